@@ -180,7 +180,11 @@ impl Document {
             return;
         };
         let rope = &self.rope;
-        let old_tree = if incremental { self.tree.as_ref() } else { None };
+        let old_tree = if incremental {
+            self.tree.as_ref()
+        } else {
+            None
+        };
         let mut read = |offset: usize, _: Point| -> &[u8] {
             if offset >= rope.len_bytes() {
                 return &[];
@@ -219,9 +223,15 @@ mod tests {
         document
             .apply_changes(&[change], 2, PositionEncoding::Utf16)
             .unwrap();
-        assert_eq!(document.text(), "package main\n\nfunc main() { go work() }\n");
+        assert_eq!(
+            document.text(),
+            "package main\n\nfunc main() { go work() }\n"
+        );
         assert_eq!(document.version(), 2);
-        assert_eq!(sexp(&document), sexp(&fresh(Language::Go, &document.text())));
+        assert_eq!(
+            sexp(&document),
+            sexp(&fresh(Language::Go, &document.text()))
+        );
     }
 
     #[test]
@@ -238,7 +248,10 @@ mod tests {
         let err = document
             .apply_changes(&[good, bad], 5, PositionEncoding::Utf16)
             .unwrap_err();
-        assert!(matches!(err, EditError::Position(PositionError::LineOutOfRange { .. })));
+        assert!(matches!(
+            err,
+            EditError::Position(PositionError::LineOutOfRange { .. })
+        ));
         assert_eq!(document.text(), "fn a() {}\n");
         assert_eq!(document.version(), 0);
     }
@@ -255,8 +268,9 @@ mod tests {
     fn fragment() -> impl Strategy<Value = String> {
         prop::collection::vec(
             prop::sample::select(vec![
-                "a", "x", " ", "\n", "\r\n", "\r", "é", "😀", "{", "}", "(", ")", "\"", "'", "`", ";",
-                "fn ", "func ", "let ", "const ", "if ", "return ", "//", "/*", "*/", ".", ",", "=",
+                "a", "x", " ", "\n", "\r\n", "\r", "é", "😀", "{", "}", "(", ")", "\"", "'", "`",
+                ";", "fn ", "func ", "let ", "const ", "if ", "return ", "//", "/*", "*/", ".",
+                ",", "=",
             ]),
             0..6,
         )
@@ -264,9 +278,18 @@ mod tests {
     }
 
     const SEEDS: [(Language, &str); 4] = [
-        (Language::Rust, "fn main() {\n    let x = \"😀\";\r\n    call(x).await;\n}\n"),
-        (Language::Go, "package main\n\nfunc main() {\n\tx := \"é\"\n\tcall(x)\n}\n"),
-        (Language::TypeScript, "async function f(a: string) {\n  await fetch(a);\n}\n"),
+        (
+            Language::Rust,
+            "fn main() {\n    let x = \"😀\";\r\n    call(x).await;\n}\n",
+        ),
+        (
+            Language::Go,
+            "package main\n\nfunc main() {\n\tx := \"é\"\n\tcall(x)\n}\n",
+        ),
+        (
+            Language::TypeScript,
+            "async function f(a: string) {\n  await fetch(a);\n}\n",
+        ),
         (Language::Tsx, "const C = () => <div>{`t ${x}`}</div>;\n"),
     ];
 

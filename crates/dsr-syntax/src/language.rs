@@ -107,7 +107,9 @@ mod tests {
     #[test]
     fn every_grammar_loads_into_a_parser() {
         for language in Language::ALL {
-            let Some(grammar) = language.grammar() else { continue };
+            let Some(grammar) = language.grammar() else {
+                continue;
+            };
             let mut parser = tree_sitter::Parser::new();
             parser
                 .set_language(&grammar)
@@ -121,7 +123,10 @@ mod tests {
         for ext in ["js", "jsx", "mjs", "cjs", "tsx"] {
             assert_eq!(Language::from_extension(ext), Some(Language::Tsx));
         }
-        assert_eq!(Language::from_path(Path::new("a/b.TS")), Some(Language::TypeScript));
+        assert_eq!(
+            Language::from_path(Path::new("a/b.TS")),
+            Some(Language::TypeScript)
+        );
         assert_eq!(Language::from_path(Path::new("Makefile")), None);
     }
 }

@@ -18,7 +18,19 @@ pub use ropey::Rope;
 pub use tree_sitter;
 
 /// A half-open byte range into a source text.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct TextRange {
     pub start: usize,
     pub end: usize,

@@ -127,9 +127,14 @@ pub fn string_literal_value(node: Node<'_>, source: &str, language: Language) ->
 pub fn is_string_literal(node: Node<'_>, language: Language) -> bool {
     matches!(
         (language, node.kind()),
-        (Language::Go, "raw_string_literal" | "interpreted_string_literal")
-            | (Language::Rust, "string_literal" | "raw_string_literal")
-            | (Language::TypeScript | Language::Tsx, "string" | "template_string")
+        (
+            Language::Go,
+            "raw_string_literal" | "interpreted_string_literal"
+        ) | (Language::Rust, "string_literal" | "raw_string_literal")
+            | (
+                Language::TypeScript | Language::Tsx,
+                "string" | "template_string"
+            )
     )
 }
 
@@ -173,22 +178,41 @@ mod tests {
 
     #[test]
     fn decodes_string_literals() {
-        assert_eq!(first_string(Language::Go, "package a\nvar s = \"a\\\"b\"").as_deref(), Some("a\"b"));
-        assert_eq!(first_string(Language::Go, "package a\nvar s = `x\ny`").as_deref(), Some("x\ny"));
-        assert_eq!(first_string(Language::Rust, "const S: &str = r#\"a\"b\"#;").as_deref(), Some("a\"b"));
-        assert_eq!(first_string(Language::TypeScript, "const s = 'it\\'s';").as_deref(), Some("it's"));
-        assert_eq!(first_string(Language::TypeScript, "const s = `a ${b}`;"), None);
+        assert_eq!(
+            first_string(Language::Go, "package a\nvar s = \"a\\\"b\"").as_deref(),
+            Some("a\"b")
+        );
+        assert_eq!(
+            first_string(Language::Go, "package a\nvar s = `x\ny`").as_deref(),
+            Some("x\ny")
+        );
+        assert_eq!(
+            first_string(Language::Rust, "const S: &str = r#\"a\"b\"#;").as_deref(),
+            Some("a\"b")
+        );
+        assert_eq!(
+            first_string(Language::TypeScript, "const s = 'it\\'s';").as_deref(),
+            Some("it's")
+        );
+        assert_eq!(
+            first_string(Language::TypeScript, "const s = `a ${b}`;"),
+            None
+        );
     }
 
     #[test]
     fn descendants_visits_every_node_once() {
         let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&Language::Rust.grammar().unwrap()).unwrap();
+        parser
+            .set_language(&Language::Rust.grammar().unwrap())
+            .unwrap();
         let tree = parser.parse("fn a() { b(c, d); }", None).unwrap();
         let kinds: Vec<_> = descendants(tree.root_node()).map(|n| n.kind()).collect();
         assert_eq!(kinds.first(), Some(&"source_file"));
         assert_eq!(kinds.iter().filter(|k| **k == "identifier").count(), 4);
-        let body = descendants(tree.root_node()).find(|n| n.kind() == "arguments").unwrap();
+        let body = descendants(tree.root_node())
+            .find(|n| n.kind() == "arguments")
+            .unwrap();
         assert_eq!(descendants(body).count(), 6); // arguments ( c , d )
     }
 }

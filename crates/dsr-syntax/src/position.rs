@@ -149,7 +149,9 @@ mod tests {
     fn round_trip(text: &str, encoding: PositionEncoding) {
         let rope = Rope::from_str(text);
         // An offset between `\r` and `\n` has no position of its own: LSP lines end after the pair.
-        let between_cr_lf = |offset: usize| offset > 0 && text[..offset].ends_with('\r') && text[offset..].starts_with('\n');
+        let between_cr_lf = |offset: usize| {
+            offset > 0 && text[..offset].ends_with('\r') && text[offset..].starts_with('\n')
+        };
         for (offset, _) in text.char_indices().chain([(text.len(), ' ')]) {
             if between_cr_lf(offset) {
                 continue;
@@ -165,7 +167,14 @@ mod tests {
 
     #[test]
     fn round_trips_in_every_encoding() {
-        for text in ["", "a", "héllo\nwörld", "x😀y\r\nz\rw\n", "\n\n", "😀😀\r\n😀"] {
+        for text in [
+            "",
+            "a",
+            "héllo\nwörld",
+            "x😀y\r\nz\rw\n",
+            "\n\n",
+            "😀😀\r\n😀",
+        ] {
             for encoding in [Utf8, Utf16, Utf32] {
                 round_trip(text, encoding);
             }
@@ -175,23 +184,47 @@ mod tests {
     #[test]
     fn astral_plane_characters_count_two_utf16_units() {
         let rope = Rope::from_str("a😀b");
-        assert_eq!(offset_to_position(&rope, 5, Utf16).unwrap(), Position::new(0, 3));
-        assert_eq!(offset_to_position(&rope, 5, Utf32).unwrap(), Position::new(0, 2));
-        assert_eq!(offset_to_position(&rope, 5, Utf8).unwrap(), Position::new(0, 5));
+        assert_eq!(
+            offset_to_position(&rope, 5, Utf16).unwrap(),
+            Position::new(0, 3)
+        );
+        assert_eq!(
+            offset_to_position(&rope, 5, Utf32).unwrap(),
+            Position::new(0, 2)
+        );
+        assert_eq!(
+            offset_to_position(&rope, 5, Utf8).unwrap(),
+            Position::new(0, 5)
+        );
         assert_eq!(
             position_to_offset(&rope, Position::new(0, 2), Utf16),
-            Err(PositionError::InsideCharacter { line: 0, character: 2 })
+            Err(PositionError::InsideCharacter {
+                line: 0,
+                character: 2
+            })
         );
     }
 
     #[test]
     fn crlf_and_lone_cr_end_lines() {
         let rope = Rope::from_str("ab\r\ncd\ref");
-        assert_eq!(offset_to_position(&rope, 4, Utf16).unwrap(), Position::new(1, 0));
-        assert_eq!(offset_to_position(&rope, 7, Utf16).unwrap(), Position::new(2, 0));
+        assert_eq!(
+            offset_to_position(&rope, 4, Utf16).unwrap(),
+            Position::new(1, 0)
+        );
+        assert_eq!(
+            offset_to_position(&rope, 7, Utf16).unwrap(),
+            Position::new(2, 0)
+        );
         // A column past the end of a line stops before its line break.
-        assert_eq!(position_to_offset(&rope, Position::new(0, 99), Utf16).unwrap(), 2);
-        assert_eq!(position_to_offset(&rope, Position::new(1, 99), Utf8).unwrap(), 6);
+        assert_eq!(
+            position_to_offset(&rope, Position::new(0, 99), Utf16).unwrap(),
+            2
+        );
+        assert_eq!(
+            position_to_offset(&rope, Position::new(1, 99), Utf8).unwrap(),
+            6
+        );
     }
 
     #[test]
@@ -201,7 +234,10 @@ mod tests {
             position_to_offset(&rope, Position::new(2, 0), Utf16),
             Err(PositionError::LineOutOfRange { .. })
         ));
-        assert_eq!(position_to_offset(&rope, Position::new(1, 0), Utf16).unwrap(), 2);
+        assert_eq!(
+            position_to_offset(&rope, Position::new(1, 0), Utf16).unwrap(),
+            2
+        );
         assert!(matches!(
             offset_to_position(&rope, 3, Utf16),
             Err(PositionError::OffsetOutOfRange { .. })

@@ -1,0 +1,239 @@
+//! Go: imports, functions and methods, calls, composite literals, assignments.
+
+use dsr_syntax::{node, TextRange};
+use tree_sitter::Node;
+
+use super::{
+    arguments, compact, Assignment, Call, Field, FileFacts, Function, Import, Literal, Param,
+    ANONYMOUS,
+};
+
+pub(super) fn function<'t>(
+    n: Node<'t>,
+    source: &str,
+    parent: Option<usize>,
+    _facts: &FileFacts<'t>,
+) -> Function<'t> {
+    let name = match n.kind() {
+        "method_declaration" => {
+            let receiver = n
+                .child_by_field_name("receiver")
+                .and_then(|r| node::named_children(r).next())
+                .and_then(|p| p.child_by_field_name("type"))
+                .map(|t| {
+                    compact(node::text(t, source))
+                        .trim_start_matches('*')
+                        .to_string()
+                })
+                .map(|t| t.split('[').next().unwrap_or_default().to_string())
+                .unwrap_or_default();
+            let method = n
+                .child_by_field_name("name")
+                .map(|m| node::text(m, source))
+                .unwrap_or("");
+            if receiver.is_empty() {
+                method.to_string()
+            } else {
+                format!("{receiver}.{method}")
+            }
+        }
+        "function_declaration" => n
+            .child_by_field_name("name")
+            .map(|m| node::text(m, source).to_string())
+            .unwrap_or_else(|| ANONYMOUS.to_string()),
+        _ => ANONYMOUS.to_string(),
+    };
+    let mut params = Vec::new();
+    if let Some(list) = n.child_by_field_name("parameters") {
+        for declaration in node::named_children(list) {
+            let type_text = declaration
+                .child_by_field_name("type")
+                .map(|t| compact(node::text(t, source)))
+                .unwrap_or_default();
+            let type_path = None;
+            let mut cursor = declaration.walk();
+            let names: Vec<_> = declaration
+                .children_by_field_name("name", &mut cursor)
+                .map(|n| node::text(n, source).to_string())
+                .collect();
+            if names.is_empty() {
+                params.push(Param {
+                    name: String::new(),
+                    type_text: type_text.clone(),
+                    type_path: type_path.clone(),
+                });
+            }
+            for name in names {
+                params.push(Param {
+                    name,
+                    type_text: type_text.clone(),
+                    type_path: type_path.clone(),
+                });
+            }
+        }
+    }
+    Function {
+        node: n,
+        name,
+        params,
+        is_async: false,
+        body: n.child_by_field_name("body"),
+        parent,
+    }
+}
+
+pub(super) fn visit<'t>(
+    n: Node<'t>,
+    source: &str,
+    function: Option<usize>,
+    facts: &mut FileFacts<'t>,
+) {
+    match n.kind() {
+        "import_spec" => import(n, source, facts),
+        "call_expression" => {
+            let Some(callee) = n.child_by_field_name("function") else {
+                return;
+            };
+            let (method, receiver) = if callee.kind() == "selector_expression" {
+                (
+                    callee
+                        .child_by_field_name("field")
+                        .map(|f| node::text(f, source).to_string()),
+                    callee.child_by_field_name("operand"),
+                )
+            } else {
+                (None, None)
+            };
+            facts.calls.push(Call {
+                node: n,
+                callee,
+                callee_text: compact(node::text(callee, source)),
+                path: None,
+                method,
+                receiver,
+                args: arguments(n.child_by_field_name("arguments")),
+                function,
+                is_new: false,
+            });
+        }
+        "composite_literal" => {
+            let type_text = n
+                .child_by_field_name("type")
+                .map(|t| compact(node::text(t, source)))
+                .unwrap_or_default();
+            let mut fields = Vec::new();
+            if let Some(body) = n.child_by_field_name("body") {
+                for element in node::named_children(body).filter(|e| e.kind() == "keyed_element") {
+                    let key = element
+                        .child_by_field_name("key")
+                        .map(|k| node::text(k, source).trim().to_string());
+                    let value = element.child_by_field_name("value");
+                    if let Some(name) = key {
+                        fields.push(Field {
+                            name,
+                            node: element,
+                            value,
+                        });
+                    }
+                }
+            }
+            facts.literals.push(Literal {
+                node: n,
+                type_path: None,
+                type_text,
+                fields,
+                has_spread: false,
+                function,
+            });
+        }
+        "short_var_declaration" | "assignment_statement" => {
+            let declares = n.kind() == "short_var_declaration";
+            let lefts: Vec<_> = n
+                .child_by_field_name("left")
+                .map(|l| node::named_children(l).collect())
+                .unwrap_or_default();
+            let rights: Vec<_> = n
+                .child_by_field_name("right")
+                .map(|r| node::named_children(r).collect())
+                .unwrap_or_default();
+            for (i, left) in lefts.iter().enumerate() {
+                // `resp, err := f()` binds every name to the one call.
+                let value = rights
+                    .get(i)
+                    .or(if rights.len() == 1 {
+                        rights.first()
+                    } else {
+                        None
+                    })
+                    .copied();
+                facts.assignments.push(Assignment {
+                    node: n,
+                    target: compact(node::text(*left, source)),
+                    value,
+                    function,
+                    declares,
+                });
+            }
+        }
+        "var_spec" | "const_spec" => {
+            let values: Vec<_> = n
+                .child_by_field_name("value")
+                .map(|v| node::named_children(v).collect())
+                .unwrap_or_default();
+            let mut cursor = n.walk();
+            let names: Vec<_> = n.children_by_field_name("name", &mut cursor).collect();
+            for (i, name) in names.iter().enumerate() {
+                let value = values
+                    .get(i)
+                    .or(if values.len() == 1 {
+                        values.first()
+                    } else {
+                        None
+                    })
+                    .copied();
+                facts.assignments.push(Assignment {
+                    node: n,
+                    target: node::text(*name, source).to_string(),
+                    value,
+                    function,
+                    declares: true,
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+fn import(n: Node<'_>, source: &str, facts: &mut FileFacts<'_>) {
+    let Some(path_node) = n.child_by_field_name("path") else {
+        return;
+    };
+    let path = node::text(path_node, source)
+        .trim_matches(['"', '`'])
+        .to_string();
+    let local = match n.child_by_field_name("name") {
+        Some(name) => node::text(name, source).to_string(),
+        None => default_package_name(&path),
+    };
+    if local == "_" || local == "." {
+        return;
+    }
+    facts.imports.push(Import {
+        local,
+        path,
+        range: TextRange::of(n),
+    });
+}
+
+/// The package name Go gives an import without an explicit name: the last path element, ignoring a major-version
+/// suffix (`go-redis/v9` → `redis`), a `gopkg.in` version (`yaml.v3` → `yaml`) and a `go-` prefix.
+pub(crate) fn default_package_name(path: &str) -> String {
+    let mut parts = path.rsplit('/');
+    let mut last = parts.next().unwrap_or(path);
+    if last.len() > 1 && last.starts_with('v') && last[1..].chars().all(|c| c.is_ascii_digit()) {
+        last = parts.next().unwrap_or(last);
+    }
+    let last = last.split(".v").next().unwrap_or(last);
+    let last = last.strip_prefix("go-").unwrap_or(last);
+    last.replace('-', "_")
+}

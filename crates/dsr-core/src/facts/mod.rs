@@ -1,0 +1,493 @@
+//! `FileFacts`: what one pass over a file's tree learns, shared by every rule — imports and the names they bind,
+//! functions with their parameters, calls with their callee resolved through those imports, composite/struct/
+//! object literals with their fields, assignments, loops and string literals.
+//!
+//! Resolved paths are canonical per language so that the knowledge base and rules can name APIs one way:
+//! - Go: `<import path>.<Name>[.<Member>]` — `net/http.Get`, `net/http.Client`, `net/http.DefaultClient.Do`;
+//! - Rust: `<crate>::<path>` — `reqwest::Client::new`, `tokio::sync::mpsc::unbounded_channel`;
+//! - TypeScript/JavaScript: `<module>.<member>` with `node:` dropped — `axios.get`, `https.request`; globals by
+//!   name: `fetch`, `AbortSignal.timeout`.
+
+mod go;
+mod rust;
+mod typescript;
+
+use dsr_syntax::{node, Language, TextRange};
+use tree_sitter::{Node, Tree};
+
+/// A name an import binds in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    /// The local name (`nethttp`, `rq`, `axios`, `request`).
+    pub local: String,
+    /// What it stands for, canonical (`net/http`, `reqwest`, `axios`, `https.request`).
+    pub path: String,
+    pub range: TextRange,
+}
+
+#[derive(Clone, Debug)]
+pub struct Param {
+    pub name: String,
+    /// The type as written, whitespace removed (`context.Context`, `*http.Request`, `AbortSignal`).
+    pub type_text: String,
+    /// The type resolved through imports, pointer/reference marks dropped (`context.Context`, `net/http.Request`).
+    pub type_path: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Function<'t> {
+    pub node: Node<'t>,
+    /// `Type.method`, `Type::method`, `Class.method`, a function's name, or `<anonymous>` for literals.
+    pub name: String,
+    pub params: Vec<Param>,
+    pub is_async: bool,
+    pub body: Option<Node<'t>>,
+    /// The function this one is nested in (closures, func literals, arrow functions).
+    pub parent: Option<usize>,
+}
+
+impl Function<'_> {
+    pub fn range(&self) -> TextRange {
+        TextRange::of(self.node)
+    }
+
+    pub fn param_of_type(&self, type_path: &str) -> Option<&Param> {
+        self.params
+            .iter()
+            .find(|p| p.type_path.as_deref() == Some(type_path))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Call<'t> {
+    /// The call expression (Go/Rust/TS `call_expression`, TS `new_expression`, Rust `macro_invocation`).
+    pub node: Node<'t>,
+    /// The callee expression.
+    pub callee: Node<'t>,
+    /// The callee as written, whitespace removed: `http.Get`, `client.Do`, `reqwest::Client::new`.
+    pub callee_text: String,
+    /// The callee resolved through imports (or a known global), when its head is an imported name.
+    pub path: Option<String>,
+    /// For a method/member call, the member's name (`Do`, `timeout`, `get`).
+    pub method: Option<String>,
+    /// For a method/member call, the receiver expression.
+    pub receiver: Option<Node<'t>>,
+    pub args: Vec<Node<'t>>,
+    pub function: Option<usize>,
+    pub is_new: bool,
+}
+
+impl<'t> Call<'t> {
+    pub fn range(&self) -> TextRange {
+        TextRange::of(self.node)
+    }
+
+    pub fn path_is(&self, path: &str) -> bool {
+        self.path.as_deref() == Some(path)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Field<'t> {
+    pub name: String,
+    /// The whole field (`Timeout: 5`, `timeout: 5`, `timeout`).
+    pub node: Node<'t>,
+    pub value: Option<Node<'t>>,
+}
+
+/// A Go composite literal, a Rust struct expression, or a TS object literal.
+#[derive(Clone, Debug)]
+pub struct Literal<'t> {
+    pub node: Node<'t>,
+    /// The type as written (empty for TS objects).
+    pub type_text: String,
+    pub type_path: Option<String>,
+    pub fields: Vec<Field<'t>>,
+    /// `...spread` (TS) or `..base` (Rust): fields may come from elsewhere.
+    pub has_spread: bool,
+    pub function: Option<usize>,
+}
+
+impl<'t> Literal<'t> {
+    pub fn field(&self, name: &str) -> Option<&Field<'t>> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Whether the literal is the body given to `{ … }` directly (the position right before its closing brace).
+    pub fn insertion_point(&self) -> usize {
+        self.node.end_byte().saturating_sub(1)
+    }
+}
+
+/// `target = value`, `target := value`, `let target = value`, `const target = value`.
+#[derive(Clone, Debug)]
+pub struct Assignment<'t> {
+    pub node: Node<'t>,
+    /// The target as written, whitespace removed (`c`, `c.Timeout`, `client`).
+    pub target: String,
+    pub value: Option<Node<'t>>,
+    pub function: Option<usize>,
+    /// A declaration (`:=`, `let`, `const`, `var`) rather than a plain assignment.
+    pub declares: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Loop<'t> {
+    pub node: Node<'t>,
+    pub function: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StringLiteral {
+    pub range: TextRange,
+    pub value: String,
+    pub function: Option<usize>,
+}
+
+/// The facts of one file. Computed once, in one traversal, and shared by every rule.
+#[derive(Debug)]
+pub struct FileFacts<'t> {
+    pub language: Language,
+    pub imports: Vec<Import>,
+    pub functions: Vec<Function<'t>>,
+    pub calls: Vec<Call<'t>>,
+    pub literals: Vec<Literal<'t>>,
+    pub assignments: Vec<Assignment<'t>>,
+    pub loops: Vec<Loop<'t>>,
+    pub strings: Vec<StringLiteral>,
+    /// Comment nodes (for suppressions); for SQL, the comments sqlparser's tokenizer finds.
+    pub comments: Vec<TextRange>,
+    /// Component names for byte ranges that are not functions (Rust impl blocks, TS classes).
+    containers: Vec<(TextRange, String)>,
+}
+
+impl<'t> FileFacts<'t> {
+    /// Facts for a file with a tree. For SQL (no tree), the whole text is one string literal.
+    pub fn compute(language: Language, tree: Option<&'t Tree>, source: &str) -> Self {
+        let mut facts = FileFacts {
+            language,
+            imports: Vec::new(),
+            functions: Vec::new(),
+            calls: Vec::new(),
+            literals: Vec::new(),
+            assignments: Vec::new(),
+            loops: Vec::new(),
+            strings: Vec::new(),
+            comments: Vec::new(),
+            containers: Vec::new(),
+        };
+        let Some(tree) = tree else {
+            facts.strings.push(StringLiteral {
+                range: TextRange::new(0, source.len()),
+                value: source.to_string(),
+                function: None,
+            });
+            facts.comments = crate::suppression::sql_comments(source);
+            return facts;
+        };
+        let mut collector = Collector {
+            facts: &mut facts,
+            source,
+            function_stack: Vec::new(),
+        };
+        collector.walk(tree.root_node());
+        // Resolution waits for the whole walk: a `use` may come after the code that relies on it.
+        facts.resolve_names();
+        facts
+    }
+
+    /// What a local name stands for through the file's imports.
+    pub fn import(&self, local: &str) -> Option<&Import> {
+        // Later bindings shadow earlier ones; files have few imports, so a scan beats a map.
+        self.imports.iter().rev().find(|i| i.local == local)
+    }
+
+    /// Whether any import of the file is `path` or a sub-path of it (`net/http`, `reqwest`, `axios`).
+    pub fn imports_module(&self, path: &str) -> bool {
+        self.imports.iter().any(|i| {
+            i.path == path
+                || i.path.starts_with(path)
+                    && matches!(i.path.as_bytes().get(path.len()), Some(b'.' | b':' | b'/'))
+        })
+    }
+
+    /// Resolves a dotted (`http.Client`) or `::`-separated (`rq::Client`) name through the imports.
+    pub fn resolve(&self, written: &str) -> Option<String> {
+        let separator = if self.language == Language::Rust {
+            "::"
+        } else {
+            "."
+        };
+        let (head, rest) = match written.split_once(separator) {
+            Some((head, rest)) => (head, Some(rest)),
+            None => (written, None),
+        };
+        let base = match self.import(head) {
+            Some(import) => import.path.clone(),
+            None => {
+                if self.language == Language::Rust && is_rust_crate_path(head) {
+                    head.to_string()
+                } else if self.language.is_typescript() && is_ts_global(head) {
+                    head.to_string()
+                } else {
+                    return None;
+                }
+            }
+        };
+        Some(match rest {
+            Some(rest) => format!("{base}{separator}{rest}"),
+            None => base,
+        })
+    }
+
+    /// The innermost function containing `offset`.
+    pub fn function_at(&self, offset: usize) -> Option<usize> {
+        self.functions
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.range().contains(offset))
+            .min_by_key(|(_, f)| f.range().len())
+            .map(|(i, _)| i)
+    }
+
+    /// The outermost named function around `index` (a closure's enclosing declaration), itself if it has none.
+    pub fn outermost_function(&self, mut index: usize) -> usize {
+        while let Some(parent) = self.functions[index].parent {
+            index = parent;
+        }
+        index
+    }
+
+    /// The component path at `offset`: the nearest named function, else the nearest container, else "".
+    pub fn component_at(&self, offset: usize) -> String {
+        let mut current = self.function_at(offset);
+        while let Some(index) = current {
+            let function = &self.functions[index];
+            if function.name != ANONYMOUS {
+                return function.name.clone();
+            }
+            current = function.parent;
+        }
+        self.containers
+            .iter()
+            .filter(|(range, _)| range.contains(offset))
+            .min_by_key(|(range, _)| range.len())
+            .map(|(_, name)| name.clone())
+            .unwrap_or_default()
+    }
+
+    /// Calls made inside a function (including closures nested in it).
+    pub fn calls_in(&self, function: usize) -> impl Iterator<Item = &Call<'t>> {
+        let range = self.functions[function].range();
+        self.calls
+            .iter()
+            .filter(move |c| range.contains_range(c.range()))
+    }
+
+    /// Assignments made inside the function `function` (not in nested ones) or at top level when `None`.
+    pub fn assignments_in(&self, function: Option<usize>) -> impl Iterator<Item = &Assignment<'t>> {
+        self.assignments
+            .iter()
+            .filter(move |a| a.function == function)
+    }
+
+    /// The value last declared for a local name in `function` before `offset` (`c := …`, `let c = …`).
+    pub fn declared_value(
+        &self,
+        function: Option<usize>,
+        name: &str,
+        offset: usize,
+    ) -> Option<Node<'t>> {
+        self.assignments
+            .iter()
+            .filter(|a| a.declares && a.target == name && a.node.start_byte() < offset)
+            .filter(|a| a.function == function || a.function.is_none())
+            .max_by_key(|a| (a.function.is_some(), a.node.start_byte()))
+            .and_then(|a| a.value)
+    }
+
+    fn resolve_names(&mut self) {
+        let calls: Vec<_> = self
+            .calls
+            .iter()
+            .map(|call| match self.language {
+                // `client.get(…)` in Rust is a method call on a value, never an import path.
+                Language::Rust if call.callee.kind() == "field_expression" => None,
+                Language::Rust if call.node.kind() == "macro_invocation" => {
+                    let name = call.callee_text.trim_end_matches('!');
+                    Some(self.resolve(name).unwrap_or_else(|| name.to_string()) + "!")
+                }
+                _ => self.resolve(&call.callee_text),
+            })
+            .collect();
+        for (call, path) in self.calls.iter_mut().zip(calls) {
+            call.path = path;
+        }
+        let literals: Vec<_> = self
+            .literals
+            .iter()
+            .map(|l| self.resolve(&l.type_text))
+            .collect();
+        for (literal, path) in self.literals.iter_mut().zip(literals) {
+            if !literal.type_text.is_empty() {
+                literal.type_path = path;
+            }
+        }
+        let params: Vec<Vec<_>> = self
+            .functions
+            .iter()
+            .map(|f| {
+                f.params
+                    .iter()
+                    .map(|p| self.resolve(bare_type(&p.type_text)))
+                    .collect()
+            })
+            .collect();
+        for (function, paths) in self.functions.iter_mut().zip(params) {
+            for (param, path) in function.params.iter_mut().zip(paths) {
+                if !param.type_text.is_empty() {
+                    param.type_path = path;
+                }
+            }
+        }
+    }
+}
+
+/// `*http.Request` → `http.Request`, `&mut Foo<T>` → `Foo`, `Readonly<X>` stays.
+fn bare_type(written: &str) -> &str {
+    let bare = written.trim_start_matches(['*', '&']);
+    let bare = bare
+        .strip_prefix("mut")
+        .filter(|_| bare.starts_with("mut"))
+        .unwrap_or(bare);
+    bare.split('<').next().unwrap_or(bare)
+}
+
+pub(crate) const ANONYMOUS: &str = "<anonymous>";
+
+/// Crate-absolute paths written without a `use`: `reqwest::get`, `std::sync::mpsc::channel`.
+fn is_rust_crate_path(head: &str) -> bool {
+    !matches!(head, "self" | "super" | "crate" | "Self")
+        && head.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+}
+
+fn is_ts_global(head: &str) -> bool {
+    matches!(
+        head,
+        "fetch"
+            | "AbortSignal"
+            | "AbortController"
+            | "Promise"
+            | "setTimeout"
+            | "Date"
+            | "performance"
+            | "process"
+            | "Math"
+            | "crypto"
+            | "require"
+            | "WebSocket"
+            | "XMLHttpRequest"
+    )
+}
+
+/// Removes whitespace (and Go/Rust/TS line breaks) so that `a .\n b` and `a.b` compare equal.
+pub(crate) fn compact(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The single traversal; language specifics live in the submodules.
+struct Collector<'f, 't, 's> {
+    facts: &'f mut FileFacts<'t>,
+    source: &'s str,
+    function_stack: Vec<usize>,
+}
+
+impl<'t> Collector<'_, 't, '_> {
+    fn walk(&mut self, root: Node<'t>) {
+        let function_kinds = node::function_kinds(self.facts.language);
+        let loop_kinds = node::loop_kinds(self.facts.language);
+        let mut cursor = root.walk();
+        let mut exits: Vec<(Node<'t>, bool)> = Vec::new();
+        'outer: loop {
+            let current = cursor.node();
+            let is_function = function_kinds.contains(&current.kind());
+            if is_function {
+                let index = self.facts.functions.len();
+                let parent = self.function_stack.last().copied();
+                let function = match self.facts.language {
+                    Language::Go => go::function(current, self.source, parent, self.facts),
+                    Language::Rust => rust::function(current, self.source, parent, self.facts),
+                    _ => typescript::function(current, self.source, parent, self.facts),
+                };
+                self.facts.functions.push(function);
+                self.function_stack.push(index);
+            } else {
+                if loop_kinds.contains(&current.kind()) {
+                    self.facts.loops.push(Loop {
+                        node: current,
+                        function: self.function_stack.last().copied(),
+                    });
+                }
+                self.visit(current);
+            }
+            exits.push((current, is_function));
+            if cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                if let Some((_, was_function)) = exits.pop() {
+                    if was_function {
+                        self.function_stack.pop();
+                    }
+                }
+                if cursor.goto_next_sibling() {
+                    continue 'outer;
+                }
+                if !cursor.goto_parent() {
+                    break 'outer;
+                }
+            }
+        }
+    }
+
+    fn visit(&mut self, current: Node<'t>) {
+        let function = self.function_stack.last().copied();
+        if current.kind().ends_with("comment") {
+            self.facts.comments.push(TextRange::of(current));
+            return;
+        }
+        if node::is_string_literal(current, self.facts.language) {
+            if let Some(value) =
+                node::string_literal_value(current, self.source, self.facts.language)
+            {
+                self.facts.strings.push(StringLiteral {
+                    range: TextRange::of(current),
+                    value,
+                    function,
+                });
+            }
+            return;
+        }
+        match self.facts.language {
+            Language::Go => go::visit(current, self.source, function, self.facts),
+            Language::Rust => rust::visit(current, self.source, function, self.facts),
+            Language::TypeScript | Language::Tsx => {
+                typescript::visit(current, self.source, function, self.facts)
+            }
+            Language::Sql => {}
+        }
+    }
+}
+
+/// The arguments of an argument-list node, skipping punctuation and comments.
+pub(crate) fn arguments(list: Option<Node<'_>>) -> Vec<Node<'_>> {
+    list.map(|list| {
+        node::named_children(list)
+            .filter(|n| !n.kind().contains("comment"))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;

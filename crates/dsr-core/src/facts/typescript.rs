@@ -1,0 +1,347 @@
+//! TypeScript/JavaScript: ES imports and `require`, functions/arrows/methods, calls and `new`, object literals,
+//! declarations and assignments.
+
+use dsr_syntax::{node, TextRange};
+use tree_sitter::Node;
+
+use super::{
+    arguments, compact, Assignment, Call, Field, FileFacts, Function, Import, Literal, Param,
+    ANONYMOUS,
+};
+
+pub(super) fn function<'t>(
+    n: Node<'t>,
+    source: &str,
+    parent: Option<usize>,
+    _facts: &FileFacts<'t>,
+) -> Function<'t> {
+    let own_name = n
+        .child_by_field_name("name")
+        .map(|m| node::text(m, source).to_string());
+    let name = match (n.kind(), own_name) {
+        ("method_definition", Some(method)) => match class_name(n, source) {
+            Some(class) => format!("{class}.{method}"),
+            None => method,
+        },
+        (_, Some(name)) => name,
+        // `const handler = async (req) => …`, `export default function (…)`, `{ onMessage: async () => … }`.
+        (_, None) => n
+            .parent()
+            .and_then(|p| match p.kind() {
+                "variable_declarator" => p.child_by_field_name("name"),
+                "pair" => p.child_by_field_name("key"),
+                "assignment_expression" => p.child_by_field_name("left"),
+                _ => None,
+            })
+            .map(|x| compact(node::text(x, source)))
+            .unwrap_or_else(|| ANONYMOUS.to_string()),
+    };
+    let is_async = n.child(0).is_some_and(|c| c.kind() == "async");
+    let mut params = Vec::new();
+    let list = n
+        .child_by_field_name("parameters")
+        .or_else(|| n.child_by_field_name("parameter"));
+    if let Some(list) = list {
+        let items: Vec<_> = if list.kind() == "formal_parameters" {
+            node::named_children(list).collect()
+        } else {
+            vec![list]
+        };
+        for p in items {
+            let pattern = p.child_by_field_name("pattern").unwrap_or(p);
+            let type_text = p
+                .child_by_field_name("type")
+                .map(|t| {
+                    compact(node::text(t, source))
+                        .trim_start_matches(':')
+                        .to_string()
+                })
+                .unwrap_or_default();
+            params.push(Param {
+                name: compact(node::text(pattern, source)),
+                type_text,
+                type_path: None,
+            });
+        }
+    }
+    Function {
+        node: n,
+        name,
+        params,
+        is_async,
+        body: n.child_by_field_name("body"),
+        parent,
+    }
+}
+
+fn class_name(n: Node<'_>, source: &str) -> Option<String> {
+    let class = node::enclosing(
+        n,
+        &["class_declaration", "class", "abstract_class_declaration"],
+    )?;
+    class
+        .child_by_field_name("name")
+        .map(|c| node::text(c, source).to_string())
+}
+
+pub(super) fn visit<'t>(
+    n: Node<'t>,
+    source: &str,
+    function: Option<usize>,
+    facts: &mut FileFacts<'t>,
+) {
+    match n.kind() {
+        "import_statement" => import(n, source, facts),
+        "call_expression" | "new_expression" => {
+            let is_new = n.kind() == "new_expression";
+            let Some(callee) =
+                n.child_by_field_name(if is_new { "constructor" } else { "function" })
+            else {
+                return;
+            };
+            let (method, receiver) = if callee.kind() == "member_expression" {
+                (
+                    callee
+                        .child_by_field_name("property")
+                        .map(|p| node::text(p, source).to_string()),
+                    callee.child_by_field_name("object"),
+                )
+            } else {
+                (None, None)
+            };
+            let callee_text = compact(node::text(callee, source)).replace("?.", ".");
+            if callee.kind() == "identifier" && callee_text == "require" {
+                // `require("x")` itself is not a call we reason about; the declaration binds the module.
+                return;
+            }
+            facts.calls.push(Call {
+                node: n,
+                callee,
+                callee_text,
+                path: None,
+                method,
+                receiver,
+                args: arguments(n.child_by_field_name("arguments")),
+                function,
+                is_new,
+            });
+        }
+        "object" => {
+            let mut fields = Vec::new();
+            let mut has_spread = false;
+            for member in node::named_children(n) {
+                match member.kind() {
+                    "pair" => {
+                        let key = member
+                            .child_by_field_name("key")
+                            .map(|k| property_name(k, source))
+                            .unwrap_or_default();
+                        fields.push(Field {
+                            name: key,
+                            node: member,
+                            value: member.child_by_field_name("value"),
+                        });
+                    }
+                    "shorthand_property_identifier" => fields.push(Field {
+                        name: node::text(member, source).to_string(),
+                        node: member,
+                        value: None,
+                    }),
+                    "method_definition" => {
+                        let key = member
+                            .child_by_field_name("name")
+                            .map(|k| property_name(k, source))
+                            .unwrap_or_default();
+                        fields.push(Field {
+                            name: key,
+                            node: member,
+                            value: None,
+                        });
+                    }
+                    "spread_element" => has_spread = true,
+                    _ => {}
+                }
+            }
+            facts.literals.push(Literal {
+                node: n,
+                type_text: String::new(),
+                type_path: None,
+                fields,
+                has_spread,
+                function,
+            });
+        }
+        "variable_declarator" => {
+            let Some(name) = n.child_by_field_name("name") else {
+                return;
+            };
+            let value = n.child_by_field_name("value");
+            if let Some(module) = value.and_then(|v| required_module(v, source)) {
+                bind_require(name, &module, source, facts);
+                return;
+            }
+            facts.assignments.push(Assignment {
+                node: n,
+                target: compact(node::text(name, source)),
+                value,
+                function,
+                declares: true,
+            });
+        }
+        "assignment_expression" => {
+            if let Some(left) = n.child_by_field_name("left") {
+                facts.assignments.push(Assignment {
+                    node: n,
+                    target: compact(node::text(left, source)).replace("?.", "."),
+                    value: n.child_by_field_name("right"),
+                    function,
+                    declares: false,
+                });
+            }
+        }
+        "class_declaration" | "abstract_class_declaration" => {
+            if let Some(name) = n.child_by_field_name("name") {
+                facts
+                    .containers
+                    .push((TextRange::of(n), node::text(name, source).to_string()));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn property_name(key: Node<'_>, source: &str) -> String {
+    node::string_literal_value(key, source, dsr_syntax::Language::TypeScript)
+        .unwrap_or_else(|| node::text(key, source).to_string())
+}
+
+/// `node:https` → `https`; everything else as written.
+pub(crate) fn module_name(specifier: &str) -> String {
+    specifier
+        .strip_prefix("node:")
+        .unwrap_or(specifier)
+        .to_string()
+}
+
+fn import(n: Node<'_>, source: &str, facts: &mut FileFacts<'_>) {
+    let Some(source_node) = n.child_by_field_name("source") else {
+        return;
+    };
+    let Some(specifier) =
+        node::string_literal_value(source_node, source, dsr_syntax::Language::TypeScript)
+    else {
+        return;
+    };
+    let module = module_name(&specifier);
+    let range = TextRange::of(n);
+    let Some(clause) = node::named_children(n).find(|c| c.kind() == "import_clause") else {
+        return;
+    };
+    for part in node::named_children(clause) {
+        match part.kind() {
+            // Default import: the module's default export, named after the module (`axios`).
+            "identifier" => facts.imports.push(Import {
+                local: node::text(part, source).to_string(),
+                path: module.clone(),
+                range,
+            }),
+            "namespace_import" => {
+                if let Some(local) = node::named_children(part).find(|c| c.kind() == "identifier") {
+                    facts.imports.push(Import {
+                        local: node::text(local, source).to_string(),
+                        path: module.clone(),
+                        range,
+                    });
+                }
+            }
+            "named_imports" => {
+                for specifier in
+                    node::named_children(part).filter(|s| s.kind() == "import_specifier")
+                {
+                    let Some(name) = specifier.child_by_field_name("name") else {
+                        continue;
+                    };
+                    let imported = property_name(name, source);
+                    let local = specifier
+                        .child_by_field_name("alias")
+                        .map(|a| node::text(a, source).to_string())
+                        .unwrap_or_else(|| imported.clone());
+                    let path = if imported == "default" {
+                        module.clone()
+                    } else {
+                        format!("{module}.{imported}")
+                    };
+                    facts.imports.push(Import { local, path, range });
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `require("x")`, `await import("x")`, `require("x").default` → `x`.
+fn required_module(value: Node<'_>, source: &str) -> Option<String> {
+    let mut call = value;
+    while matches!(
+        call.kind(),
+        "await_expression" | "member_expression" | "parenthesized_expression"
+    ) {
+        call = if call.kind() == "member_expression" {
+            call.child_by_field_name("object")?
+        } else {
+            node::named_children(call).next()?
+        };
+    }
+    if call.kind() != "call_expression" {
+        return None;
+    }
+    let callee = call.child_by_field_name("function")?;
+    if !matches!(node::text(callee, source), "require" | "import") {
+        return None;
+    }
+    let first = node::named_children(call.child_by_field_name("arguments")?).next()?;
+    node::string_literal_value(first, source, dsr_syntax::Language::TypeScript)
+        .map(|s| module_name(&s))
+}
+
+fn bind_require(name: Node<'_>, module: &str, source: &str, facts: &mut FileFacts<'_>) {
+    let range = TextRange::of(name);
+    match name.kind() {
+        "identifier" => facts.imports.push(Import {
+            local: node::text(name, source).to_string(),
+            path: module.to_string(),
+            range,
+        }),
+        "object_pattern" => {
+            for member in node::named_children(name) {
+                match member.kind() {
+                    "shorthand_property_identifier_pattern" => {
+                        let local = node::text(member, source).to_string();
+                        facts.imports.push(Import {
+                            path: format!("{module}.{local}"),
+                            local,
+                            range,
+                        });
+                    }
+                    "pair_pattern" => {
+                        let key = member
+                            .child_by_field_name("key")
+                            .map(|k| property_name(k, source));
+                        let value = member
+                            .child_by_field_name("value")
+                            .map(|v| node::text(v, source).to_string());
+                        if let (Some(key), Some(local)) = (key, value) {
+                            facts.imports.push(Import {
+                                local,
+                                path: format!("{module}.{key}"),
+                                range,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,446 @@
+//! Suppression comments: `// distsys-review: ignore[RES001] reason` on the line or the line above,
+//! `// distsys-review: ignore-file[RES001] reason` anywhere (by convention at the top), `-- …` in SQL.
+//! A suppression that suppresses nothing, or that gives no reason, is itself reported.
+
+use dsr_syntax::{Language, TextRange};
+
+use crate::declare_rule;
+use crate::finding::{Applicability, Confidence, Edit, Finding, FindingKind, Fix};
+
+const MARKER: &str = "distsys-review:";
+
+declare_rule! {
+    /// ## What it finds
+    /// A `distsys-review: ignore[...]` comment that suppresses nothing: the finding it was written for is gone,
+    /// the code it names does not exist, or it sits on a line no finding starts on.
+    ///
+    /// ## Why it fails under partial failure
+    /// A stale suppression is a blind spot waiting for the next edit: when a defect of that rule appears on that
+    /// line again, nobody hears about it. Removing stale suppressions keeps the remaining ones meaningful.
+    ///
+    /// ## Known false positives
+    /// A suppression written for a rule that is disabled in this run (`--select`, `ignore`) is not reported.
+    ///
+    /// ## Example
+    /// ```go
+    /// // distsys-review: ignore[RES001] the client below has a timeout now
+    /// client := &http.Client{Timeout: 5 * time.Second}
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```go
+    /// client := &http.Client{Timeout: 5 * time.Second}
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Removing the comment is safe: it changes nothing but what is reported.
+    ///
+    /// ## Configuration
+    /// Select or ignore `DSR001` like any rule.
+    ///
+    /// ## References
+    /// - ruff's RUF100 (unused `noqa`), which this follows.
+    pub struct UnusedSuppression {
+        code: "DSR001",
+        slug: "unused-suppression",
+        family: Meta,
+        languages: [Go, Rust, TypeScript, Sql],
+        severity: Low,
+        impact: Operability,
+        kind: Finding,
+        fix: Always,
+    }
+}
+
+declare_rule! {
+    /// ## What it finds
+    /// A `distsys-review: ignore[...]` comment that gives no reason after the rule codes.
+    ///
+    /// ## Why it fails under partial failure
+    /// The reason is what lets the next reader judge whether the suppression still holds when the code around
+    /// it changes: "the caller sets a deadline on ctx" can be checked, a bare ignore cannot.
+    ///
+    /// ## Known false positives
+    /// None; turn it off with `[suppressions] require-reason = false`.
+    ///
+    /// ## Example
+    /// ```go
+    /// resp, err := http.Get(url) // distsys-review: ignore[RES001]
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```go
+    /// resp, err := http.Get(url) // distsys-review: ignore[RES001] test helper against a local httptest server
+    /// ```
+    ///
+    /// ## Fix safety
+    /// No fix: only the author knows the reason.
+    ///
+    /// ## Configuration
+    /// `[suppressions] require-reason = false` turns the requirement off.
+    ///
+    /// ## References
+    /// - biome's and oxc's suppression comments, which require an explanation.
+    pub struct SuppressionWithoutReason {
+        code: "DSR002",
+        slug: "suppression-without-reason",
+        family: Meta,
+        languages: [Go, Rust, TypeScript, Sql],
+        severity: Low,
+        impact: Operability,
+        kind: Finding,
+        fix: Never,
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The comment's own line, and the next line when the comment stands on a line of its own.
+    Lines {
+        first: usize,
+        last: usize,
+    },
+    File,
+}
+
+/// One code named in a suppression comment.
+#[derive(Clone, Debug)]
+pub struct SuppressedCode {
+    pub code: String,
+    pub used: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Suppression {
+    /// The whole comment.
+    pub comment: TextRange,
+    /// The `distsys-review: …` directive inside it.
+    pub directive: TextRange,
+    /// Whether the comment is the only thing on its line(s), so that removing it removes the line.
+    pub standalone: bool,
+    pub scope: Scope,
+    pub codes: Vec<SuppressedCode>,
+    pub reason: Option<String>,
+}
+
+/// Line starts of a text, for mapping offsets to line numbers (0-based, `\n`, `\r\n` and `\r` end lines).
+pub struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    pub fn new(source: &str) -> Self {
+        let bytes = source.as_bytes();
+        let mut starts = vec![0];
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => starts.push(i + 1),
+                b'\r' if bytes.get(i + 1) != Some(&b'\n') => starts.push(i + 1),
+                _ => {}
+            }
+            i += 1;
+        }
+        Self(starts)
+    }
+
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.0
+            .partition_point(|&start| start <= offset)
+            .saturating_sub(1)
+    }
+
+    pub fn line_start(&self, line: usize) -> usize {
+        self.0.get(line).copied().unwrap_or(usize::MAX)
+    }
+}
+
+/// Parses the suppression comments among `comments` (ranges of comment nodes).
+pub fn parse(source: &str, comments: &[TextRange], lines: &LineStarts) -> Vec<Suppression> {
+    comments
+        .iter()
+        .filter_map(|&comment| parse_comment(source, comment, lines))
+        .collect()
+}
+
+fn parse_comment(source: &str, comment: TextRange, lines: &LineStarts) -> Option<Suppression> {
+    let text = source.get(comment.start..comment.end)?;
+    let at = text.find(MARKER)?;
+    let rest = &text[at + MARKER.len()..];
+    let trimmed = rest.trim_start();
+    let (scope_file, after_keyword) = if let Some(r) = trimmed.strip_prefix("ignore-file") {
+        (true, r)
+    } else if let Some(r) = trimmed.strip_prefix("ignore") {
+        (false, r)
+    } else {
+        return None;
+    };
+    let inner = after_keyword.strip_prefix('[')?;
+    let close = inner.find(']')?;
+    let codes: Vec<SuppressedCode> = inner[..close]
+        .split(',')
+        .map(|code| code.trim().to_ascii_uppercase())
+        .filter(|code| !code.is_empty())
+        .map(|code| SuppressedCode { code, used: false })
+        .collect();
+    let reason_text = inner[close + 1..]
+        .trim()
+        .trim_end_matches("*/")
+        .trim()
+        .trim_start_matches(['-', ':', '—'])
+        .trim();
+    let reason = (!reason_text.is_empty()).then(|| reason_text.to_string());
+    let line = lines.line_of(comment.start);
+    let line_start = lines.line_start(line);
+    let code_before = source
+        .get(line_start..comment.start)
+        .is_some_and(|before| !before.trim().is_empty());
+    let end_line = lines.line_of(comment.end);
+    let next_start = lines.line_start(end_line + 1).min(source.len());
+    let code_after = source
+        .get(comment.end..next_start)
+        .is_some_and(|after| !after.trim().is_empty());
+    let standalone = !code_before && !code_after;
+    let scope = if scope_file {
+        Scope::File
+    } else if code_before {
+        Scope::Lines {
+            first: line,
+            last: line,
+        }
+    } else {
+        Scope::Lines {
+            first: line,
+            last: end_line + 1,
+        }
+    };
+    let directive_end = comment.start
+        + at
+        + MARKER.len()
+        + (rest.len() - trimmed.len())
+        + (trimmed.len() - after_keyword.len())
+        + 1
+        + close
+        + 1;
+    Some(Suppression {
+        comment,
+        directive: TextRange::new(comment.start + at, directive_end.min(comment.end)),
+        standalone,
+        scope,
+        codes,
+        reason,
+    })
+}
+
+/// SQL comments (`-- …` and `/* … */`) found with sqlparser's tokenizer; none if the text does not tokenize.
+pub fn sql_comments(source: &str) -> Vec<TextRange> {
+    let lines = LineStarts::new(source);
+    let dialect = sqlparser::dialect::GenericDialect {};
+    let Ok(tokens) =
+        sqlparser::tokenizer::Tokenizer::new(&dialect, source).tokenize_with_location()
+    else {
+        return Vec::new();
+    };
+    let mut comments = Vec::new();
+    for token in tokens {
+        use sqlparser::tokenizer::{Token, Whitespace};
+        if let Token::Whitespace(
+            Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_),
+        ) = token.token
+        {
+            let start = offset_of(
+                source,
+                &lines,
+                token.span.start.line,
+                token.span.start.column,
+            );
+            let end = offset_of(source, &lines, token.span.end.line, token.span.end.column);
+            if let (Some(start), Some(end)) = (start, end) {
+                comments.push(TextRange::new(start, end.max(start)));
+            }
+        }
+    }
+    comments
+}
+
+/// sqlparser locations are 1-based lines and 1-based character columns.
+fn offset_of(source: &str, lines: &LineStarts, line: u64, column: u64) -> Option<usize> {
+    let line_start = lines.line_start(usize::try_from(line).ok()?.checked_sub(1)?);
+    if line_start > source.len() {
+        return Some(source.len());
+    }
+    let skip = usize::try_from(column).ok()?.checked_sub(1)?;
+    let rest = &source[line_start..];
+    Some(line_start + rest.char_indices().nth(skip).map_or(rest.len(), |(i, _)| i))
+}
+
+/// Removes suppressed findings, marks the suppressions used, and returns the findings about the suppressions
+/// themselves (DSR001, DSR002) for the caller to filter by configuration.
+pub fn apply(
+    findings: &mut Vec<Finding>,
+    suppressions: &mut [Suppression],
+    lines: &LineStarts,
+    source: &str,
+    is_enabled: impl Fn(&str) -> bool,
+    known_code: impl Fn(&str) -> bool,
+    require_reason: bool,
+) -> Vec<Finding> {
+    findings.retain(|finding| {
+        let line = lines.line_of(finding.range.start);
+        let mut suppressed = false;
+        for suppression in suppressions.iter_mut() {
+            let covers = match suppression.scope {
+                Scope::File => true,
+                Scope::Lines { first, last } => (first..=last).contains(&line),
+            };
+            if !covers {
+                continue;
+            }
+            for code in &mut suppression.codes {
+                if code.code == finding.rule {
+                    code.used = true;
+                    suppressed = true;
+                }
+            }
+        }
+        !suppressed
+    });
+    let mut meta = Vec::new();
+    for suppression in suppressions.iter() {
+        let unused: Vec<&SuppressedCode> = suppression
+            .codes
+            .iter()
+            .filter(|c| !c.used && (!known_code(&c.code) || is_enabled(&c.code)))
+            .collect();
+        if !unused.is_empty() {
+            let all_unused = unused.len() == suppression.codes.len();
+            let names: Vec<&str> = unused.iter().map(|c| c.code.as_str()).collect();
+            let unknown: Vec<&str> = names.iter().copied().filter(|c| !known_code(c)).collect();
+            let title = if unknown.is_empty() {
+                format!("suppression of {} suppresses nothing", names.join(", "))
+            } else {
+                format!("suppression names unknown rule {}", unknown.join(", "))
+            };
+            let fix = all_unused.then(|| removal_fix(suppression, source, lines));
+            meta.push(Finding {
+                rule: UnusedSuppression::META.code,
+                title,
+                severity: UnusedSuppression::META.severity,
+                impact: UnusedSuppression::META.impact,
+                kind: FindingKind::Finding,
+                confidence: Confidence::High,
+                range: suppression.directive,
+                component: String::new(),
+                trigger: "a later defect of this rule on this line is never reported".into(),
+                expected: "every suppression hides a finding that is there".into(),
+                actual: "no finding of these rules is reported where this comment applies".into(),
+                evidence: Vec::new(),
+                fix,
+            });
+        }
+        if require_reason && suppression.reason.is_none() {
+            meta.push(Finding {
+                rule: SuppressionWithoutReason::META.code,
+                title: "suppression gives no reason".into(),
+                severity: SuppressionWithoutReason::META.severity,
+                impact: SuppressionWithoutReason::META.impact,
+                kind: FindingKind::Finding,
+                confidence: Confidence::High,
+                range: suppression.directive,
+                component: String::new(),
+                trigger: "the next reader cannot tell whether the suppression still holds".into(),
+                expected: "`distsys-review: ignore[CODE] <why this is safe here>`".into(),
+                actual: "no reason after the rule codes".into(),
+                evidence: Vec::new(),
+                fix: Some(Fix::advice(
+                    "say why the finding does not apply here, after the codes",
+                )),
+            });
+        }
+    }
+    meta
+}
+
+fn removal_fix(suppression: &Suppression, source: &str, lines: &LineStarts) -> Fix {
+    let range = if suppression.standalone {
+        let line = lines.line_of(suppression.comment.start);
+        let end_line = lines.line_of(suppression.comment.end);
+        TextRange::new(
+            lines.line_start(line),
+            lines.line_start(end_line + 1).min(source.len()),
+        )
+    } else {
+        // Trailing comment: remove it and the whitespace before it.
+        let before = &source[..suppression.comment.start];
+        let start = before.trim_end_matches([' ', '\t']).len();
+        TextRange::new(start, suppression.comment.end)
+    };
+    Fix::edits(
+        "remove the unused suppression",
+        Applicability::Always,
+        vec![Edit::replace(range, "")],
+    )
+}
+
+/// The comment leader for a new suppression in `language`.
+pub fn comment_prefix(language: Language) -> &'static str {
+    language.line_comment()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suppressions(source: &str) -> Vec<Suppression> {
+        let lines = LineStarts::new(source);
+        let comments: Vec<TextRange> = source
+            .match_indices("//")
+            .map(|(start, _)| {
+                TextRange::new(
+                    start,
+                    source[start..]
+                        .find('\n')
+                        .map_or(source.len(), |e| start + e),
+                )
+            })
+            .collect();
+        parse(source, &comments, &lines)
+    }
+
+    #[test]
+    fn parses_codes_reason_and_scope() {
+        let source = "a()\n// distsys-review: ignore[RES001, obs001] caller sets the deadline\nb()\nc() // distsys-review: ignore[LCK001]\n";
+        let found = suppressions(source);
+        assert_eq!(found.len(), 2);
+        assert_eq!(
+            found[0]
+                .codes
+                .iter()
+                .map(|c| c.code.as_str())
+                .collect::<Vec<_>>(),
+            ["RES001", "OBS001"]
+        );
+        assert_eq!(found[0].reason.as_deref(), Some("caller sets the deadline"));
+        assert_eq!(found[0].scope, Scope::Lines { first: 1, last: 2 });
+        assert!(found[0].standalone);
+        assert_eq!(found[1].scope, Scope::Lines { first: 3, last: 3 });
+        assert_eq!(found[1].reason, None);
+        assert!(!found[1].standalone);
+    }
+
+    #[test]
+    fn ignores_comments_that_are_not_directives() {
+        assert!(
+            suppressions("// distsys-review is great\n// distsys-review: ignores[X]\n").is_empty()
+        );
+        let file = suppressions("// distsys-review: ignore-file[RES001] generated client\n");
+        assert_eq!(file[0].scope, Scope::File);
+    }
+
+    #[test]
+    fn sql_comments_are_found_by_the_tokenizer() {
+        let source = "-- distsys-review: ignore[OPS001] table is empty\nDROP TABLE t; /* x */\n";
+        let comments = sql_comments(source);
+        assert_eq!(comments.len(), 2);
+        assert!(source[comments[0].start..comments[0].end].starts_with("-- distsys-review"));
+        assert_eq!(&source[comments[1].start..comments[1].end], "/* x */");
+    }
+}
