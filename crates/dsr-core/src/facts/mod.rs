@@ -225,13 +225,12 @@ impl<'t> FileFacts<'t> {
         let base = match self.import(head) {
             Some(import) => import.path.clone(),
             None => {
-                if self.language == Language::Rust && is_rust_crate_path(head) {
-                    head.to_string()
-                } else if self.language.is_typescript() && is_ts_global(head) {
-                    head.to_string()
-                } else {
+                let absolute = (self.language == Language::Rust && is_rust_crate_path(head))
+                    || (self.language.is_typescript() && is_ts_global(head));
+                if !absolute {
                     return None;
                 }
+                head.to_string()
             }
         };
         Some(match rest {

@@ -1,0 +1,3 @@
+//! BKP — backpressure and load.
+
+pub mod unbounded_channel;

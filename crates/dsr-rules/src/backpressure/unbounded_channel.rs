@@ -1,0 +1,219 @@
+use dsr_core::facts::{Assignment, FileFacts};
+use dsr_core::tree_sitter::Node;
+use dsr_core::{declare_rule, Confidence, Fix, Language, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_syntax::node;
+
+use crate::shared::compact_text;
+
+declare_rule! {
+    /// ## What it finds
+    /// A queue between two parts of a process that never says no: Rust's unbounded channels
+    /// (`tokio::sync::mpsc::unbounded_channel`, `std::sync::mpsc::channel`, `crossbeam_channel::unbounded`,
+    /// `flume::unbounded`, `futures::channel::mpsc::unbounded`, `async_channel::unbounded`) and, in Go, a slice
+    /// used as a queue (appended to by a producer goroutine, re-sliced by the consumer) with no length check.
+    ///
+    /// ## Why it fails under partial failure
+    /// When the consumer slows down — its database is degraded, a downstream call times out — the producer keeps
+    /// going at full speed and the queue absorbs the difference in memory. Nothing pushes back on the producer, so
+    /// the service looks healthy until it is OOM-killed, and everything queued is lost with it. A bounded queue
+    /// turns the same overload into backpressure (the sender waits) or an explicit, observable rejection.
+    ///
+    /// ## Known false positives
+    /// A channel whose producer is itself bounded (a fixed number of messages, a request/response pair) cannot
+    /// grow; suppress it with the reason. In Go, only slices appended to from a goroutine and re-sliced elsewhere
+    /// are reported, with medium confidence.
+    ///
+    /// ## Example
+    /// ```rust
+    /// use tokio::sync::mpsc;
+    ///
+    /// fn start() {
+    ///     let (tx, rx) = mpsc::unbounded_channel::<Job>();
+    ///     spawn_workers(rx);
+    ///     accept(tx);
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust
+    /// use tokio::sync::mpsc;
+    ///
+    /// fn start() {
+    ///     // Senders wait (`send().await`) or fail fast (`try_send`) when 1024 jobs are pending.
+    ///     let (tx, rx) = mpsc::channel::<Job>(1024);
+    ///     spawn_workers(rx);
+    ///     accept(tx);
+    /// }
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Advice only: a bounded channel makes `send` asynchronous or fallible, so every sender has to decide what
+    /// to do when the queue is full (wait, drop, reject with 503). That decision is not mechanical.
+    ///
+    /// ## Configuration
+    /// None.
+    ///
+    /// ## References
+    /// - tokio documentation, `tokio::sync::mpsc`: "unbounded channels … can lead to memory exhaustion".
+    /// - Fred Hébert, "Queues Don't Fix Overload" (2014).
+    pub struct UnboundedChannel {
+        code: "BKP001",
+        slug: "unbounded-channel",
+        family: Backpressure,
+        languages: [Rust, Go],
+        severity: Medium,
+        impact: Availability,
+        kind: Finding,
+        fix: Never,
+    }
+}
+
+/// Constructors of unbounded channels, with the bounded form to use instead.
+const RUST_UNBOUNDED: &[(&str, &str)] = &[
+    (
+        "tokio::sync::mpsc::unbounded_channel",
+        "tokio::sync::mpsc::channel(capacity)",
+    ),
+    (
+        "std::sync::mpsc::channel",
+        "std::sync::mpsc::sync_channel(capacity)",
+    ),
+    (
+        "crossbeam_channel::unbounded",
+        "crossbeam_channel::bounded(capacity)",
+    ),
+    (
+        "crossbeam::channel::unbounded",
+        "crossbeam::channel::bounded(capacity)",
+    ),
+    ("flume::unbounded", "flume::bounded(capacity)"),
+    (
+        "futures::channel::mpsc::unbounded",
+        "futures::channel::mpsc::channel(capacity)",
+    ),
+    (
+        "async_channel::unbounded",
+        "async_channel::bounded(capacity)",
+    ),
+];
+
+impl Rule for UnboundedChannel {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
+        match ctx.language {
+            Language::Rust => check_rust(ctx, sink),
+            Language::Go => check_go(ctx, sink),
+            _ => {}
+        }
+    }
+}
+
+fn check_rust(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
+    for call in &ctx.facts.calls {
+        let Some(path) = call.path.as_deref() else {
+            continue;
+        };
+        let Some((_, bounded)) = RUST_UNBOUNDED
+            .iter()
+            .find(|(unbounded, _)| *unbounded == path)
+        else {
+            continue;
+        };
+        ctx.finding(&UnboundedChannel::META, TextRange::of(call.callee))
+            .title(format!("`{path}` queues without limit"))
+            .trigger("the consumer slows down (a degraded dependency, a slow disk) while producers keep sending")
+            .expected("a bounded queue that makes producers wait or reject work when it is full")
+            .actual(format!("`{}` accepts every message, so pending work grows in memory until the process is OOM-killed and loses all of it", call.callee_text))
+            .evidence(call.range(), "unbounded channel created here")
+            .fix(Fix::advice(format!("use `{bounded}` and decide what a full queue means for each sender (wait, drop, or reject)")))
+            .emit(sink);
+    }
+}
+
+/// Go: `q = append(q, x)` inside a goroutine, `q = q[1:]` elsewhere, and no `len(q)` check next to the append.
+fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
+    let facts = ctx.facts;
+    for push in facts.assignments.iter().filter(|a| !a.declares) {
+        let Some(value) = push.value else { continue };
+        if !is_append_to(ctx, value, &push.target) {
+            continue;
+        }
+        let Some(pop) = facts.assignments.iter().find(|a| {
+            a.target == push.target && a.value.is_some_and(|v| is_reslice_of(ctx, v, &push.target))
+        }) else {
+            continue;
+        };
+        if !runs_in_goroutine(ctx, facts, push) || has_length_check(ctx, facts, push) {
+            continue;
+        }
+        ctx.finding(&UnboundedChannel::META, TextRange::of(push.node))
+            .title(format!("slice `{}` is used as a queue with no bound", push.target))
+            .confidence(Confidence::Medium)
+            .trigger("the consumer that re-slices the queue falls behind the producer goroutine")
+            .expected("a bounded channel, or a length check that rejects or blocks when the queue is full")
+            .actual(format!("a goroutine appends to `{}` with no length check, so the backlog grows in memory without limit", push.target))
+            .evidence(TextRange::of(pop.node), "consumed here by re-slicing")
+            .fix(Fix::advice(format!("replace the slice with a buffered channel (`make(chan T, n)`) or check `len({}) >= max` before appending", push.target)))
+            .emit(sink);
+    }
+}
+
+fn is_append_to(ctx: &RuleContext<'_>, value: Node<'_>, target: &str) -> bool {
+    value.kind() == "call_expression"
+        && value
+            .child_by_field_name("function")
+            .is_some_and(|f| ctx.node_text(f) == "append")
+        && value
+            .child_by_field_name("arguments")
+            .and_then(|a| node::named_children(a).next())
+            .is_some_and(|first| compact_text(ctx, first) == target)
+}
+
+fn is_reslice_of(ctx: &RuleContext<'_>, value: Node<'_>, target: &str) -> bool {
+    value.kind() == "slice_expression"
+        && value
+            .child_by_field_name("operand")
+            .is_some_and(|o| compact_text(ctx, o) == target)
+        && value.child_by_field_name("start").is_some()
+}
+
+/// The append is in a `go func(){…}()` literal, or in a function/method some `go` statement of the file starts.
+fn runs_in_goroutine(ctx: &RuleContext<'_>, facts: &FileFacts<'_>, push: &Assignment<'_>) -> bool {
+    if node::ancestors(push.node).any(|n| n.kind() == "go_statement") {
+        return true;
+    }
+    let Some(function) = push.function else {
+        return false;
+    };
+    let name = &facts.functions[function].name;
+    let short = name.rsplit('.').next().unwrap_or(name);
+    let Some(tree) = ctx.tree else { return false };
+    node::descendants(tree.root_node())
+        .filter(|n| n.kind() == "go_statement")
+        .filter_map(|n| node::named_children(n).next())
+        .filter_map(|call| call.child_by_field_name("function"))
+        .any(|callee| {
+            let text = ctx.node_text(callee);
+            text == short || text.ends_with(&format!(".{short}"))
+        })
+}
+
+/// A `len(q)` anywhere in the appending function counts as a bound (a guard, a drop-oldest, a wait).
+fn has_length_check(ctx: &RuleContext<'_>, facts: &FileFacts<'_>, push: &Assignment<'_>) -> bool {
+    let scope = push
+        .function
+        .map(|f| facts.functions[f].node)
+        .or_else(|| push.node.parent());
+    let Some(scope) = scope else { return false };
+    facts.calls.iter().any(|call| {
+        call.callee_text == "len"
+            && TextRange::of(scope).contains_range(call.range())
+            && call
+                .args
+                .first()
+                .is_some_and(|a| compact_text(ctx, *a) == push.target)
+    })
+}

@@ -1,0 +1,1 @@
+//! RES — failure handling and resilience.
