@@ -244,6 +244,7 @@ function c(u, { signal: abort, y = 1 } = {}) {}
 function d(opts: { signal?: AbortSignal }) {}
 function e(signal) {}
 function f(controller: AbortController, sig: string) {}
+function g(signal: NodeJS.Signals) {}
 "#;
     with_facts(Language::TypeScript, source, |facts| {
         let expressions: Vec<_> = (0..facts.functions.len())
@@ -257,6 +258,7 @@ function f(controller: AbortController, sig: string) {}
                 Some("abort".to_string()),
                 Some("opts.signal".to_string()),
                 Some("signal".to_string()),
+                None,
                 None
             ]
         );

@@ -96,7 +96,10 @@ pub(super) fn abort_signal_param(
         let found = match pattern.kind() {
             "identifier" => {
                 let name = node::text(pattern, source).to_string();
-                if type_node.is_some_and(|t| names_abort_signal(t, source)) || name == "signal" {
+                // A parameter named `signal` typed as something else (`signal: string`, a Unix signal name)
+                // is not an AbortSignal.
+                let typed_signal = type_node.is_some_and(|t| names_abort_signal(t, source));
+                if typed_signal || (name == "signal" && type_node.is_none()) {
                     Some((name.clone(), name))
                 } else if type_node.is_some_and(|t| has_signal_property(t, source)) {
                     Some((name.clone(), format!("{name}.signal")))
