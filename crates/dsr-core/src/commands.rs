@@ -95,6 +95,12 @@ fn decode_with<'t>(
     let language = facts.language;
     let arg = |role: &str| api.param(role).and_then(|i| call.args.get(i).copied());
     if let Some(name) = &api.command {
+        // More arguments than the entry has roles: another library's method of the same name (redis-rs
+        // `set(k, v)` vs fred `set(k, v, expire, options, get)`).
+        let has_rest = api.params.iter().any(|p| p.ends_with("..."));
+        if !has_rest && call.args.len() > api.params.len() {
+            return None;
+        }
         let options = if let Some(start) = api.param("tokens...") {
             let args = call.args.get(start..).unwrap_or_default();
             Options::Tokens {

@@ -100,6 +100,32 @@ declare_rule! {
     }
 }
 
+/// The expiry a fix writes: a lease for a lock, a deduplication window for an idempotency key.
+#[derive(Copy, Clone)]
+struct Ttl {
+    label: &'static str,
+    go: &'static str,
+    go_spaced: &'static str,
+    millis: &'static str,
+    rust_millis: &'static str,
+}
+
+const LOCK_TTL: Ttl = Ttl {
+    label: "30 s",
+    go: "30*time.Second",
+    go_spaced: "30 * time.Second",
+    millis: "30000",
+    rust_millis: "30_000",
+};
+
+const DEDUP_TTL: Ttl = Ttl {
+    label: "24 h",
+    go: "24*time.Hour",
+    go_spaced: "24 * time.Hour",
+    millis: "86400000",
+    rust_millis: "86_400_000",
+};
+
 /// Words in a key, a value or a function name that say "this is a lock".
 const LOCK_WORDS: &[&str] = &[
     "lock",
@@ -139,15 +165,26 @@ impl Rule for LockWithoutTtl {
         let commands: Vec<_> = (0..ctx.facts.calls.len())
             .filter_map(|i| StoreCommand::decode(ctx.facts, ctx.kb, ctx.source, i))
             .collect();
-        let mut claims: Vec<Claim<'_>> = commands
-            .iter()
-            .filter_map(|command| redis_claim(ctx, command))
-            .collect();
-        if ctx.language == Language::Go {
-            claims.extend(etcd_claims(ctx));
+        let mut claims: Vec<(Claim<'_>, Analysis)> = Vec::new();
+        for command in &commands {
+            let Some(claim) = redis_claim(ctx, command, LOCK_TTL) else {
+                continue;
+            };
+            let analysis = analyse(ctx, &claim, &commands);
+            let claim = match analysis.purpose {
+                Purpose::Dedup => redis_claim(ctx, command, DEDUP_TTL).unwrap_or(claim),
+                _ => claim,
+            };
+            claims.push((claim, analysis));
         }
-        for claim in claims {
-            report(ctx, &claim, &commands, sink);
+        if ctx.language == Language::Go {
+            for claim in etcd_claims(ctx) {
+                let analysis = analyse(ctx, &claim, &commands);
+                claims.push((claim, analysis));
+            }
+        }
+        for (claim, analysis) in &claims {
+            report(ctx, claim, analysis, sink);
         }
     }
 }
@@ -165,7 +202,11 @@ struct Claim<'t> {
     advice: String,
 }
 
-fn redis_claim<'t>(ctx: &RuleContext<'t>, command: &StoreCommand<'t>) -> Option<Claim<'t>> {
+fn redis_claim<'t>(
+    ctx: &RuleContext<'t>,
+    command: &StoreCommand<'t>,
+    ttl: Ttl,
+) -> Option<Claim<'t>> {
     let call = &ctx.facts.calls[command.call];
     let claim = |form: String, edit: Option<(String, Vec<Edit>)>, advice: String| Claim {
         call: command.call,
@@ -196,14 +237,14 @@ fn redis_claim<'t>(ctx: &RuleContext<'t>, command: &StoreCommand<'t>) -> Option<
             } else {
                 return None;
             };
-            let mut edits = vec![Edit::replace(TextRange::of(*expiration), "30*time.Second")];
+            let mut edits = vec![Edit::replace(TextRange::of(*expiration), ttl.go)];
             edits.extend(go_add_import(ctx, "time"));
             Some(claim(
                 format!(
                     "`{}` with {no_ttl}",
                     call.method.as_deref().unwrap_or("SetNX")
                 ),
-                Some(("set a 30 s expiry: `30*time.Second`".to_string(), edits)),
+                Some((format!("set a {} expiry: `{}`", ttl.label, ttl.go), edits)),
                 set_nx_advice,
             ))
         }
@@ -219,15 +260,15 @@ fn redis_claim<'t>(ctx: &RuleContext<'t>, command: &StoreCommand<'t>) -> Option<
                 return None;
             }
             let addition = match style {
-                TokenStyle::Arguments => ", \"PX\", 30000",
-                TokenStyle::Array => ", \"PX\", \"30000\"",
-                TokenStyle::Builder => ".arg(\"PX\").arg(30_000)",
+                TokenStyle::Arguments => format!(", \"PX\", {}", ttl.millis),
+                TokenStyle::Array => format!(", \"PX\", \"{}\"", ttl.millis),
+                TokenStyle::Builder => format!(".arg(\"PX\").arg({})", ttl.rust_millis),
             };
             let shown = addition.trim_start_matches(", ");
             Some(claim(
                 "`SET … NX` without `EX`/`PX`".to_string(),
                 Some((
-                    format!("set a 30 s expiry: `{shown}` after `NX`"),
+                    format!("set a {} expiry: `{shown}` after `NX`", ttl.label),
                     vec![Edit::insert(nx.node.end_byte(), addition)],
                 )),
                 String::new(),
@@ -239,7 +280,7 @@ fn redis_claim<'t>(ctx: &RuleContext<'t>, command: &StoreCommand<'t>) -> Option<
                 expiration,
                 options,
             },
-        ) => typed_set_claim(ctx, command, *expiration, *options, claim),
+        ) => typed_set_claim(ctx, command, *expiration, *options, ttl, claim),
         _ => None,
     }
 }
@@ -252,14 +293,15 @@ fn typed_set_claim<'t>(
     command: &StoreCommand<'t>,
     expiration: Option<Node<'t>>,
     options: Option<Node<'t>>,
+    ttl: Ttl,
     claim: impl Fn(String, Option<(String, Vec<Edit>)>, String) -> Claim<'t>,
 ) -> Option<Claim<'t>> {
     let claim: &MakeClaim<'_, 't> = &claim;
     let options = resolve_local(ctx, command, options?);
     match ctx.language {
-        Language::Go => go_set_args(ctx, options, claim),
-        Language::TypeScript | Language::Tsx => node_redis_options(ctx, options, claim),
-        Language::Rust => rust_set_options(ctx, expiration, options, claim),
+        Language::Go => go_set_args(ctx, options, ttl, claim),
+        Language::TypeScript | Language::Tsx => node_redis_options(ctx, options, ttl, claim),
+        Language::Rust => rust_set_options(ctx, expiration, options, ttl, claim),
         Language::Sql => None,
     }
 }
@@ -279,6 +321,7 @@ fn resolve_local<'t>(ctx: &RuleContext<'t>, command: &StoreCommand<'t>, n: Node<
 fn go_set_args<'t>(
     ctx: &RuleContext<'t>,
     options: Node<'t>,
+    ttl: Ttl,
     claim: &MakeClaim<'_, 't>,
 ) -> Option<Claim<'t>> {
     let options = if options.kind() == "unary_expression" {
@@ -305,27 +348,25 @@ fn go_set_args<'t>(
     if !mode.eq_ignore_ascii_case("nx") {
         return None;
     }
-    let ttl = value_of("TTL").is_some_and(|(_, t)| t != "0") || value_of("ExpireAt").is_some();
-    if ttl {
+    let expires = value_of("TTL").is_some_and(|(_, t)| t != "0") || value_of("ExpireAt").is_some();
+    if expires {
         return None;
     }
     let body = literal.node.child_by_field_name("body")?;
     let keep_ttl = value_of("KeepTTL").is_some_and(|(_, t)| t == "true");
     let edit = (!keep_ttl && literal.field("TTL").is_none()).then(|| {
-        let mut edits = vec![add_member(
-            ctx,
-            body,
-            "TTL: 30 * time.Second",
-            "{TTL: 30 * time.Second}",
-        )];
+        let member = format!("TTL: {}", ttl.go_spaced);
+        let mut edits = vec![add_member(ctx, body, &member, &format!("{{{member}}}"))];
         edits.extend(go_add_import(ctx, "time"));
-        (
-            "set a 30 s expiry: `TTL: 30 * time.Second`".to_string(),
-            edits,
-        )
+        (format!("set a {} expiry: `{member}`", ttl.label), edits)
     });
+    let form = if keep_ttl {
+        "`SetArgs{Mode: \"NX\", KeepTTL: true}` (nothing to keep on a new key)"
+    } else {
+        "`SetArgs{Mode: \"NX\"}` without `TTL`"
+    };
     Some(claim(
-        "`SetArgs{Mode: \"NX\"}` without `TTL`".to_string(),
+        form.to_string(),
         edit,
         "set `TTL` in the `SetArgs` (and drop `KeepTTL`, which keeps nothing on a new key)"
             .to_string(),
@@ -336,6 +377,7 @@ fn go_set_args<'t>(
 fn node_redis_options<'t>(
     ctx: &RuleContext<'t>,
     options: Node<'t>,
+    ttl: Ttl,
     claim: &MakeClaim<'_, 't>,
 ) -> Option<Claim<'t>> {
     let literal = ctx.facts.literals.iter().find(|l| l.node == options)?;
@@ -361,18 +403,18 @@ fn node_redis_options<'t>(
         return None;
     }
     let member = if v5 {
-        "expiration: { type: \"PX\", value: 30000 }"
+        format!("expiration: {{ type: \"PX\", value: {} }}", ttl.millis)
     } else {
-        "PX: 30000"
+        format!("PX: {}", ttl.millis)
     };
     let keep_ttl = literal.field("KEEPTTL").is_some() || literal.field("expiration").is_some();
     let edit = (!keep_ttl).then(|| {
         (
-            format!("set a 30 s expiry: `{member}`"),
+            format!("set a {} expiry: `{member}`", ttl.label),
             vec![add_member(
                 ctx,
                 literal.node,
-                member,
+                &member,
                 &format!("{{ {member} }}"),
             )],
         )
@@ -390,6 +432,7 @@ fn rust_set_options<'t>(
     ctx: &RuleContext<'t>,
     expiration: Option<Node<'t>>,
     options: Node<'t>,
+    ttl: Ttl,
     claim: &MakeClaim<'_, 't>,
 ) -> Option<Claim<'t>> {
     let within = TextRange::of(options);
@@ -422,13 +465,18 @@ fn rust_set_options<'t>(
                 "use `SetExpiry::PX(30_000)`: `KEEPTTL` keeps nothing on a new key".to_string(),
             )),
             None => Some(claim(
-                "`SetOptions` with `ExistenceCheck::NX` and no expiry".to_string(),
+                "`SetOptions` with `ExistenceCheck::NX` but no `with_expiration`".to_string(),
                 Some((
-                    "set a 30 s expiry: `.with_expiration(redis::SetExpiry::PX(30_000))`"
-                        .to_string(),
+                    format!(
+                        "set a {} expiry: `.with_expiration(redis::SetExpiry::PX({}))`",
+                        ttl.label, ttl.rust_millis
+                    ),
                     vec![Edit::insert(
                         condition.node.end_byte(),
-                        ".with_expiration(redis::SetExpiry::PX(30_000))",
+                        format!(
+                            ".with_expiration(redis::SetExpiry::PX({}))",
+                            ttl.rust_millis
+                        ),
                     )],
                 )),
                 String::new(),
@@ -444,12 +492,15 @@ fn rust_set_options<'t>(
     let expiry = compact_text(ctx, expiration);
     if expiry == "None" {
         return Some(claim(
-            "`SET … NX` with no `Expiration`".to_string(),
+            "`SET … NX` with `None` for its expiration".to_string(),
             Some((
-                "set a 30 s expiry: `Some(fred::types::Expiration::PX(30_000))`".to_string(),
+                format!(
+                    "set a {} expiry: `Some(fred::types::Expiration::PX({}))`",
+                    ttl.label, ttl.rust_millis
+                ),
                 vec![Edit::replace(
                     TextRange::of(expiration),
-                    "Some(fred::types::Expiration::PX(30_000))",
+                    format!("Some(fred::types::Expiration::PX({}))", ttl.rust_millis),
                 )],
             )),
             String::new(),
@@ -552,30 +603,25 @@ enum Purpose {
     Unknown,
 }
 
-fn report(
-    ctx: &RuleContext<'_>,
-    claim: &Claim<'_>,
-    commands: &[StoreCommand<'_>],
-    sink: &mut Vec<Finding>,
-) {
+/// What the surrounding code says about a claim: what the key is for, and the commands that release it or
+/// give it an expiry afterwards.
+struct Analysis {
+    purpose: Purpose,
+    release: Option<TextRange>,
+    /// A later `EXPIRE` of the same key: (its range, its callee as written).
+    expire: Option<(TextRange, String)>,
+}
+
+fn analyse(ctx: &RuleContext<'_>, claim: &Claim<'_>, commands: &[StoreCommand<'_>]) -> Analysis {
     let facts = ctx.facts;
     let call = &facts.calls[claim.call];
     let claimed_key = claim.key.map(|k| key_text(ctx, k));
-    let key = claimed_key
-        .as_deref()
-        .map(shorten)
-        .unwrap_or_else(|| "the key".to_string());
-    let key_shown = if claim.key.is_some() {
-        format!("`{key}`")
-    } else {
-        key.clone()
-    };
     let scope = call.function.map(|f| facts.outermost_function(f));
     let same_key = |other: &StoreCommand<'_>| {
-        other
-            .key
-            .is_some_and(|k| Some(key_text(ctx, k)) == claimed_key)
-            && scope.is_some()
+        scope.is_some()
+            && other
+                .key
+                .is_some_and(|k| Some(key_text(ctx, k)) == claimed_key)
             && facts.calls[other.call]
                 .function
                 .map(|f| facts.outermost_function(f))
@@ -583,71 +629,115 @@ fn report(
     };
     let release = commands
         .iter()
-        .find(|c| matches!(c.name.as_str(), "DEL" | "UNLINK") && same_key(c));
-    let expire = commands.iter().find(|c| {
-        matches!(
-            c.name.as_str(),
-            "EXPIRE" | "PEXPIRE" | "EXPIREAT" | "PEXPIREAT"
-        ) && same_key(c)
-            && facts.calls[c.call].node.start_byte() > call.node.end_byte()
-    });
-    let function_name = facts.component_at(call.node.start_byte());
-    let value_text = claim.value.map(|v| ctx.node_text(v)).unwrap_or_default();
-    let key_words = words(claimed_key.as_deref().unwrap_or_default());
+        .find(|c| matches!(c.name.as_str(), "DEL" | "UNLINK") && same_key(c))
+        .map(|c| facts.calls[c.call].range());
+    let expire = commands
+        .iter()
+        .find(|c| {
+            matches!(
+                c.name.as_str(),
+                "EXPIRE" | "PEXPIRE" | "EXPIREAT" | "PEXPIREAT"
+            ) && same_key(c)
+                && facts.calls[c.call].node.start_byte() > call.node.end_byte()
+        })
+        .map(|c| {
+            (
+                facts.calls[c.call].range(),
+                facts.calls[c.call].callee_text.clone(),
+            )
+        });
+    let function_words = words(&facts.component_at(call.node.start_byte()));
+    let key_words = claim
+        .key
+        .map(|k| described_words(ctx, claim.call, k))
+        .unwrap_or_default();
+    let value_words = claim
+        .value
+        .map(|v| described_words(ctx, claim.call, v))
+        .unwrap_or_default();
     let purpose = if release.is_some()
         || has_word(&key_words, LOCK_WORDS)
-        || has_word(&words(&function_name), LOCK_FUNCTION_WORDS)
-        || has_word(&words(value_text), LOCK_VALUE_WORDS)
+        || has_word(&function_words, LOCK_FUNCTION_WORDS)
+        || has_word(&value_words, LOCK_VALUE_WORDS)
     {
         Purpose::Lock
-    } else if has_word(&key_words, DEDUP_WORDS) || has_word(&words(&function_name), DEDUP_WORDS) {
+    } else if has_word(&key_words, DEDUP_WORDS) || has_word(&function_words, DEDUP_WORDS) {
         Purpose::Dedup
     } else {
         Purpose::Unknown
     };
+    Analysis {
+        purpose,
+        release,
+        expire,
+    }
+}
+
+/// The words of an expression, and of the value a local it names was declared with (`key :=
+/// fmt.Sprintf("lease:%s", id)` makes `key` a lease).
+fn described_words(ctx: &RuleContext<'_>, call: usize, n: Node<'_>) -> Vec<String> {
+    let mut out = words(&key_text(ctx, n));
+    let name = compact_text(ctx, n);
+    let name = name.trim_start_matches('&');
+    if name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        let call = &ctx.facts.calls[call];
+        if let Some(value) = ctx
+            .facts
+            .declared_value(call.function, name, call.node.start_byte())
+        {
+            out.extend(words(ctx.node_text(value)));
+        }
+    }
+    out
+}
+
+fn report(ctx: &RuleContext<'_>, claim: &Claim<'_>, analysis: &Analysis, sink: &mut Vec<Finding>) {
+    let facts = ctx.facts;
+    let call = &facts.calls[claim.call];
+    let key = claim
+        .key
+        .map(|k| format!("`{}`", shorten(&key_text(ctx, k))))
+        .unwrap_or_else(|| "the key".to_string());
     let form = &claim.form;
     let mut builder = ctx
         .finding(&LockWithoutTtl::META, TextRange::of(call.callee))
         .trigger("the process holding the key crashes, is OOM-killed or redeployed, or is cut off, before it deletes the key")
         .expected("a key taken if absent carries a TTL (a lease): it frees itself when its holder disappears, sized above the longest critical section or renewed while held");
-    if let Some(release) = release {
-        builder = builder.evidence(
-            facts.calls[release.call].range(),
-            "released here: the key is a lock",
-        );
+    if let Some(release) = analysis.release {
+        builder = builder.evidence(release, "released here: the key is a lock");
     }
-    let title = match (&purpose, expire) {
-        (Purpose::Lock, Some(e)) => format!("lock {key_shown} is taken with {form} and expired by a separate `{}`: a crash in between keeps the lock forever", facts.calls[e.call].callee_text),
-        (Purpose::Lock, None) => format!("lock {key_shown} is taken with {form} and never expires: a holder that crashes keeps it forever"),
-        (Purpose::Dedup, _) => format!("idempotency key {key_shown} is written with {form} and never expires: one key per message piles up forever"),
-        (Purpose::Unknown, _) => format!("{form} on {key_shown} sets no expiry: if this is a lock, a holder that crashes keeps it forever"),
+    let title = match (&analysis.purpose, &analysis.expire) {
+        (Purpose::Lock, Some((_, expire))) => format!("lock {key} is taken with {form} and expired by a separate `{expire}`: a crash in between keeps the lock forever"),
+        (Purpose::Lock, None) => format!("lock {key} is taken with {form} and never expires: a holder that crashes keeps it forever"),
+        (Purpose::Dedup, _) => format!("idempotency key {key} is written with {form} and never expires: one key per message piles up forever"),
+        (Purpose::Unknown, _) => format!("{form} on {key} sets no expiry: if this is a lock, a holder that crashes keeps it forever"),
     };
-    let actual = match purpose {
-        Purpose::Lock => format!("{form} leaves {key_shown} without a TTL: once its holder dies nobody can take the lock again until someone deletes the key by hand, and the work it guards stops"),
-        Purpose::Dedup => format!("{form} leaves every {key_shown} without a TTL: deduplication records accumulate with traffic until Redis evicts other keys or refuses writes at `maxmemory`"),
-        Purpose::Unknown => format!("{form} leaves {key_shown} without a TTL; if it guards work, a crash leaves it set forever (if it is a permanent claim, such as a unique name, this is intended)"),
+    let actual = match analysis.purpose {
+        Purpose::Lock => format!("{form} leaves {key} without a TTL: once its holder dies nobody can take the lock again until someone deletes the key by hand, and the work it guards stops"),
+        Purpose::Dedup => format!("{form} leaves every {key} without a TTL: deduplication records accumulate with traffic until Redis evicts other keys or refuses writes at `maxmemory`"),
+        Purpose::Unknown => format!("{form} leaves {key} without a TTL; if it guards work, a crash leaves it set forever (if it is a permanent claim, such as a unique name, this is intended)"),
     };
     builder = builder.title(title).actual(actual);
-    if let Some(e) = expire {
-        builder = builder.evidence(
-            facts.calls[e.call].range(),
-            "the expiry is set here, in a second command",
-        );
+    if let Some((range, _)) = &analysis.expire {
+        builder = builder.evidence(*range, "the expiry is set here, in a second command");
     }
-    builder = match purpose {
+    builder = match analysis.purpose {
         Purpose::Lock => builder,
         Purpose::Dedup => builder.severity(Severity::Medium),
         Purpose::Unknown => builder.open_question().confidence(Confidence::Medium),
     };
-    let fix = match (&claim.edit, expire) {
+    let sizing = match analysis.purpose {
+        Purpose::Dedup => "size it above the longest window in which a duplicate can arrive",
+        _ => "size it above the longest critical section, or renew it while held",
+    };
+    let fix = match (&claim.edit, &analysis.expire) {
         (Some((title, edits)), None) => Fix::edits(
-            format!("{title} (size it above the longest critical section, or renew it while held)"),
+            format!("{title} ({sizing})"),
             Applicability::Maybe,
             edits.clone(),
         ),
-        (_, Some(e)) => Fix::advice(format!(
-            "set the expiry in the same command as the claim and drop the separate `{}` (which, when the claim failed, extends another holder's key)",
-            facts.calls[e.call].callee_text
+        (_, Some((_, expire))) => Fix::advice(format!(
+            "set the expiry in the same command as the claim and drop the separate `{expire}` (which, when the claim failed, extends another holder's key)"
         )),
         (None, None) => Fix::advice(claim.advice.clone()),
     };
