@@ -28,8 +28,6 @@ pub enum Options<'t> {
     Tokens {
         tokens: Vec<Token<'t>>,
         style: TokenStyle,
-        /// Where a new token goes when there is none yet: after this node (the value, or the last argument).
-        last: Option<Node<'t>>,
     },
     /// Typed arguments: an expiry (`time.Duration`, fred's `Option<Expiration>`) and an options value (go-redis
     /// `SetArgs{…}`, node-redis `{ NX: true }`, redis-rs `SetOptions`, fred's `Option<SetOptions>`).
@@ -106,7 +104,6 @@ fn decode_with<'t>(
             Options::Tokens {
                 tokens: args.iter().map(|a| token(*a, *a, source, facts)).collect(),
                 style: TokenStyle::Arguments,
-                last: call.args.last().copied(),
             }
         } else {
             Options::Typed {
@@ -151,7 +148,6 @@ fn decode_with<'t>(
         let key = parts.next().map(|t| t.node);
         let value = parts.next().map(|t| t.node);
         let tokens: Vec<_> = parts.collect();
-        let last = tokens.last().map(|t| t.node).or(value).or(key);
         return Some(StoreCommand {
             call: index,
             name: name.to_ascii_uppercase(),
@@ -160,7 +156,6 @@ fn decode_with<'t>(
             options: Options::Tokens {
                 tokens,
                 style: TokenStyle::Builder,
-                last,
             },
         });
     }
@@ -200,7 +195,6 @@ fn raw<'t>(
                 .map(|a| token(*a, *a, source, facts))
                 .collect(),
             style,
-            last: args.last().copied(),
         },
     })
 }

@@ -32,7 +32,7 @@ declare_rule! {
     /// wrong (the goroutine would be cancelled when the handler returns); `context.WithoutCancel(ctx)` (Go 1.21)
     /// keeps the trace values and drops the cancellation, plus a timeout of its own. Calls in a `defer` (cleanup
     /// that must run after the caller gave up) and calls after `<-ctx.Done()` (a shutdown that starts once the
-    /// context is cancelled) are not reported. A function named `_ context.Context` has chosen to ignore it. In
+    /// context is cancelled) are not reported. A parameter named `_` says the context is ignored on purpose. In
     /// TypeScript, a `fetch` whose init comes from elsewhere (a variable that is not a local object literal, or a
     /// spread) is an open question; a `signal` set to another value is not reported when the received signal is
     /// used elsewhere in the function (it may be linked with `AbortSignal.any` or an event listener).
@@ -164,7 +164,14 @@ fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         {
             continue;
         }
-        let detached = between.iter().any(|n| n.kind() == "go_statement");
+        // `go f(context.Background())`, or `bg := context.Background()` then `go f(bg)`.
+        let receiver_in_goroutine = match &usage {
+            Use::Variable(_, receiver) => node::ancestors(*receiver)
+                .take_while(|n| *n != scope)
+                .any(|n| n.kind() == "go_statement"),
+            Use::Argument(_) => false,
+        };
+        let detached = receiver_in_goroutine || between.iter().any(|n| n.kind() == "go_statement");
         candidates.push(GoCandidate {
             call: index,
             source,
