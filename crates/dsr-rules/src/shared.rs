@@ -122,3 +122,71 @@ pub fn add_member(ctx: &RuleContext<'_>, list: Node<'_>, member: &str, empty: &s
         Some(last) => Edit::insert(last.end_byte(), format!(", {member}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dsr_core::facts::FileFacts;
+    use dsr_core::fix::apply_edits;
+    use dsr_core::{KnowledgeBase, Language};
+    use dsr_syntax::Document;
+    use std::path::Path;
+
+    fn with_go(source: &str, check: impl FnOnce(&RuleContext<'_>)) {
+        let document = Document::new(Language::Go, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(Language::Go, document.tree(), source);
+        let ctx = RuleContext {
+            path: Path::new("x.go"),
+            language: Language::Go,
+            source,
+            tree: document.tree(),
+            facts: &facts,
+            kb: KnowledgeBase::builtin(),
+        };
+        check(&ctx);
+    }
+
+    fn added(source: &str) -> String {
+        let mut out = String::new();
+        with_go(source, |ctx| {
+            let edits: Vec<_> = go_add_import(ctx, "time").into_iter().collect();
+            out = apply_edits(source, &edits).0;
+        });
+        out
+    }
+
+    #[test]
+    fn go_imports_are_added_where_gofmt_would_sort_them() {
+        assert_eq!(
+            added("package p\n\nimport (\n\t\"context\"\n\t\"unicode\"\n\n\t\"github.com/x/y\"\n)\n"),
+            "package p\n\nimport (\n\t\"context\"\n\t\"time\"\n\t\"unicode\"\n\n\t\"github.com/x/y\"\n)\n"
+        );
+        assert_eq!(
+            added("package p\n\nimport \"context\"\n"),
+            "package p\n\nimport \"context\"\nimport \"time\"\n"
+        );
+        assert_eq!(added("package p\n"), "package p\n\nimport \"time\"\n");
+        let present = "package p\n\nimport \"time\"\n";
+        assert_eq!(added(present), present);
+    }
+
+    #[test]
+    fn go_imports_are_removed_with_their_line() {
+        let source = "package p\n\nimport (\n\t\"context\"\n\t\"net/http\"\n)\n\nimport \"time\"\n";
+        with_go(source, |ctx| {
+            let root = ctx.tree.expect("tree").root_node();
+            let specs: Vec<_> = node::descendants(root)
+                .filter(|n| n.kind() == "import_spec")
+                .collect();
+            let removed = |spec| apply_edits(source, &[go_remove_import(source, spec)]).0;
+            assert_eq!(
+                removed(specs[0]),
+                "package p\n\nimport (\n\t\"net/http\"\n)\n\nimport \"time\"\n"
+            );
+            assert_eq!(
+                removed(specs[2]),
+                "package p\n\nimport (\n\t\"context\"\n\t\"net/http\"\n)\n\n"
+            );
+        });
+    }
+}

@@ -31,9 +31,10 @@ declare_rule! {
     ///
     /// ## Known false positives
     /// `SET NX` is also how a permanent claim is written (reserving a unique user name), where no TTL is the
-    /// point. So the rule reports a finding only when the code shows a lock (a key, value or function named
-    /// like lock/mutex/lease/leader/acquire, or a `DEL` of the same key in the same function) or a
-    /// deduplication key (named like idempotency/dedup/processed/seen); otherwise it asks an open question.
+    /// point. So the rule reports a finding only when the code shows a lock (a key, value, function or reply
+    /// variable named like lock/mutex/lease/leader/acquire(d), or a `DEL` of the same key in the same function)
+    /// or a deduplication key (named like idempotency/dedup/processed/seen, or a reply named like
+    /// `first`/`isNew`); otherwise it asks an open question.
     /// An expiry passed in a variable (`SetNX(ctx, k, v, ttl)`) is trusted. Not checked: etcd's
     /// `concurrency.NewSession` without `WithTTL` is not a finding — its lease defaults to a 60 s TTL (values ≤ 0
     /// keep 60 s), kept alive while the process runs, so a crashed holder's mutex frees itself. Lock rows in a
@@ -138,6 +139,9 @@ const LOCK_WORDS: &[&str] = &[
 ];
 const LOCK_FUNCTION_WORDS: &[&str] = &["lock", "acquire", "mutex", "leader", "lease", "elect"];
 const LOCK_VALUE_WORDS: &[&str] = &["token", "owner", "holder", "fencing"];
+/// Names of the variable a claim's reply goes to.
+const LOCK_RESULT_WORDS: &[&str] = &["lock", "acquired", "got", "held", "owner", "leader"];
+const DEDUP_RESULT_WORDS: &[&str] = &["first", "fresh", "new", "dup", "duplicate", "seen"];
 /// Words that say "this is a deduplication record".
 const DEDUP_WORDS: &[&str] = &[
     "idempot",
@@ -655,13 +659,27 @@ fn analyse(ctx: &RuleContext<'_>, claim: &Claim<'_>, commands: &[StoreCommand<'_
         .value
         .map(|v| described_words(ctx, claim.call, v))
         .unwrap_or_default();
+    // `first := conn.set_nx(…)`, `acquired, err := rdb.SetNX(…)`.
+    let result_words: Vec<String> = facts
+        .assignments
+        .iter()
+        .filter(|a| {
+            a.value
+                .is_some_and(|v| TextRange::of(v).contains_range(call.range()))
+        })
+        .flat_map(|a| words(&a.target))
+        .collect();
     let purpose = if release.is_some()
         || has_word(&key_words, LOCK_WORDS)
         || has_word(&function_words, LOCK_FUNCTION_WORDS)
         || has_word(&value_words, LOCK_VALUE_WORDS)
+        || has_word(&result_words, LOCK_RESULT_WORDS)
     {
         Purpose::Lock
-    } else if has_word(&key_words, DEDUP_WORDS) || has_word(&function_words, DEDUP_WORDS) {
+    } else if has_word(&key_words, DEDUP_WORDS)
+        || has_word(&function_words, DEDUP_WORDS)
+        || has_word(&result_words, DEDUP_RESULT_WORDS)
+    {
         Purpose::Dedup
     } else {
         Purpose::Unknown
@@ -714,7 +732,7 @@ fn report(ctx: &RuleContext<'_>, claim: &Claim<'_>, analysis: &Analysis, sink: &
     };
     let actual = match analysis.purpose {
         Purpose::Lock => format!("{form} leaves {key} without a TTL: once its holder dies nobody can take the lock again until someone deletes the key by hand, and the work it guards stops"),
-        Purpose::Dedup => format!("{form} leaves every {key} without a TTL: deduplication records accumulate with traffic until Redis evicts other keys or refuses writes at `maxmemory`"),
+        Purpose::Dedup => format!("{form} leaves every {key} without a TTL: deduplication records accumulate with traffic until Redis evicts other keys or refuses writes at `maxmemory`; and when the claim is made before the work, a crash in between makes every redelivery skip that message forever"),
         Purpose::Unknown => format!("{form} leaves {key} without a TTL; if it guards work, a crash leaves it set forever (if it is a permanent claim, such as a unique name, this is intended)"),
     };
     builder = builder.title(title).actual(actual);

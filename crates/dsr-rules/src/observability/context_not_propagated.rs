@@ -284,7 +284,8 @@ fn report_go(
     let call = &facts.calls[candidate.call];
     let fresh = format!("{}()", call.callee_text);
     let source = &candidate.source;
-    let expression = &source.expression;
+    let held = request_context_local(ctx, call, source);
+    let expression = held.as_ref().unwrap_or(&source.expression);
     let receiver = match &candidate.usage {
         Use::Argument(outer) | Use::Variable(_, outer) => *outer,
     };
@@ -335,10 +336,36 @@ fn report_go(
     builder
         .title(format!("`{receiver_name}` runs on `{fresh}`{through} instead of {what}: the caller's deadline, cancellation and trace are dropped"))
         .trigger("the caller gives up (client disconnect, upstream timeout) or an incident is investigated through the request's trace")
-        .expected(format!("calls made for the caller carry {what}, so they stop when the caller stops and show up in its trace"))
+        .expected(format!("calls made for the caller carry {what}, so they stop when the caller stops and show up in its trace; work that must outlive the caller uses `context.WithoutCancel({expression})`, which keeps the trace"))
         .actual(format!("`{receiver_name}` gets `{fresh}`, which is never cancelled and carries no deadline or trace values: it keeps running and holding resources after the caller has gone, and its spans are orphaned"))
         .fix(Fix::edits(fix_title, applicability, edits))
         .emit(sink);
+}
+
+/// `ctx := r.Context()` earlier in the handler: pass that local rather than calling `r.Context()` again.
+fn request_context_local(
+    ctx: &RuleContext<'_>,
+    call: &Call<'_>,
+    source: &ContextSource,
+) -> Option<String> {
+    if source.kind != ContextKind::Request {
+        return None;
+    }
+    ctx.facts
+        .assignments_in(Some(source.function))
+        .filter(|a| a.declares && a.node.end_byte() <= call.node.start_byte())
+        // Declared in a block that also holds the call, so the name is in scope there.
+        .filter(|a| {
+            a.node
+                .parent()
+                .is_some_and(|p| TextRange::of(p).contains_range(call.range()))
+        })
+        .filter(|a| {
+            a.value
+                .is_some_and(|v| compact_text(ctx, v) == source.expression)
+        })
+        .last()
+        .map(|a| a.target.clone())
 }
 
 /// When the replaced call was the only reason for its package's import: the import spec, and whether this
