@@ -669,16 +669,17 @@ fn analyse(ctx: &RuleContext<'_>, claim: &Claim<'_>, commands: &[StoreCommand<'_
         })
         .flat_map(|a| words(&a.target))
         .collect();
-    let purpose = if release.is_some()
-        || has_word(&key_words, LOCK_WORDS)
-        || has_word(&function_words, LOCK_FUNCTION_WORDS)
-        || has_word(&value_words, LOCK_VALUE_WORDS)
+    // The key's own name decides first; the code around it (function, reply, value) only when the key is silent.
+    let purpose = if release.is_some() || has_word(&key_words, LOCK_WORDS) {
+        Purpose::Lock
+    } else if has_word(&key_words, DEDUP_WORDS) {
+        Purpose::Dedup
+    } else if has_word(&function_words, LOCK_FUNCTION_WORDS)
         || has_word(&result_words, LOCK_RESULT_WORDS)
+        || has_word(&value_words, LOCK_VALUE_WORDS)
     {
         Purpose::Lock
-    } else if has_word(&key_words, DEDUP_WORDS)
-        || has_word(&function_words, DEDUP_WORDS)
-        || has_word(&result_words, DEDUP_RESULT_WORDS)
+    } else if has_word(&function_words, DEDUP_WORDS) || has_word(&result_words, DEDUP_RESULT_WORDS)
     {
         Purpose::Dedup
     } else {
