@@ -2,7 +2,9 @@
 //! fixtures in `tests/fixtures/<CODE>/`. [`registry`] is the one table of codes.
 
 pub mod backpressure;
+pub mod coordination;
 pub mod docs;
+pub mod observability;
 pub mod resilience;
 pub mod shared;
 
@@ -13,6 +15,8 @@ use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
 pub fn registry() -> &'static [&'static dyn Rule] {
     &[
         &backpressure::unbounded_channel::UnboundedChannel,
+        &coordination::lock_without_ttl::LockWithoutTtl,
+        &observability::context_not_propagated::ContextNotPropagated,
         &MetaRule(&UnusedSuppression::META),
         &MetaRule(&SuppressionWithoutReason::META),
     ]
