@@ -3,8 +3,10 @@
 
 pub mod backpressure;
 pub mod docs;
+pub mod operations;
 pub mod resilience;
 pub mod shared;
+pub mod sql;
 
 use dsr_core::suppression::{SuppressionWithoutReason, UnusedSuppression};
 use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
@@ -13,6 +15,7 @@ use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
 pub fn registry() -> &'static [&'static dyn Rule] {
     &[
         &backpressure::unbounded_channel::UnboundedChannel,
+        &operations::unsafe_migration::UnsafeMigration,
         &MetaRule(&UnusedSuppression::META),
         &MetaRule(&SuppressionWithoutReason::META),
     ]
