@@ -23,7 +23,11 @@ pub enum SqlDialect {
 }
 
 impl SqlDialect {
-    pub const ORDER: [SqlDialect; 3] = [SqlDialect::PostgreSql, SqlDialect::MySql, SqlDialect::Generic];
+    pub const ORDER: [SqlDialect; 3] = [
+        SqlDialect::PostgreSql,
+        SqlDialect::MySql,
+        SqlDialect::Generic,
+    ];
 
     fn dialect(self) -> &'static dyn Dialect {
         match self {
@@ -39,7 +43,8 @@ impl SqlDialect {
 pub struct SqlToken {
     pub token: Token,
     pub range: TextRange,
-    /// sqlparser's location of the token, relative to the statement's text.
+    /// sqlparser's location of the token (relative to the script, or to the statement when a dialect other
+    /// than the script's tokenized it again); only compared with the spans of the same statement's AST.
     span: Span,
 }
 
@@ -50,9 +55,8 @@ pub struct SqlStatement {
     /// From the first token to the last, without the `;`.
     pub range: TextRange,
     pub tokens: Vec<SqlToken>,
+    /// The first dialect that read it: MySQL means PostgreSQL could not.
     pub dialect: SqlDialect,
-    /// Whether the dialects tried before `dialect` rejected it (a statement only MySQL reads is MySQL).
-    pub only_parsed_by_later_dialects: bool,
 }
 
 impl SqlStatement {
@@ -100,53 +104,50 @@ pub struct SqlScript {
 /// Splits `text` on top-level `;` and parses each statement, trying PostgreSQL, then MySQL, then the generic
 /// dialect. Text after a tokenizer error (an unterminated quote) is left out.
 pub fn parse_script(text: &str) -> SqlScript {
+    parse_script_where(text, |_| true)
+}
+
+/// [`parse_script`], parsing only the statements whose first token passes `wanted` (a rule that only cares about
+/// DDL skips the cost of parsing every `INSERT` of a data migration). Skipped statements are in neither list.
+pub fn parse_script_where(text: &str, wanted: impl Fn(&Token) -> bool) -> SqlScript {
     let mut script = SqlScript::default();
-    let (tokens, complete) = split_tokens(text);
+    let (tokens, complete, dialect) = tokenize_script(text);
+    // Offsets are taken in token order, so the locator only ever walks forward.
     let mut locator = Locator::new(text);
-    let mut chunk: Option<(Location, Location)> = None;
-    let mut chunks: Vec<TextRange> = Vec::new();
-    let mut close = |chunk: &mut Option<(Location, Location)>, locator: &mut Locator<'_>| {
-        if let Some((start, end)) = chunk.take() {
-            if let (Some(start), Some(end)) = (locator.offset(start), locator.offset(end)) {
-                if start < end {
-                    chunks.push(TextRange::new(start, end));
-                }
+    let mut chunk: Vec<SqlToken> = Vec::new();
+    let mut chunks: Vec<Vec<SqlToken>> = Vec::new();
+    let mut skipping = false;
+    for token in tokens {
+        let span = token.span;
+        let range = match (locator.offset(span.start), locator.offset(span.end)) {
+            (Some(start), Some(end)) => TextRange::new(start, end.max(start)),
+            _ => continue,
+        };
+        match token.token {
+            Token::SemiColon => {
+                chunks.push(std::mem::take(&mut chunk));
+                skipping = false;
             }
-        }
-    };
-    for token in &tokens {
-        match &token.token {
-            Token::SemiColon => close(&mut chunk, &mut locator),
-            Token::Whitespace(
-                whitespace @ (Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_)),
-            ) => {
-                let start = locator.offset(token.span.start);
-                let end = locator.offset(token.span.end);
-                if let (Some(start), Some(end)) = (start, end) {
-                    let text = match whitespace {
-                        Whitespace::SingleLineComment { comment, .. } => comment.clone(),
-                        Whitespace::MultiLineComment(comment) => comment.clone(),
-                        _ => String::new(),
-                    };
-                    script.comments.push(SqlComment {
-                        range: TextRange::new(start, end.max(start)),
-                        text,
-                    });
-                }
+            Token::Whitespace(Whitespace::SingleLineComment { comment: text, .. })
+            | Token::Whitespace(Whitespace::MultiLineComment(text)) => {
+                script.comments.push(SqlComment { range, text });
             }
             Token::Whitespace(_) | Token::EOF => {}
-            _ => match &mut chunk {
-                Some((_, end)) => *end = token.span.end,
-                None => chunk = Some((token.span.start, token.span.end)),
-            },
+            _ if skipping => {}
+            token if chunk.is_empty() && !wanted(&token) => skipping = true,
+            token => chunk.push(SqlToken { token, range, span }),
         }
     }
     // The last statement needs no `;`, unless the tokenizer stopped in the middle of it.
     if complete {
-        close(&mut chunk, &mut locator);
+        chunks.push(chunk);
     }
-    for range in chunks {
-        match parse_statement(&text[range.start..range.end], range.start) {
+    for tokens in chunks {
+        let (Some(first), Some(last)) = (tokens.first(), tokens.last()) else {
+            continue;
+        };
+        let range = TextRange::new(first.range.start, last.range.end);
+        match parse_statement(text, range, tokens, dialect) {
             Some(statement) => script.statements.push(statement),
             None => script.unparsed.push(range),
         }
@@ -156,43 +157,83 @@ pub fn parse_script(text: &str) -> SqlScript {
 
 /// Tokens of the whole text with the first dialect whose tokenizer accepts it, else what PostgreSQL's tokenizer
 /// read before its error (and `false`).
-fn split_tokens(text: &str) -> (Vec<TokenWithSpan>, bool) {
+fn tokenize_script(text: &str) -> (Vec<TokenWithSpan>, bool, SqlDialect) {
     let mut partial = None;
     for dialect in SqlDialect::ORDER {
         let mut buf = Vec::new();
         let result = catch_unwind(AssertUnwindSafe(|| {
             Tokenizer::new(dialect.dialect(), text)
-                .with_unescape(false)
                 .tokenize_with_location_into_buf(&mut buf)
                 .is_ok()
         }));
         match result {
-            Ok(true) => return (buf, true),
+            Ok(true) => return (buf, true, dialect),
             _ if partial.is_none() => partial = Some(buf),
             _ => {}
         }
     }
-    (partial.unwrap_or_default(), false)
+    (partial.unwrap_or_default(), false, SqlDialect::PostgreSql)
 }
 
-/// Parses one statement's text (at script offset `base`) with the first dialect that reads all of it.
-fn parse_statement(text: &str, base: usize) -> Option<SqlStatement> {
-    for (index, dialect) in SqlDialect::ORDER.into_iter().enumerate() {
+/// Parses the statement at `range` with the first dialect that reads all of it. `tokens` come from the
+/// script's tokenizer (`tokenized_with`); other dialects tokenize the statement's text again, since they split
+/// some things differently (backquotes, `#` comments).
+fn parse_statement(
+    text: &str,
+    range: TextRange,
+    tokens: Vec<SqlToken>,
+    tokenized_with: SqlDialect,
+) -> Option<SqlStatement> {
+    let statement_text = text.get(range.start..range.end)?;
+    let mut tokens = Some(tokens);
+    for dialect in SqlDialect::ORDER {
+        let candidate = if dialect == tokenized_with {
+            tokens.take()
+        } else {
+            retokenize(statement_text, range.start, dialect)
+        };
+        let Some(candidate) = candidate else { continue };
+        let input = candidate
+            .iter()
+            .map(|t| TokenWithSpan {
+                token: t.token.clone(),
+                span: t.span,
+            })
+            .collect();
         let parsed = catch_unwind(AssertUnwindSafe(|| {
-            let tokens = Tokenizer::new(dialect.dialect(), text)
-                .tokenize_with_location()
-                .ok()?;
             let mut statements = Parser::new(dialect.dialect())
-                .with_tokens_with_locations(tokens.clone())
+                .with_tokens_with_locations(input)
                 .parse_statements()
                 .ok()?;
-            (statements.len() == 1).then(|| (statements.pop(), tokens))
+            if statements.len() == 1 {
+                statements.pop()
+            } else {
+                None
+            }
         }));
-        let Ok(Some((Some(statement), tokens))) = parsed else {
-            continue;
-        };
-        let mut locator = Locator::new(text);
-        let tokens = tokens
+        if let Ok(Some(statement)) = parsed {
+            return Some(SqlStatement {
+                statement,
+                range,
+                tokens: candidate,
+                dialect,
+            });
+        }
+    }
+    None
+}
+
+/// The tokens of one statement's text (at script offset `base`) in `dialect`, comments and whitespace left out.
+fn retokenize(text: &str, base: usize, dialect: SqlDialect) -> Option<Vec<SqlToken>> {
+    let tokens = catch_unwind(AssertUnwindSafe(|| {
+        Tokenizer::new(dialect.dialect(), text)
+            .tokenize_with_location()
+            .ok()
+    }))
+    .ok()??;
+    let mut locator = Locator::new(text);
+    Some(
+        tokens
             .into_iter()
             .filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF))
             .filter_map(|t| {
@@ -204,16 +245,8 @@ fn parse_statement(text: &str, base: usize) -> Option<SqlStatement> {
                     span: t.span,
                 })
             })
-            .collect();
-        return Some(SqlStatement {
-            statement,
-            range: TextRange::new(base, base + text.len()),
-            tokens,
-            dialect,
-            only_parsed_by_later_dialects: index > 0,
-        });
-    }
-    None
+            .collect(),
+    )
 }
 
 /// Turns sqlparser locations (1-based lines split on `\n`, 1-based character columns) into byte offsets. Walks
@@ -355,6 +388,142 @@ fn body(raw: &str, language: Language) -> Option<(usize, &str, bool)> {
     let close = 1 + hashes;
     let body = raw.get(open..raw.len().checked_sub(close)?)?;
     // Go's backquoted strings and Rust's raw strings have no escapes; TypeScript's template strings do.
-    let escapes = !is_raw && !(language == Language::Go && quote == '`');
+    let escapes = !(is_raw || (language == Language::Go && quote == '`'));
     Some((open, body, escapes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts<'a>(source: &'a str, script: &SqlScript) -> Vec<&'a str> {
+        script
+            .statements
+            .iter()
+            .map(|s| &source[s.range.start..s.range.end])
+            .collect()
+    }
+
+    #[test]
+    fn splits_statements_and_keeps_going_past_one_it_cannot_parse() {
+        let source =
+            "ALTER TABLE a DROP COLUMN b;\nTHIS IS NOT ( SQL;\n  DROP TABLE c -- trailing\n";
+        let script = parse_script(source);
+        assert_eq!(
+            texts(source, &script),
+            ["ALTER TABLE a DROP COLUMN b", "DROP TABLE c"]
+        );
+        assert_eq!(script.unparsed.len(), 1);
+        assert_eq!(script.comments.len(), 1);
+        assert_eq!(script.comments[0].text.trim(), "trailing");
+    }
+
+    #[test]
+    fn semicolons_in_strings_and_dollar_quotes_do_not_split() {
+        let source = "UPDATE a SET b = 'x;y';\nDO $$ BEGIN PERFORM 1; END $$;\nDROP TABLE c;";
+        let script = parse_script(source);
+        assert_eq!(script.statements.len() + script.unparsed.len(), 3);
+        assert_eq!(texts(source, &script).last().copied(), Some("DROP TABLE c"));
+    }
+
+    #[test]
+    fn falls_back_to_mysql_for_backquoted_names() {
+        let source = "ALTER TABLE `orders` MODIFY COLUMN `amount` BIGINT NOT NULL;";
+        let script = parse_script(source);
+        let statement = &script.statements[0];
+        assert_eq!(statement.dialect, SqlDialect::MySql);
+    }
+
+    #[test]
+    fn token_ranges_count_characters_not_bytes() {
+        let source = "-- é ü\nALTER TABLE «x» DROP COLUMN ö;";
+        let script = parse_script(source);
+        for statement in &script.statements {
+            for token in &statement.tokens {
+                assert!(source.get(token.range.start..token.range.end).is_some());
+            }
+        }
+        let source = "/* ü */ DROP TABLE ü_table;";
+        let script = parse_script(source);
+        assert_eq!(texts(source, &script), ["DROP TABLE ü_table"]);
+        let name = &script.statements[0].tokens.last().unwrap().range;
+        assert_eq!(&source[name.start..name.end], "ü_table");
+    }
+
+    #[test]
+    fn an_unterminated_quote_keeps_the_statements_before_it() {
+        let source = "DROP TABLE a;\nDROP TABLE b;\nSELECT 'open";
+        let script = parse_script(source);
+        assert_eq!(texts(source, &script), ["DROP TABLE a", "DROP TABLE b"]);
+    }
+
+    #[test]
+    fn never_panics_on_any_prefix_of_a_migration() {
+        let source = include_str!("../tests/fixtures/OPS001/0001_fire.sql");
+        for end in (0..=source.len()).filter(|i| source.is_char_boundary(*i)) {
+            let text = &source[..end];
+            let script = parse_script(text);
+            for statement in &script.statements {
+                assert!(statement.range.end <= text.len());
+                for token in &statement.tokens {
+                    assert!(text.get(token.range.start..token.range.end).is_some());
+                }
+            }
+        }
+        for garbage in [
+            "",
+            ";;;",
+            "$$",
+            "'",
+            "\"",
+            "/*",
+            "--",
+            "`",
+            "\u{0}",
+            "(((((((((",
+            "ALTER TABLE",
+        ] {
+            let _ = parse_script(garbage);
+        }
+        let deep = "SELECT ".to_string() + &"(".repeat(5000) + "1" + &")".repeat(5000);
+        let _ = parse_script(&deep);
+    }
+
+    fn map(language: Language, raw: &str, value: &str) -> LiteralMap {
+        LiteralMap::new(TextRange::new(10, 10 + raw.len()), raw, value, language)
+    }
+
+    #[test]
+    fn maps_value_offsets_back_through_escapes() {
+        // Go: `"a\"b\nc"` decodes to `a"b<newline>c`.
+        let m = map(Language::Go, "\"a\\\"b\\nc\"", "a\"b\nc");
+        assert!(m.is_exact());
+        assert_eq!(m.offset(0), Some(11));
+        assert_eq!(m.offset(1), Some(12)); // the escaped quote starts at its backslash
+        assert_eq!(m.offset(2), Some(14));
+        assert_eq!(m.offset(4), Some(17));
+        assert_eq!(m.offset(5), Some(18)); // the end of the value is the closing quote
+        assert_eq!(m.range(TextRange::new(1, 3)), TextRange::new(12, 15));
+    }
+
+    #[test]
+    fn raw_literals_map_one_to_one() {
+        let m = map(Language::Go, "`a\\nb`", "a\\nb");
+        assert_eq!(m.offset(2), Some(13));
+        let m = map(Language::Rust, "r#\"a\"b\"#", "a\"b");
+        assert_eq!(m.offset(0), Some(13));
+        assert_eq!(m.offset(3), Some(16));
+        let m = map(Language::Rust, "b\"ab\"", "ab");
+        assert_eq!(m.offset(1), Some(13));
+        let m = map(Language::TypeScript, "`a\\`b`", "a`b");
+        assert_eq!(m.offset(2), Some(14));
+    }
+
+    #[test]
+    fn a_value_that_does_not_line_up_maps_to_the_whole_literal() {
+        let m = map(Language::Go, "\"abc\"", "xyz");
+        assert!(!m.is_exact());
+        assert_eq!(m.offset(1), None);
+        assert_eq!(m.range(TextRange::new(0, 2)), TextRange::new(10, 15));
+    }
 }

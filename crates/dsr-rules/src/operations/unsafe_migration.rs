@@ -13,12 +13,12 @@ use sqlparser::ast::{
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::Token;
 
-use crate::sql::{parse_script, LiteralMap, SqlDialect, SqlScript, SqlStatement};
+use crate::sql::{parse_script_where, LiteralMap, SqlDialect, SqlScript, SqlStatement};
 
 declare_rule! {
     /// ## What it finds
-    /// Schema changes that break the version of the code still running while a migration is applied:
-    /// `DROP COLUMN`, `RENAME COLUMN`, `RENAME TO` (a table), `ALTER COLUMN … TYPE` (MySQL: `MODIFY`/`CHANGE`),
+    /// Migrations that break the previous release still serving during a rollout, or lock a busy table while
+    /// it is rewritten or indexed. The statements: `DROP COLUMN`, `RENAME COLUMN`, `RENAME TO` (a table), `ALTER COLUMN … TYPE` (MySQL: `MODIFY`/`CHANGE`),
     /// `ALTER COLUMN … SET NOT NULL`, `ADD COLUMN … NOT NULL` without a `DEFAULT`, `DROP TABLE`, and Postgres
     /// `CREATE INDEX` without `CONCURRENTLY` on an existing table. It reads `.sql` migration files and SQL
     /// strings in Go, Rust and TypeScript, parsed with sqlparser (PostgreSQL, then MySQL, then generic SQL,
@@ -110,6 +110,9 @@ impl Rule for UnsafeMigration {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
+        if is_test_path(ctx.path) {
+            return;
+        }
         if ctx.language == Language::Sql {
             check_sql_file(ctx, sink);
         } else {
@@ -142,22 +145,18 @@ fn check_sql_file(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
     if role == Role::Rollback {
         return;
     }
-    let script = parse_script(ctx.source);
+    let script = parse_script_where(ctx.source, starts_ddl);
     let engine = if script.statements.iter().any(is_mysql) {
         Engine::Other
     } else {
         Engine::Postgres
     };
+    // A goose/sql-migrate/dbmate section marker decides for the statements after it, whatever the path says.
     let sections = sections(&script);
-    let file_role = if sections.is_empty() {
-        role
-    } else {
-        Role::Migration
-    };
     let unit = Unit {
         script,
         map: None,
-        role: file_role,
+        role,
     };
     let mut schema = Schema::default();
     schema.collect_views(&unit.script);
@@ -179,9 +178,6 @@ fn check_sql_file(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
 /// SQL strings in Go, Rust and TypeScript. Strings of one function share what they create (a migration
 /// function that creates a table and then indexes it); top-level strings stand alone.
 fn check_code(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-    if is_test_path(ctx.path) {
-        return;
-    }
     let path_role = path_role(ctx.path);
     let engine = code_engine(ctx);
     let mut schemas: FxHashMap<usize, Schema> = FxHashMap::default();
@@ -190,7 +186,7 @@ fn check_code(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         if !may_hold_ddl(&literal.value) {
             continue;
         }
-        let script = parse_script(&literal.value);
+        let script = parse_script_where(&literal.value, starts_ddl);
         if !script.statements.iter().any(|s| is_ddl(&s.statement)) || is_test_code(ctx, literal) {
             continue;
         }
@@ -381,31 +377,35 @@ impl Schema {
                     }
                 }
             }
-            Statement::CreateIndex(index) => {
+            Statement::CreateIndex(index)
                 if !index.concurrently
                     && engine == Engine::Postgres
-                    && !self.tables.contains(&key(&index.table_name))
-                {
-                    issues.push(Issue {
-                        kind: IssueKind::CreateIndex {
-                            table: display_name(&index.table_name),
-                        },
-                        clause: index_clause(index),
-                        range: statement.range,
-                        concurrently_at: statement
-                            .tokens
-                            .iter()
-                            .find(|t| is_keyword(&t.token, Keyword::INDEX))
-                            .map(|t| t.range.end),
-                    });
-                }
+                    && !self.tables.contains(&key(&index.table_name)) =>
+            {
+                issues.push(Issue {
+                    kind: IssueKind::CreateIndex {
+                        table: display_name(&index.table_name),
+                    },
+                    clause: index_clause(index),
+                    range: statement.range,
+                    concurrently_at: statement
+                        .tokens
+                        .iter()
+                        .find(|t| is_keyword(&t.token, Keyword::INDEX))
+                        .map(|t| t.range.end),
+                });
             }
             _ => {}
         }
         issues
     }
 
-    fn review_alter(&mut self, statement: &SqlStatement, alter: &AlterTable, issues: &mut Vec<Issue>) {
+    fn review_alter(
+        &mut self,
+        statement: &SqlStatement,
+        alter: &AlterTable,
+        issues: &mut Vec<Issue>,
+    ) {
         let table = key(&alter.name);
         let table_text = display_name(&alter.name);
         let clauses = clause_ranges(statement, alter);
@@ -416,14 +416,17 @@ impl Schema {
                 .unwrap_or(statement.range);
             if self.tables.contains(&table) {
                 if let AlterTableOperation::RenameTable { table_name } = operation {
-                    let (RenameTableNameKind::To(name) | RenameTableNameKind::As(name)) = table_name;
+                    let (RenameTableNameKind::To(name) | RenameTableNameKind::As(name)) =
+                        table_name;
                     self.tables.insert(key(name));
                 }
                 continue;
             }
             let clause = format!("ALTER TABLE {} {operation}", alter.name);
-            let column_is_new =
-                |column: &Ident| self.columns.contains_key(&(table.clone(), ident_key(column)));
+            let column_is_new = |column: &Ident| {
+                self.columns
+                    .contains_key(&(table.clone(), ident_key(column)))
+            };
             let kind = match operation {
                 AlterTableOperation::DropColumn { column_names, .. } => {
                     let dropped: Vec<&Ident> =
@@ -444,7 +447,8 @@ impl Schema {
                     new: new_column_name.value.clone(),
                 }),
                 AlterTableOperation::RenameTable { table_name } => {
-                    let (RenameTableNameKind::To(name) | RenameTableNameKind::As(name)) = table_name;
+                    let (RenameTableNameKind::To(name) | RenameTableNameKind::As(name)) =
+                        table_name;
                     (!self.views.contains(&table)).then(|| IssueKind::RenameTable {
                         old: table_text.clone(),
                         new: display_name(name),
@@ -472,31 +476,31 @@ impl Schema {
                 },
                 AlterTableOperation::ChangeColumn {
                     old_name, new_name, ..
-                } if !column_is_new(old_name) => Some(if ident_key(old_name) != ident_key(new_name) {
-                    IssueKind::RenameColumn {
-                        old: old_name.value.clone(),
-                        new: new_name.value.clone(),
-                    }
-                } else {
-                    IssueKind::Redefine {
-                        table: table_text.clone(),
-                        column: old_name.value.clone(),
-                    }
-                }),
+                } if !column_is_new(old_name) => {
+                    Some(if ident_key(old_name) != ident_key(new_name) {
+                        IssueKind::RenameColumn {
+                            old: old_name.value.clone(),
+                            new: new_name.value.clone(),
+                        }
+                    } else {
+                        IssueKind::Redefine {
+                            table: table_text.clone(),
+                            column: old_name.value.clone(),
+                        }
+                    })
+                }
                 AlterTableOperation::ModifyColumn { col_name, .. } if !column_is_new(col_name) => {
                     Some(IssueKind::Redefine {
                         table: table_text.clone(),
                         column: col_name.value.clone(),
                     })
                 }
-                AlterTableOperation::AddColumn { column_def, .. } => {
-                    (is_required(column_def) && !has_value(column_def)).then(|| {
-                        IssueKind::AddRequiredColumn {
-                            table: table_text.clone(),
-                            column: column_def.name.value.clone(),
-                        }
-                    })
-                }
+                AlterTableOperation::AddColumn { column_def, .. } => (is_required(column_def)
+                    && !has_value(column_def))
+                .then(|| IssueKind::AddRequiredColumn {
+                    table: table_text.clone(),
+                    column: column_def.name.value.clone(),
+                }),
                 _ => None,
             };
             if let Some(kind) = kind {
@@ -820,10 +824,12 @@ fn is_keyword(token: &Token, keyword: Keyword) -> bool {
 
 /// `NOT NULL`, or a `PRIMARY KEY`, which implies it.
 fn is_required(column: &ColumnDef) -> bool {
-    column
-        .options
-        .iter()
-        .any(|o| matches!(o.option, ColumnOption::NotNull | ColumnOption::PrimaryKey(_)))
+    column.options.iter().any(|o| {
+        matches!(
+            o.option,
+            ColumnOption::NotNull | ColumnOption::PrimaryKey(_)
+        )
+    })
 }
 
 /// Whether the database fills the column by itself: a default, a generated or identity column, a serial type,
@@ -847,6 +853,7 @@ fn has_value(column: &ColumnDef) -> bool {
         })
 }
 
+/// Statements that change or create tables: a string holding none of them is not a migration.
 fn is_ddl(statement: &Statement) -> bool {
     matches!(
         statement,
@@ -857,7 +864,21 @@ fn is_ddl(statement: &Statement) -> bool {
             }
             | Statement::RenameTable(_)
             | Statement::CreateIndex(_)
+            | Statement::CreateTable(_)
+            | Statement::CreateView(_)
     )
+}
+
+/// The first word of the statements worth parsing: data changes and queries are not this rule's business.
+fn starts_ddl(token: &Token) -> bool {
+    [
+        Keyword::ALTER,
+        Keyword::DROP,
+        Keyword::CREATE,
+        Keyword::RENAME,
+    ]
+    .iter()
+    .any(|keyword| is_keyword(token, *keyword))
 }
 
 /// A cheap test before parsing: most string literals in code are not SQL at all.
@@ -870,7 +891,7 @@ fn may_hold_ddl(value: &str) -> bool {
 
 /// Written for MySQL: backquoted names, `ENGINE=`/`AUTO_INCREMENT`, or only MySQL (or generic SQL) reads it.
 fn is_mysql(statement: &SqlStatement) -> bool {
-    (statement.only_parsed_by_later_dialects && statement.dialect != SqlDialect::PostgreSql)
+    statement.dialect == SqlDialect::MySql
         || statement.tokens.iter().any(|t| match &t.token {
             Token::Word(word) => {
                 word.quote_style == Some('`')
@@ -1008,7 +1029,9 @@ fn flyway_version(stem: &str, prefix: char) -> bool {
         return false;
     };
     version.starts_with(|c: char| c.is_ascii_digit())
-        && version.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '_')
+        && version
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '_')
 }
 
 /// The role a function around a string gives it: the innermost function named like an up or down migration.
@@ -1030,7 +1053,10 @@ fn function_role(ctx: &RuleContext<'_>, mut function: Option<usize>) -> Option<R
 
 /// The name an anonymous function is bound to: `exports.up = function…`, `const up = async () => …`,
 /// `{ up: async () => … }`.
-fn binding_name(ctx: &RuleContext<'_>, function: dsr_core::tree_sitter::Node<'_>) -> Option<String> {
+fn binding_name(
+    ctx: &RuleContext<'_>,
+    function: dsr_core::tree_sitter::Node<'_>,
+) -> Option<String> {
     let parent = function.parent()?;
     let name = match parent.kind() {
         "assignment_expression" => parent.child_by_field_name("left")?,
@@ -1049,10 +1075,11 @@ fn name_role(name: &str) -> Option<Role> {
         .trim_matches(['"', '\'']);
     let lower = last.to_ascii_lowercase();
     let starts_word = |word: &str| {
-        lower.starts_with(word)
-            && !last[word.len()..].starts_with(|c: char| c.is_ascii_lowercase())
+        lower.starts_with(word) && !last[word.len()..].starts_with(|c: char| c.is_ascii_lowercase())
     };
-    if ["down", "rollback", "revert", "undo"].iter().any(|w| starts_word(w))
+    if ["down", "rollback", "revert", "undo"]
+        .iter()
+        .any(|w| starts_word(w))
         || (lower.contains("migrat") && lower.ends_with("down"))
     {
         return Some(Role::Rollback);
@@ -1063,7 +1090,8 @@ fn name_role(name: &str) -> Option<Role> {
     None
 }
 
-/// Go `_test.go`, TypeScript `.test.`/`.spec.` files, `__tests__` and `testdata` folders.
+/// Go `_test.go`, TypeScript `.test.`/`.spec.` files, `__tests__` and `testdata` folders (a migration tool's
+/// own test migrations live there).
 fn is_test_path(path: &Path) -> bool {
     let name = path
         .file_name()
@@ -1103,4 +1131,71 @@ fn is_test_code(ctx: &RuleContext<'_>, literal: &StringLiteral) -> bool {
             }
             false
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_migration_files_by_folder_and_name() {
+        for (path, role) in [
+            ("db/migrations/add_orders.sql", Role::Migration),
+            ("db/migrate/add_orders.sql", Role::Migration),
+            ("sql/db_migrations/x.sql", Role::Migration),
+            ("sql/0001_add_orders.sql", Role::Migration),
+            ("sql/20240101120000_add_orders.sql", Role::Migration),
+            ("schema/000001_init.up.sql", Role::Migration),
+            ("migrations/2024-01-01-000000_init/up.sql", Role::Migration),
+            ("db/V3__orders.sql", Role::Migration),
+            ("db/V3.1__orders.sql", Role::Migration),
+            ("db/R__views.sql", Role::Migration),
+            ("src/1700000000000-AddOrders.ts", Role::Migration),
+            ("migrations/000001_init.down.sql", Role::Rollback),
+            ("migrations/2024-01-01-000000_init/down.sql", Role::Rollback),
+            ("db/U3__orders.sql", Role::Rollback),
+            ("db/queries.sql", Role::Unknown),
+            ("schema/tables.sql", Role::Unknown),
+            ("src/store.go", Role::Unknown),
+            ("src/2fa_handler.go", Role::Unknown),
+            ("db/Version__x.sql", Role::Unknown),
+        ] {
+            assert_eq!(path_role(Path::new(path)), role, "{path}");
+        }
+    }
+
+    #[test]
+    fn recognises_migration_functions_by_name() {
+        for (name, role) in [
+            ("up", Some(Role::Migration)),
+            ("Migration::up", Some(Role::Migration)),
+            ("AddOrders1700.up", Some(Role::Migration)),
+            ("Up00002", Some(Role::Migration)),
+            ("upAddIndex", Some(Role::Migration)),
+            ("up_add_index", Some(Role::Migration)),
+            ("runMigrations", Some(Role::Migration)),
+            ("exports.up", Some(Role::Migration)),
+            ("down", Some(Role::Rollback)),
+            ("downAddIndex", Some(Role::Rollback)),
+            ("Down00002", Some(Role::Rollback)),
+            ("migrateDown", Some(Role::Rollback)),
+            ("rollbackOrders", Some(Role::Rollback)),
+            ("update", None),
+            ("upload", None),
+            ("upsertOrder", None),
+            ("download", None),
+            ("shutdown", None),
+            ("ensureSchema", None),
+        ] {
+            assert_eq!(name_role(name), role, "{name}");
+        }
+    }
+
+    #[test]
+    fn messages_quote_sql_as_code() {
+        assert_eq!(code("DROP TABLE a"), "`DROP TABLE a`");
+        assert_eq!(code("DROP TABLE `a`"), "`` DROP TABLE `a` ``");
+        assert_eq!(code("ALTER TABLE a\n    DROP b"), "`ALTER TABLE a DROP b`");
+        assert!(code(&"x ".repeat(200)).ends_with("…`"));
+    }
 }
