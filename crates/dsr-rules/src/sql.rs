@@ -451,6 +451,22 @@ mod tests {
     }
 
     #[test]
+    fn crlf_and_tabs_keep_ranges_exact() {
+        let source = "DROP TABLE a;\r\n\tDROP TABLE b;\r\n";
+        let script = parse_script(source);
+        assert_eq!(texts(source, &script), ["DROP TABLE a", "DROP TABLE b"]);
+    }
+
+    #[test]
+    fn parses_only_the_statements_asked_for() {
+        let source = "INSERT INTO a VALUES (1);\nDROP TABLE b;\nSELECT 1";
+        let script =
+            parse_script_where(source, |t| matches!(t, Token::Word(w) if w.value == "DROP"));
+        assert_eq!(texts(source, &script), ["DROP TABLE b"]);
+        assert!(script.unparsed.is_empty());
+    }
+
+    #[test]
     fn an_unterminated_quote_keeps_the_statements_before_it() {
         let source = "DROP TABLE a;\nDROP TABLE b;\nSELECT 'open";
         let script = parse_script(source);

@@ -71,7 +71,7 @@ declare_rule! {
     /// -- Expand: the new column is nullable, so the running version's inserts still work.
     /// ALTER TABLE orders ADD COLUMN total_cents bigint;
     ///
-    /// -- Contract, a release later, once no running version reads legacy_total:
+    /// -- Contract, in a migration of a later release, once no running version reads legacy_total:
     /// -- distsys-review: ignore[OPS001] release 41 stopped reading and writing legacy_total
     /// ALTER TABLE orders DROP COLUMN legacy_total;
     /// ```
@@ -80,8 +80,8 @@ declare_rule! {
     /// Advice for every statement but `CREATE INDEX`: expand/contract spans several releases, and which one
     /// this migration belongs to is not in the code. For `CREATE INDEX` the fix inserts `CONCURRENTLY`, applied
     /// only on request: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction block, so the migration has to
-    /// run outside one (goose: `-- +goose NO TRANSACTION`; golang-migrate: a file of its own), and a build that
-    /// fails leaves an INVALID index to drop before retrying.
+    /// run outside one (goose: `-- +goose NO TRANSACTION`; golang-migrate: a file holding only that statement),
+    /// and a build that fails leaves an INVALID index to drop before retrying.
     ///
     /// ## Configuration
     /// None. Migration files are recognised by path and name as described above; suppress a statement with
@@ -90,7 +90,7 @@ declare_rule! {
     /// ## References
     /// - PostgreSQL documentation, "ALTER TABLE" (lock levels; `SET NOT NULL` and a validated `CHECK`
     ///   constraint) and "CREATE INDEX — Building Indexes Concurrently".
-    /// - Martin Fowler / Danilo Sato, "Parallel Change" (expand/contract).
+    /// - Danilo Sato, "ParallelChange" (martinfowler.com, 2014): expand/contract.
     /// - MySQL documentation, "Online DDL Operations".
     pub struct UnsafeMigration {
         code: "OPS001",
