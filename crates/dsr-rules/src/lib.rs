@@ -5,8 +5,10 @@ pub mod backpressure;
 pub mod coordination;
 pub mod docs;
 pub mod observability;
+pub mod operations;
 pub mod resilience;
 pub mod shared;
+pub mod sql;
 
 use dsr_core::suppression::{SuppressionWithoutReason, UnusedSuppression};
 use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
@@ -17,6 +19,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &backpressure::unbounded_channel::UnboundedChannel,
         &coordination::lock_without_ttl::LockWithoutTtl,
         &observability::context_not_propagated::ContextNotPropagated,
+        &operations::unsafe_migration::UnsafeMigration,
         &MetaRule(&UnusedSuppression::META),
         &MetaRule(&SuppressionWithoutReason::META),
     ]
