@@ -143,6 +143,15 @@ fn is_excluded(config: &Config, path: &Path, root: &Path) -> bool {
     config.is_excluded(path.strip_prefix(root).unwrap_or(path))
 }
 
+/// Whether a whole directory can be skipped. `vendor/**` does not match `vendor` itself but matches `vendor/`
+/// (the `**` may be empty), and whatever matches the directory with an empty rest matches everything below it.
+fn is_excluded_dir(config: &Config, path: &Path, root: &Path) -> bool {
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    let mut with_slash = relative.as_os_str().to_owned();
+    with_slash.push("/");
+    config.is_excluded(relative) || config.is_excluded(Path::new(&with_slash))
+}
+
 /// What the walk found.
 #[derive(Debug, Default)]
 pub struct Discovery {
@@ -191,7 +200,7 @@ pub fn discover(paths: &[PathBuf], root: &Path, config: &Config) -> Discovery {
                 // Pruning excluded directories saves walking `vendor/` or `node_modules/` at all.
                 entry.depth() == 0
                     || !entry.file_type().is_some_and(|t| t.is_dir())
-                    || !is_excluded(config, entry.path(), root)
+                    || !is_excluded_dir(config, entry.path(), root)
             })
             .build();
         for entry in walk {
@@ -483,6 +492,21 @@ mod tests {
     fn normalize_is_lexical() {
         assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
         assert_eq!(normalize(Path::new("a/../../b")), PathBuf::from("../b"));
+    }
+
+    #[test]
+    fn excluded_directories_are_pruned_only_when_everything_below_is_excluded() {
+        let config = Config::parse(
+            Path::new("distsys-review.toml"),
+            "exclude = [\"vendor/**\", \"**/node_modules\", \"gen/**/*.go\"]",
+            &[],
+        )
+        .unwrap();
+        let root = Path::new("/r");
+        assert!(is_excluded_dir(&config, Path::new("/r/vendor"), root));
+        assert!(is_excluded_dir(&config, Path::new("/r/web/node_modules"), root));
+        assert!(!is_excluded_dir(&config, Path::new("/r/gen"), root));
+        assert!(!is_excluded_dir(&config, Path::new("/r/src"), root));
     }
 
     #[test]
