@@ -504,7 +504,11 @@ mod tests {
         .unwrap();
         let root = Path::new("/r");
         assert!(is_excluded_dir(&config, Path::new("/r/vendor"), root));
-        assert!(is_excluded_dir(&config, Path::new("/r/web/node_modules"), root));
+        assert!(is_excluded_dir(
+            &config,
+            Path::new("/r/web/node_modules"),
+            root
+        ));
         assert!(!is_excluded_dir(&config, Path::new("/r/gen"), root));
         assert!(!is_excluded_dir(&config, Path::new("/r/src"), root));
     }

@@ -203,30 +203,35 @@ impl Run for CheckArgs {
         timings.walk = walk;
         let engine = Engine::new(dsr_rules::registry(), config);
         let max_size = self.max_file_size;
-        let (loaded, read) = scan::timed(|| {
-            pool.install(|| {
-                discovery
-                    .files
-                    .par_iter()
-                    .map(|candidate| scan::load(candidate, max_size))
-                    .collect::<Vec<_>>()
-            })
-        });
-        timings.read = read;
+        let fix_mode = match (self.fix, self.unsafe_fixes) {
+            (false, _) => None,
+            (true, false) => Some(FixMode::Safe),
+            (true, true) => Some(FixMode::Unsafe),
+        };
         let mut skipped: Vec<Skipped> = discovery.skipped;
-        let mut files = Vec::with_capacity(loaded.len());
-        for result in loaded {
-            match result {
-                Ok(file) => files.push(file),
-                Err(skip) => skipped.push(skip),
+        let mut checked = Vec::with_capacity(discovery.files.len());
+        let mut parse_costs = Vec::new();
+        let progress = Progress::start(discovery.files.len());
+        if self.timings {
+            // Phases one after the other over files held in memory, so that parse-only and full analysis are
+            // timed over the same bytes and neither includes I/O.
+            let (loaded, read) = scan::timed(|| {
+                pool.install(|| {
+                    discovery
+                        .files
+                        .par_iter()
+                        .map(|candidate| scan::load(candidate, max_size))
+                        .collect::<Vec<_>>()
+                })
+            });
+            timings.read = read;
+            let mut files = Vec::with_capacity(loaded.len());
+            for result in loaded {
+                match result {
+                    Ok(file) => files.push(file),
+                    Err(skip) => skipped.push(skip),
+                }
             }
-        }
-        skipped.sort_by(|a, b| a.display.cmp(&b.display));
-        for skip in &skipped {
-            warn(skip);
-        }
-
-        let parse_costs = if self.timings {
             let (costs, parse) = scan::timed(|| {
                 pool.install(|| {
                     files
@@ -243,32 +248,49 @@ impl Run for CheckArgs {
                         .collect::<Vec<_>>()
                 })
             });
+            parse_costs = costs;
             timings.parse = parse;
-            costs
+            let (results, analysis) = scan::timed(|| {
+                pool.install(|| {
+                    files
+                        .into_par_iter()
+                        .map(|file| {
+                            let result = check_file(&engine, file, fix_mode);
+                            progress.tick();
+                            result
+                        })
+                        .collect::<Vec<_>>()
+                })
+            });
+            timings.analysis = analysis;
+            checked = results;
         } else {
-            Vec::new()
-        };
-
-        let fix_mode = match (self.fix, self.unsafe_fixes) {
-            (false, _) => None,
-            (true, false) => Some(FixMode::Safe),
-            (true, true) => Some(FixMode::Unsafe),
-        };
-        let progress = Progress::start(files.len());
-        let (checked, analysis) = scan::timed(|| {
-            pool.install(|| {
-                files
-                    .into_par_iter()
-                    .map(|file| {
-                        let checked = check_file(&engine, file, fix_mode);
+            // One pass: each file is read, analysed and, without findings, dropped, so memory follows the
+            // findings rather than the size of the tree.
+            let results = pool.install(|| {
+                discovery
+                    .files
+                    .par_iter()
+                    .map(|candidate| {
+                        let result = scan::load(candidate, max_size)
+                            .map(|file| check_file(&engine, file, fix_mode));
                         progress.tick();
-                        checked
+                        result
                     })
                     .collect::<Vec<_>>()
-            })
-        });
+            });
+            for result in results {
+                match result {
+                    Ok(file) => checked.push(file),
+                    Err(skip) => skipped.push(skip),
+                }
+            }
+        }
         progress.finish();
-        timings.analysis = analysis;
+        skipped.sort_by(|a, b| a.display.cmp(&b.display));
+        for skip in &skipped {
+            warn(skip);
+        }
 
         let mut status = ExitStatus::Success;
         let mut report = Report::new(
@@ -395,6 +417,10 @@ fn check_file(engine: &Engine, file: SourceFile, fix_mode: Option<FixMode>) -> C
             )
         }
     });
+    let mut file = file;
+    if findings.is_empty() && fixed == 0 {
+        file.text = String::new();
+    }
     Checked {
         file,
         findings,
