@@ -5,6 +5,7 @@
 //! configuration error (clap uses 2 for usage errors too).
 
 mod commands;
+mod cpu;
 mod report;
 mod scan;
 mod terminal;

@@ -447,15 +447,22 @@ pub fn fix(engine: &Engine, file: &SourceFile, mode: FixMode) -> Fixed {
     }
 }
 
-/// Wall time of the phases of a run, and per-language bytes and CPU time for `--timings`.
+/// The phases of a run and per-language totals, for `--timings`.
 #[derive(Debug, Default)]
 pub struct Timings {
-    pub walk: Duration,
-    pub read: Duration,
-    pub parse: Duration,
-    pub analysis: Duration,
-    pub render: Duration,
+    pub walk: Phase,
+    pub read: Phase,
+    pub parse: Phase,
+    pub analysis: Phase,
+    pub render: Phase,
     pub languages: Vec<LanguageTimings>,
+}
+
+/// Wall time of a phase, and the CPU time all threads spent in it (`None` where there is no CPU clock).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Phase {
+    pub wall: Duration,
+    pub cpu: Option<Duration>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -463,9 +470,9 @@ pub struct LanguageTimings {
     pub name: &'static str,
     pub files: usize,
     pub bytes: u64,
-    /// Summed over files: the time one thread spends, whatever the number of jobs.
-    pub parse_cpu: Duration,
-    pub analysis_cpu: Duration,
+    /// Summed over files: the time one core spends, whatever the number of jobs.
+    pub parse_time: Duration,
+    pub analysis_time: Duration,
 }
 
 /// Per-file cost of one phase, measured where the work happens (possibly on several threads).
@@ -476,11 +483,32 @@ pub struct FileCost {
     pub elapsed: Duration,
 }
 
-/// Times `f`.
+/// Times `f` in wall time.
 pub fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
     let start = Instant::now();
     let value = f();
     (value, start.elapsed())
+}
+
+/// Times a phase: wall time, and the process's CPU time over it.
+pub fn phase<T>(f: impl FnOnce() -> T) -> (T, Phase) {
+    let cpu_before = crate::cpu::process();
+    let (value, wall) = timed(f);
+    let cpu = cpu_before
+        .zip(crate::cpu::process())
+        .map(|(before, after)| after.saturating_sub(before));
+    (value, Phase { wall, cpu })
+}
+
+/// Times work on one file: the calling thread's CPU time (wall time where there is no thread clock), so that
+/// per-file sums do not count time spent waiting for a core.
+pub fn file_time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let cpu_before = crate::cpu::thread();
+    let (value, wall) = timed(f);
+    let cpu = cpu_before
+        .zip(crate::cpu::thread())
+        .map(|(before, after)| after.saturating_sub(before));
+    (value, cpu.unwrap_or(wall))
 }
 
 #[cfg(test)]

@@ -199,7 +199,7 @@ impl Run for CheckArgs {
         let jobs = pool.current_num_threads();
         let mut timings = Timings::default();
 
-        let (discovery, walk) = scan::timed(|| scan::discover(&paths, &root, &config));
+        let (discovery, walk) = scan::phase(|| scan::discover(&paths, &root, &config));
         timings.walk = walk;
         let engine = Engine::new(dsr_rules::registry(), config);
         let max_size = self.max_file_size;
@@ -215,7 +215,7 @@ impl Run for CheckArgs {
         if self.timings {
             // Phases one after the other over files held in memory, so that parse-only and full analysis are
             // timed over the same bytes and neither includes I/O.
-            let (loaded, read) = scan::timed(|| {
+            let (loaded, read) = scan::phase(|| {
                 pool.install(|| {
                     discovery
                         .files
@@ -232,13 +232,13 @@ impl Run for CheckArgs {
                     Err(skip) => skipped.push(skip),
                 }
             }
-            let (costs, parse) = scan::timed(|| {
+            let (costs, parse) = scan::phase(|| {
                 pool.install(|| {
                     files
                         .par_iter()
                         .map(|file| {
                             let (_, elapsed) =
-                                scan::timed(|| scan::parse(file.language, &file.text));
+                                scan::file_time(|| scan::parse(file.language, &file.text));
                             FileCost {
                                 language: file.language,
                                 bytes: file.text.len() as u64,
@@ -250,7 +250,7 @@ impl Run for CheckArgs {
             });
             parse_costs = costs;
             timings.parse = parse;
-            let (results, analysis) = scan::timed(|| {
+            let (results, analysis) = scan::phase(|| {
                 pool.install(|| {
                     files
                         .into_par_iter()
@@ -345,7 +345,7 @@ impl Run for CheckArgs {
 
         let color = self.color.use_color(self.output.is_some());
         let renderer = self.format.renderer(color);
-        let (rendered, render) = scan::timed(|| -> anyhow::Result<()> {
+        let (rendered, render) = scan::phase(|| -> anyhow::Result<()> {
             match &self.output {
                 Some(path) => {
                     let mut out = std::io::BufWriter::new(
@@ -394,7 +394,7 @@ impl Run for CheckArgs {
 fn check_file(engine: &Engine, file: SourceFile, fix_mode: Option<FixMode>) -> Checked {
     let bytes = file.text.len() as u64;
     let language = file.language;
-    let ((file, findings, failures, fixed), elapsed) = scan::timed(|| match fix_mode {
+    let ((file, findings, failures, fixed), elapsed) = scan::file_time(|| match fix_mode {
         None => {
             let (analysis, _) =
                 scan::analyze(engine, Path::new(&file.display), file.language, &file.text);
@@ -457,11 +457,11 @@ fn by_language(parse: &[FileCost], analysis: &[FileCost]) -> Vec<LanguageTimings
         let index = row(&mut rows, cost.language);
         rows[index].files += 1;
         rows[index].bytes += cost.bytes;
-        rows[index].analysis_cpu += cost.elapsed;
+        rows[index].analysis_time += cost.elapsed;
     }
     for cost in parse {
         let index = row(&mut rows, cost.language);
-        rows[index].parse_cpu += cost.elapsed;
+        rows[index].parse_time += cost.elapsed;
     }
     rows.sort_by_key(|r| std::cmp::Reverse(r.bytes));
     rows
@@ -480,42 +480,64 @@ fn throughput(bytes: u64, elapsed: Duration) -> String {
 fn timings_report(timings: &Timings, jobs: usize, skipped: usize) -> String {
     let bytes: u64 = timings.languages.iter().map(|l| l.bytes).sum();
     let files: usize = timings.languages.iter().map(|l| l.files).sum();
-    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1e3);
+    let ms = |d: Option<Duration>| {
+        d.map_or_else(
+            || "-".into(),
+            |d| format!("{:.1} ms", d.as_secs_f64() * 1e3),
+        )
+    };
+    let rate = |d: Option<Duration>| d.map_or_else(|| "-".into(), |d| throughput(bytes, d));
     let mut out = format!(
         "timings ({jobs} {}): {files} files, {} ({skipped} skipped)\n",
         if jobs == 1 { "job" } else { "jobs" },
         scan::human_size(bytes)
     );
-    out.push_str(&format!("  walk        {:>10}\n", ms(timings.walk)));
-    out.push_str(&format!("  read        {:>10}\n", ms(timings.read)));
     out.push_str(&format!(
-        "  parse only  {:>10}  {:>12}\n",
-        ms(timings.parse),
-        throughput(bytes, timings.parse)
+        "  {:<11} {:>11} {:>11} {:>13} {:>13}\n",
+        "phase", "wall", "cpu", "rate (wall)", "rate (cpu)"
     ));
-    let ratio = if timings.parse.is_zero() {
-        String::new()
-    } else {
-        format!(
-            "  ({:.2}× parse only)",
-            timings.analysis.as_secs_f64() / timings.parse.as_secs_f64()
-        )
+    for (name, phase, with_rate) in [
+        ("walk", timings.walk, false),
+        ("read", timings.read, false),
+        ("parse only", timings.parse, true),
+        ("analysis", timings.analysis, true),
+        ("render", timings.render, false),
+    ] {
+        let (wall_rate, cpu_rate) = if with_rate {
+            (rate(Some(phase.wall)), rate(phase.cpu))
+        } else {
+            (String::new(), String::new())
+        };
+        out.push_str(&format!(
+            "  {name:<11} {:>11} {:>11} {wall_rate:>13} {cpu_rate:>13}\n",
+            ms(Some(phase.wall)),
+            ms(phase.cpu),
+        ));
+    }
+    let ratio = |a: Duration, b: Duration| {
+        if b.is_zero() {
+            "-".to_string()
+        } else {
+            format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64())
+        }
     };
     out.push_str(&format!(
-        "  analysis    {:>10}  {:>12}{ratio}\n",
-        ms(timings.analysis),
-        throughput(bytes, timings.analysis)
+        "  analysis / parse only: {} wall",
+        ratio(timings.analysis.wall, timings.parse.wall)
     ));
-    out.push_str(&format!("  render      {:>10}\n", ms(timings.render)));
-    out.push_str("  per language, one thread (CPU time summed over files):\n");
+    if let (Some(analysis), Some(parse)) = (timings.analysis.cpu, timings.parse.cpu) {
+        out.push_str(&format!(", {} cpu", ratio(analysis, parse)));
+    }
+    out.push('\n');
+    out.push_str("  per language, one core (per-file time summed):\n");
     for row in &timings.languages {
         out.push_str(&format!(
             "    {:<15} {:>6} files {:>10}  parse {:>12}  analysis {:>12}\n",
             row.name,
             row.files,
             scan::human_size(row.bytes),
-            throughput(row.bytes, row.parse_cpu),
-            throughput(row.bytes, row.analysis_cpu),
+            throughput(row.bytes, row.parse_time),
+            throughput(row.bytes, row.analysis_time),
         ));
     }
     out
