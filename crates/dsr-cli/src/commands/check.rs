@@ -532,9 +532,9 @@ fn timings_report(timings: &Timings, jobs: usize, skipped: usize) -> String {
     out.push_str("  per language, one core (per-file time summed):\n");
     for row in &timings.languages {
         out.push_str(&format!(
-            "    {:<15} {:>6} files {:>10}  parse {:>12}  analysis {:>12}\n",
+            "    {:<15} {:>12} {:>10}  parse {:>12}  analysis {:>12}\n",
             row.name,
-            row.files,
+            plural(row.files, "file", "files"),
             scan::human_size(row.bytes),
             throughput(row.bytes, row.parse_time),
             throughput(row.bytes, row.analysis_time),
