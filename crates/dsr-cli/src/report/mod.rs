@@ -194,11 +194,26 @@ impl<'a> Report<'a> {
         path: String,
         language: Language,
         text: String,
-        findings: Vec<Finding>,
+        mut findings: Vec<Finding>,
     ) {
         self.summary.files_scanned += 1;
         if findings.is_empty() {
             return;
+        }
+        // Renderers slice the text by these ranges: a rule bug must not become a panic here.
+        let fit = |range: &mut TextRange| {
+            let start = floor_char_boundary(&text, range.start);
+            let end = floor_char_boundary(&text, range.end).max(start);
+            *range = TextRange::new(start, end);
+        };
+        for finding in &mut findings {
+            fit(&mut finding.range);
+            for evidence in finding.evidence.iter_mut().filter(|e| e.path.is_none()) {
+                fit(&mut evidence.range);
+            }
+            if let Some(fix) = &mut finding.fix {
+                fix.edits.iter_mut().for_each(|edit| fit(&mut edit.range));
+            }
         }
         for finding in &findings {
             match finding.kind {
@@ -479,6 +494,54 @@ pub(crate) mod tests {
         // An offset inside a character is floored to its start.
         let dash = GO.find('—').unwrap();
         assert_eq!(source.point(dash + 1).offset, dash);
+    }
+
+    /// Odd ranges a rule might hand out: empty at the end of the file, across lines, across CRLF, inside a
+    /// multi-byte character, over a whole file without a final newline. No format may panic on them.
+    #[test]
+    fn every_format_renders_odd_ranges() {
+        let texts = [
+            "package a\n",
+            "package a\r\nfunc f() {\r\n}\r\n",
+            "package a // é",
+            "x",
+        ];
+        for text in texts {
+            let len = text.len();
+            let ranges = [
+                TextRange::new(len, len),
+                TextRange::new(0, len),
+                TextRange::new(0, 0),
+                TextRange::new(len.saturating_sub(1), len),
+                TextRange::new(1, len.min(14)),
+            ];
+            for range in ranges {
+                let review = Review::default();
+                let mut report = Report::new(PathBuf::from("/r"), &review, &[], DEFAULT_DOCS_URL);
+                let mut f = finding("BKP001", Severity::Medium, range, "odd");
+                f.evidence.push(Evidence {
+                    path: None,
+                    range: TextRange::new(range.end, range.end),
+                    note: "here".into(),
+                });
+                f.evidence.push(Evidence {
+                    path: Some(PathBuf::from("elsewhere/missing.go")),
+                    range,
+                    note: "there".into(),
+                });
+                f.fix = Some(Fix::edits(
+                    "x",
+                    Applicability::Always,
+                    vec![Edit::replace(range, "y")],
+                ));
+                report.add_file("a.go".into(), Language::Go, text.into(), vec![f]);
+                report.finish();
+                for format in [Format::Text, Format::Markdown, Format::Json, Format::Sarif] {
+                    let out = render(format, &report);
+                    assert!(out.contains("odd"), "{format:?} {range:?} {text:?}: {out}");
+                }
+            }
+        }
     }
 
     #[test]
