@@ -47,7 +47,7 @@ pub fn run(dir: &Path, args: &[&str]) -> Output {
 pub fn normalize(text: &str, root: &Path) -> String {
     let root = root.to_string_lossy().replace('\\', "/");
     let root = root.trim_end_matches('/');
-    let uri = format!("file://{}", root.replace(' ', "%20"));
+    let uri = format!("file://{}", percent_encode(root));
     text.replace(&uri, "file://[ROOT]")
         .replace(root, "[ROOT]")
         .replace(
@@ -56,15 +56,30 @@ pub fn normalize(text: &str, root: &Path) -> String {
         )
 }
 
+/// The SARIF renderer's encoding of paths in URIs: everything but unreserved characters and `/`.
+fn percent_encode(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// `distsys-review check --format FORMAT [extra...]` run inside `tree` (so its config is discovered and paths
 /// are shown relative to it), with stdout and stderr normalized.
 pub fn scan(tree: &Path, format: &str, extra: &[&str]) -> Output {
     let mut args = vec!["check", "--format", format];
     args.extend_from_slice(extra);
     let output = run(tree, &args);
+    // The binary sees the current directory with symlinks resolved; the caller may not have.
+    let canonical = tree.canonicalize().unwrap_or_else(|_| tree.to_path_buf());
+    let clean = |text: &str| normalize(&normalize(text, &canonical), tree);
     Output {
         code: output.code,
-        stdout: normalize(&output.stdout, tree),
-        stderr: normalize(&output.stderr, tree),
+        stdout: clean(&output.stdout),
+        stderr: clean(&output.stderr),
     }
 }
