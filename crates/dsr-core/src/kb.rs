@@ -106,7 +106,7 @@ pub struct RetryLibrary {
     pub grows: bool,
     /// Whether the default gives up by itself (an attempt cap or an elapsed-time limit).
     pub bounded: bool,
-    /// The library's defaults, in words, for messages.
+    /// The library's defaults, as a sentence naming the library ("p-retry makes 10 retries, …"). for messages.
     pub defaults: String,
     #[serde(default)]
     pub setting: Vec<RetrySetting>,

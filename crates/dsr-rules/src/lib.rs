@@ -2,6 +2,7 @@
 //! fixtures in `tests/fixtures/<CODE>/`. [`registry`] is the one table of codes.
 
 pub mod backpressure;
+pub mod delivery;
 pub mod docs;
 pub mod resilience;
 pub mod shared;
@@ -13,8 +14,12 @@ use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
 pub fn registry() -> &'static [&'static dyn Rule] {
     &[
         &backpressure::unbounded_channel::UnboundedChannel,
+        &delivery::non_idempotent_retry::NonIdempotentRetry,
         &MetaRule(&UnusedSuppression::META),
         &MetaRule(&SuppressionWithoutReason::META),
+        &resilience::retry_without_backoff::RetryWithoutBackoff,
+        &resilience::retry_without_jitter::RetryWithoutJitter,
+        &resilience::unbounded_retry::UnboundedRetry,
     ]
 }
 

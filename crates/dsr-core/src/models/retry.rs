@@ -64,7 +64,7 @@ pub struct RetryLoop<'t> {
 #[derive(Debug)]
 pub enum RetryKind {
     Loop,
-    Library(LibraryRetry),
+    Library(Box<LibraryRetry>),
 }
 
 impl RetryLoop<'_> {
@@ -520,10 +520,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                 }
                 continue;
             }
-            let Some(success) = check
-                .child_by_field_name("condition")
-                .and_then(|c| polarity(c))
-            else {
+            let Some(success) = check.child_by_field_name("condition").and_then(polarity) else {
                 continue;
             };
             let consequence = check.child_by_field_name("consequence")?;
@@ -1539,7 +1536,7 @@ impl<'a, 't> Analyzer<'a, 't> {
             node: call.node,
             anchor,
             function: call.function,
-            kind: RetryKind::Library(LibraryRetry {
+            kind: RetryKind::Library(Box::new(LibraryRetry {
                 library: library.library.clone(),
                 defaults: library.defaults.clone(),
                 jitter,
@@ -1547,7 +1544,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                 bounded,
                 cancellation,
                 config_visible: visible,
-            }),
+            })),
             operations,
             retried: Vec::new(),
             repeated,
@@ -1645,6 +1642,7 @@ impl<'a, 't> Analyzer<'a, 't> {
             {
                 continue;
             }
+            let mut range = TextRange::of(d);
             let (names, value): (Vec<String>, Option<Node<'t>>) = match d.kind() {
                 "call_expression" => {
                     let Some(callee) = d.child_by_field_name("function") else {
@@ -1655,14 +1653,28 @@ impl<'a, 't> Analyzer<'a, 't> {
                     } else {
                         callee
                     };
+                    // A method on a value (`builder.with_jitter()`), not a function of an imported package
+                    // (`backoff.WithMaxRetries(…)`).
+                    let on_package = callee
+                        .child_by_field_name("operand")
+                        .or(callee.child_by_field_name("object"))
+                        .is_some_and(|o| self.facts.import(self.text(o)).is_some());
                     let member = match callee.kind() {
-                        "field_expression" | "member_expression" | "selector_expression" => callee
-                            .child_by_field_name("field")
-                            .or(callee.child_by_field_name("property")),
+                        "field_expression" | "member_expression" | "selector_expression"
+                            if !on_package =>
+                        {
+                            callee
+                                .child_by_field_name("field")
+                                .or(callee.child_by_field_name("property"))
+                        }
                         _ => None,
                     };
                     let names = match member {
-                        Some(member) => vec![self.text(member).to_string()],
+                        Some(member) => {
+                            // A builder method: point at `.with_jitter()`, not at the whole chain before it.
+                            range = TextRange::new(member.start_byte(), d.end_byte());
+                            vec![self.text(member).to_string()]
+                        }
                         None => tail_names(&crate::facts::compact(self.text(callee))),
                     };
                     let first = d.child_by_field_name("arguments").and_then(|a| {
@@ -1740,7 +1752,7 @@ impl<'a, 't> Analyzer<'a, 't> {
             let matching: Vec<_> = library
                 .setting
                 .iter()
-                .filter(|s| names.iter().any(|n| *n == s.name))
+                .filter(|s| names.contains(&s.name))
                 .collect();
             if matching.is_empty() {
                 continue;
@@ -1761,7 +1773,7 @@ impl<'a, 't> Analyzer<'a, 't> {
             };
             for setting in chosen {
                 for effect in &setting.effects {
-                    config.add(*effect, TextRange::of(d), setting.note.clone(), is_specific);
+                    config.add(*effect, range, setting.note.clone(), is_specific);
                 }
             }
         }
@@ -2008,7 +2020,8 @@ fn same_value(value: &str, when: &str) -> bool {
     }
 }
 
-/// The names a callee or type can be matched by: its last segment and its last two (`Constant::new`).
+/// The names a callee or type can be matched by: its last segment, its last two (`Constant::new`), and the
+/// type a constructor belongs to (`FixedInterval` for `FixedInterval::from_millis`).
 fn tail_names(text: &str) -> Vec<String> {
     let text = text.split('<').next().unwrap_or(text);
     let separator = if text.contains("::") { "::" } else { "." };
@@ -2018,11 +2031,9 @@ fn tail_names(text: &str) -> Vec<String> {
         names.push((*last).to_string());
     }
     if parts.len() >= 2 {
-        names.push(format!(
-            "{}{separator}{}",
-            parts[parts.len() - 2],
-            parts[parts.len() - 1]
-        ));
+        let owner = parts[parts.len() - 2];
+        names.push(format!("{owner}{separator}{}", parts[parts.len() - 1]));
+        names.push(owner.to_string());
     }
     names
 }
@@ -2076,7 +2087,7 @@ fn operator<'s>(n: Node<'_>, source: &'s str) -> &'s str {
         .or_else(|| {
             // Some grammars leave the operator unnamed: the first anonymous child between the operands.
             (0..n.child_count())
-                .filter_map(|i| n.child(i as u32))
+                .filter_map(|i| n.child(i))
                 .find(|c| !c.is_named())
                 .map(|c| node::text(c, source))
         })
@@ -2168,7 +2179,7 @@ fn inside_comparison(n: Node<'_>, stop: Node<'_>) -> bool {
 /// The loop keyword (`for`, `loop`, `while`, `do`), or the first line of the loop.
 fn loop_keyword(lp: Node<'_>) -> TextRange {
     (0..lp.child_count())
-        .filter_map(|i| lp.child(i as u32))
+        .filter_map(|i| lp.child(i))
         .find(|c| matches!(c.kind(), "for" | "loop" | "while" | "do"))
         .map(TextRange::of)
         .unwrap_or_else(|| TextRange::new(lp.start_byte(), lp.start_byte()))
