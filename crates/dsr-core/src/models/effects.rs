@@ -61,6 +61,10 @@ impl WriteKind {
 pub struct RemoteEffects {
     calls: Vec<Option<RemoteCall>>,
     functions: Vec<Option<RemoteCall>>,
+    /// The function of this file each call calls, if any.
+    local: Vec<Option<usize>>,
+    /// The byte range of each call, in document order (calls are collected in pre-order).
+    ranges: Vec<TextRange>,
     by_node: FxHashMap<usize, usize>,
 }
 
@@ -72,14 +76,22 @@ impl RemoteEffects {
             .enumerate()
             .map(|(i, c)| (c.node.id(), i))
             .collect();
+        let names = FunctionNames::new(facts);
         let mut effects = RemoteEffects {
             calls: vec![None; facts.calls.len()],
             functions: vec![None; facts.functions.len()],
+            local: Vec::with_capacity(facts.calls.len()),
+            ranges: facts.calls.iter().map(Call::range).collect(),
             by_node,
         };
         let mut scopes = ScopeNames::default();
         for (index, call) in facts.calls.iter().enumerate() {
-            let Some(api) = kb.call(facts, call).filter(|api| api.remote) else {
+            let api = kb.call(facts, call);
+            effects.local.push(match api {
+                Some(_) => None,
+                None => names.callee(facts, source, call),
+            });
+            let Some(api) = api.filter(|api| api.remote) else {
                 continue;
             };
             let http_method = effects.http_method(facts, source, kb, call, api);
@@ -100,22 +112,13 @@ impl RemoteEffects {
                 write,
             });
         }
-        let local: Vec<Option<usize>> = facts
-            .calls
-            .iter()
-            .map(|call| local_callee(facts, source, kb, call))
-            .collect();
         // Monotone (a summary only goes from none to some), so this ends within one pass per function.
         for _ in 0..=facts.functions.len() {
             let mut changed = false;
-            for (index, callee) in local.iter().enumerate() {
-                let Some(callee) = *callee else { continue };
-                if effects.calls[index]
-                    .as_ref()
-                    .is_some_and(|c| c.via.is_none())
-                {
+            for index in 0..facts.calls.len() {
+                let Some(callee) = effects.local[index] else {
                     continue;
-                }
+                };
                 if let Some(summary) = &effects.functions[callee] {
                     let reached = RemoteCall {
                         kind: summary.kind,
@@ -129,37 +132,52 @@ impl RemoteEffects {
                     }
                 }
             }
-            for function in 0..facts.functions.len() {
-                let range = facts.functions[function].range();
-                let mut first = None;
-                let mut write = None;
-                for (index, call) in facts.calls.iter().enumerate() {
-                    if !range.contains_range(call.range()) {
-                        continue;
+            // A function reaches what its calls reach, and so do the functions it is nested in; calls come in
+            // document order, so the first one found is the function's first remote call.
+            let mut summaries: Vec<Option<RemoteCall>> = vec![None; facts.functions.len()];
+            for (index, call) in facts.calls.iter().enumerate() {
+                let Some(remote) = &effects.calls[index] else {
+                    continue;
+                };
+                let mut current = call.function;
+                while let Some(function) = current {
+                    let summary = summaries[function].get_or_insert_with(|| RemoteCall {
+                        kind: remote.kind,
+                        via: None,
+                        http_method: remote.http_method.clone(),
+                        write: None,
+                    });
+                    if summary.write.is_none() {
+                        summary.write.clone_from(&remote.write);
                     }
-                    if let Some(remote) = &effects.calls[index] {
-                        first.get_or_insert(remote);
-                        if write.is_none() {
-                            write.clone_from(&remote.write);
-                        }
-                    }
+                    current = facts.functions[function].parent;
                 }
-                let summary = first.map(|first| RemoteCall {
-                    kind: first.kind,
-                    via: None,
-                    http_method: first.http_method.clone(),
-                    write,
-                });
-                if effects.functions[function] != summary {
-                    effects.functions[function] = summary;
-                    changed = true;
-                }
+            }
+            if effects.functions != summaries {
+                effects.functions = summaries;
+                changed = true;
             }
             if !changed {
                 break;
             }
         }
         effects
+    }
+
+    /// The function of this file that a call calls, if any.
+    pub fn local_callee(&self, call: usize) -> Option<usize> {
+        self.local.get(call).copied().flatten()
+    }
+
+    /// The calls (indices into [`FileFacts::calls`]) that lie inside `range`.
+    pub fn calls_in_range(&self, range: TextRange) -> impl Iterator<Item = usize> + '_ {
+        let first = self.ranges.partition_point(|r| r.start < range.start);
+        self.ranges[first..]
+            .iter()
+            .take_while(move |r| r.start < range.end)
+            .enumerate()
+            .filter(move |(_, r)| r.end <= range.end)
+            .map(move |(i, _)| first + i)
     }
 
     /// What a call of the file reaches remotely, if anything.
@@ -508,54 +526,62 @@ fn scope_names(facts: &FileFacts<'_>, source: &str, scope: Option<usize>) -> FxH
     names
 }
 
-/// The function of this file a call calls, if it is one: `helper(…)`, `s.helper(…)` on the method's own
-/// receiver, `self.helper(…)`, `Self::helper(…)`, `this.helper(…)`, or a method name only this file defines.
-pub fn local_callee(
-    facts: &FileFacts<'_>,
-    source: &str,
-    kb: &KnowledgeBase,
-    call: &Call<'_>,
-) -> Option<usize> {
-    if call.is_new || kb.call(facts, call).is_some() {
-        return None;
-    }
-    let text = call.callee_text.as_str();
-    let (qualifier, name) = match text.rsplit_once("::") {
-        Some((q, n)) => (Some(q), n),
-        None => match text.rsplit_once('.') {
-            Some((q, n)) => (Some(q), n),
-            None => (None, text),
-        },
-    };
-    if name.is_empty() || name.ends_with('!') {
-        return None;
-    }
-    let candidates: Vec<usize> = facts
-        .functions
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.name != ANONYMOUS)
-        .filter(|(_, f)| {
-            let own = f.name.rsplit(['.', ':']).next().unwrap_or(&f.name);
-            own == name
-        })
-        .map(|(i, _)| i)
-        .collect();
-    if candidates.is_empty() {
-        return None;
-    }
-    let is_method = |i: &usize| facts.functions[*i].name.contains(['.', ':']);
-    match qualifier {
-        None => candidates.into_iter().find(|i| !is_method(i)),
-        Some(qualifier) => {
-            let head = qualifier.split(['.', ':']).next().unwrap_or(qualifier);
-            let own_receiver = matches!(head, "self" | "this" | "Self")
-                || (facts.language == Language::Go && is_go_receiver(facts, source, call, head));
-            if facts.import(head).is_some() && !own_receiver {
-                return None;
+/// The named functions of a file by their own name (`send` for `Client.send`, `Client::send`, `send`).
+struct FunctionNames {
+    by_name: FxHashMap<String, Vec<usize>>,
+}
+
+impl FunctionNames {
+    fn new(facts: &FileFacts<'_>) -> Self {
+        let mut by_name: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+        for (index, function) in facts.functions.iter().enumerate() {
+            if function.name == ANONYMOUS {
+                continue;
             }
-            let methods: Vec<usize> = candidates.into_iter().filter(is_method).collect();
-            if own_receiver || methods.len() == 1 {
+            let own = function
+                .name
+                .rsplit(['.', ':'])
+                .next()
+                .unwrap_or(&function.name);
+            by_name.entry(own.to_string()).or_default().push(index);
+        }
+        FunctionNames { by_name }
+    }
+
+    /// The function of this file a call that the knowledge base does not know calls: `helper(…)`,
+    /// `s.helper(…)` on the method's own receiver, `self.helper(…)`, `Self::helper(…)`, `this.helper(…)`, or
+    /// a method name only this file defines.
+    fn callee(&self, facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> Option<usize> {
+        if call.is_new {
+            return None;
+        }
+        let text = call.callee_text.as_str();
+        let (qualifier, name) = match text.rsplit_once("::") {
+            Some((q, n)) => (Some(q), n),
+            None => match text.rsplit_once('.') {
+                Some((q, n)) => (Some(q), n),
+                None => (None, text),
+            },
+        };
+        if name.is_empty() || name.ends_with('!') {
+            return None;
+        }
+        let candidates = self.by_name.get(name)?;
+        let is_method = |i: &usize| facts.functions[*i].name.contains(['.', ':']);
+        match qualifier {
+            None => candidates.iter().copied().find(|i| !is_method(i)),
+            Some(qualifier) => {
+                let head = qualifier.split(['.', ':']).next().unwrap_or(qualifier);
+                let own_receiver = matches!(head, "self" | "this" | "Self")
+                    || (facts.language == Language::Go
+                        && is_go_receiver(facts, source, call, head));
+                if facts.import(head).is_some() && !own_receiver {
+                    return None;
+                }
+                let methods: Vec<usize> = candidates.iter().copied().filter(is_method).collect();
+                if !own_receiver && methods.len() != 1 {
+                    return None;
+                }
                 // Prefer a method of the same type as the caller's.
                 let caller_type =
                     call.function
@@ -571,8 +597,6 @@ pub fn local_callee(
                         .is_some_and(|t| facts.functions[*i].name.starts_with(t))
                 });
                 same_type.or_else(|| methods.first().copied())
-            } else {
-                None
             }
         }
     }

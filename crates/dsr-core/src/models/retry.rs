@@ -20,10 +20,12 @@
 //! functions of the file that receive the counter), and the remote calls that a retry runs again.
 
 use dsr_syntax::{node, Language, TextRange};
-use rustc_hash::FxHashSet;
+use std::cell::RefCell;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
-use super::effects::{local_callee, unwrap_expression, RemoteEffects};
+use super::effects::{unwrap_expression, RemoteEffects};
 use crate::facts::{Call, FileFacts};
 use crate::kb::{ApiRole, KnowledgeBase, RetryEffect, RetryLibrary};
 
@@ -148,6 +150,7 @@ impl<'t> RetryLoops<'t> {
             kb,
             effects,
             language: facts.language,
+            parents: RefCell::new(FxHashMap::default()),
         };
         for lp in &facts.loops {
             if let Some(retry) = analyzer.loop_retry(lp.node, lp.function) {
@@ -174,6 +177,10 @@ struct Analyzer<'a, 't> {
     kb: &'a KnowledgeBase,
     effects: &'a RemoteEffects,
     language: Language,
+    /// Parents of the nodes of the loops analysed so far. tree-sitter finds a node's parent (and next sibling)
+    /// by descending again from the root, which costs as much as the file is wide; one cursor walk per loop
+    /// makes every later ancestor step a lookup.
+    parents: RefCell<FxHashMap<usize, Node<'t>>>,
 }
 
 /// The parts of a loop header that matter.
@@ -196,15 +203,86 @@ impl<'a, 't> Analyzer<'a, 't> {
         node::text(n, self.source)
     }
 
+    /// Records the parent of every node under `root` (and `root`'s own), with one cursor walk.
+    fn index_parents(&self, root: Node<'t>) {
+        let mut parents = self.parents.borrow_mut();
+        if parents.contains_key(&root.id()) {
+            return;
+        }
+        if let Some(parent) = root.parent() {
+            parents.insert(root.id(), parent);
+        }
+        let mut cursor = root.walk();
+        let mut stack: Vec<Node<'t>> = Vec::new();
+        'walk: loop {
+            let current = cursor.node();
+            if let Some(parent) = stack.last() {
+                parents.insert(current.id(), *parent);
+            }
+            if cursor.goto_first_child() {
+                stack.push(current);
+                continue;
+            }
+            loop {
+                if cursor.node().id() == root.id() {
+                    break 'walk;
+                }
+                if cursor.goto_next_sibling() {
+                    continue 'walk;
+                }
+                if !cursor.goto_parent() {
+                    break 'walk;
+                }
+                stack.pop();
+            }
+        }
+    }
+
+    fn parent(&self, n: Node<'t>) -> Option<Node<'t>> {
+        if let Some(parent) = self.parents.borrow().get(&n.id()) {
+            return Some(*parent);
+        }
+        n.parent()
+    }
+
+    /// Ancestors of `n`, nearest first.
+    fn ancestors(&self, n: Node<'t>) -> impl Iterator<Item = Node<'t>> + '_ {
+        std::iter::successors(self.parent(n), move |p| self.parent(*p))
+    }
+
+    /// The named siblings after `n`, comments skipped.
+    fn following(&self, n: Node<'t>) -> Vec<Node<'t>> {
+        let Some(parent) = self.parent(n) else {
+            return Vec::new();
+        };
+        let mut cursor = parent.walk();
+        let siblings: Vec<Node<'t>> = parent.named_children(&mut cursor).collect();
+        siblings
+            .into_iter()
+            .skip_while(|s| s.id() != n.id())
+            .skip(1)
+            .filter(|s| !s.kind().contains("comment"))
+            .collect()
+    }
+
     // ----- loops -------------------------------------------------------------------------------------------
 
     fn loop_retry(&self, lp: Node<'t>, function: Option<usize>) -> Option<RetryLoop<'t>> {
-        let header = self.header(lp)?;
         let range = TextRange::of(lp);
+        let has_remote = self
+            .effects
+            .calls_in_range(range)
+            .any(|i| self.effects.remote(i).is_some());
+        if !has_remote {
+            return None;
+        }
+        let header = self.header(lp)?;
+        self.index_parents(lp);
         let mut retried = Vec::new();
         let mut edge = None;
-        for (index, call) in self.facts.calls.iter().enumerate() {
-            if !range.contains_range(call.range()) || self.effects.remote(index).is_none() {
+        for index in self.effects.calls_in_range(range) {
+            let call = &self.facts.calls[index];
+            if self.effects.remote(index).is_none() {
                 continue;
             }
             if !self.directly_in(call.node, lp) {
@@ -223,16 +301,11 @@ impl<'a, 't> Analyzer<'a, 't> {
             .map(|i| self.facts.calls[*i].node.end_byte())
             .max()?;
         let repeated = self
-            .facts
-            .calls
-            .iter()
-            .enumerate()
-            .filter(|(i, c)| {
-                range.contains_range(c.range())
-                    && c.node.start_byte() < last
-                    && self.effects.remote(*i).is_some()
+            .effects
+            .calls_in_range(range)
+            .filter(|i| {
+                self.facts.calls[*i].node.start_byte() < last && self.effects.remote(*i).is_some()
             })
-            .map(|(i, _)| i)
             .collect();
         let mut counters = header.counters.clone();
         self.body_counters(lp, &mut counters);
@@ -387,7 +460,7 @@ impl<'a, 't> Analyzer<'a, 't> {
     fn directly_in(&self, n: Node<'t>, lp: Node<'t>) -> bool {
         let functions = node::function_kinds(self.language);
         let loops = node::loop_kinds(self.language);
-        for ancestor in node::ancestors(n) {
+        for ancestor in self.ancestors(n) {
             if ancestor.id() == lp.id() {
                 return true;
             }
@@ -401,7 +474,7 @@ impl<'a, 't> Analyzer<'a, 't> {
     /// Whether a node is inside the loop but not inside a function nested in it.
     fn same_function(&self, n: Node<'t>, lp: Node<'t>) -> bool {
         let functions = node::function_kinds(self.language);
-        for ancestor in node::ancestors(n) {
+        for ancestor in self.ancestors(n) {
             if ancestor.id() == lp.id() {
                 return true;
             }
@@ -424,7 +497,7 @@ impl<'a, 't> Analyzer<'a, 't> {
     /// The statement of a block (Go statement list, Rust/TS block) that contains `n`, below `lp`.
     fn statement_of(&self, n: Node<'t>, lp: Node<'t>) -> Option<Node<'t>> {
         let mut current = n;
-        while let Some(parent) = current.parent() {
+        while let Some(parent) = self.parent(current) {
             if current.id() == lp.id() {
                 return None;
             }
@@ -467,7 +540,7 @@ impl<'a, 't> Analyzer<'a, 't> {
             .filter(|e| *e != "_")?;
         let checks: Vec<Node<'t>> = first_check
             .into_iter()
-            .chain(following(statement))
+            .chain(self.following(statement))
             .collect();
         self.branch_checks(lp, &checks, &|condition| self.go_polarity(condition, err))
     }
@@ -562,7 +635,7 @@ impl<'a, 't> Analyzer<'a, 't> {
         // Climb from the call through `.await`, `?` and method chains to the construct that inspects it.
         let mut current = call.node;
         loop {
-            let parent = current.parent()?;
+            let parent = self.parent(current)?;
             match parent.kind() {
                 // `call?` hands the error to the caller: not a retry.
                 "try_expression" => return None,
@@ -579,7 +652,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                 "let_condition" => {
                     let pattern = parent.child_by_field_name("pattern")?;
                     let success = rust_pattern_polarity(pattern, self.source)?;
-                    let construct = parent.parent()?;
+                    let construct = self.parent(parent)?;
                     return self.rust_if_let(lp, header, construct, success);
                 }
                 "let_declaration" => {
@@ -632,16 +705,16 @@ impl<'a, 't> Analyzer<'a, 't> {
         }
         let statement = self.statement_of(construct, lp)?;
         let checks: Vec<Node<'t>> = std::iter::once(statement)
-            .chain(following(statement))
+            .chain(self.following(statement))
             .collect();
         let target = construct.id();
         self.branch_checks(lp, &checks, &|condition| {
-            (condition.parent().is_some_and(|p| p.id() == target)).then_some(success)
+            (self.parent(condition).is_some_and(|p| p.id() == target)).then_some(success)
         })
     }
 
     fn rust_after_let(&self, lp: Node<'t>, binding: Node<'t>, names: &[&str]) -> Option<Shape> {
-        let rest: Vec<Node<'t>> = following(binding).collect();
+        let rest: Vec<Node<'t>> = self.following(binding);
         for (position, statement) in rest.iter().enumerate() {
             let inner = unwrap_statement(*statement);
             match inner.kind() {
@@ -668,8 +741,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                     let Some(success) = success else { continue };
                     let target = inner.id();
                     return self.branch_checks(lp, &rest[position..], &|condition| {
-                        condition
-                            .parent()
+                        self.parent(condition)
                             .is_some_and(|p| p.id() == target)
                             .then_some(success)
                     });
@@ -757,9 +829,7 @@ impl<'a, 't> Analyzer<'a, 't> {
             successes = others.into_iter().map(|(_, v)| v).collect();
         }
         let statement = self.statement_of(matched, lp);
-        let rest: Vec<Node<'t>> = statement
-            .map(|s| following(s).collect())
-            .unwrap_or_default();
+        let rest: Vec<Node<'t>> = statement.map(|s| self.following(s)).unwrap_or_default();
         let success_exits = successes.iter().any(|s| self.contains_exit(*s, lp));
         for (arm, value) in failures {
             if self.definitely_exits(value, lp) {
@@ -785,7 +855,7 @@ impl<'a, 't> Analyzer<'a, 't> {
     fn ts_shape(&self, lp: Node<'t>, call: &Call<'t>) -> Option<Shape> {
         // The nearest `try` around the call, inside the loop and the loop's function.
         let mut inner = call.node;
-        for ancestor in node::ancestors(call.node) {
+        for ancestor in self.ancestors(call.node) {
             if ancestor.id() == lp.id() {
                 break;
             }
@@ -804,7 +874,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                     return None;
                 }
                 let continues = self.ends_with_continue(handler_body, lp);
-                let rest: Vec<Node<'t>> = following(ancestor).collect();
+                let rest: Vec<Node<'t>> = self.following(ancestor);
                 let success_exits = self.contains_exit(body, lp)
                     || (continues.is_some() && rest.iter().any(|s| self.contains_exit(*s, lp)));
                 if !success_exits {
@@ -828,7 +898,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                     .is_some_and(|v| unwrap_expression(v).id() == call.node.id())
             })?;
         let names = identifiers(declarator.child_by_field_name("name")?, self.source);
-        let checks: Vec<Node<'t>> = following(statement).collect();
+        let checks: Vec<Node<'t>> = self.following(statement);
         self.branch_checks(lp, &checks, &|condition| {
             ts_polarity(condition, &names, self.source)
         })
@@ -933,11 +1003,11 @@ impl<'a, 't> Analyzer<'a, 't> {
             })
             .map(|l| self.text(l).trim_start_matches('\''));
         if let Some(label) = label {
-            return loop_label(lp, self.source).is_some_and(|own| own == label);
+            return loop_label(lp, self.parent(lp), self.source).is_some_and(|own| own == label);
         }
         let is_break = matches!(jump.kind(), "break_statement" | "break_expression");
         let loops = node::loop_kinds(self.language);
-        for ancestor in node::ancestors(jump) {
+        for ancestor in self.ancestors(jump) {
             if ancestor.id() == lp.id() {
                 return true;
             }
@@ -965,8 +1035,7 @@ impl<'a, 't> Analyzer<'a, 't> {
     /// Whether some path through `n` leaves the loop.
     fn contains_exit(&self, n: Node<'t>, lp: Node<'t>) -> bool {
         node::descendants(n)
-            .filter(|d| self.same_function(*d, lp) || d.id() == n.id())
-            .any(|d| self.is_exit(d, lp))
+            .any(|d| self.is_exit(d, lp) && (d.id() == n.id() || self.same_function(d, lp)))
     }
 
     /// Whether every path through a block (or single expression) leaves the loop.
@@ -1013,9 +1082,6 @@ impl<'a, 't> Analyzer<'a, 't> {
     /// Counters the body steps by one: `attempt++`, `attempts += 1`, `tries = tries + 1`, `retries--`.
     fn body_counters(&self, lp: Node<'t>, counters: &mut Vec<Counter>) {
         for d in node::descendants(lp) {
-            if !self.same_function(d, lp) {
-                continue;
-            }
             let target = match d.kind() {
                 "inc_statement" | "dec_statement" => node::named_children(d).next(),
                 "update_expression" => d.child_by_field_name("argument"),
@@ -1039,6 +1105,9 @@ impl<'a, 't> Analyzer<'a, 't> {
             let Some(target) = target.filter(|t| t.kind() == "identifier") else {
                 continue;
             };
+            if !self.same_function(d, lp) {
+                continue;
+            }
             let name = self.text(target);
             if !counters.iter().any(|c| c.name == name) {
                 counters.push(Counter {
@@ -1075,7 +1144,7 @@ impl<'a, 't> Analyzer<'a, 't> {
             {
                 continue;
             }
-            for ancestor in node::ancestors(d) {
+            for ancestor in self.ancestors(d) {
                 if ancestor.id() == lp.id() {
                     break;
                 }
@@ -1108,10 +1177,19 @@ impl<'a, 't> Analyzer<'a, 't> {
     /// A deadline or cancellation check in the loop.
     fn deadline(&self, lp: Node<'t>, function: Option<usize>) -> Option<TextRange> {
         for d in node::descendants(lp) {
-            if !self.same_function(d, lp) {
+            let kind = d.kind();
+            let interesting = matches!(
+                kind,
+                "call_expression"
+                    | "identifier"
+                    | "field_identifier"
+                    | "property_identifier"
+                    | "macro_invocation"
+            );
+            if !interesting || !self.same_function(d, lp) {
                 continue;
             }
-            match d.kind() {
+            match kind {
                 "call_expression" => {
                     let Some(callee) = d.child_by_field_name("function") else {
                         continue;
@@ -1142,7 +1220,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                         _ => {
                             matches!(method, "throwIfAborted")
                                 || (matches!(text, "Date.now" | "performance.now")
-                                    && inside_comparison(d, lp))
+                                    && inside_comparison(self, d, lp))
                         }
                     };
                     if cancellation {
@@ -1227,12 +1305,8 @@ impl<'a, 't> Analyzer<'a, 't> {
     ) -> Option<Delay<'t>> {
         let mut found: Option<Delay<'t>> = None;
         let range = TextRange::of(lp);
-        for call in self
-            .facts
-            .calls
-            .iter()
-            .filter(|c| range.contains_range(c.range()))
-        {
+        for index in self.effects.calls_in_range(range) {
+            let call = &self.facts.calls[index];
             if !self.same_function(call.node, lp) && !self.in_promise_executor(call.node, lp) {
                 continue;
             }
@@ -1263,14 +1337,14 @@ impl<'a, 't> Analyzer<'a, 't> {
             return false;
         }
         let mut crossed_function = false;
-        for ancestor in node::ancestors(n) {
+        for ancestor in self.ancestors(n) {
             if ancestor.id() == lp.id() {
                 return crossed_function;
             }
             if node::function_kinds(self.language).contains(&ancestor.kind()) {
-                let in_new = ancestor
-                    .parent()
-                    .and_then(|args| args.parent())
+                let in_new = self
+                    .parent(ancestor)
+                    .and_then(|args| self.parent(args))
                     .is_some_and(|p| p.kind() == "new_expression");
                 if !in_new {
                     return false;
@@ -1289,7 +1363,11 @@ impl<'a, 't> Analyzer<'a, 't> {
             }
             return None;
         }
-        if let Some(helper) = local_callee(self.facts, self.source, self.kb, call) {
+        if let Some(helper) = self
+            .effects
+            .call_index(call.node)
+            .and_then(|i| self.effects.local_callee(i))
+        {
             let inner = self.facts.calls_in(helper).find(|inner| {
                 self.kb
                     .call(self.facts, inner)
@@ -1507,19 +1585,10 @@ impl<'a, 't> Analyzer<'a, 't> {
             .found(RetryEffect::Cancellation)
             .map(|(r, _, _)| r)
             .or(executed_with_signal);
-        let operation_ranges: Vec<TextRange> =
-            operations.iter().map(|o| TextRange::of(*o)).collect();
-        let mut repeated: Vec<usize> = self
-            .facts
-            .calls
+        let mut repeated: Vec<usize> = operations
             .iter()
-            .enumerate()
-            .filter(|(i, c)| {
-                *i != index
-                    && self.effects.remote(*i).is_some()
-                    && operation_ranges.iter().any(|r| r.contains_range(c.range()))
-            })
-            .map(|(i, _)| i)
+            .flat_map(|o| self.effects.calls_in_range(TextRange::of(*o)))
+            .filter(|i| *i != index && self.effects.remote(*i).is_some())
             .collect();
         repeated.sort_unstable();
         repeated.dedup();
@@ -1899,7 +1968,7 @@ impl<'t> Growth<'_, '_, 't> {
                         continue;
                     };
                     let call = &a.facts.calls[index];
-                    let Some(helper) = local_callee(a.facts, a.source, a.kb, call) else {
+                    let Some(helper) = a.effects.local_callee(index) else {
                         continue;
                     };
                     // Parameters that receive the counter count it inside the helper.
@@ -1938,6 +2007,15 @@ impl<'t> Growth<'_, '_, 't> {
             None => return false,
         };
         node::descendants(root).any(|d| {
+            if !matches!(
+                d.kind(),
+                "assignment_statement"
+                    | "compound_assignment_expr"
+                    | "augmented_assignment_expression"
+                    | "assignment_expression"
+            ) {
+                return false;
+            }
             let Some(left) = d.child_by_field_name("left") else {
                 return false;
             };
@@ -2139,12 +2217,6 @@ fn else_branch(n: Node<'_>) -> Option<Node<'_>> {
     Some(alternative)
 }
 
-/// The named siblings after a statement, comments skipped.
-fn following(n: Node<'_>) -> impl Iterator<Item = Node<'_>> {
-    std::iter::successors(n.next_named_sibling(), |s| s.next_named_sibling())
-        .filter(|s| !s.kind().contains("comment"))
-}
-
 /// The identifiers bound by a pattern or listed on an assignment's left side.
 fn identifiers<'s>(n: Node<'_>, source: &'s str) -> Vec<&'s str> {
     node::descendants(n)
@@ -2164,8 +2236,8 @@ fn mentions(n: Node<'_>, names: &[&str], source: &str) -> bool {
         .any(|d| names.contains(&node::text(d, source)))
 }
 
-fn inside_comparison(n: Node<'_>, stop: Node<'_>) -> bool {
-    for ancestor in node::ancestors(n) {
+fn inside_comparison<'t>(analyzer: &Analyzer<'_, 't>, n: Node<'t>, stop: Node<'t>) -> bool {
+    for ancestor in analyzer.ancestors(n) {
         if ancestor.id() == stop.id() {
             return false;
         }
@@ -2186,11 +2258,11 @@ fn loop_keyword(lp: Node<'_>) -> TextRange {
 }
 
 /// The label of a loop: Go/TS `label: for …`, Rust `'label: loop …`.
-fn loop_label<'s>(lp: Node<'_>, source: &'s str) -> Option<&'s str> {
+fn loop_label<'s>(lp: Node<'_>, parent: Option<Node<'_>>, source: &'s str) -> Option<&'s str> {
     if let Some(label) = node::named_children(lp).find(|c| c.kind() == "label") {
         return Some(node::text(label, source).trim_start_matches('\''));
     }
-    let parent = lp.parent()?;
+    let parent = parent?;
     if parent.kind() == "labeled_statement" {
         return parent
             .child_by_field_name("label")
