@@ -431,6 +431,12 @@ impl<'a, 't> Analyzer<'a, 't> {
             }
             _ => {}
         }
+        if header
+            .condition
+            .is_some_and(|c| self.counts_a_collection(c))
+        {
+            return None;
+        }
         Some(header)
     }
 
@@ -607,9 +613,11 @@ impl<'a, 't> Analyzer<'a, 't> {
             if failure.is_some_and(|f| self.definitely_exits(f, lp)) {
                 return None;
             }
+            // Success must leave the loop for certain: a loop that also goes round after a success (a consumer
+            // that stops only on some other condition) is not retrying.
             let success_exits = match success_branch {
-                Some(branch) => self.contains_exit(branch, lp),
-                None => rest.iter().any(|s| self.contains_exit(*s, lp)),
+                Some(branch) => self.definitely_exits(branch, lp),
+                None => rest.iter().any(|s| self.definitely_exits(*s, lp)),
             };
             let failure_continues = failure.and_then(|f| self.ends_with_continue(f, lp));
             let shape = match (failure, failure_continues) {
@@ -830,13 +838,13 @@ impl<'a, 't> Analyzer<'a, 't> {
         }
         let statement = self.statement_of(matched, lp);
         let rest: Vec<Node<'t>> = statement.map(|s| self.following(s)).unwrap_or_default();
-        let success_exits = successes.iter().any(|s| self.contains_exit(*s, lp));
+        let success_exits = successes.iter().any(|s| self.definitely_exits(*s, lp));
         for (arm, value) in failures {
             if self.definitely_exits(value, lp) {
                 continue;
             }
             if let Some(edge) = self.ends_with_continue(value, lp) {
-                let rest_exits = rest.iter().any(|s| self.contains_exit(*s, lp));
+                let rest_exits = rest.iter().any(|s| self.definitely_exits(*s, lp));
                 if success_exits || rest_exits {
                     return Some(Shape {
                         edge: TextRange::of(edge),
@@ -875,8 +883,9 @@ impl<'a, 't> Analyzer<'a, 't> {
                 }
                 let continues = self.ends_with_continue(handler_body, lp);
                 let rest: Vec<Node<'t>> = self.following(ancestor);
-                let success_exits = self.contains_exit(body, lp)
-                    || (continues.is_some() && rest.iter().any(|s| self.contains_exit(*s, lp)));
+                let success_exits = self.definitely_exits(body, lp)
+                    || self.ts_checked_success(lp, body, call)
+                    || (continues.is_some() && rest.iter().any(|s| self.definitely_exits(*s, lp)));
                 if !success_exits {
                     return None;
                 }
@@ -901,6 +910,47 @@ impl<'a, 't> Analyzer<'a, 't> {
         let checks: Vec<Node<'t>> = self.following(statement);
         self.branch_checks(lp, &checks, &|condition| {
             ts_polarity(condition, &names, self.source)
+        })
+    }
+
+    /// `try { const res = await fetch(…); if (res.ok) return res; … }`: the try block leaves the loop when the
+    /// response says the call succeeded.
+    fn ts_checked_success(&self, lp: Node<'t>, body: Node<'t>, call: &Call<'t>) -> bool {
+        let Some(statement) = self.statement_of(call.node, lp) else {
+            return false;
+        };
+        let Some(names) = node::descendants(statement)
+            .find(|d| d.kind() == "variable_declarator")
+            .and_then(|d| d.child_by_field_name("name"))
+            .map(|n| identifiers(n, self.source))
+        else {
+            return false;
+        };
+        self.following(statement).iter().any(|s| {
+            s.kind() == "if_statement"
+                && self.parent(*s).is_some_and(|p| p.id() == body.id())
+                && s.child_by_field_name("condition")
+                    .and_then(|c| ts_polarity(c, &names, self.source))
+                    == Some(true)
+                && s.child_by_field_name("consequence")
+                    .is_some_and(|c| self.definitely_exits(c, lp))
+        })
+    }
+
+    /// A loop condition that counts through a collection (`i < len(xs)`, `i < xs.length`, `i < xs.len()`).
+    fn counts_a_collection(&self, condition: Node<'t>) -> bool {
+        node::descendants(condition).any(|d| match (self.language, d.kind()) {
+            (Language::Go, "call_expression") => d
+                .child_by_field_name("function")
+                .is_some_and(|f| self.text(f) == "len"),
+            (Language::Rust, "call_expression") => d
+                .child_by_field_name("function")
+                .and_then(|f| f.child_by_field_name("field"))
+                .is_some_and(|f| self.text(f) == "len"),
+            (Language::TypeScript | Language::Tsx, "member_expression") => d
+                .child_by_field_name("property")
+                .is_some_and(|p| matches!(self.text(p), "length" | "size")),
+            _ => false,
         })
     }
 
