@@ -641,6 +641,26 @@ mod tests {
     }
 
     #[test]
+    fn user_effects_declare_remote_writes() {
+        let effects: Vec<crate::config::Effect> = vec![crate::config::Effect {
+            language: Language::TypeScript,
+            api: toml::from_str(
+                "path = \"@acme/billing.charge\"\nkind = \"http\"\nremote = true\nhttp_method = \"POST\"",
+            )
+            .expect("a valid entry"),
+        }];
+        let kb = KnowledgeBase::with_effects(&effects);
+        let source = "import { charge } from \"@acme/billing\";\nexport async function f() { await charge(1); }\n";
+        let document = Document::new(Language::TypeScript, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(Language::TypeScript, document.tree(), source);
+        let remote = RemoteEffects::compute(&facts, source, &kb);
+        let charge = remote.remote(0).expect("the wrapper is remote");
+        assert!(
+            matches!(&charge.write, Some(Write { kind: WriteKind::Http(m), .. }) if m == "POST")
+        );
+    }
+
+    #[test]
     fn sql_inserts_are_told_from_upserts() {
         assert_eq!(
             sql_insert_without_upsert("INSERT INTO t (a) VALUES ($1)"),
