@@ -44,7 +44,7 @@ pub struct RetryLoop<'t> {
     pub anchor: TextRange,
     pub function: Option<usize>,
     pub kind: RetryKind,
-    /// What a retry runs again: the loop itself, or the operation callbacks given to the library.
+    /// What a retry runs again: the loop body, or the operation callbacks given to the library.
     pub operations: Vec<Node<'t>>,
     /// Remote calls (indices into [`FileFacts::calls`]) whose failure sends the loop round again.
     pub retried: Vec<usize>,

@@ -7,10 +7,10 @@ use crate::shared::call_name;
 
 declare_rule! {
     /// ## What it finds
-    /// A write that a retry repeats although repeating it repeats its effect: inside a retry loop (as RES004
-    /// defines it: every remote call up to the one whose failure sends the loop round again) or inside the
-    /// operation given to a retry library (cenkalti/backoff, retry-go, backoff, backon, tokio-retry, p-retry,
-    /// async-retry, cockatiel), an HTTP POST or PATCH with no idempotency-key header (`Idempotency-Key`,
+    /// A retry that repeats a non-idempotent write, so that a lost response becomes a duplicate charge, row or
+    /// message. Inside a retry loop (as RES004 defines it: every remote call up to the one whose failure sends
+    /// the loop round again) or inside the operation given to a retry library (cenkalti/backoff, retry-go, backoff, backon, tokio-retry, p-retry, async-retry,
+    /// cockatiel): an HTTP POST or PATCH with no idempotency-key header (`Idempotency-Key`,
     /// `X-Idempotency-Key`), an SQL `INSERT` with no `ON CONFLICT` / `ON DUPLICATE KEY` / `IGNORE`, or a queue
     /// publish with no deduplication id (SQS `MessageDeduplicationId`, NATS `Nats-Msg-Id`). Writes reached
     /// through a function of the same file count: a helper that posts is a non-idempotent call.

@@ -5,13 +5,13 @@ use crate::shared::{call_name, quote};
 
 declare_rule! {
     /// ## What it finds
-    /// A hand-written retry loop — a loop whose body makes a remote call and goes round again when that call
-    /// fails — that waits nothing between attempts, or waits a delay that does not grow with the attempt (a
-    /// literal, a constant, a random value from a fixed range). Go `for` loops that `continue` (or fall
-    /// through) on `err != nil`, Rust `loop`/`while`/`for` with `Err(_) => continue` or `if let Ok(v) = … {
-    /// return v }`, and TypeScript loops whose `catch` neither rethrows nor leaves the loop. A remote call is one
-    /// the knowledge base knows (HTTP, RPC, database, cache, queue clients), or a function of the same file
-    /// that makes one.
+    /// A retry loop that does not back off. A hand-written retry loop — a loop whose body makes a remote call
+    /// and goes round again when that call fails — that waits nothing between attempts, or waits a delay that
+    /// does not grow with the attempt (a literal, a constant, a random value from a fixed range). Go `for` loops
+    /// that `continue` (or fall through) on `err != nil`, Rust `loop`/`while`/`for` with `Err(_) => continue` or
+    /// `if let Ok(v) = … { return v }`, and TypeScript loops whose `catch` neither rethrows nor leaves the loop.
+    /// A remote call is one the knowledge base knows (HTTP, RPC, database, cache, queue clients), or a function
+    /// of the same file that makes one.
     ///
     /// ## Why it fails under partial failure
     /// A dependency that starts failing is usually overloaded or recovering. Every client of it now turns each

@@ -5,7 +5,7 @@ use crate::shared::{call_name, quote};
 
 declare_rule! {
     /// ## What it finds
-    /// A retry whose delay grows with the attempt but has no random part: a hand-written retry loop (as RES004
+    /// A retry whose delay grows with the attempt but has no random part. A hand-written retry loop (as RES004
     /// defines it) sleeping `base << attempt` or a doubling variable with no `rand`, `fastrand`,
     /// `Math.random` or `jitter` in it (followed through local variables and through a helper of the same file
     /// that receives the attempt counter), and retry libraries whose jitter is turned off — cenkalti/backoff

@@ -5,7 +5,7 @@ use crate::shared::{call_name, quote};
 
 declare_rule! {
     /// ## What it finds
-    /// A retry that never gives up: a hand-written retry loop (as RES004 defines it) with no attempt cap (a
+    /// A retry that never gives up. A hand-written retry loop (as RES004 defines it) with no attempt cap (a
     /// counter compared in the loop condition or in a check that leaves the loop), no deadline (`time.Since`,
     /// `Instant::elapsed`, `Date.now()` compared to a limit) and no cancellation check (`ctx.Err()`,
     /// `<-ctx.Done()`, a cancellation token, `signal.aborted`); and retry libraries set to retry forever —
