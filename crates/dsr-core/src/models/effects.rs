@@ -209,6 +209,9 @@ impl RemoteEffects {
         if let Some(method) = &api.http_method {
             return Some(method.to_ascii_uppercase());
         }
+        if api.method_field.is_some() {
+            return method_of_arguments(facts, source, call, api);
+        }
         if let Some(method) = method_of_arguments(facts, source, call, api) {
             return Some(method);
         }
@@ -310,6 +313,20 @@ fn method_of_arguments(
         if literal.has_spread {
             return None;
         }
+    }
+    // Options handed over as a value the file does not show (`fetch(url, init)`): the method is unknown.
+    let options: Vec<&Node<'_>> = call
+        .args
+        .iter()
+        .filter(|a| !node::function_kinds(facts.language).contains(&a.kind()))
+        .collect();
+    let opaque = options.len() >= 2
+        && options.last().is_some_and(|last| {
+            !node::is_string_literal(**last, facts.language)
+                && !facts.literals.iter().any(|l| l.node.id() == last.id())
+        });
+    if opaque {
+        return None;
     }
     api.default_method.clone()
 }
@@ -758,7 +775,7 @@ async fn upsert(pool: &PgPool) { sqlx::query("INSERT INTO t VALUES ($1) ON CONFL
         let source = r#"class Api {
   async create(body) { return fetch("/orders", { method: "POST", body }); }
   async keyed(body, key) { return fetch("/orders", { method: "POST", headers: { "Idempotency-Key": key } }); }
-  async run() { await this.create(1); await this.keyed(1, "k"); await fetch("/x"); }
+  async run(init) { await this.create(1); await this.keyed(1, "k"); await fetch("/y", init); await fetch("/x"); }
 }
 "#;
         with_effects(Language::TypeScript, source, |facts, effects| {
@@ -775,6 +792,17 @@ async fn upsert(pool: &PgPool) { sqlx::query("INSERT INTO t VALUES ($1) ON CONFL
                 .and_then(|i| effects.remote(i))
                 .expect("fetch is remote");
             assert_eq!(plain.http_method.as_deref(), Some("GET"));
+            let opaque = facts
+                .calls
+                .iter()
+                .position(|c| {
+                    c.callee_text == "fetch"
+                        && c.args.len() == 2
+                        && c.args[1].kind() == "identifier"
+                })
+                .and_then(|i| effects.remote(i))
+                .expect("fetch is remote");
+            assert_eq!(opaque.http_method, None);
         });
     }
 }

@@ -1,6 +1,7 @@
 use dsr_core::facts::Call;
+use dsr_core::kb::ApiKind;
 use dsr_core::models::{RetryLoop, WriteKind};
-use dsr_core::{declare_rule, Fix, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Confidence, Fix, Rule, RuleContext, RuleMeta, TextRange};
 use rustc_hash::FxHashSet;
 
 use crate::shared::call_name;
@@ -26,8 +27,9 @@ declare_rule! {
     /// ## Known false positives
     /// An endpoint that is idempotent by design although it is a POST (a search, a query API) is reported;
     /// suppress it with the reason. A key set on the request by a wrapper in another file is not seen. PUT,
-    /// DELETE and GET are idempotent by the HTTP specification and are not reported; requests whose method the
-    /// code does not show are not reported either.
+    /// DELETE and GET are idempotent by the HTTP specification and are not reported. A retried request whose
+    /// method the file does not show (a `*http.Request` parameter, `fetch(url, init)` with `init` from elsewhere)
+    /// is reported as an open question.
     ///
     /// ## Example
     /// ```ts
@@ -98,20 +100,25 @@ impl Rule for NonIdempotentRetry {
         let mut reported = FxHashSet::default();
         for retry in ctx.retry_loops().iter() {
             for &index in &retry.repeated {
-                let Some(write) = effects.remote(index).and_then(|r| r.write.as_ref()) else {
+                let Some(remote) = effects.remote(index) else {
                     continue;
                 };
                 if !reported.insert(index) {
                     continue;
                 }
-                report(
-                    ctx,
-                    retry,
-                    &ctx.facts.calls[index],
-                    write.call,
-                    &write.kind,
-                    sink,
-                );
+                let call = &ctx.facts.calls[index];
+                match &remote.write {
+                    Some(write) => report(ctx, retry, call, write.call, &write.kind, sink),
+                    // A request built elsewhere: whether a repeat is safe depends on a method the file does
+                    // not show.
+                    None if remote.kind == ApiKind::Http
+                        && remote.http_method.is_none()
+                        && remote.via.is_none() =>
+                    {
+                        ask(ctx, retry, call, sink)
+                    }
+                    None => {}
+                }
             }
         }
     }
@@ -167,6 +174,29 @@ fn report(
         );
     }
     finding.fix(Fix::advice(advice)).emit(sink);
+}
+
+fn ask(
+    ctx: &RuleContext<'_>,
+    retry: &RetryLoop<'_>,
+    call: &Call<'_>,
+    sink: &mut Vec<dsr_core::Finding>,
+) {
+    let name = call_name(&call.callee_text);
+    let retried_by = match retry.library() {
+        Some(library) => format!("retried by {}", library.library),
+        None => "retried by this loop".to_string(),
+    };
+    ctx.finding(&NonIdempotentRetry::META, anchor(call))
+        .open_question()
+        .confidence(Confidence::Low)
+        .title(format!("`{name}` is retried with a request whose method is not visible here: is a repeat safe?"))
+        .trigger("the request succeeds on the server but the response is lost, and the retry sends it again")
+        .expected("only idempotent requests (GET, PUT, DELETE, or a POST with an idempotency key) retried")
+        .actual(format!("the request `{name}` sends is built elsewhere; if it is a POST or PATCH without an idempotency key, a lost response becomes a duplicate"))
+        .evidence(retry.anchor, retried_by)
+        .fix(Fix::advice("retry only idempotent requests, or send an idempotency key fixed before the first attempt"))
+        .emit(sink);
 }
 
 /// The called name: `http.Post`, `c.Do`, or for a builder chain its last method (`send`).
