@@ -271,7 +271,8 @@ fn import(n: Node<'_>, source: &str, facts: &mut FileFacts<'_>) {
 const PACKAGE_NAMES: &[(&str, &str)] = &[("go.etcd.io/etcd/client/v3", "clientv3")];
 
 /// The package name Go gives an import without an explicit name: the last path element, ignoring a major-version
-/// suffix (`go-redis/v9` → `redis`), a `gopkg.in` version (`yaml.v3` → `yaml`) and a `go-` prefix.
+/// suffix (`go-redis/v9` → `redis`), a `gopkg.in` version (`yaml.v3` → `yaml`), a `go-` prefix and a `-go`
+/// suffix (`kafka-go` → `kafka`, `retry-go/v4` → `retry`: the convention such modules follow).
 pub(crate) fn default_package_name(path: &str) -> String {
     // Packages whose name is not their directory's: the import binds the `package` clause's name.
     if let Some((_, name)) = PACKAGE_NAMES.iter().find(|(p, _)| *p == path) {
@@ -284,5 +285,6 @@ pub(crate) fn default_package_name(path: &str) -> String {
     }
     let last = last.split(".v").next().unwrap_or(last);
     let last = last.strip_prefix("go-").unwrap_or(last);
+    let last = last.strip_suffix("-go").unwrap_or(last);
     last.replace('-', "_")
 }

@@ -1,0 +1,3 @@
+//! DEL — idempotency and delivery semantics.
+
+pub mod non_idempotent_retry;
