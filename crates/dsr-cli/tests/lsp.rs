@@ -222,10 +222,12 @@ fn incremental_and_full_text_changes() {
 }
 
 /// DESIGN §9: the framework runs handlers concurrently; edits must still apply in the order sent. Thousands of
-/// pipelined one-character changes, then requests that must see exactly the final text and version.
+/// pipelined one-character changes with requests interleaved in the same stream: each request must see exactly
+/// the text and version of the changes sent before it.
 #[test]
 fn pipelined_changes_apply_in_order() {
     const EDITS: usize = 5_000;
+    const CHECK_EVERY: usize = 250;
     let dir = TempDir::new("order");
     let mut client = LspClient::spawn(dir.path());
     client.initialize(init_params(&dir, utf16_capabilities(), Value::Null));
@@ -234,6 +236,7 @@ fn pipelined_changes_apply_in_order() {
     client.open(&uri, "rust", 1, initial);
     let mut expected = String::new();
     let mut batch = Vec::new();
+    let mut checks = Vec::new();
     for i in 0..EDITS {
         // Alternate appending and inserting at the front of the growing line, so any reordering shows.
         let ch = char::from(b'a' + (i % 26) as u8);
@@ -253,17 +256,28 @@ fn pipelined_changes_apply_in_order() {
             }
         });
         batch.extend(lsp_client::frame(message.to_string().as_bytes()));
+        if (i + 1) % CHECK_EVERY == 0 {
+            let id = 100_000 + i as i64;
+            let request = json!({"jsonrpc": "2.0", "id": id, "method": "distsys-review/documentState",
+                                 "params": {"textDocument": {"uri": uri}}});
+            batch.extend(lsp_client::frame(request.to_string().as_bytes()));
+            checks.push((id, i as i64 + 2, format!("{initial}{expected}")));
+        }
     }
     client.send_raw(&batch);
     let hover_id = client.send_request(
         "textDocument/hover",
         json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}}),
     );
+    for (id, version, text) in checks {
+        let state = client.response(&json!(id))["result"].clone();
+        assert_eq!(state["version"], version, "request {id} saw the wrong version");
+        assert_eq!(state["text"].as_str().unwrap(), text, "request {id} saw the wrong text");
+        assert_eq!(state["desynced"], false);
+    }
+    assert_eq!(client.response(&json!(hover_id))["result"], Value::Null);
     let state = client.document_state(&uri);
     assert_eq!(state["version"], EDITS as i64 + 1);
-    assert_eq!(state["text"].as_str().unwrap(), format!("{initial}{expected}"));
-    assert_eq!(state["desynced"], false);
-    assert_eq!(client.response(&json!(hover_id))["result"], Value::Null);
     // The last diagnostics published are for the last version.
     client.diagnostics(&uri, Some(EDITS as i64 + 1));
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
