@@ -21,8 +21,11 @@ pub struct LspArgs {
 }
 
 pub fn run(args: LspArgs) -> anyhow::Result<ExitCode> {
-    let filter = EnvFilter::try_from_env("DISTSYS_REVIEW_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false);
+    let filter =
+        EnvFilter::try_from_env("DISTSYS_REVIEW_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false);
     match &args.log_file {
         Some(path) => {
             let file = std::fs::OpenOptions::new()
@@ -34,6 +37,8 @@ pub fn run(args: LspArgs) -> anyhow::Result<ExitCode> {
         }
         None => builder.with_writer(std::io::stderr).init(),
     }
-    let code = dsr_lsp::run_stdio(dsr_lsp::LspOptions { config: args.config })?;
+    let code = dsr_lsp::run_stdio(dsr_lsp::LspOptions {
+        config: args.config,
+    })?;
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }

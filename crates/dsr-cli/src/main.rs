@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 mod lsp;
 
 #[derive(Debug, Parser)]
-#[command(name = "distsys-review", version, about = "Finds distributed-systems defects in Go, Rust, TypeScript and SQL")]
+#[command(
+    name = "distsys-review",
+    version,
+    about = "Finds distributed-systems defects in Go, Rust, TypeScript and SQL"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower_lsp_server::ls_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, Diagnostic, DocumentChanges,
-    NumberOrString, OneOf, OptionalVersionedTextDocumentIdentifier, Range,
-    TextDocumentEdit, TextEdit, Uri, WorkspaceEdit,
+    NumberOrString, OneOf, OptionalVersionedTextDocumentIdentifier, Range, TextDocumentEdit,
+    TextEdit, Uri, WorkspaceEdit,
 };
 
 use crate::convert::{self, DiagnosticData, FixData, SOURCE};
@@ -70,7 +70,8 @@ pub fn code_actions(
             })
             .ok();
         } else {
-            action.edit = fix_all_edit(analyzed).map(|edit| workspace_edit(analyzed, vec![edit], caps));
+            action.edit =
+                fix_all_edit(analyzed).map(|edit| workspace_edit(analyzed, vec![edit], caps));
         }
         actions.push(CodeActionOrCommand::CodeAction(action));
     }
@@ -110,7 +111,8 @@ fn wants(only: Option<&[CodeActionKind]>, kind: &CodeActionKind) -> bool {
     only.iter().any(|wanted| {
         let wanted = wanted.as_str();
         let kind = kind.as_str();
-        kind == wanted || kind.starts_with(wanted) && kind.as_bytes().get(wanted.len()) == Some(&b'.')
+        kind == wanted
+            || kind.starts_with(wanted) && kind.as_bytes().get(wanted.len()) == Some(&b'.')
     })
 }
 
@@ -143,7 +145,8 @@ fn targets(analyzed: &Analyzed, params: &CodeActionParams) -> Vec<Target> {
     match from_client {
         Some(targets) if !targets.is_empty() => targets,
         _ => {
-            let wanted = convert::byte_range_lenient(&analyzed.rope, params.range, analyzed.encoding);
+            let wanted =
+                convert::byte_range_lenient(&analyzed.rope, params.range, analyzed.encoding);
             analyzed
                 .findings
                 .iter()
@@ -227,7 +230,10 @@ pub fn suppress_line_edit(analyzed: &Analyzed, line: u32, code: &str) -> TextEdi
         return add_code(analyzed, existing.directive, code);
     }
     let text: String = rope.line(line_index).chars().collect();
-    let indent: String = text.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+    let indent: String = text
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect();
     let start = rope.line_to_byte(line_index);
     let comment = format!(
         "{indent}{} distsys-review: ignore[{code}] {REASON_PLACEHOLDER}{}",
@@ -264,7 +270,11 @@ pub fn suppress_file_edit(analyzed: &Analyzed, code: &str) -> TextEdit {
 
 /// Inserts `, CODE` before the `]` that ends a directive (`distsys-review: ignore[A]`).
 fn add_code(analyzed: &Analyzed, directive: TextRange, code: &str) -> TextEdit {
-    let at = convert::position(&analyzed.rope, directive.end.saturating_sub(1), analyzed.encoding);
+    let at = convert::position(
+        &analyzed.rope,
+        directive.end.saturating_sub(1),
+        analyzed.encoding,
+    );
     TextEdit::new(Range::new(at, at), format!(", {code}"))
 }
 
@@ -321,7 +331,11 @@ pub fn fix_all_edit(analyzed: &Analyzed) -> Option<TextEdit> {
     }
     let (start, old_end, new_end) = changed_region(&original, &text);
     Some(TextEdit::new(
-        convert::range(&analyzed.rope, TextRange::new(start, old_end), analyzed.encoding),
+        convert::range(
+            &analyzed.rope,
+            TextRange::new(start, old_end),
+            analyzed.encoding,
+        ),
         text[start..new_end].to_string(),
     ))
 }
@@ -331,7 +345,9 @@ pub fn fix_all_edit(analyzed: &Analyzed) -> Option<TextEdit> {
 fn changed_region(old: &str, new: &str) -> (usize, usize, usize) {
     let (a, b) = (old.as_bytes(), new.as_bytes());
     let mut start = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    while start > 0 && (!old.is_char_boundary(start) || (a[start - 1] == b'\r' && a.get(start) == Some(&b'\n'))) {
+    while start > 0
+        && (!old.is_char_boundary(start) || (a[start - 1] == b'\r' && a.get(start) == Some(&b'\n')))
+    {
         start -= 1;
     }
     let max_suffix = a.len().min(b.len()) - start;
@@ -345,15 +361,24 @@ fn changed_region(old: &str, new: &str) -> (usize, usize, usize) {
     loop {
         let old_end = a.len() - suffix;
         let new_end = b.len() - suffix;
-        let splits_line_break = old_end > 0 && a[old_end - 1] == b'\r' && a.get(old_end) == Some(&b'\n');
-        if suffix == 0 || (old.is_char_boundary(old_end) && new.is_char_boundary(new_end) && !splits_line_break) {
+        let splits_line_break =
+            old_end > 0 && a[old_end - 1] == b'\r' && a.get(old_end) == Some(&b'\n');
+        if suffix == 0
+            || (old.is_char_boundary(old_end)
+                && new.is_char_boundary(new_end)
+                && !splits_line_break)
+        {
             return (start, old_end, new_end);
         }
         suffix -= 1;
     }
 }
 
-pub fn workspace_edit(analyzed: &Analyzed, edits: Vec<TextEdit>, caps: &ClientCaps) -> WorkspaceEdit {
+pub fn workspace_edit(
+    analyzed: &Analyzed,
+    edits: Vec<TextEdit>,
+    caps: &ClientCaps,
+) -> WorkspaceEdit {
     if caps.document_changes {
         WorkspaceEdit {
             document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
@@ -376,7 +401,9 @@ pub fn workspace_edit(analyzed: &Analyzed, edits: Vec<TextEdit>, caps: &ClientCa
 /// The `uri` a resolve request's action is about.
 pub fn resolve_target(action: &CodeAction) -> Option<Uri> {
     let data: Value = action.data.clone()?;
-    serde_json::from_value::<ResolveData>(data).ok().map(|d| d.uri)
+    serde_json::from_value::<ResolveData>(data)
+        .ok()
+        .map(|d| d.uri)
 }
 
 #[cfg(test)]

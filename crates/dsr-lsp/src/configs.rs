@@ -66,7 +66,13 @@ impl ConfigStore {
             },
         };
         let engine = Arc::new(self.build(config.clone(), settings));
-        entries.insert(key.clone(), Entry { config, engine: engine.clone() });
+        entries.insert(
+            key.clone(),
+            Entry {
+                config,
+                engine: engine.clone(),
+            },
+        );
         (engine, error)
     }
 
@@ -144,7 +150,10 @@ mod tests {
             LoadOutcome::Loaded => panic!("a broken file must not load"),
         }
         let (engine, _) = store.engine(&key, &settings);
-        assert!(!engine.config().is_enabled("BKP001"), "last good config kept");
+        assert!(
+            !engine.config().is_enabled("BKP001"),
+            "last good config kept"
+        );
 
         let client = Settings {
             select: vec!["BKP".into()],

@@ -50,7 +50,11 @@ pub fn range(rope: &Rope, range: TextRange, encoding: PositionEncoding) -> Range
     )
 }
 
-pub fn offset(rope: &Rope, position: Position, encoding: PositionEncoding) -> Result<usize, PositionError> {
+pub fn offset(
+    rope: &Rope,
+    position: Position,
+    encoding: PositionEncoding,
+) -> Result<usize, PositionError> {
     position_to_offset(rope, to_syntax(position), encoding)
 }
 
@@ -151,7 +155,10 @@ pub fn diagnostic(finding: &Finding, cx: &DiagnosticContext<'_>) -> Diagnostic {
                     // Evidence in another file: its positions need that file's text.
                     let text = std::fs::read_to_string(path).ok()?;
                     let rope = Rope::from_str(&text);
-                    Location::new(Uri::from_file_path(path)?, range(&rope, evidence.range, cx.encoding))
+                    Location::new(
+                        Uri::from_file_path(path)?,
+                        range(&rope, evidence.range, cx.encoding),
+                    )
                 }
             };
             Some(DiagnosticRelatedInformation {
@@ -223,7 +230,10 @@ mod tests {
             settings: &settings,
         };
         let diagnostic = diagnostic(&finding("BKP001", TextRange::new(start, start + 3)), &cx);
-        assert_eq!(diagnostic.range, Range::new(Position::new(0, 14), Position::new(0, 17)));
+        assert_eq!(
+            diagnostic.range,
+            Range::new(Position::new(0, 14), Position::new(0, 17))
+        );
         assert_eq!(diagnostic.severity, Some(DiagnosticSeverity::WARNING));
         assert_eq!(diagnostic.source.as_deref(), Some("distsys-review"));
         assert_eq!(

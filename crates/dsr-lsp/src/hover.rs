@@ -28,7 +28,11 @@ pub fn hover(analyzed: &Analyzed, position: Position, settings: &Settings) -> Op
             kind: MarkupKind::Markdown,
             value: sections.join("\n\n---\n\n"),
         }),
-        range: Some(convert::range(&analyzed.rope, first.range, analyzed.encoding)),
+        range: Some(convert::range(
+            &analyzed.rope,
+            first.range,
+            analyzed.encoding,
+        )),
     })
 }
 

@@ -61,7 +61,12 @@ where
     let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
     let mut state_slot = None;
     let (service, socket) = LspService::build(|client| {
-        let state = Arc::new(state::State::new(client, options.config, publish_tx, jobs_tx));
+        let state = Arc::new(state::State::new(
+            client,
+            options.config,
+            publish_tx,
+            jobs_tx,
+        ));
         state_slot = Some(state.clone());
         server::Server::new(state)
     })
@@ -101,6 +106,11 @@ where
 
 /// Exits when the client's process is gone (LSP `processId`), so an editor that crashes leaves no server behind.
 fn watch_client_process(pid: u32) {
+    if !process_alive(pid) {
+        // A client in another PID namespace (a container) passes an id we cannot see: watching it would kill us.
+        tracing::warn!("the client's process {pid} is not visible from here; not watching it");
+        return;
+    }
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(CLIENT_WATCH_INTERVAL).await;

@@ -51,7 +51,10 @@ impl Server {
     }
 
     /// `distsys-review/documentState`: read before any `.await`, so it sees every earlier edit.
-    pub async fn document_state(&self, params: DocumentStateParams) -> Result<Option<DocumentState>> {
+    pub async fn document_state(
+        &self,
+        params: DocumentStateParams,
+    ) -> Result<Option<DocumentState>> {
         let Some(doc) = self.state.doc(&params.text_document.uri) else {
             return Ok(None);
         };
@@ -232,7 +235,11 @@ impl LanguageServer for Server {
     }
 
     fn did_change(&self, params: DidChangeTextDocumentParams) -> impl Future<Output = ()> + Send {
-        let changes = params.content_changes.into_iter().map(text_change).collect();
+        let changes = params
+            .content_changes
+            .into_iter()
+            .map(text_change)
+            .collect();
         self.state.change(
             &params.text_document.uri,
             params.text_document.version,
@@ -244,7 +251,8 @@ impl LanguageServer for Server {
     fn did_save(&self, params: DidSaveTextDocumentParams) -> impl Future<Output = ()> + Send {
         // Clients without file watching still tell us when the configuration file is saved in the editor.
         if let Some(path) = uri_to_path(&params.text_document.uri) {
-            if workspace::is_config_file(&path) && !self.state.session().caps.watched_files_dynamic {
+            if workspace::is_config_file(&path) && !self.state.session().caps.watched_files_dynamic
+            {
                 self.state.config_file_changed(&path);
             }
         }
@@ -366,11 +374,16 @@ impl LanguageServer for Server {
                 params.command
             )));
         }
-        let code = params.arguments.first().and_then(|argument| match argument {
-            Value::String(code) => Some(code.clone()),
-            Value::Object(object) => object.get("code").and_then(Value::as_str).map(String::from),
-            _ => None,
-        });
+        let code = params
+            .arguments
+            .first()
+            .and_then(|argument| match argument {
+                Value::String(code) => Some(code.clone()),
+                Value::Object(object) => {
+                    object.get("code").and_then(Value::as_str).map(String::from)
+                }
+                _ => None,
+            });
         let Some(code) = code else {
             return Err(Error::invalid_params(
                 "distsys-review.explain takes a rule code, e.g. [\"BKP001\"]",

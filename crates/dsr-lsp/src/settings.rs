@@ -9,7 +9,10 @@ use tower_lsp_server::ls_types::DiagnosticSeverity;
 pub const SECTION: &str = "distsys-review";
 
 /// Where the repository's rule pages live; `{code}` is replaced by the rule code.
-pub const DEFAULT_DOCS_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/rules/{code}.md");
+pub const DEFAULT_DOCS_URL: &str = concat!(
+    env!("CARGO_PKG_REPOSITORY"),
+    "/blob/main/docs/rules/{code}.md"
+);
 
 /// Which files get diagnostics.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -85,10 +88,16 @@ impl Settings {
                 "ignore" => settings.ignore = string_list(key, value, &mut problems),
                 "severity" => settings.severity = severity_map(value, &mut problems),
                 "docsUrl" | "docsBaseUrl" => match value.as_str() {
-                    Some(url) if url.starts_with("http://") || url.starts_with("https://") || url.starts_with("file:") => {
+                    Some(url)
+                        if url.starts_with("http://")
+                            || url.starts_with("https://")
+                            || url.starts_with("file:") =>
+                    {
                         settings.docs_url = url.to_string();
                     }
-                    _ => problems.push(format!("`{key}` must be an http(s) or file URL, got `{value}`")),
+                    _ => problems.push(format!(
+                        "`{key}` must be an http(s) or file URL, got `{value}`"
+                    )),
                 },
                 "diagnostics" => {
                     let scope = value.get("scope").unwrap_or(&Value::Null);
@@ -195,13 +204,27 @@ mod tests {
         assert_eq!(settings.select, ["RES", "BKP001"]);
         assert_eq!(settings.ignore, ["OBS"]);
         assert_eq!(settings.severity.high, DiagnosticSeverity::ERROR);
-        assert_eq!(settings.severity.open_question, DiagnosticSeverity::INFORMATION);
+        assert_eq!(
+            settings.severity.open_question,
+            DiagnosticSeverity::INFORMATION
+        );
         assert_eq!(settings.severity.low, DiagnosticSeverity::INFORMATION);
         assert_eq!(settings.scope, Scope::Workspace);
-        assert_eq!(settings.docs_href("RES001"), "https://example.com/rules/RES001.html");
+        assert_eq!(
+            settings.docs_href("RES001"),
+            "https://example.com/rules/RES001.html"
+        );
         assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("severity.low")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("unknown setting `colour`")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("severity.low")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("unknown setting `colour`")),
+            "{problems:?}"
+        );
     }
 
     #[test]
@@ -209,8 +232,13 @@ mod tests {
         let (settings, problems) = Settings::from_json(&Value::Null);
         assert!(problems.is_empty());
         assert_eq!(settings, Settings::default());
-        assert!(settings.docs_href("BKP001").ends_with("/docs/rules/BKP001.md"));
+        assert!(settings
+            .docs_href("BKP001")
+            .ends_with("/docs/rules/BKP001.md"));
         let (settings, _) = Settings::from_json(&json!({"docsBaseUrl": "https://x.dev/rules/"}));
-        assert_eq!(settings.docs_href("BKP001"), "https://x.dev/rules/BKP001.md");
+        assert_eq!(
+            settings.docs_href("BKP001"),
+            "https://x.dev/rules/BKP001.md"
+        );
     }
 }

@@ -309,7 +309,9 @@ impl State {
             }
             Err(err) => {
                 let problem = format!("an edit to {} could not be applied: {err}", uri.as_str());
-                tracing::warn!("{problem} (version {version}; the text of version {current} is kept)");
+                tracing::warn!(
+                    "{problem} (version {version}; the text of version {current} is kept)"
+                );
                 drop(d);
                 self.desync(&doc, uri, &problem);
             }
@@ -392,7 +394,10 @@ impl State {
 
     /// The analysis of the document as it is now: the cached one if current, else a fresh one. The snapshot is
     /// taken before the first `.await`, so a request sees every edit that arrived before it.
-    pub fn current(self: &Arc<Self>, uri: &Uri) -> Option<impl std::future::Future<Output = Option<Arc<Analyzed>>>> {
+    pub fn current(
+        self: &Arc<Self>,
+        uri: &Uri,
+    ) -> Option<impl std::future::Future<Output = Option<Arc<Analyzed>>>> {
         let doc = self.doc(uri)?;
         let snapshot = {
             let d = lock(&doc);
@@ -439,7 +444,9 @@ impl State {
         if let Some(error) = error {
             self.show_message(
                 MessageType::ERROR,
-                format!("distsys-review: {error}; using the default configuration until it is fixed"),
+                format!(
+                    "distsys-review: {error}; using the default configuration until it is fixed"
+                ),
             );
         }
         engine
@@ -527,7 +534,8 @@ impl State {
             return Ok(None);
         }
         let shown = path.display();
-        let metadata = std::fs::metadata(path).map_err(|err| format!("{shown}: cannot read: {err}"))?;
+        let metadata =
+            std::fs::metadata(path).map_err(|err| format!("{shown}: cannot read: {err}"))?;
         if metadata.len() > MAX_FILE_BYTES {
             return Err(format!(
                 "{shown}: skipped, {} bytes is more than the {MAX_FILE_BYTES} bytes checked per file",
@@ -655,7 +663,9 @@ impl State {
                 }
                 Publish::File(uri, diagnostics) => {
                     if !self.documents.contains_key(&uri) {
-                        self.client.publish_diagnostics(uri, diagnostics, None).await;
+                        self.client
+                            .publish_diagnostics(uri, diagnostics, None)
+                            .await;
                     }
                 }
             }

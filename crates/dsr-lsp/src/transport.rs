@@ -78,7 +78,10 @@ impl<R: AsyncRead + Unpin> Reader<R> {
     async fn line(&mut self, max: usize) -> io::Result<Option<Result<Vec<u8>, ()>>> {
         let mut searched = 0;
         loop {
-            if let Some(i) = self.available()[searched..].iter().position(|&b| b == b'\n') {
+            if let Some(i) = self.available()[searched..]
+                .iter()
+                .position(|&b| b == b'\n')
+            {
                 let end = searched + i;
                 let mut line = self.available()[..end].to_vec();
                 self.consume(end + 1);
@@ -150,7 +153,11 @@ pub enum Frame {
     /// A well-formed JSON-RPC message body.
     Message(Vec<u8>),
     /// A frame that cannot be passed on, and the error to answer it with.
-    Invalid { code: i64, message: String, id: Value },
+    Invalid {
+        code: i64,
+        message: String,
+        id: Value,
+    },
 }
 
 impl Frame {
@@ -191,7 +198,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                 return Ok(None);
             };
             let Ok(line) = line else {
-                problem.get_or_insert_with(|| format!("header line longer than {MAX_HEADER_LINE} bytes"));
+                problem.get_or_insert_with(|| {
+                    format!("header line longer than {MAX_HEADER_LINE} bytes")
+                });
                 seen_header = true;
                 continue;
             };
@@ -205,7 +214,8 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             seen_header = true;
             let line = String::from_utf8_lossy(&line);
             let Some((name, value)) = line.split_once(':') else {
-                problem.get_or_insert_with(|| format!("malformed header line `{}`", truncate(&line)));
+                problem
+                    .get_or_insert_with(|| format!("malformed header line `{}`", truncate(&line)));
                 continue;
             };
             let value = value.trim();
@@ -222,8 +232,13 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                     .filter_map(|p| p.trim().strip_prefix("charset="))
                     .next();
                 if let Some(charset) = charset {
-                    if !matches!(charset.trim_matches('"').to_ascii_lowercase().as_str(), "utf-8" | "utf8") {
-                        problem.get_or_insert_with(|| format!("unsupported charset `{charset}`: only utf-8"));
+                    if !matches!(
+                        charset.trim_matches('"').to_ascii_lowercase().as_str(),
+                        "utf-8" | "utf8"
+                    ) {
+                        problem.get_or_insert_with(|| {
+                            format!("unsupported charset `{charset}`: only utf-8")
+                        });
                     }
                 }
             }
@@ -236,7 +251,10 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             }
             None => {
                 self.resync = true;
-                return Ok(Some(Frame::invalid(PARSE_ERROR, "missing Content-Length header")));
+                return Ok(Some(Frame::invalid(
+                    PARSE_ERROR,
+                    "missing Content-Length header",
+                )));
             }
         };
         if length > MAX_BODY {
@@ -273,13 +291,21 @@ fn validate(body: Vec<u8>) -> Frame {
         Err(err) => {
             return Frame::invalid(
                 PARSE_ERROR,
-                format!("message body is not valid UTF-8 (invalid byte at offset {})", err.valid_up_to()),
+                format!(
+                    "message body is not valid UTF-8 (invalid byte at offset {})",
+                    err.valid_up_to()
+                ),
             )
         }
     };
     let value: Value = match serde_json::from_str(text) {
         Ok(value) => value,
-        Err(err) => return Frame::invalid(PARSE_ERROR, format!("message body is not valid JSON: {err}")),
+        Err(err) => {
+            return Frame::invalid(
+                PARSE_ERROR,
+                format!("message body is not valid JSON: {err}"),
+            )
+        }
     };
     if Request::deserialize(&value).is_ok() || Response::deserialize(&value).is_ok() {
         return Frame::Message(body);
@@ -338,7 +364,10 @@ where
 }
 
 /// Server → client: splits what the server writes into whole frames for the shared writer.
-pub async fn pump_output<R: AsyncRead + Unpin>(server: R, out: mpsc::Sender<Vec<u8>>) -> io::Result<()> {
+pub async fn pump_output<R: AsyncRead + Unpin>(
+    server: R,
+    out: mpsc::Sender<Vec<u8>>,
+) -> io::Result<()> {
     let mut reader = Reader::new(server);
     loop {
         let mut length = None;
@@ -354,7 +383,8 @@ pub async fn pump_output<R: AsyncRead + Unpin>(server: R, out: mpsc::Sender<Vec<
                 length = value.trim().parse::<usize>().ok();
             }
         }
-        let length = length.ok_or_else(|| io::Error::other("server frame without Content-Length"))?;
+        let length =
+            length.ok_or_else(|| io::Error::other("server frame without Content-Length"))?;
         let Some(body) = reader.bytes(length).await? else {
             return Ok(());
         };
@@ -365,7 +395,10 @@ pub async fn pump_output<R: AsyncRead + Unpin>(server: R, out: mpsc::Sender<Vec<
 }
 
 /// Writes whole frames to the client, in the order they were queued.
-pub async fn write_frames<W: AsyncWrite + Unpin>(mut output: W, mut frames: mpsc::Receiver<Vec<u8>>) -> io::Result<()> {
+pub async fn write_frames<W: AsyncWrite + Unpin>(
+    mut output: W,
+    mut frames: mpsc::Receiver<Vec<u8>>,
+) -> io::Result<()> {
     while let Some(frame) = frames.recv().await {
         output.write_all(&frame).await?;
         // Write everything queued before flushing once.
@@ -417,7 +450,11 @@ mod tests {
         input.extend(good());
         let frames = frames(&input).await;
         let codes: Vec<i64> = frames.iter().map(code).collect();
-        assert_eq!(codes, [-32700, 0, -32700, -32700, -32600, -32600, -32700, -32700, 0], "{frames:#?}");
+        assert_eq!(
+            codes,
+            [-32700, 0, -32700, -32700, -32600, -32600, -32700, -32700, 0],
+            "{frames:#?}"
+        );
         match &frames[4] {
             Frame::Invalid { id, .. } => assert_eq!(id, &json!(7)),
             other => panic!("{other:?}"),
@@ -427,14 +464,21 @@ mod tests {
 
     #[tokio::test]
     async fn accepts_lowercase_headers_content_type_and_bare_newlines() {
-        let mut input = b"content-length: 44\nContent-Type: application/vscode-jsonrpc; charset=utf-8\n\n".to_vec();
+        let mut input =
+            b"content-length: 44\nContent-Type: application/vscode-jsonrpc; charset=utf-8\n\n"
+                .to_vec();
         input.extend(GOOD.as_bytes());
-        assert_eq!(frames(&input).await, [Frame::Message(GOOD.as_bytes().to_vec())]);
+        assert_eq!(
+            frames(&input).await,
+            [Frame::Message(GOOD.as_bytes().to_vec())]
+        );
     }
 
     #[tokio::test]
     async fn truncated_input_ends_cleanly() {
-        assert!(frames(b"Content-Length: 100\r\n\r\n{\"a\"").await.is_empty());
+        assert!(frames(b"Content-Length: 100\r\n\r\n{\"a\"")
+            .await
+            .is_empty());
         assert!(frames(b"Content-Len").await.is_empty());
     }
 }

@@ -12,16 +12,17 @@ use tokio::sync::mpsc;
 use tower_lsp_server::ls_types::notification::Progress;
 use tower_lsp_server::ls_types::{
     ConfigurationItem, DidChangeWatchedFilesRegistrationOptions, FileChangeType, FileEvent,
-    FileSystemWatcher, GlobPattern, NumberOrString, ProgressParams,
-    ProgressParamsValue, Registration, Uri, WorkDoneProgress, WorkDoneProgressBegin,
-    WorkDoneProgressEnd, WorkDoneProgressReport,
+    FileSystemWatcher, GlobPattern, NumberOrString, ProgressParams, ProgressParamsValue,
+    Registration, Uri, WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressEnd,
+    WorkDoneProgressReport,
 };
 
 use crate::settings::{Scope, SECTION};
 use crate::state::{Job, Publish, State};
 
 pub fn is_config_file(path: &Path) -> bool {
-    path.file_name().is_some_and(|name| name == CONFIG_FILE_NAME)
+    path.file_name()
+        .is_some_and(|name| name == CONFIG_FILE_NAME)
 }
 
 /// The extensions of files we check, for the watcher's glob.
@@ -37,7 +38,8 @@ pub async fn run_jobs(state: Arc<State>, mut jobs: mpsc::UnboundedReceiver<Job>)
             Job::IndexWorkspace => {
                 let generation = state.index_generation.fetch_add(1, Ordering::SeqCst) + 1;
                 let token = if state.session().caps.work_done_progress {
-                    let token = NumberOrString::String(format!("distsys-review/index/{generation}"));
+                    let token =
+                        NumberOrString::String(format!("distsys-review/index/{generation}"));
                     match state.client.create_work_done_progress(token.clone()).await {
                         Ok(()) => Some(token),
                         Err(err) => {
@@ -69,8 +71,10 @@ async fn register_watchers(state: &State) {
     let registration = Registration {
         id: "distsys-review/watched-files".into(),
         method: "workspace/didChangeWatchedFiles".into(),
-        register_options: serde_json::to_value(DidChangeWatchedFilesRegistrationOptions { watchers })
-            .ok(),
+        register_options: serde_json::to_value(DidChangeWatchedFilesRegistrationOptions {
+            watchers,
+        })
+        .ok(),
     };
     match state.client.register_capability(vec![registration]).await {
         Ok(()) => tracing::info!("file watchers registered"),
@@ -183,7 +187,8 @@ async fn index(state: Arc<State>, generation: u64, token: Option<NumberOrString>
             continue;
         }
         let state = state.clone();
-        let _ = tokio::task::spawn_blocking(move || state.check_closed_file(&uri, &path, false)).await;
+        let _ =
+            tokio::task::spawn_blocking(move || state.check_closed_file(&uri, &path, false)).await;
         checked += 1;
     }
     tracing::info!(
@@ -201,11 +206,9 @@ async fn index(state: Arc<State>, generation: u64, token: Option<NumberOrString>
 }
 
 fn percent(done: usize, total: usize) -> u32 {
-    if total == 0 {
-        100
-    } else {
-        u32::try_from(done * 100 / total).unwrap_or(100)
-    }
+    (done * 100)
+        .checked_div(total)
+        .map_or(100, |p| u32::try_from(p).unwrap_or(100))
 }
 
 /// Configuration files reload; closed source files are re-checked (workspace scope). Open documents are the

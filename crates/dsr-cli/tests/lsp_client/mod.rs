@@ -49,9 +49,16 @@ fn read_message(reader: &mut impl BufRead) -> Option<Value> {
         if line.is_empty() {
             break;
         }
-        let (name, value) = line.split_once(':').expect("server header is `Name: value`");
+        let (name, value) = line
+            .split_once(':')
+            .expect("server header is `Name: value`");
         if name.eq_ignore_ascii_case("content-length") {
-            length = Some(value.trim().parse::<usize>().expect("numeric Content-Length"));
+            length = Some(
+                value
+                    .trim()
+                    .parse::<usize>()
+                    .expect("numeric Content-Length"),
+            );
         }
     }
     let mut body = vec![0; length.expect("server frame has Content-Length")];
@@ -97,16 +104,19 @@ impl LspClient {
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stdout);
                 while let Some(message) = read_message(&mut reader) {
-                    let is_server_request = message.get("method").is_some() && message.get("id").is_some();
+                    let is_server_request =
+                        message.get("method").is_some() && message.get("id").is_some();
                     if is_server_request {
                         let result = match message["method"].as_str() {
                             Some("workspace/configuration") => {
-                                let items = message["params"]["items"].as_array().map_or(0, Vec::len);
+                                let items =
+                                    message["params"]["items"].as_array().map_or(0, Vec::len);
                                 Value::Array(vec![configuration.lock().unwrap().clone(); items])
                             }
                             _ => Value::Null,
                         };
-                        let reply = json!({"jsonrpc": "2.0", "id": message["id"], "result": result});
+                        let reply =
+                            json!({"jsonrpc": "2.0", "id": message["id"], "result": result});
                         if let Some(stdin) = stdin.lock().unwrap().as_mut() {
                             let _ = stdin.write_all(&frame(reply.to_string().as_bytes()));
                             let _ = stdin.flush();
@@ -163,7 +173,10 @@ impl LspClient {
     /// The `result` of a request, panicking on an error response.
     pub fn call(&mut self, method: &str, params: Value) -> Value {
         let response = self.request(method, params);
-        assert!(response.get("error").is_none(), "{method} failed: {response}");
+        assert!(
+            response.get("error").is_none(),
+            "{method} failed: {response}"
+        );
         response["result"].clone()
     }
 
@@ -179,7 +192,11 @@ impl LspClient {
             .unwrap_or_else(|| panic!("timed out waiting for {what}; stderr:\n{}", self.stderr()))
     }
 
-    pub fn try_wait_for(&mut self, timeout: Duration, predicate: &dyn Fn(&Value) -> bool) -> Option<Value> {
+    pub fn try_wait_for(
+        &mut self,
+        timeout: Duration,
+        predicate: &dyn Fn(&Value) -> bool,
+    ) -> Option<Value> {
         if let Some(i) = self.backlog.iter().position(predicate) {
             return Some(self.backlog.remove(i));
         }
@@ -199,19 +216,30 @@ impl LspClient {
 
     pub fn notification(&mut self, method: &str) -> Value {
         let m = method.to_string();
-        self.wait_for(method, move |msg| msg["method"] == m.as_str() && msg.get("id").is_none())["params"]
+        self.wait_for(method, move |msg| {
+            msg["method"] == m.as_str() && msg.get("id").is_none()
+        })["params"]
             .clone()
     }
 
     /// The next `publishDiagnostics` for `uri` whose version is `version` (`None`: unversioned).
     pub fn diagnostics(&mut self, uri: &str, version: Option<i64>) -> Vec<Value> {
-        let (uri_owned, want) = (uri.to_string(), version.map(Value::from).unwrap_or(Value::Null));
-        let message = self.wait_for(&format!("diagnostics for {uri} version {version:?}"), move |m| {
-            m["method"] == "textDocument/publishDiagnostics"
-                && m["params"]["uri"] == uri_owned.as_str()
-                && m["params"].get("version").unwrap_or(&Value::Null) == &want
-        });
-        message["params"]["diagnostics"].as_array().cloned().unwrap_or_default()
+        let (uri_owned, want) = (
+            uri.to_string(),
+            version.map(Value::from).unwrap_or(Value::Null),
+        );
+        let message = self.wait_for(
+            &format!("diagnostics for {uri} version {version:?}"),
+            move |m| {
+                m["method"] == "textDocument/publishDiagnostics"
+                    && m["params"]["uri"] == uri_owned.as_str()
+                    && m["params"].get("version").unwrap_or(&Value::Null) == &want
+            },
+        );
+        message["params"]["diagnostics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Drops everything received so far.
@@ -241,7 +269,10 @@ impl LspClient {
     }
 
     pub fn document_state(&mut self, uri: &str) -> Value {
-        self.call("distsys-review/documentState", json!({"textDocument": {"uri": uri}}))
+        self.call(
+            "distsys-review/documentState",
+            json!({"textDocument": {"uri": uri}}),
+        )
     }
 
     pub fn stderr(&self) -> String {
@@ -267,7 +298,8 @@ impl LspClient {
         let response = self.request("shutdown", Value::Null);
         assert_eq!(response["result"], Value::Null, "{response}");
         self.notify("exit", Value::Null);
-        self.wait_exit(TIMEOUT).expect("the server exits after `exit`")
+        self.wait_exit(TIMEOUT)
+            .expect("the server exits after `exit`")
     }
 
     pub fn pid(&self) -> u32 {
@@ -308,9 +340,24 @@ pub fn apply_text_edits(text: &str, edits: &[Value], utf16: bool) -> (String, Va
         .iter()
         .map(|e| {
             let r = &e["range"];
-            let start = offset(text, r["start"]["line"].as_u64().unwrap(), r["start"]["character"].as_u64().unwrap(), utf16);
-            let end = offset(text, r["end"]["line"].as_u64().unwrap(), r["end"]["character"].as_u64().unwrap(), utf16);
-            (start, end, e["newText"].as_str().unwrap().to_string(), r.clone())
+            let start = offset(
+                text,
+                r["start"]["line"].as_u64().unwrap(),
+                r["start"]["character"].as_u64().unwrap(),
+                utf16,
+            );
+            let end = offset(
+                text,
+                r["end"]["line"].as_u64().unwrap(),
+                r["end"]["character"].as_u64().unwrap(),
+                utf16,
+            );
+            (
+                start,
+                end,
+                e["newText"].as_str().unwrap().to_string(),
+                r.clone(),
+            )
         })
         .collect();
     resolved.sort_by_key(|(start, end, ..)| std::cmp::Reverse((*start, *end)));
