@@ -290,7 +290,8 @@ impl State {
             }
         } else {
             if version > current + 1 {
-                tracing::info!(
+                // Neovim's versions (changedtick) jump routinely: worth a debug line, not more.
+                tracing::debug!(
                     "{}: version jumped from {current} to {version}",
                     uri.as_str()
                 );
@@ -387,8 +388,9 @@ impl State {
                 d.analysis_queued = false;
                 d.snapshot()
             };
-            let analyzed = Arc::new(state.analyze(snapshot));
-            state.store(&doc, analyzed);
+            if let Some(analyzed) = state.analyze_guarded(snapshot) {
+                state.store(&doc, Arc::new(analyzed));
+            }
         });
     }
 
@@ -414,12 +416,13 @@ impl State {
             match snapshot {
                 Err(cached) => Some(cached),
                 Ok(snapshot) => tokio::task::spawn_blocking(move || {
-                    let analyzed = Arc::new(state.analyze(snapshot));
+                    let analyzed = Arc::new(state.analyze_guarded(snapshot)?);
                     state.store(&doc, analyzed.clone());
-                    analyzed
+                    Some(analyzed)
                 })
                 .await
-                .ok(),
+                .ok()
+                .flatten(),
             }
         })
     }
@@ -450,6 +453,24 @@ impl State {
             );
         }
         engine
+    }
+
+    /// [`State::analyze`], with a panic (rules are isolated by the engine, but fact extraction is not) logged
+    /// and the document's previous diagnostics left in place.
+    fn analyze_guarded(&self, snapshot: Snapshot) -> Option<Analyzed> {
+        let uri = snapshot.uri.clone();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.analyze(snapshot))) {
+            Ok(analyzed) => Some(analyzed),
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!("analysis of {} panicked: {message}", uri.as_str());
+                None
+            }
+        }
     }
 
     /// Runs the rules on a snapshot (on a blocking thread) and converts the findings to diagnostics.
