@@ -49,6 +49,81 @@ pub struct Api {
     /// A sentence rules may quote (a library's real default).
     #[serde(default)]
     pub note: Option<String>,
+    /// The part the API plays in consuming messages or in a transaction (see [`Role`]).
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// The entry matches only calls with exactly this many arguments: amqp091's `Delivery.Ack(multiple)` and
+    /// `Channel.Ack(tag, multiple)` share a name.
+    #[serde(default)]
+    pub arity: Option<usize>,
+    /// For ack, nack and offset-commit entries: the argument that names the message (`channel.ack(msg)` → 0,
+    /// `CommitMessages(ctx, m)` → 1); the receiver when absent (`msg.Ack()`).
+    #[serde(default)]
+    pub message_arg: Option<usize>,
+    /// For `consume` and `receive` entries: how acknowledgement on delivery is switched on.
+    #[serde(default)]
+    pub auto_ack: Option<AutoAck>,
+    /// For `tx-begin` entries: the transaction ends by itself — rolled back when its handle is dropped (sqlx,
+    /// sea-orm, tokio-postgres) or when its closure fails (diesel's `transaction(|conn| …)`, knex's
+    /// `transaction(async trx => …)`).
+    #[serde(default)]
+    pub rolls_back_itself: bool,
+    /// For `tx-begin` entries: how the handle's rollback is spelled, `{0}` standing for the begin call's first
+    /// argument (`Rollback()` for database/sql, `Rollback({0})` for pgx).
+    #[serde(default)]
+    pub rollback: Option<String>,
+}
+
+/// What a call does to a message or a transaction. Roles are read by the messaging and transaction models
+/// (`crate::models::messaging`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Returns the next message: kafka-go `FetchMessage`, rdkafka `recv`, sarama `claim.Messages()`.
+    Receive,
+    /// Starts consuming: a channel or stream of deliveries (amqp091 `Consume`, lapin `basic_consume`) or a
+    /// handler callback (amqplib `consume`, nats `Subscribe`).
+    Consume,
+    /// Acknowledges one message: `msg.Ack()`, `channel.ack(msg)`, lapin `basic_ack`.
+    Ack,
+    /// Commits a consumer offset, acknowledging the message and everything before it: kafka-go
+    /// `CommitMessages`, sarama `MarkMessage`, rdkafka `commit_message`, kafkajs `commitOffsets`.
+    CommitOffset,
+    /// Hands a message back for redelivery or dead-lettering: `Nack`, `Nak`, `Reject`, `nack`.
+    Nack,
+    /// Sends a message to a queue, topic or subject.
+    Publish,
+    /// Starts a transaction (returning its handle, or taking a closure run inside it).
+    TxBegin,
+    /// Commits the transaction it is called on.
+    TxCommit,
+    /// Rolls back the transaction it is called on.
+    TxRollback,
+    /// Gives a pooled connection back (pg `client.release()`).
+    Release,
+}
+
+/// How a consume/receive call is told to treat messages as acknowledged as soon as they are delivered.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoAck {
+    /// A positional boolean argument (0-based): amqp091 `Consume(queue, consumer, autoAck, …)`.
+    #[serde(default)]
+    pub arg: Option<usize>,
+    /// A field of an options literal among the arguments (or of a literal of the entry's type) set to `true`, or
+    /// to a value ending in `value`: amqplib `{ noAck: true }`, lapin `BasicConsumeOptions { no_ack: true, .. }`,
+    /// nats `ConsumerConfig{AckPolicy: jetstream.AckNonePolicy}`.
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub value: Option<String>,
+    /// An option built by a call of this name among the arguments: nats.go `nats.AckNone()`.
+    #[serde(default)]
+    pub option: Option<String>,
+    /// The receive call commits by itself when the client was configured with a literal of this type that sets
+    /// `field`: kafka-go's `ReadMessage` with `ReaderConfig{GroupID: …}`.
+    #[serde(default)]
+    pub config: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -67,13 +142,29 @@ pub struct KnowledgeBase {
     methods: Vec<(Language, Api)>,
 }
 
-const BUILTIN: [(Language, &str, &str); 3] = [
+const BUILTIN: [(Language, &str, &str); 6] = [
     (Language::Go, "go.toml", include_str!("../kb/go.toml")),
     (Language::Rust, "rust.toml", include_str!("../kb/rust.toml")),
     (
         Language::TypeScript,
         "typescript.toml",
         include_str!("../kb/typescript.toml"),
+    ),
+    // Message brokers and transactions (DEL002–DEL004), kept apart so each family's data stays readable.
+    (
+        Language::Go,
+        "go-delivery.toml",
+        include_str!("../kb/go-delivery.toml"),
+    ),
+    (
+        Language::Rust,
+        "rust-delivery.toml",
+        include_str!("../kb/rust-delivery.toml"),
+    ),
+    (
+        Language::TypeScript,
+        "typescript-delivery.toml",
+        include_str!("../kb/typescript-delivery.toml"),
     ),
 ];
 
@@ -131,21 +222,56 @@ impl KnowledgeBase {
     /// What the knowledge base says about a call: by its resolved path, else by its method name when the file
     /// imports the method's module.
     pub fn call(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<&Api> {
-        if let Some(api) = call
-            .path
-            .as_deref()
-            .and_then(|p| self.api(facts.language, p))
-        {
-            return Some(api);
+        self.find_for_call(facts, call, |_| true)
+    }
+
+    /// The first entry for a call that plays one of `roles`. A file may import two libraries that share a method
+    /// name (`Commit` in database/sql and another client), so entries without the role are skipped, not taken.
+    pub fn role_of(&self, facts: &FileFacts<'_>, call: &Call<'_>, roles: &[Role]) -> Option<&Api> {
+        self.find_for_call(facts, call, |api| {
+            api.role.is_some_and(|role| roles.contains(&role))
+        })
+    }
+
+    fn find_for_call(
+        &self,
+        facts: &FileFacts<'_>,
+        call: &Call<'_>,
+        wanted: impl Fn(&Api) -> bool,
+    ) -> Option<&Api> {
+        let language = facts.language;
+        let fits = |api: &Api| api.arity.is_none_or(|n| n == call.args.len()) && wanted(api);
+        if let Some(path) = call.path.as_deref() {
+            let by_path = self
+                .entries
+                .iter()
+                .find(|(l, api)| Self::same_family(*l, language) && api.path == path && fits(api));
+            if let Some((_, api)) = by_path {
+                return Some(api);
+            }
         }
         let method = call.method.as_deref()?;
         self.methods
             .iter()
-            .filter(|(l, api)| Self::same_family(*l, facts.language) && api.path == method)
+            .filter(|(l, api)| Self::same_family(*l, language) && api.path == method && fits(api))
             .find(|(_, api)| {
                 api.module
                     .as_deref()
                     .is_none_or(|m| facts.imports_module(m))
+            })
+            .map(|(_, api)| api)
+    }
+
+    /// Entries for types (`[[api]]` paths naming a struct) that switch auto-ack on through a field: a literal of
+    /// the type resolved to `path`, or — when the type came in through a glob import — written with its last
+    /// segment in a file importing `module`.
+    pub fn auto_ack_types(&self, language: Language) -> impl Iterator<Item = &Api> + '_ {
+        self.entries
+            .iter()
+            .filter(move |(l, api)| {
+                Self::same_family(*l, language)
+                    && api.role.is_none()
+                    && api.auto_ack.as_ref().is_some_and(|a| a.field.is_some())
             })
             .map(|(_, api)| api)
     }
@@ -165,7 +291,10 @@ mod tests {
         for (_, name, text) in BUILTIN {
             let file: KbFile =
                 toml::from_str(text).unwrap_or_else(|err| panic!("kb/{name}: {err}"));
-            assert!(!file.api.is_empty(), "kb/{name} has no [[api]] entries");
+            assert!(
+                !file.api.is_empty() || !file.method.is_empty(),
+                "kb/{name} has no entries"
+            );
             for entry in file.method {
                 assert!(
                     entry.module.is_some(),
