@@ -233,7 +233,9 @@ impl KnowledgeBase {
         })
     }
 
-    fn find_for_call(
+    /// The first entry for a call that satisfies `wanted` (a role, and for ack entries the argument that names
+    /// the message being present).
+    pub fn find_for_call(
         &self,
         facts: &FileFacts<'_>,
         call: &Call<'_>,

@@ -2,6 +2,7 @@
 //! fixtures in `tests/fixtures/<CODE>/`. [`registry`] is the one table of codes.
 
 pub mod backpressure;
+pub mod delivery;
 pub mod docs;
 pub mod resilience;
 pub mod shared;
@@ -13,6 +14,9 @@ use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
 pub fn registry() -> &'static [&'static dyn Rule] {
     &[
         &backpressure::unbounded_channel::UnboundedChannel,
+        &delivery::ack_before_process::AckBeforeProcess,
+        &delivery::dual_write_without_outbox::DualWriteWithoutOutbox,
+        &delivery::transaction_not_rolled_back::TransactionNotRolledBack,
         &MetaRule(&UnusedSuppression::META),
         &MetaRule(&SuppressionWithoutReason::META),
     ]

@@ -180,6 +180,14 @@ impl<'t> MessagingModel<'t> {
                     bound.push((name, binding));
                 }
             }
+            // The name the message is read through (`message` in `message.offset`) names it best.
+            if let Some(primary) = bound
+                .iter()
+                .position(|(name, _)| read_through(message_node, name, source))
+            {
+                let entry = bound.remove(primary);
+                bound.insert(0, entry);
+            }
             let Some((_, first)) = bound.first().cloned() else {
                 continue;
             };
@@ -240,7 +248,18 @@ impl<'t> Handler<'t> {
                 .body
                 .map_or(function.node.start_byte(), |b| b.start_byte())
         } else {
-            self.receive.node.end_byte()
+            // A loop or an arm binds for its body: processing starts after the pattern and the value it
+            // ranges over, not after the whole loop.
+            match syntax::binder(self.receive.node) {
+                Some(b) => b
+                    .targets
+                    .iter()
+                    .chain(b.value.iter().filter(|v| flow::contains(self.receive.node, **v)))
+                    .map(|n| n.end_byte())
+                    .max()
+                    .unwrap_or(self.receive.node.end_byte()),
+                None => self.receive.node.end_byte(),
+            }
         }
     }
 
@@ -411,6 +430,19 @@ impl<'t> Handler<'t> {
     }
 }
 
+/// Whether `name` is the object of a member access inside `expression` (`message` in `message.offset`).
+fn read_through(expression: Node<'_>, name: &str, source: &str) -> bool {
+    node::descendants(expression).any(|n| {
+        let object = match n.kind() {
+            "member_expression" => n.child_by_field_name("object"),
+            "selector_expression" => n.child_by_field_name("operand"),
+            "field_expression" => n.child_by_field_name("value"),
+            _ => None,
+        };
+        object.is_some_and(|o| o.kind() == "identifier" && node::text(o, source) == name)
+    })
+}
+
 /// Every ack, offset commit and nack call of the file with the expression naming its message; calls of same-file
 /// functions that ack their parameter count as acks of the argument in that position.
 fn ack_calls<'t>(
@@ -420,8 +452,13 @@ fn ack_calls<'t>(
 ) -> Vec<(usize, Role, Node<'t>, Option<usize>)> {
     let mut acks = Vec::new();
     for (index, call) in facts.calls.iter().enumerate() {
-        let Some(api) = kb.role_of(facts, call, &[Role::Ack, Role::CommitOffset, Role::Nack])
-        else {
+        // Libraries share ack names (`ack` in amqplib takes the message, in nats.js it is called on it).
+        let Some(api) = kb.find_for_call(facts, call, |api| {
+            matches!(api.role, Some(Role::Ack | Role::CommitOffset | Role::Nack))
+                && api
+                    .message_arg
+                    .map_or(call.receiver.is_some(), |i| i < call.args.len())
+        }) else {
             continue;
         };
         let Some(role) = api.role else { continue };
@@ -649,6 +686,10 @@ fn classify(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> CallKind {
             && (receiver.contains("log") || receiver.contains("console")))
     {
         return CallKind::Logging;
+    }
+    // Starting a task is not processing; the calls inside it are.
+    if matches!(last, "spawn" | "spawn_blocking" | "spawn_local") {
+        return CallKind::Derivation;
     }
     // Promise plumbing: `.then(…)`/`.catch(…)` chain on the call that does the work.
     if facts.language.is_typescript()
@@ -909,11 +950,8 @@ fn go_error_handling<'t>(
                 return ErrorHandling::Unknown;
             }
             if name == "_" {
-                return if lefts.len() > 1 || returns_error(facts, call, source) {
-                    ErrorHandling::Discarded(statement)
-                } else {
-                    ErrorHandling::Unknown
-                };
+                // `_ = f()` exists to silence an unchecked-error lint: the value dropped is an error.
+                return ErrorHandling::Discarded(statement);
             }
             // `if err := f(); err != nil {…}`
             if let Some(owner) = statement.parent().filter(|p| {

@@ -339,7 +339,7 @@ async function start(channel) {
             .iter()
             .find(|h| h.message.contains(&"message".to_string()))
             .expect("kafkajs handler");
-        assert_eq!(kafka.message, ["topic", "partition", "message"]);
+        assert_eq!(kafka.message, ["message", "topic", "partition"]);
         let receive = kafka.receive.call.expect("run call");
         assert_eq!(facts.calls[receive].callee_text, "consumer.run");
         let sites: Vec<_> = model
@@ -619,3 +619,4 @@ fn tolerates_broken_code() {
         });
     }
 }
+
