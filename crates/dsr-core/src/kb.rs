@@ -253,15 +253,28 @@ impl KnowledgeBase {
             }
         }
         let method = call.method.as_deref()?;
-        self.methods
+        let candidates = self
+            .methods
             .iter()
             .filter(|(l, api)| Self::same_family(*l, language) && api.path == method && fits(api))
-            .find(|(_, api)| {
+            .filter(|(_, api)| {
                 api.module
                     .as_deref()
                     .is_none_or(|m| facts.imports_module(m))
-            })
-            .map(|(_, api)| api)
+            });
+        // A receiver whose declared type names a module picks that module's entry (`pool *pgxpool.Pool` in a file
+        // that imports database/sql too).
+        if let Some(receiver_type) = receiver_type(facts, call) {
+            let typed = candidates.clone().find(|(_, api)| {
+                api.module
+                    .as_deref()
+                    .is_some_and(|m| receiver_type.starts_with(m))
+            });
+            if let Some((_, api)) = typed {
+                return Some(api);
+            }
+        }
+        candidates.map(|(_, api)| api).next()
     }
 
     /// Entries for types (`[[api]]` paths naming a struct) that switch auto-ack on through a field: a literal of
@@ -282,6 +295,27 @@ impl KnowledgeBase {
     pub fn is_remote(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> bool {
         self.call(facts, call).is_some_and(|api| api.remote)
     }
+}
+
+/// The resolved type of a method call's receiver when it is a parameter of an enclosing function.
+fn receiver_type<'f>(facts: &'f FileFacts<'_>, call: &Call<'_>) -> Option<&'f str> {
+    if call.receiver?.kind() != "identifier" {
+        return None;
+    }
+    let method = call.method.as_deref()?;
+    let name = call
+        .callee_text
+        .strip_suffix(method)
+        .and_then(|r| r.strip_suffix('.'))?;
+    let mut function = call.function;
+    while let Some(index) = function {
+        let f = &facts.functions[index];
+        if let Some(param) = f.params.iter().find(|p| p.name == name) {
+            return param.type_path.as_deref();
+        }
+        function = f.parent;
+    }
+    None
 }
 
 #[cfg(test)]

@@ -254,7 +254,11 @@ impl<'t> Handler<'t> {
                 Some(b) => b
                     .targets
                     .iter()
-                    .chain(b.value.iter().filter(|v| flow::contains(self.receive.node, **v)))
+                    .chain(
+                        b.value
+                            .iter()
+                            .filter(|v| flow::contains(self.receive.node, **v)),
+                    )
                     .map(|n| n.end_byte())
                     .max()
                     .unwrap_or(self.receive.node.end_byte()),

@@ -1,7 +1,7 @@
+use dsr_core::kb::Role;
 use dsr_core::models::messaging::{
     AckTiming, AutoAckSite, FailurePath, Handler, MessagingModel, Relation,
 };
-use dsr_core::kb::Role;
 use dsr_core::tree_sitter::Node;
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Rule, RuleContext, RuleMeta, TextRange};
 use dsr_syntax::node;
@@ -37,6 +37,8 @@ declare_rule! {
     ///
     /// ## Example
     /// ```go
+    /// import "github.com/segmentio/kafka-go"
+    ///
     /// func (c *Consumer) Run(ctx context.Context) error {
     ///     for {
     ///         m, err := c.reader.FetchMessage(ctx)
@@ -55,6 +57,8 @@ declare_rule! {
     ///
     /// ## Use instead
     /// ```go
+    /// import "github.com/segmentio/kafka-go"
+    ///
     /// func (c *Consumer) Run(ctx context.Context) error {
     ///     for {
     ///         m, err := c.reader.FetchMessage(ctx)
@@ -130,7 +134,9 @@ fn check_handler(ctx: &RuleContext<'_>, handler: &Handler<'_>, sink: &mut Vec<Fi
                     }
                     2
                 }
-                Relation::AckOnFailure(FailurePath::Discarded(_) | FailurePath::FallsThrough(_)) => 2,
+                Relation::AckOnFailure(
+                    FailurePath::Discarded(_) | FailurePath::FallsThrough(_),
+                ) => 2,
                 Relation::Undecided { .. } if processing.uses_message => 1,
                 _ => continue,
             };
@@ -246,7 +252,10 @@ fn report(
         builder = builder.evidence(TextRange::of(handler.receive.node), "message bound here");
     }
     if let Some(via) = ack.via {
-        builder = builder.evidence(TextRange::of(facts.functions[via].node), "this function acknowledges its argument");
+        builder = builder.evidence(
+            TextRange::of(facts.functions[via].node),
+            "this function acknowledges its argument",
+        );
     }
     builder.emit(sink);
 }
@@ -255,13 +264,15 @@ fn report_auto_ack(ctx: &RuleContext<'_>, site: &AutoAckSite<'_>, sink: &mut Vec
     let facts = ctx.facts;
     let call = site.call.map(|c| &facts.calls[c]);
     let callee = call.map(|c| short(&c.callee_text)).unwrap_or_default();
-    let note = site
-        .api
-        .note
-        .clone()
-        .unwrap_or_else(|| "the broker treats each message as acknowledged once it is delivered".to_string());
+    let note = site.api.note.clone().unwrap_or_else(|| {
+        "the broker treats each message as acknowledged once it is delivered".to_string()
+    });
     let setting_text = compact(ctx.node_text(site.node));
-    let commits_on_read = site.api.auto_ack.as_ref().is_some_and(|a| a.config.is_some());
+    let commits_on_read = site
+        .api
+        .auto_ack
+        .as_ref()
+        .is_some_and(|a| a.config.is_some());
     let (range, title, evidence) = if commits_on_read {
         let range = call.map_or(TextRange::of(site.node), |c| TextRange::of(c.callee));
         let title = if site.decided {
@@ -269,13 +280,22 @@ fn report_auto_ack(ctx: &RuleContext<'_>, site: &AutoAckSite<'_>, sink: &mut Vec
         } else {
             format!("`{callee}` commits each offset on return when its reader has a `{}`; the reader's configuration is not in this file", site.setting)
         };
-        (range, title, site.decided.then(|| (TextRange::of(site.node), "consumer group set here")))
+        (
+            range,
+            title,
+            site.decided
+                .then(|| (TextRange::of(site.node), "consumer group set here")),
+        )
     } else if site.decided {
         let what = match call {
             Some(_) if site.setting == "autoAck" => format!("`{callee}` with autoAck `true`"),
             _ => format!("`{setting_text}`"),
         };
-        (TextRange::of(site.node), format!("{what} turns acknowledgements off: {note}"), None)
+        (
+            TextRange::of(site.node),
+            format!("{what} turns acknowledgements off: {note}"),
+            None,
+        )
     } else {
         (
             TextRange::of(site.node),
@@ -320,5 +340,9 @@ fn short(callee: &str) -> String {
     if callee.len() <= 40 {
         return callee.to_string();
     }
-    callee.rsplit(['.', ':']).next().unwrap_or(callee).to_string()
+    callee
+        .rsplit(['.', ':'])
+        .next()
+        .unwrap_or(callee)
+        .to_string()
 }

@@ -32,7 +32,11 @@ declare_rule! {
     ///
     /// ## Example
     /// ```go
-    /// import "github.com/segmentio/kafka-go"
+    /// import (
+    ///     "database/sql"
+    ///
+    ///     "github.com/segmentio/kafka-go"
+    /// )
     ///
     /// func (s *Service) PlaceOrder(ctx context.Context, o Order) error {
     ///     if _, err := s.db.ExecContext(ctx, "INSERT INTO orders (id, total) VALUES ($1, $2)", o.ID, o.Total); err != nil {
@@ -44,7 +48,11 @@ declare_rule! {
     ///
     /// ## Use instead
     /// ```go
-    /// import "github.com/segmentio/kafka-go"
+    /// import (
+    ///     "database/sql"
+    ///
+    ///     "github.com/segmentio/kafka-go"
+    /// )
     ///
     /// func (s *Service) PlaceOrder(ctx context.Context, o Order) error {
     ///     tx, err := s.db.BeginTx(ctx, nil)
@@ -175,27 +183,21 @@ fn check_function(
         else {
             continue;
         };
-        let (db, send) = if second_is_data { (second, first) } else { (first, second) };
-        let sends = match send.target {
-            Target::Service => "calls another service with",
-            _ => "publishes with",
-        };
-        let in_tx = transaction_of(db).is_some_and(|t| runs_before_commit(ctx, &txs[t], send));
-        let title = if second_is_data {
-            format!(
-                "{} runs after {} {}, with no outbox: if it fails, consumers act on a change that never happened",
-                db.label, sends.trim_end_matches(" with"), send.label
-            )
-        } else if in_tx {
-            format!(
-                "{} {} inside the transaction of {}, with no outbox: if the commit fails, consumers see a change that was rolled back",
-                send.label, sends.trim_end_matches(" with"), db.label
-            )
+        let (db, send) = if second_is_data {
+            (second, first)
         } else {
-            format!(
-                "{} {} after {}, with no outbox: a crash between them loses the event",
-                send.label, sends.trim_end_matches(" with"), db.label
-            )
+            (first, second)
+        };
+        let service = send.target == Target::Service;
+        let in_tx = transaction_of(db).is_some_and(|t| runs_before_commit(ctx, &txs[t], send));
+        let (db_label, send_label) = (&db.label, &send.label);
+        let title = match (second_is_data, in_tx, service) {
+            (true, _, false) => format!("{db_label} runs after {send_label} published, with no outbox: if it fails, consumers act on a change that never happened"),
+            (true, _, true) => format!("{db_label} runs after {send_label} called another service, with no outbox: if it fails, that service keeps a change this one never recorded"),
+            (false, true, false) => format!("{send_label} publishes inside the transaction of {db_label}, with no outbox: if the commit fails, consumers see a change that was rolled back"),
+            (false, true, true) => format!("{send_label} calls another service inside the transaction of {db_label}: if the commit fails, that service keeps a change that was rolled back"),
+            (false, false, false) => format!("{send_label} publishes after {db_label}, with no outbox: a crash between them loses the event"),
+            (false, false, true) => format!("{send_label} calls another service after {db_label}, with no outbox: a crash between them leaves that service without the change"),
         };
         ctx.finding(&DualWriteWithoutOutbox::META, TextRange::of(second.node))
             .title(title)
@@ -220,7 +222,8 @@ fn runs_before_commit(ctx: &RuleContext<'_>, tx: &Transaction<'_>, write: &Write
     }
     let facts = ctx.facts;
     let begin = &facts.calls[tx.begin];
-    begin.function.map(|f| facts.outermost_function(f)) == write.function.map(|f| facts.outermost_function(f))
+    begin.function.map(|f| facts.outermost_function(f))
+        == write.function.map(|f| facts.outermost_function(f))
         && write.node.start_byte() > begin.node.end_byte()
         && tx
             .commits

@@ -2,7 +2,8 @@ use dsr_core::models::messaging::flow::{can_reach, closures_between, contains, s
 use dsr_core::models::messaging::transaction::{transactions, Transaction, TxStyle};
 use dsr_core::tree_sitter::Node;
 use dsr_core::{
-    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange,
+    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleContext, RuleMeta,
+    TextRange,
 };
 use dsr_syntax::node;
 
@@ -35,6 +36,8 @@ declare_rule! {
     ///
     /// ## Example
     /// ```go
+    /// import "database/sql"
+    ///
     /// func Transfer(ctx context.Context, db *sql.DB, from, to string, amount int) error {
     ///     tx, err := db.BeginTx(ctx, nil)
     ///     if err != nil {
@@ -52,6 +55,8 @@ declare_rule! {
     ///
     /// ## Use instead
     /// ```go
+    /// import "database/sql"
+    ///
     /// func Transfer(ctx context.Context, db *sql.DB, from, to string, amount int) error {
     ///     tx, err := db.BeginTx(ctx, nil)
     ///     if err != nil {
@@ -149,8 +154,12 @@ fn check_go(ctx: &RuleContext<'_>, tx: &Transaction<'_>, sink: &mut Vec<Finding>
     if tx.escapes {
         return;
     }
-    let Some(scope) = scope_of(ctx, tx) else { return };
-    let Some(handle) = tx.handle.as_deref() else { return };
+    let Some(scope) = scope_of(ctx, tx) else {
+        return;
+    };
+    let Some(handle) = tx.handle.as_deref() else {
+        return;
+    };
     let begin = &ctx.facts.calls[tx.begin];
     let err_check = go_err_check(ctx, tx.statement);
     let ends = ends(ctx, tx);
@@ -175,8 +184,9 @@ fn check_go(ctx: &RuleContext<'_>, tx: &Transaction<'_>, sink: &mut Vec<Finding>
     // Falling off the end of a function without results is a return too.
     if let Some(body) = ctx.facts.functions[tx.function.unwrap_or_default()].body {
         let last = statements(body).last().copied();
-        let falls_off = last.is_some_and(|l| l.kind() != "return_statement" && l.start_byte() > tx.statement.end_byte())
-            && scope.child_by_field_name("result").is_none();
+        let falls_off = last.is_some_and(|l| {
+            l.kind() != "return_statement" && l.start_byte() > tx.statement.end_byte()
+        }) && scope.child_by_field_name("result").is_none();
         let top_level_end = statements(body)
             .iter()
             .any(|s| ends.iter().any(|e| contains(*s, *e)));
@@ -189,12 +199,22 @@ fn check_go(ctx: &RuleContext<'_>, tx: &Transaction<'_>, sink: &mut Vec<Finding>
     let Some(first) = open_exits.first().copied() else {
         return;
     };
-    let spelling = tx.rollback_spelling.clone().unwrap_or_else(|| "Rollback()".to_string());
+    let spelling = tx
+        .rollback_spelling
+        .clone()
+        .unwrap_or_else(|| "Rollback()".to_string());
     let begin_text = ctx.node_text(begin.callee);
     let exit_text = if first.kind() == "return_statement" {
-        format!("`{}` at line {}", compact(ctx.node_text(first)), line_of(ctx, first.start_byte()))
+        format!(
+            "`{}` at line {} runs",
+            compact(ctx.node_text(first)),
+            line_of(ctx, first.start_byte())
+        )
     } else {
-        format!("the end of the function at line {}", line_of(ctx, first.end_byte()))
+        format!(
+            "the function ends after line {}",
+            line_of(ctx, first.start_byte())
+        )
     };
     let fix = match err_check {
         Some(check) => {
@@ -215,14 +235,19 @@ fn check_go(ctx: &RuleContext<'_>, tx: &Transaction<'_>, sink: &mut Vec<Finding>
     let mut builder = ctx
         .finding(&TransactionNotRolledBack::META, TextRange::of(begin.node))
         .title(format!(
-            "transaction `{handle}` from `{begin_text}` is neither committed nor rolled back when {exit_text} runs"
+            "transaction `{handle}` from `{begin_text}` is neither committed nor rolled back when {exit_text}"
         ))
         .trigger("a statement in the transaction fails (constraint violation, timeout, lost connection) and the function returns early")
         .expected(format!("every path after `{begin_text}` ends the transaction: `defer {handle}.{spelling}` right after the error check"))
         .actual(format!("this path returns with `{handle}` open: its connection stays checked out and its locks held until the database gives up on the session"))
         .fix(fix);
     for exit in &open_exits {
-        builder = builder.evidence(TextRange::of(*exit), "returns with the transaction open");
+        let note = if exit.kind() == "return_statement" {
+            "returns with the transaction open"
+        } else {
+            "the function ends after this with the transaction open"
+        };
+        builder = builder.evidence(TextRange::of(*exit), note);
     }
     builder.emit(sink);
 }
@@ -236,11 +261,14 @@ fn go_err_check<'t>(ctx: &RuleContext<'t>, statement: Node<'t>) -> Option<Node<'
     if err == "_" {
         return None;
     }
-    let next = statement.next_named_sibling()?;
+    let mut next = statement.next_named_sibling()?;
+    while next.kind() == "comment" {
+        next = next.next_named_sibling()?;
+    }
     let checks = next.kind() == "if_statement"
-        && next
-            .child_by_field_name("condition")
-            .is_some_and(|c| node::descendants(c).any(|i| i.kind() == "identifier" && ctx.node_text(i) == err))
+        && next.child_by_field_name("condition").is_some_and(|c| {
+            node::descendants(c).any(|i| i.kind() == "identifier" && ctx.node_text(i) == err)
+        })
         && next
             .child_by_field_name("consequence")
             .is_some_and(|b| node::descendants(b).any(|s| s.kind() == "return_statement"));
@@ -251,7 +279,8 @@ fn go_err_check<'t>(ctx: &RuleContext<'t>, statement: Node<'t>) -> Option<Node<'
 fn hands_over(ctx: &RuleContext<'_>, exit: Node<'_>, handle: &str) -> bool {
     node::descendants(exit).any(|n| {
         n.kind() == "argument_list"
-            && node::named_children(n).any(|a| a.kind() == "identifier" && ctx.node_text(a) == handle)
+            && node::named_children(n)
+                .any(|a| a.kind() == "identifier" && ctx.node_text(a) == handle)
     })
 }
 
@@ -259,7 +288,9 @@ fn check_rust(ctx: &RuleContext<'_>, tx: &Transaction<'_>, sink: &mut Vec<Findin
     if tx.style != TxStyle::SqlText {
         return;
     }
-    let Some(scope) = scope_of(ctx, tx) else { return };
+    let Some(scope) = scope_of(ctx, tx) else {
+        return;
+    };
     let handle = tx.handle.as_deref().unwrap_or_default();
     let begin = &ctx.facts.calls[tx.begin];
     let ends = ends(ctx, tx);
@@ -277,7 +308,7 @@ fn check_rust(ctx: &RuleContext<'_>, tx: &Transaction<'_>, sink: &mut Vec<Findin
     };
     ctx.finding(&TransactionNotRolledBack::META, TextRange::of(begin.node))
         .title(format!(
-            "`BEGIN` on `{handle}` is not rolled back when {how} returns early: the connection goes back to the pool inside the open transaction"
+            "`BEGIN` on `{handle}` is not rolled back when {how} returns early: the connection stays inside the open transaction, holding its locks"
         ))
         .trigger("a statement after `BEGIN` fails and `?` returns the error")
         .expected("a transaction handle that rolls back when dropped (`pool.begin()` / `conn.begin()` in sqlx, `transaction()` in tokio-postgres), or `ROLLBACK` on every error path")
@@ -288,7 +319,9 @@ fn check_rust(ctx: &RuleContext<'_>, tx: &Transaction<'_>, sink: &mut Vec<Findin
 }
 
 fn check_typescript(ctx: &RuleContext<'_>, tx: &Transaction<'_>, sink: &mut Vec<Finding>) {
-    let Some(scope) = scope_of(ctx, tx) else { return };
+    let Some(scope) = scope_of(ctx, tx) else {
+        return;
+    };
     let handle = tx.handle.as_deref().unwrap_or_default();
     let begin = &ctx.facts.calls[tx.begin];
     let facts = ctx.facts;
@@ -303,8 +336,10 @@ fn check_typescript(ctx: &RuleContext<'_>, tx: &Transaction<'_>, sink: &mut Vec<
         .unwrap_or(usize::MAX);
     // Paths out on failure: anything awaited between BEGIN and COMMIT can throw; explicit throws and returns.
     let exits = node::descendants(scope).filter(|n| {
-        matches!(n.kind(), "await_expression" | "throw_statement" | "return_statement")
-            && n.start_byte() > tx.statement.end_byte()
+        matches!(
+            n.kind(),
+            "await_expression" | "throw_statement" | "return_statement"
+        ) && n.start_byte() > tx.statement.end_byte()
             && n.start_byte() < commit_at
             && closures_between(*n, scope, ctx.language).is_empty()
     });
@@ -330,17 +365,42 @@ fn check_typescript(ctx: &RuleContext<'_>, tx: &Transaction<'_>, sink: &mut Vec<
         );
         ctx.finding(&TransactionNotRolledBack::META, TextRange::of(begin.node))
             .title(format!(
-                "if `{}` at line {} throws, the transaction begun on `{handle}` is {what}",
-                compact(ctx.node_text(exit)).chars().take(60).collect::<String>(),
+                "if {} at line {} throws, the transaction begun on `{handle}` is {what}",
+                exit_label(ctx, exit),
                 line_of(ctx, exit.start_byte())
             ))
             .trigger("a query after `BEGIN` fails (constraint violation, timeout, lost connection)")
-            .expected("`ROLLBACK` in a `catch` and `release()` in `finally` on every path after `BEGIN`")
-            .actual(format!("the error leaves the function without ending the transaction on `{handle}`"))
-            .evidence(TextRange::of(exit), "can throw here with the transaction open")
+            .expected(
+                "`ROLLBACK` in a `catch` and `release()` in `finally` on every path after `BEGIN`",
+            )
+            .actual(format!(
+                "the error leaves the function without ending the transaction on `{handle}`"
+            ))
+            .evidence(
+                TextRange::of(exit),
+                "can throw here with the transaction open",
+            )
             .fix(Fix::advice(fix))
             .emit(sink);
         return;
+    }
+}
+
+/// `client.query` for `await client.query(…)`, `the \`throw\`` for a throw.
+fn exit_label(ctx: &RuleContext<'_>, exit: Node<'_>) -> String {
+    match exit.kind() {
+        "await_expression" => {
+            let awaited = node::named_children(exit).next();
+            let callee = awaited
+                .filter(|a| a.kind() == "call_expression")
+                .and_then(|c| c.child_by_field_name("function"));
+            match callee {
+                Some(callee) => format!("`{}`", compact(ctx.node_text(callee))),
+                None => "the awaited call".to_string(),
+            }
+        }
+        "throw_statement" => "the `throw`".to_string(),
+        _ => "the `return`".to_string(),
     }
 }
 
@@ -349,7 +409,11 @@ fn in_try_with(exit: Node<'_>, scope: Node<'_>, part: &str, calls: &[Node<'_>]) 
     node::ancestors(exit)
         .take_while(|a| *a != scope)
         .filter(|a| a.kind() == "try_statement")
-        .filter(|t| t.child_by_field_name("body").is_some_and(|b| contains(b, exit)) || part == "finalizer")
+        .filter(|t| {
+            t.child_by_field_name("body")
+                .is_some_and(|b| contains(b, exit))
+                || part == "finalizer"
+        })
         .any(|t| {
             t.child_by_field_name(part)
                 .is_some_and(|h| calls.iter().any(|c| contains(h, *c)))

@@ -619,4 +619,3 @@ fn tolerates_broken_code() {
         });
     }
 }
-

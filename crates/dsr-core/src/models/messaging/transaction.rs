@@ -149,7 +149,7 @@ pub fn transactions<'t>(
         if !kb.call(facts, call).is_some_and(|a| a.kind == ApiKind::Db) {
             continue;
         }
-        let Some(sql) = sql_text(facts, call, source) else {
+        let Some(sql) = sql_text(facts, kb, call, source) else {
             continue;
         };
         if sql_statement(&sql).kind != SqlKind::Begin {
@@ -159,7 +159,7 @@ pub fn transactions<'t>(
             function: call.function,
             begin: index,
             style: TxStyle::SqlText,
-            handle: sql_executor(facts, call, source),
+            handle: sql_executor(facts, kb, call, source),
             statement: statement_of(call.node, facts.language),
             body: None,
             rolls_back_itself: false,
@@ -179,7 +179,12 @@ pub fn transactions<'t>(
 /// The client a `BEGIN` text runs on: the receiver when the SQL is the call's own argument
 /// (`client.query("BEGIN")`), the executor argument when it comes down the chain
 /// (`sqlx::query("BEGIN").execute(&mut *conn)`).
-fn sql_executor(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> Option<String> {
+fn sql_executor(
+    facts: &FileFacts<'_>,
+    kb: &KnowledgeBase,
+    call: &Call<'_>,
+    source: &str,
+) -> Option<String> {
     let own = call.args.first().is_some_and(|a| {
         facts
             .strings
@@ -189,7 +194,7 @@ fn sql_executor(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> Option<
     let in_chain = call
         .receiver
         .and_then(|r| call_at(facts, r))
-        .is_some_and(|i| sql_text(facts, &facts.calls[i], source).is_some());
+        .is_some_and(|i| sql_text(facts, kb, &facts.calls[i], source).is_some());
     if in_chain && !own {
         call.args.first().and_then(|a| root_name(*a, source))
     } else {
@@ -283,7 +288,7 @@ fn collect_ends<'t>(
                 if is_receiver_of_call(call.node) || !executor_names(call, source).contains(&handle)
                 {
                     None
-                } else if let Some(sql) = sql_text(facts, call, source) {
+                } else if let Some(sql) = sql_text(facts, kb, call, source) {
                     match sql_statement(&sql).kind {
                         SqlKind::Commit => Some(Role::TxCommit),
                         SqlKind::Rollback => Some(Role::TxRollback),

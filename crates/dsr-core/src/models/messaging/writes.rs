@@ -193,30 +193,31 @@ pub fn call_at(facts: &FileFacts<'_>, n: Node<'_>) -> Option<usize> {
 /// The SQL text a call runs, with the string node it comes from: its first string argument (or a constant bound
 /// to one), a `{ text: "…" }` options object, the string inside a macro (`sqlx::query!("…")`), or — for
 /// `sqlx::query("…").bind(x).execute(&pool)` — the text of a call down its receiver chain.
-pub fn sql_text<'t>(facts: &FileFacts<'t>, call: &Call<'t>, source: &str) -> Option<String> {
-    let mut current = Some(call.clone());
+pub fn sql_text<'t>(
+    facts: &FileFacts<'t>,
+    kb: &KnowledgeBase,
+    call: &Call<'t>,
+    source: &str,
+) -> Option<String> {
+    if let Some(text) = own_sql_text(facts, call, source) {
+        return Some(text);
+    }
+    let mut receiver = call.receiver;
     for _ in 0..8 {
-        let c = current?;
-        if let Some(text) = own_sql_text(facts, &c, source) {
-            return Some(text);
+        let r = receiver?;
+        let r = if r.kind() == "await_expression" {
+            node::named_children(r).next().unwrap_or(r)
+        } else {
+            r
+        };
+        let inner = &facts.calls[call_at(facts, r)?];
+        // Only a database call's string is SQL: knex's `db("orders")` names a table.
+        if kb.call(facts, inner).is_some_and(|a| a.kind == ApiKind::Db) {
+            if let Some(text) = own_sql_text(facts, inner, source) {
+                return Some(text);
+            }
         }
-        current = c
-            .receiver
-            .filter(|r| {
-                matches!(
-                    r.kind(),
-                    "call_expression" | "macro_invocation" | "await_expression"
-                )
-            })
-            .map(|r| {
-                if r.kind() == "await_expression" {
-                    node::named_children(r).next().unwrap_or(r)
-                } else {
-                    r
-                }
-            })
-            .and_then(|r| call_at(facts, r))
-            .map(|i| facts.calls[i].clone());
+        receiver = inner.receiver;
     }
     None
 }
@@ -380,7 +381,7 @@ fn classify<'t>(
         ) {
             return None;
         }
-        if let Some(sql) = sql_text(facts, call, source) {
+        if let Some(sql) = sql_text(facts, kb, call, source) {
             let statement = sql_statement(&sql);
             if !statement.kind.is_write() {
                 return None;
@@ -393,11 +394,8 @@ fn classify<'t>(
         }
         if api.mutation == Some(true) {
             let table = orm_table(facts, call, source);
-            return Some(write(
-                Target::Database,
-                table,
-                format!("`{}`", short_callee(call)),
-            ));
+            let label = orm_label(call, table.as_deref());
+            return Some(write(Target::Database, table, label));
         }
         // `diesel::insert_into(orders::table).values(&o).execute(conn)`: the statement is built down the chain.
         let mut receiver = call.receiver;
@@ -411,11 +409,8 @@ fn classify<'t>(
                 .is_some_and(|a| a.kind == ApiKind::Db && a.mutation == Some(true))
             {
                 let table = orm_table(facts, inner_call, source);
-                return Some(write(
-                    Target::Database,
-                    table,
-                    format!("`{}`", short_callee(inner_call)),
-                ));
+                let label = orm_label(inner_call, table.as_deref());
+                return Some(write(Target::Database, table, label));
             }
             receiver = inner_call.receiver;
         }
@@ -434,6 +429,13 @@ fn classify<'t>(
         _ => false,
     };
     service.then(|| write(Target::Service, None, format!("`{}`", short_callee(call))))
+}
+
+fn orm_label(call: &Call<'_>, table: Option<&str>) -> String {
+    match table {
+        Some(table) => format!("`{}` on `{table}`", short_callee(call)),
+        None => format!("`{}`", short_callee(call)),
+    }
 }
 
 fn verb(kind: SqlKind) -> &'static str {
@@ -501,8 +503,8 @@ fn writes_by_builder(facts: &FileFacts<'_>, call: &Call<'_>, _source: &str) -> b
 fn orm_table(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> Option<String> {
     if let Some(first) = call.args.first() {
         let text = node::text(*first, source);
-        if let Some(table) = text.strip_suffix("::table") {
-            return Some(table.rsplit("::").next().unwrap_or(table).to_string());
+        if let Some((path, _)) = text.split_once("::table") {
+            return Some(path.rsplit("::").next().unwrap_or(path).to_string());
         }
     }
     let receiver = call.receiver?;
