@@ -590,6 +590,48 @@ const LOG_METHODS: &[&str] = &[
     "info", "debug", "warn", "error", "log", "trace", "fatal",
 ];
 
+/// Metrics and tracing: counting a message is not handling it.
+const METRIC_METHODS: &[&str] = &[
+    "Inc",
+    "Dec",
+    "Add",
+    "Set",
+    "Observe",
+    "Record",
+    "RecordError",
+    "SetAttributes",
+    "SetAttribute",
+    "AddEvent",
+    "SetStatus",
+    "End",
+    "inc",
+    "dec",
+    "observe",
+    "record",
+    "increment",
+    "gauge",
+    "histogram",
+    "timing",
+    "setAttribute",
+    "setAttributes",
+    "addEvent",
+    "recordException",
+    "end",
+    "labels",
+];
+
+const METRIC_RECEIVERS: &[&str] = &[
+    "metric",
+    "counter",
+    "histogram",
+    "gauge",
+    "span",
+    "tracer",
+    "stats",
+    "meter",
+    "prom",
+];
+
 const DERIVATIONS: &[&str] = &[
     "Unmarshal",
     "unmarshal",
@@ -685,7 +727,11 @@ fn classify(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> CallKind {
     .any(|m| path.starts_with(&format!("{m}.")))
         || path.starts_with("fmt.Print")
         || callee.starts_with("console.");
+    let metrics = matches!(last, "WithLabelValues" | "GetMetricWithLabelValues")
+        || (METRIC_METHODS.contains(&last)
+            && METRIC_RECEIVERS.iter().any(|r| receiver.contains(r)));
     if logging_module
+        || metrics
         || (LOG_METHODS.contains(&last)
             && (receiver.contains("log") || receiver.contains("console")))
     {

@@ -1,4 +1,6 @@
-use dsr_core::models::messaging::flow::{can_reach, closures_between, contains, statements};
+use dsr_core::models::messaging::flow::{
+    can_reach, closures_between, contains, statement_exit, statements,
+};
 use dsr_core::models::messaging::transaction::{transactions, Transaction, TxStyle};
 use dsr_core::tree_sitter::Node;
 use dsr_core::{
@@ -182,10 +184,11 @@ fn check_go(ctx: &RuleContext<'_>, tx: &Transaction<'_>, sink: &mut Vec<Finding>
         open_exits.push(exit);
     }
     // Falling off the end of a function without results is a return too.
-    if let Some(body) = ctx.facts.functions[tx.function.unwrap_or_default()].body {
+    if let Some(body) = scope.child_by_field_name("body") {
         let last = statements(body).last().copied();
         let falls_off = last.is_some_and(|l| {
-            l.kind() != "return_statement" && l.start_byte() > tx.statement.end_byte()
+            l.start_byte() > tx.statement.end_byte()
+                && statement_exit(l, ctx.source, ctx.language).is_none()
         }) && scope.child_by_field_name("result").is_none();
         let top_level_end = statements(body)
             .iter()

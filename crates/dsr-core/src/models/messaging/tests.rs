@@ -619,3 +619,35 @@ fn tolerates_broken_code() {
         });
     }
 }
+
+#[test]
+fn user_effects_declare_acks() {
+    let config = crate::Config::parse(
+        std::path::Path::new("distsys-review.toml"),
+        r#"
+[[effects]]
+language = "go"
+path = "Done"
+module = "example.com/platform/queue"
+kind = "queue"
+role = "ack"
+message_arg = 0
+"#,
+        &[],
+    )
+    .expect("valid config");
+    let kb = KnowledgeBase::with_effects(&config.effects);
+    let source = r#"package c
+import "example.com/platform/queue"
+func handle(q *queue.Client, m queue.Message) {
+	q.Done(m)
+	store(m.Body)
+}
+"#;
+    let document = Document::new(Language::Go, source, 0).expect("grammar loads");
+    let facts = FileFacts::compute(Language::Go, document.tree(), source);
+    let model = MessagingModel::build(&facts, &kb, source);
+    let handler = &model.handlers[0];
+    let relation = handler.relation(&facts, &handler.acks[0], &handler.processing[0], source);
+    assert_eq!(relation, Relation::AckFirst);
+}
