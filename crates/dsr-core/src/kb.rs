@@ -264,6 +264,7 @@ impl KnowledgeBase {
             });
         // A receiver whose declared type names a module picks that module's entry (`pool *pgxpool.Pool` in a file
         // that imports database/sql too).
+        let (_, first) = candidates.clone().next()?;
         if let Some(receiver_type) = receiver_type(facts, call) {
             let typed = candidates.clone().find(|(_, api)| {
                 api.module
@@ -274,7 +275,7 @@ impl KnowledgeBase {
                 return Some(api);
             }
         }
-        candidates.map(|(_, api)| api).next()
+        Some(first)
     }
 
     /// Entries for types (`[[api]]` paths naming a struct) that switch auto-ack on through a field: a literal of

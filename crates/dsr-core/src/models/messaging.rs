@@ -26,7 +26,7 @@ use tree_sitter::Node;
 use crate::facts::{Call, FileFacts};
 use crate::kb::{Api, KnowledgeBase, Role};
 
-use self::flow::{can_reach, closures_between, contains, deferred_by, finally_of};
+use self::flow::{can_reach, closures_between, contains};
 use self::syntax::{derived_names, find_binding, mentions, read_names, same_file_function};
 
 /// One message and what its handler does with it.
@@ -176,7 +176,8 @@ impl<'t> MessagingModel<'t> {
             let names = read_names(message_node, source);
             let mut bound: Vec<(String, syntax::Binding<'t>)> = Vec::new();
             for name in names {
-                if let Some(binding) = find_binding(facts, &name, call.node, source) {
+                if let Some(binding) = find_binding(facts, &name, call.node, call.function, source)
+                {
                     bound.push((name, binding));
                 }
             }
@@ -280,9 +281,10 @@ impl<'t> Handler<'t> {
             .collect();
         let last_ack = ack_ranges.iter().map(|r| r.start).max().unwrap_or(start);
         let scope_range = dsr_syntax::TextRange::of(scope);
-        for (index, call) in facts.calls.iter().enumerate() {
+        for index in syntax::calls_within(facts, scope_range) {
+            let call = &facts.calls[index];
             let range = call.range();
-            if range.start < start || !scope_range.contains_range(range) {
+            if range.start < start {
                 continue;
             }
             if ack_ranges.iter().any(|a| a.contains_range(range)) {
@@ -494,7 +496,21 @@ fn ack_calls<'t>(
             }
         }
     }
+    if wrappers.is_empty() {
+        return acks;
+    }
+    let short_names: Vec<&str> = wrappers
+        .iter()
+        .map(|(f, _, _)| {
+            let name = facts.functions[*f].name.as_str();
+            name.rsplit(['.', ':']).next().unwrap_or(name)
+        })
+        .collect();
     for (index, call) in facts.calls.iter().enumerate() {
+        let last = call.method.as_deref().unwrap_or(call.callee_text.as_str());
+        if !short_names.contains(&last) {
+            continue;
+        }
         let Some(function) = same_file_function(facts, call) else {
             continue;
         };
@@ -510,31 +526,41 @@ fn ack_calls<'t>(
 }
 
 fn ack_timing<'t>(ack: Node<'t>, scope: Node<'t>, language: Language) -> AckTiming<'t> {
-    if let Some(holder) = deferred_by(ack, scope) {
-        return AckTiming::OnExit(holder);
+    // One walk up to the handler (tree-sitter computes each parent from the root).
+    let chain: Vec<Node<'t>> = node::ancestors(ack).take_while(|a| *a != scope).collect();
+    if let Some(holder) = chain.iter().find(|a| a.kind() == "defer_statement") {
+        return AckTiming::OnExit(*holder);
     }
-    if let Some(holder) = finally_of(ack, scope) {
-        return AckTiming::OnExit(holder);
+    if let Some(holder) = chain
+        .iter()
+        .position(|a| a.kind() == "finally_clause")
+        .and_then(|i| chain.get(i + 1))
+    {
+        return AckTiming::OnExit(*holder);
     }
-    if let Some(closure) = closures_between(ack, scope, language).last() {
-        // A closure that is itself the callee (`func() { … }()`) runs in place.
-        let invoked_here = closure.parent().is_some_and(|p| {
-            p.kind() == "call_expression" && p.child_by_field_name("function") == Some(*closure)
-        });
-        if !invoked_here {
-            if let Some(call) = node::ancestors(*closure).find(|a| {
-                matches!(
-                    a.kind(),
-                    "call_expression" | "new_expression" | "macro_invocation"
-                )
-            }) {
-                if contains(scope, call) && call != scope {
-                    return AckTiming::Callback(call);
-                }
-            }
-        }
+    let kinds = node::function_kinds(language);
+    let Some(closure) = chain
+        .iter()
+        .rposition(|a| kinds.contains(&a.kind()) || a.kind() == "async_block")
+    else {
+        return AckTiming::Inline;
+    };
+    // A closure that is itself the callee (`func() { … }()`) runs in place.
+    let invoked_here = chain.get(closure + 1).is_some_and(|p| {
+        p.kind() == "call_expression" && p.child_by_field_name("function") == Some(chain[closure])
+    });
+    if invoked_here {
+        return AckTiming::Inline;
     }
-    AckTiming::Inline
+    match chain[closure + 1..].iter().find(|a| {
+        matches!(
+            a.kind(),
+            "call_expression" | "new_expression" | "macro_invocation"
+        )
+    }) {
+        Some(call) => AckTiming::Callback(*call),
+        None => AckTiming::Inline,
+    }
 }
 
 /// The receive or consume call that delivers the message bound by `binding`.
@@ -544,23 +570,23 @@ fn receive_call(
     binding: &syntax::Binding<'_>,
     source: &str,
 ) -> Option<usize> {
+    let delivers = |i: &usize| {
+        kb.role_of(facts, &facts.calls[*i], &[Role::Receive, Role::Consume])
+            .is_some()
+    };
     let delivering = |range: dsr_syntax::TextRange| {
-        facts.calls.iter().position(|c| {
-            range.contains_range(c.range())
-                && kb
-                    .role_of(facts, c, &[Role::Receive, Role::Consume])
-                    .is_some()
-        })
+        syntax::calls_within(facts, range)
+            .into_iter()
+            .find(delivers)
     };
     if binding.is_parameter {
-        // A callback handed to `consume`/`Subscribe`/`run`.
+        // A callback handed to `consume`/`Subscribe`/`run` (directly, or in an options object).
         let function = facts.functions[binding.function].node;
-        return facts.calls.iter().position(|c| {
-            c.args.iter().any(|a| contains(*a, function))
-                && kb
-                    .role_of(facts, c, &[Role::Receive, Role::Consume])
-                    .is_some()
-        });
+        return node::ancestors(function)
+            .take(4)
+            .filter(|a| a.kind() == "call_expression")
+            .filter_map(|a| writes::call_at(facts, a))
+            .find(delivers);
     }
     let value = binding.value?;
     if let Some(found) = delivering(dsr_syntax::TextRange::of(value)) {
@@ -569,7 +595,7 @@ fn receive_call(
     // `for d := range msgs` where `msgs, err := ch.Consume(…)`.
     if value.kind() == "identifier" {
         let name = node::text(value, source);
-        let earlier = find_binding(facts, name, binding.node, source)?;
+        let earlier = find_binding(facts, name, binding.node, Some(binding.function), source)?;
         return delivering(dsr_syntax::TextRange::of(earlier.value?));
     }
     None
@@ -1010,14 +1036,23 @@ fn go_error_handling<'t>(
             }) {
                 return go_branch(facts, owner, name, source);
             }
+            let err = [name.to_string()];
             let check = node::descendants(scope).find(|c| {
-                c.kind() == "if_statement"
-                    && c.start_byte() >= statement.end_byte()
-                    && c.child_by_field_name("condition")
-                        .is_some_and(|cond| mentions(cond, &[name.to_string()], source))
+                c.start_byte() >= statement.end_byte()
+                    && match c.kind() {
+                        "if_statement" => c
+                            .child_by_field_name("condition")
+                            .is_some_and(|cond| mentions(cond, &err, source)),
+                        "expression_switch_statement" => mentions(*c, &err, source),
+                        _ => false,
+                    }
             });
             match check {
-                Some(check) => go_branch(facts, check, name, source),
+                Some(check) if check.kind() == "if_statement" => {
+                    go_branch(facts, check, name, source)
+                }
+                // `switch { case err == nil: … }`: decided case by case, not judged here.
+                Some(_) => ErrorHandling::Unknown,
                 None => ErrorHandling::Discarded(statement),
             }
         }

@@ -1,7 +1,7 @@
 //! Small syntax helpers the messaging and transaction models share: names a pattern binds, names an expression
 //! mentions, declarations ("binders") and where their names are visible.
 
-use dsr_syntax::{node, Language};
+use dsr_syntax::{node, Language, TextRange};
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts};
@@ -51,20 +51,25 @@ fn collect_pattern_names(n: Node<'_>, source: &str, out: &mut Vec<String>) {
 /// `message`), in order of appearance.
 pub fn read_names(expression: Node<'_>, source: &str) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
-    for n in node::descendants(expression) {
-        if !matches!(n.kind(), "identifier" | "shorthand_property_identifier") {
+    // Walked top-down so that a callee is known from its call without asking for parents.
+    let mut stack = vec![expression];
+    while let Some(n) = stack.pop() {
+        if matches!(n.kind(), "identifier" | "shorthand_property_identifier") {
+            let name = node::text(n, source);
+            if !names.iter().any(|x| x == name) {
+                names.push(name.to_string());
+            }
             continue;
         }
-        let is_callee = n.parent().is_some_and(|p| {
-            matches!(p.kind(), "call_expression" | "new_expression")
-                && (p.child_by_field_name("function") == Some(n)
-                    || p.child_by_field_name("constructor") == Some(n))
-        });
-        let name = node::text(n, source);
-        if is_callee || names.iter().any(|x| x == name) {
-            continue;
-        }
-        names.push(name.to_string());
+        let callee = match n.kind() {
+            "call_expression" => n.child_by_field_name("function"),
+            "new_expression" => n.child_by_field_name("constructor"),
+            _ => None,
+        };
+        let children: Vec<Node<'_>> = node::named_children(n)
+            .filter(|c| !(Some(*c) == callee && c.kind() == "identifier"))
+            .collect();
+        stack.extend(children.into_iter().rev());
     }
     names
 }
@@ -196,7 +201,7 @@ pub fn parameter_patterns<'t>(function: Node<'t>) -> Vec<Node<'t>> {
 }
 
 /// Where a name used at `at` was bound: a declaration before it whose scope covers it, or a parameter of a
-/// function around it (innermost first).
+/// function around it, starting from `function` (the innermost function around `at`) outwards.
 #[derive(Clone, Copy, Debug)]
 pub struct Binding<'t> {
     /// The binder (declaration, loop, arm) or the parameter's pattern.
@@ -212,16 +217,24 @@ pub fn find_binding<'t>(
     facts: &FileFacts<'t>,
     name: &str,
     at: Node<'t>,
+    function: Option<usize>,
     source: &str,
 ) -> Option<Binding<'t>> {
-    let mut current = facts.function_at(at.start_byte());
+    let mut current = function;
     while let Some(index) = current {
         let function = &facts.functions[index];
         let mut best: Option<Binding<'t>> = None;
-        for n in node::descendants(function.node) {
-            if n.start_byte() >= at.start_byte() {
-                break;
+        // The function's own body: nested functions are scopes of their own (and were searched first when `at`
+        // is inside one).
+        let kinds = node::function_kinds(facts.language);
+        let mut stack = vec![function.node];
+        while let Some(n) = stack.pop() {
+            if n.start_byte() >= at.start_byte()
+                || (n != function.node && kinds.contains(&n.kind()))
+            {
+                continue;
             }
+            stack.extend(node::named_children(n));
             let Some(b) = binder(n) else { continue };
             if !b.binds(name, source) {
                 continue;
@@ -231,8 +244,8 @@ pub fn find_binding<'t>(
                 super::flow::contains(scope, at)
                     && b.value.is_none_or(|v| !super::flow::contains(v, at))
             });
-            let owner = facts.function_at(n.start_byte());
-            if visible && owner == Some(index) {
+            let later = best.is_none_or(|x| x.node.start_byte() < n.start_byte());
+            if visible && later {
                 best = Some(Binding {
                     node: n,
                     function: index,
@@ -320,6 +333,33 @@ fn out_parameter(argument: Node<'_>, language: Language) -> Option<Node<'_>> {
         }
         _ => None,
     }
+}
+
+/// The indexes of the calls inside `range`. Calls are recorded in document order (pre-order), so their start
+/// bytes never decrease and the candidates are found by binary search.
+pub fn calls_within(facts: &FileFacts<'_>, range: TextRange) -> Vec<usize> {
+    let first = facts
+        .calls
+        .partition_point(|c| c.node.start_byte() < range.start);
+    let last = facts
+        .calls
+        .partition_point(|c| c.node.start_byte() < range.end);
+    (first..last)
+        .filter(|i| facts.calls[*i].node.end_byte() <= range.end)
+        .collect()
+}
+
+/// The decoded value of the string literal `n`, from the facts (strings are recorded in document order).
+pub fn string_value(facts: &FileFacts<'_>, n: Node<'_>) -> Option<String> {
+    let range = TextRange::of(n);
+    let at = facts
+        .strings
+        .partition_point(|s| s.range.start < range.start);
+    facts
+        .strings
+        .get(at)
+        .filter(|s| s.range == range)
+        .map(|s| s.value.clone())
 }
 
 /// The function of the file a call invokes, by name: `process(m)` → `process`, `h.process(m)` → `T.process`,

@@ -7,7 +7,7 @@ use dsr_syntax::{node, Language};
 use tree_sitter::Node;
 
 use super::flow::contains;
-use super::syntax::{parameter_patterns, pattern_names};
+use super::syntax::{calls_within, parameter_patterns, pattern_names, string_value};
 use super::writes::{call_at, root_name, sql_statement, sql_text, SqlKind};
 use crate::facts::{Call, FileFacts};
 use crate::kb::{ApiKind, KnowledgeBase, Role};
@@ -143,10 +143,9 @@ pub fn transactions<'t>(
             continue;
         }
         // `BEGIN` as SQL text, on the outermost call of its chain.
-        if is_receiver_of_call(call.node) {
-            continue;
-        }
-        if !kb.call(facts, call).is_some_and(|a| a.kind == ApiKind::Db) {
+        if !kb.call(facts, call).is_some_and(|a| a.kind == ApiKind::Db)
+            || is_receiver_of_call(call.node)
+        {
             continue;
         }
         let Some(sql) = sql_text(facts, kb, call, source) else {
@@ -185,12 +184,10 @@ fn sql_executor(
     call: &Call<'_>,
     source: &str,
 ) -> Option<String> {
-    let own = call.args.first().is_some_and(|a| {
-        facts
-            .strings
-            .iter()
-            .any(|s| s.range == dsr_syntax::TextRange::of(*a))
-    });
+    let own = call
+        .args
+        .first()
+        .is_some_and(|a| string_value(facts, *a).is_some());
     let in_chain = call
         .receiver
         .and_then(|r| call_at(facts, r))
@@ -277,10 +274,9 @@ fn collect_ends<'t>(
         .map(|f| facts.functions[f].node)
         .or_else(|| begin.parent());
     let Some(scope) = scope else { return };
-    for (index, call) in facts.calls.iter().enumerate() {
-        if !contains(scope, call.node) || call.node.start_byte() < begin.end_byte() {
-            continue;
-        }
+    let after_begin = dsr_syntax::TextRange::new(begin.end_byte(), scope.end_byte());
+    for index in calls_within(facts, after_begin) {
+        let call = &facts.calls[index];
         let on_handle =
             call.receiver.and_then(|r| root_name(r, source)).as_deref() == Some(handle.as_str());
         let role = match tx.style {

@@ -223,13 +223,7 @@ pub fn sql_text<'t>(
 }
 
 fn own_sql_text(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> Option<String> {
-    let string_at = |n: Node<'_>| {
-        facts
-            .strings
-            .iter()
-            .find(|s| s.range == dsr_syntax::TextRange::of(n))
-            .map(|s| s.value.clone())
-    };
+    let string_at = |n: Node<'_>| super::syntax::string_value(facts, n);
     if call.node.kind() == "macro_invocation" {
         let first =
             node::descendants(call.node).find(|n| node::is_string_literal(*n, facts.language))?;
@@ -311,42 +305,39 @@ pub fn writes<'t>(facts: &FileFacts<'t>, kb: &KnowledgeBase, source: &str) -> Ve
         }
     }
     // A chain (`sqlx::query("INSERT …").execute(&pool)`) is one write: keep its outermost call.
-    let ranges: Vec<_> = found
+    let inner: Vec<bool> = found
         .iter()
-        .map(|w| (w.target, dsr_syntax::TextRange::of(w.node)))
-        .collect();
-    found.retain(|w| {
-        let own = dsr_syntax::TextRange::of(w.node);
-        !ranges.iter().any(|(target, r)| {
-            *target == w.target
-                && *r != own
-                && r.contains_range(own)
-                && receiver_chain_contains(facts, w, *r)
+        .map(|w| {
+            found.iter().any(|outer| {
+                outer.call != w.call
+                    && outer.target == w.target
+                    && in_receiver_chain(facts, outer.call, w.node)
+            })
         })
-    });
+        .collect();
+    let mut inner = inner.into_iter();
+    found.retain(|_| !inner.next().unwrap_or(false));
     found
 }
 
-fn receiver_chain_contains(
-    facts: &FileFacts<'_>,
-    inner: &Write<'_>,
-    outer: dsr_syntax::TextRange,
-) -> bool {
-    // The inner write is the receiver (or the receiver's receiver) of the outer call, not one of its arguments.
-    let Some(outer_call) = facts.calls.iter().find(|c| c.range() == outer) else {
-        return false;
-    };
-    let mut receiver = outer_call.receiver;
+/// Whether `n` is the receiver of the call `outer` (or the receiver's receiver …), not one of its arguments.
+fn in_receiver_chain(facts: &FileFacts<'_>, outer: usize, n: Node<'_>) -> bool {
+    let mut receiver = facts.calls[outer].receiver;
     for _ in 0..8 {
         let Some(r) = receiver else { return false };
-        if dsr_syntax::TextRange::of(r).contains_range(dsr_syntax::TextRange::of(inner.node)) {
+        if r == n {
             return true;
         }
-        receiver = facts
-            .calls
-            .iter()
-            .find(|c| c.node == r)
-            .and_then(|c| c.receiver);
+        if !super::flow::contains(r, n) {
+            return false;
+        }
+        receiver = match r.kind() {
+            "await_expression" => node::named_children(r)
+                .next()
+                .and_then(|c| call_at(facts, c))
+                .and_then(|i| facts.calls[i].receiver),
+            _ => call_at(facts, r).and_then(|i| facts.calls[i].receiver),
+        };
     }
     false
 }
