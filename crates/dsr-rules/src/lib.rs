@@ -2,10 +2,14 @@
 //! fixtures in `tests/fixtures/<CODE>/`. [`registry`] is the one table of codes.
 
 pub mod backpressure;
+pub mod coordination;
 pub mod delivery;
 pub mod docs;
+pub mod observability;
+pub mod operations;
 pub mod resilience;
 pub mod shared;
+pub mod sql;
 
 use dsr_core::suppression::{SuppressionWithoutReason, UnusedSuppression};
 use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
@@ -17,6 +21,9 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &delivery::ack_before_process::AckBeforeProcess,
         &delivery::dual_write_without_outbox::DualWriteWithoutOutbox,
         &delivery::transaction_not_rolled_back::TransactionNotRolledBack,
+        &coordination::lock_without_ttl::LockWithoutTtl,
+        &observability::context_not_propagated::ContextNotPropagated,
+        &operations::unsafe_migration::UnsafeMigration,
         &MetaRule(&UnusedSuppression::META),
         &MetaRule(&SuppressionWithoutReason::META),
     ]

@@ -2,7 +2,8 @@
 //! lock, a handler) belongs in dsr-core's facts instead.
 
 use dsr_core::tree_sitter::Node;
-use dsr_core::RuleContext;
+use dsr_core::{Edit, RuleContext, TextRange};
+use dsr_syntax::node;
 
 /// The text of a node with whitespace removed, for comparing expressions written differently.
 pub fn compact_text(ctx: &RuleContext<'_>, node: Node<'_>) -> String {
@@ -20,4 +21,172 @@ pub fn indentation_at(source: &str, offset: usize) -> &str {
     let rest = &source[line_start..];
     let width = rest.len() - rest.trim_start_matches([' ', '\t']).len();
     &rest[..width]
+}
+
+/// The edit that deletes a Go import spec: its whole line inside an `import ( … )` block, or the whole
+/// `import "x"` declaration when it stands alone. `spec` is the `import_spec` node.
+pub fn go_remove_import(source: &str, spec: Node<'_>) -> Edit {
+    let target = match spec.parent() {
+        Some(parent) if parent.kind() == "import_declaration" => parent,
+        _ => spec,
+    };
+    let start = source[..target.start_byte()]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let end = source[target.end_byte()..]
+        .find('\n')
+        .map_or(source.len(), |i| target.end_byte() + i + 1);
+    // Only whole lines that hold nothing but the import are removed; otherwise just the node.
+    let line_is_only_target = source[start..target.start_byte()].trim().is_empty()
+        && source[target.end_byte()..end].trim().is_empty();
+    if line_is_only_target {
+        Edit::replace(TextRange::new(start, end), "")
+    } else {
+        Edit::replace(TextRange::of(target), "")
+    }
+}
+
+/// An edit that adds `import "path"` to a Go file, or `None` when the file imports it already. Inside an
+/// `import ( … )` block the spec goes where gofmt's sorting would put it within the first group.
+pub fn go_add_import(ctx: &RuleContext<'_>, path: &str) -> Option<Edit> {
+    if ctx.facts.imports.iter().any(|i| i.path == path) {
+        return None;
+    }
+    let root = ctx.tree?.root_node();
+    let quoted = format!("\"{path}\"");
+    let declarations: Vec<_> = node::named_children(root)
+        .filter(|n| n.kind() == "import_declaration")
+        .collect();
+    if let Some(list) = declarations
+        .iter()
+        .find_map(|d| node::named_children(*d).find(|c| c.kind() == "import_spec_list"))
+    {
+        let specs: Vec<_> = node::named_children(list)
+            .filter(|s| s.kind() == "import_spec")
+            .collect();
+        let first = specs.first()?;
+        let mut group = vec![*first];
+        for pair in specs.windows(2) {
+            if pair[1].start_position().row > pair[0].end_position().row + 1 {
+                break;
+            }
+            group.push(pair[1]);
+        }
+        let spec_path = |s: &Node<'_>| {
+            s.child_by_field_name("path")
+                .map(|p| ctx.node_text(p).trim_matches('"').to_string())
+                .unwrap_or_default()
+        };
+        let indent = indentation_at(ctx.source, first.start_byte());
+        return Some(match group.iter().find(|s| spec_path(s).as_str() > path) {
+            Some(after) => Edit::insert(after.start_byte(), format!("{quoted}\n{indent}")),
+            None => {
+                let last = group.last()?;
+                Edit::insert(last.end_byte(), format!("\n{indent}{quoted}"))
+            }
+        });
+    }
+    let anchor = declarations
+        .last()
+        .copied()
+        .or_else(|| node::named_children(root).find(|n| n.kind() == "package_clause"))?;
+    let separator = if anchor.kind() == "package_clause" {
+        "\n\n"
+    } else {
+        "\n"
+    };
+    Some(Edit::insert(
+        anchor.end_byte(),
+        format!("{separator}import {quoted}"),
+    ))
+}
+
+/// An edit that adds `property` (`signal`, `PX: 30000`) to a TS/JS object literal, keeping its layout: on a
+/// new line after the last member when the object spans lines, inline otherwise.
+pub fn ts_add_property(ctx: &RuleContext<'_>, object: Node<'_>, property: &str) -> Edit {
+    add_member(ctx, object, property, &format!("{{ {property} }}"))
+}
+
+/// An edit that adds a member to a braced list (a TS object, a Go composite literal's `literal_value`): after
+/// the last member, on a line of its own when the list spans lines; `empty` replaces a list with no members.
+pub fn add_member(ctx: &RuleContext<'_>, list: Node<'_>, member: &str, empty: &str) -> Edit {
+    let members: Vec<_> = node::named_children(list)
+        .filter(|m| !m.kind().contains("comment"))
+        .collect();
+    match members.last() {
+        None => Edit::replace(TextRange::of(list), empty),
+        Some(last) if list.start_position().row != list.end_position().row => {
+            let indent = indentation_at(ctx.source, last.start_byte());
+            Edit::insert(last.end_byte(), format!(",\n{indent}{member}"))
+        }
+        Some(last) => Edit::insert(last.end_byte(), format!(", {member}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dsr_core::facts::FileFacts;
+    use dsr_core::fix::apply_edits;
+    use dsr_core::{KnowledgeBase, Language};
+    use dsr_syntax::Document;
+    use std::path::Path;
+
+    fn with_go(source: &str, check: impl FnOnce(&RuleContext<'_>)) {
+        let document = Document::new(Language::Go, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(Language::Go, document.tree(), source);
+        let ctx = RuleContext {
+            path: Path::new("x.go"),
+            language: Language::Go,
+            source,
+            tree: document.tree(),
+            facts: &facts,
+            kb: KnowledgeBase::builtin(),
+        };
+        check(&ctx);
+    }
+
+    fn added(source: &str) -> String {
+        let mut out = String::new();
+        with_go(source, |ctx| {
+            let edits: Vec<_> = go_add_import(ctx, "time").into_iter().collect();
+            out = apply_edits(source, &edits).0;
+        });
+        out
+    }
+
+    #[test]
+    fn go_imports_are_added_where_gofmt_would_sort_them() {
+        assert_eq!(
+            added("package p\n\nimport (\n\t\"context\"\n\t\"unicode\"\n\n\t\"github.com/x/y\"\n)\n"),
+            "package p\n\nimport (\n\t\"context\"\n\t\"time\"\n\t\"unicode\"\n\n\t\"github.com/x/y\"\n)\n"
+        );
+        assert_eq!(
+            added("package p\n\nimport \"context\"\n"),
+            "package p\n\nimport \"context\"\nimport \"time\"\n"
+        );
+        assert_eq!(added("package p\n"), "package p\n\nimport \"time\"\n");
+        let present = "package p\n\nimport \"time\"\n";
+        assert_eq!(added(present), present);
+    }
+
+    #[test]
+    fn go_imports_are_removed_with_their_line() {
+        let source = "package p\n\nimport (\n\t\"context\"\n\t\"net/http\"\n)\n\nimport \"time\"\n";
+        with_go(source, |ctx| {
+            let root = ctx.tree.expect("tree").root_node();
+            let specs: Vec<_> = node::descendants(root)
+                .filter(|n| n.kind() == "import_spec")
+                .collect();
+            let removed = |spec| apply_edits(source, &[go_remove_import(source, spec)]).0;
+            assert_eq!(
+                removed(specs[0]),
+                "package p\n\nimport (\n\t\"net/http\"\n)\n\nimport \"time\"\n"
+            );
+            assert_eq!(
+                removed(specs[2]),
+                "package p\n\nimport (\n\t\"context\"\n\t\"net/http\"\n)\n\n"
+            );
+        });
+    }
 }
