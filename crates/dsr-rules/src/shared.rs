@@ -123,6 +123,27 @@ pub fn add_member(ctx: &RuleContext<'_>, list: Node<'_>, member: &str, empty: &s
     }
 }
 
+/// Code quoted in a message: whitespace collapsed, cut with `…` past `max` characters.
+pub fn quote(text: &str, max: usize) -> String {
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() <= max {
+        return collapsed;
+    }
+    let cut: String = collapsed.chars().take(max.saturating_sub(1)).collect();
+    format!("{}…", cut.trim_end())
+}
+
+/// The name a call is best known by in a message: the callee as written (`c.Do`, `reqwest::get`), or for a
+/// builder chain (`client.post(url).json(&b).send`) its first and last links (`client.post(…).send`).
+pub fn call_name(callee_text: &str) -> String {
+    if !callee_text.contains('(') {
+        return quote(callee_text, 48);
+    }
+    let head = callee_text.split('(').next().unwrap_or(callee_text);
+    let tail = callee_text.rsplit(['.', ':']).next().unwrap_or(callee_text);
+    format!("{head}(…).{tail}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,14 +156,14 @@ mod tests {
     fn with_go(source: &str, check: impl FnOnce(&RuleContext<'_>)) {
         let document = Document::new(Language::Go, source, 0).expect("grammar loads");
         let facts = FileFacts::compute(Language::Go, document.tree(), source);
-        let ctx = RuleContext {
-            path: Path::new("x.go"),
-            language: Language::Go,
+        let ctx = RuleContext::new(
+            Path::new("x.go"),
+            Language::Go,
             source,
-            tree: document.tree(),
-            facts: &facts,
-            kb: KnowledgeBase::builtin(),
-        };
+            document.tree(),
+            &facts,
+            KnowledgeBase::builtin(),
+        );
         check(&ctx);
     }
 

@@ -272,7 +272,7 @@ const PACKAGE_NAMES: &[(&str, &str)] = &[("go.etcd.io/etcd/client/v3", "clientv3
 
 /// The package name Go gives an import without an explicit name, guessed as goimports does: the last path element,
 /// skipping a major-version suffix (`go-redis/v9` → `redis`), without a `go-` prefix, cut at the first character
-/// that cannot be in an identifier (`kafka-go` → `kafka`, `nats.go` → `nats`, `yaml.v3` → `yaml`).
+/// that cannot be in an identifier (`kafka-go` → `kafka`, `retry-go/v4` → `retry`, `nats.go` → `nats`, `yaml.v3` → `yaml`).
 pub(crate) fn default_package_name(path: &str) -> String {
     // Packages whose name is not their directory's: the import binds the `package` clause's name.
     if let Some((_, name)) = PACKAGE_NAMES.iter().find(|(p, _)| *p == path) {

@@ -24,7 +24,7 @@ use dsr_syntax::{node, Language};
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts};
-use crate::kb::{Api, KnowledgeBase, Role};
+use crate::kb::{Api, ApiRole, KnowledgeBase};
 
 use self::flow::{can_reach, closures_between, contains};
 use self::syntax::{derived_names, find_binding, mentions, read_names, same_file_function};
@@ -62,7 +62,7 @@ pub struct Ack<'t> {
     /// Index into `FileFacts::calls`.
     pub call: usize,
     /// `Ack`, `CommitOffset` or `Nack`.
-    pub role: Role,
+    pub role: ApiRole,
     /// When the ack goes through a function of this file that acks its parameter, that function's index.
     pub via: Option<usize>,
     pub timing: AckTiming<'t>,
@@ -291,7 +291,11 @@ impl<'t> Handler<'t> {
                 continue;
             }
             if kb
-                .role_of(facts, call, &[Role::Ack, Role::CommitOffset, Role::Nack])
+                .role_of(
+                    facts,
+                    call,
+                    &[ApiRole::Ack, ApiRole::CommitOffset, ApiRole::Nack],
+                )
                 .is_some()
             {
                 continue;
@@ -305,7 +309,7 @@ impl<'t> Handler<'t> {
                         .args
                         .iter()
                         .any(|a| mentions(*a, &self.derived, source)));
-            let role = kb.role_of(facts, call, &[Role::Publish]);
+            let role = kb.role_of(facts, call, &[ApiRole::Publish]);
             let kind = classify(facts, call, source);
             let counts = if uses_message {
                 kind == CallKind::Work || role.is_some()
@@ -455,15 +459,17 @@ fn ack_calls<'t>(
     facts: &FileFacts<'t>,
     kb: &KnowledgeBase,
     source: &str,
-) -> Vec<(usize, Role, Node<'t>, Option<usize>)> {
+) -> Vec<(usize, ApiRole, Node<'t>, Option<usize>)> {
     let mut acks = Vec::new();
     for (index, call) in facts.calls.iter().enumerate() {
         // Libraries share ack names (`ack` in amqplib takes the message, in nats.js it is called on it).
         let Some(api) = kb.find_for_call(facts, call, |api| {
-            matches!(api.role, Some(Role::Ack | Role::CommitOffset | Role::Nack))
-                && api
-                    .message_arg
-                    .map_or(call.receiver.is_some(), |i| i < call.args.len())
+            matches!(
+                api.role,
+                Some(ApiRole::Ack | ApiRole::CommitOffset | ApiRole::Nack)
+            ) && api
+                .message_arg
+                .map_or(call.receiver.is_some(), |i| i < call.args.len())
         }) else {
             continue;
         };
@@ -477,7 +483,7 @@ fn ack_calls<'t>(
         }
     }
     // One level of wrappers: `func ackAndLog(m *nats.Msg) { m.Ack(); … }`.
-    let mut wrappers: Vec<(usize, usize, Role)> = Vec::new();
+    let mut wrappers: Vec<(usize, usize, ApiRole)> = Vec::new();
     for (call_index, role, message, _) in &acks {
         let call = &facts.calls[*call_index];
         let Some(function) = call.function.map(|f| facts.outermost_function(f)) else {
@@ -571,8 +577,12 @@ fn receive_call(
     source: &str,
 ) -> Option<usize> {
     let delivers = |i: &usize| {
-        kb.role_of(facts, &facts.calls[*i], &[Role::Receive, Role::Consume])
-            .is_some()
+        kb.role_of(
+            facts,
+            &facts.calls[*i],
+            &[ApiRole::Receive, ApiRole::Consume],
+        )
+        .is_some()
     };
     let delivering = |range: dsr_syntax::TextRange| {
         syntax::calls_within(facts, range)
@@ -1335,7 +1345,7 @@ fn auto_ack_sites<'t>(
 ) -> Vec<AutoAckSite<'t>> {
     let mut sites: Vec<AutoAckSite<'t>> = Vec::new();
     for (index, call) in facts.calls.iter().enumerate() {
-        let Some(api) = kb.role_of(facts, call, &[Role::Consume, Role::Receive]) else {
+        let Some(api) = kb.role_of(facts, call, &[ApiRole::Consume, ApiRole::Receive]) else {
             continue;
         };
         let Some(auto) = api.auto_ack.as_ref() else {

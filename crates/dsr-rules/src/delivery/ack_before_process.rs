@@ -1,7 +1,5 @@
-use dsr_core::kb::Role;
-use dsr_core::models::messaging::{
-    AckTiming, AutoAckSite, FailurePath, Handler, MessagingModel, Relation,
-};
+use dsr_core::kb::ApiRole;
+use dsr_core::models::messaging::{AckTiming, AutoAckSite, FailurePath, Handler, Relation};
 use dsr_core::tree_sitter::Node;
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Rule, RuleContext, RuleMeta, TextRange};
 use dsr_syntax::node;
@@ -108,7 +106,7 @@ impl Rule for AckBeforeProcess {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        let model = MessagingModel::build(ctx.facts, ctx.kb, ctx.source);
+        let model = ctx.messaging();
         for handler in &model.handlers {
             check_handler(ctx, handler, sink);
         }
@@ -120,7 +118,7 @@ impl Rule for AckBeforeProcess {
 
 fn check_handler(ctx: &RuleContext<'_>, handler: &Handler<'_>, sink: &mut Vec<Finding>) {
     let facts = ctx.facts;
-    for ack in handler.acks.iter().filter(|a| a.role != Role::Nack) {
+    for ack in handler.acks.iter().filter(|a| a.role != ApiRole::Nack) {
         let mut worst: Option<(u8, Relation<'_>, usize)> = None;
         for (index, processing) in handler.processing.iter().enumerate() {
             let relation = handler.relation(facts, ack, processing, ctx.source);
@@ -155,7 +153,7 @@ fn check_handler(ctx: &RuleContext<'_>, handler: &Handler<'_>, sink: &mut Vec<Fi
 fn dead_letters(ctx: &RuleContext<'_>, branch: Node<'_>) -> bool {
     ctx.facts.calls.iter().any(|c| {
         TextRange::of(branch).contains_range(c.range())
-            && ctx.kb.role_of(ctx.facts, c, &[Role::Publish]).is_some()
+            && ctx.kb.role_of(ctx.facts, c, &[ApiRole::Publish]).is_some()
     })
 }
 
@@ -174,7 +172,7 @@ fn report(
     let work_name = format!("`{}`", short(&work.callee_text));
     let ack_text = format!("`{}`", short(&ack_call.callee_text));
     let (acked, acking) = match ack.role {
-        Role::CommitOffset => (
+        ApiRole::CommitOffset => (
             format!("the offset of `{message}` is committed"),
             format!("{ack_text} commits the offset"),
         ),
@@ -187,7 +185,7 @@ fn report(
         .finding(&AckBeforeProcess::META, TextRange::of(ack_call.node))
         .trigger("the process crashes, is redeployed or loses a dependency after the ack and before processing finishes")
         .expected("the ack (or offset commit) runs after the message was processed, and only when that succeeded; a failure nacks, requeues or stops");
-    let fix_verb = if ack.role == Role::CommitOffset {
+    let fix_verb = if ack.role == ApiRole::CommitOffset {
         "commit the offset"
     } else {
         "acknowledge"

@@ -1,5 +1,5 @@
-use dsr_core::models::messaging::transaction::{transactions, Transaction};
-use dsr_core::models::messaging::writes::{writes, Target, Write};
+use dsr_core::models::messaging::transaction::Transaction;
+use dsr_core::models::messaging::writes::{Target, WriteSite};
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Rule, RuleContext, RuleMeta, TextRange};
 
 declare_rule! {
@@ -101,13 +101,13 @@ impl Rule for DualWriteWithoutOutbox {
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         let facts = ctx.facts;
-        let all = writes(facts, ctx.kb, ctx.source);
+        let all = ctx.write_sites();
         if all.is_empty() {
             return;
         }
-        let txs = transactions(facts, ctx.kb, ctx.source);
-        let mut groups: Vec<(usize, Vec<&Write<'_>>)> = Vec::new();
-        for write in &all {
+        let txs = ctx.transactions();
+        let mut groups: Vec<(usize, Vec<&WriteSite<'_>>)> = Vec::new();
+        for write in all {
             let Some(function) = write.function.map(|f| facts.outermost_function(f)) else {
                 continue;
             };
@@ -117,29 +117,29 @@ impl Rule for DualWriteWithoutOutbox {
             }
         }
         for (_, group) in groups {
-            check_function(ctx, &group, &txs, sink);
+            check_function(ctx, &group, txs, sink);
         }
     }
 }
 
 fn check_function(
     ctx: &RuleContext<'_>,
-    group: &[&Write<'_>],
+    group: &[&WriteSite<'_>],
     txs: &[Transaction<'_>],
     sink: &mut Vec<Finding>,
 ) {
     let facts = ctx.facts;
-    let data: Vec<&Write<'_>> = group
+    let data: Vec<&WriteSite<'_>> = group
         .iter()
         .copied()
         .filter(|w| w.target == Target::Database && !w.is_outbox())
         .collect();
-    let outbox: Vec<&Write<'_>> = group.iter().copied().filter(|w| w.is_outbox()).collect();
+    let outbox: Vec<&WriteSite<'_>> = group.iter().copied().filter(|w| w.is_outbox()).collect();
     if data.is_empty() {
         // Only outbox rows (a relay marking what it published) or no database write at all.
         return;
     }
-    let transaction_of = |w: &Write<'_>| {
+    let transaction_of = |w: &WriteSite<'_>| {
         txs.iter()
             .position(|t| t.covers(facts, &facts.calls[w.call], ctx.source))
     };
@@ -173,7 +173,7 @@ fn check_function(
         }
         return;
     }
-    let mut sorted: Vec<&Write<'_>> = group.to_vec();
+    let mut sorted: Vec<&WriteSite<'_>> = group.to_vec();
     sorted.sort_by_key(|w| w.node.start_byte());
     for (i, second) in sorted.iter().enumerate() {
         let second_is_data = second.target == Target::Database;
@@ -216,7 +216,7 @@ fn check_function(
 }
 
 /// Whether a write runs while the transaction is open: in its closure, or after its begin and before its commit.
-fn runs_before_commit(ctx: &RuleContext<'_>, tx: &Transaction<'_>, write: &Write<'_>) -> bool {
+fn runs_before_commit(ctx: &RuleContext<'_>, tx: &Transaction<'_>, write: &WriteSite<'_>) -> bool {
     if let Some(body) = tx.body {
         return dsr_core::models::messaging::flow::contains(body, write.node);
     }
@@ -231,7 +231,10 @@ fn runs_before_commit(ctx: &RuleContext<'_>, tx: &Transaction<'_>, write: &Write
             .all(|c| facts.calls[*c].node.start_byte() > write.node.start_byte())
 }
 
-fn ordered<'a, 't>(a: &'a Write<'t>, b: &'a Write<'t>) -> (&'a Write<'t>, &'a Write<'t>) {
+fn ordered<'a, 't>(
+    a: &'a WriteSite<'t>,
+    b: &'a WriteSite<'t>,
+) -> (&'a WriteSite<'t>, &'a WriteSite<'t>) {
     if a.node.start_byte() <= b.node.start_byte() {
         (a, b)
     } else {

@@ -1,7 +1,7 @@
 use dsr_core::models::messaging::flow::{
     can_reach, closures_between, contains, statement_exit, statements,
 };
-use dsr_core::models::messaging::transaction::{transactions, Transaction, TxStyle};
+use dsr_core::models::messaging::transaction::{Transaction, TxStyle};
 use dsr_core::tree_sitter::Node;
 use dsr_core::{
     declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleContext, RuleMeta,
@@ -111,14 +111,14 @@ impl Rule for TransactionNotRolledBack {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        for tx in transactions(ctx.facts, ctx.kb, ctx.source) {
+        for tx in ctx.transactions() {
             if tx.rolls_back_itself || tx.style == TxStyle::Scoped || tx.handle.is_none() {
                 continue;
             }
             match ctx.language {
-                Language::Go if tx.style == TxStyle::Handle => check_go(ctx, &tx, sink),
-                Language::Rust => check_rust(ctx, &tx, sink),
-                Language::TypeScript | Language::Tsx => check_typescript(ctx, &tx, sink),
+                Language::Go if tx.style == TxStyle::Handle => check_go(ctx, tx, sink),
+                Language::Rust => check_rust(ctx, tx, sink),
+                Language::TypeScript | Language::Tsx => check_typescript(ctx, tx, sink),
                 _ => {}
             }
         }
@@ -152,7 +152,7 @@ fn scope_of<'t>(ctx: &RuleContext<'t>, tx: &Transaction<'t>) -> Option<Node<'t>>
     tx.function.map(|f| ctx.facts.functions[f].node)
 }
 
-fn check_go(ctx: &RuleContext<'_>, tx: &Transaction<'_>, sink: &mut Vec<Finding>) {
+fn check_go<'t>(ctx: &RuleContext<'t>, tx: &Transaction<'t>, sink: &mut Vec<Finding>) {
     if tx.escapes {
         return;
     }
@@ -287,7 +287,7 @@ fn hands_over(ctx: &RuleContext<'_>, exit: Node<'_>, handle: &str) -> bool {
     })
 }
 
-fn check_rust(ctx: &RuleContext<'_>, tx: &Transaction<'_>, sink: &mut Vec<Finding>) {
+fn check_rust<'t>(ctx: &RuleContext<'t>, tx: &Transaction<'t>, sink: &mut Vec<Finding>) {
     if tx.style != TxStyle::SqlText {
         return;
     }
@@ -321,7 +321,7 @@ fn check_rust(ctx: &RuleContext<'_>, tx: &Transaction<'_>, sink: &mut Vec<Findin
         .emit(sink);
 }
 
-fn check_typescript(ctx: &RuleContext<'_>, tx: &Transaction<'_>, sink: &mut Vec<Finding>) {
+fn check_typescript<'t>(ctx: &RuleContext<'t>, tx: &Transaction<'t>, sink: &mut Vec<Finding>) {
     let Some(scope) = scope_of(ctx, tx) else {
         return;
     };

@@ -1,7 +1,7 @@
 use dsr_syntax::{Document, Language};
 
 use super::transaction::{transactions, TxStyle};
-use super::writes::{sql_statement, writes, SqlKind, Target};
+use super::writes::{sql_statement, write_sites as writes, SqlKind, Target};
 use super::*;
 use crate::facts::FileFacts;
 use crate::kb::KnowledgeBase;
@@ -86,7 +86,7 @@ func run(ctx context.Context, r *kafka.Reader) error {
         assert!(handler.derived.contains(&"order".to_string()));
         let receive = handler.receive.call.expect("receive call");
         assert_eq!(facts.calls[receive].callee_text, "r.FetchMessage");
-        assert_eq!(handler.acks[0].role, Role::CommitOffset);
+        assert_eq!(handler.acks[0].role, ApiRole::CommitOffset);
     });
 }
 

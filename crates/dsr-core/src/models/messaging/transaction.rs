@@ -10,7 +10,7 @@ use super::flow::contains;
 use super::syntax::{calls_within, parameter_patterns, pattern_names, string_value};
 use super::writes::{call_at, root_name, sql_statement, sql_text, SqlKind};
 use crate::facts::{Call, FileFacts};
-use crate::kb::{ApiKind, KnowledgeBase, Role};
+use crate::kb::{ApiKind, ApiRole, KnowledgeBase};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum TxStyle {
@@ -100,7 +100,7 @@ pub fn transactions<'t>(
 ) -> Vec<Transaction<'t>> {
     let mut found = Vec::new();
     for (index, call) in facts.calls.iter().enumerate() {
-        if let Some(api) = kb.role_of(facts, call, &[Role::TxBegin]) {
+        if let Some(api) = kb.role_of(facts, call, &[ApiRole::TxBegin]) {
             let statement = statement_of(call.node, facts.language);
             let closure = call.args.iter().copied().find(|a| {
                 node::function_kinds(facts.language).contains(&a.kind()) || a.kind() == "array"
@@ -286,13 +286,13 @@ fn collect_ends<'t>(
                     None
                 } else if let Some(sql) = sql_text(facts, kb, call, source) {
                     match sql_statement(&sql).kind {
-                        SqlKind::Commit => Some(Role::TxCommit),
-                        SqlKind::Rollback => Some(Role::TxRollback),
+                        SqlKind::Commit => Some(ApiRole::TxCommit),
+                        SqlKind::Rollback => Some(ApiRole::TxRollback),
                         _ => None,
                     }
                 } else if on_handle {
-                    kb.role_of(facts, call, &[Role::Release])
-                        .map(|_| Role::Release)
+                    kb.role_of(facts, call, &[ApiRole::Release])
+                        .map(|_| ApiRole::Release)
                 } else {
                     None
                 }
@@ -301,20 +301,20 @@ fn collect_ends<'t>(
                 .role_of(
                     facts,
                     call,
-                    &[Role::TxCommit, Role::TxRollback, Role::Release],
+                    &[ApiRole::TxCommit, ApiRole::TxRollback, ApiRole::Release],
                 )
                 .and_then(|api| api.role),
             _ => None,
         };
         match role {
-            Some(Role::TxCommit) => tx.commits.push(index),
-            Some(Role::TxRollback) => {
+            Some(ApiRole::TxCommit) => tx.commits.push(index),
+            Some(ApiRole::TxRollback) => {
                 tx.rollbacks.push(index);
                 if tx.deferred_rollback.is_none() {
                     tx.deferred_rollback = super::flow::deferred_by(call.node, scope);
                 }
             }
-            Some(Role::Release) => tx.releases.push(index),
+            Some(ApiRole::Release) => tx.releases.push(index),
             _ => {}
         }
     }

@@ -6,7 +6,7 @@ use dsr_syntax::{node, Language};
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts};
-use crate::kb::{ApiKind, KnowledgeBase, Role};
+use crate::kb::{ApiKind, ApiRole, KnowledgeBase};
 
 /// Where a write goes.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -19,7 +19,7 @@ pub enum Target {
 }
 
 #[derive(Clone, Debug)]
-pub struct Write<'t> {
+pub struct WriteSite<'t> {
     /// Index into `FileFacts::calls`: the outermost call of the chain that performs the write.
     pub call: usize,
     pub node: Node<'t>,
@@ -31,7 +31,7 @@ pub struct Write<'t> {
     pub function: Option<usize>,
 }
 
-impl Write<'_> {
+impl WriteSite<'_> {
     /// A write into an outbox table: the event is stored with the data, a relay publishes it later.
     pub fn is_outbox(&self) -> bool {
         self.target == Target::Database
@@ -297,8 +297,12 @@ pub fn root_name(expression: Node<'_>, source: &str) -> Option<String> {
 }
 
 /// Every write of the file.
-pub fn writes<'t>(facts: &FileFacts<'t>, kb: &KnowledgeBase, source: &str) -> Vec<Write<'t>> {
-    let mut found: Vec<Write<'t>> = Vec::new();
+pub fn write_sites<'t>(
+    facts: &FileFacts<'t>,
+    kb: &KnowledgeBase,
+    source: &str,
+) -> Vec<WriteSite<'t>> {
+    let mut found: Vec<WriteSite<'t>> = Vec::new();
     for (index, call) in facts.calls.iter().enumerate() {
         if let Some(write) = classify(facts, kb, index, call, source) {
             found.push(write);
@@ -348,8 +352,8 @@ fn classify<'t>(
     index: usize,
     call: &Call<'t>,
     source: &str,
-) -> Option<Write<'t>> {
-    let write = |target: Target, table: Option<String>, label: String| Write {
+) -> Option<WriteSite<'t>> {
+    let write = |target: Target, table: Option<String>, label: String| WriteSite {
         call: index,
         node: call.node,
         target,
@@ -357,7 +361,7 @@ fn classify<'t>(
         label,
         function: call.function,
     };
-    if kb.role_of(facts, call, &[Role::Publish]).is_some() {
+    if kb.role_of(facts, call, &[ApiRole::Publish]).is_some() {
         return Some(write(
             Target::Queue,
             None,
@@ -368,7 +372,7 @@ fn classify<'t>(
     if let Some(api) = api.filter(|a| a.kind == ApiKind::Db) {
         if matches!(
             api.role,
-            Some(Role::TxBegin | Role::TxCommit | Role::TxRollback | Role::Release)
+            Some(ApiRole::TxBegin | ApiRole::TxCommit | ApiRole::TxRollback | ApiRole::Release)
         ) {
             return None;
         }
