@@ -49,6 +49,26 @@ pub struct Api {
     /// A sentence rules may quote (a library's real default).
     #[serde(default)]
     pub note: Option<String>,
+    /// The entry matches only calls with exactly this many arguments: amqp091's `Delivery.Ack(multiple)` and
+    /// `Channel.Ack(tag, multiple)` share a name.
+    #[serde(default)]
+    pub arity: Option<usize>,
+    /// For ack, nack and offset-commit entries: the argument that names the message (`channel.ack(msg)` → 0,
+    /// `CommitMessages(ctx, m)` → 1); the receiver when absent (`msg.Ack()`).
+    #[serde(default)]
+    pub message_arg: Option<usize>,
+    /// For `consume` and `receive` entries: how acknowledgement on delivery is switched on.
+    #[serde(default)]
+    pub auto_ack: Option<AutoAck>,
+    /// For `tx-begin` entries: the transaction ends by itself — rolled back when its handle is dropped (sqlx,
+    /// sea-orm, tokio-postgres) or when its closure fails (diesel's `transaction(|conn| …)`, knex's
+    /// `transaction(async trx => …)`).
+    #[serde(default)]
+    pub rolls_back_itself: bool,
+    /// For `tx-begin` entries: how the handle's rollback is spelled, `{0}` standing for the begin call's first
+    /// argument (`Rollback()` for database/sql, `Rollback({0})` for pgx).
+    #[serde(default)]
+    pub rollback: Option<String>,
     /// For key-value store APIs, the command the call sends, upper case (`SET`, `SETNX`, `DEL`).
     #[serde(default)]
     pub command: Option<String>,
@@ -65,7 +85,8 @@ pub struct Api {
     /// For command builders (`redis::cmd("SET")`): the chained method that appends one token (`arg`).
     #[serde(default)]
     pub builder: Option<String>,
-    /// What the call is for, beyond talking to a remote system (a sleep, a random number, a publish).
+    /// What the call is for, beyond talking to a remote system: a sleep, a request builder, a publish, and the
+    /// parts of consuming messages and of transactions the delivery models read (see [`ApiRole`]).
     #[serde(default)]
     pub role: Option<ApiRole>,
     /// For `role = "sleep"`: the argument (0-based) holding the duration.
@@ -88,10 +109,31 @@ pub struct Api {
 pub enum ApiRole {
     /// Waits for its `delay_arg` (`time.Sleep`, `tokio::time::sleep`, `setTimeout`).
     Sleep,
-    /// Sends a message to a queue or topic (a retry re-sends it unless it carries a dedup id).
+    /// Sends a message to a queue, topic or subject (a retry re-sends it unless it carries a dedup id).
     Publish,
     /// Builds an HTTP request whose method `method_arg`/`method_field` gives; does no I/O itself.
     Request,
+    // The parts of consuming messages and of transactions, read by `crate::models::messaging`.
+    /// Returns the next message: kafka-go `FetchMessage`, rdkafka `recv`, sarama `claim.Messages()`.
+    Receive,
+    /// Starts consuming: a channel or stream of deliveries (amqp091 `Consume`, lapin `basic_consume`) or a
+    /// handler callback (amqplib `consume`, nats `Subscribe`).
+    Consume,
+    /// Acknowledges one message: `msg.Ack()`, `channel.ack(msg)`, lapin `basic_ack`.
+    Ack,
+    /// Commits a consumer offset, acknowledging the message and everything before it: kafka-go
+    /// `CommitMessages`, sarama `MarkMessage`, rdkafka `commit_message`, kafkajs `commitOffsets`.
+    CommitOffset,
+    /// Hands a message back for redelivery or dead-lettering: `Nack`, `Nak`, `Reject`, `nack`.
+    Nack,
+    /// Starts a transaction (returning its handle, or taking a closure run inside it).
+    TxBegin,
+    /// Commits the transaction it is called on.
+    TxCommit,
+    /// Rolls back the transaction it is called on.
+    TxRollback,
+    /// Gives a pooled connection back (pg `client.release()`).
+    Release,
 }
 
 /// A retry library: the calls that run an operation under retries, its defaults, and the settings that change
@@ -177,6 +219,29 @@ impl Api {
     }
 }
 
+/// How a consume/receive call is told to treat messages as acknowledged as soon as they are delivered.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoAck {
+    /// A positional boolean argument (0-based): amqp091 `Consume(queue, consumer, autoAck, …)`.
+    #[serde(default)]
+    pub arg: Option<usize>,
+    /// A field of an options literal among the arguments (or of a literal of the entry's type) set to `true`, or
+    /// to a value ending in `value`: amqplib `{ noAck: true }`, lapin `BasicConsumeOptions { no_ack: true, .. }`,
+    /// nats `ConsumerConfig{AckPolicy: jetstream.AckNonePolicy}`.
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub value: Option<String>,
+    /// An option built by a call of this name among the arguments: nats.go `nats.AckNone()`.
+    #[serde(default)]
+    pub option: Option<String>,
+    /// The receive call commits by itself when the client was configured with a literal of this type that sets
+    /// `field`: kafka-go's `ReadMessage` with `ReaderConfig{GroupID: …}`.
+    #[serde(default)]
+    pub config: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KbFile {
@@ -199,7 +264,7 @@ pub struct KnowledgeBase {
     idempotency: Vec<(Language, Idempotency)>,
 }
 
-const BUILTIN: [(Language, &str, &str); 6] = [
+const BUILTIN: [(Language, &str, &str); 9] = [
     (Language::Go, "go.toml", include_str!("../kb/go.toml")),
     (Language::Rust, "rust.toml", include_str!("../kb/rust.toml")),
     (
@@ -221,6 +286,22 @@ const BUILTIN: [(Language, &str, &str); 6] = [
         Language::TypeScript,
         "typescript-retry.toml",
         include_str!("../kb/typescript-retry.toml"),
+    ),
+    // Message brokers and transactions (DEL002–DEL004), kept apart so each family's data stays readable.
+    (
+        Language::Go,
+        "go-delivery.toml",
+        include_str!("../kb/go-delivery.toml"),
+    ),
+    (
+        Language::Rust,
+        "rust-delivery.toml",
+        include_str!("../kb/rust-delivery.toml"),
+    ),
+    (
+        Language::TypeScript,
+        "typescript-delivery.toml",
+        include_str!("../kb/typescript-delivery.toml"),
     ),
 ];
 
@@ -283,21 +364,77 @@ impl KnowledgeBase {
     /// What the knowledge base says about a call: by its resolved path, else by its method name when the file
     /// imports the method's module.
     pub fn call(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<&Api> {
-        if let Some(api) = call
-            .path
-            .as_deref()
-            .and_then(|p| self.api(facts.language, p))
-        {
-            return Some(api);
+        self.find_for_call(facts, call, |_| true)
+    }
+
+    /// The first entry for a call that plays one of `roles`. A file may import two libraries that share a method
+    /// name (`Commit` in database/sql and another client), so entries without the role are skipped, not taken.
+    pub fn role_of(
+        &self,
+        facts: &FileFacts<'_>,
+        call: &Call<'_>,
+        roles: &[ApiRole],
+    ) -> Option<&Api> {
+        self.find_for_call(facts, call, |api| {
+            api.role.is_some_and(|role| roles.contains(&role))
+        })
+    }
+
+    /// The first entry for a call that satisfies `wanted` (a role, and for ack entries the argument that names
+    /// the message being present).
+    pub fn find_for_call(
+        &self,
+        facts: &FileFacts<'_>,
+        call: &Call<'_>,
+        wanted: impl Fn(&Api) -> bool,
+    ) -> Option<&Api> {
+        let language = facts.language;
+        let fits = |api: &Api| api.arity.is_none_or(|n| n == call.args.len()) && wanted(api);
+        if let Some(path) = call.path.as_deref() {
+            let by_path = self
+                .entries
+                .iter()
+                .find(|(l, api)| Self::same_family(*l, language) && api.path == path && fits(api));
+            if let Some((_, api)) = by_path {
+                return Some(api);
+            }
         }
         let method = call.method.as_deref()?;
-        self.methods
+        let candidates = self
+            .methods
             .iter()
-            .filter(|(l, api)| Self::same_family(*l, facts.language) && api.path == method)
-            .find(|(_, api)| {
+            .filter(|(l, api)| Self::same_family(*l, language) && api.path == method && fits(api))
+            .filter(|(_, api)| {
                 api.module
                     .as_deref()
                     .is_none_or(|m| facts.imports_module(m))
+            });
+        // A receiver whose declared type names a module picks that module's entry (`pool *pgxpool.Pool` in a file
+        // that imports database/sql too).
+        let (_, first) = candidates.clone().next()?;
+        if let Some(receiver_type) = receiver_type(facts, call) {
+            let typed = candidates.clone().find(|(_, api)| {
+                api.module
+                    .as_deref()
+                    .is_some_and(|m| receiver_type.starts_with(m))
+            });
+            if let Some((_, api)) = typed {
+                return Some(api);
+            }
+        }
+        Some(first)
+    }
+
+    /// Entries for types (`[[api]]` paths naming a struct) that switch auto-ack on through a field: a literal of
+    /// the type resolved to `path`, or — when the type came in through a glob import — written with its last
+    /// segment in a file importing `module`.
+    pub fn auto_ack_types(&self, language: Language) -> impl Iterator<Item = &Api> + '_ {
+        self.entries
+            .iter()
+            .filter(move |(l, api)| {
+                Self::same_family(*l, language)
+                    && api.role.is_none()
+                    && api.auto_ack.as_ref().is_some_and(|a| a.field.is_some())
             })
             .map(|(_, api)| api)
     }
@@ -408,6 +545,27 @@ fn module_matches(path: &str, module: &str) -> bool {
             && matches!(path.as_bytes().get(module.len()), Some(b'.' | b':' | b'/'))
 }
 
+/// The resolved type of a method call's receiver when it is a parameter of an enclosing function.
+fn receiver_type<'f>(facts: &'f FileFacts<'_>, call: &Call<'_>) -> Option<&'f str> {
+    if call.receiver?.kind() != "identifier" {
+        return None;
+    }
+    let method = call.method.as_deref()?;
+    let name = call
+        .callee_text
+        .strip_suffix(method)
+        .and_then(|r| r.strip_suffix('.'))?;
+    let mut function = call.function;
+    while let Some(index) = function {
+        let f = &facts.functions[index];
+        if let Some(param) = f.params.iter().find(|p| p.name == name) {
+            return param.type_path.as_deref();
+        }
+        function = f.parent;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,7 +575,10 @@ mod tests {
         for (_, name, text) in BUILTIN {
             let file: KbFile =
                 toml::from_str(text).unwrap_or_else(|err| panic!("kb/{name}: {err}"));
-            assert!(!file.api.is_empty(), "kb/{name} has no [[api]] entries");
+            assert!(
+                !file.api.is_empty() || !file.method.is_empty(),
+                "kb/{name} has no entries"
+            );
             for entry in file.method {
                 assert!(
                     entry.module.is_some(),

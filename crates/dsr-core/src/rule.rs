@@ -8,6 +8,9 @@ use tree_sitter::Tree;
 use crate::facts::FileFacts;
 use crate::finding::{Confidence, Evidence, Finding, FindingKind, Fix, Impact, Severity};
 use crate::kb::KnowledgeBase;
+use crate::models::messaging::transaction::{transactions, Transaction};
+use crate::models::messaging::writes::{write_sites, WriteSite};
+use crate::models::messaging::MessagingModel;
 use crate::models::{Models, RemoteEffects, RetryLoops};
 
 /// The review checklist's families; the code prefix names the family.
@@ -194,6 +197,27 @@ impl<'a> RuleContext<'a> {
         self.models.retry.get_or_init(|| {
             RetryLoops::compute_with(self.facts, self.source, self.kb, self.remote_effects())
         })
+    }
+
+    /// The message handlers and auto-ack settings of the file.
+    pub fn messaging(&self) -> &MessagingModel<'a> {
+        self.models
+            .messaging
+            .get_or_init(|| MessagingModel::build(self.facts, self.kb, self.source))
+    }
+
+    /// The transactions begun in the file.
+    pub fn transactions(&self) -> &[Transaction<'a>] {
+        self.models
+            .transactions
+            .get_or_init(|| transactions(self.facts, self.kb, self.source))
+    }
+
+    /// The database writes, publishes and state-changing service calls of the file.
+    pub fn write_sites(&self) -> &[WriteSite<'a>] {
+        self.models
+            .write_sites
+            .get_or_init(|| write_sites(self.facts, self.kb, self.source))
     }
 
     pub fn text(&self, range: TextRange) -> &'a str {

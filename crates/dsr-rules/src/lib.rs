@@ -19,6 +19,9 @@ pub fn registry() -> &'static [&'static dyn Rule] {
     &[
         &backpressure::unbounded_channel::UnboundedChannel,
         &delivery::non_idempotent_retry::NonIdempotentRetry,
+        &delivery::ack_before_process::AckBeforeProcess,
+        &delivery::dual_write_without_outbox::DualWriteWithoutOutbox,
+        &delivery::transaction_not_rolled_back::TransactionNotRolledBack,
         &MetaRule(&UnusedSuppression::META),
         &MetaRule(&SuppressionWithoutReason::META),
         &coordination::lock_without_ttl::LockWithoutTtl,

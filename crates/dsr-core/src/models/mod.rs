@@ -1,13 +1,17 @@
 //! Models of distributed-systems constructs built from [`FileFacts`](crate::FileFacts) and the tree, shared by
 //! the rules that read them: which calls of a file reach a remote system (directly or through a helper in the
-//! same file) and what they write ([`effects`]), and the retry loops and retry-library calls of the file
-//! ([`retry`]).
+//! same file) and what they write ([`effects`]), the retry loops and retry-library calls of the file
+//! ([`retry`]), and message handlers, transactions and the state a function writes ([`messaging`]).
 //!
 //! Each model is computed at most once per file, on first use, through
-//! [`RuleContext::remote_effects`](crate::RuleContext::remote_effects) and
-//! [`RuleContext::retry_loops`](crate::RuleContext::retry_loops).
+//! [`RuleContext::remote_effects`](crate::RuleContext::remote_effects),
+//! [`RuleContext::retry_loops`](crate::RuleContext::retry_loops),
+//! [`RuleContext::messaging`](crate::RuleContext::messaging),
+//! [`RuleContext::transactions`](crate::RuleContext::transactions) and
+//! [`RuleContext::write_sites`](crate::RuleContext::write_sites).
 
 pub mod effects;
+pub mod messaging;
 pub mod retry;
 
 use std::cell::OnceCell;
@@ -20,6 +24,9 @@ pub use retry::{Delay, LibraryRetry, RetryKind, RetryLoop, RetryLoops};
 pub(crate) struct Models<'t> {
     pub(crate) effects: OnceCell<RemoteEffects>,
     pub(crate) retry: OnceCell<RetryLoops<'t>>,
+    pub(crate) messaging: OnceCell<messaging::MessagingModel<'t>>,
+    pub(crate) transactions: OnceCell<Vec<messaging::transaction::Transaction<'t>>>,
+    pub(crate) write_sites: OnceCell<Vec<messaging::writes::WriteSite<'t>>>,
 }
 
 #[cfg(test)]
