@@ -99,6 +99,7 @@ export function registerTestHooks(
 
   context.subscriptions.push(
     vscode.commands.registerCommand('distsysReview.test.dumpState', () => queue('command')),
+    pages.onDidChange(() => void queue('explain')),
     vscode.languages.onDidChangeDiagnostics(() => {
       clearTimeout(timer);
       timer = setTimeout(() => void queue('diagnostics'), 150);

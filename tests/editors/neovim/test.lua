@@ -202,7 +202,9 @@ local function run()
         if a.title:lower():find("suppress " .. code:lower(), 1, true) then
           suppress = true
         end
-        if code == want.fix and not fix_action and a.kind == "quickfix" and not a.title:lower():find("suppress", 1, true) then
+        -- The rule's own fix: a quickfix that is not one of the "Suppress CODE ..." actions, preferred first.
+        local is_fix = a.kind == "quickfix" and not a.title:lower():match("^suppress")
+        if code == want.fix and is_fix and (not fix_action or (a.isPreferred and not fix_action.isPreferred)) then
           fix_action = a
         end
       end

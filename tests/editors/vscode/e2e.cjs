@@ -130,6 +130,7 @@ async function run(page) {
     return t.includes(fixCode) ? t : undefined;
   }, 10000);
   check(!!hoverText, `hover shows ${fixCode}`, hoverText ? hoverText.split('\n')[0] : await hover.innerText().catch(() => 'no hover'));
+  await sleep(500); // the hover fades in
   await shot(page, 'hover');
   await page.mouse.move(5, 5);
   await page.keyboard.press('Escape');
