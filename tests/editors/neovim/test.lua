@@ -122,7 +122,9 @@ local function run()
   vim.opt.runtimepath:prepend(plugin)
   vim.cmd("filetype on")
   local dsr = require("distsys-review")
-  dsr.setup({ cmd = { os.getenv("DISTSYS_REVIEW_BIN"), "lsp" } })
+  local mode = os.getenv("DSR_NVIM_MODE")
+  results.mode = mode ~= "" and mode or "auto"
+  dsr.setup({ cmd = { os.getenv("DISTSYS_REVIEW_BIN"), "lsp" }, mode = results.mode })
 
   local expect = vim.fn.json_decode(read_file(os.getenv("DSR_EXPECT")))
   local files = {}
@@ -251,6 +253,19 @@ local function run()
       local text = type(page) == "string" and page or (type(page) == "table" and (page.value or page.markdown)) or ""
       entry.explain_chars = #text
       check(text:find("# " .. want.codes[1], 1, true) ~= nil, "explain " .. want.codes[1] .. " returns its rule page", eerr or (#text .. " chars"))
+      -- The module's :DistsysReviewExplain opens the page in a Markdown split.
+      vim.cmd("DistsysReviewExplain " .. want.codes[1])
+      local shown = vim.wait(5000, function()
+        for _, b in ipairs(vim.api.nvim_list_bufs()) do
+          if vim.api.nvim_buf_get_name(b):find(want.codes[1] .. ".md", 1, true) and vim.bo[b].filetype == "markdown" then
+            return vim.api.nvim_buf_get_lines(b, 0, 1, false)[1]:find(want.codes[1], 1, true) ~= nil
+          end
+        end
+        return false
+      end, 20)
+      check(shown, ":DistsysReviewExplain " .. want.codes[1] .. " shows the page in a split")
+      vim.cmd("only")
+      vim.cmd("buffer " .. buf)
     end
     ::continue::
   end
@@ -265,7 +280,7 @@ if f then
   f:write(vim.fn.json_encode(results))
   f:close()
 end
-out(string.format("nvim %s: %d checks, %d failed", results.version, #results.checks, failures))
+out(string.format("nvim %s (%s): %d checks, %d failed", results.version, results.mode, #results.checks, failures))
 if failures > 0 then
   vim.cmd("cquit " .. math.min(failures, 100))
 else

@@ -170,17 +170,22 @@ local function attach_08(o, buf)
 end
 
 --- Registers the server. Options: cmd (or server_path), filetypes, root_markers, settings, on_attach,
---- capabilities, handlers, name.
+--- capabilities, handlers, name, mode ("auto" | "enable" | "start" | "start_client").
 function M.setup(opts)
   local o = M.resolve(opts)
   M.options = o
   M._define_commands()
-  if vim.lsp.config and vim.lsp.enable then
+  -- "auto" picks by version; naming a mechanism is for testing an older version's path on a newer Neovim.
+  local mode = (opts and opts.mode) or "auto"
+  if mode == "auto" then
+    mode = (vim.lsp.config and vim.lsp.enable) and "enable" or (vim.lsp.start and "start" or "start_client")
+  end
+  if mode == "enable" then
     vim.lsp.config(o.name, M.lsp_config(opts))
     vim.lsp.enable(o.name)
     return
   end
-  local attach = vim.lsp.start and attach_08 or attach_07
+  local attach = mode == "start" and attach_08 or attach_07
   local group = vim.api.nvim_create_augroup("distsys-review", { clear = true })
   vim.api.nvim_create_autocmd("FileType", {
     group = group,
