@@ -68,6 +68,7 @@ setsid "$CODE_SERVER" --bind-addr "127.0.0.1:$port" --auth none --disable-teleme
   --disable-workspace-trust --disable-getting-started-override "${cs_args[@]}" "$work/project" \
   >"$DSR_ARTIFACTS/code-server.log" 2>&1 &
 pgids+=($!)
+disown # its group is killed in cleanup; no "Killed" job report
 for _ in $(seq 1 150); do
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
   sleep 0.2
@@ -77,9 +78,9 @@ echo "vscode: code-server up on port $port after $((SECONDS - t0)) s"
 
 # --- the scenario ----------------------------------------------------------------------------------------------
 status=0
-DSR_URL="http://127.0.0.1:$port/?folder=$work/project" DSR_STATE="$work/state.json" DSR_EXPECT="$here/expect.json" \
+DSR_PROJECT="$work/project" DSR_URL="http://127.0.0.1:$port/?folder=$work/project" DSR_STATE="$work/state.json" DSR_EXPECT="$here/expect.json" \
 DSR_TOOLS="$CACHE/tools" DSR_SCREENSHOTS="${DSR_SCREENSHOTS:-}" \
-  setsid timeout 240 node "$here/vscode/e2e.cjs" &
+  setsid timeout 420 node "$here/vscode/e2e.cjs" &
 pgids+=($!)
 wait "${pgids[-1]}" || status=$?
 echo "vscode: done in $((SECONDS - t0)) s"

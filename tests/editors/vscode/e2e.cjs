@@ -55,14 +55,14 @@ async function shot(page, name) {
 async function openFile(page, rel) {
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 10000 });
+  await input.waitFor({ state: 'visible', timeout: 20000 });
   await input.fill(rel);
   // Quick open fills its list asynchronously; Enter before that opens nothing.
-  await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 10000 });
+  await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 30000 });
   await sleep(300);
   await page.keyboard.press('Enter');
-  await page.locator(`.tab[data-resource-name="${path.basename(rel)}"]`).first().waitFor({ timeout: 10000 });
-  await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: 10000 });
+  await page.locator(`.tab[data-resource-name="${path.basename(rel)}"]`).first().waitFor({ timeout: 20000 });
+  await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: 20000 });
 }
 
 /** The rendered span of the active editor that contains `text` (hovering a span, not the squiggle div). */
@@ -90,11 +90,11 @@ async function run(page) {
   console.log(`diagnostics after ${Date.now() - t1} ms`);
   check(s1.serverState === 'running' && s1.server?.origin === 'bundled', 'server bundled in the .vsix is running', JSON.stringify(s1.server));
 
-  const squiggles = await until(async () => (await page.locator('.monaco-editor .squiggly-warning, .monaco-editor .squiggly-info').count()) || undefined, 10000);
+  const squiggles = await until(async () => (await page.locator('.monaco-editor .squiggly-warning, .monaco-editor .squiggly-info').count()) || undefined, 20000);
   check(!!squiggles, 'squiggles drawn in the editor', squiggles);
 
   const statusItem = page.locator('.statusbar-item', { hasText: 'distsys-review' }).first();
-  const statusOk = await until(async () => (await statusItem.locator('.codicon-check').count()) > 0, 10000);
+  const statusOk = await until(async () => (await statusItem.locator('.codicon-check').count()) > 0, 20000);
   check(!!statusOk, 'status bar shows the server running', await statusItem.textContent().catch(() => ''));
 
   // Problems panel lists both rule codes.
@@ -103,7 +103,7 @@ async function run(page) {
   const problemsOk = await until(async () => {
     const text = await problems.innerText();
     return want.codes.every((c) => text.includes(c)) ? text : undefined;
-  }, 10000);
+  }, 20000);
   check(!!problemsOk, `Problems lists ${want.codes}`, problemsOk ? undefined : await problems.innerText().catch(() => 'no panel'));
   await shot(page, 'problems');
 
@@ -118,7 +118,7 @@ async function run(page) {
   }
   // Click into the editor so the mouse is over a text span when hovering.
   const target = span(page, 'distsys-review: ignore');
-  await target.waitFor({ timeout: 10000 });
+  await target.waitFor({ timeout: 20000 });
   await target.click();
   await page.keyboard.press('Escape');
   const box = await target.boundingBox();
@@ -128,7 +128,7 @@ async function run(page) {
   const hoverText = await until(async () => {
     const t = await hover.innerText();
     return t.includes(fixCode) ? t : undefined;
-  }, 10000);
+  }, 20000);
   check(!!hoverText, `hover shows ${fixCode}`, hoverText ? hoverText.split('\n')[0] : await hover.innerText().catch(() => 'no hover'));
   await sleep(500); // the hover fades in
   await shot(page, 'hover');
@@ -145,7 +145,7 @@ async function run(page) {
   const widgetText = await until(async () => {
     const t = await widget.innerText();
     return t.includes(fixAction.title) ? t : undefined;
-  }, 10000);
+  }, 20000);
   check(!!widgetText, `Ctrl+. offers "${fixAction.title}"`, widgetText ? widgetText.replace(/\n/g, ' | ') : undefined);
   await shot(page, 'quickfix');
   if (!widgetText) return;
@@ -161,7 +161,7 @@ async function run(page) {
     const s = state();
     const f = fileState(s, UI_FILE);
     return f && !codesOf(f).includes(fixCode) ? s : undefined;
-  }, 15000);
+  }, 30000);
   check(!!s2, `${fixCode} gone after the fix (test channel)`, JSON.stringify(codesOf(fileState(state(), UI_FILE))));
   for (const c of want.codes.filter((c) => c !== fixCode)) {
     check(codesOf(fileState(s2 ?? state(), UI_FILE)).includes(c), `${c} still reported after the fix`);
@@ -169,7 +169,7 @@ async function run(page) {
   const problemsAfter = await until(async () => {
     const text = await problems.innerText();
     return !text.includes(fixCode) ? text : undefined;
-  }, 10000);
+  }, 20000);
   check(!!problemsAfter, `Problems no longer lists ${fixCode}`);
   check((await span(page, 'distsys-review: ignore').count()) === 0, 'the stale suppression comment is gone from the editor');
   await shot(page, 'after-fix');
@@ -177,19 +177,48 @@ async function run(page) {
   // --- explain through the command palette ------------------------------------------------------------
   await page.keyboard.press('Control+Shift+P');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 10000 });
+  await input.waitFor({ state: 'visible', timeout: 20000 });
   await input.fill('>distsys-review: Explain rule');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Explain rule' }).first().waitFor({ timeout: 10000 });
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Explain rule' }).first().waitFor({ timeout: 20000 });
   await page.keyboard.press('Enter');
-  await until(async () => (await input.getAttribute('placeholder'))?.includes('RES001'), 10000);
+  await until(async () => (await input.getAttribute('placeholder'))?.includes('RES001'), 20000);
   await input.fill('BKP001');
   await page.keyboard.press('Enter');
-  const explained = await until(async () => (state()?.lastExplain?.code === 'BKP001' ? state() : undefined), 10000, 200);
+  const explained = await until(async () => (state()?.lastExplain?.code === 'BKP001' ? state() : undefined), 20000, 200);
   check(!!explained && explained.lastExplain.markdown.includes('# BKP001'), 'Explain rule BKP001 fetched the rule page', explained?.lastExplain?.markdown.split('\n')[0]);
-  const previewTab = await until(async () => (await page.locator('.tab', { hasText: 'BKP001' }).count()) > 0, 10000);
+  const previewTab = await until(async () => (await page.locator('.tab', { hasText: 'BKP001' }).count()) > 0, 20000);
   check(!!previewTab, 'the rule page opened in an editor tab');
   await sleep(1500); // the Markdown preview renders in a webview
   await shot(page, 'explain');
+
+  // --- settings reach the server: ignoring a rule in the workspace settings removes its findings -------
+  const settingsFile = path.join(process.env.DSR_PROJECT, '.vscode', 'settings.json');
+  const ignored = want.codes.find((c) => c !== fixCode);
+  if (ignored) {
+    fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
+    fs.writeFileSync(settingsFile, JSON.stringify({ 'distsysReview.ignore': [ignored] }, null, 2));
+    const gone = await until(async () => {
+      const f = fileState(state(), UI_FILE);
+      return f && !codesOf(f).includes(ignored);
+    }, 30000, 200);
+    check(!!gone, `"distsysReview.ignore": ["${ignored}"] in .vscode/settings.json removes ${ignored} (didChangeConfiguration)`, JSON.stringify(codesOf(fileState(state(), UI_FILE))));
+    fs.writeFileSync(settingsFile, '{}');
+    const back = await until(async () => codesOf(fileState(state(), UI_FILE)).includes(ignored), 30000, 200);
+    check(!!back, `${ignored} back once the setting is removed`);
+  }
+
+  // --- restart through the command palette ------------------------------------------------------------
+  await page.keyboard.press('Control+Shift+P');
+  await input.waitFor({ state: 'visible', timeout: 20000 });
+  await input.fill('>distsys-review: Restart server');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Restart server' }).first().waitFor({ timeout: 20000 });
+  const seqBefore = state()?.seq ?? 0;
+  await page.keyboard.press('Enter');
+  const restarted = await until(async () => {
+    const s = state();
+    return s && s.seq > seqBefore && s.serverState === 'running' && codesOf(fileState(s, UI_FILE)).length > 0 ? s : undefined;
+  }, 20000, 200);
+  check(!!restarted, 'Restart server: running again with diagnostics', JSON.stringify({ state: state()?.serverState, codes: codesOf(fileState(state(), UI_FILE)) }));
 
   // --- the other files, through the test channel -------------------------------------------------------
   for (const [rel, w] of Object.entries(expect)) {
@@ -214,7 +243,7 @@ async function run(page) {
       '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(30000);
   try {
     await run(page);
   } catch (err) {
