@@ -30,6 +30,9 @@ if [[ -n "$bundle" ]]; then
   args+=(--target "$platform")
 fi
 [[ -n "$out" ]] && args+=(--out "$out")
+# README links are relative to editors/vscode in the repository; vsce would resolve them against its root.
+repo_url="$(node -p 'require("./package.json").repository.url')"
+args+=(--baseContentUrl "$repo_url/blob/HEAD/editors/vscode" --baseImagesUrl "$repo_url/raw/HEAD/editors/vscode")
 
 if [[ -n "${VSCE:-}" ]]; then
   "$VSCE" package "${args[@]}" >&2
