@@ -7,30 +7,32 @@ export type DiagnosticLevel = 'error' | 'warning' | 'information' | 'hint';
 
 /**
  * What the server receives, both as `initializationOptions` and as `settings` in
- * `workspace/didChangeConfiguration`: the same keys as `distsys-review.toml` where the meaning is the same
- * (`select`, `ignore`, `severity`), plus what only an editor has (`diagnosticSeverity`, `diagnostics.scope`,
- * `docs.baseUrl`). Client-only settings (server path, environment, trace) are left out.
+ * `workspace/didChangeConfiguration` (the server's `Settings::from_json`, crates/dsr-lsp/src/settings.rs):
+ * rule selectors layered over distsys-review.toml, the severity -> diagnostic level mapping, the scope, and
+ * the rule-page URL. Client-only settings (server path, environment, trace) are left out.
  */
 export interface ServerSettings {
   select: string[];
   ignore: string[];
-  severity: Record<string, string>;
-  diagnosticSeverity: Record<string, DiagnosticLevel>;
+  severity: Record<string, DiagnosticLevel>;
   diagnostics: { scope: 'openFiles' | 'workspace' };
-  docs: { baseUrl?: string };
+  docsBaseUrl?: string;
 }
 
 export function serverSettings(): ServerSettings {
   const cfg = vscode.workspace.getConfiguration(SECTION);
-  const baseUrl = cfg.get<string>('docs.baseUrl', '').trim();
-  return {
+  const settings: ServerSettings = {
     select: cfg.get<string[]>('select', []),
     ignore: cfg.get<string[]>('ignore', []),
-    severity: cfg.get<Record<string, string>>('severity', {}),
-    diagnosticSeverity: cfg.get<Record<string, DiagnosticLevel>>('diagnosticSeverity', {}),
+    severity: cfg.get<Record<string, DiagnosticLevel>>('severity', {}),
     diagnostics: { scope: cfg.get<'openFiles' | 'workspace'>('diagnostics.scope', 'openFiles') },
-    docs: baseUrl ? { baseUrl } : {},
   };
+  // Empty means the server's default; an empty string would be rejected as a URL.
+  const baseUrl = cfg.get<string>('docs.baseUrl', '').trim();
+  if (baseUrl) {
+    settings.docsBaseUrl = baseUrl;
+  }
+  return settings;
 }
 
 /** Settings whose change needs a new server process rather than a didChangeConfiguration. */

@@ -10,13 +10,13 @@ M.filetypes = { "go", "rust", "typescript", "typescriptreact", "javascript", "ja
 
 M.root_markers = { "distsys-review.toml", "go.mod", "Cargo.toml", "package.json", ".git" }
 
--- What the server reads, as initializationOptions and as didChangeConfiguration settings: the keys of
--- distsys-review.toml where the meaning is the same, plus the editor-only ones. Empty means "server default".
--- Also accepted: severity = { BKP001 = "high" } (per-rule, as in the toml), docs = { baseUrl = "..." }.
+-- What the server reads, as initializationOptions and as didChangeConfiguration settings (crates/dsr-lsp's
+-- Settings::from_json): rule selectors layered over distsys-review.toml, the finding severity -> diagnostic
+-- level mapping, the scope. Also accepted: docsBaseUrl = "https://..." (rule pages; `{code}` is replaced).
 M.default_settings = {
   select = {},
   ignore = {},
-  diagnosticSeverity = {
+  severity = {
     critical = "error",
     high = "warning",
     medium = "warning",
