@@ -6,6 +6,7 @@
 -- DSR_EXPECT (expect.json), DSR_RESULT (JSON written here), DISTSYS_REVIEW_BIN (the server).
 -- Results go to DSR_RESULT and stdout; the exit code is 0 or the number of failed checks (capped at 100).
 
+local uv = vim.uv or vim.loop
 local results = { version = tostring(vim.version().major .. "." .. vim.version().minor .. "." .. vim.version().patch), files = {}, checks = {} }
 local failures = 0
 
@@ -162,9 +163,9 @@ local function run()
       end
       return true
     end
-    local t0 = vim.loop.hrtime()
+    local t0 = uv.hrtime()
     local got_all = vim.wait(15000, has_all, 20)
-    entry.diagnostics_ms = math.floor((vim.loop.hrtime() - t0) / 1e6)
+    entry.diagnostics_ms = math.floor((uv.hrtime() - t0) / 1e6)
     entry.codes = codes(buf)
     check(got_all, "diagnostics " .. table.concat(want.codes, ","), table.concat(entry.codes, ","))
     if not got_all then

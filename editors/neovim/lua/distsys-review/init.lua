@@ -3,6 +3,7 @@
 --   0.8-0.10  vim.lsp.start from a FileType autocmd (one client per root, reused by vim.lsp.start)
 --   0.7       vim.lsp.start_client once per root + vim.lsp.buf_attach_client
 local M = {}
+local uv = vim.uv or vim.loop
 
 M.name = "distsys_review"
 
@@ -32,12 +33,12 @@ end
 
 local function find_root(bufname, markers)
   if bufname == "" then
-    return vim.loop.cwd()
+    return uv.cwd()
   end
   local dir = vim.fn.fnamemodify(bufname, ":p:h")
   while dir and dir ~= "" do
     for _, marker in ipairs(markers) do
-      if vim.loop.fs_stat(dir .. "/" .. marker) then
+      if uv.fs_stat(dir .. "/" .. marker) then
         return dir
       end
     end
