@@ -32,8 +32,11 @@ t0=$SECONDS
 mkdir -p "$work/ext"
 tar -C "$repo/editors/vscode" --exclude=./node_modules --exclude=./out --exclude=./server --exclude='*.vsix' -cf - . |
   tar -C "$work/ext" -xf -
+# A debug build carries ~100 MB of debug info; the .vsix gets a stripped copy.
+cp "$DISTSYS_REVIEW_BIN" "$work/distsys-review"
+strip "$work/distsys-review" 2>/dev/null || true
 VSCE="$CACHE/tools/node_modules/.bin/vsce" "$work/ext/scripts/package.sh" \
-  --bundle "$DISTSYS_REVIEW_BIN" --out "$work/distsys-review.vsix" >"$DSR_ARTIFACTS/vsce.log" 2>&1 ||
+  --bundle "$work/distsys-review" --out "$work/distsys-review.vsix" >"$DSR_ARTIFACTS/vsce.log" 2>&1 ||
   { tail -30 "$DSR_ARTIFACTS/vsce.log" >&2; exit 1; }
 echo "vscode: packaged .vsix ($(du -k "$work/distsys-review.vsix" | cut -f1) KiB) in $((SECONDS - t0)) s"
 
