@@ -11,6 +11,7 @@ const ARTIFACTS = process.env.DSR_ARTIFACTS;
 const SCREENSHOTS = process.env.DSR_SCREENSHOTS; // also copy the README images here when set
 const expect = JSON.parse(fs.readFileSync(process.env.DSR_EXPECT, 'utf8'));
 const UI_FILE = 'go/worker.go';
+const README_IMAGES = ['hover', 'quickfix', 'problems', 'explain'];
 
 let passed = 0;
 let failed = 0;
@@ -46,7 +47,7 @@ const codesOf = (f) => [...new Set((f?.diagnostics ?? []).map((d) => d.code))].s
 async function shot(page, name) {
   const file = path.join(ARTIFACTS, `vscode-${name}.png`);
   await page.screenshot({ path: file });
-  if (SCREENSHOTS) {
+  if (SCREENSHOTS && README_IMAGES.includes(name)) {
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     fs.copyFileSync(file, path.join(SCREENSHOTS, `${name}.png`));
   }
