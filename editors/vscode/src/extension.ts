@@ -72,10 +72,8 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     initializationOptions: serverSettings(),
     outputChannel: output,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
-    synchronize: {
-      // The config file may change on disk (git checkout, another editor): the server reloads it.
-      fileEvents: vscode.workspace.createFileSystemWatcher('**/distsys-review.toml'),
-    },
+    // No static file watcher: the server registers its own (distsys-review.toml, closed source files) through
+    // client/registerCapability, and a second one here would deliver every change twice.
     middleware: {
       workspace: {
         // A server that pulls `workspace/configuration` gets the same shape as initializationOptions.

@@ -218,6 +218,21 @@ async function run(page) {
     check(!!back, `${ignored} back once the setting is removed`);
   }
 
+  // --- the project's distsys-review.toml is watched: the server reloads it when it changes on disk -------
+  if (ignored) {
+    const toml = path.join(process.env.DSR_PROJECT, 'distsys-review.toml');
+    const original = fs.readFileSync(toml, 'utf8');
+    fs.writeFileSync(toml, `${original}ignore = ["${ignored}"]\n`);
+    const gone = await until(async () => {
+      const f = fileState(state(), UI_FILE);
+      return f && !codesOf(f).includes(ignored);
+    }, 30000, 200);
+    check(!!gone, `ignore = ["${ignored}"] written to distsys-review.toml removes ${ignored} (watched files)`, JSON.stringify(codesOf(fileState(state(), UI_FILE))));
+    fs.writeFileSync(toml, original);
+    const back = await until(async () => codesOf(fileState(state(), UI_FILE)).includes(ignored), 30000, 200);
+    check(!!back, `${ignored} back once distsys-review.toml is restored`);
+  }
+
   // --- restart through the command palette ------------------------------------------------------------
   await page.keyboard.press('Control+Shift+P');
   await input.waitFor({ state: 'visible', timeout: 20000 });
