@@ -382,6 +382,93 @@ pub fn resolve_target(action: &CodeAction) -> Option<Uri> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::{Path, PathBuf};
+    use std::str::FromStr;
+    use std::sync::Arc;
+
+    use dsr_core::{Config, Engine, Language};
+    use dsr_syntax::{PositionEncoding, Rope};
+
+    fn analyzed(language: Language, text: &str) -> Analyzed {
+        let engine = Arc::new(Engine::new(dsr_rules::registry(), Config::default()));
+        let analysis = engine.analyze_source(Path::new("x"), language, text);
+        Analyzed {
+            seq: 1,
+            version: 1,
+            language,
+            uri: Uri::from_str("file:///x").unwrap(),
+            path: PathBuf::from("x"),
+            rope: Rope::from_str(text),
+            findings: analysis.findings,
+            suppressions: analysis.suppressions,
+            diagnostics: Vec::new(),
+            encoding: PositionEncoding::Utf16,
+            engine,
+        }
+    }
+
+    fn apply(text: &str, edit: &TextEdit) -> String {
+        let rope = Rope::from_str(text);
+        let range = convert::byte_range_lenient(&rope, edit.range, PositionEncoding::Utf16);
+        let mut out = text.to_string();
+        out.replace_range(range.start..range.end, &edit.new_text);
+        out
+    }
+
+    #[test]
+    fn suppress_on_the_line_keeps_indentation_and_line_endings() {
+        let text = "fn f() {\r\n\t\tlet (a, b) = std::sync::mpsc::channel::<u8>();\r\n}\r\n";
+        let a = analyzed(Language::Rust, text);
+        let edit = suppress_line_edit(&a, 1, "BKP001");
+        assert_eq!(
+            apply(text, &edit),
+            "fn f() {\r\n\t\t// distsys-review: ignore[BKP001] <reason>\r\n\t\tlet (a, b) = std::sync::mpsc::channel::<u8>();\r\n}\r\n"
+        );
+    }
+
+    #[test]
+    fn sql_suppressions_use_double_dashes() {
+        let text = "  DROP TABLE users;\n";
+        let a = analyzed(Language::Sql, text);
+        assert_eq!(
+            apply(text, &suppress_line_edit(&a, 0, "OPS001")),
+            "  -- distsys-review: ignore[OPS001] <reason>\n  DROP TABLE users;\n"
+        );
+        assert_eq!(
+            apply(text, &suppress_file_edit(&a, "OPS001")),
+            "-- distsys-review: ignore-file[OPS001] <reason>\n  DROP TABLE users;\n"
+        );
+    }
+
+    #[test]
+    fn an_existing_suppression_gets_the_code_added() {
+        let text = "fn f() {\n    // distsys-review: ignore[RES001] caller sets a deadline\n    let (a, b) = std::sync::mpsc::channel::<u8>();\n}\n";
+        let a = analyzed(Language::Rust, text);
+        assert_eq!(
+            apply(text, &suppress_line_edit(&a, 2, "BKP001")),
+            text.replace("ignore[RES001]", "ignore[RES001, BKP001]")
+        );
+        let text = "#!/usr/bin/env run-cargo-script\nfn f() {}\n";
+        let a = analyzed(Language::Rust, text);
+        assert_eq!(
+            apply(text, &suppress_file_edit(&a, "BKP001")),
+            "#!/usr/bin/env run-cargo-script\n// distsys-review: ignore-file[BKP001] <reason>\nfn f() {}\n"
+        );
+        let text = "// distsys-review: ignore-file[RES001] generated\nfn f() {}\n";
+        let a = analyzed(Language::Rust, text);
+        assert_eq!(
+            apply(text, &suppress_file_edit(&a, "BKP001")),
+            text.replace("ignore-file[RES001]", "ignore-file[RES001, BKP001]")
+        );
+    }
+
+    #[test]
+    fn fix_all_removes_every_unused_suppression() {
+        let text = "// distsys-review: ignore[BKP001] gone\nfn a() {}\nfn b() {} // distsys-review: ignore[BKP001] gone too\n";
+        let a = analyzed(Language::Rust, text);
+        let edit = fix_all_edit(&a).expect("there are safe fixes");
+        assert_eq!(apply(text, &edit), "fn a() {}\nfn b() {}\n");
+    }
 
     #[test]
     fn changed_region_is_minimal_and_respects_boundaries() {

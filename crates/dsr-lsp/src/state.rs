@@ -345,7 +345,7 @@ impl State {
                 // The file goes back to being a closed file of the workspace: show what is on disk.
                 let state = self.clone();
                 let uri = uri.clone();
-                tokio::task::spawn_blocking(move || state.check_closed_file(&uri, &path));
+                tokio::task::spawn_blocking(move || state.check_closed_file(&uri, &path, true));
                 return;
             }
         }
@@ -488,12 +488,22 @@ impl State {
 
     /// Checks a file that is not open, from disk, and publishes its diagnostics (workspace scope). Problems
     /// reading it are logged to the client, never fatal.
-    pub fn check_closed_file(self: &Arc<Self>, uri: &Uri, path: &Path) {
+    /// `just_closed`: the editor showed the open document's diagnostics, which must be replaced even by none.
+    pub fn check_closed_file(&self, uri: &Uri, path: &Path, just_closed: bool) {
         match self.analyze_file(uri, path) {
             Ok(Some(diagnostics)) => {
-                self.workspace_published.insert(uri.clone(), ());
-                self.publish(Publish::File(uri.clone(), diagnostics));
+                // A clean file that never had diagnostics needs no notification (most files of a workspace).
+                let worth_sending = if diagnostics.is_empty() {
+                    self.workspace_published.remove(uri).is_some()
+                } else {
+                    self.workspace_published.insert(uri.clone(), ());
+                    true
+                };
+                if worth_sending || just_closed {
+                    self.publish(Publish::File(uri.clone(), diagnostics));
+                }
             }
+            Ok(None) if just_closed => self.publish(Publish::Clear(uri.clone())),
             Ok(None) => {}
             Err(problem) => {
                 tracing::warn!("{problem}");

@@ -183,7 +183,7 @@ async fn index(state: Arc<State>, generation: u64, token: Option<NumberOrString>
             continue;
         }
         let state = state.clone();
-        let _ = tokio::task::spawn_blocking(move || state.check_closed_file(&uri, &path)).await;
+        let _ = tokio::task::spawn_blocking(move || state.check_closed_file(&uri, &path, false)).await;
         checked += 1;
     }
     tracing::info!(
@@ -235,7 +235,7 @@ pub fn watched_files_changed(state: &Arc<State>, changes: Vec<FileEvent>) {
         } else {
             let state = state.clone();
             let uri = change.uri;
-            tokio::task::spawn_blocking(move || state.check_closed_file(&uri, &path));
+            tokio::task::spawn_blocking(move || state.check_closed_file(&uri, &path, false));
         }
     }
     for path in config_changed {
