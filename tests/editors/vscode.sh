@@ -57,7 +57,8 @@ cat >"$work/user/User/settings.json" <<'JSON'
   "editor.minimap.enabled": false,
   "window.zoomLevel": 0,
   "chat.disableAIFeatures": true,
-  "git.enabled": false
+  "git.enabled": false,
+  "distsysReview.trace.server": "messages"
 }
 JSON
 export XDG_CONFIG_HOME="$work/xdg/config" XDG_DATA_HOME="$work/xdg/data"

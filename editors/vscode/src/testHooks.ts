@@ -40,17 +40,22 @@ export function registerTestHooks(
       if (ours.length === 0 && uri.scheme !== 'file') {
         continue;
       }
+      // Hover and code-action providers would open a closed file (workspace scope) and so change what the
+      // server reports: ask them only about documents that are open already.
+      const isOpen = vscode.workspace.textDocuments.some((t) => t.uri.toString() === uri.toString());
       const diagnostics = [];
       for (const d of ours) {
-        const hovers =
-          (await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, d.range.start)) ??
-          [];
-        const actions =
-          (await vscode.commands.executeCommand<(vscode.CodeAction | vscode.Command)[]>(
-            'vscode.executeCodeActionProvider',
-            uri,
-            d.range,
-          )) ?? [];
+        const hovers = isOpen
+          ? ((await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, d.range.start)) ??
+            [])
+          : [];
+        const actions = isOpen
+          ? ((await vscode.commands.executeCommand<(vscode.CodeAction | vscode.Command)[]>(
+              'vscode.executeCodeActionProvider',
+              uri,
+              d.range,
+            )) ?? [])
+          : [];
         diagnostics.push({
           code: diagnosticCode(d),
           codeHref: typeof d.code === 'object' ? d.code.target.toString() : undefined,
@@ -70,8 +75,8 @@ export function registerTestHooks(
           ),
         });
       }
-      if (diagnostics.length > 0 || vscode.workspace.textDocuments.some((t) => t.uri.toString() === uri.toString())) {
-        files.push({ uri: uri.toString(), diagnostics });
+      if (diagnostics.length > 0 || isOpen) {
+        files.push({ uri: uri.toString(), open: isOpen, diagnostics });
       }
     }
     const openDocuments = vscode.workspace.textDocuments

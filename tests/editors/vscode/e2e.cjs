@@ -218,6 +218,20 @@ async function run(page) {
     check(!!back, `${ignored} back once the setting is removed`);
   }
 
+  // --- diagnostics.scope "workspace": findings in files that are not open -----------------------------
+  const closed = Object.keys(expect).find((rel) => !rel.startsWith('_') && rel !== UI_FILE);
+  if (closed) {
+    fs.writeFileSync(settingsFile, JSON.stringify({ 'distsysReview.diagnostics.scope': 'workspace' }, null, 2));
+    const seen = await until(async () => {
+      const f = fileState(state(), closed);
+      return expect[closed].codes.every((c) => codesOf(f).includes(c));
+    }, 30000, 200);
+    check(!!seen, `"diagnostics.scope": "workspace" reports ${expect[closed].codes} in ${closed} before it is opened`, JSON.stringify(state()?.files.map((f) => [f.uri.split('/project/')[1], codesOf(f)])));
+    fs.writeFileSync(settingsFile, '{}');
+    const cleared = await until(async () => codesOf(fileState(state(), closed)).length === 0, 30000, 200);
+    check(!!cleared, `back to "openFiles": ${closed} has no diagnostics while closed`);
+  }
+
   // --- the project's distsys-review.toml is watched: the server reloads it when it changes on disk -------
   if (ignored) {
     const toml = path.join(process.env.DSR_PROJECT, 'distsys-review.toml');
