@@ -958,10 +958,7 @@ fn library_releases(
 fn bind<'t>(facts: &FileFacts<'t>, source: &str, acquisition: &mut Acquisition<'t, '_>) {
     let call = &facts.calls[acquisition.call];
     let mut current = call.node;
-    loop {
-        let Some(parent) = current.parent() else {
-            break;
-        };
+    while let Some(parent) = current.parent() {
         match parent.kind() {
             "await_expression" | "try_expression" | "parenthesized_expression" => current = parent,
             "field_expression" => {
