@@ -17,6 +17,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &backpressure::unbounded_channel::UnboundedChannel,
         &coordination::lock_without_ttl::LockWithoutTtl,
         &coordination::unsafe_lock_release::UnsafeLockRelease,
+        &coordination::lock_without_fencing::LockWithoutFencing,
         &observability::context_not_propagated::ContextNotPropagated,
         &MetaRule(&UnusedSuppression::META),
         &MetaRule(&SuppressionWithoutReason::META),

@@ -1000,14 +1000,19 @@ fn bind<'t>(facts: &FileFacts<'t>, source: &str, acquisition: &mut Acquisition<'
         _ => (None, None),
     };
     acquisition.handle = handle;
-    acquisition.statement = statement.or_else(|| {
-        node::ancestors(call.node).find(|a| {
-            a.kind().ends_with("statement")
-                || a.kind() == "expression_statement"
-                || a.kind() == "let_declaration"
+    acquisition.statement = statement.or_else(|| enclosing_statement(call.node));
+}
+
+/// The statement a node is part of: its nearest ancestor (or itself) that sits directly in a block.
+pub fn enclosing_statement(n: Node<'_>) -> Option<Node<'_>> {
+    std::iter::once(n).chain(node::ancestors(n)).find(|a| {
+        a.parent().is_some_and(|p| {
+            matches!(
+                p.kind(),
+                "block" | "statement_list" | "statement_block" | "source_file" | "program"
+            )
         })
-    });
-    let _ = facts;
+    })
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1238,6 +1243,12 @@ fn described_words(
 /// The key as the reader knows it: a string literal's contents, else the expression without whitespace and
 /// `&`.
 pub fn key_text(source: &str, language: Language, key: Node<'_>) -> String {
+    // redlock's `["resource"]`: one key in a list.
+    if matches!(key.kind(), "array" | "array_expression") && key.named_child_count() == 1 {
+        if let Some(only) = key.named_child(0) {
+            return key_text(source, language, only);
+        }
+    }
     node::string_literal_value(key, source, language).unwrap_or_else(|| {
         compact(node::text(key, source))
             .trim_start_matches('&')
