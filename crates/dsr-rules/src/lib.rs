@@ -18,6 +18,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &coordination::lock_without_ttl::LockWithoutTtl,
         &coordination::unsafe_lock_release::UnsafeLockRelease,
         &coordination::lock_without_fencing::LockWithoutFencing,
+        &coordination::lock_held_across_remote_call::LockHeldAcrossRemoteCall,
         &observability::context_not_propagated::ContextNotPropagated,
         &MetaRule(&UnusedSuppression::META),
         &MetaRule(&SuppressionWithoutReason::META),

@@ -39,7 +39,11 @@ impl RemoteCalls {
             functions: vec![None; facts.functions.len()],
         };
         for (index, call) in facts.calls.iter().enumerate() {
-            if let Some(api) = kb.call(facts, call).filter(|api| api.remote) {
+            if let Some(api) = kb
+                .call(facts, call)
+                .filter(|api| api.remote)
+                .filter(|api| !is_foreign_send(facts, source, call, api))
+            {
                 let write = is_write(facts, source, call, api).then_some(index);
                 model.calls[index] = Some(Reach {
                     kind: api.kind,
@@ -147,6 +151,45 @@ fn local_callee(facts: &FileFacts<'_>, call: &Call<'_>) -> Option<usize> {
         let own_short = name.rsplit(['.', ':']).next().unwrap_or(name);
         own_short == short && is_method == wants_method
     })
+}
+
+/// Rust request builders end in a method whose name other types share: reqwest's `send()` is also a channel's
+/// (`tx.send(x).await`). A call matched by such a method name counts only when its receiver is a request
+/// chain — one that names an HTTP method (`client.post(url).json(&b).send()`) — or a local built from one.
+fn is_foreign_send(facts: &FileFacts<'_>, source: &str, call: &Call<'_>, api: &Api) -> bool {
+    if facts.language != Language::Rust || api.kind != ApiKind::Http || call.path.is_some() {
+        return false;
+    }
+    let mut receiver = call.receiver.map(strip);
+    for _ in 0..16 {
+        let Some(current) = receiver else {
+            return true;
+        };
+        if current.kind() == "identifier" {
+            receiver = facts
+                .declared_value(
+                    call.function,
+                    node::text(current, source),
+                    call.node.start_byte(),
+                )
+                .map(strip);
+            continue;
+        }
+        let Some(link) = facts.calls.iter().find(|c| c.node == current) else {
+            return true;
+        };
+        let names_method = link.method.as_deref().is_some_and(|m| {
+            matches!(
+                m,
+                "get" | "post" | "put" | "patch" | "delete" | "head" | "request"
+            )
+        }) || link.path.is_some();
+        if names_method {
+            return false;
+        }
+        receiver = link.receiver.map(strip);
+    }
+    true
 }
 
 /// Whether a library call writes to a store other than a cache: the knowledge base marks it a mutation, or
@@ -369,6 +412,9 @@ async fn f(c: &Client) {
     c.post(url).json(&body).send().await?;
     c.get(url).send().await?;
     sqlx::query("DELETE FROM t").execute(&pool).await?;
+    let req = c.put(url);
+    req.send().await?;
+    tx.send(1).await?;
 }
 "#;
         assert_eq!(

@@ -209,8 +209,8 @@ class Worker {
         [
             "redis.set redis key=key expiry=\"PX\" Lock handle=- releases=[del@redis.del]",
             "this.mutex.acquire async-mutex key= expiry=none Lock handle=release releases=[release(deferred)@release]",
-            "redlock.acquire redlock key=[\"a\"] expiry=5000 Lock handle=lock releases=[release@lock.release]",
-            "redlock.using redlock key=[\"b\"] expiry=5000 Lock handle=- releases=[]",
+            "redlock.acquire redlock key=a expiry=5000 Lock handle=lock releases=[release@lock.release]",
+            "redlock.using redlock key=b expiry=5000 Lock handle=- releases=[]",
         ]
     );
 }
