@@ -289,8 +289,18 @@ fn http_method(facts: &FileFacts<'_>, source: &str, call: &Call<'_>, api: &Api) 
         }
     }
     let mut receiver = call.receiver;
-    while let Some(r) = receiver {
-        let Some(link) = facts.calls.iter().find(|c| c.node == strip(r)) else {
+    for _ in 0..16 {
+        let Some(mut r) = receiver.map(strip) else {
+            break;
+        };
+        if r.kind() == "identifier" {
+            match facts.declared_value(call.function, node::text(r, source), call.node.start_byte())
+            {
+                Some(value) => r = strip(value),
+                None => break,
+            }
+        }
+        let Some(link) = facts.calls.iter().find(|c| c.node == r) else {
             break;
         };
         if let Some(method) = link.method.as_deref() {
@@ -427,6 +437,7 @@ async fn f(c: &Client) {
                     false,
                     true
                 ),
+                ("req.send".to_string(), false, true),
             ]
         );
     }
