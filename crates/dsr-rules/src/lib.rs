@@ -20,6 +20,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &coordination::lock_without_fencing::LockWithoutFencing,
         &coordination::lock_held_across_remote_call::LockHeldAcrossRemoteCall,
         &observability::context_not_propagated::ContextNotPropagated,
+        &resilience::wait_ignores_cancellation::WaitIgnoresCancellation,
         &MetaRule(&UnusedSuppression::META),
         &MetaRule(&SuppressionWithoutReason::META),
     ]

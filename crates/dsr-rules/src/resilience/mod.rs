@@ -1,1 +1,3 @@
 //! RES — failure handling and resilience.
+
+pub mod wait_ignores_cancellation;
