@@ -21,6 +21,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &coordination::lock_held_across_remote_call::LockHeldAcrossRemoteCall,
         &observability::context_not_propagated::ContextNotPropagated,
         &resilience::wait_ignores_cancellation::WaitIgnoresCancellation,
+        &resilience::response_body_not_closed::ResponseBodyNotClosed,
         &MetaRule(&UnusedSuppression::META),
         &MetaRule(&SuppressionWithoutReason::META),
     ]
