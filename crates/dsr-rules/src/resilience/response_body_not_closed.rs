@@ -366,10 +366,8 @@ impl Uses {
                         uses.passed_on = true;
                     }
                 }
-                "identifier" if ctx.node_text(n) == resp => {
-                    if is_passed_on(ctx, n) {
-                        uses.passed_on = true;
-                    }
+                "identifier" if ctx.node_text(n) == resp && is_passed_on(ctx, n) => {
+                    uses.passed_on = true;
                 }
                 "selector_expression" if compact_text(ctx, n) == body => {
                     let in_goroutine = node::ancestors(n)
@@ -397,7 +395,7 @@ fn is_passed_on(ctx: &RuleContext<'_>, n: Node<'_>) -> bool {
         "selector_expression" => parent.child_by_field_name("operand") != Some(n),
         "binary_expression" => {
             let other = node::named_children(parent).find(|c| *c != n);
-            !other.is_some_and(|o| ctx.node_text(o) == "nil")
+            other.is_none_or(|o| ctx.node_text(o) != "nil")
         }
         "expression_list" => {
             // The left side of an assignment is a write, not a use.
