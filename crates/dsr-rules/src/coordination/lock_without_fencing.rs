@@ -34,7 +34,7 @@ declare_rule! {
     /// argument, identifier or string between the acquisition and the write), by etcd's `Header()`, `Key()` or
     /// `IsOwner()` on the mutex, and by an `INCR` in the function. Writes after the lock is released, reads, and
     /// writes to the cache that holds the lock are not asked about; in-process mutexes are not distributed
-    /// locks.
+    /// locks, and a lock without any expiry cannot change hands while held (LCK001 reports that instead).
     ///
     /// ## Example
     /// ```go
@@ -136,6 +136,10 @@ impl Rule for LockWithoutFencing {
         let remote = RemoteCalls::compute(ctx.facts, ctx.source, ctx.kb);
         for acquisition in &locks.acquisitions {
             if acquisition.scope != LockScope::Distributed || acquisition.purpose != Purpose::Lock {
+                continue;
+            }
+            // A lock that never expires cannot pass to a second holder mid-operation (LCK001 reports it).
+            if acquisition.expiry == Expiry::None && acquisition.expire.is_none() {
                 continue;
             }
             let Some(region) = held_region(ctx, acquisition) else {
