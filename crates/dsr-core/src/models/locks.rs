@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
 use crate::commands::{Options, StoreCommand, TokenStyle};
-use crate::facts::{compact, Call, FileFacts};
+use crate::facts::{compact, Call, FileFacts, ANONYMOUS};
 use crate::kb::{KnowledgeBase, LockLibrary, LockScope};
 
 use super::remote::strip;
@@ -111,6 +111,10 @@ impl<'t, 'k> Locks<'t, 'k> {
         let commands: Vec<StoreCommand<'t>> = (0..facts.calls.len())
             .filter_map(|i| StoreCommand::decode(facts, kb, source, i))
             .collect();
+        let keys: Vec<Option<String>> = commands
+            .iter()
+            .map(|c| c.key.map(|k| key_text(source, facts.language, k)))
+            .collect();
         let scanner = Scanner::new(facts, source);
         let mut acquisitions = Vec::new();
         for command in &commands {
@@ -131,7 +135,7 @@ impl<'t, 'k> Locks<'t, 'k> {
                     releases: Vec::new(),
                     expire: None,
                 };
-                redis_releases(facts, source, &commands, &mut acquisition);
+                redis_releases(facts, source, &commands, &keys, &mut acquisition);
                 acquisition.purpose = classify(
                     facts,
                     source,
@@ -146,7 +150,7 @@ impl<'t, 'k> Locks<'t, 'k> {
         }
         if facts.language == Language::Go {
             for mut acquisition in etcd_transactions(facts, source, kb) {
-                redis_releases(facts, source, &commands, &mut acquisition);
+                redis_releases(facts, source, &commands, &keys, &mut acquisition);
                 acquisition.purpose = classify(
                     facts,
                     source,
@@ -359,22 +363,17 @@ fn redis_releases<'t>(
     facts: &FileFacts<'t>,
     source: &str,
     commands: &[StoreCommand<'t>],
+    keys: &[Option<String>],
     acquisition: &mut Acquisition<'t, '_>,
 ) {
     let Some(key) = acquisition.key else { return };
     let claim = &facts.calls[acquisition.call];
-    for command in commands {
-        let Some(other_key) = command.key else {
+    let wanted = key_text(source, facts.language, key);
+    for (command, other) in commands.iter().zip(keys) {
+        let Some(other) = other else {
             continue;
         };
-        if !same_key(
-            facts,
-            source,
-            claim,
-            key,
-            &facts.calls[command.call],
-            other_key,
-        ) {
+        if *other != wanted || !same_key(facts, source, claim, key, &facts.calls[command.call]) {
             continue;
         }
         let call = &facts.calls[command.call];
@@ -412,20 +411,16 @@ fn outermost(facts: &FileFacts<'_>, call: &Call<'_>) -> Option<usize> {
     call.function.map(|f| facts.outermost_function(f))
 }
 
-/// Two key expressions name the same key: the same text in the same function; or, across functions, the same
-/// string literal, or the same field of the same type (`l.key` in `Lock.Acquire` and `Lock.Release`).
+/// Two key expressions of the same text name the same key: in the same function; or, across functions, when
+/// they are a string literal, or the same field of the same type (`l.key` in `Lock.Acquire` and `Release`).
 fn same_key(
     facts: &FileFacts<'_>,
     source: &str,
     a_call: &Call<'_>,
     a: Node<'_>,
     b_call: &Call<'_>,
-    b: Node<'_>,
 ) -> bool {
     let language = facts.language;
-    if key_text(source, language, a) != key_text(source, language, b) {
-        return false;
-    }
     let (fa, fb) = (outermost(facts, a_call), outermost(facts, b_call));
     if fa.is_none() || fb.is_none() {
         return false;
@@ -1186,7 +1181,7 @@ pub fn classify(
     let Some(claim) = facts.calls.get(call) else {
         return Purpose::Unknown;
     };
-    let function_words = words(&facts.component_at(claim.node.start_byte()));
+    let function_words = words(&component(facts, claim));
     let key_words = key
         .map(|k| described_words(facts, source, claim, k))
         .unwrap_or_default();
@@ -1197,6 +1192,7 @@ pub fn classify(
     let result_words: Vec<String> = facts
         .assignments
         .iter()
+        .filter(|a| a.function == claim.function)
         .filter(|a| {
             a.value
                 .is_some_and(|v| TextRange::of(v).contains_range(claim.range()))
@@ -1219,6 +1215,19 @@ pub fn classify(
     } else {
         Purpose::Unknown
     }
+}
+
+/// The name of the function a call is in (the nearest named one for closures), else its component.
+fn component(facts: &FileFacts<'_>, call: &Call<'_>) -> String {
+    let mut current = call.function;
+    while let Some(index) = current {
+        let function = &facts.functions[index];
+        if function.name != ANONYMOUS {
+            return function.name.clone();
+        }
+        current = function.parent;
+    }
+    facts.component_at(call.node.start_byte())
 }
 
 /// The words of an expression, and of the value a local it names was declared with (`key :=

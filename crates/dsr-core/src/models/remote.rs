@@ -6,6 +6,7 @@
 //! request builders and idempotency); the two are meant to be folded into one.
 
 use dsr_syntax::{node, Language};
+use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts, ANONYMOUS};
@@ -32,23 +33,54 @@ pub struct RemoteCalls {
     functions: Vec<Option<Reach>>,
 }
 
+/// Lookups built once per file: calls by node, functions by short name.
+struct Index<'f> {
+    by_node: FxHashMap<usize, usize>,
+    /// Short name (`save` for `Store.save`) → (function, is a method).
+    functions: FxHashMap<&'f str, Vec<(usize, bool)>>,
+}
+
+impl<'f> Index<'f> {
+    fn new(facts: &'f FileFacts<'_>) -> Self {
+        let by_node = facts
+            .calls
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.node.id(), i))
+            .collect();
+        let mut functions: FxHashMap<&str, Vec<(usize, bool)>> = FxHashMap::default();
+        for (index, f) in facts.functions.iter().enumerate() {
+            let name = f.name.as_str();
+            let is_method = name.contains('.') || name.contains("::");
+            let short = name.rsplit(['.', ':']).next().unwrap_or(name);
+            functions.entry(short).or_default().push((index, is_method));
+        }
+        Index { by_node, functions }
+    }
+
+    fn call<'c, 't>(&self, facts: &'c FileFacts<'t>, n: Node<'_>) -> Option<&'c Call<'t>> {
+        self.by_node.get(&n.id()).map(|i| &facts.calls[*i])
+    }
+}
+
 impl RemoteCalls {
     pub fn compute(facts: &FileFacts<'_>, source: &str, kb: &KnowledgeBase) -> Self {
         let mut model = RemoteCalls {
             calls: vec![None; facts.calls.len()],
             functions: vec![None; facts.functions.len()],
         };
-        for (index, call) in facts.calls.iter().enumerate() {
+        let index = Index::new(facts);
+        for (at, call) in facts.calls.iter().enumerate() {
             if let Some(api) = kb
                 .call(facts, call)
                 .filter(|api| api.remote)
-                .filter(|api| !is_foreign_send(facts, source, call, api))
+                .filter(|api| !is_foreign_send(facts, &index, source, call, api))
             {
-                let write = is_write(facts, source, call, api).then_some(index);
-                model.calls[index] = Some(Reach {
+                let write = is_write(facts, &index, source, call, api).then_some(at);
+                model.calls[at] = Some(Reach {
                     kind: api.kind,
                     via: None,
-                    call: index,
+                    call: at,
                     write,
                 });
             }
@@ -61,24 +93,29 @@ impl RemoteCalls {
                 if model.calls[i].is_some() {
                     None
                 } else {
-                    local_callee(facts, call)
+                    local_callee(facts, &index, call)
                 }
             })
             .collect();
+        // Calls by function, computed once: a call belongs to its function and every function it is nested in.
+        let mut calls_of: Vec<Vec<usize>> = vec![Vec::new(); facts.functions.len()];
+        for (index, call) in facts.calls.iter().enumerate() {
+            let mut current = call.function;
+            while let Some(function) = current {
+                calls_of[function].push(index);
+                current = facts.functions[function].parent;
+            }
+        }
         // Summaries only ever go from nothing to something, so this settles within one round per function.
         for _ in 0..=facts.functions.len() {
             let mut changed = false;
-            for (function, f) in facts.functions.iter().enumerate() {
+            for (function, calls) in calls_of.iter().enumerate() {
                 if model.functions[function].is_some() {
                     continue;
                 }
-                let range = f.range();
-                let own: Vec<&Reach> = facts
-                    .calls
+                let own: Vec<&Reach> = calls
                     .iter()
-                    .enumerate()
-                    .filter(|(_, c)| range.contains_range(c.range()))
-                    .filter_map(|(i, _)| model.calls[i].as_ref())
+                    .filter_map(|i| model.calls[*i].as_ref())
                     .collect();
                 if let Some(first) = own.first() {
                     model.functions[function] = Some(Reach {
@@ -123,7 +160,7 @@ impl RemoteCalls {
 
 /// The function of this file a call invokes: `helper(x)`, `s.helper()`, `self.helper()`, `this.helper()`,
 /// `Self::helper()` — by name, among the file's named functions (methods for receiver calls).
-fn local_callee(facts: &FileFacts<'_>, call: &Call<'_>) -> Option<usize> {
+fn local_callee(facts: &FileFacts<'_>, index: &Index<'_>, call: &Call<'_>) -> Option<usize> {
     let written = call.callee_text.as_str();
     let (short, wants_method) = match &call.method {
         // `pkg.Func()`, `axios.get()`: a member of an import is another module's.
@@ -145,18 +182,24 @@ fn local_callee(facts: &FileFacts<'_>, call: &Call<'_>) -> Option<usize> {
     if short.is_empty() || short == ANONYMOUS {
         return None;
     }
-    facts.functions.iter().position(|f| {
-        let name = f.name.as_str();
-        let is_method = name.contains('.') || name.contains("::");
-        let own_short = name.rsplit(['.', ':']).next().unwrap_or(name);
-        own_short == short && is_method == wants_method
-    })
+    index
+        .functions
+        .get(short)?
+        .iter()
+        .find(|(_, is_method)| *is_method == wants_method)
+        .map(|(f, _)| *f)
 }
 
 /// Rust request builders end in a method whose name other types share: reqwest's `send()` is also a channel's
 /// (`tx.send(x).await`). A call matched by such a method name counts only when its receiver is a request
 /// chain — one that names an HTTP method (`client.post(url).json(&b).send()`) — or a local built from one.
-fn is_foreign_send(facts: &FileFacts<'_>, source: &str, call: &Call<'_>, api: &Api) -> bool {
+fn is_foreign_send(
+    facts: &FileFacts<'_>,
+    index: &Index<'_>,
+    source: &str,
+    call: &Call<'_>,
+    api: &Api,
+) -> bool {
     if facts.language != Language::Rust || api.kind != ApiKind::Http || call.path.is_some() {
         return false;
     }
@@ -175,7 +218,7 @@ fn is_foreign_send(facts: &FileFacts<'_>, source: &str, call: &Call<'_>, api: &A
                 .map(strip);
             continue;
         }
-        let Some(link) = facts.calls.iter().find(|c| c.node == current) else {
+        let Some(link) = index.call(facts, current) else {
             return true;
         };
         let names_method = link.method.as_deref().is_some_and(|m| {
@@ -194,14 +237,20 @@ fn is_foreign_send(facts: &FileFacts<'_>, source: &str, call: &Call<'_>, api: &A
 
 /// Whether a library call writes to a store other than a cache: the knowledge base marks it a mutation, or
 /// leaves it open and the SQL text or HTTP method shows one.
-fn is_write(facts: &FileFacts<'_>, source: &str, call: &Call<'_>, api: &Api) -> bool {
+fn is_write(
+    facts: &FileFacts<'_>,
+    index: &Index<'_>,
+    source: &str,
+    call: &Call<'_>,
+    api: &Api,
+) -> bool {
     match api.kind {
         ApiKind::Cache | ApiKind::Local | ApiKind::Lock => false,
-        ApiKind::Db => match sql_verb(facts, source, call) {
+        ApiKind::Db => match sql_verb(facts, index, source, call) {
             Some(verb) => is_write_verb(&verb),
             None => api.mutation != Some(false),
         },
-        ApiKind::Http => match http_method(facts, source, call, api) {
+        ApiKind::Http => match http_method(facts, index, source, call, api) {
             Some(method) => matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"),
             None => api.mutation == Some(true),
         },
@@ -218,11 +267,16 @@ fn is_write_verb(verb: &str) -> bool {
 
 /// The first word of the SQL a DB call runs, when an argument (or the local it names, or a `sqlx::query(…)`
 /// its receiver chain starts from) is a string literal.
-fn sql_verb(facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> Option<String> {
+fn sql_verb(
+    facts: &FileFacts<'_>,
+    index: &Index<'_>,
+    source: &str,
+    call: &Call<'_>,
+) -> Option<String> {
     let mut candidates: Vec<Node<'_>> = call.args.clone();
     let mut receiver = call.receiver;
     while let Some(r) = receiver {
-        let Some(link) = facts.calls.iter().find(|c| c.node == strip(r)) else {
+        let Some(link) = index.call(facts, strip(r)) else {
             break;
         };
         candidates.extend(link.args.iter().copied());
@@ -254,7 +308,13 @@ fn sql_verb(facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> Option<Stri
 /// The HTTP method of a call: the knowledge base's, a `method` field of an options object argument
 /// (`fetch(url, { method: "POST" })`), a request built earlier with `http.NewRequest("POST", …)`, or a
 /// builder method of the receiver chain (`client.post(url).send()`).
-fn http_method(facts: &FileFacts<'_>, source: &str, call: &Call<'_>, api: &Api) -> Option<String> {
+fn http_method(
+    facts: &FileFacts<'_>,
+    index: &Index<'_>,
+    source: &str,
+    call: &Call<'_>,
+    api: &Api,
+) -> Option<String> {
     if let Some(method) = &api.http_method {
         return Some(method.to_ascii_uppercase());
     }
@@ -277,7 +337,7 @@ fn http_method(facts: &FileFacts<'_>, source: &str, call: &Call<'_>, api: &Api) 
             }
         }
         // Go: `req, _ := http.NewRequest("POST", …)` then `client.Do(req)`.
-        if let Some(built) = facts.calls.iter().find(|c| c.node == value) {
+        if let Some(built) = index.call(facts, value) {
             let index = match built.path.as_deref() {
                 Some("net/http.NewRequest") => Some(0),
                 Some("net/http.NewRequestWithContext") => Some(1),
@@ -300,7 +360,7 @@ fn http_method(facts: &FileFacts<'_>, source: &str, call: &Call<'_>, api: &Api) 
                 None => break,
             }
         }
-        let Some(link) = facts.calls.iter().find(|c| c.node == r) else {
+        let Some(link) = index.call(facts, r) else {
             break;
         };
         if let Some(method) = link.method.as_deref() {

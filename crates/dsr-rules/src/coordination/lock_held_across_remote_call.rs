@@ -168,12 +168,15 @@ fn held_calls<'t>(
         .filter(|r| !r.deferred)
         .map(|r| facts.calls[r.call].node)
         .collect();
+    let function = facts.calls[acquisition.call].function;
     facts
         .calls
         .iter()
         .enumerate()
+        // Cheap tests first: the same function, then the byte range, then the tree walks.
         .filter(|(i, c)| {
             *i != acquisition.call
+                && c.function == function
                 && region.contains_range(c.range())
                 && context_of(ctx.language, c.node) == scope
                 && !node::ancestors(c.node)
@@ -375,15 +378,18 @@ fn first_await(
     acquisition: &Acquisition<'_, '_>,
     region: TextRange,
 ) -> Option<TextRange> {
-    let tree = ctx.tree?;
     let call = ctx.facts.calls[acquisition.call].node;
     let scope = context_of(ctx.language, call);
+    let root = match scope {
+        Some(scope) => scope,
+        None => ctx.tree?.root_node(),
+    };
     let releases: Vec<Node<'_>> = acquisition
         .releases
         .iter()
         .map(|r| ctx.facts.calls[r.call].node)
         .collect();
-    node::descendants(tree.root_node())
+    node::descendants(root)
         .filter(|n| n.kind() == "await_expression")
         .filter(|n| region.contains_range(TextRange::of(*n)))
         .filter(|n| context_of(ctx.language, *n) == scope)
@@ -430,10 +436,12 @@ fn check_typescript(
         }
     };
     let held: Vec<usize> = if acquisition.body.is_some() {
+        let outermost = call.function.map(|f| facts.outermost_function(f));
         facts
             .calls
             .iter()
             .enumerate()
+            .filter(|(_, c)| c.function.map(|f| facts.outermost_function(f)) == outermost)
             .filter(|(_, c)| region.contains_range(c.range()))
             .filter(|(_, c)| context_of(ctx.language, c.node) == scope)
             .map(|(i, _)| i)

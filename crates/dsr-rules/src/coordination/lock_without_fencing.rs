@@ -150,12 +150,13 @@ impl Rule for LockWithoutFencing {
                 .calls
                 .iter()
                 .enumerate()
-                .filter(|(i, c)| {
-                    region.contains_range(c.range())
-                        && *i != acquisition.call
-                        && !acquisition.releases.iter().any(|r| r.call == *i)
-                })
+                // The cheap test first: most calls write nothing.
                 .filter(|(i, _)| remote.remote(*i).is_some_and(|r| r.write.is_some()))
+                .filter(|(i, c)| {
+                    *i != acquisition.call
+                        && !acquisition.releases.iter().any(|r| r.call == *i)
+                        && region.contains_range(c.range())
+                })
                 .map(|(i, _)| i)
                 .collect();
             if writes.is_empty() || is_fenced(ctx, acquisition, region) {
@@ -201,24 +202,36 @@ fn is_fenced(ctx: &RuleContext<'_>, acquisition: &Acquisition<'_, '_>, region: T
         .unwrap_or(region);
     if let (Some(library), Some(lock)) = (acquisition.library(), acquisition.lock.as_deref()) {
         let fencing = facts.calls.iter().any(|c| {
-            scope.contains_range(c.range())
-                && c.method
-                    .as_deref()
-                    .is_some_and(|m| library.fencing.iter().any(|f| f == m))
+            c.method
+                .as_deref()
+                .is_some_and(|m| library.fencing.iter().any(|f| f == m))
+                && scope.contains_range(c.range())
                 && c.receiver.is_some_and(|r| compact_text(ctx, r) == lock)
         });
         if fencing {
             return true;
         }
     }
+    let function = call.function.map(|f| facts.outermost_function(f));
     let counter = (0..facts.calls.len())
-        .filter(|i| scope.contains_range(facts.calls[*i].range()))
+        .filter(|i| {
+            facts.calls[*i]
+                .function
+                .map(|f| facts.outermost_function(f))
+                == function
+        })
         .filter_map(|i| StoreCommand::decode(facts, ctx.kb, ctx.source, i))
         .any(|c| matches!(c.name.as_str(), "INCR" | "INCRBY"));
     if counter {
         return true;
     }
-    let Some(tree) = ctx.tree else { return false };
+    let root = match call.function {
+        Some(f) => facts.functions[facts.outermost_function(f)].node,
+        None => match ctx.tree {
+            Some(tree) => tree.root_node(),
+            None => return false,
+        },
+    };
     let named = |n: dsr_core::tree_sitter::Node<'_>| {
         let text = if node::is_string_literal(n, ctx.language) {
             node::string_literal_value(n, ctx.source, ctx.language).unwrap_or_default()
@@ -232,7 +245,7 @@ fn is_fenced(ctx: &RuleContext<'_>, acquisition: &Acquisition<'_, '_>, region: T
         })
     };
     let start = call.node.start_byte();
-    node::descendants(tree.root_node())
+    node::descendants(root)
         .filter(|n| n.start_byte() >= start && n.end_byte() <= region.end)
         .any(named)
 }
