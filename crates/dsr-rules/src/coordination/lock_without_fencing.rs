@@ -9,12 +9,13 @@ use crate::shared::compact_text;
 
 declare_rule! {
     /// ## What it finds
-    /// A distributed lock — a Redis key set with `NX` and named like a lock, redsync, bsm/redislock, etcd's
-    /// `concurrency.Mutex` or a create-if-absent transaction, rslock, redlock-rs, the `redlock` package — held
-    /// while the code writes to another store (a database statement that changes rows, an HTTP request with a
-    /// mutating method, a queue publish, as the knowledge base and the SQL text say; also through a helper
-    /// function of the same file), where nothing passed to those writes is a fencing token: a number that grows
-    /// with each acquisition (etcd's `Header().Revision`, an `INCR` counter) that the other store checks. It is
+    /// Writes to another store made under a distributed lock with no fencing token. The locks: a Redis key
+    /// set with `NX` and an expiry and named like a lock, redsync, bsm/redislock, etcd's `concurrency.Mutex`
+    /// or a create-if-absent transaction, rslock, redlock-rs, the `redlock` package. The writes: a database
+    /// statement that changes rows, an HTTP request with a mutating method, a queue publish (as the knowledge
+    /// base and the SQL text say), also through a helper function of the same file, made before the lock is
+    /// released. A fencing token is a number that grows with each acquisition (etcd's `Header().Revision`, an
+    /// `INCR` counter) and that the other store checks; nothing passed to these writes is one. It is
     /// an open question, asked once per lock: whether the writes can tolerate a second holder is a property of
     /// the store and the data, which the code alone does not show.
     ///

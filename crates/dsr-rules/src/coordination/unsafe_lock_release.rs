@@ -13,8 +13,9 @@ use crate::shared::compact_text;
 
 declare_rule! {
     /// ## What it finds
-    /// A Redis lock taken with `SET key token NX PX n` (or `SETNX` plus `EXPIRE`) and given back with a plain
-    /// `DEL`/`UNLINK` of the key, without checking that the key still holds this holder's token — in any client
+    /// A Redis lock released with a plain `DEL` that does not check the key still holds this holder's token.
+    /// The lock is taken with `SET key token NX PX n` (or `SETNX` plus `EXPIRE`) and given back with a
+    /// `DEL`/`UNLINK` of the key, with no compare-and-delete — in any client
     /// (go-redis `Del`, redigo `Do("DEL", …)`, redis-rs `del`/`redis::cmd("DEL")`, fred `del`, ioredis and
     /// node-redis `del`). The release is found in the function that takes the lock (also when deferred) or in
     /// another method of the same type deleting the same key field (`l.key` in `Acquire` and `Release`). A

@@ -11,8 +11,9 @@ use crate::shared::{compact_text, indentation_at};
 
 declare_rule! {
     /// ## What it finds
-    /// A Go HTTP response whose body is never closed: `resp, err := client.Do(req)` (or `http.Get/Head/Post/
-    /// PostForm`, `http.DefaultClient.…`, `Get/Head/Post/PostForm` on an `*http.Client` the file declares) where,
+    /// A Go HTTP response whose body is never closed. The response comes from `resp, err := client.Do(req)`
+    /// (or `http.Get`/`Head`/`Post`/`PostForm`, `http.DefaultClient.…`, those methods on an `*http.Client` the
+    /// file declares) and,
     /// in that function, `resp.Body.Close()` is never called on the success path — neither deferred nor as a
     /// plain statement outside an early-return branch — and `resp` is neither returned nor passed on (to a
     /// function, a struct, a channel, another variable). Also a response discarded outright (`_, err :=
