@@ -232,7 +232,20 @@ fn check_go(
     let start = acquisition
         .statement
         .map_or(call.node.end_byte(), |s| s.end_byte());
-    let region = TextRange::new(start, facts.functions[function].range().end);
+    // An `Unlock` in the `Lock`'s own block ends the critical section for everything after it, a loop body's
+    // included; releases in nested blocks only cover their own paths (see `released_before`).
+    let block = acquisition.statement.and_then(|s| s.parent());
+    let end = acquisition
+        .releases
+        .iter()
+        .filter(|r| !r.deferred)
+        .map(|r| facts.calls[r.call].node)
+        .filter(|r| r.start_byte() > start)
+        .filter(|r| enclosing_statement(*r).and_then(|s| s.parent()) == block)
+        .map(|r| r.start_byte())
+        .min()
+        .unwrap_or(facts.functions[function].range().end);
+    let region = TextRange::new(start, end.max(start));
     let held = held_calls(
         ctx,
         acquisition,
