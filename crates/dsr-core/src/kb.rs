@@ -242,6 +242,77 @@ pub struct AutoAck {
     pub config: Option<String>,
 }
 
+/// Where a lock lives.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LockScope {
+    /// A key in a shared store (Redis, etcd): other processes contend for it, and it can expire under its
+    /// holder.
+    Distributed,
+    /// Memory of this process (`sync.Mutex`, `std::sync::Mutex`, async-mutex).
+    Process,
+}
+
+/// A lock library or lock type (`[[lock]]` entries): how a lock is made, taken and released. Two shapes: a lock
+/// object made for one key (`rs.NewMutex(key)`, `concurrency.NewMutex(s, key)`, `sync.Mutex`) whose `acquire`
+/// methods take no key, or a manager (`rslock::LockManager`, `new Redlock(…)`) whose `acquire` methods take the
+/// key (`acquire_key`) and return a handle that `release` methods are called on or with.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockLibrary {
+    /// The name messages use (`redsync`, `sync.Mutex`, `tokio::sync::Mutex`).
+    pub library: String,
+    pub scope: LockScope,
+    /// Canonical paths of the types whose values are locks (`sync.Mutex`, `std::sync::Mutex`), for receivers
+    /// whose declared type the file shows.
+    #[serde(default)]
+    pub types: Vec<String>,
+    /// Canonical paths of the calls that make one (`std::sync::Mutex::new`, `async-mutex.Mutex` with `new`).
+    #[serde(default)]
+    pub constructors: Vec<String>,
+    /// Methods that make one on a value of `module` (redsync's `rs.NewMutex(key)`).
+    #[serde(default)]
+    pub constructor_methods: Vec<String>,
+    /// The module `constructor_methods` belong to.
+    #[serde(default)]
+    pub module: Option<String>,
+    /// Calls that wrap a lock given as their first argument and return it, still a lock (async-mutex
+    /// `withTimeout(new Mutex(), ms)`).
+    #[serde(default)]
+    pub wrappers: Vec<String>,
+    /// Methods on the lock (or manager) that take it.
+    pub acquire: Vec<String>,
+    /// Methods that give it back: on the lock, on the handle `acquire` returned, or on the manager with the
+    /// handle as an argument.
+    #[serde(default)]
+    pub release: Vec<String>,
+    /// Methods that run a callback while holding the lock (`runExclusive`, redlock's `using`).
+    #[serde(default)]
+    pub scoped: Vec<String>,
+    /// The constructor argument (0-based) naming the locked key.
+    #[serde(default)]
+    pub constructor_key: Option<usize>,
+    /// The `acquire` argument (0-based) naming the locked key, for managers.
+    #[serde(default)]
+    pub acquire_key: Option<usize>,
+    /// The `acquire` argument (0-based) holding the expiry.
+    #[serde(default)]
+    pub acquire_expiry: Option<usize>,
+    /// `acquire` returns a guard that releases the lock when it goes out of scope (Rust).
+    #[serde(default)]
+    pub guard: bool,
+    /// `acquire` returns a future: the lock is taken at its `.await`.
+    #[serde(default)]
+    pub awaited: bool,
+    /// Methods on the lock that yield a fencing token or an ownership condition for writes (etcd's
+    /// `Header().Revision`, `IsOwner()`).
+    #[serde(default)]
+    pub fencing: Vec<String>,
+    /// The expiry when the code sets none, in words (`8 s`); absent for process locks.
+    #[serde(default)]
+    pub default_expiry: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KbFile {
@@ -253,6 +324,8 @@ struct KbFile {
     retry: Vec<RetryLibrary>,
     #[serde(default)]
     idempotency: Option<Idempotency>,
+    #[serde(default)]
+    lock: Vec<LockLibrary>,
 }
 
 /// The APIs known for each language family (`go`, `rust`, `typescript`).
@@ -262,6 +335,7 @@ pub struct KnowledgeBase {
     methods: Vec<(Language, Api)>,
     retry: Vec<(Language, RetryLibrary)>,
     idempotency: Vec<(Language, Idempotency)>,
+    locks: Vec<(Language, LockLibrary)>,
 }
 
 const BUILTIN: [(Language, &str, &str); 9] = [
@@ -333,6 +407,8 @@ impl KnowledgeBase {
         if let Some(idempotency) = file.idempotency {
             self.idempotency.push((language, idempotency));
         }
+        self.locks
+            .extend(file.lock.into_iter().map(|lock| (language, lock)));
     }
 
     /// The builtin knowledge base plus the user's own wrappers; user entries win over builtin ones.
@@ -535,6 +611,59 @@ impl KnowledgeBase {
             .iter()
             .filter(move |(l, _)| Self::same_family(*l, language))
             .flat_map(|(_, i)| i.dedup.iter().map(String::as_str))
+    }
+
+    /// The lock library whose constructor (or wrapper, the second value `true`) a call is: by its resolved
+    /// path, or by a constructor method of a module the file imports.
+    pub fn lock_constructor(
+        &self,
+        facts: &FileFacts<'_>,
+        call: &Call<'_>,
+    ) -> Option<(&LockLibrary, bool)> {
+        let mut locks = self
+            .locks
+            .iter()
+            .filter(|(l, _)| Self::same_family(*l, facts.language))
+            .map(|(_, lock)| lock);
+        if let Some(path) = call.path.as_deref() {
+            // A package-level function (`concurrency.NewMutex`) is never another library's method.
+            return locks.find_map(|lock| {
+                if lock.constructors.iter().any(|c| c == path) {
+                    Some((lock, false))
+                } else if lock.wrappers.iter().any(|c| c == path) {
+                    Some((lock, true))
+                } else {
+                    None
+                }
+            });
+        }
+        let method = call.method.as_deref()?;
+        locks
+            .find(|lock| {
+                lock.constructor_methods.iter().any(|c| c == method)
+                    && lock
+                        .module
+                        .as_deref()
+                        .is_some_and(|m| facts.imports_module(m))
+            })
+            .map(|lock| (lock, false))
+    }
+
+    /// The lock library of a type, by its canonical path (`sync.Mutex`, `tokio::sync::RwLock`).
+    pub fn lock_type(&self, language: Language, type_path: &str) -> Option<&LockLibrary> {
+        self.locks
+            .iter()
+            .filter(|(l, _)| Self::same_family(*l, language))
+            .map(|(_, lock)| lock)
+            .find(|lock| lock.types.iter().any(|t| t == type_path))
+    }
+
+    /// Every lock library known for a language.
+    pub fn lock_libraries(&self, language: Language) -> impl Iterator<Item = &LockLibrary> {
+        self.locks
+            .iter()
+            .filter(move |(l, _)| Self::same_family(*l, language))
+            .map(|(_, lock)| lock)
     }
 }
 

@@ -25,11 +25,16 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &MetaRule(&UnusedSuppression::META),
         &MetaRule(&SuppressionWithoutReason::META),
         &coordination::lock_without_ttl::LockWithoutTtl,
+        &coordination::unsafe_lock_release::UnsafeLockRelease,
+        &coordination::lock_without_fencing::LockWithoutFencing,
+        &coordination::lock_held_across_remote_call::LockHeldAcrossRemoteCall,
         &observability::context_not_propagated::ContextNotPropagated,
         &operations::unsafe_migration::UnsafeMigration,
+        &resilience::wait_ignores_cancellation::WaitIgnoresCancellation,
         &resilience::retry_without_backoff::RetryWithoutBackoff,
         &resilience::retry_without_jitter::RetryWithoutJitter,
         &resilience::unbounded_retry::UnboundedRetry,
+        &resilience::response_body_not_closed::ResponseBodyNotClosed,
     ]
 }
 

@@ -30,10 +30,10 @@ pub(super) fn function<'t>(
         }
         _ => ANONYMOUS.to_string(),
     };
+    // `pub async fn`: the modifiers come after the visibility.
     let is_async = n.kind() == "function_item"
-        && n.child(0).is_some_and(|c| {
-            c.kind() == "function_modifiers" && node::text(c, source).contains("async")
-        })
+        && node::named_children(n)
+            .any(|c| c.kind() == "function_modifiers" && node::text(c, source).contains("async"))
         || n.kind() == "closure_expression"
             && node::text(n, source).trim_start().starts_with("async");
     let mut params = Vec::new();

@@ -340,3 +340,12 @@ fn rust_glob_imports_bring_their_module_into_scope() {
         },
     );
 }
+
+#[test]
+fn rust_async_is_seen_after_a_visibility() {
+    let source = "pub async fn a() {}\npub(crate) async unsafe fn b() {}\npub fn c() {}\n";
+    with_facts(Language::Rust, source, |facts| {
+        let flags: Vec<bool> = facts.functions.iter().map(|f| f.is_async).collect();
+        assert_eq!(flags, [true, true, false]);
+    });
+}

@@ -1,7 +1,8 @@
 //! Models of distributed-systems constructs built from [`FileFacts`](crate::FileFacts) and the tree, shared by
 //! the rules that read them: which calls of a file reach a remote system (directly or through a helper in the
 //! same file) and what they write ([`effects`]), the retry loops and retry-library calls of the file
-//! ([`retry`]), and message handlers, transactions and the state a function writes ([`messaging`]).
+//! ([`retry`]), message handlers, transactions and the state a function writes ([`messaging`]), and
+//! distributed and in-process locks ([`locks`], with the any-mutation view of remote calls in [`remote`]).
 //!
 //! Each model is computed at most once per file, on first use, through
 //! [`RuleContext::remote_effects`](crate::RuleContext::remote_effects),
@@ -11,7 +12,9 @@
 //! [`RuleContext::write_sites`](crate::RuleContext::write_sites).
 
 pub mod effects;
+pub mod locks;
 pub mod messaging;
+pub mod remote;
 pub mod retry;
 
 use std::cell::OnceCell;

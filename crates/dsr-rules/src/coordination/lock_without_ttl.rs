@@ -6,6 +6,8 @@ use dsr_core::{
 };
 use dsr_syntax::node;
 
+use dsr_core::models::locks::{self, classify, Acquisition, Expiry, Locks, Mechanism, Purpose};
+
 use crate::shared::{add_member, compact_text, go_add_import};
 
 declare_rule! {
@@ -127,33 +129,6 @@ const DEDUP_TTL: Ttl = Ttl {
     rust_millis: "86_400_000",
 };
 
-/// Words in a key, a value or a function name that say "this is a lock".
-const LOCK_WORDS: &[&str] = &[
-    "lock",
-    "mutex",
-    "mtx",
-    "lease",
-    "leader",
-    "semaphore",
-    "election",
-];
-const LOCK_FUNCTION_WORDS: &[&str] = &["lock", "acquire", "mutex", "leader", "lease", "elect"];
-const LOCK_VALUE_WORDS: &[&str] = &["token", "owner", "holder", "fencing"];
-/// Names of the variable a claim's reply goes to.
-const LOCK_RESULT_WORDS: &[&str] = &["lock", "acquired", "got", "held", "owner", "leader"];
-const DEDUP_RESULT_WORDS: &[&str] = &["first", "fresh", "new", "dup", "duplicate", "seen"];
-/// Words that say "this is a deduplication record".
-const DEDUP_WORDS: &[&str] = &[
-    "idempot",
-    "idem",
-    "dedup",
-    "dedupe",
-    "processed",
-    "seen",
-    "handled",
-    "consumed",
-];
-
 impl Rule for LockWithoutTtl {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -169,21 +144,23 @@ impl Rule for LockWithoutTtl {
         let commands: Vec<_> = (0..ctx.facts.calls.len())
             .filter_map(|i| StoreCommand::decode(ctx.facts, ctx.kb, ctx.source, i))
             .collect();
+        let locks = Locks::compute(ctx.facts, ctx.source, ctx.kb);
         let mut claims: Vec<(Claim<'_>, Analysis)> = Vec::new();
         for command in &commands {
             let Some(claim) = redis_claim(ctx, command, LOCK_TTL) else {
                 continue;
             };
-            let analysis = analyse(ctx, &claim, &commands);
+            let analysis = analyse(ctx, &claim, &locks);
             let claim = match analysis.purpose {
                 Purpose::Dedup => redis_claim(ctx, command, DEDUP_TTL).unwrap_or(claim),
                 _ => claim,
             };
             claims.push((claim, analysis));
         }
-        if ctx.language == Language::Go {
-            for claim in etcd_claims(ctx) {
-                let analysis = analyse(ctx, &claim, &commands);
+        for acquisition in &locks.acquisitions {
+            if acquisition.mechanism == Mechanism::EtcdTxn && acquisition.expiry == Expiry::None {
+                let claim = etcd_claim(acquisition);
+                let analysis = analyse(ctx, &claim, &locks);
                 claims.push((claim, analysis));
             }
         }
@@ -528,87 +505,21 @@ fn is_keep_ttl(ctx: &RuleContext<'_>, n: Node<'_>) -> bool {
             .is_some_and(|p| p.ends_with(".KeepTTL"))
 }
 
-/// etcd: `Txn(ctx).If(Compare(CreateRevision(k), "=", 0)).Then(OpPut(k, v))` with no `WithLease` option.
-fn etcd_claims<'t>(ctx: &RuleContext<'t>) -> Vec<Claim<'t>> {
-    let facts = ctx.facts;
-    let is_etcd = |call: &dsr_core::facts::Call<'_>, name: &str| {
-        call.path.as_deref().is_some_and(|p| {
-            p.ends_with(&format!(".{name}")) && ctx.kb.api(ctx.language, p).is_some()
-        })
-    };
-    let mut claims = Vec::new();
-    for (index, call) in facts.calls.iter().enumerate() {
-        if !is_etcd(call, "OpPut") {
-            continue;
-        }
-        let leased = call.args.iter().skip(2).any(|option| {
-            facts.calls.iter().any(|c| {
-                c.node == *option
-                    && (is_etcd(c, "WithLease") || c.callee_text.ends_with("WithLease"))
-            })
-        });
-        if leased || !in_create_if_absent_txn(ctx, call.node) {
-            continue;
-        }
-        claims.push(Claim {
-            call: index,
-            key: call.args.first().copied(),
-            value: call.args.get(1).copied(),
-            form: "a create-if-absent `Txn` whose `OpPut` has no lease".to_string(),
-            edit: None,
-            advice: "attach a lease: `lease, err := cli.Grant(ctx, 30)`, keep it alive, and put with `clientv3.WithLease(lease.ID)` — or use `concurrency.NewMutex` on a session, whose lease TTL defaults to 60 s".to_string(),
-        });
+/// etcd: a create-if-absent `Txn(ctx).If(Compare(CreateRevision(k), "=", 0)).Then(OpPut(k, v))` whose `OpPut`
+/// has no `WithLease` option.
+fn etcd_claim<'t>(acquisition: &Acquisition<'t, '_>) -> Claim<'t> {
+    Claim {
+        call: acquisition.call,
+        key: acquisition.key,
+        value: acquisition.token,
+        form: "a create-if-absent `Txn` whose `OpPut` has no lease".to_string(),
+        edit: None,
+        advice: "attach a lease: `lease, err := cli.Grant(ctx, 30)`, keep it alive, and put with `clientv3.WithLease(lease.ID)` — or use `concurrency.NewMutex` on a session, whose lease TTL defaults to 60 s".to_string(),
     }
-    claims
 }
 
-/// The put is an argument of `.Then(…)` on a `.If(…)` that compares a `CreateRevision`/`Version` (the key
-/// does not exist yet).
-fn in_create_if_absent_txn(ctx: &RuleContext<'_>, put: Node<'_>) -> bool {
-    let facts = ctx.facts;
-    let Some(then) = node::ancestors(put).find(|n| {
-        n.kind() == "call_expression"
-            && facts
-                .calls
-                .iter()
-                .any(|c| c.node == *n && c.method.as_deref() == Some("Then"))
-    }) else {
-        return false;
-    };
-    let Some(condition) = facts
-        .calls
-        .iter()
-        .find(|c| c.node == then)
-        .and_then(|c| c.receiver)
-    else {
-        return false;
-    };
-    let Some(if_call) = facts
-        .calls
-        .iter()
-        .find(|c| c.node == condition && c.method.as_deref() == Some("If"))
-    else {
-        return false;
-    };
-    let range = if_call.range();
-    facts.calls.iter().any(|c| {
-        range.contains_range(c.range())
-            && c.path.as_deref().is_some_and(|p| {
-                (p.ends_with(".CreateRevision") || p.ends_with(".Version"))
-                    && ctx.kb.api(ctx.language, p).is_some()
-            })
-    })
-}
-
-#[derive(PartialEq)]
-enum Purpose {
-    Lock,
-    Dedup,
-    Unknown,
-}
-
-/// What the surrounding code says about a claim: what the key is for, and the commands that release it or
-/// give it an expiry afterwards.
+/// What the lock model says about a claim: what the key is for, and the commands that release it or give it an
+/// expiry afterwards.
 struct Analysis {
     purpose: Purpose,
     release: Option<TextRange>,
@@ -616,98 +527,26 @@ struct Analysis {
     expire: Option<(TextRange, String)>,
 }
 
-fn analyse(ctx: &RuleContext<'_>, claim: &Claim<'_>, commands: &[StoreCommand<'_>]) -> Analysis {
+fn analyse(ctx: &RuleContext<'_>, claim: &Claim<'_>, locks: &Locks<'_, '_>) -> Analysis {
     let facts = ctx.facts;
-    let call = &facts.calls[claim.call];
-    let claimed_key = claim.key.map(|k| key_text(ctx, k));
-    let scope = call.function.map(|f| facts.outermost_function(f));
-    let same_key = |other: &StoreCommand<'_>| {
-        scope.is_some()
-            && other
-                .key
-                .is_some_and(|k| Some(key_text(ctx, k)) == claimed_key)
-            && facts.calls[other.call]
-                .function
-                .map(|f| facts.outermost_function(f))
-                == scope
-    };
-    let release = commands
-        .iter()
-        .find(|c| matches!(c.name.as_str(), "DEL" | "UNLINK") && same_key(c))
-        .map(|c| facts.calls[c.call].range());
-    let expire = commands
-        .iter()
-        .find(|c| {
-            matches!(
-                c.name.as_str(),
-                "EXPIRE" | "PEXPIRE" | "EXPIREAT" | "PEXPIREAT"
-            ) && same_key(c)
-                && facts.calls[c.call].node.start_byte() > call.node.end_byte()
-        })
-        .map(|c| {
-            (
-                facts.calls[c.call].range(),
-                facts.calls[c.call].callee_text.clone(),
-            )
-        });
-    let function_words = words(&facts.component_at(call.node.start_byte()));
-    let key_words = claim
-        .key
-        .map(|k| described_words(ctx, claim.call, k))
-        .unwrap_or_default();
-    let value_words = claim
-        .value
-        .map(|v| described_words(ctx, claim.call, v))
-        .unwrap_or_default();
-    // `first := conn.set_nx(…)`, `acquired, err := rdb.SetNX(…)`.
-    let result_words: Vec<String> = facts
-        .assignments
-        .iter()
-        .filter(|a| {
-            a.value
-                .is_some_and(|v| TextRange::of(v).contains_range(call.range()))
-        })
-        .flat_map(|a| words(&a.target))
-        .collect();
-    // The key's own name decides first; the code around it (function, reply, value) only when the key is silent.
-    let purpose = if release.is_some() || has_word(&key_words, LOCK_WORDS) {
-        Purpose::Lock
-    } else if has_word(&key_words, DEDUP_WORDS) {
-        Purpose::Dedup
-    } else if has_word(&function_words, LOCK_FUNCTION_WORDS)
-        || has_word(&result_words, LOCK_RESULT_WORDS)
-        || has_word(&value_words, LOCK_VALUE_WORDS)
-    {
-        Purpose::Lock
-    } else if has_word(&function_words, DEDUP_WORDS) || has_word(&result_words, DEDUP_RESULT_WORDS)
-    {
-        Purpose::Dedup
-    } else {
-        Purpose::Unknown
+    let Some(acquisition) = locks.at_call(claim.call) else {
+        return Analysis {
+            purpose: classify(facts, ctx.source, claim.call, claim.key, claim.value, false),
+            release: None,
+            expire: None,
+        };
     };
     Analysis {
-        purpose,
-        release,
-        expire,
+        purpose: acquisition.purpose,
+        release: acquisition
+            .releases
+            .first()
+            .map(|r| facts.calls[r.call].range()),
+        expire: acquisition.expire.map(|e| {
+            let call = &facts.calls[e];
+            (call.range(), call.callee_text.clone())
+        }),
     }
-}
-
-/// The words of an expression, and of the value a local it names was declared with (`key :=
-/// fmt.Sprintf("lease:%s", id)` makes `key` a lease).
-fn described_words(ctx: &RuleContext<'_>, call: usize, n: Node<'_>) -> Vec<String> {
-    let mut out = words(&key_text(ctx, n));
-    let name = compact_text(ctx, n);
-    let name = name.trim_start_matches('&');
-    if name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-        let call = &ctx.facts.calls[call];
-        if let Some(value) = ctx
-            .facts
-            .declared_value(call.function, name, call.node.start_byte())
-        {
-            out.extend(words(ctx.node_text(value)));
-        }
-    }
-    out
 }
 
 fn report(ctx: &RuleContext<'_>, claim: &Claim<'_>, analysis: &Analysis, sink: &mut Vec<Finding>) {
@@ -763,10 +602,8 @@ fn report(ctx: &RuleContext<'_>, claim: &Claim<'_>, analysis: &Analysis, sink: &
     builder.fix(fix).emit(sink);
 }
 
-/// The key as the reader knows it: a string literal's contents, else the expression without `&`.
 fn key_text(ctx: &RuleContext<'_>, key: Node<'_>) -> String {
-    node::string_literal_value(key, ctx.source, ctx.language)
-        .unwrap_or_else(|| compact_text(ctx, key).trim_start_matches('&').to_string())
+    locks::key_text(ctx.source, ctx.language, key)
 }
 
 fn shorten(text: &str) -> String {
@@ -776,51 +613,4 @@ fn shorten(text: &str) -> String {
     }
     let cut: String = text.chars().take(MAX).collect();
     format!("{}…", cut.replace('`', "'"))
-}
-
-/// Lower-case words of an identifier-ish text: `acquireLock("lock:job:"+id)` → acquire, lock, lock, job, id.
-fn words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut previous_lower = false;
-    for ch in text.chars() {
-        if !ch.is_alphanumeric() {
-            if !current.is_empty() {
-                out.push(std::mem::take(&mut current));
-            }
-            previous_lower = false;
-            continue;
-        }
-        if ch.is_uppercase() && previous_lower && !current.is_empty() {
-            out.push(std::mem::take(&mut current));
-        }
-        previous_lower = ch.is_lowercase() || ch.is_ascii_digit();
-        current.extend(ch.to_lowercase());
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
-}
-
-/// A word that is, or starts with, one of `stems` (`locks`, `locked`, `idempotency`).
-fn has_word(words: &[String], stems: &[&str]) -> bool {
-    words.iter().any(|w| stems.iter().any(|s| w.starts_with(s)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn words_split_identifiers_and_keys() {
-        assert_eq!(
-            words("acquireLock(\"lock:job:\"+jobID)"),
-            ["acquire", "lock", "lock", "job", "job", "id"]
-        );
-        assert!(has_word(&words("orderLocks"), LOCK_WORDS));
-        assert!(!has_word(&words("blocklist:user"), LOCK_WORDS));
-        assert!(!has_word(&words("releaseOrder"), LOCK_FUNCTION_WORDS));
-        assert!(has_word(&words("processed:msg"), DEDUP_WORDS));
-    }
 }

@@ -1,0 +1,1299 @@
+//! Where a lock is taken and released. Distributed locks: a Redis key set if absent (`SET key token NX PX n`,
+//! `SETNX`) in any client the [store-command decoder](crate::commands) reads, an etcd create-if-absent
+//! transaction, and the lock libraries of the knowledge base's `[[lock]]` entries (redsync, etcd
+//! `concurrency.Mutex`, rslock, redlock). In-process locks: `sync.Mutex`/`RWMutex`, Rust's std, parking_lot,
+//! tokio and futures mutexes, async-mutex.
+//!
+//! For each acquisition the model knows the key expression, the token (the value the holder stored), the
+//! expiry, what the key is for (a lock, a deduplication record, or unknown — from the names around it), the
+//! local its result is bound to, and the calls that release it.
+
+use dsr_syntax::{node, Language, TextRange};
+use rustc_hash::FxHashMap;
+use tree_sitter::Node;
+
+use crate::commands::{Options, StoreCommand, TokenStyle};
+use crate::facts::{compact, Call, FileFacts, ANONYMOUS};
+use crate::kb::{KnowledgeBase, LockLibrary, LockScope};
+
+use super::remote::strip;
+
+/// The locks of one file.
+#[derive(Debug, Default)]
+pub struct Locks<'t, 'k> {
+    pub acquisitions: Vec<Acquisition<'t, 'k>>,
+}
+
+/// How a lock is taken.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Mechanism<'k> {
+    /// A Redis key set if absent (`SETNX`, `SET … NX`), in any client.
+    Redis,
+    /// An etcd transaction that puts a key only if it does not exist yet.
+    EtcdTxn,
+    /// A lock library or lock type of the knowledge base.
+    Library(&'k LockLibrary),
+}
+
+/// When the lock frees itself if its holder disappears.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Expiry<'t> {
+    /// Never: the code sets no TTL.
+    None,
+    /// The expression setting it (`30*time.Second`, `"PX", 30000`, `clientv3.WithLease(id)`).
+    At(Node<'t>),
+    /// The library's default expiry applies (redsync's 8 s, an etcd session's 60 s).
+    Default,
+    /// Tokens the code computes elsewhere may set one.
+    Unknown,
+}
+
+/// What a key taken if absent is for, from the names around it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Lock,
+    /// A deduplication / idempotency record.
+    Dedup,
+    Unknown,
+}
+
+/// One place a lock is taken.
+#[derive(Clone, Debug)]
+pub struct Acquisition<'t, 'k> {
+    /// The call that takes it (index into [`FileFacts::calls`]); for an etcd transaction, its `OpPut`.
+    pub call: usize,
+    pub mechanism: Mechanism<'k>,
+    pub scope: LockScope,
+    pub key: Option<Node<'t>>,
+    /// The value the holder stores (its token), when the code shows it.
+    pub token: Option<Node<'t>>,
+    pub expiry: Expiry<'t>,
+    pub purpose: Purpose,
+    /// The lock object the acquire method is called on (`mutex`, `s.mu`, `self.state`), whitespace removed.
+    pub lock: Option<String>,
+    /// The local the acquisition's result is bound to (`guard`, `lock`, `release`); `_` when discarded.
+    pub handle: Option<String>,
+    /// The statement that binds [`handle`](Self::handle), else the statement holding the call.
+    pub statement: Option<Node<'t>>,
+    /// For scoped forms (`runExclusive(cb)`, `using(keys, ttl, cb)`): the callback run while the lock is held.
+    pub body: Option<Node<'t>>,
+    /// The lock's type is declared in the file (or its constructor is), rather than inferred from imports.
+    pub declared: bool,
+    pub releases: Vec<Release>,
+    /// A separate `EXPIRE`/`PEXPIRE` of the same key after the claim (index into [`FileFacts::calls`]).
+    pub expire: Option<usize>,
+}
+
+/// A call that gives a lock back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Release {
+    pub call: usize,
+    pub kind: ReleaseKind,
+    /// Inside a `defer` (Go) or a `finally` (TS): runs when the function leaves.
+    pub deferred: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReleaseKind {
+    /// A plain `DEL`/`UNLINK` of the key, with no check that it still holds this holder's token.
+    Delete,
+    /// A `DEL` after a `GET` of the same key in a separate command (index of the `GET` call): a check, but not
+    /// atomic with the delete.
+    DeleteAfterGet(usize),
+    /// A `DEL` inside a `WATCH`ed transaction on the key (`Watch(fn, key)`, `redis::transaction`).
+    DeleteInTransaction,
+    /// The library's own release (`Unlock`, `release()`, `drop(guard)`).
+    Library,
+}
+
+impl<'t, 'k> Locks<'t, 'k> {
+    pub fn compute(facts: &FileFacts<'t>, source: &str, kb: &'k KnowledgeBase) -> Self {
+        let commands: Vec<StoreCommand<'t>> = (0..facts.calls.len())
+            .filter_map(|i| StoreCommand::decode(facts, kb, source, i))
+            .collect();
+        let keys: Vec<Option<String>> = commands
+            .iter()
+            .map(|c| c.key.map(|k| key_text(source, facts.language, k)))
+            .collect();
+        let scanner = Scanner::new(facts, source);
+        let mut acquisitions = Vec::new();
+        for command in &commands {
+            if let Some(expiry) = set_if_absent(facts, source, command) {
+                let mut acquisition = Acquisition {
+                    call: command.call,
+                    mechanism: Mechanism::Redis,
+                    scope: LockScope::Distributed,
+                    key: command.key,
+                    token: command.value,
+                    expiry,
+                    purpose: Purpose::Unknown,
+                    lock: None,
+                    handle: None,
+                    statement: None,
+                    body: None,
+                    declared: true,
+                    releases: Vec::new(),
+                    expire: None,
+                };
+                redis_releases(facts, source, &commands, &keys, &mut acquisition);
+                acquisition.purpose = classify(
+                    facts,
+                    source,
+                    command.call,
+                    command.key,
+                    command.value,
+                    !acquisition.releases.is_empty(),
+                );
+                bind(facts, source, &mut acquisition);
+                acquisitions.push(acquisition);
+            }
+        }
+        if facts.language == Language::Go {
+            for mut acquisition in etcd_transactions(facts, source, kb) {
+                redis_releases(facts, source, &commands, &keys, &mut acquisition);
+                acquisition.purpose = classify(
+                    facts,
+                    source,
+                    acquisition.call,
+                    acquisition.key,
+                    acquisition.token,
+                    !acquisition.releases.is_empty(),
+                );
+                acquisitions.push(acquisition);
+            }
+        }
+        for (index, call) in facts.calls.iter().enumerate() {
+            if let Some(acquisition) = library_acquisition(facts, source, kb, &scanner, index, call)
+            {
+                acquisitions.push(acquisition);
+            }
+        }
+        acquisitions.sort_by_key(|a| facts.calls[a.call].node.start_byte());
+        Locks { acquisitions }
+    }
+
+    /// The acquisition made by a call.
+    pub fn at_call(&self, call: usize) -> Option<&Acquisition<'t, 'k>> {
+        self.acquisitions.iter().find(|a| a.call == call)
+    }
+}
+
+impl Acquisition<'_, '_> {
+    /// The library, for library locks.
+    pub fn library(&self) -> Option<&LockLibrary> {
+        match self.mechanism {
+            Mechanism::Library(library) => Some(library),
+            _ => None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Redis: which `SET`s are "if absent", and with which expiry.
+
+/// The expiry of a Redis command that sets a key only if it is absent; `None` when the command is not one.
+fn set_if_absent<'t>(
+    facts: &FileFacts<'t>,
+    source: &str,
+    command: &StoreCommand<'t>,
+) -> Option<Expiry<'t>> {
+    match (command.name.as_str(), &command.options) {
+        ("SETNX", Options::Typed { expiration, .. }) => Some(match expiration {
+            Some(e) if node::text(*e, source) == "0" || is_keep_ttl(facts, source, *e) => {
+                Expiry::None
+            }
+            Some(e) => Expiry::At(*e),
+            None => Expiry::None,
+        }),
+        ("SETNX", _) => Some(Expiry::None),
+        ("SET", Options::Tokens { tokens, style }) => {
+            tokens.iter().find(|t| t.text.as_deref() == Some("NX"))?;
+            if let Some(t) = tokens
+                .iter()
+                .find(|t| matches!(t.text.as_deref(), Some("EX" | "PX" | "EXAT" | "PXAT")))
+            {
+                // A builder token is the whole `.arg("PX")` link; its argument reads better.
+                let shown = match style {
+                    TokenStyle::Builder => facts
+                        .calls
+                        .iter()
+                        .find(|c| c.node == t.node)
+                        .and_then(|c| c.args.first().copied())
+                        .unwrap_or(t.node),
+                    _ => t.node,
+                };
+                return Some(Expiry::At(shown));
+            }
+            let unreadable = tokens.iter().any(|t| t.text.is_none() && !t.is_number);
+            Some(if unreadable {
+                Expiry::Unknown
+            } else {
+                Expiry::None
+            })
+        }
+        (
+            "SET",
+            Options::Typed {
+                expiration,
+                options,
+            },
+        ) => {
+            let call = &facts.calls[command.call];
+            let options = options.map(|o| local_value(facts, source, call, o))?;
+            typed_set_if_absent(facts, source, *expiration, options)
+        }
+        _ => None,
+    }
+}
+
+/// Typed `SET` options: go-redis `SetArgs{Mode: "NX", TTL: …}`, node-redis `{ NX: true, PX: n }` / `{ condition:
+/// "NX", expiration: … }`, redis-rs `SetOptions::default().conditional_set(ExistenceCheck::NX)
+/// .with_expiration(…)`, fred `set(k, v, Some(Expiration::PX(n)), Some(SetOptions::NX), false)`.
+fn typed_set_if_absent<'t>(
+    facts: &FileFacts<'t>,
+    source: &str,
+    expiration: Option<Node<'t>>,
+    options: Node<'t>,
+) -> Option<Expiry<'t>> {
+    let language = facts.language;
+    let options = if options.kind() == "unary_expression" {
+        options.named_child(0)?
+    } else {
+        options
+    };
+    if let Some(literal) = facts.literals.iter().find(|l| l.node == options) {
+        let value = |name: &str| {
+            literal.field(name).and_then(|f| f.value).map(|v| {
+                let inner = if v.kind() == "literal_element" {
+                    v.named_child(0).unwrap_or(v)
+                } else {
+                    v
+                };
+                (
+                    inner,
+                    node::string_literal_value(inner, source, language)
+                        .unwrap_or_else(|| compact(node::text(inner, source))),
+                )
+            })
+        };
+        let nx = value("Mode").is_some_and(|(_, m)| m.eq_ignore_ascii_case("nx"))
+            || value("NX").is_some_and(|(_, v)| v == "true")
+            || value("condition").is_some_and(|(_, c)| c.eq_ignore_ascii_case("nx"));
+        if !nx {
+            return None;
+        }
+        for name in ["TTL", "ExpireAt", "EX", "PX", "EXAT", "PXAT", "expiration"] {
+            if let Some((n, text)) = value(name) {
+                if text != "0" && !text.to_ascii_uppercase().contains("KEEPTTL") {
+                    return Some(Expiry::At(n));
+                }
+            }
+        }
+        return Some(if literal.has_spread {
+            Expiry::Unknown
+        } else {
+            Expiry::None
+        });
+    }
+    if language != Language::Rust {
+        return None;
+    }
+    let within = TextRange::of(options);
+    let inner: Vec<&Call<'t>> = facts
+        .calls
+        .iter()
+        .filter(|c| within.contains_range(c.range()))
+        .collect();
+    let text = compact(node::text(options, source));
+    if let Some(condition) = inner
+        .iter()
+        .find(|c| c.method.as_deref() == Some("conditional_set"))
+    {
+        let nx = condition
+            .args
+            .iter()
+            .any(|a| compact(node::text(*a, source)).ends_with("NX"));
+        if !nx {
+            return None;
+        }
+        return Some(
+            match inner
+                .iter()
+                .find(|c| c.method.as_deref() == Some("with_expiration"))
+            {
+                Some(e) if !compact(node::text(e.node, source)).contains("KEEPTTL") => {
+                    Expiry::At(e.node)
+                }
+                _ => Expiry::None,
+            },
+        );
+    }
+    if !(text.contains("::NX") || text == "Some(NX)") {
+        return None;
+    }
+    let expiration = expiration?;
+    let expiry = compact(node::text(expiration, source));
+    Some(if expiry == "None" || expiry.contains("KEEPTTL") {
+        Expiry::None
+    } else {
+        Expiry::At(expiration)
+    })
+}
+
+/// go-redis `redis.KeepTTL`.
+fn is_keep_ttl(facts: &FileFacts<'_>, source: &str, n: Node<'_>) -> bool {
+    n.kind() == "selector_expression"
+        && facts
+            .resolve(&compact(node::text(n, source)))
+            .is_some_and(|p| p.ends_with(".KeepTTL"))
+}
+
+/// An argument given as a local variable: the value it was declared with.
+fn local_value<'t>(facts: &FileFacts<'t>, source: &str, call: &Call<'t>, n: Node<'t>) -> Node<'t> {
+    if n.kind() != "identifier" {
+        return n;
+    }
+    facts
+        .declared_value(call.function, node::text(n, source), call.node.start_byte())
+        .unwrap_or(n)
+}
+
+/// The `DEL`s of the claimed key and a separate `EXPIRE` after the claim.
+fn redis_releases<'t>(
+    facts: &FileFacts<'t>,
+    source: &str,
+    commands: &[StoreCommand<'t>],
+    keys: &[Option<String>],
+    acquisition: &mut Acquisition<'t, '_>,
+) {
+    let Some(key) = acquisition.key else { return };
+    let claim = &facts.calls[acquisition.call];
+    let wanted = key_text(source, facts.language, key);
+    for (command, other) in commands.iter().zip(keys) {
+        let Some(other) = other else {
+            continue;
+        };
+        if *other != wanted || !same_key(facts, source, claim, key, &facts.calls[command.call]) {
+            continue;
+        }
+        let call = &facts.calls[command.call];
+        let after = call.node.start_byte() > claim.node.end_byte();
+        match command.name.as_str() {
+            "DEL" | "UNLINK" => {
+                let same_function = outermost(facts, call) == outermost(facts, claim);
+                if same_function && !after && !is_deferred(call.node) {
+                    continue;
+                }
+                let kind = if in_transaction(facts, source, commands, command, key) {
+                    ReleaseKind::DeleteInTransaction
+                } else if let Some(get) = get_before(facts, source, commands, command, key) {
+                    ReleaseKind::DeleteAfterGet(get)
+                } else {
+                    ReleaseKind::Delete
+                };
+                acquisition.releases.push(Release {
+                    call: command.call,
+                    kind,
+                    deferred: is_deferred(call.node),
+                });
+            }
+            "EXPIRE" | "PEXPIRE" | "EXPIREAT" | "PEXPIREAT"
+                if after && acquisition.expire.is_none() =>
+            {
+                acquisition.expire = Some(command.call);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn outermost(facts: &FileFacts<'_>, call: &Call<'_>) -> Option<usize> {
+    call.function.map(|f| facts.outermost_function(f))
+}
+
+/// Two key expressions of the same text name the same key: in the same function; or, across functions, when
+/// they are a string literal, or the same field of the same type (`l.key` in `Lock.Acquire` and `Release`).
+fn same_key(
+    facts: &FileFacts<'_>,
+    source: &str,
+    a_call: &Call<'_>,
+    a: Node<'_>,
+    b_call: &Call<'_>,
+) -> bool {
+    let language = facts.language;
+    let (fa, fb) = (outermost(facts, a_call), outermost(facts, b_call));
+    if fa.is_none() || fb.is_none() {
+        return false;
+    }
+    if fa == fb {
+        return true;
+    }
+    if node::string_literal_value(a, source, language).is_some() {
+        return true;
+    }
+    let owner = |f: Option<usize>| {
+        f.and_then(|f| {
+            let name = &facts.functions[f].name;
+            name.rsplit_once(['.', ':'])
+                .map(|(owner, _)| owner.trim_end_matches(':').to_string())
+        })
+    };
+    let field = matches!(
+        strip_reference(a).kind(),
+        "selector_expression" | "field_expression" | "member_expression"
+    );
+    field && owner(fa).is_some() && owner(fa) == owner(fb)
+}
+
+fn strip_reference(n: Node<'_>) -> Node<'_> {
+    if n.kind() == "reference_expression" {
+        n.named_child(0).unwrap_or(n)
+    } else {
+        n
+    }
+}
+
+/// A `DEL` inside a callback of a `Watch`/`transaction` call, or after a `WATCH` of the key in its function.
+fn in_transaction<'t>(
+    facts: &FileFacts<'t>,
+    source: &str,
+    commands: &[StoreCommand<'t>],
+    del: &StoreCommand<'t>,
+    key: Node<'t>,
+) -> bool {
+    let call = &facts.calls[del.call];
+    let in_watch_callback = facts.calls.iter().any(|c| {
+        let name = c
+            .method
+            .as_deref()
+            .unwrap_or_else(|| c.callee_text.rsplit([':', '.']).next().unwrap_or_default());
+        matches!(
+            name,
+            "Watch" | "watch" | "transaction" | "transaction_async"
+        ) && c.args.iter().any(|a| {
+            node::function_kinds(facts.language).contains(&a.kind())
+                && TextRange::of(*a).contains_range(call.range())
+        })
+    });
+    if in_watch_callback {
+        return true;
+    }
+    let language = facts.language;
+    let wanted = key_text(source, language, key);
+    let watched = |c: &Call<'_>| {
+        c.node.start_byte() < call.node.start_byte()
+            && outermost(facts, c) == outermost(facts, call)
+    };
+    commands.iter().any(|w| {
+        w.name == "WATCH"
+            && w.key
+                .is_some_and(|k| key_text(source, language, k) == wanted)
+            && watched(&facts.calls[w.call])
+    }) || facts.calls.iter().any(|c| {
+        matches!(c.method.as_deref(), Some("watch" | "Watch"))
+            && watched(c)
+            && c.args
+                .iter()
+                .any(|a| key_text(source, language, *a) == wanted)
+    })
+}
+
+/// A `GET` of the same key before the `DEL` in its function.
+fn get_before<'t>(
+    facts: &FileFacts<'t>,
+    source: &str,
+    commands: &[StoreCommand<'t>],
+    del: &StoreCommand<'t>,
+    key: Node<'t>,
+) -> Option<usize> {
+    let call = &facts.calls[del.call];
+    let wanted = key_text(source, facts.language, key);
+    commands
+        .iter()
+        .find(|g| {
+            let get = &facts.calls[g.call];
+            g.name == "GET"
+                && g.key
+                    .is_some_and(|k| key_text(source, facts.language, k) == wanted)
+                && get.node.start_byte() < call.node.start_byte()
+                && outermost(facts, get) == outermost(facts, call)
+        })
+        .map(|g| g.call)
+}
+
+/// Inside a Go `defer` or a TS/JS `finally` block.
+pub fn is_deferred(n: Node<'_>) -> bool {
+    node::ancestors(n)
+        .take_while(|a| !a.kind().contains("function") && a.kind() != "method_definition")
+        .any(|a| matches!(a.kind(), "defer_statement" | "finally_clause"))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// etcd: `Txn(ctx).If(Compare(CreateRevision(k), "=", 0)).Then(OpPut(k, v, …))`.
+
+fn etcd_transactions<'t, 'k>(
+    facts: &FileFacts<'t>,
+    source: &str,
+    kb: &KnowledgeBase,
+) -> Vec<Acquisition<'t, 'k>> {
+    let is_etcd = |call: &Call<'_>, name: &str| {
+        call.path.as_deref().is_some_and(|p| {
+            p.ends_with(&format!(".{name}")) && kb.api(facts.language, p).is_some()
+        })
+    };
+    let mut out = Vec::new();
+    for (index, call) in facts.calls.iter().enumerate() {
+        if !is_etcd(call, "OpPut") || !in_create_if_absent_txn(facts, kb, call.node) {
+            continue;
+        }
+        let lease = call.args.iter().skip(2).find(|option| {
+            facts.calls.iter().any(|c| {
+                c.node == **option
+                    && (is_etcd(c, "WithLease") || c.callee_text.ends_with("WithLease"))
+            })
+        });
+        let _ = source;
+        out.push(Acquisition {
+            call: index,
+            mechanism: Mechanism::EtcdTxn,
+            scope: LockScope::Distributed,
+            key: call.args.first().copied(),
+            token: call.args.get(1).copied(),
+            expiry: lease.map_or(Expiry::None, |l| Expiry::At(*l)),
+            purpose: Purpose::Unknown,
+            lock: None,
+            handle: None,
+            statement: None,
+            body: None,
+            declared: true,
+            releases: Vec::new(),
+            expire: None,
+        });
+    }
+    out
+}
+
+/// The put is an argument of `.Then(…)` on an `.If(…)` that compares a `CreateRevision`/`Version` (the key
+/// does not exist yet).
+fn in_create_if_absent_txn(facts: &FileFacts<'_>, kb: &KnowledgeBase, put: Node<'_>) -> bool {
+    let Some(then) = node::ancestors(put).find(|n| {
+        n.kind() == "call_expression"
+            && facts
+                .calls
+                .iter()
+                .any(|c| c.node == *n && c.method.as_deref() == Some("Then"))
+    }) else {
+        return false;
+    };
+    let Some(condition) = facts
+        .calls
+        .iter()
+        .find(|c| c.node == then)
+        .and_then(|c| c.receiver)
+    else {
+        return false;
+    };
+    let Some(if_call) = facts
+        .calls
+        .iter()
+        .find(|c| c.node == condition && c.method.as_deref() == Some("If"))
+    else {
+        return false;
+    };
+    let range = if_call.range();
+    facts.calls.iter().any(|c| {
+        range.contains_range(c.range())
+            && c.path.as_deref().is_some_and(|p| {
+                (p.ends_with(".CreateRevision") || p.ends_with(".Version"))
+                    && kb.api(facts.language, p).is_some()
+            })
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Lock libraries and lock types.
+
+/// A call of an acquire or scoped method on a value the file shows to be a lock of a known library.
+fn library_acquisition<'t, 'k>(
+    facts: &FileFacts<'t>,
+    source: &str,
+    kb: &'k KnowledgeBase,
+    scanner: &Scanner<'t>,
+    index: usize,
+    call: &Call<'t>,
+) -> Option<Acquisition<'t, 'k>> {
+    let method = call.method.as_deref()?;
+    let receiver = strip(call.receiver?);
+    let is_candidate = kb
+        .lock_libraries(facts.language)
+        .any(|l| l.acquire.iter().any(|a| a == method) || l.scoped.iter().any(|a| a == method));
+    if !is_candidate {
+        return None;
+    }
+    let found = lock_of(facts, source, kb, scanner, call, receiver)?;
+    let library = found.library;
+    let scoped = library.scoped.iter().any(|s| s == method);
+    if !scoped && !library.acquire.iter().any(|a| a == method) {
+        return None;
+    }
+    let awaited = call
+        .node
+        .parent()
+        .is_some_and(|p| p.kind() == "await_expression");
+    // `lock()` on a std mutex and on a tokio mutex differ only in the `.await`: when the type is inferred from
+    // the imports, the `.await` has to agree.
+    if !found.declared && facts.language == Language::Rust && awaited != library.awaited {
+        return None;
+    }
+    let key = match (library.constructor_key, library.acquire_key) {
+        (Some(at), _) => found
+            .constructor
+            .and_then(|c| facts.calls[c].args.get(at).copied()),
+        (None, Some(at)) => call.args.get(at).copied(),
+        _ => None,
+    };
+    let expiry = match library.acquire_expiry.and_then(|at| call.args.get(at)) {
+        Some(e) => Expiry::At(*e),
+        None if library.scope == LockScope::Distributed && library.default_expiry.is_some() => {
+            Expiry::Default
+        }
+        None if library.scope == LockScope::Distributed => Expiry::Unknown,
+        None => Expiry::None,
+    };
+    let body = scoped
+        .then(|| {
+            call.args
+                .iter()
+                .rev()
+                .find(|a| node::function_kinds(facts.language).contains(&a.kind()))
+                .copied()
+        })
+        .flatten();
+    let mut acquisition = Acquisition {
+        call: index,
+        mechanism: Mechanism::Library(library),
+        scope: library.scope,
+        key,
+        token: None,
+        expiry,
+        purpose: Purpose::Lock,
+        lock: Some(compact(node::text(receiver, source))),
+        handle: None,
+        statement: None,
+        body,
+        declared: found.declared,
+        releases: Vec::new(),
+        expire: None,
+    };
+    bind(facts, source, &mut acquisition);
+    library_releases(facts, source, library, &mut acquisition);
+    Some(acquisition)
+}
+
+/// What the file shows about a lock value: its library, the constructor call that made it, and whether a
+/// declaration says so (rather than the file's imports).
+struct FoundLock<'k> {
+    library: &'k LockLibrary,
+    /// Index of the constructor call in [`FileFacts::calls`].
+    constructor: Option<usize>,
+    declared: bool,
+}
+
+/// The lock library of the value `receiver` (a lock object or a lock manager) at `call`.
+fn lock_of<'t, 'k>(
+    facts: &FileFacts<'t>,
+    source: &str,
+    kb: &'k KnowledgeBase,
+    scanner: &Scanner<'t>,
+    call: &Call<'t>,
+    receiver: Node<'t>,
+) -> Option<FoundLock<'k>> {
+    // `rs.NewMutex(key).Lock()`, `Mutex::new(0).lock()`.
+    if let Some(found) = constructed(facts, kb, receiver, 0) {
+        return Some(found);
+    }
+    let language = facts.language;
+    let name = match receiver.kind() {
+        "identifier" => Some(node::text(receiver, source)),
+        _ => None,
+    };
+    if let Some(name) = name {
+        if let Some(value) = facts.declared_value(call.function, name, call.node.start_byte()) {
+            if let Some(found) = constructed(facts, kb, value, 0) {
+                return Some(found);
+            }
+            // Declared from something else: not a lock this model knows.
+            if value.kind() != "identifier" {
+                return None;
+            }
+        }
+        if let Some(type_node) = scanner.param_type(facts, source, call, name) {
+            return typed(facts, source, kb, type_node);
+        }
+        if let Some(type_node) = scanner.var_type(name) {
+            return typed(facts, source, kb, type_node);
+        }
+    }
+    let field = match receiver.kind() {
+        "selector_expression" | "field_expression" => receiver.child_by_field_name("field"),
+        "member_expression" => receiver.child_by_field_name("property"),
+        _ => None,
+    }
+    .map(|f| node::text(f, source));
+    if let Some(field) = field {
+        for declaration in scanner.fields(field) {
+            if let Some(found) = match declaration {
+                FieldDecl::Type(t) => typed(facts, source, kb, t),
+                FieldDecl::Value(v) => constructed(facts, kb, v, 0),
+            } {
+                return Some(found);
+            }
+        }
+    }
+    // Go: a method on a struct that embeds the mutex (`s.Lock()` with `type S struct { sync.Mutex }`).
+    if language == Language::Go {
+        if let Some(found) = scanner.embedded().find_map(|t| typed(facts, source, kb, t)) {
+            let method = call.method.as_deref().unwrap_or_default();
+            if found.library.acquire.iter().any(|a| a == method) && call.args.is_empty() {
+                return Some(found);
+            }
+        }
+    }
+    imported(facts, kb, call)
+}
+
+/// A lock made by a constructor call (looking through `Arc::new`, `&`, `await`, wrappers such as
+/// `withTimeout(new Mutex(), ms)`).
+fn constructed<'t, 'k>(
+    facts: &FileFacts<'t>,
+    kb: &'k KnowledgeBase,
+    value: Node<'t>,
+    depth: usize,
+) -> Option<FoundLock<'k>> {
+    if depth > 4 {
+        return None;
+    }
+    let value = strip(strip_reference(value));
+    let value = if value.kind() == "unary_expression" {
+        value.named_child(0).unwrap_or(value)
+    } else {
+        value
+    };
+    let index = facts.calls.iter().position(|c| c.node == value)?;
+    let call = &facts.calls[index];
+    if let Some((library, wrapper)) = kb.lock_constructor(facts, call) {
+        if !wrapper {
+            return Some(FoundLock {
+                library,
+                constructor: Some(index),
+                declared: true,
+            });
+        }
+        return constructed(facts, kb, *call.args.first()?, depth + 1);
+    }
+    // `Arc::new(Mutex::new(x))`, `Rc::new(…)`, `Box::new(…)`.
+    let wrapper = call.callee_text.trim_start_matches("std::sync::");
+    if matches!(
+        wrapper,
+        "Arc::new" | "Rc::new" | "Box::new" | "std::rc::Rc::new" | "std::boxed::Box::new"
+    ) {
+        return constructed(facts, kb, *call.args.first()?, depth + 1);
+    }
+    None
+}
+
+/// A lock of a declared type (`sync.Mutex`, `*sync.RWMutex`, `Arc<Mutex<T>>`, `&tokio::sync::Mutex<T>`,
+/// `MutexInterface`).
+fn typed<'t, 'k>(
+    facts: &FileFacts<'t>,
+    source: &str,
+    kb: &'k KnowledgeBase,
+    type_node: Node<'t>,
+) -> Option<FoundLock<'k>> {
+    let mut t = type_node;
+    loop {
+        match t.kind() {
+            "pointer_type" | "reference_type" | "type_annotation" | "parenthesized_type" => {
+                t = node::named_children(t)
+                    .find(|c| c.kind() != "mutable_specifier" && c.kind() != "lifetime")?;
+            }
+            "generic_type" => {
+                let head = t.child_by_field_name("type")?;
+                let head_text = node::text(head, source);
+                let last = head_text.rsplit("::").next().unwrap_or(head_text);
+                if matches!(last, "Arc" | "Rc" | "Box") {
+                    let arguments = t.child_by_field_name("type_arguments")?;
+                    t = node::named_children(arguments).next()?;
+                } else {
+                    t = head;
+                }
+            }
+            _ => break,
+        }
+    }
+    let written = compact(node::text(t, source));
+    let path = facts.resolve(&written)?;
+    kb.lock_type(facts.language, &path)
+        .map(|library| FoundLock {
+            library,
+            constructor: None,
+            declared: true,
+        })
+}
+
+/// No declaration in the file says what the receiver is: the one lock type the file imports whose acquire
+/// method this is. For Go, a zero-argument `Lock()`/`RLock()` in a file that imports `sync` and no distributed
+/// lock library.
+fn imported<'t, 'k>(
+    facts: &FileFacts<'t>,
+    kb: &'k KnowledgeBase,
+    call: &Call<'t>,
+) -> Option<FoundLock<'k>> {
+    let method = call.method.as_deref()?;
+    let mut candidates = kb.lock_libraries(facts.language).filter(|library| {
+        library.scope == LockScope::Process
+            && library
+                .acquire
+                .iter()
+                .chain(&library.scoped)
+                .any(|a| a == method)
+            && library.types.iter().any(|t| {
+                facts.imports.iter().any(|i| &i.path == t)
+                    || facts.language == Language::Go
+                        && t.rsplit_once('.').is_some_and(|(module, _)| {
+                            facts.imports.iter().any(|i| i.path == module)
+                        })
+            })
+    });
+    let library = candidates.next()?;
+    let distributed_imported = kb
+        .lock_libraries(facts.language)
+        .filter(|l| l.scope == LockScope::Distributed)
+        .any(|l| {
+            l.module.as_deref().is_some_and(|m| facts.imports_module(m))
+                || l.constructors.iter().any(|c| {
+                    facts
+                        .imports
+                        .iter()
+                        .any(|i| c.starts_with(&i.path) && !i.path.is_empty())
+                })
+        });
+    if distributed_imported {
+        return None;
+    }
+    if facts.language == Language::Go {
+        // `sync.Mutex` and `sync.RWMutex` share `Lock`; either is a process lock.
+        if !call.args.is_empty() {
+            return None;
+        }
+    } else if candidates.next().is_some() {
+        return None;
+    }
+    Some(FoundLock {
+        library,
+        constructor: None,
+        declared: false,
+    })
+}
+
+/// The library's release calls for an acquisition in the same function: a release method on the lock, on the
+/// handle, or on the manager with the handle as an argument; the handle called (async-mutex's `release()`);
+/// `drop(guard)` for guards.
+fn library_releases(
+    facts: &FileFacts<'_>,
+    source: &str,
+    library: &LockLibrary,
+    acquisition: &mut Acquisition<'_, '_>,
+) {
+    let acquire = &facts.calls[acquisition.call];
+    let scope = outermost(facts, acquire);
+    let handle = acquisition.handle.clone().filter(|h| h != "_");
+    for (index, call) in facts.calls.iter().enumerate() {
+        if index == acquisition.call || outermost(facts, call) != scope {
+            continue;
+        }
+        let receiver = call.receiver.map(|r| compact(node::text(strip(r), source)));
+        let args: Vec<String> = call
+            .args
+            .iter()
+            .map(|a| {
+                compact(node::text(*a, source))
+                    .trim_start_matches('&')
+                    .to_string()
+            })
+            .collect();
+        let on_lock = receiver.is_some() && receiver == acquisition.lock;
+        let on_handle = handle.is_some() && receiver == handle;
+        let with_handle = handle.as_ref().is_some_and(|h| args.contains(h));
+        let is_release = match call.method.as_deref() {
+            Some(m) if library.release.iter().any(|r| r == m) => {
+                on_handle || (on_lock && (library.acquire_key.is_none() || with_handle))
+            }
+            Some(_) => false,
+            None => {
+                let callee = call.callee_text.as_str();
+                (handle.as_deref() == Some(callee))
+                    || (library.guard
+                        && matches!(callee, "drop" | "std::mem::drop" | "mem::drop")
+                        && with_handle)
+            }
+        };
+        if is_release {
+            acquisition.releases.push(Release {
+                call: index,
+                kind: ReleaseKind::Library,
+                deferred: is_deferred(call.node),
+            });
+        }
+    }
+}
+
+/// The local an acquisition's result is bound to, looking through `await`, `?`, `.unwrap()`/`.expect(…)` and
+/// Go's `x, err :=`; and the statement that binds it (else the statement the call is in).
+fn bind<'t>(facts: &FileFacts<'t>, source: &str, acquisition: &mut Acquisition<'t, '_>) {
+    let call = &facts.calls[acquisition.call];
+    let mut current = call.node;
+    while let Some(parent) = current.parent() {
+        match parent.kind() {
+            "await_expression" | "try_expression" | "parenthesized_expression" => current = parent,
+            "field_expression" => {
+                let outer = parent.parent().filter(|p| p.kind() == "call_expression");
+                let unwraps = parent.child_by_field_name("field").is_some_and(|f| {
+                    matches!(
+                        node::text(f, source),
+                        "unwrap" | "expect" | "unwrap_or_else" | "unwrap_or_default"
+                    )
+                });
+                match outer {
+                    Some(outer) if unwraps => current = outer,
+                    _ => break,
+                }
+            }
+            "expression_list" => current = parent,
+            _ => break,
+        }
+    }
+    let statement = current.parent();
+    let (handle, statement) = match statement.map(|s| (s, s.kind())) {
+        Some((s, "let_declaration")) => (
+            s.child_by_field_name("pattern")
+                .map(|p| compact(node::text(p, source)))
+                .map(|p| p.strip_prefix("mut").map(str::to_string).unwrap_or(p)),
+            Some(s),
+        ),
+        Some((s, "short_var_declaration" | "assignment_statement")) => (
+            s.child_by_field_name("left")
+                .and_then(|l| node::named_children(l).next())
+                .map(|l| node::text(l, source).to_string()),
+            Some(s),
+        ),
+        Some((s, "variable_declarator")) => (
+            s.child_by_field_name("name")
+                .map(|n| compact(node::text(n, source))),
+            s.parent(),
+        ),
+        _ => (None, None),
+    };
+    acquisition.handle = handle;
+    acquisition.statement = statement.or_else(|| enclosing_statement(call.node));
+}
+
+/// The statement a node is part of: its nearest ancestor (or itself) that sits directly in a block.
+pub fn enclosing_statement(n: Node<'_>) -> Option<Node<'_>> {
+    std::iter::once(n).chain(node::ancestors(n)).find(|a| {
+        a.parent().is_some_and(|p| {
+            matches!(
+                p.kind(),
+                "block" | "statement_list" | "statement_block" | "source_file" | "program"
+            )
+        })
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Declarations the file shows: struct/class fields, Go `var`s, embedded fields, parameters.
+
+enum FieldDecl<'t> {
+    Type(Node<'t>),
+    Value(Node<'t>),
+}
+
+/// One pass over the tree for the declarations receivers are resolved against.
+struct Scanner<'t> {
+    fields: FxHashMap<String, Vec<Node<'t>>>,
+    field_values: FxHashMap<String, Vec<Node<'t>>>,
+    vars: FxHashMap<String, Node<'t>>,
+    embedded: Vec<Node<'t>>,
+}
+
+impl<'t> Scanner<'t> {
+    fn new(facts: &FileFacts<'t>, source: &str) -> Self {
+        let mut scanner = Scanner {
+            fields: FxHashMap::default(),
+            field_values: FxHashMap::default(),
+            vars: FxHashMap::default(),
+            embedded: Vec::new(),
+        };
+        let Some(root) = facts
+            .functions
+            .first()
+            .map(|f| f.node)
+            .or_else(|| facts.calls.first().map(|c| c.node))
+            .and_then(|n| node::ancestors(n).last())
+        else {
+            return scanner;
+        };
+        for n in node::descendants(root) {
+            match n.kind() {
+                "field_declaration" => {
+                    let Some(t) = n.child_by_field_name("type") else {
+                        continue;
+                    };
+                    let mut cursor = n.walk();
+                    let names: Vec<_> = n.children_by_field_name("name", &mut cursor).collect();
+                    if names.is_empty() {
+                        scanner.embedded.push(t);
+                    }
+                    for name in names {
+                        scanner
+                            .fields
+                            .entry(node::text(name, source).to_string())
+                            .or_default()
+                            .push(t);
+                    }
+                }
+                "public_field_definition" | "field_definition" => {
+                    let Some(name) = n
+                        .child_by_field_name("name")
+                        .or_else(|| n.child_by_field_name("property"))
+                    else {
+                        continue;
+                    };
+                    let name = node::text(name, source).to_string();
+                    if let Some(t) = n.child_by_field_name("type") {
+                        scanner.fields.entry(name.clone()).or_default().push(t);
+                    }
+                    if let Some(v) = n.child_by_field_name("value") {
+                        scanner.field_values.entry(name).or_default().push(v);
+                    }
+                }
+                "var_spec" => {
+                    let Some(t) = n.child_by_field_name("type") else {
+                        continue;
+                    };
+                    let mut cursor = n.walk();
+                    for name in n.children_by_field_name("name", &mut cursor) {
+                        scanner.vars.insert(node::text(name, source).to_string(), t);
+                    }
+                }
+                _ => {}
+            }
+        }
+        scanner
+    }
+
+    fn fields<'s>(&'s self, name: &str) -> impl Iterator<Item = FieldDecl<'t>> + 's {
+        let types = self.fields.get(name).into_iter().flatten();
+        let values = self.field_values.get(name).into_iter().flatten();
+        types
+            .map(|t| FieldDecl::Type(*t))
+            .chain(values.map(|v| FieldDecl::Value(*v)))
+    }
+
+    fn var_type(&self, name: &str) -> Option<Node<'t>> {
+        self.vars.get(name).copied()
+    }
+
+    fn embedded(&self) -> impl Iterator<Item = Node<'t>> + '_ {
+        self.embedded.iter().copied()
+    }
+
+    /// The declared type of a parameter `name` of the function `call` is in, or of a function it is nested in.
+    fn param_type(
+        &self,
+        facts: &FileFacts<'t>,
+        source: &str,
+        call: &Call<'t>,
+        name: &str,
+    ) -> Option<Node<'t>> {
+        let mut current = call.function;
+        while let Some(index) = current {
+            let function = facts.functions.get(index)?;
+            if let Some(list) = function.node.child_by_field_name("parameters") {
+                for p in node::named_children(list) {
+                    let mut cursor = p.walk();
+                    let names: Vec<Node<'t>> = p
+                        .children_by_field_name("name", &mut cursor)
+                        .chain(p.child_by_field_name("pattern"))
+                        .collect();
+                    if names.iter().any(|n| node::text(*n, source) == name) {
+                        return p.child_by_field_name("type");
+                    }
+                }
+            }
+            current = function.parent;
+        }
+        None
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What a key is for.
+
+/// Words in a key, a value or a function name that say "this is a lock".
+const LOCK_WORDS: &[&str] = &[
+    "lock",
+    "mutex",
+    "mtx",
+    "lease",
+    "leader",
+    "semaphore",
+    "election",
+];
+const LOCK_FUNCTION_WORDS: &[&str] = &["lock", "acquire", "mutex", "leader", "lease", "elect"];
+const LOCK_VALUE_WORDS: &[&str] = &["token", "owner", "holder", "fencing"];
+/// Names of the variable a claim's reply goes to.
+const LOCK_RESULT_WORDS: &[&str] = &["lock", "acquired", "got", "held", "owner", "leader"];
+const DEDUP_RESULT_WORDS: &[&str] = &["first", "fresh", "new", "dup", "duplicate", "seen"];
+/// Words that say "this is a deduplication record".
+const DEDUP_WORDS: &[&str] = &[
+    "idempot",
+    "idem",
+    "dedup",
+    "dedupe",
+    "processed",
+    "seen",
+    "handled",
+    "consumed",
+];
+
+/// What a key taken if absent is for. The key's own name decides first (a lock word, then a deduplication
+/// word); then a release of the key (a `DEL` of it: a lock); then the code around it — the function's name,
+/// the local the reply goes to, the value stored.
+pub fn classify(
+    facts: &FileFacts<'_>,
+    source: &str,
+    call: usize,
+    key: Option<Node<'_>>,
+    value: Option<Node<'_>>,
+    released: bool,
+) -> Purpose {
+    let Some(claim) = facts.calls.get(call) else {
+        return Purpose::Unknown;
+    };
+    let function_words = words(&component(facts, claim));
+    let key_words = key
+        .map(|k| described_words(facts, source, claim, k))
+        .unwrap_or_default();
+    let value_words = value
+        .map(|v| described_words(facts, source, claim, v))
+        .unwrap_or_default();
+    // `first := conn.set_nx(…)`, `acquired, err := rdb.SetNX(…)`.
+    let result_words: Vec<String> = facts
+        .assignments
+        .iter()
+        .filter(|a| a.function == claim.function)
+        .filter(|a| {
+            a.value
+                .is_some_and(|v| TextRange::of(v).contains_range(claim.range()))
+        })
+        .flat_map(|a| words(&a.target))
+        .collect();
+    if has_word(&key_words, LOCK_WORDS) {
+        Purpose::Lock
+    } else if has_word(&key_words, DEDUP_WORDS) {
+        Purpose::Dedup
+    } else if released
+        || has_word(&function_words, LOCK_FUNCTION_WORDS)
+        || has_word(&result_words, LOCK_RESULT_WORDS)
+        || has_word(&value_words, LOCK_VALUE_WORDS)
+    {
+        Purpose::Lock
+    } else if has_word(&function_words, DEDUP_WORDS) || has_word(&result_words, DEDUP_RESULT_WORDS)
+    {
+        Purpose::Dedup
+    } else {
+        Purpose::Unknown
+    }
+}
+
+/// The name of the function a call is in (the nearest named one for closures), else its component.
+fn component(facts: &FileFacts<'_>, call: &Call<'_>) -> String {
+    let mut current = call.function;
+    while let Some(index) = current {
+        let function = &facts.functions[index];
+        if function.name != ANONYMOUS {
+            return function.name.clone();
+        }
+        current = function.parent;
+    }
+    facts.component_at(call.node.start_byte())
+}
+
+/// The words of an expression, and of the value a local it names was declared with (`key :=
+/// fmt.Sprintf("lease:%s", id)` makes `key` a lease).
+fn described_words(
+    facts: &FileFacts<'_>,
+    source: &str,
+    call: &Call<'_>,
+    n: Node<'_>,
+) -> Vec<String> {
+    let mut out = words(&key_text(source, facts.language, n));
+    let name = compact(node::text(n, source));
+    let name = name.trim_start_matches('&');
+    if name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        if let Some(value) = facts.declared_value(call.function, name, call.node.start_byte()) {
+            out.extend(words(node::text(value, source)));
+        }
+    }
+    out
+}
+
+/// The key as the reader knows it: a string literal's contents, else the expression without whitespace and
+/// `&`.
+pub fn key_text(source: &str, language: Language, key: Node<'_>) -> String {
+    // redlock's `["resource"]`: one key in a list.
+    if matches!(key.kind(), "array" | "array_expression") && key.named_child_count() == 1 {
+        if let Some(only) = key.named_child(0) {
+            return key_text(source, language, only);
+        }
+    }
+    node::string_literal_value(key, source, language).unwrap_or_else(|| {
+        compact(node::text(key, source))
+            .trim_start_matches('&')
+            .to_string()
+    })
+}
+
+/// Lower-case words of an identifier-ish text: `acquireLock("lock:job:"+id)` → acquire, lock, lock, job, id.
+pub fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut previous_lower = false;
+    for ch in text.chars() {
+        if !ch.is_alphanumeric() {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            previous_lower = false;
+            continue;
+        }
+        if ch.is_uppercase() && previous_lower && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+        previous_lower = ch.is_lowercase() || ch.is_ascii_digit();
+        current.extend(ch.to_lowercase());
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// A word that is, or starts with, one of `stems` (`locks`, `locked`, `idempotency`).
+pub fn has_word(words: &[String], stems: &[&str]) -> bool {
+    words.iter().any(|w| stems.iter().any(|s| w.starts_with(s)))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,284 @@
+use dsr_core::commands::StoreCommand;
+use dsr_core::models::locks::{
+    key_text, Acquisition, Expiry, Locks, Mechanism, Purpose, ReleaseKind,
+};
+use dsr_core::tree_sitter::Node;
+use dsr_core::{
+    declare_rule, Confidence, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange,
+};
+use dsr_syntax::node;
+use rustc_hash::FxHashSet;
+
+use crate::shared::compact_text;
+
+declare_rule! {
+    /// ## What it finds
+    /// A Redis lock released with a plain `DEL` that does not check the key still holds this holder's token.
+    /// The lock is taken with `SET key token NX PX n` (or `SETNX` plus `EXPIRE`) and given back with a
+    /// `DEL`/`UNLINK` of the key, with no compare-and-delete — in any client
+    /// (go-redis `Del`, redigo `Do("DEL", …)`, redis-rs `del`/`redis::cmd("DEL")`, fred `del`, ioredis and
+    /// node-redis `del`). The release is found in the function that takes the lock (also when deferred) or in
+    /// another method of the same type deleting the same key field (`l.key` in `Acquire` and `Release`). A
+    /// `GET` followed by a separate `DEL` is reported too, with medium confidence: it checks, but not atomically.
+    ///
+    /// ## Why it fails under partial failure
+    /// The lock's TTL is what frees it when a holder dies; it also frees it when a holder is merely slow — a
+    /// GC pause, a slow query, a partition that delays its commands. Then a second worker takes the lock, and
+    /// when the first one finishes it deletes the key: the second worker's lock. A third worker now takes it
+    /// too, and two holders run the critical section at once, each believing it is alone. Nothing fails
+    /// loudly; the data the lock protected is silently written twice or interleaved. Checking the token and
+    /// deleting in one atomic step (a Lua script, or `WATCH`/`MULTI`) deletes only the holder's own lock.
+    ///
+    /// ## Known false positives
+    /// A key without any expiry cannot be taken over by someone else, so its plain `DEL` is not reported
+    /// (LCK001 reports the missing TTL instead). Keys named like deduplication records (`processed:<id>`,
+    /// `idempotency:<key>`) are not locks and are not reported. Releases inside a `Watch(fn, key)` callback,
+    /// after a `WATCH` of the key, or in `redis::transaction` are compare-and-delete already. Lock libraries
+    /// (redsync, rslock, redlock) release with a script and are never reported.
+    ///
+    /// ## Example
+    /// ```go
+    /// package jobs
+    ///
+    /// import (
+    ///     "context"
+    ///     "time"
+    ///
+    ///     "github.com/redis/go-redis/v9"
+    /// )
+    ///
+    /// func runExclusive(ctx context.Context, rdb *redis.Client, job, token string, work func() error) error {
+    ///     ok, err := rdb.SetNX(ctx, "lock:"+job, token, 30*time.Second).Result()
+    ///     if err != nil || !ok {
+    ///         return err
+    ///     }
+    ///     defer rdb.Del(ctx, "lock:"+job)
+    ///     return work()
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```go
+    /// package jobs
+    ///
+    /// import (
+    ///     "context"
+    ///     "time"
+    ///
+    ///     "github.com/redis/go-redis/v9"
+    /// )
+    ///
+    /// // Deletes the key only while it still holds this holder's token.
+    /// var unlock = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`)
+    ///
+    /// func runExclusive(ctx context.Context, rdb *redis.Client, job, token string, work func() error) error {
+    ///     ok, err := rdb.SetNX(ctx, "lock:"+job, token, 30*time.Second).Result()
+    ///     if err != nil || !ok {
+    ///         return err
+    ///     }
+    ///     defer unlock.Run(ctx, rdb, []string{"lock:" + job}, token)
+    ///     return work()
+    /// }
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Advice only: the compare-and-delete script needs the token the holder stored, which is often not in
+    /// scope where the key is deleted (a `Release` method, a value that was `1` rather than a unique token).
+    /// The advice shows the script for the client in use: go-redis `redis.NewScript(…).Run`, redigo
+    /// `redis.NewScript(1, …).Do`, redis-rs `redis::Script::new(…).key(…).arg(…)`, fred `eval`, ioredis `eval`,
+    /// node-redis `eval` with `{ keys, arguments }`.
+    ///
+    /// ## Configuration
+    /// None.
+    ///
+    /// ## References
+    /// - Redis documentation, "Distributed Locks with Redis": "remove the key only if it exists and the value
+    ///   stored at the key is exactly the one I expect to be".
+    /// - Redis documentation, `SET`: the `SET resource-name anystring NX EX max-lock-time` pattern and its
+    ///   unlock script.
+    /// - Martin Kleppmann, "How to do distributed locking" (2016).
+    pub struct UnsafeLockRelease {
+        code: "LCK002",
+        slug: "unsafe-lock-release",
+        family: Coordination,
+        languages: [Go, Rust, TypeScript],
+        severity: Critical,
+        impact: SilentCorruption,
+        kind: Finding,
+        fix: Never,
+    }
+}
+
+/// The compare-and-delete script, in single quotes so that it fits every host language's string syntax.
+const UNLOCK_LUA: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+
+impl Rule for UnsafeLockRelease {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
+        if !matches!(
+            ctx.language,
+            Language::Go | Language::Rust | Language::TypeScript | Language::Tsx
+        ) {
+            return;
+        }
+        let locks = Locks::compute(ctx.facts, ctx.source, ctx.kb);
+        let mut reported = FxHashSet::default();
+        for acquisition in &locks.acquisitions {
+            if acquisition.mechanism != Mechanism::Redis || acquisition.purpose == Purpose::Dedup {
+                continue;
+            }
+            // Without an expiry nobody else can take the key, so deleting it cannot free another holder's lock.
+            if acquisition.expiry == Expiry::None && acquisition.expire.is_none() {
+                continue;
+            }
+            for release in &acquisition.releases {
+                let get = match release.kind {
+                    ReleaseKind::Delete => None,
+                    ReleaseKind::DeleteAfterGet(get) => Some(get),
+                    _ => continue,
+                };
+                if reported.insert(release.call) {
+                    report(ctx, acquisition, release.call, get, sink);
+                }
+            }
+        }
+    }
+}
+
+fn report(
+    ctx: &RuleContext<'_>,
+    acquisition: &Acquisition<'_, '_>,
+    release: usize,
+    get: Option<usize>,
+    sink: &mut Vec<Finding>,
+) {
+    let facts = ctx.facts;
+    let call = &facts.calls[release];
+    let claim = &facts.calls[acquisition.call];
+    let key = acquisition
+        .key
+        .map(|k| format!("`{}`", shorten(&key_text(ctx.source, ctx.language, k))))
+        .unwrap_or_else(|| "the lock key".to_string());
+    let command = StoreCommand::decode(facts, ctx.kb, ctx.source, release)
+        .map(|c| c.name)
+        .unwrap_or_else(|| "DEL".to_string());
+    // A raw token (`"PX"`) says less than the typed expiry (`30*time.Second`), so only the latter is quoted.
+    let expiry = match acquisition.expiry {
+        Expiry::At(n) if node::string_literal_value(n, ctx.source, ctx.language).is_none() => {
+            format!(
+                "lock taken here, with a TTL of `{}`",
+                shorten(&compact_text(ctx, n))
+            )
+        }
+        _ => "lock taken here, with a TTL".to_string(),
+    };
+    let mut builder = ctx
+        .finding(&UnsafeLockRelease::META, TextRange::of(call.callee))
+        .trigger("the holder outlives the lock's TTL (a GC pause, a slow dependency, a partition) and another worker takes the lock before this one deletes the key")
+        .expected("the key is deleted only while it still holds this holder's token, checked and deleted in one atomic step (a Lua compare-and-delete script, or WATCH/MULTI)")
+        .evidence(claim.range(), expiry);
+    if let Some(expire) = acquisition.expire {
+        builder = builder.evidence(facts.calls[expire].range(), "the TTL is set here");
+    }
+    builder = match get {
+        None => builder
+            .title(format!("lock {key} is released with a plain `{command}`: once its TTL has passed this deletes the next holder's lock"))
+            .actual(format!("`{command}` removes {key} whoever holds it, so a holder that ran past the TTL frees a lock it no longer owns and lets a third worker in beside the second")),
+        Some(get) => builder
+            .title(format!("lock {key} is checked with a separate `GET` before `{command}`: the lock can change hands between the two commands"))
+            .confidence(Confidence::Medium)
+            .evidence(facts.calls[get].range(), "the token is read here, in a separate command")
+            .actual(format!("the `GET` and the `{command}` are two round trips: if the TTL runs out between them, another worker takes {key} and this `{command}` deletes its lock")),
+    };
+    let token_note = match acquisition.token {
+        Some(token) if is_constant(ctx, token) => format!(
+            "; the value stored is the constant `{}`, so first store a unique token per holder (a random UUID)",
+            compact_text(ctx, token)
+        ),
+        _ => String::new(),
+    };
+    let snippet = unlock_snippet(ctx, call, acquisition);
+    builder
+        .fix(Fix::advice(format!(
+            "release with a compare-and-delete script: {snippet}{token_note}"
+        )))
+        .emit(sink);
+}
+
+/// The unlock script written for the client the release goes through, with the code's own names.
+fn unlock_snippet(
+    ctx: &RuleContext<'_>,
+    release: &dsr_core::facts::Call<'_>,
+    acquisition: &Acquisition<'_, '_>,
+) -> String {
+    let facts = ctx.facts;
+    let key = acquisition
+        .key
+        .map(|k| compact_text(ctx, k))
+        .unwrap_or_else(|| "key".to_string());
+    let token = acquisition
+        .token
+        .filter(|t| !is_constant(ctx, *t))
+        .map(|t| compact_text(ctx, t))
+        .unwrap_or_else(|| "token".to_string());
+    let bare = |s: &str| s.trim_start_matches('&').to_string();
+    let client = release
+        .receiver
+        .filter(|r| release.method.is_some() && r.kind() != "call_expression")
+        .map(|r| compact_text(ctx, r));
+    match ctx.language {
+        Language::Go if facts.imports_module("github.com/gomodule/redigo") => format!(
+            "`redis.NewScript(1, \"{UNLOCK_LUA}\").Do({}, {key}, {token})`",
+            client.unwrap_or_else(|| "conn".to_string())
+        ),
+        Language::Go => format!(
+            "`redis.NewScript(\"{UNLOCK_LUA}\").Run(ctx, {}, []string{{{key}}}, {token})`",
+            client.unwrap_or_else(|| "rdb".to_string())
+        ),
+        Language::Rust if facts.imports_module("fred") && !facts.imports_module("redis") => {
+            format!(
+                "`{}.eval::<i64, _, _, _>(\"{UNLOCK_LUA}\", vec![{}], vec![{}]).await?`",
+                client.unwrap_or_else(|| "client".to_string()),
+                bare(&key),
+                bare(&token)
+            )
+        }
+        Language::Rust => {
+            format!(
+            "`redis::Script::new(\"{UNLOCK_LUA}\").key(&{}).arg(&{}).invoke_async(&mut {}).await?`",
+            bare(&key),
+            bare(&token),
+            client.map(|c| bare(&c)).unwrap_or_else(|| "con".to_string())
+        )
+        }
+        _ if facts.imports_module("ioredis") => format!(
+            "`await {}.eval(\"{UNLOCK_LUA}\", 1, {key}, {token})`",
+            client.unwrap_or_else(|| "redis".to_string())
+        ),
+        _ => format!(
+            "`await {}.eval(\"{UNLOCK_LUA}\", {{ keys: [{key}], arguments: [{token}] }})`",
+            client.unwrap_or_else(|| "client".to_string())
+        ),
+    }
+}
+
+/// A literal value (`1`, `"locked"`, `true`): the same for every holder, so no token at all.
+fn is_constant(ctx: &RuleContext<'_>, n: Node<'_>) -> bool {
+    node::string_literal_value(n, ctx.source, ctx.language).is_some()
+        || matches!(
+            n.kind(),
+            "int_literal" | "integer_literal" | "number" | "true" | "false" | "boolean_literal"
+        )
+}
+
+fn shorten(text: &str) -> String {
+    const MAX: usize = 48;
+    if text.chars().count() <= MAX {
+        return text.replace('`', "'");
+    }
+    let cut: String = text.chars().take(MAX).collect();
+    format!("{}…", cut.replace('`', "'"))
+}
