@@ -12,6 +12,7 @@ use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
 /// Every rule, in code order. Codes are never reused: a removed rule keeps its row as deprecated.
 pub fn registry() -> &'static [&'static dyn Rule] {
     &[
+        &resilience::http_client_without_timeout::HttpClientWithoutTimeout,
         &backpressure::unbounded_channel::UnboundedChannel,
         &MetaRule(&UnusedSuppression::META),
         &MetaRule(&SuppressionWithoutReason::META),

@@ -8,9 +8,12 @@
 //! - TypeScript/JavaScript: `<module>.<member>` with `node:` dropped — `axios.get`, `https.request`; globals by
 //!   name: `fetch`, `AbortSignal.timeout`.
 
+mod flow;
 mod go;
 mod rust;
 mod typescript;
+
+pub use flow::{Binding, ChainLink, ContextSource, Origin};
 
 use dsr_syntax::{node, Language, TextRange};
 use tree_sitter::{Node, Tree};

@@ -1,1 +1,3 @@
 //! RES — failure handling and resilience.
+
+pub mod http_client_without_timeout;
