@@ -13,6 +13,7 @@ use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
 pub fn registry() -> &'static [&'static dyn Rule] {
     &[
         &resilience::http_client_without_timeout::HttpClientWithoutTimeout,
+        &resilience::server_without_timeouts::ServerWithoutTimeouts,
         &backpressure::unbounded_channel::UnboundedChannel,
         &MetaRule(&UnusedSuppression::META),
         &MetaRule(&SuppressionWithoutReason::META),

@@ -175,6 +175,31 @@ impl<'t> FileFacts<'t> {
         }
     }
 
+    /// The innermost expression a method chain starts from: `ServiceBuilder::new()` for
+    /// `ServiceBuilder::new().layer(a).timeout(d)`, `client` for `client.get(u).send()`. Looks through `?`,
+    /// `.await` and parentheses between links.
+    pub fn chain_root(&self, expr: Node<'t>) -> Node<'t> {
+        let (member_kind, object_field, _) = member_fields(self.language);
+        let mut current = expr;
+        loop {
+            let inner = match current.kind() {
+                "parenthesized_expression"
+                | "try_expression"
+                | "await_expression"
+                | "non_null_expression" => node::named_children(current).next(),
+                "call_expression" => current
+                    .child_by_field_name("function")
+                    .filter(|f| f.kind() == member_kind)
+                    .and_then(|f| f.child_by_field_name(object_field)),
+                _ => None,
+            };
+            match inner {
+                Some(inner) => current = inner,
+                None => return current,
+            }
+        }
+    }
+
     /// The variable or field the value of `expr` is stored in, looking through wrappers that keep the value.
     pub fn binding_of(&self, expr: Node<'t>, source: &str) -> Option<Binding> {
         let carrier = self.value_carrier(expr, source);
@@ -584,6 +609,8 @@ async fn f() -> Result<()> {
                 .map(|l| dsr_syntax::node::text(l.method, source))
                 .collect();
             assert_eq!(chain, ["connect_timeout", "build"]);
+            let end = facts.method_chain(builder.node)[1].call;
+            assert_eq!(facts.chain_root(end), builder.node);
             let client = facts
                 .binding_of(facts.method_chain(builder.node)[1].call, source)
                 .unwrap();
