@@ -393,11 +393,8 @@ mod typescript {
     /// `http(s).createServer(...)`, or `app.listen(...)` on an express app (which returns the server).
     fn server_api<'k>(ctx: &'k RuleContext<'_>, call: &Call<'_>) -> Option<&'k Api> {
         let facts = ctx.facts;
-        match call.path.as_deref() {
-            Some(path @ ("http.createServer" | "https.createServer")) => {
-                return ctx.kb.api(ctx.language, path)
-            }
-            _ => {}
+        if let Some(path @ ("http.createServer" | "https.createServer")) = call.path.as_deref() {
+            return ctx.kb.api(ctx.language, path);
         }
         if call.method.as_deref() != Some("listen") {
             return None;
