@@ -102,9 +102,19 @@ pub fn go_package_name(ctx: &RuleContext<'_>, path: &str) -> (String, Option<Edi
         return (name, None);
     };
     let root = tree.root_node();
-    let declarations: Vec<Node<'_>> = node::named_children(root)
-        .filter(|n| n.kind() == "import_declaration")
-        .collect();
+    // Imports come first in a Go file: stop at the first other declaration (a cursor, not `named_child(i)`,
+    // which is linear per call on a file's wide root).
+    let mut declarations: Vec<Node<'_>> = Vec::new();
+    let mut package = None;
+    let mut cursor = root.walk();
+    for child in root.named_children(&mut cursor) {
+        match child.kind() {
+            "import_declaration" => declarations.push(child),
+            "package_clause" => package = Some(child),
+            "comment" => {}
+            _ => break,
+        }
+    }
     let quoted = format!("\"{path}\"");
     let grouped = declarations
         .iter()
@@ -136,10 +146,7 @@ pub fn go_package_name(ctx: &RuleContext<'_>, path: &str) -> (String, Option<Edi
             );
         }
     }
-    let anchor = declarations
-        .last()
-        .copied()
-        .or_else(|| node::named_children(root).find(|n| n.kind() == "package_clause"));
+    let anchor = declarations.last().copied().or(package);
     let edit = anchor.map(|a| {
         let separator = if a.kind() == "package_clause" {
             "\n\n"

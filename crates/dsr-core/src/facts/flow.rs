@@ -93,18 +93,20 @@ fn member_fields(language: Language) -> (&'static str, &'static str, &'static st
     }
 }
 
-/// A method call made on `value` (`value.m(..)`): (the call, the method name node).
-fn method_call_on<'t>(language: Language, value: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
-    let (member_kind, object_field, property_field) = member_fields(language);
-    let member = value.parent()?;
-    if member.kind() != member_kind || member.child_by_field_name(object_field) != Some(value) {
-        return None;
+/// `x?`, `x.await`, `x!`, `(x)` → `x`.
+fn strip_postfix_wrappers(language: Language, mut n: Node<'_>) -> Node<'_> {
+    loop {
+        let wraps = matches!(
+            (language, n.kind()),
+            (_, "parenthesized_expression")
+                | (Language::Rust, "try_expression" | "await_expression")
+                | (Language::TypeScript | Language::Tsx, "non_null_expression")
+        );
+        match node::named_children(n).next().filter(|_| wraps) {
+            Some(inner) => n = inner,
+            None => return n,
+        }
     }
-    let call = member.parent()?;
-    if call.kind() != "call_expression" || call.child_by_field_name("function") != Some(member) {
-        return None;
-    }
-    Some((call, member.child_by_field_name(property_field)?))
 }
 
 /// One link of a method chain: `.timeout(d)` in `builder.timeout(d).build()`.
@@ -148,30 +150,35 @@ impl<'t> FileFacts<'t> {
 
     /// The calls chained onto `expr`, innermost first: for `Client::builder()` in
     /// `Client::builder().timeout(d).build()?`, the `.timeout(d)` and `.build()` calls. Looks through `?`,
-    /// `.await` and parentheses between links.
+    /// `.await` and `!` between links.
     pub fn method_chain(&self, expr: Node<'t>) -> Vec<ChainLink<'t>> {
+        let (_, _, property_field) = member_fields(self.language);
         let mut links = Vec::new();
         let mut current = expr;
         loop {
-            while let Some(parent) = current.parent() {
-                let wraps = matches!(
-                    (self.language, parent.kind()),
-                    (_, "parenthesized_expression")
-                        | (Language::Rust, "try_expression" | "await_expression")
-                        | (Language::TypeScript | Language::Tsx, "non_null_expression")
-                );
-                if !wraps {
-                    break;
-                }
-                current = parent;
-            }
-            match method_call_on(self.language, current) {
-                Some((call, method)) => {
-                    links.push(ChainLink { call, method });
-                    current = call;
-                }
-                None => return links,
-            }
+            // The next link starts where `current` does (its wrappers are postfix): look it up among the
+            // calls, which are in pre-order, rather than climbing the tree (`parent()` is linear in the
+            // width of each level).
+            let start = current.start_byte();
+            let first = self.calls.partition_point(|c| c.node.start_byte() < start);
+            let next = self.calls[first..]
+                .iter()
+                .take_while(|c| c.node.start_byte() == start)
+                .find(|c| {
+                    c.receiver
+                        .is_some_and(|r| strip_postfix_wrappers(self.language, r) == current)
+                });
+            let Some(next) = next else {
+                return links;
+            };
+            let Some(method) = next.callee.child_by_field_name(property_field) else {
+                return links;
+            };
+            links.push(ChainLink {
+                call: next.node,
+                method,
+            });
+            current = next.node;
         }
     }
 
@@ -231,39 +238,47 @@ impl<'t> FileFacts<'t> {
         Some(Binding::Field { name })
     }
 
-    /// Whether `reference` (an expression) refers to `binding`: the variable's name, or `x.<field>`.
+    /// Whether `reference` (an expression) refers to `binding`: the variable's name, or `x.<field>`, possibly
+    /// in parentheses or behind `&`/`*`. Compares the node's text: this runs for every call and identifier
+    /// of a scope, where asking tree-sitter for node kinds would dominate.
     pub fn refers_to(&self, reference: Node<'t>, binding: &Binding, source: &str) -> bool {
-        let mut reference = reference;
-        while matches!(
-            reference.kind(),
-            "parenthesized_expression" | "unary_expression" | "reference_expression"
-        ) {
-            match node::named_children(reference).last() {
-                Some(inner) => reference = inner,
-                None => return false,
-            }
+        let written = node::text(reference, source);
+        let compacted;
+        let written = if written.contains(char::is_whitespace) {
+            compacted = super::compact(written);
+            compacted.as_str()
+        } else {
+            written
+        };
+        self.names(written, binding) && self.in_scope(reference, binding)
+    }
+
+    /// Whether compact expression text names `binding` (see [`FileFacts::refers_to`]).
+    fn names(&self, written: &str, binding: &Binding) -> bool {
+        let mut bare = written.trim_start_matches(['(', '&', '*']);
+        if self.language == Language::Rust && written.starts_with('&') {
+            bare = bare.strip_prefix("mut").unwrap_or(bare);
         }
+        let bare = bare.trim_end_matches(')');
         match binding {
-            Binding::Variable {
-                name,
-                function,
-                from,
-            } => {
+            Binding::Variable { name, .. } => bare == name,
+            Binding::Field { name } => bare
+                .strip_suffix(name.as_str())
+                .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
+        }
+    }
+
+    fn in_scope(&self, reference: Node<'t>, binding: &Binding) -> bool {
+        match binding {
+            Binding::Variable { function, from, .. } => {
                 reference.start_byte() >= *from
-                    && node::text(reference, source) == name
                     && function.is_none_or(|f| {
                         self.functions[f]
                             .range()
                             .contains_range(TextRange::of(reference))
                     })
             }
-            Binding::Field { name } => {
-                let (member_kind, _, property_field) = member_fields(self.language);
-                reference.kind() == member_kind
-                    && reference
-                        .child_by_field_name(property_field)
-                        .is_some_and(|p| node::text(p, source) == name)
-            }
+            Binding::Field { .. } => true,
         }
     }
 
@@ -271,12 +286,39 @@ impl<'t> FileFacts<'t> {
     pub fn calls_on<'a>(
         &'a self,
         binding: &'a Binding,
-        source: &'a str,
+        _source: &'a str,
     ) -> impl Iterator<Item = &'a Call<'t>> + 'a {
-        self.calls.iter().filter(move |call| {
-            call.receiver
-                .is_some_and(|receiver| self.refers_to(receiver, binding, source))
-        })
+        let scope = match binding {
+            Binding::Variable {
+                function: Some(f),
+                from,
+                ..
+            } => {
+                let range = self.functions[*f].range();
+                TextRange::new(range.start.max(*from), range.end)
+            }
+            Binding::Variable { from, .. } => TextRange::new(*from, usize::MAX),
+            Binding::Field { .. } => TextRange::new(0, usize::MAX),
+        };
+        // Calls are collected in pre-order: their starts never decrease.
+        let first = self
+            .calls
+            .partition_point(|c| c.node.start_byte() < scope.start);
+        self.calls[first..]
+            .iter()
+            .take_while(move |c| c.node.start_byte() < scope.end)
+            .filter(move |call| {
+                // The receiver's text is the callee's without `.method`: no need to ask the tree.
+                let (Some(method), Some(receiver)) = (call.method.as_deref(), call.receiver) else {
+                    return false;
+                };
+                let written = call
+                    .callee_text
+                    .strip_suffix(method)
+                    .and_then(|r| r.strip_suffix(['.', ':']))
+                    .map(|r| r.trim_end_matches(':').trim_end_matches('?'));
+                written.is_some_and(|w| self.names(w, binding)) && self.in_scope(receiver, binding)
+            })
     }
 
     /// Assignments to `<binding>.<field>` (`c.Timeout = …`, `srv.ReadHeaderTimeout = …`,
@@ -321,12 +363,17 @@ impl<'t> FileFacts<'t> {
     /// returned, stored, captured by name — or it is a top-level variable other files can see (Go and Rust
     /// package/crate items, exported TS declarations). Fields are taken as seen whole in the file (uses in
     /// other files are not visible here), so they never escape.
-    pub fn escapes(&self, binding: &Binding, root: Node<'t>, source: &str) -> bool {
-        let Binding::Variable { name, function, .. } = binding else {
+    pub fn escapes(&self, binding: &Binding, source: &str) -> bool {
+        let Binding::Variable {
+            name,
+            function,
+            from,
+        } = binding
+        else {
             return false;
         };
         let scope = match function {
-            Some(f) => self.functions[*f].node,
+            Some(f) => self.functions[*f].range(),
             None if self.language.is_typescript() => {
                 let exported = self.assignments.iter().any(|a| {
                     a.declares
@@ -337,27 +384,32 @@ impl<'t> FileFacts<'t> {
                 if exported {
                     return true;
                 }
-                root
+                TextRange::new(0, source.len())
             }
             None => return true,
         };
         let (member_kind, object_field, _) = member_fields(self.language);
-        node::descendants(scope)
-            .filter(|n| {
-                matches!(n.kind(), "identifier" | "shorthand_property_identifier")
-                    && self.refers_to(*n, binding, source)
+        let first = self
+            .identifiers
+            .partition_point(|(range, _)| range.start < scope.start.max(*from));
+        self.identifiers[first..]
+            .iter()
+            .take_while(|(range, _)| range.start < scope.end)
+            .filter(|(range, n)| {
+                source.get(range.start..range.end) == Some(name.as_str())
+                    && self.in_scope(*n, binding)
             })
-            .any(|n| {
+            .any(|(_, n)| {
                 let is_receiver = n.parent().is_some_and(|parent| {
                     parent.kind() == member_kind
-                        && parent.child_by_field_name(object_field) == Some(n)
+                        && parent.child_by_field_name(object_field) == Some(*n)
                 });
                 let in_declaration = self.assignments.iter().any(|a| {
                     a.declares
                         && a.target == *name
-                        && TextRange::of(a.node).contains_range(TextRange::of(n))
+                        && TextRange::of(a.node).contains_range(TextRange::of(*n))
                         && a.value
-                            .is_none_or(|v| !TextRange::of(v).contains_range(TextRange::of(n)))
+                            .is_none_or(|v| !TextRange::of(v).contains_range(TextRange::of(*n)))
                 });
                 !is_receiver && !in_declaration
             })
@@ -504,6 +556,31 @@ mod tests {
     }
 
     #[test]
+    fn function_at_finds_the_innermost_function() {
+        let source = r#"
+function outer(a) {
+  const f = (x) => { return () => x; };
+  function inner() { return 1; }
+  return f(a) + inner();
+}
+const top = 1;
+class C { m() { return [1].map((v) => v + 1); } }
+"#;
+        with_facts(Language::TypeScript, source, |facts, _| {
+            for offset in 0..=source.len() {
+                let naive = facts
+                    .functions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| f.range().contains(offset))
+                    .min_by_key(|(_, f)| f.range().len())
+                    .map(|(i, _)| i);
+                assert_eq!(facts.function_at(offset), naive, "offset {offset}");
+            }
+        });
+    }
+
+    #[test]
     fn go_bindings_field_assignments_and_escapes() {
         let source = r#"package main
 import "net/http"
@@ -517,7 +594,7 @@ func f() {
 	keep(c)
 }
 "#;
-        with_facts(Language::Go, source, |facts, root| {
+        with_facts(Language::Go, source, |facts, _| {
             let bindings: Vec<_> = facts
                 .literals
                 .iter()
@@ -544,9 +621,9 @@ func f() {
             assert_eq!(facts.calls_on(local, source).count(), 1);
             assert_eq!(facts.calls_on(field, source).count(), 1);
             // `keep(c)` hands the client on; a package-level variable is visible to the whole package.
-            assert!(facts.escapes(local, root, source));
-            assert!(facts.escapes(shared, root, source));
-            assert!(!facts.escapes(field, root, source));
+            assert!(facts.escapes(local, source));
+            assert!(facts.escapes(shared, source));
+            assert!(!facts.escapes(field, source));
         });
     }
 
@@ -601,7 +678,7 @@ async fn f() -> Result<()> {
     api.client.get(u).send().await?;
 }
 "#;
-        with_facts(Language::Rust, source, |facts, root| {
+        with_facts(Language::Rust, source, |facts, _| {
             let builder = call(facts, "reqwest::Client::builder");
             let chain: Vec<_> = facts
                 .method_chain(builder.node)
@@ -615,7 +692,7 @@ async fn f() -> Result<()> {
                 .binding_of(facts.method_chain(builder.node)[1].call, source)
                 .unwrap();
             assert_eq!(client.name(), "client");
-            assert!(!facts.escapes(&client, root, source));
+            assert!(!facts.escapes(&client, source));
             let request = facts.calls_on(&client, source).next().unwrap();
             assert_eq!(request.method.as_deref(), Some("get"));
             // `.clone()` makes a new value: not a binding of the `new()` call.
@@ -649,15 +726,15 @@ function f(opts) {
   fetch(u, opts);
 }
 "#;
-        with_facts(Language::TypeScript, source, |facts, root| {
+        with_facts(Language::TypeScript, source, |facts, _| {
             let creates: Vec<_> = facts
                 .calls
                 .iter()
                 .filter(|c| c.callee_text == "axios.create")
                 .map(|c| facts.binding_of(c.node, source).unwrap())
                 .collect();
-            assert!(facts.escapes(&creates[0], root, source));
-            assert!(!facts.escapes(&creates[1], root, source));
+            assert!(facts.escapes(&creates[0], source));
+            assert!(!facts.escapes(&creates[1], source));
             assert_eq!(
                 creates[2],
                 Binding::Field {

@@ -132,25 +132,26 @@ enum Bound {
 
 /// A client without a timeout of its own is fine when every request made through it in the file is bounded,
 /// at least one is, and the client goes nowhere else. `Elsewhere` when the weakest of them depends on callers.
+/// `judge` gives `None` for calls on the client that send nothing (`CloseIdleConnections`).
 fn through_requests<'t>(
     ctx: &RuleContext<'t>,
     binding: Option<&Binding>,
-    judge: impl Fn(&dsr_core::facts::Call<'t>) -> Bound,
+    judge: impl Fn(&dsr_core::facts::Call<'t>) -> Option<Bound>,
 ) -> Bound {
     let Some(binding) = binding else {
         return Bound::Unbounded;
     };
-    let Some(tree) = ctx.tree else {
-        return Bound::Unbounded;
-    };
-    if ctx.facts.escapes(binding, tree.root_node(), ctx.source) {
+    let weakest = ctx
+        .facts
+        .calls_on(binding, ctx.source)
+        .filter_map(judge)
+        .max()
+        .unwrap_or(Bound::Unbounded);
+    // Whether the client escapes is the costly question (a walk over its scope): ask it last.
+    if weakest == Bound::Unbounded || ctx.facts.escapes(binding, ctx.source) {
         return Bound::Unbounded;
     }
-    ctx.facts
-        .calls_on(binding, ctx.source)
-        .map(judge)
-        .max()
-        .unwrap_or(Bound::Unbounded)
+    weakest
 }
 
 mod go {
@@ -296,12 +297,10 @@ mod go {
         }) {
             return;
         }
-        let bound = through_requests(ctx, binding.as_ref(), |call| {
-            if call.method.as_deref() == Some("Do") {
-                request_bound(ctx, call.args.first().copied()).0
-            } else {
-                Bound::Unbounded
-            }
+        let bound = through_requests(ctx, binding.as_ref(), |call| match call.method.as_deref() {
+            Some("Do") => Some(request_bound(ctx, call.args.first().copied()).0),
+            Some("Get" | "Head" | "Post" | "PostForm") => Some(Bound::Unbounded),
+            _ => None,
         });
         if bound == Bound::Bounded {
             return;
@@ -491,12 +490,14 @@ mod rust {
                 .is_some_and(|m| REQUEST_METHODS.contains(&m));
             if !sends {
                 // `client.clone()` and the like hand the client on.
-                return Bound::Unbounded;
+                return Some(Bound::Unbounded);
             }
-            match chain_timeout(ctx, module, &ctx.facts.method_chain(request.node)) {
-                Timeout::Set => Bound::Bounded,
-                _ => Bound::Unbounded,
-            }
+            Some(
+                match chain_timeout(ctx, module, &ctx.facts.method_chain(request.node)) {
+                    Timeout::Set => Bound::Bounded,
+                    _ => Bound::Unbounded,
+                },
+            )
         })
     }
 
@@ -724,6 +725,21 @@ mod typescript {
     const SIGNAL_ENTRY: &str = "signal: AbortSignal.timeout(10_000)";
     const AXIOS_ENTRY: &str = "timeout: 10_000";
 
+    /// The request methods of an axios instance.
+    const AXIOS_METHODS: &[&str] = &[
+        "request",
+        "get",
+        "delete",
+        "head",
+        "options",
+        "post",
+        "put",
+        "patch",
+        "postForm",
+        "putForm",
+        "patchForm",
+    ];
+
     /// How an options argument bounds a request.
     enum Options<'t> {
         Bounded,
@@ -819,8 +835,14 @@ mod typescript {
 
     pub(super) fn check(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         let defaults_set = axios_defaults_timeout(ctx);
+        // A `function fetch` of the file's own shadows the global.
+        let fetch_shadowed = ctx
+            .facts
+            .functions
+            .iter()
+            .any(|f| f.name == "fetch" && f.node.kind() == "function_declaration");
         for call in &ctx.facts.calls {
-            if is_fetch(ctx, call) {
+            if !fetch_shadowed && is_fetch(call) {
                 fetch(ctx, call, sink);
                 continue;
             }
@@ -843,20 +865,14 @@ mod typescript {
         }
     }
 
-    /// The global `fetch` (also as `globalThis.fetch` / `window.fetch`), not a function of the file's own.
-    fn is_fetch(ctx: &RuleContext<'_>, call: &dsr_core::facts::Call<'_>) -> bool {
+    /// The global `fetch` (also as `globalThis.fetch` / `window.fetch`).
+    fn is_fetch(call: &dsr_core::facts::Call<'_>) -> bool {
         let global = match call.callee_text.as_str() {
             "fetch" => call.path.as_deref() == Some("fetch"),
             "globalThis.fetch" | "window.fetch" | "self.fetch" => true,
             _ => false,
         };
-        global
-            && !call.is_new
-            && !ctx
-                .facts
-                .functions
-                .iter()
-                .any(|f| f.name == "fetch" && f.parent.is_none())
+        global && !call.is_new
     }
 
     fn fetch(ctx: &RuleContext<'_>, call: &dsr_core::facts::Call<'_>, sink: &mut Vec<Finding>) {
@@ -1182,15 +1198,19 @@ mod typescript {
             }
         }
         let bound = through_requests(ctx, instance.as_ref(), |request| {
-            match judge(
-                ctx,
-                request.args.get(config_index(ctx, request)).copied(),
-                &["timeout", "signal"],
-            ) {
+            let sends = request
+                .method
+                .as_deref()
+                .is_some_and(|m| AXIOS_METHODS.contains(&m));
+            if !sends {
+                return None;
+            }
+            let config = request.args.get(config_index(ctx, request)).copied();
+            Some(match judge(ctx, config, &["timeout", "signal"]) {
                 Options::Bounded => Bound::Bounded,
                 Options::Elsewhere(_) => Bound::Elsewhere,
                 Options::Unbounded(..) => Bound::Unbounded,
-            }
+            })
         });
         if bound == Bound::Bounded {
             return;
