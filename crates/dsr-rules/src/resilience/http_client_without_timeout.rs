@@ -76,7 +76,10 @@ declare_rule! {
     /// (`http.Get`, `reqwest::get`, ureq, whose timeout API differs between versions) get advice.
     ///
     /// ## Configuration
-    /// Declare your own wrappers that set timeouts with `[[effects]]` in `distsys-review.toml`.
+    /// Through `[[effects]]` in `distsys-review.toml`: a team's own wrapper declared `remote = true` and
+    /// `timeout = "none"` is reported like `http.Get`; an entry with `timeout = "set"` for a path the rule
+    /// knows (`net/http.Client`, `reqwest::Client::new`, `axios.get`, …) tells it that calls there are bounded
+    /// some way the code does not show.
     ///
     /// ## References
     /// - Go `net/http` documentation, `Client.Timeout`: "A Timeout of zero means no timeout."
@@ -154,6 +157,46 @@ fn through_requests<'t>(
     weakest
 }
 
+/// Whether the knowledge base (the user's `[[effects]]` first) says the API at `path` sets a timeout itself.
+fn declared_bounded(ctx: &RuleContext<'_>, path: &str) -> bool {
+    ctx.kb
+        .api(ctx.language, path)
+        .and_then(|a| a.timeout.as_deref())
+        == Some("set")
+}
+
+/// A remote call the knowledge base (typically a team's own `[[effects]]` wrapper) marks `timeout = "none"`.
+fn declared_unbounded(
+    ctx: &RuleContext<'_>,
+    call: &dsr_core::facts::Call<'_>,
+    api: &Api,
+    sink: &mut Vec<Finding>,
+) {
+    let title = match api.note.as_deref() {
+        Some(note) => format!("`{}` has no timeout: {note}", call.callee_text),
+        None => format!(
+            "`{}` has no timeout (declared `timeout = \"none\"` in the knowledge base)",
+            call.callee_text
+        ),
+    };
+    ctx.finding(META, TextRange::of(call.callee))
+        .title(title)
+        .trigger(TRIGGER)
+        .expected("a timeout on the call or on the client it goes through")
+        .actual("the call waits as long as the other side takes")
+        .fix(Fix::advice(
+            "bound the call (a client timeout, a deadline on its context, an abort signal)",
+        ))
+        .emit(sink);
+}
+
+/// Remote calls with `timeout = "none"` that the language's own checks do not cover.
+fn is_declared_unbounded<'k>(ctx: &'k RuleContext<'_>, path: &str) -> Option<&'k Api> {
+    ctx.kb
+        .api(ctx.language, path)
+        .filter(|a| a.remote && a.timeout.as_deref() == Some("none"))
+}
+
 mod go {
     use super::*;
 
@@ -168,6 +211,10 @@ mod go {
                 continue;
             };
             if !api.remote || api.timeout.as_deref() != Some("none") {
+                continue;
+            }
+            if !path.starts_with("net/http.") {
+                declared_unbounded(ctx, call, api, sink);
                 continue;
             }
             let default_client = path.starts_with("net/http.DefaultClient.");
@@ -282,6 +329,9 @@ mod go {
 
     fn client_literal(ctx: &RuleContext<'_>, literal: &Literal<'_>, sink: &mut Vec<Finding>) {
         let facts = ctx.facts;
+        if declared_bounded(ctx, "net/http.Client") {
+            return;
+        }
         let api = ctx.kb.api(ctx.language, "net/http.Client");
         let binding = facts.binding_of(literal.node, ctx.source);
         let zero = |value: Option<Node<'_>>| value.is_some_and(|v| ctx.node_text(v).trim() == "0");
@@ -439,7 +489,15 @@ mod rust {
             let Some(path) = call.path.as_deref() else {
                 continue;
             };
-            let Some(kind) = entry(path) else { continue };
+            if declared_bounded(ctx, path) {
+                continue;
+            }
+            let Some(kind) = entry(path) else {
+                if let Some(api) = is_declared_unbounded(ctx, path) {
+                    declared_unbounded(ctx, call, api, sink);
+                }
+                continue;
+            };
             let module = path.split("::").next().unwrap_or(path);
             let api = ctx.kb.api(ctx.language, path);
             // The blocking client gives up after 30 s unless told otherwise: bounded, if perhaps not enough.
@@ -849,6 +907,9 @@ mod typescript {
             let Some(path) = call.path.as_deref() else {
                 continue;
             };
+            if declared_bounded(ctx, path) {
+                continue;
+            }
             match path {
                 "http.request" | "http.get" | "https.request" | "https.get" => {
                     node_request(ctx, call, path, sink)
@@ -860,7 +921,11 @@ mod typescript {
                         axios_call(ctx, call, path, sink)
                     }
                 }
-                _ => {}
+                _ => {
+                    if let Some(api) = is_declared_unbounded(ctx, path) {
+                        declared_unbounded(ctx, call, api, sink);
+                    }
+                }
             }
         }
     }
@@ -1251,5 +1316,48 @@ mod typescript {
             }
             Options::Bounded => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use dsr_core::config::Selector;
+    use dsr_core::{Config, Engine, Language};
+
+    fn findings(config: &str, language: Language, source: &str) -> Vec<String> {
+        let known = crate::codes();
+        let mut config = Config::parse(Path::new("distsys-review.toml"), config, &known)
+            .expect("a valid config");
+        config.override_selection(
+            vec![Selector::parse("RES001", &known).expect("a known code")],
+            Vec::new(),
+        );
+        let engine = Engine::new(crate::registry(), config);
+        engine
+            .analyze_source(Path::new("x"), language, source)
+            .findings
+            .into_iter()
+            .map(|f| f.title)
+            .collect()
+    }
+
+    #[test]
+    fn effects_declare_wrappers_unbounded_or_bounded() {
+        let go = "package p\nimport (\n\t\"net/http\"\n\t\"example.com/httpx\"\n)\nfunc f() {\n\t_ = &http.Client{}\n\thttpx.Fetch(\"u\")\n}\n";
+        assert_eq!(findings("", Language::Go, go).len(), 1);
+        let unbounded = "[[effects]]\nlanguage = \"go\"\npath = \"example.com/httpx.Fetch\"\nkind = \"http\"\nremote = true\ntimeout = \"none\"\n";
+        let titles = findings(unbounded, Language::Go, go);
+        assert_eq!(titles.len(), 2, "{titles:?}");
+        assert!(titles
+            .iter()
+            .any(|t| t.starts_with("`httpx.Fetch` has no timeout")));
+        let bounded = "[[effects]]\nlanguage = \"go\"\npath = \"net/http.Client\"\nkind = \"http\"\ntimeout = \"set\"\n";
+        assert!(findings(bounded, Language::Go, go).is_empty());
+        let ts = "import axios from \"axios\";\naxios.get(\"u\");\n";
+        assert_eq!(findings("", Language::TypeScript, ts).len(), 1);
+        let axios = "[[effects]]\nlanguage = \"typescript\"\npath = \"axios.get\"\nkind = \"http\"\nremote = true\ntimeout = \"set\"\n";
+        assert!(findings(axios, Language::TypeScript, ts).is_empty());
     }
 }
