@@ -203,6 +203,11 @@ mod go {
     const TIMEOUT_ENTRY: &str = "10 * time.Second";
 
     pub(super) fn check(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
+        // `http.DefaultClient.Timeout = …` in this file bounds `http.Get` and every `DefaultClient` call.
+        let default_client_bounded = ctx.facts.assignments.iter().any(|a| {
+            ctx.facts.resolve(&a.target).as_deref() == Some("net/http.DefaultClient.Timeout")
+                && a.value.is_some_and(|v| ctx.node_text(v).trim() != "0")
+        });
         for call in &ctx.facts.calls {
             let Some(path) = call.path.as_deref() else {
                 continue;
@@ -215,6 +220,9 @@ mod go {
             }
             if !path.starts_with("net/http.") {
                 declared_unbounded(ctx, call, api, sink);
+                continue;
+            }
+            if default_client_bounded {
                 continue;
             }
             let default_client = path.starts_with("net/http.DefaultClient.");
@@ -278,6 +286,69 @@ mod go {
             if literal.type_path.as_deref() == Some("net/http.Client") {
                 client_literal(ctx, literal, sink);
             }
+        }
+        if !default_client_bounded {
+            default_client_handed_on(ctx, sink);
+        }
+    }
+
+    /// `http.DefaultClient` used as a value — kept in a variable, stored in a field, passed to a function —
+    /// rather than called directly: the same client with no timeout, used where this file may not see.
+    fn default_client_handed_on(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
+        let facts = ctx.facts;
+        let Some(package) = facts.imports.iter().find(|i| i.path == "net/http") else {
+            return;
+        };
+        for (range, identifier) in &facts.identifiers {
+            if ctx.text(*range) != package.local {
+                continue;
+            }
+            let Some(selector) = identifier
+                .parent()
+                .filter(|p| p.kind() == "selector_expression")
+            else {
+                continue;
+            };
+            let names_default_client = selector
+                .child_by_field_name("field")
+                .is_some_and(|f| ctx.node_text(f) == "DefaultClient");
+            if !names_default_client {
+                continue;
+            }
+            // `http.DefaultClient.Do(…)` is judged as a call; `http.DefaultClient.Timeout = …` configures it.
+            if selector
+                .parent()
+                .is_some_and(|p| p.kind() == "selector_expression")
+            {
+                continue;
+            }
+            let binding = facts.binding_of(selector, ctx.source);
+            let bound =
+                through_requests(ctx, binding.as_ref(), |call| match call.method.as_deref() {
+                    Some("Do") => Some(request_bound(ctx, call.args.first().copied()).0),
+                    Some("Get" | "Head" | "Post" | "PostForm") => Some(Bound::Unbounded),
+                    _ => None,
+                });
+            if bound == Bound::Bounded {
+                continue;
+            }
+            let api = ctx.kb.api(ctx.language, "net/http.DefaultClient.Do");
+            let mut finding = ctx.finding(META, TextRange::of(selector)).title(format!(
+                "requests through `{}` can wait forever: {}",
+                ctx.node_text(selector),
+                note(api)
+            ));
+            if bound == Bound::Elsewhere {
+                finding = finding.open_question();
+            }
+            finding
+                .trigger(TRIGGER)
+                .expected("a client with a `Timeout`")
+                .actual("requests through this client wait as long as the server takes")
+                .fix(Fix::advice(
+                    "use an `&http.Client{Timeout: 10 * time.Second}` instead of `http.DefaultClient`",
+                ))
+                .emit(sink);
         }
     }
 
