@@ -50,6 +50,29 @@ pub struct Api {
     /// A sentence rules may quote (a library's real default).
     #[serde(default)]
     pub note: Option<String>,
+    /// For key-value store APIs, the command the call sends, upper case (`SET`, `SETNX`, `DEL`).
+    #[serde(default)]
+    pub command: Option<String>,
+    /// What each positional argument is, so rules can find "the key" or "the expiry" without knowing the
+    /// library. Roles: `ctx` (a Go `context.Context`), `key`, `value`, `expiration` (a typed expiry: a Go
+    /// duration, a Rust `Option<Expiration>`), `options` (an options object or struct), `init` (a fetch
+    /// `RequestInit`), `url`, `tokens...` (every remaining argument is a raw command token: `"NX"`, `"PX"`,
+    /// `30000`), `options...` (every remaining argument is an option: etcd's `clientv3.WithLease(id)`),
+    /// `command...` (every remaining argument is a raw command, its name first), `command` (one
+    /// argument holding a raw command: an array of tokens, or a command name whose tokens follow in
+    /// `builder` calls). Arguments past the list have no role.
+    #[serde(default)]
+    pub params: Vec<String>,
+    /// For command builders (`redis::cmd("SET")`): the chained method that appends one token (`arg`).
+    #[serde(default)]
+    pub builder: Option<String>,
+}
+
+impl Api {
+    /// The index of the argument with `role` (`key`, `expiration`), or where a rest role (`tokens...`) starts.
+    pub fn param(&self, role: &str) -> Option<usize> {
+        self.params.iter().position(|p| p == role)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -167,6 +190,36 @@ impl KnowledgeBase {
             .map(|(_, api)| api)
     }
 
+    /// Every entry that may describe a call, most specific first: its resolved path's entry, then each
+    /// `[[method]]` entry of that name whose module the file imports. Method names are shared between
+    /// libraries (`Do` is `net/http` and go-redis), so a rule that needs one library's meaning picks from these.
+    pub fn candidates<'k>(
+        &'k self,
+        facts: &FileFacts<'_>,
+        call: &Call<'_>,
+    ) -> impl Iterator<Item = &'k Api> {
+        let by_path = call
+            .path
+            .as_deref()
+            .and_then(|p| self.api(facts.language, p));
+        let method = call.method.as_deref();
+        let language = facts.language;
+        let by_method = self
+            .methods
+            .iter()
+            .filter(move |(l, api)| {
+                Self::same_family(*l, language) && Some(api.path.as_str()) == method
+            })
+            .filter(|(_, api)| {
+                api.module
+                    .as_deref()
+                    .is_none_or(|m| facts.imports_module(m))
+            })
+            .map(|(_, api)| api)
+            .collect::<Vec<_>>();
+        by_path.into_iter().chain(by_method)
+    }
+
     /// Whether a call does network I/O according to the knowledge base.
     pub fn is_remote(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> bool {
         self.call(facts, call).is_some_and(|api| api.remote)
@@ -217,5 +270,37 @@ mod tests {
         assert_eq!(timeout("reqwest", "connect_timeout"), Some("connect"));
         assert_eq!(timeout("reqwesty", "timeout"), None);
         assert_eq!(timeout("ureq", "timeout_global"), Some("set"));
+    }
+
+    #[test]
+    fn param_roles_name_argument_positions() {
+        let kb = KnowledgeBase::builtin();
+        let api = kb
+            .methods
+            .iter()
+            .find(|(l, a)| {
+                *l == Language::Go
+                    && a.path == "SetNX"
+                    && a.module.as_deref() == Some("github.com/redis/go-redis")
+            })
+            .map(|(_, a)| a)
+            .expect("go-redis SetNX is known");
+        assert_eq!(api.command.as_deref(), Some("SETNX"));
+        assert_eq!(api.param("key"), Some(1));
+        assert_eq!(api.param("expiration"), Some(3));
+        assert_eq!(api.param("tokens..."), None);
+    }
+
+    #[test]
+    fn candidates_list_every_library_a_method_name_may_belong_to() {
+        let source = "package p\nimport (\n\t\"net/http\"\n\t\"github.com/redis/go-redis/v9\"\n)\nfunc f() { rdb.Do(ctx, \"SET\", k, v) }\n";
+        let document = dsr_syntax::Document::new(Language::Go, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(Language::Go, document.tree(), source);
+        let call = facts.calls.first().expect("one call");
+        let modules: Vec<_> = KnowledgeBase::builtin()
+            .candidates(&facts, call)
+            .filter_map(|api| api.module.as_deref())
+            .collect();
+        assert_eq!(modules, ["net/http", "github.com/redis/go-redis"]);
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! Invariant: nothing here knows LSP or any output format; analysis of broken code returns findings, never fails.
 
+pub mod commands;
 pub mod config;
 pub mod engine;
 pub mod facts;

@@ -2,9 +2,13 @@
 //! fixtures in `tests/fixtures/<CODE>/`. [`registry`] is the one table of codes.
 
 pub mod backpressure;
+pub mod coordination;
 pub mod docs;
+pub mod observability;
+pub mod operations;
 pub mod resilience;
 pub mod shared;
+pub mod sql;
 
 use dsr_core::suppression::{SuppressionWithoutReason, UnusedSuppression};
 use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
@@ -15,6 +19,9 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &resilience::http_client_without_timeout::HttpClientWithoutTimeout,
         &resilience::server_without_timeouts::ServerWithoutTimeouts,
         &backpressure::unbounded_channel::UnboundedChannel,
+        &coordination::lock_without_ttl::LockWithoutTtl,
+        &observability::context_not_propagated::ContextNotPropagated,
+        &operations::unsafe_migration::UnsafeMigration,
         &MetaRule(&UnusedSuppression::META),
         &MetaRule(&SuppressionWithoutReason::META),
     ]

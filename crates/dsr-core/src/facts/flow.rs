@@ -44,16 +44,16 @@ pub enum Origin<'t> {
     Unknown,
 }
 
-/// Where a Go `context.Context` comes from, as far as the file shows.
+/// Whether a Go `context.Context` value carries a deadline, as far as the file shows.
 #[derive(Clone, Copy, Debug)]
-pub enum ContextSource<'t> {
+pub enum ContextDeadline<'t> {
     /// `context.WithTimeout/WithDeadline(...)` (the call), directly or through `WithCancel`/`WithValue`.
-    Deadline(Node<'t>),
+    Set(Node<'t>),
     /// A parameter (a `context.Context`, or the `Context()` of a parameter such as an `*http.Request`): the
     /// caller decides.
-    Parameter(Node<'t>),
+    FromCaller(Node<'t>),
     /// `context.Background()`, `context.TODO()` or `context.WithoutCancel(...)` (the call): no deadline.
-    NoDeadline(Node<'t>),
+    Absent(Node<'t>),
     Unknown,
 }
 
@@ -90,22 +90,6 @@ fn member_fields(language: Language) -> (&'static str, &'static str, &'static st
         Language::Go => ("selector_expression", "operand", "field"),
         Language::Rust => ("field_expression", "value", "field"),
         _ => ("member_expression", "object", "property"),
-    }
-}
-
-/// `x?`, `x.await`, `x!`, `(x)` → `x`.
-fn strip_postfix_wrappers(language: Language, mut n: Node<'_>) -> Node<'_> {
-    loop {
-        let wraps = matches!(
-            (language, n.kind()),
-            (_, "parenthesized_expression")
-                | (Language::Rust, "try_expression" | "await_expression")
-                | (Language::TypeScript | Language::Tsx, "non_null_expression")
-        );
-        match node::named_children(n).next().filter(|_| wraps) {
-            Some(inner) => n = inner,
-            None => return n,
-        }
     }
 }
 
@@ -155,24 +139,10 @@ impl<'t> FileFacts<'t> {
         let (_, _, property_field) = member_fields(self.language);
         let mut links = Vec::new();
         let mut current = expr;
-        loop {
-            // The next link starts where `current` does (its wrappers are postfix): look it up among the
-            // calls, which are in pre-order, rather than climbing the tree (`parent()` is linear in the
-            // width of each level).
-            let start = current.start_byte();
-            let first = self.calls.partition_point(|c| c.node.start_byte() < start);
-            let next = self.calls[first..]
-                .iter()
-                .take_while(|c| c.node.start_byte() == start)
-                .find(|c| {
-                    c.receiver
-                        .is_some_and(|r| strip_postfix_wrappers(self.language, r) == current)
-                });
-            let Some(next) = next else {
-                return links;
-            };
+        while let Some(next) = self.call_chained_on(current) {
+            let next = &self.calls[next];
             let Some(method) = next.callee.child_by_field_name(property_field) else {
-                return links;
+                break;
             };
             links.push(ChainLink {
                 call: next.node,
@@ -180,6 +150,23 @@ impl<'t> FileFacts<'t> {
             });
             current = next.node;
         }
+        links
+    }
+
+    /// The index of the method call made on `value` (`value.m(..)`, `value?.m(..)`, `(value).m(..)`).
+    pub(crate) fn call_chained_on(&self, value: Node<'t>) -> Option<usize> {
+        let index = self.chain_index.get_or_init(|| {
+            let mut index = std::collections::HashMap::new();
+            for (i, call) in self.calls.iter().enumerate() {
+                if let Some(receiver) = call.receiver {
+                    index
+                        .entry(super::strip_chain_wrappers(receiver).id())
+                        .or_insert(i);
+                }
+            }
+            index
+        });
+        index.get(&value.id()).copied()
     }
 
     /// The innermost expression a method chain starts from: `ServiceBuilder::new()` for
@@ -444,39 +431,41 @@ impl<'t> FileFacts<'t> {
 
     /// Go: where the context `expr` evaluates to comes from — a deadline set in this function, a parameter,
     /// a context with no deadline, or something the file does not show.
-    pub fn go_context_source(&self, expr: Node<'t>, source: &str) -> ContextSource<'t> {
-        self.go_context_source_within(expr, source, 8)
+    pub fn go_context_deadline(&self, expr: Node<'t>, source: &str) -> ContextDeadline<'t> {
+        self.go_context_deadline_within(expr, source, 8)
     }
 
-    fn go_context_source_within(
+    fn go_context_deadline_within(
         &self,
         expr: Node<'t>,
         source: &str,
         depth: usize,
-    ) -> ContextSource<'t> {
+    ) -> ContextDeadline<'t> {
         if depth == 0 {
-            return ContextSource::Unknown;
+            return ContextDeadline::Unknown;
         }
         match expr.kind() {
             "parenthesized_expression" => match node::named_children(expr).next() {
-                Some(inner) => self.go_context_source_within(inner, source, depth - 1),
-                None => ContextSource::Unknown,
+                Some(inner) => self.go_context_deadline_within(inner, source, depth - 1),
+                None => ContextDeadline::Unknown,
             },
             "identifier" => {
                 let function = self.function_at(expr.start_byte());
                 match self.origin_of(function, node::text(expr, source), expr.start_byte()) {
-                    Origin::Value(value) => self.go_context_source_within(value, source, depth - 1),
-                    Origin::Parameter { .. } => ContextSource::Parameter(expr),
-                    Origin::Unknown => ContextSource::Unknown,
+                    Origin::Value(value) => {
+                        self.go_context_deadline_within(value, source, depth - 1)
+                    }
+                    Origin::Parameter { .. } => ContextDeadline::FromCaller(expr),
+                    Origin::Unknown => ContextDeadline::Unknown,
                 }
             }
             "call_expression" => {
                 let Some(call) = self.call_of(expr) else {
-                    return ContextSource::Unknown;
+                    return ContextDeadline::Unknown;
                 };
                 let derived_from_parent = |call: &Call<'t>| match call.args.first() {
-                    Some(parent) => self.go_context_source_within(*parent, source, depth - 1),
-                    None => ContextSource::Unknown,
+                    Some(parent) => self.go_context_deadline_within(*parent, source, depth - 1),
+                    None => ContextDeadline::Unknown,
                 };
                 match call.path.as_deref() {
                     Some(
@@ -484,12 +473,12 @@ impl<'t> FileFacts<'t> {
                         | "context.WithDeadline"
                         | "context.WithTimeoutCause"
                         | "context.WithDeadlineCause",
-                    ) => ContextSource::Deadline(expr),
+                    ) => ContextDeadline::Set(expr),
                     Some(
                         "context.WithCancel" | "context.WithCancelCause" | "context.WithValue",
                     ) => derived_from_parent(call),
                     Some("context.Background" | "context.TODO" | "context.WithoutCancel") => {
-                        ContextSource::NoDeadline(expr)
+                        ContextDeadline::Absent(expr)
                     }
                     // `r.Context()` of a parameter (an `*http.Request`): the caller's context.
                     _ if call.method.as_deref() == Some("Context") && call.args.is_empty() => {
@@ -501,17 +490,17 @@ impl<'t> FileFacts<'t> {
                                     node::text(receiver, source),
                                     receiver.start_byte(),
                                 ) {
-                                    Origin::Parameter { .. } => ContextSource::Parameter(expr),
-                                    _ => ContextSource::Unknown,
+                                    Origin::Parameter { .. } => ContextDeadline::FromCaller(expr),
+                                    _ => ContextDeadline::Unknown,
                                 }
                             }
-                            _ => ContextSource::Unknown,
+                            _ => ContextDeadline::Unknown,
                         }
                     }
-                    _ => ContextSource::Unknown,
+                    _ => ContextDeadline::Unknown,
                 }
             }
-            _ => ContextSource::Unknown,
+            _ => ContextDeadline::Unknown,
         }
     }
 }
@@ -628,7 +617,7 @@ func f() {
     }
 
     #[test]
-    fn go_context_sources() {
+    fn go_context_deadlines() {
         let source = r#"package main
 import (
 	"context"
@@ -645,11 +634,11 @@ func f(parent context.Context, r *http.Request) {
             let args = &call(facts, "use").args;
             let sources: Vec<_> = args
                 .iter()
-                .map(|a| match facts.go_context_source(*a, source) {
-                    ContextSource::Deadline(_) => "deadline",
-                    ContextSource::Parameter(_) => "parameter",
-                    ContextSource::NoDeadline(_) => "none",
-                    ContextSource::Unknown => "unknown",
+                .map(|a| match facts.go_context_deadline(*a, source) {
+                    ContextDeadline::Set(_) => "deadline",
+                    ContextDeadline::FromCaller(_) => "parameter",
+                    ContextDeadline::Absent(_) => "none",
+                    ContextDeadline::Unknown => "unknown",
                 })
                 .collect();
             assert_eq!(

@@ -4,8 +4,8 @@ use dsr_syntax::{node, TextRange};
 use tree_sitter::Node;
 
 use super::{
-    arguments, compact, Assignment, Call, Field, FileFacts, Function, Import, Literal, Param,
-    ANONYMOUS,
+    arguments, compact, Assignment, Call, ContextKind, Field, FileFacts, Function, Import, Literal,
+    Param, ANONYMOUS,
 };
 
 pub(super) fn function<'t>(
@@ -80,6 +80,48 @@ pub(super) fn function<'t>(
         body: n.child_by_field_name("body"),
         parent,
     }
+}
+
+/// The function's own `ctx context.Context` parameter, else its `r *http.Request` (whose context is
+/// `r.Context()`): (kind, parameter name, expression yielding the context).
+pub(super) fn context_param(f: &Function<'_>) -> Option<(ContextKind, String, String)> {
+    let usable = |p: &&Param| !p.name.is_empty() && p.name != "_";
+    if let Some(p) = f
+        .params
+        .iter()
+        .filter(usable)
+        .find(|p| p.type_path.as_deref() == Some("context.Context"))
+    {
+        return Some((ContextKind::Context, p.name.clone(), p.name.clone()));
+    }
+    f.params
+        .iter()
+        .filter(usable)
+        .find(|p| {
+            p.type_path.as_deref() == Some("net/http.Request") && p.type_text.starts_with('*')
+        })
+        .map(|p| {
+            (
+                ContextKind::Request,
+                p.name.clone(),
+                format!("{}.Context()", p.name),
+            )
+        })
+}
+
+pub(super) fn package_references(root: Node<'_>, source: &str, local: &str) -> Vec<TextRange> {
+    node::descendants(root)
+        .filter(|n| matches!(n.kind(), "identifier" | "package_identifier"))
+        .filter(|n| node::text(*n, source) == local)
+        .filter(|n| {
+            n.parent().is_some_and(|p| match p.kind() {
+                "selector_expression" => p.child_by_field_name("operand") == Some(*n),
+                "qualified_type" => p.child_by_field_name("package") == Some(*n),
+                _ => false,
+            })
+        })
+        .map(TextRange::of)
+        .collect()
 }
 
 pub(super) fn visit<'t>(
@@ -225,9 +267,16 @@ fn import(n: Node<'_>, source: &str, facts: &mut FileFacts<'_>) {
     });
 }
 
+/// Well-known import paths whose package name differs from what the path suggests.
+const PACKAGE_NAMES: &[(&str, &str)] = &[("go.etcd.io/etcd/client/v3", "clientv3")];
+
 /// The package name Go gives an import without an explicit name: the last path element, ignoring a major-version
 /// suffix (`go-redis/v9` → `redis`), a `gopkg.in` version (`yaml.v3` → `yaml`) and a `go-` prefix.
 pub(crate) fn default_package_name(path: &str) -> String {
+    // Packages whose name is not their directory's: the import binds the `package` clause's name.
+    if let Some((_, name)) = PACKAGE_NAMES.iter().find(|(p, _)| *p == path) {
+        return (*name).to_string();
+    }
     let mut parts = path.rsplit('/');
     let mut last = parts.next().unwrap_or(path);
     if last.len() > 1 && last.starts_with('v') && last[1..].chars().all(|c| c.is_ascii_digit()) {

@@ -13,7 +13,7 @@ mod go;
 mod rust;
 mod typescript;
 
-pub use flow::{Binding, ChainLink, ContextSource, Origin};
+pub use flow::{Binding, ChainLink, ContextDeadline, Origin};
 
 use dsr_syntax::{node, Language, TextRange};
 use tree_sitter::{Node, Tree};
@@ -61,6 +61,29 @@ impl Function<'_> {
     }
 }
 
+/// How the caller's context reaches a function: what to pass on instead of starting a fresh one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContextSource {
+    /// The function whose parameter carries it: the function asked about or one it is nested in.
+    pub function: usize,
+    pub kind: ContextKind,
+    /// The parameter's local name (`ctx`, `r`, `signal`, `opts`).
+    pub param: String,
+    /// What to write at a call site to pass it on: `ctx`, `r.Context()`, `signal`, `opts.signal`.
+    pub expression: String,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ContextKind {
+    /// A Go `context.Context` parameter.
+    Context,
+    /// A Go `*http.Request` parameter: its context is `r.Context()`.
+    Request,
+    /// A TS/JS `AbortSignal`: a parameter typed `AbortSignal`, a parameter or destructured field named
+    /// `signal`, or an options parameter whose declared type has a `signal` property.
+    AbortSignal,
+}
+
 #[derive(Clone, Debug)]
 pub struct Call<'t> {
     /// The call expression (Go/Rust/TS `call_expression`, TS `new_expression`, Rust `macro_invocation`).
@@ -83,6 +106,19 @@ pub struct Call<'t> {
 impl<'t> Call<'t> {
     pub fn range(&self) -> TextRange {
         TextRange::of(self.node)
+    }
+
+    /// The value of argument `index` when it is a plain string literal (`"SET"`, `` `NX` ``, `'PX'`).
+    pub fn string_arg(&self, index: usize, source: &str, language: Language) -> Option<String> {
+        node::string_literal_value(*self.args.get(index)?, source, language)
+    }
+
+    /// Every argument with its string value when it is a plain string literal.
+    pub fn string_args(&self, source: &str, language: Language) -> Vec<(Node<'t>, Option<String>)> {
+        self.args
+            .iter()
+            .map(|a| (*a, node::string_literal_value(*a, source, language)))
+            .collect()
     }
 
     pub fn path_is(&self, path: &str) -> bool {
@@ -165,6 +201,9 @@ pub struct FileFacts<'t> {
     pub identifiers: Vec<(TextRange, Node<'t>)>,
     /// Component names for byte ranges that are not functions (Rust impl blocks, TS classes).
     containers: Vec<(TextRange, String)>,
+    /// For method chains: the id of a receiver (wrappers stripped) → the index of the call made on it. Built
+    /// on first use.
+    chain_index: std::sync::OnceLock<std::collections::HashMap<usize, usize>>,
 }
 
 impl<'t> FileFacts<'t> {
@@ -181,6 +220,7 @@ impl<'t> FileFacts<'t> {
             strings: Vec::new(),
             comments: Vec::new(),
             identifiers: Vec::new(),
+            chain_index: std::sync::OnceLock::new(),
             containers: Vec::new(),
         };
         let Some(tree) = tree else {
@@ -289,6 +329,44 @@ impl<'t> FileFacts<'t> {
             .unwrap_or_default()
     }
 
+    /// Where the function at `function` (or a function it is nested in, whose parameters a closure sees) gets
+    /// its caller's context from. A Go `context.Context` wins over an `*http.Request` of the same function;
+    /// parameters named `_` cannot be used and do not count. `source` is the file's text.
+    pub fn context_source(&self, function: usize, source: &str) -> Option<ContextSource> {
+        let mut current = Some(function);
+        while let Some(index) = current {
+            let f = self.functions.get(index)?;
+            let found = match self.language {
+                Language::Go => go::context_param(f),
+                Language::TypeScript | Language::Tsx => typescript::abort_signal_param(f, source),
+                _ => None,
+            };
+            if let Some((kind, param, expression)) = found {
+                return Some(ContextSource {
+                    function: index,
+                    kind,
+                    param,
+                    expression,
+                });
+            }
+            current = f.parent;
+        }
+        None
+    }
+
+    /// The method calls made on the result of `calls[index]`, in order: for `redis::cmd("SET").arg(k).arg(v)`
+    /// asked about `cmd`, the two `arg` calls. `?`, `.await`, `!` and parentheses between links are looked
+    /// through.
+    pub fn chained_calls(&self, index: usize) -> Vec<usize> {
+        let mut chain = Vec::new();
+        let mut current = self.calls.get(index).map(|c| c.node);
+        while let Some(next) = current.and_then(|node| self.call_chained_on(node)) {
+            chain.push(next);
+            current = Some(self.calls[next].node);
+        }
+        chain
+    }
+
     /// Calls made inside a function (including closures nested in it).
     pub fn calls_in(&self, function: usize) -> impl Iterator<Item = &Call<'t>> {
         let range = self.functions[function].range();
@@ -364,6 +442,27 @@ impl<'t> FileFacts<'t> {
             }
         }
     }
+}
+
+/// `x?`, `x.await`, `x!`, `(x)` → `x`.
+fn strip_chain_wrappers(mut n: Node<'_>) -> Node<'_> {
+    while matches!(
+        n.kind(),
+        "try_expression" | "await_expression" | "parenthesized_expression" | "non_null_expression"
+    ) {
+        match n.named_child(0) {
+            Some(inner) => n = inner,
+            None => break,
+        }
+    }
+    n
+}
+
+/// Byte ranges where a Go file refers to the package imported as `local` (`context.Background`,
+/// `context.Context`): selector operands and qualified type packages. For deciding whether an edit leaves an
+/// import unused.
+pub fn go_package_references(root: Node<'_>, source: &str, local: &str) -> Vec<TextRange> {
+    go::package_references(root, source, local)
 }
 
 /// `*http.Request` → `http.Request`, `&mut Foo<T>` → `Foo`, `Readonly<X>` stays.

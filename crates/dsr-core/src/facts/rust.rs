@@ -269,6 +269,21 @@ fn use_tree(n: Node<'_>, prefix: &str, source: &str, range: TextRange, facts: &m
                 use_tree(item, prefix, source, range, facts);
             }
         }
+        // `use fred::prelude::*;` binds no name we can resolve, but the module is in scope: trait methods
+        // from it (`client.set(…)`) are the module's.
+        "use_wildcard" => {
+            let path = node::named_children(n)
+                .next()
+                .map(|p| join(&compact(node::text(p, source))))
+                .unwrap_or_else(|| prefix.to_string());
+            if !path.is_empty() {
+                facts.imports.push(Import {
+                    local: "*".to_string(),
+                    path,
+                    range,
+                });
+            }
+        }
         _ => {}
     }
 }

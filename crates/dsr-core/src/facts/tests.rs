@@ -196,3 +196,147 @@ fn tolerates_error_nodes() {
         });
     }
 }
+
+#[test]
+fn go_context_source_sees_through_closures_and_prefers_ctx() {
+    let source = r#"package main
+import (
+    stdctx "context"
+    "net/http"
+)
+func handle(w http.ResponseWriter, r *http.Request) {
+    go func() { work() }()
+}
+func both(r *http.Request, c stdctx.Context) { work() }
+func ignored(_ stdctx.Context) { work() }
+func none() { work() }
+"#;
+    with_facts(Language::Go, source, |facts| {
+        let source_of = |name: &str| {
+            let index = facts.functions.iter().position(|f| f.name == name).unwrap();
+            facts.context_source(index, source)
+        };
+        let closure = facts
+            .functions
+            .iter()
+            .position(|f| f.name == "<anonymous>")
+            .unwrap();
+        let from_closure = facts.context_source(closure, source).unwrap();
+        assert_eq!(from_closure.kind, super::ContextKind::Request);
+        assert_eq!(from_closure.expression, "r.Context()");
+        assert_eq!(facts.functions[from_closure.function].name, "handle");
+        let both = source_of("both").unwrap();
+        assert_eq!(
+            (both.kind, both.expression.as_str()),
+            (super::ContextKind::Context, "c")
+        );
+        assert_eq!(source_of("ignored"), None);
+        assert_eq!(source_of("none"), None);
+    });
+}
+
+#[test]
+fn typescript_abort_signal_parameters() {
+    let source = r#"
+async function a(url: string, s?: AbortSignal | undefined) {}
+const b = async ({ signal, x }: { signal: AbortSignal }) => {};
+function c(u, { signal: abort, y = 1 } = {}) {}
+function d(opts: { signal?: AbortSignal }) {}
+function e(signal) {}
+function f(controller: AbortController, sig: string) {}
+function g(signal: NodeJS.Signals) {}
+"#;
+    with_facts(Language::TypeScript, source, |facts| {
+        let expressions: Vec<_> = (0..facts.functions.len())
+            .map(|i| facts.context_source(i, source).map(|c| c.expression))
+            .collect();
+        assert_eq!(
+            expressions,
+            [
+                Some("s".to_string()),
+                Some("signal".to_string()),
+                Some("abort".to_string()),
+                Some("opts.signal".to_string()),
+                Some("signal".to_string()),
+                None,
+                None
+            ]
+        );
+    });
+}
+
+#[test]
+fn chained_calls_and_string_arguments() {
+    let source = r#"
+fn f() {
+    let r = redis::cmd("SET").arg(&key).arg("NX").query_async(&mut c).await?;
+    redis::cmd("GET").arg(k);
+}
+"#;
+    with_facts(Language::Rust, source, |facts| {
+        let cmd = facts
+            .calls
+            .iter()
+            .position(|c| c.path_is("redis::cmd"))
+            .unwrap();
+        let chain: Vec<_> = facts
+            .chained_calls(cmd)
+            .into_iter()
+            .map(|i| facts.calls[i].method.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(chain, ["arg", "arg", "query_async"]);
+        let nx = facts
+            .calls
+            .iter()
+            .find(|c| {
+                c.method.as_deref() == Some("arg")
+                    && c.string_arg(0, source, Language::Rust).is_some()
+            })
+            .unwrap();
+        assert_eq!(
+            nx.string_arg(0, source, Language::Rust).as_deref(),
+            Some("NX")
+        );
+        assert_eq!(
+            facts.calls[cmd].string_args(source, Language::Rust)[0]
+                .1
+                .as_deref(),
+            Some("SET")
+        );
+    });
+}
+
+#[test]
+fn go_package_references_and_package_names() {
+    let source = r#"package main
+import (
+    "context"
+    "go.etcd.io/etcd/client/v3"
+)
+func f(ctx context.Context) { g(context.Background()); clientv3.OpPut("k", "v") }
+"#;
+    let document = Document::new(Language::Go, source, 0).expect("grammar loads");
+    let tree = document.tree().unwrap();
+    let facts = FileFacts::compute(Language::Go, Some(tree), source);
+    assert_eq!(
+        super::go_package_references(tree.root_node(), source, "context").len(),
+        2
+    );
+    assert!(facts
+        .calls
+        .iter()
+        .any(|c| c.path_is("go.etcd.io/etcd/client/v3.OpPut")));
+}
+
+#[test]
+fn rust_glob_imports_bring_their_module_into_scope() {
+    with_facts(
+        Language::Rust,
+        "use fred::prelude::*;\nuse redis::{*};\n",
+        |facts| {
+            assert!(facts.imports_module("fred"));
+            assert!(facts.imports_module("redis"));
+            assert_eq!(facts.import("prelude"), None);
+        },
+    );
+}

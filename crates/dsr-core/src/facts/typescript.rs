@@ -5,8 +5,8 @@ use dsr_syntax::{node, TextRange};
 use tree_sitter::Node;
 
 use super::{
-    arguments, compact, Assignment, Call, Field, FileFacts, Function, Import, Literal, Param,
-    ANONYMOUS,
+    arguments, compact, Assignment, Call, ContextKind, Field, FileFacts, Function, Import, Literal,
+    Param, ANONYMOUS,
 };
 
 pub(super) fn function<'t>(
@@ -72,6 +72,91 @@ pub(super) fn function<'t>(
         body: n.child_by_field_name("body"),
         parent,
     }
+}
+
+/// The function's `AbortSignal`: (kind, parameter name, expression yielding the signal).
+pub(super) fn abort_signal_param(
+    f: &Function<'_>,
+    source: &str,
+) -> Option<(ContextKind, String, String)> {
+    let list = f
+        .node
+        .child_by_field_name("parameters")
+        .or_else(|| f.node.child_by_field_name("parameter"))?;
+    let items: Vec<_> = if list.kind() == "formal_parameters" {
+        node::named_children(list).collect()
+    } else {
+        vec![list]
+    };
+    for p in items {
+        let pattern = p.child_by_field_name("pattern").unwrap_or(p);
+        let type_node = p
+            .child_by_field_name("type")
+            .and_then(|t| node::named_children(t).next());
+        let found = match pattern.kind() {
+            "identifier" => {
+                let name = node::text(pattern, source).to_string();
+                // A parameter named `signal` typed as something else (`signal: string`, a Unix signal name)
+                // is not an AbortSignal.
+                let typed_signal = type_node.is_some_and(|t| names_abort_signal(t, source));
+                if typed_signal || (name == "signal" && type_node.is_none()) {
+                    Some((name.clone(), name))
+                } else if type_node.is_some_and(|t| has_signal_property(t, source)) {
+                    Some((name.clone(), format!("{name}.signal")))
+                } else {
+                    None
+                }
+            }
+            "object_pattern" => destructured_signal(pattern, source),
+            _ => None,
+        };
+        if let Some((param, expression)) = found {
+            return Some((ContextKind::AbortSignal, param, expression));
+        }
+    }
+    None
+}
+
+/// `AbortSignal`, `AbortSignal | undefined`, `AbortSignal | null`.
+fn names_abort_signal(t: Node<'_>, source: &str) -> bool {
+    match t.kind() {
+        "type_identifier" => node::text(t, source) == "AbortSignal",
+        "union_type" | "parenthesized_type" => {
+            node::named_children(t).any(|c| names_abort_signal(c, source))
+        }
+        _ => false,
+    }
+}
+
+/// `{ signal?: AbortSignal; … }` written out as the parameter's type.
+fn has_signal_property(t: Node<'_>, source: &str) -> bool {
+    t.kind() == "object_type"
+        && node::named_children(t).any(|m| {
+            m.kind() == "property_signature"
+                && m.child_by_field_name("name")
+                    .is_some_and(|n| node::text(n, source) == "signal")
+        })
+}
+
+/// `{ signal }`, `{ signal: s }`, `{ signal = undefined }` → (the pattern, the local name bound).
+fn destructured_signal(pattern: Node<'_>, source: &str) -> Option<(String, String)> {
+    let whole = compact(node::text(pattern, source));
+    node::named_children(pattern).find_map(|member| match member.kind() {
+        "shorthand_property_identifier_pattern" if node::text(member, source) == "signal" => {
+            Some((whole.clone(), "signal".to_string()))
+        }
+        "object_assignment_pattern" => member
+            .child_by_field_name("left")
+            .filter(|l| node::text(*l, source) == "signal")
+            .map(|_| (whole.clone(), "signal".to_string())),
+        "pair_pattern" => {
+            let key = member.child_by_field_name("key")?;
+            let value = member.child_by_field_name("value")?;
+            (property_name(key, source) == "signal" && value.kind() == "identifier")
+                .then(|| (whole.clone(), node::text(value, source).to_string()))
+        }
+        _ => None,
+    })
 }
 
 fn class_name(n: Node<'_>, source: &str) -> Option<String> {

@@ -1,4 +1,4 @@
-use dsr_core::facts::{Binding, ContextSource, Literal, Origin};
+use dsr_core::facts::{Binding, ContextDeadline, Literal, Origin};
 use dsr_core::kb::Api;
 use dsr_core::tree_sitter::Node;
 use dsr_core::{
@@ -7,7 +7,7 @@ use dsr_core::{
 };
 use dsr_syntax::node;
 
-use crate::shared::{append_to_braces, go_package_name, indentation_at};
+use crate::shared::{go_add_import, go_package_local, indentation_at, members_edit};
 
 declare_rule! {
     /// ## What it finds
@@ -385,11 +385,11 @@ mod go {
                         _ => break,
                     };
                     let Some(context) = context else { break };
-                    return match facts.go_context_source(context, ctx.source) {
-                        ContextSource::Deadline(at) => (Bound::Bounded, Some(at)),
-                        ContextSource::Parameter(at) => (Bound::Elsewhere, Some(at)),
-                        ContextSource::NoDeadline(at) => (Bound::Unbounded, Some(at)),
-                        ContextSource::Unknown => (Bound::Elsewhere, Some(context)),
+                    return match facts.go_context_deadline(context, ctx.source) {
+                        ContextDeadline::Set(at) => (Bound::Bounded, Some(at)),
+                        ContextDeadline::FromCaller(at) => (Bound::Elsewhere, Some(at)),
+                        ContextDeadline::Absent(at) => (Bound::Unbounded, Some(at)),
+                        ContextDeadline::Unknown => (Bound::Elsewhere, Some(context)),
                     };
                 }
                 _ => break,
@@ -431,12 +431,12 @@ mod go {
             .child_by_field_name("type")
             .map_or(TextRange::of(literal.node), TextRange::of);
         let written = ctx.text(type_range);
-        let (time, import) = go_package_name(ctx, "time");
+        let (time, import) = (go_package_local(ctx, "time"), go_add_import(ctx, "time"));
         let value = TIMEOUT_ENTRY.replace("time", &time);
         let edits = match explicit_zero {
             Some(zero) => Some(vec![Edit::replace(TextRange::of(zero), value)]),
             None => literal.node.child_by_field_name("body").and_then(|body| {
-                append_to_braces(ctx.source, body, Language::Go, &format!("Timeout: {value}"))
+                members_edit(ctx, body, Language::Go, &format!("Timeout: {value}"))
             }),
         };
         let fix = match edits {
@@ -958,7 +958,7 @@ mod typescript {
                 let value = entry.split_once(": ").map_or(entry, |(_, v)| v);
                 Some(vec![Edit::replace(TextRange::of(zero), value)])
             }
-            None => append_to_braces(ctx.source, literal.node, ctx.language, entry),
+            None => members_edit(ctx, literal.node, ctx.language, entry),
         }
     }
 

@@ -6,7 +6,7 @@ use dsr_core::{
     TextRange,
 };
 
-use crate::shared::{append_to_braces, go_package_name};
+use crate::shared::{go_add_import, go_package_local, members_edit};
 
 declare_rule! {
     /// ## What it finds
@@ -155,13 +155,13 @@ mod go {
                 .node
                 .child_by_field_name("type")
                 .map_or(TextRange::of(literal.node), TextRange::of);
-            let (time, import) = go_package_name(ctx, "time");
+            let (time, import) = (go_package_local(ctx, "time"), go_add_import(ctx, "time"));
             let value = format!("10 * {time}.Second");
             let edits = match literal.field("ReadHeaderTimeout").and_then(|f| f.value) {
                 Some(zero) => Some(vec![Edit::replace(TextRange::of(zero), value)]),
                 None => literal.node.child_by_field_name("body").and_then(|body| {
-                    append_to_braces(
-                        ctx.source,
+                    members_edit(
+                        ctx,
                         body,
                         Language::Go,
                         &format!("ReadHeaderTimeout: {value}"),
@@ -205,7 +205,7 @@ mod go {
         let written = &call.callee_text;
         let args: Vec<&str> = call.args.iter().map(|a| ctx.node_text(*a)).collect();
         let package = call.receiver.map(|r| ctx.node_text(r));
-        let (time, import) = go_package_name(ctx, "time");
+        let (time, import) = (go_package_local(ctx, "time"), go_add_import(ctx, "time"));
         let timeout = format!("ReadHeaderTimeout: 10 * {time}.Second");
         let rewritten = match (package, path.rsplit('.').next(), args.as_slice()) {
             (Some(pkg), Some("ListenAndServe"), [addr, handler]) => Some(format!(

@@ -1,0 +1,603 @@
+//! `distsys-review check`: walk, read, analyse in parallel (optionally fix), render, and turn the findings into
+//! an exit code.
+
+use std::io::{IsTerminal, Write};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use dsr_core::config::Selector;
+use dsr_core::{Config, Engine, FindingKind, Language, Severity};
+use rayon::prelude::*;
+
+use super::Run;
+use crate::report::{Format, Report, DEFAULT_DOCS_URL};
+use crate::scan::{self, FileCost, FixMode, LanguageTimings, Skipped, SourceFile, Timings};
+use crate::terminal::{warn, ColorChoice};
+use crate::ExitStatus;
+
+/// `--fail-on`: the least severity that makes the exit code 1.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Critical,
+    High,
+    Medium,
+    Low,
+    /// Never fail because of findings (exit 0 unless there is an error).
+    None,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::High => Some(Severity::High),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::None => None,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Files and directories to check [default: the current directory].
+    paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    /// Exit with 1 when a finding of at least this severity is reported. Low findings are hardening advice and
+    /// do not fail by default; open questions never do.
+    #[arg(long, value_enum, default_value_t = FailOn::Medium, value_name = "SEVERITY")]
+    fail_on: FailOn,
+
+    /// Configuration file [default: distsys-review.toml in the first path or the nearest directory above it].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Rules to run, replacing the config's `select`: codes, families (`RES`) or `ALL`, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    select: Vec<String>,
+
+    /// Rules not to run, added to the config's `ignore`: codes or families, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    ignore: Vec<String>,
+
+    /// Apply the fixes that keep the program's meaning (applicability "always") and report what remains.
+    #[arg(long)]
+    fix: bool,
+
+    /// With --fix, also apply fixes a reader should confirm (applicability "maybe").
+    #[arg(long, requires = "fix")]
+    unsafe_fixes: bool,
+
+    /// Number of files analysed in parallel [default: the number of CPUs].
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<NonZeroUsize>,
+
+    /// Skip files larger than this (bytes; suffixes k, M accepted: 500k, 2M).
+    #[arg(long, value_name = "SIZE", default_value = "2M", value_parser = parse_size)]
+    max_file_size: u64,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Colour the text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
+
+    /// Base URL of the rule pages, for links in reports (`{URL}{CODE}.md`).
+    #[arg(long, value_name = "URL", default_value = DEFAULT_DOCS_URL)]
+    docs_url: String,
+
+    /// Print to stderr how long each phase took: files, bytes, parse-only and full-analysis time, throughput.
+    #[arg(long)]
+    timings: bool,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, factor) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        None => (text, 1),
+        Some((at, _)) => {
+            let factor = match text[at..].to_ascii_lowercase().as_str() {
+                "k" | "kb" => 1_000,
+                "m" | "mb" => 1_000_000,
+                "g" | "gb" => 1_000_000_000,
+                "b" => 1,
+                other => return Err(format!("unknown size unit `{other}` (use k, M or G)")),
+            };
+            (&text[..at], factor)
+        }
+    };
+    let value: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (e.g. 2M, 500k, 100000)"))?;
+    value
+        .checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// The result of one file.
+struct Checked {
+    file: SourceFile,
+    findings: Vec<dsr_core::Finding>,
+    failures: Vec<dsr_core::RuleFailure>,
+    fixed: usize,
+    /// For `--timings`.
+    cost: FileCost,
+}
+
+impl Run for CheckArgs {
+    fn run(self) -> anyhow::Result<ExitStatus> {
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        let paths: Vec<PathBuf> = if self.paths.is_empty() {
+            vec![cwd.clone()]
+        } else {
+            self.paths
+                .iter()
+                .map(|p| scan::normalize(&cwd.join(p)))
+                .collect()
+        };
+        for (given, path) in self.paths.iter().zip(&paths) {
+            if !path.exists() {
+                bail!("{}: no such file or directory", given.display());
+            }
+        }
+        let codes = dsr_rules::codes();
+        let config_path = match &self.config {
+            Some(path) => Some(path.clone()),
+            None => {
+                let first = &paths[0];
+                let start = if first.is_dir() {
+                    first.as_path()
+                } else {
+                    first.parent().unwrap_or(first)
+                };
+                Config::discover(start)
+            }
+        };
+        let mut config = match &config_path {
+            // Errors name the file as the user would type it: relative to the current directory when under it.
+            Some(path) => Config::load(path.strip_prefix(&cwd).unwrap_or(path), &codes)
+                .map_err(|err| anyhow::anyhow!("{err}"))?,
+            None => Config::default(),
+        };
+        // The root: where the config lives (its `exclude` globs are relative to it), else the current directory.
+        let root = match &config_path {
+            Some(path) => scan::normalize(&cwd.join(path))
+                .parent()
+                .map_or_else(|| cwd.clone(), Path::to_path_buf),
+            None => cwd.clone(),
+        };
+        let selectors = |flag: &str, items: &[String]| -> anyhow::Result<Vec<Selector>> {
+            items
+                .iter()
+                .filter(|item| !item.trim().is_empty())
+                .map(|item| {
+                    Selector::parse(item, &codes)
+                        .map_err(|message| anyhow::anyhow!("--{flag}: {message}"))
+                })
+                .collect()
+        };
+        config.override_selection(
+            selectors("select", &self.select)?,
+            selectors("ignore", &self.ignore)?,
+        );
+        let pool = {
+            let mut builder = rayon::ThreadPoolBuilder::new();
+            if let Some(jobs) = self.jobs {
+                builder = builder.num_threads(jobs.get());
+            }
+            builder.build().context("cannot start the worker threads")?
+        };
+        let jobs = pool.current_num_threads();
+        let mut timings = Timings::default();
+
+        let (discovery, walk) = scan::phase(|| scan::discover(&paths, &root, &config));
+        timings.walk = walk;
+        let engine = Engine::new(dsr_rules::registry(), config);
+        let max_size = self.max_file_size;
+        let fix_mode = match (self.fix, self.unsafe_fixes) {
+            (false, _) => None,
+            (true, false) => Some(FixMode::Safe),
+            (true, true) => Some(FixMode::Unsafe),
+        };
+        let mut skipped: Vec<Skipped> = discovery.skipped;
+        let mut checked = Vec::with_capacity(discovery.files.len());
+        let mut parse_costs = Vec::new();
+        let progress = Progress::start(discovery.files.len());
+        if self.timings {
+            // Phases one after the other over files held in memory, so that parse-only and full analysis are
+            // timed over the same bytes and neither includes I/O.
+            let (loaded, read) = scan::phase(|| {
+                pool.install(|| {
+                    discovery
+                        .files
+                        .par_iter()
+                        .map(|candidate| scan::load(candidate, max_size))
+                        .collect::<Vec<_>>()
+                })
+            });
+            timings.read = read;
+            let mut files = Vec::with_capacity(loaded.len());
+            for result in loaded {
+                match result {
+                    Ok(file) => files.push(file),
+                    Err(skip) => skipped.push(skip),
+                }
+            }
+            let (costs, parse) = scan::phase(|| {
+                pool.install(|| {
+                    files
+                        .par_iter()
+                        .map(|file| {
+                            let (_, elapsed) =
+                                scan::file_time(|| scan::parse(file.language, &file.text));
+                            FileCost {
+                                language: file.language,
+                                bytes: file.text.len() as u64,
+                                elapsed,
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            });
+            parse_costs = costs;
+            timings.parse = parse;
+            let (results, analysis) = scan::phase(|| {
+                pool.install(|| {
+                    files
+                        .into_par_iter()
+                        .map(|file| {
+                            let result = check_file(&engine, file, fix_mode);
+                            progress.tick();
+                            result
+                        })
+                        .collect::<Vec<_>>()
+                })
+            });
+            timings.analysis = analysis;
+            checked = results;
+        } else {
+            // One pass: each file is read, analysed and, without findings, dropped, so memory follows the
+            // findings rather than the size of the tree.
+            let results = pool.install(|| {
+                discovery
+                    .files
+                    .par_iter()
+                    .map(|candidate| {
+                        let result = scan::load(candidate, max_size)
+                            .map(|file| check_file(&engine, file, fix_mode));
+                        progress.tick();
+                        result
+                    })
+                    .collect::<Vec<_>>()
+            });
+            for result in results {
+                match result {
+                    Ok(file) => checked.push(file),
+                    Err(skip) => skipped.push(skip),
+                }
+            }
+        }
+        progress.finish();
+        skipped.sort_by(|a, b| a.display.cmp(&b.display));
+        for skip in &skipped {
+            warn(skip);
+        }
+
+        let mut status = ExitStatus::Success;
+        let mut report = Report::new(
+            root.clone(),
+            &engine.config().review,
+            &skipped,
+            &self.docs_url,
+        );
+        report.rules = engine.rules().iter().map(|r| r.meta()).collect();
+        let mut fixed_files = 0;
+        let mut analysis_costs = Vec::with_capacity(checked.len());
+        for checked in checked {
+            analysis_costs.push(checked.cost);
+            if checked.fixed > 0 {
+                if let Err(err) = std::fs::write(&checked.file.path, &checked.file.text) {
+                    eprintln!(
+                        "error: {}: cannot write the fixes: {err}",
+                        checked.file.display
+                    );
+                    status = ExitStatus::Error;
+                    continue;
+                }
+                fixed_files += 1;
+                report.summary.fixed += checked.fixed;
+            }
+            for failure in checked.failures {
+                warn(format_args!(
+                    "{}: rule {} failed ({}); its findings for this file are missing",
+                    checked.file.display, failure.rule, failure.message
+                ));
+                report
+                    .failures
+                    .push((checked.file.display.clone(), failure.rule, failure.message));
+            }
+            report.add_file(
+                checked.file.display,
+                checked.file.language,
+                checked.file.text,
+                checked.findings,
+            );
+        }
+        report.finish();
+        if fix_mode.is_some() {
+            let remaining = report.summary.findings();
+            eprintln!(
+                "fixed {} in {} ({} remaining)",
+                plural(report.summary.fixed, "finding", "findings"),
+                plural(fixed_files, "file", "files"),
+                remaining
+            );
+        }
+
+        let color = self.color.use_color(self.output.is_some());
+        let renderer = self.format.renderer(color);
+        let (rendered, render) = scan::phase(|| -> anyhow::Result<()> {
+            match &self.output {
+                Some(path) => {
+                    let mut out = std::io::BufWriter::new(
+                        std::fs::File::create(path)
+                            .with_context(|| format!("cannot create {}", path.display()))?,
+                    );
+                    renderer.render(&report, &mut out)?;
+                    out.flush()?;
+                }
+                None => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    renderer.render(&report, &mut out)?;
+                    out.flush()?;
+                }
+            }
+            Ok(())
+        });
+        match rendered {
+            Ok(()) => {}
+            // A closed pipe (`| head`) is the reader's choice, not an error worth a message.
+            Err(err)
+                if err
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {}
+            Err(err) => return Err(err),
+        }
+        timings.render = render;
+        if self.timings {
+            timings.languages = by_language(&parse_costs, &analysis_costs);
+            eprint!("{}", timings_report(&timings, jobs, skipped.len()));
+        }
+
+        let failing = match self.fail_on.threshold() {
+            None => false,
+            Some(threshold) => report
+                .findings()
+                .any(|(_, f)| f.kind == FindingKind::Finding && f.severity >= threshold),
+        };
+        if status == ExitStatus::Success && failing {
+            status = ExitStatus::Failure;
+        }
+        Ok(status)
+    }
+}
+
+fn check_file(engine: &Engine, file: SourceFile, fix_mode: Option<FixMode>) -> Checked {
+    let bytes = file.text.len() as u64;
+    let language = file.language;
+    let ((file, findings, failures, fixed), elapsed) = scan::file_time(|| match fix_mode {
+        None => {
+            let (analysis, _) =
+                scan::analyze(engine, Path::new(&file.display), file.language, &file.text);
+            (file, analysis.findings, analysis.failures, 0)
+        }
+        Some(mode) => {
+            let fixed = scan::fix(engine, &file, mode);
+            if let Some(problem) = &fixed.problem {
+                warn(format_args!("{}: {problem}", file.display));
+            }
+            let file = SourceFile {
+                text: fixed.text,
+                ..file
+            };
+            (
+                file,
+                fixed.analysis.findings,
+                fixed.analysis.failures,
+                fixed.applied,
+            )
+        }
+    });
+    let mut file = file;
+    if findings.is_empty() && fixed == 0 {
+        file.text = String::new();
+    }
+    Checked {
+        file,
+        findings,
+        failures,
+        fixed,
+        cost: FileCost {
+            language,
+            bytes,
+            elapsed,
+        },
+    }
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+fn by_language(parse: &[FileCost], analysis: &[FileCost]) -> Vec<LanguageTimings> {
+    let mut rows: Vec<LanguageTimings> = Vec::new();
+    let row = |rows: &mut Vec<LanguageTimings>, language: Language| -> usize {
+        let name = language.display_name();
+        match rows.iter().position(|r| r.name == name) {
+            Some(index) => index,
+            None => {
+                rows.push(LanguageTimings {
+                    name,
+                    ..LanguageTimings::default()
+                });
+                rows.len() - 1
+            }
+        }
+    };
+    for cost in analysis {
+        let index = row(&mut rows, cost.language);
+        rows[index].files += 1;
+        rows[index].bytes += cost.bytes;
+        rows[index].analysis_time += cost.elapsed;
+    }
+    for cost in parse {
+        let index = row(&mut rows, cost.language);
+        rows[index].parse_time += cost.elapsed;
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.bytes));
+    rows
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn throughput(bytes: u64, elapsed: Duration) -> String {
+    let seconds = elapsed.as_secs_f64();
+    if seconds == 0.0 {
+        return "-".into();
+    }
+    format!("{:.1} MB/s", bytes as f64 / 1e6 / seconds)
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn timings_report(timings: &Timings, jobs: usize, skipped: usize) -> String {
+    let bytes: u64 = timings.languages.iter().map(|l| l.bytes).sum();
+    let files: usize = timings.languages.iter().map(|l| l.files).sum();
+    let ms = |d: Option<Duration>| {
+        d.map_or_else(
+            || "-".into(),
+            |d| format!("{:.1} ms", d.as_secs_f64() * 1e3),
+        )
+    };
+    let rate = |d: Option<Duration>| d.map_or_else(|| "-".into(), |d| throughput(bytes, d));
+    let mut out = format!(
+        "timings ({jobs} {}): {files} files, {} ({skipped} skipped)\n",
+        if jobs == 1 { "job" } else { "jobs" },
+        scan::human_size(bytes)
+    );
+    out.push_str(&format!(
+        "  {:<11} {:>11} {:>11} {:>13} {:>13}\n",
+        "phase", "wall", "cpu", "rate (wall)", "rate (cpu)"
+    ));
+    for (name, phase, with_rate) in [
+        ("walk", timings.walk, false),
+        ("read", timings.read, false),
+        ("parse only", timings.parse, true),
+        ("analysis", timings.analysis, true),
+        ("render", timings.render, false),
+    ] {
+        let (wall_rate, cpu_rate) = if with_rate {
+            (rate(Some(phase.wall)), rate(phase.cpu))
+        } else {
+            (String::new(), String::new())
+        };
+        out.push_str(&format!(
+            "  {name:<11} {:>11} {:>11} {wall_rate:>13} {cpu_rate:>13}\n",
+            ms(Some(phase.wall)),
+            ms(phase.cpu),
+        ));
+    }
+    let ratio = |a: Duration, b: Duration| {
+        if b.is_zero() {
+            "-".to_string()
+        } else {
+            format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64())
+        }
+    };
+    out.push_str(&format!(
+        "  analysis / parse only: {} wall",
+        ratio(timings.analysis.wall, timings.parse.wall)
+    ));
+    if let (Some(analysis), Some(parse)) = (timings.analysis.cpu, timings.parse.cpu) {
+        out.push_str(&format!(", {} cpu", ratio(analysis, parse)));
+    }
+    out.push('\n');
+    out.push_str("  per language, one core (per-file time summed):\n");
+    for row in &timings.languages {
+        out.push_str(&format!(
+            "    {:<15} {:>12} {:>10}  parse {:>12}  analysis {:>12}\n",
+            row.name,
+            plural(row.files, "file", "files"),
+            scan::human_size(row.bytes),
+            throughput(row.bytes, row.parse_time),
+            throughput(row.bytes, row.analysis_time),
+        ));
+    }
+    out
+}
+
+/// A one-line `checked n/total files` counter on stderr, only on a terminal and only for runs long enough to
+/// need it.
+struct Progress {
+    total: usize,
+    done: AtomicUsize,
+    enabled: bool,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    /// Below this many files a run is too short for a counter to help.
+    const MIN_FILES: usize = 200;
+
+    fn start(total: usize) -> Self {
+        Self {
+            total,
+            done: AtomicUsize::new(0),
+            enabled: total >= Self::MIN_FILES && std::io::stderr().is_terminal(),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn tick(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.enabled && done & 63 == 0 && self.started.elapsed() > Duration::from_millis(300) {
+            eprint!("\rchecked {done}/{} files", self.total);
+        }
+    }
+
+    fn finish(&self) {
+        if self.enabled && self.started.elapsed() > Duration::from_millis(300) {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_units() {
+        assert_eq!(parse_size("2M"), Ok(2_000_000));
+        assert_eq!(parse_size("500k"), Ok(500_000));
+        assert_eq!(parse_size("1234"), Ok(1234));
+        assert_eq!(parse_size("1kb"), Ok(1000));
+        assert!(parse_size("2X").is_err());
+        assert!(parse_size("M").is_err());
+    }
+
+    #[test]
+    fn thresholds_order_by_severity() {
+        assert_eq!(FailOn::Medium.threshold(), Some(Severity::Medium));
+        assert!(Severity::High >= FailOn::Medium.threshold().unwrap());
+        assert!(Severity::Low < FailOn::Medium.threshold().unwrap());
+        assert_eq!(FailOn::None.threshold(), None);
+    }
+}

@@ -1,0 +1,40 @@
+//! The subcommands, one module each. Adding one is a module with an `Args` struct implementing [`Run`] and one
+//! line in the [`subcommands!`] list below (e.g. `Lsp(lsp::LspArgs)`).
+
+mod check;
+mod explain;
+mod rules;
+
+use crate::ExitStatus;
+
+/// What every subcommand's arguments do.
+pub trait Run {
+    fn run(self) -> anyhow::Result<ExitStatus>;
+}
+
+/// Declares the clap subcommand enum and its dispatch from one list, so a new subcommand is one line here.
+macro_rules! subcommands {
+    ($($(#[$attr:meta])* $variant:ident($args:ty),)*) => {
+        #[derive(Debug, clap::Subcommand)]
+        pub enum Command {
+            $($(#[$attr])* $variant($args),)*
+        }
+
+        impl Command {
+            pub fn run(self) -> anyhow::Result<ExitStatus> {
+                match self {
+                    $(Command::$variant(args) => Run::run(args),)*
+                }
+            }
+        }
+    };
+}
+
+subcommands! {
+    /// Check files and directories for distributed-systems defects.
+    Check(check::CheckArgs),
+    /// List the rules: code, name, family, default severity, languages, summary.
+    Rules(rules::RulesArgs),
+    /// Print a rule's documentation page (by code or name).
+    Explain(explain::ExplainArgs),
+}

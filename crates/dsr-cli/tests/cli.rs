@@ -1,0 +1,539 @@
+//! End-to-end tests of the `distsys-review` binary: every output format on a fixture tree (snapshots), exit
+//! codes, configuration errors, skipped files, ignore files and excludes, `--fix`, `rules` and `explain`.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{fixture, run, scan};
+
+/// A temporary tree with its own config, so that nothing above it (a config in /tmp) can change the result.
+fn temp_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("distsys-review.toml"),
+        "select = [\"BKP\", \"DSR\"]\n",
+    )
+    .unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+const UNBOUNDED_RS: &str =
+    "fn start() {\n    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<u8>();\n}\n";
+const BOUNDED_RS: &str =
+    "fn start() {\n    let (tx, rx) = tokio::sync::mpsc::channel::<u8>(8);\n}\n";
+
+mod snapshots {
+    use super::*;
+
+    #[test]
+    fn text() {
+        let out = scan(&fixture("tree"), "text", &[]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            !out.stdout.contains('\x1b'),
+            "no colour when not on a terminal"
+        );
+        insta::assert_snapshot!(out.stdout);
+    }
+
+    #[test]
+    fn markdown() {
+        let out = scan(&fixture("tree"), "markdown", &[]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        insta::assert_snapshot!(out.stdout);
+    }
+
+    #[test]
+    fn json() {
+        let out = scan(&fixture("tree"), "json", &[]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        insta::assert_snapshot!(out.stdout);
+    }
+
+    #[test]
+    fn sarif() {
+        let out = scan(&fixture("tree"), "sarif", &[]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        insta::assert_snapshot!(out.stdout);
+    }
+
+    #[test]
+    fn sarif_is_valid_against_the_official_schema() {
+        let out = scan(&fixture("tree"), "sarif", &[]);
+        let schema: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sarif/sarif-schema-2.1.0.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let log: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&log)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+}
+
+mod exit_codes {
+    use super::*;
+
+    #[test]
+    fn medium_findings_fail_by_default_and_thresholds_move_it() {
+        let tree = fixture("tree");
+        assert_eq!(run(&tree, &["check"]).code, 1);
+        assert_eq!(run(&tree, &["check", "--fail-on", "medium"]).code, 1);
+        assert_eq!(run(&tree, &["check", "--fail-on", "high"]).code, 0);
+        assert_eq!(run(&tree, &["check", "--fail-on", "critical"]).code, 0);
+        assert_eq!(run(&tree, &["check", "--fail-on", "none"]).code, 0);
+    }
+
+    #[test]
+    fn low_findings_fail_only_when_asked() {
+        let tree = fixture("tree");
+        let out = run(&tree, &["check", "--select", "DSR"]);
+        assert_eq!(out.code, 0, "{}", out.stdout);
+        // DSR001 is not reported for suppressions of rules that are not running.
+        assert!(
+            out.stdout.ends_with("1 finding (1 low) in 7 files\n"),
+            "{}",
+            out.stdout
+        );
+        assert_eq!(
+            run(&tree, &["check", "--select", "DSR", "--fail-on", "low"]).code,
+            1
+        );
+    }
+
+    #[test]
+    fn a_clean_path_exits_zero_with_the_discovered_config() {
+        let tree = fixture("tree");
+        let out = run(
+            &tree,
+            &[
+                "check",
+                "services/dispatch/bounded.go",
+                "services/worker/src/clean.rs",
+            ],
+        );
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        assert_eq!(out.stdout, "no findings in 2 files\n");
+        // From elsewhere, the config is found above the first path.
+        let out = run(tree.parent().unwrap(), &["check", "tree/services/dispatch"]);
+        assert_eq!(out.code, 1);
+        assert!(
+            out.stdout
+                .contains("services/dispatch/dispatcher.go:11:4: BKP001"),
+            "{}",
+            out.stdout
+        );
+    }
+
+    #[test]
+    fn ignore_narrows_the_selection() {
+        let out = run(
+            &fixture("tree"),
+            &["check", "--ignore", "BKP001", "--fail-on", "low"],
+        );
+        assert_eq!(out.code, 1);
+        assert!(!out.stdout.contains("BKP001 ["), "{}", out.stdout);
+        let out = run(
+            &fixture("tree"),
+            &["check", "--ignore", "BKP,DSR", "--fail-on", "low"],
+        );
+        assert_eq!(out.code, 0, "{}", out.stdout);
+    }
+
+    #[test]
+    fn usage_errors_exit_two() {
+        let tree = fixture("tree");
+        let out = run(&tree, &["check", "--select", "NOPE1"]);
+        assert_eq!(out.code, 2);
+        assert_eq!(
+            out.stderr,
+            "error: --select: unknown rule or family `NOPE1` (see `distsys-review rules`)\n"
+        );
+        assert_eq!(run(&tree, &["check", "--format", "xml"]).code, 2);
+        assert_eq!(run(&tree, &["check", "--unsafe-fixes"]).code, 2);
+        assert_eq!(run(&tree, &["check", "--max-file-size", "2X"]).code, 2);
+        let out = run(&tree, &["check", "does/not/exist"]);
+        assert_eq!(out.code, 2);
+        assert_eq!(
+            out.stderr,
+            "error: does/not/exist: no such file or directory\n"
+        );
+        assert_eq!(run(&tree, &["frobnicate"]).code, 2);
+    }
+}
+
+mod config_errors {
+    use super::*;
+
+    fn check_with_config(config: &str) -> common::Output {
+        let dir = temp_tree(&[("a.rs", BOUNDED_RS)]);
+        fs::write(dir.path().join("distsys-review.toml"), config).unwrap();
+        run(dir.path(), &["check"])
+    }
+
+    #[test]
+    fn bad_values_name_file_line_and_column() {
+        let out = check_with_config("select = [\"BKP\"]\n\n[severity]\nBKP001 = \"urgent\"\n");
+        assert_eq!(out.code, 2);
+        assert_eq!(
+            out.stderr,
+            "error: distsys-review.toml:4:10: invalid severity `urgent` for BKP001: expected critical, high, medium or low\n"
+        );
+        assert_eq!(out.stdout, "");
+    }
+
+    #[test]
+    fn unknown_keys_and_rules_are_errors() {
+        let out = check_with_config("selct = [\"BKP\"]\n");
+        assert_eq!(out.code, 2);
+        assert!(
+            out.stderr
+                .starts_with("error: distsys-review.toml:1:1: unknown field `selct`"),
+            "{}",
+            out.stderr
+        );
+        let out = check_with_config("ignore = [\"XYZ9\"]\n");
+        assert_eq!(out.code, 2);
+        assert!(
+            out.stderr
+                .starts_with("error: distsys-review.toml:1:11: unknown rule or family `XYZ9`"),
+            "{}",
+            out.stderr
+        );
+    }
+
+    #[test]
+    fn an_explicit_config_must_exist_and_is_used() {
+        let dir = temp_tree(&[("src/a.rs", UNBOUNDED_RS)]);
+        let out = run(dir.path(), &["check", "--config", "missing.toml"]);
+        assert_eq!(out.code, 2);
+        assert!(
+            out.stderr.starts_with("error: missing.toml: cannot read:"),
+            "{}",
+            out.stderr
+        );
+        fs::write(dir.path().join("other.toml"), "ignore = [\"BKP001\"]\n").unwrap();
+        let out = run(dir.path(), &["check", "--config", "other.toml"]);
+        assert_eq!(out.code, 0, "{}", out.stdout);
+    }
+}
+
+mod walking {
+    use super::*;
+
+    #[test]
+    fn gitignore_hidden_files_and_excludes_are_respected() {
+        let dir = temp_tree(&[
+            (".gitignore", "ignored/\n"),
+            ("ignored/a.rs", UNBOUNDED_RS),
+            (".hidden/a.rs", UNBOUNDED_RS),
+            ("vendor/lib/a.rs", UNBOUNDED_RS),
+            ("src/a.rs", UNBOUNDED_RS),
+        ]);
+        fs::write(
+            dir.path().join("distsys-review.toml"),
+            "select = [\"BKP\", \"DSR\"]\nexclude = [\"vendor/**\"]\n",
+        )
+        .unwrap();
+        let out = run(dir.path(), &["check"]);
+        assert_eq!(out.code, 1);
+        assert!(
+            out.stdout.contains("src/a.rs:2:20: BKP001"),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.ends_with("1 finding (1 medium) in 1 file\n"),
+            "{}",
+            out.stdout
+        );
+        // A file named explicitly is checked even if ignored; `exclude` still applies to it.
+        let out = run(dir.path(), &["check", "ignored/a.rs", "vendor/lib/a.rs"]);
+        assert!(
+            out.stdout.contains("ignored/a.rs:2:20: BKP001"),
+            "{}",
+            out.stdout
+        );
+        assert!(!out.stdout.contains("vendor"), "{}", out.stdout);
+    }
+
+    #[test]
+    fn paths_outside_the_root_are_shown_absolute_and_overlaps_once() {
+        let dir = temp_tree(&[("src/a.rs", UNBOUNDED_RS)]);
+        let out = run(dir.path(), &["check", "src", "src/a.rs", "."]);
+        assert_eq!(
+            out.stdout.matches("BKP001 [Medium]").count(),
+            1,
+            "{}",
+            out.stdout
+        );
+    }
+}
+
+mod skipped_files {
+    use super::*;
+
+    #[test]
+    fn unusable_files_are_skipped_with_one_warning_each() {
+        let dir = temp_tree(&[
+            ("src/a.rs", UNBOUNDED_RS),
+            ("src/empty.go", ""),
+            ("src/latin1.go", "package a\n// caf\u{e9}\n"),
+            (
+                "src/big.go",
+                &format!("package a\n{}", "// padding\n".repeat(200)),
+            ),
+        ]);
+        let src = dir.path().join("src");
+        fs::write(src.join("binary.rs"), b"fn main() {}\0\x01\x02").unwrap();
+        fs::write(src.join("latin1.go"), b"package a\n// caf\xe9\n").unwrap();
+        std::os::unix::fs::symlink(src.join("missing.rs"), src.join("gone.rs")).unwrap();
+        let out = run(dir.path(), &["check", "--max-file-size", "1k"]);
+        let mut warnings: Vec<&str> = out.stderr.lines().collect();
+        warnings.sort_unstable();
+        assert_eq!(
+            warnings,
+            [
+                "warning: src/big.go: 2.2 kB is over the size limit of 1.0 kB (--max-file-size); skipped",
+                "warning: src/binary.rs: binary file (NUL byte at offset 12); skipped",
+                "warning: src/empty.go: empty file; skipped",
+                "warning: src/gone.rs: cannot read: No such file or directory (os error 2) (broken symbolic link); skipped",
+                "warning: src/latin1.go: not valid UTF-8 (invalid byte at offset 16, line 2); skipped",
+            ]
+        );
+        // The rest is still scanned, and skipping does not change the exit code.
+        assert_eq!(out.code, 1);
+        assert!(
+            out.stdout
+                .ends_with("1 finding (1 medium) in 1 file; 5 skipped\n"),
+            "{}",
+            out.stdout
+        );
+        let clean = run(
+            dir.path(),
+            &["check", "--max-file-size", "1k", "--select", "DSR"],
+        );
+        assert_eq!(clean.code, 0, "{}", clean.stdout);
+    }
+
+    #[test]
+    fn the_default_size_limit_is_two_megabytes() {
+        let big = format!(
+            "package a\n{}",
+            "// padding padding padding padding\n".repeat(60_000)
+        );
+        assert!(big.len() > 2_000_000);
+        let dir = temp_tree(&[("big.go", &big), ("a.rs", UNBOUNDED_RS)]);
+        let out = run(dir.path(), &["check"]);
+        assert_eq!(
+            out.stderr,
+            "warning: big.go: 2.1 MB is over the size limit of 2.0 MB (--max-file-size); skipped\n"
+        );
+        assert_eq!(out.code, 1);
+    }
+
+    /// `chmod 000` blocks reading only for unprivileged users: as root (CI, containers) the file is readable
+    /// and scanned, which the test checks instead; the broken symlink above covers "cannot read" everywhere.
+    #[test]
+    fn unreadable_files_and_directories() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = temp_tree(&[("locked.rs", UNBOUNDED_RS), ("closed/a.rs", UNBOUNDED_RS)]);
+        let locked = dir.path().join("locked.rs");
+        let closed = dir.path().join("closed");
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+        fs::set_permissions(&closed, fs::Permissions::from_mode(0o000)).unwrap();
+        let privileged = fs::read(&locked).is_ok();
+        let out = run(dir.path(), &["check"]);
+        fs::set_permissions(&closed, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o644)).unwrap();
+        if privileged {
+            assert_eq!(out.stderr, "");
+            assert_eq!(
+                out.stdout.matches("BKP001 [Medium]").count(),
+                2,
+                "{}",
+                out.stdout
+            );
+        } else {
+            assert!(
+                out.stderr
+                    .contains("warning: locked.rs: cannot read: Permission denied"),
+                "{}",
+                out.stderr
+            );
+            assert!(out.stderr.contains("closed"), "{}", out.stderr);
+            assert_eq!(out.code, 0);
+        }
+    }
+}
+
+mod fixing {
+    use super::*;
+
+    const STALE: &str = "fn start() {\n    // distsys-review: ignore[BKP001] was unbounded before\n    let (tx, rx) = tokio::sync::mpsc::channel::<u8>(8);\n    let (a, b) = tokio::sync::mpsc::unbounded_channel::<u8>();\n}\n";
+
+    #[test]
+    fn fix_applies_safe_fixes_and_reports_what_remains() {
+        let dir = temp_tree(&[("a.rs", STALE)]);
+        let before = run(dir.path(), &["check", "--fail-on", "low"]);
+        assert!(before.stdout.contains("DSR001 [Low]"), "{}", before.stdout);
+        let out = run(dir.path(), &["check", "--fix", "--fail-on", "low"]);
+        assert_eq!(out.stderr, "fixed 1 finding in 1 file (1 remaining)\n");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("a.rs")).unwrap(),
+            "fn start() {\n    let (tx, rx) = tokio::sync::mpsc::channel::<u8>(8);\n    let (a, b) = tokio::sync::mpsc::unbounded_channel::<u8>();\n}\n"
+        );
+        // The report is of the fixed text: the unbounded channel moved up a line.
+        assert!(out.stdout.contains("a.rs:3:18: BKP001"), "{}", out.stdout);
+        assert!(!out.stdout.contains("DSR001"), "{}", out.stdout);
+        assert!(out.stdout.ends_with("; 1 fix applied\n"), "{}", out.stdout);
+        assert_eq!(out.code, 1);
+        // Nothing left to fix: the file is not rewritten.
+        let again = run(dir.path(), &["check", "--fix"]);
+        assert_eq!(again.stderr, "fixed 0 findings in 0 files (1 remaining)\n");
+    }
+
+    #[test]
+    fn without_fix_nothing_is_written() {
+        let dir = temp_tree(&[("a.rs", STALE)]);
+        run(dir.path(), &["check"]);
+        assert_eq!(fs::read_to_string(dir.path().join("a.rs")).unwrap(), STALE);
+    }
+}
+
+mod output_options {
+    use super::*;
+
+    #[test]
+    fn output_file_and_timings() {
+        let dir = temp_tree(&[("a.rs", UNBOUNDED_RS), ("b.go", "package b\n")]);
+        let out = run(
+            dir.path(),
+            &[
+                "check",
+                "--format",
+                "json",
+                "--output",
+                "report.json",
+                "--timings",
+                "--jobs",
+                "1",
+            ],
+        );
+        assert_eq!(out.code, 1);
+        assert_eq!(out.stdout, "");
+        let report: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(dir.path().join("report.json")).unwrap())
+                .unwrap();
+        assert_eq!(report["summary"]["findings"], 1);
+        assert!(
+            out.stderr.starts_with("timings (1 job): 2 files"),
+            "{}",
+            out.stderr
+        );
+        for phase in ["parse only", "analysis", "MB/s", "Rust", "Go"] {
+            assert!(out.stderr.contains(phase), "{phase}: {}", out.stderr);
+        }
+    }
+
+    #[test]
+    fn colour_can_be_forced() {
+        let dir = temp_tree(&[("a.rs", UNBOUNDED_RS)]);
+        let out = run(dir.path(), &["check", "--color", "always"]);
+        assert!(out.stdout.contains("\x1b["), "{}", out.stdout);
+    }
+
+    #[test]
+    fn json_positions_are_one_based_with_byte_offsets() {
+        let dir = temp_tree(&[("a.rs", &format!("// ünïcödé\n{UNBOUNDED_RS}"))]);
+        let out = run(dir.path(), &["check", "--format", "json"]);
+        let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let finding = &report["findings"][0];
+        assert_eq!(report["version"], 1);
+        assert_eq!(finding["path"], "a.rs");
+        assert_eq!(finding["range"]["start"]["line"], 3);
+        assert_eq!(finding["range"]["start"]["column"], 20);
+        let offset = finding["range"]["start"]["offset"].as_u64().unwrap() as usize;
+        let text = fs::read_to_string(dir.path().join("a.rs")).unwrap();
+        assert!(text[offset..].starts_with("tokio::sync::mpsc::unbounded_channel"));
+        assert!(
+            !out.stdout.contains(&*dir.path().to_string_lossy()),
+            "no absolute paths in JSON"
+        );
+    }
+}
+
+mod catalog {
+    use super::*;
+
+    #[test]
+    fn rules_lists_every_rule() {
+        let out = run(Path::new(env!("CARGO_MANIFEST_DIR")), &["rules"]);
+        assert_eq!(out.code, 0);
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert!(lines[0].starts_with("CODE"), "{}", out.stdout);
+        for code in dsr_rules_codes() {
+            assert!(
+                lines.iter().any(|l| l.starts_with(&code)),
+                "{code} missing:\n{}",
+                out.stdout
+            );
+        }
+        let bkp001 = lines.iter().find(|l| l.starts_with("BKP001")).unwrap();
+        assert!(
+            bkp001.split_whitespace().eq(
+                "BKP001 unbounded-channel backpressure medium Rust, Go A queue"
+                    .split(' ')
+                    .chain(bkp001.split_whitespace().skip(8))
+            ),
+            "{bkp001}"
+        );
+    }
+
+    /// The codes, from the rule docs index the rules crate keeps up to date.
+    fn dsr_rules_codes() -> Vec<String> {
+        let index = fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules/README.md"),
+        )
+        .unwrap();
+        index
+            .lines()
+            .filter_map(|l| l.strip_prefix("| ["))
+            .filter_map(|l| l.split(']').next())
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn explain_prints_the_rule_page_by_code_or_name() {
+        let page = fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules/BKP001.md"),
+        )
+        .unwrap();
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for name in ["BKP001", "bkp001", "unbounded-channel"] {
+            let out = run(here, &["explain", name]);
+            assert_eq!(out.code, 0);
+            assert_eq!(out.stdout, page);
+        }
+        let out = run(here, &["explain", "XYZ999"]);
+        assert_eq!(out.code, 2);
+        assert_eq!(
+            out.stderr,
+            "error: unknown rule `XYZ999` (see `distsys-review rules`)\n"
+        );
+    }
+}

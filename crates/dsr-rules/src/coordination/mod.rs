@@ -1,0 +1,3 @@
+//! LCK — coordination and locking.
+
+pub mod lock_without_ttl;

@@ -1,0 +1,3 @@
+//! OBS — observability.
+
+pub mod context_not_propagated;

@@ -1,0 +1,3 @@
+//! OPS — operations and deployment.
+
+pub mod unsafe_migration;
