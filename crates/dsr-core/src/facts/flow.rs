@@ -270,11 +270,7 @@ impl<'t> FileFacts<'t> {
     }
 
     /// Method calls made directly on `binding` (`c.Do(req)`, `self.client.get(url)`, `api.post(...)`).
-    pub fn calls_on<'a>(
-        &'a self,
-        binding: &'a Binding,
-        _source: &'a str,
-    ) -> impl Iterator<Item = &'a Call<'t>> + 'a {
+    pub fn calls_on<'a>(&'a self, binding: &'a Binding) -> impl Iterator<Item = &'a Call<'t>> + 'a {
         let scope = match binding {
             Binding::Variable {
                 function: Some(f),
@@ -608,8 +604,8 @@ func f() {
             );
             assert_eq!(facts.field_assignments(local, "Timeout").count(), 1);
             assert_eq!(facts.field_assignments(field, "Timeout").count(), 0);
-            assert_eq!(facts.calls_on(local, source).count(), 1);
-            assert_eq!(facts.calls_on(field, source).count(), 1);
+            assert_eq!(facts.calls_on(local).count(), 1);
+            assert_eq!(facts.calls_on(field).count(), 1);
             // `keep(c)` hands the client on; a package-level variable is visible to the whole package.
             assert!(facts.escapes(local, source));
             assert!(facts.escapes(shared, source));
@@ -683,7 +679,7 @@ async fn f() -> Result<()> {
                 .unwrap();
             assert_eq!(client.name(), "client");
             assert!(!facts.escapes(&client, source));
-            let request = facts.calls_on(&client, source).next().unwrap();
+            let request = facts.calls_on(&client).next().unwrap();
             assert_eq!(request.method.as_deref(), Some("get"));
             // `.clone()` makes a new value: not a binding of the `new()` call.
             let news: Vec<_> = facts
@@ -700,7 +696,7 @@ async fn f() -> Result<()> {
                     name: "client".into()
                 }
             );
-            assert_eq!(facts.calls_on(&field, source).count(), 1);
+            assert_eq!(facts.calls_on(&field).count(), 1);
         });
     }
 
@@ -731,7 +727,7 @@ function f(opts) {
                     name: "http".into()
                 }
             );
-            assert_eq!(facts.calls_on(&creates[2], source).count(), 1);
+            assert_eq!(facts.calls_on(&creates[2]).count(), 1);
             let fetches: Vec<_> = facts
                 .calls
                 .iter()

@@ -146,7 +146,7 @@ fn through_requests<'t>(
     };
     let weakest = ctx
         .facts
-        .calls_on(binding, ctx.source)
+        .calls_on(binding)
         .filter_map(judge)
         .max()
         .unwrap_or(Bound::Unbounded);
@@ -666,7 +666,7 @@ mod rust {
                     return report_elsewhere(ctx, call, api, sink);
                 };
                 let mut later_build = None;
-                for step in facts.calls_on(&builder, ctx.source) {
+                for step in facts.calls_on(&builder) {
                     let mut links = vec![dsr_core::facts::ChainLink {
                         call: step.node,
                         method: step
@@ -1124,7 +1124,7 @@ mod typescript {
             .binding_of(call.node, ctx.source)
             .is_some_and(|request| {
                 facts
-                    .calls_on(&request, ctx.source)
+                    .calls_on(&request)
                     .any(|c| c.method.as_deref() == Some("setTimeout"))
             });
         if chained || later {
