@@ -84,14 +84,7 @@ impl Engine {
         tree: Option<&Tree>,
     ) -> Analysis {
         let facts = FileFacts::compute(language, tree, source);
-        let ctx = RuleContext {
-            path,
-            language,
-            source,
-            tree,
-            facts: &facts,
-            kb: &self.kb,
-        };
+        let ctx = RuleContext::new(path, language, source, tree, &facts, &self.kb);
         let mut findings = Vec::new();
         let mut failures = Vec::new();
         for rule in &self.rules {

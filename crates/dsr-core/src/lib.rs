@@ -10,6 +10,7 @@ pub mod facts;
 pub mod finding;
 pub mod fix;
 pub mod kb;
+pub mod models;
 pub mod rule;
 pub mod suppression;
 

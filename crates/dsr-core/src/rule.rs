@@ -8,6 +8,10 @@ use tree_sitter::Tree;
 use crate::facts::FileFacts;
 use crate::finding::{Confidence, Evidence, Finding, FindingKind, Fix, Impact, Severity};
 use crate::kb::KnowledgeBase;
+use crate::models::messaging::transaction::{transactions, Transaction};
+use crate::models::messaging::writes::{write_sites, WriteSite};
+use crate::models::messaging::MessagingModel;
+use crate::models::{Models, RemoteEffects, RetryLoops};
 
 /// The review checklist's families; the code prefix names the family.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -157,9 +161,65 @@ pub struct RuleContext<'a> {
     pub tree: Option<&'a Tree>,
     pub facts: &'a FileFacts<'a>,
     pub kb: &'a KnowledgeBase,
+    /// Shared models, computed on first use and then reused by every rule of the file.
+    models: Models<'a>,
 }
 
 impl<'a> RuleContext<'a> {
+    pub fn new(
+        path: &'a Path,
+        language: Language,
+        source: &'a str,
+        tree: Option<&'a Tree>,
+        facts: &'a FileFacts<'a>,
+        kb: &'a KnowledgeBase,
+    ) -> Self {
+        Self {
+            path,
+            language,
+            source,
+            tree,
+            facts,
+            kb,
+            models: Models::default(),
+        }
+    }
+
+    /// Which calls of the file reach a remote system, directly or through a helper of the same file.
+    pub fn remote_effects(&self) -> &RemoteEffects {
+        self.models
+            .effects
+            .get_or_init(|| RemoteEffects::compute(self.facts, self.source, self.kb))
+    }
+
+    /// The retry loops and retry-library calls of the file.
+    pub fn retry_loops(&self) -> &RetryLoops<'a> {
+        self.models.retry.get_or_init(|| {
+            RetryLoops::compute_with(self.facts, self.source, self.kb, self.remote_effects())
+        })
+    }
+
+    /// The message handlers and auto-ack settings of the file.
+    pub fn messaging(&self) -> &MessagingModel<'a> {
+        self.models
+            .messaging
+            .get_or_init(|| MessagingModel::build(self.facts, self.kb, self.source))
+    }
+
+    /// The transactions begun in the file.
+    pub fn transactions(&self) -> &[Transaction<'a>] {
+        self.models
+            .transactions
+            .get_or_init(|| transactions(self.facts, self.kb, self.source))
+    }
+
+    /// The database writes, publishes and state-changing service calls of the file.
+    pub fn write_sites(&self) -> &[WriteSite<'a>] {
+        self.models
+            .write_sites
+            .get_or_init(|| write_sites(self.facts, self.kb, self.source))
+    }
+
     pub fn text(&self, range: TextRange) -> &'a str {
         self.source.get(range.start..range.end).unwrap_or("")
     }

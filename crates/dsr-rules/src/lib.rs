@@ -3,6 +3,7 @@
 
 pub mod backpressure;
 pub mod coordination;
+pub mod delivery;
 pub mod docs;
 pub mod observability;
 pub mod operations;
@@ -16,14 +17,21 @@ use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
 /// Every rule, in code order. Codes are never reused: a removed rule keeps its row as deprecated.
 pub fn registry() -> &'static [&'static dyn Rule] {
     &[
-        &resilience::http_client_without_timeout::HttpClientWithoutTimeout,
-        &resilience::server_without_timeouts::ServerWithoutTimeouts,
         &backpressure::unbounded_channel::UnboundedChannel,
+        &delivery::non_idempotent_retry::NonIdempotentRetry,
+        &delivery::ack_before_process::AckBeforeProcess,
+        &delivery::dual_write_without_outbox::DualWriteWithoutOutbox,
+        &delivery::transaction_not_rolled_back::TransactionNotRolledBack,
+        &MetaRule(&UnusedSuppression::META),
+        &MetaRule(&SuppressionWithoutReason::META),
         &coordination::lock_without_ttl::LockWithoutTtl,
         &observability::context_not_propagated::ContextNotPropagated,
         &operations::unsafe_migration::UnsafeMigration,
-        &MetaRule(&UnusedSuppression::META),
-        &MetaRule(&SuppressionWithoutReason::META),
+        &resilience::http_client_without_timeout::HttpClientWithoutTimeout,
+        &resilience::server_without_timeouts::ServerWithoutTimeouts,
+        &resilience::retry_without_backoff::RetryWithoutBackoff,
+        &resilience::retry_without_jitter::RetryWithoutJitter,
+        &resilience::unbounded_retry::UnboundedRetry,
     ]
 }
 
@@ -49,4 +57,35 @@ impl Rule for MetaRule {
     }
 
     fn check(&self, _: &RuleContext<'_>, _: &mut Vec<Finding>) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One table, in code order, codes unique: merges of parallel rule work keep it that way.
+    #[test]
+    fn registry_is_sorted_by_code_and_codes_are_unique() {
+        let codes = codes();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(codes, sorted);
+    }
+
+    #[test]
+    fn slugs_are_unique_and_name_the_defect() {
+        let mut slugs: Vec<&str> = registry().iter().map(|r| r.meta().slug).collect();
+        let count = slugs.len();
+        slugs.sort_unstable();
+        slugs.dedup();
+        assert_eq!(slugs.len(), count);
+        for slug in slugs {
+            assert!(
+                slug.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()),
+                "{slug}"
+            );
+        }
+    }
 }

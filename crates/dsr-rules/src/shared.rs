@@ -201,6 +201,27 @@ pub fn go_package_local(ctx: &RuleContext<'_>, path: &str) -> String {
         .unwrap_or_else(|| path.rsplit('/').next().unwrap_or(path).to_string())
 }
 
+/// Code quoted in a message: whitespace collapsed, cut with `…` past `max` characters.
+pub fn quote(text: &str, max: usize) -> String {
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() <= max {
+        return collapsed;
+    }
+    let cut: String = collapsed.chars().take(max.saturating_sub(1)).collect();
+    format!("{}…", cut.trim_end())
+}
+
+/// The name a call is best known by in a message: the callee as written (`c.Do`, `reqwest::get`), or for a
+/// builder chain (`client.post(url).json(&b).send`) its first and last links (`client.post(…).send`).
+pub fn call_name(callee_text: &str) -> String {
+    if !callee_text.contains('(') {
+        return quote(callee_text, 48);
+    }
+    let head = callee_text.split('(').next().unwrap_or(callee_text);
+    let tail = callee_text.rsplit(['.', ':']).next().unwrap_or(callee_text);
+    format!("{head}(…).{tail}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,14 +234,14 @@ mod tests {
     fn with_go(source: &str, check: impl FnOnce(&RuleContext<'_>)) {
         let document = Document::new(Language::Go, source, 0).expect("grammar loads");
         let facts = FileFacts::compute(Language::Go, document.tree(), source);
-        let ctx = RuleContext {
-            path: Path::new("x.go"),
-            language: Language::Go,
+        let ctx = RuleContext::new(
+            Path::new("x.go"),
+            Language::Go,
             source,
-            tree: document.tree(),
-            facts: &facts,
-            kb: KnowledgeBase::builtin(),
-        };
+            document.tree(),
+            &facts,
+            KnowledgeBase::builtin(),
+        );
         check(&ctx);
     }
 
@@ -268,14 +289,14 @@ mod tests {
         let ts = "const o = {\n  a: 1 // first\n};\n";
         let document = Document::new(Language::TypeScript, ts, 0).expect("grammar loads");
         let facts = FileFacts::compute(Language::TypeScript, document.tree(), ts);
-        let ctx = RuleContext {
-            path: Path::new("x.ts"),
-            language: Language::TypeScript,
-            source: ts,
-            tree: document.tree(),
-            facts: &facts,
-            kb: KnowledgeBase::builtin(),
-        };
+        let ctx = RuleContext::new(
+            Path::new("x.ts"),
+            Language::TypeScript,
+            ts,
+            document.tree(),
+            &facts,
+            KnowledgeBase::builtin(),
+        );
         let object = facts.literals[0].node;
         assert_eq!(
             apply_edits(ts, &[ts_add_property(&ctx, object, "b: 2")]).0,

@@ -3,6 +3,7 @@
 
 mod check;
 mod explain;
+mod lsp;
 mod rules;
 
 use crate::ExitStatus;
@@ -37,4 +38,6 @@ subcommands! {
     Rules(rules::RulesArgs),
     /// Print a rule's documentation page (by code or name).
     Explain(explain::ExplainArgs),
+    /// Serve the Language Server Protocol on stdin/stdout (logs to stderr or --log-file).
+    Lsp(lsp::LspArgs),
 }

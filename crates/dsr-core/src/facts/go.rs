@@ -270,8 +270,9 @@ fn import(n: Node<'_>, source: &str, facts: &mut FileFacts<'_>) {
 /// Well-known import paths whose package name differs from what the path suggests.
 const PACKAGE_NAMES: &[(&str, &str)] = &[("go.etcd.io/etcd/client/v3", "clientv3")];
 
-/// The package name Go gives an import without an explicit name: the last path element, ignoring a major-version
-/// suffix (`go-redis/v9` → `redis`), a `gopkg.in` version (`yaml.v3` → `yaml`) and a `go-` prefix.
+/// The package name Go gives an import without an explicit name, guessed as goimports does: the last path element,
+/// skipping a major-version suffix (`go-redis/v9` → `redis`), without a `go-` prefix, cut at the first character
+/// that cannot be in an identifier (`kafka-go` → `kafka`, `retry-go/v4` → `retry`, `nats.go` → `nats`, `yaml.v3` → `yaml`).
 pub(crate) fn default_package_name(path: &str) -> String {
     // Packages whose name is not their directory's: the import binds the `package` clause's name.
     if let Some((_, name)) = PACKAGE_NAMES.iter().find(|(p, _)| *p == path) {
@@ -282,7 +283,27 @@ pub(crate) fn default_package_name(path: &str) -> String {
     if last.len() > 1 && last.starts_with('v') && last[1..].chars().all(|c| c.is_ascii_digit()) {
         last = parts.next().unwrap_or(last);
     }
-    let last = last.split(".v").next().unwrap_or(last);
     let last = last.strip_prefix("go-").unwrap_or(last);
-    last.replace('-', "_")
+    let end = last
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(last.len());
+    last[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn default_package_names_follow_goimports() {
+        for (path, name) in [
+            ("net/http", "http"),
+            ("github.com/redis/go-redis/v9", "redis"),
+            ("github.com/segmentio/kafka-go", "kafka"),
+            ("github.com/rabbitmq/amqp091-go", "amqp091"),
+            ("github.com/nats-io/nats.go", "nats"),
+            ("gopkg.in/yaml.v3", "yaml"),
+            ("github.com/jackc/pgx/v5", "pgx"),
+        ] {
+            assert_eq!(super::default_package_name(path), name, "{path}");
+        }
+    }
 }

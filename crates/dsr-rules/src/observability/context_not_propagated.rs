@@ -422,9 +422,9 @@ fn check_ts(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
     }
 }
 
-fn check_fetch(
-    ctx: &RuleContext<'_>,
-    call: &Call<'_>,
+fn check_fetch<'t>(
+    ctx: &RuleContext<'t>,
+    call: &Call<'t>,
     init_index: usize,
     source: &ContextSource,
     sink: &mut Vec<Finding>,

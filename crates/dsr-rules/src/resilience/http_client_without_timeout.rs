@@ -1011,7 +1011,7 @@ mod typescript {
         global && !call.is_new
     }
 
-    fn fetch(ctx: &RuleContext<'_>, call: &dsr_core::facts::Call<'_>, sink: &mut Vec<Finding>) {
+    fn fetch<'t>(ctx: &RuleContext<'t>, call: &dsr_core::facts::Call<'t>, sink: &mut Vec<Finding>) {
         let Some(resource) = call.args.first().copied() else {
             return;
         };
@@ -1089,9 +1089,9 @@ mod typescript {
     }
 
     /// Node's `http(s).request/get(url?, options?, callback?)`.
-    fn node_request(
-        ctx: &RuleContext<'_>,
-        call: &dsr_core::facts::Call<'_>,
+    fn node_request<'t>(
+        ctx: &RuleContext<'t>,
+        call: &dsr_core::facts::Call<'t>,
         path: &str,
         sink: &mut Vec<Finding>,
     ) {
@@ -1267,9 +1267,9 @@ mod typescript {
         }
     }
 
-    fn axios_call(
-        ctx: &RuleContext<'_>,
-        call: &dsr_core::facts::Call<'_>,
+    fn axios_call<'t>(
+        ctx: &RuleContext<'t>,
+        call: &dsr_core::facts::Call<'t>,
         path: &str,
         sink: &mut Vec<Finding>,
     ) {
@@ -1313,9 +1313,9 @@ mod typescript {
     }
 
     /// `axios.create(config)`: the instance's timeout bounds every request made through it.
-    fn axios_instance(
-        ctx: &RuleContext<'_>,
-        call: &dsr_core::facts::Call<'_>,
+    fn axios_instance<'t>(
+        ctx: &RuleContext<'t>,
+        call: &dsr_core::facts::Call<'t>,
         sink: &mut Vec<Finding>,
     ) {
         let facts = ctx.facts;

@@ -1,0 +1,255 @@
+//! LSP latency and memory through the real binary over stdio (`cargo bench -p dsr-cli --bench lsp`, or
+//! `scripts/bench-lsp.sh`).
+//!
+//! - Keystroke latency: a 5,000-line Go, Rust and TypeScript file; one-character edits (typing, then deleting,
+//!   a letter inside an identifier in the middle of the file), each sent after the previous one's diagnostics
+//!   arrived; the time from writing `didChange` to reading the `publishDiagnostics` of that version. Median, p99
+//!   and the server's CPU time per edit (from /proc, so contention from other processes does not count).
+//! - Memory: resident set size of the server with 200 open documents of 2,000 lines each.
+
+#[path = "../tests/lsp_client/mod.rs"]
+mod lsp_client;
+
+use std::time::{Duration, Instant};
+
+use lsp_client::{LspClient, TempDir};
+use serde_json::json;
+
+const EDITS: usize = 600;
+
+fn rust_file(lines: usize) -> String {
+    let mut out = vec![
+        "use std::time::Duration;".to_string(),
+        "use tokio::sync::mpsc;".into(),
+        String::new(),
+    ];
+    let mut i = 0;
+    while out.len() < lines {
+        out.extend([
+            format!("/// Handler {i}, with a 😀 in its doc."),
+            format!("pub async fn handler_{i}(client: &reqwest::Client, url: &str) -> Result<String, Error> {{"),
+            "    let (tx, rx) = mpsc::channel::<u64>(16);".into(),
+            "    let resp = client.get(url).timeout(Duration::from_secs(5)).send().await?;".into(),
+            "    let body = resp.text().await?;".into(),
+            "    for line in body.lines() {".into(),
+            format!("        if line.len() > {i} {{ tx.send(line.len() as u64).await.ok(); }}"),
+            "    }".into(),
+            "    drop(rx);".into(),
+            "    Ok(body)".into(),
+            "}".into(),
+            String::new(),
+        ]);
+        i += 1;
+    }
+    // One finding, so that diagnostics are not trivially empty.
+    out.truncate(lines - 1);
+    out.push("fn queue() { let (a, b) = mpsc::unbounded_channel::<u8>(); }".into());
+    out.join("\n") + "\n"
+}
+
+fn go_file(lines: usize) -> String {
+    let mut out: Vec<String> = [
+        "package main",
+        "",
+        "import (",
+        "\t\"context\"",
+        "\t\"net/http\"",
+        "\t\"time\"",
+        ")",
+        "",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut i = 0;
+    while out.len() < lines {
+        out.extend([
+            format!("// Handler{i} fetches a thing. 😀"),
+            format!("func Handler{i}(ctx context.Context, url string) (*http.Response, error) {{"),
+            "\tclient := &http.Client{Timeout: 5 * time.Second}".into(),
+            "\treq, err := http.NewRequestWithContext(ctx, \"GET\", url, nil)".into(),
+            "\tif err != nil {".into(),
+            "\t\treturn nil, err".into(),
+            "\t}".into(),
+            format!("\tfor i := 0; i < {i}; i++ {{"),
+            "\t\t_ = i".into(),
+            "\t}".into(),
+            "\treturn client.Do(req)".into(),
+            "}".into(),
+            String::new(),
+        ]);
+        i += 1;
+    }
+    out.truncate(lines);
+    out.join("\n") + "\n"
+}
+
+fn ts_file(lines: usize) -> String {
+    let mut out = vec!["import axios from 'axios';".to_string(), String::new()];
+    let mut i = 0;
+    while out.len() < lines {
+        out.extend([
+            format!("// handler{i} fetches a thing. 😀"),
+            format!("export async function handler{i}(url: string): Promise<string> {{"),
+            "  const controller = new AbortController();".into(),
+            "  const timer = setTimeout(() => controller.abort(), 5000);".into(),
+            "  try {".into(),
+            "    const res = await fetch(url, { signal: controller.signal });".into(),
+            "    const items: number[] = [];".into(),
+            format!("    for (let i = 0; i < {i}; i++) {{ items.push(i); }}"),
+            "    return await res.text();".into(),
+            "  } finally {".into(),
+            "    clearTimeout(timer);".into(),
+            "  }".into(),
+            "}".into(),
+            String::new(),
+        ]);
+        i += 1;
+    }
+    out.truncate(lines);
+    out.join("\n") + "\n"
+}
+
+/// User + system CPU time of a process, from /proc/<pid>/stat.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Some(Duration::from_micros(ticks * 1_000_000 / per_second))
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn init(client: &mut LspClient, dir: &TempDir) {
+    client.initialize(json!({
+        "processId": null,
+        "capabilities": {"general": {"positionEncodings": ["utf-16"]}},
+        "workspaceFolders": [{"uri": dir.uri(""), "name": "bench"}],
+    }));
+}
+
+fn keystrokes(name: &str, language: &str, file: &str, text: &str, anchor: &str) {
+    let dir = TempDir::new("bench");
+    let mut client = LspClient::spawn(dir.path());
+    init(&mut client, &dir);
+    let uri = dir.uri(file);
+    client.open(&uri, language, 1, text);
+    let started = Instant::now();
+    let initial = client.diagnostics(&uri, Some(1));
+    let open_time = started.elapsed();
+    // The anchor's occurrence nearest the middle of the file.
+    let lines: Vec<&str> = text.lines().collect();
+    let middle = lines.len() / 2;
+    let line = (middle..lines.len())
+        .find(|&l| lines[l].contains(anchor))
+        .expect("anchor in the second half");
+    let column = lines[line][..lines[line].find(anchor).unwrap() + anchor.len()]
+        .encode_utf16()
+        .count();
+    let at = json!({"line": line, "character": column});
+    let after = json!({"line": line, "character": column + 1});
+    let mut latencies = Vec::with_capacity(EDITS);
+    let cpu_before = cpu_time(client.pid());
+    for i in 0..EDITS {
+        let version = i as i64 + 2;
+        let change = if i % 2 == 0 {
+            json!([{"range": {"start": at, "end": at}, "text": "x"}])
+        } else {
+            json!([{"range": {"start": at, "end": after}, "text": ""}])
+        };
+        let sent = Instant::now();
+        client.change(&uri, version, change);
+        client.diagnostics(&uri, Some(version));
+        latencies.push(sent.elapsed());
+    }
+    let cpu = cpu_before
+        .zip(cpu_time(client.pid()))
+        .map(|(a, b)| b.saturating_sub(a));
+    latencies.sort();
+    println!(
+        "{name:<11} {:>6} lines {:>4} KiB  open {:>10}  edits {EDITS}: median {:>9}  p99 {:>9}  max {:>9}  server CPU/edit {:>9}  ({} diagnostics)",
+        lines.len(),
+        text.len() / 1024,
+        ms(open_time),
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99)),
+        ms(*latencies.last().unwrap()),
+        cpu.map(|c| ms(c / EDITS as u32)).unwrap_or_else(|| "n/a".into()),
+        initial.len(),
+    );
+    client.shutdown_and_exit();
+}
+
+fn memory() {
+    const DOCUMENTS: usize = 200;
+    const LINES: usize = 2_000;
+    let dir = TempDir::new("bench-rss");
+    let mut client = LspClient::spawn(dir.path());
+    init(&mut client, &dir);
+    let baseline = rss_kib(client.pid()).unwrap_or(0);
+    let started = Instant::now();
+    let mut bytes = 0;
+    let mut uris = Vec::new();
+    for i in 0..DOCUMENTS {
+        let (language, extension, text) = match i % 3 {
+            0 => ("rust", "rs", rust_file(LINES)),
+            1 => ("go", "go", go_file(LINES)),
+            _ => ("typescript", "ts", ts_file(LINES)),
+        };
+        bytes += text.len();
+        let uri = dir.uri(&format!("doc{i}.{extension}"));
+        client.open(&uri, language, 1, &text);
+        uris.push(uri);
+    }
+    for uri in &uris {
+        client.diagnostics(uri, Some(1));
+    }
+    let elapsed = started.elapsed();
+    let loaded = rss_kib(client.pid()).unwrap_or(0);
+    println!(
+        "memory: {DOCUMENTS} documents x {LINES} lines ({} MiB of text) opened and analysed in {:.1} s; RSS {} MiB (idle after initialize {} MiB)",
+        bytes >> 20,
+        elapsed.as_secs_f64(),
+        loaded / 1024,
+        baseline / 1024
+    );
+    client.shutdown_and_exit();
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument selects parts.
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
+    let wanted = |part: &str| filter.as_deref().is_none_or(|f| part.contains(f));
+    println!(
+        "distsys-review LSP benchmark (release binary, {} CPUs)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    if wanted("latency") {
+        keystrokes("Go", "go", "big.go", &go_file(5_000), "req");
+        keystrokes("Rust", "rust", "big.rs", &rust_file(5_000), "let body");
+        keystrokes(
+            "TypeScript",
+            "typescript",
+            "big.ts",
+            &ts_file(5_000),
+            "const controller",
+        );
+    }
+    if wanted("memory") {
+        memory();
+    }
+}

@@ -1,0 +1,808 @@
+//! Which calls of a file reach a remote system, and which of those write something a repeat would duplicate.
+//!
+//! A call is remote when the knowledge base says so, or when it calls a function of the same file whose body
+//! makes a remote call (propagated to a fixed point, so helpers of helpers count). For each remote call the
+//! model knows the kind of system, the HTTP method where the code shows it, and the non-idempotent write it
+//! leads to, if any: an HTTP POST/PATCH without an idempotency-key header, an SQL `INSERT` without an upsert
+//! clause, a queue publish without a dedup id.
+
+use dsr_syntax::{node, Language, TextRange};
+use rustc_hash::{FxHashMap, FxHashSet};
+use tree_sitter::Node;
+
+use crate::facts::{Call, FileFacts, ANONYMOUS};
+use crate::kb::{Api, ApiKind, ApiRole, KnowledgeBase};
+
+/// A remote call of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteCall {
+    pub kind: ApiKind,
+    /// The function of this file the call goes through, when the call is not itself a library call.
+    pub via: Option<usize>,
+    /// The HTTP method, when the code shows it (`POST` for `http.Post`, for a request built with
+    /// `http.NewRequest("POST", …)`, for `client.post(url)…send()`, for `fetch(url, { method: "POST" })`).
+    pub http_method: Option<String>,
+    /// The write a repeat of this call would duplicate.
+    pub write: Option<Write>,
+}
+
+/// A non-idempotent write: repeating it repeats its effect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Write {
+    /// The library call that writes (inside the helper when the write is reached through one).
+    pub call: usize,
+    pub kind: WriteKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteKind {
+    /// An HTTP request with this method (POST, PATCH) and no idempotency-key header.
+    Http(String),
+    /// An SQL `INSERT` with no `ON CONFLICT` / `ON DUPLICATE KEY` / `IGNORE`.
+    SqlInsert,
+    /// A queue publish with no deduplication id.
+    Publish,
+}
+
+impl WriteKind {
+    /// How messages name the write: "HTTP POST", "SQL INSERT", "queue publish".
+    pub fn describe(&self) -> String {
+        match self {
+            WriteKind::Http(method) => format!("HTTP {method}"),
+            WriteKind::SqlInsert => "SQL INSERT".to_string(),
+            WriteKind::Publish => "queue publish".to_string(),
+        }
+    }
+}
+
+/// The remote calls of one file, by index into [`FileFacts::calls`], and what each function of the file
+/// reaches, by index into [`FileFacts::functions`].
+#[derive(Debug, Default)]
+pub struct RemoteEffects {
+    calls: Vec<Option<RemoteCall>>,
+    functions: Vec<Option<RemoteCall>>,
+    /// The function of this file each call calls, if any.
+    local: Vec<Option<usize>>,
+    /// The byte range of each call, in document order (calls are collected in pre-order).
+    ranges: Vec<TextRange>,
+    by_node: FxHashMap<usize, usize>,
+}
+
+impl RemoteEffects {
+    pub fn compute(facts: &FileFacts<'_>, source: &str, kb: &KnowledgeBase) -> Self {
+        let by_node = facts
+            .calls
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.node.id(), i))
+            .collect();
+        let names = FunctionNames::new(facts);
+        let mut effects = RemoteEffects {
+            calls: vec![None; facts.calls.len()],
+            functions: vec![None; facts.functions.len()],
+            local: Vec::with_capacity(facts.calls.len()),
+            ranges: facts.calls.iter().map(Call::range).collect(),
+            by_node,
+        };
+        let mut scopes = ScopeNames::default();
+        for (index, call) in facts.calls.iter().enumerate() {
+            let api = kb.call(facts, call);
+            effects.local.push(match api {
+                Some(_) => None,
+                None => names.callee(facts, source, call),
+            });
+            let Some(api) = api.filter(|api| api.remote) else {
+                continue;
+            };
+            let http_method = effects.http_method(facts, source, kb, call, api);
+            let write = classify_write(
+                facts,
+                source,
+                kb,
+                call,
+                api,
+                http_method.as_deref(),
+                &mut scopes,
+            )
+            .map(|kind| Write { call: index, kind });
+            effects.calls[index] = Some(RemoteCall {
+                kind: api.kind,
+                via: None,
+                http_method,
+                write,
+            });
+        }
+        // Monotone (a summary only goes from none to some), so this ends within one pass per function.
+        for _ in 0..=facts.functions.len() {
+            let mut changed = false;
+            for index in 0..facts.calls.len() {
+                let Some(callee) = effects.local[index] else {
+                    continue;
+                };
+                if let Some(summary) = &effects.functions[callee] {
+                    let reached = RemoteCall {
+                        kind: summary.kind,
+                        via: Some(callee),
+                        http_method: summary.http_method.clone(),
+                        write: summary.write.clone(),
+                    };
+                    if effects.calls[index].as_ref() != Some(&reached) {
+                        effects.calls[index] = Some(reached);
+                        changed = true;
+                    }
+                }
+            }
+            // A function reaches what its calls reach, and so do the functions it is nested in; calls come in
+            // document order, so the first one found is the function's first remote call.
+            let mut summaries: Vec<Option<RemoteCall>> = vec![None; facts.functions.len()];
+            for (index, call) in facts.calls.iter().enumerate() {
+                let Some(remote) = &effects.calls[index] else {
+                    continue;
+                };
+                let mut current = call.function;
+                while let Some(function) = current {
+                    let summary = summaries[function].get_or_insert_with(|| RemoteCall {
+                        kind: remote.kind,
+                        via: None,
+                        http_method: remote.http_method.clone(),
+                        write: None,
+                    });
+                    if summary.write.is_none() {
+                        summary.write.clone_from(&remote.write);
+                    }
+                    current = facts.functions[function].parent;
+                }
+            }
+            if effects.functions != summaries {
+                effects.functions = summaries;
+                changed = true;
+            }
+            if !changed {
+                break;
+            }
+        }
+        effects
+    }
+
+    /// The function of this file that a call calls, if any.
+    pub fn local_callee(&self, call: usize) -> Option<usize> {
+        self.local.get(call).copied().flatten()
+    }
+
+    /// The calls (indices into [`FileFacts::calls`]) that lie inside `range`.
+    pub fn calls_in_range(&self, range: TextRange) -> impl Iterator<Item = usize> + '_ {
+        let first = self.ranges.partition_point(|r| r.start < range.start);
+        self.ranges[first..]
+            .iter()
+            .take_while(move |r| r.start < range.end)
+            .enumerate()
+            .filter(move |(_, r)| r.end <= range.end)
+            .map(move |(i, _)| first + i)
+    }
+
+    /// What a call of the file reaches remotely, if anything.
+    pub fn remote(&self, call: usize) -> Option<&RemoteCall> {
+        self.calls.get(call).and_then(Option::as_ref)
+    }
+
+    /// What a function of the file reaches remotely: its first remote call, and its first non-idempotent write.
+    pub fn function(&self, function: usize) -> Option<&RemoteCall> {
+        self.functions.get(function).and_then(Option::as_ref)
+    }
+
+    /// The index in [`FileFacts::calls`] of a call node.
+    pub fn call_index(&self, node: Node<'_>) -> Option<usize> {
+        self.by_node.get(&node.id()).copied()
+    }
+
+    fn http_method(
+        &self,
+        facts: &FileFacts<'_>,
+        source: &str,
+        kb: &KnowledgeBase,
+        call: &Call<'_>,
+        api: &Api,
+    ) -> Option<String> {
+        if api.kind != ApiKind::Http {
+            return None;
+        }
+        if let Some(method) = &api.http_method {
+            return Some(method.to_ascii_uppercase());
+        }
+        if api.method_field.is_some() {
+            return method_of_arguments(facts, source, call, api);
+        }
+        if let Some(method) = method_of_arguments(facts, source, call, api) {
+            return Some(method);
+        }
+        // A request value built earlier: `req, _ := http.NewRequest("POST", …)` then `client.Do(req)`.
+        for arg in &call.args {
+            if arg.kind() != "identifier" {
+                continue;
+            }
+            let Some(value) = facts.declared_value(
+                call.function,
+                node::text(*arg, source),
+                call.node.start_byte(),
+            ) else {
+                continue;
+            };
+            let Some(built) = self
+                .call_index(unwrap_expression(value))
+                .map(|i| &facts.calls[i])
+            else {
+                continue;
+            };
+            if let Some(builder) = kb
+                .call(facts, built)
+                .filter(|a| a.role == Some(ApiRole::Request))
+            {
+                if let Some(method) = method_of_arguments(facts, source, built, builder) {
+                    return Some(method);
+                }
+            }
+        }
+        // A builder chain: `client.post(url).json(&body).send()`.
+        let mut receiver = call.receiver;
+        while let Some(current) = receiver.map(unwrap_expression) {
+            let Some(link) = self.call_index(current).map(|i| &facts.calls[i]) else {
+                break;
+            };
+            if let Some(builder) = link
+                .method
+                .as_deref()
+                .and_then(|m| kb.http_builder_method(facts, m))
+            {
+                if let Some(method) = &builder.http_method {
+                    return Some(method.to_ascii_uppercase());
+                }
+                if let Some(method) = method_of_arguments(facts, source, link, builder) {
+                    return Some(method);
+                }
+            }
+            receiver = link.receiver;
+        }
+        api.default_method.clone()
+    }
+}
+
+/// `x.await`, `x?`, `(x)`, `await x` → `x`.
+pub(crate) fn unwrap_expression(mut n: Node<'_>) -> Node<'_> {
+    loop {
+        let inner = match n.kind() {
+            "await_expression" | "try_expression" | "parenthesized_expression" => {
+                node::named_children(n).next()
+            }
+            _ => None,
+        };
+        match inner {
+            Some(inner) => n = inner,
+            None => return n,
+        }
+    }
+}
+
+/// The HTTP method an API's `method_arg` or `method_field` gives for this call.
+fn method_of_arguments(
+    facts: &FileFacts<'_>,
+    source: &str,
+    call: &Call<'_>,
+    api: &Api,
+) -> Option<String> {
+    if let Some(arg) = api.method_arg.and_then(|i| call.args.get(i)) {
+        return method_name(facts, *arg, source);
+    }
+    let field = api.method_field.as_deref()?;
+    for arg in &call.args {
+        let object = if arg.kind() == "identifier" {
+            facts.declared_value(
+                call.function,
+                node::text(*arg, source),
+                call.node.start_byte(),
+            )
+        } else {
+            Some(*arg)
+        };
+        let Some(object) = object else { continue };
+        let Some(literal) = facts.literals.iter().find(|l| l.node.id() == object.id()) else {
+            continue;
+        };
+        if let Some(value) = literal.field(field).and_then(|f| f.value) {
+            return method_name(facts, value, source);
+        }
+        if literal.has_spread {
+            return None;
+        }
+    }
+    // Options handed over as a value the file does not show (`fetch(url, init)`): the method is unknown.
+    let options: Vec<&Node<'_>> = call
+        .args
+        .iter()
+        .filter(|a| !node::function_kinds(facts.language).contains(&a.kind()))
+        .collect();
+    let opaque = options.len() >= 2
+        && options.last().is_some_and(|last| {
+            !node::is_string_literal(**last, facts.language)
+                && !facts.literals.iter().any(|l| l.node.id() == last.id())
+        });
+    if opaque {
+        return None;
+    }
+    api.default_method.clone()
+}
+
+/// `"POST"`, `http.MethodPost`, `Method::POST`, `reqwest::Method::PATCH` → the upper-case method name.
+fn method_name(facts: &FileFacts<'_>, value: Node<'_>, source: &str) -> Option<String> {
+    if let Some(text) = node::string_literal_value(value, source, facts.language) {
+        return Some(text.trim().to_ascii_uppercase());
+    }
+    let text = node::text(value, source);
+    let last = text.rsplit(['.', ':']).next()?.trim();
+    let last = last.strip_prefix("Method").unwrap_or(last);
+    let upper = last.to_ascii_uppercase();
+    matches!(
+        upper.as_str(),
+        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS"
+    )
+    .then_some(upper)
+}
+
+/// The non-idempotent write a remote library call makes, if it makes one and nothing in its function guards it.
+fn classify_write(
+    facts: &FileFacts<'_>,
+    source: &str,
+    kb: &KnowledgeBase,
+    call: &Call<'_>,
+    api: &Api,
+    http_method: Option<&str>,
+    scopes: &mut ScopeNames,
+) -> Option<WriteKind> {
+    match api.kind {
+        ApiKind::Http => {
+            let method = http_method?;
+            if !matches!(method, "POST" | "PATCH") {
+                return None;
+            }
+            let keys: Vec<String> = kb.idempotency_keys(facts.language).map(normalize).collect();
+            if scopes.mentions_any(facts, source, call, &keys) {
+                return None;
+            }
+            Some(WriteKind::Http(method.to_string()))
+        }
+        ApiKind::Db => {
+            let sql = sql_text(facts, source, call)?;
+            (sql_insert_without_upsert(&sql) == Some(true)).then_some(WriteKind::SqlInsert)
+        }
+        ApiKind::Queue if api.role == Some(ApiRole::Publish) => {
+            let names: Vec<String> = kb.dedup_names(facts.language).map(normalize).collect();
+            if scopes.mentions_any(facts, source, call, &names) {
+                return None;
+            }
+            Some(WriteKind::Publish)
+        }
+        _ => None,
+    }
+}
+
+/// The SQL a database call runs: a string literal among its arguments (or a constant/variable holding one), or
+/// in the call its builder chain starts from (`sqlx::query("…").bind(x).execute(&pool)`).
+fn sql_text(facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> Option<String> {
+    let mut current = Some(call.node);
+    let mut hops = 0;
+    while let Some(n) = current {
+        let arguments = n
+            .child_by_field_name("arguments")
+            .or_else(|| (n.kind() == "macro_invocation").then_some(n));
+        if let Some(arguments) = arguments {
+            for arg in node::named_children(arguments) {
+                if let Some(sql) = string_in(facts, arg, source) {
+                    return Some(sql);
+                }
+                if arg.kind() == "identifier" {
+                    let name = node::text(arg, source);
+                    let value = facts.declared_value(call.function, name, call.node.start_byte());
+                    if let Some(sql) = value.and_then(|v| string_in(facts, v, source)) {
+                        return Some(sql);
+                    }
+                }
+            }
+        }
+        hops += 1;
+        if hops > 8 {
+            break;
+        }
+        current = n
+            .child_by_field_name("function")
+            .and_then(|f| {
+                f.child_by_field_name("value")
+                    .or(f.child_by_field_name("object"))
+                    .or(f.child_by_field_name("operand"))
+            })
+            .map(unwrap_expression);
+    }
+    None
+}
+
+fn string_in(facts: &FileFacts<'_>, n: Node<'_>, source: &str) -> Option<String> {
+    node::descendants(n)
+        .filter(|d| node::is_string_literal(*d, facts.language))
+        .find_map(|d| node::string_literal_value(d, source, facts.language))
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// Whether SQL text is an `INSERT` that a repeat would apply twice: `Some(true)` for a plain insert,
+/// `Some(false)` for any other statement or an upsert/ignore form, `None` when the text does not tokenize.
+pub fn sql_insert_without_upsert(sql: &str) -> Option<bool> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = sqlparser::dialect::GenericDialect {};
+    let tokens = Tokenizer::new(&dialect, sql).tokenize().ok()?;
+    let words: Vec<String> = tokens
+        .iter()
+        .filter_map(|t| match t {
+            Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+            _ => None,
+        })
+        .collect();
+    let Some(insert) = words.iter().position(|w| w == "INSERT") else {
+        return Some(false);
+    };
+    let guarded = words.windows(2).any(|pair| {
+        matches!(
+            (pair[0].as_str(), pair[1].as_str()),
+            ("ON", "CONFLICT")
+                | ("ON", "DUPLICATE")
+                | ("OR", "IGNORE")
+                | ("OR", "REPLACE")
+                | ("NOT", "EXISTS")
+        )
+    }) || words.get(insert + 1).is_some_and(|w| w == "IGNORE");
+    Some(!guarded)
+}
+
+/// Lower-case, without `-` and `_`: `Idempotency-Key`, `idempotency_key` and `idempotencyKey` compare equal.
+fn normalize(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The names a function mentions in strings, fields, assignments and calls, normalized, cached per function.
+#[derive(Default)]
+struct ScopeNames {
+    cache: FxHashMap<Option<usize>, FxHashSet<String>>,
+}
+
+impl ScopeNames {
+    /// Whether the outermost function around `call` (the whole file at top level) mentions one of `names`:
+    /// a header set on the request, a dedup id on the message, an idempotency key passed as an option.
+    fn mentions_any(
+        &mut self,
+        facts: &FileFacts<'_>,
+        source: &str,
+        call: &Call<'_>,
+        names: &[String],
+    ) -> bool {
+        let scope = call.function.map(|f| facts.outermost_function(f));
+        let mentioned = self
+            .cache
+            .entry(scope)
+            .or_insert_with(|| scope_names(facts, source, scope));
+        names.iter().any(|name| mentioned.contains(name))
+    }
+}
+
+fn scope_names(facts: &FileFacts<'_>, source: &str, scope: Option<usize>) -> FxHashSet<String> {
+    let range = scope.map_or(TextRange::new(0, source.len()), |f| {
+        facts.functions[f].range()
+    });
+    let mut names = FxHashSet::default();
+    for string in facts
+        .strings
+        .iter()
+        .filter(|s| range.contains_range(s.range))
+    {
+        names.insert(normalize(string.value.trim()));
+    }
+    for literal in facts
+        .literals
+        .iter()
+        .filter(|l| range.contains_range(TextRange::of(l.node)))
+    {
+        for field in &literal.fields {
+            names.insert(normalize(&field.name));
+        }
+    }
+    for assignment in facts
+        .assignments
+        .iter()
+        .filter(|a| range.contains_range(TextRange::of(a.node)))
+    {
+        let last = assignment
+            .target
+            .rsplit(['.', ':'])
+            .next()
+            .unwrap_or(&assignment.target);
+        names.insert(normalize(last));
+    }
+    for call in facts
+        .calls
+        .iter()
+        .filter(|c| range.contains_range(c.range()))
+    {
+        if let Some(method) = &call.method {
+            names.insert(normalize(method));
+        }
+        let last = call
+            .callee_text
+            .rsplit(['.', ':'])
+            .next()
+            .unwrap_or(&call.callee_text);
+        names.insert(normalize(last));
+    }
+    names
+}
+
+/// The named functions of a file by their own name (`send` for `Client.send`, `Client::send`, `send`).
+struct FunctionNames {
+    by_name: FxHashMap<String, Vec<usize>>,
+}
+
+impl FunctionNames {
+    fn new(facts: &FileFacts<'_>) -> Self {
+        let mut by_name: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+        for (index, function) in facts.functions.iter().enumerate() {
+            if function.name == ANONYMOUS {
+                continue;
+            }
+            let own = function
+                .name
+                .rsplit(['.', ':'])
+                .next()
+                .unwrap_or(&function.name);
+            by_name.entry(own.to_string()).or_default().push(index);
+        }
+        FunctionNames { by_name }
+    }
+
+    /// The function of this file a call that the knowledge base does not know calls: `helper(…)`,
+    /// `s.helper(…)` on the method's own receiver, `self.helper(…)`, `Self::helper(…)`, `this.helper(…)`, or
+    /// a method name only this file defines.
+    fn callee(&self, facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> Option<usize> {
+        if call.is_new {
+            return None;
+        }
+        let text = call.callee_text.as_str();
+        let (qualifier, name) = match text.rsplit_once("::") {
+            Some((q, n)) => (Some(q), n),
+            None => match text.rsplit_once('.') {
+                Some((q, n)) => (Some(q), n),
+                None => (None, text),
+            },
+        };
+        if name.is_empty() || name.ends_with('!') {
+            return None;
+        }
+        let candidates = self.by_name.get(name)?;
+        let is_method = |i: &usize| facts.functions[*i].name.contains(['.', ':']);
+        match qualifier {
+            None => candidates.iter().copied().find(|i| !is_method(i)),
+            Some(qualifier) => {
+                let head = qualifier.split(['.', ':']).next().unwrap_or(qualifier);
+                let own_receiver = matches!(head, "self" | "this" | "Self")
+                    || (facts.language == Language::Go
+                        && is_go_receiver(facts, source, call, head));
+                if facts.import(head).is_some() && !own_receiver {
+                    return None;
+                }
+                let methods: Vec<usize> = candidates.iter().copied().filter(is_method).collect();
+                if !own_receiver && methods.len() != 1 {
+                    return None;
+                }
+                // Prefer a method of the same type as the caller's.
+                let caller_type =
+                    call.function
+                        .map(|f| facts.outermost_function(f))
+                        .and_then(|f| {
+                            let name = &facts.functions[f].name;
+                            name.rsplit_once(['.', ':'])
+                                .map(|(t, _)| t.trim_end_matches(':').to_string())
+                        });
+                let same_type = methods.iter().copied().find(|i| {
+                    caller_type
+                        .as_deref()
+                        .is_some_and(|t| facts.functions[*i].name.starts_with(t))
+                });
+                same_type.or_else(|| methods.first().copied())
+            }
+        }
+    }
+}
+
+/// Whether `name` is the receiver of the Go method the call is in (`s` in `func (s *Server) …`).
+fn is_go_receiver(facts: &FileFacts<'_>, source: &str, call: &Call<'_>, name: &str) -> bool {
+    let Some(function) = call.function.map(|f| facts.outermost_function(f)) else {
+        return false;
+    };
+    let declaration = facts.functions[function].node;
+    declaration
+        .child_by_field_name("receiver")
+        .and_then(|r| node::named_children(r).next())
+        .and_then(|p| p.child_by_field_name("name"))
+        .is_some_and(|n| node::text(n, source) == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dsr_syntax::Document;
+
+    fn with_effects(
+        language: Language,
+        source: &str,
+        check: impl FnOnce(&FileFacts<'_>, &RemoteEffects),
+    ) {
+        let document = Document::new(language, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(language, document.tree(), source);
+        let effects = RemoteEffects::compute(&facts, source, KnowledgeBase::builtin());
+        check(&facts, &effects);
+    }
+
+    fn remote_of<'a>(
+        facts: &FileFacts<'_>,
+        effects: &'a RemoteEffects,
+        callee: &str,
+    ) -> Option<&'a RemoteCall> {
+        let index = facts.calls.iter().position(|c| c.callee_text == callee)?;
+        effects.remote(index)
+    }
+
+    #[test]
+    fn user_effects_declare_remote_writes() {
+        let effects: Vec<crate::config::Effect> = vec![crate::config::Effect {
+            language: Language::TypeScript,
+            api: toml::from_str(
+                "path = \"@acme/billing.charge\"\nkind = \"http\"\nremote = true\nhttp_method = \"POST\"",
+            )
+            .expect("a valid entry"),
+        }];
+        let kb = KnowledgeBase::with_effects(&effects);
+        let source = "import { charge } from \"@acme/billing\";\nexport async function f() { await charge(1); }\n";
+        let document = Document::new(Language::TypeScript, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(Language::TypeScript, document.tree(), source);
+        let remote = RemoteEffects::compute(&facts, source, &kb);
+        let charge = remote.remote(0).expect("the wrapper is remote");
+        assert!(
+            matches!(&charge.write, Some(Write { kind: WriteKind::Http(m), .. }) if m == "POST")
+        );
+    }
+
+    #[test]
+    fn sql_inserts_are_told_from_upserts() {
+        assert_eq!(
+            sql_insert_without_upsert("INSERT INTO t (a) VALUES ($1)"),
+            Some(true)
+        );
+        assert_eq!(
+            sql_insert_without_upsert("insert into t (a) values (?) on conflict (a) do nothing"),
+            Some(false)
+        );
+        assert_eq!(
+            sql_insert_without_upsert("INSERT INTO t VALUES (1) ON DUPLICATE KEY UPDATE a = 1"),
+            Some(false)
+        );
+        assert_eq!(
+            sql_insert_without_upsert("INSERT IGNORE INTO t VALUES (1)"),
+            Some(false)
+        );
+        assert_eq!(sql_insert_without_upsert("UPDATE t SET a = 1"), Some(false));
+    }
+
+    #[test]
+    fn go_helpers_propagate_remote_posts() {
+        let source = r#"package p
+import "net/http"
+func notify(url string) error {
+	req, _ := http.NewRequest(http.MethodPost, url, nil)
+	_, err := http.DefaultClient.Do(req)
+	return err
+}
+func wrapper(url string) error { return notify(url) }
+func keyed(url, key string) error {
+	req, _ := http.NewRequest("POST", url, nil)
+	req.Header.Set("Idempotency-Key", key)
+	_, err := http.DefaultClient.Do(req)
+	return err
+}
+func put(url string) error {
+	req, _ := http.NewRequest("PUT", url, nil)
+	_, err := http.DefaultClient.Do(req)
+	return err
+}
+func main() { wrapper("x"); keyed("x", "k"); put("x"); local() }
+func local() {}
+"#;
+        with_effects(Language::Go, source, |facts, effects| {
+            let wrapper = remote_of(facts, effects, "wrapper").expect("wrapper is remote");
+            assert!(wrapper.via.is_some());
+            assert!(
+                matches!(&wrapper.write, Some(Write { kind: WriteKind::Http(m), .. }) if m == "POST")
+            );
+            let keyed = remote_of(facts, effects, "keyed").expect("keyed is remote");
+            assert_eq!(keyed.write, None);
+            let put = remote_of(facts, effects, "put").expect("put is remote");
+            assert_eq!(put.write, None);
+            assert!(remote_of(facts, effects, "local").is_none());
+        });
+    }
+
+    #[test]
+    fn rust_builder_chains_and_sql_strings() {
+        let source = r#"use reqwest::Client;
+use sqlx::PgPool;
+async fn create(client: &Client) { client.post("u").json(&1).send().await; }
+async fn replace(client: &Client) { client.put("u").send().await; }
+async fn save(pool: &PgPool) { sqlx::query("INSERT INTO t VALUES ($1)").bind(1).execute(pool).await; }
+async fn upsert(pool: &PgPool) { sqlx::query("INSERT INTO t VALUES ($1) ON CONFLICT DO NOTHING").execute(pool).await; }
+"#;
+        with_effects(Language::Rust, source, |facts, effects| {
+            let sends: Vec<_> = facts
+                .calls
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.method.as_deref() == Some("send"))
+                .map(|(i, _)| effects.remote(i).and_then(|r| r.http_method.clone()))
+                .collect();
+            assert_eq!(sends, [Some("POST".to_string()), Some("PUT".to_string())]);
+            let executes: Vec<_> = facts
+                .calls
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.method.as_deref() == Some("execute"))
+                .map(|(i, _)| {
+                    effects
+                        .remote(i)
+                        .and_then(|r| r.write.clone())
+                        .map(|w| w.kind)
+                })
+                .collect();
+            assert_eq!(executes, [Some(WriteKind::SqlInsert), None]);
+        });
+    }
+
+    #[test]
+    fn typescript_fetch_methods_and_this_helpers() {
+        let source = r#"class Api {
+  async create(body) { return fetch("/orders", { method: "POST", body }); }
+  async keyed(body, key) { return fetch("/orders", { method: "POST", headers: { "Idempotency-Key": key } }); }
+  async run(init) { await this.create(1); await this.keyed(1, "k"); await fetch("/y", init); await fetch("/x"); }
+}
+"#;
+        with_effects(Language::TypeScript, source, |facts, effects| {
+            let create = remote_of(facts, effects, "this.create").expect("helper is remote");
+            assert!(
+                matches!(&create.write, Some(Write { kind: WriteKind::Http(m), .. }) if m == "POST")
+            );
+            let keyed = remote_of(facts, effects, "this.keyed").expect("helper is remote");
+            assert_eq!(keyed.write, None);
+            let plain = facts
+                .calls
+                .iter()
+                .rposition(|c| c.callee_text == "fetch")
+                .and_then(|i| effects.remote(i))
+                .expect("fetch is remote");
+            assert_eq!(plain.http_method.as_deref(), Some("GET"));
+            let opaque = facts
+                .calls
+                .iter()
+                .position(|c| {
+                    c.callee_text == "fetch"
+                        && c.args.len() == 2
+                        && c.args[1].kind() == "identifier"
+                })
+                .and_then(|i| effects.remote(i))
+                .expect("fetch is remote");
+            assert_eq!(opaque.http_method, None);
+        });
+    }
+}

@@ -1,0 +1,60 @@
+//! Models of distributed-systems constructs built from [`FileFacts`](crate::FileFacts) and the tree, shared by
+//! the rules that read them: which calls of a file reach a remote system (directly or through a helper in the
+//! same file) and what they write ([`effects`]), the retry loops and retry-library calls of the file
+//! ([`retry`]), and message handlers, transactions and the state a function writes ([`messaging`]).
+//!
+//! Each model is computed at most once per file, on first use, through
+//! [`RuleContext::remote_effects`](crate::RuleContext::remote_effects),
+//! [`RuleContext::retry_loops`](crate::RuleContext::retry_loops),
+//! [`RuleContext::messaging`](crate::RuleContext::messaging),
+//! [`RuleContext::transactions`](crate::RuleContext::transactions) and
+//! [`RuleContext::write_sites`](crate::RuleContext::write_sites).
+
+pub mod effects;
+pub mod messaging;
+pub mod retry;
+
+use std::cell::OnceCell;
+
+pub use effects::{RemoteCall, RemoteEffects, Write, WriteKind};
+pub use retry::{Delay, LibraryRetry, RetryKind, RetryLoop, RetryLoops};
+
+/// The lazily computed models of one file.
+#[derive(Default)]
+pub(crate) struct Models<'t> {
+    pub(crate) effects: OnceCell<RemoteEffects>,
+    pub(crate) retry: OnceCell<RetryLoops<'t>>,
+    pub(crate) messaging: OnceCell<messaging::MessagingModel<'t>>,
+    pub(crate) transactions: OnceCell<Vec<messaging::transaction::Transaction<'t>>>,
+    pub(crate) write_sites: OnceCell<Vec<messaging::writes::WriteSite<'t>>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use dsr_syntax::{Document, Language};
+
+    use crate::{FileFacts, KnowledgeBase, RuleContext};
+
+    #[test]
+    fn rules_of_a_file_share_one_computation() {
+        let source = "package p\nimport \"net/http\"\nfunc f() {\n\tfor {\n\t\tif _, err := http.Get(\"u\"); err == nil {\n\t\t\treturn\n\t\t}\n\t}\n}\n";
+        let document = Document::new(Language::Go, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(Language::Go, document.tree(), source);
+        let ctx = RuleContext::new(
+            Path::new("a.go"),
+            Language::Go,
+            source,
+            document.tree(),
+            &facts,
+            KnowledgeBase::builtin(),
+        );
+        let first: *const _ = ctx.retry_loops();
+        let second: *const _ = ctx.retry_loops();
+        assert_eq!(first, second);
+        assert_eq!(ctx.retry_loops().loops.len(), 1);
+        let effects: *const _ = ctx.remote_effects();
+        assert_eq!(effects, ctx.remote_effects() as *const _);
+    }
+}

@@ -1,0 +1,139 @@
+//! The distsys-review language server: live findings while typing.
+//!
+//! Shape (STYLE.md §9): a session (negotiated encoding, client capabilities, settings), a document index
+//! (uri → text, tree, version, latest analysis with its diagnostics and fixes), and a scheduler (mutations applied
+//! in order, analysis on snapshots in the blocking pool, stale results dropped). Only this crate knows LSP:
+//! findings become diagnostics, hovers and code actions in [`convert`], [`hover`] and [`code_actions`].
+//!
+//! Entry points: [`run_stdio`] for the binary, [`serve`] for any pair of streams (tests).
+
+mod code_actions;
+mod configs;
+mod convert;
+mod hover;
+mod server;
+pub mod settings;
+mod state;
+mod transport;
+mod workspace;
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tower_lsp_server::{LspService, Server as LspServer};
+
+pub use server::{DocumentState, DOCUMENT_STATE_METHOD, EXPLAIN_COMMAND};
+
+/// How the server is run.
+#[derive(Clone, Debug, Default)]
+pub struct LspOptions {
+    /// A configuration file to use for every document instead of discovering `distsys-review.toml`.
+    pub config: Option<PathBuf>,
+}
+
+/// How often the client's process is checked for being alive (LSP `processId`).
+const CLIENT_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Serves LSP on stdin/stdout until `exit` or the end of input, and returns the process exit code: 0 after a
+/// `shutdown` request, 1 otherwise (the LSP specification's rule for `exit`).
+pub fn run_stdio(options: LspOptions) -> anyhow::Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("dsr-lsp")
+        .build()?;
+    let code = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), options));
+    // Blocking tasks (a stdin read, a long analysis) would hold up a graceful runtime shutdown.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    Ok(code)
+}
+
+/// Serves LSP over the given streams; returns the exit code as [`run_stdio`] does.
+pub async fn serve<I, O>(input: I, output: O, options: LspOptions) -> i32
+where
+    I: AsyncRead + Unpin + Send + 'static,
+    O: AsyncWrite + Unpin + Send + 'static,
+{
+    let (publish_tx, publish_rx) = mpsc::unbounded_channel();
+    let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
+    let mut state_slot = None;
+    let (service, socket) = LspService::build(|client| {
+        let state = Arc::new(state::State::new(
+            client,
+            options.config,
+            publish_tx,
+            jobs_tx,
+        ));
+        state_slot = Some(state.clone());
+        server::Server::new(state)
+    })
+    .custom_method(DOCUMENT_STATE_METHOD, server::Server::document_state)
+    .finish();
+    let Some(state) = state_slot else {
+        unreachable!("LspService::build calls the constructor")
+    };
+    tokio::spawn(state.clone().run_publisher(publish_rx));
+    tokio::spawn(workspace::run_jobs(state.clone(), jobs_rx));
+
+    // Frames from the client go through the guard in `transport`; the server's replies and the guard's error
+    // answers share one writer.
+    let (to_server, server_input) = tokio::io::duplex(1 << 20);
+    let (server_output, from_server) = tokio::io::duplex(1 << 20);
+    let (frames_tx, frames_rx) = mpsc::channel(256);
+    let writer = tokio::spawn(transport::write_frames(output, frames_rx));
+    let input_pump = tokio::spawn(transport::pump_input(input, to_server, frames_tx.clone()));
+    let output_pump = tokio::spawn(transport::pump_output(from_server, frames_tx));
+
+    LspServer::new(server_input, server_output, socket)
+        .serve(service)
+        .await;
+
+    input_pump.abort();
+    let _ = output_pump.await;
+    // Flush what the server said last (the `shutdown` response) before the process ends.
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    let code = if state.shutdown_requested.load(Ordering::SeqCst) {
+        0
+    } else {
+        1
+    };
+    tracing::info!("exiting with code {code}");
+    code
+}
+
+/// Exits when the client's process is gone (LSP `processId`), so an editor that crashes leaves no server behind.
+fn watch_client_process(pid: u32) {
+    if !process_alive(pid) {
+        // A client in another PID namespace (a container) passes an id we cannot see: watching it would kill us.
+        tracing::warn!("the client's process {pid} is not visible from here; not watching it");
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(CLIENT_WATCH_INTERVAL).await;
+            if !process_alive(pid) {
+                tracing::error!("the client process {pid} is gone; exiting");
+                std::process::exit(1);
+            }
+        }
+    });
+}
+
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    // Signal 0 checks for existence; EPERM means it exists but belongs to someone else.
+    // SAFETY: kill with signal 0 sends nothing; it only reports whether the process exists.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    true
+}

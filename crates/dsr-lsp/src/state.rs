@@ -1,0 +1,711 @@
+//! The server's state: the session (negotiated encoding, client capabilities, settings, folders), the document
+//! index, and the scheduler that analyses snapshots off the message loop and publishes only current results.
+//!
+//! Ordering invariant (DESIGN §9): tower-lsp-server runs up to four handlers at once, but starts them in arrival
+//! order. Every mutation of a document therefore happens synchronously at the start of its handler, before any
+//! `.await`, under that document's own `std::sync::Mutex`; no lock is ever held across an `.await`. Requests
+//! take their snapshot the same way, so they see every edit that arrived before them.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use dashmap::DashMap;
+use dsr_core::suppression::Suppression;
+use dsr_core::{Engine, Finding, Language};
+use dsr_syntax::tree_sitter::Tree;
+use dsr_syntax::{Document, PositionEncoding, Rope};
+use tokio::sync::mpsc;
+use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
+use tower_lsp_server::Client;
+
+use crate::configs::{ConfigKey, ConfigStore, LoadOutcome};
+use crate::convert::{self, DiagnosticContext};
+use crate::settings::{Scope, Settings};
+
+/// What the server learnt about the client in `initialize`.
+#[derive(Clone, Debug, Default)]
+pub struct ClientCaps {
+    pub watched_files_dynamic: bool,
+    pub work_done_progress: bool,
+    pub configuration: bool,
+    pub code_action_resolve: bool,
+    pub document_changes: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    pub encoding: PositionEncoding,
+    pub caps: ClientCaps,
+    pub settings: Arc<Settings>,
+    pub folders: Vec<PathBuf>,
+}
+
+/// An open document.
+pub struct Doc {
+    pub uri: Uri,
+    pub path: Option<PathBuf>,
+    pub document: Document,
+    /// Bumped on every change of what the analysis depends on (text, configuration, settings). Unique across
+    /// the server's life, so a result can never be mistaken for another document's.
+    pub seq: u64,
+    /// The client's text and ours have diverged (an edit that could not be applied, a version that went back):
+    /// we keep the last good text, publish nothing, and wait for a full-text change or a reopen.
+    pub desynced: bool,
+    pub config_key: ConfigKey,
+    analysis_queued: bool,
+    pub analyzed: Option<Arc<Analyzed>>,
+    published: u64,
+}
+
+impl Doc {
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            seq: self.seq,
+            version: self.document.version(),
+            language: self.document.language(),
+            rope: self.document.rope().clone(),
+            tree: self.document.tree().cloned(),
+            uri: self.uri.clone(),
+            path: self.path.clone(),
+            config_key: self.config_key.clone(),
+        }
+    }
+}
+
+/// An immutable view of a document for analysis: ropes and trees are cheap to clone.
+pub struct Snapshot {
+    pub seq: u64,
+    pub version: i32,
+    pub language: Language,
+    pub rope: Rope,
+    pub tree: Option<Tree>,
+    pub uri: Uri,
+    pub path: Option<PathBuf>,
+    pub config_key: ConfigKey,
+}
+
+/// The analysis of one snapshot, with everything hovers and code actions need.
+pub struct Analyzed {
+    pub seq: u64,
+    pub version: i32,
+    pub language: Language,
+    pub uri: Uri,
+    pub path: PathBuf,
+    pub rope: Rope,
+    pub findings: Vec<Finding>,
+    pub suppressions: Vec<Suppression>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub encoding: PositionEncoding,
+    pub engine: Arc<Engine>,
+}
+
+pub enum Publish {
+    /// The document's current analysis, if it has not been published yet.
+    Document(Uri),
+    /// Empty diagnostics (a closed or desynced document, a file no longer checked).
+    Clear(Uri),
+    /// Diagnostics of a closed file (workspace scope), unless it has been opened since.
+    File(Uri, Vec<Diagnostic>),
+}
+
+/// Work that awaits the client: done by one background task, never by handlers (DESIGN §9).
+pub enum Job {
+    RegisterWatchers,
+    PullConfiguration,
+    IndexWorkspace,
+}
+
+pub struct State {
+    pub client: Client,
+    pub documents: DashMap<Uri, Arc<Mutex<Doc>>>,
+    pub session: RwLock<Session>,
+    pub configs: ConfigStore,
+    pub shutdown_requested: AtomicBool,
+    /// Closed files whose diagnostics are published (workspace scope).
+    pub workspace_published: DashMap<Uri, ()>,
+    /// Bumped to stop a running workspace walk (a newer one, a scope change, shutdown).
+    pub index_generation: AtomicU64,
+    next_seq: AtomicU64,
+    publisher: mpsc::UnboundedSender<Publish>,
+    pub jobs: mpsc::UnboundedSender<Job>,
+    runtime: tokio::runtime::Handle,
+}
+
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl State {
+    pub fn new(
+        client: Client,
+        config: Option<PathBuf>,
+        publisher: mpsc::UnboundedSender<Publish>,
+        jobs: mpsc::UnboundedSender<Job>,
+    ) -> Self {
+        Self {
+            client,
+            documents: DashMap::new(),
+            session: RwLock::new(Session::default()),
+            configs: ConfigStore::new(config),
+            shutdown_requested: AtomicBool::new(false),
+            workspace_published: DashMap::new(),
+            index_generation: AtomicU64::new(0),
+            next_seq: AtomicU64::new(1),
+            publisher,
+            jobs,
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
+    pub fn session(&self) -> Session {
+        self.session
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn settings(&self) -> Arc<Settings> {
+        self.session
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .settings
+            .clone()
+    }
+
+    pub fn encoding(&self) -> PositionEncoding {
+        self.session
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .encoding
+    }
+
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The document, with the map's shard lock released at once.
+    pub fn doc(&self, uri: &Uri) -> Option<Arc<Mutex<Doc>>> {
+        self.documents.get(uri).map(|entry| entry.value().clone())
+    }
+
+    pub fn publish(&self, message: Publish) {
+        // The receiver only goes away when the server stops.
+        let _ = self.publisher.send(message);
+    }
+
+    pub fn job(&self, job: Job) {
+        let _ = self.jobs.send(job);
+    }
+
+    /// Sends `window/showMessage` without making the caller wait for the client.
+    pub fn show_message(&self, typ: MessageType, message: String) {
+        tracing::info!("showMessage: {message}");
+        let client = self.client.clone();
+        self.runtime
+            .spawn(async move { client.show_message(typ, message).await });
+    }
+
+    pub fn log_message(&self, typ: MessageType, message: String) {
+        let client = self.client.clone();
+        self.runtime
+            .spawn(async move { client.log_message(typ, message).await });
+    }
+
+    // ---- document mutations: synchronous, called before the handler's first `.await` ----
+
+    pub fn open(self: &Arc<Self>, uri: Uri, language_id: &str, version: i32, text: &str) {
+        let path = uri_to_path(&uri);
+        let language = Language::from_language_id(language_id)
+            .or_else(|| path.as_deref().and_then(Language::from_path));
+        let Some(language) = language else {
+            tracing::debug!("not a language we read: {} ({language_id})", uri.as_str());
+            return;
+        };
+        let document = match Document::new(language, text, version) {
+            Ok(document) => document,
+            Err(err) => {
+                tracing::error!("{}: {err}", uri.as_str());
+                return;
+            }
+        };
+        let doc = Doc {
+            uri: uri.clone(),
+            config_key: self.configs.key_for(path.as_deref()),
+            path,
+            document,
+            seq: self.next_seq(),
+            desynced: false,
+            analysis_queued: false,
+            analyzed: None,
+            published: 0,
+        };
+        if self
+            .documents
+            .insert(uri.clone(), Arc::new(Mutex::new(doc)))
+            .is_some()
+        {
+            tracing::warn!(
+                "{} opened again without a close: replaced with the new text",
+                uri.as_str()
+            );
+        }
+        self.schedule(&uri);
+    }
+
+    pub fn change(self: &Arc<Self>, uri: &Uri, version: i32, changes: Vec<dsr_syntax::TextChange>) {
+        let Some(doc) = self.doc(uri) else {
+            tracing::warn!("change to {} which is not open: ignored", uri.as_str());
+            return;
+        };
+        let encoding = self.encoding();
+        let mut d = lock(&doc);
+        let current = d.document.version();
+        // A full-text change is authoritative whatever came before: it resyncs a diverged document.
+        let last_full = changes.iter().rposition(|c| c.range.is_none());
+        let applicable: &[dsr_syntax::TextChange] = if version <= current {
+            let problem = format!(
+                "version {version} of {} does not follow version {current}",
+                uri.as_str()
+            );
+            match last_full {
+                Some(index) => {
+                    tracing::warn!("{problem}; accepting its full text");
+                    &changes[index..]
+                }
+                None => {
+                    tracing::warn!("{problem}; change not applied");
+                    drop(d);
+                    self.desync(&doc, uri, &problem);
+                    return;
+                }
+            }
+        } else if d.desynced {
+            match last_full {
+                Some(index) => &changes[index..],
+                None => {
+                    tracing::debug!("{} is out of sync; waiting for a full text", uri.as_str());
+                    return;
+                }
+            }
+        } else {
+            if version > current + 1 {
+                // Neovim's versions (changedtick) jump routinely: worth a debug line, not more.
+                tracing::debug!(
+                    "{}: version jumped from {current} to {version}",
+                    uri.as_str()
+                );
+            }
+            &changes
+        };
+        match d.document.apply_changes(applicable, version, encoding) {
+            Ok(()) => {
+                if d.desynced {
+                    tracing::info!("{} is in sync again", uri.as_str());
+                    d.desynced = false;
+                }
+                d.seq = self.next_seq();
+                drop(d);
+                self.schedule(uri);
+            }
+            Err(err) => {
+                let problem = format!("an edit to {} could not be applied: {err}", uri.as_str());
+                tracing::warn!(
+                    "{problem} (version {version}; the text of version {current} is kept)"
+                );
+                drop(d);
+                self.desync(&doc, uri, &problem);
+            }
+        }
+    }
+
+    fn desync(&self, doc: &Mutex<Doc>, uri: &Uri, problem: &str) {
+        let mut d = lock(doc);
+        if d.desynced {
+            return;
+        }
+        d.desynced = true;
+        d.seq = self.next_seq();
+        drop(d);
+        self.publish(Publish::Clear(uri.clone()));
+        self.show_message(
+            MessageType::WARNING,
+            format!(
+                "distsys-review: {problem}. The server keeps the last text it could apply and pauses diagnostics \
+                 for this file; close and reopen it to resync."
+            ),
+        );
+    }
+
+    pub fn close(self: &Arc<Self>, uri: &Uri) {
+        if self.documents.remove(uri).is_none() {
+            tracing::warn!("close of {} which is not open", uri.as_str());
+            return;
+        }
+        let path = uri_to_path(uri);
+        if self.settings().scope == Scope::Workspace {
+            if let Some(path) = path.filter(|p| p.is_file()) {
+                // The file goes back to being a closed file of the workspace: show what is on disk.
+                let state = self.clone();
+                let uri = uri.clone();
+                tokio::task::spawn_blocking(move || state.check_closed_file(&uri, &path, true));
+                return;
+            }
+        }
+        self.publish(Publish::Clear(uri.clone()));
+    }
+
+    /// Re-analyses every open document (configuration or settings changed).
+    pub fn invalidate_all(self: &Arc<Self>) {
+        let uris: Vec<Uri> = self.documents.iter().map(|e| e.key().clone()).collect();
+        for uri in uris {
+            if let Some(doc) = self.doc(&uri) {
+                let mut d = lock(&doc);
+                d.config_key = self.configs.key_for(d.path.as_deref());
+                d.seq = self.next_seq();
+            }
+            self.schedule(&uri);
+        }
+    }
+
+    // ---- analysis ----
+
+    /// Queues an analysis of the document unless one is already queued: the queued one takes its snapshot when it
+    /// starts, so it covers every edit made until then (a newer edit supersedes a pending analysis).
+    pub fn schedule(self: &Arc<Self>, uri: &Uri) {
+        let Some(doc) = self.doc(uri) else { return };
+        {
+            let mut d = lock(&doc);
+            if d.analysis_queued || d.desynced {
+                return;
+            }
+            d.analysis_queued = true;
+        }
+        let state = self.clone();
+        self.runtime.spawn_blocking(move || {
+            let snapshot = {
+                let mut d = lock(&doc);
+                d.analysis_queued = false;
+                d.snapshot()
+            };
+            if let Some(analyzed) = state.analyze_guarded(snapshot) {
+                state.store(&doc, Arc::new(analyzed));
+            }
+        });
+    }
+
+    /// The analysis of the document as it is now: the cached one if current, else a fresh one. The snapshot is
+    /// taken before the first `.await`, so a request sees every edit that arrived before it.
+    pub fn current(
+        self: &Arc<Self>,
+        uri: &Uri,
+    ) -> Option<impl std::future::Future<Output = Option<Arc<Analyzed>>>> {
+        let doc = self.doc(uri)?;
+        let snapshot = {
+            let d = lock(&doc);
+            if d.desynced {
+                return None;
+            }
+            match &d.analyzed {
+                Some(analyzed) if analyzed.seq == d.seq => Err(analyzed.clone()),
+                _ => Ok(d.snapshot()),
+            }
+        };
+        let state = self.clone();
+        Some(async move {
+            match snapshot {
+                Err(cached) => Some(cached),
+                Ok(snapshot) => tokio::task::spawn_blocking(move || {
+                    let analyzed = Arc::new(state.analyze_guarded(snapshot)?);
+                    state.store(&doc, analyzed.clone());
+                    Some(analyzed)
+                })
+                .await
+                .ok()
+                .flatten(),
+            }
+        })
+    }
+
+    /// Keeps a result if it is still the document's current state, and queues it for publishing.
+    fn store(&self, doc: &Mutex<Doc>, analyzed: Arc<Analyzed>) {
+        let uri = analyzed.uri.clone();
+        {
+            let mut d = lock(doc);
+            if d.seq != analyzed.seq {
+                tracing::trace!("dropping the stale analysis of {}", uri.as_str());
+                return;
+            }
+            d.analyzed = Some(analyzed);
+        }
+        self.publish(Publish::Document(uri));
+    }
+
+    pub fn engine_for(&self, key: &ConfigKey) -> Arc<Engine> {
+        let settings = self.settings();
+        let (engine, error) = self.configs.engine(key, &settings);
+        if let Some(error) = error {
+            self.show_message(
+                MessageType::ERROR,
+                format!(
+                    "distsys-review: {error}; using the default configuration until it is fixed"
+                ),
+            );
+        }
+        engine
+    }
+
+    /// [`State::analyze`], with a panic (rules are isolated by the engine, but fact extraction is not) logged
+    /// and the document's previous diagnostics left in place.
+    fn analyze_guarded(&self, snapshot: Snapshot) -> Option<Analyzed> {
+        let uri = snapshot.uri.clone();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.analyze(snapshot))) {
+            Ok(analyzed) => Some(analyzed),
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!("analysis of {} panicked: {message}", uri.as_str());
+                None
+            }
+        }
+    }
+
+    /// Runs the rules on a snapshot (on a blocking thread) and converts the findings to diagnostics.
+    pub fn analyze(&self, snapshot: Snapshot) -> Analyzed {
+        let session = self.session();
+        let engine = self.engine_for(&snapshot.config_key);
+        let path = snapshot
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(snapshot.uri.path().as_str()));
+        let text = snapshot.rope.to_string();
+        let analysis = if is_excluded(&engine, &snapshot.config_key, &path) {
+            dsr_core::Analysis::default()
+        } else {
+            engine.analyze(&path, snapshot.language, &text, snapshot.tree.as_ref())
+        };
+        let cx = DiagnosticContext {
+            uri: &snapshot.uri,
+            rope: &snapshot.rope,
+            version: snapshot.version,
+            encoding: session.encoding,
+            settings: &session.settings,
+        };
+        let diagnostics = analysis
+            .findings
+            .iter()
+            .map(|finding| convert::diagnostic(finding, &cx))
+            .collect();
+        Analyzed {
+            seq: snapshot.seq,
+            version: snapshot.version,
+            language: snapshot.language,
+            uri: snapshot.uri,
+            path,
+            rope: snapshot.rope,
+            findings: analysis.findings,
+            suppressions: analysis.suppressions,
+            diagnostics,
+            encoding: session.encoding,
+            engine,
+        }
+    }
+
+    /// Checks a file that is not open, from disk, and publishes its diagnostics (workspace scope). Problems
+    /// reading it are logged to the client, never fatal.
+    /// `just_closed`: the editor showed the open document's diagnostics, which must be replaced even by none.
+    pub fn check_closed_file(&self, uri: &Uri, path: &Path, just_closed: bool) {
+        match self.analyze_file(uri, path) {
+            Ok(Some(diagnostics)) => {
+                // A clean file that never had diagnostics needs no notification (most files of a workspace).
+                let worth_sending = if diagnostics.is_empty() {
+                    self.workspace_published.remove(uri).is_some()
+                } else {
+                    self.workspace_published.insert(uri.clone(), ());
+                    true
+                };
+                if worth_sending || just_closed {
+                    self.publish(Publish::File(uri.clone(), diagnostics));
+                }
+            }
+            Ok(None) if just_closed => self.publish(Publish::Clear(uri.clone())),
+            Ok(None) => {}
+            Err(problem) => {
+                tracing::warn!("{problem}");
+                self.log_message(MessageType::WARNING, format!("distsys-review: {problem}"));
+                if self.workspace_published.remove(uri).is_some() {
+                    self.publish(Publish::Clear(uri.clone()));
+                }
+            }
+        }
+    }
+
+    /// `Ok(None)`: not a file we check.
+    fn analyze_file(&self, uri: &Uri, path: &Path) -> Result<Option<Vec<Diagnostic>>, String> {
+        const MAX_FILE_BYTES: u64 = 4 << 20;
+        let Some(language) = Language::from_path(path) else {
+            return Ok(None);
+        };
+        let key = self.configs.key_for(Some(path));
+        let engine = self.engine_for(&key);
+        if is_excluded(&engine, &key, path) {
+            return Ok(None);
+        }
+        let shown = path.display();
+        let metadata =
+            std::fs::metadata(path).map_err(|err| format!("{shown}: cannot read: {err}"))?;
+        if metadata.len() > MAX_FILE_BYTES {
+            return Err(format!(
+                "{shown}: skipped, {} bytes is more than the {MAX_FILE_BYTES} bytes checked per file",
+                metadata.len()
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(|err| format!("{shown}: cannot read: {err}"))?;
+        let text = String::from_utf8(bytes).map_err(|err| {
+            format!(
+                "{shown}: skipped, not valid UTF-8 (invalid byte at offset {})",
+                err.utf8_error().valid_up_to()
+            )
+        })?;
+        let analysis = engine.analyze_source(path, language, &text);
+        let session = self.session();
+        let rope = Rope::from_str(&text);
+        let cx = DiagnosticContext {
+            uri,
+            rope: &rope,
+            version: 0,
+            encoding: session.encoding,
+            settings: &session.settings,
+        };
+        Ok(Some(
+            analysis
+                .findings
+                .iter()
+                .map(|finding| {
+                    let mut diagnostic = convert::diagnostic(finding, &cx);
+                    // Edits for closed files would go stale unseen; code actions work once the file is open.
+                    diagnostic.data = None;
+                    diagnostic
+                })
+                .collect(),
+        ))
+    }
+
+    /// A configuration file changed, appeared or went away.
+    pub fn config_file_changed(self: &Arc<Self>, path: &Path) {
+        let settings = self.settings();
+        match self.configs.reload(path, &settings) {
+            LoadOutcome::Loaded => {
+                tracing::info!("configuration {} reloaded", path.display());
+                self.invalidate_all();
+                if settings.scope == Scope::Workspace {
+                    self.job(Job::IndexWorkspace);
+                }
+            }
+            LoadOutcome::Failed(error) => self.show_message(
+                MessageType::ERROR,
+                format!("distsys-review: {error}; keeping the last configuration that loaded"),
+            ),
+        }
+    }
+
+    /// New client settings. Unchanged settings (clients resend them freely) cost nothing.
+    pub fn apply_settings(self: &Arc<Self>, value: &serde_json::Value) {
+        let (settings, mut problems) = Settings::from_json(value);
+        problems.extend(self.configs.invalid_selectors(&settings));
+        if !problems.is_empty() {
+            self.show_message(
+                MessageType::WARNING,
+                format!("distsys-review settings: {}", problems.join("; ")),
+            );
+        }
+        let old = {
+            let mut session = self.session.write().unwrap_or_else(PoisonError::into_inner);
+            if *session.settings == settings {
+                return;
+            }
+            std::mem::replace(&mut session.settings, Arc::new(settings.clone()))
+        };
+        tracing::info!("settings changed: {settings:?}");
+        self.configs.rebuild(&settings);
+        self.invalidate_all();
+        match (old.scope, settings.scope) {
+            (Scope::OpenFiles, Scope::Workspace) => self.job(Job::IndexWorkspace),
+            (Scope::Workspace, Scope::OpenFiles) => self.clear_workspace_files(),
+            (Scope::Workspace, Scope::Workspace) => self.job(Job::IndexWorkspace),
+            (Scope::OpenFiles, Scope::OpenFiles) => {}
+        }
+    }
+
+    pub fn clear_workspace_files(&self) {
+        self.index_generation.fetch_add(1, Ordering::SeqCst);
+        let uris: Vec<Uri> = self
+            .workspace_published
+            .iter()
+            .map(|e| e.key().clone())
+            .collect();
+        self.workspace_published.clear();
+        for uri in uris {
+            if !self.documents.contains_key(&uri) {
+                self.publish(Publish::Clear(uri));
+            }
+        }
+    }
+
+    /// The publisher: one task, so diagnostics for a document go out in the order they were computed, and each
+    /// is checked for being current right before it is sent.
+    pub async fn run_publisher(self: Arc<Self>, mut messages: mpsc::UnboundedReceiver<Publish>) {
+        while let Some(message) = messages.recv().await {
+            match message {
+                Publish::Document(uri) => {
+                    let Some(doc) = self.doc(&uri) else { continue };
+                    let ready = {
+                        let mut d = lock(&doc);
+                        match &d.analyzed {
+                            Some(a) if a.seq == d.seq && d.published != a.seq && !d.desynced => {
+                                let out = (a.diagnostics.clone(), a.version);
+                                d.published = a.seq;
+                                Some(out)
+                            }
+                            _ => None,
+                        }
+                    };
+                    if let Some((diagnostics, version)) = ready {
+                        self.client
+                            .publish_diagnostics(uri, diagnostics, Some(version))
+                            .await;
+                    }
+                }
+                Publish::Clear(uri) => {
+                    self.client.publish_diagnostics(uri, Vec::new(), None).await;
+                }
+                Publish::File(uri, diagnostics) => {
+                    if !self.documents.contains_key(&uri) {
+                        self.client
+                            .publish_diagnostics(uri, diagnostics, None)
+                            .await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether the configuration's `exclude` globs (relative to the configuration file's folder) cover `path`.
+fn is_excluded(engine: &Engine, key: &ConfigKey, path: &Path) -> bool {
+    let Some(root) = key.as_deref().and_then(Path::parent) else {
+        return false;
+    };
+    path.strip_prefix(root)
+        .is_ok_and(|relative| engine.config().is_excluded(relative))
+}
+
+pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
+    if !uri.scheme().as_str().eq_ignore_ascii_case("file") {
+        return None;
+    }
+    uri.to_file_path().map(|p| p.into_owned())
+}

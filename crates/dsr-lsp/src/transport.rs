@@ -1,0 +1,484 @@
+//! A guard in front of tower-lsp-server's stdio framing.
+//!
+//! tower-lsp-server 0.23 decodes stdin with a `tokio_util` `FramedRead`, which ends the stream after the first
+//! decoding error: one malformed header, a body that is not UTF-8 or not JSON, or JSON that is not a JSON-RPC
+//! message makes it answer a parse error and then stop reading, so the server exits. This module reads the
+//! client's frames itself, answers each bad one with a JSON-RPC error (`id: null` unless the id could be read),
+//! resynchronises on the next `Content-Length` header when a header block is unusable, and passes only
+//! well-formed messages on. Its own answers and the server's go out through one writer, whole frames at a time.
+
+use std::io;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tower_lsp_server::jsonrpc::{Request, Response};
+
+/// Longest header line accepted.
+const MAX_HEADER_LINE: usize = 8 * 1024;
+/// Largest message body accepted (a didOpen of a very large file still fits).
+const MAX_BODY: usize = 512 * 1024 * 1024;
+
+const PARSE_ERROR: i64 = -32700;
+const INVALID_REQUEST: i64 = -32600;
+
+/// A buffered reader with the few operations framing needs, including a search that can look past one read.
+pub struct Reader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    start: usize,
+    eof: bool,
+}
+
+impl<R: AsyncRead + Unpin> Reader<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            buf: Vec::with_capacity(64 * 1024),
+            start: 0,
+            eof: false,
+        }
+    }
+
+    fn available(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    /// Reads more bytes; `false` at end of input.
+    async fn fill(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.start > 0 && self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start > 64 * 1024 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        let len = self.buf.len();
+        self.buf.resize(len + 64 * 1024, 0);
+        let read = self.inner.read(&mut self.buf[len..]).await;
+        let n = *read.as_ref().unwrap_or(&0);
+        self.buf.truncate(len + n);
+        read?;
+        if n == 0 {
+            self.eof = true;
+        }
+        Ok(n > 0)
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.buf.len());
+    }
+
+    /// One line without its `\n` (and `\r`); `None` at end of input. A line longer than `max` is an error, with the
+    /// line consumed.
+    async fn line(&mut self, max: usize) -> io::Result<Option<Result<Vec<u8>, ()>>> {
+        let mut searched = 0;
+        loop {
+            if let Some(i) = self.available()[searched..]
+                .iter()
+                .position(|&b| b == b'\n')
+            {
+                let end = searched + i;
+                let mut line = self.available()[..end].to_vec();
+                self.consume(end + 1);
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                return Ok(Some(if end > max { Err(()) } else { Ok(line) }));
+            }
+            searched = self.available().len();
+            if !self.fill().await? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Exactly `n` bytes, or `None` if the input ends first.
+    async fn bytes(&mut self, n: usize) -> io::Result<Option<Vec<u8>>> {
+        while self.available().len() < n {
+            if !self.fill().await? {
+                return Ok(None);
+            }
+        }
+        let out = self.available()[..n].to_vec();
+        self.consume(n);
+        Ok(Some(out))
+    }
+
+    /// Drops `n` bytes without keeping them; `false` if the input ends first.
+    async fn skip(&mut self, mut n: usize) -> io::Result<bool> {
+        loop {
+            let take = n.min(self.available().len());
+            self.consume(take);
+            n -= take;
+            if n == 0 {
+                return Ok(true);
+            }
+            if !self.fill().await? {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Drops bytes up to the next `Content-Length` (any case); `false` if there is none.
+    async fn skip_to_header(&mut self) -> io::Result<bool> {
+        const NAME: &[u8] = b"content-length";
+        loop {
+            let available = self.available();
+            if let Some(i) = available
+                .windows(NAME.len())
+                .position(|w| w.eq_ignore_ascii_case(NAME))
+            {
+                self.consume(i);
+                return Ok(true);
+            }
+            // Keep a tail that may be the start of the name.
+            let keep = NAME.len() - 1;
+            let drop = available.len().saturating_sub(keep);
+            self.consume(drop);
+            if !self.fill().await? {
+                return Ok(false);
+            }
+        }
+    }
+}
+
+/// What the client sent, frame by frame.
+#[derive(Debug, PartialEq)]
+pub enum Frame {
+    /// A well-formed JSON-RPC message body.
+    Message(Vec<u8>),
+    /// A frame that cannot be passed on, and the error to answer it with.
+    Invalid {
+        code: i64,
+        message: String,
+        id: Value,
+    },
+}
+
+impl Frame {
+    fn invalid(code: i64, message: impl Into<String>) -> Self {
+        Frame::Invalid {
+            code,
+            message: message.into(),
+            id: Value::Null,
+        }
+    }
+}
+
+/// Reads client frames, validating each.
+pub struct FrameReader<R> {
+    reader: Reader<R>,
+    /// The last header block was unusable: skip to the next `Content-Length` before reading headers.
+    resync: bool,
+}
+
+impl<R: AsyncRead + Unpin> FrameReader<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            reader: Reader::new(inner),
+            resync: false,
+        }
+    }
+
+    /// The next frame, `None` at end of input.
+    pub async fn next(&mut self) -> io::Result<Option<Frame>> {
+        if std::mem::take(&mut self.resync) && !self.reader.skip_to_header().await? {
+            return Ok(None);
+        }
+        let mut content_length: Option<Result<usize, String>> = None;
+        let mut problem: Option<String> = None;
+        let mut seen_header = false;
+        loop {
+            let Some(line) = self.reader.line(MAX_HEADER_LINE).await? else {
+                return Ok(None);
+            };
+            let Ok(line) = line else {
+                problem.get_or_insert_with(|| {
+                    format!("header line longer than {MAX_HEADER_LINE} bytes")
+                });
+                seen_header = true;
+                continue;
+            };
+            if line.is_empty() {
+                if seen_header {
+                    break;
+                }
+                // Stray blank lines between messages are harmless.
+                continue;
+            }
+            seen_header = true;
+            let line = String::from_utf8_lossy(&line);
+            let Some((name, value)) = line.split_once(':') else {
+                problem
+                    .get_or_insert_with(|| format!("malformed header line `{}`", truncate(&line)));
+                continue;
+            };
+            let value = value.trim();
+            if name.trim().eq_ignore_ascii_case("content-length") {
+                content_length = Some(
+                    value
+                        .parse::<usize>()
+                        .map_err(|_| format!("invalid Content-Length `{}`", truncate(value))),
+                );
+            } else if name.trim().eq_ignore_ascii_case("content-type") {
+                let charset = value
+                    .split(';')
+                    .skip(1)
+                    .filter_map(|p| p.trim().strip_prefix("charset="))
+                    .next();
+                if let Some(charset) = charset {
+                    if !matches!(
+                        charset.trim_matches('"').to_ascii_lowercase().as_str(),
+                        "utf-8" | "utf8"
+                    ) {
+                        problem.get_or_insert_with(|| {
+                            format!("unsupported charset `{charset}`: only utf-8")
+                        });
+                    }
+                }
+            }
+        }
+        let length = match content_length {
+            Some(Ok(length)) => length,
+            Some(Err(message)) => {
+                self.resync = true;
+                return Ok(Some(Frame::invalid(PARSE_ERROR, message)));
+            }
+            None => {
+                self.resync = true;
+                return Ok(Some(Frame::invalid(
+                    PARSE_ERROR,
+                    "missing Content-Length header",
+                )));
+            }
+        };
+        if length > MAX_BODY {
+            if !self.reader.skip(length).await? {
+                return Ok(None);
+            }
+            return Ok(Some(Frame::invalid(
+                PARSE_ERROR,
+                format!("message of {length} bytes is larger than the {MAX_BODY} bytes accepted"),
+            )));
+        }
+        let Some(body) = self.reader.bytes(length).await? else {
+            return Ok(None);
+        };
+        if let Some(problem) = problem {
+            return Ok(Some(Frame::invalid(PARSE_ERROR, problem)));
+        }
+        Ok(Some(validate(body)))
+    }
+}
+
+fn truncate(text: &str) -> String {
+    let mut out: String = text.chars().take(80).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// Whether a body is a message tower-lsp-server will accept (the same types it decodes into).
+fn validate(body: Vec<u8>) -> Frame {
+    let text = match std::str::from_utf8(&body) {
+        Ok(text) => text,
+        Err(err) => {
+            return Frame::invalid(
+                PARSE_ERROR,
+                format!(
+                    "message body is not valid UTF-8 (invalid byte at offset {})",
+                    err.valid_up_to()
+                ),
+            )
+        }
+    };
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(err) => {
+            return Frame::invalid(
+                PARSE_ERROR,
+                format!("message body is not valid JSON: {err}"),
+            )
+        }
+    };
+    if Request::deserialize(&value).is_ok() || Response::deserialize(&value).is_ok() {
+        return Frame::Message(body);
+    }
+    let id = value
+        .get("id")
+        .filter(|id| id.is_string() || id.is_i64())
+        .cloned()
+        .unwrap_or(Value::Null);
+    let message = if value.is_array() {
+        "JSON-RPC batches are not part of LSP".to_string()
+    } else {
+        "not a JSON-RPC 2.0 request, notification or response (check `jsonrpc: \"2.0\"`, `method`, `id`)".to_string()
+    };
+    Frame::Invalid {
+        code: INVALID_REQUEST,
+        message,
+        id,
+    }
+}
+
+pub fn frame(body: &[u8]) -> Vec<u8> {
+    let mut out = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+pub fn error_frame(code: i64, message: &str, id: Value) -> Vec<u8> {
+    let body = json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
+    frame(body.to_string().as_bytes())
+}
+
+/// Client → server: passes well-formed messages to `server`, answers the rest through `out`.
+pub async fn pump_input<R, W>(input: R, mut server: W, out: mpsc::Sender<Vec<u8>>) -> io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut frames = FrameReader::new(input);
+    while let Some(next) = frames.next().await? {
+        match next {
+            Frame::Message(body) => {
+                server.write_all(&frame(&body)).await?;
+                server.flush().await?;
+            }
+            Frame::Invalid { code, message, id } => {
+                tracing::error!("bad message from the client: {message}");
+                if out.send(error_frame(code, &message, id)).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    tracing::info!("the client closed the input stream");
+    server.shutdown().await
+}
+
+/// Server → client: splits what the server writes into whole frames for the shared writer.
+pub async fn pump_output<R: AsyncRead + Unpin>(
+    server: R,
+    out: mpsc::Sender<Vec<u8>>,
+) -> io::Result<()> {
+    let mut reader = Reader::new(server);
+    loop {
+        let mut length = None;
+        loop {
+            let Some(line) = reader.line(MAX_HEADER_LINE).await? else {
+                return Ok(());
+            };
+            let line = line.map_err(|()| io::Error::other("server wrote an overlong header"))?;
+            if line.is_empty() {
+                break;
+            }
+            if let Some(value) = String::from_utf8_lossy(&line).strip_prefix("Content-Length:") {
+                length = value.trim().parse::<usize>().ok();
+            }
+        }
+        let length =
+            length.ok_or_else(|| io::Error::other("server frame without Content-Length"))?;
+        let Some(body) = reader.bytes(length).await? else {
+            return Ok(());
+        };
+        if out.send(frame(&body)).await.is_err() {
+            return Ok(());
+        }
+    }
+}
+
+/// Writes whole frames to the client, in the order they were queued.
+pub async fn write_frames<W: AsyncWrite + Unpin>(
+    mut output: W,
+    mut frames: mpsc::Receiver<Vec<u8>>,
+) -> io::Result<()> {
+    while let Some(frame) = frames.recv().await {
+        output.write_all(&frame).await?;
+        // Write everything queued before flushing once.
+        while let Ok(frame) = frames.try_recv() {
+            output.write_all(&frame).await?;
+        }
+        output.flush().await?;
+    }
+    output.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn frames(input: &[u8]) -> Vec<Frame> {
+        let mut reader = FrameReader::new(input);
+        let mut out = Vec::new();
+        while let Some(frame) = reader.next().await.unwrap() {
+            out.push(frame);
+        }
+        out
+    }
+
+    const GOOD: &str = r#"{"jsonrpc":"2.0","id":1,"method":"shutdown"}"#;
+
+    fn good() -> Vec<u8> {
+        frame(GOOD.as_bytes())
+    }
+
+    fn code(frame: &Frame) -> i64 {
+        match frame {
+            Frame::Invalid { code, .. } => *code,
+            Frame::Message(_) => 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn passes_good_frames_and_survives_bad_ones() {
+        let mut input = Vec::new();
+        input.extend(b"Content-Length: abc\r\n\r\n{\"jsonrpc\":\"2.0\"}");
+        input.extend(good());
+        input.extend(frame(b"{not json"));
+        input.extend(frame(&[0xff, 0xfe]));
+        input.extend(frame(br#"{"jsonrpc":"1.0","id":7,"method":"x"}"#));
+        input.extend(frame(b"[1,2]"));
+        input.extend(b"Content-Type: application/vscode-jsonrpc; charset=latin1\r\nContent-Length: 2\r\n\r\n{}");
+        input.extend(b"X-Nothing\r\n\r\n");
+        input.extend(good());
+        let frames = frames(&input).await;
+        let codes: Vec<i64> = frames.iter().map(code).collect();
+        assert_eq!(
+            codes,
+            [-32700, 0, -32700, -32700, -32600, -32600, -32700, -32700, 0],
+            "{frames:#?}"
+        );
+        match &frames[4] {
+            Frame::Invalid { id, .. } => assert_eq!(id, &json!(7)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(frames[8], Frame::Message(GOOD.as_bytes().to_vec()));
+    }
+
+    #[tokio::test]
+    async fn accepts_lowercase_headers_content_type_and_bare_newlines() {
+        let mut input =
+            b"content-length: 44\nContent-Type: application/vscode-jsonrpc; charset=utf-8\n\n"
+                .to_vec();
+        input.extend(GOOD.as_bytes());
+        assert_eq!(
+            frames(&input).await,
+            [Frame::Message(GOOD.as_bytes().to_vec())]
+        );
+    }
+
+    #[tokio::test]
+    async fn truncated_input_ends_cleanly() {
+        assert!(frames(b"Content-Length: 100\r\n\r\n{\"a\"")
+            .await
+            .is_empty());
+        assert!(frames(b"Content-Len").await.is_empty());
+    }
+}

@@ -1,0 +1,180 @@
+use dsr_core::models::{LibraryRetry, RetryLoop};
+use dsr_core::{declare_rule, Confidence, Fix, Rule, RuleContext, RuleMeta, TextRange};
+
+use crate::shared::{call_name, quote};
+
+declare_rule! {
+    /// ## What it finds
+    /// A retry that never gives up. A hand-written retry loop (as RES004 defines it) with no attempt cap (a
+    /// counter compared in the loop condition or in a check that leaves the loop), no deadline (`time.Since`,
+    /// `Instant::elapsed`, `Date.now()` compared to a limit) and no cancellation check (`ctx.Err()`,
+    /// `<-ctx.Done()`, a cancellation token, `signal.aborted`); and retry libraries set to retry forever —
+    /// cenkalti/backoff `MaxElapsedTime = 0` or a `ConstantBackOff` without `WithMaxRetries`/`WithContext`,
+    /// retry-go `Attempts(0)`, the backoff crate's `max_elapsed_time: None`, backon `without_max_times()`,
+    /// tokio-retry strategies without `.take(n)`, p-retry/async-retry `retries: Infinity`, cockatiel without
+    /// `maxAttempts` (its default is `Infinity`).
+    ///
+    /// ## Why it fails under partial failure
+    /// When the dependency stays down — a bad deploy, a revoked credential, a deleted queue — an unbounded retry
+    /// holds its request, connection, goroutine or task forever, and every new request adds another. The caller
+    /// never hears about the failure, so it cannot fail over, shed load or alert; its own callers time out
+    /// instead, and the process slowly fills with stuck work. A cap or a deadline turns the outage into an
+    /// error the caller can handle.
+    ///
+    /// ## Known false positives
+    /// Background loops that must keep a connection alive (a consumer reconnecting to its broker) retry forever
+    /// on purpose; they still need a cancellation check so that shutdown can stop them. Findings that rest on a
+    /// library's default (tokio-retry, cockatiel) have medium confidence.
+    ///
+    /// ## Example
+    /// ```rust
+    /// use reqwest::Client;
+    ///
+    /// async fn publish(client: &Client, body: String) {
+    ///     let mut delay = std::time::Duration::from_millis(100);
+    ///     loop {
+    ///         match client.put("http://broker/events").body(body.clone()).send().await {
+    ///             Ok(_) => break,
+    ///             Err(_) => {
+    ///                 tokio::time::sleep(delay.mul_f64(rand::random::<f64>())).await;
+    ///                 delay = (delay * 2).min(std::time::Duration::from_secs(10));
+    ///             }
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust
+    /// use reqwest::Client;
+    ///
+    /// async fn publish(client: &Client, body: String) -> Result<(), reqwest::Error> {
+    ///     let mut delay = std::time::Duration::from_millis(100);
+    ///     let mut attempt = 0;
+    ///     loop {
+    ///         match client.put("http://broker/events").body(body.clone()).send().await {
+    ///             Ok(_) => return Ok(()),
+    ///             Err(e) if attempt >= 5 => return Err(e),
+    ///             Err(_) => {
+    ///                 attempt += 1;
+    ///                 tokio::time::sleep(delay.mul_f64(rand::random::<f64>())).await;
+    ///                 delay = (delay * 2).min(std::time::Duration::from_secs(10));
+    ///             }
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Advice only: the right limit (attempts, total time, the caller's deadline) depends on the operation.
+    ///
+    /// ## Configuration
+    /// None.
+    ///
+    /// ## References
+    /// - AWS Builders' Library, "Timeouts, retries, and backoff with jitter".
+    /// - Google SRE book, chapter 22 "Addressing Cascading Failures", section "Retries" (retry budgets).
+    pub struct UnboundedRetry {
+        code: "RES006",
+        slug: "unbounded-retry",
+        family: Resilience,
+        languages: [Go, Rust, TypeScript],
+        severity: Medium,
+        impact: Availability,
+        kind: Finding,
+        fix: Never,
+    }
+}
+
+const ADVICE: &str = "give up after a fixed number of attempts or a total deadline, and check for cancellation (`ctx.Err()`, a cancellation token, an `AbortSignal`) before each retry";
+
+impl Rule for UnboundedRetry {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
+        for retry in ctx.retry_loops().iter() {
+            match retry.library() {
+                Some(library) => check_library(ctx, retry, library, sink),
+                None => check_loop(ctx, retry, sink),
+            }
+        }
+    }
+}
+
+fn check_loop(ctx: &RuleContext<'_>, retry: &RetryLoop<'_>, sink: &mut Vec<dsr_core::Finding>) {
+    if retry.cap.is_some() || retry.deadline.is_some() {
+        return;
+    }
+    let Some(&first) = retry.retried.first() else {
+        return;
+    };
+    let call = &ctx.facts.calls[first];
+    let name = call_name(&call.callee_text);
+    let mut finding = ctx
+        .finding(&UnboundedRetry::META, retry.anchor)
+        .title(format!(
+            "retry loop around `{name}` has no attempt cap, deadline or cancellation check"
+        ))
+        .trigger("the dependency stays down (bad deploy, revoked credential, deleted resource)")
+        .expected("a limit on attempts or total time, and a cancellation check, after which the error goes to the caller")
+        .actual(format!(
+            "the loop retries `{name}` for as long as it fails, holding its caller and resources with no way to stop it"
+        ))
+        .evidence(call.range(), "the remote call that is retried");
+    if let Some(edge) = retry.retry_edge {
+        finding = finding.evidence(edge, "a failure goes round again here");
+    }
+    finding.fix(Fix::advice(ADVICE)).emit(sink);
+}
+
+fn check_library(
+    ctx: &RuleContext<'_>,
+    retry: &RetryLoop<'_>,
+    library: &LibraryRetry,
+    sink: &mut Vec<dsr_core::Finding>,
+) {
+    if library.bounded.value || library.cancellation.is_some() {
+        return;
+    }
+    let entry = ctx.text(retry.anchor);
+    let (range, title, confidence) = match &library.bounded.setting {
+        Some((range, note)) => (
+            *range,
+            note.clone().unwrap_or_else(|| {
+                format!(
+                    "`{}` makes {} retry forever",
+                    quote(ctx.text(*range), 40),
+                    library.library
+                )
+            }),
+            Confidence::High,
+        ),
+        None if library.config_visible => (
+            retry.anchor,
+            format!(
+                "`{}` never gives up: {}",
+                quote(entry, 40),
+                library.defaults
+            ),
+            Confidence::Medium,
+        ),
+        None => return,
+    };
+    ctx.finding(&UnboundedRetry::META, range)
+        .title(title)
+        .confidence(confidence)
+        .trigger("the dependency stays down (bad deploy, revoked credential, deleted resource)")
+        .expected("a limit on attempts or total time, or a cancellation the retries stop on")
+        .actual(format!(
+            "{} retries for as long as the operation fails, and nothing cancels it",
+            library.library
+        ))
+        .evidence(TextRange::of(retry.node), "the retry")
+        .fix(Fix::advice(format!(
+            "set a limit on {}'s attempts or elapsed time, or pass it a context/signal that cancels; {ADVICE}",
+            library.library
+        )))
+        .emit(sink);
+}
