@@ -69,8 +69,9 @@ declare_rule! {
     /// Go client literals get `Timeout: 10 * time.Second` (and the `time` import), reqwest builders get
     /// `.timeout(std::time::Duration::from_secs(10))` before `.build()` (`Client::new()` becomes the builder
     /// form, keeping its panic on a broken TLS backend as `.expect(..)`), `fetch` and `http(s).request` get
-    /// `signal: AbortSignal.timeout(10_000)`, axios calls and instances get `timeout: 10_000` (a signal in a
-    /// shared instance's config would expire once for all requests). The edits are offered, not applied
+    /// `signal: AbortSignal.timeout(10_000)` — or `AbortSignal.any([signal, AbortSignal.timeout(10_000)])`
+    /// when the function receives the caller's signal (Node 20.3+) — and axios calls and instances get
+    /// `timeout: 10_000` (a signal in a shared instance's config would expire once for all requests). The edits are offered, not applied
     /// unattended: 10 s is a placeholder for the caller's real budget, and it bounds reading the body too, so a
     /// large download or a slow endpoint may need more. Calls whose API has no per-request setting
     /// (`http.Get`, `reqwest::get`, ureq, whose timeout API differs between versions) get advice.
@@ -852,6 +853,40 @@ mod typescript {
     use super::*;
 
     const SIGNAL_ENTRY: &str = "signal: AbortSignal.timeout(10_000)";
+
+    /// The `signal` to add: the timeout, combined with the caller's signal when the function receives one
+    /// (so that the fix does not also drop the caller's cancellation, OBS001's concern). Only a required
+    /// parameter typed `AbortSignal` is combined: `AbortSignal.any` throws on `undefined`.
+    fn signal_entry(ctx: &RuleContext<'_>, call: &dsr_core::facts::Call<'_>) -> String {
+        let callers = call
+            .function
+            .and_then(|f| ctx.facts.context_source(f, ctx.source))
+            .filter(|s| {
+                s.kind == dsr_core::facts::ContextKind::AbortSignal && s.expression == s.param
+            })
+            .filter(|s| {
+                let function = ctx.facts.functions[s.function].node;
+                let parameters = function
+                    .child_by_field_name("parameters")
+                    .map(|list| node::named_children(list).collect::<Vec<_>>())
+                    .unwrap_or_default();
+                parameters.iter().any(|p| {
+                    p.kind() == "required_parameter"
+                        && p.child_by_field_name("pattern")
+                            .is_some_and(|n| ctx.node_text(n) == s.param)
+                        && p.child_by_field_name("type").is_some_and(|t| {
+                            ctx.node_text(t).trim_start_matches(':').trim() == "AbortSignal"
+                        })
+                })
+            });
+        match callers {
+            Some(source) => format!(
+                "signal: AbortSignal.any([{}, AbortSignal.timeout(10_000)])",
+                source.expression
+            ),
+            None => SIGNAL_ENTRY.to_string(),
+        }
+    }
     const AXIOS_ENTRY: &str = "timeout: 10_000";
 
     /// The request methods of an axios instance.
@@ -1028,10 +1063,10 @@ mod typescript {
             Options::Bounded => {}
             Options::Unbounded(literal, _) => {
                 let edits = match literal {
-                    Some(literal) => literal_edits(ctx, literal, None, SIGNAL_ENTRY),
+                    Some(literal) => literal_edits(ctx, literal, None, &signal_entry(ctx, call)),
                     None if call.args.len() == 1 => Some(vec![Edit::insert(
                         resource.end_byte(),
-                        format!(", {{ {SIGNAL_ENTRY} }}"),
+                        format!(", {{ {} }}", signal_entry(ctx, call)),
                     )]),
                     None => None,
                 };
@@ -1137,10 +1172,12 @@ mod typescript {
             Options::Unbounded(literal, _) => {
                 // A `timeout: 0` stays: the signal bounds the request whatever the socket timeout says.
                 let edits = match (literal, url) {
-                    (Some(literal), _) => literal_edits(ctx, literal, None, SIGNAL_ENTRY),
+                    (Some(literal), _) => {
+                        literal_edits(ctx, literal, None, &signal_entry(ctx, call))
+                    }
                     (None, Some(url)) if options.is_none() => Some(vec![Edit::insert(
                         url.end_byte(),
-                        format!(", {{ {SIGNAL_ENTRY} }}"),
+                        format!(", {{ {} }}", signal_entry(ctx, call)),
                     )]),
                     _ => None,
                 };
