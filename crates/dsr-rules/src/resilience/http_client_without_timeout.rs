@@ -11,7 +11,7 @@ use crate::shared::{go_add_import, go_package_local, indentation_at, members_edi
 
 declare_rule! {
     /// ## What it finds
-    /// Outbound HTTP requests that nothing bounds in time: Go's `http.Get/Head/Post/PostForm` and
+    /// An outbound HTTP request that nothing bounds in time. Go's `http.Get/Head/Post/PostForm` and
     /// `http.DefaultClient` (no timeout at all), `http.Client{}` literals without a `Timeout`; Rust's
     /// `reqwest::get`, `reqwest::Client::new()` and `Client::builder()…build()` chains without `.timeout(..)`,
     /// ureq's default agent; TypeScript's `fetch` without a `signal`, axios without a `timeout` on the call or

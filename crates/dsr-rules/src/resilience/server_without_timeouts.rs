@@ -10,7 +10,7 @@ use crate::shared::{go_add_import, go_package_local, members_edit};
 
 declare_rule! {
     /// ## What it finds
-    /// HTTP servers that let a client take as long as it likes: Go's `http.ListenAndServe[TLS]` and
+    /// An HTTP server that lets a client take as long as it likes. Go's `http.ListenAndServe[TLS]` and
     /// `http.Serve[TLS]` package functions (a zero-value `http.Server`), `http.Server{}` literals with neither
     /// `ReadHeaderTimeout` nor `ReadTimeout`; Node servers whose `headersTimeout` or `requestTimeout` is set to
     /// `0`. For Rust, `axum::serve` and hyper servers whose router shows no timeout layer (`TimeoutLayer`,
