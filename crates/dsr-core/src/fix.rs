@@ -28,7 +28,8 @@ pub fn apply_edits(source: &str, edits: &[Edit]) -> (String, usize) {
 }
 
 /// The edits of every fix of at least `minimum` applicability, whole fixes only: a fix whose edits overlap an
-/// earlier fix's is left for the next round (callers re-analyse and loop to a fixed point with a cap).
+/// earlier fix's is left for the next round (callers re-analyse and loop to a fixed point with a cap). An edit
+/// identical to one already taken (the same import added by two fixes) is shared, not a conflict.
 pub fn collect_fix_edits<'a>(
     findings: impl IntoIterator<Item = &'a Finding>,
     allow_maybe: bool,
@@ -44,7 +45,8 @@ pub fn collect_fix_edits<'a>(
         if !applicable || fix.edits.is_empty() {
             continue;
         }
-        let overlaps = fix.edits.iter().any(|edit| {
+        let new_edits: Vec<&Edit> = fix.edits.iter().filter(|e| !taken.contains(e)).collect();
+        let overlaps = new_edits.iter().any(|edit| {
             taken.iter().any(|t| {
                 edit.range.intersects(t.range)
                     || (edit.range.start == t.range.start
@@ -52,7 +54,7 @@ pub fn collect_fix_edits<'a>(
             })
         });
         if !overlaps {
-            taken.extend(fix.edits.iter().cloned());
+            taken.extend(new_edits.into_iter().cloned());
         }
     }
     taken
@@ -71,5 +73,40 @@ mod tests {
             Edit::replace(TextRange::new(3, 5), "no"),
         ];
         assert_eq!(apply_edits("abcdef", &edits), (">abcnof".to_string(), 1));
+    }
+
+    fn finding_with(edits: Vec<Edit>) -> Finding {
+        use crate::finding::{Confidence, FindingKind, Fix, Impact, Severity};
+        Finding {
+            rule: "RES001",
+            title: String::new(),
+            severity: Severity::High,
+            impact: Impact::Availability,
+            kind: FindingKind::Finding,
+            confidence: Confidence::High,
+            range: TextRange::new(0, 0),
+            component: String::new(),
+            trigger: String::new(),
+            expected: String::new(),
+            actual: String::new(),
+            evidence: Vec::new(),
+            fix: Some(Fix::edits("f", Applicability::Always, edits)),
+        }
+    }
+
+    #[test]
+    fn identical_edits_are_shared_between_fixes() {
+        let import = Edit::insert(0, "use x;\n");
+        let findings = [
+            finding_with(vec![Edit::insert(10, "a"), import.clone()]),
+            finding_with(vec![Edit::insert(20, "b"), import.clone()]),
+            // A different edit at the same place still conflicts.
+            finding_with(vec![Edit::insert(30, "c"), Edit::insert(0, "use y;\n")]),
+        ];
+        let edits = collect_fix_edits(&findings, false);
+        assert_eq!(
+            edits,
+            [Edit::insert(10, "a"), import, Edit::insert(20, "b")]
+        );
     }
 }

@@ -40,7 +40,8 @@ pub struct Api {
     #[serde(default)]
     pub http_method: Option<String>,
     /// The timeout behaviour of the API when nothing else bounds it: `none` (waits forever), `set` (a wrapper
-    /// that sets one), `client` (taken from the client it is called on), or a duration in words.
+    /// or a builder method that sets one bounding the response), `connect` (a builder method that bounds only
+    /// connecting), `client` (taken from the client it is called on), or a duration in words.
     #[serde(default)]
     pub timeout: Option<String>,
     /// For `[[method]]` entries: the module that must be imported for a method of this name to count.
@@ -515,6 +516,22 @@ impl KnowledgeBase {
             .map(|(_, api)| api)
     }
 
+    /// The `[[method]]` entry named `name` of `module`, when the caller knows the module the receiver comes
+    /// from (the root of a method chain: `reqwest::Client::builder().timeout(..)`) rather than from imports.
+    pub fn method_of(&self, language: Language, module: &str, name: &str) -> Option<&Api> {
+        self.methods
+            .iter()
+            .filter(|(l, api)| Self::same_family(*l, language) && api.path == name)
+            .find(|(_, api)| {
+                api.module.as_deref().is_some_and(|m| {
+                    module == m
+                        || module.starts_with(m)
+                            && matches!(module.as_bytes().get(m.len()), Some(b'.' | b':' | b'/'))
+                })
+            })
+            .map(|(_, api)| api)
+    }
+
     /// Every entry that may describe a call, most specific first: its resolved path's entry, then each
     /// `[[method]]` entry of that name whose module the file imports. Method names are shared between
     /// libraries (`Do` is `net/http` and go-redis), so a rule that needs one library's meaning picks from these.
@@ -728,6 +745,20 @@ mod tests {
         assert!(kb.api(Language::Tsx, "fetch").is_some());
         assert!(kb.api(Language::Rust, "reqwest::get").is_some());
         assert!(kb.api(Language::Go, "reqwest::get").is_none());
+    }
+
+    #[test]
+    fn finds_methods_by_module() {
+        let kb = KnowledgeBase::builtin();
+        let timeout = |module: &str, name: &str| {
+            kb.method_of(Language::Rust, module, name)
+                .and_then(|a| a.timeout.as_deref())
+        };
+        assert_eq!(timeout("reqwest", "timeout"), Some("set"));
+        assert_eq!(timeout("reqwest::blocking", "timeout"), Some("set"));
+        assert_eq!(timeout("reqwest", "connect_timeout"), Some("connect"));
+        assert_eq!(timeout("reqwesty", "timeout"), None);
+        assert_eq!(timeout("ureq", "timeout_global"), Some("set"));
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &coordination::lock_held_across_remote_call::LockHeldAcrossRemoteCall,
         &observability::context_not_propagated::ContextNotPropagated,
         &operations::unsafe_migration::UnsafeMigration,
+        &resilience::http_client_without_timeout::HttpClientWithoutTimeout,
+        &resilience::server_without_timeouts::ServerWithoutTimeouts,
         &resilience::wait_ignores_cancellation::WaitIgnoresCancellation,
         &resilience::retry_without_backoff::RetryWithoutBackoff,
         &resilience::retry_without_jitter::RetryWithoutJitter,

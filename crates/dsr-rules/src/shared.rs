@@ -2,7 +2,7 @@
 //! lock, a handler) belongs in dsr-core's facts instead.
 
 use dsr_core::tree_sitter::Node;
-use dsr_core::{Edit, RuleContext, TextRange};
+use dsr_core::{Edit, Language, RuleContext, TextRange};
 use dsr_syntax::node;
 
 /// The text of a node with whitespace removed, for comparing expressions written differently.
@@ -54,9 +54,19 @@ pub fn go_add_import(ctx: &RuleContext<'_>, path: &str) -> Option<Edit> {
     }
     let root = ctx.tree?.root_node();
     let quoted = format!("\"{path}\"");
-    let declarations: Vec<_> = node::named_children(root)
-        .filter(|n| n.kind() == "import_declaration")
-        .collect();
+    // Imports come first in a Go file: stop at the first other declaration (a cursor, not `named_child(i)`,
+    // which is linear per call on a file's wide root).
+    let mut declarations = Vec::new();
+    let mut package = None;
+    let mut cursor = root.walk();
+    for child in root.named_children(&mut cursor) {
+        match child.kind() {
+            "import_declaration" => declarations.push(child),
+            "package_clause" => package = Some(child),
+            "comment" => {}
+            _ => break,
+        }
+    }
     if let Some(list) = declarations
         .iter()
         .find_map(|d| node::named_children(*d).find(|c| c.kind() == "import_spec_list"))
@@ -86,10 +96,7 @@ pub fn go_add_import(ctx: &RuleContext<'_>, path: &str) -> Option<Edit> {
             }
         });
     }
-    let anchor = declarations
-        .last()
-        .copied()
-        .or_else(|| node::named_children(root).find(|n| n.kind() == "package_clause"))?;
+    let anchor = declarations.last().copied().or(package)?;
     let separator = if anchor.kind() == "package_clause" {
         "\n\n"
     } else {
@@ -109,18 +116,89 @@ pub fn ts_add_property(ctx: &RuleContext<'_>, object: Node<'_>, property: &str) 
 
 /// An edit that adds a member to a braced list (a TS object, a Go composite literal's `literal_value`): after
 /// the last member, on a line of its own when the list spans lines; `empty` replaces a list with no members.
+/// A comment after the last member stays on that member's line.
 pub fn add_member(ctx: &RuleContext<'_>, list: Node<'_>, member: &str, empty: &str) -> Edit {
+    add_member_edits(ctx, list, member, empty)
+        .into_iter()
+        .fold(None::<Edit>, |merged, edit| match merged {
+            None => Some(edit),
+            // Two insertions (a comma after the member, the member after the comment): one replacement.
+            Some(first) => Some(Edit::replace(
+                TextRange::new(first.range.start, edit.range.end),
+                format!(
+                    "{}{}{}",
+                    first.replacement,
+                    ctx.text(TextRange::new(first.range.end, edit.range.start)),
+                    edit.replacement
+                ),
+            )),
+        })
+        .unwrap_or_else(|| Edit::replace(TextRange::of(list), empty))
+}
+
+fn add_member_edits(ctx: &RuleContext<'_>, list: Node<'_>, member: &str, empty: &str) -> Vec<Edit> {
     let members: Vec<_> = node::named_children(list)
         .filter(|m| !m.kind().contains("comment"))
         .collect();
     match members.last() {
-        None => Edit::replace(TextRange::of(list), empty),
+        None => vec![Edit::replace(TextRange::of(list), empty)],
         Some(last) if list.start_position().row != list.end_position().row => {
             let indent = indentation_at(ctx.source, last.start_byte());
-            Edit::insert(last.end_byte(), format!(",\n{indent}{member}"))
+            let line_end = ctx.source[last.end_byte()..]
+                .find('\n')
+                .map_or(ctx.source.len(), |i| last.end_byte() + i);
+            let rest = &ctx.source[last.end_byte()..line_end];
+            let commented = rest.contains("//") || rest.contains("/*");
+            if !commented || line_end >= list.end_byte() {
+                return vec![Edit::insert(
+                    last.end_byte(),
+                    format!(",\n{indent}{member}"),
+                )];
+            }
+            let has_comma = rest.trim_start().starts_with(',');
+            let trailing = if has_comma { "," } else { "" };
+            let mut edits = Vec::new();
+            if !has_comma {
+                edits.push(Edit::insert(last.end_byte(), ","));
+            }
+            edits.push(Edit::insert(
+                line_end,
+                format!("\n{indent}{member}{trailing}"),
+            ));
+            edits
         }
-        Some(last) => Edit::insert(last.end_byte(), format!(", {member}")),
+        Some(last) => vec![Edit::insert(last.end_byte(), format!(", {member}"))],
     }
+}
+
+/// [`add_member`] for a rule that falls back to advice: `None` when the list is not a clean `{…}` (an ERROR
+/// node inside). `entry` is the member; an empty Go list becomes `{entry}`, an empty TS object `{ entry }`.
+pub fn members_edit(
+    ctx: &RuleContext<'_>,
+    list: Node<'_>,
+    language: Language,
+    entry: &str,
+) -> Option<Vec<Edit>> {
+    if list.has_error() {
+        return None;
+    }
+    let empty = if language == Language::Go {
+        format!("{{{entry}}}")
+    } else {
+        format!("{{ {entry} }}")
+    };
+    Some(vec![add_member(ctx, list, entry, &empty)])
+}
+
+/// The name a Go file knows the package at `path` by: its import's local name, else the name an import of
+/// it would get (`time`, `http` for `net/http`).
+pub fn go_package_local(ctx: &RuleContext<'_>, path: &str) -> String {
+    ctx.facts
+        .imports
+        .iter()
+        .find(|i| i.path == path)
+        .map(|i| i.local.clone())
+        .unwrap_or_else(|| path.rsplit('/').next().unwrap_or(path).to_string())
 }
 
 /// Code quoted in a message: whitespace collapsed, cut with `…` past `max` characters.
@@ -189,6 +267,41 @@ mod tests {
         assert_eq!(added("package p\n"), "package p\n\nimport \"time\"\n");
         let present = "package p\n\nimport \"time\"\n";
         assert_eq!(added(present), present);
+    }
+
+    #[test]
+    fn members_are_added_after_a_trailing_comment() {
+        let source = "package p\n\nvar c = &http.Client{\n\tTransport: t, // shared\n}\nvar d = &http.Client{\n\tJar: j,\n}\n";
+        with_go(source, |ctx| {
+            let root = ctx.tree.expect("tree").root_node();
+            let lists: Vec<_> = node::descendants(root)
+                .filter(|n| n.kind() == "literal_value")
+                .collect();
+            let edits: Vec<_> = lists
+                .iter()
+                .map(|l| add_member(ctx, *l, "Timeout: 5", "{Timeout: 5}"))
+                .collect();
+            assert_eq!(
+                apply_edits(source, &edits).0,
+                "package p\n\nvar c = &http.Client{\n\tTransport: t, // shared\n\tTimeout: 5,\n}\nvar d = &http.Client{\n\tJar: j,\n\tTimeout: 5,\n}\n"
+            );
+        });
+        let ts = "const o = {\n  a: 1 // first\n};\n";
+        let document = Document::new(Language::TypeScript, ts, 0).expect("grammar loads");
+        let facts = FileFacts::compute(Language::TypeScript, document.tree(), ts);
+        let ctx = RuleContext::new(
+            Path::new("x.ts"),
+            Language::TypeScript,
+            ts,
+            document.tree(),
+            &facts,
+            KnowledgeBase::builtin(),
+        );
+        let object = facts.literals[0].node;
+        assert_eq!(
+            apply_edits(ts, &[ts_add_property(&ctx, object, "b: 2")]).0,
+            "const o = {\n  a: 1, // first\n  b: 2\n};\n"
+        );
     }
 
     #[test]

@@ -8,9 +8,12 @@
 //! - TypeScript/JavaScript: `<module>.<member>` with `node:` dropped — `axios.get`, `https.request`; globals by
 //!   name: `fetch`, `AbortSignal.timeout`.
 
+mod flow;
 mod go;
 mod rust;
 mod typescript;
+
+pub use flow::{Binding, ChainLink, ContextDeadline, Origin};
 
 use dsr_syntax::{node, Language, TextRange};
 use tree_sitter::{Node, Tree};
@@ -193,8 +196,14 @@ pub struct FileFacts<'t> {
     pub strings: Vec<StringLiteral>,
     /// Comment nodes (for suppressions); for SQL, the comments sqlparser's tokenizer finds.
     pub comments: Vec<TextRange>,
+    /// Identifier nodes that may name a local (`identifier`, TS `shorthand_property_identifier`) with their
+    /// ranges, in document order: where a variable is used, without walking the tree again.
+    pub identifiers: Vec<(TextRange, Node<'t>)>,
     /// Component names for byte ranges that are not functions (Rust impl blocks, TS classes).
     containers: Vec<(TextRange, String)>,
+    /// For method chains: the id of a receiver (wrappers stripped) → the index of the call made on it. Built
+    /// on first use.
+    chain_index: std::sync::OnceLock<std::collections::HashMap<usize, usize>>,
 }
 
 impl<'t> FileFacts<'t> {
@@ -210,6 +219,8 @@ impl<'t> FileFacts<'t> {
             loops: Vec::new(),
             strings: Vec::new(),
             comments: Vec::new(),
+            identifiers: Vec::new(),
+            chain_index: std::sync::OnceLock::new(),
             containers: Vec::new(),
         };
         let Some(tree) = tree else {
@@ -277,12 +288,19 @@ impl<'t> FileFacts<'t> {
 
     /// The innermost function containing `offset`.
     pub fn function_at(&self, offset: usize) -> Option<usize> {
-        self.functions
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.range().contains(offset))
-            .min_by_key(|(_, f)| f.range().len())
-            .map(|(i, _)| i)
+        // Functions are collected in pre-order, so their starts never decrease: the innermost function around
+        // `offset` is the last one starting at or before it, or one of that one's enclosing functions.
+        let after = self
+            .functions
+            .partition_point(|f| f.node.start_byte() <= offset);
+        let mut current = after.checked_sub(1);
+        while let Some(index) = current {
+            if self.functions[index].range().contains(offset) {
+                return Some(index);
+            }
+            current = self.functions[index].parent;
+        }
+        None
     }
 
     /// The outermost named function around `index` (a closure's enclosing declaration), itself if it has none.
@@ -341,15 +359,10 @@ impl<'t> FileFacts<'t> {
     /// through.
     pub fn chained_calls(&self, index: usize) -> Vec<usize> {
         let mut chain = Vec::new();
-        let mut current = index;
-        while let Some(next) = self.calls.iter().position(|c| {
-            c.receiver.map(strip_chain_wrappers) == self.calls.get(current).map(|p| p.node)
-        }) {
-            if chain.contains(&next) {
-                break;
-            }
+        let mut current = self.calls.get(index).map(|c| c.node);
+        while let Some(next) = current.and_then(|node| self.call_chained_on(node)) {
             chain.push(next);
-            current = next;
+            current = Some(self.calls[next].node);
         }
         chain
     }
@@ -551,6 +564,14 @@ impl<'t> Collector<'_, 't, '_> {
 
     fn visit(&mut self, current: Node<'t>) {
         let function = self.function_stack.last().copied();
+        if matches!(
+            current.kind(),
+            "identifier" | "shorthand_property_identifier"
+        ) {
+            self.facts
+                .identifiers
+                .push((TextRange::of(current), current));
+        }
         if current.kind().ends_with("comment") {
             self.facts.comments.push(TextRange::of(current));
             return;
