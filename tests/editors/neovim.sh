@@ -11,6 +11,8 @@ trap 'rm -rf "$work"' EXIT
 
 # A scratch copy: the test edits buffers and must never touch the repo's files.
 cp -r "$here/project" "$work/project"
+# The bundled sample service's Go API, copied so that applying a fix edits the copy, not the repository.
+mkdir -p "$work/project/shop" && cp -r "$repo/examples/shop/api" "$work/project/shop/api"
 for d in state cache data config; do mkdir -p "$work/xdg/$d"; done
 
 status=0

@@ -42,6 +42,8 @@ echo "vscode: packaged .vsix ($(du -k "$work/distsys-review.vsix" | cut -f1) KiB
 
 # --- code-server, its own dirs, the extension installed --------------------------------------------------------
 cp -r "$here/project" "$work/project"
+# The bundled sample service's Go API, copied so that applying a fix edits the copy, not the repository.
+mkdir -p "$work/project/shop" && cp -r "$repo/examples/shop/api" "$work/project/shop/api"
 mkdir -p "$work/user/User" "$work/ext-dir" "$work/xdg/config" "$work/xdg/data"
 cat >"$work/user/User/settings.json" <<'JSON'
 {
