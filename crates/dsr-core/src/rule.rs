@@ -199,6 +199,20 @@ impl<'a> RuleContext<'a> {
         })
     }
 
+    /// The distributed and in-process locks of the file, shared by the LCK rules.
+    pub fn locks(&self) -> &crate::models::locks::Locks<'a, 'a> {
+        self.models
+            .locks
+            .get_or_init(|| crate::models::locks::Locks::compute(self.facts, self.source, self.kb))
+    }
+
+    /// Which calls reach a remote system and which of them mutate it (any write, not only unsafe-to-repeat ones).
+    pub fn remote_calls(&self) -> &crate::models::remote::RemoteCalls {
+        self.models.remote_calls.get_or_init(|| {
+            crate::models::remote::RemoteCalls::compute(self.facts, self.source, self.kb)
+        })
+    }
+
     /// The message handlers and auto-ack settings of the file.
     pub fn messaging(&self) -> &MessagingModel<'a> {
         self.models

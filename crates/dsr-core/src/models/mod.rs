@@ -30,6 +30,8 @@ pub(crate) struct Models<'t> {
     pub(crate) messaging: OnceCell<messaging::MessagingModel<'t>>,
     pub(crate) transactions: OnceCell<Vec<messaging::transaction::Transaction<'t>>>,
     pub(crate) write_sites: OnceCell<Vec<messaging::writes::WriteSite<'t>>>,
+    pub(crate) locks: OnceCell<locks::Locks<'t, 't>>,
+    pub(crate) remote_calls: OnceCell<remote::RemoteCalls>,
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 use dsr_core::kb::LockScope;
-use dsr_core::models::locks::{enclosing_statement, Acquisition, Locks};
+use dsr_core::models::locks::{enclosing_statement, Acquisition};
 use dsr_core::models::remote::RemoteCalls;
 use dsr_core::tree_sitter::Node;
 use dsr_core::{
@@ -130,7 +130,7 @@ impl Rule for LockHeldAcrossRemoteCall {
         ) {
             return;
         }
-        let locks = Locks::compute(ctx.facts, ctx.source, ctx.kb);
+        let locks = ctx.locks();
         if !locks
             .acquisitions
             .iter()
@@ -138,16 +138,16 @@ impl Rule for LockHeldAcrossRemoteCall {
         {
             return;
         }
-        let remote = RemoteCalls::compute(ctx.facts, ctx.source, ctx.kb);
+        let remote = ctx.remote_calls();
         for acquisition in locks
             .acquisitions
             .iter()
             .filter(|a| a.scope == LockScope::Process)
         {
             match ctx.language {
-                Language::Go => check_go(ctx, acquisition, &remote, sink),
-                Language::Rust => check_rust(ctx, acquisition, &remote, sink),
-                _ => check_typescript(ctx, acquisition, &remote, sink),
+                Language::Go => check_go(ctx, acquisition, remote, sink),
+                Language::Rust => check_rust(ctx, acquisition, remote, sink),
+                _ => check_typescript(ctx, acquisition, remote, sink),
             }
         }
     }

@@ -1,6 +1,6 @@
 use dsr_core::commands::StoreCommand;
 use dsr_core::kb::{ApiKind, LockScope};
-use dsr_core::models::locks::{key_text, words, Acquisition, Expiry, Locks, Mechanism, Purpose};
+use dsr_core::models::locks::{key_text, words, Acquisition, Expiry, Mechanism, Purpose};
 use dsr_core::models::remote::RemoteCalls;
 use dsr_core::{declare_rule, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange};
 use dsr_syntax::node;
@@ -126,7 +126,7 @@ impl Rule for LockWithoutFencing {
         ) {
             return;
         }
-        let locks = Locks::compute(ctx.facts, ctx.source, ctx.kb);
+        let locks = ctx.locks();
         if !locks
             .acquisitions
             .iter()
@@ -134,7 +134,7 @@ impl Rule for LockWithoutFencing {
         {
             return;
         }
-        let remote = RemoteCalls::compute(ctx.facts, ctx.source, ctx.kb);
+        let remote = ctx.remote_calls();
         for acquisition in &locks.acquisitions {
             if acquisition.scope != LockScope::Distributed || acquisition.purpose != Purpose::Lock {
                 continue;
@@ -163,7 +163,7 @@ impl Rule for LockWithoutFencing {
             if writes.is_empty() || is_fenced(ctx, acquisition, region) {
                 continue;
             }
-            report(ctx, acquisition, &writes, &remote, sink);
+            report(ctx, acquisition, &writes, remote, sink);
         }
     }
 }

@@ -144,13 +144,13 @@ impl Rule for LockWithoutTtl {
         let commands: Vec<_> = (0..ctx.facts.calls.len())
             .filter_map(|i| StoreCommand::decode(ctx.facts, ctx.kb, ctx.source, i))
             .collect();
-        let locks = Locks::compute(ctx.facts, ctx.source, ctx.kb);
+        let locks = ctx.locks();
         let mut claims: Vec<(Claim<'_>, Analysis)> = Vec::new();
         for command in &commands {
             let Some(claim) = redis_claim(ctx, command, LOCK_TTL) else {
                 continue;
             };
-            let analysis = analyse(ctx, &claim, &locks);
+            let analysis = analyse(ctx, &claim, locks);
             let claim = match analysis.purpose {
                 Purpose::Dedup => redis_claim(ctx, command, DEDUP_TTL).unwrap_or(claim),
                 _ => claim,
@@ -160,7 +160,7 @@ impl Rule for LockWithoutTtl {
         for acquisition in &locks.acquisitions {
             if acquisition.mechanism == Mechanism::EtcdTxn && acquisition.expiry == Expiry::None {
                 let claim = etcd_claim(acquisition);
-                let analysis = analyse(ctx, &claim, &locks);
+                let analysis = analyse(ctx, &claim, locks);
                 claims.push((claim, analysis));
             }
         }

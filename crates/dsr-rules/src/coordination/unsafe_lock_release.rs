@@ -1,7 +1,5 @@
 use dsr_core::commands::StoreCommand;
-use dsr_core::models::locks::{
-    key_text, Acquisition, Expiry, Locks, Mechanism, Purpose, ReleaseKind,
-};
+use dsr_core::models::locks::{key_text, Acquisition, Expiry, Mechanism, Purpose, ReleaseKind};
 use dsr_core::tree_sitter::Node;
 use dsr_core::{
     declare_rule, Confidence, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange,
@@ -124,7 +122,7 @@ impl Rule for UnsafeLockRelease {
         ) {
             return;
         }
-        let locks = Locks::compute(ctx.facts, ctx.source, ctx.kb);
+        let locks = ctx.locks();
         let mut reported = FxHashSet::default();
         for acquisition in &locks.acquisitions {
             if acquisition.mechanism != Mechanism::Redis || acquisition.purpose == Purpose::Dedup {

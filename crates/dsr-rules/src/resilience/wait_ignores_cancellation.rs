@@ -125,8 +125,6 @@ fn is_stop_name(text: &str) -> bool {
 // Go
 
 fn check_go(ctx: &RuleContext<'_>, root: Node<'_>, sink: &mut Vec<Finding>) {
-    let facts = ctx.facts;
-    let mut remote: Option<RemoteCalls> = None;
     for n in node::descendants(root) {
         match n.kind() {
             "select_statement" => {
@@ -139,9 +137,7 @@ fn check_go(ctx: &RuleContext<'_>, root: Node<'_>, sink: &mut Vec<Finding>) {
                 let Some(source) = context_at(ctx, n) else {
                     continue;
                 };
-                let remote =
-                    remote.get_or_insert_with(|| RemoteCalls::compute(facts, ctx.source, ctx.kb));
-                check_receive(ctx, n, &source, remote, sink);
+                check_receive(ctx, n, &source, ctx.remote_calls(), sink);
             }
             _ => {}
         }
