@@ -410,6 +410,39 @@ pub(crate) fn strip(mut n: Node<'_>) -> Node<'_> {
     n
 }
 
+/// `go f(x)`: the call is the statement's whole expression.
+fn is_spawn_statement(call: Node<'_>) -> bool {
+    call.parent().is_some_and(|p| p.kind() == "go_statement")
+}
+
+/// A function literal, closure or async block that runs on its own: `go func() {…}()`, or the argument of a
+/// `spawn` (`tokio::spawn(async move {…})`, `std::thread::spawn(move || …)`).
+fn is_spawned(facts: &FileFacts<'_>, index: &Index<'_>, function: Node<'_>) -> bool {
+    let Some(parent) = function.parent() else {
+        return false;
+    };
+    if parent.kind() == "call_expression" && is_spawn_statement(parent) {
+        return true;
+    }
+    let Some(call) = node::ancestors(function)
+        .skip(1)
+        .take(3)
+        .find(|a| a.kind() == "call_expression")
+        .and_then(|n| index.call(facts, n))
+    else {
+        return false;
+    };
+    let spawner = call
+        .method
+        .as_deref()
+        .or_else(|| call.path.as_deref().and_then(|p| p.rsplit(':').next()));
+    spawner.is_some_and(|name| matches!(name, "spawn" | "spawn_blocking"))
+        && call
+            .args
+            .iter()
+            .any(|a| TextRange::of(*a).contains_range(TextRange::of(function)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -509,34 +542,4 @@ async fn f(c: &Client) {
             ]
         );
     }
-}
-
-/// `go f(x)`: the call is the statement's whole expression.
-fn is_spawn_statement(call: Node<'_>) -> bool {
-    call.parent().is_some_and(|p| p.kind() == "go_statement")
-}
-
-/// A function literal, closure or async block that runs on its own: `go func() {…}()`, or the argument of a
-/// `spawn` (`tokio::spawn(async move {…})`, `std::thread::spawn(move || …)`).
-fn is_spawned(facts: &FileFacts<'_>, index: &Index<'_>, function: Node<'_>) -> bool {
-    let Some(parent) = function.parent() else {
-        return false;
-    };
-    if parent.kind() == "call_expression" && is_spawn_statement(parent) {
-        return true;
-    }
-    let Some(call) = node::ancestors(function)
-        .skip(1)
-        .take(3)
-        .find(|a| a.kind() == "call_expression")
-        .and_then(|n| index.call(facts, n))
-    else {
-        return false;
-    };
-    let spawner = call
-        .method
-        .as_deref()
-        .or_else(|| call.path.as_deref().and_then(|p| p.rsplit(':').next()));
-    spawner.is_some_and(|name| matches!(name, "spawn" | "spawn_blocking"))
-        && call.args.iter().any(|a| TextRange::of(*a).contains_range(TextRange::of(function)))
 }
