@@ -102,7 +102,7 @@ impl RemoteCalls {
         // Work started in a goroutine or a spawned task runs on its own: the function that starts it does not
         // wait for it, so its calls stop at the spawned function (and a `go f()` call counts for no function).
         for (at, call) in facts.calls.iter().enumerate() {
-            if is_spawn_statement(call.node) {
+            if is_spawn_statement(call.node) || in_spawned_block(facts, &index, call) {
                 continue;
             }
             let mut current = call.function;
@@ -413,6 +413,18 @@ pub(crate) fn strip(mut n: Node<'_>) -> Node<'_> {
 /// `go f(x)`: the call is the statement's whole expression.
 fn is_spawn_statement(call: Node<'_>) -> bool {
     call.parent().is_some_and(|p| p.kind() == "go_statement")
+}
+
+/// A call inside an `async` block handed to `spawn` (blocks are not functions of their own in the facts).
+fn in_spawned_block(facts: &FileFacts<'_>, index: &Index<'_>, call: &Call<'_>) -> bool {
+    if facts.language != Language::Rust {
+        return false;
+    }
+    let function = call.function.map(|f| facts.functions[f].node);
+    node::ancestors(call.node)
+        .skip(1)
+        .take_while(|a| Some(*a) != function)
+        .any(|a| a.kind() == "async_block" && is_spawned(facts, index, a))
 }
 
 /// A function literal, closure or async block that runs on its own: `go func() {…}()`, or the argument of a
