@@ -53,3 +53,6 @@ fn tracking_pipeline() -> (mpsc::Sender<String>, reqwest::Client) {
         .expect("static client config");
     (tx, client)
 }
+
+// Kafka consumption (order events in, shipments out).
+mod consumer;
