@@ -9,7 +9,7 @@ pub mod observability;
 pub mod operations;
 pub mod resilience;
 pub mod shared;
-pub mod sql;
+pub use dsr_core::sql;
 
 use dsr_core::suppression::{SuppressionWithoutReason, UnusedSuppression};
 use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
