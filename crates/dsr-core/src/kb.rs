@@ -721,7 +721,7 @@ fn module_matches(path: &str, module: &str) -> bool {
 }
 
 /// The resolved type of a method call's receiver when it is a parameter of an enclosing function.
-fn receiver_type<'f>(facts: &'f FileFacts<'_>, call: &Call<'_>) -> Option<&'f str> {
+pub(crate) fn receiver_type<'f>(facts: &'f FileFacts<'_>, call: &Call<'_>) -> Option<&'f str> {
     if call.receiver?.kind() != "identifier" {
         return None;
     }

@@ -141,7 +141,16 @@ impl<'t> StoreAccesses<'t> {
                 model.atomic_scopes.push(index);
                 continue;
             }
-            let candidates: Vec<&Api> = kb.candidates(facts, call).collect();
+            let mut candidates: Vec<&Api> = kb.candidates(facts, call).collect();
+            // A receiver declared with a library's type picks that library (`cli *clientv3.Client` in a file that
+            // imports go-redis too).
+            if let Some(receiver) = crate::kb::receiver_type(facts, call) {
+                candidates.sort_by_key(|api| {
+                    !api.module
+                        .as_deref()
+                        .is_some_and(|m| receiver.starts_with(m))
+                });
+            }
             let mut found = None;
             for api in candidates {
                 found = match (api.kind, api.command.is_some()) {
@@ -466,7 +475,7 @@ fn normalize_key(
 fn unwrap_key<'t>(mut n: Node<'t>, source: &str) -> Node<'t> {
     for _ in 0..8 {
         let next = match n.kind() {
-            "reference_expression" | "parenthesized_expression" => {
+            "reference_expression" | "parenthesized_expression" | "literal_element" => {
                 node::named_children(n).last()
             }
             "unary_expression" if node::text(n, source).starts_with(['&', '*']) => {
