@@ -200,6 +200,9 @@ fn redis_access<'t>(
     source: &str,
     index: usize,
 ) -> Option<Redis<'t>> {
+    if on_local_collection(facts, source, &facts.calls[index]) {
+        return None;
+    }
     let command = StoreCommand::decode(facts, kb, source, index)?;
     let name = command.name.as_str();
     let (access, mut atomic) = match name {
@@ -284,6 +287,66 @@ fn redis_access<'t>(
         transaction: None,
         serializable: false,
     }))
+}
+
+/// Whether a method call is made on an in-process collection (`new Map()`, a field or local typed `Map<…>`,
+/// `HashMap`), whose `get`/`set` share their names with Redis clients' methods.
+fn on_local_collection(facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> bool {
+    let Some(receiver) = call.receiver else {
+        return false;
+    };
+    let collection = |declaration: Node<'_>| {
+        let text = compact(node::text(declaration, source));
+        ["newMap", "newWeakMap", "newSet", "Map<", "HashMap", "BTreeMap", "LRUCache", "LruCache"]
+            .iter()
+            .any(|c| text.contains(c))
+    };
+    match receiver.kind() {
+        "identifier" => {
+            let name = node::text(receiver, source);
+            let binding = super::messaging::syntax::find_binding(
+                facts,
+                name,
+                call.node,
+                call.function,
+                source,
+            );
+            match binding {
+                Some(b) => collection(b.node) || b.value.is_some_and(collection),
+                None => facts
+                    .assignments_in(None)
+                    .find(|a| a.declares && a.target == name)
+                    .is_some_and(|a| collection(a.node)),
+            }
+        }
+        // `this.cache.get(k)`: the class declares the field.
+        "member_expression" => {
+            let object = receiver.child_by_field_name("object");
+            let property = receiver.child_by_field_name("property");
+            let (Some(object), Some(property)) = (object, property) else {
+                return false;
+            };
+            if object.kind() != "this" {
+                return false;
+            }
+            let field = node::text(property, source);
+            let Some(class) = node::ancestors(call.node).find(|a| a.kind() == "class_body") else {
+                return false;
+            };
+            node::named_children(class)
+                .filter(|m| m.kind() == "public_field_definition")
+                .filter(|m| {
+                    m.child_by_field_name("name")
+                        .is_some_and(|n| node::text(n, source) == field)
+                })
+                .any(|m| {
+                    collection(m)
+                        || m.child_by_field_name("type")
+                            .is_some_and(|t| node::text(t, source).contains("Map"))
+                })
+        }
+        _ => false,
+    }
 }
 
 /// The words an options value spells, upper case: field names and string/identifier values of go-redis
