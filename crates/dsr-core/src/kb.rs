@@ -396,7 +396,11 @@ const BUILTIN: [(Language, &str, &str); 12] = [
         include_str!("../kb/typescript-delivery.toml"),
     ),
     // Shared stores' reads, writes and atomic forms (CON001) and row-skipping query builders (API001).
-    (Language::Go, "go-store.toml", include_str!("../kb/go-store.toml")),
+    (
+        Language::Go,
+        "go-store.toml",
+        include_str!("../kb/go-store.toml"),
+    ),
     (
         Language::Rust,
         "rust-store.toml",

@@ -154,16 +154,14 @@ impl<'t> StoreAccesses<'t> {
             let mut found = None;
             for api in candidates {
                 found = match (api.kind, api.command.is_some()) {
-                    (ApiKind::Cache, _) => {
-                        match redis_access(facts, kb, source, index) {
-                            Some(Redis::Scope) => {
-                                model.atomic_scopes.push(index);
-                                None
-                            }
-                            Some(Redis::Access(access)) => Some(access),
-                            None => None,
+                    (ApiKind::Cache, _) => match redis_access(facts, kb, source, index) {
+                        Some(Redis::Scope) => {
+                            model.atomic_scopes.push(index);
+                            None
                         }
-                    }
+                        Some(Redis::Access(access)) => Some(access),
+                        None => None,
+                    },
                     (ApiKind::Db, true) => etcd_access(facts, kb, source, index, api),
                     (ApiKind::ObjectStore, true) => object_access(facts, source, index, api),
                     (ApiKind::Db, false) if api.role.is_none() => {
@@ -184,7 +182,10 @@ impl<'t> StoreAccesses<'t> {
     pub fn atomic_scope_in(&self, facts: &FileFacts<'_>, function: Option<usize>) -> Option<usize> {
         let outer = function.map(|f| facts.outermost_function(f));
         self.atomic_scopes.iter().copied().find(|scope| {
-            facts.calls[*scope].function.map(|f| facts.outermost_function(f)) == outer
+            facts.calls[*scope]
+                .function
+                .map(|f| facts.outermost_function(f))
+                == outer
         })
     }
 }
@@ -297,9 +298,18 @@ fn on_local_collection(facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> 
     };
     let collection = |declaration: Node<'_>| {
         let text = compact(node::text(declaration, source));
-        ["newMap", "newWeakMap", "newSet", "Map<", "HashMap", "BTreeMap", "LRUCache", "LruCache"]
-            .iter()
-            .any(|c| text.contains(c))
+        [
+            "newMap",
+            "newWeakMap",
+            "newSet",
+            "Map<",
+            "HashMap",
+            "BTreeMap",
+            "LRUCache",
+            "LruCache",
+        ]
+        .iter()
+        .any(|c| text.contains(c))
     };
     match receiver.kind() {
         "identifier" => {
@@ -552,7 +562,10 @@ fn unwrap_key<'t>(mut n: Node<'t>, source: &str) -> Node<'t> {
                     .unwrap_or_default();
                 let callee_text = callee.map(|c| node::text(c, source)).unwrap_or("");
                 let method = callee
-                    .and_then(|c| c.child_by_field_name("field").or(c.child_by_field_name("property")))
+                    .and_then(|c| {
+                        c.child_by_field_name("field")
+                            .or(c.child_by_field_name("property"))
+                    })
                     .map(|f| node::text(f, source));
                 if args.is_empty()
                     && matches!(
@@ -564,8 +577,7 @@ fn unwrap_key<'t>(mut n: Node<'t>, source: &str) -> Node<'t> {
                         c.child_by_field_name("value")
                             .or(c.child_by_field_name("object"))
                     })
-                } else if args.len() == 1
-                    && matches!(callee_text, "aws.String" | "String" | "Some")
+                } else if args.len() == 1 && matches!(callee_text, "aws.String" | "String" | "Some")
                 {
                     args.first().copied()
                 } else {
@@ -630,9 +642,10 @@ fn sql_access<'t>(
 /// computed ([`SQL_HOLE`]s).
 pub fn call_sql(facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> Option<(String, bool)> {
     if call.node.kind() == "macro_invocation" {
-        let first = node::descendants(call.node)
-            .find(|n| node::is_string_literal(*n, facts.language))?;
-        return sql_expression(facts, source, call.function, first, 0).filter(|(t, _)| looks_like_sql(t));
+        let first =
+            node::descendants(call.node).find(|n| node::is_string_literal(*n, facts.language))?;
+        return sql_expression(facts, source, call.function, first, 0)
+            .filter(|(t, _)| looks_like_sql(t));
     }
     call.args
         .iter()
@@ -651,7 +664,15 @@ pub fn looks_like_sql(text: &str) -> bool {
         .to_ascii_uppercase();
     matches!(
         first.as_str(),
-        "SELECT" | "UPDATE" | "DELETE" | "INSERT" | "WITH" | "REPLACE" | "UPSERT" | "BEGIN" | "START"
+        "SELECT"
+            | "UPDATE"
+            | "DELETE"
+            | "INSERT"
+            | "WITH"
+            | "REPLACE"
+            | "UPSERT"
+            | "BEGIN"
+            | "START"
     )
 }
 
@@ -717,12 +738,13 @@ pub fn sql_expression(
             Some((fill_printf(&text), true))
         }
         "macro_invocation" if language == Language::Rust => {
-            let name = n.child_by_field_name("macro").map(|m| node::text(m, source));
+            let name = n
+                .child_by_field_name("macro")
+                .map(|m| node::text(m, source));
             if !matches!(name, Some("format" | "std::format")) {
                 return None;
             }
-            let literal =
-                node::descendants(n).find(|d| node::is_string_literal(*d, language))?;
+            let literal = node::descendants(n).find(|d| node::is_string_literal(*d, language))?;
             let text = node::string_literal_value(literal, source, language)?;
             Some((fill_braces(&text), true))
         }
@@ -738,7 +760,7 @@ pub fn sql_expression(
 }
 
 /// `%s`, `%d`, `%v`, `%[1]s`, `%-5d` → a hole; `%%` → `%`.
-fn fill_printf(format: &str) -> String {
+pub fn fill_printf(format: &str) -> String {
     let mut out = String::with_capacity(format.len());
     let mut chars = format.chars().peekable();
     while let Some(c) = chars.next() {
@@ -751,7 +773,7 @@ fn fill_printf(format: &str) -> String {
             out.push('%');
             continue;
         }
-        while let Some(next) = chars.next() {
+        for next in chars.by_ref() {
             if next.is_ascii_alphabetic() {
                 break;
             }
@@ -762,7 +784,7 @@ fn fill_printf(format: &str) -> String {
 }
 
 /// `{}`, `{name}`, `{:?}` → a hole; `{{`/`}}` → braces.
-fn fill_braces(format: &str) -> String {
+pub fn fill_braces(format: &str) -> String {
     let mut out = String::with_capacity(format.len());
     let mut chars = format.chars().peekable();
     while let Some(c) = chars.next() {
@@ -829,7 +851,9 @@ fn classify(statement: &Statement) -> Option<Classified> {
             let mut compared = false;
             for assignment in &update.assignments {
                 let targets: Vec<String> = match &assignment.target {
-                    sqlparser::ast::AssignmentTarget::ColumnName(name) => vec![last_part(&name.to_string())],
+                    sqlparser::ast::AssignmentTarget::ColumnName(name) => {
+                        vec![last_part(&name.to_string())]
+                    }
                     sqlparser::ast::AssignmentTarget::Tuple(names) => {
                         names.iter().map(|n| last_part(&n.to_string())).collect()
                     }
@@ -851,7 +875,14 @@ fn classify(statement: &Statement) -> Option<Classified> {
             } else {
                 None
             };
-            Some((Access::Write, table, columns, atomic, false, "UPDATE".into()))
+            Some((
+                Access::Write,
+                table,
+                columns,
+                atomic,
+                false,
+                "UPDATE".into(),
+            ))
         }
         Statement::Delete(delete) => {
             let from = match &delete.from {
@@ -865,7 +896,14 @@ fn classify(statement: &Statement) -> Option<Classified> {
         Statement::Insert(insert) => {
             let table = last_part(&insert.table.to_string());
             let atomic = insert.on.is_some().then_some(Atomic::Command);
-            Some((Access::Write, table, Vec::new(), atomic, false, "INSERT".into()))
+            Some((
+                Access::Write,
+                table,
+                Vec::new(),
+                atomic,
+                false,
+                "INSERT".into(),
+            ))
         }
         _ => None,
     }
@@ -920,9 +958,7 @@ fn collect_columns(expr: &Expr, out: &mut Vec<String>, depth: usize) {
         | Expr::IsNotNull(inner)
         | Expr::IsTrue(inner)
         | Expr::IsFalse(inner) => collect_columns(inner, out, depth + 1),
-        Expr::In { expr, .. } | Expr::Between { expr, .. } => {
-            collect_columns(expr, out, depth + 1)
-        }
+        Expr::In { expr, .. } | Expr::Between { expr, .. } => collect_columns(expr, out, depth + 1),
         Expr::AnyOp { left, .. } | Expr::AllOp { left, .. } => {
             collect_columns(left, out, depth + 1)
         }
@@ -940,7 +976,9 @@ struct ExpressionWords {
 /// The words and placeholders of an SQL expression, through sqlparser's tokenizer.
 fn expression_words(text: &str) -> ExpressionWords {
     let dialect = sqlparser::dialect::GenericDialect {};
-    let tokens = Tokenizer::new(&dialect, text).tokenize().unwrap_or_default();
+    let tokens = Tokenizer::new(&dialect, text)
+        .tokenize()
+        .unwrap_or_default();
     let mut words = Vec::new();
     let mut computed = false;
     for token in tokens {
@@ -964,7 +1002,8 @@ pub fn computed_offset(statement: &Statement) -> Option<String> {
         sqlparser::ast::LimitClause::LimitOffset { offset, .. } => offset.as_ref()?.value.clone(),
         sqlparser::ast::LimitClause::OffsetCommaLimit { offset, .. } => offset.clone(),
     };
-    if matches!(offset, Expr::Value(ref v) if matches!(v.value, sqlparser::ast::Value::Number(..))) {
+    if matches!(offset, Expr::Value(ref v) if matches!(v.value, sqlparser::ast::Value::Number(..)))
+    {
         return None;
     }
     Some(offset.to_string())

@@ -1,6 +1,8 @@
 use dsr_core::facts::FileFacts;
 use dsr_core::kb::ApiRole;
-use dsr_core::models::store::{computed_offset, looks_like_sql, parse_sql, sql_expression};
+use dsr_core::models::store::{
+    computed_offset, fill_braces, fill_printf, looks_like_sql, parse_sql, sql_expression,
+};
 use dsr_core::tree_sitter::Node;
 use dsr_core::{declare_rule, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange};
 use dsr_syntax::node;
@@ -90,8 +92,7 @@ impl Rule for OffsetPagination {
         }
         let mut reported: Vec<TextRange> = Vec::new();
         for string in &ctx.facts.strings {
-            if !string.value.to_ascii_lowercase().contains("offset")
-                && !string.value.contains(',')
+            if !string.value.to_ascii_lowercase().contains("offset") && !string.value.contains(',')
             {
                 continue;
             }
@@ -147,7 +148,10 @@ fn check_sql(
         return;
     }
     let range = TextRange::of(whole);
-    if reported.iter().any(|r| r.contains_range(range) || range.contains_range(*r)) {
+    if reported
+        .iter()
+        .any(|r| r.contains_range(range) || range.contains_range(*r))
+    {
         return;
     }
     let Some(offset) = parse_sql(&text).and_then(|s| computed_offset(&s)) else {
@@ -181,31 +185,11 @@ fn fill(ctx: &RuleContext<'_>, literal: Node<'_>, value: &str) -> String {
     if !in_format {
         return value.to_string();
     }
-    let hole = dsr_core::models::store::SQL_HOLE;
-    let mut out = String::new();
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (ctx.language, c) {
-            (Language::Go, '%') if chars.peek() != Some(&'%') => {
-                for next in chars.by_ref() {
-                    if next.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-                out.push_str(hole);
-            }
-            (Language::Rust, '{') if chars.peek() != Some(&'{') => {
-                for next in chars.by_ref() {
-                    if next == '}' {
-                        break;
-                    }
-                }
-                out.push_str(hole);
-            }
-            _ => out.push(c),
-        }
+    match ctx.language {
+        Language::Go => fill_printf(value),
+        Language::Rust => fill_braces(value),
+        _ => value.to_string(),
     }
-    out
 }
 
 /// Words that show a value comes from the request's page number or query string.
@@ -232,11 +216,7 @@ fn check_builders(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         if matches!(arg.kind(), "int_literal" | "integer_literal" | "number") {
             continue;
         }
-        if ctx
-            .kb
-            .role_of(facts, call, &[ApiRole::Offset])
-            .is_none()
-        {
+        if ctx.kb.role_of(facts, call, &[ApiRole::Offset]).is_none() {
             continue;
         }
         let words = value_words(ctx, facts, call.function, arg, 0);
@@ -267,7 +247,10 @@ fn value_words(
     for n in node::descendants(expression) {
         if !matches!(
             n.kind(),
-            "identifier" | "property_identifier" | "field_identifier" | "shorthand_property_identifier"
+            "identifier"
+                | "property_identifier"
+                | "field_identifier"
+                | "shorthand_property_identifier"
         ) {
             continue;
         }

@@ -2,7 +2,9 @@ use dsr_core::models::messaging::flow::contains;
 use dsr_core::models::messaging::syntax::{binder, derived_names, mentions};
 use dsr_core::models::store::{Access, Store, StoreAccess};
 use dsr_core::tree_sitter::Node;
-use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{
+    declare_rule, Confidence, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange,
+};
 use dsr_syntax::node;
 
 declare_rule! {
@@ -106,15 +108,16 @@ impl Rule for ReadModifyWriteRace {
         for write in &model.accesses {
             // Deletes after a check are LCK002's (lock release) or harmless to repeat; inserts are left to
             // unique constraints.
-            if write.access != Access::Write || write.atomic.is_some() || write.operation == "INSERT"
+            if write.access != Access::Write
+                || write.atomic.is_some()
+                || write.operation == "INSERT"
             {
                 continue;
             }
             let Some(function) = outer(write) else {
                 continue;
             };
-            if write.store == Store::Redis
-                && model.atomic_scope_in(facts, write.function).is_some()
+            if write.store == Store::Redis && model.atomic_scope_in(facts, write.function).is_some()
             {
                 continue;
             }
@@ -186,13 +189,7 @@ fn read_result_names(ctx: &RuleContext<'_>, read: &StoreAccess<'_>, body: Node<'
     if roots.is_empty() {
         return roots;
     }
-    derived_names(
-        body,
-        read.node.end_byte(),
-        &roots,
-        ctx.source,
-        ctx.language,
-    )
+    derived_names(body, read.node.end_byte(), &roots, ctx.source, ctx.language)
 }
 
 /// Whether the write's arguments (the key left out) or its builder chain carry a value computed from the read.
@@ -217,10 +214,12 @@ fn guarded_by(
 ) -> bool {
     fn condition_of(n: Node<'_>) -> Option<Node<'_>> {
         match n.kind() {
-            "if_statement" | "if_expression" | "ternary_expression" | "conditional_expression" => n
-                .child_by_field_name("condition"),
-            "expression_switch_statement" | "switch_statement" | "match_expression" => n
-                .child_by_field_name("value"),
+            "if_statement" | "if_expression" | "ternary_expression" | "conditional_expression" => {
+                n.child_by_field_name("condition")
+            }
+            "expression_switch_statement" | "switch_statement" | "match_expression" => {
+                n.child_by_field_name("value")
+            }
             _ => None,
         }
     }

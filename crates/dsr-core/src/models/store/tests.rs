@@ -3,7 +3,7 @@ use std::path::Path;
 use dsr_syntax::{Document, Language};
 
 use super::*;
-use crate::{RuleContext, KnowledgeBase};
+use crate::{KnowledgeBase, RuleContext};
 
 /// Each access as `STORE ACCESS OPERATION target [atomic] [flags]`, and the atomic scopes' count.
 fn model(language: Language, source: &str) -> (Vec<String>, usize) {
@@ -227,22 +227,37 @@ async fn f(con: &mut redis::aio::MultiplexedConnection, s3: &Client, key: String
 #[test]
 fn computed_offsets_are_told_from_literal_ones() {
     let offset = |sql: &str| parse_sql(sql).and_then(|s| computed_offset(&s));
-    assert_eq!(offset("SELECT * FROM t LIMIT 10 OFFSET $1").as_deref(), Some("$1"));
+    assert_eq!(
+        offset("SELECT * FROM t LIMIT 10 OFFSET $1").as_deref(),
+        Some("$1")
+    );
     assert_eq!(
         offset(&fill_printf("SELECT * FROM t LIMIT %d OFFSET %d")).as_deref(),
         Some(SQL_HOLE)
     );
     assert_eq!(offset("SELECT * FROM t LIMIT 10 OFFSET 0"), None);
-    assert_eq!(offset("SELECT * FROM t WHERE id > $1 ORDER BY id LIMIT 10"), None);
+    assert_eq!(
+        offset("SELECT * FROM t WHERE id > $1 ORDER BY id LIMIT 10"),
+        None
+    );
     assert_eq!(offset("SELECT * FROM t LIMIT ?, 10").as_deref(), Some("?"));
 }
 
 #[test]
 fn never_panics_on_broken_code() {
     for (language, source) in [
-        (Language::Go, "package p\nfunc f() { rdb.Get(ctx, ) ; db.Exec(\"UPDATE\" + ) }"),
-        (Language::TypeScript, "redis.get(`${`); pool.query(`SELECT ${"),
-        (Language::Rust, "fn f() { sqlx::query(&format!(\"{\")).execute(&p); con.get( }"),
+        (
+            Language::Go,
+            "package p\nfunc f() { rdb.Get(ctx, ) ; db.Exec(\"UPDATE\" + ) }",
+        ),
+        (
+            Language::TypeScript,
+            "redis.get(`${`); pool.query(`SELECT ${",
+        ),
+        (
+            Language::Rust,
+            "fn f() { sqlx::query(&format!(\"{\")).execute(&p); con.get( }",
+        ),
     ] {
         let _ = model(language, source);
     }
