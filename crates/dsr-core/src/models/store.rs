@@ -638,8 +638,8 @@ fn sql_access<'t>(
     })
 }
 
-/// The SQL a database call runs, from its first two arguments (after a context), with whether parts of it are
-/// computed ([`SQL_HOLE`]s).
+/// The SQL a database call runs, from its first three arguments (after a context and, for sqlx's
+/// `GetContext(ctx, &dest, q)`, a destination), with whether parts of it are computed ([`SQL_HOLE`]s).
 pub fn call_sql(facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> Option<(String, bool)> {
     if call.node.kind() == "macro_invocation" {
         let first =
@@ -649,7 +649,7 @@ pub fn call_sql(facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> Option<
     }
     call.args
         .iter()
-        .take(2)
+        .take(3)
         .find_map(|arg| sql_expression(facts, source, call.function, *arg, 0))
         .filter(|(t, _)| looks_like_sql(t))
 }

@@ -174,7 +174,10 @@ fn read_result_names(ctx: &RuleContext<'_>, read: &StoreAccess<'_>, body: Node<'
             break;
         }
     }
-    for link in ctx.facts.chained_calls(read.call) {
+    // Out-parameters: `.Scan(&stock)` down the chain, sqlx's `GetContext(ctx, &dest, q)` on the call itself.
+    let mut filled = ctx.facts.chained_calls(read.call);
+    filled.push(read.call);
+    for link in filled {
         for arg in &ctx.facts.calls[link].args {
             if matches!(arg.kind(), "unary_expression" | "reference_expression") {
                 if let Some(inner) = node::named_children(*arg).last() {
