@@ -192,7 +192,40 @@ fn read_result_names(ctx: &RuleContext<'_>, read: &StoreAccess<'_>, body: Node<'
     if roots.is_empty() {
         return roots;
     }
-    derived_names(body, read.node.end_byte(), &roots, ctx.source, ctx.language)
+    let mut names = derived_names(body, read.node.end_byte(), &roots, ctx.source, ctx.language);
+    if ctx.language == Language::Rust {
+        // `let renamed = format!("{name} (copy)")`: inline format arguments are text, not identifiers.
+        for n in node::descendants(body).filter(|n| n.start_byte() >= read.node.end_byte()) {
+            let Some(b) = binder(n) else { continue };
+            if b.value.is_some_and(|v| formats_any(ctx, v, &names)) {
+                for name in b.names(ctx.source) {
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+            }
+        }
+    }
+    names
+}
+
+/// Whether an expression reads one of `names`, counting Rust's inline format arguments (`"{name}"`).
+fn reads_any(ctx: &RuleContext<'_>, expression: Node<'_>, names: &[String]) -> bool {
+    mentions(expression, names, ctx.source)
+        || (ctx.language == Language::Rust && formats_any(ctx, expression, names))
+}
+
+fn formats_any(ctx: &RuleContext<'_>, expression: Node<'_>, names: &[String]) -> bool {
+    node::descendants(expression)
+        .filter(|n| n.kind() == "macro_invocation")
+        .flat_map(node::descendants)
+        .filter(|n| node::is_string_literal(*n, ctx.language))
+        .any(|literal| {
+            let text = ctx.node_text(literal);
+            names.iter().any(|name| {
+                text.contains(&format!("{{{name}}}")) || text.contains(&format!("{{{name}:"))
+            })
+        })
 }
 
 /// Whether the write's arguments (the key left out) or its builder chain carry a value computed from the read.
@@ -203,7 +236,7 @@ fn write_mentions(ctx: &RuleContext<'_>, write: &StoreAccess<'_>, names: &[Strin
         .iter()
         .chain(chain.iter().flat_map(|l| ctx.facts.calls[*l].args.iter()))
         .filter(|a| Some(**a) != write.key)
-        .any(|a| mentions(*a, names, ctx.source))
+        .any(|a| reads_any(ctx, *a, names))
 }
 
 /// Whether the write runs only because of what was read: inside a condition on it, or after a condition on it
@@ -232,7 +265,7 @@ fn guarded_by(
         }
         if ancestor.start_byte() >= read.node.end_byte() {
             if let Some(condition) = condition_of(ancestor) {
-                if mentions(condition, names, ctx.source) {
+                if reads_any(ctx, condition, names) {
                     return true;
                 }
             }
@@ -248,7 +281,7 @@ fn guarded_by(
                 _ => sibling,
             };
             if let Some(condition) = condition_of(statement) {
-                if mentions(condition, names, ctx.source) {
+                if reads_any(ctx, condition, names) {
                     return true;
                 }
             }
