@@ -76,7 +76,7 @@ pub struct Api {
     /// What each positional argument is, so rules can find "the key" or "the expiry" without knowing the
     /// library. Roles: `ctx` (a Go `context.Context`), `key`, `value`, `expiration` (a typed expiry: a Go
     /// duration, a Rust `Option<Expiration>`), `options` (an options object or struct), `init` (a fetch
-    /// `RequestInit`), `url`, `tokens...` (every remaining argument is a raw command token: `"NX"`, `"PX"`,
+    /// `RequestInit`), `url`, `field` (a hash field), `tokens...` (every remaining argument is a raw command token: `"NX"`, `"PX"`,
     /// `30000`), `options...` (every remaining argument is an option: etcd's `clientv3.WithLease(id)`),
     /// `command...` (every remaining argument is a raw command, its name first), `command` (one
     /// argument holding a raw command: an array of tokens, or a command name whose tokens follow in
@@ -102,6 +102,14 @@ pub struct Api {
     /// The HTTP method used when `method_arg`/`method_field` is not given (`fetch` → `GET`).
     #[serde(default)]
     pub default_method: Option<String>,
+    /// For object-store APIs: the field of the input (Go struct, TS object) or the builder method (Rust) that
+    /// names the object's key (`Key`, `key`).
+    #[serde(default)]
+    pub key_field: Option<String>,
+    /// For object-store writes: the fields or builder methods that make the write conditional on the object's
+    /// current state (`IfMatch`, `IfNoneMatch`, `if_match`).
+    #[serde(default)]
+    pub conditions: Vec<String>,
 }
 
 /// What a call does that some rule needs to know, beside being remote.
@@ -135,6 +143,15 @@ pub enum ApiRole {
     TxRollback,
     /// Gives a pooled connection back (pg `client.release()`).
     Release,
+    // Store access, read by `crate::models::store`.
+    /// Runs store commands atomically: Redis WATCH/MULTI (`Watch`, `TxPipelined`, `multi()`,
+    /// `redis::transaction`), Lua scripts (`Eval`, `NewScript`, `defineCommand`).
+    Atomic,
+    /// Adds a compare to a store transaction, whose operations then apply only if it holds: etcd `Txn().If(…)`,
+    /// etcd-client `Txn::when`, etcd3 `if(…)`.
+    Compare,
+    /// Skips rows of a query result (an ORM's or query builder's `Offset(n)`, `.offset(n)`, `.skip(n)`).
+    Offset,
 }
 
 /// A retry library: the calls that run an operation under retries, its defaults, and the settings that change
@@ -339,7 +356,7 @@ pub struct KnowledgeBase {
     locks: Vec<(Language, LockLibrary)>,
 }
 
-const BUILTIN: [(Language, &str, &str); 9] = [
+const BUILTIN: [(Language, &str, &str); 12] = [
     (Language::Go, "go.toml", include_str!("../kb/go.toml")),
     (Language::Rust, "rust.toml", include_str!("../kb/rust.toml")),
     (
@@ -377,6 +394,22 @@ const BUILTIN: [(Language, &str, &str); 9] = [
         Language::TypeScript,
         "typescript-delivery.toml",
         include_str!("../kb/typescript-delivery.toml"),
+    ),
+    // Shared stores' reads, writes and atomic forms (CON001) and row-skipping query builders (API001).
+    (
+        Language::Go,
+        "go-store.toml",
+        include_str!("../kb/go-store.toml"),
+    ),
+    (
+        Language::Rust,
+        "rust-store.toml",
+        include_str!("../kb/rust-store.toml"),
+    ),
+    (
+        Language::TypeScript,
+        "typescript-store.toml",
+        include_str!("../kb/typescript-store.toml"),
     ),
 ];
 
@@ -699,7 +732,7 @@ fn module_matches(path: &str, module: &str) -> bool {
 }
 
 /// The resolved type of a method call's receiver when it is a parameter of an enclosing function.
-fn receiver_type<'f>(facts: &'f FileFacts<'_>, call: &Call<'_>) -> Option<&'f str> {
+pub(crate) fn receiver_type<'f>(facts: &'f FileFacts<'_>, call: &Call<'_>) -> Option<&'f str> {
     if call.receiver?.kind() != "identifier" {
         return None;
     }

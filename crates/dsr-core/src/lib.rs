@@ -12,6 +12,7 @@ pub mod fix;
 pub mod kb;
 pub mod models;
 pub mod rule;
+pub mod sql;
 pub mod suppression;
 
 pub use config::{Config, ConfigError};

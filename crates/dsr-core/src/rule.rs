@@ -234,6 +234,18 @@ impl<'a> RuleContext<'a> {
             .get_or_init(|| write_sites(self.facts, self.kb, self.source))
     }
 
+    /// The reads and writes of shared stores (Redis, SQL, etcd, object stores) and their atomicity.
+    pub fn store_accesses(&self) -> &crate::models::store::StoreAccesses<'a> {
+        self.models.store.get_or_init(|| {
+            crate::models::store::StoreAccesses::compute(
+                self.facts,
+                self.source,
+                self.kb,
+                self.transactions(),
+            )
+        })
+    }
+
     pub fn text(&self, range: TextRange) -> &'a str {
         self.source.get(range.start..range.end).unwrap_or("")
     }

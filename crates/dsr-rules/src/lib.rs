@@ -1,7 +1,9 @@
 //! The rule catalog. One rule per file under `src/<family>/`, its doc comment the rule's documentation page;
 //! fixtures in `tests/fixtures/<CODE>/`. [`registry`] is the one table of codes.
 
+pub mod api;
 pub mod backpressure;
+pub mod consistency;
 pub mod coordination;
 pub mod delivery;
 pub mod docs;
@@ -9,7 +11,7 @@ pub mod observability;
 pub mod operations;
 pub mod resilience;
 pub mod shared;
-pub mod sql;
+pub use dsr_core::sql;
 
 use dsr_core::suppression::{SuppressionWithoutReason, UnusedSuppression};
 use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
@@ -17,7 +19,9 @@ use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
 /// Every rule, in code order. Codes are never reused: a removed rule keeps its row as deprecated.
 pub fn registry() -> &'static [&'static dyn Rule] {
     &[
+        &api::offset_pagination::OffsetPagination,
         &backpressure::unbounded_channel::UnboundedChannel,
+        &consistency::read_modify_write_race::ReadModifyWriteRace,
         &delivery::non_idempotent_retry::NonIdempotentRetry,
         &delivery::ack_before_process::AckBeforeProcess,
         &delivery::dual_write_without_outbox::DualWriteWithoutOutbox,

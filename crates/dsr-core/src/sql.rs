@@ -8,7 +8,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use dsr_core::{Language, TextRange};
+use crate::{Language, TextRange};
 use sqlparser::ast::Statement;
 use sqlparser::dialect::{Dialect, GenericDialect, MySqlDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
@@ -475,7 +475,7 @@ mod tests {
 
     #[test]
     fn never_panics_on_any_prefix_of_a_migration() {
-        let source = include_str!("../tests/fixtures/OPS001/0001_fire.sql");
+        let source = include_str!("../../dsr-rules/tests/fixtures/OPS001/0001_fire.sql");
         for end in (0..=source.len()).filter(|i| source.is_char_boundary(*i)) {
             let text = &source[..end];
             let script = parse_script(text);

@@ -1,0 +1,3 @@
+//! CON — consistency and correctness.
+
+pub mod read_modify_write_race;
