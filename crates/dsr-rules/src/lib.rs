@@ -1,6 +1,7 @@
 //! The rule catalog. One rule per file under `src/<family>/`, its doc comment the rule's documentation page;
 //! fixtures in `tests/fixtures/<CODE>/`. [`registry`] is the one table of codes.
 
+pub mod api;
 pub mod backpressure;
 pub mod coordination;
 pub mod delivery;
@@ -10,6 +11,7 @@ pub mod operations;
 pub mod resilience;
 pub mod shared;
 pub mod sql;
+pub mod state;
 
 use dsr_core::suppression::{SuppressionWithoutReason, UnusedSuppression};
 use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
@@ -17,6 +19,7 @@ use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
 /// Every rule, in code order. Codes are never reused: a removed rule keeps its row as deprecated.
 pub fn registry() -> &'static [&'static dyn Rule] {
     &[
+        &api::missing_health_endpoint::MissingHealthEndpoint,
         &backpressure::unbounded_channel::UnboundedChannel,
         &delivery::non_idempotent_retry::NonIdempotentRetry,
         &delivery::ack_before_process::AckBeforeProcess,
@@ -30,6 +33,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &coordination::lock_held_across_remote_call::LockHeldAcrossRemoteCall,
         &observability::context_not_propagated::ContextNotPropagated,
         &operations::unsafe_migration::UnsafeMigration,
+        &operations::no_graceful_shutdown::NoGracefulShutdown,
         &resilience::http_client_without_timeout::HttpClientWithoutTimeout,
         &resilience::server_without_timeouts::ServerWithoutTimeouts,
         &resilience::wait_ignores_cancellation::WaitIgnoresCancellation,
@@ -37,6 +41,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &resilience::retry_without_jitter::RetryWithoutJitter,
         &resilience::unbounded_retry::UnboundedRetry,
         &resilience::response_body_not_closed::ResponseBodyNotClosed,
+        &state::process_local_state_in_handler::ProcessLocalStateInHandler,
     ]
 }
 

@@ -115,6 +115,9 @@ pub struct Handlers<'t> {
     pub handlers: Vec<Handler<'t>>,
     pub routes: Vec<Route>,
     pub servers: Vec<ServerStart<'t>>,
+    /// Routers mounted from elsewhere (`app.use(router)`, `.nest("/api", api())`, `.configure(routes)`,
+    /// `mux.Handle("/api/", apiHandler)`): this file does not show every route the server serves.
+    pub mounts: Vec<TextRange>,
 }
 
 const HTTP_METHODS_UPPER: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -389,6 +392,11 @@ mod go {
                     .map(|a| node::text(a, source).to_string()),
                 framework: fw,
             });
+            let subtree = matches!(method, "Group" | "Route" | "Mount")
+                || (matches!(method, "Handle" | "HandleFunc") && path.ends_with('/') && handler.is_none());
+            if subtree {
+                model.mounts.push(call.range());
+            }
             if let Some(h) = handler {
                 if !matches!(method, "Group" | "Route" | "Mount") {
                     model.add_handler(h, facts.functions[h].node, Some(path), fw);
@@ -591,6 +599,18 @@ mod rust {
             .method
             .clone()
             .unwrap_or_else(|| call.callee_text.rsplit("::").next().unwrap_or("").to_string());
+        let mounts_elsewhere = match name.as_str() {
+            "nest" | "nest_service" | "merge" | "configure" | "fallback_service" => true,
+            "service" => call
+                .args
+                .first()
+                .is_some_and(|a| function_named(facts, *a, source).is_none() && !is_local_scope(*a, source)),
+            _ => false,
+        };
+        if mounts_elsewhere && call.method.is_some() {
+            model.mounts.push(call.range());
+            return;
+        }
         let (path, handlers_in): (Option<String>, Vec<Node<'t>>) = match name.as_str() {
             // axum `.route("/x", get(h))`, actix `.route("/x", web::get().to(h))`.
             "route" if call.args.len() >= 2 => (
@@ -657,6 +677,17 @@ mod rust {
             handler_name: names.into_iter().next(),
             framework: fw,
         });
+    }
+
+    /// actix `web::scope("/api").route(…)` / `web::resource(…)` written in place: its routes are in this file.
+    fn is_local_scope(arg: Node<'_>, source: &str) -> bool {
+        node::descendants(arg).any(|n| {
+            n.kind() == "call_expression"
+                && n.child_by_field_name("function").is_some_and(|f| {
+                    let text = node::text(f, source);
+                    text.ends_with("scope") || text.ends_with("resource")
+                })
+        })
     }
 
     fn servers<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, _source: &str) {
@@ -744,7 +775,7 @@ mod typescript {
     use super::*;
 
     const ROUTE_METHODS: &[&str] = &[
-        "get", "post", "put", "patch", "delete", "del", "head", "options", "all", "use", "route",
+        "get", "post", "put", "patch", "delete", "del", "head", "options", "all", "use", "route", "register",
     ];
 
     /// Modules whose import makes `x.get("/path", handler)` a route registration.
@@ -792,6 +823,17 @@ mod typescript {
             }
             if method == "route" {
                 fastify_route(model, facts, source, call, fw);
+                continue;
+            }
+            // `app.use(router)`, `app.use("/api", api)`: routes defined elsewhere. `app.use(cors())` is middleware.
+            if method == "use" && call.args.iter().any(|a| matches!(a.kind(), "identifier" | "member_expression")) {
+                model.mounts.push(call.range());
+            }
+            // fastify `app.register(plugin, { prefix })`: a plugin's routes live where it is written.
+            if method == "register" {
+                if call.args.first().is_some_and(|a| function_named(facts, *a, source).is_none()) {
+                    model.mounts.push(call.range());
+                }
                 continue;
             }
             if call.args.len() < 2 {

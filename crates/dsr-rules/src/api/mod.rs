@@ -1,0 +1,3 @@
+//! API — API and protocol design.
+
+pub mod missing_health_endpoint;
