@@ -659,7 +659,15 @@ mod rust {
                     "scoped_identifier" => callee.child_by_field_name("name"),
                     _ => Some(callee),
                 };
-                if !last.is_some_and(|l| METHOD_ROUTERS.contains(&node::text(l, source))) {
+                // `use axum::routing::post as axum_post`: the name the import stands for.
+                let method = last.map(|l| {
+                    let written = node::text(l, source);
+                    facts
+                        .import(written)
+                        .and_then(|i| i.path.rsplit("::").next())
+                        .unwrap_or(written)
+                });
+                if !method.is_some_and(|m| METHOD_ROUTERS.contains(&m)) {
                     continue;
                 }
                 let args = inner.child_by_field_name("arguments");

@@ -466,6 +466,7 @@ fn rust_state(ctx: &RuleContext<'_>, root: Node<'_>) -> HashMap<String, State> {
                     .child_by_field_name("macro")
                     .map(|m| ctx.node_text(m))
                     .unwrap_or("");
+                let macro_name = macro_name.rsplit("::").next().unwrap_or(macro_name);
                 if !matches!(macro_name, "lazy_static" | "thread_local") {
                     continue;
                 }
