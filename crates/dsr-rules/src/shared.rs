@@ -222,21 +222,27 @@ pub fn call_name(callee_text: &str) -> String {
     format!("{head}(…).{tail}")
 }
 
-/// Test code (`*_test.go`, `*.test.ts`, `*.spec.ts`, `tests/`, `__tests__/`, `testdata/`): servers started
-/// there are test fixtures, not deployments. This crate's own `tests/fixtures/` are not test code.
+/// Test code (`*_test.go`, `*.test.ts`, `*.spec.ts`, `tests/`, `__tests__/`, `testdata/`, `e2e/`,
+/// `medusa-test-utils/`): servers started there are test fixtures, not deployments. This crate's own
+/// `tests/fixtures/` are not test code.
 pub fn is_test_path(path: &std::path::Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let parts: Vec<&str> = path
         .components()
         .filter_map(|c| c.as_os_str().to_str())
         .collect();
+    let folders = &parts[..parts.len().saturating_sub(1)];
     name.ends_with("_test.go")
         || name.contains(".test.")
         || name.contains(".spec.")
-        || parts.windows(2).any(|w| w[0] == "tests" && w[1] != "fixtures")
-        || parts
-            .iter()
-            .any(|c| matches!(*c, "__tests__" | "__mocks__" | "testdata" | "integration-tests"))
+        || folders.iter().enumerate().any(|(i, folder)| {
+            let fixture_root = *folder == "tests" && folders.get(i + 1) == Some(&"fixtures");
+            !fixture_root
+                && (matches!(*folder, "__tests__" | "__mocks__" | "testdata")
+                    || folder.split(['-', '_', '.']).any(|w| {
+                        matches!(w, "test" | "tests" | "testing" | "e2e" | "mocks")
+                    }))
+        })
 }
 
 #[cfg(test)]

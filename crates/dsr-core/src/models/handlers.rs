@@ -245,6 +245,17 @@ fn function_named(facts: &FileFacts<'_>, arg: Node<'_>, source: &str) -> Option<
     if let Some(index) = facts.functions.iter().position(|f| f.node == arg) {
         return Some(index);
     }
+    // A handler wrapped once: `wrap(api.query)`, `http.HandlerFunc(h)`, `SeqHandler(list)`, `asyncHandler(h)`.
+    if matches!(arg.kind(), "call_expression" | "call") {
+        let args = arg.child_by_field_name("arguments")?;
+        let mut inner = node::named_children(args).filter(|n| !n.kind().contains("comment"));
+        let first = inner.next()?;
+        return if inner.next().is_none() {
+            function_named(facts, first, source)
+        } else {
+            None
+        };
+    }
     let text = node::text(arg, source);
     let last = text
         .rsplit(['.', ':'])
@@ -261,8 +272,38 @@ fn function_named(facts: &FileFacts<'_>, arg: Node<'_>, source: &str) -> Option<
     found.next().is_none().then_some(first.0)
 }
 
+/// Whether `function` runs as part of `main`: `main` itself, a closure in it, or a function of this file that
+/// `main` calls (directly or through other functions of the file).
 fn is_entry(facts: &FileFacts<'_>, function: Option<usize>) -> bool {
-    function.is_some_and(|f| facts.functions[facts.outermost_function(f)].name == "main")
+    let Some(function) = function else {
+        return false;
+    };
+    let target = facts.outermost_function(function);
+    let mut reached: Vec<usize> = facts
+        .functions
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.parent.is_none() && f.name == "main")
+        .map(|(i, _)| i)
+        .collect();
+    let mut next = 0;
+    while let Some(&current) = reached.get(next) {
+        if current == target {
+            return true;
+        }
+        next += 1;
+        for call in facts.calls_in(current) {
+            if call.method.is_some() {
+                continue;
+            }
+            for (index, f) in facts.functions.iter().enumerate() {
+                if f.parent.is_none() && f.name == call.callee_text && !reached.contains(&index) {
+                    reached.push(index);
+                }
+            }
+        }
+    }
+    false
 }
 
 /// The calls chained on `calls[index]` (`Server::builder().add_service(s).serve(addr)` from `builder`).
@@ -645,7 +686,8 @@ mod rust {
             }
             _ => return,
         };
-        let Some(path) = path.filter(|p| p.starts_with('/')) else {
+        // actix resources inside a `web::scope` are relative ("", "{id}").
+        let Some(path) = path.filter(|p| p.starts_with('/') || name == "resource") else {
             return;
         };
         let mut names = Vec::new();
@@ -731,7 +773,8 @@ mod rust {
                     wired(&["with_graceful_shutdown"]).unwrap_or(Shutdown::Missing),
                     false,
                 )
-            } else if path.starts_with("actix_web::") && path.ends_with("HttpServer::new") && has("run") {
+            } else if path.starts_with("actix_web::") && path.ends_with("HttpServer::new") {
+                // `run()` is often called later on a variable holding the bound server; `new` is the anchor.
                 let shutdown = if has("disable_signals") {
                     Shutdown::Missing
                 } else {
@@ -1166,15 +1209,19 @@ mod typescript {
                         Some("close" | "stop" | "shutdown" | "terminate" | "closeAllConnections")
                     )
             });
-            // A listener that is a named function of the file: look inside it.
-            let named = function_named(facts, *listener, source).is_some_and(|f| {
-                facts.calls_in(f).any(|c| {
-                    matches!(
-                        c.method.as_deref(),
-                        Some("close" | "stop" | "shutdown" | "terminate")
-                    )
-                })
-            });
+            // A listener that is a named function of the file: look inside it (any of that name, as
+            // `const gracefulShutdown = …` may be declared once per branch).
+            let listener_name = node::text(*listener, source);
+            let named = listener.kind() == "identifier"
+                && facts.functions.iter().enumerate().any(|(f, function)| {
+                    function.name == listener_name
+                        && facts.calls_in(f).any(|c| {
+                            matches!(
+                                c.method.as_deref(),
+                                Some("close" | "stop" | "shutdown" | "terminate")
+                            )
+                        })
+                });
             if closes || named {
                 return Shutdown::Wired(call.range());
             }
