@@ -33,7 +33,11 @@ fn main() {
                 h.framework.name()
             );
         }
-        println!("  routes {} mounts {}", model.routes.len(), model.mounts.len());
+        println!(
+            "  routes {} mounts {}",
+            model.routes.len(),
+            model.mounts.len()
+        );
         for s in &model.servers {
             let line = s.node.start_position().row + 1;
             println!(

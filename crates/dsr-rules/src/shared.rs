@@ -239,9 +239,9 @@ pub fn is_test_path(path: &std::path::Path) -> bool {
             let fixture_root = *folder == "tests" && folders.get(i + 1) == Some(&"fixtures");
             !fixture_root
                 && (matches!(*folder, "__tests__" | "__mocks__" | "testdata")
-                    || folder.split(['-', '_', '.']).any(|w| {
-                        matches!(w, "test" | "tests" | "testing" | "e2e" | "mocks")
-                    }))
+                    || folder
+                        .split(['-', '_', '.'])
+                        .any(|w| matches!(w, "test" | "tests" | "testing" | "e2e" | "mocks")))
         })
 }
 

@@ -192,7 +192,13 @@ impl<'t> Handlers<'t> {
         })
     }
 
-    fn add_handler(&mut self, function: usize, node: Node<'t>, route: Option<String>, fw: Framework) {
+    fn add_handler(
+        &mut self,
+        function: usize,
+        node: Node<'t>,
+        route: Option<String>,
+        fw: Framework,
+    ) {
         self.handlers.push(Handler {
             function,
             node,
@@ -434,7 +440,9 @@ mod go {
                 framework: fw,
             });
             let subtree = matches!(method, "Group" | "Route" | "Mount")
-                || (matches!(method, "Handle" | "HandleFunc") && path.ends_with('/') && handler.is_none());
+                || (matches!(method, "Handle" | "HandleFunc")
+                    && path.ends_with('/')
+                    && handler.is_none());
             if subtree {
                 model.mounts.push(call.range());
             }
@@ -477,16 +485,24 @@ mod go {
                     _,
                 ) => Framework::NetHttp,
                 (None, Some("ListenAndServe" | "ListenAndServeTLS")) => Framework::NetHttp,
-                (None, Some("Serve" | "ServeTLS")) if receiver_built_by(facts, call, source, "net/http.Server") => {
+                (None, Some("Serve" | "ServeTLS"))
+                    if receiver_built_by(facts, call, source, "net/http.Server") =>
+                {
                     Framework::NetHttp
                 }
-                (None, Some("Run" | "RunTLS")) if receiver_built_by(facts, call, source, "github.com/gin-gonic/gin.") => {
+                (None, Some("Run" | "RunTLS"))
+                    if receiver_built_by(facts, call, source, "github.com/gin-gonic/gin.") =>
+                {
                     Framework::Gin
                 }
-                (None, Some("Start" | "StartTLS")) if receiver_built_by(facts, call, source, "github.com/labstack/echo") => {
+                (None, Some("Start" | "StartTLS"))
+                    if receiver_built_by(facts, call, source, "github.com/labstack/echo") =>
+                {
                     Framework::Echo
                 }
-                (None, Some("Listen" | "ListenTLS")) if receiver_built_by(facts, call, source, "github.com/gofiber/fiber") => {
+                (None, Some("Listen" | "ListenTLS"))
+                    if receiver_built_by(facts, call, source, "github.com/gofiber/fiber") =>
+                {
                     Framework::Fiber
                 }
                 _ => continue,
@@ -505,7 +521,12 @@ mod go {
 
     /// The receiver is a local whose value was built by an API under `prefix` (`gin.Default()`,
     /// `&http.Server{…}`).
-    fn receiver_built_by(facts: &FileFacts<'_>, call: &crate::facts::Call<'_>, source: &str, prefix: &str) -> bool {
+    fn receiver_built_by(
+        facts: &FileFacts<'_>,
+        call: &crate::facts::Call<'_>,
+        source: &str,
+        prefix: &str,
+    ) -> bool {
         let Some(receiver) = call.receiver else {
             return false;
         };
@@ -526,7 +547,11 @@ mod go {
                 .literals
                 .iter()
                 .filter(|l| range.contains_range(TextRange::of(l.node)))
-                .any(|l| l.type_path.as_deref().is_some_and(|p| p.starts_with(prefix)))
+                .any(|l| {
+                    l.type_path
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with(prefix))
+                })
     }
 }
 
@@ -565,7 +590,12 @@ mod rust {
     }
 
     /// actix `#[get("/x")] async fn h(..)` and tonic `#[tonic::async_trait] impl Greeter for G { .. }`.
-    fn attributes<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, source: &str, root: Node<'t>) {
+    fn attributes<'t>(
+        model: &mut Handlers<'t>,
+        facts: &FileFacts<'t>,
+        source: &str,
+        root: Node<'t>,
+    ) {
         let imports_tonic = facts.imports_module("tonic");
         let imports_actix = facts.imports_module("actix_web");
         for item in node::descendants(root).filter(|n| n.kind() == "attribute_item") {
@@ -603,8 +633,12 @@ mod rust {
                     model.add_handler(index, target, path, Framework::ActixWeb);
                 }
             }
-            let tonic_trait = name == "tonic::async_trait" || (imports_tonic && name == "async_trait");
-            if target.kind() == "impl_item" && tonic_trait && target.child_by_field_name("trait").is_some() {
+            let tonic_trait =
+                name == "tonic::async_trait" || (imports_tonic && name == "async_trait");
+            if target.kind() == "impl_item"
+                && tonic_trait
+                && target.child_by_field_name("trait").is_some()
+            {
                 let Some(body) = target.child_by_field_name("body") else {
                     continue;
                 };
@@ -636,16 +670,18 @@ mod rust {
         call: &crate::facts::Call<'t>,
         fw: Framework,
     ) {
-        let name = call
-            .method
-            .clone()
-            .unwrap_or_else(|| call.callee_text.rsplit("::").next().unwrap_or("").to_string());
+        let name = call.method.clone().unwrap_or_else(|| {
+            call.callee_text
+                .rsplit("::")
+                .next()
+                .unwrap_or("")
+                .to_string()
+        });
         let mounts_elsewhere = match name.as_str() {
             "nest" | "nest_service" | "merge" | "configure" | "fallback_service" => true,
-            "service" => call
-                .args
-                .first()
-                .is_some_and(|a| function_named(facts, *a, source).is_none() && !is_local_scope(*a, source)),
+            "service" => call.args.first().is_some_and(|a| {
+                function_named(facts, *a, source).is_none() && !is_local_scope(*a, source)
+            }),
             _ => false,
         };
         if mounts_elsewhere && call.method.is_some() {
@@ -662,7 +698,12 @@ mod rust {
             "resource" if call.method.is_none() => {
                 let index = facts.calls.iter().position(|c| c.node == call.node);
                 let chained: Vec<Node<'t>> = index
-                    .map(|i| chain(facts, i).iter().flat_map(|c| c.args.clone()).collect())
+                    .map(|i| {
+                        chain(facts, i)
+                            .iter()
+                            .flat_map(|c| c.args.clone())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 (call.string_arg(0, source, Language::Rust), chained)
             }
@@ -679,7 +720,11 @@ mod rust {
                 return;
             }
             "and_then" if fw == Framework::Warp => {
-                if let Some(h) = call.args.first().and_then(|a| function_named(facts, *a, source)) {
+                if let Some(h) = call
+                    .args
+                    .first()
+                    .and_then(|a| function_named(facts, *a, source))
+                {
                     model.add_handler(h, facts.functions[h].node, None, fw);
                 }
                 return;
@@ -784,11 +829,10 @@ mod rust {
                 };
                 (Framework::ActixWeb, shutdown, false)
             } else if path.starts_with("tonic::") && path.ends_with("Server::builder") {
-                if !links.iter().any(|c| {
-                    c.method
-                        .as_deref()
-                        .is_some_and(|m| m.starts_with("serve"))
-                }) {
+                if !links
+                    .iter()
+                    .any(|c| c.method.as_deref().is_some_and(|m| m.starts_with("serve")))
+                {
                     continue;
                 }
                 (
@@ -798,12 +842,17 @@ mod rust {
                     true,
                 )
             } else if path == "warp::serve" {
-                if !has("run") && !has("bind") && !has("bind_with_graceful_shutdown") && !has("graceful") {
+                if !has("run")
+                    && !has("bind")
+                    && !has("bind_with_graceful_shutdown")
+                    && !has("graceful")
+                {
                     continue;
                 }
                 (
                     Framework::Warp,
-                    wired(&["bind_with_graceful_shutdown", "graceful"]).unwrap_or(Shutdown::Missing),
+                    wired(&["bind_with_graceful_shutdown", "graceful"])
+                        .unwrap_or(Shutdown::Missing),
                     false,
                 )
             } else {
@@ -826,7 +875,8 @@ mod typescript {
     use super::*;
 
     const ROUTE_METHODS: &[&str] = &[
-        "get", "post", "put", "patch", "delete", "del", "head", "options", "all", "use", "route", "register",
+        "get", "post", "put", "patch", "delete", "del", "head", "options", "all", "use", "route",
+        "register",
     ];
 
     /// Modules whose import makes `x.get("/path", handler)` a route registration.
@@ -877,12 +927,21 @@ mod typescript {
                 continue;
             }
             // `app.use(router)`, `app.use("/api", api)`: routes defined elsewhere. `app.use(cors())` is middleware.
-            if method == "use" && call.args.iter().any(|a| matches!(a.kind(), "identifier" | "member_expression")) {
+            if method == "use"
+                && call
+                    .args
+                    .iter()
+                    .any(|a| matches!(a.kind(), "identifier" | "member_expression"))
+            {
                 model.mounts.push(call.range());
             }
             // fastify `app.register(plugin, { prefix })`: a plugin's routes live where it is written.
             if method == "register" {
-                if call.args.first().is_some_and(|a| function_named(facts, *a, source).is_none()) {
+                if call
+                    .args
+                    .first()
+                    .is_some_and(|a| function_named(facts, *a, source).is_none())
+                {
                     model.mounts.push(call.range());
                 }
                 continue;
@@ -900,7 +959,12 @@ mod typescript {
             if !handler_args.iter().any(|a| {
                 matches!(
                     a.kind(),
-                    "arrow_function" | "function_expression" | "function" | "identifier" | "member_expression" | "call_expression"
+                    "arrow_function"
+                        | "function_expression"
+                        | "function"
+                        | "identifier"
+                        | "member_expression"
+                        | "call_expression"
                 )
             }) {
                 continue;
@@ -1006,7 +1070,7 @@ mod typescript {
         };
         for export in node::named_children(root).filter(|n| n.kind() == "export_statement") {
             let is_default = (0..export.child_count())
-                .filter_map(|i| export.child(i as u32))
+                .filter_map(|i| export.child(i))
                 .any(|c| c.kind() == "default");
             let declaration = export
                 .child_by_field_name("declaration")
@@ -1039,7 +1103,8 @@ mod typescript {
             }
             for (name, target) in targets {
                 let wanted = if is_route_file {
-                    name.as_deref().is_some_and(|n| HTTP_METHODS_UPPER.contains(&n))
+                    name.as_deref()
+                        .is_some_and(|n| HTTP_METHODS_UPPER.contains(&n))
                 } else {
                     is_default
                 };
@@ -1077,13 +1142,16 @@ mod typescript {
                 .find_map(|d| decorator(d, source).filter(|(name, _)| name == "Controller"));
             let controller = controller.or_else(|| {
                 // `export @Controller() class …` / decorators before `export`.
-                class.parent().filter(|p| p.kind() == "export_statement").and_then(|p| {
-                    let mut c = p.walk();
-                    let found = p
-                        .children_by_field_name("decorator", &mut c)
-                        .find_map(|d| decorator(d, source).filter(|(name, _)| name == "Controller"));
-                    found
-                })
+                class
+                    .parent()
+                    .filter(|p| p.kind() == "export_statement")
+                    .and_then(|p| {
+                        let mut c = p.walk();
+                        let found = p.children_by_field_name("decorator", &mut c).find_map(|d| {
+                            decorator(d, source).filter(|(name, _)| name == "Controller")
+                        });
+                        found
+                    })
             });
             let Some((_, prefix)) = controller else {
                 continue;
@@ -1104,7 +1172,9 @@ mod typescript {
                     }
                     "method_definition" => {
                         if let Some(route) = pending.take() {
-                            if let Some(index) = facts.functions.iter().position(|f| f.node == member) {
+                            if let Some(index) =
+                                facts.functions.iter().position(|f| f.node == member)
+                            {
                                 model.routes.push(Route {
                                     range: TextRange::of(member),
                                     path: Some(route.clone()),
@@ -1184,7 +1254,11 @@ mod typescript {
             if call.method.as_deref() == Some("enableShutdownHooks")
                 || matches!(
                     callee,
-                    "createTerminus" | "createHttpTerminator" | "stoppable" | "closeWithGrace" | "gracefulShutdown"
+                    "createTerminus"
+                        | "createHttpTerminator"
+                        | "stoppable"
+                        | "closeWithGrace"
+                        | "gracefulShutdown"
                 )
             {
                 return Shutdown::Wired(call.range());

@@ -94,9 +94,7 @@ impl Rule for MissingHealthEndpoint {
             let Some(path) = &route.path else {
                 return;
             };
-            if is_health_name(path)
-                || route.handler_name.as_deref().is_some_and(is_health_name)
-            {
+            if is_health_name(path) || route.handler_name.as_deref().is_some_and(is_health_name) {
                 return;
             }
             paths.push(path.as_str());

@@ -1,4 +1,4 @@
 //! OPS — operations and deployment.
 
-pub mod unsafe_migration;
 pub mod no_graceful_shutdown;
+pub mod unsafe_migration;

@@ -178,7 +178,8 @@ fn ts_edit(ctx: &RuleContext<'_>, server: &ServerStart<'_>) -> Option<Edit> {
     let statement = server.node.parent().filter(|p| {
         p.kind() == "expression_statement"
             || (p.kind() == "await_expression"
-                && p.parent().is_some_and(|g| g.kind() == "expression_statement"))
+                && p.parent()
+                    .is_some_and(|g| g.kind() == "expression_statement"))
     })?;
     let statement = if statement.kind() == "await_expression" {
         statement.parent()?

@@ -217,9 +217,10 @@ fn root_name<'s>(ctx: &RuleContext<'s>, mut n: Node<'_>) -> Option<&'s str> {
                 .child_by_field_name("operand")
                 .or_else(|| n.child_by_field_name("argument")),
             "reference_expression" => n.child_by_field_name("value"),
-            "parenthesized_expression" | "try_expression" | "await_expression" | "non_null_expression" => {
-                n.named_child(0)
-            }
+            "parenthesized_expression"
+            | "try_expression"
+            | "await_expression"
+            | "non_null_expression" => n.named_child(0),
             // Rust `STATE.lock().unwrap()`, TS `cache.get(k)`: the value the call is made on.
             "call_expression" if ctx.language != Language::Go => {
                 let function = n.child_by_field_name("function")?;
@@ -249,7 +250,11 @@ fn locals_of<'s>(ctx: &RuleContext<'s>, handler: Node<'_>) -> HashSet<&'s str> {
             }
             "let_declaration" | "parameter" => n
                 .child_by_field_name("pattern")
-                .map(|p| node::descendants(p).filter(|d| d.kind() == "identifier").collect())
+                .map(|p| {
+                    node::descendants(p)
+                        .filter(|d| d.kind() == "identifier")
+                        .collect()
+                })
                 .unwrap_or_default(),
             "closure_parameters" => node::descendants(n)
                 .filter(|d| d.kind() == "identifier")
@@ -258,7 +263,12 @@ fn locals_of<'s>(ctx: &RuleContext<'s>, handler: Node<'_>) -> HashSet<&'s str> {
                 .child_by_field_name("name")
                 .map(|p| {
                     node::descendants(p)
-                        .filter(|d| matches!(d.kind(), "identifier" | "shorthand_property_identifier_pattern"))
+                        .filter(|d| {
+                            matches!(
+                                d.kind(),
+                                "identifier" | "shorthand_property_identifier_pattern"
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -266,7 +276,12 @@ fn locals_of<'s>(ctx: &RuleContext<'s>, handler: Node<'_>) -> HashSet<&'s str> {
                 .child_by_field_name("pattern")
                 .map(|p| {
                     node::descendants(p)
-                        .filter(|d| matches!(d.kind(), "identifier" | "shorthand_property_identifier_pattern"))
+                        .filter(|d| {
+                            matches!(
+                                d.kind(),
+                                "identifier" | "shorthand_property_identifier_pattern"
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -335,12 +350,15 @@ fn go_holds(ctx: &RuleContext<'_>, type_node: Option<Node<'_>>, value: Option<No
     let type_text = type_node.map(|t| ctx.node_text(t)).unwrap_or("");
     let value_text = value.map(|v| ctx.node_text(v)).unwrap_or("");
     let is_type = |k: &str| type_node.is_some_and(|t| t.kind() == k);
-    if is_type("map_type") || value_text.starts_with("map[") || value_text.starts_with("make(map[") {
+    if is_type("map_type") || value_text.starts_with("map[") || value_text.starts_with("make(map[")
+    {
         Holds::Map
     } else if is_type("slice_type") || value_text.starts_with("[]") {
         Holds::List
-    } else if matches!(type_text, "int" | "int32" | "int64" | "uint" | "uint32" | "uint64")
-        || type_text.starts_with("atomic.")
+    } else if matches!(
+        type_text,
+        "int" | "int32" | "int64" | "uint" | "uint32" | "uint64"
+    ) || type_text.starts_with("atomic.")
     {
         Holds::Counter
     } else if type_text == "sync.Map" {
@@ -377,9 +395,8 @@ fn go_write(ctx: &RuleContext<'_>, n: Node<'_>, state: &HashMap<String, State>) 
                 let indexed = node::descendants(target).any(|d| d.kind() == "index_expression");
                 let counting = operator != "=" && matches!(holds, Holds::Counter | Holds::Object);
                 let appending = target.kind() == "identifier"
-                    && n.child_by_field_name("right").is_some_and(|r| {
-                        ctx.node_text(r).starts_with("append(")
-                    });
+                    && n.child_by_field_name("right")
+                        .is_some_and(|r| ctx.node_text(r).starts_with("append("));
                 if indexed || counting || appending {
                     return known(name);
                 }
@@ -419,12 +436,27 @@ fn go_write(ctx: &RuleContext<'_>, n: Node<'_>, state: &HashMap<String, State>) 
             let mutating = match holds {
                 Holds::Map => matches!(
                     method,
-                    "Store" | "LoadOrStore" | "LoadAndDelete" | "Delete" | "Swap" | "CompareAndSwap" | "CompareAndDelete" | "Clear"
+                    "Store"
+                        | "LoadOrStore"
+                        | "LoadAndDelete"
+                        | "Delete"
+                        | "Swap"
+                        | "CompareAndSwap"
+                        | "CompareAndDelete"
+                        | "Clear"
                 ),
                 Holds::Counter => matches!(method, "Add" | "Store" | "Swap" | "CompareAndSwap"),
                 Holds::Cache => matches!(
                     method,
-                    "Add" | "Set" | "SetWithTTL" | "Put" | "Remove" | "Delete" | "Store" | "ContainsOrAdd" | "Purge"
+                    "Add"
+                        | "Set"
+                        | "SetWithTTL"
+                        | "Put"
+                        | "Remove"
+                        | "Delete"
+                        | "Store"
+                        | "ContainsOrAdd"
+                        | "Purge"
                 ),
                 _ => false,
             };
@@ -447,7 +479,7 @@ fn rust_state(ctx: &RuleContext<'_>, root: Node<'_>) -> HashMap<String, State> {
                     .map(|t| ctx.node_text(t))
                     .unwrap_or("");
                 let is_mut = (0..n.child_count())
-                    .filter_map(|i| n.child(i as u32))
+                    .filter_map(|i| n.child(i))
                     .any(|c| c.kind() == "mutable_specifier");
                 if is_mut || mutable_type(type_text) {
                     if let Some(name) = n.child_by_field_name("name") {
@@ -470,19 +502,20 @@ fn rust_state(ctx: &RuleContext<'_>, root: Node<'_>) -> HashMap<String, State> {
                 if !matches!(macro_name, "lazy_static" | "thread_local") {
                     continue;
                 }
-                let Some(tokens) = node::named_children(n).find(|c| c.kind() == "token_tree") else {
+                let Some(tokens) = node::named_children(n).find(|c| c.kind() == "token_tree")
+                else {
                     continue;
                 };
                 let children: Vec<_> = (0..tokens.child_count())
-                    .filter_map(|i| tokens.child(i as u32))
+                    .filter_map(|i| tokens.child(i))
                     .collect();
                 for (i, c) in children.iter().enumerate() {
                     if ctx.node_text(*c) != "static" {
                         continue;
                     }
-                    let name = children[i + 1..]
-                        .iter()
-                        .find(|t| t.kind() == "identifier" && !matches!(ctx.node_text(**t), "ref" | "mut"));
+                    let name = children[i + 1..].iter().find(|t| {
+                        t.kind() == "identifier" && !matches!(ctx.node_text(**t), "ref" | "mut")
+                    });
                     let type_text = children[i + 1..]
                         .iter()
                         .take_while(|t| ctx.node_text(**t) != "=")
@@ -510,18 +543,45 @@ fn rust_state(ctx: &RuleContext<'_>, root: Node<'_>) -> HashMap<String, State> {
 /// Types whose contents change behind a shared reference.
 fn mutable_type(type_text: &str) -> bool {
     [
-        "Mutex", "RwLock", "HashMap", "BTreeMap", "HashSet", "DashMap", "DashSet", "Atomic", "RefCell", "Cell<",
-        "Vec<", "VecDeque", "LruCache", "Cache<", "SkipMap",
+        "Mutex", "RwLock", "HashMap", "BTreeMap", "HashSet", "DashMap", "DashSet", "Atomic",
+        "RefCell", "Cell<", "Vec<", "VecDeque", "LruCache", "Cache<", "SkipMap",
     ]
     .iter()
     .any(|t| type_text.contains(t))
 }
 
 const RUST_MUTATING: &[&str] = &[
-    "insert", "remove", "push", "push_back", "push_front", "pop", "pop_front", "pop_back", "entry", "clear",
-    "extend", "retain", "drain", "truncate", "append", "fetch_add", "fetch_sub", "fetch_or", "fetch_and",
-    "fetch_max", "fetch_min", "fetch_update", "store", "swap", "compare_exchange", "compare_exchange_weak", "put",
-    "get_or_insert_with", "or_insert", "or_insert_with", "or_default",
+    "insert",
+    "remove",
+    "push",
+    "push_back",
+    "push_front",
+    "pop",
+    "pop_front",
+    "pop_back",
+    "entry",
+    "clear",
+    "extend",
+    "retain",
+    "drain",
+    "truncate",
+    "append",
+    "fetch_add",
+    "fetch_sub",
+    "fetch_or",
+    "fetch_and",
+    "fetch_max",
+    "fetch_min",
+    "fetch_update",
+    "store",
+    "swap",
+    "compare_exchange",
+    "compare_exchange_weak",
+    "put",
+    "get_or_insert_with",
+    "or_insert",
+    "or_insert_with",
+    "or_default",
 ];
 
 fn rust_write(
@@ -587,12 +647,22 @@ fn ts_state(ctx: &RuleContext<'_>, root: Node<'_>) -> HashMap<String, State> {
         } else {
             top
         };
-        if !matches!(declaration.kind(), "lexical_declaration" | "variable_declaration") {
+        if !matches!(
+            declaration.kind(),
+            "lexical_declaration" | "variable_declaration"
+        ) {
             continue;
         }
-        let is_const = declaration.child(0).is_some_and(|c| ctx.node_text(c) == "const");
-        for declarator in node::named_children(declaration).filter(|d| d.kind() == "variable_declarator") {
-            let Some(name) = declarator.child_by_field_name("name").filter(|n| n.kind() == "identifier") else {
+        let is_const = declaration
+            .child(0)
+            .is_some_and(|c| ctx.node_text(c) == "const");
+        for declarator in
+            node::named_children(declaration).filter(|d| d.kind() == "variable_declarator")
+        {
+            let Some(name) = declarator
+                .child_by_field_name("name")
+                .filter(|n| n.kind() == "identifier")
+            else {
                 continue;
             };
             let Some(value) = declarator.child_by_field_name("value") else {
@@ -607,7 +677,9 @@ fn ts_state(ctx: &RuleContext<'_>, root: Node<'_>) -> HashMap<String, State> {
                     match constructor {
                         "Map" | "WeakMap" => Holds::Map,
                         "Set" | "WeakSet" => Holds::Set,
-                        "LRUCache" | "LRU" | "QuickLRU" | "NodeCache" | "TTLCache" | "Keyv" => Holds::Cache,
+                        "LRUCache" | "LRU" | "QuickLRU" | "NodeCache" | "TTLCache" | "Keyv" => {
+                            Holds::Cache
+                        }
                         _ => continue,
                     }
                 }
@@ -644,7 +716,9 @@ fn ts_write(ctx: &RuleContext<'_>, n: Node<'_>, state: &HashMap<String, State>) 
             let mutating = match holds {
                 Holds::Map | Holds::Cache if direct => matches!(method, "set" | "delete" | "clear"),
                 Holds::Set if direct => matches!(method, "add" | "delete" | "clear"),
-                Holds::List if direct => matches!(method, "push" | "unshift" | "splice" | "pop" | "shift"),
+                Holds::List if direct => {
+                    matches!(method, "push" | "unshift" | "splice" | "pop" | "shift")
+                }
                 Holds::Map | Holds::Cache | Holds::Object | Holds::List => {
                     matches!(method, "push" | "unshift" | "splice" | "set" | "add")
                 }
@@ -658,19 +732,25 @@ fn ts_write(ctx: &RuleContext<'_>, n: Node<'_>, state: &HashMap<String, State>) 
             let holds = state.get(name)?.holds;
             let ok = match left.kind() {
                 "identifier" => holds == Holds::Counter,
-                "member_expression" | "subscript_expression" => matches!(holds, Holds::Object | Holds::List),
+                "member_expression" | "subscript_expression" => {
+                    matches!(holds, Holds::Object | Holds::List)
+                }
                 _ => false,
             };
             ok.then(|| name.to_string())
         }
         "update_expression" => {
-            let argument = n.child_by_field_name("argument").or_else(|| n.named_child(0))?;
+            let argument = n
+                .child_by_field_name("argument")
+                .or_else(|| n.named_child(0))?;
             let name = root_name(ctx, argument)?;
             let holds = state.get(name)?.holds;
             matches!(holds, Holds::Counter | Holds::Object).then(|| name.to_string())
         }
         "unary_expression" => {
-            let operator = n.child_by_field_name("operator").map(|o| ctx.node_text(o))?;
+            let operator = n
+                .child_by_field_name("operator")
+                .map(|o| ctx.node_text(o))?;
             if operator != "delete" {
                 return None;
             }

@@ -20,7 +20,13 @@ fn summarize(language: Language, path: &str, source: &str) -> Summary {
         handlers: model
             .handlers
             .iter()
-            .map(|h| (facts.functions[h.function].name.clone(), h.route.clone(), h.framework))
+            .map(|h| {
+                (
+                    facts.functions[h.function].name.clone(),
+                    h.route.clone(),
+                    h.framework,
+                )
+            })
             .collect(),
         routes: model.routes.iter().map(|r| r.path.clone()).collect(),
         servers: model
@@ -66,7 +72,11 @@ func main() {
 }
 "#,
     );
-    let names: Vec<_> = s.handlers.iter().map(|h| (h.0.as_str(), h.1.as_deref())).collect();
+    let names: Vec<_> = s
+        .handlers
+        .iter()
+        .map(|h| (h.0.as_str(), h.1.as_deref()))
+        .collect();
     assert_eq!(
         names,
         [
@@ -143,8 +153,18 @@ async fn main() {
 }
 "#,
     );
-    let names: Vec<_> = s.handlers.iter().map(|h| (h.0.as_str(), h.1.as_deref())).collect();
-    assert_eq!(names, [("health", Some("/healthz")), ("list_orders", Some("/orders"))]);
+    let names: Vec<_> = s
+        .handlers
+        .iter()
+        .map(|h| (h.0.as_str(), h.1.as_deref()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("health", Some("/healthz")),
+            ("list_orders", Some("/orders"))
+        ]
+    );
     assert_eq!(s.servers, [(Framework::Axum, true, "missing")]);
 
     let s = summarize(
@@ -166,8 +186,15 @@ async fn main() -> std::io::Result<()> {
 }
 "#,
     );
-    let names: Vec<_> = s.handlers.iter().map(|h| (h.0.as_str(), h.1.as_deref())).collect();
-    assert_eq!(names, [("order", Some("/orders/{id}")), ("index", Some("/"))]);
+    let names: Vec<_> = s
+        .handlers
+        .iter()
+        .map(|h| (h.0.as_str(), h.1.as_deref()))
+        .collect();
+    assert_eq!(
+        names,
+        [("order", Some("/orders/{id}")), ("index", Some("/"))]
+    );
     assert_eq!(s.servers, [(Framework::ActixWeb, true, "default")]);
 
     let s = summarize(
@@ -215,8 +242,18 @@ process.on("SIGTERM", () => {
 });
 "#,
     );
-    let names: Vec<_> = s.handlers.iter().map(|h| (h.0.as_str(), h.1.as_deref())).collect();
-    assert_eq!(names, [("listOrders", Some("/orders")), ("<anonymous>", Some("/orders"))]);
+    let names: Vec<_> = s
+        .handlers
+        .iter()
+        .map(|h| (h.0.as_str(), h.1.as_deref()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("listOrders", Some("/orders")),
+            ("<anonymous>", Some("/orders"))
+        ]
+    );
     assert_eq!(s.routes.len(), 3);
     assert_eq!(s.servers, [(Framework::Express, true, "wired")]);
 
@@ -237,7 +274,11 @@ export class OrdersController {
 }
 "#,
     );
-    let names: Vec<_> = s.handlers.iter().map(|h| (h.0.as_str(), h.1.as_deref())).collect();
+    let names: Vec<_> = s
+        .handlers
+        .iter()
+        .map(|h| (h.0.as_str(), h.1.as_deref()))
+        .collect();
     assert_eq!(
         names,
         [
@@ -254,10 +295,17 @@ export const POST = async (req: Request) => {};
 export function helper() {}
 "#,
     );
-    let names: Vec<_> = s.handlers.iter().map(|h| (h.0.as_str(), h.1.as_deref())).collect();
+    let names: Vec<_> = s
+        .handlers
+        .iter()
+        .map(|h| (h.0.as_str(), h.1.as_deref()))
+        .collect();
     assert_eq!(
         names,
-        [("GET", Some("/api/orders/[id]")), ("POST", Some("/api/orders/[id]"))]
+        [
+            ("GET", Some("/api/orders/[id]")),
+            ("POST", Some("/api/orders/[id]"))
+        ]
     );
 
     let s = summarize(
@@ -286,10 +334,26 @@ app.listen({ port: 3000 });
 
 #[test]
 fn health_names() {
-    for yes in ["/healthz", "/-/healthy", "/ready", "/readyz", "/livez", "/ping", "healthCheck", "/api/health-check"] {
+    for yes in [
+        "/healthz",
+        "/-/healthy",
+        "/ready",
+        "/readyz",
+        "/livez",
+        "/ping",
+        "healthCheck",
+        "/api/health-check",
+    ] {
         assert!(is_health_name(yes), "{yes}");
     }
-    for no in ["/orders", "/delivery", "/already", "/pingpong", "/shipping", "/olive"] {
+    for no in [
+        "/orders",
+        "/delivery",
+        "/already",
+        "/pingpong",
+        "/shipping",
+        "/olive",
+    ] {
         assert!(!is_health_name(no), "{no}");
     }
 }
