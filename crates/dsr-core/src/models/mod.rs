@@ -1,7 +1,7 @@
 //! Models of distributed-systems constructs built from [`FileFacts`](crate::FileFacts) and the tree, shared by
 //! the rules that read them: which calls of a file reach a remote system (directly or through a helper in the
 //! same file) and what they write ([`effects`]), the retry loops and retry-library calls of the file
-//! ([`retry`]), message handlers, transactions and the state a function writes ([`messaging`]), and
+//! ([`retry`]), message handlers, transactions and the state a function writes ([`messaging`]),
 //! distributed and in-process locks ([`locks`], with the any-mutation view of remote calls in [`remote`]), and
 //! HTTP/RPC request handlers, routes and server entry points ([`handlers`]).
 //!
@@ -9,7 +9,8 @@
 //! [`RuleContext::remote_effects`](crate::RuleContext::remote_effects),
 //! [`RuleContext::retry_loops`](crate::RuleContext::retry_loops),
 //! [`RuleContext::messaging`](crate::RuleContext::messaging),
-//! [`RuleContext::transactions`](crate::RuleContext::transactions) and
+//! [`RuleContext::transactions`](crate::RuleContext::transactions),
+//! [`RuleContext::handlers`](crate::RuleContext::handlers) and
 //! [`RuleContext::write_sites`](crate::RuleContext::write_sites).
 
 pub mod effects;

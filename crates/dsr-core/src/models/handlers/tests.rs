@@ -357,3 +357,96 @@ fn health_names() {
         assert!(!is_health_name(no), "{no}");
     }
 }
+
+#[test]
+fn servers_started_in_functions_main_calls_are_entry_points() {
+    let s = summarize(
+        Language::Rust,
+        "src/main.rs",
+        r#"use actix_web::HttpServer;
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    try_main().await
+}
+
+async fn try_main() -> anyhow::Result<()> {
+    run_http().await
+}
+
+async fn run_http() -> anyhow::Result<()> {
+    let server = HttpServer::new(move || create_app()).disable_signals();
+    server.bind(("0.0.0.0", 7700))?.run().await?;
+    Ok(())
+}
+"#,
+    );
+    assert_eq!(s.servers, [(Framework::ActixWeb, true, "missing")]);
+
+    let s = summarize(
+        Language::Go,
+        "web.go",
+        r#"package web
+
+import "net/http"
+
+func (h *Handler) Run(addr string) error {
+	return http.ListenAndServe(addr, h.mux)
+}
+"#,
+    );
+    assert_eq!(s.servers, [(Framework::NetHttp, false, "missing")]);
+}
+
+#[test]
+fn wrapped_handlers_and_mounted_routers() {
+    let document_source = r#"package web
+
+import "net/http"
+
+func (api *API) Register(r *route.Router) {
+	r.Get("/query", wrap(api.query))
+	mux.Handle("/api/", apiHandler)
+}
+
+func (api *API) query(w http.ResponseWriter, r *http.Request) {}
+"#;
+    let document = Document::new(Language::Go, document_source, 0).expect("grammar loads");
+    let facts = FileFacts::compute(Language::Go, document.tree(), document_source);
+    let model = Handlers::compute(&facts, document_source, Path::new("api.go"));
+    assert_eq!(model.handlers.len(), 1);
+    assert_eq!(model.handlers[0].route.as_deref(), Some("/query"));
+    assert_eq!(model.mounts.len(), 1);
+
+    let source = r#"import express from "express";
+const app = express();
+app.use(express.json());
+app.use("/api", ordersRouter);
+app.register(plugin);
+"#;
+    let document = Document::new(Language::TypeScript, source, 0).expect("grammar loads");
+    let facts = FileFacts::compute(Language::TypeScript, document.tree(), source);
+    let model = Handlers::compute(&facts, source, Path::new("app.ts"));
+    assert_eq!(model.mounts.len(), 2);
+}
+
+#[test]
+fn request_signal_of_a_route_handler() {
+    let source = "export async function GET(request: Request) {\n  return fetch(\"/x\");\n}\nexport async function helper(req: Request) {}\n";
+    let document = Document::new(Language::TypeScript, source, 0).expect("grammar loads");
+    let facts = FileFacts::compute(Language::TypeScript, document.tree(), source);
+    let model = Handlers::compute(&facts, source, Path::new("app/orders/route.ts"));
+    let get = facts
+        .functions
+        .iter()
+        .position(|f| f.name == "GET")
+        .expect("GET");
+    let helper = facts
+        .functions
+        .iter()
+        .position(|f| f.name == "helper")
+        .expect("helper");
+    let signal = model.request_signal(&facts, source, get).expect("a signal");
+    assert_eq!(signal.expression, "request.signal");
+    assert!(model.request_signal(&facts, source, helper).is_none());
+}
