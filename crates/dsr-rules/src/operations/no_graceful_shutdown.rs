@@ -8,7 +8,8 @@ use crate::shared::{indentation_at, is_test_path, quote};
 
 declare_rule! {
     /// ## What it finds
-    /// A program's entry point that starts a server and never drains it on SIGTERM. Go: `main` calls
+    /// A program's entry point that starts a server and never drains it on SIGTERM. The entry point is `main`
+    /// and the functions of the same file it calls (directly or through each other). Go: `main` calls
     /// `http.ListenAndServe`/`Serve`, `srv.ListenAndServe()`, gin `Run`, echo `Start` or fiber `Listen`, and the
     /// file never calls `Shutdown` (or `GracefulStop`). Rust: `main` runs `axum::serve` without
     /// `.with_graceful_shutdown(…)`, a hyper/axum 0.6 `Server::bind(…).serve(…)` without it, a tonic
@@ -27,8 +28,8 @@ declare_rule! {
     ///
     /// ## Known false positives
     /// A shutdown wired in another file (a `Shutdown` helper in another package, a signal handler registered by
-    /// a shared bootstrap module) is not seen: the analysis is per file. Servers started outside `main` in Go and
-    /// Rust (a library's `Run` method) are not reported for that reason. actix-web's `HttpServer` is clean by
+    /// a shared bootstrap module) is not seen: the analysis is per file. Servers started in Go and Rust functions
+    /// that `main` does not reach within the file (a library's `Run` method) are not reported for that reason. actix-web's `HttpServer` is clean by
     /// default: it handles SIGINT, SIGTERM and SIGQUIT itself and waits up to 30 s (`shutdown_timeout`) for
     /// workers to finish. Servers started in tests are not reported.
     ///
