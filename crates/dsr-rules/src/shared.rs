@@ -248,6 +248,28 @@ pub fn is_test_path(path: &std::path::Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_paths() {
+        use std::path::Path;
+        for yes in [
+            "pkg/server_test.go",
+            "src/app.spec.ts",
+            "crates/x/tests/api.rs",
+            "packages/medusa-test-utils/src/bootstrap-app.ts",
+            "integration-tests/http/app.ts",
+            "e2e/server.ts",
+        ] {
+            assert!(is_test_path(Path::new(yes)), "{yes}");
+        }
+        for no in [
+            "crates/dsr-rules/tests/fixtures/OPS002/fire.go",
+            "src/commands/start.ts",
+            "cmd/latest/main.go",
+        ] {
+            assert!(!is_test_path(Path::new(no)), "{no}");
+        }
+    }
     use dsr_core::facts::FileFacts;
     use dsr_core::fix::apply_edits;
     use dsr_core::{KnowledgeBase, Language};
