@@ -213,6 +213,13 @@ impl<'a> RuleContext<'a> {
         })
     }
 
+    /// The HTTP/RPC request handlers, route registrations and server starts of the file.
+    pub fn handlers(&self) -> &crate::models::handlers::Handlers<'a> {
+        self.models.handlers.get_or_init(|| {
+            crate::models::handlers::Handlers::compute(self.facts, self.source, self.path)
+        })
+    }
+
     /// The message handlers and auto-ack settings of the file.
     pub fn messaging(&self) -> &MessagingModel<'a> {
         self.models

@@ -12,6 +12,7 @@ pub mod operations;
 pub mod resilience;
 pub mod shared;
 pub use dsr_core::sql;
+pub mod state;
 
 use dsr_core::suppression::{SuppressionWithoutReason, UnusedSuppression};
 use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
@@ -20,6 +21,7 @@ use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
 pub fn registry() -> &'static [&'static dyn Rule] {
     &[
         &api::offset_pagination::OffsetPagination,
+        &api::missing_health_endpoint::MissingHealthEndpoint,
         &backpressure::unbounded_channel::UnboundedChannel,
         &consistency::read_modify_write_race::ReadModifyWriteRace,
         &delivery::non_idempotent_retry::NonIdempotentRetry,
@@ -34,6 +36,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &coordination::lock_held_across_remote_call::LockHeldAcrossRemoteCall,
         &observability::context_not_propagated::ContextNotPropagated,
         &operations::unsafe_migration::UnsafeMigration,
+        &operations::no_graceful_shutdown::NoGracefulShutdown,
         &resilience::http_client_without_timeout::HttpClientWithoutTimeout,
         &resilience::server_without_timeouts::ServerWithoutTimeouts,
         &resilience::wait_ignores_cancellation::WaitIgnoresCancellation,
@@ -41,6 +44,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &resilience::retry_without_jitter::RetryWithoutJitter,
         &resilience::unbounded_retry::UnboundedRetry,
         &resilience::response_body_not_closed::ResponseBodyNotClosed,
+        &state::process_local_state_in_handler::ProcessLocalStateInHandler,
     ]
 }
 

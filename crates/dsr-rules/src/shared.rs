@@ -7,19 +7,27 @@ use dsr_core::tree_sitter::Node;
 use dsr_core::{Edit, Language, RuleContext, TextRange};
 use dsr_syntax::node;
 
-/// Go `_test.go`, TypeScript `.test.`/`.spec.` files, `__tests__` and `testdata` folders.
+/// Test code (`*_test.go`, `*.test.ts`, `*.spec.ts`, `tests/`, `__tests__/`, `testdata/`, `e2e/`,
+/// `medusa-test-utils/`): servers started there are test fixtures, not deployments. This crate's own
+/// `tests/fixtures/` are not test code.
 pub fn is_test_path(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let parts: Vec<&str> = path
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .collect();
+    let folders = &parts[..parts.len().saturating_sub(1)];
     name.ends_with("_test.go")
         || name.contains(".test.")
         || name.contains(".spec.")
-        || path
-            .components()
-            .filter_map(|c| c.as_os_str().to_str())
-            .any(|c| c == "__tests__" || c == "testdata")
+        || folders.iter().enumerate().any(|(i, folder)| {
+            let fixture_root = *folder == "tests" && folders.get(i + 1) == Some(&"fixtures");
+            !fixture_root
+                && (matches!(*folder, "__tests__" | "__mocks__" | "testdata")
+                    || folder
+                        .split(['-', '_', '.'])
+                        .any(|w| matches!(w, "test" | "tests" | "testing" | "e2e" | "mocks")))
+        })
 }
 
 /// Rust: inside a `#[test]` function or a `#[cfg(test)]` module.
@@ -266,6 +274,28 @@ pub fn call_name(callee_text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_paths() {
+        use std::path::Path;
+        for yes in [
+            "pkg/server_test.go",
+            "src/app.spec.ts",
+            "crates/x/tests/api.rs",
+            "packages/medusa-test-utils/src/bootstrap-app.ts",
+            "integration-tests/http/app.ts",
+            "e2e/server.ts",
+        ] {
+            assert!(is_test_path(Path::new(yes)), "{yes}");
+        }
+        for no in [
+            "crates/dsr-rules/tests/fixtures/OPS002/fire.go",
+            "src/commands/start.ts",
+            "cmd/latest/main.go",
+        ] {
+            assert!(!is_test_path(Path::new(no)), "{no}");
+        }
+    }
     use dsr_core::facts::FileFacts;
     use dsr_core::fix::apply_edits;
     use dsr_core::{KnowledgeBase, Language};

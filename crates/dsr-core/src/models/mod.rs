@@ -1,19 +1,22 @@
 //! Models of distributed-systems constructs built from [`FileFacts`](crate::FileFacts) and the tree, shared by
 //! the rules that read them: which calls of a file reach a remote system (directly or through a helper in the
 //! same file) and what they write ([`effects`]), the retry loops and retry-library calls of the file
-//! ([`retry`]), message handlers, transactions and the state a function writes ([`messaging`]), and
-//! distributed and in-process locks ([`locks`], with the any-mutation view of remote calls in [`remote`]), and
-//! reads and writes of shared stores with their atomicity ([`store`]).
+//! ([`retry`]), message handlers, transactions and the state a function writes ([`messaging`]),
+//! distributed and in-process locks ([`locks`], with the any-mutation view of remote calls in [`remote`]),
+//! reads and writes of shared stores with their atomicity ([`store`]), and HTTP/RPC request handlers, routes
+//! and server entry points ([`handlers`]).
 //!
 //! Each model is computed at most once per file, on first use, through
 //! [`RuleContext::remote_effects`](crate::RuleContext::remote_effects),
 //! [`RuleContext::retry_loops`](crate::RuleContext::retry_loops),
 //! [`RuleContext::messaging`](crate::RuleContext::messaging),
-//! [`RuleContext::transactions`](crate::RuleContext::transactions) and
+//! [`RuleContext::transactions`](crate::RuleContext::transactions),
+//! [`RuleContext::handlers`](crate::RuleContext::handlers),
 //! [`RuleContext::write_sites`](crate::RuleContext::write_sites) and
 //! [`RuleContext::store_accesses`](crate::RuleContext::store_accesses).
 
 pub mod effects;
+pub mod handlers;
 pub mod locks;
 pub mod messaging;
 pub mod remote;
@@ -36,6 +39,7 @@ pub(crate) struct Models<'t> {
     pub(crate) locks: OnceCell<locks::Locks<'t, 't>>,
     pub(crate) remote_calls: OnceCell<remote::RemoteCalls>,
     pub(crate) store: OnceCell<store::StoreAccesses<'t>>,
+    pub(crate) handlers: OnceCell<handlers::Handlers<'t>>,
 }
 
 #[cfg(test)]

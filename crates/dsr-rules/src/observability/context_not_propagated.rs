@@ -15,7 +15,9 @@ declare_rule! {
     /// `context.Context` parameter or an `*http.Request` — closures nested in such a function included. In
     /// TypeScript/JavaScript: a function that receives an `AbortSignal` (a parameter typed `AbortSignal`, a
     /// parameter or destructured field named `signal`, or an options parameter whose type has a `signal`) and
-    /// calls `fetch` without passing a signal.
+    /// calls `fetch` without passing a signal; likewise a route handler that receives a web `Request` (Next.js
+    /// `export async function GET(request: Request)` in a `route.ts`), whose `request.signal` aborts when the
+    /// client disconnects.
     ///
     /// ## Why it fails under partial failure
     /// A context carries three things across a call boundary: the caller's deadline, its cancellation and its
@@ -415,7 +417,11 @@ fn check_ts(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         let Some(function) = call.function else {
             continue;
         };
-        let Some(source) = facts.context_source(function, ctx.source) else {
+        // A route handler given a web `Request` has the client's disconnect as `request.signal`.
+        let Some(source) = facts
+            .context_source(function, ctx.source)
+            .or_else(|| ctx.handlers().request_signal(facts, ctx.source, function))
+        else {
             continue;
         };
         check_fetch(ctx, call, init_index, &source, sink);

@@ -1,0 +1,1308 @@
+//! HTTP and RPC request handlers of one file, the routes it registers, and the places where it starts a server
+//! (with whether a graceful shutdown is wired to it).
+//!
+//! Same-file analysis: a handler registered in another file is recognised by its shape where the framework gives
+//! it one (Go `func(w http.ResponseWriter, r *http.Request)`, `*gin.Context`, `echo.Context`, `*fiber.Ctx`, actix
+//! `#[get(..)]`, NestJS `@Get()`, Next.js route files), otherwise only when this file registers it.
+
+use std::path::Path;
+
+use dsr_syntax::{node, Language, TextRange};
+use tree_sitter::Node;
+
+use crate::facts::{ContextKind, ContextSource, FileFacts};
+
+/// The web framework (or server library) a handler, route or server belongs to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Framework {
+    NetHttp,
+    Gin,
+    Echo,
+    Chi,
+    Fiber,
+    Axum,
+    ActixWeb,
+    Warp,
+    Tonic,
+    Hyper,
+    Express,
+    Fastify,
+    Koa,
+    Nest,
+    /// A file-based route module: Next.js `app/**/route.ts`, Medusa `api/**/route.ts`.
+    RouteFile,
+    /// A Next.js `pages/api/**` default export.
+    NextPagesApi,
+    /// Node's `http.createServer` / a framework whose server is a Node server.
+    NodeHttp,
+}
+
+impl Framework {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Framework::NetHttp => "net/http",
+            Framework::Gin => "gin",
+            Framework::Echo => "echo",
+            Framework::Chi => "chi",
+            Framework::Fiber => "fiber",
+            Framework::Axum => "axum",
+            Framework::ActixWeb => "actix-web",
+            Framework::Warp => "warp",
+            Framework::Tonic => "tonic",
+            Framework::Hyper => "hyper",
+            Framework::Express => "express",
+            Framework::Fastify => "fastify",
+            Framework::Koa => "koa",
+            Framework::Nest => "NestJS",
+            Framework::RouteFile => "route module",
+            Framework::NextPagesApi => "Next.js API route",
+            Framework::NodeHttp => "node:http",
+        }
+    }
+}
+
+/// A function that serves requests.
+#[derive(Clone, Debug)]
+pub struct Handler<'t> {
+    /// Index into [`FileFacts::functions`].
+    pub function: usize,
+    pub node: Node<'t>,
+    /// The route it serves when this file says so (`/orders/{id}`).
+    pub route: Option<String>,
+    pub framework: Framework,
+}
+
+/// A route registration (`mux.HandleFunc("/x", h)`, `.route("/x", get(h))`, `app.get("/x", h)`, `@Get("x")`).
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub range: TextRange,
+    /// The path literal, method prefix dropped (`GET /x` → `/x`); `None` when not a literal.
+    pub path: Option<String>,
+    /// The handler's name as written, when it is a name (`healthz`, `h.Health`).
+    pub handler_name: Option<String>,
+    pub framework: Framework,
+}
+
+/// Whether a graceful shutdown is wired to a server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    /// The file drains the server on a signal; the range shows where.
+    Wired(TextRange),
+    /// The library drains on SIGTERM by itself; the text says what it does.
+    LibraryDefault(&'static str),
+    /// Nothing in the file stops the server gracefully.
+    Missing,
+}
+
+/// A call that starts serving (`http.ListenAndServe`, `axum::serve`, `HttpServer::…run()`, `app.listen`).
+#[derive(Clone, Debug)]
+pub struct ServerStart<'t> {
+    /// Index into [`FileFacts::calls`].
+    pub call: usize,
+    pub node: Node<'t>,
+    pub function: Option<usize>,
+    /// In the program's entry point: Go/Rust `main` (closures in it included); TS anywhere outside tests.
+    pub entry: bool,
+    pub framework: Framework,
+    pub shutdown: Shutdown,
+    /// Serves gRPC, not HTTP (no HTTP health route expected).
+    pub rpc: bool,
+}
+
+/// The handler model of one file.
+#[derive(Debug, Default)]
+pub struct Handlers<'t> {
+    pub handlers: Vec<Handler<'t>>,
+    pub routes: Vec<Route>,
+    pub servers: Vec<ServerStart<'t>>,
+    /// Routers mounted from elsewhere (`app.use(router)`, `.nest("/api", api())`, `.configure(routes)`,
+    /// `mux.Handle("/api/", apiHandler)`): this file does not show every route the server serves.
+    pub mounts: Vec<TextRange>,
+}
+
+const HTTP_METHODS_UPPER: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+impl<'t> Handlers<'t> {
+    pub fn compute(facts: &FileFacts<'t>, source: &str, path: &Path) -> Self {
+        let mut model = Handlers::default();
+        let Some(root) = facts
+            .functions
+            .first()
+            .map(|f| root_of(f.node))
+            .or_else(|| facts.calls.first().map(|c| root_of(c.node)))
+        else {
+            return model;
+        };
+        match facts.language {
+            Language::Go => go::collect(&mut model, facts, source),
+            Language::Rust => rust::collect(&mut model, facts, source, root),
+            Language::TypeScript | Language::Tsx => {
+                typescript::collect(&mut model, facts, source, root, path)
+            }
+            Language::Sql => {}
+        }
+        model
+            .handlers
+            .sort_by_key(|h| (h.function, h.route.is_none()));
+        model.handlers.dedup_by_key(|h| h.function);
+        model
+    }
+
+    /// The handler whose body contains `function` (itself, or a closure nested in it).
+    pub fn handler_around(&self, facts: &FileFacts<'_>, function: usize) -> Option<&Handler<'t>> {
+        let mut current = Some(function);
+        while let Some(index) = current {
+            if let Some(handler) = self.handlers.iter().find(|h| h.function == index) {
+                return Some(handler);
+            }
+            current = facts.functions.get(index).and_then(|f| f.parent);
+        }
+        None
+    }
+
+    /// For a TS handler that receives a web `Request` (`Request`, `NextRequest`), the request's own abort
+    /// signal: `request.signal` fires when the client disconnects.
+    pub fn request_signal(
+        &self,
+        facts: &FileFacts<'_>,
+        source: &str,
+        function: usize,
+    ) -> Option<ContextSource> {
+        let handler = self.handler_around(facts, function)?;
+        let f = facts.functions.get(handler.function)?;
+        let list = f.node.child_by_field_name("parameters")?;
+        let first = node::named_children(list).next()?;
+        let pattern = first.child_by_field_name("pattern")?;
+        if pattern.kind() != "identifier" {
+            return None;
+        }
+        let type_name = first
+            .child_by_field_name("type")
+            .and_then(|t| node::named_children(t).next())
+            .map(|t| node::text(t, source))?;
+        if !matches!(type_name, "Request" | "NextRequest") {
+            return None;
+        }
+        let name = node::text(pattern, source).to_string();
+        Some(ContextSource {
+            function: handler.function,
+            kind: ContextKind::AbortSignal,
+            expression: format!("{name}.signal"),
+            param: name,
+        })
+    }
+
+    fn add_handler(
+        &mut self,
+        function: usize,
+        node: Node<'t>,
+        route: Option<String>,
+        fw: Framework,
+    ) {
+        self.handlers.push(Handler {
+            function,
+            node,
+            route,
+            framework: fw,
+        });
+    }
+}
+
+/// Whether a route path (or a handler's name) names a health, readiness or liveness probe.
+pub fn is_health_name(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .chain(split_camel(text))
+        .any(|word| {
+            let word = word.to_ascii_lowercase();
+            ["health", "ready", "readiness", "live", "liveness", "ping"]
+                .iter()
+                .any(|probe| {
+                    word == *probe
+                        || word.strip_prefix(probe).is_some_and(|rest| {
+                            matches!(rest, "z" | "y" | "check" | "checks" | "ness")
+                        })
+                })
+        })
+}
+
+fn split_camel(text: &str) -> impl Iterator<Item = &str> {
+    let mut words = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if i > start && c.is_ascii_uppercase() {
+            words.push(&text[start..i]);
+            start = i;
+        }
+    }
+    words.push(&text[start..]);
+    words.into_iter()
+}
+
+fn root_of(mut n: Node<'_>) -> Node<'_> {
+    while let Some(p) = n.parent() {
+        n = p;
+    }
+    n
+}
+
+/// The function a handler argument names: a literal written in place, or a function of this file by name
+/// (`h`, `orders.PlaceOrder` → a method `PlaceOrder`).
+fn function_named(facts: &FileFacts<'_>, arg: Node<'_>, source: &str) -> Option<usize> {
+    if let Some(index) = facts.functions.iter().position(|f| f.node == arg) {
+        return Some(index);
+    }
+    // A handler wrapped once: `wrap(api.query)`, `http.HandlerFunc(h)`, `SeqHandler(list)`, `asyncHandler(h)`.
+    if matches!(arg.kind(), "call_expression" | "call") {
+        let args = arg.child_by_field_name("arguments")?;
+        let mut inner = node::named_children(args).filter(|n| !n.kind().contains("comment"));
+        let first = inner.next()?;
+        return if inner.next().is_none() {
+            function_named(facts, first, source)
+        } else {
+            None
+        };
+    }
+    let text = node::text(arg, source);
+    let last = text
+        .rsplit(['.', ':'])
+        .next()
+        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_'))?;
+    let mut found = facts.functions.iter().enumerate().filter(|(_, f)| {
+        f.name == last
+            || f.name
+                .strip_suffix(last)
+                .is_some_and(|head| head.ends_with('.') || head.ends_with("::"))
+    });
+    let first = found.next()?;
+    // Two methods of the same name on different types: the name does not say which.
+    found.next().is_none().then_some(first.0)
+}
+
+/// Whether `function` runs as part of `main`: `main` itself, a closure in it, or a function of this file that
+/// `main` calls (directly or through other functions of the file).
+fn is_entry(facts: &FileFacts<'_>, function: Option<usize>) -> bool {
+    let Some(function) = function else {
+        return false;
+    };
+    let target = facts.outermost_function(function);
+    let mut reached: Vec<usize> = facts
+        .functions
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.parent.is_none() && f.name == "main")
+        .map(|(i, _)| i)
+        .collect();
+    let mut next = 0;
+    while let Some(&current) = reached.get(next) {
+        if current == target {
+            return true;
+        }
+        next += 1;
+        for call in facts.calls_in(current) {
+            if call.method.is_some() {
+                continue;
+            }
+            for (index, f) in facts.functions.iter().enumerate() {
+                if f.parent.is_none() && f.name == call.callee_text && !reached.contains(&index) {
+                    reached.push(index);
+                }
+            }
+        }
+    }
+    false
+}
+
+/// The calls chained on `calls[index]` (`Server::builder().add_service(s).serve(addr)` from `builder`).
+fn chain<'a, 't>(facts: &'a FileFacts<'t>, index: usize) -> Vec<&'a crate::facts::Call<'t>> {
+    facts
+        .chained_calls(index)
+        .into_iter()
+        .map(|i| &facts.calls[i])
+        .collect()
+}
+
+mod go {
+    use super::*;
+
+    const ROUTE_METHODS: &[&str] = &[
+        "HandleFunc",
+        "Handle",
+        "GET",
+        "POST",
+        "PUT",
+        "PATCH",
+        "DELETE",
+        "HEAD",
+        "OPTIONS",
+        "Any",
+        "Get",
+        "Post",
+        "Put",
+        "Patch",
+        "Delete",
+        "Head",
+        "Options",
+        "Group",
+        "Route",
+        "Mount",
+    ];
+
+    fn framework_of(path: &str) -> Option<Framework> {
+        if path.starts_with("net/http.") {
+            Some(Framework::NetHttp)
+        } else if path.starts_with("github.com/gin-gonic/gin.") {
+            Some(Framework::Gin)
+        } else if path.starts_with("github.com/labstack/echo") {
+            Some(Framework::Echo)
+        } else if path.starts_with("github.com/gofiber/fiber") {
+            Some(Framework::Fiber)
+        } else {
+            None
+        }
+    }
+
+    /// The framework a handler's parameter types say it belongs to.
+    fn handler_shape(f: &crate::facts::Function<'_>) -> Option<Framework> {
+        let types: Vec<&str> = f
+            .params
+            .iter()
+            .filter_map(|p| p.type_path.as_deref())
+            .collect();
+        if types.contains(&"net/http.ResponseWriter") && types.contains(&"net/http.Request") {
+            return Some(Framework::NetHttp);
+        }
+        if f.params.len() != 1 {
+            return None;
+        }
+        let t = types.first()?;
+        match framework_of(t)? {
+            Framework::Gin if t.ends_with(".Context") => Some(Framework::Gin),
+            Framework::Echo if t.ends_with(".Context") => Some(Framework::Echo),
+            Framework::Fiber if t.ends_with(".Ctx") => Some(Framework::Fiber),
+            _ => None,
+        }
+    }
+
+    fn imports_web(facts: &FileFacts<'_>) -> Option<Framework> {
+        let order = [
+            ("github.com/gin-gonic/gin", Framework::Gin),
+            ("github.com/labstack/echo", Framework::Echo),
+            ("github.com/gofiber/fiber", Framework::Fiber),
+            ("github.com/go-chi/chi", Framework::Chi),
+            ("github.com/gorilla/mux", Framework::NetHttp),
+            ("net/http", Framework::NetHttp),
+        ];
+        order.iter().find_map(|(path, fw)| {
+            facts
+                .imports
+                .iter()
+                .any(|i| i.path.starts_with(path))
+                .then_some(*fw)
+        })
+    }
+
+    pub(super) fn collect<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, source: &str) {
+        for (index, f) in facts.functions.iter().enumerate() {
+            if let Some(fw) = handler_shape(f) {
+                model.add_handler(index, f.node, None, fw);
+            }
+        }
+        let Some(web) = imports_web(facts) else {
+            return;
+        };
+        for call in &facts.calls {
+            let Some(method) = call.method.as_deref() else {
+                continue;
+            };
+            if !ROUTE_METHODS.contains(&method) || call.args.len() < 2 {
+                continue;
+            }
+            let Some(raw) = call.string_arg(0, source, Language::Go) else {
+                continue;
+            };
+            let path = raw
+                .split_once(' ')
+                .filter(|(m, _)| HTTP_METHODS_UPPER.contains(m))
+                .map(|(_, p)| p.trim().to_string())
+                .unwrap_or(raw);
+            if !path.starts_with('/') {
+                continue;
+            }
+            let fw = call.path.as_deref().and_then(framework_of).unwrap_or(web);
+            let handler_arg = call.args.last().copied();
+            let handler = handler_arg.and_then(|a| function_named(facts, a, source));
+            model.routes.push(Route {
+                range: call.range(),
+                path: Some(path.clone()),
+                handler_name: handler_arg
+                    .filter(|a| a.kind() != "func_literal")
+                    .map(|a| node::text(a, source).to_string()),
+                framework: fw,
+            });
+            let subtree = matches!(method, "Group" | "Route" | "Mount")
+                || (matches!(method, "Handle" | "HandleFunc")
+                    && path.ends_with('/')
+                    && handler.is_none());
+            if subtree {
+                model.mounts.push(call.range());
+            }
+            if let Some(h) = handler {
+                if !matches!(method, "Group" | "Route" | "Mount") {
+                    model.add_handler(h, facts.functions[h].node, Some(path), fw);
+                }
+            }
+        }
+        servers(model, facts, source);
+    }
+
+    fn servers<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, source: &str) {
+        let shutdown = facts
+            .calls
+            .iter()
+            .find(|c| {
+                matches!(
+                    c.method.as_deref(),
+                    Some(
+                        "Shutdown"
+                            | "ShutdownWithContext"
+                            | "ShutdownWithTimeout"
+                            | "GracefulStop"
+                            | "RegisterOnShutdown"
+                    )
+                )
+            })
+            .map(|c| Shutdown::Wired(c.range()))
+            .unwrap_or(Shutdown::Missing);
+        for (index, call) in facts.calls.iter().enumerate() {
+            let fw = match (call.path.as_deref(), call.method.as_deref()) {
+                (
+                    Some(
+                        "net/http.ListenAndServe"
+                        | "net/http.ListenAndServeTLS"
+                        | "net/http.Serve"
+                        | "net/http.ServeTLS",
+                    ),
+                    _,
+                ) => Framework::NetHttp,
+                (None, Some("ListenAndServe" | "ListenAndServeTLS")) => Framework::NetHttp,
+                (None, Some("Serve" | "ServeTLS"))
+                    if receiver_built_by(facts, call, source, "net/http.Server") =>
+                {
+                    Framework::NetHttp
+                }
+                (None, Some("Run" | "RunTLS"))
+                    if receiver_built_by(facts, call, source, "github.com/gin-gonic/gin.") =>
+                {
+                    Framework::Gin
+                }
+                (None, Some("Start" | "StartTLS"))
+                    if receiver_built_by(facts, call, source, "github.com/labstack/echo") =>
+                {
+                    Framework::Echo
+                }
+                (None, Some("Listen" | "ListenTLS"))
+                    if receiver_built_by(facts, call, source, "github.com/gofiber/fiber") =>
+                {
+                    Framework::Fiber
+                }
+                _ => continue,
+            };
+            model.servers.push(ServerStart {
+                call: index,
+                node: call.node,
+                function: call.function,
+                entry: is_entry(facts, call.function),
+                framework: fw,
+                shutdown: shutdown.clone(),
+                rpc: false,
+            });
+        }
+    }
+
+    /// The receiver is a local whose value was built by an API under `prefix` (`gin.Default()`,
+    /// `&http.Server{…}`).
+    fn receiver_built_by(
+        facts: &FileFacts<'_>,
+        call: &crate::facts::Call<'_>,
+        source: &str,
+        prefix: &str,
+    ) -> bool {
+        let Some(receiver) = call.receiver else {
+            return false;
+        };
+        if receiver.kind() != "identifier" {
+            return false;
+        }
+        let name = node::text(receiver, source);
+        let Some(value) = facts.declared_value(call.function, name, call.node.start_byte()) else {
+            return false;
+        };
+        let range = TextRange::of(value);
+        facts
+            .calls
+            .iter()
+            .filter(|c| range.contains_range(c.range()))
+            .any(|c| c.path.as_deref().is_some_and(|p| p.starts_with(prefix)))
+            || facts
+                .literals
+                .iter()
+                .filter(|l| range.contains_range(TextRange::of(l.node)))
+                .any(|l| {
+                    l.type_path
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with(prefix))
+                })
+    }
+}
+
+mod rust {
+    use super::*;
+
+    const METHOD_ROUTERS: &[&str] = &[
+        "get", "post", "put", "patch", "delete", "head", "options", "any", "trace", "to",
+    ];
+
+    fn web_framework(facts: &FileFacts<'_>) -> Option<Framework> {
+        if facts.imports_module("axum") {
+            Some(Framework::Axum)
+        } else if facts.imports_module("actix_web") {
+            Some(Framework::ActixWeb)
+        } else if facts.imports_module("warp") {
+            Some(Framework::Warp)
+        } else {
+            None
+        }
+    }
+
+    pub(super) fn collect<'t>(
+        model: &mut Handlers<'t>,
+        facts: &FileFacts<'t>,
+        source: &str,
+        root: Node<'t>,
+    ) {
+        attributes(model, facts, source, root);
+        if let Some(fw) = web_framework(facts) {
+            for call in &facts.calls {
+                route_call(model, facts, source, call, fw);
+            }
+        }
+        servers(model, facts, source);
+    }
+
+    /// actix `#[get("/x")] async fn h(..)` and tonic `#[tonic::async_trait] impl Greeter for G { .. }`.
+    fn attributes<'t>(
+        model: &mut Handlers<'t>,
+        facts: &FileFacts<'t>,
+        source: &str,
+        root: Node<'t>,
+    ) {
+        let imports_tonic = facts.imports_module("tonic");
+        let imports_actix = facts.imports_module("actix_web");
+        for item in node::descendants(root).filter(|n| n.kind() == "attribute_item") {
+            let Some(attribute) = node::named_children(item).next() else {
+                continue;
+            };
+            let name_node = node::named_children(attribute).next();
+            let name = name_node.map(|n| node::text(n, source)).unwrap_or("");
+            let Some(target) = next_item(item) else {
+                continue;
+            };
+            let short = name.rsplit("::").next().unwrap_or(name);
+            if target.kind() == "function_item"
+                && (imports_actix || name.starts_with("actix_web::"))
+                && matches!(
+                    short,
+                    "get" | "post" | "put" | "patch" | "delete" | "head" | "options" | "route"
+                )
+            {
+                let path = attribute
+                    .child_by_field_name("arguments")
+                    .and_then(|args| {
+                        node::named_children(args).find(|n| n.kind() == "string_literal")
+                    })
+                    .and_then(|s| node::string_literal_value(s, source, Language::Rust));
+                if let Some(index) = facts.functions.iter().position(|f| f.node == target) {
+                    if let Some(p) = &path {
+                        model.routes.push(Route {
+                            range: TextRange::of(item),
+                            path: Some(p.clone()),
+                            handler_name: Some(facts.functions[index].name.clone()),
+                            framework: Framework::ActixWeb,
+                        });
+                    }
+                    model.add_handler(index, target, path, Framework::ActixWeb);
+                }
+            }
+            let tonic_trait =
+                name == "tonic::async_trait" || (imports_tonic && name == "async_trait");
+            if target.kind() == "impl_item"
+                && tonic_trait
+                && target.child_by_field_name("trait").is_some()
+            {
+                let Some(body) = target.child_by_field_name("body") else {
+                    continue;
+                };
+                for f in node::named_children(body).filter(|n| n.kind() == "function_item") {
+                    if let Some(index) = facts.functions.iter().position(|x| x.node == f) {
+                        model.add_handler(index, f, None, Framework::Tonic);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The item an attribute is attached to: the next sibling that is neither an attribute nor a comment.
+    fn next_item(item: Node<'_>) -> Option<Node<'_>> {
+        let mut next = item.next_named_sibling();
+        while let Some(n) = next {
+            if n.kind() != "attribute_item" && !n.kind().contains("comment") {
+                return Some(n);
+            }
+            next = n.next_named_sibling();
+        }
+        None
+    }
+
+    fn route_call<'t>(
+        model: &mut Handlers<'t>,
+        facts: &FileFacts<'t>,
+        source: &str,
+        call: &crate::facts::Call<'t>,
+        fw: Framework,
+    ) {
+        let name = call.method.clone().unwrap_or_else(|| {
+            call.callee_text
+                .rsplit("::")
+                .next()
+                .unwrap_or("")
+                .to_string()
+        });
+        let mounts_elsewhere = match name.as_str() {
+            "nest" | "nest_service" | "merge" | "configure" | "fallback_service" => true,
+            "service" => call.args.first().is_some_and(|a| {
+                function_named(facts, *a, source).is_none() && !is_local_scope(*a, source)
+            }),
+            _ => false,
+        };
+        if mounts_elsewhere && call.method.is_some() {
+            model.mounts.push(call.range());
+            return;
+        }
+        let (path, handlers_in): (Option<String>, Vec<Node<'t>>) = match name.as_str() {
+            // axum `.route("/x", get(h))`, actix `.route("/x", web::get().to(h))`.
+            "route" if call.args.len() >= 2 => (
+                call.string_arg(0, source, Language::Rust),
+                call.args[1..].to_vec(),
+            ),
+            // actix `web::resource("/x").route(web::get().to(h))`.
+            "resource" if call.method.is_none() => {
+                let index = facts.calls.iter().position(|c| c.node == call.node);
+                let chained: Vec<Node<'t>> = index
+                    .map(|i| {
+                        chain(facts, i)
+                            .iter()
+                            .flat_map(|c| c.args.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (call.string_arg(0, source, Language::Rust), chained)
+            }
+            // warp `warp::path("health")`.
+            "path" if fw == Framework::Warp && call.method.is_none() => {
+                if let Some(segment) = call.string_arg(0, source, Language::Rust) {
+                    model.routes.push(Route {
+                        range: call.range(),
+                        path: Some(format!("/{segment}")),
+                        handler_name: None,
+                        framework: fw,
+                    });
+                }
+                return;
+            }
+            "and_then" if fw == Framework::Warp => {
+                if let Some(h) = call
+                    .args
+                    .first()
+                    .and_then(|a| function_named(facts, *a, source))
+                {
+                    model.add_handler(h, facts.functions[h].node, None, fw);
+                }
+                return;
+            }
+            _ => return,
+        };
+        // actix resources inside a `web::scope` are relative ("", "{id}").
+        let Some(path) = path.filter(|p| p.starts_with('/') || name == "resource") else {
+            return;
+        };
+        let mut names = Vec::new();
+        for arg in handlers_in {
+            for inner in node::descendants(arg).filter(|n| n.kind() == "call_expression") {
+                let Some(callee) = inner.child_by_field_name("function") else {
+                    continue;
+                };
+                let last = match callee.kind() {
+                    "field_expression" => callee.child_by_field_name("field"),
+                    "scoped_identifier" => callee.child_by_field_name("name"),
+                    _ => Some(callee),
+                };
+                // `use axum::routing::post as axum_post`: the name the import stands for.
+                let method = last.map(|l| {
+                    let written = node::text(l, source);
+                    facts
+                        .import(written)
+                        .and_then(|i| i.path.rsplit("::").next())
+                        .unwrap_or(written)
+                });
+                if !method.is_some_and(|m| METHOD_ROUTERS.contains(&m)) {
+                    continue;
+                }
+                let args = inner.child_by_field_name("arguments");
+                for a in args.iter().flat_map(|a| node::named_children(*a)) {
+                    names.push(node::text(a, source).to_string());
+                    if let Some(h) = function_named(facts, a, source) {
+                        model.add_handler(h, facts.functions[h].node, Some(path.clone()), fw);
+                    }
+                }
+            }
+        }
+        model.routes.push(Route {
+            range: call.range(),
+            path: Some(path),
+            handler_name: names.into_iter().next(),
+            framework: fw,
+        });
+    }
+
+    /// actix `web::scope("/api").route(…)` / `web::resource(…)` written in place: its routes are in this file.
+    fn is_local_scope(arg: Node<'_>, source: &str) -> bool {
+        node::descendants(arg).any(|n| {
+            n.kind() == "call_expression"
+                && n.child_by_field_name("function").is_some_and(|f| {
+                    let text = node::text(f, source);
+                    text.ends_with("scope") || text.ends_with("resource")
+                })
+        })
+    }
+
+    fn servers<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, _source: &str) {
+        for (index, call) in facts.calls.iter().enumerate() {
+            let Some(path) = call.path.as_deref() else {
+                continue;
+            };
+            let links = chain(facts, index);
+            let has = |name: &str| links.iter().any(|c| c.method.as_deref() == Some(name));
+            let wired = |names: &[&str]| {
+                links
+                    .iter()
+                    .find(|c| c.method.as_deref().is_some_and(|m| names.contains(&m)))
+                    .map(|c| Shutdown::Wired(c.range()))
+            };
+            let (fw, shutdown, rpc) = if path == "axum::serve" {
+                (
+                    Framework::Axum,
+                    wired(&["with_graceful_shutdown"]).unwrap_or(Shutdown::Missing),
+                    false,
+                )
+            } else if (path.starts_with("axum::") || path.starts_with("hyper::"))
+                && path.ends_with("Server::bind")
+                && has("serve")
+            {
+                let fw = if path.starts_with("axum") {
+                    Framework::Axum
+                } else {
+                    Framework::Hyper
+                };
+                (
+                    fw,
+                    wired(&["with_graceful_shutdown"]).unwrap_or(Shutdown::Missing),
+                    false,
+                )
+            } else if path.starts_with("actix_web::") && path.ends_with("HttpServer::new") {
+                // `run()` is often called later on a variable holding the bound server; `new` is the anchor.
+                let shutdown = if has("disable_signals") {
+                    Shutdown::Missing
+                } else {
+                    Shutdown::LibraryDefault(
+                        "actix-web's `HttpServer` stops accepting on SIGTERM/SIGINT and lets in-flight requests finish (30 s `shutdown_timeout` by default)",
+                    )
+                };
+                (Framework::ActixWeb, shutdown, false)
+            } else if path.starts_with("tonic::") && path.ends_with("Server::builder") {
+                if !links
+                    .iter()
+                    .any(|c| c.method.as_deref().is_some_and(|m| m.starts_with("serve")))
+                {
+                    continue;
+                }
+                (
+                    Framework::Tonic,
+                    wired(&["serve_with_shutdown", "serve_with_incoming_shutdown"])
+                        .unwrap_or(Shutdown::Missing),
+                    true,
+                )
+            } else if path == "warp::serve" {
+                if !has("run")
+                    && !has("bind")
+                    && !has("bind_with_graceful_shutdown")
+                    && !has("graceful")
+                {
+                    continue;
+                }
+                (
+                    Framework::Warp,
+                    wired(&["bind_with_graceful_shutdown", "graceful"])
+                        .unwrap_or(Shutdown::Missing),
+                    false,
+                )
+            } else {
+                continue;
+            };
+            model.servers.push(ServerStart {
+                call: index,
+                node: call.node,
+                function: call.function,
+                entry: is_entry(facts, call.function),
+                framework: fw,
+                shutdown,
+                rpc,
+            });
+        }
+    }
+}
+
+mod typescript {
+    use super::*;
+
+    const ROUTE_METHODS: &[&str] = &[
+        "get", "post", "put", "patch", "delete", "del", "head", "options", "all", "use", "route",
+        "register",
+    ];
+
+    /// Modules whose import makes `x.get("/path", handler)` a route registration.
+    fn web_framework(facts: &FileFacts<'_>) -> Option<Framework> {
+        let table = [
+            ("express", Framework::Express),
+            ("fastify", Framework::Fastify),
+            ("koa", Framework::Koa),
+            ("@koa/router", Framework::Koa),
+            ("koa-router", Framework::Koa),
+            ("hono", Framework::Express),
+            ("@hono/node-server", Framework::Express),
+            ("restify", Framework::Express),
+            ("polka", Framework::Express),
+            ("@nestjs/common", Framework::Nest),
+            ("@nestjs/core", Framework::Nest),
+            ("http", Framework::NodeHttp),
+            ("https", Framework::NodeHttp),
+            ("http2", Framework::NodeHttp),
+        ];
+        table
+            .iter()
+            .find(|(m, _)| facts.imports_module(m))
+            .map(|(_, fw)| *fw)
+    }
+
+    pub(super) fn collect<'t>(
+        model: &mut Handlers<'t>,
+        facts: &FileFacts<'t>,
+        source: &str,
+        root: Node<'t>,
+        path: &Path,
+    ) {
+        route_file(model, facts, source, root, path);
+        nest(model, facts, source, root);
+        let Some(fw) = web_framework(facts) else {
+            return;
+        };
+        for call in &facts.calls {
+            let Some(method) = call.method.as_deref() else {
+                continue;
+            };
+            if !ROUTE_METHODS.contains(&method) {
+                continue;
+            }
+            if method == "route" {
+                fastify_route(model, facts, source, call, fw);
+                continue;
+            }
+            // `app.use(router)`, `app.use("/api", api)`: routes defined elsewhere. `app.use(cors())` is middleware.
+            if method == "use"
+                && call
+                    .args
+                    .iter()
+                    .any(|a| matches!(a.kind(), "identifier" | "member_expression"))
+            {
+                model.mounts.push(call.range());
+            }
+            // fastify `app.register(plugin, { prefix })`: a plugin's routes live where it is written.
+            if method == "register" {
+                if call
+                    .args
+                    .first()
+                    .is_some_and(|a| function_named(facts, *a, source).is_none())
+                {
+                    model.mounts.push(call.range());
+                }
+                continue;
+            }
+            if call.args.len() < 2 {
+                continue;
+            }
+            let Some(route) = call.string_arg(0, source, Language::TypeScript) else {
+                continue;
+            };
+            if !route.starts_with('/') {
+                continue;
+            }
+            let handler_args = &call.args[1..];
+            if !handler_args.iter().any(|a| {
+                matches!(
+                    a.kind(),
+                    "arrow_function"
+                        | "function_expression"
+                        | "function"
+                        | "identifier"
+                        | "member_expression"
+                        | "call_expression"
+                )
+            }) {
+                continue;
+            }
+            model.routes.push(Route {
+                range: call.range(),
+                path: Some(route.clone()),
+                handler_name: handler_args
+                    .last()
+                    .filter(|a| matches!(a.kind(), "identifier" | "member_expression"))
+                    .map(|a| node::text(*a, source).to_string()),
+                framework: fw,
+            });
+            if method == "use" {
+                continue;
+            }
+            // The last function is the handler; the ones before it are middleware.
+            if let Some(h) = handler_args
+                .iter()
+                .rev()
+                .find_map(|a| function_named(facts, *a, source))
+            {
+                model.add_handler(h, facts.functions[h].node, Some(route.clone()), fw);
+            }
+        }
+        servers(model, facts, source, fw);
+    }
+
+    /// fastify `app.route({ method: "GET", url: "/x", handler })`.
+    fn fastify_route<'t>(
+        model: &mut Handlers<'t>,
+        facts: &FileFacts<'t>,
+        source: &str,
+        call: &crate::facts::Call<'t>,
+        fw: Framework,
+    ) {
+        let Some(object) = call.args.first() else {
+            return;
+        };
+        let Some(literal) = facts.literals.iter().find(|l| l.node == *object) else {
+            return;
+        };
+        let Some(url) = literal
+            .field("url")
+            .or_else(|| literal.field("path"))
+            .and_then(|f| f.value)
+            .and_then(|v| node::string_literal_value(v, source, Language::TypeScript))
+        else {
+            return;
+        };
+        let handler = literal.field("handler");
+        model.routes.push(Route {
+            range: call.range(),
+            path: Some(url.clone()),
+            handler_name: handler
+                .and_then(|f| f.value)
+                .filter(|v| v.kind() == "identifier")
+                .map(|v| node::text(v, source).to_string()),
+            framework: fw,
+        });
+        let target = handler.and_then(|f| f.value.or(Some(f.node)));
+        if let Some(h) = target.and_then(|v| function_named(facts, v, source)) {
+            model.add_handler(h, facts.functions[h].node, Some(url), fw);
+        }
+    }
+
+    /// Next.js `app/**/route.ts` (and Medusa `api/**/route.ts`): exported functions named like HTTP methods;
+    /// Next.js `pages/api/**`: the default export.
+    fn route_file<'t>(
+        model: &mut Handlers<'t>,
+        facts: &FileFacts<'t>,
+        source: &str,
+        root: Node<'t>,
+        path: &Path,
+    ) {
+        let components: Vec<String> = path
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let is_route_file = stem == "route";
+        let pages_api = components
+            .windows(2)
+            .position(|w| w[0] == "pages" && w[1] == "api");
+        if !is_route_file && pages_api.is_none() {
+            return;
+        }
+        let route = if is_route_file {
+            let start = components
+                .iter()
+                .rposition(|c| c == "app" || c == "api")
+                .map(|i| if components[i] == "api" { i } else { i + 1 })
+                .unwrap_or(0);
+            let dirs = &components[start..components.len().saturating_sub(1)];
+            format!("/{}", dirs.join("/"))
+        } else {
+            let start = pages_api.unwrap_or(0) + 1;
+            let mut parts: Vec<String> = components[start..].to_vec();
+            if let Some(last) = parts.last_mut() {
+                *last = stem.to_string();
+            }
+            format!("/{}", parts.join("/"))
+        };
+        for export in node::named_children(root).filter(|n| n.kind() == "export_statement") {
+            let is_default = (0..export.child_count())
+                .filter_map(|i| export.child(i))
+                .any(|c| c.kind() == "default");
+            let declaration = export
+                .child_by_field_name("declaration")
+                .or_else(|| export.child_by_field_name("value"));
+            let Some(declaration) = declaration else {
+                continue;
+            };
+            let mut targets: Vec<(Option<String>, Node<'t>)> = Vec::new();
+            match declaration.kind() {
+                "function_declaration" | "function_expression" | "arrow_function" => {
+                    let name = declaration
+                        .child_by_field_name("name")
+                        .map(|n| node::text(n, source).to_string());
+                    targets.push((name, declaration));
+                }
+                "lexical_declaration" | "variable_declaration" => {
+                    for declarator in node::named_children(declaration) {
+                        let name = declarator
+                            .child_by_field_name("name")
+                            .map(|n| node::text(n, source).to_string());
+                        if let Some(value) = declarator.child_by_field_name("value") {
+                            targets.push((name, value));
+                        }
+                    }
+                }
+                "identifier" if is_default => {
+                    targets.push((None, declaration));
+                }
+                _ => {}
+            }
+            for (name, target) in targets {
+                let wanted = if is_route_file {
+                    name.as_deref()
+                        .is_some_and(|n| HTTP_METHODS_UPPER.contains(&n))
+                } else {
+                    is_default
+                };
+                if !wanted {
+                    continue;
+                }
+                let Some(index) = function_named(facts, target, source) else {
+                    continue;
+                };
+                let fw = if is_route_file {
+                    Framework::RouteFile
+                } else {
+                    Framework::NextPagesApi
+                };
+                model.routes.push(Route {
+                    range: TextRange::of(export),
+                    path: Some(route.clone()),
+                    handler_name: name.clone(),
+                    framework: fw,
+                });
+                model.add_handler(index, facts.functions[index].node, Some(route.clone()), fw);
+            }
+        }
+    }
+
+    /// NestJS: methods decorated `@Get()`/`@Post(':id')`/… in a class decorated `@Controller(prefix)`.
+    fn nest<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, source: &str, root: Node<'t>) {
+        if !facts.imports_module("@nestjs/common") {
+            return;
+        }
+        for class in node::descendants(root).filter(|n| n.kind() == "class_declaration") {
+            let mut cursor = class.walk();
+            let controller = class
+                .children_by_field_name("decorator", &mut cursor)
+                .find_map(|d| decorator(d, source).filter(|(name, _)| name == "Controller"));
+            let controller = controller.or_else(|| {
+                // `export @Controller() class …` / decorators before `export`.
+                class
+                    .parent()
+                    .filter(|p| p.kind() == "export_statement")
+                    .and_then(|p| {
+                        let mut c = p.walk();
+                        let found = p.children_by_field_name("decorator", &mut c).find_map(|d| {
+                            decorator(d, source).filter(|(name, _)| name == "Controller")
+                        });
+                        found
+                    })
+            });
+            let Some((_, prefix)) = controller else {
+                continue;
+            };
+            let Some(body) = class.child_by_field_name("body") else {
+                continue;
+            };
+            let mut pending: Option<String> = None;
+            for member in node::named_children(body) {
+                match member.kind() {
+                    "decorator" => {
+                        if let Some((name, arg)) = decorator(member, source) {
+                            let upper = name.to_ascii_uppercase();
+                            if HTTP_METHODS_UPPER.contains(&upper.as_str()) || name == "All" {
+                                pending = Some(join_route(prefix.as_deref(), arg.as_deref()));
+                            }
+                        }
+                    }
+                    "method_definition" => {
+                        if let Some(route) = pending.take() {
+                            if let Some(index) =
+                                facts.functions.iter().position(|f| f.node == member)
+                            {
+                                model.routes.push(Route {
+                                    range: TextRange::of(member),
+                                    path: Some(route.clone()),
+                                    handler_name: Some(facts.functions[index].name.clone()),
+                                    framework: Framework::Nest,
+                                });
+                                model.add_handler(index, member, Some(route), Framework::Nest);
+                            }
+                        }
+                    }
+                    _ => pending = None,
+                }
+            }
+        }
+    }
+
+    fn join_route(prefix: Option<&str>, path: Option<&str>) -> String {
+        let parts: Vec<&str> = [prefix, path]
+            .into_iter()
+            .flatten()
+            .map(|p| p.trim_matches('/'))
+            .filter(|p| !p.is_empty())
+            .collect();
+        format!("/{}", parts.join("/"))
+    }
+
+    /// `@Name('arg')` / `@Name()` / `@Name` → (name, first string argument).
+    fn decorator(d: Node<'_>, source: &str) -> Option<(String, Option<String>)> {
+        let inner = node::named_children(d).next()?;
+        match inner.kind() {
+            "identifier" => Some((node::text(inner, source).to_string(), None)),
+            "call_expression" => {
+                let name = node::text(inner.child_by_field_name("function")?, source).to_string();
+                let arg = inner
+                    .child_by_field_name("arguments")
+                    .and_then(|a| node::named_children(a).next())
+                    .and_then(|a| node::string_literal_value(a, source, Language::TypeScript));
+                Some((name, arg))
+            }
+            _ => None,
+        }
+    }
+
+    fn servers<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, source: &str, fw: Framework) {
+        let shutdown = shutdown(facts, source);
+        for (index, call) in facts.calls.iter().enumerate() {
+            let starts = call.method.as_deref() == Some("listen")
+                || call
+                    .path
+                    .as_deref()
+                    .is_some_and(|p| p == "@hono/node-server.serve");
+            if !starts {
+                continue;
+            }
+            // `emitter.listen("event")`, `socket.listen()` without a port are not servers.
+            if call.args.is_empty() && call.method.is_some() {
+                continue;
+            }
+            model.servers.push(ServerStart {
+                call: index,
+                node: call.node,
+                function: call.function,
+                entry: true,
+                framework: fw,
+                shutdown: shutdown.clone(),
+                rpc: false,
+            });
+        }
+    }
+
+    /// `process.on("SIGTERM", () => server.close(…))`, NestJS `app.enableShutdownHooks()`, or a graceful
+    /// shutdown library (`@godaddy/terminus`, `http-terminator`, `stoppable`, `close-with-grace`,
+    /// `http-graceful-shutdown`).
+    fn shutdown(facts: &FileFacts<'_>, source: &str) -> Shutdown {
+        for call in &facts.calls {
+            let callee = call.callee_text.as_str();
+            if call.method.as_deref() == Some("enableShutdownHooks")
+                || matches!(
+                    callee,
+                    "createTerminus"
+                        | "createHttpTerminator"
+                        | "stoppable"
+                        | "closeWithGrace"
+                        | "gracefulShutdown"
+                )
+            {
+                return Shutdown::Wired(call.range());
+            }
+            let on_signal = matches!(
+                call.path.as_deref(),
+                Some("process.on" | "process.once" | "process.addListener")
+            ) && call
+                .string_arg(0, source, Language::TypeScript)
+                .is_some_and(|s| s == "SIGTERM" || s == "SIGINT");
+            if !on_signal {
+                continue;
+            }
+            let Some(listener) = call.args.get(1) else {
+                continue;
+            };
+            let range = TextRange::of(*listener);
+            let closes = facts.calls.iter().any(|c| {
+                range.contains_range(c.range())
+                    && matches!(
+                        c.method.as_deref(),
+                        Some("close" | "stop" | "shutdown" | "terminate" | "closeAllConnections")
+                    )
+            });
+            // A listener that is a named function of the file: look inside it (any of that name, as
+            // `const gracefulShutdown = …` may be declared once per branch).
+            let listener_name = node::text(*listener, source);
+            let named = listener.kind() == "identifier"
+                && facts.functions.iter().enumerate().any(|(f, function)| {
+                    function.name == listener_name
+                        && facts.calls_in(f).any(|c| {
+                            matches!(
+                                c.method.as_deref(),
+                                Some("close" | "stop" | "shutdown" | "terminate")
+                            )
+                        })
+                });
+            if closes || named {
+                return Shutdown::Wired(call.range());
+            }
+        }
+        Shutdown::Missing
+    }
+}
+
+#[cfg(test)]
+mod tests;

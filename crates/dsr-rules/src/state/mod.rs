@@ -1,0 +1,3 @@
+//! STA — state ownership.
+
+pub mod process_local_state_in_handler;
