@@ -64,7 +64,10 @@ impl fmt::Display for Skipped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}; skipped", self.display, self.reason.message())?;
         match &self.reason {
-            SkipReason::Limit(skip @ (Skip::Generated { .. } | Skip::Minified { .. } | Skip::ParseTimedOut { .. })) => {
+            SkipReason::Limit(
+                skip
+                @ (Skip::Generated { .. } | Skip::Minified { .. } | Skip::ParseTimedOut { .. }),
+            ) => {
                 write!(f, " ({})", skip.remedy())
             }
             _ => Ok(()),
@@ -299,7 +302,9 @@ pub fn load(candidate: &Candidate, limits: &Limits) -> Result<SourceFile, Skippe
     // Never more than the limit (plus one byte, to notice a file that grew between stat and read).
     let mut bytes = Vec::new();
     std::fs::File::open(&candidate.path)
-        .and_then(|file| std::io::Read::read_to_end(&mut std::io::Read::take(file, max_size + 1), &mut bytes))
+        .and_then(|file| {
+            std::io::Read::read_to_end(&mut std::io::Read::take(file, max_size + 1), &mut bytes)
+        })
         .map_err(|err| skip(SkipReason::Unreadable(err.to_string())))?;
     if bytes.len() as u64 > max_size {
         return Err(skip(too_large(bytes.len() as u64)));
@@ -444,7 +449,9 @@ pub fn fix(engine: &Engine, file: &SourceFile, mode: FixMode) -> Result<Fixed, S
                 text,
                 analysis,
                 applied,
-                problem: Some("the fixed text could not be parsed in time; fixes not applied".into()),
+                problem: Some(
+                    "the fixed text could not be parsed in time; fixes not applied".into(),
+                ),
             });
         };
         if parsed_cleanly && next_tree.is_some_and(|t| t.root_node().has_error()) {
@@ -753,17 +760,25 @@ mod tests {
     fn parsers_are_reused_per_language() {
         let timeout = Duration::from_secs(2);
         for _ in 0..3 {
-            assert!(parse(Language::Go, "package a\n", timeout).unwrap().is_some());
-            assert!(parse(Language::Rust, "fn main() {}\n", timeout).unwrap().is_some());
+            assert!(parse(Language::Go, "package a\n", timeout)
+                .unwrap()
+                .is_some());
+            assert!(parse(Language::Rust, "fn main() {}\n", timeout)
+                .unwrap()
+                .is_some());
         }
         assert!(parse(Language::Sql, "select 1", timeout).unwrap().is_none());
         let nested = format!("package a\nvar x = {}\n", "([{".repeat(50_000));
         assert_eq!(
-            parse(Language::Go, &nested, Duration::ZERO).unwrap_err().code(),
+            parse(Language::Go, &nested, Duration::ZERO)
+                .unwrap_err()
+                .code(),
             "parse-timeout"
         );
         // The cancelled parse left nothing behind in the thread's parser.
-        let tree = parse(Language::Go, "package a\n", timeout).unwrap().unwrap();
+        let tree = parse(Language::Go, "package a\n", timeout)
+            .unwrap()
+            .unwrap();
         assert!(!tree.root_node().has_error());
     }
 }

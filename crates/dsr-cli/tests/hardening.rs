@@ -48,7 +48,10 @@ fn peak_rss_kb(dir: &Path, args: &[&str]) -> Option<(u64, i32)> {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let rss = stderr
         .lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))?
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })?
         .trim()
         .parse()
         .ok()?;
@@ -74,7 +77,12 @@ fn symlink_loops_and_links_are_warned_about_once_and_never_followed_into_directo
         out.stderr
     );
     // Found once, through the real directory only.
-    assert_eq!(out.stdout.matches("BKP001 [Medium]").count(), 1, "{}", out.stdout);
+    assert_eq!(
+        out.stdout.matches("BKP001 [Medium]").count(),
+        1,
+        "{}",
+        out.stdout
+    );
     assert_eq!(out.code, 1);
 }
 
@@ -95,7 +103,8 @@ fn a_100_mb_file_is_skipped_from_its_metadata_without_being_read() {
     // that spared reading it before.
     let out = run(dir.path(), &["check", "--max-file-size", "200M"]);
     assert!(
-        out.stderr.contains("huge.go: binary file (NUL byte at offset 0)"),
+        out.stderr
+            .contains("huge.go: binary file (NUL byte at offset 0)"),
         "{}",
         out.stderr
     );
@@ -134,7 +143,12 @@ fn generated_and_minified_files_are_skipped_with_a_warning_and_the_way_to_check_
         ],
     );
     assert_eq!(out.code, 1);
-    assert_eq!(out.stdout.matches("BKP001 [Medium]").count(), 1, "{}", out.stdout);
+    assert_eq!(
+        out.stdout.matches("BKP001 [Medium]").count(),
+        1,
+        "{}",
+        out.stdout
+    );
 
     let dir = tree(
         "select = [\"BKP\"]\n[limits]\nskip-generated = false\nskip-minified = false\n",
@@ -142,7 +156,12 @@ fn generated_and_minified_files_are_skipped_with_a_warning_and_the_way_to_check_
     );
     let out = run(dir.path(), &["check"]);
     assert_eq!(out.stderr, "");
-    assert_eq!(out.stdout.matches("BKP001 [Medium]").count(), 2, "{}", out.stdout);
+    assert_eq!(
+        out.stdout.matches("BKP001 [Medium]").count(),
+        2,
+        "{}",
+        out.stdout
+    );
 
     // Skipping alone never fails a run.
     let dir = tree(BKP, &files[1..]);
@@ -171,9 +190,17 @@ fn vendored_directories_are_not_walked() {
         .collect();
     paths.sort_unstable();
     assert_eq!(paths, ["src/a.rs", "tools/vendor/b.rs"], "{}", out.stdout);
-    let dir = tree("select = [\"BKP\"]\n[limits]\nskip-vendored = false\n", &files);
+    let dir = tree(
+        "select = [\"BKP\"]\n[limits]\nskip-vendored = false\n",
+        &files,
+    );
     let out = run(dir.path(), &["check"]);
-    assert_eq!(out.stdout.matches("BKP001 [Medium]").count(), 4, "{}", out.stdout);
+    assert_eq!(
+        out.stdout.matches("BKP001 [Medium]").count(),
+        4,
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -198,7 +225,8 @@ fn limits_in_the_config_apply_and_bad_ones_are_usage_errors() {
     let out = run(dir.path(), &["check"]);
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("distsys-review.toml:2:22: exclude pattern `../other/**` goes up with `..`"),
+        out.stderr
+            .contains("distsys-review.toml:2:22: exclude pattern `../other/**` goes up with `..`"),
         "{}",
         out.stderr
     );
@@ -249,7 +277,10 @@ fn check_many(count: usize) {
     if let Some((rss, _)) = peak_rss_kb(dir.path(), &["check"]) {
         eprintln!("{count} files: {elapsed:?}, peak RSS {rss} kB");
         // Candidates are a path each; file texts are dropped after analysis when clean.
-        assert!(rss < 50_000 + (count as u64) / 2, "peak RSS {rss} kB for {count} files");
+        assert!(
+            rss < 50_000 + (count as u64) / 2,
+            "peak RSS {rss} kB for {count} files"
+        );
     }
 }
 

@@ -59,12 +59,34 @@ fn linked_crates() -> Vec<(String, Vec<String>)> {
 #[test]
 fn the_binary_links_no_networking_code() {
     const NETWORKING: &[&str] = &[
-        "hyper", "reqwest", "h2", "h3", "quinn", "socket2", "ureq", "curl", "curl-sys", "isahc",
-        "attohttpc", "surf", "native-tls", "openssl", "openssl-sys", "rustls", "tokio-rustls",
-        "tokio-native-tls", "trust-dns-resolver", "hickory-resolver", "tungstenite", "websocket",
+        "hyper",
+        "reqwest",
+        "h2",
+        "h3",
+        "quinn",
+        "socket2",
+        "ureq",
+        "curl",
+        "curl-sys",
+        "isahc",
+        "attohttpc",
+        "surf",
+        "native-tls",
+        "openssl",
+        "openssl-sys",
+        "rustls",
+        "tokio-rustls",
+        "tokio-native-tls",
+        "trust-dns-resolver",
+        "hickory-resolver",
+        "tungstenite",
+        "websocket",
     ];
     let crates = linked_crates();
-    assert!(crates.iter().any(|(name, _)| name == "tokio"), "the tree was read");
+    assert!(
+        crates.iter().any(|(name, _)| name == "tokio"),
+        "the tree was read"
+    );
     for (name, features) in &crates {
         assert!(
             !NETWORKING.contains(&name.as_str()),

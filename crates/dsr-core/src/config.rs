@@ -437,7 +437,11 @@ impl Config {
 /// pattern could never match a path relative to the root, so it is a mistake, and it must not become a way to
 /// name files elsewhere.
 fn escapes_root(pattern: &str) -> Option<&'static str> {
-    if pattern.starts_with('/') || pattern.starts_with('\\') || pattern.get(1..3) == Some(":\\") || pattern.get(1..3) == Some(":/") {
+    if pattern.starts_with('/')
+        || pattern.starts_with('\\')
+        || pattern.get(1..3) == Some(":\\")
+        || pattern.get(1..3) == Some(":/")
+    {
         return Some("is an absolute path");
     }
     pattern
@@ -453,13 +457,28 @@ fn parse_limits(path: &Path, source: &str, raw: RawLimits) -> Result<Limits, Con
         let bytes = match size.get_ref() {
             toml::Value::Integer(n) => u64::try_from(*n).map_err(|_| "a negative size".to_string()),
             toml::Value::String(text) => limits::parse_size(text),
-            other => Err(format!("expected bytes or a size such as \"2MB\", got {}", other.type_str())),
+            other => Err(format!(
+                "expected bytes or a size such as \"2MB\", got {}",
+                other.type_str()
+            )),
         };
         match bytes {
-            Ok(0) => return Err(ConfigError::at(path, source, at, "`max-file-size` must be more than 0")),
+            Ok(0) => {
+                return Err(ConfigError::at(
+                    path,
+                    source,
+                    at,
+                    "`max-file-size` must be more than 0",
+                ))
+            }
             Ok(bytes) => limits.max_file_size = bytes,
             Err(message) => {
-                return Err(ConfigError::at(path, source, at, format!("invalid `max-file-size`: {message}")))
+                return Err(ConfigError::at(
+                    path,
+                    source,
+                    at,
+                    format!("invalid `max-file-size`: {message}"),
+                ))
             }
         }
     }
@@ -570,14 +589,26 @@ mod tests {
     #[test]
     fn counts_and_sizes_are_bounded() {
         let many: Vec<String> = (0..=MAX_EXCLUDES).map(|i| format!("\"d{i}/**\"")).collect();
-        let err = parse(&format!("exclude = [{}]", many.join(", "))).unwrap_err().to_string();
-        assert!(err.contains(&format!("more than {MAX_EXCLUDES} exclude patterns")), "{err}");
+        let err = parse(&format!("exclude = [{}]", many.join(", ")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("more than {MAX_EXCLUDES} exclude patterns")),
+            "{err}"
+        );
         let long = format!("exclude = [\"{}\"]", "a".repeat(MAX_GLOB_LEN + 1));
-        assert!(parse(&long).unwrap_err().to_string().contains("longer than"));
+        assert!(parse(&long)
+            .unwrap_err()
+            .to_string()
+            .contains("longer than"));
         let dir = std::env::temp_dir().join(format!("dsr-config-size-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join(CONFIG_FILE_NAME);
-        std::fs::write(&file, "#".repeat(usize::try_from(MAX_CONFIG_BYTES).unwrap() + 1)).unwrap();
+        std::fs::write(
+            &file,
+            "#".repeat(usize::try_from(MAX_CONFIG_BYTES).unwrap() + 1),
+        )
+        .unwrap();
         let err = Config::load(&file, CODES).unwrap_err().to_string();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(err.contains("larger than"), "{err}");
@@ -585,16 +616,38 @@ mod tests {
 
     #[test]
     fn limits_table() {
-        let config = parse("[limits]\nmax-file-size = \"500k\"\nskip-generated = false\nparse-timeout-ms = 250\n").unwrap();
+        let config = parse(
+            "[limits]\nmax-file-size = \"500k\"\nskip-generated = false\nparse-timeout-ms = 250\n",
+        )
+        .unwrap();
         assert_eq!(config.limits.max_file_size, 500_000);
         assert!(!config.limits.skip_generated);
         assert!(config.limits.skip_minified);
-        assert_eq!(config.limits.parse_timeout, std::time::Duration::from_millis(250));
-        assert_eq!(parse("[limits]\nmax-file-size = 1234\n").unwrap().limits.max_file_size, 1234);
-        assert_eq!(Config::default().limits.max_file_size, crate::limits::DEFAULT_MAX_FILE_SIZE);
-        let err = parse("[limits]\nmax-file-size = \"2X\"\n").unwrap_err().to_string();
-        assert!(err.starts_with("distsys-review.toml:2:17: invalid `max-file-size`"), "{err}");
-        let err = parse("[limits]\nparse-timeout-ms = 0\n").unwrap_err().to_string();
+        assert_eq!(
+            config.limits.parse_timeout,
+            std::time::Duration::from_millis(250)
+        );
+        assert_eq!(
+            parse("[limits]\nmax-file-size = 1234\n")
+                .unwrap()
+                .limits
+                .max_file_size,
+            1234
+        );
+        assert_eq!(
+            Config::default().limits.max_file_size,
+            crate::limits::DEFAULT_MAX_FILE_SIZE
+        );
+        let err = parse("[limits]\nmax-file-size = \"2X\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("distsys-review.toml:2:17: invalid `max-file-size`"),
+            "{err}"
+        );
+        let err = parse("[limits]\nparse-timeout-ms = 0\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("between 10 and 60000"), "{err}");
         let err = parse("[limits]\nmax-size = 1\n").unwrap_err().to_string();
         assert!(err.contains(":2:1: unknown field `max-size`"), "{err}");
@@ -609,12 +662,22 @@ mod tests {
         std::fs::create_dir_all(&outside).unwrap();
         std::fs::write(base.join(CONFIG_FILE_NAME), "").unwrap();
         assert_eq!(Config::discover_within(&root.join("a/b"), &root), None);
-        assert!(Config::discover(&root.join("a/b")).is_some(), "the CLI still looks up");
+        assert!(
+            Config::discover(&root.join("a/b")).is_some(),
+            "the CLI still looks up"
+        );
         std::fs::write(outside.join(CONFIG_FILE_NAME), "").unwrap();
-        std::os::unix::fs::symlink(outside.join(CONFIG_FILE_NAME), root.join("a").join(CONFIG_FILE_NAME)).unwrap();
+        std::os::unix::fs::symlink(
+            outside.join(CONFIG_FILE_NAME),
+            root.join("a").join(CONFIG_FILE_NAME),
+        )
+        .unwrap();
         assert_eq!(Config::discover_within(&root.join("a/b"), &root), None);
         std::fs::write(root.join(CONFIG_FILE_NAME), "").unwrap();
-        assert_eq!(Config::discover_within(&root.join("a/b"), &root), Some(root.join(CONFIG_FILE_NAME)));
+        assert_eq!(
+            Config::discover_within(&root.join("a/b"), &root),
+            Some(root.join(CONFIG_FILE_NAME))
+        );
         std::fs::remove_dir_all(&base).unwrap();
     }
 }

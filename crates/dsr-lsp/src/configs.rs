@@ -36,6 +36,7 @@ pub enum LoadOutcome {
 }
 
 impl ConfigStore {
+    #[cfg(test)]
     pub fn new(fixed: Option<PathBuf>) -> Self {
         Self::with_registry(fixed, dsr_rules::registry())
     }
@@ -160,7 +161,7 @@ mod tests {
         std::fs::write(&file, "select = [\"DSR\"]\n").unwrap();
         let store = ConfigStore::new(None);
         let settings = Settings::default();
-        let key = store.key_for(Some(&dir.join("main.rs")), &[dir.clone()]);
+        let key = store.key_for(Some(&dir.join("main.rs")), std::slice::from_ref(&dir));
         assert_eq!(key.as_deref(), Some(file.as_path()));
         let (engine, error) = store.engine(&key, &settings);
         assert!(error.is_none());

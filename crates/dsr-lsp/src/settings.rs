@@ -121,7 +121,9 @@ impl Settings {
                     Value::Null => settings.max_file_size = None,
                     Value::Number(n) => match n.as_u64() {
                         Some(bytes) if bytes > 0 => settings.max_file_size = Some(bytes),
-                        _ => problems.push(format!("`maxFileSize` must be a positive number of bytes, got `{n}`")),
+                        _ => problems.push(format!(
+                            "`maxFileSize` must be a positive number of bytes, got `{n}`"
+                        )),
                     },
                     Value::String(text) => match dsr_core::limits::parse_size(text) {
                         Ok(bytes) if bytes > 0 => settings.max_file_size = Some(bytes),
@@ -283,10 +285,18 @@ mod tests {
         assert_eq!(settings.max_file_size, Some(500_000));
         assert_eq!(settings.skip_generated, Some(false));
         assert_eq!(settings.skip_minified, None);
-        assert_eq!(problems, ["`skipMinified` must be true or false, got `\"no\"`"]);
+        assert_eq!(
+            problems,
+            ["`skipMinified` must be true or false, got `\"no\"`"]
+        );
         let (settings, problems) = Settings::from_json(&json!({"maxFileSize": 0}));
         assert_eq!(settings.max_file_size, None);
         assert_eq!(problems.len(), 1);
-        assert_eq!(Settings::from_json(&json!({"maxFileSize": 1234})).0.max_file_size, Some(1234));
+        assert_eq!(
+            Settings::from_json(&json!({"maxFileSize": 1234}))
+                .0
+                .max_file_size,
+            Some(1234)
+        );
     }
 }

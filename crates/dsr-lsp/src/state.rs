@@ -150,7 +150,7 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl State {
     pub fn new(
         client: Client,
-        config: Option<PathBuf>,
+        configs: ConfigStore,
         publisher: mpsc::UnboundedSender<Publish>,
         jobs: mpsc::UnboundedSender<Job>,
     ) -> Self {
@@ -158,7 +158,7 @@ impl State {
             client,
             documents: DashMap::new(),
             session: RwLock::new(Session::default()),
-            configs: ConfigStore::new(config),
+            configs,
             shutdown_requested: AtomicBool::new(false),
             workspace_published: DashMap::new(),
             index_generation: AtomicU64::new(0),
@@ -522,14 +522,17 @@ impl State {
             }),
             Some(ParseStop::TimedOut { after }) => Some(Skip::ParseTimedOut { after }),
             // SQL has no parser to stop: its size is checked here.
-            None if snapshot.rope.len_bytes() as u64 > limits.max_file_size => Some(Skip::TooLarge {
-                size: snapshot.rope.len_bytes() as u64,
-                limit: limits.max_file_size,
-            }),
+            None if snapshot.rope.len_bytes() as u64 > limits.max_file_size => {
+                Some(Skip::TooLarge {
+                    size: snapshot.rope.len_bytes() as u64,
+                    limit: limits.max_file_size,
+                })
+            }
             None => None,
         };
         let text = snapshot.rope.to_string();
-        let skipped = skipped.or_else(|| dsr_core::limits::classify(snapshot.language, &path, &text, limits));
+        let skipped =
+            skipped.or_else(|| dsr_core::limits::classify(snapshot.language, &path, &text, limits));
         let analysis = if skipped.is_some() || is_excluded(&engine, &snapshot.config_key, &path) {
             dsr_core::Analysis::default()
         } else {
@@ -658,7 +661,10 @@ impl State {
         let document = Document::with_limits(language, &text, 0, parse_limits(limits))
             .map_err(|err| format!("{shown}: {err}"))?;
         if let Some(ParseStop::TimedOut { after }) = document.parse_stop() {
-            return Err(format!("{shown}: skipped, {}", Skip::ParseTimedOut { after }));
+            return Err(format!(
+                "{shown}: skipped, {}",
+                Skip::ParseTimedOut { after }
+            ));
         }
         let analysis = engine.analyze(path, language, &text, document.tree());
         let session = self.session();
@@ -828,7 +834,9 @@ fn skip_diagnostic(skip: &Skip) -> Diagnostic {
             skip.code()
         ))),
         source: Some(convert::SOURCE.to_string()),
-        message: format!("distsys-review did not analyse this file: {skip}. To analyse it, {remedy}."),
+        message: format!(
+            "distsys-review did not analyse this file: {skip}. To analyse it, {remedy}."
+        ),
         ..Diagnostic::default()
     }
 }

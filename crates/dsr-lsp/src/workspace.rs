@@ -99,7 +99,10 @@ async fn pull_configuration(state: &Arc<State>) {
 /// Files of the workspace folders that we check: `.gitignore`d and hidden files left out, vendored directories
 /// pruned (unless `skip_dir` says to keep them), and what the configuration excludes is skipped later, per file.
 /// Symbolic links are neither followed into directories nor listed: the walk stays inside the folders.
-fn workspace_files(folders: &[PathBuf], skip_dir: impl Fn(&Path) -> bool + Send + Sync + 'static) -> Vec<PathBuf> {
+fn workspace_files(
+    folders: &[PathBuf],
+    skip_dir: impl Fn(&Path) -> bool + Send + Sync + 'static,
+) -> Vec<PathBuf> {
     let skip_dir = Arc::new(skip_dir);
     let mut files = Vec::new();
     for folder in folders {
@@ -169,7 +172,11 @@ async fn index(state: Arc<State>, generation: u64, token: Option<NumberOrString>
     let skip_dir = move |dir: &Path| {
         dsr_core::limits::is_vendored_dir(dir)
             && walk_state
-                .engine_for(&walk_state.configs.key_for(Some(&dir.join("x")), &walk_state.session().folders))
+                .engine_for(
+                    &walk_state
+                        .configs
+                        .key_for(Some(&dir.join("x")), &walk_state.session().folders),
+                )
                 .config()
                 .limits
                 .skip_vendored

@@ -544,9 +544,18 @@ mod limits {
     fn pathological_inputs_finish_within_the_default_deadline() {
         let cases = [
             (Language::Go, nested(20_000)),
-            (Language::Rust, format!("fn f() {{ {} }}", "(".repeat(100_000))),
-            (Language::Tsx, format!("const x = {};", "[{(<a>".repeat(20_000))),
-            (Language::TypeScript, format!("let s = \"{}\";", "a".repeat(1_000_000))),
+            (
+                Language::Rust,
+                format!("fn f() {{ {} }}", "(".repeat(100_000)),
+            ),
+            (
+                Language::Tsx,
+                format!("const x = {};", "[{(<a>".repeat(20_000)),
+            ),
+            (
+                Language::TypeScript,
+                format!("let s = \"{}\";", "a".repeat(1_000_000)),
+            ),
         ];
         for (language, text) in cases {
             let started = Instant::now();
@@ -567,9 +576,13 @@ mod limits {
             max_bytes: 20,
             timeout: DEFAULT_PARSE_TIMEOUT,
         };
-        let mut document =
-            Document::with_limits(Language::Rust, "fn a() {}\nfn b() {}\nfn c() {}\n", 1, limits)
-                .unwrap();
+        let mut document = Document::with_limits(
+            Language::Rust,
+            "fn a() {}\nfn b() {}\nfn c() {}\n",
+            1,
+            limits,
+        )
+        .unwrap();
         assert!(document.tree().is_none());
         assert_eq!(
             document.parse_stop(),
@@ -581,7 +594,10 @@ mod limits {
         document.replace_bytes(10, 30, "").unwrap();
         assert_eq!(document.text(), "fn a() {}\n");
         assert_eq!(document.parse_stop(), None);
-        assert_eq!(sexp(&document), sexp(&Document::new(Language::Rust, "fn a() {}\n", 0).unwrap()));
+        assert_eq!(
+            sexp(&document),
+            sexp(&Document::new(Language::Rust, "fn a() {}\n", 0).unwrap())
+        );
     }
 
     fn sexp(document: &Document) -> String {

@@ -419,11 +419,10 @@ fn check_file(
             ))
         }
     });
-    let (mut file, findings, failures, fixed) =
-        result.map_err(|(display, skip)| Skipped {
-            display,
-            reason: SkipReason::Limit(skip),
-        })?;
+    let (mut file, findings, failures, fixed) = result.map_err(|(display, skip)| Skipped {
+        display,
+        reason: SkipReason::Limit(skip),
+    })?;
     if findings.is_empty() && fixed == 0 {
         file.text = String::new();
     }
