@@ -70,6 +70,8 @@ struct Client {
     writer: tokio::io::DuplexStream,
     reader: BufReader<tokio::io::DuplexStream>,
     next_id: i64,
+    /// Messages read but not yet awaited: notifications can arrive in any order.
+    backlog: Vec<Value>,
 }
 
 impl Client {
@@ -110,8 +112,11 @@ impl Client {
         serde_json::from_slice(&body).unwrap()
     }
 
-    /// The next message that satisfies `predicate` (others are dropped; server requests answered with null).
+    /// The first message that satisfies `predicate` (others are kept; server requests answered with null).
     async fn wait(&mut self, predicate: impl Fn(&Value) -> bool) -> Value {
+        if let Some(at) = self.backlog.iter().position(&predicate) {
+            return self.backlog.remove(at);
+        }
         tokio::time::timeout(Duration::from_secs(60), async {
             loop {
                 let message = self.read().await;
@@ -123,6 +128,7 @@ impl Client {
                 if predicate(&message) {
                     return message;
                 }
+                self.backlog.push(message);
             }
         })
         .await
@@ -156,6 +162,7 @@ async fn a_panicking_rule_is_logged_disabled_for_the_version_and_the_others_repo
         writer: client_out,
         reader: BufReader::new(client_in),
         next_id: 0,
+        backlog: Vec::new(),
     };
     let id = client
         .request(
