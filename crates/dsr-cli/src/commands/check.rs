@@ -424,7 +424,13 @@ fn check_file(
         reason: SkipReason::Limit(skip),
     })?;
     if findings.is_empty() && fixed == 0 {
+        // Kept until the report only to be counted: free its text and, without failures to name it, its
+        // names, so that memory follows the findings rather than the number of files.
         file.text = String::new();
+        if failures.is_empty() {
+            file.path = PathBuf::new();
+            file.display = String::new();
+        }
     }
     Ok(Checked {
         file,
