@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dsr_core::fix::{apply_edits, collect_fix_edits};
+use dsr_core::limits::{self, Limits, Skip};
 use dsr_core::{Analysis, Applicability, Config, Engine, Finding, Language};
 use tree_sitter::{Parser, Tree};
 
@@ -47,10 +48,8 @@ pub enum SkipReason {
         offset: usize,
         line: usize,
     },
-    TooLarge {
-        size: u64,
-        limit: u64,
-    },
+    /// Over the size limit, generated, minified, or too slow to parse (`[limits]`).
+    Limit(Skip),
     /// Named on the command line but not in a language we read.
     NotSource,
 }
@@ -63,7 +62,16 @@ pub struct Skipped {
 
 impl fmt::Display for Skipped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}; skipped", self.display, self.reason.message())
+        write!(f, "{}: {}; skipped", self.display, self.reason.message())?;
+        match &self.reason {
+            SkipReason::Limit(
+                skip
+                @ (Skip::Generated { .. } | Skip::Minified { .. } | Skip::ParseTimedOut { .. }),
+            ) => {
+                write!(f, " ({})", skip.remedy())
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -77,11 +85,10 @@ impl SkipReason {
             SkipReason::InvalidUtf8 { offset, line } => {
                 format!("not valid UTF-8 (invalid byte at offset {offset}, line {line})")
             }
-            SkipReason::TooLarge { size, limit } => format!(
-                "{} is over the size limit of {} (--max-file-size)",
-                human_size(*size),
-                human_size(*limit)
-            ),
+            SkipReason::Limit(skip @ Skip::TooLarge { .. }) => {
+                format!("{skip} (--max-file-size, or `max-file-size` under [limits])")
+            }
+            SkipReason::Limit(skip) => skip.to_string(),
             SkipReason::NotSource => "not a Go, Rust, TypeScript/JavaScript or SQL file".into(),
         }
     }
@@ -93,21 +100,14 @@ impl SkipReason {
             SkipReason::Empty => "empty",
             SkipReason::Binary(_) => "binary",
             SkipReason::InvalidUtf8 { .. } => "invalid-utf8",
-            SkipReason::TooLarge { .. } => "too-large",
+            SkipReason::Limit(skip) => skip.code(),
             SkipReason::NotSource => "not-source",
         }
     }
 }
 
 pub fn human_size(bytes: u64) -> String {
-    const KB: u64 = 1000;
-    const MB: u64 = 1000 * KB;
-    #[allow(clippy::cast_precision_loss)]
-    match bytes {
-        b if b >= MB => format!("{:.1} MB", b as f64 / MB as f64),
-        b if b >= KB => format!("{:.1} kB", b as f64 / KB as f64),
-        b => format!("{b} bytes"),
-    }
+    limits::human_size(bytes)
 }
 
 /// Resolves `.` and `..` without touching the file system, so broken symlinks and missing files keep their
@@ -192,6 +192,7 @@ pub fn discover(paths: &[PathBuf], root: &Path, config: &Config) -> Discovery {
             continue;
         }
         let filter = Arc::clone(&shared);
+        // The walk streams entries; only the candidates (a path and a name each) are kept.
         let walk = ignore::WalkBuilder::new(path)
             .require_git(false)
             .follow_links(false)
@@ -200,7 +201,8 @@ pub fn discover(paths: &[PathBuf], root: &Path, config: &Config) -> Discovery {
                 // Pruning excluded directories saves walking `vendor/` or `node_modules/` at all.
                 entry.depth() == 0
                     || !entry.file_type().is_some_and(|t| t.is_dir())
-                    || !is_excluded_dir(config, entry.path(), root)
+                    || !(is_excluded_dir(config, entry.path(), root)
+                        || config.limits.skip_vendored && limits::is_vendored_dir(entry.path()))
             })
             .build();
         for entry in walk {
@@ -257,14 +259,28 @@ fn walk_error(err: &ignore::Error, root: &Path) -> Skipped {
     }
 }
 
-/// Reads a candidate, or says why it is skipped.
-pub fn load(candidate: &Candidate, max_size: u64) -> Result<SourceFile, Skipped> {
+#[cfg(unix)]
+fn is_link_loop(err: &std::io::Error) -> bool {
+    err.raw_os_error() == Some(libc::ELOOP)
+}
+
+#[cfg(not(unix))]
+fn is_link_loop(_: &std::io::Error) -> bool {
+    false
+}
+
+/// Reads a candidate, or says why it is skipped. The size is checked on the metadata before anything is read, so
+/// a 100 MB file over the limit costs one `stat`.
+pub fn load(candidate: &Candidate, limits: &Limits) -> Result<SourceFile, Skipped> {
+    let max_size = limits.max_file_size;
     let skip = |reason| Skipped {
         display: candidate.display.clone(),
         reason,
     };
     let metadata = std::fs::metadata(&candidate.path).map_err(|err| {
-        let message = if candidate.path.is_symlink() {
+        let message = if is_link_loop(&err) {
+            format!("{err} (symbolic link loop)")
+        } else if candidate.path.is_symlink() {
             format!("{err} (broken symbolic link)")
         } else {
             err.to_string()
@@ -274,16 +290,22 @@ pub fn load(candidate: &Candidate, max_size: u64) -> Result<SourceFile, Skipped>
     if metadata.is_dir() {
         return Err(skip(SkipReason::Unreadable("is a directory".into())));
     }
-    let too_large = |size: u64| SkipReason::TooLarge {
-        size,
-        limit: max_size,
+    let too_large = |size: u64| {
+        SkipReason::Limit(Skip::TooLarge {
+            size,
+            limit: max_size,
+        })
     };
     if metadata.len() > max_size {
         return Err(skip(too_large(metadata.len())));
     }
-    let bytes = std::fs::read(&candidate.path)
+    // Never more than the limit (plus one byte, to notice a file that grew between stat and read).
+    let mut bytes = Vec::new();
+    std::fs::File::open(&candidate.path)
+        .and_then(|file| {
+            std::io::Read::read_to_end(&mut std::io::Read::take(file, max_size + 1), &mut bytes)
+        })
         .map_err(|err| skip(SkipReason::Unreadable(err.to_string())))?;
-    // The file may have grown between stat and read.
     if bytes.len() as u64 > max_size {
         return Err(skip(too_large(bytes.len() as u64)));
     }
@@ -302,6 +324,9 @@ pub fn load(candidate: &Candidate, max_size: u64) -> Result<SourceFile, Skipped>
             + 1;
         skip(SkipReason::InvalidUtf8 { offset, line })
     })?;
+    if let Some(reason) = limits::classify(candidate.language, &candidate.path, &text, limits) {
+        return Err(skip(SkipReason::Limit(reason)));
+    }
     Ok(SourceFile {
         path: candidate.path.clone(),
         display: candidate.display.clone(),
@@ -315,24 +340,29 @@ thread_local! {
     static PARSERS: RefCell<Vec<(Language, Parser)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Parses `text` with the language's tree-sitter grammar; `None` for SQL (no grammar) or a grammar that fails
-/// to load.
-pub fn parse(language: Language, text: &str) -> Option<Tree> {
+/// Parses `text` with the language's tree-sitter grammar, giving up after `timeout`; `Ok(None)` for SQL (no
+/// grammar) or a grammar that fails to load.
+pub fn parse(language: Language, text: &str, timeout: Duration) -> Result<Option<Tree>, Skip> {
     PARSERS.with_borrow_mut(|parsers| {
         let index = match parsers.iter().position(|(l, _)| *l == language) {
             Some(index) => index,
             None => {
-                let grammar = language.grammar()?;
+                let Some(grammar) = language.grammar() else {
+                    return Ok(None);
+                };
                 let mut parser = Parser::new();
                 if let Err(err) = parser.set_language(&grammar) {
                     tracing::error!("{language}: cannot load the grammar: {err}");
-                    return None;
+                    return Ok(None);
                 }
                 parsers.push((language, parser));
                 parsers.len() - 1
             }
         };
-        parsers[index].1.parse(text, None)
+        match dsr_core::dsr_syntax::parse_str_bounded(&mut parsers[index].1, text, timeout) {
+            Some(tree) => Ok(Some(tree)),
+            None => Err(Skip::ParseTimedOut { after: timeout }),
+        }
     })
 }
 
@@ -342,10 +372,10 @@ pub fn analyze(
     path: &Path,
     language: Language,
     text: &str,
-) -> (Analysis, Option<Tree>) {
-    let tree = parse(language, text);
+) -> Result<(Analysis, Option<Tree>), Skip> {
+    let tree = parse(language, text, engine.config().limits.parse_timeout)?;
     let analysis = engine.analyze(path, language, text, tree.as_ref());
-    (analysis, tree)
+    Ok((analysis, tree))
 }
 
 /// Which fixes `--fix` applies.
@@ -382,22 +412,23 @@ fn is_applicable(finding: &Finding, mode: FixMode) -> bool {
 }
 
 /// Applies fixes, re-analyses, and repeats until no fix applies or [`MAX_FIX_ROUNDS`] is reached. A round whose
-/// edits would leave syntax errors in a file that had none is not applied.
-pub fn fix(engine: &Engine, file: &SourceFile, mode: FixMode) -> Fixed {
+/// edits would leave syntax errors in a file that had none is not applied. `Err` when the file itself could not
+/// be parsed in time.
+pub fn fix(engine: &Engine, file: &SourceFile, mode: FixMode) -> Result<Fixed, Skip> {
     let path = Path::new(&file.display);
     let mut text = file.text.clone();
     let mut applied = 0;
-    let (mut analysis, tree) = analyze(engine, path, file.language, &text);
+    let (mut analysis, tree) = analyze(engine, path, file.language, &text)?;
     let parsed_cleanly = tree.as_ref().is_some_and(|t| !t.root_node().has_error());
     for _ in 0..MAX_FIX_ROUNDS {
         let edits = collect_fix_edits(&analysis.findings, mode == FixMode::Unsafe);
         if edits.is_empty() {
-            return Fixed {
+            return Ok(Fixed {
                 text,
                 analysis,
                 applied,
                 problem: None,
-            };
+            });
         }
         let taken = analysis
             .findings
@@ -413,7 +444,16 @@ pub fn fix(engine: &Engine, file: &SourceFile, mode: FixMode) -> Fixed {
         if next == text {
             break;
         }
-        let (next_analysis, next_tree) = analyze(engine, path, file.language, &next);
+        let Ok((next_analysis, next_tree)) = analyze(engine, path, file.language, &next) else {
+            return Ok(Fixed {
+                text,
+                analysis,
+                applied,
+                problem: Some(
+                    "the fixed text could not be parsed in time; fixes not applied".into(),
+                ),
+            });
+        };
         if parsed_cleanly && next_tree.is_some_and(|t| t.root_node().has_error()) {
             let mut rules: Vec<&str> = analysis
                 .findings
@@ -422,7 +462,7 @@ pub fn fix(engine: &Engine, file: &SourceFile, mode: FixMode) -> Fixed {
                 .map(|f| f.rule)
                 .collect();
             rules.dedup();
-            return Fixed {
+            return Ok(Fixed {
                 text,
                 analysis,
                 applied,
@@ -430,21 +470,21 @@ pub fn fix(engine: &Engine, file: &SourceFile, mode: FixMode) -> Fixed {
                     "fixes of {} would leave a syntax error; not applied (please report this)",
                     rules.join(", ")
                 )),
-            };
+            });
         }
         applied += taken;
         text = next;
         analysis = next_analysis;
     }
     let still_fixable = !collect_fix_edits(&analysis.findings, mode == FixMode::Unsafe).is_empty();
-    Fixed {
+    Ok(Fixed {
         text,
         analysis,
         applied,
         problem: still_fixable.then(|| {
             format!("fixes did not settle after {MAX_FIX_ROUNDS} rounds; the rest were not applied")
         }),
-    }
+    })
 }
 
 /// The phases of a run and per-language totals, for `--timings`.
@@ -679,7 +719,7 @@ mod tests {
     #[test]
     fn fixes_are_applied_to_a_fixed_point() {
         let engine = engine(&Rename);
-        let fixed = fix(&engine, &file("package a\nvar old = old\n"), FixMode::Safe);
+        let fixed = fix(&engine, &file("package a\nvar old = old\n"), FixMode::Safe).unwrap();
         assert_eq!(fixed.text, "package a\nvar new = new\n");
         assert_eq!(fixed.applied, 2);
         assert!(fixed.analysis.findings.is_empty());
@@ -690,17 +730,17 @@ mod tests {
     fn maybe_fixes_need_unsafe_fixes() {
         let engine = engine(&Rename);
         let source = "// maybe\npackage a\nvar old = 1\n";
-        let safe = fix(&engine, &file(source), FixMode::Safe);
+        let safe = fix(&engine, &file(source), FixMode::Safe).unwrap();
         assert_eq!(safe.text, source);
         assert_eq!(safe.analysis.findings.len(), 1);
-        let unsafe_ = fix(&engine, &file(source), FixMode::Unsafe);
+        let unsafe_ = fix(&engine, &file(source), FixMode::Unsafe).unwrap();
         assert_eq!(unsafe_.text, "// maybe\npackage a\nvar new = 1\n");
     }
 
     #[test]
     fn a_fix_that_never_settles_stops_at_the_cap() {
         let engine = engine(&Grow);
-        let fixed = fix(&engine, &file("package a\n"), FixMode::Safe);
+        let fixed = fix(&engine, &file("package a\n"), FixMode::Safe).unwrap();
         assert_eq!(fixed.applied, MAX_FIX_ROUNDS);
         assert_eq!(fixed.text.matches("// x\n").count(), MAX_FIX_ROUNDS);
         assert!(fixed.problem.unwrap().contains("did not settle"));
@@ -710,7 +750,7 @@ mod tests {
     fn a_fix_that_breaks_the_syntax_is_not_applied() {
         let engine = engine(&Break);
         let source = "package a\nfunc f() {}\n";
-        let fixed = fix(&engine, &file(source), FixMode::Safe);
+        let fixed = fix(&engine, &file(source), FixMode::Safe).unwrap();
         assert_eq!(fixed.text, source);
         assert_eq!(fixed.applied, 0);
         assert!(fixed.problem.unwrap().contains("syntax error"));
@@ -718,10 +758,27 @@ mod tests {
 
     #[test]
     fn parsers_are_reused_per_language() {
+        let timeout = Duration::from_secs(2);
         for _ in 0..3 {
-            assert!(parse(Language::Go, "package a\n").is_some());
-            assert!(parse(Language::Rust, "fn main() {}\n").is_some());
+            assert!(parse(Language::Go, "package a\n", timeout)
+                .unwrap()
+                .is_some());
+            assert!(parse(Language::Rust, "fn main() {}\n", timeout)
+                .unwrap()
+                .is_some());
         }
-        assert!(parse(Language::Sql, "select 1").is_none());
+        assert!(parse(Language::Sql, "select 1", timeout).unwrap().is_none());
+        let nested = format!("package a\nvar x = {}\n", "([{".repeat(50_000));
+        assert_eq!(
+            parse(Language::Go, &nested, Duration::ZERO)
+                .unwrap_err()
+                .code(),
+            "parse-timeout"
+        );
+        // The cancelled parse left nothing behind in the thread's parser.
+        let tree = parse(Language::Go, "package a\n", timeout)
+            .unwrap()
+            .unwrap();
+        assert!(!tree.root_node().has_error());
     }
 }

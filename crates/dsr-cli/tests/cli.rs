@@ -307,7 +307,7 @@ mod skipped_files {
         assert_eq!(
             warnings,
             [
-                "warning: src/big.go: 2.2 kB is over the size limit of 1.0 kB (--max-file-size); skipped",
+                "warning: src/big.go: 2.2 kB is over the size limit of 1.0 kB (--max-file-size, or `max-file-size` under [limits]); skipped",
                 "warning: src/binary.rs: binary file (NUL byte at offset 12); skipped",
                 "warning: src/empty.go: empty file; skipped",
                 "warning: src/gone.rs: cannot read: No such file or directory (os error 2) (broken symbolic link); skipped",
@@ -340,7 +340,7 @@ mod skipped_files {
         let out = run(dir.path(), &["check"]);
         assert_eq!(
             out.stderr,
-            "warning: big.go: 2.1 MB is over the size limit of 2.0 MB (--max-file-size); skipped\n"
+            "warning: big.go: 2.1 MB is over the size limit of 2.0 MB (--max-file-size, or `max-file-size` under [limits]); skipped\n"
         );
         assert_eq!(out.code, 1);
     }

@@ -12,11 +12,20 @@ use toml::Spanned;
 
 use crate::finding::Severity;
 use crate::kb::{Api, ApiKind};
+use crate::limits::{self, Limits};
 
 pub const CONFIG_FILE_NAME: &str = "distsys-review.toml";
 
 /// Longest glob pattern accepted in `exclude`: a guard against pathological patterns.
 const MAX_GLOB_LEN: usize = 512;
+/// Most `exclude` patterns accepted: the glob set's size and match time grow with them.
+pub const MAX_EXCLUDES: usize = 1000;
+/// Most `[[effects]]` entries accepted.
+pub const MAX_EFFECTS: usize = 5000;
+/// A configuration file larger than this is refused before it is read.
+pub const MAX_CONFIG_BYTES: u64 = 1_000_000;
+/// Bounds of `parse-timeout-ms`.
+const PARSE_TIMEOUT_MS: std::ops::RangeInclusive<u64> = 10..=60_000;
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -68,6 +77,19 @@ struct RawConfig {
     review: Review,
     #[serde(default)]
     suppressions: SuppressionSettings,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLimits {
+    /// Bytes, or a string with a unit: "2MB", "500k".
+    max_file_size: Option<Spanned<toml::Value>>,
+    skip_generated: Option<bool>,
+    skip_minified: Option<bool>,
+    skip_vendored: Option<bool>,
+    parse_timeout_ms: Option<Spanned<i64>>,
 }
 
 /// The review's boundaries, printed at the top of the Markdown review.
@@ -158,11 +180,29 @@ pub struct Config {
     pub effects: Vec<Effect>,
     pub review: Review,
     pub suppressions: SuppressionSettings,
+    pub limits: Limits,
 }
 
 impl Config {
     /// Reads and validates a config file. `known_codes` are the registry's rule codes.
     pub fn load(path: &Path, known_codes: &[&str]) -> Result<Config, ConfigError> {
+        let read_error = |source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let size = std::fs::metadata(path).map_err(read_error)?.len();
+        if size > MAX_CONFIG_BYTES {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                message: format!(
+                    "{} is larger than the {} a configuration may have",
+                    limits::human_size(size),
+                    limits::human_size(MAX_CONFIG_BYTES)
+                ),
+            });
+        }
         let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
@@ -176,6 +216,23 @@ impl Config {
             .ancestors()
             .map(|dir| dir.join(CONFIG_FILE_NAME))
             .find(|candidate| candidate.is_file())
+    }
+
+    /// Like [`Config::discover`], but only in `root` and the folders below it, and only a file that really is
+    /// inside `root` (a symbolic link to a file elsewhere is not read): the language server reads nothing outside
+    /// the workspace folders.
+    pub fn discover_within(start: &Path, root: &Path) -> Option<PathBuf> {
+        let real_root = root.canonicalize().ok()?;
+        start
+            .ancestors()
+            .take_while(|dir| dir.starts_with(root))
+            .map(|dir| dir.join(CONFIG_FILE_NAME))
+            .find(|candidate| {
+                candidate.is_file()
+                    && candidate
+                        .canonicalize()
+                        .is_ok_and(|real| real.starts_with(&real_root))
+            })
     }
 
     pub fn parse(path: &Path, source: &str, known_codes: &[&str]) -> Result<Config, ConfigError> {
@@ -221,6 +278,14 @@ impl Config {
         }
         let mut builder = GlobSetBuilder::new();
         let mut exclude_patterns = Vec::new();
+        if let Some(extra) = raw.exclude.get(MAX_EXCLUDES) {
+            return Err(ConfigError::at(
+                path,
+                source,
+                extra.span().start,
+                format!("more than {MAX_EXCLUDES} exclude patterns"),
+            ));
+        }
         for pattern in &raw.exclude {
             let text = pattern.get_ref();
             if text.len() > MAX_GLOB_LEN {
@@ -229,6 +294,14 @@ impl Config {
                     source,
                     pattern.span().start,
                     format!("exclude pattern longer than {MAX_GLOB_LEN} characters"),
+                ));
+            }
+            if let Some(problem) = escapes_root(text) {
+                return Err(ConfigError::at(
+                    path,
+                    source,
+                    pattern.span().start,
+                    format!("exclude pattern `{text}` {problem}: patterns are relative to the folder of the configuration file"),
                 ));
             }
             let glob = Glob::new(text).map_err(|err| {
@@ -245,6 +318,15 @@ impl Config {
         let exclude = builder.build().map_err(|err| {
             ConfigError::at(path, source, 0, format!("invalid exclude patterns: {err}"))
         })?;
+        if let Some(extra) = raw.effects.get(MAX_EFFECTS) {
+            return Err(ConfigError::at(
+                path,
+                source,
+                extra.span().start,
+                format!("more than {MAX_EFFECTS} [[effects]] entries"),
+            ));
+        }
+        let limits = parse_limits(path, source, raw.limits)?;
         let mut effects = Vec::new();
         for effect in raw.effects {
             let span = effect.span();
@@ -302,6 +384,7 @@ impl Config {
             effects,
             review: raw.review,
             suppressions: raw.suppressions,
+            limits,
         })
     }
 
@@ -348,6 +431,80 @@ impl Config {
     pub fn exclude_patterns(&self) -> &[String] {
         &self.exclude_patterns
     }
+}
+
+/// Why an exclude pattern points outside the root, if it does: an absolute path or a `..` segment. Such a
+/// pattern could never match a path relative to the root, so it is a mistake, and it must not become a way to
+/// name files elsewhere.
+fn escapes_root(pattern: &str) -> Option<&'static str> {
+    if pattern.starts_with('/')
+        || pattern.starts_with('\\')
+        || pattern.get(1..3) == Some(":\\")
+        || pattern.get(1..3) == Some(":/")
+    {
+        return Some("is an absolute path");
+    }
+    pattern
+        .split(['/', '\\'])
+        .any(|segment| segment == "..")
+        .then_some("goes up with `..`")
+}
+
+fn parse_limits(path: &Path, source: &str, raw: RawLimits) -> Result<Limits, ConfigError> {
+    let mut limits = Limits::default();
+    if let Some(size) = raw.max_file_size {
+        let at = size.span().start;
+        let bytes = match size.get_ref() {
+            toml::Value::Integer(n) => u64::try_from(*n).map_err(|_| "a negative size".to_string()),
+            toml::Value::String(text) => limits::parse_size(text),
+            other => Err(format!(
+                "expected bytes or a size such as \"2MB\", got {}",
+                other.type_str()
+            )),
+        };
+        match bytes {
+            Ok(0) => {
+                return Err(ConfigError::at(
+                    path,
+                    source,
+                    at,
+                    "`max-file-size` must be more than 0",
+                ))
+            }
+            Ok(bytes) => limits.max_file_size = bytes,
+            Err(message) => {
+                return Err(ConfigError::at(
+                    path,
+                    source,
+                    at,
+                    format!("invalid `max-file-size`: {message}"),
+                ))
+            }
+        }
+    }
+    if let Some(ms) = raw.parse_timeout_ms {
+        match u64::try_from(*ms.get_ref()) {
+            Ok(ms) if PARSE_TIMEOUT_MS.contains(&ms) => {
+                limits.parse_timeout = std::time::Duration::from_millis(ms);
+            }
+            _ => {
+                return Err(ConfigError::at(
+                    path,
+                    source,
+                    ms.span().start,
+                    format!(
+                        "`parse-timeout-ms` must be between {} and {}",
+                        PARSE_TIMEOUT_MS.start(),
+                        PARSE_TIMEOUT_MS.end()
+                    ),
+                ))
+            }
+        }
+    }
+    limits.skip_generated = raw.skip_generated.unwrap_or(limits.skip_generated);
+    limits.skip_minified = raw.skip_minified.unwrap_or(limits.skip_minified);
+    limits.skip_vendored = raw.skip_vendored.unwrap_or(limits.skip_vendored);
+    Ok(limits)
 }
 
 #[cfg(test)]
@@ -406,5 +563,121 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown language `cobol`"), "{err}");
+    }
+
+    #[test]
+    fn excludes_cannot_point_outside_the_root() {
+        for (pattern, problem) in [
+            ("../secrets/**", "goes up with `..`"),
+            ("src/../../x", "goes up with `..`"),
+            ("/etc/**", "is an absolute path"),
+            ("C:/Users/**", "is an absolute path"),
+        ] {
+            let err = parse(&format!("select = [\"RES\"]\nexclude = [\"{pattern}\"]\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("distsys-review.toml:2:12: exclude pattern")
+                    && err.contains(problem),
+                "{pattern}: {err}"
+            );
+        }
+        // `..` inside a name is not a parent reference.
+        assert!(parse("exclude = [\"a..b/**\"]").is_ok());
+    }
+
+    #[test]
+    fn counts_and_sizes_are_bounded() {
+        let many: Vec<String> = (0..=MAX_EXCLUDES).map(|i| format!("\"d{i}/**\"")).collect();
+        let err = parse(&format!("exclude = [{}]", many.join(", ")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("more than {MAX_EXCLUDES} exclude patterns")),
+            "{err}"
+        );
+        let long = format!("exclude = [\"{}\"]", "a".repeat(MAX_GLOB_LEN + 1));
+        assert!(parse(&long)
+            .unwrap_err()
+            .to_string()
+            .contains("longer than"));
+        let dir = std::env::temp_dir().join(format!("dsr-config-size-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(CONFIG_FILE_NAME);
+        std::fs::write(
+            &file,
+            "#".repeat(usize::try_from(MAX_CONFIG_BYTES).unwrap() + 1),
+        )
+        .unwrap();
+        let err = Config::load(&file, CODES).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(err.contains("larger than"), "{err}");
+    }
+
+    #[test]
+    fn limits_table() {
+        let config = parse(
+            "[limits]\nmax-file-size = \"500k\"\nskip-generated = false\nparse-timeout-ms = 250\n",
+        )
+        .unwrap();
+        assert_eq!(config.limits.max_file_size, 500_000);
+        assert!(!config.limits.skip_generated);
+        assert!(config.limits.skip_minified);
+        assert_eq!(
+            config.limits.parse_timeout,
+            std::time::Duration::from_millis(250)
+        );
+        assert_eq!(
+            parse("[limits]\nmax-file-size = 1234\n")
+                .unwrap()
+                .limits
+                .max_file_size,
+            1234
+        );
+        assert_eq!(
+            Config::default().limits.max_file_size,
+            crate::limits::DEFAULT_MAX_FILE_SIZE
+        );
+        let err = parse("[limits]\nmax-file-size = \"2X\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("distsys-review.toml:2:17: invalid `max-file-size`"),
+            "{err}"
+        );
+        let err = parse("[limits]\nparse-timeout-ms = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("between 10 and 60000"), "{err}");
+        let err = parse("[limits]\nmax-size = 1\n").unwrap_err().to_string();
+        assert!(err.contains(":2:1: unknown field `max-size`"), "{err}");
+    }
+
+    #[test]
+    fn discovery_within_a_root_stops_at_the_root_and_at_links_out_of_it() {
+        let base = std::env::temp_dir().join(format!("dsr-discover-{}", std::process::id()));
+        let root = base.join("ws");
+        let outside = base.join("elsewhere");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(base.join(CONFIG_FILE_NAME), "").unwrap();
+        assert_eq!(Config::discover_within(&root.join("a/b"), &root), None);
+        assert!(
+            Config::discover(&root.join("a/b")).is_some(),
+            "the CLI still looks up"
+        );
+        std::fs::write(outside.join(CONFIG_FILE_NAME), "").unwrap();
+        std::os::unix::fs::symlink(
+            outside.join(CONFIG_FILE_NAME),
+            root.join("a").join(CONFIG_FILE_NAME),
+        )
+        .unwrap();
+        assert_eq!(Config::discover_within(&root.join("a/b"), &root), None);
+        std::fs::write(root.join(CONFIG_FILE_NAME), "").unwrap();
+        assert_eq!(
+            Config::discover_within(&root.join("a/b"), &root),
+            Some(root.join(CONFIG_FILE_NAME))
+        );
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

@@ -83,13 +83,27 @@ impl Engine {
         source: &str,
         tree: Option<&Tree>,
     ) -> Analysis {
+        self.analyze_except(path, language, source, tree, &[])
+    }
+
+    /// [`Engine::analyze`] without the rules in `disabled`: the LSP passes the rules that panicked on this
+    /// version of the document, so a crashing rule is not run again on the same text (it would crash again, and
+    /// log again, on every hover and code action) but gets another chance with the next edit.
+    pub fn analyze_except(
+        &self,
+        path: &Path,
+        language: Language,
+        source: &str,
+        tree: Option<&Tree>,
+        disabled: &[&str],
+    ) -> Analysis {
         let facts = FileFacts::compute(language, tree, source);
         let ctx = RuleContext::new(path, language, source, tree, &facts, &self.kb);
         let mut findings = Vec::new();
         let mut failures = Vec::new();
         for rule in &self.rules {
             let meta = rule.meta();
-            if !meta.applies_to(language) {
+            if !meta.applies_to(language) || disabled.contains(&meta.code) {
                 continue;
             }
             let mut out = Vec::new();
@@ -150,5 +164,105 @@ impl Engine {
             suppressions,
             failures,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::config::Selector;
+    use crate::finding::Finding;
+    use crate::rule::RuleMeta;
+    use crate::TextRange;
+
+    static PANICS: AtomicUsize = AtomicUsize::new(0);
+
+    crate::declare_rule! {
+        /// Test rule that panics on every file.
+        pub struct Panics {
+            code: "TST101",
+            slug: "panics",
+            family: Meta,
+            languages: [Go],
+            severity: Low,
+            impact: Operability,
+            kind: Finding,
+            fix: Never,
+        }
+    }
+
+    impl Rule for Panics {
+        fn meta(&self) -> &'static RuleMeta {
+            &Self::META
+        }
+
+        fn check(&self, _: &RuleContext<'_>, _: &mut Vec<Finding>) {
+            PANICS.fetch_add(1, Ordering::SeqCst);
+            let empty: Vec<u8> = Vec::new();
+            // An out-of-bounds index: the kind of bug a rule could really have.
+            let _ = empty[usize::from(empty.is_empty())];
+        }
+    }
+
+    crate::declare_rule! {
+        /// Test rule that reports the start of every file.
+        pub struct Reports {
+            code: "TST102",
+            slug: "reports",
+            family: Meta,
+            languages: [Go],
+            severity: Low,
+            impact: Operability,
+            kind: Finding,
+            fix: Never,
+        }
+    }
+
+    impl Rule for Reports {
+        fn meta(&self) -> &'static RuleMeta {
+            &Self::META
+        }
+
+        fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
+            ctx.finding(&Self::META, TextRange::new(0, 7))
+                .title("reported")
+                .emit(sink);
+        }
+    }
+
+    #[test]
+    fn a_panicking_rule_is_isolated_and_can_be_disabled_per_run() {
+        let mut config = Config::default();
+        config.override_selection(
+            vec![Selector::parse("TST1", &["TST101", "TST102"]).unwrap()],
+            Vec::new(),
+        );
+        let engine = Engine::new(&[&Panics, &Reports], config);
+        let before = PANICS.load(Ordering::SeqCst);
+        let analysis = engine.analyze_source(Path::new("a.go"), Language::Go, "package a\n");
+        assert_eq!(PANICS.load(Ordering::SeqCst), before + 1);
+        assert_eq!(analysis.failures.len(), 1);
+        assert_eq!(analysis.failures[0].rule, "TST101");
+        assert!(
+            analysis.failures[0].message.contains("index out of bounds"),
+            "{:?}",
+            analysis.failures
+        );
+        let rules: Vec<&str> = analysis.findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, ["TST102"], "the other rule still reports");
+
+        let document = Document::new(Language::Go, "package a\n", 0).unwrap();
+        let again = engine.analyze_except(
+            Path::new("a.go"),
+            Language::Go,
+            "package a\n",
+            document.tree(),
+            &["TST101"],
+        );
+        assert_eq!(PANICS.load(Ordering::SeqCst), before + 1, "not run again");
+        assert!(again.failures.is_empty());
+        assert_eq!(again.findings.len(), 1);
     }
 }

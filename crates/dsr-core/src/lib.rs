@@ -10,6 +10,7 @@ pub mod facts;
 pub mod finding;
 pub mod fix;
 pub mod kb;
+pub mod limits;
 pub mod models;
 pub mod rule;
 pub mod sql;
@@ -23,5 +24,6 @@ pub use finding::{
     Applicability, Confidence, Edit, Evidence, Finding, FindingKind, Fix, Impact, Severity,
 };
 pub use kb::KnowledgeBase;
+pub use limits::{Limits, Skip};
 pub use rule::{Family, FixAvailability, Rule, RuleContext, RuleMeta};
 pub use tree_sitter;

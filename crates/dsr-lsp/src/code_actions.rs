@@ -431,6 +431,7 @@ mod tests {
             diagnostics: Vec::new(),
             encoding: PositionEncoding::Utf16,
             engine,
+            failures: analysis.failures,
         }
     }
 

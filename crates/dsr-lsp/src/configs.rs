@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use dsr_core::config::Selector;
-use dsr_core::{Config, Engine};
+use dsr_core::{Config, Engine, Rule};
 
 use crate::settings::Settings;
 
@@ -21,6 +21,7 @@ struct Entry {
 }
 
 pub struct ConfigStore {
+    registry: &'static [&'static dyn Rule],
     known_codes: Vec<&'static str>,
     /// Given on the command line: used for every file instead of discovery.
     fixed: Option<PathBuf>,
@@ -35,20 +36,40 @@ pub enum LoadOutcome {
 }
 
 impl ConfigStore {
+    #[cfg(test)]
     pub fn new(fixed: Option<PathBuf>) -> Self {
+        Self::with_registry(fixed, dsr_rules::registry())
+    }
+
+    /// With other rules than the catalog's (tests: a rule that panics).
+    pub fn with_registry(fixed: Option<PathBuf>, registry: &'static [&'static dyn Rule]) -> Self {
         Self {
-            known_codes: dsr_rules::codes(),
+            registry,
+            known_codes: registry.iter().map(|r| r.meta().code).collect(),
             fixed,
             entries: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The configuration file that governs `path` (a source file).
-    pub fn key_for(&self, path: Option<&Path>) -> ConfigKey {
+    /// The configuration file that governs `path` (a source file): the nearest `distsys-review.toml` from its
+    /// folder up to the workspace folder that holds it, never above it and never a link to a file outside it
+    /// (the server reads nothing outside the workspace folders). A file outside every workspace folder gets the
+    /// defaults; without workspace folders, a configuration beside the file itself is used.
+    pub fn key_for(&self, path: Option<&Path>, folders: &[PathBuf]) -> ConfigKey {
         if let Some(fixed) = &self.fixed {
             return Some(fixed.clone());
         }
-        Config::discover(path?.parent()?)
+        let dir = path?.parent()?;
+        let root = if folders.is_empty() {
+            dir
+        } else {
+            // The innermost folder, for nested workspace folders.
+            folders
+                .iter()
+                .filter(|folder| dir.starts_with(folder))
+                .max_by_key(|folder| folder.as_os_str().len())?
+        };
+        Config::discover_within(dir, root)
     }
 
     /// The engine for a key, loading the file on first use. A load error is returned with the engine built from
@@ -120,7 +141,11 @@ impl ConfigStore {
                 .collect()
         };
         config.override_selection(parse(&settings.select), parse(&settings.ignore));
-        Engine::new(dsr_rules::registry(), config)
+        let limits = &mut config.limits;
+        limits.max_file_size = settings.max_file_size.unwrap_or(limits.max_file_size);
+        limits.skip_generated = settings.skip_generated.unwrap_or(limits.skip_generated);
+        limits.skip_minified = settings.skip_minified.unwrap_or(limits.skip_minified);
+        Engine::new(self.registry, config)
     }
 }
 
@@ -136,7 +161,7 @@ mod tests {
         std::fs::write(&file, "select = [\"DSR\"]\n").unwrap();
         let store = ConfigStore::new(None);
         let settings = Settings::default();
-        let key = store.key_for(Some(&dir.join("main.rs")));
+        let key = store.key_for(Some(&dir.join("main.rs")), std::slice::from_ref(&dir));
         assert_eq!(key.as_deref(), Some(file.as_path()));
         let (engine, error) = store.engine(&key, &settings);
         assert!(error.is_none());

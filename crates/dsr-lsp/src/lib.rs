@@ -29,10 +29,21 @@ use tower_lsp_server::{LspService, Server as LspServer};
 pub use server::{DocumentState, DOCUMENT_STATE_METHOD, EXPLAIN_COMMAND};
 
 /// How the server is run.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct LspOptions {
     /// A configuration file to use for every document instead of discovering `distsys-review.toml`.
     pub config: Option<PathBuf>,
+    /// The rules to run instead of the catalog's (tests: a rule that panics).
+    pub registry: Option<&'static [&'static dyn dsr_core::Rule]>,
+}
+
+impl std::fmt::Debug for LspOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LspOptions")
+            .field("config", &self.config)
+            .field("registry", &self.registry.map(<[_]>::len))
+            .finish()
+    }
 }
 
 /// How often the client's process is checked for being alive (LSP `processId`).
@@ -63,7 +74,10 @@ where
     let (service, socket) = LspService::build(|client| {
         let state = Arc::new(state::State::new(
             client,
-            options.config,
+            configs::ConfigStore::with_registry(
+                options.config,
+                options.registry.unwrap_or_else(dsr_rules::registry),
+            ),
             publish_tx,
             jobs_tx,
         ));

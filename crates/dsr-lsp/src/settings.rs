@@ -55,6 +55,10 @@ pub struct Settings {
     /// A URL template for rule pages; `{code}` is replaced, otherwise `/<CODE>.md` is appended.
     pub docs_url: String,
     pub scope: Scope,
+    /// Override `[limits]` of the configuration file when set.
+    pub max_file_size: Option<u64>,
+    pub skip_generated: Option<bool>,
+    pub skip_minified: Option<bool>,
 }
 
 impl Default for Settings {
@@ -65,6 +69,9 @@ impl Default for Settings {
             severity: SeverityMap::default(),
             docs_url: DEFAULT_DOCS_URL.to_string(),
             scope: Scope::default(),
+            max_file_size: None,
+            skip_generated: None,
+            skip_minified: None,
         }
     }
 }
@@ -110,6 +117,34 @@ impl Settings {
                         )),
                     }
                 }
+                "maxFileSize" => match value {
+                    Value::Null => settings.max_file_size = None,
+                    Value::Number(n) => match n.as_u64() {
+                        Some(bytes) if bytes > 0 => settings.max_file_size = Some(bytes),
+                        _ => problems.push(format!(
+                            "`maxFileSize` must be a positive number of bytes, got `{n}`"
+                        )),
+                    },
+                    Value::String(text) => match dsr_core::limits::parse_size(text) {
+                        Ok(bytes) if bytes > 0 => settings.max_file_size = Some(bytes),
+                        Ok(_) => problems.push("`maxFileSize` must be more than 0".into()),
+                        Err(message) => problems.push(format!("`maxFileSize`: {message}")),
+                    },
+                    other => problems.push(format!(
+                        "`maxFileSize` must be bytes or a size such as \"2MB\", got `{other}`"
+                    )),
+                },
+                "skipGenerated" | "skipMinified" => match value {
+                    Value::Bool(flag) => {
+                        if key == "skipGenerated" {
+                            settings.skip_generated = Some(*flag);
+                        } else {
+                            settings.skip_minified = Some(*flag);
+                        }
+                    }
+                    Value::Null => {}
+                    other => problems.push(format!("`{key}` must be true or false, got `{other}`")),
+                },
                 // Accepted for clients that send a trace level through the same section.
                 "trace" => {}
                 other => problems.push(format!("unknown setting `{other}`")),
@@ -239,6 +274,29 @@ mod tests {
         assert_eq!(
             settings.docs_href("BKP001"),
             "https://x.dev/rules/BKP001.md"
+        );
+    }
+
+    #[test]
+    fn limits_settings() {
+        let (settings, problems) = Settings::from_json(&json!({
+            "maxFileSize": "500k", "skipGenerated": false, "skipMinified": "no"
+        }));
+        assert_eq!(settings.max_file_size, Some(500_000));
+        assert_eq!(settings.skip_generated, Some(false));
+        assert_eq!(settings.skip_minified, None);
+        assert_eq!(
+            problems,
+            ["`skipMinified` must be true or false, got `\"no\"`"]
+        );
+        let (settings, problems) = Settings::from_json(&json!({"maxFileSize": 0}));
+        assert_eq!(settings.max_file_size, None);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(
+            Settings::from_json(&json!({"maxFileSize": 1234}))
+                .0
+                .max_file_size,
+            Some(1234)
         );
     }
 }

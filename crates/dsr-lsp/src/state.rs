@@ -11,10 +11,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use dashmap::DashMap;
+use dsr_core::limits::Skip;
 use dsr_core::suppression::Suppression;
-use dsr_core::{Engine, Finding, Language};
+use dsr_core::{Engine, Finding, Language, Limits, RuleFailure};
 use dsr_syntax::tree_sitter::Tree;
-use dsr_syntax::{Document, PositionEncoding, Rope};
+use dsr_syntax::{Document, ParseLimits, ParseStop, PositionEncoding, Rope};
 use tokio::sync::mpsc;
 use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
 use tower_lsp_server::Client;
@@ -56,6 +57,8 @@ pub struct Doc {
     analysis_queued: bool,
     pub analyzed: Option<Arc<Analyzed>>,
     published: u64,
+    /// Rules that panicked on this version of the text: not run again on it, run again after the next edit.
+    failed_rules: Option<(i32, Vec<&'static str>)>,
 }
 
 impl Doc {
@@ -69,6 +72,11 @@ impl Doc {
             uri: self.uri.clone(),
             path: self.path.clone(),
             config_key: self.config_key.clone(),
+            parse_stop: self.document.parse_stop(),
+            disabled_rules: match &self.failed_rules {
+                Some((version, rules)) if *version == self.document.version() => rules.clone(),
+                _ => Vec::new(),
+            },
         }
     }
 }
@@ -83,6 +91,8 @@ pub struct Snapshot {
     pub uri: Uri,
     pub path: Option<PathBuf>,
     pub config_key: ConfigKey,
+    pub parse_stop: Option<ParseStop>,
+    pub disabled_rules: Vec<&'static str>,
 }
 
 /// The analysis of one snapshot, with everything hovers and code actions need.
@@ -98,6 +108,7 @@ pub struct Analyzed {
     pub diagnostics: Vec<Diagnostic>,
     pub encoding: PositionEncoding,
     pub engine: Arc<Engine>,
+    pub failures: Vec<RuleFailure>,
 }
 
 pub enum Publish {
@@ -139,7 +150,7 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl State {
     pub fn new(
         client: Client,
-        config: Option<PathBuf>,
+        configs: ConfigStore,
         publisher: mpsc::UnboundedSender<Publish>,
         jobs: mpsc::UnboundedSender<Job>,
     ) -> Self {
@@ -147,7 +158,7 @@ impl State {
             client,
             documents: DashMap::new(),
             session: RwLock::new(Session::default()),
-            configs: ConfigStore::new(config),
+            configs,
             shutdown_requested: AtomicBool::new(false),
             workspace_published: DashMap::new(),
             index_generation: AtomicU64::new(0),
@@ -222,7 +233,11 @@ impl State {
             tracing::debug!("not a language we read: {} ({language_id})", uri.as_str());
             return;
         };
-        let document = match Document::new(language, text, version) {
+        let folders = self.session().folders;
+        let config_key = self.configs.key_for(path.as_deref(), &folders);
+        let limits = parse_limits(&self.engine_for(&config_key).config().limits);
+        // Over the size limit the text is kept but never parsed: parsing happens on the message loop.
+        let document = match Document::with_limits(language, text, version, limits) {
             Ok(document) => document,
             Err(err) => {
                 tracing::error!("{}: {err}", uri.as_str());
@@ -231,7 +246,7 @@ impl State {
         };
         let doc = Doc {
             uri: uri.clone(),
-            config_key: self.configs.key_for(path.as_deref()),
+            config_key,
             path,
             document,
             seq: self.next_seq(),
@@ -239,6 +254,7 @@ impl State {
             analysis_queued: false,
             analyzed: None,
             published: 0,
+            failed_rules: None,
         };
         if self
             .documents
@@ -358,10 +374,16 @@ impl State {
     /// Re-analyses every open document (configuration or settings changed).
     pub fn invalidate_all(self: &Arc<Self>) {
         let uris: Vec<Uri> = self.documents.iter().map(|e| e.key().clone()).collect();
+        let folders = self.session().folders;
         for uri in uris {
             if let Some(doc) = self.doc(&uri) {
+                let path = lock(&doc).path.clone();
+                let key = self.configs.key_for(path.as_deref(), &folders);
+                // Outside the document's lock: loading a configuration reads a file.
+                let limits = parse_limits(&self.engine_for(&key).config().limits);
                 let mut d = lock(&doc);
-                d.config_key = self.configs.key_for(d.path.as_deref());
+                d.config_key = key;
+                d.document.set_limits(limits);
                 d.seq = self.next_seq();
             }
             self.schedule(&uri);
@@ -432,6 +454,17 @@ impl State {
         let uri = analyzed.uri.clone();
         {
             let mut d = lock(doc);
+            if !analyzed.failures.is_empty() && d.document.version() == analyzed.version {
+                let failed = match &mut d.failed_rules {
+                    Some((version, rules)) if *version == analyzed.version => rules,
+                    slot => &mut slot.insert((analyzed.version, Vec::new())).1,
+                };
+                for failure in &analyzed.failures {
+                    if !failed.contains(&failure.rule) {
+                        failed.push(failure.rule);
+                    }
+                }
+            }
             if d.seq != analyzed.seq {
                 tracing::trace!("dropping the stale analysis of {}", uri.as_str());
                 return;
@@ -481,12 +514,49 @@ impl State {
             .path
             .clone()
             .unwrap_or_else(|| PathBuf::from(snapshot.uri.path().as_str()));
+        let limits = &engine.config().limits;
+        let skipped = match snapshot.parse_stop {
+            Some(ParseStop::TooLarge { bytes, .. }) => Some(Skip::TooLarge {
+                size: bytes as u64,
+                limit: limits.max_file_size,
+            }),
+            Some(ParseStop::TimedOut { after }) => Some(Skip::ParseTimedOut { after }),
+            // SQL has no parser to stop: its size is checked here.
+            None if snapshot.rope.len_bytes() as u64 > limits.max_file_size => {
+                Some(Skip::TooLarge {
+                    size: snapshot.rope.len_bytes() as u64,
+                    limit: limits.max_file_size,
+                })
+            }
+            None => None,
+        };
         let text = snapshot.rope.to_string();
-        let analysis = if is_excluded(&engine, &snapshot.config_key, &path) {
+        let skipped =
+            skipped.or_else(|| dsr_core::limits::classify(snapshot.language, &path, &text, limits));
+        let analysis = if skipped.is_some() || is_excluded(&engine, &snapshot.config_key, &path) {
             dsr_core::Analysis::default()
         } else {
-            engine.analyze(&path, snapshot.language, &text, snapshot.tree.as_ref())
+            engine.analyze_except(
+                &path,
+                snapshot.language,
+                &text,
+                snapshot.tree.as_ref(),
+                &snapshot.disabled_rules,
+            )
         };
+        for failure in &analysis.failures {
+            // The engine logged it to stderr; the user sees it in the client's log as well.
+            self.log_message(
+                MessageType::ERROR,
+                format!(
+                    "distsys-review: rule {} failed on {} (version {}): {}; its findings are missing until the next edit",
+                    failure.rule,
+                    path.display(),
+                    snapshot.version,
+                    failure.message
+                ),
+            );
+        }
         let cx = DiagnosticContext {
             uri: &snapshot.uri,
             rope: &snapshot.rope,
@@ -494,11 +564,14 @@ impl State {
             encoding: session.encoding,
             settings: &session.settings,
         };
-        let diagnostics = analysis
-            .findings
-            .iter()
-            .map(|finding| convert::diagnostic(finding, &cx))
-            .collect();
+        let diagnostics = match &skipped {
+            Some(skip) => vec![skip_diagnostic(skip)],
+            None => analysis
+                .findings
+                .iter()
+                .map(|finding| convert::diagnostic(finding, &cx))
+                .collect(),
+        };
         Analyzed {
             seq: snapshot.seq,
             version: snapshot.version,
@@ -511,6 +584,7 @@ impl State {
             diagnostics,
             encoding: session.encoding,
             engine,
+            failures: analysis.failures,
         }
     }
 
@@ -545,22 +619,33 @@ impl State {
 
     /// `Ok(None)`: not a file we check.
     fn analyze_file(&self, uri: &Uri, path: &Path) -> Result<Option<Vec<Diagnostic>>, String> {
-        const MAX_FILE_BYTES: u64 = 4 << 20;
         let Some(language) = Language::from_path(path) else {
             return Ok(None);
         };
-        let key = self.configs.key_for(Some(path));
+        let folders = self.session().folders;
+        let shown = path.display();
+        // Closed files are read from disk: only inside a workspace folder, links resolved (a link inside the
+        // workspace to a file outside it is not read).
+        if !inside_folders(path, &folders) {
+            return Err(format!(
+                "{shown}: not read, it is outside the workspace folders (or a link to a file outside them)"
+            ));
+        }
+        let key = self.configs.key_for(Some(path), &folders);
         let engine = self.engine_for(&key);
         if is_excluded(&engine, &key, path) {
             return Ok(None);
         }
-        let shown = path.display();
+        let limits = &engine.config().limits;
         let metadata =
             std::fs::metadata(path).map_err(|err| format!("{shown}: cannot read: {err}"))?;
-        if metadata.len() > MAX_FILE_BYTES {
+        if metadata.len() > limits.max_file_size {
             return Err(format!(
-                "{shown}: skipped, {} bytes is more than the {MAX_FILE_BYTES} bytes checked per file",
-                metadata.len()
+                "{shown}: skipped, {}",
+                Skip::TooLarge {
+                    size: metadata.len(),
+                    limit: limits.max_file_size
+                }
             ));
         }
         let bytes = std::fs::read(path).map_err(|err| format!("{shown}: cannot read: {err}"))?;
@@ -570,7 +655,18 @@ impl State {
                 err.utf8_error().valid_up_to()
             )
         })?;
-        let analysis = engine.analyze_source(path, language, &text);
+        if let Some(skip) = dsr_core::limits::classify(language, path, &text, limits) {
+            return Err(format!("{shown}: skipped, {skip}"));
+        }
+        let document = Document::with_limits(language, &text, 0, parse_limits(limits))
+            .map_err(|err| format!("{shown}: {err}"))?;
+        if let Some(ParseStop::TimedOut { after }) = document.parse_stop() {
+            return Err(format!(
+                "{shown}: skipped, {}",
+                Skip::ParseTimedOut { after }
+            ));
+        }
+        let analysis = engine.analyze(path, language, &text, document.tree());
         let session = self.session();
         let rope = Rope::from_str(&text);
         let cx = DiagnosticContext {
@@ -691,6 +787,57 @@ impl State {
                 }
             }
         }
+    }
+}
+
+/// The document's parse bounds from the configuration's limits.
+fn parse_limits(limits: &Limits) -> ParseLimits {
+    ParseLimits {
+        max_bytes: usize::try_from(limits.max_file_size).unwrap_or(usize::MAX),
+        timeout: limits.parse_timeout,
+    }
+}
+
+/// Whether `path`, with every symbolic link resolved, lies inside one of the workspace folders (also resolved).
+pub fn inside_folders(path: &Path, folders: &[PathBuf]) -> bool {
+    let Ok(real) = path.canonicalize() else {
+        return false;
+    };
+    folders.iter().any(|folder| {
+        folder
+            .canonicalize()
+            .is_ok_and(|real_folder| real.starts_with(real_folder))
+    })
+}
+
+/// The one diagnostic of a file that is not analysed: at the top, a hint, saying why and what to change.
+fn skip_diagnostic(skip: &Skip) -> Diagnostic {
+    let remedy = match skip {
+        Skip::TooLarge { .. } => {
+            "raise the `maxFileSize` setting, or `max-file-size` under [limits] in distsys-review.toml"
+        }
+        Skip::Generated { .. } => {
+            "set `skipGenerated` to false in the settings, or `skip-generated = false` under [limits] in distsys-review.toml"
+        }
+        Skip::Minified { .. } => {
+            "set `skipMinified` to false in the settings, or `skip-minified = false` under [limits] in distsys-review.toml"
+        }
+        Skip::ParseTimedOut { .. } => {
+            "raise `parse-timeout-ms` under [limits] in distsys-review.toml, then reopen the file"
+        }
+    };
+    Diagnostic {
+        range: tower_lsp_server::ls_types::Range::default(),
+        severity: Some(tower_lsp_server::ls_types::DiagnosticSeverity::HINT),
+        code: Some(tower_lsp_server::ls_types::NumberOrString::String(format!(
+            "skipped:{}",
+            skip.code()
+        ))),
+        source: Some(convert::SOURCE.to_string()),
+        message: format!(
+            "distsys-review did not analyse this file: {skip}. To analyse it, {remedy}."
+        ),
+        ..Diagnostic::default()
     }
 }
 

@@ -96,19 +96,32 @@ async fn pull_configuration(state: &Arc<State>) {
     }
 }
 
-/// Files of the workspace folders that we check: `.gitignore`d and hidden files left out, and what the
-/// configuration excludes is skipped later, per file.
-fn workspace_files(folders: &[PathBuf]) -> Vec<PathBuf> {
+/// Files of the workspace folders that we check: `.gitignore`d and hidden files left out, vendored directories
+/// pruned (unless `skip_dir` says to keep them), and what the configuration excludes is skipped later, per file.
+/// Symbolic links are neither followed into directories nor listed: the walk stays inside the folders.
+fn workspace_files(
+    folders: &[PathBuf],
+    skip_dir: impl Fn(&Path) -> bool + Send + Sync + 'static,
+) -> Vec<PathBuf> {
+    let skip_dir = Arc::new(skip_dir);
     let mut files = Vec::new();
     for folder in folders {
+        let skip_dir = skip_dir.clone();
         let walker = ignore::WalkBuilder::new(folder)
             // .gitignore applies even outside a git checkout.
             .require_git(false)
+            .follow_links(false)
+            .filter_entry(move |entry| {
+                entry.depth() == 0
+                    || !entry.file_type().is_some_and(|t| t.is_dir())
+                    || !skip_dir(entry.path())
+            })
             .build();
         for entry in walker {
             match entry {
                 Ok(entry) => {
                     let path = entry.path();
+                    // `is_file` of an unfollowed entry is false for a symbolic link, wherever it points.
                     if entry.file_type().is_some_and(|t| t.is_file())
                         && Language::from_path(path).is_some()
                     {
@@ -155,7 +168,20 @@ async fn index(state: Arc<State>, generation: u64, token: Option<NumberOrString>
     )
     .await;
     let folders = state.session().folders;
-    let files = tokio::task::spawn_blocking(move || workspace_files(&folders))
+    let walk_state = state.clone();
+    let skip_dir = move |dir: &Path| {
+        dsr_core::limits::is_vendored_dir(dir)
+            && walk_state
+                .engine_for(
+                    &walk_state
+                        .configs
+                        .key_for(Some(&dir.join("x")), &walk_state.session().folders),
+                )
+                .config()
+                .limits
+                .skip_vendored
+    };
+    let files = tokio::task::spawn_blocking(move || workspace_files(&folders, skip_dir))
         .await
         .unwrap_or_default();
     let total = files.len();

@@ -1,6 +1,9 @@
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
 use ropey::Rope;
 use thiserror::Error;
-use tree_sitter::{InputEdit, Parser, Point, Tree};
+use tree_sitter::{InputEdit, ParseOptions, Parser, Point, Tree};
 
 use crate::position::{position_to_offset, PositionEncoding, PositionError};
 use crate::{Language, Position};
@@ -22,6 +25,74 @@ pub enum EditError {
     Grammar { language: Language, message: String },
 }
 
+/// How long one parse may take before it is abandoned. A full parse of a 2 MB file takes about 0.3 s on a slow
+/// machine (DESIGN §9); pathological input (deeply nested brackets, error recovery over megabytes) can take far
+/// longer, and the LSP parses on the message loop, so it must never wait on that.
+pub const DEFAULT_PARSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Bounds on parsing a document.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ParseLimits {
+    /// A text longer than this is not parsed at all (the document has no tree).
+    pub max_bytes: usize,
+    /// A parse that takes longer is cancelled.
+    pub timeout: Duration,
+}
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: usize::MAX,
+            timeout: DEFAULT_PARSE_TIMEOUT,
+        }
+    }
+}
+
+/// Why a document that has a grammar has no tree.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ParseStop {
+    /// The text is longer than [`ParseLimits::max_bytes`]; parsing resumes when it fits again.
+    TooLarge { bytes: usize, limit: usize },
+    /// A parse took longer than the timeout. Incremental edits do not retry (each would cost the whole timeout
+    /// again); a full-text change or new limits do.
+    TimedOut { after: Duration },
+}
+
+/// Parses `read`'s text with a deadline; `None` when the parse was cancelled (the parser is reset, ready for the
+/// next text).
+pub fn parse_bounded<T: AsRef<[u8]>, F: FnMut(usize, Point) -> T>(
+    parser: &mut Parser,
+    read: &mut F,
+    old_tree: Option<&Tree>,
+    timeout: Duration,
+) -> Option<Tree> {
+    let started = Instant::now();
+    let mut progress = |_: &tree_sitter::ParseState| {
+        if started.elapsed() > timeout {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let tree = parser.parse_with_options(
+        read,
+        old_tree,
+        Some(ParseOptions::new().progress_callback(&mut progress)),
+    );
+    if tree.is_none() {
+        // A cancelled parse would otherwise resume, with its old text, on the next call.
+        parser.reset();
+    }
+    tree
+}
+
+/// [`parse_bounded`] over a string.
+pub fn parse_str_bounded(parser: &mut Parser, text: &str, timeout: Duration) -> Option<Tree> {
+    let bytes = text.as_bytes();
+    let mut read = |offset: usize, _: Point| -> &[u8] { bytes.get(offset..).unwrap_or_default() };
+    parse_bounded(parser, &mut read, None, timeout)
+}
+
 /// A source text kept as a rope, with its tree-sitter tree (none for SQL) and the editor's version number.
 ///
 /// Edits go through [`Document::apply_changes`], which edits the rope, edits the old tree and reparses with it, so
@@ -33,6 +104,8 @@ pub struct Document {
     tree: Option<Tree>,
     version: i32,
     parser: Option<Parser>,
+    limits: ParseLimits,
+    stopped: Option<ParseStop>,
 }
 
 impl std::fmt::Debug for Document {
@@ -47,6 +120,15 @@ impl std::fmt::Debug for Document {
 
 impl Document {
     pub fn new(language: Language, text: &str, version: i32) -> Result<Self, EditError> {
+        Self::with_limits(language, text, version, ParseLimits::default())
+    }
+
+    pub fn with_limits(
+        language: Language,
+        text: &str,
+        version: i32,
+        limits: ParseLimits,
+    ) -> Result<Self, EditError> {
         let parser = match language.grammar() {
             Some(grammar) => {
                 let mut parser = Parser::new();
@@ -66,6 +148,8 @@ impl Document {
             tree: None,
             version,
             parser,
+            limits,
+            stopped: None,
         };
         document.reparse(false);
         Ok(document)
@@ -88,6 +172,25 @@ impl Document {
         self.tree.as_ref()
     }
 
+    /// Why the document has no tree although its language has a grammar, if so.
+    pub fn parse_stop(&self) -> Option<ParseStop> {
+        self.stopped
+    }
+
+    pub fn limits(&self) -> ParseLimits {
+        self.limits
+    }
+
+    /// Changes the bounds; reparses from scratch when they change.
+    pub fn set_limits(&mut self, limits: ParseLimits) {
+        if limits != self.limits {
+            self.limits = limits;
+            self.stopped = None;
+            self.tree = None;
+            self.reparse(false);
+        }
+    }
+
     pub fn text(&self) -> String {
         self.rope.to_string()
     }
@@ -106,10 +209,12 @@ impl Document {
     ) -> Result<(), EditError> {
         let saved_rope = self.rope.clone();
         let saved_tree = self.tree.clone();
+        let saved_stop = self.stopped;
         for change in changes {
             if let Err(err) = self.apply_change(change, encoding) {
                 self.rope = saved_rope;
                 self.tree = saved_tree;
+                self.stopped = saved_stop;
                 return Err(err);
             }
         }
@@ -124,6 +229,8 @@ impl Document {
     ) -> Result<(), EditError> {
         let Some((start, end)) = change.range else {
             self.rope = Rope::from_str(&change.text);
+            self.stopped = None;
+            self.tree = None;
             self.reparse(false);
             return Ok(());
         };
@@ -179,7 +286,21 @@ impl Document {
         let Some(parser) = self.parser.as_mut() else {
             return;
         };
+        let bytes = self.rope.len_bytes();
+        match self.stopped {
+            Some(ParseStop::TimedOut { .. }) => return,
+            Some(ParseStop::TooLarge { .. }) | None if bytes > self.limits.max_bytes => {
+                self.tree = None;
+                self.stopped = Some(ParseStop::TooLarge {
+                    bytes,
+                    limit: self.limits.max_bytes,
+                });
+                return;
+            }
+            Some(ParseStop::TooLarge { .. }) | None => self.stopped = None,
+        }
         let rope = &self.rope;
+        // A tree kept while parsing was off no longer matches the text.
         let old_tree = if incremental {
             self.tree.as_ref()
         } else {
@@ -192,8 +313,13 @@ impl Document {
             let (chunk, chunk_start, _, _) = rope.chunk_at_byte(offset);
             &chunk.as_bytes()[offset - chunk_start..]
         };
-        // Without a progress callback or timeout tree-sitter always returns a tree.
-        self.tree = parser.parse_with_options(&mut read, old_tree, None);
+        let started = Instant::now();
+        self.tree = parse_bounded(parser, &mut read, old_tree, self.limits.timeout);
+        if self.tree.is_none() {
+            self.stopped = Some(ParseStop::TimedOut {
+                after: started.elapsed(),
+            });
+        }
     }
 }
 
@@ -367,5 +493,128 @@ mod tests {
             prop_assert_eq!(document.text(), text);
             prop_assert_eq!(sexp(&document), sexp(&fresh(language, text)));
         }
+    }
+}
+
+#[cfg(test)]
+mod limits {
+    use super::*;
+
+    /// Nested brackets that never close: tree-sitter's error recovery works hard on them.
+    fn nested(depth: usize) -> String {
+        format!("package a\n\nvar x = {}\n", "([{".repeat(depth))
+    }
+
+    #[test]
+    fn a_parse_over_its_deadline_is_cancelled_and_the_document_stays_usable() {
+        let text = nested(50_000);
+        let started = Instant::now();
+        let limits = ParseLimits {
+            max_bytes: usize::MAX,
+            timeout: Duration::from_millis(1),
+        };
+        let mut document = Document::with_limits(Language::Go, &text, 1, limits).unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(document.tree().is_none());
+        assert!(matches!(
+            document.parse_stop(),
+            Some(ParseStop::TimedOut { .. })
+        ));
+        // Incremental edits do not retry the parse (each would cost the whole deadline again)...
+        document.replace_bytes(0, 0, "// x\n").unwrap();
+        assert!(document.tree().is_none());
+        // ...a full-text change does, and the parser was reset: no leftover state from the cancelled parse.
+        let change = TextChange {
+            range: None,
+            text: "package a\n\nfunc f() {}\n".into(),
+        };
+        document
+            .apply_changes(&[change], 2, PositionEncoding::Utf16)
+            .unwrap();
+        let tree = document.tree().expect("small text parses");
+        assert!(!tree.root_node().has_error());
+        assert_eq!(document.parse_stop(), None);
+    }
+
+    #[test]
+    fn pathological_inputs_finish_within_the_default_deadline() {
+        let cases = [
+            (Language::Go, nested(20_000)),
+            (
+                Language::Rust,
+                format!("fn f() {{ {} }}", "(".repeat(100_000)),
+            ),
+            (
+                Language::Tsx,
+                format!("const x = {};", "[{(<a>".repeat(20_000)),
+            ),
+            (
+                Language::TypeScript,
+                format!("let s = \"{}\";", "a".repeat(1_000_000)),
+            ),
+        ];
+        for (language, text) in cases {
+            let started = Instant::now();
+            let document = Document::new(language, &text, 0).unwrap();
+            let elapsed = started.elapsed();
+            // Cancelled or finished: either way the caller gets control back near the deadline.
+            assert!(
+                elapsed < DEFAULT_PARSE_TIMEOUT + Duration::from_secs(1),
+                "{language}: {elapsed:?}"
+            );
+            assert!(document.tree().is_some() || document.parse_stop().is_some());
+        }
+    }
+
+    #[test]
+    fn text_over_the_size_limit_is_not_parsed_until_it_fits() {
+        let limits = ParseLimits {
+            max_bytes: 20,
+            timeout: DEFAULT_PARSE_TIMEOUT,
+        };
+        let mut document = Document::with_limits(
+            Language::Rust,
+            "fn a() {}\nfn b() {}\nfn c() {}\n",
+            1,
+            limits,
+        )
+        .unwrap();
+        assert!(document.tree().is_none());
+        assert_eq!(
+            document.parse_stop(),
+            Some(ParseStop::TooLarge {
+                bytes: 30,
+                limit: 20
+            })
+        );
+        document.replace_bytes(10, 30, "").unwrap();
+        assert_eq!(document.text(), "fn a() {}\n");
+        assert_eq!(document.parse_stop(), None);
+        assert_eq!(
+            sexp(&document),
+            sexp(&Document::new(Language::Rust, "fn a() {}\n", 0).unwrap())
+        );
+    }
+
+    fn sexp(document: &Document) -> String {
+        document
+            .tree()
+            .map(|tree| tree.root_node().to_sexp())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn parse_str_bounded_reports_cancellation() {
+        let mut parser = Parser::new();
+        parser
+            .set_language(&Language::Go.grammar().unwrap())
+            .unwrap();
+        assert!(parse_str_bounded(&mut parser, &nested(50_000), Duration::ZERO).is_none());
+        let tree = parse_str_bounded(&mut parser, "package a\n", DEFAULT_PARSE_TIMEOUT).unwrap();
+        assert!(!tree.root_node().has_error());
     }
 }

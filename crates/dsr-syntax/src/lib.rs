@@ -11,7 +11,10 @@ mod language;
 pub mod node;
 pub mod position;
 
-pub use document::{Document, EditError, TextChange};
+pub use document::{
+    parse_bounded, parse_str_bounded, Document, EditError, ParseLimits, ParseStop, TextChange,
+    DEFAULT_PARSE_TIMEOUT,
+};
 pub use language::Language;
 pub use position::{Position, PositionEncoding, PositionError};
 pub use ropey::Rope;

@@ -14,7 +14,9 @@ use rayon::prelude::*;
 
 use super::Run;
 use crate::report::{Format, Report, DEFAULT_DOCS_URL};
-use crate::scan::{self, FileCost, FixMode, LanguageTimings, Skipped, SourceFile, Timings};
+use crate::scan::{
+    self, FileCost, FixMode, LanguageTimings, SkipReason, Skipped, SourceFile, Timings,
+};
 use crate::terminal::{warn, ColorChoice};
 use crate::ExitStatus;
 
@@ -79,9 +81,10 @@ pub struct CheckArgs {
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<NonZeroUsize>,
 
-    /// Skip files larger than this (bytes; suffixes k, M accepted: 500k, 2M).
-    #[arg(long, value_name = "SIZE", default_value = "2M", value_parser = parse_size)]
-    max_file_size: u64,
+    /// Skip files larger than this (bytes; suffixes k, M accepted: 500k, 2M) [default: `max-file-size` under
+    /// [limits] in the config, else 2M].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_file_size: Option<u64>,
 
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -101,26 +104,10 @@ pub struct CheckArgs {
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let (digits, factor) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        None => (text, 1),
-        Some((at, _)) => {
-            let factor = match text[at..].to_ascii_lowercase().as_str() {
-                "k" | "kb" => 1_000,
-                "m" | "mb" => 1_000_000,
-                "g" | "gb" => 1_000_000_000,
-                "b" => 1,
-                other => return Err(format!("unknown size unit `{other}` (use k, M or G)")),
-            };
-            (&text[..at], factor)
-        }
-    };
-    let value: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size (e.g. 2M, 500k, 100000)"))?;
-    value
-        .checked_mul(factor)
-        .ok_or_else(|| format!("`{text}` is too large"))
+    match dsr_core::limits::parse_size(text)? {
+        0 => Err("the size limit must be more than 0".into()),
+        size => Ok(size),
+    }
 }
 
 /// The result of one file.
@@ -189,6 +176,9 @@ impl Run for CheckArgs {
             selectors("select", &self.select)?,
             selectors("ignore", &self.ignore)?,
         );
+        if let Some(size) = self.max_file_size {
+            config.limits.max_file_size = size;
+        }
         let pool = {
             let mut builder = rayon::ThreadPoolBuilder::new();
             if let Some(jobs) = self.jobs {
@@ -202,7 +192,7 @@ impl Run for CheckArgs {
         let (discovery, walk) = scan::phase(|| scan::discover(&paths, &root, &config));
         timings.walk = walk;
         let engine = Engine::new(dsr_rules::registry(), config);
-        let max_size = self.max_file_size;
+        let limits = engine.config().limits.clone();
         let fix_mode = match (self.fix, self.unsafe_fixes) {
             (false, _) => None,
             (true, false) => Some(FixMode::Safe),
@@ -220,7 +210,7 @@ impl Run for CheckArgs {
                     discovery
                         .files
                         .par_iter()
-                        .map(|candidate| scan::load(candidate, max_size))
+                        .map(|candidate| scan::load(candidate, &limits))
                         .collect::<Vec<_>>()
                 })
             });
@@ -237,8 +227,9 @@ impl Run for CheckArgs {
                     files
                         .par_iter()
                         .map(|file| {
-                            let (_, elapsed) =
-                                scan::file_time(|| scan::parse(file.language, &file.text));
+                            let (_, elapsed) = scan::file_time(|| {
+                                scan::parse(file.language, &file.text, limits.parse_timeout)
+                            });
                             FileCost {
                                 language: file.language,
                                 bytes: file.text.len() as u64,
@@ -263,7 +254,12 @@ impl Run for CheckArgs {
                 })
             });
             timings.analysis = analysis;
-            checked = results;
+            for result in results {
+                match result {
+                    Ok(file) => checked.push(file),
+                    Err(skip) => skipped.push(skip),
+                }
+            }
         } else {
             // One pass: each file is read, analysed and, without findings, dropped, so memory follows the
             // findings rather than the size of the tree.
@@ -272,8 +268,8 @@ impl Run for CheckArgs {
                     .files
                     .par_iter()
                     .map(|candidate| {
-                        let result = scan::load(candidate, max_size)
-                            .map(|file| check_file(&engine, file, fix_mode));
+                        let result = scan::load(candidate, &limits)
+                            .and_then(|file| check_file(&engine, file, fix_mode));
                         progress.tick();
                         result
                     })
@@ -391,17 +387,23 @@ impl Run for CheckArgs {
     }
 }
 
-fn check_file(engine: &Engine, file: SourceFile, fix_mode: Option<FixMode>) -> Checked {
+fn check_file(
+    engine: &Engine,
+    file: SourceFile,
+    fix_mode: Option<FixMode>,
+) -> Result<Checked, Skipped> {
     let bytes = file.text.len() as u64;
     let language = file.language;
-    let ((file, findings, failures, fixed), elapsed) = scan::file_time(|| match fix_mode {
+    let (result, elapsed) = scan::file_time(|| match fix_mode {
         None => {
             let (analysis, _) =
-                scan::analyze(engine, Path::new(&file.display), file.language, &file.text);
-            (file, analysis.findings, analysis.failures, 0)
+                scan::analyze(engine, Path::new(&file.display), file.language, &file.text)
+                    .map_err(|skip| (file.display.clone(), skip))?;
+            Ok((file, analysis.findings, analysis.failures, 0))
         }
         Some(mode) => {
-            let fixed = scan::fix(engine, &file, mode);
+            let fixed =
+                scan::fix(engine, &file, mode).map_err(|skip| (file.display.clone(), skip))?;
             if let Some(problem) = &fixed.problem {
                 warn(format_args!("{}: {problem}", file.display));
             }
@@ -409,19 +411,28 @@ fn check_file(engine: &Engine, file: SourceFile, fix_mode: Option<FixMode>) -> C
                 text: fixed.text,
                 ..file
             };
-            (
+            Ok((
                 file,
                 fixed.analysis.findings,
                 fixed.analysis.failures,
                 fixed.applied,
-            )
+            ))
         }
     });
-    let mut file = file;
+    let (mut file, findings, failures, fixed) = result.map_err(|(display, skip)| Skipped {
+        display,
+        reason: SkipReason::Limit(skip),
+    })?;
     if findings.is_empty() && fixed == 0 {
+        // Kept until the report only to be counted: free its text and, without failures to name it, its
+        // names, so that memory follows the findings rather than the number of files.
         file.text = String::new();
+        if failures.is_empty() {
+            file.path = PathBuf::new();
+            file.display = String::new();
+        }
     }
-    Checked {
+    Ok(Checked {
         file,
         findings,
         failures,
@@ -431,7 +442,7 @@ fn check_file(engine: &Engine, file: SourceFile, fix_mode: Option<FixMode>) -> C
             bytes,
             elapsed,
         },
-    }
+    })
 }
 
 fn plural(count: usize, one: &str, many: &str) -> String {

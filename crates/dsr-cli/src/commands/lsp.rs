@@ -51,6 +51,7 @@ fn serve(args: LspArgs) -> anyhow::Result<ExitStatus> {
     }
     let code = dsr_lsp::run_stdio(dsr_lsp::LspOptions {
         config: args.config,
+        registry: None,
     })?;
     Ok(if code == 0 {
         ExitStatus::Success

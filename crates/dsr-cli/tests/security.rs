@@ -1,0 +1,212 @@
+//! The security properties of docs/security.md that are about what the code can do at all: no networking
+//! dependency, no program execution, no file writes outside `check --fix`, `--output` and `--log-file`. Each test
+//! fails as soon as someone adds the capability, so that the claim is re-examined rather than silently broken.
+//! (What the server reads is tested end to end in tests/lsp_hardening.rs; config validation in dsr-core.)
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// `name|features` of every crate the shipped binary links (normal and build dependencies, all targets).
+fn linked_crates() -> Vec<(String, Vec<String>)> {
+    let output = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-e",
+            "normal,build",
+            "--target",
+            "all",
+            "-p",
+            "dsr-cli",
+            "--prefix",
+            "none",
+            "-f",
+            "{p}|{f}",
+        ])
+        .current_dir(workspace())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| {
+            let (package, features) = line.split_once('|')?;
+            let name = package.split_whitespace().next()?.to_string();
+            let features = features
+                .trim_end_matches(" (*)")
+                .split(',')
+                .filter(|f| !f.is_empty())
+                .map(String::from)
+                .collect();
+            Some((name, features))
+        })
+        .collect()
+}
+
+#[test]
+fn the_binary_links_no_networking_code() {
+    const NETWORKING: &[&str] = &[
+        "hyper",
+        "reqwest",
+        "h2",
+        "h3",
+        "quinn",
+        "socket2",
+        "ureq",
+        "curl",
+        "curl-sys",
+        "isahc",
+        "attohttpc",
+        "surf",
+        "native-tls",
+        "openssl",
+        "openssl-sys",
+        "rustls",
+        "tokio-rustls",
+        "tokio-native-tls",
+        "trust-dns-resolver",
+        "hickory-resolver",
+        "tungstenite",
+        "websocket",
+    ];
+    let crates = linked_crates();
+    assert!(
+        crates.iter().any(|(name, _)| name == "tokio"),
+        "the tree was read"
+    );
+    for (name, features) in &crates {
+        assert!(
+            !NETWORKING.contains(&name.as_str()),
+            "`{name}` is a networking crate; docs/security.md says the server opens no connections"
+        );
+        if name == "tokio" || name == "mio" {
+            assert!(
+                !features.iter().any(|f| f == "net" || f == "full"),
+                "{name} with features {features:?}: its `net` feature brings sockets"
+            );
+        }
+    }
+}
+
+/// Source files of the crates, with `#[cfg(test)]` modules cut off (tests may write temporary files).
+fn sources(krate: &str) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![workspace().join("crates").join(krate).join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = match text.find("#[cfg(test)]") {
+                    Some(at) => text[..at].to_string(),
+                    None => text,
+                };
+                out.push((path, code));
+            }
+        }
+    }
+    assert!(!out.is_empty());
+    out
+}
+
+const CRATES: &[&str] = &["dsr-syntax", "dsr-core", "dsr-rules", "dsr-lsp", "dsr-cli"];
+
+#[test]
+fn no_crate_opens_sockets_or_runs_programs() {
+    const FORBIDDEN: &[&str] = &[
+        "std::net",
+        "TcpStream",
+        "TcpListener",
+        "UdpSocket",
+        "UnixStream",
+        "UnixListener",
+        "tokio::net",
+        "process::Command",
+        "Command::new",
+        "libc::exec",
+        "libc::fork",
+        "libc::system",
+        "libc::popen",
+        "dlopen",
+        "libloading",
+    ];
+    for krate in CRATES {
+        for (path, code) in sources(krate) {
+            for needle in FORBIDDEN {
+                assert!(
+                    !code.contains(needle),
+                    "{} uses `{needle}`; see docs/security.md",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn files_are_written_only_by_check_fix_output_and_log_file() {
+    const WRITES: &[&str] = &[
+        "fs::write",
+        "File::create",
+        "OpenOptions",
+        "fs::remove",
+        "fs::rename",
+        "fs::copy",
+        "create_dir",
+        "set_permissions",
+        "hard_link",
+        "fs::symlink(",
+        "unix::fs::symlink",
+    ];
+    // The only writers: `check --fix` (fs::write of fixed files), `check --output` (File::create) and
+    // `lsp --log-file` (OpenOptions, append), all named by the user on the command line.
+    let allowed: &[(&str, &str, usize)] = &[
+        ("commands/check.rs", "fs::write", 1),
+        ("commands/check.rs", "File::create", 1),
+        ("commands/lsp.rs", "OpenOptions", 1),
+    ];
+    for krate in CRATES {
+        for (path, code) in sources(krate) {
+            for needle in WRITES {
+                let found = code.matches(needle).count();
+                let budget = allowed
+                    .iter()
+                    .filter(|(file, n, _)| {
+                        *krate == "dsr-cli" && path.ends_with(file) && n == needle
+                    })
+                    .map(|(_, _, count)| *count)
+                    .sum::<usize>();
+                assert!(
+                    found <= budget,
+                    "{} uses `{needle}` {found} time(s); docs/security.md lists every writer",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_server_never_writes_to_the_workspace() {
+    // Workspace edits go to the client, which applies them: the server has no write path of its own.
+    for (path, code) in sources("dsr-lsp") {
+        for needle in ["std::fs::write", "File::create", "OpenOptions", "io::Write"] {
+            assert!(!code.contains(needle), "{} uses `{needle}`", path.display());
+        }
+    }
+}

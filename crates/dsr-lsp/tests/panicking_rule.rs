@@ -1,0 +1,235 @@
+//! A rule that panics, through the whole server (issue 7, item 4): the panic is caught and logged to the client
+//! with the rule and the file, the other rules' diagnostics are published, the rule is not run again on the same
+//! version of the text (a settings change re-analyses it), and it is run again after the next edit.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use dsr_core::{Finding, Rule, RuleContext, RuleMeta, TextRange};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+dsr_core::declare_rule! {
+    /// Test rule that panics on every file.
+    pub struct Panics {
+        code: "TST201",
+        slug: "panics",
+        family: Meta,
+        languages: [Go],
+        severity: Low,
+        impact: Operability,
+        kind: Finding,
+        fix: Never,
+    }
+}
+
+impl Rule for Panics {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, _: &mut Vec<Finding>) {
+        RUNS.fetch_add(1, Ordering::SeqCst);
+        let bytes = ctx.source.as_bytes();
+        // Out of bounds on purpose: the kind of bug a real rule could have.
+        let _ = bytes[bytes.len() + usize::from(!bytes.is_empty())];
+    }
+}
+
+dsr_core::declare_rule! {
+    /// Test rule that reports the package clause.
+    pub struct Reports {
+        code: "TST202",
+        slug: "reports",
+        family: Meta,
+        languages: [Go],
+        severity: Medium,
+        impact: Operability,
+        kind: Finding,
+        fix: Never,
+    }
+}
+
+impl Rule for Reports {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
+        ctx.finding(&Self::META, TextRange::new(0, 7))
+            .title("the package clause")
+            .emit(sink);
+    }
+}
+
+static REGISTRY: [&'static dyn Rule; 2] = [&Panics, &Reports];
+
+struct Client {
+    writer: tokio::io::DuplexStream,
+    reader: BufReader<tokio::io::DuplexStream>,
+    next_id: i64,
+    /// Messages read but not yet awaited: notifications can arrive in any order.
+    backlog: Vec<Value>,
+}
+
+impl Client {
+    async fn send(&mut self, message: Value) {
+        let body = message.to_string();
+        let frame = format!("Content-Length: {}\r\n\r\n{body}", body.len());
+        self.writer.write_all(frame.as_bytes()).await.unwrap();
+    }
+
+    async fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}))
+            .await;
+    }
+
+    async fn request(&mut self, method: &str, params: Value) -> i64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        id
+    }
+
+    async fn read(&mut self) -> Value {
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line).await.unwrap();
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(value) = line.strip_prefix("Content-Length: ") {
+                length = value.parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).await.unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// The first message that satisfies `predicate` (others are kept; server requests answered with null).
+    async fn wait(&mut self, predicate: impl Fn(&Value) -> bool) -> Value {
+        if let Some(at) = self.backlog.iter().position(&predicate) {
+            return self.backlog.remove(at);
+        }
+        tokio::time::timeout(Duration::from_secs(60), async {
+            loop {
+                let message = self.read().await;
+                if message.get("method").is_some() && message.get("id").is_some() {
+                    let id = message["id"].clone();
+                    self.send(json!({"jsonrpc": "2.0", "id": id, "result": null}))
+                        .await;
+                }
+                if predicate(&message) {
+                    return message;
+                }
+                self.backlog.push(message);
+            }
+        })
+        .await
+        .expect("the awaited message arrives")
+    }
+}
+
+fn diagnostics_for(version: i64) -> impl Fn(&Value) -> bool {
+    move |m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["version"] == version
+}
+
+fn codes(message: &Value) -> Vec<String> {
+    message["params"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_rule_is_logged_disabled_for_the_version_and_the_others_report() {
+    let (client_out, server_in) = tokio::io::duplex(1 << 16);
+    let (server_out, client_in) = tokio::io::duplex(1 << 16);
+    let options = dsr_lsp::LspOptions {
+        config: None,
+        registry: Some(&REGISTRY),
+    };
+    let server = tokio::spawn(dsr_lsp::serve(server_in, server_out, options));
+    let mut client = Client {
+        writer: client_out,
+        reader: BufReader::new(client_in),
+        next_id: 0,
+        backlog: Vec::new(),
+    };
+    let id = client
+        .request(
+            "initialize",
+            json!({"processId": null, "capabilities": {}, "rootUri": null}),
+        )
+        .await;
+    client.wait(|m| m["id"] == id).await;
+    client.notify("initialized", json!({})).await;
+    let uri = "file:///nonexistent/dsr-panics/a.go";
+    client
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "go", "version": 1, "text": "package a\n"}}),
+        )
+        .await;
+    let logged = client
+        .wait(|m| {
+            m["method"] == "window/logMessage"
+                && m["params"]["message"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("TST201"))
+        })
+        .await;
+    let text = logged["params"]["message"].as_str().unwrap();
+    assert!(
+        text.contains("a.go") && text.contains("version 1") && text.contains("index out of bounds"),
+        "{text}"
+    );
+    let published = client.wait(diagnostics_for(1)).await;
+    assert_eq!(
+        codes(&published),
+        ["TST202"],
+        "the other rule still reports"
+    );
+    assert_eq!(RUNS.load(Ordering::SeqCst), 1);
+
+    // New settings re-analyse every document; on the same version the failed rule is left out.
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"distsys-review": {"severity": {"medium": "error"}}}}),
+        )
+        .await;
+    let republished = client.wait(diagnostics_for(1)).await;
+    assert_eq!(republished["params"]["diagnostics"][0]["severity"], 1);
+    assert_eq!(RUNS.load(Ordering::SeqCst), 1, "not run again on version 1");
+
+    // The next version gets another chance.
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": "package b\n"}]}),
+        )
+        .await;
+    let next = client.wait(diagnostics_for(2)).await;
+    assert_eq!(codes(&next), ["TST202"]);
+    assert_eq!(RUNS.load(Ordering::SeqCst), 2, "run again on version 2");
+
+    let id = client.request("shutdown", Value::Null).await;
+    client.wait(|m| m["id"] == id).await;
+    client.notify("exit", Value::Null).await;
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .unwrap()
+            .unwrap(),
+        0
+    );
+}
