@@ -18,6 +18,9 @@ use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
 pub fn registry() -> &'static [&'static dyn Rule] {
     &[
         &backpressure::unbounded_channel::UnboundedChannel,
+        &backpressure::unbounded_concurrency::UnboundedConcurrency,
+        &backpressure::remote_call_in_loop::RemoteCallInLoop,
+        &backpressure::unbounded_body_read::UnboundedBodyRead,
         &delivery::non_idempotent_retry::NonIdempotentRetry,
         &delivery::ack_before_process::AckBeforeProcess,
         &delivery::dual_write_without_outbox::DualWriteWithoutOutbox,

@@ -2,17 +2,20 @@
 //! the rules that read them: which calls of a file reach a remote system (directly or through a helper in the
 //! same file) and what they write ([`effects`]), the retry loops and retry-library calls of the file
 //! ([`retry`]), message handlers, transactions and the state a function writes ([`messaging`]), and
-//! distributed and in-process locks ([`locks`], with the any-mutation view of remote calls in [`remote`]).
+//! distributed and in-process locks ([`locks`], with the any-mutation view of remote calls in [`remote`]), and
+//! the loops that iterate collections with what they start per element ([`loops`]).
 //!
 //! Each model is computed at most once per file, on first use, through
 //! [`RuleContext::remote_effects`](crate::RuleContext::remote_effects),
 //! [`RuleContext::retry_loops`](crate::RuleContext::retry_loops),
 //! [`RuleContext::messaging`](crate::RuleContext::messaging),
 //! [`RuleContext::transactions`](crate::RuleContext::transactions) and
-//! [`RuleContext::write_sites`](crate::RuleContext::write_sites).
+//! [`RuleContext::write_sites`](crate::RuleContext::write_sites) and
+//! [`RuleContext::loops`](crate::RuleContext::loops).
 
 pub mod effects;
 pub mod locks;
+pub mod loops;
 pub mod messaging;
 pub mod remote;
 pub mod retry;
@@ -32,6 +35,7 @@ pub(crate) struct Models<'t> {
     pub(crate) write_sites: OnceCell<Vec<messaging::writes::WriteSite<'t>>>,
     pub(crate) locks: OnceCell<locks::Locks<'t, 't>>,
     pub(crate) remote_calls: OnceCell<remote::RemoteCalls>,
+    pub(crate) loops: OnceCell<loops::Loops<'t>>,
 }
 
 #[cfg(test)]
