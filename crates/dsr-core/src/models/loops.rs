@@ -410,6 +410,9 @@ impl<'t> Builder<'_, 't> {
                     found.collection = Some(right);
                     found.size = if self.is_go_channel(right, function) {
                         Size::NotACollection(Source::Stream)
+                    } else if self.is_go_count(right, function) {
+                        // `for i := range workers`: Go 1.22 ranges over an integer, a counted loop.
+                        Size::NotACollection(Source::Condition)
                     } else {
                         self.size_of(right, function, 0)
                     };
@@ -777,7 +780,7 @@ impl<'t> Builder<'_, 't> {
 
     fn size_of_name(&self, e: Node<'t>, function: Option<usize>, depth: usize) -> Size {
         let name = self.text(e);
-        if let Some(batch) = self.enclosing_batch_variable(e, name) {
+        if let Some(batch) = self.enclosing_batch_variable(e, name, depth) {
             return batch;
         }
         if self.is_param(function, name) {
@@ -843,21 +846,21 @@ impl<'t> Builder<'_, 't> {
     }
 
     /// A name bound by an enclosing loop over chunks (`for chunk in xs.chunks(100)` seen from inside).
-    fn enclosing_batch_variable(&self, e: Node<'t>, name: &str) -> Option<Size> {
+    fn enclosing_batch_variable(&self, e: Node<'t>, name: &str, depth: usize) -> Option<Size> {
         for ancestor in node::ancestors(e) {
             let batch = match (self.language, ancestor.kind()) {
                 (Language::Rust, "for_expression") => {
                     let pattern = ancestor.child_by_field_name("pattern")?;
                     let value = ancestor.child_by_field_name("value")?;
                     (self.identifiers(pattern).iter().any(|n| n == name)
-                        && matches!(self.size_of(value, None, 3), Size::Chunked))
+                        && matches!(self.size_of(value, None, depth + 1), Size::Chunked))
                     .then_some(Size::Bounded(Bound::Batch))
                 }
                 (Language::TypeScript | Language::Tsx, "for_in_statement") => {
                     let left = ancestor.child_by_field_name("left")?;
                     let right = ancestor.child_by_field_name("right")?;
                     (self.identifiers(left).iter().any(|n| n == name)
-                        && matches!(self.size_of(right, None, 3), Size::Chunked))
+                        && matches!(self.size_of(right, None, depth + 1), Size::Chunked))
                     .then_some(Size::Bounded(Bound::Batch))
                 }
                 (Language::Go, "for_statement") => {
@@ -866,7 +869,7 @@ impl<'t> Builder<'_, 't> {
                     let left = clause.child_by_field_name("left")?;
                     let right = clause.child_by_field_name("right")?;
                     (self.identifiers(left).last().is_some_and(|n| n == name)
-                        && matches!(self.size_of(right, None, 3), Size::Chunked))
+                        && matches!(self.size_of(right, None, depth + 1), Size::Chunked))
                     .then_some(Size::Bounded(Bound::Batch))
                 }
                 _ => None,
@@ -930,6 +933,60 @@ impl<'t> Builder<'_, 't> {
             "binary_expression" => node::named_children(n).all(|c| self.is_constant(c, function)),
             _ => false,
         }
+    }
+
+    fn is_go_count(&self, n: Node<'t>, function: Option<usize>) -> bool {
+        let n = strip(n);
+        let last = match n.kind() {
+            "identifier" => self.text(n),
+            "selector_expression" => n
+                .child_by_field_name("field")
+                .map(|f| self.text(f))
+                .unwrap_or(""),
+            "call_expression" => {
+                let callee = n
+                    .child_by_field_name("function")
+                    .map(|f| self.text(f))
+                    .unwrap_or("");
+                return matches!(
+                    callee,
+                    "runtime.NumCPU" | "runtime.GOMAXPROCS" | "min" | "max"
+                );
+            }
+            "binary_expression" => return true,
+            _ => return false,
+        };
+        let lower = last.to_ascii_lowercase();
+        if matches!(lower.as_str(), "n" | "m" | "k" | "count" | "size")
+            || [
+                "concurrency",
+                "parallelism",
+                "workers",
+                "count",
+                "num",
+                "shards",
+                "retries",
+                "attempts",
+                "cap",
+                "len",
+            ]
+            .iter()
+            .any(|w| lower.contains(w))
+        {
+            return true;
+        }
+        let mut current = function;
+        while let Some(index) = current {
+            let f = &self.facts.functions[index];
+            if let Some(p) = f.params.iter().find(|p| p.name == last) {
+                return matches!(
+                    p.type_text.as_str(),
+                    "int" | "int64" | "int32" | "uint" | "uint64" | "uint32"
+                );
+            }
+            current = f.parent;
+        }
+        false
     }
 
     fn is_go_channel(&self, n: Node<'t>, function: Option<usize>) -> bool {

@@ -125,7 +125,13 @@ impl Rule for RemoteCallInLoop {
             let Size::Unknown(origin) = &lp.size else {
                 continue;
             };
-            if lp.retry || lp.pagination || !uses_element(ctx, lp, call) || on_pipeline(ctx, call) {
+            if lp.retry
+                || lp.pagination
+                || !uses_element(ctx, lp, call)
+                || on_pipeline(ctx, call)
+                || is_local_container(ctx, call)
+                || crate::shared::is_test_code(ctx, call.node)
+            {
                 continue;
             }
             let collection = lp
@@ -200,6 +206,35 @@ fn mentions(ctx: &RuleContext<'_>, n: Node<'_>, name: &str) -> bool {
         matches!(d.kind(), "identifier" | "shorthand_property_identifier")
             && ctx.node_text(d) == name
     })
+}
+
+/// `seen.get(k)` on a `new Map()`/`HashMap::new()`/`map[…]…{}` of the function: a method name shared with a
+/// client, on an in-memory container.
+fn is_local_container(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+    let Some(receiver) = call.receiver.filter(|r| r.kind() == "identifier") else {
+        return false;
+    };
+    let Some(value) = ctx.facts.declared_value(
+        call.function,
+        ctx.node_text(receiver),
+        call.node.start_byte(),
+    ) else {
+        return false;
+    };
+    let text: String = ctx.node_text(value).split_whitespace().collect();
+    [
+        "newMap",
+        "newSet",
+        "newWeakMap",
+        "HashMap::",
+        "BTreeMap::",
+        "HashSet::",
+        "make(map",
+        "map[",
+    ]
+    .iter()
+    .any(|p| text.starts_with(p))
+        || matches!(value.kind(), "object" | "array" | "composite_literal")
 }
 
 /// Commands queued on a pipeline or transaction go out together: `pipe.Get(…)` inside `Pipelined`,

@@ -1,7 +1,5 @@
 use dsr_core::models::loops::{IterationLoop, Origin, Size, Spawn, SpawnKind};
-use dsr_core::{
-    declare_rule, Confidence, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange,
-};
+use dsr_core::{declare_rule, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange};
 
 declare_rule! {
     /// ## What it finds
@@ -26,8 +24,9 @@ declare_rule! {
     /// ## Known false positives
     /// A collection the caller already bounds (a validated request field with a maximum length, a
     /// configuration list of a few entries) cannot grow; suppress with the reason. Limits applied outside the
-    /// loop's function (a pool passed in, a rate limiter inside a client) are not seen. Collections held in a
-    /// struct field are reported as open questions.
+    /// loop's function (a pool passed in, a rate limiter inside a client) are not seen. Only work that reaches a
+    /// remote system (directly or through a helper of the same file) is reported; collections held in a struct
+    /// field (a component's own parts, started once each) and collections computed locally are not.
     ///
     /// ## Example
     /// ```go
@@ -100,7 +99,13 @@ impl Rule for UnboundedConcurrency {
             let Size::Unknown(origin) = &lp.size else {
                 continue;
             };
-            if lp.retry || !lp.limits.is_empty() || matches!(origin, Origin::Computed) {
+            // Fields hold a component's own parts (scrape loops, discoverers, queues), started once each by
+            // design; computed collections cannot be judged.
+            if lp.retry
+                || !lp.limits.is_empty()
+                || matches!(origin, Origin::Computed | Origin::Field(_))
+                || crate::shared::is_test_code(ctx, lp.node)
+            {
                 continue;
             }
             for spawn in &lp.spawns {
@@ -117,13 +122,9 @@ fn report(
     spawn: &Spawn<'_>,
     sink: &mut Vec<Finding>,
 ) {
-    let remote = reaches_remote(ctx, spawn, lp);
-    // A promise is only concurrent work when it does I/O; a goroutine or task is a cost of its own.
-    if matches!(
-        spawn.kind,
-        SpawnKind::PromiseAll(_) | SpawnKind::UnawaitedPromise | SpawnKind::JoinAll(_)
-    ) && !remote
-    {
+    // Concurrency hurts when each unit holds a connection to a dependency; CPU-only goroutines or promises
+    // are left alone.
+    if !reaches_remote(ctx, spawn, lp) {
         return;
     }
     let what = match &spawn.kind {
@@ -149,8 +150,7 @@ fn report(
             .map(TextRange::of)
             .unwrap_or_else(|| TextRange::of(spawn.node)),
     };
-    let mut builder = ctx
-        .finding(&UnboundedConcurrency::META, anchor)
+    ctx.finding(&UnboundedConcurrency::META, anchor)
         .title(format!(
             "{what} per element of `{collection}`, with no limit on how many run at once"
         ))
@@ -166,13 +166,8 @@ fn report(
             unit(ctx.language)
         ))
         .evidence(lp.anchor, format!("iterates {}", origin.describe()))
-        .fix(Fix::advice(advice(ctx.language, &spawn.kind)));
-    if matches!(origin, Origin::Field(_)) {
-        builder = builder.open_question();
-    } else if !remote {
-        builder = builder.confidence(Confidence::Medium);
-    }
-    builder.emit(sink);
+        .fix(Fix::advice(advice(ctx.language, &spawn.kind)))
+        .emit(sink);
 }
 
 fn unit(language: Language) -> &'static str {
@@ -197,12 +192,27 @@ fn reaches_remote(ctx: &RuleContext<'_>, spawn: &Spawn<'_>, lp: &IterationLoop<'
     {
         return true;
     }
-    // `xs.map(fetchOne)`: a function of the file passed by name.
-    matches!(spawn.kind, SpawnKind::UnawaitedPromise)
-        && spawn.node.kind() == "call_expression"
-        && effects
-            .call_index(spawn.node)
-            .is_some_and(|i| effects.remote(i).is_some())
+    // `tokio::spawn(request)` where `request` holds a remote call's future.
+    if spawn.node.kind() != "call_expression" {
+        return false;
+    }
+    let function = ctx.facts.function_at(spawn.node.start_byte());
+    spawn
+        .node
+        .child_by_field_name("arguments")
+        .map(|a| dsr_syntax::node::named_children(a).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a.kind() == "identifier")
+        .filter_map(|a| {
+            ctx.facts
+                .declared_value(function, ctx.node_text(a), a.start_byte())
+        })
+        .any(|value| {
+            effects
+                .calls_in_range(TextRange::of(value))
+                .any(|i| effects.remote(i).is_some())
+        })
 }
 
 fn advice(language: Language, kind: &SpawnKind) -> String {

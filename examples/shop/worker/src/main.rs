@@ -1,5 +1,7 @@
 //! Consumes order events and books shipments with the carrier.
 
+mod restock;
+
 use std::time::Duration;
 
 use redis::AsyncCommands;
