@@ -1,7 +1,5 @@
 //! Consumes order events and books shipments with the carrier.
 
-mod restock;
-
 use std::time::Duration;
 
 use redis::AsyncCommands;
@@ -55,3 +53,5 @@ fn tracking_pipeline() -> (mpsc::Sender<String>, reqwest::Client) {
         .expect("static client config");
     (tx, client)
 }
+
+mod restock;
