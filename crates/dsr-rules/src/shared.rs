@@ -222,6 +222,49 @@ pub fn call_name(callee_text: &str) -> String {
     format!("{head}(…).{tail}")
 }
 
+/// Test code, where load and size limits do not matter: Go `_test.go`, TS `.test.`/`.spec.` files, files under
+/// `__tests__`, `testdata` or test-helper folders, and Rust items marked `#[test]` or `#[cfg(test)]`.
+pub fn is_test_code(ctx: &RuleContext<'_>, at: Node<'_>) -> bool {
+    let path = ctx.path;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let in_test_folder = path
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .any(|c| {
+            matches!(
+                c,
+                "__tests__" | "testdata" | "__mocks__" | "integration-tests"
+            ) || c.starts_with("testhelper")
+                || c.starts_with("testutil")
+        });
+    if name.ends_with("_test.go")
+        || name.contains(".test.")
+        || name.contains(".spec.")
+        || in_test_folder
+    {
+        return true;
+    }
+    if ctx.language != Language::Rust {
+        return false;
+    }
+    node::ancestors(at)
+        .filter(|n| matches!(n.kind(), "function_item" | "mod_item"))
+        .any(|item| {
+            let mut sibling = item.prev_named_sibling();
+            while let Some(attribute) = sibling.filter(|s| s.kind() == "attribute_item") {
+                let text = ctx.node_text(attribute);
+                if text.contains("test") {
+                    return true;
+                }
+                sibling = attribute.prev_named_sibling();
+            }
+            false
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,51 +366,4 @@ mod tests {
             );
         });
     }
-}
-
-/// Test code, where load and size limits do not matter: Go `_test.go`, TS `.test.`/`.spec.` files, files under
-/// `__tests__`, `testdata` or a Rust crate's `tests/` folder, and Rust items marked `#[test]` or `#[cfg(test)]`.
-pub fn is_test_code(ctx: &RuleContext<'_>, at: Node<'_>) -> bool {
-    let path = ctx.path;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    let in_test_folder = path
-        .components()
-        .filter_map(|c| c.as_os_str().to_str())
-        .any(|c| {
-            matches!(
-                c,
-                "__tests__" | "testdata" | "__mocks__" | "integration-tests"
-            )
-        })
-        || (ctx.language == Language::Rust
-            && path
-                .components()
-                .filter_map(|c| c.as_os_str().to_str())
-                .any(|c| c == "tests" || c == "benches"));
-    if name.ends_with("_test.go")
-        || name.contains(".test.")
-        || name.contains(".spec.")
-        || in_test_folder
-    {
-        return true;
-    }
-    if ctx.language != Language::Rust {
-        return false;
-    }
-    node::ancestors(at)
-        .filter(|n| matches!(n.kind(), "function_item" | "mod_item"))
-        .any(|item| {
-            let mut sibling = item.prev_named_sibling();
-            while let Some(attribute) = sibling.filter(|s| s.kind() == "attribute_item") {
-                let text = ctx.node_text(attribute);
-                if text.contains("test") {
-                    return true;
-                }
-                sibling = attribute.prev_named_sibling();
-            }
-            false
-        })
 }

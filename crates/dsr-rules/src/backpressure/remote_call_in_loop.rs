@@ -150,9 +150,7 @@ impl Rule for RemoteCallInLoop {
                     origin.describe()
                 ))
                 .expected("one round trip for the whole collection (or per batch of a fixed size)")
-                .actual(format!(
-                    "one round trip per element: the request's latency is the collection's length times the dependency's latency"
-                ))
+                .actual("one round trip per element: the request's latency is the collection's length times the dependency's latency")
                 .evidence(lp.anchor, format!("iterates {}", origin.describe()))
                 .fix(Fix::advice(format!("use the batch form: {}", batch.batch)))
                 .emit(sink);

@@ -32,14 +32,11 @@ declare_rule! {
     /// ```go
     /// package api
     ///
-    /// import (
-    ///     "context"
-    ///     "golang.org/x/sync/errgroup"
-    /// )
+    /// import "net/http"
     ///
-    /// func notifyAll(ctx context.Context, users []User) {
-    ///     for _, u := range users {
-    ///         go notify(ctx, u)
+    /// func notifyAll(hooks []string) {
+    ///     for _, h := range hooks {
+    ///         go http.Post(h, "application/json", nil)
     ///     }
     /// }
     /// ```
@@ -50,14 +47,22 @@ declare_rule! {
     ///
     /// import (
     ///     "context"
+    ///     "net/http"
+    ///
     ///     "golang.org/x/sync/errgroup"
     /// )
     ///
-    /// func notifyAll(ctx context.Context, users []User) error {
+    /// func notifyAll(ctx context.Context, hooks []string) error {
     ///     g, ctx := errgroup.WithContext(ctx)
     ///     g.SetLimit(16)
-    ///     for _, u := range users {
-    ///         g.Go(func() error { return notify(ctx, u) })
+    ///     for _, h := range hooks {
+    ///         g.Go(func() error {
+    ///             resp, err := http.Post(h, "application/json", nil)
+    ///             if err == nil {
+    ///                 resp.Body.Close()
+    ///             }
+    ///             return err
+    ///         })
     ///     }
     ///     return g.Wait()
     /// }
