@@ -236,3 +236,32 @@ export async function f(ids: string[], req: any) {
         ]
     );
 }
+
+#[test]
+fn storing_results_by_element_is_not_pagination() {
+    let source = r#"package p
+import (
+	"context"
+	"database/sql"
+)
+func prices(ctx context.Context, db *sql.DB, ids []int64) map[int64]int64 {
+	out := map[int64]int64{}
+	for _, id := range ids {
+		var cents int64
+		db.QueryRowContext(ctx, "SELECT cents FROM prices WHERE id = $1", id).Scan(&cents)
+		out[id] = cents
+	}
+	for concurrency := range 4 {
+		_ = concurrency
+	}
+	return out
+}
+"#;
+    assert_eq!(
+        describe(Language::Go, source),
+        [
+            "loop unknown:Parameter(\"ids\") spawns=[] limits=[]",
+            "loop bounded:ConstantRange spawns=[] limits=[]",
+        ]
+    );
+}
