@@ -218,6 +218,21 @@ pub enum RetryEffect {
     Cancellation,
 }
 
+/// A remote API that answers many keys or takes many records in one round trip (`[[batch]]` entries): what a
+/// loop that calls it once per element should call instead.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchForm {
+    /// The name messages use (`database/sql`, `go-redis`, `kafkajs`).
+    pub library: String,
+    /// The module the calls belong to: a `[[method]]` entry's `module`, or a prefix of an `[[api]]` path.
+    pub module: String,
+    /// The per-item calls, by method name or last path segment.
+    pub calls: Vec<String>,
+    /// The batch form, in words, with its API names.
+    pub batch: String,
+}
+
 /// Names that make a retried write safe to repeat: idempotency-key headers and message dedup ids.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -344,6 +359,8 @@ struct KbFile {
     idempotency: Option<Idempotency>,
     #[serde(default)]
     lock: Vec<LockLibrary>,
+    #[serde(default)]
+    batch: Vec<BatchForm>,
 }
 
 /// The APIs known for each language family (`go`, `rust`, `typescript`).
@@ -354,9 +371,10 @@ pub struct KnowledgeBase {
     retry: Vec<(Language, RetryLibrary)>,
     idempotency: Vec<(Language, Idempotency)>,
     locks: Vec<(Language, LockLibrary)>,
+    batches: Vec<(Language, BatchForm)>,
 }
 
-const BUILTIN: [(Language, &str, &str); 12] = [
+const BUILTIN: [(Language, &str, &str); 15] = [
     (Language::Go, "go.toml", include_str!("../kb/go.toml")),
     (Language::Rust, "rust.toml", include_str!("../kb/rust.toml")),
     (
@@ -411,6 +429,22 @@ const BUILTIN: [(Language, &str, &str); 12] = [
         "typescript-store.toml",
         include_str!("../kb/typescript-store.toml"),
     ),
+    // Batch forms of per-item calls and APIs that load and backpressure rules need (BKP003, BKP004).
+    (
+        Language::Go,
+        "go-load.toml",
+        include_str!("../kb/go-load.toml"),
+    ),
+    (
+        Language::Rust,
+        "rust-load.toml",
+        include_str!("../kb/rust-load.toml"),
+    ),
+    (
+        Language::TypeScript,
+        "typescript-load.toml",
+        include_str!("../kb/typescript-load.toml"),
+    ),
 ];
 
 impl KnowledgeBase {
@@ -443,6 +477,8 @@ impl KnowledgeBase {
         }
         self.locks
             .extend(file.lock.into_iter().map(|lock| (language, lock)));
+        self.batches
+            .extend(file.batch.into_iter().map(|batch| (language, batch)));
     }
 
     /// The builtin knowledge base plus the user's own wrappers; user entries win over builtin ones.
@@ -654,6 +690,30 @@ impl KnowledgeBase {
             })
     }
 
+    /// The batch form of a remote per-item call: matched on the entries the call may be (its path's entry, or
+    /// a `[[method]]` entry of a module the file imports) and the call's method name or last path segment.
+    pub fn batch_form(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<&BatchForm> {
+        let language = facts.language;
+        let name = call.method.as_deref().or_else(|| {
+            call.path
+                .as_deref()
+                .and_then(|p| p.rsplit(['.', ':', '/']).next())
+        })?;
+        let apis: Vec<&Api> = self.candidates(facts, call).filter(|a| a.remote).collect();
+        self.batches
+            .iter()
+            .filter(|(l, b)| Self::same_family(*l, language) && b.calls.iter().any(|c| c == name))
+            .map(|(_, b)| b)
+            .find(|b| {
+                apis.iter().any(|api| {
+                    api.module
+                        .as_deref()
+                        .is_some_and(|m| module_matches(m, &b.module))
+                        || module_matches(&api.path, &b.module)
+                })
+            })
+    }
+
     /// Idempotency-key names (headers, request fields) known for a language, as written in the data files.
     pub fn idempotency_keys(&self, language: Language) -> impl Iterator<Item = &str> {
         self.idempotency
@@ -762,7 +822,7 @@ mod tests {
             let file: KbFile =
                 toml::from_str(text).unwrap_or_else(|err| panic!("kb/{name}: {err}"));
             assert!(
-                !file.api.is_empty() || !file.method.is_empty(),
+                !file.api.is_empty() || !file.method.is_empty() || !file.batch.is_empty(),
                 "kb/{name} has no entries"
             );
             for entry in file.method {

@@ -199,6 +199,18 @@ impl<'a> RuleContext<'a> {
         })
     }
 
+    /// The loops of the file that iterate collections, what they start per element and what bounds it.
+    pub fn loops(&self) -> &crate::models::loops::Loops<'a> {
+        self.models.loops.get_or_init(|| {
+            crate::models::loops::Loops::compute(
+                self.facts,
+                self.source,
+                self.remote_effects(),
+                self.retry_loops(),
+            )
+        })
+    }
+
     /// The distributed and in-process locks of the file, shared by the LCK rules.
     pub fn locks(&self) -> &crate::models::locks::Locks<'a, 'a> {
         self.models

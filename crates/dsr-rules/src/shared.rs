@@ -8,7 +8,7 @@ use dsr_core::{Edit, Language, RuleContext, TextRange};
 use dsr_syntax::node;
 
 /// Test code (`*_test.go`, `*.test.ts`, `*.spec.ts`, `tests/`, `__tests__/`, `testdata/`, `e2e/`,
-/// `medusa-test-utils/`): servers started there are test fixtures, not deployments. This crate's own
+/// `medusa-test-utils/`, `testhelpers/`, `testutil/`): servers started there are test fixtures, not deployments. This crate's own
 /// `tests/fixtures/` are not test code.
 pub fn is_test_path(path: &Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -26,7 +26,9 @@ pub fn is_test_path(path: &Path) -> bool {
                 && (matches!(*folder, "__tests__" | "__mocks__" | "testdata")
                     || folder
                         .split(['-', '_', '.'])
-                        .any(|w| matches!(w, "test" | "tests" | "testing" | "e2e" | "mocks")))
+                        .any(|w| matches!(w, "test" | "tests" | "testing" | "e2e" | "mocks"))
+                    || folder.starts_with("testhelper")
+                    || folder.starts_with("testutil"))
         })
 }
 
@@ -269,6 +271,12 @@ pub fn call_name(callee_text: &str) -> String {
     let head = callee_text.split('(').next().unwrap_or(callee_text);
     let tail = callee_text.rsplit(['.', ':']).next().unwrap_or(callee_text);
     format!("{head}(…).{tail}")
+}
+
+/// Test code, where load and size limits do not matter: a test file or folder ([`is_test_path`]) or a Rust
+/// item marked `#[test]` or `#[cfg(test)]` ([`in_rust_test`]).
+pub fn is_test_code(ctx: &RuleContext<'_>, at: Node<'_>) -> bool {
+    is_test_path(ctx.path) || in_rust_test(ctx, at)
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! same file) and what they write ([`effects`]), the retry loops and retry-library calls of the file
 //! ([`retry`]), message handlers, transactions and the state a function writes ([`messaging`]),
 //! distributed and in-process locks ([`locks`], with the any-mutation view of remote calls in [`remote`]),
-//! reads and writes of shared stores with their atomicity ([`store`]), and HTTP/RPC request handlers, routes
-//! and server entry points ([`handlers`]).
+//! reads and writes of shared stores with their atomicity ([`store`]), HTTP/RPC request handlers, routes
+//! and server entry points ([`handlers`]), and the loops that iterate collections with what they start per
+//! element ([`loops`]).
 //!
 //! Each model is computed at most once per file, on first use, through
 //! [`RuleContext::remote_effects`](crate::RuleContext::remote_effects),
@@ -12,12 +13,14 @@
 //! [`RuleContext::messaging`](crate::RuleContext::messaging),
 //! [`RuleContext::transactions`](crate::RuleContext::transactions),
 //! [`RuleContext::handlers`](crate::RuleContext::handlers),
+//! [`RuleContext::loops`](crate::RuleContext::loops),
 //! [`RuleContext::write_sites`](crate::RuleContext::write_sites) and
 //! [`RuleContext::store_accesses`](crate::RuleContext::store_accesses).
 
 pub mod effects;
 pub mod handlers;
 pub mod locks;
+pub mod loops;
 pub mod messaging;
 pub mod remote;
 pub mod retry;
@@ -40,6 +43,7 @@ pub(crate) struct Models<'t> {
     pub(crate) remote_calls: OnceCell<remote::RemoteCalls>,
     pub(crate) store: OnceCell<store::StoreAccesses<'t>>,
     pub(crate) handlers: OnceCell<handlers::Handlers<'t>>,
+    pub(crate) loops: OnceCell<loops::Loops<'t>>,
 }
 
 #[cfg(test)]

@@ -58,3 +58,4 @@ fn tracking_pipeline() -> (mpsc::Sender<String>, reqwest::Client) {
 
 // Kafka consumption (order events in, shipments out).
 mod consumer;
+mod restock;

@@ -1,0 +1,282 @@
+use dsr_core::facts::Call;
+use dsr_core::models::loops::{IterationLoop, Size};
+use dsr_core::tree_sitter::Node;
+use dsr_core::{declare_rule, Finding, Fix, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_syntax::node;
+
+declare_rule! {
+    /// ## What it finds
+    /// A remote call made once per element of a collection of unknown size, when the system it calls has a
+    /// batch form: SQL (`WHERE id = ANY($1)`, `IN (…)`, multi-row `INSERT`), Redis (`MGET`/`MSET`, pipelines),
+    /// DynamoDB (`BatchGetItem`/`BatchWriteItem`), Kafka producers (one send with every message). The batch
+    /// forms are data in the knowledge base (`kb/*-load.toml`).
+    ///
+    /// Not reported: retry loops (the same request again), pagination loops (the next page depends on the
+    /// previous one), loops over chunks of a constant size or a literal list, calls that do not use the
+    /// element, and commands queued on a pipeline or transaction.
+    ///
+    /// ## Why it fails under partial failure
+    /// Latency grows with the input: 2 000 ids at 1 ms each is 2 s of round trips, and when the database or
+    /// cache slows to 20 ms the same request takes 40 s, holds its connection all that time and times out
+    /// upstream — so the client retries and the load doubles. One batched request costs one round trip whatever
+    /// the dependency's latency, and gives the dependency one statement to plan instead of thousands.
+    ///
+    /// ## Known false positives
+    /// Collections that are small by construction (a few configured entries) but come from a parameter; writes
+    /// that must be separate for a reason the code does not show (per-row error handling). Suppress with the
+    /// reason.
+    ///
+    /// ## Example
+    /// ```go
+    /// package api
+    ///
+    /// import (
+    ///     "context"
+    ///     "database/sql"
+    /// )
+    ///
+    /// func prices(ctx context.Context, db *sql.DB, ids []int64) (map[int64]int64, error) {
+    ///     out := map[int64]int64{}
+    ///     for _, id := range ids {
+    ///         var cents int64
+    ///         if err := db.QueryRowContext(ctx, "SELECT cents FROM prices WHERE id = $1", id).Scan(&cents); err != nil {
+    ///             return nil, err
+    ///         }
+    ///         out[id] = cents
+    ///     }
+    ///     return out, nil
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```go
+    /// package api
+    ///
+    /// import (
+    ///     "context"
+    ///     "database/sql"
+    /// )
+    ///
+    /// func prices(ctx context.Context, db *sql.DB, ids []int64) (map[int64]int64, error) {
+    ///     rows, err := db.QueryContext(ctx, "SELECT id, cents FROM prices WHERE id = ANY($1)", pq.Array(ids))
+    ///     if err != nil {
+    ///         return nil, err
+    ///     }
+    ///     defer rows.Close()
+    ///     out := map[int64]int64{}
+    ///     for rows.Next() {
+    ///         var id, cents int64
+    ///         if err := rows.Scan(&id, &cents); err != nil {
+    ///             return nil, err
+    ///         }
+    ///         out[id] = cents
+    ///     }
+    ///     return out, rows.Err()
+    /// }
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Advice only: the batch form changes the query and how results are matched back to elements.
+    ///
+    /// ## Configuration
+    /// None. Batch forms of other libraries can be added to the knowledge base.
+    ///
+    /// ## References
+    /// - PostgreSQL documentation, "Row and Array Comparisons" (`= ANY (array)`).
+    /// - Redis documentation, "Redis pipelining" and `MGET`.
+    /// - AWS DynamoDB Developer Guide, `BatchGetItem` and `BatchWriteItem`.
+    pub struct RemoteCallInLoop {
+        code: "BKP003",
+        slug: "remote-call-in-loop",
+        family: Backpressure,
+        languages: [Go, Rust, TypeScript],
+        severity: Medium,
+        impact: Availability,
+        kind: Finding,
+        fix: Never,
+    }
+}
+
+impl Rule for RemoteCallInLoop {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
+        if ctx.tree.is_none() {
+            return;
+        }
+        let effects = ctx.remote_effects();
+        let loops = ctx.loops();
+        for (index, call) in ctx.facts.calls.iter().enumerate() {
+            let Some(remote) = effects.remote(index) else {
+                continue;
+            };
+            if remote.via.is_some() {
+                continue;
+            }
+            let Some(batch) = ctx.kb.batch_form(ctx.facts, call) else {
+                continue;
+            };
+            let Some(lp) = loops.innermost_at(call.range()) else {
+                continue;
+            };
+
+            let Size::Unknown(origin) = &lp.size else {
+                continue;
+            };
+            if lp.retry
+                || lp.pagination
+                || !uses_element(ctx, lp, call)
+                || on_pipeline(ctx, call)
+                || is_local_container(ctx, call)
+                || crate::shared::is_test_code(ctx, call.node)
+            {
+                continue;
+            }
+            let collection = lp
+                .collection
+                .map(|c| ctx.node_text(c).split_whitespace().collect::<String>())
+                .unwrap_or_default();
+            let collection = collection.trim_start_matches('&');
+            let (anchor, shown) = callee_anchor(ctx, call);
+            ctx.finding(&RemoteCallInLoop::META, anchor)
+                .title(format!(
+                    "`{shown}` runs once per element of `{collection}`; {} has a batch form",
+                    batch.library
+                ))
+                .trigger(format!(
+                    "{} is large, or the dependency's latency goes up",
+                    origin.describe()
+                ))
+                .expected("one round trip for the whole collection (or per batch of a fixed size)")
+                .actual("one round trip per element: the request's latency is the collection's length times the dependency's latency")
+                .evidence(lp.anchor, format!("iterates {}", origin.describe()))
+                .fix(Fix::advice(format!("use the batch form: {}", batch.batch)))
+                .emit(sink);
+        }
+    }
+}
+
+/// The callee, or for a call on a chain (`sqlx::query(…).bind(x).fetch_one`) just the method's name.
+fn callee_anchor(_: &RuleContext<'_>, call: &Call<'_>) -> (TextRange, String) {
+    let chained = call
+        .receiver
+        .is_some_and(|r| node::descendants(r).any(|d| d.kind() == "call_expression"));
+    let field = call
+        .callee
+        .child_by_field_name("field")
+        .or_else(|| call.callee.child_by_field_name("property"));
+    match (chained, field, call.method.as_deref()) {
+        (true, Some(field), Some(method)) => (TextRange::of(field), format!(".{method}")),
+        _ => (TextRange::of(call.callee), call.callee_text.clone()),
+    }
+}
+
+/// The call's arguments, receiver chain or key mention an element of the loop, or a local derived from one.
+fn uses_element(ctx: &RuleContext<'_>, lp: &IterationLoop<'_>, call: &Call<'_>) -> bool {
+    let mut names: Vec<String> = lp.element_names.clone();
+    if let Some(body) = lp.body {
+        let range = TextRange::of(body);
+        // Two rounds follow `key := prefix + id` and then `args := []any{key}`.
+        for _ in 0..2 {
+            let derived: Vec<String> = ctx
+                .facts
+                .assignments
+                .iter()
+                .filter(|a| {
+                    a.declares
+                        && range.contains_range(TextRange::of(a.node))
+                        && !names.contains(&a.target)
+                        && a.value
+                            .is_some_and(|v| names.iter().any(|n| mentions(ctx, v, n)))
+                })
+                .map(|a| a.target.clone())
+                .collect();
+            names.extend(derived);
+        }
+    }
+    names.iter().any(|n| mentions(ctx, call.node, n))
+}
+
+fn mentions(ctx: &RuleContext<'_>, n: Node<'_>, name: &str) -> bool {
+    node::descendants(n).any(|d| {
+        matches!(d.kind(), "identifier" | "shorthand_property_identifier")
+            && ctx.node_text(d) == name
+    })
+}
+
+/// `seen.get(k)` on a `new Map()`/`HashMap::new()`/`map[…]…{}` of the function: a method name shared with a
+/// client, on an in-memory container.
+fn is_local_container(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+    let Some(receiver) = call.receiver.filter(|r| r.kind() == "identifier") else {
+        return false;
+    };
+    let Some(value) = ctx.facts.declared_value(
+        call.function,
+        ctx.node_text(receiver),
+        call.node.start_byte(),
+    ) else {
+        return false;
+    };
+    let text: String = ctx.node_text(value).split_whitespace().collect();
+    [
+        "newMap",
+        "newSet",
+        "newWeakMap",
+        "HashMap::",
+        "BTreeMap::",
+        "HashSet::",
+        "make(map",
+        "map[",
+    ]
+    .iter()
+    .any(|p| text.starts_with(p))
+        || matches!(value.kind(), "object" | "array" | "composite_literal")
+}
+
+/// Commands queued on a pipeline or transaction go out together: `pipe.Get(…)` inside `Pipelined`,
+/// `redis::pipe()`, `redis.pipeline()`/`multi()`.
+fn on_pipeline(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+    let Some(receiver) = call.receiver else {
+        return false;
+    };
+    let mut head = receiver;
+    while let Some(inner) = head
+        .child_by_field_name("operand")
+        .or_else(|| head.child_by_field_name("value"))
+        .or_else(|| head.child_by_field_name("object"))
+        .or_else(|| head.child_by_field_name("function"))
+    {
+        head = inner;
+    }
+    let text = ctx.node_text(receiver).to_ascii_lowercase();
+    if ["pipe", "multi", "batch"].iter().any(|p| text.contains(p)) {
+        return true;
+    }
+    let name = ctx.node_text(head);
+    let declared = ctx
+        .facts
+        .declared_value(call.function, name, call.node.start_byte())
+        .map(|v| ctx.node_text(v).to_ascii_lowercase())
+        .unwrap_or_default();
+    if ["pipe", "multi(", "batch"]
+        .iter()
+        .any(|p| declared.contains(p))
+    {
+        return true;
+    }
+    // A parameter typed as a pipeline (`func(pipe redis.Pipeliner) error`).
+    let mut current = call.function;
+    while let Some(index) = current {
+        let f = &ctx.facts.functions[index];
+        if f.params
+            .iter()
+            .any(|p| p.name == name && p.type_text.to_ascii_lowercase().contains("pipe"))
+        {
+            return true;
+        }
+        current = f.parent;
+    }
+    false
+}

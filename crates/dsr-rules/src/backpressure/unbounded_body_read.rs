@@ -1,0 +1,428 @@
+use dsr_core::facts::Call;
+use dsr_core::kb::ApiKind;
+use dsr_core::tree_sitter::Node;
+use dsr_core::{
+    declare_rule, Confidence, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange,
+};
+use dsr_syntax::node;
+
+declare_rule! {
+    /// ## What it finds
+    /// A whole HTTP body read into memory with no size limit:
+    /// - Go: `io.ReadAll(r.Body)` / `ioutil.ReadAll(r.Body)` on an incoming request without
+    ///   `http.MaxBytesReader` — Go's `net/http` puts no limit on request bodies — and on a response body
+    ///   without `io.LimitReader`;
+    /// - Rust: `hyper::body::to_bytes(body)`, and reqwest's `.bytes().await`/`.text().await`/`.json().await` on a
+    ///   response, with no `content_length()` check or `http_body_util::Limited` in the function; axum's
+    ///   `DefaultBodyLimit::disable()`, which removes axum's default 2 MB limit;
+    /// - TS/JS: only explicit opt-outs, since the defaults are safe: `express.json`/`urlencoded`/`text`/`raw`
+    ///   and `body-parser` (default limit 100kb) or Fastify's `bodyLimit` (default 1 MiB) set to 100 MB or more.
+    ///
+    /// ## Why it fails under partial failure
+    /// Memory per request becomes whatever the peer sends. One client (or one misbehaving upstream returning a
+    /// multi-gigabyte error page) makes the process allocate until it is OOM-killed, taking every other
+    /// in-flight request with it; a few concurrent large bodies do the same to a healthy-looking fleet. A limit
+    /// turns that into a 413 or an error for one request.
+    ///
+    /// ## Known false positives
+    /// A limit applied elsewhere — a middleware that wraps `r.Body` in `http.MaxBytesReader`, a reverse proxy
+    /// with `client_max_body_size`, a `RequestBodyLimitLayer` — is not seen; response bodies from a trusted
+    /// internal service are reported with medium confidence.
+    ///
+    /// ## Example
+    /// ```go
+    /// package api
+    ///
+    /// import (
+    ///     "io"
+    ///     "net/http"
+    /// )
+    ///
+    /// func upload(w http.ResponseWriter, r *http.Request) {
+    ///     data, err := io.ReadAll(r.Body)
+    ///     if err != nil {
+    ///         http.Error(w, err.Error(), http.StatusBadRequest)
+    ///         return
+    ///     }
+    ///     store(data)
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```go
+    /// package api
+    ///
+    /// import (
+    ///     "io"
+    ///     "net/http"
+    /// )
+    ///
+    /// func upload(w http.ResponseWriter, r *http.Request) {
+    ///     r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+    ///     data, err := io.ReadAll(r.Body)
+    ///     if err != nil {
+    ///         http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+    ///         return
+    ///     }
+    ///     store(data)
+    /// }
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Advice only: the limit is a product decision, and `io.LimitReader` truncates silently where
+    /// `http.MaxBytesReader` fails, so the error path has to be chosen by hand.
+    ///
+    /// ## Configuration
+    /// None.
+    ///
+    /// ## References
+    /// - Go `net/http`: `MaxBytesReader`; `io.LimitReader`.
+    /// - axum: `extract::DefaultBodyLimit` (2 MB by default).
+    /// - Express `express.json([options])`: `limit` (default `'100kb'`); Fastify server option `bodyLimit`.
+    pub struct UnboundedBodyRead {
+        code: "BKP004",
+        slug: "unbounded-body-read",
+        family: Backpressure,
+        languages: [Go, Rust, TypeScript],
+        severity: High,
+        impact: Availability,
+        kind: Finding,
+        fix: Never,
+    }
+}
+
+/// A TS body limit at or above this many bytes is an opt-out in all but name.
+const HUGE_LIMIT: f64 = 100.0 * 1024.0 * 1024.0;
+
+impl Rule for UnboundedBodyRead {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
+        if ctx.tree.is_none() {
+            return;
+        }
+        for call in &ctx.facts.calls {
+            if crate::shared::is_test_code(ctx, call.node) {
+                continue;
+            }
+            match ctx.language {
+                Language::Go => check_go(ctx, call, sink),
+                Language::Rust => check_rust(ctx, call, sink),
+                Language::TypeScript | Language::Tsx => check_ts(ctx, call, sink),
+                Language::Sql => {}
+            }
+        }
+    }
+}
+
+fn compact(ctx: &RuleContext<'_>, n: Node<'_>) -> String {
+    ctx.node_text(n).split_whitespace().collect()
+}
+
+fn function_range(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<TextRange> {
+    call.function
+        .map(|f| ctx.facts.functions[ctx.facts.outermost_function(f)].range())
+}
+
+// ----- Go ------------------------------------------------------------------------------------------------
+
+fn check_go(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
+    let Some(path) = call.path.as_deref() else {
+        return;
+    };
+    if !matches!(path, "io.ReadAll" | "io/ioutil.ReadAll") {
+        return;
+    }
+    let Some(arg) = call.args.first().copied() else {
+        return;
+    };
+    if arg.kind() != "selector_expression" {
+        return;
+    }
+    let (Some(operand), Some(field)) = (
+        arg.child_by_field_name("operand"),
+        arg.child_by_field_name("field"),
+    ) else {
+        return;
+    };
+    if ctx.node_text(field) != "Body" || operand.kind() != "identifier" {
+        return;
+    }
+    let name = ctx.node_text(operand);
+    let body = compact(ctx, arg);
+    let Some(scope) = function_range(ctx, call) else {
+        return;
+    };
+    let limited = ctx.facts.calls.iter().any(|c| {
+        scope.contains_range(c.range())
+            && c.node.start_byte() < call.node.start_byte()
+            && matches!(
+                c.path.as_deref(),
+                Some("net/http.MaxBytesReader" | "io.LimitReader")
+            )
+            && c.args.iter().any(|a| compact(ctx, *a) == body)
+    });
+    if limited {
+        return;
+    }
+    let kind = go_body_kind(ctx, call, name);
+    let Some(request) = kind else { return };
+    let callee = &call.callee_text;
+    let builder = ctx.finding(&UnboundedBodyRead::META, TextRange::of(call.node));
+    let builder = if request {
+        builder
+            .title(format!("`{callee}({body})` reads the whole request body into memory; Go's net/http sets no limit on request bodies"))
+            .trigger("a client sends a body of several gigabytes (by mistake or on purpose)")
+            .expected("the body capped with `http.MaxBytesReader`, so an oversized request fails with 413")
+            .actual("the handler allocates as much as the client sends, until the process is OOM-killed")
+            .fix(Fix::advice(format!("wrap it first: `{name}.Body = http.MaxBytesReader(w, {name}.Body, 1<<20)` (the limit the endpoint needs), and answer 413 on the error")))
+    } else {
+        builder
+            .title(format!("`{callee}({body})` reads the whole response body into memory with no size limit"))
+            .confidence(Confidence::Medium)
+            .trigger("the remote side answers with a huge body (a misrouted download, an error page, a compromised upstream)")
+            .expected("the read bounded with `io.LimitReader` (and a check that the limit was not reached)")
+            .actual("the client allocates as much as the server sends")
+            .fix(Fix::advice(format!("read through `io.LimitReader({body}, maxBytes+1)` and fail when more than `maxBytes` came back")))
+    };
+    builder.emit(sink);
+}
+
+/// `Some(true)` for an incoming request, `Some(false)` for a response of a remote call, `None` when unknown.
+fn go_body_kind(ctx: &RuleContext<'_>, call: &Call<'_>, name: &str) -> Option<bool> {
+    let mut current = call.function;
+    while let Some(index) = current {
+        let f = &ctx.facts.functions[index];
+        if let Some(p) = f.params.iter().find(|p| p.name == name) {
+            return match p.type_path.as_deref() {
+                Some("net/http.Request") => Some(true),
+                Some("net/http.Response") => Some(false),
+                _ => None,
+            };
+        }
+        current = f.parent;
+    }
+    let value = ctx
+        .facts
+        .declared_value(call.function, name, call.node.start_byte())?;
+    let effects = ctx.remote_effects();
+    let index = effects.call_index(value)?;
+    if effects
+        .remote(index)
+        .is_some_and(|r| r.kind == ApiKind::Http)
+    {
+        return Some(false);
+    }
+    // `client.Get(url)` on a `*http.Client` parameter.
+    let made = &ctx.facts.calls[index];
+    let receiver = made.receiver.filter(|r| r.kind() == "identifier")?;
+    let receiver = ctx.node_text(receiver);
+    let mut current = made.function;
+    while let Some(function) = current {
+        let f = &ctx.facts.functions[function];
+        if let Some(p) = f.params.iter().find(|p| p.name == receiver) {
+            return (p.type_path.as_deref() == Some("net/http.Client")
+                && matches!(
+                    made.method.as_deref(),
+                    Some("Get" | "Post" | "Head" | "PostForm" | "Do")
+                ))
+            .then_some(false);
+        }
+        current = f.parent;
+    }
+    None
+}
+
+// ----- Rust ----------------------------------------------------------------------------------------------
+
+fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
+    let path = call.path.as_deref().unwrap_or("");
+    if path.ends_with("DefaultBodyLimit::disable")
+        || call.callee_text == "DefaultBodyLimit::disable"
+    {
+        ctx.finding(&UnboundedBodyRead::META, TextRange::of(call.node))
+            .title("`DefaultBodyLimit::disable()` removes axum's default 2 MB request body limit")
+            .trigger("a client sends a body of several gigabytes to a route whose extractor buffers it (`Bytes`, `String`, `Json`)")
+            .expected("a limit sized for the route: `DefaultBodyLimit::max(n)` or tower-http's `RequestBodyLimitLayer`")
+            .actual("extractors buffer as much as the client sends")
+            .fix(Fix::advice("use `DefaultBodyLimit::max(bytes)` with the largest body the route needs, on that route only"))
+            .emit(sink);
+        return;
+    }
+    let Some(scope) = function_range(ctx, call) else {
+        return;
+    };
+    let checked = ctx.facts.calls.iter().any(|c| {
+        scope.contains_range(c.range())
+            && (matches!(
+                c.method.as_deref(),
+                Some("content_length" | "size_hint" | "chunk" | "take")
+            ) || c.callee_text.ends_with("Limited::new"))
+    });
+    if checked {
+        return;
+    }
+    if path == "hyper::body::to_bytes" || call.callee_text.ends_with("body::to_bytes") {
+        ctx.finding(&UnboundedBodyRead::META, TextRange::of(call.callee))
+            .title("`hyper::body::to_bytes` buffers the whole body with no size limit")
+            .trigger("the peer sends (or a misbehaving upstream returns) a body of several gigabytes")
+            .expected("a size check first (`size_hint().upper()`/`content-length`) or `http_body_util::Limited`")
+            .actual("the body is buffered in memory whatever its size")
+            .fix(Fix::advice("wrap the body in `http_body_util::Limited::new(body, max)` before collecting it, or reject when `size_hint().upper()` exceeds the limit"))
+            .emit(sink);
+        return;
+    }
+    let Some(method) = call.method.as_deref() else {
+        return;
+    };
+    if !matches!(method, "bytes" | "text" | "json") || !call.args.is_empty() {
+        return;
+    }
+    if !is_awaited(call.node) || !is_reqwest_response(ctx, call) {
+        return;
+    }
+    ctx.finding(&UnboundedBodyRead::META, TextRange::of(call.callee))
+        .title(format!("`.{method}().await` buffers the whole response body with no size limit; reqwest sets none"))
+        .confidence(Confidence::Medium)
+        .trigger("the server answers with a huge body (a misrouted download, an error page, a compromised upstream)")
+        .expected("`content_length()` checked against a limit, or the body read chunk by chunk with a running total")
+        .actual("the client allocates as much as the server sends")
+        .fix(Fix::advice("check `resp.content_length()` against a limit and read with `resp.chunk().await` while counting, failing past the limit"))
+        .emit(sink);
+}
+
+fn is_awaited(n: Node<'_>) -> bool {
+    n.parent().is_some_and(|p| p.kind() == "await_expression")
+}
+
+/// The receiver is a reqwest response: the chain goes through a remote HTTP `send()`, or a local declared
+/// from one.
+fn is_reqwest_response(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+    let effects = ctx.remote_effects();
+    let Some(receiver) = call.receiver else {
+        return false;
+    };
+    let is_http = |n: Node<'_>| {
+        node::descendants(n).any(|d| {
+            effects
+                .call_index(d)
+                .and_then(|i| effects.remote(i))
+                .is_some_and(|r| r.kind == ApiKind::Http)
+        })
+    };
+    if is_http(receiver) {
+        return true;
+    }
+    let mut head = receiver;
+    while matches!(head.kind(), "try_expression" | "await_expression") {
+        match head.named_child(0) {
+            Some(inner) => head = inner,
+            None => break,
+        }
+    }
+    if head.kind() != "identifier" {
+        return false;
+    }
+    ctx.facts
+        .declared_value(call.function, ctx.node_text(head), call.node.start_byte())
+        .is_some_and(is_http)
+}
+
+// ----- TypeScript ----------------------------------------------------------------------------------------
+
+fn check_ts(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
+    let Some(path) = call.path.as_deref() else {
+        return;
+    };
+    let (option, default) = match path {
+        "express.json"
+        | "express.urlencoded"
+        | "express.text"
+        | "express.raw"
+        | "body-parser.json"
+        | "body-parser.urlencoded"
+        | "body-parser.text"
+        | "body-parser.raw" => ("limit", "100kb"),
+        "fastify" | "fastify.fastify" | "fastify.default" => ("bodyLimit", "1 MiB"),
+        _ => return,
+    };
+    let Some(options) = call.args.first() else {
+        return;
+    };
+    let Some(literal) = ctx.facts.literals.iter().find(|l| l.node == *options) else {
+        return;
+    };
+    let Some(value) = literal.field(option).and_then(|f| f.value) else {
+        return;
+    };
+    let Some(bytes) = size_in_bytes(ctx, value) else {
+        return;
+    };
+    if bytes < HUGE_LIMIT {
+        return;
+    }
+    let written = ctx.node_text(value);
+    ctx.finding(&UnboundedBodyRead::META, TextRange::of(value))
+        .title(format!(
+            "`{path}` body limit raised to {written} (default {default}): every request may buffer that much"
+        ))
+        .trigger("clients send bodies of that size, a few at a time")
+        .expected(format!(
+            "the default ({default}) or a limit sized for the largest legitimate body, on the routes that need it"
+        ))
+        .actual(format!(
+            "each request may hold {written} in memory before the handler runs"
+        ))
+        .evidence(call.range(), "parser configured here")
+        .fix(Fix::advice(format!(
+            "keep `{option}` near the largest legitimate body; stream large uploads to storage instead of buffering them"
+        )))
+        .emit(sink);
+}
+
+/// `'500mb'`, `1024 * 1024 * 500`, `Infinity`, `Number.MAX_SAFE_INTEGER` → bytes.
+fn size_in_bytes(ctx: &RuleContext<'_>, value: Node<'_>) -> Option<f64> {
+    let text = ctx.node_text(value).trim();
+    if matches!(
+        text,
+        "Infinity" | "Number.MAX_SAFE_INTEGER" | "Number.MAX_VALUE" | "Number.POSITIVE_INFINITY"
+    ) {
+        return Some(f64::INFINITY);
+    }
+    if let Some(s) = node::string_literal_value(value, ctx.source, ctx.language) {
+        let s = s.trim().to_ascii_lowercase();
+        let digits_end = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
+        let number: f64 = s[..digits_end].parse().ok()?;
+        let unit = match s[digits_end..].trim() {
+            "" | "b" => 1.0,
+            "kb" => 1024.0,
+            "mb" => 1024.0 * 1024.0,
+            "gb" => 1024.0 * 1024.0 * 1024.0,
+            "tb" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+            _ => return None,
+        };
+        return Some(number * unit);
+    }
+    match value.kind() {
+        "number" => text.replace('_', "").parse().ok(),
+        "binary_expression" => {
+            let left = value.child_by_field_name("left")?;
+            let right = value.child_by_field_name("right")?;
+            let op = value
+                .child_by_field_name("operator")
+                .map(|o| ctx.node_text(o));
+            let (l, r) = (size_in_bytes(ctx, left)?, size_in_bytes(ctx, right)?);
+            match op {
+                Some("*") => Some(l * r),
+                Some("+") => Some(l + r),
+                _ => None,
+            }
+        }
+        "parenthesized_expression" => size_in_bytes(ctx, value.named_child(0)?),
+        _ => None,
+    }
+}
