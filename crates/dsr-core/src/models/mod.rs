@@ -2,7 +2,8 @@
 //! the rules that read them: which calls of a file reach a remote system (directly or through a helper in the
 //! same file) and what they write ([`effects`]), the retry loops and retry-library calls of the file
 //! ([`retry`]), message handlers, transactions and the state a function writes ([`messaging`]), and
-//! distributed and in-process locks ([`locks`], with the any-mutation view of remote calls in [`remote`]).
+//! distributed and in-process locks ([`locks`], with the any-mutation view of remote calls in [`remote`]), and
+//! wall-clock readings with where their values go ([`time`]).
 //!
 //! Each model is computed at most once per file, on first use, through
 //! [`RuleContext::remote_effects`](crate::RuleContext::remote_effects),
@@ -16,6 +17,7 @@ pub mod locks;
 pub mod messaging;
 pub mod remote;
 pub mod retry;
+pub mod time;
 
 use std::cell::OnceCell;
 
@@ -32,6 +34,7 @@ pub(crate) struct Models<'t> {
     pub(crate) write_sites: OnceCell<Vec<messaging::writes::WriteSite<'t>>>,
     pub(crate) locks: OnceCell<locks::Locks<'t, 't>>,
     pub(crate) remote_calls: OnceCell<remote::RemoteCalls>,
+    pub(crate) time: OnceCell<time::TimeModel<'t>>,
 }
 
 #[cfg(test)]
