@@ -531,8 +531,9 @@ impl<'t> Builder<'_, 't, '_> {
             let Some(top) = self.top_of(index) else {
                 continue;
             };
+            let dropped = self.path_nodes.get(&top.id()).is_some_and(|(_, d)| *d);
             let mut uses = Vec::new();
-            self.uses_of_value(index, top, 0, &mut uses);
+            self.uses_of_value(index, top, dropped, 0, &mut uses);
             self.readings[index].uses = uses;
         }
     }
@@ -584,7 +585,14 @@ impl<'t> Builder<'_, 't, '_> {
     }
 
     /// Classifies where the wall-clock value `value` (reading `index`) goes; follows locals.
-    fn uses_of_value(&self, index: usize, value: Node<'t>, depth: usize, uses: &mut Vec<ClockUse<'t>>) {
+    fn uses_of_value(
+        &self,
+        index: usize,
+        value: Node<'t>,
+        dropped: bool,
+        depth: usize,
+        uses: &mut Vec<ClockUse<'t>>,
+    ) {
         if let Some((name, declaration)) = self.declared_local(value) {
             if is_ordering_name(&name) {
                 uses.push(ClockUse {
@@ -597,14 +605,18 @@ impl<'t> Builder<'_, 't, '_> {
             }
             for occurrence in self.occurrences(&name, declaration, value) {
                 let mut top = occurrence;
+                let mut now_dropped = dropped;
                 for _ in 0..16 {
                     match self.derive_up(top) {
-                        Some((parent, _)) => top = parent,
+                        Some((parent, drops)) => {
+                            top = parent;
+                            now_dropped |= drops;
+                        }
                         None => break,
                     }
                 }
                 let before = uses.len();
-                self.uses_of_value(index, top, depth + 1, uses);
+                self.uses_of_value(index, top, now_dropped, depth + 1, uses);
                 if uses.len() == before && occurrence.kind() == "shorthand_property_identifier" {
                     uses.push(ClockUse {
                         site: occurrence,
@@ -614,7 +626,7 @@ impl<'t> Builder<'_, 't, '_> {
             }
             return;
         }
-        uses.push(self.use_at(index, value));
+        uses.push(self.use_at(index, value, dropped));
     }
 
     /// Where local `name`, declared by `declaration`, is read afterwards in the function, up to the first
@@ -642,7 +654,7 @@ impl<'t> Builder<'_, 't, '_> {
     }
 
     /// What the construct around the wall-clock value `value` does with it.
-    fn use_at(&self, index: usize, value: Node<'t>) -> ClockUse<'t> {
+    fn use_at(&self, index: usize, value: Node<'t>, dropped: bool) -> ClockUse<'t> {
         let other = |site: Node<'t>| ClockUse {
             site,
             kind: ClockUseKind::Other,
@@ -669,10 +681,9 @@ impl<'t> Builder<'_, 't, '_> {
             _ => None,
         };
         if let Some(name) = field_name {
-            let site = if parent.kind() == "literal_element" {
-                parent.parent().unwrap_or(parent)
-            } else {
-                parent
+            let site = match parent.kind() {
+                "literal_element" | "expression_list" => parent.parent().unwrap_or(parent),
+                _ => parent,
             };
             return if is_ordering_name(&name) {
                 ClockUse {
@@ -703,7 +714,9 @@ impl<'t> Builder<'_, 't, '_> {
                         kind: ClockUseKind::OrderingKey { name },
                     };
                 }
-                return self.comparison_method_use(index, call.node, value).unwrap_or(other(call.node));
+                return self
+                    .comparison_method_use(index, call.node, value, dropped)
+                    .unwrap_or(other(call.node));
             }
         }
         // A method called on the value: Go `now.After(x)`, `now.Sub(x)`, Rust `now.duration_since(x)`.
@@ -714,13 +727,15 @@ impl<'t> Builder<'_, 't, '_> {
             if let Some(call) = parent.parent().and_then(|c| self.call_at(c)) {
                 if call.receiver.is_some_and(|r| r.id() == value.id()) {
                     return self
-                        .comparison_method_use(index, call.node, value)
+                        .comparison_method_use(index, call.node, value, dropped)
                         .unwrap_or(other(call.node));
                 }
             }
         }
         if parent.kind() == "binary_expression" {
-            return self.binary_use(index, parent, value).unwrap_or(other(parent));
+            return self
+                .binary_use(index, parent, value, dropped)
+                .unwrap_or(other(parent));
         }
         other(parent)
     }
@@ -802,6 +817,7 @@ impl<'t> Builder<'_, 't, '_> {
         index: usize,
         call_node: Node<'t>,
         value: Node<'t>,
+        dropped: bool,
     ) -> Option<ClockUse<'t>> {
         let call = self.call_at(call_node)?;
         let method = call.method.as_deref()?;
@@ -819,7 +835,6 @@ impl<'t> Builder<'_, 't, '_> {
                 ("difference", ElapsedForm::DurationSince)
             }
             (Language::Rust, "elapsed") if receiver.id() == value.id() => {
-                let (_, dropped) = self.clock_value(value, 0)?;
                 return Some(ClockUse {
                     site: call_node,
                     kind: ClockUseKind::Elapsed {
@@ -835,11 +850,17 @@ impl<'t> Builder<'_, 't, '_> {
             _ => return None,
         };
         let counterpart = counterpart?;
-        self.pair_use(index, call_node, value, counterpart, kind, form)
+        self.pair_use(index, call_node, (value, dropped), counterpart, kind, form)
     }
 
     /// `a - b`, `a < b` and the other comparisons.
-    fn binary_use(&self, index: usize, binary: Node<'t>, value: Node<'t>) -> Option<ClockUse<'t>> {
+    fn binary_use(
+        &self,
+        index: usize,
+        binary: Node<'t>,
+        value: Node<'t>,
+        dropped: bool,
+    ) -> Option<ClockUse<'t>> {
         let operator = binary_operator(binary, self.source);
         let left = binary.child_by_field_name("left")?;
         let right = binary.child_by_field_name("right")?;
@@ -848,13 +869,20 @@ impl<'t> Builder<'_, 't, '_> {
             "-" => self.pair_use(
                 index,
                 binary,
-                value,
+                (value, dropped),
                 counterpart,
                 "difference",
                 ElapsedForm::Subtraction,
             ),
             "<" | ">" | "<=" | ">=" | "==" | "!=" | "===" | "!==" => {
-                self.pair_use(index, binary, value, counterpart, "compare", ElapsedForm::Deadline)
+                self.pair_use(
+                    index,
+                    binary,
+                    (value, dropped),
+                    counterpart,
+                    "compare",
+                    ElapsedForm::Deadline,
+                )
             }
             _ => None,
         }
@@ -866,13 +894,12 @@ impl<'t> Builder<'_, 't, '_> {
         &self,
         index: usize,
         site: Node<'t>,
-        value: Node<'t>,
+        (_, dropped): (Node<'t>, bool),
         counterpart: Node<'t>,
         kind: &str,
         form: ElapsedForm,
     ) -> Option<ClockUse<'t>> {
         if let Some((other, other_dropped)) = self.clock_value(counterpart, 0) {
-            let (_, dropped) = self.clock_value(value, 0).unwrap_or((index, true));
             // Go: two `time.Time` values still carrying the monotonic reading compare correctly.
             if self.language() == Language::Go && !(dropped || other_dropped) {
                 return None;
