@@ -53,3 +53,6 @@ fn tracking_pipeline() -> (mpsc::Sender<String>, reqwest::Client) {
         .expect("static client config");
     (tx, client)
 }
+
+// Tracking updates to the storefront and label polling.
+mod tracking;
