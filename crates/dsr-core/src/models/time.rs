@@ -12,8 +12,8 @@
 //!
 //! Monotonic forms are not readings: Rust `Instant`, TS `performance.now()`/`process.hrtime`. A Go `time.Time`
 //! from `time.Now()` carries a monotonic reading that `Sub`, `Since`, `Until`, `Before`/`After` use, so Go
-//! elapsed arithmetic only counts once the value has been turned into a wall-clock-only form (`.Unix()`,
-//! `.UTC()`, `.Round()`, …).
+//! elapsed arithmetic only counts once the value has been turned into a plain number (`.Unix()`, `.UnixNano()`,
+//! `.UnixMilli()`). `.Round(0)`, the documented way to strip the monotonic reading on purpose, ends the trail.
 
 use dsr_syntax::{node, Language};
 use rustc_hash::FxHashMap;
@@ -353,9 +353,11 @@ impl<'t> Builder<'_, 't, '_> {
         if let (Some(method), Some(receiver)) = (call.method.as_deref(), call.receiver) {
             let drops = match language {
                 Language::Go => match method {
-                    "Unix" | "UnixNano" | "UnixMilli" | "UnixMicro" | "UTC" | "Local" | "In"
-                    | "Round" | "Truncate" | "AddDate" => Some(true),
-                    "Add" => Some(false),
+                    "Unix" | "UnixNano" | "UnixMilli" | "UnixMicro" => Some(true),
+                    // These strip the monotonic reading too, but they are written to normalise a time for
+                    // display or alignment (`Round(0)` on purpose), rarely to time a wait: only the plain
+                    // numbers count as lost.
+                    "UTC" | "Local" | "In" | "Add" | "AddDate" | "Truncate" => Some(false),
                     _ => None,
                 },
                 Language::Rust => match method {

@@ -97,7 +97,7 @@ impl Rule for RemoteErrorSwallowed {
             let found = match ctx.language {
                 Language::Go => go_swallow(ctx, call),
                 Language::Rust => rust_swallow(ctx, call),
-                Language::TypeScript | Language::Tsx => ts_floating(call),
+                Language::TypeScript | Language::Tsx => ts_floating(ctx, call, reach),
                 _ => None,
             };
             let Some((range, how)) = found else { continue };
@@ -316,8 +316,19 @@ fn rust_swallow(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<(TextRange, St
 }
 
 /// A remote call whose promise is the whole statement: neither awaited, returned, nor given a handler.
-fn ts_floating(call: &Call<'_>) -> Option<(TextRange, String)> {
+fn ts_floating(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &Reach) -> Option<(TextRange, String)> {
     call.node.parent().filter(|p| p.kind() == "expression_statement")?;
+    // A helper that catches its own remote call's failure returns a promise that does not reject.
+    if let Some(helper) = reach.via {
+        let helper_range = ctx.facts.functions.get(helper)?.range();
+        let inner = ctx.facts.calls.get(reach.call)?.node;
+        let caught = node::ancestors(inner)
+            .take_while(|a| helper_range.contains_range(TextRange::of(*a)))
+            .any(|a| a.kind() == "try_statement");
+        if caught {
+            return None;
+        }
+    }
     let path = call.path.as_deref().unwrap_or("");
     // Node's http/https/net APIs return emitters, not promises; a callback argument handles the result.
     if ["http.", "https.", "net.", "dgram.", "tls."].iter().any(|m| path.starts_with(m))
