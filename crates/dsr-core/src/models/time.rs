@@ -161,11 +161,21 @@ const TIMESTAMP_WORDS: &[&str] = &[
     "s",
 ];
 
+/// Words that make a version name a label rather than a value that is compared (`versionPostFix`,
+/// `version_tag`).
+const NOT_ORDERING_WORDS: &[&str] = &[
+    "postfix", "fix", "suffix", "prefix", "tag", "label", "name", "string", "str", "text",
+];
+
 /// Whether a field, key or column name says it orders writes: `Version`, `seq_no`, `revision`, `leaderEpoch`,
 /// `order` — but not `version_time`, `epoch_ms` or `orderPlacedAt`.
 pub fn is_ordering_name(name: &str) -> bool {
     let words = name_words(name);
-    if words.is_empty() || words.iter().any(|w| TIMESTAMP_WORDS.contains(&w.as_str())) {
+    if words.is_empty()
+        || words
+            .iter()
+            .any(|w| TIMESTAMP_WORDS.contains(&w.as_str()) || NOT_ORDERING_WORDS.contains(&w.as_str()))
+    {
         return false;
     }
     let joined: String = words.concat();
@@ -1190,7 +1200,7 @@ mod tests {
         for yes in ["Version", "seq", "seq_no", "revision", "leaderEpoch", "order", "X-Version", "generation"] {
             assert!(is_ordering_name(yes), "{yes}");
         }
-        for no in ["version_time", "epoch_ms", "orderPlacedAt", "OrderID", "updatedAt", "createdAt", "ts", "EpochMillis"] {
+        for no in ["versionPostFix", "version_time", "epoch_ms", "orderPlacedAt", "OrderID", "updatedAt", "createdAt", "ts", "EpochMillis"] {
             assert!(!is_ordering_name(no), "{no}");
         }
     }

@@ -139,7 +139,7 @@ fn counts(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &Reach) -> bool {
         return false;
     }
     let Some(helper) = reach.via else {
-        return true;
+        return call.path.is_some() || receiver_is_client(ctx, call);
     };
     let Some(function) = ctx.facts.functions.get(helper) else {
         return false;
@@ -424,4 +424,88 @@ fn is_empty_handler(ctx: &RuleContext<'_>, handler: Node<'_>) -> bool {
         "statement_block" => is_empty_block(body),
         _ => matches!(ctx.node_text(body).trim(), "undefined" | "null" | "void 0" | "{}"),
     }
+}
+
+/// Names of locals and fields that hold a client of a remote system (`s.db`, `this.redis`, `rdb`, `pool`).
+const CLIENT_NAMES: &[&str] = &[
+    "redis", "rdb", "db", "pool", "client", "conn", "sql", "pg", "knex", "prisma", "tx", "producer",
+    "publisher", "kafka", "nats", "amqp", "s3", "bucket", "session", "http",
+];
+
+/// A method the knowledge base knows by name only (`set`, `get`, `Exec`) counts when its receiver is a client of
+/// that library: built by the library in this file, a parameter typed with it, or a local/field named like a
+/// client. A `Map`'s `set`, an ioredis pipeline's queued `del` or an express app's `set` are not remote.
+fn receiver_is_client(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+    let module = ctx
+        .kb
+        .call(ctx.facts, call)
+        .and_then(|api| api.module.clone());
+    match call.receiver {
+        Some(receiver) => is_client(ctx, receiver, module.as_deref(), call.function, 0),
+        None => false,
+    }
+}
+
+fn is_client(
+    ctx: &RuleContext<'_>,
+    expr: Node<'_>,
+    module: Option<&str>,
+    function: Option<usize>,
+    depth: usize,
+) -> bool {
+    if depth > 6 {
+        return false;
+    }
+    let in_module = |path: &str| module.is_some_and(|m| path.starts_with(m));
+    match expr.kind() {
+        "await_expression" | "try_expression" | "parenthesized_expression" | "non_null_expression"
+        | "reference_expression" => expr
+            .named_child(0)
+            .is_some_and(|inner| is_client(ctx, inner, module, function, depth + 1)),
+        "call_expression" | "new_expression" => {
+            let Some(link) = ctx.facts.calls.iter().find(|c| c.node.id() == expr.id()) else {
+                return false;
+            };
+            // Pipelines and transactions queue commands; the error surfaces at `exec`.
+            if matches!(
+                link.method.as_deref(),
+                Some("pipeline" | "multi" | "batch" | "Pipeline" | "TxPipeline")
+            ) {
+                return false;
+            }
+            if let Some(path) = link.path.as_deref() {
+                return in_module(path);
+            }
+            link.receiver
+                .is_some_and(|r| is_client(ctx, r, module, function, depth + 1))
+        }
+        "identifier" => {
+            let name = ctx.node_text(expr);
+            let mut current = function;
+            while let Some(index) = current {
+                let f = &ctx.facts.functions[index];
+                if let Some(param) = f.params.iter().find(|p| p.name == name) {
+                    return param.type_path.as_deref().is_some_and(in_module)
+                        || is_client_name(name);
+                }
+                current = f.parent;
+            }
+            match ctx.facts.declared_value(function, name, expr.start_byte()) {
+                Some(value) => is_client(ctx, value, module, function, depth + 1),
+                None => is_client_name(name),
+            }
+        }
+        "selector_expression" | "field_expression" | "member_expression" => {
+            let field = expr
+                .child_by_field_name("field")
+                .or_else(|| expr.child_by_field_name("property"));
+            field.is_some_and(|f| is_client_name(ctx.node_text(f)))
+        }
+        _ => false,
+    }
+}
+
+fn is_client_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    CLIENT_NAMES.iter().any(|n| lower.contains(n))
 }
