@@ -172,9 +172,9 @@ const NOT_ORDERING_WORDS: &[&str] = &[
 pub fn is_ordering_name(name: &str) -> bool {
     let words = name_words(name);
     if words.is_empty()
-        || words
-            .iter()
-            .any(|w| TIMESTAMP_WORDS.contains(&w.as_str()) || NOT_ORDERING_WORDS.contains(&w.as_str()))
+        || words.iter().any(|w| {
+            TIMESTAMP_WORDS.contains(&w.as_str()) || NOT_ORDERING_WORDS.contains(&w.as_str())
+        })
     {
         return false;
     }
@@ -303,14 +303,15 @@ impl<'t> Builder<'_, 't, '_> {
         }
         match parent.kind() {
             "unary_expression" => self.text(parent).starts_with('+'),
-            "call_expression" => self
-                .call_at(parent)
-                .and_then(|c| c.method.as_deref())
-                .is_some_and(|m| matches!(m, "getTime" | "valueOf"))
-                && self
-                    .call_at(parent)
-                    .and_then(|c| c.receiver)
-                    .is_some_and(|r| r.id() == child.id()),
+            "call_expression" => {
+                self.call_at(parent)
+                    .and_then(|c| c.method.as_deref())
+                    .is_some_and(|m| matches!(m, "getTime" | "valueOf"))
+                    && self
+                        .call_at(parent)
+                        .and_then(|c| c.receiver)
+                        .is_some_and(|r| r.id() == child.id())
+            }
             _ => false,
         }
     }
@@ -323,9 +324,10 @@ impl<'t> Builder<'_, 't, '_> {
                 .named_child(0)
                 .map(|inner| vec![(inner, false)])
                 .unwrap_or_default(),
-            "try_expression" | "await_expression" => {
-                n.named_child(0).map(|i| vec![(i, false)]).unwrap_or_default()
-            }
+            "try_expression" | "await_expression" => n
+                .named_child(0)
+                .map(|i| vec![(i, false)])
+                .unwrap_or_default(),
             "type_cast_expression" => n
                 .child_by_field_name("value")
                 .map(|v| vec![(v, false)])
@@ -379,18 +381,34 @@ impl<'t> Builder<'_, 't, '_> {
                     {
                         Some(false)
                     }
-                    "unwrap" | "expect" | "unwrap_or_default" | "unwrap_or" | "as_secs"
-                    | "as_millis" | "as_micros" | "as_nanos" | "as_secs_f64" | "as_secs_f32"
-                    | "timestamp" | "timestamp_millis" | "timestamp_micros"
-                    | "timestamp_nanos" | "timestamp_nanos_opt" | "unix_timestamp"
-                    | "unix_timestamp_nanos" | "naive_utc" | "checked_add" | "checked_sub"
-                    | "to_string" | "to_rfc3339" | "into" | "try_into" => Some(false),
+                    "unwrap"
+                    | "expect"
+                    | "unwrap_or_default"
+                    | "unwrap_or"
+                    | "as_secs"
+                    | "as_millis"
+                    | "as_micros"
+                    | "as_nanos"
+                    | "as_secs_f64"
+                    | "as_secs_f32"
+                    | "timestamp"
+                    | "timestamp_millis"
+                    | "timestamp_micros"
+                    | "timestamp_nanos"
+                    | "timestamp_nanos_opt"
+                    | "unix_timestamp"
+                    | "unix_timestamp_nanos"
+                    | "naive_utc"
+                    | "checked_add"
+                    | "checked_sub"
+                    | "to_string"
+                    | "to_rfc3339"
+                    | "into"
+                    | "try_into" => Some(false),
                     _ => None,
                 },
                 _ => match method {
-                    "getTime" | "valueOf" | "toISOString" | "toJSON" | "toString" => {
-                        Some(false)
-                    }
+                    "getTime" | "valueOf" | "toISOString" | "toJSON" | "toString" => Some(false),
                     _ => None,
                 },
             };
@@ -686,7 +704,11 @@ impl<'t> Builder<'_, 't, '_> {
                         .flatten()
                 }),
             "field_initializer" | "pair" => parent
-                .child_by_field_name(if parent.kind() == "pair" { "key" } else { "field" })
+                .child_by_field_name(if parent.kind() == "pair" {
+                    "key"
+                } else {
+                    "field"
+                })
                 .and_then(|k| self.key_name(k)),
             "shorthand_field_initializer" => Some(self.text(value).to_string()),
             "expression_list" | "assignment_expression" => self.assigned_name(parent, value),
@@ -773,11 +795,14 @@ impl<'t> Builder<'_, 't, '_> {
         };
         let _ = statement;
         match target.kind() {
-            "selector_expression" => Some(self.text(target.child_by_field_name("field")?).to_string()),
-            "field_expression" => Some(self.text(target.child_by_field_name("field")?).to_string()),
-            "member_expression" => {
-                Some(self.text(target.child_by_field_name("property")?).to_string())
+            "selector_expression" => {
+                Some(self.text(target.child_by_field_name("field")?).to_string())
             }
+            "field_expression" => Some(self.text(target.child_by_field_name("field")?).to_string()),
+            "member_expression" => Some(
+                self.text(target.child_by_field_name("property")?)
+                    .to_string(),
+            ),
             "index_expression" | "subscript_expression" => {
                 let index = target.child_by_field_name("index")?;
                 node::string_literal_value(index, self.source, self.language())
@@ -814,10 +839,11 @@ impl<'t> Builder<'_, 't, '_> {
         lower
             .split(|c: char| !(c.is_alphanumeric() || c == '_'))
             .find(|word| {
-                word.contains(['_'])
-                    && is_ordering_name(word)
-                    && !word.contains("order")
-                    || matches!(*word, "version" | "seq" | "sequence" | "revision" | "generation")
+                word.contains(['_']) && is_ordering_name(word) && !word.contains("order")
+                    || matches!(
+                        *word,
+                        "version" | "seq" | "sequence" | "revision" | "generation"
+                    )
             })
             .map(str::to_string)
     }
@@ -841,7 +867,9 @@ impl<'t> Builder<'_, 't, '_> {
             Some(receiver)
         };
         let (kind, form) = match (language, method) {
-            (Language::Go, "After" | "Before" | "Equal" | "Compare") => ("compare", ElapsedForm::Deadline),
+            (Language::Go, "After" | "Before" | "Equal" | "Compare") => {
+                ("compare", ElapsedForm::Deadline)
+            }
             (Language::Go, "Sub") => ("difference", ElapsedForm::DurationSince),
             (Language::Rust, "duration_since" | "signed_duration_since") => {
                 ("difference", ElapsedForm::DurationSince)
@@ -886,16 +914,14 @@ impl<'t> Builder<'_, 't, '_> {
                 "difference",
                 ElapsedForm::Subtraction,
             ),
-            "<" | ">" | "<=" | ">=" | "==" | "!=" | "===" | "!==" => {
-                self.pair_use(
-                    index,
-                    binary,
-                    (value, dropped),
-                    counterpart,
-                    "compare",
-                    ElapsedForm::Deadline,
-                )
-            }
+            "<" | ">" | "<=" | ">=" | "==" | "!=" | "===" | "!==" => self.pair_use(
+                index,
+                binary,
+                (value, dropped),
+                counterpart,
+                "compare",
+                ElapsedForm::Deadline,
+            ),
             _ => None,
         }
     }
@@ -921,7 +947,11 @@ impl<'t> Builder<'_, 't, '_> {
                 site,
                 kind: ClockUseKind::Elapsed {
                     form,
-                    others: if other == index { Vec::new() } else { vec![other] },
+                    others: if other == index {
+                        Vec::new()
+                    } else {
+                        vec![other]
+                    },
                     compared,
                 },
             });
@@ -961,11 +991,17 @@ impl<'t> Builder<'_, 't, '_> {
                     let Some(call) = parent.parent().filter(|c| self.call_at(*c).is_some()) else {
                         return false;
                     };
-                    let method = self.call_at(call).and_then(|c| c.method.clone()).unwrap_or_default();
+                    let method = self
+                        .call_at(call)
+                        .and_then(|c| c.method.clone())
+                        .unwrap_or_default();
                     if matches!(
                         method.as_str(),
                         "Seconds" | "Milliseconds" | "Hours" | "Minutes"
-                    ) || self.derive_down(call).iter().any(|(inner, _)| inner.id() == current.id())
+                    ) || self
+                        .derive_down(call)
+                        .iter()
+                        .any(|(inner, _)| inner.id() == current.id())
                     {
                         current = call;
                         continue;
@@ -977,15 +1013,18 @@ impl<'t> Builder<'_, 't, '_> {
                     let Some((name, declaration)) = self.declared_local(current) else {
                         return false;
                     };
-                    return self.occurrences(&name, declaration, current).iter().any(|o| {
-                        o.parent().is_some_and(|p| {
-                            p.kind() == "binary_expression"
-                                && matches!(
-                                    binary_operator(p, self.source),
-                                    "<" | ">" | "<=" | ">=" | "==" | "!=" | "===" | "!=="
-                                )
-                        })
-                    });
+                    return self
+                        .occurrences(&name, declaration, current)
+                        .iter()
+                        .any(|o| {
+                            o.parent().is_some_and(|p| {
+                                p.kind() == "binary_expression"
+                                    && matches!(
+                                        binary_operator(p, self.source),
+                                        "<" | ">" | "<=" | ">=" | "==" | "!=" | "===" | "!=="
+                                    )
+                            })
+                        });
                 }
             }
         }
@@ -1029,9 +1068,14 @@ impl<'t> Builder<'_, 't, '_> {
                     .or_else(|| n.child_by_field_name("operand"))?;
                 self.store_origin(object, depth + 1)
             }
-            "parenthesized_expression" | "try_expression" | "await_expression"
-            | "type_cast_expression" | "unary_expression" | "reference_expression"
-            | "non_null_expression" | "as_expression" => {
+            "parenthesized_expression"
+            | "try_expression"
+            | "await_expression"
+            | "type_cast_expression"
+            | "unary_expression"
+            | "reference_expression"
+            | "non_null_expression"
+            | "as_expression" => {
                 let inner = n
                     .child_by_field_name("value")
                     .or_else(|| n.child_by_field_name("argument"))
@@ -1058,7 +1102,12 @@ impl<'t> Builder<'_, 't, '_> {
     }
 
     /// `const { rows } = await db.query(…)`, `let (a, b) = …`: the value a destructuring declaration binds.
-    fn destructured_value(&self, function: Option<usize>, name: &str, offset: usize) -> Option<Node<'t>> {
+    fn destructured_value(
+        &self,
+        function: Option<usize>,
+        name: &str,
+        offset: usize,
+    ) -> Option<Node<'t>> {
         self.facts
             .assignments
             .iter()
@@ -1074,7 +1123,13 @@ impl<'t> Builder<'_, 't, '_> {
     }
 
     /// Go `row.Scan(&expires)` / Rust-less: a local filled through a pointer by a row read from a store.
-    fn scanned_into(&self, function: Option<usize>, name: &str, offset: usize, depth: usize) -> Option<Node<'t>> {
+    fn scanned_into(
+        &self,
+        function: Option<usize>,
+        name: &str,
+        offset: usize,
+        depth: usize,
+    ) -> Option<Node<'t>> {
         if self.language() != Language::Go {
             return None;
         }
@@ -1192,15 +1247,37 @@ mod tests {
     }
 
     fn kinds(language: Language, source: &str) -> Vec<Vec<String>> {
-        model(language, source).into_iter().map(|(_, _, k)| k).collect()
+        model(language, source)
+            .into_iter()
+            .map(|(_, _, k)| k)
+            .collect()
     }
 
     #[test]
     fn ordering_names() {
-        for yes in ["Version", "seq", "seq_no", "revision", "leaderEpoch", "order", "X-Version", "generation"] {
+        for yes in [
+            "Version",
+            "seq",
+            "seq_no",
+            "revision",
+            "leaderEpoch",
+            "order",
+            "X-Version",
+            "generation",
+        ] {
             assert!(is_ordering_name(yes), "{yes}");
         }
-        for no in ["versionPostFix", "version_time", "epoch_ms", "orderPlacedAt", "OrderID", "updatedAt", "createdAt", "ts", "EpochMillis"] {
+        for no in [
+            "versionPostFix",
+            "version_time",
+            "epoch_ms",
+            "orderPlacedAt",
+            "OrderID",
+            "updatedAt",
+            "createdAt",
+            "ts",
+            "EpochMillis",
+        ] {
             assert!(!is_ordering_name(no), "{no}");
         }
     }
@@ -1304,6 +1381,9 @@ function apply(msg: OrderEvent) {
   if (msg.timestamp > now) { save(msg); }
 }
 "#;
-        assert_eq!(kinds(Language::TypeScript, source), [vec!["store".to_string()]]);
+        assert_eq!(
+            kinds(Language::TypeScript, source),
+            [vec!["store".to_string()]]
+        );
     }
 }

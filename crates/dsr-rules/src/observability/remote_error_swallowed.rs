@@ -2,7 +2,9 @@ use dsr_core::facts::Call;
 use dsr_core::kb::ApiKind;
 use dsr_core::models::remote::Reach;
 use dsr_core::tree_sitter::Node;
-use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{
+    declare_rule, Confidence, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange,
+};
 use dsr_syntax::node;
 use rustc_hash::FxHashSet;
 
@@ -133,8 +135,18 @@ fn counts(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &Reach) -> bool {
     let method = call.method.as_deref().unwrap_or("");
     if matches!(
         method,
-        "Close" | "close" | "Shutdown" | "shutdown" | "Release" | "release" | "Disconnect"
-            | "disconnect" | "quit" | "Quit" | "end" | "destroy"
+        "Close"
+            | "close"
+            | "Shutdown"
+            | "shutdown"
+            | "Release"
+            | "release"
+            | "Disconnect"
+            | "disconnect"
+            | "quit"
+            | "Quit"
+            | "end"
+            | "destroy"
     ) {
         return false;
     }
@@ -157,7 +169,14 @@ fn counts(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &Reach) -> bool {
     }
 }
 
-fn emit(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &Reach, range: TextRange, how: &str, sink: &mut Vec<Finding>) {
+fn emit(
+    ctx: &RuleContext<'_>,
+    call: &Call<'_>,
+    reach: &Reach,
+    range: TextRange,
+    how: &str,
+    sink: &mut Vec<Finding>,
+) {
     let name = call_name(&call.callee_text);
     let what = describe(reach.kind);
     let mut builder = ctx
@@ -169,9 +188,10 @@ fn emit(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &Reach, range: TextRange,
         .evidence(call.range(), "remote call")
         .fix(Fix::advice("handle the error: return it to the caller, retry with backoff, or log it with the request's context; suppress with a reason if the call is truly best-effort"));
     if reach.via.is_some() {
-        builder = builder
-            .confidence(Confidence::Medium)
-            .evidence(TextRange::of(ctx.facts.calls[reach.call].node), "the helper's remote call");
+        builder = builder.confidence(Confidence::Medium).evidence(
+            TextRange::of(ctx.facts.calls[reach.call].node),
+            "the helper's remote call",
+        );
     }
     builder.emit(sink);
 }
@@ -181,7 +201,9 @@ fn emit(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &Reach, range: TextRange,
 fn chain_top<'t>(ctx: &RuleContext<'_>, call: Node<'t>) -> Node<'t> {
     let mut current = call;
     for _ in 0..16 {
-        let Some(parent) = current.parent() else { break };
+        let Some(parent) = current.parent() else {
+            break;
+        };
         match parent.kind() {
             "await_expression" | "parenthesized_expression" => current = parent,
             "selector_expression" | "field_expression" | "member_expression" => {
@@ -211,26 +233,39 @@ fn go_swallow(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<(TextRange, Stri
     let statement = list
         .parent()
         .filter(|s| matches!(s.kind(), "short_var_declaration" | "assignment_statement"))?;
-    if statement.child_by_field_name("right")?.id() != list.id() || node::named_children(list).count() != 1 {
+    if statement.child_by_field_name("right")?.id() != list.id()
+        || node::named_children(list).count() != 1
+    {
         return None;
     }
-    let targets: Vec<Node<'_>> = node::named_children(statement.child_by_field_name("left")?).collect();
+    let targets: Vec<Node<'_>> =
+        node::named_children(statement.child_by_field_name("left")?).collect();
     let last = *targets.last()?;
     let last_name = ctx.node_text(last);
     if targets.iter().all(|t| ctx.node_text(*t) == "_") {
-        return Some((TextRange::of(statement), "its error is discarded with `_ =`".to_string()));
+        return Some((
+            TextRange::of(statement),
+            "its error is discarded with `_ =`".to_string(),
+        ));
     }
     if last_name == "_" {
-        return Some((TextRange::of(statement), "its error is discarded with `_`".to_string()));
+        return Some((
+            TextRange::of(statement),
+            "its error is discarded with `_`".to_string(),
+        ));
     }
-    let is_error_name = last_name == "err" || last_name.ends_with("Err") || last_name.ends_with("err");
+    let is_error_name =
+        last_name == "err" || last_name.ends_with("Err") || last_name.ends_with("err");
     if last.kind() != "identifier" || !is_error_name {
         return None;
     }
     if go_error_read(ctx, call, statement, last_name) {
         return None;
     }
-    Some((TextRange::of(last), format!("`{last_name}` is assigned and never read")))
+    Some((
+        TextRange::of(last),
+        format!("`{last_name}` is assigned and never read"),
+    ))
 }
 
 /// Whether the error variable assigned by `statement` is read before it is assigned again.
@@ -240,11 +275,9 @@ fn go_error_read(ctx: &RuleContext<'_>, call: &Call<'_>, statement: Node<'_>, na
     };
     let f = &ctx.facts.functions[function];
     // A named result is read by every bare `return`.
-    if f
-        .node
-        .child_by_field_name("result")
-        .is_some_and(|r| node::descendants(r).any(|n| n.kind() == "identifier" && ctx.node_text(n) == name))
-    {
+    if f.node.child_by_field_name("result").is_some_and(|r| {
+        node::descendants(r).any(|n| n.kind() == "identifier" && ctx.node_text(n) == name)
+    }) {
         return true;
     }
     let scope = f.range();
@@ -262,14 +295,18 @@ fn go_error_read(ctx: &RuleContext<'_>, call: &Call<'_>, statement: Node<'_>, na
         .find(|a| a.kind() == "for_statement");
     if let Some(l) = enclosing_loop {
         let range = TextRange::of(l);
-        if occurrences
-            .iter()
-            .any(|o| range.contains_range(TextRange::of(*o)) && o.start_byte() < statement.start_byte() && is_read(*o))
-        {
+        if occurrences.iter().any(|o| {
+            range.contains_range(TextRange::of(*o))
+                && o.start_byte() < statement.start_byte()
+                && is_read(*o)
+        }) {
             return true;
         }
     }
-    match occurrences.iter().find(|o| o.start_byte() >= statement.end_byte()) {
+    match occurrences
+        .iter()
+        .find(|o| o.start_byte() >= statement.end_byte())
+    {
         Some(next) => is_read(*next),
         None => false,
     }
@@ -280,7 +317,8 @@ fn is_go_assignment_target(ident: Node<'_>) -> bool {
         list.kind() == "expression_list"
             && list.parent().is_some_and(|s| {
                 matches!(s.kind(), "short_var_declaration" | "assignment_statement")
-                    && s.child_by_field_name("left").is_some_and(|l| l.id() == list.id())
+                    && s.child_by_field_name("left")
+                        .is_some_and(|l| l.id() == list.id())
             })
     })
 }
@@ -292,13 +330,26 @@ fn rust_swallow(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<(TextRange, St
         "let_declaration" => {
             let pattern = parent.child_by_field_name("pattern")?;
             (ctx.node_text(pattern) == "_" && parent.child_by_field_name("value")?.id() == top.id())
-                .then(|| (TextRange::of(parent), "its `Result` is discarded with `let _ =`".to_string()))
+                .then(|| {
+                    (
+                        TextRange::of(parent),
+                        "its `Result` is discarded with `let _ =`".to_string(),
+                    )
+                })
         }
         "field_expression" => {
             let method = ctx.node_text(parent.child_by_field_name("field")?);
             let ok_call = parent.parent().filter(|c| c.kind() == "call_expression")?;
-            (method == "ok" && ok_call.parent().is_some_and(|s| s.kind() == "expression_statement"))
-                .then(|| (TextRange::of(ok_call), "its `Result` is turned into an `Option` with `.ok()` and dropped".to_string()))
+            (method == "ok"
+                && ok_call
+                    .parent()
+                    .is_some_and(|s| s.kind() == "expression_statement"))
+            .then(|| {
+                (
+                    TextRange::of(ok_call),
+                    "its `Result` is turned into an `Option` with `.ok()` and dropped".to_string(),
+                )
+            })
         }
         "let_condition" => {
             let pattern = parent.child_by_field_name("pattern")?;
@@ -309,15 +360,24 @@ fn rust_swallow(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<(TextRange, St
             if if_expression.child_by_field_name("alternative").is_some() {
                 return None;
             }
-            Some((TextRange::of(parent), "`if let Ok(…)` has no `else`, so the `Err` is ignored".to_string()))
+            Some((
+                TextRange::of(parent),
+                "`if let Ok(…)` has no `else`, so the `Err` is ignored".to_string(),
+            ))
         }
         _ => None,
     }
 }
 
 /// A remote call whose promise is the whole statement: neither awaited, returned, nor given a handler.
-fn ts_floating(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &Reach) -> Option<(TextRange, String)> {
-    call.node.parent().filter(|p| p.kind() == "expression_statement")?;
+fn ts_floating(
+    ctx: &RuleContext<'_>,
+    call: &Call<'_>,
+    reach: &Reach,
+) -> Option<(TextRange, String)> {
+    call.node
+        .parent()
+        .filter(|p| p.kind() == "expression_statement")?;
     // A helper that catches its own remote call's failure returns a promise that does not reject.
     if let Some(helper) = reach.via {
         let helper_range = ctx.facts.functions.get(helper)?.range();
@@ -331,15 +391,22 @@ fn ts_floating(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &Reach) -> Option<
     }
     let path = call.path.as_deref().unwrap_or("");
     // Node's http/https/net APIs return emitters, not promises; a callback argument handles the result.
-    if ["http.", "https.", "net.", "dgram.", "tls."].iter().any(|m| path.starts_with(m))
-        || call
-            .args
-            .iter()
-            .any(|a| matches!(a.kind(), "arrow_function" | "function_expression" | "function"))
+    if ["http.", "https.", "net.", "dgram.", "tls."]
+        .iter()
+        .any(|m| path.starts_with(m))
+        || call.args.iter().any(|a| {
+            matches!(
+                a.kind(),
+                "arrow_function" | "function_expression" | "function"
+            )
+        })
     {
         return None;
     }
-    Some((call.range(), "its promise is neither awaited, returned nor handled".to_string()))
+    Some((
+        call.range(),
+        "its promise is neither awaited, returned nor handled".to_string(),
+    ))
 }
 
 /// `try { await remote() } catch {}` and `remote().catch(() => {})`.
@@ -349,10 +416,15 @@ fn check_ts_catches(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>, seen: &mut F
     for n in node::descendants(tree.root_node()) {
         match n.kind() {
             "try_statement" => {
-                let (Some(body), Some(handler)) = (n.child_by_field_name("body"), n.child_by_field_name("handler")) else {
+                let (Some(body), Some(handler)) = (
+                    n.child_by_field_name("body"),
+                    n.child_by_field_name("handler"),
+                ) else {
                     continue;
                 };
-                let Some(catch_body) = handler.child_by_field_name("body") else { continue };
+                let Some(catch_body) = handler.child_by_field_name("body") else {
+                    continue;
+                };
                 if !is_empty_block(catch_body) {
                     continue;
                 }
@@ -364,18 +436,31 @@ fn check_ts_catches(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>, seen: &mut F
                         && remote.remote(*i).is_some_and(|r| counts(ctx, c, r))
                 });
                 let Some((index, call)) = found else { continue };
-                let Some(reach) = remote.remote(index) else { continue };
+                let Some(reach) = remote.remote(index) else {
+                    continue;
+                };
                 let range = TextRange::new(handler.start_byte(), catch_body.start_byte() + 1);
                 if seen.insert(range.start) {
-                    emit(ctx, call, reach, TextRange::of(handler), "the `catch` block around it is empty", sink);
+                    emit(
+                        ctx,
+                        call,
+                        reach,
+                        TextRange::of(handler),
+                        "the `catch` block around it is empty",
+                        sink,
+                    );
                 }
             }
             "call_expression" => {
-                let Some(call) = ctx.facts.calls.iter().find(|c| c.node.id() == n.id()) else { continue };
+                let Some(call) = ctx.facts.calls.iter().find(|c| c.node.id() == n.id()) else {
+                    continue;
+                };
                 if call.method.as_deref() != Some("catch") {
                     continue;
                 }
-                let Some(handler) = call.args.first() else { continue };
+                let Some(handler) = call.args.first() else {
+                    continue;
+                };
                 if !is_empty_handler(ctx, *handler) {
                     continue;
                 }
@@ -384,23 +469,41 @@ fn check_ts_catches(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>, seen: &mut F
                 let mut found = None;
                 for _ in 0..16 {
                     let Some(r) = receiver else { break };
-                    let r = if r.kind() == "await_expression" || r.kind() == "parenthesized_expression" {
+                    let r = if r.kind() == "await_expression"
+                        || r.kind() == "parenthesized_expression"
+                    {
                         r.named_child(0).unwrap_or(r)
                     } else {
                         r
                     };
-                    let Some((index, c)) = ctx.facts.calls.iter().enumerate().find(|(_, c)| c.node.id() == r.id()) else {
+                    let Some((index, c)) = ctx
+                        .facts
+                        .calls
+                        .iter()
+                        .enumerate()
+                        .find(|(_, c)| c.node.id() == r.id())
+                    else {
                         break;
                     };
-                    if let Some(reach) = remote.remote(index).filter(|reach| counts(ctx, c, reach)) {
+                    if let Some(reach) = remote.remote(index).filter(|reach| counts(ctx, c, reach))
+                    {
                         found = Some((c, reach));
                         break;
                     }
                     receiver = c.receiver;
                 }
-                let Some((remote_call, reach)) = found else { continue };
+                let Some((remote_call, reach)) = found else {
+                    continue;
+                };
                 if seen.insert(handler.start_byte()) {
-                    emit(ctx, remote_call, reach, TextRange::of(*handler), "its rejection is caught by an empty `.catch(() => {})`", sink);
+                    emit(
+                        ctx,
+                        remote_call,
+                        reach,
+                        TextRange::of(*handler),
+                        "its rejection is caught by an empty `.catch(() => {})`",
+                        sink,
+                    );
                 }
             }
             _ => {}
@@ -414,7 +517,10 @@ fn is_empty_block(block: Node<'_>) -> bool {
 
 /// `() => {}`, `() => undefined`, `() => null`, `function () {}`.
 fn is_empty_handler(ctx: &RuleContext<'_>, handler: Node<'_>) -> bool {
-    if !matches!(handler.kind(), "arrow_function" | "function_expression" | "function") {
+    if !matches!(
+        handler.kind(),
+        "arrow_function" | "function_expression" | "function"
+    ) {
         return false;
     }
     let Some(body) = handler.child_by_field_name("body") else {
@@ -422,14 +528,35 @@ fn is_empty_handler(ctx: &RuleContext<'_>, handler: Node<'_>) -> bool {
     };
     match body.kind() {
         "statement_block" => is_empty_block(body),
-        _ => matches!(ctx.node_text(body).trim(), "undefined" | "null" | "void 0" | "{}"),
+        _ => matches!(
+            ctx.node_text(body).trim(),
+            "undefined" | "null" | "void 0" | "{}"
+        ),
     }
 }
 
 /// Names of locals and fields that hold a client of a remote system (`s.db`, `this.redis`, `rdb`, `pool`).
 const CLIENT_NAMES: &[&str] = &[
-    "redis", "rdb", "db", "pool", "client", "conn", "sql", "pg", "knex", "prisma", "tx", "producer",
-    "publisher", "kafka", "nats", "amqp", "s3", "bucket", "session", "http",
+    "redis",
+    "rdb",
+    "db",
+    "pool",
+    "client",
+    "conn",
+    "sql",
+    "pg",
+    "knex",
+    "prisma",
+    "tx",
+    "producer",
+    "publisher",
+    "kafka",
+    "nats",
+    "amqp",
+    "s3",
+    "bucket",
+    "session",
+    "http",
 ];
 
 /// A method the knowledge base knows by name only (`set`, `get`, `Exec`) counts when its receiver is a client of
@@ -458,7 +585,10 @@ fn is_client(
     }
     let in_module = |path: &str| module.is_some_and(|m| path.starts_with(m));
     match expr.kind() {
-        "await_expression" | "try_expression" | "parenthesized_expression" | "non_null_expression"
+        "await_expression"
+        | "try_expression"
+        | "parenthesized_expression"
+        | "non_null_expression"
         | "reference_expression" => expr
             .named_child(0)
             .is_some_and(|inner| is_client(ctx, inner, module, function, depth + 1)),

@@ -152,12 +152,19 @@ fn ts_edits(model: &TimeModel<'_>, involved: &[usize]) -> Option<Vec<Edit>> {
         if reading.base == reading.call && reading.api == "new Date()" {
             return None;
         }
-        edits.push(Edit::replace(TextRange::of(reading.base), "performance.now()"));
+        edits.push(Edit::replace(
+            TextRange::of(reading.base),
+            "performance.now()",
+        ));
     }
     Some(edits)
 }
 
-fn rust_edits(ctx: &RuleContext<'_>, model: &TimeModel<'_>, involved: &[usize]) -> Option<Vec<Edit>> {
+fn rust_edits(
+    ctx: &RuleContext<'_>,
+    model: &TimeModel<'_>,
+    involved: &[usize],
+) -> Option<Vec<Edit>> {
     if !readings_replaceable(model, involved) {
         return None;
     }
@@ -210,9 +217,11 @@ fn drop_fallibility(ctx: &RuleContext<'_>, site: Node<'_>) -> Option<Edit> {
         "field_expression" => {
             let call = parent.parent().filter(|c| c.kind() == "call_expression")?;
             let method = ctx.node_text(parent.child_by_field_name("field")?);
-            matches!(method, "unwrap" | "expect" | "unwrap_or_default" | "unwrap_or").then(|| {
-                Edit::replace(TextRange::new(site.end_byte(), call.end_byte()), "")
-            })
+            matches!(
+                method,
+                "unwrap" | "expect" | "unwrap_or_default" | "unwrap_or"
+            )
+            .then(|| Edit::replace(TextRange::new(site.end_byte(), call.end_byte()), ""))
         }
         _ => None,
     }

@@ -99,9 +99,16 @@ impl Rule for WallClockOrdering {
 }
 
 /// Words that say a comparison decides whether a lease, lock or entry is still valid.
-const EXPIRY_WORDS: &[&str] = &["expir", "lease", "lock", "ttl", "deadline", "until", "valid"];
+const EXPIRY_WORDS: &[&str] = &[
+    "expir", "lease", "lock", "ttl", "deadline", "until", "valid",
+];
 
-fn report(ctx: &RuleContext<'_>, reading: &ClockReading<'_>, clock_use: &ClockUse<'_>, sink: &mut Vec<Finding>) {
+fn report(
+    ctx: &RuleContext<'_>,
+    reading: &ClockReading<'_>,
+    clock_use: &ClockUse<'_>,
+    sink: &mut Vec<Finding>,
+) {
     let api = reading.api;
     match &clock_use.kind {
         ClockUseKind::OrderingKey { name } => {
