@@ -452,7 +452,7 @@ fn check_ts_catches(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>, seen: &mut F
                 }
             }
             "call_expression" => {
-                let Some(call) = ctx.facts.calls.iter().find(|c| c.node.id() == n.id()) else {
+                let Some(call) = call_at(ctx, n) else {
                     continue;
                 };
                 if call.method.as_deref() != Some("catch") {
@@ -476,15 +476,10 @@ fn check_ts_catches(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>, seen: &mut F
                     } else {
                         r
                     };
-                    let Some((index, c)) = ctx
-                        .facts
-                        .calls
-                        .iter()
-                        .enumerate()
-                        .find(|(_, c)| c.node.id() == r.id())
-                    else {
+                    let Some(index) = ctx.remote_effects().call_index(r) else {
                         break;
                     };
+                    let c = &ctx.facts.calls[index];
                     if let Some(reach) = remote.remote(index).filter(|reach| counts(ctx, c, reach))
                     {
                         found = Some((c, reach));
@@ -593,7 +588,7 @@ fn is_client(
             .named_child(0)
             .is_some_and(|inner| is_client(ctx, inner, module, function, depth + 1)),
         "call_expression" | "new_expression" => {
-            let Some(link) = ctx.facts.calls.iter().find(|c| c.node.id() == expr.id()) else {
+            let Some(link) = call_at(ctx, expr) else {
                 return false;
             };
             // Pipelines and transactions queue commands; the error surfaces at `exec`.
@@ -638,4 +633,10 @@ fn is_client(
 fn is_client_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     CLIENT_NAMES.iter().any(|n| lower.contains(n))
+}
+
+/// The call whose node is `n`, through the shared by-node index of the remote-effects model.
+fn call_at<'c, 't>(ctx: &'c RuleContext<'t>, n: Node<'_>) -> Option<&'c Call<'t>> {
+    let index = ctx.remote_effects().call_index(n)?;
+    ctx.facts.calls.get(index)
 }
