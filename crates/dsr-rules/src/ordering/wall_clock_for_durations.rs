@@ -13,8 +13,7 @@ declare_rule! {
     /// `SystemTime::now()` (or `chrono` time) whose `elapsed()` / `duration_since(start)` is compared with a
     /// timeout; in TypeScript/JavaScript, `Date.now() - start` (or `new Date().getTime()`) compared with a
     /// timeout, or a loop waiting until `Date.now()` passes a deadline; in Go, readings turned into plain numbers
-    /// (`time.Now().Unix()`, `UnixNano()`, `UnixMilli()`) or wall-clock-only times (`.UTC()`, `.Round()`) and then
-    /// subtracted or compared.
+    /// (`time.Now().Unix()`, `UnixNano()`, `UnixMilli()`) and then subtracted or compared.
     ///
     /// ## Why it fails under partial failure
     /// The wall clock is not monotonic: NTP steps it, an operator or a VM resume sets it, and it can go backwards.
@@ -27,7 +26,9 @@ declare_rule! {
     /// ## Known false positives
     /// Durations that are only logged or exported as metrics are not reported (only comparisons are). Go
     /// `time.Time` values still carry a monotonic reading, so `time.Since(start)`, `now.Sub(start)` and
-    /// `now.After(deadline)` are clean.
+    /// `now.After(deadline)` are clean; `.UTC()` and `.Round(0)` strip it, but are written to normalise or align a
+    /// time on purpose and are not reported. Only readings followed inside one function are seen: a deadline kept
+    /// in a struct field and checked in another method is missed.
     ///
     /// ## Example
     /// ```typescript
