@@ -11,8 +11,9 @@ trap 'rm -rf "$work"' EXIT
 
 # A scratch copy: the test edits buffers and must never touch the repo's files.
 cp -r "$here/project" "$work/project"
-# The bundled sample service's Go API, copied so that applying a fix edits the copy, not the repository.
-mkdir -p "$work/project/shop" && cp -r "$repo/examples/shop/api" "$work/project/shop/api"
+# The bundled sample service (Go API, Rust worker, TypeScript gateway), copied so that applying a fix edits the
+# copy, not the repository.
+cp -r "$repo/examples/shop" "$work/project/shop"
 for d in state cache data config; do mkdir -p "$work/xdg/$d"; done
 
 status=0

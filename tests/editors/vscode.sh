@@ -42,8 +42,9 @@ echo "vscode: packaged .vsix ($(du -k "$work/distsys-review.vsix" | cut -f1) KiB
 
 # --- code-server, its own dirs, the extension installed --------------------------------------------------------
 cp -r "$here/project" "$work/project"
-# The bundled sample service's Go API, copied so that applying a fix edits the copy, not the repository.
-mkdir -p "$work/project/shop" && cp -r "$repo/examples/shop/api" "$work/project/shop/api"
+# The bundled sample service (Go API, Rust worker, TypeScript gateway), copied so that applying a fix edits the
+# copy, not the repository.
+cp -r "$repo/examples/shop" "$work/project/shop"
 mkdir -p "$work/user/User" "$work/ext-dir" "$work/xdg/config" "$work/xdg/data"
 cat >"$work/user/User/settings.json" <<'JSON'
 {

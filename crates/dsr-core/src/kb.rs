@@ -477,6 +477,13 @@ impl KnowledgeBase {
             }
         }
         let method = call.method.as_deref()?;
+        // `sync.Once.Do(func() {…})` and other callback runners share method names with clients (`Do`); no client
+        // method of the knowledge base takes a lone function literal, so such a call is not matched by name.
+        if language == Language::Go
+            && matches!(call.args.as_slice(), [only] if only.kind() == "func_literal")
+        {
+            return None;
+        }
         let candidates = self
             .methods
             .iter()

@@ -1,9 +1,50 @@
 //! Small helpers several rules share. Anything that models a distributed-systems construct (a retry loop, a
 //! lock, a handler) belongs in dsr-core's facts instead.
 
+use std::path::Path;
+
 use dsr_core::tree_sitter::Node;
 use dsr_core::{Edit, Language, RuleContext, TextRange};
 use dsr_syntax::node;
+
+/// Go `_test.go`, TypeScript `.test.`/`.spec.` files, `__tests__` and `testdata` folders.
+pub fn is_test_path(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    name.ends_with("_test.go")
+        || name.contains(".test.")
+        || name.contains(".spec.")
+        || path
+            .components()
+            .filter_map(|c| c.as_os_str().to_str())
+            .any(|c| c == "__tests__" || c == "testdata")
+}
+
+/// Rust: inside a `#[test]` function or a `#[cfg(test)]` module.
+pub fn in_rust_test(ctx: &RuleContext<'_>, node: Node<'_>) -> bool {
+    if ctx.language != Language::Rust {
+        return false;
+    }
+    node::ancestors(node)
+        .filter(|n| matches!(n.kind(), "function_item" | "mod_item"))
+        .any(|item| {
+            let mut sibling = item.prev_named_sibling();
+            while let Some(attribute) = sibling.filter(|s| s.kind() == "attribute_item") {
+                if ctx.node_text(attribute).contains("test") {
+                    return true;
+                }
+                sibling = attribute.prev_named_sibling();
+            }
+            false
+        })
+}
+
+/// Test code: a test file, or a Rust test function or module.
+pub fn in_test_code(ctx: &RuleContext<'_>, node: Node<'_>) -> bool {
+    is_test_path(ctx.path) || in_rust_test(ctx, node)
+}
 
 /// The text of a node with whitespace removed, for comparing expressions written differently.
 pub fn compact_text(ctx: &RuleContext<'_>, node: Node<'_>) -> String {

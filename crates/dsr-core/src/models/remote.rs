@@ -5,7 +5,7 @@
 //! Minimal on purpose: the `retry` branch carries a fuller model (`models/effects.rs`, with HTTP methods of
 //! request builders and idempotency); the two are meant to be folded into one.
 
-use dsr_syntax::{node, Language};
+use dsr_syntax::{node, Language, TextRange};
 use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
@@ -99,10 +99,18 @@ impl RemoteCalls {
             .collect();
         // Calls by function, computed once: a call belongs to its function and every function it is nested in.
         let mut calls_of: Vec<Vec<usize>> = vec![Vec::new(); facts.functions.len()];
-        for (index, call) in facts.calls.iter().enumerate() {
+        // Work started in a goroutine or a spawned task runs on its own: the function that starts it does not
+        // wait for it, so its calls stop at the spawned function (and a `go f()` call counts for no function).
+        for (at, call) in facts.calls.iter().enumerate() {
+            if is_spawn_statement(call.node) || in_spawned_block(facts, &index, call) {
+                continue;
+            }
             let mut current = call.function;
             while let Some(function) = current {
-                calls_of[function].push(index);
+                calls_of[function].push(at);
+                if is_spawned(facts, &index, facts.functions[function].node) {
+                    break;
+                }
                 current = facts.functions[function].parent;
             }
         }
@@ -400,6 +408,51 @@ pub(crate) fn strip(mut n: Node<'_>) -> Node<'_> {
         }
     }
     n
+}
+
+/// `go f(x)`: the call is the statement's whole expression.
+fn is_spawn_statement(call: Node<'_>) -> bool {
+    call.parent().is_some_and(|p| p.kind() == "go_statement")
+}
+
+/// A call inside an `async` block handed to `spawn` (blocks are not functions of their own in the facts).
+fn in_spawned_block(facts: &FileFacts<'_>, index: &Index<'_>, call: &Call<'_>) -> bool {
+    if facts.language != Language::Rust {
+        return false;
+    }
+    let function = call.function.map(|f| facts.functions[f].node);
+    node::ancestors(call.node)
+        .skip(1)
+        .take_while(|a| Some(*a) != function)
+        .any(|a| a.kind() == "async_block" && is_spawned(facts, index, a))
+}
+
+/// A function literal, closure or async block that runs on its own: `go func() {…}()`, or the argument of a
+/// `spawn` (`tokio::spawn(async move {…})`, `std::thread::spawn(move || …)`).
+fn is_spawned(facts: &FileFacts<'_>, index: &Index<'_>, function: Node<'_>) -> bool {
+    let Some(parent) = function.parent() else {
+        return false;
+    };
+    if parent.kind() == "call_expression" && is_spawn_statement(parent) {
+        return true;
+    }
+    let Some(call) = node::ancestors(function)
+        .skip(1)
+        .take(3)
+        .find(|a| a.kind() == "call_expression")
+        .and_then(|n| index.call(facts, n))
+    else {
+        return false;
+    };
+    let spawner = call
+        .method
+        .as_deref()
+        .or_else(|| call.path.as_deref().and_then(|p| p.rsplit(':').next()));
+    spawner.is_some_and(|name| matches!(name, "spawn" | "spawn_blocking"))
+        && call
+            .args
+            .iter()
+            .any(|a| TextRange::of(*a).contains_range(TextRange::of(function)))
 }
 
 #[cfg(test)]

@@ -93,7 +93,7 @@ impl Rule for RemoteErrorSwallowed {
             let Some(reach) = remote.remote(index) else {
                 continue;
             };
-            if !counts(ctx, call, reach) {
+            if !counts(ctx, call, reach) || is_retried(ctx, index) {
                 continue;
             }
             let found = match ctx.language {
@@ -436,6 +436,9 @@ fn check_ts_catches(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>, seen: &mut F
                         && remote.remote(*i).is_some_and(|r| counts(ctx, c, r))
                 });
                 let Some((index, call)) = found else { continue };
+                if is_retried(ctx, index) {
+                    continue;
+                }
                 let Some(reach) = remote.remote(index) else {
                     continue;
                 };
@@ -639,4 +642,12 @@ fn is_client_name(name: &str) -> bool {
 fn call_at<'c, 't>(ctx: &'c RuleContext<'t>, n: Node<'_>) -> Option<&'c Call<'t>> {
     let index = ctx.remote_effects().call_index(n)?;
     ctx.facts.calls.get(index)
+}
+
+/// A failure that sends a retry loop round again is handled by the retry (RES004–RES006 judge the loop).
+fn is_retried(ctx: &RuleContext<'_>, call: usize) -> bool {
+    ctx.retry_loops()
+        .loops
+        .iter()
+        .any(|l| l.retried.contains(&call))
 }

@@ -110,7 +110,7 @@ impl Rule for UnsafeMigration {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        if is_test_path(ctx.path) {
+        if crate::shared::is_test_path(ctx.path) {
             return;
         }
         if ctx.language == Language::Sql {
@@ -187,7 +187,9 @@ fn check_code(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
             continue;
         }
         let script = parse_script_where(&literal.value, starts_ddl);
-        if !script.statements.iter().any(|s| is_ddl(&s.statement)) || is_test_code(ctx, literal) {
+        if !script.statements.iter().any(|s| is_ddl(&s.statement))
+            || literal_in_rust_test(ctx, literal)
+        {
             continue;
         }
         let role = match function_role(ctx, literal.function) {
@@ -1090,47 +1092,12 @@ fn name_role(name: &str) -> Option<Role> {
     None
 }
 
-/// Go `_test.go`, TypeScript `.test.`/`.spec.` files, `__tests__` and `testdata` folders (a migration tool's
-/// own test migrations live there).
-fn is_test_path(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    name.ends_with("_test.go")
-        || name.contains(".test.")
-        || name.contains(".spec.")
-        || path
-            .components()
-            .filter_map(|c| c.as_os_str().to_str())
-            .any(|c| c == "__tests__" || c == "testdata")
-}
-
-/// Rust: inside a `#[test]` function or a `#[cfg(test)]` module.
-fn is_test_code(ctx: &RuleContext<'_>, literal: &StringLiteral) -> bool {
-    if ctx.language != Language::Rust {
-        return false;
-    }
+/// A Rust string literal inside a `#[test]` function or a `#[cfg(test)]` module.
+fn literal_in_rust_test(ctx: &RuleContext<'_>, literal: &StringLiteral) -> bool {
     let Some(tree) = ctx.tree else { return false };
-    let Some(node) = tree
-        .root_node()
+    tree.root_node()
         .descendant_for_byte_range(literal.range.start, literal.range.end)
-    else {
-        return false;
-    };
-    dsr_syntax::node::ancestors(node)
-        .filter(|n| matches!(n.kind(), "function_item" | "mod_item"))
-        .any(|item| {
-            let mut sibling = item.prev_named_sibling();
-            while let Some(attribute) = sibling.filter(|s| s.kind() == "attribute_item") {
-                let text = ctx.node_text(attribute);
-                if text.contains("test") {
-                    return true;
-                }
-                sibling = attribute.prev_named_sibling();
-            }
-            false
-        })
+        .is_some_and(|node| crate::shared::in_rust_test(ctx, node))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 use dsr_core::models::{RetryLoop, RetryLoops};
 use dsr_core::{declare_rule, Fix, Language, Rule, RuleContext, RuleMeta, TextRange};
 
-use crate::shared::{call_name, quote};
+use crate::shared::{call_name, in_test_code, quote};
 
 declare_rule! {
     /// ## What it finds
@@ -27,7 +27,9 @@ declare_rule! {
     /// libraries (cenkalti/backoff, retry-go, go-retryablehttp, backoff, backon, tokio-retry, p-retry,
     /// async-retry, cockatiel) back off by themselves; RES005 and RES006 judge their configuration. A loop that
     /// waits on something else between attempts (a rate limiter, a condition variable) is reported if it does
-    /// not also sleep; suppress it with the reason.
+    /// not also sleep; suppress it with the reason. Test code (`_test.go`, `.test.`/`.spec.` files, `__tests__`,
+    /// Rust `#[test]`/`#[cfg(test)]`) is not reported: a fixed-interval loop there waits for a server the test
+    /// itself started, which no other client shares.
     ///
     /// ## Example
     /// ```go
@@ -113,6 +115,10 @@ fn check_loop(ctx: &RuleContext<'_>, retry: &RetryLoop<'_>, sink: &mut Vec<dsr_c
         return;
     };
     let call = &ctx.facts.calls[first];
+    // A test polling the server it just started: there is no shared dependency for its retries to overload.
+    if in_test_code(ctx, call.node) {
+        return;
+    }
     let name = call_name(&call.callee_text);
     let (title, actual) = match &retry.delay {
         None => (

@@ -54,5 +54,8 @@ fn tracking_pipeline() -> (mpsc::Sender<String>, reqwest::Client) {
     (tx, client)
 }
 
+// Kafka consumption (order events in, shipments out).
+mod consumer;
+
 // Tracking updates to the storefront and label polling.
 mod tracking;
