@@ -232,6 +232,14 @@ impl<'a> RuleContext<'a> {
         })
     }
 
+    /// The wall-clock readings of the file and where their values go (ordering keys, comparisons with stored
+    /// times, elapsed-time arithmetic).
+    pub fn time(&self) -> &crate::models::time::TimeModel<'a> {
+        self.models.time.get_or_init(|| {
+            crate::models::time::TimeModel::compute(self.facts, self.source, self.remote_calls())
+        })
+    }
+
     /// The message handlers and auto-ack settings of the file.
     pub fn messaging(&self) -> &MessagingModel<'a> {
         self.models

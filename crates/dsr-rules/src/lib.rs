@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod docs;
 pub mod observability;
 pub mod operations;
+pub mod ordering;
 pub mod resilience;
 pub mod shared;
 pub use dsr_core::sql;
@@ -38,8 +39,11 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &coordination::lock_without_fencing::LockWithoutFencing,
         &coordination::lock_held_across_remote_call::LockHeldAcrossRemoteCall,
         &observability::context_not_propagated::ContextNotPropagated,
+        &observability::remote_error_swallowed::RemoteErrorSwallowed,
         &operations::unsafe_migration::UnsafeMigration,
         &operations::no_graceful_shutdown::NoGracefulShutdown,
+        &ordering::wall_clock_ordering::WallClockOrdering,
+        &ordering::wall_clock_for_durations::WallClockForDurations,
         &resilience::http_client_without_timeout::HttpClientWithoutTimeout,
         &resilience::server_without_timeouts::ServerWithoutTimeouts,
         &resilience::wait_ignores_cancellation::WaitIgnoresCancellation,

@@ -4,8 +4,8 @@
 //! ([`retry`]), message handlers, transactions and the state a function writes ([`messaging`]),
 //! distributed and in-process locks ([`locks`], with the any-mutation view of remote calls in [`remote`]),
 //! reads and writes of shared stores with their atomicity ([`store`]), HTTP/RPC request handlers, routes
-//! and server entry points ([`handlers`]), and the loops that iterate collections with what they start per
-//! element ([`loops`]).
+//! and server entry points ([`handlers`]), the loops that iterate collections with what they start per
+//! element ([`loops`]), and wall-clock readings with where their values go ([`time`]).
 //!
 //! Each model is computed at most once per file, on first use, through
 //! [`RuleContext::remote_effects`](crate::RuleContext::remote_effects),
@@ -14,6 +14,7 @@
 //! [`RuleContext::transactions`](crate::RuleContext::transactions),
 //! [`RuleContext::handlers`](crate::RuleContext::handlers),
 //! [`RuleContext::loops`](crate::RuleContext::loops),
+//! [`RuleContext::time`](crate::RuleContext::time),
 //! [`RuleContext::write_sites`](crate::RuleContext::write_sites) and
 //! [`RuleContext::store_accesses`](crate::RuleContext::store_accesses).
 
@@ -25,6 +26,7 @@ pub mod messaging;
 pub mod remote;
 pub mod retry;
 pub mod store;
+pub mod time;
 
 use std::cell::OnceCell;
 
@@ -44,6 +46,7 @@ pub(crate) struct Models<'t> {
     pub(crate) store: OnceCell<store::StoreAccesses<'t>>,
     pub(crate) handlers: OnceCell<handlers::Handlers<'t>>,
     pub(crate) loops: OnceCell<loops::Loops<'t>>,
+    pub(crate) time: OnceCell<time::TimeModel<'t>>,
 }
 
 #[cfg(test)]

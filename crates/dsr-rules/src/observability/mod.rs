@@ -1,3 +1,4 @@
 //! OBS — observability.
 
 pub mod context_not_propagated;
+pub mod remote_error_swallowed;

@@ -59,3 +59,6 @@ fn tracking_pipeline() -> (mpsc::Sender<String>, reqwest::Client) {
 // Kafka consumption (order events in, shipments out).
 mod consumer;
 mod restock;
+
+// Tracking updates to the storefront and label polling.
+mod tracking;
