@@ -7,11 +7,13 @@
 //! from tree-sitter's row/column points (which count only `\n` as a line break, where LSP also counts `\r`).
 
 mod document;
+mod kinds;
 mod language;
 pub mod node;
 pub mod position;
 
 pub use document::{Document, EditError, TextChange};
+pub use kinds::KindSet;
 pub use language::Language;
 pub use position::{Position, PositionEncoding, PositionError};
 pub use ropey::Rope;
