@@ -368,7 +368,12 @@ fn recorded_nodes_are_the_trees_nodes_in_pre_order() {
         let facts = FileFacts::compute(language, Some(tree), &source);
         let walked: Vec<_> = dsr_syntax::node::descendants(tree.root_node()).collect();
         assert_eq!(facts.nodes(), &walked[..], "{file}");
-        let kinds = ["call_expression", "identifier", "var_spec", "select_statement"];
+        let kinds = [
+            "call_expression",
+            "identifier",
+            "var_spec",
+            "select_statement",
+        ];
         let filtered: Vec<_> = facts.nodes_of_kind(&kinds).collect();
         let by_name: Vec<_> = walked
             .iter()
