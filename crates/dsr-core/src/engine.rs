@@ -64,6 +64,10 @@ impl Engine {
         &self.rules
     }
 
+    pub fn kb(&self) -> &KnowledgeBase {
+        &self.kb
+    }
+
     /// Parses `source` and analyses it.
     pub fn analyze_source(&self, path: &Path, language: Language, source: &str) -> Analysis {
         match Document::new(language, source, 0) {

@@ -368,6 +368,10 @@ struct KbFile {
 pub struct KnowledgeBase {
     entries: Vec<(Language, Api)>,
     methods: Vec<(Language, Api)>,
+    /// `entries` and `methods` by `path`, each list in ascending order: every call of a file is looked up in
+    /// several models, and a scan of the whole table per call was the largest cost after the tree walks.
+    entries_by_path: rustc_hash::FxHashMap<String, Vec<usize>>,
+    methods_by_name: rustc_hash::FxHashMap<String, Vec<usize>>,
     retry: Vec<(Language, RetryLibrary)>,
     idempotency: Vec<(Language, Idempotency)>,
     locks: Vec<(Language, LockLibrary)>,
@@ -461,8 +465,42 @@ impl KnowledgeBase {
                     }
                 }
             }
+            kb.reindex();
             kb
         })
+    }
+
+    fn reindex(&mut self) {
+        fn index(table: &[(Language, Api)]) -> rustc_hash::FxHashMap<String, Vec<usize>> {
+            let mut map = rustc_hash::FxHashMap::<String, Vec<usize>>::default();
+            for (i, (_, api)) in table.iter().enumerate() {
+                map.entry(api.path.clone()).or_default().push(i);
+            }
+            map
+        }
+        self.entries_by_path = index(&self.entries);
+        self.methods_by_name = index(&self.methods);
+    }
+
+    /// The `[[api]]` entries whose path is `path`, in table order.
+    fn entries_at<'k>(&'k self, path: &str) -> impl Iterator<Item = &'k (Language, Api)> + Clone {
+        let indices = self
+            .entries_by_path
+            .get(path)
+            .map_or(&[][..], Vec::as_slice);
+        indices.iter().filter_map(|&i| self.entries.get(i))
+    }
+
+    /// The `[[method]]` entries named `name`, in table order.
+    fn methods_named<'k>(
+        &'k self,
+        name: &str,
+    ) -> impl Iterator<Item = &'k (Language, Api)> + Clone {
+        let indices = self
+            .methods_by_name
+            .get(name)
+            .map_or(&[][..], Vec::as_slice);
+        indices.iter().filter_map(|&i| self.methods.get(i))
     }
 
     fn add(&mut self, language: Language, file: KbFile) {
@@ -492,6 +530,7 @@ impl KnowledgeBase {
                 kb.entries.insert(0, entry);
             }
         }
+        kb.reindex();
         kb
     }
 
@@ -501,8 +540,7 @@ impl KnowledgeBase {
 
     /// The API at a canonical path.
     pub fn api(&self, language: Language, path: &str) -> Option<&Api> {
-        self.entries
-            .iter()
+        self.entries_at(path)
             .find(|(l, api)| Self::same_family(*l, language) && api.path == path)
             .map(|(_, api)| api)
     }
@@ -538,8 +576,7 @@ impl KnowledgeBase {
         let fits = |api: &Api| api.arity.is_none_or(|n| n == call.args.len()) && wanted(api);
         if let Some(path) = call.path.as_deref() {
             let by_path = self
-                .entries
-                .iter()
+                .entries_at(path)
                 .find(|(l, api)| Self::same_family(*l, language) && api.path == path && fits(api));
             if let Some((_, api)) = by_path {
                 return Some(api);
@@ -554,8 +591,7 @@ impl KnowledgeBase {
             return None;
         }
         let candidates = self
-            .methods
-            .iter()
+            .methods_named(method)
             .filter(|(l, api)| Self::same_family(*l, language) && api.path == method && fits(api))
             .filter(|(_, api)| {
                 api.module
@@ -595,8 +631,7 @@ impl KnowledgeBase {
     /// The `[[method]]` entry named `name` of `module`, when the caller knows the module the receiver comes
     /// from (the root of a method chain: `reqwest::Client::builder().timeout(..)`) rather than from imports.
     pub fn method_of(&self, language: Language, module: &str, name: &str) -> Option<&Api> {
-        self.methods
-            .iter()
+        self.methods_named(name)
             .filter(|(l, api)| Self::same_family(*l, language) && api.path == name)
             .find(|(_, api)| {
                 api.module.as_deref().is_some_and(|m| {
@@ -622,9 +657,9 @@ impl KnowledgeBase {
             .and_then(|p| self.api(facts.language, p));
         let method = call.method.as_deref();
         let language = facts.language;
-        let by_method = self
-            .methods
-            .iter()
+        let by_method = method
+            .into_iter()
+            .flat_map(|m| self.methods_named(m))
             .filter(move |(l, api)| {
                 Self::same_family(*l, language) && Some(api.path.as_str()) == method
             })
@@ -647,8 +682,7 @@ impl KnowledgeBase {
     /// `.request(Method::PUT, url)`), looked up among such methods only so that a same-named cache or queue
     /// method (redis `get`) does not hide it.
     pub fn http_builder_method(&self, facts: &FileFacts<'_>, method: &str) -> Option<&Api> {
-        self.methods
-            .iter()
+        self.methods_named(method)
             .filter(|(l, api)| Self::same_family(*l, facts.language) && api.path == method)
             .filter(|(_, api)| api.http_method.is_some() || api.method_arg.is_some())
             .find(|(_, api)| {

@@ -7,6 +7,7 @@
 //! from tree-sitter's row/column points (which count only `\n` as a line break, where LSP also counts `\r`).
 
 mod document;
+mod kinds;
 mod language;
 pub mod node;
 pub mod position;
@@ -15,6 +16,7 @@ pub use document::{
     parse_bounded, parse_str_bounded, Document, EditError, ParseLimits, ParseStop, TextChange,
     DEFAULT_PARSE_TIMEOUT,
 };
+pub use kinds::KindSet;
 pub use language::Language;
 pub use position::{Position, PositionEncoding, PositionError};
 pub use ropey::Rope;

@@ -15,7 +15,7 @@ mod typescript;
 
 pub use flow::{Binding, ChainLink, ContextDeadline, Origin};
 
-use dsr_syntax::{node, Language, TextRange};
+use dsr_syntax::{node, KindSet, Language, TextRange};
 use tree_sitter::{Node, Tree};
 
 /// A name an import binds in the file.
@@ -201,6 +201,10 @@ pub struct FileFacts<'t> {
     pub identifiers: Vec<(TextRange, Node<'t>)>,
     /// Component names for byte ranges that are not functions (Rust impl blocks, TS classes).
     containers: Vec<(TextRange, String)>,
+    /// Every node of the tree in pre-order (the root first), recorded by the one traversal so that a model or
+    /// rule looking for nodes of some kinds filters this list instead of walking the tree again (a tree-sitter
+    /// cursor step costs hundreds of instructions; a whole-file walk was a third of a keystroke's analysis).
+    nodes: Vec<Node<'t>>,
     /// For method chains: the id of a receiver (wrappers stripped) → the index of the call made on it. Built
     /// on first use.
     chain_index: std::sync::OnceLock<std::collections::HashMap<usize, usize>>,
@@ -222,6 +226,7 @@ impl<'t> FileFacts<'t> {
             identifiers: Vec::new(),
             chain_index: std::sync::OnceLock::new(),
             containers: Vec::new(),
+            nodes: Vec::new(),
         };
         let Some(tree) = tree else {
             facts.strings.push(StringLiteral {
@@ -241,6 +246,17 @@ impl<'t> FileFacts<'t> {
         // Resolution waits for the whole walk: a `use` may come after the code that relies on it.
         facts.resolve_names();
         facts
+    }
+
+    /// Every node of the file in pre-order, the root first: `node::descendants(root)` without the walk.
+    pub fn nodes(&self) -> &[Node<'t>] {
+        &self.nodes
+    }
+
+    /// The nodes whose kind is one of `kinds`, in pre-order. Compares kind ids, not names.
+    pub fn nodes_of_kind<'s>(&'s self, kinds: &[&str]) -> impl Iterator<Item = Node<'t>> + 's {
+        let set = KindSet::of(self.language, kinds);
+        self.nodes.iter().copied().filter(move |n| set.contains(*n))
     }
 
     /// What a local name stands for through the file's imports.
@@ -516,13 +532,14 @@ struct Collector<'f, 't, 's> {
 
 impl<'t> Collector<'_, 't, '_> {
     fn walk(&mut self, root: Node<'t>) {
-        let function_kinds = node::function_kinds(self.facts.language);
-        let loop_kinds = node::loop_kinds(self.facts.language);
+        let kinds = Kinds::of(self.facts.language);
         let mut cursor = root.walk();
-        let mut exits: Vec<(Node<'t>, bool)> = Vec::new();
+        let mut exits: Vec<bool> = Vec::new();
         'outer: loop {
             let current = cursor.node();
-            let is_function = function_kinds.contains(&current.kind());
+            self.facts.nodes.push(current);
+            let kind = current.kind_id();
+            let is_function = kinds.function.contains_id(kind);
             if is_function {
                 let index = self.facts.functions.len();
                 let parent = self.function_stack.last().copied();
@@ -534,23 +551,23 @@ impl<'t> Collector<'_, 't, '_> {
                 self.facts.functions.push(function);
                 self.function_stack.push(index);
             } else {
-                if loop_kinds.contains(&current.kind()) {
+                if kinds.loops.contains_id(kind) {
                     self.facts.loops.push(Loop {
                         node: current,
                         function: self.function_stack.last().copied(),
                     });
                 }
-                self.visit(current);
+                if kinds.interesting.contains_id(kind) {
+                    self.visit(current, kinds);
+                }
             }
-            exits.push((current, is_function));
+            exits.push(is_function);
             if cursor.goto_first_child() {
                 continue;
             }
             loop {
-                if let Some((_, was_function)) = exits.pop() {
-                    if was_function {
-                        self.function_stack.pop();
-                    }
+                if exits.pop() == Some(true) {
+                    self.function_stack.pop();
                 }
                 if cursor.goto_next_sibling() {
                     continue 'outer;
@@ -562,21 +579,18 @@ impl<'t> Collector<'_, 't, '_> {
         }
     }
 
-    fn visit(&mut self, current: Node<'t>) {
+    fn visit(&mut self, current: Node<'t>, kinds: &Kinds) {
         let function = self.function_stack.last().copied();
-        if matches!(
-            current.kind(),
-            "identifier" | "shorthand_property_identifier"
-        ) {
+        if kinds.identifier.contains(current) {
             self.facts
                 .identifiers
                 .push((TextRange::of(current), current));
         }
-        if current.kind().ends_with("comment") {
+        if kinds.comment.contains(current) {
             self.facts.comments.push(TextRange::of(current));
             return;
         }
-        if node::is_string_literal(current, self.facts.language) {
+        if kinds.string.contains(current) {
             if let Some(value) =
                 node::string_literal_value(current, self.source, self.facts.language)
             {
@@ -588,6 +602,9 @@ impl<'t> Collector<'_, 't, '_> {
             }
             return;
         }
+        if !kinds.language_specific.contains(current) {
+            return;
+        }
         match self.facts.language {
             Language::Go => go::visit(current, self.source, function, self.facts),
             Language::Rust => rust::visit(current, self.source, function, self.facts),
@@ -595,6 +612,105 @@ impl<'t> Collector<'_, 't, '_> {
                 typescript::visit(current, self.source, function, self.facts)
             }
             Language::Sql => {}
+        }
+    }
+}
+
+/// The node kinds the traversal stops at, per language, as kind-id sets: the walk visits every node of the
+/// file, and comparing kind names there dominated the cost of the facts.
+struct Kinds {
+    function: KindSet,
+    loops: KindSet,
+    identifier: KindSet,
+    comment: KindSet,
+    string: KindSet,
+    /// The kinds the language's `visit` handles (its `match` arms); the others it ignores.
+    language_specific: KindSet,
+    /// The union of the four above: a node of any other kind needs no visit at all.
+    interesting: KindSet,
+}
+
+impl Kinds {
+    fn of(language: Language) -> &'static Kinds {
+        static CACHE: std::sync::OnceLock<Vec<(Language, Kinds)>> = std::sync::OnceLock::new();
+        let all = CACHE.get_or_init(|| {
+            [
+                Language::Go,
+                Language::Rust,
+                Language::TypeScript,
+                Language::Tsx,
+                Language::Sql,
+            ]
+            .into_iter()
+            .map(|l| (l, Kinds::build(l)))
+            .collect()
+        });
+        all.iter()
+            .find(|(l, _)| *l == language)
+            .map(|(_, k)| k)
+            .unwrap_or(&all[0].1)
+    }
+
+    fn build(language: Language) -> Kinds {
+        let specific: &[&str] = match language {
+            Language::Go => &[
+                "import_spec",
+                "call_expression",
+                "composite_literal",
+                "short_var_declaration",
+                "assignment_statement",
+                "var_spec",
+                "const_spec",
+            ],
+            Language::Rust => &[
+                "use_declaration",
+                "call_expression",
+                "macro_invocation",
+                "struct_expression",
+                "let_declaration",
+                "assignment_expression",
+                "static_item",
+                "const_item",
+                "impl_item",
+                "trait_item",
+            ],
+            Language::TypeScript | Language::Tsx => &[
+                "import_statement",
+                "call_expression",
+                "new_expression",
+                "object",
+                "variable_declarator",
+                "assignment_expression",
+                "class_declaration",
+                "abstract_class_declaration",
+            ],
+            Language::Sql => &[],
+        };
+        let identifier = |k: &str| matches!(k, "identifier" | "shorthand_property_identifier");
+        let comment = |k: &str| k.ends_with("comment");
+        let string = |k: &str| {
+            matches!(
+                (language, k),
+                (
+                    Language::Go,
+                    "raw_string_literal" | "interpreted_string_literal"
+                ) | (Language::Rust, "string_literal" | "raw_string_literal")
+                    | (
+                        Language::TypeScript | Language::Tsx,
+                        "string" | "template_string"
+                    )
+            )
+        };
+        Kinds {
+            function: KindSet::of(language, node::function_kinds(language)),
+            loops: KindSet::of(language, node::loop_kinds(language)),
+            identifier: KindSet::new(language, identifier),
+            comment: KindSet::new(language, comment),
+            string: KindSet::new(language, string),
+            language_specific: KindSet::of(language, specific),
+            interesting: KindSet::new(language, |k| {
+                identifier(k) || comment(k) || string(k) || specific.contains(&k)
+            }),
         }
     }
 }

@@ -349,3 +349,37 @@ fn rust_async_is_seen_after_a_visibility() {
         assert_eq!(flags, [true, true, false]);
     });
 }
+
+/// The traversal records every node once, in the order `descendants` visits them, and the kind-id filters
+/// agree with kind names: rules that read `nodes()` instead of walking the tree see exactly the same nodes.
+#[test]
+fn recorded_nodes_are_the_trees_nodes_in_pre_order() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/shop");
+    let files = [
+        ("api/orders.go", Language::Go),
+        ("api/outbox.go", Language::Go),
+        ("gateway/src/server.ts", Language::TypeScript),
+        ("worker/src/main.rs", Language::Rust),
+    ];
+    for (file, language) in files {
+        let source = std::fs::read_to_string(root.join(file)).expect("sample file");
+        let document = Document::new(language, &source, 0).expect("grammar loads");
+        let tree = document.tree().expect("tree");
+        let facts = FileFacts::compute(language, Some(tree), &source);
+        let walked: Vec<_> = dsr_syntax::node::descendants(tree.root_node()).collect();
+        assert_eq!(facts.nodes(), &walked[..], "{file}");
+        let kinds = [
+            "call_expression",
+            "identifier",
+            "var_spec",
+            "select_statement",
+        ];
+        let filtered: Vec<_> = facts.nodes_of_kind(&kinds).collect();
+        let by_name: Vec<_> = walked
+            .iter()
+            .copied()
+            .filter(|n| kinds.contains(&n.kind()))
+            .collect();
+        assert_eq!(filtered, by_name, "{file}");
+    }
+}

@@ -1034,16 +1034,15 @@ impl<'t> Scanner<'t> {
             vars: FxHashMap::default(),
             embedded: Vec::new(),
         };
-        let Some(root) = facts
-            .functions
-            .first()
-            .map(|f| f.node)
-            .or_else(|| facts.calls.first().map(|c| c.node))
-            .and_then(|n| node::ancestors(n).last())
-        else {
+        if facts.functions.is_empty() && facts.calls.is_empty() {
             return scanner;
-        };
-        for n in node::descendants(root) {
+        }
+        for n in facts.nodes_of_kind(&[
+            "field_declaration",
+            "public_field_definition",
+            "field_definition",
+            "var_spec",
+        ]) {
             match n.kind() {
                 "field_declaration" => {
                     let Some(t) = n.child_by_field_name("type") else {

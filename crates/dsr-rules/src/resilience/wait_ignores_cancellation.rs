@@ -106,9 +106,11 @@ impl Rule for WaitIgnoresCancellation {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        let Some(tree) = ctx.tree else { return };
+        if ctx.tree.is_none() {
+            return;
+        }
         match ctx.language {
-            Language::Go => check_go(ctx, tree.root_node(), sink),
+            Language::Go => check_go(ctx, sink),
             Language::Rust => check_rust(ctx, sink),
             _ => {}
         }
@@ -124,8 +126,11 @@ fn is_stop_name(text: &str) -> bool {
 // ---------------------------------------------------------------------------------------------------------
 // Go
 
-fn check_go(ctx: &RuleContext<'_>, root: Node<'_>, sink: &mut Vec<Finding>) {
-    for n in node::descendants(root) {
+fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
+    for n in ctx
+        .facts
+        .nodes_of_kind(&["select_statement", "unary_expression"])
+    {
         match n.kind() {
             "select_statement" => {
                 let Some(source) = context_at(ctx, n) else {

@@ -1,0 +1,153 @@
+//! In-process keystroke cost (`cargo bench -p dsr-cli --bench analyze [-- go|rust|ts] [edits N]`): the same
+//! 5,000-line files and one-character edits as the LSP benchmark, without the transport, timing the reparse and
+//! the analysis separately. Stable enough under load to compare changes, and small enough to run under
+//! `valgrind --tool=callgrind` (instruction counts do not depend on the machine's load): e.g.
+//! `valgrind --tool=callgrind target/release/deps/analyze-* go edits 20`.
+//!
+//! With `breakdown`, also the time of the facts pass and of each rule run alone (models are charged to the
+//! first rule that asks for them).
+
+mod samples;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use dsr_core::{Config, Engine, FileFacts, RuleContext};
+use dsr_syntax::{Document, Language};
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn run(
+    name: &str,
+    language: Language,
+    file: &str,
+    text: &str,
+    anchor: &str,
+    edits: usize,
+    breakdown: bool,
+) {
+    let engine = Engine::new(dsr_rules::registry(), Config::default());
+    let path = Path::new(file);
+    let mut document = Document::new(language, text, 1).expect("grammar");
+    let middle = text.len() / 2;
+    let at = middle
+        + text[middle..]
+            .find(anchor)
+            .expect("anchor in the second half")
+        + anchor.len();
+    let mut analyses = Vec::with_capacity(edits);
+    let mut reparses = Vec::with_capacity(edits);
+    let mut findings = 0;
+    for i in 0..edits {
+        let started = Instant::now();
+        if i % 2 == 0 {
+            document.replace_bytes(at, at, "x").expect("edit");
+        } else {
+            document.replace_bytes(at, at + 1, "").expect("edit");
+        }
+        reparses.push(started.elapsed());
+        let source = document.text();
+        let started = Instant::now();
+        let analysis = engine.analyze(path, language, &source, document.tree());
+        analyses.push(started.elapsed());
+        findings = analysis.findings.len();
+    }
+    analyses.sort();
+    reparses.sort();
+    println!(
+        "{name:<11} {} lines, {edits} edits: reparse median {}  analysis median {}  p99 {}  max {}  ({findings} findings)",
+        text.lines().count(),
+        ms(percentile(&reparses, 0.5)),
+        ms(percentile(&analyses, 0.5)),
+        ms(percentile(&analyses, 0.99)),
+        ms(*analyses.last().unwrap()),
+    );
+    if breakdown {
+        let source = document.text();
+        let tree = document.tree();
+        let rounds = 20;
+        let started = Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(FileFacts::compute(language, tree, &source));
+        }
+        println!("    facts            {}", ms(started.elapsed() / rounds));
+        let facts = FileFacts::compute(language, tree, &source);
+        let mut times: Vec<(Duration, &str)> = Vec::new();
+        for rule in engine.rules() {
+            if !rule.meta().applies_to(language) {
+                continue;
+            }
+            let started = Instant::now();
+            for _ in 0..rounds {
+                let ctx = RuleContext::new(path, language, &source, tree, &facts, engine.kb());
+                let mut out = Vec::new();
+                rule.check(&ctx, &mut out);
+                std::hint::black_box(out);
+            }
+            times.push((started.elapsed() / rounds, rule.meta().code));
+        }
+        times.sort_by(|a, b| b.cmp(a));
+        for (time, code) in times {
+            println!("    {code:<16} {}", ms(time));
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let edits = args
+        .iter()
+        .position(|a| a == "edits")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(200);
+    let breakdown = args.iter().any(|a| a == "breakdown");
+    let wanted = |l: &str| {
+        !args
+            .iter()
+            .any(|a| matches!(a.as_str(), "go" | "rust" | "ts"))
+            || args.iter().any(|a| a == l)
+    };
+    if wanted("go") {
+        run(
+            "Go",
+            Language::Go,
+            "big.go",
+            &samples::go_file(5_000),
+            "req",
+            edits,
+            breakdown,
+        );
+    }
+    if wanted("rust") {
+        run(
+            "Rust",
+            Language::Rust,
+            "big.rs",
+            &samples::rust_file(5_000),
+            "let body",
+            edits,
+            breakdown,
+        );
+    }
+    if wanted("ts") {
+        run(
+            "TypeScript",
+            Language::TypeScript,
+            "big.ts",
+            &samples::ts_file(5_000),
+            "const controller",
+            edits,
+            breakdown,
+        );
+    }
+}
