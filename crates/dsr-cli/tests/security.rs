@@ -110,7 +110,7 @@ fn sources(krate: &str) -> Vec<(PathBuf, String)> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
+            } else if path.extension().is_some_and(|e| e == "rs") && !is_test_module_file(&path) {
                 let text = std::fs::read_to_string(&path).unwrap();
                 let code = match text.find("#[cfg(test)]") {
                     Some(at) => text[..at].to_string(),
@@ -122,6 +122,24 @@ fn sources(krate: &str) -> Vec<(PathBuf, String)> {
     }
     assert!(!out.is_empty());
     out
+}
+
+/// A `tests.rs` its parent module declares as `#[cfg(test)] mod tests;` (the unit tests of a large module kept
+/// in their own file): compiled into test builds only.
+fn is_test_module_file(path: &std::path::Path) -> bool {
+    if path.file_name().is_none_or(|n| n != "tests.rs") {
+        return false;
+    }
+    let Some(dir) = path.parent() else {
+        return false;
+    };
+    let parent = if dir.join("mod.rs").is_file() {
+        dir.join("mod.rs")
+    } else {
+        dir.with_extension("rs")
+    };
+    std::fs::read_to_string(parent)
+        .is_ok_and(|text| text.contains("#[cfg(test)]\nmod tests;"))
 }
 
 const CRATES: &[&str] = &["dsr-syntax", "dsr-core", "dsr-rules", "dsr-lsp", "dsr-cli"];
