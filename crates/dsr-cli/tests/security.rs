@@ -138,8 +138,7 @@ fn is_test_module_file(path: &std::path::Path) -> bool {
     } else {
         dir.with_extension("rs")
     };
-    std::fs::read_to_string(parent)
-        .is_ok_and(|text| text.contains("#[cfg(test)]\nmod tests;"))
+    std::fs::read_to_string(parent).is_ok_and(|text| text.contains("#[cfg(test)]\nmod tests;"))
 }
 
 const CRATES: &[&str] = &["dsr-syntax", "dsr-core", "dsr-rules", "dsr-lsp", "dsr-cli"];
