@@ -11,6 +11,7 @@ mod code_actions;
 mod configs;
 mod convert;
 mod hover;
+mod queue;
 mod server;
 pub mod settings;
 mod state;
@@ -57,16 +58,9 @@ where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin + Send + 'static,
 {
-    let (publish_tx, publish_rx) = mpsc::unbounded_channel();
-    let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
     let mut state_slot = None;
     let (service, socket) = LspService::build(|client| {
-        let state = Arc::new(state::State::new(
-            client,
-            options.config,
-            publish_tx,
-            jobs_tx,
-        ));
+        let state = Arc::new(state::State::new(client, options.config));
         state_slot = Some(state.clone());
         server::Server::new(state)
     })
@@ -75,8 +69,8 @@ where
     let Some(state) = state_slot else {
         unreachable!("LspService::build calls the constructor")
     };
-    tokio::spawn(state.clone().run_publisher(publish_rx));
-    tokio::spawn(workspace::run_jobs(state.clone(), jobs_rx));
+    tokio::spawn(state.clone().run_publisher());
+    tokio::spawn(workspace::run_jobs(state.clone()));
 
     // Frames from the client go through the guard in `transport`; the server's replies and the guard's error
     // answers share one writer.
@@ -92,6 +86,7 @@ where
         .await;
 
     input_pump.abort();
+    state.close_queues();
     let _ = output_pump.await;
     // Flush what the server said last (the `shutdown` response) before the process ends.
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;

@@ -109,30 +109,12 @@ impl<R: AsyncRead + Unpin> Reader<R> {
         Ok(Some(out))
     }
 
-    /// Drops `n` bytes without keeping them; `false` if the input ends first.
-    async fn skip(&mut self, mut n: usize) -> io::Result<bool> {
-        loop {
-            let take = n.min(self.available().len());
-            self.consume(take);
-            n -= take;
-            if n == 0 {
-                return Ok(true);
-            }
-            if !self.fill().await? {
-                return Ok(false);
-            }
-        }
-    }
-
     /// Drops bytes up to the next `Content-Length` (any case); `false` if there is none.
     async fn skip_to_header(&mut self) -> io::Result<bool> {
         const NAME: &[u8] = b"content-length";
         loop {
             let available = self.available();
-            if let Some(i) = available
-                .windows(NAME.len())
-                .position(|w| w.eq_ignore_ascii_case(NAME))
-            {
+            if let Some(i) = find_ignore_case(available, NAME) {
                 self.consume(i);
                 return Ok(true);
             }
@@ -175,6 +157,8 @@ pub struct FrameReader<R> {
     reader: Reader<R>,
     /// The last header block was unusable: skip to the next `Content-Length` before reading headers.
     resync: bool,
+    /// An `initialize` request has gone through (notifications before it are dropped by the framework).
+    initialize_seen: bool,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
@@ -182,6 +166,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         Self {
             reader: Reader::new(inner),
             resync: false,
+            initialize_seen: false,
         }
     }
 
@@ -213,6 +198,15 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             }
             seen_header = true;
             let line = String::from_utf8_lossy(&line);
+            // After a body shorter than its Content-Length, the next frame's first header line arrives glued
+            // to the rest of that frame's body: pick the header out so only one message is lost.
+            let line = match find_ignore_case(line.as_bytes(), b"content-length:") {
+                Some(start) if start > 0 => {
+                    tracing::warn!("dropped {start} bytes before a Content-Length header");
+                    std::borrow::Cow::Owned(line[start..].to_string())
+                }
+                _ => line,
+            };
             let Some((name, value)) = line.split_once(':') else {
                 problem
                     .get_or_insert_with(|| format!("malformed header line `{}`", truncate(&line)));
@@ -258,9 +252,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             }
         };
         if length > MAX_BODY {
-            if !self.reader.skip(length).await? {
-                return Ok(None);
-            }
+            // Waiting for that many bytes would leave the client without an answer for as long as it takes to send
+            // them (forever, if the length is a mistake): answer now and look for the next header instead.
+            self.resync = true;
             return Ok(Some(Frame::invalid(
                 PARSE_ERROR,
                 format!("message of {length} bytes is larger than the {MAX_BODY} bytes accepted"),
@@ -272,8 +266,74 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         if let Some(problem) = problem {
             return Ok(Some(Frame::invalid(PARSE_ERROR, problem)));
         }
-        Ok(Some(validate(body)))
+        let frame = validate(body);
+        if let Frame::Message(body) = &frame {
+            self.note_dropped(body);
+        }
+        Ok(Some(frame))
     }
+
+    /// Logs a well-formed message that tower-lsp-server drops without a word: a notification before
+    /// `initialize`, with params of the wrong shape, or of a method nobody handles. The message still goes on
+    /// (the framework's behaviour is the specified one); only the silence is fixed here.
+    fn note_dropped(&mut self, body: &[u8]) {
+        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+            return;
+        };
+        let Some(method) = value.get("method").and_then(Value::as_str) else {
+            return;
+        };
+        if value.get("id").is_some() {
+            self.initialize_seen |= method == "initialize";
+            return;
+        }
+        if !self.initialize_seen && method != "exit" {
+            tracing::warn!("`{method}` notification before `initialize`: ignored");
+            return;
+        }
+        let params = value.get("params").unwrap_or(&Value::Null);
+        match notification_params(method, params) {
+            Some(Ok(())) => {}
+            Some(Err(err)) => {
+                tracing::warn!("`{method}` notification with invalid params ignored: {err}")
+            }
+            None if method.starts_with("$/") => {}
+            None => tracing::info!("`{method}` notification is not handled: ignored"),
+        }
+    }
+}
+
+fn check_params<N: tower_lsp_server::ls_types::notification::Notification>(
+    params: &Value,
+) -> Result<(), String> {
+    N::Params::deserialize(params)
+        .map(drop)
+        .map_err(|err| err.to_string())
+}
+
+/// Whether `params` fit a notification the server handles; `None` for other methods.
+fn notification_params(method: &str, params: &Value) -> Option<Result<(), String>> {
+    use tower_lsp_server::ls_types::notification::*;
+    Some(match method {
+        Initialized::METHOD => check_params::<Initialized>(params),
+        Exit::METHOD => Ok(()),
+        DidOpenTextDocument::METHOD => check_params::<DidOpenTextDocument>(params),
+        DidChangeTextDocument::METHOD => check_params::<DidChangeTextDocument>(params),
+        DidCloseTextDocument::METHOD => check_params::<DidCloseTextDocument>(params),
+        DidSaveTextDocument::METHOD => check_params::<DidSaveTextDocument>(params),
+        DidChangeConfiguration::METHOD => check_params::<DidChangeConfiguration>(params),
+        DidChangeWatchedFiles::METHOD => check_params::<DidChangeWatchedFiles>(params),
+        DidChangeWorkspaceFolders::METHOD => check_params::<DidChangeWorkspaceFolders>(params),
+        Cancel::METHOD => check_params::<Cancel>(params),
+        SetTrace::METHOD => check_params::<SetTrace>(params),
+        _ => return None,
+    })
+}
+
+fn find_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn truncate(text: &str) -> String {
