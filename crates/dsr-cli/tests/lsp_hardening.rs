@@ -368,6 +368,8 @@ enum Message {
         with_id: bool,
     },
     UnknownRequest,
+    /// A request whose method starts with `$/` (LSP: MethodNotFound).
+    DollarRequest,
     UnknownNotification,
     HoverWrongTypes,
     /// A hover anywhere in (or outside) the main document.
@@ -415,6 +417,7 @@ fn message() -> impl Strategy<Value = Message> {
         Just(Message::InvalidUtf8),
         any::<bool>().prop_map(|with_id| Message::NotJsonRpc { with_id }),
         Just(Message::UnknownRequest),
+        Just(Message::DollarRequest),
         Just(Message::UnknownNotification),
         Just(Message::HoverWrongTypes),
         (small.clone(), 0u32..40).prop_map(|(l, c)| Message::Hover(l, c)),
@@ -452,12 +455,18 @@ fn encode(
     // After a header block without a usable length the server skips to the next `Content-Length`, so junk
     // right after it is swallowed without an answer of its own.
     let mut resyncing = false;
-    let mut request = |bytes: &mut Vec<u8>, method: &str, params: Value, expect: Expect| {
+    fn request(
+        bytes: &mut Vec<u8>,
+        next_id: &mut i64,
+        method: &str,
+        params: Value,
+        expect: Expect,
+    ) -> (i64, Expect) {
         let id = *next_id;
         *next_id += 1;
         bytes.extend(request_frame(id, method, params));
         (id, expect)
-    };
+    }
     for message in messages {
         let junk = matches!(message, Message::Junk(_));
         if !junk {
@@ -502,7 +511,15 @@ fn encode(
             }
             Message::UnknownRequest => expects.push(request(
                 &mut bytes,
+                next_id,
                 "custom/unknown",
+                json!({}),
+                Expect::Error(-32601),
+            )),
+            Message::DollarRequest => expects.push(request(
+                &mut bytes,
+                next_id,
+                "$/unknownRequest",
                 json!({}),
                 Expect::Error(-32601),
             )),
@@ -511,24 +528,28 @@ fn encode(
             }
             Message::HoverWrongTypes => expects.push(request(
                 &mut bytes,
+                next_id,
                 "textDocument/hover",
                 json!({"textDocument": {"uri": main}, "position": {"line": -1, "character": "x"}}),
                 Expect::Error(-32602),
             )),
             Message::Hover(line, character) => expects.push(request(
                 &mut bytes,
+                next_id,
                 "textDocument/hover",
                 hover_params(main, u64::from(*line), u64::from(*character)),
                 Expect::NoError,
             )),
             Message::HoverUnknownUri => expects.push(request(
                 &mut bytes,
+                next_id,
                 "textDocument/hover",
                 hover_params("file:///nowhere/at/all.go", 0, 0),
                 Expect::NoError,
             )),
             Message::CodeAction(a, b, c, d) => expects.push(request(
                 &mut bytes,
+                next_id,
                 "textDocument/codeAction",
                 json!({"textDocument": {"uri": main},
                        "range": {"start": {"line": a, "character": b}, "end": {"line": c, "character": d}},
@@ -555,6 +576,7 @@ fn encode(
             )),
             Message::ScratchState => expects.push(request(
                 &mut bytes,
+                next_id,
                 "distsys-review/documentState",
                 json!({"textDocument": {"uri": scratch}}),
                 Expect::NoError,
@@ -580,9 +602,11 @@ fn random_message_sequences_end_with_an_answered_hover() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(12);
     let dir = TempDir::new("fuzz-random");
-    let (mut client, uri) = serving(&dir);
+    let (client, uri) = serving(&dir);
+    let client = std::cell::RefCell::new(client);
     let scratch = dir.uri("scratch.rs");
-    let mut next_id = 10_000;
+    let next_id = std::cell::Cell::new(10_000);
+    let sent = std::cell::Cell::new(0usize);
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
@@ -590,10 +614,12 @@ fn random_message_sequences_end_with_an_answered_hover() {
         max_shrink_iters: 0,
         ..Config::default()
     });
-    let mut sent = 0usize;
     let result = runner.run(&prop::collection::vec(message(), 1..40), |messages| {
-        let (bytes, expects, null_errors) = encode(&messages, &uri, &scratch, &mut next_id);
-        sent += messages.len();
+        let mut id = next_id.get();
+        let (bytes, expects, null_errors) = encode(&messages, &uri, &scratch, &mut id);
+        next_id.set(id);
+        sent.set(sent.get() + messages.len());
+        let mut client = client.borrow_mut();
         client.send_raw(&bytes);
         for (id, expect) in expects {
             let response = client.response(&json!(id));
@@ -622,9 +648,11 @@ fn random_message_sequences_end_with_an_answered_hover() {
         client.drain();
         Ok(())
     });
+    let mut client = client.into_inner();
     if let Err(err) = result {
         panic!("{err}\nstderr:\n{}", client.stderr());
     }
+    let sent = sent.get();
     eprintln!("protocol fuzz: {cases} sequences, {sent} messages");
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }

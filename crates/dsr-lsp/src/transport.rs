@@ -22,6 +22,7 @@ const MAX_BODY: usize = 512 * 1024 * 1024;
 
 const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
+const METHOD_NOT_FOUND: i64 = -32601;
 
 /// A buffered reader with the few operations framing needs, including a search that can look past one read.
 pub struct Reader<R> {
@@ -268,28 +269,32 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
         let frame = validate(body);
         if let Frame::Message(body) = &frame {
-            self.note_dropped(body);
+            if let Some(answer) = self.inspect(body) {
+                return Ok(Some(answer));
+            }
         }
         Ok(Some(frame))
     }
 
-    /// Logs a well-formed message that tower-lsp-server drops without a word: a notification before
-    /// `initialize`, with params of the wrong shape, or of a method nobody handles. The message still goes on
-    /// (the framework's behaviour is the specified one); only the silence is fixed here.
-    fn note_dropped(&mut self, body: &[u8]) {
-        let Ok(value) = serde_json::from_slice::<Value>(body) else {
-            return;
-        };
-        let Some(method) = value.get("method").and_then(Value::as_str) else {
-            return;
-        };
-        if value.get("id").is_some() {
+    /// Fills two gaps in tower-lsp-server: it never answers a request whose method starts with `$/` and is
+    /// unknown (LSP asks for MethodNotFound; the client would wait forever), so that answer is made here; and it
+    /// drops some notifications without a word (before `initialize`, params of the wrong shape, a method nobody
+    /// handles), so those are logged here and still passed on.
+    fn inspect(&mut self, body: &[u8]) -> Option<Frame> {
+        let value = serde_json::from_slice::<Value>(body).ok()?;
+        let method = value.get("method").and_then(Value::as_str)?;
+        if let Some(id) = value.get("id") {
             self.initialize_seen |= method == "initialize";
-            return;
+            // The server handles no `$/` request (the protocol's `$/` messages are notifications).
+            return method.starts_with("$/").then(|| Frame::Invalid {
+                code: METHOD_NOT_FOUND,
+                message: format!("method not found: {method}"),
+                id: id.clone(),
+            });
         }
         if !self.initialize_seen && method != "exit" {
             tracing::warn!("`{method}` notification before `initialize`: ignored");
-            return;
+            return None;
         }
         let params = value.get("params").unwrap_or(&Value::Null);
         match notification_params(method, params) {
@@ -300,6 +305,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             None if method.starts_with("$/") => {}
             None => tracing::info!("`{method}` notification is not handled: ignored"),
         }
+        None
     }
 }
 
@@ -367,7 +373,14 @@ fn validate(body: Vec<u8>) -> Frame {
             )
         }
     };
-    if Request::deserialize(&value).is_ok() || Response::deserialize(&value).is_ok() {
+    // tower-lsp-server's types accept `{"jsonrpc": "2.0"}` (as a request with an empty method, which it then
+    // drops without a word), and a response without `result`: JSON-RPC calls both invalid.
+    let is_request =
+        value.get("method").is_some_and(Value::is_string) && Request::deserialize(&value).is_ok();
+    let is_response = value.get("id").is_some()
+        && (value.get("result").is_some() || value.get("error").is_some())
+        && Response::deserialize(&value).is_ok();
+    if is_request || is_response {
         return Frame::Message(body);
     }
     let id = value
@@ -532,6 +545,40 @@ mod tests {
             frames(&input).await,
             [Frame::Message(GOOD.as_bytes().to_vec())]
         );
+    }
+
+    #[tokio::test]
+    async fn dollar_requests_are_answered_and_empty_responses_refused() {
+        let mut input = frame(br#"{"jsonrpc":"2.0","id":3,"method":"$/nothing"}"#);
+        input.extend(frame(br#"{"jsonrpc":"2.0"}"#));
+        input.extend(frame(
+            br#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#,
+        ));
+        input.extend(frame(br#"{"jsonrpc":"2.0","id":4,"result":null}"#));
+        let frames = frames(&input).await;
+        let codes: Vec<i64> = frames.iter().map(code).collect();
+        assert_eq!(codes, [-32601, -32600, 0, 0], "{frames:?}");
+    }
+
+    #[tokio::test]
+    async fn an_absurd_length_is_answered_at_once() {
+        let mut input = b"Content-Length: 99999999999\r\n\r\n{}".to_vec();
+        input.extend(good());
+        let codes: Vec<i64> = frames(&input).await.iter().map(code).collect();
+        assert_eq!(codes, [-32700, 0]);
+    }
+
+    #[tokio::test]
+    async fn a_short_body_costs_one_message() {
+        // 34 bytes announced, 4 sent: the next frame's header and the start of its body are read as this body,
+        // and the rest of that body runs into the third frame's header line, which is picked out of it.
+        let mut input = b"Content-Length: 34\r\n\r\n{\"x\"".to_vec();
+        input.extend(good());
+        input.extend(good());
+        let frames = frames(&input).await;
+        let codes: Vec<i64> = frames.iter().map(code).collect();
+        assert_eq!(codes, [-32700, 0], "{frames:?}");
+        assert_eq!(frames[1], Frame::Message(GOOD.as_bytes().to_vec()));
     }
 
     #[tokio::test]
