@@ -735,7 +735,7 @@ impl State {
 }
 
 /// How long a document must go without an edit before a rerun during a burst takes its snapshot.
-const BURST_SETTLE: Duration = Duration::from_millis(2);
+const BURST_SETTLE: Duration = Duration::from_millis(5);
 /// The longest a rerun waits for a burst to pause: diagnostics keep coming during an endless stream of edits.
 const BURST_MAX_WAIT: Duration = Duration::from_millis(50);
 
