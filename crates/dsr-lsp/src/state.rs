@@ -394,8 +394,8 @@ impl State {
     /// it ends. An edit that finds the document idle is analysed at once (keystroke latency); a rerun means edits
     /// are arriving faster than analyses finish (a burst: a formatter, a big paste, a replaying client), so it
     /// first waits for the edits to pause ([`BURST_SETTLE`], at most [`BURST_MAX_WAIT`]). A burst of 10,000
-    /// changes then costs a few dozen analyses instead of one per change, and no analyses of old versions pile
-    /// up in the blocking pool.
+    /// changes then costs a few hundred analyses at most instead of one per change, and no analyses of old
+    /// versions pile up in the blocking pool.
     pub fn schedule(self: &Arc<Self>, uri: &Uri) {
         let Some(doc) = self.doc(uri) else { return };
         {
