@@ -59,14 +59,6 @@ enum EditIn {
     Undo,
 }
 
-#[derive(Arbitrary, Debug)]
-struct Input {
-    language: u8,
-    seed: u8,
-    encoding: u8,
-    batches: Vec<Vec<EditIn>>,
-}
-
 fn anchor(anchor: &AnchorIn) -> Anchor {
     match anchor {
         AnchorIn::Offset(n) => Anchor::Offset(usize::from(*n)),
@@ -104,21 +96,33 @@ fn edit(edit: &EditIn) -> Edit {
     }
 }
 
-/// Runs one input; panics with a description of the first disagreement. Inputs `arbitrary` cannot decode are
-/// skipped (they count no steps).
+/// Runs one input; panics with a description of the first disagreement. The first three bytes choose the
+/// language, the starting text and the encoding; the rest is read batch after batch until it runs out (so random
+/// bytes give long sequences too, not only what the fuzzer has learnt to grow).
 pub fn run(data: &[u8]) -> Stats {
-    let Ok(input) = Input::arbitrary_take_rest(Unstructured::new(data)) else {
+    let mut u = Unstructured::new(data);
+    let (Ok(language), Ok(seed), Ok(encoding)) = (
+        u8::arbitrary(&mut u),
+        u8::arbitrary(&mut u),
+        u8::arbitrary(&mut u),
+    ) else {
         return Stats::default();
     };
-    let language = LANGUAGES[usize::from(input.language) % LANGUAGES.len()];
-    let seed = SEEDS[usize::from(input.seed) % SEEDS.len()];
-    let encoding = match input.encoding % 8 {
+    let language = LANGUAGES[usize::from(language) % LANGUAGES.len()];
+    let seed = SEEDS[usize::from(seed) % SEEDS.len()];
+    let encoding = match encoding % 8 {
         0 => PositionEncoding::Utf8,
         1 => PositionEncoding::Utf32,
         _ => PositionEncoding::Utf16,
     };
     let mut harness = Harness::new(language, seed, encoding);
-    for batch in input.batches.iter().take(MAX_BATCHES) {
+    for _ in 0..MAX_BATCHES {
+        if u.is_empty() {
+            break;
+        }
+        let Ok(batch) = Vec::<EditIn>::arbitrary(&mut u) else {
+            break;
+        };
         let batch: Vec<Edit> = batch.iter().take(MAX_BATCH).map(edit).collect();
         if batch.is_empty() {
             continue;
