@@ -5,7 +5,11 @@
 //!   a letter inside an identifier in the middle of the file), each sent after the previous one's diagnostics
 //!   arrived; the time from writing `didChange` to reading the `publishDiagnostics` of that version. Median, p99
 //!   and the server's CPU time per edit (from /proc, so contention from other processes does not count).
-//! - Memory: resident set size of the server with 200 open documents of 2,000 lines each.
+//! - Memory: resident set size of the server with 200 open documents of 2,000 lines each, and with 1,000 open
+//!   documents of 500 lines each.
+//! - Burst: 10,000 `didChange` notifications written at once to a 5,000-line Rust file; the time from the last
+//!   byte written to the `publishDiagnostics` of the final version ("time to recover"), and how many analyses
+//!   the server ran for the burst.
 
 #[path = "../tests/lsp_client/mod.rs"]
 mod lsp_client;
@@ -105,9 +109,7 @@ fn keystrokes(name: &str, language: &str, file: &str, text: &str, anchor: &str) 
     client.shutdown_and_exit();
 }
 
-fn memory() {
-    const DOCUMENTS: usize = 200;
-    const LINES: usize = 2_000;
+fn memory(documents: usize, lines: usize) {
     let dir = TempDir::new("bench-rss");
     let mut client = LspClient::spawn(dir.path());
     init(&mut client, &dir);
@@ -115,11 +117,11 @@ fn memory() {
     let started = Instant::now();
     let mut bytes = 0;
     let mut uris = Vec::new();
-    for i in 0..DOCUMENTS {
+    for i in 0..documents {
         let (language, extension, text) = match i % 3 {
-            0 => ("rust", "rs", rust_file(LINES)),
-            1 => ("go", "go", go_file(LINES)),
-            _ => ("typescript", "ts", ts_file(LINES)),
+            0 => ("rust", "rs", rust_file(lines)),
+            1 => ("go", "go", go_file(lines)),
+            _ => ("typescript", "ts", ts_file(lines)),
         };
         bytes += text.len();
         let uri = dir.uri(&format!("doc{i}.{extension}"));
@@ -132,11 +134,76 @@ fn memory() {
     let elapsed = started.elapsed();
     let loaded = rss_kib(client.pid()).unwrap_or(0);
     println!(
-        "memory: {DOCUMENTS} documents x {LINES} lines ({} MiB of text) opened and analysed in {:.1} s; RSS {} MiB (idle after initialize {} MiB)",
+        "memory: {documents} documents x {lines} lines ({} MiB of text) opened and analysed in {:.1} s; RSS {} MiB (idle after initialize {} MiB)",
         bytes >> 20,
         elapsed.as_secs_f64(),
         loaded / 1024,
         baseline / 1024
+    );
+    client.shutdown_and_exit();
+}
+
+fn burst() {
+    const CHANGES: usize = 10_000;
+    let dir = TempDir::new("bench-burst");
+    let mut client = LspClient::spawn(dir.path());
+    init(&mut client, &dir);
+    let text = rust_file(5_000);
+    let uri = dir.uri("burst.rs");
+    client.open(&uri, "rust", 1, &text);
+    client.diagnostics(&uri, Some(1));
+    let before = client.document_state(&uri)["analyses"]
+        .as_u64()
+        .unwrap_or(0);
+    // Typing then deleting a letter in the middle of the file, 10,000 times, in one write.
+    let line = text
+        .lines()
+        .position(|l| l.contains("let body"))
+        .unwrap_or(0)
+        + 2_400 / 12 * 12;
+    let at = json!({"line": line, "character": 8});
+    let after = json!({"line": line, "character": 9});
+    let mut bytes = Vec::new();
+    for i in 0..CHANGES {
+        let change = if i % 2 == 0 {
+            json!([{"range": {"start": at, "end": at}, "text": "x"}])
+        } else {
+            json!([{"range": {"start": at, "end": after}, "text": ""}])
+        };
+        let message = json!({"jsonrpc": "2.0", "method": "textDocument/didChange",
+            "params": {"textDocument": {"uri": uri, "version": i + 2}, "contentChanges": change}});
+        bytes.extend(lsp_client::frame(message.to_string().as_bytes()));
+    }
+    let cpu_before = cpu_time(client.pid());
+    let started = Instant::now();
+    client.send_raw(&bytes);
+    let written = started.elapsed();
+    let sent = Instant::now();
+    let final_version = serde_json::Value::from(CHANGES as i64 + 1);
+    // Every change is reparsed as it arrives, so a slow (debug) build needs longer than the client's default.
+    client
+        .try_wait_for(Duration::from_secs(1_800), &|m| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["uri"] == uri.as_str()
+                && m["params"]["version"] == final_version
+        })
+        .expect("diagnostics for the final version");
+    let recovered = sent.elapsed();
+    let cpu = cpu_before
+        .zip(cpu_time(client.pid()))
+        .map(|(a, b)| b.saturating_sub(a));
+    let analyses = client.document_state(&uri)["analyses"]
+        .as_u64()
+        .unwrap_or(0)
+        - before;
+    println!(
+        "burst: {CHANGES} didChange ({} KiB) to a 5,000-line Rust file written in {}; last byte written -> final \
+         diagnostics {}; total {}; server CPU {}; {analyses} analyses",
+        bytes.len() / 1024,
+        ms(written),
+        ms(recovered),
+        ms(written + recovered),
+        cpu.map(ms).unwrap_or_else(|| "n/a".into()),
     );
     client.shutdown_and_exit();
 }
@@ -161,6 +228,10 @@ fn main() {
         );
     }
     if wanted("memory") {
-        memory();
+        memory(200, 2_000);
+        memory(1_000, 500);
+    }
+    if wanted("burst") {
+        burst();
     }
 }

@@ -1,197 +1,740 @@
-//! The language server on files it must not analyse or must not read (issue 7, items 3 and 5): one hint at the top
-//! of a skipped document saying why and how to change it, a parse deadline that keeps the server answering, and
-//! nothing read from outside the workspace folders (links out of them, configurations above them).
+//! Hardening of `distsys-review lsp`, the real binary over stdio.
+//!
+//! Protocol fuzzing: malformed frames, wrong params, misplaced and unknown messages, out-of-range positions and
+//! unknown documents each get the answer LSP and JSON-RPC specify (or are ignored with a log line), and after
+//! each the server still answers a hover over a finding. A property test sends random sequences of such
+//! messages and checks every answer. Bursts: 10,000 changes in one write coalesce into far fewer analyses and
+//! end with the diagnostics of the final version.
 
 mod lsp_client;
 
 use std::time::{Duration, Instant};
 
-use lsp_client::{LspClient, TempDir};
+use lsp_client::{LspClient, TempDir, TIMEOUT};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
 
-const CHANNEL: &str =
-    "fn start() {\n    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<u8>();\n}\n";
+const MAIN: &str = "use tokio::sync::mpsc;\n\nfn start() {\n    let (tx, rx) = mpsc::unbounded_channel::<u8>();\n}\n";
+/// Inside `unbounded_channel` on line 3.
+const FINDING_AT: (u64, u64) = (3, 26);
 
-fn init(client: &mut LspClient, folder: &TempDir, options: Value) {
-    client.initialize(json!({
+fn init_params(dir: &TempDir) -> Value {
+    json!({
         "processId": null,
-        "capabilities": {},
-        "workspaceFolders": [{"uri": folder.uri(""), "name": "ws"}],
-        "initializationOptions": options,
-    }));
+        "capabilities": {"general": {"positionEncodings": ["utf-16"]}},
+        "workspaceFolders": [{"uri": dir.uri(""), "name": "ws"}],
+    })
 }
 
-fn codes(diagnostics: &[Value]) -> Vec<&str> {
-    diagnostics
-        .iter()
-        .map(|d| d["code"].as_str().unwrap_or_default())
-        .collect()
+fn hover_params(uri: &str, line: u64, character: u64) -> Value {
+    json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}})
 }
 
-/// The one hint a skipped document gets.
-fn the_skip_hint(diagnostics: &[Value], code: &str) -> String {
-    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
-    let hint = &diagnostics[0];
-    assert_eq!(hint["code"], code);
-    assert_eq!(hint["severity"], 4, "a hint");
-    assert_eq!(hint["source"], "distsys-review");
-    assert_eq!(
-        hint["range"],
-        json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}})
+/// A server with `main.rs` open and analysed.
+fn serving(dir: &TempDir) -> (LspClient, String) {
+    let mut client = LspClient::spawn(dir.path());
+    client.initialize(init_params(dir));
+    let uri = dir.uri("main.rs");
+    client.open(&uri, "rust", 1, MAIN);
+    let diagnostics = client.diagnostics(&uri, Some(1));
+    assert!(
+        diagnostics.iter().any(|d| d["code"] == "BKP001"),
+        "{diagnostics:?}"
     );
-    hint["message"].as_str().unwrap().to_string()
+    (client, uri)
+}
+
+/// The server still works: a hover over the finding is answered with the finding.
+fn assert_serving(client: &mut LspClient, uri: &str, after: &str) {
+    let (line, character) = FINDING_AT;
+    let response = client.request("textDocument/hover", hover_params(uri, line, character));
+    let value = response["result"]["contents"]["value"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        value.contains("BKP001"),
+        "no hover after {after}: {response}\nstderr:\n{}",
+        client.stderr()
+    );
+}
+
+fn wait_stderr(client: &LspClient, needle: &str) {
+    let deadline = Instant::now() + TIMEOUT;
+    while Instant::now() < deadline {
+        if client.stderr().contains(needle) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no log line with `{needle}`; stderr:\n{}", client.stderr());
+}
+
+fn error_for(client: &mut LspClient, id: Value) -> (i64, String) {
+    let message = client.wait_for(&format!("an error for id {id}"), |m| {
+        m.get("error").is_some() && m.get("method").is_none() && m["id"] == id
+    });
+    (
+        message["error"]["code"].as_i64().unwrap(),
+        message["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+fn request_frame(id: i64, method: &str, params: Value) -> Vec<u8> {
+    lsp_client::frame(
+        json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+            .to_string()
+            .as_bytes(),
+    )
+}
+
+fn notification_frame(method: &str, params: Value) -> Vec<u8> {
+    lsp_client::frame(
+        json!({"jsonrpc": "2.0", "method": method, "params": params})
+            .to_string()
+            .as_bytes(),
+    )
 }
 
 #[test]
-fn an_oversized_document_gets_one_hint_until_the_limit_is_raised() {
-    let dir = TempDir::new("too-large");
+fn misplaced_messages_before_initialize_and_after_shutdown() {
+    let dir = TempDir::new("fuzz-order");
     let mut client = LspClient::spawn(dir.path());
-    init(&mut client, &dir, json!({"maxFileSize": 50}));
-    let uri = dir.uri("a.rs");
-    client.open(&uri, "rust", 1, CHANNEL);
-    let message = the_skip_hint(&client.diagnostics(&uri, Some(1)), "skipped:too-large");
-    assert!(
-        message.contains("80 bytes is over the size limit of 50 bytes")
-            && message.contains("`maxFileSize`")
-            && message.contains("max-file-size"),
-        "{message}"
+    let uri = dir.uri("main.rs");
+    // Before initialize: requests get -32002, notifications are dropped (with a log line).
+    let early = client.request("textDocument/hover", hover_params(&uri, 0, 0));
+    assert_eq!(early["error"]["code"], -32002, "{early}");
+    let early = client.request("shutdown", Value::Null);
+    assert_eq!(early["error"]["code"], -32002, "{early}");
+    client.open(&uri, "rust", 1, MAIN);
+    wait_stderr(
+        &client,
+        "`textDocument/didOpen` notification before `initialize`",
     );
-    // Edits keep it skipped while it is too large (and nothing is parsed).
-    client.change(&uri, 2, json!([{"text": format!("{CHANNEL}\n")}]));
-    the_skip_hint(&client.diagnostics(&uri, Some(2)), "skipped:too-large");
+    client.initialize(init_params(&dir));
+    assert_eq!(client.document_state(&uri), Value::Null);
+    // A second initialize is an invalid request.
+    let again = client.request("initialize", init_params(&dir));
+    assert_eq!(again["error"]["code"], -32600, "{again}");
+    client.open(&uri, "rust", 1, MAIN);
+    client.diagnostics(&uri, Some(1));
+    assert_serving(&mut client, &uri, "a second initialize");
+    // After shutdown: every request is an invalid request; `exit` still ends the server with 0.
+    assert_eq!(client.call("shutdown", Value::Null), Value::Null);
+    let late = client.request("textDocument/hover", hover_params(&uri, 3, 26));
+    assert_eq!(late["error"]["code"], -32600, "{late}");
+    let late = client.request("shutdown", Value::Null);
+    assert_eq!(late["error"]["code"], -32600, "{late}");
+    client.notify("exit", Value::Null);
+    assert_eq!(client.wait_exit(TIMEOUT).and_then(|s| s.code()), Some(0));
+}
+
+#[test]
+fn each_bad_message_gets_its_answer_and_the_server_keeps_serving() {
+    let dir = TempDir::new("fuzz-cases");
+    let (mut client, uri) = serving(&dir);
+
+    // Frames that cannot be read as a message: a JSON-RPC error with `id: null` (or the id, when readable).
+    let frames: Vec<(&str, Vec<u8>, i64, Value)> = vec![
+        (
+            "a non-numeric Content-Length",
+            b"Content-Length: twelve\r\n\r\n{}".to_vec(),
+            -32700,
+            Value::Null,
+        ),
+        (
+            "a negative Content-Length",
+            b"Content-Length: -5\r\n\r\n{}".to_vec(),
+            -32700,
+            Value::Null,
+        ),
+        (
+            "a missing Content-Length",
+            b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n{}".to_vec(),
+            -32700,
+            Value::Null,
+        ),
+        (
+            "an absurd Content-Length",
+            b"Content-Length: 99999999999999\r\n\r\n{}".to_vec(),
+            -32700,
+            Value::Null,
+        ),
+        (
+            "a header line without a colon",
+            b"garbage\r\nContent-Length: 2\r\n\r\n{}".to_vec(),
+            -32700,
+            Value::Null,
+        ),
+        (
+            "invalid JSON",
+            lsp_client::frame(br#"{"jsonrpc": "2.0", "id": 5, "method": "#),
+            -32700,
+            Value::Null,
+        ),
+        (
+            "invalid UTF-8",
+            lsp_client::frame(b"{\"jsonrpc\":\"2.0\",\"method\":\"\xc3\x28\"}"),
+            -32700,
+            Value::Null,
+        ),
+        (
+            "a JSON scalar",
+            lsp_client::frame(b"42"),
+            -32600,
+            Value::Null,
+        ),
+        (
+            "a batch",
+            lsp_client::frame(br#"[{"jsonrpc":"2.0","id":1,"method":"shutdown"}]"#),
+            -32600,
+            Value::Null,
+        ),
+        (
+            "a missing jsonrpc version",
+            lsp_client::frame(br#"{"id":77,"method":"textDocument/hover","params":{}}"#),
+            -32600,
+            json!(77),
+        ),
+        (
+            "a method that is not a string",
+            lsp_client::frame(br#"{"jsonrpc":"2.0","id":78,"method":5}"#),
+            -32600,
+            json!(78),
+        ),
+    ];
+    for (what, bytes, code, id) in frames {
+        client.send_raw(&bytes);
+        let (got, message) = error_for(&mut client, id);
+        assert_eq!(got, code, "{what}: {message}");
+        assert_serving(&mut client, &uri, what);
+    }
+
+    // A body shorter than its Content-Length swallows the start of the next frame: one parse error, and the
+    // frame after that is read again.
+    let mut bytes = b"Content-Length: 60\r\n\r\n{\"jsonrpc\":\"2.0\"".to_vec();
+    bytes.extend(request_frame(
+        901,
+        "distsys-review/documentState",
+        json!({"textDocument": {"uri": uri}}),
+    ));
+    bytes.extend(request_frame(
+        902,
+        "distsys-review/documentState",
+        json!({"textDocument": {"uri": uri}}),
+    ));
+    client.send_raw(&bytes);
+    assert_eq!(error_for(&mut client, Value::Null).0, -32700);
+    let state = client.response(&json!(902));
+    assert_eq!(state["result"]["version"], 1, "{state}");
+    assert_serving(&mut client, &uri, "a truncated body");
+
+    // Requests with params of the wrong shape: -32602; unknown methods: -32601.
+    let bad_requests = [
+        (
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": "x", "character": 0}}),
+        ),
+        ("textDocument/hover", json!([1, 2, 3])),
+        (
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": 7}}),
+        ),
+        ("codeAction/resolve", json!("not an action")),
+        ("workspace/executeCommand", json!({"command": ["x"]})),
+    ];
+    for (method, params) in bad_requests {
+        let response = client.request(method, params.clone());
+        assert_eq!(
+            response["error"]["code"], -32602,
+            "{method} {params}: {response}"
+        );
+        assert_serving(&mut client, &uri, method);
+    }
+    let unknown = client.request("textDocument/noSuchThing", json!({}));
+    assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
+    let unknown = client.request("$/noSuchThing", json!({}));
+    assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
+
+    // Notifications with params of the wrong shape, or that nobody handles: ignored with a log line.
     client.notify(
-        "workspace/didChangeConfiguration",
-        json!({"settings": {"distsys-review": {"maxFileSize": "1M"}}}),
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": "two"}, "contentChanges": []}),
     );
-    assert_eq!(codes(&client.diagnostics(&uri, Some(2))), ["BKP001"]);
-    assert_eq!(client.shutdown_and_exit().code(), Some(0));
-}
-
-#[test]
-fn generated_and_minified_documents_get_one_hint() {
-    let dir = TempDir::new("generated");
-    let mut client = LspClient::spawn(dir.path());
-    init(&mut client, &dir, Value::Null);
-    let generated = dir.uri("api.pb.go");
-    client.open(
-        &generated,
-        "go",
-        1,
-        "// Code generated by protoc-gen-go. DO NOT EDIT.\n\npackage api\n\nvar ch = make(chan int)\n",
+    wait_stderr(
+        &client,
+        "`textDocument/didChange` notification with invalid params ignored",
     );
-    let message = the_skip_hint(
-        &client.diagnostics(&generated, Some(1)),
-        "skipped:generated",
-    );
-    assert!(
-        message.contains("generated file (line 1") && message.contains("`skipGenerated`"),
-        "{message}"
-    );
-    let bundle = dir.uri("bundle.js");
-    let text = format!("!function(){{{}}}();\n", "var a=fetch('/x');".repeat(300));
-    client.open(&bundle, "javascript", 1, &text);
-    let message = the_skip_hint(&client.diagnostics(&bundle, Some(1)), "skipped:minified");
-    assert!(message.contains("`skipMinified`"), "{message}");
     client.notify(
-        "workspace/didChangeConfiguration",
-        json!({"settings": {"distsys-review": {"skipGenerated": false, "skipMinified": false}}}),
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri}}),
     );
-    let diagnostics = client.diagnostics(&generated, Some(1));
-    assert!(
-        !codes(&diagnostics).iter().any(|c| c.starts_with("skipped")),
-        "{diagnostics:#?}"
+    wait_stderr(
+        &client,
+        "`textDocument/didOpen` notification with invalid params ignored",
     );
-    assert_eq!(client.shutdown_and_exit().code(), Some(0));
-}
+    client.notify("custom/whatever", json!({"x": 1}));
+    wait_stderr(&client, "`custom/whatever` notification is not handled");
+    assert_eq!(client.document_state(&uri)["version"], 1);
+    assert_serving(&mut client, &uri, "bad notifications");
 
-#[test]
-fn a_pathological_document_times_out_and_the_server_keeps_answering() {
-    let dir = TempDir::new("pathological");
-    dir.write("distsys-review.toml", "[limits]\nparse-timeout-ms = 10\n");
-    let mut client = LspClient::spawn(dir.path());
-    init(&mut client, &dir, Value::Null);
-    let uri = dir.uri("deep.go");
-    let text = format!("package a\n\nvar x = {}\n", "([{".repeat(60_000));
-    let started = Instant::now();
-    client.open(&uri, "go", 1, &text);
-    let message = the_skip_hint(&client.diagnostics(&uri, Some(1)), "skipped:parse-timeout");
-    assert!(message.contains("parse-timeout-ms"), "{message}");
-    // Further edits do not parse again (each would cost the deadline on the message loop).
-    for version in 2..20 {
-        client.change(
-            &uri,
-            version,
-            json!([{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": " "}]),
+    // Positions outside the document: an empty answer, never an error or a crash.
+    for (line, character) in [
+        (0, 999),
+        (4, 0),
+        (5, 0),
+        (99, 0),
+        (u32::MAX as u64, u32::MAX as u64),
+    ] {
+        let hover = client.request("textDocument/hover", hover_params(&uri, line, character));
+        assert!(hover.get("error").is_none(), "{line}:{character}: {hover}");
+        let position = json!({"line": line, "character": character});
+        let range = json!({"start": position, "end": position});
+        let actions = client.request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": range, "context": {"diagnostics": []}}),
+        );
+        assert!(
+            actions.get("error").is_none(),
+            "{line}:{character}: {actions}"
         );
     }
-    let other = dir.uri("ok.rs");
-    client.open(&other, "rust", 1, CHANNEL);
-    assert_eq!(codes(&client.diagnostics(&other, Some(1))), ["BKP001"]);
-    let hover = client.request(
-        "textDocument/hover",
-        json!({"textDocument": {"uri": other}, "position": {"line": 1, "character": 40}}),
+    // Half of a surrogate pair.
+    let emoji = dir.uri("emoji.rs");
+    client.open(&emoji, "rust", 1, "fn f() { let s = \"😀\"; }\n");
+    let split = client.request("textDocument/hover", hover_params(&emoji, 0, 19));
+    assert_eq!(split["result"], Value::Null, "{split}");
+    assert_serving(&mut client, &uri, "out-of-range positions");
+
+    // Unknown documents.
+    let nowhere = dir.uri("nowhere.rs");
+    assert_eq!(
+        client.call("textDocument/hover", hover_params(&nowhere, 0, 0)),
+        Value::Null
     );
-    assert!(hover["result"]["contents"].is_object(), "{hover}");
-    assert!(started.elapsed() < Duration::from_secs(30));
+    let actions = client.call(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": nowhere}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": []}}),
+    );
+    assert_eq!(actions, Value::Null);
+    let odd = client.request(
+        "textDocument/hover",
+        hover_params("untitled:Untitled-1", 0, 0),
+    );
+    assert!(odd.get("error").is_none(), "{odd}");
+    client.change(&nowhere, 2, json!([{"text": "fn f() {}"}]));
+    wait_stderr(&client, "which is not open: ignored");
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": nowhere}}),
+    );
+    wait_stderr(&client, "close of");
+    assert_eq!(client.document_state(&nowhere), Value::Null);
+    assert_serving(&mut client, &uri, "unknown documents");
+
+    // A duplicate didOpen replaces the document (logged); a change after didClose is ignored (logged).
+    let other = dir.uri("other.rs");
+    client.open(&other, "rust", 1, "fn a() {}\n");
+    client.open(&other, "rust", 5, MAIN);
+    wait_stderr(&client, "opened again without a close");
+    assert!(client
+        .diagnostics(&other, Some(5))
+        .iter()
+        .any(|d| d["code"] == "BKP001"));
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": other}}),
+    );
+    client.diagnostics(&other, None);
+    client.change(&other, 6, json!([{"text": "fn b() {}"}]));
+    assert_eq!(client.document_state(&other), Value::Null);
+    assert_serving(&mut client, &uri, "didChange after didClose");
+
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
 
+/// One message of a random sequence, and what it must be answered with.
+#[derive(Clone, Debug)]
+enum Message {
+    /// Header bytes without a Content-Length.
+    Junk(String),
+    BadLength(&'static str),
+    InvalidJson(String),
+    InvalidUtf8,
+    NotJsonRpc {
+        with_id: bool,
+    },
+    UnknownRequest,
+    /// A request whose method starts with `$/` (LSP: MethodNotFound).
+    DollarRequest,
+    UnknownNotification,
+    HoverWrongTypes,
+    /// A hover anywhere in (or outside) the main document.
+    Hover(u32, u32),
+    HoverUnknownUri,
+    CodeAction(u32, u32, u32, u32),
+    ScratchOpen(i32, String),
+    /// A ranged change of the scratch document (possibly out of range, possibly a stale version).
+    ScratchChange(i32, u32, u32, u32, u32, String),
+    ScratchFull(i32, String),
+    ScratchClose,
+    ScratchState,
+    ChangeWrongTypes,
+    Cancel(i64),
+}
+
+/// What the sequence expects back for a request id.
+enum Expect {
+    Error(i64),
+    NoError,
+}
+
+fn message() -> impl Strategy<Value = Message> {
+    let text = prop::collection::vec(
+        prop::sample::select(vec![
+            "a",
+            "\n",
+            "\r\n",
+            "😀",
+            "{",
+            "}",
+            "fn f() ",
+            "let x = 1;",
+            "\"",
+        ]),
+        0..8,
+    )
+    .prop_map(|parts| parts.concat());
+    let small = 0u32..8;
+    prop_oneof![
+        "[a-z:{} \"\r\n]{0,40}".prop_map(|junk| Message::Junk(format!("X{junk}"))),
+        prop::sample::select(vec!["-1", "abc", "", "1.5", "0x10", "99999999999999999999"])
+            .prop_map(Message::BadLength),
+        "[a-z:{} \"]{0,20}".prop_map(Message::InvalidJson),
+        Just(Message::InvalidUtf8),
+        any::<bool>().prop_map(|with_id| Message::NotJsonRpc { with_id }),
+        Just(Message::UnknownRequest),
+        Just(Message::DollarRequest),
+        Just(Message::UnknownNotification),
+        Just(Message::HoverWrongTypes),
+        (small.clone(), 0u32..40).prop_map(|(l, c)| Message::Hover(l, c)),
+        Just(Message::HoverUnknownUri),
+        (small.clone(), 0u32..40, small.clone(), 0u32..40)
+            .prop_map(|(a, b, c, d)| Message::CodeAction(a, b, c, d)),
+        (0i32..20, text.clone()).prop_map(|(v, t)| Message::ScratchOpen(v, t)),
+        (
+            0i32..20,
+            small.clone(),
+            0u32..12,
+            small,
+            0u32..12,
+            text.clone()
+        )
+            .prop_map(|(v, a, b, c, d, t)| Message::ScratchChange(v, a, b, c, d, t)),
+        (0i32..20, text).prop_map(|(v, t)| Message::ScratchFull(v, t)),
+        Just(Message::ScratchClose),
+        Just(Message::ScratchState),
+        Just(Message::ChangeWrongTypes),
+        (1i64..5000).prop_map(Message::Cancel),
+    ]
+}
+
+/// The bytes of a sequence, the answers it expects for each request id, and how many `id: null` errors.
+fn encode(
+    messages: &[Message],
+    main: &str,
+    scratch: &str,
+    next_id: &mut i64,
+) -> (Vec<u8>, Vec<(i64, Expect)>, usize) {
+    let mut bytes = Vec::new();
+    let mut expects = Vec::new();
+    let mut null_errors = 0;
+    // After a header block without a usable length the server skips to the next `Content-Length`, so junk
+    // right after it is swallowed without an answer of its own.
+    let mut resyncing = false;
+    fn request(
+        bytes: &mut Vec<u8>,
+        next_id: &mut i64,
+        method: &str,
+        params: Value,
+        expect: Expect,
+    ) -> (i64, Expect) {
+        let id = *next_id;
+        *next_id += 1;
+        bytes.extend(request_frame(id, method, params));
+        (id, expect)
+    }
+    for message in messages {
+        let junk = matches!(message, Message::Junk(_));
+        if !junk {
+            resyncing = false;
+        }
+        match message {
+            Message::Junk(junk) => {
+                bytes.extend(junk.as_bytes());
+                bytes.extend(b"\r\n\r\n");
+                if !resyncing {
+                    null_errors += 1;
+                }
+                resyncing = true;
+            }
+            Message::BadLength(length) => {
+                bytes.extend(format!("Content-Length: {length}\r\n\r\n{{}}").as_bytes());
+                null_errors += 1;
+                resyncing = true;
+            }
+            Message::InvalidJson(body) => {
+                bytes.extend(lsp_client::frame(format!("{{\"jsonrpc\":{body},,}}").as_bytes()));
+                null_errors += 1;
+            }
+            Message::InvalidUtf8 => {
+                bytes.extend(lsp_client::frame(b"{\"method\":\"\xff\xfe\"}"));
+                null_errors += 1;
+            }
+            Message::NotJsonRpc { with_id } => {
+                if *with_id {
+                    let id = *next_id;
+                    *next_id += 1;
+                    bytes.extend(lsp_client::frame(
+                        json!({"jsonrpc": "1.0", "id": id, "method": "textDocument/hover"})
+                            .to_string()
+                            .as_bytes(),
+                    ));
+                    expects.push((id, Expect::Error(-32600)));
+                } else {
+                    bytes.extend(lsp_client::frame(br#"{"jsonrpc":"2.0"}"#));
+                    null_errors += 1;
+                }
+            }
+            Message::UnknownRequest => expects.push(request(
+                &mut bytes,
+                next_id,
+                "custom/unknown",
+                json!({}),
+                Expect::Error(-32601),
+            )),
+            Message::DollarRequest => expects.push(request(
+                &mut bytes,
+                next_id,
+                "$/unknownRequest",
+                json!({}),
+                Expect::Error(-32601),
+            )),
+            Message::UnknownNotification => {
+                bytes.extend(notification_frame("custom/unknown", json!([1])))
+            }
+            Message::HoverWrongTypes => expects.push(request(
+                &mut bytes,
+                next_id,
+                "textDocument/hover",
+                json!({"textDocument": {"uri": main}, "position": {"line": -1, "character": "x"}}),
+                Expect::Error(-32602),
+            )),
+            Message::Hover(line, character) => expects.push(request(
+                &mut bytes,
+                next_id,
+                "textDocument/hover",
+                hover_params(main, u64::from(*line), u64::from(*character)),
+                Expect::NoError,
+            )),
+            Message::HoverUnknownUri => expects.push(request(
+                &mut bytes,
+                next_id,
+                "textDocument/hover",
+                hover_params("file:///nowhere/at/all.go", 0, 0),
+                Expect::NoError,
+            )),
+            Message::CodeAction(a, b, c, d) => expects.push(request(
+                &mut bytes,
+                next_id,
+                "textDocument/codeAction",
+                json!({"textDocument": {"uri": main},
+                       "range": {"start": {"line": a, "character": b}, "end": {"line": c, "character": d}},
+                       "context": {"diagnostics": []}}),
+                Expect::NoError,
+            )),
+            Message::ScratchOpen(version, text) => bytes.extend(notification_frame(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": scratch, "languageId": "rust", "version": version, "text": text}}),
+            )),
+            Message::ScratchChange(version, a, b, c, d, text) => bytes.extend(notification_frame(
+                "textDocument/didChange",
+                json!({"textDocument": {"uri": scratch, "version": version},
+                       "contentChanges": [{"range": {"start": {"line": a, "character": b},
+                                                     "end": {"line": c, "character": d}}, "text": text}]}),
+            )),
+            Message::ScratchFull(version, text) => bytes.extend(notification_frame(
+                "textDocument/didChange",
+                json!({"textDocument": {"uri": scratch, "version": version}, "contentChanges": [{"text": text}]}),
+            )),
+            Message::ScratchClose => bytes.extend(notification_frame(
+                "textDocument/didClose",
+                json!({"textDocument": {"uri": scratch}}),
+            )),
+            Message::ScratchState => expects.push(request(
+                &mut bytes,
+                next_id,
+                "distsys-review/documentState",
+                json!({"textDocument": {"uri": scratch}}),
+                Expect::NoError,
+            )),
+            Message::ChangeWrongTypes => bytes.extend(notification_frame(
+                "textDocument/didChange",
+                json!({"textDocument": {"uri": scratch}, "contentChanges": "all of it"}),
+            )),
+            Message::Cancel(id) => {
+                bytes.extend(notification_frame("$/cancelRequest", json!({"id": id})))
+            }
+        }
+    }
+    (bytes, expects, null_errors)
+}
+
+/// Random sequences of good and bad messages, sent in one write: every request gets its answer, every
+/// unreadable frame one `id: null` error, and a hover at the end is answered with the finding.
 #[test]
-fn files_outside_the_workspace_are_never_read() {
-    let base = TempDir::new("outside");
-    let ws = base.path().join("ws");
-    std::fs::create_dir_all(ws.join("src")).unwrap();
-    // A configuration above the workspace folder that would silence everything: not read.
-    base.write("distsys-review.toml", "ignore = [\"BKP\"]\n");
-    base.write("secret/queue.rs", CHANNEL);
-    base.write("ws/src/own.rs", CHANNEL);
-    std::os::unix::fs::symlink(base.path().join("secret/queue.rs"), ws.join("src/link.rs"))
-        .unwrap();
-    std::os::unix::fs::symlink(base.path().join("secret"), ws.join("secret-dir")).unwrap();
-    let folder = TempDir(ws.clone());
-    let mut client = LspClient::spawn(&ws);
-    init(
-        &mut client,
-        &folder,
-        json!({"diagnostics": {"scope": "workspace"}}),
+fn random_message_sequences_end_with_an_answered_hover() {
+    let cases = std::env::var("DSR_PROTOCOL_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    let dir = TempDir::new("fuzz-random");
+    let (client, uri) = serving(&dir);
+    let client = std::cell::RefCell::new(client);
+    let scratch = dir.uri("scratch.rs");
+    let next_id = std::cell::Cell::new(10_000);
+    let sent = std::cell::Cell::new(0usize);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        // Each case talks to one long-lived server: shrinking would replay into a changed state.
+        max_shrink_iters: 0,
+        ..Config::default()
+    });
+    let result = runner.run(&prop::collection::vec(message(), 1..40), |messages| {
+        let mut id = next_id.get();
+        let (bytes, expects, null_errors) = encode(&messages, &uri, &scratch, &mut id);
+        next_id.set(id);
+        sent.set(sent.get() + messages.len());
+        let mut client = client.borrow_mut();
+        client.send_raw(&bytes);
+        for (id, expect) in expects {
+            let response = client.response(&json!(id));
+            match expect {
+                // A `$/cancelRequest` may hit any request: -32800 is a correct answer too.
+                Expect::Error(code) => prop_assert!(
+                    [Some(code), Some(-32800)].contains(&response["error"]["code"].as_i64()),
+                    "{:?}: {}",
+                    messages,
+                    response
+                ),
+                Expect::NoError => prop_assert!(
+                    response.get("error").is_none() || response["error"]["code"] == -32800,
+                    "{:?}: {}",
+                    messages,
+                    response
+                ),
+            }
+        }
+        for _ in 0..null_errors {
+            client.wait_for("an id: null error", |m| {
+                m["id"].is_null() && m.get("error").is_some()
+            });
+        }
+        assert_serving(&mut client, &uri, &format!("{messages:?}"));
+        client.drain();
+        Ok(())
+    });
+    let mut client = client.into_inner();
+    if let Err(err) = result {
+        panic!("{err}\nstderr:\n{}", client.stderr());
+    }
+    let sent = sent.get();
+    eprintln!("protocol fuzz: {cases} sequences, {sent} messages");
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+/// A burst of 10,000 `didChange` notifications in one write: analyses coalesce (far fewer than one per change),
+/// diagnostics are never published for a version older than one already published, and the last ones published
+/// are those of the final version, equal to a fresh analysis of the final text.
+#[test]
+fn a_burst_of_ten_thousand_changes_coalesces_and_ends_on_the_final_version() {
+    const CHANGES: i64 = 10_000;
+    let dir = TempDir::new("burst");
+    let (mut client, uri) = serving(&dir);
+    let before = client.document_state(&uri)["analyses"].as_u64().unwrap();
+    // Line 3 alternates between a bounded and an unbounded channel, renamed each time.
+    let line_end = json!({"line": 3, "character": 200});
+    let mut bytes = Vec::new();
+    let mut last_line = String::new();
+    for i in 0..CHANGES {
+        last_line = if i % 2 == 0 {
+            format!("    let (tx{i}, rx) = mpsc::channel::<u8>(16);")
+        } else {
+            format!("    let (tx{i}, rx) = mpsc::unbounded_channel::<u8>();")
+        };
+        bytes.extend(notification_frame(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": i + 2},
+                   "contentChanges": [{"range": {"start": {"line": 3, "character": 0}, "end": line_end},
+                                       "text": last_line}]}),
+        ));
+    }
+    let final_version = CHANGES + 1;
+    let started = Instant::now();
+    client.send_raw(&bytes);
+    let written = started.elapsed();
+    let published = client.diagnostics(&uri, Some(final_version));
+    let recovered = started.elapsed() - written;
+    let state = client.document_state(&uri);
+    assert_eq!(state["version"], final_version);
+    let final_text = MAIN.replace(
+        "    let (tx, rx) = mpsc::unbounded_channel::<u8>();",
+        &last_line,
     );
-    let own = folder.uri("src/own.rs");
-    assert_eq!(
-        codes(&client.diagnostics(&own, None)),
-        ["BKP001"],
-        "the configuration above the folder does not apply"
+    assert_eq!(state["text"], final_text.as_str());
+    let analyses = state["analyses"].as_u64().unwrap() - before;
+    eprintln!(
+        "burst: {CHANGES} changes written in {written:.1?}, final diagnostics {recovered:.1?} after the last \
+         byte, {analyses} analyses"
     );
-    let link = folder.uri("src/link.rs");
-    // A watcher event naming the link is the only way the server would look at it: it refuses, and says so.
-    client.notify(
-        "workspace/didChangeWatchedFiles",
-        json!({"changes": [{"uri": link, "type": 2}]}),
+    assert!(
+        analyses < CHANGES as u64 / 10,
+        "{analyses} analyses for {CHANGES} changes"
     );
-    let logged = client.wait_for("a log about the link", |m| {
-        m["method"] == "window/logMessage"
-            && m["params"]["message"]
-                .as_str()
-                .is_some_and(|t| t.contains("link.rs"))
+    // Every publication for the document, in arrival order: versions only go up.
+    let mut versions = Vec::new();
+    while let Some(message) = client.try_wait_for(Duration::from_millis(0), &|m| {
+        m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri.as_str()
+    }) {
+        versions.push(message["params"]["version"].as_i64().unwrap_or(-1));
+    }
+    assert!(
+        versions.windows(2).all(|w| w[0] < w[1]) && versions.last() < Some(&final_version),
+        "{versions:?}"
+    );
+    // Nothing for an older version comes after the final one.
+    std::thread::sleep(Duration::from_millis(300));
+    let late = client.try_wait_for(Duration::from_millis(200), &|m| {
+        m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri.as_str()
     });
     assert!(
-        logged["params"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("outside the workspace folders"),
-        "{logged}"
+        late.is_none(),
+        "published after the final version: {late:?}"
     );
-    let through_dir = folder.uri("secret-dir/queue.rs");
-    assert!(
-        client
-            .try_wait_for(Duration::from_millis(500), &|m| {
-                m["method"] == "textDocument/publishDiagnostics"
-                    && (m["params"]["uri"] == link.as_str()
-                        || m["params"]["uri"] == through_dir.as_str())
-            })
-            .is_none(),
-        "nothing published for files reached through links"
-    );
+    // The same text opened fresh gives the same diagnostics.
+    let fresh = dir.uri("fresh.rs");
+    client.open(&fresh, "rust", 1, &final_text);
+    let expected = client.diagnostics(&fresh, Some(1));
+    let strip = |d: &[Value]| -> Vec<Value> {
+        d.iter()
+            .map(|d| json!({"code": d["code"], "range": d["range"], "message": d["message"]}))
+            .collect()
+    };
+    assert_eq!(strip(&published), strip(&expected));
+    assert!(published.iter().any(|d| d["code"] == "BKP001"));
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
-    // `folder` would remove `ws` on drop; `base` removes everything.
-    std::mem::forget(folder);
 }

@@ -1,7 +1,7 @@
 //! The security properties of docs/security.md that are about what the code can do at all: no networking
 //! dependency, no program execution, no file writes outside `check --fix`, `--output` and `--log-file`. Each test
 //! fails as soon as someone adds the capability, so that the claim is re-examined rather than silently broken.
-//! (What the server reads is tested end to end in tests/lsp_hardening.rs; config validation in dsr-core.)
+//! (What the server reads is tested end to end in tests/lsp_limits.rs; config validation in dsr-core.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -11,6 +11,7 @@ mod code_actions;
 mod configs;
 mod convert;
 mod hover;
+mod queue;
 mod server;
 pub mod settings;
 mod state;
@@ -68,8 +69,6 @@ where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin + Send + 'static,
 {
-    let (publish_tx, publish_rx) = mpsc::unbounded_channel();
-    let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
     let mut state_slot = None;
     let (service, socket) = LspService::build(|client| {
         let state = Arc::new(state::State::new(
@@ -78,8 +77,6 @@ where
                 options.config,
                 options.registry.unwrap_or_else(dsr_rules::registry),
             ),
-            publish_tx,
-            jobs_tx,
         ));
         state_slot = Some(state.clone());
         server::Server::new(state)
@@ -89,8 +86,8 @@ where
     let Some(state) = state_slot else {
         unreachable!("LspService::build calls the constructor")
     };
-    tokio::spawn(state.clone().run_publisher(publish_rx));
-    tokio::spawn(workspace::run_jobs(state.clone(), jobs_rx));
+    tokio::spawn(state.clone().run_publisher());
+    tokio::spawn(workspace::run_jobs(state.clone()));
 
     // Frames from the client go through the guard in `transport`; the server's replies and the guard's error
     // answers share one writer.
@@ -106,6 +103,7 @@ where
         .await;
 
     input_pump.abort();
+    state.close_queues();
     let _ = output_pump.await;
     // Flush what the server said last (the `shutdown` response) before the process ends.
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;

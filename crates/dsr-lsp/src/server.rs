@@ -43,6 +43,9 @@ pub struct DocumentState {
     pub language: String,
     /// The version of the newest analysis kept, if any.
     pub analyzed_version: Option<i32>,
+    /// Analyses the server has started so far, all documents together (the burst test's coalescing check).
+    #[serde(default)]
+    pub analyses: u64,
 }
 
 impl Server {
@@ -65,6 +68,7 @@ impl Server {
             desynced: d.desynced,
             language: d.document.language().display_name().to_string(),
             analyzed_version: d.analyzed.as_ref().map(|a| a.version),
+            analyses: self.state.analyses.load(Ordering::Relaxed),
         }))
     }
 }

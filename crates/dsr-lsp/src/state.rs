@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use dsr_core::limits::Skip;
@@ -16,12 +17,12 @@ use dsr_core::suppression::Suppression;
 use dsr_core::{Engine, Finding, Language, Limits, RuleFailure};
 use dsr_syntax::tree_sitter::Tree;
 use dsr_syntax::{Document, ParseLimits, ParseStop, PositionEncoding, Rope};
-use tokio::sync::mpsc;
 use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
 use tower_lsp_server::Client;
 
 use crate::configs::{ConfigKey, ConfigStore, LoadOutcome};
 use crate::convert::{self, DiagnosticContext};
+use crate::queue::CoalescingQueue;
 use crate::settings::{Scope, Settings};
 
 /// What the server learnt about the client in `initialize`.
@@ -54,6 +55,8 @@ pub struct Doc {
     /// we keep the last good text, publish nothing, and wait for a full-text change or a reopen.
     pub desynced: bool,
     pub config_key: ConfigKey,
+    /// An analysis of this document is running; `analysis_queued` asks it to run once more when it ends.
+    analysis_running: bool,
     analysis_queued: bool,
     pub analyzed: Option<Arc<Analyzed>>,
     published: u64,
@@ -111,6 +114,7 @@ pub struct Analyzed {
     pub failures: Vec<RuleFailure>,
 }
 
+#[derive(Debug)]
 pub enum Publish {
     /// The document's current analysis, if it has not been published yet.
     Document(Uri),
@@ -120,7 +124,17 @@ pub enum Publish {
     File(Uri, Vec<Diagnostic>),
 }
 
-/// Work that awaits the client: done by one background task, never by handlers (DESIGN §9).
+impl Publish {
+    fn uri(&self) -> &Uri {
+        match self {
+            Publish::Document(uri) | Publish::Clear(uri) | Publish::File(uri, _) => uri,
+        }
+    }
+}
+
+/// Work that awaits the client: done by one background task, never by handlers (DESIGN §9). Pending jobs of
+/// one kind coalesce: a pull or an index started later sees everything that asked for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Job {
     RegisterWatchers,
     PullConfiguration,
@@ -138,8 +152,11 @@ pub struct State {
     /// Bumped to stop a running workspace walk (a newer one, a scope change, shutdown).
     pub index_generation: AtomicU64,
     next_seq: AtomicU64,
-    publisher: mpsc::UnboundedSender<Publish>,
-    pub jobs: mpsc::UnboundedSender<Job>,
+    /// Analyses started (requests' and scheduled ones), for the burst test through `documentState`.
+    pub analyses: AtomicU64,
+    /// At most one pending publication per document: the publisher reads the newest state when it sends.
+    publisher: CoalescingQueue<Uri, Publish>,
+    pub jobs: CoalescingQueue<Job, Job>,
     runtime: tokio::runtime::Handle,
 }
 
@@ -148,12 +165,7 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl State {
-    pub fn new(
-        client: Client,
-        configs: ConfigStore,
-        publisher: mpsc::UnboundedSender<Publish>,
-        jobs: mpsc::UnboundedSender<Job>,
-    ) -> Self {
+    pub fn new(client: Client, configs: ConfigStore) -> Self {
         Self {
             client,
             documents: DashMap::new(),
@@ -163,8 +175,9 @@ impl State {
             workspace_published: DashMap::new(),
             index_generation: AtomicU64::new(0),
             next_seq: AtomicU64::new(1),
-            publisher,
-            jobs,
+            analyses: AtomicU64::new(0),
+            publisher: CoalescingQueue::default(),
+            jobs: CoalescingQueue::default(),
             runtime: tokio::runtime::Handle::current(),
         }
     }
@@ -201,12 +214,17 @@ impl State {
     }
 
     pub fn publish(&self, message: Publish) {
-        // The receiver only goes away when the server stops.
-        let _ = self.publisher.send(message);
+        self.publisher.push(message.uri().clone(), message);
     }
 
     pub fn job(&self, job: Job) {
-        let _ = self.jobs.send(job);
+        self.jobs.push(job, job);
+    }
+
+    /// Stops the publisher and the job runner (the server is done).
+    pub fn close_queues(&self) {
+        self.publisher.close();
+        self.jobs.close();
     }
 
     /// Sends `window/showMessage` without making the caller wait for the client.
@@ -251,6 +269,7 @@ impl State {
             document,
             seq: self.next_seq(),
             desynced: false,
+            analysis_running: false,
             analysis_queued: false,
             analyzed: None,
             published: 0,
@@ -392,26 +411,46 @@ impl State {
 
     // ---- analysis ----
 
-    /// Queues an analysis of the document unless one is already queued: the queued one takes its snapshot when it
-    /// starts, so it covers every edit made until then (a newer edit supersedes a pending analysis).
+    /// Makes sure an analysis of the document's current state will run. At most one scheduled analysis per
+    /// document runs at a time; edits that arrive meanwhile make it run once more, on the newest snapshot, when
+    /// it ends. An edit that finds the document idle is analysed at once (keystroke latency); a rerun means edits
+    /// are arriving faster than analyses finish (a burst: a formatter, a big paste, a replaying client), so it
+    /// first waits for the edits to pause ([`BURST_SETTLE`], at most [`BURST_MAX_WAIT`]). A burst of 10,000
+    /// changes then costs a few hundred analyses at most instead of one per change, and no analyses of old
+    /// versions pile up in the blocking pool.
     pub fn schedule(self: &Arc<Self>, uri: &Uri) {
         let Some(doc) = self.doc(uri) else { return };
         {
             let mut d = lock(&doc);
-            if d.analysis_queued || d.desynced {
+            if d.desynced {
                 return;
             }
             d.analysis_queued = true;
+            if d.analysis_running {
+                return;
+            }
+            d.analysis_running = true;
         }
         let state = self.clone();
         self.runtime.spawn_blocking(move || {
-            let snapshot = {
-                let mut d = lock(&doc);
-                d.analysis_queued = false;
-                d.snapshot()
-            };
-            if let Some(analyzed) = state.analyze_guarded(snapshot) {
-                state.store(&doc, Arc::new(analyzed));
+            let mut rerun = false;
+            loop {
+                if rerun {
+                    settle(&doc);
+                }
+                let snapshot = {
+                    let mut d = lock(&doc);
+                    if !d.analysis_queued || d.desynced {
+                        d.analysis_running = false;
+                        return;
+                    }
+                    d.analysis_queued = false;
+                    d.snapshot()
+                };
+                if let Some(analyzed) = state.analyze_guarded(snapshot) {
+                    state.store(&doc, Arc::new(analyzed));
+                }
+                rerun = true;
             }
         });
     }
@@ -508,6 +547,7 @@ impl State {
 
     /// Runs the rules on a snapshot (on a blocking thread) and converts the findings to diagnostics.
     pub fn analyze(&self, snapshot: Snapshot) -> Analyzed {
+        self.analyses.fetch_add(1, Ordering::Relaxed);
         let session = self.session();
         let engine = self.engine_for(&snapshot.config_key);
         let path = snapshot
@@ -753,8 +793,8 @@ impl State {
 
     /// The publisher: one task, so diagnostics for a document go out in the order they were computed, and each
     /// is checked for being current right before it is sent.
-    pub async fn run_publisher(self: Arc<Self>, mut messages: mpsc::UnboundedReceiver<Publish>) {
-        while let Some(message) = messages.recv().await {
+    pub async fn run_publisher(self: Arc<Self>) {
+        while let Some(message) = self.publisher.pop().await {
             match message {
                 Publish::Document(uri) => {
                     let Some(doc) = self.doc(&uri) else { continue };
@@ -838,6 +878,25 @@ fn skip_diagnostic(skip: &Skip) -> Diagnostic {
             "distsys-review did not analyse this file: {skip}. To analyse it, {remedy}."
         ),
         ..Diagnostic::default()
+    }
+}
+
+/// How long a document must go without an edit before a rerun during a burst takes its snapshot.
+const BURST_SETTLE: Duration = Duration::from_millis(5);
+/// The longest a rerun waits for a burst to pause: diagnostics keep coming during an endless stream of edits.
+const BURST_MAX_WAIT: Duration = Duration::from_millis(50);
+
+/// Waits (on the analysis thread) until the document has had no edit for [`BURST_SETTLE`], or [`BURST_MAX_WAIT`].
+fn settle(doc: &Mutex<Doc>) {
+    let started = Instant::now();
+    let mut seen = lock(doc).seq;
+    while started.elapsed() < BURST_MAX_WAIT {
+        std::thread::sleep(BURST_SETTLE);
+        let now = lock(doc).seq;
+        if now == seen {
+            return;
+        }
+        seen = now;
     }
 }
 

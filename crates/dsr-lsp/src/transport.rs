@@ -22,6 +22,7 @@ const MAX_BODY: usize = 512 * 1024 * 1024;
 
 const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
+const METHOD_NOT_FOUND: i64 = -32601;
 
 /// A buffered reader with the few operations framing needs, including a search that can look past one read.
 pub struct Reader<R> {
@@ -109,30 +110,12 @@ impl<R: AsyncRead + Unpin> Reader<R> {
         Ok(Some(out))
     }
 
-    /// Drops `n` bytes without keeping them; `false` if the input ends first.
-    async fn skip(&mut self, mut n: usize) -> io::Result<bool> {
-        loop {
-            let take = n.min(self.available().len());
-            self.consume(take);
-            n -= take;
-            if n == 0 {
-                return Ok(true);
-            }
-            if !self.fill().await? {
-                return Ok(false);
-            }
-        }
-    }
-
     /// Drops bytes up to the next `Content-Length` (any case); `false` if there is none.
     async fn skip_to_header(&mut self) -> io::Result<bool> {
         const NAME: &[u8] = b"content-length";
         loop {
             let available = self.available();
-            if let Some(i) = available
-                .windows(NAME.len())
-                .position(|w| w.eq_ignore_ascii_case(NAME))
-            {
+            if let Some(i) = find_ignore_case(available, NAME) {
                 self.consume(i);
                 return Ok(true);
             }
@@ -175,6 +158,8 @@ pub struct FrameReader<R> {
     reader: Reader<R>,
     /// The last header block was unusable: skip to the next `Content-Length` before reading headers.
     resync: bool,
+    /// An `initialize` request has gone through (notifications before it are dropped by the framework).
+    initialize_seen: bool,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
@@ -182,6 +167,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         Self {
             reader: Reader::new(inner),
             resync: false,
+            initialize_seen: false,
         }
     }
 
@@ -213,6 +199,15 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             }
             seen_header = true;
             let line = String::from_utf8_lossy(&line);
+            // After a body shorter than its Content-Length, the next frame's first header line arrives glued
+            // to the rest of that frame's body: pick the header out so only one message is lost.
+            let line = match find_ignore_case(line.as_bytes(), b"content-length:") {
+                Some(start) if start > 0 => {
+                    tracing::warn!("dropped {start} bytes before a Content-Length header");
+                    std::borrow::Cow::Owned(line[start..].to_string())
+                }
+                _ => line,
+            };
             let Some((name, value)) = line.split_once(':') else {
                 problem
                     .get_or_insert_with(|| format!("malformed header line `{}`", truncate(&line)));
@@ -258,9 +253,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             }
         };
         if length > MAX_BODY {
-            if !self.reader.skip(length).await? {
-                return Ok(None);
-            }
+            // Waiting for that many bytes would leave the client without an answer for as long as it takes to send
+            // them (forever, if the length is a mistake): answer now and look for the next header instead.
+            self.resync = true;
             return Ok(Some(Frame::invalid(
                 PARSE_ERROR,
                 format!("message of {length} bytes is larger than the {MAX_BODY} bytes accepted"),
@@ -272,8 +267,79 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         if let Some(problem) = problem {
             return Ok(Some(Frame::invalid(PARSE_ERROR, problem)));
         }
-        Ok(Some(validate(body)))
+        let frame = validate(body);
+        if let Frame::Message(body) = &frame {
+            if let Some(answer) = self.inspect(body) {
+                return Ok(Some(answer));
+            }
+        }
+        Ok(Some(frame))
     }
+
+    /// Fills two gaps in tower-lsp-server: it never answers a request whose method starts with `$/` and is
+    /// unknown (LSP asks for MethodNotFound; the client would wait forever), so that answer is made here; and it
+    /// drops some notifications without a word (before `initialize`, params of the wrong shape, a method nobody
+    /// handles), so those are logged here and still passed on.
+    fn inspect(&mut self, body: &[u8]) -> Option<Frame> {
+        let value = serde_json::from_slice::<Value>(body).ok()?;
+        let method = value.get("method").and_then(Value::as_str)?;
+        if let Some(id) = value.get("id") {
+            self.initialize_seen |= method == "initialize";
+            // The server handles no `$/` request (the protocol's `$/` messages are notifications).
+            return method.starts_with("$/").then(|| Frame::Invalid {
+                code: METHOD_NOT_FOUND,
+                message: format!("method not found: {method}"),
+                id: id.clone(),
+            });
+        }
+        if !self.initialize_seen && method != "exit" {
+            tracing::warn!("`{method}` notification before `initialize`: ignored");
+            return None;
+        }
+        let params = value.get("params").unwrap_or(&Value::Null);
+        match notification_params(method, params) {
+            Some(Ok(())) => {}
+            Some(Err(err)) => {
+                tracing::warn!("`{method}` notification with invalid params ignored: {err}")
+            }
+            None if method.starts_with("$/") => {}
+            None => tracing::info!("`{method}` notification is not handled: ignored"),
+        }
+        None
+    }
+}
+
+fn check_params<N: tower_lsp_server::ls_types::notification::Notification>(
+    params: &Value,
+) -> Result<(), String> {
+    N::Params::deserialize(params)
+        .map(drop)
+        .map_err(|err| err.to_string())
+}
+
+/// Whether `params` fit a notification the server handles; `None` for other methods.
+fn notification_params(method: &str, params: &Value) -> Option<Result<(), String>> {
+    use tower_lsp_server::ls_types::notification::*;
+    Some(match method {
+        Initialized::METHOD => check_params::<Initialized>(params),
+        Exit::METHOD => Ok(()),
+        DidOpenTextDocument::METHOD => check_params::<DidOpenTextDocument>(params),
+        DidChangeTextDocument::METHOD => check_params::<DidChangeTextDocument>(params),
+        DidCloseTextDocument::METHOD => check_params::<DidCloseTextDocument>(params),
+        DidSaveTextDocument::METHOD => check_params::<DidSaveTextDocument>(params),
+        DidChangeConfiguration::METHOD => check_params::<DidChangeConfiguration>(params),
+        DidChangeWatchedFiles::METHOD => check_params::<DidChangeWatchedFiles>(params),
+        DidChangeWorkspaceFolders::METHOD => check_params::<DidChangeWorkspaceFolders>(params),
+        Cancel::METHOD => check_params::<Cancel>(params),
+        SetTrace::METHOD => check_params::<SetTrace>(params),
+        _ => return None,
+    })
+}
+
+fn find_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn truncate(text: &str) -> String {
@@ -307,7 +373,14 @@ fn validate(body: Vec<u8>) -> Frame {
             )
         }
     };
-    if Request::deserialize(&value).is_ok() || Response::deserialize(&value).is_ok() {
+    // tower-lsp-server's types accept `{"jsonrpc": "2.0"}` (as a request with an empty method, which it then
+    // drops without a word), and a response without `result`: JSON-RPC calls both invalid.
+    let is_request =
+        value.get("method").is_some_and(Value::is_string) && Request::deserialize(&value).is_ok();
+    let is_response = value.get("id").is_some()
+        && (value.get("result").is_some() || value.get("error").is_some())
+        && Response::deserialize(&value).is_ok();
+    if is_request || is_response {
         return Frame::Message(body);
     }
     let id = value
@@ -472,6 +545,40 @@ mod tests {
             frames(&input).await,
             [Frame::Message(GOOD.as_bytes().to_vec())]
         );
+    }
+
+    #[tokio::test]
+    async fn dollar_requests_are_answered_and_empty_responses_refused() {
+        let mut input = frame(br#"{"jsonrpc":"2.0","id":3,"method":"$/nothing"}"#);
+        input.extend(frame(br#"{"jsonrpc":"2.0"}"#));
+        input.extend(frame(
+            br#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#,
+        ));
+        input.extend(frame(br#"{"jsonrpc":"2.0","id":4,"result":null}"#));
+        let frames = frames(&input).await;
+        let codes: Vec<i64> = frames.iter().map(code).collect();
+        assert_eq!(codes, [-32601, -32600, 0, 0], "{frames:?}");
+    }
+
+    #[tokio::test]
+    async fn an_absurd_length_is_answered_at_once() {
+        let mut input = b"Content-Length: 99999999999\r\n\r\n{}".to_vec();
+        input.extend(good());
+        let codes: Vec<i64> = frames(&input).await.iter().map(code).collect();
+        assert_eq!(codes, [-32700, 0]);
+    }
+
+    #[tokio::test]
+    async fn a_short_body_costs_one_message() {
+        // 34 bytes announced, 4 sent: the next frame's header and the start of its body are read as this body,
+        // and the rest of that body runs into the third frame's header line, which is picked out of it.
+        let mut input = b"Content-Length: 34\r\n\r\n{\"x\"".to_vec();
+        input.extend(good());
+        input.extend(good());
+        let frames = frames(&input).await;
+        let codes: Vec<i64> = frames.iter().map(code).collect();
+        assert_eq!(codes, [-32700, 0], "{frames:?}");
+        assert_eq!(frames[1], Frame::Message(GOOD.as_bytes().to_vec()));
     }
 
     #[tokio::test]

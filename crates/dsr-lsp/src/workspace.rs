@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use dsr_core::config::CONFIG_FILE_NAME;
 use dsr_core::Language;
-use tokio::sync::mpsc;
 use tower_lsp_server::ls_types::notification::Progress;
 use tower_lsp_server::ls_types::{
     ConfigurationItem, DidChangeWatchedFilesRegistrationOptions, FileChangeType, FileEvent,
@@ -30,8 +29,8 @@ const EXTENSIONS: &str = "rs,go,ts,mts,cts,tsx,js,jsx,mjs,cjs,sql";
 
 /// Runs the jobs that await the client, one at a time, so that no handler ever waits on the client and the
 /// framework's handler slots cannot all block on responses (DESIGN §9).
-pub async fn run_jobs(state: Arc<State>, mut jobs: mpsc::UnboundedReceiver<Job>) {
-    while let Some(job) = jobs.recv().await {
+pub async fn run_jobs(state: Arc<State>) {
+    while let Some(job) = state.jobs.pop().await {
         match job {
             Job::RegisterWatchers => register_watchers(&state).await,
             Job::PullConfiguration => pull_configuration(&state).await,

@@ -326,6 +326,7 @@ impl Document {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conformance;
     use proptest::prelude::*;
 
     fn sexp(document: &Document) -> String {
@@ -418,6 +419,134 @@ mod tests {
         ),
         (Language::Tsx, "const C = () => <div>{`t ${x}`}</div>;\n"),
     ];
+
+    /// Text that keeps valid code valid wherever it lands between tokens: whitespace in every line-break style,
+    /// comments with astral-plane characters.
+    fn benign() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "",
+            " ",
+            "\n",
+            "\r\n",
+            "\r",
+            "\t",
+            "\n\n",
+            "/* 😀 */",
+            "/*\r\n*/",
+        ])
+        .prop_map(String::from)
+    }
+
+    fn edit() -> impl Strategy<Value = conformance::Edit> {
+        use conformance::{Anchor, Edit};
+        let anchor = prop_oneof![
+            6 => any::<usize>().prop_map(Anchor::Offset),
+            1 => Just(Anchor::Eof),
+            2 => any::<usize>().prop_map(Anchor::LineStart),
+        ];
+        let text = prop_oneof![3 => fragment(), 1 => benign()];
+        prop_oneof![
+            12 => (anchor.clone(), 0usize..8, text.clone())
+                .prop_map(|(at, len, text)| Edit::Range { at, len, text }),
+            3 => (anchor, 1usize..4, text)
+                .prop_map(|(at, lines, text)| Edit::Lines { at, lines, text }),
+            // Back to a valid text now and then, so later steps are compared tree for tree again.
+            1 => (0usize..SEEDS.len()).prop_map(|i| Edit::Full(SEEDS[i].1.to_string())),
+            20 => Just(Edit::Undo),
+        ]
+    }
+
+    /// A `didChange`'s content changes: mostly one, sometimes a batch.
+    fn batch() -> impl Strategy<Value = Vec<conformance::Edit>> {
+        prop_oneof![
+            4 => prop::collection::vec(edit(), 1..2),
+            1 => prop::collection::vec(edit(), 2..6),
+        ]
+    }
+
+    fn env_usize(name: &str, default: usize) -> usize {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// After every step of a random edit sequence (UTF-16 by default, sometimes UTF-8 or UTF-32; astral-plane
+    /// characters, CRLF and lone CR, edits at EOF, deletions spanning lines, empty edits, batches, full-text
+    /// changes) the text equals a string model and the tree agrees with a fresh parse as far as tree-sitter
+    /// allows (see `conformance`). `DSR_EDIT_FUZZ_CASES` scales the run; the default is at least 100,000 steps.
+    ///
+    /// Split in two tests so the default test harness runs the halves on two threads.
+    #[test]
+    fn every_step_of_random_edit_sequences_agrees_with_the_model_1() {
+        edit_sequences(1);
+    }
+
+    #[test]
+    fn every_step_of_random_edit_sequences_agrees_with_the_model_2() {
+        edit_sequences(2);
+    }
+
+    fn edit_sequences(half: usize) {
+        use proptest::test_runner::{Config, TestRunner};
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let cases = env_usize("DSR_EDIT_FUZZ_CASES", 1_000) / 2;
+        let min_steps = env_usize("DSR_EDIT_FUZZ_MIN_STEPS", 100_000) as u64 / 2;
+        let languages = [
+            Language::Rust,
+            Language::Go,
+            Language::TypeScript,
+            Language::Tsx,
+            Language::Sql,
+        ];
+        let strategy = (
+            0usize..SEEDS.len() + 1,
+            0usize..languages.len(),
+            prop_oneof![
+                6 => Just(PositionEncoding::Utf16),
+                1 => Just(PositionEncoding::Utf8),
+                1 => Just(PositionEncoding::Utf32),
+            ],
+            prop::collection::vec(batch(), 100..140),
+        );
+        let steps = AtomicU64::new(0);
+        let changes = AtomicU64::new(0);
+        let structural = AtomicU64::new(0);
+        let started = std::time::Instant::now();
+        let mut runner = TestRunner::new(Config {
+            cases: cases as u32,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        runner
+            .run(&strategy, |(seed, language, encoding, batches)| {
+                // Each seed text under its own grammar, plus the empty text and SQL (no tree) under any.
+                let (language, text) = match SEEDS.get(seed) {
+                    Some(&(language, text)) if language != Language::Sql => (language, text),
+                    _ => (languages[language], ""),
+                };
+                let mut harness = conformance::Harness::new(language, text, encoding);
+                for batch in &batches {
+                    if let Err(problem) = harness.step(batch) {
+                        return Err(TestCaseError::fail(problem));
+                    }
+                }
+                steps.fetch_add(harness.stats.steps, Ordering::Relaxed);
+                changes.fetch_add(harness.stats.changes, Ordering::Relaxed);
+                structural.fetch_add(harness.stats.structural_only, Ordering::Relaxed);
+                Ok(())
+            })
+            .unwrap_or_else(|err| panic!("{err}"));
+        let steps = steps.into_inner();
+        eprintln!(
+            "edit fuzz, half {half}: {steps} steps ({} changes) in {cases} sequences, {:.1?}; {} steps compared structurally \
+             only (both trees had syntax errors)",
+            changes.into_inner(),
+            started.elapsed(),
+            structural.into_inner(),
+        );
+        assert!(steps >= min_steps, "only {steps} steps ran");
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]

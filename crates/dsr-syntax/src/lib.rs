@@ -6,6 +6,8 @@
 //! range into the document text; turning that into a line/column is done by [`position`] against the rope, never
 //! from tree-sitter's row/column points (which count only `\n` as a line break, where LSP also counts `\r`).
 
+#[doc(hidden)]
+pub mod conformance;
 mod document;
 mod kinds;
 mod language;
