@@ -41,7 +41,8 @@ function state() {
   }
 }
 function fileState(s, rel) {
-  return s?.files.find((f) => decodeURIComponent(f.uri).endsWith('/' + rel));
+  // The whole path below the project: `src/main.rs` must not match `shop/worker/src/main.rs`.
+  return s?.files.find((f) => decodeURIComponent(f.uri).endsWith('/project/' + rel));
 }
 const codesOf = (f) => [...new Set((f?.diagnostics ?? []).map((d) => d.code))].sort();
 
@@ -58,6 +59,7 @@ async function openFile(page, rel) {
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 20000 });
+  // Quick open matches fuzzily: every file of expect.json has a base name no other file of the project has.
   await input.fill(rel);
   // Quick open fills its list asynchronously; Enter before that opens nothing.
   await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 30000 });
@@ -244,11 +246,17 @@ async function run(page) {
     check(!!cleared, `back to "openFiles": ${closed} has no diagnostics while closed`);
   }
 
-  // --- the project's distsys-review.toml is watched: the server reloads it when it changes on disk -------
+  // --- the distsys-review.toml that governs the UI file (the nearest one up from it) is watched: the server
+  // reloads it when it changes on disk ---------------------------------------------------------------------
   if (ignored) {
-    const toml = path.join(process.env.DSR_PROJECT, 'distsys-review.toml');
+    let dir = path.dirname(path.join(process.env.DSR_PROJECT, UI_FILE));
+    while (!fs.existsSync(path.join(dir, 'distsys-review.toml')) && dir !== process.env.DSR_PROJECT) {
+      dir = path.dirname(dir);
+    }
+    const toml = path.join(dir, 'distsys-review.toml');
     const original = fs.readFileSync(toml, 'utf8');
-    fs.writeFileSync(toml, `${original}ignore = ["${ignored}"]\n`);
+    // At the top: a key after a `[table]` header would belong to that table.
+    fs.writeFileSync(toml, `ignore = ["${ignored}"]\n${original}`);
     const gone = await until(async () => {
       const f = fileState(state(), UI_FILE);
       return f && !codesOf(f).includes(ignored);

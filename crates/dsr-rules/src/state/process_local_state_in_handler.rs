@@ -259,32 +259,8 @@ fn locals_of<'s>(ctx: &RuleContext<'s>, handler: Node<'_>) -> HashSet<&'s str> {
             "closure_parameters" => node::descendants(n)
                 .filter(|d| d.kind() == "identifier")
                 .collect(),
-            "variable_declarator" => n
-                .child_by_field_name("name")
-                .map(|p| {
-                    node::descendants(p)
-                        .filter(|d| {
-                            matches!(
-                                d.kind(),
-                                "identifier" | "shorthand_property_identifier_pattern"
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            "required_parameter" | "optional_parameter" => n
-                .child_by_field_name("pattern")
-                .map(|p| {
-                    node::descendants(p)
-                        .filter(|d| {
-                            matches!(
-                                d.kind(),
-                                "identifier" | "shorthand_property_identifier_pattern"
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
+            "variable_declarator" => ts_bound_names(n, "name"),
+            "required_parameter" | "optional_parameter" => ts_bound_names(n, "pattern"),
             _ => continue,
         };
         for t in targets {
@@ -759,4 +735,20 @@ fn ts_write(ctx: &RuleContext<'_>, n: Node<'_>, state: &HashMap<String, State>) 
         }
         _ => None,
     }
+}
+
+/// The names a TypeScript declarator or parameter binds through its `field` pattern (`x`, `{ a, b }`, `[c]`).
+fn ts_bound_names<'t>(n: Node<'t>, field: &str) -> Vec<Node<'t>> {
+    n.child_by_field_name(field)
+        .map(|pattern| {
+            node::descendants(pattern)
+                .filter(|d| {
+                    matches!(
+                        d.kind(),
+                        "identifier" | "shorthand_property_identifier_pattern"
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
