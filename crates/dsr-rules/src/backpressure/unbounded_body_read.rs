@@ -251,6 +251,15 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
             .emit(sink);
         return;
     }
+    let to_bytes = path == "hyper::body::to_bytes" || call.callee_text.ends_with("body::to_bytes");
+    let buffering_method = call
+        .method
+        .as_deref()
+        .filter(|m| matches!(*m, "bytes" | "text" | "json") && call.args.is_empty());
+    // Candidates first: the size-check scan below looks at every call of the function.
+    if !to_bytes && buffering_method.is_none() {
+        return;
+    }
     let Some(scope) = function_range(ctx, call) else {
         return;
     };
@@ -264,7 +273,7 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     if checked {
         return;
     }
-    if path == "hyper::body::to_bytes" || call.callee_text.ends_with("body::to_bytes") {
+    if to_bytes {
         ctx.finding(&UnboundedBodyRead::META, TextRange::of(call.callee))
             .title("`hyper::body::to_bytes` buffers the whole body with no size limit")
             .trigger("the peer sends (or a misbehaving upstream returns) a body of several gigabytes")
@@ -274,12 +283,9 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
             .emit(sink);
         return;
     }
-    let Some(method) = call.method.as_deref() else {
+    let Some(method) = buffering_method else {
         return;
     };
-    if !matches!(method, "bytes" | "text" | "json") || !call.args.is_empty() {
-        return;
-    }
     if !is_awaited(call.node) || !is_reqwest_response(ctx, call) {
         return;
     }
