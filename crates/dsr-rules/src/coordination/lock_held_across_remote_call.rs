@@ -124,12 +124,6 @@ impl Rule for LockHeldAcrossRemoteCall {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        if !matches!(
-            ctx.language,
-            Language::Go | Language::Rust | Language::TypeScript | Language::Tsx
-        ) {
-            return;
-        }
         let locks = ctx.locks();
         if !locks
             .acquisitions

@@ -2,7 +2,7 @@ use dsr_core::commands::StoreCommand;
 use dsr_core::kb::{ApiKind, LockScope};
 use dsr_core::models::locks::{key_text, words, Acquisition, Expiry, Mechanism, Purpose};
 use dsr_core::models::remote::RemoteCalls;
-use dsr_core::{declare_rule, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Finding, Fix, Rule, RuleContext, RuleMeta, TextRange};
 use dsr_syntax::node;
 
 use crate::shared::compact_text;
@@ -120,12 +120,6 @@ impl Rule for LockWithoutFencing {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        if !matches!(
-            ctx.language,
-            Language::Go | Language::Rust | Language::TypeScript | Language::Tsx
-        ) {
-            return;
-        }
         let locks = ctx.locks();
         if !locks
             .acquisitions

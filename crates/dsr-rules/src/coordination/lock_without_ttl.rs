@@ -135,12 +135,6 @@ impl Rule for LockWithoutTtl {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        if !matches!(
-            ctx.language,
-            Language::Go | Language::Rust | Language::TypeScript | Language::Tsx
-        ) {
-            return;
-        }
         let commands: Vec<_> = (0..ctx.facts.calls.len())
             .filter_map(|i| StoreCommand::decode(ctx.facts, ctx.kb, ctx.source, i))
             .collect();

@@ -116,12 +116,6 @@ impl Rule for UnsafeLockRelease {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        if !matches!(
-            ctx.language,
-            Language::Go | Language::Rust | Language::TypeScript | Language::Tsx
-        ) {
-            return;
-        }
         let locks = ctx.locks();
         let mut reported = FxHashSet::default();
         for acquisition in &locks.acquisitions {
