@@ -32,12 +32,16 @@ pub struct Analysis {
     pub failures: Vec<RuleFailure>,
 }
 
+static NEXT_ENGINE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// The rules of a run with their configuration and knowledge base. Cheap to share across threads.
 pub struct Engine {
     rules: Vec<&'static dyn Rule>,
     all_codes: Vec<&'static str>,
     config: Config,
     kb: KnowledgeBase,
+    /// Tells engines apart: results cached for one engine's rules and configuration are not valid for another.
+    id: u64,
 }
 
 impl Engine {
@@ -53,7 +57,12 @@ impl Engine {
             all_codes: registry.iter().map(|r| r.meta().code).collect(),
             kb: KnowledgeBase::with_effects(&config.effects),
             config,
+            id: NEXT_ENGINE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     pub fn config(&self) -> &Config {
@@ -101,6 +110,20 @@ impl Engine {
         tree: Option<&Tree>,
         disabled: &[&str],
     ) -> Analysis {
+        let raw = self.run_rules(path, language, source, tree, disabled);
+        self.finish(source, raw)
+    }
+
+    /// The rules' own findings on one text, before severities and suppressions: the part of an analysis that
+    /// [`crate::incremental`] runs on slices of a file.
+    pub(crate) fn run_rules(
+        &self,
+        path: &Path,
+        language: Language,
+        source: &str,
+        tree: Option<&Tree>,
+        disabled: &[&str],
+    ) -> RawAnalysis {
         let facts = FileFacts::compute(language, tree, source);
         let ctx = RuleContext::new(path, language, source, tree, &facts, &self.kb);
         let mut findings = Vec::new();
@@ -129,13 +152,27 @@ impl Engine {
         }
         // A finding must point into the file: a rule bug must not become an out-of-range range downstream.
         findings.retain(|f| f.range.start <= f.range.end && f.range.end <= source.len());
+        RawAnalysis {
+            findings,
+            comments: facts.comments,
+            failures,
+        }
+    }
+
+    /// Configured severities, suppressions (with the unused ones reported), and the order findings are shown in.
+    pub(crate) fn finish(&self, source: &str, raw: RawAnalysis) -> Analysis {
+        let RawAnalysis {
+            mut findings,
+            comments,
+            failures,
+        } = raw;
         for finding in &mut findings {
             if let Some(severity) = self.config.severity_for(finding.rule) {
                 finding.severity = severity;
             }
         }
         let lines = LineStarts::new(source);
-        let mut suppressions = suppression::parse(source, &facts.comments, &lines);
+        let mut suppressions = suppression::parse(source, &comments, &lines);
         let mut meta = suppression::apply(
             &mut findings,
             &mut suppressions,
@@ -169,6 +206,14 @@ impl Engine {
             failures,
         }
     }
+}
+
+/// What the rules report on one text, with the comments suppressions are read from.
+#[derive(Debug, Default)]
+pub(crate) struct RawAnalysis {
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) comments: Vec<dsr_syntax::TextRange>,
+    pub(crate) failures: Vec<RuleFailure>,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod facts;
 pub mod finding;
 pub mod fix;
+pub mod incremental;
 pub mod kb;
 pub mod limits;
 pub mod models;
@@ -23,6 +24,7 @@ pub use facts::FileFacts;
 pub use finding::{
     Applicability, Confidence, Edit, Evidence, Finding, FindingKind, Fix, Impact, Severity,
 };
+pub use incremental::{IncrementalCache, IncrementalStats};
 pub use kb::KnowledgeBase;
 pub use limits::{Limits, Skip};
 pub use rule::{Family, FixAvailability, Rule, RuleContext, RuleMeta};

@@ -125,13 +125,6 @@ impl Rule for TransactionNotRolledBack {
     }
 }
 
-fn line_of(ctx: &RuleContext<'_>, offset: usize) -> usize {
-    ctx.source
-        .get(..offset)
-        .map_or(0, |before| before.bytes().filter(|b| *b == b'\n').count())
-        + 1
-}
-
 /// The calls that end the transaction (commit or rollback), as nodes.
 fn ends<'t>(ctx: &RuleContext<'t>, tx: &Transaction<'t>) -> Vec<Node<'t>> {
     tx.commits
@@ -208,16 +201,11 @@ fn check_go<'t>(ctx: &RuleContext<'t>, tx: &Transaction<'t>, sink: &mut Vec<Find
         .unwrap_or_else(|| "Rollback()".to_string());
     let begin_text = ctx.node_text(begin.callee);
     let exit_text = if first.kind() == "return_statement" {
-        format!(
-            "`{}` at line {} runs",
-            compact(ctx.node_text(first)),
-            line_of(ctx, first.start_byte())
-        )
+        // No line numbers in messages: the evidence points at the exit, and a message must not change when a
+        // line is added above the function (incremental analysis reuses it).
+        format!("`{}` runs", compact(ctx.node_text(first)))
     } else {
-        format!(
-            "the function ends after line {}",
-            line_of(ctx, first.start_byte())
-        )
+        "the function ends".to_string()
     };
     let fix = match err_check {
         Some(check) => {
@@ -305,9 +293,9 @@ fn check_rust<'t>(ctx: &RuleContext<'t>, tx: &Transaction<'t>, sink: &mut Vec<Fi
     });
     let Some(exit) = open else { return };
     let how = if exit.kind() == "try_expression" {
-        format!("the `?` at line {}", line_of(ctx, exit.end_byte()))
+        format!("the `?` of `{}`", compact(ctx.node_text(exit)))
     } else {
-        format!("the `return` at line {}", line_of(ctx, exit.start_byte()))
+        format!("`{}`", compact(ctx.node_text(exit)))
     };
     ctx.finding(&TransactionNotRolledBack::META, TextRange::of(begin.node))
         .title(format!(
@@ -368,9 +356,8 @@ fn check_typescript<'t>(ctx: &RuleContext<'t>, tx: &Transaction<'t>, sink: &mut 
         );
         ctx.finding(&TransactionNotRolledBack::META, TextRange::of(begin.node))
             .title(format!(
-                "if {} at line {} throws, the transaction begun on `{handle}` is {what}",
+                "if {} throws, the transaction begun on `{handle}` is {what}",
                 exit_label(ctx, exit),
-                line_of(ctx, exit.start_byte())
             ))
             .trigger("a query after `BEGIN` fails (constraint violation, timeout, lost connection)")
             .expected(
@@ -424,5 +411,9 @@ fn in_try_with(exit: Node<'_>, scope: Node<'_>, part: &str, calls: &[Node<'_>]) 
 }
 
 fn compact(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match text.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
 }

@@ -1,0 +1,500 @@
+//! A file cut into top-level chunks, and the names each chunk defines and mentions.
+//!
+//! A chunk is one top-level declaration, function or statement together with the comments and attributes
+//! before it: its range starts where the previous chunk's node ended, so the chunks tile the whole file and
+//! every byte (a comment, a suppression directive, trailing whitespace) belongs to exactly one of them.
+
+use std::hash::Hasher;
+use std::sync::Arc;
+
+use dsr_syntax::{KindSet, Language, TextRange};
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
+use tree_sitter::{Node, Tree};
+
+/// How a chunk takes part in slices (see the module docs of [`super`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Role {
+    /// Package clause, imports, `use`, and anything this module does not know how to scope (top-level macro
+    /// invocations, ERROR nodes): part of every slice.
+    Global,
+    /// Types, traits, package-level variables and constants: context for the chunks that mention them, never a
+    /// link between two of those chunks (a type every method mentions would otherwise join the whole file).
+    Declaration,
+    /// Functions, methods, `impl` blocks, classes, and top-level statements.
+    Item,
+}
+
+/// The hash of an identifier's text.
+pub(crate) type Name = u64;
+
+/// Stands for "the module's top-level statements", which run together: every nameless item defines it and
+/// calls it, so they all share one slice.
+const MODULE_BODY: Name = 0x6d6f_6475_6c65_5f62;
+
+/// What a chunk's text says, independent of where it is: cached by the text's hash.
+#[derive(Debug, Default)]
+pub(crate) struct ChunkNames {
+    pub(crate) role: Option<Role>,
+    /// Names the chunk declares at top level (a function, a type, a variable, the methods of an `impl`).
+    pub(crate) defines: Vec<Name>,
+    /// Names the chunk calls (the last identifier of a callee: `f()`, `s.f()`, `pkg::f()`, `new F()`, `m!()`).
+    pub(crate) calls: Vec<Name>,
+    /// Every other identifier the chunk mentions.
+    pub(crate) values: Vec<Name>,
+    /// Names the chunk assigns to (`x = …`, `s.f = …`, `s.f[k] = …`, `x++`): the last identifier of the target.
+    /// Two chunks that write the same package-level variable or struct field are analysed together.
+    pub(crate) writes: Vec<Name>,
+    /// One of the module's top-level statements or variables (TS), which run together as one program.
+    pub(crate) module_body: bool,
+    /// Line breaks in the chunk's text: a slice replaces a chunk it leaves out by this many, so that the rows
+    /// of the chunks it keeps do not move.
+    pub(crate) newlines: usize,
+}
+
+/// One chunk of the current text.
+#[derive(Debug, Clone)]
+pub(crate) struct Chunk {
+    pub(crate) range: TextRange,
+    /// The hash of `source[range]`.
+    pub(crate) hash: u64,
+    pub(crate) names: Arc<ChunkNames>,
+}
+
+impl Chunk {
+    pub(crate) fn role(&self) -> Role {
+        self.names.role.unwrap_or(Role::Global)
+    }
+}
+
+pub(crate) fn text_hash(text: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(text.as_bytes());
+    hasher.write_usize(text.len());
+    hasher.finish()
+}
+
+/// The grammar's kinds this module asks about, looked up once per language.
+pub(crate) struct Kinds {
+    identifiers: KindSet,
+    trivia: KindSet,
+    calls: KindSet,
+    assignments: KindSet,
+}
+
+impl Kinds {
+    pub(crate) fn new(language: Language) -> Self {
+        Self {
+            // `identifier`, `field_identifier`, `type_identifier`, `property_identifier`,
+            // `shorthand_property_identifier`, `package_identifier`, ...
+            identifiers: KindSet::new(language, |kind| kind.ends_with("identifier")),
+            trivia: KindSet::new(language, |kind| {
+                kind.contains("comment") || kind == "attribute_item"
+            }),
+            calls: KindSet::of(
+                language,
+                &["call_expression", "new_expression", "macro_invocation"],
+            ),
+            assignments: KindSet::of(
+                language,
+                &[
+                    "assignment_statement",
+                    "inc_statement",
+                    "dec_statement",
+                    "assignment_expression",
+                    "compound_assignment_expr",
+                    "augmented_assignment_expression",
+                    "update_expression",
+                ],
+            ),
+        }
+    }
+}
+
+/// Cuts `tree` into chunks, reusing the names of chunks whose text was seen before.
+pub(crate) fn chunk(
+    language: Language,
+    kinds: &Kinds,
+    tree: &Tree,
+    source: &str,
+    known: &FxHashMap<u64, Arc<ChunkNames>>,
+) -> Vec<Chunk> {
+    let root = tree.root_node();
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut start = 0;
+    let mut cursor = root.walk();
+    let mut nodes = Vec::new();
+    for child in root.children(&mut cursor) {
+        if kinds.trivia.contains(child) || !child.is_named() {
+            continue;
+        }
+        let end = child.end_byte().min(source.len());
+        if end <= start {
+            continue;
+        }
+        nodes.push((TextRange::new(start, end), child));
+        start = end;
+    }
+    match nodes.last_mut() {
+        Some((range, _)) => range.end = source.len(),
+        None => {
+            let range = TextRange::new(0, source.len());
+            let text = &source[range.start..range.end];
+            return vec![Chunk {
+                range,
+                hash: text_hash(text),
+                names: Arc::new(ChunkNames {
+                    role: Some(Role::Global),
+                    newlines: count_newlines(text),
+                    ..ChunkNames::default()
+                }),
+            }];
+        }
+    }
+    for (range, node) in nodes {
+        let text = source.get(range.start..range.end).unwrap_or_default();
+        let hash = text_hash(text);
+        let names = match known.get(&hash) {
+            Some(names) => names.clone(),
+            None => Arc::new(names_of(language, kinds, node, source, text)),
+        };
+        chunks.push(Chunk { range, hash, names });
+    }
+    chunks
+}
+
+fn count_newlines(text: &str) -> usize {
+    text.bytes().filter(|&b| b == b'\n').count()
+}
+
+fn names_of(
+    language: Language,
+    kinds: &Kinds,
+    node: Node<'_>,
+    source: &str,
+    text: &str,
+) -> ChunkNames {
+    let role = role_of(language, node, source);
+    let mut defines = Vec::new();
+    defined_names(node, source, &mut defines);
+    let Mentions {
+        mut calls,
+        mut values,
+        mut writes,
+    } = mentions(kinds, node, source);
+    let module_body = match language {
+        Language::TypeScript | Language::Tsx => {
+            (role == Role::Item && defines.is_empty())
+                || (role == Role::Declaration && is_variable_declaration(node))
+        }
+        _ => role == Role::Item && defines.is_empty(),
+    };
+    if module_body {
+        defines.push(MODULE_BODY);
+        calls.push(MODULE_BODY);
+    }
+    defines.sort_unstable();
+    defines.dedup();
+    for list in [&mut calls, &mut values, &mut writes] {
+        list.sort_unstable();
+        list.dedup();
+    }
+    // A chunk's own names are not a dependency on itself.
+    calls.retain(|name| defines.binary_search(name).is_err() || *name == MODULE_BODY);
+    values.retain(|name| defines.binary_search(name).is_err());
+    values.retain(|name| calls.binary_search(name).is_err());
+    ChunkNames {
+        role: Some(role),
+        defines,
+        calls,
+        values,
+        writes,
+        module_body,
+        newlines: count_newlines(text),
+    }
+}
+
+fn is_variable_declaration(node: Node<'_>) -> bool {
+    match node.kind() {
+        "lexical_declaration" | "variable_declaration" => true,
+        "export_statement" => node
+            .child_by_field_name("declaration")
+            .is_some_and(is_variable_declaration),
+        _ => false,
+    }
+}
+
+/// `const x = require("y")` (or `require("y").z`): an import written as a call.
+fn is_require(node: Node<'_>, source: &str) -> bool {
+    if !matches!(node.kind(), "lexical_declaration" | "variable_declaration") {
+        return false;
+    }
+    let mut cursor = node.walk();
+    let declarators: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
+    !declarators.is_empty()
+        && declarators.iter().all(|declarator| {
+            let mut value = declarator.child_by_field_name("value");
+            while let Some(v) = value {
+                match v.kind() {
+                    "member_expression" => value = v.child_by_field_name("object"),
+                    "await_expression" => value = v.named_child(0),
+                    "call_expression" => {
+                        let callee = v.child_by_field_name("function");
+                        return callee.is_some_and(|c| {
+                            matches!(
+                                source.get(c.start_byte()..c.end_byte()),
+                                Some("require" | "import")
+                            ) || c.kind() == "import"
+                        });
+                    }
+                    _ => return false,
+                }
+            }
+            false
+        })
+}
+
+fn role_of(language: Language, node: Node<'_>, source: &str) -> Role {
+    let kind = node.kind();
+    match language {
+        Language::Go => match kind {
+            // `init` runs before anything else and configures what the rest uses (`http.DefaultClient.Timeout`).
+            "function_declaration"
+                if node
+                    .child_by_field_name("name")
+                    .and_then(|name| source.get(name.start_byte()..name.end_byte()))
+                    == Some("init") =>
+            {
+                Role::Global
+            }
+            "function_declaration" | "method_declaration" => Role::Item,
+            "type_declaration" | "var_declaration" | "const_declaration" => Role::Declaration,
+            _ => Role::Global,
+        },
+        Language::Rust => match kind {
+            "function_item" | "impl_item" | "macro_definition" => Role::Item,
+            "mod_item" if node.child_by_field_name("body").is_some() => Role::Item,
+            "struct_item" | "enum_item" | "union_item" | "type_item" | "trait_item"
+            | "const_item" | "static_item" => Role::Declaration,
+            _ => Role::Global,
+        },
+        Language::TypeScript | Language::Tsx => ts_role(node, source),
+        Language::Sql => Role::Global,
+    }
+}
+
+fn ts_role(node: Node<'_>, source: &str) -> Role {
+    if is_require(node, source) {
+        return Role::Global;
+    }
+    match node.kind() {
+        "import_statement" | "ERROR" => Role::Global,
+        "export_statement" => {
+            if node.child_by_field_name("source").is_some() {
+                // `export { a } from './b'`: an import in all but name.
+                return Role::Global;
+            }
+            match node.child_by_field_name("declaration") {
+                Some(declaration) => ts_role(declaration, source),
+                None => Role::Item,
+            }
+        }
+        "function_declaration"
+        | "generator_function_declaration"
+        | "class_declaration"
+        | "abstract_class_declaration" => Role::Item,
+        "interface_declaration"
+        | "type_alias_declaration"
+        | "enum_declaration"
+        | "ambient_declaration"
+        | "module"
+        | "internal_module" => Role::Declaration,
+        "lexical_declaration" | "variable_declaration" => {
+            let mut cursor = node.walk();
+            let function_valued = node.named_children(&mut cursor).any(|declarator| {
+                declarator
+                    .child_by_field_name("value")
+                    .is_some_and(|value| {
+                        matches!(
+                            value.kind(),
+                            "arrow_function" | "function_expression" | "function" | "class"
+                        )
+                    })
+            });
+            if function_valued {
+                Role::Item
+            } else {
+                Role::Declaration
+            }
+        }
+        _ => Role::Item,
+    }
+}
+
+/// The names a top-level node declares: its `name`, the specs of a Go `var (...)`/`type (...)` group, the
+/// declarators of a `const`/`let`, what an `export` wraps, and the members of an `impl`, trait or class (so that
+/// `s.member()` elsewhere links to the chunk that defines `member`).
+fn defined_names(node: Node<'_>, source: &str, out: &mut Vec<Name>) {
+    let mut cursor = node.walk();
+    for name in node.children_by_field_name("name", &mut cursor) {
+        identifiers_in(name, source, out);
+    }
+    match node.kind() {
+        "export_statement" => {
+            if let Some(declaration) = node.child_by_field_name("declaration") {
+                defined_names(declaration, source, out);
+            }
+        }
+        "type_declaration"
+        | "var_declaration"
+        | "const_declaration"
+        | "lexical_declaration"
+        | "variable_declaration"
+        | "var_spec_list" => {
+            let mut cursor = node.walk();
+            for child in node.named_children(&mut cursor) {
+                defined_names(child, source, out);
+            }
+        }
+        // A struct's fields: methods that write the same field are analysed together.
+        "type_spec" | "struct_item" | "union_item" => {
+            let body = match node.kind() {
+                "type_spec" => node.child_by_field_name("type"),
+                _ => Some(node),
+            }
+            .and_then(|n| n.child_by_field_name("body").or_else(|| n.named_child(0)));
+            if let Some(body) = body {
+                let mut cursor = body.walk();
+                for field in body.named_children(&mut cursor) {
+                    if field.kind() == "field_declaration" {
+                        let mut inner = field.walk();
+                        for name in field.children_by_field_name("name", &mut inner) {
+                            identifiers_in(name, source, out);
+                        }
+                    }
+                }
+            }
+        }
+        "impl_item" | "trait_item" | "class_declaration" | "abstract_class_declaration" => {
+            if let Some(body) = node.child_by_field_name("body") {
+                let mut cursor = body.walk();
+                for member in body.named_children(&mut cursor) {
+                    let mut inner = member.walk();
+                    for name in member.children_by_field_name("name", &mut inner) {
+                        identifiers_in(name, source, out);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn identifiers_in(node: Node<'_>, source: &str, out: &mut Vec<Name>) {
+    if node.child_count() == 0 {
+        if let Some(text) = source.get(node.start_byte()..node.end_byte()) {
+            out.push(text_hash(text));
+        }
+        return;
+    }
+    let mut cursor = node.walk();
+    for child in node.named_children(&mut cursor) {
+        identifiers_in(child, source, out);
+    }
+}
+
+struct Mentions {
+    calls: Vec<Name>,
+    values: Vec<Name>,
+    writes: Vec<Name>,
+}
+
+/// The identifiers under `node`, split into callee names and the rest, and the names assigned to.
+fn mentions(kinds: &Kinds, node: Node<'_>, source: &str) -> Mentions {
+    let mut found = Mentions {
+        calls: Vec::new(),
+        values: Vec::new(),
+        writes: Vec::new(),
+    };
+    // End offsets of the callees of the calls seen so far: a callee's last identifier ends where it ends.
+    let mut callee_ends: FxHashSet<usize> = FxHashSet::default();
+    let mut cursor = node.walk();
+    loop {
+        let current = cursor.node();
+        if kinds.calls.contains(current) {
+            let callee = ["function", "constructor", "macro"]
+                .iter()
+                .find_map(|field| current.child_by_field_name(field));
+            if let Some(callee) = callee {
+                callee_ends.insert(callee.end_byte());
+            }
+        } else if kinds.assignments.contains(current) {
+            let target = ["left", "argument"]
+                .iter()
+                .find_map(|field| current.child_by_field_name(field))
+                .or_else(|| current.named_child(0));
+            if let Some(target) = target {
+                written_names(target, source, &mut found.writes);
+            }
+        } else if current.child_count() == 0 && kinds.identifiers.contains(current) {
+            if let Some(text) = source.get(current.start_byte()..current.end_byte()) {
+                let name = text_hash(text);
+                if callee_ends.contains(&current.end_byte()) {
+                    found.calls.push(name);
+                } else {
+                    found.values.push(name);
+                }
+            }
+        }
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() || cursor.node() == node {
+                return found;
+            }
+        }
+    }
+}
+
+/// The name an assignment target stores into: `x`, the `f` of `s.f`, `s.f[k]`, `*s.f`, `(a, b)`'s each.
+fn written_names(target: Node<'_>, source: &str, out: &mut Vec<Name>) {
+    match target.kind() {
+        "expression_list" | "tuple_expression" | "array_pattern" | "parenthesized_expression" => {
+            let mut cursor = target.walk();
+            for child in target.named_children(&mut cursor) {
+                written_names(child, source, out);
+            }
+        }
+        "selector_expression" | "field_expression" | "member_expression" => {
+            if let Some(field) = target
+                .child_by_field_name("field")
+                .or_else(|| target.child_by_field_name("property"))
+            {
+                identifiers_in(field, source, out);
+            }
+        }
+        "index_expression" | "subscript_expression" => {
+            if let Some(operand) = target
+                .child_by_field_name("operand")
+                .or_else(|| target.child_by_field_name("object"))
+                .or_else(|| target.named_child(0))
+            {
+                written_names(operand, source, out);
+            }
+        }
+        "unary_expression" | "pointer_expression" | "reference_expression" => {
+            if let Some(operand) = target
+                .child_by_field_name("operand")
+                .or_else(|| target.child_by_field_name("argument"))
+                .or_else(|| target.named_child(0))
+            {
+                written_names(operand, source, out);
+            }
+        }
+        _ if target.child_count() == 0 => identifiers_in(target, source, out),
+        _ => {}
+    }
+}

@@ -1,0 +1,243 @@
+//! Incremental analysis equals whole-file analysis (see `dsr_core::incremental`): on every rule fixture and
+//! every file of the sample shop, from an empty cache and then after each of a run of random typing edits
+//! (a letter added to or removed from an identifier, a space or a line break) that reuse the cache.
+//!
+//! Two kinds of difference are expected, and the LSP's confirming whole-file pass corrects both once typing
+//! pauses: texts with syntax errors (each slice recovers from the error on its own, so those are analysed but
+//! not compared), and the findings in [`KNOWN`], whose verdict depends on a chunk that no dependency link
+//! reaches. Any other difference fails.
+//!
+//! `DSR_INCREMENTAL_CORPUS=<dir> cargo test -p dsr-rules --test incremental -- --ignored --nocapture` runs the
+//! same check over a source tree of your own (the precision corpora, say) and prints every difference.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use dsr_core::{Engine, Finding, IncrementalCache, Language};
+use dsr_syntax::Document;
+
+/// A small deterministic generator: the same edits on every run, so a failure is reproducible.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Findings whose verdict depends on a chunk their slice leaves out, by design of their rule: (fixture path
+/// suffix, rule, why).
+const KNOWN: &[(&str, &str, &str)] = &[
+    (
+        "LCK002/fire.go",
+        "LCK002",
+        "the lock's key field is taken in a sibling method (`Acquire`) and deleted in `Release`; only the key field links them",
+    ),
+    (
+        "LCK003/clean.go",
+        "LCK002",
+        "the lock key is the same string literal in two unrelated functions",
+    ),
+    (
+        "OPS002/clean.rs",
+        "API002",
+        "whether any route of the file serves a health check is a question about the whole file",
+    ),
+    (
+        "ORD002/import.rs",
+        "ORD002",
+        "the fix edits the `use` line depending on whether other functions still use `SystemTime`",
+    ),
+    (
+        "RES001/clean.ts",
+        "RES001",
+        "an axios instance without a timeout is clean when every request through it sets one: its users decide",
+    ),
+];
+
+fn known(path: &Path, rule: &str) -> bool {
+    KNOWN
+        .iter()
+        .any(|(suffix, code, _)| *code == rule && path.ends_with(suffix))
+}
+
+/// What a finding is, minus nothing: every field must agree.
+fn render(findings: &[Finding]) -> Vec<String> {
+    findings.iter().map(|f| format!("{f:?}")).collect()
+}
+
+fn files_under(root: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if !matches!(name, "node_modules" | "target" | ".git" | "vendor" | "dist") {
+                files_under(&path, out);
+            }
+        } else if Language::from_path(&path).is_some_and(|l| l != Language::Sql) {
+            out.push(path);
+        }
+    }
+}
+
+/// Compares incremental and whole-file analysis of `source`; `Err` describes the first difference.
+fn compare(
+    engine: &Engine,
+    path: &Path,
+    language: Language,
+    source: &str,
+    cache: &mut IncrementalCache,
+) -> Result<(), String> {
+    let Ok(document) = Document::new(language, source, 0) else {
+        return Ok(());
+    };
+    let sliced = engine.analyze_incremental(path, language, source, document.tree(), &[], cache);
+    if document
+        .tree()
+        .is_some_and(|tree| tree.root_node().has_error())
+    {
+        return Ok(());
+    }
+    let whole = engine.analyze(path, language, source, document.tree());
+    let keep = |f: &&Finding| !known(path, f.rule);
+    let whole = render(
+        &whole
+            .findings
+            .iter()
+            .filter(keep)
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    let sliced = render(
+        &sliced
+            .findings
+            .iter()
+            .filter(keep)
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    if whole == sliced {
+        return Ok(());
+    }
+    let missing: Vec<_> = whole.iter().filter(|f| !sliced.contains(f)).collect();
+    let extra: Vec<_> = sliced.iter().filter(|f| !whole.contains(f)).collect();
+    Err(format!(
+        "{}: incremental differs from whole-file analysis\n  missing: {missing:#?}\n  extra: {extra:#?}",
+        path.display()
+    ))
+}
+
+/// Random one-character edits, each checked with the cache of the previous version.
+fn check_file(engine: &Engine, path: &Path, edits: usize, seed: u64) -> Vec<String> {
+    let Some(language) = Language::from_path(path) else {
+        return Vec::new();
+    };
+    let Ok(mut source) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    let mut cache = IncrementalCache::default();
+    if let Err(problem) = compare(engine, path, language, &source, &mut cache) {
+        problems.push(problem);
+    }
+    let mut rng = Lcg(seed ^ source.len() as u64);
+    let mut compared = 0;
+    for step in 0..edits {
+        let bytes = source.as_bytes();
+        let mut at = rng.below(source.len() + 1);
+        // Typing: next to an identifier character a letter goes in or out; next to whitespace, a space or a
+        // line break goes in.
+        let word = |i: usize| {
+            bytes
+                .get(i)
+                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        };
+        let mut tries = 0;
+        while !(at > 0 && (word(at - 1) || bytes[at - 1].is_ascii_whitespace())) && tries < 64 {
+            at = rng.below(source.len() + 1);
+            tries += 1;
+        }
+        if tries == 64 {
+            break;
+        }
+        if word(at - 1) {
+            if rng.below(2) == 0 && word(at) && word(at + 1) {
+                source.replace_range(at..at + 1, "");
+            } else {
+                source.insert(at, 'q');
+            }
+        } else {
+            source.insert(at, if rng.below(2) == 0 { ' ' } else { '\n' });
+        }
+        compared += 1;
+        if let Err(problem) = compare(engine, path, language, &source, &mut cache) {
+            problems.push(format!("after edit {step} at byte {at}: {problem}"));
+            // Later edits build on text the first difference already explains.
+            break;
+        }
+    }
+    let _ = compared;
+    problems
+}
+
+#[test]
+fn incremental_analysis_equals_whole_file_analysis_on_fixtures_and_the_shop() {
+    let engine = common::all_rules();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    files_under(&root.join("tests/fixtures"), &mut files);
+    files_under(&root.join("../../examples"), &mut files);
+    assert!(files.len() > 250, "found only {} files", files.len());
+    let mut problems = Vec::new();
+    for path in &files {
+        problems.extend(check_file(&engine, path, 16, 7));
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {} files differ:\n{}",
+        problems.len(),
+        files.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+#[ignore = "runs over the tree named by DSR_INCREMENTAL_CORPUS"]
+fn incremental_analysis_equals_whole_file_analysis_on_a_corpus() {
+    let Some(root) = std::env::var_os("DSR_INCREMENTAL_CORPUS") else {
+        return;
+    };
+    let engine = common::all_rules();
+    let mut files = Vec::new();
+    files_under(Path::new(&root), &mut files);
+    let mut problems = Vec::new();
+    for path in files
+        .iter()
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() < 300_000))
+    {
+        problems.extend(check_file(&engine, path, 3, 11));
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {} files differ:\n{}",
+        problems.len(),
+        files.len(),
+        problems.join("\n")
+    );
+}
