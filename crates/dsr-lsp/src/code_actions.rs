@@ -432,6 +432,7 @@ mod tests {
             encoding: PositionEncoding::Utf16,
             engine,
             failures: analysis.failures,
+            whole_file: true,
         }
     }
 

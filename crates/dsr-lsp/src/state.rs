@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use dsr_core::limits::Skip;
 use dsr_core::suppression::Suppression;
-use dsr_core::{Engine, Finding, Language, Limits, RuleFailure};
+use dsr_core::{Engine, Finding, IncrementalCache, Language, Limits, RuleFailure};
 use dsr_syntax::tree_sitter::Tree;
 use dsr_syntax::{Document, ParseLimits, ParseStop, PositionEncoding, Rope};
 use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
@@ -59,7 +59,10 @@ pub struct Doc {
     analysis_running: bool,
     analysis_queued: bool,
     pub analyzed: Option<Arc<Analyzed>>,
-    published: u64,
+    /// The `seq` of the last published analysis, and whether it was the confirming whole-file one.
+    published: (u64, bool),
+    /// What the incremental analysis of this document reuses from one version to the next.
+    incremental: Arc<Mutex<IncrementalCache>>,
     /// Rules that panicked on this version of the text: not run again on it, run again after the next edit.
     failed_rules: Option<(i32, Vec<&'static str>)>,
 }
@@ -80,6 +83,15 @@ impl Doc {
                 Some((version, rules)) if *version == self.document.version() => rules.clone(),
                 _ => Vec::new(),
             },
+            incremental: Some(self.incremental.clone()),
+        }
+    }
+
+    /// A snapshot analysed as one whole file, without the incremental cache: the confirming pass.
+    fn whole_file_snapshot(&self) -> Snapshot {
+        Snapshot {
+            incremental: None,
+            ..self.snapshot()
         }
     }
 }
@@ -96,6 +108,8 @@ pub struct Snapshot {
     pub config_key: ConfigKey,
     pub parse_stop: Option<ParseStop>,
     pub disabled_rules: Vec<&'static str>,
+    /// `Some`: analysed incrementally with this cache; `None`: as one whole file.
+    pub incremental: Option<Arc<Mutex<IncrementalCache>>>,
 }
 
 /// The analysis of one snapshot, with everything hovers and code actions need.
@@ -112,6 +126,8 @@ pub struct Analyzed {
     pub encoding: PositionEncoding,
     pub engine: Arc<Engine>,
     pub failures: Vec<RuleFailure>,
+    /// Analysed as one whole file (the confirming pass), not assembled from slices.
+    pub whole_file: bool,
 }
 
 #[derive(Debug)]
@@ -272,8 +288,9 @@ impl State {
             analysis_running: false,
             analysis_queued: false,
             analyzed: None,
-            published: 0,
+            published: (0, false),
             failed_rules: None,
+            incremental: Arc::new(Mutex::new(IncrementalCache::default())),
         };
         if self
             .documents
@@ -447,8 +464,10 @@ impl State {
                     d.analysis_queued = false;
                     d.snapshot()
                 };
+                let seq = snapshot.seq;
                 if let Some(analyzed) = state.analyze_guarded(snapshot) {
                     state.store(&doc, Arc::new(analyzed));
+                    state.confirm_later(&doc, seq);
                 }
                 rerun = true;
             }
@@ -573,8 +592,30 @@ impl State {
         let text = snapshot.rope.to_string();
         let skipped =
             skipped.or_else(|| dsr_core::limits::classify(snapshot.language, &path, &text, limits));
+        let whole_file = snapshot.incremental.is_none();
         let analysis = if skipped.is_some() || is_excluded(&engine, &snapshot.config_key, &path) {
             dsr_core::Analysis::default()
+        } else if let Some(cache) = &snapshot.incremental {
+            let mut cache = lock(cache);
+            let analysis = engine.analyze_incremental(
+                &path,
+                snapshot.language,
+                &text,
+                snapshot.tree.as_ref(),
+                &snapshot.disabled_rules,
+                &mut cache,
+            );
+            let stats = cache.stats();
+            tracing::trace!(
+                "{} v{}: {} of {} slices analysed ({} bytes), {} chunks",
+                snapshot.uri.as_str(),
+                snapshot.version,
+                stats.slices_analysed,
+                stats.slices,
+                stats.bytes_analysed,
+                stats.chunks
+            );
+            analysis
         } else {
             engine.analyze_except(
                 &path,
@@ -625,7 +666,56 @@ impl State {
             encoding: session.encoding,
             engine,
             failures: analysis.failures,
+            whole_file,
         }
+    }
+
+    /// Once edits pause ([`CONFIRM_AFTER`]), analyses the document as one whole file and publishes that if it
+    /// differs from the incremental result of the same version. The incremental result equals the whole-file
+    /// one except where a rule's verdict depends on a part of the file no slice link reaches, or a syntax
+    /// error is recovered from differently in a slice (see `dsr_core::incremental`); this pass makes the
+    /// editor end up with exactly what `distsys-review check` reports.
+    fn confirm_later(self: &Arc<Self>, doc: &Arc<Mutex<Doc>>, seq: u64) {
+        let state = self.clone();
+        let doc = doc.clone();
+        self.runtime.spawn(async move {
+            tokio::time::sleep(CONFIRM_AFTER).await;
+            let snapshot = {
+                let d = lock(&doc);
+                let pending = d.seq == seq
+                    && !d.desynced
+                    && d.analyzed
+                        .as_ref()
+                        .is_some_and(|a| a.seq == seq && !a.whole_file);
+                if !pending {
+                    return;
+                }
+                d.whole_file_snapshot()
+            };
+            let _ = tokio::task::spawn_blocking(move || {
+                let Some(whole) = state.analyze_guarded(snapshot) else {
+                    return;
+                };
+                let differs = {
+                    let d = lock(&doc);
+                    match &d.analyzed {
+                        Some(current) if current.seq == whole.seq => {
+                            current.findings != whole.findings
+                        }
+                        _ => false,
+                    }
+                };
+                if differs {
+                    tracing::debug!(
+                        "{} v{}: the whole-file analysis differs from the incremental one",
+                        whole.uri.as_str(),
+                        whole.version
+                    );
+                    state.store(&doc, Arc::new(whole));
+                }
+            })
+            .await;
+        });
     }
 
     /// Checks a file that is not open, from disk, and publishes its diagnostics (workspace scope). Problems
@@ -801,9 +891,13 @@ impl State {
                     let ready = {
                         let mut d = lock(&doc);
                         match &d.analyzed {
-                            Some(a) if a.seq == d.seq && d.published != a.seq && !d.desynced => {
+                            Some(a)
+                                if a.seq == d.seq
+                                    && d.published != (a.seq, a.whole_file)
+                                    && !d.desynced =>
+                            {
                                 let out = (a.diagnostics.clone(), a.version);
-                                d.published = a.seq;
+                                d.published = (a.seq, a.whole_file);
                                 Some(out)
                             }
                             _ => None,
@@ -881,6 +975,8 @@ fn skip_diagnostic(skip: &Skip) -> Diagnostic {
     }
 }
 
+/// How long a document must go without an edit before the confirming whole-file analysis runs.
+const CONFIRM_AFTER: Duration = Duration::from_millis(300);
 /// How long a document must go without an edit before a rerun during a burst takes its snapshot.
 const BURST_SETTLE: Duration = Duration::from_millis(5);
 /// The longest a rerun waits for a burst to pause: diagnostics keep coming during an endless stream of edits.
