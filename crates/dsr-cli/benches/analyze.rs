@@ -4,15 +4,16 @@
 //! `valgrind --tool=callgrind` (instruction counts do not depend on the machine's load): e.g.
 //! `valgrind --tool=callgrind target/release/deps/analyze-* go edits 20`.
 //!
-//! With `breakdown`, also the time of the facts pass and of each rule run alone (models are charged to the
-//! first rule that asks for them).
+//! Each edit is analysed incrementally, as the LSP does (`Engine::analyze_incremental` with the document's
+//! cache); with `whole`, as one whole file instead. With `breakdown`, also the time of the facts pass and of each
+//! rule run alone on the whole file (models are charged to the first rule that asks for them).
 
 mod samples;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use dsr_core::{Config, Engine, FileFacts, RuleContext};
+use dsr_core::{Config, Engine, FileFacts, IncrementalCache, RuleContext};
 use dsr_syntax::{Document, Language};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -32,6 +33,7 @@ fn run(
     anchor: &str,
     edits: usize,
     breakdown: bool,
+    whole: bool,
 ) {
     let engine = Engine::new(dsr_rules::registry(), Config::default());
     let path = Path::new(file);
@@ -45,6 +47,9 @@ fn run(
     let mut analyses = Vec::with_capacity(edits);
     let mut reparses = Vec::with_capacity(edits);
     let mut findings = 0;
+    let mut cache = IncrementalCache::default();
+    let mut analysed_bytes = 0;
+    let mut phases = [Duration::ZERO; 4];
     for i in 0..edits {
         let started = Instant::now();
         if i % 2 == 0 {
@@ -55,20 +60,42 @@ fn run(
         reparses.push(started.elapsed());
         let source = document.text();
         let started = Instant::now();
-        let analysis = engine.analyze(path, language, &source, document.tree());
+        let analysis = if whole {
+            engine.analyze(path, language, &source, document.tree())
+        } else {
+            engine.analyze_incremental(path, language, &source, document.tree(), &[], &mut cache)
+        };
         analyses.push(started.elapsed());
+        analysed_bytes += cache.stats().bytes_analysed;
+        if i > 0 {
+            for (total, phase) in phases.iter_mut().zip(cache.stats().phases) {
+                *total += phase;
+            }
+        }
         findings = analysis.findings.len();
     }
     analyses.sort();
     reparses.sort();
     println!(
-        "{name:<11} {} lines, {edits} edits: reparse median {}  analysis median {}  p99 {}  max {}  ({findings} findings)",
+        "{name:<11} {} lines, {edits} edits, {}: reparse median {}  analysis median {}  p99 {}  max {}  ({findings} findings, {} bytes analysed per edit)",
         text.lines().count(),
+        if whole { "whole file" } else { "incremental" },
         ms(percentile(&reparses, 0.5)),
         ms(percentile(&analyses, 0.5)),
         ms(percentile(&analyses, 0.99)),
         ms(*analyses.last().unwrap()),
+        analysed_bytes / edits.max(1),
     );
+    if !whole {
+        let n = (edits.max(2) - 1) as u32;
+        println!(
+            "    mean per edit after the first: chunks {}  plan {}  slices {}  assemble {}",
+            ms(phases[0] / n),
+            ms(phases[1] / n),
+            ms(phases[2] / n),
+            ms(phases[3] / n)
+        );
+    }
     if breakdown {
         let source = document.text();
         let tree = document.tree();
@@ -100,6 +127,27 @@ fn run(
     }
 }
 
+/// The fixed cost of one analysis: a file of one function (what a slice holds after a one-character edit).
+fn small(name: &str, language: Language, text: &str, rounds: u32) {
+    let engine = Engine::new(dsr_rules::registry(), Config::default());
+    let document = Document::new(language, text, 1).expect("grammar");
+    let source = document.text();
+    let started = Instant::now();
+    for _ in 0..rounds {
+        std::hint::black_box(engine.analyze(
+            Path::new("small"),
+            language,
+            &source,
+            document.tree(),
+        ));
+    }
+    println!(
+        "{name:<11} {} lines, whole-file analysis: mean {}",
+        text.lines().count(),
+        ms(started.elapsed() / rounds)
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -111,6 +159,44 @@ fn main() {
         .and_then(|i| args.get(i + 1)?.parse().ok())
         .unwrap_or(200);
     let breakdown = args.iter().any(|a| a == "breakdown");
+    let whole = args.iter().any(|a| a == "whole");
+    if args.iter().any(|a| a == "small") {
+        let head =
+            |text: String, lines: usize| text.lines().take(lines).collect::<Vec<_>>().join("\n");
+        small("Go", Language::Go, &head(samples::go_file(30), 21), 2000);
+        small(
+            "Rust",
+            Language::Rust,
+            &head(samples::rust_file(30), 15),
+            2000,
+        );
+        small(
+            "TypeScript",
+            Language::TypeScript,
+            &head(samples::ts_file(30), 16),
+            2000,
+        );
+        let padded = |text: String| format!("{}{}", "\n".repeat(2500), text);
+        small(
+            "Go padded",
+            Language::Go,
+            &padded(head(samples::go_file(30), 21)),
+            1000,
+        );
+        small(
+            "Rust padded",
+            Language::Rust,
+            &padded(head(samples::rust_file(30), 15)),
+            1000,
+        );
+        small(
+            "TS padded",
+            Language::TypeScript,
+            &padded(head(samples::ts_file(30), 16)),
+            1000,
+        );
+        return;
+    }
     let wanted = |l: &str| {
         !args
             .iter()
@@ -126,6 +212,7 @@ fn main() {
             "req",
             edits,
             breakdown,
+            whole,
         );
     }
     if wanted("rust") {
@@ -137,6 +224,7 @@ fn main() {
             "let body",
             edits,
             breakdown,
+            whole,
         );
     }
     if wanted("ts") {
@@ -148,6 +236,7 @@ fn main() {
             "const controller",
             edits,
             breakdown,
+            whole,
         );
     }
 }

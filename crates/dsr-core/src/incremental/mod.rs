@@ -62,6 +62,8 @@ struct CacheKey {
 /// How much of the last analysis was reused, for logs and benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IncrementalStats {
+    /// Time spent cutting the file into chunks, planning slices, analysing slices, and assembling.
+    pub phases: [std::time::Duration; 4],
     pub chunks: usize,
     pub slices: usize,
     /// Slices analysed for this version (the rest came from the cache).
@@ -142,6 +144,9 @@ struct Graph {
     /// Chunks that mention this one as a value.
     referrers: Vec<Vec<usize>>,
     globals: Vec<usize>,
+    /// For a function `main` reaches through calls: the functions on the way (the handlers model asks whether a
+    /// server runs "in main", directly or through helpers of the file).
+    entry_paths: FxHashMap<usize, Vec<usize>>,
 }
 
 impl Graph {
@@ -216,10 +221,12 @@ impl Graph {
             list.sort_unstable();
             list.dedup();
         }
+        let entry_paths = entry_paths(chunks, &definers, &forward);
         Self {
             forward,
             referrers,
             globals,
+            entry_paths,
         }
     }
 
@@ -236,7 +243,8 @@ impl Graph {
                     }
                 }
             }
-            for &referrer in &self.referrers[owner] {
+            let on_entry_path = self.entry_paths.get(&owner).into_iter().flatten();
+            for &referrer in self.referrers[owner].iter().chain(on_entry_path) {
                 let mut stack = vec![referrer];
                 seen.insert(referrer);
                 while let Some(at) = stack.pop() {
@@ -252,6 +260,60 @@ impl Graph {
         slice.sort_unstable();
         slice
     }
+}
+
+/// For each chunk that a `main` function reaches through forward links, the chunks on the paths from `main`
+/// to it (`main` included).
+fn entry_paths(
+    chunks: &[Chunk],
+    definers: &FxHashMap<u64, Vec<usize>>,
+    forward: &[Vec<usize>],
+) -> FxHashMap<usize, Vec<usize>> {
+    let mut paths = FxHashMap::default();
+    let mains: Vec<usize> = definers
+        .get(&chunks::text_hash("main"))
+        .into_iter()
+        .flatten()
+        .copied()
+        .filter(|&m| chunks[m].role() == Role::Item)
+        .collect();
+    if mains.is_empty() {
+        return paths;
+    }
+    let mut reached: FxHashSet<usize> = mains.iter().copied().collect();
+    let mut stack = mains.clone();
+    while let Some(at) = stack.pop() {
+        for &next in &forward[at] {
+            if reached.insert(next) {
+                stack.push(next);
+            }
+        }
+    }
+    let mut backward: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
+    for &from in &reached {
+        for &to in &forward[from] {
+            backward.entry(to).or_default().push(from);
+        }
+    }
+    for &target in &reached {
+        if mains.contains(&target) {
+            continue;
+        }
+        let mut on_path: FxHashSet<usize> = FxHashSet::default();
+        let mut stack = vec![target];
+        while let Some(at) = stack.pop() {
+            for &from in backward.get(&at).into_iter().flatten() {
+                if on_path.insert(from) {
+                    stack.push(from);
+                }
+            }
+        }
+        on_path.remove(&target);
+        let mut on_path: Vec<usize> = on_path.into_iter().collect();
+        on_path.sort_unstable();
+        paths.insert(target, on_path);
+    }
+    paths
 }
 
 fn identity(chunks: &[Chunk], slice: &[usize]) -> u64 {
@@ -292,7 +354,9 @@ impl Engine {
                 ..IncrementalCache::default()
             };
         }
+        let started = std::time::Instant::now();
         let chunks = chunks::chunk(language, kinds(language), tree, source, &cache.names);
+        let chunked = started.elapsed();
         let graph = Graph::new(&chunks);
 
         // Owners grouped by the slice they are computed on: top-level statements share one.
@@ -309,6 +373,7 @@ impl Engine {
             owner_slice.push(id);
         }
 
+        let planned = started.elapsed();
         let mut stats = IncrementalStats {
             chunks: chunks.len(),
             slices: slices.len(),
@@ -328,6 +393,7 @@ impl Engine {
             results.insert(id, result);
         }
 
+        let analysed = started.elapsed();
         let mut raw = RawAnalysis::default();
         for (owner, id) in owner_slice.iter().enumerate() {
             let (slice, _) = &slices[id];
@@ -364,8 +430,16 @@ impl Engine {
             .map(|chunk| (chunk.hash, chunk.names.clone()))
             .collect();
         cache.slices = results;
+        let analysis = self.finish(source, raw);
+        let finished = started.elapsed();
+        stats.phases = [
+            chunked,
+            planned - chunked,
+            analysed - planned,
+            finished - analysed,
+        ];
         cache.stats = stats;
-        self.finish(source, raw)
+        analysis
     }
 
     #[allow(clippy::too_many_arguments)]
