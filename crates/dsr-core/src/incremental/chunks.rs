@@ -46,9 +46,6 @@ pub(crate) struct ChunkNames {
     pub(crate) writes: Vec<Name>,
     /// One of the module's top-level statements or variables (TS), which run together as one program.
     pub(crate) module_body: bool,
-    /// Line breaks in the chunk's text: a slice replaces a chunk it leaves out by this many, so that the rows
-    /// of the chunks it keeps do not move.
-    pub(crate) newlines: usize,
 }
 
 /// One chunk of the current text.
@@ -144,7 +141,6 @@ pub(crate) fn chunk(
                 hash: text_hash(text),
                 names: Arc::new(ChunkNames {
                     role: Some(Role::Global),
-                    newlines: count_newlines(text),
                     ..ChunkNames::default()
                 }),
             }];
@@ -155,24 +151,14 @@ pub(crate) fn chunk(
         let hash = text_hash(text);
         let names = match known.get(&hash) {
             Some(names) => names.clone(),
-            None => Arc::new(names_of(language, kinds, node, source, text)),
+            None => Arc::new(names_of(language, kinds, node, source)),
         };
         chunks.push(Chunk { range, hash, names });
     }
     chunks
 }
 
-fn count_newlines(text: &str) -> usize {
-    text.bytes().filter(|&b| b == b'\n').count()
-}
-
-fn names_of(
-    language: Language,
-    kinds: &Kinds,
-    node: Node<'_>,
-    source: &str,
-    text: &str,
-) -> ChunkNames {
+fn names_of(language: Language, kinds: &Kinds, node: Node<'_>, source: &str) -> ChunkNames {
     let role = role_of(language, node, source);
     let mut defines = Vec::new();
     defined_names(node, source, &mut defines);
@@ -209,7 +195,6 @@ fn names_of(
         values,
         writes,
         module_body,
-        newlines: count_newlines(text),
     }
 }
 

@@ -3,8 +3,8 @@
 //!
 //! The file is cut into top-level [chunks](chunks) (a function, a method, an `impl` block, a class, a type, a
 //! variable, an import, a top-level statement, each with the comments before it). A chunk's findings are
-//! computed on a slice of the file that keeps only the chunks they can depend on and blanks the rest to line
-//! breaks (so offsets map back and rows stay put):
+//! computed on a slice of the file: the chunks they can depend on, in file order, each chunk left out replaced
+//! by one line break (offsets map back chunk by chunk):
 //!
 //! - the *global* chunks: package clause, imports, `use` declarations, and whatever this module cannot scope
 //!   (top-level macro invocations, ERROR nodes);
@@ -48,7 +48,97 @@ pub struct IncrementalCache {
     key: Option<CacheKey>,
     names: FxHashMap<u64, Arc<ChunkNames>>,
     slices: FxHashMap<u64, Arc<SliceResult>>,
+    plan: Option<Plan>,
     stats: IncrementalStats,
+}
+
+/// Which chunks each chunk's findings are computed with, kept while the links between chunks stay the same:
+/// the usual keystroke changes a chunk's text but neither what the file defines nor which of those
+/// definitions the chunk mentions, and then planning costs one comparison per changed chunk.
+struct Plan {
+    /// The text hash of each chunk the plan was made for.
+    hashes: Vec<u64>,
+    /// Every chunk's role and defined names, hashed together.
+    definitions: u64,
+    definers: FxHashMap<u64, Vec<usize>>,
+    /// Per chunk, its role and the mentions that resolve to a definition, hashed.
+    links: Vec<u64>,
+    /// Per owner chunk, the chunks of its slice (owners with the same slice share one entry).
+    slices: Vec<Arc<Vec<usize>>>,
+}
+
+impl Plan {
+    fn new(chunks: &[Chunk], definitions: u64) -> Self {
+        let graph = Graph::new(chunks);
+        let mut distinct: FxHashMap<Vec<usize>, Arc<Vec<usize>>> = FxHashMap::default();
+        let slices = (0..chunks.len())
+            .map(|owner| {
+                let slice = graph.slice(chunks, owner);
+                distinct
+                    .entry(slice)
+                    .or_insert_with_key(|slice| Arc::new(slice.clone()))
+                    .clone()
+            })
+            .collect();
+        let links = (0..chunks.len())
+            .map(|index| resolved_links(chunks, &graph.definers, index))
+            .collect();
+        Plan {
+            hashes: chunks.iter().map(|chunk| chunk.hash).collect(),
+            definitions,
+            definers: graph.definers,
+            links,
+            slices,
+        }
+    }
+
+    /// Whether this plan still holds for `chunks`; if so, records their hashes.
+    fn still_holds(&mut self, chunks: &[Chunk], definitions: u64) -> bool {
+        if self.hashes.len() != chunks.len() || self.definitions != definitions {
+            return false;
+        }
+        for (index, chunk) in chunks.iter().enumerate() {
+            if chunk.hash != self.hashes[index]
+                && resolved_links(chunks, &self.definers, index) != self.links[index]
+            {
+                return false;
+            }
+        }
+        for (index, chunk) in chunks.iter().enumerate() {
+            self.hashes[index] = chunk.hash;
+        }
+        true
+    }
+}
+
+/// What the file defines: every chunk's role and defined names.
+fn definitions(chunks: &[Chunk]) -> u64 {
+    let mut hasher = FxHasher::default();
+    for chunk in chunks {
+        hasher.write_u8(chunk.role() as u8);
+        hasher.write_u8(u8::from(chunk.names.module_body));
+        hasher.write_usize(chunk.names.defines.len());
+        for &name in &chunk.names.defines {
+            hasher.write_u64(name);
+        }
+    }
+    hasher.finish()
+}
+
+/// The mentions of chunk `index` that name a definition of the file: all the graph reads of the chunk besides
+/// what [`definitions`] covers.
+fn resolved_links(chunks: &[Chunk], definers: &FxHashMap<u64, Vec<usize>>, index: usize) -> u64 {
+    let names = &chunks[index].names;
+    let mut hasher = FxHasher::default();
+    for (kind, list) in [(0u8, &names.calls), (1, &names.values), (2, &names.writes)] {
+        hasher.write_u8(kind);
+        for &name in list {
+            if definers.contains_key(&name) {
+                hasher.write_u64(name);
+            }
+        }
+    }
+    hasher.finish()
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -139,6 +229,7 @@ fn parse(language: Language, text: &str) -> Option<Tree> {
 
 /// Which chunks each chunk's findings depend on.
 struct Graph {
+    definers: FxHashMap<u64, Vec<usize>>,
     /// Callees, and declarations mentioned (from a declaration: everything mentioned).
     forward: Vec<Vec<usize>>,
     /// Chunks that mention this one as a value.
@@ -223,6 +314,7 @@ impl Graph {
         }
         let entry_paths = entry_paths(chunks, &definers, &forward);
         Self {
+            definers,
             forward,
             referrers,
             globals,
@@ -357,19 +449,27 @@ impl Engine {
         let started = std::time::Instant::now();
         let chunks = chunks::chunk(language, kinds(language), tree, source, &cache.names);
         let chunked = started.elapsed();
-        let graph = Graph::new(&chunks);
+        let definitions = definitions(&chunks);
+        let plan = match cache.plan.take() {
+            Some(mut plan) => {
+                if plan.still_holds(&chunks, definitions) {
+                    plan
+                } else {
+                    Plan::new(&chunks, definitions)
+                }
+            }
+            None => Plan::new(&chunks, definitions),
+        };
 
         // Owners grouped by the slice they are computed on: top-level statements share one.
-        let mut slices: FxHashMap<u64, (Vec<usize>, Vec<usize>)> = FxHashMap::default();
+        let mut slices: FxHashMap<u64, Arc<Vec<usize>>> = FxHashMap::default();
+        let mut identities: FxHashMap<*const Vec<usize>, u64> = FxHashMap::default();
         let mut owner_slice = Vec::with_capacity(chunks.len());
-        for owner in 0..chunks.len() {
-            let slice = graph.slice(&chunks, owner);
-            let id = identity(&chunks, &slice);
-            slices
-                .entry(id)
-                .or_insert_with(|| (slice, Vec::new()))
-                .1
-                .push(owner);
+        for slice in &plan.slices {
+            let id = *identities
+                .entry(Arc::as_ptr(slice))
+                .or_insert_with(|| identity(&chunks, slice));
+            slices.entry(id).or_insert_with(|| slice.clone());
             owner_slice.push(id);
         }
 
@@ -380,7 +480,7 @@ impl Engine {
             ..IncrementalStats::default()
         };
         let mut results: FxHashMap<u64, Arc<SliceResult>> = FxHashMap::default();
-        for (&id, (slice, _)) in &slices {
+        for (&id, slice) in &slices {
             let result = match cache.slices.get(&id) {
                 Some(result) => result.clone(),
                 None => {
@@ -396,7 +496,7 @@ impl Engine {
         let analysed = started.elapsed();
         let mut raw = RawAnalysis::default();
         for (owner, id) in owner_slice.iter().enumerate() {
-            let (slice, _) = &slices[id];
+            let slice = &slices[id];
             let result = &results[id];
             let Ok(ordinal) = slice.binary_search(&owner) else {
                 continue;
@@ -425,6 +525,7 @@ impl Engine {
         raw.findings
             .retain(|f| f.range.start <= f.range.end && f.range.end <= source.len());
 
+        cache.plan = Some(plan);
         cache.names = chunks
             .iter()
             .map(|chunk| (chunk.hash, chunk.names.clone()))
@@ -457,8 +558,12 @@ impl Engine {
         let mut segments = Vec::with_capacity(slice.len());
         let mut next = 0;
         for &index in slice {
-            let skipped: usize = chunks[next..index].iter().map(|c| c.names.newlines).sum();
-            text.extend(std::iter::repeat_n('\n', skipped));
+            if index > next {
+                // Chunks left out become one line break, which keeps the chunks around them apart. Nothing a
+                // rule reports may depend on absolute rows (the exactness test inserts line breaks above
+                // cached findings), so the rows need not be kept, and a slice stays as small as its chunks.
+                text.push('\n');
+            }
             let chunk = &chunks[index];
             let start = text.len();
             text.push_str(
