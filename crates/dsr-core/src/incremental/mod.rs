@@ -614,3 +614,155 @@ fn rebased(finding: &Finding, rebase: &impl Fn(usize) -> usize) -> Finding {
     }
     finding
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use dsr_syntax::Document;
+
+    use super::*;
+    use crate::rule::{Rule, RuleContext, RuleMeta};
+    use crate::Config;
+
+    crate::declare_rule! {
+        /// Test rule: reports every call to a function named `remote`, with evidence at the callee's
+        /// definition when the file defines it.
+        pub struct CallsRemote {
+            code: "TST201",
+            slug: "calls-remote",
+            family: Meta,
+            languages: [Go, Rust, TypeScript],
+            severity: Low,
+            impact: Operability,
+            kind: Finding,
+            fix: Never,
+        }
+    }
+
+    impl Rule for CallsRemote {
+        fn meta(&self) -> &'static RuleMeta {
+            &Self::META
+        }
+
+        fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
+            let definition = ctx.facts.functions.iter().find(|f| f.name == "remote");
+            for call in &ctx.facts.calls {
+                if call.callee_text == "remote" {
+                    let mut finding = ctx
+                        .finding(&Self::META, TextRange::of(call.node))
+                        .title("calls remote");
+                    if let Some(definition) = definition {
+                        finding = finding.evidence(TextRange::of(definition.node), "defined here");
+                    }
+                    finding.emit(sink);
+                }
+            }
+        }
+    }
+
+    fn engine() -> Engine {
+        let mut config = Config::default();
+        config.override_selection(
+            vec![crate::config::Selector::parse("TST201", &["TST201"]).unwrap()],
+            Vec::new(),
+        );
+        Engine::new(&[&CallsRemote], config)
+    }
+
+    fn analyze(engine: &Engine, source: &str, cache: &mut IncrementalCache) -> Analysis {
+        let document = Document::new(Language::Go, source, 0).unwrap();
+        engine.analyze_incremental(
+            Path::new("a.go"),
+            Language::Go,
+            source,
+            document.tree(),
+            &[],
+            cache,
+        )
+    }
+
+    const FILE: &str = "package p\n\nimport \"net/http\"\n\n// remote is a helper.\nfunc remote() { http.Get(\"u\") }\n\nfunc a() {\n\tremote()\n}\n\nfunc b() {\n\tx := 1\n\t_ = x\n}\n\nfunc c() {\n\tremote()\n}\n";
+
+    #[test]
+    fn chunks_tile_the_file_and_know_their_roles_and_names() {
+        let document = Document::new(Language::Go, FILE, 0).unwrap();
+        let chunks = chunks::chunk(
+            Language::Go,
+            kinds(Language::Go),
+            document.tree().unwrap(),
+            FILE,
+            &FxHashMap::default(),
+        );
+        let mut end = 0;
+        for chunk in &chunks {
+            assert_eq!(chunk.range.start, end, "chunks are contiguous");
+            end = chunk.range.end;
+        }
+        assert_eq!(end, FILE.len());
+        let roles: Vec<Role> = chunks.iter().map(Chunk::role).collect();
+        assert_eq!(
+            roles,
+            [
+                Role::Global,
+                Role::Global,
+                Role::Item,
+                Role::Item,
+                Role::Item,
+                Role::Item
+            ]
+        );
+        // The doc comment belongs to the function after it.
+        assert!(FILE[chunks[2].range.start..chunks[2].range.end].contains("// remote is a helper."));
+        let remote = chunks::text_hash("remote");
+        assert_eq!(chunks[2].names.defines, [remote]);
+        assert!(chunks[3].names.calls.contains(&remote));
+        assert!(!chunks[4].names.calls.contains(&remote));
+    }
+
+    #[test]
+    fn a_slice_holds_the_callees_and_an_edit_reanalyses_only_its_slices() {
+        let engine = engine();
+        let mut cache = IncrementalCache::default();
+        let first = analyze(&engine, FILE, &mut cache);
+        assert_eq!(first.findings.len(), 2);
+        assert_eq!(cache.stats().slices_analysed, cache.stats().slices);
+
+        // An edit inside `b`, which nothing calls and which calls nothing: only b's slice is analysed.
+        let edited = FILE.replace("x := 1", "x := 12345");
+        let second = analyze(&engine, &edited, &mut cache);
+        assert_eq!(cache.stats().slices_analysed, 1);
+        // `c`'s finding moved by the four bytes added above it; `a`'s did not move.
+        assert_eq!(second.findings[0].range, first.findings[0].range);
+        assert_eq!(
+            second.findings[1].range.start,
+            first.findings[1].range.start + 4
+        );
+        let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
+        assert_eq!(second.findings, whole.findings);
+
+        // An edit inside `remote` changes every slice that calls it: a's, c's and its own.
+        let edited = edited.replace("http.Get(\"u\")", "http.Get(\"uv\")");
+        let third = analyze(&engine, &edited, &mut cache);
+        assert_eq!(cache.stats().slices_analysed, 3);
+        let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
+        assert_eq!(third.findings, whole.findings);
+        // The evidence in another chunk (the helper's definition) is in this version's coordinates.
+        assert_eq!(
+            &edited[third.findings[1].evidence[0].range.start..][..11],
+            "func remote"
+        );
+    }
+
+    #[test]
+    fn a_new_engine_or_other_disabled_rules_start_from_an_empty_cache() {
+        let mut cache = IncrementalCache::default();
+        analyze(&engine(), FILE, &mut cache);
+        analyze(&engine(), FILE, &mut cache);
+        assert_eq!(
+            cache.stats().slices_analysed,
+            cache.stats().slices,
+            "another engine's results are not reused"
+        );
+    }
+}
