@@ -1,4 +1,4 @@
-//! In-process keystroke cost (`cargo bench -p dsr-cli --bench analyze [-- go|rust|ts] [edits N]`): the same
+//! In-process keystroke cost (`cargo bench -p dsr-cli --bench analyze [-- go|service|rust|ts] [edits N]`): the same
 //! 5,000-line files and one-character edits as the LSP benchmark, without the transport, timing the reparse and
 //! the analysis separately. Stable enough under load to compare changes, and small enough to run under
 //! `valgrind --tool=callgrind` (instruction counts do not depend on the machine's load): e.g.
@@ -200,7 +200,7 @@ fn main() {
     let wanted = |l: &str| {
         !args
             .iter()
-            .any(|a| matches!(a.as_str(), "go" | "rust" | "ts"))
+            .any(|a| matches!(a.as_str(), "go" | "service" | "rust" | "ts"))
             || args.iter().any(|a| a == l)
     };
     if wanted("go") {
@@ -210,6 +210,18 @@ fn main() {
             "big.go",
             &samples::go_file(5_000),
             "req",
+            edits,
+            breakdown,
+            whole,
+        );
+    }
+    if wanted("service") {
+        run(
+            "Go service",
+            Language::Go,
+            "service.go",
+            &samples::go_service_file(5_000),
+            "var total",
             edits,
             breakdown,
             whole,

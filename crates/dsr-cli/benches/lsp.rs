@@ -15,7 +15,7 @@
 mod lsp_client;
 mod samples;
 
-use samples::{go_file, rust_file, ts_file};
+use samples::{go_file, go_service_file, rust_file, ts_file};
 
 use std::time::{Duration, Instant};
 
@@ -218,6 +218,13 @@ fn main() {
     );
     if wanted("latency") {
         keystrokes("Go", "go", "big.go", &go_file(5_000), "req");
+        keystrokes(
+            "Go service",
+            "go",
+            "service.go",
+            &go_service_file(5_000),
+            "var total",
+        );
         keystrokes("Rust", "rust", "big.rs", &rust_file(5_000), "let body");
         keystrokes(
             "TypeScript",

@@ -91,3 +91,59 @@ pub fn ts_file(lines: usize) -> String {
     out.truncate(lines);
     out.join("\n") + "\n"
 }
+
+/// A service-shaped Go file: one `Server` type whose methods share helpers and fields, and a `routes` method
+/// that registers every handler. An edit in a handler re-analyses it with the helpers it calls, the type it
+/// mentions, and `routes`, which refers to it.
+pub fn go_service_file(lines: usize) -> String {
+    let mut out: Vec<String> = [
+        "package orders",
+        "",
+        "import (",
+        "\t\"database/sql\"",
+        "\t\"encoding/json\"",
+        "\t\"net/http\"",
+        ")",
+        "",
+        "type Server struct {",
+        "\tdb  *sql.DB",
+        "\tmux *http.ServeMux",
+        "}",
+        "",
+        "func (s *Server) fail(w http.ResponseWriter, err error) {",
+        "\thttp.Error(w, err.Error(), http.StatusInternalServerError)",
+        "}",
+        "",
+        "func (s *Server) writeJSON(w http.ResponseWriter, v any) {",
+        "\tw.Header().Set(\"Content-Type\", \"application/json\")",
+        "\t_ = json.NewEncoder(w).Encode(v)",
+        "}",
+        "",
+    ]
+    .map(String::from)
+    .to_vec();
+    let handlers = lines.saturating_sub(out.len()) / 14;
+    for i in 0..handlers {
+        out.extend([
+            format!("// handleOrder{i} serves /orders/{i}. 😀"),
+            format!("func (s *Server) handleOrder{i}(w http.ResponseWriter, r *http.Request) {{"),
+            "\tctx := r.Context()".into(),
+            "\tid := r.URL.Query().Get(\"id\")".into(),
+            format!("\trow := s.db.QueryRowContext(ctx, \"SELECT total FROM orders_{i} WHERE id = $1\", id)"),
+            "\tvar total int".into(),
+            "\tif err := row.Scan(&total); err != nil {".into(),
+            "\t\ts.fail(w, err)".into(),
+            "\t\treturn".into(),
+            "\t}".into(),
+            "\ts.writeJSON(w, total)".into(),
+            "}".into(),
+            String::new(),
+        ]);
+    }
+    out.push("func (s *Server) routes() {".into());
+    for i in 0..handlers {
+        out.push(format!("\ts.mux.HandleFunc(\"/orders/{i}\", s.handleOrder{i})"));
+    }
+    out.push("}".into());
+    out.join("\n") + "\n"
+}
