@@ -413,9 +413,10 @@ impl State {
 
     /// Makes sure an analysis of the document's current state will run. At most one scheduled analysis per
     /// document runs at a time; edits that arrive meanwhile make it run once more, on the newest snapshot, when
-    /// it ends. An edit that finds the document idle is analysed at once (keystroke latency); a rerun means edits
-    /// are arriving faster than analyses finish (a burst: a formatter, a big paste, a replaying client), so it
-    /// first waits for the edits to pause ([`BURST_SETTLE`], at most [`BURST_MAX_WAIT`]). A burst of 10,000
+    /// it ends. An edit that finds the document idle, or that came after the last result was published, is analysed
+    /// at once (keystroke latency); a rerun after a result that edits made stale means edits are arriving faster
+    /// than analyses finish (a burst: a formatter, a big paste, a replaying client), so it first waits for them to
+    /// pause ([`BURST_SETTLE`], at most [`BURST_MAX_WAIT`]). A burst of 10,000
     /// changes then costs a few hundred analyses at most instead of one per change, and no analyses of old
     /// versions pile up in the blocking pool.
     pub fn schedule(self: &Arc<Self>, uri: &Uri) {
@@ -433,9 +434,9 @@ impl State {
         }
         let state = self.clone();
         self.runtime.spawn_blocking(move || {
-            let mut rerun = false;
+            let mut outrun = false;
             loop {
-                if rerun {
+                if outrun {
                     settle(&doc);
                 }
                 let snapshot = {
@@ -447,10 +448,13 @@ impl State {
                     d.analysis_queued = false;
                     d.snapshot()
                 };
-                if let Some(analyzed) = state.analyze_guarded(snapshot) {
-                    state.store(&doc, Arc::new(analyzed));
-                }
-                rerun = true;
+                // Only edits that outran the analysis (its result was stale when it ended) make a burst. An edit
+                // made after the result went out is the next keystroke, answering what the user saw: it is analysed
+                // at once, or every keystroke typed at the pace of the diagnostics would wait for the settle time.
+                outrun = match state.analyze_guarded(snapshot) {
+                    Some(analyzed) => !state.store(&doc, Arc::new(analyzed)),
+                    None => false,
+                };
             }
         });
     }
@@ -488,8 +492,9 @@ impl State {
         })
     }
 
-    /// Keeps a result if it is still the document's current state, and queues it for publishing.
-    fn store(&self, doc: &Mutex<Doc>, analyzed: Arc<Analyzed>) {
+    /// Keeps a result if it is still the document's current state, and queues it for publishing; `false` when it
+    /// is stale (dropped).
+    fn store(&self, doc: &Mutex<Doc>, analyzed: Arc<Analyzed>) -> bool {
         let uri = analyzed.uri.clone();
         {
             let mut d = lock(doc);
@@ -506,11 +511,12 @@ impl State {
             }
             if d.seq != analyzed.seq {
                 tracing::trace!("dropping the stale analysis of {}", uri.as_str());
-                return;
+                return false;
             }
             d.analyzed = Some(analyzed);
         }
         self.publish(Publish::Document(uri));
+        true
     }
 
     pub fn engine_for(&self, key: &ConfigKey) -> Arc<Engine> {
