@@ -5,7 +5,7 @@
 //!   a letter inside an identifier in the middle of the file), each sent after the previous one's diagnostics
 //!   arrived; the time from writing `didChange` to reading the `publishDiagnostics` of that version. Median, p99
 //!   and the server's CPU time per edit (from /proc, so contention from other processes does not count).
-//! - Overhead (`-- overhead`): the same keystrokes with a workspace `distsys-review.toml` that selects no rule
+//! - Overhead (`-- overhead`, or `-- norules` / `-- excluded` for one half): the same keystrokes with a workspace `distsys-review.toml` that selects no rule
 //!   (what is left is the engine's per-file work without rules, facts and suppressions, and the server around
 //!   it), then with one that excludes the file, so the engine is not called at all and what is measured is the
 //!   server's own path: transport, JSON decoding, the edit and the incremental reparse, scheduling, the checks
@@ -27,7 +27,13 @@ use std::time::{Duration, Instant};
 use lsp_client::{LspClient, TempDir};
 use serde_json::json;
 
-const EDITS: usize = 600;
+/// Edits per file; `DSR_BENCH_EDITS` changes it (more, to profile the steady state).
+fn edits() -> usize {
+    std::env::var("DSR_BENCH_EDITS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(600)
+}
 
 /// User + system CPU time of a process, from /proc/<pid>/stat.
 fn cpu_time(pid: u32) -> Option<Duration> {
@@ -98,9 +104,10 @@ fn keystrokes(
         .count();
     let at = json!({"line": line, "character": column});
     let after = json!({"line": line, "character": column + 1});
-    let mut latencies = Vec::with_capacity(EDITS);
+    let edits = edits();
+    let mut latencies = Vec::with_capacity(edits);
     let cpu_before = cpu_time(client.pid());
-    for i in 0..EDITS {
+    for i in 0..edits {
         let version = i as i64 + 2;
         let change = if i % 2 == 0 {
             json!([{"range": {"start": at, "end": at}, "text": "x"}])
@@ -123,14 +130,14 @@ fn keystrokes(
         );
     }
     println!(
-        "{name:<11} {:>6} lines {:>4} KiB  open {:>10}  edits {EDITS}: median {:>9}  p99 {:>9}  max {:>9}  server CPU/edit {:>9}  ({} diagnostics)",
+        "{name:<11} {:>6} lines {:>4} KiB  open {:>10}  edits {edits}: median {:>9}  p99 {:>9}  max {:>9}  server CPU/edit {:>9}  ({} diagnostics)",
         lines.len(),
         text.len() / 1024,
         ms(open_time),
         ms(percentile(&latencies, 0.5)),
         ms(percentile(&latencies, 0.99)),
         ms(*latencies.last().unwrap()),
-        cpu.map(|c| ms(c / EDITS as u32)).unwrap_or_else(|| "n/a".into()),
+        cpu.map(|c| ms(c / edits as u32)).unwrap_or_else(|| "n/a".into()),
         initial.len(),
     );
     client.shutdown_and_exit();
@@ -291,15 +298,23 @@ fn main() {
             keystrokes(name, language, file, text, anchor, None);
         }
     }
-    if wanted("overhead") {
-        for config in [NO_RULES, EXCLUDED] {
+    if wanted("overhead norules") || wanted("overhead excluded") {
+        for (part, config) in [
+            ("overhead norules", NO_RULES),
+            ("overhead excluded", EXCLUDED),
+        ] {
+            if !wanted(part) {
+                continue;
+            }
             println!("overhead, with distsys-review.toml {config:?}:");
             for (name, language, file, text, anchor) in &files {
                 keystrokes(name, language, file, text, anchor, Some(config));
             }
         }
-        for (name, _, file, text, _) in &files {
-            engine_floor(name, file, text);
+        if wanted("overhead norules") {
+            for (name, _, file, text, _) in &files {
+                engine_floor(name, file, text);
+            }
         }
     }
     if wanted("memory") {
