@@ -20,6 +20,9 @@ const MAX_HEADER_LINE: usize = 8 * 1024;
 /// Largest message body accepted (a didOpen of a very large file still fits).
 const MAX_BODY: usize = 512 * 1024 * 1024;
 
+/// The most room made ahead of a body's bytes.
+const RESERVE_AHEAD: usize = 16 * 1024 * 1024;
+
 const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
 const METHOD_NOT_FOUND: i64 = -32601;
@@ -58,12 +61,9 @@ impl<R: AsyncRead + Unpin> Reader<R> {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        let len = self.buf.len();
-        self.buf.resize(len + 64 * 1024, 0);
-        let read = self.inner.read(&mut self.buf[len..]).await;
-        let n = *read.as_ref().unwrap_or(&0);
-        self.buf.truncate(len + n);
-        read?;
+        // Into the spare capacity: zeroing 64 KiB before every read cost more than reading a keystroke's message.
+        self.buf.reserve(64 * 1024);
+        let n = self.inner.read_buf(&mut self.buf).await?;
         if n == 0 {
             self.eof = true;
         }
@@ -100,6 +100,10 @@ impl<R: AsyncRead + Unpin> Reader<R> {
 
     /// Exactly `n` bytes, or `None` if the input ends first.
     async fn bytes(&mut self, n: usize) -> io::Result<Option<Vec<u8>>> {
+        // A large body (a didOpen) is read into room made for it at once rather than grown 64 KiB at a time; up to
+        // a bound, since the length is the client's word until the bytes arrive.
+        self.buf
+            .reserve(n.saturating_sub(self.available().len()).min(RESERVE_AHEAD));
         while self.available().len() < n {
             if !self.fill().await? {
                 return Ok(None);
