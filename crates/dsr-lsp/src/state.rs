@@ -24,6 +24,7 @@ use crate::configs::{ConfigKey, ConfigStore, LoadOutcome};
 use crate::convert::{self, DiagnosticContext};
 use crate::queue::CoalescingQueue;
 use crate::settings::{Scope, Settings};
+use crate::transport::Backlog;
 
 /// What the server learnt about the client in `initialize`.
 #[derive(Clone, Debug, Default)]
@@ -58,6 +59,8 @@ pub struct Doc {
     /// An analysis of this document is running; `analysis_queued` asks it to run once more when it ends.
     analysis_running: bool,
     analysis_queued: bool,
+    /// Edits are coming faster than analyses finish: each analysis waits for them to pause first ([`settle`]).
+    in_burst: bool,
     pub analyzed: Option<Arc<Analyzed>>,
     published: u64,
     /// Rules that panicked on this version of the text: not run again on it, run again after the next edit.
@@ -158,6 +161,7 @@ pub struct State {
     publisher: CoalescingQueue<Uri, Publish>,
     pub jobs: CoalescingQueue<Job, Job>,
     runtime: tokio::runtime::Handle,
+    backlog: Arc<Backlog>,
 }
 
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -165,7 +169,7 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl State {
-    pub fn new(client: Client, configs: ConfigStore) -> Self {
+    pub fn new(client: Client, configs: ConfigStore, backlog: Arc<Backlog>) -> Self {
         Self {
             client,
             documents: DashMap::new(),
@@ -179,6 +183,7 @@ impl State {
             publisher: CoalescingQueue::default(),
             jobs: CoalescingQueue::default(),
             runtime: tokio::runtime::Handle::current(),
+            backlog,
         }
     }
 
@@ -271,6 +276,7 @@ impl State {
             desynced: false,
             analysis_running: false,
             analysis_queued: false,
+            in_burst: false,
             analyzed: None,
             published: 0,
             failed_rules: None,
@@ -289,6 +295,7 @@ impl State {
     }
 
     pub fn change(self: &Arc<Self>, uri: &Uri, version: i32, changes: Vec<dsr_syntax::TextChange>) {
+        self.backlog.applied_change();
         let Some(doc) = self.doc(uri) else {
             tracing::warn!("change to {} which is not open: ignored", uri.as_str());
             return;
@@ -413,12 +420,15 @@ impl State {
 
     /// Makes sure an analysis of the document's current state will run. At most one scheduled analysis per
     /// document runs at a time; edits that arrive meanwhile make it run once more, on the newest snapshot, when
-    /// it ends. An edit that finds the document idle, or that came after the last result was published, is analysed
-    /// at once (keystroke latency); a rerun after a result that edits made stale means edits are arriving faster
-    /// than analyses finish (a burst: a formatter, a big paste, a replaying client), so it first waits for them to
-    /// pause ([`BURST_SETTLE`], at most [`BURST_MAX_WAIT`]). A burst of 10,000
-    /// changes then costs a few hundred analyses at most instead of one per change, and no analyses of old
-    /// versions pile up in the blocking pool.
+    /// it ends.
+    ///
+    /// A keystroke is analysed at once (latency). In a burst (a formatter, a big paste, a replaying client) an
+    /// analysis first waits for the edits to pause ([`BURST_SETTLE`], at most [`BURST_MAX_WAIT`]). A burst is
+    /// when more changes have already been read from the client than applied, or when edits made the last result
+    /// stale before it was stored (they come faster than analyses finish); it ends with a current result after a
+    /// pause. A burst of 10,000 changes then costs a few hundred analyses at most instead of one per change, and
+    /// no analyses of old versions pile up in the blocking pool; while the next keystroke typed after the last
+    /// diagnostics went out does not wait.
     pub fn schedule(self: &Arc<Self>, uri: &Uri) {
         let Some(doc) = self.doc(uri) else { return };
         {
@@ -433,29 +443,23 @@ impl State {
             d.analysis_running = true;
         }
         let state = self.clone();
-        self.runtime.spawn_blocking(move || {
-            let mut outrun = false;
-            loop {
-                if outrun {
-                    settle(&doc);
+        self.runtime.spawn_blocking(move || loop {
+            let in_burst = lock(&doc).in_burst || state.backlog.changes_pending();
+            let paused = !in_burst || settle(&doc);
+            let snapshot = {
+                let mut d = lock(&doc);
+                if !d.analysis_queued || d.desynced {
+                    d.analysis_running = false;
+                    return;
                 }
-                let snapshot = {
-                    let mut d = lock(&doc);
-                    if !d.analysis_queued || d.desynced {
-                        d.analysis_running = false;
-                        return;
-                    }
-                    d.analysis_queued = false;
-                    d.snapshot()
-                };
-                // Only edits that outran the analysis (its result was stale when it ended) make a burst. An edit
-                // made after the result went out is the next keystroke, answering what the user saw: it is analysed
-                // at once, or every keystroke typed at the pace of the diagnostics would wait for the settle time.
-                outrun = match state.analyze_guarded(snapshot) {
-                    Some(analyzed) => !state.store(&doc, Arc::new(analyzed)),
-                    None => false,
-                };
-            }
+                d.analysis_queued = false;
+                d.snapshot()
+            };
+            let current = match state.analyze_guarded(snapshot) {
+                Some(analyzed) => state.store(&doc, Arc::new(analyzed)),
+                None => true,
+            };
+            lock(&doc).in_burst = !(current && paused);
         });
     }
 
@@ -892,18 +896,20 @@ const BURST_SETTLE: Duration = Duration::from_millis(5);
 /// The longest a rerun waits for a burst to pause: diagnostics keep coming during an endless stream of edits.
 const BURST_MAX_WAIT: Duration = Duration::from_millis(50);
 
-/// Waits (on the analysis thread) until the document has had no edit for [`BURST_SETTLE`], or [`BURST_MAX_WAIT`].
-fn settle(doc: &Mutex<Doc>) {
+/// Waits (on the analysis thread) until the document has had no edit for [`BURST_SETTLE`] (`true`), or for
+/// [`BURST_MAX_WAIT`] (`false`: the edits go on).
+fn settle(doc: &Mutex<Doc>) -> bool {
     let started = Instant::now();
     let mut seen = lock(doc).seq;
     while started.elapsed() < BURST_MAX_WAIT {
         std::thread::sleep(BURST_SETTLE);
         let now = lock(doc).seq;
         if now == seen {
-            return;
+            return true;
         }
         seen = now;
     }
+    false
 }
 
 /// Whether the configuration's `exclude` globs (relative to the configuration file's folder) cover `path`.

@@ -8,6 +8,9 @@
 //! well-formed messages on. Its own answers and the server's go out through one writer, whole frames at a time.
 
 use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -134,6 +137,62 @@ impl<R: AsyncRead + Unpin> Reader<R> {
     }
 }
 
+/// Whether more of the client's messages are already on their way when an edit is applied: document changes read
+/// and not yet applied, or bytes read past the last message. It tells the scheduler a burst from a keystroke
+/// (DESIGN §9).
+#[derive(Debug)]
+pub struct Backlog {
+    read: AtomicU64,
+    applied: AtomicU64,
+    buffered: AtomicBool,
+    epoch: Instant,
+    /// When the last change was read, in milliseconds since `epoch`.
+    last_read: AtomicU64,
+}
+
+/// A change read this long ago and still not applied was dropped by the framework unseen (one pipelined before the
+/// `initialize` response, one after `shutdown`): the count is not trusted after that, so that it cannot make every
+/// later keystroke wait as if a burst were going on.
+const UNAPPLIED_TRUSTED_FOR: Duration = Duration::from_secs(1);
+
+impl Default for Backlog {
+    fn default() -> Self {
+        Self {
+            read: AtomicU64::new(0),
+            applied: AtomicU64::new(0),
+            buffered: AtomicBool::new(false),
+            epoch: Instant::now(),
+            last_read: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Backlog {
+    fn millis(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn read_change(&self) {
+        self.last_read.store(self.millis(), Ordering::SeqCst);
+        self.read.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn applied_change(&self) {
+        self.applied.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn changes_pending(&self) -> bool {
+        if self.buffered.load(Ordering::SeqCst) {
+            return true;
+        }
+        self.read.load(Ordering::SeqCst) > self.applied.load(Ordering::SeqCst)
+            && self
+                .millis()
+                .saturating_sub(self.last_read.load(Ordering::SeqCst))
+                < UNAPPLIED_TRUSTED_FOR.as_millis() as u64
+    }
+}
+
 /// What the client sent, frame by frame.
 #[derive(Debug, PartialEq)]
 pub enum Frame {
@@ -164,19 +223,29 @@ pub struct FrameReader<R> {
     resync: bool,
     /// An `initialize` request has gone through (notifications before it are dropped by the framework).
     initialize_seen: bool,
+    backlog: Arc<Backlog>,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
-    pub fn new(inner: R) -> Self {
+    pub fn new(inner: R, backlog: Arc<Backlog>) -> Self {
         Self {
             reader: Reader::new(inner),
             resync: false,
             initialize_seen: false,
+            backlog,
         }
     }
 
     /// The next frame, `None` at end of input.
     pub async fn next(&mut self) -> io::Result<Option<Frame>> {
+        let frame = self.read_frame().await;
+        self.backlog
+            .buffered
+            .store(!self.reader.available().is_empty(), Ordering::SeqCst);
+        frame
+    }
+
+    async fn read_frame(&mut self) -> io::Result<Option<Frame>> {
         if std::mem::take(&mut self.resync) && !self.reader.skip_to_header().await? {
             return Ok(None);
         }
@@ -302,7 +371,11 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
         let params = value.get("params").unwrap_or(&Value::Null);
         match notification_params(method, params) {
-            Some(Ok(())) => {}
+            Some(Ok(())) => {
+                if method == "textDocument/didChange" {
+                    self.backlog.read_change();
+                }
+            }
             Some(Err(err)) => {
                 tracing::warn!("`{method}` notification with invalid params ignored: {err}")
             }
@@ -416,12 +489,17 @@ pub fn error_frame(code: i64, message: &str, id: Value) -> Vec<u8> {
 }
 
 /// Client → server: passes well-formed messages to `server`, answers the rest through `out`.
-pub async fn pump_input<R, W>(input: R, mut server: W, out: mpsc::Sender<Vec<u8>>) -> io::Result<()>
+pub async fn pump_input<R, W>(
+    input: R,
+    mut server: W,
+    out: mpsc::Sender<Vec<u8>>,
+    backlog: Arc<Backlog>,
+) -> io::Result<()>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut frames = FrameReader::new(input);
+    let mut frames = FrameReader::new(input, backlog);
     while let Some(next) = frames.next().await? {
         match next {
             Frame::Message(body) => {
@@ -492,7 +570,7 @@ mod tests {
     use super::*;
 
     async fn frames(input: &[u8]) -> Vec<Frame> {
-        let mut reader = FrameReader::new(input);
+        let mut reader = FrameReader::new(input, Arc::default());
         let mut out = Vec::new();
         while let Some(frame) = reader.next().await.unwrap() {
             out.push(frame);
