@@ -61,6 +61,8 @@ pub struct Doc {
     analysis_queued: bool,
     /// Edits are coming faster than analyses finish: each analysis waits for them to pause first ([`settle`]).
     in_burst: bool,
+    /// More changes had already been read from the client when the last one was applied.
+    more_coming: bool,
     pub analyzed: Option<Arc<Analyzed>>,
     published: u64,
     /// Rules that panicked on this version of the text: not run again on it, run again after the next edit.
@@ -277,6 +279,7 @@ impl State {
             analysis_running: false,
             analysis_queued: false,
             in_burst: false,
+            more_coming: false,
             analyzed: None,
             published: 0,
             failed_rules: None,
@@ -296,6 +299,9 @@ impl State {
 
     pub fn change(self: &Arc<Self>, uri: &Uri, version: i32, changes: Vec<dsr_syntax::TextChange>) {
         self.backlog.applied_change();
+        // Asked now, not when the analysis starts: by then the client may have answered our diagnostics with the
+        // next keystroke, which is no burst.
+        let more_coming = self.backlog.changes_pending();
         let Some(doc) = self.doc(uri) else {
             tracing::warn!("change to {} which is not open: ignored", uri.as_str());
             return;
@@ -342,6 +348,7 @@ impl State {
         };
         match d.document.apply_changes(applicable, version, encoding) {
             Ok(()) => {
+                d.more_coming = more_coming;
                 if d.desynced {
                     tracing::info!("{} is in sync again", uri.as_str());
                     d.desynced = false;
@@ -444,7 +451,10 @@ impl State {
         }
         let state = self.clone();
         self.runtime.spawn_blocking(move || loop {
-            let in_burst = lock(&doc).in_burst || state.backlog.changes_pending();
+            let in_burst = {
+                let d = lock(&doc);
+                d.in_burst || d.more_coming
+            };
             let paused = !in_burst || settle(&doc);
             let snapshot = {
                 let mut d = lock(&doc);

@@ -137,9 +137,9 @@ impl<R: AsyncRead + Unpin> Reader<R> {
     }
 }
 
-/// Whether more of the client's messages are already on their way when an edit is applied: document changes read
-/// and not yet applied, or bytes read past the last message. It tells the scheduler a burst from a keystroke
-/// (DESIGN §9).
+/// Whether more of the client's edits are already on their way when one is applied: document changes read and not
+/// yet applied, or more bytes read past the last message than a keystroke and the requests an editor sends with it
+/// take ([`BURST_BYTES`]). It tells the scheduler a burst from a keystroke (DESIGN §9).
 #[derive(Debug)]
 pub struct Backlog {
     read: AtomicU64,
@@ -149,6 +149,10 @@ pub struct Backlog {
     /// When the last change was read, in milliseconds since `epoch`.
     last_read: AtomicU64,
 }
+
+/// Bytes read ahead of the message being decoded that mean many more messages are waiting (in a debug build the
+/// decoding, not the handling, is what falls behind in a burst).
+const BURST_BYTES: usize = 4 * 1024;
 
 /// A change read this long ago and still not applied was dropped by the framework unseen (one pipelined before the
 /// `initialize` response, one after `shutdown`): the count is not trusted after that, so that it cannot make every
@@ -239,9 +243,10 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// The next frame, `None` at end of input.
     pub async fn next(&mut self) -> io::Result<Option<Frame>> {
         let frame = self.read_frame().await;
-        self.backlog
-            .buffered
-            .store(!self.reader.available().is_empty(), Ordering::SeqCst);
+        self.backlog.buffered.store(
+            self.reader.available().len() >= BURST_BYTES,
+            Ordering::SeqCst,
+        );
         frame
     }
 
@@ -661,6 +666,59 @@ mod tests {
         let codes: Vec<i64> = frames.iter().map(code).collect();
         assert_eq!(codes, [-32700, 0], "{frames:?}");
         assert_eq!(frames[1], Frame::Message(GOOD.as_bytes().to_vec()));
+    }
+
+    #[tokio::test]
+    async fn the_backlog_counts_changes_read_and_not_applied() {
+        let change = |version: i64, text: &str| {
+            frame(
+                json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+                    "textDocument": {"uri": "file:///a.go", "version": version},
+                    "contentChanges": [{"text": text}]}})
+                .to_string()
+                .as_bytes(),
+            )
+        };
+        let mut input = change(
+            1,
+            "before initialize: dropped by the framework, not counted",
+        );
+        input.extend(frame(
+            br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#,
+        ));
+        input.extend(change(2, "a"));
+        input.extend(frame(
+            br#"{"jsonrpc":"2.0","method":"textDocument/didChange","params":{"wrong":1}}"#,
+        ));
+        input.extend(change(3, "b"));
+        let backlog = Arc::new(Backlog::default());
+        let mut reader = FrameReader::new(input.as_slice(), backlog.clone());
+        for _ in 0..3 {
+            reader.next().await.unwrap();
+        }
+        assert!(backlog.changes_pending(), "the change of version 2 is read");
+        backlog.applied_change();
+        assert!(!backlog.changes_pending(), "applied");
+        reader.next().await.unwrap();
+        assert!(!backlog.changes_pending(), "invalid params: not counted");
+        reader.next().await.unwrap();
+        assert!(backlog.changes_pending());
+        backlog.applied_change();
+        assert!(!backlog.changes_pending());
+        assert!(reader.next().await.unwrap().is_none());
+
+        // Bytes enough for a burst read past the message being applied.
+        let mut input = change(5, "d");
+        input.extend(change(6, &"e".repeat(BURST_BYTES)));
+        let backlog = Arc::new(Backlog::default());
+        let mut reader = FrameReader::new(input.as_slice(), backlog.clone());
+        reader.initialize_seen = true;
+        reader.next().await.unwrap();
+        backlog.applied_change();
+        assert!(backlog.changes_pending());
+        reader.next().await.unwrap();
+        backlog.applied_change();
+        assert!(!backlog.changes_pending());
     }
 
     #[tokio::test]
