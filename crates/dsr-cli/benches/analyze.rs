@@ -25,15 +25,26 @@ fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
+#[derive(Clone, Copy)]
+struct Options {
+    edits: usize,
+    /// Also time the facts pass and each rule alone.
+    breakdown: bool,
+    /// Analyse each edit as one whole file instead of incrementally.
+    whole: bool,
+}
+
 fn run(
     name: &str,
     language: Language,
     file: &str,
     text: &str,
     anchor: &str,
-    edits: usize,
-    breakdown: bool,
-    whole: bool,
+    Options {
+        edits,
+        breakdown,
+        whole,
+    }: Options,
 ) {
     let engine = Engine::new(dsr_rules::registry(), Config::default());
     let path = Path::new(file);
@@ -160,6 +171,11 @@ fn main() {
         .unwrap_or(200);
     let breakdown = args.iter().any(|a| a == "breakdown");
     let whole = args.iter().any(|a| a == "whole");
+    let options = Options {
+        edits,
+        breakdown,
+        whole,
+    };
     if args.iter().any(|a| a == "small") {
         let head =
             |text: String, lines: usize| text.lines().take(lines).collect::<Vec<_>>().join("\n");
@@ -210,9 +226,7 @@ fn main() {
             "big.go",
             &samples::go_file(5_000),
             "req",
-            edits,
-            breakdown,
-            whole,
+            options,
         );
     }
     if wanted("service") {
@@ -222,9 +236,7 @@ fn main() {
             "service.go",
             &samples::go_service_file(5_000),
             "var total",
-            edits,
-            breakdown,
-            whole,
+            options,
         );
     }
     if wanted("rust") {
@@ -234,9 +246,7 @@ fn main() {
             "big.rs",
             &samples::rust_file(5_000),
             "let body",
-            edits,
-            breakdown,
-            whole,
+            options,
         );
     }
     if wanted("ts") {
@@ -246,9 +256,7 @@ fn main() {
             "big.ts",
             &samples::ts_file(5_000),
             "const controller",
-            edits,
-            breakdown,
-            whole,
+            options,
         );
     }
 }

@@ -5,6 +5,11 @@
 //!   a letter inside an identifier in the middle of the file), each sent after the previous one's diagnostics
 //!   arrived; the time from writing `didChange` to reading the `publishDiagnostics` of that version. Median, p99
 //!   and the server's CPU time per edit (from /proc, so contention from other processes does not count).
+//! - Overhead (`-- overhead`, or `-- norules` / `-- excluded` for one half): the same keystrokes with a workspace `distsys-review.toml` that selects no rule
+//!   (what is left is the engine's per-file work without rules, facts and suppressions, and the server around
+//!   it), then with one that excludes the file, so the engine is not called at all and what is measured is the
+//!   server's own path: transport, JSON decoding, the edit and the incremental reparse, scheduling, the checks
+//!   before analysis, publishing. Also prints what the engine alone costs with no rule, in this process.
 //! - Memory: resident set size of the server with 200 open documents of 2,000 lines each, and with 1,000 open
 //!   documents of 500 lines each.
 //! - Burst: 10,000 `didChange` notifications written at once to a 5,000-line Rust file; the time from the last
@@ -22,7 +27,13 @@ use std::time::{Duration, Instant};
 use lsp_client::{LspClient, TempDir};
 use serde_json::json;
 
-const EDITS: usize = 600;
+/// Edits per file; `DSR_BENCH_EDITS` changes it (more, to profile the steady state).
+fn edits() -> usize {
+    std::env::var("DSR_BENCH_EDITS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(600)
+}
 
 /// User + system CPU time of a process, from /proc/<pid>/stat.
 fn cpu_time(pid: u32) -> Option<Duration> {
@@ -57,8 +68,24 @@ fn init(client: &mut LspClient, dir: &TempDir) {
     }));
 }
 
-fn keystrokes(name: &str, language: &str, file: &str, text: &str, anchor: &str) {
+/// A configuration that turns every rule off, the meta-rules on suppressions included.
+const NO_RULES: &str = "ignore = [\"ALL\"]\n";
+/// A configuration under which the benchmark's files are not analysed (but still opened, edited, reparsed and
+/// published for).
+const EXCLUDED: &str = "exclude = [\"big.*\"]\n";
+
+fn keystrokes(
+    name: &str,
+    language: &str,
+    file: &str,
+    text: &str,
+    anchor: &str,
+    config: Option<&str>,
+) {
     let dir = TempDir::new("bench");
+    if let Some(config) = config {
+        dir.write("distsys-review.toml", config);
+    }
     let mut client = LspClient::spawn(dir.path());
     init(&mut client, &dir);
     let uri = dir.uri(file);
@@ -77,9 +104,10 @@ fn keystrokes(name: &str, language: &str, file: &str, text: &str, anchor: &str) 
         .count();
     let at = json!({"line": line, "character": column});
     let after = json!({"line": line, "character": column + 1});
-    let mut latencies = Vec::with_capacity(EDITS);
+    let edits = edits();
+    let mut latencies = Vec::with_capacity(edits);
     let cpu_before = cpu_time(client.pid());
-    for i in 0..EDITS {
+    for i in 0..edits {
         let version = i as i64 + 2;
         let change = if i % 2 == 0 {
             json!([{"range": {"start": at, "end": at}, "text": "x"}])
@@ -95,18 +123,56 @@ fn keystrokes(name: &str, language: &str, file: &str, text: &str, anchor: &str) 
         .zip(cpu_time(client.pid()))
         .map(|(a, b)| b.saturating_sub(a));
     latencies.sort();
+    if config.is_some() {
+        assert!(
+            initial.is_empty(),
+            "no rule is selected, yet there are diagnostics: {initial:?}"
+        );
+    }
     println!(
-        "{name:<11} {:>6} lines {:>4} KiB  open {:>10}  edits {EDITS}: median {:>9}  p99 {:>9}  max {:>9}  server CPU/edit {:>9}  ({} diagnostics)",
+        "{name:<11} {:>6} lines {:>4} KiB  open {:>10}  edits {edits}: median {:>9}  p99 {:>9}  max {:>9}  server CPU/edit {:>9}  ({} diagnostics)",
         lines.len(),
         text.len() / 1024,
         ms(open_time),
         ms(percentile(&latencies, 0.5)),
         ms(percentile(&latencies, 0.99)),
         ms(*latencies.last().unwrap()),
-        cpu.map(|c| ms(c / EDITS as u32)).unwrap_or_else(|| "n/a".into()),
+        cpu.map(|c| ms(c / edits as u32)).unwrap_or_else(|| "n/a".into()),
         initial.len(),
     );
     client.shutdown_and_exit();
+}
+
+/// What `Engine::analyze` costs with no rule selected (facts and suppressions), in this process: the share of
+/// the overhead figures that belongs to the engine rather than to the server around it.
+fn engine_floor(name: &str, file: &str, text: &str) {
+    let path = std::path::Path::new(file);
+    let language = dsr_core::Language::from_path(path).expect("a known extension");
+    let registry = dsr_rules::registry();
+    let codes: Vec<&str> = registry.iter().map(|r| r.meta().code).collect();
+    let config = dsr_core::Config::parse(
+        std::path::Path::new("distsys-review.toml"),
+        NO_RULES,
+        &codes,
+    )
+    .expect("the config parses");
+    let engine = dsr_core::Engine::new(registry, config);
+    let document = dsr_syntax::Document::new(language, text, 1).expect("grammar");
+    let mut times: Vec<Duration> = (0..50)
+        .map(|_| {
+            let started = Instant::now();
+            let analysis = engine.analyze(path, language, text, document.tree());
+            let elapsed = started.elapsed();
+            assert!(analysis.findings.is_empty());
+            elapsed
+        })
+        .collect();
+    times.sort();
+    println!(
+        "{name:<11} engine with no rule, in-process: median {:>9}  min {:>9}",
+        ms(percentile(&times, 0.5)),
+        ms(times[0])
+    );
 }
 
 fn memory(documents: usize, lines: usize) {
@@ -216,23 +282,47 @@ fn main() {
         "distsys-review LSP benchmark (release binary, {} CPUs)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    if wanted("latency") {
-        keystrokes("Go", "go", "big.go", &go_file(5_000), "req");
-        keystrokes(
+    let files = [
+        ("Go", "go", "big.go", go_file(5_000), "req"),
+        (
             "Go service",
             "go",
             "service.go",
-            &go_service_file(5_000),
+            go_service_file(5_000),
             "var total",
-        );
-        keystrokes("Rust", "rust", "big.rs", &rust_file(5_000), "let body");
-        keystrokes(
+        ),
+        ("Rust", "rust", "big.rs", rust_file(5_000), "let body"),
+        (
             "TypeScript",
             "typescript",
             "big.ts",
-            &ts_file(5_000),
+            ts_file(5_000),
             "const controller",
-        );
+        ),
+    ];
+    if wanted("latency") {
+        for (name, language, file, text, anchor) in &files {
+            keystrokes(name, language, file, text, anchor, None);
+        }
+    }
+    if wanted("overhead norules") || wanted("overhead excluded") {
+        for (part, config) in [
+            ("overhead norules", NO_RULES),
+            ("overhead excluded", EXCLUDED),
+        ] {
+            if !wanted(part) {
+                continue;
+            }
+            println!("overhead, with distsys-review.toml {config:?}:");
+            for (name, language, file, text, anchor) in &files {
+                keystrokes(name, language, file, text, anchor, Some(config));
+            }
+        }
+        if wanted("overhead norules") {
+            for (name, _, file, text, _) in &files {
+                engine_floor(name, file, text);
+            }
+        }
     }
     if wanted("memory") {
         memory(200, 2_000);

@@ -70,6 +70,7 @@ where
     O: AsyncWrite + Unpin + Send + 'static,
 {
     let mut state_slot = None;
+    let backlog = Arc::new(transport::Backlog::default());
     let (service, socket) = LspService::build(|client| {
         let state = Arc::new(state::State::new(
             client,
@@ -77,6 +78,7 @@ where
                 options.config,
                 options.registry.unwrap_or_else(dsr_rules::registry),
             ),
+            backlog.clone(),
         ));
         state_slot = Some(state.clone());
         server::Server::new(state)
@@ -95,7 +97,12 @@ where
     let (server_output, from_server) = tokio::io::duplex(1 << 20);
     let (frames_tx, frames_rx) = mpsc::channel(256);
     let writer = tokio::spawn(transport::write_frames(output, frames_rx));
-    let input_pump = tokio::spawn(transport::pump_input(input, to_server, frames_tx.clone()));
+    let input_pump = tokio::spawn(transport::pump_input(
+        input,
+        to_server,
+        frames_tx.clone(),
+        backlog,
+    ));
     let output_pump = tokio::spawn(transport::pump_output(from_server, frames_tx));
 
     LspServer::new(server_input, server_output, socket)

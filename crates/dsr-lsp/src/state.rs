@@ -24,6 +24,7 @@ use crate::configs::{ConfigKey, ConfigStore, LoadOutcome};
 use crate::convert::{self, DiagnosticContext};
 use crate::queue::CoalescingQueue;
 use crate::settings::{Scope, Settings};
+use crate::transport::Backlog;
 
 /// What the server learnt about the client in `initialize`.
 #[derive(Clone, Debug, Default)]
@@ -58,6 +59,10 @@ pub struct Doc {
     /// An analysis of this document is running; `analysis_queued` asks it to run once more when it ends.
     analysis_running: bool,
     analysis_queued: bool,
+    /// Edits are coming faster than analyses finish: each analysis waits for them to pause first ([`settle`]).
+    in_burst: bool,
+    /// More changes had already been read from the client when the last one was applied.
+    more_coming: bool,
     pub analyzed: Option<Arc<Analyzed>>,
     /// The `seq` of the last published analysis, and whether it was the confirming whole-file one.
     published: (u64, bool),
@@ -174,6 +179,7 @@ pub struct State {
     publisher: CoalescingQueue<Uri, Publish>,
     pub jobs: CoalescingQueue<Job, Job>,
     runtime: tokio::runtime::Handle,
+    backlog: Arc<Backlog>,
 }
 
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -181,7 +187,7 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl State {
-    pub fn new(client: Client, configs: ConfigStore) -> Self {
+    pub fn new(client: Client, configs: ConfigStore, backlog: Arc<Backlog>) -> Self {
         Self {
             client,
             documents: DashMap::new(),
@@ -195,6 +201,7 @@ impl State {
             publisher: CoalescingQueue::default(),
             jobs: CoalescingQueue::default(),
             runtime: tokio::runtime::Handle::current(),
+            backlog,
         }
     }
 
@@ -287,6 +294,8 @@ impl State {
             desynced: false,
             analysis_running: false,
             analysis_queued: false,
+            in_burst: false,
+            more_coming: false,
             analyzed: None,
             published: (0, false),
             failed_rules: None,
@@ -306,6 +315,10 @@ impl State {
     }
 
     pub fn change(self: &Arc<Self>, uri: &Uri, version: i32, changes: Vec<dsr_syntax::TextChange>) {
+        self.backlog.applied_change();
+        // Asked now, not when the analysis starts: by then the client may have answered our diagnostics with the
+        // next keystroke, which is no burst.
+        let more_coming = self.backlog.changes_pending();
         let Some(doc) = self.doc(uri) else {
             tracing::warn!("change to {} which is not open: ignored", uri.as_str());
             return;
@@ -352,6 +365,7 @@ impl State {
         };
         match d.document.apply_changes(applicable, version, encoding) {
             Ok(()) => {
+                d.more_coming = more_coming;
                 if d.desynced {
                     tracing::info!("{} is in sync again", uri.as_str());
                     d.desynced = false;
@@ -430,11 +444,15 @@ impl State {
 
     /// Makes sure an analysis of the document's current state will run. At most one scheduled analysis per
     /// document runs at a time; edits that arrive meanwhile make it run once more, on the newest snapshot, when
-    /// it ends. An edit that finds the document idle is analysed at once (keystroke latency); a rerun means edits
-    /// are arriving faster than analyses finish (a burst: a formatter, a big paste, a replaying client), so it
-    /// first waits for the edits to pause ([`BURST_SETTLE`], at most [`BURST_MAX_WAIT`]). A burst of 10,000
-    /// changes then costs a few hundred analyses at most instead of one per change, and no analyses of old
-    /// versions pile up in the blocking pool.
+    /// it ends.
+    ///
+    /// A keystroke is analysed at once (latency). In a burst (a formatter, a big paste, a replaying client) an
+    /// analysis first waits for the edits to pause ([`BURST_SETTLE`], at most [`BURST_MAX_WAIT`]). A burst is
+    /// when more changes have already been read from the client than applied, or when edits made the last result
+    /// stale before it was stored (they come faster than analyses finish); it ends with a current result after a
+    /// pause. A burst of 10,000 changes then costs a few hundred analyses at most instead of one per change, and
+    /// no analyses of old versions pile up in the blocking pool; while the next keystroke typed after the last
+    /// diagnostics went out does not wait.
     pub fn schedule(self: &Arc<Self>, uri: &Uri) {
         let Some(doc) = self.doc(uri) else { return };
         {
@@ -449,28 +467,33 @@ impl State {
             d.analysis_running = true;
         }
         let state = self.clone();
-        self.runtime.spawn_blocking(move || {
-            let mut rerun = false;
-            loop {
-                if rerun {
-                    settle(&doc);
+        self.runtime.spawn_blocking(move || loop {
+            let in_burst = {
+                let d = lock(&doc);
+                d.in_burst || d.more_coming
+            };
+            let paused = !in_burst || settle(&doc);
+            let snapshot = {
+                let mut d = lock(&doc);
+                if !d.analysis_queued || d.desynced {
+                    d.analysis_running = false;
+                    return;
                 }
-                let snapshot = {
-                    let mut d = lock(&doc);
-                    if !d.analysis_queued || d.desynced {
-                        d.analysis_running = false;
-                        return;
+                d.analysis_queued = false;
+                d.snapshot()
+            };
+            let seq = snapshot.seq;
+            let current = match state.analyze_guarded(snapshot) {
+                Some(analyzed) => {
+                    let current = state.store(&doc, Arc::new(analyzed));
+                    if current {
+                        state.confirm_later(&doc, seq);
                     }
-                    d.analysis_queued = false;
-                    d.snapshot()
-                };
-                let seq = snapshot.seq;
-                if let Some(analyzed) = state.analyze_guarded(snapshot) {
-                    state.store(&doc, Arc::new(analyzed));
-                    state.confirm_later(&doc, seq);
+                    current
                 }
-                rerun = true;
-            }
+                None => true,
+            };
+            lock(&doc).in_burst = !(current && paused);
         });
     }
 
@@ -507,8 +530,9 @@ impl State {
         })
     }
 
-    /// Keeps a result if it is still the document's current state, and queues it for publishing.
-    fn store(&self, doc: &Mutex<Doc>, analyzed: Arc<Analyzed>) {
+    /// Keeps a result if it is still the document's current state, and queues it for publishing; `false` when it
+    /// is stale (dropped).
+    fn store(&self, doc: &Mutex<Doc>, analyzed: Arc<Analyzed>) -> bool {
         let uri = analyzed.uri.clone();
         {
             let mut d = lock(doc);
@@ -525,11 +549,12 @@ impl State {
             }
             if d.seq != analyzed.seq {
                 tracing::trace!("dropping the stale analysis of {}", uri.as_str());
-                return;
+                return false;
             }
             d.analyzed = Some(analyzed);
         }
         self.publish(Publish::Document(uri));
+        true
     }
 
     pub fn engine_for(&self, key: &ConfigKey) -> Arc<Engine> {
@@ -982,18 +1007,20 @@ const BURST_SETTLE: Duration = Duration::from_millis(5);
 /// The longest a rerun waits for a burst to pause: diagnostics keep coming during an endless stream of edits.
 const BURST_MAX_WAIT: Duration = Duration::from_millis(50);
 
-/// Waits (on the analysis thread) until the document has had no edit for [`BURST_SETTLE`], or [`BURST_MAX_WAIT`].
-fn settle(doc: &Mutex<Doc>) {
+/// Waits (on the analysis thread) until the document has had no edit for [`BURST_SETTLE`] (`true`), or for
+/// [`BURST_MAX_WAIT`] (`false`: the edits go on).
+fn settle(doc: &Mutex<Doc>) -> bool {
     let started = Instant::now();
     let mut seen = lock(doc).seq;
     while started.elapsed() < BURST_MAX_WAIT {
         std::thread::sleep(BURST_SETTLE);
         let now = lock(doc).seq;
         if now == seen {
-            return;
+            return true;
         }
         seen = now;
     }
+    false
 }
 
 /// Whether the configuration's `exclude` globs (relative to the configuration file's folder) cover `path`.

@@ -8,6 +8,9 @@
 //! well-formed messages on. Its own answers and the server's go out through one writer, whole frames at a time.
 
 use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -19,6 +22,9 @@ use tower_lsp_server::jsonrpc::{Request, Response};
 const MAX_HEADER_LINE: usize = 8 * 1024;
 /// Largest message body accepted (a didOpen of a very large file still fits).
 const MAX_BODY: usize = 512 * 1024 * 1024;
+
+/// The most room made ahead of a body's bytes.
+const RESERVE_AHEAD: usize = 16 * 1024 * 1024;
 
 const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
@@ -58,12 +64,9 @@ impl<R: AsyncRead + Unpin> Reader<R> {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        let len = self.buf.len();
-        self.buf.resize(len + 64 * 1024, 0);
-        let read = self.inner.read(&mut self.buf[len..]).await;
-        let n = *read.as_ref().unwrap_or(&0);
-        self.buf.truncate(len + n);
-        read?;
+        // Into the spare capacity: zeroing 64 KiB before every read cost more than reading a keystroke's message.
+        self.buf.reserve(64 * 1024);
+        let n = self.inner.read_buf(&mut self.buf).await?;
         if n == 0 {
             self.eof = true;
         }
@@ -100,6 +103,10 @@ impl<R: AsyncRead + Unpin> Reader<R> {
 
     /// Exactly `n` bytes, or `None` if the input ends first.
     async fn bytes(&mut self, n: usize) -> io::Result<Option<Vec<u8>>> {
+        // A large body (a didOpen) is read into room made for it at once rather than grown 64 KiB at a time; up to
+        // a bound, since the length is the client's word until the bytes arrive.
+        self.buf
+            .reserve(n.saturating_sub(self.available().len()).min(RESERVE_AHEAD));
         while self.available().len() < n {
             if !self.fill().await? {
                 return Ok(None);
@@ -127,6 +134,66 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                 return Ok(false);
             }
         }
+    }
+}
+
+/// Whether more of the client's edits are already on their way when one is applied: document changes read and not
+/// yet applied, or more bytes read past the last message than a keystroke and the requests an editor sends with it
+/// take ([`BURST_BYTES`]). It tells the scheduler a burst from a keystroke (DESIGN §9).
+#[derive(Debug)]
+pub struct Backlog {
+    read: AtomicU64,
+    applied: AtomicU64,
+    buffered: AtomicBool,
+    epoch: Instant,
+    /// When the last change was read, in milliseconds since `epoch`.
+    last_read: AtomicU64,
+}
+
+/// Bytes read ahead of the message being decoded that mean many more messages are waiting (in a debug build the
+/// decoding, not the handling, is what falls behind in a burst).
+const BURST_BYTES: usize = 4 * 1024;
+
+/// A change read this long ago and still not applied was dropped by the framework unseen (one pipelined before the
+/// `initialize` response, one after `shutdown`): the count is not trusted after that, so that it cannot make every
+/// later keystroke wait as if a burst were going on.
+const UNAPPLIED_TRUSTED_FOR: Duration = Duration::from_secs(1);
+
+impl Default for Backlog {
+    fn default() -> Self {
+        Self {
+            read: AtomicU64::new(0),
+            applied: AtomicU64::new(0),
+            buffered: AtomicBool::new(false),
+            epoch: Instant::now(),
+            last_read: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Backlog {
+    fn millis(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn read_change(&self) {
+        self.last_read.store(self.millis(), Ordering::SeqCst);
+        self.read.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn applied_change(&self) {
+        self.applied.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn changes_pending(&self) -> bool {
+        if self.buffered.load(Ordering::SeqCst) {
+            return true;
+        }
+        self.read.load(Ordering::SeqCst) > self.applied.load(Ordering::SeqCst)
+            && self
+                .millis()
+                .saturating_sub(self.last_read.load(Ordering::SeqCst))
+                < UNAPPLIED_TRUSTED_FOR.as_millis() as u64
     }
 }
 
@@ -160,19 +227,30 @@ pub struct FrameReader<R> {
     resync: bool,
     /// An `initialize` request has gone through (notifications before it are dropped by the framework).
     initialize_seen: bool,
+    backlog: Arc<Backlog>,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
-    pub fn new(inner: R) -> Self {
+    pub fn new(inner: R, backlog: Arc<Backlog>) -> Self {
         Self {
             reader: Reader::new(inner),
             resync: false,
             initialize_seen: false,
+            backlog,
         }
     }
 
     /// The next frame, `None` at end of input.
     pub async fn next(&mut self) -> io::Result<Option<Frame>> {
+        let frame = self.read_frame().await;
+        self.backlog.buffered.store(
+            self.reader.available().len() >= BURST_BYTES,
+            Ordering::SeqCst,
+        );
+        frame
+    }
+
+    async fn read_frame(&mut self) -> io::Result<Option<Frame>> {
         if std::mem::take(&mut self.resync) && !self.reader.skip_to_header().await? {
             return Ok(None);
         }
@@ -298,7 +376,11 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
         let params = value.get("params").unwrap_or(&Value::Null);
         match notification_params(method, params) {
-            Some(Ok(())) => {}
+            Some(Ok(())) => {
+                if method == "textDocument/didChange" {
+                    self.backlog.read_change();
+                }
+            }
             Some(Err(err)) => {
                 tracing::warn!("`{method}` notification with invalid params ignored: {err}")
             }
@@ -412,12 +494,17 @@ pub fn error_frame(code: i64, message: &str, id: Value) -> Vec<u8> {
 }
 
 /// Client → server: passes well-formed messages to `server`, answers the rest through `out`.
-pub async fn pump_input<R, W>(input: R, mut server: W, out: mpsc::Sender<Vec<u8>>) -> io::Result<()>
+pub async fn pump_input<R, W>(
+    input: R,
+    mut server: W,
+    out: mpsc::Sender<Vec<u8>>,
+    backlog: Arc<Backlog>,
+) -> io::Result<()>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut frames = FrameReader::new(input);
+    let mut frames = FrameReader::new(input, backlog);
     while let Some(next) = frames.next().await? {
         match next {
             Frame::Message(body) => {
@@ -488,7 +575,7 @@ mod tests {
     use super::*;
 
     async fn frames(input: &[u8]) -> Vec<Frame> {
-        let mut reader = FrameReader::new(input);
+        let mut reader = FrameReader::new(input, Arc::default());
         let mut out = Vec::new();
         while let Some(frame) = reader.next().await.unwrap() {
             out.push(frame);
@@ -579,6 +666,59 @@ mod tests {
         let codes: Vec<i64> = frames.iter().map(code).collect();
         assert_eq!(codes, [-32700, 0], "{frames:?}");
         assert_eq!(frames[1], Frame::Message(GOOD.as_bytes().to_vec()));
+    }
+
+    #[tokio::test]
+    async fn the_backlog_counts_changes_read_and_not_applied() {
+        let change = |version: i64, text: &str| {
+            frame(
+                json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+                    "textDocument": {"uri": "file:///a.go", "version": version},
+                    "contentChanges": [{"text": text}]}})
+                .to_string()
+                .as_bytes(),
+            )
+        };
+        let mut input = change(
+            1,
+            "before initialize: dropped by the framework, not counted",
+        );
+        input.extend(frame(
+            br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#,
+        ));
+        input.extend(change(2, "a"));
+        input.extend(frame(
+            br#"{"jsonrpc":"2.0","method":"textDocument/didChange","params":{"wrong":1}}"#,
+        ));
+        input.extend(change(3, "b"));
+        let backlog = Arc::new(Backlog::default());
+        let mut reader = FrameReader::new(input.as_slice(), backlog.clone());
+        for _ in 0..3 {
+            reader.next().await.unwrap();
+        }
+        assert!(backlog.changes_pending(), "the change of version 2 is read");
+        backlog.applied_change();
+        assert!(!backlog.changes_pending(), "applied");
+        reader.next().await.unwrap();
+        assert!(!backlog.changes_pending(), "invalid params: not counted");
+        reader.next().await.unwrap();
+        assert!(backlog.changes_pending());
+        backlog.applied_change();
+        assert!(!backlog.changes_pending());
+        assert!(reader.next().await.unwrap().is_none());
+
+        // Bytes enough for a burst read past the message being applied.
+        let mut input = change(5, "d");
+        input.extend(change(6, &"e".repeat(BURST_BYTES)));
+        let backlog = Arc::new(Backlog::default());
+        let mut reader = FrameReader::new(input.as_slice(), backlog.clone());
+        reader.initialize_seen = true;
+        reader.next().await.unwrap();
+        backlog.applied_change();
+        assert!(backlog.changes_pending());
+        reader.next().await.unwrap();
+        backlog.applied_change();
+        assert!(!backlog.changes_pending());
     }
 
     #[tokio::test]

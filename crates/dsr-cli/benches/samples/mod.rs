@@ -142,7 +142,9 @@ pub fn go_service_file(lines: usize) -> String {
     }
     out.push("func (s *Server) routes() {".into());
     for i in 0..handlers {
-        out.push(format!("\ts.mux.HandleFunc(\"/orders/{i}\", s.handleOrder{i})"));
+        out.push(format!(
+            "\ts.mux.HandleFunc(\"/orders/{i}\", s.handleOrder{i})"
+        ));
     }
     out.push("}".into());
     out.join("\n") + "\n"
