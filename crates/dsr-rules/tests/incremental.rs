@@ -152,12 +152,14 @@ fn check_file(engine: &Engine, path: &Path, edits: usize, seed: u64) -> Vec<Stri
         return Vec::new();
     };
     let mut problems = Vec::new();
-    let mut cache = IncrementalCache::default();
-    if let Err(problem) = compare(engine, path, language, &source, &mut cache) {
-        problems.push(problem);
+    // Slices alone, and a cache seeded from a whole-file analysis as the language server uses it.
+    let mut caches = [IncrementalCache::slices_only(), IncrementalCache::default()];
+    for cache in &mut caches {
+        if let Err(problem) = compare(engine, path, language, &source, cache) {
+            problems.push(problem);
+        }
     }
     let mut rng = Lcg(seed ^ source.len() as u64);
-    let mut compared = 0;
     for step in 0..edits {
         let bytes = source.as_bytes();
         let mut at = rng.below(source.len() + 1);
@@ -185,14 +187,16 @@ fn check_file(engine: &Engine, path: &Path, edits: usize, seed: u64) -> Vec<Stri
         } else {
             source.insert(at, if rng.below(2) == 0 { ' ' } else { '\n' });
         }
-        compared += 1;
-        if let Err(problem) = compare(engine, path, language, &source, &mut cache) {
+        let differences: Vec<String> = caches
+            .iter_mut()
+            .filter_map(|cache| compare(engine, path, language, &source, cache).err())
+            .collect();
+        if let Some(problem) = differences.into_iter().next() {
             problems.push(format!("after edit {step} at byte {at}: {problem}"));
             // Later edits build on text the first difference already explains.
             break;
         }
     }
-    let _ = compared;
     problems
 }
 

@@ -45,6 +45,9 @@ use chunks::{Chunk, ChunkNames, Kinds, Role};
 /// [`IncrementalCache::default`].
 #[derive(Default)]
 pub struct IncrementalCache {
+    /// Analyse every slice even when the cache is empty, instead of seeding it from one whole-file analysis
+    /// (for the exactness test, which must see what the slices alone give).
+    slices_only: bool,
     key: Option<CacheKey>,
     names: FxHashMap<u64, Arc<ChunkNames>>,
     slices: FxHashMap<u64, Arc<SliceResult>>,
@@ -163,6 +166,14 @@ pub struct IncrementalStats {
 }
 
 impl IncrementalCache {
+    /// A cache that never seeds itself from a whole-file analysis: every slice is analysed as a slice.
+    pub fn slices_only() -> Self {
+        Self {
+            slices_only: true,
+            ..Self::default()
+        }
+    }
+
     pub fn stats(&self) -> IncrementalStats {
         self.stats
     }
@@ -443,6 +454,7 @@ impl Engine {
         if cache.key.as_ref() != Some(&key) {
             *cache = IncrementalCache {
                 key: Some(key),
+                slices_only: cache.slices_only,
                 ..IncrementalCache::default()
             };
         }
@@ -479,6 +491,15 @@ impl Engine {
             slices: slices.len(),
             ..IncrementalStats::default()
         };
+        // With nothing cached (a document just opened, another configuration), one whole-file analysis is
+        // cheaper than analysing every slice, and its findings are what the slices would give (the exactness
+        // property): it fills the cache, and later edits re-analyse only the slices they change.
+        if cache.slices.is_empty() && !cache.slices_only && chunks.len() > 1 {
+            let whole = self.run_rules(path, language, source, Some(tree), disabled);
+            if whole.failures.is_empty() {
+                cache.slices = seed(&chunks, &slices, &owner_slice, whole);
+            }
+        }
         let mut results: FxHashMap<u64, Arc<SliceResult>> = FxHashMap::default();
         for (&id, slice) in &slices {
             let result = match cache.slices.get(&id) {
@@ -595,6 +616,109 @@ impl Engine {
             .collect();
         result
     }
+}
+
+/// The results of whole-file analysis cut into the results each slice would give: every finding and comment
+/// goes to the slice of the chunk it starts in, its ranges in that slice's coordinates (chunks laid out as
+/// [`Engine::analyze_slice`] lays them out). A slice one of whose findings points into a chunk the slice does
+/// not hold (evidence in another function) is left out, to be analysed as a slice when it is needed.
+fn seed(
+    chunks: &[Chunk],
+    slices: &FxHashMap<u64, Arc<Vec<usize>>>,
+    owner_slice: &[u64],
+    whole: RawAnalysis,
+) -> FxHashMap<u64, Arc<SliceResult>> {
+    let mut owners: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
+    for (owner, id) in owner_slice.iter().enumerate() {
+        owners.entry(*id).or_default().push(owner);
+    }
+    let chunk_of = |offset: usize| {
+        chunks
+            .partition_point(|chunk| chunk.range.start <= offset)
+            .saturating_sub(1)
+    };
+    let mut findings: FxHashMap<usize, Vec<Finding>> = FxHashMap::default();
+    for finding in whole.findings {
+        findings
+            .entry(chunk_of(finding.range.start))
+            .or_default()
+            .push(finding);
+    }
+    let mut comments: FxHashMap<usize, Vec<TextRange>> = FxHashMap::default();
+    for comment in whole.comments {
+        comments
+            .entry(chunk_of(comment.start))
+            .or_default()
+            .push(comment);
+    }
+    let mut seeded = FxHashMap::default();
+    'slices: for (&id, slice) in slices {
+        let mut segments = Vec::with_capacity(slice.len());
+        let mut length = 0;
+        let mut next = 0;
+        for &index in slice.iter() {
+            if index > next {
+                length += 1;
+            }
+            let chunk = chunks[index].range;
+            segments.push(TextRange::new(length, length + chunk.end - chunk.start));
+            length += chunk.end - chunk.start;
+            next = index + 1;
+        }
+        // File offset to slice offset, if the slice holds the chunk `offset` is in (`in_chunk` tells a range's
+        // end, which may be its chunk's end, from the start of the next chunk).
+        let to_slice = |offset: usize, in_chunk: usize| {
+            let index = chunk_of(in_chunk);
+            let ordinal = slice.binary_search(&index).ok()?;
+            Some(segments[ordinal].start + offset - chunks[index].range.start)
+        };
+        let range = |r: TextRange| {
+            let last = if r.end > r.start { r.end - 1 } else { r.start };
+            Some(TextRange::new(
+                to_slice(r.start, r.start)?,
+                to_slice(r.end, last)?,
+            ))
+        };
+        let mut result = SliceResult {
+            segments: segments.clone(),
+            findings: Vec::new(),
+            comments: Vec::new(),
+            failures: Vec::new(),
+        };
+        for &owner in owners.get(&id).into_iter().flatten() {
+            let Ok(ordinal) = slice.binary_search(&owner) else {
+                continue 'slices;
+            };
+            for finding in findings.get(&owner).into_iter().flatten() {
+                let mut moved = finding.clone();
+                let Some(at) = range(moved.range) else {
+                    continue 'slices;
+                };
+                moved.range = at;
+                for evidence in moved.evidence.iter_mut().filter(|e| e.path.is_none()) {
+                    let Some(at) = range(evidence.range) else {
+                        continue 'slices;
+                    };
+                    evidence.range = at;
+                }
+                for edit in moved.fix.iter_mut().flat_map(|fix| fix.edits.iter_mut()) {
+                    let Some(at) = range(edit.range) else {
+                        continue 'slices;
+                    };
+                    edit.range = at;
+                }
+                result.findings.push((ordinal, moved));
+            }
+            for &comment in comments.get(&owner).into_iter().flatten() {
+                let Some(at) = range(comment) else {
+                    continue 'slices;
+                };
+                result.comments.push((ordinal, at));
+            }
+        }
+        seeded.insert(id, Arc::new(result));
+    }
+    seeded
 }
 
 /// `finding` with every range in this file moved by `rebase`.
@@ -723,7 +847,7 @@ mod tests {
     #[test]
     fn a_slice_holds_the_callees_and_an_edit_reanalyses_only_its_slices() {
         let engine = engine();
-        let mut cache = IncrementalCache::default();
+        let mut cache = IncrementalCache::slices_only();
         let first = analyze(&engine, FILE, &mut cache);
         assert_eq!(first.findings.len(), 2);
         assert_eq!(cache.stats().slices_analysed, cache.stats().slices);
@@ -756,7 +880,7 @@ mod tests {
 
     #[test]
     fn a_new_engine_or_other_disabled_rules_start_from_an_empty_cache() {
-        let mut cache = IncrementalCache::default();
+        let mut cache = IncrementalCache::slices_only();
         analyze(&engine(), FILE, &mut cache);
         analyze(&engine(), FILE, &mut cache);
         assert_eq!(
@@ -764,5 +888,20 @@ mod tests {
             cache.stats().slices,
             "another engine's results are not reused"
         );
+    }
+
+    #[test]
+    fn an_empty_cache_is_seeded_from_one_whole_file_analysis() {
+        let engine = engine();
+        let mut cache = IncrementalCache::default();
+        let first = analyze(&engine, FILE, &mut cache);
+        assert_eq!(cache.stats().slices_analysed, 0);
+        assert_eq!(first.findings.len(), 2);
+        // The seeded results are moved like analysed ones, and an edit analyses only its slice.
+        let edited = FILE.replace("x := 1", "x := 12345");
+        let second = analyze(&engine, &edited, &mut cache);
+        assert_eq!(cache.stats().slices_analysed, 1);
+        let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
+        assert_eq!(second.findings, whole.findings);
     }
 }
