@@ -9,6 +9,13 @@ use crate::finding::{Applicability, Confidence, Edit, Finding, FindingKind, Fix}
 
 const MARKER: &str = "distsys-review:";
 
+/// Whether a comment can hold a suppression directive: the others need not be kept for [`parse`].
+pub fn may_be_directive(source: &str, comment: TextRange) -> bool {
+    source
+        .get(comment.start..comment.end)
+        .is_some_and(|text| text.contains(MARKER))
+}
+
 declare_rule! {
     /// ## What it finds
     /// A `distsys-review: ignore[...]` comment that suppresses nothing: the finding it was written for is gone,

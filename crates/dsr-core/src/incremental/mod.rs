@@ -497,7 +497,7 @@ impl Engine {
         if cache.slices.is_empty() && !cache.slices_only && chunks.len() > 1 {
             let whole = self.run_rules(path, language, source, Some(tree), disabled);
             if whole.failures.is_empty() {
-                cache.slices = seed(&chunks, &slices, &owner_slice, whole);
+                cache.slices = seed(source, &chunks, &slices, &owner_slice, whole);
             }
         }
         let mut results: FxHashMap<u64, Arc<SliceResult>> = FxHashMap::default();
@@ -609,9 +609,11 @@ impl Engine {
             .into_iter()
             .map(|finding| (result.ordinal(finding.range.start), finding))
             .collect();
+        // Comments are kept for suppressions only, so only those that may be directives.
         result.comments = raw
             .comments
             .into_iter()
+            .filter(|&comment| crate::suppression::may_be_directive(&text, comment))
             .map(|comment| (result.ordinal(comment.start), comment))
             .collect();
         result
@@ -623,6 +625,7 @@ impl Engine {
 /// [`Engine::analyze_slice`] lays them out). A slice one of whose findings points into a chunk the slice does
 /// not hold (evidence in another function) is left out, to be analysed as a slice when it is needed.
 fn seed(
+    source: &str,
     chunks: &[Chunk],
     slices: &FxHashMap<u64, Arc<Vec<usize>>>,
     owner_slice: &[u64],
@@ -646,6 +649,9 @@ fn seed(
     }
     let mut comments: FxHashMap<usize, Vec<TextRange>> = FxHashMap::default();
     for comment in whole.comments {
+        if !crate::suppression::may_be_directive(source, comment) {
+            continue;
+        }
         comments
             .entry(chunk_of(comment.start))
             .or_default()
