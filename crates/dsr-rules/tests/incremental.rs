@@ -200,6 +200,15 @@ fn check_file(engine: &Engine, path: &Path, edits: usize, seed: u64) -> Vec<Stri
     problems
 }
 
+fn assert_no_differences(problems: &[String], files: usize) {
+    assert!(
+        problems.is_empty(),
+        "{} of {files} files differ:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
 #[test]
 fn incremental_analysis_equals_whole_file_analysis_on_fixtures_and_the_shop() {
     let engine = common::all_rules();
@@ -212,13 +221,7 @@ fn incremental_analysis_equals_whole_file_analysis_on_fixtures_and_the_shop() {
     for path in &files {
         problems.extend(check_file(&engine, path, 16, 7));
     }
-    assert!(
-        problems.is_empty(),
-        "{} of {} files differ:\n{}",
-        problems.len(),
-        files.len(),
-        problems.join("\n")
-    );
+    assert_no_differences(&problems, files.len());
 }
 
 #[test]
@@ -237,11 +240,5 @@ fn incremental_analysis_equals_whole_file_analysis_on_a_corpus() {
     {
         problems.extend(check_file(&engine, path, 3, 11));
     }
-    assert!(
-        problems.is_empty(),
-        "{} of {} files differ:\n{}",
-        problems.len(),
-        files.len(),
-        problems.join("\n")
-    );
+    assert_no_differences(&problems, files.len());
 }
