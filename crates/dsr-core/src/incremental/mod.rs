@@ -64,7 +64,7 @@ struct Plan {
     /// Every chunk's role and defined names, hashed together.
     definitions: u64,
     definers: FxHashMap<u64, Vec<usize>>,
-    /// Per chunk, its role and the mentions that resolve to a definition, hashed.
+    /// Per chunk, its mentions that name a definition of the file, hashed.
     links: Vec<u64>,
     /// Per owner chunk, the chunks of its slice (owners with the same slice share one entry).
     slices: Vec<Arc<Vec<usize>>>,
