@@ -46,6 +46,16 @@ pub(crate) struct ChunkNames {
     pub(crate) writes: Vec<Name>,
     /// One of the module's top-level statements or variables (TS), which run together as one program.
     pub(crate) module_body: bool,
+    /// A function's top-level statements: a slice that holds this chunk only because it mentions the slice's
+    /// owner (a `routes` function registering it) keeps just the statements that matter to the owner.
+    pub(crate) statements: Vec<Statement>,
+}
+
+/// A top-level statement of a function body, relative to its chunk's start, with every name it mentions.
+#[derive(Debug)]
+pub(crate) struct Statement {
+    pub(crate) range: TextRange,
+    pub(crate) names: Vec<Name>,
 }
 
 /// One chunk of the current text.
@@ -151,14 +161,20 @@ pub(crate) fn chunk(
         let hash = text_hash(text);
         let names = match known.get(&hash) {
             Some(names) => names.clone(),
-            None => Arc::new(names_of(language, kinds, node, source)),
+            None => Arc::new(names_of(language, kinds, node, source, range.start)),
         };
         chunks.push(Chunk { range, hash, names });
     }
     chunks
 }
 
-fn names_of(language: Language, kinds: &Kinds, node: Node<'_>, source: &str) -> ChunkNames {
+fn names_of(
+    language: Language,
+    kinds: &Kinds,
+    node: Node<'_>,
+    source: &str,
+    chunk_start: usize,
+) -> ChunkNames {
     let role = role_of(language, node, source);
     let mut defines = Vec::new();
     defined_names(node, source, &mut defines);
@@ -195,7 +211,62 @@ fn names_of(language: Language, kinds: &Kinds, node: Node<'_>, source: &str) -> 
         values,
         writes,
         module_body,
+        statements: if role == Role::Item {
+            body_statements(kinds, node, source, chunk_start)
+        } else {
+            Vec::new()
+        },
     }
+}
+
+/// The top-level statements of the body of the function `node` (a Go function or method, a Rust function, a
+/// TS function declaration); none for anything else.
+fn body_statements(
+    kinds: &Kinds,
+    node: Node<'_>,
+    source: &str,
+    chunk_start: usize,
+) -> Vec<Statement> {
+    if !matches!(
+        node.kind(),
+        "function_declaration" | "method_declaration" | "function_item"
+    ) {
+        return Vec::new();
+    }
+    let Some(body) = node.child_by_field_name("body") else {
+        return Vec::new();
+    };
+    let mut cursor = body.walk();
+    let mut list = body;
+    if let Some(statement_list) = body
+        .named_children(&mut cursor)
+        .find(|child| child.kind() == "statement_list")
+    {
+        list = statement_list;
+    }
+    let mut cursor = list.walk();
+    let statements: Vec<Statement> = list
+        .named_children(&mut cursor)
+        .filter(|statement| !kinds.trivia.contains(*statement))
+        .map(|statement| {
+            let Mentions {
+                calls,
+                values,
+                writes,
+            } = mentions(kinds, statement, source);
+            let mut names: Vec<Name> = calls.into_iter().chain(values).chain(writes).collect();
+            names.sort_unstable();
+            names.dedup();
+            Statement {
+                range: TextRange::new(
+                    statement.start_byte().saturating_sub(chunk_start),
+                    statement.end_byte().saturating_sub(chunk_start),
+                ),
+                names,
+            }
+        })
+        .collect();
+    statements
 }
 
 fn is_variable_declaration(node: Node<'_>) -> bool {

@@ -66,15 +66,17 @@ struct Plan {
     definers: FxHashMap<u64, Vec<usize>>,
     /// Per chunk, its mentions that name a definition of the file, hashed.
     links: Vec<u64>,
-    /// Per owner chunk, the chunks of its slice (owners with the same slice share one entry).
-    slices: Vec<Arc<Vec<usize>>>,
+    /// Per owner chunk, its slice (owners with the same slice share one entry).
+    slices: Vec<Arc<SliceSpec>>,
+    /// Chunks some slice holds with statements left out: a change to one of them moves those statements.
+    reduced: FxHashSet<usize>,
 }
 
 impl Plan {
     fn new(chunks: &[Chunk], definitions: u64) -> Self {
         let graph = Graph::new(chunks);
-        let mut distinct: FxHashMap<Vec<usize>, Arc<Vec<usize>>> = FxHashMap::default();
-        let slices = (0..chunks.len())
+        let mut distinct: FxHashMap<SliceSpec, Arc<SliceSpec>> = FxHashMap::default();
+        let slices: Vec<Arc<SliceSpec>> = (0..chunks.len())
             .map(|owner| {
                 let slice = graph.slice(chunks, owner);
                 distinct
@@ -86,7 +88,12 @@ impl Plan {
         let links = (0..chunks.len())
             .map(|index| resolved_links(chunks, &graph.definers, index))
             .collect();
+        let reduced = slices
+            .iter()
+            .flat_map(|slice| slice.left_out.iter().map(|(chunk, _)| *chunk))
+            .collect();
         Plan {
+            reduced,
             hashes: chunks.iter().map(|chunk| chunk.hash).collect(),
             definitions,
             definers: graph.definers,
@@ -102,7 +109,8 @@ impl Plan {
         }
         for (index, chunk) in chunks.iter().enumerate() {
             if chunk.hash != self.hashes[index]
-                && resolved_links(chunks, &self.definers, index) != self.links[index]
+                && (self.reduced.contains(&index)
+                    || resolved_links(chunks, &self.definers, index) != self.links[index])
             {
                 return false;
             }
@@ -179,11 +187,92 @@ impl IncrementalCache {
     }
 }
 
+/// The chunks a slice holds (sorted, in file order), and for chunks held only because they mention the owner
+/// as a value, the statements left out: those that mention other functions of the file and not the owner (in
+/// a `routes` function, the registrations of the other handlers).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SliceSpec {
+    chunks: Vec<usize>,
+    /// (chunk, statement ranges relative to the chunk's start), sorted by chunk and range.
+    left_out: Vec<(usize, Vec<TextRange>)>,
+}
+
+/// A run of one chunk's text in a slice's text.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    /// Where the run is in the slice's text.
+    slice: TextRange,
+    /// The ordinal, within the slice's chunks, of the chunk it comes from.
+    ordinal: usize,
+    /// Where the run starts within its chunk.
+    offset: usize,
+}
+
+/// How a slice's text is laid out: its chunks in file order, one line break for each run of chunks left out
+/// and for each run of statements left out of a chunk. Nothing a rule reports may depend on absolute rows (the
+/// exactness test inserts line breaks above cached findings), so rows need not be kept, and a slice stays as
+/// small as what it holds. Writes the text to `text` if given.
+fn layout(
+    chunks: &[Chunk],
+    spec: &SliceSpec,
+    source: &str,
+    mut text: Option<&mut String>,
+) -> Vec<Piece> {
+    let mut pieces = Vec::with_capacity(spec.chunks.len());
+    let mut length = 0;
+    let mut next = 0;
+    let mut emit = |run: &str, length: &mut usize| {
+        if let Some(text) = text.as_deref_mut() {
+            text.push_str(run);
+        }
+        *length += run.len();
+    };
+    for (ordinal, &index) in spec.chunks.iter().enumerate() {
+        if index > next {
+            emit("\n", &mut length);
+        }
+        next = index + 1;
+        let range = chunks[index].range;
+        let chunk_text = source.get(range.start..range.end).unwrap_or_default();
+        let left_out = spec
+            .left_out
+            .binary_search_by_key(&index, |(chunk, _)| *chunk)
+            .ok()
+            .map(|at| spec.left_out[at].1.as_slice())
+            .unwrap_or_default();
+        let mut kept_from = 0;
+        for gap in left_out.iter().chain(std::iter::once(&TextRange::new(
+            chunk_text.len(),
+            chunk_text.len(),
+        ))) {
+            let end = gap.start.min(chunk_text.len());
+            if end < kept_from {
+                continue;
+            }
+            if kept_from > 0 {
+                emit("\n", &mut length);
+            }
+            let start = length;
+            emit(
+                chunk_text.get(kept_from..end).unwrap_or_default(),
+                &mut length,
+            );
+            pieces.push(Piece {
+                slice: TextRange::new(start, length),
+                ordinal,
+                offset: kept_from,
+            });
+            kept_from = gap.end.min(chunk_text.len());
+        }
+    }
+    pieces
+}
+
 /// The result of analysing one slice, in the slice's coordinates.
 #[derive(Debug)]
 struct SliceResult {
-    /// Where each chunk of the slice (in file order) starts in the slice's text, and its length.
-    segments: Vec<TextRange>,
+    /// How the slice's text is made of its chunks.
+    pieces: Vec<Piece>,
     /// Findings with the ordinal of the chunk they are in.
     findings: Vec<(usize, Finding)>,
     comments: Vec<(usize, TextRange)>,
@@ -191,15 +280,27 @@ struct SliceResult {
 }
 
 impl SliceResult {
-    /// The ordinal of the chunk holding `offset` (a range's end may be a chunk's end).
-    fn ordinal(&self, offset: usize) -> usize {
-        let after = self.segments.partition_point(|s| s.start <= offset);
+    /// The piece holding `offset` (a range's end may be a piece's end).
+    fn piece(&self, offset: usize) -> Piece {
+        let after = self.pieces.partition_point(|p| p.slice.start <= offset);
         let index = after.saturating_sub(1);
-        match self.segments.get(index) {
-            // In the line breaks standing for chunks left out: only a rule bug points there.
-            Some(segment) if offset > segment.end && after < self.segments.len() => after,
-            _ => index,
+        match self.pieces.get(index) {
+            // In the line breaks standing for what was left out: only a rule bug points there.
+            Some(piece) if offset > piece.slice.end && after < self.pieces.len() => {
+                self.pieces[after]
+            }
+            Some(piece) => *piece,
+            None => Piece {
+                slice: TextRange::new(0, 0),
+                ordinal: 0,
+                offset: 0,
+            },
         }
+    }
+
+    /// The ordinal of the chunk holding `offset`.
+    fn ordinal(&self, offset: usize) -> usize {
+        self.piece(offset).ordinal
     }
 }
 
@@ -333,8 +434,9 @@ impl Graph {
         }
     }
 
-    /// The chunks (sorted, in file order) the findings of `owner` are computed on.
-    fn slice(&self, chunks: &[Chunk], owner: usize) -> Vec<usize> {
+    /// The slice the findings of `owner` are computed on.
+    fn slice(&self, chunks: &[Chunk], owner: usize) -> SliceSpec {
+        let mut left_out = Vec::new();
         let mut seen: FxHashSet<usize> = self.globals.iter().copied().collect();
         seen.insert(owner);
         if chunks[owner].role() != Role::Global {
@@ -346,8 +448,22 @@ impl Graph {
                     }
                 }
             }
-            let on_entry_path = self.entry_paths.get(&owner).into_iter().flatten();
-            for &referrer in self.referrers[owner].iter().chain(on_entry_path) {
+            let on_entry_path: Vec<usize> = self
+                .entry_paths
+                .get(&owner)
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect();
+            for &referrer in self.referrers[owner].iter() {
+                if !seen.contains(&referrer) && !on_entry_path.contains(&referrer) {
+                    let statements = self.other_functions_statements(chunks, owner, referrer);
+                    if !statements.is_empty() {
+                        left_out.push((referrer, statements));
+                    }
+                }
+            }
+            for &referrer in self.referrers[owner].iter().chain(&on_entry_path) {
                 let mut stack = vec![referrer];
                 seen.insert(referrer);
                 while let Some(at) = stack.pop() {
@@ -361,7 +477,40 @@ impl Graph {
         }
         let mut slice: Vec<usize> = seen.into_iter().collect();
         slice.sort_unstable();
-        slice
+        left_out.sort_unstable_by_key(|(chunk, _)| *chunk);
+        SliceSpec {
+            chunks: slice,
+            left_out,
+        }
+    }
+
+    /// The statements of `referrer` that mention other functions of the file and not `owner`.
+    fn other_functions_statements(
+        &self,
+        chunks: &[Chunk],
+        owner: usize,
+        referrer: usize,
+    ) -> Vec<TextRange> {
+        let owner_names = &chunks[owner].names.defines;
+        chunks[referrer]
+            .names
+            .statements
+            .iter()
+            .filter(|statement| {
+                !statement
+                    .names
+                    .iter()
+                    .any(|name| owner_names.contains(name))
+                    && statement.names.iter().any(|name| {
+                        self.definers.get(name).is_some_and(|definers| {
+                            definers
+                                .iter()
+                                .any(|&d| d != referrer && chunks[d].role() == Role::Item)
+                        })
+                    })
+            })
+            .map(|statement| statement.range)
+            .collect()
     }
 }
 
@@ -419,12 +568,19 @@ fn entry_paths(
     paths
 }
 
-fn identity(chunks: &[Chunk], slice: &[usize]) -> u64 {
+fn identity(chunks: &[Chunk], slice: &SliceSpec) -> u64 {
     let mut hasher = FxHasher::default();
-    for &index in slice {
+    for &index in &slice.chunks {
         hasher.write_u64(chunks[index].hash);
     }
-    hasher.write_usize(slice.len());
+    hasher.write_usize(slice.chunks.len());
+    for (index, ranges) in &slice.left_out {
+        hasher.write_u64(chunks[*index].hash);
+        for range in ranges {
+            hasher.write_usize(range.start);
+            hasher.write_usize(range.end);
+        }
+    }
     hasher.finish()
 }
 
@@ -474,8 +630,8 @@ impl Engine {
         };
 
         // Owners grouped by the slice they are computed on: top-level statements share one.
-        let mut slices: FxHashMap<u64, Arc<Vec<usize>>> = FxHashMap::default();
-        let mut identities: FxHashMap<*const Vec<usize>, u64> = FxHashMap::default();
+        let mut slices: FxHashMap<u64, Arc<SliceSpec>> = FxHashMap::default();
+        let mut identities: FxHashMap<*const SliceSpec, u64> = FxHashMap::default();
         let mut owner_slice = Vec::with_capacity(chunks.len());
         for slice in &plan.slices {
             let id = *identities
@@ -519,13 +675,16 @@ impl Engine {
         for (owner, id) in owner_slice.iter().enumerate() {
             let slice = &slices[id];
             let result = &results[id];
-            let Ok(ordinal) = slice.binary_search(&owner) else {
+            let Ok(ordinal) = slice.chunks.binary_search(&owner) else {
                 continue;
             };
             let rebase = |offset: usize| {
-                let at = result.ordinal(offset);
-                let segment = result.segments[at];
-                chunks[slice[at]].range.start + offset.saturating_sub(segment.start)
+                let piece = result.piece(offset);
+                chunks[slice.chunks[piece.ordinal]].range.start
+                    + piece.offset
+                    + offset
+                        .saturating_sub(piece.slice.start)
+                        .min(piece.slice.len())
             };
             for (_, finding) in result.findings.iter().filter(|(o, _)| *o == ordinal) {
                 raw.findings.push(rebased(finding, &rebase));
@@ -571,35 +730,17 @@ impl Engine {
         language: Language,
         source: &str,
         chunks: &[Chunk],
-        slice: &[usize],
+        slice: &SliceSpec,
         disabled: &[&str],
         stats: &mut IncrementalStats,
     ) -> SliceResult {
         let mut text = String::new();
-        let mut segments = Vec::with_capacity(slice.len());
-        let mut next = 0;
-        for &index in slice {
-            if index > next {
-                // Chunks left out become one line break, which keeps the chunks around them apart. Nothing a
-                // rule reports may depend on absolute rows (the exactness test inserts line breaks above
-                // cached findings), so the rows need not be kept, and a slice stays as small as its chunks.
-                text.push('\n');
-            }
-            let chunk = &chunks[index];
-            let start = text.len();
-            text.push_str(
-                source
-                    .get(chunk.range.start..chunk.range.end)
-                    .unwrap_or_default(),
-            );
-            segments.push(TextRange::new(start, text.len()));
-            stats.bytes_analysed += chunk.range.end - chunk.range.start;
-            next = index + 1;
-        }
+        let pieces = layout(chunks, slice, source, Some(&mut text));
+        stats.bytes_analysed += text.len();
         let tree = parse(language, &text);
         let raw = self.run_rules(path, language, &text, tree.as_ref(), disabled);
         let mut result = SliceResult {
-            segments,
+            pieces,
             findings: Vec::new(),
             comments: Vec::new(),
             failures: raw.failures,
@@ -627,7 +768,7 @@ impl Engine {
 fn seed(
     source: &str,
     chunks: &[Chunk],
-    slices: &FxHashMap<u64, Arc<Vec<usize>>>,
+    slices: &FxHashMap<u64, Arc<SliceSpec>>,
     owner_slice: &[u64],
     whole: RawAnalysis,
 ) -> FxHashMap<u64, Arc<SliceResult>> {
@@ -659,24 +800,19 @@ fn seed(
     }
     let mut seeded = FxHashMap::default();
     'slices: for (&id, slice) in slices {
-        let mut segments = Vec::with_capacity(slice.len());
-        let mut length = 0;
-        let mut next = 0;
-        for &index in slice.iter() {
-            if index > next {
-                length += 1;
-            }
-            let chunk = chunks[index].range;
-            segments.push(TextRange::new(length, length + chunk.end - chunk.start));
-            length += chunk.end - chunk.start;
-            next = index + 1;
-        }
-        // File offset to slice offset, if the slice holds the chunk `offset` is in (`in_chunk` tells a range's
-        // end, which may be its chunk's end, from the start of the next chunk).
+        let pieces = layout(chunks, slice, source, None);
+        // File offset to slice offset, if the slice holds it (`in_chunk` tells a range's end, which may be its
+        // chunk's end, from the start of the next chunk).
         let to_slice = |offset: usize, in_chunk: usize| {
             let index = chunk_of(in_chunk);
-            let ordinal = slice.binary_search(&index).ok()?;
-            Some(segments[ordinal].start + offset - chunks[index].range.start)
+            let ordinal = slice.chunks.binary_search(&index).ok()?;
+            let within = offset - chunks[index].range.start;
+            pieces
+                .iter()
+                .find(|p| {
+                    p.ordinal == ordinal && p.offset <= within && within <= p.offset + p.slice.len()
+                })
+                .map(|p| p.slice.start + within - p.offset)
         };
         let range = |r: TextRange| {
             let last = if r.end > r.start { r.end - 1 } else { r.start };
@@ -686,13 +822,13 @@ fn seed(
             ))
         };
         let mut result = SliceResult {
-            segments: segments.clone(),
+            pieces: pieces.clone(),
             findings: Vec::new(),
             comments: Vec::new(),
             failures: Vec::new(),
         };
         for &owner in owners.get(&id).into_iter().flatten() {
-            let Ok(ordinal) = slice.binary_search(&owner) else {
+            let Ok(ordinal) = slice.chunks.binary_search(&owner) else {
                 continue 'slices;
             };
             for finding in findings.get(&owner).into_iter().flatten() {
@@ -909,5 +1045,45 @@ mod tests {
         assert_eq!(cache.stats().slices_analysed, 1);
         let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
         assert_eq!(second.findings, whole.findings);
+    }
+
+    #[test]
+    fn a_registering_function_is_held_without_the_other_registrations() {
+        let source = "package p\n\nimport \"net/http\"\n\nfunc a(w http.ResponseWriter, r *http.Request) {}\n\nfunc b(w http.ResponseWriter, r *http.Request) {}\n\nfunc routes(mux *http.ServeMux) {\n\tmux.HandleFunc(\"/a\", a)\n\tmux.HandleFunc(\"/b\", b)\n\thttp.ListenAndServe(\":8080\", mux)\n}\n";
+        let document = Document::new(Language::Go, source, 0).unwrap();
+        let chunks = chunks::chunk(
+            Language::Go,
+            kinds(Language::Go),
+            document.tree().unwrap(),
+            source,
+            &FxHashMap::default(),
+        );
+        let graph = Graph::new(&chunks);
+        let slice = graph.slice(&chunks, 2);
+        assert_eq!(slice.chunks, [0, 1, 2, 4], "a with routes, not b");
+        assert_eq!(slice.left_out.len(), 1);
+        let (routes, left_out) = &slice.left_out[0];
+        let start = chunks[*routes].range.start;
+        let dropped: Vec<&str> = left_out
+            .iter()
+            .map(|r| &source[start + r.start..start + r.end])
+            .collect();
+        assert_eq!(dropped, ["mux.HandleFunc(\"/b\", b)"]);
+        let mut text = String::new();
+        let pieces = layout(&chunks, &slice, source, Some(&mut text));
+        assert!(text.contains("mux.HandleFunc(\"/a\", a)"));
+        assert!(!text.contains("\"/b\""));
+        assert!(
+            text.contains("ListenAndServe"),
+            "statements naming no function stay"
+        );
+        // Every piece maps back to the same text in the file.
+        for piece in pieces {
+            let chunk = chunks[slice.chunks[piece.ordinal]].range.start + piece.offset;
+            assert_eq!(
+                &text[piece.slice.start..piece.slice.end],
+                &source[chunk..chunk + piece.slice.len()]
+            );
+        }
     }
 }
