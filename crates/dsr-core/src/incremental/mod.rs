@@ -3,8 +3,8 @@
 //!
 //! The file is cut into top-level [chunks](chunks) (a function, a method, an `impl` block, a class, a type, a
 //! variable, an import, a top-level statement, each with the comments before it). A chunk's findings are
-//! computed on a slice of the file: the chunks they can depend on, in file order, each chunk left out replaced
-//! by one line break (offsets map back chunk by chunk):
+//! computed on a slice of the file: the chunks they can depend on, in file order, each run of chunks or
+//! statements left out replaced by one line break (offsets map back piece by piece):
 //!
 //! - the *global* chunks: package clause, imports, `use` declarations, and whatever this module cannot scope
 //!   (top-level macro invocations, ERROR nodes);
@@ -12,19 +12,24 @@
 //!   the effect model propagates to their callers) or mentions as declarations (types, package-level
 //!   variables and constants, and what those mention);
 //! - the chunks that mention it as a value (a router that registers it as a handler, a callback passed to a
-//!   retry library), with the declarations they mention, but not their callees;
+//!   retry library), with the declarations they mention, but not their callees, and without their top-level
+//!   statements that mention other functions of the file and not this one (the other registrations);
+//! - the chunks that assign to the same package-level variable or struct field, and a declaration's writers;
+//! - if `main` reaches the chunk through calls, the chunks on the way;
 //! - for top-level statements (TS module code), all the other top-level statements, which run together.
 //!
 //! A slice is identified by the texts of its chunks; its result (findings, comments, rule failures) is cached
-//! under that identity, with positions relative to its chunks, and moved to where those chunks are now. A
+//! under that identity, with positions relative to its chunks, and moved to where those chunks are now. An
+//! empty cache is filled from one whole-file analysis, cut into what each slice would give. A
 //! one-character edit inside a function changes one chunk: the slices that contain it are analysed again
 //! (that function with its helpers and declarations, and the callers that pull it in), every other slice's
 //! findings are reused.
 //!
 //! Exactness is a tested property, not an assumption: for every rule fixture and sample file, the assembled
 //! findings must equal those of [`Engine::analyze`] on the whole file, before and after random edits
-//! (crates/dsr-cli/tests/incremental.rs). A rule whose findings depend on a chunk that none of the links
-//! above reaches breaks that test.
+//! (crates/dsr-rules/tests/incremental.rs). A rule whose findings depend on a chunk that none of the links
+//! above reaches breaks that test; the few that do by design are listed there, and the language server's
+//! confirming whole-file pass settles them.
 
 mod chunks;
 
