@@ -960,18 +960,22 @@ mod tests {
         )
     }
 
+    fn go_chunks(source: &str) -> Vec<Chunk> {
+        let document = Document::new(Language::Go, source, 0).unwrap();
+        chunks::chunk(
+            Language::Go,
+            kinds(Language::Go),
+            document.tree().unwrap(),
+            source,
+            &FxHashMap::default(),
+        )
+    }
+
     const FILE: &str = "package p\n\nimport \"net/http\"\n\n// remote is a helper.\nfunc remote() { http.Get(\"u\") }\n\nfunc a() {\n\tremote()\n}\n\nfunc b() {\n\tx := 1\n\t_ = x\n}\n\nfunc c() {\n\tremote()\n}\n";
 
     #[test]
     fn chunks_tile_the_file_and_know_their_roles_and_names() {
-        let document = Document::new(Language::Go, FILE, 0).unwrap();
-        let chunks = chunks::chunk(
-            Language::Go,
-            kinds(Language::Go),
-            document.tree().unwrap(),
-            FILE,
-            &FxHashMap::default(),
-        );
+        let chunks = go_chunks(FILE);
         let mut end = 0;
         for chunk in &chunks {
             assert_eq!(chunk.range.start, end, "chunks are contiguous");
@@ -1062,14 +1066,7 @@ mod tests {
     #[test]
     fn a_registering_function_is_held_without_the_other_registrations() {
         let source = "package p\n\nimport \"net/http\"\n\nfunc a(w http.ResponseWriter, r *http.Request) {}\n\nfunc b(w http.ResponseWriter, r *http.Request) {}\n\nfunc routes(mux *http.ServeMux) {\n\tmux.HandleFunc(\"/a\", a)\n\tmux.HandleFunc(\"/b\", b)\n\thttp.ListenAndServe(\":8080\", mux)\n}\n";
-        let document = Document::new(Language::Go, source, 0).unwrap();
-        let chunks = chunks::chunk(
-            Language::Go,
-            kinds(Language::Go),
-            document.tree().unwrap(),
-            source,
-            &FxHashMap::default(),
-        );
+        let chunks = go_chunks(source);
         let graph = Graph::new(&chunks);
         let slice = graph.slice(&chunks, 2);
         assert_eq!(slice.chunks, [0, 1, 2, 4], "a with routes, not b");
