@@ -779,3 +779,36 @@ fn exits_when_the_client_process_dies() {
         .expect("the server notices the editor is gone");
     assert_eq!(status.code(), Some(1));
 }
+
+/// An edit is analysed incrementally, and where that differs from the whole file the confirming whole-file pass
+/// publishes the whole-file result once edits pause. The difference used here is one the exactness test lists
+/// as expected (crates/dsr-rules/tests/incremental.rs, `KNOWN`): an axios instance without a timeout is clean
+/// when every request through it sets one, which only the whole file shows.
+#[test]
+fn a_pause_publishes_the_whole_file_result_where_slices_differ() {
+    let dir = TempDir::new("confirm");
+    let mut client = LspClient::spawn(dir.path());
+    client.initialize(init_params(&dir, utf16_capabilities(), Value::Null));
+    let uri = dir.uri("client.ts");
+    let text = "import axios from \"axios\";\n\n// Every request through it sets its own timeout.\nconst slow = axios.create({ baseURL: \"https://slow.internal\" });\n\nexport function viaSlow() {\n  return slow.get(\"/reports\", { timeout: 60_000 });\n}\n";
+    client.open(&uri, "typescript", 1, text);
+    // A newly opened document is analysed as a whole file.
+    assert_eq!(
+        codes(&client.diagnostics(&uri, Some(1))),
+        Vec::<&str>::new()
+    );
+    // An edit inside the instance's declaration re-analyses its slice, which does not hold `viaSlow`.
+    let at = json!({"line": 3, "character": col16("const slow = axios.create({ baseURL: \"https://slow.internal\" });", "slow.internal") + 4});
+    client.change(
+        &uri,
+        2,
+        json!([{"range": {"start": at, "end": at}, "text": "x"}]),
+    );
+    assert_eq!(codes(&client.diagnostics(&uri, Some(2))), ["RES001"]);
+    // Once edits pause, the whole-file result replaces it.
+    assert_eq!(
+        codes(&client.diagnostics(&uri, Some(2))),
+        Vec::<&str>::new()
+    );
+    client.shutdown_and_exit();
+}
