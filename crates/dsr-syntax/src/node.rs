@@ -125,8 +125,13 @@ pub fn string_literal_value(node: Node<'_>, source: &str, language: Language) ->
 
 /// Whether a node is a string literal of its language.
 pub fn is_string_literal(node: Node<'_>, language: Language) -> bool {
+    is_string_literal_kind(language, node.kind())
+}
+
+/// Whether `kind` names a string literal in `language`'s grammar.
+pub fn is_string_literal_kind(language: Language, kind: &str) -> bool {
     matches!(
-        (language, node.kind()),
+        (language, kind),
         (
             Language::Go,
             "raw_string_literal" | "interpreted_string_literal"

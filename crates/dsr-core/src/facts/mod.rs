@@ -688,19 +688,7 @@ impl Kinds {
         };
         let identifier = |k: &str| matches!(k, "identifier" | "shorthand_property_identifier");
         let comment = |k: &str| k.ends_with("comment");
-        let string = |k: &str| {
-            matches!(
-                (language, k),
-                (
-                    Language::Go,
-                    "raw_string_literal" | "interpreted_string_literal"
-                ) | (Language::Rust, "string_literal" | "raw_string_literal")
-                    | (
-                        Language::TypeScript | Language::Tsx,
-                        "string" | "template_string"
-                    )
-            )
-        };
+        let string = |k: &str| node::is_string_literal_kind(language, k);
         Kinds {
             function: KindSet::of(language, node::function_kinds(language)),
             loops: KindSet::of(language, node::loop_kinds(language)),

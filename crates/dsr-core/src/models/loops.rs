@@ -719,14 +719,7 @@ impl<'t> Builder<'_, 't> {
         };
         if let Some((receiver, method)) = method {
             let name = self.text(method);
-            let args: Vec<Node<'t>> = e
-                .child_by_field_name("arguments")
-                .map(|a| {
-                    node::named_children(a)
-                        .filter(|n| !n.kind().contains("comment"))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let args = call_arguments(e);
             match name {
                 "take" => return Size::Bounded(Bound::Take),
                 "chunks" | "chunks_exact" | "array_chunks" => return Size::Chunked,
@@ -749,14 +742,7 @@ impl<'t> Builder<'_, 't> {
             .child_by_field_name("function")
             .map(|f| self.text(f))
             .unwrap_or("");
-        let args: Vec<Node<'t>> = e
-            .child_by_field_name("arguments")
-            .map(|a| {
-                node::named_children(a)
-                    .filter(|n| !n.kind().contains("comment"))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let args = call_arguments(e);
         let last = callee.rsplit(['.', ':']).next().unwrap_or(callee);
         if matches!(
             last,
@@ -1722,6 +1708,17 @@ pub(crate) fn mentions(n: Node<'_>, name: &str, source: &str) -> bool {
                 | "property_identifier"
         ) && node::text(d, source) == name
     })
+}
+
+/// A call's arguments, without the comments between them.
+fn call_arguments(call: Node<'_>) -> Vec<Node<'_>> {
+    call.child_by_field_name("arguments")
+        .map(|a| {
+            node::named_children(a)
+                .filter(|n| !n.kind().contains("comment"))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
