@@ -1,7 +1,7 @@
 //! The edit-sequence property as a fuzz target: bytes are decoded with `arbitrary` into a language, a starting
 //! text, an encoding and a sequence of `didChange` batches, which `dsr_syntax::conformance::Harness` applies
 //! to a `Document`, checking the text against a string model and the tree against a fresh parse after every
-//! batch. Any disagreement panics, which both libFuzzer and the stable runner report as a crash.
+//! batch, and after a pause (some batches are followed by one) against a fresh parse exactly. Any disagreement panics, which both libFuzzer and the stable runner report as a crash.
 
 use arbitrary::{Arbitrary, Unstructured};
 use dsr_syntax::conformance::{Anchor, Edit, Harness, Stats};
@@ -127,7 +127,12 @@ pub fn run(data: &[u8]) -> Stats {
         if batch.is_empty() {
             continue;
         }
-        if let Err(problem) = harness.step(&batch) {
+        // Now and then typing pauses, which settles a provisional tree.
+        let pause = u8::arbitrary(&mut u).is_ok_and(|byte| byte % 8 == 0);
+        let outcome = harness
+            .step(&batch)
+            .and_then(|()| if pause { harness.pause() } else { Ok(()) });
+        if let Err(problem) = outcome {
             panic!("edit sequence disagreement ({language:?}, {encoding:?}): {problem}");
         }
     }

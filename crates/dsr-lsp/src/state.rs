@@ -16,7 +16,7 @@ use dsr_core::limits::Skip;
 use dsr_core::suppression::Suppression;
 use dsr_core::{Engine, Finding, IncrementalCache, Language, Limits, RuleFailure};
 use dsr_syntax::tree_sitter::Tree;
-use dsr_syntax::{Document, ParseLimits, ParseStop, PositionEncoding, Rope};
+use dsr_syntax::{parse_rope, Document, ParseLimits, ParseStop, PositionEncoding, Rope};
 use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
 use tower_lsp_server::Client;
 
@@ -700,12 +700,16 @@ impl State {
     /// one except where a rule's verdict depends on a part of the file no slice link reaches, or a syntax
     /// error is recovered from differently in a slice (see `dsr_core::incremental`); this pass makes the
     /// editor end up with exactly what `distsys-review check` reports.
+    ///
+    /// A [provisional](Document::is_provisional) tree (reparsed from one with syntax errors, where tree-sitter
+    /// may have kept what a fresh parse would not) is parsed from scratch first, outside the document's lock,
+    /// and installed if no edit came in meanwhile.
     fn confirm_later(self: &Arc<Self>, doc: &Arc<Mutex<Doc>>, seq: u64) {
         let state = self.clone();
         let doc = doc.clone();
         self.runtime.spawn(async move {
             tokio::time::sleep(CONFIRM_AFTER).await;
-            let snapshot = {
+            let (mut snapshot, provisional, timeout) = {
                 let d = lock(&doc);
                 let pending = d.seq == seq
                     && !d.desynced
@@ -715,14 +719,28 @@ impl State {
                 if !pending {
                     return;
                 }
-                d.whole_file_snapshot()
+                let provisional = d.document.is_provisional();
+                (
+                    d.whole_file_snapshot(),
+                    provisional,
+                    d.document.limits().timeout,
+                )
             };
             let _ = tokio::task::spawn_blocking(move || {
+                let settled = provisional
+                    .then(|| parse_rope(snapshot.language, &snapshot.rope, timeout))
+                    .flatten();
+                if let Some(tree) = &settled {
+                    snapshot.tree = Some(tree.clone());
+                }
                 let Some(whole) = state.analyze_guarded(snapshot) else {
                     return;
                 };
                 let differs = {
-                    let d = lock(&doc);
+                    let mut d = lock(&doc);
+                    if let Some(tree) = settled.filter(|_| d.seq == seq) {
+                        d.document.adopt_settled(tree);
+                    }
                     match &d.analyzed {
                         Some(current) if current.seq == whole.seq => {
                             current.findings != whole.findings

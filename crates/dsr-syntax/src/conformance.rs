@@ -9,7 +9,11 @@
 //!   (rows count `\n` only), so the `InputEdit` bookkeeping is checked node by node;
 //! - the whole tree (`to_sexp`) against a fresh parse whenever either of them is free of syntax errors. When
 //!   both contain errors, tree-sitter's error recovery depends on the parse history (see docs/architecture.md),
-//!   so only the structural checks above apply, plus "the fresh parse has an error iff ours has one".
+//!   so only the structural checks above apply, plus "the fresh parse has an error iff ours has one";
+//! - none of the tree comparisons for a [provisional](Document::is_provisional) tree (one reparsed from a tree
+//!   with errors): tree-sitter can reuse tokens from such a tree that a fresh parse would not make, so only the
+//!   structural checks apply. After [`Harness::pause`] (the LSP's pause in typing) the document must have
+//!   settled to exactly the fresh parse's tree, errors and all.
 //!
 //! Positions are computed here from the model string with an independent implementation of LSP's line breaks
 //! (`\n`, `\r\n`, `\r`) and column units, so the document's own position conversion is under test too.
@@ -69,6 +73,10 @@ pub struct Stats {
     pub changes: u64,
     /// Steps where both trees had errors, so the trees were compared structurally only.
     pub structural_only: u64,
+    /// Steps that left a provisional tree, compared structurally only.
+    pub provisional: u64,
+    /// Pauses that settled a provisional tree, compared whole with a fresh parse.
+    pub settled: u64,
 }
 
 pub struct Harness {
@@ -183,6 +191,28 @@ impl Harness {
             .map_err(|problem| format!("{problem}\nafter {changes:?}\ntext: {:?}", self.model))
     }
 
+    /// A pause in typing: the document settles, after which its tree must be the fresh parse's, exactly.
+    pub fn pause(&mut self) -> Result<(), String> {
+        if !self.document.is_provisional() {
+            return Ok(());
+        }
+        self.document.settle();
+        self.stats.settled += 1;
+        if self.document.is_provisional() {
+            return Err("still provisional after settle()".into());
+        }
+        let ours = self.document.tree().map(|tree| tree.root_node().to_sexp());
+        let fresh = Document::new(self.language, &self.model, 0).expect("the grammar loads");
+        let theirs = fresh.tree().map(|tree| tree.root_node().to_sexp());
+        if ours != theirs {
+            return Err(format!(
+                "a settled tree differs from a fresh parse:\n  ours:  {ours:?}\n  fresh: {theirs:?}\ntext: {:?}",
+                self.model
+            ));
+        }
+        Ok(())
+    }
+
     fn check(&mut self) -> Result<(), String> {
         let text = self.document.text();
         if text != self.model {
@@ -213,6 +243,10 @@ impl Harness {
                 ours.byte_range(),
                 theirs.byte_range()
             ));
+        }
+        if self.document.is_provisional() {
+            self.stats.provisional += 1;
+            return Ok(());
         }
         if ours.has_error() != theirs.has_error() {
             return Err(format!(

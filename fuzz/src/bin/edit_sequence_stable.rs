@@ -65,7 +65,8 @@ fn main() {
     println!("edit_sequence_stable: seed {seed}, budget {seconds}s / {iterations} inputs");
     let mut rng = Rng(seed);
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    let (mut inputs, mut steps, mut changes, mut structural) = (0u64, 0u64, 0u64, 0u64);
+    let (mut inputs, mut steps, mut changes, mut structural, mut provisional, mut settled) =
+        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let started = Instant::now();
     while inputs < iterations && Instant::now() < deadline {
         let len = (rng.next() % 4096) as usize;
@@ -75,6 +76,8 @@ fn main() {
                 steps += stats.steps;
                 changes += stats.changes;
                 structural += stats.structural_only;
+                provisional += stats.provisional;
+                settled += stats.settled;
             }
             Err(_) => {
                 let dir = PathBuf::from("artifacts/edit_sequence");
@@ -91,8 +94,8 @@ fn main() {
         inputs += 1;
     }
     println!(
-        "{inputs} inputs, {steps} steps ({changes} changes; {structural} compared structurally only) in {:.1?}, \
-         no disagreement",
+        "{inputs} inputs, {steps} steps ({changes} changes; {structural} compared structurally only; {provisional} \
+         provisional trees, {settled} settled at a pause) in {:.1?}, no disagreement",
         started.elapsed()
     );
 }
