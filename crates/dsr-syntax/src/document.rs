@@ -591,7 +591,7 @@ mod tests {
     }
 
     fn edit_sequences(half: usize) {
-        use proptest::test_runner::{Config, TestRunner};
+        use proptest::test_runner::{Config, RngSeed, TestRunner};
         use std::sync::atomic::{AtomicU64, Ordering};
         let cases = env_usize("DSR_EDIT_FUZZ_CASES", 1_000) / 2;
         let min_steps = env_usize("DSR_EDIT_FUZZ_MIN_STEPS", 100_000) as u64 / 2;
@@ -619,11 +619,18 @@ mod tests {
         let provisional = AtomicU64::new(0);
         let settled = AtomicU64::new(0);
         let started = std::time::Instant::now();
-        let mut runner = TestRunner::new(Config {
+        let mut config = Config {
             cases: cases as u32,
             failure_persistence: None,
             ..Config::default()
-        });
+        };
+        // From a fixed seed (`PROPTEST_RNG_SEED`, as scripts/test-all.sh sets), the halves must not run the same
+        // sequences.
+        if let RngSeed::Fixed(seed) = config.rng_seed {
+            config.rng_seed = RngSeed::Fixed(seed.wrapping_add(half as u64));
+        }
+        let rng_seed = config.rng_seed;
+        let mut runner = TestRunner::new(config);
         runner
             .run(&strategy, |(seed, language, encoding, batches)| {
                 // Each seed text under its own grammar, plus the empty text and SQL (no tree) under any.
@@ -648,7 +655,7 @@ mod tests {
                 settled.fetch_add(harness.stats.settled, Ordering::Relaxed);
                 Ok(())
             })
-            .unwrap_or_else(|err| panic!("{err}"));
+            .unwrap_or_else(|err| panic!("{err}\n(half {half}, seed {rng_seed:?})"));
         let steps = steps.into_inner();
         eprintln!(
             "edit fuzz, half {half}: {steps} steps ({} changes) in {cases} sequences, {:.1?}; {} steps compared structurally \
