@@ -15,6 +15,8 @@
 //! - Burst: 10,000 `didChange` notifications written at once to a 5,000-line Rust file; the time from the last
 //!   byte written to the `publishDiagnostics` of the final version ("time to recover"), and how many analyses
 //!   the server ran for the burst.
+//!
+//! `DSR_BENCH_EDITS=N` sets the edits per file; `DSR_BENCH_ONLY=rust` keeps the files whose name contains it.
 
 #[path = "../tests/lsp_client/mod.rs"]
 mod lsp_client;
@@ -300,6 +302,14 @@ fn main() {
             "const controller",
         ),
     ];
+    // `DSR_BENCH_ONLY=rust` keeps the files whose name contains it (to profile one language).
+    let only = std::env::var("DSR_BENCH_ONLY")
+        .unwrap_or_default()
+        .to_lowercase();
+    let files: Vec<_> = files
+        .into_iter()
+        .filter(|(name, ..)| name.to_lowercase().contains(&only))
+        .collect();
     if wanted("latency") {
         for (name, language, file, text, anchor) in &files {
             keystrokes(name, language, file, text, anchor, None);

@@ -171,17 +171,27 @@ impl Engine {
                 finding.severity = severity;
             }
         }
-        let lines = LineStarts::new(source);
-        let mut suppressions = suppression::parse(source, &comments, &lines);
-        let mut meta = suppression::apply(
-            &mut findings,
-            &mut suppressions,
-            &lines,
-            source,
-            |code| self.config.is_enabled(code),
-            |code| self.all_codes.contains(&code),
-            self.config.suppressions.require_reason,
-        );
+        // Most files have no directive: then there is nothing to apply, and no line table of the whole file to
+        // build on every keystroke.
+        let (suppressions, mut meta) = if comments
+            .iter()
+            .any(|&comment| suppression::may_be_directive(source, comment))
+        {
+            let lines = LineStarts::new(source);
+            let mut suppressions = suppression::parse(source, &comments, &lines);
+            let meta = suppression::apply(
+                &mut findings,
+                &mut suppressions,
+                &lines,
+                source,
+                |code| self.config.is_enabled(code),
+                |code| self.all_codes.contains(&code),
+                self.config.suppressions.require_reason,
+            );
+            (suppressions, meta)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         meta.retain(|f| match f.rule {
             code if code == UnusedSuppression::META.code
                 || code == SuppressionWithoutReason::META.code =>

@@ -225,6 +225,25 @@ impl<'a> RuleContext<'a> {
         })
     }
 
+    /// Rust: whether `node` is inside a test, a function or module with an attribute that mentions `test`
+    /// (`#[test]`, `#[tokio::test]`, `#[cfg(test)]`) among the attributes right before it.
+    ///
+    /// The test items are found in one walk of the file, on first use: asking each node's ancestors and their
+    /// siblings costs tree-sitter a descent from the root per step.
+    pub fn in_rust_test(&self, node: tree_sitter::Node<'_>) -> bool {
+        if self.language != Language::Rust {
+            return false;
+        }
+        let items = self.models.rust_tests.get_or_init(|| match self.tree {
+            Some(tree) => rust_test_items(tree.root_node(), self.source),
+            None => Vec::new(),
+        });
+        let range = node.byte_range();
+        items.iter().any(|(id, item)| {
+            *id != node.id() && item.start <= range.start && range.end <= item.end
+        })
+    }
+
     /// The HTTP/RPC request handlers, route registrations and server starts of the file.
     pub fn handlers(&self) -> &crate::models::handlers::Handlers<'a> {
         self.models.handlers.get_or_init(|| {
@@ -422,4 +441,96 @@ macro_rules! declare_rule {
             };
         }
     };
+}
+
+/// The `function_item`s and `mod_item`s under `root` (node id and byte range) preceded by a run of attributes one
+/// of which mentions `test`. Comments and other named nodes end a run, as they would for `prev_named_sibling`.
+fn rust_test_items(
+    root: tree_sitter::Node<'_>,
+    source: &str,
+) -> Vec<(usize, std::ops::Range<usize>)> {
+    let mut items = Vec::new();
+    let mut cursor = root.walk();
+    // Whether the run of attributes before the current node mentions `test`, one entry per open level.
+    let mut runs = vec![false];
+    loop {
+        let node = cursor.node();
+        if node.is_named() {
+            let run = runs.last_mut().expect("one entry per level");
+            match node.kind() {
+                "attribute_item" => {
+                    *run |= source
+                        .get(node.byte_range())
+                        .is_some_and(|text| text.contains("test"))
+                }
+                kind => {
+                    if *run && matches!(kind, "function_item" | "mod_item") {
+                        items.push((node.id(), node.byte_range()));
+                    }
+                    *run = false;
+                }
+            }
+        }
+        if cursor.goto_first_child() {
+            runs.push(false);
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return items;
+            }
+            runs.pop();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use dsr_syntax::{Document, Language};
+
+    use crate::{FileFacts, KnowledgeBase, RuleContext};
+
+    #[test]
+    fn rust_tests_are_items_after_an_attribute_run_that_mentions_test() {
+        let source = "fn live() { a(); }\n\
+            #[test]\nfn unit() { b(); }\n\
+            #[tokio::test]\n#[ignore]\nasync fn io() { c(); }\n\
+            #[cfg(test)]\nmod tests { fn helper() { d(); } }\n\
+            #[test]\n// a comment ends the run\nfn after_comment() { e(); }\n\
+            #[derive(Debug)]\nstruct S;\nfn next() { f(); }\n";
+        let document = Document::new(Language::Rust, source, 0).expect("grammar loads");
+        let tree = document.tree().expect("rust has a tree");
+        let facts = FileFacts::compute(Language::Rust, Some(tree), source);
+        let ctx = RuleContext::new(
+            Path::new("a.rs"),
+            Language::Rust,
+            source,
+            Some(tree),
+            &facts,
+            KnowledgeBase::builtin(),
+        );
+        let in_test: Vec<(String, bool)> = dsr_syntax::node::descendants(tree.root_node())
+            .filter(|node| node.kind() == "call_expression")
+            .map(|call| (ctx.node_text(call).to_string(), ctx.in_rust_test(call)))
+            .collect();
+        let expected = [
+            ("a()", false),
+            ("b()", true),
+            ("c()", true),
+            ("d()", true),
+            ("e()", false),
+            ("f()", false),
+        ];
+        let expected: Vec<(String, bool)> = expected
+            .iter()
+            .map(|(call, test)| (call.to_string(), *test))
+            .collect();
+        assert_eq!(in_test, expected);
+        let unit = dsr_syntax::node::descendants(tree.root_node())
+            .find(|node| node.kind() == "function_item" && ctx.node_text(*node).contains("unit"))
+            .expect("the test function");
+        assert!(!ctx.in_rust_test(unit), "an item is not inside itself");
+    }
 }

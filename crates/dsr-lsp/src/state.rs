@@ -6,6 +6,7 @@
 //! `.await`, under that document's own `std::sync::Mutex`; no lock is ever held across an `.await`. Requests
 //! take their snapshot the same way, so they see every edit that arrived before them.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -591,6 +592,21 @@ impl State {
 
     /// Runs the rules on a snapshot (on a blocking thread) and converts the findings to diagnostics.
     pub fn analyze(&self, snapshot: Snapshot) -> Analyzed {
+        thread_local! {
+            /// The text of the document being analysed, kept between analyses on this thread: a new `String`
+            /// per keystroke would allocate and release the whole file's size each time.
+            static TEXT: RefCell<String> = const { RefCell::new(String::new()) };
+        }
+        TEXT.with_borrow_mut(|text| {
+            text.clear();
+            for chunk in snapshot.rope.chunks() {
+                text.push_str(chunk);
+            }
+            self.analyze_text(snapshot, text)
+        })
+    }
+
+    fn analyze_text(&self, snapshot: Snapshot, text: &str) -> Analyzed {
         self.analyses.fetch_add(1, Ordering::Relaxed);
         let session = self.session();
         let engine = self.engine_for(&snapshot.config_key);
@@ -614,9 +630,8 @@ impl State {
             }
             None => None,
         };
-        let text = snapshot.rope.to_string();
         let skipped =
-            skipped.or_else(|| dsr_core::limits::classify(snapshot.language, &path, &text, limits));
+            skipped.or_else(|| dsr_core::limits::classify(snapshot.language, &path, text, limits));
         let whole_file = snapshot.incremental.is_none();
         let analysis = if skipped.is_some() || is_excluded(&engine, &snapshot.config_key, &path) {
             dsr_core::Analysis::default()
@@ -625,7 +640,7 @@ impl State {
             let analysis = engine.analyze_incremental(
                 &path,
                 snapshot.language,
-                &text,
+                text,
                 snapshot.tree.as_ref(),
                 &snapshot.disabled_rules,
                 &mut cache,
@@ -645,7 +660,7 @@ impl State {
             engine.analyze_except(
                 &path,
                 snapshot.language,
-                &text,
+                text,
                 snapshot.tree.as_ref(),
                 &snapshot.disabled_rules,
             )

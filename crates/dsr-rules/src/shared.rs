@@ -32,28 +32,9 @@ pub fn is_test_path(path: &Path) -> bool {
         })
 }
 
-/// Rust: inside a `#[test]` function or a `#[cfg(test)]` module.
-pub fn in_rust_test(ctx: &RuleContext<'_>, node: Node<'_>) -> bool {
-    if ctx.language != Language::Rust {
-        return false;
-    }
-    node::ancestors(node)
-        .filter(|n| matches!(n.kind(), "function_item" | "mod_item"))
-        .any(|item| {
-            let mut sibling = item.prev_named_sibling();
-            while let Some(attribute) = sibling.filter(|s| s.kind() == "attribute_item") {
-                if ctx.node_text(attribute).contains("test") {
-                    return true;
-                }
-                sibling = attribute.prev_named_sibling();
-            }
-            false
-        })
-}
-
 /// Test code: a test file, or a Rust test function or module.
 pub fn in_test_code(ctx: &RuleContext<'_>, node: Node<'_>) -> bool {
-    is_test_path(ctx.path) || in_rust_test(ctx, node)
+    is_test_path(ctx.path) || ctx.in_rust_test(node)
 }
 
 /// The text of a node with whitespace removed, for comparing expressions written differently.
@@ -274,9 +255,9 @@ pub fn call_name(callee_text: &str) -> String {
 }
 
 /// Test code, where load and size limits do not matter: a test file or folder ([`is_test_path`]) or a Rust
-/// item marked `#[test]` or `#[cfg(test)]` ([`in_rust_test`]).
+/// item marked `#[test]` or `#[cfg(test)]` ([`RuleContext::in_rust_test`]).
 pub fn is_test_code(ctx: &RuleContext<'_>, at: Node<'_>) -> bool {
-    is_test_path(ctx.path) || in_rust_test(ctx, at)
+    is_test_path(ctx.path) || ctx.in_rust_test(at)
 }
 
 #[cfg(test)]

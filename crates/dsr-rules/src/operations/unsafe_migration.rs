@@ -1097,7 +1097,7 @@ fn literal_in_rust_test(ctx: &RuleContext<'_>, literal: &StringLiteral) -> bool 
     let Some(tree) = ctx.tree else { return false };
     tree.root_node()
         .descendant_for_byte_range(literal.range.start, literal.range.end)
-        .is_some_and(|node| crate::shared::in_rust_test(ctx, node))
+        .is_some_and(|node| ctx.in_rust_test(node))
 }
 
 #[cfg(test)]
