@@ -718,10 +718,14 @@ impl Engine {
             .retain(|f| f.range.start <= f.range.end && f.range.end <= source.len());
 
         cache.plan = Some(plan);
-        cache.names = chunks
-            .iter()
-            .map(|chunk| (chunk.hash, chunk.names.clone()))
-            .collect();
+        // Names of texts seen lately stay (typing then deleting a character comes back to one), up to about as
+        // many again as the file has chunks; past that, only the current chunks' are kept.
+        if cache.names.len() > 2 * chunks.len() + 64 {
+            cache.names.clear();
+        }
+        for chunk in &chunks {
+            cache.names.entry(chunk.hash).or_insert_with(|| chunk.names.clone());
+        }
         cache.slices = results;
         let analysis = self.finish(source, raw);
         let finished = started.elapsed();
