@@ -16,7 +16,8 @@
 //!   byte written to the `publishDiagnostics` of the final version ("time to recover"), and how many analyses
 //!   the server ran for the burst.
 //!
-//! `DSR_BENCH_EDITS=N` sets the edits per file; `DSR_BENCH_ONLY=rust` keeps the files whose name contains it.
+//! `DSR_BENCH_EDITS=N` sets the edits per file; `DSR_BENCH_ONLY=rust` keeps the files whose name contains it;
+//! `DSR_BENCH_TAIL=1` prints more percentiles and which edits were slowest.
 
 #[path = "../tests/lsp_client/mod.rs"]
 mod lsp_client;
@@ -124,6 +125,11 @@ fn keystrokes(
     let cpu = cpu_before
         .zip(cpu_time(client.pid()))
         .map(|(a, b)| b.saturating_sub(a));
+    // Which edits were slowest (their index), to tell a periodic cost from noise.
+    let mut by_index: Vec<(Duration, usize)> =
+        latencies.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+    by_index.sort();
+    let slowest: Vec<usize> = by_index.iter().rev().take(8).map(|(_, i)| *i).collect();
     latencies.sort();
     if config.is_some() {
         assert!(
@@ -142,6 +148,18 @@ fn keystrokes(
         cpu.map(|c| ms(c / edits as u32)).unwrap_or_else(|| "n/a".into()),
         initial.len(),
     );
+    if std::env::var_os("DSR_BENCH_TAIL").is_some() {
+        let at = |p: f64| ms(percentile(&latencies, p));
+        println!(
+            "{:<11} p75 {}  p90 {}  p95 {}  p98 {}; slowest edits: {:?}",
+            "",
+            at(0.75),
+            at(0.90),
+            at(0.95),
+            at(0.98),
+            slowest
+        );
+    }
     client.shutdown_and_exit();
 }
 
