@@ -49,6 +49,12 @@ fn run(
     let engine = Engine::new(dsr_rules::registry(), Config::default());
     let path = Path::new(file);
     let mut document = Document::new(language, text, 1).expect("grammar");
+    assert!(
+        !document
+            .tree()
+            .is_some_and(|tree| tree.root_node().has_error()),
+        "the {file} sample has a syntax error"
+    );
     let middle = text.len() / 2;
     let at = middle
         + text[middle..]
