@@ -228,20 +228,35 @@ impl<'a> RuleContext<'a> {
     /// Rust: whether `node` is inside a test, a function or module with an attribute that mentions `test`
     /// (`#[test]`, `#[tokio::test]`, `#[cfg(test)]`) among the attributes right before it.
     ///
-    /// The test items are found in one walk of the file, on first use: asking each node's ancestors and their
-    /// siblings costs tree-sitter a descent from the root per step.
+    /// The test items are found once per file, from the items the facts pass recorded: asking each node's
+    /// ancestors and their siblings costs tree-sitter a descent from the root per step.
     pub fn in_rust_test(&self, node: tree_sitter::Node<'_>) -> bool {
         if self.language != Language::Rust {
             return false;
         }
-        let items = self.models.rust_tests.get_or_init(|| match self.tree {
-            Some(tree) => rust_test_items(tree.root_node(), self.source),
-            None => Vec::new(),
+        let items = self.models.rust_tests.get_or_init(|| {
+            self.facts
+                .nodes_of_kind(&["function_item", "mod_item"])
+                .filter(|item| self.has_test_attribute(*item))
+                .map(|item| (item.id(), item.byte_range()))
+                .collect()
         });
         let range = node.byte_range();
         items.iter().any(|(id, item)| {
             *id != node.id() && item.start <= range.start && range.end <= item.end
         })
+    }
+
+    /// Whether one of the attributes right before `item` mentions `test`.
+    fn has_test_attribute(&self, item: tree_sitter::Node<'_>) -> bool {
+        let mut sibling = item.prev_named_sibling();
+        while let Some(attribute) = sibling.filter(|s| s.kind() == "attribute_item") {
+            if self.node_text(attribute).contains("test") {
+                return true;
+            }
+            sibling = attribute.prev_named_sibling();
+        }
+        false
     }
 
     /// The HTTP/RPC request handlers, route registrations and server starts of the file.
@@ -441,47 +456,6 @@ macro_rules! declare_rule {
             };
         }
     };
-}
-
-/// The `function_item`s and `mod_item`s under `root` (node id and byte range) preceded by a run of attributes one
-/// of which mentions `test`. Comments and other named nodes end a run, as they would for `prev_named_sibling`.
-fn rust_test_items(
-    root: tree_sitter::Node<'_>,
-    source: &str,
-) -> Vec<(usize, std::ops::Range<usize>)> {
-    let mut items = Vec::new();
-    let mut cursor = root.walk();
-    // Whether the run of attributes before the current node mentions `test`, one entry per open level.
-    let mut runs = vec![false];
-    loop {
-        let node = cursor.node();
-        if node.is_named() {
-            let run = runs.last_mut().expect("one entry per level");
-            match node.kind() {
-                "attribute_item" => {
-                    *run |= source
-                        .get(node.byte_range())
-                        .is_some_and(|text| text.contains("test"))
-                }
-                kind => {
-                    if *run && matches!(kind, "function_item" | "mod_item") {
-                        items.push((node.id(), node.byte_range()));
-                    }
-                    *run = false;
-                }
-            }
-        }
-        if cursor.goto_first_child() {
-            runs.push(false);
-            continue;
-        }
-        while !cursor.goto_next_sibling() {
-            if !cursor.goto_parent() {
-                return items;
-            }
-            runs.pop();
-        }
-    }
 }
 
 #[cfg(test)]
