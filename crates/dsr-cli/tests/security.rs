@@ -34,9 +34,12 @@ fn linked_crates() -> Vec<(String, Vec<String>)> {
         .current_dir(workspace())
         .output()
         .expect("cargo runs");
+    // Offline on purpose: a test opens no connection. The tree covers every target the binary ships for, so the
+    // registry must hold their crates too; scripts/test-all.sh runs `cargo fetch --locked` first.
     assert!(
         output.status.success(),
-        "{}",
+        "`cargo tree --offline --target all` failed (run `cargo fetch --locked` first, as scripts/test-all.sh \
+         does, so crates of other targets are in the local registry):\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout)
