@@ -13,7 +13,9 @@ mod samples;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use dsr_core::{Config, Engine, FileFacts, IncrementalCache, RuleContext};
+use dsr_core::Config;
+use dsr_engine::{Engine, IncrementalCache};
+use dsr_semantic::{FileFacts, RuleContext};
 use dsr_syntax::{Document, Language};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

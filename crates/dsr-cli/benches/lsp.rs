@@ -176,7 +176,7 @@ fn engine_floor(name: &str, file: &str, text: &str) {
         &codes,
     )
     .expect("the config parses");
-    let engine = dsr_core::Engine::new(registry, config);
+    let engine = dsr_engine::Engine::new(registry, config);
     let document = dsr_syntax::Document::new(language, text, 1).expect("grammar");
     let mut times: Vec<Duration> = (0..50)
         .map(|_| {

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use dsr_core::fix::{apply_edits, collect_fix_edits};
 use dsr_core::limits::{self, Limits, Skip};
-use dsr_core::{Analysis, Applicability, Config, Engine, Finding, Language};
+use dsr_core::{Applicability, Config, Finding, Language};
+use dsr_engine::{Analysis, Engine};
 use tree_sitter::{Parser, Tree};
 
 /// `--fix` applies fixes, re-analyses and repeats until nothing changes; a pair of rules whose fixes undo each
@@ -554,7 +555,8 @@ pub fn file_time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dsr_core::{Edit, Fix, Rule, RuleContext, RuleMeta, TextRange};
+    use dsr_core::{Edit, Fix, Rule, RuleMeta, TextRange};
+    use dsr_semantic::RuleContext;
 
     #[test]
     fn normalize_is_lexical() {
@@ -607,7 +609,7 @@ mod tests {
         }
     }
 
-    impl Rule for Rename {
+    impl Rule<RuleContext<'_>> for Rename {
         fn meta(&self) -> &'static RuleMeta {
             &Self::META
         }
@@ -646,7 +648,7 @@ mod tests {
         }
     }
 
-    impl Rule for Grow {
+    impl Rule<RuleContext<'_>> for Grow {
         fn meta(&self) -> &'static RuleMeta {
             &Self::META
         }
@@ -677,7 +679,7 @@ mod tests {
         }
     }
 
-    impl Rule for Break {
+    impl Rule<RuleContext<'_>> for Break {
         fn meta(&self) -> &'static RuleMeta {
             &Self::META
         }
@@ -706,7 +708,7 @@ mod tests {
         }
     }
 
-    fn engine(rule: &'static dyn Rule) -> Engine {
+    fn engine(rule: &'static dsr_semantic::DynRule) -> Engine {
         let mut config = Config::default();
         // The meta rules would report nothing here; keep the run to the test rule.
         config.override_selection(

@@ -144,7 +144,15 @@ fn is_test_module_file(path: &std::path::Path) -> bool {
     std::fs::read_to_string(parent).is_ok_and(|text| text.contains("#[cfg(test)]\nmod tests;"))
 }
 
-const CRATES: &[&str] = &["dsr-syntax", "dsr-core", "dsr-rules", "dsr-lsp", "dsr-cli"];
+const CRATES: &[&str] = &[
+    "dsr-syntax",
+    "dsr-core",
+    "dsr-semantic",
+    "dsr-rules",
+    "dsr-engine",
+    "dsr-lsp",
+    "dsr-cli",
+];
 
 #[test]
 fn no_crate_opens_sockets_or_runs_programs() {

@@ -6,8 +6,6 @@ use std::sync::OnceLock;
 use dsr_syntax::Language;
 use serde::Deserialize;
 
-use crate::facts::{Call, FileFacts};
-
 /// What kind of remote system a call talks to.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -482,27 +480,6 @@ impl KnowledgeBase {
         self.methods_by_name = index(&self.methods);
     }
 
-    /// The `[[api]]` entries whose path is `path`, in table order.
-    fn entries_at<'k>(&'k self, path: &str) -> impl Iterator<Item = &'k (Language, Api)> + Clone {
-        let indices = self
-            .entries_by_path
-            .get(path)
-            .map_or(&[][..], Vec::as_slice);
-        indices.iter().filter_map(|&i| self.entries.get(i))
-    }
-
-    /// The `[[method]]` entries named `name`, in table order.
-    fn methods_named<'k>(
-        &'k self,
-        name: &str,
-    ) -> impl Iterator<Item = &'k (Language, Api)> + Clone {
-        let indices = self
-            .methods_by_name
-            .get(name)
-            .map_or(&[][..], Vec::as_slice);
-        indices.iter().filter_map(|&i| self.methods.get(i))
-    }
-
     fn add(&mut self, language: Language, file: KbFile) {
         self.entries
             .extend(file.api.into_iter().map(|api| (language, api)));
@@ -534,84 +511,11 @@ impl KnowledgeBase {
         kb
     }
 
-    fn same_family(a: Language, b: Language) -> bool {
-        a.family_name() == b.family_name()
-    }
-
     /// The API at a canonical path.
     pub fn api(&self, language: Language, path: &str) -> Option<&Api> {
         self.entries_at(path)
             .find(|(l, api)| Self::same_family(*l, language) && api.path == path)
             .map(|(_, api)| api)
-    }
-
-    /// What the knowledge base says about a call: by its resolved path, else by its method name when the file
-    /// imports the method's module.
-    pub fn call(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<&Api> {
-        self.find_for_call(facts, call, |_| true)
-    }
-
-    /// The first entry for a call that plays one of `roles`. A file may import two libraries that share a method
-    /// name (`Commit` in database/sql and another client), so entries without the role are skipped, not taken.
-    pub fn role_of(
-        &self,
-        facts: &FileFacts<'_>,
-        call: &Call<'_>,
-        roles: &[ApiRole],
-    ) -> Option<&Api> {
-        self.find_for_call(facts, call, |api| {
-            api.role.is_some_and(|role| roles.contains(&role))
-        })
-    }
-
-    /// The first entry for a call that satisfies `wanted` (a role, and for ack entries the argument that names
-    /// the message being present).
-    pub fn find_for_call(
-        &self,
-        facts: &FileFacts<'_>,
-        call: &Call<'_>,
-        wanted: impl Fn(&Api) -> bool,
-    ) -> Option<&Api> {
-        let language = facts.language;
-        let fits = |api: &Api| api.arity.is_none_or(|n| n == call.args.len()) && wanted(api);
-        if let Some(path) = call.path.as_deref() {
-            let by_path = self
-                .entries_at(path)
-                .find(|(l, api)| Self::same_family(*l, language) && api.path == path && fits(api));
-            if let Some((_, api)) = by_path {
-                return Some(api);
-            }
-        }
-        let method = call.method.as_deref()?;
-        // `sync.Once.Do(func() {…})` and other callback runners share method names with clients (`Do`); no client
-        // method of the knowledge base takes a lone function literal, so such a call is not matched by name.
-        if language == Language::Go
-            && matches!(call.args.as_slice(), [only] if only.kind() == "func_literal")
-        {
-            return None;
-        }
-        let candidates = self
-            .methods_named(method)
-            .filter(|(l, api)| Self::same_family(*l, language) && api.path == method && fits(api))
-            .filter(|(_, api)| {
-                api.module
-                    .as_deref()
-                    .is_none_or(|m| facts.imports_module(m))
-            });
-        // A receiver whose declared type names a module picks that module's entry (`pool *pgxpool.Pool` in a file
-        // that imports database/sql too).
-        let (_, first) = candidates.clone().next()?;
-        if let Some(receiver_type) = receiver_type(facts, call) {
-            let typed = candidates.clone().find(|(_, api)| {
-                api.module
-                    .as_deref()
-                    .is_some_and(|m| receiver_type.starts_with(m))
-            });
-            if let Some((_, api)) = typed {
-                return Some(api);
-            }
-        }
-        Some(first)
     }
 
     /// Entries for types (`[[api]]` paths naming a struct) that switch auto-ack on through a field: a literal of
@@ -643,111 +547,6 @@ impl KnowledgeBase {
             .map(|(_, api)| api)
     }
 
-    /// Every entry that may describe a call, most specific first: its resolved path's entry, then each
-    /// `[[method]]` entry of that name whose module the file imports. Method names are shared between
-    /// libraries (`Do` is `net/http` and go-redis), so a rule that needs one library's meaning picks from these.
-    pub fn candidates<'k>(
-        &'k self,
-        facts: &FileFacts<'_>,
-        call: &Call<'_>,
-    ) -> impl Iterator<Item = &'k Api> {
-        let by_path = call
-            .path
-            .as_deref()
-            .and_then(|p| self.api(facts.language, p));
-        let method = call.method.as_deref();
-        let language = facts.language;
-        let by_method = method
-            .into_iter()
-            .flat_map(|m| self.methods_named(m))
-            .filter(move |(l, api)| {
-                Self::same_family(*l, language) && Some(api.path.as_str()) == method
-            })
-            .filter(|(_, api)| {
-                api.module
-                    .as_deref()
-                    .is_none_or(|m| facts.imports_module(m))
-            })
-            .map(|(_, api)| api)
-            .collect::<Vec<_>>();
-        by_path.into_iter().chain(by_method)
-    }
-
-    /// Whether a call does network I/O according to the knowledge base.
-    pub fn is_remote(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> bool {
-        self.call(facts, call).is_some_and(|api| api.remote)
-    }
-
-    /// A method of a module the file imports that fixes or carries an HTTP method (reqwest's `.post(url)`,
-    /// `.request(Method::PUT, url)`), looked up among such methods only so that a same-named cache or queue
-    /// method (redis `get`) does not hide it.
-    pub fn http_builder_method(&self, facts: &FileFacts<'_>, method: &str) -> Option<&Api> {
-        self.methods_named(method)
-            .filter(|(l, api)| Self::same_family(*l, facts.language) && api.path == method)
-            .filter(|(_, api)| api.http_method.is_some() || api.method_arg.is_some())
-            .find(|(_, api)| {
-                api.module
-                    .as_deref()
-                    .is_none_or(|m| facts.imports_module(m))
-            })
-            .map(|(_, api)| api)
-    }
-
-    /// The retry library a call runs an operation under (`backoff.Retry(op, b)`, `fetch.retry(builder)`,
-    /// `pRetry(fn)`), or that builds a retrying client/policy (`retryablehttp.NewClient()`, cockatiel `retry(…)`).
-    pub fn retry_library(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<&RetryLibrary> {
-        let separator = if facts.language == Language::Rust {
-            "::"
-        } else {
-            "."
-        };
-        self.retry
-            .iter()
-            .filter(|(l, _)| Self::same_family(*l, facts.language))
-            .map(|(_, library)| library)
-            .find(|library| {
-                let by_path = call.path.as_deref().is_some_and(|path| {
-                    library.calls.iter().any(|name| {
-                        if name.is_empty() {
-                            return path == library.module;
-                        }
-                        path.strip_suffix(name.as_str())
-                            .and_then(|m| m.strip_suffix(separator))
-                            .is_some_and(|m| module_matches(m, &library.module))
-                    })
-                });
-                by_path
-                    || call.method.as_deref().is_some_and(|method| {
-                        library.methods.iter().any(|m| m == method)
-                            && facts.imports_module(&library.module)
-                    })
-            })
-    }
-
-    /// The batch form of a remote per-item call: matched on the entries the call may be (its path's entry, or
-    /// a `[[method]]` entry of a module the file imports) and the call's method name or last path segment.
-    pub fn batch_form(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<&BatchForm> {
-        let language = facts.language;
-        let name = call.method.as_deref().or_else(|| {
-            call.path
-                .as_deref()
-                .and_then(|p| p.rsplit(['.', ':', '/']).next())
-        })?;
-        let apis: Vec<&Api> = self.candidates(facts, call).filter(|a| a.remote).collect();
-        self.batches
-            .iter()
-            .filter(|(l, b)| Self::same_family(*l, language) && b.calls.iter().any(|c| c == name))
-            .map(|(_, b)| b)
-            .find(|b| {
-                apis.iter().any(|api| {
-                    api.module
-                        .as_deref()
-                        .is_some_and(|m| module_matches(m, &b.module))
-                        || module_matches(&api.path, &b.module)
-                })
-            })
-    }
-
     /// Idempotency-key names (headers, request fields) known for a language, as written in the data files.
     pub fn idempotency_keys(&self, language: Language) -> impl Iterator<Item = &str> {
         self.idempotency
@@ -762,42 +561,6 @@ impl KnowledgeBase {
             .iter()
             .filter(move |(l, _)| Self::same_family(*l, language))
             .flat_map(|(_, i)| i.dedup.iter().map(String::as_str))
-    }
-
-    /// The lock library whose constructor (or wrapper, the second value `true`) a call is: by its resolved
-    /// path, or by a constructor method of a module the file imports.
-    pub fn lock_constructor(
-        &self,
-        facts: &FileFacts<'_>,
-        call: &Call<'_>,
-    ) -> Option<(&LockLibrary, bool)> {
-        let mut locks = self
-            .locks
-            .iter()
-            .filter(|(l, _)| Self::same_family(*l, facts.language))
-            .map(|(_, lock)| lock);
-        if let Some(path) = call.path.as_deref() {
-            // A package-level function (`concurrency.NewMutex`) is never another library's method.
-            return locks.find_map(|lock| {
-                if lock.constructors.iter().any(|c| c == path) {
-                    Some((lock, false))
-                } else if lock.wrappers.iter().any(|c| c == path) {
-                    Some((lock, true))
-                } else {
-                    None
-                }
-            });
-        }
-        let method = call.method.as_deref()?;
-        locks
-            .find(|lock| {
-                lock.constructor_methods.iter().any(|c| c == method)
-                    && lock
-                        .module
-                        .as_deref()
-                        .is_some_and(|m| facts.imports_module(m))
-            })
-            .map(|lock| (lock, false))
     }
 
     /// The lock library of a type, by its canonical path (`sync.Mutex`, `tokio::sync::RwLock`).
@@ -816,34 +579,58 @@ impl KnowledgeBase {
             .filter(move |(l, _)| Self::same_family(*l, language))
             .map(|(_, lock)| lock)
     }
+
+    /// Whether two languages share a knowledge-base table (TSX and JavaScript read TypeScript's).
+    pub fn same_family(a: Language, b: Language) -> bool {
+        a.family_name() == b.family_name()
+    }
+
+    /// The `[[api]]` entries whose path is `path`, in table order, of every language.
+    pub fn entries_at<'k>(
+        &'k self,
+        path: &str,
+    ) -> impl Iterator<Item = &'k (Language, Api)> + Clone {
+        let indices = self
+            .entries_by_path
+            .get(path)
+            .map_or(&[][..], Vec::as_slice);
+        indices.iter().filter_map(|&i| self.entries.get(i))
+    }
+
+    /// The `[[method]]` entries named `name`, in table order, of every language.
+    pub fn methods_named<'k>(
+        &'k self,
+        name: &str,
+    ) -> impl Iterator<Item = &'k (Language, Api)> + Clone {
+        let indices = self
+            .methods_by_name
+            .get(name)
+            .map_or(&[][..], Vec::as_slice);
+        indices.iter().filter_map(|&i| self.methods.get(i))
+    }
+
+    /// Every retry library known for a language.
+    pub fn retry_libraries(&self, language: Language) -> impl Iterator<Item = &RetryLibrary> {
+        self.retry
+            .iter()
+            .filter(move |(l, _)| Self::same_family(*l, language))
+            .map(|(_, library)| library)
+    }
+
+    /// Every batch form known for a language.
+    pub fn batch_forms(&self, language: Language) -> impl Iterator<Item = &BatchForm> {
+        self.batches
+            .iter()
+            .filter(move |(l, _)| Self::same_family(*l, language))
+            .map(|(_, batch)| batch)
+    }
 }
 
 /// Whether an import path (`github.com/cenkalti/backoff/v4`, `backoff::future`) is `module` or inside it.
-fn module_matches(path: &str, module: &str) -> bool {
+pub fn module_matches(path: &str, module: &str) -> bool {
     path == module
         || path.starts_with(module)
             && matches!(path.as_bytes().get(module.len()), Some(b'.' | b':' | b'/'))
-}
-
-/// The resolved type of a method call's receiver when it is a parameter of an enclosing function.
-pub(crate) fn receiver_type<'f>(facts: &'f FileFacts<'_>, call: &Call<'_>) -> Option<&'f str> {
-    if call.receiver?.kind() != "identifier" {
-        return None;
-    }
-    let method = call.method.as_deref()?;
-    let name = call
-        .callee_text
-        .strip_suffix(method)
-        .and_then(|r| r.strip_suffix('.'))?;
-    let mut function = call.function;
-    while let Some(index) = function {
-        let f = &facts.functions[index];
-        if let Some(param) = f.params.iter().find(|p| p.name == name) {
-            return param.type_path.as_deref();
-        }
-        function = f.parent;
-    }
-    None
 }
 
 #[cfg(test)]
@@ -912,18 +699,5 @@ mod tests {
         assert_eq!(api.param("key"), Some(1));
         assert_eq!(api.param("expiration"), Some(3));
         assert_eq!(api.param("tokens..."), None);
-    }
-
-    #[test]
-    fn candidates_list_every_library_a_method_name_may_belong_to() {
-        let source = "package p\nimport (\n\t\"net/http\"\n\t\"github.com/redis/go-redis/v9\"\n)\nfunc f() { rdb.Do(ctx, \"SET\", k, v) }\n";
-        let document = dsr_syntax::Document::new(Language::Go, source, 0).expect("grammar loads");
-        let facts = FileFacts::compute(Language::Go, document.tree(), source);
-        let call = facts.calls.first().expect("one call");
-        let modules: Vec<_> = KnowledgeBase::builtin()
-            .candidates(&facts, call)
-            .filter_map(|api| api.module.as_deref())
-            .collect();
-        assert_eq!(modules, ["net/http", "github.com/redis/go-redis"]);
     }
 }

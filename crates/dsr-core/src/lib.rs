@@ -1,31 +1,22 @@
-//! The engine of distsys-review: the [`Finding`] model, the [`Rule`] framework, per-file [`FileFacts`], the
-//! library [`KnowledgeBase`], [`Config`]uration, suppressions, and [`Engine::analyze`].
+//! The contract of distsys-review: the [`Finding`] every output is made from, fixes and their edits, rule
+//! metadata and the [`Rule`] trait, [`Config`]uration, suppressions, [`Limits`] and the knowledge base's data
+//! ([`KnowledgeBase`]; matching it against code is dsr-semantic's).
 //!
-//! Invariant: nothing here knows LSP or any output format; analysis of broken code returns findings, never fails.
+//! Invariant: nothing here knows a syntax tree's meaning, LSP or any output format.
 
-pub mod commands;
 pub mod config;
-pub mod engine;
-pub mod facts;
 pub mod finding;
 pub mod fix;
-pub mod incremental;
 pub mod kb;
 pub mod limits;
-pub mod models;
 pub mod rule;
-pub mod sql;
 pub mod suppression;
 
 pub use config::{Config, ConfigError};
 pub use dsr_syntax::{self, Language, TextRange};
-pub use engine::{Analysis, Engine, RuleFailure};
-pub use facts::FileFacts;
 pub use finding::{
     Applicability, Confidence, Edit, Evidence, Finding, FindingKind, Fix, Impact, Severity,
 };
-pub use incremental::{IncrementalCache, IncrementalStats};
 pub use kb::KnowledgeBase;
 pub use limits::{Limits, Skip};
-pub use rule::{Family, FixAvailability, Rule, RuleContext, RuleMeta};
-pub use tree_sitter;
+pub use rule::{Family, FixAvailability, Rule, RuleMeta, RuleStatus};

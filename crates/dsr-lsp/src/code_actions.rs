@@ -413,7 +413,8 @@ mod tests {
     use std::str::FromStr;
     use std::sync::Arc;
 
-    use dsr_core::{Config, Engine, Language};
+    use dsr_core::{Config, Language};
+    use dsr_engine::Engine;
     use dsr_syntax::{PositionEncoding, Rope};
 
     fn analyzed(language: Language, text: &str) -> Analyzed {

@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use dsr_core::config::Selector;
-use dsr_core::{Config, Engine, Rule};
+use dsr_core::Config;
+use dsr_engine::Engine;
 
 use crate::settings::Settings;
+use dsr_semantic::DynRule;
 
 /// `None`: no configuration file, the defaults.
 pub type ConfigKey = Option<PathBuf>;
@@ -21,7 +23,7 @@ struct Entry {
 }
 
 pub struct ConfigStore {
-    registry: &'static [&'static dyn Rule],
+    registry: &'static [&'static DynRule],
     known_codes: Vec<&'static str>,
     /// Given on the command line: used for every file instead of discovery.
     fixed: Option<PathBuf>,
@@ -42,7 +44,7 @@ impl ConfigStore {
     }
 
     /// With other rules than the catalog's (tests: a rule that panics).
-    pub fn with_registry(fixed: Option<PathBuf>, registry: &'static [&'static dyn Rule]) -> Self {
+    pub fn with_registry(fixed: Option<PathBuf>, registry: &'static [&'static DynRule]) -> Self {
         Self {
             registry,
             known_codes: registry.iter().map(|r| r.meta().code).collect(),

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use dsr_core::limits::Skip;
 use dsr_core::suppression::Suppression;
-use dsr_core::{Engine, Finding, IncrementalCache, Language, Limits, RuleFailure};
+use dsr_core::{Finding, Language, Limits};
+use dsr_engine::{Engine, IncrementalCache, RuleFailure};
 use dsr_syntax::tree_sitter::Tree;
 use dsr_syntax::{parse_rope, Document, ParseLimits, ParseStop, PositionEncoding, Rope};
 use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
@@ -634,7 +635,7 @@ impl State {
             skipped.or_else(|| dsr_core::limits::classify(snapshot.language, &path, text, limits));
         let whole_file = snapshot.incremental.is_none();
         let analysis = if skipped.is_some() || is_excluded(&engine, &snapshot.config_key, &path) {
-            dsr_core::Analysis::default()
+            dsr_engine::Analysis::default()
         } else if let Some(cache) = &snapshot.incremental {
             let mut cache = lock(cache);
             let analysis = engine.analyze_incremental(
@@ -713,7 +714,7 @@ impl State {
     /// Once edits pause ([`CONFIRM_AFTER`]), analyses the document as one whole file and publishes that if it
     /// differs from the incremental result of the same version. The incremental result equals the whole-file
     /// one except where a rule's verdict depends on a part of the file no slice link reaches, or a syntax
-    /// error is recovered from differently in a slice (see `dsr_core::incremental`); this pass makes the
+    /// error is recovered from differently in a slice (see `dsr_engine::incremental`); this pass makes the
     /// editor end up with exactly what `distsys-review check` reports.
     ///
     /// A [provisional](Document::is_provisional) tree (reparsed from one with syntax errors, where tree-sitter

@@ -5,7 +5,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use dsr_core::{Finding, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{Finding, Rule, RuleMeta, TextRange};
+use dsr_semantic::DynRule;
+use dsr_semantic::RuleContext;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
@@ -25,7 +27,7 @@ dsr_core::declare_rule! {
     }
 }
 
-impl Rule for Panics {
+impl Rule<RuleContext<'_>> for Panics {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
@@ -52,7 +54,7 @@ dsr_core::declare_rule! {
     }
 }
 
-impl Rule for Reports {
+impl Rule<RuleContext<'_>> for Reports {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
@@ -64,7 +66,7 @@ impl Rule for Reports {
     }
 }
 
-static REGISTRY: [&'static dyn Rule; 2] = [&Panics, &Reports];
+static REGISTRY: [&DynRule; 2] = [&Panics, &Reports];
 
 struct Client {
     writer: tokio::io::DuplexStream,

@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use dsr_core::config::Selector;
-use dsr_core::{Config, Engine, Language};
+use dsr_core::{Config, Language};
+use dsr_engine::Engine;
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();

@@ -1,6 +1,7 @@
 //! Rendering of rule pages (`docs/rules/<CODE>.md`), the same text `explain`, hovers and `codeDescription` use.
 
-use dsr_core::{FixAvailability, Rule, RuleMeta};
+use dsr_core::{FixAvailability, RuleMeta};
+use dsr_semantic::DynRule;
 
 /// The sections every rule's doc comment has, in order (STYLE.md §1).
 pub const SECTIONS: [&str; 8] = [
@@ -40,7 +41,7 @@ pub fn rule_page(meta: &RuleMeta) -> String {
 }
 
 /// The index page: one row per rule.
-pub fn index_page(rules: &[&'static dyn Rule]) -> String {
+pub fn index_page(rules: &[&'static DynRule]) -> String {
     let mut page = String::from(
         "# Rules\n\nGenerated from the rules' doc comments by `cargo test -p dsr-rules --test docs` \
          (run with `UPDATE_DOCS=1` to rewrite). Each page is also printed by `distsys-review explain CODE`.\n\n\

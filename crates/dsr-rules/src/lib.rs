@@ -12,14 +12,16 @@ pub mod operations;
 pub mod ordering;
 pub mod resilience;
 pub mod shared;
-pub use dsr_core::sql;
+pub use dsr_semantic::sql;
+use dsr_semantic::DynRule;
 pub mod state;
 
 use dsr_core::suppression::{SuppressionWithoutReason, UnusedSuppression};
-use dsr_core::{Finding, Rule, RuleContext, RuleMeta};
+use dsr_core::{Finding, Rule, RuleMeta};
+use dsr_semantic::RuleContext;
 
 /// Every rule, in code order. Codes are never reused: a removed rule keeps its row as deprecated.
-pub fn registry() -> &'static [&'static dyn Rule] {
+pub fn registry() -> &'static [&'static DynRule] {
     &[
         &api::offset_pagination::OffsetPagination,
         &api::missing_health_endpoint::MissingHealthEndpoint,
@@ -56,7 +58,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
 }
 
 /// Looks a rule up by code (case-insensitive) or slug.
-pub fn find(code_or_slug: &str) -> Option<&'static dyn Rule> {
+pub fn find(code_or_slug: &str) -> Option<&'static DynRule> {
     registry().iter().copied().find(|rule| {
         let meta = rule.meta();
         meta.code.eq_ignore_ascii_case(code_or_slug) || meta.slug == code_or_slug
@@ -71,7 +73,7 @@ pub fn codes() -> Vec<&'static str> {
 /// Rules whose findings the engine produces itself (suppression bookkeeping): their `check` does nothing.
 struct MetaRule(&'static RuleMeta);
 
-impl Rule for MetaRule {
+impl Rule<RuleContext<'_>> for MetaRule {
     fn meta(&self) -> &'static RuleMeta {
         self.0
     }

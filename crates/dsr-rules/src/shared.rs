@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use dsr_core::tree_sitter::Node;
-use dsr_core::{Edit, Language, RuleContext, TextRange};
+use dsr_core::{Edit, Language, TextRange};
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
 /// Test code (`*_test.go`, `*.test.ts`, `*.spec.ts`, `tests/`, `__tests__/`, `testdata/`, `e2e/`,
@@ -285,9 +286,9 @@ mod tests {
             assert!(!is_test_path(Path::new(no)), "{no}");
         }
     }
-    use dsr_core::facts::FileFacts;
     use dsr_core::fix::apply_edits;
     use dsr_core::{KnowledgeBase, Language};
+    use dsr_semantic::facts::FileFacts;
     use dsr_syntax::Document;
     use std::path::Path;
 

@@ -1,4 +1,4 @@
-//! Incremental analysis equals whole-file analysis (see `dsr_core::incremental`): on every rule fixture and
+//! Incremental analysis equals whole-file analysis (see `dsr_engine::incremental`): on every rule fixture and
 //! every file of the sample shop, from an empty cache and then after each of a run of random typing edits
 //! (a letter added to or removed from an identifier, a space or a line break) that reuse the cache.
 //!
@@ -14,7 +14,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use dsr_core::{Engine, Finding, IncrementalCache, Language};
+use dsr_core::{Finding, Language};
+use dsr_engine::{Engine, IncrementalCache};
 use dsr_syntax::Document;
 
 /// A small deterministic generator: the same edits on every run, so a failure is reproducible.

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use dsr_core::config::Selector;
-use dsr_core::{Config, Engine, FindingKind, Language, Severity};
+use dsr_core::{Config, FindingKind, Language, Severity};
+use dsr_engine::Engine;
 use rayon::prelude::*;
 
 use super::Run;
@@ -114,7 +115,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
 struct Checked {
     file: SourceFile,
     findings: Vec<dsr_core::Finding>,
-    failures: Vec<dsr_core::RuleFailure>,
+    failures: Vec<dsr_engine::RuleFailure>,
     fixed: usize,
     /// For `--timings`.
     cost: FileCost,

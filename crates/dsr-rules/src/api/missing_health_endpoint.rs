@@ -1,5 +1,6 @@
-use dsr_core::models::handlers::is_health_name;
-use dsr_core::{declare_rule, Finding, Fix, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Finding, Fix, Rule, RuleMeta, TextRange};
+use dsr_semantic::models::handlers::is_health_name;
+use dsr_semantic::RuleContext;
 
 use crate::shared::{is_test_path, quote};
 
@@ -73,7 +74,7 @@ declare_rule! {
     }
 }
 
-impl Rule for MissingHealthEndpoint {
+impl Rule<RuleContext<'_>> for MissingHealthEndpoint {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

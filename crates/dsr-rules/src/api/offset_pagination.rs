@@ -1,10 +1,12 @@
-use dsr_core::facts::FileFacts;
 use dsr_core::kb::ApiRole;
-use dsr_core::models::store::{
+use dsr_core::{declare_rule, Finding, Fix, Language, Rule, RuleMeta, TextRange};
+use dsr_semantic::facts::FileFacts;
+use dsr_semantic::models::store::{
     computed_offset, fill_braces, fill_printf, looks_like_sql, parse_sql, sql_expression,
 };
-use dsr_core::tree_sitter::Node;
-use dsr_core::{declare_rule, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::KbMatch;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
 declare_rule! {
@@ -80,7 +82,7 @@ declare_rule! {
 
 const ADVICE: &str = "page by key instead: `WHERE (created_at, id) < ($1, $2) ORDER BY created_at DESC, id DESC LIMIT $3`, returning the last row's key as the next cursor";
 
-impl Rule for OffsetPagination {
+impl Rule<RuleContext<'_>> for OffsetPagination {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
@@ -158,7 +160,7 @@ fn check_sql(
         return;
     };
     reported.push(range);
-    let shown = if offset == dsr_core::models::store::SQL_HOLE {
+    let shown = if offset == dsr_semantic::models::store::SQL_HOLE {
         "a value the code computes".to_string()
     } else {
         format!("`{offset}`")

@@ -1,7 +1,9 @@
-use dsr_core::facts::Call;
-use dsr_core::models::loops::{IterationLoop, Size};
-use dsr_core::tree_sitter::Node;
-use dsr_core::{declare_rule, Finding, Fix, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Finding, Fix, Rule, RuleMeta, TextRange};
+use dsr_semantic::facts::Call;
+use dsr_semantic::models::loops::{IterationLoop, Size};
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::KbMatch;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
 declare_rule! {
@@ -97,7 +99,7 @@ declare_rule! {
     }
 }
 
-impl Rule for RemoteCallInLoop {
+impl Rule<RuleContext<'_>> for RemoteCallInLoop {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

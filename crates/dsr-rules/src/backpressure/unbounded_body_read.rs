@@ -1,9 +1,8 @@
-use dsr_core::facts::Call;
 use dsr_core::kb::ApiKind;
-use dsr_core::tree_sitter::Node;
-use dsr_core::{
-    declare_rule, Confidence, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange,
-};
+use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
+use dsr_semantic::facts::Call;
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
 declare_rule! {
@@ -94,7 +93,7 @@ declare_rule! {
 /// A TS body limit at or above this many bytes is an opt-out in all but name.
 const HUGE_LIMIT: f64 = 100.0 * 1024.0 * 1024.0;
 
-impl Rule for UnboundedBodyRead {
+impl Rule<RuleContext<'_>> for UnboundedBodyRead {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

@@ -1,6 +1,7 @@
-use dsr_core::facts::{Assignment, FileFacts};
-use dsr_core::tree_sitter::Node;
-use dsr_core::{declare_rule, Confidence, Fix, Language, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Confidence, Fix, Language, Rule, RuleMeta, TextRange};
+use dsr_semantic::facts::{Assignment, FileFacts};
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
 use crate::shared::compact_text;
@@ -97,7 +98,7 @@ const RUST_UNBOUNDED: &[(&str, &str)] = &[
     ),
 ];
 
-impl Rule for UnboundedChannel {
+impl Rule<RuleContext<'_>> for UnboundedChannel {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

@@ -1,5 +1,6 @@
-use dsr_core::models::loops::{IterationLoop, Origin, Size, Spawn, SpawnKind};
-use dsr_core::{declare_rule, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Finding, Fix, Language, Rule, RuleMeta, TextRange};
+use dsr_semantic::models::loops::{IterationLoop, Origin, Size, Spawn, SpawnKind};
+use dsr_semantic::RuleContext;
 
 declare_rule! {
     /// ## What it finds
@@ -91,7 +92,7 @@ declare_rule! {
     }
 }
 
-impl Rule for UnboundedConcurrency {
+impl Rule<RuleContext<'_>> for UnboundedConcurrency {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

@@ -1,10 +1,9 @@
-use dsr_core::models::messaging::flow::contains;
-use dsr_core::models::messaging::syntax::{binder, derived_names, mentions};
-use dsr_core::models::store::{Access, Store, StoreAccess};
-use dsr_core::tree_sitter::Node;
-use dsr_core::{
-    declare_rule, Confidence, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange,
-};
+use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
+use dsr_semantic::models::messaging::flow::contains;
+use dsr_semantic::models::messaging::syntax::{binder, derived_names, mentions};
+use dsr_semantic::models::store::{Access, Store, StoreAccess};
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
 declare_rule! {
@@ -93,7 +92,7 @@ declare_rule! {
     }
 }
 
-impl Rule for ReadModifyWriteRace {
+impl Rule<RuleContext<'_>> for ReadModifyWriteRace {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

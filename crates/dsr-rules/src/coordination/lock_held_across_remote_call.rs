@@ -1,10 +1,9 @@
 use dsr_core::kb::LockScope;
-use dsr_core::models::locks::{enclosing_statement, Acquisition};
-use dsr_core::models::remote::RemoteCalls;
-use dsr_core::tree_sitter::Node;
-use dsr_core::{
-    declare_rule, Confidence, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange,
-};
+use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
+use dsr_semantic::models::locks::{enclosing_statement, Acquisition};
+use dsr_semantic::models::remote::RemoteCalls;
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
 use crate::shared::compact_text;
@@ -118,7 +117,7 @@ declare_rule! {
     }
 }
 
-impl Rule for LockHeldAcrossRemoteCall {
+impl Rule<RuleContext<'_>> for LockHeldAcrossRemoteCall {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
@@ -489,10 +488,10 @@ fn check_typescript<'t>(
 
 fn evidence(
     ctx: &RuleContext<'_>,
-    mut builder: dsr_core::rule::FindingBuilder,
+    mut builder: dsr_semantic::FindingBuilder,
     remote: &RemoteCalls,
     calls: &[usize],
-) -> dsr_core::rule::FindingBuilder {
+) -> dsr_semantic::FindingBuilder {
     for call in calls.iter().take(3) {
         let note = match remote.remote(*call).and_then(|r| r.via) {
             Some(via) => format!(

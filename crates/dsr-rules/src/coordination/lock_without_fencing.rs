@@ -1,11 +1,13 @@
-use dsr_core::commands::StoreCommand;
 use dsr_core::kb::{ApiKind, LockScope};
-use dsr_core::models::locks::{key_text, words, Acquisition, Expiry, Mechanism, Purpose};
-use dsr_core::models::remote::RemoteCalls;
-use dsr_core::{declare_rule, Finding, Fix, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Finding, Fix, Rule, RuleMeta, TextRange};
+use dsr_semantic::models::locks::{key_text, words, Acquisition, Expiry, Mechanism, Purpose};
+use dsr_semantic::models::remote::RemoteCalls;
+use dsr_semantic::store_commands::StoreCommand;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
 use crate::shared::compact_text;
+use dsr_semantic::KbMatch;
 
 declare_rule! {
     /// ## What it finds
@@ -114,7 +116,7 @@ declare_rule! {
 const FENCE_STEMS: &[&str] = &["fenc", "epoch", "generation", "revision"];
 const FENCE_WORDS: &[&str] = &["term", "version", "rev", "gen"];
 
-impl Rule for LockWithoutFencing {
+impl Rule<RuleContext<'_>> for LockWithoutFencing {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
@@ -227,7 +229,7 @@ fn is_fenced(ctx: &RuleContext<'_>, acquisition: &Acquisition<'_, '_>, region: T
             None => return false,
         },
     };
-    let named = |n: dsr_core::tree_sitter::Node<'_>| {
+    let named = |n: dsr_semantic::tree_sitter::Node<'_>| {
         let text = if node::is_string_literal(n, ctx.language) {
             node::string_literal_value(n, ctx.source, ctx.language).unwrap_or_default()
         } else if n.kind().ends_with("identifier") {

@@ -1,12 +1,13 @@
-use dsr_core::commands::{Options, StoreCommand, TokenStyle};
-use dsr_core::tree_sitter::Node;
 use dsr_core::{
-    declare_rule, Applicability, Confidence, Edit, Finding, Fix, Language, Rule, RuleContext,
-    RuleMeta, Severity, TextRange,
+    declare_rule, Applicability, Confidence, Edit, Finding, Fix, Language, Rule, RuleMeta,
+    Severity, TextRange,
 };
+use dsr_semantic::store_commands::{Options, StoreCommand, TokenStyle};
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
-use dsr_core::models::locks::{self, classify, Acquisition, Expiry, Locks, Mechanism, Purpose};
+use dsr_semantic::models::locks::{self, classify, Acquisition, Expiry, Locks, Mechanism, Purpose};
 
 use crate::shared::{add_member, compact_text, go_add_import};
 
@@ -129,7 +130,7 @@ const DEDUP_TTL: Ttl = Ttl {
     rust_millis: "86_400_000",
 };
 
-impl Rule for LockWithoutTtl {
+impl Rule<RuleContext<'_>> for LockWithoutTtl {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

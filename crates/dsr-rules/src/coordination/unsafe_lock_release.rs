@@ -1,9 +1,8 @@
-use dsr_core::commands::StoreCommand;
-use dsr_core::models::locks::{key_text, Acquisition, Expiry, Mechanism, Purpose, ReleaseKind};
-use dsr_core::tree_sitter::Node;
-use dsr_core::{
-    declare_rule, Confidence, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange,
-};
+use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
+use dsr_semantic::models::locks::{key_text, Acquisition, Expiry, Mechanism, Purpose, ReleaseKind};
+use dsr_semantic::store_commands::StoreCommand;
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 use rustc_hash::FxHashSet;
 
@@ -110,7 +109,7 @@ declare_rule! {
 /// The compare-and-delete script, in single quotes so that it fits every host language's string syntax.
 const UNLOCK_LUA: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
-impl Rule for UnsafeLockRelease {
+impl Rule<RuleContext<'_>> for UnsafeLockRelease {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
@@ -203,7 +202,7 @@ fn report(
 /// The unlock script written for the client the release goes through, with the code's own names.
 fn unlock_snippet(
     ctx: &RuleContext<'_>,
-    release: &dsr_core::facts::Call<'_>,
+    release: &dsr_semantic::facts::Call<'_>,
     acquisition: &Acquisition<'_, '_>,
 ) -> String {
     let facts = ctx.facts;

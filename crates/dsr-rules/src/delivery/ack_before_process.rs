@@ -1,7 +1,9 @@
 use dsr_core::kb::ApiRole;
-use dsr_core::models::messaging::{AckTiming, AutoAckSite, FailurePath, Handler, Relation};
-use dsr_core::tree_sitter::Node;
-use dsr_core::{declare_rule, Confidence, Finding, Fix, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Confidence, Finding, Fix, Rule, RuleMeta, TextRange};
+use dsr_semantic::models::messaging::{AckTiming, AutoAckSite, FailurePath, Handler, Relation};
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::KbMatch;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
 declare_rule! {
@@ -100,7 +102,7 @@ declare_rule! {
     }
 }
 
-impl Rule for AckBeforeProcess {
+impl Rule<RuleContext<'_>> for AckBeforeProcess {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
@@ -160,7 +162,7 @@ fn dead_letters(ctx: &RuleContext<'_>, branch: Node<'_>) -> bool {
 fn report(
     ctx: &RuleContext<'_>,
     handler: &Handler<'_>,
-    ack: &dsr_core::models::messaging::Ack<'_>,
+    ack: &dsr_semantic::models::messaging::Ack<'_>,
     relation: Relation<'_>,
     processing: usize,
     sink: &mut Vec<Finding>,

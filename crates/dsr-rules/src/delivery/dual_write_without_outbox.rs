@@ -1,6 +1,7 @@
-use dsr_core::models::messaging::transaction::Transaction;
-use dsr_core::models::messaging::writes::{Target, WriteSite};
-use dsr_core::{declare_rule, Confidence, Finding, Fix, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Confidence, Finding, Fix, Rule, RuleMeta, TextRange};
+use dsr_semantic::models::messaging::transaction::Transaction;
+use dsr_semantic::models::messaging::writes::{Target, WriteSite};
+use dsr_semantic::RuleContext;
 
 declare_rule! {
     /// ## What it finds
@@ -94,7 +95,7 @@ declare_rule! {
     }
 }
 
-impl Rule for DualWriteWithoutOutbox {
+impl Rule<RuleContext<'_>> for DualWriteWithoutOutbox {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
@@ -218,7 +219,7 @@ fn check_function(
 /// Whether a write runs while the transaction is open: in its closure, or after its begin and before its commit.
 fn runs_before_commit(ctx: &RuleContext<'_>, tx: &Transaction<'_>, write: &WriteSite<'_>) -> bool {
     if let Some(body) = tx.body {
-        return dsr_core::models::messaging::flow::contains(body, write.node);
+        return dsr_semantic::models::messaging::flow::contains(body, write.node);
     }
     let facts = ctx.facts;
     let begin = &facts.calls[tx.begin];

@@ -1,7 +1,8 @@
-use dsr_core::facts::Call;
 use dsr_core::kb::ApiKind;
-use dsr_core::models::{RetryLoop, WriteKind};
-use dsr_core::{declare_rule, Confidence, Fix, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Confidence, Fix, Rule, RuleMeta, TextRange};
+use dsr_semantic::facts::Call;
+use dsr_semantic::models::{RetryLoop, WriteKind};
+use dsr_semantic::RuleContext;
 use rustc_hash::FxHashSet;
 
 use crate::shared::call_name;
@@ -89,7 +90,7 @@ declare_rule! {
     }
 }
 
-impl Rule for NonIdempotentRetry {
+impl Rule<RuleContext<'_>> for NonIdempotentRetry {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

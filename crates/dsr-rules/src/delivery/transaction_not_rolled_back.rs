@@ -1,12 +1,12 @@
-use dsr_core::models::messaging::flow::{
+use dsr_core::{
+    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
+};
+use dsr_semantic::models::messaging::flow::{
     can_reach, closures_between, contains, statement_exit, statements,
 };
-use dsr_core::models::messaging::transaction::{Transaction, TxStyle};
-use dsr_core::tree_sitter::Node;
-use dsr_core::{
-    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleContext, RuleMeta,
-    TextRange,
-};
+use dsr_semantic::models::messaging::transaction::{Transaction, TxStyle};
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
 use crate::shared::indentation_at;
@@ -105,7 +105,7 @@ declare_rule! {
     }
 }
 
-impl Rule for TransactionNotRolledBack {
+impl Rule<RuleContext<'_>> for TransactionNotRolledBack {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

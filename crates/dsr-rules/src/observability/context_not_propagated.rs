@@ -1,12 +1,13 @@
-use dsr_core::facts::{Call, ContextKind, ContextSource, Literal};
-use dsr_core::tree_sitter::Node;
 use dsr_core::{
-    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleContext, RuleMeta,
-    TextRange,
+    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
 };
+use dsr_semantic::facts::{Call, ContextKind, ContextSource, Literal};
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
 use crate::shared::{compact_text, go_remove_import, ts_add_property};
+use dsr_semantic::KbMatch;
 
 declare_rule! {
     /// ## What it finds
@@ -111,7 +112,7 @@ declare_rule! {
     }
 }
 
-impl Rule for ContextNotPropagated {
+impl Rule<RuleContext<'_>> for ContextNotPropagated {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
@@ -383,7 +384,7 @@ fn import_left_unused<'t>(
         .map(|o| ctx.node_text(o))?;
     let import = ctx.facts.import(local)?;
     let root = ctx.tree?.root_node();
-    let references = dsr_core::facts::go_package_references(root, ctx.source, local);
+    let references = dsr_semantic::facts::go_package_references(root, ctx.source, local);
     let fixed: Vec<TextRange> = all
         .iter()
         .filter(|c| !c.detached)
@@ -456,7 +457,7 @@ fn check_fetch<'t>(
             .trigger("the caller aborts (the user navigates away, an upstream handler times out, a component unmounts)")
             .expected(format!("the request made on the caller's behalf is aborted with it (`{property}` in its init)"))
     };
-    let unpassed = |b: dsr_core::rule::FindingBuilder| {
+    let unpassed = |b: dsr_semantic::FindingBuilder| {
         b.title(format!("`{callee}` ignores the `AbortSignal` this function receives (`{expression}`): an aborted caller leaves the request running"))
             .actual(format!("`{callee}` is given no signal, so it runs to completion after the caller has given up — Node's fetch for up to 300 s, a browser's for as long as the server takes — holding a socket for a response nobody reads"))
     };
@@ -572,7 +573,7 @@ fn check_existing_signal(
     literal: &Literal<'_>,
     value: Option<Node<'_>>,
     source: &ContextSource,
-    builder: dsr_core::rule::FindingBuilder,
+    builder: dsr_semantic::FindingBuilder,
     sink: &mut Vec<Finding>,
 ) {
     let expression = &source.expression;
@@ -595,7 +596,7 @@ fn report_other_signal(
     literal: &Literal<'_>,
     value: Option<Node<'_>>,
     source: &ContextSource,
-    builder: dsr_core::rule::FindingBuilder,
+    builder: dsr_semantic::FindingBuilder,
     sink: &mut Vec<Finding>,
 ) {
     let expression = &source.expression;

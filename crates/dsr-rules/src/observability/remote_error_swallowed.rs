@@ -1,14 +1,14 @@
-use dsr_core::facts::Call;
 use dsr_core::kb::ApiKind;
-use dsr_core::models::remote::Reach;
-use dsr_core::tree_sitter::Node;
-use dsr_core::{
-    declare_rule, Confidence, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange,
-};
+use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
+use dsr_semantic::facts::Call;
+use dsr_semantic::models::remote::Reach;
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 use rustc_hash::FxHashSet;
 
 use crate::shared::call_name;
+use dsr_semantic::KbMatch;
 
 declare_rule! {
     /// ## What it finds
@@ -78,7 +78,7 @@ declare_rule! {
     }
 }
 
-impl Rule for RemoteErrorSwallowed {
+impl Rule<RuleContext<'_>> for RemoteErrorSwallowed {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

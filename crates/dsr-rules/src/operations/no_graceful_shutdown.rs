@@ -1,8 +1,8 @@
-use dsr_core::models::handlers::{Framework, ServerStart, Shutdown};
 use dsr_core::{
-    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleContext, RuleMeta,
-    TextRange,
+    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
 };
+use dsr_semantic::models::handlers::{Framework, ServerStart, Shutdown};
+use dsr_semantic::RuleContext;
 
 use crate::shared::{indentation_at, is_test_path, quote};
 
@@ -102,7 +102,7 @@ declare_rule! {
     }
 }
 
-impl Rule for NoGracefulShutdown {
+impl Rule<RuleContext<'_>> for NoGracefulShutdown {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

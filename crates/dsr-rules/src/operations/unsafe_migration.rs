@@ -1,10 +1,10 @@
 use std::path::Path;
 
-use dsr_core::facts::StringLiteral;
 use dsr_core::{
-    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleContext, RuleMeta,
-    TextRange,
+    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
 };
+use dsr_semantic::facts::StringLiteral;
+use dsr_semantic::RuleContext;
 use rustc_hash::{FxHashMap, FxHashSet};
 use sqlparser::ast::{
     AlterColumnOperation, AlterTable, AlterTableOperation, ColumnDef, ColumnOption, CreateIndex,
@@ -104,7 +104,7 @@ declare_rule! {
     }
 }
 
-impl Rule for UnsafeMigration {
+impl Rule<RuleContext<'_>> for UnsafeMigration {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
@@ -1057,7 +1057,7 @@ fn function_role(ctx: &RuleContext<'_>, mut function: Option<usize>) -> Option<R
 /// `{ up: async () => … }`.
 fn binding_name(
     ctx: &RuleContext<'_>,
-    function: dsr_core::tree_sitter::Node<'_>,
+    function: dsr_semantic::tree_sitter::Node<'_>,
 ) -> Option<String> {
     let parent = function.parent()?;
     let name = match parent.kind() {

@@ -1,9 +1,9 @@
-use dsr_core::models::time::{ClockUseKind, ElapsedForm, TimeModel};
-use dsr_core::tree_sitter::Node;
 use dsr_core::{
-    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleContext, RuleMeta,
-    TextRange,
+    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
 };
+use dsr_semantic::models::time::{ClockUseKind, ElapsedForm, TimeModel};
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 use rustc_hash::FxHashSet;
 
@@ -76,7 +76,7 @@ declare_rule! {
     }
 }
 
-impl Rule for WallClockForDurations {
+impl Rule<RuleContext<'_>> for WallClockForDurations {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

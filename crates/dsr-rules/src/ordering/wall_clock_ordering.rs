@@ -1,5 +1,6 @@
-use dsr_core::models::time::{ClockReading, ClockUse, ClockUseKind};
-use dsr_core::{declare_rule, Finding, Fix, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Finding, Fix, Rule, RuleMeta, TextRange};
+use dsr_semantic::models::time::{ClockReading, ClockUse, ClockUseKind};
+use dsr_semantic::RuleContext;
 use rustc_hash::FxHashSet;
 
 use crate::shared::quote;
@@ -72,7 +73,7 @@ declare_rule! {
     }
 }
 
-impl Rule for WallClockOrdering {
+impl Rule<RuleContext<'_>> for WallClockOrdering {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

@@ -1,10 +1,11 @@
-use dsr_core::facts::{Binding, ContextDeadline, Literal, Origin};
 use dsr_core::kb::Api;
-use dsr_core::tree_sitter::Node;
 use dsr_core::{
-    declare_rule, Applicability, Confidence, Edit, Finding, Fix, Language, Rule, RuleContext,
-    RuleMeta, TextRange,
+    declare_rule, Applicability, Confidence, Edit, Finding, Fix, Language, Rule, RuleMeta,
+    TextRange,
 };
+use dsr_semantic::facts::{Binding, ContextDeadline, Literal, Origin};
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
 use crate::shared::{go_add_import, go_package_local, indentation_at, members_edit};
@@ -105,7 +106,7 @@ const META: &RuleMeta = &HttpClientWithoutTimeout::META;
 const TRIGGER: &str =
     "the server accepts the connection but stops answering (overload, a stuck process, a half-open connection)";
 
-impl Rule for HttpClientWithoutTimeout {
+impl Rule<RuleContext<'_>> for HttpClientWithoutTimeout {
     fn meta(&self) -> &'static RuleMeta {
         META
     }
@@ -140,7 +141,7 @@ enum Bound {
 fn through_requests<'t>(
     ctx: &RuleContext<'t>,
     binding: Option<&Binding>,
-    judge: impl Fn(&dsr_core::facts::Call<'t>) -> Option<Bound>,
+    judge: impl Fn(&dsr_semantic::facts::Call<'t>) -> Option<Bound>,
 ) -> Bound {
     let Some(binding) = binding else {
         return Bound::Unbounded;
@@ -169,7 +170,7 @@ fn declared_bounded(ctx: &RuleContext<'_>, path: &str) -> bool {
 /// A remote call the knowledge base (typically a team's own `[[effects]]` wrapper) marks `timeout = "none"`.
 fn declared_unbounded(
     ctx: &RuleContext<'_>,
-    call: &dsr_core::facts::Call<'_>,
+    call: &dsr_semantic::facts::Call<'_>,
     api: &Api,
     sink: &mut Vec<Finding>,
 ) {
@@ -528,7 +529,7 @@ mod rust {
     fn chain_timeout<'t>(
         ctx: &RuleContext<'t>,
         module: &str,
-        links: &[dsr_core::facts::ChainLink<'t>],
+        links: &[dsr_semantic::facts::ChainLink<'t>],
     ) -> Timeout<'t> {
         let mut result = Timeout::Absent;
         for link in links {
@@ -634,11 +635,11 @@ mod rust {
     #[allow(clippy::too_many_arguments)]
     fn builder<'t>(
         ctx: &RuleContext<'t>,
-        call: &dsr_core::facts::Call<'t>,
+        call: &dsr_semantic::facts::Call<'t>,
         module: &str,
         api: Option<&Api>,
         blocking_default: bool,
-        chain: &[dsr_core::facts::ChainLink<'t>],
+        chain: &[dsr_semantic::facts::ChainLink<'t>],
         sink: &mut Vec<Finding>,
     ) {
         let facts = ctx.facts;
@@ -668,7 +669,7 @@ mod rust {
                 };
                 let mut later_build = None;
                 for step in facts.calls_on(&builder) {
-                    let mut links = vec![dsr_core::facts::ChainLink {
+                    let mut links = vec![dsr_semantic::facts::ChainLink {
                         call: step.node,
                         method: step
                             .callee
@@ -753,7 +754,7 @@ mod rust {
 
     /// `Client::new()`/`Client::default()` → `Client::builder().timeout(..).build().expect(..)`: the same
     /// panic on a broken TLS backend that `new()` has.
-    fn client_new_fix(ctx: &RuleContext<'_>, call: &dsr_core::facts::Call<'_>) -> Option<Fix> {
+    fn client_new_fix(ctx: &RuleContext<'_>, call: &dsr_semantic::facts::Call<'_>) -> Option<Fix> {
         let name = call.callee.child_by_field_name("name")?;
         if !matches!(ctx.node_text(name), "new" | "default") || !call.args.is_empty() {
             return None;
@@ -773,7 +774,7 @@ mod rust {
 
     fn report(
         ctx: &RuleContext<'_>,
-        call: &dsr_core::facts::Call<'_>,
+        call: &dsr_semantic::facts::Call<'_>,
         path: &str,
         api: Option<&Api>,
         open_question: bool,
@@ -809,7 +810,7 @@ mod rust {
 
     fn report_disabled(
         ctx: &RuleContext<'_>,
-        call: &dsr_core::facts::Call<'_>,
+        call: &dsr_semantic::facts::Call<'_>,
         at: Node<'_>,
         sink: &mut Vec<Finding>,
     ) {
@@ -828,7 +829,7 @@ mod rust {
 
     fn report_elsewhere(
         ctx: &RuleContext<'_>,
-        call: &dsr_core::facts::Call<'_>,
+        call: &dsr_semantic::facts::Call<'_>,
         api: Option<&Api>,
         sink: &mut Vec<Finding>,
     ) {
@@ -857,12 +858,12 @@ mod typescript {
     /// The `signal` to add: the timeout, combined with the caller's signal when the function receives one
     /// (so that the fix does not also drop the caller's cancellation, OBS001's concern). Only a required
     /// parameter typed `AbortSignal` is combined: `AbortSignal.any` throws on `undefined`.
-    fn signal_entry(ctx: &RuleContext<'_>, call: &dsr_core::facts::Call<'_>) -> String {
+    fn signal_entry(ctx: &RuleContext<'_>, call: &dsr_semantic::facts::Call<'_>) -> String {
         let callers = call
             .function
             .and_then(|f| ctx.facts.context_source(f, ctx.source))
             .filter(|s| {
-                s.kind == dsr_core::facts::ContextKind::AbortSignal && s.expression == s.param
+                s.kind == dsr_semantic::facts::ContextKind::AbortSignal && s.expression == s.param
             })
             .filter(|s| {
                 let function = ctx.facts.functions[s.function].node;
@@ -1037,7 +1038,7 @@ mod typescript {
     }
 
     /// The global `fetch` (also as `globalThis.fetch` / `window.fetch`).
-    fn is_fetch(call: &dsr_core::facts::Call<'_>) -> bool {
+    fn is_fetch(call: &dsr_semantic::facts::Call<'_>) -> bool {
         let global = match call.callee_text.as_str() {
             "fetch" => call.path.as_deref() == Some("fetch"),
             "globalThis.fetch" | "window.fetch" | "self.fetch" => true,
@@ -1046,7 +1047,11 @@ mod typescript {
         global && !call.is_new
     }
 
-    fn fetch<'t>(ctx: &RuleContext<'t>, call: &dsr_core::facts::Call<'t>, sink: &mut Vec<Finding>) {
+    fn fetch<'t>(
+        ctx: &RuleContext<'t>,
+        call: &dsr_semantic::facts::Call<'t>,
+        sink: &mut Vec<Finding>,
+    ) {
         let Some(resource) = call.args.first().copied() else {
             return;
         };
@@ -1126,7 +1131,7 @@ mod typescript {
     /// Node's `http(s).request/get(url?, options?, callback?)`.
     fn node_request<'t>(
         ctx: &RuleContext<'t>,
-        call: &dsr_core::facts::Call<'t>,
+        call: &dsr_semantic::facts::Call<'t>,
         path: &str,
         sink: &mut Vec<Finding>,
     ) {
@@ -1258,7 +1263,7 @@ mod typescript {
 
     /// Where an axios method takes its config: `get(url, config)`, `post(url, data, config)`,
     /// `request(config)`, `axios(config)` / `axios(url, config)`.
-    fn config_index(ctx: &RuleContext<'_>, call: &dsr_core::facts::Call<'_>) -> usize {
+    fn config_index(ctx: &RuleContext<'_>, call: &dsr_semantic::facts::Call<'_>) -> usize {
         match call.method.as_deref() {
             Some("post" | "put" | "patch" | "postForm" | "putForm" | "patchForm") => 2,
             Some("request") => 0,
@@ -1272,7 +1277,7 @@ mod typescript {
 
     fn axios_fix(
         ctx: &RuleContext<'_>,
-        call: &dsr_core::facts::Call<'_>,
+        call: &dsr_semantic::facts::Call<'_>,
         index: usize,
         literal: Option<&Literal<'_>>,
         zero: Option<Node<'_>>,
@@ -1306,7 +1311,7 @@ mod typescript {
 
     fn axios_call<'t>(
         ctx: &RuleContext<'t>,
-        call: &dsr_core::facts::Call<'t>,
+        call: &dsr_semantic::facts::Call<'t>,
         path: &str,
         sink: &mut Vec<Finding>,
     ) {
@@ -1352,7 +1357,7 @@ mod typescript {
     /// `axios.create(config)`: the instance's timeout bounds every request made through it.
     fn axios_instance<'t>(
         ctx: &RuleContext<'t>,
-        call: &dsr_core::facts::Call<'t>,
+        call: &dsr_semantic::facts::Call<'t>,
         sink: &mut Vec<Finding>,
     ) {
         let facts = ctx.facts;
@@ -1432,7 +1437,8 @@ mod tests {
     use std::path::Path;
 
     use dsr_core::config::Selector;
-    use dsr_core::{Config, Engine, Language};
+    use dsr_core::{Config, Language};
+    use dsr_engine::Engine;
 
     fn findings(config: &str, language: Language, source: &str) -> Vec<String> {
         let known = crate::codes();

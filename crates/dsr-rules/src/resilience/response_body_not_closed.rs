@@ -1,13 +1,14 @@
-use dsr_core::facts::Call;
 use dsr_core::kb::ApiKind;
-use dsr_core::tree_sitter::Node;
 use dsr_core::{
-    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleContext, RuleMeta,
-    TextRange,
+    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
 };
+use dsr_semantic::facts::Call;
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
 use crate::shared::{compact_text, indentation_at};
+use dsr_semantic::KbMatch;
 
 declare_rule! {
     /// ## What it finds
@@ -100,7 +101,7 @@ declare_rule! {
     }
 }
 
-impl Rule for ResponseBodyNotClosed {
+impl Rule<RuleContext<'_>> for ResponseBodyNotClosed {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

@@ -1,5 +1,6 @@
-use dsr_core::models::{RetryLoop, RetryLoops};
-use dsr_core::{declare_rule, Fix, Language, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Fix, Language, Rule, RuleMeta, TextRange};
+use dsr_semantic::models::{RetryLoop, RetryLoops};
+use dsr_semantic::RuleContext;
 
 use crate::shared::{call_name, in_test_code, quote};
 
@@ -97,7 +98,7 @@ declare_rule! {
     }
 }
 
-impl Rule for RetryWithoutBackoff {
+impl Rule<RuleContext<'_>> for RetryWithoutBackoff {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

@@ -1,5 +1,6 @@
-use dsr_core::models::{LibraryRetry, RetryLoop};
-use dsr_core::{declare_rule, Confidence, Fix, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Confidence, Fix, Rule, RuleMeta, TextRange};
+use dsr_semantic::models::{LibraryRetry, RetryLoop};
+use dsr_semantic::RuleContext;
 
 use crate::shared::{call_name, quote};
 
@@ -78,7 +79,7 @@ declare_rule! {
 
 const ADVICE: &str = "add full jitter: wait a uniformly random time between 0 and the backoff cap, `sleep(random(0, min(maxDelay, base * 2^attempt)))`";
 
-impl Rule for RetryWithoutJitter {
+impl Rule<RuleContext<'_>> for RetryWithoutJitter {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

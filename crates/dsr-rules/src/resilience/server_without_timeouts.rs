@@ -1,10 +1,10 @@
-use dsr_core::facts::{Call, Origin};
 use dsr_core::kb::Api;
-use dsr_core::tree_sitter::Node;
 use dsr_core::{
-    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleContext, RuleMeta,
-    TextRange,
+    declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
 };
+use dsr_semantic::facts::{Call, Origin};
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 
 use crate::shared::{go_add_import, go_package_local, members_edit};
 
@@ -91,7 +91,7 @@ const META: &RuleMeta = &ServerWithoutTimeouts::META;
 const TRIGGER: &str =
     "clients that send their request slowly or not at all (slowloris, flaky networks, stuck proxies)";
 
-impl Rule for ServerWithoutTimeouts {
+impl Rule<RuleContext<'_>> for ServerWithoutTimeouts {
     fn meta(&self) -> &'static RuleMeta {
         META
     }

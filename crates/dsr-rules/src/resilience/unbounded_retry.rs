@@ -1,5 +1,6 @@
-use dsr_core::models::{LibraryRetry, RetryLoop};
-use dsr_core::{declare_rule, Confidence, Fix, Rule, RuleContext, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Confidence, Fix, Rule, RuleMeta, TextRange};
+use dsr_semantic::models::{LibraryRetry, RetryLoop};
+use dsr_semantic::RuleContext;
 
 use crate::shared::{call_name, quote};
 
@@ -88,7 +89,7 @@ declare_rule! {
 
 const ADVICE: &str = "give up after a fixed number of attempts or a total deadline, and check for cancellation (`ctx.Err()`, a cancellation token, an `AbortSignal`) before each retry";
 
-impl Rule for UnboundedRetry {
+impl Rule<RuleContext<'_>> for UnboundedRetry {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

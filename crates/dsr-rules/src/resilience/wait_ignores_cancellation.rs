@@ -1,10 +1,9 @@
-use dsr_core::facts::{ContextKind, ContextSource};
-use dsr_core::models::locks::words;
-use dsr_core::models::remote::RemoteCalls;
-use dsr_core::tree_sitter::Node;
-use dsr_core::{
-    declare_rule, Confidence, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange,
-};
+use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
+use dsr_semantic::facts::{ContextKind, ContextSource};
+use dsr_semantic::models::locks::words;
+use dsr_semantic::models::remote::RemoteCalls;
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
 use crate::shared::compact_text;
@@ -100,7 +99,7 @@ const STOP_WORDS: &[&str] = &[
     "kill", "dying", "timeout", "deadline", "ctx", "signal",
 ];
 
-impl Rule for WaitIgnoresCancellation {
+impl Rule<RuleContext<'_>> for WaitIgnoresCancellation {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
@@ -427,7 +426,7 @@ fn in_async_context(ctx: &RuleContext<'_>, n: Node<'_>) -> bool {
 /// the file uses the blocking API and no async alternative (medium).
 fn blocking_receiver(
     ctx: &RuleContext<'_>,
-    call: &dsr_core::facts::Call<'_>,
+    call: &dsr_semantic::facts::Call<'_>,
     receiver: Node<'_>,
     method: &str,
 ) -> Option<Confidence> {
@@ -525,7 +524,7 @@ fn blocking_receiver(
 
 fn report_blocking(
     ctx: &RuleContext<'_>,
-    call: &dsr_core::facts::Call<'_>,
+    call: &dsr_semantic::facts::Call<'_>,
     method: &str,
     confidence: Confidence,
     sink: &mut Vec<Finding>,

@@ -1,10 +1,9 @@
 use std::collections::{HashMap, HashSet};
 
-use dsr_core::models::handlers::Handler;
-use dsr_core::tree_sitter::Node;
-use dsr_core::{
-    declare_rule, Confidence, Finding, Fix, Language, Rule, RuleContext, RuleMeta, TextRange,
-};
+use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
+use dsr_semantic::models::handlers::Handler;
+use dsr_semantic::tree_sitter::Node;
+use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
 use crate::shared::is_test_path;
@@ -120,7 +119,7 @@ struct State {
     range: TextRange,
 }
 
-impl Rule for ProcessLocalStateInHandler {
+impl Rule<RuleContext<'_>> for ProcessLocalStateInHandler {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use dsr_core::config::Selector;
-use dsr_core::{Config, Engine, Finding, Language};
+use dsr_core::{Config, Finding, Language};
+use dsr_engine::Engine;
 
 pub fn engine_for(codes: &[&str]) -> Engine {
     let known = dsr_rules::codes();

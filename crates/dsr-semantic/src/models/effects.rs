@@ -11,7 +11,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts, ANONYMOUS};
-use crate::kb::{Api, ApiKind, ApiRole, KnowledgeBase};
+use crate::kb::KbMatch;
+use dsr_core::kb::{Api, ApiKind, ApiRole, KnowledgeBase};
 
 /// A remote call of the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -659,7 +660,7 @@ mod tests {
 
     #[test]
     fn user_effects_declare_remote_writes() {
-        let effects: Vec<crate::config::Effect> = vec![crate::config::Effect {
+        let effects: Vec<dsr_core::config::Effect> = vec![dsr_core::config::Effect {
             language: Language::TypeScript,
             api: toml::from_str(
                 "path = \"@acme/billing.charge\"\nkind = \"http\"\nremote = true\nhttp_method = \"POST\"",

@@ -10,7 +10,8 @@ use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts, ANONYMOUS};
-use crate::kb::{Api, ApiKind, KnowledgeBase};
+use crate::kb::KbMatch;
+use dsr_core::kb::{Api, ApiKind, KnowledgeBase};
 
 /// What a call reaches.
 #[derive(Clone, Debug, PartialEq, Eq)]

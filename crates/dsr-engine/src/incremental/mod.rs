@@ -43,8 +43,8 @@ use std::hash::Hasher;
 use tree_sitter::Tree;
 
 use crate::engine::{Analysis, Engine, RawAnalysis, RuleFailure};
-use crate::finding::Finding;
 use chunks::{Chunk, ChunkNames, Kinds, Role};
+use dsr_core::finding::Finding;
 
 /// What the analysis of one document keeps between versions. One per document; start with
 /// [`IncrementalCache::default`].
@@ -853,7 +853,7 @@ impl Engine {
         result.comments = raw
             .comments
             .into_iter()
-            .filter(|&comment| crate::suppression::may_be_directive(&text, comment))
+            .filter(|&comment| dsr_core::suppression::may_be_directive(&text, comment))
             .map(|comment| (result.ordinal(comment.start), comment))
             .collect();
         result
@@ -889,7 +889,7 @@ fn seed(
     }
     let mut comments: FxHashMap<usize, Vec<TextRange>> = FxHashMap::default();
     for comment in whole.comments {
-        if !crate::suppression::may_be_directive(source, comment) {
+        if !dsr_core::suppression::may_be_directive(source, comment) {
             continue;
         }
         comments
@@ -987,10 +987,11 @@ mod tests {
     use dsr_syntax::Document;
 
     use super::*;
-    use crate::rule::{Rule, RuleContext, RuleMeta};
-    use crate::Config;
+    use dsr_core::rule::{Rule, RuleMeta};
+    use dsr_core::Config;
+    use dsr_semantic::RuleContext;
 
-    crate::declare_rule! {
+    dsr_core::declare_rule! {
         /// Test rule: reports every call to a function named `remote`, with evidence at the callee's
         /// definition when the file defines it.
         pub struct CallsRemote {
@@ -1005,7 +1006,7 @@ mod tests {
         }
     }
 
-    impl Rule for CallsRemote {
+    impl Rule<RuleContext<'_>> for CallsRemote {
         fn meta(&self) -> &'static RuleMeta {
             &Self::META
         }
@@ -1029,7 +1030,7 @@ mod tests {
     fn engine() -> Engine {
         let mut config = Config::default();
         config.override_selection(
-            vec![crate::config::Selector::parse("TST201", &["TST201"]).unwrap()],
+            vec![dsr_core::config::Selector::parse("TST201", &["TST201"]).unwrap()],
             Vec::new(),
         );
         Engine::new(&[&CallsRemote], config)

@@ -4,7 +4,7 @@ use super::transaction::{transactions, TxStyle};
 use super::writes::{sql_statement, write_sites as writes, SqlKind, Target};
 use super::*;
 use crate::facts::FileFacts;
-use crate::kb::KnowledgeBase;
+use dsr_core::kb::KnowledgeBase;
 
 fn with_model(
     language: Language,
@@ -622,7 +622,7 @@ fn tolerates_broken_code() {
 
 #[test]
 fn user_effects_declare_acks() {
-    let config = crate::Config::parse(
+    let config = dsr_core::Config::parse(
         std::path::Path::new("distsys-review.toml"),
         r#"
 [[effects]]

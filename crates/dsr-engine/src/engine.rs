@@ -7,14 +7,14 @@ use std::path::Path;
 use dsr_syntax::{Document, Language};
 use tree_sitter::Tree;
 
-use crate::config::Config;
-use crate::facts::FileFacts;
-use crate::finding::Finding;
-use crate::kb::KnowledgeBase;
-use crate::rule::{Rule, RuleContext};
-use crate::suppression::{
+use dsr_core::config::Config;
+use dsr_core::finding::Finding;
+use dsr_core::kb::KnowledgeBase;
+use dsr_core::suppression::{
     self, LineStarts, Suppression, SuppressionWithoutReason, UnusedSuppression,
 };
+use dsr_semantic::facts::FileFacts;
+use dsr_semantic::{DynRule, RuleContext};
 
 /// A rule that panicked on a file: logged, and its findings for that file dropped; the other rules still report.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,7 +36,7 @@ static NEXT_ENGINE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU
 
 /// The rules of a run with their configuration and knowledge base. Cheap to share across threads.
 pub struct Engine {
-    rules: Vec<&'static dyn Rule>,
+    rules: Vec<&'static DynRule>,
     all_codes: Vec<&'static str>,
     config: Config,
     kb: KnowledgeBase,
@@ -46,7 +46,7 @@ pub struct Engine {
 
 impl Engine {
     /// `registry` is every rule there is; the config chooses among them.
-    pub fn new(registry: &[&'static dyn Rule], config: Config) -> Self {
+    pub fn new(registry: &[&'static DynRule], config: Config) -> Self {
         let rules = registry
             .iter()
             .copied()
@@ -69,7 +69,7 @@ impl Engine {
         &self.config
     }
 
-    pub fn rules(&self) -> &[&'static dyn Rule] {
+    pub fn rules(&self) -> &[&'static DynRule] {
         &self.rules
     }
 
@@ -231,14 +231,14 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::config::Selector;
-    use crate::finding::Finding;
-    use crate::rule::RuleMeta;
-    use crate::TextRange;
+    use dsr_core::config::Selector;
+    use dsr_core::finding::Finding;
+    use dsr_core::rule::{Rule, RuleMeta};
+    use dsr_core::TextRange;
 
     static PANICS: AtomicUsize = AtomicUsize::new(0);
 
-    crate::declare_rule! {
+    dsr_core::declare_rule! {
         /// Test rule that panics on every file.
         pub struct Panics {
             code: "TST101",
@@ -252,7 +252,7 @@ mod tests {
         }
     }
 
-    impl Rule for Panics {
+    impl Rule<RuleContext<'_>> for Panics {
         fn meta(&self) -> &'static RuleMeta {
             &Self::META
         }
@@ -265,7 +265,7 @@ mod tests {
         }
     }
 
-    crate::declare_rule! {
+    dsr_core::declare_rule! {
         /// Test rule that reports the start of every file.
         pub struct Reports {
             code: "TST102",
@@ -279,7 +279,7 @@ mod tests {
         }
     }
 
-    impl Rule for Reports {
+    impl Rule<RuleContext<'_>> for Reports {
         fn meta(&self) -> &'static RuleMeta {
             &Self::META
         }

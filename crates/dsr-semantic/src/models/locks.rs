@@ -1,5 +1,5 @@
 //! Where a lock is taken and released. Distributed locks: a Redis key set if absent (`SET key token NX PX n`,
-//! `SETNX`) in any client the [store-command decoder](crate::commands) reads, an etcd create-if-absent
+//! `SETNX`) in any client the [store-command decoder](crate::store_commands) reads, an etcd create-if-absent
 //! transaction, and the lock libraries of the knowledge base's `[[lock]]` entries (redsync, etcd
 //! `concurrency.Mutex`, rslock, redlock). In-process locks: `sync.Mutex`/`RWMutex`, Rust's std, parking_lot,
 //! tokio and futures mutexes, async-mutex.
@@ -12,11 +12,12 @@ use dsr_syntax::{node, Language, TextRange};
 use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
-use crate::commands::{Options, StoreCommand, TokenStyle};
 use crate::facts::{compact, Call, FileFacts, ANONYMOUS};
-use crate::kb::{KnowledgeBase, LockLibrary, LockScope};
+use crate::store_commands::{Options, StoreCommand, TokenStyle};
+use dsr_core::kb::{KnowledgeBase, LockLibrary, LockScope};
 
 use super::remote::strip;
+use crate::kb::KbMatch;
 
 /// The locks of one file.
 #[derive(Debug, Default)]

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use dsr_core::models::handlers::Handlers;
-use dsr_core::FileFacts;
+use dsr_semantic::models::handlers::Handlers;
+use dsr_semantic::FileFacts;
 use dsr_syntax::{Document, Language};
 
 fn main() {

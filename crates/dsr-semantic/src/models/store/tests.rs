@@ -3,7 +3,8 @@ use std::path::Path;
 use dsr_syntax::{Document, Language};
 
 use super::*;
-use crate::{KnowledgeBase, RuleContext};
+use crate::RuleContext;
+use dsr_core::KnowledgeBase;
 
 /// Each access as `STORE ACCESS OPERATION target [atomic] [flags]`, and the atomic scopes' count.
 fn model(language: Language, source: &str) -> (Vec<String>, usize) {

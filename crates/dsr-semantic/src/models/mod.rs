@@ -56,7 +56,8 @@ mod tests {
 
     use dsr_syntax::{Document, Language};
 
-    use crate::{FileFacts, KnowledgeBase, RuleContext};
+    use crate::{FileFacts, RuleContext};
+    use dsr_core::KnowledgeBase;
 
     #[test]
     fn rules_of_a_file_share_one_computation() {

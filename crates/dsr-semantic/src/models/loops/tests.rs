@@ -1,7 +1,7 @@
 use dsr_syntax::{Document, Language};
 
 use super::*;
-use crate::KnowledgeBase;
+use dsr_core::KnowledgeBase;
 
 /// One line per loop: `size spawns=[…] limits=[…] retry pagination`.
 fn describe(language: Language, source: &str) -> Vec<String> {

@@ -1214,7 +1214,7 @@ pub(crate) fn binary_operator<'s>(n: Node<'_>, source: &'s str) -> &'s str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kb::KnowledgeBase;
+    use dsr_core::kb::KnowledgeBase;
     use dsr_syntax::Document;
 
     /// (api, binding, use kinds as short strings) per reading.

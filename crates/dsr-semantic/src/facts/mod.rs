@@ -234,7 +234,7 @@ impl<'t> FileFacts<'t> {
                 value: source.to_string(),
                 function: None,
             });
-            facts.comments = crate::suppression::sql_comments(source);
+            facts.comments = dsr_core::suppression::sql_comments(source);
             return facts;
         };
         let mut collector = Collector {

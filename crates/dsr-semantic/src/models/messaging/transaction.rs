@@ -10,7 +10,8 @@ use super::flow::contains;
 use super::syntax::{calls_within, parameter_patterns, pattern_names, string_value};
 use super::writes::{call_at, root_name, sql_statement, sql_text, SqlKind};
 use crate::facts::{Call, FileFacts};
-use crate::kb::{ApiKind, ApiRole, KnowledgeBase};
+use crate::kb::KbMatch;
+use dsr_core::kb::{ApiKind, ApiRole, KnowledgeBase};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum TxStyle {

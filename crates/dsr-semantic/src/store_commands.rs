@@ -7,7 +7,8 @@ use dsr_syntax::node;
 use tree_sitter::Node;
 
 use crate::facts::FileFacts;
-use crate::kb::{Api, KnowledgeBase};
+use crate::kb::KbMatch;
+use dsr_core::kb::{Api, KnowledgeBase};
 
 /// One command a call sends.
 #[derive(Clone, Debug)]

@@ -1,5 +1,5 @@
 //! The store access model: every call of a file that reads or writes a shared store — Redis (through the
-//! command decoder in [`crate::commands`]), SQL databases (statements parsed by sqlparser from string literals,
+//! command decoder in [`crate::store_commands`]), SQL databases (statements parsed by sqlparser from string literals,
 //! concatenations and format strings), etcd and object stores (S3) — with what it touches (a normalised key
 //! expression, or a table and the columns of its `WHERE`), how (read, exists-check, write, delete), and whether
 //! the store makes it atomic by itself: one command that reads and writes on the server (`INCR`, `SET … NX`,
@@ -19,9 +19,10 @@ use tree_sitter::Node;
 use super::messaging::flow::contains;
 use super::messaging::transaction::{Transaction, TxStyle};
 use super::messaging::writes::constant_value;
-use crate::commands::{Options, StoreCommand};
 use crate::facts::{compact, Call, FileFacts};
-use crate::kb::{Api, ApiKind, ApiRole, KnowledgeBase};
+use crate::kb::KbMatch;
+use crate::store_commands::{Options, StoreCommand};
+use dsr_core::kb::{Api, ApiKind, ApiRole, KnowledgeBase};
 
 /// Stands for a part of an SQL text the code computes (`%s`, `${x}`, `" + x + "`): an identifier, so that the
 /// text still parses whether the part is a value or a name.

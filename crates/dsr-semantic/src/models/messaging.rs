@@ -24,10 +24,11 @@ use dsr_syntax::{node, Language};
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts};
-use crate::kb::{Api, ApiRole, KnowledgeBase};
+use dsr_core::kb::{Api, ApiRole, KnowledgeBase};
 
 use self::flow::{can_reach, closures_between, contains};
 use self::syntax::{derived_names, find_binding, mentions, read_names, same_file_function};
+use crate::kb::KbMatch;
 
 /// One message and what its handler does with it.
 #[derive(Debug)]

@@ -6,7 +6,8 @@ use dsr_syntax::{node, Language};
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts};
-use crate::kb::{ApiKind, ApiRole, KnowledgeBase};
+use crate::kb::KbMatch;
+use dsr_core::kb::{ApiKind, ApiRole, KnowledgeBase};
 
 /// Where a write goes.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -27,7 +27,8 @@ use tree_sitter::Node;
 
 use super::effects::{unwrap_expression, RemoteEffects};
 use crate::facts::{Call, FileFacts};
-use crate::kb::{ApiRole, KnowledgeBase, RetryEffect, RetryLibrary};
+use crate::kb::KbMatch;
+use dsr_core::kb::{ApiRole, KnowledgeBase, RetryEffect, RetryLibrary};
 
 /// Every retry of a file.
 #[derive(Debug, Default)]

@@ -1,0 +1,323 @@
+//! The context a detector runs in: one file's text, tree, facts and knowledge base, and the shared models,
+//! each computed on first use and then reused by every rule of the file.
+
+use std::path::Path;
+
+use dsr_core::finding::{Confidence, Evidence, Finding, FindingKind, Fix, Severity};
+use dsr_core::kb::KnowledgeBase;
+use dsr_core::rule::{Rule, RuleMeta};
+use dsr_syntax::{Language, TextRange};
+use tree_sitter::Tree;
+
+use crate::facts::FileFacts;
+use crate::models::messaging::transaction::{transactions, Transaction};
+use crate::models::messaging::writes::{write_sites, WriteSite};
+use crate::models::messaging::MessagingModel;
+use crate::models::{Models, RemoteEffects, RetryLoops};
+
+/// A rule over the semantic context: what the engine runs and the rules implement.
+pub type DynRule = dyn for<'a> Rule<RuleContext<'a>>;
+
+/// Everything a detector may read about one file.
+pub struct RuleContext<'a> {
+    pub path: &'a Path,
+    pub language: Language,
+    pub source: &'a str,
+    /// `None` for SQL files.
+    pub tree: Option<&'a Tree>,
+    pub facts: &'a FileFacts<'a>,
+    pub kb: &'a KnowledgeBase,
+    /// Shared models, computed on first use and then reused by every rule of the file.
+    models: Models<'a>,
+}
+
+impl<'a> RuleContext<'a> {
+    pub fn new(
+        path: &'a Path,
+        language: Language,
+        source: &'a str,
+        tree: Option<&'a Tree>,
+        facts: &'a FileFacts<'a>,
+        kb: &'a KnowledgeBase,
+    ) -> Self {
+        Self {
+            path,
+            language,
+            source,
+            tree,
+            facts,
+            kb,
+            models: Models::default(),
+        }
+    }
+
+    /// Which calls of the file reach a remote system, directly or through a helper of the same file.
+    pub fn remote_effects(&self) -> &RemoteEffects {
+        self.models
+            .effects
+            .get_or_init(|| RemoteEffects::compute(self.facts, self.source, self.kb))
+    }
+
+    /// The retry loops and retry-library calls of the file.
+    pub fn retry_loops(&self) -> &RetryLoops<'a> {
+        self.models.retry.get_or_init(|| {
+            RetryLoops::compute_with(self.facts, self.source, self.kb, self.remote_effects())
+        })
+    }
+
+    /// The loops of the file that iterate collections, what they start per element and what bounds it.
+    pub fn loops(&self) -> &crate::models::loops::Loops<'a> {
+        self.models.loops.get_or_init(|| {
+            crate::models::loops::Loops::compute(
+                self.facts,
+                self.source,
+                self.remote_effects(),
+                self.retry_loops(),
+            )
+        })
+    }
+
+    /// The distributed and in-process locks of the file, shared by the LCK rules.
+    pub fn locks(&self) -> &crate::models::locks::Locks<'a, 'a> {
+        self.models
+            .locks
+            .get_or_init(|| crate::models::locks::Locks::compute(self.facts, self.source, self.kb))
+    }
+
+    /// Which calls reach a remote system and which of them mutate it (any write, not only unsafe-to-repeat ones).
+    pub fn remote_calls(&self) -> &crate::models::remote::RemoteCalls {
+        self.models.remote_calls.get_or_init(|| {
+            crate::models::remote::RemoteCalls::compute(self.facts, self.source, self.kb)
+        })
+    }
+
+    /// Rust: whether `node` is inside a test, a function or module with an attribute that mentions `test`
+    /// (`#[test]`, `#[tokio::test]`, `#[cfg(test)]`) among the attributes right before it.
+    ///
+    /// The test items are found once per file, from the items the facts pass recorded: asking each node's
+    /// ancestors and their siblings costs tree-sitter a descent from the root per step.
+    pub fn in_rust_test(&self, node: tree_sitter::Node<'_>) -> bool {
+        if self.language != Language::Rust {
+            return false;
+        }
+        let items = self.models.rust_tests.get_or_init(|| {
+            self.facts
+                .nodes_of_kind(&["function_item", "mod_item"])
+                .filter(|item| self.has_test_attribute(*item))
+                .map(|item| (item.id(), item.byte_range()))
+                .collect()
+        });
+        let range = node.byte_range();
+        items.iter().any(|(id, item)| {
+            *id != node.id() && item.start <= range.start && range.end <= item.end
+        })
+    }
+
+    /// Whether one of the attributes right before `item` mentions `test`.
+    fn has_test_attribute(&self, item: tree_sitter::Node<'_>) -> bool {
+        let mut sibling = item.prev_named_sibling();
+        while let Some(attribute) = sibling.filter(|s| s.kind() == "attribute_item") {
+            if self.node_text(attribute).contains("test") {
+                return true;
+            }
+            sibling = attribute.prev_named_sibling();
+        }
+        false
+    }
+
+    /// The HTTP/RPC request handlers, route registrations and server starts of the file.
+    pub fn handlers(&self) -> &crate::models::handlers::Handlers<'a> {
+        self.models.handlers.get_or_init(|| {
+            crate::models::handlers::Handlers::compute(self.facts, self.source, self.path)
+        })
+    }
+
+    /// The wall-clock readings of the file and where their values go (ordering keys, comparisons with stored
+    /// times, elapsed-time arithmetic).
+    pub fn time(&self) -> &crate::models::time::TimeModel<'a> {
+        self.models.time.get_or_init(|| {
+            crate::models::time::TimeModel::compute(self.facts, self.source, self.remote_calls())
+        })
+    }
+
+    /// The message handlers and auto-ack settings of the file.
+    pub fn messaging(&self) -> &MessagingModel<'a> {
+        self.models
+            .messaging
+            .get_or_init(|| MessagingModel::build(self.facts, self.kb, self.source))
+    }
+
+    /// The transactions begun in the file.
+    pub fn transactions(&self) -> &[Transaction<'a>] {
+        self.models
+            .transactions
+            .get_or_init(|| transactions(self.facts, self.kb, self.source))
+    }
+
+    /// The database writes, publishes and state-changing service calls of the file.
+    pub fn write_sites(&self) -> &[WriteSite<'a>] {
+        self.models
+            .write_sites
+            .get_or_init(|| write_sites(self.facts, self.kb, self.source))
+    }
+
+    /// The reads and writes of shared stores (Redis, SQL, etcd, object stores) and their atomicity.
+    pub fn store_accesses(&self) -> &crate::models::store::StoreAccesses<'a> {
+        self.models.store.get_or_init(|| {
+            crate::models::store::StoreAccesses::compute(
+                self.facts,
+                self.source,
+                self.kb,
+                self.transactions(),
+            )
+        })
+    }
+
+    pub fn text(&self, range: TextRange) -> &'a str {
+        self.source.get(range.start..range.end).unwrap_or("")
+    }
+
+    pub fn node_text(&self, node: tree_sitter::Node<'_>) -> &'a str {
+        self.text(TextRange::of(node))
+    }
+
+    /// Starts a finding of `meta`'s rule at `range`, with the rule's defaults and the enclosing component.
+    pub fn finding(&self, meta: &'static RuleMeta, range: TextRange) -> FindingBuilder {
+        FindingBuilder {
+            finding: Finding {
+                rule: meta.code,
+                title: String::new(),
+                severity: meta.severity,
+                impact: meta.impact,
+                kind: meta.kind,
+                confidence: Confidence::High,
+                range,
+                component: self.facts.component_at(range.start),
+                trigger: String::new(),
+                expected: String::new(),
+                actual: String::new(),
+                evidence: Vec::new(),
+                fix: None,
+            },
+        }
+    }
+}
+
+/// Fills in a [`Finding`]; `emit` pushes it.
+#[must_use]
+pub struct FindingBuilder {
+    finding: Finding,
+}
+
+impl FindingBuilder {
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.finding.title = title.into();
+        self
+    }
+
+    pub fn trigger(mut self, trigger: impl Into<String>) -> Self {
+        self.finding.trigger = trigger.into();
+        self
+    }
+
+    pub fn expected(mut self, expected: impl Into<String>) -> Self {
+        self.finding.expected = expected.into();
+        self
+    }
+
+    pub fn actual(mut self, actual: impl Into<String>) -> Self {
+        self.finding.actual = actual.into();
+        self
+    }
+
+    pub fn evidence(mut self, range: TextRange, note: impl Into<String>) -> Self {
+        self.finding.evidence.push(Evidence {
+            path: None,
+            range,
+            note: note.into(),
+        });
+        self
+    }
+
+    pub fn fix(mut self, fix: Fix) -> Self {
+        self.finding.fix = Some(fix);
+        self
+    }
+
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.finding.severity = severity;
+        self
+    }
+
+    pub fn confidence(mut self, confidence: Confidence) -> Self {
+        self.finding.confidence = confidence;
+        self
+    }
+
+    /// Marks the finding as an open question: the code does not show enough to decide.
+    pub fn open_question(mut self) -> Self {
+        self.finding.kind = FindingKind::OpenQuestion;
+        self
+    }
+
+    pub fn build(self) -> Finding {
+        self.finding
+    }
+
+    pub fn emit(self, sink: &mut Vec<Finding>) {
+        sink.push(self.finding);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use dsr_syntax::{Document, Language};
+
+    use dsr_core::kb::KnowledgeBase;
+
+    use crate::{FileFacts, RuleContext};
+
+    #[test]
+    fn rust_tests_are_items_after_an_attribute_run_that_mentions_test() {
+        let source = "fn live() { a(); }\n\
+            #[test]\nfn unit() { b(); }\n\
+            #[tokio::test]\n#[ignore]\nasync fn io() { c(); }\n\
+            #[cfg(test)]\nmod tests { fn helper() { d(); } }\n\
+            #[test]\n// a comment ends the run\nfn after_comment() { e(); }\n\
+            #[derive(Debug)]\nstruct S;\nfn next() { f(); }\n";
+        let document = Document::new(Language::Rust, source, 0).expect("grammar loads");
+        let tree = document.tree().expect("rust has a tree");
+        let facts = FileFacts::compute(Language::Rust, Some(tree), source);
+        let ctx = RuleContext::new(
+            Path::new("a.rs"),
+            Language::Rust,
+            source,
+            Some(tree),
+            &facts,
+            KnowledgeBase::builtin(),
+        );
+        let in_test: Vec<(String, bool)> = dsr_syntax::node::descendants(tree.root_node())
+            .filter(|node| node.kind() == "call_expression")
+            .map(|call| (ctx.node_text(call).to_string(), ctx.in_rust_test(call)))
+            .collect();
+        let expected = [
+            ("a()", false),
+            ("b()", true),
+            ("c()", true),
+            ("d()", true),
+            ("e()", false),
+            ("f()", false),
+        ];
+        let expected: Vec<(String, bool)> = expected
+            .iter()
+            .map(|(call, test)| (call.to_string(), *test))
+            .collect();
+        assert_eq!(in_test, expected);
+        let unit = dsr_syntax::node::descendants(tree.root_node())
+            .find(|node| node.kind() == "function_item" && ctx.node_text(*node).contains("unit"))
+            .expect("the test function");
+        assert!(!ctx.in_rust_test(unit), "an item is not inside itself");
+    }
+}

@@ -1,0 +1,299 @@
+//! Matching the knowledge base's entries (data types in [`dsr_core::kb`]) against a file's calls: by a call's
+//! resolved path, else by its method name in a file that imports the method's module, with the receiver's
+//! declared type breaking ties between libraries that share a method name.
+
+use dsr_core::kb::{
+    module_matches, Api, ApiRole, BatchForm, KnowledgeBase, LockLibrary, RetryLibrary,
+};
+use dsr_syntax::Language;
+
+use crate::facts::{Call, FileFacts};
+
+/// What the knowledge base says about the calls of a file.
+pub trait KbMatch {
+    /// What the knowledge base says about a call: by its resolved path, else by its method name when the file
+    /// imports the method's module.
+    fn call(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<&Api>;
+
+    /// The first entry for a call that plays one of `roles`. A file may import two libraries that share a method
+    /// name (`Commit` in database/sql and another client), so entries without the role are skipped, not taken.
+    fn role_of(&self, facts: &FileFacts<'_>, call: &Call<'_>, roles: &[ApiRole]) -> Option<&Api>;
+
+    /// The first entry for a call that satisfies `wanted` (a role, and for ack entries the argument that names
+    /// the message being present).
+    fn find_for_call(
+        &self,
+        facts: &FileFacts<'_>,
+        call: &Call<'_>,
+        wanted: impl Fn(&Api) -> bool,
+    ) -> Option<&Api>;
+
+    /// Every entry that may describe a call, most specific first: its resolved path's entry, then each
+    /// `[[method]]` entry of that name whose module the file imports. Method names are shared between
+    /// libraries (`Do` is `net/http` and go-redis), so a rule that needs one library's meaning picks from these.
+    fn candidates<'k>(
+        &'k self,
+        facts: &FileFacts<'_>,
+        call: &Call<'_>,
+    ) -> impl Iterator<Item = &'k Api>;
+
+    /// Whether a call does network I/O according to the knowledge base.
+    fn is_remote(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> bool;
+
+    /// A method of a module the file imports that fixes or carries an HTTP method (reqwest's `.post(url)`,
+    /// `.request(Method::PUT, url)`), looked up among such methods only so that a same-named cache or queue
+    /// method (redis `get`) does not hide it.
+    fn http_builder_method(&self, facts: &FileFacts<'_>, method: &str) -> Option<&Api>;
+
+    /// The retry library a call runs an operation under (`backoff.Retry(op, b)`, `fetch.retry(builder)`,
+    /// `pRetry(fn)`), or that builds a retrying client/policy (`retryablehttp.NewClient()`, cockatiel `retry(…)`).
+    fn retry_library(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<&RetryLibrary>;
+
+    /// The batch form of a remote per-item call: matched on the entries the call may be (its path's entry, or
+    /// a `[[method]]` entry of a module the file imports) and the call's method name or last path segment.
+    fn batch_form(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<&BatchForm>;
+
+    /// The lock library whose constructor (or wrapper, the second value `true`) a call is: by its resolved
+    /// path, or by a constructor method of a module the file imports.
+    fn lock_constructor(
+        &self,
+        facts: &FileFacts<'_>,
+        call: &Call<'_>,
+    ) -> Option<(&LockLibrary, bool)>;
+}
+
+impl KbMatch for KnowledgeBase {
+    /// What the knowledge base says about a call: by its resolved path, else by its method name when the file
+    /// imports the method's module.
+    fn call(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<&Api> {
+        self.find_for_call(facts, call, |_| true)
+    }
+
+    /// The first entry for a call that plays one of `roles`. A file may import two libraries that share a method
+    /// name (`Commit` in database/sql and another client), so entries without the role are skipped, not taken.
+    fn role_of(&self, facts: &FileFacts<'_>, call: &Call<'_>, roles: &[ApiRole]) -> Option<&Api> {
+        self.find_for_call(facts, call, |api| {
+            api.role.is_some_and(|role| roles.contains(&role))
+        })
+    }
+
+    /// The first entry for a call that satisfies `wanted` (a role, and for ack entries the argument that names
+    /// the message being present).
+    fn find_for_call(
+        &self,
+        facts: &FileFacts<'_>,
+        call: &Call<'_>,
+        wanted: impl Fn(&Api) -> bool,
+    ) -> Option<&Api> {
+        let language = facts.language;
+        let fits = |api: &Api| api.arity.is_none_or(|n| n == call.args.len()) && wanted(api);
+        if let Some(path) = call.path.as_deref() {
+            let by_path = self
+                .entries_at(path)
+                .find(|(l, api)| Self::same_family(*l, language) && api.path == path && fits(api));
+            if let Some((_, api)) = by_path {
+                return Some(api);
+            }
+        }
+        let method = call.method.as_deref()?;
+        // `sync.Once.Do(func() {…})` and other callback runners share method names with clients (`Do`); no client
+        // method of the knowledge base takes a lone function literal, so such a call is not matched by name.
+        if language == Language::Go
+            && matches!(call.args.as_slice(), [only] if only.kind() == "func_literal")
+        {
+            return None;
+        }
+        let candidates = self
+            .methods_named(method)
+            .filter(|(l, api)| Self::same_family(*l, language) && api.path == method && fits(api))
+            .filter(|(_, api)| {
+                api.module
+                    .as_deref()
+                    .is_none_or(|m| facts.imports_module(m))
+            });
+        // A receiver whose declared type names a module picks that module's entry (`pool *pgxpool.Pool` in a file
+        // that imports database/sql too).
+        let (_, first) = candidates.clone().next()?;
+        if let Some(receiver_type) = receiver_type(facts, call) {
+            let typed = candidates.clone().find(|(_, api)| {
+                api.module
+                    .as_deref()
+                    .is_some_and(|m| receiver_type.starts_with(m))
+            });
+            if let Some((_, api)) = typed {
+                return Some(api);
+            }
+        }
+        Some(first)
+    }
+
+    /// Every entry that may describe a call, most specific first: its resolved path's entry, then each
+    /// `[[method]]` entry of that name whose module the file imports. Method names are shared between
+    /// libraries (`Do` is `net/http` and go-redis), so a rule that needs one library's meaning picks from these.
+    fn candidates<'k>(
+        &'k self,
+        facts: &FileFacts<'_>,
+        call: &Call<'_>,
+    ) -> impl Iterator<Item = &'k Api> {
+        let by_path = call
+            .path
+            .as_deref()
+            .and_then(|p| self.api(facts.language, p));
+        let method = call.method.as_deref();
+        let language = facts.language;
+        let by_method = method
+            .into_iter()
+            .flat_map(|m| self.methods_named(m))
+            .filter(move |(l, api)| {
+                Self::same_family(*l, language) && Some(api.path.as_str()) == method
+            })
+            .filter(|(_, api)| {
+                api.module
+                    .as_deref()
+                    .is_none_or(|m| facts.imports_module(m))
+            })
+            .map(|(_, api)| api)
+            .collect::<Vec<_>>();
+        by_path.into_iter().chain(by_method)
+    }
+
+    /// Whether a call does network I/O according to the knowledge base.
+    fn is_remote(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> bool {
+        self.call(facts, call).is_some_and(|api| api.remote)
+    }
+
+    /// A method of a module the file imports that fixes or carries an HTTP method (reqwest's `.post(url)`,
+    /// `.request(Method::PUT, url)`), looked up among such methods only so that a same-named cache or queue
+    /// method (redis `get`) does not hide it.
+    fn http_builder_method(&self, facts: &FileFacts<'_>, method: &str) -> Option<&Api> {
+        self.methods_named(method)
+            .filter(|(l, api)| Self::same_family(*l, facts.language) && api.path == method)
+            .filter(|(_, api)| api.http_method.is_some() || api.method_arg.is_some())
+            .find(|(_, api)| {
+                api.module
+                    .as_deref()
+                    .is_none_or(|m| facts.imports_module(m))
+            })
+            .map(|(_, api)| api)
+    }
+
+    /// The retry library a call runs an operation under (`backoff.Retry(op, b)`, `fetch.retry(builder)`,
+    /// `pRetry(fn)`), or that builds a retrying client/policy (`retryablehttp.NewClient()`, cockatiel `retry(…)`).
+    fn retry_library(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<&RetryLibrary> {
+        let separator = if facts.language == Language::Rust {
+            "::"
+        } else {
+            "."
+        };
+        self.retry_libraries(facts.language).find(|library| {
+            let by_path = call.path.as_deref().is_some_and(|path| {
+                library.calls.iter().any(|name| {
+                    if name.is_empty() {
+                        return path == library.module;
+                    }
+                    path.strip_suffix(name.as_str())
+                        .and_then(|m| m.strip_suffix(separator))
+                        .is_some_and(|m| module_matches(m, &library.module))
+                })
+            });
+            by_path
+                || call.method.as_deref().is_some_and(|method| {
+                    library.methods.iter().any(|m| m == method)
+                        && facts.imports_module(&library.module)
+                })
+        })
+    }
+
+    /// The batch form of a remote per-item call: matched on the entries the call may be (its path's entry, or
+    /// a `[[method]]` entry of a module the file imports) and the call's method name or last path segment.
+    fn batch_form(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<&BatchForm> {
+        let language = facts.language;
+        let name = call.method.as_deref().or_else(|| {
+            call.path
+                .as_deref()
+                .and_then(|p| p.rsplit(['.', ':', '/']).next())
+        })?;
+        let apis: Vec<&Api> = self.candidates(facts, call).filter(|a| a.remote).collect();
+        self.batch_forms(language)
+            .filter(|b| b.calls.iter().any(|c| c == name))
+            .find(|b| {
+                apis.iter().any(|api| {
+                    api.module
+                        .as_deref()
+                        .is_some_and(|m| module_matches(m, &b.module))
+                        || module_matches(&api.path, &b.module)
+                })
+            })
+    }
+
+    /// The lock library whose constructor (or wrapper, the second value `true`) a call is: by its resolved
+    /// path, or by a constructor method of a module the file imports.
+    fn lock_constructor(
+        &self,
+        facts: &FileFacts<'_>,
+        call: &Call<'_>,
+    ) -> Option<(&LockLibrary, bool)> {
+        let mut locks = self.lock_libraries(facts.language);
+        if let Some(path) = call.path.as_deref() {
+            // A package-level function (`concurrency.NewMutex`) is never another library's method.
+            return locks.find_map(|lock| {
+                if lock.constructors.iter().any(|c| c == path) {
+                    Some((lock, false))
+                } else if lock.wrappers.iter().any(|c| c == path) {
+                    Some((lock, true))
+                } else {
+                    None
+                }
+            });
+        }
+        let method = call.method.as_deref()?;
+        locks
+            .find(|lock| {
+                lock.constructor_methods.iter().any(|c| c == method)
+                    && lock
+                        .module
+                        .as_deref()
+                        .is_some_and(|m| facts.imports_module(m))
+            })
+            .map(|lock| (lock, false))
+    }
+}
+
+/// The resolved type of a method call's receiver when it is a parameter of an enclosing function.
+pub(crate) fn receiver_type<'f>(facts: &'f FileFacts<'_>, call: &Call<'_>) -> Option<&'f str> {
+    if call.receiver?.kind() != "identifier" {
+        return None;
+    }
+    let method = call.method.as_deref()?;
+    let name = call
+        .callee_text
+        .strip_suffix(method)
+        .and_then(|r| r.strip_suffix('.'))?;
+    let mut function = call.function;
+    while let Some(index) = function {
+        let f = &facts.functions[index];
+        if let Some(param) = f.params.iter().find(|p| p.name == name) {
+            return param.type_path.as_deref();
+        }
+        function = f.parent;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_list_every_library_a_method_name_may_belong_to() {
+        let source = "package p\nimport (\n\t\"net/http\"\n\t\"github.com/redis/go-redis/v9\"\n)\nfunc f() { rdb.Do(ctx, \"SET\", k, v) }\n";
+        let document = dsr_syntax::Document::new(Language::Go, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(Language::Go, document.tree(), source);
+        let call = facts.calls.first().expect("one call");
+        let modules: Vec<_> = KnowledgeBase::builtin()
+            .candidates(&facts, call)
+            .filter_map(|api| api.module.as_deref())
+            .collect();
+        assert_eq!(modules, ["net/http", "github.com/redis/go-redis"]);
+    }
+}
