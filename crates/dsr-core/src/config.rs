@@ -11,7 +11,7 @@ use thiserror::Error;
 use toml::Spanned;
 
 use crate::finding::Severity;
-use crate::kb::{Api, ApiKind};
+use crate::kb::{Api, ApiKind, Effect};
 use crate::limits::{self, Limits};
 
 pub const CONFIG_FILE_NAME: &str = "distsys-review.toml";
@@ -123,13 +123,6 @@ impl Default for SuppressionSettings {
 
 fn yes() -> bool {
     true
-}
-
-/// A user-declared API: "our `httpx.New` sets timeouts", "`billing.Charge` is a remote non-idempotent call".
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Effect {
-    pub language: Language,
-    pub api: Api,
 }
 
 /// A rule selector: a full code (`RES001`), a family prefix (`RES`) or `ALL`.

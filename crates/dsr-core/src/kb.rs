@@ -361,6 +361,14 @@ struct KbFile {
     batch: Vec<BatchForm>,
 }
 
+/// A user-declared API (`[[effects]]` in the configuration): "our `httpx.New` sets timeouts", "`billing.Charge`
+/// is a remote non-idempotent call". Added in front of the builtin entries by [`KnowledgeBase::with_effects`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Effect {
+    pub language: Language,
+    pub api: Api,
+}
+
 /// The APIs known for each language family (`go`, `rust`, `typescript`).
 #[derive(Debug, Default, Clone)]
 pub struct KnowledgeBase {
@@ -497,7 +505,7 @@ impl KnowledgeBase {
     }
 
     /// The builtin knowledge base plus the user's own wrappers; user entries win over builtin ones.
-    pub fn with_effects(effects: &[crate::config::Effect]) -> KnowledgeBase {
+    pub fn with_effects(effects: &[Effect]) -> KnowledgeBase {
         let mut kb = Self::builtin().clone();
         for effect in effects {
             let entry = (effect.language, effect.api.clone());

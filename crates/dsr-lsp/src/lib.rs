@@ -15,6 +15,7 @@ mod queue;
 mod server;
 pub mod settings;
 mod state;
+mod sync;
 mod transport;
 mod workspace;
 

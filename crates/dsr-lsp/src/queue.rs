@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use tokio::sync::Notify;
 
-use crate::state::lock;
+use crate::sync::lock;
 
 pub struct CoalescingQueue<K, V> {
     inner: Mutex<Inner<K, V>>,

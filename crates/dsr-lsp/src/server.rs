@@ -17,7 +17,8 @@ use tower_lsp_server::LanguageServer;
 use crate::code_actions::{self, FIX_ALL_KIND};
 use crate::convert;
 use crate::settings::Scope;
-use crate::state::{lock, uri_to_path, ClientCaps, Job, State};
+use crate::state::{uri_to_path, ClientCaps, Job, State};
+use crate::sync::lock;
 use crate::workspace;
 
 pub const EXPLAIN_COMMAND: &str = "distsys-review.explain";

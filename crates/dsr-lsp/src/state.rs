@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -26,6 +26,7 @@ use crate::configs::{ConfigKey, ConfigStore, LoadOutcome};
 use crate::convert::{self, DiagnosticContext};
 use crate::queue::CoalescingQueue;
 use crate::settings::{Scope, Settings};
+use crate::sync::lock;
 use crate::transport::Backlog;
 
 /// What the server learnt about the client in `initialize`.
@@ -182,10 +183,6 @@ pub struct State {
     pub jobs: CoalescingQueue<Job, Job>,
     runtime: tokio::runtime::Handle,
     backlog: Arc<Backlog>,
-}
-
-pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl State {

@@ -13,7 +13,7 @@ use crate::facts::FileFacts;
 use crate::models::messaging::transaction::{transactions, Transaction};
 use crate::models::messaging::writes::{write_sites, WriteSite};
 use crate::models::messaging::MessagingModel;
-use crate::models::{Models, RemoteEffects, RetryLoops};
+use crate::models::{Models, RemoteEffects, Retries};
 
 /// A rule over the semantic context: what the engine runs and the rules implement.
 pub type DynRule = dyn for<'a> Rule<RuleContext<'a>>;
@@ -59,9 +59,9 @@ impl<'a> RuleContext<'a> {
     }
 
     /// The retry loops and retry-library calls of the file.
-    pub fn retry_loops(&self) -> &RetryLoops<'a> {
+    pub fn retries(&self) -> &Retries<'a> {
         self.models.retry.get_or_init(|| {
-            RetryLoops::compute_with(self.facts, self.source, self.kb, self.remote_effects())
+            Retries::compute_with(self.facts, self.source, self.kb, self.remote_effects())
         })
     }
 
@@ -72,7 +72,7 @@ impl<'a> RuleContext<'a> {
                 self.facts,
                 self.source,
                 self.remote_effects(),
-                self.retry_loops(),
+                self.retries(),
             )
         })
     }

@@ -1,5 +1,5 @@
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
-use dsr_semantic::models::messaging::flow::contains;
+use dsr_semantic::models::control_flow::contains;
 use dsr_semantic::models::messaging::syntax::{binder, derived_names, mentions};
 use dsr_semantic::models::store::{Access, Store, StoreAccess};
 use dsr_semantic::tree_sitter::Node;

@@ -219,7 +219,7 @@ fn check_function(
 /// Whether a write runs while the transaction is open: in its closure, or after its begin and before its commit.
 fn runs_before_commit(ctx: &RuleContext<'_>, tx: &Transaction<'_>, write: &WriteSite<'_>) -> bool {
     if let Some(body) = tx.body {
-        return dsr_semantic::models::messaging::flow::contains(body, write.node);
+        return dsr_semantic::models::control_flow::contains(body, write.node);
     }
     let facts = ctx.facts;
     let begin = &facts.calls[tx.begin];

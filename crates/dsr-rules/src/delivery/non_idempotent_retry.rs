@@ -1,7 +1,7 @@
 use dsr_core::kb::ApiKind;
 use dsr_core::{declare_rule, Confidence, Fix, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
-use dsr_semantic::models::{RetryLoop, WriteKind};
+use dsr_semantic::models::{Retry, WriteKind};
 use dsr_semantic::RuleContext;
 use rustc_hash::FxHashSet;
 
@@ -99,7 +99,7 @@ impl Rule<RuleContext<'_>> for NonIdempotentRetry {
         let effects = ctx.remote_effects();
         // A call repeated by two nested retries is one problem.
         let mut reported = FxHashSet::default();
-        for retry in ctx.retry_loops().iter() {
+        for retry in ctx.retries().iter() {
             for &index in &retry.repeated {
                 let Some(remote) = effects.remote(index) else {
                     continue;
@@ -127,7 +127,7 @@ impl Rule<RuleContext<'_>> for NonIdempotentRetry {
 
 fn report(
     ctx: &RuleContext<'_>,
-    retry: &RetryLoop<'_>,
+    retry: &Retry<'_>,
     call: &Call<'_>,
     write_call: usize,
     kind: &WriteKind,
@@ -179,7 +179,7 @@ fn report(
 
 fn ask(
     ctx: &RuleContext<'_>,
-    retry: &RetryLoop<'_>,
+    retry: &Retry<'_>,
     call: &Call<'_>,
     sink: &mut Vec<dsr_core::Finding>,
 ) {

@@ -1,7 +1,7 @@
 use dsr_core::{
     declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
 };
-use dsr_semantic::models::messaging::flow::{
+use dsr_semantic::models::control_flow::{
     can_reach, closures_between, contains, statement_exit, statements,
 };
 use dsr_semantic::models::messaging::transaction::{Transaction, TxStyle};

@@ -646,7 +646,7 @@ fn call_at<'c, 't>(ctx: &'c RuleContext<'t>, n: Node<'_>) -> Option<&'c Call<'t>
 
 /// A failure that sends a retry loop round again is handled by the retry (RES004–RES006 judge the loop).
 fn is_retried(ctx: &RuleContext<'_>, call: usize) -> bool {
-    ctx.retry_loops()
+    ctx.retries()
         .loops
         .iter()
         .any(|l| l.retried.contains(&call))

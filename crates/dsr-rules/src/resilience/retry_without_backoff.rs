@@ -1,5 +1,5 @@
 use dsr_core::{declare_rule, Fix, Language, Rule, RuleMeta, TextRange};
-use dsr_semantic::models::{RetryLoop, RetryLoops};
+use dsr_semantic::models::{Retries, Retry};
 use dsr_semantic::RuleContext;
 
 use crate::shared::{call_name, in_test_code, quote};
@@ -104,14 +104,14 @@ impl Rule<RuleContext<'_>> for RetryWithoutBackoff {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
-        let retries: &RetryLoops<'_> = ctx.retry_loops();
+        let retries: &Retries<'_> = ctx.retries();
         for retry in retries.iter().filter(|r| r.is_loop()) {
             check_loop(ctx, retry, sink);
         }
     }
 }
 
-fn check_loop(ctx: &RuleContext<'_>, retry: &RetryLoop<'_>, sink: &mut Vec<dsr_core::Finding>) {
+fn check_loop(ctx: &RuleContext<'_>, retry: &Retry<'_>, sink: &mut Vec<dsr_core::Finding>) {
     let Some(&first) = retry.retried.first() else {
         return;
     };

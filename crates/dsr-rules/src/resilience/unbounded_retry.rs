@@ -1,5 +1,5 @@
 use dsr_core::{declare_rule, Confidence, Fix, Rule, RuleMeta, TextRange};
-use dsr_semantic::models::{LibraryRetry, RetryLoop};
+use dsr_semantic::models::{LibraryRetry, Retry};
 use dsr_semantic::RuleContext;
 
 use crate::shared::{call_name, quote};
@@ -95,7 +95,7 @@ impl Rule<RuleContext<'_>> for UnboundedRetry {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
-        for retry in ctx.retry_loops().iter() {
+        for retry in ctx.retries().iter() {
             match retry.library() {
                 Some(library) => check_library(ctx, retry, library, sink),
                 None => check_loop(ctx, retry, sink),
@@ -104,7 +104,7 @@ impl Rule<RuleContext<'_>> for UnboundedRetry {
     }
 }
 
-fn check_loop(ctx: &RuleContext<'_>, retry: &RetryLoop<'_>, sink: &mut Vec<dsr_core::Finding>) {
+fn check_loop(ctx: &RuleContext<'_>, retry: &Retry<'_>, sink: &mut Vec<dsr_core::Finding>) {
     if retry.cap.is_some() || retry.deadline.is_some() {
         return;
     }
@@ -132,7 +132,7 @@ fn check_loop(ctx: &RuleContext<'_>, retry: &RetryLoop<'_>, sink: &mut Vec<dsr_c
 
 fn check_library(
     ctx: &RuleContext<'_>,
-    retry: &RetryLoop<'_>,
+    retry: &Retry<'_>,
     library: &LibraryRetry,
     sink: &mut Vec<dsr_core::Finding>,
 ) {

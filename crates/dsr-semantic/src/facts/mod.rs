@@ -8,12 +8,12 @@
 //! - TypeScript/JavaScript: `<module>.<member>` with `node:` dropped — `axios.get`, `https.request`; globals by
 //!   name: `fetch`, `AbortSignal.timeout`.
 
-mod flow;
 mod go;
 mod rust;
 mod typescript;
+mod value_flow;
 
-pub use flow::{Binding, ChainLink, ContextDeadline, Origin};
+pub use value_flow::{Binding, ChainLink, ContextDeadline, Origin};
 
 use dsr_syntax::{node, KindSet, Language, TextRange};
 use tree_sitter::{Node, Tree};

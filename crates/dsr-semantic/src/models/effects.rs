@@ -660,7 +660,7 @@ mod tests {
 
     #[test]
     fn user_effects_declare_remote_writes() {
-        let effects: Vec<dsr_core::config::Effect> = vec![dsr_core::config::Effect {
+        let effects: Vec<dsr_core::kb::Effect> = vec![dsr_core::kb::Effect {
             language: Language::TypeScript,
             api: toml::from_str(
                 "path = \"@acme/billing.charge\"\nkind = \"http\"\nremote = true\nhttp_method = \"POST\"",

@@ -15,7 +15,6 @@
 //!
 //! Calls on the message itself (`m.Data()`, `msg.content.toString()`) are reads, not processing.
 
-pub mod flow;
 pub mod syntax;
 pub mod transaction;
 pub mod writes;
@@ -26,9 +25,9 @@ use tree_sitter::Node;
 use crate::facts::{Call, FileFacts};
 use dsr_core::kb::{Api, ApiRole, KnowledgeBase};
 
-use self::flow::{can_reach, closures_between, contains};
 use self::syntax::{derived_names, find_binding, mentions, read_names, same_file_function};
 use crate::kb::KbMatch;
+use crate::models::control_flow::{self, can_reach, closures_between, contains};
 
 /// One message and what its handler does with it.
 #[derive(Debug)]
@@ -259,7 +258,7 @@ impl<'t> Handler<'t> {
                     .chain(
                         b.value
                             .iter()
-                            .filter(|v| flow::contains(self.receive.node, **v)),
+                            .filter(|v| control_flow::contains(self.receive.node, **v)),
                     )
                     .map(|n| n.end_byte())
                     .max()
@@ -380,7 +379,7 @@ impl<'t> Handler<'t> {
             _ => a,
         };
         if let AckTiming::OnExit(holder) = ack.timing {
-            if flow::is_conditional(a, holder) {
+            if control_flow::is_conditional(a, holder) {
                 // `defer func() { if err == nil { m.Ack() } }()`: acked only on the path the code chose.
                 return Relation::AfterSuccess;
             }
@@ -931,7 +930,7 @@ fn leaves(block: Node<'_>, facts: &FileFacts<'_>, source: &str) -> bool {
         if n != block && kinds.contains(&n.kind()) {
             continue;
         }
-        if flow::statement_exit(n, source, language).is_some()
+        if control_flow::statement_exit(n, source, language).is_some()
             || n.kind() == "try_expression"
             || is_nack_like(n, source)
         {

@@ -9,7 +9,7 @@
 //!
 //! Each model is computed at most once per file, on first use, through
 //! [`RuleContext::remote_effects`](crate::RuleContext::remote_effects),
-//! [`RuleContext::retry_loops`](crate::RuleContext::retry_loops),
+//! [`RuleContext::retries`](crate::RuleContext::retries),
 //! [`RuleContext::messaging`](crate::RuleContext::messaging),
 //! [`RuleContext::transactions`](crate::RuleContext::transactions),
 //! [`RuleContext::handlers`](crate::RuleContext::handlers),
@@ -18,6 +18,7 @@
 //! [`RuleContext::write_sites`](crate::RuleContext::write_sites) and
 //! [`RuleContext::store_accesses`](crate::RuleContext::store_accesses).
 
+pub mod control_flow;
 pub mod effects;
 pub mod handlers;
 pub mod locks;
@@ -31,13 +32,13 @@ pub mod time;
 use std::cell::OnceCell;
 
 pub use effects::{RemoteCall, RemoteEffects, Write, WriteKind};
-pub use retry::{Delay, LibraryRetry, RetryKind, RetryLoop, RetryLoops};
+pub use retry::{Delay, LibraryRetry, Retries, Retry, RetryKind};
 
 /// The lazily computed models of one file.
 #[derive(Default)]
 pub(crate) struct Models<'t> {
     pub(crate) effects: OnceCell<RemoteEffects>,
-    pub(crate) retry: OnceCell<RetryLoops<'t>>,
+    pub(crate) retry: OnceCell<Retries<'t>>,
     pub(crate) messaging: OnceCell<messaging::MessagingModel<'t>>,
     pub(crate) transactions: OnceCell<Vec<messaging::transaction::Transaction<'t>>>,
     pub(crate) write_sites: OnceCell<Vec<messaging::writes::WriteSite<'t>>>,
@@ -72,10 +73,10 @@ mod tests {
             &facts,
             KnowledgeBase::builtin(),
         );
-        let first: *const _ = ctx.retry_loops();
-        let second: *const _ = ctx.retry_loops();
+        let first: *const _ = ctx.retries();
+        let second: *const _ = ctx.retries();
         assert_eq!(first, second);
-        assert_eq!(ctx.retry_loops().loops.len(), 1);
+        assert_eq!(ctx.retries().loops.len(), 1);
         let effects: *const _ = ctx.remote_effects();
         assert_eq!(effects, ctx.remote_effects() as *const _);
     }

@@ -32,13 +32,13 @@ use dsr_core::kb::{ApiRole, KnowledgeBase, RetryEffect, RetryLibrary};
 
 /// Every retry of a file.
 #[derive(Debug, Default)]
-pub struct RetryLoops<'t> {
-    pub loops: Vec<RetryLoop<'t>>,
+pub struct Retries<'t> {
+    pub loops: Vec<Retry<'t>>,
 }
 
 /// A hand-written retry loop or a retry-library call.
 #[derive(Debug)]
-pub struct RetryLoop<'t> {
+pub struct Retry<'t> {
     /// The loop, or the library call.
     pub node: Node<'t>,
     /// Where findings about the retry as a whole point: the loop keyword, or the library function's name.
@@ -70,7 +70,7 @@ pub enum RetryKind {
     Library(Box<LibraryRetry>),
 }
 
-impl RetryLoop<'_> {
+impl Retry<'_> {
     pub fn library(&self) -> Option<&LibraryRetry> {
         match &self.kind {
             RetryKind::Library(library) => Some(library),
@@ -128,7 +128,7 @@ pub struct Judged {
     pub setting: Option<(TextRange, Option<String>)>,
 }
 
-impl<'t> RetryLoops<'t> {
+impl<'t> Retries<'t> {
     /// The retries of a file (computes the [`RemoteEffects`] it needs).
     pub fn compute(facts: &FileFacts<'t>, source: &str, kb: &KnowledgeBase) -> Self {
         let effects = RemoteEffects::compute(facts, source, kb);
@@ -143,7 +143,7 @@ impl<'t> RetryLoops<'t> {
     ) -> Self {
         let mut loops = Vec::new();
         if facts.language == Language::Sql {
-            return RetryLoops { loops };
+            return Retries { loops };
         }
         let analyzer = Analyzer {
             facts,
@@ -164,10 +164,10 @@ impl<'t> RetryLoops<'t> {
             }
         }
         loops.sort_by_key(|l| l.node.start_byte());
-        RetryLoops { loops }
+        Retries { loops }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &RetryLoop<'t>> {
+    pub fn iter(&self) -> impl Iterator<Item = &Retry<'t>> {
         self.loops.iter()
     }
 }
@@ -268,7 +268,7 @@ impl<'a, 't> Analyzer<'a, 't> {
 
     // ----- loops -------------------------------------------------------------------------------------------
 
-    fn loop_retry(&self, lp: Node<'t>, function: Option<usize>) -> Option<RetryLoop<'t>> {
+    fn loop_retry(&self, lp: Node<'t>, function: Option<usize>) -> Option<Retry<'t>> {
         let range = TextRange::of(lp);
         let has_remote = self
             .effects
@@ -319,7 +319,7 @@ impl<'a, 't> Analyzer<'a, 't> {
         let deadline = self.deadline(lp, function);
         let delay = self.delay(lp, function, &names);
         let attempt = counters.into_iter().next();
-        Some(RetryLoop {
+        Some(Retry {
             node: lp,
             anchor: loop_keyword(lp),
             function,
@@ -1488,12 +1488,7 @@ impl<'a, 't> Analyzer<'a, 't> {
 
     // ----- libraries --------------------------------------------------------------------------------------
 
-    fn library_retry(
-        &self,
-        index: usize,
-        call: &Call<'t>,
-        library: &RetryLibrary,
-    ) -> RetryLoop<'t> {
+    fn library_retry(&self, index: usize, call: &Call<'t>, library: &RetryLibrary) -> Retry<'t> {
         let mut operations = Vec::new();
         let mut config_roots: Vec<Node<'t>> = Vec::new();
         let is_method_entry = call
@@ -1652,7 +1647,7 @@ impl<'a, 't> Analyzer<'a, 't> {
         } else {
             TextRange::of(call.callee)
         };
-        RetryLoop {
+        Retry {
             node: call.node,
             anchor,
             function: call.function,

@@ -16,7 +16,7 @@ use sqlparser::ast::{Expr, SetExpr, Statement, TableFactor};
 use sqlparser::tokenizer::{Token, Tokenizer};
 use tree_sitter::Node;
 
-use super::messaging::flow::contains;
+use super::control_flow::contains;
 use super::messaging::transaction::{Transaction, TxStyle};
 use super::messaging::writes::constant_value;
 use crate::facts::{compact, Call, FileFacts};

@@ -9,7 +9,7 @@ fn describe(language: Language, source: &str) -> Vec<String> {
     let facts = FileFacts::compute(language, document.tree(), source);
     let kb = KnowledgeBase::builtin();
     let effects = RemoteEffects::compute(&facts, source, kb);
-    let retry = RetryLoops::compute_with(&facts, source, kb, &effects);
+    let retry = Retries::compute_with(&facts, source, kb, &effects);
     let loops = Loops::compute(&facts, source, &effects, &retry);
     loops
         .iter()

@@ -5,6 +5,7 @@ use dsr_syntax::{node, Language, TextRange};
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts};
+use crate::models::control_flow;
 
 /// Names too generic to carry a message's data from one statement to another.
 const NOT_DATA: &[&str] = &["_", "err", "ok", "ctx", "e", "error", "self", "this"];
@@ -241,8 +242,8 @@ pub fn find_binding<'t>(
             }
             // `x := f(x)` binds the new `x` only after its right side; loops and arms cover their bodies.
             let visible = binder_scope(n).is_some_and(|scope| {
-                super::flow::contains(scope, at)
-                    && b.value.is_none_or(|v| !super::flow::contains(v, at))
+                control_flow::contains(scope, at)
+                    && b.value.is_none_or(|v| !control_flow::contains(v, at))
             });
             let later = best.is_none_or(|x| x.node.start_byte() < n.start_byte());
             if visible && later {

@@ -6,11 +6,11 @@
 use dsr_syntax::{node, Language};
 use tree_sitter::Node;
 
-use super::flow::contains;
 use super::syntax::{calls_within, parameter_patterns, pattern_names, string_value};
 use super::writes::{call_at, root_name, sql_statement, sql_text, SqlKind};
 use crate::facts::{Call, FileFacts};
 use crate::kb::KbMatch;
+use crate::models::control_flow::contains;
 use dsr_core::kb::{ApiKind, ApiRole, KnowledgeBase};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -312,7 +312,8 @@ fn collect_ends<'t>(
             Some(ApiRole::TxRollback) => {
                 tx.rollbacks.push(index);
                 if tx.deferred_rollback.is_none() {
-                    tx.deferred_rollback = super::flow::deferred_by(call.node, scope);
+                    tx.deferred_rollback =
+                        crate::models::control_flow::deferred_by(call.node, scope);
                 }
             }
             Some(ApiRole::Release) => tx.releases.push(index),

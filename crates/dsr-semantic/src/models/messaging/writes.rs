@@ -333,7 +333,7 @@ fn in_receiver_chain(facts: &FileFacts<'_>, outer: usize, n: Node<'_>) -> bool {
         if r == n {
             return true;
         }
-        if !super::flow::contains(r, n) {
+        if !crate::models::control_flow::contains(r, n) {
             return false;
         }
         receiver = match r.kind() {

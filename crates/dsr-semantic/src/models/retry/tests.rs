@@ -16,7 +16,7 @@ struct Summary {
 fn retries(language: Language, source: &str) -> Vec<Summary> {
     let document = Document::new(language, source, 0).expect("grammar loads");
     let facts = FileFacts::compute(language, document.tree(), source);
-    let loops = RetryLoops::compute(&facts, source, KnowledgeBase::builtin());
+    let loops = Retries::compute(&facts, source, KnowledgeBase::builtin());
     loops
         .iter()
         .map(|l| Summary {
@@ -37,7 +37,7 @@ fn retries(language: Language, source: &str) -> Vec<Summary> {
 fn library(language: Language, source: &str) -> LibraryRetry {
     let document = Document::new(language, source, 0).expect("grammar loads");
     let facts = FileFacts::compute(language, document.tree(), source);
-    let loops = RetryLoops::compute(&facts, source, KnowledgeBase::builtin());
+    let loops = Retries::compute(&facts, source, KnowledgeBase::builtin());
     let found: Vec<_> = loops.iter().filter_map(|l| l.library().cloned()).collect();
     assert_eq!(found.len(), 1, "expected one library retry, got {found:?}");
     found.into_iter().next().unwrap()
@@ -508,7 +508,7 @@ export async function f() { return policy.execute(() => fetch("u", { method: "PO
 "#;
     let document = Document::new(Language::TypeScript, source, 0).expect("grammar loads");
     let facts = FileFacts::compute(Language::TypeScript, document.tree(), source);
-    let loops = RetryLoops::compute(&facts, source, KnowledgeBase::builtin());
+    let loops = Retries::compute(&facts, source, KnowledgeBase::builtin());
     let repeated: Vec<_> = loops
         .iter()
         .flat_map(|l| {
