@@ -129,7 +129,7 @@ scan)
     echo "$name: scanned in $(( $(date +%s) - start )) s"
   done
   python3 - "$corpus" "$root" "$seed" "$per_rule" "$out" "$volumes" "$(cd "$repo" && git rev-parse --short HEAD)" <<'PY'
-import csv, hashlib, json, os, re, sys
+import hashlib, json, os, re, sys
 corpus, root, seed, per_rule, out, volumes, tool_rev = sys.argv[1:8]
 per_rule = int(per_rule)
 
@@ -148,7 +148,7 @@ TEST_PATH = re.compile(
     r"|_test\.go$|(^|/)[^/]*test[^/]*/[^/]*\.go$"
     r"|\.(test|spec|e2e|bench)\.[cm]?[jt]sx?$|(^|/)tests?\.rs$|_tests?\.rs$"
 )
-EXAMPLE_PATH = re.compile(r"(^|/)(examples?|demos?|samples?|docs?|documentation)(/|$)")
+EXAMPLE_PATH = re.compile(r"(^|/)(examples?|demos?|demo_[^/]*|samples?|docs?|documentation)(/|$)")
 cfg_test_line = {}
 def rust_test_start(path):
     if path not in cfg_test_line:
@@ -197,12 +197,13 @@ sample = []
 for rule in sorted(by_rule):
     sample += sorted(sorted(by_rule[rule], key=lambda r: r["key"])[:per_rule],
                      key=lambda r: (r["codebase"], r["where"]))
-with open(out, "w", newline="") as f:
-    w = csv.writer(f, delimiter="\t", lineterminator="\n")
-    w.writerow(["codebase", "commit", "rule", "severity", "kind", "file:line", "role", "title", "verdict", "reason"])
+# Plain TSV, no quoting: tabs and newlines in titles become spaces.
+with open(out, "w") as f:
+    f.write("\t".join(["codebase", "commit", "rule", "severity", "kind", "file:line", "role", "title", "verdict",
+                       "reason"]) + "\n")
     for r in sample:
-        w.writerow([r["codebase"], r["commit"], r["rule"], r["severity"], r["kind"], r["where"], r["role"],
-                    r["title"].replace("\t", " ").replace("\n", " "), "", ""])
+        f.write("\t".join([r["codebase"], r["commit"], r["rule"], r["severity"], r["kind"], r["where"], r["role"],
+                           re.sub(r"[\t\n\r]", " ", r["title"]), "", ""]) + "\n")
 
 rules = sorted(by_rule)
 with open(volumes, "w") as f:
@@ -229,7 +230,7 @@ report)
   [ -n "${report_file:-}" ] || { echo "usage: $0 report FILE.tsv" >&2; exit 2; }
   python3 - "$report_file" <<'PY'
 import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t", quoting=csv.QUOTE_NONE))
 def line(label, rs):
     t = sum(r["verdict"] == "true" for r in rs); fa = sum(r["verdict"] == "false" for r in rs)
     d = sum(r["verdict"] == "debatable" for r in rs); j = t + fa + d
