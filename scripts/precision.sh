@@ -116,6 +116,10 @@ scan)
     bin="$repo/target/release/distsys-review"
   fi
   mkdir -p "$root/.results" "$(dirname "$out")" "$(dirname "$volumes")"
+  # Never overwrite judgements: refuse when OUT already has a verdict filled in.
+  if [ -f "$out" ] && awk -F'\t' 'NR > 1 && $9 != "" { found = 1 } END { exit !found }' "$out"; then
+    echo "$out already holds verdicts; pass another --out" >&2; exit 1
+  fi
   entries | while IFS=$'\t' read -r name gh commit lang; do
     dest="$root/$name"
     [ -d "$dest" ] || { echo "$name: not checked out in $dest (run: $0 checkout)" >&2; exit 1; }
