@@ -1,22 +1,17 @@
-//! Finding the files to check, reading them (skipping what cannot be analysed, with a reason), parsing and
-//! analysing them, and `--fix`'s loop to a fixed point.
+//! Finding the files to check and reading them, with the engine's intake deciding what is skipped and why, and
+//! the phase timings of `--timings`.
 
-use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dsr_core::fix::{apply_edits, collect_fix_edits};
-use dsr_core::limits::{self, Limits, Skip};
-use dsr_core::{Applicability, Config, Finding, Language};
-use dsr_engine::{Analysis, Engine};
-use tree_sitter::{Parser, Tree};
+use dsr_core::limits::{self, Skip};
+use dsr_core::{Config, Language};
+use dsr_engine::Intake;
 
-/// `--fix` applies fixes, re-analyses and repeats until nothing changes; a pair of rules whose fixes undo each
-/// other must not loop forever (ruff caps its loop the same way).
-pub const MAX_FIX_ROUNDS: usize = 10;
+pub use dsr_engine::SkipReason;
 
 /// A file the walk found: where it is, how it is shown, and how it is parsed.
 #[derive(Clone, Debug)]
@@ -37,24 +32,7 @@ pub struct SourceFile {
     pub text: String,
 }
 
-/// Why a file was not analysed. Each is one warning line; none changes the exit code.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SkipReason {
-    Unreadable(String),
-    Empty,
-    /// A NUL byte, at this offset.
-    Binary(usize),
-    /// The first invalid byte and its 1-based line.
-    InvalidUtf8 {
-        offset: usize,
-        line: usize,
-    },
-    /// Over the size limit, generated, minified, or too slow to parse (`[limits]`).
-    Limit(Skip),
-    /// Named on the command line but not in a language we read.
-    NotSource,
-}
-
+/// A file not analysed, and why. Each is one warning line; none changes the exit code.
 #[derive(Clone, Debug)]
 pub struct Skipped {
     pub display: String,
@@ -72,37 +50,6 @@ impl fmt::Display for Skipped {
                 write!(f, " ({})", skip.remedy())
             }
             _ => Ok(()),
-        }
-    }
-}
-
-impl SkipReason {
-    /// Why, in words (without the path).
-    pub fn message(&self) -> String {
-        match self {
-            SkipReason::Unreadable(err) => format!("cannot read: {err}"),
-            SkipReason::Empty => "empty file".into(),
-            SkipReason::Binary(offset) => format!("binary file (NUL byte at offset {offset})"),
-            SkipReason::InvalidUtf8 { offset, line } => {
-                format!("not valid UTF-8 (invalid byte at offset {offset}, line {line})")
-            }
-            SkipReason::Limit(skip @ Skip::TooLarge { .. }) => {
-                format!("{skip} (--max-file-size, or `max-file-size` under [limits])")
-            }
-            SkipReason::Limit(skip) => skip.to_string(),
-            SkipReason::NotSource => "not a Go, Rust, TypeScript/JavaScript or SQL file".into(),
-        }
-    }
-
-    /// A stable identifier, for the JSON and SARIF reports.
-    pub fn code(&self) -> &'static str {
-        match self {
-            SkipReason::Unreadable(_) => "unreadable",
-            SkipReason::Empty => "empty",
-            SkipReason::Binary(_) => "binary",
-            SkipReason::InvalidUtf8 { .. } => "invalid-utf8",
-            SkipReason::Limit(skip) => skip.code(),
-            SkipReason::NotSource => "not-source",
         }
     }
 }
@@ -140,19 +87,6 @@ pub fn display_path(path: &Path, root: &Path) -> String {
     }
 }
 
-fn is_excluded(config: &Config, path: &Path, root: &Path) -> bool {
-    config.is_excluded(path.strip_prefix(root).unwrap_or(path))
-}
-
-/// Whether a whole directory can be skipped. `vendor/**` does not match `vendor` itself but matches `vendor/`
-/// (the `**` may be empty), and whatever matches the directory with an empty rest matches everything below it.
-fn is_excluded_dir(config: &Config, path: &Path, root: &Path) -> bool {
-    let relative = path.strip_prefix(root).unwrap_or(path);
-    let mut with_slash = relative.as_os_str().to_owned();
-    with_slash.push("/");
-    config.is_excluded(relative) || config.is_excluded(Path::new(&with_slash))
-}
-
 /// What the walk found.
 #[derive(Debug, Default)]
 pub struct Discovery {
@@ -168,15 +102,16 @@ pub struct Discovery {
 pub fn discover(paths: &[PathBuf], root: &Path, config: &Config) -> Discovery {
     let mut discovery = Discovery::default();
     let mut seen = HashSet::new();
+    let intake = Intake::new(config, root);
     let shared = Arc::new((config.clone(), root.to_path_buf()));
     for path in paths {
         if path.is_file() {
-            if is_excluded(config, path, root) {
+            if intake.is_excluded(path) {
                 continue;
             }
             let display = display_path(path, root);
-            match Language::from_path(path) {
-                Some(language) => {
+            match Intake::language(path) {
+                Ok(language) => {
                     if seen.insert(path.clone()) {
                         discovery.files.push(Candidate {
                             path: path.clone(),
@@ -185,10 +120,7 @@ pub fn discover(paths: &[PathBuf], root: &Path, config: &Config) -> Discovery {
                         });
                     }
                 }
-                None => discovery.skipped.push(Skipped {
-                    display,
-                    reason: SkipReason::NotSource,
-                }),
+                Err(reason) => discovery.skipped.push(Skipped { display, reason }),
             }
             continue;
         }
@@ -202,8 +134,7 @@ pub fn discover(paths: &[PathBuf], root: &Path, config: &Config) -> Discovery {
                 // Pruning excluded directories saves walking `vendor/` or `node_modules/` at all.
                 entry.depth() == 0
                     || !entry.file_type().is_some_and(|t| t.is_dir())
-                    || !(is_excluded_dir(config, entry.path(), root)
-                        || config.limits.skip_vendored && limits::is_vendored_dir(entry.path()))
+                    || Intake::new(config, root).skip_dir(entry.path()).is_none()
             })
             .build();
         for entry in walk {
@@ -222,7 +153,7 @@ pub fn discover(paths: &[PathBuf], root: &Path, config: &Config) -> Discovery {
                 continue;
             };
             let path = normalize(entry.path());
-            if is_excluded(config, &path, root) || !seen.insert(path.clone()) {
+            if intake.is_excluded(&path) || !seen.insert(path.clone()) {
                 continue;
             }
             discovery.files.push(Candidate {
@@ -260,232 +191,20 @@ fn walk_error(err: &ignore::Error, root: &Path) -> Skipped {
     }
 }
 
-#[cfg(unix)]
-fn is_link_loop(err: &std::io::Error) -> bool {
-    err.raw_os_error() == Some(libc::ELOOP)
-}
-
-#[cfg(not(unix))]
-fn is_link_loop(_: &std::io::Error) -> bool {
-    false
-}
-
-/// Reads a candidate, or says why it is skipped. The size is checked on the metadata before anything is read, so
-/// a 100 MB file over the limit costs one `stat`.
-pub fn load(candidate: &Candidate, limits: &Limits) -> Result<SourceFile, Skipped> {
-    let max_size = limits.max_file_size;
-    let skip = |reason| Skipped {
-        display: candidate.display.clone(),
-        reason,
-    };
-    let metadata = std::fs::metadata(&candidate.path).map_err(|err| {
-        let message = if is_link_loop(&err) {
-            format!("{err} (symbolic link loop)")
-        } else if candidate.path.is_symlink() {
-            format!("{err} (broken symbolic link)")
-        } else {
-            err.to_string()
-        };
-        skip(SkipReason::Unreadable(message))
-    })?;
-    if metadata.is_dir() {
-        return Err(skip(SkipReason::Unreadable("is a directory".into())));
-    }
-    let too_large = |size: u64| {
-        SkipReason::Limit(Skip::TooLarge {
-            size,
-            limit: max_size,
-        })
-    };
-    if metadata.len() > max_size {
-        return Err(skip(too_large(metadata.len())));
-    }
-    // Never more than the limit (plus one byte, to notice a file that grew between stat and read).
-    let mut bytes = Vec::new();
-    std::fs::File::open(&candidate.path)
-        .and_then(|file| {
-            std::io::Read::read_to_end(&mut std::io::Read::take(file, max_size + 1), &mut bytes)
-        })
-        .map_err(|err| skip(SkipReason::Unreadable(err.to_string())))?;
-    if bytes.len() as u64 > max_size {
-        return Err(skip(too_large(bytes.len() as u64)));
-    }
-    if bytes.is_empty() {
-        return Err(skip(SkipReason::Empty));
-    }
-    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
-        return Err(skip(SkipReason::Binary(offset)));
-    }
-    let text = String::from_utf8(bytes).map_err(|err| {
-        let offset = err.utf8_error().valid_up_to();
-        let line = err.as_bytes()[..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
-        skip(SkipReason::InvalidUtf8 { offset, line })
-    })?;
-    if let Some(reason) = limits::classify(candidate.language, &candidate.path, &text, limits) {
-        return Err(skip(SkipReason::Limit(reason)));
-    }
-    Ok(SourceFile {
-        path: candidate.path.clone(),
-        display: candidate.display.clone(),
-        language: candidate.language,
-        text,
-    })
-}
-
-thread_local! {
-    /// One parser per language per thread: creating a parser costs more than parsing a small file.
-    static PARSERS: RefCell<Vec<(Language, Parser)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Parses `text` with the language's tree-sitter grammar, giving up after `timeout`; `Ok(None)` for SQL (no
-/// grammar) or a grammar that fails to load.
-pub fn parse(language: Language, text: &str, timeout: Duration) -> Result<Option<Tree>, Skip> {
-    PARSERS.with_borrow_mut(|parsers| {
-        let index = match parsers.iter().position(|(l, _)| *l == language) {
-            Some(index) => index,
-            None => {
-                let Some(grammar) = language.grammar() else {
-                    return Ok(None);
-                };
-                let mut parser = Parser::new();
-                if let Err(err) = parser.set_language(&grammar) {
-                    tracing::error!("{language}: cannot load the grammar: {err}");
-                    return Ok(None);
-                }
-                parsers.push((language, parser));
-                parsers.len() - 1
-            }
-        };
-        match dsr_core::dsr_syntax::parse_str_bounded(&mut parsers[index].1, text, timeout) {
-            Some(tree) => Ok(Some(tree)),
-            None => Err(Skip::ParseTimedOut { after: timeout }),
-        }
-    })
-}
-
-/// Parses and analyses one text; also returns the tree, for `--fix`'s "still parses" check.
-pub fn analyze(
-    engine: &Engine,
-    path: &Path,
-    language: Language,
-    text: &str,
-) -> Result<(Analysis, Option<Tree>), Skip> {
-    let tree = parse(language, text, engine.config().limits.parse_timeout)?;
-    let analysis = engine.analyze(path, language, text, tree.as_ref());
-    Ok((analysis, tree))
-}
-
-/// Which fixes `--fix` applies.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum FixMode {
-    /// `Applicability::Always` only.
-    Safe,
-    /// `--unsafe-fixes`: `Maybe` too.
-    Unsafe,
-}
-
-/// What `--fix` did to one file.
-#[derive(Debug)]
-pub struct Fixed {
-    /// The text after the fixes (equal to the input when nothing applied).
-    pub text: String,
-    /// The analysis of `text`.
-    pub analysis: Analysis,
-    /// How many fixes were applied, over all rounds.
-    pub applied: usize,
-    /// Why the loop stopped early, if it did: a problem for the user to see.
-    pub problem: Option<String>,
-}
-
-fn is_applicable(finding: &Finding, mode: FixMode) -> bool {
-    finding.fix.as_ref().is_some_and(|fix| {
-        !fix.edits.is_empty()
-            && match fix.applicability {
-                Applicability::Always => true,
-                Applicability::Maybe => mode == FixMode::Unsafe,
-                Applicability::DisplayOnly => false,
-            }
-    })
-}
-
-/// Applies fixes, re-analyses, and repeats until no fix applies or [`MAX_FIX_ROUNDS`] is reached. A round whose
-/// edits would leave syntax errors in a file that had none is not applied. `Err` when the file itself could not
-/// be parsed in time.
-pub fn fix(engine: &Engine, file: &SourceFile, mode: FixMode) -> Result<Fixed, Skip> {
-    let path = Path::new(&file.display);
-    let mut text = file.text.clone();
-    let mut applied = 0;
-    let (mut analysis, tree) = analyze(engine, path, file.language, &text)?;
-    let parsed_cleanly = tree.as_ref().is_some_and(|t| !t.root_node().has_error());
-    for _ in 0..MAX_FIX_ROUNDS {
-        let edits = collect_fix_edits(&analysis.findings, mode == FixMode::Unsafe);
-        if edits.is_empty() {
-            return Ok(Fixed {
-                text,
-                analysis,
-                applied,
-                problem: None,
-            });
-        }
-        let taken = analysis
-            .findings
-            .iter()
-            .filter(|f| is_applicable(f, mode))
-            .filter(|f| {
-                f.fix
-                    .as_ref()
-                    .is_some_and(|fix| fix.edits.iter().all(|e| edits.contains(e)))
-            })
-            .count();
-        let (next, _) = apply_edits(&text, &edits);
-        if next == text {
-            break;
-        }
-        let Ok((next_analysis, next_tree)) = analyze(engine, path, file.language, &next) else {
-            return Ok(Fixed {
-                text,
-                analysis,
-                applied,
-                problem: Some(
-                    "the fixed text could not be parsed in time; fixes not applied".into(),
-                ),
-            });
-        };
-        if parsed_cleanly && next_tree.is_some_and(|t| t.root_node().has_error()) {
-            let mut rules: Vec<&str> = analysis
-                .findings
-                .iter()
-                .filter(|f| is_applicable(f, mode))
-                .map(|f| f.rule)
-                .collect();
-            rules.dedup();
-            return Ok(Fixed {
-                text,
-                analysis,
-                applied,
-                problem: Some(format!(
-                    "fixes of {} would leave a syntax error; not applied (please report this)",
-                    rules.join(", ")
-                )),
-            });
-        }
-        applied += taken;
-        text = next;
-        analysis = next_analysis;
-    }
-    let still_fixable = !collect_fix_edits(&analysis.findings, mode == FixMode::Unsafe).is_empty();
-    Ok(Fixed {
-        text,
-        analysis,
-        applied,
-        problem: still_fixable.then(|| {
-            format!("fixes did not settle after {MAX_FIX_ROUNDS} rounds; the rest were not applied")
+/// Reads a candidate, or says why it is skipped.
+pub fn load(candidate: &Candidate, intake: &Intake<'_>) -> Result<SourceFile, Skipped> {
+    match intake.read(&candidate.path, candidate.language) {
+        Ok(text) => Ok(SourceFile {
+            path: candidate.path.clone(),
+            display: candidate.display.clone(),
+            language: candidate.language,
+            text,
         }),
-    })
+        Err(reason) => Err(Skipped {
+            display: candidate.display.clone(),
+            reason,
+        }),
+    }
 }
 
 /// The phases of a run and per-language totals, for `--timings`.
@@ -555,32 +274,11 @@ pub fn file_time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dsr_core::{Edit, Fix, Rule, RuleMeta, TextRange};
-    use dsr_semantic::RuleContext;
 
     #[test]
     fn normalize_is_lexical() {
         assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
         assert_eq!(normalize(Path::new("a/../../b")), PathBuf::from("../b"));
-    }
-
-    #[test]
-    fn excluded_directories_are_pruned_only_when_everything_below_is_excluded() {
-        let config = Config::parse(
-            Path::new("distsys-review.toml"),
-            "exclude = [\"vendor/**\", \"**/node_modules\", \"gen/**/*.go\"]",
-            &[],
-        )
-        .unwrap();
-        let root = Path::new("/r");
-        assert!(is_excluded_dir(&config, Path::new("/r/vendor"), root));
-        assert!(is_excluded_dir(
-            &config,
-            Path::new("/r/web/node_modules"),
-            root
-        ));
-        assert!(!is_excluded_dir(&config, Path::new("/r/gen"), root));
-        assert!(!is_excluded_dir(&config, Path::new("/r/src"), root));
     }
 
     #[test]
@@ -593,194 +291,5 @@ mod tests {
             display_path(Path::new("/x/a.go"), Path::new("/r")),
             "/x/a.go"
         );
-    }
-
-    dsr_core::declare_rule! {
-        /// Test rule: every `old` becomes `new`, with the applicability the file's first line names.
-        pub struct Rename {
-            code: "TST001",
-            slug: "rename",
-            family: Meta,
-            languages: [Go],
-            severity: Low,
-            impact: Operability,
-            kind: Finding,
-            fix: Always,
-        }
-    }
-
-    impl Rule<RuleContext<'_>> for Rename {
-        fn meta(&self) -> &'static RuleMeta {
-            &Self::META
-        }
-
-        fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-            let applicability = if ctx.source.starts_with("// maybe") {
-                Applicability::Maybe
-            } else {
-                Applicability::Always
-            };
-            for (start, _) in ctx.source.match_indices("old") {
-                let range = TextRange::new(start, start + 3);
-                ctx.finding(&Self::META, range)
-                    .title("`old` is old")
-                    .fix(Fix::edits(
-                        "rename",
-                        applicability,
-                        vec![Edit::replace(range, "new")],
-                    ))
-                    .emit(sink);
-            }
-        }
-    }
-
-    dsr_core::declare_rule! {
-        /// Test rule whose fix never settles: it always wants one more `x`.
-        pub struct Grow {
-            code: "TST002",
-            slug: "grow",
-            family: Meta,
-            languages: [Go],
-            severity: Low,
-            impact: Operability,
-            kind: Finding,
-            fix: Always,
-        }
-    }
-
-    impl Rule<RuleContext<'_>> for Grow {
-        fn meta(&self) -> &'static RuleMeta {
-            &Self::META
-        }
-
-        fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-            ctx.finding(&Self::META, TextRange::new(0, 0))
-                .title("one more")
-                .fix(Fix::edits(
-                    "grow",
-                    Applicability::Always,
-                    vec![Edit::insert(0, "// x\n")],
-                ))
-                .emit(sink);
-        }
-    }
-
-    dsr_core::declare_rule! {
-        /// Test rule whose fix breaks the syntax.
-        pub struct Break {
-            code: "TST003",
-            slug: "break",
-            family: Meta,
-            languages: [Go],
-            severity: Low,
-            impact: Operability,
-            kind: Finding,
-            fix: Always,
-        }
-    }
-
-    impl Rule<RuleContext<'_>> for Break {
-        fn meta(&self) -> &'static RuleMeta {
-            &Self::META
-        }
-
-        fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-            if let Some(start) = ctx.source.find("func") {
-                let range = TextRange::new(start, start + 4);
-                ctx.finding(&Self::META, range)
-                    .title("breaks")
-                    .fix(Fix::edits(
-                        "break it",
-                        Applicability::Always,
-                        vec![Edit::replace(range, "fun(")],
-                    ))
-                    .emit(sink);
-            }
-        }
-    }
-
-    fn file(text: &str) -> SourceFile {
-        SourceFile {
-            path: PathBuf::from("/r/a.go"),
-            display: "a.go".into(),
-            language: Language::Go,
-            text: text.into(),
-        }
-    }
-
-    fn engine(rule: &'static dsr_semantic::DynRule) -> Engine {
-        let mut config = Config::default();
-        // The meta rules would report nothing here; keep the run to the test rule.
-        config.override_selection(
-            vec![dsr_core::config::Selector::parse(rule.meta().code, &[rule.meta().code]).unwrap()],
-            Vec::new(),
-        );
-        Engine::new(&[rule], config)
-    }
-
-    #[test]
-    fn fixes_are_applied_to_a_fixed_point() {
-        let engine = engine(&Rename);
-        let fixed = fix(&engine, &file("package a\nvar old = old\n"), FixMode::Safe).unwrap();
-        assert_eq!(fixed.text, "package a\nvar new = new\n");
-        assert_eq!(fixed.applied, 2);
-        assert!(fixed.analysis.findings.is_empty());
-        assert_eq!(fixed.problem, None);
-    }
-
-    #[test]
-    fn maybe_fixes_need_unsafe_fixes() {
-        let engine = engine(&Rename);
-        let source = "// maybe\npackage a\nvar old = 1\n";
-        let safe = fix(&engine, &file(source), FixMode::Safe).unwrap();
-        assert_eq!(safe.text, source);
-        assert_eq!(safe.analysis.findings.len(), 1);
-        let unsafe_ = fix(&engine, &file(source), FixMode::Unsafe).unwrap();
-        assert_eq!(unsafe_.text, "// maybe\npackage a\nvar new = 1\n");
-    }
-
-    #[test]
-    fn a_fix_that_never_settles_stops_at_the_cap() {
-        let engine = engine(&Grow);
-        let fixed = fix(&engine, &file("package a\n"), FixMode::Safe).unwrap();
-        assert_eq!(fixed.applied, MAX_FIX_ROUNDS);
-        assert_eq!(fixed.text.matches("// x\n").count(), MAX_FIX_ROUNDS);
-        assert!(fixed.problem.unwrap().contains("did not settle"));
-    }
-
-    #[test]
-    fn a_fix_that_breaks_the_syntax_is_not_applied() {
-        let engine = engine(&Break);
-        let source = "package a\nfunc f() {}\n";
-        let fixed = fix(&engine, &file(source), FixMode::Safe).unwrap();
-        assert_eq!(fixed.text, source);
-        assert_eq!(fixed.applied, 0);
-        assert!(fixed.problem.unwrap().contains("syntax error"));
-    }
-
-    #[test]
-    fn parsers_are_reused_per_language() {
-        let timeout = Duration::from_secs(2);
-        for _ in 0..3 {
-            assert!(parse(Language::Go, "package a\n", timeout)
-                .unwrap()
-                .is_some());
-            assert!(parse(Language::Rust, "fn main() {}\n", timeout)
-                .unwrap()
-                .is_some());
-        }
-        assert!(parse(Language::Sql, "select 1", timeout).unwrap().is_none());
-        let nested = format!("package a\nvar x = {}\n", "([{".repeat(50_000));
-        assert_eq!(
-            parse(Language::Go, &nested, Duration::ZERO)
-                .unwrap_err()
-                .code(),
-            "parse-timeout"
-        );
-        // The cancelled parse left nothing behind in the thread's parser.
-        let tree = parse(Language::Go, "package a\n", timeout)
-            .unwrap()
-            .unwrap();
-        assert!(!tree.root_node().has_error());
     }
 }

@@ -10,6 +10,7 @@ use tree_sitter::Tree;
 use dsr_core::config::Config;
 use dsr_core::finding::Finding;
 use dsr_core::kb::KnowledgeBase;
+use dsr_core::limits::Skip;
 use dsr_core::suppression::{
     self, LineStarts, Suppression, SuppressionWithoutReason, UnusedSuppression,
 };
@@ -86,6 +87,19 @@ impl Engine {
                 Analysis::default()
             }
         }
+    }
+
+    /// Parses `source` within the configured parse deadline and analyses it; also returns the tree (fix-all
+    /// checks that fixed text still parses). `Err` when the parse ran out of time.
+    pub fn parse_and_analyze(
+        &self,
+        path: &Path,
+        language: Language,
+        source: &str,
+    ) -> Result<(Analysis, Option<Tree>), Skip> {
+        let tree = crate::parse::parse(language, source, self.config.limits.parse_timeout)?;
+        let analysis = self.analyze(path, language, source, tree.as_ref());
+        Ok((analysis, tree))
     }
 
     /// Analyses one file whose tree the caller already has (the LSP keeps it up to date incrementally).

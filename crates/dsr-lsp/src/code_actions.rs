@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use dsr_core::fix::{apply_edits, collect_fix_edits};
 use dsr_core::suppression::Scope as SuppressionScope;
 use dsr_core::{Applicability, TextRange};
+use dsr_engine::FixMode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower_lsp_server::ls_types::{
@@ -18,9 +18,6 @@ use crate::convert::{self, DiagnosticData, FixData, SOURCE};
 use crate::state::{Analyzed, ClientCaps};
 
 pub const FIX_ALL_KIND: &str = "source.fixAll.distsys-review";
-
-/// Fix-all re-analyses after each round of fixes (fixes can uncover or overlap others); this bounds it.
-const MAX_FIX_ROUNDS: usize = 10;
 
 /// What `codeAction/resolve` gets back in `CodeAction.data`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -305,30 +302,30 @@ fn has_safe_fix(analyzed: &Analyzed) -> bool {
     })
 }
 
-/// Every safe fix, applied round after round (re-analysing in between) until nothing changes, as one edit of
-/// the region that changed.
+/// Every safe fix, through the engine's fix-all (round after round, refusing a fix that would break the parse),
+/// as one edit of the region that changed.
 pub fn fix_all_edit(analyzed: &Analyzed) -> Option<TextEdit> {
     let original = analyzed.rope.to_string();
-    let mut text = original.clone();
-    let mut findings = analyzed.findings.clone();
-    for _ in 0..MAX_FIX_ROUNDS {
-        let edits = collect_fix_edits(&findings, false);
-        if edits.is_empty() {
-            break;
+    let fixed = match dsr_engine::fix_all(
+        &analyzed.engine,
+        &analyzed.path,
+        analyzed.language,
+        &original,
+        FixMode::Safe,
+    ) {
+        Ok(fixed) => fixed,
+        Err(skip) => {
+            tracing::warn!("{}: fix-all not computed: {skip}", analyzed.path.display());
+            return None;
         }
-        let (next, _) = apply_edits(&text, &edits);
-        if next == text {
-            break;
-        }
-        text = next;
-        findings = analyzed
-            .engine
-            .analyze_source(&analyzed.path, analyzed.language, &text)
-            .findings;
+    };
+    for problem in &fixed.problems {
+        tracing::warn!("{}: fix-all: {problem}", analyzed.path.display());
     }
-    if text == original {
+    if fixed.text == original {
         return None;
     }
+    let text = fixed.text;
     let (start, old_end, new_end) = changed_region(&original, &text);
     Some(TextEdit::new(
         convert::range(

@@ -16,7 +16,7 @@ use dashmap::DashMap;
 use dsr_core::limits::Skip;
 use dsr_core::suppression::Suppression;
 use dsr_core::{Finding, Language, Limits};
-use dsr_engine::{Engine, IncrementalCache, RuleFailure};
+use dsr_engine::{Engine, IncrementalCache, Intake, RuleFailure, SkipReason};
 use dsr_syntax::tree_sitter::Tree;
 use dsr_syntax::{parse_rope, Document, ParseLimits, ParseStop, PositionEncoding, Rope};
 use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
@@ -612,26 +612,18 @@ impl State {
             .path
             .clone()
             .unwrap_or_else(|| PathBuf::from(snapshot.uri.path().as_str()));
-        let limits = &engine.config().limits;
+        let intake = intake(&engine, &snapshot.config_key);
+        // The document stops its own parse over the size limit or past the deadline; the rest is the intake's.
         let skipped = match snapshot.parse_stop {
             Some(ParseStop::TooLarge { bytes, .. }) => Some(Skip::TooLarge {
                 size: bytes as u64,
-                limit: limits.max_file_size,
+                limit: intake.limits().max_file_size,
             }),
             Some(ParseStop::TimedOut { after }) => Some(Skip::ParseTimedOut { after }),
-            // SQL has no parser to stop: its size is checked here.
-            None if snapshot.rope.len_bytes() as u64 > limits.max_file_size => {
-                Some(Skip::TooLarge {
-                    size: snapshot.rope.len_bytes() as u64,
-                    limit: limits.max_file_size,
-                })
-            }
-            None => None,
+            None => intake.skip_text(snapshot.language, &path, text),
         };
-        let skipped =
-            skipped.or_else(|| dsr_core::limits::classify(snapshot.language, &path, text, limits));
         let whole_file = snapshot.incremental.is_none();
-        let analysis = if skipped.is_some() || is_excluded(&engine, &snapshot.config_key, &path) {
+        let analysis = if skipped.is_some() || intake.is_excluded(&path) {
             dsr_engine::Analysis::default()
         } else if let Some(cache) = &snapshot.incremental {
             let mut cache = lock(cache);
@@ -819,40 +811,20 @@ impl State {
         }
         let key = self.configs.key_for(Some(path), &folders);
         let engine = self.engine_for(&key);
-        if is_excluded(&engine, &key, path) {
+        let intake = intake(&engine, &key);
+        if intake.is_excluded(path) {
             return Ok(None);
         }
-        let limits = &engine.config().limits;
-        let metadata =
-            std::fs::metadata(path).map_err(|err| format!("{shown}: cannot read: {err}"))?;
-        if metadata.len() > limits.max_file_size {
-            return Err(format!(
-                "{shown}: skipped, {}",
-                Skip::TooLarge {
-                    size: metadata.len(),
-                    limit: limits.max_file_size
-                }
-            ));
-        }
-        let bytes = std::fs::read(path).map_err(|err| format!("{shown}: cannot read: {err}"))?;
-        let text = String::from_utf8(bytes).map_err(|err| {
-            format!(
-                "{shown}: skipped, not valid UTF-8 (invalid byte at offset {})",
-                err.utf8_error().valid_up_to()
-            )
-        })?;
-        if let Some(skip) = dsr_core::limits::classify(language, path, &text, limits) {
-            return Err(format!("{shown}: skipped, {skip}"));
-        }
-        let document = Document::with_limits(language, &text, 0, parse_limits(limits))
-            .map_err(|err| format!("{shown}: {err}"))?;
-        if let Some(ParseStop::TimedOut { after }) = document.parse_stop() {
-            return Err(format!(
-                "{shown}: skipped, {}",
-                Skip::ParseTimedOut { after }
-            ));
-        }
-        let analysis = engine.analyze(path, language, &text, document.tree());
+        let text = match intake.read(path, language) {
+            Ok(text) => text,
+            // Nothing to report; diagnostics it had are cleared.
+            Err(SkipReason::Empty) => String::new(),
+            Err(reason @ SkipReason::Unreadable(_)) => return Err(format!("{shown}: {reason}")),
+            Err(reason) => return Err(format!("{shown}: skipped, {reason}")),
+        };
+        let (analysis, _) = engine
+            .parse_and_analyze(path, language, &text)
+            .map_err(|skip| format!("{shown}: skipped, {skip}"))?;
         let session = self.session();
         let rope = Rope::from_str(&text);
         let cx = DiagnosticContext {
@@ -1054,13 +1026,14 @@ fn settle(doc: &Mutex<Doc>) -> bool {
     false
 }
 
-/// Whether the configuration's `exclude` globs (relative to the configuration file's folder) cover `path`.
-fn is_excluded(engine: &Engine, key: &ConfigKey, path: &Path) -> bool {
-    let Some(root) = key.as_deref().and_then(Path::parent) else {
-        return false;
-    };
-    path.strip_prefix(root)
-        .is_ok_and(|relative| engine.config().is_excluded(relative))
+/// The engine's intake for files under the configuration `key`: its `exclude` globs are relative to the
+/// configuration file's folder. Without a file there are no globs to match, so no folder is needed.
+pub(crate) fn intake<'a>(engine: &'a Engine, key: &'a ConfigKey) -> Intake<'a> {
+    let root = key
+        .as_deref()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new(""));
+    Intake::new(engine.config(), root)
 }
 
 pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {

@@ -95,8 +95,8 @@ async fn pull_configuration(state: &Arc<State>) {
     }
 }
 
-/// Files of the workspace folders that we check: `.gitignore`d and hidden files left out, vendored directories
-/// pruned (unless `skip_dir` says to keep them), and what the configuration excludes is skipped later, per file.
+/// Files of the workspace folders that we check: `.gitignore`d and hidden files left out, and the directories
+/// `skip_dir` names (the intake's: vendored or excluded) pruned; the intake judges each file later.
 /// Symbolic links are neither followed into directories nor listed: the walk stays inside the folders.
 fn workspace_files(
     folders: &[PathBuf],
@@ -169,16 +169,11 @@ async fn index(state: Arc<State>, generation: u64, token: Option<NumberOrString>
     let folders = state.session().folders;
     let walk_state = state.clone();
     let skip_dir = move |dir: &Path| {
-        dsr_core::limits::is_vendored_dir(dir)
-            && walk_state
-                .engine_for(
-                    &walk_state
-                        .configs
-                        .key_for(Some(&dir.join("x")), &walk_state.session().folders),
-                )
-                .config()
-                .limits
-                .skip_vendored
+        let key = walk_state
+            .configs
+            .key_for(Some(&dir.join("x")), &walk_state.session().folders);
+        let engine = walk_state.engine_for(&key);
+        crate::state::intake(&engine, &key).skip_dir(dir).is_some()
     };
     let files = tokio::task::spawn_blocking(move || workspace_files(&folders, skip_dir))
         .await

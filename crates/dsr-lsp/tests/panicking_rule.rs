@@ -9,7 +9,10 @@ use dsr_core::{Finding, Rule, RuleMeta, TextRange};
 use dsr_semantic::DynRule;
 use dsr_semantic::RuleContext;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::BufReader;
+
+mod common;
+use common::Client;
 
 static RUNS: AtomicUsize = AtomicUsize::new(0);
 
@@ -67,76 +70,6 @@ impl Rule<RuleContext<'_>> for Reports {
 }
 
 static REGISTRY: [&DynRule; 2] = [&Panics, &Reports];
-
-struct Client {
-    writer: tokio::io::DuplexStream,
-    reader: BufReader<tokio::io::DuplexStream>,
-    next_id: i64,
-    /// Messages read but not yet awaited: notifications can arrive in any order.
-    backlog: Vec<Value>,
-}
-
-impl Client {
-    async fn send(&mut self, message: Value) {
-        let body = message.to_string();
-        let frame = format!("Content-Length: {}\r\n\r\n{body}", body.len());
-        self.writer.write_all(frame.as_bytes()).await.unwrap();
-    }
-
-    async fn notify(&mut self, method: &str, params: Value) {
-        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}))
-            .await;
-    }
-
-    async fn request(&mut self, method: &str, params: Value) -> i64 {
-        self.next_id += 1;
-        let id = self.next_id;
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .await;
-        id
-    }
-
-    async fn read(&mut self) -> Value {
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            self.reader.read_line(&mut line).await.unwrap();
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some(value) = line.strip_prefix("Content-Length: ") {
-                length = value.parse().unwrap();
-            }
-        }
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body).await.unwrap();
-        serde_json::from_slice(&body).unwrap()
-    }
-
-    /// The first message that satisfies `predicate` (others are kept; server requests answered with null).
-    async fn wait(&mut self, predicate: impl Fn(&Value) -> bool) -> Value {
-        if let Some(at) = self.backlog.iter().position(&predicate) {
-            return self.backlog.remove(at);
-        }
-        tokio::time::timeout(Duration::from_secs(60), async {
-            loop {
-                let message = self.read().await;
-                if message.get("method").is_some() && message.get("id").is_some() {
-                    let id = message["id"].clone();
-                    self.send(json!({"jsonrpc": "2.0", "id": id, "result": null}))
-                        .await;
-                }
-                if predicate(&message) {
-                    return message;
-                }
-                self.backlog.push(message);
-            }
-        })
-        .await
-        .expect("the awaited message arrives")
-    }
-}
 
 fn diagnostics_for(version: i64) -> impl Fn(&Value) -> bool {
     move |m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["version"] == version

@@ -10,14 +10,12 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use dsr_core::config::Selector;
 use dsr_core::{Config, FindingKind, Language, Severity};
-use dsr_engine::Engine;
+use dsr_engine::{Engine, FixMode, Intake};
 use rayon::prelude::*;
 
 use super::Run;
 use crate::report::{Format, Report, DEFAULT_DOCS_URL};
-use crate::scan::{
-    self, FileCost, FixMode, LanguageTimings, SkipReason, Skipped, SourceFile, Timings,
-};
+use crate::scan::{self, FileCost, LanguageTimings, SkipReason, Skipped, SourceFile, Timings};
 use crate::terminal::{warn, ColorChoice};
 use crate::ExitStatus;
 
@@ -193,7 +191,8 @@ impl Run for CheckArgs {
         let (discovery, walk) = scan::phase(|| scan::discover(&paths, &root, &config));
         timings.walk = walk;
         let engine = Engine::new(dsr_rules::registry(), config);
-        let limits = engine.config().limits.clone();
+        let intake = Intake::new(engine.config(), &root);
+        let limits = intake.limits();
         let fix_mode = match (self.fix, self.unsafe_fixes) {
             (false, _) => None,
             (true, false) => Some(FixMode::Safe),
@@ -211,7 +210,7 @@ impl Run for CheckArgs {
                     discovery
                         .files
                         .par_iter()
-                        .map(|candidate| scan::load(candidate, &limits))
+                        .map(|candidate| scan::load(candidate, &intake))
                         .collect::<Vec<_>>()
                 })
             });
@@ -229,7 +228,11 @@ impl Run for CheckArgs {
                         .par_iter()
                         .map(|file| {
                             let (_, elapsed) = scan::file_time(|| {
-                                scan::parse(file.language, &file.text, limits.parse_timeout)
+                                dsr_engine::parse::parse(
+                                    file.language,
+                                    &file.text,
+                                    limits.parse_timeout,
+                                )
                             });
                             FileCost {
                                 language: file.language,
@@ -269,7 +272,7 @@ impl Run for CheckArgs {
                     .files
                     .par_iter()
                     .map(|candidate| {
-                        let result = scan::load(candidate, &limits)
+                        let result = scan::load(candidate, &intake)
                             .and_then(|file| check_file(&engine, file, fix_mode));
                         progress.tick();
                         result
@@ -397,15 +400,21 @@ fn check_file(
     let language = file.language;
     let (result, elapsed) = scan::file_time(|| match fix_mode {
         None => {
-            let (analysis, _) =
-                scan::analyze(engine, Path::new(&file.display), file.language, &file.text)
-                    .map_err(|skip| (file.display.clone(), skip))?;
+            let (analysis, _) = engine
+                .parse_and_analyze(Path::new(&file.display), file.language, &file.text)
+                .map_err(|skip| (file.display.clone(), skip))?;
             Ok((file, analysis.findings, analysis.failures, 0))
         }
         Some(mode) => {
-            let fixed =
-                scan::fix(engine, &file, mode).map_err(|skip| (file.display.clone(), skip))?;
-            if let Some(problem) = &fixed.problem {
+            let fixed = dsr_engine::fix_all(
+                engine,
+                Path::new(&file.display),
+                file.language,
+                &file.text,
+                mode,
+            )
+            .map_err(|skip| (file.display.clone(), skip))?;
+            for problem in &fixed.problems {
                 warn(format_args!("{}: {problem}", file.display));
             }
             let file = SourceFile {
