@@ -13,7 +13,7 @@
 //!   buffered-channel semaphore, tokio `Semaphore`), `errgroup.SetLimit`, a send to a channel that feeds a fixed
 //!   pool of workers, `buffer_unordered(n)`/`buffered(n)`/`for_each_concurrent(Some(n))`, p-limit, a wait for the
 //!   batch inside the loop;
-//! - whether it is a retry loop (from [`Retries`](super::Retries)) or a pagination loop (a cursor, page
+//! - whether it is a retry loop (from [`Retries`](super::retry::Retries)) or a pagination loop (a cursor, page
 //!   or next-token variable assigned in the body and fed back into the call or the loop condition).
 
 use dsr_syntax::{node, Language, TextRange};
@@ -22,7 +22,7 @@ use tree_sitter::Node;
 
 use crate::facts::FileFacts;
 use crate::models::effects::RemoteEffects;
-use crate::models::Retries;
+use crate::models::retry::Retries;
 
 /// Every iteration of a file.
 #[derive(Debug, Default)]
