@@ -3,7 +3,7 @@ use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta,
 use dsr_semantic::facts::Call;
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
-use dsr_syntax::node;
+use dsr_syntax::node::{self, Wrappers};
 
 declare_rule! {
     /// ## What it finds
@@ -320,13 +320,7 @@ fn is_reqwest_response(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
     if is_http(receiver) {
         return true;
     }
-    let mut head = receiver;
-    while matches!(head.kind(), "try_expression" | "await_expression") {
-        match head.named_child(0) {
-            Some(inner) => head = inner,
-            None => break,
-        }
-    }
+    let head = node::strip_wrappers(receiver, Wrappers::TRY | Wrappers::AWAIT);
     if head.kind() != "identifier" {
         return false;
     }

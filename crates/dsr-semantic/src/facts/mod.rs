@@ -460,20 +460,6 @@ impl<'t> FileFacts<'t> {
     }
 }
 
-/// `x?`, `x.await`, `x!`, `(x)` → `x`.
-fn strip_chain_wrappers(mut n: Node<'_>) -> Node<'_> {
-    while matches!(
-        n.kind(),
-        "try_expression" | "await_expression" | "parenthesized_expression" | "non_null_expression"
-    ) {
-        match n.named_child(0) {
-            Some(inner) => n = inner,
-            None => break,
-        }
-    }
-    n
-}
-
 /// Byte ranges where a Go file refers to the package imported as `local` (`context.Background`,
 /// `context.Context`): selector operands and qualified type packages. For deciding whether an edit leaves an
 /// import unused.
