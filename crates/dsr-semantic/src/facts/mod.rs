@@ -234,7 +234,10 @@ impl<'t> FileFacts<'t> {
                 value: source.to_string(),
                 function: None,
             });
-            facts.comments = dsr_core::suppression::sql_comments(source);
+            facts.comments = dsr_core::sql::comments(source)
+                .into_iter()
+                .map(|comment| comment.range)
+                .collect();
             return facts;
         };
         let mut collector = Collector {
