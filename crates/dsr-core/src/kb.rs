@@ -393,6 +393,12 @@ pub enum PathGroupKind {
     ThreadSpawn,
     /// The handle type of such a thread (`std::thread::JoinHandle`).
     ThreadHandle,
+    /// Serves HTTP until the process stops, with timeouts only if the server or router was given some
+    /// (`http.ListenAndServe`, `axum::serve`).
+    Serve,
+    /// Measures the time passed since, or left until, an instant (`time.Since`, `time.Until`): a loop that
+    /// compares it stops at a deadline.
+    DeadlineCheck,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -29,7 +29,7 @@ use tree_sitter::Node;
 use super::effects::RemoteEffects;
 use crate::facts::{Call, FileFacts};
 use crate::kb::KbMatch;
-use dsr_core::kb::{ApiRole, KnowledgeBase, RetryEffect, RetryLibrary};
+use dsr_core::kb::{ApiRole, KnowledgeBase, PathGroupKind, RetryEffect, RetryLibrary};
 
 /// Every retry of a file.
 #[derive(Debug, Default)]
@@ -1267,10 +1267,13 @@ impl<'a, 't> Analyzer<'a, 't> {
                         Language::Go => {
                             (matches!(method, "Err" | "Done")
                                 && self.is_context(receiver, function))
-                                || matches!(
-                                    self.resolved(d).as_deref(),
-                                    Some("time.Since" | "time.Until")
-                                )
+                                || self.resolved(d).is_some_and(|path| {
+                                    self.kb.is_in_group(
+                                        self.language,
+                                        &path,
+                                        PathGroupKind::DeadlineCheck,
+                                    )
+                                })
                                 || (matches!(method, "After" | "Before")
                                     && (receiver.contains("Now")
                                         || self.text(d).to_ascii_lowercase().contains("deadline")))
