@@ -718,20 +718,25 @@ impl KnowledgeBase {
 
     /// The unbounded channel constructor at a canonical path.
     pub fn unbounded_channel(&self, language: Language, path: &str) -> Option<&UnboundedChannel> {
-        self.unbounded_channels
-            .get(path)?
-            .iter()
-            .find(|(l, _)| Self::same_family(*l, language))
-            .map(|(_, channel)| channel)
+        Self::first_of_family(&self.unbounded_channels, language, path)
     }
 
     /// The body parser a call at a canonical path makes.
     pub fn body_parser(&self, language: Language, path: &str) -> Option<&BodyParser> {
-        self.body_parsers
+        Self::first_of_family(&self.body_parsers, language, path)
+    }
+
+    /// The first entry indexed under `path` for `language`'s family.
+    fn first_of_family<'k, T>(
+        index: &'k rustc_hash::FxHashMap<String, Vec<(Language, T)>>,
+        language: Language,
+        path: &str,
+    ) -> Option<&'k T> {
+        index
             .get(path)?
             .iter()
             .find(|(l, _)| Self::same_family(*l, language))
-            .map(|(_, parser)| parser)
+            .map(|(_, entry)| entry)
     }
 
     /// Whether the call or type at a canonical path is one of `group`.
