@@ -10,6 +10,7 @@ pub mod fix;
 pub mod kb;
 pub mod limits;
 pub mod rule;
+pub mod sql;
 pub mod suppression;
 
 pub use config::{Config, ConfigError};
