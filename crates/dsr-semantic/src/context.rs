@@ -13,7 +13,7 @@ use crate::facts::FileFacts;
 use crate::models::messaging::transaction::{transactions, Transaction};
 use crate::models::messaging::writes::{write_sites, WriteSite};
 use crate::models::messaging::MessagingModel;
-use crate::models::{Models, RemoteEffects, Retries};
+use crate::models::{Models, RemoteCalls, Retries};
 
 /// A rule over the semantic context: what the engine runs and the rules implement.
 pub type DynRule = dyn for<'a> Rule<RuleContext<'a>>;
@@ -51,17 +51,18 @@ impl<'a> RuleContext<'a> {
         }
     }
 
-    /// Which calls of the file reach a remote system, directly or through a helper of the same file.
-    pub fn remote_effects(&self) -> &RemoteEffects {
+    /// Which calls of the file reach a remote system, directly or through a helper of the same file, which of
+    /// them change remote state and which are non-idempotent writes.
+    pub fn remote_calls(&self) -> &RemoteCalls {
         self.models
-            .effects
-            .get_or_init(|| RemoteEffects::compute(self.facts, self.source, self.kb))
+            .remote_calls
+            .get_or_init(|| RemoteCalls::compute(self.facts, self.source, self.kb))
     }
 
     /// The retry loops and retry-library calls of the file.
     pub fn retries(&self) -> &Retries<'a> {
         self.models.retry.get_or_init(|| {
-            Retries::compute_with(self.facts, self.source, self.kb, self.remote_effects())
+            Retries::compute_with(self.facts, self.source, self.kb, self.remote_calls())
         })
     }
 
@@ -71,7 +72,7 @@ impl<'a> RuleContext<'a> {
             crate::models::loops::Loops::compute(
                 self.facts,
                 self.source,
-                self.remote_effects(),
+                self.remote_calls(),
                 self.retries(),
             )
         })
@@ -82,13 +83,6 @@ impl<'a> RuleContext<'a> {
         self.models
             .locks
             .get_or_init(|| crate::models::locks::Locks::compute(self.facts, self.source, self.kb))
-    }
-
-    /// Which calls reach a remote system and which of them mutate it (any write, not only unsafe-to-repeat ones).
-    pub fn remote_calls(&self) -> &crate::models::remote::RemoteCalls {
-        self.models.remote_calls.get_or_init(|| {
-            crate::models::remote::RemoteCalls::compute(self.facts, self.source, self.kb)
-        })
     }
 
     /// Rust: whether `node` is inside a test, a function or module with an attribute that mentions `test`

@@ -148,7 +148,7 @@ impl Rule<RuleContext<'_>> for LockWithoutFencing {
                 .iter()
                 .enumerate()
                 // The cheap test first: most calls write nothing.
-                .filter(|(i, _)| remote.remote(*i).is_some_and(|r| r.write.is_some()))
+                .filter(|(i, _)| remote.remote(*i).is_some_and(|r| r.mutation.is_some()))
                 .filter(|(i, c)| {
                     *i != acquisition.call
                         && !acquisition.releases.iter().any(|r| r.call == *i)
@@ -278,7 +278,7 @@ fn report(
     for write in writes {
         let kind = remote
             .remote(*write)
-            .and_then(|r| r.write)
+            .and_then(|r| r.mutation)
             .and_then(|w| ctx.kb.call(facts, &facts.calls[w]))
             .map_or("write", |api| describe(api.kind));
         if !kinds.contains(&kind) {
