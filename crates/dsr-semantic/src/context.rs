@@ -14,6 +14,7 @@ use crate::models::messaging::transaction::{transactions, Transaction};
 use crate::models::messaging::writes::{write_sites, WriteSite};
 use crate::models::messaging::MessagingModel;
 use crate::models::{Models, RemoteCalls, Retries};
+use crate::store_commands::StoreCommands;
 
 /// A rule over the semantic context: what the engine runs and the rules implement.
 pub type DynRule = dyn for<'a> Rule<RuleContext<'a>>;
@@ -78,11 +79,23 @@ impl<'a> RuleContext<'a> {
         })
     }
 
+    /// The key-value store commands the calls of the file send, decoded once.
+    pub fn store_commands(&self) -> &StoreCommands<'a> {
+        self.models
+            .store_commands
+            .get_or_init(|| StoreCommands::decode(self.facts, self.kb, self.source))
+    }
+
     /// The distributed and in-process locks of the file, shared by the LCK rules.
     pub fn locks(&self) -> &crate::models::locks::Locks<'a, 'a> {
-        self.models
-            .locks
-            .get_or_init(|| crate::models::locks::Locks::compute(self.facts, self.source, self.kb))
+        self.models.locks.get_or_init(|| {
+            crate::models::locks::Locks::compute(
+                self.facts,
+                self.source,
+                self.kb,
+                self.store_commands(),
+            )
+        })
     }
 
     /// Rust: whether `node` is inside a test, a function or module with an attribute that mentions `test`
@@ -163,6 +176,7 @@ impl<'a> RuleContext<'a> {
                 self.source,
                 self.kb,
                 self.transactions(),
+                self.store_commands(),
             )
         })
     }

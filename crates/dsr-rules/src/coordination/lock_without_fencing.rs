@@ -2,7 +2,6 @@ use dsr_core::kb::{ApiKind, LockScope};
 use dsr_core::{declare_rule, Finding, Fix, Rule, RuleMeta, TextRange};
 use dsr_semantic::models::locks::{key_text, words, Acquisition, Expiry, Mechanism, Purpose};
 use dsr_semantic::models::remote::RemoteCalls;
-use dsr_semantic::store_commands::StoreCommand;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
@@ -217,7 +216,7 @@ fn is_fenced(ctx: &RuleContext<'_>, acquisition: &Acquisition<'_, '_>, region: T
                 .map(|f| facts.outermost_function(f))
                 == function
         })
-        .filter_map(|i| StoreCommand::decode(facts, ctx.kb, ctx.source, i))
+        .filter_map(|i| ctx.store_commands().at(i))
         .any(|c| matches!(c.name.as_str(), "INCR" | "INCRBY"));
     if counter {
         return true;

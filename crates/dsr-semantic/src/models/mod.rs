@@ -46,6 +46,7 @@ pub(crate) struct Models<'t> {
     pub(crate) handlers: OnceCell<handlers::Handlers<'t>>,
     pub(crate) loops: OnceCell<loops::Loops<'t>>,
     pub(crate) time: OnceCell<time::TimeModel<'t>>,
+    pub(crate) store_commands: OnceCell<crate::store_commands::StoreCommands<'t>>,
     pub(crate) rust_tests: OnceCell<Vec<(usize, std::ops::Range<usize>)>>,
 }
 
