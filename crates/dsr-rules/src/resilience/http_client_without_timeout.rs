@@ -1,4 +1,4 @@
-use dsr_core::kb::Api;
+use dsr_core::kb::{Api, ApiTimeout};
 use dsr_core::{
     declare_rule, Applicability, Confidence, Edit, Finding, Fix, Language, Rule, RuleMeta,
     TextRange,
@@ -163,8 +163,7 @@ fn through_requests<'t>(
 fn declared_bounded(ctx: &RuleContext<'_>, path: &str) -> bool {
     ctx.kb
         .api(ctx.language, path)
-        .and_then(|a| a.timeout.as_deref())
-        == Some("set")
+        .is_some_and(|a| a.timeout == Some(ApiTimeout::Set))
 }
 
 /// A remote call the knowledge base (typically a team's own `[[effects]]` wrapper) marks `timeout = "none"`.
@@ -196,7 +195,7 @@ fn declared_unbounded(
 fn is_declared_unbounded<'k>(ctx: &'k RuleContext<'_>, path: &str) -> Option<&'k Api> {
     ctx.kb
         .api(ctx.language, path)
-        .filter(|a| a.remote && a.timeout.as_deref() == Some("none"))
+        .filter(|a| a.remote && a.timeout == Some(ApiTimeout::None))
 }
 
 mod go {
@@ -217,7 +216,7 @@ mod go {
             let Some(api) = ctx.kb.api(ctx.language, path) else {
                 continue;
             };
-            if !api.remote || api.timeout.as_deref() != Some("none") {
+            if !api.remote || api.timeout != Some(ApiTimeout::None) {
                 continue;
             }
             if !path.starts_with("net/http.") {
@@ -537,8 +536,8 @@ mod rust {
             let Some(api) = ctx.kb.method_of(ctx.language, module, name) else {
                 continue;
             };
-            match api.timeout.as_deref() {
-                Some("set") => {
+            match api.timeout {
+                Some(ApiTimeout::Set) => {
                     let disabled = ctx.facts.call_of(link.call).is_some_and(|c| {
                         c.args.len() == 1 && ctx.node_text(c.args[0]).trim() == "None"
                     });
@@ -548,7 +547,7 @@ mod rust {
                         Timeout::Set
                     };
                 }
-                Some("connect") if result == Timeout::Absent => {
+                Some(ApiTimeout::Connect) if result == Timeout::Absent => {
                     result = Timeout::ConnectOnly(link.call)
                 }
                 _ => {}
@@ -575,8 +574,8 @@ mod rust {
             let api = ctx.kb.api(ctx.language, path);
             // The blocking client gives up after 30 s unless told otherwise: bounded, if perhaps not enough.
             let blocking_default = api
-                .and_then(|a| a.timeout.as_deref())
-                .is_some_and(|t| t != "none");
+                .and_then(|a| a.timeout.as_ref())
+                .is_some_and(ApiTimeout::bounds_by_default);
             let chain = ctx.facts.method_chain(call.node);
             match kind {
                 Entry::Request => match chain_timeout(ctx, module, &chain) {
@@ -784,8 +783,8 @@ mod rust {
         let module = path.split("::").next().unwrap_or(path);
         let written = &call.callee_text;
         let blocking = api
-            .and_then(|a| a.timeout.as_deref())
-            .is_some_and(|t| t != "none");
+            .and_then(|a| a.timeout.as_ref())
+            .is_some_and(ApiTimeout::bounds_by_default);
         let title = if blocking {
             format!(
                 "`{written}()` relies on a default timeout: {}; is that within the caller's budget",
