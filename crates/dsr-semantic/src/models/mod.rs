@@ -19,6 +19,7 @@
 //! [`RuleContext::store_accesses`](crate::RuleContext::store_accesses).
 
 pub mod control_flow;
+pub mod error_fate;
 pub mod handlers;
 pub mod locks;
 pub mod loops;
