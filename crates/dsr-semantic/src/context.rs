@@ -9,7 +9,8 @@ use dsr_core::rule::{Rule, RuleMeta};
 use dsr_syntax::{Language, TextRange};
 use tree_sitter::Tree;
 
-use crate::facts::FileFacts;
+use crate::facts::{Binding, Call, ChainLink, FileFacts};
+use crate::models::clients::{self, BuilderTimeout, RequestBound};
 use crate::models::messaging::transaction::{transactions, Transaction};
 use crate::models::messaging::writes::{write_sites, WriteSite};
 use crate::models::messaging::MessagingModel;
@@ -77,6 +78,21 @@ impl<'a> RuleContext<'a> {
                 self.retries(),
             )
         })
+    }
+
+    /// What the builder calls `links` of a `module`'s client or request (`reqwest`, `ureq`) do to its timeout.
+    pub fn builder_timeout(&self, module: &str, links: &[ChainLink<'a>]) -> BuilderTimeout<'a> {
+        clients::builder_timeout(self.facts, self.kb, self.source, module, links)
+    }
+
+    /// How the requests made through a client `binding` are bounded, as `judge` rates each call on it; a client
+    /// that escapes the file is unbounded whatever its requests here do.
+    pub fn requests_through(
+        &self,
+        binding: Option<&Binding>,
+        judge: impl Fn(&Call<'a>) -> Option<RequestBound>,
+    ) -> RequestBound {
+        clients::requests_through(self.facts, self.source, binding, judge)
     }
 
     /// The key-value store commands the calls of the file send, decoded once.

@@ -4,6 +4,7 @@ use dsr_core::{
     TextRange,
 };
 use dsr_semantic::facts::{Binding, ContextDeadline, Literal, Origin};
+use dsr_semantic::models::clients::{BuilderTimeout, RequestBound};
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
@@ -126,39 +127,6 @@ fn note(api: Option<&Api>) -> &str {
         .unwrap_or("it has no timeout")
 }
 
-/// How a request made through a client is bounded on its own.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Bound {
-    Bounded,
-    /// Bounded by something passed in: an open question.
-    Elsewhere,
-    Unbounded,
-}
-
-/// A client without a timeout of its own is fine when every request made through it in the file is bounded,
-/// at least one is, and the client goes nowhere else. `Elsewhere` when the weakest of them depends on callers.
-/// `judge` gives `None` for calls on the client that send nothing (`CloseIdleConnections`).
-fn through_requests<'t>(
-    ctx: &RuleContext<'t>,
-    binding: Option<&Binding>,
-    judge: impl Fn(&dsr_semantic::facts::Call<'t>) -> Option<Bound>,
-) -> Bound {
-    let Some(binding) = binding else {
-        return Bound::Unbounded;
-    };
-    let weakest = ctx
-        .facts
-        .calls_on(binding)
-        .filter_map(judge)
-        .max()
-        .unwrap_or(Bound::Unbounded);
-    // Whether the client escapes is the costly question (a walk over its scope): ask it last.
-    if weakest == Bound::Unbounded || ctx.facts.escapes(binding, ctx.source) {
-        return Bound::Unbounded;
-    }
-    weakest
-}
-
 /// Whether the knowledge base (the user's `[[effects]]` first) says the API at `path` sets a timeout itself.
 fn declared_bounded(ctx: &RuleContext<'_>, path: &str) -> bool {
     ctx.kb
@@ -230,8 +198,8 @@ mod go {
             let callee = &call.callee_text;
             let mut finding = if default_client && call.method.as_deref() == Some("Do") {
                 match request_bound(ctx, call.args.first().copied()) {
-                    (Bound::Bounded, _) => continue,
-                    (Bound::Elsewhere, source) => {
+                    (RequestBound::Bounded, _) => continue,
+                    (RequestBound::Elsewhere, source) => {
                         let mut question = ctx
                             .finding(META, TextRange::of(call.callee))
                             .open_question()
@@ -247,7 +215,7 @@ mod go {
                         }
                         question
                     }
-                    (Bound::Unbounded, source) => {
+                    (RequestBound::Unbounded, source) => {
                         let mut finding = ctx
                             .finding(META, TextRange::of(call.callee))
                             .title(format!("`{callee}` can wait forever: {}", note(Some(api))));
@@ -325,12 +293,12 @@ mod go {
             }
             let binding = facts.binding_of(selector, ctx.source);
             let bound =
-                through_requests(ctx, binding.as_ref(), |call| match call.method.as_deref() {
+                ctx.requests_through(binding.as_ref(), |call| match call.method.as_deref() {
                     Some("Do") => Some(request_bound(ctx, call.args.first().copied()).0),
-                    Some("Get" | "Head" | "Post" | "PostForm") => Some(Bound::Unbounded),
+                    Some("Get" | "Head" | "Post" | "PostForm") => Some(RequestBound::Unbounded),
                     _ => None,
                 });
-            if bound == Bound::Bounded {
+            if bound == RequestBound::Bounded {
                 continue;
             }
             let api = ctx.kb.api(ctx.language, "net/http.DefaultClient.Do");
@@ -339,7 +307,7 @@ mod go {
                 ctx.node_text(selector),
                 note(api)
             ));
-            if bound == Bound::Elsewhere {
+            if bound == RequestBound::Elsewhere {
                 finding = finding.open_question();
             }
             finding
@@ -357,7 +325,7 @@ mod go {
     fn request_bound<'t>(
         ctx: &RuleContext<'t>,
         request: Option<Node<'t>>,
-    ) -> (Bound, Option<Node<'t>>) {
+    ) -> (RequestBound, Option<Node<'t>>) {
         let facts = ctx.facts;
         let mut current = request;
         for _ in 0..8 {
@@ -369,7 +337,7 @@ mod go {
                     let function = facts.function_at(expr.start_byte());
                     match facts.origin_of(function, ctx.node_text(expr), expr.start_byte()) {
                         Origin::Value(value) => current = Some(value),
-                        Origin::Parameter { .. } => return (Bound::Elsewhere, Some(expr)),
+                        Origin::Parameter { .. } => return (RequestBound::Elsewhere, Some(expr)),
                         Origin::Unknown => break,
                     }
                 }
@@ -379,7 +347,9 @@ mod go {
                     };
                     let context = match call.path.as_deref() {
                         Some("net/http.NewRequestWithContext") => call.args.first().copied(),
-                        Some("net/http.NewRequest") => return (Bound::Unbounded, Some(expr)),
+                        Some("net/http.NewRequest") => {
+                            return (RequestBound::Unbounded, Some(expr))
+                        }
                         _ if matches!(call.method.as_deref(), Some("WithContext" | "Clone")) => {
                             call.args.first().copied()
                         }
@@ -387,16 +357,16 @@ mod go {
                     };
                     let Some(context) = context else { break };
                     return match facts.go_context_deadline(context, ctx.source) {
-                        ContextDeadline::Set(at) => (Bound::Bounded, Some(at)),
-                        ContextDeadline::FromCaller(at) => (Bound::Elsewhere, Some(at)),
-                        ContextDeadline::Absent(at) => (Bound::Unbounded, Some(at)),
-                        ContextDeadline::Unknown => (Bound::Elsewhere, Some(context)),
+                        ContextDeadline::Set(at) => (RequestBound::Bounded, Some(at)),
+                        ContextDeadline::FromCaller(at) => (RequestBound::Elsewhere, Some(at)),
+                        ContextDeadline::Absent(at) => (RequestBound::Unbounded, Some(at)),
+                        ContextDeadline::Unknown => (RequestBound::Elsewhere, Some(context)),
                     };
                 }
                 _ => break,
             }
         }
-        (Bound::Elsewhere, None)
+        (RequestBound::Elsewhere, None)
     }
 
     fn client_literal(ctx: &RuleContext<'_>, literal: &Literal<'_>, sink: &mut Vec<Finding>) {
@@ -419,12 +389,12 @@ mod go {
         }) {
             return;
         }
-        let bound = through_requests(ctx, binding.as_ref(), |call| match call.method.as_deref() {
+        let bound = ctx.requests_through(binding.as_ref(), |call| match call.method.as_deref() {
             Some("Do") => Some(request_bound(ctx, call.args.first().copied()).0),
-            Some("Get" | "Head" | "Post" | "PostForm") => Some(Bound::Unbounded),
+            Some("Get" | "Head" | "Post" | "PostForm") => Some(RequestBound::Unbounded),
             _ => None,
         });
-        if bound == Bound::Bounded {
+        if bound == RequestBound::Bounded {
             return;
         }
         let type_range = literal
@@ -456,7 +426,7 @@ mod go {
             None => format!("`{written}` built without a `Timeout`: {}", note(api)),
         };
         let mut finding = ctx.finding(META, type_range).title(title);
-        if bound == Bound::Elsewhere {
+        if bound == RequestBound::Elsewhere {
             finding = finding.open_question().confidence(Confidence::Medium);
         }
         finding
@@ -515,47 +485,6 @@ mod rust {
         "get", "post", "put", "patch", "delete", "head", "request", "options",
     ];
 
-    /// What a chain of builder calls does to the timeout.
-    #[derive(PartialEq, Eq)]
-    enum Timeout<'t> {
-        Set,
-        /// `.timeout(None)` on the blocking client: explicitly none.
-        Disabled(Node<'t>),
-        ConnectOnly(Node<'t>),
-        Absent,
-    }
-
-    fn chain_timeout<'t>(
-        ctx: &RuleContext<'t>,
-        module: &str,
-        links: &[dsr_semantic::facts::ChainLink<'t>],
-    ) -> Timeout<'t> {
-        let mut result = Timeout::Absent;
-        for link in links {
-            let name = ctx.node_text(link.method);
-            let Some(api) = ctx.kb.method_of(ctx.language, module, name) else {
-                continue;
-            };
-            match api.timeout {
-                Some(ApiTimeout::Set) => {
-                    let disabled = ctx.facts.call_of(link.call).is_some_and(|c| {
-                        c.args.len() == 1 && ctx.node_text(c.args[0]).trim() == "None"
-                    });
-                    result = if disabled {
-                        Timeout::Disabled(link.call)
-                    } else {
-                        Timeout::Set
-                    };
-                }
-                Some(ApiTimeout::Connect) if result == Timeout::Absent => {
-                    result = Timeout::ConnectOnly(link.call)
-                }
-                _ => {}
-            }
-        }
-        result
-    }
-
     pub(super) fn check(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         for call in &ctx.facts.calls {
             let Some(path) = call.path.as_deref() else {
@@ -578,17 +507,17 @@ mod rust {
                 .is_some_and(ApiTimeout::bounds_by_default);
             let chain = ctx.facts.method_chain(call.node);
             match kind {
-                Entry::Request => match chain_timeout(ctx, module, &chain) {
-                    Timeout::Set => continue,
-                    Timeout::Disabled(at) => report_disabled(ctx, call, at, sink),
-                    Timeout::ConnectOnly(_) | Timeout::Absent => {
+                Entry::Request => match ctx.builder_timeout(module, &chain) {
+                    BuilderTimeout::Set => continue,
+                    BuilderTimeout::Disabled(at) => report_disabled(ctx, call, at, sink),
+                    BuilderTimeout::ConnectOnly(_) | BuilderTimeout::Absent => {
                         report(ctx, call, path, api, blocking_default, None, sink)
                     }
                 },
                 Entry::Client => {
                     let client = ctx.facts.binding_of(call.node, ctx.source);
                     let bound = requests_bound(ctx, module, client.as_ref());
-                    if bound == Bound::Bounded {
+                    if bound == RequestBound::Bounded {
                         continue;
                     }
                     let fix = if module == "reqwest" && !blocking_default {
@@ -601,7 +530,7 @@ mod rust {
                         call,
                         path,
                         api,
-                        blocking_default || bound == Bound::Elsewhere,
+                        blocking_default || bound == RequestBound::Elsewhere,
                         fix,
                         sink,
                     );
@@ -612,20 +541,24 @@ mod rust {
     }
 
     /// Requests made through a client binding: each needs its own `.timeout(..)`.
-    fn requests_bound(ctx: &RuleContext<'_>, module: &str, client: Option<&Binding>) -> Bound {
-        through_requests(ctx, client, |request| {
+    fn requests_bound(
+        ctx: &RuleContext<'_>,
+        module: &str,
+        client: Option<&Binding>,
+    ) -> RequestBound {
+        ctx.requests_through(client, |request| {
             let sends = request
                 .method
                 .as_deref()
                 .is_some_and(|m| REQUEST_METHODS.contains(&m));
             if !sends {
                 // `client.clone()` and the like hand the client on.
-                return Some(Bound::Unbounded);
+                return Some(RequestBound::Unbounded);
             }
             Some(
-                match chain_timeout(ctx, module, &ctx.facts.method_chain(request.node)) {
-                    Timeout::Set => Bound::Bounded,
-                    _ => Bound::Unbounded,
+                match ctx.builder_timeout(module, &ctx.facts.method_chain(request.node)) {
+                    BuilderTimeout::Set => RequestBound::Bounded,
+                    _ => RequestBound::Unbounded,
                 },
             )
         })
@@ -646,13 +579,13 @@ mod rust {
             .iter()
             .position(|l| ctx.node_text(l.method) == "build");
         let configured = &chain[..build.unwrap_or(chain.len())];
-        match chain_timeout(ctx, module, configured) {
-            Timeout::Set => return,
-            Timeout::Disabled(at) => return report_disabled(ctx, call, at, sink),
-            Timeout::ConnectOnly(_) | Timeout::Absent => {}
+        match ctx.builder_timeout(module, configured) {
+            BuilderTimeout::Set => return,
+            BuilderTimeout::Disabled(at) => return report_disabled(ctx, call, at, sink),
+            BuilderTimeout::ConnectOnly(_) | BuilderTimeout::Absent => {}
         }
-        let connect_only = match chain_timeout(ctx, module, configured) {
-            Timeout::ConnectOnly(at) => ctx.facts.call_of(at).and_then(|c| c.method.clone()),
+        let connect_only = match ctx.builder_timeout(module, configured) {
+            BuilderTimeout::ConnectOnly(at) => ctx.facts.call_of(at).and_then(|c| c.method.clone()),
             _ => None,
         };
         let (build_link, client) = match build {
@@ -676,7 +609,7 @@ mod rust {
                             .unwrap_or(step.callee),
                     }];
                     links.extend(facts.method_chain(step.node));
-                    if chain_timeout(ctx, module, &links) == Timeout::Set {
+                    if ctx.builder_timeout(module, &links) == BuilderTimeout::Set {
                         return;
                     }
                     if later_build.is_none() {
@@ -693,7 +626,7 @@ mod rust {
             }
         };
         let bound = requests_bound(ctx, module, client.as_ref());
-        if bound == Bound::Bounded {
+        if bound == RequestBound::Bounded {
             return;
         }
         let fix = build_link.and_then(|link| {
@@ -728,7 +661,7 @@ mod rust {
                 " (`{method}` bounds connecting only, not the response)"
             ));
         }
-        let open_question = blocking_default || bound == Bound::Elsewhere;
+        let open_question = blocking_default || bound == RequestBound::Elsewhere;
         let mut finding = ctx.finding(META, TextRange::of(call.callee)).title(title);
         if open_question {
             finding = finding.open_question();
@@ -1374,7 +1307,7 @@ mod typescript {
                 return;
             }
         }
-        let bound = through_requests(ctx, instance.as_ref(), |request| {
+        let bound = ctx.requests_through(instance.as_ref(), |request| {
             let sends = request
                 .method
                 .as_deref()
@@ -1384,12 +1317,12 @@ mod typescript {
             }
             let config = request.args.get(config_index(ctx, request)).copied();
             Some(match judge(ctx, config, &["timeout", "signal"]) {
-                Options::Bounded => Bound::Bounded,
-                Options::Elsewhere(_) => Bound::Elsewhere,
-                Options::Unbounded(..) => Bound::Unbounded,
+                Options::Bounded => RequestBound::Bounded,
+                Options::Elsewhere(_) => RequestBound::Elsewhere,
+                Options::Unbounded(..) => RequestBound::Unbounded,
             })
         });
-        if bound == Bound::Bounded {
+        if bound == RequestBound::Bounded {
             return;
         }
         let written = &call.callee_text;
@@ -1416,7 +1349,7 @@ mod typescript {
                     Some(_) => "axios instance created with `timeout: 0`, which axios reads as no timeout at all".to_string(),
                     None => format!("axios instance created without a `timeout`: {}", note(api)),
                 });
-                if bound == Bound::Elsewhere {
+                if bound == RequestBound::Elsewhere {
                     finding = finding.open_question();
                 }
                 finding

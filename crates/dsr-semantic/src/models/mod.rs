@@ -5,7 +5,8 @@
 //! distributed and in-process locks ([`locks`], with the any-mutation view of remote calls in [`remote`]),
 //! reads and writes of shared stores with their atomicity ([`store`]), HTTP/RPC request handlers, routes
 //! and server entry points ([`handlers`]), the loops that iterate collections with what they start per
-//! element ([`loops`]), and wall-clock readings with where their values go ([`time`]).
+//! element ([`loops`]), wall-clock readings with where their values go ([`time`]), what happens to a call's
+//! error ([`error_fate`]) and how HTTP clients and their requests are bounded in time ([`clients`]).
 //!
 //! Each model is computed at most once per file, on first use, through
 //! [`RuleContext::remote_calls`](crate::RuleContext::remote_calls),
@@ -18,6 +19,7 @@
 //! [`RuleContext::write_sites`](crate::RuleContext::write_sites) and
 //! [`RuleContext::store_accesses`](crate::RuleContext::store_accesses).
 
+pub mod clients;
 pub mod control_flow;
 pub mod error_fate;
 pub mod handlers;
