@@ -108,7 +108,7 @@ pub struct Api {
     /// What each positional argument is, so rules can find "the key" or "the expiry" without knowing the
     /// library. Roles: `ctx` (a Go `context.Context`), `key`, `value`, `expiration` (a typed expiry: a Go
     /// duration, a Rust `Option<Expiration>`), `options` (an options object or struct), `init` (a fetch
-    /// `RequestInit`), `url`, `field` (a hash field), `tokens...` (every remaining argument is a raw command token: `"NX"`, `"PX"`,
+    /// `RequestInit`), `url`, `method` (an HTTP method), `body` (a request body), `field` (a hash field), `tokens...` (every remaining argument is a raw command token: `"NX"`, `"PX"`,
     /// `30000`), `options...` (every remaining argument is an option: etcd's `clientv3.WithLease(id)`),
     /// `command...` (every remaining argument is a raw command, its name first), `command` (one
     /// argument holding a raw command: an array of tokens, or a command name whose tokens follow in
@@ -122,6 +122,9 @@ pub struct Api {
     /// parts of consuming messages and of transactions the delivery models read (see [`ApiRole`]).
     #[serde(default)]
     pub role: Option<ApiRole>,
+    /// For an HTTP library's entry points: what the call makes, which says where its timeout is set.
+    #[serde(default)]
+    pub constructs: Option<Construct>,
     /// For `role = "sleep"`: the argument (0-based) holding the duration.
     #[serde(default)]
     pub delay_arg: Option<usize>,
@@ -142,6 +145,18 @@ pub struct Api {
     /// current state (`IfMatch`, `IfNoneMatch`, `if_match`).
     #[serde(default)]
     pub conditions: Vec<String>,
+}
+
+/// What an HTTP library's entry point makes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Construct {
+    /// A request on a default client (`reqwest::get`, `ureq::get`): bounded only by its own chain.
+    Request,
+    /// A client with defaults (`reqwest::Client::new()`, `ureq::agent()`): bounded only per request.
+    Client,
+    /// A client builder to configure (`reqwest::Client::builder()`, `ureq::AgentBuilder::new()`).
+    Builder,
 }
 
 /// What a call does that some rule needs to know, beside being remote.

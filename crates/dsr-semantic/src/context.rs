@@ -7,7 +7,7 @@ use dsr_core::finding::{Confidence, Evidence, Finding, FindingKind, Fix, Severit
 use dsr_core::kb::KnowledgeBase;
 use dsr_core::rule::{Rule, RuleMeta};
 use dsr_syntax::{Language, TextRange};
-use tree_sitter::Tree;
+use tree_sitter::{Node, Tree};
 
 use crate::facts::{Binding, Call, ChainLink, FileFacts};
 use crate::models::clients::{self, BuilderTimeout, RequestBound};
@@ -93,6 +93,12 @@ impl<'a> RuleContext<'a> {
         judge: impl Fn(&Call<'a>) -> Option<RequestBound>,
     ) -> RequestBound {
         clients::requests_through(self.facts, self.source, binding, judge)
+    }
+
+    /// How a Go request value (the argument of `client.Do(req)`) is bounded by its context, with the node the
+    /// context comes from.
+    pub fn go_request_bound(&self, request: Option<Node<'a>>) -> (RequestBound, Option<Node<'a>>) {
+        clients::go_request_bound(self.facts, self.kb, self.source, request)
     }
 
     /// The key-value store commands the calls of the file send, decoded once.

@@ -1,9 +1,9 @@
-use dsr_core::kb::{Api, ApiTimeout};
+use dsr_core::kb::{Api, ApiTimeout, Construct};
 use dsr_core::{
     declare_rule, Applicability, Confidence, Edit, Finding, Fix, Language, Rule, RuleMeta,
     TextRange,
 };
-use dsr_semantic::facts::{Binding, ContextDeadline, Literal, Origin};
+use dsr_semantic::facts::{Binding, Literal, Origin};
 use dsr_semantic::models::clients::{BuilderTimeout, RequestBound};
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
@@ -197,7 +197,7 @@ mod go {
             let default_client = path.starts_with("net/http.DefaultClient.");
             let callee = &call.callee_text;
             let mut finding = if default_client && call.method.as_deref() == Some("Do") {
-                match request_bound(ctx, call.args.first().copied()) {
+                match ctx.go_request_bound(call.args.first().copied()) {
                     (RequestBound::Bounded, _) => continue,
                     (RequestBound::Elsewhere, source) => {
                         let mut question = ctx
@@ -294,7 +294,7 @@ mod go {
             let binding = facts.binding_of(selector, ctx.source);
             let bound =
                 ctx.requests_through(binding.as_ref(), |call| match call.method.as_deref() {
-                    Some("Do") => Some(request_bound(ctx, call.args.first().copied()).0),
+                    Some("Do") => Some(ctx.go_request_bound(call.args.first().copied()).0),
                     Some("Get" | "Head" | "Post" | "PostForm") => Some(RequestBound::Unbounded),
                     _ => None,
                 });
@@ -321,54 +321,6 @@ mod go {
         }
     }
 
-    /// How the request given to `DefaultClient.Do` is bounded, with the node its context comes from.
-    fn request_bound<'t>(
-        ctx: &RuleContext<'t>,
-        request: Option<Node<'t>>,
-    ) -> (RequestBound, Option<Node<'t>>) {
-        let facts = ctx.facts;
-        let mut current = request;
-        for _ in 0..8 {
-            let Some(expr) = current else {
-                break;
-            };
-            match expr.kind() {
-                "identifier" => {
-                    let function = facts.function_at(expr.start_byte());
-                    match facts.origin_of(function, ctx.node_text(expr), expr.start_byte()) {
-                        Origin::Value(value) => current = Some(value),
-                        Origin::Parameter { .. } => return (RequestBound::Elsewhere, Some(expr)),
-                        Origin::Unknown => break,
-                    }
-                }
-                "call_expression" => {
-                    let Some(call) = facts.call_of(expr) else {
-                        break;
-                    };
-                    let context = match call.path.as_deref() {
-                        Some("net/http.NewRequestWithContext") => call.args.first().copied(),
-                        Some("net/http.NewRequest") => {
-                            return (RequestBound::Unbounded, Some(expr))
-                        }
-                        _ if matches!(call.method.as_deref(), Some("WithContext" | "Clone")) => {
-                            call.args.first().copied()
-                        }
-                        _ => break,
-                    };
-                    let Some(context) = context else { break };
-                    return match facts.go_context_deadline(context, ctx.source) {
-                        ContextDeadline::Set(at) => (RequestBound::Bounded, Some(at)),
-                        ContextDeadline::FromCaller(at) => (RequestBound::Elsewhere, Some(at)),
-                        ContextDeadline::Absent(at) => (RequestBound::Unbounded, Some(at)),
-                        ContextDeadline::Unknown => (RequestBound::Elsewhere, Some(context)),
-                    };
-                }
-                _ => break,
-            }
-        }
-        (RequestBound::Elsewhere, None)
-    }
-
     fn client_literal(ctx: &RuleContext<'_>, literal: &Literal<'_>, sink: &mut Vec<Finding>) {
         let facts = ctx.facts;
         if declared_bounded(ctx, "net/http.Client") {
@@ -390,7 +342,7 @@ mod go {
             return;
         }
         let bound = ctx.requests_through(binding.as_ref(), |call| match call.method.as_deref() {
-            Some("Do") => Some(request_bound(ctx, call.args.first().copied()).0),
+            Some("Do") => Some(ctx.go_request_bound(call.args.first().copied()).0),
             Some("Get" | "Head" | "Post" | "PostForm") => Some(RequestBound::Unbounded),
             _ => None,
         });
@@ -443,43 +395,6 @@ mod rust {
 
     const TIMEOUT_CALL: &str = ".timeout(std::time::Duration::from_secs(10))";
 
-    /// What a call on the Rust side starts.
-    enum Entry {
-        /// `reqwest::get`, `ureq::get`: a request on a default client.
-        Request,
-        /// `reqwest::Client::new()`, `ureq::agent()`: a client with defaults.
-        Client,
-        /// `reqwest::Client::builder()`, `ureq::AgentBuilder::new()`: a builder to configure.
-        Builder,
-    }
-
-    fn entry(path: &str) -> Option<Entry> {
-        Some(match path {
-            "reqwest::get"
-            | "reqwest::blocking::get"
-            | "ureq::get"
-            | "ureq::post"
-            | "ureq::put"
-            | "ureq::delete"
-            | "ureq::head"
-            | "ureq::patch"
-            | "ureq::request" => Entry::Request,
-            "reqwest::Client::new"
-            | "reqwest::Client::default"
-            | "reqwest::blocking::Client::new"
-            | "ureq::agent"
-            | "ureq::Agent::new"
-            | "ureq::Agent::new_with_defaults" => Entry::Client,
-            "reqwest::Client::builder"
-            | "reqwest::ClientBuilder::new"
-            | "reqwest::blocking::Client::builder"
-            | "reqwest::blocking::ClientBuilder::new"
-            | "ureq::AgentBuilder::new"
-            | "ureq::Agent::config_builder" => Entry::Builder,
-            _ => return None,
-        })
-    }
-
     /// Methods that send a request through a client or agent.
     const REQUEST_METHODS: &[&str] = &[
         "get", "post", "put", "patch", "delete", "head", "request", "options",
@@ -493,28 +408,28 @@ mod rust {
             if declared_bounded(ctx, path) {
                 continue;
             }
-            let Some(kind) = entry(path) else {
+            let api = ctx.kb.api(ctx.language, path);
+            let Some(kind) = api.and_then(|a| a.constructs) else {
                 if let Some(api) = is_declared_unbounded(ctx, path) {
                     declared_unbounded(ctx, call, api, sink);
                 }
                 continue;
             };
             let module = path.split("::").next().unwrap_or(path);
-            let api = ctx.kb.api(ctx.language, path);
             // The blocking client gives up after 30 s unless told otherwise: bounded, if perhaps not enough.
             let blocking_default = api
                 .and_then(|a| a.timeout.as_ref())
                 .is_some_and(ApiTimeout::bounds_by_default);
             let chain = ctx.facts.method_chain(call.node);
             match kind {
-                Entry::Request => match ctx.builder_timeout(module, &chain) {
+                Construct::Request => match ctx.builder_timeout(module, &chain) {
                     BuilderTimeout::Set => continue,
                     BuilderTimeout::Disabled(at) => report_disabled(ctx, call, at, sink),
                     BuilderTimeout::ConnectOnly(_) | BuilderTimeout::Absent => {
                         report(ctx, call, path, api, blocking_default, None, sink)
                     }
                 },
-                Entry::Client => {
+                Construct::Client => {
                     let client = ctx.facts.binding_of(call.node, ctx.source);
                     let bound = requests_bound(ctx, module, client.as_ref());
                     if bound == RequestBound::Bounded {
@@ -535,7 +450,9 @@ mod rust {
                         sink,
                     );
                 }
-                Entry::Builder => builder(ctx, call, module, api, blocking_default, &chain, sink),
+                Construct::Builder => {
+                    builder(ctx, call, module, api, blocking_default, &chain, sink)
+                }
             }
         }
     }

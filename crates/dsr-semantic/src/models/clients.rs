@@ -1,13 +1,14 @@
 //! HTTP clients and how the requests made through them are bounded in time: what a chain of builder calls does
 //! to a client's timeout (sets it, turns it off, bounds only connecting, leaves it out) as the knowledge base's
 //! `timeout` entries say, and whether every request made through a client binding is bounded on its own while
-//! the client goes nowhere else. RES001 reads it; any rule that asks "does this client have a timeout?" can.
+//! the client goes nowhere else, and how a Go request is bounded by the context it was built with. RES001 reads it; any rule that asks "does this client have a timeout?" can.
 
-use dsr_core::kb::{ApiTimeout, KnowledgeBase};
+use dsr_core::kb::{ApiRole, ApiTimeout, KnowledgeBase};
 use dsr_syntax::node;
 use tree_sitter::Node;
 
-use crate::facts::{Binding, Call, ChainLink, FileFacts};
+use crate::facts::{Binding, Call, ChainLink, ContextDeadline, FileFacts, Origin};
+use crate::kb::KbMatch;
 
 /// How the requests made through a client are bounded on their own (weakest first is the largest).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -87,4 +88,141 @@ pub fn requests_through<'t>(
         return RequestBound::Unbounded;
     }
     weakest
+}
+
+/// How a Go request value (the argument of `client.Do(req)`) is bounded by its context, with the node the
+/// context comes from: built by a request constructor whose `ctx` argument (kb `params`) has a deadline, from
+/// the caller (a parameter), or with none; a constructor the kb declares without a `ctx` gives an unbounded
+/// request. `req.WithContext(ctx)` and `req.Clone(ctx)` carry their argument's context.
+pub fn go_request_bound<'t>(
+    facts: &FileFacts<'t>,
+    kb: &KnowledgeBase,
+    source: &str,
+    request: Option<Node<'t>>,
+) -> (RequestBound, Option<Node<'t>>) {
+    let mut current = request;
+    for _ in 0..8 {
+        let Some(expr) = current else {
+            break;
+        };
+        match expr.kind() {
+            "identifier" => {
+                let function = facts.function_at(expr.start_byte());
+                match facts.origin_of(function, node::text(expr, source), expr.start_byte()) {
+                    Origin::Value(value) => current = Some(value),
+                    Origin::Parameter { .. } => return (RequestBound::Elsewhere, Some(expr)),
+                    Origin::Unknown => break,
+                }
+            }
+            "call_expression" => {
+                let Some(call) = facts.call_of(expr) else {
+                    break;
+                };
+                let constructor = kb
+                    .call(facts, call)
+                    .filter(|api| api.role == Some(ApiRole::Request) && !api.params.is_empty());
+                let context = match constructor {
+                    Some(api) => match api.param("ctx") {
+                        Some(at) => call.args.get(at).copied(),
+                        None => return (RequestBound::Unbounded, Some(expr)),
+                    },
+                    None if matches!(call.method.as_deref(), Some("WithContext" | "Clone")) => {
+                        call.args.first().copied()
+                    }
+                    None => break,
+                };
+                let Some(context) = context else { break };
+                return match facts.go_context_deadline(context, source) {
+                    ContextDeadline::Set(at) => (RequestBound::Bounded, Some(at)),
+                    ContextDeadline::FromCaller(at) => (RequestBound::Elsewhere, Some(at)),
+                    ContextDeadline::Absent(at) => (RequestBound::Unbounded, Some(at)),
+                    ContextDeadline::Unknown => (RequestBound::Elsewhere, Some(context)),
+                };
+            }
+            _ => break,
+        }
+    }
+    (RequestBound::Elsewhere, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use dsr_syntax::{Document, Language};
+
+    use super::*;
+
+    #[test]
+    fn go_requests_are_bounded_by_the_context_they_are_built_with() {
+        let source = r#"package p
+import (
+    "context"
+    "net/http"
+    "time"
+)
+func f(parent context.Context) {
+    ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+    defer cancel()
+    bounded, _ := http.NewRequestWithContext(ctx, "GET", "u", nil)
+    http.DefaultClient.Do(bounded)
+    plain, _ := http.NewRequest("GET", "u", nil)
+    http.DefaultClient.Do(plain)
+    inherited, _ := http.NewRequestWithContext(parent, "GET", "u", nil)
+    http.DefaultClient.Do(inherited)
+}
+"#;
+        let document = Document::new(Language::Go, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(Language::Go, document.tree(), source);
+        let bounds: Vec<RequestBound> = facts
+            .calls
+            .iter()
+            .filter(|c| c.method.as_deref() == Some("Do"))
+            .map(|c| {
+                go_request_bound(
+                    &facts,
+                    KnowledgeBase::builtin(),
+                    source,
+                    c.args.first().copied(),
+                )
+                .0
+            })
+            .collect();
+        assert_eq!(
+            bounds,
+            [
+                RequestBound::Bounded,
+                RequestBound::Unbounded,
+                RequestBound::Elsewhere
+            ]
+        );
+    }
+
+    #[test]
+    fn builder_chains_set_disable_or_bound_only_connecting() {
+        let source = "fn f() {\n\
+            let a = reqwest::Client::builder().timeout(d).build();\n\
+            let b = reqwest::blocking::Client::builder().timeout(None).build();\n\
+            let c = reqwest::Client::builder().connect_timeout(d).build();\n\
+            let e = reqwest::Client::builder().build();\n}\n";
+        let document = Document::new(Language::Rust, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(Language::Rust, document.tree(), source);
+        let timeouts: Vec<&str> = facts
+            .calls
+            .iter()
+            .filter(|c| c.path.as_deref().is_some_and(|p| p.ends_with("builder")))
+            .map(|c| {
+                let module = c
+                    .path
+                    .as_deref()
+                    .map_or("", |p| p.strip_suffix("::Client::builder").unwrap_or(p));
+                let chain = facts.method_chain(c.node);
+                match builder_timeout(&facts, KnowledgeBase::builtin(), source, module, &chain) {
+                    BuilderTimeout::Set => "set",
+                    BuilderTimeout::Disabled(_) => "disabled",
+                    BuilderTimeout::ConnectOnly(_) => "connect",
+                    BuilderTimeout::Absent => "absent",
+                }
+            })
+            .collect();
+        assert_eq!(timeouts, ["set", "disabled", "connect", "absent"]);
+    }
 }
