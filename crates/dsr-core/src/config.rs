@@ -551,7 +551,10 @@ mod tests {
         .unwrap();
         assert!(config.is_excluded(Path::new("vendor/a/b.go")));
         assert!(!config.is_excluded(Path::new("src/b.go")));
-        assert_eq!(config.effects[0].api.timeout.as_deref(), Some("set"));
+        assert_eq!(
+            config.effects[0].api.timeout,
+            Some(crate::kb::ApiTimeout::Set)
+        );
         let err = parse("[[effects]]\nlanguage = \"cobol\"\npath = \"x\"\nkind = \"http\"\n")
             .unwrap_err()
             .to_string();

@@ -185,7 +185,7 @@ fn unit(language: Language) -> &'static str {
 }
 
 fn reaches_remote(ctx: &RuleContext<'_>, spawn: &Spawn<'_>, lp: &IterationLoop<'_>) -> bool {
-    let effects = ctx.remote_effects();
+    let effects = ctx.remote_calls();
     let scope = match spawn.kind {
         SpawnKind::PromiseAll(_) | SpawnKind::JoinAll(_) | SpawnKind::UnawaitedPromise => {
             lp.body.map(TextRange::of).unwrap_or_else(|| lp.range())

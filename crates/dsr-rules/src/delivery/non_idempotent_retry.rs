@@ -96,7 +96,7 @@ impl Rule<RuleContext<'_>> for NonIdempotentRetry {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
-        let effects = ctx.remote_effects();
+        let effects = ctx.remote_calls();
         // A call repeated by two nested retries is one problem.
         let mut reported = FxHashSet::default();
         for retry in ctx.retries().iter() {
