@@ -460,7 +460,7 @@ pub fn fix(engine: &Engine, file: &SourceFile, mode: FixMode) -> Result<Fixed, S
                 .findings
                 .iter()
                 .filter(|f| is_applicable(f, mode))
-                .map(|f| f.rule)
+                .map(Finding::code)
                 .collect();
             rules.dedup();
             return Ok(Fixed {
@@ -715,7 +715,7 @@ mod tests {
             vec![dsr_core::config::Selector::parse(rule.meta().code, &[rule.meta().code]).unwrap()],
             Vec::new(),
         );
-        Engine::new(&[rule], config)
+        Engine::new(&[dsr_core::Registered::stable(rule)], config)
     }
 
     #[test]

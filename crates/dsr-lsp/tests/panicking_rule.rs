@@ -5,8 +5,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use dsr_core::{Finding, Rule, RuleMeta, TextRange};
-use dsr_semantic::DynRule;
+use dsr_core::{Finding, Registered, Rule, RuleMeta, TextRange};
+use dsr_semantic::RegisteredRule;
 use dsr_semantic::RuleContext;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -66,7 +66,7 @@ impl Rule<RuleContext<'_>> for Reports {
     }
 }
 
-static REGISTRY: [&DynRule; 2] = [&Panics, &Reports];
+static REGISTRY: [RegisteredRule; 2] = [Registered::stable(&Panics), Registered::stable(&Reports)];
 
 struct Client {
     writer: tokio::io::DuplexStream,

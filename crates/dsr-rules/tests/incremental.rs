@@ -116,7 +116,7 @@ fn compare(
         return Ok(());
     }
     let whole = engine.analyze(path, language, source, document.tree());
-    let keep = |f: &&Finding| !known(path, f.rule);
+    let keep = |f: &&Finding| !known(path, f.code());
     let whole = render(
         &whole
             .findings

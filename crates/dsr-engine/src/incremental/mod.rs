@@ -987,7 +987,7 @@ mod tests {
     use dsr_syntax::Document;
 
     use super::*;
-    use dsr_core::rule::{Rule, RuleMeta};
+    use dsr_core::rule::{Registered, Rule, RuleMeta};
     use dsr_core::Config;
     use dsr_semantic::RuleContext;
 
@@ -1033,7 +1033,7 @@ mod tests {
             vec![dsr_core::config::Selector::parse("TST201", &["TST201"]).unwrap()],
             Vec::new(),
         );
-        Engine::new(&[&CallsRemote], config)
+        Engine::new(&[Registered::stable(&CallsRemote)], config)
     }
 
     fn analyze(engine: &Engine, source: &str, cache: &mut IncrementalCache) -> Analysis {
