@@ -606,6 +606,8 @@ mod tests {
             impact: Operability,
             kind: Finding,
             fix: Always,
+            scope: Function,
+            reads: [],
         }
     }
 
@@ -645,6 +647,8 @@ mod tests {
             impact: Operability,
             kind: Finding,
             fix: Always,
+            scope: Function,
+            reads: [],
         }
     }
 
@@ -676,6 +680,8 @@ mod tests {
             impact: Operability,
             kind: Finding,
             fix: Always,
+            scope: Function,
+            reads: [],
         }
     }
 

@@ -21,5 +21,5 @@ pub use finding::{
 };
 pub use kb::KnowledgeBase;
 pub use limits::{Limits, Skip};
-pub use meta::{Family, FixAvailability, Registered, RuleMeta, RuleStatus};
+pub use meta::{Family, FixAvailability, Model, Registered, RuleMeta, RuleScope, RuleStatus};
 pub use rule::Rule;

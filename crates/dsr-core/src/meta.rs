@@ -91,6 +91,47 @@ impl RuleStatus {
     }
 }
 
+/// How much of a file a rule's findings depend on; incremental analysis (docs/incremental.md) relies on it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RuleScope {
+    /// A finding depends on the function (or top-level item) it is in, the file's imports and declarations, and
+    /// what the shared models the rule reads link to that function ([`Model`]). Incremental analysis is exact.
+    Function,
+    /// A finding may depend on any part of the file (is there a health route anywhere? does any other function
+    /// still use this import?). Incremental results are provisional; the whole-file pass settles them.
+    File,
+}
+
+/// A shared model of dsr-semantic that rules read (`RuleContext::remote_effects()`, …), named for what it lets a
+/// finding depend on outside the function it is in. The incremental engine derives which chunks of a file a slice
+/// holds from the models the enabled rules read, instead of assuming every rule reads every model.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Model {
+    /// Which calls reach a remote system, directly or through functions of the file (`remote_effects`,
+    /// `remote_calls`): a function's callees.
+    RemoteEffects,
+    /// Retry loops and retry-library calls (`retries`): built on remote effects; a function passed to a retry
+    /// library is retried where it is passed.
+    Retries,
+    /// Loops over collections and what they start per element (`loops`): built on remote effects and retries.
+    Loops,
+    /// Distributed and in-process locks (`locks`): built on remote calls.
+    Locks,
+    /// Message handlers, transactions and the writes of a function (`messaging`, `transactions`,
+    /// `write_sites`): a handler is what a subscription registers.
+    Messaging,
+    /// Reads and writes of shared stores (`store_accesses`).
+    Store,
+    /// Request handlers, routes and server entry points (`handlers`): a handler is what a router registers, and a
+    /// server "runs in main" through the functions main calls.
+    Handlers,
+    /// Wall-clock readings and where their values go (`time`): built on remote calls.
+    Time,
+    /// Values kept in package-level variables and struct fields (the facts' def-use): a client configured in
+    /// `init`, a slice field appended to in one method and drained in another.
+    StoredValues,
+}
+
 /// A row of the codes table: a rule and its status.
 pub struct Registered<R: ?Sized + 'static> {
     pub rule: &'static R,
@@ -133,6 +174,9 @@ pub struct RuleMeta {
     /// `OpenQuestion` for rules that only ever ask.
     pub kind: FindingKind,
     pub fix: FixAvailability,
+    pub scope: RuleScope,
+    /// The shared models the detector reads.
+    pub reads: &'static [Model],
     /// The doc comment, one entry per line, each still with the space that follows `///`.
     pub doc_lines: &'static [&'static str],
 }
@@ -209,6 +253,8 @@ impl RuleMeta {
 ///         impact: Availability,
 ///         kind: Finding,
 ///         fix: Sometimes,
+///         scope: Function,
+///         reads: [RemoteEffects, StoredValues],
 ///     }
 /// }
 /// ```
@@ -224,7 +270,9 @@ macro_rules! declare_rule {
             severity: $severity:ident,
             impact: $impact:ident,
             kind: $kind:ident,
-            fix: $fix:ident $(,)?
+            fix: $fix:ident,
+            scope: $scope:ident,
+            reads: [$($model:ident),* $(,)?] $(,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -241,6 +289,8 @@ macro_rules! declare_rule {
                 impact: $crate::classification::Impact::$impact,
                 kind: $crate::classification::FindingKind::$kind,
                 fix: $crate::meta::FixAvailability::$fix,
+                scope: $crate::meta::RuleScope::$scope,
+                reads: &[$($crate::meta::Model::$model),*],
                 doc_lines: &[$($doc),*],
             };
         }

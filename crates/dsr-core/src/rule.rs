@@ -1,7 +1,9 @@
 //! The rule contract: the [`Rule`] trait, over the metadata of [`crate::meta`]. What a detector reads (the
 //! `RuleContext` of dsr-semantic) is the trait's parameter, so this crate does not depend on the analysis.
 
-pub use crate::meta::{Family, FixAvailability, Registered, RuleMeta, RuleStatus};
+pub use crate::meta::{
+    Family, FixAvailability, Model, Registered, RuleMeta, RuleScope, RuleStatus,
+};
 
 use crate::finding::Finding;
 

@@ -57,6 +57,8 @@ declare_rule! {
         impact: Operability,
         kind: Finding,
         fix: Always,
+        scope: Function,
+        reads: [],
     }
 }
 
@@ -98,6 +100,8 @@ declare_rule! {
         impact: Operability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [],
     }
 }
 

@@ -247,6 +247,8 @@ mod tests {
             impact: Operability,
             kind: Finding,
             fix: Never,
+            scope: Function,
+            reads: [],
         }
     }
 
@@ -274,6 +276,8 @@ mod tests {
             impact: Operability,
             kind: Finding,
             fix: Never,
+            scope: Function,
+            reads: [],
         }
     }
 

@@ -24,6 +24,8 @@ dsr_core::declare_rule! {
         impact: Operability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [],
     }
 }
 
@@ -51,6 +53,8 @@ dsr_core::declare_rule! {
         impact: Operability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [],
     }
 }
 

@@ -89,6 +89,8 @@ declare_rule! {
         impact: Consistency,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [Store],
     }
 }
 

@@ -109,6 +109,8 @@ declare_rule! {
         impact: SilentCorruption,
         kind: OpenQuestion,
         fix: Never,
+        scope: Function,
+        reads: [Locks, RemoteEffects],
     }
 }
 

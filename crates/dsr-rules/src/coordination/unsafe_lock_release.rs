@@ -103,6 +103,8 @@ declare_rule! {
         impact: SilentCorruption,
         kind: Finding,
         fix: Never,
+        scope: File,
+        reads: [Locks],
     }
 }
 

@@ -90,6 +90,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [RemoteEffects],
     }
 }
 
