@@ -13,6 +13,7 @@ use toml::Spanned;
 use crate::finding::Severity;
 use crate::kb::{Api, ApiKind, Effect};
 use crate::limits::{self, Limits};
+use crate::meta::RuleStatus;
 
 pub const CONFIG_FILE_NAME: &str = "distsys-review.toml";
 
@@ -63,6 +64,8 @@ impl ConfigError {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawConfig {
+    #[serde(default)]
+    preview: bool,
     #[serde(default)]
     select: Vec<Spanned<String>>,
     #[serde(default)]
@@ -165,6 +168,8 @@ impl Selector {
 pub struct Config {
     /// The file it came from, if any.
     pub path: Option<PathBuf>,
+    /// Run the preview rules that are selected (ruff's `preview = true`); off, they never run.
+    pub preview: bool,
     pub select: Vec<Selector>,
     pub ignore: Vec<Selector>,
     pub severity: BTreeMap<String, Severity>,
@@ -369,6 +374,7 @@ impl Config {
         }
         Ok(Config {
             path: Some(path.to_path_buf()),
+            preview: raw.preview,
             select,
             ignore,
             severity,
@@ -399,6 +405,18 @@ impl Config {
             (None, _) => false,
             (Some(_), None) => true,
             (Some(select), Some(ignore)) => select > ignore,
+        }
+    }
+
+    /// Whether a rule of this status runs: [`Config::is_enabled`], and for a preview rule `preview = true`, for a
+    /// deprecated one a selector naming its full code.
+    pub fn runs(&self, code: &str, status: RuleStatus) -> bool {
+        match status {
+            RuleStatus::Stable => self.is_enabled(code),
+            RuleStatus::Preview => self.preview && self.is_enabled(code),
+            RuleStatus::Deprecated => {
+                self.is_enabled(code) && self.select.iter().any(|s| s.0 == code)
+            }
         }
     }
 
@@ -520,6 +538,24 @@ mod tests {
         let config = parse("ignore = [\"RES\"]\nselect = [\"RES001\"]").unwrap();
         assert!(config.is_enabled("RES001"));
         assert!(!config.is_enabled("RES002"));
+    }
+
+    #[test]
+    fn preview_rules_need_preview_and_deprecated_ones_their_full_code() {
+        let config = parse("select = [\"RES\"]\n").unwrap();
+        assert!(config.runs("RES001", RuleStatus::Stable));
+        assert!(!config.runs("RES001", RuleStatus::Preview));
+        assert!(!config.runs("RES001", RuleStatus::Deprecated));
+        let config = parse("preview = true\nselect = [\"RES\", \"RES002\"]\n").unwrap();
+        assert!(config.runs("RES001", RuleStatus::Preview));
+        assert!(
+            !config.runs("OBS001", RuleStatus::Preview),
+            "still selected first"
+        );
+        assert!(!config.runs("RES001", RuleStatus::Deprecated));
+        assert!(config.runs("RES002", RuleStatus::Deprecated));
+        let config = parse("select = [\"RES002\"]\nignore = [\"RES002\"]\n").unwrap();
+        assert!(!config.runs("RES002", RuleStatus::Deprecated));
     }
 
     #[test]

@@ -4,11 +4,13 @@
 //!
 //! Invariant: nothing here knows a syntax tree's meaning, LSP or any output format.
 
+pub mod classification;
 pub mod config;
 pub mod finding;
 pub mod fix;
 pub mod kb;
 pub mod limits;
+pub mod meta;
 pub mod rule;
 pub mod sql;
 pub mod suppression;
@@ -20,4 +22,5 @@ pub use finding::{
 };
 pub use kb::KnowledgeBase;
 pub use limits::{Limits, Skip};
-pub use rule::{Family, FixAvailability, Rule, RuleMeta, RuleStatus};
+pub use meta::{Family, FixAvailability, Model, Registered, RuleMeta, RuleScope, RuleStatus};
+pub use rule::Rule;

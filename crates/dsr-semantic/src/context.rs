@@ -5,7 +5,7 @@ use std::path::Path;
 
 use dsr_core::finding::{Confidence, Evidence, Finding, FindingKind, Fix, Severity};
 use dsr_core::kb::KnowledgeBase;
-use dsr_core::rule::{Rule, RuleMeta};
+use dsr_core::rule::{Registered, Rule, RuleMeta};
 use dsr_syntax::{Language, TextRange};
 use tree_sitter::{Node, Tree};
 
@@ -19,6 +19,9 @@ use crate::store_commands::StoreCommands;
 
 /// A rule over the semantic context: what the engine runs and the rules implement.
 pub type DynRule = dyn for<'a> Rule<RuleContext<'a>>;
+
+/// A row of the codes table: a rule with its status.
+pub type RegisteredRule = Registered<DynRule>;
 
 /// Everything a detector may read about one file.
 pub struct RuleContext<'a> {
@@ -215,7 +218,7 @@ impl<'a> RuleContext<'a> {
     pub fn finding(&self, meta: &'static RuleMeta, range: TextRange) -> FindingBuilder {
         FindingBuilder {
             finding: Finding {
-                rule: meta.code,
+                rule: meta,
                 title: String::new(),
                 severity: meta.severity,
                 impact: meta.impact,

@@ -108,6 +108,8 @@ declare_rule! {
         impact: SilentCorruption,
         kind: OpenQuestion,
         fix: Never,
+        scope: Function,
+        reads: [Locks, RemoteEffects],
     }
 }
 

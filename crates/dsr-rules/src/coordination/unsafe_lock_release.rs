@@ -102,6 +102,8 @@ declare_rule! {
         impact: SilentCorruption,
         kind: Finding,
         fix: Never,
+        scope: File,
+        reads: [Locks],
     }
 }
 

@@ -87,6 +87,8 @@ declare_rule! {
         impact: SilentCorruption,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [RemoteEffects, Retries],
     }
 }
 

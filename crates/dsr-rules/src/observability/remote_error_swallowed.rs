@@ -75,6 +75,8 @@ declare_rule! {
         impact: Operability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [RemoteEffects, Retries],
     }
 }
 
