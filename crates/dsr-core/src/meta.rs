@@ -102,14 +102,14 @@ pub enum RuleScope {
     File,
 }
 
-/// A shared model of dsr-semantic that rules read (`RuleContext::remote_effects()`, …), named for what it lets a
+/// A shared model of dsr-semantic that rules read (`RuleContext::remote_calls()`, …), named for what it lets a
 /// finding depend on outside the function it is in. The incremental engine derives which chunks of a file a slice
 /// holds from the models the enabled rules read, instead of assuming every rule reads every model.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Model {
-    /// Which calls reach a remote system, directly or through functions of the file (`remote_effects`,
-    /// `remote_calls`): a function's callees.
-    RemoteEffects,
+    /// Which calls reach a remote system, directly or through functions of the file (`remote_calls`): a
+    /// function's callees.
+    RemoteCalls,
     /// Retry loops and retry-library calls (`retries`): built on remote effects; a function passed to a retry
     /// library is retried where it is passed.
     Retries,
@@ -254,7 +254,7 @@ impl RuleMeta {
 ///         kind: Finding,
 ///         fix: Sometimes,
 ///         scope: Function,
-///         reads: [RemoteEffects, StoredValues],
+///         reads: [RemoteCalls, StoredValues],
 ///     }
 /// }
 /// ```

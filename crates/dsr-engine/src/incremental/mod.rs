@@ -102,7 +102,7 @@ impl Links {
             ..Links::default()
         };
         match model {
-            Model::RemoteEffects | Model::Locks | Model::Store | Model::Time => callees,
+            Model::RemoteCalls | Model::Locks | Model::Store | Model::Time => callees,
             Model::Retries | Model::Loops | Model::Messaging => Links {
                 referrers: true,
                 ..callees
@@ -1078,7 +1078,7 @@ mod tests {
             kind: Finding,
             fix: Never,
             scope: Function,
-            reads: [RemoteEffects],
+            reads: [RemoteCalls],
         }
     }
 
@@ -1270,7 +1270,7 @@ mod tests {
     fn slices_follow_only_the_links_the_rules_models_need() {
         let chunks = go_chunks(FILE);
         let links = Links::for_rules(&engine(), Language::Go);
-        assert_eq!(links, Links::of_model(Model::RemoteEffects));
+        assert_eq!(links, Links::of_model(Model::RemoteCalls));
         assert_eq!(
             Links::for_rules(&engine(), Language::Sql),
             Links::default(),

@@ -96,7 +96,7 @@ declare_rule! {
         kind: Finding,
         fix: Never,
         scope: Function,
-        reads: [Loops, RemoteEffects],
+        reads: [Loops, RemoteCalls],
     }
 }
 

@@ -90,7 +90,7 @@ declare_rule! {
         kind: Finding,
         fix: Never,
         scope: Function,
-        reads: [Loops, RemoteEffects],
+        reads: [Loops, RemoteCalls],
     }
 }
 

@@ -115,7 +115,7 @@ declare_rule! {
         kind: Finding,
         fix: Never,
         scope: Function,
-        reads: [Locks, RemoteEffects],
+        reads: [Locks, RemoteCalls],
     }
 }
 

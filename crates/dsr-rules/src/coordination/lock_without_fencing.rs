@@ -109,7 +109,7 @@ declare_rule! {
         kind: OpenQuestion,
         fix: Never,
         scope: Function,
-        reads: [Locks, RemoteEffects],
+        reads: [Locks, RemoteCalls],
     }
 }
 

@@ -88,7 +88,7 @@ declare_rule! {
         kind: Finding,
         fix: Never,
         scope: Function,
-        reads: [RemoteEffects, Retries],
+        reads: [RemoteCalls, Retries],
     }
 }
 

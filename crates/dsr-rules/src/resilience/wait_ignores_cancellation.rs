@@ -92,7 +92,7 @@ declare_rule! {
         kind: Finding,
         fix: Never,
         scope: Function,
-        reads: [RemoteEffects],
+        reads: [RemoteCalls],
     }
 }
 
