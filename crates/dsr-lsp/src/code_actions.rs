@@ -175,8 +175,9 @@ fn quick_fixes(
             ..CodeAction::default()
         }));
     }
-    // Suppressing the suppression rules themselves would only stack comments.
-    if target.rule.starts_with("DSR") {
+    // Suppressing the suppression rules themselves would only stack comments. The code comes from the client
+    // (a diagnostic it sends back), so its family is read from the prefix.
+    if target.rule.starts_with(dsr_core::Family::Meta.prefix()) {
         return;
     }
     let line = target.diagnostic.range.start.line;
