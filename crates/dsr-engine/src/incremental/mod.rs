@@ -32,6 +32,7 @@
 //! confirming whole-file pass settles them.
 
 mod chunks;
+mod fallback;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -53,6 +54,8 @@ pub struct IncrementalCache {
     /// Analyse every slice even when the cache is empty, instead of seeding it from one whole-file analysis
     /// (for the exactness test, which must see what the slices alone give).
     slices_only: bool,
+    /// Analyse the slices an edit needs even when they cost more than the whole file (benchmarks compare).
+    no_whole_file_fallback: bool,
     key: Option<CacheKey>,
     names: FxHashMap<u64, Arc<ChunkNames>>,
     slices: FxHashMap<u64, Arc<SliceResult>>,
@@ -175,8 +178,10 @@ pub struct IncrementalStats {
     pub slices: usize,
     /// Slices analysed for this version (the rest came from the cache).
     pub slices_analysed: usize,
-    /// Bytes of source in the analysed slices.
+    /// Bytes of source in the analysed slices (the file's size when it was analysed whole).
     pub bytes_analysed: usize,
+    /// This version was analysed as one whole file, because the slices it needed would have cost more.
+    pub whole_file: bool,
 }
 
 impl IncrementalCache {
@@ -184,6 +189,15 @@ impl IncrementalCache {
     pub fn slices_only() -> Self {
         Self {
             slices_only: true,
+            ..Self::default()
+        }
+    }
+
+    /// A cache that analyses the slices an edit needs even when one whole-file analysis would cost less: what
+    /// incremental analysis cost before that bound, for benchmarks.
+    pub fn without_whole_file_fallback() -> Self {
+        Self {
+            no_whole_file_fallback: true,
             ..Self::default()
         }
     }
@@ -695,6 +709,7 @@ impl Engine {
             *cache = IncrementalCache {
                 key: Some(key),
                 slices_only: cache.slices_only,
+                no_whole_file_fallback: cache.no_whole_file_fallback,
                 ..IncrementalCache::default()
             };
         }
@@ -731,14 +746,48 @@ impl Engine {
             slices: slices.len(),
             ..IncrementalStats::default()
         };
-        // With nothing cached (a document just opened, another configuration), one whole-file analysis is
-        // cheaper than analysing every slice, and its findings are what the slices would give (the exactness
-        // property): it fills the cache, and later edits re-analyse only the slices they change.
-        if cache.slices.is_empty() && !cache.slices_only && chunks.len() > 1 {
-            let whole = self.run_rules(path, language, source, Some(tree), disabled);
-            if whole.failures.is_empty() {
-                cache.slices = seed(source, &chunks, &slices, &owner_slice, whole);
-            }
+        // With nothing cached (a document just opened, another configuration), or when the slices this edit
+        // changed would together read more than the file (methods of one big type that call each other), one
+        // whole-file analysis is cheaper, and its findings are what the slices would give (the exactness
+        // property): it is this version's result and fills the cache, so later edits re-analyse only the
+        // slices they change.
+        let seeding = cache.slices.is_empty();
+        if !cache.slices_only
+            && chunks.len() > 1
+            && (seeding || !cache.no_whole_file_fallback)
+            && fallback::whole_file_is_cheaper(
+                source.len(),
+                &chunks,
+                slices
+                    .iter()
+                    .filter(|(id, _)| !cache.slices.contains_key(*id))
+                    .map(|(_, slice)| &**slice),
+            )
+        {
+            let analysis = self.analyze_whole_file_instead(
+                path,
+                language,
+                source,
+                tree,
+                disabled,
+                &chunks,
+                &slices,
+                &owner_slice,
+                cache,
+            );
+            cache.plan = Some(plan);
+            remember_names(&mut cache.names, &chunks);
+            let finished = started.elapsed();
+            stats.whole_file = true;
+            stats.bytes_analysed = source.len();
+            stats.phases = [
+                chunked,
+                planned - chunked,
+                finished - planned,
+                Default::default(),
+            ];
+            cache.stats = stats;
+            return analysis;
         }
         let mut results: FxHashMap<u64, Arc<SliceResult>> = FxHashMap::default();
         for (&id, slice) in &slices {
@@ -797,17 +846,7 @@ impl Engine {
             .retain(|f| f.range.start <= f.range.end && f.range.end <= source.len());
 
         cache.plan = Some(plan);
-        // Names of texts seen lately stay (typing then deleting a character comes back to one), up to about as
-        // many again as the file has chunks; past that, only the current chunks' are kept.
-        if cache.names.len() > 2 * chunks.len() + 64 {
-            cache.names.clear();
-        }
-        for chunk in &chunks {
-            cache
-                .names
-                .entry(chunk.hash)
-                .or_insert_with(|| chunk.names.clone());
-        }
+        remember_names(&mut cache.names, &chunks);
         cache.slices = results;
         let analysis = self.finish(source, raw);
         let finished = started.elapsed();
@@ -960,6 +999,20 @@ fn seed(
         seeded.insert(id, Arc::new(result));
     }
     seeded
+}
+
+/// Keeps the names of the current chunks' texts. Names of texts seen lately stay (typing then deleting a
+/// character comes back to one), up to about as many again as the file has chunks; past that, only the current
+/// chunks' are kept.
+fn remember_names(names: &mut FxHashMap<u64, Arc<ChunkNames>>, chunks: &[Chunk]) {
+    if names.len() > 2 * chunks.len() + 64 {
+        names.clear();
+    }
+    for chunk in chunks {
+        names
+            .entry(chunk.hash)
+            .or_insert_with(|| chunk.names.clone());
+    }
 }
 
 /// `finding` with every range in this file moved by `rebase`.
