@@ -1229,7 +1229,8 @@ mod tests {
     #[test]
     fn an_empty_cache_is_seeded_from_one_whole_file_analysis() {
         let engine = engine();
-        let mut cache = IncrementalCache::default();
+        // This file is so small that any slice costs more than the file; the bound is tested below.
+        let mut cache = IncrementalCache::without_whole_file_fallback();
         let first = analyze(&engine, FILE, &mut cache);
         assert_eq!(cache.stats().slices_analysed, 0);
         assert_eq!(first.findings.len(), 2);
@@ -1239,6 +1240,25 @@ mod tests {
         assert_eq!(cache.stats().slices_analysed, 1);
         let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
         assert_eq!(second.findings, whole.findings);
+    }
+
+    #[test]
+    fn an_edit_whose_slices_cost_more_than_the_file_is_analysed_as_the_whole_file() {
+        let engine = engine();
+        let mut cache = IncrementalCache::default();
+        analyze(&engine, FILE, &mut cache);
+        // `remote` is in three slices, together larger than the file.
+        let edited = FILE.replace("http.Get(\"u\")", "http.Get(\"uv\")");
+        let second = analyze(&engine, &edited, &mut cache);
+        assert!(cache.stats().whole_file);
+        assert_eq!(cache.stats().slices_analysed, 0);
+        let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
+        assert_eq!(second.findings, whole.findings);
+        // The whole-file result seeded the slices: the next edit elsewhere reuses them.
+        let edited = edited.replace("x := 1", "x := 12345");
+        let third = analyze(&engine, &edited, &mut cache);
+        let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
+        assert_eq!(third.findings, whole.findings);
     }
 
     #[test]
