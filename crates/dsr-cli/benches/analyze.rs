@@ -6,7 +6,9 @@
 //!
 //! Each edit is analysed incrementally, as the LSP does (`Engine::analyze_incremental` with the document's
 //! cache); with `whole`, as one whole file instead. With `breakdown`, also the time of the facts pass and of each
-//! rule run alone on the whole file (models are charged to the first rule that asks for them).
+//! rule run alone on the whole file (models are charged to the first rule that asks for them). `file PATH` edits a
+//! real file instead; `nofallback` analyses every slice an edit needs even past the cost of the whole file (what
+//! it cost before that bound).
 
 mod samples;
 
@@ -34,6 +36,8 @@ struct Options {
     breakdown: bool,
     /// Analyse each edit as one whole file instead of incrementally.
     whole: bool,
+    /// Analyse the slices an edit needs even when they cost more than the whole file (the cost before that bound).
+    no_fallback: bool,
 }
 
 fn run(
@@ -46,6 +50,7 @@ fn run(
         edits,
         breakdown,
         whole,
+        no_fallback,
     }: Options,
 ) {
     let engine = Engine::new(dsr_rules::registry(), Config::default());
@@ -66,8 +71,14 @@ fn run(
     let mut analyses = Vec::with_capacity(edits);
     let mut reparses = Vec::with_capacity(edits);
     let mut findings = 0;
-    let mut cache = IncrementalCache::default();
+    let mut cache = if no_fallback {
+        IncrementalCache::without_whole_file_fallback()
+    } else {
+        IncrementalCache::default()
+    };
     let mut analysed_bytes = 0;
+    let mut slices_analysed = 0;
+    let mut whole_file_fallbacks = 0;
     let mut phases = [Duration::ZERO; 4];
     for i in 0..edits {
         let started = Instant::now();
@@ -86,6 +97,8 @@ fn run(
         };
         analyses.push(started.elapsed());
         analysed_bytes += cache.stats().bytes_analysed;
+        slices_analysed += cache.stats().slices_analysed;
+        whole_file_fallbacks += usize::from(cache.stats().whole_file);
         if i > 0 {
             for (total, phase) in phases.iter_mut().zip(cache.stats().phases) {
                 *total += phase;
@@ -96,13 +109,20 @@ fn run(
     analyses.sort();
     reparses.sort();
     println!(
-        "{name:<11} {} lines, {edits} edits, {}: reparse median {}  analysis median {}  p99 {}  max {}  ({findings} findings, {} bytes analysed per edit)",
+        "{name:<11} {} lines, {edits} edits, {}: reparse median {}  analysis median {}  p99 {}  max {}  ({findings} findings, {} slices and {} bytes analysed per edit, {whole_file_fallbacks} edits analysed as the whole file)",
         text.lines().count(),
-        if whole { "whole file" } else { "incremental" },
+        if whole {
+            "whole file"
+        } else if no_fallback {
+            "incremental, no whole-file fallback"
+        } else {
+            "incremental"
+        },
         ms(percentile(&reparses, 0.5)),
         ms(percentile(&analyses, 0.5)),
         ms(percentile(&analyses, 0.99)),
         ms(*analyses.last().unwrap()),
+        slices_analysed / edits.max(1),
         analysed_bytes / edits.max(1),
     );
     if !whole {
@@ -167,6 +187,28 @@ fn small(name: &str, language: Language, text: &str, rounds: u32) {
     );
 }
 
+/// The text up to the end of the first identifier that starts an indented line in the second half of `text`
+/// (the edit happens right after it).
+fn real_file_anchor(text: &str) -> Option<String> {
+    let middle = text.len() / 2;
+    let start = middle + text[middle..].find('\n')? + 1;
+    text[start..].lines().find_map(|line| {
+        let code = line.trim_start();
+        let word: String = code
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        (line.len() > code.len()
+            && word.len() >= 3
+            && word.starts_with(|c: char| c.is_ascii_alphabetic())
+            && !matches!(
+                word.as_str(),
+                "for" | "return" | "let" | "var" | "const" | "func" | "defer"
+            ))
+        .then(|| line[..line.len() - code.len() + word.len()].to_string())
+    })
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -179,11 +221,26 @@ fn main() {
         .unwrap_or(200);
     let breakdown = args.iter().any(|a| a == "breakdown");
     let whole = args.iter().any(|a| a == "whole");
+    let no_fallback = args.iter().any(|a| a == "nofallback");
     let options = Options {
         edits,
         breakdown,
         whole,
+        no_fallback,
     };
+    // `file PATH`: a real file, edited after the first identifier that starts an indented line past its middle.
+    if let Some(file) = args
+        .iter()
+        .position(|a| a == "file")
+        .and_then(|i| args.get(i + 1))
+    {
+        let path = Path::new(file);
+        let language = Language::from_path(path).expect("a known extension");
+        let text = std::fs::read_to_string(path).expect("a readable UTF-8 file");
+        let anchor = real_file_anchor(&text).expect("an indented identifier past the middle");
+        run(file, language, file, &text, &anchor, options);
+        return;
+    }
     if args.iter().any(|a| a == "small") {
         let head =
             |text: String, lines: usize| text.lines().take(lines).collect::<Vec<_>>().join("\n");

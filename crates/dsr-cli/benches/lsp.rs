@@ -21,6 +21,7 @@
 
 #[path = "../tests/lsp_client/mod.rs"]
 mod lsp_client;
+mod real_files;
 mod samples;
 
 use samples::{go_file, go_service_file, rust_file, ts_file};
@@ -297,7 +298,9 @@ fn burst() {
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument selects parts.
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
-    let wanted = |part: &str| filter.as_deref().is_none_or(|f| part.contains(f));
+    let wanted = |part: &str| {
+        filter.as_deref() != Some("real") && filter.as_deref().is_none_or(|f| part.contains(f))
+    };
     println!(
         "distsys-review LSP benchmark (release binary, {} CPUs)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
@@ -358,5 +361,14 @@ fn main() {
     }
     if wanted("burst") {
         burst();
+    }
+    // Real files only when asked for, with the corpus to read.
+    if filter.as_deref() == Some("real") {
+        match std::env::var_os("DSR_BENCH_CORPUS") {
+            Some(corpus) => real_files::run(std::path::Path::new(&corpus)),
+            None => eprintln!(
+                "real: set DSR_BENCH_CORPUS to the corpus directory (scripts/latency-corpus.sh)"
+            ),
+        }
     }
 }

@@ -432,6 +432,7 @@ mod tests {
             engine,
             failures: analysis.failures,
             whole_file: true,
+            provisional: false,
         }
     }
 

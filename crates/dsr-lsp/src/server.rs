@@ -44,9 +44,15 @@ pub struct DocumentState {
     pub language: String,
     /// The version of the newest analysis kept, if any.
     pub analyzed_version: Option<i32>,
+    /// Whether that analysis is provisional: the previous one moved to this version while it is analysed.
+    #[serde(default)]
+    pub analyzed_provisional: bool,
     /// Analyses the server has started so far, all documents together (the burst test's coalescing check).
     #[serde(default)]
     pub analyses: u64,
+    /// Provisional results published because an analysis overran the edit budget, all documents together.
+    #[serde(default)]
+    pub provisionals: u64,
 }
 
 impl Server {
@@ -69,7 +75,9 @@ impl Server {
             desynced: d.desynced,
             language: d.document.language().display_name().to_string(),
             analyzed_version: d.analyzed.as_ref().map(|a| a.version),
+            analyzed_provisional: d.analyzed.as_ref().is_some_and(|a| a.provisional),
             analyses: self.state.analyses.load(Ordering::Relaxed),
+            provisionals: self.state.provisionals.load(Ordering::Relaxed),
         }))
     }
 }

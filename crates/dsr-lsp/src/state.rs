@@ -29,6 +29,10 @@ use crate::settings::{Scope, Settings};
 use crate::sync::lock;
 use crate::transport::Backlog;
 
+/// The edit budget: the moved previous analysis is published when the current one is late.
+#[path = "budget.rs"]
+mod budget;
+
 /// What the server learnt about the client in `initialize`.
 #[derive(Clone, Debug, Default)]
 pub struct ClientCaps {
@@ -67,8 +71,11 @@ pub struct Doc {
     /// More changes had already been read from the client when the last one was applied.
     more_coming: bool,
     pub analyzed: Option<Arc<Analyzed>>,
-    /// The `seq` of the last published analysis, and whether it was the confirming whole-file one.
-    published: (u64, bool),
+    /// The `seq` of the last published analysis, whether it was the confirming whole-file one, and whether it was
+    /// provisional (the previous analysis moved to this version, see [`budget`]).
+    published: (u64, bool, bool),
+    /// A timer will publish a provisional analysis if this version's is late ([`budget`]).
+    budget_armed: bool,
     /// What the incremental analysis of this document reuses from one version to the next.
     incremental: Arc<Mutex<IncrementalCache>>,
     /// Rules that panicked on this version of the text: not run again on it, run again after the next edit.
@@ -136,6 +143,8 @@ pub struct Analyzed {
     pub failures: Vec<RuleFailure>,
     /// Analysed as one whole file (the confirming pass), not assembled from slices.
     pub whole_file: bool,
+    /// The previous analysis moved to this version while this version's is under way ([`budget`]).
+    pub provisional: bool,
 }
 
 #[derive(Debug)]
@@ -178,6 +187,8 @@ pub struct State {
     next_seq: AtomicU64,
     /// Analyses started (requests' and scheduled ones), for the burst test through `documentState`.
     pub analyses: AtomicU64,
+    /// Provisional results published because an analysis overran the edit budget.
+    pub provisionals: AtomicU64,
     /// At most one pending publication per document: the publisher reads the newest state when it sends.
     publisher: CoalescingQueue<Uri, Publish>,
     pub jobs: CoalescingQueue<Job, Job>,
@@ -197,6 +208,7 @@ impl State {
             index_generation: AtomicU64::new(0),
             next_seq: AtomicU64::new(1),
             analyses: AtomicU64::new(0),
+            provisionals: AtomicU64::new(0),
             publisher: CoalescingQueue::default(),
             jobs: CoalescingQueue::default(),
             runtime: tokio::runtime::Handle::current(),
@@ -296,7 +308,8 @@ impl State {
             in_burst: false,
             more_coming: false,
             analyzed: None,
-            published: (0, false),
+            published: (0, false, false),
+            budget_armed: false,
             failed_rules: None,
             incremental: Arc::new(Mutex::new(IncrementalCache::default())),
         };
@@ -372,6 +385,7 @@ impl State {
                 d.seq = self.next_seq();
                 drop(d);
                 self.schedule(uri);
+                self.arm_edit_budget(&doc);
             }
             Err(err) => {
                 let problem = format!("an edit to {} could not be applied: {err}", uri.as_str());
@@ -697,6 +711,7 @@ impl State {
             engine,
             failures: analysis.failures,
             whole_file,
+            provisional: false,
         }
     }
 
@@ -921,11 +936,11 @@ impl State {
                         match &d.analyzed {
                             Some(a)
                                 if a.seq == d.seq
-                                    && d.published != (a.seq, a.whole_file)
+                                    && d.published != (a.seq, a.whole_file, a.provisional)
                                     && !d.desynced =>
                             {
                                 let out = (a.diagnostics.clone(), a.version);
-                                d.published = (a.seq, a.whole_file);
+                                d.published = (a.seq, a.whole_file, a.provisional);
                                 Some(out)
                             }
                             _ => None,

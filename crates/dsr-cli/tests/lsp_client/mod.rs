@@ -72,7 +72,26 @@ impl LspClient {
     }
 
     pub fn spawn_with(workdir: &Path, extra_args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_distsys-review"))
+        Self::spawn_binary(
+            Path::new(env!("CARGO_BIN_EXE_distsys-review")),
+            workdir,
+            extra_args,
+            &[],
+        )
+    }
+
+    /// Another build of the server (a benchmark comparing two in one run), with extra environment variables.
+    /// Provisional results (`DISTSYS_REVIEW_EDIT_BUDGET_MS`, crates/dsr-lsp/src/budget.rs) are off unless `envs`
+    /// turns them on: the tests check each version's final diagnostics.
+    pub fn spawn_binary(
+        binary: &Path,
+        workdir: &Path,
+        extra_args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Self {
+        let mut child = Command::new(binary)
+            .env("DISTSYS_REVIEW_EDIT_BUDGET_MS", "0")
+            .envs(envs.iter().copied())
             .arg("lsp")
             .args(extra_args)
             .current_dir(workdir)

@@ -32,6 +32,7 @@
 //! confirming whole-file pass settles them.
 
 mod chunks;
+mod fallback;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -54,6 +55,8 @@ pub struct IncrementalCache {
     /// Analyse every slice even when the cache is empty, instead of seeding it from one whole-file analysis
     /// (for the exactness test, which must see what the slices alone give).
     slices_only: bool,
+    /// Analyse the slices an edit needs even when they cost more than the whole file (benchmarks compare).
+    no_whole_file_fallback: bool,
     key: Option<CacheKey>,
     names: FxHashMap<u64, Arc<ChunkNames>>,
     slices: FxHashMap<u64, Arc<SliceResult>>,
@@ -238,8 +241,10 @@ pub struct IncrementalStats {
     pub slices: usize,
     /// Slices analysed for this version (the rest came from the cache).
     pub slices_analysed: usize,
-    /// Bytes of source in the analysed slices.
+    /// Bytes of source in the analysed slices (the file's size when it was analysed whole).
     pub bytes_analysed: usize,
+    /// This version was analysed as one whole file, because the slices it needed would have cost more.
+    pub whole_file: bool,
 }
 
 impl IncrementalCache {
@@ -247,6 +252,15 @@ impl IncrementalCache {
     pub fn slices_only() -> Self {
         Self {
             slices_only: true,
+            ..Self::default()
+        }
+    }
+
+    /// A cache that analyses the slices an edit needs even when one whole-file analysis would cost less: what
+    /// incremental analysis cost before that bound, for benchmarks.
+    pub fn without_whole_file_fallback() -> Self {
+        Self {
+            no_whole_file_fallback: true,
             ..Self::default()
         }
     }
@@ -767,6 +781,7 @@ impl Engine {
             *cache = IncrementalCache {
                 key: Some(key),
                 slices_only: cache.slices_only,
+                no_whole_file_fallback: cache.no_whole_file_fallback,
                 ..IncrementalCache::default()
             };
         }
@@ -805,14 +820,48 @@ impl Engine {
             slices: slices.len(),
             ..IncrementalStats::default()
         };
-        // With nothing cached (a document just opened, another configuration), one whole-file analysis is
-        // cheaper than analysing every slice, and its findings are what the slices would give (the exactness
-        // property): it fills the cache, and later edits re-analyse only the slices they change.
-        if cache.slices.is_empty() && !cache.slices_only && chunks.len() > 1 {
-            let whole = self.run_rules(path, language, source, Some(tree), disabled);
-            if whole.failures.is_empty() {
-                cache.slices = seed(source, &chunks, &slices, &owner_slice, whole);
-            }
+        // With nothing cached (a document just opened, another configuration), or when the slices this edit
+        // changed would together read more than the file (methods of one big type that call each other), one
+        // whole-file analysis is cheaper, and its findings are what the slices would give (the exactness
+        // property): it is this version's result and fills the cache, so later edits re-analyse only the
+        // slices they change.
+        let seeding = cache.slices.is_empty();
+        if !cache.slices_only
+            && chunks.len() > 1
+            && (seeding || !cache.no_whole_file_fallback)
+            && fallback::whole_file_is_cheaper(
+                source.len(),
+                &chunks,
+                slices
+                    .iter()
+                    .filter(|(id, _)| !cache.slices.contains_key(*id))
+                    .map(|(_, slice)| &**slice),
+            )
+        {
+            let analysis = self.analyze_whole_file_instead(
+                path,
+                language,
+                source,
+                tree,
+                disabled,
+                &chunks,
+                &slices,
+                &owner_slice,
+                cache,
+            );
+            cache.plan = Some(plan);
+            remember_names(&mut cache.names, &chunks);
+            let finished = started.elapsed();
+            stats.whole_file = true;
+            stats.bytes_analysed = source.len();
+            stats.phases = [
+                chunked,
+                planned - chunked,
+                finished - planned,
+                Default::default(),
+            ];
+            cache.stats = stats;
+            return analysis;
         }
         let mut results: FxHashMap<u64, Arc<SliceResult>> = FxHashMap::default();
         for (&id, slice) in &slices {
@@ -871,17 +920,7 @@ impl Engine {
             .retain(|f| f.range.start <= f.range.end && f.range.end <= source.len());
 
         cache.plan = Some(plan);
-        // Names of texts seen lately stay (typing then deleting a character comes back to one), up to about as
-        // many again as the file has chunks; past that, only the current chunks' are kept.
-        if cache.names.len() > 2 * chunks.len() + 64 {
-            cache.names.clear();
-        }
-        for chunk in &chunks {
-            cache
-                .names
-                .entry(chunk.hash)
-                .or_insert_with(|| chunk.names.clone());
-        }
+        remember_names(&mut cache.names, &chunks);
         cache.slices = results;
         let analysis = self.finish(source, raw);
         let finished = started.elapsed();
@@ -1034,6 +1073,20 @@ fn seed(
         seeded.insert(id, Arc::new(result));
     }
     seeded
+}
+
+/// Keeps the names of the current chunks' texts. Names of texts seen lately stay (typing then deleting a
+/// character comes back to one), up to about as many again as the file has chunks; past that, only the current
+/// chunks' are kept.
+fn remember_names(names: &mut FxHashMap<u64, Arc<ChunkNames>>, chunks: &[Chunk]) {
+    if names.len() > 2 * chunks.len() + 64 {
+        names.clear();
+    }
+    for chunk in chunks {
+        names
+            .entry(chunk.hash)
+            .or_insert_with(|| chunk.names.clone());
+    }
 }
 
 /// `finding` with every range in this file moved by `rebase`.
@@ -1252,7 +1305,8 @@ mod tests {
     #[test]
     fn an_empty_cache_is_seeded_from_one_whole_file_analysis() {
         let engine = engine();
-        let mut cache = IncrementalCache::default();
+        // This file is so small that any slice costs more than the file; the bound is tested below.
+        let mut cache = IncrementalCache::without_whole_file_fallback();
         let first = analyze(&engine, FILE, &mut cache);
         assert_eq!(cache.stats().slices_analysed, 0);
         assert_eq!(first.findings.len(), 2);
@@ -1287,6 +1341,25 @@ mod tests {
                 .chunks,
             [0, 1, 3]
         );
+    }
+
+    #[test]
+    fn an_edit_whose_slices_cost_more_than_the_file_is_analysed_as_the_whole_file() {
+        let engine = engine();
+        let mut cache = IncrementalCache::default();
+        analyze(&engine, FILE, &mut cache);
+        // `remote` is in three slices, together larger than the file.
+        let edited = FILE.replace("http.Get(\"u\")", "http.Get(\"uv\")");
+        let second = analyze(&engine, &edited, &mut cache);
+        assert!(cache.stats().whole_file);
+        assert_eq!(cache.stats().slices_analysed, 0);
+        let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
+        assert_eq!(second.findings, whole.findings);
+        // The whole-file result seeded the slices: the next edit elsewhere reuses them.
+        let edited = edited.replace("x := 1", "x := 12345");
+        let third = analyze(&engine, &edited, &mut cache);
+        let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
+        assert_eq!(third.findings, whole.findings);
     }
 
     #[test]

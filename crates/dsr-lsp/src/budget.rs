@@ -1,0 +1,241 @@
+//! The time budget of one edit: the editor never waits on a slow analysis.
+//!
+//! Every applied change arms a timer ([`EDIT_BUDGET`]). If the document's analysis has not caught up with the
+//! current text when it fires, the last analysis is moved to the current text and published as a
+//! *provisional* result for the current version: findings wholly outside the changed region keep their place
+//! (shifted by the edit), findings that touch it are left out until the analysis finishes. The analysis goes
+//! on in the background; its result replaces the provisional one and is published in turn. A provisional
+//! result is always a consistent version: it is the analysis of an older text with every range mapped into the
+//! current one, never a mix of versions.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use dsr_core::finding::Finding;
+use dsr_core::suppression::Suppression;
+use dsr_syntax::TextRange;
+use ropey::Rope;
+
+use super::{Analyzed, Doc, Publish, State};
+use crate::convert::{self, DiagnosticContext};
+use crate::sync::lock;
+
+/// How long after a change the editor may wait for that version's diagnostics, by default: below the 5 ms
+/// keystroke target with room for transport and publishing.
+pub const EDIT_BUDGET: Duration = Duration::from_millis(3);
+
+/// The edit budget: [`EDIT_BUDGET`], or `DISTSYS_REVIEW_EDIT_BUDGET_MS` (`0` turns provisional results off; the
+/// integration tests do, since they check each version's final diagnostics).
+fn edit_budget() -> Option<Duration> {
+    static BUDGET: OnceLock<Option<Duration>> = OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        match std::env::var("DISTSYS_REVIEW_EDIT_BUDGET_MS") {
+            Ok(value) => match value.trim().parse::<u64>() {
+                Ok(0) => None,
+                Ok(ms) => Some(Duration::from_millis(ms)),
+                Err(_) => {
+                    tracing::warn!(
+                        "DISTSYS_REVIEW_EDIT_BUDGET_MS={value:?} is not a number of milliseconds; using {} ms",
+                        EDIT_BUDGET.as_millis()
+                    );
+                    Some(EDIT_BUDGET)
+                }
+            },
+            Err(_) => Some(EDIT_BUDGET),
+        }
+    })
+}
+
+/// The bytes that differ between two texts: `start`, and where the differing run ends in the old and the new
+/// text. Several edits since the last analysis count as one region spanning them all.
+struct ChangedRegion {
+    start: usize,
+    old_end: usize,
+    new_end: usize,
+}
+
+fn changed_region(old: &Rope, new: &Rope) -> ChangedRegion {
+    let prefix = old
+        .bytes()
+        .zip(new.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (old_len, new_len) = (old.len_bytes(), new.len_bytes());
+    let most = old_len.min(new_len) - prefix;
+    let suffix = old
+        .bytes_at(old_len)
+        .reversed()
+        .zip(new.bytes_at(new_len).reversed())
+        .take(most)
+        .take_while(|(a, b)| a == b)
+        .count();
+    ChangedRegion {
+        start: prefix,
+        old_end: old_len - suffix,
+        new_end: new_len - suffix,
+    }
+}
+
+impl ChangedRegion {
+    /// `range` in the new text, or `None` if it touches the changed bytes.
+    fn moved(&self, range: TextRange) -> Option<TextRange> {
+        // A range that merely touches the region is dropped too: typing at either end of a name changes it.
+        if range.end < self.start {
+            Some(range)
+        } else if range.start > self.old_end {
+            let shift = |offset: usize| offset - self.old_end + self.new_end;
+            Some(TextRange::new(shift(range.start), shift(range.end)))
+        } else {
+            None
+        }
+    }
+
+    fn moved_finding(&self, finding: &Finding) -> Option<Finding> {
+        let mut moved = finding.clone();
+        moved.range = self.moved(finding.range)?;
+        for evidence in moved.evidence.iter_mut().filter(|e| e.path.is_none()) {
+            evidence.range = self.moved(evidence.range)?;
+        }
+        for edit in moved.fix.iter_mut().flat_map(|fix| fix.edits.iter_mut()) {
+            edit.range = self.moved(edit.range)?;
+        }
+        Some(moved)
+    }
+
+    fn moved_suppression(&self, suppression: &Suppression) -> Option<Suppression> {
+        let mut moved = suppression.clone();
+        moved.comment = self.moved(suppression.comment)?;
+        moved.directive = self.moved(suppression.directive)?;
+        Some(moved)
+    }
+}
+
+/// `previous` moved to the text of `rope` (version `version`, change counter `seq`).
+fn provisional(previous: &Analyzed, rope: Rope, seq: u64, version: i32, state: &State) -> Analyzed {
+    let region = changed_region(&previous.rope, &rope);
+    let findings: Vec<Finding> = previous
+        .findings
+        .iter()
+        .filter_map(|finding| region.moved_finding(finding))
+        .collect();
+    let session = state.session();
+    let cx = DiagnosticContext {
+        uri: &previous.uri,
+        rope: &rope,
+        version,
+        encoding: session.encoding,
+        settings: &session.settings,
+    };
+    let diagnostics = findings
+        .iter()
+        .map(|finding| convert::diagnostic(finding, &cx))
+        .collect();
+    Analyzed {
+        seq,
+        version,
+        language: previous.language,
+        uri: previous.uri.clone(),
+        path: previous.path.clone(),
+        rope,
+        findings,
+        suppressions: previous
+            .suppressions
+            .iter()
+            .filter_map(|s| region.moved_suppression(s))
+            .collect(),
+        diagnostics,
+        encoding: session.encoding,
+        engine: previous.engine.clone(),
+        failures: Vec::new(),
+        whole_file: false,
+        provisional: true,
+    }
+}
+
+impl State {
+    /// Called after a change is applied: unless a timer is already armed for the document, publishes the
+    /// moved previous analysis if the current version's analysis is not stored within [`EDIT_BUDGET`].
+    pub(super) fn arm_edit_budget(self: &Arc<Self>, doc: &Arc<Mutex<Doc>>) {
+        let Some(budget) = edit_budget() else { return };
+        {
+            let mut d = lock(doc);
+            if d.budget_armed {
+                return;
+            }
+            d.budget_armed = true;
+        }
+        let state = self.clone();
+        let doc = doc.clone();
+        self.runtime.spawn(async move {
+            tokio::time::sleep(budget).await;
+            let behind = {
+                let mut d = lock(&doc);
+                d.budget_armed = false;
+                let caught_up = d.analyzed.as_ref().is_some_and(|a| a.seq == d.seq);
+                match &d.analyzed {
+                    Some(previous) if !caught_up && !d.desynced => Some((
+                        previous.clone(),
+                        d.document.rope().clone(),
+                        d.seq,
+                        d.document.version(),
+                    )),
+                    _ => None,
+                }
+            };
+            let Some((previous, rope, seq, version)) = behind else {
+                return;
+            };
+            // Off the async workers: mapping the text and converting the diagnostics reads the whole file.
+            let _ = tokio::task::spawn_blocking(move || {
+                let moved = Arc::new(provisional(&previous, rope, seq, version, &state));
+                let stored = {
+                    let mut d = lock(&doc);
+                    let caught_up = d.analyzed.as_ref().is_some_and(|a| a.seq == d.seq);
+                    if d.seq == seq && !caught_up && !d.desynced {
+                        d.analyzed = Some(moved);
+                        true
+                    } else {
+                        false
+                    }
+                };
+                if stored {
+                    state.provisionals.fetch_add(1, Ordering::Relaxed);
+                    state.publish(Publish::Document(previous.uri.clone()));
+                }
+            })
+            .await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region(old: &str, new: &str) -> ChangedRegion {
+        changed_region(&Rope::from_str(old), &Rope::from_str(new))
+    }
+
+    #[test]
+    fn the_changed_region_spans_the_differing_bytes() {
+        let r = region("let a = 1;\nlet b = 2;\n", "let a = 1;\nlet bx = 2;\n");
+        assert_eq!((r.start, r.old_end, r.new_end), (16, 16, 17));
+        let r = region("abc", "abc");
+        assert_eq!((r.start, r.old_end, r.new_end), (3, 3, 3));
+        let r = region("aaaa", "aa");
+        assert_eq!((r.start, r.old_end, r.new_end), (2, 4, 2));
+    }
+
+    #[test]
+    fn ranges_before_the_edit_stay_after_it_shift_and_on_it_go() {
+        let r = region("0123456789", "01234xx56789");
+        assert_eq!(r.moved(TextRange::new(0, 3)), Some(TextRange::new(0, 3)));
+        assert_eq!(r.moved(TextRange::new(6, 8)), Some(TextRange::new(8, 10)));
+        assert_eq!(r.moved(TextRange::new(4, 6)), None);
+        // Touching the insertion point from either side: the edit may have extended a name.
+        assert_eq!(r.moved(TextRange::new(3, 5)), None);
+        assert_eq!(r.moved(TextRange::new(5, 7)), None);
+        assert_eq!(r.moved(TextRange::new(0, 4)), Some(TextRange::new(0, 4)));
+    }
+}
