@@ -471,6 +471,23 @@ struct KbFile {
     body_parser: Vec<BodyParser>,
     #[serde(default)]
     group: Vec<PathGroup>,
+    #[serde(default)]
+    receivers: Option<ReceiverNames>,
+}
+
+/// What a `[[method]]` entry needs to know about a call's receiver before a method name may stand for a
+/// library's method (`[receivers]`): names every library and every language's standard containers share.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiverNames {
+    /// Method names too common to mean a library's method by themselves (`get`, `set`, `send`, `Do`): a call of
+    /// one counts only when its receiver is bound to the library's type.
+    #[serde(default)]
+    pub generic_methods: Vec<String>,
+    /// Local types whose methods never do network I/O (`Map`, `HashMap`, `URLSearchParams`, `sync.Map`): a
+    /// receiver bound to one is not any library's client, whatever the method's name.
+    #[serde(default)]
+    pub local_types: Vec<String>,
 }
 
 /// A user-declared API (`[[effects]]` in the configuration): "our `httpx.New` sets timeouts", "`billing.Charge`
@@ -500,6 +517,9 @@ pub struct KnowledgeBase {
     body_parsers: rustc_hash::FxHashMap<String, Vec<(Language, BodyParser)>>,
     /// The groups each path belongs to.
     path_groups: rustc_hash::FxHashMap<String, Vec<(Language, PathGroupKind)>>,
+    /// `[receivers]` generic method names and local types, each with the languages that list it.
+    generic_methods: rustc_hash::FxHashMap<String, Vec<Language>>,
+    local_types: rustc_hash::FxHashMap<String, Vec<Language>>,
 }
 
 const BUILTIN: [(Language, &str, &str); 15] = [
@@ -634,6 +654,14 @@ impl KnowledgeBase {
                     .push((language, parser.clone()));
             }
         }
+        if let Some(receivers) = file.receivers {
+            for name in receivers.generic_methods {
+                self.generic_methods.entry(name).or_default().push(language);
+            }
+            for name in receivers.local_types {
+                self.local_types.entry(name).or_default().push(language);
+            }
+        }
         for group in file.group {
             for path in group.paths {
                 self.path_groups
@@ -731,6 +759,20 @@ impl KnowledgeBase {
     /// Whether two languages share a knowledge-base table (TSX and JavaScript read TypeScript's).
     pub fn same_family(a: Language, b: Language) -> bool {
         a.family_name() == b.family_name()
+    }
+
+    /// Whether a method name is too common to stand for a library's method without a receiver bound to it.
+    pub fn is_generic_method(&self, language: Language, name: &str) -> bool {
+        self.generic_methods
+            .get(name)
+            .is_some_and(|ls| ls.iter().any(|l| Self::same_family(*l, language)))
+    }
+
+    /// Whether a type (as written, or a canonical path) is a local container whose methods do no network I/O.
+    pub fn is_local_type(&self, language: Language, type_name: &str) -> bool {
+        self.local_types
+            .get(type_name)
+            .is_some_and(|ls| ls.iter().any(|l| Self::same_family(*l, language)))
     }
 
     /// The `[[api]]` entries whose path is `path`, in table order, of every language.

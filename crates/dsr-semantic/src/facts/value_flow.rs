@@ -85,7 +85,7 @@ fn rust_keeps_value(method: &str) -> bool {
 }
 
 /// The member-access node kind and its (object, property) field names per language.
-fn member_fields(language: Language) -> (&'static str, &'static str, &'static str) {
+pub(super) fn member_fields(language: Language) -> (&'static str, &'static str, &'static str) {
     match language {
         Language::Go => ("selector_expression", "operand", "field"),
         Language::Rust => ("field_expression", "value", "field"),
