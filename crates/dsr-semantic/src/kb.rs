@@ -262,19 +262,26 @@ fn method_entries<'k>(
     if is_local_container(kb, language, resolved.or(written)) {
         return Vec::new();
     }
-    if let Some(path) = resolved {
-        let bound: Vec<&Api> = named
-            .iter()
-            .copied()
-            .filter(|api| {
-                api.module
-                    .as_deref()
-                    .is_some_and(|m| module_matches(path, m))
+    // A declared type no import names comes from a glob import when there is one (`client: &Client` with
+    // `use fred::prelude::*`): the glob's module binds it.
+    let from_glob = |module: &str| {
+        written.is_some()
+            && facts
+                .imports
+                .iter()
+                .any(|i| i.local == "*" && module_matches(&i.path, module))
+    };
+    let bound: Vec<&Api> = named
+        .iter()
+        .copied()
+        .filter(|api| {
+            api.module.as_deref().is_some_and(|m| {
+                resolved.is_some_and(|path| module_matches(path, m)) || from_glob(m)
             })
-            .collect();
-        if !bound.is_empty() {
-            return bound;
-        }
+        })
+        .collect();
+    if !bound.is_empty() {
+        return bound;
     }
     if kb.is_generic_method(language, method) {
         return Vec::new();

@@ -2,7 +2,7 @@
 //! or the constructor or factory whose result it holds. The knowledge base's `[[method]]` entries ask this
 //! before a method name may stand for a library's method (`get` on a `Map` is not Redis's `GET`).
 
-use dsr_syntax::{node, Language};
+use dsr_syntax::{node, Language, TextRange};
 use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
@@ -41,6 +41,9 @@ pub(crate) struct TypeIndex<'t> {
     /// Assigned values that are another local's name (`let delivery = delivery?;`, `c := client`), by the
     /// value node's id: the name to follow.
     aliases: FxHashMap<usize, String>,
+    /// The names in call receivers (`rdb` and `client` in `s.rdb.client.Get()`), by node id: a receiver's
+    /// text may hold comments, so names are read from the nodes once.
+    names: FxHashMap<usize, String>,
 }
 
 /// How many values a receiver's binding is followed through (`conn` ← `client.get_connection()` ← `client` ←
@@ -159,39 +162,62 @@ impl<'t> FileFacts<'t> {
                 }
             }
         }
+        let (member_kind, object_field, property_field) =
+            super::value_flow::member_fields(language);
+        for call in &self.calls {
+            let mut current = call
+                .receiver
+                .map(|r| node::strip_wrappers(r, node::Wrappers::ALL));
+            while let Some(n) = current {
+                if n.kind() == member_kind {
+                    if let Some(property) = n.child_by_field_name(property_field) {
+                        index
+                            .names
+                            .insert(property.id(), node::text(property, source).to_string());
+                    }
+                    current = n
+                        .child_by_field_name(object_field)
+                        .map(|o| node::strip_wrappers(o, node::Wrappers::ALL));
+                } else {
+                    if n.kind() == "identifier" {
+                        index
+                            .names
+                            .insert(n.id(), node::text(n, source).to_string());
+                    }
+                    current = None;
+                }
+            }
+        }
         self.types = index;
     }
 
     /// What the receiver of a method call is bound to: a parameter's or variable's declared type, a field's
     /// declared type (or the value stored in it), or the constructor/factory whose result a variable holds.
     pub fn receiver_type(&self, call: &Call<'t>) -> ReceiverType {
-        let (Some(receiver), Some(method)) = (call.receiver, call.method.as_deref()) else {
+        let Some(receiver) = call.receiver else {
             return ReceiverType::Unknown;
         };
-        let written = call
-            .callee_text
-            .strip_suffix(method)
-            .map(|r| r.trim_end_matches(['.', '?', '!']))
-            .unwrap_or_default();
-        self.type_of(receiver, written, call.function, MAX_DEPTH)
+        self.type_of(receiver, call.function, MAX_DEPTH)
     }
 
-    /// The type of `expr` (written as `written`, whitespace removed) at its place in `function`.
-    fn type_of(
-        &self,
-        expr: Node<'t>,
-        written: &str,
-        function: Option<usize>,
-        depth: usize,
-    ) -> ReceiverType {
+    /// The type of `expr` at its place in `function`.
+    fn type_of(&self, expr: Node<'t>, function: Option<usize>, depth: usize) -> ReceiverType {
         if depth == 0 {
             return ReceiverType::Unknown;
         }
         let expr = node::strip_wrappers(expr, node::Wrappers::ALL);
         match expr.kind() {
-            "identifier" => self.type_of_variable(written, function, expr.start_byte(), depth),
+            "identifier" => match self.types.names.get(&expr.id()) {
+                Some(name) => self.type_of_variable(name, function, expr.start_byte(), depth),
+                None => ReceiverType::Unknown,
+            },
             "selector_expression" | "field_expression" | "member_expression" => {
-                let Some((object, field)) = written.rsplit_once('.') else {
+                let (_, object_field, property_field) =
+                    super::value_flow::member_fields(self.language);
+                let Some(field) = expr
+                    .child_by_field_name(property_field)
+                    .and_then(|p| self.types.names.get(&p.id()))
+                else {
                     return ReceiverType::Unknown;
                 };
                 let of_field = self.type_of_field(field, depth);
@@ -200,14 +226,11 @@ impl<'t> FileFacts<'t> {
                 }
                 // A property of a library's object belongs to the library (`prisma.user.create`,
                 // `client.db("app").collection`), when the object is bound and the file declares no such field.
-                let (_, object_field, _) = super::value_flow::member_fields(self.language);
                 match expr.child_by_field_name(object_field) {
-                    Some(inner) => {
-                        match self.type_of(inner, object, function, depth.saturating_sub(1)) {
-                            resolved @ ReceiverType::Resolved(_) => resolved,
-                            _ => ReceiverType::Unknown,
-                        }
-                    }
+                    Some(inner) => match self.type_of(inner, function, depth.saturating_sub(1)) {
+                        resolved @ ReceiverType::Resolved(_) => resolved,
+                        _ => ReceiverType::Unknown,
+                    },
                     None => ReceiverType::Unknown,
                 }
             }
@@ -222,7 +245,20 @@ impl<'t> FileFacts<'t> {
         offset: usize,
         depth: usize,
     ) -> ReceiverType {
-        match self.origin_of(function, name, offset) {
+        let mut origin = self.origin_of(function, name, offset);
+        // `let client = client.clone();`: the name inside the value is the earlier `client`, not the one the
+        // statement declares.
+        if let Origin::Value(value) = origin {
+            if TextRange::of(value).contains(offset) {
+                let declared_at = self
+                    .assignments
+                    .iter()
+                    .find(|a| a.value == Some(value))
+                    .map_or(value.start_byte(), |a| a.node.start_byte());
+                origin = self.origin_of(function, name, declared_at);
+            }
+        }
+        match origin {
             Origin::Parameter { function, index } => {
                 let param = &self.functions[function].params[index];
                 match declared(&param.type_text, param.type_path.as_deref()) {
@@ -308,13 +344,8 @@ impl<'t> FileFacts<'t> {
             return ReceiverType::Resolved(path.clone());
         }
         match (call.receiver, call.method.as_deref()) {
-            (Some(receiver), Some(method)) => {
-                let written = call
-                    .callee_text
-                    .strip_suffix(method)
-                    .map(|r| r.trim_end_matches(['.', '?', '!']))
-                    .unwrap_or_default();
-                self.type_of(receiver, written, call.function, depth.saturating_sub(1))
+            (Some(receiver), Some(_)) => {
+                self.type_of(receiver, call.function, depth.saturating_sub(1))
             }
             // `make(map[string]int)`, `new Map()`, `HashMap::new()` without a `use`.
             _ => {
@@ -325,6 +356,15 @@ impl<'t> FileFacts<'t> {
                         Some("map_type") => ReceiverType::Written("map".to_string()),
                         _ => ReceiverType::Unknown,
                     };
+                }
+                // `db("orders")` with `const db = knex(…)`: a call of a local that holds the library's function.
+                if !call.is_new && !callee.contains(['.', ':']) {
+                    return self.type_of_variable(
+                        callee,
+                        call.function,
+                        call.node.start_byte(),
+                        depth.saturating_sub(1),
+                    );
                 }
                 let head = callee.split("::").next().unwrap_or(callee);
                 if callee.contains("::") || call.is_new {
