@@ -334,6 +334,12 @@ impl<'t> FileFacts<'t> {
                 depth.saturating_sub(1),
             );
         }
+        // `const seen = {}`, `const queue = []`: plain objects and arrays, whose methods are local.
+        match (self.language.is_typescript(), value.kind()) {
+            (true, "object") => return ReceiverType::Written("Object".to_string()),
+            (true, "array") => return ReceiverType::Written("Array".to_string()),
+            _ => {}
+        }
         if let Some(literal) = self.literal_at(value) {
             return declared(&literal.type_text, literal.type_path.as_deref());
         }
