@@ -473,6 +473,18 @@ struct KbFile {
     group: Vec<PathGroup>,
     #[serde(default)]
     receivers: Option<ReceiverNames>,
+    #[serde(default)]
+    local_failures: Option<LocalFailures>,
+}
+
+/// Errors a client reports before anything leaves the process (`[local_failures]`): confluent-kafka-go's
+/// `ErrQueueFull`, rdkafka's `QueueFull` (librdkafka's local producer queue is full). A loop that goes round
+/// again on one retries a local enqueue, not a remote write, so a repeat duplicates nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalFailures {
+    /// The error names as the code mentions them (the last segment of a path).
+    pub names: Vec<String>,
 }
 
 /// What a `[[method]]` entry needs to know about a call's receiver before a method name may stand for a
@@ -520,6 +532,8 @@ pub struct KnowledgeBase {
     /// `[receivers]` generic method names and local types, each with the languages that list it.
     generic_methods: rustc_hash::FxHashMap<String, Vec<Language>>,
     local_types: rustc_hash::FxHashMap<String, Vec<Language>>,
+    /// `[local_failures]` names, with their language.
+    local_failures: Vec<(Language, String)>,
 }
 
 const BUILTIN: [(Language, &str, &str); 15] = [
@@ -662,6 +676,10 @@ impl KnowledgeBase {
                 self.local_types.entry(name).or_default().push(language);
             }
         }
+        if let Some(failures) = file.local_failures {
+            self.local_failures
+                .extend(failures.names.into_iter().map(|name| (language, name)));
+        }
         for group in file.group {
             for path in group.paths {
                 self.path_groups
@@ -773,6 +791,14 @@ impl KnowledgeBase {
         self.local_types
             .get(type_name)
             .is_some_and(|ls| ls.iter().any(|l| Self::same_family(*l, language)))
+    }
+
+    /// The names of errors a client reports before anything leaves the process (a full local producer queue).
+    pub fn local_failures(&self, language: Language) -> impl Iterator<Item = &str> {
+        self.local_failures
+            .iter()
+            .filter(move |(l, _)| Self::same_family(*l, language))
+            .map(|(_, name)| name.as_str())
     }
 
     /// The `[[api]]` entries whose path is `path`, in table order, of every language.
