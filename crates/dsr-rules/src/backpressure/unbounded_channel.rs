@@ -113,8 +113,18 @@ fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
         if !is_append_to(ctx, value, &push.target) {
             continue;
         }
+        // The pop must be the same variable: a local of the same name in another function is another queue.
+        let is_local = !push.target.contains('.');
+        let declaration =
+            |a: &Assignment<'_>| facts.declaration_of(a.function, &a.target, a.node.start_byte());
+        let pushed = declaration(push);
+        if is_local && pushed.is_none() {
+            continue;
+        }
         let Some(pop) = facts.assignments.iter().find(|a| {
-            a.target == push.target && a.value.is_some_and(|v| is_reslice_of(ctx, v, &push.target))
+            a.target == push.target
+                && a.value.is_some_and(|v| is_reslice_of(ctx, v, &push.target))
+                && (!is_local || declaration(a) == pushed)
         }) else {
             continue;
         };

@@ -15,7 +15,7 @@ mod typescript;
 mod value_flow;
 
 pub use receiver::ReceiverType;
-pub use value_flow::{Binding, ChainLink, ContextDeadline, Origin};
+pub use value_flow::{Binding, ChainLink, ContextDeadline, Declaration, Origin};
 
 use dsr_syntax::{node, KindSet, Language, TextRange};
 use tree_sitter::{Node, Tree};
