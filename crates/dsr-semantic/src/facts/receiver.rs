@@ -44,6 +44,8 @@ pub(crate) struct TypeIndex<'t> {
     /// The names in call receivers (`rdb` and `client` in `s.rdb.client.Get()`), by node id: a receiver's
     /// text may hold comments, so names are read from the nodes once.
     names: FxHashMap<usize, String>,
+    /// Each call's receiver type once asked: every model asks the knowledge base about the same calls.
+    receivers: Vec<std::sync::OnceLock<ReceiverType>>,
 }
 
 /// How many values a receiver's binding is followed through (`conn` ← `client.get_connection()` ← `client` ←
@@ -188,6 +190,9 @@ impl<'t> FileFacts<'t> {
                 }
             }
         }
+        index.receivers = (0..self.calls.len())
+            .map(|_| std::sync::OnceLock::new())
+            .collect();
         self.types = index;
     }
 
@@ -197,7 +202,14 @@ impl<'t> FileFacts<'t> {
         let Some(receiver) = call.receiver else {
             return ReceiverType::Unknown;
         };
-        self.type_of(receiver, call.function, MAX_DEPTH)
+        let compute = || self.type_of(receiver, call.function, MAX_DEPTH);
+        match self
+            .call_index_at(call.node)
+            .and_then(|i| self.types.receivers.get(i))
+        {
+            Some(cached) => cached.get_or_init(compute).clone(),
+            None => compute(),
+        }
     }
 
     /// The type of `expr` at its place in `function`.
@@ -384,13 +396,18 @@ impl<'t> FileFacts<'t> {
 
     /// The call whose node is `n`: calls are recorded in pre-order, so their starts never decrease.
     fn call_at(&self, n: Node<'t>) -> Option<&Call<'t>> {
+        self.call_index_at(n).map(|i| &self.calls[i])
+    }
+
+    fn call_index_at(&self, n: Node<'t>) -> Option<usize> {
         let first = self
             .calls
             .partition_point(|c| c.node.start_byte() < n.start_byte());
         self.calls[first..]
             .iter()
             .take_while(|c| c.node.start_byte() == n.start_byte())
-            .find(|c| c.node == n)
+            .position(|c| c.node == n)
+            .map(|offset| first + offset)
     }
 
     fn literal_at(&self, n: Node<'t>) -> Option<&super::Literal<'t>> {

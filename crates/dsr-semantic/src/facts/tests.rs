@@ -446,3 +446,36 @@ fn receivers_are_bound_by_declared_types_constructors_fields_and_callbacks() {
         Written("URLSearchParams".to_string())
     );
 }
+
+#[test]
+fn calls_and_literals_are_recorded_in_document_order() {
+    // `FileFacts::receiver_type` finds a call or literal by its node with a binary search on its start.
+    let samples = [
+        (
+            Language::Go,
+            "package p\nfunc f() { a.b(c.d(e()), T{x: g()}).h(); go func() { i() }() }\n",
+        ),
+        (
+            Language::Rust,
+            "fn f() { a.b(c::d(e!(x)), S { x: g() }).h()?; let v = vec![k()]; }\n",
+        ),
+        (
+            Language::TypeScript,
+            "const x = a.b(new C(d()), { e: f() }).g(`${h()}`);\nclass K { m() { return i(); } }\n",
+        ),
+    ];
+    for (language, source) in samples {
+        with_facts(language, source, |facts| {
+            let starts: Vec<_> = facts.calls.iter().map(|c| c.node.start_byte()).collect();
+            assert!(
+                starts.windows(2).all(|w| w[0] <= w[1]),
+                "{language:?} calls {starts:?}"
+            );
+            let starts: Vec<_> = facts.literals.iter().map(|l| l.node.start_byte()).collect();
+            assert!(
+                starts.windows(2).all(|w| w[0] <= w[1]),
+                "{language:?} literals {starts:?}"
+            );
+        });
+    }
+}
