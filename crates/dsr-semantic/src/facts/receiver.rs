@@ -41,6 +41,8 @@ pub(crate) struct TypeIndex<'t> {
     /// Assigned values that are another local's name (`let delivery = delivery?;`, `c := client`), by the
     /// value node's id: the name to follow.
     aliases: FxHashMap<usize, String>,
+    /// Assigned values that name an imported package's variable (`http.DefaultClient`), resolved, by node id.
+    imported_values: FxHashMap<usize, String>,
     /// The names in call receivers (`rdb` and `client` in `s.rdb.client.Get()`), by node id: a receiver's
     /// text may hold comments, so names are read from the nodes once.
     names: FxHashMap<usize, String>,
@@ -141,6 +143,10 @@ impl<'t> FileFacts<'t> {
                     index
                         .aliases
                         .insert(inner.id(), node::text(inner, source).to_string());
+                } else if matches!(inner.kind(), "selector_expression" | "scoped_identifier") {
+                    if let Some(path) = self.resolve(&compact(node::text(inner, source))) {
+                        index.imported_values.insert(inner.id(), path);
+                    }
                 }
             }
             if let (Some((_, field)), Some(value)) =
@@ -337,6 +343,9 @@ impl<'t> FileFacts<'t> {
             return ReceiverType::Unknown;
         }
         let value = node::strip_wrappers(value, node::Wrappers::ALL);
+        if let Some(path) = self.types.imported_values.get(&value.id()) {
+            return ReceiverType::Resolved(path.clone());
+        }
         if let Some(name) = self.types.aliases.get(&value.id()) {
             let function = self.function_at(value.start_byte());
             return self.type_of_variable(

@@ -413,6 +413,11 @@ fn receivers_are_bound_by_declared_types_constructors_fields_and_callbacks() {
         receiver_of(Language::Go, go, "Set"),
         Written("map".to_string())
     );
+    let default_client = "package p\nimport \"net/http\"\nfunc f(req *http.Request) {\n\tclient := http.DefaultClient\n\tclient.Do(req)\n}\n";
+    assert_eq!(
+        receiver_of(Language::Go, default_client, "Do"),
+        resolved("net/http.DefaultClient")
+    );
     let unbound = go.replace("\tc.Get(ctx, k)\n", "");
     assert_eq!(receiver_of(Language::Go, &unbound, "Get"), Unknown);
     let rust = "use rdkafka::producer::FutureProducer;\nuse reqwest::Client;\nuse std::collections::HashMap;\nasync fn f(producer: &FutureProducer, client: Client) {\n    let client = client.clone();\n    client.get(u).send().await;\n    producer.send(r, t).await;\n    let mut seen = HashMap::new();\n    seen.insert(1, 2);\n}\n";
