@@ -471,6 +471,35 @@ struct KbFile {
     body_parser: Vec<BodyParser>,
     #[serde(default)]
     group: Vec<PathGroup>,
+    #[serde(default)]
+    receivers: Option<ReceiverNames>,
+    #[serde(default)]
+    local_failures: Option<LocalFailures>,
+}
+
+/// Errors a client reports before anything leaves the process (`[local_failures]`): confluent-kafka-go's
+/// `ErrQueueFull`, rdkafka's `QueueFull` (librdkafka's local producer queue is full). A loop that goes round
+/// again on one retries a local enqueue, not a remote write, so a repeat duplicates nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalFailures {
+    /// The error names as the code mentions them (the last segment of a path).
+    pub names: Vec<String>,
+}
+
+/// What a `[[method]]` entry needs to know about a call's receiver before a method name may stand for a
+/// library's method (`[receivers]`): names every library and every language's standard containers share.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiverNames {
+    /// Method names too common to mean a library's method by themselves (`get`, `set`, `send`, `Do`): a call of
+    /// one counts only when its receiver is bound to the library's type.
+    #[serde(default)]
+    pub generic_methods: Vec<String>,
+    /// Local types whose methods never do network I/O (`Map`, `HashMap`, `URLSearchParams`, `sync.Map`): a
+    /// receiver bound to one is not any library's client, whatever the method's name.
+    #[serde(default)]
+    pub local_types: Vec<String>,
 }
 
 /// A user-declared API (`[[effects]]` in the configuration): "our `httpx.New` sets timeouts", "`billing.Charge`
@@ -500,6 +529,11 @@ pub struct KnowledgeBase {
     body_parsers: rustc_hash::FxHashMap<String, Vec<(Language, BodyParser)>>,
     /// The groups each path belongs to.
     path_groups: rustc_hash::FxHashMap<String, Vec<(Language, PathGroupKind)>>,
+    /// `[receivers]` generic method names and local types, each with the languages that list it.
+    generic_methods: rustc_hash::FxHashMap<String, Vec<Language>>,
+    local_types: rustc_hash::FxHashMap<String, Vec<Language>>,
+    /// `[local_failures]` names, with their language.
+    local_failures: Vec<(Language, String)>,
 }
 
 const BUILTIN: [(Language, &str, &str); 15] = [
@@ -634,6 +668,18 @@ impl KnowledgeBase {
                     .push((language, parser.clone()));
             }
         }
+        if let Some(receivers) = file.receivers {
+            for name in receivers.generic_methods {
+                self.generic_methods.entry(name).or_default().push(language);
+            }
+            for name in receivers.local_types {
+                self.local_types.entry(name).or_default().push(language);
+            }
+        }
+        if let Some(failures) = file.local_failures {
+            self.local_failures
+                .extend(failures.names.into_iter().map(|name| (language, name)));
+        }
         for group in file.group {
             for path in group.paths {
                 self.path_groups
@@ -731,6 +777,28 @@ impl KnowledgeBase {
     /// Whether two languages share a knowledge-base table (TSX and JavaScript read TypeScript's).
     pub fn same_family(a: Language, b: Language) -> bool {
         a.family_name() == b.family_name()
+    }
+
+    /// Whether a method name is too common to stand for a library's method without a receiver bound to it.
+    pub fn is_generic_method(&self, language: Language, name: &str) -> bool {
+        self.generic_methods
+            .get(name)
+            .is_some_and(|ls| ls.iter().any(|l| Self::same_family(*l, language)))
+    }
+
+    /// Whether a type (as written, or a canonical path) is a local container whose methods do no network I/O.
+    pub fn is_local_type(&self, language: Language, type_name: &str) -> bool {
+        self.local_types
+            .get(type_name)
+            .is_some_and(|ls| ls.iter().any(|l| Self::same_family(*l, language)))
+    }
+
+    /// The names of errors a client reports before anything leaves the process (a full local producer queue).
+    pub fn local_failures(&self, language: Language) -> impl Iterator<Item = &str> {
+        self.local_failures
+            .iter()
+            .filter(move |(l, _)| Self::same_family(*l, language))
+            .map(|(_, name)| name.as_str())
     }
 
     /// The `[[api]]` entries whose path is `path`, in table order, of every language.

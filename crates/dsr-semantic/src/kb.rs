@@ -7,7 +7,7 @@ use dsr_core::kb::{
 };
 use dsr_syntax::Language;
 
-use crate::facts::{Call, FileFacts};
+use crate::facts::{Call, FileFacts, ReceiverType};
 
 /// What the knowledge base says about the calls of a file.
 pub trait KbMatch {
@@ -95,36 +95,9 @@ impl KbMatch for KnowledgeBase {
                 return Some(api);
             }
         }
-        let method = call.method.as_deref()?;
-        // `sync.Once.Do(func() {…})` and other callback runners share method names with clients (`Do`); no client
-        // method of the knowledge base takes a lone function literal, so such a call is not matched by name.
-        if language == Language::Go
-            && matches!(call.args.as_slice(), [only] if only.kind() == "func_literal")
-        {
-            return None;
-        }
-        let candidates = self
-            .methods_named(method)
-            .filter(|(l, api)| Self::same_family(*l, language) && api.path == method && fits(api))
-            .filter(|(_, api)| {
-                api.module
-                    .as_deref()
-                    .is_none_or(|m| facts.imports_module(m))
-            });
-        // A receiver whose declared type names a module picks that module's entry (`pool *pgxpool.Pool` in a file
-        // that imports database/sql too).
-        let (_, first) = candidates.clone().next()?;
-        if let Some(receiver_type) = receiver_type(facts, call) {
-            let typed = candidates.clone().find(|(_, api)| {
-                api.module
-                    .as_deref()
-                    .is_some_and(|m| receiver_type.starts_with(m))
-            });
-            if let Some((_, api)) = typed {
-                return Some(api);
-            }
-        }
-        Some(first)
+        method_entries(self, facts, call)
+            .into_iter()
+            .find(|api| fits(api))
     }
 
     /// Every entry that may describe a call, most specific first: its resolved path's entry, then each
@@ -139,21 +112,7 @@ impl KbMatch for KnowledgeBase {
             .path
             .as_deref()
             .and_then(|p| self.api(facts.language, p));
-        let method = call.method.as_deref();
-        let language = facts.language;
-        let by_method = method
-            .into_iter()
-            .flat_map(|m| self.methods_named(m))
-            .filter(move |(l, api)| {
-                Self::same_family(*l, language) && Some(api.path.as_str()) == method
-            })
-            .filter(|(_, api)| {
-                api.module
-                    .as_deref()
-                    .is_none_or(|m| facts.imports_module(m))
-            })
-            .map(|(_, api)| api)
-            .collect::<Vec<_>>();
+        let by_method = method_entries(self, facts, call);
         by_path.into_iter().chain(by_method)
     }
 
@@ -259,25 +218,89 @@ impl KbMatch for KnowledgeBase {
     }
 }
 
-/// The resolved type of a method call's receiver when it is a parameter of an enclosing function.
-pub(crate) fn receiver_type<'f>(facts: &'f FileFacts<'_>, call: &Call<'_>) -> Option<&'f str> {
-    if call.receiver?.kind() != "identifier" {
-        return None;
+/// The `[[method]]` entries a method call may be. A method name counts for a library only when the file
+/// imports the library's module and the receiver is not bound to something else: a receiver whose declared type
+/// or constructor belongs to a module picks that module's entries (`pool *pgxpool.Pool` in a file that imports
+/// database/sql too); one bound to a local container (`Map`, `HashMap`, `url.Values`) is no library's client;
+/// and a generic name (`get`, `Do`, `send`, listed in `[receivers]`) counts only with a bound receiver, never
+/// by name alone.
+fn method_entries<'k>(
+    kb: &'k KnowledgeBase,
+    facts: &FileFacts<'_>,
+    call: &Call<'_>,
+) -> Vec<&'k Api> {
+    let Some(method) = call.method.as_deref() else {
+        return Vec::new();
+    };
+    let language = facts.language;
+    // `sync.Once.Do(func() {…})` and other callback runners share method names with clients (`Do`); no client
+    // method of the knowledge base takes a lone function literal, so such a call is not matched by name.
+    if language == Language::Go
+        && matches!(call.args.as_slice(), [only] if only.kind() == "func_literal")
+    {
+        return Vec::new();
     }
-    let method = call.method.as_deref()?;
-    let name = call
-        .callee_text
-        .strip_suffix(method)
-        .and_then(|r| r.strip_suffix('.'))?;
-    let mut function = call.function;
-    while let Some(index) = function {
-        let f = &facts.functions[index];
-        if let Some(param) = f.params.iter().find(|p| p.name == name) {
-            return param.type_path.as_deref();
-        }
-        function = f.parent;
+    let named: Vec<&Api> = kb
+        .methods_named(method)
+        .filter(|(l, api)| KnowledgeBase::same_family(*l, language) && api.path == method)
+        .filter(|(_, api)| {
+            api.module
+                .as_deref()
+                .is_none_or(|m| facts.imports_module(m))
+        })
+        .map(|(_, api)| api)
+        .collect();
+    if named.is_empty() {
+        return named;
     }
-    None
+    let receiver = facts.receiver_type(call);
+    let (resolved, written) = match &receiver {
+        ReceiverType::Resolved(path) => (Some(path.as_str()), None),
+        ReceiverType::Written(name) => (None, Some(name.as_str())),
+        ReceiverType::Unknown => (None, None),
+    };
+    if is_local_container(kb, language, resolved.or(written)) {
+        return Vec::new();
+    }
+    // A declared type no import names comes from a glob import when there is one (`client: &Client` with
+    // `use fred::prelude::*`): the glob's module binds it.
+    let from_glob = |module: &str| {
+        written.is_some()
+            && facts
+                .imports
+                .iter()
+                .any(|i| i.local == "*" && module_matches(&i.path, module))
+    };
+    let bound: Vec<&Api> = named
+        .iter()
+        .copied()
+        .filter(|api| {
+            api.module.as_deref().is_some_and(|m| {
+                resolved.is_some_and(|path| module_matches(path, m)) || from_glob(m)
+            })
+        })
+        .collect();
+    if !bound.is_empty() {
+        return bound;
+    }
+    if kb.is_generic_method(language, method) {
+        return Vec::new();
+    }
+    named
+}
+
+/// Whether a receiver's type (a canonical path such as `std::collections::HashMap::new`, or a name as written)
+/// is a local container: the type itself, or the type a constructor path names.
+fn is_local_container(kb: &KnowledgeBase, language: Language, type_name: Option<&str>) -> bool {
+    let Some(type_name) = type_name else {
+        return false;
+    };
+    let without_constructor = type_name
+        .rsplit_once("::")
+        .or_else(|| type_name.rsplit_once('.'))
+        .map(|(head, _)| head);
+    kb.is_local_type(language, type_name)
+        || without_constructor.is_some_and(|t| kb.is_local_type(language, t))
 }
 
 #[cfg(test)]
@@ -285,15 +308,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn candidates_list_every_library_a_method_name_may_belong_to() {
-        let source = "package p\nimport (\n\t\"net/http\"\n\t\"github.com/redis/go-redis/v9\"\n)\nfunc f() { rdb.Do(ctx, \"SET\", k, v) }\n";
-        let document = dsr_syntax::Document::new(Language::Go, source, 0).expect("grammar loads");
-        let facts = FileFacts::compute(Language::Go, document.tree(), source);
-        let call = facts.calls.first().expect("one call");
-        let modules: Vec<_> = KnowledgeBase::builtin()
-            .candidates(&facts, call)
-            .filter_map(|api| api.module.as_deref())
-            .collect();
-        assert_eq!(modules, ["net/http", "github.com/redis/go-redis"]);
+    fn candidates_of_a_generic_method_are_its_receivers_library_only() {
+        let modules = |body: &str| {
+            let source = format!("package p\nimport (\n\t\"net/http\"\n\t\"github.com/redis/go-redis/v9\"\n)\n{body}\n");
+            let document =
+                dsr_syntax::Document::new(Language::Go, &source, 0).expect("grammar loads");
+            let facts = FileFacts::compute(Language::Go, document.tree(), &source);
+            let call = facts
+                .calls
+                .iter()
+                .find(|c| c.method.as_deref() == Some("Do"))
+                .expect("a Do call");
+            KnowledgeBase::builtin()
+                .candidates(&facts, call)
+                .filter_map(|api| api.module.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            modules("func f(rdb *redis.Client) { rdb.Do(ctx, \"SET\", k, v) }"),
+            ["github.com/redis/go-redis"]
+        );
+        assert_eq!(
+            modules("func f() { rdb := redis.NewClient(opts); rdb.Do(ctx, \"SET\", k, v) }"),
+            ["github.com/redis/go-redis"]
+        );
+        assert_eq!(
+            modules("func f(c *http.Client) { c.Do(req) }"),
+            ["net/http"]
+        );
+        // `Do` is too common a name to be either library's by itself.
+        assert!(modules("func f() { rdb.Do(ctx, \"SET\", k, v) }").is_empty());
     }
 }

@@ -303,7 +303,7 @@ import (
     "github.com/redis/go-redis/v9"
     redigo "github.com/gomodule/redigo/redis"
 )
-func f() {
+func f(rdb *redis.Client, conn redigo.Conn) {
     rdb.SetNX(ctx, "lock:a", token, 0)
     rdb.Do(ctx, "set", key, token, "NX", "PX", 100)
     conn.Do("DEL", key)
@@ -340,6 +340,7 @@ async fn f() {
     fn typescript_clients() {
         let ioredis = r#"
 import Redis from "ioredis";
+const redis = new Redis();
 redis.set(key, token, "NX", "EX", 30);
 redis.call("SET", key, token, "NX");
 "#;
@@ -349,6 +350,7 @@ redis.call("SET", key, token, "NX");
         );
         let node_redis = r#"
 const { createClient } = require("redis");
+const client = createClient();
 client.sendCommand(["SET", key, token, "NX"]);
 client.set(key, token, { NX: true });
 "#;

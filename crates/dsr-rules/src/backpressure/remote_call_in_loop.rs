@@ -132,7 +132,6 @@ impl Rule<RuleContext<'_>> for RemoteCallInLoop {
                 || lp.pagination
                 || !uses_element(ctx, lp, call)
                 || on_pipeline(ctx, call)
-                || is_local_container(ctx, call)
                 || crate::shared::is_test_code(ctx, call.node)
             {
                 continue;
@@ -201,35 +200,6 @@ fn uses_element(ctx: &RuleContext<'_>, lp: &IterationLoop<'_>, call: &Call<'_>) 
         }
     }
     node::mentions(call.node, &names, ctx.source, Mention::Variable)
-}
-
-/// `seen.get(k)` on a `new Map()`/`HashMap::new()`/`map[…]…{}` of the function: a method name shared with a
-/// client, on an in-memory container.
-fn is_local_container(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
-    let Some(receiver) = call.receiver.filter(|r| r.kind() == "identifier") else {
-        return false;
-    };
-    let Some(value) = ctx.facts.declared_value(
-        call.function,
-        ctx.node_text(receiver),
-        call.node.start_byte(),
-    ) else {
-        return false;
-    };
-    let text: String = ctx.node_text(value).split_whitespace().collect();
-    [
-        "newMap",
-        "newSet",
-        "newWeakMap",
-        "HashMap::",
-        "BTreeMap::",
-        "HashSet::",
-        "make(map",
-        "map[",
-    ]
-    .iter()
-    .any(|p| text.starts_with(p))
-        || matches!(value.kind(), "object" | "array" | "composite_literal")
 }
 
 /// Commands queued on a pipeline or transaction go out together: `pipe.Get(…)` inside `Pipelined`,

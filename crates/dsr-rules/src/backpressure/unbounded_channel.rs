@@ -1,5 +1,5 @@
 use dsr_core::{declare_rule, Confidence, Fix, Language, Rule, RuleMeta, TextRange};
-use dsr_semantic::facts::{Assignment, FileFacts};
+use dsr_semantic::facts::{Assignment, Binding, Call, FileFacts};
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
@@ -93,6 +93,9 @@ fn check_rust(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
         let Some(channel) = ctx.kb.unbounded_channel(ctx.language, path) else {
             continue;
         };
+        if carries_only_signals(ctx, call) {
+            continue;
+        }
         let bounded = &channel.bounded;
         ctx.finding(&UnboundedChannel::META, TextRange::of(call.callee))
             .title(format!("`{path}` queues without limit"))
@@ -105,6 +108,43 @@ fn check_rust(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
     }
 }
 
+/// A channel that only ever carries `()` is a signal (shutdown, ready, abort), not a backlog of work: it holds at
+/// most one message per signalling sender. Said by its type (`unbounded_channel::<()>()`) or by every send on its
+/// sender (`let (tx, rx) = unbounded_channel(); … tx.send(())`).
+fn carries_only_signals(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+    if call.callee_text.ends_with("::<()>") {
+        return true;
+    }
+    let facts = ctx.facts;
+    let Some(Binding::Variable {
+        name,
+        function,
+        from,
+    }) = facts.binding_of(call.node, ctx.source)
+    else {
+        return false;
+    };
+    // `(tx, rx)`: the sender is the first element of the pattern.
+    let Some(sender) = name
+        .strip_prefix('(')
+        .and_then(|inner| inner.split(',').next())
+        .filter(|s| !s.is_empty())
+    else {
+        return false;
+    };
+    let sender = Binding::Variable {
+        name: sender.trim_start_matches("mut").to_string(),
+        function,
+        from,
+    };
+    let mut sends = facts
+        .calls_on(&sender)
+        .filter(|c| c.method.as_deref() == Some("send"))
+        .peekable();
+    sends.peek().is_some()
+        && sends.all(|c| matches!(c.args.as_slice(), [only] if compact_text(ctx, *only) == "()"))
+}
+
 /// Go: `q = append(q, x)` inside a goroutine, `q = q[1:]` elsewhere, and no `len(q)` check next to the append.
 fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
     let facts = ctx.facts;
@@ -113,8 +153,18 @@ fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
         if !is_append_to(ctx, value, &push.target) {
             continue;
         }
+        // The pop must be the same variable: a local of the same name in another function is another queue.
+        let is_local = !push.target.contains('.');
+        let declaration =
+            |a: &Assignment<'_>| facts.declaration_of(a.function, &a.target, a.node.start_byte());
+        let pushed = declaration(push);
+        if is_local && pushed.is_none() {
+            continue;
+        }
         let Some(pop) = facts.assignments.iter().find(|a| {
-            a.target == push.target && a.value.is_some_and(|v| is_reslice_of(ctx, v, &push.target))
+            a.target == push.target
+                && a.value.is_some_and(|v| is_reslice_of(ctx, v, &push.target))
+                && (!is_local || declaration(a) == pushed)
         }) else {
             continue;
         };

@@ -9,11 +9,13 @@
 //!   name: `fetch`, `AbortSignal.timeout`.
 
 mod go;
+mod receiver;
 mod rust;
 mod typescript;
 mod value_flow;
 
-pub use value_flow::{Binding, ChainLink, ContextDeadline, Origin};
+pub use receiver::ReceiverType;
+pub use value_flow::{Binding, ChainLink, ContextDeadline, Declaration, Origin};
 
 use dsr_syntax::{node, KindSet, Language, TextRange};
 use tree_sitter::{Node, Tree};
@@ -208,6 +210,8 @@ pub struct FileFacts<'t> {
     /// For method chains: the id of a receiver (wrappers stripped) → the index of the call made on it. Built
     /// on first use.
     chain_index: std::sync::OnceLock<std::collections::HashMap<usize, usize>>,
+    /// Declared types of fields and typed variables, and values stored in fields: what receivers are bound to.
+    types: receiver::TypeIndex<'t>,
 }
 
 impl<'t> FileFacts<'t> {
@@ -227,6 +231,7 @@ impl<'t> FileFacts<'t> {
             chain_index: std::sync::OnceLock::new(),
             containers: Vec::new(),
             nodes: Vec::new(),
+            types: receiver::TypeIndex::default(),
         };
         let Some(tree) = tree else {
             facts.strings.push(StringLiteral {
@@ -248,6 +253,7 @@ impl<'t> FileFacts<'t> {
         collector.walk(tree.root_node());
         // Resolution waits for the whole walk: a `use` may come after the code that relies on it.
         facts.resolve_names();
+        facts.index_types(source);
         facts
     }
 

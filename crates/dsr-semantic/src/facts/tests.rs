@@ -383,3 +383,104 @@ fn recorded_nodes_are_the_trees_nodes_in_pre_order() {
         assert_eq!(filtered, by_name, "{file}");
     }
 }
+
+/// The receiver type of the first call of `method`, for [`FileFacts::receiver_type`] tests.
+fn receiver_of(language: Language, source: &str, method: &str) -> super::ReceiverType {
+    let document = Document::new(language, source, 0).expect("grammar loads");
+    let facts = FileFacts::compute(language, document.tree(), source);
+    let call = facts
+        .calls
+        .iter()
+        .find(|c| c.method.as_deref() == Some(method))
+        .unwrap_or_else(|| panic!("a call of {method}"));
+    facts.receiver_type(call)
+}
+
+#[test]
+fn receivers_are_bound_by_declared_types_constructors_fields_and_callbacks() {
+    use super::ReceiverType::{Resolved, Unknown, Written};
+    let resolved = |s: &str| Resolved(s.to_string());
+    let go = "package p\nimport \"github.com/redis/go-redis/v9\"\ntype S struct { rdb *redis.Client }\nfunc (s *S) f(ctx context.Context, m map[string]int) {\n\ts.rdb.Del(ctx, k)\n\tc := redis.NewClient(o)\n\tc.Get(ctx, k)\n\tm.Set(1)\n\tx.Get(ctx, k)\n}\n";
+    assert_eq!(
+        receiver_of(Language::Go, go, "Del"),
+        resolved("github.com/redis/go-redis/v9.Client")
+    );
+    assert_eq!(
+        receiver_of(Language::Go, go, "Get"),
+        resolved("github.com/redis/go-redis/v9.NewClient")
+    );
+    assert_eq!(
+        receiver_of(Language::Go, go, "Set"),
+        Written("map".to_string())
+    );
+    let default_client = "package p\nimport \"net/http\"\nfunc f(req *http.Request) {\n\tclient := http.DefaultClient\n\tclient.Do(req)\n}\n";
+    assert_eq!(
+        receiver_of(Language::Go, default_client, "Do"),
+        resolved("net/http.DefaultClient")
+    );
+    let unbound = go.replace("\tc.Get(ctx, k)\n", "");
+    assert_eq!(receiver_of(Language::Go, &unbound, "Get"), Unknown);
+    let rust = "use rdkafka::producer::FutureProducer;\nuse reqwest::Client;\nuse std::collections::HashMap;\nasync fn f(producer: &FutureProducer, client: Client) {\n    let client = client.clone();\n    client.get(u).send().await;\n    producer.send(r, t).await;\n    let mut seen = HashMap::new();\n    seen.insert(1, 2);\n}\n";
+    assert_eq!(
+        receiver_of(Language::Rust, rust, "get"),
+        resolved("reqwest::Client")
+    );
+    assert_eq!(
+        receiver_of(Language::Rust, rust, "send"),
+        resolved("reqwest::Client")
+    );
+    assert_eq!(
+        receiver_of(Language::Rust, rust, "insert"),
+        resolved("std::collections::HashMap::new")
+    );
+    let ts = "import knex from \"knex\";\nimport Redis from \"ioredis\";\nimport { PrismaClient } from \"@prisma/client\";\nconst db = knex({});\nclass C {\n  constructor(private redis: Redis) {}\n  async f(prisma: PrismaClient) {\n    await db(\"t\").where(1).insert({});\n    await this.redis.get(k);\n    await prisma.$transaction(async (tx) => { await tx.order.create({}); });\n    const params = new URLSearchParams();\n    params.set(\"a\", \"b\");\n  }\n}\n";
+    assert_eq!(
+        receiver_of(Language::TypeScript, ts, "insert"),
+        resolved("knex")
+    );
+    assert_eq!(
+        receiver_of(Language::TypeScript, ts, "get"),
+        resolved("ioredis")
+    );
+    assert_eq!(
+        receiver_of(Language::TypeScript, ts, "create"),
+        resolved("@prisma/client.PrismaClient")
+    );
+    assert_eq!(
+        receiver_of(Language::TypeScript, ts, "set"),
+        Written("URLSearchParams".to_string())
+    );
+}
+
+#[test]
+fn calls_and_literals_are_recorded_in_document_order() {
+    // `FileFacts::receiver_type` finds a call or literal by its node with a binary search on its start.
+    let samples = [
+        (
+            Language::Go,
+            "package p\nfunc f() { a.b(c.d(e()), T{x: g()}).h(); go func() { i() }() }\n",
+        ),
+        (
+            Language::Rust,
+            "fn f() { a.b(c::d(e!(x)), S { x: g() }).h()?; let v = vec![k()]; }\n",
+        ),
+        (
+            Language::TypeScript,
+            "const x = a.b(new C(d()), { e: f() }).g(`${h()}`);\nclass K { m() { return i(); } }\n",
+        ),
+    ];
+    for (language, source) in samples {
+        with_facts(language, source, |facts| {
+            let starts: Vec<_> = facts.calls.iter().map(|c| c.node.start_byte()).collect();
+            assert!(
+                starts.windows(2).all(|w| w[0] <= w[1]),
+                "{language:?} calls {starts:?}"
+            );
+            let starts: Vec<_> = facts.literals.iter().map(|l| l.node.start_byte()).collect();
+            assert!(
+                starts.windows(2).all(|w| w[0] <= w[1]),
+                "{language:?} literals {starts:?}"
+            );
+        });
+    }
+}

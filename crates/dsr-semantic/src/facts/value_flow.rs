@@ -44,6 +44,17 @@ pub enum Origin<'t> {
     Unknown,
 }
 
+/// Where a local name is declared (see [`FileFacts::declaration_of`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Declaration {
+    /// A declaring assignment, by index into [`FileFacts::assignments`].
+    Assignment(usize),
+    Parameter {
+        function: usize,
+        index: usize,
+    },
+}
+
 /// Whether a Go `context.Context` value carries a deadline, as far as the file shows.
 #[derive(Clone, Copy, Debug)]
 pub enum ContextDeadline<'t> {
@@ -85,7 +96,7 @@ fn rust_keeps_value(method: &str) -> bool {
 }
 
 /// The member-access node kind and its (object, property) field names per language.
-fn member_fields(language: Language) -> (&'static str, &'static str, &'static str) {
+pub(super) fn member_fields(language: Language) -> (&'static str, &'static str, &'static str) {
     match language {
         Language::Go => ("selector_expression", "operand", "field"),
         Language::Rust => ("field_expression", "value", "field"),
@@ -421,6 +432,43 @@ impl<'t> FileFacts<'t> {
                     function: index,
                     index: position,
                 };
+            }
+            scope = function.parent;
+        }
+    }
+
+    /// Which declaration the local `name` at `offset` inside `function` refers to: its `:=`/`let`/`var`
+    /// (an index into [`FileFacts::assignments`]) or a parameter, searched from the innermost function
+    /// outwards. Two uses of one name are the same variable only when this is the same for both.
+    pub fn declaration_of(
+        &self,
+        function: Option<usize>,
+        name: &str,
+        offset: usize,
+    ) -> Option<Declaration> {
+        let mut scope = function;
+        loop {
+            let declared = self
+                .assignments
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| {
+                    a.declares
+                        && a.function == scope
+                        && a.target == name
+                        && a.node.start_byte() < offset
+                })
+                .max_by_key(|(_, a)| a.node.start_byte());
+            if let Some((index, _)) = declared {
+                return Some(Declaration::Assignment(index));
+            }
+            let index = scope?;
+            let function = &self.functions[index];
+            if let Some(position) = function.params.iter().position(|p| p.name == name) {
+                return Some(Declaration::Parameter {
+                    function: index,
+                    index: position,
+                });
             }
             scope = function.parent;
         }

@@ -278,6 +278,9 @@ impl<'a, 't> Analyzer<'a, 't> {
         if !has_remote {
             return None;
         }
+        if self.handles_local_failure(lp) {
+            return None;
+        }
         let header = self.header(lp)?;
         self.index_parents(lp);
         let mut retried = Vec::new();
@@ -334,6 +337,31 @@ impl<'a, 't> Analyzer<'a, 't> {
             deadline,
             delay,
         })
+    }
+
+    /// Whether the loop branches on an error a client reports before anything leaves the process (a full
+    /// local producer queue, `[local_failures]` in the knowledge base): such a loop waits for room in a local
+    /// buffer and sends nothing twice.
+    fn handles_local_failure(&self, lp: Node<'t>) -> bool {
+        let names: Vec<&str> = self.kb.local_failures(self.language).collect();
+        if names.is_empty() {
+            return false;
+        }
+        let nodes = self.facts.nodes();
+        let first = nodes.partition_point(|n| n.start_byte() < lp.start_byte());
+        nodes[first..]
+            .iter()
+            .take_while(|n| n.start_byte() < lp.end_byte())
+            .filter_map(|n| match n.kind() {
+                "if_statement" | "if_expression" => n.child_by_field_name("condition"),
+                "expression_case" | "switch_case" => n.child_by_field_name("value"),
+                "match_arm" => n.child_by_field_name("pattern"),
+                _ => None,
+            })
+            .any(|condition| {
+                let text = node::text(condition, self.source);
+                names.iter().any(|name| mentions_word(text, name))
+            })
     }
 
     fn header(&self, lp: Node<'t>) -> Option<Header<'t>> {
@@ -2331,3 +2359,13 @@ fn loop_label<'s>(lp: Node<'_>, parent: Option<Node<'_>>, source: &'s str) -> Op
 
 #[cfg(test)]
 mod tests;
+
+/// Whether `text` mentions `word` as a whole identifier (`kafka.ErrQueueFull`, not `ErrQueueFullness`).
+fn mentions_word(text: &str, word: &str) -> bool {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}

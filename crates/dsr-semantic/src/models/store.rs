@@ -144,16 +144,9 @@ impl<'t> StoreAccesses<'t> {
                 model.atomic_scopes.push(index);
                 continue;
             }
-            let mut candidates: Vec<&Api> = kb.candidates(facts, call).collect();
-            // A receiver declared with a library's type picks that library (`cli *clientv3.Client` in a file that
-            // imports go-redis too).
-            if let Some(receiver) = crate::kb::receiver_type(facts, call) {
-                candidates.sort_by_key(|api| {
-                    !api.module
-                        .as_deref()
-                        .is_some_and(|m| receiver.starts_with(m))
-                });
-            }
+            // A receiver declared with a library's type picks that library's entries (`cli *clientv3.Client` in
+            // a file that imports go-redis too): `candidates` lists only those then.
+            let candidates: Vec<&Api> = kb.candidates(facts, call).collect();
             let mut found = None;
             for api in candidates {
                 found = match (api.kind, api.command.is_some()) {

@@ -290,6 +290,7 @@ fn typescript_amqplib_and_kafkajs() {
     let source = r#"
 import amqp from "amqplib";
 import { Kafka } from "kafkajs";
+const consumer = new Kafka({ brokers }).consumer({ groupId: "billing" });
 async function start(channel) {
   await channel.consume("orders", async (msg) => {
     channel.ack(msg);
@@ -550,14 +551,14 @@ fn typescript_transactions_and_writes() {
 import { Pool } from "pg";
 import { PrismaClient } from "@prisma/client";
 import { Queue } from "bullmq";
-async function pgTx(pool) {
+async function pgTx(pool: Pool) {
   const client = await pool.connect();
   await client.query("BEGIN");
   await client.query("INSERT INTO orders (id) VALUES ($1)", [1]);
   await client.query("COMMIT");
   client.release();
 }
-async function prismaTx(prisma, queue) {
+async function prismaTx(prisma: PrismaClient, queue: Queue) {
   await prisma.$transaction(async (tx) => {
     await tx.order.create({ data });
     await tx.outboxEvent.create({ data: event });
