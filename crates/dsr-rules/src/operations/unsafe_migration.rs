@@ -26,6 +26,30 @@ declare_rule! {
     /// strings in Go, Rust and TypeScript, parsed with sqlparser (PostgreSQL, then MySQL, then generic SQL,
     /// statement by statement so one unreadable statement hides nothing else).
     ///
+    /// What a statement does depends on the database, so each file's database is inferred first, strongest
+    /// evidence first: `[sql.paths]` in the configuration; the path (a folder or file-name part `mysql`,
+    /// `postgres`, `sqlite`, `clickhouse`, as golang-migrate and openfga-style layouts keep one migration set per
+    /// database); syntax only one database writes (ClickHouse table engines and `ON CLUSTER`, SQLite
+    /// `AUTOINCREMENT`, MySQL backquotes, `ENGINE=InnoDB`, `AUTO_INCREMENT`) or, in code, the driver imported;
+    /// `[sql] dialect`; else PostgreSQL. Then, per database:
+    ///
+    /// | statement | PostgreSQL | MySQL | SQLite | ClickHouse | other |
+    /// |---|---|---|---|---|---|
+    /// | drop or rename a column, rename a table | finding | finding | question | question | question |
+    /// | `DROP TABLE` | finding | finding | question | – | question |
+    /// | `ADD COLUMN … NOT NULL` without a default | finding | finding | – | – | – |
+    /// | `ALTER COLUMN … TYPE`, `SET NOT NULL` | finding | – | – | – | – |
+    /// | `MODIFY`/`CHANGE` a column's definition | – | finding | – | – | – |
+    /// | `MODIFY` to an `ENUM`/`SET` | – | – | – | – | – |
+    /// | `CREATE INDEX` without `CONCURRENTLY` | finding | – | – | – | – |
+    ///
+    /// MySQL's InnoDB builds indexes online and appends `ENUM` members instantly (MySQL 8), so neither is
+    /// reported there, and `CONCURRENTLY` is never suggested outside PostgreSQL. On SQLite, ClickHouse and
+    /// databases the rule knows nothing about it makes no lock or rewrite claim: a change that breaks the old
+    /// version is an open question (an embedded SQLite is migrated by each instance, so no old version may
+    /// share it), and ClickHouse's `DROP TABLE` is left alone (its migrations drop and recreate materialized
+    /// views that way).
+    ///
     /// A file is a migration when a folder on its path is named `migrations`/`migration`/`migrate` (or ends in
     /// `migrations`, like `db_migrations`), when its name is versioned (`0001_add_orders.sql`,
     /// `20240101120000_x.sql`, `000001_x.up.sql`, `up.sql`, Flyway's `V3__x.sql` and `R__x.sql`), or when it
@@ -57,9 +81,11 @@ declare_rule! {
     /// Suppress it, with the release that stopped using it as the reason. Likewise `SET NOT NULL` after a
     /// `CHECK (… IS NOT NULL)` validated in an earlier migration file (one validated earlier in the same file is
     /// recognised), type changes Postgres does without a rewrite (widening `varchar(n)`, `varchar` to `text`),
-    /// and migrations of tables known to be tiny. `CREATE INDEX` is only reported for Postgres: files written
-    /// for MySQL (backquoted names, `ENGINE=`, statements only MySQL parses) and code that imports a MySQL or
-    /// SQLite driver are left alone, since InnoDB builds indexes online.
+    /// and migrations of tables known to be tiny. A migration set whose database neither its path nor its syntax
+    /// shows is judged as PostgreSQL: a project whose Prisma schema, migration tool configuration or driver
+    /// (in another file) says MySQL should set `[sql] dialect`, since one file's analysis does not see those.
+    /// A MySQL `MODIFY` to an `ENUM` that reorders or removes members is not reported (an append cannot be told
+    /// from it without the earlier definition).
     ///
     /// ## Example
     /// ```sql
@@ -86,8 +112,11 @@ declare_rule! {
     /// and a build that fails leaves an INVALID index to drop before retrying.
     ///
     /// ## Configuration
-    /// None. Migration files are recognised by path and name as described above; suppress a statement with
-    /// `-- distsys-review: ignore[OPS001] reason` on the line above it.
+    /// `[sql] dialect = "postgres" | "mysql" | "sqlite" | "clickhouse" | "other"` sets the database of files
+    /// with no evidence of their own, and `[sql.paths]` (`"db/analytics/**" = "clickhouse"`) the database of a
+    /// folder, over every other evidence. Migration files are recognised by path and name as described above;
+    /// suppress a statement with `-- distsys-review: ignore[OPS001] reason` on the line above it. To review
+    /// only new migrations, `check --diff` and `--baseline` (docs/cli.md).
     ///
     /// ## References
     /// - PostgreSQL documentation, "ALTER TABLE" (lock levels; `SET NOT NULL` and a validated `CHECK`
