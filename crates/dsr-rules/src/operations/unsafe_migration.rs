@@ -751,7 +751,9 @@ fn emit(
         (Role::Migration, _) => (
             format!("if the previous release shares this database: {}", text.title),
             format!(
-                "this migration is for {} ({}), and whether the previous release keeps running against the                  same database during a rollout is not visible (an embedded database is migrated per                  instance); if it does, {}",
+                "this migration is for {} ({}), and whether the previous release keeps running against the \
+                 same database during a rollout is not visible (an embedded database is migrated per \
+                 instance); if it does, {}",
                 dialect.database.name(),
                 evidence_text(dialect),
                 text.trigger
