@@ -4,6 +4,8 @@
 //! Exit codes: 0 nothing at or above the `--fail-on` threshold, 1 findings at or above it, 2 a usage or
 //! configuration error (clap uses 2 for usage errors too).
 
+mod baseline;
+mod changed_lines;
 mod commands;
 mod cpu;
 mod report;

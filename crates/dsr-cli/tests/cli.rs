@@ -537,3 +537,116 @@ mod catalog {
         );
     }
 }
+
+/// `--diff`, `--write-baseline` and `--baseline`: reviewing only what is new.
+mod only_new_findings {
+    use super::*;
+    use std::io::Write as _;
+    use std::process::Stdio;
+
+    /// (path, first line) of every finding in a JSON report.
+    fn reported(stdout: &str) -> Vec<(String, u64)> {
+        let report: serde_json::Value = serde_json::from_str(stdout).expect("a JSON report");
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| {
+                (
+                    f["path"].as_str().unwrap_or_default().to_string(),
+                    f["range"]["start"]["line"].as_u64().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    const TWO_CHANNELS: &str = "fn start() {\n    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<u8>();\n}\n\nfn other() {\n    let (a, b) = tokio::sync::mpsc::unbounded_channel::<u16>();\n}\n";
+
+    #[test]
+    fn a_moved_finding_stays_hidden_and_a_new_one_is_reported() {
+        let dir = temp_tree(&[("src/queue.rs", UNBOUNDED_RS)]);
+        let out = run(dir.path(), &["check", "--write-baseline", "baseline.json"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stderr.contains("recorded 1 finding"), "{}", out.stderr);
+        let written = fs::read_to_string(dir.path().join("baseline.json")).unwrap();
+        assert!(written.contains("\"version\": 1"), "{written}");
+
+        // Lines added above the known finding move it; a second channel is new.
+        let moved = format!("// a comment\n\n{UNBOUNDED_RS}\nfn other() {{\n    let (a, b) = tokio::sync::mpsc::unbounded_channel::<u16>();\n}}\n");
+        fs::write(dir.path().join("src/queue.rs"), moved).unwrap();
+        let out = run(
+            dir.path(),
+            &["check", "--format", "json", "--baseline", "baseline.json"],
+        );
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert_eq!(reported(&out.stdout), [("src/queue.rs".to_string(), 8)]);
+        assert!(
+            out.stderr.contains("1 finding already in the baseline"),
+            "{}",
+            out.stderr
+        );
+    }
+
+    #[test]
+    fn a_broken_baseline_is_an_error() {
+        let dir = temp_tree(&[("src/queue.rs", UNBOUNDED_RS)]);
+        fs::write(
+            dir.path().join("baseline.json"),
+            "{\"version\": 1, \"findings\": [",
+        )
+        .unwrap();
+        let out = run(dir.path(), &["check", "--baseline", "baseline.json"]);
+        assert_eq!(out.code, 2);
+        assert!(
+            out.stderr.contains("baseline.json: not a baseline"),
+            "{}",
+            out.stderr
+        );
+        let out = run(dir.path(), &["check", "--baseline", "missing.json"]);
+        assert_eq!(out.code, 2);
+        assert!(
+            out.stderr.contains("cannot read the baseline"),
+            "{}",
+            out.stderr
+        );
+    }
+
+    #[test]
+    fn a_diff_keeps_only_findings_on_changed_lines() {
+        let dir = temp_tree(&[("src/queue.rs", TWO_CHANNELS), ("src/old.rs", UNBOUNDED_RS)]);
+        // As `git diff -U0` prints it: line 6 of src/queue.rs was changed.
+        let diff = "diff --git a/src/queue.rs b/src/queue.rs\n--- a/src/queue.rs\n+++ b/src/queue.rs\n@@ -6 +6 @@\n-    let (a, b) = tokio::sync::mpsc::channel::<u16>(8);\n+    let (a, b) = tokio::sync::mpsc::unbounded_channel::<u16>();\n";
+        fs::write(dir.path().join("change.diff"), diff).unwrap();
+        let out = run(
+            dir.path(),
+            &["check", "--format", "json", "--diff", "change.diff"],
+        );
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert_eq!(reported(&out.stdout), [("src/queue.rs".to_string(), 6)]);
+        assert!(
+            out.stderr.contains("2 findings outside the lines"),
+            "{}",
+            out.stderr
+        );
+
+        // The same from standard input.
+        let mut child = std::process::Command::new(common::binary())
+            .args(["check", "--format", "json", "--diff", "-"])
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(diff.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(reported(&stdout), [("src/queue.rs".to_string(), 6)]);
+    }
+}

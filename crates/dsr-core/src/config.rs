@@ -82,6 +82,17 @@ struct RawConfig {
     suppressions: SuppressionSettings,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    sql: RawSql,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawSql {
+    dialect: Option<Spanned<String>>,
+    /// Glob (relative to the configuration's folder) → dialect.
+    #[serde(default)]
+    paths: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -179,6 +190,63 @@ pub struct Config {
     pub review: Review,
     pub suppressions: SuppressionSettings,
     pub limits: Limits,
+    pub sql: SqlSettings,
+}
+
+/// The database a SQL migration is written for, as far as this tool tells them apart.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SqlDatabase {
+    PostgreSql,
+    /// MySQL and MariaDB.
+    MySql,
+    Sqlite,
+    ClickHouse,
+    /// Any other database: nothing engine-specific is claimed about it.
+    Other,
+}
+
+impl SqlDatabase {
+    /// The names accepted in `[sql]` (and recognised in paths by the dialect model).
+    pub fn parse(name: &str) -> Option<SqlDatabase> {
+        Some(match name.trim().to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" | "pg" => SqlDatabase::PostgreSql,
+            "mysql" | "mariadb" => SqlDatabase::MySql,
+            "sqlite" | "sqlite3" => SqlDatabase::Sqlite,
+            "clickhouse" => SqlDatabase::ClickHouse,
+            "other" => SqlDatabase::Other,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SqlDatabase::PostgreSql => "PostgreSQL",
+            SqlDatabase::MySql => "MySQL",
+            SqlDatabase::Sqlite => "SQLite",
+            SqlDatabase::ClickHouse => "ClickHouse",
+            SqlDatabase::Other => "another database",
+        }
+    }
+}
+
+/// `[sql]`: which database migrations are written for, when neither their path nor their syntax says.
+#[derive(Clone, Debug, Default)]
+pub struct SqlSettings {
+    /// `dialect = "mysql"`: the database of files with no evidence of their own (else PostgreSQL).
+    pub dialect: Option<SqlDatabase>,
+    /// `[sql.paths]` `"glob" = "dialect"`, in file order; a match beats every other evidence.
+    paths: Vec<(String, SqlDatabase)>,
+    path_globs: Option<GlobSet>,
+}
+
+impl SqlSettings {
+    /// The dialect `[sql.paths]` gives a path relative to the configuration's folder: the first pattern that
+    /// matches, in the order written.
+    pub fn dialect_for_path(&self, relative: &Path) -> Option<SqlDatabase> {
+        let globs = self.path_globs.as_ref()?;
+        let first = globs.matches(relative).into_iter().min()?;
+        self.paths.get(first).map(|(_, dialect)| *dialect)
+    }
 }
 
 impl Config {
@@ -325,6 +393,7 @@ impl Config {
             ));
         }
         let limits = parse_limits(path, source, raw.limits)?;
+        let sql = parse_sql(path, source, raw.sql)?;
         let mut effects = Vec::new();
         for effect in raw.effects {
             let span = effect.span();
@@ -384,6 +453,7 @@ impl Config {
             review: raw.review,
             suppressions: raw.suppressions,
             limits,
+            sql,
         })
     }
 
@@ -461,6 +531,72 @@ fn escapes_root(pattern: &str) -> Option<&'static str> {
         .then_some("goes up with `..`")
 }
 
+fn parse_sql(path: &Path, source: &str, raw: RawSql) -> Result<SqlSettings, ConfigError> {
+    let dialect = |name: &Spanned<String>| {
+        SqlDatabase::parse(name.get_ref()).ok_or_else(|| {
+            ConfigError::at(
+                path,
+                source,
+                name.span().start,
+                format!(
+                    "unknown SQL dialect `{}`: expected postgres, mysql, sqlite, clickhouse or other",
+                    name.get_ref()
+                ),
+            )
+        })
+    };
+    let mut settings = SqlSettings {
+        dialect: raw.dialect.as_ref().map(dialect).transpose()?,
+        ..SqlSettings::default()
+    };
+    // TOML tables do not keep their order through serde's map; sort by position in the file so that the first
+    // pattern written wins.
+    let mut entries: Vec<_> = raw.paths.into_iter().collect();
+    entries.sort_by_key(|(pattern, _)| pattern.span().start);
+    let mut builder = GlobSetBuilder::new();
+    for (pattern, name) in &entries {
+        let text = pattern.get_ref();
+        let at = pattern.span().start;
+        if text.len() > MAX_GLOB_LEN {
+            return Err(ConfigError::at(
+                path,
+                source,
+                at,
+                format!("[sql.paths] pattern longer than {MAX_GLOB_LEN} characters"),
+            ));
+        }
+        if let Some(problem) = escapes_root(text) {
+            return Err(ConfigError::at(
+                path,
+                source,
+                at,
+                format!("[sql.paths] pattern `{text}` {problem}: patterns are relative to the folder of the configuration file"),
+            ));
+        }
+        let glob = Glob::new(text).map_err(|err| {
+            ConfigError::at(
+                path,
+                source,
+                at,
+                format!("invalid [sql.paths] pattern: {err}"),
+            )
+        })?;
+        builder.add(glob);
+        settings.paths.push((text.clone(), dialect(name)?));
+    }
+    if !settings.paths.is_empty() {
+        settings.path_globs = Some(builder.build().map_err(|err| {
+            ConfigError::at(
+                path,
+                source,
+                0,
+                format!("invalid [sql.paths] patterns: {err}"),
+            )
+        })?);
+    }
+    Ok(settings)
+}
+
 fn parse_limits(path: &Path, source: &str, raw: RawLimits) -> Result<Limits, ConfigError> {
     let mut limits = Limits::default();
     if let Some(size) = raw.max_file_size {
@@ -526,6 +662,27 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("distsys-review.toml"), text, CODES)
+    }
+
+    #[test]
+    fn sql_dialects_by_default_and_by_path() {
+        let config = parse(
+            "[sql]\ndialect = \"mysql\"\n[sql.paths]\n\"db/lite/**\" = \"sqlite\"\n\"db/**\" = \"postgres\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.sql.dialect, Some(SqlDatabase::MySql));
+        let at = |p: &str| config.sql.dialect_for_path(Path::new(p));
+        assert_eq!(at("db/lite/001.sql"), Some(SqlDatabase::Sqlite));
+        assert_eq!(at("db/001.sql"), Some(SqlDatabase::PostgreSql));
+        assert_eq!(at("other/001.sql"), None);
+        let err = parse("[sql]\ndialect = \"oracle\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown SQL dialect `oracle`"), "{err}");
+        let err = parse("[sql.paths]\n\"../x/**\" = \"mysql\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("goes up"), "{err}");
     }
 
     #[test]

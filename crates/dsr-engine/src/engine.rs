@@ -143,7 +143,8 @@ impl Engine {
         disabled: &[&str],
     ) -> RawAnalysis {
         let facts = FileFacts::compute(language, tree, source);
-        let ctx = RuleContext::new(path, language, source, tree, &facts, &self.kb);
+        let ctx = RuleContext::new(path, language, source, tree, &facts, &self.kb)
+            .with_sql_settings(&self.config.sql);
         let mut findings = Vec::new();
         let mut failures = Vec::new();
         for rule in &self.rules {

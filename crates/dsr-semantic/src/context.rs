@@ -32,6 +32,8 @@ pub struct RuleContext<'a> {
     pub tree: Option<&'a Tree>,
     pub facts: &'a FileFacts<'a>,
     pub kb: &'a KnowledgeBase,
+    /// The configuration's `[sql]`, when the caller has one (see [`RuleContext::with_sql_settings`]).
+    pub sql_settings: Option<&'a dsr_core::config::SqlSettings>,
     /// Shared models, computed on first use and then reused by every rule of the file.
     models: Models<'a>,
 }
@@ -52,8 +54,15 @@ impl<'a> RuleContext<'a> {
             tree,
             facts,
             kb,
+            sql_settings: None,
             models: Models::default(),
         }
+    }
+
+    /// The `[sql]` settings migration rules infer a file's database with.
+    pub fn with_sql_settings(mut self, settings: &'a dsr_core::config::SqlSettings) -> Self {
+        self.sql_settings = Some(settings);
+        self
     }
 
     /// Which calls of the file reach a remote system, directly or through a helper of the same file, which of

@@ -9,6 +9,7 @@ pub mod facts;
 pub mod kb;
 pub mod models;
 pub mod sql;
+pub mod sql_dialect;
 pub mod store_commands;
 
 pub use context::{DynRule, FindingBuilder, RegisteredRule, RuleContext};

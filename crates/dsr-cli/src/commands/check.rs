@@ -97,6 +97,21 @@ pub struct CheckArgs {
     #[arg(long, value_name = "URL", default_value = DEFAULT_DOCS_URL)]
     docs_url: String,
 
+    /// Report only findings on lines this unified diff adds or changes; `-` reads it from standard input:
+    /// `git diff -U0 origin/main | distsys-review check --diff -`.
+    #[arg(long, value_name = "FILE", alias = "changed-lines")]
+    diff: Option<PathBuf>,
+
+    /// Do not report the findings recorded in FILE by --write-baseline (matched by rule, file, title and code,
+    /// not by line, so findings that only moved stay hidden).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+
+    /// Record every finding of this run in FILE (JSON) as the baseline later runs compare with, and report none
+    /// of them.
+    #[arg(long, value_name = "FILE", conflicts_with = "diff")]
+    write_baseline: Option<PathBuf>,
+
     /// Print to stderr how long each phase took: files, bytes, parse-only and full-analysis time, throughput.
     #[arg(long)]
     timings: bool,
@@ -135,6 +150,21 @@ impl Run for CheckArgs {
                 bail!("{}: no such file or directory", given.display());
             }
         }
+        // Read before the scan, so that a broken file stops the run at once.
+        let changed = self
+            .diff
+            .as_deref()
+            .map(crate::changed_lines::ChangedLines::read)
+            .transpose()?;
+        let mut baseline = self
+            .baseline
+            .as_deref()
+            .map(crate::baseline::Baseline::read)
+            .transpose()?;
+        let mut baseline_writer = self
+            .write_baseline
+            .as_ref()
+            .map(|_| crate::baseline::BaselineWriter::default());
         let codes = dsr_rules::codes();
         let config_path = match &self.config {
             Some(path) => Some(path.clone()),
@@ -301,6 +331,7 @@ impl Run for CheckArgs {
         );
         report.rules = engine.rules().iter().map(|r| r.meta()).collect();
         let mut fixed_files = 0;
+        let (mut out_of_diff, mut in_baseline) = (0, 0);
         let mut analysis_costs = Vec::with_capacity(checked.len());
         for checked in checked {
             analysis_costs.push(checked.cost);
@@ -325,14 +356,47 @@ impl Run for CheckArgs {
                     .failures
                     .push((checked.file.display.clone(), failure.rule, failure.message));
             }
+            let mut findings = checked.findings;
+            let (display, text) = (&checked.file.display, &checked.file.text);
+            if let Some(writer) = &mut baseline_writer {
+                writer.add(display, text, &findings);
+                findings.clear();
+            }
+            if let Some(changed) = &changed {
+                out_of_diff += changed.keep_changed(display, text, &mut findings);
+            }
+            if let Some(baseline) = &mut baseline {
+                in_baseline += baseline.hide(display, text, &mut findings);
+            }
             report.add_file(
                 checked.file.display,
                 checked.file.language,
                 checked.file.text,
-                checked.findings,
+                findings,
             );
         }
         report.finish();
+        if let (Some(writer), Some(path)) = (baseline_writer, &self.write_baseline) {
+            let recorded = writer.len();
+            writer.write(path)?;
+            eprintln!(
+                "recorded {} in the baseline {}",
+                plural(recorded, "finding", "findings"),
+                path.display()
+            );
+        }
+        if changed.is_some() {
+            eprintln!(
+                "{} outside the lines the diff changes not reported",
+                plural(out_of_diff, "finding", "findings")
+            );
+        }
+        if baseline.is_some() {
+            eprintln!(
+                "{} already in the baseline not reported",
+                plural(in_baseline, "finding", "findings")
+            );
+        }
         if fix_mode.is_some() {
             let remaining = report.summary.findings();
             eprintln!(

@@ -1,9 +1,11 @@
 use std::path::Path;
 
+use dsr_core::config::SqlDatabase;
 use dsr_core::{
     declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
 };
 use dsr_semantic::facts::StringLiteral;
+use dsr_semantic::sql_dialect::{code_dialect, sql_file_dialect, DialectEvidence, InferredDialect};
 use dsr_semantic::RuleContext;
 use rustc_hash::{FxHashMap, FxHashSet};
 use sqlparser::ast::{
@@ -13,7 +15,7 @@ use sqlparser::ast::{
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::Token;
 
-use crate::sql::{parse_script_where, LiteralMap, SqlDialect, SqlScript, SqlStatement};
+use crate::sql::{parse_script_where, LiteralMap, SqlScript, SqlStatement};
 
 declare_rule! {
     /// ## What it finds
@@ -23,6 +25,30 @@ declare_rule! {
     /// `CREATE INDEX` without `CONCURRENTLY` on an existing table. It reads `.sql` migration files and SQL
     /// strings in Go, Rust and TypeScript, parsed with sqlparser (PostgreSQL, then MySQL, then generic SQL,
     /// statement by statement so one unreadable statement hides nothing else).
+    ///
+    /// What a statement does depends on the database, so each file's database is inferred first, strongest
+    /// evidence first: `[sql.paths]` in the configuration; the path (a folder or file-name part `mysql`,
+    /// `postgres`, `sqlite`, `clickhouse`, as golang-migrate and openfga-style layouts keep one migration set per
+    /// database); syntax only one database writes (ClickHouse table engines and `ON CLUSTER`, SQLite
+    /// `AUTOINCREMENT`, MySQL backquotes, `ENGINE=InnoDB`, `AUTO_INCREMENT`) or, in code, the driver imported;
+    /// `[sql] dialect`; else PostgreSQL. Then, per database:
+    ///
+    /// | statement | PostgreSQL | MySQL | SQLite | ClickHouse | other |
+    /// |---|---|---|---|---|---|
+    /// | drop or rename a column, rename a table | finding | finding | question | question | question |
+    /// | `DROP TABLE` | finding | finding | question | – | question |
+    /// | `ADD COLUMN … NOT NULL` without a default | finding | finding | – | – | – |
+    /// | `ALTER COLUMN … TYPE`, `SET NOT NULL` | finding | – | – | – | – |
+    /// | `MODIFY`/`CHANGE` a column's definition | – | finding | – | – | – |
+    /// | `MODIFY` to an `ENUM`/`SET` | – | – | – | – | – |
+    /// | `CREATE INDEX` without `CONCURRENTLY` | finding | – | – | – | – |
+    ///
+    /// MySQL's InnoDB builds indexes online and appends `ENUM` members instantly (MySQL 8), so neither is
+    /// reported there, and `CONCURRENTLY` is never suggested outside PostgreSQL. On SQLite, ClickHouse and
+    /// databases the rule knows nothing about it makes no lock or rewrite claim: a change that breaks the old
+    /// version is an open question (an embedded SQLite is migrated by each instance, so no old version may
+    /// share it), and ClickHouse's `DROP TABLE` is left alone (its migrations drop and recreate materialized
+    /// views that way).
     ///
     /// A file is a migration when a folder on its path is named `migrations`/`migration`/`migrate` (or ends in
     /// `migrations`, like `db_migrations`), when its name is versioned (`0001_add_orders.sql`,
@@ -55,9 +81,11 @@ declare_rule! {
     /// Suppress it, with the release that stopped using it as the reason. Likewise `SET NOT NULL` after a
     /// `CHECK (… IS NOT NULL)` validated in an earlier migration file (one validated earlier in the same file is
     /// recognised), type changes Postgres does without a rewrite (widening `varchar(n)`, `varchar` to `text`),
-    /// and migrations of tables known to be tiny. `CREATE INDEX` is only reported for Postgres: files written
-    /// for MySQL (backquoted names, `ENGINE=`, statements only MySQL parses) and code that imports a MySQL or
-    /// SQLite driver are left alone, since InnoDB builds indexes online.
+    /// and migrations of tables known to be tiny. A migration set whose database neither its path nor its syntax
+    /// shows is judged as PostgreSQL: a project whose Prisma schema, migration tool configuration or driver
+    /// (in another file) says MySQL should set `[sql] dialect`, since one file's analysis does not see those.
+    /// A MySQL `MODIFY` to an `ENUM` that reorders or removes members is not reported (an append cannot be told
+    /// from it without the earlier definition).
     ///
     /// ## Example
     /// ```sql
@@ -84,8 +112,11 @@ declare_rule! {
     /// and a build that fails leaves an INVALID index to drop before retrying.
     ///
     /// ## Configuration
-    /// None. Migration files are recognised by path and name as described above; suppress a statement with
-    /// `-- distsys-review: ignore[OPS001] reason` on the line above it.
+    /// `[sql] dialect = "postgres" | "mysql" | "sqlite" | "clickhouse" | "other"` sets the database of files
+    /// with no evidence of their own, and `[sql.paths]` (`"db/analytics/**" = "clickhouse"`) the database of a
+    /// folder, over every other evidence. Migration files are recognised by path and name as described above;
+    /// suppress a statement with `-- distsys-review: ignore[OPS001] reason` on the line above it. To review
+    /// only new migrations, `check --diff` and `--baseline` (docs/cli.md).
     ///
     /// ## References
     /// - PostgreSQL documentation, "ALTER TABLE" (lock levels; `SET NOT NULL` and a validated `CHECK`
@@ -134,25 +165,13 @@ enum Role {
     Unknown,
 }
 
-/// The database a file talks to, for the Postgres-only `CREATE INDEX` check.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Engine {
-    Postgres,
-    /// MySQL or SQLite, which build indexes without blocking writes or have no `CONCURRENTLY`.
-    Other,
-}
-
 fn check_sql_file(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
     let role = path_role(ctx.path);
     if role == Role::Rollback {
         return;
     }
     let script = parse_script_where(ctx.source, starts_ddl);
-    let engine = if script.statements.iter().any(is_mysql) {
-        Engine::Other
-    } else {
-        Engine::Postgres
-    };
+    let dialect = sql_file_dialect(ctx.path, &script.statements, ctx.sql_settings);
     // A goose/sql-migrate/dbmate section marker decides for the statements after it, whatever the path says.
     let sections = sections(&script);
     let unit = Unit {
@@ -168,10 +187,10 @@ fn check_sql_file(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
             Some(false) => Role::Rollback,
             None => role,
         };
-        let issues = schema.review(statement, engine);
+        let issues = schema.review(statement);
         if role != Role::Rollback {
             for issue in issues {
-                emit(ctx, &unit, role, &issue, sink);
+                emit(ctx, &unit, role, &dialect, &issue, sink);
             }
         }
     }
@@ -181,7 +200,15 @@ fn check_sql_file(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
 /// function that creates a table and then indexes it); top-level strings stand alone.
 fn check_code(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
     let path_role = path_role(ctx.path);
-    let engine = code_engine(ctx);
+    // Go's blank imports (`_ "github.com/go-sql-driver/mysql"`) and `require("mysql2")` bind no name, so the
+    // import strings count too.
+    let modules = ctx
+        .facts
+        .imports
+        .iter()
+        .map(|i| i.path.as_str())
+        .chain(ctx.facts.strings.iter().map(|s| s.value.as_str()));
+    let dialect = code_dialect(ctx.path, modules, ctx.sql_settings);
     let mut schemas: FxHashMap<usize, Schema> = FxHashMap::default();
     let mut units: Vec<(Option<usize>, Unit)> = Vec::new();
     for literal in &ctx.facts.strings {
@@ -226,10 +253,10 @@ fn check_code(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
             }
         };
         for statement in &unit.script.statements {
-            let issues = schema.review(statement, engine);
+            let issues = schema.review(statement);
             if unit.role != Role::Rollback {
                 for issue in issues {
-                    emit(ctx, unit, unit.role, &issue, sink);
+                    emit(ctx, unit, unit.role, &dialect, &issue, sink);
                 }
             }
         }
@@ -301,6 +328,9 @@ enum IssueKind {
     Redefine {
         table: String,
         column: String,
+        /// The new type is an `ENUM`/`SET`: appending a member is instant on MySQL 8, and which members were
+        /// there before is in an earlier migration.
+        to_enum: bool,
     },
     SetNotNull {
         table: String,
@@ -328,7 +358,7 @@ impl Schema {
     }
 
     /// The issues of one statement, then what it creates.
-    fn review(&mut self, statement: &SqlStatement, engine: Engine) -> Vec<Issue> {
+    fn review(&mut self, statement: &SqlStatement) -> Vec<Issue> {
         let mut issues = Vec::new();
         let whole = |kind, clause: String| Issue {
             kind,
@@ -382,9 +412,7 @@ impl Schema {
                 }
             }
             Statement::CreateIndex(index)
-                if !index.concurrently
-                    && engine == Engine::Postgres
-                    && !self.tables.contains(&key(&index.table_name)) =>
+                if !index.concurrently && !self.tables.contains(&key(&index.table_name)) =>
             {
                 issues.push(Issue {
                     kind: IssueKind::CreateIndex {
@@ -479,7 +507,10 @@ impl Schema {
                     _ => None,
                 },
                 AlterTableOperation::ChangeColumn {
-                    old_name, new_name, ..
+                    old_name,
+                    new_name,
+                    data_type,
+                    ..
                 } if !column_is_new(old_name) => {
                     Some(if ident_key(old_name) != ident_key(new_name) {
                         IssueKind::RenameColumn {
@@ -490,15 +521,19 @@ impl Schema {
                         IssueKind::Redefine {
                             table: table_text.clone(),
                             column: old_name.value.clone(),
+                            to_enum: is_enum(data_type),
                         }
                     })
                 }
-                AlterTableOperation::ModifyColumn { col_name, .. } if !column_is_new(col_name) => {
-                    Some(IssueKind::Redefine {
-                        table: table_text.clone(),
-                        column: col_name.value.clone(),
-                    })
-                }
+                AlterTableOperation::ModifyColumn {
+                    col_name,
+                    data_type,
+                    ..
+                } if !column_is_new(col_name) => Some(IssueKind::Redefine {
+                    table: table_text.clone(),
+                    column: col_name.value.clone(),
+                    to_enum: is_enum(data_type),
+                }),
                 AlterTableOperation::AddColumn { column_def, .. } => (is_required(column_def)
                     && !has_value(column_def))
                 .then(|| IssueKind::AddRequiredColumn {
@@ -584,12 +619,146 @@ fn clause_ranges(statement: &SqlStatement, alter: &AlterTable) -> Option<Vec<Tex
     (parts.len() == alter.operations.len()).then_some(parts)
 }
 
-fn emit(ctx: &RuleContext<'_>, unit: &Unit, role: Role, issue: &Issue, sink: &mut Vec<Finding>) {
-    let text = describe(issue);
+/// What the rule does with an operation on a database it has inferred.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Verdict {
+    /// The rule knows this operation breaks the running version or locks the table on this database.
+    Report,
+    /// It breaks any running version that still uses what it removes, but the rule knows nothing of how this
+    /// database is deployed (SQLite is often embedded, one database per instance): an open question.
+    Ask,
+    /// Safe, or not this database's syntax, or nothing the rule knows about it.
+    Silent,
+}
+
+/// The knowledge the rule has, per operation and database (columns: PostgreSQL, MySQL, SQLite, ClickHouse,
+/// other). Lock and rewrite claims are only made where the database's documentation backs them: a plain
+/// `CREATE INDEX` blocks writes on PostgreSQL but is online DDL on MySQL's InnoDB; `ALTER COLUMN … TYPE` and
+/// `SET NOT NULL` are PostgreSQL syntax and `MODIFY`/`CHANGE` MySQL's.
+const KNOWLEDGE: &[(Operation, [Verdict; 5])] = {
+    use Verdict::{Ask, Report, Silent};
+    &[
+        (Operation::DropColumn, [Report, Report, Ask, Ask, Ask]),
+        (Operation::RenameColumn, [Report, Report, Ask, Ask, Ask]),
+        (Operation::RenameTable, [Report, Report, Ask, Ask, Ask]),
+        // ClickHouse migrations drop and recreate materialized views with `DROP TABLE`, which reads the same as
+        // dropping a table the old version queries.
+        (Operation::DropTable, [Report, Report, Ask, Silent, Ask]),
+        // SQLite refuses the statement outright (an error at migration time, not during the rollout).
+        (
+            Operation::AddRequiredColumn,
+            [Report, Report, Silent, Silent, Silent],
+        ),
+        (
+            Operation::ChangeType,
+            [Report, Silent, Silent, Silent, Silent],
+        ),
+        (
+            Operation::SetNotNull,
+            [Report, Silent, Silent, Silent, Silent],
+        ),
+        (
+            Operation::Redefine,
+            [Silent, Report, Silent, Silent, Silent],
+        ),
+        // MySQL 8 appends ENUM/SET members instantly; the earlier definition is in another migration, so an
+        // append cannot be told from a reorder here — the common append is not reported.
+        (
+            Operation::RedefineEnum,
+            [Silent, Silent, Silent, Silent, Silent],
+        ),
+        (
+            Operation::CreateIndex,
+            [Report, Silent, Silent, Silent, Silent],
+        ),
+    ]
+};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Operation {
+    DropColumn,
+    RenameColumn,
+    RenameTable,
+    DropTable,
+    AddRequiredColumn,
+    ChangeType,
+    SetNotNull,
+    Redefine,
+    RedefineEnum,
+    CreateIndex,
+}
+
+impl IssueKind {
+    fn operation(&self) -> Operation {
+        match self {
+            IssueKind::DropColumn { .. } => Operation::DropColumn,
+            IssueKind::RenameColumn { .. } => Operation::RenameColumn,
+            IssueKind::RenameTable { .. } => Operation::RenameTable,
+            IssueKind::DropTable { .. } => Operation::DropTable,
+            IssueKind::AddRequiredColumn { .. } => Operation::AddRequiredColumn,
+            IssueKind::ChangeType { .. } => Operation::ChangeType,
+            IssueKind::SetNotNull { .. } => Operation::SetNotNull,
+            IssueKind::Redefine { to_enum: false, .. } => Operation::Redefine,
+            IssueKind::Redefine { to_enum: true, .. } => Operation::RedefineEnum,
+            IssueKind::CreateIndex { .. } => Operation::CreateIndex,
+        }
+    }
+}
+
+fn verdict(operation: Operation, database: SqlDatabase) -> Verdict {
+    let column = match database {
+        SqlDatabase::PostgreSql => 0,
+        SqlDatabase::MySql => 1,
+        SqlDatabase::Sqlite => 2,
+        SqlDatabase::ClickHouse => 3,
+        SqlDatabase::Other => 4,
+    };
+    KNOWLEDGE
+        .iter()
+        .find(|(known, _)| *known == operation)
+        .map_or(Verdict::Silent, |(_, verdicts)| verdicts[column])
+}
+
+/// How the dialect was decided, for the text of an open question.
+fn evidence_text(dialect: &InferredDialect) -> String {
+    match &dialect.evidence {
+        DialectEvidence::ConfigPath => "by `[sql.paths]` in the configuration".into(),
+        DialectEvidence::Path(part) => format!("by its path (`{part}`)"),
+        DialectEvidence::Syntax(what) => format!("by its syntax ({what})"),
+        DialectEvidence::Driver(module) => format!("by the driver it imports (`{module}`)"),
+        DialectEvidence::ConfigDefault => "by `[sql] dialect` in the configuration".into(),
+        DialectEvidence::Assumed => "by default".into(),
+    }
+}
+
+fn emit(
+    ctx: &RuleContext<'_>,
+    unit: &Unit,
+    role: Role,
+    dialect: &InferredDialect,
+    issue: &Issue,
+    sink: &mut Vec<Finding>,
+) {
+    let verdict = verdict(issue.kind.operation(), dialect.database);
+    if verdict == Verdict::Silent {
+        return;
+    }
+    let text = describe(issue, dialect.database);
     let range = unit.source_range(issue.range);
     let mut builder = ctx.finding(&UnsafeMigration::META, range);
-    let (title, trigger) = match role {
-        Role::Migration => (text.title, text.trigger.to_string()),
+    let (title, trigger) = match (role, verdict) {
+        (Role::Migration, Verdict::Report) => (text.title, text.trigger.to_string()),
+        (Role::Migration, _) => (
+            format!("if the previous release shares this database: {}", text.title),
+            format!(
+                "this migration is for {} ({}), and whether the previous release keeps running against the \
+                 same database during a rollout is not visible (an embedded database is migrated per \
+                 instance); if it does, {}",
+                dialect.database.name(),
+                evidence_text(dialect),
+                text.trigger
+            ),
+        ),
         _ => (
             format!("if this runs as a migration: {}", text.title),
             format!(
@@ -599,7 +768,7 @@ fn emit(ctx: &RuleContext<'_>, unit: &Unit, role: Role, issue: &Issue, sink: &mu
             ),
         ),
     };
-    if role != Role::Migration {
+    if role != Role::Migration || verdict == Verdict::Ask {
         builder = builder.open_question();
     }
     let edit = issue
@@ -631,7 +800,7 @@ const ROLLOUT: &str =
     "the migration runs while instances of the previous release still serve traffic (a rolling deploy, a \
      canary, a rollback of the code)";
 
-fn describe(issue: &Issue) -> Text {
+fn describe(issue: &Issue, database: SqlDatabase) -> Text {
     let clause = code(&issue.clause);
     match &issue.kind {
         IssueKind::DropColumn { column } => Text {
@@ -668,7 +837,7 @@ fn describe(issue: &Issue) -> Text {
             actual: format!("every query of the old version on `{old}` fails from the moment the rename commits"),
             advice: format!(
                 "keep the old name working: create `CREATE VIEW {old} AS SELECT * FROM {new}` in the same \
-                 migration (a simple view accepts writes in Postgres), and drop the view once no version uses \
+                 migration (in PostgreSQL and MySQL a simple view accepts writes too), and drop the view once no version uses \
                  `{old}`"
             ),
         },
@@ -688,7 +857,7 @@ fn describe(issue: &Issue) -> Text {
                  `{column}` in a later release"
             ),
         },
-        IssueKind::Redefine { table, column } => Text {
+        IssueKind::Redefine { table, column, .. } => Text {
             title: format!("{clause} redefines `{column}` under the running version"),
             trigger: ROLLOUT,
             expected: "a type or nullability change done as expand/contract, with the table available throughout"
@@ -731,11 +900,18 @@ fn describe(issue: &Issue) -> Text {
                  filling in an implicit default), every insert of the old version, which does not know \
                  `{column}`, fails"
             ),
-            advice: format!(
-                "give `{column}` a `DEFAULT` (instant for a constant default since Postgres 11), or add it \
-                 nullable, backfill, and enforce NOT NULL with `CHECK … NOT VALID` + `VALIDATE CONSTRAINT` once \
-                 every version writes it"
-            ),
+            advice: if database == SqlDatabase::MySql {
+                format!(
+                    "give `{column}` a `DEFAULT` (MySQL 8 adds a column with a default instantly), or add it \
+                     nullable, backfill, and make it NOT NULL in a later release once every version writes it"
+                )
+            } else {
+                format!(
+                    "give `{column}` a `DEFAULT` (instant for a constant default since Postgres 11), or add it \
+                     nullable, backfill, and enforce NOT NULL with `CHECK … NOT VALID` + `VALIDATE CONSTRAINT` \
+                     once every version writes it"
+                )
+            },
         },
         IssueKind::DropTable { table } => Text {
             title: format!("{clause} breaks the old version still reading `{table}` during the rollout"),
@@ -893,64 +1069,12 @@ fn may_hold_ddl(value: &str) -> bool {
         .any(|word| lower.contains(word))
 }
 
-/// Written for MySQL: backquoted names, `ENGINE=`/`AUTO_INCREMENT`, or only MySQL (or generic SQL) reads it.
-fn is_mysql(statement: &SqlStatement) -> bool {
-    statement.dialect == SqlDialect::MySql
-        || statement.tokens.iter().any(|t| match &t.token {
-            Token::Word(word) => {
-                word.quote_style == Some('`')
-                    || (word.quote_style.is_none()
-                        && matches!(word.keyword, Keyword::ENGINE | Keyword::AUTO_INCREMENT))
-            }
-            _ => false,
-        })
-}
-
-/// Modules whose import says the code talks to MySQL or SQLite, not Postgres (Go import paths, Rust paths,
-/// npm packages).
-const NON_POSTGRES_DRIVERS: &[&str] = &[
-    "github.com/go-sql-driver/mysql",
-    "gorm.io/driver/mysql",
-    "gorm.io/driver/sqlite",
-    "github.com/mattn/go-sqlite3",
-    "modernc.org/sqlite",
-    "github.com/glebarez/sqlite",
-    "mysql",
-    "mysql_async",
-    "rusqlite",
-    "sqlx::mysql",
-    "sqlx::MySql",
-    "sqlx::MySqlPool",
-    "sqlx::sqlite",
-    "sqlx::Sqlite",
-    "sqlx::SqlitePool",
-    "diesel::mysql",
-    "diesel::sqlite",
-    "mysql2",
-    "mysql2/promise",
-    "better-sqlite3",
-    "sqlite3",
-    "sqlite",
-];
-
-/// Go's blank imports (`_ "github.com/go-sql-driver/mysql"`) and `require("mysql2")` bind no name, so the
-/// import strings count too.
-fn code_engine(ctx: &RuleContext<'_>) -> Engine {
-    let matches = |path: &str| {
-        NON_POSTGRES_DRIVERS.iter().any(|driver| {
-            path == *driver
-                || path
-                    .strip_prefix(driver)
-                    .is_some_and(|rest| rest.starts_with("::") || rest.starts_with('/'))
-        })
-    };
-    let imported = ctx.facts.imports.iter().any(|i| matches(&i.path))
-        || ctx.facts.strings.iter().any(|s| matches(&s.value));
-    if imported {
-        Engine::Other
-    } else {
-        Engine::Postgres
-    }
+/// `ENUM(…)`/`SET(…)` column types.
+fn is_enum(data_type: &sqlparser::ast::DataType) -> bool {
+    matches!(
+        data_type,
+        sqlparser::ast::DataType::Enum(..) | sqlparser::ast::DataType::Set(_)
+    )
 }
 
 /// goose, sql-migrate and dbmate section markers: (offset, whether an up section starts there).
