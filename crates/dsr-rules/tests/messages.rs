@@ -147,3 +147,22 @@ fn placeholder_detection() {
     assert!(has_empty_code_span("``stock:${sku}``"));
     assert!(!has_empty_code_span("`` `stock:${sku}` `` read"));
 }
+
+/// A retry library configured in the code is described by the options it is given, not by the library's
+/// defaults that those options replace (go-retryablehttp's "4 retries" with `RetryMax = 5` set).
+#[test]
+fn retry_messages_quote_the_options_passed() {
+    let path = fixtures_root().join("RES005/fire.go");
+    let source = std::fs::read_to_string(&path).expect("RES005 fixture");
+    let engine = common::engine_for(&["RES005"]);
+    let findings = common::analyze(&engine, &path, Language::Go, &source);
+    let retryable = findings
+        .iter()
+        .find(|f| f.title.contains("retryablehttp.NewClient"))
+        .expect("RES005 on retryablehttp.NewClient");
+    assert!(
+        retryable.title.contains("`client.RetryMax = 5`") && !retryable.title.contains("4 retries"),
+        "{}",
+        retryable.title
+    );
+}
