@@ -74,9 +74,10 @@ declare_rule! {
     ///
     /// ## Fix safety
     /// The fix inserts `defer resp.Body.Close()` right after the `if err != nil { … }` check that follows the
-    /// call (never before it: on error `resp` is nil). It is applied unattended when the body is only read in
-    /// the function itself; offered but not applied (`maybe`) when the body also reaches a goroutine or closure,
-    /// which might still read it after the function returns. No edit, only advice, when the call is not
+    /// call (never before it: on error `resp` is nil). It is offered, never applied unattended (`maybe`): a
+    /// close the analysis cannot see (a helper in another file, a callee that takes over the response) would
+    /// become a second close, and a body that reaches a goroutine or closure may still be read after the
+    /// function returns. No edit, only advice, when the call is not
     /// followed by an error check that leaves the function, when the call is in a loop (a deferred close would
     /// keep every iteration's connection until the function returns: close at the end of each iteration), or
     /// when the response is discarded.
@@ -536,14 +537,17 @@ fn fix(
         check.end_byte(),
         format!("\n{indent}defer {resp}.Body.Close()"),
     );
-    let applicability = if escapes {
-        Applicability::Maybe
+    // Never unattended, escaping or not: a close the analysis did not see (through a helper in another file, by
+    // a callee that takes the response) would become a second close, and closing ends a body another reader
+    // may still stream.
+    let caveat = if escapes {
+        " (the body also reaches a goroutine or closure: make sure it is done reading first)"
     } else {
-        Applicability::Always
+        ""
     };
     Fix::edits(
-        format!("insert `defer {resp}.Body.Close()` after the error check"),
-        applicability,
+        format!("insert `defer {resp}.Body.Close()` after the error check{caveat}"),
+        Applicability::Maybe,
         vec![edit],
     )
 }
