@@ -32,7 +32,8 @@ declare_rule! {
     /// to a function of this file that closes it, or to a function of another package, counts as handed over
     /// (functions of the standard library — `io.ReadAll`, `json.NewDecoder` — read without closing and do
     /// not). A deferred close whose error is ignored (`defer resp.Body.Close()`, `defer func() { _ =
-    /// resp.Body.Close() }()`) is a close. A close inside an early-return branch only (`if resp.StatusCode !=
+    /// resp.Body.Close() }()`) is a close, and so is the close method handed to a helper that calls it
+    /// (`defer closeQuietly(resp.Body.Close)`). A close inside an early-return branch only (`if resp.StatusCode !=
     /// 200 { resp.Body.Close(); return … }`) does not cover the success path and is reported.
     ///
     /// ## Example
@@ -373,6 +374,20 @@ impl Uses {
                 }
                 "identifier" if ctx.node_text(n) == resp && is_passed_on(ctx, n) => {
                     uses.passed_on = true;
+                }
+                // `defer closeQuietly(resp.Body.Close)`, `defer errs.Capture(&err, resp.Body.Close, …)`: the
+                // close is handed to a helper that calls it.
+                "selector_expression"
+                    if n.parent().is_some_and(|p| p.kind() == "argument_list")
+                        && compact_text(ctx, n)
+                            .strip_suffix(".Close")
+                            .is_some_and(|closed| bodies.iter().any(|b| b == closed)) =>
+                {
+                    if is_deferred(n, scope) || !in_early_exit(ctx, n, scope) {
+                        uses.closed = true;
+                    } else {
+                        uses.early_close.get_or_insert(TextRange::of(n));
+                    }
                 }
                 "selector_expression" if compact_text(ctx, n) == body => {
                     let in_goroutine = node::ancestors(n)
