@@ -12,7 +12,7 @@ use dsr_syntax::{node, Language};
 use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
-use crate::models::control_flow::{self, Exit};
+use crate::models::control_flow::{self, is_case, is_loop, is_sequence, Exit};
 
 /// What one statement does to the value, entered with the value live.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -271,8 +271,13 @@ impl<'t> Walk<'_, 't> {
             return Flow::Read;
         };
         if !control_flow::contains(target, self.definition) {
-            // The loop is inside the statement being judged: its own `flow` lets the value past it.
-            return Flow::Dead;
+            // The loop or switch is inside the statement being judged. A loop's own `flow` lets the value past
+            // it; a `break` out of a `switch` case leaves the case with the value, like falling off its end.
+            return if is_loop(target.kind()) {
+                Flow::Dead
+            } else {
+                Flow::Live
+            };
         }
         let continues = statement.kind().starts_with("continue")
             || node::named_children(statement)
@@ -389,26 +394,6 @@ fn is_case_list(kind: &str) -> bool {
     matches!(kind, "switch_body" | "match_block")
 }
 
-fn is_case(kind: &str) -> bool {
-    matches!(
-        kind,
-        "expression_case"
-            | "default_case"
-            | "type_case"
-            | "communication_case"
-            | "switch_case"
-            | "switch_default"
-            | "match_arm"
-    )
-}
-
-fn is_sequence(kind: &str) -> bool {
-    matches!(
-        kind,
-        "block" | "statement_block" | "statement_list" | "compound_statement"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,6 +476,12 @@ mod tests {
     #[test]
     fn break_leads_to_the_read_after_the_loop() {
         let source = "package p\nfunc f() error {\n\tvar err error\n\tfor {\n\t\terr = a()\n\t\tbreak\n\t}\n\treturn err\n}\n";
+        assert!(go_read_later(source, 0));
+    }
+
+    #[test]
+    fn break_out_of_a_switch_case_keeps_the_value() {
+        let source = "package p\nfunc f(k int) error {\n\terr := a()\n\tswitch k {\n\tcase 1:\n\t\tbreak\n\tdefault:\n\t\terr = b()\n\t}\n\treturn err\n}\n";
         assert!(go_read_later(source, 0));
     }
 
