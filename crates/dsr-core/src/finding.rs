@@ -123,3 +123,25 @@ fn serialize_code<S: Serializer>(
 ) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(rule.code)
 }
+
+/// `text` as a Markdown code span. Code that holds backticks itself (a JS template literal, MySQL's quoted names)
+/// needs a longer fence with spaces inside, or the span ends early and renders as an empty one (``).
+pub fn code_span(text: &str) -> String {
+    let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    if longest_run == 0 {
+        return format!("`{text}`");
+    }
+    let fence = "`".repeat(longest_run + 1);
+    format!("{fence} {text} {fence}")
+}
+
+#[cfg(test)]
+mod code_span_tests {
+    use super::code_span;
+
+    #[test]
+    fn fences_code_that_holds_backticks() {
+        assert_eq!(code_span("a.b"), "`a.b`");
+        assert_eq!(code_span("`stock:${sku}`"), "`` `stock:${sku}` ``");
+    }
+}

@@ -8,6 +8,7 @@ pub mod classification;
 pub mod config;
 pub mod finding;
 pub mod fix;
+pub mod justification;
 pub mod kb;
 pub mod limits;
 pub mod meta;

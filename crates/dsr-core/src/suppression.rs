@@ -1,20 +1,23 @@
 //! Suppression comments: `// distsys-review: ignore[RES001] reason` on the line or the line above,
 //! `// distsys-review: ignore-file[RES001] reason` anywhere (by convention at the top), `-- …` in SQL.
-//! A suppression that suppresses nothing, or that gives no reason, is itself reported.
+//! A suppression that suppresses nothing, or that gives no reason, is itself reported. Another linter's
+//! suppression with a reason for the same concern (`#nosec G114 -- …`, `//nolint:bodyclose // …`, see
+//! [`crate::justification`]) suppresses the mapped rules too, and is never reported itself.
 
 use dsr_syntax::{Language, TextRange};
 
 use crate::declare_rule;
 use crate::finding::{Applicability, Confidence, Edit, Finding, FindingKind, Fix};
+use crate::justification::{self, Linter};
 use crate::rule::{Rule, RuleMeta};
 
 const MARKER: &str = "distsys-review:";
 
 /// Whether a comment can hold a suppression directive: the others need not be kept for [`parse`].
 pub fn may_be_directive(source: &str, comment: TextRange) -> bool {
-    source
-        .get(comment.start..comment.end)
-        .is_some_and(|text| text.contains(MARKER))
+    source.get(comment.start..comment.end).is_some_and(|text| {
+        text.contains(MARKER) || justification::MARKERS.iter().any(|m| text.contains(m))
+    })
 }
 
 declare_rule! {
@@ -149,6 +152,9 @@ pub struct Suppression {
     pub scope: Scope,
     pub codes: Vec<SuppressedCode>,
     pub reason: Option<String>,
+    /// Another linter's comment read through the justification mapping: it serves that linter too, so it is
+    /// never reported as unused or reasonless.
+    pub foreign: Option<Linter>,
 }
 
 /// Line starts of a text, for mapping offsets to line numbers (0-based, `\n`, `\r\n` and `\r` end lines).
@@ -188,7 +194,9 @@ pub fn parse(source: &str, comments: &[TextRange], lines: &LineStarts) -> Vec<Su
 
 fn parse_comment(source: &str, comment: TextRange, lines: &LineStarts) -> Option<Suppression> {
     let text = source.get(comment.start..comment.end)?;
-    let at = text.find(MARKER)?;
+    let Some(at) = text.find(MARKER) else {
+        return parse_foreign(source, comment, text, lines);
+    };
     let rest = &text[at + MARKER.len()..];
     let trimmed = rest.trim_start();
     let (scope_file, after_keyword) = if let Some(r) = trimmed.strip_prefix("ignore-file") {
@@ -213,30 +221,8 @@ fn parse_comment(source: &str, comment: TextRange, lines: &LineStarts) -> Option
         .trim_start_matches(['-', ':', '—'])
         .trim();
     let reason = (!reason_text.is_empty()).then(|| reason_text.to_string());
-    let line = lines.line_of(comment.start);
-    let line_start = lines.line_start(line);
-    let code_before = source
-        .get(line_start..comment.start)
-        .is_some_and(|before| !before.trim().is_empty());
-    let end_line = lines.line_of(comment.end);
-    let next_start = lines.line_start(end_line + 1).min(source.len());
-    let code_after = source
-        .get(comment.end..next_start)
-        .is_some_and(|after| !after.trim().is_empty());
-    let standalone = !code_before && !code_after;
-    let scope = if scope_file {
-        Scope::File
-    } else if code_before {
-        Scope::Lines {
-            first: line,
-            last: line,
-        }
-    } else {
-        Scope::Lines {
-            first: line,
-            last: end_line + 1,
-        }
-    };
+    let (standalone, lines_scope) = placement(source, comment, lines);
+    let scope = if scope_file { Scope::File } else { lines_scope };
     let directive_end = comment.start
         + at
         + MARKER.len()
@@ -252,6 +238,63 @@ fn parse_comment(source: &str, comment: TextRange, lines: &LineStarts) -> Option
         scope,
         codes,
         reason,
+        foreign: None,
+    })
+}
+
+/// Whether a comment stands alone on its line(s), and the lines it covers: its own, and the next one when
+/// nothing but the comment is on its line.
+fn placement(source: &str, comment: TextRange, lines: &LineStarts) -> (bool, Scope) {
+    let line = lines.line_of(comment.start);
+    let line_start = lines.line_start(line);
+    let code_before = source
+        .get(line_start..comment.start)
+        .is_some_and(|before| !before.trim().is_empty());
+    let end_line = lines.line_of(comment.end);
+    let next_start = lines.line_start(end_line + 1).min(source.len());
+    let code_after = source
+        .get(comment.end..next_start)
+        .is_some_and(|after| !after.trim().is_empty());
+    let scope = if code_before {
+        Scope::Lines {
+            first: line,
+            last: line,
+        }
+    } else {
+        Scope::Lines {
+            first: line,
+            last: end_line + 1,
+        }
+    };
+    (!code_before && !code_after, scope)
+}
+
+/// Another linter's suppression with a reason, for the rules the justification mapping gives its codes. Without
+/// a reason it suppresses nothing of ours.
+fn parse_foreign(
+    source: &str,
+    comment: TextRange,
+    text: &str,
+    lines: &LineStarts,
+) -> Option<Suppression> {
+    let found = justification::parse(text)?;
+    let reason = found.reason?;
+    let (standalone, scope) = placement(source, comment, lines);
+    Some(Suppression {
+        comment,
+        directive: comment,
+        standalone,
+        scope,
+        codes: found
+            .rules
+            .iter()
+            .map(|code| SuppressedCode {
+                code: (*code).to_string(),
+                used: false,
+            })
+            .collect(),
+        reason: Some(reason),
+        foreign: Some(found.linter),
     })
 }
 
@@ -287,7 +330,7 @@ pub fn apply(
         !suppressed
     });
     let mut meta = Vec::new();
-    for suppression in suppressions.iter() {
+    for suppression in suppressions.iter().filter(|s| s.foreign.is_none()) {
         let unused: Vec<&SuppressedCode> = suppression
             .codes
             .iter()
@@ -407,6 +450,22 @@ mod tests {
         assert_eq!(found[1].scope, Scope::Lines { first: 3, last: 3 });
         assert_eq!(found[1].reason, None);
         assert!(!found[1].standalone);
+    }
+
+    #[test]
+    fn another_linters_justification_suppresses_the_mapped_rules() {
+        let source = "srv.ListenAndServe() // #nosec G114 -- local dev adapter only\n//nolint:contextcheck\nc.Start(context.Background())\n";
+        let found = suppressions(source);
+        assert_eq!(
+            found.len(),
+            1,
+            "a bare nolint gives no reason and suppresses nothing"
+        );
+        assert_eq!(found[0].codes[0].code, "RES002");
+        assert_eq!(found[0].reason.as_deref(), Some("local dev adapter only"));
+        assert_eq!(found[0].foreign, Some(Linter::Gosec));
+        assert_eq!(found[0].scope, Scope::Lines { first: 0, last: 0 });
+        assert!(may_be_directive(source, TextRange::new(21, 61)));
     }
 
     #[test]

@@ -265,7 +265,12 @@ fn report(
 fn report_auto_ack(ctx: &RuleContext<'_>, site: &AutoAckSite<'_>, sink: &mut Vec<Finding>) {
     let facts = ctx.facts;
     let call = site.call.map(|c| &facts.calls[c]);
-    let callee = call.map(|c| short(&c.callee_text)).unwrap_or_default();
+    // The consumer call, as a code span; a setting found without its call (an options object built apart) has
+    // none, and an empty span would read "``".
+    let consumer = call.map_or_else(
+        || "the consumer".to_string(),
+        |c| format!("`{}`", short(&c.callee_text)),
+    );
     let note = site.api.note.clone().unwrap_or_else(|| {
         "the broker treats each message as acknowledged once it is delivered".to_string()
     });
@@ -278,9 +283,9 @@ fn report_auto_ack(ctx: &RuleContext<'_>, site: &AutoAckSite<'_>, sink: &mut Vec
     let (range, title, evidence) = if commits_on_read {
         let range = call.map_or(TextRange::of(site.node), |c| TextRange::of(c.callee));
         let title = if site.decided {
-            format!("`{callee}` commits each offset as soon as it returns the message, before it is processed (the reader has a `{}`)", site.setting)
+            format!("{consumer} commits each offset as soon as it returns the message, before it is processed (the reader has a `{}`)", site.setting)
         } else {
-            format!("`{callee}` commits each offset on return when its reader has a `{}`; the reader's configuration is not in this file", site.setting)
+            format!("{consumer} commits each offset on return when its reader has a `{}`; the reader's configuration is not in this file", site.setting)
         };
         (
             range,
@@ -290,7 +295,7 @@ fn report_auto_ack(ctx: &RuleContext<'_>, site: &AutoAckSite<'_>, sink: &mut Vec
         )
     } else if site.decided {
         let what = match call {
-            Some(_) if site.setting == "autoAck" => format!("`{callee}` with autoAck `true`"),
+            Some(_) if site.setting == "autoAck" => format!("{consumer} with autoAck `true`"),
             _ => format!("`{setting_text}`"),
         };
         (
@@ -301,7 +306,7 @@ fn report_auto_ack(ctx: &RuleContext<'_>, site: &AutoAckSite<'_>, sink: &mut Vec
     } else {
         (
             TextRange::of(site.node),
-            format!("acknowledgement mode of `{callee}` comes from `{setting_text}`; if it is on, {note}"),
+            format!("acknowledgement mode of {consumer} comes from `{setting_text}`; if it is on, {note}"),
             None,
         )
     };

@@ -83,14 +83,13 @@ declare_rule! {
     /// ```
     ///
     /// ## Fix safety
-    /// Go: replacing `context.Background()`/`context.TODO()` with the function's context (`ctx`, or
-    /// `r.Context()` for a handler) is applied automatically; when that was the file's last use of the `context`
-    /// package the import is removed in the same fix, and when several such calls share the import the fix is
-    /// offered but not applied unattended. Through a local variable (`bg := context.Background()`) the fix is
-    /// offered only, as the variable may be used for detached work further down. TypeScript: adding `signal` to
-    /// `fetch`'s init (or a `{ signal }` init) is applied automatically; combining an existing, different
-    /// signal with the received one (`AbortSignal.any([signal, …])`, Node 20.3+ and current browsers) is offered
-    /// only. Goroutines get advice.
+    /// Every edit is offered, never applied unattended (`maybe`): passing the caller's context or signal makes
+    /// the call stop when the caller does, which changes behaviour exactly where the fresh context was chosen on
+    /// purpose (a cleanup, a write that must finish). Go: the fix replaces `context.Background()`/
+    /// `context.TODO()` with the function's context (`ctx`, or `r.Context()` for a handler); when that was the
+    /// file's last use of the `context` package the import is removed in the same fix. TypeScript: adding
+    /// `signal` to `fetch`'s init (or a `{ signal }` init); combining an existing, different signal with the
+    /// received one (`AbortSignal.any([signal, …])`, Node 20.3+ and current browsers). Goroutines get advice.
     ///
     /// ## Configuration
     /// None.
@@ -324,17 +323,16 @@ fn report_go(
             .emit(sink);
         return;
     }
-    let mut edits = vec![Edit::replace(call.range(), expression.clone())];
-    let mut applicability = match candidate.usage {
-        Use::Argument(_) => Applicability::Always,
-        Use::Variable(..) => Applicability::Maybe,
-    };
+    let edits = vec![Edit::replace(call.range(), expression.clone())];
+    // Never unattended: the call then stops when the caller is cancelled, which may be exactly what the
+    // detached context was there to prevent (a cleanup, a write that must finish).
+    let mut edits = edits;
+    let applicability = Applicability::Maybe;
     let mut fix_title = format!("pass `{expression}` instead of `{fresh}`");
     if let Some((spec, alone)) = import_left_unused(ctx, call, all) {
         if alone {
             edits.push(go_remove_import(ctx.source, spec));
         } else {
-            applicability = Applicability::Maybe;
             fix_title.push_str(" (remove the `context` import once no call uses it)");
         }
     }
@@ -483,7 +481,8 @@ fn check_fetch<'t>(
         unpassed(builder())
             .fix(Fix::edits(
                 format!("pass `{{ {property} }}`"),
-                Applicability::Always,
+                // The request then aborts with its caller: a change of behaviour, offered only.
+                Applicability::Maybe,
                 vec![Edit::insert(last.end_byte(), format!(", {{ {property} }}"))],
             ))
             .emit(sink);
@@ -536,7 +535,7 @@ fn check_fetch<'t>(
     unpassed(builder())
         .fix(Fix::edits(
             format!("add `{property}` to the init"),
-            Applicability::Always,
+            Applicability::Maybe,
             vec![ts_add_property(ctx, literal.node, &property)],
         ))
         .emit(sink);

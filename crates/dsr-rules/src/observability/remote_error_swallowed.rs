@@ -1,7 +1,7 @@
 use dsr_core::kb::ApiKind;
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
-use dsr_semantic::models::RemoteCall;
+use dsr_semantic::models::{def_use, RemoteCall};
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
@@ -229,7 +229,19 @@ fn chain_top<'t>(ctx: &RuleContext<'_>, call: Node<'t>) -> Node<'t> {
     current
 }
 
+/// Transaction methods whose deferred call is a safety net: after a commit it fails with "transaction already
+/// done" by design (`sql.ErrTxDone`, pgx's `ErrTxClosed`), so its error says nothing.
+const DEFERRED_SAFETY_NETS: &[&str] = &["Rollback"];
+
 fn go_swallow(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<(TextRange, String)> {
+    if call
+        .method
+        .as_deref()
+        .is_some_and(|m| DEFERRED_SAFETY_NETS.contains(&m))
+        && node::ancestors(call.node).any(|a| a.kind() == "defer_statement")
+    {
+        return None;
+    }
     let top = chain_top(ctx, call.node);
     let list = top.parent().filter(|p| p.kind() == "expression_list")?;
     let statement = list
@@ -270,7 +282,8 @@ fn go_swallow(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<(TextRange, Stri
     ))
 }
 
-/// Whether the error variable assigned by `statement` is read before it is assigned again.
+/// Whether the error variable assigned by `statement` is read on some path before it is assigned again: the
+/// shared def-use, so an `err` set in each branch of an `if`/`switch` and checked after them is read.
 fn go_error_read(ctx: &RuleContext<'_>, call: &Call<'_>, statement: Node<'_>, name: &str) -> bool {
     let Some(function) = call.function.map(|f| ctx.facts.outermost_function(f)) else {
         return true;
@@ -282,47 +295,7 @@ fn go_error_read(ctx: &RuleContext<'_>, call: &Call<'_>, statement: Node<'_>, na
     }) {
         return true;
     }
-    let scope = f.range();
-    let is_read = |ident: Node<'_>| !is_go_assignment_target(ident);
-    let occurrences: Vec<Node<'_>> = ctx
-        .facts
-        .identifiers
-        .iter()
-        .filter(|(range, n)| scope.contains_range(*range) && ctx.node_text(*n) == name)
-        .map(|(_, n)| *n)
-        .collect();
-    // In a loop, a read earlier in the body sees the value on the next round.
-    let enclosing_loop = node::ancestors(statement)
-        .take_while(|a| scope.contains_range(TextRange::of(*a)))
-        .find(|a| a.kind() == "for_statement");
-    if let Some(l) = enclosing_loop {
-        let range = TextRange::of(l);
-        if occurrences.iter().any(|o| {
-            range.contains_range(TextRange::of(*o))
-                && o.start_byte() < statement.start_byte()
-                && is_read(*o)
-        }) {
-            return true;
-        }
-    }
-    match occurrences
-        .iter()
-        .find(|o| o.start_byte() >= statement.end_byte())
-    {
-        Some(next) => is_read(*next),
-        None => false,
-    }
-}
-
-fn is_go_assignment_target(ident: Node<'_>) -> bool {
-    ident.parent().is_some_and(|list| {
-        list.kind() == "expression_list"
-            && list.parent().is_some_and(|s| {
-                matches!(s.kind(), "short_var_declaration" | "assignment_statement")
-                    && s.child_by_field_name("left")
-                        .is_some_and(|l| l.id() == list.id())
-            })
-    })
+    def_use::read_later(statement, name, f.node, ctx.source, ctx.language)
 }
 
 fn rust_swallow(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<(TextRange, String)> {
@@ -495,6 +468,9 @@ fn check_ts_catches(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>, seen: &mut F
                 let Some((remote_call, reach)) = found else {
                     continue;
                 };
+                if failure_value_is_read(ctx, n, *handler) {
+                    continue;
+                }
                 if seen.insert(handler.start_byte()) {
                     emit(
                         ctx,
@@ -509,6 +485,53 @@ fn check_ts_catches(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>, seen: &mut F
             _ => {}
         }
     }
+}
+
+/// `const row = await call().catch(() => null)` with `row` read later (`if (!row) throw …`): the handler turns
+/// the failure into a value the code goes on to look at, so the failure is not dropped.
+fn failure_value_is_read(ctx: &RuleContext<'_>, catch_call: Node<'_>, handler: Node<'_>) -> bool {
+    let returns_value = handler
+        .child_by_field_name("body")
+        .is_some_and(|b| b.kind() != "statement_block");
+    if !returns_value {
+        return false;
+    }
+    let mut value = catch_call;
+    while let Some(parent) = value
+        .parent()
+        .filter(|p| matches!(p.kind(), "await_expression" | "parenthesized_expression"))
+    {
+        value = parent;
+    }
+    let Some(declarator) = value
+        .parent()
+        .filter(|p| p.kind() == "variable_declarator")
+        .filter(|d| d.child_by_field_name("value") == Some(value))
+    else {
+        return false;
+    };
+    let Some(name) = declarator
+        .child_by_field_name("name")
+        .filter(|n| n.kind() == "identifier")
+    else {
+        return false;
+    };
+    let Some(statement) = declarator.parent() else {
+        return false;
+    };
+    let Some(function) = node::ancestors(statement)
+        .find(|a| node::function_kinds(ctx.language).contains(&a.kind()))
+        .or_else(|| ctx.tree.map(|t| t.root_node()))
+    else {
+        return false;
+    };
+    def_use::read_later(
+        statement,
+        ctx.node_text(name),
+        function,
+        ctx.source,
+        ctx.language,
+    )
 }
 
 fn is_empty_block(block: Node<'_>) -> bool {

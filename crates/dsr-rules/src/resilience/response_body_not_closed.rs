@@ -32,7 +32,8 @@ declare_rule! {
     /// to a function of this file that closes it, or to a function of another package, counts as handed over
     /// (functions of the standard library — `io.ReadAll`, `json.NewDecoder` — read without closing and do
     /// not). A deferred close whose error is ignored (`defer resp.Body.Close()`, `defer func() { _ =
-    /// resp.Body.Close() }()`) is a close. A close inside an early-return branch only (`if resp.StatusCode !=
+    /// resp.Body.Close() }()`) is a close, and so is the close method handed to a helper that calls it
+    /// (`defer closeQuietly(resp.Body.Close)`). A close inside an early-return branch only (`if resp.StatusCode !=
     /// 200 { resp.Body.Close(); return … }`) does not cover the success path and is reported.
     ///
     /// ## Example
@@ -74,9 +75,10 @@ declare_rule! {
     ///
     /// ## Fix safety
     /// The fix inserts `defer resp.Body.Close()` right after the `if err != nil { … }` check that follows the
-    /// call (never before it: on error `resp` is nil). It is applied unattended when the body is only read in
-    /// the function itself; offered but not applied (`maybe`) when the body also reaches a goroutine or closure,
-    /// which might still read it after the function returns. No edit, only advice, when the call is not
+    /// call (never before it: on error `resp` is nil). It is offered, never applied unattended (`maybe`): a
+    /// close the analysis cannot see (a helper in another file, a callee that takes over the response) would
+    /// become a second close, and a body that reaches a goroutine or closure may still be read after the
+    /// function returns. No edit, only advice, when the call is not
     /// followed by an error check that leaves the function, when the call is in a loop (a deferred close would
     /// keep every iteration's connection until the function returns: close at the end of each iteration), or
     /// when the response is discarded.
@@ -373,6 +375,20 @@ impl Uses {
                 "identifier" if ctx.node_text(n) == resp && is_passed_on(ctx, n) => {
                     uses.passed_on = true;
                 }
+                // `defer closeQuietly(resp.Body.Close)`, `defer errs.Capture(&err, resp.Body.Close, …)`: the
+                // close is handed to a helper that calls it.
+                "selector_expression"
+                    if n.parent().is_some_and(|p| p.kind() == "argument_list")
+                        && compact_text(ctx, n)
+                            .strip_suffix(".Close")
+                            .is_some_and(|closed| bodies.iter().any(|b| b == closed)) =>
+                {
+                    if is_deferred(n, scope) || !in_early_exit(ctx, n, scope) {
+                        uses.closed = true;
+                    } else {
+                        uses.early_close.get_or_insert(TextRange::of(n));
+                    }
+                }
                 "selector_expression" if compact_text(ctx, n) == body => {
                     let in_goroutine = node::ancestors(n)
                         .take_while(|a| *a != scope)
@@ -536,14 +552,17 @@ fn fix(
         check.end_byte(),
         format!("\n{indent}defer {resp}.Body.Close()"),
     );
-    let applicability = if escapes {
-        Applicability::Maybe
+    // Never unattended, escaping or not: a close the analysis did not see (through a helper in another file, by
+    // a callee that takes the response) would become a second close, and closing ends a body another reader
+    // may still stream.
+    let caveat = if escapes {
+        " (the body also reaches a goroutine or closure: make sure it is done reading first)"
     } else {
-        Applicability::Always
+        ""
     };
     Fix::edits(
-        format!("insert `defer {resp}.Body.Close()` after the error check"),
-        applicability,
+        format!("insert `defer {resp}.Body.Close()` after the error check{caveat}"),
+        Applicability::Maybe,
         vec![edit],
     )
 }

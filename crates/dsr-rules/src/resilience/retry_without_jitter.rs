@@ -151,15 +151,24 @@ fn check_library(
             }),
             Confidence::High,
         ),
-        None if library.config_visible => (
-            retry.anchor,
-            format!(
-                "`{}` backs off without jitter: {}",
-                quote(entry, 40),
-                library.defaults
-            ),
-            Confidence::Medium,
-        ),
+        None if library.config_visible => {
+            let options = super::retry_options_passed(ctx, retry.node);
+            let title = if options.is_empty() {
+                format!(
+                    "`{}` backs off without jitter: {}",
+                    quote(entry, 40),
+                    library.defaults
+                )
+            } else {
+                format!(
+                    "`{}` backs off without jitter: {} adds none by default, and the options set here ({}) do not turn it on",
+                    quote(entry, 40),
+                    library.library,
+                    super::list_options(&options)
+                )
+            };
+            (retry.anchor, title, Confidence::Medium)
+        }
         None => return,
     };
     ctx.finding(&RetryWithoutJitter::META, range)

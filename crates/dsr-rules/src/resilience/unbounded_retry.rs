@@ -154,15 +154,24 @@ fn check_library(
             }),
             Confidence::High,
         ),
-        None if library.config_visible => (
-            retry.anchor,
-            format!(
-                "`{}` never gives up: {}",
-                quote(entry, 40),
-                library.defaults
-            ),
-            Confidence::Medium,
-        ),
+        None if library.config_visible => {
+            let options = super::retry_options_passed(ctx, retry.node);
+            let title = if options.is_empty() {
+                format!(
+                    "`{}` never gives up: {}",
+                    quote(entry, 40),
+                    library.defaults
+                )
+            } else {
+                format!(
+                    "`{}` never gives up: {} sets no limit by default, and the options set here ({}) add none",
+                    quote(entry, 40),
+                    library.library,
+                    super::list_options(&options)
+                )
+            };
+            (retry.anchor, title, Confidence::Medium)
+        }
         None => return,
     };
     ctx.finding(&UnboundedRetry::META, range)

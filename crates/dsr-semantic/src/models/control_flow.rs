@@ -7,7 +7,7 @@ use dsr_syntax::{node, Language};
 use tree_sitter::Node;
 
 /// Node kinds whose named children run one after another.
-fn is_sequence(kind: &str) -> bool {
+pub(crate) fn is_sequence(kind: &str) -> bool {
     matches!(
         kind,
         "statement_list" | "block" | "statement_block" | "program" | "source_file" | "switch_case"
@@ -32,7 +32,7 @@ fn is_break_target(kind: &str) -> bool {
     )
 }
 
-fn is_loop(kind: &str) -> bool {
+pub(crate) fn is_loop(kind: &str) -> bool {
     is_break_target(kind)
         && !matches!(
             kind,
@@ -115,7 +115,7 @@ pub fn exclusive(a: Node<'_>, b: Node<'_>) -> bool {
     }
 }
 
-fn is_case(kind: &str) -> bool {
+pub(crate) fn is_case(kind: &str) -> bool {
     matches!(
         kind,
         "expression_case"

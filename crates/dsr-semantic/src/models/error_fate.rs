@@ -8,6 +8,7 @@ use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts};
 use crate::models::control_flow::{self, contains};
+use crate::models::def_use;
 use crate::models::messaging::syntax::same_file_function;
 
 /// Whether a call node hands a failure back to where it came from (a message nack, reject, dead-letter).
@@ -131,6 +132,11 @@ fn go_error_fate<'t>(
                 }
                 // `switch { case err == nil: … }`: decided case by case, not judged here.
                 Some(_) => ErrorFate::Unknown,
+                // Read on some path (returned, passed on, checked after the branches join): not dropped, but
+                // not a branch this model can name either.
+                None if def_use::read_later(statement, name, scope, source, facts.language) => {
+                    ErrorFate::Unknown
+                }
                 None => ErrorFate::Discarded(statement),
             }
         }

@@ -21,6 +21,7 @@
 
 pub mod clients;
 pub mod control_flow;
+pub mod def_use;
 pub mod error_fate;
 pub mod handlers;
 pub mod locks;

@@ -23,6 +23,7 @@ use super::messaging::writes::constant_value;
 use crate::facts::{compact, Call, FileFacts};
 use crate::kb::KbMatch;
 use crate::store_commands::{Options, StoreCommands};
+use dsr_core::finding::code_span;
 use dsr_core::kb::{Api, ApiKind, ApiRole, KnowledgeBase};
 
 /// Stands for a part of an SQL text the code computes (`%s`, `${x}`, `" + x + "`): an identifier, so that the
@@ -76,8 +77,8 @@ pub enum Target {
 impl Target {
     pub fn describe(&self) -> String {
         match self {
-            Target::Key(key) => format!("`{key}`"),
-            Target::Rows { table, columns } if columns.is_empty() => format!("`{table}`"),
+            Target::Key(key) => code_span(key),
+            Target::Rows { table, columns } if columns.is_empty() => code_span(table),
             Target::Rows { table, columns } => format!("`{table}` by `{}`", columns.join("`, `")),
         }
     }
