@@ -13,6 +13,7 @@ use toml::Spanned;
 use crate::finding::Severity;
 use crate::kb::{Api, ApiKind, Effect};
 use crate::limits::{self, Limits};
+use crate::role::CodeRole;
 
 pub const CONFIG_FILE_NAME: &str = "distsys-review.toml";
 
@@ -79,6 +80,36 @@ struct RawConfig {
     suppressions: SuppressionSettings,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    scope: RawScope,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawScope {
+    /// Code roles whose findings are reported; absent means [`CodeRole::DEFAULT_SCOPE`].
+    roles: Option<Vec<Spanned<String>>>,
+}
+
+/// Which code's findings a run reports, by [`CodeRole`]: `[scope] roles = [...]`. By default everything but tests
+/// and examples.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope {
+    pub roles: Vec<CodeRole>,
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Scope {
+            roles: CodeRole::DEFAULT_SCOPE.to_vec(),
+        }
+    }
+}
+
+impl Scope {
+    pub fn includes(&self, role: CodeRole) -> bool {
+        self.roles.contains(&role)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -174,6 +205,7 @@ pub struct Config {
     pub review: Review,
     pub suppressions: SuppressionSettings,
     pub limits: Limits,
+    pub scope: Scope,
 }
 
 impl Config {
@@ -320,6 +352,31 @@ impl Config {
             ));
         }
         let limits = parse_limits(path, source, raw.limits)?;
+        let scope = match raw.scope.roles {
+            None => Scope::default(),
+            Some(names) => {
+                let mut roles = Vec::new();
+                for name in names {
+                    let role = CodeRole::parse(name.get_ref()).ok_or_else(|| {
+                        let known: Vec<&str> = CodeRole::ALL.iter().map(|r| r.as_str()).collect();
+                        ConfigError::at(
+                            path,
+                            source,
+                            name.span().start,
+                            format!(
+                                "unknown code role `{}` in [scope] roles: expected one of {}",
+                                name.get_ref(),
+                                known.join(", ")
+                            ),
+                        )
+                    })?;
+                    if !roles.contains(&role) {
+                        roles.push(role);
+                    }
+                }
+                Scope { roles }
+            }
+        };
         let mut effects = Vec::new();
         for effect in raw.effects {
             let span = effect.span();
@@ -378,6 +435,7 @@ impl Config {
             review: raw.review,
             suppressions: raw.suppressions,
             limits,
+            scope,
         })
     }
 
@@ -672,5 +730,21 @@ mod tests {
             Some(root.join(CONFIG_FILE_NAME))
         );
         std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn scope_defaults_to_everything_but_tests_and_examples() {
+        let config = parse("").unwrap();
+        assert!(config.scope.includes(CodeRole::Production));
+        assert!(config.scope.includes(CodeRole::Tool));
+        assert!(!config.scope.includes(CodeRole::Test));
+        assert!(!config.scope.includes(CodeRole::Example));
+        let config = parse("[scope]\nroles = [\"production\", \"test\", \"test\"]\n").unwrap();
+        assert_eq!(config.scope.roles, [CodeRole::Production, CodeRole::Test]);
+        let err = parse("[scope]\nroles = [\"tests\"]\n").unwrap_err().to_string();
+        assert!(
+            err.starts_with("distsys-review.toml:2:10: unknown code role `tests` in [scope] roles"),
+            "{err}"
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod finding;
 pub mod fix;
 pub mod kb;
 pub mod limits;
+pub mod role;
 pub mod rule;
 pub mod suppression;
 
@@ -19,4 +20,5 @@ pub use finding::{
 };
 pub use kb::KnowledgeBase;
 pub use limits::{Limits, Skip};
+pub use role::CodeRole;
 pub use rule::{Family, FixAvailability, Rule, RuleMeta, RuleStatus};

@@ -48,7 +48,7 @@ pub(crate) struct Models<'t> {
     pub(crate) handlers: OnceCell<handlers::Handlers<'t>>,
     pub(crate) loops: OnceCell<loops::Loops<'t>>,
     pub(crate) time: OnceCell<time::TimeModel<'t>>,
-    pub(crate) rust_tests: OnceCell<Vec<(usize, std::ops::Range<usize>)>>,
+    pub(crate) roles: OnceCell<crate::roles::CodeRoles>,
 }
 
 #[cfg(test)]
