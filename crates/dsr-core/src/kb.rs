@@ -344,6 +344,63 @@ pub struct LockLibrary {
     pub default_expiry: Option<String>,
 }
 
+/// A constructor of a channel that queues without limit (`[[unbounded_channel]]` entries), with its bounded form.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnboundedChannel {
+    /// Canonical path of the constructor (`tokio::sync::mpsc::unbounded_channel`).
+    pub path: String,
+    /// The bounded form to use instead, as code (`tokio::sync::mpsc::channel(capacity)`).
+    pub bounded: String,
+}
+
+/// A request-body parser middleware with a size limit (`[[body_parser]]` entries): the option that sets the
+/// limit and the library's default, which a rule quotes when the limit is raised.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodyParser {
+    /// Canonical paths of the calls that make the parser (`express.json`, `fastify`).
+    pub paths: Vec<String>,
+    /// The field of the options object (first argument) that sets the limit (`limit`, `bodyLimit`).
+    pub option: String,
+    /// The library's limit when the option is absent, as written in its docs (`100kb`).
+    pub default: String,
+}
+
+/// Library calls and types a rule or model treats alike (`[[group]]` entries), by canonical path: knowledge
+/// about things that are not remote APIs, kept as data like the rest.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathGroup {
+    pub kind: PathGroupKind,
+    /// Canonical paths (`io.ReadAll`, `std::sync::mpsc::Receiver`).
+    pub paths: Vec<String>,
+}
+
+/// What the calls or types of a [`PathGroup`] are.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PathGroupKind {
+    /// Reads a whole stream into memory (`io.ReadAll`): a request body read so is as large as the client says.
+    ReadAll,
+    /// Caps how much of a stream a reader returns (`http.MaxBytesReader`, `io.LimitReader`).
+    ReadLimit,
+    /// Makes a channel whose receiver's `recv()` blocks the thread (`std::sync::mpsc::channel`, crossbeam, flume).
+    BlockingChannel,
+    /// The receiver type of such a channel (`std::sync::mpsc::Receiver`).
+    BlockingReceiver,
+    /// Starts an OS thread whose handle's `join()` blocks (`std::thread::spawn`).
+    ThreadSpawn,
+    /// The handle type of such a thread (`std::thread::JoinHandle`).
+    ThreadHandle,
+    /// Serves HTTP until the process stops, with timeouts only if the server or router was given some
+    /// (`http.ListenAndServe`, `axum::serve`).
+    Serve,
+    /// Measures the time passed since, or left until, an instant (`time.Since`, `time.Until`): a loop that
+    /// compares it stops at a deadline.
+    DeadlineCheck,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KbFile {
@@ -359,6 +416,12 @@ struct KbFile {
     lock: Vec<LockLibrary>,
     #[serde(default)]
     batch: Vec<BatchForm>,
+    #[serde(default)]
+    unbounded_channel: Vec<UnboundedChannel>,
+    #[serde(default)]
+    body_parser: Vec<BodyParser>,
+    #[serde(default)]
+    group: Vec<PathGroup>,
 }
 
 /// A user-declared API (`[[effects]]` in the configuration): "our `httpx.New` sets timeouts", "`billing.Charge`
@@ -382,6 +445,12 @@ pub struct KnowledgeBase {
     idempotency: Vec<(Language, Idempotency)>,
     locks: Vec<(Language, LockLibrary)>,
     batches: Vec<(Language, BatchForm)>,
+    /// Unbounded channel constructors by path.
+    unbounded_channels: rustc_hash::FxHashMap<String, Vec<(Language, UnboundedChannel)>>,
+    /// Body parsers by each of their paths.
+    body_parsers: rustc_hash::FxHashMap<String, Vec<(Language, BodyParser)>>,
+    /// The groups each path belongs to.
+    path_groups: rustc_hash::FxHashMap<String, Vec<(Language, PathGroupKind)>>,
 }
 
 const BUILTIN: [(Language, &str, &str); 15] = [
@@ -502,6 +571,28 @@ impl KnowledgeBase {
             .extend(file.lock.into_iter().map(|lock| (language, lock)));
         self.batches
             .extend(file.batch.into_iter().map(|batch| (language, batch)));
+        for channel in file.unbounded_channel {
+            self.unbounded_channels
+                .entry(channel.path.clone())
+                .or_default()
+                .push((language, channel));
+        }
+        for parser in file.body_parser {
+            for path in &parser.paths {
+                self.body_parsers
+                    .entry(path.clone())
+                    .or_default()
+                    .push((language, parser.clone()));
+            }
+        }
+        for group in file.group {
+            for path in group.paths {
+                self.path_groups
+                    .entry(path)
+                    .or_default()
+                    .push((language, group.kind));
+            }
+        }
     }
 
     /// The builtin knowledge base plus the user's own wrappers; user entries win over builtin ones.
@@ -625,6 +716,38 @@ impl KnowledgeBase {
             .map(|(_, library)| library)
     }
 
+    /// The unbounded channel constructor at a canonical path.
+    pub fn unbounded_channel(&self, language: Language, path: &str) -> Option<&UnboundedChannel> {
+        Self::first_of_family(&self.unbounded_channels, language, path)
+    }
+
+    /// The body parser a call at a canonical path makes.
+    pub fn body_parser(&self, language: Language, path: &str) -> Option<&BodyParser> {
+        Self::first_of_family(&self.body_parsers, language, path)
+    }
+
+    /// The first entry indexed under `path` for `language`'s family.
+    fn first_of_family<'k, T>(
+        index: &'k rustc_hash::FxHashMap<String, Vec<(Language, T)>>,
+        language: Language,
+        path: &str,
+    ) -> Option<&'k T> {
+        index
+            .get(path)?
+            .iter()
+            .find(|(l, _)| Self::same_family(*l, language))
+            .map(|(_, entry)| entry)
+    }
+
+    /// Whether the call or type at a canonical path is one of `group`.
+    pub fn is_in_group(&self, language: Language, path: &str, group: PathGroupKind) -> bool {
+        self.path_groups.get(path).is_some_and(|groups| {
+            groups
+                .iter()
+                .any(|(l, g)| *g == group && Self::same_family(*l, language))
+        })
+    }
+
     /// Every batch form known for a language.
     pub fn batch_forms(&self, language: Language) -> impl Iterator<Item = &BatchForm> {
         self.batches
@@ -651,7 +774,10 @@ mod tests {
             let file: KbFile =
                 toml::from_str(text).unwrap_or_else(|err| panic!("kb/{name}: {err}"));
             assert!(
-                !file.api.is_empty() || !file.method.is_empty() || !file.batch.is_empty(),
+                !file.api.is_empty()
+                    || !file.method.is_empty()
+                    || !file.batch.is_empty()
+                    || !file.unbounded_channel.is_empty(),
                 "kb/{name} has no entries"
             );
             for entry in file.method {
@@ -688,6 +814,33 @@ mod tests {
         assert_eq!(timeout("reqwest", "connect_timeout"), Some("connect"));
         assert_eq!(timeout("reqwesty", "timeout"), None);
         assert_eq!(timeout("ureq", "timeout_global"), Some("set"));
+    }
+
+    #[test]
+    fn finds_channels_body_parsers_and_path_groups_by_path() {
+        let kb = KnowledgeBase::builtin();
+        assert_eq!(
+            kb.unbounded_channel(Language::Rust, "flume::unbounded")
+                .map(|c| c.bounded.as_str()),
+            Some("flume::bounded(capacity)")
+        );
+        assert!(kb
+            .unbounded_channel(Language::Go, "flume::unbounded")
+            .is_none());
+        let parser = kb.body_parser(Language::Tsx, "body-parser.json");
+        assert_eq!(
+            parser.map(|p| (p.option.as_str(), p.default.as_str())),
+            Some(("limit", "100kb"))
+        );
+        assert!(kb.is_in_group(Language::Go, "io/ioutil.ReadAll", PathGroupKind::ReadAll));
+        assert!(kb.is_in_group(Language::Go, "io.LimitReader", PathGroupKind::ReadLimit));
+        assert!(!kb.is_in_group(Language::Go, "io.LimitReader", PathGroupKind::ReadAll));
+        assert!(!kb.is_in_group(Language::Rust, "io.ReadAll", PathGroupKind::ReadAll));
+        assert!(kb.is_in_group(
+            Language::Rust,
+            "flume::Receiver",
+            PathGroupKind::BlockingReceiver
+        ));
     }
 
     #[test]

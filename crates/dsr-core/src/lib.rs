@@ -11,6 +11,7 @@ pub mod kb;
 pub mod limits;
 pub mod role;
 pub mod rule;
+pub mod sql;
 pub mod suppression;
 
 pub use config::{Config, ConfigError};

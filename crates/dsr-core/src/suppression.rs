@@ -234,67 +234,6 @@ fn parse_comment(source: &str, comment: TextRange, lines: &LineStarts) -> Option
     })
 }
 
-/// SQL comments (`-- …` and `/* … */`) found with sqlparser's tokenizer; none if the text does not tokenize.
-pub fn sql_comments(source: &str) -> Vec<TextRange> {
-    let mut offsets = Offsets {
-        source,
-        lines: LineStarts::new(source),
-        last: (0, 0, 0),
-    };
-    let dialect = sqlparser::dialect::GenericDialect {};
-    let Ok(tokens) =
-        sqlparser::tokenizer::Tokenizer::new(&dialect, source).tokenize_with_location()
-    else {
-        return Vec::new();
-    };
-    let mut comments = Vec::new();
-    for token in tokens {
-        use sqlparser::tokenizer::{Token, Whitespace};
-        if let Token::Whitespace(
-            Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_),
-        ) = token.token
-        {
-            let start = offsets.offset_of(token.span.start.line, token.span.start.column);
-            let end = offsets.offset_of(token.span.end.line, token.span.end.column);
-            if let (Some(start), Some(end)) = (start, end) {
-                comments.push(TextRange::new(start, end.max(start)));
-            }
-        }
-    }
-    comments
-}
-
-/// sqlparser locations are 1-based lines and 1-based character columns. Tokens come in order, so a lookup on
-/// the line of the previous one continues from there: a one-line script with many comments stays linear.
-struct Offsets<'a> {
-    source: &'a str,
-    lines: LineStarts,
-    /// The previous answer: (line, column, offset).
-    last: (u64, u64, usize),
-}
-
-impl Offsets<'_> {
-    fn offset_of(&mut self, line: u64, column: u64) -> Option<usize> {
-        let line_start = self
-            .lines
-            .line_start(usize::try_from(line).ok()?.checked_sub(1)?);
-        if line_start > self.source.len() {
-            return Some(self.source.len());
-        }
-        let (from_column, from) = match self.last {
-            (last_line, last_column, at) if last_line == line && last_column <= column => {
-                (last_column, at)
-            }
-            _ => (1, line_start),
-        };
-        let skip = usize::try_from(column.checked_sub(from_column)?).ok()?;
-        let rest = &self.source[from..];
-        let offset = from + rest.char_indices().nth(skip).map_or(rest.len(), |(i, _)| i);
-        self.last = (line, column, offset);
-        Some(offset)
-    }
-}
-
 /// Removes suppressed findings, marks the suppressions used, and returns the findings about the suppressions
 /// themselves (DSR001, DSR002) for the caller to filter by configuration.
 pub fn apply(
@@ -456,14 +395,5 @@ mod tests {
         );
         let file = suppressions("// distsys-review: ignore-file[RES001] generated client\n");
         assert_eq!(file[0].scope, Scope::File);
-    }
-
-    #[test]
-    fn sql_comments_are_found_by_the_tokenizer() {
-        let source = "-- distsys-review: ignore[OPS001] table is empty\nDROP TABLE t; /* x */\n";
-        let comments = sql_comments(source);
-        assert_eq!(comments.len(), 2);
-        assert!(source[comments[0].start..comments[0].end].starts_with("-- distsys-review"));
-        assert_eq!(&source[comments[1].start..comments[1].end], "/* x */");
     }
 }

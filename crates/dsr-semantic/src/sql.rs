@@ -1,6 +1,7 @@
 //! SQL text as rules see it: a script (a `.sql` file, or the value of a string literal in code) split into
 //! statements, each parsed by sqlparser with a dialect fallback, with byte ranges for statements and tokens; and
-//! the mapping from offsets in a string literal's decoded value back into the source.
+//! the mapping from offsets in a string literal's decoded value back into the source. Tokens, their byte ranges
+//! and the comments come from [`dsr_core::sql`], which the suppressions of `.sql` files read too.
 //!
 //! Splitting comes first and parsing is per statement, so one statement sqlparser cannot read (a vendor
 //! extension, a syntax error) hides nothing else. Nothing here panics on any input: sqlparser is called behind
@@ -8,35 +9,12 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use dsr_core::sql::{comment_text, tokenize_script, Locator, ScriptTokens};
+pub use dsr_core::sql::{SqlComment, SqlDialect};
 use dsr_syntax::{Language, TextRange};
 use sqlparser::ast::Statement;
-use sqlparser::dialect::{Dialect, GenericDialect, MySqlDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer, Whitespace};
-
-/// The dialect that parsed a statement, in the order they are tried.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum SqlDialect {
-    PostgreSql,
-    MySql,
-    Generic,
-}
-
-impl SqlDialect {
-    pub const ORDER: [SqlDialect; 3] = [
-        SqlDialect::PostgreSql,
-        SqlDialect::MySql,
-        SqlDialect::Generic,
-    ];
-
-    fn dialect(self) -> &'static dyn Dialect {
-        match self {
-            SqlDialect::PostgreSql => &PostgreSqlDialect {},
-            SqlDialect::MySql => &MySqlDialect {},
-            SqlDialect::Generic => &GenericDialect {},
-        }
-    }
-}
+use sqlparser::tokenizer::{Span, Token, TokenWithSpan, Tokenizer};
 
 /// A token that is not whitespace or a comment, with its place in the script.
 #[derive(Clone, Debug)]
@@ -84,13 +62,6 @@ impl SqlStatement {
     }
 }
 
-/// A comment of the script (`-- …` or `/* … */`), with its text without the markers.
-#[derive(Clone, Debug)]
-pub struct SqlComment {
-    pub range: TextRange,
-    pub text: String,
-}
-
 /// A script split into statements.
 #[derive(Clone, Debug, Default)]
 pub struct SqlScript {
@@ -111,26 +82,32 @@ pub fn parse_script(text: &str) -> SqlScript {
 /// DDL skips the cost of parsing every `INSERT` of a data migration). Skipped statements are in neither list.
 pub fn parse_script_where(text: &str, wanted: impl Fn(&Token) -> bool) -> SqlScript {
     let mut script = SqlScript::default();
-    let (tokens, complete, dialect) = tokenize_script(text);
+    let ScriptTokens {
+        tokens,
+        complete,
+        dialect,
+    } = tokenize_script(text);
     // Offsets are taken in token order, so the locator only ever walks forward.
     let mut locator = Locator::new(text);
     let mut chunk: Vec<SqlToken> = Vec::new();
     let mut chunks: Vec<Vec<SqlToken>> = Vec::new();
     let mut skipping = false;
     for token in tokens {
-        let span = token.span;
-        let range = match (locator.offset(span.start), locator.offset(span.end)) {
-            (Some(start), Some(end)) => TextRange::new(start, end.max(start)),
-            _ => continue,
+        let Some(range) = locator.range(&token) else {
+            continue;
         };
+        if let Some(comment) = comment_text(&token.token) {
+            script.comments.push(SqlComment {
+                range,
+                text: comment.to_string(),
+            });
+            continue;
+        }
+        let span = token.span;
         match token.token {
             Token::SemiColon => {
                 chunks.push(std::mem::take(&mut chunk));
                 skipping = false;
-            }
-            Token::Whitespace(Whitespace::SingleLineComment { comment: text, .. })
-            | Token::Whitespace(Whitespace::MultiLineComment(text)) => {
-                script.comments.push(SqlComment { range, text });
             }
             Token::Whitespace(_) | Token::EOF => {}
             _ if skipping => {}
@@ -153,26 +130,6 @@ pub fn parse_script_where(text: &str, wanted: impl Fn(&Token) -> bool) -> SqlScr
         }
     }
     script
-}
-
-/// Tokens of the whole text with the first dialect whose tokenizer accepts it, else what PostgreSQL's tokenizer
-/// read before its error (and `false`).
-fn tokenize_script(text: &str) -> (Vec<TokenWithSpan>, bool, SqlDialect) {
-    let mut partial = None;
-    for dialect in SqlDialect::ORDER {
-        let mut buf = Vec::new();
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            Tokenizer::new(dialect.dialect(), text)
-                .tokenize_with_location_into_buf(&mut buf)
-                .is_ok()
-        }));
-        match result {
-            Ok(true) => return (buf, true, dialect),
-            _ if partial.is_none() => partial = Some(buf),
-            _ => {}
-        }
-    }
-    (partial.unwrap_or_default(), false, SqlDialect::PostgreSql)
 }
 
 /// Parses the statement at `range` with the first dialect that reads all of it. `tokens` come from the
@@ -237,63 +194,15 @@ fn retokenize(text: &str, base: usize, dialect: SqlDialect) -> Option<Vec<SqlTok
             .into_iter()
             .filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF))
             .filter_map(|t| {
-                let start = locator.offset(t.span.start)?;
-                let end = locator.offset(t.span.end)?;
+                let range = locator.range(&t)?;
                 Some(SqlToken {
                     token: t.token,
-                    range: TextRange::new(base + start, base + end.max(start)),
+                    range: TextRange::new(base + range.start, base + range.end),
                     span: t.span,
                 })
             })
             .collect(),
     )
-}
-
-/// Turns sqlparser locations (1-based lines split on `\n`, 1-based character columns) into byte offsets. Walks
-/// forward from the last answer, so a pass over a script's tokens in order is linear even on one long line.
-struct Locator<'a> {
-    text: &'a str,
-    line: u64,
-    column: u64,
-    offset: usize,
-}
-
-impl<'a> Locator<'a> {
-    fn new(text: &'a str) -> Self {
-        Self {
-            text,
-            line: 1,
-            column: 1,
-            offset: 0,
-        }
-    }
-
-    fn offset(&mut self, location: Location) -> Option<usize> {
-        if location.line == 0 || location.column == 0 {
-            return None;
-        }
-        if (location.line, location.column) < (self.line, self.column) {
-            *self = Self::new(self.text);
-        }
-        while self.line < location.line {
-            let rest = &self.text[self.offset..];
-            let newline = rest.find('\n')?;
-            self.offset += newline + 1;
-            self.line += 1;
-            self.column = 1;
-        }
-        let mut chars = self.text[self.offset..].chars();
-        while self.column < location.column {
-            match chars.next() {
-                Some('\n') | None => return None,
-                Some(c) => {
-                    self.offset += c.len_utf8();
-                    self.column += 1;
-                }
-            }
-        }
-        Some(self.offset)
-    }
 }
 
 /// Offsets in a string literal's decoded value mapped back to the source. Built from the literal as written and

@@ -59,6 +59,138 @@ pub fn descendants(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
     })
 }
 
+/// What counts as naming something, for [`mentions`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Mention {
+    /// A variable read: an identifier, or a TS shorthand property (`{ name }`); a field or property name
+    /// (`x.name`, `{ name: 1 }`) does not count.
+    Variable,
+    /// A variable or a field/property name: `x.name` and `{ name: 1 }` mention `name` too.
+    VariableOrField,
+    /// An identifier or a TS member access written out (`opts.signal`), whitespace ignored; a shorthand property
+    /// does not count.
+    Expression,
+}
+
+/// Whether `n` (or a node inside it) names one of `names`, as `mention` counts names. An empty name is never
+/// mentioned: tree-sitter's zero-width MISSING identifiers in broken code have empty text.
+pub fn mentions<S: AsRef<str>>(n: Node<'_>, names: &[S], source: &str, mention: Mention) -> bool {
+    if names.is_empty() {
+        return false;
+    }
+    descendants(n).any(|d| {
+        let counts = match mention {
+            Mention::Variable => {
+                matches!(d.kind(), "identifier" | "shorthand_property_identifier")
+            }
+            Mention::VariableOrField => matches!(
+                d.kind(),
+                "identifier"
+                    | "shorthand_property_identifier"
+                    | "field_identifier"
+                    | "property_identifier"
+            ),
+            Mention::Expression => matches!(d.kind(), "identifier" | "member_expression"),
+        };
+        if !counts {
+            return false;
+        }
+        let written = text(d, source);
+        if written.is_empty() {
+            return false;
+        }
+        names.iter().any(|name| match mention {
+            Mention::Expression => written
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .eq(name.as_ref().chars()),
+            Mention::Variable | Mention::VariableOrField => written == name.as_ref(),
+        })
+    })
+}
+
+/// A set of wrapper expressions for [`strip_wrappers`] to look through. Callers choose the set their question
+/// needs: a call chain is the same call through `?` and `.await`, but not through `&` or `as`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Wrappers(u8);
+
+impl Wrappers {
+    /// `(x)`.
+    pub const PARENS: Wrappers = Wrappers(1);
+    /// Rust `x?`.
+    pub const TRY: Wrappers = Wrappers(1 << 1);
+    /// Rust `x.await`, TS `await x`.
+    pub const AWAIT: Wrappers = Wrappers(1 << 2);
+    /// TS `x!`.
+    pub const NON_NULL: Wrappers = Wrappers(1 << 3);
+    /// Rust `&x`, `&mut x`.
+    pub const BORROW: Wrappers = Wrappers(1 << 4);
+    /// Go `&x`, `*x`; Rust `*x` (unary `&` and `*`; not `-x` or `!x`).
+    pub const ADDRESS: Wrappers = Wrappers(1 << 5);
+    /// TS `x as T`, `x satisfies T`.
+    pub const CAST: Wrappers = Wrappers(1 << 6);
+    /// A Go expression list of one expression (`return x`).
+    pub const SINGLE_LIST: Wrappers = Wrappers(1 << 7);
+    /// A call's result once it is awaited and its error propagated: `(x)`, `x?`, `x.await`, `await x`.
+    pub const AWAITED: Wrappers = Self::PARENS.with(Self::TRY).with(Self::AWAIT);
+    /// What a value keeps through a call chain: `(x)`, `x?`, `x.await`, `await x`, `x!`.
+    pub const CHAIN: Wrappers = Self::AWAITED.with(Self::NON_NULL);
+    /// Every wrapper: the place an expression reads, through references, derefs and casts too.
+    pub const ALL: Wrappers = Wrappers(u8::MAX);
+
+    /// Both sets.
+    pub const fn with(self, other: Wrappers) -> Wrappers {
+        Wrappers(self.0 | other.0)
+    }
+
+    /// Whether every wrapper of `other` is in this set.
+    pub const fn contains(self, other: Wrappers) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for Wrappers {
+    type Output = Wrappers;
+
+    fn bitor(self, other: Wrappers) -> Wrappers {
+        self.with(other)
+    }
+}
+
+/// `n` with the wrappers of `wrappers` around it taken off, outermost first, until a node that is none of them:
+/// `strip_wrappers((&x?), Wrappers::ALL)` is `x`. Comments inside a wrapper (`( /* c */ x)`) are skipped.
+pub fn strip_wrappers(mut n: Node<'_>, wrappers: Wrappers) -> Node<'_> {
+    loop {
+        let wrapper = match n.kind() {
+            "parenthesized_expression" => Wrappers::PARENS,
+            "try_expression" => Wrappers::TRY,
+            "await_expression" => Wrappers::AWAIT,
+            "non_null_expression" => Wrappers::NON_NULL,
+            "reference_expression" => Wrappers::BORROW,
+            "as_expression" | "satisfies_expression" => Wrappers::CAST,
+            "unary_expression" if n.child(0).is_some_and(|c| matches!(c.kind(), "*" | "&")) => {
+                Wrappers::ADDRESS
+            }
+            "expression_list" if n.named_child_count() == 1 => Wrappers::SINGLE_LIST,
+            _ => return n,
+        };
+        if !wrappers.contains(wrapper) {
+            return n;
+        }
+        let inner = if wrapper == Wrappers::ADDRESS {
+            n.child_by_field_name("operand")
+                .or_else(|| named_children(n).next())
+        } else {
+            named_children(n)
+                .find(|c| !c.kind().contains("comment") && c.kind() != "mutable_specifier")
+        };
+        match inner {
+            Some(inner) => n = inner,
+            None => return n,
+        }
+    }
+}
+
 /// Node kinds that are function-like scopes (their own `return`, their own parameters) in each grammar.
 pub fn function_kinds(language: Language) -> &'static [&'static str] {
     match language {
@@ -219,5 +351,93 @@ mod tests {
             .find(|n| n.kind() == "arguments")
             .unwrap();
         assert_eq!(descendants(body).count(), 6); // arguments ( c , d )
+    }
+
+    fn parse(language: Language, source: &str) -> tree_sitter::Tree {
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&language.grammar().unwrap()).unwrap();
+        parser.parse(source, None).unwrap()
+    }
+
+    fn first_of_kind<'t>(tree: &'t tree_sitter::Tree, kind: &str) -> Node<'t> {
+        descendants(tree.root_node())
+            .find(|n| n.kind() == kind)
+            .unwrap()
+    }
+
+    #[test]
+    fn mentions_counts_names_as_asked() {
+        let source = "const a = f({ b, c: 1 }, d.e, opts . signal);";
+        let tree = parse(Language::TypeScript, source);
+        let call = first_of_kind(&tree, "call_expression");
+        let variable = |name: &str| mentions(call, &[name], source, Mention::Variable);
+        assert!(variable("b"), "a shorthand property reads a variable");
+        assert!(variable("d"));
+        assert!(!variable("c"), "a property name is not a variable");
+        assert!(!variable("e"));
+        assert!(!variable(""));
+        assert!(mentions(call, &["e"], source, Mention::VariableOrField));
+        assert!(mentions(call, &["c"], source, Mention::VariableOrField));
+        assert!(mentions(
+            call,
+            &["opts.signal"],
+            source,
+            Mention::Expression
+        ));
+        assert!(!mentions(call, &["b"], source, Mention::Expression));
+        let names = vec!["x".to_string(), "d".to_string()];
+        assert!(mentions(call, &names, source, Mention::Variable));
+        assert!(!mentions(
+            call,
+            &Vec::<String>::new(),
+            source,
+            Mention::Variable
+        ));
+    }
+
+    #[test]
+    fn strip_wrappers_takes_off_only_the_wrappers_asked_for() {
+        let source = "async fn f() { let v = (&(g().await?)); }";
+        let tree = parse(Language::Rust, source);
+        let value = first_of_kind(&tree, "let_declaration")
+            .child_by_field_name("value")
+            .unwrap();
+        assert_eq!(
+            strip_wrappers(value, Wrappers::ALL).kind(),
+            "call_expression"
+        );
+        assert_eq!(
+            strip_wrappers(value, Wrappers::CHAIN).kind(),
+            "reference_expression"
+        );
+        assert_eq!(
+            strip_wrappers(value, Wrappers::PARENS | Wrappers::BORROW).kind(),
+            "try_expression"
+        );
+        assert_eq!(
+            strip_wrappers(value, Wrappers::TRY).kind(),
+            "parenthesized_expression"
+        );
+
+        let source = "const v = (await (x as Y)!) satisfies Z;";
+        let tree = parse(Language::TypeScript, source);
+        let value = first_of_kind(&tree, "variable_declarator")
+            .child_by_field_name("value")
+            .unwrap();
+        assert_eq!(text(strip_wrappers(value, Wrappers::ALL), source), "x");
+        assert_eq!(
+            strip_wrappers(value, Wrappers::CHAIN).kind(),
+            "satisfies_expression"
+        );
+
+        let source = "package p\nfunc f() { g(&*p, -q) }";
+        let tree = parse(Language::Go, source);
+        let arguments = first_of_kind(&tree, "argument_list");
+        let args: Vec<_> = named_children(arguments).collect();
+        assert_eq!(
+            text(strip_wrappers(args[0], Wrappers::ADDRESS), source),
+            "p"
+        );
+        assert_eq!(text(strip_wrappers(args[1], Wrappers::ALL), source), "-q");
     }
 }

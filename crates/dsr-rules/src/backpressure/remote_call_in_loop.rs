@@ -1,10 +1,9 @@
 use dsr_core::{declare_rule, Finding, Fix, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
 use dsr_semantic::models::loops::{IterationLoop, Size};
-use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::KbMatch;
 use dsr_semantic::RuleContext;
-use dsr_syntax::node;
+use dsr_syntax::node::{self, Mention};
 
 declare_rule! {
     /// ## What it finds
@@ -190,22 +189,16 @@ fn uses_element(ctx: &RuleContext<'_>, lp: &IterationLoop<'_>, call: &Call<'_>) 
                     a.declares
                         && range.contains_range(TextRange::of(a.node))
                         && !names.contains(&a.target)
-                        && a.value
-                            .is_some_and(|v| names.iter().any(|n| mentions(ctx, v, n)))
+                        && a.value.is_some_and(|v| {
+                            node::mentions(v, &names, ctx.source, Mention::Variable)
+                        })
                 })
                 .map(|a| a.target.clone())
                 .collect();
             names.extend(derived);
         }
     }
-    names.iter().any(|n| mentions(ctx, call.node, n))
-}
-
-fn mentions(ctx: &RuleContext<'_>, n: Node<'_>, name: &str) -> bool {
-    node::descendants(n).any(|d| {
-        matches!(d.kind(), "identifier" | "shorthand_property_identifier")
-            && ctx.node_text(d) == name
-    })
+    node::mentions(call.node, &names, ctx.source, Mention::Variable)
 }
 
 /// `seen.get(k)` on a `new Map()`/`HashMap::new()`/`map[…]…{}` of the function: a method name shared with a

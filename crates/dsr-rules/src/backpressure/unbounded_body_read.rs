@@ -1,9 +1,9 @@
-use dsr_core::kb::ApiKind;
+use dsr_core::kb::{ApiKind, PathGroupKind};
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
-use dsr_syntax::node;
+use dsr_syntax::node::{self, Wrappers};
 
 declare_rule! {
     /// ## What it finds
@@ -131,7 +131,10 @@ fn check_go(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     let Some(path) = call.path.as_deref() else {
         return;
     };
-    if !matches!(path, "io.ReadAll" | "io/ioutil.ReadAll") {
+    if !ctx
+        .kb
+        .is_in_group(ctx.language, path, PathGroupKind::ReadAll)
+    {
         return;
     }
     let Some(arg) = call.args.first().copied() else {
@@ -157,10 +160,10 @@ fn check_go(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     let limited = ctx.facts.calls.iter().any(|c| {
         scope.contains_range(c.range())
             && c.node.start_byte() < call.node.start_byte()
-            && matches!(
-                c.path.as_deref(),
-                Some("net/http.MaxBytesReader" | "io.LimitReader")
-            )
+            && c.path.as_deref().is_some_and(|limiter| {
+                ctx.kb
+                    .is_in_group(ctx.language, limiter, PathGroupKind::ReadLimit)
+            })
             && c.args.iter().any(|a| compact(ctx, *a) == body)
     });
     if limited {
@@ -320,13 +323,7 @@ fn is_reqwest_response(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
     if is_http(receiver) {
         return true;
     }
-    let mut head = receiver;
-    while matches!(head.kind(), "try_expression" | "await_expression") {
-        match head.named_child(0) {
-            Some(inner) => head = inner,
-            None => break,
-        }
-    }
+    let head = node::strip_wrappers(receiver, Wrappers::TRY | Wrappers::AWAIT);
     if head.kind() != "identifier" {
         return false;
     }
@@ -341,18 +338,10 @@ fn check_ts(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     let Some(path) = call.path.as_deref() else {
         return;
     };
-    let (option, default) = match path {
-        "express.json"
-        | "express.urlencoded"
-        | "express.text"
-        | "express.raw"
-        | "body-parser.json"
-        | "body-parser.urlencoded"
-        | "body-parser.text"
-        | "body-parser.raw" => ("limit", "100kb"),
-        "fastify" | "fastify.fastify" | "fastify.default" => ("bodyLimit", "1 MiB"),
-        _ => return,
+    let Some(parser) = ctx.kb.body_parser(ctx.language, path) else {
+        return;
     };
+    let (option, default) = (parser.option.as_str(), parser.default.as_str());
     let Some(options) = call.args.first() else {
         return;
     };

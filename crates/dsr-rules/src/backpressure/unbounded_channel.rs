@@ -69,35 +69,6 @@ declare_rule! {
     }
 }
 
-/// Constructors of unbounded channels, with the bounded form to use instead.
-const RUST_UNBOUNDED: &[(&str, &str)] = &[
-    (
-        "tokio::sync::mpsc::unbounded_channel",
-        "tokio::sync::mpsc::channel(capacity)",
-    ),
-    (
-        "std::sync::mpsc::channel",
-        "std::sync::mpsc::sync_channel(capacity)",
-    ),
-    (
-        "crossbeam_channel::unbounded",
-        "crossbeam_channel::bounded(capacity)",
-    ),
-    (
-        "crossbeam::channel::unbounded",
-        "crossbeam::channel::bounded(capacity)",
-    ),
-    ("flume::unbounded", "flume::bounded(capacity)"),
-    (
-        "futures::channel::mpsc::unbounded",
-        "futures::channel::mpsc::channel(capacity)",
-    ),
-    (
-        "async_channel::unbounded",
-        "async_channel::bounded(capacity)",
-    ),
-];
-
 impl Rule<RuleContext<'_>> for UnboundedChannel {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -117,12 +88,10 @@ fn check_rust(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
         let Some(path) = call.path.as_deref() else {
             continue;
         };
-        let Some((_, bounded)) = RUST_UNBOUNDED
-            .iter()
-            .find(|(unbounded, _)| *unbounded == path)
-        else {
+        let Some(channel) = ctx.kb.unbounded_channel(ctx.language, path) else {
             continue;
         };
+        let bounded = &channel.bounded;
         ctx.finding(&UnboundedChannel::META, TextRange::of(call.callee))
             .title(format!("`{path}` queues without limit"))
             .trigger("the consumer slows down (a degraded dependency, a slow disk) while producers keep sending")

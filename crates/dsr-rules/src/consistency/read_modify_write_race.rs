@@ -1,10 +1,11 @@
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::models::control_flow::contains;
-use dsr_semantic::models::messaging::syntax::{binder, derived_names, mentions};
+use dsr_semantic::models::messaging::syntax::{binder, derived_names};
 use dsr_semantic::models::store::{Access, Store, StoreAccess};
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
+use dsr_syntax::node::{mentions, Mention};
 
 declare_rule! {
     /// ## What it finds
@@ -210,7 +211,7 @@ fn read_result_names(ctx: &RuleContext<'_>, read: &StoreAccess<'_>, body: Node<'
 
 /// Whether an expression reads one of `names`, counting Rust's inline format arguments (`"{name}"`).
 fn reads_any(ctx: &RuleContext<'_>, expression: Node<'_>, names: &[String]) -> bool {
-    mentions(expression, names, ctx.source)
+    mentions(expression, names, ctx.source, Mention::Variable)
         || (ctx.language == Language::Rust && formats_any(ctx, expression, names))
 }
 

@@ -4,7 +4,7 @@ use dsr_core::{
 use dsr_semantic::facts::{Call, ContextKind, ContextSource, Literal};
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
-use dsr_syntax::node;
+use dsr_syntax::node::{self, Mention};
 
 use crate::shared::{compact_text, go_remove_import, ts_add_property};
 use dsr_semantic::KbMatch;
@@ -584,7 +584,7 @@ fn check_existing_signal(
         }
         return;
     };
-    if mentions(ctx, value, expression) {
+    if node::mentions(value, &[expression], ctx.source, Mention::Expression) {
         return;
     }
     report_other_signal(ctx, call, literal, Some(value), source, builder, sink);
@@ -636,11 +636,4 @@ fn report_other_signal(
             vec![edit],
         ))
         .emit(sink);
-}
-
-/// Whether `n` refers to `expression` (`signal`, `opts.signal`).
-fn mentions(ctx: &RuleContext<'_>, n: Node<'_>, expression: &str) -> bool {
-    node::descendants(n).any(|d| {
-        matches!(d.kind(), "identifier" | "member_expression") && compact_text(ctx, d) == expression
-    })
 }

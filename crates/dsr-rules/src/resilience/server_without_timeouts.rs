@@ -1,4 +1,4 @@
-use dsr_core::kb::Api;
+use dsr_core::kb::{Api, PathGroupKind};
 use dsr_core::{
     declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
 };
@@ -119,13 +119,7 @@ mod go {
             let Some(path) = call.path.as_deref() else {
                 continue;
             };
-            if matches!(
-                path,
-                "net/http.ListenAndServe"
-                    | "net/http.ListenAndServeTLS"
-                    | "net/http.Serve"
-                    | "net/http.ServeTLS"
-            ) {
+            if ctx.kb.is_in_group(ctx.language, path, PathGroupKind::Serve) {
                 package_function(ctx, call, path, sink);
             }
         }
@@ -247,21 +241,12 @@ mod go {
 mod rust {
     use super::*;
 
-    const ENTRIES: &[&str] = &[
-        "axum::serve",
-        "axum::Server::bind",
-        "hyper::Server::bind",
-        "hyper::Server::builder",
-        "hyper::server::conn::http1::Builder::new",
-        "hyper_util::server::conn::auto::Builder::new",
-    ];
-
     pub(super) fn check(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         for call in &ctx.facts.calls {
             let Some(path) = call.path.as_deref() else {
                 continue;
             };
-            if !ENTRIES.contains(&path) {
+            if !ctx.kb.is_in_group(ctx.language, path, PathGroupKind::Serve) {
                 continue;
             }
             let chain = ctx.facts.method_chain(call.node);

@@ -1,3 +1,4 @@
+use dsr_core::kb::PathGroupKind;
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::{ContextKind, ContextSource};
 use dsr_semantic::models::locks::words;
@@ -431,20 +432,14 @@ fn blocking_receiver(
     method: &str,
 ) -> Option<Confidence> {
     let facts = ctx.facts;
-    let blocking_origin = |path: &str| match method {
-        "recv" => matches!(
-            path,
-            "std::sync::mpsc::channel"
-                | "std::sync::mpsc::sync_channel"
-                | "crossbeam_channel::unbounded"
-                | "crossbeam_channel::bounded"
-                | "crossbeam::channel::unbounded"
-                | "crossbeam::channel::bounded"
-                | "flume::unbounded"
-                | "flume::bounded"
+    let (origin, typed_as) = match method {
+        "recv" => (
+            PathGroupKind::BlockingChannel,
+            PathGroupKind::BlockingReceiver,
         ),
-        _ => matches!(path, "std::thread::spawn" | "std::thread::Builder::new"),
+        _ => (PathGroupKind::ThreadSpawn, PathGroupKind::ThreadHandle),
     };
+    let blocking_origin = |path: &str| ctx.kb.is_in_group(ctx.language, path, origin);
     let origin_call = |value: Node<'_>| -> Option<String> {
         let mut current = value;
         // `thread::spawn(…)`, `Builder::new().spawn(…)?`, `….unwrap()`.
@@ -501,13 +496,7 @@ fn blocking_receiver(
                 .and_then(|p| p.type_path.clone())
         });
         if let Some(path) = typed {
-            let blocking = match method {
-                "recv" => matches!(
-                    path.as_str(),
-                    "std::sync::mpsc::Receiver" | "crossbeam_channel::Receiver" | "flume::Receiver"
-                ),
-                _ => path == "std::thread::JoinHandle",
-            };
+            let blocking = ctx.kb.is_in_group(ctx.language, &path, typed_as);
             return blocking.then_some(Confidence::High);
         }
     }

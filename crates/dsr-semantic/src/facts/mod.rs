@@ -234,7 +234,10 @@ impl<'t> FileFacts<'t> {
                 value: source.to_string(),
                 function: None,
             });
-            facts.comments = dsr_core::suppression::sql_comments(source);
+            facts.comments = dsr_core::sql::comments(source)
+                .into_iter()
+                .map(|comment| comment.range)
+                .collect();
             return facts;
         };
         let mut collector = Collector {
@@ -458,20 +461,6 @@ impl<'t> FileFacts<'t> {
             }
         }
     }
-}
-
-/// `x?`, `x.await`, `x!`, `(x)` → `x`.
-fn strip_chain_wrappers(mut n: Node<'_>) -> Node<'_> {
-    while matches!(
-        n.kind(),
-        "try_expression" | "await_expression" | "parenthesized_expression" | "non_null_expression"
-    ) {
-        match n.named_child(0) {
-            Some(inner) => n = inner,
-            None => break,
-        }
-    }
-    n
 }
 
 /// Byte ranges where a Go file refers to the package imported as `local` (`context.Background`,

@@ -160,7 +160,7 @@ impl<'t> FileFacts<'t> {
             for (i, call) in self.calls.iter().enumerate() {
                 if let Some(receiver) = call.receiver {
                     index
-                        .entry(super::strip_chain_wrappers(receiver).id())
+                        .entry(node::strip_wrappers(receiver, node::Wrappers::CHAIN).id())
                         .or_insert(i);
                 }
             }

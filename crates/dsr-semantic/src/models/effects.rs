@@ -229,7 +229,7 @@ impl RemoteEffects {
                 continue;
             };
             let Some(built) = self
-                .call_index(unwrap_expression(value))
+                .call_index(node::strip_wrappers(value, node::Wrappers::AWAITED))
                 .map(|i| &facts.calls[i])
             else {
                 continue;
@@ -245,7 +245,8 @@ impl RemoteEffects {
         }
         // A builder chain: `client.post(url).json(&body).send()`.
         let mut receiver = call.receiver;
-        while let Some(current) = receiver.map(unwrap_expression) {
+        while let Some(current) = receiver.map(|n| node::strip_wrappers(n, node::Wrappers::AWAITED))
+        {
             let Some(link) = self.call_index(current).map(|i| &facts.calls[i]) else {
                 break;
             };
@@ -264,22 +265,6 @@ impl RemoteEffects {
             receiver = link.receiver;
         }
         api.default_method.clone()
-    }
-}
-
-/// `x.await`, `x?`, `(x)`, `await x` → `x`.
-pub(crate) fn unwrap_expression(mut n: Node<'_>) -> Node<'_> {
-    loop {
-        let inner = match n.kind() {
-            "await_expression" | "try_expression" | "parenthesized_expression" => {
-                node::named_children(n).next()
-            }
-            _ => None,
-        };
-        match inner {
-            Some(inner) => n = inner,
-            None => return n,
-        }
     }
 }
 
@@ -419,7 +404,7 @@ fn sql_text(facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> Option<Stri
                     .or(f.child_by_field_name("object"))
                     .or(f.child_by_field_name("operand"))
             })
-            .map(unwrap_expression);
+            .map(|n| node::strip_wrappers(n, node::Wrappers::AWAITED));
     }
     None
 }

@@ -16,7 +16,6 @@ use crate::facts::{compact, Call, FileFacts, ANONYMOUS};
 use crate::store_commands::{Options, StoreCommand, TokenStyle};
 use dsr_core::kb::{KnowledgeBase, LockLibrary, LockScope};
 
-use super::remote::strip;
 use crate::kb::KbMatch;
 
 /// The locks of one file.
@@ -440,18 +439,10 @@ fn same_key(
         })
     };
     let field = matches!(
-        strip_reference(a).kind(),
+        node::strip_wrappers(a, node::Wrappers::BORROW).kind(),
         "selector_expression" | "field_expression" | "member_expression"
     );
     field && owner(fa).is_some() && owner(fa) == owner(fb)
-}
-
-fn strip_reference(n: Node<'_>) -> Node<'_> {
-    if n.kind() == "reference_expression" {
-        n.named_child(0).unwrap_or(n)
-    } else {
-        n
-    }
 }
 
 /// A `DEL` inside a callback of a `Watch`/`transaction` call, or after a `WATCH` of the key in its function.
@@ -624,7 +615,7 @@ fn library_acquisition<'t, 'k>(
     call: &Call<'t>,
 ) -> Option<Acquisition<'t, 'k>> {
     let method = call.method.as_deref()?;
-    let receiver = strip(call.receiver?);
+    let receiver = node::strip_wrappers(call.receiver?, node::Wrappers::CHAIN);
     let is_candidate = kb
         .lock_libraries(facts.language)
         .any(|l| l.acquire.iter().any(|a| a == method) || l.scoped.iter().any(|a| a == method));
@@ -774,7 +765,10 @@ fn constructed<'t, 'k>(
     if depth > 4 {
         return None;
     }
-    let value = strip(strip_reference(value));
+    let value = node::strip_wrappers(
+        node::strip_wrappers(value, node::Wrappers::BORROW),
+        node::Wrappers::CHAIN,
+    );
     let value = if value.kind() == "unary_expression" {
         value.named_child(0).unwrap_or(value)
     } else {
@@ -913,7 +907,12 @@ fn library_releases(
         if index == acquisition.call || outermost(facts, call) != scope {
             continue;
         }
-        let receiver = call.receiver.map(|r| compact(node::text(strip(r), source)));
+        let receiver = call.receiver.map(|r| {
+            compact(node::text(
+                node::strip_wrappers(r, node::Wrappers::CHAIN),
+                source,
+            ))
+        });
         let args: Vec<String> = call
             .args
             .iter()

@@ -13,16 +13,17 @@
 //!   buffered-channel semaphore, tokio `Semaphore`), `errgroup.SetLimit`, a send to a channel that feeds a fixed
 //!   pool of workers, `buffer_unordered(n)`/`buffered(n)`/`for_each_concurrent(Some(n))`, p-limit, a wait for the
 //!   batch inside the loop;
-//! - whether it is a retry loop (from [`Retries`](super::Retries)) or a pagination loop (a cursor, page
+//! - whether it is a retry loop (from [`Retries`](super::retry::Retries)) or a pagination loop (a cursor, page
 //!   or next-token variable assigned in the body and fed back into the call or the loop condition).
 
-use dsr_syntax::{node, Language, TextRange};
+use dsr_syntax::node::{self, Mention, Wrappers};
+use dsr_syntax::{Language, TextRange};
 use rustc_hash::FxHashSet;
 use tree_sitter::Node;
 
 use crate::facts::FileFacts;
 use crate::models::effects::RemoteEffects;
-use crate::models::Retries;
+use crate::models::retry::Retries;
 
 /// Every iteration of a file.
 #[derive(Debug, Default)]
@@ -590,7 +591,7 @@ impl<'t> Builder<'_, 't> {
 
     /// A Rust receiver chain that goes through an iterator or stream (`xs.iter()`, `stream::iter(xs)`).
     fn rust_chain_iterates(&self, receiver: Node<'t>) -> bool {
-        let mut current = strip(receiver);
+        let mut current = node::strip_wrappers(receiver, Wrappers::ALL);
         for _ in 0..16 {
             if current.kind() != "call_expression" {
                 return false;
@@ -612,7 +613,7 @@ impl<'t> Builder<'_, 't> {
                 ) {
                     return true;
                 }
-                current = strip(inner);
+                current = node::strip_wrappers(inner, Wrappers::ALL);
                 continue;
             }
             let callee = current
@@ -628,7 +629,7 @@ impl<'t> Builder<'_, 't> {
 
     /// The collection at the root of a method chain: `xs` for `xs.iter().filter(..)`.
     fn chain_root(&self, receiver: Node<'t>) -> Node<'t> {
-        let mut current = strip(receiver);
+        let mut current = node::strip_wrappers(receiver, Wrappers::ALL);
         for _ in 0..16 {
             let next = match self.language {
                 Language::Rust => rust_method(current).map(|(r, _)| r),
@@ -636,7 +637,7 @@ impl<'t> Builder<'_, 't> {
                 _ => None,
             };
             match next {
-                Some(inner) => current = strip(inner),
+                Some(inner) => current = node::strip_wrappers(inner, Wrappers::ALL),
                 None => break,
             }
         }
@@ -646,7 +647,7 @@ impl<'t> Builder<'_, 't> {
     // ----- sizes -------------------------------------------------------------------------------------------
 
     fn size_of(&self, expression: Node<'t>, function: Option<usize>, depth: usize) -> Size {
-        let e = strip(expression);
+        let e = node::strip_wrappers(expression, Wrappers::ALL);
         if depth > 4 {
             return Size::Unknown(Origin::Computed);
         }
@@ -801,7 +802,7 @@ impl<'t> Builder<'_, 't> {
             .or_else(|| head.child_by_field_name("value"))
             .or_else(|| head.child_by_field_name("object"))
         {
-            head = strip(inner);
+            head = node::strip_wrappers(inner, Wrappers::ALL);
         }
         let head_text = self.text(head);
         if matches!(head.kind(), "self" | "this") || self.is_go_receiver(function, head_text) {
@@ -898,7 +899,7 @@ impl<'t> Builder<'_, 't> {
     }
 
     fn is_constant(&self, n: Node<'t>, function: Option<usize>) -> bool {
-        let n = strip(n);
+        let n = node::strip_wrappers(n, Wrappers::ALL);
         match n.kind() {
             "int_literal" | "integer_literal" | "number" => true,
             "identifier" => {
@@ -922,7 +923,7 @@ impl<'t> Builder<'_, 't> {
     }
 
     fn is_go_count(&self, n: Node<'t>, function: Option<usize>) -> bool {
-        let n = strip(n);
+        let n = node::strip_wrappers(n, Wrappers::ALL);
         let last = match n.kind() {
             "identifier" => self.text(n),
             "selector_expression" => n
@@ -976,7 +977,7 @@ impl<'t> Builder<'_, 't> {
     }
 
     fn is_go_channel(&self, n: Node<'t>, function: Option<usize>) -> bool {
-        let n = strip(n);
+        let n = node::strip_wrappers(n, Wrappers::ALL);
         if n.kind() == "unary_expression" || self.text(n).starts_with("<-") {
             return true;
         }
@@ -1068,8 +1069,10 @@ impl<'t> Builder<'_, 't> {
                     call.args
                         .iter()
                         .chain(call.receiver.iter())
-                        .any(|a| mentions(*a, head, self.source))
-                }) || condition.is_some_and(|c| mentions(c, head, self.source));
+                        .any(|a| node::mentions(*a, &[head], self.source, Mention::VariableOrField))
+                }) || condition.is_some_and(|c| {
+                    node::mentions(c, &[head], self.source, Mention::VariableOrField)
+                });
                 fed_back
                     && (paging_name
                         || assignment
@@ -1095,7 +1098,7 @@ impl<'t> Builder<'_, 't> {
             .filter(|a| a.declares && range.contains_range(TextRange::of(a.node)))
             .any(|a| {
                 let head = a.target.split(['.', '[']).next().unwrap_or(&a.target);
-                mentions(expression, head, self.source)
+                node::mentions(expression, &[head], self.source, Mention::VariableOrField)
             })
     }
 
@@ -1238,7 +1241,7 @@ impl<'t> Builder<'_, 't> {
             _ => false,
         };
         if combinator {
-            let first = strip(*call.args.first()?);
+            let first = node::strip_wrappers(*call.args.first()?, Wrappers::ALL);
             let mapped = self.mapped_callback(first, call.function, loops)?;
             return Some((self.combinator_kind(callee), mapped));
         }
@@ -1287,11 +1290,12 @@ impl<'t> Builder<'_, 't> {
         function: Option<usize>,
         loops: &[IterationLoop<'t>],
     ) -> Option<usize> {
-        let mut e = strip(expression);
+        let mut e = node::strip_wrappers(expression, Wrappers::ALL);
         if e.kind() == "identifier" {
-            e = strip(
+            e = node::strip_wrappers(
                 self.facts
                     .declared_value(function, self.text(e), e.start_byte())?,
+                Wrappers::ALL,
             );
         }
         // Look through adapters after the map (`.collect::<Vec<_>>()`, `.filter(Boolean)`).
@@ -1308,7 +1312,7 @@ impl<'t> Builder<'_, 't> {
                 Language::Rust => rust_method(e).map(|(r, _)| r),
                 _ => ts_method(e).map(|(r, _)| r),
             };
-            e = strip(inner?);
+            e = node::strip_wrappers(inner?, Wrappers::ALL);
         }
         None
     }
@@ -1570,7 +1574,7 @@ impl<'t> Builder<'_, 't> {
         else {
             return false;
         };
-        let value = strip(value);
+        let value = node::strip_wrappers(value, Wrappers::ALL);
         let callee = value
             .child_by_field_name("function")
             .map(|f| self.text(f))
@@ -1625,36 +1629,6 @@ fn is_request_name(name: &str) -> bool {
     )
 }
 
-/// `(x)`, `&x`, `&mut x`, `x?`, `x.await`, `await x`, `*x` → `x`.
-fn strip(mut n: Node<'_>) -> Node<'_> {
-    for _ in 0..16 {
-        let inner = match n.kind() {
-            "parenthesized_expression"
-            | "reference_expression"
-            | "try_expression"
-            | "await_expression"
-            | "non_null_expression"
-            | "as_expression"
-            | "satisfies_expression" => node::named_children(n)
-                .find(|c| !c.kind().contains("comment") && c.kind() != "mutable_specifier"),
-            "unary_expression"
-                if n.child(0)
-                    .is_some_and(|c| c.kind() == "*" || c.kind() == "&") =>
-            {
-                n.child_by_field_name("operand")
-                    .or_else(|| node::named_children(n).next())
-            }
-            "expression_list" if n.named_child_count() == 1 => n.named_child(0),
-            _ => None,
-        };
-        match inner {
-            Some(inner) => n = inner,
-            None => break,
-        }
-    }
-    n
-}
-
 /// Rust `recv.method(args)` → (recv, method name node).
 fn rust_method(n: Node<'_>) -> Option<(Node<'_>, Node<'_>)> {
     if n.kind() != "call_expression" {
@@ -1692,22 +1666,6 @@ fn ts_method(n: Node<'_>) -> Option<(Node<'_>, Node<'_>)> {
 
 fn root_of(n: Node<'_>) -> Node<'_> {
     node::ancestors(n).last().unwrap_or(n)
-}
-
-/// Whether an identifier named `name` occurs in `n`.
-pub(crate) fn mentions(n: Node<'_>, name: &str, source: &str) -> bool {
-    if name.is_empty() {
-        return false;
-    }
-    node::descendants(n).any(|d| {
-        matches!(
-            d.kind(),
-            "identifier"
-                | "shorthand_property_identifier"
-                | "field_identifier"
-                | "property_identifier"
-        ) && node::text(d, source) == name
-    })
 }
 
 /// A call's arguments, without the comments between them.

@@ -19,13 +19,14 @@ pub mod syntax;
 pub mod transaction;
 pub mod writes;
 
-use dsr_syntax::{node, Language};
+use dsr_syntax::node::{self, Mention};
+use dsr_syntax::Language;
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts};
 use dsr_core::kb::{Api, ApiRole, KnowledgeBase};
 
-use self::syntax::{derived_names, find_binding, mentions, read_names, same_file_function};
+use self::syntax::{derived_names, find_binding, read_names, same_file_function};
 use crate::kb::KbMatch;
 use crate::models::control_flow::{self, can_reach, closures_between, contains};
 
@@ -303,12 +304,12 @@ impl<'t> Handler<'t> {
             let uses_message = call
                 .node
                 .child_by_field_name("arguments")
-                .is_some_and(|args| mentions(args, &self.derived, source))
+                .is_some_and(|args| node::mentions(args, &self.derived, source, Mention::Variable))
                 || (call.is_new
                     && call
                         .args
                         .iter()
-                        .any(|a| mentions(*a, &self.derived, source)));
+                        .any(|a| node::mentions(*a, &self.derived, source, Mention::Variable)));
             let role = kb.role_of(facts, call, &[ApiRole::Publish]);
             let kind = classify(facts, call, source);
             let counts = if uses_message {
@@ -1050,10 +1051,12 @@ fn go_error_handling<'t>(
             let check = node::descendants(scope).find(|c| {
                 c.start_byte() >= statement.end_byte()
                     && match c.kind() {
-                        "if_statement" => c
-                            .child_by_field_name("condition")
-                            .is_some_and(|cond| mentions(cond, &err, source)),
-                        "expression_switch_statement" => mentions(*c, &err, source),
+                        "if_statement" => c.child_by_field_name("condition").is_some_and(|cond| {
+                            node::mentions(cond, &err, source, Mention::Variable)
+                        }),
+                        "expression_switch_statement" => {
+                            node::mentions(*c, &err, source, Mention::Variable)
+                        }
                         _ => false,
                     }
             });

@@ -212,7 +212,9 @@ fn is_foreign_send(
     if facts.language != Language::Rust || api.kind != ApiKind::Http || call.path.is_some() {
         return false;
     }
-    let mut receiver = call.receiver.map(strip);
+    let mut receiver = call
+        .receiver
+        .map(|r| node::strip_wrappers(r, node::Wrappers::CHAIN));
     for _ in 0..16 {
         let Some(current) = receiver else {
             return true;
@@ -224,7 +226,7 @@ fn is_foreign_send(
                     node::text(current, source),
                     call.node.start_byte(),
                 )
-                .map(strip);
+                .map(|r| node::strip_wrappers(r, node::Wrappers::CHAIN));
             continue;
         }
         let Some(link) = index.call(facts, current) else {
@@ -239,7 +241,9 @@ fn is_foreign_send(
         if names_method {
             return false;
         }
-        receiver = link.receiver.map(strip);
+        receiver = link
+            .receiver
+            .map(|r| node::strip_wrappers(r, node::Wrappers::CHAIN));
     }
     true
 }
@@ -285,7 +289,7 @@ fn sql_verb(
     let mut candidates: Vec<Node<'_>> = call.args.clone();
     let mut receiver = call.receiver;
     while let Some(r) = receiver {
-        let Some(link) = index.call(facts, strip(r)) else {
+        let Some(link) = index.call(facts, node::strip_wrappers(r, node::Wrappers::CHAIN)) else {
             break;
         };
         candidates.extend(link.args.iter().copied());
@@ -359,13 +363,13 @@ fn http_method(
     }
     let mut receiver = call.receiver;
     for _ in 0..16 {
-        let Some(mut r) = receiver.map(strip) else {
+        let Some(mut r) = receiver.map(|r| node::strip_wrappers(r, node::Wrappers::CHAIN)) else {
             break;
         };
         if r.kind() == "identifier" {
             match facts.declared_value(call.function, node::text(r, source), call.node.start_byte())
             {
-                Some(value) => r = strip(value),
+                Some(value) => r = node::strip_wrappers(value, node::Wrappers::CHAIN),
                 None => break,
             }
         }
@@ -395,20 +399,6 @@ fn method_name(value: Node<'_>, source: &str, language: Language) -> Option<Stri
     let last = text.rsplit(['.', ':']).next()?;
     let last = last.strip_prefix("Method").unwrap_or(last);
     Some(last.to_ascii_uppercase())
-}
-
-/// `x?`, `x.await`, `(x)`, `await x` → `x`.
-pub(crate) fn strip(mut n: Node<'_>) -> Node<'_> {
-    while matches!(
-        n.kind(),
-        "try_expression" | "await_expression" | "parenthesized_expression" | "non_null_expression"
-    ) {
-        match n.named_child(0) {
-            Some(inner) => n = inner,
-            None => break,
-        }
-    }
-    n
 }
 
 /// `go f(x)`: the call is the statement's whole expression.

@@ -19,16 +19,17 @@
 //! delay (and whether that grows with the attempt or has a random part, following local variables and helper
 //! functions of the file that receive the counter), and the remote calls that a retry runs again.
 
-use dsr_syntax::{node, Language, TextRange};
+use dsr_syntax::node::{self, Mention, Wrappers};
+use dsr_syntax::{Language, TextRange};
 use std::cell::RefCell;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
-use super::effects::{unwrap_expression, RemoteEffects};
+use super::effects::RemoteEffects;
 use crate::facts::{Call, FileFacts};
 use crate::kb::KbMatch;
-use dsr_core::kb::{ApiRole, KnowledgeBase, RetryEffect, RetryLibrary};
+use dsr_core::kb::{ApiRole, KnowledgeBase, PathGroupKind, RetryEffect, RetryLibrary};
 
 /// Every retry of a file.
 #[derive(Debug, Default)]
@@ -359,7 +360,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                                 .unwrap_or_default()
                             {
                                 let text = self.text(name);
-                                if mentions(update, &[text], self.source) {
+                                if node::mentions(update, &[text], self.source, Mention::Variable) {
                                     header.counters.push(Counter {
                                         name: text.to_string(),
                                         range: TextRange::of(name),
@@ -390,7 +391,9 @@ impl<'a, 't> Analyzer<'a, 't> {
                 }
             }
             (Language::Rust, "for_expression") => {
-                let value = lp.child_by_field_name("value").map(strip_parens)?;
+                let value = lp
+                    .child_by_field_name("value")
+                    .map(|v| node::strip_wrappers(v, Wrappers::PARENS))?;
                 if value.kind() != "range_expression" {
                     return None;
                 }
@@ -420,7 +423,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                     {
                         if let Some(name) = declarator.child_by_field_name("name") {
                             let text = self.text(name);
-                            if mentions(increment, &[text], self.source) {
+                            if node::mentions(increment, &[text], self.source, Mention::Variable) {
                                 header.counters.push(Counter {
                                     name: text.to_string(),
                                     range: TextRange::of(name),
@@ -537,7 +540,9 @@ impl<'a, 't> Analyzer<'a, 't> {
             return None;
         }
         let right = binding.child_by_field_name("right")?;
-        if !node::named_children(right).any(|r| unwrap_expression(r).id() == call.node.id()) {
+        if !node::named_children(right)
+            .any(|r| node::strip_wrappers(r, Wrappers::AWAITED).id() == call.node.id())
+        {
             return None;
         }
         let err = binding
@@ -554,7 +559,7 @@ impl<'a, 't> Analyzer<'a, 't> {
 
     /// `err != nil` → failure (`Some(false)`), `err == nil` → success (`Some(true)`), through `!`, `&&`, `||`.
     fn go_polarity(&self, condition: Node<'t>, err: &str) -> Option<bool> {
-        let condition = strip_parens(condition);
+        let condition = node::strip_wrappers(condition, Wrappers::PARENS);
         match condition.kind() {
             "binary_expression" => {
                 let op = operator(condition, self.source);
@@ -728,9 +733,9 @@ impl<'a, 't> Analyzer<'a, 't> {
             let inner = unwrap_statement(*statement);
             match inner.kind() {
                 "match_expression"
-                    if inner
-                        .child_by_field_name("value")
-                        .is_some_and(|v| names.contains(&self.text(unwrap_expression(v)))) =>
+                    if inner.child_by_field_name("value").is_some_and(|v| {
+                        names.contains(&self.text(node::strip_wrappers(v, Wrappers::AWAITED)))
+                    }) =>
                 {
                     return self.rust_match(lp, inner);
                 }
@@ -738,7 +743,9 @@ impl<'a, 't> Analyzer<'a, 't> {
                     let condition = inner.child_by_field_name("condition")?;
                     let success = if condition.kind() == "let_condition" {
                         let value = condition.child_by_field_name("value")?;
-                        if !names.contains(&self.text(unwrap_expression(value))) {
+                        if !names
+                            .contains(&self.text(node::strip_wrappers(value, Wrappers::AWAITED)))
+                        {
                             continue;
                         }
                         condition
@@ -772,7 +779,7 @@ impl<'a, 't> Analyzer<'a, 't> {
         names: &[&str],
         call: Option<Node<'t>>,
     ) -> Option<bool> {
-        let condition = strip_parens(condition);
+        let condition = node::strip_wrappers(condition, Wrappers::PARENS);
         match condition.kind() {
             "unary_expression" => node::named_children(condition)
                 .next()
@@ -799,7 +806,9 @@ impl<'a, 't> Analyzer<'a, 't> {
                 let receiver = function.child_by_field_name("value")?;
                 let about_result = call
                     .is_some_and(|c| TextRange::of(receiver).contains_range(TextRange::of(c)))
-                    || names.iter().any(|n| mentions(receiver, &[n], self.source));
+                    || names
+                        .iter()
+                        .any(|n| node::mentions(receiver, &[n], self.source, Mention::Variable));
                 if !about_result {
                     return None;
                 }
@@ -904,8 +913,9 @@ impl<'a, 't> Analyzer<'a, 't> {
         let declarator = node::descendants(statement)
             .find(|d| d.kind() == "variable_declarator")
             .filter(|d| {
-                d.child_by_field_name("value")
-                    .is_some_and(|v| unwrap_expression(v).id() == call.node.id())
+                d.child_by_field_name("value").is_some_and(|v| {
+                    node::strip_wrappers(v, Wrappers::AWAITED).id() == call.node.id()
+                })
             })?;
         let names = identifiers(declarator.child_by_field_name("name")?, self.source);
         let checks: Vec<Node<'t>> = self.following(statement);
@@ -992,21 +1002,26 @@ impl<'a, 't> Analyzer<'a, 't> {
                 ) else {
                     return false;
                 };
-                if !results.iter().any(|r| mentions(right, &[r], self.source)) {
+                if !results
+                    .iter()
+                    .any(|r| node::mentions(right, &[r], self.source, Mention::Variable))
+                {
                     return false;
                 }
                 let targets = identifiers(left, self.source);
                 let Some(head) = targets.first() else {
                     return false;
                 };
-                inputs.iter().any(|i| mentions(*i, &[head], self.source))
+                inputs
+                    .iter()
+                    .any(|i| node::mentions(*i, &[head], self.source, Mention::Variable))
                     || self.loop_condition_mentions(lp, head)
             })
     }
 
     fn loop_condition_mentions(&self, lp: Node<'t>, name: &str) -> bool {
         lp.child_by_field_name("condition")
-            .is_some_and(|c| mentions(c, &[name], self.source))
+            .is_some_and(|c| node::mentions(c, &[name], self.source, Mention::Variable))
     }
 
     // ----- exits ------------------------------------------------------------------------------------------
@@ -1182,15 +1197,15 @@ impl<'a, 't> Analyzer<'a, 't> {
         }
         let names: Vec<&str> = counters.iter().map(String::as_str).collect();
         if let Some(condition) = header.condition {
-            if node::descendants(condition)
-                .any(|d| self.is_comparison(d) && mentions(d, &names, self.source))
-            {
+            if node::descendants(condition).any(|d| {
+                self.is_comparison(d) && node::mentions(d, &names, self.source, Mention::Variable)
+            }) {
                 return Some(TextRange::of(condition));
             }
         }
         for d in node::descendants(header.body) {
             if !self.is_comparison(d)
-                || !mentions(d, &names, self.source)
+                || !node::mentions(d, &names, self.source, Mention::Variable)
                 || !self.same_function(d, lp)
             {
                 continue;
@@ -1252,10 +1267,13 @@ impl<'a, 't> Analyzer<'a, 't> {
                         Language::Go => {
                             (matches!(method, "Err" | "Done")
                                 && self.is_context(receiver, function))
-                                || matches!(
-                                    self.resolved(d).as_deref(),
-                                    Some("time.Since" | "time.Until")
-                                )
+                                || self.resolved(d).is_some_and(|path| {
+                                    self.kb.is_in_group(
+                                        self.language,
+                                        &path,
+                                        PathGroupKind::DeadlineCheck,
+                                    )
+                                })
                                 || (matches!(method, "After" | "Before")
                                     && (receiver.contains("Now")
                                         || self.text(d).to_ascii_lowercase().contains("deadline")))
@@ -1429,7 +1447,13 @@ impl<'a, 't> Analyzer<'a, 't> {
             let position = params
                 .iter()
                 .position(|p| {
-                    !p.name.is_empty() && mentions(inner.node, &[p.name.as_str()], self.source)
+                    !p.name.is_empty()
+                        && node::mentions(
+                            inner.node,
+                            &[p.name.as_str()],
+                            self.source,
+                            Mention::Variable,
+                        )
                 })
                 .unwrap_or(0);
             return Some(call.args.get(position).copied());
@@ -1673,7 +1697,7 @@ impl<'a, 't> Analyzer<'a, 't> {
 
     /// A function-valued argument: a closure/literal, or a name of a function or closure of the file.
     fn operation(&self, n: Node<'t>, call: &Call<'t>) -> Option<Node<'t>> {
-        let n = strip_parens(unwrap_expression(n));
+        let n = node::strip_wrappers(n, Wrappers::AWAITED);
         if node::function_kinds(self.language).contains(&n.kind()) {
             return Some(n);
         }
@@ -1692,7 +1716,7 @@ impl<'a, 't> Analyzer<'a, 't> {
             .facts
             .declared_value(call.function, name, call.node.start_byte())
         {
-            let value = strip_parens(value);
+            let value = node::strip_wrappers(value, Wrappers::PARENS);
             return node::function_kinds(self.language)
                 .contains(&value.kind())
                 .then_some(value);
@@ -1713,8 +1737,9 @@ impl<'a, 't> Analyzer<'a, 't> {
             .assignments
             .iter()
             .find(|a| {
-                a.value
-                    .is_some_and(|v| unwrap_expression(v).id() == call.node.id())
+                a.value.is_some_and(|v| {
+                    node::strip_wrappers(v, Wrappers::AWAITED).id() == call.node.id()
+                })
             })
             .map(|a| a.target.clone())
     }
@@ -1970,7 +1995,7 @@ impl<'t> Growth<'_, '_, 't> {
                 "binary_expression" => {
                     let op = operator(d, a.source);
                     if matches!(op, "*" | "<<" | "**" | "+")
-                        && mentions(d, &counter_names, a.source)
+                        && node::mentions(d, &counter_names, a.source, Mention::Variable)
                     {
                         self.grows = true;
                     }
@@ -1998,7 +2023,7 @@ impl<'t> Growth<'_, '_, 't> {
                             | "shl"
                             | "mul_f64"
                             | "mul_f32"
-                    ) && mentions(d, &counter_names, a.source)
+                    ) && node::mentions(d, &counter_names, a.source, Mention::Variable)
                     {
                         self.grows = true;
                     }
@@ -2023,7 +2048,9 @@ impl<'t> Growth<'_, '_, 't> {
                         .args
                         .iter()
                         .enumerate()
-                        .filter(|(_, arg)| mentions(**arg, &counter_names, a.source))
+                        .filter(|(_, arg)| {
+                            node::mentions(**arg, &counter_names, a.source, Mention::Variable)
+                        })
                         .filter_map(|(i, _)| params.get(i).map(|p| p.name.clone()))
                         .collect();
                     let before = (self.grows, self.random);
@@ -2094,13 +2121,13 @@ impl<'t> Growth<'_, '_, 't> {
                     node::descendants(right).any(|r| {
                         (r.kind() == "binary_expression"
                             && matches!(operator(r, a.source), "*" | "<<" | "**")
-                            && mentions(r, &names, a.source))
+                            && node::mentions(r, &names, a.source, Mention::Variable))
                             || (r.kind() == "call_expression"
                                 && r.child_by_field_name("function").is_some_and(|f| {
                                     let t = a.text(f);
                                     t.contains("mul") || t.ends_with("pow")
                                 })
-                                && mentions(r, &[name], a.source))
+                                && node::mentions(r, &[name], a.source, Mention::Variable))
                     })
                 }
                 _ => false,
@@ -2181,7 +2208,7 @@ fn rust_pattern_polarity(pattern: Node<'_>, source: &str) -> Option<bool> {
 
 /// `res.ok` → success, `!res.ok` → failure.
 fn ts_polarity(condition: Node<'_>, names: &[&str], source: &str) -> Option<bool> {
-    let condition = strip_parens(condition);
+    let condition = node::strip_wrappers(condition, Wrappers::PARENS);
     match condition.kind() {
         "unary_expression" => condition
             .child_by_field_name("argument")
@@ -2216,16 +2243,6 @@ fn operator<'s>(n: Node<'_>, source: &'s str) -> &'s str {
                 .map(|c| node::text(c, source))
         })
         .unwrap_or("")
-}
-
-fn strip_parens(mut n: Node<'_>) -> Node<'_> {
-    while matches!(n.kind(), "parenthesized_expression") {
-        match node::named_children(n).next() {
-            Some(inner) => n = inner,
-            None => break,
-        }
-    }
-    n
 }
 
 /// `expression_statement(x)` → `x`.
@@ -2274,12 +2291,6 @@ fn identifiers<'s>(n: Node<'_>, source: &'s str) -> Vec<&'s str> {
         })
         .map(|d| node::text(d, source))
         .collect()
-}
-
-fn mentions(n: Node<'_>, names: &[&str], source: &str) -> bool {
-    node::descendants(n)
-        .filter(|d| d.kind() == "identifier" || d.kind() == "shorthand_property_identifier")
-        .any(|d| names.contains(&node::text(d, source)))
 }
 
 fn inside_comparison<'t>(analyzer: &Analyzer<'_, 't>, n: Node<'t>, stop: Node<'t>) -> bool {

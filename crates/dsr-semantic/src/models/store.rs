@@ -11,7 +11,8 @@
 //! entries of `kb/<language>.toml`): an entry with a `command` and kind `cache` is Redis, kind `db` etcd, kind
 //! `object-store` an object store; a `db` entry without a command runs SQL text.
 
-use dsr_syntax::{node, Language};
+use dsr_syntax::node::{self, Wrappers};
+use dsr_syntax::Language;
 use sqlparser::ast::{Expr, SetExpr, Statement, TableFactor};
 use sqlparser::tokenizer::{Token, Tokenizer};
 use tree_sitter::Node;
@@ -508,13 +509,9 @@ fn object_access<'t>(
     })
 }
 
+/// `&x`, `&mut x`, `*x`, `(x)` → `x`: an argument as the value it points to.
 fn strip_reference(n: Node<'_>) -> Node<'_> {
-    match n.kind() {
-        "unary_expression" | "reference_expression" | "parenthesized_expression" => {
-            node::named_children(n).last().unwrap_or(n)
-        }
-        _ => n,
-    }
+    node::strip_wrappers(n, Wrappers::PARENS | Wrappers::BORROW | Wrappers::ADDRESS)
 }
 
 /// A key expression as rules compare it.

@@ -1,7 +1,8 @@
 //! Small syntax helpers the messaging and transaction models share: names a pattern binds, names an expression
 //! mentions, declarations ("binders") and where their names are visible.
 
-use dsr_syntax::{node, Language, TextRange};
+use dsr_syntax::node::{self, Mention};
+use dsr_syntax::{Language, TextRange};
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts};
@@ -73,15 +74,6 @@ pub fn read_names(expression: Node<'_>, source: &str) -> Vec<String> {
         stack.extend(children.into_iter().rev());
     }
     names
-}
-
-/// Whether an expression reads one of `names`.
-pub fn mentions(expression: Node<'_>, names: &[String], source: &str) -> bool {
-    !names.is_empty()
-        && node::descendants(expression).any(|n| {
-            matches!(n.kind(), "identifier" | "shorthand_property_identifier")
-                && names.iter().any(|x| x == node::text(n, source))
-        })
 }
 
 /// A declaration or assignment: the patterns it binds and the value they are bound to.
@@ -296,7 +288,9 @@ pub fn derived_names(
             continue;
         }
         if let Some(b) = binder(n) {
-            if b.value.is_some_and(|v| mentions(v, &names, source)) {
+            if b.value
+                .is_some_and(|v| node::mentions(v, &names, source, Mention::Variable))
+            {
                 let new = b.names(source);
                 add(&mut names, new);
             }
@@ -306,7 +300,7 @@ pub fn derived_names(
             let Some(args) = n.child_by_field_name("arguments") else {
                 continue;
             };
-            if !mentions(args, &names, source) {
+            if !node::mentions(args, &names, source, Mention::Variable) {
                 continue;
             }
             let outs: Vec<String> = node::named_children(args)
