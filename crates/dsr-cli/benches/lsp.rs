@@ -169,7 +169,7 @@ fn engine_floor(name: &str, file: &str, text: &str) {
     let path = std::path::Path::new(file);
     let language = dsr_core::Language::from_path(path).expect("a known extension");
     let registry = dsr_rules::registry();
-    let codes: Vec<&str> = registry.iter().map(|r| r.meta().code).collect();
+    let codes: Vec<&str> = registry.iter().map(|r| r.rule.meta().code).collect();
     let config = dsr_core::Config::parse(
         std::path::Path::new("distsys-review.toml"),
         NO_RULES,

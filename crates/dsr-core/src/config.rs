@@ -13,6 +13,7 @@ use toml::Spanned;
 use crate::finding::Severity;
 use crate::kb::{Api, ApiKind, Effect};
 use crate::limits::{self, Limits};
+use crate::meta::RuleStatus;
 use crate::role::CodeRole;
 
 pub const CONFIG_FILE_NAME: &str = "distsys-review.toml";
@@ -64,6 +65,8 @@ impl ConfigError {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawConfig {
+    #[serde(default)]
+    preview: bool,
     #[serde(default)]
     select: Vec<Spanned<String>>,
     #[serde(default)]
@@ -196,6 +199,8 @@ impl Selector {
 pub struct Config {
     /// The file it came from, if any.
     pub path: Option<PathBuf>,
+    /// Run the preview rules that are selected (ruff's `preview = true`); off, they never run.
+    pub preview: bool,
     pub select: Vec<Selector>,
     pub ignore: Vec<Selector>,
     pub severity: BTreeMap<String, Severity>,
@@ -426,6 +431,7 @@ impl Config {
         }
         Ok(Config {
             path: Some(path.to_path_buf()),
+            preview: raw.preview,
             select,
             ignore,
             severity,
@@ -457,6 +463,18 @@ impl Config {
             (None, _) => false,
             (Some(_), None) => true,
             (Some(select), Some(ignore)) => select > ignore,
+        }
+    }
+
+    /// Whether a rule of this status runs: [`Config::is_enabled`], and for a preview rule `preview = true`, for a
+    /// deprecated one a selector naming its full code.
+    pub fn runs(&self, code: &str, status: RuleStatus) -> bool {
+        match status {
+            RuleStatus::Stable => self.is_enabled(code),
+            RuleStatus::Preview => self.preview && self.is_enabled(code),
+            RuleStatus::Deprecated => {
+                self.is_enabled(code) && self.select.iter().any(|s| s.0 == code)
+            }
         }
     }
 
@@ -581,6 +599,24 @@ mod tests {
     }
 
     #[test]
+    fn preview_rules_need_preview_and_deprecated_ones_their_full_code() {
+        let config = parse("select = [\"RES\"]\n").unwrap();
+        assert!(config.runs("RES001", RuleStatus::Stable));
+        assert!(!config.runs("RES001", RuleStatus::Preview));
+        assert!(!config.runs("RES001", RuleStatus::Deprecated));
+        let config = parse("preview = true\nselect = [\"RES\", \"RES002\"]\n").unwrap();
+        assert!(config.runs("RES001", RuleStatus::Preview));
+        assert!(
+            !config.runs("OBS001", RuleStatus::Preview),
+            "still selected first"
+        );
+        assert!(!config.runs("RES001", RuleStatus::Deprecated));
+        assert!(config.runs("RES002", RuleStatus::Deprecated));
+        let config = parse("select = [\"RES002\"]\nignore = [\"RES002\"]\n").unwrap();
+        assert!(!config.runs("RES002", RuleStatus::Deprecated));
+    }
+
+    #[test]
     fn errors_name_line_and_key() {
         let err = parse("select = [\"RES001\"]\n\n[severity]\nRES001 = \"urgent\"\n").unwrap_err();
         assert_eq!(
@@ -609,7 +645,10 @@ mod tests {
         .unwrap();
         assert!(config.is_excluded(Path::new("vendor/a/b.go")));
         assert!(!config.is_excluded(Path::new("src/b.go")));
-        assert_eq!(config.effects[0].api.timeout.as_deref(), Some("set"));
+        assert_eq!(
+            config.effects[0].api.timeout,
+            Some(crate::kb::ApiTimeout::Set)
+        );
         let err = parse("[[effects]]\nlanguage = \"cobol\"\npath = \"x\"\nkind = \"http\"\n")
             .unwrap_err()
             .to_string();

@@ -4,107 +4,10 @@
 use std::path::PathBuf;
 
 use dsr_syntax::TextRange;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
-/// How bad the worst realistic outcome is.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Hardening.
-    Low,
-    /// Bounded blast radius.
-    Medium,
-    /// Major availability loss or persistent wrong behaviour.
-    High,
-    /// A realistic path to data loss, silent corruption or unrecoverable inconsistency.
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 4] = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-
-    pub const fn title(self) -> &'static str {
-        match self {
-            Severity::Low => "Low",
-            Severity::Medium => "Medium",
-            Severity::High => "High",
-            Severity::Critical => "Critical",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Severity> {
-        Some(match value.to_ascii_lowercase().as_str() {
-            "low" => Severity::Low,
-            "medium" => Severity::Medium,
-            "high" => Severity::High,
-            "critical" => Severity::Critical,
-            _ => return None,
-        })
-    }
-}
-
-/// What goes wrong for the users of the system.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Impact {
-    DataLoss,
-    SilentCorruption,
-    Consistency,
-    Availability,
-    Operability,
-}
-
-impl Impact {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Impact::DataLoss => "data loss",
-            Impact::SilentCorruption => "silent corruption",
-            Impact::Consistency => "consistency",
-            Impact::Availability => "availability",
-            Impact::Operability => "operability",
-        }
-    }
-}
-
-/// A finding states a defect; an open question says the code does not show enough to decide.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FindingKind {
-    Finding,
-    OpenQuestion,
-}
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Confidence {
-    Low,
-    Medium,
-    High,
-}
-
-impl Confidence {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Confidence::Low => "low",
-            Confidence::Medium => "medium",
-            Confidence::High => "high",
-        }
-    }
-}
+pub use crate::classification::{Confidence, FindingKind, Impact, Severity};
+use crate::meta::RuleMeta;
 
 /// Whether a fix may be applied without a human reading it (ruff's `Safe | Unsafe | DisplayOnly`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -179,10 +82,12 @@ pub struct Evidence {
 }
 
 /// One defect (or open question) at one place, in the review template's fields.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// The rule code, e.g. `RES001`.
-    pub rule: &'static str,
+    /// The rule that made it, so that every view reads the rule's metadata from here instead of looking the
+    /// code up. Serialized as the code, e.g. `RES001`.
+    #[serde(serialize_with = "serialize_code")]
+    pub rule: &'static RuleMeta,
     /// Specific to this instance: "`http.Get` uses `http.DefaultClient`, which has no timeout".
     pub title: String,
     pub severity: Severity,
@@ -202,7 +107,19 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The rule code, e.g. `RES001`.
+    pub fn code(&self) -> &'static str {
+        self.rule.code
+    }
+
     pub fn is_open_question(&self) -> bool {
         self.kind == FindingKind::OpenQuestion
     }
+}
+
+fn serialize_code<S: Serializer>(
+    rule: &&'static RuleMeta,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(rule.code)
 }

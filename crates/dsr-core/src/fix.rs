@@ -78,7 +78,7 @@ mod tests {
     fn finding_with(edits: Vec<Edit>) -> Finding {
         use crate::finding::{Confidence, FindingKind, Fix, Impact, Severity};
         Finding {
-            rule: "RES001",
+            rule: &crate::suppression::UnusedSuppression::META,
             title: String::new(),
             severity: Severity::High,
             impact: Impact::Availability,

@@ -21,6 +21,42 @@ pub enum ApiKind {
     Local,
 }
 
+/// How an API is bounded in time when nothing else bounds it. Written in the data files as `none`, `set`,
+/// `connect`, `client`, or a duration in words (`"30 s"`) for a library default.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(from = "String")]
+pub enum ApiTimeout {
+    /// `none`: waits as long as the peer takes.
+    None,
+    /// `set`: a wrapper, option or builder method that sets a timeout bounding the whole response.
+    Set,
+    /// `connect`: a builder method that bounds only connecting.
+    Connect,
+    /// `client`: taken from the client the call is made on.
+    Client,
+    /// A library default, as the data file words it (`30 s`).
+    LibraryDefault(String),
+}
+
+impl ApiTimeout {
+    /// Whether the API is bounded without the caller doing anything: it sets a timeout or has a default one.
+    pub fn bounds_by_default(&self) -> bool {
+        !matches!(self, ApiTimeout::None)
+    }
+}
+
+impl From<String> for ApiTimeout {
+    fn from(written: String) -> Self {
+        match written.as_str() {
+            "none" => ApiTimeout::None,
+            "set" => ApiTimeout::Set,
+            "connect" => ApiTimeout::Connect,
+            "client" => ApiTimeout::Client,
+            _ => ApiTimeout::LibraryDefault(written),
+        }
+    }
+}
+
 /// One API the knowledge base knows, by canonical path (see [`crate::facts`]) or by method name.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,11 +73,9 @@ pub struct Api {
     /// The HTTP method when the API fixes it.
     #[serde(default)]
     pub http_method: Option<String>,
-    /// The timeout behaviour of the API when nothing else bounds it: `none` (waits forever), `set` (a wrapper
-    /// or a builder method that sets one bounding the response), `connect` (a builder method that bounds only
-    /// connecting), `client` (taken from the client it is called on), or a duration in words.
+    /// The timeout behaviour of the API when nothing else bounds it.
     #[serde(default)]
-    pub timeout: Option<String>,
+    pub timeout: Option<ApiTimeout>,
     /// For `[[method]]` entries: the module that must be imported for a method of this name to count.
     #[serde(default)]
     pub module: Option<String>,
@@ -74,7 +108,7 @@ pub struct Api {
     /// What each positional argument is, so rules can find "the key" or "the expiry" without knowing the
     /// library. Roles: `ctx` (a Go `context.Context`), `key`, `value`, `expiration` (a typed expiry: a Go
     /// duration, a Rust `Option<Expiration>`), `options` (an options object or struct), `init` (a fetch
-    /// `RequestInit`), `url`, `field` (a hash field), `tokens...` (every remaining argument is a raw command token: `"NX"`, `"PX"`,
+    /// `RequestInit`), `url`, `method` (an HTTP method), `body` (a request body), `field` (a hash field), `tokens...` (every remaining argument is a raw command token: `"NX"`, `"PX"`,
     /// `30000`), `options...` (every remaining argument is an option: etcd's `clientv3.WithLease(id)`),
     /// `command...` (every remaining argument is a raw command, its name first), `command` (one
     /// argument holding a raw command: an array of tokens, or a command name whose tokens follow in
@@ -88,6 +122,9 @@ pub struct Api {
     /// parts of consuming messages and of transactions the delivery models read (see [`ApiRole`]).
     #[serde(default)]
     pub role: Option<ApiRole>,
+    /// For an HTTP library's entry points: what the call makes, which says where its timeout is set.
+    #[serde(default)]
+    pub constructs: Option<Construct>,
     /// For `role = "sleep"`: the argument (0-based) holding the duration.
     #[serde(default)]
     pub delay_arg: Option<usize>,
@@ -108,6 +145,18 @@ pub struct Api {
     /// current state (`IfMatch`, `IfNoneMatch`, `if_match`).
     #[serde(default)]
     pub conditions: Vec<String>,
+}
+
+/// What an HTTP library's entry point makes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Construct {
+    /// A request on a default client (`reqwest::get`, `ureq::get`): bounded only by its own chain.
+    Request,
+    /// A client with defaults (`reqwest::Client::new()`, `ureq::agent()`): bounded only per request.
+    Client,
+    /// A client builder to configure (`reqwest::Client::builder()`, `ureq::AgentBuilder::new()`).
+    Builder,
 }
 
 /// What a call does that some rule needs to know, beside being remote.
@@ -807,13 +856,24 @@ mod tests {
         let kb = KnowledgeBase::builtin();
         let timeout = |module: &str, name: &str| {
             kb.method_of(Language::Rust, module, name)
-                .and_then(|a| a.timeout.as_deref())
+                .and_then(|a| a.timeout.clone())
         };
-        assert_eq!(timeout("reqwest", "timeout"), Some("set"));
-        assert_eq!(timeout("reqwest::blocking", "timeout"), Some("set"));
-        assert_eq!(timeout("reqwest", "connect_timeout"), Some("connect"));
+        assert_eq!(timeout("reqwest", "timeout"), Some(ApiTimeout::Set));
+        assert_eq!(
+            timeout("reqwest::blocking", "timeout"),
+            Some(ApiTimeout::Set)
+        );
+        assert_eq!(
+            timeout("reqwest", "connect_timeout"),
+            Some(ApiTimeout::Connect)
+        );
         assert_eq!(timeout("reqwesty", "timeout"), None);
-        assert_eq!(timeout("ureq", "timeout_global"), Some("set"));
+        assert_eq!(timeout("ureq", "timeout_global"), Some(ApiTimeout::Set));
+        assert_eq!(
+            kb.api(Language::Rust, "reqwest::blocking::get")
+                .and_then(|a| a.timeout.clone()),
+            Some(ApiTimeout::LibraryDefault("30 s".to_string()))
+        );
     }
 
     #[test]

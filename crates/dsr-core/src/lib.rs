@@ -4,11 +4,13 @@
 //!
 //! Invariant: nothing here knows a syntax tree's meaning, LSP or any output format.
 
+pub mod classification;
 pub mod config;
 pub mod finding;
 pub mod fix;
 pub mod kb;
 pub mod limits;
+pub mod meta;
 pub mod role;
 pub mod rule;
 pub mod sql;
@@ -21,5 +23,6 @@ pub use finding::{
 };
 pub use kb::KnowledgeBase;
 pub use limits::{Limits, Skip};
+pub use meta::{Family, FixAvailability, Model, Registered, RuleMeta, RuleScope, RuleStatus};
 pub use role::CodeRole;
-pub use rule::{Family, FixAvailability, Rule, RuleMeta, RuleStatus};
+pub use rule::Rule;

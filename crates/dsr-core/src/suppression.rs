@@ -6,6 +6,7 @@ use dsr_syntax::{Language, TextRange};
 
 use crate::declare_rule;
 use crate::finding::{Applicability, Confidence, Edit, Finding, FindingKind, Fix};
+use crate::rule::{Rule, RuleMeta};
 
 const MARKER: &str = "distsys-review:";
 
@@ -56,6 +57,8 @@ declare_rule! {
         impact: Operability,
         kind: Finding,
         fix: Always,
+        scope: Function,
+        reads: [],
     }
 }
 
@@ -97,8 +100,26 @@ declare_rule! {
         impact: Operability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [],
     }
 }
+
+/// DSR001 and DSR002 are rules like any other to the registry, selection and docs, but their findings are made
+/// by [`apply`] (the engine calls it after the rules ran), so their `check` reports nothing, over any context.
+macro_rules! reported_by_apply {
+    ($($rule:ident),*) => {
+        $(impl<Context: ?Sized> Rule<Context> for $rule {
+            fn meta(&self) -> &'static RuleMeta {
+                &Self::META
+            }
+
+            fn check(&self, _: &Context, _: &mut Vec<Finding>) {}
+        })*
+    };
+}
+
+reported_by_apply!(UnusedSuppression, SuppressionWithoutReason);
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -257,7 +278,7 @@ pub fn apply(
                 continue;
             }
             for code in &mut suppression.codes {
-                if code.code == finding.rule {
+                if code.code == finding.code() {
                     code.used = true;
                     suppressed = true;
                 }
@@ -283,7 +304,7 @@ pub fn apply(
             };
             let fix = all_unused.then(|| removal_fix(suppression, source, lines));
             meta.push(Finding {
-                rule: UnusedSuppression::META.code,
+                rule: &UnusedSuppression::META,
                 title,
                 severity: UnusedSuppression::META.severity,
                 impact: UnusedSuppression::META.impact,
@@ -300,7 +321,7 @@ pub fn apply(
         }
         if require_reason && suppression.reason.is_none() {
             meta.push(Finding {
-                rule: SuppressionWithoutReason::META.code,
+                rule: &SuppressionWithoutReason::META,
                 title: "suppression gives no reason".into(),
                 severity: SuppressionWithoutReason::META.severity,
                 impact: SuppressionWithoutReason::META.impact,

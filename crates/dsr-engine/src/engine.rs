@@ -11,11 +11,9 @@ use dsr_core::config::Config;
 use dsr_core::finding::Finding;
 use dsr_core::kb::KnowledgeBase;
 use dsr_core::limits::Skip;
-use dsr_core::suppression::{
-    self, LineStarts, Suppression, SuppressionWithoutReason, UnusedSuppression,
-};
+use dsr_core::suppression::{self, LineStarts, Suppression};
 use dsr_semantic::facts::FileFacts;
-use dsr_semantic::{DynRule, RuleContext};
+use dsr_semantic::{DynRule, RegisteredRule, RuleContext};
 
 /// A rule that panicked on a file: logged, and its findings for that file dropped; the other rules still report.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,16 +44,17 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// `registry` is every rule there is; the config chooses among them.
-    pub fn new(registry: &[&'static DynRule], config: Config) -> Self {
+    /// `registry` is every rule there is, with its status; the config chooses among them
+    /// ([`Config::runs`]).
+    pub fn new(registry: &[RegisteredRule], config: Config) -> Self {
         let rules = registry
             .iter()
-            .copied()
-            .filter(|rule| config.is_enabled(rule.meta().code))
+            .filter(|registered| config.runs(registered.rule.meta().code, registered.status))
+            .map(|registered| registered.rule)
             .collect();
         Self {
             rules,
-            all_codes: registry.iter().map(|r| r.meta().code).collect(),
+            all_codes: registry.iter().map(|r| r.rule.meta().code).collect(),
             kb: KnowledgeBase::with_effects(&config.effects),
             config,
             id: NEXT_ENGINE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -76,6 +75,11 @@ impl Engine {
 
     pub fn kb(&self) -> &KnowledgeBase {
         &self.kb
+    }
+
+    /// Whether the rule with this code is among this run's rules.
+    fn runs(&self, code: &str) -> bool {
+        self.rules.iter().any(|rule| rule.meta().code == code)
     }
 
     /// Parses `source` and analyses it.
@@ -181,7 +185,7 @@ impl Engine {
             failures,
         } = raw;
         for finding in &mut findings {
-            if let Some(severity) = self.config.severity_for(finding.rule) {
+            if let Some(severity) = self.config.severity_for(finding.code()) {
                 finding.severity = severity;
             }
         }
@@ -198,7 +202,7 @@ impl Engine {
                 &mut suppressions,
                 &lines,
                 source,
-                |code| self.config.is_enabled(code),
+                |code| self.runs(code),
                 |code| self.all_codes.contains(&code),
                 self.config.suppressions.require_reason,
             );
@@ -206,22 +210,16 @@ impl Engine {
         } else {
             (Vec::new(), Vec::new())
         };
-        meta.retain(|f| match f.rule {
-            code if code == UnusedSuppression::META.code
-                || code == SuppressionWithoutReason::META.code =>
-            {
-                self.config.is_enabled(code)
-            }
-            _ => true,
-        });
+        // Suppression findings are made for every suppression; only those of rules that run are kept.
+        meta.retain(|f| self.runs(f.code()));
         for finding in &mut meta {
-            if let Some(severity) = self.config.severity_for(finding.rule) {
+            if let Some(severity) = self.config.severity_for(finding.code()) {
                 finding.severity = severity;
             }
         }
         findings.append(&mut meta);
         findings.sort_by(|a, b| {
-            (a.range.start, a.range.end, a.rule).cmp(&(b.range.start, b.range.end, b.rule))
+            (a.range.start, a.range.end, a.code()).cmp(&(b.range.start, b.range.end, b.code()))
         });
         findings.dedup_by(|a, b| a.rule == b.rule && a.range == b.range && a.title == b.title);
         Analysis {
@@ -247,7 +245,7 @@ mod tests {
     use super::*;
     use dsr_core::config::Selector;
     use dsr_core::finding::Finding;
-    use dsr_core::rule::{Rule, RuleMeta};
+    use dsr_core::rule::{Registered, Rule, RuleMeta};
     use dsr_core::TextRange;
 
     static PANICS: AtomicUsize = AtomicUsize::new(0);
@@ -263,6 +261,8 @@ mod tests {
             impact: Operability,
             kind: Finding,
             fix: Never,
+            scope: Function,
+            reads: [],
         }
     }
 
@@ -290,6 +290,8 @@ mod tests {
             impact: Operability,
             kind: Finding,
             fix: Never,
+            scope: Function,
+            reads: [],
         }
     }
 
@@ -312,7 +314,10 @@ mod tests {
             vec![Selector::parse("TST1", &["TST101", "TST102"]).unwrap()],
             Vec::new(),
         );
-        let engine = Engine::new(&[&Panics, &Reports], config);
+        let engine = Engine::new(
+            &[Registered::stable(&Panics), Registered::stable(&Reports)],
+            config,
+        );
         let before = PANICS.load(Ordering::SeqCst);
         let analysis = engine.analyze_source(Path::new("a.go"), Language::Go, "package a\n");
         assert_eq!(PANICS.load(Ordering::SeqCst), before + 1);
@@ -323,7 +328,7 @@ mod tests {
             "{:?}",
             analysis.failures
         );
-        let rules: Vec<&str> = analysis.findings.iter().map(|f| f.rule).collect();
+        let rules: Vec<&str> = analysis.findings.iter().map(Finding::code).collect();
         assert_eq!(rules, ["TST102"], "the other rule still reports");
 
         let document = Document::new(Language::Go, "package a\n", 0).unwrap();

@@ -204,7 +204,7 @@ impl Refused {
 
 fn refusal_key(finding: &Finding) -> Option<(&'static str, String)> {
     let fix = finding.fix.as_ref()?;
-    Some((finding.rule, fix.title.clone()))
+    Some((finding.code(), fix.title.clone()))
 }
 
 /// The findings whose fixes fix-all may apply, in order.
@@ -254,8 +254,8 @@ mod tests {
     use dsr_core::config::{Config, Selector};
     use dsr_core::finding::Fix;
     use dsr_core::rule::{Rule, RuleMeta};
-    use dsr_core::TextRange;
-    use dsr_semantic::{DynRule, RuleContext};
+    use dsr_core::{Registered, TextRange};
+    use dsr_semantic::{DynRule, RegisteredRule, RuleContext};
 
     dsr_core::declare_rule! {
         /// Test rule: every `old` becomes `new`, with the applicability the file's first line names.
@@ -268,6 +268,8 @@ mod tests {
             impact: Operability,
             kind: Finding,
             fix: Always,
+            scope: Function,
+            reads: [],
         }
     }
 
@@ -307,6 +309,8 @@ mod tests {
             impact: Operability,
             kind: Finding,
             fix: Always,
+            scope: Function,
+            reads: [],
         }
     }
 
@@ -338,6 +342,8 @@ mod tests {
             impact: Operability,
             kind: Finding,
             fix: Always,
+            scope: Function,
+            reads: [],
         }
     }
 
@@ -369,7 +375,9 @@ mod tests {
             vec![Selector::parse("TST", &codes).expect("the test rules are selectable")],
             Vec::new(),
         );
-        Engine::new(rules, config)
+        let rows: Vec<RegisteredRule> =
+            rules.iter().map(|rule| Registered::stable(*rule)).collect();
+        Engine::new(&rows, config)
     }
 
     fn fix(engine: &Engine, text: &str, mode: FixMode) -> Fixed {
@@ -437,7 +445,7 @@ mod tests {
                 rules: vec!["TST003"]
             }]
         );
-        let rules: Vec<&str> = fixed.analysis.findings.iter().map(|f| f.rule).collect();
+        let rules: Vec<&str> = fixed.analysis.findings.iter().map(|f| f.code()).collect();
         assert_eq!(rules, ["TST003"], "the refused fix's finding remains");
     }
 

@@ -150,7 +150,7 @@ fn targets(analyzed: &Analyzed, params: &CodeActionParams) -> Vec<Target> {
                 .zip(&analyzed.diagnostics)
                 .filter(|(f, _)| f.range.start <= wanted.end && wanted.start <= f.range.end)
                 .map(|(f, d)| Target {
-                    rule: f.rule.to_string(),
+                    rule: f.code().to_string(),
                     diagnostic: d.clone(),
                     fix: convert::fix_data(f, &analyzed.rope, analyzed.encoding),
                 })

@@ -11,7 +11,7 @@ use dsr_core::Config;
 use dsr_engine::Engine;
 
 use crate::settings::Settings;
-use dsr_semantic::DynRule;
+use dsr_semantic::RegisteredRule;
 
 /// `None`: no configuration file, the defaults.
 pub type ConfigKey = Option<PathBuf>;
@@ -23,7 +23,7 @@ struct Entry {
 }
 
 pub struct ConfigStore {
-    registry: &'static [&'static DynRule],
+    registry: &'static [RegisteredRule],
     known_codes: Vec<&'static str>,
     /// Given on the command line: used for every file instead of discovery.
     fixed: Option<PathBuf>,
@@ -44,10 +44,10 @@ impl ConfigStore {
     }
 
     /// With other rules than the catalog's (tests: a rule that panics).
-    pub fn with_registry(fixed: Option<PathBuf>, registry: &'static [&'static DynRule]) -> Self {
+    pub fn with_registry(fixed: Option<PathBuf>, registry: &'static [RegisteredRule]) -> Self {
         Self {
             registry,
-            known_codes: registry.iter().map(|r| r.meta().code).collect(),
+            known_codes: registry.iter().map(|r| r.rule.meta().code).collect(),
             fixed,
             entries: Mutex::new(HashMap::new()),
         }

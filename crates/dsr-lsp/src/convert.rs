@@ -3,6 +3,7 @@
 
 use std::str::FromStr;
 
+use dsr_core::suppression::UnusedSuppression;
 use dsr_core::{Applicability, Finding, FindingKind, Severity, TextRange};
 use dsr_syntax::position::{offset_to_position, position_to_offset};
 use dsr_syntax::{PositionEncoding, PositionError, Rope};
@@ -15,9 +16,6 @@ use tower_lsp_server::ls_types::{
 use crate::settings::Settings;
 
 pub const SOURCE: &str = "distsys-review";
-
-/// The rule whose findings are unused suppressions: shown as faded hints.
-const UNUSED_SUPPRESSION: &str = "DSR001";
 
 pub fn encoding_kind(encoding: PositionEncoding) -> PositionEncodingKind {
     match encoding {
@@ -111,8 +109,13 @@ pub fn fix_data(finding: &Finding, rope: &Rope, encoding: PositionEncoding) -> O
     })
 }
 
+/// Unused suppressions are shown as faded hints.
+fn is_unused_suppression(finding: &Finding) -> bool {
+    *finding.rule == UnusedSuppression::META
+}
+
 pub fn severity(finding: &Finding, settings: &Settings) -> DiagnosticSeverity {
-    if finding.rule == UNUSED_SUPPRESSION {
+    if is_unused_suppression(finding) {
         return DiagnosticSeverity::HINT;
     }
     if finding.kind == FindingKind::OpenQuestion {
@@ -144,7 +147,7 @@ pub struct DiagnosticContext<'a> {
 }
 
 pub fn diagnostic(finding: &Finding, cx: &DiagnosticContext<'_>) -> Diagnostic {
-    let href = Uri::from_str(&cx.settings.docs_href(finding.rule)).ok();
+    let href = Uri::from_str(&cx.settings.docs_href(finding.code())).ok();
     let related: Vec<DiagnosticRelatedInformation> = finding
         .evidence
         .iter()
@@ -174,12 +177,12 @@ pub fn diagnostic(finding: &Finding, cx: &DiagnosticContext<'_>) -> Diagnostic {
     Diagnostic {
         range: range(cx.rope, finding.range, cx.encoding),
         severity: Some(severity(finding, cx.settings)),
-        code: Some(NumberOrString::String(finding.rule.to_string())),
+        code: Some(NumberOrString::String(finding.code().to_string())),
         code_description: href.map(|href| CodeDescription { href }),
         source: Some(SOURCE.to_string()),
         message: message(finding),
         related_information: (!related.is_empty()).then_some(related),
-        tags: (finding.rule == UNUSED_SUPPRESSION).then(|| vec![DiagnosticTag::UNNECESSARY]),
+        tags: is_unused_suppression(finding).then(|| vec![DiagnosticTag::UNNECESSARY]),
         data: serde_json::to_value(data).ok(),
     }
 }
@@ -189,9 +192,9 @@ mod tests {
     use super::*;
     use dsr_core::{Confidence, Edit, Evidence, Fix, Impact};
 
-    fn finding(rule: &'static str, range: TextRange) -> Finding {
+    fn finding(code: &str, range: TextRange) -> Finding {
         Finding {
-            rule,
+            rule: dsr_rules::find(code).unwrap().rule.meta(),
             title: "`x` queues without limit".into(),
             severity: Severity::Medium,
             impact: Impact::Availability,

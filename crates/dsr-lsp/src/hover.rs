@@ -38,12 +38,11 @@ pub fn hover(analyzed: &Analyzed, position: Position, settings: &Settings) -> Op
 
 /// One finding in the review template.
 pub fn render(finding: &Finding, analyzed: &Analyzed, settings: &Settings) -> String {
-    let meta = dsr_rules::find(finding.rule).map(|rule| rule.meta());
-    let slug = meta.map(|m| m.slug).unwrap_or_default();
+    let meta = finding.rule;
     let mut out = format!(
         "### [{code}]({href}) {title}\n\n",
-        code = finding.rule,
-        href = settings.docs_href(finding.rule),
+        code = meta.code,
+        href = settings.docs_href(meta.code),
         title = finding.title,
     );
     let severity = match finding.kind {
@@ -84,10 +83,10 @@ pub fn render(finding: &Finding, analyzed: &Analyzed, settings: &Settings) -> St
         };
         out.push_str(&format!("**Fix** ({how}): {}\n\n", fix.title));
     }
-    if let Some(why) = meta.and_then(|m| m.doc_section(WHY)) {
+    if let Some(why) = meta.doc_section(WHY) {
         out.push_str(&format!("**Why it matters:** {why}\n\n"));
     }
-    out.push_str(&format!("*{} {slug}*", finding.rule));
+    out.push_str(&format!("*{} {}*", meta.code, meta.slug));
     out
 }
 

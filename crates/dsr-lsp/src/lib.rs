@@ -36,7 +36,7 @@ pub struct LspOptions {
     /// A configuration file to use for every document instead of discovering `distsys-review.toml`.
     pub config: Option<PathBuf>,
     /// The rules to run instead of the catalog's (tests: a rule that panics).
-    pub registry: Option<&'static [&'static dsr_semantic::DynRule]>,
+    pub registry: Option<&'static [dsr_semantic::RegisteredRule]>,
 }
 
 impl std::fmt::Debug for LspOptions {

@@ -395,7 +395,9 @@ impl LanguageServer for Server {
             ));
         };
         match dsr_rules::find(&code) {
-            Some(rule) => Ok(Some(Value::String(dsr_rules::docs::rule_page(rule.meta())))),
+            Some(registered) => Ok(Some(Value::String(dsr_rules::docs::rule_page(
+                registered.rule.meta(),
+            )))),
             None => Err(Error::invalid_params(format!("no rule `{code}`"))),
         }
     }

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use dsr_core::{Applicability, Edit, Finding, Fix, Rule, RuleMeta, TextRange};
-use dsr_semantic::{DynRule, RuleContext};
+use dsr_core::{Applicability, Edit, Finding, Fix, Registered, Rule, RuleMeta, TextRange};
+use dsr_semantic::{RegisteredRule, RuleContext};
 use serde_json::{json, Value};
 use tokio::io::BufReader;
 
@@ -22,6 +22,8 @@ dsr_core::declare_rule! {
         impact: Operability,
         kind: Finding,
         fix: Always,
+        scope: Function,
+        reads: [],
     }
 }
 
@@ -56,6 +58,8 @@ dsr_core::declare_rule! {
         impact: Operability,
         kind: Finding,
         fix: Always,
+        scope: Function,
+        reads: [],
     }
 }
 
@@ -79,7 +83,7 @@ impl Rule<RuleContext<'_>> for Break {
     }
 }
 
-static REGISTRY: [&DynRule; 2] = [&Rename, &Break];
+static REGISTRY: [RegisteredRule; 2] = [Registered::stable(&Rename), Registered::stable(&Break)];
 
 /// Applies LSP text edits (UTF-16 positions; the test text is ASCII) to `text`.
 fn apply(text: &str, edits: &[Value]) -> String {

@@ -5,8 +5,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use dsr_core::{Finding, Rule, RuleMeta, TextRange};
-use dsr_semantic::DynRule;
+use dsr_core::{Finding, Registered, Rule, RuleMeta, TextRange};
+use dsr_semantic::RegisteredRule;
 use dsr_semantic::RuleContext;
 use serde_json::{json, Value};
 use tokio::io::BufReader;
@@ -27,6 +27,8 @@ dsr_core::declare_rule! {
         impact: Operability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [],
     }
 }
 
@@ -54,6 +56,8 @@ dsr_core::declare_rule! {
         impact: Operability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [],
     }
 }
 
@@ -69,7 +73,7 @@ impl Rule<RuleContext<'_>> for Reports {
     }
 }
 
-static REGISTRY: [&DynRule; 2] = [&Panics, &Reports];
+static REGISTRY: [RegisteredRule; 2] = [Registered::stable(&Panics), Registered::stable(&Reports)];
 
 fn diagnostics_for(version: i64) -> impl Fn(&Value) -> bool {
     move |m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["version"] == version

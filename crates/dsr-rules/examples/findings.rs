@@ -51,7 +51,7 @@ fn main() {
                 + 1;
             println!(
                 "{file}:{line} {} [{:?} {:?} {}] {}\n  component: {}\n  trigger:   {}\n  expected:  {}\n  actual:    {}",
-                finding.rule,
+                finding.code(),
                 finding.kind,
                 finding.severity,
                 finding.confidence.as_str(),

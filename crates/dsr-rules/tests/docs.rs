@@ -30,7 +30,7 @@ fn check_or_update(path: &Path, wanted: &str, stale: &mut Vec<String>) {
 fn rule_pages_are_up_to_date() {
     let mut stale = Vec::new();
     for rule in dsr_rules::registry() {
-        let meta = rule.meta();
+        let meta = rule.rule.meta();
         check_or_update(
             &docs_dir().join(format!("{}.md", meta.code)),
             &rule_page(meta),
@@ -53,7 +53,7 @@ fn rule_pages_are_up_to_date() {
 fn every_rule_doc_has_every_section_in_order() {
     let mut problems = Vec::new();
     for rule in dsr_rules::registry() {
-        let meta = rule.meta();
+        let meta = rule.rule.meta();
         let doc = meta.doc();
         let mut last = 0;
         for section in SECTIONS {
@@ -102,7 +102,7 @@ fn doc_examples_fire_and_use_instead_is_clean() {
     let engine = common::all_rules();
     let mut problems = Vec::new();
     for rule in dsr_rules::registry() {
-        let meta = rule.meta();
+        let meta = rule.rule.meta();
         for (section, wanted) in [("Example", true), ("Use instead", false)] {
             let blocks = code_blocks(&meta.doc_section(section).unwrap_or_default());
             if blocks.is_empty() {
@@ -121,7 +121,7 @@ fn doc_examples_fire_and_use_instead_is_clean() {
                 ));
                 let count = common::analyze(&engine, &path, language, &code)
                     .iter()
-                    .filter(|f| f.rule == meta.code)
+                    .filter(|f| f.code() == meta.code)
                     .count();
                 if wanted && count != 1 {
                     problems.push(format!(

@@ -130,7 +130,7 @@ fn check_file(code: &str, path: &Path, failures: &mut String) {
     let engine = common::engine_for(&[code]);
     let findings: Vec<_> = common::analyze(&engine, path, language, &source)
         .into_iter()
-        .filter(|f| f.rule == code)
+        .filter(|f| f.code() == code)
         .collect();
     let (mut expected, marker_lines) = expected_marks(&source, language, code);
     let mut actual = actual_marks(&source, &findings);
@@ -214,7 +214,7 @@ fn check_file(code: &str, path: &Path, failures: &mut String) {
         }
         let again: Vec<_> = common::analyze(&engine, &fixed_path, language, &wanted)
             .into_iter()
-            .filter(|f| f.rule == code)
+            .filter(|f| f.code() == code)
             .collect();
         if !again.is_empty() {
             let _ = writeln!(
@@ -274,7 +274,7 @@ fn fixtures_match_their_markers() {
 fn every_rule_has_fire_and_clean_fixtures_in_each_language() {
     let mut missing = Vec::new();
     for rule in dsr_rules::registry() {
-        let meta = rule.meta();
+        let meta = rule.rule.meta();
         if meta.family == dsr_core::Family::Meta {
             continue;
         }

@@ -14,7 +14,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use dsr_core::{Finding, Language};
+use dsr_core::{Finding, Language, RuleScope};
 use dsr_engine::{Engine, IncrementalCache};
 use dsr_syntax::Document;
 
@@ -36,7 +36,8 @@ impl Lcg {
 }
 
 /// Findings whose verdict depends on a chunk their slice leaves out, by design of their rule: (fixture path
-/// suffix, rule, why).
+/// suffix, rule, why). Only rules that declare `scope: File` may be here
+/// (`known_differences_are_of_file_wide_rules`).
 const KNOWN: &[(&str, &str, &str)] = &[
     (
         "LCK002/fire.go",
@@ -116,7 +117,7 @@ fn compare(
         return Ok(());
     }
     let whole = engine.analyze(path, language, source, document.tree());
-    let keep = |f: &&Finding| !known(path, f.rule);
+    let keep = |f: &&Finding| !known(path, f.code());
     let whole = render(
         &whole
             .findings
@@ -223,6 +224,43 @@ fn incremental_analysis_equals_whole_file_analysis_on_fixtures_and_the_shop() {
         problems.extend(check_file(&engine, path, 16, 7));
     }
     assert_no_differences(&problems, files.len());
+}
+
+/// A rule that may depend on a chunk no link reaches must say so: `scope: File`.
+#[test]
+fn known_differences_are_of_file_wide_rules() {
+    for (fixture, code, why) in KNOWN {
+        let registered = dsr_rules::find(code).expect("a rule of the codes table");
+        assert_eq!(
+            registered.rule.meta().scope,
+            RuleScope::File,
+            "{fixture}: {code} differs by design ({why}) but declares `scope: Function`"
+        );
+    }
+}
+
+/// The slices follow only the links the enabled rules' models need (`reads` in `declare_rule!`): each
+/// function-scoped rule alone, so with no other rule's links to lean on, is exact on its own fixtures. A rule that
+/// reads a model it does not declare fails here.
+#[test]
+fn each_function_scoped_rule_alone_is_exact_on_its_fixtures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for registered in dsr_rules::registry() {
+        let meta = registered.rule.meta();
+        if meta.scope == RuleScope::File {
+            continue;
+        }
+        let engine = common::engine_for(&[meta.code]);
+        let mut files = Vec::new();
+        files_under(&root.join(meta.code), &mut files);
+        count += files.len();
+        for path in &files {
+            problems.extend(check_file(&engine, path, 4, 5));
+        }
+    }
+    assert_no_differences(&problems, count);
 }
 
 #[test]

@@ -5,19 +5,24 @@ use std::path::Path;
 
 use dsr_core::finding::{Confidence, Evidence, Finding, FindingKind, Fix, Severity};
 use dsr_core::kb::KnowledgeBase;
-use dsr_core::rule::{Rule, RuleMeta};
+use dsr_core::rule::{Registered, Rule, RuleMeta};
 use dsr_syntax::{Language, TextRange};
-use tree_sitter::Tree;
+use tree_sitter::{Node, Tree};
 
-use crate::facts::FileFacts;
+use crate::facts::{Binding, Call, ChainLink, FileFacts};
+use crate::models::clients::{self, BuilderTimeout, RequestBound};
 use crate::roles::CodeRoles;
 use crate::models::messaging::transaction::{transactions, Transaction};
 use crate::models::messaging::writes::{write_sites, WriteSite};
 use crate::models::messaging::MessagingModel;
-use crate::models::{Models, RemoteEffects, Retries};
+use crate::models::{Models, RemoteCalls, Retries};
+use crate::store_commands::StoreCommands;
 
 /// A rule over the semantic context: what the engine runs and the rules implement.
 pub type DynRule = dyn for<'a> Rule<RuleContext<'a>>;
+
+/// A row of the codes table: a rule with its status.
+pub type RegisteredRule = Registered<DynRule>;
 
 /// Everything a detector may read about one file.
 pub struct RuleContext<'a> {
@@ -52,17 +57,18 @@ impl<'a> RuleContext<'a> {
         }
     }
 
-    /// Which calls of the file reach a remote system, directly or through a helper of the same file.
-    pub fn remote_effects(&self) -> &RemoteEffects {
+    /// Which calls of the file reach a remote system, directly or through a helper of the same file, which of
+    /// them change remote state and which are non-idempotent writes.
+    pub fn remote_calls(&self) -> &RemoteCalls {
         self.models
-            .effects
-            .get_or_init(|| RemoteEffects::compute(self.facts, self.source, self.kb))
+            .remote_calls
+            .get_or_init(|| RemoteCalls::compute(self.facts, self.source, self.kb))
     }
 
     /// The retry loops and retry-library calls of the file.
     pub fn retries(&self) -> &Retries<'a> {
         self.models.retry.get_or_init(|| {
-            Retries::compute_with(self.facts, self.source, self.kb, self.remote_effects())
+            Retries::compute_with(self.facts, self.source, self.kb, self.remote_calls())
         })
     }
 
@@ -72,23 +78,49 @@ impl<'a> RuleContext<'a> {
             crate::models::loops::Loops::compute(
                 self.facts,
                 self.source,
-                self.remote_effects(),
+                self.remote_calls(),
                 self.retries(),
             )
         })
     }
 
-    /// The distributed and in-process locks of the file, shared by the LCK rules.
-    pub fn locks(&self) -> &crate::models::locks::Locks<'a, 'a> {
-        self.models
-            .locks
-            .get_or_init(|| crate::models::locks::Locks::compute(self.facts, self.source, self.kb))
+    /// What the builder calls `links` of a `module`'s client or request (`reqwest`, `ureq`) do to its timeout.
+    pub fn builder_timeout(&self, module: &str, links: &[ChainLink<'a>]) -> BuilderTimeout<'a> {
+        clients::builder_timeout(self.facts, self.kb, self.source, module, links)
     }
 
-    /// Which calls reach a remote system and which of them mutate it (any write, not only unsafe-to-repeat ones).
-    pub fn remote_calls(&self) -> &crate::models::remote::RemoteCalls {
-        self.models.remote_calls.get_or_init(|| {
-            crate::models::remote::RemoteCalls::compute(self.facts, self.source, self.kb)
+    /// How the requests made through a client `binding` are bounded, as `judge` rates each call on it; a client
+    /// that escapes the file is unbounded whatever its requests here do.
+    pub fn requests_through(
+        &self,
+        binding: Option<&Binding>,
+        judge: impl Fn(&Call<'a>) -> Option<RequestBound>,
+    ) -> RequestBound {
+        clients::requests_through(self.facts, self.source, binding, judge)
+    }
+
+    /// How a Go request value (the argument of `client.Do(req)`) is bounded by its context, with the node the
+    /// context comes from.
+    pub fn go_request_bound(&self, request: Option<Node<'a>>) -> (RequestBound, Option<Node<'a>>) {
+        clients::go_request_bound(self.facts, self.kb, self.source, request)
+    }
+
+    /// The key-value store commands the calls of the file send, decoded once.
+    pub fn store_commands(&self) -> &StoreCommands<'a> {
+        self.models
+            .store_commands
+            .get_or_init(|| StoreCommands::decode(self.facts, self.kb, self.source))
+    }
+
+    /// The distributed and in-process locks of the file, shared by the LCK rules.
+    pub fn locks(&self) -> &crate::models::locks::Locks<'a, 'a> {
+        self.models.locks.get_or_init(|| {
+            crate::models::locks::Locks::compute(
+                self.facts,
+                self.source,
+                self.kb,
+                self.store_commands(),
+            )
         })
     }
 
@@ -149,6 +181,7 @@ impl<'a> RuleContext<'a> {
                 self.source,
                 self.kb,
                 self.transactions(),
+                self.store_commands(),
             )
         })
     }
@@ -165,7 +198,7 @@ impl<'a> RuleContext<'a> {
     pub fn finding(&self, meta: &'static RuleMeta, range: TextRange) -> FindingBuilder {
         FindingBuilder {
             finding: Finding {
-                rule: meta.code,
+                rule: meta,
                 title: String::new(),
                 severity: meta.severity,
                 impact: meta.impact,

@@ -12,7 +12,7 @@ pub mod roles;
 pub mod sql;
 pub mod store_commands;
 
-pub use context::{DynRule, FindingBuilder, RuleContext};
+pub use context::{DynRule, FindingBuilder, RegisteredRule, RuleContext};
 pub use facts::FileFacts;
 pub use kb::KbMatch;
 pub use tree_sitter;

@@ -83,6 +83,45 @@ impl<'t> StoreCommand<'t> {
     }
 }
 
+/// The store commands of one file, decoded once (on first use, through
+/// [`RuleContext::store_commands`](crate::RuleContext::store_commands)) and read by the lock and store models
+/// and the LCK rules.
+#[derive(Debug, Default)]
+pub struct StoreCommands<'t> {
+    /// In call order.
+    commands: Vec<StoreCommand<'t>>,
+    /// Index into `commands` by call index.
+    by_call: Vec<Option<usize>>,
+}
+
+impl<'t> StoreCommands<'t> {
+    pub fn decode(facts: &FileFacts<'t>, kb: &KnowledgeBase, source: &str) -> Self {
+        let mut by_call = vec![None; facts.calls.len()];
+        let mut commands = Vec::new();
+        for (index, slot) in by_call.iter_mut().enumerate() {
+            if let Some(command) = StoreCommand::decode(facts, kb, source, index) {
+                *slot = Some(commands.len());
+                commands.push(command);
+            }
+        }
+        StoreCommands { commands, by_call }
+    }
+
+    /// Every command of the file, in call order.
+    pub fn all(&self) -> &[StoreCommand<'t>] {
+        &self.commands
+    }
+
+    /// The command `facts.calls[call]` sends, if it sends one.
+    pub fn at(&self, call: usize) -> Option<&StoreCommand<'t>> {
+        self.by_call
+            .get(call)
+            .copied()
+            .flatten()
+            .and_then(|i| self.commands.get(i))
+    }
+}
+
 /// Decodes a call as `api` describes it; `None` when its arguments do not fit (the call is another library's).
 fn decode_with<'t>(
     api: &Api,

@@ -11,10 +11,10 @@ pub struct ExplainArgs {
 
 impl Run for ExplainArgs {
     fn run(self) -> anyhow::Result<ExitStatus> {
-        let Some(rule) = dsr_rules::find(self.rule.trim()) else {
+        let Some(registered) = dsr_rules::find(self.rule.trim()) else {
             bail!("unknown rule `{}` (see `distsys-review rules`)", self.rule);
         };
-        print!("{}", dsr_rules::docs::rule_page(rule.meta()));
+        print!("{}", dsr_rules::docs::rule_page(registered.rule.meta()));
         Ok(ExitStatus::Success)
     }
 }

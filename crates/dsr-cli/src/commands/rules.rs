@@ -1,6 +1,7 @@
 use std::io::Write;
 
-use dsr_core::{FindingKind, RuleMeta};
+use dsr_core::FindingKind;
+use dsr_semantic::RegisteredRule;
 
 use super::Run;
 use crate::ExitStatus;
@@ -13,19 +14,19 @@ pub struct RulesArgs {}
 
 impl Run for RulesArgs {
     fn run(self) -> anyhow::Result<ExitStatus> {
-        let metas: Vec<&RuleMeta> = dsr_rules::registry().iter().map(|r| r.meta()).collect();
         let mut out = std::io::stdout().lock();
-        out.write_all(table(&metas).as_bytes())?;
+        out.write_all(table(dsr_rules::registry()).as_bytes())?;
         out.flush()?;
         Ok(ExitStatus::Success)
     }
 }
 
-/// The catalog as an aligned plain-text table.
-fn table(metas: &[&RuleMeta]) -> String {
+/// The catalog as an aligned plain-text table. A rule that is not stable says its status after its name.
+fn table(registry: &[RegisteredRule]) -> String {
     let header = ["CODE", "NAME", "FAMILY", "SEVERITY", "LANGUAGES", "SUMMARY"].map(String::from);
     let mut rows = vec![header];
-    for meta in metas {
+    for registered in registry {
+        let meta = registered.rule.meta();
         let languages: Vec<&str> = meta.languages.iter().map(|l| l.display_name()).collect();
         let severity = match meta.kind {
             FindingKind::OpenQuestion => "open question".to_string(),
@@ -33,7 +34,7 @@ fn table(metas: &[&RuleMeta]) -> String {
         };
         rows.push([
             meta.code.to_string(),
-            meta.slug.to_string(),
+            dsr_rules::docs::listed_name(registered),
             format!("{:?}", meta.family).to_ascii_lowercase(),
             severity,
             languages.join(", "),
@@ -77,8 +78,11 @@ mod tests {
 
     #[test]
     fn every_rule_has_a_row_and_columns_align() {
-        let metas: Vec<&RuleMeta> = dsr_rules::registry().iter().map(|r| r.meta()).collect();
-        let table = table(&metas);
+        let metas: Vec<&dsr_core::RuleMeta> = dsr_rules::registry()
+            .iter()
+            .map(|r| r.rule.meta())
+            .collect();
+        let table = table(dsr_rules::registry());
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), metas.len() + 1);
         let slug_column = lines[0].find("NAME").unwrap();

@@ -157,9 +157,9 @@ impl Renderer for JsonRenderer {
         let findings = report
             .findings()
             .map(|(file, finding)| JsonFinding {
-                rule: finding.rule,
-                name: report.rule(finding.rule).map_or("", |m| m.slug),
-                url: report.rule_url(finding.rule),
+                rule: finding.code(),
+                name: finding.rule.slug,
+                url: report.rule_url(finding.code()),
                 kind: match finding.kind {
                     FindingKind::Finding => "finding",
                     FindingKind::OpenQuestion => "open-question",

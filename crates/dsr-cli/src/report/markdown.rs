@@ -192,12 +192,12 @@ fn entry(report: &Report<'_>, file: &FileReport, finding: &Finding, doc: &mut St
         }
     };
     writeln!(doc, "- **Severity:** {severity}").ok();
-    let slug = report.rule(finding.rule).map_or("", |m| m.slug);
     writeln!(
         doc,
-        "- **Rule:** [{} {slug}]({})",
-        finding.rule,
-        report.rule_url(finding.rule)
+        "- **Rule:** [{} {}]({})",
+        finding.code(),
+        finding.rule.slug,
+        report.rule_url(finding.code())
     )
     .ok();
     writeln!(doc, "- **Impact:** {}", finding.impact.as_str()).ok();

@@ -287,14 +287,6 @@ impl<'a> Report<'a> {
             .flat_map(|file| file.findings.iter().map(move |f| (file, f)))
     }
 
-    pub fn rule(&self, code: &str) -> Option<&'static RuleMeta> {
-        self.rules
-            .iter()
-            .copied()
-            .find(|m| m.code == code)
-            .or_else(|| dsr_rules::find(code).map(|r| r.meta()))
-    }
-
     pub fn rule_url(&self, code: &str) -> String {
         format!("{}{code}.md", self.docs_url)
     }
@@ -364,9 +356,9 @@ pub(crate) mod tests {
         TextRange::new(start, start + needle.len())
     }
 
-    fn finding(rule: &'static str, severity: Severity, range: TextRange, title: &str) -> Finding {
+    fn finding(code: &str, severity: Severity, range: TextRange, title: &str) -> Finding {
         Finding {
-            rule,
+            rule: dsr_rules::find(code).unwrap().rule.meta(),
             title: title.into(),
             severity,
             impact: Impact::Availability,
@@ -409,7 +401,7 @@ pub(crate) mod tests {
         report.rules = ["BKP001", "DSR001"]
             .iter()
             .filter_map(|code| dsr_rules::find(code))
-            .map(|r| r.meta())
+            .map(|r| r.rule.meta())
             .collect();
         let get = range_of(GO, "http.Get(url)");
         let mut critical = finding(

@@ -228,7 +228,7 @@ fn result(
         FindingKind::OpenQuestion => sarif::ResultKind::Review,
     };
     let builder = sarif::Result::builder()
-        .rule_id(finding.rule)
+        .rule_id(finding.code())
         .kind(kind)
         .level(result_level(finding))
         .message(text(finding.title.as_str()))
@@ -298,7 +298,7 @@ pub fn log(report: &Report<'_>) -> sarif::Sarif {
     let results: Vec<sarif::Result> = report
         .findings()
         .map(|(file, finding)| {
-            let index = report.rules.iter().position(|m| m.code == finding.rule);
+            let index = report.rules.iter().position(|m| *m == finding.rule);
             result(report, index, file, finding)
         })
         .collect();

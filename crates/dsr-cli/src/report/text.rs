@@ -45,7 +45,7 @@ impl TextRenderer {
     fn header(&self, file: &FileReport, finding: &Finding) -> String {
         let start = file.source.point(finding.range.start);
         let location = format!("{}:{}:{}:", file.path, start.line, start.column);
-        let code = format!("{} [{}]", finding.rule, severity_label(finding));
+        let code = format!("{} [{}]", finding.code(), severity_label(finding));
         format!(
             "{} {} {}",
             self.paint(Style::new().bold(), &location),

@@ -29,7 +29,7 @@ pub(crate) type Name = u64;
 
 /// Stands for "the module's top-level statements", which run together: every nameless item defines it and
 /// calls it, so they all share one slice.
-const MODULE_BODY: Name = 0x6d6f_6475_6c65_5f62;
+pub(crate) const MODULE_BODY: Name = 0x6d6f_6475_6c65_5f62;
 
 /// What a chunk's text says, independent of where it is: cached by the text's hash.
 #[derive(Debug, Default)]

@@ -45,6 +45,7 @@ use tree_sitter::Tree;
 use crate::engine::{Analysis, Engine, RawAnalysis, RuleFailure};
 use chunks::{Chunk, ChunkNames, Kinds, Role};
 use dsr_core::finding::Finding;
+use dsr_core::rule::Model;
 
 /// What the analysis of one document keeps between versions. One per document; start with
 /// [`IncrementalCache::default`].
@@ -78,9 +79,71 @@ struct Plan {
     reduced: FxHashSet<usize>,
 }
 
+/// The kinds of dependency between chunks a slice follows, beyond the global chunks, the declarations a chunk
+/// mentions and the module's top-level statements (which every rule needs): the union of what the models the
+/// enabled rules read look at outside a function ([`Links::of_model`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Links {
+    /// The functions a chunk calls (a helper's remote calls are its callers').
+    callees: bool,
+    /// The chunks that mention a function as a value (a router registering a handler, a callback passed to a
+    /// retry library).
+    referrers: bool,
+    /// The chunks that assign to the same package-level variable or struct field.
+    writers: bool,
+    /// For a function `main` reaches through calls, the functions on the way.
+    entry_paths: bool,
+}
+
+impl Links {
+    fn of_model(model: Model) -> Links {
+        let callees = Links {
+            callees: true,
+            ..Links::default()
+        };
+        match model {
+            Model::RemoteCalls | Model::Locks | Model::Store | Model::Time => callees,
+            Model::Retries | Model::Loops | Model::Messaging => Links {
+                referrers: true,
+                ..callees
+            },
+            Model::Handlers => Links {
+                referrers: true,
+                entry_paths: true,
+                ..callees
+            },
+            Model::StoredValues => Links {
+                writers: true,
+                ..Links::default()
+            },
+        }
+    }
+
+    fn union(self, other: Links) -> Links {
+        Links {
+            callees: self.callees || other.callees,
+            referrers: self.referrers || other.referrers,
+            writers: self.writers || other.writers,
+            entry_paths: self.entry_paths || other.entry_paths,
+        }
+    }
+
+    /// What the rules that run on `language` need.
+    pub(crate) fn for_rules(engine: &Engine, language: Language) -> Links {
+        engine
+            .rules()
+            .iter()
+            .map(|rule| rule.meta())
+            .filter(|meta| meta.applies_to(language))
+            .flat_map(|meta| meta.reads.iter().copied())
+            .map(Links::of_model)
+            .fold(Links::default(), Links::union)
+    }
+}
+
 impl Plan {
-    fn new(chunks: &[Chunk], definitions: u64) -> Self {
-        let graph = Graph::new(chunks);
+    fn new(chunks: &[Chunk], definitions: u64, links: Links) -> Self {
+        let graph = Graph::new(chunks, links);
         let mut distinct: FxHashMap<SliceSpec, Arc<SliceSpec>> = FxHashMap::default();
         let slices: Vec<Arc<SliceSpec>> = (0..chunks.len())
             .map(|owner| {
@@ -433,7 +496,7 @@ struct Graph {
 }
 
 impl Graph {
-    fn new(chunks: &[Chunk]) -> Self {
+    fn new(chunks: &[Chunk], links: Links) -> Self {
         let mut definers: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
         let mut globals = Vec::new();
         for (index, chunk) in chunks.iter().enumerate() {
@@ -452,7 +515,12 @@ impl Graph {
                 continue;
             }
             let nameless = chunk.names.module_body;
+            // The module's top-level statements call each other through `MODULE_BODY`: they run together,
+            // whatever the rules read.
             for name in &chunk.names.calls {
+                if !links.callees && *name != chunks::MODULE_BODY {
+                    continue;
+                }
                 for &other in definers.get(name).into_iter().flatten() {
                     if other != index {
                         forward[index].push(other);
@@ -468,7 +536,7 @@ impl Graph {
                     if other_role == Role::Declaration || chunk.role() == Role::Declaration {
                         forward[index].push(other);
                     }
-                    if other_role == Role::Item || nameless {
+                    if links.referrers && (other_role == Role::Item || nameless) {
                         referrers[other].push(index);
                     }
                 }
@@ -478,7 +546,7 @@ impl Graph {
         // (a client given its timeout in `init`), and each writer's on the others (a slice field appended to in
         // one method and re-sliced in another is a queue).
         let mut writers: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
-        for (index, chunk) in chunks.iter().enumerate() {
+        for (index, chunk) in chunks.iter().enumerate().filter(|_| links.writers) {
             for name in &chunk.names.writes {
                 let declarations = definers
                     .get(name)
@@ -504,7 +572,11 @@ impl Graph {
             list.sort_unstable();
             list.dedup();
         }
-        let entry_paths = entry_paths(chunks, &definers, &forward);
+        let entry_paths = if links.entry_paths {
+            entry_paths(chunks, &definers, &forward)
+        } else {
+            FxHashMap::default()
+        };
         Self {
             definers,
             forward,
@@ -702,15 +774,17 @@ impl Engine {
         let chunks = chunks::chunk(language, kinds(language), tree, source, &cache.names);
         let chunked = started.elapsed();
         let definitions = definitions(&chunks);
+        // Fixed for a cache: the engine, and so its rules, is part of the cache key.
+        let links = Links::for_rules(self, language);
         let plan = match cache.plan.take() {
             Some(mut plan) => {
                 if plan.still_holds(&chunks, definitions) {
                     plan
                 } else {
-                    Plan::new(&chunks, definitions)
+                    Plan::new(&chunks, definitions, links)
                 }
             }
-            None => Plan::new(&chunks, definitions),
+            None => Plan::new(&chunks, definitions, links),
         };
 
         // Owners grouped by the slice they are computed on: top-level statements share one.
@@ -987,7 +1061,7 @@ mod tests {
     use dsr_syntax::Document;
 
     use super::*;
-    use dsr_core::rule::{Rule, RuleMeta};
+    use dsr_core::rule::{Registered, Rule, RuleMeta};
     use dsr_core::Config;
     use dsr_semantic::RuleContext;
 
@@ -1003,6 +1077,8 @@ mod tests {
             impact: Operability,
             kind: Finding,
             fix: Never,
+            scope: Function,
+            reads: [RemoteCalls],
         }
     }
 
@@ -1033,7 +1109,7 @@ mod tests {
             vec![dsr_core::config::Selector::parse("TST201", &["TST201"]).unwrap()],
             Vec::new(),
         );
-        Engine::new(&[&CallsRemote], config)
+        Engine::new(&[Registered::stable(&CallsRemote)], config)
     }
 
     fn analyze(engine: &Engine, source: &str, cache: &mut IncrementalCache) -> Analysis {
@@ -1188,11 +1264,39 @@ mod tests {
         assert_eq!(second.findings, whole.findings);
     }
 
+    /// Links come from the models the rules read: a rule that reads remote effects gets the callees, one that
+    /// reads nothing only the globals and the chunk itself.
+    #[test]
+    fn slices_follow_only_the_links_the_rules_models_need() {
+        let chunks = go_chunks(FILE);
+        let links = Links::for_rules(&engine(), Language::Go);
+        assert_eq!(links, Links::of_model(Model::RemoteCalls));
+        assert_eq!(
+            Links::for_rules(&engine(), Language::Sql),
+            Links::default(),
+            "rules that do not run on the language need nothing"
+        );
+        let a = 3;
+        assert_eq!(
+            Graph::new(&chunks, links).slice(&chunks, a).chunks,
+            [0, 1, 2, 3]
+        );
+        assert_eq!(
+            Graph::new(&chunks, Links::default())
+                .slice(&chunks, a)
+                .chunks,
+            [0, 1, 3]
+        );
+    }
+
     #[test]
     fn a_registering_function_is_held_without_the_other_registrations() {
         let source = "package p\n\nimport \"net/http\"\n\nfunc a(w http.ResponseWriter, r *http.Request) {}\n\nfunc b(w http.ResponseWriter, r *http.Request) {}\n\nfunc routes(mux *http.ServeMux) {\n\tmux.HandleFunc(\"/a\", a)\n\tmux.HandleFunc(\"/b\", b)\n\thttp.ListenAndServe(\":8080\", mux)\n}\n";
         let chunks = go_chunks(source);
-        let graph = Graph::new(&chunks);
+        let graph = Graph::new(
+            &chunks,
+            Links::for_rules(&engine(), Language::Go).union(Links::of_model(Model::Handlers)),
+        );
         let slice = graph.slice(&chunks, 2);
         assert_eq!(slice.chunks, [0, 1, 2, 4], "a with routes, not b");
         assert_eq!(slice.left_out.len(), 1);

@@ -71,6 +71,8 @@ declare_rule! {
         impact: Operability,
         kind: OpenQuestion,
         fix: Never,
+        scope: File,
+        reads: [Handlers],
     }
 }
 

@@ -95,6 +95,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [Loops, RemoteCalls],
     }
 }
 
@@ -107,7 +109,7 @@ impl Rule<RuleContext<'_>> for RemoteCallInLoop {
         if ctx.tree.is_none() {
             return;
         }
-        let effects = ctx.remote_effects();
+        let effects = ctx.remote_calls();
         let loops = ctx.loops();
         for (index, call) in ctx.facts.calls.iter().enumerate() {
             let Some(remote) = effects.remote(index) else {

@@ -87,6 +87,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [RemoteCalls],
     }
 }
 
@@ -209,7 +211,7 @@ fn go_body_kind(ctx: &RuleContext<'_>, call: &Call<'_>, name: &str) -> Option<bo
     let value = ctx
         .facts
         .declared_value(call.function, name, call.node.start_byte())?;
-    let effects = ctx.remote_effects();
+    let effects = ctx.remote_calls();
     let index = effects.call_index(value)?;
     if effects
         .remote(index)
@@ -308,7 +310,7 @@ fn is_awaited(n: Node<'_>) -> bool {
 /// The receiver is a reqwest response: the chain goes through a remote HTTP `send()`, or a local declared
 /// from one.
 fn is_reqwest_response(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
-    let effects = ctx.remote_effects();
+    let effects = ctx.remote_calls();
     let Some(receiver) = call.receiver else {
         return false;
     };

@@ -66,6 +66,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [StoredValues],
     }
 }
 

@@ -89,6 +89,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [Loops, RemoteCalls],
     }
 }
 
@@ -185,7 +187,7 @@ fn unit(language: Language) -> &'static str {
 }
 
 fn reaches_remote(ctx: &RuleContext<'_>, spawn: &Spawn<'_>, lp: &IterationLoop<'_>) -> bool {
-    let effects = ctx.remote_effects();
+    let effects = ctx.remote_calls();
     let scope = match spawn.kind {
         SpawnKind::PromiseAll(_) | SpawnKind::JoinAll(_) | SpawnKind::UnawaitedPromise => {
             lp.body.map(TextRange::of).unwrap_or_else(|| lp.range())

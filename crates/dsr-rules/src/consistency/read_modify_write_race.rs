@@ -90,6 +90,8 @@ declare_rule! {
         impact: Consistency,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [Store],
     }
 }
 

@@ -114,6 +114,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [Locks, RemoteCalls],
     }
 }
 

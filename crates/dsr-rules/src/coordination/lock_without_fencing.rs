@@ -2,7 +2,6 @@ use dsr_core::kb::{ApiKind, LockScope};
 use dsr_core::{declare_rule, Finding, Fix, Rule, RuleMeta, TextRange};
 use dsr_semantic::models::locks::{key_text, words, Acquisition, Expiry, Mechanism, Purpose};
 use dsr_semantic::models::remote::RemoteCalls;
-use dsr_semantic::store_commands::StoreCommand;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
@@ -109,6 +108,8 @@ declare_rule! {
         impact: SilentCorruption,
         kind: OpenQuestion,
         fix: Never,
+        scope: Function,
+        reads: [Locks, RemoteCalls],
     }
 }
 
@@ -148,7 +149,7 @@ impl Rule<RuleContext<'_>> for LockWithoutFencing {
                 .iter()
                 .enumerate()
                 // The cheap test first: most calls write nothing.
-                .filter(|(i, _)| remote.remote(*i).is_some_and(|r| r.write.is_some()))
+                .filter(|(i, _)| remote.remote(*i).is_some_and(|r| r.mutation.is_some()))
                 .filter(|(i, c)| {
                     *i != acquisition.call
                         && !acquisition.releases.iter().any(|r| r.call == *i)
@@ -217,7 +218,7 @@ fn is_fenced(ctx: &RuleContext<'_>, acquisition: &Acquisition<'_, '_>, region: T
                 .map(|f| facts.outermost_function(f))
                 == function
         })
-        .filter_map(|i| StoreCommand::decode(facts, ctx.kb, ctx.source, i))
+        .filter_map(|i| ctx.store_commands().at(i))
         .any(|c| matches!(c.name.as_str(), "INCR" | "INCRBY"));
     if counter {
         return true;
@@ -278,7 +279,7 @@ fn report(
     for write in writes {
         let kind = remote
             .remote(*write)
-            .and_then(|r| r.write)
+            .and_then(|r| r.mutation)
             .and_then(|w| ctx.kb.call(facts, &facts.calls[w]))
             .map_or("write", |api| describe(api.kind));
         if !kinds.contains(&kind) {

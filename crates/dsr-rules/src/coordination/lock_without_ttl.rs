@@ -101,6 +101,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Sometimes,
+        scope: Function,
+        reads: [Locks],
     }
 }
 
@@ -136,12 +138,9 @@ impl Rule<RuleContext<'_>> for LockWithoutTtl {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        let commands: Vec<_> = (0..ctx.facts.calls.len())
-            .filter_map(|i| StoreCommand::decode(ctx.facts, ctx.kb, ctx.source, i))
-            .collect();
         let locks = ctx.locks();
         let mut claims: Vec<(Claim<'_>, Analysis)> = Vec::new();
-        for command in &commands {
+        for command in ctx.store_commands().all() {
             let Some(claim) = redis_claim(ctx, command, LOCK_TTL) else {
                 continue;
             };

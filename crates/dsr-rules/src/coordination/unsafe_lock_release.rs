@@ -1,6 +1,5 @@
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::models::locks::{key_text, Acquisition, Expiry, Mechanism, Purpose, ReleaseKind};
-use dsr_semantic::store_commands::StoreCommand;
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
@@ -103,6 +102,8 @@ declare_rule! {
         impact: SilentCorruption,
         kind: Finding,
         fix: Never,
+        scope: File,
+        reads: [Locks],
     }
 }
 
@@ -153,9 +154,10 @@ fn report(
         .key
         .map(|k| format!("`{}`", shorten(&key_text(ctx.source, ctx.language, k))))
         .unwrap_or_else(|| "the lock key".to_string());
-    let command = StoreCommand::decode(facts, ctx.kb, ctx.source, release)
-        .map(|c| c.name)
-        .unwrap_or_else(|| "DEL".to_string());
+    let command = ctx
+        .store_commands()
+        .at(release)
+        .map_or_else(|| "DEL".to_string(), |c| c.name.clone());
     // A raw token (`"PX"`) says less than the typed expiry (`30*time.Second`), so only the latter is quoted.
     let expiry = match acquisition.expiry {
         Expiry::At(n) if node::string_literal_value(n, ctx.source, ctx.language).is_none() => {

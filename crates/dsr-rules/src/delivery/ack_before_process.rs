@@ -99,6 +99,8 @@ declare_rule! {
         impact: DataLoss,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [Messaging],
     }
 }
 

@@ -92,6 +92,8 @@ declare_rule! {
         impact: Consistency,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [Messaging],
     }
 }
 

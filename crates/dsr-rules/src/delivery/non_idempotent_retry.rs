@@ -87,6 +87,8 @@ declare_rule! {
         impact: SilentCorruption,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [RemoteCalls, Retries],
     }
 }
 
@@ -96,7 +98,7 @@ impl Rule<RuleContext<'_>> for NonIdempotentRetry {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
-        let effects = ctx.remote_effects();
+        let effects = ctx.remote_calls();
         // A call repeated by two nested retries is one problem.
         let mut reported = FxHashSet::default();
         for retry in ctx.retries().iter() {

@@ -102,6 +102,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Sometimes,
+        scope: Function,
+        reads: [Messaging],
     }
 }
 

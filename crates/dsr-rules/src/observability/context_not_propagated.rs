@@ -109,6 +109,8 @@ declare_rule! {
         impact: Operability,
         kind: Finding,
         fix: Sometimes,
+        scope: Function,
+        reads: [Handlers],
     }
 }
 

@@ -1,7 +1,7 @@
 use dsr_core::kb::ApiKind;
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
-use dsr_semantic::models::remote::Reach;
+use dsr_semantic::models::RemoteCall;
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
@@ -75,6 +75,8 @@ declare_rule! {
         impact: Operability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [RemoteCalls, Retries],
     }
 }
 
@@ -128,7 +130,7 @@ fn describe(kind: ApiKind) -> &'static str {
 /// Strict about what is a remote call: library calls the knowledge base marks remote, and same-file helpers only
 /// when their signature passes a failure back (Go `error`, Rust `Result`, TS `async`). Closing a body or a
 /// connection fails harmlessly and is skipped.
-fn counts(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &Reach) -> bool {
+fn counts(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &RemoteCall) -> bool {
     if reach.kind == ApiKind::Local {
         return false;
     }
@@ -172,7 +174,7 @@ fn counts(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &Reach) -> bool {
 fn emit(
     ctx: &RuleContext<'_>,
     call: &Call<'_>,
-    reach: &Reach,
+    reach: &RemoteCall,
     range: TextRange,
     how: &str,
     sink: &mut Vec<Finding>,
@@ -373,7 +375,7 @@ fn rust_swallow(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<(TextRange, St
 fn ts_floating(
     ctx: &RuleContext<'_>,
     call: &Call<'_>,
-    reach: &Reach,
+    reach: &RemoteCall,
 ) -> Option<(TextRange, String)> {
     call.node
         .parent()
@@ -479,7 +481,7 @@ fn check_ts_catches(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>, seen: &mut F
                     } else {
                         r
                     };
-                    let Some(index) = ctx.remote_effects().call_index(r) else {
+                    let Some(index) = ctx.remote_calls().call_index(r) else {
                         break;
                     };
                     let c = &ctx.facts.calls[index];
@@ -640,7 +642,7 @@ fn is_client_name(name: &str) -> bool {
 
 /// The call whose node is `n`, through the shared by-node index of the remote-effects model.
 fn call_at<'c, 't>(ctx: &'c RuleContext<'t>, n: Node<'_>) -> Option<&'c Call<'t>> {
-    let index = ctx.remote_effects().call_index(n)?;
+    let index = ctx.remote_calls().call_index(n)?;
     ctx.facts.calls.get(index)
 }
 

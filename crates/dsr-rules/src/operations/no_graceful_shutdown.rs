@@ -99,6 +99,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Sometimes,
+        scope: Function,
+        reads: [Handlers],
     }
 }
 

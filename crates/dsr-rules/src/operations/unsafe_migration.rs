@@ -101,6 +101,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Sometimes,
+        scope: Function,
+        reads: [],
     }
 }
 

@@ -73,6 +73,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Sometimes,
+        scope: File,
+        reads: [Time],
     }
 }
 

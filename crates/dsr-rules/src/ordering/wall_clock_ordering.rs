@@ -70,6 +70,8 @@ declare_rule! {
         impact: Consistency,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [Time],
     }
 }
 

@@ -1,9 +1,10 @@
-use dsr_core::kb::Api;
+use dsr_core::kb::{Api, ApiTimeout, Construct};
 use dsr_core::{
     declare_rule, Applicability, Confidence, Edit, Finding, Fix, Language, Rule, RuleMeta,
     TextRange,
 };
-use dsr_semantic::facts::{Binding, ContextDeadline, Literal, Origin};
+use dsr_semantic::facts::{Binding, Literal, Origin};
+use dsr_semantic::models::clients::{BuilderTimeout, RequestBound};
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
@@ -98,6 +99,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Sometimes,
+        scope: File,
+        reads: [StoredValues],
     }
 }
 
@@ -126,45 +129,11 @@ fn note(api: Option<&Api>) -> &str {
         .unwrap_or("it has no timeout")
 }
 
-/// How a request made through a client is bounded on its own.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Bound {
-    Bounded,
-    /// Bounded by something passed in: an open question.
-    Elsewhere,
-    Unbounded,
-}
-
-/// A client without a timeout of its own is fine when every request made through it in the file is bounded,
-/// at least one is, and the client goes nowhere else. `Elsewhere` when the weakest of them depends on callers.
-/// `judge` gives `None` for calls on the client that send nothing (`CloseIdleConnections`).
-fn through_requests<'t>(
-    ctx: &RuleContext<'t>,
-    binding: Option<&Binding>,
-    judge: impl Fn(&dsr_semantic::facts::Call<'t>) -> Option<Bound>,
-) -> Bound {
-    let Some(binding) = binding else {
-        return Bound::Unbounded;
-    };
-    let weakest = ctx
-        .facts
-        .calls_on(binding)
-        .filter_map(judge)
-        .max()
-        .unwrap_or(Bound::Unbounded);
-    // Whether the client escapes is the costly question (a walk over its scope): ask it last.
-    if weakest == Bound::Unbounded || ctx.facts.escapes(binding, ctx.source) {
-        return Bound::Unbounded;
-    }
-    weakest
-}
-
 /// Whether the knowledge base (the user's `[[effects]]` first) says the API at `path` sets a timeout itself.
 fn declared_bounded(ctx: &RuleContext<'_>, path: &str) -> bool {
     ctx.kb
         .api(ctx.language, path)
-        .and_then(|a| a.timeout.as_deref())
-        == Some("set")
+        .is_some_and(|a| a.timeout == Some(ApiTimeout::Set))
 }
 
 /// A remote call the knowledge base (typically a team's own `[[effects]]` wrapper) marks `timeout = "none"`.
@@ -196,7 +165,7 @@ fn declared_unbounded(
 fn is_declared_unbounded<'k>(ctx: &'k RuleContext<'_>, path: &str) -> Option<&'k Api> {
     ctx.kb
         .api(ctx.language, path)
-        .filter(|a| a.remote && a.timeout.as_deref() == Some("none"))
+        .filter(|a| a.remote && a.timeout == Some(ApiTimeout::None))
 }
 
 mod go {
@@ -217,7 +186,7 @@ mod go {
             let Some(api) = ctx.kb.api(ctx.language, path) else {
                 continue;
             };
-            if !api.remote || api.timeout.as_deref() != Some("none") {
+            if !api.remote || api.timeout != Some(ApiTimeout::None) {
                 continue;
             }
             if !path.starts_with("net/http.") {
@@ -230,9 +199,9 @@ mod go {
             let default_client = path.starts_with("net/http.DefaultClient.");
             let callee = &call.callee_text;
             let mut finding = if default_client && call.method.as_deref() == Some("Do") {
-                match request_bound(ctx, call.args.first().copied()) {
-                    (Bound::Bounded, _) => continue,
-                    (Bound::Elsewhere, source) => {
+                match ctx.go_request_bound(call.args.first().copied()) {
+                    (RequestBound::Bounded, _) => continue,
+                    (RequestBound::Elsewhere, source) => {
                         let mut question = ctx
                             .finding(META, TextRange::of(call.callee))
                             .open_question()
@@ -248,7 +217,7 @@ mod go {
                         }
                         question
                     }
-                    (Bound::Unbounded, source) => {
+                    (RequestBound::Unbounded, source) => {
                         let mut finding = ctx
                             .finding(META, TextRange::of(call.callee))
                             .title(format!("`{callee}` can wait forever: {}", note(Some(api))));
@@ -326,12 +295,12 @@ mod go {
             }
             let binding = facts.binding_of(selector, ctx.source);
             let bound =
-                through_requests(ctx, binding.as_ref(), |call| match call.method.as_deref() {
-                    Some("Do") => Some(request_bound(ctx, call.args.first().copied()).0),
-                    Some("Get" | "Head" | "Post" | "PostForm") => Some(Bound::Unbounded),
+                ctx.requests_through(binding.as_ref(), |call| match call.method.as_deref() {
+                    Some("Do") => Some(ctx.go_request_bound(call.args.first().copied()).0),
+                    Some("Get" | "Head" | "Post" | "PostForm") => Some(RequestBound::Unbounded),
                     _ => None,
                 });
-            if bound == Bound::Bounded {
+            if bound == RequestBound::Bounded {
                 continue;
             }
             let api = ctx.kb.api(ctx.language, "net/http.DefaultClient.Do");
@@ -340,7 +309,7 @@ mod go {
                 ctx.node_text(selector),
                 note(api)
             ));
-            if bound == Bound::Elsewhere {
+            if bound == RequestBound::Elsewhere {
                 finding = finding.open_question();
             }
             finding
@@ -352,52 +321,6 @@ mod go {
                 ))
                 .emit(sink);
         }
-    }
-
-    /// How the request given to `DefaultClient.Do` is bounded, with the node its context comes from.
-    fn request_bound<'t>(
-        ctx: &RuleContext<'t>,
-        request: Option<Node<'t>>,
-    ) -> (Bound, Option<Node<'t>>) {
-        let facts = ctx.facts;
-        let mut current = request;
-        for _ in 0..8 {
-            let Some(expr) = current else {
-                break;
-            };
-            match expr.kind() {
-                "identifier" => {
-                    let function = facts.function_at(expr.start_byte());
-                    match facts.origin_of(function, ctx.node_text(expr), expr.start_byte()) {
-                        Origin::Value(value) => current = Some(value),
-                        Origin::Parameter { .. } => return (Bound::Elsewhere, Some(expr)),
-                        Origin::Unknown => break,
-                    }
-                }
-                "call_expression" => {
-                    let Some(call) = facts.call_of(expr) else {
-                        break;
-                    };
-                    let context = match call.path.as_deref() {
-                        Some("net/http.NewRequestWithContext") => call.args.first().copied(),
-                        Some("net/http.NewRequest") => return (Bound::Unbounded, Some(expr)),
-                        _ if matches!(call.method.as_deref(), Some("WithContext" | "Clone")) => {
-                            call.args.first().copied()
-                        }
-                        _ => break,
-                    };
-                    let Some(context) = context else { break };
-                    return match facts.go_context_deadline(context, ctx.source) {
-                        ContextDeadline::Set(at) => (Bound::Bounded, Some(at)),
-                        ContextDeadline::FromCaller(at) => (Bound::Elsewhere, Some(at)),
-                        ContextDeadline::Absent(at) => (Bound::Unbounded, Some(at)),
-                        ContextDeadline::Unknown => (Bound::Elsewhere, Some(context)),
-                    };
-                }
-                _ => break,
-            }
-        }
-        (Bound::Elsewhere, None)
     }
 
     fn client_literal(ctx: &RuleContext<'_>, literal: &Literal<'_>, sink: &mut Vec<Finding>) {
@@ -420,12 +343,12 @@ mod go {
         }) {
             return;
         }
-        let bound = through_requests(ctx, binding.as_ref(), |call| match call.method.as_deref() {
-            Some("Do") => Some(request_bound(ctx, call.args.first().copied()).0),
-            Some("Get" | "Head" | "Post" | "PostForm") => Some(Bound::Unbounded),
+        let bound = ctx.requests_through(binding.as_ref(), |call| match call.method.as_deref() {
+            Some("Do") => Some(ctx.go_request_bound(call.args.first().copied()).0),
+            Some("Get" | "Head" | "Post" | "PostForm") => Some(RequestBound::Unbounded),
             _ => None,
         });
-        if bound == Bound::Bounded {
+        if bound == RequestBound::Bounded {
             return;
         }
         let type_range = literal
@@ -457,7 +380,7 @@ mod go {
             None => format!("`{written}` built without a `Timeout`: {}", note(api)),
         };
         let mut finding = ctx.finding(META, type_range).title(title);
-        if bound == Bound::Elsewhere {
+        if bound == RequestBound::Elsewhere {
             finding = finding.open_question().confidence(Confidence::Medium);
         }
         finding
@@ -474,88 +397,10 @@ mod rust {
 
     const TIMEOUT_CALL: &str = ".timeout(std::time::Duration::from_secs(10))";
 
-    /// What a call on the Rust side starts.
-    enum Entry {
-        /// `reqwest::get`, `ureq::get`: a request on a default client.
-        Request,
-        /// `reqwest::Client::new()`, `ureq::agent()`: a client with defaults.
-        Client,
-        /// `reqwest::Client::builder()`, `ureq::AgentBuilder::new()`: a builder to configure.
-        Builder,
-    }
-
-    fn entry(path: &str) -> Option<Entry> {
-        Some(match path {
-            "reqwest::get"
-            | "reqwest::blocking::get"
-            | "ureq::get"
-            | "ureq::post"
-            | "ureq::put"
-            | "ureq::delete"
-            | "ureq::head"
-            | "ureq::patch"
-            | "ureq::request" => Entry::Request,
-            "reqwest::Client::new"
-            | "reqwest::Client::default"
-            | "reqwest::blocking::Client::new"
-            | "ureq::agent"
-            | "ureq::Agent::new"
-            | "ureq::Agent::new_with_defaults" => Entry::Client,
-            "reqwest::Client::builder"
-            | "reqwest::ClientBuilder::new"
-            | "reqwest::blocking::Client::builder"
-            | "reqwest::blocking::ClientBuilder::new"
-            | "ureq::AgentBuilder::new"
-            | "ureq::Agent::config_builder" => Entry::Builder,
-            _ => return None,
-        })
-    }
-
     /// Methods that send a request through a client or agent.
     const REQUEST_METHODS: &[&str] = &[
         "get", "post", "put", "patch", "delete", "head", "request", "options",
     ];
-
-    /// What a chain of builder calls does to the timeout.
-    #[derive(PartialEq, Eq)]
-    enum Timeout<'t> {
-        Set,
-        /// `.timeout(None)` on the blocking client: explicitly none.
-        Disabled(Node<'t>),
-        ConnectOnly(Node<'t>),
-        Absent,
-    }
-
-    fn chain_timeout<'t>(
-        ctx: &RuleContext<'t>,
-        module: &str,
-        links: &[dsr_semantic::facts::ChainLink<'t>],
-    ) -> Timeout<'t> {
-        let mut result = Timeout::Absent;
-        for link in links {
-            let name = ctx.node_text(link.method);
-            let Some(api) = ctx.kb.method_of(ctx.language, module, name) else {
-                continue;
-            };
-            match api.timeout.as_deref() {
-                Some("set") => {
-                    let disabled = ctx.facts.call_of(link.call).is_some_and(|c| {
-                        c.args.len() == 1 && ctx.node_text(c.args[0]).trim() == "None"
-                    });
-                    result = if disabled {
-                        Timeout::Disabled(link.call)
-                    } else {
-                        Timeout::Set
-                    };
-                }
-                Some("connect") if result == Timeout::Absent => {
-                    result = Timeout::ConnectOnly(link.call)
-                }
-                _ => {}
-            }
-        }
-        result
-    }
 
     pub(super) fn check(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         for call in &ctx.facts.calls {
@@ -565,31 +410,31 @@ mod rust {
             if declared_bounded(ctx, path) {
                 continue;
             }
-            let Some(kind) = entry(path) else {
+            let api = ctx.kb.api(ctx.language, path);
+            let Some(kind) = api.and_then(|a| a.constructs) else {
                 if let Some(api) = is_declared_unbounded(ctx, path) {
                     declared_unbounded(ctx, call, api, sink);
                 }
                 continue;
             };
             let module = path.split("::").next().unwrap_or(path);
-            let api = ctx.kb.api(ctx.language, path);
             // The blocking client gives up after 30 s unless told otherwise: bounded, if perhaps not enough.
             let blocking_default = api
-                .and_then(|a| a.timeout.as_deref())
-                .is_some_and(|t| t != "none");
+                .and_then(|a| a.timeout.as_ref())
+                .is_some_and(ApiTimeout::bounds_by_default);
             let chain = ctx.facts.method_chain(call.node);
             match kind {
-                Entry::Request => match chain_timeout(ctx, module, &chain) {
-                    Timeout::Set => continue,
-                    Timeout::Disabled(at) => report_disabled(ctx, call, at, sink),
-                    Timeout::ConnectOnly(_) | Timeout::Absent => {
+                Construct::Request => match ctx.builder_timeout(module, &chain) {
+                    BuilderTimeout::Set => continue,
+                    BuilderTimeout::Disabled(at) => report_disabled(ctx, call, at, sink),
+                    BuilderTimeout::ConnectOnly(_) | BuilderTimeout::Absent => {
                         report(ctx, call, path, api, blocking_default, None, sink)
                     }
                 },
-                Entry::Client => {
+                Construct::Client => {
                     let client = ctx.facts.binding_of(call.node, ctx.source);
                     let bound = requests_bound(ctx, module, client.as_ref());
-                    if bound == Bound::Bounded {
+                    if bound == RequestBound::Bounded {
                         continue;
                     }
                     let fix = if module == "reqwest" && !blocking_default {
@@ -602,31 +447,37 @@ mod rust {
                         call,
                         path,
                         api,
-                        blocking_default || bound == Bound::Elsewhere,
+                        blocking_default || bound == RequestBound::Elsewhere,
                         fix,
                         sink,
                     );
                 }
-                Entry::Builder => builder(ctx, call, module, api, blocking_default, &chain, sink),
+                Construct::Builder => {
+                    builder(ctx, call, module, api, blocking_default, &chain, sink)
+                }
             }
         }
     }
 
     /// Requests made through a client binding: each needs its own `.timeout(..)`.
-    fn requests_bound(ctx: &RuleContext<'_>, module: &str, client: Option<&Binding>) -> Bound {
-        through_requests(ctx, client, |request| {
+    fn requests_bound(
+        ctx: &RuleContext<'_>,
+        module: &str,
+        client: Option<&Binding>,
+    ) -> RequestBound {
+        ctx.requests_through(client, |request| {
             let sends = request
                 .method
                 .as_deref()
                 .is_some_and(|m| REQUEST_METHODS.contains(&m));
             if !sends {
                 // `client.clone()` and the like hand the client on.
-                return Some(Bound::Unbounded);
+                return Some(RequestBound::Unbounded);
             }
             Some(
-                match chain_timeout(ctx, module, &ctx.facts.method_chain(request.node)) {
-                    Timeout::Set => Bound::Bounded,
-                    _ => Bound::Unbounded,
+                match ctx.builder_timeout(module, &ctx.facts.method_chain(request.node)) {
+                    BuilderTimeout::Set => RequestBound::Bounded,
+                    _ => RequestBound::Unbounded,
                 },
             )
         })
@@ -647,13 +498,13 @@ mod rust {
             .iter()
             .position(|l| ctx.node_text(l.method) == "build");
         let configured = &chain[..build.unwrap_or(chain.len())];
-        match chain_timeout(ctx, module, configured) {
-            Timeout::Set => return,
-            Timeout::Disabled(at) => return report_disabled(ctx, call, at, sink),
-            Timeout::ConnectOnly(_) | Timeout::Absent => {}
+        match ctx.builder_timeout(module, configured) {
+            BuilderTimeout::Set => return,
+            BuilderTimeout::Disabled(at) => return report_disabled(ctx, call, at, sink),
+            BuilderTimeout::ConnectOnly(_) | BuilderTimeout::Absent => {}
         }
-        let connect_only = match chain_timeout(ctx, module, configured) {
-            Timeout::ConnectOnly(at) => ctx.facts.call_of(at).and_then(|c| c.method.clone()),
+        let connect_only = match ctx.builder_timeout(module, configured) {
+            BuilderTimeout::ConnectOnly(at) => ctx.facts.call_of(at).and_then(|c| c.method.clone()),
             _ => None,
         };
         let (build_link, client) = match build {
@@ -677,7 +528,7 @@ mod rust {
                             .unwrap_or(step.callee),
                     }];
                     links.extend(facts.method_chain(step.node));
-                    if chain_timeout(ctx, module, &links) == Timeout::Set {
+                    if ctx.builder_timeout(module, &links) == BuilderTimeout::Set {
                         return;
                     }
                     if later_build.is_none() {
@@ -694,7 +545,7 @@ mod rust {
             }
         };
         let bound = requests_bound(ctx, module, client.as_ref());
-        if bound == Bound::Bounded {
+        if bound == RequestBound::Bounded {
             return;
         }
         let fix = build_link.and_then(|link| {
@@ -729,7 +580,7 @@ mod rust {
                 " (`{method}` bounds connecting only, not the response)"
             ));
         }
-        let open_question = blocking_default || bound == Bound::Elsewhere;
+        let open_question = blocking_default || bound == RequestBound::Elsewhere;
         let mut finding = ctx.finding(META, TextRange::of(call.callee)).title(title);
         if open_question {
             finding = finding.open_question();
@@ -784,8 +635,8 @@ mod rust {
         let module = path.split("::").next().unwrap_or(path);
         let written = &call.callee_text;
         let blocking = api
-            .and_then(|a| a.timeout.as_deref())
-            .is_some_and(|t| t != "none");
+            .and_then(|a| a.timeout.as_ref())
+            .is_some_and(ApiTimeout::bounds_by_default);
         let title = if blocking {
             format!(
                 "`{written}()` relies on a default timeout: {}; is that within the caller's budget",
@@ -1375,7 +1226,7 @@ mod typescript {
                 return;
             }
         }
-        let bound = through_requests(ctx, instance.as_ref(), |request| {
+        let bound = ctx.requests_through(instance.as_ref(), |request| {
             let sends = request
                 .method
                 .as_deref()
@@ -1385,12 +1236,12 @@ mod typescript {
             }
             let config = request.args.get(config_index(ctx, request)).copied();
             Some(match judge(ctx, config, &["timeout", "signal"]) {
-                Options::Bounded => Bound::Bounded,
-                Options::Elsewhere(_) => Bound::Elsewhere,
-                Options::Unbounded(..) => Bound::Unbounded,
+                Options::Bounded => RequestBound::Bounded,
+                Options::Elsewhere(_) => RequestBound::Elsewhere,
+                Options::Unbounded(..) => RequestBound::Unbounded,
             })
         });
-        if bound == Bound::Bounded {
+        if bound == RequestBound::Bounded {
             return;
         }
         let written = &call.callee_text;
@@ -1417,7 +1268,7 @@ mod typescript {
                     Some(_) => "axios instance created with `timeout: 0`, which axios reads as no timeout at all".to_string(),
                     None => format!("axios instance created without a `timeout`: {}", note(api)),
                 });
-                if bound == Bound::Elsewhere {
+                if bound == RequestBound::Elsewhere {
                     finding = finding.open_question();
                 }
                 finding

@@ -98,6 +98,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Sometimes,
+        scope: Function,
+        reads: [StoredValues],
     }
 }
 

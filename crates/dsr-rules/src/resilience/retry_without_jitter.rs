@@ -74,6 +74,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [Retries],
     }
 }
 

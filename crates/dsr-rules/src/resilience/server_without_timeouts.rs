@@ -1,4 +1,4 @@
-use dsr_core::kb::{Api, PathGroupKind};
+use dsr_core::kb::{Api, ApiTimeout, PathGroupKind};
 use dsr_core::{
     declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
 };
@@ -83,6 +83,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Sometimes,
+        scope: Function,
+        reads: [Handlers, StoredValues],
     }
 }
 
@@ -253,7 +255,7 @@ mod rust {
             let header_timeout = chain.iter().any(|link| {
                 ctx.kb
                     .method_of(ctx.language, "hyper", ctx.node_text(link.method))
-                    .is_some_and(|api| api.timeout.as_deref() == Some("set"))
+                    .is_some_and(|api| api.timeout == Some(ApiTimeout::Set))
             });
             if header_timeout || timeout_layer_in_reach(ctx, call) {
                 continue;
@@ -311,7 +313,7 @@ mod rust {
             .path
             .as_deref()
             .and_then(|p| ctx.kb.api(ctx.language, p))
-            .is_some_and(|api| api.timeout.as_deref() == Some("set"));
+            .is_some_and(|api| api.timeout == Some(ApiTimeout::Set));
         // `use tower_http::timeout::*;` leaves `TimeoutLayer::new` unresolved: its name is enough then.
         let by_name = (call.callee_text.ends_with("TimeoutLayer::new")
             || call.callee_text.ends_with("TimeoutLayer::with_status_code"))
@@ -326,7 +328,7 @@ mod rust {
                     let module = root_path.split("::").next().unwrap_or(root_path);
                     ctx.kb
                         .method_of(ctx.language, module, method)
-                        .is_some_and(|api| api.timeout.as_deref() == Some("set"))
+                        .is_some_and(|api| api.timeout == Some(ApiTimeout::Set))
                         && root_path.ends_with("ServiceBuilder::new")
                 })
         });

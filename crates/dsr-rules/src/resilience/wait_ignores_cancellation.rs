@@ -91,6 +91,8 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [RemoteCalls],
     }
 }
 

@@ -82,6 +82,8 @@ declare_rule! {
         impact: Consistency,
         kind: Finding,
         fix: Never,
+        scope: Function,
+        reads: [Handlers],
     }
 }
 

@@ -39,17 +39,17 @@ pub fn check_message_conventions(finding: &Finding) -> Result<(), String> {
     let first = title
         .chars()
         .next()
-        .ok_or_else(|| format!("{}: empty title", finding.rule))?;
+        .ok_or_else(|| format!("{}: empty title", finding.code()))?;
     if first.is_uppercase() {
         return Err(format!(
             "{}: title starts with a capital: {title:?}",
-            finding.rule
+            finding.code()
         ));
     }
     if title.ends_with('.') {
         return Err(format!(
             "{}: title ends with a period: {title:?}",
-            finding.rule
+            finding.code()
         ));
     }
     for (field, text) in [
@@ -58,11 +58,11 @@ pub fn check_message_conventions(finding: &Finding) -> Result<(), String> {
         ("actual", &finding.actual),
     ] {
         if text.trim().is_empty() {
-            return Err(format!("{}: empty {field} in {title:?}", finding.rule));
+            return Err(format!("{}: empty {field} in {title:?}", finding.code()));
         }
     }
     if finding.fix.is_none() {
-        return Err(format!("{}: no fix or advice in {title:?}", finding.rule));
+        return Err(format!("{}: no fix or advice in {title:?}", finding.code()));
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
 use crate::facts::{compact, Call, FileFacts, ANONYMOUS};
-use crate::store_commands::{Options, StoreCommand, TokenStyle};
+use crate::store_commands::{Options, StoreCommand, StoreCommands, TokenStyle};
 use dsr_core::kb::{KnowledgeBase, LockLibrary, LockScope};
 
 use crate::kb::KbMatch;
@@ -107,17 +107,20 @@ pub enum ReleaseKind {
 }
 
 impl<'t, 'k> Locks<'t, 'k> {
-    pub fn compute(facts: &FileFacts<'t>, source: &str, kb: &'k KnowledgeBase) -> Self {
-        let commands: Vec<StoreCommand<'t>> = (0..facts.calls.len())
-            .filter_map(|i| StoreCommand::decode(facts, kb, source, i))
-            .collect();
+    pub fn compute(
+        facts: &FileFacts<'t>,
+        source: &str,
+        kb: &'k KnowledgeBase,
+        commands: &StoreCommands<'t>,
+    ) -> Self {
+        let commands = commands.all();
         let keys: Vec<Option<String>> = commands
             .iter()
             .map(|c| c.key.map(|k| key_text(source, facts.language, k)))
             .collect();
         let scanner = Scanner::new(facts, source);
         let mut acquisitions = Vec::new();
-        for command in &commands {
+        for command in commands {
             if let Some(expiry) = set_if_absent(facts, source, command) {
                 let mut acquisition = Acquisition {
                     call: command.call,
@@ -135,7 +138,7 @@ impl<'t, 'k> Locks<'t, 'k> {
                     releases: Vec::new(),
                     expire: None,
                 };
-                redis_releases(facts, source, &commands, &keys, &mut acquisition);
+                redis_releases(facts, source, commands, &keys, &mut acquisition);
                 acquisition.purpose = classify(
                     facts,
                     source,
@@ -150,7 +153,7 @@ impl<'t, 'k> Locks<'t, 'k> {
         }
         if facts.language == Language::Go {
             for mut acquisition in etcd_transactions(facts, source, kb) {
-                redis_releases(facts, source, &commands, &keys, &mut acquisition);
+                redis_releases(facts, source, commands, &keys, &mut acquisition);
                 acquisition.purpose = classify(
                     facts,
                     source,

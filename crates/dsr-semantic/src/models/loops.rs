@@ -22,7 +22,7 @@ use rustc_hash::FxHashSet;
 use tree_sitter::Node;
 
 use crate::facts::FileFacts;
-use crate::models::effects::RemoteEffects;
+use crate::models::remote::RemoteCalls;
 use crate::models::retry::Retries;
 
 /// Every iteration of a file.
@@ -253,7 +253,7 @@ impl<'t> Loops<'t> {
     pub fn compute(
         facts: &FileFacts<'t>,
         source: &str,
-        effects: &RemoteEffects,
+        effects: &RemoteCalls,
         retry: &Retries<'t>,
     ) -> Self {
         let builder = Builder {
@@ -311,7 +311,7 @@ fn innermost(loops: &[IterationLoop<'_>], range: TextRange) -> Option<usize> {
 struct Builder<'a, 't> {
     facts: &'a FileFacts<'t>,
     source: &'a str,
-    effects: &'a RemoteEffects,
+    effects: &'a RemoteCalls,
     language: Language,
 }
 

@@ -29,6 +29,7 @@ use dsr_core::kb::{Api, ApiRole, KnowledgeBase};
 use self::syntax::{derived_names, find_binding, read_names, same_file_function};
 use crate::kb::KbMatch;
 use crate::models::control_flow::{self, can_reach, closures_between, contains};
+use crate::models::error_fate::{error_fate, ErrorFate};
 
 /// One message and what its handler does with it.
 #[derive(Debug)]
@@ -91,26 +92,7 @@ pub struct Processing<'t> {
     /// Started without being waited for: in a goroutine, a spawned task, or an async function whose promise is
     /// not awaited (the node is the `go` statement, the spawn call, or the call itself).
     pub concurrent: Option<Node<'t>>,
-    pub error: ErrorHandling<'t>,
-}
-
-/// What happens when a processing call fails.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorHandling<'t> {
-    /// The failure leaves the handler: `?`, `return err`, an exception no `catch` before the ack stops, a panic.
-    Propagated,
-    /// A branch handles it: `failure` runs when the call fails (Go's `if err != nil` body, a Rust `Err` arm or
-    /// `else`, a TypeScript `catch`); `leaves` says whether it always gets out (return/continue/throw/nack).
-    Branch {
-        check: Node<'t>,
-        failure: Option<Node<'t>>,
-        leaves: bool,
-    },
-    /// The error is dropped: `_ = f()`, `let _ = f()`, `.ok()`, `.catch(() => {})`, an `err` never checked, a
-    /// call of a same-file function that returns an error, used as a statement.
-    Discarded(Node<'t>),
-    /// No error to check, or none visible here.
-    Unknown,
+    pub error: ErrorFate<'t>,
 }
 
 /// How an ack stands to one processing call.
@@ -324,7 +306,7 @@ impl<'t> Handler<'t> {
                 continue;
             }
             let concurrent = concurrency(facts, call, scope, source);
-            let error = error_handling(facts, call, scope, source);
+            let error = error_fate(facts, call, scope, source, is_nack_like);
             self.processing.push(Processing {
                 call: index,
                 uses_message,
@@ -395,12 +377,10 @@ impl<'t> Handler<'t> {
             };
             if covers {
                 return match processing.error {
-                    ErrorHandling::Propagated
-                    | ErrorHandling::Branch { .. }
-                    | ErrorHandling::Discarded(_) => {
+                    ErrorFate::Propagated | ErrorFate::Branch { .. } | ErrorFate::Discarded(_) => {
                         Relation::AckOnFailure(FailurePath::OnExit(holder))
                     }
-                    ErrorHandling::Unknown => Relation::AfterSuccess,
+                    ErrorFate::Unknown => Relation::AfterSuccess,
                 };
             }
         }
@@ -411,9 +391,9 @@ impl<'t> Handler<'t> {
             return Relation::Unrelated;
         }
         match processing.error {
-            ErrorHandling::Propagated | ErrorHandling::Unknown => Relation::AfterSuccess,
-            ErrorHandling::Discarded(at) => Relation::AckOnFailure(FailurePath::Discarded(at)),
-            ErrorHandling::Branch {
+            ErrorFate::Propagated | ErrorFate::Unknown => Relation::AfterSuccess,
+            ErrorFate::Discarded(at) => Relation::AckOnFailure(FailurePath::Discarded(at)),
+            ErrorFate::Branch {
                 check,
                 failure,
                 leaves,
@@ -921,27 +901,6 @@ fn is_then_after(callback_call: Node<'_>, processing: Node<'_>, source: &str) ->
         })
 }
 
-/// Whether a block contains a way out for the failure path: an exit statement or a nack, outside nested
-/// functions.
-fn leaves(block: Node<'_>, facts: &FileFacts<'_>, source: &str) -> bool {
-    let language = facts.language;
-    let kinds = node::function_kinds(language);
-    let mut stack = vec![block];
-    while let Some(n) = stack.pop() {
-        if n != block && kinds.contains(&n.kind()) {
-            continue;
-        }
-        if control_flow::statement_exit(n, source, language).is_some()
-            || n.kind() == "try_expression"
-            || is_nack_like(n, source)
-        {
-            return true;
-        }
-        stack.extend(node::named_children(n));
-    }
-    false
-}
-
 /// A call whose method names a nack, reject, requeue or dead-letter: the failure is handed back.
 fn is_nack_like(n: Node<'_>, source: &str) -> bool {
     if n.kind() != "call_expression" {
@@ -969,374 +928,6 @@ fn is_nack_like(n: Node<'_>, source: &str) -> bool {
     ) || last.contains("deadletter")
         || last.contains("dead_letter")
         || last.contains("dlq")
-}
-
-/// What happens to a processing call's error (see [`ErrorHandling`]).
-fn error_handling<'t>(
-    facts: &FileFacts<'t>,
-    call: &Call<'t>,
-    scope: Node<'t>,
-    source: &str,
-) -> ErrorHandling<'t> {
-    match facts.language {
-        Language::Go => go_error_handling(facts, call, scope, source),
-        Language::Rust => rust_error_handling(facts, call, scope, source),
-        _ => ts_error_handling(facts, call, scope, source),
-    }
-}
-
-fn returns_error(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> bool {
-    let Some(function) = same_file_function(facts, call) else {
-        return false;
-    };
-    let function = facts.functions[function].node;
-    let result = function
-        .child_by_field_name("result")
-        .or_else(|| function.child_by_field_name("return_type"));
-    result.is_some_and(|r| {
-        let text = node::text(r, source);
-        text.contains("error") || text.contains("Result")
-    })
-}
-
-fn go_error_handling<'t>(
-    facts: &FileFacts<'t>,
-    call: &Call<'t>,
-    scope: Node<'t>,
-    source: &str,
-) -> ErrorHandling<'t> {
-    let mut n = call.node;
-    while let Some(parent) = n
-        .parent()
-        .filter(|p| p.kind() == "parenthesized_expression")
-    {
-        n = parent;
-    }
-    let Some(parent) = n.parent() else {
-        return ErrorHandling::Unknown;
-    };
-    match parent.kind() {
-        "expression_list" => {
-            let Some(statement) = parent
-                .parent()
-                .filter(|s| matches!(s.kind(), "short_var_declaration" | "assignment_statement"))
-            else {
-                return ErrorHandling::Unknown;
-            };
-            let lefts: Vec<Node<'t>> = statement
-                .child_by_field_name("left")
-                .map(|l| node::named_children(l).collect())
-                .unwrap_or_default();
-            let Some(last) = lefts.last() else {
-                return ErrorHandling::Unknown;
-            };
-            let name = node::text(*last, source);
-            let is_error =
-                lefts.len() > 1 || name.to_ascii_lowercase().contains("err") || name == "_";
-            if !is_error {
-                return ErrorHandling::Unknown;
-            }
-            if name == "_" {
-                // `_ = f()` exists to silence an unchecked-error lint: the value dropped is an error.
-                return ErrorHandling::Discarded(statement);
-            }
-            // `if err := f(); err != nil {…}`
-            if let Some(owner) = statement.parent().filter(|p| {
-                p.kind() == "if_statement"
-                    && p.child_by_field_name("initializer") == Some(statement)
-            }) {
-                return go_branch(facts, owner, name, source);
-            }
-            let err = [name.to_string()];
-            let check = node::descendants(scope).find(|c| {
-                c.start_byte() >= statement.end_byte()
-                    && match c.kind() {
-                        "if_statement" => c.child_by_field_name("condition").is_some_and(|cond| {
-                            node::mentions(cond, &err, source, Mention::Variable)
-                        }),
-                        "expression_switch_statement" => {
-                            node::mentions(*c, &err, source, Mention::Variable)
-                        }
-                        _ => false,
-                    }
-            });
-            match check {
-                Some(check) if check.kind() == "if_statement" => {
-                    go_branch(facts, check, name, source)
-                }
-                // `switch { case err == nil: … }`: decided case by case, not judged here.
-                Some(_) => ErrorHandling::Unknown,
-                None => ErrorHandling::Discarded(statement),
-            }
-        }
-        "expression_statement" => {
-            if returns_error(facts, call, source) {
-                ErrorHandling::Discarded(parent)
-            } else {
-                ErrorHandling::Unknown
-            }
-        }
-        "binary_expression" => {
-            // `if handle(m) != nil {…}`
-            match parent.parent().filter(|p| p.kind() == "if_statement") {
-                Some(check) => {
-                    let failure = check.child_by_field_name("consequence");
-                    ErrorHandling::Branch {
-                        check,
-                        failure,
-                        leaves: failure.is_some_and(|f| leaves(f, facts, source)),
-                    }
-                }
-                None => ErrorHandling::Unknown,
-            }
-        }
-        "return_statement" => ErrorHandling::Propagated,
-        _ => ErrorHandling::Unknown,
-    }
-}
-
-/// The branch an `if` on `err` takes on failure: the body for `err != nil`, the `else` for `err == nil`.
-fn go_branch<'t>(
-    facts: &FileFacts<'t>,
-    check: Node<'t>,
-    err: &str,
-    source: &str,
-) -> ErrorHandling<'t> {
-    let Some(condition) = check.child_by_field_name("condition") else {
-        return ErrorHandling::Unknown;
-    };
-    let comparison = std::iter::once(condition)
-        .chain(node::descendants(condition))
-        .find(|c| {
-            c.kind() == "binary_expression"
-                && [
-                    c.child_by_field_name("left"),
-                    c.child_by_field_name("right"),
-                ]
-                .iter()
-                .flatten()
-                .any(|side| node::text(*side, source) == err)
-                && [
-                    c.child_by_field_name("left"),
-                    c.child_by_field_name("right"),
-                ]
-                .iter()
-                .flatten()
-                .any(|side| side.kind() == "nil")
-        });
-    let Some(comparison) = comparison else {
-        // `errors.Is(err, …)` and friends: a decision about some errors only.
-        return ErrorHandling::Unknown;
-    };
-    let operator = comparison
-        .child_by_field_name("operator")
-        .map(|o| node::text(o, source))
-        .unwrap_or("");
-    let failure = match operator {
-        "!=" => check.child_by_field_name("consequence"),
-        "==" => check.child_by_field_name("alternative"),
-        _ => return ErrorHandling::Unknown,
-    };
-    ErrorHandling::Branch {
-        check,
-        failure,
-        leaves: failure.is_some_and(|f| leaves(f, facts, source)),
-    }
-}
-
-fn rust_error_handling<'t>(
-    facts: &FileFacts<'t>,
-    call: &Call<'t>,
-    scope: Node<'t>,
-    source: &str,
-) -> ErrorHandling<'t> {
-    let mut n = call.node;
-    loop {
-        let Some(parent) = n.parent() else {
-            return ErrorHandling::Unknown;
-        };
-        match parent.kind() {
-            "await_expression" | "parenthesized_expression" => n = parent,
-            "try_expression" | "return_expression" => return ErrorHandling::Propagated,
-            "field_expression" => {
-                let Some(method_call) = parent.parent().filter(|c| c.kind() == "call_expression")
-                else {
-                    return ErrorHandling::Unknown;
-                };
-                let method = parent
-                    .child_by_field_name("field")
-                    .map(|f| node::text(f, source))
-                    .unwrap_or("");
-                match method {
-                    "unwrap" | "expect" => return ErrorHandling::Propagated,
-                    "ok" | "unwrap_or" | "unwrap_or_default" | "unwrap_or_else" | "err" => {
-                        return ErrorHandling::Discarded(method_call)
-                    }
-                    "map_err" | "context" | "with_context" | "inspect_err" | "map" | "await" => {
-                        n = method_call
-                    }
-                    _ => return ErrorHandling::Unknown,
-                }
-            }
-            "let_declaration" => {
-                let pattern = parent.child_by_field_name("pattern");
-                let text = pattern.map(|p| node::text(p, source)).unwrap_or("_");
-                if text.starts_with('_') {
-                    return ErrorHandling::Discarded(parent);
-                }
-                if parent.child_by_field_name("alternative").is_some() {
-                    // `let Ok(x) = f() else { … }`: the else block must diverge.
-                    return ErrorHandling::Propagated;
-                }
-                // `let res = f().await;` then `res?`, `match res`, `if let Err(_) = res`.
-                let Some(pattern) = pattern.filter(|p| p.kind() == "identifier") else {
-                    return ErrorHandling::Unknown;
-                };
-                let name = node::text(pattern, source);
-                let later_use = node::descendants(scope).find(|u| {
-                    u.kind() == "identifier"
-                        && u.start_byte() > parent.end_byte()
-                        && node::text(*u, source) == name
-                });
-                let Some(later_use) = later_use else {
-                    return ErrorHandling::Discarded(parent);
-                };
-                n = later_use;
-            }
-            "let_condition" => return rust_let_branch(facts, parent, source),
-            "match_expression" => return rust_match_branch(facts, parent, source),
-            "expression_statement" => {
-                return if returns_error(facts, call, source) {
-                    ErrorHandling::Discarded(parent)
-                } else {
-                    ErrorHandling::Unknown
-                }
-            }
-            _ => return ErrorHandling::Unknown,
-        }
-    }
-}
-
-fn rust_let_branch<'t>(
-    facts: &FileFacts<'t>,
-    condition: Node<'t>,
-    source: &str,
-) -> ErrorHandling<'t> {
-    let Some(check) = condition.parent().filter(|p| p.kind() == "if_expression") else {
-        return ErrorHandling::Unknown;
-    };
-    let pattern = condition
-        .child_by_field_name("pattern")
-        .map(|p| node::text(p, source))
-        .unwrap_or("");
-    let failure = if pattern.starts_with("Err") {
-        check.child_by_field_name("consequence")
-    } else if pattern.starts_with("Ok") {
-        check.child_by_field_name("alternative")
-    } else {
-        return ErrorHandling::Unknown;
-    };
-    ErrorHandling::Branch {
-        check,
-        failure,
-        leaves: failure.is_some_and(|f| leaves(f, facts, source)),
-    }
-}
-
-fn rust_match_branch<'t>(
-    facts: &FileFacts<'t>,
-    check: Node<'t>,
-    source: &str,
-) -> ErrorHandling<'t> {
-    let arms: Vec<Node<'t>> = check
-        .child_by_field_name("body")
-        .map(|b| {
-            node::named_children(b)
-                .filter(|a| a.kind() == "match_arm")
-                .collect()
-        })
-        .unwrap_or_default();
-    let failure = arms.iter().find(|arm| {
-        arm.child_by_field_name("pattern")
-            .is_some_and(|p| node::text(p, source).starts_with("Err"))
-    });
-    let Some(failure) = failure else {
-        return ErrorHandling::Unknown;
-    };
-    ErrorHandling::Branch {
-        check,
-        failure: Some(*failure),
-        leaves: failure
-            .child_by_field_name("value")
-            .is_some_and(|v| leaves(v, facts, source)),
-    }
-}
-
-fn ts_error_handling<'t>(
-    facts: &FileFacts<'t>,
-    call: &Call<'t>,
-    scope: Node<'t>,
-    source: &str,
-) -> ErrorHandling<'t> {
-    // `process(msg).catch(() => …)`: the rejection is handled right there.
-    if let Some(member) = call
-        .node
-        .parent()
-        .filter(|p| p.kind() == "member_expression")
-        .filter(|m| {
-            m.child_by_field_name("property")
-                .is_some_and(|p| node::text(p, source) == "catch")
-        })
-    {
-        if let Some(catch_call) = member.parent().filter(|c| c.kind() == "call_expression") {
-            let handler = catch_call
-                .child_by_field_name("arguments")
-                .and_then(|a| node::named_children(a).next());
-            let rethrows = handler.is_some_and(|h| {
-                node::descendants(h).any(|n| n.kind() == "throw_statement") || is_nack_in(h, source)
-            });
-            return if rethrows {
-                ErrorHandling::Propagated
-            } else {
-                ErrorHandling::Discarded(catch_call)
-            };
-        }
-    }
-    let awaited = node::ancestors(call.node)
-        .take_while(|a| *a != scope)
-        .take_while(|a| !node::function_kinds(facts.language).contains(&a.kind()))
-        .any(|a| matches!(a.kind(), "await_expression" | "return_statement"));
-    let async_callee = same_file_function(facts, call).is_some_and(|f| facts.functions[f].is_async);
-    if !awaited && async_callee {
-        return ErrorHandling::Unknown;
-    }
-    for t in node::ancestors(call.node).take_while(|a| *a != scope) {
-        if node::function_kinds(facts.language).contains(&t.kind()) {
-            break;
-        }
-        if t.kind() != "try_statement" {
-            continue;
-        }
-        let in_body = t
-            .child_by_field_name("body")
-            .is_some_and(|b| contains(b, call.node));
-        if !in_body {
-            continue;
-        }
-        if let Some(handler) = t.child_by_field_name("handler") {
-            let body = handler.child_by_field_name("body");
-            return ErrorHandling::Branch {
-                check: t,
-                failure: Some(handler),
-                leaves: body.is_some_and(|b| leaves(b, facts, source)),
-            };
-        }
-    }
-    ErrorHandling::Propagated
-}
-
-fn is_nack_in(n: Node<'_>, source: &str) -> bool {
-    node::descendants(n).any(|c| is_nack_like(c, source))
 }
 
 /// Auto-ack settings: consume/receive calls configured by argument, options field or option call; literals of

@@ -5,10 +5,11 @@
 //! distributed and in-process locks ([`locks`], with the any-mutation view of remote calls in [`remote`]),
 //! reads and writes of shared stores with their atomicity ([`store`]), HTTP/RPC request handlers, routes
 //! and server entry points ([`handlers`]), the loops that iterate collections with what they start per
-//! element ([`loops`]), and wall-clock readings with where their values go ([`time`]).
+//! element ([`loops`]), wall-clock readings with where their values go ([`time`]), what happens to a call's
+//! error ([`error_fate`]) and how HTTP clients and their requests are bounded in time ([`clients`]).
 //!
 //! Each model is computed at most once per file, on first use, through
-//! [`RuleContext::remote_effects`](crate::RuleContext::remote_effects),
+//! [`RuleContext::remote_calls`](crate::RuleContext::remote_calls),
 //! [`RuleContext::retries`](crate::RuleContext::retries),
 //! [`RuleContext::messaging`](crate::RuleContext::messaging),
 //! [`RuleContext::transactions`](crate::RuleContext::transactions),
@@ -18,8 +19,9 @@
 //! [`RuleContext::write_sites`](crate::RuleContext::write_sites) and
 //! [`RuleContext::store_accesses`](crate::RuleContext::store_accesses).
 
+pub mod clients;
 pub mod control_flow;
-pub mod effects;
+pub mod error_fate;
 pub mod handlers;
 pub mod locks;
 pub mod loops;
@@ -31,23 +33,23 @@ pub mod time;
 
 use std::cell::OnceCell;
 
-pub use effects::{RemoteCall, RemoteEffects, Write, WriteKind};
+pub use remote::{RemoteCall, RemoteCalls, Write, WriteKind};
 pub use retry::{Delay, LibraryRetry, Retries, Retry, RetryKind};
 
 /// The lazily computed models of one file.
 #[derive(Default)]
 pub(crate) struct Models<'t> {
-    pub(crate) effects: OnceCell<RemoteEffects>,
     pub(crate) retry: OnceCell<Retries<'t>>,
     pub(crate) messaging: OnceCell<messaging::MessagingModel<'t>>,
     pub(crate) transactions: OnceCell<Vec<messaging::transaction::Transaction<'t>>>,
     pub(crate) write_sites: OnceCell<Vec<messaging::writes::WriteSite<'t>>>,
     pub(crate) locks: OnceCell<locks::Locks<'t, 't>>,
-    pub(crate) remote_calls: OnceCell<remote::RemoteCalls>,
+    pub(crate) remote_calls: OnceCell<RemoteCalls>,
     pub(crate) store: OnceCell<store::StoreAccesses<'t>>,
     pub(crate) handlers: OnceCell<handlers::Handlers<'t>>,
     pub(crate) loops: OnceCell<loops::Loops<'t>>,
     pub(crate) time: OnceCell<time::TimeModel<'t>>,
+    pub(crate) store_commands: OnceCell<crate::store_commands::StoreCommands<'t>>,
     pub(crate) roles: OnceCell<crate::roles::CodeRoles>,
 }
 
@@ -77,7 +79,7 @@ mod tests {
         let second: *const _ = ctx.retries();
         assert_eq!(first, second);
         assert_eq!(ctx.retries().loops.len(), 1);
-        let effects: *const _ = ctx.remote_effects();
-        assert_eq!(effects, ctx.remote_effects() as *const _);
+        let remote: *const _ = ctx.remote_calls();
+        assert_eq!(remote, ctx.remote_calls() as *const _);
     }
 }

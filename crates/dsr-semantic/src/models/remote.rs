@@ -1,153 +1,199 @@
 //! Which calls of a file reach a remote system — directly (the knowledge base says so) or through a function of
-//! the same file whose body does (propagated to a fixed point, so helpers of helpers count) — and which of them
-//! write to a store: a DB statement that changes rows, an HTTP request with a mutating method, a queue publish.
+//! the same file whose body does (propagated to a fixed point, so helpers of helpers count) — and what each one
+//! does there. One computation answers every rule's question: the kind of system, the library call that does
+//! the I/O, the HTTP method where the code shows it, whether the call changes remote state at all (a DB
+//! statement that changes rows, a mutating HTTP method, a queue publish: what a lock must fence) and whether it
+//! is a non-idempotent write a repeat would duplicate (an HTTP POST/PATCH without an idempotency-key header, an
+//! SQL `INSERT` without an upsert clause, a queue publish without a dedup id: what a retry must not repeat).
 //!
-//! Minimal on purpose: the `retry` branch carries a fuller model (`models/effects.rs`, with HTTP methods of
-//! request builders and idempotency); the two are meant to be folded into one.
+//! Work started in a goroutine or a spawned task runs on its own: the function that starts it does not wait for
+//! it, so a function's summary stops at spawned work.
 
 use dsr_syntax::{node, Language, TextRange};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts, ANONYMOUS};
 use crate::kb::KbMatch;
-use dsr_core::kb::{Api, ApiKind, KnowledgeBase};
+use dsr_core::kb::{Api, ApiKind, ApiRole, KnowledgeBase};
 
-/// What a call reaches.
+/// A remote call of the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reach {
+pub struct RemoteCall {
     pub kind: ApiKind,
-    /// The function of this file the call goes through, when it is not itself a library call.
+    /// The function of this file the call goes through, when the call is not itself a library call.
     pub via: Option<usize>,
-    /// The library call (index into [`FileFacts::calls`]) that does the I/O: the call itself, or one inside the
-    /// helper it goes through.
+    /// The library call (index into [`FileFacts::calls`]) that does the I/O: the call itself, or the first one
+    /// inside the helper it goes through.
     pub call: usize,
-    /// The first library call reached that writes to a store other than a cache.
-    pub write: Option<usize>,
+    /// The HTTP method, when the code shows it (`POST` for `http.Post`, for a request built with
+    /// `http.NewRequest("POST", …)`, for `client.post(url)…send()`, for `fetch(url, { method: "POST" })`).
+    pub http_method: Option<String>,
+    /// The first library call reached that changes the state of a store other than a cache (any write, safe to
+    /// repeat or not).
+    pub mutation: Option<usize>,
+    /// The write a repeat of this call would duplicate.
+    pub write: Option<Write>,
 }
 
-/// The remote calls of one file, by index into [`FileFacts::calls`], and what each function reaches, by index
-/// into [`FileFacts::functions`].
+/// A non-idempotent write: repeating it repeats its effect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Write {
+    /// The library call that writes (inside the helper when the write is reached through one).
+    pub call: usize,
+    pub kind: WriteKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteKind {
+    /// An HTTP request with this method (POST, PATCH) and no idempotency-key header.
+    Http(String),
+    /// An SQL `INSERT` with no `ON CONFLICT` / `ON DUPLICATE KEY` / `IGNORE`.
+    SqlInsert,
+    /// A queue publish with no deduplication id.
+    Publish,
+}
+
+impl WriteKind {
+    /// How messages name the write: "HTTP POST", "SQL INSERT", "queue publish".
+    pub fn describe(&self) -> String {
+        match self {
+            WriteKind::Http(method) => format!("HTTP {method}"),
+            WriteKind::SqlInsert => "SQL INSERT".to_string(),
+            WriteKind::Publish => "queue publish".to_string(),
+        }
+    }
+}
+
+/// The remote calls of one file, by index into [`FileFacts::calls`], and what each function of the file
+/// reaches, by index into [`FileFacts::functions`].
 #[derive(Debug, Default)]
 pub struct RemoteCalls {
-    calls: Vec<Option<Reach>>,
-    functions: Vec<Option<Reach>>,
-}
-
-/// Lookups built once per file: calls by node, functions by short name.
-struct Index<'f> {
+    calls: Vec<Option<RemoteCall>>,
+    functions: Vec<Option<RemoteCall>>,
+    /// The function of this file each call calls, if any.
+    local: Vec<Option<usize>>,
+    /// The byte range of each call, in document order (calls are collected in pre-order).
+    ranges: Vec<TextRange>,
     by_node: FxHashMap<usize, usize>,
-    /// Short name (`save` for `Store.save`) → (function, is a method).
-    functions: FxHashMap<&'f str, Vec<(usize, bool)>>,
 }
 
-impl<'f> Index<'f> {
-    fn new(facts: &'f FileFacts<'_>) -> Self {
+impl RemoteCalls {
+    pub fn compute(facts: &FileFacts<'_>, source: &str, kb: &KnowledgeBase) -> Self {
         let by_node = facts
             .calls
             .iter()
             .enumerate()
             .map(|(i, c)| (c.node.id(), i))
             .collect();
-        let mut functions: FxHashMap<&str, Vec<(usize, bool)>> = FxHashMap::default();
-        for (index, f) in facts.functions.iter().enumerate() {
-            let name = f.name.as_str();
-            let is_method = name.contains('.') || name.contains("::");
-            let short = name.rsplit(['.', ':']).next().unwrap_or(name);
-            functions.entry(short).or_default().push((index, is_method));
-        }
-        Index { by_node, functions }
-    }
-
-    fn call<'c, 't>(&self, facts: &'c FileFacts<'t>, n: Node<'_>) -> Option<&'c Call<'t>> {
-        self.by_node.get(&n.id()).map(|i| &facts.calls[*i])
-    }
-}
-
-impl RemoteCalls {
-    pub fn compute(facts: &FileFacts<'_>, source: &str, kb: &KnowledgeBase) -> Self {
+        let names = FunctionNames::new(facts);
         let mut model = RemoteCalls {
             calls: vec![None; facts.calls.len()],
             functions: vec![None; facts.functions.len()],
+            local: Vec::with_capacity(facts.calls.len()),
+            ranges: facts.calls.iter().map(Call::range).collect(),
+            by_node,
         };
-        let index = Index::new(facts);
-        for (at, call) in facts.calls.iter().enumerate() {
-            if let Some(api) = kb
-                .call(facts, call)
+        let mut scopes = ScopeNames::default();
+        for (index, call) in facts.calls.iter().enumerate() {
+            let api = kb.call(facts, call);
+            model.local.push(match api {
+                Some(_) => None,
+                None => names.callee(facts, source, call),
+            });
+            let Some(api) = api
                 .filter(|api| api.remote)
-                .filter(|api| !is_foreign_send(facts, &index, source, call, api))
-            {
-                let write = is_write(facts, &index, source, call, api).then_some(at);
-                model.calls[at] = Some(Reach {
-                    kind: api.kind,
-                    via: None,
-                    call: at,
-                    write,
-                });
-            }
+                .filter(|api| !model.is_foreign_send(facts, source, kb, call, api))
+            else {
+                continue;
+            };
+            let http_method = model.http_method(facts, source, kb, call, api);
+            let mutation = model
+                .is_mutation(facts, source, call, api, http_method.as_deref())
+                .then_some(index);
+            let write = classify_write(
+                facts,
+                source,
+                kb,
+                call,
+                api,
+                http_method.as_deref(),
+                &mut scopes,
+            )
+            .map(|kind| Write { call: index, kind });
+            model.calls[index] = Some(RemoteCall {
+                kind: api.kind,
+                via: None,
+                call: index,
+                http_method,
+                mutation,
+                write,
+            });
         }
-        let callees: Vec<Option<usize>> = facts
+        // The functions each call counts for, found once: its own and every function it is nested in, up to
+        // spawned work (a `go f()` call counts for no function).
+        let counted_in: Vec<Vec<usize>> = facts
             .calls
             .iter()
-            .enumerate()
-            .map(|(i, call)| {
-                if model.calls[i].is_some() {
-                    None
-                } else {
-                    local_callee(facts, &index, call)
+            .map(|call| {
+                let mut functions = Vec::new();
+                if is_spawn_statement(call.node) || model.in_spawned_block(facts, call) {
+                    return functions;
                 }
+                let mut current = call.function;
+                while let Some(function) = current {
+                    functions.push(function);
+                    if model.is_spawned(facts, facts.functions[function].node) {
+                        break;
+                    }
+                    current = facts.functions[function].parent;
+                }
+                functions
             })
             .collect();
-        // Calls by function, computed once: a call belongs to its function and every function it is nested in.
-        let mut calls_of: Vec<Vec<usize>> = vec![Vec::new(); facts.functions.len()];
-        // Work started in a goroutine or a spawned task runs on its own: the function that starts it does not
-        // wait for it, so its calls stop at the spawned function (and a `go f()` call counts for no function).
-        for (at, call) in facts.calls.iter().enumerate() {
-            if is_spawn_statement(call.node) || in_spawned_block(facts, &index, call) {
-                continue;
-            }
-            let mut current = call.function;
-            while let Some(function) = current {
-                calls_of[function].push(at);
-                if is_spawned(facts, &index, facts.functions[function].node) {
-                    break;
-                }
-                current = facts.functions[function].parent;
-            }
-        }
-        // Summaries only ever go from nothing to something, so this settles within one round per function.
+        // Monotone (a summary only goes from none to some), so this ends within one pass per function.
         for _ in 0..=facts.functions.len() {
             let mut changed = false;
-            for (function, calls) in calls_of.iter().enumerate() {
-                if model.functions[function].is_some() {
+            for index in 0..facts.calls.len() {
+                let Some(callee) = model.local[index] else {
                     continue;
-                }
-                let own: Vec<&Reach> = calls
-                    .iter()
-                    .filter_map(|i| model.calls[*i].as_ref())
-                    .collect();
-                if let Some(first) = own.first() {
-                    model.functions[function] = Some(Reach {
-                        kind: first.kind,
-                        via: None,
-                        call: first.call,
-                        write: own.iter().find_map(|r| r.write),
-                    });
-                    changed = true;
-                }
-            }
-            for (index, callee) in callees.iter().enumerate() {
-                let Some(callee) = *callee else { continue };
-                if model.calls[index].is_some() {
-                    continue;
-                }
+                };
                 if let Some(summary) = &model.functions[callee] {
-                    model.calls[index] = Some(Reach {
+                    let reached = RemoteCall {
                         via: Some(callee),
                         ..summary.clone()
-                    });
-                    changed = true;
+                    };
+                    if model.calls[index].as_ref() != Some(&reached) {
+                        model.calls[index] = Some(reached);
+                        changed = true;
+                    }
                 }
+            }
+            // A function reaches what its calls reach; calls come in document order, so the first one found is
+            // the function's first remote call.
+            let mut summaries: Vec<Option<RemoteCall>> = vec![None; facts.functions.len()];
+            for (index, functions) in counted_in.iter().enumerate() {
+                let Some(remote) = &model.calls[index] else {
+                    continue;
+                };
+                for function in functions {
+                    let summary = summaries[*function].get_or_insert_with(|| RemoteCall {
+                        via: None,
+                        mutation: None,
+                        write: None,
+                        ..remote.clone()
+                    });
+                    if summary.mutation.is_none() {
+                        summary.mutation = remote.mutation;
+                    }
+                    if summary.write.is_none() {
+                        summary.write.clone_from(&remote.write);
+                    }
+                }
+            }
+            if model.functions != summaries {
+                model.functions = summaries;
+                changed = true;
             }
             if !changed {
                 break;
@@ -156,118 +202,276 @@ impl RemoteCalls {
         model
     }
 
-    /// What a call reaches remotely, if anything.
-    pub fn remote(&self, call: usize) -> Option<&Reach> {
+    /// The function of this file that a call calls, if any.
+    pub fn local_callee(&self, call: usize) -> Option<usize> {
+        self.local.get(call).copied().flatten()
+    }
+
+    /// The calls (indices into [`FileFacts::calls`]) that lie inside `range`.
+    pub fn calls_in_range(&self, range: TextRange) -> impl Iterator<Item = usize> + '_ {
+        let first = self.ranges.partition_point(|r| r.start < range.start);
+        self.ranges[first..]
+            .iter()
+            .take_while(move |r| r.start < range.end)
+            .enumerate()
+            .filter(move |(_, r)| r.end <= range.end)
+            .map(move |(i, _)| first + i)
+    }
+
+    /// What a call of the file reaches remotely, if anything.
+    pub fn remote(&self, call: usize) -> Option<&RemoteCall> {
         self.calls.get(call).and_then(Option::as_ref)
     }
 
-    /// What a function reaches remotely: its first remote call and its first write.
-    pub fn function(&self, function: usize) -> Option<&Reach> {
+    /// What a function of the file reaches remotely: its first remote call, its first mutation and its first
+    /// non-idempotent write.
+    pub fn function(&self, function: usize) -> Option<&RemoteCall> {
         self.functions.get(function).and_then(Option::as_ref)
     }
-}
 
-/// The function of this file a call invokes: `helper(x)`, `s.helper()`, `self.helper()`, `this.helper()`,
-/// `Self::helper()` — by name, among the file's named functions (methods for receiver calls).
-fn local_callee(facts: &FileFacts<'_>, index: &Index<'_>, call: &Call<'_>) -> Option<usize> {
-    let written = call.callee_text.as_str();
-    let (short, wants_method) = match &call.method {
-        // `pkg.Func()`, `axios.get()`: a member of an import is another module's.
-        Some(_) if call.path.is_some() => return None,
-        Some(method) => (method.as_str(), true),
-        None if facts.language == Language::Rust && written.contains("::") => {
-            let (head, rest) = written.split_once("::")?;
-            match head {
-                "Self" => (rest, true),
-                "self" | "crate" | "super" => (rest.rsplit("::").next().unwrap_or(rest), false),
-                // Another crate's or module's function.
-                _ => return None,
+    /// The index in [`FileFacts::calls`] of a call node.
+    pub fn call_index(&self, node: Node<'_>) -> Option<usize> {
+        self.by_node.get(&node.id()).copied()
+    }
+
+    fn http_method(
+        &self,
+        facts: &FileFacts<'_>,
+        source: &str,
+        kb: &KnowledgeBase,
+        call: &Call<'_>,
+        api: &Api,
+    ) -> Option<String> {
+        if api.kind != ApiKind::Http {
+            return None;
+        }
+        if let Some(method) = &api.http_method {
+            return Some(method.to_ascii_uppercase());
+        }
+        if api.method_field.is_some() {
+            return method_of_arguments(facts, source, call, api);
+        }
+        if let Some(method) = method_of_arguments(facts, source, call, api) {
+            return Some(method);
+        }
+        // A request value built earlier: `req, _ := http.NewRequest("POST", …)` then `client.Do(req)`.
+        for arg in &call.args {
+            if arg.kind() != "identifier" {
+                continue;
+            }
+            let Some(value) = facts.declared_value(
+                call.function,
+                node::text(*arg, source),
+                call.node.start_byte(),
+            ) else {
+                continue;
+            };
+            let Some(built) = self
+                .call_index(node::strip_wrappers(value, node::Wrappers::AWAITED))
+                .map(|i| &facts.calls[i])
+            else {
+                continue;
+            };
+            if let Some(builder) = kb
+                .call(facts, built)
+                .filter(|a| a.role == Some(ApiRole::Request))
+            {
+                if let Some(method) = method_of_arguments(facts, source, built, builder) {
+                    return Some(method);
+                }
             }
         }
-        // An imported name (TS `import { save } from "./db"`, Go dot-less names never resolve).
-        None if facts.language != Language::Rust && call.path.is_some() => return None,
-        None => (written, false),
-    };
-    if short.is_empty() || short == ANONYMOUS {
-        return None;
-    }
-    index
-        .functions
-        .get(short)?
-        .iter()
-        .find(|(_, is_method)| *is_method == wants_method)
-        .map(|(f, _)| *f)
-}
-
-/// Rust request builders end in a method whose name other types share: reqwest's `send()` is also a channel's
-/// (`tx.send(x).await`). A call matched by such a method name counts only when its receiver is a request
-/// chain — one that names an HTTP method (`client.post(url).json(&b).send()`) — or a local built from one.
-fn is_foreign_send(
-    facts: &FileFacts<'_>,
-    index: &Index<'_>,
-    source: &str,
-    call: &Call<'_>,
-    api: &Api,
-) -> bool {
-    if facts.language != Language::Rust || api.kind != ApiKind::Http || call.path.is_some() {
-        return false;
-    }
-    let mut receiver = call
-        .receiver
-        .map(|r| node::strip_wrappers(r, node::Wrappers::CHAIN));
-    for _ in 0..16 {
-        let Some(current) = receiver else {
-            return true;
-        };
-        if current.kind() == "identifier" {
-            receiver = facts
-                .declared_value(
+        // A builder chain: `client.post(url).json(&body).send()`, or a local built from one
+        // (`let req = client.put(url); req.send()`).
+        let mut receiver = call.receiver;
+        // Bounded: a local may name itself (`let req = req.header(..)`).
+        for _ in 0..16 {
+            let Some(mut current) =
+                receiver.map(|n| node::strip_wrappers(n, node::Wrappers::AWAITED))
+            else {
+                break;
+            };
+            if current.kind() == "identifier" {
+                match facts.declared_value(
                     call.function,
                     node::text(current, source),
                     call.node.start_byte(),
-                )
-                .map(|r| node::strip_wrappers(r, node::Wrappers::CHAIN));
-            continue;
+                ) {
+                    Some(value) => current = node::strip_wrappers(value, node::Wrappers::AWAITED),
+                    None => break,
+                }
+            }
+            let Some(link) = self.call_index(current).map(|i| &facts.calls[i]) else {
+                break;
+            };
+            if let Some(builder) = link
+                .method
+                .as_deref()
+                .and_then(|m| kb.http_builder_method(facts, m))
+            {
+                if let Some(method) = &builder.http_method {
+                    return Some(method.to_ascii_uppercase());
+                }
+                if let Some(method) = method_of_arguments(facts, source, link, builder) {
+                    return Some(method);
+                }
+            }
+            receiver = link.receiver;
         }
-        let Some(link) = index.call(facts, current) else {
-            return true;
-        };
-        let names_method = link.method.as_deref().is_some_and(|m| {
-            matches!(
-                m,
-                "get" | "post" | "put" | "patch" | "delete" | "head" | "request"
-            )
-        }) || link.path.is_some();
-        if names_method {
+        api.default_method.clone()
+    }
+
+    /// Rust request builders end in a method whose name other types share: reqwest's `send()` is also a
+    /// channel's (`tx.send(x).await`). A call matched by such a method name counts only when its receiver is a
+    /// request chain — one that names an HTTP method (`client.post(url).json(&b).send()`) — or a local built
+    /// from one.
+    fn is_foreign_send(
+        &self,
+        facts: &FileFacts<'_>,
+        source: &str,
+        kb: &KnowledgeBase,
+        call: &Call<'_>,
+        api: &Api,
+    ) -> bool {
+        if facts.language != Language::Rust || api.kind != ApiKind::Http || call.path.is_some() {
             return false;
         }
-        receiver = link
+        let mut receiver = call
             .receiver
-            .map(|r| node::strip_wrappers(r, node::Wrappers::CHAIN));
+            .map(|n| node::strip_wrappers(n, node::Wrappers::CHAIN));
+        for _ in 0..16 {
+            let Some(current) = receiver else {
+                return true;
+            };
+            if current.kind() == "identifier" {
+                receiver = facts
+                    .declared_value(
+                        call.function,
+                        node::text(current, source),
+                        call.node.start_byte(),
+                    )
+                    .map(|n| node::strip_wrappers(n, node::Wrappers::CHAIN));
+                continue;
+            }
+            let Some(link) = self.call_index(current).map(|i| &facts.calls[i]) else {
+                return true;
+            };
+            let names_method = link.path.is_some()
+                || link
+                    .method
+                    .as_deref()
+                    .is_some_and(|m| kb.http_builder_method(facts, m).is_some());
+            if names_method {
+                return false;
+            }
+            receiver = link
+                .receiver
+                .map(|n| node::strip_wrappers(n, node::Wrappers::CHAIN));
+        }
+        true
     }
-    true
-}
 
-/// Whether a library call writes to a store other than a cache: the knowledge base marks it a mutation, or
-/// leaves it open and the SQL text or HTTP method shows one.
-fn is_write(
-    facts: &FileFacts<'_>,
-    index: &Index<'_>,
-    source: &str,
-    call: &Call<'_>,
-    api: &Api,
-) -> bool {
-    match api.kind {
-        ApiKind::Cache | ApiKind::Local | ApiKind::Lock => false,
-        ApiKind::Db => match sql_verb(facts, index, source, call) {
-            Some(verb) => is_write_verb(&verb),
-            None => api.mutation != Some(false),
-        },
-        ApiKind::Http => match http_method(facts, index, source, call, api) {
-            Some(method) => matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"),
-            None => api.mutation == Some(true),
-        },
-        ApiKind::Queue | ApiKind::ObjectStore | ApiKind::Rpc => api.mutation == Some(true),
+    /// Whether a remote library call changes the state of a store other than a cache: the knowledge base marks
+    /// it a mutation, or leaves it open and the SQL text or HTTP method shows one.
+    fn is_mutation(
+        &self,
+        facts: &FileFacts<'_>,
+        source: &str,
+        call: &Call<'_>,
+        api: &Api,
+        http_method: Option<&str>,
+    ) -> bool {
+        match api.kind {
+            ApiKind::Cache | ApiKind::Local | ApiKind::Lock => false,
+            ApiKind::Db => match self.sql_verb(facts, source, call) {
+                Some(verb) => is_write_verb(&verb),
+                None => api.mutation != Some(false),
+            },
+            ApiKind::Http => match http_method {
+                Some(method) => matches!(method, "POST" | "PUT" | "PATCH" | "DELETE"),
+                None => api.mutation == Some(true),
+            },
+            ApiKind::Queue | ApiKind::ObjectStore | ApiKind::Rpc => api.mutation == Some(true),
+        }
+    }
+
+    /// The first word of the SQL a DB call runs, when an argument (or the local it names, or a `sqlx::query(…)`
+    /// its receiver chain starts from) is a string literal.
+    fn sql_verb(&self, facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> Option<String> {
+        let mut candidates: Vec<Node<'_>> = call.args.clone();
+        let mut receiver = call.receiver;
+        while let Some(r) = receiver {
+            let Some(link) = self
+                .call_index(node::strip_wrappers(r, node::Wrappers::CHAIN))
+                .map(|i| &facts.calls[i])
+            else {
+                break;
+            };
+            candidates.extend(link.args.iter().copied());
+            receiver = link.receiver;
+        }
+        candidates.into_iter().find_map(|arg| {
+            let value = node::string_literal_value(arg, source, facts.language).or_else(|| {
+                (arg.kind() == "identifier")
+                    .then(|| {
+                        facts.declared_value(
+                            call.function,
+                            node::text(arg, source),
+                            call.node.start_byte(),
+                        )
+                    })
+                    .flatten()
+                    .and_then(|v| node::string_literal_value(v, source, facts.language))
+            })?;
+            let verb = value.split_whitespace().next()?.to_ascii_uppercase();
+            verb.chars()
+                .all(|c| c.is_ascii_alphabetic())
+                .then_some(verb)
+                .filter(|v| {
+                    is_write_verb(v) || matches!(v.as_str(), "SELECT" | "WITH" | "SHOW" | "VALUES")
+                })
+        })
+    }
+
+    /// A call inside an `async` block handed to `spawn` (blocks are not functions of their own in the facts).
+    fn in_spawned_block(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> bool {
+        if facts.language != Language::Rust {
+            return false;
+        }
+        let function = call.function.map(|f| facts.functions[f].node);
+        node::ancestors(call.node)
+            .skip(1)
+            .take_while(|a| Some(*a) != function)
+            .any(|a| a.kind() == "async_block" && self.is_spawned(facts, a))
+    }
+
+    /// A function literal, closure or async block that runs on its own: `go func() {…}()`, or the argument of
+    /// a `spawn` (`tokio::spawn(async move {…})`, `std::thread::spawn(move || …)`).
+    fn is_spawned(&self, facts: &FileFacts<'_>, function: Node<'_>) -> bool {
+        let Some(parent) = function.parent() else {
+            return false;
+        };
+        if parent.kind() == "call_expression" && is_spawn_statement(parent) {
+            return true;
+        }
+        let Some(call) = node::ancestors(function)
+            .skip(1)
+            .take(3)
+            .find(|a| a.kind() == "call_expression")
+            .and_then(|n| self.call_index(n))
+            .map(|i| &facts.calls[i])
+        else {
+            return false;
+        };
+        let spawner = call
+            .method
+            .as_deref()
+            .or_else(|| call.path.as_deref().and_then(|p| p.rsplit(':').next()));
+        spawner.is_some_and(|name| matches!(name, "spawn" | "spawn_blocking"))
+            && call
+                .args
+                .iter()
+                .any(|a| TextRange::of(*a).contains_range(TextRange::of(function)))
     }
 }
 
@@ -278,178 +482,534 @@ fn is_write_verb(verb: &str) -> bool {
     )
 }
 
-/// The first word of the SQL a DB call runs, when an argument (or the local it names, or a `sqlx::query(…)`
-/// its receiver chain starts from) is a string literal.
-fn sql_verb(
-    facts: &FileFacts<'_>,
-    index: &Index<'_>,
-    source: &str,
-    call: &Call<'_>,
-) -> Option<String> {
-    let mut candidates: Vec<Node<'_>> = call.args.clone();
-    let mut receiver = call.receiver;
-    while let Some(r) = receiver {
-        let Some(link) = index.call(facts, node::strip_wrappers(r, node::Wrappers::CHAIN)) else {
-            break;
-        };
-        candidates.extend(link.args.iter().copied());
-        receiver = link.receiver;
-    }
-    candidates.into_iter().find_map(|arg| {
-        let value = node::string_literal_value(arg, source, facts.language).or_else(|| {
-            (arg.kind() == "identifier")
-                .then(|| {
-                    facts.declared_value(
-                        call.function,
-                        node::text(arg, source),
-                        call.node.start_byte(),
-                    )
-                })
-                .flatten()
-                .and_then(|v| node::string_literal_value(v, source, facts.language))
-        })?;
-        let verb = value.split_whitespace().next()?.to_ascii_uppercase();
-        verb.chars()
-            .all(|c| c.is_ascii_alphabetic())
-            .then_some(verb)
-            .filter(|v| {
-                is_write_verb(v) || matches!(v.as_str(), "SELECT" | "WITH" | "SHOW" | "VALUES")
-            })
-    })
-}
-
-/// The HTTP method of a call: the knowledge base's, a `method` field of an options object argument
-/// (`fetch(url, { method: "POST" })`), a request built earlier with `http.NewRequest("POST", …)`, or a
-/// builder method of the receiver chain (`client.post(url).send()`).
-fn http_method(
-    facts: &FileFacts<'_>,
-    index: &Index<'_>,
-    source: &str,
-    call: &Call<'_>,
-    api: &Api,
-) -> Option<String> {
-    if let Some(method) = &api.http_method {
-        return Some(method.to_ascii_uppercase());
-    }
-    let language = facts.language;
-    for arg in &call.args {
-        let value = if arg.kind() == "identifier" {
-            facts
-                .declared_value(
-                    call.function,
-                    node::text(*arg, source),
-                    call.node.start_byte(),
-                )
-                .unwrap_or(*arg)
-        } else {
-            *arg
-        };
-        if let Some(literal) = facts.literals.iter().find(|l| l.node == value) {
-            if let Some(method) = literal.field("method").and_then(|f| f.value) {
-                return method_name(method, source, language);
-            }
-        }
-        // Go: `req, _ := http.NewRequest("POST", …)` then `client.Do(req)`.
-        if let Some(built) = index.call(facts, value) {
-            let index = match built.path.as_deref() {
-                Some("net/http.NewRequest") => Some(0),
-                Some("net/http.NewRequestWithContext") => Some(1),
-                _ => None,
-            };
-            if let Some(method) = index.and_then(|i| built.args.get(i)) {
-                return method_name(*method, source, language);
-            }
-        }
-    }
-    let mut receiver = call.receiver;
-    for _ in 0..16 {
-        let Some(mut r) = receiver.map(|r| node::strip_wrappers(r, node::Wrappers::CHAIN)) else {
-            break;
-        };
-        if r.kind() == "identifier" {
-            match facts.declared_value(call.function, node::text(r, source), call.node.start_byte())
-            {
-                Some(value) => r = node::strip_wrappers(value, node::Wrappers::CHAIN),
-                None => break,
-            }
-        }
-        let Some(link) = index.call(facts, r) else {
-            break;
-        };
-        if let Some(method) = link.method.as_deref() {
-            let upper = method.to_ascii_uppercase();
-            if matches!(
-                upper.as_str(),
-                "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD"
-            ) {
-                return Some(upper);
-            }
-        }
-        receiver = link.receiver;
-    }
-    None
-}
-
-/// `"POST"`, `http.MethodPost`, `Method::PUT` → the method, upper case.
-fn method_name(value: Node<'_>, source: &str, language: Language) -> Option<String> {
-    if let Some(text) = node::string_literal_value(value, source, language) {
-        return Some(text.to_ascii_uppercase());
-    }
-    let text = node::text(value, source);
-    let last = text.rsplit(['.', ':']).next()?;
-    let last = last.strip_prefix("Method").unwrap_or(last);
-    Some(last.to_ascii_uppercase())
-}
-
 /// `go f(x)`: the call is the statement's whole expression.
 fn is_spawn_statement(call: Node<'_>) -> bool {
     call.parent().is_some_and(|p| p.kind() == "go_statement")
 }
 
-/// A call inside an `async` block handed to `spawn` (blocks are not functions of their own in the facts).
-fn in_spawned_block(facts: &FileFacts<'_>, index: &Index<'_>, call: &Call<'_>) -> bool {
-    if facts.language != Language::Rust {
-        return false;
+/// The HTTP method an API's `method_arg` or `method_field` gives for this call.
+fn method_of_arguments(
+    facts: &FileFacts<'_>,
+    source: &str,
+    call: &Call<'_>,
+    api: &Api,
+) -> Option<String> {
+    if let Some(arg) = api.method_arg.and_then(|i| call.args.get(i)) {
+        return method_name(facts, *arg, source);
     }
-    let function = call.function.map(|f| facts.functions[f].node);
-    node::ancestors(call.node)
-        .skip(1)
-        .take_while(|a| Some(*a) != function)
-        .any(|a| a.kind() == "async_block" && is_spawned(facts, index, a))
+    let field = api.method_field.as_deref()?;
+    for arg in &call.args {
+        let object = if arg.kind() == "identifier" {
+            facts.declared_value(
+                call.function,
+                node::text(*arg, source),
+                call.node.start_byte(),
+            )
+        } else {
+            Some(*arg)
+        };
+        let Some(object) = object else { continue };
+        let Some(literal) = facts.literals.iter().find(|l| l.node.id() == object.id()) else {
+            continue;
+        };
+        if let Some(value) = literal.field(field).and_then(|f| f.value) {
+            return method_name(facts, value, source);
+        }
+        if literal.has_spread {
+            return None;
+        }
+    }
+    // Options handed over as a value the file does not show (`fetch(url, init)`): the method is unknown.
+    let options: Vec<&Node<'_>> = call
+        .args
+        .iter()
+        .filter(|a| !node::function_kinds(facts.language).contains(&a.kind()))
+        .collect();
+    let opaque = options.len() >= 2
+        && options.last().is_some_and(|last| {
+            !node::is_string_literal(**last, facts.language)
+                && !facts.literals.iter().any(|l| l.node.id() == last.id())
+        });
+    if opaque {
+        return None;
+    }
+    api.default_method.clone()
 }
 
-/// A function literal, closure or async block that runs on its own: `go func() {…}()`, or the argument of a
-/// `spawn` (`tokio::spawn(async move {…})`, `std::thread::spawn(move || …)`).
-fn is_spawned(facts: &FileFacts<'_>, index: &Index<'_>, function: Node<'_>) -> bool {
-    let Some(parent) = function.parent() else {
-        return false;
-    };
-    if parent.kind() == "call_expression" && is_spawn_statement(parent) {
-        return true;
+/// `"POST"`, `http.MethodPost`, `Method::POST`, `reqwest::Method::PATCH` → the upper-case method name.
+fn method_name(facts: &FileFacts<'_>, value: Node<'_>, source: &str) -> Option<String> {
+    if let Some(text) = node::string_literal_value(value, source, facts.language) {
+        return Some(text.trim().to_ascii_uppercase());
     }
-    let Some(call) = node::ancestors(function)
-        .skip(1)
-        .take(3)
-        .find(|a| a.kind() == "call_expression")
-        .and_then(|n| index.call(facts, n))
-    else {
+    let text = node::text(value, source);
+    let last = text.rsplit(['.', ':']).next()?.trim();
+    let last = last.strip_prefix("Method").unwrap_or(last);
+    let upper = last.to_ascii_uppercase();
+    matches!(
+        upper.as_str(),
+        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS"
+    )
+    .then_some(upper)
+}
+
+/// The non-idempotent write a remote library call makes, if it makes one and nothing in its function guards it.
+fn classify_write(
+    facts: &FileFacts<'_>,
+    source: &str,
+    kb: &KnowledgeBase,
+    call: &Call<'_>,
+    api: &Api,
+    http_method: Option<&str>,
+    scopes: &mut ScopeNames,
+) -> Option<WriteKind> {
+    match api.kind {
+        ApiKind::Http => {
+            let method = http_method?;
+            if !matches!(method, "POST" | "PATCH") {
+                return None;
+            }
+            let keys: Vec<String> = kb.idempotency_keys(facts.language).map(normalize).collect();
+            if scopes.mentions_any(facts, source, call, &keys) {
+                return None;
+            }
+            Some(WriteKind::Http(method.to_string()))
+        }
+        ApiKind::Db => {
+            let sql = sql_text(facts, source, call)?;
+            (sql_insert_without_upsert(&sql) == Some(true)).then_some(WriteKind::SqlInsert)
+        }
+        ApiKind::Queue if api.role == Some(ApiRole::Publish) => {
+            let names: Vec<String> = kb.dedup_names(facts.language).map(normalize).collect();
+            if scopes.mentions_any(facts, source, call, &names) {
+                return None;
+            }
+            Some(WriteKind::Publish)
+        }
+        _ => None,
+    }
+}
+
+/// The SQL a database call runs: a string literal among its arguments (or a constant/variable holding one), or
+/// in the call its builder chain starts from (`sqlx::query("…").bind(x).execute(&pool)`).
+fn sql_text(facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> Option<String> {
+    let mut current = Some(call.node);
+    let mut hops = 0;
+    while let Some(n) = current {
+        let arguments = n
+            .child_by_field_name("arguments")
+            .or_else(|| (n.kind() == "macro_invocation").then_some(n));
+        if let Some(arguments) = arguments {
+            for arg in node::named_children(arguments) {
+                if let Some(sql) = string_in(facts, arg, source) {
+                    return Some(sql);
+                }
+                if arg.kind() == "identifier" {
+                    let name = node::text(arg, source);
+                    let value = facts.declared_value(call.function, name, call.node.start_byte());
+                    if let Some(sql) = value.and_then(|v| string_in(facts, v, source)) {
+                        return Some(sql);
+                    }
+                }
+            }
+        }
+        hops += 1;
+        if hops > 8 {
+            break;
+        }
+        current = n
+            .child_by_field_name("function")
+            .and_then(|f| {
+                f.child_by_field_name("value")
+                    .or(f.child_by_field_name("object"))
+                    .or(f.child_by_field_name("operand"))
+            })
+            .map(|n| node::strip_wrappers(n, node::Wrappers::AWAITED));
+    }
+    None
+}
+
+fn string_in(facts: &FileFacts<'_>, n: Node<'_>, source: &str) -> Option<String> {
+    node::descendants(n)
+        .filter(|d| node::is_string_literal(*d, facts.language))
+        .find_map(|d| node::string_literal_value(d, source, facts.language))
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// Whether SQL text is an `INSERT` that a repeat would apply twice: `Some(true)` for a plain insert,
+/// `Some(false)` for any other statement or an upsert/ignore form, `None` when the text does not tokenize.
+pub fn sql_insert_without_upsert(sql: &str) -> Option<bool> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = sqlparser::dialect::GenericDialect {};
+    let tokens = Tokenizer::new(&dialect, sql).tokenize().ok()?;
+    let words: Vec<String> = tokens
+        .iter()
+        .filter_map(|t| match t {
+            Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+            _ => None,
+        })
+        .collect();
+    let Some(insert) = words.iter().position(|w| w == "INSERT") else {
+        return Some(false);
+    };
+    let guarded = words.windows(2).any(|pair| {
+        matches!(
+            (pair[0].as_str(), pair[1].as_str()),
+            ("ON", "CONFLICT")
+                | ("ON", "DUPLICATE")
+                | ("OR", "IGNORE")
+                | ("OR", "REPLACE")
+                | ("NOT", "EXISTS")
+        )
+    }) || words.get(insert + 1).is_some_and(|w| w == "IGNORE");
+    Some(!guarded)
+}
+
+/// Lower-case, without `-` and `_`: `Idempotency-Key`, `idempotency_key` and `idempotencyKey` compare equal.
+fn normalize(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The names a function mentions in strings, fields, assignments and calls, normalized, cached per function.
+#[derive(Default)]
+struct ScopeNames {
+    cache: FxHashMap<Option<usize>, FxHashSet<String>>,
+}
+
+impl ScopeNames {
+    /// Whether the outermost function around `call` (the whole file at top level) mentions one of `names`:
+    /// a header set on the request, a dedup id on the message, an idempotency key passed as an option.
+    fn mentions_any(
+        &mut self,
+        facts: &FileFacts<'_>,
+        source: &str,
+        call: &Call<'_>,
+        names: &[String],
+    ) -> bool {
+        let scope = call.function.map(|f| facts.outermost_function(f));
+        let mentioned = self
+            .cache
+            .entry(scope)
+            .or_insert_with(|| scope_names(facts, source, scope));
+        names.iter().any(|name| mentioned.contains(name))
+    }
+}
+
+fn scope_names(facts: &FileFacts<'_>, source: &str, scope: Option<usize>) -> FxHashSet<String> {
+    let range = scope.map_or(TextRange::new(0, source.len()), |f| {
+        facts.functions[f].range()
+    });
+    let mut names = FxHashSet::default();
+    for string in facts
+        .strings
+        .iter()
+        .filter(|s| range.contains_range(s.range))
+    {
+        names.insert(normalize(string.value.trim()));
+    }
+    for literal in facts
+        .literals
+        .iter()
+        .filter(|l| range.contains_range(TextRange::of(l.node)))
+    {
+        for field in &literal.fields {
+            names.insert(normalize(&field.name));
+        }
+    }
+    for assignment in facts
+        .assignments
+        .iter()
+        .filter(|a| range.contains_range(TextRange::of(a.node)))
+    {
+        let last = assignment
+            .target
+            .rsplit(['.', ':'])
+            .next()
+            .unwrap_or(&assignment.target);
+        names.insert(normalize(last));
+    }
+    for call in facts
+        .calls
+        .iter()
+        .filter(|c| range.contains_range(c.range()))
+    {
+        if let Some(method) = &call.method {
+            names.insert(normalize(method));
+        }
+        let last = call
+            .callee_text
+            .rsplit(['.', ':'])
+            .next()
+            .unwrap_or(&call.callee_text);
+        names.insert(normalize(last));
+    }
+    names
+}
+
+/// The named functions of a file by their own name (`send` for `Client.send`, `Client::send`, `send`).
+struct FunctionNames {
+    by_name: FxHashMap<String, Vec<usize>>,
+}
+
+impl FunctionNames {
+    fn new(facts: &FileFacts<'_>) -> Self {
+        let mut by_name: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+        for (index, function) in facts.functions.iter().enumerate() {
+            if function.name == ANONYMOUS {
+                continue;
+            }
+            let own = function
+                .name
+                .rsplit(['.', ':'])
+                .next()
+                .unwrap_or(&function.name);
+            by_name.entry(own.to_string()).or_default().push(index);
+        }
+        FunctionNames { by_name }
+    }
+
+    /// The function of this file a call that the knowledge base does not know calls: `helper(…)`,
+    /// `s.helper(…)` on the method's own receiver, `self.helper(…)`, `Self::helper(…)`, `this.helper(…)`, or
+    /// a method name only this file defines.
+    fn callee(&self, facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> Option<usize> {
+        if call.is_new {
+            return None;
+        }
+        let text = call.callee_text.as_str();
+        let (qualifier, name) = match text.rsplit_once("::") {
+            Some((q, n)) => (Some(q), n),
+            None => match text.rsplit_once('.') {
+                Some((q, n)) => (Some(q), n),
+                None => (None, text),
+            },
+        };
+        if name.is_empty() || name.ends_with('!') {
+            return None;
+        }
+        let candidates = self.by_name.get(name)?;
+        let is_method = |i: &usize| facts.functions[*i].name.contains(['.', ':']);
+        match qualifier {
+            None => candidates.iter().copied().find(|i| !is_method(i)),
+            Some(qualifier) => {
+                let head = qualifier.split(['.', ':']).next().unwrap_or(qualifier);
+                let own_receiver = matches!(head, "self" | "this" | "Self")
+                    || (facts.language == Language::Go
+                        && is_go_receiver(facts, source, call, head));
+                if facts.import(head).is_some() && !own_receiver {
+                    return None;
+                }
+                let methods: Vec<usize> = candidates.iter().copied().filter(is_method).collect();
+                if !own_receiver && methods.len() != 1 {
+                    return None;
+                }
+                // Prefer a method of the same type as the caller's.
+                let caller_type =
+                    call.function
+                        .map(|f| facts.outermost_function(f))
+                        .and_then(|f| {
+                            let name = &facts.functions[f].name;
+                            name.rsplit_once(['.', ':'])
+                                .map(|(t, _)| t.trim_end_matches(':').to_string())
+                        });
+                let same_type = methods.iter().copied().find(|i| {
+                    caller_type
+                        .as_deref()
+                        .is_some_and(|t| facts.functions[*i].name.starts_with(t))
+                });
+                same_type.or_else(|| methods.first().copied())
+            }
+        }
+    }
+}
+
+/// Whether `name` is the receiver of the Go method the call is in (`s` in `func (s *Server) …`).
+fn is_go_receiver(facts: &FileFacts<'_>, source: &str, call: &Call<'_>, name: &str) -> bool {
+    let Some(function) = call.function.map(|f| facts.outermost_function(f)) else {
         return false;
     };
-    let spawner = call
-        .method
-        .as_deref()
-        .or_else(|| call.path.as_deref().and_then(|p| p.rsplit(':').next()));
-    spawner.is_some_and(|name| matches!(name, "spawn" | "spawn_blocking"))
-        && call
-            .args
-            .iter()
-            .any(|a| TextRange::of(*a).contains_range(TextRange::of(function)))
+    let declaration = facts.functions[function].node;
+    declaration
+        .child_by_field_name("receiver")
+        .and_then(|r| node::named_children(r).next())
+        .and_then(|p| p.child_by_field_name("name"))
+        .is_some_and(|n| node::text(n, source) == name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use dsr_syntax::Document;
+
+    fn with_effects(
+        language: Language,
+        source: &str,
+        check: impl FnOnce(&FileFacts<'_>, &RemoteCalls),
+    ) {
+        let document = Document::new(language, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(language, document.tree(), source);
+        let effects = RemoteCalls::compute(&facts, source, KnowledgeBase::builtin());
+        check(&facts, &effects);
+    }
+
+    fn remote_of<'a>(
+        facts: &FileFacts<'_>,
+        effects: &'a RemoteCalls,
+        callee: &str,
+    ) -> Option<&'a RemoteCall> {
+        let index = facts.calls.iter().position(|c| c.callee_text == callee)?;
+        effects.remote(index)
+    }
+
+    #[test]
+    fn user_effects_declare_remote_writes() {
+        let effects: Vec<dsr_core::kb::Effect> = vec![dsr_core::kb::Effect {
+            language: Language::TypeScript,
+            api: toml::from_str(
+                "path = \"@acme/billing.charge\"\nkind = \"http\"\nremote = true\nhttp_method = \"POST\"",
+            )
+            .expect("a valid entry"),
+        }];
+        let kb = KnowledgeBase::with_effects(&effects);
+        let source = "import { charge } from \"@acme/billing\";\nexport async function f() { await charge(1); }\n";
+        let document = Document::new(Language::TypeScript, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(Language::TypeScript, document.tree(), source);
+        let remote = RemoteCalls::compute(&facts, source, &kb);
+        let charge = remote.remote(0).expect("the wrapper is remote");
+        assert!(
+            matches!(&charge.write, Some(Write { kind: WriteKind::Http(m), .. }) if m == "POST")
+        );
+    }
+
+    #[test]
+    fn sql_inserts_are_told_from_upserts() {
+        assert_eq!(
+            sql_insert_without_upsert("INSERT INTO t (a) VALUES ($1)"),
+            Some(true)
+        );
+        assert_eq!(
+            sql_insert_without_upsert("insert into t (a) values (?) on conflict (a) do nothing"),
+            Some(false)
+        );
+        assert_eq!(
+            sql_insert_without_upsert("INSERT INTO t VALUES (1) ON DUPLICATE KEY UPDATE a = 1"),
+            Some(false)
+        );
+        assert_eq!(
+            sql_insert_without_upsert("INSERT IGNORE INTO t VALUES (1)"),
+            Some(false)
+        );
+        assert_eq!(sql_insert_without_upsert("UPDATE t SET a = 1"), Some(false));
+    }
+
+    #[test]
+    fn go_helpers_propagate_remote_posts() {
+        let source = r#"package p
+import "net/http"
+func notify(url string) error {
+	req, _ := http.NewRequest(http.MethodPost, url, nil)
+	_, err := http.DefaultClient.Do(req)
+	return err
+}
+func wrapper(url string) error { return notify(url) }
+func keyed(url, key string) error {
+	req, _ := http.NewRequest("POST", url, nil)
+	req.Header.Set("Idempotency-Key", key)
+	_, err := http.DefaultClient.Do(req)
+	return err
+}
+func put(url string) error {
+	req, _ := http.NewRequest("PUT", url, nil)
+	_, err := http.DefaultClient.Do(req)
+	return err
+}
+func main() { wrapper("x"); keyed("x", "k"); put("x"); local() }
+func local() {}
+"#;
+        with_effects(Language::Go, source, |facts, effects| {
+            let wrapper = remote_of(facts, effects, "wrapper").expect("wrapper is remote");
+            assert!(wrapper.via.is_some());
+            assert!(
+                matches!(&wrapper.write, Some(Write { kind: WriteKind::Http(m), .. }) if m == "POST")
+            );
+            let keyed = remote_of(facts, effects, "keyed").expect("keyed is remote");
+            assert_eq!(keyed.write, None);
+            let put = remote_of(facts, effects, "put").expect("put is remote");
+            assert_eq!(put.write, None);
+            assert!(remote_of(facts, effects, "local").is_none());
+        });
+    }
+
+    #[test]
+    fn rust_builder_chains_and_sql_strings() {
+        let source = r#"use reqwest::Client;
+use sqlx::PgPool;
+async fn create(client: &Client) { client.post("u").json(&1).send().await; }
+async fn replace(client: &Client) { client.put("u").send().await; }
+async fn save(pool: &PgPool) { sqlx::query("INSERT INTO t VALUES ($1)").bind(1).execute(pool).await; }
+async fn upsert(pool: &PgPool) { sqlx::query("INSERT INTO t VALUES ($1) ON CONFLICT DO NOTHING").execute(pool).await; }
+"#;
+        with_effects(Language::Rust, source, |facts, effects| {
+            let sends: Vec<_> = facts
+                .calls
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.method.as_deref() == Some("send"))
+                .map(|(i, _)| effects.remote(i).and_then(|r| r.http_method.clone()))
+                .collect();
+            assert_eq!(sends, [Some("POST".to_string()), Some("PUT".to_string())]);
+            let executes: Vec<_> = facts
+                .calls
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.method.as_deref() == Some("execute"))
+                .map(|(i, _)| {
+                    effects
+                        .remote(i)
+                        .and_then(|r| r.write.clone())
+                        .map(|w| w.kind)
+                })
+                .collect();
+            assert_eq!(executes, [Some(WriteKind::SqlInsert), None]);
+        });
+    }
+
+    #[test]
+    fn typescript_fetch_methods_and_this_helpers() {
+        let source = r#"class Api {
+  async create(body) { return fetch("/orders", { method: "POST", body }); }
+  async keyed(body, key) { return fetch("/orders", { method: "POST", headers: { "Idempotency-Key": key } }); }
+  async run(init) { await this.create(1); await this.keyed(1, "k"); await fetch("/y", init); await fetch("/x"); }
+}
+"#;
+        with_effects(Language::TypeScript, source, |facts, effects| {
+            let create = remote_of(facts, effects, "this.create").expect("helper is remote");
+            assert!(
+                matches!(&create.write, Some(Write { kind: WriteKind::Http(m), .. }) if m == "POST")
+            );
+            let keyed = remote_of(facts, effects, "this.keyed").expect("helper is remote");
+            assert_eq!(keyed.write, None);
+            let plain = facts
+                .calls
+                .iter()
+                .rposition(|c| c.callee_text == "fetch")
+                .and_then(|i| effects.remote(i))
+                .expect("fetch is remote");
+            assert_eq!(plain.http_method.as_deref(), Some("GET"));
+            let opaque = facts
+                .calls
+                .iter()
+                .position(|c| {
+                    c.callee_text == "fetch"
+                        && c.args.len() == 2
+                        && c.args[1].kind() == "identifier"
+                })
+                .and_then(|i| effects.remote(i))
+                .expect("fetch is remote");
+            assert_eq!(opaque.http_method, None);
+        });
+    }
 
     fn remote_calls(language: Language, source: &str) -> Vec<(String, bool, bool)> {
         let document = Document::new(language, source, 0).expect("grammar loads");
@@ -462,7 +1022,7 @@ mod tests {
             .filter_map(|(i, c)| {
                 model
                     .remote(i)
-                    .map(|r| (c.callee_text.clone(), r.via.is_some(), r.write.is_some()))
+                    .map(|r| (c.callee_text.clone(), r.via.is_some(), r.mutation.is_some()))
             })
             .collect()
     }

@@ -2,7 +2,7 @@
 //! retry libraries (cenkalti/backoff, retry-go, go-retryablehttp, backoff, backon, tokio-retry, p-retry,
 //! async-retry, cockatiel).
 //!
-//! A loop is a retry loop when its body makes a remote call ([`RemoteEffects`]) and that call's failure leads
+//! A loop is a retry loop when its body makes a remote call ([`RemoteCalls`]) and that call's failure leads
 //! to the next iteration while its success leaves the loop:
 //! - Go: `if err != nil { …; continue }` with a `return`/`break` on success, or `if err == nil { break }` then
 //!   falling through to the next iteration;
@@ -26,7 +26,7 @@ use std::cell::RefCell;
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
-use super::effects::RemoteEffects;
+use super::remote::RemoteCalls;
 use crate::facts::{Call, FileFacts};
 use crate::kb::KbMatch;
 use dsr_core::kb::{ApiRole, KnowledgeBase, PathGroupKind, RetryEffect, RetryLibrary};
@@ -130,9 +130,9 @@ pub struct Judged {
 }
 
 impl<'t> Retries<'t> {
-    /// The retries of a file (computes the [`RemoteEffects`] it needs).
+    /// The retries of a file (computes the [`RemoteCalls`] it needs).
     pub fn compute(facts: &FileFacts<'t>, source: &str, kb: &KnowledgeBase) -> Self {
-        let effects = RemoteEffects::compute(facts, source, kb);
+        let effects = RemoteCalls::compute(facts, source, kb);
         Self::compute_with(facts, source, kb, &effects)
     }
 
@@ -140,7 +140,7 @@ impl<'t> Retries<'t> {
         facts: &FileFacts<'t>,
         source: &str,
         kb: &KnowledgeBase,
-        effects: &RemoteEffects,
+        effects: &RemoteCalls,
     ) -> Self {
         let mut loops = Vec::new();
         if facts.language == Language::Sql {
@@ -177,7 +177,7 @@ struct Analyzer<'a, 't> {
     facts: &'a FileFacts<'t>,
     source: &'a str,
     kb: &'a KnowledgeBase,
-    effects: &'a RemoteEffects,
+    effects: &'a RemoteCalls,
     language: Language,
     /// Parents of the nodes of the loops analysed so far. tree-sitter finds a node's parent (and next sibling)
     /// by descending again from the root, which costs as much as the file is wide; one cursor walk per loop

@@ -22,7 +22,7 @@ use super::messaging::transaction::{Transaction, TxStyle};
 use super::messaging::writes::constant_value;
 use crate::facts::{compact, Call, FileFacts};
 use crate::kb::KbMatch;
-use crate::store_commands::{Options, StoreCommand};
+use crate::store_commands::{Options, StoreCommands};
 use dsr_core::kb::{Api, ApiKind, ApiRole, KnowledgeBase};
 
 /// Stands for a part of an SQL text the code computes (`%s`, `${x}`, `" + x + "`): an identifier, so that the
@@ -133,6 +133,7 @@ impl<'t> StoreAccesses<'t> {
         source: &str,
         kb: &KnowledgeBase,
         transactions: &[Transaction<'t>],
+        commands: &StoreCommands<'t>,
     ) -> Self {
         let mut model = StoreAccesses::default();
         if facts.language == Language::Sql {
@@ -156,7 +157,7 @@ impl<'t> StoreAccesses<'t> {
             let mut found = None;
             for api in candidates {
                 found = match (api.kind, api.command.is_some()) {
-                    (ApiKind::Cache, _) => match redis_access(facts, kb, source, index) {
+                    (ApiKind::Cache, _) => match redis_access(facts, kb, source, commands, index) {
                         Some(Redis::Scope) => {
                             model.atomic_scopes.push(index);
                             None
@@ -201,12 +202,13 @@ fn redis_access<'t>(
     facts: &FileFacts<'t>,
     kb: &KnowledgeBase,
     source: &str,
+    commands: &StoreCommands<'t>,
     index: usize,
 ) -> Option<Redis<'t>> {
     if on_local_collection(facts, source, &facts.calls[index]) {
         return None;
     }
-    let command = StoreCommand::decode(facts, kb, source, index)?;
+    let command = commands.at(index)?;
     let name = command.name.as_str();
     let (access, mut atomic) = match name {
         "WATCH" | "MULTI" | "EXEC" | "EVAL" | "EVALSHA" | "EVAL_RO" | "EVALSHA_RO" | "FCALL" => {

@@ -6,7 +6,9 @@ use super::*;
 fn describe(language: Language, source: &str) -> Vec<String> {
     let document = Document::new(language, source, 0).expect("grammar loads");
     let facts = FileFacts::compute(language, document.tree(), source);
-    let locks = Locks::compute(&facts, source, KnowledgeBase::builtin());
+    let kb = KnowledgeBase::builtin();
+    let commands = StoreCommands::decode(&facts, kb, source);
+    let locks = Locks::compute(&facts, source, kb, &commands);
     locks
         .acquisitions
         .iter()

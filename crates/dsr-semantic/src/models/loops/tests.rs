@@ -8,7 +8,7 @@ fn describe(language: Language, source: &str) -> Vec<String> {
     let document = Document::new(language, source, 0).expect("grammar loads");
     let facts = FileFacts::compute(language, document.tree(), source);
     let kb = KnowledgeBase::builtin();
-    let effects = RemoteEffects::compute(&facts, source, kb);
+    let effects = RemoteCalls::compute(&facts, source, kb);
     let retry = Retries::compute_with(&facts, source, kb, &effects);
     let loops = Loops::compute(&facts, source, &effects, &retry);
     loops

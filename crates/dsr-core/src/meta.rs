@@ -1,0 +1,298 @@
+//! The metadata every rule declares ([`RuleMeta`], through [`declare_rule!`](crate::declare_rule)), and a row of
+//! the codes table ([`Registered`]). Kept apart from the [`Rule`](crate::rule::Rule) trait so that a finding can
+//! point at its rule's metadata without a cycle between the modules.
+
+use dsr_syntax::Language;
+
+use crate::classification::{FindingKind, Impact, Severity};
+
+/// The review checklist's families; the code prefix names the family.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    Resilience,
+    Delivery,
+    Consistency,
+    Ordering,
+    State,
+    Coordination,
+    Backpressure,
+    Observability,
+    Api,
+    Operations,
+    /// About the tool's own comments (unused suppressions).
+    Meta,
+}
+
+impl Family {
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Family::Resilience => "RES",
+            Family::Delivery => "DEL",
+            Family::Consistency => "CON",
+            Family::Ordering => "ORD",
+            Family::State => "STA",
+            Family::Coordination => "LCK",
+            Family::Backpressure => "BKP",
+            Family::Observability => "OBS",
+            Family::Api => "API",
+            Family::Operations => "OPS",
+            Family::Meta => "DSR",
+        }
+    }
+
+    pub const fn title(self) -> &'static str {
+        match self {
+            Family::Resilience => "failure handling and resilience",
+            Family::Delivery => "idempotency and delivery semantics",
+            Family::Consistency => "consistency and correctness",
+            Family::Ordering => "ordering, causality and time",
+            Family::State => "state ownership",
+            Family::Coordination => "coordination and locking",
+            Family::Backpressure => "backpressure and load",
+            Family::Observability => "observability",
+            Family::Api => "API and protocol design",
+            Family::Operations => "operations and deployment",
+            Family::Meta => "suppressions",
+        }
+    }
+}
+
+/// Whether a rule can offer edits.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FixAvailability {
+    /// Every finding carries edits.
+    Always,
+    /// Some findings carry edits, others advice.
+    Sometimes,
+    /// Advice only.
+    Never,
+}
+
+/// A rule's life cycle; codes are never reused, removed rules keep their row. Said once per rule, in the
+/// codes table (dsr-rules' `codes.rs`), never in the rule's own file.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RuleStatus {
+    /// Runs when selected.
+    Stable,
+    /// New, its precision not yet judged on real code: runs only when selected *and* `preview = true`.
+    Preview,
+    /// Kept so that its code is not reused and configurations naming it still load: runs only when selected by
+    /// its full code, never through a family prefix or `ALL`.
+    Deprecated,
+}
+
+impl RuleStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RuleStatus::Stable => "stable",
+            RuleStatus::Preview => "preview",
+            RuleStatus::Deprecated => "deprecated",
+        }
+    }
+}
+
+/// How much of a file a rule's findings depend on; incremental analysis (docs/incremental.md) relies on it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RuleScope {
+    /// A finding depends on the function (or top-level item) it is in, the file's imports and declarations, and
+    /// what the shared models the rule reads link to that function ([`Model`]). Incremental analysis is exact.
+    Function,
+    /// A finding may depend on any part of the file (is there a health route anywhere? does any other function
+    /// still use this import?). Incremental results are provisional; the whole-file pass settles them.
+    File,
+}
+
+/// A shared model of dsr-semantic that rules read (`RuleContext::remote_calls()`, …), named for what it lets a
+/// finding depend on outside the function it is in. The incremental engine derives which chunks of a file a slice
+/// holds from the models the enabled rules read, instead of assuming every rule reads every model.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Model {
+    /// Which calls reach a remote system, directly or through functions of the file (`remote_calls`): a
+    /// function's callees.
+    RemoteCalls,
+    /// Retry loops and retry-library calls (`retries`): built on remote effects; a function passed to a retry
+    /// library is retried where it is passed.
+    Retries,
+    /// Loops over collections and what they start per element (`loops`): built on remote effects and retries.
+    Loops,
+    /// Distributed and in-process locks (`locks`): built on remote calls.
+    Locks,
+    /// Message handlers, transactions and the writes of a function (`messaging`, `transactions`,
+    /// `write_sites`): a handler is what a subscription registers.
+    Messaging,
+    /// Reads and writes of shared stores (`store_accesses`).
+    Store,
+    /// Request handlers, routes and server entry points (`handlers`): a handler is what a router registers, and a
+    /// server "runs in main" through the functions main calls.
+    Handlers,
+    /// Wall-clock readings and where their values go (`time`): built on remote calls.
+    Time,
+    /// Values kept in package-level variables and struct fields (the facts' def-use): a client configured in
+    /// `init`, a slice field appended to in one method and drained in another.
+    StoredValues,
+}
+
+/// A row of the codes table: a rule and its status.
+pub struct Registered<R: ?Sized + 'static> {
+    pub rule: &'static R,
+    pub status: RuleStatus,
+}
+
+impl<R: ?Sized + 'static> Registered<R> {
+    pub const fn stable(rule: &'static R) -> Self {
+        Self {
+            rule,
+            status: RuleStatus::Stable,
+        }
+    }
+
+    pub const fn preview(rule: &'static R) -> Self {
+        Self {
+            rule,
+            status: RuleStatus::Preview,
+        }
+    }
+
+    pub const fn deprecated(rule: &'static R) -> Self {
+        Self {
+            rule,
+            status: RuleStatus::Deprecated,
+        }
+    }
+}
+
+/// What a rule declares about itself (see [`declare_rule!`](crate::declare_rule)). A rule is identified by its
+/// code: two metas are equal when their codes are, and debug output shows the code.
+pub struct RuleMeta {
+    pub code: &'static str,
+    pub slug: &'static str,
+    pub family: Family,
+    /// `TypeScript` covers TSX and JavaScript too.
+    pub languages: &'static [Language],
+    pub severity: Severity,
+    pub impact: Impact,
+    /// `OpenQuestion` for rules that only ever ask.
+    pub kind: FindingKind,
+    pub fix: FixAvailability,
+    pub scope: RuleScope,
+    /// The shared models the detector reads.
+    pub reads: &'static [Model],
+    /// The doc comment, one entry per line, each still with the space that follows `///`.
+    pub doc_lines: &'static [&'static str],
+}
+
+impl PartialEq for RuleMeta {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code
+    }
+}
+
+impl Eq for RuleMeta {}
+
+impl std::fmt::Debug for RuleMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code)
+    }
+}
+
+impl RuleMeta {
+    pub fn applies_to(&self, language: Language) -> bool {
+        self.languages.iter().any(|declared| {
+            *declared == language || (declared.is_typescript() && language.is_typescript())
+        })
+    }
+
+    /// The rule's documentation page, in Markdown.
+    pub fn doc(&self) -> String {
+        let mut doc = String::new();
+        for line in self.doc_lines {
+            doc.push_str(line.strip_prefix(' ').unwrap_or(line));
+            doc.push('\n');
+        }
+        doc
+    }
+
+    /// One section of the doc (`## Why it fails under partial failure` → its body), trimmed.
+    pub fn doc_section(&self, heading: &str) -> Option<String> {
+        let doc = self.doc();
+        let marker = format!("## {heading}");
+        let start = doc.find(&marker)? + marker.len();
+        let body = &doc[start..];
+        let end = body.find("\n## ").unwrap_or(body.len());
+        Some(body[..end].trim().to_string())
+    }
+
+    /// The first sentence of "What it finds", for tables and SARIF short descriptions.
+    pub fn summary(&self) -> String {
+        let what = self.doc_section("What it finds").unwrap_or_default();
+        let paragraph = what
+            .split("\n\n")
+            .next()
+            .unwrap_or_default()
+            .replace('\n', " ");
+        match paragraph.find(". ") {
+            Some(end) => paragraph[..=end].trim().to_string(),
+            None => paragraph.trim().to_string(),
+        }
+    }
+}
+
+/// Declares a rule: a unit struct whose doc comment is the rule's documentation page, and its [`RuleMeta`] as
+/// `Self::META`. The doc comment must have the sections STYLE.md names; a test in dsr-rules checks that.
+///
+/// ```ignore
+/// declare_rule! {
+///     /// ## What it finds
+///     /// ...
+///     pub struct HttpClientWithoutTimeout {
+///         code: "RES001",
+///         slug: "http-client-without-timeout",
+///         family: Resilience,
+///         languages: [Go, Rust, TypeScript],
+///         severity: High,
+///         impact: Availability,
+///         kind: Finding,
+///         fix: Sometimes,
+///         scope: Function,
+///         reads: [RemoteCalls, StoredValues],
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        $vis:vis struct $name:ident {
+            code: $code:literal,
+            slug: $slug:literal,
+            family: $family:ident,
+            languages: [$($language:ident),* $(,)?],
+            severity: $severity:ident,
+            impact: $impact:ident,
+            kind: $kind:ident,
+            fix: $fix:ident,
+            scope: $scope:ident,
+            reads: [$($model:ident),* $(,)?] $(,)?
+        }
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Default, Clone, Copy)]
+        $vis struct $name;
+
+        impl $name {
+            pub const META: $crate::meta::RuleMeta = $crate::meta::RuleMeta {
+                code: $code,
+                slug: $slug,
+                family: $crate::meta::Family::$family,
+                languages: &[$($crate::Language::$language),*],
+                severity: $crate::classification::Severity::$severity,
+                impact: $crate::classification::Impact::$impact,
+                kind: $crate::classification::FindingKind::$kind,
+                fix: $crate::meta::FixAvailability::$fix,
+                scope: $crate::meta::RuleScope::$scope,
+                reads: &[$($crate::meta::Model::$model),*],
+                doc_lines: &[$($doc),*],
+            };
+        }
+    };
+}
