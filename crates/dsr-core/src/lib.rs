@@ -23,6 +23,8 @@ pub use finding::{
 };
 pub use kb::KnowledgeBase;
 pub use limits::{Limits, Skip};
-pub use meta::{Family, FixAvailability, Model, Registered, RuleMeta, RuleScope, RuleStatus};
+pub use meta::{
+    Family, FixAvailability, Model, Registered, RuleMeta, RuleRoles, RuleScope, RuleStatus,
+};
 pub use role::CodeRole;
 pub use rule::Rule;

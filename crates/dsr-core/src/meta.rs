@@ -5,6 +5,7 @@
 use dsr_syntax::Language;
 
 use crate::classification::{FindingKind, Impact, Severity};
+use crate::role::CodeRole;
 
 /// The review checklist's families; the code prefix names the family.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -132,6 +133,35 @@ pub enum Model {
     StoredValues,
 }
 
+/// The kinds of code ([`CodeRole`]) a rule's advice is for, within the run's `[scope]`: declared by the rule
+/// (`roles:` in [`declare_rule!`](crate::declare_rule), [`RuleRoles::Everywhere`] when absent) and applied by the
+/// engine, never by the rule's own detector.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RuleRoles {
+    /// Wherever the scope reaches, at the rule's severity: correctness hazards (races, lost writes, locks).
+    Everywhere,
+    /// Code that serves traffic (server timeouts, health endpoints, graceful shutdown, per-process state): not
+    /// reported in tool, frontend or build code, which serves nobody.
+    Servers,
+    /// Advice for a service calling others (timeouts, retries, fan-out): in tool, frontend and build code, where
+    /// a person is watching and can retry, it is reported at [`Severity::Low`] at most.
+    Clients,
+}
+
+impl RuleRoles {
+    /// The severity a finding of `severity` has in code of `role`, or `None` when the rule does not apply there.
+    pub fn severity_in(self, role: CodeRole, severity: Severity) -> Option<Severity> {
+        let serves_nobody = matches!(role, CodeRole::Tool | CodeRole::Frontend | CodeRole::Build);
+        match self {
+            RuleRoles::Everywhere => Some(severity),
+            RuleRoles::Servers if serves_nobody => None,
+            RuleRoles::Servers => Some(severity),
+            RuleRoles::Clients if serves_nobody => Some(severity.min(Severity::Low)),
+            RuleRoles::Clients => Some(severity),
+        }
+    }
+}
+
 /// A row of the codes table: a rule and its status.
 pub struct Registered<R: ?Sized + 'static> {
     pub rule: &'static R,
@@ -177,6 +207,8 @@ pub struct RuleMeta {
     pub scope: RuleScope,
     /// The shared models the detector reads.
     pub reads: &'static [Model],
+    /// The kinds of code the rule's advice is for.
+    pub roles: RuleRoles,
     /// The doc comment, one entry per line, each still with the space that follows `///`.
     pub doc_lines: &'static [&'static str],
 }
@@ -255,6 +287,7 @@ impl RuleMeta {
 ///         fix: Sometimes,
 ///         scope: Function,
 ///         reads: [RemoteCalls, StoredValues],
+///         roles: Clients, // optional: `Everywhere` when absent
 ///     }
 /// }
 /// ```
@@ -272,7 +305,8 @@ macro_rules! declare_rule {
             kind: $kind:ident,
             fix: $fix:ident,
             scope: $scope:ident,
-            reads: [$($model:ident),* $(,)?] $(,)?
+            reads: [$($model:ident),* $(,)?]
+            $(, roles: $roles:ident)? $(,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -291,6 +325,11 @@ macro_rules! declare_rule {
                 fix: $crate::meta::FixAvailability::$fix,
                 scope: $crate::meta::RuleScope::$scope,
                 reads: &[$($crate::meta::Model::$model),*],
+                roles: {
+                    let roles = $crate::meta::RuleRoles::Everywhere;
+                    $(let roles = $crate::meta::RuleRoles::$roles;)?
+                    roles
+                },
                 doc_lines: &[$($doc),*],
             };
         }

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use dsr_core::finding::{Confidence, Evidence, Finding, FindingKind, Fix, Severity};
+use dsr_core::role::CodeRole;
 use dsr_core::kb::KnowledgeBase;
 use dsr_core::rule::{Registered, Rule, RuleMeta};
 use dsr_syntax::{Language, TextRange};
@@ -211,6 +212,7 @@ impl<'a> RuleContext<'a> {
                 actual: String::new(),
                 evidence: Vec::new(),
                 fix: None,
+                role: CodeRole::default(),
             },
         }
     }

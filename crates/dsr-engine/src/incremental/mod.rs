@@ -43,6 +43,8 @@ use std::hash::Hasher;
 use tree_sitter::Tree;
 
 use crate::engine::{Analysis, Engine, RawAnalysis, RuleFailure};
+use dsr_semantic::roles::CodeRoles;
+use dsr_semantic::FileFacts;
 use chunks::{Chunk, ChunkNames, Kinds, Role};
 use dsr_core::finding::Finding;
 use dsr_core::rule::Model;
@@ -883,7 +885,12 @@ impl Engine {
                 .or_insert_with(|| chunk.names.clone());
         }
         cache.slices = results;
-        let analysis = self.finish(source, raw);
+        // Suppression findings need the roles of the whole file, which no slice has; they are rare, so the file's
+        // facts are computed only when there are some.
+        let analysis = self.finish(source, raw, || {
+            let facts = FileFacts::compute(language, Some(tree), source);
+            CodeRoles::compute(path, &facts, source)
+        });
         let finished = started.elapsed();
         stats.phases = [
             chunked,

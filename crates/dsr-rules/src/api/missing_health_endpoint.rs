@@ -73,6 +73,7 @@ declare_rule! {
         fix: Never,
         scope: File,
         reads: [Handlers],
+        roles: Servers,
     }
 }
 

@@ -97,6 +97,7 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [Loops, RemoteCalls],
+        roles: Clients,
     }
 }
 

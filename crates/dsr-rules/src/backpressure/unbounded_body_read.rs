@@ -89,6 +89,7 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [RemoteCalls],
+        roles: Clients,
     }
 }
 

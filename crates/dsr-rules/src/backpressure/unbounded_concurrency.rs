@@ -91,6 +91,7 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [Loops, RemoteCalls],
+        roles: Clients,
     }
 }
 

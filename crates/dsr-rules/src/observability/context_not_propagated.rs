@@ -111,6 +111,7 @@ declare_rule! {
         fix: Sometimes,
         scope: Function,
         reads: [Handlers],
+        roles: Clients,
     }
 }
 

@@ -101,6 +101,7 @@ declare_rule! {
         fix: Sometimes,
         scope: Function,
         reads: [Handlers],
+        roles: Servers,
     }
 }
 

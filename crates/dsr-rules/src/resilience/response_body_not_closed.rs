@@ -100,6 +100,7 @@ declare_rule! {
         fix: Sometimes,
         scope: Function,
         reads: [StoredValues],
+        roles: Clients,
     }
 }
 

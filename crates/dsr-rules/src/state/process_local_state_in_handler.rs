@@ -84,6 +84,7 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [Handlers],
+        roles: Servers,
     }
 }
 
