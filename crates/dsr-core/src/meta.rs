@@ -141,7 +141,8 @@ pub enum RuleRoles {
     /// Wherever the scope reaches, at the rule's severity: correctness hazards (races, lost writes, locks).
     Everywhere,
     /// Code that serves traffic (server timeouts, health endpoints, graceful shutdown, per-process state): not
-    /// reported in tool, frontend or build code, which serves nobody.
+    /// reported in tool, frontend or build code, which serves nobody, nor in tests even when `[scope]` includes
+    /// them: a server a test starts is a fixture.
     Servers,
     /// Advice for a service calling others (timeouts, retries, fan-out): in tool, frontend and build code, where
     /// a person is watching and can retry, it is reported at [`Severity::Low`] at most.
@@ -154,7 +155,7 @@ impl RuleRoles {
         let serves_nobody = matches!(role, CodeRole::Tool | CodeRole::Frontend | CodeRole::Build);
         match self {
             RuleRoles::Everywhere => Some(severity),
-            RuleRoles::Servers if serves_nobody => None,
+            RuleRoles::Servers if serves_nobody || role == CodeRole::Test => None,
             RuleRoles::Servers => Some(severity),
             RuleRoles::Clients if serves_nobody => Some(severity.min(Severity::Low)),
             RuleRoles::Clients => Some(severity),

@@ -2,7 +2,7 @@ use dsr_core::{declare_rule, Finding, Fix, Rule, RuleMeta, TextRange};
 use dsr_semantic::models::handlers::is_health_name;
 use dsr_semantic::RuleContext;
 
-use crate::shared::{is_test_path, quote};
+use crate::shared::quote;
 
 declare_rule! {
     /// ## What it finds
@@ -83,9 +83,6 @@ impl Rule<RuleContext<'_>> for MissingHealthEndpoint {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        if is_test_path(ctx.path) {
-            return;
-        }
         let model = ctx.handlers();
         let Some(server) = model.servers.iter().find(|s| !s.rpc) else {
             return;

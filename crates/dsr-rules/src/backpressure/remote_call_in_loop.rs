@@ -134,7 +134,6 @@ impl Rule<RuleContext<'_>> for RemoteCallInLoop {
                 || !uses_element(ctx, lp, call)
                 || on_pipeline(ctx, call)
                 || is_local_container(ctx, call)
-                || crate::shared::is_test_code(ctx, call.node)
             {
                 continue;
             }

@@ -106,9 +106,6 @@ impl Rule<RuleContext<'_>> for UnboundedBodyRead {
             return;
         }
         for call in &ctx.facts.calls {
-            if crate::shared::is_test_code(ctx, call.node) {
-                continue;
-            }
             match ctx.language {
                 Language::Go => check_go(ctx, call, sink),
                 Language::Rust => check_rust(ctx, call, sink),

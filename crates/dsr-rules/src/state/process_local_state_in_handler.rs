@@ -6,7 +6,6 @@ use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
-use crate::shared::is_test_path;
 
 declare_rule! {
     /// ## What it finds
@@ -128,9 +127,6 @@ impl Rule<RuleContext<'_>> for ProcessLocalStateInHandler {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        if is_test_path(ctx.path) {
-            return;
-        }
         let handlers = &ctx.handlers().handlers;
         if handlers.is_empty() {
             return;
