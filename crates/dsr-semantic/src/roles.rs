@@ -147,10 +147,17 @@ fn content_role(
                 return Some(CodeRole::Test);
             }
             let frontend = &conventions.frontend;
+            // The first statement: a license or header comment may come before a directive.
             let directive = facts
                 .nodes()
                 .first()
-                .and_then(|root| root.named_child(0))
+                .and_then(|root| {
+                    let mut cursor = root.walk();
+                    let first = root
+                        .named_children(&mut cursor)
+                        .find(|child| child.kind() != "comment");
+                    first
+                })
                 .filter(|first| first.kind() == "expression_statement")
                 .map(|first| node::text(first, source).trim_end_matches(';').trim())
                 .is_some_and(|text| {
