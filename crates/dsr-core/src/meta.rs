@@ -150,6 +150,15 @@ pub enum RuleRoles {
 }
 
 impl RuleRoles {
+    /// Where the rule reports, for its documentation page.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            RuleRoles::Everywhere => "every role in `[scope]`",
+            RuleRoles::Servers => "production and example code in `[scope]`; not tools, frontends, build scripts or tests",
+            RuleRoles::Clients => "every role in `[scope]`; Low severity in tools, frontends and build scripts",
+        }
+    }
+
     /// The severity a finding of `severity` has in code of `role`, or `None` when the rule does not apply there.
     pub fn severity_in(self, role: CodeRole, severity: Severity) -> Option<Severity> {
         let serves_nobody = matches!(role, CodeRole::Tool | CodeRole::Frontend | CodeRole::Build);
