@@ -780,7 +780,9 @@ mod tests {
         assert!(!config.scope.includes(CodeRole::Example));
         let config = parse("[scope]\nroles = [\"production\", \"test\", \"test\"]\n").unwrap();
         assert_eq!(config.scope.roles, [CodeRole::Production, CodeRole::Test]);
-        let err = parse("[scope]\nroles = [\"tests\"]\n").unwrap_err().to_string();
+        let err = parse("[scope]\nroles = [\"tests\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("distsys-review.toml:2:10: unknown code role `tests` in [scope] roles"),
             "{err}"

@@ -345,3 +345,46 @@ macro_rules! declare_rule {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_rules_skip_code_that_serves_nobody_and_client_advice_is_low_there() {
+        use CodeRole::*;
+        for role in [Tool, Frontend, Build, Test] {
+            assert_eq!(
+                RuleRoles::Servers.severity_in(role, Severity::High),
+                None,
+                "{role}"
+            );
+        }
+        for role in [Production, Example] {
+            assert_eq!(
+                RuleRoles::Servers.severity_in(role, Severity::High),
+                Some(Severity::High)
+            );
+        }
+        for role in [Tool, Frontend, Build] {
+            assert_eq!(
+                RuleRoles::Clients.severity_in(role, Severity::High),
+                Some(Severity::Low)
+            );
+        }
+        assert_eq!(
+            RuleRoles::Clients.severity_in(Production, Severity::High),
+            Some(Severity::High)
+        );
+        assert_eq!(
+            RuleRoles::Clients.severity_in(Test, Severity::Medium),
+            Some(Severity::Medium)
+        );
+        for role in CodeRole::ALL {
+            assert_eq!(
+                RuleRoles::Everywhere.severity_in(role, Severity::Critical),
+                Some(Severity::Critical)
+            );
+        }
+    }
+}

@@ -7,7 +7,9 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 /// What a file, or an item inside it, is for.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum CodeRole {
     /// The service itself: everything not recognised as one of the others.
@@ -144,7 +146,11 @@ mod tests {
     fn the_bundled_conventions_parse() {
         let conventions: RoleConventions =
             toml::from_str(include_str!("../kb/roles.toml")).expect("kb/roles.toml parses");
-        assert!(conventions.test.file_name_parts.iter().any(|p| p == "_test.go"));
+        assert!(conventions
+            .test
+            .file_name_parts
+            .iter()
+            .any(|p| p == "_test.go"));
         assert!(!conventions.example.folder_words.is_empty());
     }
 

@@ -262,7 +262,11 @@ impl Engine {
         if !self.config.scope.includes(finding.role) {
             return false;
         }
-        match finding.rule.roles.severity_in(finding.role, finding.severity) {
+        match finding
+            .rule
+            .roles
+            .severity_in(finding.role, finding.severity)
+        {
             Some(severity) => {
                 finding.severity = severity;
                 true
@@ -386,5 +390,67 @@ mod tests {
         assert_eq!(PANICS.load(Ordering::SeqCst), before + 1, "not run again");
         assert!(again.failures.is_empty());
         assert_eq!(again.findings.len(), 1);
+    }
+
+    /// `TST102` and the unused-suppression rule, with `scope` as the run's `[scope]`.
+    fn reporting_engine(scope: &[dsr_core::CodeRole]) -> Engine {
+        let mut config = Config::default();
+        config.override_selection(
+            vec![
+                Selector::parse("TST102", &["TST102", "DSR001"]).unwrap(),
+                Selector::parse("DSR001", &["TST102", "DSR001"]).unwrap(),
+            ],
+            Vec::new(),
+        );
+        config.scope.roles = scope.to_vec();
+        Engine::new(
+            &[
+                Registered::stable(&Reports),
+                Registered::stable(&dsr_core::suppression::UnusedSuppression),
+            ],
+            config,
+        )
+    }
+
+    #[test]
+    fn findings_out_of_scope_are_dropped_after_suppressions_are_matched() {
+        use dsr_core::CodeRole;
+        let source = "package a // distsys-review: ignore[TST102] a fixture\n";
+        let default = reporting_engine(&CodeRole::DEFAULT_SCOPE);
+        let codes = |engine: &Engine, path: &str, source: &str| -> Vec<(&'static str, CodeRole)> {
+            engine
+                .analyze_source(Path::new(path), Language::Go, source)
+                .findings
+                .iter()
+                .map(|f| (f.code(), f.role))
+                .collect()
+        };
+        assert_eq!(
+            codes(&default, "a.go", "package a\n"),
+            [("TST102", CodeRole::Production)]
+        );
+        assert_eq!(codes(&default, "a_test.go", "package a\n"), []);
+        // The suppression hid a finding in test code, out of scope: it was used, so no DSR001.
+        assert_eq!(codes(&default, "a_test.go", source), []);
+        // A suppression that hides nothing, in test code: its DSR001 is out of scope too.
+        let unused = "package a\n\n// distsys-review: ignore[TST102] stale\nvar x = 1\n";
+        assert_eq!(codes(&default, "a_test.go", unused), []);
+        assert_eq!(
+            codes(&default, "a.go", unused),
+            [
+                ("TST102", CodeRole::Production),
+                ("DSR001", CodeRole::Production)
+            ]
+        );
+        // With tests in scope, the same files report.
+        let with_tests = reporting_engine(&[CodeRole::Production, CodeRole::Test]);
+        assert_eq!(
+            codes(&with_tests, "a_test.go", "package a\n"),
+            [("TST102", CodeRole::Test)]
+        );
+        assert_eq!(
+            codes(&with_tests, "a_test.go", unused),
+            [("TST102", CodeRole::Test), ("DSR001", CodeRole::Test)]
+        );
     }
 }

@@ -222,7 +222,10 @@ fn incremental_analysis_equals_whole_file_analysis_on_fixtures_and_the_shop() {
     let mut count = 0;
     let fixtures = crate_root.join("tests/fixtures");
     let repository = crate_root.join("../..");
-    for (root, folder) in [(&fixtures, fixtures.clone()), (&repository, repository.join("examples"))] {
+    for (root, folder) in [
+        (&fixtures, fixtures.clone()),
+        (&repository, repository.join("examples")),
+    ] {
         let mut files = Vec::new();
         files_under(&folder, &mut files);
         count += files.len();

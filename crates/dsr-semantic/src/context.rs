@@ -4,19 +4,19 @@
 use std::path::Path;
 
 use dsr_core::finding::{Confidence, Evidence, Finding, FindingKind, Fix, Severity};
-use dsr_core::role::CodeRole;
 use dsr_core::kb::KnowledgeBase;
+use dsr_core::role::CodeRole;
 use dsr_core::rule::{Registered, Rule, RuleMeta};
 use dsr_syntax::{Language, TextRange};
 use tree_sitter::{Node, Tree};
 
 use crate::facts::{Binding, Call, ChainLink, FileFacts};
 use crate::models::clients::{self, BuilderTimeout, RequestBound};
-use crate::roles::CodeRoles;
 use crate::models::messaging::transaction::{transactions, Transaction};
 use crate::models::messaging::writes::{write_sites, WriteSite};
 use crate::models::messaging::MessagingModel;
 use crate::models::{Models, RemoteCalls, Retries};
+use crate::roles::CodeRoles;
 use crate::store_commands::StoreCommands;
 
 /// A rule over the semantic context: what the engine runs and the rules implement.

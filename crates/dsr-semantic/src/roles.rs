@@ -56,9 +56,9 @@ impl CodeRoles {
 
     /// Whether the range lies inside a Rust test item, strictly (an item is not inside itself).
     pub fn in_test_item_range(&self, range: Range<usize>) -> bool {
-        self.test_items.iter().any(|item| {
-            item.start <= range.start && range.end <= item.end && *item != range
-        })
+        self.test_items
+            .iter()
+            .any(|item| item.start <= range.start && range.end <= item.end && *item != range)
     }
 
     fn in_test_item(&self, offset: usize) -> bool {
@@ -81,13 +81,17 @@ pub fn path_role(path: &Path, conventions: &RoleConventions) -> Option<CodeRole>
     let (name, folders) = parts.split_last()?;
     let stem = name.split_once('.').map_or(*name, |(stem, _)| stem);
     let folder_has = |words: &[String]| {
-        folders
-            .iter()
-            .any(|folder| words.iter().any(|w| w == folder) || words_of(folder).any(|part| words.iter().any(|w| w == part)))
+        folders.iter().any(|folder| {
+            words.iter().any(|w| w == folder)
+                || words_of(folder).any(|part| words.iter().any(|w| w == part))
+        })
     };
     let stem_has = |words: &[String]| words_of(stem).any(|part| words.iter().any(|w| w == part));
     let test = &conventions.test;
-    if test.file_name_parts.iter().any(|p| name.contains(p.as_str()))
+    if test
+        .file_name_parts
+        .iter()
+        .any(|p| name.contains(p.as_str()))
         || stem_has(&test.file_words)
         || folder_has(&test.folder_words)
     {
@@ -99,7 +103,10 @@ pub fn path_role(path: &Path, conventions: &RoleConventions) -> Option<CodeRole>
     let build = &conventions.build;
     let full_stem = name.rsplit_once('.').map_or(*name, |(stem, _)| stem);
     if build.file_names.iter().any(|n| n == name)
-        || build.file_stem_suffixes.iter().any(|s| full_stem.ends_with(s.as_str()))
+        || build
+            .file_stem_suffixes
+            .iter()
+            .any(|s| full_stem.ends_with(s.as_str()))
     {
         return Some(CodeRole::Build);
     }
@@ -161,9 +168,10 @@ fn content_role(
                 .filter(|first| first.kind() == "expression_statement")
                 .map(|first| node::text(first, source).trim_end_matches(';').trim())
                 .is_some_and(|text| {
-                    frontend.typescript_directives.iter().any(|d| {
-                        text.len() == d.len() + 2 && text[1..text.len() - 1] == **d
-                    })
+                    frontend
+                        .typescript_directives
+                        .iter()
+                        .any(|d| text.len() == d.len() + 2 && text[1..text.len() - 1] == **d)
                 });
             (directive || imports_any(&frontend.typescript_imports)).then_some(CodeRole::Frontend)
         }
@@ -208,7 +216,11 @@ fn is_test_item(item: Node<'_>, source: &str, conventions: &RoleConventions) -> 
 }
 
 /// `#[test]`, `#[<path>::test]` (tokio, rstest, …), or `#[cfg(P)]` where `P` holds only in test builds.
-fn attribute_requires_test(attribute: Node<'_>, source: &str, conventions: &RoleConventions) -> bool {
+fn attribute_requires_test(
+    attribute: Node<'_>,
+    source: &str,
+    conventions: &RoleConventions,
+) -> bool {
     let Some(name) = attribute.named_child(0) else {
         return false;
     };
@@ -266,7 +278,8 @@ fn requires_test(predicate: &[Node<'_>], source: &str, conventions: &RoleConvent
         [key, equals, value] if text(key) == "feature" && text(equals) == "=" => {
             let feature = text(value).trim_matches('"');
             let words = &conventions.test.rust_test_feature_words;
-            words.iter().any(|w| w == feature) || words_of(feature).any(|part| words.iter().any(|w| w == part))
+            words.iter().any(|w| w == feature)
+                || words_of(feature).any(|part| words.iter().any(|w| w == part))
         }
         _ => false,
     }
@@ -313,7 +326,10 @@ mod tests {
             ("packages/app-cli/src/auth.ts", Some(CodeRole::Tool)),
             ("build.rs", Some(CodeRole::Build)),
             ("vite.config.ts", Some(CodeRole::Build)),
-            ("packages/desktop/src-tauri/src/server.rs", Some(CodeRole::Frontend)),
+            (
+                "packages/desktop/src-tauri/src/server.rs",
+                Some(CodeRole::Frontend),
+            ),
             ("cmd/server/main.go", None),
         ];
         for (path, role) in cases {
@@ -324,23 +340,46 @@ mod tests {
     #[test]
     fn go_test_helpers_are_found_by_package_and_imports() {
         let helper = "package fakedbtest\n\nfunc Serve() {}\n";
-        assert_eq!(roles("store/server.go", Language::Go, helper).file(), CodeRole::Test);
-        let imports_testing = "package store\n\nimport \"testing\"\n\nfunc Helper(t *testing.T) {}\n";
-        assert_eq!(roles("store/helpers.go", Language::Go, imports_testing).file(), CodeRole::Test);
-        let production = "package latest\n\nimport \"net/http\"\n\nfunc Get() { http.Get(\"x\") }\n";
-        assert_eq!(roles("latest/get.go", Language::Go, production).file(), CodeRole::Production);
+        assert_eq!(
+            roles("store/server.go", Language::Go, helper).file(),
+            CodeRole::Test
+        );
+        let imports_testing =
+            "package store\n\nimport \"testing\"\n\nfunc Helper(t *testing.T) {}\n";
+        assert_eq!(
+            roles("store/helpers.go", Language::Go, imports_testing).file(),
+            CodeRole::Test
+        );
+        let production =
+            "package latest\n\nimport \"net/http\"\n\nfunc Get() { http.Get(\"x\") }\n";
+        assert_eq!(
+            roles("latest/get.go", Language::Go, production).file(),
+            CodeRole::Production
+        );
     }
 
     #[test]
     fn typescript_test_frameworks_and_ui_libraries_set_the_role() {
         let vitest = "import { describe, it } from 'vitest';\ndescribe('x', () => {});\n";
-        assert_eq!(roles("src/check.ts", Language::TypeScript, vitest).file(), CodeRole::Test);
+        assert_eq!(
+            roles("src/check.ts", Language::TypeScript, vitest).file(),
+            CodeRole::Test
+        );
         let react = "import { useState } from 'react';\nexport function App() { return null; }\n";
-        assert_eq!(roles("src/app.tsx", Language::Tsx, react).file(), CodeRole::Frontend);
+        assert_eq!(
+            roles("src/app.tsx", Language::Tsx, react).file(),
+            CodeRole::Frontend
+        );
         let client = "'use client';\nexport async function load() { return fetch('/api'); }\n";
-        assert_eq!(roles("app/load.ts", Language::TypeScript, client).file(), CodeRole::Frontend);
+        assert_eq!(
+            roles("app/load.ts", Language::TypeScript, client).file(),
+            CodeRole::Frontend
+        );
         let server = "import express from 'express';\nconst app = express();\n";
-        assert_eq!(roles("src/server.ts", Language::TypeScript, server).file(), CodeRole::Production);
+        assert_eq!(
+            roles("src/server.ts", Language::TypeScript, server).file(),
+            CodeRole::Production
+        );
     }
 
     #[test]

@@ -43,11 +43,11 @@ use std::hash::Hasher;
 use tree_sitter::Tree;
 
 use crate::engine::{Analysis, Engine, RawAnalysis, RuleFailure};
-use dsr_semantic::roles::CodeRoles;
-use dsr_semantic::FileFacts;
 use chunks::{Chunk, ChunkNames, Kinds, Role};
 use dsr_core::finding::Finding;
 use dsr_core::rule::Model;
+use dsr_semantic::roles::CodeRoles;
+use dsr_semantic::FileFacts;
 
 /// What the analysis of one document keeps between versions. One per document; start with
 /// [`IncrementalCache::default`].

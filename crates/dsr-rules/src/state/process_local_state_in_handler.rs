@@ -6,7 +6,6 @@ use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
-
 declare_rule! {
     /// ## What it finds
     /// A request handler that writes to state owned by the process: a package-level map, slice, counter,
