@@ -129,6 +129,10 @@ impl Rule<RuleContext<'_>> for MissingHealthEndpoint {
 /// A metrics or debugging endpoint (`/metrics`, `/debug/pprof/`): a server with only these is a side listener
 /// for operators, and the service's probes are on its main server.
 fn is_operations_path(path: &str) -> bool {
-    let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    let first = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
     matches!(first, "metrics" | "debug")
 }
