@@ -173,7 +173,8 @@ fn generated_and_minified_files_are_skipped_with_a_warning_and_the_way_to_check_
 fn vendored_directories_are_not_walked() {
     let files = [
         ("go.mod", "module example.com/a\n"),
-        ("vendor/example.com/q/q.rs", UNBOUNDED_RS),
+        // Not `example.com`: a folder named `example` (or `example.com`) is example code, out of the default scope.
+        ("vendor/acme.dev/q/q.rs", UNBOUNDED_RS),
         ("web/node_modules/lib/index.rs", UNBOUNDED_RS),
         ("src/a.rs", UNBOUNDED_RS),
         // `vendor` in a tree without Go modules is an ordinary name.

@@ -14,6 +14,7 @@ use crate::finding::Severity;
 use crate::kb::{Api, ApiKind, Effect};
 use crate::limits::{self, Limits};
 use crate::meta::RuleStatus;
+use crate::role::CodeRole;
 
 pub const CONFIG_FILE_NAME: &str = "distsys-review.toml";
 
@@ -84,6 +85,8 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     sql: RawSql,
+    #[serde(default)]
+    scope: RawScope,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -93,6 +96,34 @@ struct RawSql {
     /// Glob (relative to the configuration's folder) → dialect.
     #[serde(default)]
     paths: BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawScope {
+    /// Code roles whose findings are reported; absent means [`CodeRole::DEFAULT_SCOPE`].
+    roles: Option<Vec<Spanned<String>>>,
+}
+
+/// Which code's findings a run reports, by [`CodeRole`]: `[scope] roles = [...]`. By default everything but tests
+/// and examples.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope {
+    pub roles: Vec<CodeRole>,
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Scope {
+            roles: CodeRole::DEFAULT_SCOPE.to_vec(),
+        }
+    }
+}
+
+impl Scope {
+    pub fn includes(&self, role: CodeRole) -> bool {
+        self.roles.contains(&role)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -190,6 +221,7 @@ pub struct Config {
     pub review: Review,
     pub suppressions: SuppressionSettings,
     pub limits: Limits,
+    pub scope: Scope,
     pub sql: SqlSettings,
 }
 
@@ -394,6 +426,31 @@ impl Config {
         }
         let limits = parse_limits(path, source, raw.limits)?;
         let sql = parse_sql(path, source, raw.sql)?;
+        let scope = match raw.scope.roles {
+            None => Scope::default(),
+            Some(names) => {
+                let mut roles = Vec::new();
+                for name in names {
+                    let role = CodeRole::parse(name.get_ref()).ok_or_else(|| {
+                        let known: Vec<&str> = CodeRole::ALL.iter().map(|r| r.as_str()).collect();
+                        ConfigError::at(
+                            path,
+                            source,
+                            name.span().start,
+                            format!(
+                                "unknown code role `{}` in [scope] roles: expected one of {}",
+                                name.get_ref(),
+                                known.join(", ")
+                            ),
+                        )
+                    })?;
+                    if !roles.contains(&role) {
+                        roles.push(role);
+                    }
+                }
+                Scope { roles }
+            }
+        };
         let mut effects = Vec::new();
         for effect in raw.effects {
             let span = effect.span();
@@ -454,6 +511,7 @@ impl Config {
             suppressions: raw.suppressions,
             limits,
             sql,
+            scope,
         })
     }
 
@@ -868,5 +926,23 @@ mod tests {
             Some(root.join(CONFIG_FILE_NAME))
         );
         std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn scope_defaults_to_everything_but_tests_and_examples() {
+        let config = parse("").unwrap();
+        assert!(config.scope.includes(CodeRole::Production));
+        assert!(config.scope.includes(CodeRole::Tool));
+        assert!(!config.scope.includes(CodeRole::Test));
+        assert!(!config.scope.includes(CodeRole::Example));
+        let config = parse("[scope]\nroles = [\"production\", \"test\", \"test\"]\n").unwrap();
+        assert_eq!(config.scope.roles, [CodeRole::Production, CodeRole::Test]);
+        let err = parse("[scope]\nroles = [\"tests\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("distsys-review.toml:2:10: unknown code role `tests` in [scope] roles"),
+            "{err}"
+        );
     }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 pub use crate::classification::{Confidence, FindingKind, Impact, Severity};
 use crate::meta::RuleMeta;
+use crate::role::CodeRole;
 
 /// Whether a fix may be applied without a human reading it (ruff's `Safe | Unsafe | DisplayOnly`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -104,6 +105,9 @@ pub struct Finding {
     pub actual: String,
     pub evidence: Vec<Evidence>,
     pub fix: Option<Fix>,
+    /// What the code at `range.start` is for (production, test, tool…). Set by the engine when it collects a
+    /// rule's findings; the run's `[scope]` drops findings in roles it does not include.
+    pub role: CodeRole,
 }
 
 impl Finding {

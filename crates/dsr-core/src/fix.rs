@@ -91,6 +91,7 @@ mod tests {
             actual: String::new(),
             evidence: Vec::new(),
             fix: Some(Fix::edits("f", Applicability::Always, edits)),
+            role: crate::role::CodeRole::Production,
         }
     }
 

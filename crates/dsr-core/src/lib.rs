@@ -12,6 +12,7 @@ pub mod justification;
 pub mod kb;
 pub mod limits;
 pub mod meta;
+pub mod role;
 pub mod rule;
 pub mod sql;
 pub mod suppression;
@@ -23,5 +24,8 @@ pub use finding::{
 };
 pub use kb::KnowledgeBase;
 pub use limits::{Limits, Skip};
-pub use meta::{Family, FixAvailability, Model, Registered, RuleMeta, RuleScope, RuleStatus};
+pub use meta::{
+    Family, FixAvailability, Model, Registered, RuleMeta, RuleRoles, RuleScope, RuleStatus,
+};
+pub use role::CodeRole;
 pub use rule::Rule;

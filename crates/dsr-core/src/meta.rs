@@ -5,6 +5,7 @@
 use dsr_syntax::Language;
 
 use crate::classification::{FindingKind, Impact, Severity};
+use crate::role::CodeRole;
 
 /// The review checklist's families; the code prefix names the family.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -132,6 +133,45 @@ pub enum Model {
     StoredValues,
 }
 
+/// The kinds of code ([`CodeRole`]) a rule's advice is for, within the run's `[scope]`: declared by the rule
+/// (`roles:` in [`declare_rule!`](crate::declare_rule), [`RuleRoles::Everywhere`] when absent) and applied by the
+/// engine, never by the rule's own detector.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RuleRoles {
+    /// Wherever the scope reaches, at the rule's severity: correctness hazards (races, lost writes, locks).
+    Everywhere,
+    /// Code that serves traffic (server timeouts, health endpoints, graceful shutdown, per-process state): not
+    /// reported in tool, frontend or build code, which serves nobody, nor in tests even when `[scope]` includes
+    /// them: a server a test starts is a fixture.
+    Servers,
+    /// Advice for a service calling others (timeouts, retries, fan-out): in tool, frontend and build code, where
+    /// a person is watching and can retry, it is reported at [`Severity::Low`] at most.
+    Clients,
+}
+
+impl RuleRoles {
+    /// Where the rule reports, for its documentation page.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            RuleRoles::Everywhere => "every role in `[scope]`",
+            RuleRoles::Servers => "production and example code in `[scope]`; not tools, frontends, build scripts or tests",
+            RuleRoles::Clients => "every role in `[scope]`; Low severity in tools, frontends and build scripts",
+        }
+    }
+
+    /// The severity a finding of `severity` has in code of `role`, or `None` when the rule does not apply there.
+    pub fn severity_in(self, role: CodeRole, severity: Severity) -> Option<Severity> {
+        let serves_nobody = matches!(role, CodeRole::Tool | CodeRole::Frontend | CodeRole::Build);
+        match self {
+            RuleRoles::Everywhere => Some(severity),
+            RuleRoles::Servers if serves_nobody || role == CodeRole::Test => None,
+            RuleRoles::Servers => Some(severity),
+            RuleRoles::Clients if serves_nobody => Some(severity.min(Severity::Low)),
+            RuleRoles::Clients => Some(severity),
+        }
+    }
+}
+
 /// A row of the codes table: a rule and its status.
 pub struct Registered<R: ?Sized + 'static> {
     pub rule: &'static R,
@@ -177,6 +217,8 @@ pub struct RuleMeta {
     pub scope: RuleScope,
     /// The shared models the detector reads.
     pub reads: &'static [Model],
+    /// The kinds of code the rule's advice is for.
+    pub roles: RuleRoles,
     /// The doc comment, one entry per line, each still with the space that follows `///`.
     pub doc_lines: &'static [&'static str],
 }
@@ -255,6 +297,7 @@ impl RuleMeta {
 ///         fix: Sometimes,
 ///         scope: Function,
 ///         reads: [RemoteCalls, StoredValues],
+///         roles: Clients, // optional: `Everywhere` when absent
 ///     }
 /// }
 /// ```
@@ -272,7 +315,8 @@ macro_rules! declare_rule {
             kind: $kind:ident,
             fix: $fix:ident,
             scope: $scope:ident,
-            reads: [$($model:ident),* $(,)?] $(,)?
+            reads: [$($model:ident),* $(,)?]
+            $(, roles: $roles:ident)? $(,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -291,8 +335,56 @@ macro_rules! declare_rule {
                 fix: $crate::meta::FixAvailability::$fix,
                 scope: $crate::meta::RuleScope::$scope,
                 reads: &[$($crate::meta::Model::$model),*],
+                roles: {
+                    let roles = $crate::meta::RuleRoles::Everywhere;
+                    $(let roles = $crate::meta::RuleRoles::$roles;)?
+                    roles
+                },
                 doc_lines: &[$($doc),*],
             };
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_rules_skip_code_that_serves_nobody_and_client_advice_is_low_there() {
+        use CodeRole::*;
+        for role in [Tool, Frontend, Build, Test] {
+            assert_eq!(
+                RuleRoles::Servers.severity_in(role, Severity::High),
+                None,
+                "{role}"
+            );
+        }
+        for role in [Production, Example] {
+            assert_eq!(
+                RuleRoles::Servers.severity_in(role, Severity::High),
+                Some(Severity::High)
+            );
+        }
+        for role in [Tool, Frontend, Build] {
+            assert_eq!(
+                RuleRoles::Clients.severity_in(role, Severity::High),
+                Some(Severity::Low)
+            );
+        }
+        assert_eq!(
+            RuleRoles::Clients.severity_in(Production, Severity::High),
+            Some(Severity::High)
+        );
+        assert_eq!(
+            RuleRoles::Clients.severity_in(Test, Severity::Medium),
+            Some(Severity::Medium)
+        );
+        for role in CodeRole::ALL {
+            assert_eq!(
+                RuleRoles::Everywhere.severity_in(role, Severity::Critical),
+                Some(Severity::Critical)
+            );
+        }
+    }
 }

@@ -9,6 +9,7 @@ use dsr_syntax::{Language, TextRange};
 use crate::declare_rule;
 use crate::finding::{Applicability, Confidence, Edit, Finding, FindingKind, Fix};
 use crate::justification::{self, Linter};
+use crate::role::CodeRole;
 use crate::rule::{Rule, RuleMeta};
 
 const MARKER: &str = "distsys-review:";
@@ -360,6 +361,7 @@ pub fn apply(
                 actual: "no finding of these rules is reported where this comment applies".into(),
                 evidence: Vec::new(),
                 fix,
+                role: CodeRole::default(),
             });
         }
         if require_reason && suppression.reason.is_none() {
@@ -379,6 +381,7 @@ pub fn apply(
                 fix: Some(Fix::advice(
                     "say why the finding does not apply here, after the codes",
                 )),
+                role: CodeRole::default(),
             });
         }
     }

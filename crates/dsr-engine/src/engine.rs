@@ -13,6 +13,7 @@ use dsr_core::kb::KnowledgeBase;
 use dsr_core::limits::Skip;
 use dsr_core::suppression::{self, LineStarts, Suppression};
 use dsr_semantic::facts::FileFacts;
+use dsr_semantic::roles::CodeRoles;
 use dsr_semantic::{DynRule, RegisteredRule, RuleContext};
 
 /// A rule that panicked on a file: logged, and its findings for that file dropped; the other rules still report.
@@ -129,7 +130,8 @@ impl Engine {
         disabled: &[&str],
     ) -> Analysis {
         let raw = self.run_rules(path, language, source, tree, disabled);
-        self.finish(source, raw)
+        let roles = raw.roles.clone().unwrap_or_default();
+        self.finish(source, raw, || roles)
     }
 
     /// The rules' own findings on one text, before severities and suppressions: the part of an analysis that
@@ -154,7 +156,12 @@ impl Engine {
             }
             let mut out = Vec::new();
             match catch_unwind(AssertUnwindSafe(|| rule.check(&ctx, &mut out))) {
-                Ok(()) => findings.append(&mut out),
+                Ok(()) => {
+                    for finding in &mut out {
+                        finding.role = ctx.roles().at(finding.range.start);
+                    }
+                    findings.append(&mut out);
+                }
                 Err(payload) => {
                     let message = payload
                         .downcast_ref::<&str>()
@@ -171,19 +178,29 @@ impl Engine {
         }
         // A finding must point into the file: a rule bug must not become an out-of-range range downstream.
         findings.retain(|f| f.range.start <= f.range.end && f.range.end <= source.len());
+        let roles = Some(ctx.roles().clone());
         RawAnalysis {
             findings,
             comments: facts.comments,
             failures,
+            roles,
         }
     }
 
-    /// Configured severities, suppressions (with the unused ones reported), and the order findings are shown in.
-    pub(crate) fn finish(&self, source: &str, raw: RawAnalysis) -> Analysis {
+    /// Configured severities, suppressions (with the unused ones reported), the run's scope and the rules'
+    /// roles, and the order findings are shown in. `file_roles` gives the roles of the whole file, for the
+    /// suppression findings; it is called only when there are some.
+    pub(crate) fn finish(
+        &self,
+        source: &str,
+        raw: RawAnalysis,
+        file_roles: impl FnOnce() -> CodeRoles,
+    ) -> Analysis {
         let RawAnalysis {
             mut findings,
             comments,
             failures,
+            roles: _,
         } = raw;
         for finding in &mut findings {
             if let Some(severity) = self.config.severity_for(finding.code()) {
@@ -211,12 +228,20 @@ impl Engine {
         } else {
             (Vec::new(), Vec::new())
         };
+        // Scope and rule roles are applied after suppressions are matched: a suppression that hides a finding in
+        // code out of scope still hides something, and is not reported as unused.
+        findings.retain_mut(|finding| self.keep_in_role(finding));
         // Suppression findings are made for every suppression; only those of rules that run are kept.
         meta.retain(|f| self.runs(f.code()));
-        for finding in &mut meta {
-            if let Some(severity) = self.config.severity_for(finding.code()) {
-                finding.severity = severity;
+        if !meta.is_empty() {
+            let roles = file_roles();
+            for finding in &mut meta {
+                finding.role = roles.at(finding.range.start);
+                if let Some(severity) = self.config.severity_for(finding.code()) {
+                    finding.severity = severity;
+                }
             }
+            meta.retain_mut(|finding| self.keep_in_role(finding));
         }
         findings.append(&mut meta);
         findings.sort_by(|a, b| {
@@ -231,12 +256,35 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Whether a finding is reported in the code it is in: its role is in the run's `[scope]` and the rule's
+    /// declared roles apply there; then at the severity the rule has in that role.
+    fn keep_in_role(&self, finding: &mut Finding) -> bool {
+        if !self.config.scope.includes(finding.role) {
+            return false;
+        }
+        match finding
+            .rule
+            .roles
+            .severity_in(finding.role, finding.severity)
+        {
+            Some(severity) => {
+                finding.severity = severity;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// What the rules report on one text, with the comments suppressions are read from.
 #[derive(Debug, Default)]
 pub(crate) struct RawAnalysis {
     pub(crate) findings: Vec<Finding>,
     pub(crate) comments: Vec<dsr_syntax::TextRange>,
     pub(crate) failures: Vec<RuleFailure>,
+    /// The roles of the text analysed as a whole (`None` for results put together from slices).
+    pub(crate) roles: Option<CodeRoles>,
 }
 
 #[cfg(test)]
@@ -343,5 +391,67 @@ mod tests {
         assert_eq!(PANICS.load(Ordering::SeqCst), before + 1, "not run again");
         assert!(again.failures.is_empty());
         assert_eq!(again.findings.len(), 1);
+    }
+
+    /// `TST102` and the unused-suppression rule, with `scope` as the run's `[scope]`.
+    fn reporting_engine(scope: &[dsr_core::CodeRole]) -> Engine {
+        let mut config = Config::default();
+        config.override_selection(
+            vec![
+                Selector::parse("TST102", &["TST102", "DSR001"]).unwrap(),
+                Selector::parse("DSR001", &["TST102", "DSR001"]).unwrap(),
+            ],
+            Vec::new(),
+        );
+        config.scope.roles = scope.to_vec();
+        Engine::new(
+            &[
+                Registered::stable(&Reports),
+                Registered::stable(&dsr_core::suppression::UnusedSuppression),
+            ],
+            config,
+        )
+    }
+
+    #[test]
+    fn findings_out_of_scope_are_dropped_after_suppressions_are_matched() {
+        use dsr_core::CodeRole;
+        let source = "package a // distsys-review: ignore[TST102] a fixture\n";
+        let default = reporting_engine(&CodeRole::DEFAULT_SCOPE);
+        let codes = |engine: &Engine, path: &str, source: &str| -> Vec<(&'static str, CodeRole)> {
+            engine
+                .analyze_source(Path::new(path), Language::Go, source)
+                .findings
+                .iter()
+                .map(|f| (f.code(), f.role))
+                .collect()
+        };
+        assert_eq!(
+            codes(&default, "a.go", "package a\n"),
+            [("TST102", CodeRole::Production)]
+        );
+        assert_eq!(codes(&default, "a_test.go", "package a\n"), []);
+        // The suppression hid a finding in test code, out of scope: it was used, so no DSR001.
+        assert_eq!(codes(&default, "a_test.go", source), []);
+        // A suppression that hides nothing, in test code: its DSR001 is out of scope too.
+        let unused = "package a\n\n// distsys-review: ignore[TST102] stale\nvar x = 1\n";
+        assert_eq!(codes(&default, "a_test.go", unused), []);
+        assert_eq!(
+            codes(&default, "a.go", unused),
+            [
+                ("TST102", CodeRole::Production),
+                ("DSR001", CodeRole::Production)
+            ]
+        );
+        // With tests in scope, the same files report.
+        let with_tests = reporting_engine(&[CodeRole::Production, CodeRole::Test]);
+        assert_eq!(
+            codes(&with_tests, "a_test.go", "package a\n"),
+            [("TST102", CodeRole::Test)]
+        );
+        assert_eq!(
+            codes(&with_tests, "a_test.go", unused),
+            [("TST102", CodeRole::Test), ("DSR001", CodeRole::Test)]
+        );
     }
 }

@@ -137,6 +137,7 @@ fn provisional(previous: &Analyzed, rope: Rope, seq: u64, version: i32, state: &
         language: previous.language,
         uri: previous.uri.clone(),
         path: previous.path.clone(),
+        analysed_as: previous.analysed_as.clone(),
         rope,
         findings,
         suppressions: previous

@@ -309,7 +309,7 @@ pub fn fix_all_edit(analyzed: &Analyzed) -> Option<TextEdit> {
     let original = analyzed.rope.to_string();
     let fixed = match dsr_engine::fix_all(
         &analyzed.engine,
-        &analyzed.path,
+        &analyzed.analysed_as,
         analyzed.language,
         &original,
         FixMode::Safe,
@@ -424,6 +424,7 @@ mod tests {
             language,
             uri: Uri::from_str("file:///x").unwrap(),
             path: PathBuf::from("x"),
+            analysed_as: PathBuf::from("x"),
             rope: Rope::from_str(text),
             findings: analysis.findings,
             suppressions: analysis.suppressions,

@@ -215,6 +215,7 @@ mod tests {
                 Applicability::Always,
                 vec![Edit::replace(range, "")],
             )),
+            role: dsr_core::CodeRole::Production,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Hover: the findings under the cursor in the review template, with the rule page's "why it matters".
 
-use dsr_core::{Applicability, Finding, FindingKind};
+use dsr_core::{Applicability, CodeRole, Finding, FindingKind};
 use dsr_syntax::position::line_column_1based;
 use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position};
 
@@ -56,6 +56,11 @@ pub fn render(finding: &Finding, analyzed: &Analyzed, settings: &Settings) -> St
     ));
     if !finding.component.is_empty() {
         out.push_str(&format!(" · **Component:** `{}`", finding.component));
+    }
+    // Production is the default and goes unsaid; other code (a test brought into `[scope]`, a CLI tool) is named,
+    // since it changes how much the finding matters.
+    if finding.role != CodeRole::Production {
+        out.push_str(&format!(" · **Code:** {}", finding.role));
     }
     out.push_str("\n\n");
     field(&mut out, "Trigger", &finding.trigger);

@@ -134,6 +134,8 @@ pub struct Analyzed {
     pub language: Language,
     pub uri: Uri,
     pub path: PathBuf,
+    /// The path the engine analyses the document under ([`analysis_path`]).
+    pub analysed_as: PathBuf,
     pub rope: Rope,
     pub findings: Vec<Finding>,
     pub suppressions: Vec<Suppression>,
@@ -627,6 +629,7 @@ impl State {
             .clone()
             .unwrap_or_else(|| PathBuf::from(snapshot.uri.path().as_str()));
         let intake = intake(&engine, &snapshot.config_key);
+        let analysed_as = analysis_path(&path, &snapshot.config_key, &session.folders);
         // The document stops its own parse over the size limit or past the deadline; the rest is the intake's.
         let skipped = match snapshot.parse_stop {
             Some(ParseStop::TooLarge { bytes, .. }) => Some(Skip::TooLarge {
@@ -642,7 +645,7 @@ impl State {
         } else if let Some(cache) = &snapshot.incremental {
             let mut cache = lock(cache);
             let analysis = engine.analyze_incremental(
-                &path,
+                &analysed_as,
                 snapshot.language,
                 text,
                 snapshot.tree.as_ref(),
@@ -662,7 +665,7 @@ impl State {
             analysis
         } else {
             engine.analyze_except(
-                &path,
+                &analysed_as,
                 snapshot.language,
                 text,
                 snapshot.tree.as_ref(),
@@ -703,6 +706,7 @@ impl State {
             language: snapshot.language,
             uri: snapshot.uri,
             path,
+            analysed_as,
             rope: snapshot.rope,
             findings: analysis.findings,
             suppressions: analysis.suppressions,
@@ -838,7 +842,7 @@ impl State {
             Err(reason) => return Err(format!("{shown}: skipped, {reason}")),
         };
         let (analysis, _) = engine
-            .parse_and_analyze(path, language, &text)
+            .parse_and_analyze(&analysis_path(path, &key, &folders), language, &text)
             .map_err(|skip| format!("{shown}: skipped, {skip}"))?;
         let session = self.session();
         let rope = Rope::from_str(&text);
@@ -976,6 +980,23 @@ fn parse_limits(limits: &Limits) -> ParseLimits {
 }
 
 /// Whether `path`, with every symbolic link resolved, lies inside one of the workspace folders (also resolved).
+/// The path a document is analysed under: relative to its project — the folder of its configuration file, else
+/// the innermost workspace folder holding it — so that the folders above the project never decide its code role
+/// (`~/dev/service/main.go` is not a dev tool, `~/tests/app/` not a test).
+pub fn analysis_path(path: &Path, key: &ConfigKey, folders: &[PathBuf]) -> PathBuf {
+    let project = key.as_deref().and_then(Path::parent).or_else(|| {
+        folders
+            .iter()
+            .filter(|folder| path.starts_with(folder))
+            .max_by_key(|folder| folder.components().count())
+            .map(PathBuf::as_path)
+    });
+    project
+        .and_then(|project| path.strip_prefix(project).ok())
+        .unwrap_or(path)
+        .to_path_buf()
+}
+
 pub fn inside_folders(path: &Path, folders: &[PathBuf]) -> bool {
     let Ok(real) = path.canonicalize() else {
         return false;
@@ -1056,4 +1077,29 @@ pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
         return None;
     }
     uri.to_file_path().map(|p| p.into_owned())
+}
+
+#[cfg(test)]
+mod analysis_path_tests {
+    use super::*;
+
+    #[test]
+    fn documents_are_analysed_relative_to_their_project() {
+        let folders = vec![
+            PathBuf::from("/home/me/dev"),
+            PathBuf::from("/home/me/dev/shop"),
+        ];
+        let file = Path::new("/home/me/dev/shop/cmd/api/main.go");
+        assert_eq!(
+            analysis_path(file, &None, &folders),
+            Path::new("cmd/api/main.go")
+        );
+        let config = Some(PathBuf::from("/home/me/dev/shop/cmd/distsys-review.toml"));
+        assert_eq!(
+            analysis_path(file, &config, &folders),
+            Path::new("api/main.go")
+        );
+        let outside = Path::new("/tmp/x.go");
+        assert_eq!(analysis_path(outside, &None, &folders), outside);
+    }
 }

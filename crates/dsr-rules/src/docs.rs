@@ -28,7 +28,7 @@ pub fn rule_page(meta: &RuleMeta) -> String {
         FixAvailability::Never => "advice",
     };
     format!(
-        "# {code} {slug}\n\n| | |\n|---|---|\n| Family | {family} ({prefix}) |\n| Default severity | {severity} |\n| Impact | {impact} |\n| Reported as | {kind} |\n| Languages | {languages} |\n| Fix | {fix} |\n\n{doc}",
+        "# {code} {slug}\n\n| | |\n|---|---|\n| Family | {family} ({prefix}) |\n| Default severity | {severity} |\n| Impact | {impact} |\n| Reported as | {kind} |\n| Languages | {languages} |\n| Fix | {fix} |\n| Code roles | {roles} |\n\n{doc}",
         code = meta.code,
         slug = meta.slug,
         family = meta.family.title(),
@@ -36,6 +36,7 @@ pub fn rule_page(meta: &RuleMeta) -> String {
         severity = meta.severity.title(),
         impact = meta.impact.as_str(),
         languages = languages.join(", "),
+        roles = meta.roles.describe(),
         doc = meta.doc(),
     )
 }

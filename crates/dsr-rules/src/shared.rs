@@ -1,41 +1,22 @@
 //! Small helpers several rules share. Anything that models a distributed-systems construct (a retry loop, a
 //! lock, a handler) belongs in dsr-core's facts instead.
 
-use std::path::Path;
-
-use dsr_core::{Edit, Language, TextRange};
+use dsr_core::{CodeRole, Edit, Language, TextRange};
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
-/// Test code (`*_test.go`, `*.test.ts`, `*.spec.ts`, `tests/`, `__tests__/`, `testdata/`, `e2e/`,
-/// `medusa-test-utils/`, `testhelpers/`, `testutil/`): servers started there are test fixtures, not deployments. This crate's own
-/// `tests/fixtures/` are not test code.
-pub fn is_test_path(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let parts: Vec<&str> = path
-        .components()
-        .filter_map(|c| c.as_os_str().to_str())
-        .collect();
-    let folders = &parts[..parts.len().saturating_sub(1)];
-    name.ends_with("_test.go")
-        || name.contains(".test.")
-        || name.contains(".spec.")
-        || folders.iter().enumerate().any(|(i, folder)| {
-            let fixture_root = *folder == "tests" && folders.get(i + 1) == Some(&"fixtures");
-            !fixture_root
-                && (matches!(*folder, "__tests__" | "__mocks__" | "testdata")
-                    || folder
-                        .split(['-', '_', '.'])
-                        .any(|w| matches!(w, "test" | "tests" | "testing" | "e2e" | "mocks"))
-                    || folder.starts_with("testhelper")
-                    || folder.starts_with("testutil"))
-        })
+/// Test code: a test file (by the conventions of `kb/roles.toml`), or a Rust test function or module. The one
+/// test detector is the engine's code roles ([`RuleContext::roles`]); rules ask it only where tests change what
+/// a finding means (a server started in a test is a fixture), since the run's `[scope]` already leaves test
+/// code out by default.
+pub fn in_test_code(ctx: &RuleContext<'_>, node: Node<'_>) -> bool {
+    ctx.roles().at(node.start_byte()) == CodeRole::Test
 }
 
-/// Test code: a test file, or a Rust test function or module.
-pub fn in_test_code(ctx: &RuleContext<'_>, node: Node<'_>) -> bool {
-    is_test_path(ctx.path) || ctx.in_rust_test(node)
+/// A test file as a whole: see [`in_test_code`].
+pub fn is_test_file(ctx: &RuleContext<'_>) -> bool {
+    ctx.roles().file() == CodeRole::Test
 }
 
 /// The text of a node with whitespace removed, for comparing expressions written differently.
@@ -255,37 +236,10 @@ pub fn call_name(callee_text: &str) -> String {
     format!("{head}(…).{tail}")
 }
 
-/// Test code, where load and size limits do not matter: a test file or folder ([`is_test_path`]) or a Rust
-/// item marked `#[test]` or `#[cfg(test)]` ([`RuleContext::in_rust_test`]).
-pub fn is_test_code(ctx: &RuleContext<'_>, at: Node<'_>) -> bool {
-    is_test_path(ctx.path) || ctx.in_rust_test(at)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn test_paths() {
-        use std::path::Path;
-        for yes in [
-            "pkg/server_test.go",
-            "src/app.spec.ts",
-            "crates/x/tests/api.rs",
-            "packages/medusa-test-utils/src/bootstrap-app.ts",
-            "integration-tests/http/app.ts",
-            "e2e/server.ts",
-        ] {
-            assert!(is_test_path(Path::new(yes)), "{yes}");
-        }
-        for no in [
-            "crates/dsr-rules/tests/fixtures/OPS002/fire.go",
-            "src/commands/start.ts",
-            "cmd/latest/main.go",
-        ] {
-            assert!(!is_test_path(Path::new(no)), "{no}");
-        }
-    }
     use dsr_core::fix::apply_edits;
     use dsr_core::{KnowledgeBase, Language};
     use dsr_semantic::facts::FileFacts;

@@ -7,14 +7,20 @@
 //! line. A marker line may be indented less than its target (Go indents with tabs: `\t//^^^ CODE` points at
 //! the fourth column). A file `NAME.fixed.EXT` beside `NAME.EXT` is the text after applying every fix of the rule (marker
 //! lines dropped); it must itself yield no finding of the rule, and must parse if the original did.
+//!
+//! A fixture is analysed under its path below `tests/fixtures/` (`RES001/fire.go`), with the default `[scope]`:
+//! test and example code are not reported. Directives on its first lines change that:
+//! `// fixture-path: integration/ping_test.go` analyses it as if it were at that path (`--` in SQL), and
+//! `// fixture-scope: production, test` runs with those code roles in scope.
 
 mod common;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use dsr_core::config::Scope;
 use dsr_core::fix::{apply_edits, collect_fix_edits};
-use dsr_core::{FindingKind, Language};
+use dsr_core::{CodeRole, FindingKind, Language};
 use dsr_syntax::position::line_column_1based;
 use dsr_syntax::{Document, Rope};
 
@@ -127,8 +133,12 @@ fn check_file(code: &str, path: &Path, failures: &mut String) {
     };
     let source =
         std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
-    let engine = common::engine_for(&[code]);
-    let findings: Vec<_> = common::analyze(&engine, path, language, &source)
+    let analysed_as = common::analysis_path(&fixtures_root(), path, language, &source);
+    let engine = match common::directive(&source, language, "fixture-scope") {
+        Some(roles) => common::engine_for_scope(&[code], fixture_scope(roles)),
+        None => common::engine_for(&[code]),
+    };
+    let findings: Vec<_> = common::analyze(&engine, &analysed_as, language, &source)
         .into_iter()
         .filter(|f| f.code() == code)
         .collect();
@@ -212,7 +222,7 @@ fn check_file(code: &str, path: &Path, failures: &mut String) {
         {
             let _ = writeln!(failures, "{name}: the fixed text does not parse");
         }
-        let again: Vec<_> = common::analyze(&engine, &fixed_path, language, &wanted)
+        let again: Vec<_> = common::analyze(&engine, &analysed_as, language, &wanted)
             .into_iter()
             .filter(|f| f.code() == code)
             .collect();
@@ -223,6 +233,19 @@ fn check_file(code: &str, path: &Path, failures: &mut String) {
                 again.iter().map(|f| &f.title).collect::<Vec<_>>()
             );
         }
+    }
+}
+
+/// `production, test`: the code roles a `fixture-scope:` directive puts in the run's scope.
+fn fixture_scope(roles: &str) -> Scope {
+    Scope {
+        roles: roles
+            .split(',')
+            .map(|name| {
+                CodeRole::parse(name.trim())
+                    .unwrap_or_else(|| panic!("unknown code role {name:?} in fixture-scope"))
+            })
+            .collect(),
     }
 }
 

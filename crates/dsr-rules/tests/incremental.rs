@@ -146,13 +146,15 @@ fn compare(
 }
 
 /// Random one-character edits, each checked with the cache of the previous version.
-fn check_file(engine: &Engine, path: &Path, edits: usize, seed: u64) -> Vec<String> {
-    let Some(language) = Language::from_path(path) else {
+/// `root`: the folder the file is analysed relative to, so that its role is the one its project would give.
+fn check_file(engine: &Engine, root: &Path, file: &Path, edits: usize, seed: u64) -> Vec<String> {
+    let Some(language) = Language::from_path(file) else {
         return Vec::new();
     };
-    let Ok(mut source) = std::fs::read_to_string(path) else {
+    let Ok(mut source) = std::fs::read_to_string(file) else {
         return Vec::new();
     };
+    let path = &common::analysis_path(root, file, language, &source);
     let mut problems = Vec::new();
     // Slices alone, and a cache seeded from a whole-file analysis as the language server uses it.
     let mut caches = [IncrementalCache::slices_only(), IncrementalCache::default()];
@@ -213,17 +215,26 @@ fn assert_no_differences(problems: &[String], files: usize) {
 
 #[test]
 fn incremental_analysis_equals_whole_file_analysis_on_fixtures_and_the_shop() {
-    let engine = common::all_rules();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    files_under(&root.join("tests/fixtures"), &mut files);
-    files_under(&root.join("../../examples"), &mut files);
-    assert!(files.len() > 250, "found only {} files", files.len());
+    // Every role in scope, so that findings in tests and examples are compared too, and roles with them.
+    let engine = common::all_rules_in_every_role();
+    let crate_root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut problems = Vec::new();
-    for path in &files {
-        problems.extend(check_file(&engine, path, 16, 7));
+    let mut count = 0;
+    let fixtures = crate_root.join("tests/fixtures");
+    let repository = crate_root.join("../..");
+    for (root, folder) in [
+        (&fixtures, fixtures.clone()),
+        (&repository, repository.join("examples")),
+    ] {
+        let mut files = Vec::new();
+        files_under(&folder, &mut files);
+        count += files.len();
+        for path in &files {
+            problems.extend(check_file(&engine, root, path, 16, 7));
+        }
     }
-    assert_no_differences(&problems, files.len());
+    assert!(count > 250, "found only {count} files");
+    assert_no_differences(&problems, count);
 }
 
 /// A rule that may depend on a chunk no link reaches must say so: `scope: File`.
@@ -252,12 +263,12 @@ fn each_function_scoped_rule_alone_is_exact_on_its_fixtures() {
         if meta.scope == RuleScope::File {
             continue;
         }
-        let engine = common::engine_for(&[meta.code]);
+        let engine = common::engine_for_scope(&[meta.code], common::every_role());
         let mut files = Vec::new();
         files_under(&root.join(meta.code), &mut files);
         count += files.len();
         for path in &files {
-            problems.extend(check_file(&engine, path, 4, 5));
+            problems.extend(check_file(&engine, &root, path, 4, 5));
         }
     }
     assert_no_differences(&problems, count);
@@ -269,15 +280,16 @@ fn incremental_analysis_equals_whole_file_analysis_on_a_corpus() {
     let Some(root) = std::env::var_os("DSR_INCREMENTAL_CORPUS") else {
         return;
     };
-    let engine = common::all_rules();
+    let engine = common::all_rules_in_every_role();
+    let root = Path::new(&root);
     let mut files = Vec::new();
-    files_under(Path::new(&root), &mut files);
+    files_under(root, &mut files);
     let mut problems = Vec::new();
     for path in files
         .iter()
         .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() < 300_000))
     {
-        problems.extend(check_file(&engine, path, 3, 11));
+        problems.extend(check_file(&engine, root, path, 3, 11));
     }
     assert_no_differences(&problems, files.len());
 }

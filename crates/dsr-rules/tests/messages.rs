@@ -122,7 +122,8 @@ fn every_fixture_finding_renders_without_holes() {
             .unwrap_or(&path)
             .display()
             .to_string();
-        for finding in common::analyze(&engine, &path, language, &source) {
+        let analysed_as = common::analysis_path(&fixtures_root(), &path, language, &source);
+        for finding in common::analyze(&engine, &analysed_as, language, &source) {
             rendered += 1;
             for problem in problems(&finding) {
                 failures.push(format!("{name}: {} {problem}", finding.code()));
@@ -155,7 +156,8 @@ fn retry_messages_quote_the_options_passed() {
     let path = fixtures_root().join("RES005/fire.go");
     let source = std::fs::read_to_string(&path).expect("RES005 fixture");
     let engine = common::engine_for(&["RES005"]);
-    let findings = common::analyze(&engine, &path, Language::Go, &source);
+    let analysed_as = common::analysis_path(&fixtures_root(), &path, Language::Go, &source);
+    let findings = common::analyze(&engine, &analysed_as, Language::Go, &source);
     let retryable = findings
         .iter()
         .find(|f| f.title.contains("retryablehttp.NewClient"))

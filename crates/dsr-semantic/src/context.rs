@@ -5,6 +5,7 @@ use std::path::Path;
 
 use dsr_core::finding::{Confidence, Evidence, Finding, FindingKind, Fix, Severity};
 use dsr_core::kb::KnowledgeBase;
+use dsr_core::role::CodeRole;
 use dsr_core::rule::{Registered, Rule, RuleMeta};
 use dsr_syntax::{Language, TextRange};
 use tree_sitter::{Node, Tree};
@@ -15,6 +16,7 @@ use crate::models::messaging::transaction::{transactions, Transaction};
 use crate::models::messaging::writes::{write_sites, WriteSite};
 use crate::models::messaging::MessagingModel;
 use crate::models::{Models, RemoteCalls, Retries};
+use crate::roles::CodeRoles;
 use crate::store_commands::StoreCommands;
 
 /// A rule over the semantic context: what the engine runs and the rules implement.
@@ -132,38 +134,17 @@ impl<'a> RuleContext<'a> {
         })
     }
 
-    /// Rust: whether `node` is inside a test, a function or module with an attribute that mentions `test`
-    /// (`#[test]`, `#[tokio::test]`, `#[cfg(test)]`) among the attributes right before it.
-    ///
-    /// The test items are found once per file, from the items the facts pass recorded: asking each node's
-    /// ancestors and their siblings costs tree-sitter a descent from the root per step.
-    pub fn in_rust_test(&self, node: tree_sitter::Node<'_>) -> bool {
-        if self.language != Language::Rust {
-            return false;
-        }
-        let items = self.models.rust_tests.get_or_init(|| {
-            self.facts
-                .nodes_of_kind(&["function_item", "mod_item"])
-                .filter(|item| self.has_test_attribute(*item))
-                .map(|item| (item.id(), item.byte_range()))
-                .collect()
-        });
-        let range = node.byte_range();
-        items.iter().any(|(id, item)| {
-            *id != node.id() && item.start <= range.start && range.end <= item.end
-        })
+    /// What the file, and each Rust item in it, is for: production code, a test, an example, a tool…
+    pub fn roles(&self) -> &CodeRoles {
+        self.models
+            .roles
+            .get_or_init(|| CodeRoles::compute(self.path, self.facts, self.source))
     }
 
-    /// Whether one of the attributes right before `item` mentions `test`.
-    fn has_test_attribute(&self, item: tree_sitter::Node<'_>) -> bool {
-        let mut sibling = item.prev_named_sibling();
-        while let Some(attribute) = sibling.filter(|s| s.kind() == "attribute_item") {
-            if self.node_text(attribute).contains("test") {
-                return true;
-            }
-            sibling = attribute.prev_named_sibling();
-        }
-        false
+    /// Rust: whether `node` is inside a test item (`#[test]`, `#[tokio::test]`, a `#[cfg(…)]` that requires
+    /// `test`), found once per file by [`CodeRoles`].
+    pub fn in_rust_test(&self, node: tree_sitter::Node<'_>) -> bool {
+        self.roles().in_test_item_range(node.byte_range())
     }
 
     /// The HTTP/RPC request handlers, route registrations and server starts of the file.
@@ -240,6 +221,7 @@ impl<'a> RuleContext<'a> {
                 actual: String::new(),
                 evidence: Vec::new(),
                 fix: None,
+                role: CodeRole::default(),
             },
         }
     }
@@ -322,7 +304,7 @@ mod tests {
     use crate::{FileFacts, RuleContext};
 
     #[test]
-    fn rust_tests_are_items_after_an_attribute_run_that_mentions_test() {
+    fn rust_tests_are_items_after_an_attribute_run_that_requires_test() {
         let source = "fn live() { a(); }\n\
             #[test]\nfn unit() { b(); }\n\
             #[tokio::test]\n#[ignore]\nasync fn io() { c(); }\n\

@@ -8,6 +8,7 @@ pub mod context;
 pub mod facts;
 pub mod kb;
 pub mod models;
+pub mod roles;
 pub mod sql;
 pub mod sql_dialect;
 pub mod store_commands;

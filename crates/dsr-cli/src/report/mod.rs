@@ -371,6 +371,7 @@ pub(crate) mod tests {
             actual: "`http.Get` uses `http.DefaultClient`, which waits forever".into(),
             evidence: Vec::new(),
             fix: None,
+            role: dsr_core::CodeRole::Production,
         }
     }
 

@@ -176,6 +176,7 @@ fn result(
         ("severity", json!(finding.severity.as_str())),
         ("impact", json!(finding.impact.as_str())),
         ("confidence", json!(finding.confidence.as_str())),
+        ("role", json!(finding.role.as_str())),
     ];
     for (key, value) in [
         ("component", &finding.component),

@@ -344,6 +344,10 @@ fn ts_role(node: Node<'_>, source: &str) -> Role {
     }
     match node.kind() {
         "import_statement" | "ERROR" => Role::Global,
+        // A directive (`"use client"`) says where the whole module runs: its code role.
+        "expression_statement" if node.named_child(0).is_some_and(|e| e.kind() == "string") => {
+            Role::Global
+        }
         "export_statement" => {
             if node.child_by_field_name("source").is_some() {
                 // `export { a } from './b'`: an import in all but name.

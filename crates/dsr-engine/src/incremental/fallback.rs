@@ -72,12 +72,14 @@ impl Engine {
                 findings: whole.findings.clone(),
                 comments: whole.comments.clone(),
                 failures: Vec::new(),
+                roles: None,
             };
             seed(source, chunks, slices, owner_slice, copy)
         } else {
             // A rule failed on this version: nothing of it is worth keeping.
             FxHashMap::<u64, Arc<SliceResult>>::default()
         };
-        self.finish(source, whole)
+        let roles = whole.roles.clone().unwrap_or_default();
+        self.finish(source, whole, || roles)
     }
 }

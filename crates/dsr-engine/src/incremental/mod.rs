@@ -47,6 +47,8 @@ use crate::engine::{Analysis, Engine, RawAnalysis, RuleFailure};
 use chunks::{Chunk, ChunkNames, Kinds, Role};
 use dsr_core::finding::Finding;
 use dsr_core::rule::Model;
+use dsr_semantic::roles::CodeRoles;
+use dsr_semantic::FileFacts;
 
 /// What the analysis of one document keeps between versions. One per document; start with
 /// [`IncrementalCache::default`].
@@ -922,7 +924,12 @@ impl Engine {
         cache.plan = Some(plan);
         remember_names(&mut cache.names, &chunks);
         cache.slices = results;
-        let analysis = self.finish(source, raw);
+        // Suppression findings need the roles of the whole file, which no slice has; they are rare, so the file's
+        // facts are computed only when there are some.
+        let analysis = self.finish(source, raw, || {
+            let facts = FileFacts::compute(language, Some(tree), source);
+            CodeRoles::compute(path, &facts, source)
+        });
         let finished = started.elapsed();
         stats.phases = [
             chunked,

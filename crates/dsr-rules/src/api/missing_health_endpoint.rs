@@ -2,7 +2,7 @@ use dsr_core::{declare_rule, Finding, Fix, Rule, RuleMeta, TextRange};
 use dsr_semantic::models::handlers::is_health_name;
 use dsr_semantic::RuleContext;
 
-use crate::shared::{is_test_path, quote};
+use crate::shared::quote;
 
 declare_rule! {
     /// ## What it finds
@@ -22,7 +22,9 @@ declare_rule! {
     /// checks a route registered by a shared library. Files that mount routers defined elsewhere
     /// (`app.use(router)`, `.nest(…)`, `.configure(…)`, `mux.Handle("/api/", api)`) or register a route whose
     /// path is not a literal are not reported, since the probe may be among those routes. gRPC servers are not
-    /// reported (their probe is the gRPC health service). Servers started in tests are not reported.
+    /// reported (their probe is the gRPC health service), nor side listeners that serve only metrics or debug
+    /// endpoints (`/metrics`, `/debug/pprof/`): the probes are on the main server. Servers started in tests are
+    /// not reported.
     ///
     /// ## Example
     /// ```go
@@ -73,6 +75,7 @@ declare_rule! {
         fix: Never,
         scope: File,
         reads: [Handlers],
+        roles: Servers,
     }
 }
 
@@ -82,9 +85,6 @@ impl Rule<RuleContext<'_>> for MissingHealthEndpoint {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        if is_test_path(ctx.path) {
-            return;
-        }
         let model = ctx.handlers();
         let Some(server) = model.servers.iter().find(|s| !s.rpc) else {
             return;
@@ -101,6 +101,9 @@ impl Rule<RuleContext<'_>> for MissingHealthEndpoint {
                 return;
             }
             paths.push(path.as_str());
+        }
+        if paths.iter().all(|path| is_operations_path(path)) {
+            return;
         }
         paths.sort_unstable();
         paths.dedup();
@@ -121,4 +124,15 @@ impl Rule<RuleContext<'_>> for MissingHealthEndpoint {
             ))
             .emit(sink);
     }
+}
+
+/// A metrics or debugging endpoint (`/metrics`, `/debug/pprof/`): a server with only these is a side listener
+/// for operators, and the service's probes are on its main server.
+fn is_operations_path(path: &str) -> bool {
+    let first = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    matches!(first, "metrics" | "debug")
 }

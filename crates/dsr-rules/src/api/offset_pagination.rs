@@ -79,6 +79,7 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [Store],
+        roles: Servers,
     }
 }
 

@@ -97,6 +97,7 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [Loops, RemoteCalls],
+        roles: Clients,
     }
 }
 
@@ -128,12 +129,7 @@ impl Rule<RuleContext<'_>> for RemoteCallInLoop {
             let Size::Unknown(origin) = &lp.size else {
                 continue;
             };
-            if lp.retry
-                || lp.pagination
-                || !uses_element(ctx, lp, call)
-                || on_pipeline(ctx, call)
-                || crate::shared::is_test_code(ctx, call.node)
-            {
+            if lp.retry || lp.pagination || !uses_element(ctx, lp, call) || on_pipeline(ctx, call) {
                 continue;
             }
             let collection = lp

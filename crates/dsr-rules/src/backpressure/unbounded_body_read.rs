@@ -26,7 +26,8 @@ declare_rule! {
     /// ## Known false positives
     /// A limit applied elsewhere — a middleware that wraps `r.Body` in `http.MaxBytesReader`, a reverse proxy
     /// with `client_max_body_size`, a `RequestBodyLimitLayer` — is not seen; response bodies from a trusted
-    /// internal service are reported with medium confidence.
+    /// internal service are reported with medium confidence. A Go read in a function that also reads the same body
+    /// through a limit (on another path: the limit switched off by configuration) is not reported.
     ///
     /// ## Example
     /// ```go
@@ -89,6 +90,7 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [RemoteCalls],
+        roles: Clients,
     }
 }
 
@@ -105,9 +107,6 @@ impl Rule<RuleContext<'_>> for UnboundedBodyRead {
             return;
         }
         for call in &ctx.facts.calls {
-            if crate::shared::is_test_code(ctx, call.node) {
-                continue;
-            }
             match ctx.language {
                 Language::Go => check_go(ctx, call, sink),
                 Language::Rust => check_rust(ctx, call, sink),
@@ -159,9 +158,11 @@ fn check_go(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     let Some(scope) = function_range(ctx, call) else {
         return;
     };
+    // A limit before the read, or on another path of the same function: then the unlimited read is a choice
+    // (`if max < 0 { return io.ReadAll(r.Body) }`, the operator turned the limit off), not an oversight.
     let limited = ctx.facts.calls.iter().any(|c| {
         scope.contains_range(c.range())
-            && c.node.start_byte() < call.node.start_byte()
+            && c.node.id() != call.node.id()
             && c.path.as_deref().is_some_and(|limiter| {
                 ctx.kb
                     .is_in_group(ctx.language, limiter, PathGroupKind::ReadLimit)

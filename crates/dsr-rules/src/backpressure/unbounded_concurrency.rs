@@ -91,6 +91,7 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [Loops, RemoteCalls],
+        roles: Clients,
     }
 }
 
@@ -112,7 +113,6 @@ impl Rule<RuleContext<'_>> for UnboundedConcurrency {
             if lp.retry
                 || !lp.limits.is_empty()
                 || matches!(origin, Origin::Computed | Origin::Field(_))
-                || crate::shared::is_test_code(ctx, lp.node)
             {
                 continue;
             }

@@ -110,6 +110,7 @@ declare_rule! {
         fix: Sometimes,
         scope: Function,
         reads: [Handlers],
+        roles: Clients,
     }
 }
 

@@ -4,7 +4,7 @@ use dsr_core::{
 use dsr_semantic::models::handlers::{Framework, ServerStart, Shutdown};
 use dsr_semantic::RuleContext;
 
-use crate::shared::{indentation_at, is_test_path, quote};
+use crate::shared::{indentation_at, quote};
 
 declare_rule! {
     /// ## What it finds
@@ -101,6 +101,7 @@ declare_rule! {
         fix: Sometimes,
         scope: Function,
         reads: [Handlers],
+        roles: Servers,
     }
 }
 
@@ -110,9 +111,6 @@ impl Rule<RuleContext<'_>> for NoGracefulShutdown {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        if is_test_path(ctx.path) {
-            return;
-        }
         for server in &ctx.handlers().servers {
             if server.entry && server.shutdown == Shutdown::Missing {
                 report(ctx, server, sink);

@@ -143,7 +143,8 @@ impl Rule<RuleContext<'_>> for UnsafeMigration {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        if crate::shared::is_test_path(ctx.path) {
+        // Migrations under a test folder build throwaway test databases, even when `[scope]` includes tests.
+        if crate::shared::is_test_file(ctx) {
             return;
         }
         if ctx.language == Language::Sql {

@@ -24,7 +24,8 @@ declare_rule! {
     /// is immune.
     ///
     /// ## Known false positives
-    /// Durations that are only logged or exported as metrics are not reported (only comparisons are). Go
+    /// Durations that are only logged or exported as metrics are not reported (only comparisons are), nor a
+    /// comparison that only decides whether to log (`if (ms > 1000) console.warn(…)`). Go
     /// `time.Time` values still carry a monotonic reading, so `time.Since(start)`, `now.Sub(start)` and
     /// `now.After(deadline)` are clean; `.UTC()` and `.Round(0)` strip it, but are written to normalise or align a
     /// time on purpose and are not reported. Only readings followed inside one function are seen: a deadline kept

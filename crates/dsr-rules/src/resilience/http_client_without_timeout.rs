@@ -101,6 +101,7 @@ declare_rule! {
         fix: Sometimes,
         scope: File,
         reads: [StoredValues],
+        roles: Clients,
     }
 }
 

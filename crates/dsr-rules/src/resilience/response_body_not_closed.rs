@@ -102,6 +102,7 @@ declare_rule! {
         fix: Sometimes,
         scope: Function,
         reads: [StoredValues],
+        roles: Clients,
     }
 }
 

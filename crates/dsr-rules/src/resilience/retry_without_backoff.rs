@@ -97,6 +97,7 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [Retries],
+        roles: Clients,
     }
 }
 

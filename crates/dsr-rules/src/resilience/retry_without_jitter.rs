@@ -76,6 +76,7 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [Retries],
+        roles: Clients,
     }
 }
 

@@ -85,6 +85,7 @@ declare_rule! {
         fix: Sometimes,
         scope: Function,
         reads: [Handlers, StoredValues],
+        roles: Servers,
     }
 }
 

@@ -86,6 +86,7 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [Retries],
+        roles: Clients,
     }
 }
 

@@ -93,6 +93,7 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [RemoteCalls],
+        roles: Clients,
     }
 }
 

@@ -6,8 +6,6 @@ use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
-use crate::shared::is_test_path;
-
 declare_rule! {
     /// ## What it finds
     /// A request handler that writes to state owned by the process: a package-level map, slice, counter,
@@ -84,6 +82,7 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [Handlers],
+        roles: Servers,
     }
 }
 
@@ -127,9 +126,6 @@ impl Rule<RuleContext<'_>> for ProcessLocalStateInHandler {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        if is_test_path(ctx.path) {
-            return;
-        }
         let handlers = &ctx.handlers().handlers;
         if handlers.is_empty() {
             return;

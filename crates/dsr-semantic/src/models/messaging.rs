@@ -722,6 +722,11 @@ const PURE_MODULES: &[&str] = &[
     "JSON.",
 ];
 
+/// Whether a call writes a log line, a metric or a trace event (`console.warn`, `log.Printf`, `logger.info`).
+pub(crate) fn is_logging(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> bool {
+    classify(facts, call, source) == CallKind::Logging
+}
+
 fn classify(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> CallKind {
     let path = call.path.as_deref().unwrap_or("");
     let callee = call.callee_text.as_str();

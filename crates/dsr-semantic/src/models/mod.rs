@@ -51,7 +51,7 @@ pub(crate) struct Models<'t> {
     pub(crate) loops: OnceCell<loops::Loops<'t>>,
     pub(crate) time: OnceCell<time::TimeModel<'t>>,
     pub(crate) store_commands: OnceCell<crate::store_commands::StoreCommands<'t>>,
-    pub(crate) rust_tests: OnceCell<Vec<(usize, std::ops::Range<usize>)>>,
+    pub(crate) roles: OnceCell<crate::roles::CodeRoles>,
 }
 
 #[cfg(test)]

@@ -942,7 +942,8 @@ impl<'t> Builder<'_, 't, '_> {
             if self.language() == Language::Go && !(dropped || other_dropped) {
                 return None;
             }
-            let compared = kind == "compare" || self.is_compared(site);
+            let compared =
+                (kind == "compare" && !self.only_decides_logging(site)) || self.is_compared(site);
             return Some(ClockUse {
                 site,
                 kind: ClockUseKind::Elapsed {
@@ -982,7 +983,7 @@ impl<'t> Builder<'_, 't, '_> {
                     return matches!(
                         binary_operator(parent, self.source),
                         "<" | ">" | "<=" | ">=" | "==" | "!=" | "===" | "!=="
-                    );
+                    ) && !self.only_decides_logging(parent);
                 }
                 "parenthesized_expression" | "try_expression" | "type_cast_expression" => {
                     current = parent;
@@ -1023,12 +1024,70 @@ impl<'t> Builder<'_, 't, '_> {
                                         binary_operator(p, self.source),
                                         "<" | ">" | "<=" | ">=" | "==" | "!=" | "===" | "!=="
                                     )
+                                    && !self.only_decides_logging(p)
                             })
                         });
                 }
             }
         }
         false
+    }
+
+    /// Whether a comparison only decides whether to log (`if (ms > 1000) console.warn(…)`, with no `else`): a
+    /// slow-call report, which a clock step makes wrong once, not a timeout that abandons work.
+    fn only_decides_logging(&self, comparison: Node<'t>) -> bool {
+        let mut condition = comparison;
+        while let Some(parent) = condition
+            .parent()
+            .filter(|p| p.kind() == "parenthesized_expression")
+        {
+            condition = parent;
+        }
+        let Some(statement) = condition.parent().filter(|p| {
+            matches!(p.kind(), "if_statement" | "if_expression")
+                && p.child_by_field_name("condition")
+                    .is_some_and(|c| c.id() == condition.id())
+                && p.child_by_field_name("alternative").is_none()
+        }) else {
+            return false;
+        };
+        let Some(body) = statement.child_by_field_name("consequence") else {
+            return false;
+        };
+        let statements: Vec<Node<'t>> = if matches!(body.kind(), "statement_block" | "block") {
+            let mut cursor = body.walk();
+            body.named_children(&mut cursor)
+                .filter(|n| !n.kind().contains("comment"))
+                .collect()
+        } else {
+            vec![body]
+        };
+        !statements.is_empty()
+            && statements.iter().all(|statement| {
+                let expression = match statement.kind() {
+                    "expression_statement" => statement.named_child(0),
+                    _ => Some(*statement),
+                };
+                expression.is_some_and(|e| self.is_logging_expression(e))
+            })
+    }
+
+    /// A call that logs (`console.warn(…)`, `log.Printf(…)`), or a Rust logging macro (`warn!(…)`,
+    /// `tracing::info!(…)`).
+    fn is_logging_expression(&self, expression: Node<'t>) -> bool {
+        if expression.kind() == "macro_invocation" {
+            let name = expression
+                .child_by_field_name("macro")
+                .map(|m| node::text(m, self.source))
+                .unwrap_or_default();
+            let last = name.rsplit("::").next().unwrap_or(name);
+            return matches!(
+                last,
+                "trace" | "debug" | "info" | "warn" | "error" | "println" | "eprintln"
+            );
+        }
+        self.call_at(expression)
+            .is_some_and(|call| crate::models::messaging::is_logging(self.facts, call, self.source))
     }
 
     /// The remote call or message parameter a value comes from: `lease.ExpiresAt` where `lease, err :=

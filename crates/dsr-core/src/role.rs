@@ -1,0 +1,165 @@
+//! Code roles: what a piece of code is for. A finding in a test or an example is not a defect of the service,
+//! and a 10 s client timeout is advice for a service, not for a one-shot admin tool or a browser page. The
+//! conventions that tell the roles apart are data (`kb/roles.toml`); dsr-semantic matches them against a file.
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+/// What a file, or an item inside it, is for.
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum CodeRole {
+    /// The service itself: everything not recognised as one of the others.
+    #[default]
+    Production,
+    /// Tests, test helpers and test doubles.
+    Test,
+    /// Examples, demos, samples and tutorials.
+    Example,
+    /// Developer tools, one-shot command-line programs and data scripts.
+    Tool,
+    /// Browser and desktop user interfaces.
+    Frontend,
+    /// Build scripts and bundler configuration.
+    Build,
+    /// Database migrations (SQL files).
+    Migration,
+}
+
+impl CodeRole {
+    pub const ALL: [CodeRole; 7] = [
+        CodeRole::Production,
+        CodeRole::Test,
+        CodeRole::Example,
+        CodeRole::Tool,
+        CodeRole::Frontend,
+        CodeRole::Build,
+        CodeRole::Migration,
+    ];
+
+    /// The roles whose findings are reported when the configuration says nothing: not tests, not examples.
+    pub const DEFAULT_SCOPE: [CodeRole; 5] = [
+        CodeRole::Production,
+        CodeRole::Tool,
+        CodeRole::Frontend,
+        CodeRole::Build,
+        CodeRole::Migration,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CodeRole::Production => "production",
+            CodeRole::Test => "test",
+            CodeRole::Example => "example",
+            CodeRole::Tool => "tool",
+            CodeRole::Frontend => "frontend",
+            CodeRole::Build => "build",
+            CodeRole::Migration => "migration",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CodeRole> {
+        CodeRole::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for CodeRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The conventions of `kb/roles.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConventions {
+    pub test: TestConventions,
+    pub example: FolderConventions,
+    pub tool: ToolConventions,
+    pub frontend: FrontendConventions,
+    pub build: BuildConventions,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestConventions {
+    pub folder_words: Vec<String>,
+    pub file_words: Vec<String>,
+    pub file_name_parts: Vec<String>,
+    pub go_package_suffixes: Vec<String>,
+    pub go_package_words: Vec<String>,
+    pub go_imports: Vec<String>,
+    pub typescript_imports: Vec<String>,
+    pub rust_test_feature_words: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FolderConventions {
+    pub folder_words: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolConventions {
+    pub folder_words: Vec<String>,
+    pub file_words: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrontendConventions {
+    pub folder_words: Vec<String>,
+    pub typescript_imports: Vec<String>,
+    pub typescript_directives: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildConventions {
+    pub file_names: Vec<String>,
+    pub file_stem_suffixes: Vec<String>,
+}
+
+impl RoleConventions {
+    /// The bundled conventions. The data file is checked by a unit test, so parsing cannot fail here; if it
+    /// did, every file would be production code (nothing hidden), and the error is logged.
+    pub fn builtin() -> &'static RoleConventions {
+        static CONVENTIONS: OnceLock<RoleConventions> = OnceLock::new();
+        CONVENTIONS.get_or_init(|| {
+            toml::from_str(include_str!("../kb/roles.toml")).unwrap_or_else(|err| {
+                tracing::error!("bundled kb/roles.toml is invalid: {err}");
+                RoleConventions::default()
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_conventions_parse() {
+        let conventions: RoleConventions =
+            toml::from_str(include_str!("../kb/roles.toml")).expect("kb/roles.toml parses");
+        assert!(conventions
+            .test
+            .file_name_parts
+            .iter()
+            .any(|p| p == "_test.go"));
+        assert!(!conventions.example.folder_words.is_empty());
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in CodeRole::ALL {
+            assert_eq!(CodeRole::parse(role.as_str()), Some(role));
+        }
+        assert!(!CodeRole::DEFAULT_SCOPE.contains(&CodeRole::Test));
+        assert!(!CodeRole::DEFAULT_SCOPE.contains(&CodeRole::Example));
+    }
+}

@@ -1,0 +1,412 @@
+//! Which code is for what ([`CodeRole`]): a file's role from its path, its imports and (Go) its package name,
+//! and inside a Rust file the test items (`#[test]`, `#[tokio::test]`, a `#[cfg(…)]` that requires `test`). The
+//! conventions are data (`kb/roles.toml`, [`RoleConventions`]); the engine uses the role of a finding's location
+//! to decide whether it is in the run's scope.
+//!
+//! The path is the one the front end hands the engine: relative to the scanned root (CLI) or to the workspace
+//! folder (LSP), so the folders above the project never decide a role.
+
+use std::ops::Range;
+use std::path::Path;
+
+use dsr_core::role::{CodeRole, RoleConventions};
+use dsr_syntax::{node, Language};
+use tree_sitter::Node;
+
+use crate::facts::FileFacts;
+
+/// The roles of one file: the file's own, and the byte ranges of items that are test code inside it.
+#[derive(Clone, Debug, Default)]
+pub struct CodeRoles {
+    file: CodeRole,
+    /// Rust items that only exist in test builds, outermost only, in document order.
+    test_items: Vec<Range<usize>>,
+}
+
+impl CodeRoles {
+    pub fn compute(path: &Path, facts: &FileFacts<'_>, source: &str) -> CodeRoles {
+        let conventions = RoleConventions::builtin();
+        let file = path_role(path, conventions)
+            .or_else(|| content_role(facts, source, conventions))
+            .unwrap_or(match facts.language {
+                Language::Sql => CodeRole::Migration,
+                _ => CodeRole::Production,
+            });
+        let test_items = if facts.language == Language::Rust {
+            rust_test_items(facts, source, conventions)
+        } else {
+            Vec::new()
+        };
+        CodeRoles { file, test_items }
+    }
+
+    /// The role of the file as a whole.
+    pub fn file(&self) -> CodeRole {
+        self.file
+    }
+
+    /// The role of the code at a byte offset: a test item's role inside a production file.
+    pub fn at(&self, offset: usize) -> CodeRole {
+        if self.file == CodeRole::Test || self.in_test_item(offset) {
+            CodeRole::Test
+        } else {
+            self.file
+        }
+    }
+
+    /// Whether the range lies inside a Rust test item, strictly (an item is not inside itself).
+    pub fn in_test_item_range(&self, range: Range<usize>) -> bool {
+        self.test_items
+            .iter()
+            .any(|item| item.start <= range.start && range.end <= item.end && *item != range)
+    }
+
+    fn in_test_item(&self, offset: usize) -> bool {
+        let at = self.test_items.partition_point(|item| item.end <= offset);
+        self.test_items
+            .get(at)
+            .is_some_and(|item| item.start <= offset)
+    }
+}
+
+/// The role a path gives by the conventions: test, example, build script, tool or frontend folders and names.
+pub fn path_role(path: &Path, conventions: &RoleConventions) -> Option<CodeRole> {
+    let parts: Vec<&str> = path
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(part) => part.to_str(),
+            _ => None,
+        })
+        .collect();
+    let (name, folders) = parts.split_last()?;
+    let stem = name.split_once('.').map_or(*name, |(stem, _)| stem);
+    let folder_has = |words: &[String]| {
+        folders.iter().any(|folder| {
+            words.iter().any(|w| w == folder)
+                || words_of(folder).any(|part| words.iter().any(|w| w == part))
+        })
+    };
+    let stem_has = |words: &[String]| words_of(stem).any(|part| words.iter().any(|w| w == part));
+    let test = &conventions.test;
+    if test
+        .file_name_parts
+        .iter()
+        .any(|p| name.contains(p.as_str()))
+        || stem_has(&test.file_words)
+        || folder_has(&test.folder_words)
+    {
+        return Some(CodeRole::Test);
+    }
+    if folder_has(&conventions.example.folder_words) {
+        return Some(CodeRole::Example);
+    }
+    let build = &conventions.build;
+    let full_stem = name.rsplit_once('.').map_or(*name, |(stem, _)| stem);
+    if build.file_names.iter().any(|n| n == name)
+        || build
+            .file_stem_suffixes
+            .iter()
+            .any(|s| full_stem.ends_with(s.as_str()))
+    {
+        return Some(CodeRole::Build);
+    }
+    if folder_has(&conventions.tool.folder_words) || stem_has(&conventions.tool.file_words) {
+        return Some(CodeRole::Tool);
+    }
+    if folder_has(&conventions.frontend.folder_words) {
+        return Some(CodeRole::Frontend);
+    }
+    None
+}
+
+/// The parts of a folder or file name split at `-`, `_` and `.`.
+fn words_of(name: &str) -> impl Iterator<Item = &str> {
+    name.split(['-', '_', '.']).filter(|w| !w.is_empty())
+}
+
+/// The role a file's content gives: a Go package named as a test helper, an import of a test framework or of a
+/// user-interface library, a `"use client"` directive.
+fn content_role(
+    facts: &FileFacts<'_>,
+    source: &str,
+    conventions: &RoleConventions,
+) -> Option<CodeRole> {
+    let test = &conventions.test;
+    let imports_any = |modules: &[String]| modules.iter().any(|m| facts.imports_module(m));
+    match facts.language {
+        Language::Go => {
+            let package = facts
+                .nodes_of_kind(&["package_clause"])
+                .next()
+                .and_then(|clause| clause.named_child(0))
+                .map(|name| node::text(name, source))
+                .unwrap_or_default();
+            let test_package = package.ends_with("_test")
+                || !test.go_package_words.iter().any(|word| word == package)
+                    && test
+                        .go_package_suffixes
+                        .iter()
+                        .any(|suffix| package.ends_with(suffix.as_str()));
+            (test_package || imports_any(&test.go_imports)).then_some(CodeRole::Test)
+        }
+        language if language.is_typescript() => {
+            if imports_any(&test.typescript_imports) {
+                return Some(CodeRole::Test);
+            }
+            let frontend = &conventions.frontend;
+            // The first statement: a license or header comment may come before a directive.
+            let directive = facts
+                .nodes()
+                .first()
+                .and_then(|root| {
+                    let mut cursor = root.walk();
+                    let first = root
+                        .named_children(&mut cursor)
+                        .find(|child| child.kind() != "comment");
+                    first
+                })
+                .filter(|first| first.kind() == "expression_statement")
+                .map(|first| node::text(first, source).trim_end_matches(';').trim())
+                .is_some_and(|text| {
+                    frontend
+                        .typescript_directives
+                        .iter()
+                        .any(|d| text.len() == d.len() + 2 && text[1..text.len() - 1] == **d)
+                });
+            (directive || imports_any(&frontend.typescript_imports)).then_some(CodeRole::Frontend)
+        }
+        _ => None,
+    }
+}
+
+/// The Rust items (functions, modules, impls) that only exist in test builds, outermost only.
+fn rust_test_items(
+    facts: &FileFacts<'_>,
+    source: &str,
+    conventions: &RoleConventions,
+) -> Vec<Range<usize>> {
+    let mut items: Vec<Range<usize>> = facts
+        .nodes_of_kind(&["function_item", "mod_item", "impl_item"])
+        .filter(|item| is_test_item(*item, source, conventions))
+        .map(|item| item.byte_range())
+        .collect();
+    // Pre-order already; drop items nested in an earlier one.
+    let mut outermost: Vec<Range<usize>> = Vec::with_capacity(items.len());
+    for item in items.drain(..) {
+        if outermost.last().is_none_or(|last| item.start >= last.end) {
+            outermost.push(item);
+        }
+    }
+    outermost
+}
+
+/// Whether one of the attributes right before `item` makes it test code.
+fn is_test_item(item: Node<'_>, source: &str, conventions: &RoleConventions) -> bool {
+    let mut sibling = item.prev_named_sibling();
+    while let Some(attribute_item) = sibling.filter(|s| s.kind() == "attribute_item") {
+        if attribute_item
+            .named_child(0)
+            .is_some_and(|attribute| attribute_requires_test(attribute, source, conventions))
+        {
+            return true;
+        }
+        sibling = attribute_item.prev_named_sibling();
+    }
+    false
+}
+
+/// `#[test]`, `#[<path>::test]` (tokio, rstest, …), or `#[cfg(P)]` where `P` holds only in test builds.
+fn attribute_requires_test(
+    attribute: Node<'_>,
+    source: &str,
+    conventions: &RoleConventions,
+) -> bool {
+    let Some(name) = attribute.named_child(0) else {
+        return false;
+    };
+    let name_text = node::text(name, source);
+    if name_text == "test" || name_text.ends_with("::test") {
+        return true;
+    }
+    if name_text != "cfg" {
+        return false;
+    }
+    attribute
+        .child_by_field_name("arguments")
+        .is_some_and(|arguments| {
+            predicates(arguments)
+                .first()
+                .is_some_and(|p| requires_test(p, source, conventions))
+        })
+}
+
+/// The predicates of a `token_tree`, split at commas, each as its tokens.
+fn predicates<'t>(token_tree: Node<'t>) -> Vec<Vec<Node<'t>>> {
+    let mut out = vec![Vec::new()];
+    let mut cursor = token_tree.walk();
+    for token in token_tree.children(&mut cursor) {
+        match token.kind() {
+            "(" | ")" => {}
+            "," => out.push(Vec::new()),
+            _ => {
+                if let Some(last) = out.last_mut() {
+                    last.push(token);
+                }
+            }
+        }
+    }
+    out.retain(|p| !p.is_empty());
+    out
+}
+
+/// Whether a cfg predicate holds only when `test` does: `test`, `all(…)` with one such part, `any(…)` whose parts
+/// all are, or a test-only feature (`feature = "test-utils"`). `not(…)` never is.
+fn requires_test(predicate: &[Node<'_>], source: &str, conventions: &RoleConventions) -> bool {
+    let text = |n: &Node<'_>| node::text(*n, source);
+    match predicate {
+        [single] => text(single) == "test",
+        [combinator, arguments] if arguments.kind() == "token_tree" => {
+            let parts = predicates(*arguments);
+            match text(combinator) {
+                "all" => parts.iter().any(|p| requires_test(p, source, conventions)),
+                "any" => {
+                    !parts.is_empty() && parts.iter().all(|p| requires_test(p, source, conventions))
+                }
+                _ => false,
+            }
+        }
+        [key, equals, value] if text(key) == "feature" && text(equals) == "=" => {
+            let feature = text(value).trim_matches('"');
+            let words = &conventions.test.rust_test_feature_words;
+            words.iter().any(|w| w == feature)
+                || words_of(feature).any(|part| words.iter().any(|w| w == part))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use dsr_syntax::Document;
+
+    use super::*;
+
+    fn roles(path: &str, language: Language, source: &str) -> CodeRoles {
+        let document = Document::new(language, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(language, document.tree(), source);
+        CodeRoles::compute(Path::new(path), &facts, source)
+    }
+
+    fn file_role(path: &str) -> Option<CodeRole> {
+        path_role(Path::new(path), RoleConventions::builtin())
+    }
+
+    #[test]
+    fn paths_name_their_roles() {
+        let cases = [
+            ("server/server.go", None),
+            ("server/server_test.go", Some(CodeRole::Test)),
+            ("integration/ping.go", Some(CodeRole::Test)),
+            ("pkg/medusa-test-utils/db.ts", Some(CodeRole::Test)),
+            ("src/api.spec.ts", Some(CodeRole::Test)),
+            ("src/__tests__/api.ts", Some(CodeRole::Test)),
+            ("internal/testutil/server.go", Some(CodeRole::Test)),
+            ("tests/it.rs", Some(CodeRole::Test)),
+            ("benches/scan.rs", Some(CodeRole::Test)),
+            ("src/mock_server.go", Some(CodeRole::Test)),
+            ("src/attest.go", None),
+            ("src/latest.go", None),
+            ("examples/hotrod/server.go", Some(CodeRole::Example)),
+            ("demo_api/main.go", Some(CodeRole::Example)),
+            ("xtask/src/main.rs", Some(CodeRole::Tool)),
+            ("cmd/dev/github/setup.go", Some(CodeRole::Tool)),
+            ("packages/prisma/seed/documents.ts", Some(CodeRole::Tool)),
+            ("packages/app-cli/src/auth.ts", Some(CodeRole::Tool)),
+            ("build.rs", Some(CodeRole::Build)),
+            ("vite.config.ts", Some(CodeRole::Build)),
+            (
+                "packages/desktop/src-tauri/src/server.rs",
+                Some(CodeRole::Frontend),
+            ),
+            ("cmd/server/main.go", None),
+        ];
+        for (path, role) in cases {
+            assert_eq!(file_role(path), role, "{path}");
+        }
+    }
+
+    #[test]
+    fn go_test_helpers_are_found_by_package_and_imports() {
+        let helper = "package fakedbtest\n\nfunc Serve() {}\n";
+        assert_eq!(
+            roles("store/server.go", Language::Go, helper).file(),
+            CodeRole::Test
+        );
+        let imports_testing =
+            "package store\n\nimport \"testing\"\n\nfunc Helper(t *testing.T) {}\n";
+        assert_eq!(
+            roles("store/helpers.go", Language::Go, imports_testing).file(),
+            CodeRole::Test
+        );
+        let production =
+            "package latest\n\nimport \"net/http\"\n\nfunc Get() { http.Get(\"x\") }\n";
+        assert_eq!(
+            roles("latest/get.go", Language::Go, production).file(),
+            CodeRole::Production
+        );
+    }
+
+    #[test]
+    fn typescript_test_frameworks_and_ui_libraries_set_the_role() {
+        let vitest = "import { describe, it } from 'vitest';\ndescribe('x', () => {});\n";
+        assert_eq!(
+            roles("src/check.ts", Language::TypeScript, vitest).file(),
+            CodeRole::Test
+        );
+        let react = "import { useState } from 'react';\nexport function App() { return null; }\n";
+        assert_eq!(
+            roles("src/app.tsx", Language::Tsx, react).file(),
+            CodeRole::Frontend
+        );
+        let client = "'use client';\nexport async function load() { return fetch('/api'); }\n";
+        assert_eq!(
+            roles("app/load.ts", Language::TypeScript, client).file(),
+            CodeRole::Frontend
+        );
+        let server = "import express from 'express';\nconst app = express();\n";
+        assert_eq!(
+            roles("src/server.ts", Language::TypeScript, server).file(),
+            CodeRole::Production
+        );
+    }
+
+    #[test]
+    fn rust_test_items_follow_cfg_predicates() {
+        let source = "fn live() { a(); }\n\
+            #[test]\nfn unit() { b(); }\n\
+            #[tokio::test]\n#[ignore]\nasync fn io() { c(); }\n\
+            #[cfg(test)]\nmod tests { fn helper() { d(); } }\n\
+            #[cfg(all(test, feature = \"x\"))]\nmod more { fn g() { e(); } }\n\
+            #[cfg(not(test))]\nfn real() { f(); }\n\
+            #[cfg(any(test, feature = \"test-utils\"))]\npub mod harness { fn h() { g(); } }\n\
+            #[cfg(any(test, feature = \"tls\"))]\nfn either() { h(); }\n\
+            #[derive(Debug)]\nstruct S;\nfn next() { i(); }\n";
+        let roles = roles("src/lib.rs", Language::Rust, source);
+        let role_of = |needle: &str| roles.at(source.find(needle).expect("call in source"));
+        for (call, role) in [
+            ("a();", CodeRole::Production),
+            ("b();", CodeRole::Test),
+            ("c();", CodeRole::Test),
+            ("d();", CodeRole::Test),
+            ("e();", CodeRole::Test),
+            ("f();", CodeRole::Production),
+            ("g();", CodeRole::Test),
+            ("h();", CodeRole::Production),
+            ("i();", CodeRole::Production),
+        ] {
+            assert_eq!(role_of(call), role, "{call}");
+        }
+    }
+}
