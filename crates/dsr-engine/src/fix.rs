@@ -71,32 +71,19 @@ pub fn fix_all(
     let mut text = text.to_string();
     let mut applied = 0;
     let mut refused = Refused::default();
-    let mut problems = Vec::new();
     for _ in 0..MAX_FIX_ROUNDS {
         let candidates = candidates(&analysis, mode, &refused);
         let round = Round::take(&candidates);
         if round.edits.is_empty() {
-            problems.extend(refused.problem());
-            return Ok(Fixed {
-                text,
-                analysis,
-                applied,
-                problems,
-            });
+            return Ok(refused.stop(text, analysis, applied, None));
         }
         let (next, _) = apply_edits(&text, &round.edits);
         if next == text {
             break;
         }
         let Ok((next_analysis, next_tree)) = engine.parse_and_analyze(path, language, &next) else {
-            problems.extend(refused.problem());
-            problems.push(FixProblem::ParseTimedOut);
-            return Ok(Fixed {
-                text,
-                analysis,
-                applied,
-                problems,
-            });
+            let timed_out = Some(FixProblem::ParseTimedOut);
+            return Ok(refused.stop(text, analysis, applied, timed_out));
         };
         if !guard.active || parses_cleanly(next_tree.as_ref()) {
             applied += round.fixes;
@@ -126,32 +113,18 @@ pub fn fix_all(
         let round = Round::take(&kept);
         let (next, _) = apply_edits(&text, &round.edits);
         let Ok((next_analysis, _)) = engine.parse_and_analyze(path, language, &next) else {
-            problems.extend(refused.problem());
-            problems.push(FixProblem::ParseTimedOut);
-            return Ok(Fixed {
-                text,
-                analysis,
-                applied,
-                problems,
-            });
+            let timed_out = Some(FixProblem::ParseTimedOut);
+            return Ok(refused.stop(text, analysis, applied, timed_out));
         };
         applied += round.fixes;
         text = next;
         analysis = next_analysis;
     }
-    problems.extend(refused.problem());
-    if !Round::take(&candidates(&analysis, mode, &refused))
+    let unsettled = !Round::take(&candidates(&analysis, mode, &refused))
         .edits
-        .is_empty()
-    {
-        problems.push(FixProblem::DidNotSettle);
-    }
-    Ok(Fixed {
-        text,
-        analysis,
-        applied,
-        problems,
-    })
+        .is_empty();
+    let cause = unsettled.then_some(FixProblem::DidNotSettle);
+    Ok(refused.stop(text, analysis, applied, cause))
 }
 
 fn parses_cleanly(tree: Option<&Tree>) -> bool {
@@ -183,6 +156,22 @@ struct Refused {
 }
 
 impl Refused {
+    /// The loop's result where it stops: the refused fixes, then why it stopped, if it did early.
+    fn stop(
+        &self,
+        text: String,
+        analysis: Analysis,
+        applied: usize,
+        cause: Option<FixProblem>,
+    ) -> Fixed {
+        Fixed {
+            text,
+            analysis,
+            applied,
+            problems: self.problem().into_iter().chain(cause).collect(),
+        }
+    }
+
     fn add(&mut self, finding: &Finding) {
         if let Some(key) = refusal_key(finding) {
             if !self.fixes.contains(&key) {

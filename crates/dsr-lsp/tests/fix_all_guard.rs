@@ -6,7 +6,6 @@ use std::time::Duration;
 use dsr_core::{Applicability, Edit, Finding, Fix, Registered, Rule, RuleMeta, TextRange};
 use dsr_semantic::{RegisteredRule, RuleContext};
 use serde_json::{json, Value};
-use tokio::io::BufReader;
 
 mod common;
 use common::Client;
@@ -116,27 +115,7 @@ fn apply(text: &str, edits: &[Value]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fix_all_refuses_a_fix_that_breaks_the_parse_and_applies_the_others() {
-    let (client_out, server_in) = tokio::io::duplex(1 << 16);
-    let (server_out, client_in) = tokio::io::duplex(1 << 16);
-    let options = dsr_lsp::LspOptions {
-        config: None,
-        registry: Some(&REGISTRY),
-    };
-    let server = tokio::spawn(dsr_lsp::serve(server_in, server_out, options));
-    let mut client = Client {
-        writer: client_out,
-        reader: BufReader::new(client_in),
-        next_id: 0,
-        backlog: Vec::new(),
-    };
-    let id = client
-        .request(
-            "initialize",
-            json!({"processId": null, "capabilities": {}, "rootUri": null}),
-        )
-        .await;
-    client.wait(|m| m["id"] == id).await;
-    client.notify("initialized", json!({})).await;
+    let (mut client, server) = Client::start(&REGISTRY).await;
 
     let uri = "file:///nonexistent/dsr-fix-all/a.go";
     let text = "package a\n\nvar old = 1\n\nfunc f() {}\n";

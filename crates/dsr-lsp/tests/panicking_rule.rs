@@ -9,7 +9,6 @@ use dsr_core::{Finding, Registered, Rule, RuleMeta, TextRange};
 use dsr_semantic::RegisteredRule;
 use dsr_semantic::RuleContext;
 use serde_json::{json, Value};
-use tokio::io::BufReader;
 
 mod common;
 use common::Client;
@@ -90,27 +89,7 @@ fn codes(message: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_rule_is_logged_disabled_for_the_version_and_the_others_report() {
-    let (client_out, server_in) = tokio::io::duplex(1 << 16);
-    let (server_out, client_in) = tokio::io::duplex(1 << 16);
-    let options = dsr_lsp::LspOptions {
-        config: None,
-        registry: Some(&REGISTRY),
-    };
-    let server = tokio::spawn(dsr_lsp::serve(server_in, server_out, options));
-    let mut client = Client {
-        writer: client_out,
-        reader: BufReader::new(client_in),
-        next_id: 0,
-        backlog: Vec::new(),
-    };
-    let id = client
-        .request(
-            "initialize",
-            json!({"processId": null, "capabilities": {}, "rootUri": null}),
-        )
-        .await;
-    client.wait(|m| m["id"] == id).await;
-    client.notify("initialized", json!({})).await;
+    let (mut client, server) = Client::start(&REGISTRY).await;
     let uri = "file:///nonexistent/dsr-panics/a.go";
     client
         .notify(

@@ -14,6 +14,35 @@ pub struct Client {
 }
 
 impl Client {
+    /// Serves `registry` in process, over in-memory pipes, and completes the `initialize` handshake. The
+    /// handle ends when the server does.
+    pub async fn start(
+        registry: &'static [dsr_semantic::RegisteredRule],
+    ) -> (Client, tokio::task::JoinHandle<i32>) {
+        let (client_out, server_in) = tokio::io::duplex(1 << 16);
+        let (server_out, client_in) = tokio::io::duplex(1 << 16);
+        let options = dsr_lsp::LspOptions {
+            config: None,
+            registry: Some(registry),
+        };
+        let server = tokio::spawn(dsr_lsp::serve(server_in, server_out, options));
+        let mut client = Client {
+            writer: client_out,
+            reader: BufReader::new(client_in),
+            next_id: 0,
+            backlog: Vec::new(),
+        };
+        let id = client
+            .request(
+                "initialize",
+                json!({"processId": null, "capabilities": {}, "rootUri": null}),
+            )
+            .await;
+        client.wait(|m| m["id"] == id).await;
+        client.notify("initialized", json!({})).await;
+        (client, server)
+    }
+
     pub async fn send(&mut self, message: Value) {
         let body = message.to_string();
         let frame = format!("Content-Length: {}\r\n\r\n{body}", body.len());
