@@ -7,7 +7,7 @@ use dsr_syntax::Language;
 use serde::Deserialize;
 
 /// What kind of remote system a call talks to.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ApiKind {
     Http,

@@ -240,20 +240,27 @@ fn method_entries<'k>(
     {
         return Vec::new();
     }
-    let named: Vec<&Api> = kb
-        .methods_named(method)
-        .filter(|(l, api)| KnowledgeBase::same_family(*l, language) && api.path == method)
-        .filter(|(_, api)| {
-            api.module
-                .as_deref()
-                .is_none_or(|m| facts.imports_module(m))
-        })
+    let same_named = || {
+        kb.methods_named(method)
+            .filter(|(l, api)| KnowledgeBase::same_family(*l, language) && api.path == method)
+    };
+    if same_named().next().is_none() {
+        return Vec::new();
+    }
+    let receiver = facts.receiver_type(call);
+    // A module counts as in scope when the file imports it, or when the receiver is bound to one of its types
+    // without an import (a field typed in another file, an alias another file exports).
+    let in_scope = |module: &str| {
+        facts.imports_module(module)
+            || matches!(&receiver, ReceiverType::Resolved(path) if module_matches(path, module))
+    };
+    let named: Vec<&Api> = same_named()
+        .filter(|(_, api)| api.module.as_deref().is_none_or(in_scope))
         .map(|(_, api)| api)
         .collect();
     if named.is_empty() {
         return named;
     }
-    let receiver = facts.receiver_type(call);
     let (resolved, written) = match &receiver {
         ReceiverType::Resolved(path) => (Some(path.as_str()), None),
         ReceiverType::Written(name) => (None, Some(name.as_str())),

@@ -129,7 +129,12 @@ impl Rule<RuleContext<'_>> for RemoteCallInLoop {
             let Size::Unknown(origin) = &lp.size else {
                 continue;
             };
-            if lp.retry || lp.pagination || !uses_element(ctx, lp, call) || on_pipeline(ctx, call) {
+            if lp.retry
+                || lp.pagination
+                || !uses_element(ctx, lp, call)
+                || on_pipeline(ctx, call)
+                || statement_is_element(ctx, lp, call)
+            {
                 continue;
             }
             let collection = lp
@@ -196,6 +201,22 @@ fn uses_element(ctx: &RuleContext<'_>, lp: &IterationLoop<'_>, call: &Call<'_>) 
         }
     }
     node::mentions(call.node, &names, ctx.source, Mention::Variable)
+}
+
+/// The statement sent is the element itself (`for stmt in stmts { sqlx::query(stmt).execute(pool) }`, Go
+/// `db.Exec(stmt)`): distinct statements (migrations, DDL) have no batch form.
+fn statement_is_element(ctx: &RuleContext<'_>, lp: &IterationLoop<'_>, call: &Call<'_>) -> bool {
+    let root = ctx.facts.chain_root(call.node);
+    let first_args = [call.node, root].into_iter().filter_map(|n| {
+        let made = ctx.facts.calls.iter().find(|c| c.node == n)?;
+        made.args
+            .iter()
+            .find(|a| !ctx.node_text(**a).contains("ctx"))
+            .copied()
+    });
+    first_args
+        .map(|a| node::strip_wrappers(a, node::Wrappers::ALL))
+        .any(|a| a.kind() == "identifier" && lp.element_names.iter().any(|e| e == ctx.node_text(a)))
 }
 
 /// Commands queued on a pipeline or transaction go out together: `pipe.Get(…)` inside `Pipelined`,

@@ -298,19 +298,49 @@ fn go_error_read(ctx: &RuleContext<'_>, call: &Call<'_>, statement: Node<'_>, na
     def_use::read_later(statement, name, f.node, ctx.source, ctx.language)
 }
 
+/// Inside the handling of another error that is then returned (`if let Err(e) = … { let _ = record(e); return
+/// Err(e); }`, an `Err(e) =>` arm): the discarded call is best-effort bookkeeping, the failure still reaches the
+/// caller.
+fn recording_another_error(ctx: &RuleContext<'_>, statement: Node<'_>) -> bool {
+    node::ancestors(statement)
+        .take_while(|a| !matches!(a.kind(), "function_item" | "closure_expression"))
+        .find_map(|a| {
+            let handles_error = match a.kind() {
+                "if_expression" => a
+                    .child_by_field_name("condition")
+                    .filter(|c| c.kind() == "let_condition")
+                    .and_then(|c| c.child_by_field_name("pattern"))
+                    .is_some_and(|p| ctx.node_text(p).starts_with("Err(")),
+                "match_arm" => a
+                    .child_by_field_name("pattern")
+                    .is_some_and(|p| ctx.node_text(p).trim_start().starts_with("Err(")),
+                _ => false,
+            };
+            handles_error.then_some(a)
+        })
+        .is_some_and(|handler| {
+            node::descendants(handler).any(|n| {
+                n.kind() == "return_expression"
+                    && ctx.node_text(n).replace(' ', "").starts_with("returnErr(")
+            })
+        })
+}
+
 fn rust_swallow(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<(TextRange, String)> {
     let top = chain_top(ctx, call.node);
     let parent = top.parent()?;
     match parent.kind() {
         "let_declaration" => {
             let pattern = parent.child_by_field_name("pattern")?;
-            (ctx.node_text(pattern) == "_" && parent.child_by_field_name("value")?.id() == top.id())
-                .then(|| {
-                    (
-                        TextRange::of(parent),
-                        "its `Result` is discarded with `let _ =`".to_string(),
-                    )
-                })
+            (ctx.node_text(pattern) == "_"
+                && parent.child_by_field_name("value")?.id() == top.id()
+                && !recording_another_error(ctx, parent))
+            .then(|| {
+                (
+                    TextRange::of(parent),
+                    "its `Result` is discarded with `let _ =`".to_string(),
+                )
+            })
         }
         "field_expression" => {
             let method = ctx.node_text(parent.child_by_field_name("field")?);

@@ -21,6 +21,25 @@ pub enum ReceiverType {
     Unknown,
 }
 
+/// What the other files of a workspace declare, asked when this file does not show a receiver's binding: the
+/// workspace index implements it for one file (its package, module and imports).
+pub trait WorkspaceTypes: Send + Sync + std::fmt::Debug {
+    /// The declared type of field `field` of the type `owner` (as this file resolved or wrote it).
+    fn field_type(&self, owner: &ReceiverType, field: &str) -> Option<ReceiverType>;
+    /// What a type or value this file names stands for in the declaring file: a type alias or re-export
+    /// followed to its target (`./redis.Redis` → `ioredis`), an exported value to the constructor that made it
+    /// (`./http.api` → `axios.create`), a type of the same Go package (`Server`) to its qualified name.
+    fn canonical(&self, ty: &ReceiverType) -> Option<ReceiverType>;
+    /// The type a call into another file returns (`newClient()` → `net/http.Client`).
+    fn return_type(
+        &self,
+        callee: &str,
+        path: Option<&str>,
+        method: Option<&str>,
+        receiver: Option<&ReceiverType>,
+    ) -> Option<ReceiverType>;
+}
+
 /// A type declared for a name: a struct/class field, a `var`/`let` with a type, a constructor parameter
 /// property.
 #[derive(Clone, Debug)]
@@ -196,6 +215,20 @@ impl<'t> FileFacts<'t> {
                 }
             }
         }
+        if language == Language::Rust {
+            let declared = index
+                .fields
+                .values()
+                .chain(index.variables.values())
+                .flatten()
+                .filter_map(|d| super::absolute_crate(bare_type(&d.type_text)))
+                .filter(|head| self.import(head).is_none())
+                .map(str::to_string)
+                .collect::<Vec<_>>();
+            self.absolute_paths.extend(declared);
+            self.absolute_paths.sort_unstable();
+            self.absolute_paths.dedup();
+        }
         index.receivers = (0..self.calls.len())
             .map(|_| std::sync::OnceLock::new())
             .collect();
@@ -208,7 +241,7 @@ impl<'t> FileFacts<'t> {
         let Some(receiver) = call.receiver else {
             return ReceiverType::Unknown;
         };
-        let compute = || self.type_of(receiver, call.function, MAX_DEPTH);
+        let compute = || self.in_workspace(self.type_of(receiver, call.function, MAX_DEPTH));
         match self
             .call_index_at(call.node)
             .and_then(|i| self.types.receivers.get(i))
@@ -216,6 +249,22 @@ impl<'t> FileFacts<'t> {
             Some(cached) => cached.get_or_init(compute).clone(),
             None => compute(),
         }
+    }
+
+    /// A type followed through the workspace's aliases, re-exports and exported values, when this file's own
+    /// answer is not a library's.
+    fn in_workspace(&self, mut ty: ReceiverType) -> ReceiverType {
+        let Some(workspace) = self.workspace.as_deref() else {
+            return ty;
+        };
+        // Bounded: an alias chain (`Redis` → `Client` → `ioredis`) is short, a cycle must end.
+        for _ in 0..4 {
+            match workspace.canonical(&ty) {
+                Some(next) if next != ty => ty = next,
+                _ => break,
+            }
+        }
+        ty
     }
 
     /// The type of `expr` at its place in `function`.
@@ -226,7 +275,25 @@ impl<'t> FileFacts<'t> {
         let expr = node::strip_wrappers(expr, node::Wrappers::ALL);
         match expr.kind() {
             "identifier" => match self.types.names.get(&expr.id()) {
-                Some(name) => self.type_of_variable(name, function, expr.start_byte(), depth),
+                Some(name) => match self.type_of_variable(name, function, expr.start_byte(), depth)
+                {
+                    // A value imported from another file of the workspace (`import { api } from "./http"`).
+                    // A package-level variable of another file of the Go package (`client` with `var client =
+                    // &http.Client{…}` beside).
+                    ReceiverType::Unknown if self.workspace.is_some() => match self.import(name) {
+                        Some(import) => {
+                            self.in_workspace(ReceiverType::Resolved(import.path.clone()))
+                        }
+                        None if self.language == Language::Go => {
+                            match self.in_workspace(ReceiverType::Written(name.clone())) {
+                                ReceiverType::Written(_) => ReceiverType::Unknown,
+                                found => found,
+                            }
+                        }
+                        None => ReceiverType::Unknown,
+                    },
+                    known => known,
+                },
                 None => ReceiverType::Unknown,
             },
             "selector_expression" | "field_expression" | "member_expression" => {
@@ -241,6 +308,20 @@ impl<'t> FileFacts<'t> {
                 let of_field = self.type_of_field(field, depth);
                 if of_field != ReceiverType::Unknown {
                     return of_field;
+                }
+                // A field of a type declared in another file (`s.client` with `type Server struct` in the
+                // package's other file).
+                if let (Some(workspace), Some(inner)) = (
+                    self.workspace.as_deref(),
+                    expr.child_by_field_name(object_field),
+                ) {
+                    let owner =
+                        self.in_workspace(self.type_of(inner, function, depth.saturating_sub(1)));
+                    if owner != ReceiverType::Unknown {
+                        if let Some(found) = workspace.field_type(&owner, field) {
+                            return self.in_workspace(found);
+                        }
+                    }
                 }
                 // A property of a library's object belongs to the library (`prisma.user.create`,
                 // `client.db("app").collection`), when the object is bound and the file declares no such field.
@@ -367,6 +448,24 @@ impl<'t> FileFacts<'t> {
         let Some(call) = self.call_at(value) else {
             return ReceiverType::Unknown;
         };
+        // A factory or constructor in another file of the workspace.
+        if let Some(workspace) = self.workspace.as_deref() {
+            let receiver =
+                match (call.receiver, call.method.as_deref()) {
+                    (Some(receiver), Some(_)) if call.path.is_none() => Some(self.in_workspace(
+                        self.type_of(receiver, call.function, depth.saturating_sub(1)),
+                    )),
+                    _ => None,
+                };
+            if let Some(made) = workspace.return_type(
+                &call.callee_text,
+                call.path.as_deref(),
+                call.method.as_deref(),
+                receiver.as_ref(),
+            ) {
+                return self.in_workspace(made);
+            }
+        }
         if let Some(path) = &call.path {
             return ReceiverType::Resolved(path.clone());
         }

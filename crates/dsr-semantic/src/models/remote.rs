@@ -34,6 +34,20 @@ pub struct RemoteCall {
     pub mutation: Option<usize>,
     /// The write a repeat of this call would duplicate.
     pub write: Option<Write>,
+    /// When the call reaches the remote system through a function of another file (the workspace index):
+    /// where that file does the I/O (or the write), for evidence.
+    pub external: Option<External>,
+}
+
+/// Where, in another file, a call's effect happens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct External {
+    pub path: std::path::PathBuf,
+    pub range: TextRange,
+    /// How sure the resolution of the calls on the way is (several candidates lower it).
+    pub confidence: dsr_core::finding::Confidence,
+    /// How many calls away the effect is.
+    pub depth: u8,
 }
 
 /// A non-idempotent write: repeating it repeats its effect.
@@ -44,7 +58,8 @@ pub struct Write {
     pub kind: WriteKind,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum WriteKind {
     /// An HTTP request with this method (POST, PATCH) and no idempotency-key header.
     Http(String),
@@ -80,6 +95,18 @@ pub struct RemoteCalls {
 
 impl RemoteCalls {
     pub fn compute(facts: &FileFacts<'_>, source: &str, kb: &KnowledgeBase) -> Self {
+        Self::compute_with_index(facts, source, kb, None)
+    }
+
+    /// [`RemoteCalls::compute`], with calls into other files of the workspace resolved through the index: a
+    /// call the knowledge base does not know and no function of this file defines is remote when the function
+    /// it reaches in another file is (directly or through its own callees).
+    pub fn compute_with_index(
+        facts: &FileFacts<'_>,
+        source: &str,
+        kb: &KnowledgeBase,
+        workspace: Option<&crate::index::IndexView>,
+    ) -> Self {
         let by_node = facts
             .calls
             .iter()
@@ -101,6 +128,12 @@ impl RemoteCalls {
                 Some(_) => None,
                 None => names.callee(facts, source, call),
             });
+            if api.is_none() && model.local[index].is_none() {
+                if let Some(external) = index_remote(workspace, facts, call, index) {
+                    model.calls[index] = Some(external);
+                    continue;
+                }
+            }
             let Some(api) = api
                 .filter(|api| api.remote)
                 .filter(|api| !model.is_foreign_send(facts, source, kb, call, api))
@@ -128,6 +161,7 @@ impl RemoteCalls {
                 http_method,
                 mutation,
                 write,
+                external: None,
             });
         }
         // The functions each call counts for, found once: its own and every function it is nested in, up to
@@ -822,6 +856,55 @@ impl FunctionNames {
             }
         }
     }
+}
+
+/// A call the workspace index resolves to a function of another file that reaches a remote system: the
+/// most telling of its remote effects (a write a repeat duplicates, then a mutation, then any).
+fn index_remote(
+    workspace: Option<&crate::index::IndexView>,
+    facts: &FileFacts<'_>,
+    call: &Call<'_>,
+    index: usize,
+) -> Option<RemoteCall> {
+    use crate::index::Effect;
+    let effects = workspace?.call_effects(facts, call)?;
+    let rank = |e: &Effect| match e {
+        Effect::Remote {
+            duplicate: Some(_), ..
+        } => 3,
+        Effect::Remote { mutation: true, .. } => 2,
+        Effect::Remote { .. } => 1,
+        _ => 0,
+    };
+    let best = effects
+        .effects
+        .iter()
+        .filter(|e| rank(&e.effect) > 0)
+        .max_by_key(|e| (rank(&e.effect), std::cmp::Reverse(e.depth)))?;
+    let Effect::Remote {
+        kind,
+        method,
+        mutation,
+        duplicate,
+        ..
+    } = &best.effect
+    else {
+        return None;
+    };
+    Some(RemoteCall {
+        kind: *kind,
+        via: None,
+        call: index,
+        http_method: method.clone(),
+        mutation: mutation.then_some(index),
+        write: duplicate.clone().map(|kind| Write { call: index, kind }),
+        external: Some(External {
+            path: effects.path(best).to_path_buf(),
+            range: best.range,
+            confidence: best.confidence,
+            depth: best.depth,
+        }),
+    })
 }
 
 /// Whether `name` is the receiver of the Go method the call is in (`s` in `func (s *Server) …`).
