@@ -196,6 +196,20 @@ fn check_workspace(code: &str, dir: &Path, failures: &mut String) {
         );
         let findings = check_source(code, &engine, path, &name, &source, failures);
         if let Some(wanted) = common::directive(&source, *language, "fixture-evidence-in") {
+            // The index is what finds them: the file alone shows fewer.
+            engine.set_index(None);
+            let alone = common::analyze(&engine, path, *language, &source)
+                .into_iter()
+                .filter(|f| f.code() == code)
+                .count();
+            engine.set_index(Some(index.snapshot()));
+            if alone >= findings.len() {
+                let _ = writeln!(
+                    failures,
+                    "{name}: without the index {alone} finding(s), with it {}: the fixture does not need the index",
+                    findings.len()
+                );
+            }
             for finding in &findings {
                 let elsewhere = finding
                     .evidence

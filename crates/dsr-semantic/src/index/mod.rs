@@ -572,6 +572,12 @@ impl Resolver<'_> {
     }
 
     fn lookup_function(&self, keys: &[String]) -> Vec<(usize, usize)> {
+        self.lookup_function_within(keys, 4)
+    }
+
+    /// Functions by key, following re-exports (`export { capture } from "./gateway"` in an `index.ts`,
+    /// `pub use billing::charge;`) at most `depth` times.
+    fn lookup_function_within(&self, keys: &[String], depth: usize) -> Vec<(usize, usize)> {
         for k in keys {
             if let Some(found) = self.linked.functions.get(k) {
                 let found: Vec<_> = found
@@ -579,6 +585,29 @@ impl Resolver<'_> {
                     .copied()
                     .filter(|(f, _)| Some(*f) != self.exclude)
                     .collect();
+                if !found.is_empty() {
+                    return found;
+                }
+            }
+            if depth == 0 {
+                continue;
+            }
+            if let Some(&(file, index)) = self.linked.reexports.get(k) {
+                let declaring = &self.linked.files[file];
+                let Some(place) = &declaring.place else {
+                    continue;
+                };
+                let (_, target) = &declaring.summary.reexports[index];
+                let there = Resolver {
+                    linked: self.linked,
+                    place,
+                    imports: &declaring.summary.imports,
+                    exclude: self.exclude,
+                };
+                let found = there.lookup_function_within(
+                    &there.keys(target.resolved.as_deref(), Some(&target.written)),
+                    depth - 1,
+                );
                 if !found.is_empty() {
                     return found;
                 }
