@@ -151,7 +151,8 @@ fn check_file(code: &str, path: &Path, failures: &mut String) {
 /// `Cargo.toml` or `tsconfig.json`). It is copied to a temporary folder (whose path has no `tests/` in it, so
 /// that its code is production code), indexed as a workspace, and each of its files is checked against its
 /// markers with the index. A file whose first lines say `// fixture-evidence-in: billing/gateway.go` expects
-/// every finding of the rule in it to have evidence in that file.
+/// every finding of the rule in it to have evidence in that file; that one and `// fixture-needs-index: why`
+/// expect other findings when the file is analysed alone.
 fn check_workspace(code: &str, dir: &Path, failures: &mut String) {
     let temp = tempfile::tempdir().expect("a temporary folder");
     let root = temp.path().join(dir.file_name().expect("a folder name"));
@@ -195,21 +196,27 @@ fn check_workspace(code: &str, dir: &Path, failures: &mut String) {
             path.strip_prefix(&root).unwrap_or(path).display()
         );
         let findings = check_source(code, &engine, path, &name, &source, failures);
-        if let Some(wanted) = common::directive(&source, *language, "fixture-evidence-in") {
-            // The index is what finds them: the file alone shows fewer.
+        let evidence_in = common::directive(&source, *language, "fixture-evidence-in");
+        if evidence_in.is_some()
+            || common::directive(&source, *language, "fixture-needs-index").is_some()
+        {
+            // The index is what makes the difference: the file alone gives other findings.
             engine.set_index(None);
-            let alone = common::analyze(&engine, path, *language, &source)
+            let alone: Vec<_> = common::analyze(&engine, path, *language, &source)
                 .into_iter()
                 .filter(|f| f.code() == code)
-                .count();
+                .map(|f| (f.range, f.kind))
+                .collect();
             engine.set_index(Some(index.snapshot()));
-            if alone >= findings.len() {
+            let with: Vec<_> = findings.iter().map(|f| (f.range, f.kind)).collect();
+            if alone == with {
                 let _ = writeln!(
                     failures,
-                    "{name}: without the index {alone} finding(s), with it {}: the fixture does not need the index",
-                    findings.len()
+                    "{name}: the same findings without the index: the fixture does not need it"
                 );
             }
+        }
+        if let Some(wanted) = evidence_in {
             for finding in &findings {
                 let elsewhere = finding
                     .evidence

@@ -6,7 +6,7 @@ use dsr_core::{
 use dsr_semantic::facts::{Binding, Literal, Origin};
 use dsr_semantic::models::clients::{BuilderTimeout, RequestBound};
 use dsr_semantic::tree_sitter::Node;
-use dsr_semantic::RuleContext;
+use dsr_semantic::{Question, RuleContext};
 use dsr_syntax::node;
 
 use crate::shared::{go_add_import, go_package_local, indentation_at, members_edit};
@@ -808,6 +808,17 @@ mod typescript {
                     }
                 }
                 "undefined" | "null" => return Options::Unbounded(None, None),
+                // Options made by a function that sets the timeout itself (seen through the workspace index).
+                "call_expression" | "await_expression"
+                    if facts
+                        .calls
+                        .iter()
+                        .find(|c| c.node == node::strip_wrappers(e, node::Wrappers::AWAITED))
+                        .and_then(|c| ctx.ask(c, Question::SetsTimeout))
+                        .is_some_and(|a| a.holds) =>
+                {
+                    return Options::Bounded
+                }
                 "parenthesized_expression" | "as_expression" | "satisfies_expression" => {
                     match node::named_children(e).next() {
                         Some(inner) => e = inner,
