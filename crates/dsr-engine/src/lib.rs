@@ -6,6 +6,7 @@
 pub mod engine;
 pub mod fix;
 pub mod incremental;
+pub mod index;
 pub mod intake;
 pub mod parse;
 

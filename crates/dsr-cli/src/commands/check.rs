@@ -115,6 +115,10 @@ pub struct CheckArgs {
     /// Print to stderr how long each phase took: files, bytes, parse-only and full-analysis time, throughput.
     #[arg(long)]
     timings: bool,
+
+    /// Analyse each file alone, without the workspace index (calls into other files are not followed).
+    #[arg(long)]
+    no_index: bool,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -222,6 +226,30 @@ impl Run for CheckArgs {
         timings.walk = walk;
         let engine = Engine::new(dsr_rules::registry(), config);
         let intake = Intake::new(engine.config(), &root);
+        if !self.no_index {
+            // Every file's summary first, in parallel, so that each analysis sees through calls into the others.
+            let (index, phase) = scan::phase(|| {
+                let files: Vec<(PathBuf, Language)> = discovery
+                    .files
+                    .iter()
+                    .map(|c| (PathBuf::from(&c.display), c.language))
+                    .collect();
+                let candidates: std::collections::HashMap<&Path, &scan::Candidate> = discovery
+                    .files
+                    .iter()
+                    .map(|c| (Path::new(c.display.as_str()), c))
+                    .collect();
+                let read = |path: &Path, _: Language| {
+                    let candidate = candidates.get(path)?;
+                    scan::load(candidate, &intake).ok().map(|file| file.text)
+                };
+                let map: dsr_engine::index::Mapper<'_> =
+                    &|task, count| pool.install(|| (0..count).into_par_iter().map(task).collect());
+                dsr_engine::index::build(&engine, root.clone(), &files, &read, map)
+            });
+            timings.index = Some((phase, index.len()));
+            engine.set_index(Some(index.snapshot()));
+        }
         let limits = intake.limits();
         let fix_mode = match (self.fix, self.unsafe_fixes) {
             (false, _) => None,
@@ -595,6 +623,14 @@ fn timings_report(timings: &Timings, jobs: usize, skipped: usize) -> String {
         };
         out.push_str(&format!(
             "  {name:<11} {:>11} {:>11} {wall_rate:>13} {cpu_rate:>13}\n",
+            ms(Some(phase.wall)),
+            ms(phase.cpu),
+        ));
+    }
+    if let Some((phase, indexed)) = timings.index {
+        out.push_str(&format!(
+            "  {:<11} {:>11} {:>11}   ({indexed} files indexed)\n",
+            "index",
             ms(Some(phase.wall)),
             ms(phase.cpu),
         ));

@@ -32,13 +32,28 @@ pub struct TsAliases {
 
 #[derive(Default, Debug)]
 pub struct Layout {
+    /// What relative paths are relative to (the CLI analyses files under their path relative to the root).
+    root: Option<PathBuf>,
     go_modules: Mutex<FxHashMap<PathBuf, Option<(PathBuf, String)>>>,
     crates: Mutex<FxHashMap<PathBuf, Option<(PathBuf, String)>>>,
     tsconfigs: Mutex<FxHashMap<PathBuf, Option<TsAliases>>>,
 }
 
 impl Layout {
+    /// A layout for paths relative to `root` (absolute paths are taken as they are).
+    pub fn with_root(root: PathBuf) -> Self {
+        Layout {
+            root: Some(root),
+            ..Layout::default()
+        }
+    }
+
     pub fn place(&self, path: &Path, language: Language) -> Option<Place> {
+        let absolute = match &self.root {
+            Some(root) if path.is_relative() => normalize(&root.join(path)),
+            _ => path.to_path_buf(),
+        };
+        let path = absolute.as_path();
         let dir = path.parent()?;
         match language {
             Language::Go => {

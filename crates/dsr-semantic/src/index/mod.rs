@@ -101,6 +101,14 @@ impl WorkspaceIndex {
         Self::default()
     }
 
+    /// An index whose files may be named relative to `root` (manifests are looked up from there).
+    pub fn with_root(root: PathBuf) -> Self {
+        WorkspaceIndex {
+            layout: Arc::new(Layout::with_root(root)),
+            ..Self::default()
+        }
+    }
+
     /// Adds or replaces a file's summary. Call [`WorkspaceIndex::link`] after a batch of changes.
     pub fn insert(&mut self, path: PathBuf, summary: FileSummary) {
         let place = summary
