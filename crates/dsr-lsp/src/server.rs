@@ -223,6 +223,9 @@ impl LanguageServer for Server {
         if session.caps.watched_files_dynamic {
             self.state.job(Job::RegisterWatchers);
         }
+        if !session.folders.is_empty() && session.settings.index {
+            self.state.job(Job::BuildIndex);
+        }
         if session.settings.scope == Scope::Workspace {
             self.state.job(Job::IndexWorkspace);
         }

@@ -174,6 +174,8 @@ pub enum Job {
     RegisterWatchers,
     PullConfiguration,
     IndexWorkspace,
+    /// Build the workspace index (summaries of every file), in the background.
+    BuildIndex,
 }
 
 pub struct State {
@@ -186,6 +188,10 @@ pub struct State {
     pub workspace_published: DashMap<Uri, ()>,
     /// Bumped to stop a running workspace walk (a newer one, a scope change, shutdown).
     pub index_generation: AtomicU64,
+    /// The workspace index analyses see other files through.
+    pub index: crate::index::ServerIndex,
+    /// Counts index builds, for their progress tokens.
+    pub index_builds: AtomicU64,
     next_seq: AtomicU64,
     /// Analyses started (requests' and scheduled ones), for the burst test through `documentState`.
     pub analyses: AtomicU64,
@@ -208,6 +214,8 @@ impl State {
             shutdown_requested: AtomicBool::new(false),
             workspace_published: DashMap::new(),
             index_generation: AtomicU64::new(0),
+            index: crate::index::ServerIndex::default(),
+            index_builds: AtomicU64::new(0),
             next_seq: AtomicU64::new(1),
             analyses: AtomicU64::new(0),
             provisionals: AtomicU64::new(0),
@@ -388,6 +396,7 @@ impl State {
                 drop(d);
                 self.schedule(uri);
                 self.arm_edit_budget(&doc);
+                self.reindex_later(&doc);
             }
             Err(err) => {
                 let problem = format!("an edit to {} could not be applied: {err}", uri.as_str());
@@ -575,6 +584,12 @@ impl State {
     pub fn engine_for(&self, key: &ConfigKey) -> Arc<Engine> {
         let settings = self.settings();
         let (engine, error) = self.configs.engine(key, &settings);
+        // Every engine analyses with the newest index (engines are made per configuration, on demand).
+        if let Some(snapshot) = self.index.snapshot() {
+            if engine.index_generation() != snapshot.generation() {
+                engine.set_index(Some(snapshot));
+            }
+        }
         if let Some(error) = error {
             self.show_message(
                 MessageType::ERROR,
@@ -783,6 +798,42 @@ impl State {
             })
             .await;
         });
+    }
+
+    /// Analyses every open document again as a whole file and publishes the result only where it differs
+    /// from what was published: what a change outside the documents (the workspace index) needs, without a
+    /// notification per unchanged document.
+    pub fn refresh(self: &Arc<Self>, only: Option<&[PathBuf]>) {
+        let docs: Vec<Arc<Mutex<Doc>>> = self
+            .documents
+            .iter()
+            .map(|entry| entry.value().clone())
+            .filter(|doc| {
+                only.is_none_or(|paths| lock(doc).path.as_ref().is_some_and(|p| paths.contains(p)))
+            })
+            .collect();
+        for doc in docs {
+            let state = self.clone();
+            self.runtime.spawn_blocking(move || {
+                let snapshot = {
+                    let d = lock(&doc);
+                    if d.desynced {
+                        return;
+                    }
+                    d.whole_file_snapshot()
+                };
+                let Some(whole) = state.analyze_guarded(snapshot) else {
+                    return;
+                };
+                let differs = match &lock(&doc).analyzed {
+                    Some(current) => current.seq == whole.seq && current.findings != whole.findings,
+                    None => true,
+                };
+                if differs {
+                    state.store(&doc, Arc::new(whole));
+                }
+            });
+        }
     }
 
     /// Checks a file that is not open, from disk, and publishes its diagnostics (workspace scope). Problems

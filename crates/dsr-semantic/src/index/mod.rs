@@ -66,6 +66,8 @@ pub struct WorkspaceIndex {
 pub struct Linked {
     files: Vec<LinkedFile>,
     by_path: FxHashMap<PathBuf, usize>,
+    /// Files by their file name, for finding one named by a path relative to its project.
+    by_name: FxHashMap<std::ffi::OsString, Vec<usize>>,
     functions: FxHashMap<String, Vec<(usize, usize)>>,
     /// Methods by (package or crate, method name), for receivers of unknown type.
     methods: FxHashMap<(String, String), Vec<(usize, usize)>>,
@@ -237,10 +239,19 @@ impl IndexSnapshot {
         if self.linked.files.is_empty() {
             return None;
         }
-        let place = self.layout.place(path, language)?;
+        // The language server analyses a file under its path relative to its project; the index holds it by
+        // its absolute path.
+        let exclude = self
+            .linked
+            .by_path
+            .get(path)
+            .copied()
+            .or_else(|| self.linked.by_relative_path(path));
+        let indexed = exclude.map_or(path, |file| self.linked.path(file));
+        let place = self.layout.place(indexed, language)?;
         Some(Arc::new(IndexView {
             linked: self.linked.clone(),
-            exclude: self.linked.by_path.get(path).copied(),
+            exclude,
             place,
             language,
         }))
@@ -255,6 +266,9 @@ impl Linked {
         };
         for (id, file) in files.iter().enumerate() {
             linked.by_path.insert(file.path.clone(), id);
+            if let Some(name) = file.path.file_name() {
+                linked.by_name.entry(name.to_owned()).or_default().push(id);
+            }
             let Some(place) = &file.place else {
                 continue;
             };
@@ -399,6 +413,22 @@ impl Linked {
 
     pub fn path(&self, file: usize) -> &Path {
         &self.files[file].path
+    }
+
+    /// The file held under an absolute path that ends with the relative `path` (one only).
+    fn by_relative_path(&self, path: &Path) -> Option<usize> {
+        if !path.is_relative() {
+            return None;
+        }
+        let name = path.file_name()?;
+        let mut found = self
+            .by_name
+            .get(name)?
+            .iter()
+            .copied()
+            .filter(|&f| self.files[f].path.ends_with(path));
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
     }
 
     pub fn function(&self, (file, function): (usize, usize)) -> &FunctionSummary {
@@ -816,12 +846,8 @@ impl IndexView {
         if call.is_new && call.path.is_none() {
             return None;
         }
-        let imports: Vec<(String, String)> = facts
-            .imports
-            .iter()
-            .map(|i| (i.local.clone(), i.path.clone()))
-            .collect();
-        let resolver = self.resolver(&imports, true);
+        // The file's own imports resolved its calls' paths and receivers already.
+        let resolver = self.resolver(&[], true);
         let receiver = call.receiver.map(|_| facts.receiver_type(call));
         let targets = resolver.call(
             &call.callee_text,
