@@ -43,7 +43,7 @@ pub trait KbMatch {
     /// A method of a module the file imports that fixes or carries an HTTP method (reqwest's `.post(url)`,
     /// `.request(Method::PUT, url)`), looked up among such methods only so that a same-named cache or queue
     /// method (redis `get`) does not hide it.
-    fn http_builder_method(&self, facts: &FileFacts<'_>, method: &str) -> Option<&Api>;
+    fn http_builder_method(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<&Api>;
 
     /// The retry library a call runs an operation under (`backoff.Retry(op, b)`, `fetch.retry(builder)`,
     /// `pRetry(fn)`), or that builds a retrying client/policy (`retryablehttp.NewClient()`, cockatiel `retry(…)`).
@@ -124,14 +124,16 @@ impl KbMatch for KnowledgeBase {
     /// A method of a module the file imports that fixes or carries an HTTP method (reqwest's `.post(url)`,
     /// `.request(Method::PUT, url)`), looked up among such methods only so that a same-named cache or queue
     /// method (redis `get`) does not hide it.
-    fn http_builder_method(&self, facts: &FileFacts<'_>, method: &str) -> Option<&Api> {
+    fn http_builder_method(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<&Api> {
+        let method = call.method.as_deref()?;
         self.methods_named(method)
             .filter(|(l, api)| Self::same_family(*l, facts.language) && api.path == method)
             .filter(|(_, api)| api.http_method.is_some() || api.method_arg.is_some())
             .find(|(_, api)| {
-                api.module
-                    .as_deref()
-                    .is_none_or(|m| facts.imports_module(m))
+                api.module.as_deref().is_none_or(|m| {
+                    facts.imports_module(m)
+                        || matches!(facts.receiver_type(call), ReceiverType::Resolved(path) if module_matches(&path, m))
+                })
             })
             .map(|(_, api)| api)
     }

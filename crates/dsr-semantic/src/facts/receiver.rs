@@ -65,6 +65,8 @@ pub(crate) struct TypeIndex<'t> {
     /// The names in call receivers (`rdb` and `client` in `s.rdb.client.Get()`), by node id: a receiver's
     /// text may hold comments, so names are read from the nodes once.
     names: FxHashMap<usize, String>,
+    /// The receiver's name of each Go method, by function index (`s` in `func (s *Server) …`).
+    go_receivers: Vec<Option<String>>,
     /// Each call's receiver type once asked: every model asks the knowledge base about the same calls.
     receivers: Vec<std::sync::OnceLock<ReceiverType>>,
 }
@@ -229,6 +231,19 @@ impl<'t> FileFacts<'t> {
             self.absolute_paths.sort_unstable();
             self.absolute_paths.dedup();
         }
+        if language == Language::Go {
+            index.go_receivers = self
+                .functions
+                .iter()
+                .map(|f| {
+                    f.node
+                        .child_by_field_name("receiver")
+                        .and_then(|r| node::named_children(r).next())
+                        .and_then(|p| p.child_by_field_name("name"))
+                        .map(|n| node::text(n, source).to_string())
+                })
+                .collect();
+        }
         index.receivers = (0..self.calls.len())
             .map(|_| std::sync::OnceLock::new())
             .collect();
@@ -274,6 +289,18 @@ impl<'t> FileFacts<'t> {
         }
         let expr = node::strip_wrappers(expr, node::Wrappers::ALL);
         match expr.kind() {
+            // The receiver of the Go method (`s` in `func (s *Server) …`): the method's type, which another
+            // file of the package may declare.
+            "identifier"
+                if self.workspace.is_some()
+                    && self
+                        .types
+                        .names
+                        .get(&expr.id())
+                        .is_some_and(|name| self.is_go_receiver(function, name)) =>
+            {
+                self.own_type(function)
+            }
             "identifier" => match self.types.names.get(&expr.id()) {
                 Some(name) => match self.type_of_variable(name, function, expr.start_byte(), depth)
                 {
@@ -310,13 +337,16 @@ impl<'t> FileFacts<'t> {
                     return of_field;
                 }
                 // A field of a type declared in another file (`s.client` with `type Server struct` in the
-                // package's other file).
+                // package's other file, `self.http` in an `impl` of a struct another module declares).
                 if let (Some(workspace), Some(inner)) = (
                     self.workspace.as_deref(),
                     expr.child_by_field_name(object_field),
                 ) {
-                    let owner =
-                        self.in_workspace(self.type_of(inner, function, depth.saturating_sub(1)));
+                    let owner = match inner.kind() {
+                        "self" | "this" => self.own_type(function),
+                        _ => self.type_of(inner, function, depth.saturating_sub(1)),
+                    };
+                    let owner = self.in_workspace(owner);
                     if owner != ReceiverType::Unknown {
                         if let Some(found) = workspace.field_type(&owner, field) {
                             return self.in_workspace(found);
@@ -334,6 +364,33 @@ impl<'t> FileFacts<'t> {
                 }
             }
             _ => self.type_of_value(expr, depth),
+        }
+    }
+
+    fn is_go_receiver(&self, function: Option<usize>, name: &str) -> bool {
+        let Some(function) = function.map(|f| self.outermost_function(f)) else {
+            return false;
+        };
+        self.types
+            .go_receivers
+            .get(function)
+            .and_then(Option::as_deref)
+            == Some(name)
+    }
+
+    /// The type `self`/`this` stands for in `function`: the `impl` or class its method belongs to.
+    fn own_type(&self, function: Option<usize>) -> ReceiverType {
+        let Some(function) = function.map(|f| self.outermost_function(f)) else {
+            return ReceiverType::Unknown;
+        };
+        let name = &self.functions[function].name;
+        let Some((owner, _)) = name.rsplit_once("::").or_else(|| name.rsplit_once('.')) else {
+            return ReceiverType::Unknown;
+        };
+        let owner = bare_type(owner);
+        match self.resolve(owner) {
+            Some(path) => ReceiverType::Resolved(path),
+            None => ReceiverType::Written(owner.to_string()),
         }
     }
 
