@@ -22,6 +22,33 @@ pub const CONFIG_FILE_NAME: &str = "distsys-review.toml";
 const MAX_GLOB_LEN: usize = 512;
 /// Most `exclude` patterns accepted: the glob set's size and match time grow with them.
 pub const MAX_EXCLUDES: usize = 1000;
+/// The short form of an `[[effects]]` entry, rewritten to the knowledge base's: `call` for `path`,
+/// `remote = "http"` for `kind = "http"` with `remote = true`, `timeout = true|false` for `timeout = "set"|"none"`.
+fn short_effect_form(table: &mut toml::Table) -> Result<(), String> {
+    if let Some(call) = table.remove("call") {
+        if table.contains_key("path") {
+            return Err(
+                "[[effects]] entry with both `call` and `path`: they name the same thing".into(),
+            );
+        }
+        table.insert("path".into(), call);
+    }
+    if let Some(toml::Value::String(kind)) = table.get("remote").cloned() {
+        if table.contains_key("kind") {
+            return Err(
+                "[[effects]] entry with both `remote = \"…\"` and `kind`: write one".into(),
+            );
+        }
+        table.insert("kind".into(), toml::Value::String(kind));
+        table.insert("remote".into(), toml::Value::Boolean(true));
+    }
+    if let Some(toml::Value::Boolean(bounded)) = table.get("timeout").cloned() {
+        let written = if bounded { "set" } else { "none" };
+        table.insert("timeout".into(), toml::Value::String(written.into()));
+    }
+    Ok(())
+}
+
 /// Most `[[effects]]` entries accepted.
 pub const MAX_EFFECTS: usize = 5000;
 /// A configuration file larger than this is refused before it is read.
@@ -466,6 +493,8 @@ impl Config {
                         "[[effects]] entry needs `language = \"go\" | \"rust\" | \"typescript\"`",
                     )),
                 };
+            short_effect_form(&mut table)
+                .map_err(|message| ConfigError::at(path, source, span.start, message))?;
             let api = Api::deserialize(toml::Value::Table(table)).map_err(|err| {
                 ConfigError::at(
                     path,
@@ -810,6 +839,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown language `cobol`"), "{err}");
+    }
+
+    #[test]
+    fn effects_have_a_short_form() {
+        let config = parse(
+            "[[effects]]\nlanguage = \"go\"\ncall = \"billing.Client.Charge\"\nremote = \"http\"\nidempotent = false\ntimeout = true\n",
+        )
+        .unwrap();
+        let api = &config.effects[0].api;
+        assert_eq!(api.path, "billing.Client.Charge");
+        assert_eq!((api.kind, api.remote), (ApiKind::Http, true));
+        assert_eq!(api.idempotent, Some(false));
+        assert_eq!(api.timeout, Some(crate::kb::ApiTimeout::Set));
+        let err = parse(
+            "[[effects]]\nlanguage = \"go\"\ncall = \"a.B\"\npath = \"a.B\"\nremote = \"http\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("both `call` and `path`"), "{err}");
     }
 
     #[test]

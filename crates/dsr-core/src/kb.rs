@@ -145,6 +145,10 @@ pub struct Api {
     /// current state (`IfMatch`, `IfNoneMatch`, `if_match`).
     #[serde(default)]
     pub conditions: Vec<String>,
+    /// For user `[[effects]]`: whether repeating the call repeats its effect (`false`: a retry must not repeat
+    /// it without an idempotency key; `true`: safe to repeat whatever its method).
+    #[serde(default)]
+    pub idempotent: Option<bool>,
 }
 
 /// What an HTTP library's entry point makes.
@@ -519,6 +523,9 @@ pub struct KnowledgeBase {
     /// several models, and a scan of the whole table per call was the largest cost after the tree walks.
     entries_by_path: rustc_hash::FxHashMap<String, Vec<usize>>,
     methods_by_name: rustc_hash::FxHashMap<String, Vec<usize>>,
+    /// The user's `[[effects]]`, also matched by the end of a call's qualified name (`billing.Client.Charge`
+    /// matches `example.com/shop/billing.Client.Charge`).
+    user: Vec<(Language, Api)>,
     retry: Vec<(Language, RetryLibrary)>,
     idempotency: Vec<(Language, Idempotency)>,
     locks: Vec<(Language, LockLibrary)>,
@@ -695,6 +702,9 @@ impl KnowledgeBase {
         let mut kb = Self::builtin().clone();
         for effect in effects {
             let entry = (effect.language, effect.api.clone());
+            if effect.api.module.is_none() {
+                kb.user.push(entry.clone());
+            }
             if effect.api.module.is_some() {
                 kb.methods.insert(0, entry);
             } else {
@@ -703,6 +713,26 @@ impl KnowledgeBase {
         }
         kb.reindex();
         kb
+    }
+
+    /// A user `[[effects]]` entry for a call whose qualified name (a canonical path, or the receiver's type
+    /// and the method) is `qualified` or ends with the entry's path at a name boundary.
+    pub fn user_effect(&self, language: Language, qualified: &str) -> Option<&Api> {
+        self.user
+            .iter()
+            .filter(|(l, _)| Self::same_family(*l, language))
+            .map(|(_, api)| api)
+            .find(|api| {
+                qualified == api.path
+                    || qualified
+                        .strip_suffix(api.path.as_str())
+                        .is_some_and(|head| head.ends_with(['.', '/', ':']))
+            })
+    }
+
+    /// Whether the user declared any `[[effects]]`.
+    pub fn has_user_effects(&self) -> bool {
+        !self.user.is_empty()
     }
 
     /// The API at a canonical path.

@@ -95,9 +95,13 @@ impl KbMatch for KnowledgeBase {
                 return Some(api);
             }
         }
-        method_entries(self, facts, call)
+        if let Some(api) = method_entries(self, facts, call)
             .into_iter()
             .find(|api| fits(api))
+        {
+            return Some(api);
+        }
+        user_effect(self, facts, call).filter(|api| fits(api))
     }
 
     /// Every entry that may describe a call, most specific first: its resolved path's entry, then each
@@ -296,6 +300,36 @@ fn method_entries<'k>(
         return Vec::new();
     }
     named
+}
+
+/// A user `[[effects]]` entry matched by the end of the call's qualified name: its canonical path
+/// (`example.com/shop/billing.Charge`), or its receiver's type and the method (`example.com/shop/billing.Client`
+/// + `Charge`), so that `call = "billing.Client.Charge"` names a method of a generated client.
+fn user_effect<'k>(
+    kb: &'k KnowledgeBase,
+    facts: &FileFacts<'_>,
+    call: &Call<'_>,
+) -> Option<&'k Api> {
+    if !kb.has_user_effects() {
+        return None;
+    }
+    if let Some(api) = call
+        .path
+        .as_deref()
+        .and_then(|path| kb.user_effect(facts.language, path))
+    {
+        return Some(api);
+    }
+    let method = call.method.as_deref()?;
+    let ReceiverType::Resolved(owner) = facts.receiver_type(call) else {
+        return None;
+    };
+    let separator = if facts.language == Language::Rust {
+        "::"
+    } else {
+        "."
+    };
+    kb.user_effect(facts.language, &format!("{owner}{separator}{method}"))
 }
 
 /// Whether a receiver's type (a canonical path such as `std::collections::HashMap::new`, or a name as written)

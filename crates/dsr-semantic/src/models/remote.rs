@@ -588,6 +588,20 @@ fn classify_write(
     http_method: Option<&str>,
     scopes: &mut ScopeNames,
 ) -> Option<WriteKind> {
+    // A user's `[[effects]]` entry says whether a repeat duplicates the effect.
+    match api.idempotent {
+        Some(true) => return None,
+        Some(false) => {
+            return match api.kind {
+                ApiKind::Db => Some(WriteKind::SqlInsert),
+                ApiKind::Queue => Some(WriteKind::Publish),
+                _ => Some(WriteKind::Http(
+                    http_method.map_or_else(|| "POST".to_string(), str::to_string),
+                )),
+            }
+        }
+        None => {}
+    }
     match api.kind {
         ApiKind::Http => {
             let method = http_method?;
@@ -955,6 +969,31 @@ mod tests {
         assert!(
             matches!(&charge.write, Some(Write { kind: WriteKind::Http(m), .. }) if m == "POST")
         );
+    }
+
+    #[test]
+    fn user_effects_name_methods_of_generated_clients_by_the_end_of_their_name() {
+        let effects: Vec<dsr_core::kb::Effect> = vec![dsr_core::kb::Effect {
+            language: Language::Go,
+            api: toml::from_str(
+                "path = \"billing.Client.Charge\"\nkind = \"http\"\nremote = true\nidempotent = false",
+            )
+            .expect("a valid entry"),
+        }];
+        let kb = KnowledgeBase::with_effects(&effects);
+        let source = "package p\nimport \"github.com/acme/billing\"\nfunc f(c *billing.Client) { c.Charge(1); c.Refund(1) }\n";
+        let document = Document::new(Language::Go, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(Language::Go, document.tree(), source);
+        let remote = RemoteCalls::compute(&facts, source, &kb);
+        let charge = remote.remote(0).expect("the declared method is remote");
+        assert!(matches!(
+            &charge.write,
+            Some(Write {
+                kind: WriteKind::Http(_),
+                ..
+            })
+        ));
+        assert!(remote.remote(1).is_none(), "only the declared method");
     }
 
     #[test]
