@@ -331,6 +331,9 @@ impl LanguageServer for Server {
             session.folders.retain(|f| !removed.contains(f));
             session.folders.extend(added);
         }
+        if self.state.settings().index {
+            self.state.job(Job::BuildIndex);
+        }
         if self.state.settings().scope == Scope::Workspace {
             self.state.clear_workspace_files();
             self.state.job(Job::IndexWorkspace);

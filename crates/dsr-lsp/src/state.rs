@@ -925,6 +925,10 @@ impl State {
             LoadOutcome::Loaded => {
                 tracing::info!("configuration {} reloaded", path.display());
                 self.invalidate_all();
+                // Summaries depend on the knowledge base, which the configuration's `[[effects]]` extend.
+                if settings.index && !self.session().folders.is_empty() {
+                    self.job(Job::BuildIndex);
+                }
                 if settings.scope == Scope::Workspace {
                     self.job(Job::IndexWorkspace);
                 }

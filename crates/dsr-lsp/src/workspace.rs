@@ -35,41 +35,31 @@ pub async fn run_jobs(state: Arc<State>) {
             Job::RegisterWatchers => register_watchers(&state).await,
             Job::PullConfiguration => pull_configuration(&state).await,
             Job::BuildIndex => {
-                let token = if state.session().caps.work_done_progress {
-                    let generation = state.index_builds.fetch_add(1, Ordering::SeqCst) + 1;
-                    let token = NumberOrString::String(format!(
-                        "distsys-review/workspace-index/{generation}"
-                    ));
-                    match state.client.create_work_done_progress(token.clone()).await {
-                        Ok(()) => Some(token),
-                        Err(err) => {
-                            tracing::warn!("the client refused a progress token: {err}");
-                            None
-                        }
-                    }
-                } else {
-                    None
-                };
+                let build = state.index_builds.fetch_add(1, Ordering::SeqCst) + 1;
+                let token = progress_token(&state, "workspace-index", build).await;
                 tokio::spawn(crate::index::build(state.clone(), token));
             }
             Job::IndexWorkspace => {
                 let generation = state.index_generation.fetch_add(1, Ordering::SeqCst) + 1;
-                let token = if state.session().caps.work_done_progress {
-                    let token =
-                        NumberOrString::String(format!("distsys-review/index/{generation}"));
-                    match state.client.create_work_done_progress(token.clone()).await {
-                        Ok(()) => Some(token),
-                        Err(err) => {
-                            tracing::warn!("the client refused a progress token: {err}");
-                            None
-                        }
-                    }
-                } else {
-                    None
-                };
+                let token = progress_token(&state, "index", generation).await;
                 // The walk only sends notifications: it runs on its own so later jobs are not held up.
                 tokio::spawn(index(state.clone(), generation, token));
             }
+        }
+    }
+}
+
+/// A work-done progress token `distsys-review/<name>/<n>`, if the client takes them.
+async fn progress_token(state: &State, name: &str, n: u64) -> Option<NumberOrString> {
+    if !state.session().caps.work_done_progress {
+        return None;
+    }
+    let token = NumberOrString::String(format!("distsys-review/{name}/{n}"));
+    match state.client.create_work_done_progress(token.clone()).await {
+        Ok(()) => Some(token),
+        Err(err) => {
+            tracing::warn!("the client refused a progress token: {err}");
+            None
         }
     }
 }

@@ -161,24 +161,28 @@ impl<'a> RuleContext<'a> {
                     None => Answer::here(holds),
                 });
             }
-            Question::SetsTimeout => {
+            Question::SetsTimeout
                 if self
                     .kb
                     .candidates(self.facts, call)
-                    .any(|api| api.timeout == Some(dsr_core::kb::ApiTimeout::Set))
-                {
-                    return Some(Answer::here(true));
-                }
+                    .any(|api| api.timeout == Some(dsr_core::kb::ApiTimeout::Set)) =>
+            {
+                return Some(Answer::here(true));
             }
-            Question::Acks => {
-                use dsr_core::kb::ApiRole;
+            Question::Acks
                 if self
                     .kb
-                    .role_of(self.facts, call, &[ApiRole::Ack, ApiRole::CommitOffset])
-                    .is_some()
-                {
-                    return Some(Answer::here(true));
-                }
+                    .role_of(
+                        self.facts,
+                        call,
+                        &[
+                            dsr_core::kb::ApiRole::Ack,
+                            dsr_core::kb::ApiRole::CommitOffset,
+                        ],
+                    )
+                    .is_some() =>
+            {
+                return Some(Answer::here(true));
             }
             _ => {}
         }

@@ -304,19 +304,16 @@ fn go_error_read(ctx: &RuleContext<'_>, call: &Call<'_>, statement: Node<'_>, na
 fn recording_another_error(ctx: &RuleContext<'_>, statement: Node<'_>) -> bool {
     node::ancestors(statement)
         .take_while(|a| !matches!(a.kind(), "function_item" | "closure_expression"))
-        .find_map(|a| {
-            let handles_error = match a.kind() {
-                "if_expression" => a
-                    .child_by_field_name("condition")
-                    .filter(|c| c.kind() == "let_condition")
-                    .and_then(|c| c.child_by_field_name("pattern"))
-                    .is_some_and(|p| ctx.node_text(p).starts_with("Err(")),
-                "match_arm" => a
-                    .child_by_field_name("pattern")
-                    .is_some_and(|p| ctx.node_text(p).trim_start().starts_with("Err(")),
-                _ => false,
-            };
-            handles_error.then_some(a)
+        .find(|a| match a.kind() {
+            "if_expression" => a
+                .child_by_field_name("condition")
+                .filter(|c| c.kind() == "let_condition")
+                .and_then(|c| c.child_by_field_name("pattern"))
+                .is_some_and(|p| ctx.node_text(p).starts_with("Err(")),
+            "match_arm" => a
+                .child_by_field_name("pattern")
+                .is_some_and(|p| ctx.node_text(p).trim_start().starts_with("Err(")),
+            _ => false,
         })
         .is_some_and(|handler| {
             node::descendants(handler).any(|n| {

@@ -663,7 +663,7 @@ impl Resolver<'_> {
         receiver: Option<&ReceiverType>,
     ) -> Option<Targets> {
         let exact = |functions: Vec<(usize, usize)>| {
-            (!functions.is_empty()).then(|| Targets {
+            (!functions.is_empty()).then_some(Targets {
                 confidence: if functions.len() == 1 {
                     Confidence::High
                 } else {

@@ -673,36 +673,29 @@ fn declarations(ctx: &RuleContext<'_>, summary: &mut FileSummary) {
                         ));
                     }
                 }
-                for field in node::descendants(n).filter(|d| {
-                    matches!(
-                        d.kind(),
-                        "field_declaration" | "public_field_definition" | "property_signature"
-                    )
-                }) {
-                    let (Some(names), Some(t)) = (
-                        field.child_by_field_name("name"),
-                        field.child_by_field_name("type"),
+                // Fields, and TS parameter properties (`constructor(private readonly redis: Redis)`).
+                let members = node::descendants(n).filter_map(|d| match d.kind() {
+                    "field_declaration" | "public_field_definition" | "property_signature" => {
+                        Some((d, "name"))
+                    }
+                    "required_parameter" | "optional_parameter"
+                        if node::named_children(d)
+                            .any(|c| c.kind() == "accessibility_modifier") =>
+                    {
+                        Some((d, "pattern"))
+                    }
+                    _ => None,
+                });
+                for (member, name_field) in members {
+                    let (Some(name), Some(t)) = (
+                        member.child_by_field_name(name_field),
+                        member.child_by_field_name("type"),
                     ) else {
                         continue;
                     };
                     let written = crate::facts::compact(ctx.node_text(t));
                     ty.fields
-                        .push((ctx.node_text(names).to_string(), type_ref(facts, &written)));
-                }
-                // `constructor(private readonly redis: Redis)`.
-                for param in node::descendants(n).filter(|d| {
-                    matches!(d.kind(), "required_parameter" | "optional_parameter")
-                        && node::named_children(*d).any(|c| c.kind() == "accessibility_modifier")
-                }) {
-                    let (Some(p), Some(t)) = (
-                        param.child_by_field_name("pattern"),
-                        param.child_by_field_name("type"),
-                    ) else {
-                        continue;
-                    };
-                    let written = crate::facts::compact(ctx.node_text(t));
-                    ty.fields
-                        .push((ctx.node_text(p).to_string(), type_ref(facts, &written)));
+                        .push((ctx.node_text(name).to_string(), type_ref(facts, &written)));
                 }
                 summary.types.push(ty);
             }
