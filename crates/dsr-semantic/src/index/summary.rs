@@ -178,6 +178,7 @@ impl FileSummary {
         for (i, &f) in named.iter().enumerate() {
             position[f] = Some(i);
         }
+        let grouped = Grouped::new(facts);
         if !with_effects {
             for &f in &named {
                 let function = &facts.functions[f];
@@ -195,15 +196,19 @@ impl FileSummary {
                             ty: type_ref(facts, &p.type_text),
                         })
                         .collect(),
-                    returns: return_type(ctx, f),
+                    returns: return_type(ctx, &grouped, f),
                     effects: Vec::new(),
                     calls: Vec::new(),
                 });
             }
-            declarations(ctx, &mut summary);
+            declarations(ctx, &grouped, &mut summary);
             return summary;
         }
         let remote = ctx.remote_calls();
+        // Locks and store accesses, by the function they are in, found once.
+        let mut shared_sites: Vec<Vec<EffectSite>> = vec![Vec::new(); facts.functions.len()];
+        lock_effects(ctx, &mut shared_sites);
+        store_effects(ctx, &mut shared_sites);
         for &f in &named {
             let function = &facts.functions[f];
             let params: Vec<ParamSummary> = function
@@ -223,29 +228,22 @@ impl FileSummary {
                         method: reached.http_method.clone(),
                         mutation: reached.mutation.is_some(),
                         duplicate: reached.write.as_ref().map(|w| w.kind.clone()),
-                        timeout_inside: sets_timeout(ctx, f),
+                        timeout_inside: sets_timeout(ctx, &grouped, f),
                     },
                     range: at.range(),
                 });
             }
-            if sets_timeout(ctx, f) {
+            if sets_timeout(ctx, &grouped, f) {
                 effects.push(EffectSite {
                     effect: Effect::SetsTimeout,
                     range: TextRange::of(function.node),
                 });
             }
-            lock_effects(ctx, f, &mut effects);
-            store_effects(ctx, f, &mut effects);
-            parameter_effects(ctx, f, &mut effects);
+            effects.append(&mut shared_sites[f]);
+            parameter_effects(ctx, &grouped, f, &mut effects);
             let mut calls = Vec::new();
-            for (index, call) in facts.calls.iter().enumerate() {
-                if facts
-                    .function_at(call.node.start_byte())
-                    .map(|c| outermost_named(facts, c))
-                    != Some(f)
-                {
-                    continue;
-                }
+            for &index in &grouped.calls[f] {
+                let call = &facts.calls[index];
                 if is_spawn(facts, call) {
                     effects.push(EffectSite {
                         effect: Effect::Spawn,
@@ -288,12 +286,12 @@ impl FileSummary {
                     .child_by_field_name("name")
                     .map_or_else(|| TextRange::of(function.node), TextRange::of),
                 params,
-                returns: return_type(ctx, f),
+                returns: return_type(ctx, &grouped, f),
                 effects,
                 calls,
             });
         }
-        declarations(ctx, &mut summary);
+        declarations(ctx, &grouped, &mut summary);
         summary
     }
 
@@ -351,7 +349,7 @@ fn receiver_ref(facts: &FileFacts<'_>, call: &Call<'_>) -> Option<TypeRef> {
     }
 }
 
-fn return_type(ctx: &RuleContext<'_>, f: usize) -> Option<TypeRef> {
+fn return_type(ctx: &RuleContext<'_>, grouped: &Grouped<'_>, f: usize) -> Option<TypeRef> {
     let function = &ctx.facts.functions[f];
     let field = match ctx.language {
         Language::Go => "result",
@@ -367,8 +365,8 @@ fn return_type(ctx: &RuleContext<'_>, f: usize) -> Option<TypeRef> {
     });
     let mut ty = written.map(|w| type_ref(ctx.facts, &w));
     // The value returned: a client literal or constructor says whether a timeout is set.
-    if let Some(built) = returned_value(ctx, f) {
-        let timeout = Some(sets_timeout(ctx, f));
+    if let Some(built) = returned_value(ctx, grouped, f) {
+        let timeout = Some(sets_timeout(ctx, grouped, f));
         match &mut ty {
             Some(t) if t.resolved.is_some() => t.timeout = timeout,
             _ => {
@@ -384,16 +382,9 @@ fn return_type(ctx: &RuleContext<'_>, f: usize) -> Option<TypeRef> {
 }
 
 /// The library type or constructor (resolved) of what a function returns, when its return statements show it.
-fn returned_value(ctx: &RuleContext<'_>, f: usize) -> Option<String> {
+fn returned_value(ctx: &RuleContext<'_>, grouped: &Grouped<'_>, f: usize) -> Option<String> {
     let facts = ctx.facts;
-    let body = facts.functions[f].body?;
-    let range = TextRange::of(body);
-    for ret in facts.nodes_of_kind(&["return_statement", "return_expression"]) {
-        if !range.contains_range(TextRange::of(ret))
-            || facts.function_at(ret.start_byte()) != Some(f)
-        {
-            continue;
-        }
+    for &ret in &grouped.returns[f] {
         let Some(value) = node::named_children(ret).next() else {
             continue;
         };
@@ -403,11 +394,6 @@ fn returned_value(ctx: &RuleContext<'_>, f: usize) -> Option<String> {
             value
         };
         let value = node::strip_wrappers(value, node::Wrappers::ALL);
-        if let Some(literal) = facts.literals.iter().find(|l| l.node == value) {
-            if let Some(path) = &literal.type_path {
-                return Some(path.clone());
-            }
-        }
         // `return client` with `client := &http.Client{…}` / a builder chain.
         let value = if value.kind() == "identifier" {
             facts
@@ -417,16 +403,8 @@ fn returned_value(ctx: &RuleContext<'_>, f: usize) -> Option<String> {
         } else {
             value
         };
-        if let Some(literal) = facts.literals.iter().find(|l| l.node == value) {
-            if let Some(path) = &literal.type_path {
-                return Some(path.clone());
-            }
-        }
-        if let Some(call) = facts.calls.iter().find(|c| c.node == value) {
-            let root = built_by(facts, call);
-            if root.is_some() {
-                return root;
-            }
+        if let Some(built) = grouped.built(facts, value) {
+            return Some(built);
         }
     }
     None
@@ -434,75 +412,67 @@ fn returned_value(ctx: &RuleContext<'_>, f: usize) -> Option<String> {
 
 /// Whether the function sets a timeout on what it builds or sends: a kb entry that sets one (`.timeout(…)`,
 /// `context.WithTimeout`, `AbortSignal.timeout`), or a literal field naming one (`Timeout:`, `timeout:`).
-fn sets_timeout(ctx: &RuleContext<'_>, f: usize) -> bool {
+fn sets_timeout(ctx: &RuleContext<'_>, grouped: &Grouped<'_>, f: usize) -> bool {
     let facts = ctx.facts;
-    let range = facts.functions[f].range();
-    let by_call = facts.calls_in(f).any(|call| {
-        ctx.kb
+    let by_call = grouped.calls[f].iter().any(|&i| {
+        let call = &facts.calls[i];
+        call.path.as_deref().is_some_and(|p| {
+            p.ends_with("context.WithTimeout")
+                || p.ends_with("context.WithDeadline")
+                || p == "AbortSignal.timeout"
+        }) || ctx
+            .kb
             .candidates(facts, call)
             .any(|api| api.timeout == Some(ApiTimeout::Set))
-            || call.path.as_deref().is_some_and(|p| {
-                p.ends_with("context.WithTimeout")
-                    || p.ends_with("context.WithDeadline")
-                    || p == "AbortSignal.timeout"
-            })
     });
     by_call
-        || facts
-            .literals
+        || grouped.literals[f]
             .iter()
-            .filter(|l| range.contains_range(TextRange::of(l.node)))
-            .flat_map(|l| &l.fields)
+            .flat_map(|&l| &facts.literals[l].fields)
             .any(|field| field.name.eq_ignore_ascii_case("timeout"))
-        || facts
-            .assignments_in(Some(f))
-            .any(|a| a.target.rsplit('.').next() == Some("Timeout"))
+        || grouped.assignments[f]
+            .iter()
+            .any(|&a| facts.assignments[a].target.rsplit('.').next() == Some("Timeout"))
 }
 
-fn lock_effects(ctx: &RuleContext<'_>, f: usize, effects: &mut Vec<EffectSite>) {
+/// Distributed locks taken and released, by the function each call is in.
+fn lock_effects(ctx: &RuleContext<'_>, sites: &mut [Vec<EffectSite>]) {
     let facts = ctx.facts;
-    let in_f = |call: usize| {
+    let owner = |call: usize| {
         facts
             .calls
             .get(call)
             .and_then(|c| c.function)
             .map(|c| outermost_named(facts, c))
-            == Some(f)
     };
     for acquisition in &ctx.locks().acquisitions {
         let key = acquisition
             .key
             .map(|k| crate::models::locks::key_text(ctx.source, ctx.language, k));
-        if in_f(acquisition.call) {
-            effects.push(EffectSite {
-                effect: Effect::Lock {
-                    acquire: true,
-                    key: key.clone(),
-                },
-                range: facts.calls[acquisition.call].range(),
-            });
-        }
-        for release in &acquisition.releases {
-            if in_f(release.call) {
-                effects.push(EffectSite {
+        let taken = std::iter::once((acquisition.call, true));
+        let released = acquisition.releases.iter().map(|r| (r.call, false));
+        for (call, acquire) in taken.chain(released) {
+            if let Some(f) = owner(call) {
+                sites[f].push(EffectSite {
                     effect: Effect::Lock {
-                        acquire: false,
+                        acquire,
                         key: key.clone(),
                     },
-                    range: facts.calls[release.call].range(),
+                    range: facts.calls[call].range(),
                 });
             }
         }
     }
 }
 
-fn store_effects(ctx: &RuleContext<'_>, f: usize, effects: &mut Vec<EffectSite>) {
+/// Shared-store reads and writes, by the function each is in.
+fn store_effects(ctx: &RuleContext<'_>, sites: &mut [Vec<EffectSite>]) {
     let facts = ctx.facts;
     for access in &ctx.store_accesses().accesses {
-        if access.function.map(|c| outermost_named(facts, c)) != Some(f) {
+        let Some(f) = access.function.map(|c| outermost_named(facts, c)) else {
             continue;
-        }
-        effects.push(EffectSite {
+        };
+        sites[f].push(EffectSite {
             effect: Effect::Store {
                 write: !access.access.is_read(),
                 target: access.target.describe(),
@@ -512,17 +482,84 @@ fn store_effects(ctx: &RuleContext<'_>, f: usize, effects: &mut Vec<EffectSite>)
     }
 }
 
+/// The file's calls, literals, assignments and return statements by the function they belong to, found once:
+/// asking per function would scan the whole file for each, quadratic in a large file.
+struct Grouped<'t> {
+    /// By the outermost function (a closure's calls count for the declaration it is in).
+    calls: Vec<Vec<usize>>,
+    literals: Vec<Vec<usize>>,
+    /// By the innermost function.
+    assignments: Vec<Vec<usize>>,
+    returns: Vec<Vec<tree_sitter::Node<'t>>>,
+    call_by_node: rustc_hash::FxHashMap<usize, usize>,
+    literal_by_node: rustc_hash::FxHashMap<usize, usize>,
+}
+
+impl<'t> Grouped<'t> {
+    fn new(facts: &FileFacts<'t>) -> Self {
+        let count = facts.functions.len();
+        let mut grouped = Grouped {
+            calls: vec![Vec::new(); count],
+            literals: vec![Vec::new(); count],
+            assignments: vec![Vec::new(); count],
+            returns: vec![Vec::new(); count],
+            call_by_node: rustc_hash::FxHashMap::default(),
+            literal_by_node: rustc_hash::FxHashMap::default(),
+        };
+        for (i, call) in facts.calls.iter().enumerate() {
+            grouped.call_by_node.insert(call.node.id(), i);
+            if let Some(f) = call.function {
+                grouped.calls[outermost_named(facts, f)].push(i);
+            }
+        }
+        for (i, literal) in facts.literals.iter().enumerate() {
+            grouped.literal_by_node.insert(literal.node.id(), i);
+            if let Some(f) = literal.function {
+                grouped.literals[outermost_named(facts, f)].push(i);
+            }
+        }
+        for (i, assignment) in facts.assignments.iter().enumerate() {
+            if let Some(f) = assignment.function {
+                grouped.assignments[f].push(i);
+            }
+        }
+        for ret in facts.nodes_of_kind(&["return_statement", "return_expression"]) {
+            if let Some(f) = facts.function_at(ret.start_byte()) {
+                grouped.returns[f].push(ret);
+            }
+        }
+        grouped
+    }
+
+    /// The library type or constructor a value is made by: a literal's type, a constructor's path.
+    fn built(&self, facts: &FileFacts<'t>, value: tree_sitter::Node<'t>) -> Option<String> {
+        if let Some(&l) = self.literal_by_node.get(&value.id()) {
+            if let Some(path) = &facts.literals[l].type_path {
+                return Some(path.clone());
+            }
+        }
+        let &c = self.call_by_node.get(&value.id())?;
+        built_by(facts, &facts.calls[c])
+    }
+}
+
 /// What the function does with its parameters: closes a response body it is given, passes on the context
 /// or abort signal it receives.
-fn parameter_effects(ctx: &RuleContext<'_>, f: usize, effects: &mut Vec<EffectSite>) {
+fn parameter_effects(
+    ctx: &RuleContext<'_>,
+    grouped: &Grouped<'_>,
+    f: usize,
+    effects: &mut Vec<EffectSite>,
+) {
     let facts = ctx.facts;
+    let calls_in = || grouped.calls[f].iter().map(|&i| &facts.calls[i]);
     let function = &facts.functions[f];
     for (index, param) in function.params.iter().enumerate() {
         if param.name.is_empty() || param.name == "_" {
             continue;
         }
         // `resp.Body.Close()`, `body.Close()`, `io.Copy(io.Discard, resp.Body)` then close.
-        let closes = facts.calls_in(f).find(|call| {
+        let closes = calls_in().find(|call| {
             call.method.as_deref() == Some("Close")
                 && call.receiver.is_some_and(|r| {
                     let text = crate::facts::compact(ctx.node_text(r));
@@ -538,7 +575,7 @@ fn parameter_effects(ctx: &RuleContext<'_>, f: usize, effects: &mut Vec<EffectSi
     }
     let context = facts.context_source(f, ctx.source);
     if context.is_none() && ctx.language == Language::Go {
-        let fresh = facts.calls_in(f).find(|call| {
+        let fresh = calls_in().find(|call| {
             call.args.iter().any(|a| {
                 matches!(
                     facts.go_context_deadline(*a, ctx.source),
@@ -555,7 +592,7 @@ fn parameter_effects(ctx: &RuleContext<'_>, f: usize, effects: &mut Vec<EffectSi
     }
     if let Some(source) = context.filter(|s| s.function == f) {
         let names = [source.param.as_str()];
-        let passes = facts.calls_in(f).find(|call| {
+        let passes = calls_in().find(|call| {
             call.args
                 .iter()
                 .any(|a| node::mentions(*a, &names, ctx.source, node::Mention::VariableOrField))
@@ -621,7 +658,7 @@ fn is_spawn(facts: &FileFacts<'_>, call: &Call<'_>) -> bool {
 }
 
 /// Types (fields, aliases), re-exports and top-level values of the file.
-fn declarations(ctx: &RuleContext<'_>, summary: &mut FileSummary) {
+fn declarations(ctx: &RuleContext<'_>, grouped: &Grouped<'_>, summary: &mut FileSummary) {
     let facts = ctx.facts;
     let kinds: &[&str] = match ctx.language {
         Language::Go => &["type_spec", "type_alias"],
@@ -758,32 +795,21 @@ fn declarations(ctx: &RuleContext<'_>, summary: &mut FileSummary) {
             continue;
         };
         let value = node::strip_wrappers(value, node::Wrappers::ALL);
-        let built = facts
-            .literals
-            .iter()
-            .find(|l| l.node == value)
-            .and_then(|l| l.type_path.clone())
-            .or_else(|| {
-                facts
-                    .calls
-                    .iter()
-                    .find(|c| c.node == value)
-                    .and_then(|c| built_by(facts, c))
-            });
-        let Some(built) = built else {
+        let Some(built) = grouped.built(facts, value) else {
             continue;
         };
+        // Top-level items are few and those made by a constructor fewer: a scan each is fine.
         let range = TextRange::of(value);
         let timeout = facts
             .literals
             .iter()
-            .filter(|l| range.contains_range(TextRange::of(l.node)))
+            .filter(|l| l.function.is_none() && range.contains_range(TextRange::of(l.node)))
             .flat_map(|l| &l.fields)
             .any(|field| field.name.eq_ignore_ascii_case("timeout"))
             || facts
                 .calls
                 .iter()
-                .filter(|c| range.contains_range(c.range()))
+                .filter(|c| c.function.is_none() && range.contains_range(c.range()))
                 .any(|c| {
                     ctx.kb
                         .candidates(facts, c)
