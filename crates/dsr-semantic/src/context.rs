@@ -74,6 +74,8 @@ pub struct Answer {
     pub holds: bool,
     pub evidence: Option<Evidence>,
     pub confidence: Confidence,
+    /// How many calls below the callee the answer was found (0: in the callee itself, or in this file).
+    pub depth: u8,
 }
 
 impl Answer {
@@ -82,6 +84,7 @@ impl Answer {
             holds,
             evidence: None,
             confidence: Confidence::High,
+            depth: 0,
         }
     }
 }
@@ -157,6 +160,7 @@ impl<'a> RuleContext<'a> {
                             },
                         }),
                         confidence: external.confidence,
+                        depth: external.depth,
                     },
                     None => Answer::here(holds),
                 });
@@ -225,6 +229,7 @@ impl<'a> RuleContext<'a> {
                     note: note(question).to_string(),
                 }),
                 confidence: effect.confidence,
+                depth: effect.depth,
             },
             None => Answer {
                 holds: false,
@@ -234,6 +239,7 @@ impl<'a> RuleContext<'a> {
                     note: "the function called, as the workspace index sees it".to_string(),
                 }),
                 confidence: effects.targets.confidence,
+                depth: 0,
             },
         })
     }

@@ -215,7 +215,12 @@ fn check_go_callees(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         if passes || detached {
             continue;
         }
-        let Some(answer) = ctx.ask(call, Question::DropsCtx).filter(|a| a.holds) else {
+        // The callee itself starts the fresh context: deeper down, a layer in between (a cache, a lazily built
+        // shared client) often detaches on purpose, and the call cannot be blamed for it.
+        let Some(answer) = ctx
+            .ask(call, Question::DropsCtx)
+            .filter(|a| a.holds && a.depth == 0)
+        else {
             continue;
         };
         let shown = compact_text(ctx, call.callee);

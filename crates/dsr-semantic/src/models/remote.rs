@@ -471,8 +471,9 @@ impl RemoteCalls {
             .any(|a| a.kind() == "async_block" && self.is_spawned(facts, a))
     }
 
-    /// A function literal, closure or async block that runs on its own: `go func() {…}()`, or the argument of
-    /// a `spawn` (`tokio::spawn(async move {…})`, `std::thread::spawn(move || …)`).
+    /// A function literal, closure or async block that runs on its own: `go func() {…}()`, the argument of a
+    /// `spawn` (`tokio::spawn(async move {…})`, `std::thread::spawn(move || …)`) or of a TS timer
+    /// (`setTimeout(async () => …, ms)`).
     fn is_spawned(&self, facts: &FileFacts<'_>, function: Node<'_>) -> bool {
         let Some(parent) = function.parent() else {
             return false;
@@ -493,7 +494,13 @@ impl RemoteCalls {
             .method
             .as_deref()
             .or_else(|| call.path.as_deref().and_then(|p| p.rsplit(':').next()));
-        spawner.is_some_and(|name| matches!(name, "spawn" | "spawn_blocking"))
+        // A TS timer callback runs later, on its own: the function that arms the timer does not wait for it.
+        let timer = facts.language.is_typescript()
+            && matches!(
+                call.callee_text.as_str(),
+                "setTimeout" | "setInterval" | "setImmediate" | "queueMicrotask"
+            );
+        (timer || spawner.is_some_and(|name| matches!(name, "spawn" | "spawn_blocking")))
             && call
                 .args
                 .iter()
