@@ -115,7 +115,8 @@ pub enum Effect {
 /// A call the knowledge base does not describe.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallSite {
-    /// The callee as written (`gateway.Capture`, `billing::charge`, `this.api.post`).
+    /// The callee as written, for a call that is not a method call (`helper`, `billing::charge`); empty for
+    /// a method call, which resolves by `method` and `receiver`.
     pub callee: String,
     /// Resolved through the imports (`example.com/shop/billing.Charge`, `crate::billing::charge`,
     /// `./billing.charge`).
@@ -269,7 +270,13 @@ impl FileSummary {
                     .local_callee(index)
                     .and_then(|c| position[outermost_named(facts, c)]);
                 calls.push(CallSite {
-                    callee: call.callee_text.clone(),
+                    // A method call resolves by its receiver and method; only a plain call needs its text (a
+                    // chain's text repeats the whole chain at every link).
+                    callee: if call.method.is_some() {
+                        String::new()
+                    } else {
+                        call.callee_text.clone()
+                    },
                     path: call.path.clone(),
                     method: call.method.clone(),
                     receiver: receiver_ref(facts, call),
