@@ -317,7 +317,7 @@ impl<'t> FileFacts<'t> {
         } else {
             "."
         };
-        // `::tokio::net::TcpStream`: crate-absolute.
+        // `::reqwest::Client`: crate-absolute.
         let written = written.strip_prefix("::").unwrap_or(written);
         let (head, rest) = match written.split_once(separator) {
             Some((head, rest)) => (head, Some(rest)),
@@ -526,7 +526,7 @@ pub fn go_package_references(root: Node<'_>, source: &str, local: &str) -> Vec<T
 
 /// `*http.Request` → `http.Request`, `&mut Foo<T>` → `Foo`, `Readonly<X>` stays; generic wrappers that hold
 /// one value of the type they wrap are looked through (`Arc<Client>`, `Option<Box<reqwest::Client>>`,
-/// `Promise<Redis>` → `Client`, `reqwest::Client`, `Redis`), and a crate-absolute `::tokio::net::TcpStream`
+/// `Promise<Redis>` → `Client`, `reqwest::Client`, `Redis`), and a crate-absolute `::reqwest::Client`
 /// loses its leading `::`.
 pub(crate) fn bare_type(written: &str) -> &str {
     let mut bare = written;
