@@ -245,6 +245,11 @@ impl FileSummary {
             let mut calls = Vec::new();
             for &index in &grouped.calls[f] {
                 let call = &facts.calls[index];
+                // Work the function starts without waiting for it (a closure it spawns or hands to a timer)
+                // is not what a call of the function does.
+                if !remote.counts_for(index, f) && !is_spawn(facts, call) {
+                    continue;
+                }
                 if is_spawn(facts, call) {
                     effects.push(EffectSite {
                         effect: Effect::Spawn,

@@ -91,6 +91,8 @@ pub struct RemoteCalls {
     /// The byte range of each call, in document order (calls are collected in pre-order).
     ranges: Vec<TextRange>,
     by_node: FxHashMap<usize, usize>,
+    /// The functions each call counts for: its own and those it is nested in, up to spawned work.
+    counted_in: Vec<Vec<usize>>,
 }
 
 impl RemoteCalls {
@@ -120,6 +122,7 @@ impl RemoteCalls {
             local: Vec::with_capacity(facts.calls.len()),
             ranges: facts.calls.iter().map(Call::range).collect(),
             by_node,
+            counted_in: Vec::new(),
         };
         let mut scopes = ScopeNames::default();
         for (index, call) in facts.calls.iter().enumerate() {
@@ -233,7 +236,16 @@ impl RemoteCalls {
                 break;
             }
         }
+        model.counted_in = counted_in;
         model
+    }
+
+    /// Whether a call counts for `function`: it is made there (or in a closure of it) and not in work the
+    /// function spawns without waiting for it (a goroutine, a spawned task, a timer callback).
+    pub fn counts_for(&self, call: usize, function: usize) -> bool {
+        self.counted_in
+            .get(call)
+            .is_some_and(|functions| functions.contains(&function))
     }
 
     /// The function of this file that a call calls, if any.
