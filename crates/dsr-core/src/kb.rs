@@ -448,6 +448,9 @@ pub enum PathGroupKind {
     /// Measures the time passed since, or left until, an instant (`time.Since`, `time.Until`): a loop that
     /// compares it stops at a deadline.
     DeadlineCheck,
+    /// Returns an event emitter, not a promise (Node's `http.request`, `net.connect`): its failure arrives as an
+    /// `error` event, so a call of one used as a statement leaves no promise floating.
+    EventEmitter,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -377,7 +377,7 @@ impl<'t> Handler<'t> {
             };
             if covers {
                 return match processing.error {
-                    ErrorFate::Propagated | ErrorFate::Branch { .. } | ErrorFate::Discarded(_) => {
+                    ErrorFate::Propagated | ErrorFate::Branch { .. } | ErrorFate::Discarded(..) => {
                         Relation::AckOnFailure(FailurePath::OnExit(holder))
                     }
                     ErrorFate::Unknown => Relation::AfterSuccess,
@@ -392,11 +392,14 @@ impl<'t> Handler<'t> {
         }
         match processing.error {
             ErrorFate::Propagated | ErrorFate::Unknown => Relation::AfterSuccess,
-            ErrorFate::Discarded(at) => Relation::AckOnFailure(FailurePath::Discarded(at)),
+            ErrorFate::Discarded(discard) => {
+                Relation::AckOnFailure(FailurePath::Discarded(discard.at))
+            }
             ErrorFate::Branch {
                 check,
                 failure,
                 leaves,
+                ..
             } => {
                 if let Some(failure) = failure {
                     if contains(failure, a) {
