@@ -204,9 +204,10 @@ fn swallowed(
 fn returns_promise(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &RemoteCall) -> bool {
     // The helper's promise rejects only when its remote call's failure propagates out of it.
     if let Some(helper) = reach.via {
-        let (Some(function), Some(inner)) =
-            (ctx.facts.functions.get(helper), ctx.facts.calls.get(reach.call))
-        else {
+        let (Some(function), Some(inner)) = (
+            ctx.facts.functions.get(helper),
+            ctx.facts.calls.get(reach.call),
+        ) else {
             return false;
         };
         let question = Question {
@@ -219,10 +220,10 @@ fn returns_promise(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &RemoteCall) -
             return false;
         }
     }
-    let emitter = call
-        .path
-        .as_deref()
-        .is_some_and(|path| ctx.kb.is_in_group(ctx.language, path, PathGroupKind::EventEmitter));
+    let emitter = call.path.as_deref().is_some_and(|path| {
+        ctx.kb
+            .is_in_group(ctx.language, path, PathGroupKind::EventEmitter)
+    });
     !emitter
         && !call.args.iter().any(|a| {
             matches!(

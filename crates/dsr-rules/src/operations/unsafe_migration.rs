@@ -1,8 +1,10 @@
 use std::path::Path;
 
-use dsr_core::finding::code_span;
-use dsr_core::kb::{MigrationKnowledge, MigrationOperation as Operation, MigrationVerdict as Verdict};
 use dsr_core::config::SqlDatabase;
+use dsr_core::finding::code_span;
+use dsr_core::kb::{
+    MigrationKnowledge, MigrationOperation as Operation, MigrationVerdict as Verdict,
+};
 use dsr_core::{
     declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
 };

@@ -81,12 +81,18 @@ pub enum Dropped<'t> {
     LetBlank { named: bool },
     /// Rust `.ok()`, `.unwrap_or(..)`, `.err()` …: turned into a value without the error; `method` is the method
     /// name node, `as_statement` when that value is dropped too.
-    Converted { method: Node<'t>, as_statement: bool },
+    Converted {
+        method: Node<'t>,
+        as_statement: bool,
+    },
     /// A call of a same-file function that returns an error, used as a statement.
     Unchecked,
     /// TypeScript `.catch(handler)` that neither rethrows nor hands the failure back; `silent` when the handler
     /// does nothing (`() => {}`, `() => null`) and the value it gives is not read afterwards.
-    Caught { handler: Option<Node<'t>>, silent: bool },
+    Caught {
+        handler: Option<Node<'t>>,
+        silent: bool,
+    },
     /// TypeScript: a promise used as a statement: neither awaited, returned nor handled.
     Floating,
 }
@@ -396,7 +402,12 @@ fn go_branch<'t>(
     let Some(condition) = check.child_by_field_name("condition") else {
         return ErrorFate::Unknown;
     };
-    let sides = |c: Node<'t>| [c.child_by_field_name("left"), c.child_by_field_name("right")];
+    let sides = |c: Node<'t>| {
+        [
+            c.child_by_field_name("left"),
+            c.child_by_field_name("right"),
+        ]
+    };
     let comparison = std::iter::once(condition)
         .chain(node::descendants(condition))
         .find(|c| {

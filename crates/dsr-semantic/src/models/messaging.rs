@@ -626,8 +626,14 @@ fn classify(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> CallKind {
     let logging_module = logging.modules.iter().any(|m| {
         path.strip_prefix(m.as_str())
             .is_some_and(|rest| rest.starts_with('.'))
-    }) || logging.path_prefixes.iter().any(|p| path.starts_with(p.as_str()))
-        || logging.callee_prefixes.iter().any(|p| callee.starts_with(p.as_str()));
+    }) || logging
+        .path_prefixes
+        .iter()
+        .any(|p| path.starts_with(p.as_str()))
+        || logging
+            .callee_prefixes
+            .iter()
+            .any(|p| callee.starts_with(p.as_str()));
     let metrics = has(&kinds.metrics.label_methods, last)
         || (has(&kinds.metrics.methods, last)
             && kinds
