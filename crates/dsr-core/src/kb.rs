@@ -416,6 +416,157 @@ pub struct BodyParser {
     pub default: String,
 }
 
+/// Calls that look at data without doing work with it, for every language (`kb/calls.toml`): logging,
+/// metrics and derivations. Matched by `models::messaging`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallKinds {
+    pub logging: LoggingCalls,
+    pub metrics: MetricCalls,
+    pub derivation: DerivationCalls,
+}
+
+/// Log calls: whole logging packages, path and callee prefixes, and log methods on a receiver named like a
+/// logger.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingCalls {
+    pub modules: Vec<String>,
+    pub path_prefixes: Vec<String>,
+    pub callee_prefixes: Vec<String>,
+    pub methods: Vec<String>,
+    pub receiver_words: Vec<String>,
+}
+
+/// Metric and tracing calls: label lookups, and metric methods on a receiver named like a metric.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricCalls {
+    pub label_methods: Vec<String>,
+    pub methods: Vec<String>,
+    pub receiver_words: Vec<String>,
+}
+
+/// Calls that derive data (decode, convert, format), modules that do no I/O, and task spawns.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DerivationCalls {
+    pub methods: Vec<String>,
+    pub pure_prefixes: Vec<String>,
+    pub task_spawns: Vec<String>,
+}
+
+impl CallKinds {
+    /// The bundled `kb/calls.toml`.
+    pub fn builtin() -> &'static CallKinds {
+        static KINDS: std::sync::OnceLock<CallKinds> = std::sync::OnceLock::new();
+        KINDS.get_or_init(|| {
+            toml::from_str(include_str!("../kb/calls.toml")).unwrap_or_else(|err| {
+                tracing::error!("bundled kb/calls.toml is invalid: {err}");
+                CallKinds::default()
+            })
+        })
+    }
+}
+
+/// What OPS001 does with each schema change on each database (`kb/migrations.toml`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationKnowledge {
+    pub operation: Vec<MigrationEntry>,
+}
+
+/// One schema change and the verdict for each database.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationEntry {
+    pub operation: MigrationOperation,
+    pub postgresql: MigrationVerdict,
+    pub mysql: MigrationVerdict,
+    pub sqlite: MigrationVerdict,
+    pub clickhouse: MigrationVerdict,
+    pub other: MigrationVerdict,
+}
+
+/// A schema change OPS001 knows.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MigrationOperation {
+    DropColumn,
+    RenameColumn,
+    RenameTable,
+    DropTable,
+    AddRequiredColumn,
+    ChangeType,
+    SetNotNull,
+    Redefine,
+    RedefineEnum,
+    CreateIndex,
+}
+
+/// What OPS001 does with an operation on a database.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MigrationVerdict {
+    /// The operation breaks the running version or locks the table on this database.
+    Report,
+    /// It breaks any running version that still uses what it removes, but how this database is deployed is not
+    /// known: an open question.
+    Ask,
+    /// Safe, or not this database's syntax, or nothing known about it.
+    Silent,
+}
+
+impl MigrationKnowledge {
+    /// The bundled `kb/migrations.toml`.
+    pub fn builtin() -> &'static MigrationKnowledge {
+        static KNOWLEDGE: std::sync::OnceLock<MigrationKnowledge> = std::sync::OnceLock::new();
+        KNOWLEDGE.get_or_init(|| {
+            toml::from_str(include_str!("../kb/migrations.toml")).unwrap_or_else(|err| {
+                tracing::error!("bundled kb/migrations.toml is invalid: {err}");
+                MigrationKnowledge::default()
+            })
+        })
+    }
+
+    /// The verdict for `operation` on `database`; `Silent` for an operation the data does not list.
+    pub fn verdict(
+        &self,
+        operation: MigrationOperation,
+        database: crate::config::SqlDatabase,
+    ) -> MigrationVerdict {
+        use crate::config::SqlDatabase;
+        self.operation
+            .iter()
+            .find(|entry| entry.operation == operation)
+            .map_or(MigrationVerdict::Silent, |entry| match database {
+                SqlDatabase::PostgreSql => entry.postgresql,
+                SqlDatabase::MySql => entry.mysql,
+                SqlDatabase::Sqlite => entry.sqlite,
+                SqlDatabase::ClickHouse => entry.clickhouse,
+                SqlDatabase::Other => entry.other,
+            })
+    }
+}
+
+/// A call that reads the calendar (wall-clock) time (`[[clock]]` entries, read by `models::time`): ORD001 and
+/// ORD002 follow its value.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockReading {
+    /// Canonical path of the call (`time.Now`, `std::time::SystemTime::now`), or for `new_without_arguments`
+    /// the constructor as written (`Date`).
+    pub path: String,
+    /// How the reading is usually written, for messages (`time.Now()`, `new Date()`).
+    pub written: String,
+    /// Rust's `std::time::SystemTime::now`: `Instant::now` replaces it one for one (ORD002's fix).
+    #[serde(default)]
+    pub system_time: bool,
+    /// A constructor call with no arguments reads the clock (`new Date()`); with arguments it does not.
+    #[serde(default)]
+    pub new_without_arguments: bool,
+}
+
 /// Library calls and types a rule or model treats alike (`[[group]]` entries), by canonical path: knowledge
 /// about things that are not remote APIs, kept as data like the rest.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -448,6 +599,21 @@ pub enum PathGroupKind {
     /// Measures the time passed since, or left until, an instant (`time.Since`, `time.Until`): a loop that
     /// compares it stops at a deadline.
     DeadlineCheck,
+    /// Returns an event emitter, not a promise (Node's `http.request`, `net.connect`): its failure arrives as an
+    /// `error` event, so a call of one used as a statement leaves no promise floating.
+    EventEmitter,
+    /// Ends the function, goroutine or process without returning (`panic`, `os.Exit`, `log.Fatal`,
+    /// `std::process::exit`, `process.exit`), matched on the callee as written: code after it does not run.
+    ProcessExit,
+    /// Rust macros that end the function the same way (`panic!`, `unreachable!`, `todo!`, `anyhow::bail!`),
+    /// matched on the macro's last path segment.
+    ExitMacro,
+    /// Makes a Go context with a deadline (`context.WithTimeout`, `context.WithDeadline`).
+    ContextWithDeadline,
+    /// Makes a Go context that keeps its first argument's deadline (`context.WithCancel`, `context.WithValue`).
+    ContextDerived,
+    /// Makes a Go context with no deadline (`context.Background`, `context.TODO`, `context.WithoutCancel`).
+    ContextWithoutDeadline,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -471,6 +637,8 @@ struct KbFile {
     body_parser: Vec<BodyParser>,
     #[serde(default)]
     group: Vec<PathGroup>,
+    #[serde(default)]
+    clock: Vec<ClockReading>,
     #[serde(default)]
     receivers: Option<ReceiverNames>,
     #[serde(default)]
@@ -529,6 +697,8 @@ pub struct KnowledgeBase {
     body_parsers: rustc_hash::FxHashMap<String, Vec<(Language, BodyParser)>>,
     /// The groups each path belongs to.
     path_groups: rustc_hash::FxHashMap<String, Vec<(Language, PathGroupKind)>>,
+    /// Wall-clock readings by path.
+    clocks: rustc_hash::FxHashMap<String, Vec<(Language, ClockReading)>>,
     /// `[receivers]` generic method names and local types, each with the languages that list it.
     generic_methods: rustc_hash::FxHashMap<String, Vec<Language>>,
     local_types: rustc_hash::FxHashMap<String, Vec<Language>>,
@@ -679,6 +849,12 @@ impl KnowledgeBase {
         if let Some(failures) = file.local_failures {
             self.local_failures
                 .extend(failures.names.into_iter().map(|name| (language, name)));
+        }
+        for clock in file.clock {
+            self.clocks
+                .entry(clock.path.clone())
+                .or_default()
+                .push((language, clock));
         }
         for group in file.group {
             for path in group.paths {
@@ -856,6 +1032,11 @@ impl KnowledgeBase {
             .map(|(_, entry)| entry)
     }
 
+    /// The wall-clock reading at a canonical path (or, for `new_without_arguments` entries, a constructor name).
+    pub fn clock_reading(&self, language: Language, path: &str) -> Option<&ClockReading> {
+        Self::first_of_family(&self.clocks, language, path)
+    }
+
     /// Whether the call or type at a canonical path is one of `group`.
     pub fn is_in_group(&self, language: Language, path: &str, group: PathGroupKind) -> bool {
         self.path_groups.get(path).is_some_and(|groups| {
@@ -884,6 +1065,27 @@ pub fn module_matches(path: &str, module: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bundled_migration_knowledge_parses() {
+        let knowledge: MigrationKnowledge = toml::from_str(include_str!("../kb/migrations.toml"))
+            .expect("kb/migrations.toml parses");
+        assert_eq!(
+            knowledge.verdict(
+                MigrationOperation::CreateIndex,
+                crate::config::SqlDatabase::PostgreSql
+            ),
+            MigrationVerdict::Report
+        );
+    }
+
+    #[test]
+    fn the_bundled_call_kinds_parse() {
+        let kinds: CallKinds =
+            toml::from_str(include_str!("../kb/calls.toml")).expect("kb/calls.toml parses");
+        assert!(kinds.logging.methods.iter().any(|m| m == "Infof"));
+        assert!(kinds.derivation.task_spawns.iter().any(|m| m == "spawn"));
+    }
 
     #[test]
     fn bundled_files_parse() {

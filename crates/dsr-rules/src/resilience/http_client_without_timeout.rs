@@ -3,8 +3,10 @@ use dsr_core::{
     declare_rule, Applicability, Confidence, Edit, Finding, Fix, Language, Rule, RuleMeta,
     TextRange,
 };
-use dsr_semantic::facts::{Binding, Literal, Origin};
-use dsr_semantic::models::clients::{BuilderTimeout, RequestBound};
+use dsr_semantic::facts::Literal;
+use dsr_semantic::models::clients::{
+    self, BuilderTimeout, GoClientTimeout, OptionsBound, RequestBound,
+};
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
@@ -176,10 +178,7 @@ mod go {
 
     pub(super) fn check(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         // `http.DefaultClient.Timeout = …` in this file bounds `http.Get` and every `DefaultClient` call.
-        let default_client_bounded = ctx.facts.assignments.iter().any(|a| {
-            ctx.facts.resolve(&a.target).as_deref() == Some("net/http.DefaultClient.Timeout")
-                && a.value.is_some_and(|v| ctx.node_text(v).trim() != "0")
-        });
+        let default_client_bounded = clients::go_default_client_bounded(ctx.facts, ctx.source);
         for call in &ctx.facts.calls {
             let Some(path) = call.path.as_deref() else {
                 continue;
@@ -296,11 +295,7 @@ mod go {
             }
             let binding = facts.binding_of(selector, ctx.source);
             let bound =
-                ctx.requests_through(binding.as_ref(), |call| match call.method.as_deref() {
-                    Some("Do") => Some(ctx.go_request_bound(call.args.first().copied()).0),
-                    Some("Get" | "Head" | "Post" | "PostForm") => Some(RequestBound::Unbounded),
-                    _ => None,
-                });
+                clients::go_requests_through(ctx.facts, ctx.kb, ctx.source, binding.as_ref());
             if bound == RequestBound::Bounded {
                 continue;
             }
@@ -331,24 +326,17 @@ mod go {
         }
         let api = ctx.kb.api(ctx.language, "net/http.Client");
         let binding = facts.binding_of(literal.node, ctx.source);
-        let zero = |value: Option<Node<'_>>| value.is_some_and(|v| ctx.node_text(v).trim() == "0");
-        let explicit_zero = match literal.field("Timeout") {
-            Some(field) if zero(field.value) => field.value,
-            Some(_) => return,
-            None => None,
+        let explicit_zero = match clients::go_client_literal_timeout(
+            facts,
+            ctx.source,
+            literal,
+            binding.as_ref(),
+        ) {
+            GoClientTimeout::Set => return,
+            GoClientTimeout::Zero(zero) => Some(zero),
+            GoClientTimeout::Absent => None,
         };
-        if binding.as_ref().is_some_and(|b| {
-            facts
-                .field_assignments(b, "Timeout")
-                .any(|a| !zero(a.value))
-        }) {
-            return;
-        }
-        let bound = ctx.requests_through(binding.as_ref(), |call| match call.method.as_deref() {
-            Some("Do") => Some(ctx.go_request_bound(call.args.first().copied()).0),
-            Some("Get" | "Head" | "Post" | "PostForm") => Some(RequestBound::Unbounded),
-            _ => None,
-        });
+        let bound = clients::go_requests_through(facts, ctx.kb, ctx.source, binding.as_ref());
         if bound == RequestBound::Bounded {
             return;
         }
@@ -398,11 +386,6 @@ mod rust {
 
     const TIMEOUT_CALL: &str = ".timeout(std::time::Duration::from_secs(10))";
 
-    /// Methods that send a request through a client or agent.
-    const REQUEST_METHODS: &[&str] = &[
-        "get", "post", "put", "patch", "delete", "head", "request", "options",
-    ];
-
     pub(super) fn check(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         for call in &ctx.facts.calls {
             let Some(path) = call.path.as_deref() else {
@@ -434,7 +417,13 @@ mod rust {
                 },
                 Construct::Client => {
                     let client = ctx.facts.binding_of(call.node, ctx.source);
-                    let bound = requests_bound(ctx, module, client.as_ref());
+                    let bound = clients::rust_requests_through(
+                        ctx.facts,
+                        ctx.kb,
+                        ctx.source,
+                        module,
+                        client.as_ref(),
+                    );
                     if bound == RequestBound::Bounded {
                         continue;
                     }
@@ -458,30 +447,6 @@ mod rust {
                 }
             }
         }
-    }
-
-    /// Requests made through a client binding: each needs its own `.timeout(..)`.
-    fn requests_bound(
-        ctx: &RuleContext<'_>,
-        module: &str,
-        client: Option<&Binding>,
-    ) -> RequestBound {
-        ctx.requests_through(client, |request| {
-            let sends = request
-                .method
-                .as_deref()
-                .is_some_and(|m| REQUEST_METHODS.contains(&m));
-            if !sends {
-                // `client.clone()` and the like hand the client on.
-                return Some(RequestBound::Unbounded);
-            }
-            Some(
-                match ctx.builder_timeout(module, &ctx.facts.method_chain(request.node)) {
-                    BuilderTimeout::Set => RequestBound::Bounded,
-                    _ => RequestBound::Unbounded,
-                },
-            )
-        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -545,7 +510,8 @@ mod rust {
                 }
             }
         };
-        let bound = requests_bound(ctx, module, client.as_ref());
+        let bound =
+            clients::rust_requests_through(ctx.facts, ctx.kb, ctx.source, module, client.as_ref());
         if bound == RequestBound::Bounded {
             return;
         }
@@ -742,84 +708,6 @@ mod typescript {
     }
     const AXIOS_ENTRY: &str = "timeout: 10_000";
 
-    /// The request methods of an axios instance.
-    const AXIOS_METHODS: &[&str] = &[
-        "request",
-        "get",
-        "delete",
-        "head",
-        "options",
-        "post",
-        "put",
-        "patch",
-        "postForm",
-        "putForm",
-        "patchForm",
-    ];
-
-    /// How an options argument bounds a request.
-    enum Options<'t> {
-        Bounded,
-        /// Options the file shows, without a bound: the object literal (to add one), if any, and the value of
-        /// a bounding field set to `0` (which means none), if any.
-        Unbounded(Option<&'t Literal<'t>>, Option<Node<'t>>),
-        /// Options from a parameter, a spread or a call: the node they come from.
-        Elsewhere(Node<'t>),
-    }
-
-    fn is_zero(ctx: &RuleContext<'_>, value: Node<'_>) -> bool {
-        ctx.node_text(value).trim() == "0"
-    }
-
-    /// Judges an options expression: an object literal (possibly through a local variable) with one of
-    /// `fields` bounds the request — unless the field is `0`.
-    fn judge<'t>(ctx: &RuleContext<'t>, expr: Option<Node<'t>>, fields: &[&str]) -> Options<'t> {
-        let facts = ctx.facts;
-        let Some(mut e) = expr else {
-            return Options::Unbounded(None, None);
-        };
-        for _ in 0..8 {
-            match e.kind() {
-                "object" => {
-                    let Some(literal) = facts.literals.iter().find(|l| l.node == e) else {
-                        return Options::Elsewhere(e);
-                    };
-                    let mut zero = None;
-                    for field in fields.iter().filter_map(|name| literal.field(name)) {
-                        match field.value {
-                            Some(value) if is_zero(ctx, value) => zero = Some(value),
-                            _ => return Options::Bounded,
-                        }
-                    }
-                    return if literal.has_spread && zero.is_none() {
-                        Options::Elsewhere(e)
-                    } else {
-                        Options::Unbounded(Some(literal), zero)
-                    };
-                }
-                "identifier" => {
-                    if ctx.node_text(e) == "undefined" {
-                        return Options::Unbounded(None, None);
-                    }
-                    let function = facts.function_at(e.start_byte());
-                    match facts.origin_of(function, ctx.node_text(e), e.start_byte()) {
-                        Origin::Value(value) => e = value,
-                        Origin::Parameter { .. } | Origin::Unknown => return Options::Elsewhere(e),
-                    }
-                }
-                "undefined" | "null" => return Options::Unbounded(None, None),
-                "parenthesized_expression" | "as_expression" | "satisfies_expression" => {
-                    match node::named_children(e).next() {
-                        Some(inner) => e = inner,
-                        None => return Options::Elsewhere(e),
-                    }
-                }
-                _ => return Options::Elsewhere(e),
-            }
-        }
-        Options::Elsewhere(e)
-    }
-
     /// A short name for where options come from: the spread in an object, else the expression (shortened).
     fn describe(ctx: &RuleContext<'_>, from: Node<'_>) -> String {
         let spread = (from.kind() == "object")
@@ -851,7 +739,7 @@ mod typescript {
     }
 
     pub(super) fn check(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        let defaults_set = axios_defaults_timeout(ctx);
+        let defaults_set = clients::axios_defaults_timeout(ctx.facts, ctx.source);
         // A `function fetch` of the file's own shadows the global.
         let fetch_shadowed = ctx
             .facts
@@ -859,7 +747,7 @@ mod typescript {
             .iter()
             .any(|f| f.name == "fetch" && f.node.kind() == "function_declaration");
         for call in &ctx.facts.calls {
-            if !fetch_shadowed && is_fetch(call) {
+            if !fetch_shadowed && clients::is_global_fetch(call) {
                 fetch(ctx, call, sink);
                 continue;
             }
@@ -889,16 +777,6 @@ mod typescript {
         }
     }
 
-    /// The global `fetch` (also as `globalThis.fetch` / `window.fetch`).
-    fn is_fetch(call: &dsr_semantic::facts::Call<'_>) -> bool {
-        let global = match call.callee_text.as_str() {
-            "fetch" => call.path.as_deref() == Some("fetch"),
-            "globalThis.fetch" | "window.fetch" | "self.fetch" => true,
-            _ => false,
-        };
-        global && !call.is_new
-    }
-
     fn fetch<'t>(
         ctx: &RuleContext<'t>,
         call: &dsr_semantic::facts::Call<'t>,
@@ -908,17 +786,13 @@ mod typescript {
             return;
         };
         let api = ctx.kb.api(ctx.language, "fetch");
-        let init = call
-            .args
-            .get(1)
-            .copied()
-            .or_else(|| request_init(ctx, resource));
+        let init = clients::fetch_init(ctx.facts, ctx.source, call);
         let written = &call.callee_text;
-        let options = judge(ctx, init, &["signal"]);
+        let options = clients::judge_options(ctx.facts, ctx.source, init, &["signal"]);
         let range = TextRange::of(call.callee);
         match options {
-            Options::Bounded => {}
-            Options::Unbounded(literal, _) => {
+            OptionsBound::Bounded => {}
+            OptionsBound::Unbounded(literal, _) => {
                 let edits = match literal {
                     Some(literal) => literal_edits(ctx, literal, None, &signal_entry(ctx, call)),
                     None if call.args.len() == 1 => Some(vec![Edit::insert(
@@ -935,7 +809,7 @@ mod typescript {
                     .fix(signal_fix(edits))
                     .emit(sink);
             }
-            Options::Elsewhere(from) => ctx
+            OptionsBound::Elsewhere(from) => ctx
                 .finding(META, range)
                 .open_question()
                 .title(format!("`{written}` takes its options from `{}`: do they carry a `signal` with a timeout? {}", describe(ctx, from), note(api)))
@@ -946,27 +820,6 @@ mod typescript {
                 .fix(Fix::advice(format!("make sure the options include `{SIGNAL_ENTRY}`")))
                 .emit(sink),
         }
-    }
-
-    /// `fetch(new Request(url, init))`: the request's own init.
-    fn request_init<'t>(ctx: &RuleContext<'t>, resource: Node<'t>) -> Option<Node<'t>> {
-        let facts = ctx.facts;
-        let request = match resource.kind() {
-            "new_expression" => resource,
-            "identifier" => match facts.origin_of(
-                facts.function_at(resource.start_byte()),
-                ctx.node_text(resource),
-                resource.start_byte(),
-            ) {
-                Origin::Value(v) if v.kind() == "new_expression" => v,
-                _ => return None,
-            },
-            _ => return None,
-        };
-        let constructed = facts.call_of(request)?;
-        (constructed.callee_text == "Request")
-            .then(|| constructed.args.get(1).copied())
-            .flatten()
     }
 
     fn signal_fix(edits: Option<Vec<Edit>>) -> Fix {
@@ -992,7 +845,7 @@ mod typescript {
         let Some(first) = call.args.first().copied() else {
             return;
         };
-        let (url, options) = match url_or_options(ctx, first) {
+        let (url, options) = match clients::url_or_options(ctx.facts, ctx.source, first) {
             Some(true) => (
                 Some(first),
                 call.args.get(1).copied().filter(|a| !is_function(*a)),
@@ -1000,11 +853,16 @@ mod typescript {
             Some(false) => (None, Some(first)),
             None => (None, Some(first)),
         };
-        let judged = match (options, url_or_options(ctx, first)) {
-            (_, None) => Options::Elsewhere(first),
-            (options, _) => judge(ctx, options, &["timeout", "signal"]),
+        let judged = match (
+            options,
+            clients::url_or_options(ctx.facts, ctx.source, first),
+        ) {
+            (_, None) => OptionsBound::Elsewhere(first),
+            (options, _) => {
+                clients::judge_options(ctx.facts, ctx.source, options, &["timeout", "signal"])
+            }
         };
-        if matches!(judged, Options::Bounded) {
+        if matches!(judged, OptionsBound::Bounded) {
             return;
         }
         // `req.setTimeout(..)` on the request, chained or through its variable.
@@ -1025,8 +883,8 @@ mod typescript {
         let written = &call.callee_text;
         let range = TextRange::of(call.callee);
         match judged {
-            Options::Bounded => {}
-            Options::Unbounded(literal, _) => {
+            OptionsBound::Bounded => {}
+            OptionsBound::Unbounded(literal, _) => {
                 // A `timeout: 0` stays: the signal bounds the request whatever the socket timeout says.
                 let edits = match (literal, url) {
                     (Some(literal), _) => {
@@ -1046,7 +904,7 @@ mod typescript {
                     .fix(signal_fix(edits))
                     .emit(sink);
             }
-            Options::Elsewhere(from) => ctx
+            OptionsBound::Elsewhere(from) => ctx
                 .finding(META, range)
                 .open_question()
                 .title(if from == first && url.is_none() && options == Some(first) && call.args.len() > 1 {
@@ -1068,63 +926,6 @@ mod typescript {
             n.kind(),
             "arrow_function" | "function_expression" | "function"
         )
-    }
-
-    /// Whether the first argument of `http.request` is a URL (`Some(true)`), an options object
-    /// (`Some(false)`), or cannot be told (`None`).
-    fn url_or_options(ctx: &RuleContext<'_>, first: Node<'_>) -> Option<bool> {
-        let facts = ctx.facts;
-        let mut current = first;
-        for _ in 0..8 {
-            match current.kind() {
-                "string" | "template_string" => return Some(true),
-                "object" => return Some(false),
-                "new_expression" => {
-                    return facts
-                        .call_of(current)
-                        .map(|c| c.callee_text == "URL")
-                        .filter(|url| *url)
-                }
-                "identifier" => {
-                    let function = facts.function_at(current.start_byte());
-                    match facts.origin_of(function, ctx.node_text(current), current.start_byte()) {
-                        Origin::Value(v) => current = v,
-                        Origin::Parameter { function, index } => {
-                            let param = &facts.functions[function].params[index];
-                            return matches!(param.type_text.as_str(), "string" | "URL")
-                                .then_some(true);
-                        }
-                        Origin::Unknown => return None,
-                    }
-                }
-                _ => return None,
-            }
-        }
-        None
-    }
-
-    /// `axios.defaults.timeout = n` in this file bounds every call on the default instance.
-    fn axios_defaults_timeout(ctx: &RuleContext<'_>) -> bool {
-        ctx.facts.assignments.iter().any(|a| {
-            a.target
-                .strip_suffix(".defaults.timeout")
-                .is_some_and(|head| ctx.facts.resolve(head).as_deref() == Some("axios"))
-                && a.value.is_some_and(|v| ctx.node_text(v).trim() != "0")
-        })
-    }
-
-    /// Where an axios method takes its config: `get(url, config)`, `post(url, data, config)`,
-    /// `request(config)`, `axios(config)` / `axios(url, config)`.
-    fn config_index(ctx: &RuleContext<'_>, call: &dsr_semantic::facts::Call<'_>) -> usize {
-        match call.method.as_deref() {
-            Some("post" | "put" | "patch" | "postForm" | "putForm" | "patchForm") => 2,
-            Some("request") => 0,
-            Some(_) => 1,
-            None => match call.args.first() {
-                Some(first) if url_or_options(ctx, *first) == Some(false) => 0,
-                _ => 1,
-            },
-        }
     }
 
     fn axios_fix(
@@ -1168,12 +969,17 @@ mod typescript {
         sink: &mut Vec<Finding>,
     ) {
         let api = ctx.kb.api(ctx.language, path);
-        let index = config_index(ctx, call);
+        let index = clients::axios_config_index(ctx.facts, ctx.source, call);
         let written = &call.callee_text;
         let range = TextRange::of(call.callee);
-        match judge(ctx, call.args.get(index).copied(), &["timeout", "signal"]) {
-            Options::Bounded => {}
-            Options::Unbounded(literal, zero) => ctx
+        match clients::judge_options(
+            ctx.facts,
+            ctx.source,
+            call.args.get(index).copied(),
+            &["timeout", "signal"],
+        ) {
+            OptionsBound::Bounded => {}
+            OptionsBound::Unbounded(literal, zero) => ctx
                 .finding(META, range)
                 .confidence(Confidence::Medium)
                 .title(match zero {
@@ -1187,7 +993,7 @@ mod typescript {
                 .actual("the default axios instance waits as long as the server takes")
                 .fix(axios_fix(ctx, call, index, literal, zero))
                 .emit(sink),
-            Options::Elsewhere(from) => ctx
+            OptionsBound::Elsewhere(from) => ctx
                 .finding(META, range)
                 .open_question()
                 .title(format!(
@@ -1214,8 +1020,13 @@ mod typescript {
     ) {
         let facts = ctx.facts;
         let api = ctx.kb.api(ctx.language, "axios.create");
-        let judged = judge(ctx, call.args.first().copied(), &["timeout"]);
-        if matches!(judged, Options::Bounded) {
+        let judged = clients::judge_options(
+            ctx.facts,
+            ctx.source,
+            call.args.first().copied(),
+            &["timeout"],
+        );
+        if matches!(judged, OptionsBound::Bounded) {
             return;
         }
         let instance = facts.binding_of(call.node, ctx.source);
@@ -1231,16 +1042,22 @@ mod typescript {
             let sends = request
                 .method
                 .as_deref()
-                .is_some_and(|m| AXIOS_METHODS.contains(&m));
+                .is_some_and(|m| clients::AXIOS_METHODS.contains(&m));
             if !sends {
                 return None;
             }
-            let config = request.args.get(config_index(ctx, request)).copied();
-            Some(match judge(ctx, config, &["timeout", "signal"]) {
-                Options::Bounded => RequestBound::Bounded,
-                Options::Elsewhere(_) => RequestBound::Elsewhere,
-                Options::Unbounded(..) => RequestBound::Unbounded,
-            })
+            let config = request
+                .args
+                .get(clients::axios_config_index(ctx.facts, ctx.source, request))
+                .copied();
+            Some(
+                match clients::judge_options(ctx.facts, ctx.source, config, &["timeout", "signal"])
+                {
+                    OptionsBound::Bounded => RequestBound::Bounded,
+                    OptionsBound::Elsewhere(_) => RequestBound::Elsewhere,
+                    OptionsBound::Unbounded(..) => RequestBound::Unbounded,
+                },
+            )
         });
         if bound == RequestBound::Bounded {
             return;
@@ -1248,7 +1065,7 @@ mod typescript {
         let written = &call.callee_text;
         let range = TextRange::of(call.callee);
         match judged {
-            Options::Elsewhere(from) => ctx
+            OptionsBound::Elsewhere(from) => ctx
                 .finding(META, range)
                 .open_question()
                 .title(format!(
@@ -1264,7 +1081,7 @@ mod typescript {
                     "make sure the config includes `{AXIOS_ENTRY}`"
                 )))
                 .emit(sink),
-            Options::Unbounded(literal, zero) => {
+            OptionsBound::Unbounded(literal, zero) => {
                 let mut finding = ctx.finding(META, range).title(match zero {
                     Some(_) => "axios instance created with `timeout: 0`, which axios reads as no timeout at all".to_string(),
                     None => format!("axios instance created without a `timeout`: {}", note(api)),
@@ -1279,7 +1096,7 @@ mod typescript {
                     .fix(axios_fix(ctx, call, 0, literal, zero))
                     .emit(sink)
             }
-            Options::Bounded => {}
+            OptionsBound::Bounded => {}
         }
     }
 }

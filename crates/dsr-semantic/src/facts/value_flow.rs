@@ -3,6 +3,7 @@
 //! and (Go) whether a `context.Context` carries a deadline. Rules ask these about clients, builders, servers
 //! and requests alike, so they live here rather than in one rule.
 
+use dsr_core::kb::{KnowledgeBase, PathGroupKind};
 use dsr_syntax::{node, Language, TextRange};
 use tree_sitter::Node;
 
@@ -512,17 +513,15 @@ impl<'t> FileFacts<'t> {
                     Some(parent) => self.go_context_deadline_within(*parent, source, depth - 1),
                     None => ContextDeadline::Unknown,
                 };
+                let in_group = |kind: PathGroupKind| {
+                    call.path.as_deref().is_some_and(|path| {
+                        KnowledgeBase::builtin().is_in_group(Language::Go, path, kind)
+                    })
+                };
                 match call.path.as_deref() {
-                    Some(
-                        "context.WithTimeout"
-                        | "context.WithDeadline"
-                        | "context.WithTimeoutCause"
-                        | "context.WithDeadlineCause",
-                    ) => ContextDeadline::Set(expr),
-                    Some(
-                        "context.WithCancel" | "context.WithCancelCause" | "context.WithValue",
-                    ) => derived_from_parent(call),
-                    Some("context.Background" | "context.TODO" | "context.WithoutCancel") => {
+                    _ if in_group(PathGroupKind::ContextWithDeadline) => ContextDeadline::Set(expr),
+                    _ if in_group(PathGroupKind::ContextDerived) => derived_from_parent(call),
+                    _ if in_group(PathGroupKind::ContextWithoutDeadline) => {
                         ContextDeadline::Absent(expr)
                     }
                     // `r.Context()` of a parameter (an `*http.Request`): the caller's context.

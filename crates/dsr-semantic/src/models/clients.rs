@@ -7,7 +7,7 @@ use dsr_core::kb::{ApiRole, ApiTimeout, KnowledgeBase};
 use dsr_syntax::node;
 use tree_sitter::Node;
 
-use crate::facts::{Binding, Call, ChainLink, ContextDeadline, FileFacts, Origin};
+use crate::facts::{Binding, Call, ChainLink, ContextDeadline, FileFacts, Literal, Origin};
 use crate::kb::KbMatch;
 
 /// How the requests made through a client are bounded on their own (weakest first is the largest).
@@ -143,6 +143,280 @@ pub fn go_request_bound<'t>(
         }
     }
     (RequestBound::Elsewhere, None)
+}
+
+// ----- Rust: reqwest, ureq ----------------------------------------------------------------------------------
+
+/// Methods that send a request through a Rust client or agent.
+const RUST_REQUEST_METHODS: &[&str] = &[
+    "get", "post", "put", "patch", "delete", "head", "request", "options",
+];
+
+/// How the requests made through a Rust `module` client binding (`reqwest`, `ureq`) are bounded: each needs its
+/// own `.timeout(..)`; any other call on the client (`client.clone()`) hands it on.
+pub fn rust_requests_through(
+    facts: &FileFacts<'_>,
+    kb: &KnowledgeBase,
+    source: &str,
+    module: &str,
+    client: Option<&Binding>,
+) -> RequestBound {
+    requests_through(facts, source, client, |request| {
+        let sends = request
+            .method
+            .as_deref()
+            .is_some_and(|m| RUST_REQUEST_METHODS.contains(&m));
+        if !sends {
+            return Some(RequestBound::Unbounded);
+        }
+        Some(
+            match builder_timeout(facts, kb, source, module, &facts.method_chain(request.node)) {
+                BuilderTimeout::Set => RequestBound::Bounded,
+                _ => RequestBound::Unbounded,
+            },
+        )
+    })
+}
+
+// ----- Go: net/http clients ---------------------------------------------------------------------------------
+
+/// What a Go `http.Client{…}` literal says about its timeout, with the `Timeout` field assignments made to
+/// the binding it is kept in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoClientTimeout<'t> {
+    /// A non-zero `Timeout` in the literal or assigned later (`c.Timeout = …`).
+    Set,
+    /// `Timeout: 0`, which means none (the value node).
+    Zero(Node<'t>),
+    Absent,
+}
+
+/// Whether the literal `http.Client{…}` (kept in `binding`, if it is) gets a timeout.
+pub fn go_client_literal_timeout<'t>(
+    facts: &FileFacts<'t>,
+    source: &str,
+    literal: &Literal<'t>,
+    binding: Option<&Binding>,
+) -> GoClientTimeout<'t> {
+    let zero = |value: Option<Node<'_>>| value.is_some_and(|v| is_zero(v, source));
+    let explicit_zero = match literal.field("Timeout") {
+        Some(field) if zero(field.value) => field.value,
+        Some(_) => return GoClientTimeout::Set,
+        None => None,
+    };
+    if binding.is_some_and(|b| {
+        facts
+            .field_assignments(b, "Timeout")
+            .any(|a| !zero(a.value))
+    }) {
+        return GoClientTimeout::Set;
+    }
+    explicit_zero.map_or(GoClientTimeout::Absent, GoClientTimeout::Zero)
+}
+
+/// `http.DefaultClient.Timeout = …` (not zero) somewhere in the file: it bounds `http.Get` and every
+/// `DefaultClient` call.
+pub fn go_default_client_bounded(facts: &FileFacts<'_>, source: &str) -> bool {
+    facts.assignments.iter().any(|a| {
+        facts.resolve(&a.target).as_deref() == Some("net/http.DefaultClient.Timeout")
+            && a.value.is_some_and(|v| !is_zero(v, source))
+    })
+}
+
+/// How the requests made through a Go client binding are bounded: `Do(req)` by its request's context,
+/// `Get`/`Head`/`Post`/`PostForm` not at all; other methods send nothing.
+pub fn go_requests_through(
+    facts: &FileFacts<'_>,
+    kb: &KnowledgeBase,
+    source: &str,
+    binding: Option<&Binding>,
+) -> RequestBound {
+    requests_through(facts, source, binding, |call| {
+        match call.method.as_deref() {
+            Some("Do") => Some(go_request_bound(facts, kb, source, call.args.first().copied()).0),
+            Some("Get" | "Head" | "Post" | "PostForm") => Some(RequestBound::Unbounded),
+            _ => None,
+        }
+    })
+}
+
+// ----- TypeScript: fetch, axios, Node's http(s).request -------------------------------------------------------
+
+/// How an options or config argument bounds a TypeScript request (`fetch`'s init, an axios config, the options
+/// of Node's `http.request`).
+#[derive(Clone, Copy, Debug)]
+pub enum OptionsBound<'f, 't> {
+    Bounded,
+    /// Options the file shows, without a bound: the object literal (to add one), if any, and the value of
+    /// a bounding field set to `0` (which means none), if any.
+    Unbounded(Option<&'f Literal<'t>>, Option<Node<'t>>),
+    /// Options from a parameter, a spread or a call: the node they come from.
+    Elsewhere(Node<'t>),
+}
+
+/// The request methods of an axios instance.
+pub const AXIOS_METHODS: &[&str] = &[
+    "request",
+    "get",
+    "delete",
+    "head",
+    "options",
+    "post",
+    "put",
+    "patch",
+    "postForm",
+    "putForm",
+    "patchForm",
+];
+
+/// Judges an options expression: an object literal (possibly through a local variable) with one of
+/// `fields` bounds the request — unless the field is `0`.
+pub fn judge_options<'f, 't>(
+    facts: &'f FileFacts<'t>,
+    source: &str,
+    expr: Option<Node<'t>>,
+    fields: &[&str],
+) -> OptionsBound<'f, 't> {
+    let Some(mut e) = expr else {
+        return OptionsBound::Unbounded(None, None);
+    };
+    for _ in 0..8 {
+        match e.kind() {
+            "object" => {
+                let Some(literal) = facts.literals.iter().find(|l| l.node == e) else {
+                    return OptionsBound::Elsewhere(e);
+                };
+                let mut zero = None;
+                for field in fields.iter().filter_map(|name| literal.field(name)) {
+                    match field.value {
+                        Some(value) if is_zero(value, source) => zero = Some(value),
+                        _ => return OptionsBound::Bounded,
+                    }
+                }
+                return if literal.has_spread && zero.is_none() {
+                    OptionsBound::Elsewhere(e)
+                } else {
+                    OptionsBound::Unbounded(Some(literal), zero)
+                };
+            }
+            "identifier" => {
+                if node::text(e, source) == "undefined" {
+                    return OptionsBound::Unbounded(None, None);
+                }
+                let function = facts.function_at(e.start_byte());
+                match facts.origin_of(function, node::text(e, source), e.start_byte()) {
+                    Origin::Value(value) => e = value,
+                    Origin::Parameter { .. } | Origin::Unknown => {
+                        return OptionsBound::Elsewhere(e)
+                    }
+                }
+            }
+            "undefined" | "null" => return OptionsBound::Unbounded(None, None),
+            "parenthesized_expression" | "as_expression" | "satisfies_expression" => {
+                match node::named_children(e).next() {
+                    Some(inner) => e = inner,
+                    None => return OptionsBound::Elsewhere(e),
+                }
+            }
+            _ => return OptionsBound::Elsewhere(e),
+        }
+    }
+    OptionsBound::Elsewhere(e)
+}
+
+fn is_zero(value: Node<'_>, source: &str) -> bool {
+    node::text(value, source).trim() == "0"
+}
+
+/// The global `fetch` (also as `globalThis.fetch` / `window.fetch`).
+pub fn is_global_fetch(call: &Call<'_>) -> bool {
+    let global = match call.callee_text.as_str() {
+        "fetch" => call.path.as_deref() == Some("fetch"),
+        "globalThis.fetch" | "window.fetch" | "self.fetch" => true,
+        _ => false,
+    };
+    global && !call.is_new
+}
+
+/// The init a `fetch(resource, init)` call is given: its second argument, or for `fetch(new Request(url, init))`
+/// the request's own init.
+pub fn fetch_init<'t>(facts: &FileFacts<'t>, source: &str, call: &Call<'t>) -> Option<Node<'t>> {
+    if let Some(init) = call.args.get(1) {
+        return Some(*init);
+    }
+    let resource = *call.args.first()?;
+    let request = match resource.kind() {
+        "new_expression" => resource,
+        "identifier" => match facts.origin_of(
+            facts.function_at(resource.start_byte()),
+            node::text(resource, source),
+            resource.start_byte(),
+        ) {
+            Origin::Value(v) if v.kind() == "new_expression" => v,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let constructed = facts.call_of(request)?;
+    (constructed.callee_text == "Request")
+        .then(|| constructed.args.get(1).copied())
+        .flatten()
+}
+
+/// Whether the first argument of `http.request` is a URL (`Some(true)`), an options object
+/// (`Some(false)`), or cannot be told (`None`).
+pub fn url_or_options(facts: &FileFacts<'_>, source: &str, first: Node<'_>) -> Option<bool> {
+    let mut current = first;
+    for _ in 0..8 {
+        match current.kind() {
+            "string" | "template_string" => return Some(true),
+            "object" => return Some(false),
+            "new_expression" => {
+                return facts
+                    .call_of(current)
+                    .map(|c| c.callee_text == "URL")
+                    .filter(|url| *url)
+            }
+            "identifier" => {
+                let function = facts.function_at(current.start_byte());
+                match facts.origin_of(function, node::text(current, source), current.start_byte()) {
+                    Origin::Value(v) => current = v,
+                    Origin::Parameter { function, index } => {
+                        let param = &facts.functions[function].params[index];
+                        return matches!(param.type_text.as_str(), "string" | "URL")
+                            .then_some(true);
+                    }
+                    Origin::Unknown => return None,
+                }
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// `axios.defaults.timeout = n` in this file bounds every call on the default instance.
+pub fn axios_defaults_timeout(facts: &FileFacts<'_>, source: &str) -> bool {
+    facts.assignments.iter().any(|a| {
+        a.target
+            .strip_suffix(".defaults.timeout")
+            .is_some_and(|head| facts.resolve(head).as_deref() == Some("axios"))
+            && a.value.is_some_and(|v| node::text(v, source).trim() != "0")
+    })
+}
+
+/// Where an axios method takes its config: `get(url, config)`, `post(url, data, config)`,
+/// `request(config)`, `axios(config)` / `axios(url, config)`.
+pub fn axios_config_index(facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> usize {
+    match call.method.as_deref() {
+        Some("post" | "put" | "patch" | "postForm" | "putForm" | "patchForm") => 2,
+        Some("request") => 0,
+        Some(_) => 1,
+        None => match call.args.first() {
+            Some(first) if url_or_options(facts, source, *first) == Some(false) => 0,
+            _ => 1,
+        },
+    }
 }
 
 #[cfg(test)]

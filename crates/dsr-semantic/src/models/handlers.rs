@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use dsr_core::kb::{KnowledgeBase, PathGroupKind};
 use dsr_syntax::{node, Language, TextRange};
 use tree_sitter::Node;
 
@@ -474,16 +475,12 @@ mod go {
             .map(|c| Shutdown::Wired(c.range()))
             .unwrap_or(Shutdown::Missing);
         for (index, call) in facts.calls.iter().enumerate() {
+            let serves = call.path.as_deref().is_some_and(|path| {
+                KnowledgeBase::builtin().is_in_group(Language::Go, path, PathGroupKind::Serve)
+            });
             let fw = match (call.path.as_deref(), call.method.as_deref()) {
-                (
-                    Some(
-                        "net/http.ListenAndServe"
-                        | "net/http.ListenAndServeTLS"
-                        | "net/http.Serve"
-                        | "net/http.ServeTLS",
-                    ),
-                    _,
-                ) => Framework::NetHttp,
+                // `http.ListenAndServe` and the other package functions of the kb's `serve` group.
+                (Some(_), _) if serves => Framework::NetHttp,
                 (None, Some("ListenAndServe" | "ListenAndServeTLS")) => Framework::NetHttp,
                 (None, Some("Serve" | "ServeTLS"))
                     if receiver_built_by(facts, call, source, "net/http.Server") =>

@@ -26,6 +26,7 @@ use std::cell::RefCell;
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
+use super::control_flow;
 use super::remote::RemoteCalls;
 use crate::facts::{Call, FileFacts};
 use crate::kb::KbMatch;
@@ -1060,22 +1061,12 @@ impl<'a, 't> Analyzer<'a, 't> {
         match n.kind() {
             "return_statement" | "return_expression" | "throw_statement" | "goto_statement" => true,
             "break_statement" | "break_expression" => self.targets(n, lp),
-            "call_expression" => {
-                let callee = n
-                    .child_by_field_name("function")
-                    .map(|f| self.text(f))
-                    .unwrap_or("");
-                matches!(
-                    callee,
-                    "panic" | "os.Exit" | "std::process::exit" | "process::exit"
-                ) || callee.starts_with("log.Fatal")
-                    || callee.starts_with("log.Panic")
-                    || (callee.ends_with("process.exit"))
-            }
+            "call_expression" => n
+                .child_by_field_name("function")
+                .is_some_and(|f| control_flow::exits_process(self.text(f), self.language)),
             "macro_invocation" => n
                 .child_by_field_name("macro")
-                .map(|m| self.text(m))
-                .is_some_and(|m| matches!(m, "panic" | "unreachable" | "todo" | "unimplemented")),
+                .is_some_and(|m| control_flow::exit_macro(self.text(m), self.language)),
             _ => false,
         }
     }

@@ -15,6 +15,7 @@
 //! elapsed arithmetic only counts once the value has been turned into a plain number (`.Unix()`, `.UnixNano()`,
 //! `.UnixMilli()`). `.Round(0)`, the documented way to strip the monotonic reading on purpose, ends the trail.
 
+use dsr_core::kb::KnowledgeBase;
 use dsr_syntax::{node, Language};
 use rustc_hash::FxHashMap;
 use tree_sitter::Node;
@@ -246,27 +247,19 @@ impl<'t> Builder<'_, 't, '_> {
     fn find_readings(&mut self) {
         for call in &self.facts.calls {
             let path = call.path.as_deref().unwrap_or("");
-            let (api, is_system_time) = match self.facts.language {
-                Language::Go if path == "time.Now" => ("time.Now()", false),
-                Language::Rust => match path {
-                    "std::time::SystemTime::now" => ("SystemTime::now()", true),
-                    "chrono::Utc::now" | "chrono::offset::Utc::now" => ("Utc::now()", false),
-                    "chrono::Local::now" | "chrono::offset::Local::now" => ("Local::now()", false),
-                    "time::OffsetDateTime::now_utc" => ("OffsetDateTime::now_utc()", false),
-                    "time::OffsetDateTime::now_local" => ("OffsetDateTime::now_local()", false),
-                    _ => continue,
-                },
-                Language::TypeScript | Language::Tsx => {
-                    if path == "Date.now" {
-                        ("Date.now()", false)
-                    } else if call.is_new && call.callee_text == "Date" && call.args.is_empty() {
-                        ("new Date()", false)
-                    } else {
-                        continue;
-                    }
-                }
-                _ => continue,
+            let kb = KnowledgeBase::builtin();
+            let language = self.facts.language;
+            let reading = if call.is_new {
+                kb.clock_reading(language, &call.callee_text)
+                    .filter(|r| r.new_without_arguments && call.args.is_empty())
+            } else {
+                kb.clock_reading(language, path)
+                    .filter(|r| !r.new_without_arguments)
             };
+            let Some(reading) = reading else {
+                continue;
+            };
+            let (api, is_system_time) = (reading.written.as_str(), reading.system_time);
             let index = self.readings.len();
             // Go `time.Time` keeps its monotonic reading until a wall-clock-only form drops it.
             let mut dropped = self.language() != Language::Go;
