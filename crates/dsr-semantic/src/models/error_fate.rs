@@ -634,10 +634,11 @@ fn ts_error_fate<'t>(
     {
         return discarded(question.value, Dropped::Floating);
     }
-    let awaited = node::ancestors(call.node)
-        .take_while(|a| *a != scope)
-        .take_while(|a| !node::function_kinds(facts.language).contains(&a.kind()))
-        .any(|a| matches!(a.kind(), "await_expression" | "return_statement"));
+    let awaited = node::awaits_inside_out(call.node)
+        || node::ancestors(call.node)
+            .take_while(|a| *a != scope)
+            .take_while(|a| !node::function_kinds(facts.language).contains(&a.kind()))
+            .any(|a| matches!(a.kind(), "await_expression" | "return_statement"));
     let async_callee = same_file_function(facts, call).is_some_and(|f| facts.functions[f].is_async);
     if !awaited && async_callee {
         return ErrorFate::Unknown;
