@@ -26,7 +26,8 @@
 # smallest keys (hex order) are taken (all of them when the rule has N or fewer). Adding a codebase or a
 # finding elsewhere never changes whether an existing finding is drawn, only whether it is still among the N
 # smallest for its rule. The sample is drawn from every finding a user sees with the default configuration,
-# tests included; the `role` column says which ones are in test or example code by path convention.
+# tests included; the `role` column is the scanner's code role of the finding (by path convention when the output has
+# none), and the volumes count findings in test code by path convention.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cmd="${1:-}"
@@ -188,8 +189,11 @@ for name, gh, commit, lang in entries():
         line, col = f["range"]["start"]["line"], f["range"]["start"]["column"]
         r = role(os.path.join(root, name), f["path"], line)
         key = hashlib.sha256(f"{seed}|{name}|{f['path']}|{line}|{col}|{f['rule']}|{f['title']}".encode()).hexdigest()
+        # The sample's role column is the scanner's own code role when the output has one (production, tool,
+        # frontend, migration, …); the volumes' "in tests" count stays by path convention, a check on it.
         rows.append(dict(codebase=name, commit=commit[:12], rule=f["rule"], severity=f["severity"],
-                         kind=f["kind"], where=f"{f['path']}:{line}", role=r, title=f["title"], key=key))
+                         kind=f["kind"], where=f"{f['path']}:{line}", role=f.get("role") or r,
+                         title=f["title"], key=key))
         v = vol.setdefault((name, f["rule"]), [0, 0])
         v[0] += 1
         v[1] += r == "test"
