@@ -24,10 +24,12 @@ declare_rule! {
     /// turns that into a 413 or an error for one request.
     ///
     /// ## Known false positives
-    /// A limit applied elsewhere — a middleware that wraps `r.Body` in `http.MaxBytesReader`, a reverse proxy
-    /// with `client_max_body_size`, a `RequestBodyLimitLayer` — is not seen; response bodies from a trusted
-    /// internal service are reported with medium confidence. A Go read in a function that also reads the same body
-    /// through a limit (on another path: the limit switched off by configuration) is not reported.
+    /// A limit applied in another file — a middleware that wraps `r.Body` in `http.MaxBytesReader`, a reverse
+    /// proxy with `client_max_body_size`, a `RequestBodyLimitLayer` — is not seen; response bodies from a trusted
+    /// internal service are reported with medium confidence. Not reported: a Go read in a function that also reads
+    /// the same body through a limit or into a buffer of a chosen size (`io.ReadFull`; on another path: the limit
+    /// switched off by configuration); a read in a function whose every caller in the file capped the body
+    /// first; the body of a request the function sends itself (`client.Do(req)`).
     ///
     /// ## Example
     /// ```go
@@ -169,7 +171,7 @@ fn check_go(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
             })
             && c.args.iter().any(|a| compact(ctx, *a) == body)
     });
-    if limited {
+    if limited || limited_by_caller(ctx, call) {
         return;
     }
     let kind = go_body_kind(ctx, call, name);
@@ -195,14 +197,48 @@ fn check_go(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     builder.emit(sink);
 }
 
-/// `Some(true)` for an incoming request, `Some(false)` for a response of a remote call, `None` when unknown.
+/// Every call of the read's function in this file comes after a limit on a body in the caller
+/// (`r.Body = http.MaxBytesReader(w, r.Body, n)` then `verify(r)`): the caller bounded what the callee reads.
+fn limited_by_caller(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+    let facts = ctx.facts;
+    let Some(function) = call.function.map(|f| facts.outermost_function(f)) else {
+        return false;
+    };
+    let name = facts.functions[function].name.as_str();
+    if name.is_empty() {
+        return false;
+    }
+    let mut callers = facts
+        .calls
+        .iter()
+        .filter(|c| c.function.is_some() && c.callee_text.rsplit('.').next() == Some(name))
+        .peekable();
+    callers.peek().is_some()
+        && callers.all(|site| {
+            facts.calls.iter().any(|limit| {
+                limit.function == site.function
+                    && limit.node.end_byte() <= site.node.start_byte()
+                    && limit.path.as_deref().is_some_and(|path| {
+                        ctx.kb
+                            .is_in_group(ctx.language, path, PathGroupKind::ReadLimit)
+                    })
+                    && limit
+                        .args
+                        .iter()
+                        .any(|a| compact(ctx, *a).ends_with(".Body"))
+            })
+        })
+}
+
+/// `Some(true)` for an incoming request, `Some(false)` for a response of a remote call, `None` when unknown —
+/// also for a request the function sends itself (`client.Do(req)`): its body is the caller's own data.
 fn go_body_kind(ctx: &RuleContext<'_>, call: &Call<'_>, name: &str) -> Option<bool> {
     let mut current = call.function;
     while let Some(index) = current {
         let f = &ctx.facts.functions[index];
         if let Some(p) = f.params.iter().find(|p| p.name == name) {
             return match p.type_path.as_deref() {
-                Some("net/http.Request") => Some(true),
+                Some("net/http.Request") if !sends(ctx, index, name) => Some(true),
                 Some("net/http.Response") => Some(false),
                 _ => None,
             };
@@ -238,6 +274,20 @@ fn go_body_kind(ctx: &RuleContext<'_>, call: &Call<'_>, name: &str) -> Option<bo
         current = f.parent;
     }
     None
+}
+
+/// The function hands the request `name` to an HTTP call (`client.Do(req)`): an outgoing request.
+fn sends(ctx: &RuleContext<'_>, function: usize, name: &str) -> bool {
+    let effects = ctx.remote_calls();
+    ctx.facts.calls.iter().enumerate().any(|(i, c)| {
+        c.function.is_some_and(|f| {
+            ctx.facts.outermost_function(f) == ctx.facts.outermost_function(function)
+        }) && c
+            .args
+            .iter()
+            .any(|a| a.kind() == "identifier" && ctx.node_text(*a) == name)
+            && effects.remote(i).is_some_and(|r| r.kind == ApiKind::Http)
+    })
 }
 
 // ----- Rust ----------------------------------------------------------------------------------------------
