@@ -1,7 +1,7 @@
 use dsr_core::kb::ApiKind;
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
-use dsr_semantic::models::{def_use, RemoteCall};
+use dsr_semantic::models::{def_use, error_fate, RemoteCall};
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
@@ -31,7 +31,9 @@ declare_rule! {
     /// Best-effort calls whose failure truly does not matter (a cache warm-up, a metrics push). Suppress them with
     /// the reason, which documents the decision. Closing a response body or a connection (`defer
     /// resp.Body.Close()`, `_ = conn.Close()`) is ignored on purpose and never reported; errors that are logged,
-    /// returned, matched or passed to `?` are handled.
+    /// returned, matched or passed to `?` are handled. A failure discarded right before the function leaves with
+    /// another error (`let _ = record_error(…).await; return Err(e);`) is bookkeeping of that error and is not
+    /// reported.
     ///
     /// ## Example
     /// ```go
@@ -256,6 +258,9 @@ fn go_swallow(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<(TextRange, Stri
         node::named_children(statement.child_by_field_name("left")?).collect();
     let last = *targets.last()?;
     let last_name = ctx.node_text(last);
+    if last_name == "_" && dropped_on_the_way_out(ctx, statement) {
+        return None;
+    }
     if targets.iter().all(|t| ctx.node_text(*t) == "_") {
         return Some((
             TextRange::of(statement),
@@ -298,19 +303,27 @@ fn go_error_read(ctx: &RuleContext<'_>, call: &Call<'_>, statement: Node<'_>, na
     def_use::read_later(statement, name, f.node, ctx.source, ctx.language)
 }
 
+/// A failure discarded on a path that leaves with another error (`let _ = record(e); return Err(e)`) is
+/// best-effort bookkeeping of that error, which the caller learns of anyway.
+fn dropped_on_the_way_out(ctx: &RuleContext<'_>, statement: Node<'_>) -> bool {
+    error_fate::on_failure_path(statement, ctx.source, ctx.language)
+}
+
 fn rust_swallow(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<(TextRange, String)> {
     let top = chain_top(ctx, call.node);
     let parent = top.parent()?;
     match parent.kind() {
         "let_declaration" => {
             let pattern = parent.child_by_field_name("pattern")?;
-            (ctx.node_text(pattern) == "_" && parent.child_by_field_name("value")?.id() == top.id())
-                .then(|| {
-                    (
-                        TextRange::of(parent),
-                        "its `Result` is discarded with `let _ =`".to_string(),
-                    )
-                })
+            (ctx.node_text(pattern) == "_"
+                && parent.child_by_field_name("value")?.id() == top.id()
+                && !dropped_on_the_way_out(ctx, parent))
+            .then(|| {
+                (
+                    TextRange::of(parent),
+                    "its `Result` is discarded with `let _ =`".to_string(),
+                )
+            })
         }
         "field_expression" => {
             let method = ctx.node_text(parent.child_by_field_name("field")?);
