@@ -752,8 +752,15 @@ fn classify(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> CallKind {
     let metrics = matches!(last, "WithLabelValues" | "GetMetricWithLabelValues")
         || (METRIC_METHODS.contains(&last)
             && METRIC_RECEIVERS.iter().any(|r| receiver.contains(r)));
+    // A plain function named for logging (`logSlowQuery(…)`, `log_timing(…)`): the project's own logger.
+    let logging_function = call.receiver.is_none()
+        && (last == "log"
+            || last.strip_prefix("log").is_some_and(|rest| {
+                rest.starts_with('_') || rest.starts_with(|c: char| c.is_ascii_uppercase())
+            }));
     if logging_module
         || metrics
+        || logging_function
         || (LOG_METHODS.contains(&last)
             && (receiver.contains("log") || receiver.contains("console")))
     {
