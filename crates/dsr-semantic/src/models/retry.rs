@@ -441,6 +441,33 @@ impl<'a, 't> Analyzer<'a, 't> {
                 }
             }
             (_, "for_in_statement") => return None,
+            // `while let Some(url) = urls.next()`: a walk over a finite collection, each element once (a
+            // failover list tried in order), like `for url in urls`.
+            (Language::Rust, "while_expression") => {
+                let walks = lp
+                    .child_by_field_name("condition")
+                    .filter(|c| c.kind() == "let_condition")
+                    .is_some_and(|c| {
+                        let some = c
+                            .child_by_field_name("pattern")
+                            .is_some_and(|p| self.text(p).starts_with("Some("));
+                        let advances = c.child_by_field_name("value").is_some_and(|v| {
+                            v.kind() == "call_expression"
+                                && v.child_by_field_name("function")
+                                    .and_then(|f| f.child_by_field_name("field"))
+                                    .is_some_and(|m| {
+                                        matches!(
+                                            self.text(m),
+                                            "next" | "pop" | "pop_front" | "pop_back"
+                                        )
+                                    })
+                        });
+                        some && advances
+                    });
+                if walks {
+                    return None;
+                }
+            }
             (Language::TypeScript | Language::Tsx, "for_statement") => {
                 if let (Some(init), Some(increment)) = (
                     lp.child_by_field_name("initializer"),
