@@ -448,6 +448,12 @@ pub enum PathGroupKind {
     /// Measures the time passed since, or left until, an instant (`time.Since`, `time.Until`): a loop that
     /// compares it stops at a deadline.
     DeadlineCheck,
+    /// Builds a context with a deadline of its own (`context.WithTimeout`): a fresh root given one is detached
+    /// from the caller on purpose and still bounded (a shutdown, work that must finish).
+    BoundedContext,
+    /// Reads only the trace identity out of a context (`trace.SpanContextFromContext`, `trace.LinkFromContext`):
+    /// a function that carries its caller's trace over to a fresh context detaches it on purpose.
+    TraceFromContext,
 }
 
 #[derive(Debug, Default, Deserialize)]
