@@ -304,11 +304,7 @@ impl RemoteCalls {
             let Some(link) = self.call_index(current).map(|i| &facts.calls[i]) else {
                 break;
             };
-            if let Some(builder) = link
-                .method
-                .as_deref()
-                .and_then(|m| kb.http_builder_method(facts, m))
-            {
+            if let Some(builder) = kb.http_builder_method(facts, link) {
                 if let Some(method) = &builder.http_method {
                     return Some(method.to_ascii_uppercase());
                 }
@@ -356,11 +352,7 @@ impl RemoteCalls {
             let Some(link) = self.call_index(current).map(|i| &facts.calls[i]) else {
                 return true;
             };
-            let names_method = link.path.is_some()
-                || link
-                    .method
-                    .as_deref()
-                    .is_some_and(|m| kb.http_builder_method(facts, m).is_some());
+            let names_method = link.path.is_some() || kb.http_builder_method(facts, link).is_some();
             if names_method {
                 return false;
             }
