@@ -40,7 +40,9 @@ declare_rule! {
     /// waited for the caller's `Done()` in a `select`; a fresh context in a function that carries the caller's
     /// trace over (`trace.LinkFromContext(ctx)`, `trace.SpanContextFromContext(ctx)`: kb `trace-from-context`);
     /// and one whose comment block right above says it is meant (names `context.Background` and says why: "we
-    /// use", "must", "outlive", …). A parameter named `_` says the context is ignored on purpose. In
+    /// use", "must", "outlive", …); and a fresh cancellable context only ever waited on (`<-stopped.Done()`), a
+    /// stop signal rather than a context work runs on. A parameter named `_` says the context is ignored on
+    /// purpose. In
     /// TypeScript, a `fetch` whose init comes from elsewhere (a variable that is not a local object literal, or a
     /// spread) is an open question; a `signal` set to another value is not reported when the received signal is
     /// used elsewhere in the function (it may be linked with `AbortSignal.any` or an event listener).
@@ -195,6 +197,49 @@ fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
     }
 }
 
+/// `stopped, stop := context.WithCancel(context.Background())` whose context is only ever waited on
+/// (`<-stopped.Done()`, `stopped.Err()`): a "this stopped" signal next to the caller's own `Done()`, not a
+/// context any work runs on.
+fn only_signals_stop(ctx: &RuleContext<'_>, receiver: Node<'_>, scope: TextRange) -> bool {
+    let Some(statement) = receiver
+        .parent()
+        .and_then(|list| list.parent())
+        .filter(|s| matches!(s.kind(), "short_var_declaration" | "assignment_statement"))
+    else {
+        return false;
+    };
+    let Some(name) = statement
+        .child_by_field_name("left")
+        .and_then(|l| node::named_children(l).next())
+        .filter(|n| n.kind() == "identifier")
+        .map(|n| ctx.node_text(n))
+    else {
+        return false;
+    };
+    let Some(function) = ctx
+        .facts
+        .functions
+        .iter()
+        .find(|f| f.range() == scope)
+        .map(|f| f.node)
+    else {
+        return false;
+    };
+    let mut uses = node::descendants(function)
+        .filter(|n| n.start_byte() >= statement.end_byte())
+        .filter(|n| n.kind() == "identifier" && ctx.node_text(*n) == name)
+        .peekable();
+    uses.peek().is_some()
+        && uses.all(|n| {
+            n.parent().is_some_and(|selector| {
+                selector.kind() == "selector_expression"
+                    && selector
+                        .child_by_field_name("field")
+                        .is_some_and(|f| matches!(ctx.node_text(f), "Done" | "Err"))
+            })
+        })
+}
+
 /// Words with which a comment says a fresh context is meant (`Therefore, we use context.Background here`).
 const JUSTIFYING_WORDS: &[&str] = &[
     "we use",
@@ -231,6 +276,9 @@ fn detached_on_purpose(
         Use::Argument(outer) | Use::Variable(_, outer) => *outer,
     };
     let scope = facts.functions[source.function].range();
+    if only_signals_stop(ctx, receiver, scope) {
+        return true;
+    }
     // After waiting for the caller's cancellation (`<-ctx.Done()`, a `select` case), the work left (a
     // shutdown, a drain) needs a deadline of its own: the caller's context is spent.
     let waited_for_done = || {
