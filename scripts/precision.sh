@@ -16,7 +16,8 @@
 #       --reuse reads the JSON of an earlier scan instead of scanning again.
 #
 #   scripts/precision.sh report FILE.tsv
-#       The per-rule table (sampled, true / false / debatable, precision) of a judged file, Markdown.
+#       The per-rule table (sampled, true / false / debatable, precision) of a judged file, Markdown; a rule
+#       reported at several severities also gets a row per severity.
 #
 # Defaults: corpus docs/precision/corpus.tsv, root /work/corpora, mirrors /work/.mirror, seed 13, 15 per rule,
 # jobs 1, out docs/precision/<today>-baseline.tsv, volumes docs/precision/<today>-volumes.md.
@@ -249,8 +250,16 @@ def line(label, rs):
     print(f"| {label} | {sev} | {len(rs)} | {j} | {t} | {fa} | {d} | {p} | {q} |")
 print("| rule | severity | sampled | judged | true | false | debatable | precision | outside tests |")
 print("|---|---|---|---|---|---|---|---|---|")
+# A rule reported at several severities (low in tools and frontends, high in services) also gets a row per
+# severity: the thresholds are per severity.
+label = lambda r: r["severity"] + ("?" if r["kind"] == "open-question" else "")
 for rule in sorted({r["rule"] for r in rows}):
-    line(rule, [r for r in rows if r["rule"] == rule])
+    of_rule = [r for r in rows if r["rule"] == rule]
+    line(rule, of_rule)
+    severities = sorted({label(r) for r in of_rule})
+    if len(severities) > 1:
+        for severity in severities:
+            line(f"{rule} ({severity})", [r for r in of_rule if label(r) == severity])
 for label, pred in (("Critical/High", lambda r: r["kind"] == "finding" and r["severity"] in ("critical", "high")),
                     ("Medium/Low", lambda r: r["kind"] == "finding" and r["severity"] in ("medium", "low")),
                     ("open questions", lambda r: r["kind"] == "open-question"), ("all", lambda r: True)):

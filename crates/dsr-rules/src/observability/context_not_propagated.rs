@@ -41,7 +41,8 @@ declare_rule! {
     /// trace over (`trace.LinkFromContext(ctx)`, `trace.SpanContextFromContext(ctx)`: kb `trace-from-context`);
     /// and one whose comment block right above says it is meant (names `context.Background` and says why: "we
     /// use", "must", "outlive", …); and a fresh cancellable context only ever waited on (`<-stopped.Done()`), a
-    /// stop signal rather than a context work runs on. A parameter named `_` says the context is ignored on
+    /// stop signal rather than a context work runs on; a logger looked up from a fresh context (`GetLogger(
+    /// context.Background(), …)`). A parameter named `_` says the context is ignored on
     /// purpose. In
     /// TypeScript, a `fetch` whose init comes from elsewhere (a variable that is not a local object literal, or a
     /// spread) is an open question; a `signal` set to another value is not reported when the received signal is
@@ -197,6 +198,22 @@ fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
     }
 }
 
+/// `GetLogger(context.Background(), …)`: a logger looked up from a context does no work the caller could
+/// cancel; at most one log line loses its trace correlation.
+fn fetches_a_logger(ctx: &RuleContext<'_>, receiver: Node<'_>) -> bool {
+    receiver
+        .child_by_field_name("function")
+        .map(|f| compact_text(ctx, f))
+        .is_some_and(|callee| {
+            let last = callee
+                .rsplit('.')
+                .next()
+                .unwrap_or(&callee)
+                .to_ascii_lowercase();
+            last.ends_with("logger")
+        })
+}
+
 /// `stopped, stop := context.WithCancel(context.Background())` whose context is only ever waited on
 /// (`<-stopped.Done()`, `stopped.Err()`): a "this stopped" signal next to the caller's own `Done()`, not a
 /// context any work runs on.
@@ -276,7 +293,7 @@ fn detached_on_purpose(
         Use::Argument(outer) | Use::Variable(_, outer) => *outer,
     };
     let scope = facts.functions[source.function].range();
-    if only_signals_stop(ctx, receiver, scope) {
+    if only_signals_stop(ctx, receiver, scope) || fetches_a_logger(ctx, receiver) {
         return true;
     }
     // After waiting for the caller's cancellation (`<-ctx.Done()`, a `select` case), the work left (a

@@ -33,7 +33,7 @@ declare_rule! {
     /// resp.Body.Close()`, `_ = conn.Close()`) is ignored on purpose and never reported; errors that are logged,
     /// returned, matched or passed to `?` are handled. A failure discarded right before the function leaves with
     /// another error (`let _ = record_error(…).await; return Err(e);`) is bookkeeping of that error and is not
-    /// reported.
+    /// reported, nor a script's entry call at the top of a module (`main();`), whose rejection ends Node.
     ///
     /// ## Example
     /// ```go
@@ -363,9 +363,15 @@ fn ts_floating(
     call: &Call<'_>,
     reach: &RemoteCall,
 ) -> Option<(TextRange, String)> {
-    call.node
+    let statement = call
+        .node
         .parent()
         .filter(|p| p.kind() == "expression_statement")?;
+    // A script's entry call at the top of the module (`main();`): an unhandled rejection ends the Node process
+    // with the error (the default since Node 15), so the failure is not swallowed.
+    if reach.via.is_some() && statement.parent().is_some_and(|p| p.kind() == "program") {
+        return None;
+    }
     // A helper that catches its own remote call's failure returns a promise that does not reject.
     if let Some(helper) = reach.via {
         let helper_range = ctx.facts.functions.get(helper)?.range();
