@@ -614,6 +614,9 @@ pub enum PathGroupKind {
     ContextDerived,
     /// Makes a Go context with no deadline (`context.Background`, `context.TODO`, `context.WithoutCancel`).
     ContextWithoutDeadline,
+    /// Reads only the trace identity out of a context (`trace.SpanContextFromContext`, `trace.LinkFromContext`):
+    /// a function that carries its caller's trace over to a fresh context detaches it on purpose.
+    TraceFromContext,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,6 +1,9 @@
+use dsr_core::kb::ApiKind;
 use dsr_core::{declare_rule, Finding, Fix, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
 use dsr_semantic::models::loops::{IterationLoop, Size};
+use dsr_semantic::models::messaging::writes::sql_text;
+use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::KbMatch;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node::{self, Mention};
@@ -25,7 +28,8 @@ declare_rule! {
     /// ## Known false positives
     /// Collections that are small by construction (a few configured entries) but come from a parameter; writes
     /// that must be separate for a reason the code does not show (per-row error handling). Suppress with the
-    /// reason.
+    /// reason. Not reported: a loop whose elements are the SQL statements themselves (`sqlx::query(stmt)` over a
+    /// list of migration statements): distinct statements have no batch form.
     ///
     /// ## Example
     /// ```go
@@ -129,7 +133,12 @@ impl Rule<RuleContext<'_>> for RemoteCallInLoop {
             let Size::Unknown(origin) = &lp.size else {
                 continue;
             };
-            if lp.retry || lp.pagination || !uses_element(ctx, lp, call) || on_pipeline(ctx, call) {
+            if lp.retry
+                || lp.pagination
+                || !uses_element(ctx, lp, call)
+                || on_pipeline(ctx, call)
+                || runs_each_statement(ctx, lp, call)
+            {
                 continue;
             }
             let collection = lp
@@ -196,6 +205,41 @@ fn uses_element(ctx: &RuleContext<'_>, lp: &IterationLoop<'_>, call: &Call<'_>) 
         }
     }
     node::mentions(call.node, &names, ctx.source, Mention::Variable)
+}
+
+/// Each element is itself the SQL statement (`for stmt in migration_sql { sqlx::query(stmt).execute(pool) }`):
+/// different statements run in order, which no batch form replaces. Seen when the call shows no SQL text of its
+/// own and an element is passed where the text goes (first argument, or second after a context), on the call
+/// or down its receiver chain.
+fn runs_each_statement(ctx: &RuleContext<'_>, lp: &IterationLoop<'_>, call: &Call<'_>) -> bool {
+    let facts = ctx.facts;
+    if sql_text(facts, ctx.kb, call, ctx.source).is_some() {
+        return false;
+    }
+    let is_element = |a: &Node<'_>| {
+        a.kind() == "identifier" && lp.element_names.iter().any(|n| n == ctx.node_text(*a))
+    };
+    let mut current = Some(call);
+    for _ in 0..8 {
+        let Some(c) = current else { break };
+        if ctx
+            .kb
+            .call(facts, c)
+            .is_some_and(|api| api.kind == ApiKind::Db)
+            && c.args.iter().take(2).any(is_element)
+        {
+            return true;
+        }
+        current = c.receiver.and_then(|r| {
+            let r = if r.kind() == "await_expression" {
+                node::named_children(r).next().unwrap_or(r)
+            } else {
+                r
+            };
+            facts.calls.iter().find(|inner| inner.node == r)
+        });
+    }
+    false
 }
 
 /// Commands queued on a pipeline or transaction go out together: `pipe.Get(…)` inside `Pipelined`,

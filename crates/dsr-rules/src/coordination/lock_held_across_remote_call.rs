@@ -30,7 +30,10 @@ declare_rule! {
     /// ## Known false positives
     /// A lock whose whole purpose is to serialise one remote operation (refreshing a shared token once instead of
     /// N times) is intended; the TypeScript form is asked as an open question for that reason, and Go/Rust
-    /// findings can be suppressed with the reason. Not reported: a Go lock with no `Unlock` in the function (it
+    /// findings can be suppressed with the reason. Not reported: a Go lock that serialises a fill of its owner's
+    /// own state — the remote call runs only while a field of the owner is `nil` (a lazy initialisation), or after
+    /// a re-check of the owner's state that returns early (a single flight: waiters take the holder's result); a
+    /// Go lock with no `Unlock` in the function (it
     /// is handed to another function); calls in a `go` statement, a `defer`, a closure or a spawned `async` block;
     /// a Rust guard dropped (`drop(guard)`) or whose block ends before the `.await`; `let _ = m.lock()` (dropped at
     /// once); temporaries in an `if` condition (dropped before the body). Go locks whose type the file does not
@@ -247,7 +250,12 @@ fn check_go<'t>(
         region,
         context_of(ctx.language, call.node),
     );
-    let calls = remote_calls(remote, &held);
+    let calls: Vec<usize> = remote_calls(remote, &held)
+        .into_iter()
+        .filter(|c| {
+            !acquisition.serialises_owner_fill(ctx.source, region.start, facts.calls[*c].node)
+        })
+        .collect();
     let Some(first) = calls.first() else { return };
     let lock = acquisition.lock.clone().unwrap_or_default();
     let library = acquisition.library().map_or("sync.Mutex", |l| &l.library);

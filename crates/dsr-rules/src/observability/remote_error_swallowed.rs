@@ -32,7 +32,9 @@ declare_rule! {
     /// Best-effort calls whose failure truly does not matter (a cache warm-up, a metrics push). Suppress them with
     /// the reason, which documents the decision. Closing a response body or a connection (`defer
     /// resp.Body.Close()`, `_ = conn.Close()`) is ignored on purpose and never reported; errors that are logged,
-    /// returned, matched or passed to `?` are handled.
+    /// returned, matched or passed to `?` are handled. A failure discarded right before the function leaves with
+    /// another error (`let _ = record_error(…).await; return Err(e);`) is bookkeeping of that error and is not
+    /// reported, nor a script's entry call at the top of a module (`main();`), whose rejection ends Node.
     ///
     /// ## Example
     /// ```go
@@ -156,6 +158,13 @@ fn swallowed(
         }
         _ => return None,
     };
+    // A failure discarded right before the function leaves with another error (`let _ = record(e); return
+    // Err(e)`) is best-effort bookkeeping of that error, which the caller learns of anyway.
+    if matches!(how, Dropped::Blank { .. } | Dropped::LetBlank { .. })
+        && error_fate::on_failure_path(at, ctx.source, ctx.language)
+    {
+        return None;
+    }
     match how {
         Dropped::Blank { every_value: true } => Some((
             TextRange::of(at),
@@ -190,6 +199,18 @@ fn swallowed(
             TextRange::of(handler),
             "its rejection is caught by an empty `.catch(() => {})`".to_string(),
         )),
+        // A script's entry call at the top of the module (`main();`): an unhandled rejection ends the Node
+        // process with the error (the default since Node 15), so the failure is not swallowed.
+        Dropped::Floating
+            if reach.via.is_some()
+                && call
+                    .node
+                    .parent()
+                    .and_then(|statement| statement.parent())
+                    .is_some_and(|p| p.kind() == "program") =>
+        {
+            None
+        }
         Dropped::Floating => Some((
             call.range(),
             "its promise is neither awaited, returned nor handled".to_string(),

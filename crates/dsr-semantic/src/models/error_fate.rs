@@ -784,3 +784,53 @@ fn leaves(block: Node<'_>, facts: &FileFacts<'_>, source: &str, hands_back: Hand
     }
     false
 }
+
+/// Whether the statement `s` runs on a path that is already failing: the rest of its block leaves the function
+/// with an error (`return Err(e)`, Go `return …, err` with a non-`nil` error, `throw`). A failure dropped there
+/// is secondary — best-effort bookkeeping of the first failure (`let _ = record_error(…)` before `return
+/// Err(e)`), which the caller learns of anyway.
+pub fn on_failure_path(s: Node<'_>, source: &str, language: Language) -> bool {
+    let mut next = s.next_named_sibling();
+    while let Some(current) = next {
+        let inner = match current.kind() {
+            "expression_statement" => node::named_children(current).next().unwrap_or(current),
+            _ => current,
+        };
+        let fails = match inner.kind() {
+            "throw_statement" => true,
+            "return_expression" => node::named_children(inner)
+                .next()
+                .is_some_and(|value| is_rust_err(value, source)),
+            "return_statement" if language == Language::Go => node::named_children(inner)
+                .flat_map(|list| {
+                    if list.kind() == "expression_list" {
+                        node::named_children(list).collect::<Vec<_>>()
+                    } else {
+                        vec![list]
+                    }
+                })
+                .last()
+                .is_some_and(|value| value.kind() != "nil" && node::text(value, source) != "nil"),
+            // A block's tail expression is its value: `Err(e)` ends a Rust function with an error.
+            _ if language == Language::Rust && current.next_named_sibling().is_none() => {
+                is_rust_err(inner, source)
+            }
+            _ => false,
+        };
+        if fails {
+            return true;
+        }
+        if control_flow::statement_exit(current, source, language).is_some() {
+            return false;
+        }
+        next = current.next_named_sibling();
+    }
+    false
+}
+
+fn is_rust_err(value: Node<'_>, source: &str) -> bool {
+    value.kind() == "call_expression"
+        && value
+            .child_by_field_name("function")
+            .is_some_and(|f| node::text(f, source) == "Err")
+}

@@ -453,7 +453,50 @@ mod go {
                 }
             }
         }
+        health_registrations(model, facts, source, web);
         servers(model, facts, source);
+    }
+
+    /// A call named for a probe that is handed a router of this file (`runner.RegisterHealth(mux)`,
+    /// `addReadiness(r)`): it registers the probe routes elsewhere. Recorded as a route whose path the file does
+    /// not show, named by the call.
+    fn health_registrations(
+        model: &mut Handlers<'_>,
+        facts: &FileFacts<'_>,
+        source: &str,
+        web: Framework,
+    ) {
+        let routers: Vec<&str> = facts
+            .calls
+            .iter()
+            .filter(|c| {
+                c.method
+                    .as_deref()
+                    .is_some_and(|m| ROUTE_METHODS.contains(&m))
+            })
+            .filter_map(|c| c.receiver.map(|r| node::text(r, source)))
+            .collect();
+        for call in &facts.calls {
+            let name = call
+                .method
+                .as_deref()
+                .unwrap_or_else(|| call.callee_text.rsplit('.').next().unwrap_or_default());
+            if ROUTE_METHODS.contains(&name) || !is_health_name(name) {
+                continue;
+            }
+            let hands_router = call
+                .args
+                .iter()
+                .any(|a| a.kind() == "identifier" && routers.contains(&node::text(*a, source)));
+            if hands_router {
+                model.routes.push(Route {
+                    range: call.range(),
+                    path: None,
+                    handler_name: Some(call.callee_text.clone()),
+                    framework: web,
+                });
+            }
+        }
     }
 
     fn servers<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, source: &str) {

@@ -641,8 +641,15 @@ fn classify(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> CallKind {
                 .receiver_words
                 .iter()
                 .any(|r| receiver.contains(r.as_str())));
+    // A plain function named for logging (`logSlowQuery(…)`, `log_timing(…)`): the project's own logger.
+    let logging_function = call.receiver.is_none()
+        && (last == "log"
+            || last.strip_prefix("log").is_some_and(|rest| {
+                rest.starts_with('_') || rest.starts_with(|c: char| c.is_ascii_uppercase())
+            }));
     if logging_module
         || metrics
+        || logging_function
         || (has(&logging.methods, last)
             && logging
                 .receiver_words

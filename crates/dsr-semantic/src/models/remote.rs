@@ -304,11 +304,7 @@ impl RemoteCalls {
             let Some(link) = self.call_index(current).map(|i| &facts.calls[i]) else {
                 break;
             };
-            if let Some(builder) = link
-                .method
-                .as_deref()
-                .and_then(|m| kb.http_builder_method(facts, m))
-            {
+            if let Some(builder) = kb.http_builder_method(facts, link) {
                 if let Some(method) = &builder.http_method {
                     return Some(method.to_ascii_uppercase());
                 }
@@ -356,11 +352,7 @@ impl RemoteCalls {
             let Some(link) = self.call_index(current).map(|i| &facts.calls[i]) else {
                 return true;
             };
-            let names_method = link.path.is_some()
-                || link
-                    .method
-                    .as_deref()
-                    .is_some_and(|m| kb.http_builder_method(facts, m).is_some());
+            let names_method = link.path.is_some() || kb.http_builder_method(facts, link).is_some();
             if names_method {
                 return false;
             }
@@ -552,6 +544,31 @@ fn method_name(facts: &FileFacts<'_>, value: Node<'_>, source: &str) -> Option<S
     .then_some(upper)
 }
 
+/// An insert made only when a lookup found nothing: in a Rust `None` / `Ok(None)` match arm, under an
+/// `if … .is_none()`, or a Go branch on `sql.ErrNoRows`. A repeat of the function looks again first, finds the
+/// row the first attempt wrote, and skips the insert: the write is guarded by its own check.
+fn inserts_only_when_absent(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> bool {
+    let function = call.function;
+    let scopes = node::function_kinds(facts.language);
+    node::ancestors(call.node)
+        .take_while(|a| !scopes.contains(&a.kind()))
+        .any(|a| match a.kind() {
+            "match_arm" => a
+                .child_by_field_name("pattern")
+                .is_some_and(|p| matches!(node::text(p, source).trim(), "None" | "Ok(None)")),
+            "if_expression" | "if_statement" => {
+                a.child_by_field_name("condition").is_some_and(|c| {
+                    let text = node::text(c, source);
+                    text.contains("is_none()") || text.contains("ErrNoRows")
+                }) && a
+                    .child_by_field_name("consequence")
+                    .is_some_and(|body| TextRange::of(body).contains(call.node.start_byte()))
+            }
+            _ => false,
+        })
+        && function.is_some()
+}
+
 /// The non-idempotent write a remote library call makes, if it makes one and nothing in its function guards it.
 fn classify_write(
     facts: &FileFacts<'_>,
@@ -576,7 +593,9 @@ fn classify_write(
         }
         ApiKind::Db => {
             let sql = sql_text(facts, source, call)?;
-            (sql_insert_without_upsert(&sql) == Some(true)).then_some(WriteKind::SqlInsert)
+            (sql_insert_without_upsert(&sql) == Some(true)
+                && !inserts_only_when_absent(facts, call, source))
+            .then_some(WriteKind::SqlInsert)
         }
         ApiKind::Queue if api.role == Some(ApiRole::Publish) => {
             let names: Vec<String> = kb.dedup_names(facts.language).map(normalize).collect();

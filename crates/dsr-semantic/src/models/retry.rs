@@ -162,6 +162,9 @@ impl<'t> Retries<'t> {
         }
         for (index, call) in facts.calls.iter().enumerate() {
             if let Some(library) = kb.retry_library(facts, call) {
+                if analyzer.never_used_to_retry(call) {
+                    continue;
+                }
                 loops.push(analyzer.library_retry(index, call, library));
             }
         }
@@ -442,6 +445,33 @@ impl<'a, 't> Analyzer<'a, 't> {
                 }
             }
             (_, "for_in_statement") => return None,
+            // `while let Some(url) = urls.next()`: a walk over a finite collection, each element once (a
+            // failover list tried in order), like `for url in urls`.
+            (Language::Rust, "while_expression") => {
+                let walks = lp
+                    .child_by_field_name("condition")
+                    .filter(|c| c.kind() == "let_condition")
+                    .is_some_and(|c| {
+                        let some = c
+                            .child_by_field_name("pattern")
+                            .is_some_and(|p| self.text(p).starts_with("Some("));
+                        let advances = c.child_by_field_name("value").is_some_and(|v| {
+                            v.kind() == "call_expression"
+                                && v.child_by_field_name("function")
+                                    .and_then(|f| f.child_by_field_name("field"))
+                                    .is_some_and(|m| {
+                                        matches!(
+                                            self.text(m),
+                                            "next" | "pop" | "pop_front" | "pop_back"
+                                        )
+                                    })
+                        });
+                        some && advances
+                    });
+                if walks {
+                    return None;
+                }
+            }
             (Language::TypeScript | Language::Tsx, "for_statement") => {
                 if let (Some(init), Some(increment)) = (
                     lp.child_by_field_name("initializer"),
@@ -1751,6 +1781,44 @@ impl<'a, 't> Analyzer<'a, 't> {
     }
 
     /// The local name a call's result is stored in (`client := retryablehttp.NewClient()`).
+    /// A retrying client kept in a local that the code only configures and reads fields of
+    /// (`rc := retryablehttp.NewClient(); rc.RetryMax = 3; use(rc.HTTPClient)`): what is used is the plain
+    /// client inside it, so no request ever goes through its retries. Any other use — a method call on it
+    /// (`rc.Do`, `rc.StandardClient()`), the local passed, returned or captured whole — is a use.
+    fn never_used_to_retry(&self, call: &Call<'t>) -> bool {
+        let Some(name) = self.bound_name(call) else {
+            return false;
+        };
+        let Some(function) = call.function else {
+            return false;
+        };
+        let scope = self.facts.functions[self.facts.outermost_function(function)].node;
+        let mut uses = node::descendants(scope)
+            .filter(|n| n.start_byte() >= call.node.end_byte())
+            .filter(|n| n.kind() == "identifier" && self.text(*n) == name)
+            .peekable();
+        uses.peek().is_some()
+            && uses.all(|n| {
+                let Some(member) = n.parent().filter(|p| {
+                    matches!(
+                        p.kind(),
+                        "selector_expression" | "field_expression" | "member_expression"
+                    ) && p
+                        .child_by_field_name("operand")
+                        .or_else(|| p.child_by_field_name("value"))
+                        .or_else(|| p.child_by_field_name("object"))
+                        == Some(n)
+                }) else {
+                    return false;
+                };
+                // `rc.Do(…)` calls it; `rc.HTTPClient` only reads the plain client inside.
+                !member.parent().is_some_and(|p| {
+                    p.kind() == "call_expression"
+                        && p.child_by_field_name("function") == Some(member)
+                })
+            })
+    }
+
     fn bound_name(&self, call: &Call<'t>) -> Option<String> {
         self.facts
             .assignments

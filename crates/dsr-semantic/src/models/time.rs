@@ -935,6 +935,10 @@ impl<'t> Builder<'_, 't, '_> {
             if self.language() == Language::Go && !(dropped || other_dropped) {
                 return None;
             }
+            // `for (t = start; t < end; t += step)`: a walk over a time range, not a wait.
+            if kind == "compare" && self.steps_through_range(site) {
+                return None;
+            }
             let compared =
                 (kind == "compare" && !self.only_decides_logging(site)) || self.is_compared(site);
             return Some(ClockUse {
@@ -1024,6 +1028,55 @@ impl<'t> Builder<'_, 't, '_> {
             }
         }
         false
+    }
+
+    /// Whether a comparison is the condition of a `for` loop whose update steps a variable of the comparison by
+    /// arithmetic (`t += step`, `t++`): the loop walks a range of times (hourly windows of a report, say),
+    /// it does not wait for a deadline, since the clock is not read again.
+    fn steps_through_range(&self, comparison: Node<'t>) -> bool {
+        let mut condition = comparison;
+        while let Some(parent) = condition
+            .parent()
+            .filter(|p| p.kind() == "parenthesized_expression")
+        {
+            condition = parent;
+        }
+        let Some(looped) = condition
+            .parent()
+            .filter(|p| matches!(p.kind(), "for_statement" | "for_clause"))
+            .filter(|p| {
+                p.child_by_field_name("condition")
+                    .is_some_and(|c| c.id() == condition.id())
+            })
+        else {
+            return false;
+        };
+        let Some(update) = looped
+            .child_by_field_name("increment")
+            .or_else(|| looped.child_by_field_name("update"))
+        else {
+            return false;
+        };
+        let stepped: Vec<&str> = node::descendants(update)
+            .filter(|n| {
+                matches!(
+                    n.kind(),
+                    "augmented_assignment_expression"
+                        | "update_expression"
+                        | "inc_statement"
+                        | "assignment_statement"
+                )
+            })
+            .filter_map(|n| {
+                n.child_by_field_name("left")
+                    .or_else(|| n.child_by_field_name("argument"))
+                    .or_else(|| n.named_child(0))
+            })
+            .map(|target| node::text(target, self.source))
+            .collect();
+        node::descendants(comparison)
+            .filter(|n| n.kind() == "identifier")
+            .any(|n| stepped.contains(&node::text(n, self.source)))
     }
 
     /// Whether a comparison only decides whether to log (`if (ms > 1000) console.warn(…)`, with no `else`): a
