@@ -231,6 +231,8 @@ impl Run for CheckArgs {
         let mut skipped: Vec<Skipped> = discovery.skipped;
         let mut checked = Vec::with_capacity(discovery.files.len());
         let mut parse_costs = Vec::new();
+        // Formats that list every file (JUnit's passing test cases) need the names of files without findings.
+        let keep_names = self.format.lists_clean_files();
         let progress = Progress::start(discovery.files.len());
         if self.timings {
             // Phases one after the other over files held in memory, so that parse-only and full analysis are
@@ -280,7 +282,7 @@ impl Run for CheckArgs {
                     files
                         .into_par_iter()
                         .map(|file| {
-                            let result = check_file(&engine, file, fix_mode);
+                            let result = check_file(&engine, file, fix_mode, keep_names);
                             progress.tick();
                             result
                         })
@@ -303,7 +305,7 @@ impl Run for CheckArgs {
                     .par_iter()
                     .map(|candidate| {
                         let result = scan::load(candidate, &intake)
-                            .and_then(|file| check_file(&engine, file, fix_mode));
+                            .and_then(|file| check_file(&engine, file, fix_mode, keep_names));
                         progress.tick();
                         result
                     })
@@ -330,6 +332,7 @@ impl Run for CheckArgs {
             &self.docs_url,
         );
         report.rules = engine.rules().iter().map(|r| r.meta()).collect();
+        report.threshold = self.fail_on.threshold();
         let mut fixed_files = 0;
         let (mut out_of_diff, mut in_baseline) = (0, 0);
         let mut analysis_costs = Vec::with_capacity(checked.len());
@@ -459,6 +462,7 @@ fn check_file(
     engine: &Engine,
     file: SourceFile,
     fix_mode: Option<FixMode>,
+    keep_names: bool,
 ) -> Result<Checked, Skipped> {
     let bytes = file.text.len() as u64;
     let language = file.language;
@@ -501,7 +505,7 @@ fn check_file(
         // Kept until the report only to be counted: free its text and, without failures to name it, its
         // names, so that memory follows the findings rather than the number of files.
         file.text = String::new();
-        if failures.is_empty() {
+        if failures.is_empty() && !keep_names {
             file.path = PathBuf::new();
             file.display = String::new();
         }
