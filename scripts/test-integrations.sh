@@ -239,7 +239,23 @@ PY
 check "actionlint: the actions action.yml uses, and their inputs" bash -c "cd '$lint' && actionlint .github/workflows/action-steps.yml"
 check ".gitlab-ci.yml: valid against GitLab's CI schema" check-jsonschema --builtin-schema vendor.gitlab-ci "$setups/.gitlab-ci.yml"
 
-# --- 4. pre-commit: the hooks, run by pre-commit on a scratch repository -----------------------------------------
+# --- 4. Editor packaging: the mason.nvim package ---------------------------------------------------------------
+echo "== mason.nvim package"
+# mason-org/registry-schema is split over many files (not all available here): the required fields, the cargo
+# source's id pattern and the binary are checked, and the lspconfig name must be the file editors/neovim ships.
+check "editors/mason/package.yaml: registry fields, cargo source, bin, lspconfig name" py - "$repo/editors/mason/package.yaml" "$repo/editors/neovim/lspconfig" <<'PY'
+import os, re, sys, yaml
+spec = yaml.safe_load(open(sys.argv[1]))
+for key in ["name", "description", "homepage", "licenses", "languages", "categories", "source"]:
+    assert spec.get(key), f"missing {key}"
+assert re.match(r"^pkg:cargo/.+@.+", spec["source"]["id"]), spec["source"]["id"]
+assert spec["bin"] == {"distsys-review": "cargo:distsys-review"}, spec["bin"]
+assert set(spec["categories"]) <= {"Compiler", "DAP", "Formatter", "LSP", "Linter", "Runtime"}
+name = spec["neovim"]["lspconfig"]
+assert os.path.isfile(os.path.join(sys.argv[2], name + ".lua")), name
+PY
+
+# --- 5. pre-commit: the hooks, run by pre-commit on a scratch repository -----------------------------------------
 echo "== pre-commit hooks"
 export PRE_COMMIT_HOME="$work/pre-commit-home"
 scratch="$work/scratch"
