@@ -716,14 +716,14 @@ fn rate_line(files: usize, elapsed: Duration) -> String {
 /// `12345` → `12,345`.
 fn thousands(n: usize) -> String {
     let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    // Groups of three from the right; the digits are ASCII, so every chunk is a str.
+    let mut groups: Vec<&str> = digits
+        .as_bytes()
+        .rchunks(3)
+        .map(|group| std::str::from_utf8(group).unwrap_or_default())
+        .collect();
+    groups.reverse();
+    groups.join(",")
 }
 
 #[cfg(test)]
