@@ -43,22 +43,18 @@ pub fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{render, report, review, skipped};
+    use super::super::tests::rendered;
     use super::super::Format;
 
     #[test]
     fn concise_report() {
-        let review = review();
-        let skipped = skipped();
-        insta::assert_snapshot!(render(Format::Concise, &report(&review, &skipped)));
+        insta::assert_snapshot!(rendered(Format::Concise));
     }
 
     /// Every finding line parses with the `%f:%l:%c: %m` pattern editors and reviewdog use.
     #[test]
     fn every_line_but_the_summary_is_file_line_column_message() {
-        let review = review();
-        let skipped = skipped();
-        let text = render(Format::Concise, &report(&review, &skipped));
+        let text = rendered(Format::Concise);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 5, "{text}");
         for line in &lines[..4] {

@@ -68,15 +68,13 @@ impl Renderer for GithubRenderer {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{render, report, review, skipped};
+    use super::super::tests::rendered;
     use super::super::Format;
     use super::*;
 
     #[test]
     fn github_report() {
-        let review = review();
-        let skipped = skipped();
-        insta::assert_snapshot!(render(Format::Github, &report(&review, &skipped)));
+        insta::assert_snapshot!(rendered(Format::Github));
     }
 
     /// The runner splits a command at the first `::` after its properties and the properties at `,` and `=`:
@@ -113,9 +111,7 @@ mod tests {
 
     #[test]
     fn levels_follow_severity() {
-        let review = review();
-        let skipped = skipped();
-        let text = render(Format::Github, &report(&review, &skipped));
+        let text = rendered(Format::Github);
         let commands: Vec<&str> = text
             .lines()
             .filter_map(|l| l.strip_prefix("::"))

@@ -78,36 +78,25 @@ mod tests {
     use dsr_core::config::Review;
     use dsr_core::Language;
 
-    use super::super::tests::{render, report, review, skipped};
+    use super::super::tests::{rendered, schema_errors, validator};
     use super::super::{Format, Report, DEFAULT_DOCS_URL};
     use super::*;
 
     #[test]
     fn gitlab_report() {
-        let review = review();
-        let skipped = skipped();
-        insta::assert_snapshot!(render(Format::Gitlab, &report(&review, &skipped)));
+        insta::assert_snapshot!(rendered(Format::Gitlab));
     }
 
     /// GitLab's own schema for a Code Quality issue (vendored, see tests/formats/README.md), applied to every
     /// issue; then what GitLab's documentation asks beyond it: a severity it knows, a line, unique fingerprints.
     #[test]
     fn issues_are_valid_against_gitlabs_schema() {
-        let review = review();
-        let skipped = skipped();
-        let schema: Value =
-            serde_json::from_str(include_str!("../../tests/formats/gitlab-codeclimate.json"))
-                .unwrap();
-        let validator = jsonschema::validator_for(&schema).unwrap();
-        let issues: Value =
-            serde_json::from_str(&render(Format::Gitlab, &report(&review, &skipped))).unwrap();
+        let validator = validator(include_str!("../../tests/formats/gitlab-codeclimate.json"));
+        let issues: Value = serde_json::from_str(&rendered(Format::Gitlab)).unwrap();
         let issues = issues.as_array().unwrap();
         assert_eq!(issues.len(), 4);
         for issue in issues {
-            let errors: Vec<String> = validator
-                .iter_errors(issue)
-                .map(|e| e.to_string())
-                .collect();
+            let errors = schema_errors(&validator, issue);
             assert!(errors.is_empty(), "{errors:#?}");
             assert!(["info", "minor", "major", "critical", "blocker"]
                 .contains(&issue["severity"].as_str().unwrap()));

@@ -171,15 +171,13 @@ impl Renderer for JunitRenderer {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{render, report, review, skipped};
+    use super::super::tests::{render, rendered, report, review, skipped};
     use super::super::Format;
     use super::*;
 
     #[test]
     fn junit_report() {
-        let review = review();
-        let skipped = skipped();
-        insta::assert_snapshot!(render(Format::Junit, &report(&review, &skipped)));
+        insta::assert_snapshot!(rendered(Format::Junit));
     }
 
     /// With `--fail-on none` nothing fails; with `critical` only the file with the critical finding does.

@@ -525,6 +525,30 @@ pub(crate) mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    /// The synthetic report in one format.
+    pub fn rendered(format: Format) -> String {
+        let review = review();
+        let skipped = skipped();
+        render(format, &report(&review, &skipped))
+    }
+
+    /// The validator of a vendored schema (tests/formats, tests/sarif).
+    pub fn validator(schema: &str) -> jsonschema::Validator {
+        let schema: serde_json::Value = serde_json::from_str(schema).unwrap();
+        jsonschema::validator_for(&schema).unwrap()
+    }
+
+    /// What the validator finds wrong in a value, with where.
+    pub fn schema_errors(
+        validator: &jsonschema::Validator,
+        value: &serde_json::Value,
+    ) -> Vec<String> {
+        validator
+            .iter_errors(value)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect()
+    }
+
     #[test]
     fn points_count_characters_and_utf16_units() {
         let source = Source::new(GO.to_string());

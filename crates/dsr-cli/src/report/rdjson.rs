@@ -101,34 +101,24 @@ impl Renderer for RdjsonRenderer {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{render, report, review, skipped};
+    use super::super::tests::{rendered, schema_errors, validator};
     use super::super::Format;
     use super::*;
 
     #[test]
     fn rdjson_report() {
-        let review = review();
-        let skipped = skipped();
-        insta::assert_snapshot!(render(Format::Rdjson, &report(&review, &skipped)));
+        insta::assert_snapshot!(rendered(Format::Rdjson));
     }
 
     /// reviewdog's published schema (vendored, see tests/formats/README.md). It requires nothing and allows
     /// any extra property, so the test also checks what reviewdog needs to place a comment.
     #[test]
     fn result_is_valid_against_reviewdogs_schema() {
-        let review = review();
-        let skipped = skipped();
-        let schema: Value = serde_json::from_str(include_str!(
+        let validator = validator(include_str!(
             "../../tests/formats/reviewdog-DiagnosticResult.json"
-        ))
-        .unwrap();
-        let validator = jsonschema::validator_for(&schema).unwrap();
-        let value: Value =
-            serde_json::from_str(&render(Format::Rdjson, &report(&review, &skipped))).unwrap();
-        let errors: Vec<String> = validator
-            .iter_errors(&value)
-            .map(|e| e.to_string())
-            .collect();
+        ));
+        let value: Value = serde_json::from_str(&rendered(Format::Rdjson)).unwrap();
+        let errors = schema_errors(&validator, &value);
         assert!(errors.is_empty(), "{errors:#?}");
         let diagnostics = value["diagnostics"].as_array().unwrap();
         assert_eq!(diagnostics.len(), 4);
@@ -150,10 +140,7 @@ mod tests {
     /// and the comment line holds `—` (3 bytes) and `💳` (4 bytes).
     #[test]
     fn columns_are_utf8_bytes_and_fixes_are_suggestions() {
-        let review = review();
-        let skipped = skipped();
-        let value: Value =
-            serde_json::from_str(&render(Format::Rdjson, &report(&review, &skipped))).unwrap();
+        let value: Value = serde_json::from_str(&rendered(Format::Rdjson)).unwrap();
         let diagnostics = value["diagnostics"].as_array().unwrap();
         let low = diagnostics
             .iter()
