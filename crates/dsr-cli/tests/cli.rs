@@ -660,6 +660,8 @@ fn run_on_terminal(dir: &std::path::Path, args: &str) -> Option<String> {
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env("TERM", "xterm")
+        // `script` copies its stdin to the terminal; a closed one ends it early, /dev/null does not.
+        .stdin(std::process::Stdio::null())
         .output()
         .ok()?;
     Some(String::from_utf8_lossy(&output.stdout).into_owned())
