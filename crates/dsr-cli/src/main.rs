@@ -10,6 +10,7 @@ mod commands;
 mod cpu;
 mod report;
 mod scan;
+mod survey;
 mod terminal;
 
 use std::process::ExitCode;

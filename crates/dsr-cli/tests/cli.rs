@@ -650,3 +650,50 @@ mod only_new_findings {
         assert_eq!(reported(&stdout), [("src/queue.rs".to_string(), 6)]);
     }
 }
+
+/// Runs the binary under a pseudo-terminal (util-linux `script`), so that stderr is a terminal; `None` when
+/// `script` is missing (the test then says so and checks the rest).
+fn run_on_terminal(dir: &std::path::Path, args: &str) -> Option<String> {
+    let command = format!("{} {args}", common::binary().display());
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        // `script` copies its stdin to the terminal; a closed one ends it early, /dev/null does not.
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// On a terminal a long scan shows a progress bar and ends with the rate; `--quiet` and a non-terminal stderr
+/// show neither.
+#[test]
+fn progress_and_rate_only_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..250 {
+        std::fs::write(
+            dir.path().join(format!("f{i:03}.go")),
+            format!("package p\n\nfunc F{i}() int {{ return {i} }}\n"),
+        )
+        .unwrap();
+    }
+    let piped = common::run(dir.path(), &["check", "--fail-on", "none"]);
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    assert!(!piped.stderr.contains("files/s"), "{}", piped.stderr);
+    assert!(!piped.stderr.contains("checking"), "{}", piped.stderr);
+    let Some(terminal) = run_on_terminal(dir.path(), "check --fail-on none") else {
+        eprintln!("`script` is not installed: the terminal half of this test did not run");
+        return;
+    };
+    assert!(terminal.contains("checking"), "no progress bar: {terminal}");
+    assert!(terminal.contains("checked 250 files in "), "{terminal}");
+    assert!(terminal.contains(" files/s)"), "{terminal}");
+    let quiet = run_on_terminal(dir.path(), "check --fail-on none --quiet").unwrap();
+    assert!(
+        !quiet.contains("files/s") && !quiet.contains("checking"),
+        "{quiet}"
+    );
+    assert!(quiet.contains("no findings in 250 files"), "{quiet}");
+}

@@ -4,7 +4,6 @@
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -115,6 +114,11 @@ pub struct CheckArgs {
     /// Print to stderr how long each phase took: files, bytes, parse-only and full-analysis time, throughput.
     #[arg(long)]
     timings: bool,
+
+    /// No progress bar and no closing `checked N files in T s` line (both appear only when stderr is a
+    /// terminal anyway); warnings are still printed.
+    #[arg(long, short = 'q')]
+    quiet: bool,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -231,7 +235,9 @@ impl Run for CheckArgs {
         let mut skipped: Vec<Skipped> = discovery.skipped;
         let mut checked = Vec::with_capacity(discovery.files.len());
         let mut parse_costs = Vec::new();
-        let progress = Progress::start(discovery.files.len());
+        // Formats that list every file (JUnit's passing test cases) need the names of files without findings.
+        let keep_names = self.format.lists_clean_files();
+        let progress = Progress::start(discovery.files.len(), !self.quiet);
         if self.timings {
             // Phases one after the other over files held in memory, so that parse-only and full analysis are
             // timed over the same bytes and neither includes I/O.
@@ -280,7 +286,7 @@ impl Run for CheckArgs {
                     files
                         .into_par_iter()
                         .map(|file| {
-                            let result = check_file(&engine, file, fix_mode);
+                            let result = check_file(&engine, file, fix_mode, keep_names);
                             progress.tick();
                             result
                         })
@@ -303,7 +309,7 @@ impl Run for CheckArgs {
                     .par_iter()
                     .map(|candidate| {
                         let result = scan::load(candidate, &intake)
-                            .and_then(|file| check_file(&engine, file, fix_mode));
+                            .and_then(|file| check_file(&engine, file, fix_mode, keep_names));
                         progress.tick();
                         result
                     })
@@ -330,6 +336,7 @@ impl Run for CheckArgs {
             &self.docs_url,
         );
         report.rules = engine.rules().iter().map(|r| r.meta()).collect();
+        report.threshold = self.fail_on.threshold();
         let mut fixed_files = 0;
         let (mut out_of_diff, mut in_baseline) = (0, 0);
         let mut analysis_costs = Vec::with_capacity(checked.len());
@@ -437,6 +444,7 @@ impl Run for CheckArgs {
             Err(err) => return Err(err),
         }
         timings.render = render;
+        progress.summary(report.summary.files_scanned);
         if self.timings {
             timings.languages = by_language(&parse_costs, &analysis_costs);
             eprint!("{}", timings_report(&timings, jobs, skipped.len()));
@@ -459,6 +467,7 @@ fn check_file(
     engine: &Engine,
     file: SourceFile,
     fix_mode: Option<FixMode>,
+    keep_names: bool,
 ) -> Result<Checked, Skipped> {
     let bytes = file.text.len() as u64;
     let language = file.language;
@@ -501,7 +510,7 @@ fn check_file(
         // Kept until the report only to be counted: free its text and, without failures to name it, its
         // names, so that memory follows the findings rather than the number of files.
         file.text = String::new();
-        if failures.is_empty() {
+        if failures.is_empty() && !keep_names {
             file.path = PathBuf::new();
             file.display = String::new();
         }
@@ -628,40 +637,93 @@ fn timings_report(timings: &Timings, jobs: usize, skipped: usize) -> String {
     out
 }
 
-/// A one-line `checked n/total files` counter on stderr, only on a terminal and only for runs long enough to
-/// need it.
+/// Progress on long scans, for a person at a terminal: a bar on stderr while files are analysed (from
+/// [`Progress::MIN_FILES`] files on), then one line with the rate — `checked 1,204 files in 2.3 s (523 files/s)`.
+/// Nothing at all when stderr is not a terminal (CI logs, pipes, editors) or with `--quiet`.
 struct Progress {
-    total: usize,
-    done: AtomicUsize,
+    bar: Option<indicatif::ProgressBar>,
     enabled: bool,
     started: std::time::Instant,
 }
 
 impl Progress {
-    /// Below this many files a run is too short for a counter to help.
+    /// Below this many files a run is too short for a bar to help.
     const MIN_FILES: usize = 200;
 
-    fn start(total: usize) -> Self {
+    fn start(total: usize, wanted: bool) -> Self {
+        let enabled = wanted && std::io::stderr().is_terminal();
+        let bar = (enabled && total >= Self::MIN_FILES).then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total as u64),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "checking {bar:30} {human_pos}/{human_len} files, {per_sec}, {eta} left",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            // Drawn once now: later draws are rate-limited, and a fast scan may end before the first of them.
+            bar.tick();
+            bar
+        });
         Self {
-            total,
-            done: AtomicUsize::new(0),
-            enabled: total >= Self::MIN_FILES && std::io::stderr().is_terminal(),
+            bar,
+            enabled,
             started: std::time::Instant::now(),
         }
     }
 
     fn tick(&self) {
-        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.enabled && done & 63 == 0 && self.started.elapsed() > Duration::from_millis(300) {
-            eprint!("\rchecked {done}/{} files", self.total);
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
         }
     }
 
+    /// Clears the bar, so that warnings and the report start on a clean line.
     fn finish(&self) {
-        if self.enabled && self.started.elapsed() > Duration::from_millis(300) {
-            eprint!("\r\x1b[2K");
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
+
+    /// The closing line, once the report is out.
+    fn summary(&self, files: usize) {
+        if self.enabled {
+            eprintln!("{}", rate_line(files, self.started.elapsed()));
+        }
+    }
+}
+
+/// `checked 1,204 files in 2.3 s (523 files/s)`.
+#[allow(clippy::cast_precision_loss)]
+fn rate_line(files: usize, elapsed: Duration) -> String {
+    let seconds = elapsed.as_secs_f64();
+    let rate = if seconds > 0.0 {
+        format!(
+            " ({} files/s)",
+            thousands((files as f64 / seconds).round() as usize)
+        )
+    } else {
+        String::new()
+    };
+    let noun = if files == 1 { "file" } else { "files" };
+    format!(
+        "checked {} {noun} in {seconds:.1} s{rate}",
+        thousands(files)
+    )
+}
+
+/// `12345` → `12,345`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    // Groups of three from the right; the digits are ASCII, so every chunk is a str.
+    let mut groups: Vec<&str> = digits
+        .as_bytes()
+        .rchunks(3)
+        .map(|group| std::str::from_utf8(group).unwrap_or_default())
+        .collect();
+    groups.reverse();
+    groups.join(",")
 }
 
 #[cfg(test)]
@@ -676,6 +738,17 @@ mod tests {
         assert_eq!(parse_size("1kb"), Ok(1000));
         assert!(parse_size("2X").is_err());
         assert!(parse_size("M").is_err());
+    }
+
+    #[test]
+    fn the_rate_line_reads_well() {
+        assert_eq!(
+            rate_line(1204, Duration::from_millis(2300)),
+            "checked 1,204 files in 2.3 s (523 files/s)"
+        );
+        assert_eq!(rate_line(1, Duration::ZERO), "checked 1 file in 0.0 s");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
     }
 
     #[test]

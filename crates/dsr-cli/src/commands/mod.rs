@@ -3,6 +3,7 @@
 
 mod check;
 mod explain;
+mod init;
 mod lsp;
 mod rules;
 
@@ -38,6 +39,9 @@ subcommands! {
     Rules(rules::RulesArgs),
     /// Print a rule's documentation page (by code or name).
     Explain(explain::ExplainArgs),
+    /// Write a commented distsys-review.toml for the repository: languages, SQL dialect, components and
+    /// stores found, TODOs for invariants and SLOs.
+    Init(init::InitArgs),
     /// Serve the Language Server Protocol on stdin/stdout (logs to stderr or --log-file).
     Lsp(lsp::LspArgs),
 }
