@@ -5,11 +5,13 @@
 //! configuration error (clap uses 2 for usage errors too).
 
 mod baseline;
+mod cache;
 mod changed_lines;
 mod commands;
 mod cpu;
 mod report;
 mod scan;
+mod schedule;
 mod terminal;
 
 use std::process::ExitCode;
