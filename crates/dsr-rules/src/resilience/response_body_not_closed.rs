@@ -286,7 +286,6 @@ fn check_call<'t>(ctx: &RuleContext<'t>, call: &Call<'t>, sink: &mut Vec<Finding
     };
     let targets: Vec<String> = facts
         .assignments_within(TextRange::of(statement))
-        .iter()
         .filter(|a| a.node == statement && a.value == Some(call.node))
         .map(|a| a.target.clone())
         .collect();
@@ -365,9 +364,7 @@ impl Uses {
         // Locals holding the body (`body := resp.Body`) close it too.
         let mut bodies = vec![body.clone()];
         for a in ctx.facts.assignments_within(TextRange::of(scope)) {
-            if TextRange::of(scope).contains_range(TextRange::of(a.node))
-                && a.value.is_some_and(|v| compact_text(ctx, v) == body)
-            {
+            if a.value.is_some_and(|v| compact_text(ctx, v) == body) {
                 bodies.push(a.target.clone());
             }
         }

@@ -465,10 +465,12 @@ impl<'t> FileFacts<'t> {
             .filter(move |c| range.contains_range(c.range()))
     }
 
-    /// Assignments whose statement starts inside `range` (in nested functions too): for the range of a node,
-    /// those inside it. Assignments are in document order, so this is a binary search, not a scan of the file.
-    pub fn assignments_within(&self, range: TextRange) -> &[Assignment<'t>] {
+    /// Assignments whose statement lies inside `range` (in nested functions too). Assignments are in document
+    /// order, so this is a binary search, not a scan of the file.
+    pub fn assignments_within(&self, range: TextRange) -> impl Iterator<Item = &Assignment<'t>> {
         within(&self.assignments, range, |a| a.node)
+            .iter()
+            .filter(move |a| range.contains_range(TextRange::of(a.node)))
     }
 
     /// Assignments made inside the function `function` (not in nested ones) or at top level when `None`.
@@ -486,6 +488,22 @@ impl<'t> FileFacts<'t> {
         offset: usize,
     ) -> Option<Node<'t>> {
         // The latest declaration before `offset`, in `function` if there is one there, else at top level.
+        let mut top_level = None;
+        for &i in self.declarations_before(name, offset).iter().rev() {
+            let a = &self.assignments[i];
+            if a.function == function {
+                return a.value;
+            }
+            if a.function.is_none() && top_level.is_none() {
+                top_level = Some(a);
+            }
+        }
+        top_level.and_then(|a| a.value)
+    }
+
+    /// The indexes of the assignments that declare `name` and start before `offset`, in document order, from an
+    /// index by name built on first use (a scan of every assignment per question was quadratic).
+    fn declarations_before(&self, name: &str, offset: usize) -> &[usize] {
         let declarations = self.declarations.get_or_init(|| {
             let mut index: std::collections::HashMap<String, Vec<usize>> =
                 std::collections::HashMap::new();
@@ -496,20 +514,12 @@ impl<'t> FileFacts<'t> {
             }
             index
         });
-        let candidates = declarations.get(name)?;
+        let Some(candidates) = declarations.get(name) else {
+            return &[];
+        };
         let before =
             candidates.partition_point(|&i| self.assignments[i].node.start_byte() < offset);
-        let mut top_level = None;
-        for &i in candidates[..before].iter().rev() {
-            let a = &self.assignments[i];
-            if a.function == function {
-                return a.value;
-            }
-            if a.function.is_none() && top_level.is_none() {
-                top_level = Some(a);
-            }
-        }
-        top_level.and_then(|a| a.value)
+        &candidates[..before]
     }
 
     fn resolve_names(&mut self) {
@@ -569,12 +579,9 @@ pub fn go_package_references(root: Node<'_>, source: &str, local: &str) -> Vec<T
 /// `FileFacts::parents` of the root.
 const NO_PARENT: u32 = u32::MAX;
 
-/// The items of `items` (in document order of their nodes) whose node starts inside `range`: for the range of a
-/// node, those inside it, since syntax nodes nest.
+/// The items of `items` (in document order of their nodes: the traversal pushes them in pre-order) whose node
+/// starts inside `range`: for the range of a node, those inside it and those that start where it starts.
 fn within<'i, T>(items: &'i [T], range: TextRange, node: impl Fn(&T) -> Node<'_>) -> &'i [T] {
-    debug_assert!(items
-        .windows(2)
-        .all(|w| node(&w[0]).start_byte() <= node(&w[1]).start_byte()));
     let start = items.partition_point(|item| node(item).start_byte() < range.start);
     let count = items[start..].partition_point(|item| node(item).start_byte() < range.end);
     &items[start..start + count]
