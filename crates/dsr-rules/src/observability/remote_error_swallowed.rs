@@ -387,8 +387,11 @@ fn ts_floating(
 /// `try { await remote() } catch {}` and `remote().catch(() => {})`.
 fn check_ts_catches(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>, seen: &mut FxHashSet<usize>) {
     let remote = ctx.remote_calls();
-    let Some(tree) = ctx.tree else { return };
-    for n in node::descendants(tree.root_node()) {
+    // The facts' record of the one traversal, not another walk of the tree.
+    for n in ctx
+        .facts
+        .nodes_of_kind(&["try_statement", "call_expression"])
+    {
         match n.kind() {
             "try_statement" => {
                 let (Some(body), Some(handler)) = (
