@@ -460,9 +460,28 @@ impl<'t> FileFacts<'t> {
 
     /// Calls inside `range`. Calls are in document order, so this is a binary search, not a scan of the file.
     pub fn calls_within(&self, range: TextRange) -> impl Iterator<Item = &Call<'t>> {
-        within(&self.calls, range, |c| c.node)
+        self.call_indexes_within(range)
+            .map(|index| &self.calls[index])
+    }
+
+    /// The indexes in `calls` of the calls inside `range`, in document order.
+    pub fn call_indexes_within(&self, range: TextRange) -> impl Iterator<Item = usize> + '_ {
+        let first = self
+            .calls
+            .partition_point(|c| c.node.start_byte() < range.start);
+        let count = within(&self.calls[first..], range, |c| c.node).len();
+        (first..first + count).filter(move |&index| range.contains_range(self.calls[index].range()))
+    }
+
+    /// The index in `calls` of the call whose node is `node`: a binary search by position.
+    pub fn call_index(&self, node: Node<'_>) -> Option<usize> {
+        let start = node.start_byte();
+        let first = self.calls.partition_point(|c| c.node.start_byte() < start);
+        self.calls[first..]
             .iter()
-            .filter(move |c| range.contains_range(c.range()))
+            .take_while(|c| c.node.start_byte() == start)
+            .position(|c| c.node.id() == node.id())
+            .map(|offset| first + offset)
     }
 
     /// Assignments whose statement lies inside `range` (in nested functions too). Assignments are in document
