@@ -16,7 +16,8 @@
 //! bucket or the new one, never part of one; of two runs that end together, the later rename wins and the
 //! other's new entries are lost, to be computed again next time — never mixed. A bucket that cannot be read or
 //! parsed (truncated, edited, an older format) is ignored, and the run writes a good one in its place. Files
-//! whose analysis had a rule failure are not cached, so the failure is reported again.
+//! whose analysis had a rule failure are not cached, so the failure is reported again. A bucket no run wrote for
+//! a week (an old build's, an old configuration's) is removed when another is written.
 //!
 //! The directory holds a `CACHEDIR.TAG` (backup tools skip it) and a `.gitignore` of `*` (git ignores it, and
 //! so does the walk of `check`, which respects ignore files).
@@ -26,6 +27,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 use dsr_core::Finding;
 use serde::{Deserialize, Serialize};
@@ -245,11 +247,47 @@ impl Cache {
         if renamed.is_err() {
             let _ = std::fs::remove_file(&temporary);
         }
-        renamed
+        renamed?;
+        prune(self.bucket.parent().unwrap_or(&self.dir));
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+/// A bucket nobody wrote for this long belongs to a binary or configuration no longer in use (every build of
+/// the program starts a bucket of its own).
+const STALE_BUCKET: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A temporary file this old was left by a run that died between writing and renaming it.
+const STALE_TEMPORARY: Duration = Duration::from_secs(3600);
+
+/// Removes stale buckets and temporary files from `buckets`; failures are harmless and ignored.
+fn prune(buckets: &Path) {
+    let Ok(entries) = std::fs::read_dir(buckets) else {
+        return;
+    };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let limit = if name.contains(".tmp.") {
+            STALE_TEMPORARY
+        } else if name.ends_with(".json") {
+            STALE_BUCKET
+        } else {
+            continue;
+        };
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| now.duration_since(modified).ok());
+        if age.is_some_and(|age| age > limit) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
