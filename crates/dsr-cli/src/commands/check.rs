@@ -13,8 +13,10 @@ use dsr_engine::{Engine, FixMode, Intake};
 use rayon::prelude::*;
 
 use super::Run;
+use crate::cache::{self, Cache, FileKey};
 use crate::report::{Format, Report, DEFAULT_DOCS_URL};
 use crate::scan::{self, FileCost, LanguageTimings, SkipReason, Skipped, SourceFile, Timings};
+use crate::schedule::largest_first;
 use crate::terminal::{warn, ColorChoice};
 use crate::ExitStatus;
 
@@ -112,6 +114,7 @@ pub struct CheckArgs {
     write_baseline: Option<PathBuf>,
 
     /// Print to stderr how long each phase took: files, bytes, parse-only and full-analysis time, throughput.
+    /// Analyses every file (the result cache is neither read nor written).
     #[arg(long)]
     timings: bool,
 
@@ -119,6 +122,15 @@ pub struct CheckArgs {
     /// terminal anyway); warnings are still printed.
     #[arg(long, short = 'q')]
     quiet: bool,
+
+    /// Analyse every file, without reading or writing the result cache.
+    #[arg(long)]
+    no_cache: bool,
+
+    /// Where results are cached between runs [default: .distsys-review-cache in the root: the directory of the
+    /// configuration file, else the current directory].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -250,6 +262,7 @@ impl Run for CheckArgs {
                         .collect::<Vec<_>>()
                 })
             });
+            let file_size = |file: &&SourceFile| file.text.len() as u64;
             timings.read = read;
             let mut files = Vec::with_capacity(loaded.len());
             for result in loaded {
@@ -259,39 +272,30 @@ impl Run for CheckArgs {
                 }
             }
             let (costs, parse) = scan::phase(|| {
-                pool.install(|| {
-                    files
-                        .par_iter()
-                        .map(|file| {
-                            let (_, elapsed) = scan::file_time(|| {
-                                dsr_engine::parse::parse(
-                                    file.language,
-                                    &file.text,
-                                    limits.parse_timeout,
-                                )
-                            });
-                            FileCost {
-                                language: file.language,
-                                bytes: file.text.len() as u64,
-                                elapsed,
-                            }
-                        })
-                        .collect::<Vec<_>>()
+                largest_first(&pool, files.iter().collect(), file_size, |file| {
+                    let (_, elapsed) = scan::file_time(|| {
+                        dsr_engine::parse::parse(file.language, &file.text, limits.parse_timeout)
+                    });
+                    FileCost {
+                        language: file.language,
+                        bytes: file.text.len() as u64,
+                        elapsed,
+                    }
                 })
             });
             parse_costs = costs;
             timings.parse = parse;
             let (results, analysis) = scan::phase(|| {
-                pool.install(|| {
-                    files
-                        .into_par_iter()
-                        .map(|file| {
-                            let result = check_file(&engine, file, fix_mode, keep_names);
-                            progress.tick();
-                            result
-                        })
-                        .collect::<Vec<_>>()
-                })
+                largest_first(
+                    &pool,
+                    files,
+                    |file| file.text.len() as u64,
+                    |file| {
+                        let result = check_file(&engine, file, fix_mode, keep_names);
+                        progress.tick();
+                        result
+                    },
+                )
             });
             timings.analysis = analysis;
             for result in results {
@@ -301,24 +305,40 @@ impl Run for CheckArgs {
                 }
             }
         } else {
-            // One pass: each file is read, analysed and, without findings, dropped, so memory follows the
-            // findings rather than the size of the tree.
-            let results = pool.install(|| {
-                discovery
-                    .files
-                    .par_iter()
-                    .map(|candidate| {
-                        let result = scan::load(candidate, &intake)
-                            .and_then(|file| check_file(&engine, file, fix_mode, keep_names));
-                        progress.tick();
-                        result
-                    })
-                    .collect::<Vec<_>>()
-            });
+            // One pass: each file is read, analysed (or its findings taken from the cache) and, without
+            // findings, dropped, so memory follows the findings rather than the size of the tree.
+            // Fixing rewrites files: then every file is analysed, and the next run caches the fixed text.
+            let cache = if self.no_cache || fix_mode.is_some() {
+                None
+            } else {
+                open_cache(self.cache_dir.as_deref(), &root, &engine)
+            };
+            let results = largest_first(
+                &pool,
+                discovery.files.iter().collect(),
+                |candidate: &&scan::Candidate| candidate.size,
+                |candidate| {
+                    let result = scan::load(candidate, &intake).and_then(|file| match &cache {
+                        Some(cache) => check_file_cached(&engine, file, cache, keep_names),
+                        None => check_file(&engine, file, fix_mode, keep_names),
+                    });
+                    progress.tick();
+                    result
+                },
+            );
             for result in results {
                 match result {
                     Ok(file) => checked.push(file),
                     Err(skip) => skipped.push(skip),
+                }
+            }
+            if let Some(cache) = cache {
+                let dir = cache.dir().to_path_buf();
+                if let Err(err) = cache.save(|display| root.join(display).exists()) {
+                    warn(format_args!(
+                        "{}: cannot write the result cache: {err}",
+                        dir.display()
+                    ));
                 }
             }
         }
@@ -463,6 +483,59 @@ impl Run for CheckArgs {
     }
 }
 
+/// The run's result cache, or `None` (with a warning) when its directory cannot be made.
+fn open_cache(dir: Option<&Path>, root: &Path, engine: &Engine) -> Option<Cache> {
+    let dir = dir.map_or_else(|| root.join(cache::DEFAULT_DIR), Path::to_path_buf);
+    // Everything that can change a finding besides the file: every setting (the configuration whole) and the
+    // rules it enables. The tool's identity covers the rules' code and the knowledge base.
+    let rules: Vec<&str> = engine.rules().iter().map(|r| r.meta().code).collect();
+    let configuration = format!("{:?} {rules:?}", engine.config());
+    let key = cache::BucketKey::new(&cache::tool_identity(), &configuration, root);
+    match Cache::open(&dir, &key) {
+        Ok(cache) => Some(cache),
+        Err(err) => {
+            warn(format_args!(
+                "{}: cannot use the result cache: {err}",
+                dir.display()
+            ));
+            None
+        }
+    }
+}
+
+/// [`check_file`] through the result cache: a file whose key matches an entry is not analysed.
+fn check_file_cached(
+    engine: &Engine,
+    file: SourceFile,
+    cache: &Cache,
+    keep_names: bool,
+) -> Result<Checked, Skipped> {
+    let key = FileKey::of(&file.text);
+    let bytes = file.text.len() as u64;
+    let language = file.language;
+    if let Some(findings) = cache.get(&file.display, key) {
+        return Ok(Checked::new(
+            file,
+            findings,
+            Vec::new(),
+            0,
+            FileCost {
+                language,
+                bytes,
+                elapsed: Duration::ZERO,
+            },
+            keep_names,
+        ));
+    }
+    let display = file.display.clone();
+    let checked = check_file(engine, file, None, keep_names)?;
+    // A rule that failed is reported again next time rather than remembered as no findings.
+    if checked.failures.is_empty() {
+        cache.put(&display, key, &checked.findings);
+    }
+    Ok(checked)
+}
+
 fn check_file(
     engine: &Engine,
     file: SourceFile,
@@ -502,30 +575,51 @@ fn check_file(
             ))
         }
     });
-    let (mut file, findings, failures, fixed) = result.map_err(|(display, skip)| Skipped {
+    let (file, findings, failures, fixed) = result.map_err(|(display, skip)| Skipped {
         display,
         reason: SkipReason::Limit(skip),
     })?;
-    if findings.is_empty() && fixed == 0 {
-        // Kept until the report only to be counted: free its text and, without failures to name it, its
-        // names, so that memory follows the findings rather than the number of files.
-        file.text = String::new();
-        if failures.is_empty() && !keep_names {
-            file.path = PathBuf::new();
-            file.display = String::new();
-        }
-    }
-    Ok(Checked {
+    Ok(Checked::new(
         file,
         findings,
         failures,
         fixed,
-        cost: FileCost {
+        FileCost {
             language,
             bytes,
             elapsed,
         },
-    })
+        keep_names,
+    ))
+}
+
+impl Checked {
+    fn new(
+        mut file: SourceFile,
+        findings: Vec<dsr_core::Finding>,
+        failures: Vec<dsr_engine::RuleFailure>,
+        fixed: usize,
+        cost: FileCost,
+        keep_names: bool,
+    ) -> Self {
+        if findings.is_empty() && fixed == 0 {
+            // Kept until the report only to be counted: free its text and, without failures to name it (or a
+            // format that lists clean files), its names, so that memory follows the findings rather than the
+            // number of files.
+            file.text = String::new();
+            if failures.is_empty() && !keep_names {
+                file.path = PathBuf::new();
+                file.display = String::new();
+            }
+        }
+        Self {
+            file,
+            findings,
+            failures,
+            fixed,
+            cost,
+        }
+    }
 }
 
 fn plural(count: usize, one: &str, many: &str) -> String {

@@ -199,6 +199,13 @@ fn counted_capacity(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
 /// Go: `q = append(q, x)` inside a goroutine, `q = q[1:]` elsewhere, and no `len(q)` check next to the append.
 fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
     let facts = ctx.facts;
+    // The re-slicing pops (`q = q[1:]`), found once: looking for a pop among every assignment of the file per
+    // append was quadratic in large files, which append everywhere.
+    let pops: Vec<&Assignment<'_>> = facts
+        .assignments
+        .iter()
+        .filter(|a| a.value.is_some_and(|v| is_reslice_of(ctx, v, &a.target)))
+        .collect();
     for push in facts.assignments.iter().filter(|a| !a.declares) {
         let Some(value) = push.value else { continue };
         if !is_append_to(ctx, value, &push.target) {
@@ -212,11 +219,10 @@ fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
         if is_local && pushed.is_none() {
             continue;
         }
-        let Some(pop) = facts.assignments.iter().find(|a| {
-            a.target == push.target
-                && a.value.is_some_and(|v| is_reslice_of(ctx, v, &push.target))
-                && (!is_local || declaration(a) == pushed)
-        }) else {
+        let Some(pop) = pops
+            .iter()
+            .find(|a| a.target == push.target && (!is_local || declaration(a) == pushed))
+        else {
             continue;
         };
         if !runs_in_goroutine(ctx, facts, push) || has_length_check(ctx, facts, push) {

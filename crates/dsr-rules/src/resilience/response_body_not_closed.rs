@@ -7,6 +7,9 @@ use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
 
+use std::cell::OnceCell;
+use std::collections::HashSet;
+
 use crate::shared::{compact_text, indentation_at};
 use dsr_semantic::KbMatch;
 
@@ -115,8 +118,9 @@ impl Rule<RuleContext<'_>> for ResponseBodyNotClosed {
         if ctx.language != Language::Go {
             return;
         }
+        let client_fields = OnceCell::new();
         for call in &ctx.facts.calls {
-            if returns_response(ctx, call) {
+            if returns_response(ctx, call, &client_fields) {
                 check_call(ctx, call, sink);
             }
         }
@@ -124,8 +128,13 @@ impl Rule<RuleContext<'_>> for ResponseBodyNotClosed {
 }
 
 /// Calls that return an `*http.Response`: the knowledge base's `net/http` calls (`http.Get`, `client.Do`),
-/// and `Get`/`Head`/`Post`/`PostForm` on a value the file declares as an `http.Client`.
-fn returns_response(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+/// and `Get`/`Head`/`Post`/`PostForm` on a value the file declares as an `http.Client`. `client_fields` holds
+/// the names of the struct fields the file declares as an `http.Client`, found on first need.
+fn returns_response<'s>(
+    ctx: &RuleContext<'s>,
+    call: &Call<'_>,
+    client_fields: &OnceCell<HashSet<&'s str>>,
+) -> bool {
     let facts = ctx.facts;
     let Some(method) = call
         .method
@@ -156,12 +165,17 @@ fn returns_response(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
                 .is_some_and(|api| api.kind == ApiKind::Http)
             && !is_other_client(ctx, call, receiver);
     }
-    is_http_client(ctx, call, receiver)
+    is_http_client(ctx, call, receiver, client_fields)
 }
 
 /// The receiver is declared as an `http.Client`: a parameter or field of type `*http.Client`, a local built
 /// from an `http.Client{…}` literal, or `http.DefaultClient`.
-fn is_http_client(ctx: &RuleContext<'_>, call: &Call<'_>, receiver: Node<'_>) -> bool {
+fn is_http_client<'s>(
+    ctx: &RuleContext<'s>,
+    call: &Call<'_>,
+    receiver: Node<'_>,
+    client_fields: &OnceCell<HashSet<&'s str>>,
+) -> bool {
     let facts = ctx.facts;
     let text = compact_text(ctx, receiver);
     if facts.resolve(&text).as_deref() == Some("net/http.DefaultClient") {
@@ -199,19 +213,26 @@ fn is_http_client(ctx: &RuleContext<'_>, call: &Call<'_>, receiver: Node<'_>) ->
             let Some(field) = receiver.child_by_field_name("field") else {
                 return false;
             };
-            let name = ctx.node_text(field);
-            let Some(tree) = ctx.tree else { return false };
-            node::descendants(tree.root_node())
-                .filter(|n| n.kind() == "field_declaration")
-                .filter(|n| {
-                    let mut cursor = n.walk();
-                    let found = n
-                        .children_by_field_name("name", &mut cursor)
-                        .any(|x| ctx.node_text(x) == name);
-                    found
+            // Once per file, not once per call: a test file makes thousands of `x.y.Get(…)` calls.
+            client_fields
+                .get_or_init(|| {
+                    facts
+                        .nodes_of_kind(&["field_declaration"])
+                        .filter(|n| {
+                            n.child_by_field_name("type")
+                                .is_some_and(|t| is_client_type(&compact_text(ctx, t)))
+                        })
+                        .flat_map(|n| {
+                            let mut cursor = n.walk();
+                            let names: Vec<&'s str> = n
+                                .children_by_field_name("name", &mut cursor)
+                                .map(|x| ctx.node_text(x))
+                                .collect();
+                            names
+                        })
+                        .collect()
                 })
-                .filter_map(|n| n.child_by_field_name("type"))
-                .any(|t| is_client_type(&compact_text(ctx, t)))
+                .contains(ctx.node_text(field))
         }
         _ => false,
     }
@@ -239,9 +260,9 @@ fn is_other_client(ctx: &RuleContext<'_>, call: &Call<'_>, receiver: Node<'_>) -
     false
 }
 
-fn check_call(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
+fn check_call<'t>(ctx: &RuleContext<'t>, call: &Call<'t>, sink: &mut Vec<Finding>) {
     let facts = ctx.facts;
-    let Some(parent) = call.node.parent() else {
+    let Some(parent) = facts.parent(call.node) else {
         return;
     };
     let shown = compact_text(ctx, call.callee);
@@ -255,7 +276,7 @@ fn check_call(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
         "expression_list" => {}
         _ => return,
     }
-    let Some(statement) = parent.parent().filter(|s| {
+    let Some(statement) = facts.parent(parent).filter(|s| {
         matches!(
             s.kind(),
             "short_var_declaration" | "assignment_statement" | "var_spec"
@@ -264,8 +285,7 @@ fn check_call(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
         return;
     };
     let targets: Vec<String> = facts
-        .assignments
-        .iter()
+        .assignments_within(TextRange::of(statement))
         .filter(|a| a.node == statement && a.value == Some(call.node))
         .map(|a| a.target.clone())
         .collect();
@@ -332,16 +352,19 @@ struct Uses {
 }
 
 impl Uses {
-    fn collect(ctx: &RuleContext<'_>, scope: Node<'_>, statement: Node<'_>, resp: &str) -> Uses {
+    fn collect<'t>(
+        ctx: &RuleContext<'t>,
+        scope: Node<'t>,
+        statement: Node<'t>,
+        resp: &str,
+    ) -> Uses {
         let mut uses = Uses::default();
         let after = statement.end_byte();
         let body = format!("{resp}.Body");
         // Locals holding the body (`body := resp.Body`) close it too.
         let mut bodies = vec![body.clone()];
-        for a in ctx.facts.assignments.iter() {
-            if TextRange::of(scope).contains_range(TextRange::of(a.node))
-                && a.value.is_some_and(|v| compact_text(ctx, v) == body)
-            {
+        for a in ctx.facts.assignments_within(TextRange::of(scope)) {
+            if a.value.is_some_and(|v| compact_text(ctx, v) == body) {
                 bodies.push(a.target.clone());
             }
         }
@@ -357,7 +380,7 @@ impl Uses {
                     let callee_text = compact_text(ctx, callee);
                     if let Some(closed) = callee_text.strip_suffix(".Close") {
                         if bodies.iter().any(|b| b == closed) {
-                            if is_deferred(n, scope) || !in_early_exit(ctx, n, scope) {
+                            if is_deferred(ctx, n, scope) || !in_early_exit(ctx, n, scope) {
                                 uses.closed = true;
                             } else {
                                 uses.early_close.get_or_insert(TextRange::of(n));
@@ -379,19 +402,24 @@ impl Uses {
                 // `defer closeQuietly(resp.Body.Close)`, `defer errs.Capture(&err, resp.Body.Close, …)`: the
                 // close is handed to a helper that calls it.
                 "selector_expression"
-                    if n.parent().is_some_and(|p| p.kind() == "argument_list")
+                    if ctx
+                        .facts
+                        .parent(n)
+                        .is_some_and(|p| p.kind() == "argument_list")
                         && compact_text(ctx, n)
                             .strip_suffix(".Close")
                             .is_some_and(|closed| bodies.iter().any(|b| b == closed)) =>
                 {
-                    if is_deferred(n, scope) || !in_early_exit(ctx, n, scope) {
+                    if is_deferred(ctx, n, scope) || !in_early_exit(ctx, n, scope) {
                         uses.closed = true;
                     } else {
                         uses.early_close.get_or_insert(TextRange::of(n));
                     }
                 }
                 "selector_expression" if compact_text(ctx, n) == body => {
-                    let in_goroutine = node::ancestors(n)
+                    let in_goroutine = ctx
+                        .facts
+                        .ancestors(n)
                         .take_while(|a| *a != scope)
                         .any(|a| matches!(a.kind(), "go_statement" | "func_literal"));
                     if in_goroutine {
@@ -408,8 +436,8 @@ impl Uses {
 
 /// A use of `resp` that hands the response to other code: anything but reading a field (`resp.StatusCode`),
 /// a nil comparison, or being assigned to.
-fn is_passed_on(ctx: &RuleContext<'_>, n: Node<'_>) -> bool {
-    let Some(parent) = n.parent() else {
+fn is_passed_on<'t>(ctx: &RuleContext<'t>, n: Node<'t>) -> bool {
+    let Some(parent) = ctx.facts.parent(n) else {
         return false;
     };
     match parent.kind() {
@@ -420,7 +448,7 @@ fn is_passed_on(ctx: &RuleContext<'_>, n: Node<'_>) -> bool {
         }
         "expression_list" => {
             // The left side of an assignment is a write, not a use.
-            let statement = parent.parent();
+            let statement = ctx.facts.parent(parent);
             !statement.is_some_and(|s| {
                 matches!(s.kind(), "short_var_declaration" | "assignment_statement")
                     && s.child_by_field_name("left") == Some(parent)
@@ -461,19 +489,25 @@ fn hands_over(ctx: &RuleContext<'_>, callee: Node<'_>) -> bool {
     false
 }
 
-fn is_deferred(n: Node<'_>, scope: Node<'_>) -> bool {
-    node::ancestors(n)
+fn is_deferred<'t>(ctx: &RuleContext<'t>, n: Node<'t>, scope: Node<'t>) -> bool {
+    ctx.facts
+        .ancestors(n)
         .take_while(|a| *a != scope)
         .any(|a| a.kind() == "defer_statement")
 }
 
 /// Inside the body of an `if` (or `else`) whose block ends by leaving: `return`, `panic`, `continue`,
 /// `break`, `goto`, `log.Fatal…`, `os.Exit`.
-fn in_early_exit(ctx: &RuleContext<'_>, n: Node<'_>, scope: Node<'_>) -> bool {
-    node::ancestors(n)
+fn in_early_exit<'t>(ctx: &RuleContext<'t>, n: Node<'t>, scope: Node<'t>) -> bool {
+    ctx.facts
+        .ancestors(n)
         .take_while(|a| *a != scope)
         .filter(|a| a.kind() == "block")
-        .filter(|b| b.parent().is_some_and(|p| p.kind() == "if_statement"))
+        .filter(|b| {
+            ctx.facts
+                .parent(*b)
+                .is_some_and(|p| p.kind() == "if_statement")
+        })
         .any(|b| {
             let list = node::named_children(b)
                 .find(|c| c.kind() == "statement_list")
@@ -503,10 +537,10 @@ fn is_exit(ctx: &RuleContext<'_>, statement: Node<'_>) -> bool {
 
 /// `defer resp.Body.Close()` after the `if err != nil { … }` that follows the call, when that check leaves the
 /// function and the call is not in a loop.
-fn fix(
-    ctx: &RuleContext<'_>,
-    call: &Call<'_>,
-    statement: Node<'_>,
+fn fix<'t>(
+    ctx: &RuleContext<'t>,
+    call: &Call<'t>,
+    statement: Node<'t>,
     resp: &str,
     err: Option<&str>,
     escapes: bool,
@@ -518,7 +552,9 @@ fn fix(
         return Fix::advice(advice);
     };
     let function = call.function.map(|f| ctx.facts.functions[f].node);
-    let in_loop = node::ancestors(statement)
+    let in_loop = ctx
+        .facts
+        .ancestors(statement)
         .take_while(|a| Some(*a) != function)
         .any(|a| a.kind() == "for_statement");
     if in_loop {

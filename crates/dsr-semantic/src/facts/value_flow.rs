@@ -448,19 +448,14 @@ impl<'t> FileFacts<'t> {
         offset: usize,
     ) -> Option<Declaration> {
         let mut scope = function;
+        let candidates = self.declarations_before(name, offset);
         loop {
-            let declared = self
-                .assignments
+            // The latest declaration in this scope: candidates are in document order.
+            let declared = candidates
                 .iter()
-                .enumerate()
-                .filter(|(_, a)| {
-                    a.declares
-                        && a.function == scope
-                        && a.target == name
-                        && a.node.start_byte() < offset
-                })
-                .max_by_key(|(_, a)| a.node.start_byte());
-            if let Some((index, _)) = declared {
+                .rev()
+                .find(|&&index| self.assignments[index].function == scope);
+            if let Some(&index) = declared {
                 return Some(Declaration::Assignment(index));
             }
             let index = scope?;

@@ -736,7 +736,7 @@ mod rust {
             ),
             // actix `web::resource("/x").route(web::get().to(h))`.
             "resource" if call.method.is_none() => {
-                let index = facts.calls.iter().position(|c| c.node == call.node);
+                let index = facts.call_index(call.node);
                 let chained: Vec<Node<'t>> = index
                     .map(|i| {
                         chain(facts, i)

@@ -847,7 +847,7 @@ fn constructed<'t, 'k>(
     } else {
         value
     };
-    let index = facts.calls.iter().position(|c| c.node == value)?;
+    let index = facts.call_index(value)?;
     let call = &facts.calls[index];
     if let Some((library, wrapper)) = kb.lock_constructor(facts, call) {
         if !wrapper {

@@ -719,10 +719,12 @@ fn concurrency<'t>(
     source: &str,
 ) -> Option<Node<'t>> {
     match facts.language {
-        Language::Go => node::ancestors(call.node)
+        Language::Go => facts
+            .ancestors(call.node)
             .take_while(|a| *a != scope)
             .find(|a| a.kind() == "go_statement"),
-        Language::Rust => node::ancestors(call.node)
+        Language::Rust => facts
+            .ancestors(call.node)
             .take_while(|a| *a != scope)
             .filter(|a| a.kind() == "call_expression")
             .find(|a| {
@@ -741,7 +743,8 @@ fn concurrency<'t>(
             if !facts.functions[function].is_async {
                 return None;
             }
-            let waited = node::ancestors(call.node)
+            let waited = facts
+                .ancestors(call.node)
                 .take_while(|a| *a != scope)
                 .any(|a| {
                     matches!(

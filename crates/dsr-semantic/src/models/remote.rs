@@ -137,7 +137,7 @@ impl RemoteCalls {
             .iter()
             .map(|call| {
                 let mut functions = Vec::new();
-                if is_spawn_statement(call.node) || model.in_spawned_block(facts, call) {
+                if is_spawn_statement(facts, call.node) || model.in_spawned_block(facts, call) {
                     return functions;
                 }
                 let mut current = call.function;
@@ -426,12 +426,13 @@ impl RemoteCalls {
     }
 
     /// A call inside an `async` block handed to `spawn` (blocks are not functions of their own in the facts).
-    fn in_spawned_block(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> bool {
+    fn in_spawned_block<'t>(&self, facts: &FileFacts<'t>, call: &Call<'t>) -> bool {
         if facts.language != Language::Rust {
             return false;
         }
         let function = call.function.map(|f| facts.functions[f].node);
-        node::ancestors(call.node)
+        facts
+            .ancestors(call.node)
             .skip(1)
             .take_while(|a| Some(*a) != function)
             .any(|a| a.kind() == "async_block" && self.is_spawned(facts, a))
@@ -439,14 +440,15 @@ impl RemoteCalls {
 
     /// A function literal, closure or async block that runs on its own: `go func() {…}()`, or the argument of
     /// a `spawn` (`tokio::spawn(async move {…})`, `std::thread::spawn(move || …)`).
-    fn is_spawned(&self, facts: &FileFacts<'_>, function: Node<'_>) -> bool {
-        let Some(parent) = function.parent() else {
+    fn is_spawned<'t>(&self, facts: &FileFacts<'t>, function: Node<'t>) -> bool {
+        let Some(parent) = facts.parent(function) else {
             return false;
         };
-        if parent.kind() == "call_expression" && is_spawn_statement(parent) {
+        if parent.kind() == "call_expression" && is_spawn_statement(facts, parent) {
             return true;
         }
-        let Some(call) = node::ancestors(function)
+        let Some(call) = facts
+            .ancestors(function)
             .skip(1)
             .take(3)
             .find(|a| a.kind() == "call_expression")
@@ -475,8 +477,10 @@ fn is_write_verb(verb: &str) -> bool {
 }
 
 /// `go f(x)`: the call is the statement's whole expression.
-fn is_spawn_statement(call: Node<'_>) -> bool {
-    call.parent().is_some_and(|p| p.kind() == "go_statement")
+fn is_spawn_statement<'t>(facts: &FileFacts<'t>, call: Node<'t>) -> bool {
+    facts
+        .parent(call)
+        .is_some_and(|p| p.kind() == "go_statement")
 }
 
 /// The HTTP method an API's `method_arg` or `method_field` gives for this call.

@@ -439,7 +439,7 @@ impl<'t> Builder<'_, 't, '_> {
 
     /// The form of `n` one step up, when there is one: `(n)`, `n.Unix()`, `n + ttl`, `int64(n)`.
     fn derive_up(&self, n: Node<'t>) -> Option<(Node<'t>, bool)> {
-        let mut candidate = n.parent();
+        let mut candidate = self.facts.parent(n);
         for _ in 0..3 {
             let c = candidate?;
             if let Some((_, drops)) = self
@@ -467,7 +467,7 @@ impl<'t> Builder<'_, 't, '_> {
             ) {
                 return None;
             }
-            candidate = c.parent();
+            candidate = self.facts.parent(c);
         }
         None
     }
@@ -563,10 +563,10 @@ impl<'t> Builder<'_, 't, '_> {
 
     /// The local a value is declared into: `x := v`, `let x = v`, `const x = v`, `x = v`.
     fn declared_local(&self, value: Node<'t>) -> Option<(String, Node<'t>)> {
-        let parent = value.parent()?;
+        let parent = self.facts.parent(value)?;
         match parent.kind() {
             "expression_list" => {
-                let statement = parent.parent()?;
+                let statement = self.facts.parent(parent)?;
                 if !matches!(
                     statement.kind(),
                     "short_var_declaration" | "assignment_statement"
@@ -682,7 +682,7 @@ impl<'t> Builder<'_, 't, '_> {
             site,
             kind: ClockUseKind::Other,
         };
-        let Some(parent) = value.parent() else {
+        let Some(parent) = self.facts.parent(value) else {
             return other(value);
         };
         // Field initializers: Go `Version: v`, Rust `version: v`, TS `version: v`.
@@ -709,7 +709,9 @@ impl<'t> Builder<'_, 't, '_> {
         };
         if let Some(name) = field_name {
             let site = match parent.kind() {
-                "literal_element" | "expression_list" => parent.parent().unwrap_or(parent),
+                "literal_element" | "expression_list" => {
+                    self.facts.parent(parent).unwrap_or(parent)
+                }
                 _ => parent,
             };
             return if is_ordering_name(&name) {
@@ -734,7 +736,7 @@ impl<'t> Builder<'_, 't, '_> {
         }
         // A call argument next to a string that names the key or column (`HSet(ctx, k, "version", now)`).
         if matches!(parent.kind(), "argument_list" | "arguments") {
-            if let Some(call) = parent.parent().and_then(|c| self.call_at(c)) {
+            if let Some(call) = self.facts.parent(parent).and_then(|c| self.call_at(c)) {
                 if let Some(name) = call.args.iter().find_map(|a| self.ordering_key_in(*a)) {
                     return ClockUse {
                         site: call.node,
@@ -751,7 +753,7 @@ impl<'t> Builder<'_, 't, '_> {
             parent.kind(),
             "selector_expression" | "field_expression" | "member_expression"
         ) {
-            if let Some(call) = parent.parent().and_then(|c| self.call_at(c)) {
+            if let Some(call) = self.facts.parent(parent).and_then(|c| self.call_at(c)) {
                 if call.receiver.is_some_and(|r| r.id() == value.id()) {
                     return self
                         .comparison_method_use(index, call.node, value, dropped)
@@ -771,7 +773,7 @@ impl<'t> Builder<'_, 't, '_> {
     /// `m["seq"] = v`, `this.version = v`).
     fn assigned_name(&self, parent: Node<'t>, value: Node<'t>) -> Option<String> {
         let (statement, target) = if parent.kind() == "expression_list" {
-            let statement = parent.parent()?;
+            let statement = self.facts.parent(parent)?;
             if statement.kind() != "assignment_statement"
                 || statement.child_by_field_name("right")?.id() != parent.id()
             {
@@ -972,7 +974,7 @@ impl<'t> Builder<'_, 't, '_> {
     fn is_compared(&self, n: Node<'t>) -> bool {
         let mut current = n;
         for _ in 0..8 {
-            let Some(parent) = current.parent() else {
+            let Some(parent) = self.facts.parent(current) else {
                 return false;
             };
             match parent.kind() {
@@ -986,7 +988,11 @@ impl<'t> Builder<'_, 't, '_> {
                     current = parent;
                 }
                 "field_expression" | "selector_expression" | "member_expression" => {
-                    let Some(call) = parent.parent().filter(|c| self.call_at(*c).is_some()) else {
+                    let Some(call) = self
+                        .facts
+                        .parent(parent)
+                        .filter(|c| self.call_at(*c).is_some())
+                    else {
                         return false;
                     };
                     let method = self
@@ -1015,7 +1021,7 @@ impl<'t> Builder<'_, 't, '_> {
                         .occurrences(&name, declaration, current)
                         .iter()
                         .any(|o| {
-                            o.parent().is_some_and(|p| {
+                            self.facts.parent(*o).is_some_and(|p| {
                                 p.kind() == "binary_expression"
                                     && matches!(
                                         binary_operator(p, self.source),
@@ -1089,7 +1095,7 @@ impl<'t> Builder<'_, 't, '_> {
         {
             condition = parent;
         }
-        let Some(statement) = condition.parent().filter(|p| {
+        let Some(statement) = self.facts.parent(condition).filter(|p| {
             matches!(p.kind(), "if_statement" | "if_expression")
                 && p.child_by_field_name("condition")
                     .is_some_and(|c| c.id() == condition.id())
