@@ -28,9 +28,12 @@ use dsr_engine::Engine;
 use dsr_semantic::{FileFacts, RuleContext};
 use dsr_syntax::Language;
 
+/// A model's name and a run of it on a context.
+type ModelRun = (&'static str, fn(&RuleContext<'_>));
+
 /// The shared models in an order where each one's inputs come before it, so timing each in turn on one context
 /// charges it for its own work only.
-const MODELS: &[(&str, fn(&RuleContext<'_>))] = &[
+const MODELS: &[ModelRun] = &[
     ("roles", |ctx| {
         std::hint::black_box(ctx.roles());
     }),

@@ -11,8 +11,8 @@ mod commands;
 mod cpu;
 mod report;
 mod scan;
-mod survey;
 mod schedule;
+mod survey;
 mod terminal;
 
 use std::process::ExitCode;
