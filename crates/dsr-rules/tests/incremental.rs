@@ -50,6 +50,16 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "the lock key is the same string literal in two unrelated functions",
     ),
     (
+        "BKP004/clean_limited_by_caller.go",
+        "BKP004",
+        "the body is capped by the function's caller, which no link from the reading function reaches",
+    ),
+    (
+        "CON001/clean_advisory_lock.rs",
+        "CON001",
+        "the advisory lock is taken by the function's caller, which no link from the writing function reaches",
+    ),
+    (
         "OPS002/clean.rs",
         "API002",
         "whether any route of the file serves a health check is a question about the whole file",

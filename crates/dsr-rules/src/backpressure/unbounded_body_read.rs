@@ -96,7 +96,7 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Never,
-        scope: Function,
+        scope: File,
         reads: [RemoteCalls],
         roles: Clients,
     }

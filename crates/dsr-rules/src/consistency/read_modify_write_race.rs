@@ -92,7 +92,7 @@ declare_rule! {
         impact: Consistency,
         kind: Finding,
         fix: Never,
-        scope: Function,
+        scope: File,
         reads: [Store],
     }
 }
