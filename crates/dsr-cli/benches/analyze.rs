@@ -8,7 +8,8 @@
 //! cache); with `whole`, as one whole file instead. With `breakdown`, also the time of the facts pass and of each
 //! rule run alone on the whole file (models are charged to the first rule that asks for them). `file PATH` edits a
 //! real file instead; `nofallback` analyses every slice an edit needs even past the cost of the whole file (what
-//! it cost before that bound).
+//! it cost before that bound). `corpus DIR` edits every file of the real-file corpus and prints the work per
+//! edit (see [`corpus`]).
 
 mod samples;
 #[path = "real_files/sites.rs"]
