@@ -295,7 +295,7 @@ fn go_error_read(ctx: &RuleContext<'_>, call: &Call<'_>, statement: Node<'_>, na
     }) {
         return true;
     }
-    def_use::read_later(statement, name, f.node, ctx.source, ctx.language)
+    def_use::read_later(ctx.facts, statement, name, f.node, ctx.source)
 }
 
 fn rust_swallow(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<(TextRange, String)> {
@@ -529,11 +529,11 @@ fn failure_value_is_read(ctx: &RuleContext<'_>, catch_call: Node<'_>, handler: N
         return false;
     };
     def_use::read_later(
+        ctx.facts,
         statement,
         ctx.node_text(name),
         function,
         ctx.source,
-        ctx.language,
     )
 }
 

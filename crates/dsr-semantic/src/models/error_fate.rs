@@ -134,7 +134,7 @@ fn go_error_fate<'t>(
                 Some(_) => ErrorFate::Unknown,
                 // Read on some path (returned, passed on, checked after the branches join): not dropped, but
                 // not a branch this model can name either.
-                None if def_use::read_later(statement, name, scope, source, facts.language) => {
+                None if def_use::read_later(facts, statement, name, scope, source) => {
                     ErrorFate::Unknown
                 }
                 None => ErrorFate::Discarded(statement),
