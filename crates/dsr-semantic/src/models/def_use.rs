@@ -432,7 +432,8 @@ mod tests {
         let function = node::ancestors(definition)
             .find(|a| matches!(a.kind(), "function_declaration" | "method_declaration"))
             .expect("in a function");
-        read_later(definition, "err", function, source, Language::Go)
+        let facts = crate::facts::FileFacts::compute(Language::Go, Some(&tree), source);
+        read_later(&facts, definition, "err", function, source)
     }
 
     #[test]
