@@ -156,7 +156,7 @@ pub fn real_prefixes(language: Language, text: &str, sizes: &[usize]) -> Vec<Str
     let root = tree.root_node();
     // (end byte, last line) of each top-level item.
     let ends: Vec<(usize, usize)> = (0..root.child_count())
-        .filter_map(|i| root.child(i as u32))
+        .filter_map(|i| root.child(i))
         .map(|child| (child.end_byte(), child.end_position().row + 1))
         .collect();
     let total_lines = text.lines().count();

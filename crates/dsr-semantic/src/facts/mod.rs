@@ -600,7 +600,7 @@ const NO_PARENT: u32 = u32::MAX;
 
 /// The items of `items` (in document order of their nodes: the traversal pushes them in pre-order) whose node
 /// starts inside `range`: for the range of a node, those inside it and those that start where it starts.
-fn within<'i, T>(items: &'i [T], range: TextRange, node: impl Fn(&T) -> Node<'_>) -> &'i [T] {
+fn within<T>(items: &[T], range: TextRange, node: impl Fn(&T) -> Node<'_>) -> &[T] {
     let start = items.partition_point(|item| node(item).start_byte() < range.start);
     let count = items[start..].partition_point(|item| node(item).start_byte() < range.end);
     &items[start..start + count]
