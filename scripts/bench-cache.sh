@@ -20,8 +20,9 @@ done
 if [ "$#" -eq 0 ]; then
   for name in etcd nats-server playwright vector; do set -- "$@" "/work/corpora/$name"; done
 fi
-cargo build --release --quiet -p dsr-cli
-bin="$PWD/target/release/distsys-review"
+# DSR_BIN: a binary built already (skips the build).
+if [ -z "${DSR_BIN:-}" ]; then cargo build --release --quiet -p dsr-cli; fi
+bin="${DSR_BIN:-$PWD/target/release/distsys-review}"
 cpus="$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)"
 cache=$(mktemp -d)
 trap 'rm -rf "$cache"' EXIT

@@ -49,8 +49,9 @@ fi
 ast_grep="$peers/npm/node_modules/.bin/ast-grep"
 semgrep="$peers/venv/bin/semgrep"
 
-cargo build --release --quiet -p dsr-cli
-dsr="$repo/target/release/distsys-review"
+# DSR_BIN: a binary built already (skips the build).
+if [ -z "${DSR_BIN:-}" ]; then cargo build --release --quiet -p dsr-cli --manifest-path "$repo/Cargo.toml"; fi
+dsr="${DSR_BIN:-$repo/target/release/distsys-review}"
 
 # --- one timed run: prints "seconds max_rss_kb" ------------------------------------------------------------------
 timed() {

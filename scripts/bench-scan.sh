@@ -15,8 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 write_doc=0
 if [ "${1:-}" = --doc ]; then write_doc=1; shift; fi
-cargo build --release --quiet -p dsr-cli
-bin="$PWD/target/release/distsys-review"
+# DSR_BIN: a binary built already (skips the build).
+if [ -z "${DSR_BIN:-}" ]; then cargo build --release --quiet -p dsr-cli; fi
+bin="${DSR_BIN:-$PWD/target/release/distsys-review}"
 if [ "$#" -eq 0 ]; then
   if [ "$write_doc" = 1 ]; then
     for name in etcd nats-server playwright vector; do set -- "$@" "/work/corpora/$name"; done

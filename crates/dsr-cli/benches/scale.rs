@@ -235,31 +235,23 @@ fn language_of(path: &Path) -> Option<Language> {
     }
 }
 
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            if !path
-                .file_name()
-                .is_some_and(|n| n == "node_modules" || n == ".git")
-            {
-                files_under(&path, out);
-            }
-        } else if language_of(&path).is_some() {
-            out.push(path);
-        }
-    }
+/// The Go, Rust and TypeScript files `check` would scan under `dir` (ignore files respected), in path order.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = ignore::WalkBuilder::new(dir)
+        .require_git(false)
+        .build()
+        .flatten()
+        .map(ignore::DirEntry::into_path)
+        .filter(|path| path.is_file() && language_of(path).is_some())
+        .collect();
+    files.sort();
+    files
 }
 
 /// Every file under `dir` once: per item, the time per KB in files under 2,000 lines and in files of 10,000
 /// lines or more, and the file with the highest time per KB.
 fn survey(engine: &Engine, dir: &Path) {
-    let mut files = Vec::new();
-    files_under(dir, &mut files);
+    let files = files_under(dir);
     // item → (small time, small bytes, large time, large bytes, worst (µs/KB, file))
     let mut rows: Vec<(String, Duration, usize, Duration, usize, f64, String)> = Vec::new();
     for path in &files {

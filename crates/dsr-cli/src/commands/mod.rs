@@ -14,7 +14,7 @@ pub trait Run {
     fn run(self) -> anyhow::Result<ExitStatus>;
 }
 
-/// Large argument structs are boxed (`Check(Box<check::CheckArgs>)`) so the enum stays small.
+/// A boxed subcommand's arguments (a large one, so that `Command` stays small) run as themselves.
 impl<T: Run> Run for Box<T> {
     fn run(self) -> anyhow::Result<ExitStatus> {
         (*self).run()

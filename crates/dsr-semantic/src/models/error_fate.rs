@@ -226,7 +226,7 @@ fn go_error_read(
         .is_some_and(|r| {
             node::descendants(r).any(|n| n.kind() == "identifier" && node::text(n, source) == name)
         });
-    named_result || def_use::read_later(statement, name, scope, source, facts.language)
+    named_result || def_use::read_later(facts, statement, name, scope, source)
 }
 
 fn go_error_fate<'t>(
@@ -755,13 +755,7 @@ fn failure_value_is_read(
     else {
         return false;
     };
-    def_use::read_later(
-        statement,
-        node::text(name, source),
-        function,
-        source,
-        facts.language,
-    )
+    def_use::read_later(facts, statement, node::text(name, source), function, source)
 }
 
 /// Whether a block contains a way out for the failure path: an exit statement or a call that hands the failure
