@@ -567,6 +567,75 @@ pub struct ClockReading {
     pub new_without_arguments: bool,
 }
 
+/// An HTTP client library as `models::clients` reads it (`[[http_client]]`): which of its calls make requests,
+/// clients and instances, and what bounds each request, so that the timeout question (RES001) is asked of data.
+/// Its entry points are the `[[api]]` entries under `modules`; their `timeout` and `constructs` say what each
+/// one makes and how it is bounded when nothing else says.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpClient {
+    /// The modules whose APIs belong to the library (`net/http`, `reqwest`, `axios`, Node's `http` and `https`).
+    pub modules: Vec<String>,
+    /// Where a request's own bound is written.
+    pub shape: ClientShape,
+    /// Methods of a client, agent or instance that send a request (`Do`, `Get`, `get`, `post`).
+    #[serde(default)]
+    pub request_methods: Vec<String>,
+    /// Of the request methods, those that send a request built beforehand, bounded by its context (Go `Do`).
+    #[serde(default)]
+    pub prepared_request_methods: Vec<String>,
+    /// Methods of a request that give it another context (Go `req.WithContext(ctx)`, `req.Clone(ctx)`).
+    #[serde(default)]
+    pub context_methods: Vec<String>,
+    /// Of the request methods, those whose config follows a body (axios `post(url, data, config)`).
+    #[serde(default)]
+    pub body_methods: Vec<String>,
+    /// Of the request methods, those that take only a config (axios `request(config)`).
+    #[serde(default)]
+    pub config_methods: Vec<String>,
+    /// Fields of a request's options or config that bound it (`signal`, `timeout`).
+    #[serde(default)]
+    pub request_options: Vec<String>,
+    /// Methods of a request that bound it once called (Node's `req.setTimeout(ms)`).
+    #[serde(default)]
+    pub request_timeout_methods: Vec<String>,
+    /// The call that makes an instance with a config of its own (`axios.create`), and the fields of that
+    /// config that bound every request made through it.
+    #[serde(default)]
+    pub instance: Option<String>,
+    #[serde(default)]
+    pub instance_options: Vec<String>,
+    /// The field, of the module and of an instance, that sets every request's default bound
+    /// (`axios.defaults.timeout`).
+    #[serde(default)]
+    pub defaults_option: Option<String>,
+    /// Go: the client type whose literal takes the timeout field (`net/http.Client`), that field (`Timeout`),
+    /// and the shared client every package-level call goes through (`net/http.DefaultClient`).
+    #[serde(default)]
+    pub client_type: Option<String>,
+    #[serde(default)]
+    pub timeout_field: Option<String>,
+    #[serde(default)]
+    pub default_client: Option<String>,
+}
+
+/// Where an [`HttpClient`]'s requests get their own bound.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientShape {
+    /// Go `net/http`: a client value with a timeout field; a prepared request is bounded by its context.
+    ClientField,
+    /// Rust (`reqwest`, `ureq`): builder chains, whose methods' kb `timeout` entries set a bound, turn it off or
+    /// bound only connecting; each request through a client can carry its own.
+    Builder,
+    /// `fetch`: an init argument (kb `params` role `init`, or a `new Request(url, init)`).
+    Init,
+    /// axios: a config argument (after the URL, after a body, or alone) and instances with a config of their own.
+    Config,
+    /// Node's `http(s).request/get(url?, options?, callback?)`: a URL or options first.
+    UrlOrOptions,
+}
+
 /// Library calls and types a rule or model treats alike (`[[group]]` entries), by canonical path: knowledge
 /// about things that are not remote APIs, kept as data like the rest.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -640,6 +709,8 @@ struct KbFile {
     #[serde(default)]
     clock: Vec<ClockReading>,
     #[serde(default)]
+    http_client: Vec<HttpClient>,
+    #[serde(default)]
     receivers: Option<ReceiverNames>,
     #[serde(default)]
     local_failures: Option<LocalFailures>,
@@ -697,6 +768,8 @@ pub struct KnowledgeBase {
     body_parsers: rustc_hash::FxHashMap<String, Vec<(Language, BodyParser)>>,
     /// The groups each path belongs to.
     path_groups: rustc_hash::FxHashMap<String, Vec<(Language, PathGroupKind)>>,
+    /// HTTP client libraries, in table order.
+    http_clients: Vec<(Language, HttpClient)>,
     /// Wall-clock readings by path.
     clocks: rustc_hash::FxHashMap<String, Vec<(Language, ClockReading)>>,
     /// `[receivers]` generic method names and local types, each with the languages that list it.
@@ -850,6 +923,11 @@ impl KnowledgeBase {
             self.local_failures
                 .extend(failures.names.into_iter().map(|name| (language, name)));
         }
+        self.http_clients.extend(
+            file.http_client
+                .into_iter()
+                .map(|client| (language, client)),
+        );
         for clock in file.clock {
             self.clocks
                 .entry(clock.path.clone())
@@ -1044,6 +1122,21 @@ impl KnowledgeBase {
                 .iter()
                 .any(|(l, g)| *g == group && Self::same_family(*l, language))
         })
+    }
+
+    /// Every HTTP client library known for a language.
+    pub fn http_clients(&self, language: Language) -> impl Iterator<Item = &HttpClient> {
+        self.http_clients
+            .iter()
+            .filter(move |(l, _)| Self::same_family(*l, language))
+            .map(|(_, client)| client)
+    }
+
+    /// The HTTP client library a canonical path belongs to (`net/http.Get`, `reqwest::blocking::get`,
+    /// `axios.create`), or a module (`reqwest`).
+    pub fn http_client(&self, language: Language, path: &str) -> Option<&HttpClient> {
+        self.http_clients(language)
+            .find(|client| client.modules.iter().any(|m| module_matches(path, m)))
     }
 
     /// Every batch form known for a language.
