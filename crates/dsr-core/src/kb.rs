@@ -417,13 +417,40 @@ pub struct BodyParser {
 }
 
 /// Calls that look at data without doing work with it, for every language (`kb/calls.toml`): logging,
-/// metrics and derivations. Matched by `models::messaging`.
+/// metrics and derivations, matched by `models::messaging`; task spawns; and the names that stand for a client
+/// or for a failure worth nothing when no type says (`[clients]`, `[errors]`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallKinds {
     pub logging: LoggingCalls,
     pub metrics: MetricCalls,
     pub derivation: DerivationCalls,
+    #[serde(default)]
+    pub clients: ClientNames,
+    #[serde(default)]
+    pub errors: ErrorCalls,
+}
+
+/// Guesses about a value that holds a client of a remote system when no type says (OBS002).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientNames {
+    /// Parts of a local's or field's name that mark a client (`db`, `redis`, `client`), lowercase, matched
+    /// inside the lowercased name.
+    pub names: Vec<String>,
+    /// Methods whose failure is harmless (closing a body or a connection, releasing, shutting down).
+    pub closing_methods: Vec<String>,
+    /// Methods that make a pipeline or transaction, which queues commands: their errors surface at `exec`.
+    pub queueing_methods: Vec<String>,
+}
+
+/// Errors that are dropped by design.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorCalls {
+    /// Transaction methods whose deferred call is a safety net: after a commit it fails with "transaction
+    /// already done" by design (`sql.ErrTxDone`, pgx's `ErrTxClosed`), so its error says nothing.
+    pub deferred_safety_nets: Vec<String>,
 }
 
 /// Log calls: whole logging packages, path and callee prefixes, and log methods on a receiver named like a
@@ -453,7 +480,12 @@ pub struct MetricCalls {
 pub struct DerivationCalls {
     pub methods: Vec<String>,
     pub pure_prefixes: Vec<String>,
+    /// Functions and methods that start a task or thread, by their last segment (`spawn`, `spawn_local`).
     pub task_spawns: Vec<String>,
+    /// The modules a free spawn function is written through when its path is not resolved (`task::spawn`,
+    /// `thread::spawn`).
+    #[serde(default)]
+    pub task_spawn_qualifiers: Vec<String>,
 }
 
 impl CallKinds {
@@ -474,6 +506,26 @@ impl CallKinds {
 #[serde(deny_unknown_fields)]
 pub struct MigrationKnowledge {
     pub operation: Vec<MigrationEntry>,
+    /// Driver modules and the database they talk to, by which the SQL strings of a file get their dialect.
+    #[serde(default)]
+    pub driver: Vec<SqlDriver>,
+}
+
+/// A database driver (`[[driver]]` in `kb/migrations.toml`): a Go import path, Rust path or npm package, and
+/// the database it talks to.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlDriver {
+    /// Matches a module exactly, or as a prefix followed by `::` or `/`.
+    pub module: String,
+    /// As `[sql]` names databases (`mysql`, `sqlite`, `clickhouse`).
+    pub database: String,
+}
+
+impl SqlDriver {
+    pub fn database(&self) -> Option<crate::config::SqlDatabase> {
+        crate::config::SqlDatabase::parse(&self.database)
+    }
 }
 
 /// One schema change and the verdict for each database.
@@ -617,6 +669,19 @@ pub struct HttpClient {
     pub timeout_field: Option<String>,
     #[serde(default)]
     pub default_client: Option<String>,
+    /// Go: the request and response types (`net/http.Request`, `net/http.Response`), by which a body is told
+    /// to be an incoming request's or a response's.
+    #[serde(default)]
+    pub request_type: Option<String>,
+    #[serde(default)]
+    pub response_type: Option<String>,
+}
+
+impl HttpClient {
+    /// Whether a canonical path (`net/http.Get`, `net/http.Client`) belongs to one of the library's modules.
+    pub fn owns(&self, path: &str) -> bool {
+        self.modules.iter().any(|m| module_matches(path, m))
+    }
 }
 
 /// Where an [`HttpClient`]'s requests get their own bound.
@@ -677,6 +742,9 @@ pub enum PathGroupKind {
     /// Rust macros that end the function the same way (`panic!`, `unreachable!`, `todo!`, `anyhow::bail!`),
     /// matched on the macro's last path segment.
     ExitMacro,
+    /// Starts a task or thread by a free function (`tokio::spawn`, `std::thread::spawn`): what is handed to it
+    /// runs on its own.
+    TaskSpawn,
     /// Makes a Go context with a deadline (`context.WithTimeout`, `context.WithDeadline`).
     ContextWithDeadline,
     /// Makes a Go context that keeps its first argument's deadline (`context.WithCancel`, `context.WithValue`).
@@ -1132,11 +1200,21 @@ impl KnowledgeBase {
             .map(|(_, client)| client)
     }
 
+    /// The HTTP client library of a language whose requests get their bound in the given way (Go's `net/http`:
+    /// [`ClientShape::ClientField`]).
+    pub fn http_client_shaped(
+        &self,
+        language: Language,
+        shape: ClientShape,
+    ) -> Option<&HttpClient> {
+        self.http_clients(language)
+            .find(|client| client.shape == shape)
+    }
+
     /// The HTTP client library a canonical path belongs to (`net/http.Get`, `reqwest::blocking::get`,
     /// `axios.create`), or a module (`reqwest`).
     pub fn http_client(&self, language: Language, path: &str) -> Option<&HttpClient> {
-        self.http_clients(language)
-            .find(|client| client.modules.iter().any(|m| module_matches(path, m)))
+        self.http_clients(language).find(|client| client.owns(path))
     }
 
     /// Every batch form known for a language.
@@ -1170,6 +1248,13 @@ mod tests {
             ),
             MigrationVerdict::Report
         );
+        for driver in &knowledge.driver {
+            assert!(
+                driver.database().is_some(),
+                "kb/migrations.toml: driver {} names an unknown database",
+                driver.module
+            );
+        }
     }
 
     #[test]

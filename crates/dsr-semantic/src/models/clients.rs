@@ -531,9 +531,7 @@ fn rust_requests_through(
 impl<'t> Judge<'t> {
     fn go(&mut self) {
         let (facts, kb, source) = (self.facts, self.kb, self.source);
-        let client = kb
-            .http_clients(Language::Go)
-            .find(|c| c.shape == ClientShape::ClientField);
+        let client = kb.http_client_shaped(Language::Go, ClientShape::ClientField);
         // `http.DefaultClient.Timeout = …` in this file bounds `http.Get` and every `DefaultClient` call.
         let default_bounded = client.is_some_and(|c| go_default_client_bounded(facts, source, c));
         for call in &facts.calls {
@@ -978,9 +976,7 @@ impl<'t> Judge<'t> {
             .functions
             .iter()
             .any(|f| f.name == "fetch" && f.node.kind() == "function_declaration");
-        let fetch = kb
-            .http_clients(language)
-            .find(|c| c.shape == ClientShape::Init);
+        let fetch = kb.http_client_shaped(language, ClientShape::Init);
         for call in &facts.calls {
             if let Some(fetch) = fetch.filter(|_| !fetch_shadowed && is_global_fetch(call)) {
                 self.fetch(fetch, call);
