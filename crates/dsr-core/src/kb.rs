@@ -701,6 +701,43 @@ pub enum ClientShape {
     UrlOrOptions,
 }
 
+/// A web framework or server library as `models::handlers` knows it (`[[web_framework]]`): by which imports a
+/// file's route-shaped calls register routes, and (Go) by which types a function is a handler and by which
+/// calls a server starts. Entries are tried in table order.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebFramework {
+    /// The framework as `models::handlers` names it (`net/http`, `gin`, `axum`, `actix-web`, `express`,
+    /// `NestJS`, `node:http`).
+    pub framework: String,
+    /// Modules whose import makes the file's route-shaped calls route registrations (Go: import-path prefixes;
+    /// Rust and TypeScript: modules as imported).
+    #[serde(default)]
+    pub imports: Vec<String>,
+    /// Go: prefixes of the canonical paths of the framework's calls and types (`github.com/labstack/echo` also
+    /// covers `/v4`).
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Go: the parameter types of a handler the framework calls with two (`net/http.ResponseWriter`,
+    /// `net/http.Request`).
+    #[serde(default)]
+    pub handler_params: Vec<String>,
+    /// Go: the last segment of the type of a handler's single parameter (`Context`, `Ctx`).
+    #[serde(default)]
+    pub handler_context: Option<String>,
+    /// Go: methods that serve until the process stops whatever their receiver (`ListenAndServe`), and those
+    /// that do on a value built by a call or literal under `server` (`Run` on `gin.Default()`).
+    #[serde(default)]
+    pub serve_any: Vec<String>,
+    #[serde(default)]
+    pub serve_methods: Vec<String>,
+    #[serde(default)]
+    pub server: Option<String>,
+    /// Rust: the attribute on a trait impl whose methods are the framework's handlers (`tonic::async_trait`).
+    #[serde(default)]
+    pub trait_attribute: Option<String>,
+}
+
 /// Library calls and types a rule or model treats alike (`[[group]]` entries), by canonical path: knowledge
 /// about things that are not remote APIs, kept as data like the rest.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -779,6 +816,8 @@ struct KbFile {
     #[serde(default)]
     http_client: Vec<HttpClient>,
     #[serde(default)]
+    web_framework: Vec<WebFramework>,
+    #[serde(default)]
     receivers: Option<ReceiverNames>,
     #[serde(default)]
     local_failures: Option<LocalFailures>,
@@ -838,6 +877,8 @@ pub struct KnowledgeBase {
     path_groups: rustc_hash::FxHashMap<String, Vec<(Language, PathGroupKind)>>,
     /// HTTP client libraries, in table order.
     http_clients: Vec<(Language, HttpClient)>,
+    /// Web frameworks, in table order.
+    web_frameworks: Vec<(Language, WebFramework)>,
     /// Wall-clock readings by path.
     clocks: rustc_hash::FxHashMap<String, Vec<(Language, ClockReading)>>,
     /// `[receivers]` generic method names and local types, each with the languages that list it.
@@ -995,6 +1036,11 @@ impl KnowledgeBase {
             file.http_client
                 .into_iter()
                 .map(|client| (language, client)),
+        );
+        self.web_frameworks.extend(
+            file.web_framework
+                .into_iter()
+                .map(|framework| (language, framework)),
         );
         for clock in file.clock {
             self.clocks
@@ -1190,6 +1236,14 @@ impl KnowledgeBase {
                 .iter()
                 .any(|(l, g)| *g == group && Self::same_family(*l, language))
         })
+    }
+
+    /// Every web framework known for a language, in table order.
+    pub fn web_frameworks(&self, language: Language) -> impl Iterator<Item = &WebFramework> {
+        self.web_frameworks
+            .iter()
+            .filter(move |(l, _)| Self::same_family(*l, language))
+            .map(|(_, framework)| framework)
     }
 
     /// Every HTTP client library known for a language.
