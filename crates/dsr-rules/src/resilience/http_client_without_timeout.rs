@@ -6,7 +6,7 @@ use dsr_core::{
 use dsr_semantic::facts::Call;
 use dsr_semantic::models::clients::{self, ClientTimeout, Elsewhere, Site, Subject, Why};
 use dsr_semantic::tree_sitter::Node;
-use dsr_semantic::RuleContext;
+use dsr_semantic::{FindingBuilder, RuleContext};
 use dsr_syntax::node;
 
 use crate::shared::{go_add_import, go_package_local, indentation_at, members_edit};
@@ -157,6 +157,28 @@ fn declared_unbounded(ctx: &RuleContext<'_>, site: &Site<'_>, sink: &mut Vec<Fin
         .emit(sink);
 }
 
+/// Emits a finding about a client whose requests wait as long as the server takes: an open question when
+/// they may be bounded by what the file does not show.
+fn emit_client(
+    finding: FindingBuilder,
+    question: bool,
+    expected: &str,
+    fix: Fix,
+    sink: &mut Vec<Finding>,
+) {
+    let finding = if question {
+        finding.open_question()
+    } else {
+        finding
+    };
+    finding
+        .trigger(TRIGGER)
+        .expected(expected)
+        .actual("requests through this client wait as long as the server takes")
+        .fix(fix)
+        .emit(sink);
+}
+
 mod go {
     use super::*;
 
@@ -254,22 +276,15 @@ mod go {
             .http_client(ctx.language, site.path)
             .and_then(|c| c.prepared_request_methods.first())
             .and_then(|method| ctx.kb.api(ctx.language, &format!("{}.{method}", site.path)));
-        let mut finding = ctx.finding(META, TextRange::of(selector)).title(format!(
+        let finding = ctx.finding(META, TextRange::of(selector)).title(format!(
             "requests through `{}` can wait forever: {}",
             ctx.node_text(selector),
             note(api)
         ));
-        if question {
-            finding = finding.open_question();
-        }
-        finding
-            .trigger(TRIGGER)
-            .expected("a client with a `Timeout`")
-            .actual("requests through this client wait as long as the server takes")
-            .fix(Fix::advice(
-                "use an `&http.Client{Timeout: 10 * time.Second}` instead of `http.DefaultClient`",
-            ))
-            .emit(sink);
+        let fix = Fix::advice(
+            "use an `&http.Client{Timeout: 10 * time.Second}` instead of `http.DefaultClient`",
+        );
+        emit_client(finding, question, "a client with a `Timeout`", fix, sink);
     }
 
     fn client_literal(ctx: &RuleContext<'_>, site: &Site<'_>, sink: &mut Vec<Finding>) {
@@ -313,14 +328,10 @@ mod go {
         };
         let mut finding = ctx.finding(META, type_range).title(title);
         if question {
-            finding = finding.open_question().confidence(Confidence::Medium);
+            finding = finding.confidence(Confidence::Medium);
         }
-        finding
-            .trigger(TRIGGER)
-            .expected("a client `Timeout` that bounds each request, connection to body")
-            .actual("requests through this client wait as long as the server takes")
-            .fix(fix)
-            .emit(sink);
+        let expected = "a client `Timeout` that bounds each request, connection to body";
+        emit_client(finding, question, expected, fix, sink);
     }
 }
 
@@ -431,16 +442,10 @@ mod rust {
                 " (`{method}` bounds connecting only, not the response)"
             ));
         }
-        let mut finding = ctx.finding(META, TextRange::of(call.callee)).title(title);
-        if open_question {
-            finding = finding.open_question();
-        }
-        finding
-            .trigger(TRIGGER)
-            .expected("`.timeout(..)` on the builder, or on every request made through the client")
-            .actual("requests through this client wait as long as the server takes")
-            .fix(fix.unwrap_or_else(|| advice(module, blocking_default)))
-            .emit(sink);
+        let finding = ctx.finding(META, TextRange::of(call.callee)).title(title);
+        let expected = "`.timeout(..)` on the builder, or on every request made through the client";
+        let fix = fix.unwrap_or_else(|| advice(module, blocking_default));
+        emit_client(finding, open_question, expected, fix, sink);
     }
 
     fn advice(module: &str, blocking: bool) -> Fix {
