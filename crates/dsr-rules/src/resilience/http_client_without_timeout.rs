@@ -804,24 +804,38 @@ mod typescript {
             ClientTimeout::Unknown {
                 from: Elsewhere::Value(Some(from)),
                 ..
-            } => ctx
-                .finding(META, range)
-                .open_question()
-                .title(format!(
-                    "`{written}` takes its config from `{}`: does it set a `timeout`? {}",
-                    describe(ctx, from),
-                    note(api)
-                ))
-                .trigger(TRIGGER)
-                .expected("a `timeout` (or `signal`) in the request config")
-                .actual("the config comes from outside what this file shows")
-                .evidence(TextRange::of(from), "config comes from here")
-                .fix(Fix::advice(format!(
-                    "make sure the config includes `{AXIOS_ENTRY}`"
-                )))
-                .emit(sink),
+            } => {
+                let expected = "a `timeout` (or `signal`) in the request config";
+                config_elsewhere(ctx, call, from, note(api), expected, sink)
+            }
             ClientTimeout::Unknown { .. } => {}
         }
+    }
+
+    /// An axios call or instance whose config comes from what the file does not show: the question.
+    fn config_elsewhere(
+        ctx: &RuleContext<'_>,
+        call: &Call<'_>,
+        from: Node<'_>,
+        note: &str,
+        expected: &str,
+        sink: &mut Vec<Finding>,
+    ) {
+        ctx.finding(META, TextRange::of(call.callee))
+            .open_question()
+            .title(format!(
+                "`{}` takes its config from `{}`: does it set a `timeout`? {note}",
+                call.callee_text,
+                describe(ctx, from),
+            ))
+            .trigger(TRIGGER)
+            .expected(expected)
+            .actual("the config comes from outside what this file shows")
+            .evidence(TextRange::of(from), "config comes from here")
+            .fix(Fix::advice(format!(
+                "make sure the config includes `{AXIOS_ENTRY}`"
+            )))
+            .emit(sink);
     }
 
     /// `axios.create(config)`: the instance's timeout bounds every request made through it.
@@ -832,7 +846,6 @@ mod typescript {
         sink: &mut Vec<Finding>,
     ) {
         let api = ctx.kb.api(ctx.language, site.path);
-        let written = &call.callee_text;
         let range = TextRange::of(call.callee);
         let (why, question) = match site.timeout {
             ClientTimeout::Set(_) => return,
@@ -840,22 +853,8 @@ mod typescript {
                 from: Elsewhere::Value(Some(from)),
                 ..
             } => {
-                return ctx
-                    .finding(META, range)
-                    .open_question()
-                    .title(format!(
-                        "`{written}` takes its config from `{}`: does it set a `timeout`? {}",
-                        describe(ctx, from),
-                        note(api)
-                    ))
-                    .trigger(TRIGGER)
-                    .expected("a `timeout` in the instance config")
-                    .actual("the config comes from outside what this file shows")
-                    .evidence(TextRange::of(from), "config comes from here")
-                    .fix(Fix::advice(format!(
-                        "make sure the config includes `{AXIOS_ENTRY}`"
-                    )))
-                    .emit(sink)
+                let expected = "a `timeout` in the instance config";
+                return config_elsewhere(ctx, call, from, note(api), expected, sink);
             }
             ClientTimeout::Unknown { why, .. } => (why, true),
             ClientTimeout::Missing(why) => (why, false),

@@ -1274,43 +1274,35 @@ func f(parent context.Context) {
     #[test]
     fn one_question_for_every_language() {
         let go = "package p\nimport \"net/http\"\nfunc f() {\n\ta := &http.Client{}\n\tb := http.Client{Timeout: 0}\n\tc := http.Client{Timeout: d}\n\t_, _ = a, b\n\t_ = c\n\thttp.Get(\"u\")\n}\n";
-        assert_eq!(
-            timeout_at(Language::Go, go, "http.Client{}").as_deref(),
-            Some("missing NoTimeout")
-        );
-        assert_eq!(
-            timeout_at(Language::Go, go, "http.Client{Timeout: 0").as_deref(),
-            Some("missing Zero")
-        );
-        assert_eq!(
-            timeout_at(Language::Go, go, "http.Client{Timeout: d").as_deref(),
-            Some("set")
-        );
-        assert_eq!(
-            timeout_at(Language::Go, go, "http.Get").as_deref(),
-            Some("missing NoTimeout")
-        );
         let rust = "fn f() {\n    let a = reqwest::blocking::Client::new();\n    let b = reqwest::Client::builder().timeout(None).build();\n}\n";
-        assert_eq!(
-            timeout_at(Language::Rust, rust, "reqwest::blocking").as_deref(),
-            Some("unknown LibraryDefault")
-        );
-        assert_eq!(
-            timeout_at(Language::Rust, rust, "reqwest::Client::builder").as_deref(),
-            Some("missing Disabled")
-        );
         let ts = "import axios from \"axios\";\nexport function f(opts) {\n  fetch(\"u\", { signal: s });\n  axios.get(\"u\", opts);\n  axios.post(\"u\", body, { timeout: 0 });\n}\n";
-        assert_eq!(
-            timeout_at(Language::TypeScript, ts, "fetch").as_deref(),
-            Some("set")
-        );
-        assert_eq!(
-            timeout_at(Language::TypeScript, ts, "axios.get").as_deref(),
-            Some("unknown Value")
-        );
-        assert_eq!(
-            timeout_at(Language::TypeScript, ts, "axios.post").as_deref(),
-            Some("missing Zero")
-        );
+        let cases = [
+            (Language::Go, go, "http.Client{}", "missing NoTimeout"),
+            (Language::Go, go, "http.Client{Timeout: 0", "missing Zero"),
+            (Language::Go, go, "http.Client{Timeout: d", "set"),
+            (Language::Go, go, "http.Get", "missing NoTimeout"),
+            (
+                Language::Rust,
+                rust,
+                "reqwest::blocking",
+                "unknown LibraryDefault",
+            ),
+            (
+                Language::Rust,
+                rust,
+                "reqwest::Client::builder",
+                "missing Disabled",
+            ),
+            (Language::TypeScript, ts, "fetch", "set"),
+            (Language::TypeScript, ts, "axios.get", "unknown Value"),
+            (Language::TypeScript, ts, "axios.post", "missing Zero"),
+        ];
+        for (language, source, marker, expected) in cases {
+            assert_eq!(
+                timeout_at(language, source, marker).as_deref(),
+                Some(expected),
+                "{marker}"
+            );
+        }
     }
 }
