@@ -417,13 +417,40 @@ pub struct BodyParser {
 }
 
 /// Calls that look at data without doing work with it, for every language (`kb/calls.toml`): logging,
-/// metrics and derivations. Matched by `models::messaging`.
+/// metrics and derivations, matched by `models::messaging`; task spawns; and the names that stand for a client
+/// or for a failure worth nothing when no type says (`[clients]`, `[errors]`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallKinds {
     pub logging: LoggingCalls,
     pub metrics: MetricCalls,
     pub derivation: DerivationCalls,
+    #[serde(default)]
+    pub clients: ClientNames,
+    #[serde(default)]
+    pub errors: ErrorCalls,
+}
+
+/// Guesses about a value that holds a client of a remote system when no type says (OBS002).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientNames {
+    /// Parts of a local's or field's name that mark a client (`db`, `redis`, `client`), lowercase, matched
+    /// inside the lowercased name.
+    pub names: Vec<String>,
+    /// Methods whose failure is harmless (closing a body or a connection, releasing, shutting down).
+    pub closing_methods: Vec<String>,
+    /// Methods that make a pipeline or transaction, which queues commands: their errors surface at `exec`.
+    pub queueing_methods: Vec<String>,
+}
+
+/// Errors that are dropped by design.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorCalls {
+    /// Transaction methods whose deferred call is a safety net: after a commit it fails with "transaction
+    /// already done" by design (`sql.ErrTxDone`, pgx's `ErrTxClosed`), so its error says nothing.
+    pub deferred_safety_nets: Vec<String>,
 }
 
 /// Log calls: whole logging packages, path and callee prefixes, and log methods on a receiver named like a
@@ -453,7 +480,12 @@ pub struct MetricCalls {
 pub struct DerivationCalls {
     pub methods: Vec<String>,
     pub pure_prefixes: Vec<String>,
+    /// Functions and methods that start a task or thread, by their last segment (`spawn`, `spawn_local`).
     pub task_spawns: Vec<String>,
+    /// The modules a free spawn function is written through when its path is not resolved (`task::spawn`,
+    /// `thread::spawn`).
+    #[serde(default)]
+    pub task_spawn_qualifiers: Vec<String>,
 }
 
 impl CallKinds {
@@ -474,6 +506,26 @@ impl CallKinds {
 #[serde(deny_unknown_fields)]
 pub struct MigrationKnowledge {
     pub operation: Vec<MigrationEntry>,
+    /// Driver modules and the database they talk to, by which the SQL strings of a file get their dialect.
+    #[serde(default)]
+    pub driver: Vec<SqlDriver>,
+}
+
+/// A database driver (`[[driver]]` in `kb/migrations.toml`): a Go import path, Rust path or npm package, and
+/// the database it talks to.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlDriver {
+    /// Matches a module exactly, or as a prefix followed by `::` or `/`.
+    pub module: String,
+    /// As `[sql]` names databases (`mysql`, `sqlite`, `clickhouse`).
+    pub database: String,
+}
+
+impl SqlDriver {
+    pub fn database(&self) -> Option<crate::config::SqlDatabase> {
+        crate::config::SqlDatabase::parse(&self.database)
+    }
 }
 
 /// One schema change and the verdict for each database.
@@ -567,6 +619,125 @@ pub struct ClockReading {
     pub new_without_arguments: bool,
 }
 
+/// An HTTP client library as `models::clients` reads it (`[[http_client]]`): which of its calls make requests,
+/// clients and instances, and what bounds each request, so that the timeout question (RES001) is asked of data.
+/// Its entry points are the `[[api]]` entries under `modules`; their `timeout` and `constructs` say what each
+/// one makes and how it is bounded when nothing else says.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpClient {
+    /// The modules whose APIs belong to the library (`net/http`, `reqwest`, `axios`, Node's `http` and `https`).
+    pub modules: Vec<String>,
+    /// Where a request's own bound is written.
+    pub shape: ClientShape,
+    /// Methods of a client, agent or instance that send a request (`Do`, `Get`, `get`, `post`).
+    #[serde(default)]
+    pub request_methods: Vec<String>,
+    /// Of the request methods, those that send a request built beforehand, bounded by its context (Go `Do`).
+    #[serde(default)]
+    pub prepared_request_methods: Vec<String>,
+    /// Methods of a request that give it another context (Go `req.WithContext(ctx)`, `req.Clone(ctx)`).
+    #[serde(default)]
+    pub context_methods: Vec<String>,
+    /// Of the request methods, those whose config follows a body (axios `post(url, data, config)`).
+    #[serde(default)]
+    pub body_methods: Vec<String>,
+    /// Of the request methods, those that take only a config (axios `request(config)`).
+    #[serde(default)]
+    pub config_methods: Vec<String>,
+    /// Fields of a request's options or config that bound it (`signal`, `timeout`).
+    #[serde(default)]
+    pub request_options: Vec<String>,
+    /// Methods of a request that bound it once called (Node's `req.setTimeout(ms)`).
+    #[serde(default)]
+    pub request_timeout_methods: Vec<String>,
+    /// The call that makes an instance with a config of its own (`axios.create`), and the fields of that
+    /// config that bound every request made through it.
+    #[serde(default)]
+    pub instance: Option<String>,
+    #[serde(default)]
+    pub instance_options: Vec<String>,
+    /// The field, of the module and of an instance, that sets every request's default bound
+    /// (`axios.defaults.timeout`).
+    #[serde(default)]
+    pub defaults_option: Option<String>,
+    /// Go: the client type whose literal takes the timeout field (`net/http.Client`), that field (`Timeout`),
+    /// and the shared client every package-level call goes through (`net/http.DefaultClient`).
+    #[serde(default)]
+    pub client_type: Option<String>,
+    #[serde(default)]
+    pub timeout_field: Option<String>,
+    #[serde(default)]
+    pub default_client: Option<String>,
+    /// Go: the request and response types (`net/http.Request`, `net/http.Response`), by which a body is told
+    /// to be an incoming request's or a response's.
+    #[serde(default)]
+    pub request_type: Option<String>,
+    #[serde(default)]
+    pub response_type: Option<String>,
+}
+
+impl HttpClient {
+    /// Whether a canonical path (`net/http.Get`, `net/http.Client`) belongs to one of the library's modules.
+    pub fn owns(&self, path: &str) -> bool {
+        self.modules.iter().any(|m| module_matches(path, m))
+    }
+}
+
+/// Where an [`HttpClient`]'s requests get their own bound.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientShape {
+    /// Go `net/http`: a client value with a timeout field; a prepared request is bounded by its context.
+    ClientField,
+    /// Rust (`reqwest`, `ureq`): builder chains, whose methods' kb `timeout` entries set a bound, turn it off or
+    /// bound only connecting; each request through a client can carry its own.
+    Builder,
+    /// `fetch`: an init argument (kb `params` role `init`, or a `new Request(url, init)`).
+    Init,
+    /// axios: a config argument (after the URL, after a body, or alone) and instances with a config of their own.
+    Config,
+    /// Node's `http(s).request/get(url?, options?, callback?)`: a URL or options first.
+    UrlOrOptions,
+}
+
+/// A web framework or server library as `models::handlers` knows it (`[[web_framework]]`): by which imports a
+/// file's route-shaped calls register routes, and (Go) by which types a function is a handler and by which
+/// calls a server starts. Entries are tried in table order.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebFramework {
+    /// The framework as `models::handlers` names it (`net/http`, `gin`, `axum`, `actix-web`, `express`,
+    /// `NestJS`, `node:http`).
+    pub framework: String,
+    /// Modules whose import makes the file's route-shaped calls route registrations (Go: import-path prefixes;
+    /// Rust and TypeScript: modules as imported).
+    #[serde(default)]
+    pub imports: Vec<String>,
+    /// Go: prefixes of the canonical paths of the framework's calls and types (`github.com/labstack/echo` also
+    /// covers `/v4`).
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Go: the parameter types of a handler the framework calls with two (`net/http.ResponseWriter`,
+    /// `net/http.Request`).
+    #[serde(default)]
+    pub handler_params: Vec<String>,
+    /// Go: the last segment of the type of a handler's single parameter (`Context`, `Ctx`).
+    #[serde(default)]
+    pub handler_context: Option<String>,
+    /// Go: methods that serve until the process stops whatever their receiver (`ListenAndServe`), and those
+    /// that do on a value built by a call or literal under `server` (`Run` on `gin.Default()`).
+    #[serde(default)]
+    pub serve_any: Vec<String>,
+    #[serde(default)]
+    pub serve_methods: Vec<String>,
+    #[serde(default)]
+    pub server: Option<String>,
+    /// Rust: the attribute on a trait impl whose methods are the framework's handlers (`tonic::async_trait`).
+    #[serde(default)]
+    pub trait_attribute: Option<String>,
+}
+
 /// Library calls and types a rule or model treats alike (`[[group]]` entries), by canonical path: knowledge
 /// about things that are not remote APIs, kept as data like the rest.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -608,6 +779,9 @@ pub enum PathGroupKind {
     /// Rust macros that end the function the same way (`panic!`, `unreachable!`, `todo!`, `anyhow::bail!`),
     /// matched on the macro's last path segment.
     ExitMacro,
+    /// Starts a task or thread by a free function (`tokio::spawn`, `std::thread::spawn`): what is handed to it
+    /// runs on its own.
+    TaskSpawn,
     /// Makes a Go context with a deadline (`context.WithTimeout`, `context.WithDeadline`).
     ContextWithDeadline,
     /// Makes a Go context that keeps its first argument's deadline (`context.WithCancel`, `context.WithValue`).
@@ -642,6 +816,10 @@ struct KbFile {
     group: Vec<PathGroup>,
     #[serde(default)]
     clock: Vec<ClockReading>,
+    #[serde(default)]
+    http_client: Vec<HttpClient>,
+    #[serde(default)]
+    web_framework: Vec<WebFramework>,
     #[serde(default)]
     receivers: Option<ReceiverNames>,
     #[serde(default)]
@@ -700,6 +878,10 @@ pub struct KnowledgeBase {
     body_parsers: rustc_hash::FxHashMap<String, Vec<(Language, BodyParser)>>,
     /// The groups each path belongs to.
     path_groups: rustc_hash::FxHashMap<String, Vec<(Language, PathGroupKind)>>,
+    /// HTTP client libraries, in table order.
+    http_clients: Vec<(Language, HttpClient)>,
+    /// Web frameworks, in table order.
+    web_frameworks: Vec<(Language, WebFramework)>,
     /// Wall-clock readings by path.
     clocks: rustc_hash::FxHashMap<String, Vec<(Language, ClockReading)>>,
     /// `[receivers]` generic method names and local types, each with the languages that list it.
@@ -853,6 +1035,16 @@ impl KnowledgeBase {
             self.local_failures
                 .extend(failures.names.into_iter().map(|name| (language, name)));
         }
+        self.http_clients.extend(
+            file.http_client
+                .into_iter()
+                .map(|client| (language, client)),
+        );
+        self.web_frameworks.extend(
+            file.web_framework
+                .into_iter()
+                .map(|framework| (language, framework)),
+        );
         for clock in file.clock {
             self.clocks
                 .entry(clock.path.clone())
@@ -1049,6 +1241,39 @@ impl KnowledgeBase {
         })
     }
 
+    /// Every web framework known for a language, in table order.
+    pub fn web_frameworks(&self, language: Language) -> impl Iterator<Item = &WebFramework> {
+        self.web_frameworks
+            .iter()
+            .filter(move |(l, _)| Self::same_family(*l, language))
+            .map(|(_, framework)| framework)
+    }
+
+    /// Every HTTP client library known for a language.
+    pub fn http_clients(&self, language: Language) -> impl Iterator<Item = &HttpClient> {
+        self.http_clients
+            .iter()
+            .filter(move |(l, _)| Self::same_family(*l, language))
+            .map(|(_, client)| client)
+    }
+
+    /// The HTTP client library of a language whose requests get their bound in the given way (Go's `net/http`:
+    /// [`ClientShape::ClientField`]).
+    pub fn http_client_shaped(
+        &self,
+        language: Language,
+        shape: ClientShape,
+    ) -> Option<&HttpClient> {
+        self.http_clients(language)
+            .find(|client| client.shape == shape)
+    }
+
+    /// The HTTP client library a canonical path belongs to (`net/http.Get`, `reqwest::blocking::get`,
+    /// `axios.create`), or a module (`reqwest`).
+    pub fn http_client(&self, language: Language, path: &str) -> Option<&HttpClient> {
+        self.http_clients(language).find(|client| client.owns(path))
+    }
+
     /// Every batch form known for a language.
     pub fn batch_forms(&self, language: Language) -> impl Iterator<Item = &BatchForm> {
         self.batches
@@ -1080,6 +1305,13 @@ mod tests {
             ),
             MigrationVerdict::Report
         );
+        for driver in &knowledge.driver {
+            assert!(
+                driver.database().is_some(),
+                "kb/migrations.toml: driver {} names an unknown database",
+                driver.module
+            );
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use dsr_core::kb::{ApiKind, PathGroupKind};
+use dsr_core::kb::{ApiKind, ClientShape, PathGroupKind};
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
 use dsr_semantic::tree_sitter::Node;
@@ -271,9 +271,13 @@ fn go_body_kind(ctx: &RuleContext<'_>, call: &Call<'_>, name: &str) -> Option<bo
     while let Some(index) = current {
         let f = &ctx.facts.functions[index];
         if let Some(p) = f.params.iter().find(|p| p.name == name) {
-            return match p.type_path.as_deref() {
-                Some("net/http.Request") if !sends(ctx, index, name) => Some(true),
-                Some("net/http.Response") => Some(false),
+            let client = ctx
+                .kb
+                .http_client_shaped(ctx.language, ClientShape::ClientField)?;
+            let typed = |t: &Option<String>| p.type_path.is_some() && p.type_path == *t;
+            return match () {
+                _ if typed(&client.request_type) && !sends(ctx, index, name) => Some(true),
+                _ if typed(&client.response_type) => Some(false),
                 _ => None,
             };
         }
@@ -298,12 +302,15 @@ fn go_body_kind(ctx: &RuleContext<'_>, call: &Call<'_>, name: &str) -> Option<bo
     while let Some(function) = current {
         let f = &ctx.facts.functions[function];
         if let Some(p) = f.params.iter().find(|p| p.name == receiver) {
-            return (p.type_path.as_deref() == Some("net/http.Client")
-                && matches!(
-                    made.method.as_deref(),
-                    Some("Get" | "Post" | "Head" | "PostForm" | "Do")
-                ))
-            .then_some(false);
+            let client = ctx
+                .kb
+                .http_client_shaped(ctx.language, ClientShape::ClientField)?;
+            let sends = made
+                .method
+                .as_deref()
+                .is_some_and(|m| client.request_methods.iter().any(|r| r == m));
+            return (p.type_path.is_some() && p.type_path == client.client_type && sends)
+                .then_some(false);
         }
         current = f.parent;
     }

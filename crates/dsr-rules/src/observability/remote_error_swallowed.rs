@@ -1,4 +1,4 @@
-use dsr_core::kb::{ApiKind, PathGroupKind};
+use dsr_core::kb::{ApiKind, CallKinds, PathGroupKind};
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
 use dsr_semantic::models::error_fate::{self, Discard, Dropped, ErrorFate, Question};
@@ -276,21 +276,12 @@ fn counts(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &RemoteCall) -> bool {
         return false;
     }
     let method = call.method.as_deref().unwrap_or("");
-    if matches!(
-        method,
-        "Close"
-            | "close"
-            | "Shutdown"
-            | "shutdown"
-            | "Release"
-            | "release"
-            | "Disconnect"
-            | "disconnect"
-            | "quit"
-            | "Quit"
-            | "end"
-            | "destroy"
-    ) {
+    if CallKinds::builtin()
+        .clients
+        .closing_methods
+        .iter()
+        .any(|m| m == method)
+    {
         return false;
     }
     let Some(helper) = reach.via else {
@@ -339,30 +330,6 @@ fn emit(
     builder.emit(sink);
 }
 
-/// Names of locals and fields that hold a client of a remote system (`s.db`, `this.redis`, `rdb`, `pool`).
-const CLIENT_NAMES: &[&str] = &[
-    "redis",
-    "rdb",
-    "db",
-    "pool",
-    "client",
-    "conn",
-    "sql",
-    "pg",
-    "knex",
-    "prisma",
-    "tx",
-    "producer",
-    "publisher",
-    "kafka",
-    "nats",
-    "amqp",
-    "s3",
-    "bucket",
-    "session",
-    "http",
-];
-
 /// A method the knowledge base knows by name only (`set`, `get`, `Exec`) counts when its receiver is a client of
 /// that library: built by the library in this file, a parameter typed with it, or a local/field named like a
 /// client. A `Map`'s `set`, an ioredis pipeline's queued `del` or an express app's `set` are not remote.
@@ -401,10 +368,14 @@ fn is_client(
                 return false;
             };
             // Pipelines and transactions queue commands; the error surfaces at `exec`.
-            if matches!(
-                link.method.as_deref(),
-                Some("pipeline" | "multi" | "batch" | "Pipeline" | "TxPipeline")
-            ) {
+            let queues = link.method.as_deref().is_some_and(|m| {
+                CallKinds::builtin()
+                    .clients
+                    .queueing_methods
+                    .iter()
+                    .any(|q| q == m)
+            });
+            if queues {
                 return false;
             }
             if let Some(path) = link.path.as_deref() {
@@ -441,7 +412,11 @@ fn is_client(
 
 fn is_client_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    CLIENT_NAMES.iter().any(|n| lower.contains(n))
+    CallKinds::builtin()
+        .clients
+        .names
+        .iter()
+        .any(|n| lower.contains(n.as_str()))
 }
 
 /// The call whose node is `n`, through the shared by-node index of the remote-effects model.

@@ -1,4 +1,4 @@
-use dsr_core::kb::ApiKind;
+use dsr_core::kb::{ApiKind, ClientShape, HttpClient};
 use dsr_core::{
     declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
 };
@@ -136,6 +136,9 @@ fn returns_response<'s>(
     client_fields: &OnceCell<HashSet<&'s str>>,
 ) -> bool {
     let facts = ctx.facts;
+    let Some(client) = go_http_client(ctx) else {
+        return false;
+    };
     let Some(method) = call
         .method
         .as_deref()
@@ -143,11 +146,11 @@ fn returns_response<'s>(
     else {
         return false;
     };
-    if !matches!(method, "Do" | "Get" | "Head" | "Post" | "PostForm") {
+    if !client.request_methods.iter().any(|m| m == method) {
         return false;
     }
     if let Some(path) = call.path.as_deref() {
-        return path.starts_with("net/http.")
+        return client.owns(path)
             && ctx
                 .kb
                 .api(ctx.language, path)
@@ -156,7 +159,7 @@ fn returns_response<'s>(
     let Some(receiver) = call.receiver else {
         return false;
     };
-    if method == "Do" {
+    if client.prepared_request_methods.iter().any(|m| m == method) {
         // go-redis and redigo have a `Do` too; net/http's takes the request alone.
         return call.args.len() == 1
             && ctx
@@ -177,13 +180,20 @@ fn is_http_client<'s>(
     client_fields: &OnceCell<HashSet<&'s str>>,
 ) -> bool {
     let facts = ctx.facts;
+    let Some(client) = go_http_client(ctx) else {
+        return false;
+    };
+    let named =
+        |name: &Option<String>, path: Option<&str>| path.is_some() && path == name.as_deref();
+    let is_default_client = |t: Option<&str>| named(&client.default_client, t);
+    let is_client_path = |t: Option<&str>| named(&client.client_type, t);
     let text = compact_text(ctx, receiver);
-    if facts.resolve(&text).as_deref() == Some("net/http.DefaultClient") {
+    if is_default_client(facts.resolve(&text).as_deref()) {
         return true;
     }
     let is_client_type = |t: &str| {
         let bare = t.trim_start_matches('*');
-        facts.resolve(bare).as_deref() == Some("net/http.Client")
+        is_client_path(facts.resolve(bare).as_deref())
     };
     match receiver.kind() {
         "identifier" => {
@@ -191,7 +201,7 @@ fn is_http_client<'s>(
             while let Some(index) = current {
                 let function = &facts.functions[index];
                 if let Some(p) = function.params.iter().find(|p| p.name == text) {
-                    return p.type_path.as_deref() == Some("net/http.Client");
+                    return is_client_path(p.type_path.as_deref());
                 }
                 current = function.parent;
             }
@@ -203,10 +213,11 @@ fn is_http_client<'s>(
                     } else {
                         value
                     };
-                    facts.literals.iter().any(|l| {
-                        l.node == value && l.type_path.as_deref() == Some("net/http.Client")
-                    }) || facts.resolve(&compact_text(ctx, value)).as_deref()
-                        == Some("net/http.DefaultClient")
+                    facts
+                        .literals
+                        .iter()
+                        .any(|l| l.node == value && is_client_path(l.type_path.as_deref()))
+                        || is_default_client(facts.resolve(&compact_text(ctx, value)).as_deref())
                 })
         }
         "selector_expression" => {
@@ -238,6 +249,12 @@ fn is_http_client<'s>(
     }
 }
 
+/// Go's `net/http` as the knowledge base describes it (its request methods, client type, default client).
+fn go_http_client<'k>(ctx: &RuleContext<'k>) -> Option<&'k HttpClient> {
+    ctx.kb
+        .http_client_shaped(ctx.language, ClientShape::ClientField)
+}
+
 /// A `Do` whose receiver the file shows to be something other than an HTTP client (a Redis client built by
 /// `redis.NewClient`).
 fn is_other_client(ctx: &RuleContext<'_>, call: &Call<'_>, receiver: Node<'_>) -> bool {
@@ -253,7 +270,7 @@ fn is_other_client(ctx: &RuleContext<'_>, call: &Call<'_>, receiver: Node<'_>) -
             return p
                 .type_path
                 .as_deref()
-                .is_some_and(|t| !t.starts_with("net/http."));
+                .is_some_and(|t| go_http_client(ctx).is_some_and(|c| !c.owns(t)));
         }
         current = function.parent;
     }

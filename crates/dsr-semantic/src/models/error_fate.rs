@@ -4,6 +4,7 @@
 //! code does not show. One computation, read by the delivery model (the calls that process a message before the
 //! ack) and by OBS002 (a remote call's failure dropped without a trace); each reads the variants it cares about.
 
+use dsr_core::kb::CallKinds;
 use dsr_syntax::{node, Language};
 use tree_sitter::Node;
 
@@ -195,10 +196,6 @@ fn discarded<'t>(at: Node<'t>, how: Dropped<'t>) -> ErrorFate<'t> {
     })
 }
 
-/// Transaction methods whose deferred call is a safety net: after a commit it fails with "transaction already
-/// done" by design (`sql.ErrTxDone`, pgx's `ErrTxClosed`), so its error says nothing.
-const DEFERRED_SAFETY_NETS: &[&str] = &["Rollback"];
-
 /// A Go error variable by its name: `err`, `…err`, `…Err`.
 fn named_as_error(variable: Node<'_>, source: &str) -> bool {
     let name = node::text(variable, source);
@@ -277,11 +274,15 @@ fn go_error_fate<'t>(
             }
             if name == "_" {
                 // `_ = f()` exists to silence an unchecked-error lint: the value dropped is an error.
-                let safety_net = call
-                    .method
-                    .as_deref()
-                    .is_some_and(|m| DEFERRED_SAFETY_NETS.contains(&m))
-                    && node::ancestors(call.node).any(|a| a.kind() == "defer_statement");
+                let safety_net = call.method.as_deref().is_some_and(|m| {
+                    // A transaction's deferred rollback, which fails by design after a commit.
+                    CallKinds::builtin()
+                        .errors
+                        .deferred_safety_nets
+                        .iter()
+                        .any(|net| net == m)
+                }) && node::ancestors(call.node)
+                    .any(|a| a.kind() == "defer_statement");
                 let how = if safety_net {
                     Dropped::SafetyNet
                 } else {

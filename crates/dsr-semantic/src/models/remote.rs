@@ -15,7 +15,7 @@ use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts, ANONYMOUS};
 use crate::kb::KbMatch;
-use dsr_core::kb::{Api, ApiKind, ApiRole, KnowledgeBase};
+use dsr_core::kb::{Api, ApiKind, ApiRole, CallKinds, KnowledgeBase};
 
 /// A remote call of the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -461,7 +461,8 @@ impl RemoteCalls {
             .method
             .as_deref()
             .or_else(|| call.path.as_deref().and_then(|p| p.rsplit(':').next()));
-        spawner.is_some_and(|name| matches!(name, "spawn" | "spawn_blocking"))
+        let spawns = &CallKinds::builtin().derivation.task_spawns;
+        spawner.is_some_and(|name| spawns.iter().any(|s| s == name))
             && call
                 .args
                 .iter()
