@@ -391,7 +391,9 @@ impl RemoteCalls {
                 Some(method) => matches!(method, "POST" | "PUT" | "PATCH" | "DELETE"),
                 None => api.mutation == Some(true),
             },
-            ApiKind::Queue | ApiKind::ObjectStore | ApiKind::Rpc => api.mutation == Some(true),
+            ApiKind::Queue | ApiKind::ObjectStore | ApiKind::Rpc | ApiKind::Socket => {
+                api.mutation == Some(true)
+            }
         }
     }
 
