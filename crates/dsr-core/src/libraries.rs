@@ -106,7 +106,9 @@ pub enum KbError {
     Parse { file: String, message: String },
     #[error("library `{library}` ({language}) documents no default")]
     NoDefault { library: String, language: String },
-    #[error("library `{library}` ({language}): its {aspect} default `{value}` has no source address")]
+    #[error(
+        "library `{library}` ({language}): its {aspect} default `{value}` has no source address"
+    )]
     NoSource {
         library: String,
         language: String,
@@ -192,11 +194,21 @@ pub fn validate(kb: &KnowledgeBase) -> Vec<KbError> {
     }
     for (language, api) in kb.method_entries() {
         if let Some(module) = api.module.as_deref().filter(|_| needs_library(api)) {
-            unclaimed("method", *language, module, format!("{module} {}", api.path));
+            unclaimed(
+                "method",
+                *language,
+                module,
+                format!("{module} {}", api.path),
+            );
         }
     }
     for (language, retry) in kb.retry_entries() {
-        unclaimed("retry library", *language, &retry.module, retry.module.clone());
+        unclaimed(
+            "retry library",
+            *language,
+            &retry.module,
+            retry.module.clone(),
+        );
     }
     for (language, lock) in kb.lock_entries() {
         if lock.scope == LockScope::Distributed {
@@ -317,7 +329,10 @@ fn render_library(out: &mut String, kb: &KnowledgeBase, language: Language, libr
         )
         .collect();
     let mut seen = std::collections::BTreeSet::new();
-    let calls: Vec<String> = calls.into_iter().filter(|c| seen.insert(c.clone())).collect();
+    let calls: Vec<String> = calls
+        .into_iter()
+        .filter(|c| seen.insert(c.clone()))
+        .collect();
     if !calls.is_empty() {
         out.push_str(&format!("\nCalls: {}\n", calls.join(", ")));
     }
@@ -326,7 +341,10 @@ fn render_library(out: &mut String, kb: &KnowledgeBase, language: Language, libr
         .filter(|(l, r)| same(l) && owns(kb, language, library, &r.module))
         .map(|(_, r)| r)
     {
-        out.push_str(&format!("\nRetry defaults as the rules read them: {}.", retry.defaults));
+        out.push_str(&format!(
+            "\nRetry defaults as the rules read them: {}.",
+            retry.defaults
+        ));
         let settings: Vec<String> = retry
             .setting
             .iter()
@@ -482,7 +500,9 @@ remote = true
 
     #[test]
     fn the_bundled_knowledge_base_is_fully_documented() {
-        let errors = KnowledgeBase::load(&crate::kb::BUILTIN).err().unwrap_or_default();
+        let errors = KnowledgeBase::load(&crate::kb::BUILTIN)
+            .err()
+            .unwrap_or_default();
         let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert!(listed.is_empty(), "{}", listed.join("\n"));
     }

@@ -27,7 +27,10 @@ fn covers_at_least_sixty_client_libraries() {
     assert!(count >= 60, "{count} libraries");
     for family in ["go", "rust", "typescript"] {
         assert!(
-            kb.libraries().filter(|(l, _)| l.family_name() == family).count() >= 15,
+            kb.libraries()
+                .filter(|(l, _)| l.family_name() == family)
+                .count()
+                >= 15,
             "{family} has fewer than 15 libraries"
         );
     }

@@ -93,7 +93,11 @@ fn main() {
             let counts = per_language.entry(language.family_name()).or_default();
             counts.files += 1;
             let line = |byte: usize| source[..byte].matches('\n').count() + 1;
-            let shown = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+            let shown = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
             let root_name = root.file_name().and_then(|n| n.to_str()).unwrap_or("");
             let remote = ctx.remote_calls();
             for (index, call) in facts.calls.iter().enumerate() {
@@ -139,7 +143,15 @@ fn main() {
                     println!(
                         "{root_name}/{shown}:{} retry {}",
                         line(retry.anchor.start),
-                        retry.library().map_or("loop", |l| l.library.as_str())
+                        match &retry.kind {
+                            dsr_semantic::models::RetryKind::Loop => "loop",
+                            dsr_semantic::models::RetryKind::Library(l) => l.library.as_str(),
+                            dsr_semantic::models::RetryKind::Reschedule { timer: true } =>
+                                "reschedule",
+                            dsr_semantic::models::RetryKind::Reschedule { timer: false } =>
+                                "recursion",
+                            dsr_semantic::models::RetryKind::Strategy => "strategy",
+                        }
                     );
                 }
             }
