@@ -212,8 +212,7 @@ fn check_strategy(ctx: &RuleContext<'_>, retry: &Retry<'_>, sink: &mut Vec<dsr_c
     if !delay.grows || crate::shared::in_test_code(ctx, retry.node) {
         return;
     }
-    let written = &ctx.facts.functions[function].name;
-    let name = written.rsplit(['.', ':']).next().unwrap_or(written);
+    let name = crate::shared::short_name(&ctx.facts.functions[function].name);
     ctx.finding(&UnboundedRetry::META, retry.anchor)
         .title(format!(
             "backoff function `{name}` grows the delay with the attempt without an upper bound"
