@@ -37,22 +37,29 @@ fn is_spawn(callee: &str) -> bool {
     )
 }
 
-/// Parameter names that count attempts.
+/// Parameter names that count attempts (`attempt`, `retryCount`, `num_retries`, `n`); not durations or
+/// deadlines that merely mention retries (`retry_after`, `retryDelay`).
 fn is_attempt_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    [
-        "attempt",
-        "retry",
-        "retries",
-        "tries",
-        "try",
-        "failures",
-        "n",
-        "count",
-        "iteration",
+    let lower: String = name
+        .chars()
+        .filter(|c| *c != '_')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if [
+        "after", "delay", "wait", "duration", "timeout", "interval", "base", "at",
     ]
     .iter()
-    .any(|w| lower == *w || lower.starts_with(w) && lower.len() <= w.len() + 6)
+    .any(|w| lower.ends_with(w))
+    {
+        return false;
+    }
+    matches!(
+        lower.as_str(),
+        "n" | "i" | "try" | "tries" | "retry" | "retries" | "failures" | "failurecount"
+    ) || lower.contains("attempt")
+        || lower.ends_with("retries")
+        || lower.ends_with("retrycount")
+        || lower.ends_with("tries")
 }
 
 impl<'t> Analyzer<'_, 't> {
@@ -368,7 +375,7 @@ impl<'t> Analyzer<'_, 't> {
                 repeated: Vec::new(),
                 retry_edge: None,
                 attempt: Some(counter.clone()),
-                cap: self.delay_cap(body),
+                cap: self.delay_cap(body, &names),
                 deadline: None,
                 delay: Some(delay),
             });
@@ -394,9 +401,11 @@ impl<'t> Analyzer<'_, 't> {
         })
     }
 
-    /// Whether a delay computation is capped: `min(…)`, `Math.min`, `.min(`, `std::cmp::min`, or a comparison
-    /// against a maximum that clamps it.
-    fn delay_cap(&self, body: Node<'t>) -> Option<TextRange> {
+    /// Whether a delay computation is capped: `min(…)`, `Math.min`, `.min(`, `std::cmp::min`, a comparison
+    /// against a maximum that clamps it, or a comparison of the attempt count itself (`if n > len(delays)`: a
+    /// table of delays with a last entry).
+    fn delay_cap(&self, body: Node<'t>, counters: &FxHashSet<String>) -> Option<TextRange> {
+        let names: Vec<&str> = counters.iter().map(String::as_str).collect();
         node::descendants(body)
             .find(|d| {
                 if let Some(call) = self.facts.call_of(*d) {
@@ -409,7 +418,8 @@ impl<'t> Analyzer<'_, 't> {
                     return text.contains("max")
                         || text.contains("cap")
                         || text.contains("limit")
-                        || self.clamps(*d);
+                        || self.clamps(*d)
+                        || node::mentions(*d, &names, self.source, Mention::Variable);
                 }
                 false
             })
