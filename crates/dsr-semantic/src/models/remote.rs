@@ -448,11 +448,21 @@ impl RemoteCalls {
     }
 
     /// A function literal, closure or async block that runs on its own: `go func() {…}()`, or the argument of
-    /// a `spawn` (`tokio::spawn(async move {…})`, `std::thread::spawn(move || …)`).
+    /// a `spawn` (`tokio::spawn(async move {…})`, `std::thread::spawn(move || …)`); or one its enclosing
+    /// function returns for later (a dialer or handler factory: `return func(ctx, …) { d.DialContext(…) }`),
+    /// which does nothing while the factory runs.
     fn is_spawned(&self, facts: &FileFacts<'_>, function: Node<'_>) -> bool {
         let Some(parent) = function.parent() else {
             return false;
         };
+        let returned = matches!(parent.kind(), "return_statement" | "return_expression")
+            || parent.kind() == "expression_list"
+                && parent
+                    .parent()
+                    .is_some_and(|p| p.kind() == "return_statement");
+        if returned {
+            return true;
+        }
         if parent.kind() == "call_expression" && is_spawn_statement(parent) {
             return true;
         }

@@ -2217,6 +2217,12 @@ impl<'t> Growth<'_, '_, 't> {
                 {
                     self.grows = true;
                 }
+                // `delays[attempt]`: a schedule of delays indexed by the attempt, written in increasing order.
+                "index_expression" | "subscript_expression"
+                    if node::mentions(d, &counter_names, a.source, Mention::Variable) =>
+                {
+                    self.grows = true;
+                }
                 "binary_expression" => {
                     let op = operator(d, a.source);
                     if matches!(op, "*" | "<<" | "**" | "+")
