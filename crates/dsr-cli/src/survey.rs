@@ -111,7 +111,7 @@ impl StoreKind {
             ApiKind::Queue => Some(StoreKind::Queue),
             ApiKind::ObjectStore => Some(StoreKind::ObjectStore),
             ApiKind::Lock => Some(StoreKind::Lock),
-            ApiKind::Http | ApiKind::Rpc | ApiKind::Local => None,
+            ApiKind::Http | ApiKind::Rpc | ApiKind::Socket | ApiKind::Local => None,
         }
     }
 

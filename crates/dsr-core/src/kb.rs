@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 use dsr_syntax::Language;
 use serde::Deserialize;
 
+pub use crate::libraries::{KbError, Library};
+
 /// What kind of remote system a call talks to.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -17,6 +19,8 @@ pub enum ApiKind {
     Queue,
     ObjectStore,
     Lock,
+    /// A raw connection: a TCP or TLS dial, a socket the caller speaks its own protocol over.
+    Socket,
     /// In-process: channels, timers, constructors that matter to a rule but do no I/O.
     Local,
 }
@@ -70,6 +74,10 @@ pub struct Api {
     /// Changes state on the remote side; `None` when it depends on the arguments (SQL text, HTTP method).
     #[serde(default)]
     pub mutation: Option<bool>,
+    /// Whether repeating the call has the effect of making it once, when neither `mutation = false` nor the HTTP
+    /// method says (an S3 `PutObject` is, an SQS `SendMessage` is not); see [`crate::libraries::idempotent`].
+    #[serde(default)]
+    pub idempotent: Option<bool>,
     /// The HTTP method when the API fixes it.
     #[serde(default)]
     pub http_method: Option<String>,
@@ -199,6 +207,10 @@ pub enum ApiRole {
     Compare,
     /// Skips rows of a query result (an ORM's or query builder's `Offset(n)`, `.offset(n)`, `.skip(n)`).
     Offset,
+    /// A retry library's delay, grown and randomized by the library: a call that returns the next delay
+    /// (cenkalti's `NextBackOff()`, backon's `next()`) or waits it out (dskit's `Wait()`). A hand-written retry
+    /// loop that waits on one backs off with the library's jitter.
+    Backoff,
 }
 
 /// A retry library: the calls that run an operation under retries, its defaults, and the settings that change
@@ -824,6 +836,8 @@ struct KbFile {
     receivers: Option<ReceiverNames>,
     #[serde(default)]
     local_failures: Option<LocalFailures>,
+    #[serde(default)]
+    library: Vec<Library>,
 }
 
 /// Errors a client reports before anything leaves the process (`[local_failures]`): confluent-kafka-go's
@@ -889,9 +903,11 @@ pub struct KnowledgeBase {
     local_types: rustc_hash::FxHashMap<String, Vec<Language>>,
     /// `[local_failures]` names, with their language.
     local_failures: Vec<(Language, String)>,
+    /// `[[library]]` entries: the libraries the tables above describe, with their documented defaults.
+    libraries: Vec<(Language, Library)>,
 }
 
-const BUILTIN: [(Language, &str, &str); 15] = [
+pub(crate) const BUILTIN: [(Language, &str, &str); 18] = [
     (Language::Go, "go.toml", include_str!("../kb/go.toml")),
     (Language::Rust, "rust.toml", include_str!("../kb/rust.toml")),
     (
@@ -962,25 +978,91 @@ const BUILTIN: [(Language, &str, &str); 15] = [
         "typescript-load.toml",
         include_str!("../kb/typescript-load.toml"),
     ),
+    // The libraries all of the above belong to, with their documented defaults and sources, and the calls of
+    // libraries no other file needs (raw dials, cloud SDKs, coordination stores, more data stores and clients).
+    (
+        Language::Go,
+        "go-libraries.toml",
+        include_str!("../kb/go-libraries.toml"),
+    ),
+    (
+        Language::Rust,
+        "rust-libraries.toml",
+        include_str!("../kb/rust-libraries.toml"),
+    ),
+    (
+        Language::TypeScript,
+        "typescript-libraries.toml",
+        include_str!("../kb/typescript-libraries.toml"),
+    ),
 ];
 
 impl KnowledgeBase {
-    /// The bundled knowledge base. Its data files are checked by a unit test, so parsing cannot fail here.
+    /// The bundled knowledge base. Its data files are checked by unit tests (they parse, and every library
+    /// documents its defaults with a source), so loading cannot fail here; if it did, the error is logged and the
+    /// entries that parsed are used.
     pub fn builtin() -> &'static KnowledgeBase {
         static KB: OnceLock<KnowledgeBase> = OnceLock::new();
         KB.get_or_init(|| {
-            let mut kb = KnowledgeBase::default();
-            for (language, name, text) in BUILTIN {
-                match toml::from_str::<KbFile>(text) {
-                    Ok(file) => kb.add(language, file),
-                    Err(err) => {
-                        tracing::error!("bundled knowledge base kb/{name} is invalid: {err}")
-                    }
-                }
+            let (kb, errors) = Self::load_unchecked(&BUILTIN);
+            for err in errors {
+                tracing::error!("bundled knowledge base is invalid: {err}");
             }
-            kb.reindex();
             kb
         })
+    }
+
+    /// A knowledge base from data files (language, name, TOML text), refused when a file does not parse or
+    /// when [`crate::libraries::validate`] finds library knowledge without a documented default and source.
+    pub fn load(files: &[(Language, &str, &str)]) -> Result<KnowledgeBase, Vec<KbError>> {
+        let (kb, errors) = Self::load_unchecked(files);
+        if errors.is_empty() {
+            Ok(kb)
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn load_unchecked(files: &[(Language, &str, &str)]) -> (KnowledgeBase, Vec<KbError>) {
+        let mut kb = KnowledgeBase::default();
+        let mut errors = Vec::new();
+        for (language, name, text) in files {
+            match toml::from_str::<KbFile>(text) {
+                Ok(file) => kb.add(*language, file),
+                Err(err) => errors.push(KbError::Parse {
+                    file: name.to_string(),
+                    message: err.to_string(),
+                }),
+            }
+        }
+        kb.reindex();
+        errors.extend(crate::libraries::validate(&kb));
+        (kb, errors)
+    }
+
+    /// Every `[[library]]` entry, with its language.
+    pub fn libraries(&self) -> impl Iterator<Item = &(Language, Library)> {
+        self.libraries.iter()
+    }
+
+    /// Every `[[api]]` entry, with its language, in table order.
+    pub fn api_entries(&self) -> impl Iterator<Item = &(Language, Api)> {
+        self.entries.iter()
+    }
+
+    /// Every `[[method]]` entry, with its language, in table order.
+    pub fn method_entries(&self) -> impl Iterator<Item = &(Language, Api)> {
+        self.methods.iter()
+    }
+
+    /// Every `[[retry]]` entry, with its language.
+    pub fn retry_entries(&self) -> impl Iterator<Item = &(Language, RetryLibrary)> {
+        self.retry.iter()
+    }
+
+    /// Every `[[lock]]` entry, with its language.
+    pub fn lock_entries(&self) -> impl Iterator<Item = &(Language, LockLibrary)> {
+        self.locks.iter()
     }
 
     fn reindex(&mut self) {
@@ -1051,6 +1133,8 @@ impl KnowledgeBase {
                 .or_default()
                 .push((language, clock));
         }
+        self.libraries
+            .extend(file.library.into_iter().map(|library| (language, library)));
         for group in file.group {
             for path in group.paths {
                 self.path_groups

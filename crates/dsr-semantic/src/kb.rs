@@ -282,6 +282,10 @@ fn method_entries<'k>(
     {
         return Vec::new();
     }
+    // A Go package-level function (`os.Create`, `sort.Search`) is never a client's method, whatever its name.
+    if language == Language::Go && is_package_function(facts, call) {
+        return Vec::new();
+    }
     let named: Vec<&Api> = kb
         .methods_named(method)
         .filter(|(l, api)| KnowledgeBase::same_family(*l, language) && api.path == method)
@@ -329,6 +333,15 @@ fn method_entries<'k>(
         return Vec::new();
     }
     named
+}
+
+/// Whether a Go call is `pkg.Func(…)` on an imported package's name.
+fn is_package_function(facts: &FileFacts<'_>, call: &Call<'_>) -> bool {
+    call.receiver.is_some_and(|r| r.kind() == "identifier")
+        && call
+            .callee_text
+            .rsplit_once('.')
+            .is_some_and(|(head, _)| facts.imports.iter().any(|i| i.local == head))
 }
 
 /// Whether a receiver's type (a canonical path such as `std::collections::HashMap::new`, or a name as written)

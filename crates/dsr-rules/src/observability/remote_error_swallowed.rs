@@ -264,6 +264,7 @@ fn describe(kind: ApiKind) -> &'static str {
         ApiKind::Queue => "queue call",
         ApiKind::ObjectStore => "object-store call",
         ApiKind::Lock => "lock call",
+        ApiKind::Socket => "connection",
         ApiKind::Local => "call",
     }
 }

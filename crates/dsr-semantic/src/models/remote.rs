@@ -383,7 +383,9 @@ impl RemoteCalls {
                 Some(method) => matches!(method, "POST" | "PUT" | "PATCH" | "DELETE"),
                 None => api.mutation == Some(true),
             },
-            ApiKind::Queue | ApiKind::ObjectStore | ApiKind::Rpc => api.mutation == Some(true),
+            ApiKind::Queue | ApiKind::ObjectStore | ApiKind::Rpc | ApiKind::Socket => {
+                api.mutation == Some(true)
+            }
         }
     }
 
@@ -439,11 +441,21 @@ impl RemoteCalls {
     }
 
     /// A function literal, closure or async block that runs on its own: `go func() {…}()`, or the argument of
-    /// a `spawn` (`tokio::spawn(async move {…})`, `std::thread::spawn(move || …)`).
+    /// a `spawn` (`tokio::spawn(async move {…})`, `std::thread::spawn(move || …)`); or one its enclosing
+    /// function returns for later (a dialer or handler factory: `return func(ctx, …) { d.DialContext(…) }`),
+    /// which does nothing while the factory runs.
     fn is_spawned<'t>(&self, facts: &FileFacts<'t>, function: Node<'t>) -> bool {
         let Some(parent) = facts.parent(function) else {
             return false;
         };
+        let returned = matches!(parent.kind(), "return_statement" | "return_expression")
+            || parent.kind() == "expression_list"
+                && facts
+                    .parent(parent)
+                    .is_some_and(|p| p.kind() == "return_statement");
+        if returned {
+            return true;
+        }
         if parent.kind() == "call_expression" && is_spawn_statement(facts, parent) {
             return true;
         }
