@@ -63,6 +63,16 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "the advisory lock is taken by the function's caller, which no link from the writing function reaches",
     ),
     (
+        "BKP001/clean_counted_capacity.rs",
+        "BKP001",
+        "the channel is bounded by a counter its owner type checks in another method, which no link from the constructor reaches",
+    ),
+    (
+        "BKP001/clean_counted_capacity_update.rs",
+        "BKP001",
+        "the channel is bounded by a counter its owner type checks in another method, which no link from the constructor reaches",
+    ),
+    (
         "OPS002/clean.rs",
         "API002",
         "whether any route of the file serves a health check is a question about the whole file",

@@ -68,7 +68,7 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Never,
-        scope: Function,
+        scope: File,
         reads: [StoredValues],
     }
 }
