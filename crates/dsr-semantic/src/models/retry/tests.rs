@@ -546,7 +546,9 @@ func retryAfter(retryAfter time.Duration) time.Duration {{
         .map(|r| {
             let delay = r.delay.as_ref().expect("a strategy has a delay");
             (
-                facts.functions[r.function.expect("its function")].name.clone(),
+                facts.functions[r.function.expect("its function")]
+                    .name
+                    .clone(),
                 delay.grows,
                 delay.random,
                 r.cap.is_some(),
@@ -555,5 +557,8 @@ func retryAfter(retryAfter time.Duration) time.Duration {{
         .collect();
     // A schedule indexed by the attempt grows and is capped by its last entry; a `retryAfter` duration is no
     // attempt count.
-    assert_eq!(strategies, [("backoffDelay".to_string(), true, false, true)]);
+    assert_eq!(
+        strategies,
+        [("backoffDelay".to_string(), true, false, true)]
+    );
 }
