@@ -16,6 +16,9 @@ use crate::limits::{self, Limits};
 use crate::meta::RuleStatus;
 use crate::role::CodeRole;
 
+/// The databases `[sql]` names; defined with the SQL layer, which the knowledge base reads too.
+pub use crate::sql::SqlDatabase;
+
 pub const CONFIG_FILE_NAME: &str = "distsys-review.toml";
 
 /// Longest glob pattern accepted in `exclude`: a guard against pathological patterns.
@@ -275,42 +278,6 @@ pub struct Config {
     pub limits: Limits,
     pub scope: Scope,
     pub sql: SqlSettings,
-}
-
-/// The database a SQL migration is written for, as far as this tool tells them apart.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum SqlDatabase {
-    PostgreSql,
-    /// MySQL and MariaDB.
-    MySql,
-    Sqlite,
-    ClickHouse,
-    /// Any other database: nothing engine-specific is claimed about it.
-    Other,
-}
-
-impl SqlDatabase {
-    /// The names accepted in `[sql]` (and recognised in paths by the dialect model).
-    pub fn parse(name: &str) -> Option<SqlDatabase> {
-        Some(match name.trim().to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" | "pg" => SqlDatabase::PostgreSql,
-            "mysql" | "mariadb" => SqlDatabase::MySql,
-            "sqlite" | "sqlite3" => SqlDatabase::Sqlite,
-            "clickhouse" => SqlDatabase::ClickHouse,
-            "other" => SqlDatabase::Other,
-            _ => return None,
-        })
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SqlDatabase::PostgreSql => "PostgreSQL",
-            SqlDatabase::MySql => "MySQL",
-            SqlDatabase::Sqlite => "SQLite",
-            SqlDatabase::ClickHouse => "ClickHouse",
-            SqlDatabase::Other => "another database",
-        }
-    }
 }
 
 /// `[sql]`: which database migrations are written for, when neither their path nor their syntax says.

@@ -535,8 +535,8 @@ pub struct SqlDriver {
 }
 
 impl SqlDriver {
-    pub fn database(&self) -> Option<crate::config::SqlDatabase> {
-        crate::config::SqlDatabase::parse(&self.database)
+    pub fn database(&self) -> Option<crate::sql::SqlDatabase> {
+        crate::sql::SqlDatabase::parse(&self.database)
     }
 }
 
@@ -597,9 +597,9 @@ impl MigrationKnowledge {
     pub fn verdict(
         &self,
         operation: MigrationOperation,
-        database: crate::config::SqlDatabase,
+        database: crate::sql::SqlDatabase,
     ) -> MigrationVerdict {
-        use crate::config::SqlDatabase;
+        use crate::sql::SqlDatabase;
         self.operation
             .iter()
             .find(|entry| entry.operation == operation)
@@ -1385,7 +1385,7 @@ mod tests {
         assert_eq!(
             knowledge.verdict(
                 MigrationOperation::CreateIndex,
-                crate::config::SqlDatabase::PostgreSql
+                crate::sql::SqlDatabase::PostgreSql
             ),
             MigrationVerdict::Report
         );
