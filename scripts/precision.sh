@@ -16,7 +16,8 @@
 #       --reuse reads the JSON of an earlier scan instead of scanning again.
 #
 #   scripts/precision.sh report FILE.tsv
-#       The per-rule table (sampled, true / false / debatable, precision) of a judged file, Markdown.
+#       The per-rule table (sampled, true / false / debatable, precision) of a judged file, Markdown; a rule
+#       reported at several severities also gets a row per severity.
 #
 # Defaults: corpus docs/precision/corpus.tsv, root /work/corpora, mirrors /work/.mirror, seed 13, 15 per rule,
 # jobs 1, out docs/precision/<today>-baseline.tsv, volumes docs/precision/<today>-volumes.md.
@@ -26,7 +27,8 @@
 # smallest keys (hex order) are taken (all of them when the rule has N or fewer). Adding a codebase or a
 # finding elsewhere never changes whether an existing finding is drawn, only whether it is still among the N
 # smallest for its rule. The sample is drawn from every finding a user sees with the default configuration,
-# tests included; the `role` column says which ones are in test or example code by path convention.
+# tests included; the `role` column is the scanner's code role of the finding (by path convention when the output has
+# none), and the volumes count findings in test code by path convention.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cmd="${1:-}"
@@ -188,8 +190,11 @@ for name, gh, commit, lang in entries():
         line, col = f["range"]["start"]["line"], f["range"]["start"]["column"]
         r = role(os.path.join(root, name), f["path"], line)
         key = hashlib.sha256(f"{seed}|{name}|{f['path']}|{line}|{col}|{f['rule']}|{f['title']}".encode()).hexdigest()
+        # The sample's role column is the scanner's own code role when the output has one (production, tool,
+        # frontend, migration, …); the volumes' "in tests" count stays by path convention, a check on it.
         rows.append(dict(codebase=name, commit=commit[:12], rule=f["rule"], severity=f["severity"],
-                         kind=f["kind"], where=f"{f['path']}:{line}", role=r, title=f["title"], key=key))
+                         kind=f["kind"], where=f"{f['path']}:{line}", role=f.get("role") or r,
+                         title=f["title"], key=key))
         v = vol.setdefault((name, f["rule"]), [0, 0])
         v[0] += 1
         v[1] += r == "test"
@@ -245,8 +250,16 @@ def line(label, rs):
     print(f"| {label} | {sev} | {len(rs)} | {j} | {t} | {fa} | {d} | {p} | {q} |")
 print("| rule | severity | sampled | judged | true | false | debatable | precision | outside tests |")
 print("|---|---|---|---|---|---|---|---|---|")
+# A rule reported at several severities (low in tools and frontends, high in services) also gets a row per
+# severity: the thresholds are per severity.
+label = lambda r: r["severity"] + ("?" if r["kind"] == "open-question" else "")
 for rule in sorted({r["rule"] for r in rows}):
-    line(rule, [r for r in rows if r["rule"] == rule])
+    of_rule = [r for r in rows if r["rule"] == rule]
+    line(rule, of_rule)
+    severities = sorted({label(r) for r in of_rule})
+    if len(severities) > 1:
+        for severity in severities:
+            line(f"{rule} ({severity})", [r for r in of_rule if label(r) == severity])
 for label, pred in (("Critical/High", lambda r: r["kind"] == "finding" and r["severity"] in ("critical", "high")),
                     ("Medium/Low", lambda r: r["kind"] == "finding" and r["severity"] in ("medium", "low")),
                     ("open questions", lambda r: r["kind"] == "open-question"), ("all", lambda r: True)):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need (idempotent; caches live outside the repository) and runs every test:
-# the Rust workspace (unit, fixture, docs, CLI and LSP end-to-end tests), then the real-editor tests
-# (Neovim 0.7 and 0.11, VS Code through code-server) against the binary that build produced.
+# the Rust workspace (unit, fixture, docs, CLI and LSP end-to-end tests), then the integrations with CI tools
+# (scripts/test-integrations.sh) and the real-editor tests (Neovim 0.7 and 0.11, VS Code through code-server)
+# against the binary that build produced.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,8 +29,15 @@ echo "==> fuzz: edit_sequence_stable for ${DSR_FUZZ_SECONDS:-30}s"
 cargo run --locked --manifest-path fuzz/Cargo.toml --target-dir "$target_dir" --no-default-features \
   --bin edit_sequence_stable -- --seconds "${DSR_FUZZ_SECONDS:-30}" --seed "${DSR_FUZZ_SEED:-1126}"
 
+echo "==> build the binary the integration and editor tests run"
+cargo build --locked -p dsr-cli
+
+# Report formats, the config schema, action.yml and docs/ci.md's setups, the pre-commit hooks, each with the
+# real tools (installed by the script, cached in $DSR_CI_CACHE).
+echo "==> integrations"
+DISTSYS_REVIEW_BIN="$target_dir/debug/distsys-review" scripts/test-integrations.sh
+
 if [ -x tests/editors/run.sh ]; then
   echo "==> editor tests"
-  cargo build --locked -p dsr-cli
   DISTSYS_REVIEW_BIN="$target_dir/debug/distsys-review" tests/editors/run.sh
 fi

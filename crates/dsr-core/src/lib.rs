@@ -10,6 +10,7 @@ pub mod finding;
 pub mod fix;
 pub mod justification;
 pub mod kb;
+pub mod libraries;
 pub mod limits;
 pub mod meta;
 pub mod role;

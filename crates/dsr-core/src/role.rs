@@ -115,6 +115,9 @@ pub struct FrontendConventions {
     pub folder_words: Vec<String>,
     pub typescript_imports: Vec<String>,
     pub typescript_directives: Vec<String>,
+    /// Text that only code bundled for a browser uses (`import.meta.env.VITE_`, `window.`).
+    #[serde(default)]
+    pub typescript_markers: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

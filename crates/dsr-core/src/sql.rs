@@ -8,6 +8,42 @@ use dsr_syntax::TextRange;
 use sqlparser::dialect::{Dialect, GenericDialect, MySqlDialect, PostgreSqlDialect};
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer, Whitespace};
 
+/// The database a SQL migration is written for, as far as this tool tells them apart.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SqlDatabase {
+    PostgreSql,
+    /// MySQL and MariaDB.
+    MySql,
+    Sqlite,
+    ClickHouse,
+    /// Any other database: nothing engine-specific is claimed about it.
+    Other,
+}
+
+impl SqlDatabase {
+    /// The names accepted in `[sql]` (and recognised in paths by the dialect model).
+    pub fn parse(name: &str) -> Option<SqlDatabase> {
+        Some(match name.trim().to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" | "pg" => SqlDatabase::PostgreSql,
+            "mysql" | "mariadb" => SqlDatabase::MySql,
+            "sqlite" | "sqlite3" => SqlDatabase::Sqlite,
+            "clickhouse" => SqlDatabase::ClickHouse,
+            "other" => SqlDatabase::Other,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SqlDatabase::PostgreSql => "PostgreSQL",
+            SqlDatabase::MySql => "MySQL",
+            SqlDatabase::Sqlite => "SQLite",
+            SqlDatabase::ClickHouse => "ClickHouse",
+            SqlDatabase::Other => "another database",
+        }
+    }
+}
+
 /// The dialect that read a script or parsed a statement, in the order they are tried.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum SqlDialect {

@@ -55,25 +55,73 @@ struct ChangedRegion {
     new_end: usize,
 }
 
+/// Compares the ropes a run of bytes at a time: the new text is the old one edited, so all but the chunks
+/// around the edits are the same allocation and compare by address; the others by `memcmp`. Per edit it costs
+/// a few steps per chunk of the file, not per byte (comparing byte by byte took milliseconds on a 400 KB file).
 fn changed_region(old: &Rope, new: &Rope) -> ChangedRegion {
-    let prefix = old
-        .bytes()
-        .zip(new.bytes())
-        .take_while(|(a, b)| a == b)
-        .count();
     let (old_len, new_len) = (old.len_bytes(), new.len_bytes());
-    let most = old_len.min(new_len) - prefix;
-    let suffix = old
-        .bytes_at(old_len)
-        .reversed()
-        .zip(new.bytes_at(new_len).reversed())
-        .take(most)
-        .take_while(|(a, b)| a == b)
-        .count();
+    let shortest = old_len.min(new_len);
+    // Common prefix.
+    let mut prefix = 0;
+    while prefix < shortest {
+        let (a, b) = (tail_from(old, prefix), tail_from(new, prefix));
+        let n = a.len().min(b.len()).min(shortest - prefix);
+        let (a, b) = (&a[..n], &b[..n]);
+        match first_difference(a, b, false) {
+            Some(at) => {
+                prefix += at;
+                break;
+            }
+            None => prefix += n,
+        }
+    }
+    // Common suffix, within what the prefix left.
+    let most = shortest - prefix;
+    let mut suffix = 0;
+    while suffix < most {
+        let (a, b) = (
+            head_until(old, old_len - suffix),
+            head_until(new, new_len - suffix),
+        );
+        let n = a.len().min(b.len()).min(most - suffix);
+        let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+        match first_difference(a, b, true) {
+            Some(at) => {
+                suffix += at;
+                break;
+            }
+            None => suffix += n,
+        }
+    }
     ChangedRegion {
         start: prefix,
         old_end: old_len - suffix,
         new_end: new_len - suffix,
+    }
+}
+
+/// The bytes of `rope`'s chunk holding `offset`, from `offset` on.
+fn tail_from(rope: &Rope, offset: usize) -> &[u8] {
+    let (chunk, start, _, _) = rope.chunk_at_byte(offset);
+    &chunk.as_bytes()[offset - start..]
+}
+
+/// The bytes of `rope`'s chunk holding the byte before `end`, up to `end`.
+fn head_until(rope: &Rope, end: usize) -> &[u8] {
+    let (chunk, start, _, _) = rope.chunk_at_byte(end - 1);
+    &chunk.as_bytes()[..end - start]
+}
+
+/// How many bytes two equally long runs share before they differ, counted from their start or, `from_end`,
+/// from their end; `None` when they are equal (at once when they are the same memory).
+fn first_difference(a: &[u8], b: &[u8], from_end: bool) -> Option<usize> {
+    if a.as_ptr() == b.as_ptr() || a == b {
+        return None;
+    }
+    if from_end {
+        a.iter().rev().zip(b.iter().rev()).position(|(x, y)| x != y)
+    } else {
+        a.iter().zip(b).position(|(x, y)| x != y)
     }
 }
 
@@ -226,6 +274,48 @@ mod tests {
         assert_eq!((r.start, r.old_end, r.new_end), (3, 3, 3));
         let r = region("aaaa", "aa");
         assert_eq!((r.start, r.old_end, r.new_end), (2, 4, 2));
+        let r = region("", "ab");
+        assert_eq!((r.start, r.old_end, r.new_end), (0, 0, 2));
+    }
+
+    /// Ropes of many chunks, edited as the server edits them, against the byte-by-byte definition.
+    #[test]
+    fn the_changed_region_of_edited_ropes_is_the_bytewise_one() {
+        let text: String = (0..4000).map(|i| format!("line {i} é\n")).collect();
+        let old = Rope::from_str(&text);
+        let bytewise = |old: &str, new: &str| {
+            let prefix = old
+                .bytes()
+                .zip(new.bytes())
+                .take_while(|(a, b)| a == b)
+                .count();
+            let most = old.len().min(new.len()) - prefix;
+            let suffix = old
+                .bytes()
+                .rev()
+                .zip(new.bytes().rev())
+                .take(most)
+                .take_while(|(a, b)| a == b)
+                .count();
+            (prefix, old.len() - suffix, new.len() - suffix)
+        };
+        for (at, removed, inserted) in [
+            (0, 0, "x"),
+            (17, 3, ""),
+            (30_000, 0, "line 9 é\nline 1"),
+            (text.chars().count() - 1, 1, "zz"),
+            (5, 20_000, "y"),
+        ] {
+            let mut new = old.clone();
+            new.remove(at..at + removed);
+            new.insert(at, inserted);
+            let r = changed_region(&old, &new);
+            assert_eq!(
+                (r.start, r.old_end, r.new_end),
+                bytewise(&text, &new.to_string()),
+                "{at} {removed} {inserted:?}"
+            );
+        }
     }
 
     #[test]

@@ -143,7 +143,8 @@ pub struct Analyzed {
     pub encoding: PositionEncoding,
     pub engine: Arc<Engine>,
     pub failures: Vec<RuleFailure>,
-    /// Analysed as one whole file (the confirming pass), not assembled from slices.
+    /// Analysed as one whole file (the confirming pass, or an incremental analysis whose slices would have cost
+    /// more), not assembled from slices: on the document's tree, it is what the confirming pass would give.
     pub whole_file: bool,
     /// The previous analysis moved to this version while this version's is under way ([`budget`]).
     pub provisional: bool,
@@ -654,7 +655,7 @@ impl State {
             Some(ParseStop::TimedOut { after }) => Some(Skip::ParseTimedOut { after }),
             None => intake.skip_text(snapshot.language, &path, text),
         };
-        let whole_file = snapshot.incremental.is_none();
+        let mut whole_file = snapshot.incremental.is_none();
         let analysis = if skipped.is_some() || intake.is_excluded(&path) {
             dsr_engine::Analysis::default()
         } else if let Some(cache) = &snapshot.incremental {
@@ -668,6 +669,7 @@ impl State {
                 &mut cache,
             );
             let stats = cache.stats();
+            whole_file = stats.whole_file;
             tracing::trace!(
                 "{} v{}: {} of {} slices analysed ({} bytes), {} chunks",
                 snapshot.uri.as_str(),
@@ -750,15 +752,16 @@ impl State {
             tokio::time::sleep(CONFIRM_AFTER).await;
             let (mut snapshot, provisional, timeout) = {
                 let d = lock(&doc);
+                // A whole-file result on a tree a fresh parse would give is already the confirmed one.
+                let provisional = d.document.is_provisional();
                 let pending = d.seq == seq
                     && !d.desynced
                     && d.analyzed
                         .as_ref()
-                        .is_some_and(|a| a.seq == seq && !a.whole_file);
+                        .is_some_and(|a| a.seq == seq && (!a.whole_file || provisional));
                 if !pending {
                     return;
                 }
-                let provisional = d.document.is_provisional();
                 (
                     d.whole_file_snapshot(),
                     provisional,

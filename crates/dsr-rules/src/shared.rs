@@ -236,6 +236,31 @@ pub fn call_name(callee_text: &str) -> String {
     format!("{head}(…).{tail}")
 }
 
+/// How a title names a hand-written retry, as its subject: a loop around its call, or the function that
+/// restarts itself.
+pub fn retry_phrase(
+    ctx: &RuleContext<'_>,
+    retry: &dsr_semantic::models::Retry<'_>,
+    name: &str,
+) -> String {
+    match (&retry.kind, retry.function) {
+        (dsr_semantic::models::RetryKind::Reschedule { timer }, Some(function)) => {
+            let restarted = short_name(&ctx.facts.functions[function].name);
+            if *timer {
+                format!("`{restarted}`, which reschedules itself when `{name}` fails,")
+            } else {
+                format!("`{restarted}`, which calls itself again when `{name}` fails,")
+            }
+        }
+        _ => format!("retry loop around `{name}`"),
+    }
+}
+
+/// The last segment of a function's name (`Client.connect` → `connect`).
+pub fn short_name(name: &str) -> &str {
+    name.rsplit(['.', ':']).next().unwrap_or(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

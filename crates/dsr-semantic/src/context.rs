@@ -10,10 +10,10 @@ use dsr_core::rule::{Registered, Rule, RuleMeta};
 use dsr_syntax::{Language, TextRange};
 use tree_sitter::{Node, Tree};
 
-use crate::facts::{Binding, Call, ChainLink, FileFacts};
+use crate::facts::{Call, FileFacts};
 use crate::index::IndexView;
 use crate::kb::KbMatch;
-use crate::models::clients::{self, BuilderTimeout, RequestBound};
+use crate::models::clients::{ClientTimeout, Clients};
 use crate::models::messaging::transaction::{transactions, Transaction};
 use crate::models::messaging::writes::{write_sites, WriteSite};
 use crate::models::messaging::MessagingModel;
@@ -263,25 +263,17 @@ impl<'a> RuleContext<'a> {
         })
     }
 
-    /// What the builder calls `links` of a `module`'s client or request (`reqwest`, `ureq`) do to its timeout.
-    pub fn builder_timeout(&self, module: &str, links: &[ChainLink<'a>]) -> BuilderTimeout<'a> {
-        clients::builder_timeout(self.facts, self.kb, self.source, module, links)
+    /// The HTTP clients and requests of the file, each with whether it is bounded in time.
+    pub fn clients(&self) -> &Clients<'a> {
+        self.models
+            .clients
+            .get_or_init(|| Clients::compute(self.facts, self.kb, self.source))
     }
 
-    /// How the requests made through a client `binding` are bounded, as `judge` rates each call on it; a client
-    /// that escapes the file is unbounded whatever its requests here do.
-    pub fn requests_through(
-        &self,
-        binding: Option<&Binding>,
-        judge: impl Fn(&Call<'a>) -> Option<RequestBound>,
-    ) -> RequestBound {
-        clients::requests_through(self.facts, self.source, binding, judge)
-    }
-
-    /// How a Go request value (the argument of `client.Do(req)`) is bounded by its context, with the node the
-    /// context comes from.
-    pub fn go_request_bound(&self, request: Option<Node<'a>>) -> (RequestBound, Option<Node<'a>>) {
-        clients::go_request_bound(self.facts, self.kb, self.source, request)
+    /// Whether the client or request made at `node` (a call, a Go client literal, `http.DefaultClient` used as
+    /// a value) is bounded in time; `None` when it makes no client or request the knowledge base knows.
+    pub fn timeout_of(&self, node: Node<'_>) -> Option<ClientTimeout<'a>> {
+        self.clients().timeout_of(node)
     }
 
     /// The key-value store commands the calls of the file send, decoded once.

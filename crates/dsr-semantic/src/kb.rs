@@ -135,7 +135,7 @@ impl KbMatch for KnowledgeBase {
             .filter(|(_, api)| api.http_method.is_some() || api.method_arg.is_some())
             .find(|(_, api)| {
                 api.module.as_deref().is_none_or(|m| {
-                    facts.imports_module(m)
+                    facts.imports_module(m) && !bound_elsewhere(self, facts, call, m)
                         || matches!(facts.receiver_type(call), ReceiverType::Resolved(path) if module_matches(&path, m))
                 })
             })
@@ -165,6 +165,8 @@ impl KbMatch for KnowledgeBase {
                 || call.method.as_deref().is_some_and(|method| {
                     library.methods.iter().any(|m| m == method)
                         && facts.imports_module(&library.module)
+                        && !bound_elsewhere(self, facts, call, &library.module)
+                        && !generic_and_unbound(self, facts, call, &library.module)
                 })
         })
     }
@@ -215,13 +217,52 @@ impl KbMatch for KnowledgeBase {
         locks
             .find(|lock| {
                 lock.constructor_methods.iter().any(|c| c == method)
-                    && lock
-                        .module
-                        .as_deref()
-                        .is_some_and(|m| facts.imports_module(m))
+                    && lock.module.as_deref().is_some_and(|m| {
+                        facts.imports_module(m)
+                            && !bound_elsewhere(self, facts, call, m)
+                            && !generic_and_unbound(self, facts, call, m)
+                    })
             })
             .map(|lock| (lock, false))
     }
+}
+
+/// Whether a method call's receiver is bound to something other than `module`: a type or constructor the
+/// imports resolve to another module, or a local container (`Map`, `HashMap`). Such a call is not `module`'s
+/// method, whatever its name, even when the file imports `module`.
+fn bound_elsewhere(
+    kb: &KnowledgeBase,
+    facts: &FileFacts<'_>,
+    call: &Call<'_>,
+    module: &str,
+) -> bool {
+    if call.receiver.is_none() {
+        return false;
+    }
+    match facts.receiver_type(call) {
+        ReceiverType::Resolved(path) => {
+            !module_matches(&path, module) || is_local_container(kb, facts.language, Some(&path))
+        }
+        // A type the imports do not resolve may still be the library's (a glob import, a re-export): only a
+        // local container rules it out.
+        ReceiverType::Written(name) => is_local_container(kb, facts.language, Some(&name)),
+        ReceiverType::Unknown => false,
+    }
+}
+
+/// A generic method name (`get`, `Do`, `new`, listed in `[receivers]`) on a receiver nothing binds: not
+/// `module`'s by its name alone.
+fn generic_and_unbound(
+    kb: &KnowledgeBase,
+    facts: &FileFacts<'_>,
+    call: &Call<'_>,
+    module: &str,
+) -> bool {
+    let Some(method) = call.method.as_deref() else {
+        return false;
+    };
+    kb.is_generic_method(facts.language, method)
+        && !matches!(facts.receiver_type(call), ReceiverType::Resolved(path) if module_matches(&path, module))
 }
 
 /// The `[[method]]` entries a method call may be. A method name counts for a library only when the file
@@ -244,6 +285,10 @@ fn method_entries<'k>(
     if language == Language::Go
         && matches!(call.args.as_slice(), [only] if only.kind() == "func_literal")
     {
+        return Vec::new();
+    }
+    // A Go package-level function (`os.Create`, `sort.Search`) is never a client's method, whatever its name.
+    if language == Language::Go && is_package_function(facts, call) {
         return Vec::new();
     }
     let same_named = || {
@@ -332,6 +377,15 @@ fn user_effect<'k>(
     kb.user_effect(facts.language, &format!("{owner}{separator}{method}"))
 }
 
+/// Whether a Go call is `pkg.Func(…)` on an imported package's name.
+fn is_package_function(facts: &FileFacts<'_>, call: &Call<'_>) -> bool {
+    call.receiver.is_some_and(|r| r.kind() == "identifier")
+        && call
+            .callee_text
+            .rsplit_once('.')
+            .is_some_and(|(head, _)| facts.imports.iter().any(|i| i.local == head))
+}
+
 /// Whether a receiver's type (a canonical path such as `std::collections::HashMap::new`, or a name as written)
 /// is a local container: the type itself, or the type a constructor path names.
 fn is_local_container(kb: &KnowledgeBase, language: Language, type_name: Option<&str>) -> bool {
@@ -381,5 +435,25 @@ mod tests {
         );
         // `Do` is too common a name to be either library's by itself.
         assert!(modules("func f() { rdb.Do(ctx, \"SET\", k, v) }").is_empty());
+    }
+
+    #[test]
+    fn a_retry_method_counts_only_on_a_receiver_not_bound_elsewhere() {
+        let source = "use backon::{ExponentialBuilder, Retryable};\nuse tower::ServiceBuilder;\n\
+            fn stack() { let builder = ServiceBuilder::new(); builder.retry(Attempts(3)); }\n\
+            async fn ping() { (|| async { call().await }).retry(ExponentialBuilder::default()).await; }\n";
+        let document = dsr_syntax::Document::new(Language::Rust, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(Language::Rust, document.tree(), source);
+        let kb = KnowledgeBase::builtin();
+        let libraries: Vec<Option<String>> = facts
+            .calls
+            .iter()
+            .filter(|c| c.method.as_deref() == Some("retry"))
+            .map(|c| kb.retry_library(&facts, c).map(|l| l.library.clone()))
+            .collect();
+        assert_eq!(libraries.len(), 2);
+        // tower's `ServiceBuilder::retry` is not backon's, though the file imports backon.
+        assert_eq!(libraries[0], None);
+        assert!(libraries[1].is_some());
     }
 }

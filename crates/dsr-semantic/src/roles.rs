@@ -10,7 +10,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use dsr_core::role::{CodeRole, RoleConventions};
-use dsr_syntax::{node, Language};
+use dsr_syntax::{node, Language, TextRange};
 use tree_sitter::Node;
 
 use crate::facts::FileFacts;
@@ -173,7 +173,25 @@ fn content_role(
                         .iter()
                         .any(|d| text.len() == d.len() + 2 && text[1..text.len() - 1] == **d)
                 });
-            (directive || imports_any(&frontend.typescript_imports)).then_some(CodeRole::Frontend)
+            // In code: not in a comment or a string, and not the tail of a longer name (`slidingWindow.`).
+            let in_code = |at: usize| {
+                let inside = |r: &TextRange| r.start <= at && at < r.end;
+                !facts.comments.iter().any(inside)
+                    && !facts.strings.iter().any(|s| inside(&s.range))
+                    && !source[..at]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == '.')
+            };
+            let marked = || {
+                frontend.typescript_markers.iter().any(|marker| {
+                    source
+                        .match_indices(marker.as_str())
+                        .any(|(at, _)| in_code(at))
+                })
+            };
+            (directive || imports_any(&frontend.typescript_imports) || marked())
+                .then_some(CodeRole::Frontend)
         }
         _ => None,
     }
@@ -374,6 +392,21 @@ mod tests {
         assert_eq!(
             roles("app/load.ts", Language::TypeScript, client).file(),
             CodeRole::Frontend
+        );
+        let vite = "import axios from 'axios';\nexport const api = axios.create({ baseURL: import.meta.env.VITE_API_URL });\n";
+        assert_eq!(
+            roles("src/helpers/api.ts", Language::TypeScript, vite).file(),
+            CodeRole::Frontend
+        );
+        let window = "export function last() { return window.LOADED; }\n";
+        assert_eq!(
+            roles("resources/data.js", Language::TypeScript, window).file(),
+            CodeRole::Frontend
+        );
+        let mentions = "// a sliding window. per key\nconst w = 'window.x';\nexport const slidingWindow = { size: 1 };\nslidingWindow.size = 2;\n";
+        assert_eq!(
+            roles("src/limiter.ts", Language::TypeScript, mentions).file(),
+            CodeRole::Production
         );
         let server = "import express from 'express';\nconst app = express();\n";
         assert_eq!(

@@ -17,6 +17,7 @@
 use std::path::Path;
 
 use dsr_core::config::{SqlDatabase, SqlSettings};
+use dsr_core::kb::MigrationKnowledge;
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::Token;
 
@@ -212,39 +213,6 @@ fn syntax_evidence(statements: &[SqlStatement]) -> Option<(SqlDatabase, DialectE
     mysql.map(|what| (SqlDatabase::MySql, DialectEvidence::Syntax(what)))
 }
 
-/// Driver modules and the database they talk to (Go import paths, Rust paths, npm packages). A module matches
-/// exactly or as a prefix followed by `::` or `/`.
-const DRIVERS: &[(&str, SqlDatabase)] = &[
-    ("github.com/go-sql-driver/mysql", SqlDatabase::MySql),
-    ("gorm.io/driver/mysql", SqlDatabase::MySql),
-    ("mysql", SqlDatabase::MySql),
-    ("mysql_async", SqlDatabase::MySql),
-    ("sqlx::mysql", SqlDatabase::MySql),
-    ("sqlx::MySql", SqlDatabase::MySql),
-    ("sqlx::MySqlPool", SqlDatabase::MySql),
-    ("diesel::mysql", SqlDatabase::MySql),
-    ("mysql2", SqlDatabase::MySql),
-    ("mysql2/promise", SqlDatabase::MySql),
-    ("gorm.io/driver/sqlite", SqlDatabase::Sqlite),
-    ("github.com/mattn/go-sqlite3", SqlDatabase::Sqlite),
-    ("modernc.org/sqlite", SqlDatabase::Sqlite),
-    ("github.com/glebarez/sqlite", SqlDatabase::Sqlite),
-    ("rusqlite", SqlDatabase::Sqlite),
-    ("sqlx::sqlite", SqlDatabase::Sqlite),
-    ("sqlx::Sqlite", SqlDatabase::Sqlite),
-    ("sqlx::SqlitePool", SqlDatabase::Sqlite),
-    ("diesel::sqlite", SqlDatabase::Sqlite),
-    ("better-sqlite3", SqlDatabase::Sqlite),
-    ("sqlite3", SqlDatabase::Sqlite),
-    ("sqlite", SqlDatabase::Sqlite),
-    (
-        "github.com/ClickHouse/clickhouse-go",
-        SqlDatabase::ClickHouse,
-    ),
-    ("@clickhouse/client", SqlDatabase::ClickHouse),
-    ("clickhouse", SqlDatabase::ClickHouse),
-];
-
 /// The database of the driver a file imports; drivers of several databases mean [`SqlDatabase::Other`]: the
 /// strings could be for any of them, so nothing engine-specific is claimed.
 fn driver_evidence<'m>(
@@ -252,23 +220,28 @@ fn driver_evidence<'m>(
 ) -> Option<(SqlDatabase, DialectEvidence)> {
     let mut found: Option<(SqlDatabase, &str)> = None;
     for module in modules {
-        let Some((_, database)) = DRIVERS.iter().find(|(driver, _)| {
-            module == *driver
-                || module
-                    .strip_prefix(driver)
-                    .is_some_and(|rest| rest.starts_with("::") || rest.starts_with('/'))
-        }) else {
+        let Some(database) = MigrationKnowledge::builtin()
+            .driver
+            .iter()
+            .find(|driver| {
+                module == driver.module
+                    || module
+                        .strip_prefix(driver.module.as_str())
+                        .is_some_and(|rest| rest.starts_with("::") || rest.starts_with('/'))
+            })
+            .and_then(|driver| driver.database())
+        else {
             continue;
         };
         match found {
-            Some((seen, _)) if seen != *database => {
+            Some((seen, _)) if seen != database => {
                 return Some((
                     SqlDatabase::Other,
                     DialectEvidence::Driver(format!("drivers of several databases ({module})")),
                 ))
             }
             Some(_) => {}
-            None => found = Some((*database, module)),
+            None => found = Some((database, module)),
         }
     }
     found.map(|(database, module)| (database, DialectEvidence::Driver(module.to_string())))

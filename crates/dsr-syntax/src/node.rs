@@ -191,6 +191,27 @@ pub fn strip_wrappers(mut n: Node<'_>, wrappers: Wrappers) -> Node<'_> {
     }
 }
 
+/// The real callee of a TypeScript call whose `function` field is `callee`. tree-sitter-typescript parses
+/// `await f<T>(x)` inside out, as `(await f)<T>(x)` (its issue #282): the callee is then what the `await` holds,
+/// and [`awaits_inside_out`] says the call itself is awaited. Every other callee is returned as it is.
+pub fn uninvert_await(callee: Node<'_>) -> Node<'_> {
+    if callee.kind() == "await_expression" {
+        if let Some(inner) = callee.named_child(0) {
+            return inner;
+        }
+    }
+    callee
+}
+
+/// Whether `call` is a TypeScript call the grammar parsed inside out around its `await` (see
+/// [`uninvert_await`]): `await f<T>(x)` is awaited although no `await_expression` is above it.
+pub fn awaits_inside_out(call: Node<'_>) -> bool {
+    call.kind() == "call_expression"
+        && call
+            .child_by_field_name("function")
+            .is_some_and(|f| f.kind() == "await_expression")
+}
+
 /// Node kinds that are function-like scopes (their own `return`, their own parameters) in each grammar.
 pub fn function_kinds(language: Language) -> &'static [&'static str] {
     match language {
@@ -393,6 +414,26 @@ mod tests {
             source,
             Mention::Variable
         ));
+    }
+
+    #[test]
+    fn an_awaited_call_with_type_arguments_is_read_right_side_out() {
+        let source =
+            "async function f() { const a = await api.get<User>(u); const b = await api.get(u); }";
+        let tree = parse(Language::TypeScript, source);
+        let calls: Vec<Node<'_>> = descendants(tree.root_node())
+            .filter(|n| n.kind() == "call_expression")
+            .collect();
+        assert_eq!(calls.len(), 2);
+        let inverted = calls[0];
+        let callee = uninvert_await(inverted.child_by_field_name("function").unwrap());
+        assert_eq!(text(callee, source), "api.get");
+        assert!(awaits_inside_out(inverted));
+        // The well-formed parse is left alone.
+        let plain = calls[1];
+        let callee = plain.child_by_field_name("function").unwrap();
+        assert_eq!(uninvert_await(callee), callee);
+        assert!(!awaits_inside_out(plain));
     }
 
     #[test]

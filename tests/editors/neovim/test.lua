@@ -125,7 +125,23 @@ local function run()
   local dsr = require("distsys-review")
   local mode = os.getenv("DSR_NVIM_MODE")
   results.mode = mode ~= "" and mode or "auto"
-  dsr.setup({ cmd = { os.getenv("DISTSYS_REVIEW_BIN"), "lsp" }, mode = results.mode })
+  local lspconfig_only = results.mode == "lspconfig"
+  if lspconfig_only then
+    -- editors/neovim/lspconfig/distsys_review.lua alone, as nvim-lspconfig (or a config's lsp/ folder) ships it:
+    -- on 'runtimepath' under lsp/, enabled by name, the command overridden as a user would.
+    local rtp = os.getenv("DSR_LSPCONFIG_RTP")
+    vim.opt.runtimepath:prepend(rtp)
+    local standalone = dofile(rtp .. "/lsp/distsys_review.lua")
+    check(
+      vim.deep_equal(standalone.filetypes, dsr.filetypes) and vim.deep_equal(standalone.root_markers, dsr.root_markers),
+      "the lspconfig file's filetypes and root markers are the module's",
+      vim.inspect({ standalone.filetypes, standalone.root_markers })
+    )
+    vim.lsp.config("distsys_review", { cmd = { os.getenv("DISTSYS_REVIEW_BIN"), "lsp" } })
+    vim.lsp.enable("distsys_review")
+  else
+    dsr.setup({ cmd = { os.getenv("DISTSYS_REVIEW_BIN"), "lsp" }, mode = results.mode })
+  end
 
   local expect = vim.fn.json_decode(read_file(os.getenv("DSR_EXPECT")))
   local files = {}
@@ -248,7 +264,8 @@ local function run()
       end
     end
 
-    if not explained then
+    -- The explain command and :DistsysReviewExplain come with the module's setup(), not with the lspconfig file.
+    if not explained and not lspconfig_only then
       explained = true
       local page, eerr = request(buf, "workspace/executeCommand", { command = "distsys-review.explain", arguments = { want.codes[1] } })
       local text = type(page) == "string" and page or (type(page) == "table" and (page.value or page.markdown)) or ""

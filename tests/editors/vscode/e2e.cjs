@@ -93,6 +93,16 @@ async function run(page) {
   if (!s1) return;
   console.log(`diagnostics after ${Date.now() - t1} ms`);
   check(s1.serverState === 'running' && s1.server?.origin === 'bundled', 'server bundled in the .vsix is running', JSON.stringify(s1.server));
+  // The schema association for distsys-review.toml, as VS Code loaded it from the installed .vsix. Even Better
+  // TOML (which reads it) cannot be installed here (no extension marketplace), so the check stops at the
+  // manifest: the association is there and names the schema the repository commits.
+  const toml = (s1.contributes?.tomlValidation ?? []).find((t) => [].concat(t.fileMatch).includes('distsys-review.toml'));
+  const schemaPath = toml && /\/main\/(schemas\/[^/]+\.json)$/.exec(toml.url)?.[1];
+  check(
+    !!schemaPath && fs.existsSync(path.join(__dirname, '..', '..', '..', schemaPath)),
+    'tomlValidation contributes the committed schema for distsys-review.toml',
+    JSON.stringify(s1.contributes),
+  );
 
   const squiggles = await until(async () => (await page.locator('.monaco-editor .squiggly-warning, .monaco-editor .squiggly-info').count()) || undefined, 20000);
   check(!!squiggles, 'squiggles drawn in the editor', squiggles);

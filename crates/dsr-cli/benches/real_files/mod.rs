@@ -12,9 +12,12 @@
 //! - `burst`: ten letters typed without waiting, timed from the last one to its version's diagnostics;
 //! - `break-fix`: a `(` typed at the start of a statement (a syntax error), then deleted.
 //!
-//! Each file's figures are set against a from-scratch analysis of it (parse and `Engine::analyze`, in this
-//! process, median of three): `ratio` is the p99 per edit over that. The summary gives each language's median
-//! and p99 over all its edits, per pattern and per size class (up to 5,000 lines, up to 20,000).
+//! Per file and per pattern: median and p99 of the time to the *first* diagnostics of each edited version (a
+//! provisional publication when the analysis overran the server's edit budget) and to its *final* ones (that
+//! version's own analysis), and the final p99 set against a from-scratch analysis of the file (parse and
+//! `Engine::analyze`, in this process, median of three). The summary pools each language's files per size class
+//! (up to 5,000 lines, up to 20,000), overall and per pattern, and names the files whose final p99 is above their
+//! from-scratch analysis.
 //!
 //! `DSR_BENCH_EDITS=N` sets the edits per pattern (20); `DSR_BENCH_ONLY=server.go` keeps the files whose path
 //! contains it; `DSR_BENCH_PATTERNS=middle,burst` runs only those patterns; `DSR_BENCH_PATTERN_BUDGET=SECONDS`
@@ -29,6 +32,10 @@ use serde_json::json;
 
 use crate::lsp_client::{LspClient, TempDir};
 use crate::{init, ms, percentile};
+use sites::{edit_site, files, language_of};
+
+#[allow(dead_code)] // `byte_offset` is for the in-process benchmark
+mod sites;
 
 const PATTERNS: [&str; 7] = [
     "start",
@@ -42,144 +49,6 @@ const PATTERNS: [&str; 7] = [
 
 /// Longer than the server's 300 ms wait before its confirming whole-file pass.
 const PAUSE: Duration = Duration::from_millis(400);
-
-fn language_of(path: &Path) -> Option<&'static str> {
-    match path.extension()?.to_str()? {
-        "go" => Some("go"),
-        "rs" => Some("rust"),
-        "ts" => Some("typescript"),
-        _ => None,
-    }
-}
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            files(&path, out);
-        } else if language_of(&path).is_some() {
-            out.push(path);
-        }
-    }
-}
-
-const KEYWORDS: &[&str] = &[
-    "if",
-    "else",
-    "for",
-    "return",
-    "func",
-    "fn",
-    "let",
-    "mut",
-    "var",
-    "const",
-    "match",
-    "while",
-    "loop",
-    "switch",
-    "case",
-    "default",
-    "break",
-    "continue",
-    "defer",
-    "go",
-    "select",
-    "await",
-    "async",
-    "new",
-    "throw",
-    "try",
-    "catch",
-    "this",
-    "self",
-    "Self",
-    "pub",
-    "use",
-    "impl",
-    "struct",
-    "type",
-    "interface",
-    "import",
-    "export",
-    "package",
-    "static",
-    "unsafe",
-    "where",
-    "in",
-    "of",
-    "typeof",
-    "instanceof",
-    "yield",
-    "delete",
-    "void",
-    "class",
-    "enum",
-    "trait",
-    "mod",
-    "crate",
-    "super",
-    "range",
-    "chan",
-    "map",
-    "goto",
-    "fallthrough",
-    "ref",
-    "move",
-    "dyn",
-    "as",
-    "true",
-    "false",
-    "nil",
-    "null",
-    "undefined",
-    "function",
-    "private",
-    "public",
-    "protected",
-    "readonly",
-    "declare",
-    "namespace",
-    "abstract",
-    "get",
-    "set",
-];
-
-/// Where to type near `fraction` of the file: (line, UTF-16 column) just after an identifier (not a keyword)
-/// that starts an indented line, i.e. inside a body; and the column where that line's code starts.
-fn edit_site(lines: &[&str], fraction: f64) -> Option<(usize, usize, usize)> {
-    let from = ((lines.len() as f64 * fraction) as usize).min(lines.len().saturating_sub(1));
-    let candidates = (from..lines.len()).chain((0..from).rev());
-    for line in candidates {
-        let text = lines[line];
-        let code = text.trim_start();
-        let indent = text.len() - code.len();
-        if indent == 0 || code.starts_with("//") || code.starts_with('*') || code.starts_with("/*")
-        {
-            continue;
-        }
-        let word: String = code
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        if word.len() < 2
-            || !word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            || KEYWORDS.contains(&word.as_str())
-        {
-            continue;
-        }
-        // Only ASCII before the edit, so byte columns are UTF-16 columns.
-        if !text[..indent + word.len()].is_ascii() {
-            continue;
-        }
-        return Some((line, indent + word.len(), indent));
-    }
-    None
-}
 
 /// From-scratch analysis of the whole file, in this process: parse and `Engine::analyze`, median of three.
 fn from_scratch(path: &Path, text: &str) -> Duration {
@@ -336,24 +205,61 @@ fn pattern(
     samples
 }
 
+/// One pattern's timed edits on one file: the time to the first diagnostics of each edited version, and to
+/// its final ones (the same unless the first were provisional).
+struct PatternResult {
+    name: &'static str,
+    first: Vec<Duration>,
+    last: Vec<Duration>,
+}
+
 struct FileResult {
     language: &'static str,
     lines: usize,
     scratch: Duration,
-    samples: Vec<(&'static str, Vec<Duration>)>,
-    finals: Vec<Duration>,
+    patterns: Vec<PatternResult>,
 }
 
-fn summary(label: &str, samples: &mut [Duration]) -> String {
+impl FileResult {
+    fn pooled(&self, name: Option<&str>, last: bool) -> Vec<Duration> {
+        self.patterns
+            .iter()
+            .filter(|p| name.is_none_or(|n| n == p.name))
+            .flat_map(|p| {
+                if last {
+                    p.last.clone()
+                } else {
+                    p.first.clone()
+                }
+            })
+            .collect()
+    }
+}
+
+fn p99(samples: &[Duration]) -> Duration {
+    let mut samples = samples.to_vec();
+    samples.sort();
     if samples.is_empty() {
+        Duration::ZERO
+    } else {
+        percentile(&samples, 0.99)
+    }
+}
+
+/// `first median/p99, final median/p99` of one pattern (or all pooled).
+fn first_and_final(label: &str, first: &mut [Duration], last: &mut [Duration]) -> String {
+    if first.is_empty() {
         return format!("{label}: n/a");
     }
-    samples.sort();
+    first.sort();
+    last.sort();
     format!(
-        "{label}: median {} p99 {} (n={})",
-        ms(percentile(samples, 0.5)),
-        ms(percentile(samples, 0.99)),
-        samples.len()
+        "{label}: first {} / {}, final {} / {} (n={})",
+        ms(percentile(first, 0.5)),
+        ms(percentile(first, 0.99)),
+        ms(percentile(last, 0.5)),
+        ms(percentile(last, 0.99)),
+        first.len()
     )
 }
 
@@ -422,58 +328,42 @@ pub fn run(corpus: &Path) {
             version: 1,
             _dir: dir,
         };
-        let mut samples = Vec::new();
+        let mut results_of_file = Vec::new();
         for &name in &patterns {
-            samples.push((name, pattern(&mut session, &lines, name, edits, budget)));
+            let first = pattern(&mut session, &lines, name, edits, budget);
+            let last = std::mem::take(&mut session.finals);
+            results_of_file.push(PatternResult { name, first, last });
         }
         let provisionals = session.client.document_state(&session.uri)["provisionals"]
             .as_u64()
             .unwrap_or(0);
-        let mut finals = std::mem::take(&mut session.finals);
         session.client.shutdown_and_exit();
         let relative = path.strip_prefix(corpus).unwrap_or(path);
-        let mut all: Vec<Duration> = samples.iter().flat_map(|(_, s)| s.clone()).collect();
-        all.sort();
-        let p99 = if all.is_empty() {
-            Duration::ZERO
-        } else {
-            percentile(&all, 0.99)
+        let result = FileResult {
+            language,
+            lines: lines.len(),
+            scratch,
+            patterns: results_of_file,
         };
+        let (mut first, mut last) = (result.pooled(None, false), result.pooled(None, true));
         println!(
-            "{:<70} {:>6} lines  scratch {:>9}  open {:>9}  median {:>9}  p99 {:>9}  ratio {:.2}",
+            "{:<70} {:>6} lines  scratch {:>9}  open {:>9}  {}  final p99 / scratch {:.2}  ({provisionals} provisional)",
             relative.display(),
             lines.len(),
             ms(scratch),
             ms(open),
-            ms(if all.is_empty() {
-                Duration::ZERO
-            } else {
-                percentile(&all, 0.5)
-            }),
-            ms(p99),
-            p99.as_secs_f64() / scratch.as_secs_f64().max(1e-9),
+            first_and_final("all", &mut first, &mut last),
+            p99(&last).as_secs_f64() / scratch.as_secs_f64().max(1e-9),
         );
-        let per_pattern: Vec<String> = samples
-            .iter()
-            .map(|(name, s)| {
-                let mut s = s.clone();
-                summary(name, &mut s)
-            })
-            .collect();
-        println!("    {}", per_pattern.join("; "));
-        println!(
-            "    {provisionals} provisional publications; {}",
-            summary("time to the final diagnostics", &mut finals)
-        );
-        results.push(FileResult {
-            language,
-            lines: lines.len(),
-            scratch,
-            samples,
-            finals,
-        });
+        for p in &result.patterns {
+            let (mut first, mut last) = (p.first.clone(), p.last.clone());
+            println!("    {}", first_and_final(p.name, &mut first, &mut last));
+        }
+        results.push(result);
     }
-    println!("\nsummary (all edits of a language pooled):");
+    println!(
+        "\nsummary (all edits of a language pooled; first and final diagnostics, median / p99):"
+    );
     for language in ["go", "rust", "typescript"] {
         for (class, range) in [("<=5k", 0..=5_000), ("<=20k", 5_001..=20_000)] {
             let group: Vec<&FileResult> = results
@@ -483,36 +373,29 @@ pub fn run(corpus: &Path) {
             if group.is_empty() {
                 continue;
             }
-            let mut line = format!("{language:<10} {class:<6} {:>3} files", group.len());
-            let mut all: Vec<Duration> = group
+            let pooled = |name: Option<&str>, last: bool| -> Vec<Duration> {
+                group.iter().flat_map(|r| r.pooled(name, last)).collect()
+            };
+            let over: Vec<String> = group
                 .iter()
-                .flat_map(|r| r.samples.iter().flat_map(|(_, s)| s.clone()))
+                .filter(|r| p99(&r.pooled(None, true)) > r.scratch)
+                .map(|r| format!("{} lines", r.lines))
                 .collect();
-            line += &format!("  {}", summary("all", &mut all));
-            let over = group
-                .iter()
-                .filter(|r| {
-                    let mut all: Vec<Duration> =
-                        r.samples.iter().flat_map(|(_, s)| s.clone()).collect();
-                    all.sort();
-                    !all.is_empty() && percentile(&all, 0.99) > r.scratch
-                })
-                .count();
-            line += &format!("  files with p99 above from-scratch: {over}");
-            println!("{line}");
-            let mut finals: Vec<Duration> = group.iter().flat_map(|r| r.finals.clone()).collect();
-            println!("    {}", summary("final diagnostics", &mut finals));
+            println!(
+                "{language:<10} {class:<6} {:>3} files  {}  files whose final p99 is above their from-scratch analysis: {} {over:?}",
+                group.len(),
+                first_and_final("all", &mut pooled(None, false), &mut pooled(None, true)),
+                over.len()
+            );
             for &name in &patterns {
-                let mut pooled: Vec<Duration> = group
-                    .iter()
-                    .flat_map(|r| {
-                        r.samples
-                            .iter()
-                            .filter(|(n, _)| *n == name)
-                            .flat_map(|(_, s)| s.clone())
-                    })
-                    .collect();
-                println!("    {}", summary(name, &mut pooled));
+                println!(
+                    "    {}",
+                    first_and_final(
+                        name,
+                        &mut pooled(Some(name), false),
+                        &mut pooled(Some(name), true)
+                    )
+                );
             }
         }
     }

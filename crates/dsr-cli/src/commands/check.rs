@@ -4,7 +4,6 @@
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -14,8 +13,10 @@ use dsr_engine::{Engine, FixMode, Intake};
 use rayon::prelude::*;
 
 use super::Run;
+use crate::cache::{self, Cache, FileKey};
 use crate::report::{Format, Report, DEFAULT_DOCS_URL};
 use crate::scan::{self, FileCost, LanguageTimings, SkipReason, Skipped, SourceFile, Timings};
+use crate::schedule::largest_first;
 use crate::terminal::{warn, ColorChoice};
 use crate::ExitStatus;
 
@@ -113,12 +114,27 @@ pub struct CheckArgs {
     write_baseline: Option<PathBuf>,
 
     /// Print to stderr how long each phase took: files, bytes, parse-only and full-analysis time, throughput.
+    /// Analyses every file (the result cache is neither read nor written).
     #[arg(long)]
     timings: bool,
 
     /// Analyse each file alone, without the workspace index (calls into other files are not followed).
     #[arg(long)]
     no_index: bool,
+
+    /// No progress bar and no closing `checked N files in T s` line (both appear only when stderr is a
+    /// terminal anyway); warnings are still printed.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+
+    /// Analyse every file, without reading or writing the result cache.
+    #[arg(long)]
+    no_cache: bool,
+
+    /// Where results are cached between runs [default: .distsys-review-cache in the root: the directory of the
+    /// configuration file, else the current directory].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -226,7 +242,46 @@ impl Run for CheckArgs {
         timings.walk = walk;
         let engine = Engine::new(dsr_rules::registry(), config);
         let intake = Intake::new(engine.config(), &root);
-        if !self.no_index {
+        let fix_mode = match (self.fix, self.unsafe_fixes) {
+            (false, _) => None,
+            (true, false) => Some(FixMode::Safe),
+            (true, true) => Some(FixMode::Unsafe),
+        };
+        // Fixing rewrites files: then every file is analysed, and the next run caches the fixed text. Timings
+        // analyse every file too.
+        let cache = if self.no_cache || fix_mode.is_some() || self.timings {
+            None
+        } else {
+            open_cache(self.cache_dir.as_deref(), &root, &engine, !self.no_index)
+        };
+        // With the index, entries depend on the whole workspace; the index is built only when some file misses.
+        let mut workspace = None;
+        let mut index_needed = !self.no_index;
+        if let (Some(cache), true) = (&cache, index_needed) {
+            let contents: Vec<(String, cache::Digest)> = pool.install(|| {
+                discovery
+                    .files
+                    .par_iter()
+                    .filter_map(|candidate| {
+                        let file = scan::load(candidate, &intake).ok()?;
+                        Some((file.display, FileKey::of(&file.text).content()))
+                    })
+                    .collect()
+            });
+            let mut fingerprint = cache::Workspace::default();
+            for (display, content) in &contents {
+                fingerprint.add(display, *content);
+            }
+            let fingerprint = fingerprint.fingerprint();
+            index_needed = contents.iter().any(|(display, content)| {
+                !cache.has(
+                    display,
+                    FileKey::from_content(*content).with_dependency(fingerprint),
+                )
+            });
+            workspace = Some(fingerprint);
+        }
+        if index_needed {
             // Every file's summary first, in parallel, so that each analysis sees through calls into the others.
             let (index, phase) = scan::phase(|| {
                 let files: Vec<(PathBuf, Language)> = discovery
@@ -251,15 +306,12 @@ impl Run for CheckArgs {
             engine.set_index(Some(index.snapshot()));
         }
         let limits = intake.limits();
-        let fix_mode = match (self.fix, self.unsafe_fixes) {
-            (false, _) => None,
-            (true, false) => Some(FixMode::Safe),
-            (true, true) => Some(FixMode::Unsafe),
-        };
         let mut skipped: Vec<Skipped> = discovery.skipped;
         let mut checked = Vec::with_capacity(discovery.files.len());
         let mut parse_costs = Vec::new();
-        let progress = Progress::start(discovery.files.len());
+        // Formats that list every file (JUnit's passing test cases) need the names of files without findings.
+        let keep_names = self.format.lists_clean_files();
+        let progress = Progress::start(discovery.files.len(), !self.quiet);
         if self.timings {
             // Phases one after the other over files held in memory, so that parse-only and full analysis are
             // timed over the same bytes and neither includes I/O.
@@ -272,6 +324,7 @@ impl Run for CheckArgs {
                         .collect::<Vec<_>>()
                 })
             });
+            let file_size = |file: &&SourceFile| file.text.len() as u64;
             timings.read = read;
             let mut files = Vec::with_capacity(loaded.len());
             for result in loaded {
@@ -281,39 +334,30 @@ impl Run for CheckArgs {
                 }
             }
             let (costs, parse) = scan::phase(|| {
-                pool.install(|| {
-                    files
-                        .par_iter()
-                        .map(|file| {
-                            let (_, elapsed) = scan::file_time(|| {
-                                dsr_engine::parse::parse(
-                                    file.language,
-                                    &file.text,
-                                    limits.parse_timeout,
-                                )
-                            });
-                            FileCost {
-                                language: file.language,
-                                bytes: file.text.len() as u64,
-                                elapsed,
-                            }
-                        })
-                        .collect::<Vec<_>>()
+                largest_first(&pool, files.iter().collect(), file_size, |file| {
+                    let (_, elapsed) = scan::file_time(|| {
+                        dsr_engine::parse::parse(file.language, &file.text, limits.parse_timeout)
+                    });
+                    FileCost {
+                        language: file.language,
+                        bytes: file.text.len() as u64,
+                        elapsed,
+                    }
                 })
             });
             parse_costs = costs;
             timings.parse = parse;
             let (results, analysis) = scan::phase(|| {
-                pool.install(|| {
-                    files
-                        .into_par_iter()
-                        .map(|file| {
-                            let result = check_file(&engine, file, fix_mode);
-                            progress.tick();
-                            result
-                        })
-                        .collect::<Vec<_>>()
-                })
+                largest_first(
+                    &pool,
+                    files,
+                    |file| file.text.len() as u64,
+                    |file| {
+                        let result = check_file(&engine, file, fix_mode, keep_names);
+                        progress.tick();
+                        result
+                    },
+                )
             });
             timings.analysis = analysis;
             for result in results {
@@ -323,24 +367,36 @@ impl Run for CheckArgs {
                 }
             }
         } else {
-            // One pass: each file is read, analysed and, without findings, dropped, so memory follows the
-            // findings rather than the size of the tree.
-            let results = pool.install(|| {
-                discovery
-                    .files
-                    .par_iter()
-                    .map(|candidate| {
-                        let result = scan::load(candidate, &intake)
-                            .and_then(|file| check_file(&engine, file, fix_mode));
-                        progress.tick();
-                        result
-                    })
-                    .collect::<Vec<_>>()
-            });
+            // One pass: each file is read, analysed (or its findings taken from the cache) and, without
+            // findings, dropped, so memory follows the findings rather than the size of the tree.
+            let results = largest_first(
+                &pool,
+                discovery.files.iter().collect(),
+                |candidate: &&scan::Candidate| candidate.size,
+                |candidate| {
+                    let result = scan::load(candidate, &intake).and_then(|file| match &cache {
+                        Some(cache) => {
+                            check_file_cached(&engine, file, cache, workspace, keep_names)
+                        }
+                        None => check_file(&engine, file, fix_mode, keep_names),
+                    });
+                    progress.tick();
+                    result
+                },
+            );
             for result in results {
                 match result {
                     Ok(file) => checked.push(file),
                     Err(skip) => skipped.push(skip),
+                }
+            }
+            if let Some(cache) = cache {
+                let dir = cache.dir().to_path_buf();
+                if let Err(err) = cache.save(|display| root.join(display).exists()) {
+                    warn(format_args!(
+                        "{}: cannot write the result cache: {err}",
+                        dir.display()
+                    ));
                 }
             }
         }
@@ -358,6 +414,7 @@ impl Run for CheckArgs {
             &self.docs_url,
         );
         report.rules = engine.rules().iter().map(|r| r.meta()).collect();
+        report.threshold = self.fail_on.threshold();
         let mut fixed_files = 0;
         let (mut out_of_diff, mut in_baseline) = (0, 0);
         let mut analysis_costs = Vec::with_capacity(checked.len());
@@ -465,6 +522,7 @@ impl Run for CheckArgs {
             Err(err) => return Err(err),
         }
         timings.render = render;
+        progress.summary(report.summary.files_scanned);
         if self.timings {
             timings.languages = by_language(&parse_costs, &analysis_costs);
             eprint!("{}", timings_report(&timings, jobs, skipped.len()));
@@ -483,10 +541,67 @@ impl Run for CheckArgs {
     }
 }
 
+/// The run's result cache, or `None` (with a warning) when its directory cannot be made.
+fn open_cache(dir: Option<&Path>, root: &Path, engine: &Engine, index: bool) -> Option<Cache> {
+    let dir = dir.map_or_else(|| root.join(cache::DEFAULT_DIR), Path::to_path_buf);
+    // Everything that can change a finding besides the file: every setting (the configuration whole) and the
+    // rules it enables, and whether the workspace index is used. The tool's identity covers the rules' code and
+    // the knowledge base.
+    let rules: Vec<&str> = engine.rules().iter().map(|r| r.meta().code).collect();
+    let configuration = format!("{:?} {rules:?} index={index}", engine.config());
+    let key = cache::BucketKey::new(&cache::tool_identity(), &configuration, root);
+    match Cache::open(&dir, &key) {
+        Ok(cache) => Some(cache),
+        Err(err) => {
+            warn(format_args!(
+                "{}: cannot use the result cache: {err}",
+                dir.display()
+            ));
+            None
+        }
+    }
+}
+
+/// [`check_file`] through the result cache: a file whose key matches an entry is not analysed.
+fn check_file_cached(
+    engine: &Engine,
+    file: SourceFile,
+    cache: &Cache,
+    workspace: Option<cache::Digest>,
+    keep_names: bool,
+) -> Result<Checked, Skipped> {
+    let key = FileKey::of(&file.text);
+    let key = workspace.map_or(key, |fingerprint| key.with_dependency(fingerprint));
+    let bytes = file.text.len() as u64;
+    let language = file.language;
+    if let Some(findings) = cache.get(&file.display, key) {
+        return Ok(Checked::new(
+            file,
+            findings,
+            Vec::new(),
+            0,
+            FileCost {
+                language,
+                bytes,
+                elapsed: Duration::ZERO,
+            },
+            keep_names,
+        ));
+    }
+    let display = file.display.clone();
+    let checked = check_file(engine, file, None, keep_names)?;
+    // A rule that failed is reported again next time rather than remembered as no findings.
+    if checked.failures.is_empty() {
+        cache.put(&display, key, &checked.findings);
+    }
+    Ok(checked)
+}
+
 fn check_file(
     engine: &Engine,
     file: SourceFile,
     fix_mode: Option<FixMode>,
+    keep_names: bool,
 ) -> Result<Checked, Skipped> {
     let bytes = file.text.len() as u64;
     let language = file.language;
@@ -521,30 +636,51 @@ fn check_file(
             ))
         }
     });
-    let (mut file, findings, failures, fixed) = result.map_err(|(display, skip)| Skipped {
+    let (file, findings, failures, fixed) = result.map_err(|(display, skip)| Skipped {
         display,
         reason: SkipReason::Limit(skip),
     })?;
-    if findings.is_empty() && fixed == 0 {
-        // Kept until the report only to be counted: free its text and, without failures to name it, its
-        // names, so that memory follows the findings rather than the number of files.
-        file.text = String::new();
-        if failures.is_empty() {
-            file.path = PathBuf::new();
-            file.display = String::new();
-        }
-    }
-    Ok(Checked {
+    Ok(Checked::new(
         file,
         findings,
         failures,
         fixed,
-        cost: FileCost {
+        FileCost {
             language,
             bytes,
             elapsed,
         },
-    })
+        keep_names,
+    ))
+}
+
+impl Checked {
+    fn new(
+        mut file: SourceFile,
+        findings: Vec<dsr_core::Finding>,
+        failures: Vec<dsr_engine::RuleFailure>,
+        fixed: usize,
+        cost: FileCost,
+        keep_names: bool,
+    ) -> Self {
+        if findings.is_empty() && fixed == 0 {
+            // Kept until the report only to be counted: free its text and, without failures to name it (or a
+            // format that lists clean files), its names, so that memory follows the findings rather than the
+            // number of files.
+            file.text = String::new();
+            if failures.is_empty() && !keep_names {
+                file.path = PathBuf::new();
+                file.display = String::new();
+            }
+        }
+        Self {
+            file,
+            findings,
+            failures,
+            fixed,
+            cost,
+        }
+    }
 }
 
 fn plural(count: usize, one: &str, many: &str) -> String {
@@ -664,40 +800,93 @@ fn timings_report(timings: &Timings, jobs: usize, skipped: usize) -> String {
     out
 }
 
-/// A one-line `checked n/total files` counter on stderr, only on a terminal and only for runs long enough to
-/// need it.
+/// Progress on long scans, for a person at a terminal: a bar on stderr while files are analysed (from
+/// [`Progress::MIN_FILES`] files on), then one line with the rate — `checked 1,204 files in 2.3 s (523 files/s)`.
+/// Nothing at all when stderr is not a terminal (CI logs, pipes, editors) or with `--quiet`.
 struct Progress {
-    total: usize,
-    done: AtomicUsize,
+    bar: Option<indicatif::ProgressBar>,
     enabled: bool,
     started: std::time::Instant,
 }
 
 impl Progress {
-    /// Below this many files a run is too short for a counter to help.
+    /// Below this many files a run is too short for a bar to help.
     const MIN_FILES: usize = 200;
 
-    fn start(total: usize) -> Self {
+    fn start(total: usize, wanted: bool) -> Self {
+        let enabled = wanted && std::io::stderr().is_terminal();
+        let bar = (enabled && total >= Self::MIN_FILES).then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total as u64),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "checking {bar:30} {human_pos}/{human_len} files, {per_sec}, {eta} left",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            // Drawn once now: later draws are rate-limited, and a fast scan may end before the first of them.
+            bar.tick();
+            bar
+        });
         Self {
-            total,
-            done: AtomicUsize::new(0),
-            enabled: total >= Self::MIN_FILES && std::io::stderr().is_terminal(),
+            bar,
+            enabled,
             started: std::time::Instant::now(),
         }
     }
 
     fn tick(&self) {
-        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.enabled && done & 63 == 0 && self.started.elapsed() > Duration::from_millis(300) {
-            eprint!("\rchecked {done}/{} files", self.total);
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
         }
     }
 
+    /// Clears the bar, so that warnings and the report start on a clean line.
     fn finish(&self) {
-        if self.enabled && self.started.elapsed() > Duration::from_millis(300) {
-            eprint!("\r\x1b[2K");
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
+
+    /// The closing line, once the report is out.
+    fn summary(&self, files: usize) {
+        if self.enabled {
+            eprintln!("{}", rate_line(files, self.started.elapsed()));
+        }
+    }
+}
+
+/// `checked 1,204 files in 2.3 s (523 files/s)`.
+#[allow(clippy::cast_precision_loss)]
+fn rate_line(files: usize, elapsed: Duration) -> String {
+    let seconds = elapsed.as_secs_f64();
+    let rate = if seconds > 0.0 {
+        format!(
+            " ({} files/s)",
+            thousands((files as f64 / seconds).round() as usize)
+        )
+    } else {
+        String::new()
+    };
+    let noun = if files == 1 { "file" } else { "files" };
+    format!(
+        "checked {} {noun} in {seconds:.1} s{rate}",
+        thousands(files)
+    )
+}
+
+/// `12345` → `12,345`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    // Groups of three from the right; the digits are ASCII, so every chunk is a str.
+    let mut groups: Vec<&str> = digits
+        .as_bytes()
+        .rchunks(3)
+        .map(|group| std::str::from_utf8(group).unwrap_or_default())
+        .collect();
+    groups.reverse();
+    groups.join(",")
 }
 
 #[cfg(test)]
@@ -712,6 +901,17 @@ mod tests {
         assert_eq!(parse_size("1kb"), Ok(1000));
         assert!(parse_size("2X").is_err());
         assert!(parse_size("M").is_err());
+    }
+
+    #[test]
+    fn the_rate_line_reads_well() {
+        assert_eq!(
+            rate_line(1204, Duration::from_millis(2300)),
+            "checked 1,204 files in 2.3 s (523 files/s)"
+        );
+        assert_eq!(rate_line(1, Duration::ZERO), "checked 1 file in 0.0 s");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
     }
 
     #[test]

@@ -1,8 +1,13 @@
 //! The outputs of `check`: every format is a view of the same [`Report`] (the findings, as rules made them, with
 //! the sources they point into), written by one [`Renderer`] per format (STYLE.md §12).
 
+mod concise;
+mod github;
+mod gitlab;
 mod json;
+mod junit;
 mod markdown;
+mod rdjson;
 mod sarif;
 mod text;
 
@@ -35,6 +40,16 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for code-scanning services and IDE viewers.
     Sarif,
+    /// One line per finding, `path:line:col: CODE message` (ruff's `concise`, golangci-lint's `line-number`).
+    Concise,
+    /// GitHub Actions workflow commands: each finding annotates its lines in the pull request.
+    Github,
+    /// GitLab Code Quality (a subset of Code Climate's issue format), with stable fingerprints.
+    Gitlab,
+    /// reviewdog's Diagnostic Format (`reviewdog -f=rdjson`).
+    Rdjson,
+    /// JUnit XML: one test case per file, failing when the file has findings at or above `--fail-on`.
+    Junit,
 }
 
 impl Format {
@@ -44,7 +59,18 @@ impl Format {
             Format::Markdown => Box::new(markdown::MarkdownRenderer),
             Format::Json => Box::new(json::JsonRenderer),
             Format::Sarif => Box::new(sarif::SarifRenderer),
+            Format::Concise => Box::new(concise::ConciseRenderer),
+            Format::Github => Box::new(github::GithubRenderer),
+            Format::Gitlab => Box::new(gitlab::GitlabRenderer),
+            Format::Rdjson => Box::new(rdjson::RdjsonRenderer),
+            Format::Junit => Box::new(junit::JunitRenderer),
         }
+    }
+
+    /// Whether the format names the files without findings too (JUnit's passing test cases), so the scan must
+    /// keep their paths.
+    pub fn lists_clean_files(self) -> bool {
+        self == Format::Junit
     }
 }
 
@@ -68,6 +94,8 @@ pub struct Point {
     pub column: usize,
     /// 1-based, in UTF-16 code units (SARIF's default `columnKind`, LSP's default encoding).
     pub column_utf16: usize,
+    /// 1-based, in UTF-8 bytes from the start of the line (reviewdog's column).
+    pub column_byte: usize,
     /// 0-based byte offset.
     pub offset: usize,
 }
@@ -87,10 +115,12 @@ impl Source {
         };
         let (line, column) = position(PositionEncoding::Utf32);
         let (_, column_utf16) = position(PositionEncoding::Utf16);
+        let (_, column_byte) = position(PositionEncoding::Utf8);
         Point {
             line,
             column,
             column_utf16,
+            column_byte,
             offset,
         }
     }
@@ -163,6 +193,11 @@ pub struct Report<'a> {
     /// Rules that panicked on a file: (path, rule, message).
     pub failures: Vec<(String, &'static str, String)>,
     pub summary: Summary,
+    /// The least severity that fails the run (`--fail-on`); `None` never fails. Formats with a pass/fail per
+    /// file (JUnit) use it so that they agree with the exit code.
+    pub threshold: Option<Severity>,
+    /// Files scanned without findings, sorted, when the format lists them ([`Format::lists_clean_files`]).
+    pub clean_files: Vec<String>,
     /// Base URL of the rule pages, ending in `/`.
     pub docs_url: String,
     /// Sources of files that evidence points into but that have no findings of their own.
@@ -183,6 +218,8 @@ impl<'a> Report<'a> {
             skipped,
             failures: Vec::new(),
             summary: Summary::default(),
+            threshold: Some(Severity::Medium),
+            clean_files: Vec::new(),
             docs_url,
             other_sources: BTreeMap::new(),
         }
@@ -198,6 +235,9 @@ impl<'a> Report<'a> {
     ) {
         self.summary.files_scanned += 1;
         if findings.is_empty() {
+            if !path.is_empty() {
+                self.clean_files.push(path);
+            }
             return;
         }
         // Renderers slice the text by these ranges: a rule bug must not become a panic here.
@@ -238,6 +278,7 @@ impl<'a> Report<'a> {
     /// Sorts files and loads the sources evidence points into. Call once all files are added.
     pub fn finish(&mut self) {
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
+        self.clean_files.sort();
         self.summary.files_skipped = self.skipped.len();
         let mut wanted = Vec::new();
         for file in &self.files {
@@ -375,6 +416,11 @@ pub(crate) mod tests {
         }
     }
 
+    /// A High finding of `code` over `start..end`, for tests of one format.
+    pub fn finding_at(code: &str, start: usize, end: usize) -> Finding {
+        finding(code, Severity::High, TextRange::new(start, end), "finding")
+    }
+
     pub fn skipped() -> Vec<Skipped> {
         vec![
             Skipped {
@@ -479,6 +525,30 @@ pub(crate) mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    /// The synthetic report in one format.
+    pub fn rendered(format: Format) -> String {
+        let review = review();
+        let skipped = skipped();
+        render(format, &report(&review, &skipped))
+    }
+
+    /// The validator of a vendored schema (tests/formats, tests/sarif).
+    pub fn validator(schema: &str) -> jsonschema::Validator {
+        let schema: serde_json::Value = serde_json::from_str(schema).unwrap();
+        jsonschema::validator_for(&schema).unwrap()
+    }
+
+    /// What the validator finds wrong in a value, with where.
+    pub fn schema_errors(
+        validator: &jsonschema::Validator,
+        value: &serde_json::Value,
+    ) -> Vec<String> {
+        validator
+            .iter_errors(value)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect()
+    }
+
     #[test]
     fn points_count_characters_and_utf16_units() {
         let source = Source::new(GO.to_string());
@@ -534,7 +604,8 @@ pub(crate) mod tests {
                 ));
                 report.add_file("a.go".into(), Language::Go, text.into(), vec![f]);
                 report.finish();
-                for format in [Format::Text, Format::Markdown, Format::Json, Format::Sarif] {
+                for format in <Format as clap::ValueEnum>::value_variants() {
+                    let format = *format;
                     let out = render(format, &report);
                     assert!(out.contains("odd"), "{format:?} {range:?} {text:?}: {out}");
                 }

@@ -353,7 +353,9 @@ impl Renderer for SarifRenderer {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{render, report, review, skipped};
+    use super::super::tests::{
+        render, rendered, report, review, schema_errors, skipped, validator,
+    };
     use super::super::Format;
     use super::*;
 
@@ -368,18 +370,9 @@ mod tests {
     /// fixes with edits, notifications).
     #[test]
     fn synthetic_report_is_valid_against_the_official_schema() {
-        let review = review();
-        let skipped = skipped();
-        let schema: Value =
-            serde_json::from_str(include_str!("../../tests/sarif/sarif-schema-2.1.0.json"))
-                .unwrap();
-        let validator = jsonschema::validator_for(&schema).unwrap();
-        let log: Value =
-            serde_json::from_str(&render(Format::Sarif, &report(&review, &skipped))).unwrap();
-        let errors: Vec<String> = validator
-            .iter_errors(&log)
-            .map(|e| format!("{e} at {}", e.instance_path()))
-            .collect();
+        let validator = validator(include_str!("../../tests/sarif/sarif-schema-2.1.0.json"));
+        let log: Value = serde_json::from_str(&rendered(Format::Sarif)).unwrap();
+        let errors = schema_errors(&validator, &log);
         assert!(errors.is_empty(), "{errors:#?}");
         // And the schema does reject what it should, so the check above means something.
         let mut broken = log.clone();

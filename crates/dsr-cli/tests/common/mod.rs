@@ -69,9 +69,10 @@ fn percent_encode(path: &str) -> String {
 }
 
 /// `distsys-review check --format FORMAT [extra...]` run inside `tree` (so its config is discovered and paths
-/// are shown relative to it), with stdout and stderr normalized.
+/// are shown relative to it), with stdout and stderr normalized. Without the result cache: the trees are in
+/// the repository, and a cache directory there would outlive the test.
 pub fn scan(tree: &Path, format: &str, extra: &[&str]) -> Output {
-    let mut args = vec!["check", "--format", format];
+    let mut args = vec!["check", "--no-cache", "--format", format];
     args.extend_from_slice(extra);
     let output = run(tree, &args);
     // The binary sees the current directory with symlinks resolved; the caller may not have.

@@ -41,9 +41,14 @@ pub(crate) struct ChunkNames {
     pub(crate) calls: Vec<Name>,
     /// Every other identifier the chunk mentions.
     pub(crate) values: Vec<Name>,
-    /// Names the chunk assigns to (`x = …`, `s.f = …`, `s.f[k] = …`, `x++`): the last identifier of the target.
-    /// Two chunks that write the same package-level variable or struct field are analysed together.
+    /// Fields the chunk assigns to (`s.f = …`, `s.f[k] = …`, `s.f++`): the last identifier of the target. Two
+    /// chunks that write the same struct field are analysed together.
     pub(crate) writes: Vec<Name>,
+    /// Variables the chunk assigns to (`x = …`, `x[k] = …`, `x++`). Two chunks that write the same package-level
+    /// variable are analysed together; a local variable that happens to share a field's name links nothing.
+    pub(crate) variable_writes: Vec<Name>,
+    /// The struct fields among `defines` (sorted): a write links to a field only through a field target.
+    pub(crate) fields: Vec<Name>,
     /// One of the module's top-level statements or variables (TS), which run together as one program.
     pub(crate) module_body: bool,
     /// A function's top-level statements: a slice that holds this chunk only because it mentions the slice's
@@ -65,6 +70,11 @@ pub(crate) struct Chunk {
     /// The hash of `source[range]`.
     pub(crate) hash: u64,
     pub(crate) names: Arc<ChunkNames>,
+    /// For the parts of a class or `impl` block cut into its members: the index of the chunk that opens it
+    /// (its head, `class A extends B {`). The head, the closing part and members that define no name form the
+    /// container's *shell*, which every slice holding one of its parts holds, so that the slice's text is still
+    /// a class with some of its members.
+    pub(crate) container: Option<usize>,
 }
 
 impl Chunk {
@@ -153,19 +163,215 @@ pub(crate) fn chunk(
                     role: Some(Role::Global),
                     ..ChunkNames::default()
                 }),
+                container: None,
             }];
         }
     }
     for (range, node) in nodes {
+        if let Some((body, members)) = container_members(language, node) {
+            split_container(
+                language,
+                kinds,
+                source,
+                known,
+                range,
+                node,
+                body,
+                &members,
+                &mut chunks,
+            );
+            continue;
+        }
         let text = source.get(range.start..range.end).unwrap_or_default();
         let hash = text_hash(text);
         let names = match known.get(&hash) {
             Some(names) => names.clone(),
             None => Arc::new(names_of(language, kinds, node, source, range.start)),
         };
-        chunks.push(Chunk { range, hash, names });
+        chunks.push(Chunk {
+            range,
+            hash,
+            names,
+            container: None,
+        });
     }
     chunks
+}
+
+/// Distinguishes the names of a container's part from those of a top-level chunk with the same text.
+const PART: u64 = 0x7061_7274_5f6f_665f;
+
+/// A class (TypeScript) or `impl` block (Rust) with at least two methods: its body and its children. Such
+/// a block is cut into its members, so that an edit in one method re-analyses that method, not the block (one
+/// big class or `impl` is often most of a file).
+fn container_members<'t>(language: Language, node: Node<'t>) -> Option<(Node<'t>, Vec<Node<'t>>)> {
+    let declaration = match (language, node.kind()) {
+        (Language::TypeScript | Language::Tsx, "export_statement") => {
+            node.child_by_field_name("declaration")?
+        }
+        _ => node,
+    };
+    let is_container = match language {
+        Language::TypeScript | Language::Tsx => matches!(
+            declaration.kind(),
+            "class_declaration" | "abstract_class_declaration"
+        ),
+        Language::Rust => declaration.kind() == "impl_item",
+        _ => false,
+    };
+    if !is_container {
+        return None;
+    }
+    let body = declaration.child_by_field_name("body")?;
+    let mut cursor = body.walk();
+    let members: Vec<Node<'t>> = body.children(&mut cursor).collect();
+    let methods = members.iter().filter(|m| is_method(**m)).count();
+    (methods >= 2).then_some((body, members))
+}
+
+fn is_method(member: Node<'_>) -> bool {
+    matches!(member.kind(), "method_definition" | "function_item")
+}
+
+/// Cuts a container into its head (up to the body's opening brace), one chunk per member (with the comments
+/// and attributes before it) and its closing part. Methods are items; the head and every other member are
+/// declarations: context for the methods that mention them.
+#[allow(clippy::too_many_arguments)]
+fn split_container(
+    language: Language,
+    kinds: &Kinds,
+    source: &str,
+    known: &FxHashMap<u64, Arc<ChunkNames>>,
+    range: TextRange,
+    node: Node<'_>,
+    body: Node<'_>,
+    members: &[Node<'_>],
+    chunks: &mut Vec<Chunk>,
+) {
+    let head = chunks.len();
+    // (end, member): the head ends after the body's opening brace, each member where its node ends (so the
+    // comments before it are its own), the closing part where the container ends.
+    let mut parts: Vec<(usize, Option<Node<'_>>)> = Vec::with_capacity(members.len() + 2);
+    let opening = (body.start_byte() + 1).clamp(range.start, range.end);
+    parts.push((opening, None));
+    let mut end = opening;
+    for &member in members {
+        if member.end_byte() <= end || member.end_byte() > range.end {
+            continue;
+        }
+        if !member.is_named() {
+            // The `;` after a field belongs to it; the braces to the head and the closing part.
+            if member.kind() == ";" && parts.len() > 1 {
+                end = member.end_byte();
+                if let Some(last) = parts.last_mut() {
+                    last.0 = end;
+                }
+            }
+            continue;
+        }
+        if kinds.trivia.contains(member) {
+            continue;
+        }
+        end = member.end_byte();
+        parts.push((end, Some(member)));
+    }
+    parts.push((range.end, None));
+    let mut start = range.start;
+    for (index, (end, member)) in parts.iter().enumerate() {
+        let part = TextRange::new(start, *end);
+        let text = source.get(part.start..part.end).unwrap_or_default();
+        let hash = text_hash(text) ^ PART;
+        let names = match known.get(&hash) {
+            Some(names) => names.clone(),
+            None => Arc::new(match member {
+                Some(member) => member_names(language, kinds, *member, source, part.start),
+                None if index == 0 => head_names(kinds, node, body, source),
+                None => ChunkNames {
+                    role: Some(Role::Declaration),
+                    ..ChunkNames::default()
+                },
+            }),
+        };
+        chunks.push(Chunk {
+            range: part,
+            hash,
+            names,
+            container: Some(head),
+        });
+        start = part.end;
+    }
+}
+
+/// A member of a container: a method is an item, any other member (a field, an associated constant or type) a
+/// declaration; a TypeScript field's name is a field, written through `this.f = …`.
+fn member_names(
+    language: Language,
+    kinds: &Kinds,
+    member: Node<'_>,
+    source: &str,
+    chunk_start: usize,
+) -> ChunkNames {
+    let mut names = names_of(language, kinds, member, source, chunk_start);
+    names.module_body = false;
+    names.defines.retain(|&name| name != MODULE_BODY);
+    names.calls.retain(|&name| name != MODULE_BODY);
+    if is_method(member) {
+        names.role = Some(Role::Item);
+    } else {
+        names.role = Some(Role::Declaration);
+        if member.kind() == "public_field_definition" {
+            names.fields = names.defines.clone();
+        }
+    }
+    names
+}
+
+/// The names of a container's head: what the block declares and mentions outside its body (`class A<T>
+/// extends B implements C`, `impl<T> Trait for Type where …`, decorators).
+fn head_names(kinds: &Kinds, node: Node<'_>, body: Node<'_>, source: &str) -> ChunkNames {
+    let mut defines = Vec::new();
+    let mut calls = Vec::new();
+    let mut values = Vec::new();
+    let mut outer = node;
+    loop {
+        let mut cursor = outer.walk();
+        for name in outer.children_by_field_name("name", &mut cursor) {
+            identifiers_in(name, source, &mut defines);
+        }
+        let mut cursor = outer.walk();
+        let mut inner = None;
+        for child in outer.named_children(&mut cursor) {
+            if child == body {
+                continue;
+            }
+            if child.end_byte() > body.start_byte() {
+                // The class an `export` wraps: its own children are looked at in the next round.
+                inner = Some(child);
+                continue;
+            }
+            let found = mentions(kinds, child, source);
+            calls.extend(found.calls);
+            values.extend(found.values);
+        }
+        match inner {
+            Some(child) => outer = child,
+            None => break,
+        }
+    }
+    defines.sort_unstable();
+    defines.dedup();
+    for list in [&mut calls, &mut values] {
+        list.sort_unstable();
+        list.dedup();
+        list.retain(|name| defines.binary_search(name).is_err());
+    }
+    ChunkNames {
+        role: Some(Role::Declaration),
+        defines,
+        calls,
+        values,
+        ..ChunkNames::default()
+    }
 }
 
 fn names_of(
@@ -177,11 +383,13 @@ fn names_of(
 ) -> ChunkNames {
     let role = role_of(language, node, source);
     let mut defines = Vec::new();
-    defined_names(node, source, &mut defines);
+    let mut fields = Vec::new();
+    defined_names(node, source, &mut defines, &mut fields);
     let Mentions {
         mut calls,
         mut values,
         mut writes,
+        mut variable_writes,
     } = mentions(kinds, node, source);
     let module_body = match language {
         Language::TypeScript | Language::Tsx => {
@@ -196,7 +404,13 @@ fn names_of(
     }
     defines.sort_unstable();
     defines.dedup();
-    for list in [&mut calls, &mut values, &mut writes] {
+    for list in [
+        &mut calls,
+        &mut values,
+        &mut writes,
+        &mut variable_writes,
+        &mut fields,
+    ] {
         list.sort_unstable();
         list.dedup();
     }
@@ -210,6 +424,8 @@ fn names_of(
         calls,
         values,
         writes,
+        variable_writes,
+        fields,
         module_body,
         statements: if role == Role::Item {
             body_statements(kinds, node, source, chunk_start)
@@ -253,8 +469,14 @@ fn body_statements(
                 calls,
                 values,
                 writes,
+                variable_writes,
             } = mentions(kinds, statement, source);
-            let mut names: Vec<Name> = calls.into_iter().chain(values).chain(writes).collect();
+            let mut names: Vec<Name> = calls
+                .into_iter()
+                .chain(values)
+                .chain(writes)
+                .chain(variable_writes)
+                .collect();
             names.sort_unstable();
             names.dedup();
             Statement {
@@ -393,7 +615,7 @@ fn ts_role(node: Node<'_>, source: &str) -> Role {
 /// The names a top-level node declares: its `name`, the specs of a Go `var (...)`/`type (...)` group, the
 /// declarators of a `const`/`let`, what an `export` wraps, and the members of an `impl`, trait or class (so that
 /// `s.member()` elsewhere links to the chunk that defines `member`).
-fn defined_names(node: Node<'_>, source: &str, out: &mut Vec<Name>) {
+fn defined_names(node: Node<'_>, source: &str, out: &mut Vec<Name>, fields: &mut Vec<Name>) {
     let mut cursor = node.walk();
     for name in node.children_by_field_name("name", &mut cursor) {
         identifiers_in(name, source, out);
@@ -401,7 +623,7 @@ fn defined_names(node: Node<'_>, source: &str, out: &mut Vec<Name>) {
     match node.kind() {
         "export_statement" => {
             if let Some(declaration) = node.child_by_field_name("declaration") {
-                defined_names(declaration, source, out);
+                defined_names(declaration, source, out, fields);
             }
         }
         "type_declaration"
@@ -412,7 +634,7 @@ fn defined_names(node: Node<'_>, source: &str, out: &mut Vec<Name>) {
         | "var_spec_list" => {
             let mut cursor = node.walk();
             for child in node.named_children(&mut cursor) {
-                defined_names(child, source, out);
+                defined_names(child, source, out, fields);
             }
         }
         // A struct's fields: methods that write the same field are analysed together.
@@ -428,7 +650,9 @@ fn defined_names(node: Node<'_>, source: &str, out: &mut Vec<Name>) {
                     if field.kind() == "field_declaration" {
                         let mut inner = field.walk();
                         for name in field.children_by_field_name("name", &mut inner) {
+                            let before = out.len();
                             identifiers_in(name, source, out);
+                            fields.extend_from_slice(&out[before..]);
                         }
                     }
                 }
@@ -466,6 +690,7 @@ struct Mentions {
     calls: Vec<Name>,
     values: Vec<Name>,
     writes: Vec<Name>,
+    variable_writes: Vec<Name>,
 }
 
 /// The identifiers under `node`, split into callee names and the rest, and the names assigned to.
@@ -474,6 +699,7 @@ fn mentions(kinds: &Kinds, node: Node<'_>, source: &str) -> Mentions {
         calls: Vec::new(),
         values: Vec::new(),
         writes: Vec::new(),
+        variable_writes: Vec::new(),
     };
     // End offsets of the callees of the calls seen so far: a callee's last identifier ends where it ends.
     let mut callee_ends: FxHashSet<usize> = FxHashSet::default();
@@ -493,7 +719,7 @@ fn mentions(kinds: &Kinds, node: Node<'_>, source: &str) -> Mentions {
                 .find_map(|field| current.child_by_field_name(field))
                 .or_else(|| current.named_child(0));
             if let Some(target) = target {
-                written_names(target, source, &mut found.writes);
+                written_names(target, source, &mut found);
             }
         } else if current.child_count() == 0 && kinds.identifiers.contains(current) {
             if let Some(text) = source.get(current.start_byte()..current.end_byte()) {
@@ -519,8 +745,9 @@ fn mentions(kinds: &Kinds, node: Node<'_>, source: &str) -> Mentions {
     }
 }
 
-/// The name an assignment target stores into: `x`, the `f` of `s.f`, `s.f[k]`, `*s.f`, `(a, b)`'s each.
-fn written_names(target: Node<'_>, source: &str, out: &mut Vec<Name>) {
+/// The name an assignment target stores into: the variable `x`, the field `f` of `s.f`, `s.f[k]`, `*s.f`,
+/// `(a, b)`'s each.
+fn written_names(target: Node<'_>, source: &str, out: &mut Mentions) {
     match target.kind() {
         "expression_list" | "tuple_expression" | "array_pattern" | "parenthesized_expression" => {
             let mut cursor = target.walk();
@@ -533,7 +760,7 @@ fn written_names(target: Node<'_>, source: &str, out: &mut Vec<Name>) {
                 .child_by_field_name("field")
                 .or_else(|| target.child_by_field_name("property"))
             {
-                identifiers_in(field, source, out);
+                identifiers_in(field, source, &mut out.writes);
             }
         }
         "index_expression" | "subscript_expression" => {
@@ -554,7 +781,7 @@ fn written_names(target: Node<'_>, source: &str, out: &mut Vec<Name>) {
                 written_names(operand, source, out);
             }
         }
-        _ if target.child_count() == 0 => identifiers_in(target, source, out),
+        _ if target.child_count() == 0 => identifiers_in(target, source, &mut out.variable_writes),
         _ => {}
     }
 }

@@ -199,13 +199,18 @@ impl Plan {
 /// What the file defines: every chunk's role and defined names.
 fn definitions(chunks: &[Chunk]) -> u64 {
     let mut hasher = FxHasher::default();
-    for chunk in chunks {
+    for (index, chunk) in chunks.iter().enumerate() {
         hasher.write_u8(chunk.role() as u8);
         hasher.write_u8(u8::from(chunk.names.module_body));
         hasher.write_usize(chunk.names.defines.len());
         for &name in &chunk.names.defines {
             hasher.write_u64(name);
         }
+        hasher.write_usize(chunk.names.fields.len());
+        for &name in &chunk.names.fields {
+            hasher.write_u64(name);
+        }
+        hasher.write_usize(chunk.container.map_or(usize::MAX, |head| index - head));
     }
     hasher.finish()
 }
@@ -215,7 +220,12 @@ fn definitions(chunks: &[Chunk]) -> u64 {
 fn resolved_links(chunks: &[Chunk], definers: &FxHashMap<u64, Vec<usize>>, index: usize) -> u64 {
     let names = &chunks[index].names;
     let mut hasher = FxHasher::default();
-    for (kind, list) in [(0u8, &names.calls), (1, &names.values), (2, &names.writes)] {
+    for (kind, list) in [
+        (0u8, &names.calls),
+        (1, &names.values),
+        (2, &names.writes),
+        (3, &names.variable_writes),
+    ] {
         hasher.write_u8(kind);
         for &name in list {
             if definers.contains_key(&name) {
@@ -249,6 +259,9 @@ pub struct IncrementalStats {
     pub bytes_analysed: usize,
     /// This version was analysed as one whole file, because the slices it needed would have cost more.
     pub whole_file: bool,
+    /// The plan (which chunks each slice holds) was made anew for this version: what the file defines, or what
+    /// a changed chunk mentions of it, changed.
+    pub plan_rebuilt: bool,
 }
 
 impl IncrementalCache {
@@ -507,6 +520,10 @@ struct Graph {
     forward: Vec<Vec<usize>>,
     /// Chunks that mention this one as a value.
     referrers: Vec<Vec<usize>>,
+    /// The other chunks that write a package-level variable or struct field this one writes.
+    co_writers: Vec<Vec<usize>>,
+    /// Per container head, its shell: the head, the closing part, and members that define no name.
+    shells: FxHashMap<usize, Vec<usize>>,
     globals: Vec<usize>,
     /// For a function `main` reaches through calls: the functions on the way (the handlers model asks whether a
     /// server runs "in main", directly or through helpers of the file).
@@ -526,6 +543,23 @@ impl Graph {
                 definers.entry(name).or_default().push(index);
             }
         }
+        // A container's parts need its shell to be a class again; `new A()` runs A's constructor.
+        let mut shells: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
+        let mut constructors: FxHashMap<usize, usize> = FxHashMap::default();
+        let constructor = chunks::text_hash("constructor");
+        for (index, chunk) in chunks.iter().enumerate() {
+            let Some(head) = chunk.container else {
+                continue;
+            };
+            // Members that define a name (fields, associated constants) are context for the methods that
+            // mention them, like any declaration; the rest (the head, the closing part, a static block) is the
+            // shell.
+            if index == head || (chunk.role() != Role::Item && chunk.names.defines.is_empty()) {
+                shells.entry(head).or_default().push(index);
+            } else if chunk.names.defines.contains(&constructor) {
+                constructors.insert(head, index);
+            }
+        }
         let mut forward = vec![Vec::new(); chunks.len()];
         let mut referrers = vec![Vec::new(); chunks.len()];
         for (index, chunk) in chunks.iter().enumerate() {
@@ -542,6 +576,7 @@ impl Graph {
                 for &other in definers.get(name).into_iter().flatten() {
                     if other != index {
                         forward[index].push(other);
+                        forward[index].extend(constructors.get(&other));
                     }
                 }
             }
@@ -562,31 +597,40 @@ impl Graph {
         }
         // Writes to a package-level variable or a struct field: the declaration's findings depend on its writers
         // (a client given its timeout in `init`), and each writer's on the others (a slice field appended to in
-        // one method and re-sliced in another is a queue).
-        let mut writers: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
+        // one method and re-sliced in another is a queue). A field is written through a field target (`s.f =
+        // …`), a variable through a name (`x = …`): a local `buf` does not write the field `buf`. Writers are
+        // not followed further: the writers of what a co-writer or a callee writes are not the owner's concern.
+        let mut writers: FxHashMap<(bool, u64), Vec<usize>> = FxHashMap::default();
         for (index, chunk) in chunks.iter().enumerate().filter(|_| links.writers) {
-            for name in &chunk.names.writes {
-                let declarations = definers
-                    .get(name)
-                    .into_iter()
-                    .flatten()
-                    .filter(|&&d| d != index && chunks[d].role() == Role::Declaration);
+            let writes = chunk.names.writes.iter().map(|name| (true, name));
+            let variable_writes = chunk.names.variable_writes.iter().map(|name| (false, name));
+            for (field, name) in writes.chain(variable_writes) {
+                let declarations = definers.get(name).into_iter().flatten().filter(|&&d| {
+                    d != index
+                        && chunks[d].role() == Role::Declaration
+                        && chunks[d].names.fields.binary_search(name).is_ok() == field
+                });
                 let mut declared = false;
                 for &declaration in declarations {
                     referrers[declaration].push(index);
                     declared = true;
                 }
                 if declared {
-                    writers.entry(*name).or_default().push(index);
+                    writers.entry((field, *name)).or_default().push(index);
                 }
             }
         }
+        let mut co_writers = vec![Vec::new(); chunks.len()];
         for group in writers.values() {
             for &a in group {
-                forward[a].extend(group.iter().copied().filter(|&b| b != a));
+                co_writers[a].extend(group.iter().copied().filter(|&b| b != a));
             }
         }
-        for list in forward.iter_mut().chain(referrers.iter_mut()) {
+        for list in forward
+            .iter_mut()
+            .chain(referrers.iter_mut())
+            .chain(co_writers.iter_mut())
+        {
             list.sort_unstable();
             list.dedup();
         }
@@ -599,6 +643,8 @@ impl Graph {
             definers,
             forward,
             referrers,
+            co_writers,
+            shells,
             globals,
             entry_paths,
         }
@@ -610,7 +656,13 @@ impl Graph {
         let mut seen: FxHashSet<usize> = self.globals.iter().copied().collect();
         seen.insert(owner);
         if chunks[owner].role() != Role::Global {
+            // The owner and the chunks that write what it writes, with what they call and mention.
             let mut stack = vec![owner];
+            for &writer in &self.co_writers[owner] {
+                if seen.insert(writer) {
+                    stack.push(writer);
+                }
+            }
             while let Some(at) = stack.pop() {
                 for &next in &self.forward[at] {
                     if seen.insert(next) {
@@ -645,6 +697,23 @@ impl Graph {
                 }
             }
         }
+        // The shells of the containers whose parts the slice holds, with what the shells call and mention (a
+        // field's type, the helper that initialises it), and their shells in turn.
+        let mut stack = Vec::new();
+        let heads: Vec<usize> = seen.iter().filter_map(|&at| chunks[at].container).collect();
+        for head in heads {
+            self.add_shell(head, &mut seen, &mut stack);
+        }
+        while let Some(at) = stack.pop() {
+            if let Some(head) = chunks[at].container {
+                self.add_shell(head, &mut seen, &mut stack);
+            }
+            for &next in &self.forward[at] {
+                if seen.insert(next) {
+                    stack.push(next);
+                }
+            }
+        }
         let mut slice: Vec<usize> = seen.into_iter().collect();
         slice.sort_unstable();
         left_out.sort_unstable_by_key(|(chunk, _)| *chunk);
@@ -660,6 +729,15 @@ impl Graph {
             chunks: slice,
             left_out,
             left_out_hash: hasher.finish(),
+        }
+    }
+
+    /// Adds the shell of the container `head` to a slice's chunks, and to `stack` what it adds.
+    fn add_shell(&self, head: usize, seen: &mut FxHashSet<usize>, stack: &mut Vec<usize>) {
+        for &part in self.shells.get(&head).into_iter().flatten() {
+            if seen.insert(part) {
+                stack.push(part);
+            }
         }
     }
 
@@ -796,16 +874,12 @@ impl Engine {
         let definitions = definitions(&chunks);
         // Fixed for a cache: the engine, and so its rules, is part of the cache key.
         let links = Links::for_rules(self, language);
-        let plan = match cache.plan.take() {
-            Some(mut plan) => {
-                if plan.still_holds(&chunks, definitions) {
-                    plan
-                } else {
-                    Plan::new(&chunks, definitions, links)
-                }
-            }
-            None => Plan::new(&chunks, definitions, links),
-        };
+        let kept = cache
+            .plan
+            .take()
+            .and_then(|mut plan| plan.still_holds(&chunks, definitions).then_some(plan));
+        let plan_rebuilt = kept.is_none();
+        let plan = kept.unwrap_or_else(|| Plan::new(&chunks, definitions, links));
 
         // Owners grouped by the slice they are computed on: top-level statements share one.
         let mut slices: FxHashMap<u64, Arc<SliceSpec>> = FxHashMap::default();
@@ -823,6 +897,7 @@ impl Engine {
         let mut stats = IncrementalStats {
             chunks: chunks.len(),
             slices: slices.len(),
+            plan_rebuilt,
             ..IncrementalStats::default()
         };
         // With nothing cached (a document just opened, another configuration), or when the slices this edit
@@ -1370,6 +1445,70 @@ mod tests {
         let third = analyze(&engine, &edited, &mut cache);
         let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
         assert_eq!(third.findings, whole.findings);
+    }
+
+    /// A class with methods is cut into its members: a method's slice holds the class's head and closing
+    /// brace, the methods it calls and the fields it mentions, and not the others.
+    #[test]
+    fn a_class_is_cut_into_its_methods_around_its_shell() {
+        let source = "import axios from \"axios\";\n\nexport class Api extends Base {\n  private client = axios.create();\n\n  // Fetches.\n  get() {\n    return this.send();\n  }\n\n  send() {\n    return this.client.get(\"u\");\n  }\n\n  other() {\n    return 1;\n  }\n}\n";
+        let language = Language::TypeScript;
+        let document = Document::new(language, source, 0).unwrap();
+        let chunks = chunks::chunk(
+            language,
+            kinds(language),
+            document.tree().unwrap(),
+            source,
+            &FxHashMap::default(),
+        );
+        let texts: Vec<&str> = chunks
+            .iter()
+            .map(|c| source[c.range.start..c.range.end].trim())
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "import axios from \"axios\";",
+                "export class Api extends Base {",
+                "private client = axios.create();",
+                "// Fetches.\n  get() {\n    return this.send();\n  }",
+                "send() {\n    return this.client.get(\"u\");\n  }",
+                "other() {\n    return 1;\n  }",
+                "}",
+            ]
+        );
+        assert!(chunks[1..].iter().all(|c| c.container == Some(1)));
+        let roles: Vec<Role> = chunks.iter().map(Chunk::role).collect();
+        use Role::*;
+        assert_eq!(
+            roles,
+            [
+                Global,
+                Declaration,
+                Declaration,
+                Item,
+                Item,
+                Item,
+                Declaration
+            ]
+        );
+        let graph = Graph::new(&chunks, Links::for_rules(&engine(), language));
+        let get = graph.slice(&chunks, 3);
+        assert_eq!(
+            get.chunks,
+            [0, 1, 2, 3, 4, 6],
+            "get with send and the shell"
+        );
+        let mut text = String::new();
+        layout(&chunks, &get, source, Some(&mut text));
+        assert!(
+            !parse(language, &text, None)
+                .unwrap()
+                .root_node()
+                .has_error(),
+            "the slice is a class again: {text}"
+        );
+        assert_eq!(graph.slice(&chunks, 5).chunks, [0, 1, 5, 6]);
     }
 
     #[test]

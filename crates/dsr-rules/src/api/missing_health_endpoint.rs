@@ -21,7 +21,8 @@ declare_rule! {
     /// Probes served elsewhere: a management port in another file, a service mesh or sidecar, a platform that
     /// checks a route registered by a shared library. Files that mount routers defined elsewhere
     /// (`app.use(router)`, `.nest(…)`, `.configure(…)`, `mux.Handle("/api/", api)`) or register a route whose
-    /// path is not a literal are not reported, since the probe may be among those routes. gRPC servers are not
+    /// path is not a literal are not reported, since the probe may be among those routes; so are Go files that
+    /// hand their mux to a call named for a probe (`lifecycle.RegisterHealth(mux)`). gRPC servers are not
     /// reported (their probe is the gRPC health service), nor side listeners that serve only metrics or debug
     /// endpoints (`/metrics`, `/debug/pprof/`): the probes are on the main server. Servers started in tests are
     /// not reported.

@@ -110,8 +110,9 @@ impl Rule<RuleContext<'_>> for OffsetPagination {
             check_sql(ctx, literal, &string.value, &mut reported, sink);
         }
         if ctx.language.is_typescript() {
-            for template in node::descendants(tree.root_node())
-                .filter(|n| n.kind() == "template_string")
+            for template in ctx
+                .facts
+                .nodes_of_kind(&["template_string"])
                 .filter(|n| ctx.node_text(*n).to_ascii_lowercase().contains("offset"))
             {
                 check_sql(ctx, template, "", &mut reported, sink);

@@ -1,6 +1,9 @@
+use dsr_core::kb::ApiKind;
 use dsr_core::{declare_rule, Finding, Fix, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
 use dsr_semantic::models::loops::{IterationLoop, Size};
+use dsr_semantic::models::messaging::writes::sql_text;
+use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::KbMatch;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node::{self, Mention};
@@ -25,7 +28,8 @@ declare_rule! {
     /// ## Known false positives
     /// Collections that are small by construction (a few configured entries) but come from a parameter; writes
     /// that must be separate for a reason the code does not show (per-row error handling). Suppress with the
-    /// reason.
+    /// reason. Not reported: a loop whose elements are the SQL statements themselves (`sqlx::query(stmt)` over a
+    /// list of migration statements): distinct statements have no batch form.
     ///
     /// ## Example
     /// ```go
@@ -133,7 +137,7 @@ impl Rule<RuleContext<'_>> for RemoteCallInLoop {
                 || lp.pagination
                 || !uses_element(ctx, lp, call)
                 || on_pipeline(ctx, call)
-                || statement_is_element(ctx, lp, call)
+                || runs_each_statement(ctx, lp, call)
             {
                 continue;
             }
@@ -203,20 +207,39 @@ fn uses_element(ctx: &RuleContext<'_>, lp: &IterationLoop<'_>, call: &Call<'_>) 
     node::mentions(call.node, &names, ctx.source, Mention::Variable)
 }
 
-/// The statement sent is the element itself (`for stmt in stmts { sqlx::query(stmt).execute(pool) }`, Go
-/// `db.Exec(stmt)`): distinct statements (migrations, DDL) have no batch form.
-fn statement_is_element(ctx: &RuleContext<'_>, lp: &IterationLoop<'_>, call: &Call<'_>) -> bool {
-    let root = ctx.facts.chain_root(call.node);
-    let first_args = [call.node, root].into_iter().filter_map(|n| {
-        let made = ctx.facts.calls.iter().find(|c| c.node == n)?;
-        made.args
-            .iter()
-            .find(|a| !ctx.node_text(**a).contains("ctx"))
-            .copied()
-    });
-    first_args
-        .map(|a| node::strip_wrappers(a, node::Wrappers::ALL))
-        .any(|a| a.kind() == "identifier" && lp.element_names.iter().any(|e| e == ctx.node_text(a)))
+/// Each element is itself the SQL statement (`for stmt in migration_sql { sqlx::query(stmt).execute(pool) }`):
+/// different statements run in order, which no batch form replaces. Seen when the call shows no SQL text of its
+/// own and an element is passed where the text goes (first argument, or second after a context), on the call
+/// or down its receiver chain.
+fn runs_each_statement(ctx: &RuleContext<'_>, lp: &IterationLoop<'_>, call: &Call<'_>) -> bool {
+    let facts = ctx.facts;
+    if sql_text(facts, ctx.kb, call, ctx.source).is_some() {
+        return false;
+    }
+    let is_element = |a: &Node<'_>| {
+        a.kind() == "identifier" && lp.element_names.iter().any(|n| n == ctx.node_text(*a))
+    };
+    let mut current = Some(call);
+    for _ in 0..8 {
+        let Some(c) = current else { break };
+        if ctx
+            .kb
+            .call(facts, c)
+            .is_some_and(|api| api.kind == ApiKind::Db)
+            && c.args.iter().take(2).any(is_element)
+        {
+            return true;
+        }
+        current = c.receiver.and_then(|r| {
+            let r = if r.kind() == "await_expression" {
+                node::named_children(r).next().unwrap_or(r)
+            } else {
+                r
+            };
+            facts.calls.iter().find(|inner| inner.node == r)
+        });
+    }
+    false
 }
 
 /// Commands queued on a pipeline or transaction go out together: `pipe.Get(…)` inside `Pipelined`,

@@ -1,4 +1,4 @@
-use dsr_core::kb::{ApiKind, PathGroupKind};
+use dsr_core::kb::{ApiKind, ClientShape, PathGroupKind};
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
 use dsr_semantic::tree_sitter::Node;
@@ -17,6 +17,12 @@ declare_rule! {
     /// - TS/JS: only explicit opt-outs, since the defaults are safe: `express.json`/`urlencoded`/`text`/`raw`
     ///   and `body-parser` (default limit 100kb) or Fastify's `bodyLimit` (default 1 MiB) set to 100 MB or more.
     ///
+    /// Request bodies read in a handler are findings. Response bodies (Go and reqwest) are asked as open
+    /// questions — whether that is a risk depends on how far the server is trusted, which the code does not
+    /// show — and so is a Go request body read in a helper that is not the handler (the handler calling it may
+    /// have capped the body, perhaps in another file). Measured on eight codebases (docs/precision.md, issue
+    /// 13): as findings, these two forms were right about half the time.
+    ///
     /// ## Why it fails under partial failure
     /// Memory per request becomes whatever the peer sends. One client (or one misbehaving upstream returning a
     /// multi-gigabyte error page) makes the process allocate until it is OOM-killed, taking every other
@@ -24,10 +30,12 @@ declare_rule! {
     /// turns that into a 413 or an error for one request.
     ///
     /// ## Known false positives
-    /// A limit applied elsewhere — a middleware that wraps `r.Body` in `http.MaxBytesReader`, a reverse proxy
-    /// with `client_max_body_size`, a `RequestBodyLimitLayer` — is not seen; response bodies from a trusted
-    /// internal service are reported with medium confidence. A Go read in a function that also reads the same body
-    /// through a limit (on another path: the limit switched off by configuration) is not reported.
+    /// A limit applied in another file — a middleware that wraps `r.Body` in `http.MaxBytesReader`, a reverse
+    /// proxy with `client_max_body_size`, a `RequestBodyLimitLayer` — is not seen; response bodies from a trusted
+    /// internal service are reported with medium confidence. Not reported: a Go read in a function that also reads
+    /// the same body through a limit or into a buffer of a chosen size (`io.ReadFull`; on another path: the limit
+    /// switched off by configuration); a read in a function whose every caller in the file capped the body
+    /// first; the body of a request the function sends itself (`client.Do(req)`).
     ///
     /// ## Example
     /// ```go
@@ -88,7 +96,7 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Never,
-        scope: Function,
+        scope: File,
         reads: [RemoteCalls],
         roles: Clients,
     }
@@ -169,14 +177,24 @@ fn check_go(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
             })
             && c.args.iter().any(|a| compact(ctx, *a) == body)
     });
-    if limited {
+    if limited || limited_by_caller(ctx, call) {
         return;
     }
     let kind = go_body_kind(ctx, call, name);
     let Some(request) = kind else { return };
     let callee = &call.callee_text;
     let builder = ctx.finding(&UnboundedBodyRead::META, TextRange::of(call.node));
-    let builder = if request {
+    let builder = if request && !in_handler(ctx, call) {
+        // A helper handed the request (`verify(r)`): the handler that calls it, maybe in another file, may
+        // have capped the body already.
+        builder
+            .open_question()
+            .title(format!("`{callee}({body})` reads the whole request body with no limit in this function: does the handler that calls it cap the body (`http.MaxBytesReader`)?"))
+            .trigger("a client sends a body of several gigabytes (by mistake or on purpose)")
+            .expected("the body capped with `http.MaxBytesReader` in the handler or here, so an oversized request fails with 413")
+            .actual("unless a caller capped it, the read allocates as much as the client sends")
+            .fix(Fix::advice(format!("cap it where the handler receives it: `{name}.Body = http.MaxBytesReader(w, {name}.Body, 1<<20)`, or read through `io.LimitReader` here")))
+    } else if request {
         builder
             .title(format!("`{callee}({body})` reads the whole request body into memory; Go's net/http sets no limit on request bodies"))
             .trigger("a client sends a body of several gigabytes (by mistake or on purpose)")
@@ -185,7 +203,8 @@ fn check_go(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
             .fix(Fix::advice(format!("wrap it first: `{name}.Body = http.MaxBytesReader(w, {name}.Body, 1<<20)` (the limit the endpoint needs), and answer 413 on the error")))
     } else {
         builder
-            .title(format!("`{callee}({body})` reads the whole response body into memory with no size limit"))
+            .open_question()
+            .title(format!("`{callee}({body})` reads the whole response body into memory with no size limit: is the server trusted to answer with small bodies, error pages included?"))
             .confidence(Confidence::Medium)
             .trigger("the remote side answers with a huge body (a misrouted download, an error page, a compromised upstream)")
             .expected("the read bounded with `io.LimitReader` (and a check that the limit was not reached)")
@@ -195,15 +214,70 @@ fn check_go(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     builder.emit(sink);
 }
 
-/// `Some(true)` for an incoming request, `Some(false)` for a response of a remote call, `None` when unknown.
+/// The read runs in an HTTP handler: a function of the same nesting that receives the response writer too
+/// (`func(w http.ResponseWriter, r *http.Request)`), where the body is the client's as it arrived.
+fn in_handler(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+    let mut current = call.function;
+    while let Some(index) = current {
+        let f = &ctx.facts.functions[index];
+        if f.params
+            .iter()
+            .any(|p| p.type_path.as_deref() == Some("net/http.ResponseWriter"))
+        {
+            return true;
+        }
+        current = f.parent;
+    }
+    false
+}
+
+/// Every call of the read's function in this file comes after a limit on a body in the caller
+/// (`r.Body = http.MaxBytesReader(w, r.Body, n)` then `verify(r)`): the caller bounded what the callee reads.
+fn limited_by_caller(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+    let facts = ctx.facts;
+    let Some(function) = call.function.map(|f| facts.outermost_function(f)) else {
+        return false;
+    };
+    let name = facts.functions[function].name.as_str();
+    if name.is_empty() {
+        return false;
+    }
+    let mut callers = facts
+        .calls
+        .iter()
+        .filter(|c| c.function.is_some() && c.callee_text.rsplit('.').next() == Some(name))
+        .peekable();
+    callers.peek().is_some()
+        && callers.all(|site| {
+            facts.calls.iter().any(|limit| {
+                limit.function == site.function
+                    && limit.node.end_byte() <= site.node.start_byte()
+                    && limit.path.as_deref().is_some_and(|path| {
+                        ctx.kb
+                            .is_in_group(ctx.language, path, PathGroupKind::ReadLimit)
+                    })
+                    && limit
+                        .args
+                        .iter()
+                        .any(|a| compact(ctx, *a).ends_with(".Body"))
+            })
+        })
+}
+
+/// `Some(true)` for an incoming request, `Some(false)` for a response of a remote call, `None` when unknown —
+/// also for a request the function sends itself (`client.Do(req)`): its body is the caller's own data.
 fn go_body_kind(ctx: &RuleContext<'_>, call: &Call<'_>, name: &str) -> Option<bool> {
     let mut current = call.function;
     while let Some(index) = current {
         let f = &ctx.facts.functions[index];
         if let Some(p) = f.params.iter().find(|p| p.name == name) {
-            return match p.type_path.as_deref() {
-                Some("net/http.Request") => Some(true),
-                Some("net/http.Response") => Some(false),
+            let client = ctx
+                .kb
+                .http_client_shaped(ctx.language, ClientShape::ClientField)?;
+            let typed = |t: &Option<String>| p.type_path.is_some() && p.type_path == *t;
+            return match () {
+                _ if typed(&client.request_type) && !sends(ctx, index, name) => Some(true),
+                _ if typed(&client.response_type) => Some(false),
                 _ => None,
             };
         }
@@ -228,16 +302,33 @@ fn go_body_kind(ctx: &RuleContext<'_>, call: &Call<'_>, name: &str) -> Option<bo
     while let Some(function) = current {
         let f = &ctx.facts.functions[function];
         if let Some(p) = f.params.iter().find(|p| p.name == receiver) {
-            return (p.type_path.as_deref() == Some("net/http.Client")
-                && matches!(
-                    made.method.as_deref(),
-                    Some("Get" | "Post" | "Head" | "PostForm" | "Do")
-                ))
-            .then_some(false);
+            let client = ctx
+                .kb
+                .http_client_shaped(ctx.language, ClientShape::ClientField)?;
+            let sends = made
+                .method
+                .as_deref()
+                .is_some_and(|m| client.request_methods.iter().any(|r| r == m));
+            return (p.type_path.is_some() && p.type_path == client.client_type && sends)
+                .then_some(false);
         }
         current = f.parent;
     }
     None
+}
+
+/// The function hands the request `name` to an HTTP call (`client.Do(req)`): an outgoing request.
+fn sends(ctx: &RuleContext<'_>, function: usize, name: &str) -> bool {
+    let effects = ctx.remote_calls();
+    ctx.facts.calls.iter().enumerate().any(|(i, c)| {
+        c.function.is_some_and(|f| {
+            ctx.facts.outermost_function(f) == ctx.facts.outermost_function(function)
+        }) && c
+            .args
+            .iter()
+            .any(|a| a.kind() == "identifier" && ctx.node_text(*a) == name)
+            && effects.remote(i).is_some_and(|r| r.kind == ApiKind::Http)
+    })
 }
 
 // ----- Rust ----------------------------------------------------------------------------------------------
@@ -295,7 +386,8 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
         return;
     }
     ctx.finding(&UnboundedBodyRead::META, TextRange::of(call.callee))
-        .title(format!("`.{method}().await` buffers the whole response body with no size limit; reqwest sets none"))
+        .open_question()
+        .title(format!("`.{method}().await` buffers the whole response body with no size limit (reqwest sets none): is the server trusted to answer with small bodies, error pages included?"))
         .confidence(Confidence::Medium)
         .trigger("the server answers with a huge body (a misrouted download, an error page, a compromised upstream)")
         .expected("`content_length()` checked against a limit, or the body read chunk by chunk with a running total")

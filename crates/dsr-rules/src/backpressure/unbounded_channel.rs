@@ -21,7 +21,9 @@ declare_rule! {
     ///
     /// ## Known false positives
     /// A channel whose producer is itself bounded (a fixed number of messages, a request/response pair) cannot
-    /// grow; suppress it with the reason. In Go, only slices appended to from a goroutine and re-sliced elsewhere
+    /// grow; suppress it with the reason. Not reported: a channel that only carries `()` (a signal), and one owned
+    /// by a type that counts what it holds against a capacity (an atomic `fetch_add`/`fetch_update` checked before
+    /// the send, rejecting when full). In Go, only slices appended to from a goroutine and re-sliced elsewhere
     /// are reported, with medium confidence.
     ///
     /// ## Example
@@ -66,7 +68,7 @@ declare_rule! {
         impact: Availability,
         kind: Finding,
         fix: Never,
-        scope: Function,
+        scope: File,
         reads: [StoredValues],
     }
 }
@@ -93,7 +95,7 @@ fn check_rust(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
         let Some(channel) = ctx.kb.unbounded_channel(ctx.language, path) else {
             continue;
         };
-        if carries_only_signals(ctx, call) {
+        if carries_only_signals(ctx, call) || counted_capacity(ctx, call) {
             continue;
         }
         let bounded = &channel.bounded;
@@ -145,9 +147,65 @@ fn carries_only_signals(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
         && sends.all(|c| matches!(c.args.as_slice(), [only] if compact_text(ctx, *only) == "()"))
 }
 
+/// The update methods of the standard atomics (`std::sync::atomic`) that a counted capacity is checked with.
+const ATOMIC_COUNTERS: &[&str] = &[
+    "fetch_add",
+    "fetch_update",
+    "compare_exchange",
+    "compare_exchange_weak",
+];
+
+/// A channel owned by a type that counts what it holds against a capacity: the channel is made in a function
+/// that builds a struct (`Self { tx, len: AtomicUsize::new(0), cap }`), and a function of the file bumps an
+/// atomic counter before it sends, leaving with an error when the counter is full (`?`, or a `return`). The
+/// bound is there, enforced around the channel rather than by it.
+fn counted_capacity(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+    let facts = ctx.facts;
+    // The outermost function: the channel may be made in a closure (`array::from_fn(|_| unbounded())`).
+    let Some(maker) = call
+        .function
+        .map(|f| facts.functions[facts.outermost_function(f)].node)
+    else {
+        return false;
+    };
+    if !node::descendants(maker).any(|n| n.kind() == "struct_expression") {
+        return false;
+    }
+    facts.calls.iter().any(|counter| {
+        let checked = || {
+            node::ancestors(counter.node)
+                .take_while(|a| Some(*a) != counter.function.map(|f| facts.functions[f].node))
+                .any(|a| match a.kind() {
+                    "try_expression" => true,
+                    "if_expression" => a.child_by_field_name("consequence").is_some_and(|body| {
+                        node::descendants(body).any(|n| n.kind() == "return_expression")
+                    }),
+                    _ => false,
+                })
+        };
+        counter
+            .method
+            .as_deref()
+            .is_some_and(|m| ATOMIC_COUNTERS.contains(&m))
+            && checked()
+            && facts.calls.iter().any(|send| {
+                send.function == counter.function
+                    && send.node.start_byte() > counter.node.end_byte()
+                    && matches!(send.method.as_deref(), Some("send" | "try_send"))
+            })
+    })
+}
+
 /// Go: `q = append(q, x)` inside a goroutine, `q = q[1:]` elsewhere, and no `len(q)` check next to the append.
 fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
     let facts = ctx.facts;
+    // The re-slicing pops (`q = q[1:]`), found once: looking for a pop among every assignment of the file per
+    // append was quadratic in large files, which append everywhere.
+    let pops: Vec<&Assignment<'_>> = facts
+        .assignments
+        .iter()
+        .filter(|a| a.value.is_some_and(|v| is_reslice_of(ctx, v, &a.target)))
+        .collect();
     for push in facts.assignments.iter().filter(|a| !a.declares) {
         let Some(value) = push.value else { continue };
         if !is_append_to(ctx, value, &push.target) {
@@ -161,11 +219,10 @@ fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
         if is_local && pushed.is_none() {
             continue;
         }
-        let Some(pop) = facts.assignments.iter().find(|a| {
-            a.target == push.target
-                && a.value.is_some_and(|v| is_reslice_of(ctx, v, &push.target))
-                && (!is_local || declaration(a) == pushed)
-        }) else {
+        let Some(pop) = pops
+            .iter()
+            .find(|a| a.target == push.target && (!is_local || declaration(a) == pushed))
+        else {
             continue;
         };
         if !runs_in_goroutine(ctx, facts, push) || has_length_check(ctx, facts, push) {

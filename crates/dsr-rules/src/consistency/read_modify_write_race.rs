@@ -1,7 +1,7 @@
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::models::control_flow::contains;
 use dsr_semantic::models::messaging::syntax::{binder, derived_names};
-use dsr_semantic::models::store::{Access, Store, StoreAccess};
+use dsr_semantic::models::store::{Access, Store, StoreAccess, StoreAccesses};
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
@@ -31,7 +31,9 @@ declare_rule! {
     /// key are missed rather than guessed. A write whose value does not come from the read and that sets an
     /// expiry is a cache fill (`GET` miss, load, `SET … EX`) and is not reported. A unique constraint or a
     /// single-writer design the code does not show makes the race harmless: suppress with the reason. SQL
-    /// `INSERT`s after a `SELECT` are left to the database's constraints and not reported.
+    /// `INSERT`s after a `SELECT` are left to the database's constraints and not reported, nor SQL reads and
+    /// writes in a function whose every caller in the file holds a database advisory lock (`pg_advisory_lock`,
+    /// `pg_try_advisory_lock`, `GET_LOCK`, taken directly or through a helper of the file): one runner at a time.
     ///
     /// ## Example
     /// ```go
@@ -90,7 +92,7 @@ declare_rule! {
         impact: Consistency,
         kind: Finding,
         fix: Never,
-        scope: Function,
+        scope: File,
         reads: [Store],
     }
 }
@@ -123,7 +125,9 @@ impl Rule<RuleContext<'_>> for ReadModifyWriteRace {
             {
                 continue;
             }
-            if write.store == Store::Sql && write.serializable {
+            if write.store == Store::Sql
+                && (write.serializable || StoreAccesses::serialised_by_callers(facts, function))
+            {
                 continue;
             }
             let read = model.accesses.iter().find(|read| {

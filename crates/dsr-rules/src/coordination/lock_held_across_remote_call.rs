@@ -30,7 +30,10 @@ declare_rule! {
     /// ## Known false positives
     /// A lock whose whole purpose is to serialise one remote operation (refreshing a shared token once instead of
     /// N times) is intended; the TypeScript form is asked as an open question for that reason, and Go/Rust
-    /// findings can be suppressed with the reason. Not reported: a Go lock with no `Unlock` in the function (it
+    /// findings can be suppressed with the reason. Not reported: a Go lock that serialises a fill of its owner's
+    /// own state — the remote call runs only while a field of the owner is `nil` (a lazy initialisation), or after
+    /// a re-check of the owner's state that returns early (a single flight: waiters take the holder's result); a
+    /// Go lock with no `Unlock` in the function (it
     /// is handed to another function); calls in a `go` statement, a `defer`, a closure or a spawned `async` block;
     /// a Rust guard dropped (`drop(guard)`) or whose block ends before the `.await`; `let _ = m.lock()` (dropped at
     /// once); temporaries in an `if` condition (dropped before the body). Go locks whose type the file does not
@@ -164,17 +167,18 @@ fn held_calls<'t>(
         .map(|r| facts.calls[r.call].node)
         .collect();
     let function = facts.calls[acquisition.call].function;
+    // The calls in the region, by binary search: a scan of every call of the file per acquisition was
+    // quadratic.
     facts
-        .calls
-        .iter()
-        .enumerate()
-        // Cheap tests first: the same function, then the byte range, then the tree walks.
+        .call_indexes_within(region)
+        .map(|i| (i, &facts.calls[i]))
+        // Cheap tests first: the same function, then the tree walks.
         .filter(|(i, c)| {
             *i != acquisition.call
                 && c.function == function
-                && region.contains_range(c.range())
-                && context_of(ctx.language, c.node) == scope
-                && !node::ancestors(c.node)
+                && context_of(ctx, c.node) == scope
+                && !facts
+                    .ancestors(c.node)
                     .take_while(|a| TextRange::of(*a).start >= region.start)
                     .any(|a| matches!(a.kind(), "go_statement" | "defer_statement"))
                 && !released_before(&releases, region.start, c.node.start_byte())
@@ -196,9 +200,11 @@ fn released_before(releases: &[Node<'_>], start: usize, at: usize) -> bool {
 }
 
 /// The function, closure or async block a node runs in.
-fn context_of<'t>(language: Language, n: Node<'t>) -> Option<Node<'t>> {
-    let kinds = node::function_kinds(language);
-    node::ancestors(n).find(|a| kinds.contains(&a.kind()) || a.kind() == "async_block")
+fn context_of<'t>(ctx: &RuleContext<'t>, n: Node<'t>) -> Option<Node<'t>> {
+    let kinds = node::function_kinds(ctx.language);
+    ctx.facts
+        .ancestors(n)
+        .find(|a| kinds.contains(&a.kind()) || a.kind() == "async_block")
 }
 
 fn remote_calls(remote: &RemoteCalls, calls: &[usize]) -> Vec<usize> {
@@ -241,13 +247,13 @@ fn check_go<'t>(
         .min()
         .unwrap_or(facts.functions[function].range().end);
     let region = TextRange::new(start, end.max(start));
-    let held = held_calls(
-        ctx,
-        acquisition,
-        region,
-        context_of(ctx.language, call.node),
-    );
-    let calls = remote_calls(remote, &held);
+    let held = held_calls(ctx, acquisition, region, context_of(ctx, call.node));
+    let calls: Vec<usize> = remote_calls(remote, &held)
+        .into_iter()
+        .filter(|c| {
+            !acquisition.serialises_owner_fill(ctx.source, region.start, facts.calls[*c].node)
+        })
+        .collect();
     let Some(first) = calls.first() else { return };
     let lock = acquisition.lock.clone().unwrap_or_default();
     let library = acquisition.library().map_or("sync.Mutex", |l| &l.library);
@@ -301,12 +307,7 @@ fn check_rust<'t>(
         // `if`/`while` condition, which drops it before the body.
         _ => TextRange::new(call.node.end_byte(), temporary_end(call.node, statement)),
     };
-    let held = held_calls(
-        ctx,
-        acquisition,
-        region,
-        context_of(ctx.language, call.node),
-    );
+    let held = held_calls(ctx, acquisition, region, context_of(ctx, call.node));
     let lock = acquisition.lock.clone().unwrap_or_default();
     let (subject, guard) = match acquisition.handle.as_deref() {
         Some(handle) => (
@@ -387,7 +388,7 @@ fn first_await<'t>(
     region: TextRange,
 ) -> Option<TextRange> {
     let call = ctx.facts.calls[acquisition.call].node;
-    let scope = context_of(ctx.language, call);
+    let scope = context_of(ctx, call);
     let root = match scope {
         Some(scope) => scope,
         None => ctx.tree?.root_node(),
@@ -400,7 +401,7 @@ fn first_await<'t>(
     node::descendants(root)
         .filter(|n| n.kind() == "await_expression")
         .filter(|n| region.contains_range(TextRange::of(*n)))
-        .filter(|n| context_of(ctx.language, *n) == scope)
+        .filter(|n| context_of(ctx, *n) == scope)
         .find(|n| !released_before(&releases, region.start, n.start_byte()))
         .map(|n| {
             // Point at `.await` itself.
@@ -439,7 +440,7 @@ fn check_typescript<'t>(
                 .unwrap_or(facts.functions[function].range().end);
             (
                 TextRange::new(start, end.max(start)),
-                context_of(ctx.language, call.node),
+                context_of(ctx, call.node),
             )
         }
     };
@@ -451,7 +452,7 @@ fn check_typescript<'t>(
             .enumerate()
             .filter(|(_, c)| c.function.map(|f| facts.outermost_function(f)) == outermost)
             .filter(|(_, c)| region.contains_range(c.range()))
-            .filter(|(_, c)| context_of(ctx.language, c.node) == scope)
+            .filter(|(_, c)| context_of(ctx, c.node) == scope)
             .map(|(i, _)| i)
             .collect()
     } else {

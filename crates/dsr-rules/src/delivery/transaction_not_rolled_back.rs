@@ -245,7 +245,9 @@ fn check_go<'t>(ctx: &RuleContext<'t>, tx: &Transaction<'t>, sink: &mut Vec<Find
     builder.emit(sink);
 }
 
-/// The `if err != nil { … }` right after the begin statement, when it checks the begin's error.
+/// The `if err != nil { … return }` after the begin statement that checks the begin's error: the first `if` of
+/// the same block reading `err` and returning, with no statement between them that assigns `err` again
+/// (metrics or tracing may sit between the begin and its check). Returns inside it have no transaction to end.
 fn go_err_check<'t>(ctx: &RuleContext<'t>, statement: Node<'t>) -> Option<Node<'t>> {
     let err = statement
         .child_by_field_name("left")
@@ -254,18 +256,34 @@ fn go_err_check<'t>(ctx: &RuleContext<'t>, statement: Node<'t>) -> Option<Node<'
     if err == "_" {
         return None;
     }
-    let mut next = statement.next_named_sibling()?;
-    while next.kind() == "comment" {
-        next = next.next_named_sibling()?;
+    let is_err = |i: Node<'_>| i.kind() == "identifier" && ctx.node_text(i) == err;
+    let mut next = statement.next_named_sibling();
+    while let Some(current) = next {
+        let reads_err = || {
+            current
+                .child_by_field_name("condition")
+                .is_some_and(|c| node::descendants(c).any(is_err))
+        };
+        let returns = || {
+            current
+                .child_by_field_name("consequence")
+                .is_some_and(|b| node::descendants(b).any(|s| s.kind() == "return_statement"))
+        };
+        if current.kind() == "if_statement" && reads_err() && returns() {
+            return Some(current);
+        }
+        let assigns_err = node::descendants(current)
+            .filter(|n| matches!(n.kind(), "assignment_statement" | "short_var_declaration"))
+            .any(|n| {
+                n.child_by_field_name("left")
+                    .is_some_and(|l| node::named_children(l).any(is_err))
+            });
+        if assigns_err || current.kind() == "return_statement" {
+            return None;
+        }
+        next = current.next_named_sibling();
     }
-    let checks = next.kind() == "if_statement"
-        && next.child_by_field_name("condition").is_some_and(|c| {
-            node::descendants(c).any(|i| i.kind() == "identifier" && ctx.node_text(i) == err)
-        })
-        && next
-            .child_by_field_name("consequence")
-            .is_some_and(|b| node::descendants(b).any(|s| s.kind() == "return_statement"));
-    checks.then_some(next)
+    None
 }
 
 /// `return finish(tx, err)`: the handle is given to a helper on the way out.

@@ -1,3 +1,4 @@
+use dsr_core::kb::PathGroupKind;
 use dsr_core::{
     declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
 };
@@ -35,7 +36,14 @@ declare_rule! {
     /// wrong (the goroutine would be cancelled when the handler returns); `context.WithoutCancel(ctx)` (Go 1.21)
     /// keeps the trace values and drops the cancellation, plus a timeout of its own. Calls in a `defer` (cleanup
     /// that must run after the caller gave up) and calls after `<-ctx.Done()` (a shutdown that starts once the
-    /// context is cancelled) are not reported. A parameter named `_` says the context is ignored on purpose. In
+    /// context is cancelled) are not reported, nor a fresh context given its own deadline after the function
+    /// waited for the caller's `Done()` in a `select`; a fresh context in a function that carries the caller's
+    /// trace over (`trace.LinkFromContext(ctx)`, `trace.SpanContextFromContext(ctx)`: kb `trace-from-context`);
+    /// and one whose comment block right above says it is meant (names `context.Background` and says why: "we
+    /// use", "must", "outlive", …); and a fresh cancellable context only ever waited on (`<-stopped.Done()`), a
+    /// stop signal rather than a context work runs on; a logger looked up from a fresh context (`GetLogger(
+    /// context.Background(), …)`). A parameter named `_` says the context is ignored on
+    /// purpose. In
     /// TypeScript, a `fetch` whose init comes from elsewhere (a variable that is not a local object literal, or a
     /// spread) is an open question; a `signal` set to another value is not reported when the received signal is
     /// used elsewhere in the function (it may be linked with `AbortSignal.any` or an event listener).
@@ -166,6 +174,7 @@ fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
             .collect();
         if between.iter().any(|n| n.kind() == "defer_statement")
             || runs_after_done(ctx, call.node, &between, &source)
+            || detached_on_purpose(ctx, call, &usage, &source)
         {
             continue;
         }
@@ -244,6 +253,170 @@ fn check_go_callees(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
             )))
             .emit(sink);
     }
+}
+
+/// `GetLogger(context.Background(), …)`: a logger looked up from a context does no work the caller could
+/// cancel; at most one log line loses its trace correlation.
+fn fetches_a_logger(ctx: &RuleContext<'_>, receiver: Node<'_>) -> bool {
+    receiver
+        .child_by_field_name("function")
+        .map(|f| compact_text(ctx, f))
+        .is_some_and(|callee| {
+            let last = callee
+                .rsplit('.')
+                .next()
+                .unwrap_or(&callee)
+                .to_ascii_lowercase();
+            last.ends_with("logger")
+        })
+}
+
+/// `stopped, stop := context.WithCancel(context.Background())` whose context is only ever waited on
+/// (`<-stopped.Done()`, `stopped.Err()`): a "this stopped" signal next to the caller's own `Done()`, not a
+/// context any work runs on.
+fn only_signals_stop(ctx: &RuleContext<'_>, receiver: Node<'_>, scope: TextRange) -> bool {
+    let Some(statement) = receiver
+        .parent()
+        .and_then(|list| list.parent())
+        .filter(|s| matches!(s.kind(), "short_var_declaration" | "assignment_statement"))
+    else {
+        return false;
+    };
+    let Some(name) = statement
+        .child_by_field_name("left")
+        .and_then(|l| node::named_children(l).next())
+        .filter(|n| n.kind() == "identifier")
+        .map(|n| ctx.node_text(n))
+    else {
+        return false;
+    };
+    let Some(function) = ctx
+        .facts
+        .functions
+        .iter()
+        .find(|f| f.range() == scope)
+        .map(|f| f.node)
+    else {
+        return false;
+    };
+    let mut uses = node::descendants(function)
+        .filter(|n| n.start_byte() >= statement.end_byte())
+        .filter(|n| n.kind() == "identifier" && ctx.node_text(*n) == name)
+        .peekable();
+    uses.peek().is_some()
+        && uses.all(|n| {
+            n.parent().is_some_and(|selector| {
+                selector.kind() == "selector_expression"
+                    && selector
+                        .child_by_field_name("field")
+                        .is_some_and(|f| matches!(ctx.node_text(f), "Done" | "Err"))
+            })
+        })
+}
+
+/// Words with which a comment says a fresh context is meant (`Therefore, we use context.Background here`).
+const JUSTIFYING_WORDS: &[&str] = &[
+    "we use",
+    "on purpose",
+    "intentional",
+    "deliberate",
+    "therefore",
+    "so that",
+    "must ",
+    "should ",
+    "outlive",
+    "even if",
+    "even when",
+];
+
+/// A fresh context the code detaches on purpose: given a deadline of its own after the caller's context was
+/// waited out (`<-ctx.Done()`, then `context.WithTimeout(context.Background(), d)` for a shutdown), made in a
+/// function that carries the caller's
+/// trace over to it (`trace.LinkFromContext(ctx)`, the span context re-injected), or explained by the comment
+/// right above it (`// … so we use context.Background here`).
+fn detached_on_purpose(
+    ctx: &RuleContext<'_>,
+    call: &Call<'_>,
+    usage: &Use<'_>,
+    source: &ContextSource,
+) -> bool {
+    let facts = ctx.facts;
+    let in_group = |c: &Call<'_>, kind: PathGroupKind| {
+        c.path
+            .as_deref()
+            .is_some_and(|path| ctx.kb.is_in_group(ctx.language, path, kind))
+    };
+    let receiver = match usage {
+        Use::Argument(outer) | Use::Variable(_, outer) => *outer,
+    };
+    let scope = facts.functions[source.function].range();
+    if only_signals_stop(ctx, receiver, scope) || fetches_a_logger(ctx, receiver) {
+        return true;
+    }
+    // After waiting for the caller's cancellation (`<-ctx.Done()`, a `select` case), the work left (a
+    // shutdown, a drain) needs a deadline of its own: the caller's context is spent.
+    let waited_for_done = || {
+        facts.calls.iter().any(|c| {
+            scope.contains_range(c.range())
+                && c.node.end_byte() <= call.node.start_byte()
+                && c.method.as_deref() == Some("Done")
+                && c.receiver
+                    .is_some_and(|r| compact_text(ctx, r) == source.expression)
+                && c.node
+                    .parent()
+                    .is_some_and(|p| ctx.node_text(p).starts_with("<-"))
+        })
+    };
+    if facts
+        .calls
+        .iter()
+        .any(|c| c.node == receiver && in_group(c, PathGroupKind::ContextWithDeadline))
+        && waited_for_done()
+    {
+        return true;
+    }
+    let names = [source.param.clone()];
+    let keeps_trace = facts.calls.iter().any(|c| {
+        scope.contains_range(c.range())
+            && in_group(c, PathGroupKind::TraceFromContext)
+            && c.args
+                .iter()
+                .any(|a| node::mentions(*a, &names, ctx.source, Mention::Variable))
+    });
+    if keeps_trace {
+        return true;
+    }
+    // The comment block right above the statement (only whitespace between its comments and the statement), or
+    // a comment on the statement's own line.
+    let Some(statement) = dsr_semantic::models::locks::enclosing_statement(call.node) else {
+        return false;
+    };
+    let line_end = ctx.source[statement.start_byte()..]
+        .find('\n')
+        .map_or(ctx.source.len(), |i| statement.start_byte() + i);
+    // The comment must name the fresh context and say it is meant (a remark that merely mentions it is not a
+    // justification).
+    let mentions = |c: &TextRange| {
+        let text = ctx.source[c.start..c.end].to_ascii_lowercase();
+        text.contains("background") && JUSTIFYING_WORDS.iter().any(|w| text.contains(w))
+    };
+    if facts
+        .comments
+        .iter()
+        .any(|c| c.start >= statement.start_byte() && c.start < line_end && mentions(c))
+    {
+        return true;
+    }
+    let mut next_start = statement.start_byte();
+    let before = facts.comments.partition_point(|c| c.end <= next_start);
+    for comment in facts.comments[..before].iter().rev() {
+        if !ctx.source[comment.end..next_start].trim().is_empty() {
+            break;
+        }
+        next_start = comment.start;
+    }
+    next_start < statement.start_byte()
+        && mentions(&TextRange::new(next_start, statement.start_byte()))
 }
 
 /// Where a `context.Background()` call's value goes: straight into a call, or into a local that a later call

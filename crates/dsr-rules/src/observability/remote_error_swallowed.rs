@@ -1,7 +1,8 @@
-use dsr_core::kb::ApiKind;
+use dsr_core::kb::{ApiKind, CallKinds, PathGroupKind};
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
-use dsr_semantic::models::{def_use, RemoteCall};
+use dsr_semantic::models::error_fate::{self, Discard, Dropped, ErrorFate, Question};
+use dsr_semantic::models::RemoteCall;
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
@@ -31,7 +32,9 @@ declare_rule! {
     /// Best-effort calls whose failure truly does not matter (a cache warm-up, a metrics push). Suppress them with
     /// the reason, which documents the decision. Closing a response body or a connection (`defer
     /// resp.Body.Close()`, `_ = conn.Close()`) is ignored on purpose and never reported; errors that are logged,
-    /// returned, matched or passed to `?` are handled.
+    /// returned, matched or passed to `?` are handled. A failure discarded right before the function leaves with
+    /// another error (`let _ = record_error(…).await; return Err(e);`) is bookkeeping of that error and is not
+    /// reported, nor a script's entry call at the top of a module (`main();`), whose rejection ends Node.
     ///
     /// ## Example
     /// ```go
@@ -88,9 +91,6 @@ impl Rule<RuleContext<'_>> for RemoteErrorSwallowed {
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         let remote = ctx.remote_calls();
         let mut seen = FxHashSet::default();
-        if ctx.language.is_typescript() {
-            check_ts_catches(ctx, sink, &mut seen);
-        }
         for (index, call) in ctx.facts.calls.iter().enumerate() {
             let Some(reach) = remote.remote(index) else {
                 continue;
@@ -98,19 +98,160 @@ impl Rule<RuleContext<'_>> for RemoteErrorSwallowed {
             if !counts(ctx, call, reach) || is_retried(ctx, index) {
                 continue;
             }
-            let found = match ctx.language {
-                Language::Go => go_swallow(ctx, call),
-                Language::Rust => rust_swallow(ctx, call),
-                Language::TypeScript | Language::Tsx => ts_floating(ctx, call, reach),
-                _ => None,
+            let Some((range, how)) = swallowed(ctx, call, reach) else {
+                continue;
             };
-            let Some((range, how)) = found else { continue };
             if !seen.insert(range.start) {
                 continue;
             }
-            emit(ctx, call, reach, range, &how, sink);
+            emit(ctx, call, reach, range, how, sink);
         }
     }
+}
+
+/// Where and how the shared error-fate model says the call's failure is dropped without a trace, if it is.
+fn swallowed(
+    ctx: &RuleContext<'_>,
+    call: &Call<'_>,
+    reach: &RemoteCall,
+) -> Option<(TextRange, String)> {
+    let scope = call
+        .function
+        .map(|f| ctx.facts.functions[ctx.facts.outermost_function(f)].node)
+        .or_else(|| node::ancestors(call.node).last())
+        .unwrap_or(call.node);
+    let question = Question {
+        value: error_fate::result_value(call.node, ctx.language, ctx.source),
+        scope,
+        hands_back: error_fate::hands_nothing_back,
+        returns_promise: ctx.language.is_typescript() && returns_promise(ctx, call, reach),
+    };
+    let (at, how) = match error_fate::fate_of(ctx.facts, call, question, ctx.source) {
+        ErrorFate::Discarded(Discard {
+            at,
+            how,
+            through: None,
+        }) => (at, how),
+        // `if let Ok(v) = call()` with no `else`.
+        ErrorFate::Branch {
+            check,
+            failure: None,
+            through: None,
+            ..
+        } if ctx.language == Language::Rust => {
+            let condition = check.child_by_field_name("condition")?;
+            return Some((
+                TextRange::of(condition),
+                "`if let Ok(…)` has no `else`, so the `Err` is ignored".to_string(),
+            ));
+        }
+        // `try { await call() } catch {}`.
+        ErrorFate::Branch {
+            failure: Some(handler),
+            empty: true,
+            ..
+        } if ctx.language.is_typescript() => {
+            return Some((
+                TextRange::of(handler),
+                "the `catch` block around it is empty".to_string(),
+            ))
+        }
+        _ => return None,
+    };
+    // A failure discarded right before the function leaves with another error (`let _ = record(e); return
+    // Err(e)`) is best-effort bookkeeping of that error, which the caller learns of anyway.
+    if matches!(how, Dropped::Blank { .. } | Dropped::LetBlank { .. })
+        && error_fate::on_failure_path(at, ctx.source, ctx.language)
+    {
+        return None;
+    }
+    match how {
+        Dropped::Blank { every_value: true } => Some((
+            TextRange::of(at),
+            "its error is discarded with `_ =`".to_string(),
+        )),
+        Dropped::Blank { every_value: false } => Some((
+            TextRange::of(at),
+            "its error is discarded with `_`".to_string(),
+        )),
+        Dropped::NeverRead {
+            variable,
+            named_as_error: true,
+        } if ctx.language == Language::Go => Some((
+            TextRange::of(variable),
+            format!("`{}` is assigned and never read", ctx.node_text(variable)),
+        )),
+        Dropped::LetBlank { named: false } => Some((
+            TextRange::of(at),
+            "its `Result` is discarded with `let _ =`".to_string(),
+        )),
+        Dropped::Converted {
+            method,
+            as_statement: true,
+        } if ctx.node_text(method) == "ok" => Some((
+            TextRange::of(at),
+            "its `Result` is turned into an `Option` with `.ok()` and dropped".to_string(),
+        )),
+        Dropped::Caught {
+            handler: Some(handler),
+            silent: true,
+        } => Some((
+            TextRange::of(handler),
+            "its rejection is caught by an empty `.catch(() => {})`".to_string(),
+        )),
+        // A script's entry call at the top of the module (`main();`): an unhandled rejection ends the Node
+        // process with the error (the default since Node 15), so the failure is not swallowed.
+        Dropped::Floating
+            if reach.via.is_some()
+                && call
+                    .node
+                    .parent()
+                    .and_then(|statement| statement.parent())
+                    .is_some_and(|p| p.kind() == "program") =>
+        {
+            None
+        }
+        Dropped::Floating => Some((
+            call.range(),
+            "its promise is neither awaited, returned nor handled".to_string(),
+        )),
+        _ => None,
+    }
+}
+
+/// Whether a TypeScript remote call gives a promise that can reject: Node's `http`/`https`/`net` APIs return
+/// emitters (kb group `event-emitter`), a callback argument takes the result, and a helper that catches its own
+/// remote call's failure returns a promise that does not reject.
+fn returns_promise(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &RemoteCall) -> bool {
+    // The helper's promise rejects only when its remote call's failure propagates out of it.
+    if let Some(helper) = reach.via {
+        let (Some(function), Some(inner)) = (
+            ctx.facts.functions.get(helper),
+            ctx.facts.calls.get(reach.call),
+        ) else {
+            return false;
+        };
+        let question = Question {
+            value: inner.node,
+            scope: function.node,
+            hands_back: error_fate::hands_nothing_back,
+            returns_promise: false,
+        };
+        if error_fate::fate_of(ctx.facts, inner, question, ctx.source) != ErrorFate::Propagated {
+            return false;
+        }
+    }
+    let emitter = call.path.as_deref().is_some_and(|path| {
+        ctx.kb
+            .is_in_group(ctx.language, path, PathGroupKind::EventEmitter)
+    });
+    !emitter
+        && !call.args.iter().any(|a| {
+            matches!(
+                a.kind(),
+                "arrow_function" | "function_expression" | "function"
+            )
+        })
 }
 
 /// What a remote call reaches, for messages.
@@ -123,6 +264,7 @@ fn describe(kind: ApiKind) -> &'static str {
         ApiKind::Queue => "queue call",
         ApiKind::ObjectStore => "object-store call",
         ApiKind::Lock => "lock call",
+        ApiKind::Socket => "connection",
         ApiKind::Local => "call",
     }
 }
@@ -135,21 +277,12 @@ fn counts(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &RemoteCall) -> bool {
         return false;
     }
     let method = call.method.as_deref().unwrap_or("");
-    if matches!(
-        method,
-        "Close"
-            | "close"
-            | "Shutdown"
-            | "shutdown"
-            | "Release"
-            | "release"
-            | "Disconnect"
-            | "disconnect"
-            | "quit"
-            | "Quit"
-            | "end"
-            | "destroy"
-    ) {
+    if CallKinds::builtin()
+        .clients
+        .closing_methods
+        .iter()
+        .any(|m| m == method)
+    {
         return false;
     }
     let Some(helper) = reach.via else {
@@ -176,7 +309,7 @@ fn emit(
     call: &Call<'_>,
     reach: &RemoteCall,
     range: TextRange,
-    how: &str,
+    how: String,
     sink: &mut Vec<Finding>,
 ) {
     let name = call_name(&call.callee_text);
@@ -197,417 +330,6 @@ fn emit(
     }
     builder.emit(sink);
 }
-
-/// The outermost expression of the method chain a call starts (`rdb.Get(ctx, k).Result()`,
-/// `client.get(u).send().await`), looking through `.await`.
-fn chain_top<'t>(ctx: &RuleContext<'_>, call: Node<'t>) -> Node<'t> {
-    let mut current = call;
-    for _ in 0..16 {
-        let Some(parent) = current.parent() else {
-            break;
-        };
-        match parent.kind() {
-            "await_expression" | "parenthesized_expression" => current = parent,
-            "selector_expression" | "field_expression" | "member_expression" => {
-                let Some(outer) = parent.parent().filter(|p| p.kind() == "call_expression") else {
-                    break;
-                };
-                // `.ok()`, `.catch()`, `.then()` are judged by the caller, not absorbed.
-                let method = parent
-                    .child_by_field_name("field")
-                    .or_else(|| parent.child_by_field_name("property"))
-                    .map(|f| ctx.node_text(f))
-                    .unwrap_or("");
-                if matches!(method, "ok" | "catch" | "then" | "finally") {
-                    break;
-                }
-                current = outer;
-            }
-            _ => break,
-        }
-    }
-    current
-}
-
-/// Transaction methods whose deferred call is a safety net: after a commit it fails with "transaction already
-/// done" by design (`sql.ErrTxDone`, pgx's `ErrTxClosed`), so its error says nothing.
-const DEFERRED_SAFETY_NETS: &[&str] = &["Rollback"];
-
-fn go_swallow(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<(TextRange, String)> {
-    if call
-        .method
-        .as_deref()
-        .is_some_and(|m| DEFERRED_SAFETY_NETS.contains(&m))
-        && node::ancestors(call.node).any(|a| a.kind() == "defer_statement")
-    {
-        return None;
-    }
-    let top = chain_top(ctx, call.node);
-    let list = top.parent().filter(|p| p.kind() == "expression_list")?;
-    let statement = list
-        .parent()
-        .filter(|s| matches!(s.kind(), "short_var_declaration" | "assignment_statement"))?;
-    if statement.child_by_field_name("right")?.id() != list.id()
-        || node::named_children(list).count() != 1
-    {
-        return None;
-    }
-    let targets: Vec<Node<'_>> =
-        node::named_children(statement.child_by_field_name("left")?).collect();
-    let last = *targets.last()?;
-    let last_name = ctx.node_text(last);
-    if targets.iter().all(|t| ctx.node_text(*t) == "_") {
-        return Some((
-            TextRange::of(statement),
-            "its error is discarded with `_ =`".to_string(),
-        ));
-    }
-    if last_name == "_" {
-        return Some((
-            TextRange::of(statement),
-            "its error is discarded with `_`".to_string(),
-        ));
-    }
-    let is_error_name =
-        last_name == "err" || last_name.ends_with("Err") || last_name.ends_with("err");
-    if last.kind() != "identifier" || !is_error_name {
-        return None;
-    }
-    if go_error_read(ctx, call, statement, last_name) {
-        return None;
-    }
-    Some((
-        TextRange::of(last),
-        format!("`{last_name}` is assigned and never read"),
-    ))
-}
-
-/// Whether the error variable assigned by `statement` is read on some path before it is assigned again: the
-/// shared def-use, so an `err` set in each branch of an `if`/`switch` and checked after them is read.
-fn go_error_read(ctx: &RuleContext<'_>, call: &Call<'_>, statement: Node<'_>, name: &str) -> bool {
-    let Some(function) = call.function.map(|f| ctx.facts.outermost_function(f)) else {
-        return true;
-    };
-    let f = &ctx.facts.functions[function];
-    // A named result is read by every bare `return`.
-    if f.node.child_by_field_name("result").is_some_and(|r| {
-        node::descendants(r).any(|n| n.kind() == "identifier" && ctx.node_text(n) == name)
-    }) {
-        return true;
-    }
-    def_use::read_later(statement, name, f.node, ctx.source, ctx.language)
-}
-
-/// Inside the handling of another error that is then returned (`if let Err(e) = … { let _ = record(e); return
-/// Err(e); }`, an `Err(e) =>` arm): the discarded call is best-effort bookkeeping, the failure still reaches the
-/// caller.
-fn recording_another_error(ctx: &RuleContext<'_>, statement: Node<'_>) -> bool {
-    node::ancestors(statement)
-        .take_while(|a| !matches!(a.kind(), "function_item" | "closure_expression"))
-        .find(|a| match a.kind() {
-            "if_expression" => a
-                .child_by_field_name("condition")
-                .filter(|c| c.kind() == "let_condition")
-                .and_then(|c| c.child_by_field_name("pattern"))
-                .is_some_and(|p| ctx.node_text(p).starts_with("Err(")),
-            "match_arm" => a
-                .child_by_field_name("pattern")
-                .is_some_and(|p| ctx.node_text(p).trim_start().starts_with("Err(")),
-            _ => false,
-        })
-        .is_some_and(|handler| {
-            node::descendants(handler).any(|n| {
-                n.kind() == "return_expression"
-                    && ctx.node_text(n).replace(' ', "").starts_with("returnErr(")
-            })
-        })
-}
-
-fn rust_swallow(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<(TextRange, String)> {
-    let top = chain_top(ctx, call.node);
-    let parent = top.parent()?;
-    match parent.kind() {
-        "let_declaration" => {
-            let pattern = parent.child_by_field_name("pattern")?;
-            (ctx.node_text(pattern) == "_"
-                && parent.child_by_field_name("value")?.id() == top.id()
-                && !recording_another_error(ctx, parent))
-            .then(|| {
-                (
-                    TextRange::of(parent),
-                    "its `Result` is discarded with `let _ =`".to_string(),
-                )
-            })
-        }
-        "field_expression" => {
-            let method = ctx.node_text(parent.child_by_field_name("field")?);
-            let ok_call = parent.parent().filter(|c| c.kind() == "call_expression")?;
-            (method == "ok"
-                && ok_call
-                    .parent()
-                    .is_some_and(|s| s.kind() == "expression_statement"))
-            .then(|| {
-                (
-                    TextRange::of(ok_call),
-                    "its `Result` is turned into an `Option` with `.ok()` and dropped".to_string(),
-                )
-            })
-        }
-        "let_condition" => {
-            let pattern = parent.child_by_field_name("pattern")?;
-            if !ctx.node_text(pattern).starts_with("Ok(") {
-                return None;
-            }
-            let if_expression = parent.parent().filter(|i| i.kind() == "if_expression")?;
-            if if_expression.child_by_field_name("alternative").is_some() {
-                return None;
-            }
-            Some((
-                TextRange::of(parent),
-                "`if let Ok(…)` has no `else`, so the `Err` is ignored".to_string(),
-            ))
-        }
-        _ => None,
-    }
-}
-
-/// A remote call whose promise is the whole statement: neither awaited, returned, nor given a handler.
-fn ts_floating(
-    ctx: &RuleContext<'_>,
-    call: &Call<'_>,
-    reach: &RemoteCall,
-) -> Option<(TextRange, String)> {
-    call.node
-        .parent()
-        .filter(|p| p.kind() == "expression_statement")?;
-    // A helper that catches its own remote call's failure returns a promise that does not reject.
-    if let Some(helper) = reach.via {
-        let helper_range = ctx.facts.functions.get(helper)?.range();
-        let inner = ctx.facts.calls.get(reach.call)?.node;
-        let caught = node::ancestors(inner)
-            .take_while(|a| helper_range.contains_range(TextRange::of(*a)))
-            .any(|a| a.kind() == "try_statement");
-        if caught {
-            return None;
-        }
-    }
-    let path = call.path.as_deref().unwrap_or("");
-    // Node's http/https/net APIs return emitters, not promises; a callback argument handles the result.
-    if ["http.", "https.", "net.", "dgram.", "tls."]
-        .iter()
-        .any(|m| path.starts_with(m))
-        || call.args.iter().any(|a| {
-            matches!(
-                a.kind(),
-                "arrow_function" | "function_expression" | "function"
-            )
-        })
-    {
-        return None;
-    }
-    Some((
-        call.range(),
-        "its promise is neither awaited, returned nor handled".to_string(),
-    ))
-}
-
-/// `try { await remote() } catch {}` and `remote().catch(() => {})`.
-fn check_ts_catches(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>, seen: &mut FxHashSet<usize>) {
-    let remote = ctx.remote_calls();
-    let Some(tree) = ctx.tree else { return };
-    for n in node::descendants(tree.root_node()) {
-        match n.kind() {
-            "try_statement" => {
-                let (Some(body), Some(handler)) = (
-                    n.child_by_field_name("body"),
-                    n.child_by_field_name("handler"),
-                ) else {
-                    continue;
-                };
-                let Some(catch_body) = handler.child_by_field_name("body") else {
-                    continue;
-                };
-                if !is_empty_block(catch_body) {
-                    continue;
-                }
-                let function = ctx.facts.function_at(n.start_byte());
-                let body_range = TextRange::of(body);
-                let found = ctx.facts.calls.iter().enumerate().find(|(i, c)| {
-                    body_range.contains_range(c.range())
-                        && ctx.facts.function_at(c.node.start_byte()) == function
-                        && remote.remote(*i).is_some_and(|r| counts(ctx, c, r))
-                });
-                let Some((index, call)) = found else { continue };
-                if is_retried(ctx, index) {
-                    continue;
-                }
-                let Some(reach) = remote.remote(index) else {
-                    continue;
-                };
-                let range = TextRange::new(handler.start_byte(), catch_body.start_byte() + 1);
-                if seen.insert(range.start) {
-                    emit(
-                        ctx,
-                        call,
-                        reach,
-                        TextRange::of(handler),
-                        "the `catch` block around it is empty",
-                        sink,
-                    );
-                }
-            }
-            "call_expression" => {
-                let Some(call) = call_at(ctx, n) else {
-                    continue;
-                };
-                if call.method.as_deref() != Some("catch") {
-                    continue;
-                }
-                let Some(handler) = call.args.first() else {
-                    continue;
-                };
-                if !is_empty_handler(ctx, *handler) {
-                    continue;
-                }
-                // The remote call somewhere down the receiver chain.
-                let mut receiver = call.receiver;
-                let mut found = None;
-                for _ in 0..16 {
-                    let Some(r) = receiver else { break };
-                    let r = if r.kind() == "await_expression"
-                        || r.kind() == "parenthesized_expression"
-                    {
-                        r.named_child(0).unwrap_or(r)
-                    } else {
-                        r
-                    };
-                    let Some(index) = ctx.remote_calls().call_index(r) else {
-                        break;
-                    };
-                    let c = &ctx.facts.calls[index];
-                    if let Some(reach) = remote.remote(index).filter(|reach| counts(ctx, c, reach))
-                    {
-                        found = Some((c, reach));
-                        break;
-                    }
-                    receiver = c.receiver;
-                }
-                let Some((remote_call, reach)) = found else {
-                    continue;
-                };
-                if failure_value_is_read(ctx, n, *handler) {
-                    continue;
-                }
-                if seen.insert(handler.start_byte()) {
-                    emit(
-                        ctx,
-                        remote_call,
-                        reach,
-                        TextRange::of(*handler),
-                        "its rejection is caught by an empty `.catch(() => {})`",
-                        sink,
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// `const row = await call().catch(() => null)` with `row` read later (`if (!row) throw …`): the handler turns
-/// the failure into a value the code goes on to look at, so the failure is not dropped.
-fn failure_value_is_read(ctx: &RuleContext<'_>, catch_call: Node<'_>, handler: Node<'_>) -> bool {
-    let returns_value = handler
-        .child_by_field_name("body")
-        .is_some_and(|b| b.kind() != "statement_block");
-    if !returns_value {
-        return false;
-    }
-    let mut value = catch_call;
-    while let Some(parent) = value
-        .parent()
-        .filter(|p| matches!(p.kind(), "await_expression" | "parenthesized_expression"))
-    {
-        value = parent;
-    }
-    let Some(declarator) = value
-        .parent()
-        .filter(|p| p.kind() == "variable_declarator")
-        .filter(|d| d.child_by_field_name("value") == Some(value))
-    else {
-        return false;
-    };
-    let Some(name) = declarator
-        .child_by_field_name("name")
-        .filter(|n| n.kind() == "identifier")
-    else {
-        return false;
-    };
-    let Some(statement) = declarator.parent() else {
-        return false;
-    };
-    let Some(function) = node::ancestors(statement)
-        .find(|a| node::function_kinds(ctx.language).contains(&a.kind()))
-        .or_else(|| ctx.tree.map(|t| t.root_node()))
-    else {
-        return false;
-    };
-    def_use::read_later(
-        statement,
-        ctx.node_text(name),
-        function,
-        ctx.source,
-        ctx.language,
-    )
-}
-
-fn is_empty_block(block: Node<'_>) -> bool {
-    node::named_children(block).all(|c| c.kind() == "comment")
-}
-
-/// `() => {}`, `() => undefined`, `() => null`, `function () {}`.
-fn is_empty_handler(ctx: &RuleContext<'_>, handler: Node<'_>) -> bool {
-    if !matches!(
-        handler.kind(),
-        "arrow_function" | "function_expression" | "function"
-    ) {
-        return false;
-    }
-    let Some(body) = handler.child_by_field_name("body") else {
-        return false;
-    };
-    match body.kind() {
-        "statement_block" => is_empty_block(body),
-        _ => matches!(
-            ctx.node_text(body).trim(),
-            "undefined" | "null" | "void 0" | "{}"
-        ),
-    }
-}
-
-/// Names of locals and fields that hold a client of a remote system (`s.db`, `this.redis`, `rdb`, `pool`).
-const CLIENT_NAMES: &[&str] = &[
-    "redis",
-    "rdb",
-    "db",
-    "pool",
-    "client",
-    "conn",
-    "sql",
-    "pg",
-    "knex",
-    "prisma",
-    "tx",
-    "producer",
-    "publisher",
-    "kafka",
-    "nats",
-    "amqp",
-    "s3",
-    "bucket",
-    "session",
-    "http",
-];
 
 /// A method the knowledge base knows by name only (`set`, `get`, `Exec`) counts when its receiver is a client of
 /// that library: built by the library in this file, a parameter typed with it, or a local/field named like a
@@ -647,10 +369,14 @@ fn is_client(
                 return false;
             };
             // Pipelines and transactions queue commands; the error surfaces at `exec`.
-            if matches!(
-                link.method.as_deref(),
-                Some("pipeline" | "multi" | "batch" | "Pipeline" | "TxPipeline")
-            ) {
+            let queues = link.method.as_deref().is_some_and(|m| {
+                CallKinds::builtin()
+                    .clients
+                    .queueing_methods
+                    .iter()
+                    .any(|q| q == m)
+            });
+            if queues {
                 return false;
             }
             if let Some(path) = link.path.as_deref() {
@@ -687,7 +413,11 @@ fn is_client(
 
 fn is_client_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    CLIENT_NAMES.iter().any(|n| lower.contains(n))
+    CallKinds::builtin()
+        .clients
+        .names
+        .iter()
+        .any(|n| lower.contains(n.as_str()))
 }
 
 /// The call whose node is `n`, through the shared by-node index of the remote-effects model.

@@ -1,6 +1,10 @@
 use std::path::Path;
 
 use dsr_core::config::SqlDatabase;
+use dsr_core::finding::code_span;
+use dsr_core::kb::{
+    MigrationKnowledge, MigrationOperation as Operation, MigrationVerdict as Verdict,
+};
 use dsr_core::{
     declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
 };
@@ -620,75 +624,6 @@ fn clause_ranges(statement: &SqlStatement, alter: &AlterTable) -> Option<Vec<Tex
     (parts.len() == alter.operations.len()).then_some(parts)
 }
 
-/// What the rule does with an operation on a database it has inferred.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Verdict {
-    /// The rule knows this operation breaks the running version or locks the table on this database.
-    Report,
-    /// It breaks any running version that still uses what it removes, but the rule knows nothing of how this
-    /// database is deployed (SQLite is often embedded, one database per instance): an open question.
-    Ask,
-    /// Safe, or not this database's syntax, or nothing the rule knows about it.
-    Silent,
-}
-
-/// The knowledge the rule has, per operation and database (columns: PostgreSQL, MySQL, SQLite, ClickHouse,
-/// other). Lock and rewrite claims are only made where the database's documentation backs them: a plain
-/// `CREATE INDEX` blocks writes on PostgreSQL but is online DDL on MySQL's InnoDB; `ALTER COLUMN … TYPE` and
-/// `SET NOT NULL` are PostgreSQL syntax and `MODIFY`/`CHANGE` MySQL's.
-const KNOWLEDGE: &[(Operation, [Verdict; 5])] = {
-    use Verdict::{Ask, Report, Silent};
-    &[
-        (Operation::DropColumn, [Report, Report, Ask, Ask, Ask]),
-        (Operation::RenameColumn, [Report, Report, Ask, Ask, Ask]),
-        (Operation::RenameTable, [Report, Report, Ask, Ask, Ask]),
-        // ClickHouse migrations drop and recreate materialized views with `DROP TABLE`, which reads the same as
-        // dropping a table the old version queries.
-        (Operation::DropTable, [Report, Report, Ask, Silent, Ask]),
-        // SQLite refuses the statement outright (an error at migration time, not during the rollout).
-        (
-            Operation::AddRequiredColumn,
-            [Report, Report, Silent, Silent, Silent],
-        ),
-        (
-            Operation::ChangeType,
-            [Report, Silent, Silent, Silent, Silent],
-        ),
-        (
-            Operation::SetNotNull,
-            [Report, Silent, Silent, Silent, Silent],
-        ),
-        (
-            Operation::Redefine,
-            [Silent, Report, Silent, Silent, Silent],
-        ),
-        // MySQL 8 appends ENUM/SET members instantly; the earlier definition is in another migration, so an
-        // append cannot be told from a reorder here — the common append is not reported.
-        (
-            Operation::RedefineEnum,
-            [Silent, Silent, Silent, Silent, Silent],
-        ),
-        (
-            Operation::CreateIndex,
-            [Report, Silent, Silent, Silent, Silent],
-        ),
-    ]
-};
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Operation {
-    DropColumn,
-    RenameColumn,
-    RenameTable,
-    DropTable,
-    AddRequiredColumn,
-    ChangeType,
-    SetNotNull,
-    Redefine,
-    RedefineEnum,
-    CreateIndex,
-}
-
 impl IssueKind {
     fn operation(&self) -> Operation {
         match self {
@@ -707,17 +642,7 @@ impl IssueKind {
 }
 
 fn verdict(operation: Operation, database: SqlDatabase) -> Verdict {
-    let column = match database {
-        SqlDatabase::PostgreSql => 0,
-        SqlDatabase::MySql => 1,
-        SqlDatabase::Sqlite => 2,
-        SqlDatabase::ClickHouse => 3,
-        SqlDatabase::Other => 4,
-    };
-    KNOWLEDGE
-        .iter()
-        .find(|(known, _)| *known == operation)
-        .map_or(Verdict::Silent, |(_, verdicts)| verdicts[column])
+    MigrationKnowledge::builtin().verdict(operation, database)
 }
 
 /// How the dialect was decided, for the text of an open question.
@@ -951,11 +876,7 @@ fn code(sql: &str) -> String {
     if text.chars().count() > MAX {
         text = text.chars().take(MAX).collect::<String>() + "…";
     }
-    if text.contains('`') {
-        format!("`` {text} ``")
-    } else {
-        format!("`{text}`")
-    }
+    code_span(&text)
 }
 
 fn index_clause(index: &CreateIndex) -> String {

@@ -25,7 +25,9 @@ declare_rule! {
     ///
     /// ## Known false positives
     /// Durations that are only logged or exported as metrics are not reported (only comparisons are), nor a
-    /// comparison that only decides whether to log (`if (ms > 1000) console.warn(…)`). Go
+    /// comparison that only decides whether to log (`if (ms > 1000) console.warn(…)`, or a function of the project
+    /// named `log…`), nor a `for` loop that steps through a range of times (`for (t = start; t < end; t += hour)`:
+    /// the clock is read once, nothing waits). Go
     /// `time.Time` values still carry a monotonic reading, so `time.Since(start)`, `now.Sub(start)` and
     /// `now.After(deadline)` are clean; `.UTC()` and `.Round(0)` strip it, but are written to normalise or align a
     /// time on purpose and are not reported. Only readings followed inside one function are seen: a deadline kept

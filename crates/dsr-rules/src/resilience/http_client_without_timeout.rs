@@ -1,12 +1,12 @@
-use dsr_core::kb::{Api, ApiTimeout, Construct};
+use dsr_core::kb::Api;
 use dsr_core::{
     declare_rule, Applicability, Confidence, Edit, Finding, Fix, Language, Rule, RuleMeta,
     TextRange,
 };
-use dsr_semantic::facts::{Binding, Literal, Origin};
-use dsr_semantic::models::clients::{BuilderTimeout, RequestBound};
+use dsr_semantic::facts::Call;
+use dsr_semantic::models::clients::{self, ClientTimeout, Elsewhere, Site, Subject, Why};
 use dsr_semantic::tree_sitter::Node;
-use dsr_semantic::{Question, RuleContext};
+use dsr_semantic::{FindingBuilder, Question, RuleContext};
 use dsr_syntax::node;
 
 use crate::shared::{go_add_import, go_package_local, indentation_at, members_edit};
@@ -130,21 +130,16 @@ fn note(api: Option<&Api>) -> &str {
         .unwrap_or("it has no timeout")
 }
 
-/// Whether the knowledge base (the user's `[[effects]]` first) says the API at `path` sets a timeout itself.
-fn declared_bounded(ctx: &RuleContext<'_>, path: &str) -> bool {
-    ctx.kb
-        .api(ctx.language, path)
-        .is_some_and(|a| a.timeout == Some(ApiTimeout::Set))
-}
-
 /// A remote call the knowledge base (typically a team's own `[[effects]]` wrapper) marks `timeout = "none"`.
-fn declared_unbounded(
-    ctx: &RuleContext<'_>,
-    call: &dsr_semantic::facts::Call<'_>,
-    api: &Api,
-    sink: &mut Vec<Finding>,
-) {
-    let title = match api.note.as_deref() {
+fn declared_unbounded(ctx: &RuleContext<'_>, site: &Site<'_>, sink: &mut Vec<Finding>) {
+    let (Some(call), ClientTimeout::Missing(_)) = (site.call, site.timeout) else {
+        return;
+    };
+    let title = match ctx
+        .kb
+        .api(ctx.language, site.path)
+        .and_then(|a| a.note.as_deref())
+    {
         Some(note) => format!("`{}` has no timeout: {note}", call.callee_text),
         None => format!(
             "`{}` has no timeout (declared `timeout = \"none\"` in the knowledge base)",
@@ -162,11 +157,26 @@ fn declared_unbounded(
         .emit(sink);
 }
 
-/// Remote calls with `timeout = "none"` that the language's own checks do not cover.
-fn is_declared_unbounded<'k>(ctx: &'k RuleContext<'_>, path: &str) -> Option<&'k Api> {
-    ctx.kb
-        .api(ctx.language, path)
-        .filter(|a| a.remote && a.timeout == Some(ApiTimeout::None))
+/// Emits a finding about a client whose requests wait as long as the server takes: an open question when
+/// they may be bounded by what the file does not show.
+fn emit_client(
+    finding: FindingBuilder,
+    question: bool,
+    expected: &str,
+    fix: Fix,
+    sink: &mut Vec<Finding>,
+) {
+    let finding = if question {
+        finding.open_question()
+    } else {
+        finding
+    };
+    finding
+        .trigger(TRIGGER)
+        .expected(expected)
+        .actual("requests through this client wait as long as the server takes")
+        .fix(fix)
+        .emit(sink);
 }
 
 mod go {
@@ -175,193 +185,129 @@ mod go {
     const TIMEOUT_ENTRY: &str = "10 * time.Second";
 
     pub(super) fn check(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        // `http.DefaultClient.Timeout = …` in this file bounds `http.Get` and every `DefaultClient` call.
-        let default_client_bounded = ctx.facts.assignments.iter().any(|a| {
-            ctx.facts.resolve(&a.target).as_deref() == Some("net/http.DefaultClient.Timeout")
-                && a.value.is_some_and(|v| ctx.node_text(v).trim() != "0")
-        });
-        for call in &ctx.facts.calls {
-            let Some(path) = call.path.as_deref() else {
-                continue;
-            };
-            let Some(api) = ctx.kb.api(ctx.language, path) else {
-                continue;
-            };
-            if !api.remote || api.timeout != Some(ApiTimeout::None) {
-                continue;
-            }
-            if !path.starts_with("net/http.") {
-                declared_unbounded(ctx, call, api, sink);
-                continue;
-            }
-            if default_client_bounded {
-                continue;
-            }
-            let default_client = path.starts_with("net/http.DefaultClient.");
-            let callee = &call.callee_text;
-            let mut finding = if default_client && call.method.as_deref() == Some("Do") {
-                match ctx.go_request_bound(call.args.first().copied()) {
-                    (RequestBound::Bounded, _) => continue,
-                    (RequestBound::Elsewhere, source) => {
-                        let mut question = ctx
-                            .finding(META, TextRange::of(call.callee))
-                            .open_question()
-                            .title(format!("`{callee}` is bounded only by the request's context, which comes from elsewhere: {}", note(Some(api))))
-                            .trigger(TRIGGER)
-                            .expected("a deadline on the request's context, or a client with a `Timeout`")
-                            .actual("the request's context comes from outside this function; `http.DefaultClient` adds no bound");
-                        if let Some(source) = source {
-                            question = question.evidence(
-                                TextRange::of(source),
-                                "the request's context comes from here",
-                            );
-                        }
-                        question
-                    }
-                    (RequestBound::Unbounded, source) => {
-                        let mut finding = ctx
-                            .finding(META, TextRange::of(call.callee))
-                            .title(format!("`{callee}` can wait forever: {}", note(Some(api))));
-                        if let Some(source) = source {
-                            finding = finding.evidence(
-                                TextRange::of(source),
-                                "the request's context has no deadline",
-                            );
-                        }
-                        finding
-                            .trigger(TRIGGER)
-                            .expected(
-                                "a client with a `Timeout`, or a request context with a deadline",
-                            )
-                            .actual("neither the client nor the request's context bounds the wait")
-                    }
+        for site in ctx.clients().sites() {
+            match site.subject {
+                Subject::Declared => declared_unbounded(ctx, site, sink),
+                Subject::GoPackageCall | Subject::GoDefaultClientCall { .. } => {
+                    default_client_call(ctx, site, sink)
                 }
-            } else if default_client {
-                ctx.finding(META, TextRange::of(call.callee))
-                    .title(format!("`{callee}` can wait forever: {}", note(Some(api))))
-                    .trigger(TRIGGER)
-                    .expected("a request through an `http.Client` with a `Timeout`")
-                    .actual("`http.DefaultClient` waits as long as the server takes")
-            } else {
-                ctx.finding(META, TextRange::of(call.callee))
-                    .title(format!("`{callee}` {}", note(Some(api))))
-                    .trigger(TRIGGER)
-                    .expected("a request through an `http.Client` with a `Timeout`")
-                    .actual("the request waits as long as the server takes")
-            };
-            finding = finding.fix(Fix::advice(format!(
-                "send it through a client with a timeout (`&http.Client{{Timeout: 10 * time.Second}}`) or build the request with `http.NewRequestWithContext` on a context from `context.WithTimeout`, instead of `{callee}`"
-            )));
-            finding.emit(sink);
-        }
-        for literal in &ctx.facts.literals {
-            if literal.type_path.as_deref() == Some("net/http.Client") {
-                client_literal(ctx, literal, sink);
+                Subject::GoClientLiteral => client_literal(ctx, site, sink),
+                Subject::GoDefaultClientValue => default_client_handed_on(ctx, site, sink),
+                _ => {}
             }
         }
-        if !default_client_bounded {
-            default_client_handed_on(ctx, sink);
-        }
+    }
+
+    /// `http.Get(…)` and calls on `http.DefaultClient`: `Do(req)` is bounded by the request's context.
+    fn default_client_call(ctx: &RuleContext<'_>, site: &Site<'_>, sink: &mut Vec<Finding>) {
+        let Some(call) = site.call else {
+            return;
+        };
+        let api = ctx.kb.api(ctx.language, site.path);
+        let callee = &call.callee_text;
+        let prepared = matches!(
+            site.subject,
+            Subject::GoDefaultClientCall { prepared: true }
+        );
+        let mut finding = match site.timeout {
+            ClientTimeout::Set(_) => return,
+            ClientTimeout::Unknown { from, .. } if prepared => {
+                let mut question = ctx
+                    .finding(META, TextRange::of(call.callee))
+                    .open_question()
+                    .title(format!("`{callee}` is bounded only by the request's context, which comes from elsewhere: {}", note(api)))
+                    .trigger(TRIGGER)
+                    .expected("a deadline on the request's context, or a client with a `Timeout`")
+                    .actual("the request's context comes from outside this function; `http.DefaultClient` adds no bound");
+                if let Elsewhere::Value(Some(source)) = from {
+                    question = question.evidence(
+                        TextRange::of(source),
+                        "the request's context comes from here",
+                    );
+                }
+                question
+            }
+            ClientTimeout::Missing(why) if prepared => {
+                let mut finding = ctx
+                    .finding(META, TextRange::of(call.callee))
+                    .title(format!("`{callee}` can wait forever: {}", note(api)));
+                if let Why::NoDeadline(source) = why {
+                    finding = finding.evidence(
+                        TextRange::of(source),
+                        "the request's context has no deadline",
+                    );
+                }
+                finding
+                    .trigger(TRIGGER)
+                    .expected("a client with a `Timeout`, or a request context with a deadline")
+                    .actual("neither the client nor the request's context bounds the wait")
+            }
+            _ if matches!(site.subject, Subject::GoDefaultClientCall { .. }) => ctx
+                .finding(META, TextRange::of(call.callee))
+                .title(format!("`{callee}` can wait forever: {}", note(api)))
+                .trigger(TRIGGER)
+                .expected("a request through an `http.Client` with a `Timeout`")
+                .actual("`http.DefaultClient` waits as long as the server takes"),
+            _ => ctx
+                .finding(META, TextRange::of(call.callee))
+                .title(format!("`{callee}` {}", note(api)))
+                .trigger(TRIGGER)
+                .expected("a request through an `http.Client` with a `Timeout`")
+                .actual("the request waits as long as the server takes"),
+        };
+        finding = finding.fix(Fix::advice(format!(
+            "send it through a client with a timeout (`&http.Client{{Timeout: 10 * time.Second}}`) or build the request with `http.NewRequestWithContext` on a context from `context.WithTimeout`, instead of `{callee}`"
+        )));
+        finding.emit(sink);
     }
 
     /// `http.DefaultClient` used as a value — kept in a variable, stored in a field, passed to a function —
     /// rather than called directly: the same client with no timeout, used where this file may not see.
-    fn default_client_handed_on(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        let facts = ctx.facts;
-        let Some(package) = facts.imports.iter().find(|i| i.path == "net/http") else {
-            return;
+    fn default_client_handed_on(ctx: &RuleContext<'_>, site: &Site<'_>, sink: &mut Vec<Finding>) {
+        let question = match site.timeout {
+            ClientTimeout::Set(_) => return,
+            ClientTimeout::Missing(_) => false,
+            ClientTimeout::Unknown { .. } => true,
         };
-        for (range, identifier) in &facts.identifiers {
-            if ctx.text(*range) != package.local {
-                continue;
-            }
-            let Some(selector) = identifier
-                .parent()
-                .filter(|p| p.kind() == "selector_expression")
-            else {
-                continue;
-            };
-            let names_default_client = selector
-                .child_by_field_name("field")
-                .is_some_and(|f| ctx.node_text(f) == "DefaultClient");
-            if !names_default_client {
-                continue;
-            }
-            // `http.DefaultClient.Do(…)` is judged as a call; `http.DefaultClient.Timeout = …` configures it.
-            if selector
-                .parent()
-                .is_some_and(|p| p.kind() == "selector_expression")
-            {
-                continue;
-            }
-            let binding = facts.binding_of(selector, ctx.source);
-            let bound =
-                ctx.requests_through(binding.as_ref(), |call| match call.method.as_deref() {
-                    Some("Do") => Some(ctx.go_request_bound(call.args.first().copied()).0),
-                    Some("Get" | "Head" | "Post" | "PostForm") => Some(RequestBound::Unbounded),
-                    _ => None,
-                });
-            if bound == RequestBound::Bounded {
-                continue;
-            }
-            let api = ctx.kb.api(ctx.language, "net/http.DefaultClient.Do");
-            let mut finding = ctx.finding(META, TextRange::of(selector)).title(format!(
-                "requests through `{}` can wait forever: {}",
-                ctx.node_text(selector),
-                note(api)
-            ));
-            if bound == RequestBound::Elsewhere {
-                finding = finding.open_question();
-            }
-            finding
-                .trigger(TRIGGER)
-                .expected("a client with a `Timeout`")
-                .actual("requests through this client wait as long as the server takes")
-                .fix(Fix::advice(
-                    "use an `&http.Client{Timeout: 10 * time.Second}` instead of `http.DefaultClient`",
-                ))
-                .emit(sink);
-        }
+        let selector = site.node;
+        // The note of the client's prepared-request call (`http.DefaultClient.Do`) says what the client lacks.
+        let api = ctx
+            .kb
+            .http_client(ctx.language, site.path)
+            .and_then(|c| c.prepared_request_methods.first())
+            .and_then(|method| ctx.kb.api(ctx.language, &format!("{}.{method}", site.path)));
+        let finding = ctx.finding(META, TextRange::of(selector)).title(format!(
+            "requests through `{}` can wait forever: {}",
+            ctx.node_text(selector),
+            note(api)
+        ));
+        let fix = Fix::advice(
+            "use an `&http.Client{Timeout: 10 * time.Second}` instead of `http.DefaultClient`",
+        );
+        emit_client(finding, question, "a client with a `Timeout`", fix, sink);
     }
 
-    fn client_literal(ctx: &RuleContext<'_>, literal: &Literal<'_>, sink: &mut Vec<Finding>) {
-        let facts = ctx.facts;
-        if declared_bounded(ctx, "net/http.Client") {
-            return;
-        }
-        let api = ctx.kb.api(ctx.language, "net/http.Client");
-        let binding = facts.binding_of(literal.node, ctx.source);
-        let zero = |value: Option<Node<'_>>| value.is_some_and(|v| ctx.node_text(v).trim() == "0");
-        let explicit_zero = match literal.field("Timeout") {
-            Some(field) if zero(field.value) => field.value,
-            Some(_) => return,
-            None => None,
+    fn client_literal(ctx: &RuleContext<'_>, site: &Site<'_>, sink: &mut Vec<Finding>) {
+        let (why, question) = match site.timeout {
+            ClientTimeout::Set(_) => return,
+            ClientTimeout::Missing(why) => (why, false),
+            ClientTimeout::Unknown { why, .. } => (why, true),
         };
-        if binding.as_ref().is_some_and(|b| {
-            facts
-                .field_assignments(b, "Timeout")
-                .any(|a| !zero(a.value))
-        }) {
-            return;
-        }
-        let bound = ctx.requests_through(binding.as_ref(), |call| match call.method.as_deref() {
-            Some("Do") => Some(ctx.go_request_bound(call.args.first().copied()).0),
-            Some("Get" | "Head" | "Post" | "PostForm") => Some(RequestBound::Unbounded),
+        let explicit_zero = match why {
+            Why::Zero(zero) => Some(zero),
             _ => None,
-        });
-        if bound == RequestBound::Bounded {
-            return;
-        }
+        };
+        let literal = site.node;
+        let api = ctx.kb.api(ctx.language, site.path);
         let type_range = literal
-            .node
             .child_by_field_name("type")
-            .map_or(TextRange::of(literal.node), TextRange::of);
+            .map_or(TextRange::of(literal), TextRange::of);
         let written = ctx.text(type_range);
         let (time, import) = (go_package_local(ctx, "time"), go_add_import(ctx, "time"));
         let value = TIMEOUT_ENTRY.replace("time", &time);
         let edits = match explicit_zero {
             Some(zero) => Some(vec![Edit::replace(TextRange::of(zero), value)]),
-            None => literal.node.child_by_field_name("body").and_then(|body| {
+            None => literal.child_by_field_name("body").and_then(|body| {
                 members_edit(ctx, body, Language::Go, &format!("Timeout: {value}"))
             }),
         };
@@ -381,15 +327,11 @@ mod go {
             None => format!("`{written}` built without a `Timeout`: {}", note(api)),
         };
         let mut finding = ctx.finding(META, type_range).title(title);
-        if bound == RequestBound::Elsewhere {
-            finding = finding.open_question().confidence(Confidence::Medium);
+        if question {
+            finding = finding.confidence(Confidence::Medium);
         }
-        finding
-            .trigger(TRIGGER)
-            .expected("a client `Timeout` that bounds each request, connection to body")
-            .actual("requests through this client wait as long as the server takes")
-            .fix(fix)
-            .emit(sink);
+        let expected = "a client `Timeout` that bounds each request, connection to body";
+        emit_client(finding, question, expected, fix, sink);
     }
 }
 
@@ -398,157 +340,76 @@ mod rust {
 
     const TIMEOUT_CALL: &str = ".timeout(std::time::Duration::from_secs(10))";
 
-    /// Methods that send a request through a client or agent.
-    const REQUEST_METHODS: &[&str] = &[
-        "get", "post", "put", "patch", "delete", "head", "request", "options",
-    ];
-
     pub(super) fn check(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        for call in &ctx.facts.calls {
-            let Some(path) = call.path.as_deref() else {
+        for site in ctx.clients().sites() {
+            let Some(call) = site.call else {
                 continue;
             };
-            if declared_bounded(ctx, path) {
-                continue;
-            }
-            let api = ctx.kb.api(ctx.language, path);
-            let Some(kind) = api.and_then(|a| a.constructs) else {
-                if let Some(api) = is_declared_unbounded(ctx, path) {
-                    declared_unbounded(ctx, call, api, sink);
+            let api = ctx.kb.api(ctx.language, site.path);
+            match (site.subject, site.timeout) {
+                (_, ClientTimeout::Set(_)) => {}
+                (Subject::Declared, _) => declared_unbounded(ctx, site, sink),
+                (_, ClientTimeout::Missing(Why::Disabled(at))) => {
+                    report_disabled(ctx, call, at, sink)
                 }
-                continue;
-            };
-            let module = path.split("::").next().unwrap_or(path);
-            // The blocking client gives up after 30 s unless told otherwise: bounded, if perhaps not enough.
-            let blocking_default = api
-                .and_then(|a| a.timeout.as_ref())
-                .is_some_and(ApiTimeout::bounds_by_default);
-            let chain = ctx.facts.method_chain(call.node);
-            match kind {
-                Construct::Request => match ctx.builder_timeout(module, &chain) {
-                    BuilderTimeout::Set => continue,
-                    BuilderTimeout::Disabled(at) => report_disabled(ctx, call, at, sink),
-                    BuilderTimeout::ConnectOnly(_) | BuilderTimeout::Absent => {
-                        report(ctx, call, path, api, blocking_default, None, sink)
-                    }
-                },
-                Construct::Client => {
-                    let client = ctx.facts.binding_of(call.node, ctx.source);
-                    let bound = requests_bound(ctx, module, client.as_ref());
-                    if bound == RequestBound::Bounded {
-                        continue;
-                    }
-                    let fix = if module == "reqwest" && !blocking_default {
+                (Subject::RustRequest, timeout) => {
+                    report(ctx, call, site.path, api, timeout, None, sink)
+                }
+                (Subject::RustClient, timeout) => {
+                    let module = site.path.split("::").next().unwrap_or(site.path);
+                    let fix = if module == "reqwest" && !library_default(timeout) {
                         client_new_fix(ctx, call)
                     } else {
                         None
                     };
-                    report(
-                        ctx,
-                        call,
-                        path,
-                        api,
-                        blocking_default || bound == RequestBound::Elsewhere,
-                        fix,
-                        sink,
-                    );
+                    report(ctx, call, site.path, api, timeout, fix, sink);
                 }
-                Construct::Builder => {
-                    builder(ctx, call, module, api, blocking_default, &chain, sink)
+                (
+                    Subject::RustBuilder { .. },
+                    ClientTimeout::Unknown {
+                        from: Elsewhere::UnfinishedBuilder,
+                        ..
+                    },
+                ) => report_elsewhere(ctx, call, api, sink),
+                (Subject::RustBuilder { build }, timeout) => {
+                    builder(ctx, call, site.path, api, build, timeout, sink)
                 }
+                _ => {}
             }
         }
     }
 
-    /// Requests made through a client binding: each needs its own `.timeout(..)`.
-    fn requests_bound(
-        ctx: &RuleContext<'_>,
-        module: &str,
-        client: Option<&Binding>,
-    ) -> RequestBound {
-        ctx.requests_through(client, |request| {
-            let sends = request
-                .method
-                .as_deref()
-                .is_some_and(|m| REQUEST_METHODS.contains(&m));
-            if !sends {
-                // `client.clone()` and the like hand the client on.
-                return Some(RequestBound::Unbounded);
+    /// The blocking client's 30 s default bounds it: whether that fits is the question.
+    fn library_default(timeout: ClientTimeout<'_>) -> bool {
+        matches!(
+            timeout,
+            ClientTimeout::Unknown {
+                from: Elsewhere::LibraryDefault,
+                ..
             }
-            Some(
-                match ctx.builder_timeout(module, &ctx.facts.method_chain(request.node)) {
-                    BuilderTimeout::Set => RequestBound::Bounded,
-                    _ => RequestBound::Unbounded,
-                },
-            )
-        })
+        )
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn builder<'t>(
         ctx: &RuleContext<'t>,
-        call: &dsr_semantic::facts::Call<'t>,
-        module: &str,
+        call: &Call<'t>,
+        path: &str,
         api: Option<&Api>,
-        blocking_default: bool,
-        chain: &[dsr_semantic::facts::ChainLink<'t>],
+        build_link: Option<dsr_semantic::facts::ChainLink<'t>>,
+        timeout: ClientTimeout<'t>,
         sink: &mut Vec<Finding>,
     ) {
-        let facts = ctx.facts;
-        let build = chain
-            .iter()
-            .position(|l| ctx.node_text(l.method) == "build");
-        let configured = &chain[..build.unwrap_or(chain.len())];
-        match ctx.builder_timeout(module, configured) {
-            BuilderTimeout::Set => return,
-            BuilderTimeout::Disabled(at) => return report_disabled(ctx, call, at, sink),
-            BuilderTimeout::ConnectOnly(_) | BuilderTimeout::Absent => {}
-        }
-        let connect_only = match ctx.builder_timeout(module, configured) {
-            BuilderTimeout::ConnectOnly(at) => ctx.facts.call_of(at).and_then(|c| c.method.clone()),
+        let module = path.split("::").next().unwrap_or(path);
+        let blocking_default = library_default(timeout);
+        let (why, open_question) = match timeout {
+            ClientTimeout::Set(_) => return,
+            ClientTimeout::Missing(why) => (why, false),
+            ClientTimeout::Unknown { why, .. } => (why, true),
+        };
+        let connect_only = match why {
+            Why::ConnectOnly(at) => ctx.facts.call_of(at).and_then(|c| c.method.clone()),
             _ => None,
         };
-        let (build_link, client) = match build {
-            Some(index) => (
-                Some(chain[index]),
-                facts.binding_of(chain[index].call, ctx.source),
-            ),
-            None => {
-                // A builder kept in a variable and configured step by step.
-                let end = chain.last().map_or(call.node, |l| l.call);
-                let Some(builder) = facts.binding_of(end, ctx.source) else {
-                    return report_elsewhere(ctx, call, api, sink);
-                };
-                let mut later_build = None;
-                for step in facts.calls_on(&builder) {
-                    let mut links = vec![dsr_semantic::facts::ChainLink {
-                        call: step.node,
-                        method: step
-                            .callee
-                            .child_by_field_name("field")
-                            .unwrap_or(step.callee),
-                    }];
-                    links.extend(facts.method_chain(step.node));
-                    if ctx.builder_timeout(module, &links) == BuilderTimeout::Set {
-                        return;
-                    }
-                    if later_build.is_none() {
-                        later_build = links
-                            .iter()
-                            .find(|l| ctx.node_text(l.method) == "build")
-                            .copied();
-                    }
-                }
-                match later_build {
-                    Some(link) => (Some(link), facts.binding_of(link.call, ctx.source)),
-                    None => return report_elsewhere(ctx, call, api, sink),
-                }
-            }
-        };
-        let bound = requests_bound(ctx, module, client.as_ref());
-        if bound == RequestBound::Bounded {
-            return;
-        }
         let fix = build_link.and_then(|link| {
             let member = link.call.child_by_field_name("function")?;
             let before = member.child_by_field_name("value")?;
@@ -581,17 +442,10 @@ mod rust {
                 " (`{method}` bounds connecting only, not the response)"
             ));
         }
-        let open_question = blocking_default || bound == RequestBound::Elsewhere;
-        let mut finding = ctx.finding(META, TextRange::of(call.callee)).title(title);
-        if open_question {
-            finding = finding.open_question();
-        }
-        finding
-            .trigger(TRIGGER)
-            .expected("`.timeout(..)` on the builder, or on every request made through the client")
-            .actual("requests through this client wait as long as the server takes")
-            .fix(fix.unwrap_or_else(|| advice(module, blocking_default)))
-            .emit(sink);
+        let finding = ctx.finding(META, TextRange::of(call.callee)).title(title);
+        let expected = "`.timeout(..)` on the builder, or on every request made through the client";
+        let fix = fix.unwrap_or_else(|| advice(module, blocking_default));
+        emit_client(finding, open_question, expected, fix, sink);
     }
 
     fn advice(module: &str, blocking: bool) -> Fix {
@@ -606,7 +460,7 @@ mod rust {
 
     /// `Client::new()`/`Client::default()` → `Client::builder().timeout(..).build().expect(..)`: the same
     /// panic on a broken TLS backend that `new()` has.
-    fn client_new_fix(ctx: &RuleContext<'_>, call: &dsr_semantic::facts::Call<'_>) -> Option<Fix> {
+    fn client_new_fix(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<Fix> {
         let name = call.callee.child_by_field_name("name")?;
         if !matches!(ctx.node_text(name), "new" | "default") || !call.args.is_empty() {
             return None;
@@ -626,18 +480,16 @@ mod rust {
 
     fn report(
         ctx: &RuleContext<'_>,
-        call: &dsr_semantic::facts::Call<'_>,
+        call: &Call<'_>,
         path: &str,
         api: Option<&Api>,
-        open_question: bool,
+        timeout: ClientTimeout<'_>,
         fix: Option<Fix>,
         sink: &mut Vec<Finding>,
     ) {
         let module = path.split("::").next().unwrap_or(path);
         let written = &call.callee_text;
-        let blocking = api
-            .and_then(|a| a.timeout.as_ref())
-            .is_some_and(ApiTimeout::bounds_by_default);
+        let blocking = library_default(timeout);
         let title = if blocking {
             format!(
                 "`{written}()` relies on a default timeout: {}; is that within the caller's budget",
@@ -647,7 +499,7 @@ mod rust {
             format!("`{written}()` without a timeout: {}", note(api))
         };
         let mut finding = ctx.finding(META, TextRange::of(call.callee)).title(title);
-        if open_question {
+        if matches!(timeout, ClientTimeout::Unknown { .. }) {
             finding = finding.open_question();
         }
         finding
@@ -662,7 +514,7 @@ mod rust {
 
     fn report_disabled(
         ctx: &RuleContext<'_>,
-        call: &dsr_semantic::facts::Call<'_>,
+        call: &Call<'_>,
         at: Node<'_>,
         sink: &mut Vec<Finding>,
     ) {
@@ -681,7 +533,7 @@ mod rust {
 
     fn report_elsewhere(
         ctx: &RuleContext<'_>,
-        call: &dsr_semantic::facts::Call<'_>,
+        call: &Call<'_>,
         api: Option<&Api>,
         sink: &mut Vec<Finding>,
     ) {
@@ -708,127 +560,25 @@ mod typescript {
     const SIGNAL_ENTRY: &str = "signal: AbortSignal.timeout(10_000)";
 
     /// The `signal` to add: the timeout, combined with the caller's signal when the function receives one
-    /// (so that the fix does not also drop the caller's cancellation, OBS001's concern). Only a required
-    /// parameter typed `AbortSignal` is combined: `AbortSignal.any` throws on `undefined`.
-    fn signal_entry(ctx: &RuleContext<'_>, call: &dsr_semantic::facts::Call<'_>) -> String {
-        let callers = call
-            .function
-            .and_then(|f| ctx.facts.context_source(f, ctx.source))
-            .filter(|s| {
-                s.kind == dsr_semantic::facts::ContextKind::AbortSignal && s.expression == s.param
-            })
-            .filter(|s| {
-                let function = ctx.facts.functions[s.function].node;
-                let parameters = function
-                    .child_by_field_name("parameters")
-                    .map(|list| node::named_children(list).collect::<Vec<_>>())
-                    .unwrap_or_default();
-                parameters.iter().any(|p| {
-                    p.kind() == "required_parameter"
-                        && p.child_by_field_name("pattern")
-                            .is_some_and(|n| ctx.node_text(n) == s.param)
-                        && p.child_by_field_name("type").is_some_and(|t| {
-                            ctx.node_text(t).trim_start_matches(':').trim() == "AbortSignal"
-                        })
-                })
-            });
-        match callers {
-            Some(source) => format!(
-                "signal: AbortSignal.any([{}, AbortSignal.timeout(10_000)])",
-                source.expression
-            ),
+    /// (`clients::caller_signal`), so that the fix does not also drop the caller's cancellation.
+    fn signal_entry(ctx: &RuleContext<'_>, call: &Call<'_>) -> String {
+        match clients::caller_signal(ctx.facts, ctx.source, call) {
+            Some(signal) => {
+                format!("signal: AbortSignal.any([{signal}, AbortSignal.timeout(10_000)])")
+            }
             None => SIGNAL_ENTRY.to_string(),
         }
     }
     const AXIOS_ENTRY: &str = "timeout: 10_000";
 
-    /// The request methods of an axios instance.
-    const AXIOS_METHODS: &[&str] = &[
-        "request",
-        "get",
-        "delete",
-        "head",
-        "options",
-        "post",
-        "put",
-        "patch",
-        "postForm",
-        "putForm",
-        "patchForm",
-    ];
-
-    /// How an options argument bounds a request.
-    enum Options<'t> {
-        Bounded,
-        /// Options the file shows, without a bound: the object literal (to add one), if any, and the value of
-        /// a bounding field set to `0` (which means none), if any.
-        Unbounded(Option<&'t Literal<'t>>, Option<Node<'t>>),
-        /// Options from a parameter, a spread or a call: the node they come from.
-        Elsewhere(Node<'t>),
-    }
-
-    fn is_zero(ctx: &RuleContext<'_>, value: Node<'_>) -> bool {
-        ctx.node_text(value).trim() == "0"
-    }
-
-    /// Judges an options expression: an object literal (possibly through a local variable) with one of
-    /// `fields` bounds the request — unless the field is `0`.
-    fn judge<'t>(ctx: &RuleContext<'t>, expr: Option<Node<'t>>, fields: &[&str]) -> Options<'t> {
-        let facts = ctx.facts;
-        let Some(mut e) = expr else {
-            return Options::Unbounded(None, None);
-        };
-        for _ in 0..8 {
-            match e.kind() {
-                "object" => {
-                    let Some(literal) = facts.literals.iter().find(|l| l.node == e) else {
-                        return Options::Elsewhere(e);
-                    };
-                    let mut zero = None;
-                    for field in fields.iter().filter_map(|name| literal.field(name)) {
-                        match field.value {
-                            Some(value) if is_zero(ctx, value) => zero = Some(value),
-                            _ => return Options::Bounded,
-                        }
-                    }
-                    return if literal.has_spread && zero.is_none() {
-                        Options::Elsewhere(e)
-                    } else {
-                        Options::Unbounded(Some(literal), zero)
-                    };
-                }
-                "identifier" => {
-                    if ctx.node_text(e) == "undefined" {
-                        return Options::Unbounded(None, None);
-                    }
-                    let function = facts.function_at(e.start_byte());
-                    match facts.origin_of(function, ctx.node_text(e), e.start_byte()) {
-                        Origin::Value(value) => e = value,
-                        Origin::Parameter { .. } | Origin::Unknown => return Options::Elsewhere(e),
-                    }
-                }
-                "undefined" | "null" => return Options::Unbounded(None, None),
-                // Options made by a function that sets the timeout itself (seen through the workspace index).
-                "call_expression" | "await_expression"
-                    if facts
-                        .calls
-                        .iter()
-                        .find(|c| c.node == node::strip_wrappers(e, node::Wrappers::AWAITED))
-                        .and_then(|c| ctx.ask(c, Question::SetsTimeout))
-                        .is_some_and(|a| a.holds) =>
-                {
-                    return Options::Bounded
-                }
-                "parenthesized_expression" | "as_expression" | "satisfies_expression" => {
-                    match node::named_children(e).next() {
-                        Some(inner) => e = inner,
-                        None => return Options::Elsewhere(e),
-                    }
-                }
-                _ => return Options::Elsewhere(e),
-            }
-        }
-        Options::Elsewhere(e)
+    /// Options made by a function of the workspace that sets the timeout itself (the workspace index says so):
+    /// bounded, though this file does not show it.
+    fn made_with_timeout(ctx: &RuleContext<'_>, from: Node<'_>) -> bool {
+        let made = node::strip_wrappers(from, node::Wrappers::AWAITED);
+        ctx.facts
+            .call_index(made)
+            .and_then(|i| ctx.ask(&ctx.facts.calls[i], Question::SetsTimeout))
+            .is_some_and(|answer| answer.holds)
     }
 
     /// A short name for where options come from: the spread in an object, else the expression (shortened).
@@ -848,7 +598,7 @@ mod typescript {
     /// Adds `entry` to an options literal, or replaces the `0` given for it.
     fn literal_edits(
         ctx: &RuleContext<'_>,
-        literal: &Literal<'_>,
+        literal: Node<'_>,
         zero: Option<Node<'_>>,
         entry: &str,
     ) -> Option<Vec<Edit>> {
@@ -857,80 +607,49 @@ mod typescript {
                 let value = entry.split_once(": ").map_or(entry, |(_, v)| v);
                 Some(vec![Edit::replace(TextRange::of(zero), value)])
             }
-            None => members_edit(ctx, literal.node, ctx.language, entry),
+            None => members_edit(ctx, literal, ctx.language, entry),
+        }
+    }
+
+    /// The zero given for the bound, if that is why the request is unbounded.
+    fn zero_of(why: Why<'_>) -> Option<Node<'_>> {
+        match why {
+            Why::Zero(zero) => Some(zero),
+            _ => None,
         }
     }
 
     pub(super) fn check(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
-        let defaults_set = axios_defaults_timeout(ctx);
-        // A `function fetch` of the file's own shadows the global.
-        let fetch_shadowed = ctx
-            .facts
-            .functions
-            .iter()
-            .any(|f| f.name == "fetch" && f.node.kind() == "function_declaration");
-        for call in &ctx.facts.calls {
-            if !fetch_shadowed && is_fetch(call) {
-                fetch(ctx, call, sink);
-                continue;
-            }
-            let Some(path) = call.path.as_deref() else {
+        for site in ctx.clients().sites() {
+            let Some(call) = site.call else {
                 continue;
             };
-            if declared_bounded(ctx, path) {
-                continue;
-            }
-            match path {
-                "http.request" | "http.get" | "https.request" | "https.get" => {
-                    node_request(ctx, call, path, sink)
+            match site.subject {
+                Subject::Fetch => fetch(ctx, site, call, sink),
+                Subject::NodeRequest { url, options } => {
+                    node_request(ctx, site, call, url, options, sink)
                 }
-                "axios.create" => axios_instance(ctx, call, sink),
-                _ if path == "axios" || path.starts_with("axios.") => {
-                    let remote = ctx.kb.api(ctx.language, path).is_some_and(|a| a.remote);
-                    if remote && !defaults_set {
-                        axios_call(ctx, call, path, sink)
-                    }
+                Subject::ConfigRequest { config_index } => {
+                    axios_call(ctx, site, call, config_index, sink)
                 }
-                _ => {
-                    if let Some(api) = is_declared_unbounded(ctx, path) {
-                        declared_unbounded(ctx, call, api, sink);
-                    }
-                }
+                Subject::Instance => axios_instance(ctx, site, call, sink),
+                Subject::Declared => declared_unbounded(ctx, site, sink),
+                _ => {}
             }
         }
     }
 
-    /// The global `fetch` (also as `globalThis.fetch` / `window.fetch`).
-    fn is_fetch(call: &dsr_semantic::facts::Call<'_>) -> bool {
-        let global = match call.callee_text.as_str() {
-            "fetch" => call.path.as_deref() == Some("fetch"),
-            "globalThis.fetch" | "window.fetch" | "self.fetch" => true,
-            _ => false,
-        };
-        global && !call.is_new
-    }
-
-    fn fetch<'t>(
-        ctx: &RuleContext<'t>,
-        call: &dsr_semantic::facts::Call<'t>,
-        sink: &mut Vec<Finding>,
-    ) {
+    fn fetch(ctx: &RuleContext<'_>, site: &Site<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
         let Some(resource) = call.args.first().copied() else {
             return;
         };
-        let api = ctx.kb.api(ctx.language, "fetch");
-        let init = call
-            .args
-            .get(1)
-            .copied()
-            .or_else(|| request_init(ctx, resource));
+        let api = ctx.kb.api(ctx.language, site.path);
         let written = &call.callee_text;
-        let options = judge(ctx, init, &["signal"]);
         let range = TextRange::of(call.callee);
-        match options {
-            Options::Bounded => {}
-            Options::Unbounded(literal, _) => {
-                let edits = match literal {
+        match site.timeout {
+            ClientTimeout::Set(_) => {}
+            ClientTimeout::Missing(_) => {
+                let edits = match site.options {
                     Some(literal) => literal_edits(ctx, literal, None, &signal_entry(ctx, call)),
                     None if call.args.len() == 1 => Some(vec![Edit::insert(
                         resource.end_byte(),
@@ -946,7 +665,10 @@ mod typescript {
                     .fix(signal_fix(edits))
                     .emit(sink);
             }
-            Options::Elsewhere(from) => ctx
+            ClientTimeout::Unknown {
+                from: Elsewhere::Value(Some(from)),
+                ..
+            } if !made_with_timeout(ctx, from) => ctx
                 .finding(META, range)
                 .open_question()
                 .title(format!("`{written}` takes its options from `{}`: do they carry a `signal` with a timeout? {}", describe(ctx, from), note(api)))
@@ -956,28 +678,8 @@ mod typescript {
                 .evidence(TextRange::of(from), "options come from here")
                 .fix(Fix::advice(format!("make sure the options include `{SIGNAL_ENTRY}`")))
                 .emit(sink),
+            ClientTimeout::Unknown { .. } => {}
         }
-    }
-
-    /// `fetch(new Request(url, init))`: the request's own init.
-    fn request_init<'t>(ctx: &RuleContext<'t>, resource: Node<'t>) -> Option<Node<'t>> {
-        let facts = ctx.facts;
-        let request = match resource.kind() {
-            "new_expression" => resource,
-            "identifier" => match facts.origin_of(
-                facts.function_at(resource.start_byte()),
-                ctx.node_text(resource),
-                resource.start_byte(),
-            ) {
-                Origin::Value(v) if v.kind() == "new_expression" => v,
-                _ => return None,
-            },
-            _ => return None,
-        };
-        let constructed = facts.call_of(request)?;
-        (constructed.callee_text == "Request")
-            .then(|| constructed.args.get(1).copied())
-            .flatten()
     }
 
     fn signal_fix(edits: Option<Vec<Edit>>) -> Fix {
@@ -992,54 +694,25 @@ mod typescript {
     }
 
     /// Node's `http(s).request/get(url?, options?, callback?)`.
-    fn node_request<'t>(
-        ctx: &RuleContext<'t>,
-        call: &dsr_semantic::facts::Call<'t>,
-        path: &str,
+    fn node_request(
+        ctx: &RuleContext<'_>,
+        site: &Site<'_>,
+        call: &Call<'_>,
+        url: Option<Node<'_>>,
+        options: Option<Node<'_>>,
         sink: &mut Vec<Finding>,
     ) {
-        let facts = ctx.facts;
-        let api = ctx.kb.api(ctx.language, path);
+        let api = ctx.kb.api(ctx.language, site.path);
         let Some(first) = call.args.first().copied() else {
             return;
         };
-        let (url, options) = match url_or_options(ctx, first) {
-            Some(true) => (
-                Some(first),
-                call.args.get(1).copied().filter(|a| !is_function(*a)),
-            ),
-            Some(false) => (None, Some(first)),
-            None => (None, Some(first)),
-        };
-        let judged = match (options, url_or_options(ctx, first)) {
-            (_, None) => Options::Elsewhere(first),
-            (options, _) => judge(ctx, options, &["timeout", "signal"]),
-        };
-        if matches!(judged, Options::Bounded) {
-            return;
-        }
-        // `req.setTimeout(..)` on the request, chained or through its variable.
-        let chained = facts
-            .method_chain(call.node)
-            .iter()
-            .any(|l| ctx.node_text(l.method) == "setTimeout");
-        let later = facts
-            .binding_of(call.node, ctx.source)
-            .is_some_and(|request| {
-                facts
-                    .calls_on(&request)
-                    .any(|c| c.method.as_deref() == Some("setTimeout"))
-            });
-        if chained || later {
-            return;
-        }
         let written = &call.callee_text;
         let range = TextRange::of(call.callee);
-        match judged {
-            Options::Bounded => {}
-            Options::Unbounded(literal, _) => {
+        match site.timeout {
+            ClientTimeout::Set(_) => {}
+            ClientTimeout::Missing(_) => {
                 // A `timeout: 0` stays: the signal bounds the request whatever the socket timeout says.
-                let edits = match (literal, url) {
+                let edits = match (site.options, url) {
                     (Some(literal), _) => {
                         literal_edits(ctx, literal, None, &signal_entry(ctx, call))
                     }
@@ -1057,7 +730,10 @@ mod typescript {
                     .fix(signal_fix(edits))
                     .emit(sink);
             }
-            Options::Elsewhere(from) => ctx
+            ClientTimeout::Unknown {
+                from: Elsewhere::Value(Some(from)),
+                ..
+            } if !made_with_timeout(ctx, from) => ctx
                 .finding(META, range)
                 .open_question()
                 .title(if from == first && url.is_none() && options == Some(first) && call.args.len() > 1 {
@@ -1071,78 +747,15 @@ mod typescript {
                 .evidence(TextRange::of(from), "options come from here")
                 .fix(Fix::advice(format!("make sure the options include `{SIGNAL_ENTRY}`")))
                 .emit(sink),
-        }
-    }
-
-    fn is_function(n: Node<'_>) -> bool {
-        matches!(
-            n.kind(),
-            "arrow_function" | "function_expression" | "function"
-        )
-    }
-
-    /// Whether the first argument of `http.request` is a URL (`Some(true)`), an options object
-    /// (`Some(false)`), or cannot be told (`None`).
-    fn url_or_options(ctx: &RuleContext<'_>, first: Node<'_>) -> Option<bool> {
-        let facts = ctx.facts;
-        let mut current = first;
-        for _ in 0..8 {
-            match current.kind() {
-                "string" | "template_string" => return Some(true),
-                "object" => return Some(false),
-                "new_expression" => {
-                    return facts
-                        .call_of(current)
-                        .map(|c| c.callee_text == "URL")
-                        .filter(|url| *url)
-                }
-                "identifier" => {
-                    let function = facts.function_at(current.start_byte());
-                    match facts.origin_of(function, ctx.node_text(current), current.start_byte()) {
-                        Origin::Value(v) => current = v,
-                        Origin::Parameter { function, index } => {
-                            let param = &facts.functions[function].params[index];
-                            return matches!(param.type_text.as_str(), "string" | "URL")
-                                .then_some(true);
-                        }
-                        Origin::Unknown => return None,
-                    }
-                }
-                _ => return None,
-            }
-        }
-        None
-    }
-
-    /// `axios.defaults.timeout = n` in this file bounds every call on the default instance.
-    fn axios_defaults_timeout(ctx: &RuleContext<'_>) -> bool {
-        ctx.facts.assignments.iter().any(|a| {
-            a.target
-                .strip_suffix(".defaults.timeout")
-                .is_some_and(|head| ctx.facts.resolve(head).as_deref() == Some("axios"))
-                && a.value.is_some_and(|v| ctx.node_text(v).trim() != "0")
-        })
-    }
-
-    /// Where an axios method takes its config: `get(url, config)`, `post(url, data, config)`,
-    /// `request(config)`, `axios(config)` / `axios(url, config)`.
-    fn config_index(ctx: &RuleContext<'_>, call: &dsr_semantic::facts::Call<'_>) -> usize {
-        match call.method.as_deref() {
-            Some("post" | "put" | "patch" | "postForm" | "putForm" | "patchForm") => 2,
-            Some("request") => 0,
-            Some(_) => 1,
-            None => match call.args.first() {
-                Some(first) if url_or_options(ctx, *first) == Some(false) => 0,
-                _ => 1,
-            },
+            ClientTimeout::Unknown { .. } => {}
         }
     }
 
     fn axios_fix(
         ctx: &RuleContext<'_>,
-        call: &dsr_semantic::facts::Call<'_>,
+        call: &Call<'_>,
         index: usize,
-        literal: Option<&Literal<'_>>,
+        literal: Option<Node<'_>>,
         zero: Option<Node<'_>>,
     ) -> Fix {
         let edits = match literal {
@@ -1172,22 +785,22 @@ mod typescript {
         }
     }
 
-    fn axios_call<'t>(
-        ctx: &RuleContext<'t>,
-        call: &dsr_semantic::facts::Call<'t>,
-        path: &str,
+    fn axios_call(
+        ctx: &RuleContext<'_>,
+        site: &Site<'_>,
+        call: &Call<'_>,
+        index: usize,
         sink: &mut Vec<Finding>,
     ) {
-        let api = ctx.kb.api(ctx.language, path);
-        let index = config_index(ctx, call);
+        let api = ctx.kb.api(ctx.language, site.path);
         let written = &call.callee_text;
         let range = TextRange::of(call.callee);
-        match judge(ctx, call.args.get(index).copied(), &["timeout", "signal"]) {
-            Options::Bounded => {}
-            Options::Unbounded(literal, zero) => ctx
+        match site.timeout {
+            ClientTimeout::Set(_) => {}
+            ClientTimeout::Missing(why) => ctx
                 .finding(META, range)
                 .confidence(Confidence::Medium)
-                .title(match zero {
+                .title(match zero_of(why) {
                     Some(_) => format!(
                         "`{written}` with `timeout: 0`, which axios reads as no timeout at all"
                     ),
@@ -1196,102 +809,87 @@ mod typescript {
                 .trigger(TRIGGER)
                 .expected("a `timeout` (or `signal`) in the request config")
                 .actual("the default axios instance waits as long as the server takes")
-                .fix(axios_fix(ctx, call, index, literal, zero))
+                .fix(axios_fix(ctx, call, index, site.options, zero_of(why)))
                 .emit(sink),
-            Options::Elsewhere(from) => ctx
-                .finding(META, range)
-                .open_question()
-                .title(format!(
-                    "`{written}` takes its config from `{}`: does it set a `timeout`? {}",
-                    describe(ctx, from),
-                    note(api)
-                ))
-                .trigger(TRIGGER)
-                .expected("a `timeout` (or `signal`) in the request config")
-                .actual("the config comes from outside what this file shows")
-                .evidence(TextRange::of(from), "config comes from here")
-                .fix(Fix::advice(format!(
-                    "make sure the config includes `{AXIOS_ENTRY}`"
-                )))
-                .emit(sink),
+            ClientTimeout::Unknown {
+                from: Elsewhere::Value(Some(from)),
+                ..
+            } if !made_with_timeout(ctx, from) => {
+                let expected = "a `timeout` (or `signal`) in the request config";
+                config_elsewhere(ctx, call, from, note(api), expected, sink)
+            }
+            ClientTimeout::Unknown { .. } => {}
         }
     }
 
-    /// `axios.create(config)`: the instance's timeout bounds every request made through it.
-    fn axios_instance<'t>(
-        ctx: &RuleContext<'t>,
-        call: &dsr_semantic::facts::Call<'t>,
+    /// An axios call or instance whose config comes from what the file does not show: the question.
+    fn config_elsewhere(
+        ctx: &RuleContext<'_>,
+        call: &Call<'_>,
+        from: Node<'_>,
+        note: &str,
+        expected: &str,
         sink: &mut Vec<Finding>,
     ) {
-        let facts = ctx.facts;
-        let api = ctx.kb.api(ctx.language, "axios.create");
-        let judged = judge(ctx, call.args.first().copied(), &["timeout"]);
-        if matches!(judged, Options::Bounded) {
-            return;
-        }
-        let instance = facts.binding_of(call.node, ctx.source);
-        if let Some(instance) = &instance {
-            if facts
-                .field_assignments(instance, "defaults.timeout")
-                .any(|a| a.value.is_some_and(|v| ctx.node_text(v).trim() != "0"))
-            {
-                return;
-            }
-        }
-        let bound = ctx.requests_through(instance.as_ref(), |request| {
-            let sends = request
-                .method
-                .as_deref()
-                .is_some_and(|m| AXIOS_METHODS.contains(&m));
-            if !sends {
-                return None;
-            }
-            let config = request.args.get(config_index(ctx, request)).copied();
-            Some(match judge(ctx, config, &["timeout", "signal"]) {
-                Options::Bounded => RequestBound::Bounded,
-                Options::Elsewhere(_) => RequestBound::Elsewhere,
-                Options::Unbounded(..) => RequestBound::Unbounded,
-            })
-        });
-        if bound == RequestBound::Bounded {
-            return;
-        }
-        let written = &call.callee_text;
+        ctx.finding(META, TextRange::of(call.callee))
+            .open_question()
+            .title(format!(
+                "`{}` takes its config from `{}`: does it set a `timeout`? {note}",
+                call.callee_text,
+                describe(ctx, from),
+            ))
+            .trigger(TRIGGER)
+            .expected(expected)
+            .actual("the config comes from outside what this file shows")
+            .evidence(TextRange::of(from), "config comes from here")
+            .fix(Fix::advice(format!(
+                "make sure the config includes `{AXIOS_ENTRY}`"
+            )))
+            .emit(sink);
+    }
+
+    /// `axios.create(config)`: the instance's timeout bounds every request made through it.
+    fn axios_instance(
+        ctx: &RuleContext<'_>,
+        site: &Site<'_>,
+        call: &Call<'_>,
+        sink: &mut Vec<Finding>,
+    ) {
+        let api = ctx.kb.api(ctx.language, site.path);
         let range = TextRange::of(call.callee);
-        match judged {
-            Options::Elsewhere(from) => ctx
-                .finding(META, range)
-                .open_question()
-                .title(format!(
-                    "`{written}` takes its config from `{}`: does it set a `timeout`? {}",
-                    describe(ctx, from),
-                    note(api)
-                ))
-                .trigger(TRIGGER)
-                .expected("a `timeout` in the instance config")
-                .actual("the config comes from outside what this file shows")
-                .evidence(TextRange::of(from), "config comes from here")
-                .fix(Fix::advice(format!(
-                    "make sure the config includes `{AXIOS_ENTRY}`"
-                )))
-                .emit(sink),
-            Options::Unbounded(literal, zero) => {
-                let mut finding = ctx.finding(META, range).title(match zero {
-                    Some(_) => "axios instance created with `timeout: 0`, which axios reads as no timeout at all".to_string(),
-                    None => format!("axios instance created without a `timeout`: {}", note(api)),
-                });
-                if bound == RequestBound::Elsewhere {
-                    finding = finding.open_question();
-                }
-                finding
-                    .trigger(TRIGGER)
-                    .expected("a `timeout` in the instance config, bounding every request made through it")
-                    .actual("requests through this instance wait as long as the server takes")
-                    .fix(axios_fix(ctx, call, 0, literal, zero))
-                    .emit(sink)
+        let (why, question) = match site.timeout {
+            ClientTimeout::Set(_) => return,
+            ClientTimeout::Unknown {
+                from: Elsewhere::Value(Some(from)),
+                ..
+            } if made_with_timeout(ctx, from) => return,
+            ClientTimeout::Unknown {
+                from: Elsewhere::Value(Some(from)),
+                ..
+            } => {
+                let expected = "a `timeout` in the instance config";
+                return config_elsewhere(ctx, call, from, note(api), expected, sink);
             }
-            Options::Bounded => {}
+            ClientTimeout::Unknown { why, .. } => (why, true),
+            ClientTimeout::Missing(why) => (why, false),
+        };
+        let zero = zero_of(why);
+        let mut finding = ctx.finding(META, range).title(match zero {
+            Some(_) => {
+                "axios instance created with `timeout: 0`, which axios reads as no timeout at all"
+                    .to_string()
+            }
+            None => format!("axios instance created without a `timeout`: {}", note(api)),
+        });
+        if question {
+            finding = finding.open_question();
         }
+        finding
+            .trigger(TRIGGER)
+            .expected("a `timeout` in the instance config, bounding every request made through it")
+            .actual("requests through this instance wait as long as the server takes")
+            .fix(axios_fix(ctx, call, 0, site.options, zero))
+            .emit(sink)
     }
 }
 

@@ -1,4 +1,4 @@
-use dsr_core::kb::ApiKind;
+use dsr_core::kb::{ApiKind, ClientShape, HttpClient};
 use dsr_core::{
     declare_rule, Applicability, Edit, Finding, Fix, Language, Rule, RuleMeta, TextRange,
 };
@@ -6,6 +6,9 @@ use dsr_semantic::facts::Call;
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::{Question, RuleContext};
 use dsr_syntax::node;
+
+use std::cell::OnceCell;
+use std::collections::HashSet;
 
 use crate::shared::{compact_text, indentation_at};
 use dsr_semantic::KbMatch;
@@ -115,8 +118,9 @@ impl Rule<RuleContext<'_>> for ResponseBodyNotClosed {
         if ctx.language != Language::Go {
             return;
         }
+        let client_fields = OnceCell::new();
         for call in &ctx.facts.calls {
-            if returns_response(ctx, call) {
+            if returns_response(ctx, call, &client_fields) {
                 check_call(ctx, call, sink);
             }
         }
@@ -124,9 +128,17 @@ impl Rule<RuleContext<'_>> for ResponseBodyNotClosed {
 }
 
 /// Calls that return an `*http.Response`: the knowledge base's `net/http` calls (`http.Get`, `client.Do`),
-/// and `Get`/`Head`/`Post`/`PostForm` on a value the file declares as an `http.Client`.
-fn returns_response(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+/// and `Get`/`Head`/`Post`/`PostForm` on a value the file declares as an `http.Client`. `client_fields` holds
+/// the names of the struct fields the file declares as an `http.Client`, found on first need.
+fn returns_response<'s>(
+    ctx: &RuleContext<'s>,
+    call: &Call<'_>,
+    client_fields: &OnceCell<HashSet<&'s str>>,
+) -> bool {
     let facts = ctx.facts;
+    let Some(client) = go_http_client(ctx) else {
+        return false;
+    };
     let Some(method) = call
         .method
         .as_deref()
@@ -134,11 +146,11 @@ fn returns_response(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
     else {
         return false;
     };
-    if !matches!(method, "Do" | "Get" | "Head" | "Post" | "PostForm") {
+    if !client.request_methods.iter().any(|m| m == method) {
         return false;
     }
     if let Some(path) = call.path.as_deref() {
-        return path.starts_with("net/http.")
+        return client.owns(path)
             && ctx
                 .kb
                 .api(ctx.language, path)
@@ -147,7 +159,7 @@ fn returns_response(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
     let Some(receiver) = call.receiver else {
         return false;
     };
-    if method == "Do" {
+    if client.prepared_request_methods.iter().any(|m| m == method) {
         // go-redis and redigo have a `Do` too; net/http's takes the request alone.
         return call.args.len() == 1
             && ctx
@@ -156,20 +168,32 @@ fn returns_response(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
                 .is_some_and(|api| api.kind == ApiKind::Http)
             && !is_other_client(ctx, call, receiver);
     }
-    is_http_client(ctx, call, receiver)
+    is_http_client(ctx, call, receiver, client_fields)
 }
 
 /// The receiver is declared as an `http.Client`: a parameter or field of type `*http.Client`, a local built
 /// from an `http.Client{…}` literal, or `http.DefaultClient`.
-fn is_http_client(ctx: &RuleContext<'_>, call: &Call<'_>, receiver: Node<'_>) -> bool {
+fn is_http_client<'s>(
+    ctx: &RuleContext<'s>,
+    call: &Call<'_>,
+    receiver: Node<'_>,
+    client_fields: &OnceCell<HashSet<&'s str>>,
+) -> bool {
     let facts = ctx.facts;
+    let Some(client) = go_http_client(ctx) else {
+        return false;
+    };
+    let named =
+        |name: &Option<String>, path: Option<&str>| path.is_some() && path == name.as_deref();
+    let is_default_client = |t: Option<&str>| named(&client.default_client, t);
+    let is_client_path = |t: Option<&str>| named(&client.client_type, t);
     let text = compact_text(ctx, receiver);
-    if facts.resolve(&text).as_deref() == Some("net/http.DefaultClient") {
+    if is_default_client(facts.resolve(&text).as_deref()) {
         return true;
     }
     let is_client_type = |t: &str| {
         let bare = t.trim_start_matches('*');
-        facts.resolve(bare).as_deref() == Some("net/http.Client")
+        is_client_path(facts.resolve(bare).as_deref())
     };
     match receiver.kind() {
         "identifier" => {
@@ -177,7 +201,7 @@ fn is_http_client(ctx: &RuleContext<'_>, call: &Call<'_>, receiver: Node<'_>) ->
             while let Some(index) = current {
                 let function = &facts.functions[index];
                 if let Some(p) = function.params.iter().find(|p| p.name == text) {
-                    return p.type_path.as_deref() == Some("net/http.Client");
+                    return is_client_path(p.type_path.as_deref());
                 }
                 current = function.parent;
             }
@@ -189,32 +213,46 @@ fn is_http_client(ctx: &RuleContext<'_>, call: &Call<'_>, receiver: Node<'_>) ->
                     } else {
                         value
                     };
-                    facts.literals.iter().any(|l| {
-                        l.node == value && l.type_path.as_deref() == Some("net/http.Client")
-                    }) || facts.resolve(&compact_text(ctx, value)).as_deref()
-                        == Some("net/http.DefaultClient")
+                    facts
+                        .literals
+                        .iter()
+                        .any(|l| l.node == value && is_client_path(l.type_path.as_deref()))
+                        || is_default_client(facts.resolve(&compact_text(ctx, value)).as_deref())
                 })
         }
         "selector_expression" => {
             let Some(field) = receiver.child_by_field_name("field") else {
                 return false;
             };
-            let name = ctx.node_text(field);
-            let Some(tree) = ctx.tree else { return false };
-            node::descendants(tree.root_node())
-                .filter(|n| n.kind() == "field_declaration")
-                .filter(|n| {
-                    let mut cursor = n.walk();
-                    let found = n
-                        .children_by_field_name("name", &mut cursor)
-                        .any(|x| ctx.node_text(x) == name);
-                    found
+            // Once per file, not once per call: a test file makes thousands of `x.y.Get(…)` calls.
+            client_fields
+                .get_or_init(|| {
+                    facts
+                        .nodes_of_kind(&["field_declaration"])
+                        .filter(|n| {
+                            n.child_by_field_name("type")
+                                .is_some_and(|t| is_client_type(&compact_text(ctx, t)))
+                        })
+                        .flat_map(|n| {
+                            let mut cursor = n.walk();
+                            let names: Vec<&'s str> = n
+                                .children_by_field_name("name", &mut cursor)
+                                .map(|x| ctx.node_text(x))
+                                .collect();
+                            names
+                        })
+                        .collect()
                 })
-                .filter_map(|n| n.child_by_field_name("type"))
-                .any(|t| is_client_type(&compact_text(ctx, t)))
+                .contains(ctx.node_text(field))
         }
         _ => false,
     }
+}
+
+/// Go's `net/http` as the knowledge base describes it (its request methods, client type, default client).
+fn go_http_client<'k>(ctx: &RuleContext<'k>) -> Option<&'k HttpClient> {
+    ctx.kb
+        .http_client_shaped(ctx.language, ClientShape::ClientField)
 }
 
 /// A `Do` whose receiver the file shows to be something other than an HTTP client (a Redis client built by
@@ -232,16 +270,16 @@ fn is_other_client(ctx: &RuleContext<'_>, call: &Call<'_>, receiver: Node<'_>) -
             return p
                 .type_path
                 .as_deref()
-                .is_some_and(|t| !t.starts_with("net/http."));
+                .is_some_and(|t| go_http_client(ctx).is_some_and(|c| !c.owns(t)));
         }
         current = function.parent;
     }
     false
 }
 
-fn check_call(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
+fn check_call<'t>(ctx: &RuleContext<'t>, call: &Call<'t>, sink: &mut Vec<Finding>) {
     let facts = ctx.facts;
-    let Some(parent) = call.node.parent() else {
+    let Some(parent) = facts.parent(call.node) else {
         return;
     };
     let shown = compact_text(ctx, call.callee);
@@ -255,7 +293,7 @@ fn check_call(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
         "expression_list" => {}
         _ => return,
     }
-    let Some(statement) = parent.parent().filter(|s| {
+    let Some(statement) = facts.parent(parent).filter(|s| {
         matches!(
             s.kind(),
             "short_var_declaration" | "assignment_statement" | "var_spec"
@@ -264,8 +302,7 @@ fn check_call(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
         return;
     };
     let targets: Vec<String> = facts
-        .assignments
-        .iter()
+        .assignments_within(TextRange::of(statement))
         .filter(|a| a.node == statement && a.value == Some(call.node))
         .map(|a| a.target.clone())
         .collect();
@@ -332,16 +369,19 @@ struct Uses {
 }
 
 impl Uses {
-    fn collect(ctx: &RuleContext<'_>, scope: Node<'_>, statement: Node<'_>, resp: &str) -> Uses {
+    fn collect<'t>(
+        ctx: &RuleContext<'t>,
+        scope: Node<'t>,
+        statement: Node<'t>,
+        resp: &str,
+    ) -> Uses {
         let mut uses = Uses::default();
         let after = statement.end_byte();
         let body = format!("{resp}.Body");
         // Locals holding the body (`body := resp.Body`) close it too.
         let mut bodies = vec![body.clone()];
-        for a in ctx.facts.assignments.iter() {
-            if TextRange::of(scope).contains_range(TextRange::of(a.node))
-                && a.value.is_some_and(|v| compact_text(ctx, v) == body)
-            {
+        for a in ctx.facts.assignments_within(TextRange::of(scope)) {
+            if a.value.is_some_and(|v| compact_text(ctx, v) == body) {
                 bodies.push(a.target.clone());
             }
         }
@@ -357,7 +397,7 @@ impl Uses {
                     let callee_text = compact_text(ctx, callee);
                     if let Some(closed) = callee_text.strip_suffix(".Close") {
                         if bodies.iter().any(|b| b == closed) {
-                            if is_deferred(n, scope) || !in_early_exit(ctx, n, scope) {
+                            if is_deferred(ctx, n, scope) || !in_early_exit(ctx, n, scope) {
                                 uses.closed = true;
                             } else {
                                 uses.early_close.get_or_insert(TextRange::of(n));
@@ -381,7 +421,7 @@ impl Uses {
                             .is_some_and(|a| a.holds)
                     });
                     if closes {
-                        if is_deferred(n, scope) || !in_early_exit(ctx, n, scope) {
+                        if is_deferred(ctx, n, scope) || !in_early_exit(ctx, n, scope) {
                             uses.closed = true;
                         } else {
                             uses.early_close.get_or_insert(TextRange::of(n));
@@ -402,19 +442,24 @@ impl Uses {
                 // `defer closeQuietly(resp.Body.Close)`, `defer errs.Capture(&err, resp.Body.Close, …)`: the
                 // close is handed to a helper that calls it.
                 "selector_expression"
-                    if n.parent().is_some_and(|p| p.kind() == "argument_list")
+                    if ctx
+                        .facts
+                        .parent(n)
+                        .is_some_and(|p| p.kind() == "argument_list")
                         && compact_text(ctx, n)
                             .strip_suffix(".Close")
                             .is_some_and(|closed| bodies.iter().any(|b| b == closed)) =>
                 {
-                    if is_deferred(n, scope) || !in_early_exit(ctx, n, scope) {
+                    if is_deferred(ctx, n, scope) || !in_early_exit(ctx, n, scope) {
                         uses.closed = true;
                     } else {
                         uses.early_close.get_or_insert(TextRange::of(n));
                     }
                 }
                 "selector_expression" if compact_text(ctx, n) == body => {
-                    let in_goroutine = node::ancestors(n)
+                    let in_goroutine = ctx
+                        .facts
+                        .ancestors(n)
                         .take_while(|a| *a != scope)
                         .any(|a| matches!(a.kind(), "go_statement" | "func_literal"));
                     if in_goroutine {
@@ -431,8 +476,8 @@ impl Uses {
 
 /// A use of `resp` that hands the response to other code: anything but reading a field (`resp.StatusCode`),
 /// a nil comparison, or being assigned to.
-fn is_passed_on(ctx: &RuleContext<'_>, n: Node<'_>) -> bool {
-    let Some(parent) = n.parent() else {
+fn is_passed_on<'t>(ctx: &RuleContext<'t>, n: Node<'t>) -> bool {
+    let Some(parent) = ctx.facts.parent(n) else {
         return false;
     };
     match parent.kind() {
@@ -443,7 +488,7 @@ fn is_passed_on(ctx: &RuleContext<'_>, n: Node<'_>) -> bool {
         }
         "expression_list" => {
             // The left side of an assignment is a write, not a use.
-            let statement = parent.parent();
+            let statement = ctx.facts.parent(parent);
             !statement.is_some_and(|s| {
                 matches!(s.kind(), "short_var_declaration" | "assignment_statement")
                     && s.child_by_field_name("left") == Some(parent)
@@ -484,19 +529,25 @@ fn hands_over(ctx: &RuleContext<'_>, callee: Node<'_>) -> bool {
     false
 }
 
-fn is_deferred(n: Node<'_>, scope: Node<'_>) -> bool {
-    node::ancestors(n)
+fn is_deferred<'t>(ctx: &RuleContext<'t>, n: Node<'t>, scope: Node<'t>) -> bool {
+    ctx.facts
+        .ancestors(n)
         .take_while(|a| *a != scope)
         .any(|a| a.kind() == "defer_statement")
 }
 
 /// Inside the body of an `if` (or `else`) whose block ends by leaving: `return`, `panic`, `continue`,
 /// `break`, `goto`, `log.Fatal…`, `os.Exit`.
-fn in_early_exit(ctx: &RuleContext<'_>, n: Node<'_>, scope: Node<'_>) -> bool {
-    node::ancestors(n)
+fn in_early_exit<'t>(ctx: &RuleContext<'t>, n: Node<'t>, scope: Node<'t>) -> bool {
+    ctx.facts
+        .ancestors(n)
         .take_while(|a| *a != scope)
         .filter(|a| a.kind() == "block")
-        .filter(|b| b.parent().is_some_and(|p| p.kind() == "if_statement"))
+        .filter(|b| {
+            ctx.facts
+                .parent(*b)
+                .is_some_and(|p| p.kind() == "if_statement")
+        })
         .any(|b| {
             let list = node::named_children(b)
                 .find(|c| c.kind() == "statement_list")
@@ -526,10 +577,10 @@ fn is_exit(ctx: &RuleContext<'_>, statement: Node<'_>) -> bool {
 
 /// `defer resp.Body.Close()` after the `if err != nil { … }` that follows the call, when that check leaves the
 /// function and the call is not in a loop.
-fn fix(
-    ctx: &RuleContext<'_>,
-    call: &Call<'_>,
-    statement: Node<'_>,
+fn fix<'t>(
+    ctx: &RuleContext<'t>,
+    call: &Call<'t>,
+    statement: Node<'t>,
     resp: &str,
     err: Option<&str>,
     escapes: bool,
@@ -541,7 +592,9 @@ fn fix(
         return Fix::advice(advice);
     };
     let function = call.function.map(|f| ctx.facts.functions[f].node);
-    let in_loop = node::ancestors(statement)
+    let in_loop = ctx
+        .facts
+        .ancestors(statement)
         .take_while(|a| Some(*a) != function)
         .any(|a| a.kind() == "for_statement");
     if in_loop {

@@ -2,7 +2,7 @@ use dsr_core::{declare_rule, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::models::{Retries, Retry};
 use dsr_semantic::{Question, RuleContext};
 
-use crate::shared::{call_name, in_test_code, quote};
+use crate::shared::{call_name, in_test_code, quote, retry_phrase, short_name};
 
 declare_rule! {
     /// ## What it finds
@@ -108,10 +108,40 @@ impl Rule<RuleContext<'_>> for RetryWithoutBackoff {
 
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
         let retries: &Retries<'_> = ctx.retries();
-        for retry in retries.iter().filter(|r| r.is_loop()) {
-            check_loop(ctx, retry, sink);
+        for retry in retries.iter() {
+            if retry.is_hand_written() && !retries.delay_from_strategy(retry) {
+                check_loop(ctx, retry, sink);
+            } else if retry.is_strategy() {
+                check_strategy(ctx, retry, sink);
+            }
         }
     }
+}
+
+/// A backoff strategy function whose delay ignores how many attempts failed: it computes from the attempt
+/// count but does not grow with it.
+fn check_strategy(ctx: &RuleContext<'_>, retry: &Retry<'_>, sink: &mut Vec<dsr_core::Finding>) {
+    let (Some(delay), Some(function)) = (&retry.delay, retry.function) else {
+        return;
+    };
+    if delay.grows || in_test_code(ctx, retry.node) {
+        return;
+    }
+    let name = short_name(&ctx.facts.functions[function].name);
+    ctx.finding(&RetryWithoutBackoff::META, retry.anchor)
+        .title(format!(
+            "backoff function `{name}` computes a delay that does not grow with the attempt"
+        ))
+        .trigger("the dependency slows down or fails for many clients at once (overload, deploy, failover)")
+        .expected("a delay that grows exponentially with the attempt, randomized, up to a cap")
+        .actual(format!(
+            "every retry that waits `{name}(…)` waits about as long on the tenth attempt as on the first"
+        ))
+        .fix(Fix::advice(format!(
+            "grow the delay with the attempt and randomize it (full jitter), up to a cap:\n{}",
+            backoff_snippet(ctx.language)
+        )))
+        .emit(sink);
 }
 
 fn check_loop(ctx: &RuleContext<'_>, retry: &Retry<'_>, sink: &mut Vec<dsr_core::Finding>) {
@@ -124,19 +154,21 @@ fn check_loop(ctx: &RuleContext<'_>, retry: &Retry<'_>, sink: &mut Vec<dsr_core:
         return;
     }
     let name = call_name(&call.callee_text);
+    let what = retry_phrase(ctx, retry, &name);
     let (title, actual) = match &retry.delay {
         None => (
-            format!("retry loop around `{name}` retries with no delay between attempts"),
+            format!("{what} retries with no delay between attempts"),
             format!("when `{name}` fails the loop goes straight round again, so every client hammers the failing dependency as fast as it answers"),
         ),
         Some(delay) if !delay.grows => {
+            let phrase = what;
             let what = match delay.duration {
                 Some(_) if delay.random => "a random delay that does not grow".to_string(),
                 Some(duration) => format!("a fixed `{}`", quote(ctx.node_text(duration), 40)),
                 None => "a fixed delay".to_string(),
             };
             (
-                format!("retry loop around `{name}` waits {what} between attempts"),
+                format!("{phrase} waits {what} between attempts"),
                 format!("the wait between attempts of `{name}` stays the same however long the outage lasts, so the retry rate never drops"),
             )
         }

@@ -91,6 +91,7 @@ impl Rule<RuleContext<'_>> for RetryWithoutJitter {
         for retry in ctx.retries().iter() {
             match retry.library() {
                 Some(library) => check_library(ctx, retry, library, sink),
+                None if ctx.retries().delay_from_strategy(retry) => {}
                 None => check_loop(ctx, retry, sink),
             }
         }
@@ -101,6 +102,10 @@ fn check_loop(ctx: &RuleContext<'_>, retry: &Retry<'_>, sink: &mut Vec<dsr_core:
     let Some(delay) = retry.delay.as_ref().filter(|d| d.grows && !d.random) else {
         return;
     };
+    if retry.is_strategy() {
+        check_strategy(ctx, retry, sink);
+        return;
+    }
     let Some(&first) = retry.retried.first() else {
         return;
     };
@@ -186,5 +191,27 @@ fn check_library(
             "turn {}'s jitter on; {ADVICE}",
             library.library
         )))
+        .emit(sink);
+}
+
+/// A backoff strategy function whose delay grows with the attempt and has no random part.
+fn check_strategy(ctx: &RuleContext<'_>, retry: &Retry<'_>, sink: &mut Vec<dsr_core::Finding>) {
+    let Some(function) = retry.function else {
+        return;
+    };
+    if crate::shared::in_test_code(ctx, retry.node) {
+        return;
+    }
+    let name = crate::shared::short_name(&ctx.facts.functions[function].name);
+    ctx.finding(&RetryWithoutJitter::META, retry.anchor)
+        .title(format!(
+            "backoff function `{name}` grows the delay with the attempt but has no random part"
+        ))
+        .trigger("many clients see the same failure at the same moment and back off on the same schedule")
+        .expected("a random part in every wait (full jitter) so that the fleet's retries spread out")
+        .actual(format!(
+            "every client whose retries wait `{name}(…)` waits exactly the same time, so their retries arrive in synchronized waves"
+        ))
+        .fix(Fix::advice(ADVICE))
         .emit(sink);
 }

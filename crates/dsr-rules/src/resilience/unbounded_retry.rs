@@ -1,5 +1,5 @@
 use dsr_core::{declare_rule, Confidence, Fix, Rule, RuleMeta, TextRange};
-use dsr_semantic::models::{LibraryRetry, Retry};
+use dsr_semantic::models::{LibraryRetry, Retry, RetryKind};
 use dsr_semantic::RuleContext;
 
 use crate::shared::{call_name, quote};
@@ -111,6 +111,16 @@ fn check_loop(ctx: &RuleContext<'_>, retry: &Retry<'_>, sink: &mut Vec<dsr_core:
     if retry.cap.is_some() || retry.deadline.is_some() {
         return;
     }
+    match retry.kind {
+        // A connection re-established in the background (a timer or a spawned task) holds no caller: retrying
+        // it for as long as the process lives is the point. Its backoff is RES004's and RES005's.
+        RetryKind::Reschedule { timer: true } => return,
+        RetryKind::Strategy => {
+            check_strategy(ctx, retry, sink);
+            return;
+        }
+        _ => {}
+    }
     let Some(&first) = retry.retried.first() else {
         return;
     };
@@ -119,7 +129,8 @@ fn check_loop(ctx: &RuleContext<'_>, retry: &Retry<'_>, sink: &mut Vec<dsr_core:
     let mut finding = ctx
         .finding(&UnboundedRetry::META, retry.anchor)
         .title(format!(
-            "retry loop around `{name}` has no attempt cap, deadline or cancellation check"
+            "{} has no attempt cap, deadline or cancellation check",
+            crate::shared::retry_phrase(ctx, retry, &name)
         ))
         .trigger("the dependency stays down (bad deploy, revoked credential, deleted resource)")
         .expected("a limit on attempts or total time, and a cancellation check, after which the error goes to the caller")
@@ -189,5 +200,28 @@ fn check_library(
             "set a limit on {}'s attempts or elapsed time, or pass it a context/signal that cancels; {ADVICE}",
             library.library
         )))
+        .emit(sink);
+}
+
+/// A backoff strategy function whose growing delay has no upper bound: after enough failures one wait outlasts
+/// any outage, and the retry that uses it stops trying in practice while still holding its caller.
+fn check_strategy(ctx: &RuleContext<'_>, retry: &Retry<'_>, sink: &mut Vec<dsr_core::Finding>) {
+    let (Some(delay), Some(function)) = (&retry.delay, retry.function) else {
+        return;
+    };
+    if !delay.grows || crate::shared::in_test_code(ctx, retry.node) {
+        return;
+    }
+    let name = crate::shared::short_name(&ctx.facts.functions[function].name);
+    ctx.finding(&UnboundedRetry::META, retry.anchor)
+        .title(format!(
+            "backoff function `{name}` grows the delay with the attempt without an upper bound"
+        ))
+        .trigger("the dependency stays down for many attempts")
+        .expected("the delay clamped to a maximum (`min(cap, base * 2^attempt)`)")
+        .actual(format!(
+            "`{name}(…)` doubles without limit: after twenty failures one wait lasts days, and the retry never notices recovery"
+        ))
+        .fix(Fix::advice(ADVICE))
         .emit(sink);
 }

@@ -207,6 +207,8 @@ pub struct FileFacts<'t> {
     /// rule looking for nodes of some kinds filters this list instead of walking the tree again (a tree-sitter
     /// cursor step costs hundreds of instructions; a whole-file walk was a third of a keystroke's analysis).
     nodes: Vec<Node<'t>>,
+    /// For each of `nodes`, the index of its parent in `nodes` (`NO_PARENT` for the root).
+    parents: Vec<u32>,
     /// For method chains: the id of a receiver (wrappers stripped) → the index of the call made on it. Built
     /// on first use.
     chain_index: std::sync::OnceLock<std::collections::HashMap<usize, usize>>,
@@ -217,6 +219,8 @@ pub struct FileFacts<'t> {
     absolute_paths: Vec<String>,
     /// What other files of the workspace declare, when a workspace index is there to ask.
     workspace: Option<std::sync::Arc<dyn WorkspaceTypes>>,
+    /// For `declared_value`: each declared name → the indexes of its declaring assignments. Built on first use.
+    declarations: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
 }
 
 impl<'t> FileFacts<'t> {
@@ -236,9 +240,11 @@ impl<'t> FileFacts<'t> {
             chain_index: std::sync::OnceLock::new(),
             containers: Vec::new(),
             nodes: Vec::new(),
+            parents: Vec::new(),
             types: receiver::TypeIndex::default(),
             absolute_paths: Vec::new(),
             workspace: None,
+            declarations: std::sync::OnceLock::new(),
         };
         let Some(tree) = tree else {
             facts.strings.push(StringLiteral {
@@ -285,6 +291,61 @@ impl<'t> FileFacts<'t> {
     /// Every node of the file in pre-order, the root first: `node::descendants(root)` without the walk.
     pub fn nodes(&self) -> &[Node<'t>] {
         &self.nodes
+    }
+
+    /// The parent of `node`, from the traversal's record. tree-sitter finds a parent by descending from the root
+    /// through every earlier sibling on the way, so `Node::parent` costs as much as the file is wide and a
+    /// parent asked per call or per identifier makes a rule quadratic in the file's size; this is a binary
+    /// search. A node of another tree is asked of tree-sitter.
+    pub fn parent<'n>(&self, node: Node<'n>) -> Option<Node<'n>>
+    where
+        't: 'n,
+    {
+        match self.index_of(node) {
+            Some(index) => {
+                let parent = self.parents[index];
+                (parent != NO_PARENT).then(|| self.nodes[parent as usize])
+            }
+            None => node.parent(),
+        }
+    }
+
+    /// The ancestors of `node`, nearest first, not including it: [`node::ancestors`] at the cost of one binary
+    /// search (see [`FileFacts::parent`]).
+    pub fn ancestors<'n>(&self, node: Node<'n>) -> impl Iterator<Item = Node<'n>> + use<'_, 'n, 't>
+    where
+        't: 'n,
+    {
+        let mut recorded = self.index_of(node).map(|index| self.parents[index]);
+        let mut asked = if recorded.is_none() {
+            node.parent()
+        } else {
+            None
+        };
+        std::iter::from_fn(move || match &mut recorded {
+            Some(index) => {
+                let parent = (*index != NO_PARENT).then(|| self.nodes[*index as usize])?;
+                *index = self.parents[*index as usize];
+                Some(parent)
+            }
+            None => {
+                let parent = asked?;
+                asked = parent.parent();
+                Some(parent)
+            }
+        })
+    }
+
+    /// Where `node` is in `nodes`: nodes are in pre-order, so their starts never decrease, and the nodes that
+    /// start where it does are few (one per level of nesting).
+    fn index_of(&self, node: Node<'_>) -> Option<usize> {
+        let start = node.start_byte();
+        let first = self.nodes.partition_point(|n| n.start_byte() < start);
+        self.nodes[first..]
+            .iter()
+            .take_while(|n| n.start_byte() == start)
+            .position(|n| n.id() == node.id())
+            .map(|offset| first + offset)
     }
 
     /// The nodes whose kind is one of `kinds`, in pre-order. Compares kind ids, not names.
@@ -423,10 +484,41 @@ impl<'t> FileFacts<'t> {
 
     /// Calls made inside a function (including closures nested in it).
     pub fn calls_in(&self, function: usize) -> impl Iterator<Item = &Call<'t>> {
-        let range = self.functions[function].range();
-        self.calls
+        self.calls_within(self.functions[function].range())
+    }
+
+    /// Calls inside `range`. Calls are in document order, so this is a binary search, not a scan of the file.
+    pub fn calls_within(&self, range: TextRange) -> impl Iterator<Item = &Call<'t>> {
+        self.call_indexes_within(range)
+            .map(|index| &self.calls[index])
+    }
+
+    /// The indexes in `calls` of the calls inside `range`, in document order.
+    pub fn call_indexes_within(&self, range: TextRange) -> impl Iterator<Item = usize> + '_ {
+        let first = self
+            .calls
+            .partition_point(|c| c.node.start_byte() < range.start);
+        let count = within(&self.calls[first..], range, |c| c.node).len();
+        (first..first + count).filter(move |&index| range.contains_range(self.calls[index].range()))
+    }
+
+    /// The index in `calls` of the call whose node is `node`: a binary search by position.
+    pub fn call_index(&self, node: Node<'_>) -> Option<usize> {
+        let start = node.start_byte();
+        let first = self.calls.partition_point(|c| c.node.start_byte() < start);
+        self.calls[first..]
             .iter()
-            .filter(move |c| range.contains_range(c.range()))
+            .take_while(|c| c.node.start_byte() == start)
+            .position(|c| c.node.id() == node.id())
+            .map(|offset| first + offset)
+    }
+
+    /// Assignments whose statement lies inside `range` (in nested functions too). Assignments are in document
+    /// order, so this is a binary search, not a scan of the file.
+    pub fn assignments_within(&self, range: TextRange) -> impl Iterator<Item = &Assignment<'t>> {
+        within(&self.assignments, range, |a| a.node)
+            .iter()
+            .filter(move |a| range.contains_range(TextRange::of(a.node)))
     }
 
     /// Assignments made inside the function `function` (not in nested ones) or at top level when `None`.
@@ -443,12 +535,39 @@ impl<'t> FileFacts<'t> {
         name: &str,
         offset: usize,
     ) -> Option<Node<'t>> {
-        self.assignments
-            .iter()
-            .filter(|a| a.declares && a.target == name && a.node.start_byte() < offset)
-            .filter(|a| a.function == function || a.function.is_none())
-            .max_by_key(|a| (a.function.is_some(), a.node.start_byte()))
-            .and_then(|a| a.value)
+        // The latest declaration before `offset`, in `function` if there is one there, else at top level.
+        let mut top_level = None;
+        for &i in self.declarations_before(name, offset).iter().rev() {
+            let a = &self.assignments[i];
+            if a.function == function {
+                return a.value;
+            }
+            if a.function.is_none() && top_level.is_none() {
+                top_level = Some(a);
+            }
+        }
+        top_level.and_then(|a| a.value)
+    }
+
+    /// The indexes of the assignments that declare `name` and start before `offset`, in document order, from an
+    /// index by name built on first use (a scan of every assignment per question was quadratic).
+    fn declarations_before(&self, name: &str, offset: usize) -> &[usize] {
+        let declarations = self.declarations.get_or_init(|| {
+            let mut index: std::collections::HashMap<String, Vec<usize>> =
+                std::collections::HashMap::new();
+            for (i, a) in self.assignments.iter().enumerate() {
+                if a.declares {
+                    index.entry(a.target.clone()).or_default().push(i);
+                }
+            }
+            index
+        });
+        let Some(candidates) = declarations.get(name) else {
+            return &[];
+        };
+        let before =
+            candidates.partition_point(|&i| self.assignments[i].node.start_byte() < offset);
+        &candidates[..before]
     }
 
     fn resolve_names(&mut self) {
@@ -522,6 +641,17 @@ impl<'t> FileFacts<'t> {
 /// import unused.
 pub fn go_package_references(root: Node<'_>, source: &str, local: &str) -> Vec<TextRange> {
     go::package_references(root, source, local)
+}
+
+/// `FileFacts::parents` of the root.
+const NO_PARENT: u32 = u32::MAX;
+
+/// The items of `items` (in document order of their nodes: the traversal pushes them in pre-order) whose node
+/// starts inside `range`: for the range of a node, those inside it and those that start where it starts.
+fn within<T>(items: &[T], range: TextRange, node: impl Fn(&T) -> Node<'_>) -> &[T] {
+    let start = items.partition_point(|item| node(item).start_byte() < range.start);
+    let count = items[start..].partition_point(|item| node(item).start_byte() < range.end);
+    &items[start..start + count]
 }
 
 /// `*http.Request` → `http.Request`, `&mut Foo<T>` → `Foo`, `Readonly<X>` stays; generic wrappers that hold
@@ -629,9 +759,15 @@ impl<'t> Collector<'_, 't, '_> {
         let kinds = Kinds::of(self.facts.language);
         let mut cursor = root.walk();
         let mut exits: Vec<bool> = Vec::new();
+        // The indexes (in `nodes`) of the nodes from the root down to the cursor's parent.
+        let mut path: Vec<u32> = Vec::new();
         'outer: loop {
             let current = cursor.node();
+            let index = self.facts.nodes.len() as u32;
             self.facts.nodes.push(current);
+            self.facts
+                .parents
+                .push(path.last().copied().unwrap_or(NO_PARENT));
             let kind = current.kind_id();
             let is_function = kinds.function.contains_id(kind);
             if is_function {
@@ -657,6 +793,7 @@ impl<'t> Collector<'_, 't, '_> {
             }
             exits.push(is_function);
             if cursor.goto_first_child() {
+                path.push(index);
                 continue;
             }
             loop {
@@ -669,6 +806,7 @@ impl<'t> Collector<'_, 't, '_> {
                 if !cursor.goto_parent() {
                     break 'outer;
                 }
+                path.pop();
             }
         }
     }

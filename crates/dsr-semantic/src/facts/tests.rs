@@ -484,3 +484,124 @@ fn calls_and_literals_are_recorded_in_document_order() {
         });
     }
 }
+
+/// Files of each language with nesting, closures, repeated names and a syntax error: what the recorded parents
+/// and the binary searches must agree with tree-sitter and with scans of every item on.
+const INDEX_SAMPLES: [(Language, &str); 4] = [
+    (
+        Language::Go,
+        "package a\nimport \"net/http\"\nvar c = 1\nfunc F(x int) {\n\tc := http.Client{}\n\tresp, err := c.Get(\"u\")\n\tif err != nil { return }\n\tgo func() { c := 2; _ = c; resp.Body.Close() }()\n}\nfunc G() { c := 3; F(c) }\nfunc H( {\n",
+    ),
+    (
+        Language::Rust,
+        "use std::sync::Mutex;\nstatic C: u8 = 1;\nimpl S {\n    fn f(&self) { let c = 2; let d = || { let c = 3; g(c) }; d(); }\n}\nfn g(c: u8) -> u8 { let c = c + 1; c }\n",
+    ),
+    (
+        Language::TypeScript,
+        "const c = 1;\nclass A { m() { const c = 2; const f = () => { const c = 3; return g(c); }; return f(); } }\nfunction g(c: number) { let d = c; d = 4; return fetch(`${d}`); }\n",
+    ),
+    (
+        Language::Tsx,
+        "const c = 1;\nexport function App() { const c = 2; return <div onClick={() => { const c = 3; f(c); }}>{c}</div>; }\n",
+    ),
+];
+
+#[test]
+fn recorded_parents_and_ancestors_are_tree_sitters() {
+    for (language, source) in INDEX_SAMPLES {
+        with_facts(language, source, |facts| {
+            assert!(!facts.nodes().is_empty());
+            for &node in facts.nodes() {
+                assert_eq!(facts.parent(node), node.parent(), "{language:?} {node:?}");
+                let recorded: Vec<_> = facts.ancestors(node).collect();
+                let asked: Vec<_> = dsr_syntax::node::ancestors(node).collect();
+                assert_eq!(recorded, asked, "{language:?} {node:?}");
+            }
+        });
+    }
+}
+
+#[test]
+fn range_lookups_and_declared_values_agree_with_scans() {
+    for (language, source) in INDEX_SAMPLES {
+        with_facts(language, source, |facts| {
+            for &node in facts.nodes() {
+                let range = dsr_syntax::TextRange::of(node);
+                let calls: Vec<_> = facts.calls_within(range).map(|c| c.node).collect();
+                let scanned: Vec<_> = facts
+                    .calls
+                    .iter()
+                    .filter(|c| range.contains_range(c.range()))
+                    .map(|c| c.node)
+                    .collect();
+                assert_eq!(calls, scanned, "{language:?} {node:?}");
+                let assignments: Vec<_> = facts
+                    .assignments_within(range)
+                    .map(|a| (a.node, a.target.clone()))
+                    .collect();
+                let scanned: Vec<_> = facts
+                    .assignments
+                    .iter()
+                    .filter(|a| range.contains_range(dsr_syntax::TextRange::of(a.node)))
+                    .map(|a| (a.node, a.target.clone()))
+                    .collect();
+                assert_eq!(assignments, scanned, "{language:?} {node:?}");
+            }
+            let functions: Vec<Option<usize>> = std::iter::once(None)
+                .chain((0..facts.functions.len()).map(Some))
+                .collect();
+            for function in functions {
+                for name in ["c", "d", "resp", "x"] {
+                    for offset in 0..=source.len() {
+                        let scanned = facts
+                            .assignments
+                            .iter()
+                            .filter(|a| {
+                                a.declares && a.target == name && a.node.start_byte() < offset
+                            })
+                            .filter(|a| a.function == function || a.function.is_none())
+                            .max_by_key(|a| (a.function.is_some(), a.node.start_byte()))
+                            .and_then(|a| a.value);
+                        assert_eq!(
+                            facts.declared_value(function, name, offset),
+                            scanned,
+                            "{language:?} {function:?} {name} {offset}"
+                        );
+                        // `declaration_of`: the innermost scope with a declaration (or parameter) wins.
+                        let mut scope = function;
+                        let scanned = loop {
+                            let declared = facts
+                                .assignments
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, a)| {
+                                    a.declares
+                                        && a.function == scope
+                                        && a.target == name
+                                        && a.node.start_byte() < offset
+                                })
+                                .max_by_key(|(_, a)| a.node.start_byte());
+                            if let Some((index, _)) = declared {
+                                break Some(super::Declaration::Assignment(index));
+                            }
+                            let Some(index) = scope else { break None };
+                            let f = &facts.functions[index];
+                            if let Some(position) = f.params.iter().position(|p| p.name == name) {
+                                break Some(super::Declaration::Parameter {
+                                    function: index,
+                                    index: position,
+                                });
+                            }
+                            scope = f.parent;
+                        };
+                        assert_eq!(
+                            facts.declaration_of(function, name, offset),
+                            scanned,
+                            "{language:?} {function:?} {name} {offset}"
+                        );
+                    }
+                }
+            }
+        });
+    }
+}

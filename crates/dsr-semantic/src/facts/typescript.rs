@@ -184,6 +184,7 @@ pub(super) fn visit<'t>(
             else {
                 return;
             };
+            let callee = node::uninvert_await(callee);
             let (method, receiver) = if callee.kind() == "member_expression" {
                 (
                     callee

@@ -3,6 +3,7 @@
 //! and (Go) whether a `context.Context` carries a deadline. Rules ask these about clients, builders, servers
 //! and requests alike, so they live here rather than in one rule.
 
+use dsr_core::kb::{KnowledgeBase, PathGroupKind};
 use dsr_syntax::{node, Language, TextRange};
 use tree_sitter::Node;
 
@@ -447,19 +448,14 @@ impl<'t> FileFacts<'t> {
         offset: usize,
     ) -> Option<Declaration> {
         let mut scope = function;
+        let candidates = self.declarations_before(name, offset);
         loop {
-            let declared = self
-                .assignments
+            // The latest declaration in this scope: candidates are in document order.
+            let declared = candidates
                 .iter()
-                .enumerate()
-                .filter(|(_, a)| {
-                    a.declares
-                        && a.function == scope
-                        && a.target == name
-                        && a.node.start_byte() < offset
-                })
-                .max_by_key(|(_, a)| a.node.start_byte());
-            if let Some((index, _)) = declared {
+                .rev()
+                .find(|&&index| self.assignments[index].function == scope);
+            if let Some(&index) = declared {
                 return Some(Declaration::Assignment(index));
             }
             let index = scope?;
@@ -512,17 +508,15 @@ impl<'t> FileFacts<'t> {
                     Some(parent) => self.go_context_deadline_within(*parent, source, depth - 1),
                     None => ContextDeadline::Unknown,
                 };
+                let in_group = |kind: PathGroupKind| {
+                    call.path.as_deref().is_some_and(|path| {
+                        KnowledgeBase::builtin().is_in_group(Language::Go, path, kind)
+                    })
+                };
                 match call.path.as_deref() {
-                    Some(
-                        "context.WithTimeout"
-                        | "context.WithDeadline"
-                        | "context.WithTimeoutCause"
-                        | "context.WithDeadlineCause",
-                    ) => ContextDeadline::Set(expr),
-                    Some(
-                        "context.WithCancel" | "context.WithCancelCause" | "context.WithValue",
-                    ) => derived_from_parent(call),
-                    Some("context.Background" | "context.TODO" | "context.WithoutCancel") => {
+                    _ if in_group(PathGroupKind::ContextWithDeadline) => ContextDeadline::Set(expr),
+                    _ if in_group(PathGroupKind::ContextDerived) => derived_from_parent(call),
+                    _ if in_group(PathGroupKind::ContextWithoutDeadline) => {
                         ContextDeadline::Absent(expr)
                     }
                     // `r.Context()` of a parameter (an `*http.Request`): the caller's context.

@@ -3,6 +3,7 @@
 //! against a `return`, without building a control-flow graph. Everything here is structural and errs towards
 //! "can reach": a caller that reports a defect when something *cannot* happen must check for itself.
 
+use dsr_core::kb::{KnowledgeBase, PathGroupKind};
 use dsr_syntax::{node, Language};
 use tree_sitter::Node;
 
@@ -167,35 +168,32 @@ pub fn statement_exit<'t>(s: Node<'t>, source: &str, language: Language) -> Opti
             Some(Exit::Loop { target })
         }
         "goto_statement" => Some(Exit::Loop { target: None }),
-        "call_expression" if language == Language::Go => {
+        "call_expression" => {
             let callee = inner.child_by_field_name("function")?;
-            let text = node::text(callee, source);
-            let fatal = text == "panic"
-                || text == "os.Exit"
-                || text == "runtime.Goexit"
-                || text.starts_with("log.Fatal")
-                || text.starts_with("log.Panic");
-            fatal.then_some(Exit::Function)
+            exits_process(node::text(callee, source), language).then_some(Exit::Function)
         }
-        "macro_invocation" if language == Language::Rust => {
+        "macro_invocation" => {
             let name = inner
                 .child_by_field_name("macro")
                 .map(|m| node::text(m, source))
                 .unwrap_or("");
-            let name = name.rsplit("::").next().unwrap_or(name);
-            matches!(
-                name,
-                "panic" | "unreachable" | "todo" | "unimplemented" | "bail"
-            )
-            .then_some(Exit::Function)
-        }
-        "call_expression" if language == Language::Rust => {
-            let callee = inner.child_by_field_name("function")?;
-            let text = node::text(callee, source);
-            (text.ends_with("process::exit")).then_some(Exit::Function)
+            exit_macro(name, language).then_some(Exit::Function)
         }
         _ => None,
     }
+}
+
+/// Whether a call written `callee` ends the function or process without returning (kb group `process-exit`:
+/// `panic`, `os.Exit`, `log.Fatal`, `std::process::exit`, `process.exit`).
+pub fn exits_process(callee: &str, language: Language) -> bool {
+    KnowledgeBase::builtin().is_in_group(language, callee, PathGroupKind::ProcessExit)
+}
+
+/// Whether a Rust macro (by its name as written, `anyhow::bail` counts as `bail`) ends the function (kb group
+/// `exit-macro`: `panic!`, `unreachable!`, `todo!`, `bail!`).
+pub fn exit_macro(name: &str, language: Language) -> bool {
+    let name = name.rsplit("::").next().unwrap_or(name);
+    KnowledgeBase::builtin().is_in_group(language, name, PathGroupKind::ExitMacro)
 }
 
 /// The statements of a sequence node (a block's statements; Go blocks hold a `statement_list`).

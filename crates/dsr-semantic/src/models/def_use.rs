@@ -12,6 +12,7 @@ use dsr_syntax::{node, Language};
 use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
+use crate::facts::FileFacts;
 use crate::models::control_flow::{self, is_case, is_loop, is_sequence, Exit};
 
 /// What one statement does to the value, entered with the value live.
@@ -27,21 +28,24 @@ enum Flow {
 
 /// Whether the value `definition` (a statement assigning `name`) gives the variable is read on some path before
 /// it is overwritten or `function` ends. `function` is the function node the definition belongs to.
-pub fn read_later(
-    definition: Node<'_>,
+/// Parents and siblings come from `facts` (tree-sitter computes each from the root, so climbing and stepping
+/// through statements that way was quadratic in the file's width).
+pub fn read_later<'t>(
+    facts: &FileFacts<'t>,
+    definition: Node<'t>,
     name: &str,
-    function: Node<'_>,
+    function: Node<'t>,
     source: &str,
-    language: Language,
 ) -> bool {
     if name.is_empty() || name == "_" {
         return false;
     }
     let mut walk = Walk {
+        facts,
         name,
         definition,
         source,
-        language,
+        language: facts.language,
         resumed: FxHashMap::default(),
     };
     if walk.captured(function) {
@@ -51,6 +55,7 @@ pub fn read_later(
 }
 
 struct Walk<'a, 't> {
+    facts: &'a FileFacts<'t>,
     name: &'a str,
     definition: Node<'t>,
     source: &'a str,
@@ -60,6 +65,15 @@ struct Walk<'a, 't> {
 }
 
 impl<'t> Walk<'_, 't> {
+    /// The next named sibling of `n`: its parent from the facts, then a cursor over the parent's children.
+    fn next_named_sibling(&self, n: Node<'t>) -> Option<Node<'t>> {
+        let parent = self.facts.parent(n)?;
+        let mut cursor = parent.walk();
+        let mut children = parent.named_children(&mut cursor);
+        children.find(|child| *child == n)?;
+        children.next()
+    }
+
     /// A closure of `function` (not the one holding the definition) that reads the variable and does not declare
     /// its own: it may run later, at any time.
     fn captured(&self, function: Node<'t>) -> bool {
@@ -77,7 +91,7 @@ impl<'t> Walk<'_, 't> {
     /// blocks, branches and loops around it, up to the end of the function.
     fn after(&mut self, from: Node<'t>) -> bool {
         let mut current = from;
-        while let Some(parent) = current.parent() {
+        while let Some(parent) = self.facts.parent(current) {
             let kind = parent.kind();
             if node::function_kinds(self.language).contains(&kind) {
                 return false;
@@ -96,14 +110,14 @@ impl<'t> Walk<'_, 't> {
                     Flow::Live => {}
                 }
             } else if !is_branching(kind) {
-                let mut next = current.next_named_sibling();
+                let mut next = self.next_named_sibling(current);
                 while let Some(statement) = next {
                     match self.flow(statement) {
                         Flow::Read => return true,
                         Flow::Dead => return false,
                         Flow::Live => {}
                     }
-                    next = statement.next_named_sibling();
+                    next = self.next_named_sibling(statement);
                 }
             }
             current = parent;
@@ -316,11 +330,11 @@ impl<'t> Walk<'_, 't> {
 
     /// Whether `ident` is written, not read: `err = …`, `x, err := …`, `let err = …`, `const err = …`.
     fn is_target(&self, ident: Node<'t>) -> bool {
-        let Some(parent) = ident.parent() else {
+        let Some(parent) = self.facts.parent(ident) else {
             return false;
         };
         let holder = if parent.kind() == "expression_list" {
-            match parent.parent() {
+            match self.facts.parent(parent) {
                 Some(p) => (p, parent),
                 None => return false,
             }
@@ -344,7 +358,7 @@ impl<'t> Walk<'_, 't> {
 
     /// Whether `statement` assigns the variable (after evaluating its right side).
     fn overwrites(&self, statement: Node<'t>) -> bool {
-        let same_block = statement.parent() == self.definition.parent();
+        let same_block = self.facts.parent(statement) == self.facts.parent(self.definition);
         node::descendants(statement).any(|d| {
             self.is_occurrence(d)
                 && self.is_target(d)
@@ -418,7 +432,8 @@ mod tests {
         let function = node::ancestors(definition)
             .find(|a| matches!(a.kind(), "function_declaration" | "method_declaration"))
             .expect("in a function");
-        read_later(definition, "err", function, source, Language::Go)
+        let facts = crate::facts::FileFacts::compute(Language::Go, Some(&tree), source);
+        read_later(&facts, definition, "err", function, source)
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! What happens to the error a call returns: it leaves the scope (`?`, `return err`, an uncaught exception, a
 //! panic), a branch handles it (Go's `if err != nil`, a Rust `Err` arm, a TypeScript `catch`), it is dropped
-//! (`_ = f()`, `let _ = f()`, `.ok()`, an empty `.catch`), or the code does not show. The delivery model asks it
-//! about the calls that process a message before the ack.
+//! (`_ = f()`, `let _ = f()`, `.ok()`, an empty `.catch`, an `err` never read, a promise nobody awaits), or the
+//! code does not show. One computation, read by the delivery model (the calls that process a message before the
+//! ack) and by OBS002 (a remote call's failure dropped without a trace); each reads the variants it cares about.
 
+use dsr_core::kb::CallKinds;
 use dsr_syntax::{node, Language};
 use tree_sitter::Node;
 
@@ -14,6 +16,23 @@ use crate::models::messaging::syntax::same_file_function;
 /// Whether a call node hands a failure back to where it came from (a message nack, reject, dead-letter).
 pub type HandsBack = fn(Node<'_>, &str) -> bool;
 
+/// A [`HandsBack`] for questions with nowhere to hand a failure back to.
+pub fn hands_nothing_back(_: Node<'_>, _: &str) -> bool {
+    false
+}
+
+/// What is asked: the error of `value` (the call itself, or the end of the method chain it starts, see
+/// [`chain_top`]), seen from the code of `scope`.
+#[derive(Clone, Copy)]
+pub struct Question<'t> {
+    pub value: Node<'t>,
+    pub scope: Node<'t>,
+    /// Calls that hand a failure back: a failure branch that makes one gets out as surely as a `return`.
+    pub hands_back: HandsBack,
+    /// The caller knows the call returns a promise (TypeScript): one used as a bare statement floats.
+    pub returns_promise: bool,
+}
+
 /// What happens to the error a call returns, seen from the code around it (`scope`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorFate<'t> {
@@ -21,17 +40,62 @@ pub enum ErrorFate<'t> {
     Propagated,
     /// A branch handles it: `failure` runs when the call fails (Go's `if err != nil` body, a Rust `Err` arm or
     /// `else`, a TypeScript `catch`); `leaves` says whether it always gets out (return/continue/throw, or a
-    /// call the caller counts as handing the failure back, such as a nack).
+    /// call the caller counts as handing the failure back, such as a nack); `empty` that the failure branch
+    /// holds nothing but comments; `through` the `let` binding the result was first kept in (Rust), if any.
     Branch {
         check: Node<'t>,
         failure: Option<Node<'t>>,
         leaves: bool,
+        empty: bool,
+        through: Option<Node<'t>>,
     },
-    /// The error is dropped: `_ = f()`, `let _ = f()`, `.ok()`, `.catch(() => {})`, an `err` never checked, a
-    /// call of a same-file function that returns an error, used as a statement.
-    Discarded(Node<'t>),
+    /// The error is dropped (see [`Dropped`] for how), at `at`.
+    Discarded(Discard<'t>),
     /// No error to check, or none visible here.
     Unknown,
+}
+
+/// Where and how an error is dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Discard<'t> {
+    pub at: Node<'t>,
+    pub how: Dropped<'t>,
+    /// The `let` binding the result was first kept in (Rust), when it was dropped later through that name.
+    pub through: Option<Node<'t>>,
+}
+
+/// How an error is dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dropped<'t> {
+    /// Go `_ = f()`, `v, _ := f()`; `every_value` when every target is `_`.
+    Blank { every_value: bool },
+    /// Go: kept in `variable` and never read before it is assigned again or the function ends.
+    /// `named_as_error`: the variable is an identifier named `err` or ending in `err`/`Err`.
+    NeverRead {
+        variable: Node<'t>,
+        named_as_error: bool,
+    },
+    /// Go: `_ = tx.Rollback()` in a deferred function, a safety net whose error after a commit ("transaction
+    /// already done", `sql.ErrTxDone`) is expected and says nothing.
+    SafetyNet,
+    /// Rust `let _ = f()`; `named` for `let _x = f()`.
+    LetBlank { named: bool },
+    /// Rust `.ok()`, `.unwrap_or(..)`, `.err()` …: turned into a value without the error; `method` is the method
+    /// name node, `as_statement` when that value is dropped too.
+    Converted {
+        method: Node<'t>,
+        as_statement: bool,
+    },
+    /// A call of a same-file function that returns an error, used as a statement.
+    Unchecked,
+    /// TypeScript `.catch(handler)` that neither rethrows nor hands the failure back; `silent` when the handler
+    /// does nothing (`() => {}`, `() => null`) and the value it gives is not read afterwards.
+    Caught {
+        handler: Option<Node<'t>>,
+        silent: bool,
+    },
+    /// TypeScript: a promise used as a statement: neither awaited, returned nor handled.
+    Floating,
 }
 
 /// What happens to `call`'s error within `scope`. `hands_back` says whether a call node hands the failure
@@ -43,10 +107,70 @@ pub fn error_fate<'t>(
     source: &str,
     hands_back: HandsBack,
 ) -> ErrorFate<'t> {
+    fate_of(
+        facts,
+        call,
+        Question {
+            value: call.node,
+            scope,
+            hands_back,
+            returns_promise: false,
+        },
+        source,
+    )
+}
+
+/// What happens to the error of `question.value`, which `call` starts.
+pub fn fate_of<'t>(
+    facts: &FileFacts<'t>,
+    call: &Call<'t>,
+    question: Question<'t>,
+    source: &str,
+) -> ErrorFate<'t> {
     match facts.language {
-        Language::Go => go_error_fate(facts, call, scope, source, hands_back),
-        Language::Rust => rust_error_fate(facts, call, scope, source, hands_back),
-        _ => ts_error_fate(facts, call, scope, source, hands_back),
+        Language::Go => go_error_fate(facts, call, question, source),
+        Language::Rust => rust_error_fate(facts, call, question, source),
+        _ => ts_error_fate(facts, call, question, source),
+    }
+}
+
+/// The outermost expression of the method chain a call starts (`rdb.Get(ctx, k).Result()`,
+/// `client.get(u).send().await`), looking through `.await` and parentheses. `.ok()`, `.catch()`, `.then()` and
+/// `.finally()` end the chain: they decide what happens to the error.
+pub fn chain_top<'t>(call: Node<'t>, source: &str) -> Node<'t> {
+    let mut current = call;
+    for _ in 0..16 {
+        let Some(parent) = current.parent() else {
+            break;
+        };
+        match parent.kind() {
+            "await_expression" | "parenthesized_expression" => current = parent,
+            "selector_expression" | "field_expression" | "member_expression" => {
+                let Some(outer) = parent.parent().filter(|p| p.kind() == "call_expression") else {
+                    break;
+                };
+                let method = parent
+                    .child_by_field_name("field")
+                    .or_else(|| parent.child_by_field_name("property"))
+                    .map(|f| node::text(f, source))
+                    .unwrap_or("");
+                if matches!(method, "ok" | "catch" | "then" | "finally") {
+                    break;
+                }
+                current = outer;
+            }
+            _ => break,
+        }
+    }
+    current
+}
+
+/// Where a call's result, and its error, ends up: in Go and Rust the end of the method chain it starts (see
+/// [`chain_top`]); in TypeScript the call itself (a promise's chain is followed to its `.catch` by the model).
+pub fn result_value<'t>(call: Node<'t>, language: Language, source: &str) -> Node<'t> {
+    match language {
+        Language::Go | Language::Rust => chain_top(call, source),
+        _ => call,
     }
 }
 
@@ -64,14 +188,54 @@ fn returns_error(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> bool {
     })
 }
 
+fn discarded<'t>(at: Node<'t>, how: Dropped<'t>) -> ErrorFate<'t> {
+    ErrorFate::Discarded(Discard {
+        at,
+        how,
+        through: None,
+    })
+}
+
+/// A Go error variable by its name: `err`, `…err`, `…Err`.
+fn named_as_error(variable: Node<'_>, source: &str) -> bool {
+    let name = node::text(variable, source);
+    variable.kind() == "identifier"
+        && (name == "err" || name.ends_with("Err") || name.ends_with("err"))
+}
+
+/// Whether the Go error variable `name` that `statement` assigns is read on some path before it is assigned
+/// again (the shared def-use: an `err` set in each branch of an `if`/`switch` and checked after them is read),
+/// or is a named result of the function (which every bare `return` reads).
+fn go_error_read(
+    facts: &FileFacts<'_>,
+    call: &Call<'_>,
+    statement: Node<'_>,
+    name: &str,
+    scope: Node<'_>,
+    source: &str,
+) -> bool {
+    let Some(function) = call.function.map(|f| facts.outermost_function(f)) else {
+        return true;
+    };
+    let named_result = facts.functions[function]
+        .node
+        .child_by_field_name("result")
+        .is_some_and(|r| {
+            node::descendants(r).any(|n| n.kind() == "identifier" && node::text(n, source) == name)
+        });
+    named_result || def_use::read_later(facts, statement, name, scope, source)
+}
+
 fn go_error_fate<'t>(
     facts: &FileFacts<'t>,
     call: &Call<'t>,
-    scope: Node<'t>,
+    question: Question<'t>,
     source: &str,
-    hands_back: HandsBack,
 ) -> ErrorFate<'t> {
-    let mut n = call.node;
+    let Question {
+        scope, hands_back, ..
+    } = question;
+    let mut n = question.value;
     while let Some(parent) = n
         .parent()
         .filter(|p| p.kind() == "parenthesized_expression")
@@ -89,14 +253,20 @@ fn go_error_fate<'t>(
             else {
                 return ErrorFate::Unknown;
             };
+            // `a, err = f(), g()`: each value has its own target; only a single call's results are judged.
+            if statement.child_by_field_name("right") != Some(parent)
+                || node::named_children(parent).count() != 1
+            {
+                return ErrorFate::Unknown;
+            }
             let lefts: Vec<Node<'t>> = statement
                 .child_by_field_name("left")
                 .map(|l| node::named_children(l).collect())
                 .unwrap_or_default();
-            let Some(last) = lefts.last() else {
+            let Some(last) = lefts.last().copied() else {
                 return ErrorFate::Unknown;
             };
-            let name = node::text(*last, source);
+            let name = node::text(last, source);
             let is_error =
                 lefts.len() > 1 || name.to_ascii_lowercase().contains("err") || name == "_";
             if !is_error {
@@ -104,7 +274,32 @@ fn go_error_fate<'t>(
             }
             if name == "_" {
                 // `_ = f()` exists to silence an unchecked-error lint: the value dropped is an error.
-                return ErrorFate::Discarded(statement);
+                let safety_net = call.method.as_deref().is_some_and(|m| {
+                    // A transaction's deferred rollback, which fails by design after a commit.
+                    CallKinds::builtin()
+                        .errors
+                        .deferred_safety_nets
+                        .iter()
+                        .any(|net| net == m)
+                }) && node::ancestors(call.node)
+                    .any(|a| a.kind() == "defer_statement");
+                let how = if safety_net {
+                    Dropped::SafetyNet
+                } else {
+                    Dropped::Blank {
+                        every_value: lefts.iter().all(|t| node::text(*t, source) == "_"),
+                    }
+                };
+                return discarded(statement, how);
+            }
+            if !go_error_read(facts, call, statement, name, scope, source) {
+                return discarded(
+                    statement,
+                    Dropped::NeverRead {
+                        variable: last,
+                        named_as_error: named_as_error(last, source),
+                    },
+                );
             }
             // `if err := f(); err != nil {…}`
             if let Some(owner) = statement.parent().filter(|p| {
@@ -130,19 +325,15 @@ fn go_error_fate<'t>(
                 Some(check) if check.kind() == "if_statement" => {
                     go_branch(facts, check, name, source, hands_back)
                 }
-                // `switch { case err == nil: … }`: decided case by case, not judged here.
-                Some(_) => ErrorFate::Unknown,
-                // Read on some path (returned, passed on, checked after the branches join): not dropped, but
-                // not a branch this model can name either.
-                None if def_use::read_later(statement, name, scope, source, facts.language) => {
-                    ErrorFate::Unknown
-                }
-                None => ErrorFate::Discarded(statement),
+                // `switch { case err == nil: … }`: decided case by case, not judged here. Read on some other
+                // path (returned, passed on, checked after the branches join): not dropped, but not a branch
+                // this model can name either.
+                _ => ErrorFate::Unknown,
             }
         }
         "expression_statement" => {
             if returns_error(facts, call, source) {
-                ErrorFate::Discarded(parent)
+                discarded(parent, Dropped::Unchecked)
             } else {
                 ErrorFate::Unknown
             }
@@ -150,20 +341,55 @@ fn go_error_fate<'t>(
         "binary_expression" => {
             // `if handle(m) != nil {…}`
             match parent.parent().filter(|p| p.kind() == "if_statement") {
-                Some(check) => {
-                    let failure = check.child_by_field_name("consequence");
-                    ErrorFate::Branch {
-                        check,
-                        failure,
-                        leaves: failure.is_some_and(|f| leaves(f, facts, source, hands_back)),
-                    }
-                }
+                Some(check) => branch(
+                    facts,
+                    check,
+                    check.child_by_field_name("consequence"),
+                    source,
+                    hands_back,
+                ),
                 None => ErrorFate::Unknown,
             }
         }
         "return_statement" => ErrorFate::Propagated,
         _ => ErrorFate::Unknown,
     }
+}
+
+/// A branch whose `failure` side (if any) runs when the call fails; whether it always gets out is judged on
+/// `exit` (the side itself, or a match arm's value).
+fn branch<'t>(
+    facts: &FileFacts<'t>,
+    check: Node<'t>,
+    failure: Option<Node<'t>>,
+    source: &str,
+    hands_back: HandsBack,
+) -> ErrorFate<'t> {
+    branch_exiting(facts, check, failure, failure, source, hands_back)
+}
+
+fn branch_exiting<'t>(
+    facts: &FileFacts<'t>,
+    check: Node<'t>,
+    failure: Option<Node<'t>>,
+    exit: Option<Node<'t>>,
+    source: &str,
+    hands_back: HandsBack,
+) -> ErrorFate<'t> {
+    ErrorFate::Branch {
+        check,
+        failure,
+        leaves: exit.is_some_and(|f| leaves(f, facts, source, hands_back)),
+        empty: failure.is_some_and(does_nothing),
+        through: None,
+    }
+}
+
+/// A failure side that holds nothing but comments: an empty block, a `catch {}`.
+fn does_nothing(failure: Node<'_>) -> bool {
+    let body = failure.child_by_field_name("body").unwrap_or(failure);
+    matches!(body.kind(), "block" | "statement_block")
+        && node::named_children(body).all(|c| c.kind() == "comment")
 }
 
 /// The branch an `if` on `err` takes on failure: the body for `err != nil`, the `else` for `err == nil`.
@@ -177,24 +403,21 @@ fn go_branch<'t>(
     let Some(condition) = check.child_by_field_name("condition") else {
         return ErrorFate::Unknown;
     };
+    let sides = |c: Node<'t>| {
+        [
+            c.child_by_field_name("left"),
+            c.child_by_field_name("right"),
+        ]
+    };
     let comparison = std::iter::once(condition)
         .chain(node::descendants(condition))
         .find(|c| {
             c.kind() == "binary_expression"
-                && [
-                    c.child_by_field_name("left"),
-                    c.child_by_field_name("right"),
-                ]
-                .iter()
-                .flatten()
-                .any(|side| node::text(*side, source) == err)
-                && [
-                    c.child_by_field_name("left"),
-                    c.child_by_field_name("right"),
-                ]
-                .iter()
-                .flatten()
-                .any(|side| side.kind() == "nil")
+                && sides(*c)
+                    .iter()
+                    .flatten()
+                    .any(|side| node::text(*side, source) == err)
+                && sides(*c).iter().flatten().any(|side| side.kind() == "nil")
         });
     let Some(comparison) = comparison else {
         // `errors.Is(err, …)` and friends: a decision about some errors only.
@@ -209,61 +432,69 @@ fn go_branch<'t>(
         "==" => check.child_by_field_name("alternative"),
         _ => return ErrorFate::Unknown,
     };
-    ErrorFate::Branch {
-        check,
-        failure,
-        leaves: failure.is_some_and(|f| leaves(f, facts, source, hands_back)),
-    }
+    branch(facts, check, failure, source, hands_back)
 }
 
 fn rust_error_fate<'t>(
     facts: &FileFacts<'t>,
     call: &Call<'t>,
-    scope: Node<'t>,
+    question: Question<'t>,
     source: &str,
-    hands_back: HandsBack,
 ) -> ErrorFate<'t> {
-    let mut n = call.node;
-    loop {
+    let Question {
+        scope, hands_back, ..
+    } = question;
+    let mut n = question.value;
+    // The `let` the result was kept in, once the walk follows its name.
+    let mut through = None;
+    let fate = loop {
         let Some(parent) = n.parent() else {
-            return ErrorFate::Unknown;
+            break ErrorFate::Unknown;
         };
         match parent.kind() {
             "await_expression" | "parenthesized_expression" => n = parent,
-            "try_expression" | "return_expression" => return ErrorFate::Propagated,
+            "try_expression" | "return_expression" => break ErrorFate::Propagated,
             "field_expression" => {
                 let Some(method_call) = parent.parent().filter(|c| c.kind() == "call_expression")
                 else {
-                    return ErrorFate::Unknown;
+                    break ErrorFate::Unknown;
                 };
-                let method = parent
-                    .child_by_field_name("field")
-                    .map(|f| node::text(f, source))
-                    .unwrap_or("");
-                match method {
-                    "unwrap" | "expect" => return ErrorFate::Propagated,
+                let Some(field) = parent.child_by_field_name("field") else {
+                    break ErrorFate::Unknown;
+                };
+                match node::text(field, source) {
+                    "unwrap" | "expect" => break ErrorFate::Propagated,
                     "ok" | "unwrap_or" | "unwrap_or_default" | "unwrap_or_else" | "err" => {
-                        return ErrorFate::Discarded(method_call)
+                        let as_statement = method_call
+                            .parent()
+                            .is_some_and(|s| s.kind() == "expression_statement");
+                        break discarded(
+                            method_call,
+                            Dropped::Converted {
+                                method: field,
+                                as_statement,
+                            },
+                        );
                     }
                     "map_err" | "context" | "with_context" | "inspect_err" | "map" | "await" => {
                         n = method_call
                     }
-                    _ => return ErrorFate::Unknown,
+                    _ => break ErrorFate::Unknown,
                 }
             }
             "let_declaration" => {
                 let pattern = parent.child_by_field_name("pattern");
                 let text = pattern.map(|p| node::text(p, source)).unwrap_or("_");
                 if text.starts_with('_') {
-                    return ErrorFate::Discarded(parent);
+                    break discarded(parent, Dropped::LetBlank { named: text != "_" });
                 }
                 if parent.child_by_field_name("alternative").is_some() {
                     // `let Ok(x) = f() else { … }`: the else block must diverge.
-                    return ErrorFate::Propagated;
+                    break ErrorFate::Propagated;
                 }
                 // `let res = f().await;` then `res?`, `match res`, `if let Err(_) = res`.
                 let Some(pattern) = pattern.filter(|p| p.kind() == "identifier") else {
-                    return ErrorFate::Unknown;
+                    break ErrorFate::Unknown;
                 };
                 let name = node::text(pattern, source);
                 let later_use = node::descendants(scope).find(|u| {
@@ -272,24 +503,49 @@ fn rust_error_fate<'t>(
                         && node::text(*u, source) == name
                 });
                 let Some(later_use) = later_use else {
-                    return ErrorFate::Discarded(parent);
+                    break discarded(
+                        parent,
+                        Dropped::NeverRead {
+                            variable: pattern,
+                            named_as_error: false,
+                        },
+                    );
                 };
+                through = through.or(Some(parent));
                 n = later_use;
             }
-            "let_condition" => return rust_let_branch(facts, parent, source, hands_back),
-            "match_expression" => return rust_match_branch(facts, parent, source, hands_back),
+            "let_condition" => break rust_let_branch(facts, parent, source, hands_back),
+            "match_expression" => break rust_match_branch(facts, parent, source, hands_back),
             "expression_statement" => {
-                return if returns_error(facts, call, source) {
-                    ErrorFate::Discarded(parent)
+                break if returns_error(facts, call, source) {
+                    discarded(parent, Dropped::Unchecked)
                 } else {
                     ErrorFate::Unknown
                 }
             }
-            _ => return ErrorFate::Unknown,
+            _ => break ErrorFate::Unknown,
         }
+    };
+    match fate {
+        ErrorFate::Branch {
+            check,
+            failure,
+            leaves,
+            empty,
+            ..
+        } => ErrorFate::Branch {
+            check,
+            failure,
+            leaves,
+            empty,
+            through,
+        },
+        ErrorFate::Discarded(discard) => ErrorFate::Discarded(Discard { through, ..discard }),
+        other => other,
     }
 }
 
+/// `if let Err(e) = f()` (the body handles the failure) or `if let Ok(v) = f()` (the `else`, if any, does).
 fn rust_let_branch<'t>(
     facts: &FileFacts<'t>,
     condition: Node<'t>,
@@ -303,18 +559,14 @@ fn rust_let_branch<'t>(
         .child_by_field_name("pattern")
         .map(|p| node::text(p, source))
         .unwrap_or("");
-    let failure = if pattern.starts_with("Err") {
+    let failure = if pattern.starts_with("Err(") {
         check.child_by_field_name("consequence")
-    } else if pattern.starts_with("Ok") {
+    } else if pattern.starts_with("Ok(") {
         check.child_by_field_name("alternative")
     } else {
         return ErrorFate::Unknown;
     };
-    ErrorFate::Branch {
-        check,
-        failure,
-        leaves: failure.is_some_and(|f| leaves(f, facts, source, hands_back)),
-    }
+    branch(facts, check, failure, source, hands_back)
 }
 
 fn rust_match_branch<'t>(
@@ -338,51 +590,56 @@ fn rust_match_branch<'t>(
     let Some(failure) = failure else {
         return ErrorFate::Unknown;
     };
-    ErrorFate::Branch {
+    branch_exiting(
+        facts,
         check,
-        failure: Some(*failure),
-        leaves: failure
-            .child_by_field_name("value")
-            .is_some_and(|v| leaves(v, facts, source, hands_back)),
-    }
+        Some(*failure),
+        failure.child_by_field_name("value"),
+        source,
+        hands_back,
+    )
 }
 
 fn ts_error_fate<'t>(
     facts: &FileFacts<'t>,
     call: &Call<'t>,
-    scope: Node<'t>,
+    question: Question<'t>,
     source: &str,
-    hands_back: HandsBack,
 ) -> ErrorFate<'t> {
-    // `process(msg).catch(() => …)`: the rejection is handled right there.
-    if let Some(member) = call
-        .node
-        .parent()
-        .filter(|p| p.kind() == "member_expression")
-        .filter(|m| {
-            m.child_by_field_name("property")
-                .is_some_and(|p| node::text(p, source) == "catch")
-        })
-    {
-        if let Some(catch_call) = member.parent().filter(|c| c.kind() == "call_expression") {
-            let handler = catch_call
-                .child_by_field_name("arguments")
-                .and_then(|a| node::named_children(a).next());
-            let rethrows = handler.is_some_and(|h| {
-                node::descendants(h).any(|n| n.kind() == "throw_statement")
-                    || node::descendants(h).any(|n| hands_back(n, source))
-            });
-            return if rethrows {
-                ErrorFate::Propagated
-            } else {
-                ErrorFate::Discarded(catch_call)
-            };
+    let Question {
+        scope, hands_back, ..
+    } = question;
+    // `process(msg).catch(() => …)`, also further down a chain (`fetch(u).then(…).catch(…)`): the rejection is
+    // handled right there.
+    if let Some(catch_call) = catching_call(question.value, source) {
+        let handler = catch_call
+            .child_by_field_name("arguments")
+            .and_then(|a| node::named_children(a).next());
+        let rethrows = handler.is_some_and(|h| {
+            node::descendants(h).any(|n| n.kind() == "throw_statement")
+                || node::descendants(h).any(|n| hands_back(n, source))
+        });
+        if rethrows {
+            return ErrorFate::Propagated;
         }
+        let silent = handler.is_some_and(|h| {
+            is_empty_handler(h, source) && !failure_value_is_read(facts, catch_call, h, source)
+        });
+        return discarded(catch_call, Dropped::Caught { handler, silent });
     }
-    let awaited = node::ancestors(call.node)
-        .take_while(|a| *a != scope)
-        .take_while(|a| !node::function_kinds(facts.language).contains(&a.kind()))
-        .any(|a| matches!(a.kind(), "await_expression" | "return_statement"));
+    if question.returns_promise
+        && question
+            .value
+            .parent()
+            .is_some_and(|p| p.kind() == "expression_statement")
+    {
+        return discarded(question.value, Dropped::Floating);
+    }
+    let awaited = node::awaits_inside_out(call.node)
+        || node::ancestors(call.node)
+            .take_while(|a| *a != scope)
+            .take_while(|a| !node::function_kinds(facts.language).contains(&a.kind()))
+            .any(|a| matches!(a.kind(), "await_expression" | "return_statement"));
     let async_callee = same_file_function(facts, call).is_some_and(|f| facts.functions[f].is_async);
     if !awaited && async_callee {
         return ErrorFate::Unknown;
@@ -401,19 +658,109 @@ fn ts_error_fate<'t>(
             continue;
         }
         if let Some(handler) = t.child_by_field_name("handler") {
-            let body = handler.child_by_field_name("body");
-            return ErrorFate::Branch {
-                check: t,
-                failure: Some(handler),
-                leaves: body.is_some_and(|b| leaves(b, facts, source, hands_back)),
-            };
+            return branch_exiting(
+                facts,
+                t,
+                Some(handler),
+                handler.child_by_field_name("body"),
+                source,
+                hands_back,
+            );
         }
     }
     ErrorFate::Propagated
 }
 
-/// Whether a block contains a way out for the failure path: an exit statement or a call that hands the failure back, outside nested
-/// functions.
+/// The `.catch(…)` call a promise's rejection reaches: up the chain of calls made on it (`.then`, `.finally`
+/// and any other method pass a rejection on), through `await` and parentheses.
+fn catching_call<'t>(value: Node<'t>, source: &str) -> Option<Node<'t>> {
+    let mut current = value;
+    for _ in 0..16 {
+        let parent = current.parent()?;
+        match parent.kind() {
+            "await_expression" | "parenthesized_expression" => current = parent,
+            "member_expression" if parent.child_by_field_name("object") == Some(current) => {
+                let outer = parent.parent().filter(|p| p.kind() == "call_expression")?;
+                let property = parent.child_by_field_name("property")?;
+                if node::text(property, source) == "catch" {
+                    return Some(outer);
+                }
+                current = outer;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// `() => {}`, `() => undefined`, `() => null`, `function () {}`.
+fn is_empty_handler(handler: Node<'_>, source: &str) -> bool {
+    if !matches!(
+        handler.kind(),
+        "arrow_function" | "function_expression" | "function"
+    ) {
+        return false;
+    }
+    let Some(body) = handler.child_by_field_name("body") else {
+        return false;
+    };
+    match body.kind() {
+        "statement_block" => node::named_children(body).all(|c| c.kind() == "comment"),
+        _ => matches!(
+            node::text(body, source).trim(),
+            "undefined" | "null" | "void 0" | "{}"
+        ),
+    }
+}
+
+/// `const row = await call().catch(() => null)` with `row` read later (`if (!row) throw …`): the handler turns
+/// the failure into a value the code goes on to look at, so the failure is not dropped.
+fn failure_value_is_read(
+    facts: &FileFacts<'_>,
+    catch_call: Node<'_>,
+    handler: Node<'_>,
+    source: &str,
+) -> bool {
+    let returns_value = handler
+        .child_by_field_name("body")
+        .is_some_and(|b| b.kind() != "statement_block");
+    if !returns_value {
+        return false;
+    }
+    let mut value = catch_call;
+    while let Some(parent) = value
+        .parent()
+        .filter(|p| matches!(p.kind(), "await_expression" | "parenthesized_expression"))
+    {
+        value = parent;
+    }
+    let Some(declarator) = value
+        .parent()
+        .filter(|p| p.kind() == "variable_declarator")
+        .filter(|d| d.child_by_field_name("value") == Some(value))
+    else {
+        return false;
+    };
+    let Some(name) = declarator
+        .child_by_field_name("name")
+        .filter(|n| n.kind() == "identifier")
+    else {
+        return false;
+    };
+    let Some(statement) = declarator.parent() else {
+        return false;
+    };
+    let Some(function) = node::ancestors(statement)
+        .find(|a| node::function_kinds(facts.language).contains(&a.kind()))
+        .or_else(|| node::ancestors(statement).last())
+    else {
+        return false;
+    };
+    def_use::read_later(facts, statement, node::text(name, source), function, source)
+}
+
+/// Whether a block contains a way out for the failure path: an exit statement or a call that hands the failure
+/// back, outside nested functions.
 fn leaves(block: Node<'_>, facts: &FileFacts<'_>, source: &str, hands_back: HandsBack) -> bool {
     let language = facts.language;
     let kinds = node::function_kinds(language);
@@ -431,4 +778,54 @@ fn leaves(block: Node<'_>, facts: &FileFacts<'_>, source: &str, hands_back: Hand
         stack.extend(node::named_children(n));
     }
     false
+}
+
+/// Whether the statement `s` runs on a path that is already failing: the rest of its block leaves the function
+/// with an error (`return Err(e)`, Go `return …, err` with a non-`nil` error, `throw`). A failure dropped there
+/// is secondary — best-effort bookkeeping of the first failure (`let _ = record_error(…)` before `return
+/// Err(e)`), which the caller learns of anyway.
+pub fn on_failure_path(s: Node<'_>, source: &str, language: Language) -> bool {
+    let mut next = s.next_named_sibling();
+    while let Some(current) = next {
+        let inner = match current.kind() {
+            "expression_statement" => node::named_children(current).next().unwrap_or(current),
+            _ => current,
+        };
+        let fails = match inner.kind() {
+            "throw_statement" => true,
+            "return_expression" => node::named_children(inner)
+                .next()
+                .is_some_and(|value| is_rust_err(value, source)),
+            "return_statement" if language == Language::Go => node::named_children(inner)
+                .flat_map(|list| {
+                    if list.kind() == "expression_list" {
+                        node::named_children(list).collect::<Vec<_>>()
+                    } else {
+                        vec![list]
+                    }
+                })
+                .last()
+                .is_some_and(|value| value.kind() != "nil" && node::text(value, source) != "nil"),
+            // A block's tail expression is its value: `Err(e)` ends a Rust function with an error.
+            _ if language == Language::Rust && current.next_named_sibling().is_none() => {
+                is_rust_err(inner, source)
+            }
+            _ => false,
+        };
+        if fails {
+            return true;
+        }
+        if control_flow::statement_exit(current, source, language).is_some() {
+            return false;
+        }
+        next = current.next_named_sibling();
+    }
+    false
+}
+
+fn is_rust_err(value: Node<'_>, source: &str) -> bool {
+    value.kind() == "call_expression"
+        && value
+            .child_by_field_name("function")
+            .is_some_and(|f| node::text(f, source) == "Err")
 }

@@ -7,10 +7,18 @@
 
 use std::path::Path;
 
+use dsr_core::kb::{KnowledgeBase, PathGroupKind, WebFramework};
 use dsr_syntax::{node, Language, TextRange};
 use tree_sitter::Node;
 
 use crate::facts::{ContextKind, ContextSource, FileFacts};
+
+/// The knowledge base's web frameworks of a language, with the [`Framework`] each names, in table order.
+fn frameworks(language: Language) -> impl Iterator<Item = (&'static WebFramework, Framework)> {
+    KnowledgeBase::builtin()
+        .web_frameworks(language)
+        .filter_map(|entry| Some((entry, Framework::from_name(&entry.framework)?)))
+}
 
 /// The web framework (or server library) a handler, route or server belongs to.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -38,6 +46,32 @@ pub enum Framework {
 }
 
 impl Framework {
+    /// Every framework [`Framework::name`] names.
+    const ALL: [Framework; 17] = [
+        Framework::NetHttp,
+        Framework::Gin,
+        Framework::Echo,
+        Framework::Chi,
+        Framework::Fiber,
+        Framework::Axum,
+        Framework::ActixWeb,
+        Framework::Warp,
+        Framework::Tonic,
+        Framework::Hyper,
+        Framework::Express,
+        Framework::Fastify,
+        Framework::Koa,
+        Framework::Nest,
+        Framework::RouteFile,
+        Framework::NextPagesApi,
+        Framework::NodeHttp,
+    ];
+
+    /// The framework a knowledge-base `[[web_framework]]` entry names.
+    pub fn from_name(name: &str) -> Option<Framework> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
     pub const fn name(self) -> &'static str {
         match self {
             Framework::NetHttp => "net/http",
@@ -348,17 +382,9 @@ mod go {
     ];
 
     fn framework_of(path: &str) -> Option<Framework> {
-        if path.starts_with("net/http.") {
-            Some(Framework::NetHttp)
-        } else if path.starts_with("github.com/gin-gonic/gin.") {
-            Some(Framework::Gin)
-        } else if path.starts_with("github.com/labstack/echo") {
-            Some(Framework::Echo)
-        } else if path.starts_with("github.com/gofiber/fiber") {
-            Some(Framework::Fiber)
-        } else {
-            None
-        }
+        frameworks(Language::Go)
+            .find(|(entry, _)| entry.paths.iter().any(|p| path.starts_with(p.as_str())))
+            .map(|(_, fw)| fw)
     }
 
     /// The framework a handler's parameter types say it belongs to.
@@ -368,36 +394,40 @@ mod go {
             .iter()
             .filter_map(|p| p.type_path.as_deref())
             .collect();
-        if types.contains(&"net/http.ResponseWriter") && types.contains(&"net/http.Request") {
-            return Some(Framework::NetHttp);
+        let two_parameters = frameworks(Language::Go).find(|(entry, _)| {
+            !entry.handler_params.is_empty()
+                && entry
+                    .handler_params
+                    .iter()
+                    .all(|t| types.contains(&t.as_str()))
+        });
+        if let Some((_, fw)) = two_parameters {
+            return Some(fw);
         }
         if f.params.len() != 1 {
             return None;
         }
         let t = types.first()?;
-        match framework_of(t)? {
-            Framework::Gin if t.ends_with(".Context") => Some(Framework::Gin),
-            Framework::Echo if t.ends_with(".Context") => Some(Framework::Echo),
-            Framework::Fiber if t.ends_with(".Ctx") => Some(Framework::Fiber),
-            _ => None,
-        }
+        let (entry, fw) = frameworks(Language::Go)
+            .find(|(entry, _)| entry.paths.iter().any(|p| t.starts_with(p.as_str())))?;
+        let context = entry.handler_context.as_deref()?;
+        t.strip_suffix(context)
+            .is_some_and(|head| head.ends_with('.'))
+            .then_some(fw)
     }
 
     fn imports_web(facts: &FileFacts<'_>) -> Option<Framework> {
-        let order = [
-            ("github.com/gin-gonic/gin", Framework::Gin),
-            ("github.com/labstack/echo", Framework::Echo),
-            ("github.com/gofiber/fiber", Framework::Fiber),
-            ("github.com/go-chi/chi", Framework::Chi),
-            ("github.com/gorilla/mux", Framework::NetHttp),
-            ("net/http", Framework::NetHttp),
-        ];
-        order.iter().find_map(|(path, fw)| {
-            facts
+        frameworks(Language::Go).find_map(|(entry, fw)| {
+            entry
                 .imports
                 .iter()
-                .any(|i| i.path.starts_with(path))
-                .then_some(*fw)
+                .any(|path| {
+                    facts
+                        .imports
+                        .iter()
+                        .any(|i| i.path.starts_with(path.as_str()))
+                })
+                .then_some(fw)
         })
     }
 
@@ -452,7 +482,50 @@ mod go {
                 }
             }
         }
+        health_registrations(model, facts, source, web);
         servers(model, facts, source);
+    }
+
+    /// A call named for a probe that is handed a router of this file (`runner.RegisterHealth(mux)`,
+    /// `addReadiness(r)`): it registers the probe routes elsewhere. Recorded as a route whose path the file does
+    /// not show, named by the call.
+    fn health_registrations(
+        model: &mut Handlers<'_>,
+        facts: &FileFacts<'_>,
+        source: &str,
+        web: Framework,
+    ) {
+        let routers: Vec<&str> = facts
+            .calls
+            .iter()
+            .filter(|c| {
+                c.method
+                    .as_deref()
+                    .is_some_and(|m| ROUTE_METHODS.contains(&m))
+            })
+            .filter_map(|c| c.receiver.map(|r| node::text(r, source)))
+            .collect();
+        for call in &facts.calls {
+            let name = call
+                .method
+                .as_deref()
+                .unwrap_or_else(|| call.callee_text.rsplit('.').next().unwrap_or_default());
+            if ROUTE_METHODS.contains(&name) || !is_health_name(name) {
+                continue;
+            }
+            let hands_router = call
+                .args
+                .iter()
+                .any(|a| a.kind() == "identifier" && routers.contains(&node::text(*a, source)));
+            if hands_router {
+                model.routes.push(Route {
+                    range: call.range(),
+                    path: None,
+                    handler_name: Some(call.callee_text.clone()),
+                    framework: web,
+                });
+            }
+        }
     }
 
     fn servers<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, source: &str) {
@@ -474,36 +547,25 @@ mod go {
             .map(|c| Shutdown::Wired(c.range()))
             .unwrap_or(Shutdown::Missing);
         for (index, call) in facts.calls.iter().enumerate() {
+            let serves = call.path.as_deref().is_some_and(|path| {
+                KnowledgeBase::builtin().is_in_group(Language::Go, path, PathGroupKind::Serve)
+            });
             let fw = match (call.path.as_deref(), call.method.as_deref()) {
-                (
-                    Some(
-                        "net/http.ListenAndServe"
-                        | "net/http.ListenAndServeTLS"
-                        | "net/http.Serve"
-                        | "net/http.ServeTLS",
-                    ),
-                    _,
-                ) => Framework::NetHttp,
-                (None, Some("ListenAndServe" | "ListenAndServeTLS")) => Framework::NetHttp,
-                (None, Some("Serve" | "ServeTLS"))
-                    if receiver_built_by(facts, call, source, "net/http.Server") =>
-                {
-                    Framework::NetHttp
-                }
-                (None, Some("Run" | "RunTLS"))
-                    if receiver_built_by(facts, call, source, "github.com/gin-gonic/gin.") =>
-                {
-                    Framework::Gin
-                }
-                (None, Some("Start" | "StartTLS"))
-                    if receiver_built_by(facts, call, source, "github.com/labstack/echo") =>
-                {
-                    Framework::Echo
-                }
-                (None, Some("Listen" | "ListenTLS"))
-                    if receiver_built_by(facts, call, source, "github.com/gofiber/fiber") =>
-                {
-                    Framework::Fiber
+                // `http.ListenAndServe` and the other package functions of the kb's `serve` group.
+                (Some(_), _) if serves => Framework::NetHttp,
+                (None, Some(method)) => {
+                    let listed = |names: &[String]| names.iter().any(|n| n == method);
+                    let server = frameworks(Language::Go).find(|(entry, _)| {
+                        listed(&entry.serve_any)
+                            || listed(&entry.serve_methods)
+                                && entry.server.as_deref().is_some_and(|server| {
+                                    receiver_built_by(facts, call, source, server)
+                                })
+                    });
+                    match server {
+                        Some((_, fw)) => fw,
+                        None => continue,
+                    }
                 }
                 _ => continue,
             };
@@ -563,15 +625,21 @@ mod rust {
     ];
 
     fn web_framework(facts: &FileFacts<'_>) -> Option<Framework> {
-        if facts.imports_module("axum") {
-            Some(Framework::Axum)
-        } else if facts.imports_module("actix_web") {
-            Some(Framework::ActixWeb)
-        } else if facts.imports_module("warp") {
-            Some(Framework::Warp)
-        } else {
-            None
-        }
+        frameworks(Language::Rust).find_map(|(entry, fw)| {
+            entry
+                .imports
+                .iter()
+                .any(|m| facts.imports_module(m))
+                .then_some(fw)
+        })
+    }
+
+    /// The module a framework's items come from (`actix_web`), when the knowledge base names one.
+    fn module_of(fw: Framework) -> Option<&'static str> {
+        frameworks(Language::Rust)
+            .find(|(_, f)| *f == fw)
+            .and_then(|(entry, _)| entry.imports.first())
+            .map(String::as_str)
     }
 
     pub(super) fn collect<'t>(
@@ -596,8 +664,16 @@ mod rust {
         source: &str,
         root: Node<'t>,
     ) {
-        let imports_tonic = facts.imports_module("tonic");
-        let imports_actix = facts.imports_module("actix_web");
+        // `#[tonic::async_trait]` (or `#[async_trait]` in a file importing tonic) marks a service's handlers.
+        let trait_attributes: Vec<(&str, bool, Framework)> = frameworks(Language::Rust)
+            .filter_map(|(entry, fw)| {
+                let attribute = entry.trait_attribute.as_deref()?;
+                let (module, _) = attribute.rsplit_once("::")?;
+                Some((attribute, facts.imports_module(module), fw))
+            })
+            .collect();
+        let actix = module_of(Framework::ActixWeb);
+        let imports_actix = actix.is_some_and(|m| facts.imports_module(m));
         for item in node::descendants(root).filter(|n| n.kind() == "attribute_item") {
             let Some(attribute) = node::named_children(item).next() else {
                 continue;
@@ -609,7 +685,11 @@ mod rust {
             };
             let short = name.rsplit("::").next().unwrap_or(name);
             if target.kind() == "function_item"
-                && (imports_actix || name.starts_with("actix_web::"))
+                && (imports_actix
+                    || actix.is_some_and(|m| {
+                        name.strip_prefix(m)
+                            .is_some_and(|rest| rest.starts_with("::"))
+                    }))
                 && matches!(
                     short,
                     "get" | "post" | "put" | "patch" | "delete" | "head" | "options" | "route"
@@ -633,18 +713,18 @@ mod rust {
                     model.add_handler(index, target, path, Framework::ActixWeb);
                 }
             }
-            let tonic_trait =
-                name == "tonic::async_trait" || (imports_tonic && name == "async_trait");
-            if target.kind() == "impl_item"
-                && tonic_trait
-                && target.child_by_field_name("trait").is_some()
-            {
+            let service_trait = trait_attributes.iter().find(|(attribute, imported, _)| {
+                name == *attribute || (*imported && attribute.rsplit("::").next() == Some(name))
+            });
+            if let Some((_, _, fw)) = service_trait.filter(|_| {
+                target.kind() == "impl_item" && target.child_by_field_name("trait").is_some()
+            }) {
                 let Some(body) = target.child_by_field_name("body") else {
                     continue;
                 };
                 for f in node::named_children(body).filter(|n| n.kind() == "function_item") {
                     if let Some(index) = facts.functions.iter().position(|x| x.node == f) {
-                        model.add_handler(index, f, None, Framework::Tonic);
+                        model.add_handler(index, f, None, *fw);
                     }
                 }
             }
@@ -696,7 +776,7 @@ mod rust {
             ),
             // actix `web::resource("/x").route(web::get().to(h))`.
             "resource" if call.method.is_none() => {
-                let index = facts.calls.iter().position(|c| c.node == call.node);
+                let index = facts.call_index(call.node);
                 let chained: Vec<Node<'t>> = index
                     .map(|i| {
                         chain(facts, i)
@@ -879,28 +959,13 @@ mod typescript {
         "register",
     ];
 
-    /// Modules whose import makes `x.get("/path", handler)` a route registration.
+    /// Modules whose import makes `x.get("/path", handler)` a route registration: the first of the
+    /// knowledge base's modules, in table order, that the file imports.
     fn web_framework(facts: &FileFacts<'_>) -> Option<Framework> {
-        let table = [
-            ("express", Framework::Express),
-            ("fastify", Framework::Fastify),
-            ("koa", Framework::Koa),
-            ("@koa/router", Framework::Koa),
-            ("koa-router", Framework::Koa),
-            ("hono", Framework::Express),
-            ("@hono/node-server", Framework::Express),
-            ("restify", Framework::Express),
-            ("polka", Framework::Express),
-            ("@nestjs/common", Framework::Nest),
-            ("@nestjs/core", Framework::Nest),
-            ("http", Framework::NodeHttp),
-            ("https", Framework::NodeHttp),
-            ("http2", Framework::NodeHttp),
-        ];
-        table
-            .iter()
+        frameworks(Language::TypeScript)
+            .flat_map(|(entry, fw)| entry.imports.iter().map(move |m| (m, fw)))
             .find(|(m, _)| facts.imports_module(m))
-            .map(|(_, fw)| *fw)
+            .map(|(_, fw)| fw)
     }
 
     pub(super) fn collect<'t>(
@@ -1132,7 +1197,11 @@ mod typescript {
 
     /// NestJS: methods decorated `@Get()`/`@Post(':id')`/… in a class decorated `@Controller(prefix)`.
     fn nest<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, source: &str, root: Node<'t>) {
-        if !facts.imports_module("@nestjs/common") {
+        // The decorators come from the framework's first module (`@nestjs/common`).
+        let decorators = frameworks(Language::TypeScript)
+            .find(|(_, fw)| *fw == Framework::Nest)
+            .and_then(|(entry, _)| entry.imports.first());
+        if !decorators.is_some_and(|m| facts.imports_module(m)) {
             return;
         }
         for class in node::descendants(root).filter(|n| n.kind() == "class_declaration") {

@@ -189,6 +189,76 @@ impl Acquisition<'_, '_> {
             _ => None,
         }
     }
+
+    /// Whether the lock serialises a fill of its owner's own state at `at` (a node held under the lock), Go: the
+    /// node runs only when a field of the owner is still `nil` (`if t.rows == nil { t.fetch(ctx) }`, a lazy
+    /// initialisation: after the first caller no one waits), or after a re-check of the owner's state that
+    /// returns early (`if cur := c.current.Load(); cur != nil { return cur }`: a caller that waited for the
+    /// lock takes the result the holder fetched — a single flight). Such a lock exists to make callers wait
+    /// for the one fetch they all need; it is not a shared lock that unrelated work queues behind.
+    pub fn serialises_owner_fill(&self, source: &str, region_start: usize, at: Node<'_>) -> bool {
+        let Some((owner, _)) = self.lock.as_deref().and_then(|l| l.rsplit_once('.')) else {
+            return false;
+        };
+        let lock = self.lock.as_deref().unwrap_or_default();
+        let reads_owner_field = |condition: Node<'_>| {
+            let text = compact(node::text(condition, source));
+            let prefix = format!("{owner}.");
+            text.match_indices(&prefix).any(|(i, _)| {
+                let before_ok = i == 0
+                    || !text[..i]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.');
+                before_ok && !text[i..].starts_with(lock)
+            })
+        };
+        let is_nil_check = |condition: Node<'_>| {
+            condition.kind() == "binary_expression"
+                && node::text(condition, source).contains("== nil")
+        };
+        // Inside `if <owner>.<field> == nil { … }` taken after the lock.
+        let lazy_init = node::ancestors(at)
+            .take_while(|a| a.start_byte() >= region_start)
+            .filter(|a| a.kind() == "if_statement")
+            .any(|branch| {
+                branch
+                    .child_by_field_name("condition")
+                    .is_some_and(|c| is_nil_check(c) && reads_owner_field(c))
+                    && branch
+                        .child_by_field_name("consequence")
+                        .is_some_and(|body| TextRange::of(body).contains(at.start_byte()))
+            });
+        if lazy_init {
+            return true;
+        }
+        // A re-check of the owner's state between the lock and `at` that returns.
+        let Some(statement) = enclosing_statement(at) else {
+            return false;
+        };
+        let mut sibling = statement.prev_named_sibling();
+        while let Some(previous) = sibling {
+            if previous.start_byte() < region_start {
+                break;
+            }
+            if previous.kind() == "if_statement"
+                && ["initializer", "condition"].iter().any(|field| {
+                    previous
+                        .child_by_field_name(field)
+                        .is_some_and(reads_owner_field)
+                })
+                && previous
+                    .child_by_field_name("consequence")
+                    .is_some_and(|body| {
+                        node::descendants(body).any(|n| n.kind() == "return_statement")
+                    })
+            {
+                return true;
+            }
+            sibling = previous.prev_named_sibling();
+        }
+        false
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -777,7 +847,7 @@ fn constructed<'t, 'k>(
     } else {
         value
     };
-    let index = facts.calls.iter().position(|c| c.node == value)?;
+    let index = facts.call_index(value)?;
     let call = &facts.calls[index];
     if let Some((library, wrapper)) = kb.lock_constructor(facts, call) {
         if !wrapper {

@@ -16,6 +16,7 @@
 //! - whether it is a retry loop (from [`Retries`](super::retry::Retries)) or a pagination loop (a cursor, page
 //!   or next-token variable assigned in the body and fed back into the call or the loop condition).
 
+use dsr_core::kb::{CallKinds, KnowledgeBase, PathGroupKind};
 use dsr_syntax::node::{self, Mention, Wrappers};
 use dsr_syntax::{Language, TextRange};
 use rustc_hash::FxHashSet;
@@ -1187,28 +1188,29 @@ impl<'t> Builder<'_, 't> {
             }
             Language::Rust => {
                 let path = call.path.as_deref().unwrap_or(&call.callee_text);
-                let free = matches!(
+                let spawns = &CallKinds::builtin().derivation;
+                let named_spawn = |name: &str| spawns.task_spawns.iter().any(|s| s == name);
+                // `task::spawn(…)` written through a module the facts do not resolve.
+                let written_spawn =
+                    call.callee_text
+                        .rsplit_once("::")
+                        .is_some_and(|(head, name)| {
+                            named_spawn(name)
+                                && spawns
+                                    .task_spawn_qualifiers
+                                    .iter()
+                                    .any(|q| head.ends_with(q.as_str()))
+                        });
+                let free = KnowledgeBase::builtin().is_in_group(
+                    Language::Rust,
                     path,
-                    "tokio::spawn"
-                        | "tokio::task::spawn"
-                        | "tokio::task::spawn_blocking"
-                        | "tokio::task::spawn_local"
-                        | "std::thread::spawn"
-                        | "async_std::task::spawn"
-                        | "smol::spawn"
-                ) || [
-                    "task::spawn",
-                    "task::spawn_blocking",
-                    "thread::spawn",
-                    "task::spawn_local",
-                ]
-                .iter()
-                .any(|s| call.callee_text.ends_with(s));
+                    PathGroupKind::TaskSpawn,
+                ) || written_spawn;
                 if free {
                     return Some(SpawnKind::Task(call.callee_text.clone()));
                 }
                 let method = call.method.as_deref()?;
-                let is_method_spawn = matches!(method, "spawn" | "spawn_blocking" | "spawn_local")
+                let is_method_spawn = named_spawn(method)
                     && !call.args.is_empty()
                     && !self.facts.imports_module("rayon");
                 is_method_spawn.then(|| SpawnKind::Task(call.callee_text.clone()))

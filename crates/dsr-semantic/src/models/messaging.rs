@@ -24,7 +24,7 @@ use dsr_syntax::Language;
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts};
-use dsr_core::kb::{Api, ApiRole, KnowledgeBase};
+use dsr_core::kb::{Api, ApiRole, CallKinds, KnowledgeBase};
 
 use self::syntax::{derived_names, find_binding, read_names, same_file_function};
 use crate::kb::KbMatch;
@@ -377,7 +377,7 @@ impl<'t> Handler<'t> {
             };
             if covers {
                 return match processing.error {
-                    ErrorFate::Propagated | ErrorFate::Branch { .. } | ErrorFate::Discarded(_) => {
+                    ErrorFate::Propagated | ErrorFate::Branch { .. } | ErrorFate::Discarded(..) => {
                         Relation::AckOnFailure(FailurePath::OnExit(holder))
                     }
                     ErrorFate::Unknown => Relation::AfterSuccess,
@@ -392,11 +392,14 @@ impl<'t> Handler<'t> {
         }
         match processing.error {
             ErrorFate::Propagated | ErrorFate::Unknown => Relation::AfterSuccess,
-            ErrorFate::Discarded(at) => Relation::AckOnFailure(FailurePath::Discarded(at)),
+            ErrorFate::Discarded(discard) => {
+                Relation::AckOnFailure(FailurePath::Discarded(discard.at))
+            }
             ErrorFate::Branch {
                 check,
                 failure,
                 leaves,
+                ..
             } => {
                 if let Some(failure) = failure {
                     if contains(failure, a) {
@@ -601,127 +604,6 @@ enum CallKind {
     Work,
 }
 
-const LOG_METHODS: &[&str] = &[
-    "Print", "Printf", "Println", "Info", "Infof", "Infow", "Debug", "Debugf", "Debugw", "Warn",
-    "Warnf", "Warnw", "Error", "Errorf", "Errorw", "Log", "Logf", "Msg", "Msgf", "Str", "Err",
-    "info", "debug", "warn", "error", "log", "trace", "fatal",
-];
-
-/// Metrics and tracing: counting a message is not handling it.
-const METRIC_METHODS: &[&str] = &[
-    "Inc",
-    "Dec",
-    "Add",
-    "Set",
-    "Observe",
-    "Record",
-    "RecordError",
-    "SetAttributes",
-    "SetAttribute",
-    "AddEvent",
-    "SetStatus",
-    "End",
-    "inc",
-    "dec",
-    "observe",
-    "record",
-    "increment",
-    "gauge",
-    "histogram",
-    "timing",
-    "setAttribute",
-    "setAttributes",
-    "addEvent",
-    "recordException",
-    "end",
-    "labels",
-];
-
-const METRIC_RECEIVERS: &[&str] = &[
-    "metric",
-    "counter",
-    "histogram",
-    "gauge",
-    "span",
-    "tracer",
-    "stats",
-    "meter",
-    "prom",
-];
-
-const DERIVATIONS: &[&str] = &[
-    "Unmarshal",
-    "unmarshal",
-    "Decode",
-    "decode",
-    "Parse",
-    "parse",
-    "deserialize",
-    "Deserialize",
-    "from_slice",
-    "from_str",
-    "from_utf8",
-    "from_utf8_lossy",
-    "from_value",
-    "from_reader",
-    "toString",
-    "to_string",
-    "String",
-    "Number",
-    "Boolean",
-    "parseInt",
-    "parseFloat",
-    "Atoi",
-    "Itoa",
-    "ParseInt",
-    "ParseFloat",
-    "Sprintf",
-    "Sprint",
-    "Errorf",
-    "New",
-    "Wrap",
-    "Wrapf",
-    "append",
-    "len",
-    "cap",
-    "copy",
-    "make",
-    "new",
-    "string",
-    "clone",
-    "Clone",
-    "from",
-    "into",
-    "as_ref",
-    "to_vec",
-    "to_owned",
-    "format",
-    "stringify",
-    "String",
-    "Buffer",
-];
-
-/// Go and JS modules that do no I/O: calls into them derive data.
-const PURE_MODULES: &[&str] = &[
-    "encoding/",
-    "strconv",
-    "strings",
-    "bytes",
-    "errors",
-    "fmt.Sprint",
-    "fmt.Errorf",
-    "time",
-    "math",
-    "sort",
-    "unicode",
-    "google.golang.org/protobuf/proto",
-    "github.com/golang/protobuf/proto",
-    "serde_json::",
-    "std::str::",
-    "String::",
-    "JSON.",
-];
-
 /// Whether a call writes a log line, a metric or a trace event (`console.warn`, `log.Printf`, `logger.info`).
 pub(crate) fn is_logging(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> bool {
     classify(facts, call, source) == CallKind::Logging
@@ -738,29 +620,46 @@ fn classify(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> CallKind {
         .receiver
         .map(|r| node::text(r, source).to_ascii_lowercase())
         .unwrap_or_default();
-    let logging_module = [
-        "log",
-        "log/slog",
-        "go.uber.org/zap",
-        "github.com/sirupsen/logrus",
-        "github.com/rs/zerolog",
-    ]
-    .iter()
-    .any(|m| path.starts_with(&format!("{m}.")))
-        || path.starts_with("fmt.Print")
-        || callee.starts_with("console.");
-    let metrics = matches!(last, "WithLabelValues" | "GetMetricWithLabelValues")
-        || (METRIC_METHODS.contains(&last)
-            && METRIC_RECEIVERS.iter().any(|r| receiver.contains(r)));
+    let kinds = CallKinds::builtin();
+    let has = |names: &[String], name: &str| names.iter().any(|n| n == name);
+    let logging = &kinds.logging;
+    let logging_module = logging.modules.iter().any(|m| {
+        path.strip_prefix(m.as_str())
+            .is_some_and(|rest| rest.starts_with('.'))
+    }) || logging
+        .path_prefixes
+        .iter()
+        .any(|p| path.starts_with(p.as_str()))
+        || logging
+            .callee_prefixes
+            .iter()
+            .any(|p| callee.starts_with(p.as_str()));
+    let metrics = has(&kinds.metrics.label_methods, last)
+        || (has(&kinds.metrics.methods, last)
+            && kinds
+                .metrics
+                .receiver_words
+                .iter()
+                .any(|r| receiver.contains(r.as_str())));
+    // A plain function named for logging (`logSlowQuery(…)`, `log_timing(…)`): the project's own logger.
+    let logging_function = call.receiver.is_none()
+        && (last == "log"
+            || last.strip_prefix("log").is_some_and(|rest| {
+                rest.starts_with('_') || rest.starts_with(|c: char| c.is_ascii_uppercase())
+            }));
     if logging_module
         || metrics
-        || (LOG_METHODS.contains(&last)
-            && (receiver.contains("log") || receiver.contains("console")))
+        || logging_function
+        || (has(&logging.methods, last)
+            && logging
+                .receiver_words
+                .iter()
+                .any(|r| receiver.contains(r.as_str())))
     {
         return CallKind::Logging;
     }
     // Starting a task is not processing; the calls inside it are.
-    if matches!(last, "spawn" | "spawn_blocking" | "spawn_local") {
+    if has(&kinds.derivation.task_spawns, last) {
         return CallKind::Derivation;
     }
     // Promise plumbing: `.then(…)`/`.catch(…)` chain on the call that does the work.
@@ -769,10 +668,12 @@ fn classify(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> CallKind {
     {
         return CallKind::Derivation;
     }
-    let pure = PURE_MODULES
+    let pure = kinds
+        .derivation
+        .pure_prefixes
         .iter()
-        .any(|m| path.starts_with(m) || callee.starts_with(m));
-    if pure || DERIVATIONS.contains(&last) || is_conversion(facts.language, call) {
+        .any(|m| path.starts_with(m.as_str()) || callee.starts_with(m.as_str()));
+    if pure || has(&kinds.derivation.methods, last) || is_conversion(facts.language, call) {
         return CallKind::Derivation;
     }
     CallKind::Work
@@ -818,17 +719,23 @@ fn concurrency<'t>(
     source: &str,
 ) -> Option<Node<'t>> {
     match facts.language {
-        Language::Go => node::ancestors(call.node)
+        Language::Go => facts
+            .ancestors(call.node)
             .take_while(|a| *a != scope)
             .find(|a| a.kind() == "go_statement"),
-        Language::Rust => node::ancestors(call.node)
+        Language::Rust => facts
+            .ancestors(call.node)
             .take_while(|a| *a != scope)
             .filter(|a| a.kind() == "call_expression")
             .find(|a| {
                 a.child_by_field_name("function").is_some_and(|f| {
                     let text = node::text(f, source);
                     let last = text.rsplit("::").next().unwrap_or(text);
-                    matches!(last, "spawn" | "spawn_blocking" | "spawn_local")
+                    CallKinds::builtin()
+                        .derivation
+                        .task_spawns
+                        .iter()
+                        .any(|spawn| spawn == last)
                 })
             }),
         _ => {
@@ -836,7 +743,8 @@ fn concurrency<'t>(
             if !facts.functions[function].is_async {
                 return None;
             }
-            let waited = node::ancestors(call.node)
+            let waited = facts
+                .ancestors(call.node)
                 .take_while(|a| *a != scope)
                 .any(|a| {
                     matches!(

@@ -16,7 +16,8 @@
 //! [`RuleContext::handlers`](crate::RuleContext::handlers),
 //! [`RuleContext::loops`](crate::RuleContext::loops),
 //! [`RuleContext::time`](crate::RuleContext::time),
-//! [`RuleContext::write_sites`](crate::RuleContext::write_sites) and
+//! [`RuleContext::write_sites`](crate::RuleContext::write_sites),
+//! [`RuleContext::clients`](crate::RuleContext::clients) and
 //! [`RuleContext::store_accesses`](crate::RuleContext::store_accesses).
 
 pub mod clients;
@@ -52,6 +53,7 @@ pub(crate) struct Models<'t> {
     pub(crate) time: OnceCell<time::TimeModel<'t>>,
     pub(crate) store_commands: OnceCell<crate::store_commands::StoreCommands<'t>>,
     pub(crate) roles: OnceCell<crate::roles::CodeRoles>,
+    pub(crate) clients: OnceCell<clients::Clients<'t>>,
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts, ANONYMOUS};
 use crate::kb::KbMatch;
-use dsr_core::kb::{Api, ApiKind, ApiRole, KnowledgeBase};
+use dsr_core::kb::{Api, ApiKind, ApiRole, CallKinds, KnowledgeBase};
 
 /// A remote call of the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,7 +174,7 @@ impl RemoteCalls {
             .iter()
             .map(|call| {
                 let mut functions = Vec::new();
-                if is_spawn_statement(call.node) || model.in_spawned_block(facts, call) {
+                if is_spawn_statement(facts, call.node) || model.in_spawned_block(facts, call) {
                     return functions;
                 }
                 let mut current = call.function;
@@ -429,7 +429,9 @@ impl RemoteCalls {
                 Some(method) => matches!(method, "POST" | "PUT" | "PATCH" | "DELETE"),
                 None => api.mutation == Some(true),
             },
-            ApiKind::Queue | ApiKind::ObjectStore | ApiKind::Rpc => api.mutation == Some(true),
+            ApiKind::Queue | ApiKind::ObjectStore | ApiKind::Rpc | ApiKind::Socket => {
+                api.mutation == Some(true)
+            }
         }
     }
 
@@ -472,28 +474,39 @@ impl RemoteCalls {
     }
 
     /// A call inside an `async` block handed to `spawn` (blocks are not functions of their own in the facts).
-    fn in_spawned_block(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> bool {
+    fn in_spawned_block<'t>(&self, facts: &FileFacts<'t>, call: &Call<'t>) -> bool {
         if facts.language != Language::Rust {
             return false;
         }
         let function = call.function.map(|f| facts.functions[f].node);
-        node::ancestors(call.node)
+        facts
+            .ancestors(call.node)
             .skip(1)
             .take_while(|a| Some(*a) != function)
             .any(|a| a.kind() == "async_block" && self.is_spawned(facts, a))
     }
 
-    /// A function literal, closure or async block that runs on its own: `go func() {…}()`, the argument of a
-    /// `spawn` (`tokio::spawn(async move {…})`, `std::thread::spawn(move || …)`) or of a TS timer
-    /// (`setTimeout(async () => …, ms)`).
-    fn is_spawned(&self, facts: &FileFacts<'_>, function: Node<'_>) -> bool {
-        let Some(parent) = function.parent() else {
+    /// A function literal, closure or async block that runs on its own: `go func() {…}()`, or the argument of
+    /// a `spawn` (`tokio::spawn(async move {…})`, `std::thread::spawn(move || …)`); or one its enclosing
+    /// function returns for later (a dialer or handler factory: `return func(ctx, …) { d.DialContext(…) }`),
+    /// which does nothing while the factory runs.
+    fn is_spawned<'t>(&self, facts: &FileFacts<'t>, function: Node<'t>) -> bool {
+        let Some(parent) = facts.parent(function) else {
             return false;
         };
-        if parent.kind() == "call_expression" && is_spawn_statement(parent) {
+        let returned = matches!(parent.kind(), "return_statement" | "return_expression")
+            || parent.kind() == "expression_list"
+                && facts
+                    .parent(parent)
+                    .is_some_and(|p| p.kind() == "return_statement");
+        if returned {
             return true;
         }
-        let Some(call) = node::ancestors(function)
+        if parent.kind() == "call_expression" && is_spawn_statement(facts, parent) {
+            return true;
+        }
+        let Some(call) = facts
+            .ancestors(function)
             .skip(1)
             .take(3)
             .find(|a| a.kind() == "call_expression")
@@ -506,13 +519,14 @@ impl RemoteCalls {
             .method
             .as_deref()
             .or_else(|| call.path.as_deref().and_then(|p| p.rsplit(':').next()));
+        let derivation = &CallKinds::builtin().derivation;
         // A TS timer callback runs later, on its own: the function that arms the timer does not wait for it.
         let timer = facts.language.is_typescript()
-            && matches!(
-                call.callee_text.as_str(),
-                "setTimeout" | "setInterval" | "setImmediate" | "queueMicrotask"
-            );
-        (timer || spawner.is_some_and(|name| matches!(name, "spawn" | "spawn_blocking")))
+            && derivation
+                .timer_callbacks
+                .iter()
+                .any(|t| *t == call.callee_text);
+        (timer || spawner.is_some_and(|name| derivation.task_spawns.iter().any(|s| s == name)))
             && call
                 .args
                 .iter()
@@ -528,8 +542,10 @@ fn is_write_verb(verb: &str) -> bool {
 }
 
 /// `go f(x)`: the call is the statement's whole expression.
-fn is_spawn_statement(call: Node<'_>) -> bool {
-    call.parent().is_some_and(|p| p.kind() == "go_statement")
+fn is_spawn_statement<'t>(facts: &FileFacts<'t>, call: Node<'t>) -> bool {
+    facts
+        .parent(call)
+        .is_some_and(|p| p.kind() == "go_statement")
 }
 
 /// The HTTP method an API's `method_arg` or `method_field` gives for this call.
@@ -597,6 +613,31 @@ fn method_name(facts: &FileFacts<'_>, value: Node<'_>, source: &str) -> Option<S
     .then_some(upper)
 }
 
+/// An insert made only when a lookup found nothing: in a Rust `None` / `Ok(None)` match arm, under an
+/// `if … .is_none()`, or a Go branch on `sql.ErrNoRows`. A repeat of the function looks again first, finds the
+/// row the first attempt wrote, and skips the insert: the write is guarded by its own check.
+fn inserts_only_when_absent(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> bool {
+    let function = call.function;
+    let scopes = node::function_kinds(facts.language);
+    node::ancestors(call.node)
+        .take_while(|a| !scopes.contains(&a.kind()))
+        .any(|a| match a.kind() {
+            "match_arm" => a
+                .child_by_field_name("pattern")
+                .is_some_and(|p| matches!(node::text(p, source).trim(), "None" | "Ok(None)")),
+            "if_expression" | "if_statement" => {
+                a.child_by_field_name("condition").is_some_and(|c| {
+                    let text = node::text(c, source);
+                    text.contains("is_none()") || text.contains("ErrNoRows")
+                }) && a
+                    .child_by_field_name("consequence")
+                    .is_some_and(|body| TextRange::of(body).contains(call.node.start_byte()))
+            }
+            _ => false,
+        })
+        && function.is_some()
+}
+
 /// The non-idempotent write a remote library call makes, if it makes one and nothing in its function guards it.
 fn classify_write(
     facts: &FileFacts<'_>,
@@ -635,7 +676,9 @@ fn classify_write(
         }
         ApiKind::Db => {
             let sql = sql_text(facts, source, call)?;
-            (sql_insert_without_upsert(&sql) == Some(true)).then_some(WriteKind::SqlInsert)
+            (sql_insert_without_upsert(&sql) == Some(true)
+                && !inserts_only_when_absent(facts, call, source))
+            .then_some(WriteKind::SqlInsert)
         }
         ApiKind::Queue if api.role == Some(ApiRole::Publish) => {
             let names: Vec<String> = kb.dedup_names(facts.language).map(normalize).collect();

@@ -26,6 +26,7 @@ use std::cell::RefCell;
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
+use super::control_flow;
 use super::remote::RemoteCalls;
 use crate::facts::{Call, FileFacts};
 use crate::kb::KbMatch;
@@ -69,18 +70,39 @@ pub struct Retry<'t> {
 pub enum RetryKind {
     Loop,
     Library(Box<LibraryRetry>),
+    /// A function that calls itself again when its remote call fails: directly (recursion in a `catch` or an
+    /// error branch) or, with `timer`, later (`setTimeout`, `time.AfterFunc`, a spawned task that sleeps first).
+    /// `node` and `anchor` are the call that restarts it; `function` is the function restarted.
+    Reschedule {
+        timer: bool,
+    },
+    /// A function that computes a retry delay from an attempt count (`backoff(attempt)`), with no loop in sight:
+    /// `delay` says whether its result grows and has a random part, `cap` whether it is clamped. It retries
+    /// nothing itself (`retried` is empty).
+    Strategy,
 }
 
 impl Retry<'_> {
     pub fn library(&self) -> Option<&LibraryRetry> {
         match &self.kind {
             RetryKind::Library(library) => Some(library),
-            RetryKind::Loop => None,
+            RetryKind::Loop | RetryKind::Reschedule { .. } | RetryKind::Strategy => None,
         }
     }
 
     pub fn is_loop(&self) -> bool {
         matches!(self.kind, RetryKind::Loop)
+    }
+
+    /// A retry the code writes itself, as a loop or as a function restarting itself; not a library's, and not
+    /// a backoff strategy on its own.
+    pub fn is_hand_written(&self) -> bool {
+        matches!(self.kind, RetryKind::Loop | RetryKind::Reschedule { .. })
+    }
+
+    /// A backoff strategy function judged on its own.
+    pub fn is_strategy(&self) -> bool {
+        matches!(self.kind, RetryKind::Strategy)
     }
 }
 
@@ -159,17 +181,33 @@ impl<'t> Retries<'t> {
                 loops.push(retry);
             }
         }
+        loops.extend(analyzer.reschedules());
         for (index, call) in facts.calls.iter().enumerate() {
             if let Some(library) = kb.retry_library(facts, call) {
+                if analyzer.never_used_to_retry(call) {
+                    continue;
+                }
                 loops.push(analyzer.library_retry(index, call, library));
             }
         }
+        loops.extend(analyzer.strategies());
         loops.sort_by_key(|l| l.node.start_byte());
         Retries { loops }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Retry<'t>> {
         self.loops.iter()
+    }
+
+    /// Whether a retry's delay is computed by a backoff strategy function of the file, which is judged where it
+    /// is defined (on its own, whoever calls it) rather than at each retry that waits on it.
+    pub fn delay_from_strategy(&self, retry: &Retry<'t>) -> bool {
+        let Some(helper) = retry.delay.as_ref().and_then(|d| d.helper) else {
+            return false;
+        };
+        self.loops
+            .iter()
+            .any(|r| r.is_strategy() && r.function == Some(helper))
     }
 }
 
@@ -290,10 +328,12 @@ impl<'a, 't> Analyzer<'a, 't> {
             if self.effects.remote(index).is_none() {
                 continue;
             }
-            if !self.directly_in(call.node, lp) {
-                continue;
-            }
-            if let Some(shape) = self.retry_shape(lp, &header, call) {
+            let shape = if self.directly_in(call.node, lp) {
+                self.retry_shape(lp, &header, call)
+            } else {
+                self.endpoint_shape(lp, call)
+            };
+            if let Some(shape) = shape {
                 if self.is_pagination(lp, call) {
                     return None;
                 }
@@ -337,6 +377,49 @@ impl<'a, 't> Analyzer<'a, 't> {
             deadline,
             delay,
         })
+    }
+
+    /// A retry over a nested loop of endpoints: the call sits in a loop over a collection (the endpoints)
+    /// directly inside `lp`, a failure moves on to the next endpoint and a success leaves; after the last
+    /// endpoint fails, nothing after the inner loop leaves `lp`, so it goes round and tries them all again.
+    fn endpoint_shape(&self, lp: Node<'t>, call: &Call<'t>) -> Option<Shape> {
+        let loops = node::loop_kinds(self.language);
+        let inner = self
+            .ancestors(call.node)
+            .take_while(|a| a.id() != lp.id())
+            .find(|a| loops.contains(&a.kind()))?;
+        if !self.directly_in(inner, lp) || !self.directly_in(call.node, inner) {
+            return None;
+        }
+        let over_collection = match inner.kind() {
+            "for_statement" => node::named_children(inner).any(|c| {
+                c.kind() == "range_clause"
+                    && c.child_by_field_name("right")
+                        .is_some_and(|right| !self.is_count(right))
+            }),
+            "for_expression" | "for_in_statement" => true,
+            _ => false,
+        };
+        if !over_collection {
+            return None;
+        }
+        let body = inner.child_by_field_name("body")?;
+        let header = self.header(inner).unwrap_or(Header {
+            body,
+            condition: None,
+            counters: Vec::new(),
+            bounded_by_header: false,
+        });
+        let shape = self.retry_shape(inner, &header, call)?;
+        let statement = self.statement_of(inner, lp).unwrap_or(inner);
+        if self
+            .following(statement)
+            .iter()
+            .any(|s| self.is_exit(unwrap_statement(*s), lp))
+        {
+            return None;
+        }
+        Some(shape)
     }
 
     /// Whether the loop branches on an error a client reports before anything leaves the process (a full
@@ -441,6 +524,33 @@ impl<'a, 't> Analyzer<'a, 't> {
                 }
             }
             (_, "for_in_statement") => return None,
+            // `while let Some(url) = urls.next()`: a walk over a finite collection, each element once (a
+            // failover list tried in order), like `for url in urls`.
+            (Language::Rust, "while_expression") => {
+                let walks = lp
+                    .child_by_field_name("condition")
+                    .filter(|c| c.kind() == "let_condition")
+                    .is_some_and(|c| {
+                        let some = c
+                            .child_by_field_name("pattern")
+                            .is_some_and(|p| self.text(p).starts_with("Some("));
+                        let advances = c.child_by_field_name("value").is_some_and(|v| {
+                            v.kind() == "call_expression"
+                                && v.child_by_field_name("function")
+                                    .and_then(|f| f.child_by_field_name("field"))
+                                    .is_some_and(|m| {
+                                        matches!(
+                                            self.text(m),
+                                            "next" | "pop" | "pop_front" | "pop_back"
+                                        )
+                                    })
+                        });
+                        some && advances
+                    });
+                if walks {
+                    return None;
+                }
+            }
             (Language::TypeScript | Language::Tsx, "for_statement") => {
                 if let (Some(init), Some(increment)) = (
                     lp.child_by_field_name("initializer"),
@@ -627,17 +737,37 @@ impl<'a, 't> Analyzer<'a, 't> {
     ) -> Option<Shape> {
         for (position, check) in checks.iter().enumerate() {
             let check = unwrap_statement(*check);
-            if check.kind() != "if_statement" && check.kind() != "if_expression" {
-                if self.is_exit(check, lp) {
-                    return None;
+            // An `if`, or a Go `switch { case err != nil: … }` whose arm judged by `polarity` is the branch.
+            let (success, consequence, alternative) = match check.kind() {
+                "if_statement" | "if_expression" => {
+                    let Some(success) = check.child_by_field_name("condition").and_then(polarity)
+                    else {
+                        continue;
+                    };
+                    (
+                        success,
+                        check.child_by_field_name("consequence")?,
+                        else_branch(check),
+                    )
                 }
-                continue;
-            }
-            let Some(success) = check.child_by_field_name("condition").and_then(polarity) else {
-                continue;
+                "expression_switch_statement" if check.child_by_field_name("value").is_none() => {
+                    let arm = case_bodies(check).into_iter().find_map(|case| {
+                        let value = case.child_by_field_name("value")?;
+                        let condition = node::named_children(value).next().unwrap_or(value);
+                        polarity(condition).map(|success| (success, case))
+                    });
+                    let Some((success, case)) = arm else {
+                        continue;
+                    };
+                    (success, case, None)
+                }
+                _ => {
+                    if self.is_exit(check, lp) {
+                        return None;
+                    }
+                    continue;
+                }
             };
-            let consequence = check.child_by_field_name("consequence")?;
-            let alternative = else_branch(check);
             let rest = &checks[position + 1..];
             let (failure, success_branch) = if success {
                 (alternative, Some(consequence))
@@ -1066,22 +1196,12 @@ impl<'a, 't> Analyzer<'a, 't> {
         match n.kind() {
             "return_statement" | "return_expression" | "throw_statement" | "goto_statement" => true,
             "break_statement" | "break_expression" => self.targets(n, lp),
-            "call_expression" => {
-                let callee = n
-                    .child_by_field_name("function")
-                    .map(|f| self.text(f))
-                    .unwrap_or("");
-                matches!(
-                    callee,
-                    "panic" | "os.Exit" | "std::process::exit" | "process::exit"
-                ) || callee.starts_with("log.Fatal")
-                    || callee.starts_with("log.Panic")
-                    || (callee.ends_with("process.exit"))
-            }
+            "call_expression" => n
+                .child_by_field_name("function")
+                .is_some_and(|f| control_flow::exits_process(self.text(f), self.language)),
             "macro_invocation" => n
                 .child_by_field_name("macro")
-                .map(|m| self.text(m))
-                .is_some_and(|m| matches!(m, "panic" | "unreachable" | "todo" | "unimplemented")),
+                .is_some_and(|m| control_flow::exit_macro(self.text(m), self.language)),
             _ => false,
         }
     }
@@ -1165,7 +1285,9 @@ impl<'a, 't> Analyzer<'a, 't> {
         }
     }
 
-    /// The `continue` a block ends with, when it targets `lp`.
+    /// The `continue` a block ends with, when it targets `lp`. A block that ends in a `select`, `switch` or
+    /// `match` goes round when one of its cases ends with that `continue` and every other case either does too
+    /// or leaves the loop (`case <-time.After(d): continue` beside `case <-ctx.Done(): return`).
     fn ends_with_continue(&self, n: Node<'t>, lp: Node<'t>) -> Option<Node<'t>> {
         let last = unwrap_statement(last_statement(n)?);
         if self.is_continue(last, lp) {
@@ -1174,7 +1296,21 @@ impl<'a, 't> Analyzer<'a, 't> {
         if matches!(last.kind(), "block" | "statement_block") {
             return self.ends_with_continue(last, lp);
         }
-        None
+        let cases = case_bodies(last);
+        if cases.is_empty() {
+            return None;
+        }
+        let mut edge = None;
+        for case in cases {
+            match self.ends_with_continue(case, lp) {
+                Some(jump) => {
+                    edge.get_or_insert(jump);
+                }
+                None if self.definitely_exits(case, lp) => {}
+                None => return None,
+            }
+        }
+        edge
     }
 
     // ----- counters, caps, deadlines ------------------------------------------------------------------------
@@ -1276,6 +1412,19 @@ impl<'a, 't> Analyzer<'a, 't> {
 
     /// A deadline or cancellation check in the loop.
     fn deadline(&self, lp: Node<'t>, function: Option<usize>) -> Option<TextRange> {
+        // A backoff helper in the loop's header (dskit's `for boff.Ongoing()`) stops the loop by itself: its
+        // library gives up on cancellation or after its retry limit.
+        let body_start = node::named_children(lp)
+            .last()
+            .map_or(lp.end_byte(), |body| body.start_byte());
+        let header = TextRange::new(lp.start_byte(), body_start);
+        if let Some(index) = self
+            .effects
+            .calls_in_range(header)
+            .find(|i| self.is_backoff(&self.facts.calls[*i]))
+        {
+            return Some(self.facts.calls[index].range());
+        }
         for d in node::descendants(lp) {
             let kind = d.kind();
             let interesting = matches!(
@@ -1413,10 +1562,21 @@ impl<'a, 't> Analyzer<'a, 't> {
             if !self.same_function(call.node, lp) && !self.in_promise_executor(call.node, lp) {
                 continue;
             }
-            let Some(duration) = self.sleep_duration(call) else {
-                continue;
+            let delay = if self.is_backoff(call) {
+                // A retry library's helper (`b.NextBackOff()`, `boff.Wait()`): its delay grows and is randomized.
+                Delay {
+                    call: call.node,
+                    duration: None,
+                    grows: true,
+                    random: true,
+                    helper: None,
+                }
+            } else {
+                let Some(duration) = self.sleep_duration(call) else {
+                    continue;
+                };
+                self.judge_delay(call.node, duration, function, counters)
             };
-            let delay = self.judge_delay(call.node, duration, function, counters);
             found = Some(match found {
                 Some(previous) if previous.grows && (previous.random || !delay.random) => previous,
                 _ => delay,
@@ -1456,6 +1616,59 @@ impl<'a, 't> Analyzer<'a, 't> {
             }
         }
         false
+    }
+
+    /// Whether a field read as a delay (`this.delay`, `c.backoff`, `self.retry_delay`) is grown somewhere in the
+    /// file: a retry kept as state, whose stored delay is multiplied or shifted each time it is re-armed
+    /// (`this.delay = Math.min(this.delay * 2, max)`, `c.backoff *= 2`, `self.delay = self.delay.saturating_mul(2)`).
+    fn field_grows(&self, member: Node<'t>) -> bool {
+        let text = self.text(member);
+        let Some((_, field)) = text.rsplit_once('.') else {
+            return false;
+        };
+        if field.is_empty() || !field.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return false;
+        }
+        let suffix = format!(".{field}");
+        let grows = |assignment: Node<'t>| {
+            let written = self.text(assignment);
+            let operator_grows = ["*=", "<<=", "**="].iter().any(|op| written.contains(op));
+            let value_grows =
+                node::mentions(assignment, &[field], self.source, Mention::VariableOrField)
+                    && ["*", "<<", "pow", "saturating_mul", "checked_mul"]
+                        .iter()
+                        .any(|op| {
+                            written
+                                .split_once('=')
+                                .is_some_and(|(_, right)| right.contains(op))
+                        });
+            operator_grows || value_grows
+        };
+        let recorded = self
+            .facts
+            .assignments
+            .iter()
+            .filter(|a| a.target.ends_with(&suffix))
+            .any(|a| grows(a.node));
+        recorded
+            || self
+                .facts
+                .nodes_of_kind(&[
+                    "augmented_assignment_expression",
+                    "compound_assignment_expr",
+                ])
+                .filter(|n| {
+                    n.child_by_field_name("left")
+                        .is_some_and(|l| self.text(l).ends_with(&suffix))
+                })
+                .any(grows)
+    }
+
+    /// Whether a call is a retry library's backoff helper (kb role `backoff`).
+    fn is_backoff(&self, call: &Call<'t>) -> bool {
+        self.kb
+            .role_of(self.facts, call, &[ApiRole::Backoff])
+            .is_some()
     }
 
     /// If the call sleeps, its duration argument (`Some(None)`: a sleep with no visible duration).
@@ -1766,6 +1979,44 @@ impl<'a, 't> Analyzer<'a, 't> {
     }
 
     /// The local name a call's result is stored in (`client := retryablehttp.NewClient()`).
+    /// A retrying client kept in a local that the code only configures and reads fields of
+    /// (`rc := retryablehttp.NewClient(); rc.RetryMax = 3; use(rc.HTTPClient)`): what is used is the plain
+    /// client inside it, so no request ever goes through its retries. Any other use — a method call on it
+    /// (`rc.Do`, `rc.StandardClient()`), the local passed, returned or captured whole — is a use.
+    fn never_used_to_retry(&self, call: &Call<'t>) -> bool {
+        let Some(name) = self.bound_name(call) else {
+            return false;
+        };
+        let Some(function) = call.function else {
+            return false;
+        };
+        let scope = self.facts.functions[self.facts.outermost_function(function)].node;
+        let mut uses = node::descendants(scope)
+            .filter(|n| n.start_byte() >= call.node.end_byte())
+            .filter(|n| n.kind() == "identifier" && self.text(*n) == name)
+            .peekable();
+        uses.peek().is_some()
+            && uses.all(|n| {
+                let Some(member) = n.parent().filter(|p| {
+                    matches!(
+                        p.kind(),
+                        "selector_expression" | "field_expression" | "member_expression"
+                    ) && p
+                        .child_by_field_name("operand")
+                        .or_else(|| p.child_by_field_name("value"))
+                        .or_else(|| p.child_by_field_name("object"))
+                        == Some(n)
+                }) else {
+                    return false;
+                };
+                // `rc.Do(…)` calls it; `rc.HTTPClient` only reads the plain client inside.
+                !member.parent().is_some_and(|p| {
+                    p.kind() == "call_expression"
+                        && p.child_by_field_name("function") == Some(member)
+                })
+            })
+    }
+
     fn bound_name(&self, call: &Call<'t>) -> Option<String> {
         self.facts
             .assignments
@@ -2025,6 +2276,17 @@ impl<'t> Growth<'_, '_, 't> {
                     for value in definitions {
                         self.expression(value, scope, counters, depth + 1);
                     }
+                }
+                "selector_expression" | "field_expression" | "member_expression"
+                    if a.field_grows(d) =>
+                {
+                    self.grows = true;
+                }
+                // `delays[attempt]`: a schedule of delays indexed by the attempt, written in increasing order.
+                "index_expression" | "subscript_expression"
+                    if node::mentions(d, &counter_names, a.source, Mention::Variable) =>
+                {
+                    self.grows = true;
                 }
                 "binary_expression" => {
                     let op = operator(d, a.source);
@@ -2289,9 +2551,60 @@ fn unwrap_statement(n: Node<'_>) -> Node<'_> {
     n
 }
 
-/// The last statement of a block-like node (or the node itself when it is not a block).
+/// The cases of a `select`, `switch` or `match` (Go, TypeScript, Rust), each a block-like node whose last
+/// statement [`last_statement`] finds; empty for anything else.
+fn case_bodies(n: Node<'_>) -> Vec<Node<'_>> {
+    match n.kind() {
+        "select_statement" | "expression_switch_statement" | "type_switch_statement" => {
+            node::named_children(n)
+                .filter(|c| {
+                    matches!(
+                        c.kind(),
+                        "communication_case" | "default_case" | "expression_case" | "type_case"
+                    )
+                })
+                .collect()
+        }
+        "switch_statement" => n
+            .child_by_field_name("body")
+            .map(|body| {
+                node::named_children(body)
+                    .filter(|c| matches!(c.kind(), "switch_case" | "switch_default"))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        "match_expression" => n
+            .child_by_field_name("body")
+            .map(|body| {
+                node::named_children(body)
+                    .filter(|c| c.kind() == "match_arm")
+                    .filter_map(|arm| arm.child_by_field_name("value"))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// The last statement of a block-like node (or the node itself when it is not a block). A case of a `select`
+/// or `switch` is block-like: its statements follow its label.
 fn last_statement(n: Node<'_>) -> Option<Node<'_>> {
     match n.kind() {
+        "communication_case" | "default_case" | "expression_case" | "type_case" | "switch_case"
+        | "switch_default" => {
+            let label = n
+                .child_by_field_name("communication")
+                .or_else(|| n.child_by_field_name("value"))
+                .or_else(|| n.child_by_field_name("type"));
+            let last = node::named_children(n)
+                .filter(|c| !c.kind().contains("comment"))
+                .filter(|c| label.is_none_or(|l| l.id() != c.id()))
+                .last()?;
+            if last.kind() == "statement_list" {
+                return last_statement(last);
+            }
+            Some(last)
+        }
         "block" | "statement_block" | "statement_list" => {
             let last = node::named_children(n)
                 .filter(|c| !c.kind().contains("comment"))
@@ -2362,6 +2675,8 @@ fn loop_label<'s>(lp: Node<'_>, parent: Option<Node<'_>>, source: &'s str) -> Op
     }
     None
 }
+
+mod reschedule;
 
 #[cfg(test)]
 mod tests;

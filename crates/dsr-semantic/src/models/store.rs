@@ -175,6 +175,47 @@ impl<'t> StoreAccesses<'t> {
         model
     }
 
+    /// Whether every call of `function` in this file is made by a function that holds a database advisory lock
+    /// (`pg_advisory_lock`, `pg_try_advisory_lock`, MySQL `GET_LOCK`), taken in its own SQL or through a helper of
+    /// the file it calls: one runner at a time reaches `function`, so its read-then-write cannot race itself.
+    /// `false` when nothing in the file calls it.
+    pub fn serialised_by_callers(facts: &FileFacts<'_>, function: usize) -> bool {
+        let function = facts.outermost_function(function);
+        let name = facts.functions[function].name.as_str();
+        if name.is_empty() {
+            return false;
+        }
+        let own_lock = |f: usize| {
+            facts.strings.iter().any(|s| {
+                s.function.map(|g| facts.outermost_function(g)) == Some(f) && {
+                    let text = s.value.to_ascii_lowercase();
+                    ADVISORY_LOCKS.iter().any(|lock| text.contains(lock))
+                }
+            })
+        };
+        let named = |callee: &str| {
+            facts.functions.iter().position(|f| {
+                !f.name.is_empty() && callee.rsplit(['.', ':']).next() == Some(f.name.as_str())
+            })
+        };
+        let holds_lock = |f: usize| {
+            own_lock(f)
+                || facts.calls.iter().any(|c| {
+                    c.function.map(|g| facts.outermost_function(g)) == Some(f)
+                        && named(&c.callee_text)
+                            .is_some_and(|helper| helper != f && own_lock(helper))
+                })
+        };
+        let mut sites = facts
+            .calls
+            .iter()
+            .filter(|c| c.callee_text.rsplit(['.', ':']).next() == Some(name))
+            .filter_map(|c| c.function.map(|f| facts.outermost_function(f)))
+            .filter(|caller| *caller != function)
+            .peekable();
+        sites.peek().is_some() && sites.all(holds_lock)
+    }
+
     /// An atomic scope (WATCH/MULTI, Lua) in the outermost function around `function`, if any.
     pub fn atomic_scope_in(&self, facts: &FileFacts<'_>, function: Option<usize>) -> Option<usize> {
         let outer = function.map(|f| facts.outermost_function(f));
@@ -186,6 +227,15 @@ impl<'t> StoreAccesses<'t> {
         })
     }
 }
+
+/// SQL functions that take a session- or transaction-wide advisory lock, lower case.
+const ADVISORY_LOCKS: &[&str] = &[
+    "pg_advisory_lock",
+    "pg_try_advisory_lock",
+    "pg_advisory_xact_lock",
+    "pg_try_advisory_xact_lock",
+    "get_lock(",
+];
 
 enum Redis<'t> {
     Scope,

@@ -15,6 +15,7 @@
 //! elapsed arithmetic only counts once the value has been turned into a plain number (`.Unix()`, `.UnixNano()`,
 //! `.UnixMilli()`). `.Round(0)`, the documented way to strip the monotonic reading on purpose, ends the trail.
 
+use dsr_core::kb::KnowledgeBase;
 use dsr_syntax::{node, Language};
 use rustc_hash::FxHashMap;
 use tree_sitter::Node;
@@ -246,27 +247,19 @@ impl<'t> Builder<'_, 't, '_> {
     fn find_readings(&mut self) {
         for call in &self.facts.calls {
             let path = call.path.as_deref().unwrap_or("");
-            let (api, is_system_time) = match self.facts.language {
-                Language::Go if path == "time.Now" => ("time.Now()", false),
-                Language::Rust => match path {
-                    "std::time::SystemTime::now" => ("SystemTime::now()", true),
-                    "chrono::Utc::now" | "chrono::offset::Utc::now" => ("Utc::now()", false),
-                    "chrono::Local::now" | "chrono::offset::Local::now" => ("Local::now()", false),
-                    "time::OffsetDateTime::now_utc" => ("OffsetDateTime::now_utc()", false),
-                    "time::OffsetDateTime::now_local" => ("OffsetDateTime::now_local()", false),
-                    _ => continue,
-                },
-                Language::TypeScript | Language::Tsx => {
-                    if path == "Date.now" {
-                        ("Date.now()", false)
-                    } else if call.is_new && call.callee_text == "Date" && call.args.is_empty() {
-                        ("new Date()", false)
-                    } else {
-                        continue;
-                    }
-                }
-                _ => continue,
+            let kb = KnowledgeBase::builtin();
+            let language = self.facts.language;
+            let reading = if call.is_new {
+                kb.clock_reading(language, &call.callee_text)
+                    .filter(|r| r.new_without_arguments && call.args.is_empty())
+            } else {
+                kb.clock_reading(language, path)
+                    .filter(|r| !r.new_without_arguments)
             };
+            let Some(reading) = reading else {
+                continue;
+            };
+            let (api, is_system_time) = (reading.written.as_str(), reading.system_time);
             let index = self.readings.len();
             // Go `time.Time` keeps its monotonic reading until a wall-clock-only form drops it.
             let mut dropped = self.language() != Language::Go;
@@ -446,7 +439,7 @@ impl<'t> Builder<'_, 't, '_> {
 
     /// The form of `n` one step up, when there is one: `(n)`, `n.Unix()`, `n + ttl`, `int64(n)`.
     fn derive_up(&self, n: Node<'t>) -> Option<(Node<'t>, bool)> {
-        let mut candidate = n.parent();
+        let mut candidate = self.facts.parent(n);
         for _ in 0..3 {
             let c = candidate?;
             if let Some((_, drops)) = self
@@ -474,7 +467,7 @@ impl<'t> Builder<'_, 't, '_> {
             ) {
                 return None;
             }
-            candidate = c.parent();
+            candidate = self.facts.parent(c);
         }
         None
     }
@@ -570,10 +563,10 @@ impl<'t> Builder<'_, 't, '_> {
 
     /// The local a value is declared into: `x := v`, `let x = v`, `const x = v`, `x = v`.
     fn declared_local(&self, value: Node<'t>) -> Option<(String, Node<'t>)> {
-        let parent = value.parent()?;
+        let parent = self.facts.parent(value)?;
         match parent.kind() {
             "expression_list" => {
-                let statement = parent.parent()?;
+                let statement = self.facts.parent(parent)?;
                 if !matches!(
                     statement.kind(),
                     "short_var_declaration" | "assignment_statement"
@@ -689,7 +682,7 @@ impl<'t> Builder<'_, 't, '_> {
             site,
             kind: ClockUseKind::Other,
         };
-        let Some(parent) = value.parent() else {
+        let Some(parent) = self.facts.parent(value) else {
             return other(value);
         };
         // Field initializers: Go `Version: v`, Rust `version: v`, TS `version: v`.
@@ -716,7 +709,9 @@ impl<'t> Builder<'_, 't, '_> {
         };
         if let Some(name) = field_name {
             let site = match parent.kind() {
-                "literal_element" | "expression_list" => parent.parent().unwrap_or(parent),
+                "literal_element" | "expression_list" => {
+                    self.facts.parent(parent).unwrap_or(parent)
+                }
                 _ => parent,
             };
             return if is_ordering_name(&name) {
@@ -741,7 +736,7 @@ impl<'t> Builder<'_, 't, '_> {
         }
         // A call argument next to a string that names the key or column (`HSet(ctx, k, "version", now)`).
         if matches!(parent.kind(), "argument_list" | "arguments") {
-            if let Some(call) = parent.parent().and_then(|c| self.call_at(c)) {
+            if let Some(call) = self.facts.parent(parent).and_then(|c| self.call_at(c)) {
                 if let Some(name) = call.args.iter().find_map(|a| self.ordering_key_in(*a)) {
                     return ClockUse {
                         site: call.node,
@@ -758,7 +753,7 @@ impl<'t> Builder<'_, 't, '_> {
             parent.kind(),
             "selector_expression" | "field_expression" | "member_expression"
         ) {
-            if let Some(call) = parent.parent().and_then(|c| self.call_at(c)) {
+            if let Some(call) = self.facts.parent(parent).and_then(|c| self.call_at(c)) {
                 if call.receiver.is_some_and(|r| r.id() == value.id()) {
                     return self
                         .comparison_method_use(index, call.node, value, dropped)
@@ -778,7 +773,7 @@ impl<'t> Builder<'_, 't, '_> {
     /// `m["seq"] = v`, `this.version = v`).
     fn assigned_name(&self, parent: Node<'t>, value: Node<'t>) -> Option<String> {
         let (statement, target) = if parent.kind() == "expression_list" {
-            let statement = parent.parent()?;
+            let statement = self.facts.parent(parent)?;
             if statement.kind() != "assignment_statement"
                 || statement.child_by_field_name("right")?.id() != parent.id()
             {
@@ -942,6 +937,10 @@ impl<'t> Builder<'_, 't, '_> {
             if self.language() == Language::Go && !(dropped || other_dropped) {
                 return None;
             }
+            // `for (t = start; t < end; t += step)`: a walk over a time range, not a wait.
+            if kind == "compare" && self.steps_through_range(site) {
+                return None;
+            }
             let compared =
                 (kind == "compare" && !self.only_decides_logging(site)) || self.is_compared(site);
             return Some(ClockUse {
@@ -975,7 +974,7 @@ impl<'t> Builder<'_, 't, '_> {
     fn is_compared(&self, n: Node<'t>) -> bool {
         let mut current = n;
         for _ in 0..8 {
-            let Some(parent) = current.parent() else {
+            let Some(parent) = self.facts.parent(current) else {
                 return false;
             };
             match parent.kind() {
@@ -989,7 +988,11 @@ impl<'t> Builder<'_, 't, '_> {
                     current = parent;
                 }
                 "field_expression" | "selector_expression" | "member_expression" => {
-                    let Some(call) = parent.parent().filter(|c| self.call_at(*c).is_some()) else {
+                    let Some(call) = self
+                        .facts
+                        .parent(parent)
+                        .filter(|c| self.call_at(*c).is_some())
+                    else {
                         return false;
                     };
                     let method = self
@@ -1018,7 +1021,7 @@ impl<'t> Builder<'_, 't, '_> {
                         .occurrences(&name, declaration, current)
                         .iter()
                         .any(|o| {
-                            o.parent().is_some_and(|p| {
+                            self.facts.parent(*o).is_some_and(|p| {
                                 p.kind() == "binary_expression"
                                     && matches!(
                                         binary_operator(p, self.source),
@@ -1033,6 +1036,55 @@ impl<'t> Builder<'_, 't, '_> {
         false
     }
 
+    /// Whether a comparison is the condition of a `for` loop whose update steps a variable of the comparison by
+    /// arithmetic (`t += step`, `t++`): the loop walks a range of times (hourly windows of a report, say),
+    /// it does not wait for a deadline, since the clock is not read again.
+    fn steps_through_range(&self, comparison: Node<'t>) -> bool {
+        let mut condition = comparison;
+        while let Some(parent) = condition
+            .parent()
+            .filter(|p| p.kind() == "parenthesized_expression")
+        {
+            condition = parent;
+        }
+        let Some(looped) = condition
+            .parent()
+            .filter(|p| matches!(p.kind(), "for_statement" | "for_clause"))
+            .filter(|p| {
+                p.child_by_field_name("condition")
+                    .is_some_and(|c| c.id() == condition.id())
+            })
+        else {
+            return false;
+        };
+        let Some(update) = looped
+            .child_by_field_name("increment")
+            .or_else(|| looped.child_by_field_name("update"))
+        else {
+            return false;
+        };
+        let stepped: Vec<&str> = node::descendants(update)
+            .filter(|n| {
+                matches!(
+                    n.kind(),
+                    "augmented_assignment_expression"
+                        | "update_expression"
+                        | "inc_statement"
+                        | "assignment_statement"
+                )
+            })
+            .filter_map(|n| {
+                n.child_by_field_name("left")
+                    .or_else(|| n.child_by_field_name("argument"))
+                    .or_else(|| n.named_child(0))
+            })
+            .map(|target| node::text(target, self.source))
+            .collect();
+        node::descendants(comparison)
+            .filter(|n| n.kind() == "identifier")
+            .any(|n| stepped.contains(&node::text(n, self.source)))
+    }
+
     /// Whether a comparison only decides whether to log (`if (ms > 1000) console.warn(…)`, with no `else`): a
     /// slow-call report, which a clock step makes wrong once, not a timeout that abandons work.
     fn only_decides_logging(&self, comparison: Node<'t>) -> bool {
@@ -1043,7 +1095,7 @@ impl<'t> Builder<'_, 't, '_> {
         {
             condition = parent;
         }
-        let Some(statement) = condition.parent().filter(|p| {
+        let Some(statement) = self.facts.parent(condition).filter(|p| {
             matches!(p.kind(), "if_statement" | "if_expression")
                 && p.child_by_field_name("condition")
                     .is_some_and(|c| c.id() == condition.id())

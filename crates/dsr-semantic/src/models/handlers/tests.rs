@@ -4,6 +4,7 @@ use dsr_syntax::{Document, Language};
 
 use super::{is_health_name, Framework, Handlers, Shutdown};
 use crate::FileFacts;
+use dsr_core::kb::KnowledgeBase;
 
 /// (handler function names with their routes, route paths, servers as (framework, entry, shutdown kind)).
 struct Summary {
@@ -449,4 +450,17 @@ fn request_signal_of_a_route_handler() {
     let signal = model.request_signal(&facts, source, get).expect("a signal");
     assert_eq!(signal.expression, "request.signal");
     assert!(model.request_signal(&facts, source, helper).is_none());
+}
+
+#[test]
+fn every_kb_web_framework_names_a_framework() {
+    for language in [Language::Go, Language::Rust, Language::TypeScript] {
+        for entry in KnowledgeBase::builtin().web_frameworks(language) {
+            assert!(
+                Framework::from_name(&entry.framework).is_some(),
+                "kb [[web_framework]] `{}` names no framework",
+                entry.framework
+            );
+        }
+    }
 }

@@ -333,15 +333,7 @@ fn out_parameter(argument: Node<'_>, language: Language) -> Option<Node<'_>> {
 /// The indexes of the calls inside `range`. Calls are recorded in document order (pre-order), so their start
 /// bytes never decrease and the candidates are found by binary search.
 pub fn calls_within(facts: &FileFacts<'_>, range: TextRange) -> Vec<usize> {
-    let first = facts
-        .calls
-        .partition_point(|c| c.node.start_byte() < range.start);
-    let last = facts
-        .calls
-        .partition_point(|c| c.node.start_byte() < range.end);
-    (first..last)
-        .filter(|i| facts.calls[*i].node.end_byte() <= range.end)
-        .collect()
+    facts.call_indexes_within(range).collect()
 }
 
 /// The decoded value of the string literal `n`, from the facts (strings are recorded in document order).

@@ -329,6 +329,18 @@ fn collect_ends<'t>(
 /// ends it.
 fn go_escapes(scope: Node<'_>, begin: Node<'_>, handle: &str, source: &str) -> bool {
     let is_handle = |n: Node<'_>| n.kind() == "identifier" && node::text(n, source) == handle;
+    // A handle the function does not declare belongs to an enclosing one (a closure assigning a captured
+    // `tx, err = db.BeginTx(…)` inside a retry helper): the enclosing function ends it.
+    let declares_handle = |n: Node<'_>| match n.kind() {
+        "short_var_declaration" | "range_clause" => n
+            .child_by_field_name("left")
+            .is_some_and(|l| node::named_children(l).any(is_handle)),
+        "var_spec" | "parameter_declaration" => node::named_children(n).any(is_handle),
+        _ => false,
+    };
+    if !node::descendants(scope).any(declares_handle) {
+        return true;
+    }
     node::descendants(scope)
         .filter(|n| n.start_byte() > begin.end_byte())
         .any(|n| match n.kind() {

@@ -188,7 +188,7 @@ pub fn sql_statement(text: &str) -> SqlStatement {
 
 /// The index of the call whose node is `n`.
 pub fn call_at(facts: &FileFacts<'_>, n: Node<'_>) -> Option<usize> {
-    facts.calls.iter().position(|c| c.node == n)
+    facts.call_index(n)
 }
 
 /// The SQL text a call runs, with the string node it comes from: its first string argument (or a constant bound

@@ -17,8 +17,10 @@ fn retries(language: Language, source: &str) -> Vec<Summary> {
     let document = Document::new(language, source, 0).expect("grammar loads");
     let facts = FileFacts::compute(language, document.tree(), source);
     let loops = Retries::compute(&facts, source, KnowledgeBase::builtin());
+    // Backoff strategy functions are judged on their own (see `strategies_are_judged_where_they_are_defined`).
     loops
         .iter()
+        .filter(|l| !l.is_strategy())
         .map(|l| Summary {
             library: l.library().map(|lib| lib.library.clone()),
             retried: l
@@ -518,4 +520,45 @@ export async function f() { return policy.execute(() => fetch("u", { method: "PO
         })
         .collect();
     assert_eq!(repeated, ["fetch"]);
+}
+
+#[test]
+fn strategies_are_judged_where_they_are_defined() {
+    let source = format!(
+        "{GO_HEADER}func backoffDelay(attempt int) time.Duration {{
+	delays := []time.Duration{{time.Second, 2 * time.Second, 4 * time.Second}}
+	if attempt >= len(delays) {{
+		return delays[len(delays)-1]
+	}}
+	return delays[attempt]
+}}
+func retryAfter(retryAfter time.Duration) time.Duration {{
+	return retryAfter
+}}
+"
+    );
+    let document = Document::new(Language::Go, &source, 0).expect("grammar loads");
+    let facts = FileFacts::compute(Language::Go, document.tree(), &source);
+    let found = Retries::compute(&facts, &source, KnowledgeBase::builtin());
+    let strategies: Vec<(String, bool, bool, bool)> = found
+        .iter()
+        .filter(|r| r.is_strategy())
+        .map(|r| {
+            let delay = r.delay.as_ref().expect("a strategy has a delay");
+            (
+                facts.functions[r.function.expect("its function")]
+                    .name
+                    .clone(),
+                delay.grows,
+                delay.random,
+                r.cap.is_some(),
+            )
+        })
+        .collect();
+    // A schedule indexed by the attempt grows and is capped by its last entry; a `retryAfter` duration is no
+    // attempt count.
+    assert_eq!(
+        strategies,
+        [("backoffDelay".to_string(), true, false, true)]
+    );
 }
