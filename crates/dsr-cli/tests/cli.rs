@@ -652,7 +652,8 @@ mod only_new_findings {
 }
 
 /// The workspace index: a retry loop around a helper of another package that POSTs is reported, with evidence
-/// in the helper's file; `--no-index` analyses each file alone and does not see it.
+/// in the helper's file; `--no-index` analyses each file alone and does not see it; and the result cache
+/// re-analyses the caller when only the helper changed.
 #[test]
 fn the_index_sees_through_calls_into_other_files_and_no_index_does_not() {
     let dir = tempfile::tempdir().unwrap();
@@ -709,6 +710,25 @@ fn the_index_sees_through_calls_into_other_files_and_no_index_does_not() {
         "{}",
         alone.stdout
     );
+
+    // The result cache: the caller's text is unchanged, but its finding rested on the helper, which now sends an
+    // idempotency key; a cached entry keyed on the caller's text alone would report it still.
+    let gateway = dir.path().join("billing/gateway.go");
+    let helper = fs::read_to_string(&gateway).unwrap();
+    let keyed = helper.replace(
+        "\tresp, err :=",
+        "\treq.Header.Set(\"Idempotency-Key\", url)\n\tresp, err :=",
+    );
+    assert_ne!(helper, keyed);
+    fs::write(&gateway, keyed).unwrap();
+    let count = |out: &common::Output| {
+        let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        json["findings"].as_array().map(Vec::len)
+    };
+    let args = ["check", "--format", "json", "--fail-on", "none"];
+    assert_eq!(count(&run(dir.path(), &args)), Some(0));
+    fs::write(&gateway, helper).unwrap();
+    assert_eq!(count(&run(dir.path(), &args)), Some(1));
 }
 
 /// Runs the binary under a pseudo-terminal (util-linux `script`), so that stderr is a terminal; `None` when

@@ -71,9 +71,11 @@ pub struct Doc {
     /// More changes had already been read from the client when the last one was applied.
     more_coming: bool,
     pub analyzed: Option<Arc<Analyzed>>,
-    /// The `seq` of the last published analysis, whether it was the confirming whole-file one, and whether it was
-    /// provisional (the previous analysis moved to this version, see [`budget`]).
-    published: (u64, bool, bool),
+    /// What the last published analysis was of: its `seq` and the workspace index's generation, whether it was
+    /// the confirming whole-file one, and whether it was provisional (the previous analysis moved to this
+    /// version, see [`budget`]). A new index generation republishes the same text: a callee in another file
+    /// changed.
+    published: (u64, u64, bool, bool),
     /// A timer will publish a provisional analysis if this version's is late ([`budget`]).
     budget_armed: bool,
     /// What the incremental analysis of this document reuses from one version to the next.
@@ -148,6 +150,20 @@ pub struct Analyzed {
     pub whole_file: bool,
     /// The previous analysis moved to this version while this version's is under way ([`budget`]).
     pub provisional: bool,
+    /// The generation of the workspace index the analysis saw (0 without one).
+    pub index_generation: u64,
+}
+
+impl Analyzed {
+    /// What tells this analysis from the last one published ([`Doc::published`]).
+    fn publish_key(&self) -> (u64, u64, bool, bool) {
+        (
+            self.seq,
+            self.index_generation,
+            self.whole_file,
+            self.provisional,
+        )
+    }
 }
 
 #[derive(Debug)]
@@ -319,7 +335,7 @@ impl State {
             in_burst: false,
             more_coming: false,
             analyzed: None,
-            published: (0, false, false),
+            published: (0, 0, false, false),
             budget_armed: false,
             failed_rules: None,
             incremental: Arc::new(Mutex::new(IncrementalCache::default())),
@@ -729,6 +745,7 @@ impl State {
             suppressions: analysis.suppressions,
             diagnostics,
             encoding: session.encoding,
+            index_generation: engine.index_generation(),
             engine,
             failures: analysis.failures,
             whole_file,
@@ -998,11 +1015,11 @@ impl State {
                         match &d.analyzed {
                             Some(a)
                                 if a.seq == d.seq
-                                    && d.published != (a.seq, a.whole_file, a.provisional)
+                                    && d.published != a.publish_key()
                                     && !d.desynced =>
                             {
                                 let out = (a.diagnostics.clone(), a.version);
-                                d.published = (a.seq, a.whole_file, a.provisional);
+                                d.published = a.publish_key();
                                 Some(out)
                             }
                             _ => None,
