@@ -522,10 +522,7 @@ impl RemoteCalls {
         let derivation = &CallKinds::builtin().derivation;
         // A TS timer callback runs later, on its own: the function that arms the timer does not wait for it.
         let timer = facts.language.is_typescript()
-            && derivation
-                .timer_callbacks
-                .iter()
-                .any(|t| *t == call.callee_text);
+            && derivation.timer_callbacks.contains(&call.callee_text);
         (timer || spawner.is_some_and(|name| derivation.task_spawns.iter().any(|s| s == name)))
             && call
                 .args
