@@ -3,8 +3,8 @@
 //! files but analyses none of them.
 //!
 //! **What a result depends on.** A file's findings follow from its text and its path (code roles read the
-//! path), the tool (its rules, knowledge base and code), the configuration, and — once rules read the workspace
-//! index — the summaries of the other files they look into. The tool and the configuration choose a *bucket*
+//! path), the tool (its rules, knowledge base and code), the configuration, and — with the workspace
+//! index — the other files they look into ([`Workspace`]). The tool and the configuration choose a *bucket*
 //! (one file, `<cache dir>/v1/<hash>.json`, holding the entries of one tool, configuration and root); the path
 //! names an *entry* in it; the text and the dependencies make the entry's [`FileKey`], which must match for a
 //! hit. The tool is its version and the identity of the running binary (size and modification time), so a
@@ -43,14 +43,15 @@ const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
 # For information about cache directory tags see https://bford.info/cachedir/\n";
 
 /// A 128-bit hash, written as 32 hex digits in the bucket.
-type Digest = u128;
+pub type Digest = u128;
 
 fn digest(bytes: &[u8]) -> Digest {
     xxhash_rust::xxh3::xxh3_128(bytes)
 }
 
-/// What an entry's findings were computed from, besides the file's path: its text, and the summaries of other
-/// files its analysis read (none today; the workspace index adds them with [`FileKey::with_dependency`]).
+/// What an entry's findings were computed from, besides the file's path: its text, and what its analysis read
+/// of other files (with the workspace index: the [`Workspace`] fingerprint, added with
+/// [`FileKey::with_dependency`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FileKey {
     content: Digest,
@@ -65,9 +66,7 @@ impl FileKey {
         }
     }
 
-    /// Adds a summary the file's findings depend on (its hash, in the order the analysis read them): when it
-    /// changes, the entry misses.
-    #[allow(dead_code)] // The slot for the workspace index's summaries.
+    /// Adds something the file's findings depend on (its hash): when it changes, the entry misses.
     pub fn with_dependency(self, summary: Digest) -> Self {
         let mut bytes = [0u8; 32];
         bytes[..16].copy_from_slice(&self.dependencies.to_le_bytes());
@@ -78,8 +77,49 @@ impl FileKey {
         }
     }
 
+    /// The key of a text whose hash is `content`.
+    pub fn from_content(content: Digest) -> Self {
+        Self {
+            content,
+            dependencies: 0,
+        }
+    }
+
+    /// The hash of the file's text alone.
+    pub fn content(self) -> Digest {
+        self.content
+    }
+
     fn text(self) -> String {
         format!("{:032x}{:032x}", self.content, self.dependencies)
+    }
+}
+
+/// What the workspace index reads, as one hash: every indexed file's path and text. With the index a file's
+/// findings can rest on any other file (a helper it calls, a type it uses, and a declaration added anywhere can
+/// change what a call resolves to), so each entry depends on the whole fingerprint: an unchanged tree hits
+/// everywhere without building the index, and a change anywhere re-analyses every file. Finer keys — the
+/// summaries each file's analysis actually read — would keep the entries of files that cannot reach the change.
+#[derive(Default)]
+pub struct Workspace {
+    files: Vec<(String, Digest)>,
+}
+
+impl Workspace {
+    pub fn add(&mut self, display: &str, content: Digest) {
+        self.files.push((display.to_string(), content));
+    }
+
+    /// The fingerprint, independent of the order files were added in.
+    pub fn fingerprint(mut self) -> Digest {
+        self.files.sort_unstable();
+        let mut bytes = Vec::with_capacity(self.files.len() * 48);
+        for (display, content) in &self.files {
+            bytes.extend_from_slice(display.as_bytes());
+            bytes.push(0);
+            bytes.extend_from_slice(&content.to_le_bytes());
+        }
+        digest(&bytes)
     }
 }
 
@@ -201,6 +241,14 @@ impl Cache {
     pub fn get(&self, display: &str, key: FileKey) -> Option<Vec<Finding>> {
         let entry = self.read.files.get(display)?;
         (entry.key == key.text()).then(|| entry.findings.clone())
+    }
+
+    /// Whether the file shown as `display` has an entry computed from the same `key`.
+    pub fn has(&self, display: &str, key: FileKey) -> bool {
+        self.read
+            .files
+            .get(display)
+            .is_some_and(|entry| entry.key == key.text())
     }
 
     /// Records the findings computed for a file, to be written by [`Cache::save`].

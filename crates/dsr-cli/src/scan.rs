@@ -215,6 +215,8 @@ pub fn load(candidate: &Candidate, intake: &Intake<'_>) -> Result<SourceFile, Sk
 #[derive(Debug, Default)]
 pub struct Timings {
     pub walk: Phase,
+    /// Building the workspace index, and the files it holds (`None` with `--no-index`).
+    pub index: Option<(Phase, usize)>,
     pub read: Phase,
     pub parse: Phase,
     pub analysis: Phase,

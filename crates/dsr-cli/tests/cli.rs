@@ -651,6 +651,86 @@ mod only_new_findings {
     }
 }
 
+/// The workspace index: a retry loop around a helper of another package that POSTs is reported, with evidence
+/// in the helper's file; `--no-index` analyses each file alone and does not see it; and the result cache
+/// re-analyses the caller when only the helper changed.
+#[test]
+fn the_index_sees_through_calls_into_other_files_and_no_index_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        ("distsys-review.toml", "select = [\"DEL001\"]\n"),
+        ("go.mod", "module example.com/shop\n"),
+        (
+            "billing/gateway.go",
+            "package billing\n\nimport \"net/http\"\n\nfunc Capture(url string) error {\n\treq, _ := http.NewRequest(http.MethodPost, url, nil)\n\tresp, err := http.DefaultClient.Do(req)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn resp.Body.Close()\n}\n",
+        ),
+        (
+            "orders/checkout.go",
+            "package orders\n\nimport (\n\t\"time\"\n\n\t\"example.com/shop/billing\"\n)\n\nfunc Checkout(url string) error {\n\tfor attempt := 0; attempt < 3; attempt++ {\n\t\tif err := billing.Capture(url); err == nil {\n\t\t\treturn nil\n\t\t}\n\t\ttime.Sleep(time.Duration(1<<attempt) * time.Second)\n\t}\n\treturn nil\n}\n",
+        ),
+    ];
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    let out = run(
+        dir.path(),
+        &["check", "--format", "json", "--fail-on", "none"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let findings = json["findings"].as_array().expect("a findings list");
+    assert_eq!(findings.len(), 1, "{}", out.stdout);
+    assert_eq!(findings[0]["rule"], "DEL001");
+    assert!(
+        findings[0]["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"] == "billing/gateway.go"),
+        "{}",
+        out.stdout
+    );
+    let alone = run(
+        dir.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--fail-on",
+            "none",
+            "--no-index",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&alone.stdout).unwrap();
+    assert_eq!(
+        json["findings"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        alone.stdout
+    );
+
+    // The result cache: the caller's text is unchanged, but its finding rested on the helper, which now sends an
+    // idempotency key; a cached entry keyed on the caller's text alone would report it still.
+    let gateway = dir.path().join("billing/gateway.go");
+    let helper = fs::read_to_string(&gateway).unwrap();
+    let keyed = helper.replace(
+        "\tresp, err :=",
+        "\treq.Header.Set(\"Idempotency-Key\", url)\n\tresp, err :=",
+    );
+    assert_ne!(helper, keyed);
+    fs::write(&gateway, keyed).unwrap();
+    let count = |out: &common::Output| {
+        let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        json["findings"].as_array().map(Vec::len)
+    };
+    let args = ["check", "--format", "json", "--fail-on", "none"];
+    assert_eq!(count(&run(dir.path(), &args)), Some(0));
+    fs::write(&gateway, helper).unwrap();
+    assert_eq!(count(&run(dir.path(), &args)), Some(1));
+}
+
 /// Runs the binary under a pseudo-terminal (util-linux `script`), so that stderr is a terminal; `None` when
 /// `script` is missing (the test then says so and checks the rest).
 fn run_on_terminal(dir: &std::path::Path, args: &str) -> Option<String> {

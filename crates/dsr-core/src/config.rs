@@ -25,6 +25,33 @@ pub const CONFIG_FILE_NAME: &str = "distsys-review.toml";
 const MAX_GLOB_LEN: usize = 512;
 /// Most `exclude` patterns accepted: the glob set's size and match time grow with them.
 pub const MAX_EXCLUDES: usize = 1000;
+/// The short form of an `[[effects]]` entry, rewritten to the knowledge base's: `call` for `path`,
+/// `remote = "http"` for `kind = "http"` with `remote = true`, `timeout = true|false` for `timeout = "set"|"none"`.
+fn short_effect_form(table: &mut toml::Table) -> Result<(), String> {
+    if let Some(call) = table.remove("call") {
+        if table.contains_key("path") {
+            return Err(
+                "[[effects]] entry with both `call` and `path`: they name the same thing".into(),
+            );
+        }
+        table.insert("path".into(), call);
+    }
+    if let Some(toml::Value::String(kind)) = table.get("remote").cloned() {
+        if table.contains_key("kind") {
+            return Err(
+                "[[effects]] entry with both `remote = \"…\"` and `kind`: write one".into(),
+            );
+        }
+        table.insert("kind".into(), toml::Value::String(kind));
+        table.insert("remote".into(), toml::Value::Boolean(true));
+    }
+    if let Some(toml::Value::Boolean(bounded)) = table.get("timeout").cloned() {
+        let written = if bounded { "set" } else { "none" };
+        table.insert("timeout".into(), toml::Value::String(written.into()));
+    }
+    Ok(())
+}
+
 /// Most `[[effects]]` entries accepted.
 pub const MAX_EFFECTS: usize = 5000;
 /// A configuration file larger than this is refused before it is read.
@@ -485,6 +512,8 @@ impl Config {
                         "[[effects]] entry needs `language = \"go\" | \"rust\" | \"typescript\"`",
                     )),
                 };
+            short_effect_form(&mut table)
+                .map_err(|message| ConfigError::at(path, source, span.start, message))?;
             let api = Api::deserialize(toml::Value::Table(table)).map_err(|err| {
                 ConfigError::at(
                     path,
@@ -675,7 +704,15 @@ mod schema {
             "maxItems": crate::config::MAX_EFFECTS,
             "items": {
                 "type": "object",
-                "required": ["language", "path", "kind"],
+                "required": ["language"],
+                "allOf": [
+                    // `call` is the short form's `path`; `remote = "http"` its `kind = "http"`.
+                    { "oneOf": [{ "required": ["path"] }, { "required": ["call"] }] },
+                    { "anyOf": [
+                        { "required": ["kind"] },
+                        { "required": ["remote"], "properties": { "remote": { "type": "string" } } },
+                    ] },
+                ],
                 "properties": {
                     "language": {
                         "type": "string",
@@ -686,11 +723,26 @@ mod schema {
                         "minLength": 1,
                         "description": "The API's canonical path (`example.com/platform/httpx.New`), or with `module` a method name",
                     },
+                    "call": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "The short form of `path`: the end of the function's or method's qualified name (`billing.Client.Charge`)",
+                    },
                     "kind": { "type": "string", "enum": EFFECT_KINDS },
                     "module": { "type": "string", "description": "For a method name: the module whose import makes it count" },
-                    "remote": { "type": "boolean", "description": "Does network I/O" },
+                    "remote": {
+                        "oneOf": [
+                            { "type": "boolean" },
+                            { "type": "string", "enum": EFFECT_KINDS },
+                        ],
+                        "description": "Does network I/O; a kind (`\"http\"`) is the short form of `kind` with `remote = true`",
+                    },
                     "mutation": { "type": "boolean", "description": "Changes state on the remote side" },
-                    "timeout": { "type": "string", "description": "none, set, connect, client, or a library default in words (\"30 s\")" },
+                    "idempotent": { "type": "boolean", "description": "Whether repeating the call has the effect of making it once" },
+                    "timeout": {
+                        "oneOf": [{ "type": "string" }, { "type": "boolean" }],
+                        "description": "none, set, connect, client, or a library default in words (\"30 s\"); `true`/`false` for set/none",
+                    },
                     "note": { "type": "string" },
                 },
                 "additionalProperties": true,
@@ -950,6 +1002,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown language `cobol`"), "{err}");
+    }
+
+    #[test]
+    fn effects_have_a_short_form() {
+        let config = parse(
+            "[[effects]]\nlanguage = \"go\"\ncall = \"billing.Client.Charge\"\nremote = \"http\"\nidempotent = false\ntimeout = true\n",
+        )
+        .unwrap();
+        let api = &config.effects[0].api;
+        assert_eq!(api.path, "billing.Client.Charge");
+        assert_eq!((api.kind, api.remote), (ApiKind::Http, true));
+        assert_eq!(api.idempotent, Some(false));
+        assert_eq!(api.timeout, Some(crate::kb::ApiTimeout::Set));
+        let err = parse(
+            "[[effects]]\nlanguage = \"go\"\ncall = \"a.B\"\npath = \"a.B\"\nremote = \"http\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("both `call` and `path`"), "{err}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::Deserialize;
 pub use crate::libraries::{KbError, Library};
 
 /// What kind of remote system a call talks to.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ApiKind {
     Http,
@@ -76,6 +76,8 @@ pub struct Api {
     pub mutation: Option<bool>,
     /// Whether repeating the call has the effect of making it once, when neither `mutation = false` nor the HTTP
     /// method says (an S3 `PutObject` is, an SQS `SendMessage` is not); see [`crate::libraries::idempotent`].
+    /// In user `[[effects]]`, `false` means a retry must not repeat it without an idempotency key and `true`
+    /// that it is safe to repeat whatever its method.
     #[serde(default)]
     pub idempotent: Option<bool>,
     /// The HTTP method when the API fixes it.
@@ -498,6 +500,10 @@ pub struct DerivationCalls {
     /// `thread::spawn`).
     #[serde(default)]
     pub task_spawn_qualifiers: Vec<String>,
+    /// TypeScript functions that run their callback later, on its own (`setTimeout`): the code that arms them
+    /// does not wait for what the callback does.
+    #[serde(default)]
+    pub timer_callbacks: Vec<String>,
 }
 
 impl CallKinds {
@@ -882,6 +888,9 @@ pub struct KnowledgeBase {
     /// several models, and a scan of the whole table per call was the largest cost after the tree walks.
     entries_by_path: rustc_hash::FxHashMap<String, Vec<usize>>,
     methods_by_name: rustc_hash::FxHashMap<String, Vec<usize>>,
+    /// The user's `[[effects]]`, also matched by the end of a call's qualified name (`billing.Client.Charge`
+    /// matches `example.com/shop/billing.Client.Charge`).
+    user: Vec<(Language, Api)>,
     retry: Vec<(Language, RetryLibrary)>,
     idempotency: Vec<(Language, Idempotency)>,
     locks: Vec<(Language, LockLibrary)>,
@@ -1150,6 +1159,9 @@ impl KnowledgeBase {
         let mut kb = Self::builtin().clone();
         for effect in effects {
             let entry = (effect.language, effect.api.clone());
+            if effect.api.module.is_none() {
+                kb.user.push(entry.clone());
+            }
             if effect.api.module.is_some() {
                 kb.methods.insert(0, entry);
             } else {
@@ -1158,6 +1170,26 @@ impl KnowledgeBase {
         }
         kb.reindex();
         kb
+    }
+
+    /// A user `[[effects]]` entry for a call whose qualified name (a canonical path, or the receiver's type
+    /// and the method) is `qualified` or ends with the entry's path at a name boundary.
+    pub fn user_effect(&self, language: Language, qualified: &str) -> Option<&Api> {
+        self.user
+            .iter()
+            .filter(|(l, _)| Self::same_family(*l, language))
+            .map(|(_, api)| api)
+            .find(|api| {
+                qualified == api.path
+                    || qualified
+                        .strip_suffix(api.path.as_str())
+                        .is_some_and(|head| head.ends_with(['.', '/', ':']))
+            })
+    }
+
+    /// Whether the user declared any `[[effects]]`.
+    pub fn has_user_effects(&self) -> bool {
+        !self.user.is_empty()
     }
 
     /// The API at a canonical path.

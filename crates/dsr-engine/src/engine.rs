@@ -3,6 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
+use std::sync::Arc;
 
 use dsr_syntax::{Document, Language};
 use tree_sitter::Tree;
@@ -12,9 +13,19 @@ use dsr_core::finding::Finding;
 use dsr_core::kb::KnowledgeBase;
 use dsr_core::limits::Skip;
 use dsr_core::suppression::{self, LineStarts, Suppression};
-use dsr_semantic::facts::FileFacts;
+use dsr_semantic::facts::{FileFacts, WorkspaceTypes};
+use dsr_semantic::index::{FileSummary, IndexSnapshot, IndexView};
 use dsr_semantic::roles::CodeRoles;
 use dsr_semantic::{DynRule, RegisteredRule, RuleContext};
+
+/// Which pass of building the workspace index a summary is for.
+#[derive(Copy, Clone, Debug)]
+pub enum IndexPass<'a> {
+    /// Declarations only, from the file alone.
+    Declarations,
+    /// Effects and calls, with receivers bound through the workspace's declarations when given.
+    Effects(Option<&'a IndexSnapshot>),
+}
 
 /// A rule that panicked on a file: logged, and its findings for that file dropped; the other rules still report.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +53,8 @@ pub struct Engine {
     kb: KnowledgeBase,
     /// Tells engines apart: results cached for one engine's rules and configuration are not valid for another.
     id: u64,
+    /// The workspace index analyses see other files through (`None`: single-file analysis, `--no-index`).
+    index: std::sync::RwLock<Option<IndexSnapshot>>,
 }
 
 impl Engine {
@@ -59,6 +72,70 @@ impl Engine {
             kb: KnowledgeBase::with_effects(&config.effects),
             config,
             id: NEXT_ENGINE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            index: std::sync::RwLock::new(None),
+        }
+    }
+
+    /// Analyses from now on see other files through `index` (`None`: each file alone).
+    pub fn set_index(&self, index: Option<IndexSnapshot>) {
+        if let Ok(mut slot) = self.index.write() {
+            *slot = index;
+        }
+    }
+
+    /// The generation of the index analyses use (0 without one): cached results of another are stale.
+    pub fn index_generation(&self) -> u64 {
+        self.index
+            .read()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(IndexSnapshot::generation))
+            .unwrap_or(0)
+    }
+
+    fn index_view(&self, path: &Path, language: Language) -> Option<Arc<IndexView>> {
+        let slot = self.index.read().ok()?;
+        slot.as_ref()?.view(path, language)
+    }
+
+    /// [`Engine::summarize`] of a text not parsed yet (within the configured parse deadline; an empty summary
+    /// when parsing fails or runs out of time).
+    pub fn summarize_source(
+        &self,
+        path: &Path,
+        language: Language,
+        source: &str,
+        pass: IndexPass<'_>,
+    ) -> FileSummary {
+        match crate::parse::parse(language, source, self.config.limits.parse_timeout) {
+            Ok(tree) => self.summarize(path, language, source, tree.as_ref(), pass),
+            Err(_) => FileSummary::default(),
+        }
+    }
+
+    /// What the workspace index keeps of a file. In the [`IndexPass::Declarations`] pass, what other files
+    /// bind receivers to (functions' signatures, types, exported values); in the [`IndexPass::Effects`] pass,
+    /// also each function's effects and calls, with receivers bound through the declarations of the whole
+    /// workspace (the first pass, linked) but effects from this file alone: the index propagates the rest.
+    pub fn summarize(
+        &self,
+        path: &Path,
+        language: Language,
+        source: &str,
+        tree: Option<&Tree>,
+        pass: IndexPass<'_>,
+    ) -> FileSummary {
+        let types = match pass {
+            IndexPass::Effects(Some(declarations)) => declarations
+                .view(path, language)
+                .map(|v| v as Arc<dyn WorkspaceTypes>),
+            _ => None,
+        };
+        let facts = FileFacts::compute_in_workspace(language, tree, source, types);
+        let ctx = RuleContext::new(path, language, source, tree, &facts, &self.kb)
+            .with_sql_settings(&self.config.sql);
+        match pass {
+            IndexPass::Declarations => FileSummary::declarations(&ctx),
+            IndexPass::Effects(_) => FileSummary::compute(&ctx),
         }
     }
 
@@ -144,9 +221,16 @@ impl Engine {
         tree: Option<&Tree>,
         disabled: &[&str],
     ) -> RawAnalysis {
-        let facts = FileFacts::compute(language, tree, source);
+        let view = self.index_view(path, language);
+        let facts = FileFacts::compute_in_workspace(
+            language,
+            tree,
+            source,
+            view.clone().map(|v| v as Arc<dyn WorkspaceTypes>),
+        );
         let ctx = RuleContext::new(path, language, source, tree, &facts, &self.kb)
-            .with_sql_settings(&self.config.sql);
+            .with_sql_settings(&self.config.sql)
+            .with_index(view.as_deref());
         let mut findings = Vec::new();
         let mut failures = Vec::new();
         for rule in &self.rules {

@@ -6,10 +6,11 @@
 pub mod engine;
 pub mod fix;
 pub mod incremental;
+pub mod index;
 pub mod intake;
 pub mod parse;
 
-pub use engine::{Analysis, Engine, RuleFailure};
+pub use engine::{Analysis, Engine, IndexPass, RuleFailure};
 pub use fix::{fix_all, FixMode, FixProblem, Fixed, MAX_FIX_ROUNDS};
 pub use incremental::{IncrementalCache, IncrementalStats};
 pub use intake::{Intake, SkipReason};

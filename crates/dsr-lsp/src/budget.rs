@@ -196,6 +196,7 @@ fn provisional(previous: &Analyzed, rope: Rope, seq: u64, version: i32, state: &
         diagnostics,
         encoding: session.encoding,
         engine: previous.engine.clone(),
+        index_generation: previous.index_generation,
         failures: Vec::new(),
         whole_file: false,
         provisional: true,

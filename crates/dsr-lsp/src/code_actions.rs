@@ -434,6 +434,7 @@ mod tests {
             failures: analysis.failures,
             whole_file: true,
             provisional: false,
+            index_generation: 0,
         }
     }
 

@@ -11,6 +11,7 @@ mod code_actions;
 mod configs;
 mod convert;
 mod hover;
+mod index;
 mod queue;
 mod server;
 pub mod settings;

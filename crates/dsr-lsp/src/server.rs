@@ -223,6 +223,9 @@ impl LanguageServer for Server {
         if session.caps.watched_files_dynamic {
             self.state.job(Job::RegisterWatchers);
         }
+        if !session.folders.is_empty() && session.settings.index {
+            self.state.job(Job::BuildIndex);
+        }
         if session.settings.scope == Scope::Workspace {
             self.state.job(Job::IndexWorkspace);
         }
@@ -327,6 +330,9 @@ impl LanguageServer for Server {
                 .unwrap_or_else(PoisonError::into_inner);
             session.folders.retain(|f| !removed.contains(f));
             session.folders.extend(added);
+        }
+        if self.state.settings().index {
+            self.state.job(Job::BuildIndex);
         }
         if self.state.settings().scope == Scope::Workspace {
             self.state.clear_workspace_files();

@@ -59,6 +59,9 @@ pub struct Settings {
     pub max_file_size: Option<u64>,
     pub skip_generated: Option<bool>,
     pub skip_minified: Option<bool>,
+    /// Build the workspace index (on by default): diagnostics see through calls into other files. Read when
+    /// the session starts.
+    pub index: bool,
 }
 
 impl Default for Settings {
@@ -72,6 +75,7 @@ impl Default for Settings {
             max_file_size: None,
             skip_generated: None,
             skip_minified: None,
+            index: true,
         }
     }
 }
@@ -144,6 +148,11 @@ impl Settings {
                     }
                     Value::Null => {}
                     other => problems.push(format!("`{key}` must be true or false, got `{other}`")),
+                },
+                "index" => match value {
+                    Value::Bool(flag) => settings.index = *flag,
+                    Value::Null => {}
+                    other => problems.push(format!("`index` must be true or false, got `{other}`")),
                 },
                 // Accepted for clients that send a trace level through the same section.
                 "trace" => {}

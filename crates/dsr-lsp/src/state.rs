@@ -71,9 +71,11 @@ pub struct Doc {
     /// More changes had already been read from the client when the last one was applied.
     more_coming: bool,
     pub analyzed: Option<Arc<Analyzed>>,
-    /// The `seq` of the last published analysis, whether it was the confirming whole-file one, and whether it was
-    /// provisional (the previous analysis moved to this version, see [`budget`]).
-    published: (u64, bool, bool),
+    /// What the last published analysis was of: its `seq` and the workspace index's generation, whether it was
+    /// the confirming whole-file one, and whether it was provisional (the previous analysis moved to this
+    /// version, see [`budget`]). A new index generation republishes the same text: a callee in another file
+    /// changed.
+    published: (u64, u64, bool, bool),
     /// A timer will publish a provisional analysis if this version's is late ([`budget`]).
     budget_armed: bool,
     /// What the incremental analysis of this document reuses from one version to the next.
@@ -148,6 +150,20 @@ pub struct Analyzed {
     pub whole_file: bool,
     /// The previous analysis moved to this version while this version's is under way ([`budget`]).
     pub provisional: bool,
+    /// The generation of the workspace index the analysis saw (0 without one).
+    pub index_generation: u64,
+}
+
+impl Analyzed {
+    /// What tells this analysis from the last one published ([`Doc::published`]).
+    fn publish_key(&self) -> (u64, u64, bool, bool) {
+        (
+            self.seq,
+            self.index_generation,
+            self.whole_file,
+            self.provisional,
+        )
+    }
 }
 
 #[derive(Debug)]
@@ -175,6 +191,8 @@ pub enum Job {
     RegisterWatchers,
     PullConfiguration,
     IndexWorkspace,
+    /// Build the workspace index (summaries of every file), in the background.
+    BuildIndex,
 }
 
 pub struct State {
@@ -187,6 +205,10 @@ pub struct State {
     pub workspace_published: DashMap<Uri, ()>,
     /// Bumped to stop a running workspace walk (a newer one, a scope change, shutdown).
     pub index_generation: AtomicU64,
+    /// The workspace index analyses see other files through.
+    pub index: crate::index::ServerIndex,
+    /// Counts index builds, for their progress tokens.
+    pub index_builds: AtomicU64,
     next_seq: AtomicU64,
     /// Analyses started (requests' and scheduled ones), for the burst test through `documentState`.
     pub analyses: AtomicU64,
@@ -209,6 +231,8 @@ impl State {
             shutdown_requested: AtomicBool::new(false),
             workspace_published: DashMap::new(),
             index_generation: AtomicU64::new(0),
+            index: crate::index::ServerIndex::default(),
+            index_builds: AtomicU64::new(0),
             next_seq: AtomicU64::new(1),
             analyses: AtomicU64::new(0),
             provisionals: AtomicU64::new(0),
@@ -311,7 +335,7 @@ impl State {
             in_burst: false,
             more_coming: false,
             analyzed: None,
-            published: (0, false, false),
+            published: (0, 0, false, false),
             budget_armed: false,
             failed_rules: None,
             incremental: Arc::new(Mutex::new(IncrementalCache::default())),
@@ -389,6 +413,7 @@ impl State {
                 drop(d);
                 self.schedule(uri);
                 self.arm_edit_budget(&doc);
+                self.reindex_later(&doc);
             }
             Err(err) => {
                 let problem = format!("an edit to {} could not be applied: {err}", uri.as_str());
@@ -576,6 +601,12 @@ impl State {
     pub fn engine_for(&self, key: &ConfigKey) -> Arc<Engine> {
         let settings = self.settings();
         let (engine, error) = self.configs.engine(key, &settings);
+        // Every engine analyses with the newest index (engines are made per configuration, on demand).
+        if let Some(snapshot) = self.index.snapshot() {
+            if engine.index_generation() != snapshot.generation() {
+                engine.set_index(Some(snapshot));
+            }
+        }
         if let Some(error) = error {
             self.show_message(
                 MessageType::ERROR,
@@ -714,6 +745,7 @@ impl State {
             suppressions: analysis.suppressions,
             diagnostics,
             encoding: session.encoding,
+            index_generation: engine.index_generation(),
             engine,
             failures: analysis.failures,
             whole_file,
@@ -786,6 +818,42 @@ impl State {
             })
             .await;
         });
+    }
+
+    /// Analyses every open document again as a whole file and publishes the result only where it differs
+    /// from what was published: what a change outside the documents (the workspace index) needs, without a
+    /// notification per unchanged document.
+    pub fn refresh(self: &Arc<Self>, only: Option<&[PathBuf]>) {
+        let docs: Vec<Arc<Mutex<Doc>>> = self
+            .documents
+            .iter()
+            .map(|entry| entry.value().clone())
+            .filter(|doc| {
+                only.is_none_or(|paths| lock(doc).path.as_ref().is_some_and(|p| paths.contains(p)))
+            })
+            .collect();
+        for doc in docs {
+            let state = self.clone();
+            self.runtime.spawn_blocking(move || {
+                let snapshot = {
+                    let d = lock(&doc);
+                    if d.desynced {
+                        return;
+                    }
+                    d.whole_file_snapshot()
+                };
+                let Some(whole) = state.analyze_guarded(snapshot) else {
+                    return;
+                };
+                let differs = match &lock(&doc).analyzed {
+                    Some(current) => current.seq == whole.seq && current.findings != whole.findings,
+                    None => true,
+                };
+                if differs {
+                    state.store(&doc, Arc::new(whole));
+                }
+            });
+        }
     }
 
     /// Checks a file that is not open, from disk, and publishes its diagnostics (workspace scope). Problems
@@ -877,6 +945,10 @@ impl State {
             LoadOutcome::Loaded => {
                 tracing::info!("configuration {} reloaded", path.display());
                 self.invalidate_all();
+                // Summaries depend on the knowledge base, which the configuration's `[[effects]]` extend.
+                if settings.index && !self.session().folders.is_empty() {
+                    self.job(Job::BuildIndex);
+                }
                 if settings.scope == Scope::Workspace {
                     self.job(Job::IndexWorkspace);
                 }
@@ -943,11 +1015,11 @@ impl State {
                         match &d.analyzed {
                             Some(a)
                                 if a.seq == d.seq
-                                    && d.published != (a.seq, a.whole_file, a.provisional)
+                                    && d.published != a.publish_key()
                                     && !d.desynced =>
                             {
                                 let out = (a.diagnostics.clone(), a.version);
-                                d.published = (a.seq, a.whole_file, a.provisional);
+                                d.published = a.publish_key();
                                 Some(out)
                             }
                             _ => None,

@@ -34,24 +34,32 @@ pub async fn run_jobs(state: Arc<State>) {
         match job {
             Job::RegisterWatchers => register_watchers(&state).await,
             Job::PullConfiguration => pull_configuration(&state).await,
+            Job::BuildIndex => {
+                let build = state.index_builds.fetch_add(1, Ordering::SeqCst) + 1;
+                let token = progress_token(&state, "workspace-index", build).await;
+                tokio::spawn(crate::index::build(state.clone(), token));
+            }
             Job::IndexWorkspace => {
                 let generation = state.index_generation.fetch_add(1, Ordering::SeqCst) + 1;
-                let token = if state.session().caps.work_done_progress {
-                    let token =
-                        NumberOrString::String(format!("distsys-review/index/{generation}"));
-                    match state.client.create_work_done_progress(token.clone()).await {
-                        Ok(()) => Some(token),
-                        Err(err) => {
-                            tracing::warn!("the client refused a progress token: {err}");
-                            None
-                        }
-                    }
-                } else {
-                    None
-                };
+                let token = progress_token(&state, "index", generation).await;
                 // The walk only sends notifications: it runs on its own so later jobs are not held up.
                 tokio::spawn(index(state.clone(), generation, token));
             }
+        }
+    }
+}
+
+/// A work-done progress token `distsys-review/<name>/<n>`, if the client takes them.
+async fn progress_token(state: &State, name: &str, n: u64) -> Option<NumberOrString> {
+    if !state.session().caps.work_done_progress {
+        return None;
+    }
+    let token = NumberOrString::String(format!("distsys-review/{name}/{n}"));
+    match state.client.create_work_done_progress(token.clone()).await {
+        Ok(()) => Some(token),
+        Err(err) => {
+            tracing::warn!("the client refused a progress token: {err}");
+            None
         }
     }
 }
@@ -95,10 +103,22 @@ async fn pull_configuration(state: &Arc<State>) {
     }
 }
 
+/// The directories a walk of the workspace prunes: those the intake of the configuration in force there skips
+/// (vendored, excluded).
+pub(crate) fn skip_dir(state: Arc<State>) -> impl Fn(&Path) -> bool + Send + Sync + 'static {
+    move |dir: &Path| {
+        let key = state
+            .configs
+            .key_for(Some(&dir.join("x")), &state.session().folders);
+        let engine = state.engine_for(&key);
+        crate::state::intake(&engine, &key).skip_dir(dir).is_some()
+    }
+}
+
 /// Files of the workspace folders that we check: `.gitignore`d and hidden files left out, and the directories
 /// `skip_dir` names (the intake's: vendored or excluded) pruned; the intake judges each file later.
 /// Symbolic links are neither followed into directories nor listed: the walk stays inside the folders.
-fn workspace_files(
+pub(crate) fn workspace_files(
     folders: &[PathBuf],
     skip_dir: impl Fn(&Path) -> bool + Send + Sync + 'static,
 ) -> Vec<PathBuf> {
@@ -136,7 +156,11 @@ fn workspace_files(
     files
 }
 
-async fn progress(state: &State, token: &Option<NumberOrString>, value: WorkDoneProgress) {
+pub(crate) async fn progress(
+    state: &State,
+    token: &Option<NumberOrString>,
+    value: WorkDoneProgress,
+) {
     if let Some(token) = token {
         state
             .client
@@ -167,14 +191,7 @@ async fn index(state: Arc<State>, generation: u64, token: Option<NumberOrString>
     )
     .await;
     let folders = state.session().folders;
-    let walk_state = state.clone();
-    let skip_dir = move |dir: &Path| {
-        let key = walk_state
-            .configs
-            .key_for(Some(&dir.join("x")), &walk_state.session().folders);
-        let engine = walk_state.engine_for(&key);
-        crate::state::intake(&engine, &key).skip_dir(dir).is_some()
-    };
+    let skip_dir = skip_dir(state.clone());
     let files = tokio::task::spawn_blocking(move || workspace_files(&folders, skip_dir))
         .await
         .unwrap_or_default();
@@ -225,7 +242,7 @@ async fn index(state: Arc<State>, generation: u64, token: Option<NumberOrString>
     .await;
 }
 
-fn percent(done: usize, total: usize) -> u32 {
+pub(crate) fn percent(done: usize, total: usize) -> u32 {
     (done * 100)
         .checked_div(total)
         .map_or(100, |p| u32::try_from(p).unwrap_or(100))
@@ -245,10 +262,26 @@ pub fn watched_files_changed(state: &Arc<State>, changes: Vec<FileEvent>) {
             }
             continue;
         }
-        if state.settings().scope != Scope::Workspace
-            || state.documents.contains_key(&change.uri)
-            || Language::from_path(&path).is_none()
+        if state.documents.contains_key(&change.uri) {
+            continue;
+        }
+        let Some(language) = Language::from_path(&path) else {
+            continue;
+        };
+        // A closed file feeds the index whatever the scope: its callers may be open.
         {
+            let state = state.clone();
+            let path = path.clone();
+            let deleted = change.typ == FileChangeType::DELETED;
+            tokio::task::spawn_blocking(move || {
+                if deleted {
+                    state.unindex(&path);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    state.reindex(&path, language, &text);
+                }
+            });
+        }
+        if state.settings().scope != Scope::Workspace {
             continue;
         }
         if change.typ == FileChangeType::DELETED {

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use dsr_core::config::Scope;
 use dsr_core::fix::{apply_edits, collect_fix_edits};
 use dsr_core::{CodeRole, FindingKind, Language};
+use dsr_engine::IndexPass;
 use dsr_syntax::position::line_column_1based;
 use dsr_syntax::{Document, Rope};
 
@@ -138,19 +139,153 @@ fn check_file(code: &str, path: &Path, failures: &mut String) {
         Some(roles) => common::engine_for_scope(&[code], fixture_scope(roles)),
         None => common::engine_for(&[code]),
     };
-    let findings: Vec<_> = common::analyze(&engine, &analysed_as, language, &source)
-        .into_iter()
-        .filter(|f| f.code() == code)
-        .collect();
-    let (mut expected, marker_lines) = expected_marks(&source, language, code);
-    let mut actual = actual_marks(&source, &findings);
-    expected.sort();
-    actual.sort();
     let name = path
         .strip_prefix(fixtures_root())
         .unwrap_or(path)
         .display()
         .to_string();
+    check_source(code, &engine, &analysed_as, &name, &source, failures);
+}
+
+/// A multi-file fixture: a folder under `tests/fixtures/<CODE>/` holding a small workspace (with its `go.mod`,
+/// `Cargo.toml` or `tsconfig.json`). It is copied to a temporary folder (whose path has no `tests/` in it, so
+/// that its code is production code), indexed as a workspace, and each of its files is checked against its
+/// markers with the index. A file whose first lines say `// fixture-evidence-in: billing/gateway.go` expects
+/// every finding of the rule in it to have evidence in that file; that one and `// fixture-needs-index: why`
+/// expect other findings when the file is analysed alone.
+fn check_workspace(code: &str, dir: &Path, failures: &mut String) {
+    let temp = tempfile::tempdir().expect("a temporary folder");
+    let root = temp.path().join(dir.file_name().expect("a folder name"));
+    copy_tree(dir, &root);
+    let engine = common::engine_for(&[code]);
+    let files = source_files(&root);
+    let mut index = dsr_semantic::index::WorkspaceIndex::new();
+    for (path, language) in &files {
+        let source = std::fs::read_to_string(path).expect("a fixture file");
+        let declarations =
+            engine.summarize_source(path, *language, &source, IndexPass::Declarations);
+        index.insert(path.clone(), declarations);
+    }
+    index.link();
+    let declarations = index.snapshot();
+    for (path, language) in &files {
+        let source = std::fs::read_to_string(path).expect("a fixture file");
+        let summary = engine.summarize_source(
+            path,
+            *language,
+            &source,
+            IndexPass::Effects(Some(&declarations)),
+        );
+        if std::env::var_os("DSR_DEBUG_INDEX").is_some() {
+            eprintln!("{}: {summary:#?}", path.display());
+        }
+        index.insert(path.clone(), summary);
+    }
+    index.link();
+    if std::env::var_os("DSR_DEBUG_INDEX").is_some() {
+        for (path, _) in &files {
+            eprintln!("{}: {:#?}", path.display(), index.effects_of(path));
+        }
+    }
+    engine.set_index(Some(index.snapshot()));
+    for (path, language) in &files {
+        let source = std::fs::read_to_string(path).expect("a fixture file");
+        let name = format!(
+            "{}/{}",
+            dir.strip_prefix(fixtures_root()).unwrap_or(dir).display(),
+            path.strip_prefix(&root).unwrap_or(path).display()
+        );
+        let findings = check_source(code, &engine, path, &name, &source, failures);
+        let evidence_in = common::directive(&source, *language, "fixture-evidence-in");
+        if evidence_in.is_some()
+            || common::directive(&source, *language, "fixture-needs-index").is_some()
+        {
+            // The index is what makes the difference: the file alone gives other findings.
+            engine.set_index(None);
+            let alone: Vec<_> = common::analyze(&engine, path, *language, &source)
+                .into_iter()
+                .filter(|f| f.code() == code)
+                .map(|f| (f.range, f.kind))
+                .collect();
+            engine.set_index(Some(index.snapshot()));
+            let with: Vec<_> = findings.iter().map(|f| (f.range, f.kind)).collect();
+            if alone == with {
+                let _ = writeln!(
+                    failures,
+                    "{name}: the same findings without the index: the fixture does not need it"
+                );
+            }
+        }
+        if let Some(wanted) = evidence_in {
+            for finding in &findings {
+                let elsewhere = finding
+                    .evidence
+                    .iter()
+                    .any(|e| e.path.as_deref().is_some_and(|p| p.ends_with(wanted)));
+                if !elsewhere {
+                    let _ = writeln!(
+                        failures,
+                        "{name}: {} has no evidence in {wanted}: {:?}",
+                        finding.title, finding.evidence
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a folder");
+    for entry in std::fs::read_dir(from).expect("a fixture folder").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("a copied file");
+        }
+    }
+}
+
+/// The source files below `root`, sorted.
+fn source_files(root: &Path) -> Vec<(PathBuf, Language)> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a folder").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Some(language) = Language::from_path(&path) {
+                files.push((path, language));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Checks one text's findings of `code` against its markers (and its `.fixed` twin when there is one);
+/// returns the findings.
+fn check_source(
+    code: &str,
+    engine: &dsr_engine::Engine,
+    analysed_as: &Path,
+    name: &str,
+    source: &str,
+    failures: &mut String,
+) -> Vec<dsr_core::Finding> {
+    let Some(language) = Language::from_path(analysed_as) else {
+        return Vec::new();
+    };
+    let path = analysed_as;
+    let findings: Vec<_> = common::analyze(engine, analysed_as, language, source)
+        .into_iter()
+        .filter(|f| f.code() == code)
+        .collect();
+    let (mut expected, marker_lines) = expected_marks(source, language, code);
+    let mut actual = actual_marks(source, &findings);
+    expected.sort();
+    actual.sort();
     for finding in &findings {
         if let Err(message) = common::check_message_conventions(finding) {
             let _ = writeln!(failures, "{name}: {message}");
@@ -196,7 +331,7 @@ fn check_file(code: &str, path: &Path, failures: &mut String) {
             "  (all findings: {:?})",
             findings
                 .iter()
-                .map(|f| (&f.title, actual_marks(&source, std::slice::from_ref(f))))
+                .map(|f| (&f.title, actual_marks(source, std::slice::from_ref(f))))
                 .collect::<Vec<_>>()
         );
     }
@@ -208,21 +343,21 @@ fn check_file(code: &str, path: &Path, failures: &mut String) {
     ));
     if fixed_path.exists() {
         let edits = collect_fix_edits(&findings, true);
-        let (fixed, _) = apply_edits(&source, &edits);
+        let (fixed, _) = apply_edits(source, &edits);
         let fixed_without_markers = drop_lines(
             &fixed,
-            &marker_lines_after_fix(&source, &fixed, &marker_lines, language),
+            &marker_lines_after_fix(source, &fixed, &marker_lines, language),
         );
         let wanted = std::fs::read_to_string(&fixed_path).unwrap_or_default();
         if fixed_without_markers != wanted {
             let _ = writeln!(failures, "{name}: fixed text differs from {}:\n--- got ---\n{fixed_without_markers}--- want ---\n{wanted}", fixed_path.display());
         }
-        if !has_parse_errors(language, &drop_lines(&source, &marker_lines))
+        if !has_parse_errors(language, &drop_lines(source, &marker_lines))
             && has_parse_errors(language, &wanted)
         {
             let _ = writeln!(failures, "{name}: the fixed text does not parse");
         }
-        let again: Vec<_> = common::analyze(&engine, &analysed_as, language, &wanted)
+        let again: Vec<_> = common::analyze(engine, analysed_as, language, &wanted)
             .into_iter()
             .filter(|f| f.code() == code)
             .collect();
@@ -234,6 +369,7 @@ fn check_file(code: &str, path: &Path, failures: &mut String) {
             );
         }
     }
+    findings
 }
 
 /// `production, test`: the code roles a `fixture-scope:` directive puts in the run's scope.
@@ -284,7 +420,11 @@ fn fixtures_match_their_markers() {
             .iter()
             .filter(|f| !f.to_string_lossy().contains(".fixed."))
         {
-            check_file(&code, file, &mut failures);
+            if file.is_dir() {
+                check_workspace(&code, file, &mut failures);
+            } else {
+                check_file(&code, file, &mut failures);
+            }
             checked += 1;
         }
     }

@@ -10,7 +10,9 @@ use dsr_core::rule::{Registered, Rule, RuleMeta};
 use dsr_syntax::{Language, TextRange};
 use tree_sitter::{Node, Tree};
 
-use crate::facts::FileFacts;
+use crate::facts::{Call, FileFacts};
+use crate::index::IndexView;
+use crate::kb::KbMatch;
 use crate::models::clients::{ClientTimeout, Clients};
 use crate::models::messaging::transaction::{transactions, Transaction};
 use crate::models::messaging::writes::{write_sites, WriteSite};
@@ -36,8 +38,55 @@ pub struct RuleContext<'a> {
     pub kb: &'a KnowledgeBase,
     /// The configuration's `[sql]`, when the caller has one (see [`RuleContext::with_sql_settings`]).
     pub sql_settings: Option<&'a dsr_core::config::SqlSettings>,
+    /// The workspace index as this file sees it, when the front end built one (`None` with `--no-index`).
+    pub index: Option<&'a IndexView>,
     /// Shared models, computed on first use and then reused by every rule of the file.
     models: Models<'a>,
+}
+
+/// A question about what a call does, asked of the knowledge base first and the workspace index second
+/// ([`RuleContext::ask`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Question {
+    /// Does the call reach a remote system (itself, through a helper of this file, or through another file)?
+    Remote,
+    /// Is it a write a repeat would duplicate (a POST without an idempotency key, an INSERT without an
+    /// upsert, a publish without a dedup id)?
+    NonIdempotentWrite,
+    /// Does the callee close (or hand on to code that closes) the response body given as argument `arg`?
+    ClosesBody { arg: usize },
+    /// Does the call build or configure a client with a timeout (a factory, a constructor, an exported
+    /// instance)?
+    SetsTimeout,
+    /// Does the call acknowledge a message (or commit its offset)?
+    Acks,
+    /// Does the callee pass the context or signal given as argument `arg` on to the calls it makes?
+    PropagatesCtx { arg: usize },
+    /// Does the callee start calls on a fresh context of its own (`context.Background()`), dropping its
+    /// caller's deadline and trace?
+    DropsCtx,
+}
+
+/// The answer to a [`Question`]: whether it holds, where the code shows it (in another file when the index
+/// answered), and how sure the resolution on the way is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub holds: bool,
+    pub evidence: Option<Evidence>,
+    pub confidence: Confidence,
+    /// How many calls below the callee the answer was found (0: in the callee itself, or in this file).
+    pub depth: u8,
+}
+
+impl Answer {
+    fn here(holds: bool) -> Self {
+        Answer {
+            holds,
+            evidence: None,
+            confidence: Confidence::High,
+            depth: 0,
+        }
+    }
 }
 
 impl<'a> RuleContext<'a> {
@@ -57,6 +106,7 @@ impl<'a> RuleContext<'a> {
             facts,
             kb,
             sql_settings: None,
+            index: None,
             models: Models::default(),
         }
     }
@@ -67,12 +117,131 @@ impl<'a> RuleContext<'a> {
         self
     }
 
-    /// Which calls of the file reach a remote system, directly or through a helper of the same file, which of
-    /// them change remote state and which are non-idempotent writes.
+    /// Analyses the file with the workspace index: calls into other files are resolved through it. The facts
+    /// should have been computed with the same view ([`FileFacts::compute_in_workspace`]) so that receivers
+    /// bind to types other files declare.
+    pub fn with_index(mut self, index: Option<&'a IndexView>) -> Self {
+        self.index = index;
+        self
+    }
+
+    /// Which calls of the file reach a remote system, directly, through a helper of the same file or (with the
+    /// workspace index) through a function of another file, which of them change remote state and which are
+    /// non-idempotent writes.
     pub fn remote_calls(&self) -> &RemoteCalls {
-        self.models
-            .remote_calls
-            .get_or_init(|| RemoteCalls::compute(self.facts, self.source, self.kb))
+        self.models.remote_calls.get_or_init(|| {
+            RemoteCalls::compute_with_index(self.facts, self.source, self.kb, self.index)
+        })
+    }
+
+    /// What a call does, as the knowledge base says (and this file's own helpers show) first, and the workspace
+    /// index second. `None`: neither knows the callee. The one place rules ask "is this remote", "does it
+    /// close the body", "does it set a timeout", "does it ack", "does it pass the context on".
+    pub fn ask(&self, call: &Call<'_>, question: Question) -> Option<Answer> {
+        use crate::index::Effect;
+        let remote = self.remote_calls();
+        let index_of_call = remote.call_index(call.node);
+        match question {
+            Question::Remote | Question::NonIdempotentWrite => {
+                let reached = index_of_call.and_then(|i| remote.remote(i))?;
+                let holds = question == Question::Remote || reached.write.is_some();
+                return Some(match &reached.external {
+                    Some(external) => Answer {
+                        holds,
+                        evidence: Some(Evidence {
+                            path: Some(external.path.clone()),
+                            range: external.range,
+                            note: match (&reached.write, &reached.http_method) {
+                                (Some(write), _) if holds => {
+                                    format!("the {} is made here", write.kind.describe())
+                                }
+                                (_, Some(method)) => format!("the HTTP {method} is sent here"),
+                                _ => "the remote call is made here".to_string(),
+                            },
+                        }),
+                        confidence: external.confidence,
+                        depth: external.depth,
+                    },
+                    None => Answer::here(holds),
+                });
+            }
+            Question::SetsTimeout
+                if self
+                    .kb
+                    .candidates(self.facts, call)
+                    .any(|api| api.timeout == Some(dsr_core::kb::ApiTimeout::Set)) =>
+            {
+                return Some(Answer::here(true));
+            }
+            Question::Acks
+                if self
+                    .kb
+                    .role_of(
+                        self.facts,
+                        call,
+                        &[
+                            dsr_core::kb::ApiRole::Ack,
+                            dsr_core::kb::ApiRole::CommitOffset,
+                        ],
+                    )
+                    .is_some() =>
+            {
+                return Some(Answer::here(true));
+            }
+            _ => {}
+        }
+        // Calls the knowledge base describes are not the workspace's.
+        if self.kb.call(self.facts, call).is_some() {
+            return None;
+        }
+        let effects = self.index?.call_effects(self.facts, call)?;
+        let wanted = |effect: &Effect| match (question, effect) {
+            (Question::ClosesBody { arg }, Effect::ClosesBody { param }) => *param == arg,
+            (Question::PropagatesCtx { arg }, Effect::PropagatesCtx { param }) => *param == arg,
+            (Question::SetsTimeout, Effect::SetsTimeout) => true,
+            (Question::Acks, Effect::Ack { .. }) => true,
+            (Question::DropsCtx, Effect::DropsCtx) => true,
+            _ => false,
+        };
+        let note = |question: Question| match question {
+            Question::ClosesBody { .. } => "the body is closed here",
+            Question::PropagatesCtx { .. } => "the context is passed on here",
+            Question::SetsTimeout => "the timeout is set here",
+            Question::Acks => "the message is acknowledged here",
+            Question::DropsCtx => "a fresh context is started here",
+            Question::Remote | Question::NonIdempotentWrite => "the remote call is made here",
+        };
+        // A timeout set inside the function that builds what the call returns counts only for that function
+        // itself (the index does not carry it to callers).
+        let found = match question {
+            Question::SetsTimeout => effects
+                .effects
+                .iter()
+                .find(|e| wanted(&e.effect) && e.depth == 0),
+            _ => effects.find(wanted),
+        };
+        Some(match found {
+            Some(effect) => Answer {
+                holds: true,
+                evidence: Some(Evidence {
+                    path: Some(effects.path(effect).to_path_buf()),
+                    range: effect.range,
+                    note: note(question).to_string(),
+                }),
+                confidence: effect.confidence,
+                depth: effect.depth,
+            },
+            None => Answer {
+                holds: false,
+                evidence: effects.targets.functions.first().map(|&target| Evidence {
+                    path: Some(effects.linked.path(target.0).to_path_buf()),
+                    range: effects.linked.function(target).range,
+                    note: "the function called, as the workspace index sees it".to_string(),
+                }),
+                confidence: effects.targets.confidence,
+                depth: 0,
+            },
+        })
     }
 
     /// The retry loops and retry-library calls of the file.
@@ -252,6 +421,12 @@ impl FindingBuilder {
             range,
             note: note.into(),
         });
+        self
+    }
+
+    /// Evidence that may be in another file (what [`RuleContext::ask`] answers with).
+    pub fn evidence_at(mut self, evidence: Evidence) -> Self {
+        self.finding.evidence.push(evidence);
         self
     }
 

@@ -95,9 +95,13 @@ impl KbMatch for KnowledgeBase {
                 return Some(api);
             }
         }
-        method_entries(self, facts, call)
+        if let Some(api) = method_entries(self, facts, call)
             .into_iter()
             .find(|api| fits(api))
+        {
+            return Some(api);
+        }
+        user_effect(self, facts, call).filter(|api| fits(api))
     }
 
     /// Every entry that may describe a call, most specific first: its resolved path's entry, then each
@@ -132,6 +136,7 @@ impl KbMatch for KnowledgeBase {
             .find(|(_, api)| {
                 api.module.as_deref().is_none_or(|m| {
                     facts.imports_module(m) && !bound_elsewhere(self, facts, call, m)
+                        || matches!(facts.receiver_type(call), ReceiverType::Resolved(path) if module_matches(&path, m))
                 })
             })
             .map(|(_, api)| api)
@@ -286,20 +291,27 @@ fn method_entries<'k>(
     if language == Language::Go && is_package_function(facts, call) {
         return Vec::new();
     }
-    let named: Vec<&Api> = kb
-        .methods_named(method)
-        .filter(|(l, api)| KnowledgeBase::same_family(*l, language) && api.path == method)
-        .filter(|(_, api)| {
-            api.module
-                .as_deref()
-                .is_none_or(|m| facts.imports_module(m))
-        })
+    let same_named = || {
+        kb.methods_named(method)
+            .filter(|(l, api)| KnowledgeBase::same_family(*l, language) && api.path == method)
+    };
+    if same_named().next().is_none() {
+        return Vec::new();
+    }
+    let receiver = facts.receiver_type(call);
+    // A module counts as in scope when the file imports it, or when the receiver is bound to one of its types
+    // without an import (a field typed in another file, an alias another file exports).
+    let in_scope = |module: &str| {
+        facts.imports_module(module)
+            || matches!(&receiver, ReceiverType::Resolved(path) if module_matches(path, module))
+    };
+    let named: Vec<&Api> = same_named()
+        .filter(|(_, api)| api.module.as_deref().is_none_or(in_scope))
         .map(|(_, api)| api)
         .collect();
     if named.is_empty() {
         return named;
     }
-    let receiver = facts.receiver_type(call);
     let (resolved, written) = match &receiver {
         ReceiverType::Resolved(path) => (Some(path.as_str()), None),
         ReceiverType::Written(name) => (None, Some(name.as_str())),
@@ -333,6 +345,36 @@ fn method_entries<'k>(
         return Vec::new();
     }
     named
+}
+
+/// A user `[[effects]]` entry matched by the end of the call's qualified name: its canonical path
+/// (`example.com/shop/billing.Charge`), or its receiver's type and the method (`example.com/shop/billing.Client`
+/// + `Charge`), so that `call = "billing.Client.Charge"` names a method of a generated client.
+fn user_effect<'k>(
+    kb: &'k KnowledgeBase,
+    facts: &FileFacts<'_>,
+    call: &Call<'_>,
+) -> Option<&'k Api> {
+    if !kb.has_user_effects() {
+        return None;
+    }
+    if let Some(api) = call
+        .path
+        .as_deref()
+        .and_then(|path| kb.user_effect(facts.language, path))
+    {
+        return Some(api);
+    }
+    let method = call.method.as_deref()?;
+    let ReceiverType::Resolved(owner) = facts.receiver_type(call) else {
+        return None;
+    };
+    let separator = if facts.language == Language::Rust {
+        "::"
+    } else {
+        "."
+    };
+    kb.user_effect(facts.language, &format!("{owner}{separator}{method}"))
 }
 
 /// Whether a Go call is `pkg.Func(…)` on an imported package's name.

@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod facts;
+pub mod index;
 pub mod kb;
 pub mod models;
 pub mod roles;
@@ -13,7 +14,7 @@ pub mod sql;
 pub mod sql_dialect;
 pub mod store_commands;
 
-pub use context::{DynRule, FindingBuilder, RegisteredRule, RuleContext};
+pub use context::{Answer, DynRule, FindingBuilder, Question, RegisteredRule, RuleContext};
 pub use facts::FileFacts;
 pub use kb::KbMatch;
 pub use tree_sitter;

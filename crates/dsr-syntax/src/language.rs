@@ -2,7 +2,9 @@ use std::path::Path;
 
 /// A language distsys-review reads. JavaScript (`.js`, `.jsx`, `.mjs`, `.cjs`) is read with the TSX grammar,
 /// which accepts it; SQL has no tree-sitter grammar here and is parsed by the SQL rules themselves.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Language {
     Rust,
     Go,

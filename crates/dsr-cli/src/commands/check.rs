@@ -118,6 +118,10 @@ pub struct CheckArgs {
     #[arg(long)]
     timings: bool,
 
+    /// Analyse each file alone, without the workspace index (calls into other files are not followed).
+    #[arg(long)]
+    no_index: bool,
+
     /// No progress bar and no closing `checked N files in T s` line (both appear only when stderr is a
     /// terminal anyway); warnings are still printed.
     #[arg(long, short = 'q')]
@@ -238,12 +242,70 @@ impl Run for CheckArgs {
         timings.walk = walk;
         let engine = Engine::new(dsr_rules::registry(), config);
         let intake = Intake::new(engine.config(), &root);
-        let limits = intake.limits();
         let fix_mode = match (self.fix, self.unsafe_fixes) {
             (false, _) => None,
             (true, false) => Some(FixMode::Safe),
             (true, true) => Some(FixMode::Unsafe),
         };
+        // Fixing rewrites files: then every file is analysed, and the next run caches the fixed text. Timings
+        // analyse every file too.
+        let cache = if self.no_cache || fix_mode.is_some() || self.timings {
+            None
+        } else {
+            open_cache(self.cache_dir.as_deref(), &root, &engine, !self.no_index)
+        };
+        // With the index, entries depend on the whole workspace; the index is built only when some file misses.
+        let mut workspace = None;
+        let mut index_needed = !self.no_index;
+        if let (Some(cache), true) = (&cache, index_needed) {
+            let contents: Vec<(String, cache::Digest)> = pool.install(|| {
+                discovery
+                    .files
+                    .par_iter()
+                    .filter_map(|candidate| {
+                        let file = scan::load(candidate, &intake).ok()?;
+                        Some((file.display, FileKey::of(&file.text).content()))
+                    })
+                    .collect()
+            });
+            let mut fingerprint = cache::Workspace::default();
+            for (display, content) in &contents {
+                fingerprint.add(display, *content);
+            }
+            let fingerprint = fingerprint.fingerprint();
+            index_needed = contents.iter().any(|(display, content)| {
+                !cache.has(
+                    display,
+                    FileKey::from_content(*content).with_dependency(fingerprint),
+                )
+            });
+            workspace = Some(fingerprint);
+        }
+        if index_needed {
+            // Every file's summary first, in parallel, so that each analysis sees through calls into the others.
+            let (index, phase) = scan::phase(|| {
+                let files: Vec<(PathBuf, Language)> = discovery
+                    .files
+                    .iter()
+                    .map(|c| (PathBuf::from(&c.display), c.language))
+                    .collect();
+                let candidates: std::collections::HashMap<&Path, &scan::Candidate> = discovery
+                    .files
+                    .iter()
+                    .map(|c| (Path::new(c.display.as_str()), c))
+                    .collect();
+                let read = |path: &Path, _: Language| {
+                    let candidate = candidates.get(path)?;
+                    scan::load(candidate, &intake).ok().map(|file| file.text)
+                };
+                let map: dsr_engine::index::Mapper<'_> =
+                    &|task, count| pool.install(|| (0..count).into_par_iter().map(task).collect());
+                dsr_engine::index::build(&engine, root.clone(), &files, &read, map)
+            });
+            timings.index = Some((phase, index.len()));
+            engine.set_index(Some(index.snapshot()));
+        }
+        let limits = intake.limits();
         let mut skipped: Vec<Skipped> = discovery.skipped;
         let mut checked = Vec::with_capacity(discovery.files.len());
         let mut parse_costs = Vec::new();
@@ -307,19 +369,15 @@ impl Run for CheckArgs {
         } else {
             // One pass: each file is read, analysed (or its findings taken from the cache) and, without
             // findings, dropped, so memory follows the findings rather than the size of the tree.
-            // Fixing rewrites files: then every file is analysed, and the next run caches the fixed text.
-            let cache = if self.no_cache || fix_mode.is_some() {
-                None
-            } else {
-                open_cache(self.cache_dir.as_deref(), &root, &engine)
-            };
             let results = largest_first(
                 &pool,
                 discovery.files.iter().collect(),
                 |candidate: &&scan::Candidate| candidate.size,
                 |candidate| {
                     let result = scan::load(candidate, &intake).and_then(|file| match &cache {
-                        Some(cache) => check_file_cached(&engine, file, cache, keep_names),
+                        Some(cache) => {
+                            check_file_cached(&engine, file, cache, workspace, keep_names)
+                        }
                         None => check_file(&engine, file, fix_mode, keep_names),
                     });
                     progress.tick();
@@ -484,12 +542,13 @@ impl Run for CheckArgs {
 }
 
 /// The run's result cache, or `None` (with a warning) when its directory cannot be made.
-fn open_cache(dir: Option<&Path>, root: &Path, engine: &Engine) -> Option<Cache> {
+fn open_cache(dir: Option<&Path>, root: &Path, engine: &Engine, index: bool) -> Option<Cache> {
     let dir = dir.map_or_else(|| root.join(cache::DEFAULT_DIR), Path::to_path_buf);
     // Everything that can change a finding besides the file: every setting (the configuration whole) and the
-    // rules it enables. The tool's identity covers the rules' code and the knowledge base.
+    // rules it enables, and whether the workspace index is used. The tool's identity covers the rules' code and
+    // the knowledge base.
     let rules: Vec<&str> = engine.rules().iter().map(|r| r.meta().code).collect();
-    let configuration = format!("{:?} {rules:?}", engine.config());
+    let configuration = format!("{:?} {rules:?} index={index}", engine.config());
     let key = cache::BucketKey::new(&cache::tool_identity(), &configuration, root);
     match Cache::open(&dir, &key) {
         Ok(cache) => Some(cache),
@@ -508,9 +567,11 @@ fn check_file_cached(
     engine: &Engine,
     file: SourceFile,
     cache: &Cache,
+    workspace: Option<cache::Digest>,
     keep_names: bool,
 ) -> Result<Checked, Skipped> {
     let key = FileKey::of(&file.text);
+    let key = workspace.map_or(key, |fingerprint| key.with_dependency(fingerprint));
     let bytes = file.text.len() as u64;
     let language = file.language;
     if let Some(findings) = cache.get(&file.display, key) {
@@ -698,6 +759,14 @@ fn timings_report(timings: &Timings, jobs: usize, skipped: usize) -> String {
         };
         out.push_str(&format!(
             "  {name:<11} {:>11} {:>11} {wall_rate:>13} {cpu_rate:>13}\n",
+            ms(Some(phase.wall)),
+            ms(phase.cpu),
+        ));
+    }
+    if let Some((phase, indexed)) = timings.index {
+        out.push_str(&format!(
+            "  {:<11} {:>11} {:>11}   ({indexed} files indexed)\n",
+            "index",
             ms(Some(phase.wall)),
             ms(phase.cpu),
         ));

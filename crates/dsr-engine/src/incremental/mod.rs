@@ -239,6 +239,8 @@ fn resolved_links(chunks: &[Chunk], definers: &FxHashMap<u64, Vec<usize>>, index
 #[derive(Clone, PartialEq, Eq)]
 struct CacheKey {
     engine: u64,
+    /// The workspace index's generation: slices analysed with another index may resolve calls differently.
+    index: u64,
     language: Language,
     path: PathBuf,
     disabled: Vec<String>,
@@ -853,6 +855,7 @@ impl Engine {
         };
         let key = CacheKey {
             engine: self.id(),
+            index: self.index_generation(),
             language,
             path: path.to_path_buf(),
             disabled: disabled.iter().map(|code| code.to_string()).collect(),

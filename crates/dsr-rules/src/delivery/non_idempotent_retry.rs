@@ -2,7 +2,7 @@ use dsr_core::kb::ApiKind;
 use dsr_core::{declare_rule, Confidence, Fix, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
 use dsr_semantic::models::{Retry, WriteKind};
-use dsr_semantic::RuleContext;
+use dsr_semantic::{Question, RuleContext};
 use rustc_hash::FxHashSet;
 
 use crate::shared::call_name;
@@ -175,6 +175,12 @@ fn report(
             writer.range(),
             format!("the {} is made here", kind.describe()),
         );
+    }
+    // A write made in another file (the workspace index): point there, as sure as the resolution on the way.
+    if let Some(answer) = ctx.ask(call, Question::NonIdempotentWrite) {
+        if let Some(evidence) = answer.evidence {
+            finding = finding.evidence_at(evidence).confidence(answer.confidence);
+        }
     }
     finding.fix(Fix::advice(advice)).emit(sink);
 }

@@ -4,7 +4,7 @@ use dsr_core::{
 };
 use dsr_semantic::facts::{Call, ContextKind, ContextSource, Literal};
 use dsr_semantic::tree_sitter::Node;
-use dsr_semantic::RuleContext;
+use dsr_semantic::{Question, RuleContext};
 use dsr_syntax::node::{self, Mention};
 
 use crate::shared::{compact_text, go_remove_import, ts_add_property};
@@ -195,6 +195,63 @@ fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
     }
     for candidate in &candidates {
         report_go(ctx, candidate, &candidates, sink);
+    }
+    check_go_callees(ctx, sink);
+}
+
+/// One level down, through the workspace index: a function that has its caller's context calls a function of
+/// another file without passing it, and that function starts its calls on `context.Background()`.
+fn check_go_callees(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
+    if ctx.index.is_none() {
+        return;
+    }
+    let facts = ctx.facts;
+    for call in &facts.calls {
+        let Some(function) = call.function else {
+            continue;
+        };
+        let Some(source) = facts.context_source(function, ctx.source) else {
+            continue;
+        };
+        let names = [source.param.as_str()];
+        let passes = call
+            .args
+            .iter()
+            .any(|a| node::mentions(*a, &names, ctx.source, Mention::VariableOrField));
+        let detached = node::ancestors(call.node)
+            .take_while(|n| *n != facts.functions[source.function].node)
+            .any(|n| matches!(n.kind(), "go_statement" | "defer_statement"));
+        if passes || detached {
+            continue;
+        }
+        // The callee itself starts the fresh context: deeper down, a layer in between (a cache, a lazily built
+        // shared client) often detaches on purpose, and the call cannot be blamed for it.
+        let Some(answer) = ctx
+            .ask(call, Question::DropsCtx)
+            .filter(|a| a.holds && a.depth == 0)
+        else {
+            continue;
+        };
+        let shown = compact_text(ctx, call.callee);
+        let mut finding = ctx
+            .finding(&ContextNotPropagated::META, TextRange::of(call.callee))
+            .title(format!(
+                "`{shown}` is not given `{}` and starts its work on `context.Background()`: the caller's deadline, cancellation and trace stop here",
+                source.expression
+            ))
+            .trigger("the caller gives up (client disconnect, deadline) or its trace is followed across this call")
+            .expected(format!("`{shown}` takes a `context.Context` and is passed `{}`", source.expression))
+            .actual(format!("`{shown}` has no context parameter and its callee makes its calls on a fresh context: they outlive the request and leave the trace"))
+            .confidence(answer.confidence.min(dsr_core::Confidence::Medium));
+        if let Some(evidence) = answer.evidence {
+            finding = finding.evidence_at(evidence);
+        }
+        finding
+            .fix(Fix::advice(format!(
+                "add a `ctx context.Context` first parameter to `{shown}`'s function, pass `{}` here, and use it instead of `context.Background()` there",
+                source.expression
+            )))
+            .emit(sink);
     }
 }
 

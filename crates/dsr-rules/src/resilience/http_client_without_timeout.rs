@@ -6,7 +6,7 @@ use dsr_core::{
 use dsr_semantic::facts::Call;
 use dsr_semantic::models::clients::{self, ClientTimeout, Elsewhere, Site, Subject, Why};
 use dsr_semantic::tree_sitter::Node;
-use dsr_semantic::{FindingBuilder, RuleContext};
+use dsr_semantic::{FindingBuilder, Question, RuleContext};
 use dsr_syntax::node;
 
 use crate::shared::{go_add_import, go_package_local, indentation_at, members_edit};
@@ -571,6 +571,16 @@ mod typescript {
     }
     const AXIOS_ENTRY: &str = "timeout: 10_000";
 
+    /// Options made by a function of the workspace that sets the timeout itself (the workspace index says so):
+    /// bounded, though this file does not show it.
+    fn made_with_timeout(ctx: &RuleContext<'_>, from: Node<'_>) -> bool {
+        let made = node::strip_wrappers(from, node::Wrappers::AWAITED);
+        ctx.facts
+            .call_index(made)
+            .and_then(|i| ctx.ask(&ctx.facts.calls[i], Question::SetsTimeout))
+            .is_some_and(|answer| answer.holds)
+    }
+
     /// A short name for where options come from: the spread in an object, else the expression (shortened).
     fn describe(ctx: &RuleContext<'_>, from: Node<'_>) -> String {
         let spread = (from.kind() == "object")
@@ -658,7 +668,7 @@ mod typescript {
             ClientTimeout::Unknown {
                 from: Elsewhere::Value(Some(from)),
                 ..
-            } => ctx
+            } if !made_with_timeout(ctx, from) => ctx
                 .finding(META, range)
                 .open_question()
                 .title(format!("`{written}` takes its options from `{}`: do they carry a `signal` with a timeout? {}", describe(ctx, from), note(api)))
@@ -723,7 +733,7 @@ mod typescript {
             ClientTimeout::Unknown {
                 from: Elsewhere::Value(Some(from)),
                 ..
-            } => ctx
+            } if !made_with_timeout(ctx, from) => ctx
                 .finding(META, range)
                 .open_question()
                 .title(if from == first && url.is_none() && options == Some(first) && call.args.len() > 1 {
@@ -804,7 +814,7 @@ mod typescript {
             ClientTimeout::Unknown {
                 from: Elsewhere::Value(Some(from)),
                 ..
-            } => {
+            } if !made_with_timeout(ctx, from) => {
                 let expected = "a `timeout` (or `signal`) in the request config";
                 config_elsewhere(ctx, call, from, note(api), expected, sink)
             }
@@ -849,6 +859,10 @@ mod typescript {
         let range = TextRange::of(call.callee);
         let (why, question) = match site.timeout {
             ClientTimeout::Set(_) => return,
+            ClientTimeout::Unknown {
+                from: Elsewhere::Value(Some(from)),
+                ..
+            } if made_with_timeout(ctx, from) => return,
             ClientTimeout::Unknown {
                 from: Elsewhere::Value(Some(from)),
                 ..

@@ -4,7 +4,7 @@ use dsr_core::{
 };
 use dsr_semantic::facts::Call;
 use dsr_semantic::tree_sitter::Node;
-use dsr_semantic::RuleContext;
+use dsr_semantic::{Question, RuleContext};
 use dsr_syntax::node;
 
 use std::cell::OnceCell;
@@ -402,6 +402,29 @@ impl Uses {
                             } else {
                                 uses.early_close.get_or_insert(TextRange::of(n));
                             }
+                        }
+                        continue;
+                    }
+                    let passed_at = n.child_by_field_name("arguments").and_then(|a| {
+                        node::named_children(a).position(|x| {
+                            let text = compact_text(ctx, x);
+                            text == body || text == resp
+                        })
+                    });
+                    // A helper (in this file or, through the workspace index, another) that closes it.
+                    let closes = passed_at.is_some_and(|arg| {
+                        ctx.facts
+                            .calls
+                            .iter()
+                            .find(|c| c.node == n)
+                            .and_then(|c| ctx.ask(c, Question::ClosesBody { arg }))
+                            .is_some_and(|a| a.holds)
+                    });
+                    if closes {
+                        if is_deferred(ctx, n, scope) || !in_early_exit(ctx, n, scope) {
+                            uses.closed = true;
+                        } else {
+                            uses.early_close.get_or_insert(TextRange::of(n));
                         }
                         continue;
                     }

@@ -1,6 +1,6 @@
 use dsr_core::{declare_rule, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::models::{Retries, Retry};
-use dsr_semantic::RuleContext;
+use dsr_semantic::{Question, RuleContext};
 
 use crate::shared::{call_name, in_test_code, quote, retry_phrase, short_name};
 
@@ -181,6 +181,10 @@ fn check_loop(ctx: &RuleContext<'_>, retry: &Retry<'_>, sink: &mut Vec<dsr_core:
         .expected("waits that grow exponentially with the attempt, randomized (full jitter), up to a cap")
         .actual(actual)
         .evidence(call.range(), "the remote call that is retried");
+    // The I/O is in another file (the workspace index): point there too.
+    if let Some(evidence) = ctx.ask(call, Question::Remote).and_then(|a| a.evidence) {
+        finding = finding.evidence_at(evidence);
+    }
     if let Some(edge) = retry.retry_edge {
         finding = finding.evidence(edge, "a failure goes round again here");
     }

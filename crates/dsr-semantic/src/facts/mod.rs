@@ -9,12 +9,12 @@
 //!   name: `fetch`, `AbortSignal.timeout`.
 
 mod go;
-mod receiver;
+pub(crate) mod receiver;
 mod rust;
 mod typescript;
 mod value_flow;
 
-pub use receiver::ReceiverType;
+pub use receiver::{ReceiverType, WorkspaceTypes};
 pub use value_flow::{Binding, ChainLink, ContextDeadline, Declaration, Origin};
 
 use dsr_syntax::{node, KindSet, Language, TextRange};
@@ -214,6 +214,11 @@ pub struct FileFacts<'t> {
     chain_index: std::sync::OnceLock<std::collections::HashMap<usize, usize>>,
     /// Declared types of fields and typed variables, and values stored in fields: what receivers are bound to.
     types: receiver::TypeIndex<'t>,
+    /// Rust paths written crate-absolute, without a `use` (`reqwest::Client` as a field's type): their crates
+    /// are in scope as if imported.
+    absolute_paths: Vec<String>,
+    /// What other files of the workspace declare, when a workspace index is there to ask.
+    workspace: Option<std::sync::Arc<dyn WorkspaceTypes>>,
     /// For `declared_value`: each declared name → the indexes of its declaring assignments. Built on first use.
     declarations: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
 }
@@ -237,6 +242,8 @@ impl<'t> FileFacts<'t> {
             nodes: Vec::new(),
             parents: Vec::new(),
             types: receiver::TypeIndex::default(),
+            absolute_paths: Vec::new(),
+            workspace: None,
             declarations: std::sync::OnceLock::new(),
         };
         let Some(tree) = tree else {
@@ -261,6 +268,24 @@ impl<'t> FileFacts<'t> {
         facts.resolve_names();
         facts.index_types(source);
         facts
+    }
+
+    /// [`FileFacts::compute`], with the declarations of the workspace's other files to bind receivers to
+    /// (a field typed in another file of the package, a factory in another module, an alias re-exported).
+    pub fn compute_in_workspace(
+        language: Language,
+        tree: Option<&'t Tree>,
+        source: &str,
+        workspace: Option<std::sync::Arc<dyn WorkspaceTypes>>,
+    ) -> Self {
+        let mut facts = Self::compute(language, tree, source);
+        facts.workspace = workspace;
+        facts
+    }
+
+    /// The workspace's declarations this file's receivers are bound through, if any.
+    pub fn workspace(&self) -> Option<&dyn WorkspaceTypes> {
+        self.workspace.as_deref()
     }
 
     /// Every node of the file in pre-order, the root first: `node::descendants(root)` without the walk.
@@ -337,11 +362,13 @@ impl<'t> FileFacts<'t> {
 
     /// Whether any import of the file is `path` or a sub-path of it (`net/http`, `reqwest`, `axios`).
     pub fn imports_module(&self, path: &str) -> bool {
-        self.imports.iter().any(|i| {
-            i.path == path
-                || i.path.starts_with(path)
-                    && matches!(i.path.as_bytes().get(path.len()), Some(b'.' | b':' | b'/'))
-        })
+        let within = |written: &str| {
+            written == path
+                || written.starts_with(path)
+                    && matches!(written.as_bytes().get(path.len()), Some(b'.' | b':' | b'/'))
+        };
+        self.imports.iter().any(|i| within(&i.path))
+            || self.absolute_paths.iter().any(|p| within(p))
     }
 
     /// Resolves a dotted (`http.Client`) or `::`-separated (`rq::Client`) name through the imports.
@@ -351,6 +378,8 @@ impl<'t> FileFacts<'t> {
         } else {
             "."
         };
+        // `::reqwest::Client`: crate-absolute.
+        let written = written.strip_prefix("::").unwrap_or(written);
         let (head, rest) = match written.split_once(separator) {
             Some((head, rest)) => (head, Some(rest)),
             None => (written, None),
@@ -578,6 +607,25 @@ impl<'t> FileFacts<'t> {
                     .collect()
             })
             .collect();
+        if self.language == Language::Rust {
+            let mut absolute: Vec<String> = self
+                .calls
+                .iter()
+                .map(|c| c.callee_text.as_str())
+                .chain(self.literals.iter().map(|l| l.type_text.as_str()))
+                .chain(
+                    self.functions
+                        .iter()
+                        .flat_map(|f| f.params.iter().map(|p| p.type_text.as_str())),
+                )
+                .filter_map(|written| absolute_crate(bare_type(written)))
+                .filter(|head| self.import(head).is_none())
+                .map(str::to_string)
+                .collect();
+            absolute.sort_unstable();
+            absolute.dedup();
+            self.absolute_paths = absolute;
+        }
         for (function, paths) in self.functions.iter_mut().zip(params) {
             for (param, path) in function.params.iter_mut().zip(paths) {
                 if !param.type_text.is_empty() {
@@ -606,17 +654,68 @@ fn within<T>(items: &[T], range: TextRange, node: impl Fn(&T) -> Node<'_>) -> &[
     &items[start..start + count]
 }
 
-/// `*http.Request` → `http.Request`, `&mut Foo<T>` → `Foo`, `Readonly<X>` stays.
-fn bare_type(written: &str) -> &str {
-    let bare = written.trim_start_matches(['*', '&']);
-    let bare = bare
-        .strip_prefix("mut")
-        .filter(|_| bare.starts_with("mut"))
-        .unwrap_or(bare);
-    bare.split('<').next().unwrap_or(bare)
+/// `*http.Request` → `http.Request`, `&mut Foo<T>` → `Foo`, `Readonly<X>` stays; generic wrappers that hold
+/// one value of the type they wrap are looked through (`Arc<Client>`, `Option<Box<reqwest::Client>>`,
+/// `Promise<Redis>` → `Client`, `reqwest::Client`, `Redis`), and a crate-absolute `::reqwest::Client`
+/// loses its leading `::`.
+pub(crate) fn bare_type(written: &str) -> &str {
+    let mut bare = written;
+    loop {
+        let unmarked = bare.trim_start_matches(['*', '&']);
+        let referenced = unmarked.len() != bare.len();
+        bare = unmarked;
+        if let Some(rest) = bare.strip_prefix("'").filter(|_| referenced) {
+            // A lifetime: `&'a Client` (`&'aClient` once whitespace is removed: the name follows `_`-free
+            // lifetimes only when they were written with a space, so drop the lifetime's first word).
+            bare = rest.trim_start_matches(|c: char| c.is_ascii_lowercase() || c == '_');
+            continue;
+        }
+        // `&mut T` (written `&mutT` once whitespace is removed).
+        if referenced {
+            bare = bare.strip_prefix("mut").unwrap_or(bare);
+        }
+        bare = bare.strip_prefix("::").unwrap_or(bare);
+        let Some((outer, inner)) = bare.split_once('<') else {
+            return bare;
+        };
+        let outer_name = outer.rsplit("::").next().unwrap_or(outer);
+        if !WRAPPERS.contains(&outer_name) {
+            return outer;
+        }
+        // The first generic argument, up to its own end.
+        let mut depth = 0usize;
+        let end = inner
+            .char_indices()
+            .find(|&(_, c)| {
+                match c {
+                    '<' => depth += 1,
+                    '>' if depth == 0 => return true,
+                    '>' => depth -= 1,
+                    ',' if depth == 0 => return true,
+                    _ => {}
+                }
+                false
+            })
+            .map_or(inner.len(), |(i, _)| i);
+        bare = &inner[..end];
+    }
 }
 
+/// Generic types that hold one value of their first type argument: a method called on them is a method of
+/// that value (through `Deref`, or after an `.unwrap()`/`.lock()`/`await` that the receiver binding looks
+/// through).
+const WRAPPERS: &[&str] = &[
+    "Arc", "Rc", "Box", "Option", "Result", "Mutex", "RwLock", "Pin", "Cow", "RefCell", "Promise",
+    "Readonly",
+];
+
 pub(crate) const ANONYMOUS: &str = "<anonymous>";
+
+/// The crate of a Rust path written crate-absolute (`reqwest` for `reqwest::Client`), if it is one.
+pub(crate) fn absolute_crate(written: &str) -> Option<&str> {
+    let (head, _) = written.split_once("::")?;
+    is_rust_crate_path(head).then_some(head)
+}
 
 /// Crate-absolute paths written without a `use`: `reqwest::get`, `std::sync::mpsc::channel`.
 fn is_rust_crate_path(head: &str) -> bool {
@@ -644,7 +743,7 @@ fn is_ts_global(head: &str) -> bool {
 }
 
 /// Removes whitespace (and Go/Rust/TS line breaks) so that `a .\n b` and `a.b` compare equal.
-pub(crate) fn compact(text: &str) -> String {
+pub fn compact(text: &str) -> String {
     text.chars().filter(|c| !c.is_whitespace()).collect()
 }
 

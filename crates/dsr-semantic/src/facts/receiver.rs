@@ -21,6 +21,25 @@ pub enum ReceiverType {
     Unknown,
 }
 
+/// What the other files of a workspace declare, asked when this file does not show a receiver's binding: the
+/// workspace index implements it for one file (its package, module and imports).
+pub trait WorkspaceTypes: Send + Sync + std::fmt::Debug {
+    /// The declared type of field `field` of the type `owner` (as this file resolved or wrote it).
+    fn field_type(&self, owner: &ReceiverType, field: &str) -> Option<ReceiverType>;
+    /// What a type or value this file names stands for in the declaring file: a type alias or re-export
+    /// followed to its target (`./redis.Redis` → `ioredis`), an exported value to the constructor that made it
+    /// (`./http.api` → `axios.create`), a type of the same Go package (`Server`) to its qualified name.
+    fn canonical(&self, ty: &ReceiverType) -> Option<ReceiverType>;
+    /// The type a call into another file returns (`newClient()` → `net/http.Client`).
+    fn return_type(
+        &self,
+        callee: &str,
+        path: Option<&str>,
+        method: Option<&str>,
+        receiver: Option<&ReceiverType>,
+    ) -> Option<ReceiverType>;
+}
+
 /// A type declared for a name: a struct/class field, a `var`/`let` with a type, a constructor parameter
 /// property.
 #[derive(Clone, Debug)]
@@ -46,6 +65,8 @@ pub(crate) struct TypeIndex<'t> {
     /// The names in call receivers (`rdb` and `client` in `s.rdb.client.Get()`), by node id: a receiver's
     /// text may hold comments, so names are read from the nodes once.
     names: FxHashMap<usize, String>,
+    /// The receiver's name of each Go method, by function index (`s` in `func (s *Server) …`).
+    go_receivers: Vec<Option<String>>,
     /// Each call's receiver type once asked: every model asks the knowledge base about the same calls.
     receivers: Vec<std::sync::OnceLock<ReceiverType>>,
 }
@@ -196,6 +217,33 @@ impl<'t> FileFacts<'t> {
                 }
             }
         }
+        if language == Language::Rust {
+            let declared = index
+                .fields
+                .values()
+                .chain(index.variables.values())
+                .flatten()
+                .filter_map(|d| super::absolute_crate(bare_type(&d.type_text)))
+                .filter(|head| self.import(head).is_none())
+                .map(str::to_string)
+                .collect::<Vec<_>>();
+            self.absolute_paths.extend(declared);
+            self.absolute_paths.sort_unstable();
+            self.absolute_paths.dedup();
+        }
+        if language == Language::Go {
+            index.go_receivers = self
+                .functions
+                .iter()
+                .map(|f| {
+                    f.node
+                        .child_by_field_name("receiver")
+                        .and_then(|r| node::named_children(r).next())
+                        .and_then(|p| p.child_by_field_name("name"))
+                        .map(|n| node::text(n, source).to_string())
+                })
+                .collect();
+        }
         index.receivers = (0..self.calls.len())
             .map(|_| std::sync::OnceLock::new())
             .collect();
@@ -208,7 +256,7 @@ impl<'t> FileFacts<'t> {
         let Some(receiver) = call.receiver else {
             return ReceiverType::Unknown;
         };
-        let compute = || self.type_of(receiver, call.function, MAX_DEPTH);
+        let compute = || self.in_workspace(self.type_of(receiver, call.function, MAX_DEPTH));
         match self
             .call_index_at(call.node)
             .and_then(|i| self.types.receivers.get(i))
@@ -218,6 +266,22 @@ impl<'t> FileFacts<'t> {
         }
     }
 
+    /// A type followed through the workspace's aliases, re-exports and exported values, when this file's own
+    /// answer is not a library's.
+    fn in_workspace(&self, mut ty: ReceiverType) -> ReceiverType {
+        let Some(workspace) = self.workspace.as_deref() else {
+            return ty;
+        };
+        // Bounded: an alias chain (`Redis` → `Client` → `ioredis`) is short, a cycle must end.
+        for _ in 0..4 {
+            match workspace.canonical(&ty) {
+                Some(next) if next != ty => ty = next,
+                _ => break,
+            }
+        }
+        ty
+    }
+
     /// The type of `expr` at its place in `function`.
     fn type_of(&self, expr: Node<'t>, function: Option<usize>, depth: usize) -> ReceiverType {
         if depth == 0 {
@@ -225,8 +289,38 @@ impl<'t> FileFacts<'t> {
         }
         let expr = node::strip_wrappers(expr, node::Wrappers::ALL);
         match expr.kind() {
+            // The receiver of the Go method (`s` in `func (s *Server) …`): the method's type, which another
+            // file of the package may declare.
+            "identifier"
+                if self.workspace.is_some()
+                    && self
+                        .types
+                        .names
+                        .get(&expr.id())
+                        .is_some_and(|name| self.is_go_receiver(function, name)) =>
+            {
+                self.own_type(function)
+            }
             "identifier" => match self.types.names.get(&expr.id()) {
-                Some(name) => self.type_of_variable(name, function, expr.start_byte(), depth),
+                Some(name) => match self.type_of_variable(name, function, expr.start_byte(), depth)
+                {
+                    // A value imported from another file of the workspace (`import { api } from "./http"`).
+                    // A package-level variable of another file of the Go package (`client` with `var client =
+                    // &http.Client{…}` beside).
+                    ReceiverType::Unknown if self.workspace.is_some() => match self.import(name) {
+                        Some(import) => {
+                            self.in_workspace(ReceiverType::Resolved(import.path.clone()))
+                        }
+                        None if self.language == Language::Go => {
+                            match self.in_workspace(ReceiverType::Written(name.clone())) {
+                                ReceiverType::Written(_) => ReceiverType::Unknown,
+                                found => found,
+                            }
+                        }
+                        None => ReceiverType::Unknown,
+                    },
+                    known => known,
+                },
                 None => ReceiverType::Unknown,
             },
             "selector_expression" | "field_expression" | "member_expression" => {
@@ -242,6 +336,23 @@ impl<'t> FileFacts<'t> {
                 if of_field != ReceiverType::Unknown {
                     return of_field;
                 }
+                // A field of a type declared in another file (`s.client` with `type Server struct` in the
+                // package's other file, `self.http` in an `impl` of a struct another module declares).
+                if let (Some(workspace), Some(inner)) = (
+                    self.workspace.as_deref(),
+                    expr.child_by_field_name(object_field),
+                ) {
+                    let owner = match inner.kind() {
+                        "self" | "this" => self.own_type(function),
+                        _ => self.type_of(inner, function, depth.saturating_sub(1)),
+                    };
+                    let owner = self.in_workspace(owner);
+                    if owner != ReceiverType::Unknown {
+                        if let Some(found) = workspace.field_type(&owner, field) {
+                            return self.in_workspace(found);
+                        }
+                    }
+                }
                 // A property of a library's object belongs to the library (`prisma.user.create`,
                 // `client.db("app").collection`), when the object is bound and the file declares no such field.
                 match expr.child_by_field_name(object_field) {
@@ -253,6 +364,33 @@ impl<'t> FileFacts<'t> {
                 }
             }
             _ => self.type_of_value(expr, depth),
+        }
+    }
+
+    fn is_go_receiver(&self, function: Option<usize>, name: &str) -> bool {
+        let Some(function) = function.map(|f| self.outermost_function(f)) else {
+            return false;
+        };
+        self.types
+            .go_receivers
+            .get(function)
+            .and_then(Option::as_deref)
+            == Some(name)
+    }
+
+    /// The type `self`/`this` stands for in `function`: the `impl` or class its method belongs to.
+    fn own_type(&self, function: Option<usize>) -> ReceiverType {
+        let Some(function) = function.map(|f| self.outermost_function(f)) else {
+            return ReceiverType::Unknown;
+        };
+        let name = &self.functions[function].name;
+        let Some((owner, _)) = name.rsplit_once("::").or_else(|| name.rsplit_once('.')) else {
+            return ReceiverType::Unknown;
+        };
+        let owner = bare_type(owner);
+        match self.resolve(owner) {
+            Some(path) => ReceiverType::Resolved(path),
+            None => ReceiverType::Written(owner.to_string()),
         }
     }
 
@@ -367,6 +505,24 @@ impl<'t> FileFacts<'t> {
         let Some(call) = self.call_at(value) else {
             return ReceiverType::Unknown;
         };
+        // A factory or constructor in another file of the workspace.
+        if let Some(workspace) = self.workspace.as_deref() {
+            let receiver =
+                match (call.receiver, call.method.as_deref()) {
+                    (Some(receiver), Some(_)) if call.path.is_none() => Some(self.in_workspace(
+                        self.type_of(receiver, call.function, depth.saturating_sub(1)),
+                    )),
+                    _ => None,
+                };
+            if let Some(made) = workspace.return_type(
+                &call.callee_text,
+                call.path.as_deref(),
+                call.method.as_deref(),
+                receiver.as_ref(),
+            ) {
+                return self.in_workspace(made);
+            }
+        }
         if let Some(path) = &call.path {
             return ReceiverType::Resolved(path.clone());
         }

@@ -34,6 +34,20 @@ pub struct RemoteCall {
     pub mutation: Option<usize>,
     /// The write a repeat of this call would duplicate.
     pub write: Option<Write>,
+    /// When the call reaches the remote system through a function of another file (the workspace index):
+    /// where that file does the I/O (or the write), for evidence.
+    pub external: Option<External>,
+}
+
+/// Where, in another file, a call's effect happens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct External {
+    pub path: std::path::PathBuf,
+    pub range: TextRange,
+    /// How sure the resolution of the calls on the way is (several candidates lower it).
+    pub confidence: dsr_core::finding::Confidence,
+    /// How many calls away the effect is.
+    pub depth: u8,
 }
 
 /// A non-idempotent write: repeating it repeats its effect.
@@ -44,7 +58,8 @@ pub struct Write {
     pub kind: WriteKind,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum WriteKind {
     /// An HTTP request with this method (POST, PATCH) and no idempotency-key header.
     Http(String),
@@ -76,10 +91,24 @@ pub struct RemoteCalls {
     /// The byte range of each call, in document order (calls are collected in pre-order).
     ranges: Vec<TextRange>,
     by_node: FxHashMap<usize, usize>,
+    /// The functions each call counts for: its own and those it is nested in, up to spawned work.
+    counted_in: Vec<Vec<usize>>,
 }
 
 impl RemoteCalls {
     pub fn compute(facts: &FileFacts<'_>, source: &str, kb: &KnowledgeBase) -> Self {
+        Self::compute_with_index(facts, source, kb, None)
+    }
+
+    /// [`RemoteCalls::compute`], with calls into other files of the workspace resolved through the index: a
+    /// call the knowledge base does not know and no function of this file defines is remote when the function
+    /// it reaches in another file is (directly or through its own callees).
+    pub fn compute_with_index(
+        facts: &FileFacts<'_>,
+        source: &str,
+        kb: &KnowledgeBase,
+        workspace: Option<&crate::index::IndexView>,
+    ) -> Self {
         let by_node = facts
             .calls
             .iter()
@@ -93,6 +122,7 @@ impl RemoteCalls {
             local: Vec::with_capacity(facts.calls.len()),
             ranges: facts.calls.iter().map(Call::range).collect(),
             by_node,
+            counted_in: Vec::new(),
         };
         let mut scopes = ScopeNames::default();
         for (index, call) in facts.calls.iter().enumerate() {
@@ -101,6 +131,12 @@ impl RemoteCalls {
                 Some(_) => None,
                 None => names.callee(facts, source, call),
             });
+            if api.is_none() && model.local[index].is_none() {
+                if let Some(external) = index_remote(workspace, facts, call, index) {
+                    model.calls[index] = Some(external);
+                    continue;
+                }
+            }
             let Some(api) = api
                 .filter(|api| api.remote)
                 .filter(|api| !model.is_foreign_send(facts, source, kb, call, api))
@@ -128,6 +164,7 @@ impl RemoteCalls {
                 http_method,
                 mutation,
                 write,
+                external: None,
             });
         }
         // The functions each call counts for, found once: its own and every function it is nested in, up to
@@ -199,7 +236,16 @@ impl RemoteCalls {
                 break;
             }
         }
+        model.counted_in = counted_in;
         model
+    }
+
+    /// Whether a call counts for `function`: it is made there (or in a closure of it) and not in work the
+    /// function spawns without waiting for it (a goroutine, a spawned task, a timer callback).
+    pub fn counts_for(&self, call: usize, function: usize) -> bool {
+        self.counted_in
+            .get(call)
+            .is_some_and(|functions| functions.contains(&function))
     }
 
     /// The function of this file that a call calls, if any.
@@ -473,8 +519,11 @@ impl RemoteCalls {
             .method
             .as_deref()
             .or_else(|| call.path.as_deref().and_then(|p| p.rsplit(':').next()));
-        let spawns = &CallKinds::builtin().derivation.task_spawns;
-        spawner.is_some_and(|name| spawns.iter().any(|s| s == name))
+        let derivation = &CallKinds::builtin().derivation;
+        // A TS timer callback runs later, on its own: the function that arms the timer does not wait for it.
+        let timer = facts.language.is_typescript()
+            && derivation.timer_callbacks.contains(&call.callee_text);
+        (timer || spawner.is_some_and(|name| derivation.task_spawns.iter().any(|s| s == name)))
             && call
                 .args
                 .iter()
@@ -596,6 +645,20 @@ fn classify_write(
     http_method: Option<&str>,
     scopes: &mut ScopeNames,
 ) -> Option<WriteKind> {
+    // A user's `[[effects]]` entry says whether a repeat duplicates the effect.
+    match api.idempotent {
+        Some(true) => return None,
+        Some(false) => {
+            return match api.kind {
+                ApiKind::Db => Some(WriteKind::SqlInsert),
+                ApiKind::Queue => Some(WriteKind::Publish),
+                _ => Some(WriteKind::Http(
+                    http_method.map_or_else(|| "POST".to_string(), str::to_string),
+                )),
+            }
+        }
+        None => {}
+    }
     match api.kind {
         ApiKind::Http => {
             let method = http_method?;
@@ -860,6 +923,55 @@ impl FunctionNames {
     }
 }
 
+/// A call the workspace index resolves to a function of another file that reaches a remote system: the
+/// most telling of its remote effects (a write a repeat duplicates, then a mutation, then any).
+fn index_remote(
+    workspace: Option<&crate::index::IndexView>,
+    facts: &FileFacts<'_>,
+    call: &Call<'_>,
+    index: usize,
+) -> Option<RemoteCall> {
+    use crate::index::Effect;
+    let effects = workspace?.call_effects(facts, call)?;
+    let rank = |e: &Effect| match e {
+        Effect::Remote {
+            duplicate: Some(_), ..
+        } => 3,
+        Effect::Remote { mutation: true, .. } => 2,
+        Effect::Remote { .. } => 1,
+        _ => 0,
+    };
+    let best = effects
+        .effects
+        .iter()
+        .filter(|e| rank(&e.effect) > 0)
+        .max_by_key(|e| (rank(&e.effect), std::cmp::Reverse(e.depth)))?;
+    let Effect::Remote {
+        kind,
+        method,
+        mutation,
+        duplicate,
+        ..
+    } = &best.effect
+    else {
+        return None;
+    };
+    Some(RemoteCall {
+        kind: *kind,
+        via: None,
+        call: index,
+        http_method: method.clone(),
+        mutation: mutation.then_some(index),
+        write: duplicate.clone().map(|kind| Write { call: index, kind }),
+        external: Some(External {
+            path: effects.path(best).to_path_buf(),
+            range: best.range,
+            confidence: best.confidence,
+            depth: best.depth,
+        }),
+    })
+}
+
 /// Whether `name` is the receiver of the Go method the call is in (`s` in `func (s *Server) …`).
 fn is_go_receiver(facts: &FileFacts<'_>, source: &str, call: &Call<'_>, name: &str) -> bool {
     let Some(function) = call.function.map(|f| facts.outermost_function(f)) else {
@@ -916,6 +1028,31 @@ mod tests {
         assert!(
             matches!(&charge.write, Some(Write { kind: WriteKind::Http(m), .. }) if m == "POST")
         );
+    }
+
+    #[test]
+    fn user_effects_name_methods_of_generated_clients_by_the_end_of_their_name() {
+        let effects: Vec<dsr_core::kb::Effect> = vec![dsr_core::kb::Effect {
+            language: Language::Go,
+            api: toml::from_str(
+                "path = \"billing.Client.Charge\"\nkind = \"http\"\nremote = true\nidempotent = false",
+            )
+            .expect("a valid entry"),
+        }];
+        let kb = KnowledgeBase::with_effects(&effects);
+        let source = "package p\nimport \"github.com/acme/billing\"\nfunc f(c *billing.Client) { c.Charge(1); c.Refund(1) }\n";
+        let document = Document::new(Language::Go, source, 0).expect("grammar loads");
+        let facts = FileFacts::compute(Language::Go, document.tree(), source);
+        let remote = RemoteCalls::compute(&facts, source, &kb);
+        let charge = remote.remote(0).expect("the declared method is remote");
+        assert!(matches!(
+            &charge.write,
+            Some(Write {
+                kind: WriteKind::Http(_),
+                ..
+            })
+        ));
+        assert!(remote.remote(1).is_none(), "only the declared method");
     }
 
     #[test]

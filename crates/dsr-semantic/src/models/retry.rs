@@ -1119,6 +1119,12 @@ impl<'a, 't> Analyzer<'a, 't> {
             (Language::TypeScript | Language::Tsx, "member_expression") => d
                 .child_by_field_name("property")
                 .is_some_and(|p| matches!(self.text(p), "length" | "size")),
+            // `while let Some(url) = urls.next()`: stepping an iterator (failover through a list).
+            (Language::Rust, "let_condition") => d
+                .child_by_field_name("value")
+                .and_then(|v| v.child_by_field_name("function"))
+                .and_then(|f| f.child_by_field_name("field"))
+                .is_some_and(|f| matches!(self.text(f), "next" | "pop" | "pop_front" | "pop_back")),
             _ => false,
         })
     }

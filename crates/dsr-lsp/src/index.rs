@@ -1,0 +1,258 @@
+//! The workspace index in the server: built in the background when the session starts (with work-done
+//! progress), updated when an open document's edits pause and when a closed file changes on disk. When a
+//! file's effects or declarations change, the open documents that call into it are analysed again, so that a
+//! caller's diagnostics follow its callee's edits. The analysis itself is the engine's
+//! ([`dsr_engine::index`]); this module only decides when.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use dsr_core::Language;
+use dsr_engine::IndexPass;
+use dsr_semantic::index::{FileSummary, IndexSnapshot, WorkspaceIndex};
+use tower_lsp_server::ls_types::{
+    NumberOrString, WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressEnd,
+    WorkDoneProgressReport,
+};
+
+use crate::state::{Doc, State};
+use crate::sync::lock;
+
+/// The index and the snapshot analyses read (published after each link).
+#[derive(Default)]
+pub struct ServerIndex {
+    index: Mutex<Option<WorkspaceIndex>>,
+    snapshot: RwLock<Option<IndexSnapshot>>,
+}
+
+impl ServerIndex {
+    pub fn snapshot(&self) -> Option<IndexSnapshot> {
+        self.snapshot
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn publish(&self, index: &WorkspaceIndex) {
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(index.snapshot());
+    }
+}
+
+/// Builds the index of every file of the workspace folders, then analyses the open documents again with it.
+pub async fn build(state: Arc<State>, token: Option<NumberOrString>) {
+    crate::workspace::progress(
+        &state,
+        &token,
+        WorkDoneProgress::Begin(WorkDoneProgressBegin {
+            title: "distsys-review: indexing the workspace".into(),
+            cancellable: Some(false),
+            message: Some("listing files".into()),
+            percentage: Some(0),
+        }),
+    )
+    .await;
+    let done = Arc::new(AtomicUsize::new(0));
+    let total = Arc::new(AtomicUsize::new(0));
+    let task = {
+        let state = state.clone();
+        let done = done.clone();
+        let total = total.clone();
+        tokio::task::spawn_blocking(move || build_blocking(&state, &done, &total))
+    };
+    tokio::pin!(task);
+    let indexed = loop {
+        tokio::select! {
+            result = &mut task => break result.unwrap_or_default(),
+            () = tokio::time::sleep(Duration::from_millis(200)) => {
+                let (done, total) = (done.load(Ordering::Relaxed), total.load(Ordering::Relaxed));
+                crate::workspace::progress(
+                    &state,
+                    &token,
+                    WorkDoneProgress::Report(WorkDoneProgressReport {
+                        cancellable: Some(false),
+                        message: Some(format!("{done}/{total} files")),
+                        percentage: Some(crate::workspace::percent(done, total)),
+                    }),
+                )
+                .await;
+            }
+        }
+    };
+    state.refresh(None);
+    crate::workspace::progress(
+        &state,
+        &token,
+        WorkDoneProgress::End(WorkDoneProgressEnd {
+            message: Some(format!("{indexed} files indexed")),
+        }),
+    )
+    .await;
+}
+
+/// Returns how many files the index holds.
+fn build_blocking(state: &Arc<State>, done: &AtomicUsize, total: &AtomicUsize) -> usize {
+    let folders = state.session().folders;
+    let Some(root) = folders.first().cloned() else {
+        return 0;
+    };
+    let started = std::time::Instant::now();
+    let paths =
+        crate::workspace::workspace_files(&folders, crate::workspace::skip_dir(state.clone()));
+    let files: Vec<(PathBuf, Language)> = paths
+        .into_iter()
+        .filter_map(|p| Language::from_path(&p).map(|l| (p, l)))
+        .filter(|(path, _)| {
+            let key = state.configs.key_for(Some(path), &folders);
+            let engine = state.engine_for(&key);
+            !crate::state::intake(&engine, &key).is_excluded(path)
+        })
+        .collect();
+    // Both passes count: declarations, then effects.
+    total.store(files.len() * 2, Ordering::Relaxed);
+    let key = state.configs.key_for(Some(&root.join("x")), &folders);
+    let engine = state.engine_for(&key);
+    let read = |path: &Path, language: Language| {
+        let key = state.configs.key_for(Some(path), &folders);
+        let engine = state.engine_for(&key);
+        crate::state::intake(&engine, &key)
+            .read(path, language)
+            .ok()
+    };
+    let map: dsr_engine::index::Mapper<'_> = &|task, count| {
+        (0..count)
+            .map(|i| {
+                done.fetch_add(1, Ordering::Relaxed);
+                task(i)
+            })
+            .collect()
+    };
+    let index = dsr_engine::index::build(&engine, root, &files, &read, map);
+    let indexed = index.len();
+    tracing::info!(
+        "workspace index: {indexed} files in {:?}",
+        started.elapsed()
+    );
+    state.index.publish(&index);
+    *lock(&state.index.index) = Some(index);
+    indexed
+}
+
+impl State {
+    /// Takes a new text of a file into the index (an open document whose edits paused, a closed file that
+    /// changed on disk). When what other files see of it changed, the index is linked again and the open
+    /// documents that call into it are analysed again.
+    pub fn reindex(self: &Arc<Self>, path: &Path, language: Language, text: &str) {
+        if language == Language::Sql {
+            return;
+        }
+        let folders = self.session().folders;
+        let key = self.configs.key_for(Some(path), &folders);
+        let engine = self.engine_for(&key);
+        let dependents = {
+            let mut guard = lock(&self.index.index);
+            let Some(index) = guard.as_mut() else {
+                return;
+            };
+            let declarations = index.snapshot();
+            let summary = engine.summarize_source(
+                path,
+                language,
+                text,
+                IndexPass::Effects(Some(&declarations)),
+            );
+            let before = index.summary(path).map(visible);
+            let changed = before.as_ref() != Some(&visible(&summary));
+            index.insert(path.to_path_buf(), summary);
+            if !changed {
+                // Only ranges moved: no analysis of another file can change, so the linked index (and the
+                // incremental caches keyed by its generation) stay; its ranges in this file catch up at the
+                // next real change.
+                return;
+            }
+            index.link();
+            self.index.publish(index);
+            index.dependents(path)
+        };
+        self.reanalyse(&dependents);
+    }
+
+    /// A file went away.
+    pub fn unindex(self: &Arc<Self>, path: &Path) {
+        let dependents = {
+            let mut guard = lock(&self.index.index);
+            let Some(index) = guard.as_mut() else {
+                return;
+            };
+            let dependents = index.dependents(path);
+            if !index.remove(path) {
+                return;
+            }
+            index.link();
+            self.index.publish(index);
+            dependents
+        };
+        self.reanalyse(&dependents);
+    }
+
+    /// Analyses again the open documents at `paths`, publishing where their findings change.
+    fn reanalyse(self: &Arc<Self>, paths: &[PathBuf]) {
+        if !paths.is_empty() {
+            tracing::debug!(
+                "callees changed: {} dependent file(s) analysed again",
+                paths.len()
+            );
+            self.refresh(Some(paths));
+        }
+    }
+
+    /// Once an open document's edits pause, takes its text into the index (off the keystroke's path: a
+    /// summary costs about an analysis of the whole file).
+    pub fn reindex_later(self: &Arc<Self>, doc: &Arc<Mutex<Doc>>) {
+        if self.index.snapshot().is_none() {
+            return;
+        }
+        let seq = lock(doc).seq;
+        let state = self.clone();
+        let doc = doc.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(REINDEX_AFTER).await;
+            let taken = {
+                let d = lock(&doc);
+                (d.seq == seq && !d.desynced)
+                    .then(|| {
+                        d.path
+                            .clone()
+                            .map(|p| (p, d.document.language(), d.document.rope().to_string()))
+                    })
+                    .flatten()
+            };
+            if let Some((path, language, text)) = taken {
+                let _ = tokio::task::spawn_blocking(move || state.reindex(&path, language, &text))
+                    .await;
+            }
+        });
+    }
+}
+
+/// How long an open document's edits must pause before its new text goes into the index.
+const REINDEX_AFTER: Duration = Duration::from_millis(300);
+
+/// What other files see of a summary: everything but where things are.
+fn visible(summary: &FileSummary) -> FileSummary {
+    let mut visible = summary.clone();
+    for function in &mut visible.functions {
+        function.range = Default::default();
+        for effect in &mut function.effects {
+            effect.range = Default::default();
+        }
+        for call in &mut function.calls {
+            call.range = Default::default();
+        }
+    }
+    visible
+}

@@ -1,0 +1,926 @@
+//! The workspace index: every file's [`FileSummary`], with calls and types resolved across files by each
+//! language's scoping and effects propagated from callees to callers, so that a rule can see through a call
+//! into another file (a retry loop around a helper that POSTs, a body closed by a helper, a client built with
+//! a timeout in another package).
+//!
+//! - **Names.** A function or type is keyed by its qualified name: Go `<package import path>.<Name>` and
+//!   `<package>.<Type>.<Method>` (the import path from the nearest `go.mod`, so a key is the canonical path a
+//!   caller's import resolves to); Rust `<crate>::<module>::<Name>` and `…::<Type>::<method>` (the crate from
+//!   the nearest `Cargo.toml`, the module from the file's place under `src/`); TypeScript
+//!   `<file without extension>#<Name>` and `#<Class>.<method>`.
+//! - **Calls** resolve by path (through the caller's imports: Go import paths, Rust `use` and `crate::`/
+//!   `self::`/`super::` paths and workspace crates, TS relative imports, `index` files and tsconfig
+//!   `paths`), by the receiver's type (also a type another file declares), by name in the same Go package,
+//!   and, for a method whose receiver is not known, by the method's name in the same package or crate: one
+//!   definition gives medium confidence, several give low confidence and only the effects they all share.
+//! - **Propagation.** Each function's effects flow to its callers, mapped through the arguments for effects
+//!   on parameters (a body closed, a context passed on), to a fixed point of at most [`MAX_DEPTH`] calls;
+//!   each propagated effect keeps the file and range where it happens, for a finding's evidence.
+//! - **The file being analysed** is left out of its own lookups: its own functions are resolved by the
+//!   same-file models from its current text, and its summary in the index may be older.
+
+pub mod layout;
+pub mod summary;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dsr_core::finding::Confidence;
+use dsr_syntax::{Language, TextRange};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::facts::{Call, FileFacts, ReceiverType, WorkspaceTypes};
+pub use layout::{Layout, Place};
+pub use summary::{
+    Arg, CallSite, Effect, EffectSite, FileSummary, FunctionSummary, ParamSummary, TypeRef,
+    TypeSummary,
+};
+
+/// How many calls an effect travels up: deep enough for wrappers of wrappers, bounded so that a large call
+/// graph settles quickly.
+pub const MAX_DEPTH: u8 = 8;
+
+/// An effect of a function, where it happens and how sure the chain to it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Propagated {
+    pub effect: Effect,
+    /// The file (index into the index's files) and range where the effect happens.
+    pub file: usize,
+    pub range: TextRange,
+    pub confidence: Confidence,
+    /// How many calls away from the function it was found in (0: the function itself).
+    pub depth: u8,
+}
+
+/// All summaries of a workspace, linked.
+#[derive(Debug, Default)]
+pub struct WorkspaceIndex {
+    layout: Arc<Layout>,
+    files: FxHashMap<PathBuf, (Arc<FileSummary>, Option<Place>)>,
+    linked: Arc<Linked>,
+    generation: u64,
+}
+
+/// The summaries with their names resolved and effects propagated; shared by the views handed to analyses.
+#[derive(Debug, Default)]
+pub struct Linked {
+    files: Vec<LinkedFile>,
+    by_path: FxHashMap<PathBuf, usize>,
+    /// Files by their file name, for finding one named by a path relative to its project.
+    by_name: FxHashMap<std::ffi::OsString, Vec<usize>>,
+    functions: FxHashMap<String, Vec<(usize, usize)>>,
+    /// Methods by (package or crate, method name), for receivers of unknown type.
+    methods: FxHashMap<(String, String), Vec<(usize, usize)>>,
+    types: FxHashMap<String, (usize, usize)>,
+    values: FxHashMap<String, (usize, usize)>,
+    reexports: FxHashMap<String, (usize, usize)>,
+    /// TS module keys (paths without extension) that exist.
+    ts_modules: FxHashSet<PathBuf>,
+    rust_crates: FxHashSet<String>,
+    /// Per file, per function: its effects after propagation.
+    effects: Vec<Vec<Vec<Propagated>>>,
+    /// Per file: the files whose functions call into it.
+    dependents: Vec<FxHashSet<usize>>,
+    generation: u64,
+}
+
+#[derive(Debug)]
+struct LinkedFile {
+    path: PathBuf,
+    summary: Arc<FileSummary>,
+    place: Option<Place>,
+}
+
+/// The functions a call may reach and how sure that is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Targets {
+    pub functions: Vec<(usize, usize)>,
+    pub confidence: Confidence,
+}
+
+impl WorkspaceIndex {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An index whose files may be named relative to `root` (manifests are looked up from there).
+    pub fn with_root(root: PathBuf) -> Self {
+        WorkspaceIndex {
+            layout: Arc::new(Layout::with_root(root)),
+            ..Self::default()
+        }
+    }
+
+    /// Adds or replaces a file's summary. Call [`WorkspaceIndex::link`] after a batch of changes.
+    pub fn insert(&mut self, path: PathBuf, summary: FileSummary) {
+        let place = summary
+            .language
+            .and_then(|language| self.layout.place(&path, language));
+        self.files.insert(path, (Arc::new(summary), place));
+    }
+
+    pub fn remove(&mut self, path: &Path) -> bool {
+        self.files.remove(path).is_some()
+    }
+
+    /// The summary last inserted for a file.
+    pub fn summary(&self, path: &Path) -> Option<&FileSummary> {
+        self.files.get(path).map(|(s, _)| &**s)
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Changes with every [`WorkspaceIndex::link`]: results computed with an older index are stale.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Resolves every call and propagates effects, after inserts and removals.
+    pub fn link(&mut self) {
+        self.generation += 1;
+        let mut paths: Vec<&PathBuf> = self.files.keys().collect();
+        // A stable order: file ids, and so which of two equal effects is kept, do not depend on hashing.
+        paths.sort();
+        let files = paths
+            .into_iter()
+            .map(|path| {
+                let (summary, place) = &self.files[path];
+                LinkedFile {
+                    path: path.clone(),
+                    summary: summary.clone(),
+                    place: place.clone(),
+                }
+            })
+            .collect();
+        self.linked = Arc::new(Linked::build(files, self.generation));
+    }
+
+    /// The paths of the files whose findings may change when `path`'s effects change: those that call into it,
+    /// directly or through others.
+    pub fn dependents(&self, path: &Path) -> Vec<PathBuf> {
+        let linked = &self.linked;
+        let Some(&start) = linked.by_path.get(path) else {
+            return Vec::new();
+        };
+        let mut seen = FxHashSet::default();
+        let mut stack = vec![start];
+        while let Some(file) = stack.pop() {
+            for &caller in &linked.dependents[file] {
+                if caller != start && seen.insert(caller) {
+                    stack.push(caller);
+                }
+            }
+        }
+        let mut out: Vec<PathBuf> = seen
+            .into_iter()
+            .map(|f| linked.files[f].path.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The effects of every function of a file after propagation, by function name, for comparing two
+    /// versions of the index (did a callee's effects change?).
+    pub fn effects_of(&self, path: &Path) -> Vec<(String, Vec<Effect>)> {
+        let linked = &self.linked;
+        let Some(&file) = linked.by_path.get(path) else {
+            return Vec::new();
+        };
+        linked.files[file]
+            .summary
+            .functions
+            .iter()
+            .zip(&linked.effects[file])
+            .map(|(f, effects)| {
+                (
+                    f.name.clone(),
+                    effects.iter().map(|e| e.effect.clone()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// What an analysis of the file at `path` asks the index through.
+    pub fn view(&self, path: &Path, language: Language) -> Option<Arc<IndexView>> {
+        self.snapshot().view(path, language)
+    }
+
+    /// The linked index as it is now, cheap to clone and to hand to analyses on other threads while the
+    /// index itself goes on changing.
+    pub fn snapshot(&self) -> IndexSnapshot {
+        IndexSnapshot {
+            layout: self.layout.clone(),
+            linked: self.linked.clone(),
+        }
+    }
+}
+
+/// A linked index at one generation.
+#[derive(Clone, Debug)]
+pub struct IndexSnapshot {
+    layout: Arc<Layout>,
+    linked: Arc<Linked>,
+}
+
+impl IndexSnapshot {
+    pub fn generation(&self) -> u64 {
+        self.linked.generation
+    }
+
+    /// What an analysis of the file at `path` asks the index through: its place in the module system, and the
+    /// linked index without the file itself.
+    pub fn view(&self, path: &Path, language: Language) -> Option<Arc<IndexView>> {
+        if self.linked.files.is_empty() {
+            return None;
+        }
+        // The language server analyses a file under its path relative to its project; the index holds it by
+        // its absolute path.
+        let exclude = self
+            .linked
+            .by_path
+            .get(path)
+            .copied()
+            .or_else(|| self.linked.by_relative_path(path));
+        let indexed = exclude.map_or(path, |file| self.linked.path(file));
+        let place = self.layout.place(indexed, language)?;
+        Some(Arc::new(IndexView {
+            linked: self.linked.clone(),
+            exclude,
+            place,
+            language,
+        }))
+    }
+}
+
+impl Linked {
+    fn build(files: Vec<LinkedFile>, generation: u64) -> Linked {
+        let mut linked = Linked {
+            generation,
+            ..Linked::default()
+        };
+        for (id, file) in files.iter().enumerate() {
+            linked.by_path.insert(file.path.clone(), id);
+            if let Some(name) = file.path.file_name() {
+                linked.by_name.entry(name.to_owned()).or_default().push(id);
+            }
+            let Some(place) = &file.place else {
+                continue;
+            };
+            match place {
+                Place::Ts { module, .. } => {
+                    linked.ts_modules.insert(module.clone());
+                }
+                Place::Rust { krate, .. } => {
+                    linked.rust_crates.insert(krate.clone());
+                }
+                Place::Go { .. } => {}
+            }
+            for (index, function) in file.summary.functions.iter().enumerate() {
+                linked
+                    .functions
+                    .entry(key(place, &function.name))
+                    .or_default()
+                    .push((id, index));
+                if let Some((_, method)) = function.name.rsplit_once(['.', ':']) {
+                    linked
+                        .methods
+                        .entry((scope(place), method.to_string()))
+                        .or_default()
+                        .push((id, index));
+                }
+            }
+            for (index, ty) in file.summary.types.iter().enumerate() {
+                linked.types.insert(key(place, &ty.name), (id, index));
+            }
+            for (index, (name, _)) in file.summary.values.iter().enumerate() {
+                linked.values.insert(key(place, name), (id, index));
+            }
+            for (index, (name, _)) in file.summary.reexports.iter().enumerate() {
+                linked.reexports.insert(key(place, name), (id, index));
+            }
+        }
+        linked.files = files;
+        linked.propagate();
+        linked
+    }
+
+    /// Effects flow from callees to callers, to a fixed point or [`MAX_DEPTH`] rounds.
+    fn propagate(&mut self) {
+        let count = self.files.len();
+        let mut effects: Vec<Vec<Vec<Propagated>>> = self
+            .files
+            .iter()
+            .enumerate()
+            .map(|(id, file)| {
+                file.summary
+                    .functions
+                    .iter()
+                    .map(|f| {
+                        f.effects
+                            .iter()
+                            .map(|site| Propagated {
+                                effect: site.effect.clone(),
+                                file: id,
+                                range: site.range,
+                                confidence: Confidence::High,
+                                depth: 0,
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        // Each call site's targets, resolved once.
+        let mut dependents = vec![FxHashSet::default(); count];
+        let mut edges: Vec<(usize, usize, usize, usize, Targets)> = Vec::new();
+        for (id, file) in self.files.iter().enumerate() {
+            let Some(place) = &file.place else { continue };
+            for (index, function) in file.summary.functions.iter().enumerate() {
+                for (site, call) in function.calls.iter().enumerate() {
+                    let targets = match call.local {
+                        Some(local) => Targets {
+                            functions: vec![(id, local)],
+                            confidence: Confidence::High,
+                        },
+                        None => {
+                            let resolver = Resolver {
+                                linked: self,
+                                place,
+                                imports: &file.summary.imports,
+                                exclude: None,
+                            };
+                            let receiver = call.receiver.as_ref().map(|r| match &r.resolved {
+                                Some(path) => ReceiverType::Resolved(path.clone()),
+                                None => ReceiverType::Written(r.written.clone()),
+                            });
+                            match resolver.call(
+                                &call.callee,
+                                call.path.as_deref(),
+                                call.method.as_deref(),
+                                receiver.as_ref(),
+                            ) {
+                                Some(targets) => targets,
+                                None => continue,
+                            }
+                        }
+                    };
+                    for &(callee_file, _) in &targets.functions {
+                        if callee_file != id {
+                            dependents[callee_file].insert(id);
+                        }
+                    }
+                    edges.push((id, index, site, 0, targets));
+                }
+            }
+        }
+        for _ in 0..MAX_DEPTH {
+            let mut changed = false;
+            for (file, function, site, _, targets) in &edges {
+                let call = &self.files[*file].summary.functions[*function].calls[*site];
+                let reached = shared_effects(&effects, targets);
+                for effect in reached {
+                    if effect.depth + 1 > MAX_DEPTH {
+                        continue;
+                    }
+                    let Some(mapped) = through_call(&effect.effect, &call.args) else {
+                        continue;
+                    };
+                    let list = &mut effects[*file][*function];
+                    if list.iter().any(|e| e.effect == mapped) {
+                        continue;
+                    }
+                    list.push(Propagated {
+                        effect: mapped,
+                        depth: effect.depth + 1,
+                        ..effect
+                    });
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        self.effects = effects;
+        self.dependents = dependents;
+    }
+
+    pub fn path(&self, file: usize) -> &Path {
+        &self.files[file].path
+    }
+
+    /// The file held under an absolute path that ends with the relative `path` (one only).
+    fn by_relative_path(&self, path: &Path) -> Option<usize> {
+        if !path.is_relative() {
+            return None;
+        }
+        let name = path.file_name()?;
+        let mut found = self
+            .by_name
+            .get(name)?
+            .iter()
+            .copied()
+            .filter(|&f| self.files[f].path.ends_with(path));
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    }
+
+    pub fn function(&self, (file, function): (usize, usize)) -> &FunctionSummary {
+        &self.files[file].summary.functions[function]
+    }
+
+    pub fn effects(&self, (file, function): (usize, usize)) -> &[Propagated] {
+        &self.effects[file][function]
+    }
+}
+
+/// The effects every target has (all of them when there is one), at the lower of the chain's and the
+/// resolution's confidence.
+fn shared_effects(effects: &[Vec<Vec<Propagated>>], targets: &Targets) -> Vec<Propagated> {
+    let Some((&(file, function), rest)) = targets.functions.split_first() else {
+        return Vec::new();
+    };
+    effects[file][function]
+        .iter()
+        .filter(|e| {
+            rest.iter()
+                .all(|&(f, g)| effects[f][g].iter().any(|o| o.effect == e.effect))
+        })
+        .map(|e| Propagated {
+            confidence: e.confidence.min(targets.confidence),
+            ..e.clone()
+        })
+        .collect()
+}
+
+/// What a callee's effect means for its caller, given what the caller passes: an effect on a parameter
+/// becomes an effect on the caller's parameter it was given, or nothing. A timeout the callee sets on what it
+/// builds says nothing about its callers.
+fn through_call(effect: &Effect, args: &[Arg]) -> Option<Effect> {
+    let param_of = |index: usize| match args.get(index) {
+        Some(Arg::Param(caller)) => Some(*caller),
+        _ => None,
+    };
+    match effect {
+        Effect::ClosesBody { param } => param_of(*param).map(|param| Effect::ClosesBody { param }),
+        Effect::PropagatesCtx { param } => {
+            param_of(*param).map(|param| Effect::PropagatesCtx { param })
+        }
+        Effect::Ack { param: Some(p) } => Some(Effect::Ack {
+            param: param_of(*p),
+        }),
+        Effect::SetsTimeout => None,
+        other => Some(other.clone()),
+    }
+}
+
+/// The key of a declaration named `name` (as the facts name it) in a file at `place`.
+fn key(place: &Place, name: &str) -> String {
+    match place {
+        Place::Go { package } => format!("{package}.{name}"),
+        Place::Rust { krate, module } => {
+            let mut parts = vec![krate.as_str()];
+            parts.extend(module.iter().map(String::as_str));
+            parts.push(name);
+            parts.join("::")
+        }
+        Place::Ts { module, .. } => format!("{}#{name}", module.display()),
+    }
+}
+
+/// What methods of unknown receivers are looked for in: the Go package, the Rust crate; a TS module only.
+fn scope(place: &Place) -> String {
+    match place {
+        Place::Go { package } => package.clone(),
+        Place::Rust { krate, .. } => krate.clone(),
+        Place::Ts { module, .. } => module.display().to_string(),
+    }
+}
+
+/// Resolves names written in one file.
+struct Resolver<'a> {
+    linked: &'a Linked,
+    place: &'a Place,
+    /// The file's imports (`local → path`).
+    imports: &'a [(String, String)],
+    exclude: Option<usize>,
+}
+
+impl Resolver<'_> {
+    /// The keys a name the file writes may stand for, most likely first: `resolved` is a path through the
+    /// file's imports, `written` the name as the file wrote it.
+    fn keys(&self, resolved: Option<&str>, written: Option<&str>) -> Vec<String> {
+        let mut keys = Vec::new();
+        match self.place {
+            Place::Go { package } => {
+                if let Some(path) = resolved {
+                    keys.push(path.to_string());
+                } else if let Some(name) = written {
+                    keys.push(format!("{package}.{name}"));
+                }
+            }
+            Place::Rust { krate, module } => {
+                for text in resolved.into_iter().chain(written) {
+                    let text = text.strip_prefix("::").unwrap_or(text);
+                    let parts: Vec<&str> = text.split("::").collect();
+                    match parts.first().copied() {
+                        Some("crate") => keys.push(join(krate, &[], &parts[1..])),
+                        Some("self") => keys.push(join(krate, module, &parts[1..])),
+                        Some("super") => {
+                            let ups = parts.iter().take_while(|p| **p == "super").count();
+                            let base = &module[..module.len().saturating_sub(ups)];
+                            keys.push(join(krate, base, &parts[ups..]));
+                        }
+                        Some(head) if self.linked.rust_crates.contains(head) => {
+                            keys.push(text.to_string());
+                        }
+                        Some(_) => {
+                            keys.push(join(krate, module, &parts));
+                            keys.push(join(krate, &[], &parts));
+                            keys.push(text.to_string());
+                        }
+                        None => {}
+                    }
+                }
+            }
+            Place::Ts { module, aliases } => {
+                if let Some(path) = resolved {
+                    if path.contains('#') {
+                        keys.push(path.to_string());
+                    } else {
+                        // `./billing.charge`: a module and a member, or (a default import) the module alone.
+                        let mut splits = vec![(path, "default")];
+                        if let Some((m, member)) = path.rsplit_once('.') {
+                            if !member.contains('/') && !m.is_empty() && !m.ends_with('.') {
+                                splits.insert(0, (m, member));
+                            }
+                        }
+                        for (specifier, member) in splits {
+                            for file in self.ts_module(module, aliases, specifier) {
+                                keys.push(format!("{}#{member}", file.display()));
+                            }
+                        }
+                    }
+                } else if let Some(name) = written {
+                    keys.push(format!("{}#{name}", module.display()));
+                }
+            }
+        }
+        keys.dedup();
+        keys
+    }
+
+    /// The module files a TS import specifier may name: relative to the importing file, through a tsconfig
+    /// alias or `baseUrl`; the file itself or its directory's `index`.
+    fn ts_module(
+        &self,
+        importer: &Path,
+        aliases: &layout::TsAliases,
+        specifier: &str,
+    ) -> Vec<PathBuf> {
+        let mut bases = Vec::new();
+        if specifier.starts_with('.') {
+            if let Some(dir) = importer.parent() {
+                bases.push(layout::normalize(&dir.join(specifier)));
+            }
+        } else {
+            for (prefix, dirs) in &aliases.paths {
+                if let Some(rest) = specifier.strip_prefix(prefix.as_str()) {
+                    bases.extend(dirs.iter().map(|d| layout::normalize(&d.join(rest))));
+                }
+            }
+            if let Some(base) = &aliases.base {
+                bases.push(layout::normalize(&base.join(specifier)));
+            }
+        }
+        bases
+            .into_iter()
+            .flat_map(|b| {
+                let b = layout::without_extension(&b);
+                [b.clone(), b.join("index")]
+            })
+            .filter(|m| self.linked.ts_modules.contains(m))
+            .collect()
+    }
+
+    fn lookup_function(&self, keys: &[String]) -> Vec<(usize, usize)> {
+        self.lookup_function_within(keys, 4)
+    }
+
+    /// Functions by key, following re-exports (`export { capture } from "./gateway"` in an `index.ts`,
+    /// `pub use billing::charge;`) at most `depth` times.
+    fn lookup_function_within(&self, keys: &[String], depth: usize) -> Vec<(usize, usize)> {
+        for k in keys {
+            if let Some(found) = self.linked.functions.get(k) {
+                let found: Vec<_> = found
+                    .iter()
+                    .copied()
+                    .filter(|(f, _)| Some(*f) != self.exclude)
+                    .collect();
+                if !found.is_empty() {
+                    return found;
+                }
+            }
+            if depth == 0 {
+                continue;
+            }
+            if let Some(&(file, index)) = self.linked.reexports.get(k) {
+                let declaring = &self.linked.files[file];
+                let Some(place) = &declaring.place else {
+                    continue;
+                };
+                let (_, target) = &declaring.summary.reexports[index];
+                let there = Resolver {
+                    linked: self.linked,
+                    place,
+                    imports: &declaring.summary.imports,
+                    exclude: self.exclude,
+                };
+                let found = there.lookup_function_within(
+                    &there.keys(target.resolved.as_deref(), Some(&target.written)),
+                    depth - 1,
+                );
+                if !found.is_empty() {
+                    return found;
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    /// The functions a call reaches.
+    fn call(
+        &self,
+        callee: &str,
+        path: Option<&str>,
+        method: Option<&str>,
+        receiver: Option<&ReceiverType>,
+    ) -> Option<Targets> {
+        let exact = |functions: Vec<(usize, usize)>| {
+            (!functions.is_empty()).then_some(Targets {
+                confidence: if functions.len() == 1 {
+                    Confidence::High
+                } else {
+                    Confidence::Low
+                },
+                functions,
+            })
+        };
+        if let Some(path) = path {
+            if let Some(found) = exact(self.lookup_function(&self.keys(Some(path), None))) {
+                return Some(found);
+            }
+        }
+        let separator = match self.place {
+            Place::Rust { .. } => "::",
+            _ => ".",
+        };
+        if let (Some(method), Some(receiver)) = (method, receiver) {
+            let owners = match receiver {
+                ReceiverType::Resolved(p) => self.keys(Some(p), None),
+                ReceiverType::Written(w) => self.keys(self.import(w).as_deref(), Some(w)),
+                ReceiverType::Unknown => Vec::new(),
+            };
+            let keys: Vec<String> = owners
+                .iter()
+                .map(|o| match self.place {
+                    Place::Ts { .. } if o.contains('#') => format!("{o}.{method}"),
+                    _ => format!("{o}{separator}{method}"),
+                })
+                .collect();
+            if let Some(found) = exact(self.lookup_function(&keys)) {
+                return Some(found);
+            }
+            // A library's type: not the workspace's.
+            if matches!(receiver, ReceiverType::Resolved(_)) {
+                return None;
+            }
+        }
+        if method.is_none() && path.is_none() {
+            // `helper(…)`: the same Go package, Rust module or TS module.
+            let name = callee.rsplit(['.', ':']).next().unwrap_or(callee);
+            if let Some(found) = exact(self.lookup_function(&self.keys(None, Some(name)))) {
+                return Some(found);
+            }
+            if callee.contains("::") {
+                if let Some(found) = exact(self.lookup_function(&self.keys(Some(callee), None))) {
+                    return Some(found);
+                }
+            }
+            return None;
+        }
+        // A method on a receiver of unknown type: by name in the same package or crate, never guessed between
+        // several.
+        let method = method?;
+        if matches!(self.place, Place::Ts { .. }) {
+            return None;
+        }
+        let found: Vec<(usize, usize)> = self
+            .linked
+            .methods
+            .get(&(scope(self.place), method.to_string()))?
+            .iter()
+            .copied()
+            .filter(|(f, _)| Some(*f) != self.exclude)
+            .collect();
+        match found.len() {
+            0 => None,
+            1 => Some(Targets {
+                functions: found,
+                confidence: Confidence::Medium,
+            }),
+            _ => Some(Targets {
+                functions: found,
+                confidence: Confidence::Low,
+            }),
+        }
+    }
+
+    fn import(&self, local: &str) -> Option<String> {
+        let head = local.split(['.', ':']).next().unwrap_or(local);
+        self.imports
+            .iter()
+            .rev()
+            .find(|(l, _)| l == head)
+            .map(|(_, path)| {
+                let rest = &local[head.len()..];
+                format!("{path}{rest}")
+            })
+    }
+
+    /// A type another file declares, as a receiver type in this file's terms: a workspace key when it is the
+    /// workspace's, the library's path when it is a library's.
+    fn receiver_in(&self, declaring: usize, ty: &TypeRef) -> Option<ReceiverType> {
+        let file = &self.linked.files[declaring];
+        let place = file.place.as_ref()?;
+        let there = Resolver {
+            linked: self.linked,
+            place,
+            imports: &file.summary.imports,
+            exclude: None,
+        };
+        let keys = there.keys(ty.resolved.as_deref(), Some(&ty.written));
+        for k in &keys {
+            if self.linked.types.contains_key(k)
+                || self.linked.values.contains_key(k)
+                || self.linked.reexports.contains_key(k)
+            {
+                return Some(ReceiverType::Resolved(k.clone()));
+            }
+        }
+        match &ty.resolved {
+            Some(path) => Some(ReceiverType::Resolved(path.clone())),
+            None if ty.written.is_empty() => None,
+            None => Some(ReceiverType::Written(ty.written.clone())),
+        }
+    }
+}
+
+fn join(krate: &str, module: &[String], rest: &[&str]) -> String {
+    let mut parts = vec![krate];
+    parts.extend(module.iter().map(String::as_str));
+    parts.extend(rest.iter().copied());
+    parts.join("::")
+}
+
+/// The index as one file's analysis sees it.
+#[derive(Debug)]
+pub struct IndexView {
+    linked: Arc<Linked>,
+    exclude: Option<usize>,
+    place: Place,
+    language: Language,
+}
+
+/// What the index knows about a call: the effects of the functions it reaches.
+#[derive(Clone, Debug)]
+pub struct CallEffects<'a> {
+    pub targets: Targets,
+    pub effects: Vec<Propagated>,
+    pub linked: &'a Linked,
+}
+
+impl CallEffects<'_> {
+    /// The first effect that satisfies `wanted`, the nearest first.
+    pub fn find(&self, wanted: impl Fn(&Effect) -> bool) -> Option<&Propagated> {
+        self.effects
+            .iter()
+            .filter(|e| wanted(&e.effect))
+            .min_by_key(|e| e.depth)
+    }
+
+    pub fn path(&self, effect: &Propagated) -> &Path {
+        self.linked.path(effect.file)
+    }
+}
+
+impl IndexView {
+    /// Resolves names as this file writes them; types are asked with canonical paths already, so they need
+    /// no imports.
+    fn resolver<'a>(&'a self, imports: &'a [(String, String)], exclude: bool) -> Resolver<'a> {
+        Resolver {
+            linked: &self.linked,
+            place: &self.place,
+            imports,
+            exclude: self.exclude.filter(|_| exclude),
+        }
+    }
+
+    /// The generation of the index this view was taken from.
+    pub fn generation(&self) -> u64 {
+        self.linked.generation
+    }
+
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
+    /// What a call of the file reaches in other files, if the index resolves it.
+    pub fn call_effects(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<CallEffects<'_>> {
+        if call.is_new && call.path.is_none() {
+            return None;
+        }
+        // The file's own imports resolved its calls' paths and receivers already.
+        let resolver = self.resolver(&[], true);
+        let receiver = call.receiver.map(|_| facts.receiver_type(call));
+        let targets = resolver.call(
+            &call.callee_text,
+            call.path.as_deref(),
+            call.method.as_deref(),
+            receiver.as_ref(),
+        )?;
+        let effects = shared_effects(&self.linked.effects, &targets);
+        Some(CallEffects {
+            targets,
+            effects,
+            linked: &self.linked,
+        })
+    }
+}
+
+impl WorkspaceTypes for IndexView {
+    fn field_type(&self, owner: &ReceiverType, field: &str) -> Option<ReceiverType> {
+        let resolver = self.resolver(&[], false);
+        let keys = match owner {
+            ReceiverType::Resolved(p) => resolver.keys(Some(p), None),
+            ReceiverType::Written(w) => resolver.keys(None, Some(w)),
+            ReceiverType::Unknown => return None,
+        };
+        let &(file, index) = keys.iter().find_map(|k| self.linked.types.get(k))?;
+        if Some(file) == self.exclude {
+            return None;
+        }
+        let ty = &self.linked.files[file].summary.types[index];
+        let (_, field_type) = ty.fields.iter().find(|(name, _)| name == field)?;
+        resolver.receiver_in(file, field_type)
+    }
+
+    fn canonical(&self, ty: &ReceiverType) -> Option<ReceiverType> {
+        let resolver = self.resolver(&[], false);
+        let keys = match ty {
+            ReceiverType::Resolved(p) => resolver.keys(Some(p), None),
+            ReceiverType::Written(w) => resolver.keys(None, Some(w)),
+            ReceiverType::Unknown => return None,
+        };
+        for k in &keys {
+            if let Some(&(file, index)) = self.linked.reexports.get(k) {
+                let (_, target) = &self.linked.files[file].summary.reexports[index];
+                return resolver.receiver_in(file, target);
+            }
+            if let Some(&(file, index)) = self.linked.values.get(k) {
+                let (_, value) = &self.linked.files[file].summary.values[index];
+                return value.resolved.clone().map(ReceiverType::Resolved);
+            }
+            if let Some(&(file, index)) = self.linked.types.get(k) {
+                let declared = &self.linked.files[file].summary.types[index];
+                return match &declared.alias_of {
+                    Some(target) => resolver.receiver_in(file, target),
+                    None => Some(ReceiverType::Resolved(k.clone())),
+                };
+            }
+        }
+        None
+    }
+
+    fn return_type(
+        &self,
+        callee: &str,
+        path: Option<&str>,
+        method: Option<&str>,
+        receiver: Option<&ReceiverType>,
+    ) -> Option<ReceiverType> {
+        let resolver = self.resolver(&[], true);
+        let targets = resolver.call(callee, path, method, receiver)?;
+        let [target] = targets.functions.as_slice() else {
+            return None;
+        };
+        let returns = self.linked.function(*target).returns.as_ref()?;
+        resolver.receiver_in(target.0, returns)
+    }
+}
