@@ -1,12 +1,18 @@
 //! The knowledge base: which library calls do network I/O, which mutate, which carry timeouts — data files in
 //! `kb/*.toml` (one per language), extended by the user's `[[effects]]` in `distsys-review.toml`.
+//!
+//! The client libraries (`[[library]]` entries in `kb/*-libraries.toml`) say which modules make up each, what
+//! its remote calls talk to, and its documented defaults — timeout, retry, acknowledgement, commit — each with
+//! the address of the page that documents it, and the options that change them; the calls themselves are the
+//! `[[api]]` and `[[method]]` entries whose module or path belongs to the library. The loader ([`validate`])
+//! rejects a library without a documented default, a default without a source, and a remote entry, retry
+//! library or distributed lock that no library claims: every piece of library knowledge says where its
+//! defaults come from. `docs/libraries.md` is rendered from these tables (dsr-rules' `docs::libraries_page`).
 
 use std::sync::OnceLock;
 
 use dsr_syntax::Language;
 use serde::Deserialize;
-
-pub use crate::libraries::{KbError, Library};
 
 /// What kind of remote system a call talks to.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
@@ -75,7 +81,7 @@ pub struct Api {
     #[serde(default)]
     pub mutation: Option<bool>,
     /// Whether repeating the call has the effect of making it once, when neither `mutation = false` nor the HTTP
-    /// method says (an S3 `PutObject` is, an SQS `SendMessage` is not); see [`crate::libraries::idempotent`].
+    /// method says (an S3 `PutObject` is, an SQS `SendMessage` is not); see dsr-rules' `docs::idempotent`.
     /// In user `[[effects]]`, `false` means a retry must not repeat it without an idempotency key and `true`
     /// that it is safe to repeat whatever its method.
     #[serde(default)]
@@ -1022,7 +1028,7 @@ impl KnowledgeBase {
     }
 
     /// A knowledge base from data files (language, name, TOML text), refused when a file does not parse or
-    /// when [`crate::libraries::validate`] finds library knowledge without a documented default and source.
+    /// when [`validate`] finds library knowledge without a documented default and source.
     pub fn load(files: &[(Language, &str, &str)]) -> Result<KnowledgeBase, Vec<KbError>> {
         let (kb, errors) = Self::load_unchecked(files);
         if errors.is_empty() {
@@ -1045,7 +1051,7 @@ impl KnowledgeBase {
             }
         }
         kb.reindex();
-        errors.extend(crate::libraries::validate(&kb));
+        errors.extend(validate(&kb));
         (kb, errors)
     }
 
@@ -1406,6 +1412,239 @@ pub fn module_matches(path: &str, module: &str) -> bool {
             && matches!(path.as_bytes().get(module.len()), Some(b'.' | b':' | b'/'))
 }
 
+/// A client library (`[[library]]`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Library {
+    /// The name users know it by (`grpc-go`, `aws-sdk-go-v2`, `@grpc/grpc-js`).
+    pub name: String,
+    /// The import paths, crate paths or package names that belong to it; an entry whose module or path is one
+    /// of these, or inside one, is the library's.
+    pub modules: Vec<String>,
+    /// What its remote calls talk to.
+    pub kind: ApiKind,
+    /// What the library does when the caller sets nothing, each with its source.
+    #[serde(default, rename = "default")]
+    pub defaults: Vec<LibraryDefault>,
+    /// The options that change those defaults.
+    #[serde(default, rename = "option")]
+    pub options: Vec<LibraryOption>,
+}
+
+/// One documented default of a library.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LibraryDefault {
+    pub aspect: DefaultAspect,
+    /// The default in words (`none`, `30 s`, `3 attempts, exponential with jitter`).
+    pub value: String,
+    /// The address of the page that documents it (`https://…`).
+    #[serde(default)]
+    pub source: String,
+}
+
+/// What a default is about.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DefaultAspect {
+    /// How long a call or request may take as a whole.
+    Timeout,
+    /// How long connecting (or dialing, or selecting a server) may take.
+    ConnectTimeout,
+    /// How long a single read or write on the connection may take.
+    IoTimeout,
+    /// Whether and how failed calls are retried by the library.
+    Retry,
+    /// How a consumer acknowledges messages (manual, automatic, on delivery).
+    Ack,
+    /// How a consumer's offsets are committed.
+    Commit,
+    /// How many broker acknowledgements a producer waits for.
+    ProducerAcks,
+    /// Whether a producer deduplicates its own retries.
+    Idempotence,
+    /// What happens when a local send queue is full.
+    QueueFull,
+    /// How long a lock, lease or session lives without renewal.
+    Expiry,
+    /// What a reconnecting client does between attempts.
+    Reconnect,
+}
+
+impl DefaultAspect {
+    pub fn title(self) -> &'static str {
+        match self {
+            DefaultAspect::Timeout => "timeout",
+            DefaultAspect::ConnectTimeout => "connect timeout",
+            DefaultAspect::IoTimeout => "read/write timeout",
+            DefaultAspect::Retry => "retry",
+            DefaultAspect::Ack => "ack",
+            DefaultAspect::Commit => "commit",
+            DefaultAspect::ProducerAcks => "producer acks",
+            DefaultAspect::Idempotence => "idempotent producer",
+            DefaultAspect::QueueFull => "local queue full",
+            DefaultAspect::Expiry => "expiry",
+            DefaultAspect::Reconnect => "reconnect",
+        }
+    }
+}
+
+/// An option that changes a default.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LibraryOption {
+    /// As the code spells it (`grpc.WithTimeout`, `.timeout(d)`, `{ requestTimeout }`).
+    pub name: String,
+    /// What it does.
+    pub effect: String,
+}
+
+/// Why the loader refused the knowledge base.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KbError {
+    #[error("kb/{file}: {message}")]
+    Parse { file: String, message: String },
+    #[error("library `{library}` ({language}) documents no default")]
+    NoDefault { library: String, language: String },
+    #[error(
+        "library `{library}` ({language}): its {aspect} default `{value}` has no source address"
+    )]
+    NoSource {
+        library: String,
+        language: String,
+        aspect: &'static str,
+        value: String,
+    },
+    #[error("{what} `{name}` ({language}) belongs to no `[[library]]` with documented defaults")]
+    Unclaimed {
+        what: &'static str,
+        name: String,
+        language: String,
+    },
+}
+
+/// How specifically a library claims a module or canonical path: the length of its longest module that is the
+/// path or contains it (`net/http` claims `net/http.Get` more specifically than `net` does).
+fn claim(library: &Library, module_or_path: &str) -> Option<usize> {
+    library
+        .modules
+        .iter()
+        .filter(|m| module_matches(module_or_path, m))
+        .map(String::len)
+        .max()
+}
+
+fn claims(library: &Library, module_or_path: &str) -> bool {
+    claim(library, module_or_path).is_some()
+}
+
+impl KnowledgeBase {
+    /// Whether `library` is the one an entry at `module_or_path` belongs to: the library of `language`'s family
+    /// that claims it most specifically.
+    pub fn owns(&self, language: Language, library: &Library, module_or_path: &str) -> bool {
+        let Some(own) = claim(library, module_or_path) else {
+            return false;
+        };
+        !self.libraries().any(|(l, other)| {
+            KnowledgeBase::same_family(*l, language)
+                && claim(other, module_or_path).is_some_and(|c| c > own)
+        })
+    }
+}
+
+impl Api {
+    /// Whether the entry is library knowledge that must say where its defaults come from: it talks to a remote
+    /// system, or it makes or configures a client of one. Sleeps, request builders and in-process helpers are
+    /// not.
+    pub fn needs_library(&self) -> bool {
+        self.remote || (self.kind != ApiKind::Local && self.role.is_none())
+    }
+}
+
+/// Every reason to refuse a knowledge base: libraries without a documented, sourced default, and library
+/// knowledge (a remote or client entry, a retry library, a distributed lock) that no library claims.
+pub fn validate(kb: &KnowledgeBase) -> Vec<KbError> {
+    let mut errors = Vec::new();
+    for (language, library) in kb.libraries() {
+        let language_name = language.family_name().to_string();
+        if library.defaults.is_empty() {
+            errors.push(KbError::NoDefault {
+                library: library.name.clone(),
+                language: language_name.clone(),
+            });
+        }
+        for default in &library.defaults {
+            if !default.source.starts_with("https://") {
+                errors.push(KbError::NoSource {
+                    library: library.name.clone(),
+                    language: language_name.clone(),
+                    aspect: default.aspect.title(),
+                    value: default.value.clone(),
+                });
+            }
+        }
+    }
+    let claimed = |language: Language, name: &str| {
+        kb.libraries()
+            .any(|(l, library)| KnowledgeBase::same_family(*l, language) && claims(library, name))
+    };
+    // `module` is what a library must claim; `name` is how the error names the entry.
+    let mut unclaimed = |what: &'static str, language: Language, module: &str, name: String| {
+        if !claimed(language, module) {
+            errors.push(KbError::Unclaimed {
+                what,
+                name,
+                language: language.family_name().to_string(),
+            });
+        }
+    };
+    for (language, api) in kb.api_entries() {
+        if api.needs_library() {
+            unclaimed("API", *language, &api.path, api.path.clone());
+        }
+    }
+    for (language, api) in kb.method_entries() {
+        if let Some(module) = api.module.as_deref().filter(|_| api.needs_library()) {
+            unclaimed(
+                "method",
+                *language,
+                module,
+                format!("{module} {}", api.path),
+            );
+        }
+    }
+    for (language, retry) in kb.retry_entries() {
+        unclaimed(
+            "retry library",
+            *language,
+            &retry.module,
+            retry.module.clone(),
+        );
+    }
+    for (language, lock) in kb.lock_entries() {
+        if lock.scope == LockScope::Distributed {
+            let name = lock
+                .module
+                .as_deref()
+                .or(lock.types.first().map(String::as_str))
+                .unwrap_or(&lock.library);
+            unclaimed("distributed lock", *language, name, name.to_string());
+        }
+    }
+    errors
+}
+
+impl KbError {
+    /// For tests and messages: the library or entry the error is about.
+    pub fn subject(&self) -> &str {
+        match self {
+            KbError::Parse { file, .. } => file,
+            KbError::NoDefault { library, .. } | KbError::NoSource { library, .. } => library,
+            KbError::Unclaimed { name, .. } => name,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1541,5 +1780,98 @@ mod tests {
         assert_eq!(api.param("key"), Some(1));
         assert_eq!(api.param("expiration"), Some(3));
         assert_eq!(api.param("tokens..."), None);
+    }
+}
+
+#[cfg(test)]
+mod library_tests {
+    use super::*;
+
+    const LIBRARY_WITHOUT_SOURCE: &str = r#"
+[[library]]
+name = "example-client"
+modules = ["example.com/client"]
+kind = "rpc"
+
+[[library.default]]
+aspect = "timeout"
+value = "none"
+"#;
+
+    const LIBRARY_WITHOUT_DEFAULT: &str = r#"
+[[library]]
+name = "example-client"
+modules = ["example.com/client"]
+kind = "rpc"
+"#;
+
+    const METHOD_WITHOUT_LIBRARY: &str = r#"
+[[method]]
+path = "Call"
+module = "example.com/other"
+kind = "rpc"
+remote = true
+"#;
+
+    const DOCUMENTED: &str = r#"
+[[library]]
+name = "example-client"
+modules = ["example.com/client"]
+kind = "rpc"
+
+[[library.default]]
+aspect = "timeout"
+value = "none"
+source = "https://example.com/docs#timeout"
+
+[[method]]
+path = "Call"
+module = "example.com/client"
+kind = "rpc"
+remote = true
+"#;
+
+    fn load(text: &str) -> Result<KnowledgeBase, Vec<KbError>> {
+        KnowledgeBase::load(&[(Language::Go, "test.toml", text)])
+    }
+
+    #[test]
+    fn rejects_a_default_without_a_source() {
+        let errors = load(LIBRARY_WITHOUT_SOURCE).expect_err("no source");
+        assert!(
+            matches!(&errors[..], [KbError::NoSource { library, .. }] if library == "example-client"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn rejects_a_library_without_a_default() {
+        let errors = load(LIBRARY_WITHOUT_DEFAULT).expect_err("no default");
+        assert!(
+            matches!(&errors[..], [KbError::NoDefault { .. }]),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn rejects_a_remote_entry_no_library_claims() {
+        let errors = load(METHOD_WITHOUT_LIBRARY).expect_err("unclaimed");
+        assert!(
+            matches!(&errors[..], [KbError::Unclaimed { name, .. }] if name == "example.com/other Call"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn accepts_a_documented_library_and_its_calls() {
+        let kb = load(DOCUMENTED).expect("documented");
+        assert_eq!(kb.libraries().count(), 1);
+    }
+
+    #[test]
+    fn the_bundled_knowledge_base_is_fully_documented() {
+        let errors = KnowledgeBase::load(&BUILTIN).err().unwrap_or_default();
+        let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(listed.is_empty(), "{}", listed.join("\n"));
     }
 }

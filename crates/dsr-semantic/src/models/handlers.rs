@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use dsr_core::http::Method;
 use dsr_core::kb::{KnowledgeBase, PathGroupKind, WebFramework};
 use dsr_syntax::{node, Language, TextRange};
 use tree_sitter::Node;
@@ -153,8 +154,6 @@ pub struct Handlers<'t> {
     /// `mux.Handle("/api/", apiHandler)`): this file does not show every route the server serves.
     pub mounts: Vec<TextRange>,
 }
-
-const HTTP_METHODS_UPPER: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 impl<'t> Handlers<'t> {
     pub fn compute(facts: &FileFacts<'t>, source: &str, path: &Path) -> Self {
@@ -452,7 +451,7 @@ mod go {
             };
             let path = raw
                 .split_once(' ')
-                .filter(|(m, _)| HTTP_METHODS_UPPER.contains(m))
+                .filter(|(m, _)| Method::from_token(m).is_some())
                 .map(|(_, p)| p.trim().to_string())
                 .unwrap_or(raw);
             if !path.starts_with('/') {
@@ -1168,8 +1167,7 @@ mod typescript {
             }
             for (name, target) in targets {
                 let wanted = if is_route_file {
-                    name.as_deref()
-                        .is_some_and(|n| HTTP_METHODS_UPPER.contains(&n))
+                    name.as_deref().and_then(Method::from_token).is_some()
                 } else {
                     is_default
                 };
@@ -1233,8 +1231,7 @@ mod typescript {
                 match member.kind() {
                     "decorator" => {
                         if let Some((name, arg)) = decorator(member, source) {
-                            let upper = name.to_ascii_uppercase();
-                            if HTTP_METHODS_UPPER.contains(&upper.as_str()) || name == "All" {
+                            if Method::from_name(&name).is_some() || name == "All" {
                                 pending = Some(join_route(prefix.as_deref(), arg.as_deref()));
                             }
                         }

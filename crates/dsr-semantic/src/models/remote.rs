@@ -9,6 +9,7 @@
 //! Work started in a goroutine or a spawned task runs on its own: the function that starts it does not wait for
 //! it, so a function's summary stops at spawned work.
 
+use dsr_core::http::Method;
 use dsr_syntax::{node, Language, TextRange};
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
@@ -426,7 +427,7 @@ impl RemoteCalls {
                 None => api.mutation != Some(false),
             },
             ApiKind::Http => match http_method {
-                Some(method) => matches!(method, "POST" | "PUT" | "PATCH" | "DELETE"),
+                Some(method) => Method::from_name(method).is_some_and(Method::changes_state),
                 None => api.mutation == Some(true),
             },
             ApiKind::Queue | ApiKind::ObjectStore | ApiKind::Rpc | ApiKind::Socket => {
@@ -602,12 +603,7 @@ fn method_name(facts: &FileFacts<'_>, value: Node<'_>, source: &str) -> Option<S
     let text = node::text(value, source);
     let last = text.rsplit(['.', ':']).next()?.trim();
     let last = last.strip_prefix("Method").unwrap_or(last);
-    let upper = last.to_ascii_uppercase();
-    matches!(
-        upper.as_str(),
-        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS"
-    )
-    .then_some(upper)
+    Method::from_name(last).map(|m| m.as_str().to_string())
 }
 
 /// An insert made only when a lookup found nothing: in a Rust `None` / `Ok(None)` match arm, under an
@@ -662,7 +658,7 @@ fn classify_write(
     match api.kind {
         ApiKind::Http => {
             let method = http_method?;
-            if !matches!(method, "POST" | "PATCH") {
+            if Method::from_name(method).is_none_or(Method::is_idempotent) {
                 return None;
             }
             let keys: Vec<String> = kb.idempotency_keys(facts.language).map(normalize).collect();

@@ -2,6 +2,7 @@
 //! it) and messages sent to other systems — queue/topic publishes, and HTTP or RPC calls that change state. The
 //! SQL statements are classified with sqlparser's tokenizer, so comments, quoting and case do not matter.
 
+use dsr_core::http::Method;
 use dsr_syntax::{node, Language};
 use tree_sitter::Node;
 
@@ -418,7 +419,8 @@ fn classify<'t>(
                 || api
                     .http_method
                     .as_deref()
-                    .is_some_and(|m| matches!(m, "POST" | "PUT" | "PATCH" | "DELETE"))
+                    .and_then(Method::from_name)
+                    .is_some_and(Method::changes_state)
                 || writes_by_options(facts, call, source)
                 || writes_by_builder(facts, call, source)
         }
@@ -463,12 +465,8 @@ fn writes_by_options(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> bo
             .and_then(|l| l.field("method"))
             .and_then(|f| f.value)
             .and_then(|v| node::string_literal_value(v, source, facts.language))
-            .is_some_and(|m| {
-                matches!(
-                    m.to_ascii_uppercase().as_str(),
-                    "POST" | "PUT" | "PATCH" | "DELETE"
-                )
-            })
+            .and_then(|m| Method::from_name(&m))
+            .is_some_and(Method::changes_state)
     })
 }
 

@@ -8,7 +8,7 @@ use dsr_core::KnowledgeBase;
 #[test]
 fn libraries_page_is_current() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/libraries.md");
-    let expected = dsr_core::libraries::page(KnowledgeBase::builtin());
+    let expected = dsr_rules::docs::libraries_page(KnowledgeBase::builtin());
     if std::env::var_os("UPDATE_DOCS").is_some() {
         std::fs::write(&path, &expected).expect("docs/libraries.md is writable");
         return;
@@ -16,7 +16,7 @@ fn libraries_page_is_current() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == expected,
-        "docs/libraries.md is stale: run `UPDATE_DOCS=1 cargo test -p dsr-core --test libraries_doc`"
+        "docs/libraries.md is stale: run `UPDATE_DOCS=1 cargo test -p dsr-rules --test libraries_doc`"
     );
 }
 
