@@ -760,6 +760,11 @@ pub struct WebFramework {
     /// Rust: the attribute on a trait impl whose methods are the framework's handlers (`tonic::async_trait`).
     #[serde(default)]
     pub trait_attribute: Option<String>,
+    /// The methods (Rust: the method-router functions, `get(handler)`) that register a route or mount a group
+    /// of them (`r.GET("/orders", h)`, `app.get(…)`, `r.Route("/api", …)`). In a file that imports a framework
+    /// of its language, a call of any of them counts (files mix a router library with the server's).
+    #[serde(default)]
+    pub route_methods: Vec<String>,
 }
 
 /// Library calls and types a rule or model treats alike (`[[group]]` entries), by canonical path: knowledge

@@ -21,6 +21,11 @@ fn frameworks(language: Language) -> impl Iterator<Item = (&'static WebFramework
         .filter_map(|entry| Some((entry, Framework::from_name(&entry.framework)?)))
 }
 
+/// Whether `method` registers a route (or mounts a group of them) in some web framework of `language`.
+fn is_route_method(language: Language, method: &str) -> bool {
+    frameworks(language).any(|(entry, _)| entry.route_methods.iter().any(|m| m == method))
+}
+
 /// The web framework (or server library) a handler, route or server belongs to.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Framework {
@@ -357,29 +362,6 @@ fn chain<'a, 't>(facts: &'a FileFacts<'t>, index: usize) -> Vec<&'a crate::facts
 mod go {
     use super::*;
 
-    const ROUTE_METHODS: &[&str] = &[
-        "HandleFunc",
-        "Handle",
-        "GET",
-        "POST",
-        "PUT",
-        "PATCH",
-        "DELETE",
-        "HEAD",
-        "OPTIONS",
-        "Any",
-        "Get",
-        "Post",
-        "Put",
-        "Patch",
-        "Delete",
-        "Head",
-        "Options",
-        "Group",
-        "Route",
-        "Mount",
-    ];
-
     fn framework_of(path: &str) -> Option<Framework> {
         frameworks(Language::Go)
             .find(|(entry, _)| entry.paths.iter().any(|p| path.starts_with(p.as_str())))
@@ -443,7 +425,7 @@ mod go {
             let Some(method) = call.method.as_deref() else {
                 continue;
             };
-            if !ROUTE_METHODS.contains(&method) || call.args.len() < 2 {
+            if !is_route_method(Language::Go, method) || call.args.len() < 2 {
                 continue;
             }
             let Some(raw) = call.string_arg(0, source, Language::Go) else {
@@ -500,7 +482,7 @@ mod go {
             .filter(|c| {
                 c.method
                     .as_deref()
-                    .is_some_and(|m| ROUTE_METHODS.contains(&m))
+                    .is_some_and(|m| is_route_method(Language::Go, m))
             })
             .filter_map(|c| c.receiver.map(|r| node::text(r, source)))
             .collect();
@@ -509,7 +491,7 @@ mod go {
                 .method
                 .as_deref()
                 .unwrap_or_else(|| call.callee_text.rsplit('.').next().unwrap_or_default());
-            if ROUTE_METHODS.contains(&name) || !is_health_name(name) {
+            if is_route_method(Language::Go, name) || !is_health_name(name) {
                 continue;
             }
             let hands_router = call
@@ -618,10 +600,6 @@ mod go {
 
 mod rust {
     use super::*;
-
-    const METHOD_ROUTERS: &[&str] = &[
-        "get", "post", "put", "patch", "delete", "head", "options", "any", "trace", "to",
-    ];
 
     fn web_framework(facts: &FileFacts<'_>) -> Option<Framework> {
         frameworks(Language::Rust).find_map(|(entry, fw)| {
@@ -833,7 +811,7 @@ mod rust {
                         .and_then(|i| i.path.rsplit("::").next())
                         .unwrap_or(written)
                 });
-                if !method.is_some_and(|m| METHOD_ROUTERS.contains(&m)) {
+                if !method.is_some_and(|m| is_route_method(Language::Rust, m)) {
                     continue;
                 }
                 let args = inner.child_by_field_name("arguments");
@@ -953,11 +931,6 @@ mod rust {
 mod typescript {
     use super::*;
 
-    const ROUTE_METHODS: &[&str] = &[
-        "get", "post", "put", "patch", "delete", "del", "head", "options", "all", "use", "route",
-        "register",
-    ];
-
     /// Modules whose import makes `x.get("/path", handler)` a route registration: the first of the
     /// knowledge base's modules, in table order, that the file imports.
     fn web_framework(facts: &FileFacts<'_>) -> Option<Framework> {
@@ -983,7 +956,7 @@ mod typescript {
             let Some(method) = call.method.as_deref() else {
                 continue;
             };
-            if !ROUTE_METHODS.contains(&method) {
+            if !is_route_method(Language::TypeScript, method) {
                 continue;
             }
             if method == "route" {
