@@ -743,18 +743,20 @@ fn concurrency<'t>(
             if !facts.functions[function].is_async {
                 return None;
             }
-            let waited = facts
-                .ancestors(call.node)
-                .take_while(|a| *a != scope)
-                .any(|a| {
-                    matches!(
-                        a.kind(),
-                        "await_expression"
-                            | "return_statement"
-                            | "arrow_function"
-                            | "yield_expression"
-                    )
-                })
+            // `await f<T>(m)` is parsed inside out (tree-sitter-typescript #282): no `await` above the call.
+            let waited = node::awaits_inside_out(call.node)
+                || facts
+                    .ancestors(call.node)
+                    .take_while(|a| *a != scope)
+                    .any(|a| {
+                        matches!(
+                            a.kind(),
+                            "await_expression"
+                                | "return_statement"
+                                | "arrow_function"
+                                | "yield_expression"
+                        )
+                    })
                 || bound_and_awaited(call.node, scope, source);
             (!waited).then_some(call.node)
         }
