@@ -765,6 +765,57 @@ pub struct WebFramework {
     /// of its language, a call of any of them counts (files mix a router library with the server's).
     #[serde(default)]
     pub route_methods: Vec<String>,
+    /// Go: methods that drain a server gracefully (`Shutdown`, gRPC's `GracefulStop`): one anywhere in the file
+    /// wires the shutdown.
+    #[serde(default)]
+    pub shutdown_methods: Vec<String>,
+    /// Rust: the method chains that start a server (`[[web_framework.server_chain]]`), in the order they are tried.
+    #[serde(default)]
+    pub server_chain: Vec<ServerChain>,
+}
+
+/// How a Rust server's start chain looks (`axum::serve(listener, app).with_graceful_shutdown(signal)`): the call
+/// it hangs from, what must follow on the chain for it to serve, and what drains it. Method names ending in `*`
+/// match by prefix (`serve*`: `serve`, `serve_with_shutdown`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerChain {
+    /// The crate the chain's first call comes from (`axum`): its path starts with `axum::`.
+    pub module: String,
+    /// The end of that call's path (`serve`, `Server::bind`, `HttpServer::new`).
+    pub call: String,
+    /// Chain methods of which one must be there for the chain to serve (none: the call itself serves).
+    #[serde(default)]
+    pub serves_with: Vec<String>,
+    /// Chain methods that wire a graceful shutdown.
+    #[serde(default)]
+    pub shutdown: Vec<String>,
+    /// What the library does on SIGTERM by itself, when it drains without being asked (actix-web).
+    #[serde(default)]
+    pub default_shutdown: Option<String>,
+    /// Chain methods that turn that default off (`disable_signals`).
+    #[serde(default)]
+    pub default_off: Vec<String>,
+    /// Serves RPCs rather than HTTP routes (tonic).
+    #[serde(default)]
+    pub rpc: bool,
+}
+
+impl ServerChain {
+    /// Whether a call's canonical path is the chain's first call.
+    pub fn starts_at(&self, path: &str) -> bool {
+        path.strip_prefix(self.module.as_str())
+            .and_then(|rest| rest.strip_prefix("::"))
+            .is_some_and(|rest| rest == self.call || rest.ends_with(&format!("::{}", self.call)))
+    }
+
+    /// Whether `method` is one of `names` (a name ending in `*` matches by prefix).
+    pub fn names(names: &[String], method: &str) -> bool {
+        names.iter().any(|name| match name.strip_suffix('*') {
+            Some(prefix) => method.starts_with(prefix),
+            None => name == method,
+        })
+    }
 }
 
 /// Library calls and types a rule or model treats alike (`[[group]]` entries), by canonical path: knowledge

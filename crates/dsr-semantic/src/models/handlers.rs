@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use dsr_core::http::Method;
-use dsr_core::kb::{KnowledgeBase, PathGroupKind, WebFramework};
+use dsr_core::kb::{KnowledgeBase, PathGroupKind, ServerChain, WebFramework};
 use dsr_syntax::{node, Language, TextRange};
 use tree_sitter::Node;
 
@@ -34,6 +34,8 @@ pub enum Framework {
     Echo,
     Chi,
     Fiber,
+    /// grpc-go's server (its `GracefulStop` drains it).
+    GrpcGo,
     Axum,
     ActixWeb,
     Warp,
@@ -53,12 +55,13 @@ pub enum Framework {
 
 impl Framework {
     /// Every framework [`Framework::name`] names.
-    const ALL: [Framework; 17] = [
+    const ALL: [Framework; 18] = [
         Framework::NetHttp,
         Framework::Gin,
         Framework::Echo,
         Framework::Chi,
         Framework::Fiber,
+        Framework::GrpcGo,
         Framework::Axum,
         Framework::ActixWeb,
         Framework::Warp,
@@ -85,6 +88,7 @@ impl Framework {
             Framework::Echo => "echo",
             Framework::Chi => "chi",
             Framework::Fiber => "fiber",
+            Framework::GrpcGo => "grpc-go",
             Framework::Axum => "axum",
             Framework::ActixWeb => "actix-web",
             Framework::Warp => "warp",
@@ -510,21 +514,14 @@ mod go {
     }
 
     fn servers<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, source: &str) {
+        let drains = |method: &str| {
+            frameworks(Language::Go)
+                .any(|(entry, _)| entry.shutdown_methods.iter().any(|m| m == method))
+        };
         let shutdown = facts
             .calls
             .iter()
-            .find(|c| {
-                matches!(
-                    c.method.as_deref(),
-                    Some(
-                        "Shutdown"
-                            | "ShutdownWithContext"
-                            | "ShutdownWithTimeout"
-                            | "GracefulStop"
-                            | "RegisterOnShutdown"
-                    )
-                )
-            })
+            .find(|c| c.method.as_deref().is_some_and(drains))
             .map(|c| Shutdown::Wired(c.range()))
             .unwrap_or(Shutdown::Missing);
         for (index, call) in facts.calls.iter().enumerate() {
@@ -847,74 +844,34 @@ mod rust {
             let Some(path) = call.path.as_deref() else {
                 continue;
             };
-            let links = chain(facts, index);
-            let has = |name: &str| links.iter().any(|c| c.method.as_deref() == Some(name));
-            let wired = |names: &[&str]| {
-                links
+            let Some((fw, start)) = frameworks(Language::Rust).find_map(|(entry, fw)| {
+                let start = entry
+                    .server_chain
                     .iter()
-                    .find(|c| c.method.as_deref().is_some_and(|m| names.contains(&m)))
-                    .map(|c| Shutdown::Wired(c.range()))
-            };
-            let (fw, shutdown, rpc) = if path == "axum::serve" {
-                (
-                    Framework::Axum,
-                    wired(&["with_graceful_shutdown"]).unwrap_or(Shutdown::Missing),
-                    false,
-                )
-            } else if (path.starts_with("axum::") || path.starts_with("hyper::"))
-                && path.ends_with("Server::bind")
-                && has("serve")
-            {
-                let fw = if path.starts_with("axum") {
-                    Framework::Axum
-                } else {
-                    Framework::Hyper
-                };
-                (
-                    fw,
-                    wired(&["with_graceful_shutdown"]).unwrap_or(Shutdown::Missing),
-                    false,
-                )
-            } else if path.starts_with("actix_web::") && path.ends_with("HttpServer::new") {
-                // `run()` is often called later on a variable holding the bound server; `new` is the anchor.
-                let shutdown = if has("disable_signals") {
-                    Shutdown::Missing
-                } else {
-                    Shutdown::LibraryDefault(
-                        "actix-web's `HttpServer` stops accepting on SIGTERM/SIGINT and lets in-flight requests finish (30 s `shutdown_timeout` by default)",
-                    )
-                };
-                (Framework::ActixWeb, shutdown, false)
-            } else if path.starts_with("tonic::") && path.ends_with("Server::builder") {
-                if !links
-                    .iter()
-                    .any(|c| c.method.as_deref().is_some_and(|m| m.starts_with("serve")))
-                {
-                    continue;
-                }
-                (
-                    Framework::Tonic,
-                    wired(&["serve_with_shutdown", "serve_with_incoming_shutdown"])
-                        .unwrap_or(Shutdown::Missing),
-                    true,
-                )
-            } else if path == "warp::serve" {
-                if !has("run")
-                    && !has("bind")
-                    && !has("bind_with_graceful_shutdown")
-                    && !has("graceful")
-                {
-                    continue;
-                }
-                (
-                    Framework::Warp,
-                    wired(&["bind_with_graceful_shutdown", "graceful"])
-                        .unwrap_or(Shutdown::Missing),
-                    false,
-                )
-            } else {
+                    .find(|start| start.starts_at(path))?;
+                Some((fw, start))
+            }) else {
                 continue;
             };
+            let links = chain(facts, index);
+            let on_chain = |names: &[String]| {
+                links.iter().find(|c| {
+                    c.method
+                        .as_deref()
+                        .is_some_and(|m| ServerChain::names(names, m))
+                })
+            };
+            if !start.serves_with.is_empty() && on_chain(&start.serves_with).is_none() {
+                continue;
+            }
+            let shutdown = match (on_chain(&start.shutdown), &start.default_shutdown) {
+                (Some(wired), _) => Shutdown::Wired(wired.range()),
+                (None, Some(default)) if on_chain(&start.default_off).is_none() => {
+                    Shutdown::LibraryDefault(default)
+                }
+                (None, _) => Shutdown::Missing,
+            };
+            let rpc = start.rpc;
             model.servers.push(ServerStart {
                 call: index,
                 node: call.node,
