@@ -113,3 +113,73 @@ pub fn sequential(
 ) -> Vec<Option<FileSummary>> {
     (0..count).map(task).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dsr_core::config::Config;
+
+    fn write(root: &Path, relative: &str, text: &str) -> (PathBuf, Language) {
+        let path = root.join(relative);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("a folder");
+        std::fs::write(&path, text).expect("written");
+        let language = Language::from_path(&path).unwrap_or(Language::Go);
+        (path, language)
+    }
+
+    /// A file keeps its first summary only when a second one would be the same: the index built with the
+    /// recorded questions equals the one built by summarizing every file again with the declarations.
+    #[test]
+    fn keeping_first_summaries_changes_nothing() {
+        let temp = tempfile::tempdir().expect("a temporary folder");
+        let root = temp.path();
+        write(root, "go.mod", "module example.com/shop\n");
+        write(
+            root,
+            "Cargo.toml",
+            "[package]\nname = \"shop\"\nversion = \"0.1.0\"\n",
+        );
+        let files = vec![
+            // A type in one file, its methods and a factory in others: their receivers need the declarations.
+            write(root, "billing/types.go", "package billing\n\nimport \"net/http\"\n\ntype Gateway struct {\n\tclient *http.Client\n}\n"),
+            write(root, "billing/gateway.go", "package billing\n\nimport \"net/http\"\n\nfunc (g *Gateway) Capture(url string) error {\n\treq, _ := http.NewRequest(http.MethodPost, url, nil)\n\tresp, err := g.client.Do(req)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn resp.Body.Close()\n}\n\nfunc Close(resp *http.Response) { resp.Body.Close() }\n"),
+            write(root, "billing/factory.go", "package billing\n\nimport (\n\t\"net/http\"\n\t\"time\"\n)\n\nfunc NewClient() *http.Client {\n\treturn &http.Client{Timeout: 10 * time.Second}\n}\n"),
+            // Nothing to ask of the workspace: kept.
+            write(root, "orders/plain.go", "package orders\n\nfunc Sum(a, b int) int { return a + b }\n"),
+            write(root, "orders/checkout.go", "package orders\n\nimport \"example.com/shop/billing\"\n\nfunc Checkout(g *billing.Gateway, url string) error {\n\tc := billing.NewClient()\n\t_, err := c.Get(url)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn g.Capture(url)\n}\n"),
+            write(root, "src/lib.rs", "pub mod client;\npub mod orders;\n"),
+            write(root, "src/client.rs", "pub struct Api {\n    pub http: reqwest::Client,\n}\n"),
+            write(root, "src/orders.rs", "use crate::client::Api;\n\npub async fn place(api: &Api, url: &str) {\n    let _ = api.http.post(url).send().await;\n}\n"),
+            write(root, "web/http.ts", "import axios from \"axios\";\nexport const api = axios.create({ timeout: 5000 });\n"),
+            write(root, "web/index.ts", "export { api } from \"./http\";\n"),
+            write(root, "web/orders.ts", "import { api } from \"./index\";\nexport async function place(url: string) {\n  return api.post(url, {});\n}\n"),
+        ];
+        let engine = Engine::new(&[], Config::default());
+        let read = |path: &Path, _: Language| std::fs::read_to_string(path).ok();
+        let built = build(&engine, root.to_path_buf(), &files, &read, &sequential);
+
+        let mut declarations = WorkspaceIndex::with_root(root.to_path_buf());
+        for (path, language) in &files {
+            let text = std::fs::read_to_string(path).expect("a file");
+            let alone = engine.summarize_source(path, *language, &text, IndexPass::Effects(None));
+            declarations.insert(path.clone(), alone.declarations_only());
+        }
+        declarations.link();
+        let snapshot = declarations.snapshot();
+        let mut kept = 0;
+        for (path, language) in &files {
+            let text = std::fs::read_to_string(path).expect("a file");
+            let again = engine.summarize_source(
+                path,
+                *language,
+                &text,
+                IndexPass::Effects(Some(&snapshot)),
+            );
+            let alone = engine.summarize_source(path, *language, &text, IndexPass::Effects(None));
+            assert_eq!(built.summary(path), Some(&again), "{}", path.display());
+            kept += usize::from(again == alone);
+        }
+        // Both kinds are exercised: files the declarations change and files they do not.
+        assert!(kept > 0 && kept < files.len(), "{kept} of {}", files.len());
+    }
+}
