@@ -317,7 +317,7 @@ fn main() {
     // `cargo bench` passes `--bench`; a filter argument selects parts.
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
     let wanted = |part: &str| {
-        !matches!(filter.as_deref(), Some("real" | "index"))
+        !matches!(filter.as_deref(), Some("real" | "index" | "index-off"))
             && filter.as_deref().is_none_or(|f| part.contains(f))
     };
     println!(
@@ -381,8 +381,8 @@ fn main() {
     if wanted("burst") {
         burst();
     }
-    if filter.as_deref() == Some("index") {
-        index_edits::run();
+    if let Some(part @ ("index" | "index-off")) = filter.as_deref() {
+        index_edits::run(part == "index");
     }
     // Real files only when asked for, with the corpus to read.
     if filter.as_deref() == Some("real") {

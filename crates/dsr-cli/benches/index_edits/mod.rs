@@ -13,6 +13,9 @@
 //!   dsr-lsp), so the figure is that pause plus the work; the work alone is printed beside it.
 //! - **Closed callee changed on disk**: the file rewritten and `workspace/didChangeWatchedFiles` sent (no
 //!   pause); time to the caller's republish.
+//!
+//! `-- index-off` runs the keystrokes alone with the index off, to compare. `DSR_BENCH_INDEX_PACKAGES=N` sets the workspace's size; `DSR_BENCH_SERVER=PATH` drives another build of the
+//! server.
 
 use std::time::{Duration, Instant};
 
@@ -87,7 +90,9 @@ fn summary(label: &str, mut times: Vec<Duration>, pause: Duration) {
     );
 }
 
-pub fn run() {
+/// With `index` false the server is started with the index off (`"index": false`), for the keystrokes
+/// alone: the same workspace and file, to compare.
+pub fn run(index: bool) {
     let packages = packages();
     let dir = TempDir::new("bench-index");
     dir.write("go.mod", "module example.com/shop\n\ngo 1.22\n");
@@ -101,9 +106,18 @@ pub fn run() {
     let big = go_file(5_000).replacen("package main", "package orders", 1);
     dir.write("orders/big.go", &big);
     let files = packages * 10 + 3;
-    println!("index: a generated Go workspace of {files} files");
+    println!(
+        "index {}: a generated Go workspace of {files} files",
+        if index { "on" } else { "off" }
+    );
 
-    let mut client = LspClient::spawn(dir.path());
+    // `DSR_BENCH_SERVER=PATH`: another build of the server (a release binary when this runs as a test build).
+    let mut client = match std::env::var_os("DSR_BENCH_SERVER") {
+        Some(server) => {
+            LspClient::spawn_binary(std::path::Path::new(&server), dir.path(), &[], &[])
+        }
+        None => LspClient::spawn(dir.path()),
+    };
     let started = Instant::now();
     client.initialize(json!({
         "processId": null,
@@ -113,7 +127,22 @@ pub fn run() {
             "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}},
         },
         "workspaceFolders": [{"uri": dir.uri(""), "name": "bench"}],
+        "initializationOptions": {"index": index},
     }));
+    let big_uri = dir.uri("orders/big.go");
+    if !index {
+        client.open(&big_uri, "go", 1, &big);
+        client.diagnostics(&big_uri, Some(1));
+        let latencies =
+            type_and_delete(&mut client, &big_uri, &big, "req", crate::edits().min(200));
+        summary(
+            "keystrokes in a 5,000-line file, index off",
+            latencies,
+            Duration::ZERO,
+        );
+        client.shutdown_and_exit();
+        return;
+    }
     let built = client.try_wait_for(BUILD_TIMEOUT, &|m| {
         m["method"] == "$/progress"
             && m["params"]["value"]["kind"] == "end"
@@ -133,7 +162,6 @@ pub fn run() {
     );
 
     // Keystrokes in the open 5,000-line file, with the index on.
-    let big_uri = dir.uri("orders/big.go");
     client.open(&big_uri, "go", 1, &big);
     client.diagnostics(&big_uri, Some(1));
     let latencies = type_and_delete(&mut client, &big_uri, &big, "req", crate::edits().min(200));
