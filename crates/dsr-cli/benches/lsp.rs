@@ -16,9 +16,14 @@
 //!   byte written to the `publishDiagnostics` of the final version ("time to recover"), and how many analyses
 //!   the server ran for the burst.
 //!
+//! - Index (`-- index`, only when asked): the workspace index in the server, on a generated Go workspace: its
+//!   build, keystrokes with it on, and the time from a callee's edit to its open caller's republished
+//!   diagnostics (module `index_edits`).
+//!
 //! `DSR_BENCH_EDITS=N` sets the edits per file; `DSR_BENCH_ONLY=rust` keeps the files whose name contains it;
 //! `DSR_BENCH_TAIL=1` prints more percentiles and which edits were slowest.
 
+mod index_edits;
 #[path = "../tests/lsp_client/mod.rs"]
 mod lsp_client;
 mod real_files;
@@ -97,32 +102,10 @@ fn keystrokes(
     let started = Instant::now();
     let initial = client.diagnostics(&uri, Some(1));
     let open_time = started.elapsed();
-    // The anchor's occurrence nearest the middle of the file.
     let lines: Vec<&str> = text.lines().collect();
-    let middle = lines.len() / 2;
-    let line = (middle..lines.len())
-        .find(|&l| lines[l].contains(anchor))
-        .expect("anchor in the second half");
-    let column = lines[line][..lines[line].find(anchor).unwrap() + anchor.len()]
-        .encode_utf16()
-        .count();
-    let at = json!({"line": line, "character": column});
-    let after = json!({"line": line, "character": column + 1});
     let edits = edits();
-    let mut latencies = Vec::with_capacity(edits);
     let cpu_before = cpu_time(client.pid());
-    for i in 0..edits {
-        let version = i as i64 + 2;
-        let change = if i % 2 == 0 {
-            json!([{"range": {"start": at, "end": at}, "text": "x"}])
-        } else {
-            json!([{"range": {"start": at, "end": after}, "text": ""}])
-        };
-        let sent = Instant::now();
-        client.change(&uri, version, change);
-        client.diagnostics(&uri, Some(version));
-        latencies.push(sent.elapsed());
-    }
+    let mut latencies = type_and_delete(&mut client, &uri, text, anchor, edits);
     let cpu = cpu_before
         .zip(cpu_time(client.pid()))
         .map(|(a, b)| b.saturating_sub(a));
@@ -162,6 +145,41 @@ fn keystrokes(
         );
     }
     client.shutdown_and_exit();
+}
+
+/// `edits` one-character edits (typing, then deleting, a letter after the occurrence of `anchor` nearest the
+/// middle of the open document `text`, versions from 2), each sent after the previous one's diagnostics; the
+/// time from each `didChange` to that version's `publishDiagnostics`, in order.
+fn type_and_delete(
+    client: &mut LspClient,
+    uri: &str,
+    text: &str,
+    anchor: &str,
+    edits: usize,
+) -> Vec<Duration> {
+    let lines: Vec<&str> = text.lines().collect();
+    let line = (lines.len() / 2..lines.len())
+        .find(|&l| lines[l].contains(anchor))
+        .expect("anchor in the second half");
+    let column = lines[line][..lines[line].find(anchor).unwrap() + anchor.len()]
+        .encode_utf16()
+        .count();
+    let at = json!({"line": line, "character": column});
+    let after = json!({"line": line, "character": column + 1});
+    let mut latencies = Vec::with_capacity(edits);
+    for i in 0..edits {
+        let version = i as i64 + 2;
+        let change = if i % 2 == 0 {
+            json!([{"range": {"start": at, "end": at}, "text": "x"}])
+        } else {
+            json!([{"range": {"start": at, "end": after}, "text": ""}])
+        };
+        let sent = Instant::now();
+        client.change(uri, version, change);
+        client.diagnostics(uri, Some(version));
+        latencies.push(sent.elapsed());
+    }
+    latencies
 }
 
 /// What `Engine::analyze` costs with no rule selected (facts and suppressions), in this process: the share of
@@ -299,7 +317,8 @@ fn main() {
     // `cargo bench` passes `--bench`; a filter argument selects parts.
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
     let wanted = |part: &str| {
-        filter.as_deref() != Some("real") && filter.as_deref().is_none_or(|f| part.contains(f))
+        !matches!(filter.as_deref(), Some("real" | "index" | "index-off"))
+            && filter.as_deref().is_none_or(|f| part.contains(f))
     };
     println!(
         "distsys-review LSP benchmark (release binary, {} CPUs)",
@@ -361,6 +380,9 @@ fn main() {
     }
     if wanted("burst") {
         burst();
+    }
+    if let Some(part @ ("index" | "index-off")) = filter.as_deref() {
+        index_edits::run(part == "index");
     }
     // Real files only when asked for, with the corpus to read.
     if filter.as_deref() == Some("real") {

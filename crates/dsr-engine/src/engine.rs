@@ -14,16 +14,18 @@ use dsr_core::kb::KnowledgeBase;
 use dsr_core::limits::Skip;
 use dsr_core::suppression::{self, LineStarts, Suppression};
 use dsr_semantic::facts::{FileFacts, WorkspaceTypes};
-use dsr_semantic::index::{FileSummary, IndexSnapshot, IndexView};
+use dsr_semantic::index::{FileSummary, IndexSnapshot, IndexView, RecordedQuestions};
 use dsr_semantic::roles::CodeRoles;
 use dsr_semantic::{DynRule, RegisteredRule, RuleContext};
 
-/// Which pass of building the workspace index a summary is for.
+/// What a file's summary binds receivers through.
 #[derive(Copy, Clone, Debug)]
 pub enum IndexPass<'a> {
-    /// Declarations only, from the file alone.
-    Declarations,
-    /// Effects and calls, with receivers bound through the workspace's declarations when given.
+    /// The workspace's declarations are not known yet: every question about them is answered "nothing" and
+    /// recorded, so that indexing can tell afterwards whether the answers they have would change the summary
+    /// ([`RecordedQuestions`]).
+    Recording(&'a Arc<RecordedQuestions>),
+    /// The workspace's declarations (linked), when given.
     Effects(Option<&'a IndexSnapshot>),
 }
 
@@ -112,10 +114,9 @@ impl Engine {
         }
     }
 
-    /// What the workspace index keeps of a file. In the [`IndexPass::Declarations`] pass, what other files
-    /// bind receivers to (functions' signatures, types, exported values); in the [`IndexPass::Effects`] pass,
-    /// also each function's effects and calls, with receivers bound through the declarations of the whole
-    /// workspace (the first pass, linked) but effects from this file alone: the index propagates the rest.
+    /// What the workspace index keeps of a file: each function's signature, effects and calls, the file's types,
+    /// re-exports and top-level values, with receivers bound through the workspace's declarations as `pass`
+    /// gives them; effects from this file alone (the index propagates the rest).
     pub fn summarize(
         &self,
         path: &Path,
@@ -125,18 +126,16 @@ impl Engine {
         pass: IndexPass<'_>,
     ) -> FileSummary {
         let types = match pass {
+            IndexPass::Recording(questions) => Some(questions.clone() as Arc<dyn WorkspaceTypes>),
             IndexPass::Effects(Some(declarations)) => declarations
                 .view(path, language)
                 .map(|v| v as Arc<dyn WorkspaceTypes>),
-            _ => None,
+            IndexPass::Effects(None) => None,
         };
         let facts = FileFacts::compute_in_workspace(language, tree, source, types);
         let ctx = RuleContext::new(path, language, source, tree, &facts, &self.kb)
             .with_sql_settings(&self.config.sql);
-        match pass {
-            IndexPass::Declarations => FileSummary::declarations(&ctx),
-            IndexPass::Effects(_) => FileSummary::compute(&ctx),
-        }
+        FileSummary::compute(&ctx)
     }
 
     pub(crate) fn id(&self) -> u64 {

@@ -1,12 +1,15 @@
-//! Building the workspace index for a front end: the same two passes for the CLI (in parallel, before any rule
-//! runs) and the language server (in the background): every file's declarations, linked, so that receivers
-//! bind to types other files declare; then every file's effects and calls with those bindings, linked and
-//! propagated.
+//! Building the workspace index for a front end, the same for the CLI (in parallel, before any rule runs), the
+//! language server (in the background) and the multi-file fixtures: every file summarized once while what it
+//! asks of the other files' declarations is recorded (and answered "nothing"); the declarations linked; then
+//! only the files whose questions the linked declarations answer summarized again, with receivers bound to
+//! the types other files declare; everything linked and propagated. A file that asks nothing the workspace
+//! answers is parsed once.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use dsr_core::Language;
-use dsr_semantic::index::{FileSummary, WorkspaceIndex};
+use dsr_semantic::index::{FileSummary, RecordedQuestions, WorkspaceIndex};
 
 use crate::engine::{Engine, IndexPass};
 
@@ -29,23 +32,71 @@ pub fn build(
         .iter()
         .filter(|(_, language)| *language != Language::Sql)
         .collect();
-    let summarize = |pass: IndexPass<'_>, i: usize| {
-        let (path, language) = files[i];
-        let text = read(path, *language)?;
-        Some(engine.summarize_source(path, *language, &text, pass))
-    };
-    let declarations = map(&|i| summarize(IndexPass::Declarations, i), files.len());
-    for (summary, (path, _)) in declarations.into_iter().zip(&files) {
+    let questions: Vec<Arc<RecordedQuestions>> = files
+        .iter()
+        .map(|_| Arc::new(RecordedQuestions::new()))
+        .collect();
+    let mut summaries: Vec<Option<FileSummary>> = map(
+        &|i| {
+            let (path, language) = files[i];
+            let text = read(path, *language)?;
+            Some(engine.summarize_source(
+                path,
+                *language,
+                &text,
+                IndexPass::Recording(&questions[i]),
+            ))
+        },
+        files.len(),
+    );
+    // The declarations alone answer the questions: linked without calls, nothing is resolved or propagated.
+    for (summary, (path, _)) in summaries.iter().zip(&files) {
         if let Some(summary) = summary {
-            index.insert(path.clone(), summary);
+            index.insert(path.clone(), summary.declarations_only());
         }
     }
     index.link();
-    let types = index.snapshot();
-    let summaries = map(
-        &|i| summarize(IndexPass::Effects(Some(&types)), i),
-        files.len(),
+    let declarations = index.snapshot();
+    // Only files whose summary the declarations change: one that asked nothing the workspace answers would
+    // be summarized the same. A file the index gives no view (no module to place it in) is summarized as
+    // without a workspace, which differs from recording in what a Go method's receiver is taken for.
+    let again: Vec<usize> = (0..files.len())
+        .filter(|&i| summaries[i].is_some() && !questions[i].is_empty())
+        .filter(|&i| {
+            let (path, language) = files[i];
+            match declarations.view(path, *language) {
+                Some(view) => questions[i].any_answered(&*view),
+                None => true,
+            }
+        })
+        .collect();
+    drop(questions);
+    // Their first summaries go before the second ones are made.
+    for &i in &again {
+        summaries[i] = None;
+    }
+    let second = map(
+        &|k| {
+            let (path, language) = files[again[k]];
+            let text = read(path, *language)?;
+            Some(engine.summarize_source(
+                path,
+                *language,
+                &text,
+                IndexPass::Effects(Some(&declarations)),
+            ))
+        },
+        again.len(),
     );
+    tracing::debug!(
+        files = files.len(),
+        summarized_again = again.len(),
+        "workspace index"
+    );
+    drop(declarations);
+    for (summary, &i) in second.into_iter().zip(&again) {
+        summaries[i] = summary;
+    }
     for (summary, (path, _)) in summaries.into_iter().zip(&files) {
         if let Some(summary) = summary {
             index.insert(path.clone(), summary);
@@ -61,4 +112,74 @@ pub fn sequential(
     count: usize,
 ) -> Vec<Option<FileSummary>> {
     (0..count).map(task).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dsr_core::config::Config;
+
+    fn write(root: &Path, relative: &str, text: &str) -> (PathBuf, Language) {
+        let path = root.join(relative);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("a folder");
+        std::fs::write(&path, text).expect("written");
+        let language = Language::from_path(&path).unwrap_or(Language::Go);
+        (path, language)
+    }
+
+    /// A file keeps its first summary only when a second one would be the same: the index built with the
+    /// recorded questions equals the one built by summarizing every file again with the declarations.
+    #[test]
+    fn keeping_first_summaries_changes_nothing() {
+        let temp = tempfile::tempdir().expect("a temporary folder");
+        let root = temp.path();
+        write(root, "go.mod", "module example.com/shop\n");
+        write(
+            root,
+            "Cargo.toml",
+            "[package]\nname = \"shop\"\nversion = \"0.1.0\"\n",
+        );
+        let files = vec![
+            // A type in one file, its methods and a factory in others: their receivers need the declarations.
+            write(root, "billing/types.go", "package billing\n\nimport \"net/http\"\n\ntype Gateway struct {\n\tclient *http.Client\n}\n"),
+            write(root, "billing/gateway.go", "package billing\n\nimport \"net/http\"\n\nfunc (g *Gateway) Capture(url string) error {\n\treq, _ := http.NewRequest(http.MethodPost, url, nil)\n\tresp, err := g.client.Do(req)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn resp.Body.Close()\n}\n\nfunc Close(resp *http.Response) { resp.Body.Close() }\n"),
+            write(root, "billing/factory.go", "package billing\n\nimport (\n\t\"net/http\"\n\t\"time\"\n)\n\nfunc NewClient() *http.Client {\n\treturn &http.Client{Timeout: 10 * time.Second}\n}\n"),
+            // Nothing to ask of the workspace: kept.
+            write(root, "orders/plain.go", "package orders\n\nfunc Sum(a, b int) int { return a + b }\n"),
+            write(root, "orders/checkout.go", "package orders\n\nimport \"example.com/shop/billing\"\n\nfunc Checkout(g *billing.Gateway, url string) error {\n\tc := billing.NewClient()\n\t_, err := c.Get(url)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn g.Capture(url)\n}\n"),
+            write(root, "src/lib.rs", "pub mod client;\npub mod orders;\n"),
+            write(root, "src/client.rs", "pub struct Api {\n    pub http: reqwest::Client,\n}\n"),
+            write(root, "src/orders.rs", "use crate::client::Api;\n\npub async fn place(api: &Api, url: &str) {\n    let _ = api.http.post(url).send().await;\n}\n"),
+            write(root, "web/http.ts", "import axios from \"axios\";\nexport const api = axios.create({ timeout: 5000 });\n"),
+            write(root, "web/index.ts", "export { api } from \"./http\";\n"),
+            write(root, "web/orders.ts", "import { api } from \"./index\";\nexport async function place(url: string) {\n  return api.post(url, {});\n}\n"),
+        ];
+        let engine = Engine::new(&[], Config::default());
+        let read = |path: &Path, _: Language| std::fs::read_to_string(path).ok();
+        let built = build(&engine, root.to_path_buf(), &files, &read, &sequential);
+
+        let mut declarations = WorkspaceIndex::with_root(root.to_path_buf());
+        for (path, language) in &files {
+            let text = std::fs::read_to_string(path).expect("a file");
+            let alone = engine.summarize_source(path, *language, &text, IndexPass::Effects(None));
+            declarations.insert(path.clone(), alone.declarations_only());
+        }
+        declarations.link();
+        let snapshot = declarations.snapshot();
+        let mut kept = 0;
+        for (path, language) in &files {
+            let text = std::fs::read_to_string(path).expect("a file");
+            let again = engine.summarize_source(
+                path,
+                *language,
+                &text,
+                IndexPass::Effects(Some(&snapshot)),
+            );
+            let alone = engine.summarize_source(path, *language, &text, IndexPass::Effects(None));
+            assert_eq!(built.summary(path), Some(&again), "{}", path.display());
+            kept += usize::from(again == alone);
+        }
+        // Both kinds are exercised: files the declarations change and files they do not.
+        assert!(kept > 0 && kept < files.len(), "{kept} of {}", files.len());
+    }
 }

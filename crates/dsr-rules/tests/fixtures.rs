@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 use dsr_core::config::Scope;
 use dsr_core::fix::{apply_edits, collect_fix_edits};
 use dsr_core::{CodeRole, FindingKind, Language};
-use dsr_engine::IndexPass;
 use dsr_syntax::position::line_column_1based;
 use dsr_syntax::{Document, Rope};
 
@@ -159,29 +158,19 @@ fn check_workspace(code: &str, dir: &Path, failures: &mut String) {
     copy_tree(dir, &root);
     let engine = common::engine_for(&[code]);
     let files = source_files(&root);
-    let mut index = dsr_semantic::index::WorkspaceIndex::new();
-    for (path, language) in &files {
-        let source = std::fs::read_to_string(path).expect("a fixture file");
-        let declarations =
-            engine.summarize_source(path, *language, &source, IndexPass::Declarations);
-        index.insert(path.clone(), declarations);
-    }
-    index.link();
-    let declarations = index.snapshot();
-    for (path, language) in &files {
-        let source = std::fs::read_to_string(path).expect("a fixture file");
-        let summary = engine.summarize_source(
-            path,
-            *language,
-            &source,
-            IndexPass::Effects(Some(&declarations)),
-        );
-        if std::env::var_os("DSR_DEBUG_INDEX").is_some() {
-            eprintln!("{}: {summary:#?}", path.display());
+    let read = |path: &Path, _: Language| std::fs::read_to_string(path).ok();
+    let index = dsr_engine::index::build(
+        &engine,
+        root.clone(),
+        &files,
+        &read,
+        &dsr_engine::index::sequential,
+    );
+    if std::env::var_os("DSR_DEBUG_INDEX").is_some() {
+        for (path, _) in &files {
+            eprintln!("{}: {:#?}", path.display(), index.summary(path));
         }
-        index.insert(path.clone(), summary);
     }
-    index.link();
     if std::env::var_os("DSR_DEBUG_INDEX").is_some() {
         for (path, _) in &files {
             eprintln!("{}: {:#?}", path.display(), index.effects_of(path));

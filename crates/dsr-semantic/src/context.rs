@@ -58,8 +58,9 @@ pub enum Question {
     /// Does the call build or configure a client with a timeout (a factory, a constructor, an exported
     /// instance)?
     SetsTimeout,
-    /// Does the call acknowledge a message (or commit its offset)?
-    Acks,
+    /// Does the call acknowledge a message (or commit its offset) — with `arg`, the message given as argument
+    /// `arg`?
+    Acks { arg: Option<usize> },
     /// Does the callee pass the context or signal given as argument `arg` on to the calls it makes?
     PropagatesCtx { arg: usize },
     /// Does the callee start calls on a fresh context of its own (`context.Background()`), dropping its
@@ -173,20 +174,18 @@ impl<'a> RuleContext<'a> {
             {
                 return Some(Answer::here(true));
             }
-            Question::Acks
-                if self
-                    .kb
-                    .role_of(
-                        self.facts,
-                        call,
-                        &[
-                            dsr_core::kb::ApiRole::Ack,
-                            dsr_core::kb::ApiRole::CommitOffset,
-                        ],
-                    )
-                    .is_some() =>
-            {
-                return Some(Answer::here(true));
+            Question::Acks { arg } => {
+                let acking = self.kb.role_of(
+                    self.facts,
+                    call,
+                    &[
+                        dsr_core::kb::ApiRole::Ack,
+                        dsr_core::kb::ApiRole::CommitOffset,
+                    ],
+                );
+                if let Some(api) = acking {
+                    return Some(Answer::here(arg.is_none() || api.message_arg == arg));
+                }
             }
             _ => {}
         }
@@ -199,7 +198,7 @@ impl<'a> RuleContext<'a> {
             (Question::ClosesBody { arg }, Effect::ClosesBody { param }) => *param == arg,
             (Question::PropagatesCtx { arg }, Effect::PropagatesCtx { param }) => *param == arg,
             (Question::SetsTimeout, Effect::SetsTimeout) => true,
-            (Question::Acks, Effect::Ack { .. }) => true,
+            (Question::Acks { arg }, Effect::Ack { param }) => arg.is_none() || *param == arg,
             (Question::DropsCtx, Effect::DropsCtx) => true,
             _ => false,
         };
@@ -207,7 +206,7 @@ impl<'a> RuleContext<'a> {
             Question::ClosesBody { .. } => "the body is closed here",
             Question::PropagatesCtx { .. } => "the context is passed on here",
             Question::SetsTimeout => "the timeout is set here",
-            Question::Acks => "the message is acknowledged here",
+            Question::Acks { .. } => "the message is acknowledged here",
             Question::DropsCtx => "a fresh context is started here",
             Question::Remote | Question::NonIdempotentWrite => "the remote call is made here",
         };
@@ -325,9 +324,20 @@ impl<'a> RuleContext<'a> {
 
     /// The message handlers and auto-ack settings of the file.
     pub fn messaging(&self) -> &MessagingModel<'a> {
-        self.models
-            .messaging
-            .get_or_init(|| MessagingModel::build(self.facts, self.kb, self.source))
+        self.models.messaging.get_or_init(|| {
+            // A call into another file that acknowledges the message it is given (with the index only).
+            let acks_elsewhere = |call: &Call<'_>| {
+                self.index?;
+                if call.args.is_empty() || !self.ask(call, Question::Acks { arg: None })?.holds {
+                    return None;
+                }
+                (0..call.args.len()).find_map(|arg| {
+                    let answer = self.ask(call, Question::Acks { arg: Some(arg) })?;
+                    Some((arg, answer.evidence?)).filter(|_| answer.holds)
+                })
+            };
+            MessagingModel::build_with(self.facts, self.kb, self.source, &acks_elsewhere)
+        })
     }
 
     /// The transactions begun in the file.

@@ -23,6 +23,10 @@ declare_rule! {
     /// call and any call of a function of the same file. When the ack runs in a callback whose timing the file
     /// does not show, or auto-ack comes from a value set elsewhere, the rule asks (an open question).
     ///
+    /// An ack may go through a helper: a function of the same file, or (with the workspace index) of another
+    /// file, that acknowledges the message it is given (`ack(msg)` with `func ack(m *nats.Msg) { m.Ack() }`
+    /// elsewhere in the package); the finding's evidence then points at the ack inside the helper.
+    ///
     /// ## Why it fails under partial failure
     /// The ack tells the broker the message is done. If the process crashes, is redeployed or loses its
     /// database between the ack and the end of processing, the broker will never redeliver: the order, payment
@@ -258,6 +262,9 @@ fn report(
             TextRange::of(facts.functions[via].node),
             "this function acknowledges its argument",
         );
+    }
+    if let Some(elsewhere) = &ack.elsewhere {
+        builder = builder.evidence_at(elsewhere.clone());
     }
     builder.emit(sink);
 }

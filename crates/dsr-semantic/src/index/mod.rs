@@ -20,6 +20,7 @@
 //!   same-file models from its current text, and its summary in the index may be older.
 
 pub mod layout;
+pub mod questions;
 pub mod summary;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::facts::{Call, FileFacts, ReceiverType, WorkspaceTypes};
 pub use layout::{Layout, Place};
+pub use questions::RecordedQuestions;
 pub use summary::{
     Arg, CallSite, Effect, EffectSite, FileSummary, FunctionSummary, ParamSummary, TypeRef,
     TypeSummary,
@@ -158,6 +160,8 @@ impl WorkspaceIndex {
                 }
             })
             .collect();
+        // The old tables go before the new ones are built (snapshots handed out keep theirs).
+        self.linked = Arc::default();
         self.linked = Arc::new(Linked::build(files, self.generation));
     }
 
@@ -407,6 +411,22 @@ impl Linked {
                 break;
             }
         }
+        tracing::debug!(
+            files = count,
+            functions = self
+                .files
+                .iter()
+                .map(|f| f.summary.functions.len())
+                .sum::<usize>(),
+            call_sites = self
+                .files
+                .iter()
+                .flat_map(|f| &f.summary.functions)
+                .map(|f| f.calls.len())
+                .sum::<usize>(),
+            resolved_call_sites = edges.len(),
+            "workspace index linked"
+        );
         self.effects = effects;
         self.dependents = dependents;
     }

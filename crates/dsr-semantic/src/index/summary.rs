@@ -127,7 +127,8 @@ pub struct CallSite {
     /// A function of the same file it calls (index into [`FileSummary::functions`]).
     pub local: Option<usize>,
     pub range: TextRange,
-    /// What each argument is, as far as a callee's parameters care.
+    /// What each argument is, as far as a callee's parameters care; arguments past the end are
+    /// [`Arg::Other`].
     pub args: Vec<Arg>,
 }
 
@@ -144,19 +145,9 @@ pub enum Arg {
 impl FileSummary {
     /// The summary of the file `ctx` is over. `ctx` should have no workspace index (a summary says what the
     /// file itself shows, and the index propagates the rest), but its facts may bind receivers through the
-    /// workspace's declarations ([`FileSummary::declarations`] of every file, linked), so that a client
-    /// declared in another file of the package is known for what it is.
+    /// workspace's declarations (every file's summary, linked), so that a client declared in another file of
+    /// the package is known for what it is.
     pub fn compute(ctx: &RuleContext<'_>) -> FileSummary {
-        Self::build(ctx, true)
-    }
-
-    /// Only what other files' receivers bind to: functions with their parameters and return types, types,
-    /// re-exports and top-level values; no effects, no calls. The first pass of indexing a workspace.
-    pub fn declarations(ctx: &RuleContext<'_>) -> FileSummary {
-        Self::build(ctx, false)
-    }
-
-    fn build(ctx: &RuleContext<'_>, with_effects: bool) -> FileSummary {
         let facts = ctx.facts;
         let mut summary = FileSummary {
             language: Some(ctx.language),
@@ -180,31 +171,6 @@ impl FileSummary {
             position[f] = Some(i);
         }
         let grouped = Grouped::new(facts);
-        if !with_effects {
-            for &f in &named {
-                let function = &facts.functions[f];
-                summary.functions.push(FunctionSummary {
-                    name: function.name.clone(),
-                    range: function
-                        .node
-                        .child_by_field_name("name")
-                        .map_or_else(|| TextRange::of(function.node), TextRange::of),
-                    params: function
-                        .params
-                        .iter()
-                        .map(|p| ParamSummary {
-                            name: p.name.clone(),
-                            ty: type_ref(facts, &p.type_text),
-                        })
-                        .collect(),
-                    returns: return_type(ctx, &grouped, f),
-                    effects: Vec::new(),
-                    calls: Vec::new(),
-                });
-            }
-            declarations(ctx, &grouped, &mut summary);
-            return summary;
-        }
         let remote = ctx.remote_calls();
         // Locks and store accesses, by the function they are in, found once.
         let mut shared_sites: Vec<Vec<EffectSite>> = vec![Vec::new(); facts.functions.len()];
@@ -287,7 +253,7 @@ impl FileSummary {
                     receiver: receiver_ref(facts, call),
                     local,
                     range: TextRange::of(call.callee),
-                    args: call.args.iter().map(|a| arg_of(ctx, f, *a)).collect(),
+                    args: args_of(ctx, f, call),
                 });
             }
             effects.dedup();
@@ -305,6 +271,32 @@ impl FileSummary {
         }
         declarations(ctx, &grouped, &mut summary);
         summary
+    }
+
+    /// What other files' receivers bind to, without what the functions do: signatures, types, re-exports and
+    /// values. Linking these answers the questions a file asks of the workspace's declarations, at a fraction
+    /// of the memory and none of the call resolution.
+    pub fn declarations_only(&self) -> FileSummary {
+        FileSummary {
+            language: self.language,
+            package: self.package.clone(),
+            imports: self.imports.clone(),
+            functions: self
+                .functions
+                .iter()
+                .map(|f| FunctionSummary {
+                    name: f.name.clone(),
+                    range: f.range,
+                    params: f.params.clone(),
+                    returns: f.returns.clone(),
+                    effects: Vec::new(),
+                    calls: Vec::new(),
+                })
+                .collect(),
+            types: self.types.clone(),
+            reexports: self.reexports.clone(),
+            values: self.values.clone(),
+        }
     }
 
     /// The function of this file with this name (`Client.Charge`, `Gateway::capture`, `charge`).
@@ -347,8 +339,9 @@ pub(crate) fn type_ref(facts: &FileFacts<'_>, written: &str) -> TypeRef {
 fn receiver_ref(facts: &FileFacts<'_>, call: &Call<'_>) -> Option<TypeRef> {
     call.receiver?;
     match facts.receiver_type(call) {
+        // Resolution reads `written` only when nothing is resolved: one copy of the path per call is enough.
         ReceiverType::Resolved(path) => Some(TypeRef {
-            written: path.clone(),
+            written: String::new(),
             resolved: Some(path),
             timeout: None,
         }),
@@ -636,6 +629,17 @@ fn message_param(
         .params
         .iter()
         .position(|p| p.name == text)
+}
+
+/// What each argument of a call is, up to the last one that is not [`Arg::Other`] (an argument past the end
+/// reads as `Other`): most calls pass nothing a callee's effects care about, and keep no list.
+fn args_of(ctx: &RuleContext<'_>, f: usize, call: &Call<'_>) -> Vec<Arg> {
+    let mut args: Vec<Arg> = call.args.iter().map(|a| arg_of(ctx, f, *a)).collect();
+    while args.last() == Some(&Arg::Other) {
+        args.pop();
+    }
+    args.shrink_to_fit();
+    args
 }
 
 fn arg_of(ctx: &RuleContext<'_>, f: usize, arg: tree_sitter::Node<'_>) -> Arg {

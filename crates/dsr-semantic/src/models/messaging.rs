@@ -24,6 +24,7 @@ use dsr_syntax::Language;
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts};
+use dsr_core::finding::Evidence;
 use dsr_core::kb::{Api, ApiRole, CallKinds, KnowledgeBase};
 
 use self::syntax::{derived_names, find_binding, read_names, same_file_function};
@@ -67,6 +68,8 @@ pub struct Ack<'t> {
     pub role: ApiRole,
     /// When the ack goes through a function of this file that acks its parameter, that function's index.
     pub via: Option<usize>,
+    /// When the ack goes through a function of another file (the workspace index): where it acks.
+    pub elsewhere: Option<Evidence>,
     pub timing: AckTiming<'t>,
 }
 
@@ -149,12 +152,30 @@ pub struct MessagingModel<'t> {
 
 impl<'t> MessagingModel<'t> {
     pub fn build(facts: &FileFacts<'t>, kb: &KnowledgeBase, source: &str) -> Self {
+        Self::build_with(facts, kb, source, &|_| None)
+    }
+
+    /// [`MessagingModel::build`], with calls into other files that ack: `acks_elsewhere` says which argument
+    /// of a call the callee acknowledges, and where (the workspace index's answer).
+    pub fn build_with(
+        facts: &FileFacts<'t>,
+        kb: &KnowledgeBase,
+        source: &str,
+        acks_elsewhere: AcksElsewhere<'_>,
+    ) -> Self {
         if facts.language == Language::Sql {
             return Self::default();
         }
-        let acks = ack_calls(facts, kb, source);
+        let acks = ack_calls(facts, kb, source, acks_elsewhere);
         let mut handlers: Vec<Handler<'t>> = Vec::new();
-        for (call_index, role, message_node, via) in acks {
+        for FoundAck {
+            call: call_index,
+            role,
+            message: message_node,
+            via,
+            elsewhere,
+        } in acks
+        {
             let call = &facts.calls[call_index];
             let names = read_names(message_node, source);
             let mut bound: Vec<(String, syntax::Binding<'t>)> = Vec::new();
@@ -180,6 +201,7 @@ impl<'t> MessagingModel<'t> {
                 call: call_index,
                 role,
                 via,
+                elsewhere,
                 timing: ack_timing(call.node, scope, facts.language),
             };
             if let Some(existing) = handlers
@@ -437,13 +459,27 @@ fn read_through(expression: Node<'_>, name: &str, source: &str) -> bool {
     })
 }
 
-/// Every ack, offset commit and nack call of the file with the expression naming its message; calls of same-file
-/// functions that ack their parameter count as acks of the argument in that position.
+/// Which argument of a call a function of another file acknowledges, and where it does.
+pub type AcksElsewhere<'a> = &'a dyn Fn(&Call<'_>) -> Option<(usize, Evidence)>;
+
+/// An ack call and the expression naming its message.
+struct FoundAck<'t> {
+    call: usize,
+    role: ApiRole,
+    message: Node<'t>,
+    via: Option<usize>,
+    elsewhere: Option<Evidence>,
+}
+
+/// Every ack, offset commit and nack call of the file with the expression naming its message; calls of
+/// functions that ack their parameter (of this file, or of another as `acks_elsewhere` says) count as acks of
+/// the argument in that position.
 fn ack_calls<'t>(
     facts: &FileFacts<'t>,
     kb: &KnowledgeBase,
     source: &str,
-) -> Vec<(usize, ApiRole, Node<'t>, Option<usize>)> {
+    acks_elsewhere: AcksElsewhere<'_>,
+) -> Vec<FoundAck<'t>> {
     let mut acks = Vec::new();
     for (index, call) in facts.calls.iter().enumerate() {
         // Libraries share ack names (`ack` in amqplib takes the message, in nats.js it is called on it).
@@ -463,12 +499,47 @@ fn ack_calls<'t>(
             None => call.receiver,
         };
         if let Some(message) = message {
-            acks.push((index, role, message, None));
+            acks.push(FoundAck {
+                call: index,
+                role,
+                message,
+                via: None,
+                elsewhere: None,
+            });
         }
     }
-    // One level of wrappers: `func ackAndLog(m *nats.Msg) { m.Ack(); … }`.
+    wrapped_acks(facts, source, &mut acks);
+    // Calls of another file's functions that ack the argument they are given.
+    for (index, call) in facts.calls.iter().enumerate() {
+        if acks.iter().any(|a| a.call == index) || same_file_function(facts, call).is_some() {
+            continue;
+        }
+        if let Some((arg, evidence)) = acks_elsewhere(call) {
+            if let Some(&message) = call.args.get(arg) {
+                acks.push(FoundAck {
+                    call: index,
+                    role: ApiRole::Ack,
+                    message,
+                    via: None,
+                    elsewhere: Some(evidence),
+                });
+            }
+        }
+    }
+    acks
+}
+
+/// One level of wrappers in this file: `func ackAndLog(m *nats.Msg) { m.Ack(); … }` makes `ackAndLog(msg)` an
+/// ack of `msg`.
+fn wrapped_acks<'t>(facts: &FileFacts<'t>, source: &str, acks: &mut Vec<FoundAck<'t>>) {
     let mut wrappers: Vec<(usize, usize, ApiRole)> = Vec::new();
-    for (call_index, role, message, _) in &acks {
+    for FoundAck {
+        call: call_index,
+        role,
+        message,
+        ..
+    } in acks.iter()
+    {
         let call = &facts.calls[*call_index];
         let Some(function) = call.function.map(|f| facts.outermost_function(f)) else {
             continue;
@@ -487,7 +558,7 @@ fn ack_calls<'t>(
         }
     }
     if wrappers.is_empty() {
-        return acks;
+        return;
     }
     let short_names: Vec<&str> = wrappers
         .iter()
@@ -507,12 +578,17 @@ fn ack_calls<'t>(
         for (wrapper, position, role) in &wrappers {
             if *wrapper == function && facts.functions[function].node != call.node {
                 if let Some(arg) = call.args.get(*position) {
-                    acks.push((index, *role, *arg, Some(function)));
+                    acks.push(FoundAck {
+                        call: index,
+                        role: *role,
+                        message: *arg,
+                        via: Some(function),
+                        elsewhere: None,
+                    });
                 }
             }
         }
     }
-    acks
 }
 
 fn ack_timing<'t>(ack: Node<'t>, scope: Node<'t>, language: Language) -> AckTiming<'t> {
