@@ -6,12 +6,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dsr_core::Language;
 use dsr_engine::IndexPass;
-use dsr_semantic::index::{FileSummary, IndexSnapshot, WorkspaceIndex};
+use dsr_semantic::index::FileSummary;
 use tower_lsp_server::ls_types::{
     NumberOrString, WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressEnd,
     WorkDoneProgressReport,
@@ -20,32 +20,9 @@ use tower_lsp_server::ls_types::{
 use crate::state::{Doc, State};
 use crate::sync::lock;
 
-/// The index and the snapshot analyses read (published after each link).
-#[derive(Default)]
-pub struct ServerIndex {
-    index: Mutex<Option<WorkspaceIndex>>,
-    snapshot: RwLock<Option<IndexSnapshot>>,
-}
-
-impl ServerIndex {
-    pub fn snapshot(&self) -> Option<IndexSnapshot> {
-        self.snapshot
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn publish(&self, index: &WorkspaceIndex) {
-        *self
-            .snapshot
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(index.snapshot());
-    }
-}
-
 /// Builds the index of every file of the workspace folders, then analyses the open documents again with it.
 pub async fn build(state: Arc<State>, token: Option<NumberOrString>) {
-    crate::workspace::progress(
+    crate::walk::progress(
         &state,
         &token,
         WorkDoneProgress::Begin(WorkDoneProgressBegin {
@@ -70,13 +47,13 @@ pub async fn build(state: Arc<State>, token: Option<NumberOrString>) {
             result = &mut task => break result.unwrap_or_default(),
             () = tokio::time::sleep(Duration::from_millis(200)) => {
                 let (done, total) = (done.load(Ordering::Relaxed), total.load(Ordering::Relaxed));
-                crate::workspace::progress(
+                crate::walk::progress(
                     &state,
                     &token,
                     WorkDoneProgress::Report(WorkDoneProgressReport {
                         cancellable: Some(false),
                         message: Some(format!("{done}/{total} files")),
-                        percentage: Some(crate::workspace::percent(done, total)),
+                        percentage: Some(crate::walk::percent(done, total)),
                     }),
                 )
                 .await;
@@ -84,7 +61,7 @@ pub async fn build(state: Arc<State>, token: Option<NumberOrString>) {
         }
     };
     state.refresh(None);
-    crate::workspace::progress(
+    crate::walk::progress(
         &state,
         &token,
         WorkDoneProgress::End(WorkDoneProgressEnd {
@@ -101,8 +78,7 @@ fn build_blocking(state: &Arc<State>, done: &AtomicUsize, total: &AtomicUsize) -
         return 0;
     };
     let started = std::time::Instant::now();
-    let paths =
-        crate::workspace::workspace_files(&folders, crate::workspace::skip_dir(state.clone()));
+    let paths = crate::walk::workspace_files(&folders, crate::walk::skip_dir(state.clone()));
     let files: Vec<(PathBuf, Language)> = paths
         .into_iter()
         .filter_map(|p| Language::from_path(&p).map(|l| (p, l)))

@@ -12,12 +12,14 @@ mod configs;
 mod convert;
 mod hover;
 mod index;
+mod index_slot;
 mod queue;
 mod server;
 pub mod settings;
 mod state;
 mod sync;
 mod transport;
+mod walk;
 mod workspace;
 
 use std::path::PathBuf;

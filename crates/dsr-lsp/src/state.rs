@@ -206,7 +206,7 @@ pub struct State {
     /// Bumped to stop a running workspace walk (a newer one, a scope change, shutdown).
     pub index_generation: AtomicU64,
     /// The workspace index analyses see other files through.
-    pub index: crate::index::ServerIndex,
+    pub index: crate::index_slot::ServerIndex,
     /// Counts index builds, for their progress tokens.
     pub index_builds: AtomicU64,
     next_seq: AtomicU64,
@@ -231,7 +231,7 @@ impl State {
             shutdown_requested: AtomicBool::new(false),
             workspace_published: DashMap::new(),
             index_generation: AtomicU64::new(0),
-            index: crate::index::ServerIndex::default(),
+            index: crate::index_slot::ServerIndex::default(),
             index_builds: AtomicU64::new(0),
             next_seq: AtomicU64::new(1),
             analyses: AtomicU64::new(0),

@@ -1,23 +1,22 @@
 //! The workspace: the one background task that awaits the client (watcher registration, configuration pulls,
 //! progress tokens), the walk that checks closed files with work-done progress, and file-watch events.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dsr_core::config::CONFIG_FILE_NAME;
 use dsr_core::Language;
-use tower_lsp_server::ls_types::notification::Progress;
 use tower_lsp_server::ls_types::{
     ConfigurationItem, DidChangeWatchedFilesRegistrationOptions, FileChangeType, FileEvent,
-    FileSystemWatcher, GlobPattern, NumberOrString, ProgressParams, ProgressParamsValue,
-    Registration, Uri, WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressEnd,
-    WorkDoneProgressReport,
+    FileSystemWatcher, GlobPattern, NumberOrString, Registration, Uri, WorkDoneProgress,
+    WorkDoneProgressBegin, WorkDoneProgressEnd, WorkDoneProgressReport,
 };
 
 use crate::settings::{Scope, SECTION};
 use crate::state::{Job, Publish, State};
+use crate::walk::{percent, progress, skip_dir, workspace_files};
 
 pub fn is_config_file(path: &Path) -> bool {
     path.file_name()
@@ -103,75 +102,6 @@ async fn pull_configuration(state: &Arc<State>) {
     }
 }
 
-/// The directories a walk of the workspace prunes: those the intake of the configuration in force there skips
-/// (vendored, excluded).
-pub(crate) fn skip_dir(state: Arc<State>) -> impl Fn(&Path) -> bool + Send + Sync + 'static {
-    move |dir: &Path| {
-        let key = state
-            .configs
-            .key_for(Some(&dir.join("x")), &state.session().folders);
-        let engine = state.engine_for(&key);
-        crate::state::intake(&engine, &key).skip_dir(dir).is_some()
-    }
-}
-
-/// Files of the workspace folders that we check: `.gitignore`d and hidden files left out, and the directories
-/// `skip_dir` names (the intake's: vendored or excluded) pruned; the intake judges each file later.
-/// Symbolic links are neither followed into directories nor listed: the walk stays inside the folders.
-pub(crate) fn workspace_files(
-    folders: &[PathBuf],
-    skip_dir: impl Fn(&Path) -> bool + Send + Sync + 'static,
-) -> Vec<PathBuf> {
-    let skip_dir = Arc::new(skip_dir);
-    let mut files = Vec::new();
-    for folder in folders {
-        let skip_dir = skip_dir.clone();
-        let walker = ignore::WalkBuilder::new(folder)
-            // .gitignore applies even outside a git checkout.
-            .require_git(false)
-            .follow_links(false)
-            .filter_entry(move |entry| {
-                entry.depth() == 0
-                    || !entry.file_type().is_some_and(|t| t.is_dir())
-                    || !skip_dir(entry.path())
-            })
-            .build();
-        for entry in walker {
-            match entry {
-                Ok(entry) => {
-                    let path = entry.path();
-                    // `is_file` of an unfollowed entry is false for a symbolic link, wherever it points.
-                    if entry.file_type().is_some_and(|t| t.is_file())
-                        && Language::from_path(path).is_some()
-                    {
-                        files.push(path.to_path_buf());
-                    }
-                }
-                Err(err) => tracing::warn!("workspace walk: {err}"),
-            }
-        }
-    }
-    files.sort();
-    files.dedup();
-    files
-}
-
-pub(crate) async fn progress(
-    state: &State,
-    token: &Option<NumberOrString>,
-    value: WorkDoneProgress,
-) {
-    if let Some(token) = token {
-        state
-            .client
-            .send_notification::<Progress>(ProgressParams {
-                token: token.clone(),
-                value: ProgressParamsValue::WorkDone(value),
-            })
-            .await;
-    }
-}
-
 /// Checks every closed file of the workspace, publishing as it goes. Stops when a newer walk starts or the
 /// scope goes back to open files.
 async fn index(state: Arc<State>, generation: u64, token: Option<NumberOrString>) {
@@ -240,12 +170,6 @@ async fn index(state: Arc<State>, generation: u64, token: Option<NumberOrString>
         }),
     )
     .await;
-}
-
-pub(crate) fn percent(done: usize, total: usize) -> u32 {
-    (done * 100)
-        .checked_div(total)
-        .map_or(100, |p| u32::try_from(p).unwrap_or(100))
 }
 
 /// Configuration files reload; closed source files are re-checked (workspace scope). Open documents are the

@@ -21,6 +21,7 @@
 
 pub mod layout;
 pub mod questions;
+pub mod summarize;
 pub mod summary;
 
 use std::path::{Path, PathBuf};
@@ -35,7 +36,7 @@ pub use layout::{Layout, Place};
 pub use questions::RecordedQuestions;
 pub use summary::{
     Arg, CallSite, Effect, EffectSite, FileSummary, FunctionSummary, ParamSummary, TypeRef,
-    TypeSummary,
+    TypeSummary, WriteKind,
 };
 
 /// How many calls an effect travels up: deep enough for wrappers of wrappers, bounded so that a large call

@@ -15,6 +15,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts, ANONYMOUS};
+pub use crate::index::summary::WriteKind;
 use crate::kb::KbMatch;
 use dsr_core::kb::{Api, ApiKind, ApiRole, CallKinds, KnowledgeBase};
 
@@ -57,28 +58,6 @@ pub struct Write {
     /// The library call that writes (inside the helper when the write is reached through one).
     pub call: usize,
     pub kind: WriteKind,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum WriteKind {
-    /// An HTTP request with this method (POST, PATCH) and no idempotency-key header.
-    Http(String),
-    /// An SQL `INSERT` with no `ON CONFLICT` / `ON DUPLICATE KEY` / `IGNORE`.
-    SqlInsert,
-    /// A queue publish with no deduplication id.
-    Publish,
-}
-
-impl WriteKind {
-    /// How messages name the write: "HTTP POST", "SQL INSERT", "queue publish".
-    pub fn describe(&self) -> String {
-        match self {
-            WriteKind::Http(method) => format!("HTTP {method}"),
-            WriteKind::SqlInsert => "SQL INSERT".to_string(),
-            WriteKind::Publish => "queue publish".to_string(),
-        }
-    }
 }
 
 /// The remote calls of one file, by index into [`FileFacts::calls`], and what each function of the file
