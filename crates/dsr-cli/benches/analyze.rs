@@ -186,6 +186,8 @@ struct EditCost {
     bytes: usize,
     slices: usize,
     whole_file: bool,
+    /// Slices analysed together as their union (0: none).
+    union_of: usize,
     plan_rebuilt: bool,
 }
 
@@ -264,6 +266,7 @@ fn corpus(dir: &Path, edits: usize) {
                     bytes: stats.bytes_analysed,
                     slices: stats.slices_analysed,
                     whole_file: stats.whole_file,
+                    union_of: stats.union_of,
                     plan_rebuilt: stats.plan_rebuilt,
                 });
             }
@@ -280,7 +283,7 @@ fn corpus(dir: &Path, edits: usize) {
         let (median_work, max_work) = (works[works.len() / 2], works[works.len() - 1]);
         let max_time = times[times.len() - 1];
         println!(
-            "{:<64} {:>6} lines  scratch {:>10}  edit median {:>10} max {:>10} ({:.2}x)  work median {:.3} max {:.3} of the file  slices/edit {:.1}  whole-file {}  plan rebuilt {}",
+            "{:<64} {:>6} lines  scratch {:>10}  edit median {:>10} max {:>10} ({:.2}x)  work median {:.3} max {:.3} of the file  slices/edit {:.1}  whole-file {}  union {}  plan rebuilt {}",
             relative.display(),
             lines.len(),
             ms(scratch),
@@ -291,17 +294,23 @@ fn corpus(dir: &Path, edits: usize) {
             max_work,
             costs.iter().map(|c| c.slices).sum::<usize>() as f64 / costs.len().max(1) as f64,
             costs.iter().filter(|c| c.whole_file).count(),
+            costs.iter().filter(|c| c.union_of > 0).count(),
             costs.iter().filter(|c| c.plan_rebuilt).count(),
         );
         if std::env::var_os("DSR_BENCH_VERBOSE").is_some() {
             for c in &costs {
                 println!(
-                    "    {:<10} {:>10}  {:.3} of the file, {} slices{}{}",
+                    "    {:<10} {:>10}  {:.3} of the file, {} slices{}{}{}",
                     c.pattern,
                     ms(c.time),
                     work(c),
                     c.slices,
                     if c.whole_file { ", whole file" } else { "" },
+                    if c.union_of > 0 {
+                        format!(", {} together", c.union_of)
+                    } else {
+                        String::new()
+                    },
                     if c.plan_rebuilt { ", plan rebuilt" } else { "" }
                 );
             }
@@ -314,6 +323,11 @@ fn corpus(dir: &Path, edits: usize) {
         println!("  {max:.3} / {median:.3}  {file}");
     }
     let total: f64 = rows.iter().map(|r| r.2).sum();
+    println!(
+        "files whose median edit analysed less than the whole file: {} of {}",
+        rows.iter().filter(|r| r.2 < 1.0).count(),
+        rows.len()
+    );
     println!(
         "mean over {} files of the median work per edit: {:.3} of the file",
         rows.len(),

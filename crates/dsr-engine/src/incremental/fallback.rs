@@ -11,12 +11,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use dsr_syntax::Language;
+use dsr_syntax::{Language, TextRange};
 use rustc_hash::FxHashMap;
 use tree_sitter::Tree;
 
-use super::{chunks::Chunk, seed, IncrementalCache, SliceResult, SliceSpec};
+use super::{chunks::Chunk, rebased, seed, IncrementalCache, LastSlice, SliceResult, SliceSpec};
 use crate::engine::{Analysis, Engine, RawAnalysis};
+use super::IncrementalStats;
 
 /// What analysing a slice costs beyond its bytes, in bytes of whole-file analysis: its own parse (a fresh
 /// parse costs about half as much per byte as the rules) and the fixed cost of an analysis (facts, every
@@ -25,28 +26,48 @@ fn slice_cost(bytes: usize) -> usize {
     bytes + bytes / 2 + 512
 }
 
-/// Whether analysing `pending` (the slices the cache lacks) would cost more than one whole-file analysis of
-/// `source_len` bytes.
-pub(super) fn whole_file_is_cheaper<'a>(
+/// How the slices an edit needs (those the cache lacks) are analysed.
+pub(super) enum Strategy {
+    /// Each on its own: together they read no more than the file.
+    Slices,
+    /// All together, as one slice holding every chunk any of them holds: they overlap (the methods of one type
+    /// that call each other share their callees), so their union reads less than they do one by one, and less
+    /// than the file.
+    Union(SliceSpec),
+    /// The whole file once, on the document's tree: cheaper than the slices and than their union.
+    WholeFile,
+}
+
+/// The cheapest way to analyse `pending`, for a file of `source_len` bytes. The slices one by one are kept
+/// whenever they cost no more than the file (each is then cached on its own terms, and a slice's parse starts
+/// from the last one's tree); past that, their union when it reads less than the file.
+pub(super) fn strategy<'a>(
     source_len: usize,
     chunks: &[Chunk],
-    pending: impl Iterator<Item = &'a SliceSpec>,
-) -> bool {
-    let mut cost = 0;
-    for slice in pending {
-        // The chunks' full lengths: an upper bound of the slice's text (statements left out are not
-        // subtracted), cheap to sum.
-        let bytes: usize = slice
+    pending: impl Iterator<Item = &'a SliceSpec> + Clone,
+) -> Strategy {
+    // The chunks' full lengths: an upper bound of a slice's text (statements left out are not subtracted),
+    // cheap to sum.
+    let bytes = |slice: &SliceSpec| -> usize {
+        slice
             .chunks
             .iter()
             .map(|&index| chunks[index].range.len())
-            .sum();
-        cost += slice_cost(bytes);
+            .sum()
+    };
+    let mut cost = 0;
+    for slice in pending.clone() {
+        cost += slice_cost(bytes(slice));
         if cost > source_len {
-            return true;
+            let union = SliceSpec::union(pending);
+            return if slice_cost(bytes(&union)) < source_len {
+                Strategy::Union(union)
+            } else {
+                Strategy::WholeFile
+            };
         }
     }
-    false
+    Strategy::Slices
 }
 
 impl Engine {
@@ -81,5 +102,49 @@ impl Engine {
         };
         let roles = whole.roles.clone().unwrap_or_default();
         self.finish(source, whole, || roles)
+    }
+
+    /// Analyses `union`, a slice holding every chunk of the slices in `pending`, once, and cuts its result
+    /// into theirs as [`Engine::analyze_whole_file_instead`] cuts the file's: each of those slices holds
+    /// everything its owners' findings depend on, and so does their union (as the file does), so the union
+    /// gives each owner the findings its own slice gives. A slice whose findings point at a statement or chunk
+    /// it does not hold is left out of the result, to be analysed on its own.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn analyze_union(
+        &self,
+        path: &Path,
+        language: Language,
+        source: &str,
+        chunks: &[Chunk],
+        union: &SliceSpec,
+        pending: &FxHashMap<u64, Arc<SliceSpec>>,
+        owner_slice: &[u64],
+        disabled: &[&str],
+        stats: &mut IncrementalStats,
+        last_slice: &mut Option<LastSlice>,
+    ) -> FxHashMap<u64, Arc<SliceResult>> {
+        let result = self.analyze_slice(
+            path, language, source, chunks, union, disabled, stats, last_slice,
+        );
+        if !result.failures.is_empty() {
+            // A rule failed on the union: each slice is analysed on its own, and fails or not on its terms.
+            return FxHashMap::default();
+        }
+        let to_file = |offset: usize| result.file_offset(chunks, union, offset);
+        let in_file = RawAnalysis {
+            findings: result
+                .findings
+                .iter()
+                .map(|(_, finding)| rebased(finding, &to_file))
+                .collect(),
+            comments: result
+                .comments
+                .iter()
+                .map(|(_, comment)| TextRange::new(to_file(comment.start), to_file(comment.end)))
+                .collect(),
+            failures: Vec::new(),
+            roles: None,
+        };
+        seed(source, chunks, pending, owner_slice, in_file)
     }
 }

@@ -259,6 +259,9 @@ pub struct IncrementalStats {
     pub bytes_analysed: usize,
     /// This version was analysed as one whole file, because the slices it needed would have cost more.
     pub whole_file: bool,
+    /// How many of the slices this version needed were analysed together, as one slice holding all their
+    /// chunks, because one by one they would have cost more than the file and their union less (0: none).
+    pub union_of: usize,
     /// The plan (which chunks each slice holds) was made anew for this version: what the file defines, or what
     /// a changed chunk mentions of it, changed.
     pub plan_rebuilt: bool,
@@ -300,6 +303,61 @@ struct SliceSpec {
     left_out_hash: u64,
 }
 
+impl SliceSpec {
+    /// `chunks` sorted; `left_out` in any order.
+    fn new(chunks: Vec<usize>, mut left_out: Vec<(usize, Vec<TextRange>)>) -> Self {
+        left_out.sort_unstable_by_key(|(chunk, _)| *chunk);
+        let mut hasher = FxHasher::default();
+        for (chunk, ranges) in &left_out {
+            hasher.write_usize(*chunk);
+            for range in ranges {
+                hasher.write_usize(range.start);
+                hasher.write_usize(range.end);
+            }
+        }
+        SliceSpec {
+            chunks,
+            left_out,
+            left_out_hash: hasher.finish(),
+        }
+    }
+
+    /// The statements of `chunk` this slice leaves out (none when it holds the chunk whole).
+    fn left_out_of(&self, chunk: usize) -> &[TextRange] {
+        self.left_out
+            .binary_search_by_key(&chunk, |(c, _)| *c)
+            .ok()
+            .map(|at| self.left_out[at].1.as_slice())
+            .unwrap_or_default()
+    }
+
+    /// One slice holding everything each of `slices` holds: every chunk any of them holds, with only the
+    /// statements all of those that hold it leave out.
+    fn union<'a>(slices: impl Iterator<Item = &'a SliceSpec> + Clone) -> SliceSpec {
+        let mut chunks: Vec<usize> = slices
+            .clone()
+            .flat_map(|slice| slice.chunks.iter().copied())
+            .collect();
+        chunks.sort_unstable();
+        chunks.dedup();
+        let left_out = chunks
+            .iter()
+            .filter_map(|&chunk| {
+                let mut holders = slices
+                    .clone()
+                    .filter(|slice| slice.chunks.binary_search(&chunk).is_ok());
+                let mut common: Vec<TextRange> = holders.next()?.left_out_of(chunk).to_vec();
+                for holder in holders {
+                    let theirs = holder.left_out_of(chunk);
+                    common.retain(|range| theirs.contains(range));
+                }
+                (!common.is_empty()).then_some((chunk, common))
+            })
+            .collect();
+        SliceSpec::new(chunks, left_out)
+    }
+}
+
 /// A run of one chunk's text in a slice's text.
 #[derive(Debug, Clone, Copy)]
 struct Piece {
@@ -337,12 +395,7 @@ fn layout(
         next = index + 1;
         let range = chunks[index].range;
         let chunk_text = source.get(range.start..range.end).unwrap_or_default();
-        let left_out = spec
-            .left_out
-            .binary_search_by_key(&index, |(chunk, _)| *chunk)
-            .ok()
-            .map(|at| spec.left_out[at].1.as_slice())
-            .unwrap_or_default();
+        let left_out = spec.left_out_of(index);
         let mut kept_from = 0;
         for gap in left_out.iter().chain(std::iter::once(&TextRange::new(
             chunk_text.len(),
@@ -404,6 +457,16 @@ impl SliceResult {
     /// The ordinal of the chunk holding `offset`.
     fn ordinal(&self, offset: usize) -> usize {
         self.piece(offset).ordinal
+    }
+
+    /// Where `offset` of the slice `slice` (whose result this is) is in the file whose chunks are `chunks`.
+    fn file_offset(&self, chunks: &[Chunk], slice: &SliceSpec, offset: usize) -> usize {
+        let piece = self.piece(offset);
+        chunks[slice.chunks[piece.ordinal]].range.start
+            + piece.offset
+            + offset
+                .saturating_sub(piece.slice.start)
+                .min(piece.slice.len())
     }
 }
 
@@ -716,20 +779,7 @@ impl Graph {
         }
         let mut slice: Vec<usize> = seen.into_iter().collect();
         slice.sort_unstable();
-        left_out.sort_unstable_by_key(|(chunk, _)| *chunk);
-        let mut hasher = FxHasher::default();
-        for (chunk, ranges) in &left_out {
-            hasher.write_usize(*chunk);
-            for range in ranges {
-                hasher.write_usize(range.start);
-                hasher.write_usize(range.end);
-            }
-        }
-        SliceSpec {
-            chunks: slice,
-            left_out,
-            left_out_hash: hasher.finish(),
-        }
+        SliceSpec::new(slice, left_out)
     }
 
     /// Adds the shell of the container `head` to a slice's chunks, and to `stack` what it adds.
@@ -906,10 +956,13 @@ impl Engine {
         // property): it is this version's result and fills the cache, so later edits re-analyse only the
         // slices they change.
         let seeding = cache.slices.is_empty();
-        if !cache.slices_only
-            && chunks.len() > 1
-            && (seeding || !cache.no_whole_file_fallback)
-            && fallback::whole_file_is_cheaper(
+        let strategy = if cache.slices_only
+            || chunks.len() <= 1
+            || (!seeding && cache.no_whole_file_fallback)
+        {
+            fallback::Strategy::Slices
+        } else {
+            fallback::strategy(
                 source.len(),
                 &chunks,
                 slices
@@ -917,34 +970,62 @@ impl Engine {
                     .filter(|(id, _)| !cache.slices.contains_key(*id))
                     .map(|(_, slice)| &**slice),
             )
-        {
-            let analysis = self.analyze_whole_file_instead(
-                path,
-                language,
-                source,
-                tree,
-                disabled,
-                &chunks,
-                &slices,
-                &owner_slice,
-                cache,
-            );
-            cache.plan = Some(plan);
-            remember_names(&mut cache.names, &chunks);
-            let finished = started.elapsed();
-            stats.whole_file = true;
-            stats.bytes_analysed = source.len();
-            stats.phases = [
-                chunked,
-                planned - chunked,
-                finished - planned,
-                Default::default(),
-            ];
-            cache.stats = stats;
-            return analysis;
-        }
+        };
         let mut results: FxHashMap<u64, Arc<SliceResult>> = FxHashMap::default();
+        match strategy {
+            fallback::Strategy::WholeFile => {
+                let analysis = self.analyze_whole_file_instead(
+                    path,
+                    language,
+                    source,
+                    tree,
+                    disabled,
+                    &chunks,
+                    &slices,
+                    &owner_slice,
+                    cache,
+                );
+                cache.plan = Some(plan);
+                remember_names(&mut cache.names, &chunks);
+                let finished = started.elapsed();
+                stats.whole_file = true;
+                stats.bytes_analysed = source.len();
+                stats.phases = [
+                    chunked,
+                    planned - chunked,
+                    finished - planned,
+                    Default::default(),
+                ];
+                cache.stats = stats;
+                return analysis;
+            }
+            fallback::Strategy::Union(union) => {
+                let pending: FxHashMap<u64, Arc<SliceSpec>> = slices
+                    .iter()
+                    .filter(|(id, _)| !cache.slices.contains_key(*id))
+                    .map(|(id, slice)| (*id, slice.clone()))
+                    .collect();
+                stats.slices_analysed += 1;
+                stats.union_of = pending.len();
+                results = self.analyze_union(
+                    path,
+                    language,
+                    source,
+                    &chunks,
+                    &union,
+                    &pending,
+                    &owner_slice,
+                    disabled,
+                    &mut stats,
+                    &mut cache.last_slice,
+                );
+            }
+            fallback::Strategy::Slices => {}
+        }
         for (&id, slice) in &slices {
+            if results.contains_key(&id) {
+                continue;
+            }
             let result = match cache.slices.get(&id) {
                 Some(result) => result.clone(),
                 None => {
@@ -972,14 +1053,7 @@ impl Engine {
             let Ok(ordinal) = slice.chunks.binary_search(&owner) else {
                 continue;
             };
-            let rebase = |offset: usize| {
-                let piece = result.piece(offset);
-                chunks[slice.chunks[piece.ordinal]].range.start
-                    + piece.offset
-                    + offset
-                        .saturating_sub(piece.slice.start)
-                        .min(piece.slice.len())
-            };
+            let rebase = |offset: usize| result.file_offset(&chunks, slice, offset);
             for (_, finding) in result.findings.iter().filter(|(o, _)| *o == ordinal) {
                 raw.findings.push(rebased(finding, &rebase));
             }
@@ -1443,6 +1517,38 @@ mod tests {
         // The whole-file result seeded the slices: the next edit elsewhere reuses them.
         let edited = edited.replace("x := 1", "x := 12345");
         let third = analyze(&engine, &edited, &mut cache);
+        let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
+        assert_eq!(third.findings, whole.findings);
+    }
+
+    #[test]
+    fn slices_that_overlap_past_the_file_are_analysed_as_their_union() {
+        // `remote` is in five slices (its own and its four callers'), together larger than the file; their
+        // union (the helper and its callers) is a small part of it: `big` is not in it.
+        let mut source = String::from("package p\n\nimport \"net/http\"\n\nfunc remote() { http.Get(\"u\") }\n");
+        for caller in ["a", "b", "c", "d"] {
+            source.push_str(&format!("\nfunc {caller}() {{\n\tfor {{\n\t\tremote()\n\t}}\n}}\n"));
+        }
+        source.push_str("\nfunc big() {\n");
+        for line in 0..120 {
+            source.push_str(&format!("\tv{line} := {line}\n\t_ = v{line}\n"));
+        }
+        source.push_str("}\n");
+        let engine = engine();
+        let mut cache = IncrementalCache::default();
+        analyze(&engine, &source, &mut cache);
+        let edited = source.replace("http.Get(\"u\")", "http.Get(\"uv\")");
+        let second = analyze(&engine, &edited, &mut cache);
+        let stats = cache.stats();
+        assert!(!stats.whole_file);
+        assert_eq!(stats.union_of, 5);
+        assert!(stats.bytes_analysed < edited.len() / 2, "{stats:?}");
+        let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
+        assert_eq!(second.findings, whole.findings);
+        // The union's result was cut into the five slices: an edit elsewhere reuses them.
+        let edited = edited.replace("v7 := 7", "v7 := 77");
+        let third = analyze(&engine, &edited, &mut cache);
+        assert_eq!(cache.stats().slices_analysed, 1);
         let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
         assert_eq!(third.findings, whole.findings);
     }

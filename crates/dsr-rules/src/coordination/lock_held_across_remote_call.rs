@@ -1,9 +1,9 @@
 use dsr_core::kb::LockScope;
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
-use dsr_semantic::models::locks::{enclosing_statement, Acquisition};
+use dsr_semantic::models::locks::Acquisition;
 use dsr_semantic::models::remote::RemoteCalls;
 use dsr_semantic::tree_sitter::Node;
-use dsr_semantic::RuleContext;
+use dsr_semantic::{FileFacts, RuleContext};
 use dsr_syntax::node;
 
 use crate::shared::compact_text;
@@ -181,7 +181,7 @@ fn held_calls<'t>(
                     .ancestors(c.node)
                     .take_while(|a| TextRange::of(*a).start >= region.start)
                     .any(|a| matches!(a.kind(), "go_statement" | "defer_statement"))
-                && !released_before(&releases, region.start, c.node.start_byte())
+                && !released_before(facts, &releases, region.start, c.node.start_byte())
         })
         .map(|(i, _)| i)
         .collect()
@@ -189,12 +189,13 @@ fn held_calls<'t>(
 
 /// A release between the acquisition and `at` whose block also holds `at`: on every path to `at`, the lock was
 /// given back (an early `Unlock` inside an `if` that returns does not count for the code after the `if`).
-fn released_before(releases: &[Node<'_>], start: usize, at: usize) -> bool {
+fn released_before<'t>(facts: &FileFacts<'t>, releases: &[Node<'t>], start: usize, at: usize) -> bool {
     releases.iter().any(|release| {
         release.start_byte() > start
             && release.start_byte() < at
-            && enclosing_statement(*release)
-                .and_then(|s| s.parent())
+            && facts
+                .enclosing_statement(*release)
+                .and_then(|s| facts.parent(s))
                 .is_some_and(|block| TextRange::of(block).contains(at))
     })
 }
@@ -235,14 +236,14 @@ fn check_go<'t>(
         .map_or(call.node.end_byte(), |s| s.end_byte());
     // An `Unlock` in the `Lock`'s own block ends the critical section for everything after it, a loop body's
     // included; releases in nested blocks only cover their own paths (see `released_before`).
-    let block = acquisition.statement.and_then(|s| s.parent());
+    let block = acquisition.statement.and_then(|s| facts.parent(s));
     let end = acquisition
         .releases
         .iter()
         .filter(|r| !r.deferred)
         .map(|r| facts.calls[r.call].node)
         .filter(|r| r.start_byte() > start)
-        .filter(|r| enclosing_statement(*r).and_then(|s| s.parent()) == block)
+        .filter(|r| facts.enclosing_statement(*r).and_then(|s| facts.parent(s)) == block)
         .map(|r| r.start_byte())
         .min()
         .unwrap_or(facts.functions[function].range().end);
@@ -251,7 +252,7 @@ fn check_go<'t>(
     let calls: Vec<usize> = remote_calls(remote, &held)
         .into_iter()
         .filter(|c| {
-            !acquisition.serialises_owner_fill(ctx.source, region.start, facts.calls[*c].node)
+            !acquisition.serialises_owner_fill(facts, ctx.source, region.start, facts.calls[*c].node)
         })
         .collect();
     let Some(first) = calls.first() else { return };
@@ -300,12 +301,15 @@ fn check_rust<'t>(
         // `let _ = m.lock()` drops the guard at once.
         Some("_") => return,
         Some(_) if statement.kind() == "let_declaration" => {
-            let block = statement.parent().unwrap_or(statement);
+            let block = facts.parent(statement).unwrap_or(statement);
             TextRange::new(statement.end_byte(), block.end_byte())
         }
         // A temporary guard lives to the end of its statement (through a `match` or `if let` body), except in an
         // `if`/`while` condition, which drops it before the body.
-        _ => TextRange::new(call.node.end_byte(), temporary_end(call.node, statement)),
+        _ => TextRange::new(
+            call.node.end_byte(),
+            temporary_end(facts, call.node, statement),
+        ),
     };
     let held = held_calls(ctx, acquisition, region, context_of(ctx, call.node));
     let lock = acquisition.lock.clone().unwrap_or_default();
@@ -363,10 +367,10 @@ fn check_rust<'t>(
 
 /// Where a temporary made at `call` is dropped: the end of `statement`, or of the `if`/`while` condition it is
 /// in.
-fn temporary_end(call: Node<'_>, statement: Node<'_>) -> usize {
+fn temporary_end<'t>(facts: &FileFacts<'t>, call: Node<'t>, statement: Node<'t>) -> usize {
     let mut current = call;
     while current != statement {
-        let Some(parent) = current.parent() else {
+        let Some(parent) = facts.parent(current) else {
             break;
         };
         if matches!(parent.kind(), "if_expression" | "while_expression")
@@ -402,7 +406,7 @@ fn first_await<'t>(
         .filter(|n| n.kind() == "await_expression")
         .filter(|n| region.contains_range(TextRange::of(*n)))
         .filter(|n| context_of(ctx, *n) == scope)
-        .find(|n| !released_before(&releases, region.start, n.start_byte()))
+        .find(|n| !released_before(ctx.facts, &releases, region.start, n.start_byte()))
         .map(|n| {
             // Point at `.await` itself.
             let end = n.end_byte();

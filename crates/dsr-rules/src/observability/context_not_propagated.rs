@@ -388,7 +388,7 @@ fn detached_on_purpose(
     }
     // The comment block right above the statement (only whitespace between its comments and the statement), or
     // a comment on the statement's own line.
-    let Some(statement) = dsr_semantic::models::locks::enclosing_statement(call.node) else {
+    let Some(statement) = ctx.facts.enclosing_statement(call.node) else {
         return false;
     };
     let line_end = ctx.source[statement.start_byte()..]

@@ -336,6 +336,24 @@ impl<'t> FileFacts<'t> {
         })
     }
 
+    /// The statement `node` is part of (itself when it is one): the outermost node below the nearest block,
+    /// statement list or file around it. From the recorded parents, not tree-sitter's climbs from the root.
+    pub fn enclosing_statement<'n>(&self, node: Node<'n>) -> Option<Node<'n>>
+    where
+        't: 'n,
+    {
+        std::iter::once(node)
+            .chain(self.ancestors(node))
+            .find(|n| {
+                self.parent(*n).is_some_and(|p| {
+                    matches!(
+                        p.kind(),
+                        "block" | "statement_list" | "statement_block" | "source_file" | "program"
+                    )
+                })
+            })
+    }
+
     /// Where `node` is in `nodes`: nodes are in pre-order, so their starts never decrease, and the nodes that
     /// start where it does are few (one per level of nesting).
     fn index_of(&self, node: Node<'_>) -> Option<usize> {

@@ -196,7 +196,13 @@ impl Acquisition<'_, '_> {
     /// returns early (`if cur := c.current.Load(); cur != nil { return cur }`: a caller that waited for the
     /// lock takes the result the holder fetched — a single flight). Such a lock exists to make callers wait
     /// for the one fetch they all need; it is not a shared lock that unrelated work queues behind.
-    pub fn serialises_owner_fill(&self, source: &str, region_start: usize, at: Node<'_>) -> bool {
+    pub fn serialises_owner_fill<'f>(
+        &self,
+        facts: &FileFacts<'f>,
+        source: &str,
+        region_start: usize,
+        at: Node<'f>,
+    ) -> bool {
         let Some((owner, _)) = self.lock.as_deref().and_then(|l| l.rsplit_once('.')) else {
             return false;
         };
@@ -218,7 +224,8 @@ impl Acquisition<'_, '_> {
                 && node::text(condition, source).contains("== nil")
         };
         // Inside `if <owner>.<field> == nil { … }` taken after the lock.
-        let lazy_init = node::ancestors(at)
+        let lazy_init = facts
+            .ancestors(at)
             .take_while(|a| a.start_byte() >= region_start)
             .filter(|a| a.kind() == "if_statement")
             .any(|branch| {
@@ -233,7 +240,7 @@ impl Acquisition<'_, '_> {
             return true;
         }
         // A re-check of the owner's state between the lock and `at` that returns.
-        let Some(statement) = enclosing_statement(at) else {
+        let Some(statement) = facts.enclosing_statement(at) else {
             return false;
         };
         let mut sibling = statement.prev_named_sibling();
@@ -454,7 +461,7 @@ fn redis_releases<'t>(
         match command.name.as_str() {
             "DEL" | "UNLINK" => {
                 let same_function = outermost(facts, call) == outermost(facts, claim);
-                if same_function && !after && !is_deferred(call.node) {
+                if same_function && !after && !is_deferred(facts, call.node) {
                     continue;
                 }
                 let kind = if in_transaction(facts, source, commands, command, key) {
@@ -467,7 +474,7 @@ fn redis_releases<'t>(
                 acquisition.releases.push(Release {
                     call: command.call,
                     kind,
-                    deferred: is_deferred(call.node),
+                    deferred: is_deferred(facts, call.node),
                 });
             }
             "EXPIRE" | "PEXPIRE" | "EXPIREAT" | "PEXPIREAT"
@@ -587,8 +594,9 @@ fn get_before<'t>(
 }
 
 /// Inside a Go `defer` or a TS/JS `finally` block.
-pub fn is_deferred(n: Node<'_>) -> bool {
-    node::ancestors(n)
+pub fn is_deferred<'f>(facts: &FileFacts<'f>, n: Node<'f>) -> bool {
+    facts
+        .ancestors(n)
         .take_while(|a| !a.kind().contains("function") && a.kind() != "method_definition")
         .any(|a| matches!(a.kind(), "defer_statement" | "finally_clause"))
 }
@@ -640,8 +648,8 @@ fn etcd_transactions<'t, 'k>(
 
 /// The put is an argument of `.Then(…)` on an `.If(…)` that compares a `CreateRevision`/`Version` (the key
 /// does not exist yet).
-fn in_create_if_absent_txn(facts: &FileFacts<'_>, kb: &KnowledgeBase, put: Node<'_>) -> bool {
-    let Some(then) = node::ancestors(put).find(|n| {
+fn in_create_if_absent_txn<'f>(facts: &FileFacts<'f>, kb: &KnowledgeBase, put: Node<'f>) -> bool {
+    let Some(then) = facts.ancestors(put).find(|n| {
         n.kind() == "call_expression"
             && facts
                 .calls
@@ -701,9 +709,8 @@ fn library_acquisition<'t, 'k>(
     if !scoped && !library.acquire.iter().any(|a| a == method) {
         return None;
     }
-    let awaited = call
-        .node
-        .parent()
+    let awaited = facts
+        .parent(call.node)
         .is_some_and(|p| p.kind() == "await_expression");
     // `lock()` on a std mutex and on a tokio mutex differ only in the `.await`: when the type is inferred from
     // the imports, the `.await` has to agree.
@@ -1015,7 +1022,7 @@ fn library_releases(
             acquisition.releases.push(Release {
                 call: index,
                 kind: ReleaseKind::Library,
-                deferred: is_deferred(call.node),
+                deferred: is_deferred(facts, call.node),
             });
         }
     }
@@ -1026,11 +1033,11 @@ fn library_releases(
 fn bind<'t>(facts: &FileFacts<'t>, source: &str, acquisition: &mut Acquisition<'t, '_>) {
     let call = &facts.calls[acquisition.call];
     let mut current = call.node;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = facts.parent(current) {
         match parent.kind() {
             "await_expression" | "try_expression" | "parenthesized_expression" => current = parent,
             "field_expression" => {
-                let outer = parent.parent().filter(|p| p.kind() == "call_expression");
+                let outer = facts.parent(parent).filter(|p| p.kind() == "call_expression");
                 let unwraps = parent.child_by_field_name("field").is_some_and(|f| {
                     matches!(
                         node::text(f, source),
@@ -1046,7 +1053,7 @@ fn bind<'t>(facts: &FileFacts<'t>, source: &str, acquisition: &mut Acquisition<'
             _ => break,
         }
     }
-    let statement = current.parent();
+    let statement = facts.parent(current);
     let (handle, statement) = match statement.map(|s| (s, s.kind())) {
         Some((s, "let_declaration")) => (
             s.child_by_field_name("pattern")
@@ -1063,25 +1070,14 @@ fn bind<'t>(facts: &FileFacts<'t>, source: &str, acquisition: &mut Acquisition<'
         Some((s, "variable_declarator")) => (
             s.child_by_field_name("name")
                 .map(|n| compact(node::text(n, source))),
-            s.parent(),
+            facts.parent(s),
         ),
         _ => (None, None),
     };
     acquisition.handle = handle;
-    acquisition.statement = statement.or_else(|| enclosing_statement(call.node));
+    acquisition.statement = statement.or_else(|| facts.enclosing_statement(call.node));
 }
 
-/// The statement a node is part of: its nearest ancestor (or itself) that sits directly in a block.
-pub fn enclosing_statement(n: Node<'_>) -> Option<Node<'_>> {
-    std::iter::once(n).chain(node::ancestors(n)).find(|a| {
-        a.parent().is_some_and(|p| {
-            matches!(
-                p.kind(),
-                "block" | "statement_list" | "statement_block" | "source_file" | "program"
-            )
-        })
-    })
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Declarations the file shows: struct/class fields, Go `var`s, embedded fields, parameters.

@@ -546,7 +546,7 @@ impl<'t> Builder<'_, 't> {
         if self.text(method) != "len" {
             return None;
         }
-        let pattern = value.parent()?.child_by_field_name("pattern")?;
+        let pattern = self.facts.parent(value)?.child_by_field_name("pattern")?;
         Some((receiver, self.text(pattern).to_string()))
     }
 
@@ -835,7 +835,7 @@ impl<'t> Builder<'_, 't> {
 
     /// A name bound by an enclosing loop over chunks (`for chunk in xs.chunks(100)` seen from inside).
     fn enclosing_batch_variable(&self, e: Node<'t>, name: &str, depth: usize) -> Option<Size> {
-        for ancestor in node::ancestors(e) {
+        for ancestor in self.facts.ancestors(e) {
             let batch = match (self.language, ancestor.kind()) {
                 (Language::Rust, "for_expression") => {
                     let pattern = ancestor.child_by_field_name("pattern")?;
@@ -1107,18 +1107,18 @@ impl<'t> Builder<'_, 't> {
 
     fn attach_spawns(&self, model: &mut Loops<'t>) {
         let mut spawns: Vec<(TextRange, Spawn<'t>, Option<usize>)> = Vec::new();
-        if let Some(root) = self.facts.functions.first().map(|f| root_of(f.node)) {
-            if self.language == Language::Go {
-                for d in node::descendants(root).filter(|d| d.kind() == "go_statement") {
-                    spawns.push((
-                        TextRange::of(d),
-                        Spawn {
-                            node: d,
-                            kind: SpawnKind::Goroutine,
-                        },
-                        None,
-                    ));
-                }
+        // The recorded nodes are the tree's, in document order: no climb to the root and walk down again.
+        if !self.facts.functions.is_empty() && self.language == Language::Go {
+            let nodes = self.facts.nodes().iter().copied();
+            for d in nodes.filter(|d| d.kind() == "go_statement") {
+                spawns.push((
+                    TextRange::of(d),
+                    Spawn {
+                        node: d,
+                        kind: SpawnKind::Goroutine,
+                    },
+                    None,
+                ));
             }
         }
         for (index, call) in self.facts.calls.iter().enumerate() {
@@ -1347,12 +1347,13 @@ impl<'t> Builder<'_, 't> {
             if !promise {
                 continue;
             }
-            let Some(parent) = call.node.parent() else {
+            let Some(parent) = self.facts.parent(call.node) else {
                 continue;
             };
             let pushed = parent.kind() == "arguments"
-                && parent
-                    .parent()
+                && self
+                    .facts
+                    .parent(parent)
                     .and_then(|p| p.child_by_field_name("function"))
                     .and_then(|f| f.child_by_field_name("property"))
                     .is_some_and(|p| self.text(p) == "push");
@@ -1589,7 +1590,7 @@ impl<'t> Builder<'_, 't> {
 
     // ----- names -------------------------------------------------------------------------------------------
 
-    fn identifiers(&self, n: Node<'_>) -> Vec<String> {
+    fn identifiers(&self, n: Node<'t>) -> Vec<String> {
         if n.kind() == "identifier" || n.kind() == "shorthand_property_identifier_pattern" {
             let t = self.text(n);
             return if t == "_" {
@@ -1607,7 +1608,9 @@ impl<'t> Builder<'_, 't> {
             })
             .filter(|d| {
                 // Type annotations and field names are not bindings.
-                !node::ancestors(*d)
+                !self
+                    .facts
+                    .ancestors(*d)
                     .take_while(|a| a.id() != n.id())
                     .any(|a| {
                         matches!(
@@ -1664,10 +1667,6 @@ fn ts_method(n: Node<'_>) -> Option<(Node<'_>, Node<'_>)> {
         function.child_by_field_name("object")?,
         function.child_by_field_name("property")?,
     ))
-}
-
-fn root_of(n: Node<'_>) -> Node<'_> {
-    node::ancestors(n).last().unwrap_or(n)
 }
 
 /// A call's arguments, without the comments between them.
