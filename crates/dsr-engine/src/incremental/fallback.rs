@@ -15,9 +15,9 @@ use dsr_syntax::{Language, TextRange};
 use rustc_hash::FxHashMap;
 use tree_sitter::Tree;
 
+use super::IncrementalStats;
 use super::{chunks::Chunk, rebased, seed, IncrementalCache, LastSlice, SliceResult, SliceSpec};
 use crate::engine::{Analysis, Engine, RawAnalysis};
-use super::IncrementalStats;
 
 /// What analysing a slice costs beyond its bytes, in bytes of whole-file analysis: its own parse (a fresh
 /// parse costs about half as much per byte as the rules) and the fixed cost of an analysis (facts, every

@@ -956,21 +956,20 @@ impl Engine {
         // property): it is this version's result and fills the cache, so later edits re-analyse only the
         // slices they change.
         let seeding = cache.slices.is_empty();
-        let strategy = if cache.slices_only
-            || chunks.len() <= 1
-            || (!seeding && cache.no_whole_file_fallback)
-        {
-            fallback::Strategy::Slices
-        } else {
-            fallback::strategy(
-                source.len(),
-                &chunks,
-                slices
-                    .iter()
-                    .filter(|(id, _)| !cache.slices.contains_key(*id))
-                    .map(|(_, slice)| &**slice),
-            )
-        };
+        let strategy =
+            if cache.slices_only || chunks.len() <= 1 || (!seeding && cache.no_whole_file_fallback)
+            {
+                fallback::Strategy::Slices
+            } else {
+                fallback::strategy(
+                    source.len(),
+                    &chunks,
+                    slices
+                        .iter()
+                        .filter(|(id, _)| !cache.slices.contains_key(*id))
+                        .map(|(_, slice)| &**slice),
+                )
+            };
         let mut results: FxHashMap<u64, Arc<SliceResult>> = FxHashMap::default();
         match strategy {
             fallback::Strategy::WholeFile => {
@@ -1525,9 +1524,12 @@ mod tests {
     fn slices_that_overlap_past_the_file_are_analysed_as_their_union() {
         // `remote` is in five slices (its own and its four callers'), together larger than the file; their
         // union (the helper and its callers) is a small part of it: `big` is not in it.
-        let mut source = String::from("package p\n\nimport \"net/http\"\n\nfunc remote() { http.Get(\"u\") }\n");
+        let mut source =
+            String::from("package p\n\nimport \"net/http\"\n\nfunc remote() { http.Get(\"u\") }\n");
         for caller in ["a", "b", "c", "d"] {
-            source.push_str(&format!("\nfunc {caller}() {{\n\tfor {{\n\t\tremote()\n\t}}\n}}\n"));
+            source.push_str(&format!(
+                "\nfunc {caller}() {{\n\tfor {{\n\t\tremote()\n\t}}\n}}\n"
+            ));
         }
         source.push_str("\nfunc big() {\n");
         for line in 0..120 {

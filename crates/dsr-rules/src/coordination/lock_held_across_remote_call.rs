@@ -189,7 +189,12 @@ fn held_calls<'t>(
 
 /// A release between the acquisition and `at` whose block also holds `at`: on every path to `at`, the lock was
 /// given back (an early `Unlock` inside an `if` that returns does not count for the code after the `if`).
-fn released_before<'t>(facts: &FileFacts<'t>, releases: &[Node<'t>], start: usize, at: usize) -> bool {
+fn released_before<'t>(
+    facts: &FileFacts<'t>,
+    releases: &[Node<'t>],
+    start: usize,
+    at: usize,
+) -> bool {
     releases.iter().any(|release| {
         release.start_byte() > start
             && release.start_byte() < at
@@ -252,7 +257,12 @@ fn check_go<'t>(
     let calls: Vec<usize> = remote_calls(remote, &held)
         .into_iter()
         .filter(|c| {
-            !acquisition.serialises_owner_fill(facts, ctx.source, region.start, facts.calls[*c].node)
+            !acquisition.serialises_owner_fill(
+                facts,
+                ctx.source,
+                region.start,
+                facts.calls[*c].node,
+            )
         })
         .collect();
     let Some(first) = calls.first() else { return };

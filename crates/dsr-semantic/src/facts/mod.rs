@@ -342,16 +342,14 @@ impl<'t> FileFacts<'t> {
     where
         't: 'n,
     {
-        std::iter::once(node)
-            .chain(self.ancestors(node))
-            .find(|n| {
-                self.parent(*n).is_some_and(|p| {
-                    matches!(
-                        p.kind(),
-                        "block" | "statement_list" | "statement_block" | "source_file" | "program"
-                    )
-                })
+        std::iter::once(node).chain(self.ancestors(node)).find(|n| {
+            self.parent(*n).is_some_and(|p| {
+                matches!(
+                    p.kind(),
+                    "block" | "statement_list" | "statement_block" | "source_file" | "program"
+                )
             })
+        })
     }
 
     /// Where `node` is in `nodes`: nodes are in pre-order, so their starts never decrease, and the nodes that

@@ -1037,7 +1037,9 @@ fn bind<'t>(facts: &FileFacts<'t>, source: &str, acquisition: &mut Acquisition<'
         match parent.kind() {
             "await_expression" | "try_expression" | "parenthesized_expression" => current = parent,
             "field_expression" => {
-                let outer = facts.parent(parent).filter(|p| p.kind() == "call_expression");
+                let outer = facts
+                    .parent(parent)
+                    .filter(|p| p.kind() == "call_expression");
                 let unwraps = parent.child_by_field_name("field").is_some_and(|f| {
                     matches!(
                         node::text(f, source),
@@ -1077,7 +1079,6 @@ fn bind<'t>(facts: &FileFacts<'t>, source: &str, acquisition: &mut Acquisition<'
     acquisition.handle = handle;
     acquisition.statement = statement.or_else(|| facts.enclosing_statement(call.node));
 }
-
 
 // ---------------------------------------------------------------------------------------------------------
 // Declarations the file shows: struct/class fields, Go `var`s, embedded fields, parameters.
