@@ -120,8 +120,20 @@ pub struct ToolConventions {
 #[serde(deny_unknown_fields)]
 pub struct GoCommand {
     /// The command's type, resolved through the imports (`github.com/spf13/cobra.Command`).
+    #[serde(default)]
     pub types: Vec<String>,
+    /// Ends of resolved types (`/cli.Command`): a project's own command package of a conventional name.
+    #[serde(default)]
+    pub type_suffixes: Vec<String>,
     pub body_fields: Vec<String>,
+}
+
+impl GoCommand {
+    /// Whether a composite literal of the resolved type `path` is one of these commands.
+    pub fn matches(&self, path: &str) -> bool {
+        self.types.iter().any(|t| t == path)
+            || self.type_suffixes.iter().any(|s| path.ends_with(s.as_str()))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

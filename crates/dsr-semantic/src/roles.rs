@@ -98,9 +98,7 @@ fn go_command_bodies(
     let mut bodies: Vec<Range<usize>> = Vec::new();
     for literal in &facts.literals {
         let Some(command) = literal.type_path.as_deref().and_then(|path| {
-            tool.go_command
-                .iter()
-                .find(|c| c.types.iter().any(|t| t == path))
+            tool.go_command.iter().find(|c| c.matches(path))
         }) else {
             continue;
         };
@@ -503,6 +501,7 @@ import (
 
 	"github.com/spf13/cobra"
 	cli "github.com/urfave/cli/v2"
+	own "example.com/tools/pkg/cli"
 )
 
 func Status() *cobra.Command {
@@ -534,6 +533,11 @@ func Serve() *cobra.Command {
 	}
 }
 
+var Probe = &own.Command{Name: "probe", Action: func() error {
+	_, err := http.Get("http://localhost:8080/probe")
+	return err
+}}
+
 func helper() { _, _ = http.Get("http://localhost:8080/other") }
 "#;
         let roles = roles("cmd/commands.go", Language::Go, source);
@@ -541,6 +545,7 @@ func helper() { _, _ = http.Get("http://localhost:8080/other") }
         assert_eq!(roles.file(), CodeRole::Production);
         assert_eq!(role_of("localhost:8080/status"), CodeRole::Tool);
         assert_eq!(role_of("localhost:8080/sync"), CodeRole::Tool);
+        assert_eq!(role_of("localhost:8080/probe"), CodeRole::Tool);
         assert_eq!(role_of("config.invalid"), CodeRole::Production);
         assert_eq!(role_of("localhost:8080/other"), CodeRole::Production);
     }
