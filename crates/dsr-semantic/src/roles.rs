@@ -41,7 +41,7 @@ impl CodeRoles {
             Vec::new()
         };
         let tool_items = if facts.language == Language::Go && file == CodeRole::Production {
-            go_command_bodies(facts, source, conventions)
+            go_command_bodies(facts, conventions)
         } else {
             Vec::new()
         };
@@ -87,13 +87,9 @@ fn in_ranges(ranges: &[Range<usize>], offset: usize) -> bool {
 }
 
 /// The bodies of the file's Go commands (`kb/roles.toml` `[[tool.go_command]]`): the function literal a body
-/// field holds, or the function of this file it names (`RunE: runStatus`), unless the body runs the service
+/// field holds, unless the body runs the service
 /// (calls one of `go_command_service_calls`: a server's root command is the service, not a tool).
-fn go_command_bodies(
-    facts: &FileFacts<'_>,
-    source: &str,
-    conventions: &RoleConventions,
-) -> Vec<Range<usize>> {
+fn go_command_bodies(facts: &FileFacts<'_>, conventions: &RoleConventions) -> Vec<Range<usize>> {
     let tool = &conventions.tool;
     let mut bodies: Vec<Range<usize>> = Vec::new();
     for literal in &facts.literals {
@@ -106,21 +102,11 @@ fn go_command_bodies(
             if !command.body_fields.iter().any(|f| *f == field.name) {
                 continue;
             }
-            let Some(value) = field.value else { continue };
-            let body = match value.kind() {
-                "func_literal" => Some(value.byte_range()),
-                "identifier" => {
-                    let name = node::text(value, source);
-                    facts
-                        .functions
-                        .iter()
-                        .find(|f| f.parent.is_none() && f.name == name)
-                        .map(|f| f.node.byte_range())
-                }
-                _ => None,
-            };
-            if let Some(body) = body {
-                bodies.push(body);
+            // A literal only: a function named there (`RunE: runStatus`) is declared in another top-level
+            // item, which the incremental slices of that function cannot see, so its role would differ between
+            // a keystroke's analysis and the file's.
+            if let Some(value) = field.value.filter(|v| v.kind() == "func_literal") {
+                bodies.push(value.byte_range());
             }
         }
     }
@@ -515,12 +501,10 @@ func Status() *cobra.Command {
 }
 
 func Sync() *cli.Command {
-	return &cli.Command{Name: "sync", Action: runSync}
-}
-
-func runSync(c *cli.Context) error {
-	_, err := http.Get("http://localhost:8080/sync")
-	return err
+	return &cli.Command{Name: "sync", Action: func(c *cli.Context) error {
+		_, err := http.Get("http://localhost:8080/sync")
+		return err
+	}}
 }
 
 func Serve() *cobra.Command {
