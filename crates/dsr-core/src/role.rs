@@ -132,7 +132,10 @@ impl GoCommand {
     /// Whether a composite literal of the resolved type `path` is one of these commands.
     pub fn matches(&self, path: &str) -> bool {
         self.types.iter().any(|t| t == path)
-            || self.type_suffixes.iter().any(|s| path.ends_with(s.as_str()))
+            || self
+                .type_suffixes
+                .iter()
+                .any(|s| path.ends_with(s.as_str()))
     }
 }
 

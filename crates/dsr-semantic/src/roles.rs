@@ -93,9 +93,11 @@ fn go_command_bodies(facts: &FileFacts<'_>, conventions: &RoleConventions) -> Ve
     let tool = &conventions.tool;
     let mut bodies: Vec<Range<usize>> = Vec::new();
     for literal in &facts.literals {
-        let Some(command) = literal.type_path.as_deref().and_then(|path| {
-            tool.go_command.iter().find(|c| c.matches(path))
-        }) else {
+        let Some(command) = literal
+            .type_path
+            .as_deref()
+            .and_then(|path| tool.go_command.iter().find(|c| c.matches(path)))
+        else {
             continue;
         };
         for field in &literal.fields {
@@ -105,7 +107,12 @@ fn go_command_bodies(facts: &FileFacts<'_>, conventions: &RoleConventions) -> Ve
             // A literal only: a function named there (`RunE: runStatus`) is declared in another top-level
             // item, which the incremental slices of that function cannot see, so its role would differ between
             // a keystroke's analysis and the file's.
-            if let Some(value) = field.value.filter(|v| v.kind() == "func_literal") {
+            // tree-sitter-go wraps a keyed element's value in a `literal_element`.
+            let value = field.value.map(|v| match v.kind() {
+                "literal_element" => v.named_child(0).unwrap_or(v),
+                _ => v,
+            });
+            if let Some(value) = value.filter(|v| v.kind() == "func_literal") {
                 bodies.push(value.byte_range());
             }
         }
