@@ -699,6 +699,10 @@ pub struct HttpClient {
     pub request_type: Option<String>,
     #[serde(default)]
     pub response_type: Option<String>,
+    /// Go: methods a client's transport implements (`RoundTrip` of an `http.RoundTripper`): the request they
+    /// receive is the client's own on its way out, not one a server received.
+    #[serde(default)]
+    pub transport_methods: Vec<String>,
 }
 
 impl HttpClient {

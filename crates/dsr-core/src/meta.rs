@@ -144,9 +144,14 @@ pub enum RuleRoles {
     /// reported in tool, frontend or build code, which serves nobody, nor in tests even when `[scope]` includes
     /// them: a server a test starts is a fixture.
     Servers,
-    /// Advice for a service calling others (timeouts, retries, fan-out): in tool, frontend and build code, where
-    /// a person is watching and can retry, it is reported at [`Severity::Low`] at most.
+    /// Advice for a service calling others (fan-out, retries in step, leaked bodies): in tool, frontend and build
+    /// code, where a person is watching and can retry, it is reported at [`Severity::Low`] at most.
     Clients,
+    /// Advice that only matters for a long-running service calling others (a client timeout, backoff between
+    /// retries, a cap on retries or on a response body, the caller's cancellation): not reported in tool,
+    /// frontend or build code, where one invocation has a person or a job waiting on it who stops it, and the
+    /// only memory or time at stake is that run's (docs/precision.md, issue 13).
+    ServiceClients,
 }
 
 impl RuleRoles {
@@ -156,6 +161,7 @@ impl RuleRoles {
             RuleRoles::Everywhere => "every role in `[scope]`",
             RuleRoles::Servers => "production and example code in `[scope]`; not tools, frontends, build scripts or tests",
             RuleRoles::Clients => "every role in `[scope]`; Low severity in tools, frontends and build scripts",
+            RuleRoles::ServiceClients => "production, example and test code in `[scope]`; not tools, frontends or build scripts",
         }
     }
 
@@ -168,6 +174,8 @@ impl RuleRoles {
             RuleRoles::Servers => Some(severity),
             RuleRoles::Clients if serves_nobody => Some(severity.min(Severity::Low)),
             RuleRoles::Clients => Some(severity),
+            RuleRoles::ServiceClients if serves_nobody => None,
+            RuleRoles::ServiceClients => Some(severity),
         }
     }
 }
@@ -380,6 +388,19 @@ mod tests {
             RuleRoles::Clients.severity_in(Test, Severity::Medium),
             Some(Severity::Medium)
         );
+        for role in [Tool, Frontend, Build] {
+            assert_eq!(
+                RuleRoles::ServiceClients.severity_in(role, Severity::High),
+                None,
+                "{role}"
+            );
+        }
+        for role in [Production, Example, Test] {
+            assert_eq!(
+                RuleRoles::ServiceClients.severity_in(role, Severity::High),
+                Some(Severity::High)
+            );
+        }
         for role in CodeRole::ALL {
             assert_eq!(
                 RuleRoles::Everywhere.severity_in(role, Severity::Critical),

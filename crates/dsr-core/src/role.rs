@@ -107,6 +107,36 @@ pub struct FolderConventions {
 pub struct ToolConventions {
     pub folder_words: Vec<String>,
     pub file_words: Vec<String>,
+    /// Calls (by the callee's last name) that make a command's body the service itself, not a tool.
+    #[serde(default)]
+    pub go_command_service_calls: Vec<String>,
+    /// Go command-line frameworks whose commands' bodies are tool code.
+    #[serde(default)]
+    pub go_command: Vec<GoCommand>,
+}
+
+/// A Go command type (`cobra.Command`) and the fields that hold the function the command runs (`RunE`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoCommand {
+    /// The command's type, resolved through the imports (`github.com/spf13/cobra.Command`).
+    #[serde(default)]
+    pub types: Vec<String>,
+    /// Ends of resolved types (`/cli.Command`): a project's own command package of a conventional name.
+    #[serde(default)]
+    pub type_suffixes: Vec<String>,
+    pub body_fields: Vec<String>,
+}
+
+impl GoCommand {
+    /// Whether a composite literal of the resolved type `path` is one of these commands.
+    pub fn matches(&self, path: &str) -> bool {
+        self.types.iter().any(|t| t == path)
+            || self
+                .type_suffixes
+                .iter()
+                .any(|s| path.ends_with(s.as_str()))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -155,6 +185,11 @@ mod tests {
             .iter()
             .any(|p| p == "_test.go"));
         assert!(!conventions.example.folder_words.is_empty());
+        assert!(conventions
+            .tool
+            .go_command
+            .iter()
+            .any(|c| c.body_fields.iter().any(|f| f == "RunE")));
     }
 
     #[test]

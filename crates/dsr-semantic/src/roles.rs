@@ -15,12 +15,15 @@ use tree_sitter::Node;
 
 use crate::facts::FileFacts;
 
-/// The roles of one file: the file's own, and the byte ranges of items that are test code inside it.
+/// The roles of one file: the file's own, and the byte ranges of items that are test or tool code inside it.
 #[derive(Clone, Debug, Default)]
 pub struct CodeRoles {
     file: CodeRole,
     /// Rust items that only exist in test builds, outermost only, in document order.
     test_items: Vec<Range<usize>>,
+    /// Go command bodies (a cobra command's `RunE`, a urfave/cli `Action`) in a production file, in document
+    /// order, none inside another.
+    tool_items: Vec<Range<usize>>,
 }
 
 impl CodeRoles {
@@ -37,7 +40,16 @@ impl CodeRoles {
         } else {
             Vec::new()
         };
-        CodeRoles { file, test_items }
+        let tool_items = if facts.language == Language::Go && file == CodeRole::Production {
+            go_command_bodies(facts, conventions)
+        } else {
+            Vec::new()
+        };
+        CodeRoles {
+            file,
+            test_items,
+            tool_items,
+        }
     }
 
     /// The role of the file as a whole.
@@ -45,10 +57,12 @@ impl CodeRoles {
         self.file
     }
 
-    /// The role of the code at a byte offset: a test item's role inside a production file.
+    /// The role of the code at a byte offset: a test item's or a command body's role inside a production file.
     pub fn at(&self, offset: usize) -> CodeRole {
         if self.file == CodeRole::Test || self.in_test_item(offset) {
             CodeRole::Test
+        } else if in_ranges(&self.tool_items, offset) {
+            CodeRole::Tool
         } else {
             self.file
         }
@@ -62,11 +76,67 @@ impl CodeRoles {
     }
 
     fn in_test_item(&self, offset: usize) -> bool {
-        let at = self.test_items.partition_point(|item| item.end <= offset);
-        self.test_items
-            .get(at)
-            .is_some_and(|item| item.start <= offset)
+        in_ranges(&self.test_items, offset)
     }
+}
+
+/// Whether `offset` lies in one of `ranges` (sorted, none inside another).
+fn in_ranges(ranges: &[Range<usize>], offset: usize) -> bool {
+    let at = ranges.partition_point(|item| item.end <= offset);
+    ranges.get(at).is_some_and(|item| item.start <= offset)
+}
+
+/// The bodies of the file's Go commands (`kb/roles.toml` `[[tool.go_command]]`): the function literal a body
+/// field holds, unless the body runs the service
+/// (calls one of `go_command_service_calls`: a server's root command is the service, not a tool).
+fn go_command_bodies(facts: &FileFacts<'_>, conventions: &RoleConventions) -> Vec<Range<usize>> {
+    let tool = &conventions.tool;
+    let mut bodies: Vec<Range<usize>> = Vec::new();
+    for literal in &facts.literals {
+        let Some(command) = literal
+            .type_path
+            .as_deref()
+            .and_then(|path| tool.go_command.iter().find(|c| c.matches(path)))
+        else {
+            continue;
+        };
+        for field in &literal.fields {
+            if !command.body_fields.iter().any(|f| *f == field.name) {
+                continue;
+            }
+            // A literal only: a function named there (`RunE: runStatus`) is declared in another top-level
+            // item, which the incremental slices of that function cannot see, so its role would differ between
+            // a keystroke's analysis and the file's.
+            // tree-sitter-go wraps a keyed element's value in a `literal_element`.
+            let value = field.value.map(|v| match v.kind() {
+                "literal_element" => v.named_child(0).unwrap_or(v),
+                _ => v,
+            });
+            if let Some(value) = value.filter(|v| v.kind() == "func_literal") {
+                bodies.push(value.byte_range());
+            }
+        }
+    }
+    let serves = |body: &Range<usize>| {
+        facts.calls.iter().any(|call| {
+            body.start <= call.node.start_byte()
+                && call.node.end_byte() <= body.end
+                && call
+                    .callee_text
+                    .rsplit('.')
+                    .next()
+                    .is_some_and(|last| tool.go_command_service_calls.iter().any(|s| s == last))
+        })
+    };
+    bodies.retain(|body| !serves(body));
+    bodies.sort_by_key(|body| (body.start, std::cmp::Reverse(body.end)));
+    let mut outermost: Vec<Range<usize>> = Vec::with_capacity(bodies.len());
+    for body in bodies {
+        if outermost.last().is_none_or(|last| body.start >= last.end) {
+            outermost.push(body);
+        }
+    }
+    outermost
 }
 
 /// The role a path gives by the conventions: test, example, build script, tool or frontend folders and names.
@@ -413,6 +483,62 @@ mod tests {
             roles("src/server.ts", Language::TypeScript, server).file(),
             CodeRole::Production
         );
+    }
+
+    #[test]
+    fn go_command_bodies_are_tool_code_unless_they_run_the_service() {
+        let source = r#"package cmd
+
+import (
+	"net/http"
+
+	"github.com/spf13/cobra"
+	cli "github.com/urfave/cli/v2"
+	own "example.com/tools/pkg/cli"
+)
+
+func Status() *cobra.Command {
+	return &cobra.Command{
+		Use: "status",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := http.Get("http://localhost:8080/status")
+			return err
+		},
+	}
+}
+
+func Sync() *cli.Command {
+	return &cli.Command{Name: "sync", Action: func(c *cli.Context) error {
+		_, err := http.Get("http://localhost:8080/sync")
+		return err
+	}}
+}
+
+func Serve() *cobra.Command {
+	return &cobra.Command{
+		Use: "serve",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, _ = http.Get("http://config.invalid/")
+			return http.ListenAndServe(":8080", nil)
+		},
+	}
+}
+
+var Probe = &own.Command{Name: "probe", Action: func() error {
+	_, err := http.Get("http://localhost:8080/probe")
+	return err
+}}
+
+func helper() { _, _ = http.Get("http://localhost:8080/other") }
+"#;
+        let roles = roles("cmd/commands.go", Language::Go, source);
+        let role_of = |needle: &str| roles.at(source.find(needle).expect("call in source"));
+        assert_eq!(roles.file(), CodeRole::Production);
+        assert_eq!(role_of("localhost:8080/status"), CodeRole::Tool);
+        assert_eq!(role_of("localhost:8080/sync"), CodeRole::Tool);
+        assert_eq!(role_of("localhost:8080/probe"), CodeRole::Tool);
+        assert_eq!(role_of("config.invalid"), CodeRole::Production);
+        assert_eq!(role_of("localhost:8080/other"), CodeRole::Production);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use dsr_core::kb::{ApiKind, ClientShape, PathGroupKind};
+use dsr_core::kb::{ApiKind, ClientShape, HttpClient, PathGroupKind};
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
 use dsr_semantic::tree_sitter::Node;
@@ -35,7 +35,12 @@ declare_rule! {
     /// internal service are reported with medium confidence. Not reported: a Go read in a function that also reads
     /// the same body through a limit or into a buffer of a chosen size (`io.ReadFull`; on another path: the limit
     /// switched off by configuration); a read in a function whose every caller in the file capped the body
-    /// first; the body of a request the function sends itself (`client.Do(req)`).
+    /// first; the body of a request the function sends itself (`client.Do(req)`) or that a client transport's
+    /// `RoundTrip(req)` receives on its way out.
+    ///
+    /// Not reported in tool, frontend or build code (code roles): a body read whole there costs the memory of one
+    /// run of a CLI or one tab, not a service's; the open question "is the server trusted?" is only worth asking of
+    /// a service (docs/precision.md, issue 13).
     ///
     /// ## Example
     /// ```go
@@ -98,7 +103,7 @@ declare_rule! {
         fix: Never,
         scope: File,
         reads: [RemoteCalls],
-        roles: Clients,
+        roles: ServiceClients,
     }
 }
 
@@ -276,7 +281,9 @@ fn go_body_kind(ctx: &RuleContext<'_>, call: &Call<'_>, name: &str) -> Option<bo
                 .http_client_shaped(ctx.language, ClientShape::ClientField)?;
             let typed = |t: &Option<String>| p.type_path.is_some() && p.type_path == *t;
             return match () {
-                _ if typed(&client.request_type) && !sends(ctx, index, name) => Some(true),
+                _ if typed(&client.request_type) && !outgoing(ctx, index, name, client) => {
+                    Some(true)
+                }
                 _ if typed(&client.response_type) => Some(false),
                 _ => None,
             };
@@ -317,8 +324,14 @@ fn go_body_kind(ctx: &RuleContext<'_>, call: &Call<'_>, name: &str) -> Option<bo
     None
 }
 
-/// The function hands the request `name` to an HTTP call (`client.Do(req)`): an outgoing request.
-fn sends(ctx: &RuleContext<'_>, function: usize, name: &str) -> bool {
+/// The request `name` is one the code sends: the function is a client transport's method that receives it on
+/// its way out (`RoundTrip(req)`, kb `transport_methods`), or it hands the request to an HTTP call
+/// (`client.Do(req)`).
+fn outgoing(ctx: &RuleContext<'_>, function: usize, name: &str, client: &HttpClient) -> bool {
+    let method = ctx.facts.functions[function].name.rsplit('.').next();
+    if method.is_some_and(|m| client.transport_methods.iter().any(|t| t == m)) {
+        return true;
+    }
     let effects = ctx.remote_calls();
     ctx.facts.calls.iter().enumerate().any(|(i, c)| {
         c.function.is_some_and(|f| {

@@ -48,6 +48,10 @@ declare_rule! {
     /// spread) is an open question; a `signal` set to another value is not reported when the received signal is
     /// used elsewhere in the function (it may be linked with `AbortSignal.any` or an event listener).
     ///
+    /// Not reported in tool, frontend or build code (code roles): a command's caller is the person or job that ran
+    /// it, and stopping it ends the process, so there is no request deadline or cancellation to carry
+    /// (docs/precision.md, issue 13).
+    ///
     /// ## Example
     /// ```go
     /// package orders
@@ -118,7 +122,7 @@ declare_rule! {
         fix: Sometimes,
         scope: Function,
         reads: [Handlers],
-        roles: Clients,
+        roles: ServiceClients,
     }
 }
 

@@ -40,6 +40,10 @@ declare_rule! {
     /// need no overall timeout; suppress them with the reason. `reqwest::blocking` has a 30 s default, so its
     /// uses are open questions (is 30 s inside the caller's budget?), not findings.
     ///
+    /// Not reported in tool, frontend or build code (code roles): a one-shot CLI or a browser tab has a person
+    /// waiting who gives up, and a hung request there holds no service's worker; on eight codebases these findings
+    /// were true statements that nobody needed (docs/precision.md, issue 13).
+    ///
     /// ## Example
     /// ```go
     /// package billing
@@ -101,7 +105,7 @@ declare_rule! {
         fix: Sometimes,
         scope: File,
         reads: [StoredValues],
-        roles: Clients,
+        roles: ServiceClients,
     }
 }
 

@@ -32,6 +32,10 @@ declare_rule! {
     /// Rust `#[test]`/`#[cfg(test)]`) is not reported: a fixed-interval loop there waits for a server the test
     /// itself started, which no other client shares.
     ///
+    /// Not reported in tool, frontend or build code (code roles): a developer tool polling a process it just
+    /// started, or a one-shot script retrying, is watched by the person who ran it and shares no dependency with a
+    /// fleet of callers (docs/precision.md, issue 13).
+    ///
     /// ## Example
     /// ```go
     /// package client
@@ -97,7 +101,7 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [Retries],
-        roles: Clients,
+        roles: ServiceClients,
     }
 }
 

@@ -27,6 +27,10 @@ declare_rule! {
     /// on purpose; they still need a cancellation check so that shutdown can stop them. Findings that rest on a
     /// library's default (tokio-retry, cockatiel) have medium confidence.
     ///
+    /// Not reported in tool, frontend or build code (code roles): a tool retrying until it succeeds is stopped by
+    /// the person or job that runs it; an endless retry matters in a service that nobody watches
+    /// (docs/precision.md, issue 13).
+    ///
     /// ## Example
     /// ```rust
     /// use reqwest::Client;
@@ -86,7 +90,7 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [Retries],
-        roles: Clients,
+        roles: ServiceClients,
     }
 }
 

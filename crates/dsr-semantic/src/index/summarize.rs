@@ -449,7 +449,11 @@ fn parameter_effects(
         }
     }
     let context = facts.context_source(f, ctx.source);
-    if context.is_none() && ctx.language == Language::Go {
+    // A fresh context only drops a caller's deadline where the function does work a deadline would stop: it
+    // reaches a remote system. A supervisor's own cancellation root (`context.WithCancel(context.Background())`
+    // stored for `Wait(ctx)`), a local compile or a drain after cancel does not (issue 13, seed 21 sample).
+    if context.is_none() && ctx.language == Language::Go && ctx.remote_calls().function(f).is_some()
+    {
         let fresh = calls_in().find(|call| {
             call.args.iter().any(|a| {
                 matches!(

@@ -852,6 +852,7 @@ impl FunctionNames {
             return None;
         }
         let text = call.callee_text.as_str();
+        let path_call = text.contains("::");
         let (qualifier, name) = match text.rsplit_once("::") {
             Some((q, n)) => (Some(q), n),
             None => match text.rsplit_once('.') {
@@ -874,7 +875,32 @@ impl FunctionNames {
                 if facts.import(head).is_some() && !own_receiver {
                     return None;
                 }
-                let methods: Vec<usize> = candidates.iter().copied().filter(is_method).collect();
+                // A path call names its type (`std::path::Path::new`, `Poller::new`): only a method of that
+                // type is it, never another type's method of the same name (router's `Path::new` was taken
+                // for the file's own remote `new`).
+                let type_name = |path: &str| {
+                    let path = path.split('<').next().unwrap_or(path);
+                    path.trim_end_matches(':')
+                        .rsplit("::")
+                        .next()
+                        .unwrap_or(path)
+                        .to_string()
+                };
+                let named_type = (path_call && !own_receiver).then(|| type_name(qualifier));
+                let of_named_type = |i: &usize| {
+                    named_type.as_deref().is_none_or(|ty| {
+                        facts.functions[*i]
+                            .name
+                            .rsplit_once("::")
+                            .is_some_and(|(owner, _)| type_name(owner) == ty)
+                    })
+                };
+                let methods: Vec<usize> = candidates
+                    .iter()
+                    .copied()
+                    .filter(is_method)
+                    .filter(of_named_type)
+                    .collect();
                 if !own_receiver && methods.len() != 1 {
                     return None;
                 }
@@ -1120,6 +1146,30 @@ async fn upsert(pool: &PgPool) { sqlx::query("INSERT INTO t VALUES ($1) ON CONFL
                 })
                 .collect();
             assert_eq!(executes, [Some(WriteKind::SqlInsert), None]);
+        });
+    }
+
+    #[test]
+    fn a_path_call_is_only_a_method_of_the_type_it_names() {
+        let source = r#"use reqwest::Client;
+struct Poller { client: Client }
+impl Poller {
+    async fn new(client: Client) -> Poller { client.get("u").send().await; Poller { client } }
+}
+fn open(name: &str) -> std::path::PathBuf { std::path::Path::new(name).to_path_buf() }
+async fn start(client: Client) -> Poller { Poller::new(client).await }
+"#;
+        with_effects(Language::Rust, source, |facts, effects| {
+            let remote_of = |callee: &str| {
+                let index = facts
+                    .calls
+                    .iter()
+                    .position(|c| c.callee_text == callee)
+                    .expect("call in source");
+                effects.remote(index).is_some()
+            };
+            assert!(!remote_of("std::path::Path::new"));
+            assert!(remote_of("Poller::new"));
         });
     }
 
