@@ -8,6 +8,8 @@ pub mod server_without_timeouts;
 pub mod unbounded_retry;
 pub mod wait_ignores_cancellation;
 
+use dsr_core::{Confidence, TextRange};
+use dsr_semantic::models::retry::{Judged, LibraryRetry, Retry};
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
@@ -96,6 +98,35 @@ pub(crate) fn retry_options_passed(ctx: &RuleContext<'_>, call: Node<'_>) -> Vec
         .into_iter()
         .map(|o| format!("`{}`", quote(&o, 40)))
         .collect()
+}
+
+/// How a retry library's call is reported when one property (jitter, a limit) is missing: at the setting that
+/// turned it off, with the knowledge base's note or `explicit(setting text)`, at High confidence; or, when the
+/// library's default decides it and the whole configuration is visible here, at the call with `implicit(options)`
+/// (the options passed, possibly none), at Medium confidence. `None` when the configuration is not all visible
+/// (a backoff passed in as a parameter): the property may be set where the code does not show.
+pub(crate) fn library_setting_site(
+    ctx: &RuleContext<'_>,
+    retry: &Retry<'_>,
+    library: &LibraryRetry,
+    judged: &Judged,
+    explicit: impl FnOnce(&str) -> String,
+    implicit: impl FnOnce(&[String]) -> String,
+) -> Option<(TextRange, String, Confidence)> {
+    match &judged.setting {
+        Some((range, note)) => Some((
+            *range,
+            note.clone()
+                .unwrap_or_else(|| explicit(&quote(ctx.text(*range), 40))),
+            Confidence::High,
+        )),
+        None if library.config_visible => Some((
+            retry.anchor,
+            implicit(&retry_options_passed(ctx, retry.node)),
+            Confidence::Medium,
+        )),
+        None => None,
+    }
 }
 
 /// "`a`, `b` and 2 more": the options passed, short enough for a title.

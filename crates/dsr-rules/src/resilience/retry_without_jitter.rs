@@ -1,4 +1,4 @@
-use dsr_core::{declare_rule, Confidence, Fix, Rule, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Fix, Rule, RuleMeta, TextRange};
 use dsr_semantic::models::{LibraryRetry, Retry};
 use dsr_semantic::RuleContext;
 
@@ -144,38 +144,26 @@ fn check_library(
     if !library.grows.value || library.jitter.value {
         return;
     }
-    let entry = ctx.text(retry.anchor);
-    let (range, title, confidence) = match &library.jitter.setting {
-        Some((range, note)) => (
-            *range,
-            note.clone().unwrap_or_else(|| {
-                format!(
-                    "`{}` turns off {}'s jitter",
-                    quote(ctx.text(*range), 40),
-                    library.library
-                )
-            }),
-            Confidence::High,
-        ),
-        None if library.config_visible => {
-            let options = super::retry_options_passed(ctx, retry.node);
-            let title = if options.is_empty() {
-                format!(
-                    "`{}` backs off without jitter: {}",
-                    quote(entry, 40),
-                    library.defaults
-                )
+    let entry = quote(ctx.text(retry.anchor), 40);
+    let Some((range, title, confidence)) = super::library_setting_site(
+        ctx,
+        retry,
+        library,
+        &library.jitter,
+        |setting| format!("`{setting}` turns off {}'s jitter", library.library),
+        |options| {
+            if options.is_empty() {
+                format!("`{entry}` backs off without jitter: {}", library.defaults)
             } else {
                 format!(
-                    "`{}` backs off without jitter: {} adds none by default, and the options set here ({}) do not turn it on",
-                    quote(entry, 40),
+                    "`{entry}` backs off without jitter: {} adds none by default, and the options set here ({}) do not turn it on",
                     library.library,
-                    super::list_options(&options)
+                    super::list_options(options)
                 )
-            };
-            (retry.anchor, title, Confidence::Medium)
-        }
-        None => return,
+            }
+        },
+    ) else {
+        return;
     };
     ctx.finding(&RetryWithoutJitter::META, range)
         .title(title)

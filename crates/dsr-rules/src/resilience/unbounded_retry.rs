@@ -1,4 +1,4 @@
-use dsr_core::{declare_rule, Confidence, Fix, Rule, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Fix, Rule, RuleMeta, TextRange};
 use dsr_semantic::models::{LibraryRetry, Retry, RetryKind};
 use dsr_semantic::RuleContext;
 
@@ -157,38 +157,26 @@ fn check_library(
     if library.bounded.value || library.cancellation.is_some() {
         return;
     }
-    let entry = ctx.text(retry.anchor);
-    let (range, title, confidence) = match &library.bounded.setting {
-        Some((range, note)) => (
-            *range,
-            note.clone().unwrap_or_else(|| {
-                format!(
-                    "`{}` makes {} retry forever",
-                    quote(ctx.text(*range), 40),
-                    library.library
-                )
-            }),
-            Confidence::High,
-        ),
-        None if library.config_visible => {
-            let options = super::retry_options_passed(ctx, retry.node);
-            let title = if options.is_empty() {
-                format!(
-                    "`{}` never gives up: {}",
-                    quote(entry, 40),
-                    library.defaults
-                )
+    let entry = quote(ctx.text(retry.anchor), 40);
+    let Some((range, title, confidence)) = super::library_setting_site(
+        ctx,
+        retry,
+        library,
+        &library.bounded,
+        |setting| format!("`{setting}` makes {} retry forever", library.library),
+        |options| {
+            if options.is_empty() {
+                format!("`{entry}` never gives up: {}", library.defaults)
             } else {
                 format!(
-                    "`{}` never gives up: {} sets no limit by default, and the options set here ({}) add none",
-                    quote(entry, 40),
+                    "`{entry}` never gives up: {} sets no limit by default, and the options set here ({}) add none",
                     library.library,
-                    super::list_options(&options)
+                    super::list_options(options)
                 )
-            };
-            (retry.anchor, title, Confidence::Medium)
-        }
-        None => return,
+            }
+        },
+    ) else {
+        return;
     };
     ctx.finding(&UnboundedRetry::META, range)
         .title(title)
