@@ -101,7 +101,7 @@ fn go_command_bodies(facts: &FileFacts<'_>, conventions: &RoleConventions) -> Ve
             continue;
         };
         for field in &literal.fields {
-            if !command.body_fields.iter().any(|f| *f == field.name) {
+            if !command.body_fields.contains(&field.name) {
                 continue;
             }
             // A literal only: a function named there (`RunE: runStatus`) is declared in another top-level
