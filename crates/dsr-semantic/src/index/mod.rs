@@ -84,6 +84,9 @@ pub struct Linked {
     effects: Vec<Vec<Vec<Propagated>>>,
     /// Per file: the files whose functions call into it.
     dependents: Vec<FxHashSet<usize>>,
+    /// Parameters (file, function, parameter) every caller of the workspace gives a value that bounds time
+    /// ([`Arg::Bounded`], or a parameter of its own that is bounded so), with one such call (file, range).
+    bounded_params: FxHashMap<(usize, usize, usize), (usize, TextRange)>,
     generation: u64,
 }
 
@@ -428,6 +431,7 @@ impl Linked {
             resolved_call_sites = edges.len(),
             "workspace index linked"
         );
+        self.bounded_params = bounded_params(&self.files, &edges);
         self.effects = effects;
         self.dependents = dependents;
     }
@@ -478,6 +482,77 @@ fn shared_effects(effects: &[Vec<Vec<Propagated>>], targets: &Targets) -> Vec<Pr
             ..e.clone()
         })
         .collect()
+}
+
+/// The parameters every caller gives a value that bounds time: facts that flow into a callee (a context with a
+/// deadline, a client built with a timeout). A caller that passes its own parameter counts when that parameter
+/// is bounded by all of its callers in turn, to a fixed point of at most [`MAX_DEPTH`] rounds; a function
+/// nobody in the workspace calls has no bounded parameter (its callers are elsewhere), and a call that may
+/// reach several functions counts as a caller of each.
+fn bounded_params(
+    files: &[LinkedFile],
+    edges: &[(usize, usize, usize, usize, Targets)],
+) -> FxHashMap<(usize, usize, usize), (usize, TextRange)> {
+    // Each callee's incoming call sites: (caller file, caller function, call), and the argument offset (a
+    // Rust method's `self` is its first parameter and no argument).
+    let mut incoming: FxHashMap<(usize, usize), Vec<(usize, usize, &CallSite)>> =
+        FxHashMap::default();
+    for (file, function, site, _, targets) in edges {
+        let call = &files[*file].summary.functions[*function].calls[*site];
+        for &target in &targets.functions {
+            incoming
+                .entry(target)
+                .or_default()
+                .push((*file, *function, call));
+        }
+    }
+    let mut bounded: FxHashMap<(usize, usize, usize), (usize, TextRange)> = FxHashMap::default();
+    // Only callees some caller passes a value that bounds time, or a parameter, can have one.
+    incoming.retain(|_, calls| {
+        calls.iter().all(|(_, _, call)| {
+            call.args
+                .iter()
+                .any(|a| matches!(a, Arg::Bounded | Arg::Param(_)))
+        })
+    });
+    for _ in 0..MAX_DEPTH {
+        let mut changed = false;
+        for (&(file, function), calls) in &incoming {
+            let params = &files[file].summary.functions[function].params;
+            let offset = usize::from(params.first().is_some_and(|p| p.name == "self"));
+            for param in offset..params.len() {
+                if bounded.contains_key(&(file, function, param)) {
+                    continue;
+                }
+                let mut evidence = None;
+                let all = calls.iter().all(|&(caller_file, caller, call)| {
+                    let shift = if call.method.is_some() { offset } else { 0 };
+                    match call.args.get(param - shift) {
+                        Some(Arg::Bounded) => {
+                            evidence.get_or_insert((caller_file, call.range));
+                            true
+                        }
+                        Some(Arg::Param(p)) => match bounded.get(&(caller_file, caller, *p)) {
+                            Some(&at) => {
+                                evidence.get_or_insert(at);
+                                true
+                            }
+                            None => false,
+                        },
+                        _ => false,
+                    }
+                });
+                if let (true, Some(at)) = (all, evidence) {
+                    bounded.insert((file, function, param), at);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    bounded
 }
 
 /// What a callee's effect means for its caller, given what the caller passes: an effect on a parameter
@@ -882,6 +957,57 @@ impl IndexView {
             effects,
             linked: &self.linked,
         })
+    }
+}
+
+impl IndexView {
+    /// Whether every caller in the workspace of this file's function `function` (as the facts name it) gives
+    /// parameter `param` a value that bounds time (a context with a deadline, a signal that times out, options
+    /// or a client with a timeout): the file and range of one such call. `None` when some caller does not, or
+    /// no caller is known. The file's own callers are read from its summary in the index.
+    pub fn bounded_by_callers(&self, function: &str, param: usize) -> Option<(&Path, TextRange)> {
+        let file = self.exclude?;
+        let index = self.linked.files[file].summary.function(function)?;
+        let &(at, range) = self.linked.bounded_params.get(&(file, index, param))?;
+        Some((self.linked.path(at), range))
+    }
+}
+
+impl IndexView {
+    /// Where another method of the type `owner` (as this file's function names give it: `Lock` of
+    /// `Lock.Release`) takes a lock on `key` (as written, `l.key`), in another file of the same Go package or
+    /// Rust crate: the file, the range of the claim and whether the lock expires. A TS class lives in one
+    /// file, which its own analysis sees whole.
+    pub fn lock_taken_by_type(&self, owner: &str, key: &str) -> Option<(&Path, TextRange, bool)> {
+        let scope_here = scope(&self.place);
+        for (id, file) in self.linked.files.iter().enumerate() {
+            if Some(id) == self.exclude
+                || file.place.as_ref().map(scope).as_deref() != Some(scope_here.as_str())
+            {
+                continue;
+            }
+            for function in &file.summary.functions {
+                let Some((type_name, _)) = function.name.rsplit_once(['.', ':']) else {
+                    continue;
+                };
+                if type_name.trim_end_matches(':') != owner {
+                    continue;
+                }
+                for site in &function.effects {
+                    if let Effect::Lock {
+                        acquire: true,
+                        key: Some(taken),
+                        expires,
+                    } = &site.effect
+                    {
+                        if taken == key {
+                            return Some((file.path.as_path(), site.range, *expires));
+                        }
+                    }
+                }
+            }
+        }
+        None
     }
 }
 
