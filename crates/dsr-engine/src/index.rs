@@ -182,4 +182,58 @@ mod tests {
         // Both kinds are exercised: files the declarations change and files they do not.
         assert!(kept > 0 && kept < files.len(), "{kept} of {}", files.len());
     }
+
+    /// Facts that flow into a callee: a parameter every caller gives a bound in time (a client built with a
+    /// timeout, a context with a deadline), also through a caller that passes on its own parameter; a Rust
+    /// method's `self` is no argument. One caller without a bound, or none known, leaves it unbounded.
+    #[test]
+    fn parameters_every_caller_bounds() {
+        let temp = tempfile::tempdir().expect("a temporary folder");
+        let root = temp.path();
+        write(root, "go.mod", "module example.com/shop\n");
+        write(
+            root,
+            "Cargo.toml",
+            "[package]\nname = \"shop\"\nversion = \"0.1.0\"\n",
+        );
+        let files = vec![
+            write(root, "src/lib.rs", "pub mod gateway;\npub mod orders;\n"),
+            write(root, "src/gateway.rs", "pub struct Gateway;\n\nimpl Gateway {\n    pub async fn send(&self, client: &reqwest::Client, url: &str) {\n        let _ = client.post(url).send().await;\n    }\n    pub async fn fetch(&self, client: &reqwest::Client, url: &str) {\n        let _ = client.get(url).send().await;\n    }\n}\n"),
+            write(root, "src/orders.rs", "use crate::gateway::Gateway;\nuse std::time::Duration;\n\npub async fn place(g: &Gateway, url: &str) {\n    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();\n    g.send(&client, url).await;\n    g.fetch(&client, url).await;\n}\n\npub async fn list(g: &Gateway, url: &str) {\n    g.fetch(&reqwest::Client::new(), url).await;\n}\n"),
+            write(root, "billing/forward.go", "package billing\n\nimport \"context\"\n\nfunc Forward(ctx context.Context, u string) {}\n\nfunc Relay(ctx context.Context, u string) { Forward(ctx, u) }\n"),
+            write(root, "orders/checkout.go", "package orders\n\nimport (\n\t\"context\"\n\t\"time\"\n\n\t\"example.com/shop/billing\"\n)\n\nfunc Checkout(parent context.Context, u string) {\n\tctx, cancel := context.WithTimeout(parent, time.Second)\n\tdefer cancel()\n\tbilling.Relay(ctx, u)\n}\n"),
+        ];
+        let engine = Engine::new(&[], Config::default());
+        let read = |path: &Path, _: Language| std::fs::read_to_string(path).ok();
+        let index = build(&engine, root.to_path_buf(), &files, &read, &sequential);
+        let snapshot = index.snapshot();
+        let bounded = |file: &str, language: Language, function: &str, param: usize| {
+            let view = snapshot.view(&root.join(file), language).expect("a view");
+            view.bounded_by_callers(function, param)
+                .map(|(path, _)| path.to_path_buf())
+        };
+        assert_eq!(
+            bounded("src/gateway.rs", Language::Rust, "Gateway::send", 1),
+            Some(root.join("src/orders.rs"))
+        );
+        // `list` passes a client without a timeout.
+        assert_eq!(
+            bounded("src/gateway.rs", Language::Rust, "Gateway::fetch", 1),
+            None
+        );
+        assert_eq!(
+            bounded("src/gateway.rs", Language::Rust, "Gateway::send", 2),
+            None
+        );
+        // Through `Relay`, which passes on the context its only caller gives it a deadline.
+        assert_eq!(
+            bounded("billing/forward.go", Language::Go, "Forward", 0),
+            Some(root.join("orders/checkout.go"))
+        );
+        assert!(bounded("billing/forward.go", Language::Go, "Relay", 0).is_some());
+        assert_eq!(
+            bounded("orders/checkout.go", Language::Go, "Checkout", 0),
+            None
+        );
+    }
 }

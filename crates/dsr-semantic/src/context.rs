@@ -255,8 +255,10 @@ impl<'a> RuleContext<'a> {
         }
         let name = self.node_text(value);
         let scope = self.facts.function_at(value.start_byte());
-        let crate::facts::Origin::Parameter { function, index: param } =
-            self.facts.origin_of(scope, name, value.start_byte())
+        let crate::facts::Origin::Parameter {
+            function,
+            index: param,
+        } = self.facts.origin_of(scope, name, value.start_byte())
         else {
             return None;
         };

@@ -575,20 +575,35 @@ fn bounds_time<'t>(
 ) -> bool {
     let facts = ctx.facts;
     let value = match value.kind() {
-        "identifier" => match facts.declared_value(Some(f), ctx.node_text(value), value.start_byte())
-        {
-            Some(declared) => node::strip_wrappers(declared, node::Wrappers::ALL),
-            None => return false,
-        },
+        "identifier" => {
+            match facts.declared_value(Some(f), ctx.node_text(value), value.start_byte()) {
+                Some(declared) => node::strip_wrappers(declared, node::Wrappers::ALL),
+                None => return false,
+            }
+        }
         // Literals of text and numbers bound nothing; most arguments are these.
-        "interpreted_string_literal" | "raw_string_literal" | "string_literal" | "string"
-        | "template_string" | "int_literal" | "integer_literal" | "number" | "true" | "false"
-        | "nil" | "null" | "undefined" => return false,
+        "interpreted_string_literal"
+        | "raw_string_literal"
+        | "string_literal"
+        | "string"
+        | "template_string"
+        | "int_literal"
+        | "integer_literal"
+        | "number"
+        | "true"
+        | "false"
+        | "nil"
+        | "null"
+        | "undefined" => return false,
         _ => value,
     };
     if matches!(
         value.kind(),
-        "func_literal" | "closure_expression" | "arrow_function" | "function_expression" | "function"
+        "func_literal"
+            | "closure_expression"
+            | "arrow_function"
+            | "function_expression"
+            | "function"
     ) {
         return false;
     }
