@@ -24,7 +24,9 @@ declare_rule! {
     /// bounded on its own: a per-request `.timeout(..)` (Rust), a `timeout` on each axios call, or (Go) a request
     /// built with `http.NewRequestWithContext` on a context from `context.WithTimeout/WithDeadline` in the same
     /// function. When the bound comes from elsewhere — a context parameter, options passed in, a spread — the
-    /// rule asks an open question instead of reporting.
+    /// rule asks an open question instead of reporting; with the workspace index, a context or options
+    /// parameter that every caller in the workspace gives a deadline, a signal that times out or a `timeout`
+    /// (also through callers that pass on their own parameter) bounds the request, and nothing is asked.
     ///
     /// ## Why it fails under partial failure
     /// A dependency that accepts connections but stops answering (a stuck GC, a full thread pool, a dropped
