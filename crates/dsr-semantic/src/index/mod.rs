@@ -236,7 +236,75 @@ pub struct IndexSnapshot {
     linked: Arc<Linked>,
 }
 
+impl WorkspaceIndex {
+    /// Drops every call site, once linked: what propagation needed is in the linked effects, and an index that
+    /// will not change (the CLI's, built once per run) needs none to answer. An index whose files change (the
+    /// language server's) keeps them to link again. Snapshots taken before keep theirs.
+    pub fn drop_call_sites(&mut self) {
+        // The linked files and `files` share each summary: the map's copies go first, so that each summary has
+        // one owner and is changed in place, then they come back.
+        let paths: Vec<PathBuf> = self.files.keys().cloned().collect();
+        let mut places = FxHashMap::default();
+        for path in paths {
+            if let Some((_, place)) = self.files.remove(&path) {
+                places.insert(path, place);
+            }
+        }
+        if let Some(linked) = Arc::get_mut(&mut self.linked) {
+            for file in &mut linked.files {
+                if let Some(summary) = Arc::get_mut(&mut file.summary) {
+                    for function in &mut summary.functions {
+                        function.calls = Vec::new();
+                    }
+                }
+            }
+        }
+        for file in &self.linked.files {
+            if let Some(place) = places.remove(&file.path) {
+                self.files
+                    .insert(file.path.clone(), (file.summary.clone(), place));
+            }
+        }
+        // Files the linked tables do not hold (none after a link) come back unchanged.
+        debug_assert!(places.is_empty());
+    }
+}
+
 impl IndexSnapshot {
+    /// Keeps only the call sites of a summary of the file at `path` that this index's declarations resolve
+    /// (calls of the file's own functions included). Linking resolves a call by the names the workspace
+    /// declares, which a summary's effects do not change: a call this index resolves to nothing resolves to
+    /// nothing in any index of the same files, and the rest (most call sites: library calls the knowledge base
+    /// does not describe, `unwrap`, `map`, `fmt.Sprintf`) need not be kept. Only for an index whose files will
+    /// not change: a function added later would be reached by a call dropped here.
+    pub fn keep_resolvable_calls(&self, path: &Path, summary: &mut FileSummary) {
+        let Some(place) = summary
+            .language
+            .and_then(|language| self.layout.place(path, language))
+        else {
+            return;
+        };
+        let resolver = Resolver {
+            linked: &self.linked,
+            place: &place,
+            imports: &summary.imports,
+            exclude: None,
+        };
+        let mut kept: Vec<Vec<CallSite>> = Vec::with_capacity(summary.functions.len());
+        for function in &summary.functions {
+            let calls: Vec<CallSite> = function
+                .calls
+                .iter()
+                .filter(|call| call.local.is_some() || resolver.site(call).is_some())
+                .cloned()
+                .collect();
+            kept.push(calls);
+        }
+        for (function, calls) in summary.functions.iter_mut().zip(kept) {
+            function.calls = calls;
+        }
+    }
+
     pub fn generation(&self) -> u64 {
         self.linked.generation
     }
@@ -363,16 +431,7 @@ impl Linked {
                                 imports: &file.summary.imports,
                                 exclude: None,
                             };
-                            let receiver = call.receiver.as_ref().map(|r| match &r.resolved {
-                                Some(path) => ReceiverType::Resolved(path.clone()),
-                                None => ReceiverType::Written(r.written.clone()),
-                            });
-                            match resolver.call(
-                                &call.callee,
-                                call.path.as_deref(),
-                                call.method.as_deref(),
-                                receiver.as_ref(),
-                            ) {
+                            match resolver.site(call) {
                                 Some(targets) => targets,
                                 None => continue,
                             }
@@ -748,6 +807,20 @@ impl Resolver<'_> {
             }
         }
         Vec::new()
+    }
+
+    /// The functions a call site of a summary reaches (not one of its own file's functions).
+    fn site(&self, call: &CallSite) -> Option<Targets> {
+        let receiver = call.receiver.as_ref().map(|r| match &r.resolved {
+            Some(path) => ReceiverType::Resolved(path.clone()),
+            None => ReceiverType::Written(r.written.clone()),
+        });
+        self.call(
+            &call.callee,
+            call.path.as_deref(),
+            call.method.as_deref(),
+            receiver.as_ref(),
+        )
     }
 
     /// The functions a call reaches.
