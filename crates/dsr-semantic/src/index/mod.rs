@@ -866,8 +866,11 @@ impl Resolver<'_> {
             if let Some(found) = exact(self.lookup_function(&keys)) {
                 return Some(found);
             }
-            // A library's type: not the workspace's.
-            if matches!(receiver, ReceiverType::Resolved(_)) {
+            // A library's type, or a type of the workspace without that method (an embedded type's, an
+            // interface's): not found by name elsewhere.
+            if matches!(receiver, ReceiverType::Resolved(_))
+                || owners.iter().any(|o| self.linked.types.contains_key(o))
+            {
                 return None;
             }
         }
@@ -1118,11 +1121,14 @@ impl WorkspaceTypes for IndexView {
                 return value.resolved.clone().map(ReceiverType::Resolved);
             }
             if let Some(&(file, index)) = self.linked.types.get(k) {
+                // A type the workspace declares is its own canonical name: calls on it resolve to the same
+                // key under either name (see `Resolver::call`). Answering with a new name would only rename
+                // it, and summarize the file a second time for nothing (`RecordedQuestions`).
                 let declared = &self.linked.files[file].summary.types[index];
-                return match &declared.alias_of {
-                    Some(target) => resolver.receiver_in(file, target),
-                    None => Some(ReceiverType::Resolved(k.clone())),
-                };
+                return declared
+                    .alias_of
+                    .as_ref()
+                    .and_then(|target| resolver.receiver_in(file, target));
             }
         }
         None
