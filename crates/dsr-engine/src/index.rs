@@ -299,12 +299,17 @@ mod tests {
         let changing = build(&engine, root.to_path_buf(), &files, &read, &sequential);
         let once = build_once(&engine, root.to_path_buf(), &files, &read, &sequential);
         for (path, _) in &files {
-            assert_eq!(changing.effects_of(path), once.effects_of(path), "{}", path.display());
+            assert_eq!(
+                changing.effects_of(path),
+                once.effects_of(path),
+                "{}",
+                path.display()
+            );
             assert_eq!(changing.dependents(path), once.dependents(path));
             let calls = |index: &WorkspaceIndex| {
-                index
-                    .summary(path)
-                    .map_or(0, |s| s.functions.iter().map(|f| f.calls.len()).sum::<usize>())
+                index.summary(path).map_or(0, |s| {
+                    s.functions.iter().map(|f| f.calls.len()).sum::<usize>()
+                })
             };
             assert!(calls(&changing) > 0);
             assert_eq!(calls(&once), 0);
