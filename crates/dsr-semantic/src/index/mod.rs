@@ -543,6 +543,9 @@ fn shared_effects(effects: &[Vec<Vec<Propagated>>], targets: &Targets) -> Vec<Pr
         .collect()
 }
 
+/// A call into a function: the caller's file and function, and the call site.
+type IncomingCall<'a> = (usize, usize, &'a CallSite);
+
 /// The parameters every caller gives a value that bounds time: facts that flow into a callee (a context with a
 /// deadline, a client built with a timeout). A caller that passes its own parameter counts when that parameter
 /// is bounded by all of its callers in turn, to a fixed point of at most [`MAX_DEPTH`] rounds; a function
@@ -554,8 +557,7 @@ fn bounded_params(
 ) -> FxHashMap<(usize, usize, usize), (usize, TextRange)> {
     // Each callee's incoming call sites: (caller file, caller function, call), and the argument offset (a
     // Rust method's `self` is its first parameter and no argument).
-    let mut incoming: FxHashMap<(usize, usize), Vec<(usize, usize, &CallSite)>> =
-        FxHashMap::default();
+    let mut incoming: FxHashMap<(usize, usize), Vec<IncomingCall<'_>>> = FxHashMap::default();
     for (file, function, site, _, targets) in edges {
         let call = &files[*file].summary.functions[*function].calls[*site];
         for &target in &targets.functions {
