@@ -19,13 +19,46 @@ pub type Mapper<'m> =
     &'m dyn Fn(&(dyn Fn(usize) -> Option<FileSummary> + Sync), usize) -> Vec<Option<FileSummary>>;
 
 /// Indexes `files` (paths as the analyses will name them, relative to `root` or absolute); `read` gives a
-/// file's text (`None`: skipped, as the intake says).
+/// file's text (`None`: skipped, as the intake says). The index can be changed and linked again (the language
+/// server's).
 pub fn build(
     engine: &Engine,
     root: PathBuf,
     files: &[(PathBuf, Language)],
     read: &(dyn Fn(&Path, Language) -> Option<String> + Sync),
     map: Mapper<'_>,
+) -> WorkspaceIndex {
+    build_with(engine, root, files, read, map, Lifetime::Changing)
+}
+
+/// As [`build`], for an index that answers one run and never changes (the CLI's): the same answers, in less
+/// memory. Call sites that the workspace's declarations resolve to nothing are dropped as soon as the
+/// declarations are linked, and the rest once they are linked; a file added or changed afterwards would need
+/// them.
+pub fn build_once(
+    engine: &Engine,
+    root: PathBuf,
+    files: &[(PathBuf, Language)],
+    read: &(dyn Fn(&Path, Language) -> Option<String> + Sync),
+    map: Mapper<'_>,
+) -> WorkspaceIndex {
+    build_with(engine, root, files, read, map, Lifetime::Once)
+}
+
+/// Whether the index will be changed and linked again after it is built.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lifetime {
+    Changing,
+    Once,
+}
+
+fn build_with(
+    engine: &Engine,
+    root: PathBuf,
+    files: &[(PathBuf, Language)],
+    read: &(dyn Fn(&Path, Language) -> Option<String> + Sync),
+    map: Mapper<'_>,
+    lifetime: Lifetime,
 ) -> WorkspaceIndex {
     let mut index = WorkspaceIndex::with_root(root);
     let files: Vec<&(PathBuf, Language)> = files
@@ -75,16 +108,27 @@ pub fn build(
     for &i in &again {
         summaries[i] = None;
     }
+    if lifetime == Lifetime::Once {
+        for (summary, (path, _)) in summaries.iter_mut().zip(&files) {
+            if let Some(summary) = summary {
+                declarations.keep_resolvable_calls(path, summary);
+            }
+        }
+    }
     let second = map(
         &|k| {
             let (path, language) = files[again[k]];
             let text = read(path, *language)?;
-            Some(engine.summarize_source(
+            let mut summary = engine.summarize_source(
                 path,
                 *language,
                 &text,
                 IndexPass::Effects(Some(&declarations)),
-            ))
+            );
+            if lifetime == Lifetime::Once {
+                declarations.keep_resolvable_calls(path, &mut summary);
+            }
+            Some(summary)
         },
         again.len(),
     );
@@ -103,6 +147,9 @@ pub fn build(
         }
     }
     index.link();
+    if lifetime == Lifetime::Once {
+        index.drop_call_sites();
+    }
     index
 }
 
@@ -181,5 +228,97 @@ mod tests {
         }
         // Both kinds are exercised: files the declarations change and files they do not.
         assert!(kept > 0 && kept < files.len(), "{kept} of {}", files.len());
+    }
+
+    /// Facts that flow into a callee: a parameter every caller gives a bound in time (a client built with a
+    /// timeout, a context with a deadline), also through a caller that passes on its own parameter; a Rust
+    /// method's `self` is no argument. One caller without a bound, or none known, leaves it unbounded.
+    #[test]
+    fn parameters_every_caller_bounds() {
+        let temp = tempfile::tempdir().expect("a temporary folder");
+        let root = temp.path();
+        write(root, "go.mod", "module example.com/shop\n");
+        write(
+            root,
+            "Cargo.toml",
+            "[package]\nname = \"shop\"\nversion = \"0.1.0\"\n",
+        );
+        let files = vec![
+            write(root, "src/lib.rs", "pub mod gateway;\npub mod orders;\n"),
+            write(root, "src/gateway.rs", "pub struct Gateway;\n\nimpl Gateway {\n    pub async fn send(&self, client: &reqwest::Client, url: &str) {\n        let _ = client.post(url).send().await;\n    }\n    pub async fn fetch(&self, client: &reqwest::Client, url: &str) {\n        let _ = client.get(url).send().await;\n    }\n}\n"),
+            write(root, "src/orders.rs", "use crate::gateway::Gateway;\nuse std::time::Duration;\n\npub async fn place(g: &Gateway, url: &str) {\n    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();\n    g.send(&client, url).await;\n    g.fetch(&client, url).await;\n}\n\npub async fn list(g: &Gateway, url: &str) {\n    g.fetch(&reqwest::Client::new(), url).await;\n}\n"),
+            write(root, "billing/forward.go", "package billing\n\nimport \"context\"\n\nfunc Forward(ctx context.Context, u string) {}\n\nfunc Relay(ctx context.Context, u string) { Forward(ctx, u) }\n"),
+            write(root, "orders/checkout.go", "package orders\n\nimport (\n\t\"context\"\n\t\"time\"\n\n\t\"example.com/shop/billing\"\n)\n\nfunc Checkout(parent context.Context, u string) {\n\tctx, cancel := context.WithTimeout(parent, time.Second)\n\tdefer cancel()\n\tbilling.Relay(ctx, u)\n}\n"),
+        ];
+        let engine = Engine::new(&[], Config::default());
+        let read = |path: &Path, _: Language| std::fs::read_to_string(path).ok();
+        let index = build(&engine, root.to_path_buf(), &files, &read, &sequential);
+        let snapshot = index.snapshot();
+        let bounded = |file: &str, language: Language, function: &str, param: usize| {
+            let view = snapshot.view(&root.join(file), language).expect("a view");
+            view.bounded_by_callers(function, param)
+                .map(|(path, _)| path.to_path_buf())
+        };
+        assert_eq!(
+            bounded("src/gateway.rs", Language::Rust, "Gateway::send", 1),
+            Some(root.join("src/orders.rs"))
+        );
+        // `list` passes a client without a timeout.
+        assert_eq!(
+            bounded("src/gateway.rs", Language::Rust, "Gateway::fetch", 1),
+            None
+        );
+        assert_eq!(
+            bounded("src/gateway.rs", Language::Rust, "Gateway::send", 2),
+            None
+        );
+        // Through `Relay`, which passes on the context its only caller gives it a deadline.
+        assert_eq!(
+            bounded("billing/forward.go", Language::Go, "Forward", 0),
+            Some(root.join("orders/checkout.go"))
+        );
+        assert!(bounded("billing/forward.go", Language::Go, "Relay", 0).is_some());
+        assert_eq!(
+            bounded("orders/checkout.go", Language::Go, "Checkout", 0),
+            None
+        );
+    }
+
+    /// The index built for one run answers as the one that can change: the same effects for every function.
+    #[test]
+    fn an_index_built_once_answers_the_same() {
+        let temp = tempfile::tempdir().expect("a temporary folder");
+        let root = temp.path();
+        write(root, "go.mod", "module example.com/shop\n");
+        let files = vec![
+            write(root, "billing/gateway.go", "package billing\n\nimport (\n\t\"fmt\"\n\t\"net/http\"\n)\n\nfunc Capture(url string) error {\n\tresp, err := http.Post(url, \"application/json\", nil)\n\tif err != nil {\n\t\treturn fmt.Errorf(\"capture: %w\", err)\n\t}\n\treturn resp.Body.Close()\n}\n"),
+            write(root, "orders/checkout.go", "package orders\n\nimport (\n\t\"strings\"\n\n\t\"example.com/shop/billing\"\n)\n\nfunc Checkout(url string) error {\n\treturn retry(func() error { return billing.Capture(strings.TrimSpace(url)) })\n}\n\nfunc retry(f func() error) error { return f() }\n\nfunc Twice(url string) error {\n\tif err := Checkout(url); err != nil {\n\t\treturn Checkout(url)\n\t}\n\treturn nil\n}\n"),
+        ];
+        let engine = Engine::new(&[], Config::default());
+        let read = |path: &Path, _: Language| std::fs::read_to_string(path).ok();
+        let changing = build(&engine, root.to_path_buf(), &files, &read, &sequential);
+        let once = build_once(&engine, root.to_path_buf(), &files, &read, &sequential);
+        for (path, _) in &files {
+            assert_eq!(
+                changing.effects_of(path),
+                once.effects_of(path),
+                "{}",
+                path.display()
+            );
+            assert_eq!(changing.dependents(path), once.dependents(path));
+            let calls = |index: &WorkspaceIndex| {
+                index.summary(path).map_or(0, |s| {
+                    s.functions.iter().map(|f| f.calls.len()).sum::<usize>()
+                })
+            };
+            assert!(calls(&changing) > 0);
+            assert_eq!(calls(&once), 0);
+        }
+        let twice = once
+            .effects_of(&root.join("orders/checkout.go"))
+            .into_iter()
+            .find(|(name, _)| name == "Twice")
+            .expect("Twice");
+        assert!(twice.1.iter().any(|e| e.is_remote()), "{twice:?}");
     }
 }

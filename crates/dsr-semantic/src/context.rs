@@ -243,6 +243,42 @@ impl<'a> RuleContext<'a> {
         })
     }
 
+    /// Whether the value `value` names — a parameter of the function it is in — is given a bound in time by
+    /// every caller in the workspace (a context with a deadline, an abort signal that times out, options or a
+    /// client with a timeout): a fact that flows into the function from its callers. The answer's evidence is
+    /// one such call. `None`: not a parameter, no index, no known caller, or a caller that passes no bound.
+    pub fn bounded_by_callers(&self, value: Node<'_>) -> Option<Answer> {
+        let index = self.index?;
+        let value = dsr_syntax::node::strip_wrappers(value, dsr_syntax::node::Wrappers::ALL);
+        if value.kind() != "identifier" {
+            return None;
+        }
+        let name = self.node_text(value);
+        let scope = self.facts.function_at(value.start_byte());
+        let crate::facts::Origin::Parameter {
+            function,
+            index: param,
+        } = self.facts.origin_of(scope, name, value.start_byte())
+        else {
+            return None;
+        };
+        let function = &self.facts.functions[function];
+        if function.name == crate::facts::ANONYMOUS {
+            return None;
+        }
+        let (path, range) = index.bounded_by_callers(&function.name, param)?;
+        Some(Answer {
+            holds: true,
+            evidence: Some(Evidence {
+                path: Some(path.to_path_buf()),
+                range,
+                note: format!("every caller passes `{name}` with a bound in time, as here"),
+            }),
+            confidence: Confidence::Medium,
+            depth: 1,
+        })
+    }
+
     /// The retry loops and retry-library calls of the file.
     pub fn retries(&self) -> &Retries<'a> {
         self.models.retry.get_or_init(|| {

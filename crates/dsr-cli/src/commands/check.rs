@@ -300,7 +300,8 @@ impl Run for CheckArgs {
                 };
                 let map: dsr_engine::index::Mapper<'_> =
                     &|task, count| pool.install(|| (0..count).into_par_iter().map(task).collect());
-                dsr_engine::index::build(&engine, root.clone(), &files, &read, map)
+                // Built for this run only: the index keeps no call site it will not need.
+                dsr_engine::index::build_once(&engine, root.clone(), &files, &read, map)
             });
             timings.index = Some((phase, index.len()));
             engine.set_index(Some(index.snapshot()));

@@ -1,5 +1,8 @@
+use dsr_core::finding::Evidence;
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
-use dsr_semantic::models::locks::{key_text, Acquisition, Expiry, Mechanism, Purpose, ReleaseKind};
+use dsr_semantic::models::locks::{
+    key_text, Acquisition, Expiry, HandedOver, Mechanism, Purpose, ReleaseKind,
+};
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
@@ -14,7 +17,9 @@ declare_rule! {
     /// `DEL`/`UNLINK` of the key, with no compare-and-delete — in any client
     /// (go-redis `Del`, redigo `Do("DEL", …)`, redis-rs `del`/`redis::cmd("DEL")`, fred `del`, ioredis and
     /// node-redis `del`). The release is found in the function that takes the lock (also when deferred) or in
-    /// another method of the same type deleting the same key field (`l.key` in `Acquire` and `Release`). A
+    /// another method of the same type deleting the same key field (`l.key` in `Acquire` and `Release`), also
+    /// when that method is in another file of the Go package or Rust crate (with the workspace index; medium
+    /// confidence, as the key is matched by its text). A
     /// `GET` followed by a separate `DEL` is reported too, with medium confidence: it checks, but not atomically.
     ///
     /// ## Why it fails under partial failure
@@ -137,7 +142,71 @@ impl Rule<RuleContext<'_>> for UnsafeLockRelease {
                 }
             }
         }
+        // A `Release` method deleting the key field that another method of the type, in another file, takes.
+        let Some(index) = ctx.index else {
+            return;
+        };
+        for handed in &locks.handed_over {
+            let get = match handed.kind {
+                ReleaseKind::Delete => None,
+                ReleaseKind::DeleteAfterGet(get) => Some(get),
+                _ => continue,
+            };
+            let Some((path, claim, true)) = index.lock_taken_by_type(&handed.owner, &handed.key)
+            else {
+                continue;
+            };
+            if reported.insert(handed.call) {
+                let taken = Evidence {
+                    path: Some(path.to_path_buf()),
+                    range: claim,
+                    note: format!(
+                        "lock taken here, with a TTL, by another method of `{}`",
+                        handed.owner
+                    ),
+                };
+                report_handed_over(ctx, handed, taken, get, sink);
+            }
+        }
     }
+}
+
+/// A plain `DEL` of a key field whose lock another method of the type takes in another file.
+fn report_handed_over(
+    ctx: &RuleContext<'_>,
+    handed: &HandedOver,
+    taken: Evidence,
+    get: Option<usize>,
+    sink: &mut Vec<Finding>,
+) {
+    let facts = ctx.facts;
+    let call = &facts.calls[handed.call];
+    let key = format!("`{}`", shorten(&handed.key));
+    let command = ctx
+        .store_commands()
+        .at(handed.call)
+        .map_or_else(|| "DEL".to_string(), |c| c.name.clone());
+    let builder = ctx
+        .finding(&UnsafeLockRelease::META, TextRange::of(call.callee))
+        .trigger("the holder outlives the lock's TTL (a GC pause, a slow dependency, a partition) and another worker takes the lock before this one deletes the key")
+        .expected("the key is deleted only while it still holds this holder's token, checked and deleted in one atomic step (a Lua compare-and-delete script, or WATCH/MULTI)")
+        .evidence_at(taken)
+        // Matched by the key's text across files: as sure as the names are.
+        .confidence(Confidence::Medium);
+    let builder = match get {
+        None => builder
+            .title(format!("lock {key} is released with a plain `{command}`: once its TTL has passed this deletes the next holder's lock"))
+            .actual(format!("`{command}` removes {key} whoever holds it, so a holder that ran past the TTL frees a lock it no longer owns and lets a third worker in beside the second")),
+        Some(get) => builder
+            .title(format!("lock {key} is checked with a separate `GET` before `{command}`: the lock can change hands between the two commands"))
+            .evidence(facts.calls[get].range(), "the token is read here, in a separate command")
+            .actual(format!("the `GET` and the `{command}` are two round trips: if the TTL runs out between them, another worker takes {key} and this `{command}` deletes its lock")),
+    };
+    builder
+        .fix(Fix::advice(format!(
+            "release with a compare-and-delete script (`{UNLOCK_LUA}`) given the key and the token the holder stored"
+        )))
+        .emit(sink);
 }
 
 fn report(

@@ -24,7 +24,9 @@ declare_rule! {
     /// bounded on its own: a per-request `.timeout(..)` (Rust), a `timeout` on each axios call, or (Go) a request
     /// built with `http.NewRequestWithContext` on a context from `context.WithTimeout/WithDeadline` in the same
     /// function. When the bound comes from elsewhere — a context parameter, options passed in, a spread — the
-    /// rule asks an open question instead of reporting.
+    /// rule asks an open question instead of reporting; with the workspace index, a context or options
+    /// parameter that every caller in the workspace gives a deadline, a signal that times out or a `timeout`
+    /// (also through callers that pass on their own parameter) bounds the request, and nothing is asked.
     ///
     /// ## Why it fails under partial failure
     /// A dependency that accepts connections but stops answering (a stuck GC, a full thread pool, a dropped
@@ -129,6 +131,13 @@ impl Rule<RuleContext<'_>> for HttpClientWithoutTimeout {
     }
 }
 
+/// A value from a parameter that every caller in the workspace gives a bound in time (a context with a
+/// deadline, options with a signal or timeout): the request is bounded, by what the callers pass in.
+fn bounded_by_callers(ctx: &RuleContext<'_>, from: Node<'_>) -> bool {
+    ctx.bounded_by_callers(from)
+        .is_some_and(|answer| answer.holds)
+}
+
 fn note(api: Option<&Api>) -> &str {
     api.and_then(|a| a.note.as_deref())
         .unwrap_or("it has no timeout")
@@ -215,6 +224,10 @@ mod go {
         );
         let mut finding = match site.timeout {
             ClientTimeout::Set(_) => return,
+            ClientTimeout::Unknown {
+                from: Elsewhere::Value(Some(source)),
+                ..
+            } if prepared && bounded_by_callers(ctx, source) => return,
             ClientTimeout::Unknown { from, .. } if prepared => {
                 let mut question = ctx
                     .finding(META, TextRange::of(call.callee))
@@ -575,14 +588,16 @@ mod typescript {
     }
     const AXIOS_ENTRY: &str = "timeout: 10_000";
 
-    /// Options made by a function of the workspace that sets the timeout itself (the workspace index says so):
-    /// bounded, though this file does not show it.
+    /// Options made by a function of the workspace that sets the timeout itself, or a parameter every caller
+    /// gives options or a signal with a timeout (the workspace index says so): bounded, though this file does
+    /// not show it.
     fn made_with_timeout(ctx: &RuleContext<'_>, from: Node<'_>) -> bool {
         let made = node::strip_wrappers(from, node::Wrappers::AWAITED);
         ctx.facts
             .call_index(made)
             .and_then(|i| ctx.ask(&ctx.facts.calls[i], Question::SetsTimeout))
             .is_some_and(|answer| answer.holds)
+            || bounded_by_callers(ctx, from)
     }
 
     /// A short name for where options come from: the spread in an object, else the expression (shortened).

@@ -84,6 +84,9 @@ pub struct Linked {
     effects: Vec<Vec<Vec<Propagated>>>,
     /// Per file: the files whose functions call into it.
     dependents: Vec<FxHashSet<usize>>,
+    /// Parameters (file, function, parameter) every caller of the workspace gives a value that bounds time
+    /// ([`Arg::Bounded`], or a parameter of its own that is bounded so), with one such call (file, range).
+    bounded_params: FxHashMap<(usize, usize, usize), (usize, TextRange)>,
     generation: u64,
 }
 
@@ -233,7 +236,75 @@ pub struct IndexSnapshot {
     linked: Arc<Linked>,
 }
 
+impl WorkspaceIndex {
+    /// Drops every call site, once linked: what propagation needed is in the linked effects, and an index that
+    /// will not change (the CLI's, built once per run) needs none to answer. An index whose files change (the
+    /// language server's) keeps them to link again. Snapshots taken before keep theirs.
+    pub fn drop_call_sites(&mut self) {
+        // The linked files and `files` share each summary: the map's copies go first, so that each summary has
+        // one owner and is changed in place, then they come back.
+        let paths: Vec<PathBuf> = self.files.keys().cloned().collect();
+        let mut places = FxHashMap::default();
+        for path in paths {
+            if let Some((_, place)) = self.files.remove(&path) {
+                places.insert(path, place);
+            }
+        }
+        if let Some(linked) = Arc::get_mut(&mut self.linked) {
+            for file in &mut linked.files {
+                if let Some(summary) = Arc::get_mut(&mut file.summary) {
+                    for function in &mut summary.functions {
+                        function.calls = Vec::new();
+                    }
+                }
+            }
+        }
+        for file in &self.linked.files {
+            if let Some(place) = places.remove(&file.path) {
+                self.files
+                    .insert(file.path.clone(), (file.summary.clone(), place));
+            }
+        }
+        // Files the linked tables do not hold (none after a link) come back unchanged.
+        debug_assert!(places.is_empty());
+    }
+}
+
 impl IndexSnapshot {
+    /// Keeps only the call sites of a summary of the file at `path` that this index's declarations resolve
+    /// (calls of the file's own functions included). Linking resolves a call by the names the workspace
+    /// declares, which a summary's effects do not change: a call this index resolves to nothing resolves to
+    /// nothing in any index of the same files, and the rest (most call sites: library calls the knowledge base
+    /// does not describe, `unwrap`, `map`, `fmt.Sprintf`) need not be kept. Only for an index whose files will
+    /// not change: a function added later would be reached by a call dropped here.
+    pub fn keep_resolvable_calls(&self, path: &Path, summary: &mut FileSummary) {
+        let Some(place) = summary
+            .language
+            .and_then(|language| self.layout.place(path, language))
+        else {
+            return;
+        };
+        let resolver = Resolver {
+            linked: &self.linked,
+            place: &place,
+            imports: &summary.imports,
+            exclude: None,
+        };
+        let mut kept: Vec<Vec<CallSite>> = Vec::with_capacity(summary.functions.len());
+        for function in &summary.functions {
+            let calls: Vec<CallSite> = function
+                .calls
+                .iter()
+                .filter(|call| call.local.is_some() || resolver.site(call).is_some())
+                .cloned()
+                .collect();
+            kept.push(calls);
+        }
+        for (function, calls) in summary.functions.iter_mut().zip(kept) {
+            function.calls = calls;
+        }
+    }
+
     pub fn generation(&self) -> u64 {
         self.linked.generation
     }
@@ -360,16 +431,7 @@ impl Linked {
                                 imports: &file.summary.imports,
                                 exclude: None,
                             };
-                            let receiver = call.receiver.as_ref().map(|r| match &r.resolved {
-                                Some(path) => ReceiverType::Resolved(path.clone()),
-                                None => ReceiverType::Written(r.written.clone()),
-                            });
-                            match resolver.call(
-                                &call.callee,
-                                call.path.as_deref(),
-                                call.method.as_deref(),
-                                receiver.as_ref(),
-                            ) {
+                            match resolver.site(call) {
                                 Some(targets) => targets,
                                 None => continue,
                             }
@@ -428,6 +490,7 @@ impl Linked {
             resolved_call_sites = edges.len(),
             "workspace index linked"
         );
+        self.bounded_params = bounded_params(&self.files, &edges);
         self.effects = effects;
         self.dependents = dependents;
     }
@@ -478,6 +541,79 @@ fn shared_effects(effects: &[Vec<Vec<Propagated>>], targets: &Targets) -> Vec<Pr
             ..e.clone()
         })
         .collect()
+}
+
+/// A call into a function: the caller's file and function, and the call site.
+type IncomingCall<'a> = (usize, usize, &'a CallSite);
+
+/// The parameters every caller gives a value that bounds time: facts that flow into a callee (a context with a
+/// deadline, a client built with a timeout). A caller that passes its own parameter counts when that parameter
+/// is bounded by all of its callers in turn, to a fixed point of at most [`MAX_DEPTH`] rounds; a function
+/// nobody in the workspace calls has no bounded parameter (its callers are elsewhere), and a call that may
+/// reach several functions counts as a caller of each.
+fn bounded_params(
+    files: &[LinkedFile],
+    edges: &[(usize, usize, usize, usize, Targets)],
+) -> FxHashMap<(usize, usize, usize), (usize, TextRange)> {
+    // Each callee's incoming call sites: (caller file, caller function, call), and the argument offset (a
+    // Rust method's `self` is its first parameter and no argument).
+    let mut incoming: FxHashMap<(usize, usize), Vec<IncomingCall<'_>>> = FxHashMap::default();
+    for (file, function, site, _, targets) in edges {
+        let call = &files[*file].summary.functions[*function].calls[*site];
+        for &target in &targets.functions {
+            incoming
+                .entry(target)
+                .or_default()
+                .push((*file, *function, call));
+        }
+    }
+    let mut bounded: FxHashMap<(usize, usize, usize), (usize, TextRange)> = FxHashMap::default();
+    // Only callees some caller passes a value that bounds time, or a parameter, can have one.
+    incoming.retain(|_, calls| {
+        calls.iter().all(|(_, _, call)| {
+            call.args
+                .iter()
+                .any(|a| matches!(a, Arg::Bounded | Arg::Param(_)))
+        })
+    });
+    for _ in 0..MAX_DEPTH {
+        let mut changed = false;
+        for (&(file, function), calls) in &incoming {
+            let params = &files[file].summary.functions[function].params;
+            let offset = usize::from(params.first().is_some_and(|p| p.name == "self"));
+            for param in offset..params.len() {
+                if bounded.contains_key(&(file, function, param)) {
+                    continue;
+                }
+                let mut evidence = None;
+                let all = calls.iter().all(|&(caller_file, caller, call)| {
+                    let shift = if call.method.is_some() { offset } else { 0 };
+                    match call.args.get(param - shift) {
+                        Some(Arg::Bounded) => {
+                            evidence.get_or_insert((caller_file, call.range));
+                            true
+                        }
+                        Some(Arg::Param(p)) => match bounded.get(&(caller_file, caller, *p)) {
+                            Some(&at) => {
+                                evidence.get_or_insert(at);
+                                true
+                            }
+                            None => false,
+                        },
+                        _ => false,
+                    }
+                });
+                if let (true, Some(at)) = (all, evidence) {
+                    bounded.insert((file, function, param), at);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    bounded
 }
 
 /// What a callee's effect means for its caller, given what the caller passes: an effect on a parameter
@@ -675,6 +811,20 @@ impl Resolver<'_> {
         Vec::new()
     }
 
+    /// The functions a call site of a summary reaches (not one of its own file's functions).
+    fn site(&self, call: &CallSite) -> Option<Targets> {
+        let receiver = call.receiver.as_ref().map(|r| match &r.resolved {
+            Some(path) => ReceiverType::Resolved(path.clone()),
+            None => ReceiverType::Written(r.written.clone()),
+        });
+        self.call(
+            &call.callee,
+            call.path.as_deref(),
+            call.method.as_deref(),
+            receiver.as_ref(),
+        )
+    }
+
     /// The functions a call reaches.
     fn call(
         &self,
@@ -718,8 +868,11 @@ impl Resolver<'_> {
             if let Some(found) = exact(self.lookup_function(&keys)) {
                 return Some(found);
             }
-            // A library's type: not the workspace's.
-            if matches!(receiver, ReceiverType::Resolved(_)) {
+            // A library's type, or a type of the workspace without that method (an embedded type's, an
+            // interface's): not found by name elsewhere.
+            if matches!(receiver, ReceiverType::Resolved(_))
+                || owners.iter().any(|o| self.linked.types.contains_key(o))
+            {
                 return None;
             }
         }
@@ -885,6 +1038,57 @@ impl IndexView {
     }
 }
 
+impl IndexView {
+    /// Whether every caller in the workspace of this file's function `function` (as the facts name it) gives
+    /// parameter `param` a value that bounds time (a context with a deadline, a signal that times out, options
+    /// or a client with a timeout): the file and range of one such call. `None` when some caller does not, or
+    /// no caller is known. The file's own callers are read from its summary in the index.
+    pub fn bounded_by_callers(&self, function: &str, param: usize) -> Option<(&Path, TextRange)> {
+        let file = self.exclude?;
+        let index = self.linked.files[file].summary.function(function)?;
+        let &(at, range) = self.linked.bounded_params.get(&(file, index, param))?;
+        Some((self.linked.path(at), range))
+    }
+}
+
+impl IndexView {
+    /// Where another method of the type `owner` (as this file's function names give it: `Lock` of
+    /// `Lock.Release`) takes a lock on `key` (as written, `l.key`), in another file of the same Go package or
+    /// Rust crate: the file, the range of the claim and whether the lock expires. A TS class lives in one
+    /// file, which its own analysis sees whole.
+    pub fn lock_taken_by_type(&self, owner: &str, key: &str) -> Option<(&Path, TextRange, bool)> {
+        let scope_here = scope(&self.place);
+        for (id, file) in self.linked.files.iter().enumerate() {
+            if Some(id) == self.exclude
+                || file.place.as_ref().map(scope).as_deref() != Some(scope_here.as_str())
+            {
+                continue;
+            }
+            for function in &file.summary.functions {
+                let Some((type_name, _)) = function.name.rsplit_once(['.', ':']) else {
+                    continue;
+                };
+                if type_name.trim_end_matches(':') != owner {
+                    continue;
+                }
+                for site in &function.effects {
+                    if let Effect::Lock {
+                        acquire: true,
+                        key: Some(taken),
+                        expires,
+                    } = &site.effect
+                    {
+                        if taken == key {
+                            return Some((file.path.as_path(), site.range, *expires));
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
 impl WorkspaceTypes for IndexView {
     fn field_type(&self, owner: &ReceiverType, field: &str) -> Option<ReceiverType> {
         let resolver = self.resolver(&[], false);
@@ -919,11 +1123,14 @@ impl WorkspaceTypes for IndexView {
                 return value.resolved.clone().map(ReceiverType::Resolved);
             }
             if let Some(&(file, index)) = self.linked.types.get(k) {
+                // A type the workspace declares is its own canonical name: calls on it resolve to the same
+                // key under either name (see `Resolver::call`). Answering with a new name would only rename
+                // it, and summarize the file a second time for nothing (`RecordedQuestions`).
                 let declared = &self.linked.files[file].summary.types[index];
-                return match &declared.alias_of {
-                    Some(target) => resolver.receiver_in(file, target),
-                    None => Some(ReceiverType::Resolved(k.clone())),
-                };
+                return declared
+                    .alias_of
+                    .as_ref()
+                    .and_then(|target| resolver.receiver_in(file, target));
             }
         }
         None

@@ -123,7 +123,7 @@ impl FileSummary {
                     receiver: receiver_ref(facts, call),
                     local,
                     range: TextRange::of(call.callee),
-                    args: args_of(ctx, f, call),
+                    args: args_of(ctx, &grouped, f, call),
                 });
             }
             effects.dedup();
@@ -289,25 +289,37 @@ fn returned_value(ctx: &RuleContext<'_>, grouped: &Grouped<'_>, f: usize) -> Opt
 /// `context.WithTimeout`, `AbortSignal.timeout`), or a literal field naming one (`Timeout:`, `timeout:`).
 fn sets_timeout(ctx: &RuleContext<'_>, grouped: &Grouped<'_>, f: usize) -> bool {
     let facts = ctx.facts;
-    let by_call = grouped.calls[f].iter().any(|&i| {
-        let call = &facts.calls[i];
-        call.path.as_deref().is_some_and(|p| {
-            p.ends_with("context.WithTimeout")
-                || p.ends_with("context.WithDeadline")
-                || p == "AbortSignal.timeout"
-        }) || ctx
-            .kb
-            .candidates(facts, call)
-            .any(|api| api.timeout == Some(ApiTimeout::Set))
-    });
+    let by_call = grouped.calls[f]
+        .iter()
+        .any(|&i| call_sets_timeout(ctx, &facts.calls[i]));
     by_call
         || grouped.literals[f]
             .iter()
-            .flat_map(|&l| &facts.literals[l].fields)
-            .any(|field| field.name.eq_ignore_ascii_case("timeout"))
+            .any(|&l| literal_sets_timeout(&facts.literals[l]))
         || grouped.assignments[f]
             .iter()
             .any(|&a| facts.assignments[a].target.rsplit('.').next() == Some("Timeout"))
+}
+
+/// A call that sets a timeout on what it makes: a context with a deadline, an abort signal that times out, a kb
+/// entry that sets one (`.timeout(…)` on a builder).
+fn call_sets_timeout(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+    call.path.as_deref().is_some_and(|p| {
+        p.ends_with("context.WithTimeout")
+            || p.ends_with("context.WithDeadline")
+            || p == "AbortSignal.timeout"
+    }) || ctx
+        .kb
+        .candidates(ctx.facts, call)
+        .any(|api| api.timeout == Some(ApiTimeout::Set))
+}
+
+/// A literal with a `timeout` field (`Timeout:` in Go, `timeout:` in TS options).
+fn literal_sets_timeout(literal: &crate::facts::Literal<'_>) -> bool {
+    literal
+        .fields
+        .iter()
+        .any(|field| field.name.eq_ignore_ascii_case("timeout"))
 }
 
 /// Distributed locks taken and released, by the function each call is in.
@@ -324,6 +336,8 @@ fn lock_effects(ctx: &RuleContext<'_>, sites: &mut [Vec<EffectSite>]) {
         let key = acquisition
             .key
             .map(|k| crate::models::locks::key_text(ctx.source, ctx.language, k));
+        let expires = acquisition.expiry != crate::models::locks::Expiry::None
+            || acquisition.expire.is_some();
         let taken = std::iter::once((acquisition.call, true));
         let released = acquisition.releases.iter().map(|r| (r.call, false));
         for (call, acquire) in taken.chain(released) {
@@ -332,6 +346,7 @@ fn lock_effects(ctx: &RuleContext<'_>, sites: &mut [Vec<EffectSite>]) {
                     effect: Effect::Lock {
                         acquire,
                         key: key.clone(),
+                        expires,
                     },
                     range: facts.calls[call].range(),
                 });
@@ -507,8 +522,17 @@ fn message_param(
 
 /// What each argument of a call is, up to the last one that is not [`Arg::Other`] (an argument past the end
 /// reads as `Other`): most calls pass nothing a callee's effects care about, and keep no list.
-fn args_of(ctx: &RuleContext<'_>, f: usize, call: &Call<'_>) -> Vec<Arg> {
-    let mut args: Vec<Arg> = call.args.iter().map(|a| arg_of(ctx, f, *a)).collect();
+fn args_of<'t>(
+    ctx: &RuleContext<'t>,
+    grouped: &Grouped<'t>,
+    f: usize,
+    call: &Call<'t>,
+) -> Vec<Arg> {
+    let mut args: Vec<Arg> = call
+        .args
+        .iter()
+        .map(|a| arg_of(ctx, grouped, f, *a))
+        .collect();
     while args.last() == Some(&Arg::Other) {
         args.pop();
     }
@@ -516,7 +540,12 @@ fn args_of(ctx: &RuleContext<'_>, f: usize, call: &Call<'_>) -> Vec<Arg> {
     args
 }
 
-fn arg_of(ctx: &RuleContext<'_>, f: usize, arg: tree_sitter::Node<'_>) -> Arg {
+fn arg_of<'t>(
+    ctx: &RuleContext<'t>,
+    grouped: &Grouped<'t>,
+    f: usize,
+    arg: tree_sitter::Node<'t>,
+) -> Arg {
     let inner = node::strip_wrappers(arg, node::Wrappers::ALL);
     let text = crate::facts::compact(ctx.node_text(inner));
     if let Some(index) = ctx.facts.functions[f]
@@ -527,13 +556,70 @@ fn arg_of(ctx: &RuleContext<'_>, f: usize, arg: tree_sitter::Node<'_>) -> Arg {
         return Arg::Param(index);
     }
     if ctx.language == Language::Go {
-        if let crate::facts::ContextDeadline::Absent(_) =
-            ctx.facts.go_context_deadline(inner, ctx.source)
-        {
-            return Arg::FreshContext;
+        match ctx.facts.go_context_deadline(inner, ctx.source) {
+            crate::facts::ContextDeadline::Absent(_) => return Arg::FreshContext,
+            crate::facts::ContextDeadline::Set(_) => return Arg::Bounded,
+            _ => {}
         }
     }
+    if bounds_time(ctx, grouped, f, inner) {
+        return Arg::Bounded;
+    }
     Arg::Other
+}
+
+/// Whether a value passed to a callee bounds how long it waits, as the caller's code shows it: made (directly
+/// or through a local of the function) by a call that sets a timeout, or a literal with a `timeout` field.
+/// Functions and closures passed on are code, not values: what they contain says nothing of the argument.
+fn bounds_time<'t>(
+    ctx: &RuleContext<'t>,
+    grouped: &Grouped<'t>,
+    f: usize,
+    value: tree_sitter::Node<'t>,
+) -> bool {
+    let facts = ctx.facts;
+    let value = match value.kind() {
+        "identifier" => {
+            match facts.declared_value(Some(f), ctx.node_text(value), value.start_byte()) {
+                Some(declared) => node::strip_wrappers(declared, node::Wrappers::ALL),
+                None => return false,
+            }
+        }
+        // Literals of text and numbers bound nothing; most arguments are these.
+        "interpreted_string_literal"
+        | "raw_string_literal"
+        | "string_literal"
+        | "string"
+        | "template_string"
+        | "int_literal"
+        | "integer_literal"
+        | "number"
+        | "true"
+        | "false"
+        | "nil"
+        | "null"
+        | "undefined" => return false,
+        _ => value,
+    };
+    if matches!(
+        value.kind(),
+        "func_literal"
+            | "closure_expression"
+            | "arrow_function"
+            | "function_expression"
+            | "function"
+    ) {
+        return false;
+    }
+    let range = TextRange::of(value);
+    let outer = outermost_named(facts, f);
+    facts
+        .calls_within(range)
+        .any(|call| call_sets_timeout(ctx, call))
+        || grouped.literals[outer].iter().any(|&l| {
+            let literal = &facts.literals[l];
+            range.contains_range(TextRange::of(literal.node)) && literal_sets_timeout(literal)
+        })
 }
 
 fn is_spawn(facts: &FileFacts<'_>, call: &Call<'_>) -> bool {
@@ -694,17 +780,12 @@ fn declarations(ctx: &RuleContext<'_>, grouped: &Grouped<'_>, summary: &mut File
             .literals
             .iter()
             .filter(|l| l.function.is_none() && range.contains_range(TextRange::of(l.node)))
-            .flat_map(|l| &l.fields)
-            .any(|field| field.name.eq_ignore_ascii_case("timeout"))
+            .any(literal_sets_timeout)
             || facts
                 .calls
                 .iter()
                 .filter(|c| c.function.is_none() && range.contains_range(c.range()))
-                .any(|c| {
-                    ctx.kb
-                        .candidates(facts, c)
-                        .any(|api| api.timeout == Some(ApiTimeout::Set))
-                });
+                .any(|c| call_sets_timeout(ctx, c));
         summary.values.push((
             assignment.target.clone(),
             TypeRef {

@@ -88,8 +88,14 @@ pub enum Effect {
         duplicate: Option<WriteKind>,
         timeout_inside: bool,
     },
-    /// Takes (`acquire`) or releases a distributed lock on a key.
-    Lock { acquire: bool, key: Option<String> },
+    /// Takes (`acquire`) or releases a distributed lock on a key (as written); `expires` when the lock has a
+    /// TTL (set with the claim or by a later `EXPIRE`, or the library's default).
+    Lock {
+        acquire: bool,
+        key: Option<String>,
+        #[serde(default)]
+        expires: bool,
+    },
     /// Acknowledges a message (or commits its offset); `param` when the message is a parameter.
     Ack { param: Option<usize> },
     /// Starts work it does not wait for (a goroutine, a spawned task).
@@ -134,6 +140,11 @@ pub enum Arg {
     Param(usize),
     /// A fresh context with no deadline (`context.Background()`, `context.TODO()`).
     FreshContext,
+    /// A value that bounds how long the callee waits: a context with a deadline (`context.WithTimeout`), an
+    /// abort signal with a timeout (`AbortSignal.timeout(…)`), request options with a `timeout`, a client
+    /// built with a timeout (`&http.Client{Timeout: …}`, `.timeout(…)` on a builder, `axios.create({ timeout
+    /// })`). What the callee uses it for is the callee's rule's business.
+    Bounded,
     Other,
 }
 

@@ -22,6 +22,22 @@ use crate::kb::KbMatch;
 #[derive(Debug, Default)]
 pub struct Locks<'t, 'k> {
     pub acquisitions: Vec<Acquisition<'t, 'k>>,
+    /// `DEL`s of a key field of a method's own type (`l.key`, `self.key`) that no acquisition of the file
+    /// takes: the lock is taken by another method of the type, perhaps in another file (the workspace index
+    /// says which, [`crate::index::IndexView::lock_taken_by_type`]).
+    pub handed_over: Vec<HandedOver>,
+}
+
+/// A `DEL` of a key field of the method's type with no acquisition of that key in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandedOver {
+    /// The `DEL`/`UNLINK` call (index into [`FileFacts::calls`]).
+    pub call: usize,
+    /// The key as written (whitespace removed), as [`key_text`] gives it.
+    pub key: String,
+    /// The type whose method deletes it, as the function's name gives it (`Lock` of `Lock.Release`).
+    pub owner: String,
+    pub kind: ReleaseKind,
 }
 
 /// How a lock is taken.
@@ -172,7 +188,11 @@ impl<'t, 'k> Locks<'t, 'k> {
             }
         }
         acquisitions.sort_by_key(|a| facts.calls[a.call].node.start_byte());
-        Locks { acquisitions }
+        let handed_over = handed_over(facts, source, commands, &keys, &acquisitions);
+        Locks {
+            acquisitions,
+            handed_over,
+        }
     }
 
     /// The acquisition made by a call.
@@ -485,6 +505,61 @@ fn redis_releases<'t>(
             _ => {}
         }
     }
+}
+
+/// `DEL`s of a key field of the method's own type that no acquisition of the file releases or takes.
+fn handed_over<'t>(
+    facts: &FileFacts<'t>,
+    source: &str,
+    commands: &[StoreCommand<'t>],
+    keys: &[Option<String>],
+    acquisitions: &[Acquisition<'t, '_>],
+) -> Vec<HandedOver> {
+    let mut found = Vec::new();
+    for (command, key_written) in commands.iter().zip(keys) {
+        let (Some(key), Some(key_written)) = (command.key, key_written) else {
+            continue;
+        };
+        if !matches!(command.name.as_str(), "DEL" | "UNLINK") {
+            continue;
+        }
+        let field = matches!(
+            node::strip_wrappers(key, node::Wrappers::BORROW).kind(),
+            "selector_expression" | "field_expression" | "member_expression"
+        );
+        if !field {
+            continue;
+        }
+        let taken_here = acquisitions.iter().any(|a| {
+            a.releases.iter().any(|r| r.call == command.call)
+                || a.key
+                    .is_some_and(|k| key_text(source, facts.language, k) == *key_written)
+        });
+        if taken_here {
+            continue;
+        }
+        let call = &facts.calls[command.call];
+        let Some(function) = outermost(facts, call) else {
+            continue;
+        };
+        let Some((owner, _)) = facts.functions[function].name.rsplit_once(['.', ':']) else {
+            continue;
+        };
+        let kind = if in_transaction(facts, source, commands, command, key) {
+            ReleaseKind::DeleteInTransaction
+        } else if let Some(get) = get_before(facts, source, commands, command, key) {
+            ReleaseKind::DeleteAfterGet(get)
+        } else {
+            ReleaseKind::Delete
+        };
+        found.push(HandedOver {
+            call: command.call,
+            key: key_written.clone(),
+            owner: owner.trim_end_matches(':').to_string(),
+            kind,
+        });
+    }
+    found
 }
 
 fn outermost(facts: &FileFacts<'_>, call: &Call<'_>) -> Option<usize> {
