@@ -634,9 +634,37 @@ mod typescript {
                 }
                 Subject::Instance => axios_instance(ctx, site, call, sink),
                 Subject::Declared => declared_unbounded(ctx, site, sink),
+                Subject::ThroughWrapper {
+                    request,
+                    bounded_by,
+                    option,
+                } => through_wrapper(ctx, call, request, bounded_by, option, sink),
                 _ => {}
             }
         }
+    }
+
+    /// A call of a same-file wrapper whose options reach a library request without a bound, while another call
+    /// of the wrapper passes one: the finding is at the call that forgot it.
+    fn through_wrapper(
+        ctx: &RuleContext<'_>,
+        call: &Call<'_>,
+        request: &Call<'_>,
+        bounded_by: Node<'_>,
+        option: &str,
+        sink: &mut Vec<Finding>,
+    ) {
+        let wrapper = &call.callee_text;
+        let library = &request.callee_text;
+        ctx.finding(META, TextRange::of(call.callee))
+            .title(format!("`{wrapper}` is called without a `{option}`, and hands its options to `{library}` unchanged; another call of `{wrapper}` passes one"))
+            .trigger(TRIGGER)
+            .expected(format!("a `{option}` in the options, as the other calls of `{wrapper}` pass"))
+            .actual(format!("nothing bounds the `{library}` request this call makes"))
+            .evidence(TextRange::of(request.callee), "the request the options reach")
+            .evidence(TextRange::of(bounded_by), "a call that passes one")
+            .fix(Fix::advice(format!("pass a `{option}` in the options of this call")))
+            .emit(sink);
     }
 
     fn fetch(ctx: &RuleContext<'_>, site: &Site<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {

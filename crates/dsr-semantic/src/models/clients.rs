@@ -17,6 +17,7 @@ use crate::facts::{
     Binding, Call, ChainLink, ContextDeadline, ContextKind, FileFacts, Literal, Origin,
 };
 use crate::kb::KbMatch;
+use crate::models::callers;
 
 /// The answer to "is this client or request bounded in time?".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +60,9 @@ pub enum Elsewhere<'t> {
     LibraryDefault,
     /// A builder that leaves the function before it is built.
     UnfinishedBuilder,
+    /// Options a wrapper's callers pass it, every caller in the file, some with a bound and some without: each
+    /// call without one is a site of its own ([`Subject::ThroughWrapper`]).
+    Callers,
 }
 
 /// What a site is, with what a finding about it needs to say where a bound would go.
@@ -94,6 +98,15 @@ pub enum Subject<'t> {
     ConfigRequest { config_index: usize },
     /// An instance made with a config of its own (`axios.create(config)`).
     Instance,
+    /// A call of a same-file wrapper that hands one of its parameters, as the options, to a library request
+    /// (`request`), passing options without a bound while another call of the wrapper passes one
+    /// (`bounded_by`, that call's argument); `option` is the option that bounds the request (`signal`,
+    /// `timeout`).
+    ThroughWrapper {
+        request: &'t Call<'t>,
+        bounded_by: Node<'t>,
+        option: &'t str,
+    },
 }
 
 /// One client or request whose bound in time the file decides, and the answer.
@@ -1027,10 +1040,94 @@ impl<'t> Judge<'t> {
         }
         let init = fetch_init(self.facts, self.source, call);
         let judged = judge_options(self.facts, self.source, init, &client.request_options);
+        let Some(path) = client.modules.first() else {
+            return;
+        };
+        let (timeout, literal) = self.options_or_callers(call, path, judged, client);
+        self.push_options(call, path, Subject::Fetch, timeout, literal);
+    }
+
+    /// An options verdict as the answer; options from a parameter of a function whose callers are in the file
+    /// are judged at those calls. A caller that passes no bound while another passes one is a site of its own
+    /// ([`Subject::ThroughWrapper`]); when the file shows every caller, they decide the request's answer.
+    fn options_or_callers(
+        &mut self,
+        call: &'t Call<'t>,
+        path: &'t str,
+        judged: OptionsBound<'t, 't>,
+        client: &'t HttpClient,
+    ) -> (ClientTimeout<'t>, Option<&'t Literal<'t>>) {
         let (timeout, literal) = options_timeout(judged);
-        if let Some(path) = client.modules.first() {
-            self.push_options(call, path, Subject::Fetch, timeout, literal);
+        match judged {
+            OptionsBound::Elsewhere(from) => match self.through_callers(call, path, from, client) {
+                Some(decided) => (decided, literal),
+                None => (timeout, literal),
+            },
+            _ => (timeout, literal),
         }
+    }
+
+    fn through_callers(
+        &mut self,
+        call: &'t Call<'t>,
+        path: &'t str,
+        from: Node<'t>,
+        client: &'t HttpClient,
+    ) -> Option<ClientTimeout<'t>> {
+        let (facts, source) = (self.facts, self.source);
+        if from.kind() != "identifier" {
+            return None;
+        }
+        let Origin::Parameter { function, index } = facts.origin_of(
+            facts.function_at(from.start_byte()),
+            node::text(from, source),
+            from.start_byte(),
+        ) else {
+            return None;
+        };
+        let fields = &client.request_options;
+        let option = fields.first()?.as_str();
+        let callers = callers::callers_passing(facts, source, function, index);
+        if callers.is_empty() {
+            return None;
+        }
+        let mut bounded_by = None;
+        let mut unbounded = Vec::new();
+        let mut unknown = false;
+        for caller in &callers {
+            match judge_options(facts, source, caller.argument, fields) {
+                OptionsBound::Bounded => {
+                    bounded_by = bounded_by.or(Some(caller.argument.unwrap_or(caller.call.node)))
+                }
+                OptionsBound::Unbounded(literal, _) => unbounded.push((caller.call, literal)),
+                OptionsBound::Elsewhere(_) => unknown = true,
+            }
+        }
+        if let Some(bounded_by) = bounded_by {
+            for (caller, literal) in &unbounded {
+                if self.sites.iter().any(|s| s.node.id() == caller.node.id()) {
+                    continue;
+                }
+                let subject = Subject::ThroughWrapper {
+                    request: call,
+                    bounded_by,
+                    option,
+                };
+                let missing = ClientTimeout::Missing(Why::NoTimeout);
+                self.push_options(caller, path, subject, missing, *literal);
+            }
+        }
+        if unknown || callers::may_be_called_elsewhere(facts, source, function) {
+            return None;
+        }
+        Some(match (bounded_by, unbounded.is_empty()) {
+            (Some(by), true) => ClientTimeout::Set(Some(by)),
+            (None, _) => ClientTimeout::Missing(Why::NoTimeout),
+            (Some(_), false) => ClientTimeout::Unknown {
+                why: Why::NoTimeout,
+                from: Elsewhere::Callers,
+            },
+        })
     }
 
     /// Node's `http(s).request/get(url?, options?, callback?)`, bounded by its options or by
@@ -1089,12 +1186,8 @@ impl<'t> Judge<'t> {
             return self.push_call(call, path, subject, ClientTimeout::Set(None));
         }
         let config = call.args.get(config_index).copied();
-        let (timeout, literal) = options_timeout(judge_options(
-            facts,
-            source,
-            config,
-            &client.request_options,
-        ));
+        let judged = judge_options(facts, source, config, &client.request_options);
+        let (timeout, literal) = self.options_or_callers(call, path, judged, client);
         self.push_options(call, path, subject, timeout, literal);
     }
 
