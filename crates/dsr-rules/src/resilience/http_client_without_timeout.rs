@@ -26,6 +26,13 @@ declare_rule! {
     /// function. When the bound comes from elsewhere — a context parameter, options passed in, a spread — the
     /// rule asks an open question instead of reporting.
     ///
+    /// What a helper of the same file does is read where it is used: options made by a helper (`fetch(url,
+    /// init("GET"))`) are judged by what it returns; a reqwest builder a helper returns unfinished is judged by
+    /// what its callers chain on it, and one handed to a closure or function of the file by what that chains on
+    /// its parameter. Options a wrapper hands on unchanged (`function get(url, init) { return fetch(url, init) }`)
+    /// are judged at the wrapper's calls in the file: a call that passes no `signal`/`timeout` while another
+    /// passes one is reported at that call; a wrapper no other file can call is bounded, or not, by its callers.
+    ///
     /// ## Why it fails under partial failure
     /// A dependency that accepts connections but stops answering (a stuck GC, a full thread pool, a dropped
     /// packet on a half-open connection) makes each request wait for as long as the client allows. Without a
@@ -38,7 +45,9 @@ declare_rule! {
     /// module, a wrapper client configured in another package — is not seen: default-instance axios calls are
     /// reported with medium confidence for that reason. Long-lived streams (server-sent events, long polling)
     /// need no overall timeout; suppress them with the reason. `reqwest::blocking` has a 30 s default, so its
-    /// uses are open questions (is 30 s inside the caller's budget?), not findings.
+    /// uses are open questions (is 30 s inside the caller's budget?), not findings. Go functional options
+    /// (`newClient(WithTimeout(d))` applying closures to an `http.Client{}`) are not followed: the literal is
+    /// reported even when every caller passes a timeout option.
     ///
     /// ## Example
     /// ```go

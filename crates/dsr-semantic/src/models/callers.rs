@@ -30,6 +30,18 @@ pub fn callers_passing<'t>(
     function: usize,
     param: usize,
 ) -> Vec<CallerArgument<'t>> {
+    calls_of(facts, source, function)
+        .into_iter()
+        .map(|call| CallerArgument {
+            call,
+            argument: call.args.get(param).copied(),
+        })
+        .collect()
+}
+
+/// Every call of the file to `function` other than its own recursive ones: by name for a plain function,
+/// through `this`/`self` from a method of the same type for a method.
+pub fn calls_of<'t>(facts: &'t FileFacts<'t>, source: &str, function: usize) -> Vec<&'t Call<'t>> {
     let Some(target) = facts.functions.get(function) else {
         return Vec::new();
     };
@@ -57,11 +69,41 @@ pub fn callers_passing<'t>(
             (None, None) => true,
             _ => false,
         })
-        .map(|call| CallerArgument {
-            call,
-            argument: call.args.get(param).copied(),
-        })
         .collect()
+}
+
+/// The values a function returns: each `return`'s value and a Rust tail expression or a TypeScript arrow
+/// function's expression body.
+pub fn returned_values<'t>(facts: &FileFacts<'t>, function: usize) -> Vec<Node<'t>> {
+    let Some(f) = facts.functions.get(function) else {
+        return Vec::new();
+    };
+    let Some(body) = f.body else {
+        return Vec::new();
+    };
+    if !matches!(body.kind(), "block" | "statement_block") {
+        return vec![body];
+    }
+    let mut values: Vec<Node<'t>> = node::descendants(body)
+        .filter(|n| matches!(n.kind(), "return_statement" | "return_expression"))
+        .filter(|n| facts.function_at(n.start_byte()) == Some(function))
+        .filter_map(|n| n.named_child(0))
+        .collect();
+    // Rust: the block's last expression, written without a semicolon.
+    if facts.language == Language::Rust {
+        let last = node::named_children(body)
+            .filter(|n| !n.kind().contains("comment"))
+            .last();
+        if let Some(tail) = last.filter(|n| {
+            let kind = n.kind();
+            !(kind.ends_with("_statement")
+                || kind.ends_with("_declaration")
+                || kind.ends_with("_item"))
+        }) {
+            values.push(tail);
+        }
+    }
+    values
 }
 
 /// `Class.method` → `Class`, `Type::method` → `Type`; `None` for a plain function.

@@ -469,7 +469,10 @@ impl<'t> Judge<'t> {
                 // A builder kept in a variable and configured step by step.
                 let end = chain.last().map_or(call.node, |l| l.call);
                 let Some(builder) = facts.binding_of(end, source) else {
-                    return (None, unfinished);
+                    let judged = self
+                        .returned_builder(end, module, why)
+                        .or_else(|| self.builder_through_closure(end, module, why));
+                    return (None, judged.unwrap_or(unfinished));
                 };
                 let mut later_build = None;
                 for step in facts.calls_on(&builder) {
@@ -499,6 +502,123 @@ impl<'t> Judge<'t> {
             requests => BuiltTimeout::Unbounded(why, requests),
         };
         (Some(build_link), timeout)
+    }
+}
+
+impl<'t> Judge<'t> {
+    /// A builder a helper of the file returns unfinished (`fn base() -> ClientBuilder { Client::builder()… }`),
+    /// judged at the helper's calls, each of which continues the chain: bounded when every call sets a timeout;
+    /// one that turns it off, or builds the client without one, decides it; otherwise (a call that hands the
+    /// builder on) the open question stays.
+    fn returned_builder(
+        &self,
+        end: Node<'t>,
+        module: &str,
+        why: Why<'t>,
+    ) -> Option<BuiltTimeout<'t>> {
+        let (facts, kb, source) = (self.facts, self.kb, self.source);
+        let function = facts.function_at(end.start_byte())?;
+        if !callers::returned_values(facts, function)
+            .iter()
+            .any(|v| v.id() == end.id())
+        {
+            return None;
+        }
+        let calls = callers::calls_of(facts, source, function);
+        if calls.is_empty() {
+            return None;
+        }
+        let mut every_call_sets = true;
+        for call in calls {
+            let links = facts.method_chain(call.node);
+            let build = links
+                .iter()
+                .position(|l| node::text(l.method, source) == "build");
+            let configured = &links[..build.unwrap_or(links.len())];
+            match (
+                builder_timeout(facts, kb, source, module, configured),
+                build,
+            ) {
+                (BuilderTimeout::Set, _) => {}
+                (BuilderTimeout::Disabled(at), _) => {
+                    return Some(BuiltTimeout::Judged(ClientTimeout::Missing(Why::Disabled(
+                        at,
+                    ))))
+                }
+                (_, Some(index)) => {
+                    let client = facts.binding_of(links[index].call, source);
+                    return Some(
+                        match rust_requests_through(facts, kb, source, module, client.as_ref()) {
+                            RequestBound::Bounded => BuiltTimeout::Judged(ClientTimeout::Set(None)),
+                            requests => BuiltTimeout::Unbounded(why, requests),
+                        },
+                    );
+                }
+                (_, None) => every_call_sets = false,
+            }
+        }
+        every_call_sets.then_some(BuiltTimeout::Judged(ClientTimeout::Set(None)))
+    }
+
+    /// A builder handed to a closure or function of the file that configures it and gives it back
+    /// (`let configure = |b: ClientBuilder| b.timeout(d); configure(Client::builder()).build()`): what the
+    /// closure chains on its parameter counts with what the caller chains on its result.
+    fn builder_through_closure(
+        &self,
+        end: Node<'t>,
+        module: &str,
+        why: Why<'t>,
+    ) -> Option<BuiltTimeout<'t>> {
+        let (facts, kb, source) = (self.facts, self.kb, self.source);
+        let arguments = facts.parent(end).filter(|p| p.kind() == "arguments")?;
+        let call = facts.call_of(facts.parent(arguments)?)?;
+        let position = call.args.iter().position(|a| a.id() == end.id())?;
+        let configure = if call.callee.kind() == "identifier" {
+            let name = node::text(call.callee, source);
+            match facts.declared_value(call.function, name, call.node.start_byte()) {
+                Some(closure) if closure.kind() == "closure_expression" => facts
+                    .functions
+                    .iter()
+                    .position(|f| f.node.id() == closure.id()),
+                Some(_) => None,
+                None => crate::models::messaging::syntax::same_file_function(facts, call),
+            }
+        } else {
+            None
+        }?;
+        let param = facts.functions.get(configure)?.params.get(position)?;
+        let param_name = param.name.split(':').next().unwrap_or(&param.name).trim();
+        let mut links = Vec::new();
+        for value in callers::returned_values(facts, configure) {
+            let mut root = value;
+            while let Some(receiver) = facts.call_of(root).and_then(|c| c.receiver) {
+                root = node::strip_wrappers(receiver, node::Wrappers::CHAIN);
+            }
+            if node::text(root, source) == param_name {
+                links.extend(facts.method_chain(root));
+            }
+        }
+        let after = facts.method_chain(call.node);
+        let build = after
+            .iter()
+            .position(|l| node::text(l.method, source) == "build");
+        links.extend_from_slice(&after[..build.unwrap_or(after.len())]);
+        match (builder_timeout(facts, kb, source, module, &links), build) {
+            (BuilderTimeout::Set, _) => Some(BuiltTimeout::Judged(ClientTimeout::Set(None))),
+            (BuilderTimeout::Disabled(at), _) => Some(BuiltTimeout::Judged(
+                ClientTimeout::Missing(Why::Disabled(at)),
+            )),
+            (_, Some(index)) => {
+                let client = facts.binding_of(after[index].call, source);
+                Some(
+                    match rust_requests_through(facts, kb, source, module, client.as_ref()) {
+                        RequestBound::Bounded => BuiltTimeout::Judged(ClientTimeout::Set(None)),
+                        requests => BuiltTimeout::Unbounded(why, requests),
+                    },
+                )
+            }
+            (_, None) => None,
+        }
     }
 }
 
@@ -804,6 +924,19 @@ pub fn judge_options<'f, 't>(
     expr: Option<Node<'t>>,
     fields: &[String],
 ) -> OptionsBound<'f, 't> {
+    judge_options_at(facts, source, expr, fields, 0)
+}
+
+/// How many same-file helpers deep options are followed (`init()` returning `defaults()`).
+const MAX_HELPER_DEPTH: usize = 3;
+
+fn judge_options_at<'f, 't>(
+    facts: &'f FileFacts<'t>,
+    source: &str,
+    expr: Option<Node<'t>>,
+    fields: &[String],
+    depth: usize,
+) -> OptionsBound<'f, 't> {
     let Some(mut e) = expr else {
         return OptionsBound::Unbounded(None, None);
     };
@@ -845,10 +978,49 @@ pub fn judge_options<'f, 't>(
                     None => return OptionsBound::Elsewhere(e),
                 }
             }
+            "call_expression" if depth < MAX_HELPER_DEPTH => {
+                return helper_options(facts, source, e, fields, depth)
+            }
             _ => return OptionsBound::Elsewhere(e),
         }
     }
     OptionsBound::Elsewhere(e)
+}
+
+/// Options made by a helper of the same file (`fetch(url, init("GET"))`): judged by what it returns, the
+/// weakest of its returns winning; a helper the file does not show, or one that returns a value from
+/// elsewhere, leaves them `Elsewhere`.
+fn helper_options<'f, 't>(
+    facts: &'f FileFacts<'t>,
+    source: &str,
+    made: Node<'t>,
+    fields: &[String],
+    depth: usize,
+) -> OptionsBound<'f, 't> {
+    let Some(call) = facts.call_of(made) else {
+        return OptionsBound::Elsewhere(made);
+    };
+    let plain = call.method.is_none()
+        || call
+            .receiver
+            .is_some_and(|r| matches!(node::text(r, source), "this" | "self"));
+    let helper = crate::models::messaging::syntax::same_file_function(facts, call);
+    let Some(helper) = helper.filter(|_| plain) else {
+        return OptionsBound::Elsewhere(made);
+    };
+    let returned = callers::returned_values(facts, helper);
+    if returned.is_empty() {
+        return OptionsBound::Elsewhere(made);
+    }
+    let mut weakest = OptionsBound::Bounded;
+    for value in returned {
+        match judge_options_at(facts, source, Some(value), fields, depth + 1) {
+            OptionsBound::Bounded => {}
+            OptionsBound::Elsewhere(_) => return OptionsBound::Elsewhere(made),
+            unbounded @ OptionsBound::Unbounded(..) => weakest = unbounded,
+        }
+    }
+    weakest
 }
 
 fn is_zero(value: Node<'_>, source: &str) -> bool {
