@@ -32,6 +32,8 @@ declare_rule! {
     /// its parameter. Options a wrapper hands on unchanged (`function get(url, init) { return fetch(url, init) }`)
     /// are judged at the wrapper's calls in the file: a call that passes no `signal`/`timeout` while another
     /// passes one is reported at that call; a wrapper no other file can call is bounded, or not, by its callers.
+    /// A Go context a wrapper builds its request with (`NewRequestWithContext(ctx, …)` sent on
+    /// `http.DefaultClient`) is judged the same way, by the deadline of the context each call passes.
     ///
     /// ## Why it fails under partial failure
     /// A dependency that accepts connections but stops answering (a stuck GC, a full thread pool, a dropped
@@ -166,6 +168,29 @@ fn declared_unbounded(ctx: &RuleContext<'_>, site: &Site<'_>, sink: &mut Vec<Fin
         .emit(sink);
 }
 
+/// A call of a same-file wrapper whose options reach a library request without a bound, while another call
+/// of the wrapper passes one: the finding is at the call that forgot it.
+fn through_wrapper(
+    ctx: &RuleContext<'_>,
+    call: &Call<'_>,
+    request: &Call<'_>,
+    bounded_by: Node<'_>,
+    option: &str,
+    sink: &mut Vec<Finding>,
+) {
+    let wrapper = &call.callee_text;
+    let library = &request.callee_text;
+    ctx.finding(META, TextRange::of(call.callee))
+        .title(format!("`{wrapper}` is called without a `{option}`, which it hands on to `{library}`; another call of `{wrapper}` passes one"))
+        .trigger(TRIGGER)
+        .expected(format!("a `{option}`, as the other calls of `{wrapper}` pass"))
+        .actual(format!("nothing bounds the `{library}` request this call makes"))
+        .evidence(TextRange::of(request.callee), "the request the options reach")
+        .evidence(TextRange::of(bounded_by), "a call that passes one")
+        .fix(Fix::advice(format!("pass a `{option}` in this call")))
+        .emit(sink);
+}
+
 /// Emits a finding about a client whose requests wait as long as the server takes: an open question when
 /// they may be bounded by what the file does not show.
 fn emit_client(
@@ -202,6 +227,15 @@ mod go {
                 }
                 Subject::GoClientLiteral => client_literal(ctx, site, sink),
                 Subject::GoDefaultClientValue => default_client_handed_on(ctx, site, sink),
+                Subject::ThroughWrapper {
+                    request,
+                    bounded_by,
+                    option,
+                } => {
+                    if let Some(call) = site.call {
+                        through_wrapper(ctx, call, request, bounded_by, option, sink)
+                    }
+                }
                 _ => {}
             }
         }
@@ -220,6 +254,11 @@ mod go {
         );
         let mut finding = match site.timeout {
             ClientTimeout::Set(_) => return,
+            // The wrapper's calls in the file decide it, each judged at the call (a `ThroughWrapper` site).
+            ClientTimeout::Unknown {
+                from: Elsewhere::Callers,
+                ..
+            } => return,
             ClientTimeout::Unknown { from, .. } if prepared => {
                 let mut question = ctx
                     .finding(META, TextRange::of(call.callee))
@@ -651,29 +690,6 @@ mod typescript {
                 _ => {}
             }
         }
-    }
-
-    /// A call of a same-file wrapper whose options reach a library request without a bound, while another call
-    /// of the wrapper passes one: the finding is at the call that forgot it.
-    fn through_wrapper(
-        ctx: &RuleContext<'_>,
-        call: &Call<'_>,
-        request: &Call<'_>,
-        bounded_by: Node<'_>,
-        option: &str,
-        sink: &mut Vec<Finding>,
-    ) {
-        let wrapper = &call.callee_text;
-        let library = &request.callee_text;
-        ctx.finding(META, TextRange::of(call.callee))
-            .title(format!("`{wrapper}` is called without a `{option}`, and hands its options to `{library}` unchanged; another call of `{wrapper}` passes one"))
-            .trigger(TRIGGER)
-            .expected(format!("a `{option}` in the options, as the other calls of `{wrapper}` pass"))
-            .actual(format!("nothing bounds the `{library}` request this call makes"))
-            .evidence(TextRange::of(request.callee), "the request the options reach")
-            .evidence(TextRange::of(bounded_by), "a call that passes one")
-            .fix(Fix::advice(format!("pass a `{option}` in the options of this call")))
-            .emit(sink);
     }
 
     fn fetch(ctx: &RuleContext<'_>, site: &Site<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {

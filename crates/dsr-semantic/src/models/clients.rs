@@ -505,6 +505,26 @@ impl<'t> Judge<'t> {
     }
 }
 
+/// The calls in the file of the function whose parameter `value` is, with what each passes for it.
+fn parameter_callers<'t>(
+    facts: &'t FileFacts<'t>,
+    source: &str,
+    value: Node<'t>,
+) -> Option<(usize, Vec<callers::CallerArgument<'t>>)> {
+    if value.kind() != "identifier" {
+        return None;
+    }
+    let Origin::Parameter { function, index } = facts.origin_of(
+        facts.function_at(value.start_byte()),
+        node::text(value, source),
+        value.start_byte(),
+    ) else {
+        return None;
+    };
+    let callers = callers::callers_passing(facts, source, function, index);
+    (!callers.is_empty()).then_some((function, callers))
+}
+
 impl<'t> Judge<'t> {
     /// A builder a helper of the file returns unfinished (`fn base() -> ClientBuilder { Client::builder()… }`),
     /// judged at the helper's calls, each of which continues the chain: bounded when every call sets a timeout;
@@ -702,10 +722,12 @@ impl<'t> Judge<'t> {
                 let timeout = match go_request_bound(facts, kb, source, call.args.first().copied())
                 {
                     (RequestBound::Bounded, at) => ClientTimeout::Set(at),
-                    (RequestBound::Elsewhere, at) => ClientTimeout::Unknown {
-                        why: Why::NoTimeout,
-                        from: Elsewhere::Value(at),
-                    },
+                    (RequestBound::Elsewhere, at) => at
+                        .and_then(|context| self.go_context_through_callers(call, path, context))
+                        .unwrap_or(ClientTimeout::Unknown {
+                            why: Why::NoTimeout,
+                            from: Elsewhere::Value(at),
+                        }),
                     (RequestBound::Unbounded, at) => {
                         ClientTimeout::Missing(at.map_or(Why::NoTimeout, Why::NoDeadline))
                     }
@@ -1247,32 +1269,77 @@ impl<'t> Judge<'t> {
         client: &'t HttpClient,
     ) -> Option<ClientTimeout<'t>> {
         let (facts, source) = (self.facts, self.source);
-        if from.kind() != "identifier" {
-            return None;
-        }
-        let Origin::Parameter { function, index } = facts.origin_of(
-            facts.function_at(from.start_byte()),
-            node::text(from, source),
-            from.start_byte(),
-        ) else {
-            return None;
-        };
+        let (function, callers) = parameter_callers(facts, source, from)?;
         let fields = &client.request_options;
         let option = fields.first()?.as_str();
-        let callers = callers::callers_passing(facts, source, function, index);
-        if callers.is_empty() {
-            return None;
-        }
+        let judged = callers
+            .iter()
+            .map(|caller| {
+                let bound = match judge_options(facts, source, caller.argument, fields) {
+                    OptionsBound::Bounded => (RequestBound::Bounded, None),
+                    OptionsBound::Unbounded(literal, _) => (RequestBound::Unbounded, literal),
+                    OptionsBound::Elsewhere(_) => (RequestBound::Elsewhere, None),
+                };
+                (*caller, bound.0, bound.1)
+            })
+            .collect();
+        self.callers_decide(call, path, function, option, judged)
+    }
+
+    /// Go: a request whose context is a parameter of its function (`NewRequestWithContext(ctx, …)` then
+    /// `http.DefaultClient.Do(req)`), judged at the function's calls in the file by the deadline of the context
+    /// each passes.
+    fn go_context_through_callers(
+        &mut self,
+        call: &'t Call<'t>,
+        path: &'t str,
+        context: Node<'t>,
+    ) -> Option<ClientTimeout<'t>> {
+        let (facts, source) = (self.facts, self.source);
+        let (function, callers) = parameter_callers(facts, source, context)?;
+        let judged = callers
+            .iter()
+            .map(|caller| {
+                let bound = match caller
+                    .argument
+                    .map(|a| facts.go_context_deadline(a, source))
+                {
+                    Some(ContextDeadline::Set(_)) => RequestBound::Bounded,
+                    Some(ContextDeadline::Absent(_)) => RequestBound::Unbounded,
+                    _ => RequestBound::Elsewhere,
+                };
+                (*caller, bound, None)
+            })
+            .collect();
+        self.callers_decide(call, path, function, "context deadline", judged)
+    }
+
+    /// What the calls of a wrapper decide about the request it makes with what they pass: each call that passes
+    /// no bound while another passes one is a site of its own; when no other file can call the wrapper and
+    /// every call's argument is judged, they decide the request's answer.
+    fn callers_decide(
+        &mut self,
+        call: &'t Call<'t>,
+        path: &'t str,
+        function: usize,
+        option: &'t str,
+        judged: Vec<(
+            callers::CallerArgument<'t>,
+            RequestBound,
+            Option<&'t Literal<'t>>,
+        )>,
+    ) -> Option<ClientTimeout<'t>> {
+        let (facts, source) = (self.facts, self.source);
         let mut bounded_by = None;
         let mut unbounded = Vec::new();
         let mut unknown = false;
-        for caller in &callers {
-            match judge_options(facts, source, caller.argument, fields) {
-                OptionsBound::Bounded => {
+        for (caller, bound, literal) in judged {
+            match bound {
+                RequestBound::Bounded => {
                     bounded_by = bounded_by.or(Some(caller.argument.unwrap_or(caller.call.node)))
                 }
-                OptionsBound::Unbounded(literal, _) => unbounded.push((caller.call, literal)),
-                OptionsBound::Elsewhere(_) => unknown = true,
+                RequestBound::Unbounded => unbounded.push((caller.call, literal)),
+                RequestBound::Elsewhere => unknown = true,
             }
         }
         if let Some(bounded_by) = bounded_by {
