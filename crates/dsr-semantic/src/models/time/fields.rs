@@ -81,21 +81,15 @@ impl<'t> Builder<'_, 't, '_> {
     pub(super) fn receiver_field(&self, n: Node<'t>) -> Option<(String, String)> {
         let (owner, method) = self.owner_at(n)?;
         let receiver = self.receiver_name(method)?;
-        let field = self.field_of(n, &receiver, method, 0)?;
+        let field = self.field_of(n, &receiver, 0)?;
         Some((owner, field))
     }
 
-    fn field_of(
-        &self,
-        n: Node<'t>,
-        receiver: &str,
-        method: Option<usize>,
-        steps: usize,
-    ) -> Option<String> {
+    fn field_of(&self, n: Node<'t>, receiver: &str, steps: usize) -> Option<String> {
         if steps > MAX_STEPS {
             return None;
         }
-        let next = |inner: Node<'t>| self.field_of(inner, receiver, method, steps + 1);
+        let next = |inner: Node<'t>| self.field_of(inner, receiver, steps + 1);
         match n.kind() {
             "selector_expression" | "field_expression" | "member_expression" => {
                 let object = n
