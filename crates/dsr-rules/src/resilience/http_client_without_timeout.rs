@@ -47,9 +47,9 @@ declare_rule! {
     /// module, a wrapper client configured in another package — is not seen: default-instance axios calls are
     /// reported with medium confidence for that reason. Long-lived streams (server-sent events, long polling)
     /// need no overall timeout; suppress them with the reason. `reqwest::blocking` has a 30 s default, so its
-    /// uses are open questions (is 30 s inside the caller's budget?), not findings. Go functional options
-    /// (`newClient(WithTimeout(d))` applying closures to an `http.Client{}`) are not followed: the literal is
-    /// reported even when every caller passes a timeout option.
+    /// uses are open questions (is 30 s inside the caller's budget?), not findings. A Go client literal handed to
+    /// function values its caller supplies (functional options: `for _, o := range opts { o(c) }`) is an open
+    /// question: which options the callers pass is not followed.
     ///
     /// ## Example
     /// ```go

@@ -783,6 +783,17 @@ impl<'t> Judge<'t> {
             GoClientTimeout::Zero(zero) => Why::Zero(zero),
             GoClientTimeout::Absent => Why::NoTimeout,
         };
+        // Functional options: `for _, o := range opts { o(c) }` lets the caller's closures set the timeout.
+        if let (Why::NoTimeout, Some(configured)) = (
+            why,
+            go_configured_by_caller(facts, source, binding.as_ref()),
+        ) {
+            let timeout = ClientTimeout::Unknown {
+                why,
+                from: Elsewhere::Value(Some(configured)),
+            };
+            return self.push(literal.node, None, path, subject, timeout);
+        }
         let timeout = match go_requests_through(facts, self.kb, source, client, binding.as_ref()) {
             RequestBound::Bounded => ClientTimeout::Set(None),
             RequestBound::Elsewhere => ClientTimeout::Unknown {
@@ -887,6 +898,54 @@ pub fn go_client_literal_timeout<'t>(
         return GoClientTimeout::Set(None);
     }
     explicit_zero.map_or(GoClientTimeout::Absent, GoClientTimeout::Zero)
+}
+
+/// Go functional options: the call, in the client's function, that hands the client to a function value the
+/// caller supplies (`o(c)` for `o` ranging over an `opts ...Option` parameter, or a `configure func(*Client)`
+/// parameter), which may set its timeout.
+fn go_configured_by_caller<'t>(
+    facts: &'t FileFacts<'t>,
+    source: &str,
+    binding: Option<&Binding>,
+) -> Option<Node<'t>> {
+    let Some(Binding::Variable {
+        name,
+        function: Some(function),
+        from,
+    }) = binding
+    else {
+        return None;
+    };
+    facts.calls_in(*function).find_map(|call| {
+        if call.node.start_byte() < *from
+            || call.callee.kind() != "identifier"
+            || !call.args.iter().any(|a| node::text(*a, source) == name)
+        {
+            return None;
+        }
+        let callee = node::text(call.callee, source);
+        let is_parameter = |n: Node<'t>| {
+            n.kind() == "identifier"
+                && matches!(
+                    facts.origin_of(call.function, node::text(n, source), n.start_byte()),
+                    Origin::Parameter { .. }
+                )
+        };
+        // A `range` variable over a parameter (`for _, o := range opts`).
+        let ranges_over_parameter = facts.ancestors(call.node).any(|a| {
+            let Some(clause) = node::named_children(a).find(|c| c.kind() == "range_clause") else {
+                return false;
+            };
+            let names = clause
+                .child_by_field_name("left")
+                .map(|l| node::text(l, source));
+            names.is_some_and(|l| l.split(',').any(|n| n.trim() == callee))
+                && clause
+                    .child_by_field_name("right")
+                    .is_some_and(is_parameter)
+        });
+        (is_parameter(call.callee) || ranges_over_parameter).then_some(call.node)
+    })
 }
 
 /// `http.DefaultClient.Timeout = …` (not zero) somewhere in the file: it bounds `http.Get` and every
