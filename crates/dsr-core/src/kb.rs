@@ -1858,6 +1858,19 @@ aspect = "timeout"
 value = "none"
 "#;
 
+    /// A source that names a document but gives no address to check it at.
+    const LIBRARY_WITH_A_SOURCE_THAT_IS_NO_ADDRESS: &str = r#"
+[[library]]
+name = "example-client"
+modules = ["example.com/client"]
+kind = "rpc"
+
+[[library.default]]
+aspect = "retry"
+value = "3 attempts"
+source = "the client's README"
+"#;
+
     const LIBRARY_WITHOUT_DEFAULT: &str = r#"
 [[library]]
 name = "example-client"
@@ -1900,6 +1913,15 @@ remote = true
         let errors = load(LIBRARY_WITHOUT_SOURCE).expect_err("no source");
         assert!(
             matches!(&errors[..], [KbError::NoSource { library, .. }] if library == "example-client"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn rejects_a_source_that_is_no_address() {
+        let errors = load(LIBRARY_WITH_A_SOURCE_THAT_IS_NO_ADDRESS).expect_err("no address");
+        assert!(
+            matches!(&errors[..], [KbError::NoSource { library, value, .. }] if library == "example-client" && value == "3 attempts"),
             "{errors:?}"
         );
     }

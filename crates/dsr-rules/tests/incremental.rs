@@ -92,6 +92,51 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "RES001",
         "an axios instance without a timeout is clean when every request through it sets one: its users decide",
     ),
+    (
+        "ORD002/fire_fields.go",
+        "ORD002",
+        "the earlier reading is stored in a field by another method of the type; only the field links them",
+    ),
+    (
+        "ORD002/fire_fields.rs",
+        "ORD002",
+        "the earlier reading is stored in a field by another method of the type; only the field links them",
+    ),
+    (
+        "ORD002/fire_fields.ts",
+        "ORD002",
+        "the earlier reading is stored in a field by another method of the class; only the field links them",
+    ),
+    (
+        "RES001/fire_wrapper.go",
+        "RES001",
+        "the wrapper's calls decide its request's bound, and a call is reported when another call passes one: its callers decide",
+    ),
+    (
+        "RES001/clean_wrapper.go",
+        "RES001",
+        "the wrapper's request is bounded by the contexts its callers pass: its callers decide",
+    ),
+    (
+        "RES001/fire_wrapper.ts",
+        "RES001",
+        "the wrapper's calls decide its request's bound, and a call is reported when another call passes one: its callers decide",
+    ),
+    (
+        "RES001/clean_wrapper.ts",
+        "RES001",
+        "the wrapper's request is bounded by the options its callers pass: its callers decide",
+    ),
+    (
+        "RES001/fire_helpers.rs",
+        "RES001",
+        "a builder a helper returns is judged by what the helper's callers chain on it: its callers decide",
+    ),
+    (
+        "RES001/clean_helpers.rs",
+        "RES001",
+        "a builder a helper returns is judged by what the helper's callers chain on it: its callers decide",
+    ),
 ];
 
 fn known(path: &Path, rule: &str) -> bool {

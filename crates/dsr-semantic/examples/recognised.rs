@@ -1,6 +1,8 @@
 //! How much of a codebase the knowledge base and the models recognise: remote calls (direct library calls and
 //! calls reaching one through a same-file helper), retries (hand-written loops and other shapes, retry-library
-//! calls) and client constructions, per language. A measurement aid for knowledge-base work (issue 15): run it
+//! calls), client constructions, wall-clock readings kept in a field and compared by another method
+//! (`clock_fields`), and calls of a same-file wrapper whose options miss the bound other calls pass
+//! (`wrapper_calls`), per language. A measurement aid for knowledge-base work (issue 15): run it
 //! before and after a change on the same trees and compare.
 //!
 //! ```sh
@@ -14,6 +16,8 @@ use std::path::{Path, PathBuf};
 
 use dsr_core::kb::{ApiKind, KnowledgeBase};
 use dsr_semantic::kb::KbMatch;
+use dsr_semantic::models::clients::Subject;
+use dsr_semantic::models::time::ClockUseKind::Elapsed as ElapsedUse;
 use dsr_semantic::{FileFacts, RuleContext};
 use dsr_syntax::{Document, Language};
 
@@ -26,6 +30,8 @@ struct Counts {
     retry_other: usize,
     retry_library: usize,
     clients: usize,
+    clock_fields: usize,
+    wrapper_calls: usize,
 }
 
 const SKIPPED_DIRS: [&str; 8] = [
@@ -131,6 +137,35 @@ fn main() {
                     }
                 }
             }
+            for reading in &ctx.time().readings {
+                for clock_use in &reading.uses {
+                    if let ElapsedUse {
+                        through_field: Some(field),
+                        ..
+                    } = &clock_use.kind
+                    {
+                        counts.clock_fields += 1;
+                        if list {
+                            println!(
+                                "{root_name}/{shown}:{} clock-field {field}",
+                                line(clock_use.site.start_byte())
+                            );
+                        }
+                    }
+                }
+            }
+            for site in ctx.clients().sites() {
+                if let Subject::ThroughWrapper { request, .. } = site.subject {
+                    counts.wrapper_calls += 1;
+                    if list {
+                        println!(
+                            "{root_name}/{shown}:{} wrapper-call {}",
+                            line(site.node.start_byte()),
+                            request.callee_text
+                        );
+                    }
+                }
+            }
             for retry in ctx.retries().iter() {
                 if retry.library().is_some() {
                     counts.retry_library += 1;
@@ -157,17 +192,19 @@ fn main() {
             }
         }
     }
-    println!("language\tfiles\tremote_direct\tremote_via_helper\tretry_loops\tretry_other\tretry_library\tclients");
+    println!("language\tfiles\tremote_direct\tremote_via_helper\tretry_loops\tretry_other\tretry_library\tclients\tclock_fields\twrapper_calls");
     for (language, c) in &per_language {
         println!(
-            "{language}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            "{language}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             c.files,
             c.remote_direct,
             c.remote_via_helper,
             c.retry_loops,
             c.retry_other,
             c.retry_library,
-            c.clients
+            c.clients,
+            c.clock_fields,
+            c.wrapper_calls
         );
     }
 }

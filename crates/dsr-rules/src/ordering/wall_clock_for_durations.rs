@@ -30,8 +30,10 @@ declare_rule! {
     /// the clock is read once, nothing waits). Go
     /// `time.Time` values still carry a monotonic reading, so `time.Since(start)`, `now.Sub(start)` and
     /// `now.After(deadline)` are clean; `.UTC()` and `.Round(0)` strip it, but are written to normalise or align a
-    /// time on purpose and are not reported. Only readings followed inside one function are seen: a deadline kept
-    /// in a struct field and checked in another method is missed.
+    /// time on purpose and are not reported. A reading kept in a field of a type (or a map kept in one:
+    /// `this.lastSeen.set(id, Date.now())`, `t.seen[k] = time.Now().Unix()`, `self.renewed_at = SystemTime::now()`)
+    /// and compared by another method of the same type is followed; one handed through other objects, or kept by
+    /// another type, is not.
     ///
     /// ## Example
     /// ```typescript
@@ -95,6 +97,7 @@ impl Rule<RuleContext<'_>> for WallClockForDurations {
                     form,
                     others,
                     compared: true,
+                    through_field,
                 } = &clock_use.kind
                 else {
                     continue;
@@ -110,9 +113,13 @@ impl Rule<RuleContext<'_>> for WallClockForDurations {
                     _ => "elapsed time",
                 };
                 let fix = fix(ctx, model, &involved);
+                let kept = through_field
+                    .as_ref()
+                    .map(|field| format!(", the earlier reading kept in field `{field}`"))
+                    .unwrap_or_default();
                 let mut builder = ctx
                     .finding(&WallClockForDurations::META, TextRange::of(clock_use.site))
-                    .title(format!("{what} measured with the wall clock (`{api}`, {}); a clock step makes the timeout fire early or never", form.describe()))
+                    .title(format!("{what} measured with the wall clock (`{api}`, {}{kept}); a clock step makes the timeout fire early or never", form.describe()))
                     .trigger("NTP steps the clock, a VM resumes, or an operator sets the time while the wait is running")
                     .expected("durations measured with a monotonic clock")
                     .actual(format!("{what} comes from `{api}`, which can jump forwards or backwards"));

@@ -28,6 +28,15 @@ declare_rule! {
     /// parameter that every caller in the workspace gives a deadline, a signal that times out or a `timeout`
     /// (also through callers that pass on their own parameter) bounds the request, and nothing is asked.
     ///
+    /// What a helper of the same file does is read where it is used: options made by a helper (`fetch(url,
+    /// init("GET"))`) are judged by what it returns; a reqwest builder a helper returns unfinished is judged by
+    /// what its callers chain on it, and one handed to a closure or function of the file by what that chains on
+    /// its parameter. Options a wrapper hands on unchanged (`function get(url, init) { return fetch(url, init) }`)
+    /// are judged at the wrapper's calls in the file: a call that passes no `signal`/`timeout` while another
+    /// passes one is reported at that call; a wrapper no other file can call is bounded, or not, by its callers.
+    /// A Go context a wrapper builds its request with (`NewRequestWithContext(ctx, …)` sent on
+    /// `http.DefaultClient`) is judged the same way, by the deadline of the context each call passes.
+    ///
     /// ## Why it fails under partial failure
     /// A dependency that accepts connections but stops answering (a stuck GC, a full thread pool, a dropped
     /// packet on a half-open connection) makes each request wait for as long as the client allows. Without a
@@ -40,7 +49,9 @@ declare_rule! {
     /// module, a wrapper client configured in another package — is not seen: default-instance axios calls are
     /// reported with medium confidence for that reason. Long-lived streams (server-sent events, long polling)
     /// need no overall timeout; suppress them with the reason. `reqwest::blocking` has a 30 s default, so its
-    /// uses are open questions (is 30 s inside the caller's budget?), not findings.
+    /// uses are open questions (is 30 s inside the caller's budget?), not findings. A Go client literal handed to
+    /// function values its caller supplies (functional options: `for _, o := range opts { o(c) }`) is an open
+    /// question: which options the callers pass is not followed.
     ///
     /// Not reported in tool, frontend or build code (code roles): a one-shot CLI or a browser tab has a person
     /// waiting who gives up, and a hung request there holds no service's worker; on eight codebases these findings
@@ -170,6 +181,29 @@ fn declared_unbounded(ctx: &RuleContext<'_>, site: &Site<'_>, sink: &mut Vec<Fin
         .emit(sink);
 }
 
+/// A call of a same-file wrapper whose options reach a library request without a bound, while another call
+/// of the wrapper passes one: the finding is at the call that forgot it.
+fn through_wrapper(
+    ctx: &RuleContext<'_>,
+    call: &Call<'_>,
+    request: &Call<'_>,
+    bounded_by: Node<'_>,
+    option: &str,
+    sink: &mut Vec<Finding>,
+) {
+    let wrapper = &call.callee_text;
+    let library = &request.callee_text;
+    ctx.finding(META, TextRange::of(call.callee))
+        .title(format!("`{wrapper}` is called without a `{option}`, which it hands on to `{library}`; another call of `{wrapper}` passes one"))
+        .trigger(TRIGGER)
+        .expected(format!("a `{option}`, as the other calls of `{wrapper}` pass"))
+        .actual(format!("nothing bounds the `{library}` request this call makes"))
+        .evidence(TextRange::of(request.callee), "the request the options reach")
+        .evidence(TextRange::of(bounded_by), "a call that passes one")
+        .fix(Fix::advice(format!("pass a `{option}` in this call")))
+        .emit(sink);
+}
+
 /// Emits a finding about a client whose requests wait as long as the server takes: an open question when
 /// they may be bounded by what the file does not show.
 fn emit_client(
@@ -206,6 +240,15 @@ mod go {
                 }
                 Subject::GoClientLiteral => client_literal(ctx, site, sink),
                 Subject::GoDefaultClientValue => default_client_handed_on(ctx, site, sink),
+                Subject::ThroughWrapper {
+                    request,
+                    bounded_by,
+                    option,
+                } => {
+                    if let Some(call) = site.call {
+                        through_wrapper(ctx, call, request, bounded_by, option, sink)
+                    }
+                }
                 _ => {}
             }
         }
@@ -228,6 +271,11 @@ mod go {
                 from: Elsewhere::Value(Some(source)),
                 ..
             } if prepared && bounded_by_callers(ctx, source) => return,
+            // The wrapper's calls in the file decide it, each judged at the call (a `ThroughWrapper` site).
+            ClientTimeout::Unknown {
+                from: Elsewhere::Callers,
+                ..
+            } => return,
             ClientTimeout::Unknown { from, .. } if prepared => {
                 let mut question = ctx
                     .finding(META, TextRange::of(call.callee))
@@ -653,6 +701,11 @@ mod typescript {
                 }
                 Subject::Instance => axios_instance(ctx, site, call, sink),
                 Subject::Declared => declared_unbounded(ctx, site, sink),
+                Subject::ThroughWrapper {
+                    request,
+                    bounded_by,
+                    option,
+                } => through_wrapper(ctx, call, request, bounded_by, option, sink),
                 _ => {}
             }
         }

@@ -17,6 +17,7 @@ use crate::facts::{
     Binding, Call, ChainLink, ContextDeadline, ContextKind, FileFacts, Literal, Origin,
 };
 use crate::kb::KbMatch;
+use crate::models::callers;
 
 /// The answer to "is this client or request bounded in time?".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +60,9 @@ pub enum Elsewhere<'t> {
     LibraryDefault,
     /// A builder that leaves the function before it is built.
     UnfinishedBuilder,
+    /// Options a wrapper's callers pass it, every caller in the file, some with a bound and some without: each
+    /// call without one is a site of its own ([`Subject::ThroughWrapper`]).
+    Callers,
 }
 
 /// What a site is, with what a finding about it needs to say where a bound would go.
@@ -94,6 +98,15 @@ pub enum Subject<'t> {
     ConfigRequest { config_index: usize },
     /// An instance made with a config of its own (`axios.create(config)`).
     Instance,
+    /// A call of a same-file wrapper that hands one of its parameters, as the options, to a library request
+    /// (`request`), passing options without a bound while another call of the wrapper passes one
+    /// (`bounded_by`, that call's argument); `option` is the option that bounds the request (`signal`,
+    /// `timeout`).
+    ThroughWrapper {
+        request: &'t Call<'t>,
+        bounded_by: Node<'t>,
+        option: &'t str,
+    },
 }
 
 /// One client or request whose bound in time the file decides, and the answer.
@@ -456,7 +469,10 @@ impl<'t> Judge<'t> {
                 // A builder kept in a variable and configured step by step.
                 let end = chain.last().map_or(call.node, |l| l.call);
                 let Some(builder) = facts.binding_of(end, source) else {
-                    return (None, unfinished);
+                    let judged = self
+                        .returned_builder(end, module, why)
+                        .or_else(|| self.builder_through_closure(end, module, why));
+                    return (None, judged.unwrap_or(unfinished));
                 };
                 let mut later_build = None;
                 for step in facts.calls_on(&builder) {
@@ -486,6 +502,143 @@ impl<'t> Judge<'t> {
             requests => BuiltTimeout::Unbounded(why, requests),
         };
         (Some(build_link), timeout)
+    }
+}
+
+/// The calls in the file of the function whose parameter `value` is, with what each passes for it.
+fn parameter_callers<'t>(
+    facts: &'t FileFacts<'t>,
+    source: &str,
+    value: Node<'t>,
+) -> Option<(usize, Vec<callers::CallerArgument<'t>>)> {
+    if value.kind() != "identifier" {
+        return None;
+    }
+    let Origin::Parameter { function, index } = facts.origin_of(
+        facts.function_at(value.start_byte()),
+        node::text(value, source),
+        value.start_byte(),
+    ) else {
+        return None;
+    };
+    let callers = callers::callers_passing(facts, source, function, index);
+    (!callers.is_empty()).then_some((function, callers))
+}
+
+impl<'t> Judge<'t> {
+    /// A builder a helper of the file returns unfinished (`fn base() -> ClientBuilder { Client::builder()… }`),
+    /// judged at the helper's calls, each of which continues the chain: bounded when every call sets a timeout;
+    /// one that turns it off, or builds the client without one, decides it; otherwise (a call that hands the
+    /// builder on) the open question stays.
+    fn returned_builder(
+        &self,
+        end: Node<'t>,
+        module: &str,
+        why: Why<'t>,
+    ) -> Option<BuiltTimeout<'t>> {
+        let (facts, kb, source) = (self.facts, self.kb, self.source);
+        let function = facts.function_at(end.start_byte())?;
+        if !callers::returned_values(facts, function)
+            .iter()
+            .any(|v| v.id() == end.id())
+        {
+            return None;
+        }
+        let calls = callers::calls_of(facts, source, function);
+        if calls.is_empty() {
+            return None;
+        }
+        let mut every_call_sets = true;
+        for call in calls {
+            let links = facts.method_chain(call.node);
+            let build = links
+                .iter()
+                .position(|l| node::text(l.method, source) == "build");
+            let configured = &links[..build.unwrap_or(links.len())];
+            match (
+                builder_timeout(facts, kb, source, module, configured),
+                build,
+            ) {
+                (BuilderTimeout::Set, _) => {}
+                (BuilderTimeout::Disabled(at), _) => {
+                    return Some(BuiltTimeout::Judged(ClientTimeout::Missing(Why::Disabled(
+                        at,
+                    ))))
+                }
+                (_, Some(index)) => {
+                    let client = facts.binding_of(links[index].call, source);
+                    return Some(
+                        match rust_requests_through(facts, kb, source, module, client.as_ref()) {
+                            RequestBound::Bounded => BuiltTimeout::Judged(ClientTimeout::Set(None)),
+                            requests => BuiltTimeout::Unbounded(why, requests),
+                        },
+                    );
+                }
+                (_, None) => every_call_sets = false,
+            }
+        }
+        every_call_sets.then_some(BuiltTimeout::Judged(ClientTimeout::Set(None)))
+    }
+
+    /// A builder handed to a closure or function of the file that configures it and gives it back
+    /// (`let configure = |b: ClientBuilder| b.timeout(d); configure(Client::builder()).build()`): what the
+    /// closure chains on its parameter counts with what the caller chains on its result.
+    fn builder_through_closure(
+        &self,
+        end: Node<'t>,
+        module: &str,
+        why: Why<'t>,
+    ) -> Option<BuiltTimeout<'t>> {
+        let (facts, kb, source) = (self.facts, self.kb, self.source);
+        let arguments = facts.parent(end).filter(|p| p.kind() == "arguments")?;
+        let call = facts.call_of(facts.parent(arguments)?)?;
+        let position = call.args.iter().position(|a| a.id() == end.id())?;
+        let configure = if call.callee.kind() == "identifier" {
+            let name = node::text(call.callee, source);
+            match facts.declared_value(call.function, name, call.node.start_byte()) {
+                Some(closure) if closure.kind() == "closure_expression" => facts
+                    .functions
+                    .iter()
+                    .position(|f| f.node.id() == closure.id()),
+                Some(_) => None,
+                None => crate::models::messaging::syntax::same_file_function(facts, call),
+            }
+        } else {
+            None
+        }?;
+        let param = facts.functions.get(configure)?.params.get(position)?;
+        let param_name = param.name.split(':').next().unwrap_or(&param.name).trim();
+        let mut links = Vec::new();
+        for value in callers::returned_values(facts, configure) {
+            let mut root = value;
+            while let Some(receiver) = facts.call_of(root).and_then(|c| c.receiver) {
+                root = node::strip_wrappers(receiver, node::Wrappers::CHAIN);
+            }
+            if node::text(root, source) == param_name {
+                links.extend(facts.method_chain(root));
+            }
+        }
+        let after = facts.method_chain(call.node);
+        let build = after
+            .iter()
+            .position(|l| node::text(l.method, source) == "build");
+        links.extend_from_slice(&after[..build.unwrap_or(after.len())]);
+        match (builder_timeout(facts, kb, source, module, &links), build) {
+            (BuilderTimeout::Set, _) => Some(BuiltTimeout::Judged(ClientTimeout::Set(None))),
+            (BuilderTimeout::Disabled(at), _) => Some(BuiltTimeout::Judged(
+                ClientTimeout::Missing(Why::Disabled(at)),
+            )),
+            (_, Some(index)) => {
+                let client = facts.binding_of(after[index].call, source);
+                Some(
+                    match rust_requests_through(facts, kb, source, module, client.as_ref()) {
+                        RequestBound::Bounded => BuiltTimeout::Judged(ClientTimeout::Set(None)),
+                        requests => BuiltTimeout::Unbounded(why, requests),
+                    },
+                )
+            }
+            (_, None) => None,
+        }
     }
 }
 
@@ -569,10 +722,12 @@ impl<'t> Judge<'t> {
                 let timeout = match go_request_bound(facts, kb, source, call.args.first().copied())
                 {
                     (RequestBound::Bounded, at) => ClientTimeout::Set(at),
-                    (RequestBound::Elsewhere, at) => ClientTimeout::Unknown {
-                        why: Why::NoTimeout,
-                        from: Elsewhere::Value(at),
-                    },
+                    (RequestBound::Elsewhere, at) => at
+                        .and_then(|context| self.go_context_through_callers(call, path, context))
+                        .unwrap_or(ClientTimeout::Unknown {
+                            why: Why::NoTimeout,
+                            from: Elsewhere::Value(at),
+                        }),
                     (RequestBound::Unbounded, at) => {
                         ClientTimeout::Missing(at.map_or(Why::NoTimeout, Why::NoDeadline))
                     }
@@ -628,6 +783,17 @@ impl<'t> Judge<'t> {
             GoClientTimeout::Zero(zero) => Why::Zero(zero),
             GoClientTimeout::Absent => Why::NoTimeout,
         };
+        // Functional options: `for _, o := range opts { o(c) }` lets the caller's closures set the timeout.
+        if let (Why::NoTimeout, Some(configured)) = (
+            why,
+            go_configured_by_caller(facts, source, binding.as_ref()),
+        ) {
+            let timeout = ClientTimeout::Unknown {
+                why,
+                from: Elsewhere::Value(Some(configured)),
+            };
+            return self.push(literal.node, None, path, subject, timeout);
+        }
         let timeout = match go_requests_through(facts, self.kb, source, client, binding.as_ref()) {
             RequestBound::Bounded => ClientTimeout::Set(None),
             RequestBound::Elsewhere => ClientTimeout::Unknown {
@@ -734,6 +900,54 @@ pub fn go_client_literal_timeout<'t>(
     explicit_zero.map_or(GoClientTimeout::Absent, GoClientTimeout::Zero)
 }
 
+/// Go functional options: the call, in the client's function, that hands the client to a function value the
+/// caller supplies (`o(c)` for `o` ranging over an `opts ...Option` parameter, or a `configure func(*Client)`
+/// parameter), which may set its timeout.
+fn go_configured_by_caller<'t>(
+    facts: &'t FileFacts<'t>,
+    source: &str,
+    binding: Option<&Binding>,
+) -> Option<Node<'t>> {
+    let Some(Binding::Variable {
+        name,
+        function: Some(function),
+        from,
+    }) = binding
+    else {
+        return None;
+    };
+    facts.calls_in(*function).find_map(|call| {
+        if call.node.start_byte() < *from
+            || call.callee.kind() != "identifier"
+            || !call.args.iter().any(|a| node::text(*a, source) == name)
+        {
+            return None;
+        }
+        let callee = node::text(call.callee, source);
+        let is_parameter = |n: Node<'t>| {
+            n.kind() == "identifier"
+                && matches!(
+                    facts.origin_of(call.function, node::text(n, source), n.start_byte()),
+                    Origin::Parameter { .. }
+                )
+        };
+        // A `range` variable over a parameter (`for _, o := range opts`).
+        let ranges_over_parameter = facts.ancestors(call.node).any(|a| {
+            let Some(clause) = node::named_children(a).find(|c| c.kind() == "range_clause") else {
+                return false;
+            };
+            let names = clause
+                .child_by_field_name("left")
+                .map(|l| node::text(l, source));
+            names.is_some_and(|l| l.split(',').any(|n| n.trim() == callee))
+                && clause
+                    .child_by_field_name("right")
+                    .is_some_and(is_parameter)
+        });
+        (is_parameter(call.callee) || ranges_over_parameter).then_some(call.node)
+    })
+}
+
 /// `http.DefaultClient.Timeout = …` (not zero) somewhere in the file: it bounds `http.Get` and every
 /// `DefaultClient` call.
 fn go_default_client_bounded(facts: &FileFacts<'_>, source: &str, client: &HttpClient) -> bool {
@@ -791,6 +1005,19 @@ pub fn judge_options<'f, 't>(
     expr: Option<Node<'t>>,
     fields: &[String],
 ) -> OptionsBound<'f, 't> {
+    judge_options_at(facts, source, expr, fields, 0)
+}
+
+/// How many same-file helpers deep options are followed (`init()` returning `defaults()`).
+const MAX_HELPER_DEPTH: usize = 3;
+
+fn judge_options_at<'f, 't>(
+    facts: &'f FileFacts<'t>,
+    source: &str,
+    expr: Option<Node<'t>>,
+    fields: &[String],
+    depth: usize,
+) -> OptionsBound<'f, 't> {
     let Some(mut e) = expr else {
         return OptionsBound::Unbounded(None, None);
     };
@@ -832,10 +1059,49 @@ pub fn judge_options<'f, 't>(
                     None => return OptionsBound::Elsewhere(e),
                 }
             }
+            "call_expression" if depth < MAX_HELPER_DEPTH => {
+                return helper_options(facts, source, e, fields, depth)
+            }
             _ => return OptionsBound::Elsewhere(e),
         }
     }
     OptionsBound::Elsewhere(e)
+}
+
+/// Options made by a helper of the same file (`fetch(url, init("GET"))`): judged by what it returns, the
+/// weakest of its returns winning; a helper the file does not show, or one that returns a value from
+/// elsewhere, leaves them `Elsewhere`.
+fn helper_options<'f, 't>(
+    facts: &'f FileFacts<'t>,
+    source: &str,
+    made: Node<'t>,
+    fields: &[String],
+    depth: usize,
+) -> OptionsBound<'f, 't> {
+    let Some(call) = facts.call_of(made) else {
+        return OptionsBound::Elsewhere(made);
+    };
+    let plain = call.method.is_none()
+        || call
+            .receiver
+            .is_some_and(|r| matches!(node::text(r, source), "this" | "self"));
+    let helper = crate::models::messaging::syntax::same_file_function(facts, call);
+    let Some(helper) = helper.filter(|_| plain) else {
+        return OptionsBound::Elsewhere(made);
+    };
+    let returned = callers::returned_values(facts, helper);
+    if returned.is_empty() {
+        return OptionsBound::Elsewhere(made);
+    }
+    let mut weakest = OptionsBound::Bounded;
+    for value in returned {
+        match judge_options_at(facts, source, Some(value), fields, depth + 1) {
+            OptionsBound::Bounded => {}
+            OptionsBound::Elsewhere(_) => return OptionsBound::Elsewhere(made),
+            unbounded @ OptionsBound::Unbounded(..) => weakest = unbounded,
+        }
+    }
+    weakest
 }
 
 fn is_zero(value: Node<'_>, source: &str) -> bool {
@@ -1027,10 +1293,139 @@ impl<'t> Judge<'t> {
         }
         let init = fetch_init(self.facts, self.source, call);
         let judged = judge_options(self.facts, self.source, init, &client.request_options);
+        let Some(path) = client.modules.first() else {
+            return;
+        };
+        let (timeout, literal) = self.options_or_callers(call, path, judged, client);
+        self.push_options(call, path, Subject::Fetch, timeout, literal);
+    }
+
+    /// An options verdict as the answer; options from a parameter of a function whose callers are in the file
+    /// are judged at those calls. A caller that passes no bound while another passes one is a site of its own
+    /// ([`Subject::ThroughWrapper`]); when the file shows every caller, they decide the request's answer.
+    fn options_or_callers(
+        &mut self,
+        call: &'t Call<'t>,
+        path: &'t str,
+        judged: OptionsBound<'t, 't>,
+        client: &'t HttpClient,
+    ) -> (ClientTimeout<'t>, Option<&'t Literal<'t>>) {
         let (timeout, literal) = options_timeout(judged);
-        if let Some(path) = client.modules.first() {
-            self.push_options(call, path, Subject::Fetch, timeout, literal);
+        match judged {
+            OptionsBound::Elsewhere(from) => match self.through_callers(call, path, from, client) {
+                Some(decided) => (decided, literal),
+                None => (timeout, literal),
+            },
+            _ => (timeout, literal),
         }
+    }
+
+    fn through_callers(
+        &mut self,
+        call: &'t Call<'t>,
+        path: &'t str,
+        from: Node<'t>,
+        client: &'t HttpClient,
+    ) -> Option<ClientTimeout<'t>> {
+        let (facts, source) = (self.facts, self.source);
+        let (function, callers) = parameter_callers(facts, source, from)?;
+        let fields = &client.request_options;
+        let option = fields.first()?.as_str();
+        let judged = callers
+            .iter()
+            .map(|caller| {
+                let bound = match judge_options(facts, source, caller.argument, fields) {
+                    OptionsBound::Bounded => (RequestBound::Bounded, None),
+                    OptionsBound::Unbounded(literal, _) => (RequestBound::Unbounded, literal),
+                    OptionsBound::Elsewhere(_) => (RequestBound::Elsewhere, None),
+                };
+                (*caller, bound.0, bound.1)
+            })
+            .collect();
+        self.callers_decide(call, path, function, option, judged)
+    }
+
+    /// Go: a request whose context is a parameter of its function (`NewRequestWithContext(ctx, …)` then
+    /// `http.DefaultClient.Do(req)`), judged at the function's calls in the file by the deadline of the context
+    /// each passes.
+    fn go_context_through_callers(
+        &mut self,
+        call: &'t Call<'t>,
+        path: &'t str,
+        context: Node<'t>,
+    ) -> Option<ClientTimeout<'t>> {
+        let (facts, source) = (self.facts, self.source);
+        let (function, callers) = parameter_callers(facts, source, context)?;
+        let judged = callers
+            .iter()
+            .map(|caller| {
+                let bound = match caller
+                    .argument
+                    .map(|a| facts.go_context_deadline(a, source))
+                {
+                    Some(ContextDeadline::Set(_)) => RequestBound::Bounded,
+                    Some(ContextDeadline::Absent(_)) => RequestBound::Unbounded,
+                    _ => RequestBound::Elsewhere,
+                };
+                (*caller, bound, None)
+            })
+            .collect();
+        self.callers_decide(call, path, function, "context deadline", judged)
+    }
+
+    /// What the calls of a wrapper decide about the request it makes with what they pass: each call that passes
+    /// no bound while another passes one is a site of its own; when no other file can call the wrapper and
+    /// every call's argument is judged, they decide the request's answer.
+    fn callers_decide(
+        &mut self,
+        call: &'t Call<'t>,
+        path: &'t str,
+        function: usize,
+        option: &'t str,
+        judged: Vec<(
+            callers::CallerArgument<'t>,
+            RequestBound,
+            Option<&'t Literal<'t>>,
+        )>,
+    ) -> Option<ClientTimeout<'t>> {
+        let (facts, source) = (self.facts, self.source);
+        let mut bounded_by = None;
+        let mut unbounded = Vec::new();
+        let mut unknown = false;
+        for (caller, bound, literal) in judged {
+            match bound {
+                RequestBound::Bounded => {
+                    bounded_by = bounded_by.or(Some(caller.argument.unwrap_or(caller.call.node)))
+                }
+                RequestBound::Unbounded => unbounded.push((caller.call, literal)),
+                RequestBound::Elsewhere => unknown = true,
+            }
+        }
+        if let Some(bounded_by) = bounded_by {
+            for (caller, literal) in &unbounded {
+                if self.sites.iter().any(|s| s.node.id() == caller.node.id()) {
+                    continue;
+                }
+                let subject = Subject::ThroughWrapper {
+                    request: call,
+                    bounded_by,
+                    option,
+                };
+                let missing = ClientTimeout::Missing(Why::NoTimeout);
+                self.push_options(caller, path, subject, missing, *literal);
+            }
+        }
+        if unknown || callers::may_be_called_elsewhere(facts, source, function) {
+            return None;
+        }
+        Some(match (bounded_by, unbounded.is_empty()) {
+            (Some(by), true) => ClientTimeout::Set(Some(by)),
+            (None, _) => ClientTimeout::Missing(Why::NoTimeout),
+            (Some(_), false) => ClientTimeout::Unknown {
+                why: Why::NoTimeout,
+                from: Elsewhere::Callers,
+            },
+        })
     }
 
     /// Node's `http(s).request/get(url?, options?, callback?)`, bounded by its options or by
@@ -1089,12 +1484,8 @@ impl<'t> Judge<'t> {
             return self.push_call(call, path, subject, ClientTimeout::Set(None));
         }
         let config = call.args.get(config_index).copied();
-        let (timeout, literal) = options_timeout(judge_options(
-            facts,
-            source,
-            config,
-            &client.request_options,
-        ));
+        let judged = judge_options(facts, source, config, &client.request_options);
+        let (timeout, literal) = self.options_or_callers(call, path, judged, client);
         self.push_options(call, path, subject, timeout, literal);
     }
 

@@ -6,7 +6,8 @@
 //! reads and writes of shared stores with their atomicity ([`store`]), HTTP/RPC request handlers, routes
 //! and server entry points ([`handlers`]), the loops that iterate collections with what they start per
 //! element ([`loops`]), wall-clock readings with where their values go ([`time`]), what happens to a call's
-//! error ([`error_fate`]) and how HTTP clients and their requests are bounded in time ([`clients`]).
+//! error ([`error_fate`]) and how HTTP clients and their requests are bounded in time ([`clients`], which
+//! asks [`callers`] what the same-file callers of a wrapper pass it).
 //!
 //! Each model is computed at most once per file, on first use, through
 //! [`RuleContext::remote_calls`](crate::RuleContext::remote_calls),
@@ -20,6 +21,7 @@
 //! [`RuleContext::clients`](crate::RuleContext::clients) and
 //! [`RuleContext::store_accesses`](crate::RuleContext::store_accesses).
 
+pub mod callers;
 pub mod clients;
 pub mod control_flow;
 pub mod def_use;

@@ -182,6 +182,7 @@ impl<'t> Retries<'t> {
             }
         }
         loops.extend(analyzer.reschedules());
+        loops.extend(analyzer.poll_state_machines());
         for (index, call) in facts.calls.iter().enumerate() {
             if let Some(library) = kb.retry_library(facts, call) {
                 if analyzer.never_used_to_retry(call) {

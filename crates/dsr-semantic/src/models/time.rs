@@ -8,12 +8,16 @@
 //! - a field, key or column named like a version or sequence number ([`ClockUseKind::OrderingKey`]);
 //! - a comparison with a value read from a store or a message ([`ClockUseKind::StoreComparison`]): who wins a
 //!   write, whether a lease has expired;
-//! - elapsed-time arithmetic between two readings of this process ([`ClockUseKind::Elapsed`]).
+//! - elapsed-time arithmetic between two readings of this process ([`ClockUseKind::Elapsed`]), including a
+//!   reading stored in a field of a type (or a map kept in one) by one method and compared by another of the
+//!   same type (`this.lastSeen = Date.now()` … `Date.now() - this.lastSeen > ttl`; see `fields`).
 //!
 //! Monotonic forms are not readings: Rust `Instant`, TS `performance.now()`/`process.hrtime`. A Go `time.Time`
 //! from `time.Now()` carries a monotonic reading that `Sub`, `Since`, `Until`, `Before`/`After` use, so Go
 //! elapsed arithmetic only counts once the value has been turned into a plain number (`.Unix()`, `.UnixNano()`,
 //! `.UnixMilli()`). `.Round(0)`, the documented way to strip the monotonic reading on purpose, ends the trail.
+
+use std::cell::RefCell;
 
 use dsr_core::kb::KnowledgeBase;
 use dsr_syntax::{node, Language};
@@ -22,6 +26,8 @@ use tree_sitter::Node;
 
 use crate::facts::FileFacts;
 use crate::models::remote::RemoteCalls;
+
+mod fields;
 
 /// One call that reads the wall clock.
 #[derive(Clone, Debug)]
@@ -63,6 +69,8 @@ pub enum ClockUseKind<'t> {
         others: Vec<usize>,
         /// Whether the result is compared with something (a timeout, a deadline).
         compared: bool,
+        /// The field of the type the other reading was kept in by a method (`lastSeen`), when it was.
+        through_field: Option<String>,
     },
     /// Anything else (logged, formatted, passed on): the reading is not only used for durations.
     Other,
@@ -110,9 +118,22 @@ impl<'t> TimeModel<'t> {
             calls_by_node,
             readings: Vec::new(),
             path_nodes: FxHashMap::default(),
+            field_stores: RefCell::default(),
+            stored_fields: FxHashMap::default(),
         };
         builder.find_readings();
         builder.classify();
+        // Readings stored in fields: a second pass, now that every store is known, pairs them with the
+        // readings other methods compare them with. Files that store none (nearly all) take one pass.
+        let stored = builder.field_stores.take();
+        if !stored.is_empty() {
+            builder.stored_fields = stored;
+            builder.readings.clear();
+            builder.path_nodes.clear();
+            builder.find_readings();
+            builder.classify();
+            builder.stored_elapsed();
+        }
         TimeModel {
             readings: builder.readings,
         }
@@ -224,7 +245,16 @@ struct Builder<'f, 't, 's> {
     readings: Vec<ClockReading<'t>>,
     /// Node id → (reading, whether the value at that node has lost Go's monotonic reading).
     path_nodes: FxHashMap<usize, (usize, bool)>,
+    /// Readings stored into a field of a type (or a map kept in one) as the uses are found: (type, field) →
+    /// readings.
+    field_stores: RefCell<FieldStores>,
+    /// The stores of the first pass, read by the second.
+    stored_fields: FieldStores,
 }
+
+/// (type, field) → the readings stored in that field by the type's methods, each with whether the stored value
+/// has lost Go's monotonic reading.
+type FieldStores = FxHashMap<(String, String), Vec<(usize, bool)>>;
 
 /// Up to how many locals a value is followed through (`now := …; ts := now.Unix(); e.Version = ts`).
 const MAX_DEPTH: usize = 3;
@@ -450,8 +480,9 @@ impl<'t> Builder<'_, 't, '_> {
                 // `now - start` is elapsed time, not a derived reading.
                 if c.kind() == "binary_expression"
                     && binary_operator(c, self.source) == "-"
-                    && c.child_by_field_name("right")
-                        .is_some_and(|r| self.clock_value(r, 0).is_some())
+                    && c.child_by_field_name("right").is_some_and(|r| {
+                        self.clock_value(r, 0).is_some() || self.stored_reading(r).is_some()
+                    })
                 {
                     return None;
                 }
@@ -685,6 +716,7 @@ impl<'t> Builder<'_, 't, '_> {
         let Some(parent) = self.facts.parent(value) else {
             return other(value);
         };
+        self.record_field_store(index, dropped, value, parent);
         // Field initializers: Go `Version: v`, Rust `version: v`, TS `version: v`.
         let field_name = match parent.kind() {
             "literal_element" => parent
@@ -876,6 +908,7 @@ impl<'t> Builder<'_, 't, '_> {
                         form: ElapsedForm::Elapsed,
                         others: Vec::new(),
                         compared: dropped && self.is_compared(call_node),
+                        through_field: None,
                     },
                 });
             }
@@ -932,7 +965,13 @@ impl<'t> Builder<'_, 't, '_> {
         kind: &str,
         form: ElapsedForm,
     ) -> Option<ClockUse<'t>> {
-        if let Some((other, other_dropped)) = self.clock_value(counterpart, 0) {
+        let local_or_stored = match self.clock_value(counterpart, 0) {
+            Some((other, other_dropped)) => Some((other, other_dropped, None)),
+            None => self
+                .stored_reading(counterpart)
+                .map(|(other, other_dropped, field)| (other, other_dropped, Some(field))),
+        };
+        if let Some((other, other_dropped, through_field)) = local_or_stored {
             // Go: two `time.Time` values still carrying the monotonic reading compare correctly.
             if self.language() == Language::Go && !(dropped || other_dropped) {
                 return None;
@@ -953,6 +992,7 @@ impl<'t> Builder<'_, 't, '_> {
                         vec![other]
                     },
                     compared,
+                    through_field,
                 },
             });
         }

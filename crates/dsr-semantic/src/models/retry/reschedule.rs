@@ -2,7 +2,9 @@
 //! (`catch { return this.connect() }`, `if err != nil { return c.connect(ctx) }`) or by scheduling itself after
 //! a delay (`setTimeout(() => this.connect(), d)`, `time.AfterFunc(d, c.connect)`, `tokio::spawn` of an async
 //! block that sleeps and then calls it) — and backoff strategies: functions that compute a delay from an attempt
-//! count, with no loop in sight, judged wherever they are defined.
+//! count, with no loop in sight, judged wherever they are defined — and Rust retries written as state machines:
+//! a `poll` (`impl Future`/`Stream`) that arms a sleep when its remote future fails and starts the remote call
+//! again once the sleep is over.
 
 use dsr_syntax::node::{self, Mention};
 use dsr_syntax::{Language, TextRange};
@@ -10,6 +12,7 @@ use rustc_hash::FxHashSet;
 use tree_sitter::Node;
 
 use super::{Analyzer, Counter, Delay, Retry, RetryKind};
+use crate::facts::compact;
 use crate::facts::Call;
 
 /// Names of timer calls that run a callback later, with the argument holding the callback and the one
@@ -114,6 +117,56 @@ impl<'t> Analyzer<'_, 't> {
                 cap: self.parameter_cap(target, &names),
                 deadline: self.deadline(body, Some(target)),
                 delay,
+            });
+        }
+        found
+    }
+
+    /// Rust retries written as state machines: a `poll`/`poll_next` method that makes a remote call (usually in
+    /// a future it stores) and, in a failure arm (`Poll::Ready(Err(_)) => …`), arms a sleep after which it polls
+    /// a new attempt. The sleep is where the retry waits, so it is what is reported and judged (a stored delay
+    /// field grown where it is re-armed counts as growth, as for timers).
+    pub(super) fn poll_state_machines(&self) -> Vec<Retry<'t>> {
+        if self.language != Language::Rust {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        for (function, f) in self.facts.functions.iter().enumerate() {
+            if !(f.name.ends_with("::poll") || f.name.ends_with("::poll_next")) {
+                continue;
+            }
+            let retried = self.remote_calls_of(function);
+            if retried.is_empty() {
+                continue;
+            }
+            let range = f.range();
+            let armed = self.facts.calls.iter().find_map(|call| {
+                if !range.contains_range(call.range())
+                    || !call.function.is_some_and(|c| self.nested_in(c, function))
+                {
+                    return None;
+                }
+                let duration = self.sleep_duration(call)?;
+                self.in_failure_path(call.node, function)
+                    .then_some((call.node, duration))
+            });
+            let Some((sleep, duration)) = armed else {
+                continue;
+            };
+            let names = FxHashSet::default();
+            found.push(Retry {
+                node: sleep,
+                anchor: TextRange::of(sleep),
+                function: Some(function),
+                kind: RetryKind::Reschedule { timer: true },
+                operations: vec![f.node],
+                repeated: retried.clone(),
+                retried,
+                retry_edge: Some(TextRange::of(sleep)),
+                attempt: None,
+                cap: None,
+                deadline: None,
+                delay: Some(self.judge_delay(sleep, duration, Some(function), &names)),
             });
         }
         found
@@ -227,7 +280,10 @@ impl<'t> Analyzer<'_, 't> {
                     let pattern = ancestor
                         .child_by_field_name("pattern")
                         .map(|p| self.text(p));
-                    if pattern.is_some_and(|p| p.trim_start().starts_with("Err")) {
+                    // `Err(_)`, and a future's failed poll: `Poll::Ready(Err(_))`.
+                    if pattern.is_some_and(|p| {
+                        p.trim_start().starts_with("Err") || compact(p).contains("Ready(Err(")
+                    }) {
                         return true;
                     }
                 }
