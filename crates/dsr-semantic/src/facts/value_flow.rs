@@ -71,16 +71,16 @@ pub enum ContextDeadline<'t> {
 
 /// Wrappers a value passes through on its way to a variable without changing what it is: parentheses, `&`,
 /// Rust `?`, `.await`, `.unwrap()`/`.expect(..)`, TS `await`, `!`, `as T`, `satisfies T`.
-fn is_transparent_wrapper(language: Language, parent: Node<'_>, child: Node<'_>) -> bool {
-    match (language, parent.kind()) {
+fn is_transparent_wrapper(facts: &FileFacts<'_>, parent: Node<'_>, child: Node<'_>) -> bool {
+    match (facts.language, parent.kind()) {
         (_, "parenthesized_expression") => true,
         (Language::Go, "unary_expression") => parent.child(0).is_some_and(|op| op.kind() == "&"),
         (Language::Rust, "try_expression" | "await_expression" | "reference_expression") => true,
         (Language::Rust, "field_expression") => {
             // `x.unwrap()`: the field expression is the callee of a call with no other role for `x`.
             parent.child_by_field_name("value") == Some(child)
-                && parent
-                    .parent()
+                && facts
+                    .parent(parent)
                     .is_some_and(|call| call.child_by_field_name("function") == Some(parent))
         }
         (Language::TypeScript | Language::Tsx, kind) => matches!(
@@ -115,15 +115,15 @@ pub struct ChainLink<'t> {
 impl<'t> FileFacts<'t> {
     /// The fact for a call node.
     pub fn call_of(&self, call: Node<'t>) -> Option<&Call<'t>> {
-        self.calls.iter().find(|c| c.node == call)
+        self.call_index(call).map(|index| &self.calls[index])
     }
 
     /// Climbs from `expr` through wrappers that keep its value (see [`is_transparent_wrapper`]); for Rust also
     /// through `.unwrap()`/`.expect(..)`.
     pub fn value_carrier(&self, expr: Node<'t>, source: &str) -> Node<'t> {
         let mut current = expr;
-        while let Some(parent) = current.parent() {
-            if !is_transparent_wrapper(self.language, parent, current) {
+        while let Some(parent) = self.parent(current) {
+            if !is_transparent_wrapper(self, parent, current) {
                 break;
             }
             if self.language == Language::Rust && parent.kind() == "field_expression" {
@@ -133,7 +133,7 @@ impl<'t> FileFacts<'t> {
                 if !keeps {
                     break;
                 }
-                match parent.parent() {
+                match self.parent(parent) {
                     Some(call) => current = call,
                     None => break,
                 }
@@ -209,15 +209,17 @@ impl<'t> FileFacts<'t> {
     /// The variable or field the value of `expr` is stored in, looking through wrappers that keep the value.
     pub fn binding_of(&self, expr: Node<'t>, source: &str) -> Option<Binding> {
         let carrier = self.value_carrier(expr, source);
-        if let Some(assignment) = self.assignments.iter().find(|a| a.value == Some(carrier)) {
+        if let Some(assignment) = self.assignment_with_value(carrier) {
             return Some(binding_of_assignment(assignment));
         }
-        let parent = carrier.parent()?;
+        let parent = self.parent(carrier)?;
         let field_name = |n: Option<Node<'_>>| n.map(|n| node::text(n, source).to_string());
         let name = match (self.language, parent.kind()) {
             // Go `Server{client: …}`: the value sits in a `literal_element` of a `keyed_element`.
             (Language::Go, "literal_element") => {
-                let keyed = parent.parent().filter(|k| k.kind() == "keyed_element")?;
+                let keyed = self
+                    .parent(parent)
+                    .filter(|k| k.kind() == "keyed_element")?;
                 if keyed.child_by_field_name("value") != Some(parent) {
                     return None;
                 }
@@ -375,7 +377,9 @@ impl<'t> FileFacts<'t> {
                     a.declares
                         && a.function.is_none()
                         && a.target == *name
-                        && node::enclosing(a.node, &["export_statement"]).is_some()
+                        && self
+                            .ancestors(a.node)
+                            .any(|n| n.kind() == "export_statement")
                 });
                 if exported {
                     return true;
@@ -396,14 +400,17 @@ impl<'t> FileFacts<'t> {
                     && self.in_scope(*n, binding)
             })
             .any(|(_, n)| {
-                let is_receiver = n.parent().is_some_and(|parent| {
+                let is_receiver = self.parent(*n).is_some_and(|parent| {
                     parent.kind() == member_kind
                         && parent.child_by_field_name(object_field) == Some(*n)
                 });
-                let in_declaration = self.assignments.iter().any(|a| {
-                    a.declares
-                        && a.target == *name
-                        && TextRange::of(a.node).contains_range(TextRange::of(*n))
+                // The declarations of `name` that start before it (an index by name), one of them around it.
+                let in_declaration = self
+                    .declarations_before(name, n.start_byte() + 1)
+                    .iter()
+                    .map(|&i| &self.assignments[i])
+                    .any(|a| {
+                    TextRange::of(a.node).contains_range(TextRange::of(*n))
                         && a.value
                             .is_none_or(|v| !TextRange::of(v).contains_range(TextRange::of(*n)))
                 });
@@ -416,10 +423,12 @@ impl<'t> FileFacts<'t> {
     pub fn origin_of(&self, function: Option<usize>, name: &str, offset: usize) -> Origin<'t> {
         let mut scope = function;
         loop {
+            // The assignments to `name` (an index by target, in document order) before `offset`.
             let assigned = self
-                .assignments
+                .assignments_to(name)
                 .iter()
-                .filter(|a| a.function == scope && a.target == name && a.node.start_byte() < offset)
+                .map(|&i| &self.assignments[i])
+                .filter(|a| a.function == scope && a.node.start_byte() < offset)
                 .max_by_key(|a| a.node.start_byte());
             if let Some(assignment) = assigned {
                 return assignment.value.map_or(Origin::Unknown, Origin::Value);

@@ -656,8 +656,8 @@ impl<'t> Judge<'t> {
             if source.get(range.start..range.end) != Some(package.local.as_str()) {
                 continue;
             }
-            let Some(selector) = identifier
-                .parent()
+            let Some(selector) = facts
+                .parent(*identifier)
                 .filter(|p| p.kind() == "selector_expression")
             else {
                 continue;
@@ -669,8 +669,8 @@ impl<'t> Judge<'t> {
                 continue;
             }
             // `http.DefaultClient.Do(…)` is judged as a call; `http.DefaultClient.Timeout = …` configures it.
-            if selector
-                .parent()
+            if facts
+                .parent(selector)
                 .is_some_and(|p| p.kind() == "selector_expression")
             {
                 continue;
@@ -797,7 +797,7 @@ pub fn judge_options<'f, 't>(
     for _ in 0..8 {
         match e.kind() {
             "object" => {
-                let Some(literal) = facts.literals.iter().find(|l| l.node == e) else {
+                let Some(literal) = facts.literal_of(e) else {
                     return OptionsBound::Elsewhere(e);
                 };
                 let mut zero = None;

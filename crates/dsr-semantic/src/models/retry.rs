@@ -1997,7 +1997,7 @@ impl<'a, 't> Analyzer<'a, 't> {
             .peekable();
         uses.peek().is_some()
             && uses.all(|n| {
-                let Some(member) = n.parent().filter(|p| {
+                let Some(member) = self.facts.parent(n).filter(|p| {
                     matches!(
                         p.kind(),
                         "selector_expression" | "field_expression" | "member_expression"
@@ -2010,7 +2010,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                     return false;
                 };
                 // `rc.Do(…)` calls it; `rc.HTTPClient` only reads the plain client inside.
-                !member.parent().is_some_and(|p| {
+                !self.facts.parent(member).is_some_and(|p| {
                     p.kind() == "call_expression"
                         && p.child_by_field_name("function") == Some(member)
                 })

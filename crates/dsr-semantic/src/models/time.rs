@@ -110,6 +110,7 @@ impl<'t> TimeModel<'t> {
             calls_by_node,
             readings: Vec::new(),
             path_nodes: FxHashMap::default(),
+            bindings: FxHashMap::default(),
         };
         builder.find_readings();
         builder.classify();
@@ -224,6 +225,9 @@ struct Builder<'f, 't, 's> {
     readings: Vec<ClockReading<'t>>,
     /// Node id → (reading, whether the value at that node has lost Go's monotonic reading).
     path_nodes: FxHashMap<usize, (usize, bool)>,
+    /// Local name → the readings bound to a local of that name (`ClockReading::binding`), so that a name is
+    /// looked up among its own bindings, not every reading of the file.
+    bindings: FxHashMap<String, Vec<usize>>,
 }
 
 /// Up to how many locals a value is followed through (`now := …; ts := now.Unix(); e.Version = ts`).
@@ -498,9 +502,10 @@ impl<'t> Builder<'_, 't, '_> {
     /// The reading bound to local `name` visible at `offset` (the latest such binding before it).
     fn binding_reading(&self, name: &str, offset: usize) -> Option<(usize, bool)> {
         let function = self.facts.function_at(offset);
-        self.readings
+        self.bindings
+            .get(name)?
             .iter()
-            .enumerate()
+            .map(|&i| (i, &self.readings[i]))
             .filter_map(|(i, r)| {
                 let (bound, declaration) = r.binding.as_ref()?;
                 let visible = bound == name
@@ -549,6 +554,9 @@ impl<'t> Builder<'_, 't, '_> {
                 continue;
             };
             self.readings[index].binding = self.declared_local(top);
+            if let Some((name, _)) = &self.readings[index].binding {
+                self.bindings.entry(name.clone()).or_default().push(index);
+            }
         }
         for index in 0..self.readings.len() {
             let Some(top) = self.top_of(index) else {
@@ -661,14 +669,17 @@ impl<'t> Builder<'_, 't, '_> {
             None => dsr_syntax::TextRange::new(0, self.source.len()),
         };
         let mut found = Vec::new();
-        for (range, ident) in &self.facts.identifiers {
-            if range.start < declaration.end_byte() || !scope.contains_range(*range) {
+        // Identifiers are in document order: from the declaration's end to the end of the scope.
+        let identifiers = &self.facts.identifiers;
+        let first = identifiers.partition_point(|(range, _)| range.start < declaration.end_byte());
+        for (range, ident) in identifiers[first..]
+            .iter()
+            .take_while(|(range, _)| range.start < scope.end)
+        {
+            if !scope.contains_range(*range) || self.text(*ident) != name {
                 continue;
             }
-            if self.text(*ident) != name {
-                continue;
-            }
-            if is_assignment_target(*ident) {
+            if is_assignment_target(self.facts, *ident) {
                 break;
             }
             found.push(*ident);
@@ -687,8 +698,9 @@ impl<'t> Builder<'_, 't, '_> {
         };
         // Field initializers: Go `Version: v`, Rust `version: v`, TS `version: v`.
         let field_name = match parent.kind() {
-            "literal_element" => parent
-                .parent()
+            "literal_element" => self
+                .facts
+                .parent(parent)
                 .filter(|k| k.kind() == "keyed_element")
                 .and_then(|k| {
                     let key = k.child_by_field_name("key")?;
@@ -1041,14 +1053,16 @@ impl<'t> Builder<'_, 't, '_> {
     /// it does not wait for a deadline, since the clock is not read again.
     fn steps_through_range(&self, comparison: Node<'t>) -> bool {
         let mut condition = comparison;
-        while let Some(parent) = condition
-            .parent()
+        while let Some(parent) = self
+            .facts
+            .parent(condition)
             .filter(|p| p.kind() == "parenthesized_expression")
         {
             condition = parent;
         }
-        let Some(looped) = condition
-            .parent()
+        let Some(looped) = self
+            .facts
+            .parent(condition)
             .filter(|p| matches!(p.kind(), "for_statement" | "for_clause"))
             .filter(|p| {
                 p.child_by_field_name("condition")
@@ -1089,8 +1103,9 @@ impl<'t> Builder<'_, 't, '_> {
     /// slow-call report, which a clock step makes wrong once, not a timeout that abandons work.
     fn only_decides_logging(&self, comparison: Node<'t>) -> bool {
         let mut condition = comparison;
-        while let Some(parent) = condition
-            .parent()
+        while let Some(parent) = self
+            .facts
+            .parent(condition)
             .filter(|p| p.kind() == "parenthesized_expression")
         {
             condition = parent;
@@ -1219,9 +1234,15 @@ impl<'t> Builder<'_, 't, '_> {
         name: &str,
         offset: usize,
     ) -> Option<Node<'t>> {
-        self.facts
-            .assignments
-            .iter()
+        // Inside a function, only its assignments (a binary search); at top level, every one.
+        let candidates: Box<dyn Iterator<Item = &crate::facts::Assignment<'t>>> = match function {
+            Some(f) => Box::new(
+                self.facts
+                    .assignments_within(self.facts.functions[f].range()),
+            ),
+            None => Box::new(self.facts.assignments.iter()),
+        };
+        candidates
             .filter(|a| a.declares && a.node.start_byte() < offset && a.function == function)
             .filter(|a| {
                 a.target.starts_with(['{', '[', '('])
@@ -1284,12 +1305,12 @@ impl<'t> Builder<'_, 't, '_> {
 }
 
 /// Whether an identifier is (one of) the targets of an assignment or declaration.
-fn is_assignment_target(ident: Node<'_>) -> bool {
-    let Some(parent) = ident.parent() else {
+fn is_assignment_target(facts: &FileFacts<'_>, ident: Node<'_>) -> bool {
+    let Some(parent) = facts.parent(ident) else {
         return false;
     };
     match parent.kind() {
-        "expression_list" => parent.parent().is_some_and(|s| {
+        "expression_list" => facts.parent(parent).is_some_and(|s| {
             matches!(s.kind(), "short_var_declaration" | "assignment_statement")
                 && s.child_by_field_name("left")
                     .is_some_and(|l| l.id() == parent.id())
