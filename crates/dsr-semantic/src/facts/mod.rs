@@ -225,6 +225,8 @@ pub struct FileFacts<'t> {
     assignment_targets: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
     /// For `assignment_with_value`: the id of each assigned value's node → its assignment. Built on first use.
     assignment_values: std::sync::OnceLock<std::collections::HashMap<usize, usize>>,
+    /// For `calls_on`: the last segment of each method call's receiver → the calls. Built on first use.
+    receiver_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
     /// For `functions_named`: the last segment of each function's name → the functions. Built on first use.
     function_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
 }
@@ -254,6 +256,7 @@ impl<'t> FileFacts<'t> {
             function_names: std::sync::OnceLock::new(),
             assignment_targets: std::sync::OnceLock::new(),
             assignment_values: std::sync::OnceLock::new(),
+            receiver_names: std::sync::OnceLock::new(),
         };
         let Some(tree) = tree else {
             facts.strings.push(StringLiteral {

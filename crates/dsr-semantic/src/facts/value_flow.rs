@@ -91,6 +91,11 @@ fn is_transparent_wrapper(facts: &FileFacts<'_>, parent: Node<'_>, child: Node<'
     }
 }
 
+/// The last `.`-separated segment of a name (`client` for `s.client`).
+fn last_segment(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
 /// Rust's `.unwrap()`/`.expect(..)` keep the value; any other method makes a new one.
 fn rust_keeps_value(method: &str) -> bool {
     matches!(method, "unwrap" | "expect")
@@ -256,17 +261,22 @@ impl<'t> FileFacts<'t> {
 
     /// Whether compact expression text names `binding` (see [`FileFacts::refers_to`]).
     fn names(&self, written: &str, binding: &Binding) -> bool {
-        let mut bare = written.trim_start_matches(['(', '&', '*']);
-        if self.language == Language::Rust && written.starts_with('&') {
-            bare = bare.strip_prefix("mut").unwrap_or(bare);
-        }
-        let bare = bare.trim_end_matches(')');
+        let bare = self.bare_receiver(written);
         match binding {
             Binding::Variable { name, .. } => bare == name,
             Binding::Field { name } => bare
                 .strip_suffix(name.as_str())
                 .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
         }
+    }
+
+    /// A receiver as written without the parentheses, `&`, `&mut` and `*` around it.
+    fn bare_receiver<'w>(&self, written: &'w str) -> &'w str {
+        let mut bare = written.trim_start_matches(['(', '&', '*']);
+        if self.language == Language::Rust && written.starts_with('&') {
+            bare = bare.strip_prefix("mut").unwrap_or(bare);
+        }
+        bare.trim_end_matches(')')
     }
 
     fn in_scope(&self, reference: Node<'t>, binding: &Binding) -> bool {
@@ -297,14 +307,32 @@ impl<'t> FileFacts<'t> {
             Binding::Variable { from, .. } => TextRange::new(*from, usize::MAX),
             Binding::Field { .. } => TextRange::new(0, usize::MAX),
         };
-        // Calls are collected in pre-order: their starts never decrease.
-        let first = self
-            .calls
-            .partition_point(|c| c.node.start_byte() < scope.start);
-        self.calls[first..]
-            .iter()
-            .take_while(move |c| c.node.start_byte() < scope.end)
-            .filter(move |call| {
+        // Calls are collected in pre-order: their starts never decrease. A binding of one function looks at that
+        // function's calls; a top-level variable or a field at the calls whose receiver ends in its name (an
+        // index), not at every call of the file per binding.
+        let candidates: Box<dyn Iterator<Item = &'a Call<'t>> + 'a> = match binding {
+            Binding::Variable {
+                function: Some(_), ..
+            } => {
+                let first = self
+                    .calls
+                    .partition_point(|c| c.node.start_byte() < scope.start);
+                Box::new(
+                    self.calls[first..]
+                        .iter()
+                        .take_while(move |c| c.node.start_byte() < scope.end),
+                )
+            }
+            Binding::Variable { name, .. } | Binding::Field { name } => Box::new(
+                self.calls_on_receiver_named(last_segment(name))
+                    .iter()
+                    .map(|&i| &self.calls[i])
+                    .filter(move |c| {
+                        c.node.start_byte() >= scope.start && c.node.start_byte() < scope.end
+                    }),
+            ),
+        };
+        candidates.filter(move |call| {
                 // The receiver's text is the callee's without `.method`: no need to ask the tree.
                 let (Some(method), Some(receiver)) = (call.method.as_deref(), call.receiver) else {
                     return false;
@@ -318,6 +346,35 @@ impl<'t> FileFacts<'t> {
             })
     }
 
+    /// The method calls whose receiver, as [`FileFacts::calls_on`] reads it, ends in the segment `last`
+    /// (`c`, `s.client` → `client`), from an index built on first use.
+    fn calls_on_receiver_named(&self, last: &str) -> &[usize] {
+        let index = self.receiver_names.get_or_init(|| {
+            let mut index: std::collections::HashMap<String, Vec<usize>> =
+                std::collections::HashMap::new();
+            for (i, call) in self.calls.iter().enumerate() {
+                let (Some(method), Some(_)) = (call.method.as_deref(), call.receiver) else {
+                    continue;
+                };
+                let Some(written) = call
+                    .callee_text
+                    .strip_suffix(method)
+                    .and_then(|r| r.strip_suffix(['.', ':']))
+                    .map(|r| r.trim_end_matches(':').trim_end_matches('?'))
+                else {
+                    continue;
+                };
+                let bare = self.bare_receiver(written);
+                index
+                    .entry(last_segment(bare).to_string())
+                    .or_default()
+                    .push(i);
+            }
+            index
+        });
+        index.get(last).map(Vec::as_slice).unwrap_or_default()
+    }
+
     /// Assignments to `<binding>.<field>` (`c.Timeout = …`, `srv.ReadHeaderTimeout = …`,
     /// `server.requestTimeout = …`); `field` may itself be dotted (`defaults.timeout`).
     pub fn field_assignments<'a>(
@@ -325,7 +382,17 @@ impl<'t> FileFacts<'t> {
         binding: &'a Binding,
         field: &'a str,
     ) -> impl Iterator<Item = &'a Assignment<'t>> + 'a {
-        self.assignments.iter().filter(move |a| {
+        // A variable's field is assigned by its exact target (`c.Timeout`): the index by target, not every
+        // assignment of the file per question.
+        let candidates: Box<dyn Iterator<Item = &'a Assignment<'t>> + 'a> = match binding {
+            Binding::Variable { name, .. } => Box::new(
+                self.assignments_to(&format!("{name}.{field}"))
+                    .iter()
+                    .map(|&i| &self.assignments[i]),
+            ),
+            Binding::Field { .. } => Box::new(self.assignments.iter()),
+        };
+        candidates.filter(move |a| {
             if a.declares {
                 return false;
             }

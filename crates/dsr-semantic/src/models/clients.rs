@@ -115,6 +115,8 @@ pub struct Site<'t> {
 #[derive(Debug, Default)]
 pub struct Clients<'t> {
     sites: Vec<Site<'t>>,
+    /// The id of each site's node → its first site: `timeout_of` is asked per call.
+    by_node: rustc_hash::FxHashMap<usize, usize>,
 }
 
 impl<'t> Clients<'t> {
@@ -124,6 +126,7 @@ impl<'t> Clients<'t> {
             kb,
             source,
             sites: Vec::new(),
+            defaults_bounded: Vec::new(),
         };
         match facts.language {
             Language::Go => judge.go(),
@@ -131,7 +134,14 @@ impl<'t> Clients<'t> {
             Language::TypeScript | Language::Tsx => judge.typescript(),
             Language::Sql => {}
         }
-        Clients { sites: judge.sites }
+        let mut by_node = rustc_hash::FxHashMap::default();
+        for (index, site) in judge.sites.iter().enumerate() {
+            by_node.entry(site.node.id()).or_insert(index);
+        }
+        Clients {
+            sites: judge.sites,
+            by_node,
+        }
     }
 
     /// Every site, in the order of the file's calls (then Go's literals and default-client values).
@@ -142,10 +152,9 @@ impl<'t> Clients<'t> {
     /// Whether the client or request made at `node` (a call, a Go client literal, `http.DefaultClient` as a
     /// value) is bounded in time; `None` for a node that makes no client or request the knowledge base knows.
     pub fn timeout_of(&self, node: Node<'_>) -> Option<ClientTimeout<'t>> {
-        self.sites
-            .iter()
-            .find(|site| site.node.id() == node.id())
-            .map(|site| site.timeout)
+        self.by_node
+            .get(&node.id())
+            .map(|&index| self.sites[index].timeout)
     }
 }
 
@@ -154,6 +163,9 @@ struct Judge<'t> {
     kb: &'t KnowledgeBase,
     source: &'t str,
     sites: Vec<Site<'t>>,
+    /// Per library client (by address), whether this file sets its defaults' timeout: asked per request on
+    /// the default instance, answered by one scan of the assignments.
+    defaults_bounded: Vec<(*const HttpClient, bool)>,
 }
 
 impl<'t> Judge<'t> {
@@ -1085,7 +1097,16 @@ impl<'t> Judge<'t> {
         let (facts, source) = (self.facts, self.source);
         let config_index = config_index(facts, source, client, call);
         let subject = Subject::ConfigRequest { config_index };
-        if defaults_bounded(facts, source, client) {
+        let key: *const HttpClient = client;
+        let bounded = match self.defaults_bounded.iter().find(|(c, _)| *c == key) {
+            Some((_, bounded)) => *bounded,
+            None => {
+                let bounded = defaults_bounded(facts, source, client);
+                self.defaults_bounded.push((key, bounded));
+                bounded
+            }
+        };
+        if bounded {
             return self.push_call(call, path, subject, ClientTimeout::Set(None));
         }
         let config = call.args.get(config_index).copied();
