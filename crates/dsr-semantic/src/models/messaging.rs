@@ -509,8 +509,9 @@ fn ack_calls<'t>(
     }
     wrapped_acks(facts, source, &mut acks);
     // Calls of another file's functions that ack the argument they are given.
+    let acked: rustc_hash::FxHashSet<usize> = acks.iter().map(|a| a.call).collect();
     for (index, call) in facts.calls.iter().enumerate() {
-        if acks.iter().any(|a| a.call == index) || same_file_function(facts, call).is_some() {
+        if acked.contains(&index) || same_file_function(facts, call).is_some() {
             continue;
         }
         if let Some((arg, evidence)) = acks_elsewhere(call) {
