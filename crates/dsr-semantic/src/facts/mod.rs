@@ -227,6 +227,8 @@ pub struct FileFacts<'t> {
     assignment_values: std::sync::OnceLock<std::collections::HashMap<usize, usize>>,
     /// For `calls_on`: the last segment of each method call's receiver → the calls. Built on first use.
     receiver_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    /// For `last_made_in`: each target → its top-level assignments. Built on first use.
+    top_level_assignments: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
     /// For `functions_named`: the last segment of each function's name → the functions. Built on first use.
     function_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
 }
@@ -257,6 +259,7 @@ impl<'t> FileFacts<'t> {
             assignment_targets: std::sync::OnceLock::new(),
             assignment_values: std::sync::OnceLock::new(),
             receiver_names: std::sync::OnceLock::new(),
+            top_level_assignments: std::sync::OnceLock::new(),
         };
         let Some(tree) = tree else {
             facts.strings.push(StringLiteral {
@@ -709,17 +712,56 @@ impl<'t> FileFacts<'t> {
         offset: usize,
     ) -> Option<Node<'t>> {
         // The latest declaration before `offset`, in `function` if there is one there, else at top level.
-        let mut top_level = None;
-        for &i in self.declarations_before(name, offset).iter().rev() {
-            let a = &self.assignments[i];
-            if a.function == function {
-                return a.value;
+        let candidates = self.declarations_before(name, offset);
+        self.last_made_in(candidates, function, name, offset, true)
+            .or_else(|| self.last_made_in(candidates, None, name, offset, true))
+            .and_then(|i| self.assignments[i].value)
+    }
+
+    /// Of `candidates` (assignments to `name` starting before `offset`, in document order), the last one made
+    /// directly in `function`, or at top level for `None` (declarations only when `declares_only`). Inside a
+    /// function only the candidates within its range are looked at, and top-level ones come from their own
+    /// index: a name declared in every function of a large file (`err`, `req`, `ctx`) is not scanned whole per
+    /// question.
+    pub(crate) fn last_made_in(
+        &self,
+        candidates: &[usize],
+        function: Option<usize>,
+        name: &str,
+        offset: usize,
+        declares_only: bool,
+    ) -> Option<usize> {
+        let starts = |i: &usize| self.assignments[*i].node.start_byte();
+        match function {
+            Some(f) => {
+                let range = self.functions[f].range();
+                let from = candidates.partition_point(|i| starts(i) < range.start);
+                candidates[from..]
+                    .iter()
+                    .rev()
+                    .find(|&&i| self.assignments[i].function == Some(f))
+                    .copied()
             }
-            if a.function.is_none() && top_level.is_none() {
-                top_level = Some(a);
+            None => {
+                let top_level = self.top_level_assignments.get_or_init(|| {
+                    let mut index: std::collections::HashMap<String, Vec<usize>> =
+                        std::collections::HashMap::new();
+                    for (i, a) in self.assignments.iter().enumerate() {
+                        if a.function.is_none() {
+                            index.entry(a.target.clone()).or_default().push(i);
+                        }
+                    }
+                    index
+                });
+                let list = top_level.get(name).map(Vec::as_slice).unwrap_or_default();
+                let before = list.partition_point(|i| starts(i) < offset);
+                list[..before]
+                    .iter()
+                    .rev()
+                    .find(|&&i| !declares_only || self.assignments[i].declares)
+                    .copied()
             }
         }
-        top_level.and_then(|a| a.value)
     }
 
     /// The indexes of the assignments (declarations or not) whose target is written `name`, in document order,

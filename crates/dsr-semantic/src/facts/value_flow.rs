@@ -490,13 +490,14 @@ impl<'t> FileFacts<'t> {
     pub fn origin_of(&self, function: Option<usize>, name: &str, offset: usize) -> Origin<'t> {
         let mut scope = function;
         loop {
-            // The assignments to `name` (an index by target, in document order) before `offset`.
+            // The last assignment to `name` (an index by target, in document order) before `offset` in this
+            // scope.
+            let to_name = self.assignments_to(name);
+            let before =
+                to_name.partition_point(|&i| self.assignments[i].node.start_byte() < offset);
             let assigned = self
-                .assignments_to(name)
-                .iter()
-                .map(|&i| &self.assignments[i])
-                .filter(|a| a.function == scope && a.node.start_byte() < offset)
-                .max_by_key(|a| a.node.start_byte());
+                .last_made_in(&to_name[..before], scope, name, offset, false)
+                .map(|i| &self.assignments[i]);
             if let Some(assignment) = assigned {
                 return assignment.value.map_or(Origin::Unknown, Origin::Value);
             }
@@ -527,11 +528,8 @@ impl<'t> FileFacts<'t> {
         let candidates = self.declarations_before(name, offset);
         loop {
             // The latest declaration in this scope: candidates are in document order.
-            let declared = candidates
-                .iter()
-                .rev()
-                .find(|&&index| self.assignments[index].function == scope);
-            if let Some(&index) = declared {
+            let declared = self.last_made_in(candidates, scope, name, offset, true);
+            if let Some(index) = declared {
                 return Some(Declaration::Assignment(index));
             }
             let index = scope?;
