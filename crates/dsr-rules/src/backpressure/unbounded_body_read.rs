@@ -242,8 +242,7 @@ fn limited_by_caller(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
         return false;
     }
     let mut callers = facts
-        .calls
-        .iter()
+        .calls_named(name)
         .filter(|c| c.function.is_some() && c.callee_text.rsplit('.').next() == Some(name))
         .peekable();
     callers.peek().is_some()

@@ -229,6 +229,8 @@ pub struct FileFacts<'t> {
     receiver_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
     /// For `last_made_in`: each target → its top-level assignments. Built on first use.
     top_level_assignments: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    /// For `calls_named`: the last segment of each callee as written → the calls. Built on first use.
+    callee_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
     /// For `functions_named`: the last segment of each function's name → the functions. Built on first use.
     function_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
 }
@@ -260,6 +262,7 @@ impl<'t> FileFacts<'t> {
             assignment_values: std::sync::OnceLock::new(),
             receiver_names: std::sync::OnceLock::new(),
             top_level_assignments: std::sync::OnceLock::new(),
+            callee_names: std::sync::OnceLock::new(),
         };
         let Some(tree) = tree else {
             facts.strings.push(StringLiteral {
@@ -663,6 +666,31 @@ impl<'t> FileFacts<'t> {
                         .strip_suffix(last)
                         .is_some_and(|head| head.ends_with('.') || head.ends_with("::"))
             })
+    }
+
+    /// The calls whose callee, as written, ends in the segment `last` (`helper`, `s.helper`, `pkg::helper`),
+    /// from an index built on first use: the call sites of a function of the file, found without a scan of
+    /// every call per question.
+    pub fn calls_named<'s>(&'s self, last: &str) -> impl Iterator<Item = &'s Call<'t>> + 's {
+        let index = self.callee_names.get_or_init(|| {
+            let mut index: std::collections::HashMap<String, Vec<usize>> =
+                std::collections::HashMap::new();
+            for (i, call) in self.calls.iter().enumerate() {
+                let segment = call
+                    .callee_text
+                    .rsplit(['.', ':'])
+                    .next()
+                    .unwrap_or(&call.callee_text);
+                index.entry(segment.to_string()).or_default().push(i);
+            }
+            index
+        });
+        index
+            .get(last)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|&i| &self.calls[i])
     }
 
     /// Literals whose node lies inside `range`: a binary search, not a scan of the file.

@@ -214,8 +214,7 @@ impl<'t> StoreAccesses<'t> {
                 })
         };
         let mut sites = facts
-            .calls
-            .iter()
+            .calls_named(name)
             .filter(|c| c.callee_text.rsplit(['.', ':']).next() == Some(name))
             .filter_map(|c| c.function.map(|f| facts.outermost_function(f)))
             .filter(|caller| *caller != function)
