@@ -325,14 +325,16 @@ fn go_body_kind(ctx: &RuleContext<'_>, call: &Call<'_>, name: &str) -> Option<bo
 fn sends(ctx: &RuleContext<'_>, function: usize, name: &str) -> bool {
     let effects = ctx.remote_calls();
     let outermost = ctx.facts.outermost_function(function);
-    ctx.facts.call_indexes_within(ctx.facts.functions[outermost].range()).any(|i| {
-        let c = &ctx.facts.calls[i];
-        c.function.is_some() && c
-            .args
-            .iter()
-            .any(|a| a.kind() == "identifier" && ctx.node_text(*a) == name)
-            && effects.remote(i).is_some_and(|r| r.kind == ApiKind::Http)
-    })
+    ctx.facts
+        .call_indexes_within(ctx.facts.functions[outermost].range())
+        .any(|i| {
+            let c = &ctx.facts.calls[i];
+            c.function.is_some()
+                && c.args
+                    .iter()
+                    .any(|a| a.kind() == "identifier" && ctx.node_text(*a) == name)
+                && effects.remote(i).is_some_and(|r| r.kind == ApiKind::Http)
+        })
 }
 
 // ----- Rust ----------------------------------------------------------------------------------------------
@@ -365,9 +367,9 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     };
     let checked = ctx.facts.calls_within(scope).any(|c| {
         (matches!(
-                c.method.as_deref(),
-                Some("content_length" | "size_hint" | "chunk" | "take")
-            ) || c.callee_text.ends_with("Limited::new"))
+            c.method.as_deref(),
+            Some("content_length" | "size_hint" | "chunk" | "take")
+        ) || c.callee_text.ends_with("Limited::new"))
     });
     if checked {
         return;

@@ -360,16 +360,14 @@ impl<'t> FileFacts<'t> {
     where
         't: 'n,
     {
-        std::iter::once(node)
-            .chain(self.ancestors(node))
-            .find(|n| {
-                self.parent(*n).is_some_and(|p| {
-                    matches!(
-                        p.kind(),
-                        "block" | "statement_list" | "statement_block" | "source_file" | "program"
-                    )
-                })
+        std::iter::once(node).chain(self.ancestors(node)).find(|n| {
+            self.parent(*n).is_some_and(|p| {
+                matches!(
+                    p.kind(),
+                    "block" | "statement_list" | "statement_block" | "source_file" | "program"
+                )
             })
+        })
     }
 
     /// The next sibling of `node`, named or not, from the record: the first node after its subtree, when it has

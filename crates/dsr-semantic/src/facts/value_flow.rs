@@ -333,17 +333,17 @@ impl<'t> FileFacts<'t> {
             ),
         };
         candidates.filter(move |call| {
-                // The receiver's text is the callee's without `.method`: no need to ask the tree.
-                let (Some(method), Some(receiver)) = (call.method.as_deref(), call.receiver) else {
-                    return false;
-                };
-                let written = call
-                    .callee_text
-                    .strip_suffix(method)
-                    .and_then(|r| r.strip_suffix(['.', ':']))
-                    .map(|r| r.trim_end_matches(':').trim_end_matches('?'));
-                written.is_some_and(|w| self.names(w, binding)) && self.in_scope(receiver, binding)
-            })
+            // The receiver's text is the callee's without `.method`: no need to ask the tree.
+            let (Some(method), Some(receiver)) = (call.method.as_deref(), call.receiver) else {
+                return false;
+            };
+            let written = call
+                .callee_text
+                .strip_suffix(method)
+                .and_then(|r| r.strip_suffix(['.', ':']))
+                .map(|r| r.trim_end_matches(':').trim_end_matches('?'));
+            written.is_some_and(|w| self.names(w, binding)) && self.in_scope(receiver, binding)
+        })
     }
 
     /// The method calls whose receiver, as [`FileFacts::calls_on`] reads it, ends in the segment `last`
@@ -477,10 +477,10 @@ impl<'t> FileFacts<'t> {
                     .iter()
                     .map(|&i| &self.assignments[i])
                     .any(|a| {
-                    TextRange::of(a.node).contains_range(TextRange::of(*n))
-                        && a.value
-                            .is_none_or(|v| !TextRange::of(v).contains_range(TextRange::of(*n)))
-                });
+                        TextRange::of(a.node).contains_range(TextRange::of(*n))
+                            && a.value
+                                .is_none_or(|v| !TextRange::of(v).contains_range(TextRange::of(*n)))
+                    });
                 !is_receiver && !in_declaration
             })
     }

@@ -70,7 +70,11 @@ pub fn closures_between<'t>(facts: &FileFacts<'t>, n: Node<'t>, scope: Node<'t>)
 }
 
 /// The ancestor of `n` (or `n`) whose parent is `container`.
-pub fn child_toward<'t>(facts: &FileFacts<'t>, container: Node<'t>, n: Node<'t>) -> Option<Node<'t>> {
+pub fn child_toward<'t>(
+    facts: &FileFacts<'t>,
+    container: Node<'t>,
+    n: Node<'t>,
+) -> Option<Node<'t>> {
     let mut current = n;
     loop {
         let parent = facts.parent(current)?;

@@ -146,7 +146,10 @@ pub fn chain_top<'t>(facts: &FileFacts<'t>, call: Node<'t>, source: &str) -> Nod
         match parent.kind() {
             "await_expression" | "parenthesized_expression" => current = parent,
             "selector_expression" | "field_expression" | "member_expression" => {
-                let Some(outer) = facts.parent(parent).filter(|p| p.kind() == "call_expression") else {
+                let Some(outer) = facts
+                    .parent(parent)
+                    .filter(|p| p.kind() == "call_expression")
+                else {
                     break;
                 };
                 let method = parent
@@ -236,7 +239,8 @@ fn go_error_fate<'t>(
         scope, hands_back, ..
     } = question;
     let mut n = question.value;
-    while let Some(parent) = facts.parent(n)
+    while let Some(parent) = facts
+        .parent(n)
         .filter(|p| p.kind() == "parenthesized_expression")
     {
         n = parent;
@@ -246,7 +250,8 @@ fn go_error_fate<'t>(
     };
     match parent.kind() {
         "expression_list" => {
-            let Some(statement) = facts.parent(parent)
+            let Some(statement) = facts
+                .parent(parent)
                 .filter(|s| matches!(s.kind(), "short_var_declaration" | "assignment_statement"))
             else {
                 return ErrorFate::Unknown;
@@ -279,7 +284,8 @@ fn go_error_fate<'t>(
                         .deferred_safety_nets
                         .iter()
                         .any(|net| net == m)
-                }) && facts.ancestors(call.node)
+                }) && facts
+                    .ancestors(call.node)
                     .any(|a| a.kind() == "defer_statement");
                 let how = if safety_net {
                     Dropped::SafetyNet
@@ -453,7 +459,9 @@ fn rust_error_fate<'t>(
             "await_expression" | "parenthesized_expression" => n = parent,
             "try_expression" | "return_expression" => break ErrorFate::Propagated,
             "field_expression" => {
-                let Some(method_call) = facts.parent(parent).filter(|c| c.kind() == "call_expression")
+                let Some(method_call) = facts
+                    .parent(parent)
+                    .filter(|c| c.kind() == "call_expression")
                 else {
                     break ErrorFate::Unknown;
                 };
@@ -463,7 +471,8 @@ fn rust_error_fate<'t>(
                 match node::text(field, source) {
                     "unwrap" | "expect" => break ErrorFate::Propagated,
                     "ok" | "unwrap_or" | "unwrap_or_default" | "unwrap_or_else" | "err" => {
-                        let as_statement = facts.parent(method_call)
+                        let as_statement = facts
+                            .parent(method_call)
                             .is_some_and(|s| s.kind() == "expression_statement");
                         break discarded(
                             method_call,
@@ -549,7 +558,10 @@ fn rust_let_branch<'t>(
     source: &str,
     hands_back: HandsBack,
 ) -> ErrorFate<'t> {
-    let Some(check) = facts.parent(condition).filter(|p| p.kind() == "if_expression") else {
+    let Some(check) = facts
+        .parent(condition)
+        .filter(|p| p.kind() == "if_expression")
+    else {
         return ErrorFate::Unknown;
     };
     let pattern = condition
@@ -632,7 +644,8 @@ fn ts_error_fate<'t>(
         return discarded(question.value, Dropped::Floating);
     }
     let awaited = node::awaits_inside_out(call.node)
-        || facts.ancestors(call.node)
+        || facts
+            .ancestors(call.node)
             .take_while(|a| *a != scope)
             .take_while(|a| !node::function_kinds(facts.language).contains(&a.kind()))
             .any(|a| matches!(a.kind(), "await_expression" | "return_statement"));
@@ -676,7 +689,9 @@ fn catching_call<'t>(facts: &FileFacts<'t>, value: Node<'t>, source: &str) -> Op
         match parent.kind() {
             "await_expression" | "parenthesized_expression" => current = parent,
             "member_expression" if parent.child_by_field_name("object") == Some(current) => {
-                let outer = facts.parent(parent).filter(|p| p.kind() == "call_expression")?;
+                let outer = facts
+                    .parent(parent)
+                    .filter(|p| p.kind() == "call_expression")?;
                 let property = parent.child_by_field_name("property")?;
                 if node::text(property, source) == "catch" {
                     return Some(outer);
@@ -724,12 +739,14 @@ fn failure_value_is_read(
         return false;
     }
     let mut value = catch_call;
-    while let Some(parent) = facts.parent(value)
+    while let Some(parent) = facts
+        .parent(value)
         .filter(|p| matches!(p.kind(), "await_expression" | "parenthesized_expression"))
     {
         value = parent;
     }
-    let Some(declarator) = facts.parent(value)
+    let Some(declarator) = facts
+        .parent(value)
         .filter(|p| p.kind() == "variable_declarator")
         .filter(|d| d.child_by_field_name("value") == Some(value))
     else {
@@ -744,7 +761,8 @@ fn failure_value_is_read(
     let Some(statement) = facts.parent(declarator) else {
         return false;
     };
-    let Some(function) = facts.ancestors(statement)
+    let Some(function) = facts
+        .ancestors(statement)
         .find(|a| node::function_kinds(facts.language).contains(&a.kind()))
         .or_else(|| facts.ancestors(statement).last())
     else {

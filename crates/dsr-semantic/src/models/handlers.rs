@@ -310,7 +310,11 @@ fn function_named(facts: &FileFacts<'_>, arg: Node<'_>, source: &str) -> Option<
 /// Whether `function` runs as part of `main`: `main` itself, a closure in it, or a function of this file that
 /// `main` calls (directly or through other functions of the file). `entries` holds the answer for every
 /// top-level function, found on the first question (one walk from `main` for the file, not one per server).
-fn is_entry(facts: &FileFacts<'_>, entries: &mut Option<Vec<bool>>, function: Option<usize>) -> bool {
+fn is_entry(
+    facts: &FileFacts<'_>,
+    entries: &mut Option<Vec<bool>>,
+    function: Option<usize>,
+) -> bool {
     let Some(function) = function else {
         return false;
     };
@@ -339,7 +343,11 @@ fn entry_functions(facts: &FileFacts<'_>) -> Vec<bool> {
             if call.method.is_some() {
                 continue;
             }
-            for &index in top_level.get(call.callee_text.as_str()).into_iter().flatten() {
+            for &index in top_level
+                .get(call.callee_text.as_str())
+                .into_iter()
+                .flatten()
+            {
                 if !entry[index] {
                     entry[index] = true;
                     reached.push(index);
@@ -579,10 +587,10 @@ mod go {
             .calls_within(range)
             .any(|c| c.path.as_deref().is_some_and(|p| p.starts_with(prefix)))
             || facts.literals_within(range).any(|l| {
-                    l.type_path
-                        .as_deref()
-                        .is_some_and(|p| p.starts_with(prefix))
-                })
+                l.type_path
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with(prefix))
+            })
     }
 }
 
@@ -1254,9 +1262,9 @@ mod typescript {
             let range = TextRange::of(*listener);
             let closes = facts.calls_within(range).any(|c| {
                 matches!(
-                        c.method.as_deref(),
-                        Some("close" | "stop" | "shutdown" | "terminate" | "closeAllConnections")
-                    )
+                    c.method.as_deref(),
+                    Some("close" | "stop" | "shutdown" | "terminate" | "closeAllConnections")
+                )
             });
             // A listener that is a named function of the file: look inside it (any of that name, as
             // `const gracefulShutdown = …` may be declared once per branch).

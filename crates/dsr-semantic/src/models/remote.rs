@@ -565,8 +565,7 @@ fn method_of_arguments(
         .collect();
     let opaque = options.len() >= 2
         && options.last().is_some_and(|last| {
-            !node::is_string_literal(**last, facts.language)
-                && facts.literal_of(**last).is_none()
+            !node::is_string_literal(**last, facts.language) && facts.literal_of(**last).is_none()
         });
     if opaque {
         return None;
@@ -779,7 +778,9 @@ fn scope_names(facts: &FileFacts<'_>, source: &str, scope: Option<usize>) -> FxH
     let mut names = FxHashSet::default();
     // Everything below is in document order: each kind is a binary search for the scope, not a scan of the
     // file per scope.
-    let first = facts.strings.partition_point(|s| s.range.start < range.start);
+    let first = facts
+        .strings
+        .partition_point(|s| s.range.start < range.start);
     for string in facts.strings[first..]
         .iter()
         .take_while(|s| s.range.start < range.end)

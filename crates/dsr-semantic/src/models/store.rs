@@ -188,16 +188,18 @@ impl<'t> StoreAccesses<'t> {
         // The strings and calls of a function are a binary search away (both are in document order).
         let own_lock = |f: usize| {
             let range = facts.functions[f].range();
-            let first = facts.strings.partition_point(|s| s.range.start < range.start);
+            let first = facts
+                .strings
+                .partition_point(|s| s.range.start < range.start);
             facts.strings[first..]
                 .iter()
                 .take_while(|s| s.range.start < range.end)
                 .any(|s| {
-                s.function.map(|g| facts.outermost_function(g)) == Some(f) && {
-                    let text = s.value.to_ascii_lowercase();
-                    ADVISORY_LOCKS.iter().any(|lock| text.contains(lock))
-                }
-            })
+                    s.function.map(|g| facts.outermost_function(g)) == Some(f) && {
+                        let text = s.value.to_ascii_lowercase();
+                        ADVISORY_LOCKS.iter().any(|lock| text.contains(lock))
+                    }
+                })
         };
         let named = |callee: &str| {
             let last = callee.rsplit(['.', ':']).next().unwrap_or(callee);
@@ -394,7 +396,10 @@ fn on_local_collection(facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> 
                 return false;
             }
             let field = node::text(property, source);
-            let Some(class) = facts.ancestors(call.node).find(|a| a.kind() == "class_body") else {
+            let Some(class) = facts
+                .ancestors(call.node)
+                .find(|a| a.kind() == "class_body")
+            else {
                 return false;
             };
             node::named_children(class)
@@ -484,10 +489,10 @@ fn in_compared_transaction(facts: &FileFacts<'_>, kb: &KnowledgeBase, call: &Cal
         let in_args = outer.args.iter().any(|a| contains(*a, call.node));
         in_args
             && facts.calls_within(outer.range()).any(|c| {
-                    !c.args.is_empty()
-                        && !contains(c.node, call.node)
-                        && kb.role_of(facts, c, &[ApiRole::Compare]).is_some()
-                        && !c.args.iter().all(|a| is_empty_list(*a))
+                !c.args.is_empty()
+                    && !contains(c.node, call.node)
+                    && kb.role_of(facts, c, &[ApiRole::Compare]).is_some()
+                    && !c.args.iter().all(|a| is_empty_list(*a))
             })
     })
 }

@@ -369,8 +369,6 @@ pub fn same_file_function(facts: &FileFacts<'_>, call: &Call<'_>) -> Option<usiz
     facts.functions_named(last).find(|&f| {
         let name = &facts.functions[f].name;
         name == callee
-            || (facts.language == Language::Rust
-                && callee.contains("::")
-                && name.ends_with(callee))
+            || (facts.language == Language::Rust && callee.contains("::") && name.ends_with(callee))
     })
 }
