@@ -14,6 +14,10 @@
 //!   the smallest, for any file set; items below a noise floor at the largest size are shown but not judged.
 //! - `dir DIR`: every Go, Rust and TypeScript file under DIR once, then per item the time per KB of small and
 //!   large files and the file it costs most per KB in (a discovery tool, not a check).
+//! - `only ITEM`: measure only the named phases, models and rules (`only OBS001 only "model locks"`); a rule
+//!   still computes the models it reads, uncharged to it only when they are named too. For profiling one item
+//!   under callgrind without paying for the others.
+//! - `dump go|rust|ts LINES`: print the generated file of that size and exit (to profile it with the CLI).
 
 #[path = "../src/cpu.rs"]
 #[allow(dead_code)]
@@ -101,6 +105,14 @@ impl Costs {
     }
 }
 
+/// The items `only` names; empty when every item is measured.
+static ONLY: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+fn wanted(item: &str) -> bool {
+    ONLY.get()
+        .is_none_or(|only| only.is_empty() || only.iter().any(|o| o == item))
+}
+
 fn measure(engine: &Engine, language: Language, path: &Path, text: &str, rounds: usize) -> Costs {
     let timeout = Duration::from_secs(120);
     let mut best: Vec<(String, Duration)> = Vec::new();
@@ -124,11 +136,14 @@ fn measure(engine: &Engine, language: Language, path: &Path, text: &str, rounds:
         let ctx = RuleContext::new(path, language, text, Some(&tree), &facts, engine.kb())
             .with_sql_settings(&engine.config().sql);
         for (name, model) in MODELS {
-            items.push((format!("model {name}"), timed(|| model(&ctx))));
+            let item = format!("model {name}");
+            if wanted(&item) {
+                items.push((item, timed(|| model(&ctx))));
+            }
         }
         for rule in engine.rules() {
             let meta = rule.meta();
-            if !meta.applies_to(language) {
+            if !meta.applies_to(language) || !wanted(meta.code) {
                 continue;
             }
             let mut out = Vec::new();
@@ -329,6 +344,18 @@ fn main() {
             .map(|w| &w[1])
             .collect()
     };
+    let _ = ONLY.set(value_after("only").into_iter().cloned().collect());
+    let dump = args.iter().position(|a| a == "dump");
+    if let Some([language, lines]) = dump.and_then(|at| args.get(at + 1..at + 3)) {
+        let language = match language.as_str() {
+            "go" => Language::Go,
+            "rust" => Language::Rust,
+            _ => Language::TypeScript,
+        };
+        let lines = lines.parse().unwrap_or(1_000);
+        print!("{}", shapes::fixtures_file(language, lines));
+        return;
+    }
     let sizes: Vec<usize> = value_after("sizes")
         .first()
         .map(|s| s.split(',').filter_map(|n| n.parse().ok()).collect())

@@ -275,7 +275,7 @@ fn rust_test_items(
 ) -> Vec<Range<usize>> {
     let mut items: Vec<Range<usize>> = facts
         .nodes_of_kind(&["function_item", "mod_item", "impl_item"])
-        .filter(|item| is_test_item(*item, source, conventions))
+        .filter(|item| is_test_item(facts, *item, source, conventions))
         .map(|item| item.byte_range())
         .collect();
     // Pre-order already; drop items nested in an earlier one.
@@ -289,8 +289,13 @@ fn rust_test_items(
 }
 
 /// Whether one of the attributes right before `item` makes it test code.
-fn is_test_item(item: Node<'_>, source: &str, conventions: &RoleConventions) -> bool {
-    let mut sibling = item.prev_named_sibling();
+fn is_test_item(
+    facts: &FileFacts<'_>,
+    item: Node<'_>,
+    source: &str,
+    conventions: &RoleConventions,
+) -> bool {
+    let mut sibling = facts.prev_named_sibling(item);
     while let Some(attribute_item) = sibling.filter(|s| s.kind() == "attribute_item") {
         if attribute_item
             .named_child(0)
@@ -298,7 +303,7 @@ fn is_test_item(item: Node<'_>, source: &str, conventions: &RoleConventions) -> 
         {
             return true;
         }
-        sibling = attribute_item.prev_named_sibling();
+        sibling = facts.prev_named_sibling(attribute_item);
     }
     false
 }

@@ -134,7 +134,7 @@ fn check_sql(
     let function = facts.function_at(literal.start_byte());
     // The whole concatenation the literal is part of (`"… OFFSET " + skip`).
     let mut whole = literal;
-    while let Some(parent) = whole.parent() {
+    while let Some(parent) = facts.parent(whole) {
         let is_concat = parent.kind() == "binary_expression"
             && parent
                 .child_by_field_name("operator")
@@ -182,7 +182,7 @@ fn check_sql(
 /// A literal's value with format placeholders turned into computed parts: Go `%d` (in `fmt.Sprintf`), Rust
 /// `{}` (in `format!`).
 fn fill(ctx: &RuleContext<'_>, literal: Node<'_>, value: &str) -> String {
-    let in_format = node::ancestors(literal).take(4).any(|a| {
+    let in_format = ctx.facts.ancestors(literal).take(4).any(|a| {
         (a.kind() == "call_expression"
             && a.child_by_field_name("function")
                 .is_some_and(|f| ctx.node_text(f).ends_with("Sprintf")))

@@ -189,11 +189,9 @@ fn uses_element(ctx: &RuleContext<'_>, lp: &IterationLoop<'_>, call: &Call<'_>) 
         for _ in 0..2 {
             let derived: Vec<String> = ctx
                 .facts
-                .assignments
-                .iter()
+                .assignments_within(range)
                 .filter(|a| {
                     a.declares
-                        && range.contains_range(TextRange::of(a.node))
                         && !names.contains(&a.target)
                         && a.value.is_some_and(|v| {
                             node::mentions(v, &names, ctx.source, Mention::Variable)
@@ -236,7 +234,7 @@ fn runs_each_statement(ctx: &RuleContext<'_>, lp: &IterationLoop<'_>, call: &Cal
             } else {
                 r
             };
-            facts.calls.iter().find(|inner| inner.node == r)
+            facts.call_index(r).map(|inner| &facts.calls[inner])
         });
     }
     false

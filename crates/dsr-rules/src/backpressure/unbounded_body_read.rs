@@ -173,9 +173,8 @@ fn check_go(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     };
     // A limit before the read, or on another path of the same function: then the unlimited read is a choice
     // (`if max < 0 { return io.ReadAll(r.Body) }`, the operator turned the limit off), not an oversight.
-    let limited = ctx.facts.calls.iter().any(|c| {
-        scope.contains_range(c.range())
-            && c.node.id() != call.node.id()
+    let limited = ctx.facts.calls_within(scope).any(|c| {
+        c.node.id() != call.node.id()
             && c.path.as_deref().is_some_and(|limiter| {
                 ctx.kb
                     .is_in_group(ctx.language, limiter, PathGroupKind::ReadLimit)
@@ -248,13 +247,18 @@ fn limited_by_caller(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
         return false;
     }
     let mut callers = facts
-        .calls
-        .iter()
+        .calls_named(name)
         .filter(|c| c.function.is_some() && c.callee_text.rsplit('.').next() == Some(name))
         .peekable();
     callers.peek().is_some()
         && callers.all(|site| {
-            facts.calls.iter().any(|limit| {
+            // The calls of the site's own function: a binary search, not every call of the file per site.
+            let mut site_calls = site
+                .function
+                .map(|f| facts.calls_in(f))
+                .into_iter()
+                .flatten();
+            site_calls.any(|limit| {
                 limit.function == site.function
                     && limit.node.end_byte() <= site.node.start_byte()
                     && limit.path.as_deref().is_some_and(|path| {
@@ -333,15 +337,17 @@ fn outgoing(ctx: &RuleContext<'_>, function: usize, name: &str, client: &HttpCli
         return true;
     }
     let effects = ctx.remote_calls();
-    ctx.facts.calls.iter().enumerate().any(|(i, c)| {
-        c.function.is_some_and(|f| {
-            ctx.facts.outermost_function(f) == ctx.facts.outermost_function(function)
-        }) && c
-            .args
-            .iter()
-            .any(|a| a.kind() == "identifier" && ctx.node_text(*a) == name)
-            && effects.remote(i).is_some_and(|r| r.kind == ApiKind::Http)
-    })
+    let outermost = ctx.facts.outermost_function(function);
+    ctx.facts
+        .call_indexes_within(ctx.facts.functions[outermost].range())
+        .any(|i| {
+            let c = &ctx.facts.calls[i];
+            c.function.is_some()
+                && c.args
+                    .iter()
+                    .any(|a| a.kind() == "identifier" && ctx.node_text(*a) == name)
+                && effects.remote(i).is_some_and(|r| r.kind == ApiKind::Http)
+        })
 }
 
 // ----- Rust ----------------------------------------------------------------------------------------------
@@ -372,12 +378,11 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     let Some(scope) = function_range(ctx, call) else {
         return;
     };
-    let checked = ctx.facts.calls.iter().any(|c| {
-        scope.contains_range(c.range())
-            && (matches!(
-                c.method.as_deref(),
-                Some("content_length" | "size_hint" | "chunk" | "take")
-            ) || c.callee_text.ends_with("Limited::new"))
+    let checked = ctx.facts.calls_within(scope).any(|c| {
+        (matches!(
+            c.method.as_deref(),
+            Some("content_length" | "size_hint" | "chunk" | "take")
+        ) || c.callee_text.ends_with("Limited::new"))
     });
     if checked {
         return;
@@ -395,7 +400,7 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     let Some(method) = buffering_method else {
         return;
     };
-    if !is_awaited(call.node) || !is_reqwest_response(ctx, call) {
+    if !is_awaited(ctx, call.node) || !is_reqwest_response(ctx, call) {
         return;
     }
     ctx.finding(&UnboundedBodyRead::META, TextRange::of(call.callee))
@@ -409,8 +414,10 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
         .emit(sink);
 }
 
-fn is_awaited(n: Node<'_>) -> bool {
-    n.parent().is_some_and(|p| p.kind() == "await_expression")
+fn is_awaited(ctx: &RuleContext<'_>, n: Node<'_>) -> bool {
+    ctx.facts
+        .parent(n)
+        .is_some_and(|p| p.kind() == "await_expression")
 }
 
 /// The receiver is a reqwest response: the chain goes through a remote HTTP `send()`, or a local declared
@@ -453,7 +460,7 @@ fn check_ts(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     let Some(options) = call.args.first() else {
         return;
     };
-    let Some(literal) = ctx.facts.literals.iter().find(|l| l.node == *options) else {
+    let Some(literal) = ctx.facts.literal_of(*options) else {
         return;
     };
     let Some(value) = literal.field(option).and_then(|f| f.value) else {

@@ -165,7 +165,7 @@ impl Rule<RuleContext<'_>> for ReadModifyWriteRace {
 /// `.Scan(&stock)`, `let row = …`, `const { rows } = …`.
 fn read_result_names(ctx: &RuleContext<'_>, read: &StoreAccess<'_>, body: Node<'_>) -> Vec<String> {
     let mut roots: Vec<String> = Vec::new();
-    for ancestor in node::ancestors(read.node) {
+    for ancestor in ctx.facts.ancestors(read.node) {
         if let Some(b) = binder(ancestor) {
             if b.value.is_some_and(|v| contains(v, read.node)) {
                 roots = b.names(ctx.source);
@@ -265,7 +265,7 @@ fn guarded_by(
             _ => None,
         }
     }
-    for ancestor in node::ancestors(write.node) {
+    for ancestor in ctx.facts.ancestors(write.node) {
         if !contains(body, ancestor) {
             break;
         }

@@ -159,10 +159,9 @@ fn check_handler(ctx: &RuleContext<'_>, handler: &Handler<'_>, sink: &mut Vec<Fi
 
 /// The failure branch publishes the message somewhere (a dead-letter or retry topic) before acking it.
 fn dead_letters(ctx: &RuleContext<'_>, branch: Node<'_>) -> bool {
-    ctx.facts.calls.iter().any(|c| {
-        TextRange::of(branch).contains_range(c.range())
-            && ctx.kb.role_of(ctx.facts, c, &[ApiRole::Publish]).is_some()
-    })
+    ctx.facts
+        .calls_within(TextRange::of(branch))
+        .any(|c| ctx.kb.role_of(ctx.facts, c, &[ApiRole::Publish]).is_some())
 }
 
 fn report(

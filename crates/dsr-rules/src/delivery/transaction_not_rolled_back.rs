@@ -140,7 +140,7 @@ fn ends<'t>(ctx: &RuleContext<'t>, tx: &Transaction<'t>) -> Vec<Node<'t>> {
 /// exit, or it comes before it on a path that reaches it.
 fn ended_before(ctx: &RuleContext<'_>, list: &[Node<'_>], exit: Node<'_>) -> bool {
     list.iter()
-        .any(|end| contains(exit, *end) || can_reach(*end, exit, ctx.source, ctx.language))
+        .any(|end| contains(exit, *end) || can_reach(ctx.facts, *end, exit, ctx.source))
 }
 
 fn scope_of<'t>(ctx: &RuleContext<'t>, tx: &Transaction<'t>) -> Option<Node<'t>> {
@@ -163,14 +163,14 @@ fn check_go<'t>(ctx: &RuleContext<'t>, tx: &Transaction<'t>, sink: &mut Vec<Find
     let mut open_exits: Vec<Node<'_>> = Vec::new();
     for exit in node::descendants(scope).filter(|n| n.kind() == "return_statement") {
         if exit.start_byte() < tx.statement.end_byte()
-            || !closures_between(exit, scope, ctx.language).is_empty()
+            || !closures_between(ctx.facts, exit, scope).is_empty()
             || err_check.is_some_and(|c| contains(c, exit))
         {
             continue;
         }
         if tx
             .deferred_rollback
-            .is_some_and(|d| can_reach(d, exit, ctx.source, ctx.language))
+            .is_some_and(|d| can_reach(ctx.facts, d, exit, ctx.source))
             || ended_before(ctx, &ends, exit)
             || hands_over(ctx, exit, handle)
         {
@@ -183,7 +183,7 @@ fn check_go<'t>(ctx: &RuleContext<'t>, tx: &Transaction<'t>, sink: &mut Vec<Find
         let last = statements(body).last().copied();
         let falls_off = last.is_some_and(|l| {
             l.start_byte() > tx.statement.end_byte()
-                && statement_exit(l, ctx.source, ctx.language).is_none()
+                && statement_exit(ctx.facts, l, ctx.source).is_none()
         }) && scope.child_by_field_name("result").is_none();
         let top_level_end = statements(body)
             .iter()
@@ -308,7 +308,7 @@ fn check_rust<'t>(ctx: &RuleContext<'t>, tx: &Transaction<'t>, sink: &mut Vec<Fi
     let open = node::descendants(scope).find(|exit| {
         matches!(exit.kind(), "try_expression" | "return_expression")
             && exit.start_byte() > tx.statement.end_byte()
-            && closures_between(*exit, scope, ctx.language).is_empty()
+            && closures_between(ctx.facts, *exit, scope).is_empty()
             && !ended_before(ctx, &ends, *exit)
     });
     let Some(exit) = open else { return };
@@ -352,16 +352,16 @@ fn check_typescript<'t>(ctx: &RuleContext<'t>, tx: &Transaction<'t>, sink: &mut 
             "await_expression" | "throw_statement" | "return_statement"
         ) && n.start_byte() > tx.statement.end_byte()
             && n.start_byte() < commit_at
-            && closures_between(*n, scope, ctx.language).is_empty()
+            && closures_between(ctx.facts, *n, scope).is_empty()
     });
     for exit in exits {
-        let rolled_back = in_try_with(exit, scope, "handler", &rollbacks)
-            || in_try_with(exit, scope, "finalizer", &rollbacks)
+        let rolled_back = in_try_with(ctx, exit, scope, "handler", &rollbacks)
+            || in_try_with(ctx, exit, scope, "finalizer", &rollbacks)
             || ended_before(ctx, &rollbacks, exit);
         // The function manages the client's release only if it releases it somewhere.
         let released = releases.is_empty()
-            || in_try_with(exit, scope, "finalizer", &releases)
-            || in_try_with(exit, scope, "handler", &releases)
+            || in_try_with(ctx, exit, scope, "finalizer", &releases)
+            || in_try_with(ctx, exit, scope, "handler", &releases)
             || ended_before(ctx, &releases, exit);
         if rolled_back && released {
             continue;
@@ -415,8 +415,15 @@ fn exit_label(ctx: &RuleContext<'_>, exit: Node<'_>) -> String {
 }
 
 /// `exit` sits in the body of a `try` (within `scope`) whose `handler`/`finalizer` holds one of `calls`.
-fn in_try_with(exit: Node<'_>, scope: Node<'_>, part: &str, calls: &[Node<'_>]) -> bool {
-    node::ancestors(exit)
+fn in_try_with(
+    ctx: &RuleContext<'_>,
+    exit: Node<'_>,
+    scope: Node<'_>,
+    part: &str,
+    calls: &[Node<'_>],
+) -> bool {
+    ctx.facts
+        .ancestors(exit)
         .take_while(|a| *a != scope)
         .filter(|a| a.kind() == "try_statement")
         .filter(|t| {

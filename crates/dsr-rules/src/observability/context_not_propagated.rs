@@ -173,7 +173,8 @@ fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
             continue;
         };
         let scope = facts.functions[source.function].node;
-        let between: Vec<_> = node::ancestors(call.node)
+        let between: Vec<_> = facts
+            .ancestors(call.node)
             .take_while(|n| *n != scope)
             .collect();
         if between.iter().any(|n| n.kind() == "defer_statement")
@@ -184,7 +185,8 @@ fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         }
         // `go f(context.Background())`, or `bg := context.Background()` then `go f(bg)`.
         let receiver_in_goroutine = match &usage {
-            Use::Variable(_, receiver) => node::ancestors(*receiver)
+            Use::Variable(_, receiver) => facts
+                .ancestors(*receiver)
                 .take_while(|n| *n != scope)
                 .any(|n| n.kind() == "go_statement"),
             Use::Argument(_) => false,
@@ -197,8 +199,9 @@ fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
             detached,
         });
     }
+    let mut imports = ImportUses::default();
     for candidate in &candidates {
-        report_go(ctx, candidate, &candidates, sink);
+        report_go(ctx, candidate, &candidates, &mut imports, sink);
     }
     check_go_callees(ctx, sink);
 }
@@ -222,7 +225,8 @@ fn check_go_callees(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
             .args
             .iter()
             .any(|a| node::mentions(*a, &names, ctx.source, Mention::VariableOrField));
-        let detached = node::ancestors(call.node)
+        let detached = facts
+            .ancestors(call.node)
             .take_while(|n| *n != facts.functions[source.function].node)
             .any(|n| matches!(n.kind(), "go_statement" | "defer_statement"));
         if passes || detached {
@@ -279,9 +283,10 @@ fn fetches_a_logger(ctx: &RuleContext<'_>, receiver: Node<'_>) -> bool {
 /// (`<-stopped.Done()`, `stopped.Err()`): a "this stopped" signal next to the caller's own `Done()`, not a
 /// context any work runs on.
 fn only_signals_stop(ctx: &RuleContext<'_>, receiver: Node<'_>, scope: TextRange) -> bool {
-    let Some(statement) = receiver
-        .parent()
-        .and_then(|list| list.parent())
+    let facts = ctx.facts;
+    let Some(statement) = facts
+        .parent(receiver)
+        .and_then(|list| facts.parent(list))
         .filter(|s| matches!(s.kind(), "short_var_declaration" | "assignment_statement"))
     else {
         return false;
@@ -294,22 +299,19 @@ fn only_signals_stop(ctx: &RuleContext<'_>, receiver: Node<'_>, scope: TextRange
     else {
         return false;
     };
-    let Some(function) = ctx
-        .facts
-        .functions
+    // The identifiers after the statement, up to the end of the function: a binary search in the recorded ones.
+    let first = facts
+        .identifiers
+        .partition_point(|(range, _)| range.start < statement.end_byte());
+    let mut uses = facts.identifiers[first..]
         .iter()
-        .find(|f| f.range() == scope)
-        .map(|f| f.node)
-    else {
-        return false;
-    };
-    let mut uses = node::descendants(function)
-        .filter(|n| n.start_byte() >= statement.end_byte())
+        .take_while(|(range, _)| range.end <= scope.end)
+        .map(|(_, n)| *n)
         .filter(|n| n.kind() == "identifier" && ctx.node_text(*n) == name)
         .peekable();
     uses.peek().is_some()
         && uses.all(|n| {
-            n.parent().is_some_and(|selector| {
+            facts.parent(n).is_some_and(|selector| {
                 selector.kind() == "selector_expression"
                     && selector
                         .child_by_field_name("field")
@@ -360,29 +362,26 @@ fn detached_on_purpose(
     // After waiting for the caller's cancellation (`<-ctx.Done()`, a `select` case), the work left (a
     // shutdown, a drain) needs a deadline of its own: the caller's context is spent.
     let waited_for_done = || {
-        facts.calls.iter().any(|c| {
-            scope.contains_range(c.range())
-                && c.node.end_byte() <= call.node.start_byte()
+        facts.calls_within(scope).any(|c| {
+            c.node.end_byte() <= call.node.start_byte()
                 && c.method.as_deref() == Some("Done")
                 && c.receiver
                     .is_some_and(|r| compact_text(ctx, r) == source.expression)
-                && c.node
-                    .parent()
+                && facts
+                    .parent(c.node)
                     .is_some_and(|p| ctx.node_text(p).starts_with("<-"))
         })
     };
     if facts
-        .calls
-        .iter()
-        .any(|c| c.node == receiver && in_group(c, PathGroupKind::ContextWithDeadline))
+        .call_index(receiver)
+        .is_some_and(|c| in_group(&facts.calls[c], PathGroupKind::ContextWithDeadline))
         && waited_for_done()
     {
         return true;
     }
     let names = [source.param.clone()];
-    let keeps_trace = facts.calls.iter().any(|c| {
-        scope.contains_range(c.range())
-            && in_group(c, PathGroupKind::TraceFromContext)
+    let keeps_trace = facts.calls_within(scope).any(|c| {
+        in_group(c, PathGroupKind::TraceFromContext)
             && c.args
                 .iter()
                 .any(|a| node::mentions(*a, &names, ctx.source, Mention::Variable))
@@ -392,7 +391,7 @@ fn detached_on_purpose(
     }
     // The comment block right above the statement (only whitespace between its comments and the statement), or
     // a comment on the statement's own line.
-    let Some(statement) = ctx.facts.enclosing_statement(call.node) else {
+    let Some(statement) = facts.enclosing_statement(call.node) else {
         return false;
     };
     let line_end = ctx.source[statement.start_byte()..]
@@ -426,13 +425,14 @@ fn detached_on_purpose(
 /// Where a `context.Background()` call's value goes: straight into a call, or into a local that a later call
 /// of the same function receives.
 fn go_use<'t>(ctx: &RuleContext<'t>, call: &Call<'t>) -> Option<Use<'t>> {
-    let parent = call.node.parent()?;
+    let facts = ctx.facts;
+    let parent = facts.parent(call.node)?;
     if parent.kind() == "argument_list" {
-        return parent.parent().map(Use::Argument);
+        return facts.parent(parent).map(Use::Argument);
     }
     // `bg := context.Background()` / `var bg = context.Background()`: one name, one value.
     let declaration = match parent.kind() {
-        "expression_list" => parent.parent()?,
+        "expression_list" => facts.parent(parent)?,
         _ => return None,
     };
     let name_node = match declaration.kind() {
@@ -444,25 +444,13 @@ fn go_use<'t>(ctx: &RuleContext<'t>, call: &Call<'t>) -> Option<Use<'t>> {
         _ => return None,
     };
     let name = ctx.node_text(name_node).to_string();
-    let function = call.function;
-    let receiver = ctx.facts.calls.iter().find(|c| {
-        c.function.is_some()
-            && c.node.start_byte() > call.node.end_byte()
-            && (c.function == function || nested_in(ctx, c.function, function))
+    // A later call of the same function, or of a closure nested in it: the calls inside its range.
+    let function = &facts.functions[call.function?];
+    let receiver = facts.calls_within(function.range()).find(|c| {
+        c.node.start_byte() > call.node.end_byte()
             && c.args.iter().any(|a| ctx.node_text(*a) == name)
     })?;
     Some(Use::Variable(name, receiver.node))
-}
-
-fn nested_in(ctx: &RuleContext<'_>, inner: Option<usize>, outer: Option<usize>) -> bool {
-    let mut current = inner;
-    while let Some(index) = current {
-        if Some(index) == outer {
-            return true;
-        }
-        current = ctx.facts.functions.get(index).and_then(|f| f.parent);
-    }
-    false
 }
 
 /// The call sits in a `case <-ctx.Done():` or after a `<-ctx.Done()` statement: the caller's context is
@@ -513,10 +501,11 @@ fn runs_after_done(
     false
 }
 
-fn report_go(
-    ctx: &RuleContext<'_>,
+fn report_go<'t>(
+    ctx: &RuleContext<'t>,
     candidate: &GoCandidate<'_>,
     all: &[GoCandidate<'_>],
+    imports: &mut ImportUses<'t>,
     sink: &mut Vec<Finding>,
 ) {
     let facts = ctx.facts;
@@ -564,7 +553,7 @@ fn report_go(
     let mut edits = edits;
     let applicability = Applicability::Maybe;
     let mut fix_title = format!("pass `{expression}` instead of `{fresh}`");
-    if let Some((spec, alone)) = import_left_unused(ctx, call, all) {
+    if let Some((spec, alone)) = imports.left_unused(ctx, call, all) {
         if alone {
             edits.push(go_remove_import(ctx.source, spec));
         } else {
@@ -589,13 +578,15 @@ fn request_context_local(
     if source.kind != ContextKind::Request {
         return None;
     }
-    ctx.facts
-        .assignments_in(Some(source.function))
+    let facts = ctx.facts;
+    facts
+        .assignments_within(facts.functions[source.function].range())
+        .filter(|a| a.function == Some(source.function))
         .filter(|a| a.declares && a.node.end_byte() <= call.node.start_byte())
         // Declared in a block that also holds the call, so the name is in scope there.
         .filter(|a| {
-            a.node
-                .parent()
+            facts
+                .parent(a.node)
                 .is_some_and(|p| TextRange::of(p).contains_range(call.range()))
         })
         .filter(|a| {
@@ -606,20 +597,45 @@ fn request_context_local(
         .map(|a| a.target.clone())
 }
 
-/// When the replaced call was the only reason for its package's import: the import spec, and whether this
-/// call is the package's only use (`true`: the fix removes the import; `false`: several fixes share it).
+/// Per package local name (`context`), whether the fixes leave its import unused: asked once per file, not
+/// once per finding (each answer looks at every reference to the package in the file).
+#[derive(Default)]
+struct ImportUses<'t> {
+    answers: Vec<(String, Option<(Node<'t>, bool)>)>,
+}
+
+impl<'t> ImportUses<'t> {
+    /// When the replaced call was the only reason for its package's import: the import spec, and whether this
+    /// call is the package's only use (`true`: the fix removes the import; `false`: several fixes share it).
+    fn left_unused(
+        &mut self,
+        ctx: &RuleContext<'t>,
+        call: &Call<'_>,
+        all: &[GoCandidate<'_>],
+    ) -> Option<(Node<'t>, bool)> {
+        let local = call
+            .callee
+            .child_by_field_name("operand")
+            .map(|o| ctx.node_text(o))?;
+        if let Some((_, answer)) = self.answers.iter().find(|(name, _)| name == local) {
+            return *answer;
+        }
+        let answer = import_left_unused(ctx, local, all);
+        self.answers.push((local.to_string(), answer));
+        answer
+    }
+}
+
 fn import_left_unused<'t>(
     ctx: &RuleContext<'t>,
-    call: &Call<'_>,
+    local: &str,
     all: &[GoCandidate<'_>],
 ) -> Option<(Node<'t>, bool)> {
-    let local = call
-        .callee
-        .child_by_field_name("operand")
-        .map(|o| ctx.node_text(o))?;
     let import = ctx.facts.import(local)?;
     let root = ctx.tree?.root_node();
-    let references = dsr_semantic::facts::go_package_references(root, ctx.source, local);
+    let references = ctx.facts.go_package_references(ctx.source, local);
+    // The replaced calls, in document order (candidates follow the calls' order) and never nested in one
+    // another: a reference is fixed when the last of them starting at or before it contains it.
     let fixed: Vec<TextRange> = all
         .iter()
         .filter(|c| !c.detached)
@@ -627,7 +643,12 @@ fn import_left_unused<'t>(
         .collect();
     let remaining = references
         .iter()
-        .filter(|r| !fixed.iter().any(|f| f.contains_range(**r)))
+        .filter(|r| {
+            let after = fixed.partition_point(|f| f.start <= r.start);
+            !after
+                .checked_sub(1)
+                .is_some_and(|last| fixed[last].contains_range(**r))
+        })
         .count();
     if remaining > 0 {
         return None;
@@ -724,13 +745,13 @@ fn check_fetch<'t>(
         return;
     };
     let literal = match init.kind() {
-        "object" => facts.literals.iter().find(|l| l.node == init),
+        "object" => facts.literal_of(init),
         "identifier" => {
             let name = ctx.node_text(init);
             facts
                 .declared_value(call.function, name, call.node.start_byte())
                 .filter(|v| v.kind() == "object")
-                .and_then(|v| facts.literals.iter().find(|l| l.node == v))
+                .and_then(|v| facts.literal_of(v))
         }
         _ => None,
     };
@@ -790,14 +811,16 @@ fn request_object_init<'a, 't>(
         }
         _ => first,
     };
-    let request = ctx.facts.calls.iter().find(|c| {
-        c.node == value && c.is_new && (c.callee_text == "Request" || c.path_is("Request"))
-    })?;
+    let request = ctx
+        .facts
+        .call_index(value)
+        .map(|index| &ctx.facts.calls[index])
+        .filter(|c| c.is_new && (c.callee_text == "Request" || c.path_is("Request")))?;
     Some(
         request
             .args
             .get(1)
-            .and_then(|init| ctx.facts.literals.iter().find(|l| l.node == *init)),
+            .and_then(|init| ctx.facts.literal_of(*init)),
     )
 }
 

@@ -5,7 +5,6 @@ use dsr_semantic::models::error_fate::{self, Discard, Dropped, ErrorFate, Questi
 use dsr_semantic::models::RemoteCall;
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
-use dsr_syntax::node;
 use rustc_hash::FxHashSet;
 
 use crate::shared::call_name;
@@ -118,10 +117,10 @@ fn swallowed(
     let scope = call
         .function
         .map(|f| ctx.facts.functions[ctx.facts.outermost_function(f)].node)
-        .or_else(|| node::ancestors(call.node).last())
+        .or_else(|| ctx.facts.nodes().first().copied())
         .unwrap_or(call.node);
     let question = Question {
-        value: error_fate::result_value(call.node, ctx.language, ctx.source),
+        value: error_fate::result_value(ctx.facts, call.node, ctx.source),
         scope,
         hands_back: error_fate::hands_nothing_back,
         returns_promise: ctx.language.is_typescript() && returns_promise(ctx, call, reach),
@@ -161,7 +160,7 @@ fn swallowed(
     // A failure discarded right before the function leaves with another error (`let _ = record(e); return
     // Err(e)`) is best-effort bookkeeping of that error, which the caller learns of anyway.
     if matches!(how, Dropped::Blank { .. } | Dropped::LetBlank { .. })
-        && error_fate::on_failure_path(at, ctx.source, ctx.language)
+        && error_fate::on_failure_path(ctx.facts, at, ctx.source)
     {
         return None;
     }
@@ -203,10 +202,10 @@ fn swallowed(
         // process with the error (the default since Node 15), so the failure is not swallowed.
         Dropped::Floating
             if reach.via.is_some()
-                && call
-                    .node
-                    .parent()
-                    .and_then(|statement| statement.parent())
+                && ctx
+                    .facts
+                    .parent(call.node)
+                    .and_then(|statement| ctx.facts.parent(statement))
                     .is_some_and(|p| p.kind() == "program") =>
         {
             None

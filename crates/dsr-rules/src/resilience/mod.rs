@@ -37,15 +37,16 @@ pub(crate) fn retry_options_passed(ctx: &RuleContext<'_>, call: Node<'_>) -> Vec
     }
     // Builder methods chained on the call: `ExponentialBuilder::default().with_max_times(3)`.
     let mut current = call;
-    while let Some(method) = current
-        .parent()
+    let facts = ctx.facts;
+    while let Some(method) = facts
+        .parent(current)
         .filter(|p| {
             matches!(
                 p.kind(),
                 "field_expression" | "member_expression" | "selector_expression"
             )
         })
-        .and_then(|p| p.parent())
+        .and_then(|p| facts.parent(p))
         .filter(|c| c.kind() == "call_expression")
     {
         let name = method
@@ -64,10 +65,10 @@ pub(crate) fn retry_options_passed(ctx: &RuleContext<'_>, call: Node<'_>) -> Vec
         current = method;
     }
     // Go: `rc := retryablehttp.NewClient()` then `rc.RetryMax = 3`.
-    let holder = current
-        .parent()
+    let holder = facts
+        .parent(current)
         .filter(|p| p.kind() == "expression_list")
-        .and_then(|l| l.parent())
+        .and_then(|l| facts.parent(l))
         .filter(|s| matches!(s.kind(), "short_var_declaration" | "assignment_statement"));
     if let Some(statement) = holder {
         let variable = statement
@@ -75,7 +76,8 @@ pub(crate) fn retry_options_passed(ctx: &RuleContext<'_>, call: Node<'_>) -> Vec
             .and_then(|l| node::named_children(l).next())
             .map(|v| ctx.node_text(v))
             .unwrap_or("");
-        let function = node::ancestors(statement)
+        let function = facts
+            .ancestors(statement)
             .find(|a| node::function_kinds(ctx.language).contains(&a.kind()));
         if let (false, Some(function)) = (variable.is_empty(), function) {
             options.extend(

@@ -298,7 +298,9 @@ mod rust {
                     return true;
                 }
                 let name = call.callee_text.rsplit("::").next().unwrap_or_default();
-                for (index, function) in facts.functions.iter().enumerate() {
+                // The functions of that name, from the facts' index by name (not every function per call).
+                for index in facts.functions_named(name) {
+                    let function = &facts.functions[index];
                     let own = function.name.rsplit("::").next().unwrap_or_default();
                     if function.parent.is_none() && own == name && !scopes.contains(&index) {
                         scopes.push(index);
@@ -351,7 +353,7 @@ mod typescript {
                 continue;
             };
             if let Some(options) = call.args.first().filter(|a| a.kind() == "object") {
-                if let Some(literal) = facts.literals.iter().find(|l| l.node == *options) {
+                if let Some(literal) = facts.literal_of(*options) {
                     for (name, default) in SETTINGS {
                         if let Some(value) = literal
                             .field(name)

@@ -141,7 +141,7 @@ fn check_go(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
                 };
                 check_select(ctx, n, &source, sink);
             }
-            "unary_expression" if is_receive(ctx, n) && !in_select_case(n) => {
+            "unary_expression" if is_receive(ctx, n) && !in_select_case(ctx, n) => {
                 let Some(source) = context_at(ctx, n) else {
                     continue;
                 };
@@ -164,11 +164,15 @@ fn is_receive(ctx: &RuleContext<'_>, n: Node<'_>) -> bool {
         .is_some_and(|o| ctx.node_text(o) == "<-")
 }
 
-fn in_select_case(n: Node<'_>) -> bool {
-    n.parent().is_some_and(|p| {
-        p.kind() == "receive_statement"
-            && p.parent().is_some_and(|c| c.kind() == "communication_case")
-    }) || n.parent().is_some_and(|p| p.kind() == "communication_case")
+fn in_select_case(ctx: &RuleContext<'_>, n: Node<'_>) -> bool {
+    let facts = ctx.facts;
+    facts.parent(n).is_some_and(|p| {
+        p.kind() == "communication_case"
+            || p.kind() == "receive_statement"
+                && facts
+                    .parent(p)
+                    .is_some_and(|c| c.kind() == "communication_case")
+    })
 }
 
 fn check_select(
@@ -344,9 +348,9 @@ fn filling_remote_call<'t>(
             && n.child_by_field_name("channel")
                 .is_some_and(|c| compact_text(ctx, c) == channel)
     });
-    let passes_channel = facts.calls.iter().any(|c| {
-        range.contains_range(c.range()) && c.args.iter().any(|a| compact_text(ctx, *a) == channel)
-    });
+    let passes_channel = facts
+        .calls_within(range)
+        .any(|c| c.args.iter().any(|a| compact_text(ctx, *a) == channel));
     if !sends && !passes_channel {
         return None;
     }
@@ -357,12 +361,8 @@ fn filling_remote_call<'t>(
         return None;
     }
     let remote_call = facts
-        .calls
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| range.contains_range(c.range()))
-        .find(|(i, _)| remote.remote(*i).is_some())
-        .map(|(i, _)| i)?;
+        .call_indexes_within(range)
+        .find(|i| remote.remote(*i).is_some())?;
     Some((go, remote_call))
 }
 
@@ -385,9 +385,9 @@ fn check_rust(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         if !matches!(method, "recv" | "join") || !call.args.is_empty() {
             continue;
         }
-        if call
-            .node
-            .parent()
+        if ctx
+            .facts
+            .parent(call.node)
             .is_some_and(|p| matches!(p.kind(), "await_expression" | "arguments"))
         {
             continue;
@@ -408,16 +408,14 @@ fn check_rust(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
 /// The nearest async boundary decides: an `async` block or `async fn`/closure is async code, a plain closure
 /// (what `spawn_blocking` runs) or `fn` is not.
 fn in_async_context(ctx: &RuleContext<'_>, n: Node<'_>) -> bool {
-    for a in node::ancestors(n) {
+    for a in ctx.facts.ancestors(n) {
         match a.kind() {
             "async_block" => return true,
             "function_item" | "closure_expression" => {
                 return ctx
                     .facts
-                    .functions
-                    .iter()
-                    .find(|f| f.node == a)
-                    .is_some_and(|f| f.is_async);
+                    .function_index(a)
+                    .is_some_and(|f| ctx.facts.functions[f].is_async);
             }
             _ => {}
         }
@@ -450,7 +448,7 @@ fn blocking_receiver(
             let inner = match current.kind() {
                 "try_expression" | "parenthesized_expression" => current.named_child(0),
                 "call_expression" => {
-                    let c = facts.calls.iter().find(|c| c.node == current)?;
+                    let c = &facts.calls[facts.call_index(current)?];
                     if let Some(path) = &c.path {
                         return Some(path.clone());
                     }
@@ -553,7 +551,8 @@ fn check_tokio_select(ctx: &RuleContext<'_>, select: Node<'_>, sink: &mut Vec<Fi
     let Some(function) = facts.function_at(select.start_byte()) else {
         return;
     };
-    let in_loop = node::ancestors(select)
+    let in_loop = facts
+        .ancestors(select)
         .take_while(|a| {
             !matches!(
                 a.kind(),

@@ -109,21 +109,6 @@ pub(super) fn context_param(f: &Function<'_>) -> Option<(ContextKind, String, St
         })
 }
 
-pub(super) fn package_references(root: Node<'_>, source: &str, local: &str) -> Vec<TextRange> {
-    node::descendants(root)
-        .filter(|n| matches!(n.kind(), "identifier" | "package_identifier"))
-        .filter(|n| node::text(*n, source) == local)
-        .filter(|n| {
-            n.parent().is_some_and(|p| match p.kind() {
-                "selector_expression" => p.child_by_field_name("operand") == Some(*n),
-                "qualified_type" => p.child_by_field_name("package") == Some(*n),
-                _ => false,
-            })
-        })
-        .map(TextRange::of)
-        .collect()
-}
-
 pub(super) fn visit<'t>(
     n: Node<'t>,
     source: &str,

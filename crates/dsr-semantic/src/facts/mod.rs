@@ -221,6 +221,18 @@ pub struct FileFacts<'t> {
     workspace: Option<std::sync::Arc<dyn WorkspaceTypes>>,
     /// For `declared_value`: each declared name → the indexes of its declaring assignments. Built on first use.
     declarations: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    /// For `assignments_to`: each assignment target → the indexes of its assignments. Built on first use.
+    assignment_targets: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    /// For `assignment_with_value`: the id of each assigned value's node → its assignment. Built on first use.
+    assignment_values: std::sync::OnceLock<std::collections::HashMap<usize, usize>>,
+    /// For `calls_on`: the last segment of each method call's receiver → the calls. Built on first use.
+    receiver_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    /// For `last_made_in`: each target → its top-level assignments. Built on first use.
+    top_level_assignments: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    /// For `calls_named`: the last segment of each callee as written → the calls. Built on first use.
+    callee_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    /// For `functions_named`: the last segment of each function's name → the functions. Built on first use.
+    function_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
 }
 
 impl<'t> FileFacts<'t> {
@@ -245,6 +257,12 @@ impl<'t> FileFacts<'t> {
             absolute_paths: Vec::new(),
             workspace: None,
             declarations: std::sync::OnceLock::new(),
+            function_names: std::sync::OnceLock::new(),
+            assignment_targets: std::sync::OnceLock::new(),
+            assignment_values: std::sync::OnceLock::new(),
+            receiver_names: std::sync::OnceLock::new(),
+            top_level_assignments: std::sync::OnceLock::new(),
+            callee_names: std::sync::OnceLock::new(),
         };
         let Some(tree) = tree else {
             facts.strings.push(StringLiteral {
@@ -350,6 +368,92 @@ impl<'t> FileFacts<'t> {
                 )
             })
         })
+    }
+
+    /// The next sibling of `node`, named or not, from the record: the first node after its subtree, when it has
+    /// the same parent. `Node::next_sibling` asks tree-sitter for the parent first, which descends from the
+    /// root.
+    pub fn next_sibling<'n>(&self, node: Node<'n>) -> Option<Node<'n>>
+    where
+        't: 'n,
+    {
+        let Some(index) = self.index_of(node) else {
+            return node.next_sibling();
+        };
+        let parent = self.parents[index];
+        if parent == NO_PARENT {
+            return None;
+        }
+        let end = node.end_byte();
+        let mut next = index + 1;
+        next += self.nodes[next..].partition_point(|n| n.start_byte() < end);
+        // Zero-width descendants at the very end of `node` come before its sibling.
+        while next < self.nodes.len() && self.is_below(next, index) {
+            next += 1;
+        }
+        (next < self.nodes.len() && self.parents[next] == parent).then(|| self.nodes[next])
+    }
+
+    /// The next named sibling of `node` ([`FileFacts::next_sibling`], skipping anonymous tokens).
+    pub fn next_named_sibling<'n>(&self, node: Node<'n>) -> Option<Node<'n>>
+    where
+        't: 'n,
+    {
+        let mut next = self.next_sibling(node)?;
+        while !next.is_named() {
+            next = self.next_sibling(next)?;
+        }
+        Some(next)
+    }
+
+    /// The previous sibling of `node`, named or not, from the record: the node before it in pre-order is its
+    /// parent (then it has none) or lies in its previous sibling's subtree, whose top is found by climbing.
+    pub fn prev_sibling<'n>(&self, node: Node<'n>) -> Option<Node<'n>>
+    where
+        't: 'n,
+    {
+        let Some(index) = self.index_of(node) else {
+            return node.prev_sibling();
+        };
+        let parent = self.parents[index];
+        if parent == NO_PARENT {
+            return None;
+        }
+        let mut current = index.checked_sub(1)?;
+        loop {
+            if current == parent as usize {
+                return None;
+            }
+            let up = self.parents[current];
+            if up == parent {
+                return Some(self.nodes[current]);
+            }
+            if up == NO_PARENT {
+                return None;
+            }
+            current = up as usize;
+        }
+    }
+
+    /// The previous named sibling of `node` ([`FileFacts::prev_sibling`], skipping anonymous tokens).
+    pub fn prev_named_sibling<'n>(&self, node: Node<'n>) -> Option<Node<'n>>
+    where
+        't: 'n,
+    {
+        let mut previous = self.prev_sibling(node)?;
+        while !previous.is_named() {
+            previous = self.prev_sibling(previous)?;
+        }
+        Some(previous)
+    }
+
+    /// Whether `nodes[index]` lies below `nodes[ancestor]` (parents come before their children in pre-order).
+    fn is_below(&self, index: usize, ancestor: usize) -> bool {
+        let mut current = self.parents[index];
+        while current != NO_PARENT && current as usize > ancestor {
+            current = self.parents[current as usize];
+        }
+        current as usize == ancestor
     }
 
     /// Where `node` is in `nodes`: nodes are in pre-order, so their starts never decrease, and the nodes that
@@ -520,13 +624,95 @@ impl<'t> FileFacts<'t> {
 
     /// The index in `calls` of the call whose node is `node`: a binary search by position.
     pub fn call_index(&self, node: Node<'_>) -> Option<usize> {
-        let start = node.start_byte();
-        let first = self.calls.partition_point(|c| c.node.start_byte() < start);
-        self.calls[first..]
+        index_by_node(&self.calls, node, |c| c.node)
+    }
+
+    /// The index in `functions` of the function whose node is `node` (a declaration, a literal, a closure): a
+    /// binary search by position, where `functions.iter().position(|f| f.node == node)` scanned the file.
+    pub fn function_index(&self, node: Node<'_>) -> Option<usize> {
+        index_by_node(&self.functions, node, |f| f.node)
+    }
+
+    /// The literal (composite, struct or object) whose node is `node`: a binary search by position.
+    pub fn literal_of(&self, node: Node<'_>) -> Option<&Literal<'t>> {
+        index_by_node(&self.literals, node, |l| l.node).map(|index| &self.literals[index])
+    }
+
+    /// The functions whose name ends in `last` as its own segment (`h`, `Type.h`, `Type::h`), from an index by
+    /// last segment built on first use: a handler or callee named in an argument, looked up without a scan of
+    /// every function per question.
+    pub fn functions_named<'s>(&'s self, last: &'s str) -> impl Iterator<Item = usize> + 's {
+        let index = self.function_names.get_or_init(|| {
+            let mut index: std::collections::HashMap<String, Vec<usize>> =
+                std::collections::HashMap::new();
+            for (i, f) in self.functions.iter().enumerate() {
+                let segment = f.name.rsplit(['.', ':']).next().unwrap_or(&f.name);
+                index.entry(segment.to_string()).or_default().push(i);
+            }
+            index
+        });
+        index
+            .get(last)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
             .iter()
-            .take_while(|c| c.node.start_byte() == start)
-            .position(|c| c.node.id() == node.id())
-            .map(|offset| first + offset)
+            .copied()
+            .filter(move |&i| {
+                let name = &self.functions[i].name;
+                name == last
+                    || name
+                        .strip_suffix(last)
+                        .is_some_and(|head| head.ends_with('.') || head.ends_with("::"))
+            })
+    }
+
+    /// The calls whose callee, as written, ends in the segment `last` (`helper`, `s.helper`, `pkg::helper`),
+    /// from an index built on first use: the call sites of a function of the file, found without a scan of
+    /// every call per question.
+    pub fn calls_named<'s>(&'s self, last: &str) -> impl Iterator<Item = &'s Call<'t>> + 's {
+        let index = self.callee_names.get_or_init(|| {
+            let mut index: std::collections::HashMap<String, Vec<usize>> =
+                std::collections::HashMap::new();
+            for (i, call) in self.calls.iter().enumerate() {
+                let segment = call
+                    .callee_text
+                    .rsplit(['.', ':'])
+                    .next()
+                    .unwrap_or(&call.callee_text);
+                index.entry(segment.to_string()).or_default().push(i);
+            }
+            index
+        });
+        index
+            .get(last)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|&i| &self.calls[i])
+    }
+
+    /// Literals whose node lies inside `range`: a binary search, not a scan of the file.
+    pub fn literals_within(&self, range: TextRange) -> impl Iterator<Item = &Literal<'t>> {
+        within(&self.literals, range, |l| l.node)
+            .iter()
+            .filter(move |l| range.contains_range(TextRange::of(l.node)))
+    }
+
+    /// Go: byte ranges where the file refers to the package imported as `local` (`context.Background`,
+    /// `context.Context`): selector operands and qualified type packages, from the recorded nodes and parents
+    /// (no walk of the tree). For deciding whether an edit leaves an import unused.
+    pub fn go_package_references(&self, source: &str, local: &str) -> Vec<TextRange> {
+        self.nodes_of_kind(&["identifier", "package_identifier"])
+            .filter(|n| node::text(*n, source) == local)
+            .filter(|n| {
+                self.parent(*n).is_some_and(|p| match p.kind() {
+                    "selector_expression" => p.child_by_field_name("operand") == Some(*n),
+                    "qualified_type" => p.child_by_field_name("package") == Some(*n),
+                    _ => false,
+                })
+            })
+            .map(TextRange::of)
+            .collect()
     }
 
     /// Assignments whose statement lies inside `range` (in nested functions too). Assignments are in document
@@ -552,22 +738,93 @@ impl<'t> FileFacts<'t> {
         offset: usize,
     ) -> Option<Node<'t>> {
         // The latest declaration before `offset`, in `function` if there is one there, else at top level.
-        let mut top_level = None;
-        for &i in self.declarations_before(name, offset).iter().rev() {
-            let a = &self.assignments[i];
-            if a.function == function {
-                return a.value;
+        let candidates = self.declarations_before(name, offset);
+        self.last_made_in(candidates, function, name, offset, true)
+            .or_else(|| self.last_made_in(candidates, None, name, offset, true))
+            .and_then(|i| self.assignments[i].value)
+    }
+
+    /// Of `candidates` (assignments to `name` starting before `offset`, in document order), the last one made
+    /// directly in `function`, or at top level for `None` (declarations only when `declares_only`). Inside a
+    /// function only the candidates within its range are looked at, and top-level ones come from their own
+    /// index: a name declared in every function of a large file (`err`, `req`, `ctx`) is not scanned whole per
+    /// question.
+    pub(crate) fn last_made_in(
+        &self,
+        candidates: &[usize],
+        function: Option<usize>,
+        name: &str,
+        offset: usize,
+        declares_only: bool,
+    ) -> Option<usize> {
+        let starts = |i: &usize| self.assignments[*i].node.start_byte();
+        match function {
+            Some(f) => {
+                let range = self.functions[f].range();
+                let from = candidates.partition_point(|i| starts(i) < range.start);
+                candidates[from..]
+                    .iter()
+                    .rev()
+                    .find(|&&i| self.assignments[i].function == Some(f))
+                    .copied()
             }
-            if a.function.is_none() && top_level.is_none() {
-                top_level = Some(a);
+            None => {
+                let top_level = self.top_level_assignments.get_or_init(|| {
+                    let mut index: std::collections::HashMap<String, Vec<usize>> =
+                        std::collections::HashMap::new();
+                    for (i, a) in self.assignments.iter().enumerate() {
+                        if a.function.is_none() {
+                            index.entry(a.target.clone()).or_default().push(i);
+                        }
+                    }
+                    index
+                });
+                let list = top_level.get(name).map(Vec::as_slice).unwrap_or_default();
+                let before = list.partition_point(|i| starts(i) < offset);
+                list[..before]
+                    .iter()
+                    .rev()
+                    .find(|&&i| !declares_only || self.assignments[i].declares)
+                    .copied()
             }
         }
-        top_level.and_then(|a| a.value)
+    }
+
+    /// The indexes of the assignments (declarations or not) whose target is written `name`, in document order,
+    /// from an index built on first use.
+    pub(crate) fn assignments_to(&self, name: &str) -> &[usize] {
+        let targets = self.assignment_targets.get_or_init(|| {
+            let mut index: std::collections::HashMap<String, Vec<usize>> =
+                std::collections::HashMap::new();
+            for (i, a) in self.assignments.iter().enumerate() {
+                index.entry(a.target.clone()).or_default().push(i);
+            }
+            index
+        });
+        targets.get(name).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The assignment whose value is `value` (`x := value`, `let x = value`), from an index by the value's node
+    /// built on first use: where a value goes, asked per call, without a scan of every assignment.
+    pub fn assignment_with_value(&self, value: Node<'_>) -> Option<&Assignment<'t>> {
+        let by_value = self.assignment_values.get_or_init(|| {
+            let mut index = std::collections::HashMap::new();
+            for (i, a) in self.assignments.iter().enumerate() {
+                if let Some(v) = a.value {
+                    index.entry(v.id()).or_insert(i);
+                }
+            }
+            index
+        });
+        by_value
+            .get(&value.id())
+            .map(|&i| &self.assignments[i])
+            .filter(|a| a.value == Some(value))
     }
 
     /// The indexes of the assignments that declare `name` and start before `offset`, in document order, from an
     /// index by name built on first use (a scan of every assignment per question was quadratic).
-    fn declarations_before(&self, name: &str, offset: usize) -> &[usize] {
+    pub(crate) fn declarations_before(&self, name: &str, offset: usize) -> &[usize] {
         let declarations = self.declarations.get_or_init(|| {
             let mut index: std::collections::HashMap<String, Vec<usize>> =
                 std::collections::HashMap::new();
@@ -652,15 +909,20 @@ impl<'t> FileFacts<'t> {
     }
 }
 
-/// Byte ranges where a Go file refers to the package imported as `local` (`context.Background`,
-/// `context.Context`): selector operands and qualified type packages. For deciding whether an edit leaves an
-/// import unused.
-pub fn go_package_references(root: Node<'_>, source: &str, local: &str) -> Vec<TextRange> {
-    go::package_references(root, source, local)
-}
-
 /// `FileFacts::parents` of the root.
 const NO_PARENT: u32 = u32::MAX;
+
+/// The index in `items` (in pre-order of their nodes, as the traversal pushes them) of the item whose node is
+/// `node`: a binary search by start, then the few items that start there (one per level of nesting).
+fn index_by_node<'n, T>(items: &[T], node: Node<'_>, of: impl Fn(&T) -> Node<'n>) -> Option<usize> {
+    let start = node.start_byte();
+    let first = items.partition_point(|item| of(item).start_byte() < start);
+    items[first..]
+        .iter()
+        .take_while(|item| of(item).start_byte() == start)
+        .position(|item| of(item).id() == node.id())
+        .map(|offset| first + offset)
+}
 
 /// The items of `items` (in document order of their nodes: the traversal pushes them in pre-order) whose node
 /// starts inside `range`: for the range of a node, those inside it and those that start where it starts.

@@ -318,10 +318,7 @@ func f(ctx context.Context) { g(context.Background()); clientv3.OpPut("k", "v") 
     let document = Document::new(Language::Go, source, 0).expect("grammar loads");
     let tree = document.tree().unwrap();
     let facts = FileFacts::compute(Language::Go, Some(tree), source);
-    assert_eq!(
-        super::go_package_references(tree.root_node(), source, "context").len(),
-        2
-    );
+    assert_eq!(facts.go_package_references(source, "context").len(), 2);
     assert!(facts
         .calls
         .iter()

@@ -71,16 +71,16 @@ pub enum ContextDeadline<'t> {
 
 /// Wrappers a value passes through on its way to a variable without changing what it is: parentheses, `&`,
 /// Rust `?`, `.await`, `.unwrap()`/`.expect(..)`, TS `await`, `!`, `as T`, `satisfies T`.
-fn is_transparent_wrapper(language: Language, parent: Node<'_>, child: Node<'_>) -> bool {
-    match (language, parent.kind()) {
+fn is_transparent_wrapper(facts: &FileFacts<'_>, parent: Node<'_>, child: Node<'_>) -> bool {
+    match (facts.language, parent.kind()) {
         (_, "parenthesized_expression") => true,
         (Language::Go, "unary_expression") => parent.child(0).is_some_and(|op| op.kind() == "&"),
         (Language::Rust, "try_expression" | "await_expression" | "reference_expression") => true,
         (Language::Rust, "field_expression") => {
             // `x.unwrap()`: the field expression is the callee of a call with no other role for `x`.
             parent.child_by_field_name("value") == Some(child)
-                && parent
-                    .parent()
+                && facts
+                    .parent(parent)
                     .is_some_and(|call| call.child_by_field_name("function") == Some(parent))
         }
         (Language::TypeScript | Language::Tsx, kind) => matches!(
@@ -89,6 +89,11 @@ fn is_transparent_wrapper(language: Language, parent: Node<'_>, child: Node<'_>)
         ),
         _ => false,
     }
+}
+
+/// The last `.`-separated segment of a name (`client` for `s.client`).
+fn last_segment(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
 }
 
 /// Rust's `.unwrap()`/`.expect(..)` keep the value; any other method makes a new one.
@@ -115,15 +120,15 @@ pub struct ChainLink<'t> {
 impl<'t> FileFacts<'t> {
     /// The fact for a call node.
     pub fn call_of(&self, call: Node<'t>) -> Option<&Call<'t>> {
-        self.calls.iter().find(|c| c.node == call)
+        self.call_index(call).map(|index| &self.calls[index])
     }
 
     /// Climbs from `expr` through wrappers that keep its value (see [`is_transparent_wrapper`]); for Rust also
     /// through `.unwrap()`/`.expect(..)`.
     pub fn value_carrier(&self, expr: Node<'t>, source: &str) -> Node<'t> {
         let mut current = expr;
-        while let Some(parent) = current.parent() {
-            if !is_transparent_wrapper(self.language, parent, current) {
+        while let Some(parent) = self.parent(current) {
+            if !is_transparent_wrapper(self, parent, current) {
                 break;
             }
             if self.language == Language::Rust && parent.kind() == "field_expression" {
@@ -133,7 +138,7 @@ impl<'t> FileFacts<'t> {
                 if !keeps {
                     break;
                 }
-                match parent.parent() {
+                match self.parent(parent) {
                     Some(call) => current = call,
                     None => break,
                 }
@@ -209,15 +214,17 @@ impl<'t> FileFacts<'t> {
     /// The variable or field the value of `expr` is stored in, looking through wrappers that keep the value.
     pub fn binding_of(&self, expr: Node<'t>, source: &str) -> Option<Binding> {
         let carrier = self.value_carrier(expr, source);
-        if let Some(assignment) = self.assignments.iter().find(|a| a.value == Some(carrier)) {
+        if let Some(assignment) = self.assignment_with_value(carrier) {
             return Some(binding_of_assignment(assignment));
         }
-        let parent = carrier.parent()?;
+        let parent = self.parent(carrier)?;
         let field_name = |n: Option<Node<'_>>| n.map(|n| node::text(n, source).to_string());
         let name = match (self.language, parent.kind()) {
             // Go `Server{client: …}`: the value sits in a `literal_element` of a `keyed_element`.
             (Language::Go, "literal_element") => {
-                let keyed = parent.parent().filter(|k| k.kind() == "keyed_element")?;
+                let keyed = self
+                    .parent(parent)
+                    .filter(|k| k.kind() == "keyed_element")?;
                 if keyed.child_by_field_name("value") != Some(parent) {
                     return None;
                 }
@@ -254,17 +261,22 @@ impl<'t> FileFacts<'t> {
 
     /// Whether compact expression text names `binding` (see [`FileFacts::refers_to`]).
     fn names(&self, written: &str, binding: &Binding) -> bool {
-        let mut bare = written.trim_start_matches(['(', '&', '*']);
-        if self.language == Language::Rust && written.starts_with('&') {
-            bare = bare.strip_prefix("mut").unwrap_or(bare);
-        }
-        let bare = bare.trim_end_matches(')');
+        let bare = self.bare_receiver(written);
         match binding {
             Binding::Variable { name, .. } => bare == name,
             Binding::Field { name } => bare
                 .strip_suffix(name.as_str())
                 .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
         }
+    }
+
+    /// A receiver as written without the parentheses, `&`, `&mut` and `*` around it.
+    fn bare_receiver<'w>(&self, written: &'w str) -> &'w str {
+        let mut bare = written.trim_start_matches(['(', '&', '*']);
+        if self.language == Language::Rust && written.starts_with('&') {
+            bare = bare.strip_prefix("mut").unwrap_or(bare);
+        }
+        bare.trim_end_matches(')')
     }
 
     fn in_scope(&self, reference: Node<'t>, binding: &Binding) -> bool {
@@ -295,25 +307,72 @@ impl<'t> FileFacts<'t> {
             Binding::Variable { from, .. } => TextRange::new(*from, usize::MAX),
             Binding::Field { .. } => TextRange::new(0, usize::MAX),
         };
-        // Calls are collected in pre-order: their starts never decrease.
-        let first = self
-            .calls
-            .partition_point(|c| c.node.start_byte() < scope.start);
-        self.calls[first..]
-            .iter()
-            .take_while(move |c| c.node.start_byte() < scope.end)
-            .filter(move |call| {
-                // The receiver's text is the callee's without `.method`: no need to ask the tree.
-                let (Some(method), Some(receiver)) = (call.method.as_deref(), call.receiver) else {
-                    return false;
+        // Calls are collected in pre-order: their starts never decrease. A binding of one function looks at that
+        // function's calls; a top-level variable or a field at the calls whose receiver ends in its name (an
+        // index), not at every call of the file per binding.
+        let candidates: Box<dyn Iterator<Item = &'a Call<'t>> + 'a> = match binding {
+            Binding::Variable {
+                function: Some(_), ..
+            } => {
+                let first = self
+                    .calls
+                    .partition_point(|c| c.node.start_byte() < scope.start);
+                Box::new(
+                    self.calls[first..]
+                        .iter()
+                        .take_while(move |c| c.node.start_byte() < scope.end),
+                )
+            }
+            Binding::Variable { name, .. } | Binding::Field { name } => Box::new(
+                self.calls_on_receiver_named(last_segment(name))
+                    .iter()
+                    .map(|&i| &self.calls[i])
+                    .filter(move |c| {
+                        c.node.start_byte() >= scope.start && c.node.start_byte() < scope.end
+                    }),
+            ),
+        };
+        candidates.filter(move |call| {
+            // The receiver's text is the callee's without `.method`: no need to ask the tree.
+            let (Some(method), Some(receiver)) = (call.method.as_deref(), call.receiver) else {
+                return false;
+            };
+            let written = call
+                .callee_text
+                .strip_suffix(method)
+                .and_then(|r| r.strip_suffix(['.', ':']))
+                .map(|r| r.trim_end_matches(':').trim_end_matches('?'));
+            written.is_some_and(|w| self.names(w, binding)) && self.in_scope(receiver, binding)
+        })
+    }
+
+    /// The method calls whose receiver, as [`FileFacts::calls_on`] reads it, ends in the segment `last`
+    /// (`c`, `s.client` → `client`), from an index built on first use.
+    fn calls_on_receiver_named(&self, last: &str) -> &[usize] {
+        let index = self.receiver_names.get_or_init(|| {
+            let mut index: std::collections::HashMap<String, Vec<usize>> =
+                std::collections::HashMap::new();
+            for (i, call) in self.calls.iter().enumerate() {
+                let (Some(method), Some(_)) = (call.method.as_deref(), call.receiver) else {
+                    continue;
                 };
-                let written = call
+                let Some(written) = call
                     .callee_text
                     .strip_suffix(method)
                     .and_then(|r| r.strip_suffix(['.', ':']))
-                    .map(|r| r.trim_end_matches(':').trim_end_matches('?'));
-                written.is_some_and(|w| self.names(w, binding)) && self.in_scope(receiver, binding)
-            })
+                    .map(|r| r.trim_end_matches(':').trim_end_matches('?'))
+                else {
+                    continue;
+                };
+                let bare = self.bare_receiver(written);
+                index
+                    .entry(last_segment(bare).to_string())
+                    .or_default()
+                    .push(i);
+            }
+            index
+        });
+        index.get(last).map(Vec::as_slice).unwrap_or_default()
     }
 
     /// Assignments to `<binding>.<field>` (`c.Timeout = …`, `srv.ReadHeaderTimeout = …`,
@@ -323,7 +382,17 @@ impl<'t> FileFacts<'t> {
         binding: &'a Binding,
         field: &'a str,
     ) -> impl Iterator<Item = &'a Assignment<'t>> + 'a {
-        self.assignments.iter().filter(move |a| {
+        // A variable's field is assigned by its exact target (`c.Timeout`): the index by target, not every
+        // assignment of the file per question.
+        let candidates: Box<dyn Iterator<Item = &'a Assignment<'t>> + 'a> = match binding {
+            Binding::Variable { name, .. } => Box::new(
+                self.assignments_to(&format!("{name}.{field}"))
+                    .iter()
+                    .map(|&i| &self.assignments[i]),
+            ),
+            Binding::Field { .. } => Box::new(self.assignments.iter()),
+        };
+        candidates.filter(move |a| {
             if a.declares {
                 return false;
             }
@@ -375,7 +444,9 @@ impl<'t> FileFacts<'t> {
                     a.declares
                         && a.function.is_none()
                         && a.target == *name
-                        && node::enclosing(a.node, &["export_statement"]).is_some()
+                        && self
+                            .ancestors(a.node)
+                            .any(|n| n.kind() == "export_statement")
                 });
                 if exported {
                     return true;
@@ -396,17 +467,20 @@ impl<'t> FileFacts<'t> {
                     && self.in_scope(*n, binding)
             })
             .any(|(_, n)| {
-                let is_receiver = n.parent().is_some_and(|parent| {
+                let is_receiver = self.parent(*n).is_some_and(|parent| {
                     parent.kind() == member_kind
                         && parent.child_by_field_name(object_field) == Some(*n)
                 });
-                let in_declaration = self.assignments.iter().any(|a| {
-                    a.declares
-                        && a.target == *name
-                        && TextRange::of(a.node).contains_range(TextRange::of(*n))
-                        && a.value
-                            .is_none_or(|v| !TextRange::of(v).contains_range(TextRange::of(*n)))
-                });
+                // The declarations of `name` that start before it (an index by name), one of them around it.
+                let in_declaration = self
+                    .declarations_before(name, n.start_byte() + 1)
+                    .iter()
+                    .map(|&i| &self.assignments[i])
+                    .any(|a| {
+                        TextRange::of(a.node).contains_range(TextRange::of(*n))
+                            && a.value
+                                .is_none_or(|v| !TextRange::of(v).contains_range(TextRange::of(*n)))
+                    });
                 !is_receiver && !in_declaration
             })
     }
@@ -416,11 +490,14 @@ impl<'t> FileFacts<'t> {
     pub fn origin_of(&self, function: Option<usize>, name: &str, offset: usize) -> Origin<'t> {
         let mut scope = function;
         loop {
+            // The last assignment to `name` (an index by target, in document order) before `offset` in this
+            // scope.
+            let to_name = self.assignments_to(name);
+            let before =
+                to_name.partition_point(|&i| self.assignments[i].node.start_byte() < offset);
             let assigned = self
-                .assignments
-                .iter()
-                .filter(|a| a.function == scope && a.target == name && a.node.start_byte() < offset)
-                .max_by_key(|a| a.node.start_byte());
+                .last_made_in(&to_name[..before], scope, name, offset, false)
+                .map(|i| &self.assignments[i]);
             if let Some(assignment) = assigned {
                 return assignment.value.map_or(Origin::Unknown, Origin::Value);
             }
@@ -451,11 +528,8 @@ impl<'t> FileFacts<'t> {
         let candidates = self.declarations_before(name, offset);
         loop {
             // The latest declaration in this scope: candidates are in document order.
-            let declared = candidates
-                .iter()
-                .rev()
-                .find(|&&index| self.assignments[index].function == scope);
-            if let Some(&index) = declared {
+            let declared = self.last_made_in(candidates, scope, name, offset, true);
+            if let Some(index) = declared {
                 return Some(Declaration::Assignment(index));
             }
             let index = scope?;

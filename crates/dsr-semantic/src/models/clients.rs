@@ -128,6 +128,8 @@ pub struct Site<'t> {
 #[derive(Debug, Default)]
 pub struct Clients<'t> {
     sites: Vec<Site<'t>>,
+    /// The id of each site's node → its first site: `timeout_of` is asked per call.
+    by_node: rustc_hash::FxHashMap<usize, usize>,
 }
 
 impl<'t> Clients<'t> {
@@ -137,6 +139,7 @@ impl<'t> Clients<'t> {
             kb,
             source,
             sites: Vec::new(),
+            defaults_bounded: Vec::new(),
         };
         match facts.language {
             Language::Go => judge.go(),
@@ -144,7 +147,14 @@ impl<'t> Clients<'t> {
             Language::TypeScript | Language::Tsx => judge.typescript(),
             Language::Sql => {}
         }
-        Clients { sites: judge.sites }
+        let mut by_node = rustc_hash::FxHashMap::default();
+        for (index, site) in judge.sites.iter().enumerate() {
+            by_node.entry(site.node.id()).or_insert(index);
+        }
+        Clients {
+            sites: judge.sites,
+            by_node,
+        }
     }
 
     /// Every site, in the order of the file's calls (then Go's literals and default-client values).
@@ -155,10 +165,9 @@ impl<'t> Clients<'t> {
     /// Whether the client or request made at `node` (a call, a Go client literal, `http.DefaultClient` as a
     /// value) is bounded in time; `None` for a node that makes no client or request the knowledge base knows.
     pub fn timeout_of(&self, node: Node<'_>) -> Option<ClientTimeout<'t>> {
-        self.sites
-            .iter()
-            .find(|site| site.node.id() == node.id())
-            .map(|site| site.timeout)
+        self.by_node
+            .get(&node.id())
+            .map(|&index| self.sites[index].timeout)
     }
 }
 
@@ -167,6 +176,9 @@ struct Judge<'t> {
     kb: &'t KnowledgeBase,
     source: &'t str,
     sites: Vec<Site<'t>>,
+    /// Per library client (by address), whether this file sets its defaults' timeout: asked per request on
+    /// the default instance, answered by one scan of the assignments.
+    defaults_bounded: Vec<(*const HttpClient, bool)>,
 }
 
 impl<'t> Judge<'t> {
@@ -822,8 +834,8 @@ impl<'t> Judge<'t> {
             if source.get(range.start..range.end) != Some(package.local.as_str()) {
                 continue;
             }
-            let Some(selector) = identifier
-                .parent()
+            let Some(selector) = facts
+                .parent(*identifier)
                 .filter(|p| p.kind() == "selector_expression")
             else {
                 continue;
@@ -835,8 +847,8 @@ impl<'t> Judge<'t> {
                 continue;
             }
             // `http.DefaultClient.Do(…)` is judged as a call; `http.DefaultClient.Timeout = …` configures it.
-            if selector
-                .parent()
+            if facts
+                .parent(selector)
                 .is_some_and(|p| p.kind() == "selector_expression")
             {
                 continue;
@@ -1024,7 +1036,7 @@ fn judge_options_at<'f, 't>(
     for _ in 0..8 {
         match e.kind() {
             "object" => {
-                let Some(literal) = facts.literals.iter().find(|l| l.node == e) else {
+                let Some(literal) = facts.literal_of(e) else {
                     return OptionsBound::Elsewhere(e);
                 };
                 let mut zero = None;
@@ -1480,7 +1492,16 @@ impl<'t> Judge<'t> {
         let (facts, source) = (self.facts, self.source);
         let config_index = config_index(facts, source, client, call);
         let subject = Subject::ConfigRequest { config_index };
-        if defaults_bounded(facts, source, client) {
+        let key: *const HttpClient = client;
+        let bounded = match self.defaults_bounded.iter().find(|(c, _)| *c == key) {
+            Some((_, bounded)) => *bounded,
+            None => {
+                let bounded = defaults_bounded(facts, source, client);
+                self.defaults_bounded.push((key, bounded));
+                bounded
+            }
+        };
+        if bounded {
             return self.push_call(call, path, subject, ClientTimeout::Set(None));
         }
         let config = call.args.get(config_index).copied();

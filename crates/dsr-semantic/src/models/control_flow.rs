@@ -2,10 +2,14 @@
 //! which statements leave a block. Enough to order an ack against the processing of a message, or a rollback
 //! against a `return`, without building a control-flow graph. Everything here is structural and errs towards
 //! "can reach": a caller that reports a defect when something *cannot* happen must check for itself.
+//! Parents come from the file's facts (`FileFacts::parent`): tree-sitter finds a parent by descending from the
+//! root, so every climb here would cost as much as the file is wide.
 
 use dsr_core::kb::{KnowledgeBase, PathGroupKind};
 use dsr_syntax::{node, Language};
 use tree_sitter::Node;
+
+use crate::facts::FileFacts;
 
 /// Node kinds whose named children run one after another.
 pub(crate) fn is_sequence(kind: &str) -> bool {
@@ -50,25 +54,30 @@ pub fn contains(outer: Node<'_>, inner: Node<'_>) -> bool {
 }
 
 /// The function-like node (function, method, closure, func literal, arrow) nearest around `n`, `n` excluded.
-pub fn enclosing_function<'t>(n: Node<'t>, language: Language) -> Option<Node<'t>> {
-    let kinds = node::function_kinds(language);
-    node::ancestors(n).find(|a| kinds.contains(&a.kind()))
+pub fn enclosing_function<'t>(facts: &FileFacts<'t>, n: Node<'t>) -> Option<Node<'t>> {
+    let kinds = node::function_kinds(facts.language);
+    facts.ancestors(n).find(|a| kinds.contains(&a.kind()))
 }
 
 /// The function-like nodes strictly between `n` and `scope` (innermost first): closures `n` runs in.
-pub fn closures_between<'t>(n: Node<'t>, scope: Node<'t>, language: Language) -> Vec<Node<'t>> {
-    let kinds = node::function_kinds(language);
-    node::ancestors(n)
+pub fn closures_between<'t>(facts: &FileFacts<'t>, n: Node<'t>, scope: Node<'t>) -> Vec<Node<'t>> {
+    let kinds = node::function_kinds(facts.language);
+    facts
+        .ancestors(n)
         .take_while(|a| *a != scope)
         .filter(|a| kinds.contains(&a.kind()) || a.kind() == "async_block")
         .collect()
 }
 
 /// The ancestor of `n` (or `n`) whose parent is `container`.
-pub fn child_toward<'t>(container: Node<'t>, n: Node<'t>) -> Option<Node<'t>> {
+pub fn child_toward<'t>(
+    facts: &FileFacts<'t>,
+    container: Node<'t>,
+    n: Node<'t>,
+) -> Option<Node<'t>> {
     let mut current = n;
     loop {
-        let parent = current.parent()?;
+        let parent = facts.parent(current)?;
         if parent == container {
             return Some(current);
         }
@@ -77,19 +86,19 @@ pub fn child_toward<'t>(container: Node<'t>, n: Node<'t>) -> Option<Node<'t>> {
 }
 
 /// The nearest common ancestor of two nodes.
-pub fn common_ancestor<'t>(a: Node<'t>, b: Node<'t>) -> Option<Node<'t>> {
+pub fn common_ancestor<'t>(facts: &FileFacts<'t>, a: Node<'t>, b: Node<'t>) -> Option<Node<'t>> {
     std::iter::once(a)
-        .chain(node::ancestors(a))
+        .chain(facts.ancestors(a))
         .find(|candidate| contains(*candidate, b))
 }
 
 /// Whether `a` and `b` sit in different branches of one `if`, `switch`, `select` or `match`: no single run
 /// executes both.
-pub fn exclusive(a: Node<'_>, b: Node<'_>) -> bool {
-    let Some(lca) = common_ancestor(a, b) else {
+pub fn exclusive<'t>(facts: &FileFacts<'t>, a: Node<'t>, b: Node<'t>) -> bool {
+    let Some(lca) = common_ancestor(facts, a, b) else {
         return false;
     };
-    let (Some(ca), Some(cb)) = (child_toward(lca, a), child_toward(lca, b)) else {
+    let (Some(ca), Some(cb)) = (child_toward(facts, lca, a), child_toward(facts, lca, b)) else {
         return false;
     };
     if ca == cb {
@@ -139,7 +148,8 @@ pub enum Exit<'t> {
 }
 
 /// Whether the statement `s` itself (not something nested in it) leaves the code around it.
-pub fn statement_exit<'t>(s: Node<'t>, source: &str, language: Language) -> Option<Exit<'t>> {
+pub fn statement_exit<'t>(facts: &FileFacts<'t>, s: Node<'t>, source: &str) -> Option<Exit<'t>> {
+    let language = facts.language;
     let inner = match s.kind() {
         "expression_statement" => node::named_children(s).next().unwrap_or(s),
         _ => s,
@@ -157,7 +167,7 @@ pub fn statement_exit<'t>(s: Node<'t>, source: &str, language: Language) -> Opti
             let target = if labelled {
                 None
             } else {
-                node::ancestors(inner).find(|a| {
+                facts.ancestors(inner).find(|a| {
                     if continues {
                         is_loop(a.kind())
                     } else {
@@ -212,13 +222,13 @@ pub fn statements(block: Node<'_>) -> Vec<Node<'_>> {
 
 /// Whether running `block` always leaves it through an exit somewhere inside (a `return`, `continue`, `break`,
 /// `throw` or panic as one of its own statements, or in every branch of an `if`/`else` among them).
-pub fn always_exits(block: Node<'_>, source: &str, language: Language) -> bool {
+pub fn always_exits<'t>(facts: &FileFacts<'t>, block: Node<'t>, source: &str) -> bool {
     statements(block).iter().any(|s| {
-        statement_exit(*s, source, language).is_some() || branches_all_exit(*s, source, language)
+        statement_exit(facts, *s, source).is_some() || branches_all_exit(facts, *s, source)
     })
 }
 
-fn branches_all_exit(s: Node<'_>, source: &str, language: Language) -> bool {
+fn branches_all_exit<'t>(facts: &FileFacts<'t>, s: Node<'t>, source: &str) -> bool {
     let s = match s.kind() {
         "expression_statement" => node::named_children(s).next().unwrap_or(s),
         _ => s,
@@ -239,13 +249,13 @@ fn branches_all_exit(s: Node<'_>, source: &str, language: Language) -> bool {
             .unwrap_or(alternative),
         _ => alternative,
     };
-    let exits = |n: Node<'_>| {
+    let exits = |n: Node<'t>| {
         if matches!(n.kind(), "if_statement" | "if_expression") {
-            branches_all_exit(n, source, language)
+            branches_all_exit(facts, n, source)
         } else if is_sequence(n.kind()) {
-            always_exits(n, source, language)
+            always_exits(facts, n, source)
         } else {
-            statement_exit(n, source, language).is_some()
+            statement_exit(facts, n, source).is_some()
         }
     };
     exits(consequence) && exits(alternative)
@@ -253,20 +263,20 @@ fn branches_all_exit(s: Node<'_>, source: &str, language: Language) -> bool {
 
 /// Whether an exit statement of the sequence `container` placed after `after` and before `before` (by position)
 /// keeps the code that follows it from reaching `goal`.
-fn exit_between(
-    container: Node<'_>,
+fn exit_between<'t>(
+    facts: &FileFacts<'t>,
+    container: Node<'t>,
     after: usize,
     before: usize,
-    goal: Node<'_>,
+    goal: Node<'t>,
     source: &str,
-    language: Language,
 ) -> bool {
     let list = statements(container);
     list.iter()
         .filter(|s| s.start_byte() >= after && s.end_byte() <= before)
         .any(|s| {
-            let exit = statement_exit(*s, source, language)
-                .or_else(|| branches_all_exit(*s, source, language).then_some(Exit::Function));
+            let exit = statement_exit(facts, *s, source)
+                .or_else(|| branches_all_exit(facts, *s, source).then_some(Exit::Function));
             match exit {
                 Some(Exit::Function) => true,
                 // A `break`/`continue` stops this iteration; code after the loop (or switch) still runs.
@@ -281,24 +291,25 @@ fn exit_between(
 
 /// Whether, in one run, `b` can execute after `a` has: `a` comes first, they are not in exclusive branches, and
 /// no statement after `a` leaves the blocks around `a` before control gets to `b`.
-pub fn can_reach(a: Node<'_>, b: Node<'_>, source: &str, language: Language) -> bool {
-    if a.end_byte() > b.start_byte() || exclusive(a, b) {
+pub fn can_reach<'t>(facts: &FileFacts<'t>, a: Node<'t>, b: Node<'t>, source: &str) -> bool {
+    if a.end_byte() > b.start_byte() || exclusive(facts, a, b) {
         return false;
     }
     let mut current = a;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = facts.parent(current) {
         if contains(parent, b) {
             // The level where both meet: exits between the two statements count.
             if is_sequence(parent.kind()) || parent.kind() == "block" {
-                let end_a = child_toward(parent, a).map_or(a.end_byte(), |c| c.end_byte());
-                let start_b = child_toward(parent, b).map_or(b.start_byte(), |c| c.start_byte());
-                return !exit_between(parent, end_a, start_b, b, source, language);
+                let end_a = child_toward(facts, parent, a).map_or(a.end_byte(), |c| c.end_byte());
+                let start_b =
+                    child_toward(facts, parent, b).map_or(b.start_byte(), |c| c.start_byte());
+                return !exit_between(facts, parent, end_a, start_b, b, source);
             }
             return true;
         }
         if is_sequence(parent.kind()) || parent.kind() == "block" {
-            let end_a = child_toward(parent, a).map_or(a.end_byte(), |c| c.end_byte());
-            if exit_between(parent, end_a, parent.end_byte(), b, source, language) {
+            let end_a = child_toward(facts, parent, a).map_or(a.end_byte(), |c| c.end_byte());
+            if exit_between(facts, parent, end_a, parent.end_byte(), b, source) {
                 return false;
             }
         }
@@ -308,25 +319,27 @@ pub fn can_reach(a: Node<'_>, b: Node<'_>, source: &str, language: Language) -> 
 }
 
 /// The `defer` statement `n` belongs to (Go), within `scope`.
-pub fn deferred_by<'t>(n: Node<'t>, scope: Node<'t>) -> Option<Node<'t>> {
-    node::ancestors(n)
+pub fn deferred_by<'t>(facts: &FileFacts<'t>, n: Node<'t>, scope: Node<'t>) -> Option<Node<'t>> {
+    facts
+        .ancestors(n)
         .take_while(|a| *a != scope)
         .find(|a| a.kind() == "defer_statement")
 }
 
 /// The `try` statement whose `finally` block holds `n` (TypeScript), within `scope`.
-pub fn finally_of<'t>(n: Node<'t>, scope: Node<'t>) -> Option<Node<'t>> {
-    node::ancestors(n)
+pub fn finally_of<'t>(facts: &FileFacts<'t>, n: Node<'t>, scope: Node<'t>) -> Option<Node<'t>> {
+    facts
+        .ancestors(n)
         .take_while(|a| *a != scope)
         .find(|a| a.kind() == "finally_clause")
-        .and_then(|f| f.parent())
+        .and_then(|f| facts.parent(f))
 }
 
 /// Whether `n` runs only when a condition holds, between itself and `scope`: inside an `if`, a `match` arm, a
 /// `case`, a `catch`, a `&&`/`||` operand.
-pub fn is_conditional(n: Node<'_>, scope: Node<'_>) -> bool {
+pub fn is_conditional<'t>(facts: &FileFacts<'t>, n: Node<'t>, scope: Node<'t>) -> bool {
     let mut current = n;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = facts.parent(current) {
         if parent == scope {
             return false;
         }

@@ -140,7 +140,7 @@ impl<'t> Walk<'_, 't> {
         if kind.contains("comment") {
             return Flow::Live;
         }
-        if let Some(exit) = control_flow::statement_exit(statement, self.source, self.language) {
+        if let Some(exit) = control_flow::statement_exit(self.facts, statement, self.source) {
             if self.reads(statement) {
                 return Flow::Read;
             }

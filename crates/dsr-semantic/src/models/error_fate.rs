@@ -137,16 +137,19 @@ pub fn fate_of<'t>(
 /// The outermost expression of the method chain a call starts (`rdb.Get(ctx, k).Result()`,
 /// `client.get(u).send().await`), looking through `.await` and parentheses. `.ok()`, `.catch()`, `.then()` and
 /// `.finally()` end the chain: they decide what happens to the error.
-pub fn chain_top<'t>(call: Node<'t>, source: &str) -> Node<'t> {
+pub fn chain_top<'t>(facts: &FileFacts<'t>, call: Node<'t>, source: &str) -> Node<'t> {
     let mut current = call;
     for _ in 0..16 {
-        let Some(parent) = current.parent() else {
+        let Some(parent) = facts.parent(current) else {
             break;
         };
         match parent.kind() {
             "await_expression" | "parenthesized_expression" => current = parent,
             "selector_expression" | "field_expression" | "member_expression" => {
-                let Some(outer) = parent.parent().filter(|p| p.kind() == "call_expression") else {
+                let Some(outer) = facts
+                    .parent(parent)
+                    .filter(|p| p.kind() == "call_expression")
+                else {
                     break;
                 };
                 let method = parent
@@ -167,9 +170,9 @@ pub fn chain_top<'t>(call: Node<'t>, source: &str) -> Node<'t> {
 
 /// Where a call's result, and its error, ends up: in Go and Rust the end of the method chain it starts (see
 /// [`chain_top`]); in TypeScript the call itself (a promise's chain is followed to its `.catch` by the model).
-pub fn result_value<'t>(call: Node<'t>, language: Language, source: &str) -> Node<'t> {
-    match language {
-        Language::Go | Language::Rust => chain_top(call, source),
+pub fn result_value<'t>(facts: &FileFacts<'t>, call: Node<'t>, source: &str) -> Node<'t> {
+    match facts.language {
+        Language::Go | Language::Rust => chain_top(facts, call, source),
         _ => call,
     }
 }
@@ -236,19 +239,19 @@ fn go_error_fate<'t>(
         scope, hands_back, ..
     } = question;
     let mut n = question.value;
-    while let Some(parent) = n
-        .parent()
+    while let Some(parent) = facts
+        .parent(n)
         .filter(|p| p.kind() == "parenthesized_expression")
     {
         n = parent;
     }
-    let Some(parent) = n.parent() else {
+    let Some(parent) = facts.parent(n) else {
         return ErrorFate::Unknown;
     };
     match parent.kind() {
         "expression_list" => {
-            let Some(statement) = parent
-                .parent()
+            let Some(statement) = facts
+                .parent(parent)
                 .filter(|s| matches!(s.kind(), "short_var_declaration" | "assignment_statement"))
             else {
                 return ErrorFate::Unknown;
@@ -281,7 +284,8 @@ fn go_error_fate<'t>(
                         .deferred_safety_nets
                         .iter()
                         .any(|net| net == m)
-                }) && node::ancestors(call.node)
+                }) && facts
+                    .ancestors(call.node)
                     .any(|a| a.kind() == "defer_statement");
                 let how = if safety_net {
                     Dropped::SafetyNet
@@ -302,7 +306,7 @@ fn go_error_fate<'t>(
                 );
             }
             // `if err := f(); err != nil {…}`
-            if let Some(owner) = statement.parent().filter(|p| {
+            if let Some(owner) = facts.parent(statement).filter(|p| {
                 p.kind() == "if_statement"
                     && p.child_by_field_name("initializer") == Some(statement)
             }) {
@@ -340,7 +344,7 @@ fn go_error_fate<'t>(
         }
         "binary_expression" => {
             // `if handle(m) != nil {…}`
-            match parent.parent().filter(|p| p.kind() == "if_statement") {
+            match facts.parent(parent).filter(|p| p.kind() == "if_statement") {
                 Some(check) => branch(
                     facts,
                     check,
@@ -448,14 +452,16 @@ fn rust_error_fate<'t>(
     // The `let` the result was kept in, once the walk follows its name.
     let mut through = None;
     let fate = loop {
-        let Some(parent) = n.parent() else {
+        let Some(parent) = facts.parent(n) else {
             break ErrorFate::Unknown;
         };
         match parent.kind() {
             "await_expression" | "parenthesized_expression" => n = parent,
             "try_expression" | "return_expression" => break ErrorFate::Propagated,
             "field_expression" => {
-                let Some(method_call) = parent.parent().filter(|c| c.kind() == "call_expression")
+                let Some(method_call) = facts
+                    .parent(parent)
+                    .filter(|c| c.kind() == "call_expression")
                 else {
                     break ErrorFate::Unknown;
                 };
@@ -465,8 +471,8 @@ fn rust_error_fate<'t>(
                 match node::text(field, source) {
                     "unwrap" | "expect" => break ErrorFate::Propagated,
                     "ok" | "unwrap_or" | "unwrap_or_default" | "unwrap_or_else" | "err" => {
-                        let as_statement = method_call
-                            .parent()
+                        let as_statement = facts
+                            .parent(method_call)
                             .is_some_and(|s| s.kind() == "expression_statement");
                         break discarded(
                             method_call,
@@ -552,7 +558,10 @@ fn rust_let_branch<'t>(
     source: &str,
     hands_back: HandsBack,
 ) -> ErrorFate<'t> {
-    let Some(check) = condition.parent().filter(|p| p.kind() == "if_expression") else {
+    let Some(check) = facts
+        .parent(condition)
+        .filter(|p| p.kind() == "if_expression")
+    else {
         return ErrorFate::Unknown;
     };
     let pattern = condition
@@ -611,7 +620,7 @@ fn ts_error_fate<'t>(
     } = question;
     // `process(msg).catch(() => …)`, also further down a chain (`fetch(u).then(…).catch(…)`): the rejection is
     // handled right there.
-    if let Some(catch_call) = catching_call(question.value, source) {
+    if let Some(catch_call) = catching_call(facts, question.value, source) {
         let handler = catch_call
             .child_by_field_name("arguments")
             .and_then(|a| node::named_children(a).next());
@@ -628,15 +637,15 @@ fn ts_error_fate<'t>(
         return discarded(catch_call, Dropped::Caught { handler, silent });
     }
     if question.returns_promise
-        && question
-            .value
-            .parent()
+        && facts
+            .parent(question.value)
             .is_some_and(|p| p.kind() == "expression_statement")
     {
         return discarded(question.value, Dropped::Floating);
     }
     let awaited = node::awaits_inside_out(call.node)
-        || node::ancestors(call.node)
+        || facts
+            .ancestors(call.node)
             .take_while(|a| *a != scope)
             .take_while(|a| !node::function_kinds(facts.language).contains(&a.kind()))
             .any(|a| matches!(a.kind(), "await_expression" | "return_statement"));
@@ -644,7 +653,7 @@ fn ts_error_fate<'t>(
     if !awaited && async_callee {
         return ErrorFate::Unknown;
     }
-    for t in node::ancestors(call.node).take_while(|a| *a != scope) {
+    for t in facts.ancestors(call.node).take_while(|a| *a != scope) {
         if node::function_kinds(facts.language).contains(&t.kind()) {
             break;
         }
@@ -673,14 +682,16 @@ fn ts_error_fate<'t>(
 
 /// The `.catch(…)` call a promise's rejection reaches: up the chain of calls made on it (`.then`, `.finally`
 /// and any other method pass a rejection on), through `await` and parentheses.
-fn catching_call<'t>(value: Node<'t>, source: &str) -> Option<Node<'t>> {
+fn catching_call<'t>(facts: &FileFacts<'t>, value: Node<'t>, source: &str) -> Option<Node<'t>> {
     let mut current = value;
     for _ in 0..16 {
-        let parent = current.parent()?;
+        let parent = facts.parent(current)?;
         match parent.kind() {
             "await_expression" | "parenthesized_expression" => current = parent,
             "member_expression" if parent.child_by_field_name("object") == Some(current) => {
-                let outer = parent.parent().filter(|p| p.kind() == "call_expression")?;
+                let outer = facts
+                    .parent(parent)
+                    .filter(|p| p.kind() == "call_expression")?;
                 let property = parent.child_by_field_name("property")?;
                 if node::text(property, source) == "catch" {
                     return Some(outer);
@@ -728,14 +739,14 @@ fn failure_value_is_read(
         return false;
     }
     let mut value = catch_call;
-    while let Some(parent) = value
-        .parent()
+    while let Some(parent) = facts
+        .parent(value)
         .filter(|p| matches!(p.kind(), "await_expression" | "parenthesized_expression"))
     {
         value = parent;
     }
-    let Some(declarator) = value
-        .parent()
+    let Some(declarator) = facts
+        .parent(value)
         .filter(|p| p.kind() == "variable_declarator")
         .filter(|d| d.child_by_field_name("value") == Some(value))
     else {
@@ -747,12 +758,13 @@ fn failure_value_is_read(
     else {
         return false;
     };
-    let Some(statement) = declarator.parent() else {
+    let Some(statement) = facts.parent(declarator) else {
         return false;
     };
-    let Some(function) = node::ancestors(statement)
+    let Some(function) = facts
+        .ancestors(statement)
         .find(|a| node::function_kinds(facts.language).contains(&a.kind()))
-        .or_else(|| node::ancestors(statement).last())
+        .or_else(|| facts.ancestors(statement).last())
     else {
         return false;
     };
@@ -769,7 +781,7 @@ fn leaves(block: Node<'_>, facts: &FileFacts<'_>, source: &str, hands_back: Hand
         if n != block && kinds.contains(&n.kind()) {
             continue;
         }
-        if control_flow::statement_exit(n, source, language).is_some()
+        if control_flow::statement_exit(facts, n, source).is_some()
             || n.kind() == "try_expression"
             || hands_back(n, source)
         {
@@ -784,8 +796,9 @@ fn leaves(block: Node<'_>, facts: &FileFacts<'_>, source: &str, hands_back: Hand
 /// with an error (`return Err(e)`, Go `return …, err` with a non-`nil` error, `throw`). A failure dropped there
 /// is secondary — best-effort bookkeeping of the first failure (`let _ = record_error(…)` before `return
 /// Err(e)`), which the caller learns of anyway.
-pub fn on_failure_path(s: Node<'_>, source: &str, language: Language) -> bool {
-    let mut next = s.next_named_sibling();
+pub fn on_failure_path(facts: &FileFacts<'_>, s: Node<'_>, source: &str) -> bool {
+    let language = facts.language;
+    let mut next = facts.next_named_sibling(s);
     while let Some(current) = next {
         let inner = match current.kind() {
             "expression_statement" => node::named_children(current).next().unwrap_or(current),
@@ -807,7 +820,7 @@ pub fn on_failure_path(s: Node<'_>, source: &str, language: Language) -> bool {
                 .last()
                 .is_some_and(|value| value.kind() != "nil" && node::text(value, source) != "nil"),
             // A block's tail expression is its value: `Err(e)` ends a Rust function with an error.
-            _ if language == Language::Rust && current.next_named_sibling().is_none() => {
+            _ if language == Language::Rust && facts.next_named_sibling(current).is_none() => {
                 is_rust_err(inner, source)
             }
             _ => false,
@@ -815,10 +828,10 @@ pub fn on_failure_path(s: Node<'_>, source: &str, language: Language) -> bool {
         if fails {
             return true;
         }
-        if control_flow::statement_exit(current, source, language).is_some() {
+        if control_flow::statement_exit(facts, current, source).is_some() {
             return false;
         }
-        next = current.next_named_sibling();
+        next = facts.next_named_sibling(current);
     }
     false
 }

@@ -167,17 +167,15 @@ pub struct Handlers<'t> {
 impl<'t> Handlers<'t> {
     pub fn compute(facts: &FileFacts<'t>, source: &str, path: &Path) -> Self {
         let mut model = Handlers::default();
-        let Some(root) = facts
-            .functions
-            .first()
-            .map(|f| root_of(f.node))
-            .or_else(|| facts.calls.first().map(|c| root_of(c.node)))
-        else {
+        if facts.functions.is_empty() && facts.calls.is_empty() {
+            return model;
+        }
+        let Some(root) = facts.nodes().first().copied() else {
             return model;
         };
         match facts.language {
             Language::Go => go::collect(&mut model, facts, source),
-            Language::Rust => rust::collect(&mut model, facts, source, root),
+            Language::Rust => rust::collect(&mut model, facts, source),
             Language::TypeScript | Language::Tsx => {
                 typescript::collect(&mut model, facts, source, root, path)
             }
@@ -194,8 +192,9 @@ impl<'t> Handlers<'t> {
     pub fn handler_around(&self, facts: &FileFacts<'_>, function: usize) -> Option<&Handler<'t>> {
         let mut current = Some(function);
         while let Some(index) = current {
-            if let Some(handler) = self.handlers.iter().find(|h| h.function == index) {
-                return Some(handler);
+            // Sorted by function and one per function (`compute`): a binary search.
+            if let Ok(at) = self.handlers.binary_search_by_key(&index, |h| h.function) {
+                return Some(&self.handlers[at]);
             }
             current = facts.functions.get(index).and_then(|f| f.parent);
         }
@@ -280,17 +279,10 @@ fn split_camel(text: &str) -> impl Iterator<Item = &str> {
     words.into_iter()
 }
 
-fn root_of(mut n: Node<'_>) -> Node<'_> {
-    while let Some(p) = n.parent() {
-        n = p;
-    }
-    n
-}
-
 /// The function a handler argument names: a literal written in place, or a function of this file by name
 /// (`h`, `orders.PlaceOrder` → a method `PlaceOrder`).
 fn function_named(facts: &FileFacts<'_>, arg: Node<'_>, source: &str) -> Option<usize> {
-    if let Some(index) = facts.functions.iter().position(|f| f.node == arg) {
+    if let Some(index) = facts.function_index(arg) {
         return Some(index);
     }
     // A handler wrapped once: `wrap(api.query)`, `http.HandlerFunc(h)`, `SeqHandler(list)`, `asyncHandler(h)`.
@@ -309,49 +301,61 @@ fn function_named(facts: &FileFacts<'_>, arg: Node<'_>, source: &str) -> Option<
         .rsplit(['.', ':'])
         .next()
         .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_'))?;
-    let mut found = facts.functions.iter().enumerate().filter(|(_, f)| {
-        f.name == last
-            || f.name
-                .strip_suffix(last)
-                .is_some_and(|head| head.ends_with('.') || head.ends_with("::"))
-    });
+    let mut found = facts.functions_named(last);
     let first = found.next()?;
     // Two methods of the same name on different types: the name does not say which.
-    found.next().is_none().then_some(first.0)
+    found.next().is_none().then_some(first)
 }
 
 /// Whether `function` runs as part of `main`: `main` itself, a closure in it, or a function of this file that
-/// `main` calls (directly or through other functions of the file).
-fn is_entry(facts: &FileFacts<'_>, function: Option<usize>) -> bool {
+/// `main` calls (directly or through other functions of the file). `entries` holds the answer for every
+/// top-level function, found on the first question (one walk from `main` for the file, not one per server).
+fn is_entry(
+    facts: &FileFacts<'_>,
+    entries: &mut Option<Vec<bool>>,
+    function: Option<usize>,
+) -> bool {
     let Some(function) = function else {
         return false;
     };
-    let target = facts.outermost_function(function);
-    let mut reached: Vec<usize> = facts
-        .functions
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.parent.is_none() && f.name == "main")
-        .map(|(i, _)| i)
-        .collect();
+    let entries = entries.get_or_insert_with(|| entry_functions(facts));
+    entries[facts.outermost_function(function)]
+}
+
+/// For each function of the file, whether it is a top-level function reached from a top-level `main` through
+/// plain calls (`f()`, not methods) of functions of the file.
+fn entry_functions(facts: &FileFacts<'_>) -> Vec<bool> {
+    let mut top_level: rustc_hash::FxHashMap<&str, Vec<usize>> = rustc_hash::FxHashMap::default();
+    for (index, f) in facts.functions.iter().enumerate() {
+        if f.parent.is_none() {
+            top_level.entry(f.name.as_str()).or_default().push(index);
+        }
+    }
+    let mut entry = vec![false; facts.functions.len()];
+    let mut reached: Vec<usize> = top_level.get("main").cloned().unwrap_or_default();
+    for &index in &reached {
+        entry[index] = true;
+    }
     let mut next = 0;
     while let Some(&current) = reached.get(next) {
-        if current == target {
-            return true;
-        }
         next += 1;
         for call in facts.calls_in(current) {
             if call.method.is_some() {
                 continue;
             }
-            for (index, f) in facts.functions.iter().enumerate() {
-                if f.parent.is_none() && f.name == call.callee_text && !reached.contains(&index) {
+            for &index in top_level
+                .get(call.callee_text.as_str())
+                .into_iter()
+                .flatten()
+            {
+                if !entry[index] {
+                    entry[index] = true;
                     reached.push(index);
                 }
             }
         }
     }
-    false
+    entry
 }
 
 /// The calls chained on `calls[index]` (`Server::builder().add_service(s).serve(addr)` from `builder`).
@@ -480,7 +484,7 @@ mod go {
         source: &str,
         web: Framework,
     ) {
-        let routers: Vec<&str> = facts
+        let routers: rustc_hash::FxHashSet<&str> = facts
             .calls
             .iter()
             .filter(|c| {
@@ -501,7 +505,7 @@ mod go {
             let hands_router = call
                 .args
                 .iter()
-                .any(|a| a.kind() == "identifier" && routers.contains(&node::text(*a, source)));
+                .any(|a| a.kind() == "identifier" && routers.contains(node::text(*a, source)));
             if hands_router {
                 model.routes.push(Route {
                     range: call.range(),
@@ -524,6 +528,7 @@ mod go {
             .find(|c| c.method.as_deref().is_some_and(drains))
             .map(|c| Shutdown::Wired(c.range()))
             .unwrap_or(Shutdown::Missing);
+        let mut entries = None;
         for (index, call) in facts.calls.iter().enumerate() {
             let serves = call.path.as_deref().is_some_and(|path| {
                 KnowledgeBase::builtin().is_in_group(Language::Go, path, PathGroupKind::Serve)
@@ -551,7 +556,7 @@ mod go {
                 call: index,
                 node: call.node,
                 function: call.function,
-                entry: is_entry(facts, call.function),
+                entry: is_entry(facts, &mut entries, call.function),
                 framework: fw,
                 shutdown: shutdown.clone(),
                 rpc: false,
@@ -579,19 +584,13 @@ mod go {
         };
         let range = TextRange::of(value);
         facts
-            .calls
-            .iter()
-            .filter(|c| range.contains_range(c.range()))
+            .calls_within(range)
             .any(|c| c.path.as_deref().is_some_and(|p| p.starts_with(prefix)))
-            || facts
-                .literals
-                .iter()
-                .filter(|l| range.contains_range(TextRange::of(l.node)))
-                .any(|l| {
-                    l.type_path
-                        .as_deref()
-                        .is_some_and(|p| p.starts_with(prefix))
-                })
+            || facts.literals_within(range).any(|l| {
+                l.type_path
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with(prefix))
+            })
     }
 }
 
@@ -616,13 +615,8 @@ mod rust {
             .map(String::as_str)
     }
 
-    pub(super) fn collect<'t>(
-        model: &mut Handlers<'t>,
-        facts: &FileFacts<'t>,
-        source: &str,
-        root: Node<'t>,
-    ) {
-        attributes(model, facts, source, root);
+    pub(super) fn collect<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, source: &str) {
+        attributes(model, facts, source);
         if let Some(fw) = web_framework(facts) {
             for call in &facts.calls {
                 route_call(model, facts, source, call, fw);
@@ -632,12 +626,7 @@ mod rust {
     }
 
     /// actix `#[get("/x")] async fn h(..)` and tonic `#[tonic::async_trait] impl Greeter for G { .. }`.
-    fn attributes<'t>(
-        model: &mut Handlers<'t>,
-        facts: &FileFacts<'t>,
-        source: &str,
-        root: Node<'t>,
-    ) {
+    fn attributes<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, source: &str) {
         // `#[tonic::async_trait]` (or `#[async_trait]` in a file importing tonic) marks a service's handlers.
         let trait_attributes: Vec<(&str, bool, Framework)> = frameworks(Language::Rust)
             .filter_map(|(entry, fw)| {
@@ -648,13 +637,13 @@ mod rust {
             .collect();
         let actix = module_of(Framework::ActixWeb);
         let imports_actix = actix.is_some_and(|m| facts.imports_module(m));
-        for item in node::descendants(root).filter(|n| n.kind() == "attribute_item") {
+        for item in facts.nodes_of_kind(&["attribute_item"]) {
             let Some(attribute) = node::named_children(item).next() else {
                 continue;
             };
             let name_node = node::named_children(attribute).next();
             let name = name_node.map(|n| node::text(n, source)).unwrap_or("");
-            let Some(target) = next_item(item) else {
+            let Some(target) = next_item(facts, item) else {
                 continue;
             };
             let short = name.rsplit("::").next().unwrap_or(name);
@@ -675,7 +664,7 @@ mod rust {
                         node::named_children(args).find(|n| n.kind() == "string_literal")
                     })
                     .and_then(|s| node::string_literal_value(s, source, Language::Rust));
-                if let Some(index) = facts.functions.iter().position(|f| f.node == target) {
+                if let Some(index) = facts.function_index(target) {
                     if let Some(p) = &path {
                         model.routes.push(Route {
                             range: TextRange::of(item),
@@ -697,7 +686,7 @@ mod rust {
                     continue;
                 };
                 for f in node::named_children(body).filter(|n| n.kind() == "function_item") {
-                    if let Some(index) = facts.functions.iter().position(|x| x.node == f) {
+                    if let Some(index) = facts.function_index(f) {
                         model.add_handler(index, f, None, *fw);
                     }
                 }
@@ -706,13 +695,13 @@ mod rust {
     }
 
     /// The item an attribute is attached to: the next sibling that is neither an attribute nor a comment.
-    fn next_item(item: Node<'_>) -> Option<Node<'_>> {
-        let mut next = item.next_named_sibling();
+    fn next_item<'t>(facts: &FileFacts<'t>, item: Node<'t>) -> Option<Node<'t>> {
+        let mut next = facts.next_named_sibling(item);
         while let Some(n) = next {
             if n.kind() != "attribute_item" && !n.kind().contains("comment") {
                 return Some(n);
             }
-            next = n.next_named_sibling();
+            next = facts.next_named_sibling(n);
         }
         None
     }
@@ -840,6 +829,7 @@ mod rust {
     }
 
     fn servers<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, _source: &str) {
+        let mut entries = None;
         for (index, call) in facts.calls.iter().enumerate() {
             let Some(path) = call.path.as_deref() else {
                 continue;
@@ -876,7 +866,7 @@ mod rust {
                 call: index,
                 node: call.node,
                 function: call.function,
-                entry: is_entry(facts, call.function),
+                entry: is_entry(facts, &mut entries, call.function),
                 framework: fw,
                 shutdown,
                 rpc,
@@ -905,7 +895,7 @@ mod typescript {
         path: &Path,
     ) {
         route_file(model, facts, source, root, path);
-        nest(model, facts, source, root);
+        nest(model, facts, source);
         let Some(fw) = web_framework(facts) else {
             return;
         };
@@ -998,7 +988,7 @@ mod typescript {
         let Some(object) = call.args.first() else {
             return;
         };
-        let Some(literal) = facts.literals.iter().find(|l| l.node == *object) else {
+        let Some(literal) = facts.literal_of(*object) else {
             return;
         };
         let Some(url) = literal
@@ -1124,7 +1114,7 @@ mod typescript {
     }
 
     /// NestJS: methods decorated `@Get()`/`@Post(':id')`/… in a class decorated `@Controller(prefix)`.
-    fn nest<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, source: &str, root: Node<'t>) {
+    fn nest<'t>(model: &mut Handlers<'t>, facts: &FileFacts<'t>, source: &str) {
         // The decorators come from the framework's first module (`@nestjs/common`).
         let decorators = frameworks(Language::TypeScript)
             .find(|(_, fw)| *fw == Framework::Nest)
@@ -1132,15 +1122,15 @@ mod typescript {
         if !decorators.is_some_and(|m| facts.imports_module(m)) {
             return;
         }
-        for class in node::descendants(root).filter(|n| n.kind() == "class_declaration") {
+        for class in facts.nodes_of_kind(&["class_declaration"]) {
             let mut cursor = class.walk();
             let controller = class
                 .children_by_field_name("decorator", &mut cursor)
                 .find_map(|d| decorator(d, source).filter(|(name, _)| name == "Controller"));
             let controller = controller.or_else(|| {
                 // `export @Controller() class …` / decorators before `export`.
-                class
-                    .parent()
+                facts
+                    .parent(class)
                     .filter(|p| p.kind() == "export_statement")
                     .and_then(|p| {
                         let mut c = p.walk();
@@ -1168,9 +1158,7 @@ mod typescript {
                     }
                     "method_definition" => {
                         if let Some(route) = pending.take() {
-                            if let Some(index) =
-                                facts.functions.iter().position(|f| f.node == member)
-                            {
+                            if let Some(index) = facts.function_index(member) {
                                 model.routes.push(Route {
                                     range: TextRange::of(member),
                                     path: Some(route.clone()),
@@ -1272,19 +1260,18 @@ mod typescript {
                 continue;
             };
             let range = TextRange::of(*listener);
-            let closes = facts.calls.iter().any(|c| {
-                range.contains_range(c.range())
-                    && matches!(
-                        c.method.as_deref(),
-                        Some("close" | "stop" | "shutdown" | "terminate" | "closeAllConnections")
-                    )
+            let closes = facts.calls_within(range).any(|c| {
+                matches!(
+                    c.method.as_deref(),
+                    Some("close" | "stop" | "shutdown" | "terminate" | "closeAllConnections")
+                )
             });
             // A listener that is a named function of the file: look inside it (any of that name, as
             // `const gracefulShutdown = …` may be declared once per branch).
             let listener_name = node::text(*listener, source);
             let named = listener.kind() == "identifier"
-                && facts.functions.iter().enumerate().any(|(f, function)| {
-                    function.name == listener_name
+                && facts.functions_named(listener_name).any(|f| {
+                    facts.functions[f].name == listener_name
                         && facts.calls_in(f).any(|c| {
                             matches!(
                                 c.method.as_deref(),

@@ -202,7 +202,7 @@ impl<'t> MessagingModel<'t> {
                 role,
                 via,
                 elsewhere,
-                timing: ack_timing(call.node, scope, facts.language),
+                timing: ack_timing(facts, call.node, scope),
             };
             if let Some(existing) = handlers
                 .iter_mut()
@@ -346,7 +346,6 @@ impl<'t> Handler<'t> {
         processing: &Processing<'t>,
         source: &str,
     ) -> Relation<'t> {
-        let language = facts.language;
         let scope = self.scope(facts);
         let a = facts.calls[ack.call].node;
         let p = facts.calls[processing.call].node;
@@ -355,7 +354,7 @@ impl<'t> Handler<'t> {
             return Relation::Undecided { call: p };
         }
         if let AckTiming::Callback(call) = ack.timing {
-            let closure = closures_between(a, scope, language)
+            let closure = closures_between(facts, a, scope)
                 .last()
                 .copied()
                 .unwrap_or(call);
@@ -370,7 +369,7 @@ impl<'t> Handler<'t> {
             let ack_inside = contains(started, a);
             if !ack_inside
                 && started.end_byte() <= a.start_byte()
-                && can_reach(started, a, source, language)
+                && can_reach(facts, started, a, source)
             {
                 if !waits_between(started, a, scope, source) {
                     return Relation::NotAwaited(started);
@@ -384,7 +383,7 @@ impl<'t> Handler<'t> {
             _ => a,
         };
         if let AckTiming::OnExit(holder) = ack.timing {
-            if control_flow::is_conditional(a, holder) {
+            if control_flow::is_conditional(facts, a, holder) {
                 // `defer func() { if err == nil { m.Ack() } }()`: acked only on the path the code chose.
                 return Relation::AfterSuccess;
             }
@@ -395,7 +394,7 @@ impl<'t> Handler<'t> {
                     .child_by_field_name("body")
                     .is_some_and(|body| contains(body, p))
             } else {
-                registered_first && can_reach(holder, p, source, language)
+                registered_first && can_reach(facts, holder, p, source)
             };
             if covers {
                 return match processing.error {
@@ -406,10 +405,10 @@ impl<'t> Handler<'t> {
                 };
             }
         }
-        if can_reach(ack_point, p, source, language) {
+        if can_reach(facts, ack_point, p, source) {
             return Relation::AckFirst;
         }
-        if !can_reach(p, ack_point, source, language) && !contains(ack_point, p) {
+        if !can_reach(facts, p, ack_point, source) && !contains(ack_point, p) {
             return Relation::Unrelated;
         }
         match processing.error {
@@ -510,8 +509,9 @@ fn ack_calls<'t>(
     }
     wrapped_acks(facts, source, &mut acks);
     // Calls of another file's functions that ack the argument they are given.
+    let acked: rustc_hash::FxHashSet<usize> = acks.iter().map(|a| a.call).collect();
     for (index, call) in facts.calls.iter().enumerate() {
-        if acks.iter().any(|a| a.call == index) || same_file_function(facts, call).is_some() {
+        if acked.contains(&index) || same_file_function(facts, call).is_some() {
             continue;
         }
         if let Some((arg, evidence)) = acks_elsewhere(call) {
@@ -591,9 +591,9 @@ fn wrapped_acks<'t>(facts: &FileFacts<'t>, source: &str, acks: &mut Vec<FoundAck
     }
 }
 
-fn ack_timing<'t>(ack: Node<'t>, scope: Node<'t>, language: Language) -> AckTiming<'t> {
-    // One walk up to the handler (tree-sitter computes each parent from the root).
-    let chain: Vec<Node<'t>> = node::ancestors(ack).take_while(|a| *a != scope).collect();
+fn ack_timing<'t>(facts: &FileFacts<'t>, ack: Node<'t>, scope: Node<'t>) -> AckTiming<'t> {
+    let language = facts.language;
+    let chain: Vec<Node<'t>> = facts.ancestors(ack).take_while(|a| *a != scope).collect();
     if let Some(holder) = chain.iter().find(|a| a.kind() == "defer_statement") {
         return AckTiming::OnExit(*holder);
     }
@@ -652,7 +652,8 @@ fn receive_call(
     if binding.is_parameter {
         // A callback handed to `consume`/`Subscribe`/`run` (directly, or in an options object).
         let function = facts.functions[binding.function].node;
-        return node::ancestors(function)
+        return facts
+            .ancestors(function)
             .take(4)
             .filter(|a| a.kind() == "call_expression")
             .filter_map(|a| writes::call_at(facts, a))
@@ -833,15 +834,18 @@ fn concurrency<'t>(
                                 | "yield_expression"
                         )
                     })
-                || bound_and_awaited(call.node, scope, source);
+                || bound_and_awaited(facts, call.node, scope, source);
             (!waited).then_some(call.node)
         }
     }
 }
 
 /// `const done = process(msg); …; await done;`
-fn bound_and_awaited(call: Node<'_>, scope: Node<'_>, source: &str) -> bool {
-    let Some(declarator) = call.parent().filter(|p| p.kind() == "variable_declarator") else {
+fn bound_and_awaited(facts: &FileFacts<'_>, call: Node<'_>, scope: Node<'_>, source: &str) -> bool {
+    let Some(declarator) = facts
+        .parent(call)
+        .filter(|p| p.kind() == "variable_declarator")
+    else {
         return false;
     };
     let Some(name) = declarator.child_by_field_name("name") else {

@@ -547,7 +547,7 @@ fn method_of_arguments(
             Some(*arg)
         };
         let Some(object) = object else { continue };
-        let Some(literal) = facts.literals.iter().find(|l| l.node.id() == object.id()) else {
+        let Some(literal) = facts.literal_of(object) else {
             continue;
         };
         if let Some(value) = literal.field(field).and_then(|f| f.value) {
@@ -565,8 +565,7 @@ fn method_of_arguments(
         .collect();
     let opaque = options.len() >= 2
         && options.last().is_some_and(|last| {
-            !node::is_string_literal(**last, facts.language)
-                && !facts.literals.iter().any(|l| l.node.id() == last.id())
+            !node::is_string_literal(**last, facts.language) && facts.literal_of(**last).is_none()
         });
     if opaque {
         return None;
@@ -591,7 +590,8 @@ fn method_name(facts: &FileFacts<'_>, value: Node<'_>, source: &str) -> Option<S
 fn inserts_only_when_absent(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> bool {
     let function = call.function;
     let scopes = node::function_kinds(facts.language);
-    node::ancestors(call.node)
+    facts
+        .ancestors(call.node)
         .take_while(|a| !scopes.contains(&a.kind()))
         .any(|a| match a.kind() {
             "match_arm" => a
@@ -776,27 +776,24 @@ fn scope_names(facts: &FileFacts<'_>, source: &str, scope: Option<usize>) -> FxH
         facts.functions[f].range()
     });
     let mut names = FxHashSet::default();
-    for string in facts
+    // Everything below is in document order: each kind is a binary search for the scope, not a scan of the
+    // file per scope.
+    let first = facts
         .strings
+        .partition_point(|s| s.range.start < range.start);
+    for string in facts.strings[first..]
         .iter()
+        .take_while(|s| s.range.start < range.end)
         .filter(|s| range.contains_range(s.range))
     {
         names.insert(normalize(string.value.trim()));
     }
-    for literal in facts
-        .literals
-        .iter()
-        .filter(|l| range.contains_range(TextRange::of(l.node)))
-    {
+    for literal in facts.literals_within(range) {
         for field in &literal.fields {
             names.insert(normalize(&field.name));
         }
     }
-    for assignment in facts
-        .assignments
-        .iter()
-        .filter(|a| range.contains_range(TextRange::of(a.node)))
-    {
+    for assignment in facts.assignments_within(range) {
         let last = assignment
             .target
             .rsplit(['.', ':'])
@@ -804,11 +801,7 @@ fn scope_names(facts: &FileFacts<'_>, source: &str, scope: Option<usize>) -> FxH
             .unwrap_or(&assignment.target);
         names.insert(normalize(last));
     }
-    for call in facts
-        .calls
-        .iter()
-        .filter(|c| range.contains_range(c.range()))
-    {
+    for call in facts.calls_within(range) {
         if let Some(method) = &call.method {
             names.insert(normalize(method));
         }

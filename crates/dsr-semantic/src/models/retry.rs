@@ -174,7 +174,7 @@ impl<'t> Retries<'t> {
             kb,
             effects,
             language: facts.language,
-            parents: RefCell::new(FxHashMap::default()),
+            field_growth: RefCell::new(FxHashMap::default()),
         };
         for lp in &facts.loops {
             if let Some(retry) = analyzer.loop_retry(lp.node, lp.function) {
@@ -218,10 +218,9 @@ struct Analyzer<'a, 't> {
     kb: &'a KnowledgeBase,
     effects: &'a RemoteCalls,
     language: Language,
-    /// Parents of the nodes of the loops analysed so far. tree-sitter finds a node's parent (and next sibling)
-    /// by descending again from the root, which costs as much as the file is wide; one cursor walk per loop
-    /// makes every later ancestor step a lookup.
-    parents: RefCell<FxHashMap<usize, Node<'t>>>,
+    /// Per field name, whether the file grows it (`field_grows`): asked per delay expression, answered by one
+    /// look at the file's assignments per field.
+    field_growth: RefCell<FxHashMap<String, bool>>,
 }
 
 /// The parts of a loop header that matter.
@@ -244,66 +243,23 @@ impl<'a, 't> Analyzer<'a, 't> {
         node::text(n, self.source)
     }
 
-    /// Records the parent of every node under `root` (and `root`'s own), with one cursor walk.
-    fn index_parents(&self, root: Node<'t>) {
-        let mut parents = self.parents.borrow_mut();
-        if parents.contains_key(&root.id()) {
-            return;
-        }
-        if let Some(parent) = root.parent() {
-            parents.insert(root.id(), parent);
-        }
-        let mut cursor = root.walk();
-        let mut stack: Vec<Node<'t>> = Vec::new();
-        'walk: loop {
-            let current = cursor.node();
-            if let Some(parent) = stack.last() {
-                parents.insert(current.id(), *parent);
-            }
-            if cursor.goto_first_child() {
-                stack.push(current);
-                continue;
-            }
-            loop {
-                if cursor.node().id() == root.id() {
-                    break 'walk;
-                }
-                if cursor.goto_next_sibling() {
-                    continue 'walk;
-                }
-                if !cursor.goto_parent() {
-                    break 'walk;
-                }
-                stack.pop();
-            }
-        }
-    }
-
+    /// The parent of `n`, from the facts (tree-sitter would descend from the root for it).
     fn parent(&self, n: Node<'t>) -> Option<Node<'t>> {
-        if let Some(parent) = self.parents.borrow().get(&n.id()) {
-            return Some(*parent);
-        }
-        n.parent()
+        self.facts.parent(n)
     }
 
     /// Ancestors of `n`, nearest first.
     fn ancestors(&self, n: Node<'t>) -> impl Iterator<Item = Node<'t>> + '_ {
-        std::iter::successors(self.parent(n), move |p| self.parent(*p))
+        self.facts.ancestors(n)
     }
 
     /// The named siblings after `n`, comments skipped.
     fn following(&self, n: Node<'t>) -> Vec<Node<'t>> {
-        let Some(parent) = self.parent(n) else {
-            return Vec::new();
-        };
-        let mut cursor = parent.walk();
-        let siblings: Vec<Node<'t>> = parent.named_children(&mut cursor).collect();
-        siblings
-            .into_iter()
-            .skip_while(|s| s.id() != n.id())
-            .skip(1)
-            .filter(|s| !s.kind().contains("comment"))
-            .collect()
+        std::iter::successors(self.facts.next_named_sibling(n), |s| {
+            self.facts.next_named_sibling(*s)
+        })
+        .filter(|s| !s.kind().contains("comment"))
+        .collect()
     }
 
     // ----- loops -------------------------------------------------------------------------------------------
@@ -321,7 +277,6 @@ impl<'a, 't> Analyzer<'a, 't> {
             return None;
         }
         let header = self.header(lp)?;
-        self.index_parents(lp);
         let mut retried = Vec::new();
         let mut edge = None;
         for index in self.effects.calls_in_range(range) {
@@ -1630,6 +1585,9 @@ impl<'a, 't> Analyzer<'a, 't> {
         if field.is_empty() || !field.chars().all(|c| c.is_alphanumeric() || c == '_') {
             return false;
         }
+        if let Some(known) = self.field_growth.borrow().get(field) {
+            return *known;
+        }
         let suffix = format!(".{field}");
         let grows = |assignment: Node<'t>| {
             let written = self.text(assignment);
@@ -1651,7 +1609,7 @@ impl<'a, 't> Analyzer<'a, 't> {
             .iter()
             .filter(|a| a.target.ends_with(&suffix))
             .any(|a| grows(a.node));
-        recorded
+        let found = recorded
             || self
                 .facts
                 .nodes_of_kind(&[
@@ -1662,7 +1620,11 @@ impl<'a, 't> Analyzer<'a, 't> {
                     n.child_by_field_name("left")
                         .is_some_and(|l| self.text(l).ends_with(&suffix))
                 })
-                .any(grows)
+                .any(grows);
+        self.field_growth
+            .borrow_mut()
+            .insert(field.to_string(), found);
+        found
     }
 
     /// Whether a call is a retry library's backoff helper (kb role `backoff`).
@@ -1998,7 +1960,7 @@ impl<'a, 't> Analyzer<'a, 't> {
             .peekable();
         uses.peek().is_some()
             && uses.all(|n| {
-                let Some(member) = n.parent().filter(|p| {
+                let Some(member) = self.facts.parent(n).filter(|p| {
                     matches!(
                         p.kind(),
                         "selector_expression" | "field_expression" | "member_expression"
@@ -2011,7 +1973,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                     return false;
                 };
                 // `rc.Do(…)` calls it; `rc.HTTPClient` only reads the plain client inside.
-                !member.parent().is_some_and(|p| {
+                !self.facts.parent(member).is_some_and(|p| {
                     p.kind() == "call_expression"
                         && p.child_by_field_name("function") == Some(member)
                 })

@@ -185,30 +185,38 @@ impl<'t> StoreAccesses<'t> {
         if name.is_empty() {
             return false;
         }
+        // The strings and calls of a function are a binary search away (both are in document order).
         let own_lock = |f: usize| {
-            facts.strings.iter().any(|s| {
-                s.function.map(|g| facts.outermost_function(g)) == Some(f) && {
-                    let text = s.value.to_ascii_lowercase();
-                    ADVISORY_LOCKS.iter().any(|lock| text.contains(lock))
-                }
-            })
+            let range = facts.functions[f].range();
+            let first = facts
+                .strings
+                .partition_point(|s| s.range.start < range.start);
+            facts.strings[first..]
+                .iter()
+                .take_while(|s| s.range.start < range.end)
+                .any(|s| {
+                    s.function.map(|g| facts.outermost_function(g)) == Some(f) && {
+                        let text = s.value.to_ascii_lowercase();
+                        ADVISORY_LOCKS.iter().any(|lock| text.contains(lock))
+                    }
+                })
         };
         let named = |callee: &str| {
-            facts.functions.iter().position(|f| {
-                !f.name.is_empty() && callee.rsplit(['.', ':']).next() == Some(f.name.as_str())
-            })
+            let last = callee.rsplit(['.', ':']).next().unwrap_or(callee);
+            facts
+                .functions_named(last)
+                .find(|&f| !last.is_empty() && facts.functions[f].name == last)
         };
         let holds_lock = |f: usize| {
             own_lock(f)
-                || facts.calls.iter().any(|c| {
+                || facts.calls_in(f).any(|c| {
                     c.function.map(|g| facts.outermost_function(g)) == Some(f)
                         && named(&c.callee_text)
                             .is_some_and(|helper| helper != f && own_lock(helper))
                 })
         };
         let mut sites = facts
-            .calls
-            .iter()
+            .calls_named(name)
             .filter(|c| c.callee_text.rsplit(['.', ':']).next() == Some(name))
             .filter_map(|c| c.function.map(|f| facts.outermost_function(f)))
             .filter(|caller| *caller != function)
@@ -388,7 +396,10 @@ fn on_local_collection(facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> 
                 return false;
             }
             let field = node::text(property, source);
-            let Some(class) = node::ancestors(call.node).find(|a| a.kind() == "class_body") else {
+            let Some(class) = facts
+                .ancestors(call.node)
+                .find(|a| a.kind() == "class_body")
+            else {
                 return false;
             };
             node::named_children(class)
@@ -467,23 +478,21 @@ fn etcd_access<'t>(
 /// `Txn(ctx).If(cmp).Then(OpPut(…))`, `Txn::new().when([cmp]).and_then([TxnOp::put(…)])`,
 /// `client.if(…).then(client.put(k).value(v))`.
 fn in_compared_transaction(facts: &FileFacts<'_>, kb: &KnowledgeBase, call: &Call<'_>) -> bool {
+    // The calls around this one: its ancestors that are calls (not a scan of every call of the file).
     let chain_calls: Vec<&Call<'_>> = facts
-        .calls
-        .iter()
-        .filter(|c| c.node != call.node && contains(c.node, call.node))
+        .ancestors(call.node)
+        .filter_map(|a| facts.call_index(a))
+        .map(|index| &facts.calls[index])
         .collect();
     chain_calls.iter().any(|outer| {
         // The operation sits in the outer call's arguments; the compare is a link of the same chain.
         let in_args = outer.args.iter().any(|a| contains(*a, call.node));
         in_args
-            && node::descendants(outer.node).any(|n| {
-                facts.calls.iter().any(|c| {
-                    c.node == n
-                        && !c.args.is_empty()
-                        && !contains(c.node, call.node)
-                        && kb.role_of(facts, c, &[ApiRole::Compare]).is_some()
-                        && !c.args.iter().all(|a| is_empty_list(*a))
-                })
+            && facts.calls_within(outer.range()).any(|c| {
+                !c.args.is_empty()
+                    && !contains(c.node, call.node)
+                    && kb.role_of(facts, c, &[ApiRole::Compare]).is_some()
+                    && !c.args.iter().all(|a| is_empty_list(*a))
             })
     })
 }
@@ -523,7 +532,7 @@ fn object_access<'t>(
                 Some(n)
             }
         });
-    if let Some(literal) = input.and_then(|n| facts.literals.iter().find(|l| l.node == n)) {
+    if let Some(literal) = input.and_then(|n| facts.literal_of(n)) {
         if let Some(field) = literal.field(key_field) {
             key = Some(field.value.unwrap_or(field.node));
         }

@@ -120,6 +120,7 @@ impl<'t> TimeModel<'t> {
             path_nodes: FxHashMap::default(),
             field_stores: RefCell::default(),
             stored_fields: FxHashMap::default(),
+            bindings: FxHashMap::default(),
         };
         builder.find_readings();
         builder.classify();
@@ -250,6 +251,9 @@ struct Builder<'f, 't, 's> {
     field_stores: RefCell<FieldStores>,
     /// The stores of the first pass, read by the second.
     stored_fields: FieldStores,
+    /// Local name → the readings bound to a local of that name (`ClockReading::binding`), so that a name is
+    /// looked up among its own bindings, not every reading of the file.
+    bindings: FxHashMap<String, Vec<usize>>,
 }
 
 /// (type, field) → the readings stored in that field by the type's methods, each with whether the stored value
@@ -529,9 +533,10 @@ impl<'t> Builder<'_, 't, '_> {
     /// The reading bound to local `name` visible at `offset` (the latest such binding before it).
     fn binding_reading(&self, name: &str, offset: usize) -> Option<(usize, bool)> {
         let function = self.facts.function_at(offset);
-        self.readings
+        self.bindings
+            .get(name)?
             .iter()
-            .enumerate()
+            .map(|&i| (i, &self.readings[i]))
             .filter_map(|(i, r)| {
                 let (bound, declaration) = r.binding.as_ref()?;
                 let visible = bound == name
@@ -580,6 +585,9 @@ impl<'t> Builder<'_, 't, '_> {
                 continue;
             };
             self.readings[index].binding = self.declared_local(top);
+            if let Some((name, _)) = &self.readings[index].binding {
+                self.bindings.entry(name.clone()).or_default().push(index);
+            }
         }
         for index in 0..self.readings.len() {
             let Some(top) = self.top_of(index) else {
@@ -692,14 +700,17 @@ impl<'t> Builder<'_, 't, '_> {
             None => dsr_syntax::TextRange::new(0, self.source.len()),
         };
         let mut found = Vec::new();
-        for (range, ident) in &self.facts.identifiers {
-            if range.start < declaration.end_byte() || !scope.contains_range(*range) {
+        // Identifiers are in document order: from the declaration's end to the end of the scope.
+        let identifiers = &self.facts.identifiers;
+        let first = identifiers.partition_point(|(range, _)| range.start < declaration.end_byte());
+        for (range, ident) in identifiers[first..]
+            .iter()
+            .take_while(|(range, _)| range.start < scope.end)
+        {
+            if !scope.contains_range(*range) || self.text(*ident) != name {
                 continue;
             }
-            if self.text(*ident) != name {
-                continue;
-            }
-            if is_assignment_target(*ident) {
+            if is_assignment_target(self.facts, *ident) {
                 break;
             }
             found.push(*ident);
@@ -719,8 +730,9 @@ impl<'t> Builder<'_, 't, '_> {
         self.record_field_store(index, dropped, value, parent);
         // Field initializers: Go `Version: v`, Rust `version: v`, TS `version: v`.
         let field_name = match parent.kind() {
-            "literal_element" => parent
-                .parent()
+            "literal_element" => self
+                .facts
+                .parent(parent)
                 .filter(|k| k.kind() == "keyed_element")
                 .and_then(|k| {
                     let key = k.child_by_field_name("key")?;
@@ -1081,14 +1093,16 @@ impl<'t> Builder<'_, 't, '_> {
     /// it does not wait for a deadline, since the clock is not read again.
     fn steps_through_range(&self, comparison: Node<'t>) -> bool {
         let mut condition = comparison;
-        while let Some(parent) = condition
-            .parent()
+        while let Some(parent) = self
+            .facts
+            .parent(condition)
             .filter(|p| p.kind() == "parenthesized_expression")
         {
             condition = parent;
         }
-        let Some(looped) = condition
-            .parent()
+        let Some(looped) = self
+            .facts
+            .parent(condition)
             .filter(|p| matches!(p.kind(), "for_statement" | "for_clause"))
             .filter(|p| {
                 p.child_by_field_name("condition")
@@ -1129,8 +1143,9 @@ impl<'t> Builder<'_, 't, '_> {
     /// slow-call report, which a clock step makes wrong once, not a timeout that abandons work.
     fn only_decides_logging(&self, comparison: Node<'t>) -> bool {
         let mut condition = comparison;
-        while let Some(parent) = condition
-            .parent()
+        while let Some(parent) = self
+            .facts
+            .parent(condition)
             .filter(|p| p.kind() == "parenthesized_expression")
         {
             condition = parent;
@@ -1259,9 +1274,15 @@ impl<'t> Builder<'_, 't, '_> {
         name: &str,
         offset: usize,
     ) -> Option<Node<'t>> {
-        self.facts
-            .assignments
-            .iter()
+        // Inside a function, only its assignments (a binary search); at top level, every one.
+        let candidates: Box<dyn Iterator<Item = &crate::facts::Assignment<'t>>> = match function {
+            Some(f) => Box::new(
+                self.facts
+                    .assignments_within(self.facts.functions[f].range()),
+            ),
+            None => Box::new(self.facts.assignments.iter()),
+        };
+        candidates
             .filter(|a| a.declares && a.node.start_byte() < offset && a.function == function)
             .filter(|a| {
                 a.target.starts_with(['{', '[', '('])
@@ -1324,12 +1345,12 @@ impl<'t> Builder<'_, 't, '_> {
 }
 
 /// Whether an identifier is (one of) the targets of an assignment or declaration.
-fn is_assignment_target(ident: Node<'_>) -> bool {
-    let Some(parent) = ident.parent() else {
+fn is_assignment_target(facts: &FileFacts<'_>, ident: Node<'_>) -> bool {
+    let Some(parent) = facts.parent(ident) else {
         return false;
     };
     match parent.kind() {
-        "expression_list" => parent.parent().is_some_and(|s| {
+        "expression_list" => facts.parent(parent).is_some_and(|s| {
             matches!(s.kind(), "short_var_declaration" | "assignment_statement")
                 && s.child_by_field_name("left")
                     .is_some_and(|l| l.id() == parent.id())

@@ -356,18 +356,19 @@ pub fn same_file_function(facts: &FileFacts<'_>, call: &Call<'_>) -> Option<usiz
     if callee.is_empty() || call.is_new {
         return None;
     }
+    // Candidates by the last segment of their name (an index), not a scan of every function per call.
     if let Some(method) = call.method.as_deref() {
         let dotted = format!(".{method}");
         let pathed = format!("::{method}");
-        return facts
-            .functions
-            .iter()
-            .position(|f| f.name.ends_with(&dotted) || f.name.ends_with(&pathed));
+        return facts.functions_named(method).find(|&f| {
+            let name = &facts.functions[f].name;
+            name.ends_with(&dotted) || name.ends_with(&pathed)
+        });
     }
-    facts.functions.iter().position(|f| {
-        f.name == callee
-            || (facts.language == Language::Rust
-                && callee.contains("::")
-                && f.name.ends_with(callee))
+    let last = callee.rsplit(['.', ':']).next().unwrap_or(callee);
+    facts.functions_named(last).find(|&f| {
+        let name = &facts.functions[f].name;
+        name == callee
+            || (facts.language == Language::Rust && callee.contains("::") && name.ends_with(callee))
     })
 }

@@ -102,7 +102,7 @@ pub fn transactions<'t>(
     let mut found = Vec::new();
     for (index, call) in facts.calls.iter().enumerate() {
         if let Some(api) = kb.role_of(facts, call, &[ApiRole::TxBegin]) {
-            let statement = statement_of(call.node, facts.language);
+            let statement = statement_of(facts, call.node);
             let closure = call.args.iter().copied().find(|a| {
                 node::function_kinds(facts.language).contains(&a.kind()) || a.kind() == "array"
             });
@@ -136,7 +136,7 @@ pub fn transactions<'t>(
                     .first()
                     .and_then(|p| pattern_names(*p, source).into_iter().next());
             } else {
-                tx.handle = bound_name(call.node, source)
+                tx.handle = bound_name(facts, call.node, source)
                     .or_else(|| call.receiver.and_then(|r| root_name(r, source)));
                 collect_ends(facts, kb, &mut tx, source);
             }
@@ -145,7 +145,7 @@ pub fn transactions<'t>(
         }
         // `BEGIN` as SQL text, on the outermost call of its chain.
         if !kb.call(facts, call).is_some_and(|a| a.kind == ApiKind::Db)
-            || is_receiver_of_call(call.node)
+            || is_receiver_of_call(facts, call.node)
         {
             continue;
         }
@@ -160,7 +160,7 @@ pub fn transactions<'t>(
             begin: index,
             style: TxStyle::SqlText,
             handle: sql_executor(facts, kb, call, source),
-            statement: statement_of(call.node, facts.language),
+            statement: statement_of(facts, call.node),
             body: None,
             rolls_back_itself: false,
             rollback_spelling: None,
@@ -200,18 +200,20 @@ fn sql_executor(
     }
 }
 
-fn is_receiver_of_call(n: Node<'_>) -> bool {
-    n.parent().is_some_and(|p| {
+fn is_receiver_of_call(facts: &FileFacts<'_>, n: Node<'_>) -> bool {
+    facts.parent(n).is_some_and(|p| {
         matches!(
             p.kind(),
             "field_expression" | "member_expression" | "selector_expression"
-        ) && p.parent().is_some_and(|c| c.kind() == "call_expression")
+        ) && facts
+            .parent(p)
+            .is_some_and(|c| c.kind() == "call_expression")
     })
 }
 
 /// The statement a call is part of.
-fn statement_of(call: Node<'_>, language: Language) -> Node<'_> {
-    let statement_kinds: &[&str] = match language {
+fn statement_of<'t>(facts: &FileFacts<'t>, call: Node<'t>) -> Node<'t> {
+    let statement_kinds: &[&str] = match facts.language {
         Language::Go => &[
             "short_var_declaration",
             "assignment_statement",
@@ -228,17 +230,18 @@ fn statement_of(call: Node<'_>, language: Language) -> Node<'_> {
             "return_statement",
         ],
     };
-    node::ancestors(call)
+    facts
+        .ancestors(call)
         .find(|a| statement_kinds.contains(&a.kind()))
         .unwrap_or(call)
 }
 
 /// The name a call's result is bound to: `tx` in `tx, err := db.Begin()`, `let mut tx = pool.begin().await?`,
 /// `const trx = await knex.transaction()`.
-fn bound_name(call: Node<'_>, source: &str) -> Option<String> {
+fn bound_name(facts: &FileFacts<'_>, call: Node<'_>, source: &str) -> Option<String> {
     let mut n = call;
     loop {
-        let parent = n.parent()?;
+        let parent = facts.parent(n)?;
         match parent.kind() {
             "await_expression"
             | "try_expression"
@@ -273,7 +276,7 @@ fn collect_ends<'t>(
     let scope = tx
         .function
         .map(|f| facts.functions[f].node)
-        .or_else(|| begin.parent());
+        .or_else(|| facts.parent(begin));
     let Some(scope) = scope else { return };
     let after_begin = dsr_syntax::TextRange::new(begin.end_byte(), scope.end_byte());
     for index in calls_within(facts, after_begin) {
@@ -282,7 +285,8 @@ fn collect_ends<'t>(
             call.receiver.and_then(|r| root_name(r, source)).as_deref() == Some(handle.as_str());
         let role = match tx.style {
             TxStyle::SqlText => {
-                if is_receiver_of_call(call.node) || !executor_names(call, source).contains(&handle)
+                if is_receiver_of_call(facts, call.node)
+                    || !executor_names(call, source).contains(&handle)
                 {
                     None
                 } else if let Some(sql) = sql_text(facts, kb, call, source) {
@@ -313,7 +317,7 @@ fn collect_ends<'t>(
                 tx.rollbacks.push(index);
                 if tx.deferred_rollback.is_none() {
                     tx.deferred_rollback =
-                        crate::models::control_flow::deferred_by(call.node, scope);
+                        crate::models::control_flow::deferred_by(facts, call.node, scope);
                 }
             }
             Some(ApiRole::Release) => tx.releases.push(index),

@@ -310,15 +310,23 @@ pub fn write_sites<'t>(
             found.push(write);
         }
     }
-    // A chain (`sqlx::query("INSERT …").execute(&pool)`) is one write: keep its outermost call.
+    // A chain (`sqlx::query("INSERT …").execute(&pool)`) is one write: keep its outermost call. The calls a
+    // write's receiver chain can belong to contain it: its ancestors, not every write of the file.
+    let by_call: rustc_hash::FxHashMap<usize, usize> =
+        found.iter().enumerate().map(|(i, w)| (w.call, i)).collect();
     let inner: Vec<bool> = found
         .iter()
         .map(|w| {
-            found.iter().any(|outer| {
-                outer.call != w.call
-                    && outer.target == w.target
-                    && in_receiver_chain(facts, outer.call, w.node)
-            })
+            facts
+                .ancestors(w.node)
+                .filter_map(|a| facts.call_index(a))
+                .filter_map(|c| by_call.get(&c))
+                .any(|&o| {
+                    let outer = &found[o];
+                    outer.call != w.call
+                        && outer.target == w.target
+                        && in_receiver_chain(facts, outer.call, w.node)
+                })
         })
         .collect();
     let mut inner = inner.into_iter();

@@ -210,18 +210,16 @@ impl<'t> Analyzer<'_, 't> {
         if node::function_kinds(self.language).contains(&callback.kind()) {
             return self
                 .facts
-                .calls
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| TextRange::of(callback).contains_range(c.range()))
-                .find_map(|(i, _)| self.effects.local_callee(i));
+                .call_indexes_within(TextRange::of(callback))
+                .find_map(|i| self.effects.local_callee(i));
         }
         let written = self.text(callback);
         let written = written.strip_suffix(".bind(this)").unwrap_or(written);
         let name = written.rsplit(['.', ':']).next()?;
-        self.facts.functions.iter().position(|f| {
-            f.name == name
-                || f.name.rsplit(['.', ':']).next() == Some(name) && written.contains('.')
+        self.facts.functions_named(name).find(|&f| {
+            let function = &self.facts.functions[f].name;
+            function == name
+                || function.rsplit(['.', ':']).next() == Some(name) && written.contains('.')
         })
     }
 
@@ -452,9 +450,9 @@ impl<'t> Analyzer<'_, 't> {
         else {
             return false;
         };
-        self.facts.assignments.iter().any(|a| {
-            a.target == name && TextRange::of(branch).contains_range(TextRange::of(a.node))
-        })
+        self.facts
+            .assignments_within(TextRange::of(branch))
+            .any(|a| a.target == name)
     }
 
     /// Whether a delay computation is capped: `min(…)`, `Math.min`, `.min(`, `std::cmp::min`, a comparison
