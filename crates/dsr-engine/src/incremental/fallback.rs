@@ -5,8 +5,9 @@
 //! services (one big type whose methods call each other and write the same fields) those closures reach most
 //! of the file, and an edit to a method changes every slice that holds it: the plan then asks for several
 //! near-whole-file analyses, each with its own parse. Before running the slices, the analysis compares what
-//! they would read with the file's size; past it, it analyses the file once on the document's tree (no parse)
-//! and cuts that result into the slices' cache entries, exactly as when a document is opened.
+//! they would read with the file's size; past it, it analyses their union once when that reads less than the
+//! file, else the file once on the document's tree (no parse), and cuts that result into the slices' cache
+//! entries, exactly as when a document is opened.
 
 use std::path::Path;
 use std::sync::Arc;
