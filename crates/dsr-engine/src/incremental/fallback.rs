@@ -5,8 +5,9 @@
 //! services (one big type whose methods call each other and write the same fields) those closures reach most
 //! of the file, and an edit to a method changes every slice that holds it: the plan then asks for several
 //! near-whole-file analyses, each with its own parse. Before running the slices, the analysis compares what
-//! they would read with the file's size; past it, it analyses the file once on the document's tree (no parse)
-//! and cuts that result into the slices' cache entries, exactly as when a document is opened.
+//! they would read with the file's size; past it, it analyses their union once when that reads less than the
+//! file, else the file once on the document's tree (no parse), and cuts that result into the slices' cache
+//! entries, exactly as when a document is opened.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -23,8 +24,11 @@ use crate::engine::{Analysis, Engine, RawAnalysis};
 /// parse costs about half as much per byte as the rules) and the fixed cost of an analysis (facts, every
 /// rule's setup), about a small function's worth.
 fn slice_cost(bytes: usize) -> usize {
-    bytes + bytes / 2 + 512
+    bytes + bytes / 2 + SLICE_ALLOWANCE
 }
+
+/// The fixed cost of analysing a slice, in bytes of whole-file analysis.
+const SLICE_ALLOWANCE: usize = 512;
 
 /// How the slices an edit needs (those the cache lacks) are analysed.
 pub(super) enum Strategy {
@@ -59,8 +63,11 @@ pub(super) fn strategy<'a>(
     for slice in pending.clone() {
         cost += slice_cost(bytes(slice));
         if cost > source_len {
+            // The union's parse is not priced: the next keystroke in the same function asks for the same union
+            // with one chunk changed, parsed from the last one's tree (a fresh parse of it still costs less than
+            // the from-scratch parse that the whole-file analysis is bounded by).
             let union = SliceSpec::union(pending);
-            return if slice_cost(bytes(&union)) < source_len {
+            return if bytes(&union) + SLICE_ALLOWANCE < source_len {
                 Strategy::Union(union)
             } else {
                 Strategy::WholeFile
