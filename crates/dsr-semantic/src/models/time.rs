@@ -29,6 +29,23 @@ use crate::models::remote::RemoteCalls;
 
 mod fields;
 
+/// Go: the target `value` is assigned to when it stands in the right-hand `list` of an assignment
+/// (`a, r.f = x, v` → `r.f`): the left-hand expression at the same position.
+fn go_assigned_target<'t>(
+    facts: &FileFacts<'t>,
+    list: Node<'t>,
+    value: Node<'t>,
+) -> Option<Node<'t>> {
+    let statement = facts.parent(list)?;
+    if statement.kind() != "assignment_statement"
+        || statement.child_by_field_name("right")?.id() != list.id()
+    {
+        return None;
+    }
+    let position = node::named_children(list).position(|c| c.id() == value.id())?;
+    node::named_children(statement.child_by_field_name("left")?).nth(position)
+}
+
 /// One call that reads the wall clock.
 #[derive(Clone, Debug)]
 pub struct ClockReading<'t> {
@@ -816,23 +833,14 @@ impl<'t> Builder<'_, 't, '_> {
     /// The name a value is assigned to when the target is a field or a string key (`e.Version = v`,
     /// `m["seq"] = v`, `this.version = v`).
     fn assigned_name(&self, parent: Node<'t>, value: Node<'t>) -> Option<String> {
-        let (statement, target) = if parent.kind() == "expression_list" {
-            let statement = self.facts.parent(parent)?;
-            if statement.kind() != "assignment_statement"
-                || statement.child_by_field_name("right")?.id() != parent.id()
-            {
-                return None;
-            }
-            let position = node::named_children(parent).position(|c| c.id() == value.id())?;
-            let left = statement.child_by_field_name("left")?;
-            (statement, node::named_children(left).nth(position)?)
+        let target = if parent.kind() == "expression_list" {
+            go_assigned_target(self.facts, parent, value)?
         } else {
             if parent.child_by_field_name("right")?.id() != value.id() {
                 return None;
             }
-            (parent, parent.child_by_field_name("left")?)
+            parent.child_by_field_name("left")?
         };
-        let _ = statement;
         match target.kind() {
             "selector_expression" => {
                 Some(self.text(target.child_by_field_name("field")?).to_string())

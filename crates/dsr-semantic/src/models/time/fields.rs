@@ -175,15 +175,7 @@ impl<'t> Builder<'_, 't, '_> {
         match parent.kind() {
             // Go `r.f = v`, `r.f[k] = v`.
             "expression_list" => {
-                let statement = self.facts.parent(parent)?;
-                if statement.kind() != "assignment_statement"
-                    || statement.child_by_field_name("right")?.id() != parent.id()
-                {
-                    return None;
-                }
-                let position = node::named_children(parent).position(|c| c.id() == value.id())?;
-                let left = statement.child_by_field_name("left")?;
-                self.receiver_field(node::named_children(left).nth(position)?)
+                self.receiver_field(super::go_assigned_target(self.facts, parent, value)?)
             }
             "assignment_expression" => {
                 if parent.child_by_field_name("right")?.id() != value.id() {
