@@ -107,26 +107,23 @@ fn go_command_bodies(facts: &FileFacts<'_>, conventions: &RoleConventions) -> Ve
             // A literal only: a function named there (`RunE: runStatus`) is declared in another top-level
             // item, which the incremental slices of that function cannot see, so its role would differ between
             // a keystroke's analysis and the file's.
-            // tree-sitter-go wraps a keyed element's value in a `literal_element`.
-            let value = field.value.map(|v| match v.kind() {
-                "literal_element" => v.named_child(0).unwrap_or(v),
-                _ => v,
-            });
-            if let Some(value) = value.filter(|v| v.kind() == "func_literal") {
+            if let Some(value) = field
+                .value_expression()
+                .filter(|v| v.kind() == "func_literal")
+            {
                 bodies.push(value.byte_range());
             }
         }
     }
     let serves = |body: &Range<usize>| {
-        facts.calls.iter().any(|call| {
-            body.start <= call.node.start_byte()
-                && call.node.end_byte() <= body.end
-                && call
-                    .callee_text
+        facts
+            .calls_within(TextRange::new(body.start, body.end))
+            .any(|call| {
+                call.callee_text
                     .rsplit('.')
                     .next()
                     .is_some_and(|last| tool.go_command_service_calls.iter().any(|s| s == last))
-        })
+            })
     };
     bodies.retain(|body| !serves(body));
     bodies.sort_by_key(|body| (body.start, std::cmp::Reverse(body.end)));

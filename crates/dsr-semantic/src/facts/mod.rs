@@ -136,6 +136,16 @@ pub struct Field<'t> {
     pub value: Option<Node<'t>>,
 }
 
+impl<'t> Field<'t> {
+    /// The value's expression: tree-sitter-go wraps a keyed element's value in a `literal_element`.
+    pub fn value_expression(&self) -> Option<Node<'t>> {
+        self.value.map(|v| match v.kind() {
+            "literal_element" => v.named_child(0).unwrap_or(v),
+            _ => v,
+        })
+    }
+}
+
 /// A Go composite literal, a Rust struct expression, or a TS object literal.
 #[derive(Clone, Debug)]
 pub struct Literal<'t> {

@@ -363,18 +363,16 @@ fn typed_set_if_absent<'t>(
     };
     if let Some(literal) = facts.literals.iter().find(|l| l.node == options) {
         let value = |name: &str| {
-            literal.field(name).and_then(|f| f.value).map(|v| {
-                let inner = if v.kind() == "literal_element" {
-                    v.named_child(0).unwrap_or(v)
-                } else {
-                    v
-                };
-                (
-                    inner,
-                    node::string_literal_value(inner, source, language)
-                        .unwrap_or_else(|| compact(node::text(inner, source))),
-                )
-            })
+            literal
+                .field(name)
+                .and_then(|f| f.value_expression())
+                .map(|inner| {
+                    (
+                        inner,
+                        node::string_literal_value(inner, source, language)
+                            .unwrap_or_else(|| compact(node::text(inner, source))),
+                    )
+                })
         };
         let nx = value("Mode").is_some_and(|(_, m)| m.eq_ignore_ascii_case("nx"))
             || value("NX").is_some_and(|(_, v)| v == "true")
