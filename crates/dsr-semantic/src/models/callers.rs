@@ -126,16 +126,22 @@ pub fn may_be_called_elsewhere(facts: &FileFacts<'_>, source: &str, function: us
             let name = f.name.rsplit('.').next().unwrap_or(&f.name);
             name.starts_with(|c: char| c.is_uppercase())
         }
-        Language::Rust => node::text(declaration, source)
-            .trim_start()
-            .starts_with("pub"),
+        // `pub fn`, `pub(crate) fn`.
+        Language::Rust => {
+            node::named_children(declaration).any(|c| c.kind() == "visibility_modifier")
+        }
         _ => {
             if declaration.kind() == "method_definition" {
-                let text = node::text(declaration, source).trim_start();
-                return !(text.starts_with("private") || text.starts_with('#'));
+                let private = node::named_children(declaration).any(|c| {
+                    (c.kind() == "accessibility_modifier" && node::text(c, source) == "private")
+                        || c.kind() == "private_property_identifier"
+                });
+                return !private;
             }
             // `export function f`, `export const f = (…) => …`, `export default function`.
-            node::enclosing(declaration, &["export_statement"]).is_some()
+            facts
+                .ancestors(declaration)
+                .any(|a| a.kind() == "export_statement")
         }
     }
 }
