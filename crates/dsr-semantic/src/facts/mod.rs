@@ -61,6 +61,15 @@ impl Function<'_> {
             .iter()
             .find(|p| p.type_path.as_deref() == Some(type_path))
     }
+
+    /// The type a method belongs to, as its name writes it (`Type::method` → `Type`, `Class.method` → `Class`,
+    /// `Cache<K>::get` → `Cache<K>`); `None` for a plain function.
+    pub fn owner(&self) -> Option<&str> {
+        self.name
+            .rsplit_once("::")
+            .or_else(|| self.name.rsplit_once('.'))
+            .map(|(owner, _)| owner)
+    }
 }
 
 /// How the caller's context reaches a function: what to pass on instead of starting a fresh one.

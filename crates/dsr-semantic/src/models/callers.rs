@@ -45,7 +45,7 @@ pub fn calls_of<'t>(facts: &'t FileFacts<'t>, source: &str, function: usize) -> 
     let Some(target) = facts.functions.get(function) else {
         return Vec::new();
     };
-    let owner = owner_of(&target.name);
+    let owner = target.owner();
     facts
         .calls
         .iter()
@@ -63,7 +63,7 @@ pub fn calls_of<'t>(facts: &'t FileFacts<'t>, source: &str, function: usize) -> 
                         .function
                         .map(|f| facts.outermost_function(f))
                         .and_then(|f| facts.functions.get(f))
-                        .and_then(|f| owner_of(&f.name))
+                        .and_then(|f| f.owner())
                         == Some(owner)
             }
             (None, None) => true,
@@ -104,13 +104,6 @@ pub fn returned_values<'t>(facts: &FileFacts<'t>, function: usize) -> Vec<Node<'
         }
     }
     values
-}
-
-/// `Class.method` → `Class`, `Type::method` → `Type`; `None` for a plain function.
-fn owner_of(name: &str) -> Option<&str> {
-    name.rsplit_once("::")
-        .or_else(|| name.rsplit_once('.'))
-        .map(|(owner, _)| owner)
 }
 
 /// Whether code outside the file may call `function`: a TypeScript function or `const` that is exported, a class

@@ -36,12 +36,7 @@ impl<'t> Builder<'_, 't, '_> {
         let mut current = self.facts.function_at(n.start_byte());
         while let Some(index) = current {
             let function = self.facts.functions.get(index)?;
-            let name = function.name.as_str();
-            let owner = name
-                .rsplit_once("::")
-                .or_else(|| name.rsplit_once('.'))
-                .map(|(owner, _)| owner);
-            if let Some(owner) = owner.filter(|o| !o.is_empty()) {
+            if let Some(owner) = function.owner().filter(|o| !o.is_empty()) {
                 return Some((
                     owner.split('<').next().unwrap_or(owner).to_string(),
                     Some(index),
@@ -51,10 +46,12 @@ impl<'t> Builder<'_, 't, '_> {
         }
         // A TypeScript class field initializer belongs to no method, only to its class.
         if self.language().is_typescript() {
-            let class = node::enclosing(
-                n,
-                &["class_declaration", "class", "abstract_class_declaration"],
-            )?;
+            let class = self.facts.ancestors(n).find(|a| {
+                matches!(
+                    a.kind(),
+                    "class_declaration" | "class" | "abstract_class_declaration"
+                )
+            })?;
             let name = class.child_by_field_name("name")?;
             return Some((self.text(name).to_string(), None));
         }
