@@ -213,6 +213,32 @@ pub fn awaits_inside_out(call: Node<'_>) -> bool {
 }
 
 /// Node kinds that are function-like scopes (their own `return`, their own parameters) in each grammar.
+/// Rust: whether a `match` arm's pattern takes the failure of a `Result`: `Err(..)` (also written
+/// `Result::Err(..)`), or a future's failed poll, `Poll::Ready(Err(..))`.
+pub fn rust_pattern_is_err(pattern: Node<'_>, source: &str) -> bool {
+    let variant = |p: Node<'_>| {
+        (p.kind() == "tuple_struct_pattern")
+            .then(|| p.child_by_field_name("type"))
+            .flatten()
+            .map(|t| {
+                let path = text(t, source);
+                path.rsplit("::").next().unwrap_or(path).trim()
+            })
+    };
+    // A `match` arm's pattern comes wrapped, with its guard, in a `match_pattern`.
+    let pattern = match pattern.kind() {
+        "match_pattern" => pattern.named_child(0).unwrap_or(pattern),
+        _ => pattern,
+    };
+    match variant(pattern) {
+        Some("Err") => true,
+        Some("Ready") => named_children(pattern)
+            .nth(1)
+            .is_some_and(|inner| variant(inner) == Some("Err")),
+        _ => false,
+    }
+}
+
 pub fn function_kinds(language: Language) -> &'static [&'static str] {
     match language {
         Language::Go => &["function_declaration", "method_declaration", "func_literal"],

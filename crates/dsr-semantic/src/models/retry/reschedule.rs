@@ -12,7 +12,6 @@ use rustc_hash::FxHashSet;
 use tree_sitter::Node;
 
 use super::{Analyzer, Counter, Delay, Retry, RetryKind};
-use crate::facts::compact;
 use crate::facts::Call;
 
 /// Names of timer calls that run a callback later, with the argument holding the callback and the one
@@ -275,13 +274,11 @@ impl<'t> Analyzer<'_, 't> {
                     }
                 }
                 "match_arm" => {
-                    let pattern = ancestor
-                        .child_by_field_name("pattern")
-                        .map(|p| self.text(p));
                     // `Err(_)`, and a future's failed poll: `Poll::Ready(Err(_))`.
-                    if pattern.is_some_and(|p| {
-                        p.trim_start().starts_with("Err") || compact(p).contains("Ready(Err(")
-                    }) {
+                    if ancestor
+                        .child_by_field_name("pattern")
+                        .is_some_and(|p| node::rust_pattern_is_err(p, self.source))
+                    {
                         return true;
                     }
                 }
