@@ -273,14 +273,13 @@ impl<'t> Analyzer<'_, 't> {
                         }
                     }
                 }
-                "match_arm" => {
-                    // `Err(_)`, and a future's failed poll: `Poll::Ready(Err(_))`.
+                // `Err(_)`, and a future's failed poll: `Poll::Ready(Err(_))`.
+                "match_arm"
                     if ancestor
                         .child_by_field_name("pattern")
-                        .is_some_and(|p| node::rust_pattern_is_err(p, self.source))
-                    {
-                        return true;
-                    }
+                        .is_some_and(|p| node::rust_pattern_is_err(p, self.source)) =>
+                {
+                    return true;
                 }
                 "arguments" => {
                     // `emitter.on("error", () => …)`, `promise.catch(() => …)`.
