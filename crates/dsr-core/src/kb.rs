@@ -844,6 +844,9 @@ pub enum PathGroupKind {
     BlockingChannel,
     /// The receiver type of such a channel (`std::sync::mpsc::Receiver`).
     BlockingReceiver,
+    /// Makes a channel whose receiver is awaited (`tokio::sync::mpsc::channel`): a file that imports one may be
+    /// receiving from it, so an untyped `recv()` there is not taken for a blocking one.
+    AsyncChannel,
     /// Starts an OS thread whose handle's `join()` blocks (`std::thread::spawn`).
     ThreadSpawn,
     /// The handle type of such a thread (`std::thread::JoinHandle`).
@@ -1423,6 +1426,22 @@ impl KnowledgeBase {
         })
     }
 
+    /// The canonical paths of `group` for a language, in no particular order.
+    pub fn group_paths(
+        &self,
+        language: Language,
+        group: PathGroupKind,
+    ) -> impl Iterator<Item = &str> {
+        self.path_groups
+            .iter()
+            .filter(move |(_, groups)| {
+                groups
+                    .iter()
+                    .any(|(l, g)| *g == group && Self::same_family(*l, language))
+            })
+            .map(|(path, _)| path.as_str())
+    }
+
     /// Every web framework known for a language, in table order.
     pub fn web_frameworks(&self, language: Language) -> impl Iterator<Item = &WebFramework> {
         self.web_frameworks
@@ -1815,6 +1834,14 @@ mod tests {
         assert!(kb.is_in_group(Language::Go, "io/ioutil.ReadAll", PathGroupKind::ReadAll));
         assert!(kb.is_in_group(Language::Go, "io.LimitReader", PathGroupKind::ReadLimit));
         assert!(!kb.is_in_group(Language::Go, "io.LimitReader", PathGroupKind::ReadAll));
+        let async_channels: Vec<&str> = kb
+            .group_paths(Language::Rust, PathGroupKind::AsyncChannel)
+            .collect();
+        assert!(async_channels.contains(&"tokio::sync::mpsc::channel"));
+        assert!(kb
+            .group_paths(Language::Go, PathGroupKind::AsyncChannel)
+            .next()
+            .is_none());
         assert!(!kb.is_in_group(Language::Rust, "io.ReadAll", PathGroupKind::ReadAll));
         assert!(kb.is_in_group(
             Language::Rust,
