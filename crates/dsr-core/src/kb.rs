@@ -423,6 +423,21 @@ pub struct UnboundedChannel {
     pub bounded: String,
 }
 
+/// How a Redis client runs the compare-and-delete script that releases a lock safely (`[[unlock_script]]`
+/// entries), quoted by the unsafe-release rule's fix. The entries of a language are tried in order: the first
+/// whose `module` the file imports, else the one with no `module` (the language's usual client).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnlockScript {
+    /// The client's module (`github.com/gomodule/redigo`); absent for the language's default.
+    #[serde(default)]
+    pub module: Option<String>,
+    /// The call as code, with `{script}`, `{client}`, `{key}` and `{token}` filled in by the rule.
+    pub form: String,
+    /// The client's name in `form` when the release's receiver is not a plain name (`conn`, `rdb`).
+    pub client: String,
+}
+
 /// A request-body parser middleware with a size limit (`[[body_parser]]` entries): the option that sets the
 /// limit and the library's default, which a rule quotes when the limit is raised.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -898,6 +913,8 @@ struct KbFile {
     #[serde(default)]
     unbounded_channel: Vec<UnboundedChannel>,
     #[serde(default)]
+    unlock_script: Vec<UnlockScript>,
+    #[serde(default)]
     body_parser: Vec<BodyParser>,
     #[serde(default)]
     group: Vec<PathGroup>,
@@ -966,6 +983,7 @@ pub struct KnowledgeBase {
     batches: Vec<(Language, BatchForm)>,
     /// Unbounded channel constructors by path.
     unbounded_channels: rustc_hash::FxHashMap<String, Vec<(Language, UnboundedChannel)>>,
+    unlock_scripts: Vec<(Language, UnlockScript)>,
     /// Body parsers by each of their paths.
     body_parsers: rustc_hash::FxHashMap<String, Vec<(Language, BodyParser)>>,
     /// The groups each path belongs to.
@@ -1169,6 +1187,11 @@ impl KnowledgeBase {
             .extend(file.lock.into_iter().map(|lock| (language, lock)));
         self.batches
             .extend(file.batch.into_iter().map(|batch| (language, batch)));
+        self.unlock_scripts.extend(
+            file.unlock_script
+                .into_iter()
+                .map(|script| (language, script)),
+        );
         for channel in file.unbounded_channel {
             self.unbounded_channels
                 .entry(channel.path.clone())
@@ -1424,6 +1447,24 @@ impl KnowledgeBase {
                 .iter()
                 .any(|(l, g)| *g == group && Self::same_family(*l, language))
         })
+    }
+
+    /// The unlock script form for a file of `language`: the first entry whose module `imports` says the file
+    /// uses, else the language's default entry.
+    pub fn unlock_script(
+        &self,
+        language: Language,
+        imports: impl Fn(&str) -> bool,
+    ) -> Option<&UnlockScript> {
+        let entries = || {
+            self.unlock_scripts
+                .iter()
+                .filter(move |(l, _)| Self::same_family(*l, language))
+                .map(|(_, script)| script)
+        };
+        entries()
+            .find(|script| script.module.as_deref().is_some_and(&imports))
+            .or_else(|| entries().find(|script| script.module.is_none()))
     }
 
     /// The canonical paths of `group` for a language, in no particular order.
