@@ -1775,6 +1775,35 @@ impl KbError {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn operation_names_say_whether_a_repeat_duplicates() {
+        let operations = &CallKinds::builtin().operations;
+        for safe in [
+            "RenewHTTP",
+            "TimeToLiveHTTP",
+            "promoteMemberHTTP",
+            "Lease.keepAlive",
+            "get_status",
+            "Client::refresh_token",
+        ] {
+            assert!(operations.repeat_safe(safe), "{safe}");
+        }
+        for unsafe_ in [
+            "Capture",
+            "getOrCreateCustomer",
+            "createOrder",
+            "renewAndSend",
+            "Timeout",
+            "getaway",
+        ] {
+            assert!(!operations.repeat_safe(unsafe_), "{unsafe_}");
+        }
+        assert_eq!(
+            name_words("HTTPServerGet2FA"),
+            ["http", "server", "get2", "fa"]
+        );
+    }
+
     use super::*;
 
     #[test]
