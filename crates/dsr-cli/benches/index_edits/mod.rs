@@ -236,7 +236,10 @@ pub fn run(index: bool) {
 fn server_phases(log: &str) {
     let number_before = |line: &str, unit: &str| -> Option<u64> {
         let end = line.find(unit)?;
-        let start = line[..end].trim_end().rfind(' ').map_or(0, |space| space + 1);
+        let start = line[..end]
+            .trim_end()
+            .rfind(' ')
+            .map_or(0, |space| space + 1);
         line[start..end].trim().parse().ok()
     };
     let (mut summarized, mut linked, mut partial) = (Vec::new(), Vec::new(), 0);

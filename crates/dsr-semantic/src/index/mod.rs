@@ -550,9 +550,21 @@ impl Linked {
                 }
             }
         }
+        // Effect lists only grow: a call site whose targets' lists have not grown since it was last followed
+        // would add nothing, and is skipped (the same result as following every call site every round).
+        let mut followed: Vec<Option<Vec<usize>>> = vec![None; edges.len()];
         for _ in 0..MAX_DEPTH {
             let mut changed = false;
-            for (file, function, site, targets) in &edges {
+            for (edge, (file, function, site, targets)) in edges.iter().enumerate() {
+                let lengths: Vec<usize> = targets
+                    .functions
+                    .iter()
+                    .map(|&(f, g)| effects[f][g].len())
+                    .collect();
+                if followed[edge].as_ref() == Some(&lengths) {
+                    continue;
+                }
+                followed[edge] = Some(lengths);
                 let call = &self.files[*file].summary.functions[*function].calls[*site];
                 let reached = shared_effects(&effects, targets);
                 for effect in reached {
