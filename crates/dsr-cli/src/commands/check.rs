@@ -897,6 +897,20 @@ fn thousands(n: usize) -> String {
     groups.join(",")
 }
 
+/// A file that only tests can call, by its name: Go's toolchain builds `_test.go` files into tests only, and a
+/// `*.test.ts`/`*.spec.ts` module is imported by test runners, not by the code under test.
+fn is_test_file(path: &str) -> bool {
+    let name = Path::new(path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    dsr_core::role::RoleConventions::builtin()
+        .test
+        .file_name_parts
+        .iter()
+        .any(|part| name.contains(part.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -929,18 +943,4 @@ mod tests {
         assert!(Severity::Low < FailOn::Medium.threshold().unwrap());
         assert_eq!(FailOn::None.threshold(), None);
     }
-}
-
-/// A file that only tests can call, by its name: Go's toolchain builds `_test.go` files into tests only, and a
-/// `*.test.ts`/`*.spec.ts` module is imported by test runners, not by the code under test.
-fn is_test_file(path: &str) -> bool {
-    let name = Path::new(path)
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    dsr_core::role::RoleConventions::builtin()
-        .test
-        .file_name_parts
-        .iter()
-        .any(|part| name.contains(part.as_str()))
 }
