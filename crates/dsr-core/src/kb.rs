@@ -464,6 +464,74 @@ pub struct CallKinds {
     pub clients: ClientNames,
     #[serde(default)]
     pub errors: ErrorCalls,
+    #[serde(default)]
+    pub operations: OperationNames,
+}
+
+/// What a function's name says about the operation it performs (DEL001 through `models::remote`): a POST
+/// made by a function named for a read, a renewal or a move to a named state is repeated without duplicating
+/// anything (RPC over HTTP uses POST for every operation).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationNames {
+    /// Leading words (lowercase, words joined: `timetolive`) of a name whose operation a repeat does not
+    /// duplicate.
+    pub repeat_safe: Vec<String>,
+    /// Words that, anywhere in the name, make a new thing each time (`getOrCreate`, `refreshAndSend`): the
+    /// name is not taken as repeat-safe.
+    pub creating: Vec<String>,
+}
+
+impl OperationNames {
+    /// Whether `name` (a function or method name; the part after the last `.`/`::` counts) starts with a
+    /// repeat-safe word and has no creating word: `RenewHTTP`, `time_to_live`, `promoteMember`, not
+    /// `getOrCreateCustomer`.
+    pub fn repeat_safe(&self, name: &str) -> bool {
+        let name = name.rsplit(['.', ':']).next().unwrap_or(name);
+        let words = name_words(name);
+        if words.iter().any(|w| self.creating.iter().any(|c| c == w)) {
+            return false;
+        }
+        self.repeat_safe.iter().any(|phrase| {
+            let mut joined = String::new();
+            words.iter().any(|word| {
+                joined.push_str(word);
+                joined == *phrase
+            })
+        })
+    }
+}
+
+/// The lowercase words of a camelCase, PascalCase or snake_case name (`RenewHTTP` → `renew`, `http`).
+fn name_words(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().collect();
+    let mut words = Vec::new();
+    let mut word = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            continue;
+        }
+        // A new word at a lower→upper step, or before the last capital of an acronym (`HTTPServer`).
+        let previous = i.checked_sub(1).map(|p| chars[p]);
+        let next = chars.get(i + 1);
+        let boundary = c.is_uppercase()
+            && previous.is_some_and(|p| {
+                p.is_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_uppercase() && next.is_some_and(|n| n.is_lowercase()))
+            });
+        if boundary && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        word.extend(c.to_lowercase());
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 /// Guesses about a value that holds a client of a remote system when no type says (OBS002).
@@ -1767,6 +1835,35 @@ impl KbError {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn operation_names_say_whether_a_repeat_duplicates() {
+        let operations = &CallKinds::builtin().operations;
+        for safe in [
+            "RenewHTTP",
+            "TimeToLiveHTTP",
+            "promoteMemberHTTP",
+            "Lease.keepAlive",
+            "get_status",
+            "Client::refresh_token",
+        ] {
+            assert!(operations.repeat_safe(safe), "{safe}");
+        }
+        for unsafe_ in [
+            "Capture",
+            "getOrCreateCustomer",
+            "createOrder",
+            "renewAndSend",
+            "Timeout",
+            "getaway",
+        ] {
+            assert!(!operations.repeat_safe(unsafe_), "{unsafe_}");
+        }
+        assert_eq!(
+            name_words("HTTPServerGet2FA"),
+            ["http", "server", "get2", "fa"]
+        );
+    }
+
     use super::*;
 
     #[test]

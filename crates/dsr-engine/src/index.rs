@@ -321,4 +321,82 @@ mod tests {
             .expect("Twice");
         assert!(twice.1.iter().any(|e| e.is_remote()), "{twice:?}");
     }
+
+    /// A change to a file's effects that keeps its declarations links again by resolving that file's call
+    /// sites only, and gives what a full link of the same summaries gives; a new declaration links anew.
+    #[test]
+    fn relinking_one_file_equals_a_full_link() {
+        let temp = tempfile::tempdir().expect("a temporary folder");
+        let root = temp.path();
+        write(root, "go.mod", "module example.com/shop\n");
+        let gateway = "package billing\n\nimport \"net/http\"\n\nfunc Capture(url, key string) error {\n\treq, err := http.NewRequest(http.MethodPost, url, nil)\n\tif err != nil {\n\t\treturn err\n\t}\n\tKEY\tresp, err := http.DefaultClient.Do(req)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn resp.Body.Close()\n}\n";
+        let files = vec![
+            write(root, "billing/gateway.go", &gateway.replace("KEY", "")),
+            write(root, "orders/checkout.go", "package orders\n\nimport \"example.com/shop/billing\"\n\nfunc Checkout(url string) error {\n\treturn billing.Capture(url, \"k\")\n}\n\nfunc Twice(url string) error {\n\tif err := Checkout(url); err != nil {\n\t\treturn Checkout(url)\n\t}\n\treturn nil\n}\n"),
+        ];
+        let engine = Engine::new(&[], Config::default());
+        let read = |path: &Path, _: Language| std::fs::read_to_string(path).ok();
+        let mut index = build(&engine, root.to_path_buf(), &files, &read, &sequential);
+        let before = index.snapshot();
+        let duplicates = |index: &WorkspaceIndex| {
+            index
+                .effects_of(&root.join("orders/checkout.go"))
+                .into_iter()
+                .flat_map(|(_, effects)| effects)
+                .any(|e| {
+                    matches!(
+                        e,
+                        dsr_semantic::index::Effect::Remote {
+                            duplicate: Some(_),
+                            ..
+                        }
+                    )
+                })
+        };
+        assert!(duplicates(&index));
+        // The callee now sends an idempotency key: its effects change, its declarations do not.
+        let keyed = write(
+            root,
+            "billing/gateway.go",
+            &gateway.replace("KEY", "req.Header.Set(\"Idempotency-Key\", key)\n"),
+        );
+        let text = std::fs::read_to_string(&keyed.0).expect("a file");
+        let summary = engine.summarize_source(
+            &keyed.0,
+            Language::Go,
+            &text,
+            IndexPass::Effects(Some(&before)),
+        );
+        index.insert(keyed.0.clone(), summary);
+        index.link();
+        assert!(index.snapshot().shares_declarations_with(&before));
+        assert!(!duplicates(&index));
+        let full = build(&engine, root.to_path_buf(), &files, &read, &sequential);
+        for (path, _) in &files {
+            assert_eq!(
+                index.effects_of(path),
+                full.effects_of(path),
+                "{}",
+                path.display()
+            );
+            assert_eq!(index.dependents(path), full.dependents(path));
+        }
+        // A new function is a new declaration: linked anew.
+        let relinked = index.snapshot();
+        let added = write(
+            root,
+            "billing/refund.go",
+            "package billing\n\nfunc Refund() {}\n",
+        );
+        let text = std::fs::read_to_string(&added.0).expect("a file");
+        let summary = engine.summarize_source(
+            &added.0,
+            Language::Go,
+            &text,
+            IndexPass::Effects(Some(&relinked)),
+        );
+        index.insert(added.0, summary);
+        index.link();
+        assert!(!index.snapshot().shares_declarations_with(&relinked));
+    }
 }

@@ -135,6 +135,7 @@ impl State {
                 return;
             };
             let declarations = index.snapshot();
+            let started = std::time::Instant::now();
             let summary = engine.summarize_source(
                 path,
                 language,
@@ -150,9 +151,25 @@ impl State {
                 // next real change.
                 return;
             }
+            let summarized = started.elapsed();
             index.link();
+            let linked = started.elapsed() - summarized;
             self.index.publish(index);
-            index.dependents(path)
+            let dependents = index.dependents(path);
+            // Read by `cargo bench -p dsr-cli --bench lsp -- index`.
+            tracing::info!(
+                "reindexed {}: summarized in {} µs, linked in {} µs ({}), {} dependent file(s)",
+                path.display(),
+                summarized.as_micros(),
+                linked.as_micros(),
+                if index.snapshot().shares_declarations_with(&declarations) {
+                    "its call sites only"
+                } else {
+                    "everything"
+                },
+                dependents.len()
+            );
+            dependents
         };
         self.reanalyse(&dependents);
     }

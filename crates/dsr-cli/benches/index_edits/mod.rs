@@ -227,5 +227,46 @@ pub fn run(index: bool) {
         disk_changes,
         Duration::ZERO,
     );
+    server_phases(&client.stderr());
     client.shutdown_and_exit();
+}
+
+/// The server's own account of each change of the callee (its `reindexed …` log lines): how long the new
+/// summary and the link took, and how the link went; the rest of a republication is analysing the caller.
+fn server_phases(log: &str) {
+    let number_before = |line: &str, unit: &str| -> Option<u64> {
+        let end = line.find(unit)?;
+        let start = line[..end]
+            .trim_end()
+            .rfind(' ')
+            .map_or(0, |space| space + 1);
+        line[start..end].trim().parse().ok()
+    };
+    let (mut summarized, mut linked, mut partial) = (Vec::new(), Vec::new(), 0);
+    for line in log.lines().filter(|l| l.contains("reindexed ")) {
+        let Some((before, after)) = line.split_once(" µs, linked in ") else {
+            continue;
+        };
+        if let (Some(s), Some(l)) = (
+            number_before(&format!("{before} µs"), " µs"),
+            number_before(after, " µs"),
+        ) {
+            summarized.push(Duration::from_micros(s));
+            linked.push(Duration::from_micros(l));
+            partial += usize::from(after.contains("call sites only"));
+        }
+    }
+    if summarized.is_empty() {
+        return;
+    }
+    let count = summarized.len();
+    summarized.sort();
+    linked.sort();
+    println!(
+        "  in the server, per change ({count}, {partial} linked by the changed file's call sites only): summary median {}, p99 {}; link median {}, p99 {}",
+        ms(percentile(&summarized, 0.5)),
+        ms(percentile(&summarized, 0.99)),
+        ms(percentile(&linked, 0.5)),
+        ms(percentile(&linked, 0.99)),
+    );
 }

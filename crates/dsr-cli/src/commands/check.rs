@@ -284,9 +284,16 @@ impl Run for CheckArgs {
         if index_needed {
             // Every file's summary first, in parallel, so that each analysis sees through calls into the others.
             let (index, phase) = scan::phase(|| {
+                // Test files (`_test.go`, `*.test.ts`) are called only by other tests: when the scope reports
+                // no test code, no reported finding can depend on their summaries.
+                let tests_reported = engine
+                    .config()
+                    .scope
+                    .includes(dsr_core::role::CodeRole::Test);
                 let files: Vec<(PathBuf, Language)> = discovery
                     .files
                     .iter()
+                    .filter(|c| tests_reported || !is_test_file(&c.display))
                     .map(|c| (PathBuf::from(&c.display), c.language))
                     .collect();
                 let candidates: std::collections::HashMap<&Path, &scan::Candidate> = discovery
@@ -888,6 +895,20 @@ fn thousands(n: usize) -> String {
         .collect();
     groups.reverse();
     groups.join(",")
+}
+
+/// A file that only tests can call, by its name: Go's toolchain builds `_test.go` files into tests only, and a
+/// `*.test.ts`/`*.spec.ts` module is imported by test runners, not by the code under test.
+fn is_test_file(path: &str) -> bool {
+    let name = Path::new(path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    dsr_core::role::RoleConventions::builtin()
+        .test
+        .file_name_parts
+        .iter()
+        .any(|part| name.contains(part.as_str()))
 }
 
 #[cfg(test)]

@@ -27,7 +27,9 @@ declare_rule! {
     ///
     /// ## Known false positives
     /// An endpoint that is idempotent by design although it is a POST (a search, a query API) is reported;
-    /// suppress it with the reason. A key set on the request by a wrapper in another file is not seen. PUT,
+    /// suppress it with the reason. A POST made by a function named for a read, a renewal or a move to a named
+    /// state (`RenewLease`, `TimeToLiveHTTP`, `promoteMember`, `getStatus`; not `getOrCreate…`) is not: RPC over
+    /// HTTP posts every operation, and the name says what it does (`[operations]` in `kb/calls.toml`). A key set on the request by a wrapper in another file is not seen. PUT,
     /// DELETE and GET are idempotent by the HTTP specification and are not reported. A retried request whose
     /// method the file does not show (a `*http.Request` parameter, `fetch(url, init)` with `init` from elsewhere)
     /// is reported as an open question.

@@ -68,6 +68,30 @@ pub struct WorkspaceIndex {
 #[derive(Debug, Default)]
 pub struct Linked {
     files: Vec<LinkedFile>,
+    /// What the files declare, by name: depends on the declarations only, so a relink after a change that
+    /// keeps them shares it with the previous generation.
+    names: Arc<Names>,
+    /// Per file, per function: its effects after propagation.
+    effects: Vec<Vec<Vec<Propagated>>>,
+    /// Per file: the files whose functions call into it.
+    dependents: Vec<FxHashSet<usize>>,
+    /// Parameters (file, function, parameter) every caller of the workspace gives a value that bounds time
+    /// ([`Arg::Bounded`], or a parameter of its own that is bounded so), with one such call (file, range).
+    bounded_params: FxHashMap<(usize, usize, usize), (usize, TextRange)>,
+    /// Every call site that resolves, with its targets: kept so that a change of one file's effects
+    /// resolves that file's call sites only.
+    edges: Vec<Edge>,
+    /// Whether `edges` hold every resolved call site (not after [`WorkspaceIndex::drop_call_sites`]).
+    relinkable: bool,
+    generation: u64,
+}
+
+/// A resolved call site: the caller's file, function and call site, and what it reaches.
+type Edge = (usize, usize, usize, Targets);
+
+/// The declaration tables of a linked index.
+#[derive(Debug, Default)]
+struct Names {
     by_path: FxHashMap<PathBuf, usize>,
     /// Files by their file name, for finding one named by a path relative to its project.
     by_name: FxHashMap<std::ffi::OsString, Vec<usize>>,
@@ -80,14 +104,6 @@ pub struct Linked {
     /// TS module keys (paths without extension) that exist.
     ts_modules: FxHashSet<PathBuf>,
     rust_crates: FxHashSet<String>,
-    /// Per file, per function: its effects after propagation.
-    effects: Vec<Vec<Vec<Propagated>>>,
-    /// Per file: the files whose functions call into it.
-    dependents: Vec<FxHashSet<usize>>,
-    /// Parameters (file, function, parameter) every caller of the workspace gives a value that bounds time
-    /// ([`Arg::Bounded`], or a parameter of its own that is bounded so), with one such call (file, range).
-    bounded_params: FxHashMap<(usize, usize, usize), (usize, TextRange)>,
-    generation: u64,
 }
 
 #[derive(Debug)]
@@ -150,6 +166,11 @@ impl WorkspaceIndex {
     /// Resolves every call and propagates effects, after inserts and removals.
     pub fn link(&mut self) {
         self.generation += 1;
+        if let Some(changed) = self.changed_keeping_declarations() {
+            let next = self.linked.relink(&changed, self.generation);
+            self.linked = Arc::new(next);
+            return;
+        }
         let mut paths: Vec<&PathBuf> = self.files.keys().collect();
         // A stable order: file ids, and so which of two equal effects is kept, do not depend on hashing.
         paths.sort();
@@ -169,11 +190,35 @@ impl WorkspaceIndex {
         self.linked = Arc::new(Linked::build(files, self.generation));
     }
 
+    /// The files whose summaries changed since the last link (by id in the linked index, with the new
+    /// summary), when none was added or removed and none changed what it declares; `None` when the index
+    /// must be linked anew.
+    fn changed_keeping_declarations(&self) -> Option<Vec<(usize, Arc<FileSummary>)>> {
+        let linked = &self.linked;
+        if !linked.relinkable || linked.files.is_empty() || linked.files.len() != self.files.len() {
+            return None;
+        }
+        let mut changed = Vec::new();
+        for (path, (summary, place)) in &self.files {
+            let &id = linked.names.by_path.get(path)?;
+            let old = &linked.files[id];
+            if Arc::ptr_eq(&old.summary, summary) {
+                continue;
+            }
+            if old.place != *place || !same_declarations(&old.summary, summary) {
+                return None;
+            }
+            changed.push((id, summary.clone()));
+        }
+        changed.sort_by_key(|(id, _)| *id);
+        Some(changed)
+    }
+
     /// The paths of the files whose findings may change when `path`'s effects change: those that call into it,
     /// directly or through others.
     pub fn dependents(&self, path: &Path) -> Vec<PathBuf> {
         let linked = &self.linked;
-        let Some(&start) = linked.by_path.get(path) else {
+        let Some(&start) = linked.names.by_path.get(path) else {
             return Vec::new();
         };
         let mut seen = FxHashSet::default();
@@ -197,7 +242,7 @@ impl WorkspaceIndex {
     /// versions of the index (did a callee's effects change?).
     pub fn effects_of(&self, path: &Path) -> Vec<(String, Vec<Effect>)> {
         let linked = &self.linked;
-        let Some(&file) = linked.by_path.get(path) else {
+        let Some(&file) = linked.names.by_path.get(path) else {
             return Vec::new();
         };
         linked.files[file]
@@ -251,6 +296,9 @@ impl WorkspaceIndex {
             }
         }
         if let Some(linked) = Arc::get_mut(&mut self.linked) {
+            // The edges name call sites that go: the next link resolves everything anew.
+            linked.edges = Vec::new();
+            linked.relinkable = false;
             for file in &mut linked.files {
                 if let Some(summary) = Arc::get_mut(&mut file.summary) {
                     for function in &mut summary.functions {
@@ -309,6 +357,12 @@ impl IndexSnapshot {
         self.linked.generation
     }
 
+    /// Whether this snapshot and `other` share their declaration tables: the later was linked from the
+    /// earlier by resolving only the changed files' call sites (for tests and measurements).
+    pub fn shares_declarations_with(&self, other: &IndexSnapshot) -> bool {
+        Arc::ptr_eq(&self.linked.names, &other.linked.names)
+    }
+
     /// What an analysis of the file at `path` asks the index through: its place in the module system, and the
     /// linked index without the file itself.
     pub fn view(&self, path: &Path, language: Language) -> Option<Arc<IndexView>> {
@@ -319,6 +373,7 @@ impl IndexSnapshot {
         // its absolute path.
         let exclude = self
             .linked
+            .names
             .by_path
             .get(path)
             .copied()
@@ -336,35 +391,32 @@ impl IndexSnapshot {
 
 impl Linked {
     fn build(files: Vec<LinkedFile>, generation: u64) -> Linked {
-        let mut linked = Linked {
-            generation,
-            ..Linked::default()
-        };
+        let mut names = Names::default();
         for (id, file) in files.iter().enumerate() {
-            linked.by_path.insert(file.path.clone(), id);
+            names.by_path.insert(file.path.clone(), id);
             if let Some(name) = file.path.file_name() {
-                linked.by_name.entry(name.to_owned()).or_default().push(id);
+                names.by_name.entry(name.to_owned()).or_default().push(id);
             }
             let Some(place) = &file.place else {
                 continue;
             };
             match place {
                 Place::Ts { module, .. } => {
-                    linked.ts_modules.insert(module.clone());
+                    names.ts_modules.insert(module.clone());
                 }
                 Place::Rust { krate, .. } => {
-                    linked.rust_crates.insert(krate.clone());
+                    names.rust_crates.insert(krate.clone());
                 }
                 Place::Go { .. } => {}
             }
             for (index, function) in file.summary.functions.iter().enumerate() {
-                linked
+                names
                     .functions
                     .entry(key(place, &function.name))
                     .or_default()
                     .push((id, index));
                 if let Some((_, method)) = function.name.rsplit_once(['.', ':']) {
-                    linked
+                    names
                         .methods
                         .entry((scope(place), method.to_string()))
                         .or_default()
@@ -372,22 +424,100 @@ impl Linked {
                 }
             }
             for (index, ty) in file.summary.types.iter().enumerate() {
-                linked.types.insert(key(place, &ty.name), (id, index));
+                names.types.insert(key(place, &ty.name), (id, index));
             }
             for (index, (name, _)) in file.summary.values.iter().enumerate() {
-                linked.values.insert(key(place, name), (id, index));
+                names.values.insert(key(place, name), (id, index));
             }
             for (index, (name, _)) in file.summary.reexports.iter().enumerate() {
-                linked.reexports.insert(key(place, name), (id, index));
+                names.reexports.insert(key(place, name), (id, index));
             }
         }
-        linked.files = files;
-        linked.propagate();
+        let mut linked = Linked {
+            generation,
+            files,
+            names: Arc::new(names),
+            ..Linked::default()
+        };
+        let edges = (0..linked.files.len())
+            .flat_map(|id| linked.resolve_calls_of(id))
+            .collect();
+        linked.propagate(edges);
         linked
     }
 
-    /// Effects flow from callees to callers, to a fixed point or [`MAX_DEPTH`] rounds.
-    fn propagate(&mut self) {
+    /// The next generation after some files' summaries changed without changing what they declare (the
+    /// same functions in the same order with the same signatures, the same types, values, re-exports and
+    /// imports): every other file's call sites resolve as before, so only the changed files' are resolved
+    /// again, and effects are propagated anew. `changed` holds the new summaries by file id.
+    fn relink(&self, changed: &[(usize, Arc<FileSummary>)], generation: u64) -> Linked {
+        let mut files: Vec<LinkedFile> = self
+            .files
+            .iter()
+            .map(|f| LinkedFile {
+                path: f.path.clone(),
+                summary: f.summary.clone(),
+                place: f.place.clone(),
+            })
+            .collect();
+        for (id, summary) in changed {
+            files[*id].summary = summary.clone();
+        }
+        let mut linked = Linked {
+            generation,
+            files,
+            names: self.names.clone(),
+            ..Linked::default()
+        };
+        let is_changed = |file: usize| changed.iter().any(|(id, _)| *id == file);
+        let mut edges: Vec<Edge> = self
+            .edges
+            .iter()
+            .filter(|(file, ..)| !is_changed(*file))
+            .cloned()
+            .collect();
+        for (id, _) in changed {
+            edges.extend(linked.resolve_calls_of(*id));
+        }
+        // The same order as a full link's: propagation keeps the first of two equal effects.
+        edges.sort_by_key(|&(file, function, site, _)| (file, function, site));
+        linked.propagate(edges);
+        linked
+    }
+
+    /// The call sites of file `id` that resolve, with their targets.
+    fn resolve_calls_of(&self, id: usize) -> Vec<Edge> {
+        let file = &self.files[id];
+        let Some(place) = &file.place else {
+            return Vec::new();
+        };
+        let resolver = Resolver {
+            linked: self,
+            place,
+            imports: &file.summary.imports,
+            exclude: None,
+        };
+        let mut edges = Vec::new();
+        for (index, function) in file.summary.functions.iter().enumerate() {
+            for (site, call) in function.calls.iter().enumerate() {
+                let targets = match call.local {
+                    Some(local) => Targets {
+                        functions: vec![(id, local)],
+                        confidence: Confidence::High,
+                    },
+                    None => match resolver.site(call) {
+                        Some(targets) => targets,
+                        None => continue,
+                    },
+                };
+                edges.push((id, index, site, targets));
+            }
+        }
+        edges
+    }
+
+    /// Effects flow from callees to callers along `edges`, to a fixed point or [`MAX_DEPTH`] rounds.
+    fn propagate(&mut self, edges: Vec<Edge>) {
         let count = self.files.len();
         let mut effects: Vec<Vec<Vec<Propagated>>> = self
             .files
@@ -412,43 +542,29 @@ impl Linked {
                     .collect()
             })
             .collect();
-        // Each call site's targets, resolved once.
         let mut dependents = vec![FxHashSet::default(); count];
-        let mut edges: Vec<(usize, usize, usize, usize, Targets)> = Vec::new();
-        for (id, file) in self.files.iter().enumerate() {
-            let Some(place) = &file.place else { continue };
-            for (index, function) in file.summary.functions.iter().enumerate() {
-                for (site, call) in function.calls.iter().enumerate() {
-                    let targets = match call.local {
-                        Some(local) => Targets {
-                            functions: vec![(id, local)],
-                            confidence: Confidence::High,
-                        },
-                        None => {
-                            let resolver = Resolver {
-                                linked: self,
-                                place,
-                                imports: &file.summary.imports,
-                                exclude: None,
-                            };
-                            match resolver.site(call) {
-                                Some(targets) => targets,
-                                None => continue,
-                            }
-                        }
-                    };
-                    for &(callee_file, _) in &targets.functions {
-                        if callee_file != id {
-                            dependents[callee_file].insert(id);
-                        }
-                    }
-                    edges.push((id, index, site, 0, targets));
+        for (id, _, _, targets) in &edges {
+            for &(callee_file, _) in &targets.functions {
+                if callee_file != *id {
+                    dependents[callee_file].insert(*id);
                 }
             }
         }
+        // Effect lists only grow: a call site whose targets' lists have not grown since it was last followed
+        // would add nothing, and is skipped (the same result as following every call site every round).
+        let mut followed: Vec<Option<Vec<usize>>> = vec![None; edges.len()];
         for _ in 0..MAX_DEPTH {
             let mut changed = false;
-            for (file, function, site, _, targets) in &edges {
+            for (edge, (file, function, site, targets)) in edges.iter().enumerate() {
+                let lengths: Vec<usize> = targets
+                    .functions
+                    .iter()
+                    .map(|&(f, g)| effects[f][g].len())
+                    .collect();
+                if followed[edge].as_ref() == Some(&lengths) {
+                    continue;
+                }
+                followed[edge] = Some(lengths);
                 let call = &self.files[*file].summary.functions[*function].calls[*site];
                 let reached = shared_effects(&effects, targets);
                 for effect in reached {
@@ -493,6 +609,8 @@ impl Linked {
         self.bounded_params = bounded_params(&self.files, &edges);
         self.effects = effects;
         self.dependents = dependents;
+        self.edges = edges;
+        self.relinkable = true;
     }
 
     pub fn path(&self, file: usize) -> &Path {
@@ -506,6 +624,7 @@ impl Linked {
         }
         let name = path.file_name()?;
         let mut found = self
+            .names
             .by_name
             .get(name)?
             .iter()
@@ -522,6 +641,23 @@ impl Linked {
     pub fn effects(&self, (file, function): (usize, usize)) -> &[Propagated] {
         &self.effects[file][function]
     }
+}
+
+/// Whether two summaries of a file declare the same things, as far as resolving other files' calls and
+/// types goes: the same functions in the same order with the same signatures, the same types, values and
+/// re-exports, the same imports and package. Where things are does not count.
+fn same_declarations(a: &FileSummary, b: &FileSummary) -> bool {
+    a.language == b.language
+        && a.package == b.package
+        && a.imports == b.imports
+        && a.types == b.types
+        && a.reexports == b.reexports
+        && a.values == b.values
+        && a.functions.len() == b.functions.len()
+        && a.functions
+            .iter()
+            .zip(&b.functions)
+            .all(|(x, y)| x.name == y.name && x.params == y.params && x.returns == y.returns)
 }
 
 /// The effects every target has (all of them when there is one), at the lower of the chain's and the
@@ -553,12 +689,12 @@ type IncomingCall<'a> = (usize, usize, &'a CallSite);
 /// reach several functions counts as a caller of each.
 fn bounded_params(
     files: &[LinkedFile],
-    edges: &[(usize, usize, usize, usize, Targets)],
+    edges: &[Edge],
 ) -> FxHashMap<(usize, usize, usize), (usize, TextRange)> {
     // Each callee's incoming call sites: (caller file, caller function, call), and the argument offset (a
     // Rust method's `self` is its first parameter and no argument).
     let mut incoming: FxHashMap<(usize, usize), Vec<IncomingCall<'_>>> = FxHashMap::default();
-    for (file, function, site, _, targets) in edges {
+    for (file, function, site, targets) in edges {
         let call = &files[*file].summary.functions[*function].calls[*site];
         for &target in &targets.functions {
             incoming
@@ -694,7 +830,7 @@ impl Resolver<'_> {
                             let base = &module[..module.len().saturating_sub(ups)];
                             keys.push(join(krate, base, &parts[ups..]));
                         }
-                        Some(head) if self.linked.rust_crates.contains(head) => {
+                        Some(head) if self.linked.names.rust_crates.contains(head) => {
                             keys.push(text.to_string());
                         }
                         Some(_) => {
@@ -762,7 +898,7 @@ impl Resolver<'_> {
                 let b = layout::without_extension(&b);
                 [b.clone(), b.join("index")]
             })
-            .filter(|m| self.linked.ts_modules.contains(m))
+            .filter(|m| self.linked.names.ts_modules.contains(m))
             .collect()
     }
 
@@ -774,7 +910,7 @@ impl Resolver<'_> {
     /// `pub use billing::charge;`) at most `depth` times.
     fn lookup_function_within(&self, keys: &[String], depth: usize) -> Vec<(usize, usize)> {
         for k in keys {
-            if let Some(found) = self.linked.functions.get(k) {
+            if let Some(found) = self.linked.names.functions.get(k) {
                 let found: Vec<_> = found
                     .iter()
                     .copied()
@@ -787,7 +923,7 @@ impl Resolver<'_> {
             if depth == 0 {
                 continue;
             }
-            if let Some(&(file, index)) = self.linked.reexports.get(k) {
+            if let Some(&(file, index)) = self.linked.names.reexports.get(k) {
                 let declaring = &self.linked.files[file];
                 let Some(place) = &declaring.place else {
                     continue;
@@ -871,7 +1007,9 @@ impl Resolver<'_> {
             // A library's type, or a type of the workspace without that method (an embedded type's, an
             // interface's): not found by name elsewhere.
             if matches!(receiver, ReceiverType::Resolved(_))
-                || owners.iter().any(|o| self.linked.types.contains_key(o))
+                || owners
+                    .iter()
+                    .any(|o| self.linked.names.types.contains_key(o))
             {
                 return None;
             }
@@ -897,6 +1035,7 @@ impl Resolver<'_> {
         }
         let found: Vec<(usize, usize)> = self
             .linked
+            .names
             .methods
             .get(&(scope(self.place), method.to_string()))?
             .iter()
@@ -941,9 +1080,9 @@ impl Resolver<'_> {
         };
         let keys = there.keys(ty.resolved.as_deref(), Some(&ty.written));
         for k in &keys {
-            if self.linked.types.contains_key(k)
-                || self.linked.values.contains_key(k)
-                || self.linked.reexports.contains_key(k)
+            if self.linked.names.types.contains_key(k)
+                || self.linked.names.values.contains_key(k)
+                || self.linked.names.reexports.contains_key(k)
             {
                 return Some(ReceiverType::Resolved(k.clone()));
             }
@@ -1097,7 +1236,7 @@ impl WorkspaceTypes for IndexView {
             ReceiverType::Written(w) => resolver.keys(None, Some(w)),
             ReceiverType::Unknown => return None,
         };
-        let &(file, index) = keys.iter().find_map(|k| self.linked.types.get(k))?;
+        let &(file, index) = keys.iter().find_map(|k| self.linked.names.types.get(k))?;
         if Some(file) == self.exclude {
             return None;
         }
@@ -1114,15 +1253,15 @@ impl WorkspaceTypes for IndexView {
             ReceiverType::Unknown => return None,
         };
         for k in &keys {
-            if let Some(&(file, index)) = self.linked.reexports.get(k) {
+            if let Some(&(file, index)) = self.linked.names.reexports.get(k) {
                 let (_, target) = &self.linked.files[file].summary.reexports[index];
                 return resolver.receiver_in(file, target);
             }
-            if let Some(&(file, index)) = self.linked.values.get(k) {
+            if let Some(&(file, index)) = self.linked.names.values.get(k) {
                 let (_, value) = &self.linked.files[file].summary.values[index];
                 return value.resolved.clone().map(ReceiverType::Resolved);
             }
-            if let Some(&(file, index)) = self.linked.types.get(k) {
+            if let Some(&(file, index)) = self.linked.names.types.get(k) {
                 // A type the workspace declares is its own canonical name: calls on it resolve to the same
                 // key under either name (see `Resolver::call`). Answering with a new name would only rename
                 // it, and summarize the file a second time for nothing (`RecordedQuestions`).

@@ -640,6 +640,12 @@ fn classify_write(
             if Method::from_name(method).is_none_or(Method::is_idempotent) {
                 return None;
             }
+            // RPC over HTTP posts every operation: the function making the request names what it does.
+            if named_function(facts, call.function)
+                .is_some_and(|name| CallKinds::builtin().operations.repeat_safe(name))
+            {
+                return None;
+            }
             let keys: Vec<String> = kb.idempotency_keys(facts.language).map(normalize).collect();
             if scopes.mentions_any(facts, source, call, &keys) {
                 return None;
@@ -661,6 +667,18 @@ fn classify_write(
         }
         _ => None,
     }
+}
+
+/// The name of the nearest named function around a call (a closure's: the function it is written in).
+fn named_function<'f>(facts: &'f FileFacts<'_>, mut function: Option<usize>) -> Option<&'f str> {
+    while let Some(f) = function {
+        let candidate = &facts.functions[f];
+        if candidate.name != ANONYMOUS {
+            return Some(&candidate.name);
+        }
+        function = candidate.parent;
+    }
+    None
 }
 
 /// The SQL a database call runs: a string literal among its arguments (or a constant/variable holding one), or
