@@ -21,9 +21,9 @@
 
 use dsr_syntax::node::{self, Mention, Wrappers};
 use dsr_syntax::{Language, TextRange};
-use std::cell::RefCell;
+use std::cell::OnceCell;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 use tree_sitter::Node;
 
 use super::control_flow;
@@ -174,7 +174,7 @@ impl<'t> Retries<'t> {
             kb,
             effects,
             language: facts.language,
-            field_growth: RefCell::new(FxHashMap::default()),
+            grown_fields: OnceCell::new(),
         };
         for lp in &facts.loops {
             if let Some(retry) = analyzer.loop_retry(lp.node, lp.function) {
@@ -218,9 +218,9 @@ struct Analyzer<'a, 't> {
     kb: &'a KnowledgeBase,
     effects: &'a RemoteCalls,
     language: Language,
-    /// Per field name, whether the file grows it (`field_grows`): asked per delay expression, answered by one
-    /// look at the file's assignments per field.
-    field_growth: RefCell<FxHashMap<String, bool>>,
+    /// The fields the file grows (`field_grows`): asked per delay expression, found on first use by one look at
+    /// every assignment to a field.
+    grown_fields: OnceCell<FxHashSet<String>>,
 }
 
 /// The parts of a loop header that matter.
@@ -1582,14 +1582,21 @@ impl<'a, 't> Analyzer<'a, 't> {
         let Some((_, field)) = text.rsplit_once('.') else {
             return false;
         };
-        if field.is_empty() || !field.chars().all(|c| c.is_alphanumeric() || c == '_') {
-            return false;
-        }
-        if let Some(known) = self.field_growth.borrow().get(field) {
-            return *known;
-        }
-        let suffix = format!(".{field}");
-        let grows = |assignment: Node<'t>| {
+        self.grown_fields
+            .get_or_init(|| self.find_grown_fields())
+            .contains(field)
+    }
+
+    /// The names of the fields the file grows (see `field_grows`), from one look at each assignment to a field:
+    /// asking per field name would scan every assignment of the file once per name.
+    fn find_grown_fields(&self) -> FxHashSet<String> {
+        // The field an assignment target ends with (`c.backoff` → `backoff`), when it is a plain name.
+        let field_of = |target: &str| -> Option<String> {
+            let (_, field) = target.rsplit_once('.')?;
+            let plain = !field.is_empty() && field.chars().all(|c| c.is_alphanumeric() || c == '_');
+            plain.then(|| field.to_string())
+        };
+        let grows = |assignment: Node<'t>, field: &str| {
             let written = self.text(assignment);
             let operator_grows = ["*=", "<<=", "**="].iter().any(|op| written.contains(op));
             let value_grows =
@@ -1603,28 +1610,25 @@ impl<'a, 't> Analyzer<'a, 't> {
                         });
             operator_grows || value_grows
         };
+        let mut grown = FxHashSet::default();
         let recorded = self
             .facts
             .assignments
             .iter()
-            .filter(|a| a.target.ends_with(&suffix))
-            .any(|a| grows(a.node));
-        let found = recorded
-            || self
-                .facts
-                .nodes_of_kind(&[
-                    "augmented_assignment_expression",
-                    "compound_assignment_expr",
-                ])
-                .filter(|n| {
-                    n.child_by_field_name("left")
-                        .is_some_and(|l| self.text(l).ends_with(&suffix))
-                })
-                .any(grows);
-        self.field_growth
-            .borrow_mut()
-            .insert(field.to_string(), found);
-        found
+            .filter_map(|a| Some((field_of(&a.target)?, a.node)));
+        let compound = self
+            .facts
+            .nodes_of_kind(&[
+                "augmented_assignment_expression",
+                "compound_assignment_expr",
+            ])
+            .filter_map(|n| Some((field_of(self.text(n.child_by_field_name("left")?))?, n)));
+        for (field, assignment) in recorded.chain(compound) {
+            if !grown.contains(&field) && grows(assignment, &field) {
+                grown.insert(field);
+            }
+        }
+        grown
     }
 
     /// Whether a call is a retry library's backoff helper (kb role `backoff`).
