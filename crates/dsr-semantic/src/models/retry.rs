@@ -23,7 +23,7 @@ use dsr_syntax::node::{self, Mention, Wrappers};
 use dsr_syntax::{Language, TextRange};
 use std::cell::OnceCell;
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use super::control_flow;
@@ -175,6 +175,7 @@ impl<'t> Retries<'t> {
             effects,
             language: facts.language,
             grown_fields: OnceCell::new(),
+            bound_values: OnceCell::new(),
         };
         for lp in &facts.loops {
             if let Some(retry) = analyzer.loop_retry(lp.node, lp.function) {
@@ -221,6 +222,9 @@ struct Analyzer<'a, 't> {
     /// The fields the file grows (`field_grows`): asked per delay expression, found on first use by one look at
     /// every assignment to a field.
     grown_fields: OnceCell<FxHashSet<String>>,
+    /// The assignment that stores each value (its node, awaits and parentheses stripped): `bound_name`, asked
+    /// per retry library call, without a scan of every assignment.
+    bound_values: OnceCell<FxHashMap<usize, usize>>,
 }
 
 /// The parts of a loop header that matter.
@@ -554,10 +558,11 @@ impl<'a, 't> Analyzer<'a, 't> {
         {
             return true;
         }
-        self.facts
-            .assignments
-            .iter()
-            .any(|a| a.target == name && a.value.is_some_and(|v| v.kind() == "int_literal"))
+        self.facts.assignments_to(name).iter().any(|&i| {
+            self.facts.assignments[i]
+                .value
+                .is_some_and(|v| v.kind() == "int_literal")
+        })
     }
 
     /// Whether a node belongs to the loop itself: not to a function or another loop nested in it.
@@ -1937,11 +1942,9 @@ impl<'a, 't> Analyzer<'a, 't> {
         }
         let own = name.rsplit(['.', ':']).next().unwrap_or(name);
         self.facts
-            .functions
-            .iter()
-            .find(|f| {
-                f.name.rsplit(['.', ':']).next() == Some(own) && f.name != crate::facts::ANONYMOUS
-            })
+            .functions_named(own)
+            .map(|index| &self.facts.functions[index])
+            .find(|f| f.name != crate::facts::ANONYMOUS)
             .map(|f| f.node)
     }
 
@@ -1985,23 +1988,34 @@ impl<'a, 't> Analyzer<'a, 't> {
     }
 
     fn bound_name(&self, call: &Call<'t>) -> Option<String> {
-        self.facts
-            .assignments
-            .iter()
-            .find(|a| {
-                a.value.is_some_and(|v| {
-                    node::strip_wrappers(v, Wrappers::AWAITED).id() == call.node.id()
-                })
-            })
-            .map(|a| a.target.clone())
+        let bound = self.bound_values.get_or_init(|| {
+            let mut by_value = FxHashMap::default();
+            for (index, a) in self.facts.assignments.iter().enumerate() {
+                if let Some(value) = a.value {
+                    by_value
+                        .entry(node::strip_wrappers(value, Wrappers::AWAITED).id())
+                        .or_insert(index);
+                }
+            }
+            by_value
+        });
+        bound
+            .get(&call.node.id())
+            .map(|&index| self.facts.assignments[index].target.clone())
     }
 
     /// Assignments to members of a local name in a function: `b.MaxElapsedTime = 0`, `client.Backoff = …`.
     fn member_assignments(&self, function: Option<usize>, name: &str) -> Vec<Node<'t>> {
         let prefix = format!("{name}.");
-        self.facts
-            .assignments
-            .iter()
+        // Inside a function only its own range is looked at (a binary search), not every assignment.
+        let candidates: Box<dyn Iterator<Item = &crate::facts::Assignment<'t>>> = match function {
+            Some(f) => Box::new(
+                self.facts
+                    .assignments_within(self.facts.functions[f].range()),
+            ),
+            None => Box::new(self.facts.assignments.iter()),
+        };
+        candidates
             .filter(|a| a.function == function && a.target.starts_with(&prefix))
             .map(|a| a.node)
             .collect()
@@ -2231,13 +2245,13 @@ impl<'t> Growth<'_, '_, 't> {
                     if self.grows_in_scope(name, scope, counters) {
                         self.grows = true;
                     }
+                    // From the index by target: a scan of every assignment per identifier was quadratic.
                     let definitions: Vec<Node<'t>> = a
                         .facts
-                        .assignments
+                        .assignments_to(name)
                         .iter()
-                        .filter(|x| {
-                            x.target == name && (x.function == scope || x.function.is_none())
-                        })
+                        .map(|&i| &a.facts.assignments[i])
+                        .filter(|x| x.function == scope || x.function.is_none())
                         .filter_map(|x| x.value)
                         .collect();
                     for value in definitions {
