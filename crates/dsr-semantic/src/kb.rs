@@ -325,9 +325,8 @@ fn method_entries<'k>(
     let from_glob = |module: &str| {
         written.is_some()
             && facts
-                .imports
-                .iter()
-                .any(|i| i.local == "*" && module_matches(&i.path, module))
+                .glob_imports()
+                .any(|i| module_matches(&i.path, module))
     };
     let bound: Vec<&Api> = named
         .iter()
@@ -383,7 +382,7 @@ fn is_package_function(facts: &FileFacts<'_>, call: &Call<'_>) -> bool {
         && call
             .callee_text
             .rsplit_once('.')
-            .is_some_and(|(head, _)| facts.imports.iter().any(|i| i.local == head))
+            .is_some_and(|(head, _)| facts.import(head).is_some())
 }
 
 /// Whether a receiver's type (a canonical path such as `std::collections::HashMap::new`, or a name as written)

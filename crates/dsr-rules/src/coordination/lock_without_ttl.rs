@@ -304,7 +304,7 @@ fn go_set_args<'t>(
     } else {
         options
     };
-    let literal = ctx.facts.literals.iter().find(|l| l.node == options)?;
+    let literal = ctx.facts.literal_of(options)?;
     if !literal.type_text.ends_with("SetArgs") {
         return None;
     }
@@ -355,7 +355,7 @@ fn node_redis_options<'t>(
     ttl: Ttl,
     claim: &MakeClaim<'_, 't>,
 ) -> Option<Claim<'t>> {
-    let literal = ctx.facts.literals.iter().find(|l| l.node == options)?;
+    let literal = ctx.facts.literal_of(options)?;
     if literal.has_spread {
         return None;
     }

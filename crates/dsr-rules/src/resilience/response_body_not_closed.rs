@@ -510,7 +510,10 @@ fn hands_over(ctx: &RuleContext<'_>, callee: Node<'_>) -> bool {
         return !standard;
     }
     if callee.kind() == "identifier" {
-        let local = facts.functions.iter().find(|f| f.name == text);
+        let local = facts
+            .functions_named(&text)
+            .map(|index| &facts.functions[index])
+            .find(|f| f.name == text);
         return match local {
             Some(f) => {
                 let param = f.params.first().map(|p| p.name.clone()).unwrap_or_default();

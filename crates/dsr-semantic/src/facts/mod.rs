@@ -252,6 +252,14 @@ pub struct FileFacts<'t> {
     callee_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
     /// For `functions_named`: the last segment of each function's name → the functions. Built on first use.
     function_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    /// For `import`: each local name → its last import. Built once the walk has found every import (a file put
+    /// together from many has as many imports, and a scan of them per name resolved was quadratic).
+    import_by_local: std::collections::HashMap<String, usize>,
+    /// For `glob_imports`: the indexes of the glob imports (`use m::*`), built with `import_by_local`.
+    glob_imports: Vec<usize>,
+    /// For `imports_module`: every import path and absolute path, and each of their prefixes that ends before
+    /// a `.`, `:` or `/`. Built on first use, after the facts are complete.
+    imported_modules: std::sync::OnceLock<std::collections::HashSet<String>>,
 }
 
 impl<'t> FileFacts<'t> {
@@ -282,6 +290,9 @@ impl<'t> FileFacts<'t> {
             receiver_names: std::sync::OnceLock::new(),
             top_level_assignments: std::sync::OnceLock::new(),
             callee_names: std::sync::OnceLock::new(),
+            import_by_local: std::collections::HashMap::new(),
+            glob_imports: Vec::new(),
+            imported_modules: std::sync::OnceLock::new(),
         };
         let Some(tree) = tree else {
             facts.strings.push(StringLiteral {
@@ -301,6 +312,16 @@ impl<'t> FileFacts<'t> {
             function_stack: Vec::new(),
         };
         collector.walk(tree.root_node());
+        // Later bindings shadow earlier ones: the last import of each name wins.
+        facts.import_by_local = facts
+            .imports
+            .iter()
+            .enumerate()
+            .map(|(index, import)| (import.local.clone(), index))
+            .collect();
+        facts.glob_imports = (0..facts.imports.len())
+            .filter(|&index| facts.imports[index].local == "*")
+            .collect();
         // Resolution waits for the whole walk: a `use` may come after the code that relies on it.
         facts.resolve_names();
         facts.index_types(source);
@@ -495,19 +516,36 @@ impl<'t> FileFacts<'t> {
 
     /// What a local name stands for through the file's imports.
     pub fn import(&self, local: &str) -> Option<&Import> {
-        // Later bindings shadow earlier ones; files have few imports, so a scan beats a map.
-        self.imports.iter().rev().find(|i| i.local == local)
+        self.import_by_local
+            .get(local)
+            .and_then(|&index| self.imports.get(index))
+    }
+
+    /// The glob imports of the file (`use fred::prelude::*`), without a scan of every import.
+    pub fn glob_imports(&self) -> impl Iterator<Item = &Import> {
+        self.glob_imports.iter().map(|&index| &self.imports[index])
     }
 
     /// Whether any import of the file is `path` or a sub-path of it (`net/http`, `reqwest`, `axios`).
     pub fn imports_module(&self, path: &str) -> bool {
-        let within = |written: &str| {
-            written == path
-                || written.starts_with(path)
-                    && matches!(written.as_bytes().get(path.len()), Some(b'.' | b':' | b'/'))
-        };
-        self.imports.iter().any(|i| within(&i.path))
-            || self.absolute_paths.iter().any(|p| within(p))
+        // `path` is imported when a written path is it or starts with it followed by a separator: the written
+        // paths' prefixes up to each separator, in a set, answer that without a scan of every import.
+        let modules = self.imported_modules.get_or_init(|| {
+            let mut modules = std::collections::HashSet::new();
+            for written in self
+                .imports
+                .iter()
+                .map(|i| i.path.as_str())
+                .chain(self.absolute_paths.iter().map(String::as_str))
+            {
+                for (end, _) in written.match_indices(['.', ':', '/']) {
+                    modules.insert(written[..end].to_string());
+                }
+                modules.insert(written.to_string());
+            }
+            modules
+        });
+        modules.contains(path)
     }
 
     /// Resolves a dotted (`http.Client`) or `::`-separated (`rq::Client`) name through the imports.

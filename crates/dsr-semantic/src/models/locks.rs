@@ -361,7 +361,7 @@ fn typed_set_if_absent<'t>(
     } else {
         options
     };
-    if let Some(literal) = facts.literals.iter().find(|l| l.node == options) {
+    if let Some(literal) = facts.literal_of(options) {
         let value = |name: &str| {
             literal
                 .field(name)

@@ -21,6 +21,7 @@ pub mod writes;
 
 use dsr_syntax::node::{self, Mention};
 use dsr_syntax::Language;
+use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
 use crate::facts::{Call, FileFacts};
@@ -933,6 +934,21 @@ fn auto_ack_sites<'t>(
     source: &str,
 ) -> Vec<AutoAckSite<'t>> {
     let mut sites: Vec<AutoAckSite<'t>> = Vec::new();
+    // The literals of each resolved type, grouped on first use: asked per consume call, a scan of every
+    // literal each time was quadratic.
+    let literals_by_type = std::cell::OnceCell::new();
+    let literals_of_type = |config: &str| -> Vec<usize> {
+        let by_type: &FxHashMap<&str, Vec<usize>> = literals_by_type.get_or_init(|| {
+            let mut by_type: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+            for (index, literal) in facts.literals.iter().enumerate() {
+                if let Some(path) = literal.type_path.as_deref() {
+                    by_type.entry(path).or_default().push(index);
+                }
+            }
+            by_type
+        });
+        by_type.get(config).cloned().unwrap_or_default()
+    };
     for (index, call) in facts.calls.iter().enumerate() {
         let Some(api) = kb.role_of(facts, call, &[ApiRole::Consume, ApiRole::Receive]) else {
             continue;
@@ -951,10 +967,9 @@ fn auto_ack_sites<'t>(
         };
         if let Some(config) = auto.config.as_deref() {
             let field = auto.field.as_deref().unwrap_or("");
-            let literals: Vec<_> = facts
-                .literals
-                .iter()
-                .filter(|l| l.type_path.as_deref() == Some(config))
+            let literals: Vec<_> = literals_of_type(config)
+                .into_iter()
+                .map(|i| &facts.literals[i])
                 .collect();
             if literals.is_empty() {
                 push(call.callee, false, field.to_string());
@@ -982,9 +997,7 @@ fn auto_ack_sites<'t>(
                     ),
                     _ => Some(*arg),
                 };
-                let Some(literal) =
-                    literal_node.and_then(|n| facts.literals.iter().find(|l| l.node == n))
-                else {
+                let Some(literal) = literal_node.and_then(|n| facts.literal_of(n)) else {
                     continue;
                 };
                 if let Some(f) = literal.field(field) {

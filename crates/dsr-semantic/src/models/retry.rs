@@ -21,7 +21,7 @@
 
 use dsr_syntax::node::{self, Mention, Wrappers};
 use dsr_syntax::{Language, TextRange};
-use std::cell::RefCell;
+use std::cell::OnceCell;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
@@ -174,7 +174,8 @@ impl<'t> Retries<'t> {
             kb,
             effects,
             language: facts.language,
-            field_growth: RefCell::new(FxHashMap::default()),
+            grown_fields: OnceCell::new(),
+            bound_values: OnceCell::new(),
         };
         for lp in &facts.loops {
             if let Some(retry) = analyzer.loop_retry(lp.node, lp.function) {
@@ -218,9 +219,12 @@ struct Analyzer<'a, 't> {
     kb: &'a KnowledgeBase,
     effects: &'a RemoteCalls,
     language: Language,
-    /// Per field name, whether the file grows it (`field_grows`): asked per delay expression, answered by one
-    /// look at the file's assignments per field.
-    field_growth: RefCell<FxHashMap<String, bool>>,
+    /// The fields the file grows (`field_grows`): asked per delay expression, found on first use by one look at
+    /// every assignment to a field.
+    grown_fields: OnceCell<FxHashSet<String>>,
+    /// The assignment that stores each value (its node, awaits and parentheses stripped): `bound_name`, asked
+    /// per retry library call, without a scan of every assignment.
+    bound_values: OnceCell<FxHashMap<usize, usize>>,
 }
 
 /// The parts of a loop header that matter.
@@ -554,10 +558,11 @@ impl<'a, 't> Analyzer<'a, 't> {
         {
             return true;
         }
-        self.facts
-            .assignments
-            .iter()
-            .any(|a| a.target == name && a.value.is_some_and(|v| v.kind() == "int_literal"))
+        self.facts.assignments_to(name).iter().any(|&i| {
+            self.facts.assignments[i]
+                .value
+                .is_some_and(|v| v.kind() == "int_literal")
+        })
     }
 
     /// Whether a node belongs to the loop itself: not to a function or another loop nested in it.
@@ -1582,14 +1587,21 @@ impl<'a, 't> Analyzer<'a, 't> {
         let Some((_, field)) = text.rsplit_once('.') else {
             return false;
         };
-        if field.is_empty() || !field.chars().all(|c| c.is_alphanumeric() || c == '_') {
-            return false;
-        }
-        if let Some(known) = self.field_growth.borrow().get(field) {
-            return *known;
-        }
-        let suffix = format!(".{field}");
-        let grows = |assignment: Node<'t>| {
+        self.grown_fields
+            .get_or_init(|| self.find_grown_fields())
+            .contains(field)
+    }
+
+    /// The names of the fields the file grows (see `field_grows`), from one look at each assignment to a field:
+    /// asking per field name would scan every assignment of the file once per name.
+    fn find_grown_fields(&self) -> FxHashSet<String> {
+        // The field an assignment target ends with (`c.backoff` → `backoff`), when it is a plain name.
+        let field_of = |target: &str| -> Option<String> {
+            let (_, field) = target.rsplit_once('.')?;
+            let plain = !field.is_empty() && field.chars().all(|c| c.is_alphanumeric() || c == '_');
+            plain.then(|| field.to_string())
+        };
+        let grows = |assignment: Node<'t>, field: &str| {
             let written = self.text(assignment);
             let operator_grows = ["*=", "<<=", "**="].iter().any(|op| written.contains(op));
             let value_grows =
@@ -1603,28 +1615,25 @@ impl<'a, 't> Analyzer<'a, 't> {
                         });
             operator_grows || value_grows
         };
+        let mut grown = FxHashSet::default();
         let recorded = self
             .facts
             .assignments
             .iter()
-            .filter(|a| a.target.ends_with(&suffix))
-            .any(|a| grows(a.node));
-        let found = recorded
-            || self
-                .facts
-                .nodes_of_kind(&[
-                    "augmented_assignment_expression",
-                    "compound_assignment_expr",
-                ])
-                .filter(|n| {
-                    n.child_by_field_name("left")
-                        .is_some_and(|l| self.text(l).ends_with(&suffix))
-                })
-                .any(grows);
-        self.field_growth
-            .borrow_mut()
-            .insert(field.to_string(), found);
-        found
+            .filter_map(|a| Some((field_of(&a.target)?, a.node)));
+        let compound = self
+            .facts
+            .nodes_of_kind(&[
+                "augmented_assignment_expression",
+                "compound_assignment_expr",
+            ])
+            .filter_map(|n| Some((field_of(self.text(n.child_by_field_name("left")?))?, n)));
+        for (field, assignment) in recorded.chain(compound) {
+            if !grown.contains(&field) && grows(assignment, &field) {
+                grown.insert(field);
+            }
+        }
+        grown
     }
 
     /// Whether a call is a retry library's backoff helper (kb role `backoff`).
@@ -1933,11 +1942,9 @@ impl<'a, 't> Analyzer<'a, 't> {
         }
         let own = name.rsplit(['.', ':']).next().unwrap_or(name);
         self.facts
-            .functions
-            .iter()
-            .find(|f| {
-                f.name.rsplit(['.', ':']).next() == Some(own) && f.name != crate::facts::ANONYMOUS
-            })
+            .functions_named(own)
+            .map(|index| &self.facts.functions[index])
+            .find(|f| f.name != crate::facts::ANONYMOUS)
             .map(|f| f.node)
     }
 
@@ -1981,23 +1988,34 @@ impl<'a, 't> Analyzer<'a, 't> {
     }
 
     fn bound_name(&self, call: &Call<'t>) -> Option<String> {
-        self.facts
-            .assignments
-            .iter()
-            .find(|a| {
-                a.value.is_some_and(|v| {
-                    node::strip_wrappers(v, Wrappers::AWAITED).id() == call.node.id()
-                })
-            })
-            .map(|a| a.target.clone())
+        let bound = self.bound_values.get_or_init(|| {
+            let mut by_value = FxHashMap::default();
+            for (index, a) in self.facts.assignments.iter().enumerate() {
+                if let Some(value) = a.value {
+                    by_value
+                        .entry(node::strip_wrappers(value, Wrappers::AWAITED).id())
+                        .or_insert(index);
+                }
+            }
+            by_value
+        });
+        bound
+            .get(&call.node.id())
+            .map(|&index| self.facts.assignments[index].target.clone())
     }
 
     /// Assignments to members of a local name in a function: `b.MaxElapsedTime = 0`, `client.Backoff = …`.
     fn member_assignments(&self, function: Option<usize>, name: &str) -> Vec<Node<'t>> {
         let prefix = format!("{name}.");
-        self.facts
-            .assignments
-            .iter()
+        // Inside a function only its own range is looked at (a binary search), not every assignment.
+        let candidates: Box<dyn Iterator<Item = &crate::facts::Assignment<'t>>> = match function {
+            Some(f) => Box::new(
+                self.facts
+                    .assignments_within(self.facts.functions[f].range()),
+            ),
+            None => Box::new(self.facts.assignments.iter()),
+        };
+        candidates
             .filter(|a| a.function == function && a.target.starts_with(&prefix))
             .map(|a| a.node)
             .collect()
@@ -2227,13 +2245,13 @@ impl<'t> Growth<'_, '_, 't> {
                     if self.grows_in_scope(name, scope, counters) {
                         self.grows = true;
                     }
+                    // From the index by target: a scan of every assignment per identifier was quadratic.
                     let definitions: Vec<Node<'t>> = a
                         .facts
-                        .assignments
+                        .assignments_to(name)
                         .iter()
-                        .filter(|x| {
-                            x.target == name && (x.function == scope || x.function.is_none())
-                        })
+                        .map(|&i| &a.facts.assignments[i])
+                        .filter(|x| x.function == scope || x.function.is_none())
                         .filter_map(|x| x.value)
                         .collect();
                     for value in definitions {

@@ -148,6 +148,8 @@ impl<'t> TimeModel<'t> {
             builder.stored_fields = stored;
             builder.readings.clear();
             builder.path_nodes.clear();
+            // The bindings index the readings being cleared: kept, they point past the new ones (a panic).
+            builder.bindings.clear();
             builder.find_readings();
             builder.classify();
             builder.stored_elapsed();
@@ -1511,6 +1513,28 @@ func f(ctx context.Context, rdb *redis.Client, timeout time.Duration) {
         assert!(got[2].iter().all(|k| k == "other"), "{got:?}");
         assert_eq!(got[3], ["elapsed:subtraction:true"]);
         assert_eq!(got[4], ["elapsed:subtraction:true"]);
+    }
+
+    /// A file that stores a reading in a field is analysed twice; the second pass must not look up the
+    /// first pass's bindings (here `start` of `g`, a later reading than the one `f` is deriving from).
+    #[test]
+    fn go_second_pass_after_a_field_store_keeps_bindings_in_range() {
+        let source = r#"package p
+import "time"
+type S struct{ last time.Time }
+func (s *S) touch() { s.last = time.Now() }
+func f() time.Duration {
+	start := time.Now()
+	return time.Now().Sub(start)
+}
+func g() time.Duration {
+	start := time.Now()
+	return time.Now().Sub(start)
+}
+"#;
+        let got = model(Language::Go, source);
+        assert_eq!(got.len(), 5, "{got:?}");
+        assert_eq!(got[1].1.as_deref(), Some("start"), "{got:?}");
     }
 
     #[test]

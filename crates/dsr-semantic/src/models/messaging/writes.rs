@@ -247,7 +247,7 @@ fn own_sql_text(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> Option<
                 string_at(value)
             }
             "object" => {
-                let literal = facts.literals.iter().find(|l| l.node == *arg)?;
+                let literal = facts.literal_of(*arg)?;
                 literal
                     .field("text")
                     .and_then(|f| f.value)

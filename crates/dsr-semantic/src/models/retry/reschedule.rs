@@ -139,10 +139,8 @@ impl<'t> Analyzer<'_, 't> {
                 continue;
             }
             let range = f.range();
-            let armed = self.facts.calls.iter().find_map(|call| {
-                if !range.contains_range(call.range())
-                    || !call.function.is_some_and(|c| self.nested_in(c, function))
-                {
+            let armed = self.facts.calls_within(range).find_map(|call| {
+                if !call.function.is_some_and(|c| self.nested_in(c, function)) {
                     return None;
                 }
                 let duration = self.sleep_duration(call)?;
