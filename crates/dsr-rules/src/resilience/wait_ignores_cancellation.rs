@@ -371,6 +371,7 @@ fn filling_remote_call<'t>(
 
 fn check_rust(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
     let facts = ctx.facts;
+    let waits = std::cell::OnceCell::new();
     for call in &facts.calls {
         if matches!(
             call.path.as_deref(),
@@ -398,10 +399,71 @@ fn check_rust(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         let Some(receiver) = call.receiver else {
             continue;
         };
-        let Some(confidence) = blocking_receiver(ctx, call, receiver, method) else {
+        let waits = waits.get_or_init(|| FileWaits::of(ctx));
+        let Some(confidence) = blocking_receiver(ctx, waits, call, receiver, method) else {
             continue;
         };
         report_blocking(ctx, call, method, confidence, sink);
+    }
+}
+
+/// What the blocking-wait questions ask of the whole file, gathered once at its first `recv()`/`join()` in
+/// async code: a scan of every assignment and call per question grew with the square of the file.
+struct FileWaits {
+    /// Each name a declaration binds (`rx`, and each name of a tuple pattern `(tx, mut rx)`) → those
+    /// declarations (indexes into the facts' assignments).
+    declarations: std::collections::HashMap<String, Vec<usize>>,
+    /// The file imports a module of the kb's blocking channels (`std::sync::mpsc`, crossbeam)…
+    imports_blocking_channel: bool,
+    /// …or of its async ones (`tokio::sync::mpsc`), where an untyped `recv()` may be either.
+    imports_async_channel: bool,
+    /// The file calls a thread-spawning function of the kb or imports its module (`std::thread`).
+    starts_threads: bool,
+}
+
+impl FileWaits {
+    fn of(ctx: &RuleContext<'_>) -> Self {
+        let facts = ctx.facts;
+        let mut declarations: std::collections::HashMap<String, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, a) in facts
+            .assignments
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.declares)
+        {
+            // `let (tx, rx) = mpsc::channel();` binds through a tuple pattern.
+            let parts = match a.target.strip_prefix('(') {
+                Some(tuple) => tuple.trim_end_matches(')').split(',').collect(),
+                None => vec![a.target.as_str()],
+            };
+            let names = parts.into_iter().map(|part| {
+                let part = part.trim();
+                part.strip_prefix("mut ").unwrap_or(part).trim()
+            });
+            for name in names.filter(|n| !n.is_empty()) {
+                declarations.entry(name.to_string()).or_default().push(i);
+            }
+        }
+        // A group's modules are its paths less the last segment (`std::sync::mpsc::channel` → `std::sync::mpsc`).
+        let imports_module_of = |group: PathGroupKind| {
+            ctx.kb.group_paths(ctx.language, group).any(|path| {
+                let module = path.rsplit_once("::").map_or(path, |(module, _)| module);
+                facts.imports_module(module)
+            })
+        };
+        let calls_thread_spawn = facts.calls.iter().any(|c| {
+            c.path.as_deref().is_some_and(|path| {
+                ctx.kb
+                    .is_in_group(ctx.language, path, PathGroupKind::ThreadSpawn)
+            })
+        });
+        FileWaits {
+            declarations,
+            imports_blocking_channel: imports_module_of(PathGroupKind::BlockingChannel),
+            imports_async_channel: imports_module_of(PathGroupKind::AsyncChannel),
+            starts_threads: calls_thread_spawn || imports_module_of(PathGroupKind::ThreadSpawn),
+        }
     }
 }
 
@@ -428,6 +490,7 @@ fn in_async_context(ctx: &RuleContext<'_>, n: Node<'_>) -> bool {
 /// the file imports the blocking API (a module of the kb's group) and no async channel (medium).
 fn blocking_receiver(
     ctx: &RuleContext<'_>,
+    waits: &FileWaits,
     call: &dsr_semantic::facts::Call<'_>,
     receiver: Node<'_>,
     method: &str,
@@ -467,19 +530,13 @@ fn blocking_receiver(
     }
     if receiver.kind() == "identifier" {
         let name = ctx.node_text(receiver);
-        // `let (tx, rx) = mpsc::channel();` binds through a tuple pattern.
-        let declared = facts
-            .assignments
-            .iter()
-            .filter(|a| a.declares && a.node.start_byte() < call.node.start_byte())
-            .filter(|a| {
-                a.target == name
-                    || a.target.starts_with('(')
-                        && a.target
-                            .trim_matches(['(', ')'])
-                            .split(',')
-                            .any(|part| part.trim_start_matches("mut") == name)
-            })
+        let declared = waits
+            .declarations
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|&a| &facts.assignments[a])
+            .filter(|a| a.node.start_byte() < call.node.start_byte())
             .filter(|a| a.function.is_none() || a.function == call.function)
             .max_by_key(|a| a.node.start_byte())
             .and_then(|a| a.value);
@@ -501,25 +558,9 @@ fn blocking_receiver(
             return blocking.then_some(Confidence::High);
         }
     }
-    // A group's modules are its paths less the last segment (`std::sync::mpsc::channel` → `std::sync::mpsc`).
-    let imports_module_of = |group: PathGroupKind| {
-        ctx.kb.group_paths(ctx.language, group).any(|path| {
-            let module = path.rsplit_once("::").map_or(path, |(module, _)| module);
-            facts.imports_module(module)
-        })
-    };
     let inferred = match method {
-        "recv" => {
-            imports_module_of(PathGroupKind::BlockingChannel)
-                && !imports_module_of(PathGroupKind::AsyncChannel)
-        }
-        _ => {
-            facts
-                .calls
-                .iter()
-                .any(|c| c.path.as_deref().is_some_and(&blocking_origin))
-                || imports_module_of(PathGroupKind::ThreadSpawn)
-        }
+        "recv" => waits.imports_blocking_channel && !waits.imports_async_channel,
+        _ => waits.starts_threads,
     };
     inferred.then_some(Confidence::Medium)
 }

@@ -252,6 +252,9 @@ pub struct FileFacts<'t> {
     callee_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
     /// For `functions_named`: the last segment of each function's name → the functions. Built on first use.
     function_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    /// For `function_with_path`: each function's whole name and each of its `::` suffixes of two or more
+    /// segments (`a::T::f` → `a::T::f`, `T::f`) → the first function with it. Built on first use.
+    function_paths: std::sync::OnceLock<FunctionPaths>,
     /// For `import`: each local name → its last import. Built once the walk has found every import (a file put
     /// together from many has as many imports, and a scan of them per name resolved was quadratic).
     import_by_local: std::collections::HashMap<String, usize>,
@@ -285,6 +288,7 @@ impl<'t> FileFacts<'t> {
             workspace: None,
             declarations: std::sync::OnceLock::new(),
             function_names: std::sync::OnceLock::new(),
+            function_paths: std::sync::OnceLock::new(),
             assignment_targets: std::sync::OnceLock::new(),
             assignment_values: std::sync::OnceLock::new(),
             receiver_names: std::sync::OnceLock::new(),
@@ -723,6 +727,30 @@ impl<'t> FileFacts<'t> {
             })
     }
 
+    /// The first function whose whole name is `path` (`process`, `T.process`, `T::process`), or, with
+    /// `suffix`, whose `::` path ends in `path` at a segment boundary (`T::f` finds `a::T::f`); from an index
+    /// built on first use, so a callee the file does not define costs one lookup, not a scan of every function
+    /// that shares its last segment.
+    pub fn function_with_path(&self, path: &str, suffix: bool) -> Option<usize> {
+        let paths = self.function_paths.get_or_init(|| {
+            let mut paths = FunctionPaths::default();
+            for (i, f) in self.functions.iter().enumerate() {
+                paths.whole.entry(f.name.clone()).or_insert(i);
+                let mut rest = f.name.as_str();
+                while let Some((_, tail)) = rest.split_once("::") {
+                    if tail.contains("::") {
+                        paths.tails.entry(tail.to_string()).or_insert(i);
+                    }
+                    rest = tail;
+                }
+            }
+            paths
+        });
+        let whole = paths.whole.get(path).copied();
+        let tail = suffix.then(|| paths.tails.get(path).copied()).flatten();
+        whole.into_iter().chain(tail).min()
+    }
+
     /// The calls whose callee, as written, ends in the segment `last` (`helper`, `s.helper`, `pkg::helper`),
     /// from an index built on first use: the call sites of a function of the file, found without a scan of
     /// every call per question.
@@ -968,6 +996,13 @@ impl<'t> FileFacts<'t> {
 
 /// `FileFacts::parents` of the root.
 const NO_PARENT: u32 = u32::MAX;
+
+/// The functions of a file by whole name and by proper `::` suffix (`FileFacts::function_with_path`).
+#[derive(Debug, Default)]
+struct FunctionPaths {
+    whole: std::collections::HashMap<String, usize>,
+    tails: std::collections::HashMap<String, usize>,
+}
 
 /// The index in `items` (in pre-order of their nodes, as the traversal pushes them) of the item whose node is
 /// `node`: a binary search by start, then the few items that start there (one per level of nesting).

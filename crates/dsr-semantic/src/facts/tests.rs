@@ -602,3 +602,35 @@ fn range_lookups_and_declared_values_agree_with_scans() {
         });
     }
 }
+
+#[test]
+fn functions_are_found_by_whole_name_and_rust_path_suffix() {
+    let source = r#"
+mod store {
+    pub struct Cache;
+}
+impl store::Cache {
+    pub fn get(&self) {}
+}
+struct Other;
+impl Other {
+    fn get(&self) {}
+}
+fn get() {}
+"#;
+    with_facts(Language::Rust, source, |facts| {
+        let name = |i: usize| facts.functions[i].name.clone();
+        let other = facts.function_with_path("Other::get", false).map(name);
+        assert_eq!(other.as_deref(), Some("Other::get"));
+        assert_eq!(
+            facts.function_with_path("get", false).map(name).as_deref(),
+            Some("get")
+        );
+        // A suffix counts only at a `::` boundary, and only when asked for.
+        let cache = facts.function_with_path("Cache::get", true).map(name);
+        assert_eq!(cache.as_deref(), Some("store::Cache::get"));
+        assert_eq!(facts.function_with_path("Cache::get", false), None);
+        assert_eq!(facts.function_with_path("her::get", true), None);
+        assert_eq!(facts.function_with_path("Missing::get", true), None);
+    });
+}

@@ -365,10 +365,7 @@ pub fn same_file_function(facts: &FileFacts<'_>, call: &Call<'_>) -> Option<usiz
             name.ends_with(&dotted) || name.ends_with(&pathed)
         });
     }
-    let last = callee.rsplit(['.', ':']).next().unwrap_or(callee);
-    facts.functions_named(last).find(|&f| {
-        let name = &facts.functions[f].name;
-        name == callee
-            || (facts.language == Language::Rust && callee.contains("::") && name.ends_with(callee))
-    })
+    // `T::f` written in Rust also names `a::T::f`.
+    let suffix = facts.language == Language::Rust && callee.contains("::");
+    facts.function_with_path(callee, suffix)
 }
