@@ -41,7 +41,7 @@ impl CodeRoles {
             Vec::new()
         };
         let tool_items = if facts.language == Language::Go && file == CodeRole::Production {
-            go_command_bodies(facts, conventions)
+            go_command_bodies(facts, source, conventions)
         } else {
             Vec::new()
         };
@@ -87,9 +87,13 @@ fn in_ranges(ranges: &[Range<usize>], offset: usize) -> bool {
 }
 
 /// The bodies of the file's Go commands (`kb/roles.toml` `[[tool.go_command]]`): the function literal a body
-/// field holds, unless the body runs the service
+/// field holds, or the function of the file it names, unless the body runs the service
 /// (calls one of `go_command_service_calls`: a server's root command is the service, not a tool).
-fn go_command_bodies(facts: &FileFacts<'_>, conventions: &RoleConventions) -> Vec<Range<usize>> {
+fn go_command_bodies(
+    facts: &FileFacts<'_>,
+    source: &str,
+    conventions: &RoleConventions,
+) -> Vec<Range<usize>> {
     let tool = &conventions.tool;
     let mut bodies: Vec<Range<usize>> = Vec::new();
     for literal in &facts.literals {
@@ -104,14 +108,25 @@ fn go_command_bodies(facts: &FileFacts<'_>, conventions: &RoleConventions) -> Ve
             if !command.body_fields.contains(&field.name) {
                 continue;
             }
-            // A literal only: a function named there (`RunE: runStatus`) is declared in another top-level
-            // item, which the incremental slices of that function cannot see, so its role would differ between
-            // a keystroke's analysis and the file's.
-            if let Some(value) = field
-                .value_expression()
-                .filter(|v| v.kind() == "func_literal")
-            {
-                bodies.push(value.byte_range());
+            let Some(value) = field.value_expression() else {
+                continue;
+            };
+            match value.kind() {
+                "func_literal" => bodies.push(value.byte_range()),
+                // A function of the file named there (`RunE: runStatus`): its declaration is the body. The
+                // incremental slices hold the chunk that names it (`Graph::role_referrers` in dsr-engine), so
+                // the role is the same in a keystroke's analysis as in the file's.
+                "identifier" => {
+                    let name = node::text(value, source);
+                    bodies.extend(
+                        facts
+                            .functions
+                            .iter()
+                            .filter(|f| f.node.kind() == "function_declaration" && f.name == name)
+                            .map(|f| f.node.byte_range()),
+                    );
+                }
+                _ => {}
             }
         }
     }
@@ -532,6 +547,22 @@ var Probe = &own.Command{Name: "probe", Action: func() error {
 }}
 
 func helper() { _, _ = http.Get("http://localhost:8080/other") }
+
+func Validate() *cobra.Command {
+	return &cobra.Command{Use: "validate", RunE: runValidate}
+}
+
+func runValidate(cmd *cobra.Command, args []string) error {
+	_, err := http.Get("http://localhost:8080/validate")
+	return err
+}
+
+var Root = &cobra.Command{Use: "server", Run: runServer}
+
+func runServer(cmd *cobra.Command, args []string) {
+	_, _ = http.Get("http://config.invalid/server")
+	_ = http.ListenAndServe(":8080", nil)
+}
 "#;
         let roles = roles("cmd/commands.go", Language::Go, source);
         let role_of = |needle: &str| roles.at(source.find(needle).expect("call in source"));
@@ -541,6 +572,8 @@ func helper() { _, _ = http.Get("http://localhost:8080/other") }
         assert_eq!(role_of("localhost:8080/probe"), CodeRole::Tool);
         assert_eq!(role_of("config.invalid"), CodeRole::Production);
         assert_eq!(role_of("localhost:8080/other"), CodeRole::Production);
+        assert_eq!(role_of("localhost:8080/validate"), CodeRole::Tool);
+        assert_eq!(role_of("config.invalid/server"), CodeRole::Production);
     }
 
     #[test]
