@@ -34,6 +34,10 @@ declare_rule! {
     /// returned, matched or passed to `?` are handled. A failure discarded right before the function leaves with
     /// another error (`let _ = record_error(…).await; return Err(e);`) is bookkeeping of that error and is not
     /// reported, nor a script's entry call at the top of a module (`main();`), whose rejection ends Node.
+    /// A TypeScript request whose failure is caught silently and that is raced against a timer
+    /// (`Promise.race([fetch(…).catch(() => null), new Promise((r) => setTimeout(r, 150))])`) is not waited for
+    /// on purpose (a fire-and-forget hand-off): an open question, does anything notice when it fails (a sweep
+    /// of pending work, the receiver)?
     ///
     /// ## Example
     /// ```go
