@@ -177,7 +177,10 @@ fn rust_subcommand_arms(
     };
     let mut arms: Vec<Range<usize>> = Vec::new();
     for arm in facts.nodes_of_kind(&["match_arm"]) {
-        if arm.child_by_field_name("pattern").is_some_and(names_variant) {
+        if arm
+            .child_by_field_name("pattern")
+            .is_some_and(names_variant)
+        {
             if let Some(value) = arm.child_by_field_name("value") {
                 arms.push(value.byte_range());
             }

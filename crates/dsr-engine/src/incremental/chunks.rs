@@ -736,7 +736,9 @@ fn mentions(kinds: &Kinds, node: Node<'_>, source: &str) -> Mentions {
                 written_names(target, source, &mut found);
             }
         } else if kinds.keyed_elements.contains(current) {
-            found.role_bodies.extend(command_body_named(current, source));
+            found
+                .role_bodies
+                .extend(command_body_named(current, source));
         } else if current.child_count() == 0 && kinds.identifiers.contains(current) {
             if let Some(text) = source.get(current.start_byte()..current.end_byte()) {
                 let name = text_hash(text);

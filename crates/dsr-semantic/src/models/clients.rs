@@ -1733,7 +1733,12 @@ func f(parent context.Context) {
             (Language::Go, go, "http.Client{}", "missing NoTimeout"),
             (Language::Go, go, "http.Client{Timeout: 0}", "missing Zero"),
             // Written out on purpose, and nothing unbounded sent through it here.
-            (Language::Go, go, "http.Client{Timeout: 0 }", "unknown Requests"),
+            (
+                Language::Go,
+                go,
+                "http.Client{Timeout: 0 }",
+                "unknown Requests",
+            ),
             (Language::Go, go, "http.Client{Timeout: d", "set"),
             (Language::Go, go, "http.Get", "missing NoTimeout"),
             (
