@@ -209,13 +209,7 @@ fn swallowed(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &RemoteCall) -> Opti
             handler: Some(handler),
             silent: true,
             ..
-        } => Some((
-            TextRange::of(handler),
-            format!(
-                "its rejection is caught by `.catch({})`, which does nothing with it",
-                compact_handler(ctx, handler)
-            ),
-        )),
+        } => Some((TextRange::of(handler), caught_by(ctx, handler))),
         // A script's entry call at the top of the module (`main();`): an unhandled rejection ends the Node
         // process with the error (the default since Node 15), so the failure is not swallowed.
         Dropped::Floating
@@ -272,13 +266,22 @@ fn returns_promise(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &RemoteCall) -
         })
 }
 
-/// A `.catch` handler as the message quotes it: its text when short (`() => null`), else `…`.
-fn compact_handler(ctx: &RuleContext<'_>, handler: Node<'_>) -> String {
+/// How a silent `.catch` handler drops the failure, quoting it when short: an empty body (`() => {}`), or a value
+/// nobody reads (`() => null`).
+fn caught_by(ctx: &RuleContext<'_>, handler: Node<'_>) -> String {
     let text = ctx.node_text(handler);
-    if text.len() <= 24 && !text.contains('\n') {
-        text.to_string()
+    let quoted = if text.len() <= 24 && !text.contains('\n') {
+        text
     } else {
-        "…".to_string()
+        "…"
+    };
+    let empty_body = handler
+        .child_by_field_name("body")
+        .is_some_and(|body| body.kind() == "statement_block");
+    if empty_body {
+        format!("its rejection is caught by an empty `.catch({quoted})`")
+    } else {
+        format!("its rejection is caught by `.catch({quoted})`, which turns it into a value nobody reads")
     }
 }
 
