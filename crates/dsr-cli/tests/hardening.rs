@@ -173,12 +173,12 @@ fn generated_and_minified_files_are_skipped_with_a_warning_and_the_way_to_check_
 fn vendored_directories_are_not_walked() {
     let files = [
         ("go.mod", "module example.com/a\n"),
-        // Not `example.com`: a folder named `example` (or `example.com`) is example code, out of the default scope.
-        ("vendor/acme.dev/q/q.rs", UNBOUNDED_RS),
+        // Not `example.com` nor `acme.dev`: a folder named `example` is example code and one named `dev` tool code, out of BKP001's roles.
+        ("vendor/acme.io/q/q.rs", UNBOUNDED_RS),
         ("web/node_modules/lib/index.rs", UNBOUNDED_RS),
         ("src/a.rs", UNBOUNDED_RS),
-        // `vendor` in a tree without Go modules is an ordinary name.
-        ("tools/vendor/b.rs", UNBOUNDED_RS),
+        // `vendor` below the Go module's root is an ordinary name (not `tools/`: BKP001 is not reported in tool code).
+        ("lib/vendor/b.rs", UNBOUNDED_RS),
     ];
     let dir = tree(BKP, &files);
     let out = run(dir.path(), &["check", "--format", "json"]);
@@ -190,7 +190,7 @@ fn vendored_directories_are_not_walked() {
         .map(|f| f["path"].as_str().unwrap())
         .collect();
     paths.sort_unstable();
-    assert_eq!(paths, ["src/a.rs", "tools/vendor/b.rs"], "{}", out.stdout);
+    assert_eq!(paths, ["lib/vendor/b.rs", "src/a.rs"], "{}", out.stdout);
     let dir = tree(
         "select = [\"BKP\"]\n[limits]\nskip-vendored = false\n",
         &files,

@@ -961,6 +961,13 @@ pub enum PathGroupKind {
     /// Reads only the trace identity out of a context (`trace.SpanContextFromContext`, `trace.LinkFromContext`):
     /// a function that carries its caller's trace over to a fresh context detaches it on purpose.
     TraceFromContext,
+    /// Returns a URL (or its text) built on its first argument, keeping that argument's scheme and host
+    /// (`strings.TrimRight(base, "/")`, `url.Parse(base)`, `url.JoinPath(base, …)`): the server of the result is
+    /// the first argument's.
+    UrlFromFirstArg,
+    /// Formats its arguments into the format string it takes first (`fmt.Sprintf`): a URL formatted so starts
+    /// with what the format starts with (`"%s/repos/%s"` → the first argument, `"https://…"` → that host).
+    StringFormat,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -113,6 +113,13 @@ pub struct ToolConventions {
     /// Go command-line frameworks whose commands' bodies are tool code.
     #[serde(default)]
     pub go_command: Vec<GoCommand>,
+    /// Rust: derives that make an enum a command-line subcommand (clap `Subcommand`); an arm that matches one
+    /// of its variants runs that command.
+    #[serde(default)]
+    pub rust_subcommand_derives: Vec<String>,
+    /// Calls (by the callee's last name) that make a Rust subcommand's arm the service itself.
+    #[serde(default)]
+    pub rust_command_service_calls: Vec<String>,
 }
 
 /// A Go command type (`cobra.Command`) and the fields that hold the function the command runs (`RunE`).
@@ -190,6 +197,11 @@ mod tests {
             .go_command
             .iter()
             .any(|c| c.body_fields.iter().any(|f| f == "RunE")));
+        assert!(conventions
+            .tool
+            .rust_subcommand_derives
+            .iter()
+            .any(|d| d == "Subcommand"));
     }
 
     #[test]

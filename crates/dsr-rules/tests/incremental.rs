@@ -58,6 +58,11 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "the body is capped by the function's caller, which no link from the reading function reaches",
     ),
     (
+        "BKP004/clean_configured_endpoint.go",
+        "BKP004",
+        "the request's URL comes from a client field its constructor sets from configuration, or from the same-file callers a response is handed to (endpoint model), which no link from the reading function reaches",
+    ),
+    (
         "CON001/clean_advisory_lock.rs",
         "CON001",
         "the advisory lock is taken by the function's caller, which no link from the writing function reaches",

@@ -21,8 +21,8 @@ pub struct CodeRoles {
     file: CodeRole,
     /// Rust items that only exist in test builds, outermost only, in document order.
     test_items: Vec<Range<usize>>,
-    /// Go command bodies (a cobra command's `RunE`, a urfave/cli `Action`) in a production file, in document
-    /// order, none inside another.
+    /// Go command bodies (a cobra command's `RunE`, a urfave/cli `Action`) and Rust subcommand arms (clap) in a
+    /// production file, in document order, none inside another.
     tool_items: Vec<Range<usize>>,
 }
 
@@ -40,10 +40,11 @@ impl CodeRoles {
         } else {
             Vec::new()
         };
-        let tool_items = if facts.language == Language::Go && file == CodeRole::Production {
-            go_command_bodies(facts, conventions)
-        } else {
-            Vec::new()
+        let tool_items = match facts.language {
+            _ if file != CodeRole::Production => Vec::new(),
+            Language::Go => go_command_bodies(facts, source, conventions),
+            Language::Rust => rust_subcommand_arms(facts, source, conventions),
+            _ => Vec::new(),
         };
         CodeRoles {
             file,
@@ -87,9 +88,13 @@ fn in_ranges(ranges: &[Range<usize>], offset: usize) -> bool {
 }
 
 /// The bodies of the file's Go commands (`kb/roles.toml` `[[tool.go_command]]`): the function literal a body
-/// field holds, unless the body runs the service
+/// field holds, or the function of the file it names, unless the body runs the service
 /// (calls one of `go_command_service_calls`: a server's root command is the service, not a tool).
-fn go_command_bodies(facts: &FileFacts<'_>, conventions: &RoleConventions) -> Vec<Range<usize>> {
+fn go_command_bodies(
+    facts: &FileFacts<'_>,
+    source: &str,
+    conventions: &RoleConventions,
+) -> Vec<Range<usize>> {
     let tool = &conventions.tool;
     let mut bodies: Vec<Range<usize>> = Vec::new();
     for literal in &facts.literals {
@@ -104,14 +109,25 @@ fn go_command_bodies(facts: &FileFacts<'_>, conventions: &RoleConventions) -> Ve
             if !command.body_fields.contains(&field.name) {
                 continue;
             }
-            // A literal only: a function named there (`RunE: runStatus`) is declared in another top-level
-            // item, which the incremental slices of that function cannot see, so its role would differ between
-            // a keystroke's analysis and the file's.
-            if let Some(value) = field
-                .value_expression()
-                .filter(|v| v.kind() == "func_literal")
-            {
-                bodies.push(value.byte_range());
+            let Some(value) = field.value_expression() else {
+                continue;
+            };
+            match value.kind() {
+                "func_literal" => bodies.push(value.byte_range()),
+                // A function of the file named there (`RunE: runStatus`): its declaration is the body. The
+                // incremental slices hold the chunk that names it (`Graph::role_referrers` in dsr-engine), so
+                // the role is the same in a keystroke's analysis as in the file's.
+                "identifier" => {
+                    let name = node::text(value, source);
+                    bodies.extend(
+                        facts
+                            .functions
+                            .iter()
+                            .filter(|f| f.node.kind() == "function_declaration" && f.name == name)
+                            .map(|f| f.node.byte_range()),
+                    );
+                }
+                _ => {}
             }
         }
     }
@@ -126,14 +142,114 @@ fn go_command_bodies(facts: &FileFacts<'_>, conventions: &RoleConventions) -> Ve
             })
     };
     bodies.retain(|body| !serves(body));
-    bodies.sort_by_key(|body| (body.start, std::cmp::Reverse(body.end)));
-    let mut outermost: Vec<Range<usize>> = Vec::with_capacity(bodies.len());
-    for body in bodies {
-        if outermost.last().is_none_or(|last| body.start >= last.end) {
-            outermost.push(body);
+    outermost(bodies)
+}
+
+/// The arms of a Rust `match` or `if let` that match a variant of one of the file's subcommand enums (`kb/roles.toml`
+/// `rust_subcommand_derives`: clap's `Subcommand`), unless the arm runs the service (calls one of
+/// `rust_command_service_calls`). The enum's declaration is in every incremental slice of the function that
+/// names it (a declaration mentioned), so the role is the same in a keystroke's analysis as in the file's.
+fn rust_subcommand_arms(
+    facts: &FileFacts<'_>,
+    source: &str,
+    conventions: &RoleConventions,
+) -> Vec<Range<usize>> {
+    let tool = &conventions.tool;
+    let enums: Vec<&str> = facts
+        .nodes_of_kind(&["enum_item"])
+        .filter(|item| derives_any(facts, *item, source, &tool.rust_subcommand_derives))
+        .filter_map(|item| item.child_by_field_name("name"))
+        .map(|name| node::text(name, source))
+        .collect();
+    if enums.is_empty() {
+        return Vec::new();
+    }
+    let names_variant = |pattern: Node<'_>| {
+        std::iter::once(pattern)
+            .chain(node::descendants(pattern))
+            .filter(|n| matches!(n.kind(), "scoped_identifier" | "scoped_type_identifier"))
+            .filter_map(|n| n.child_by_field_name("path"))
+            .any(|path| {
+                let path = node::text(path, source);
+                let last = path.rsplit("::").next().unwrap_or(path);
+                enums.contains(&last)
+            })
+    };
+    let mut arms: Vec<Range<usize>> = Vec::new();
+    for arm in facts.nodes_of_kind(&["match_arm"]) {
+        if arm
+            .child_by_field_name("pattern")
+            .is_some_and(names_variant)
+        {
+            if let Some(value) = arm.child_by_field_name("value") {
+                arms.push(value.byte_range());
+            }
         }
     }
-    outermost
+    for condition in facts.nodes_of_kind(&["let_condition"]) {
+        let consequence = facts
+            .parent(condition)
+            .filter(|p| p.kind() == "if_expression")
+            .and_then(|p| p.child_by_field_name("consequence"));
+        if let (Some(consequence), true) = (
+            consequence,
+            condition
+                .child_by_field_name("pattern")
+                .is_some_and(names_variant),
+        ) {
+            arms.push(consequence.byte_range());
+        }
+    }
+    let serves = |arm: &Range<usize>| {
+        facts
+            .calls_within(TextRange::new(arm.start, arm.end))
+            .any(|call| {
+                call.callee_text
+                    .rsplit(['.', ':'])
+                    .next()
+                    .is_some_and(|last| tool.rust_command_service_calls.iter().any(|s| s == last))
+            })
+    };
+    arms.retain(|arm| !serves(arm));
+    outermost(arms)
+}
+
+/// Whether one of the attributes right before `item` derives one of `derives` (`#[derive(Debug, Subcommand)]`,
+/// `#[derive(clap::Subcommand)]`).
+fn derives_any(facts: &FileFacts<'_>, item: Node<'_>, source: &str, derives: &[String]) -> bool {
+    let mut sibling = facts.prev_named_sibling(item);
+    while let Some(attribute_item) = sibling.filter(|s| s.kind() == "attribute_item") {
+        let derived = attribute_item
+            .named_child(0)
+            .filter(|attribute| {
+                attribute
+                    .named_child(0)
+                    .is_some_and(|name| node::text(name, source) == "derive")
+            })
+            .and_then(|attribute| attribute.child_by_field_name("arguments"))
+            .is_some_and(|arguments| {
+                node::descendants(arguments)
+                    .filter(|n| n.kind() == "identifier")
+                    .any(|n| derives.iter().any(|d| d == node::text(n, source)))
+            });
+        if derived {
+            return true;
+        }
+        sibling = facts.prev_named_sibling(attribute_item);
+    }
+    false
+}
+
+/// The ranges not inside another, in document order.
+fn outermost(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    ranges.sort_by_key(|range| (range.start, std::cmp::Reverse(range.end)));
+    let mut kept: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        if kept.last().is_none_or(|last| range.start >= last.end) {
+            kept.push(range);
+        }
+    }
+    kept
 }
 
 /// The role a path gives by the conventions: test, example, build script, tool or frontend folders and names.
@@ -270,19 +386,13 @@ fn rust_test_items(
     source: &str,
     conventions: &RoleConventions,
 ) -> Vec<Range<usize>> {
-    let mut items: Vec<Range<usize>> = facts
-        .nodes_of_kind(&["function_item", "mod_item", "impl_item"])
-        .filter(|item| is_test_item(facts, *item, source, conventions))
-        .map(|item| item.byte_range())
-        .collect();
-    // Pre-order already; drop items nested in an earlier one.
-    let mut outermost: Vec<Range<usize>> = Vec::with_capacity(items.len());
-    for item in items.drain(..) {
-        if outermost.last().is_none_or(|last| item.start >= last.end) {
-            outermost.push(item);
-        }
-    }
-    outermost
+    outermost(
+        facts
+            .nodes_of_kind(&["function_item", "mod_item", "impl_item"])
+            .filter(|item| is_test_item(facts, *item, source, conventions))
+            .map(|item| item.byte_range())
+            .collect(),
+    )
 }
 
 /// Whether one of the attributes right before `item` makes it test code.
@@ -532,6 +642,22 @@ var Probe = &own.Command{Name: "probe", Action: func() error {
 }}
 
 func helper() { _, _ = http.Get("http://localhost:8080/other") }
+
+func Validate() *cobra.Command {
+	return &cobra.Command{Use: "validate", RunE: runValidate}
+}
+
+func runValidate(cmd *cobra.Command, args []string) error {
+	_, err := http.Get("http://localhost:8080/validate")
+	return err
+}
+
+var Root = &cobra.Command{Use: "server", Run: runServer}
+
+func runServer(cmd *cobra.Command, args []string) {
+	_, _ = http.Get("http://config.invalid/server")
+	_ = http.ListenAndServe(":8080", nil)
+}
 "#;
         let roles = roles("cmd/commands.go", Language::Go, source);
         let role_of = |needle: &str| roles.at(source.find(needle).expect("call in source"));
@@ -541,6 +667,45 @@ func helper() { _, _ = http.Get("http://localhost:8080/other") }
         assert_eq!(role_of("localhost:8080/probe"), CodeRole::Tool);
         assert_eq!(role_of("config.invalid"), CodeRole::Production);
         assert_eq!(role_of("localhost:8080/other"), CodeRole::Production);
+        assert_eq!(role_of("localhost:8080/validate"), CodeRole::Tool);
+        assert_eq!(role_of("config.invalid/server"), CodeRole::Production);
+    }
+
+    #[test]
+    fn rust_subcommand_arms_are_tool_code_unless_they_run_the_service() {
+        let source = r#"use clap::{Parser, Subcommand};
+
+#[derive(Subcommand)]
+enum Commands {
+    Probe { url: String },
+    Serve,
+    Export,
+}
+
+#[derive(Debug)]
+enum Mode { Fast }
+
+async fn main() {
+    let args = Args::parse();
+    if let Some(Commands::Probe { url }) = args.command {
+        reqwest::get("probe");
+    }
+    match args.command {
+        Some(Commands::Export) => { reqwest::get("export"); }
+        Some(Commands::Serve) => { reqwest::get("config"); serve().await; }
+        None => { reqwest::get("default"); }
+        _ => {}
+    }
+    match mode { Mode::Fast => { reqwest::get("fast"); } }
+}
+"#;
+        let roles = roles("src/main.rs", Language::Rust, source);
+        let role_of = |needle: &str| roles.at(source.find(needle).expect("call in source"));
+        assert_eq!(role_of("\"probe\""), CodeRole::Tool);
+        assert_eq!(role_of("\"export\""), CodeRole::Tool);
+        assert_eq!(role_of("\"config\""), CodeRole::Production);
+        assert_eq!(role_of("\"default\""), CodeRole::Production);
+        assert_eq!(role_of("\"fast\""), CodeRole::Production);
     }
 
     #[test]

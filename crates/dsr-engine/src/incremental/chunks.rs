@@ -7,6 +7,7 @@
 use std::hash::Hasher;
 use std::sync::Arc;
 
+use dsr_core::role::RoleConventions;
 use dsr_syntax::{KindSet, Language, TextRange};
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use tree_sitter::{Node, Tree};
@@ -51,6 +52,10 @@ pub(crate) struct ChunkNames {
     pub(crate) fields: Vec<Name>,
     /// One of the module's top-level statements or variables (TS), which run together as one program.
     pub(crate) module_body: bool,
+    /// Functions the chunk names as a command's body (Go `RunE: runStatus`, `Action: runAction`: a keyed
+    /// element whose key is a body field of `kb/roles.toml`'s `[[tool.go_command]]`). The named function's code
+    /// role depends on the literal, so its slices hold this chunk whatever the rules read.
+    pub(crate) role_bodies: Vec<Name>,
     /// A function's top-level statements: a slice that holds this chunk only because it mentions the slice's
     /// owner (a `routes` function registering it) keeps just the statements that matter to the owner.
     pub(crate) statements: Vec<Statement>,
@@ -96,6 +101,8 @@ pub(crate) struct Kinds {
     trivia: KindSet,
     calls: KindSet,
     assignments: KindSet,
+    /// Go `Key: value` elements of a composite literal (`RunE: runStatus`).
+    keyed_elements: KindSet,
 }
 
 impl Kinds {
@@ -123,6 +130,7 @@ impl Kinds {
                     "update_expression",
                 ],
             ),
+            keyed_elements: KindSet::of(language, &["keyed_element"]),
         }
     }
 }
@@ -390,6 +398,7 @@ fn names_of(
         mut values,
         mut writes,
         mut variable_writes,
+        mut role_bodies,
     } = mentions(kinds, node, source);
     let module_body = match language {
         Language::TypeScript | Language::Tsx => {
@@ -410,6 +419,7 @@ fn names_of(
         &mut writes,
         &mut variable_writes,
         &mut fields,
+        &mut role_bodies,
     ] {
         list.sort_unstable();
         list.dedup();
@@ -427,6 +437,7 @@ fn names_of(
         variable_writes,
         fields,
         module_body,
+        role_bodies,
         statements: if role == Role::Item {
             body_statements(kinds, node, source, chunk_start)
         } else {
@@ -470,6 +481,7 @@ fn body_statements(
                 values,
                 writes,
                 variable_writes,
+                role_bodies: _,
             } = mentions(kinds, statement, source);
             let mut names: Vec<Name> = calls
                 .into_iter()
@@ -691,6 +703,7 @@ struct Mentions {
     values: Vec<Name>,
     writes: Vec<Name>,
     variable_writes: Vec<Name>,
+    role_bodies: Vec<Name>,
 }
 
 /// The identifiers under `node`, split into callee names and the rest, and the names assigned to.
@@ -700,6 +713,7 @@ fn mentions(kinds: &Kinds, node: Node<'_>, source: &str) -> Mentions {
         values: Vec::new(),
         writes: Vec::new(),
         variable_writes: Vec::new(),
+        role_bodies: Vec::new(),
     };
     // End offsets of the callees of the calls seen so far: a callee's last identifier ends where it ends.
     let mut callee_ends: FxHashSet<usize> = FxHashSet::default();
@@ -721,6 +735,10 @@ fn mentions(kinds: &Kinds, node: Node<'_>, source: &str) -> Mentions {
             if let Some(target) = target {
                 written_names(target, source, &mut found);
             }
+        } else if kinds.keyed_elements.contains(current) {
+            found
+                .role_bodies
+                .extend(command_body_named(current, source));
         } else if current.child_count() == 0 && kinds.identifiers.contains(current) {
             if let Some(text) = source.get(current.start_byte()..current.end_byte()) {
                 let name = text_hash(text);
@@ -743,6 +761,37 @@ fn mentions(kinds: &Kinds, node: Node<'_>, source: &str) -> Mentions {
             }
         }
     }
+}
+
+/// `RunE: runStatus` (Go): the function a keyed element names as a command's body, when its key is one of the
+/// body fields of `kb/roles.toml`. Any composite literal's element counts, whatever its type: a link too many
+/// only makes a slice bigger, while one too few would give the function another role than the whole file does.
+fn command_body_named(element: Node<'_>, source: &str) -> Option<Name> {
+    fn unwrap(n: Node<'_>) -> Option<Node<'_>> {
+        match n.kind() {
+            "literal_element" => n.named_child(0),
+            _ => Some(n),
+        }
+    }
+    let key = unwrap(element.child_by_field_name("key")?)?;
+    let value = unwrap(element.child_by_field_name("value")?)?;
+    if value.kind() != "identifier" {
+        return None;
+    }
+    let key = source.get(key.start_byte()..key.end_byte())?;
+    let body_fields = || {
+        RoleConventions::builtin()
+            .tool
+            .go_command
+            .iter()
+            .flat_map(|command| &command.body_fields)
+    };
+    if !body_fields().any(|field| field == key) {
+        return None;
+    }
+    source
+        .get(value.start_byte()..value.end_byte())
+        .map(text_hash)
 }
 
 /// The name an assignment target stores into: the variable `x`, the field `f` of `s.f`, `s.f[k]`, `*s.f`,

@@ -225,6 +225,7 @@ fn resolved_links(chunks: &[Chunk], definers: &FxHashMap<u64, Vec<usize>>, index
         (1, &names.values),
         (2, &names.writes),
         (3, &names.variable_writes),
+        (4, &names.role_bodies),
     ] {
         hasher.write_u8(kind);
         for &name in list {
@@ -581,7 +582,8 @@ struct Graph {
     definers: FxHashMap<u64, Vec<usize>>,
     /// Callees, and declarations mentioned (from a declaration: everything mentioned).
     forward: Vec<Vec<usize>>,
-    /// Chunks that mention this one as a value.
+    /// Chunks that mention this one as a value, and those that name it as a command's body (always: its code role
+    /// depends on them).
     referrers: Vec<Vec<usize>>,
     /// The other chunks that write a package-level variable or struct field this one writes.
     co_writers: Vec<Vec<usize>>,
@@ -653,6 +655,15 @@ impl Graph {
                         forward[index].push(other);
                     }
                     if links.referrers && (other_role == Role::Item || nameless) {
+                        referrers[other].push(index);
+                    }
+                }
+            }
+            // A function named as a command's body is tool code because of this chunk's literal (code roles):
+            // whatever the rules read, its slices hold the chunk that names it.
+            for name in &chunk.names.role_bodies {
+                for &other in definers.get(name).into_iter().flatten() {
+                    if other != index && chunks[other].role() == Role::Item {
                         referrers[other].push(index);
                     }
                 }
@@ -1498,6 +1509,42 @@ mod tests {
                 .slice(&chunks, a)
                 .chunks,
             [0, 1, 3]
+        );
+    }
+
+    /// A function a command names as its body (`RunE: runStatus`) is tool code because of the literal (code
+    /// roles): its slice holds the chunk that names it whatever the rules read, and an edit that stops naming
+    /// it changes the plan.
+    #[test]
+    fn a_function_named_as_a_command_body_is_sliced_with_the_command() {
+        let source = "package cmd
+
+import \"github.com/spf13/cobra\"
+
+            var Status = &cobra.Command{Use: \"status\", RunE: runStatus}
+
+            func runStatus(cmd *cobra.Command, args []string) error { return nil }
+
+            func other() { runStatus(nil, nil) }
+";
+        let chunks = go_chunks(source);
+        let run_status = 3;
+        let slice = Graph::new(&chunks, Links::default()).slice(&chunks, run_status);
+        assert_eq!(slice.chunks, [0, 1, 2, 3], "the command's literal is held");
+        let other = 4;
+        assert_eq!(
+            Graph::new(&chunks, Links::default())
+                .slice(&chunks, other)
+                .chunks,
+            [0, 1, 4],
+            "a caller without callee links holds no command"
+        );
+        let definers = Graph::new(&chunks, Links::default()).definers;
+        let renamed = go_chunks(&source.replace("RunE: runStatus", "Args: runStatus"));
+        assert_ne!(
+            resolved_links(&chunks, &definers, 2),
+            resolved_links(&renamed, &definers, 2),
+            "naming it as a body is a link of its own"
         );
     }
 

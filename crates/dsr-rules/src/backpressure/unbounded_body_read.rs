@@ -1,6 +1,7 @@
 use dsr_core::kb::{ApiKind, ClientShape, HttpClient, PathGroupKind};
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
+use dsr_semantic::models::endpoint;
 use dsr_semantic::tree_sitter::Node;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node::{self, Wrappers};
@@ -18,10 +19,18 @@ declare_rule! {
     ///   and `body-parser` (default limit 100kb) or Fastify's `bodyLimit` (default 1 MiB) set to 100 MB or more.
     ///
     /// Request bodies read in a handler are findings. Response bodies (Go and reqwest) are asked as open
-    /// questions — whether that is a risk depends on how far the server is trusted, which the code does not
-    /// show — and so is a Go request body read in a helper that is not the handler (the handler calling it may
-    /// have capped the body, perhaps in another file). Measured on eight codebases (docs/precision.md, issue
-    /// 13): as findings, these two forms were right about half the time.
+    /// questions — whether that is a risk depends on how far the server is trusted — and so is a Go request body
+    /// read in a helper that is not the handler (the handler calling it may have capped the body, perhaps in
+    /// another file). Measured on eight codebases (docs/precision.md, issue 13): as findings, these two forms
+    /// were right about half the time.
+    ///
+    /// A Go response is not asked about when the request went to the endpoint the client was configured with
+    /// (model `endpoint`): a path with no host (`"/" + endpoint`, the host filled in by a pool or transport set
+    /// up elsewhere), or a URL built on a field of the client whose every stored value comes from the
+    /// configuration handed to its constructor (`baseURL: cfg.BaseURL`). That server is the operator's own or
+    /// one they chose, and "is it trusted?" has a plain yes. A host written in the code
+    /// (`"https://api.github.com"`, a package constant), an address read from data (an OCSP responder named by a
+    /// certificate) or a URL a helper is handed is still asked about.
     ///
     /// ## Why it fails under partial failure
     /// Memory per request becomes whatever the peer sends. One client (or one misbehaving upstream returning a
@@ -32,7 +41,8 @@ declare_rule! {
     /// ## Known false positives
     /// A limit applied in another file — a middleware that wraps `r.Body` in `http.MaxBytesReader`, a reverse
     /// proxy with `client_max_body_size`, a `RequestBodyLimitLayer` — is not seen; response bodies from a trusted
-    /// internal service are reported with medium confidence. Not reported: a Go read in a function that also reads
+    /// internal service are asked about with medium confidence when the code does not show that its URL is
+    /// configured (a vendor's own host written as a literal, a Rust client's URL). Not reported: a Go read in a function that also reads
     /// the same body through a limit or into a buffer of a chosen size (`io.ReadFull`; on another path: the limit
     /// switched off by configuration); a read in a function whose every caller in the file capped the body
     /// first; the body of a request the function sends itself (`client.Do(req)`) or that a client transport's
@@ -186,6 +196,20 @@ fn check_go(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     }
     let kind = go_body_kind(ctx, call, name);
     let Some(request) = kind else { return };
+    // A response from the endpoint the client was configured with (its base URL set from configuration, a
+    // path whose host a pool fills in): whether that server is trusted has a plain yes, so it is not asked.
+    if !request
+        && endpoint::configured_response(
+            ctx.facts,
+            ctx.kb,
+            ctx.source,
+            call.function,
+            name,
+            call.node.start_byte(),
+        )
+    {
+        return;
+    }
     let callee = &call.callee_text;
     let builder = ctx.finding(&UnboundedBodyRead::META, TextRange::of(call.node));
     let builder = if request && !in_handler(ctx, call) {

@@ -20,11 +20,16 @@ declare_rule! {
     /// turns the same overload into backpressure (the sender waits) or an explicit, observable rejection.
     ///
     /// ## Known false positives
-    /// A channel whose producer is itself bounded (a fixed number of messages, a request/response pair) cannot
-    /// grow; suppress it with the reason. Not reported: a channel that only carries `()` (a signal), and one owned
-    /// by a type that counts what it holds against a capacity (an atomic `fetch_add`/`fetch_update` checked before
-    /// the send, rejecting when full). In Go, only slices appended to from a goroutine and re-sliced elsewhere
-    /// are reported, with medium confidence.
+    /// A channel whose producer is itself bounded (a fixed number of messages) cannot grow; suppress it with the
+    /// reason. Not reported: a channel that only carries `()` (a signal); one owned by a type that counts what it
+    /// holds against a capacity (an atomic `fetch_add`/`fetch_update` checked before the send, rejecting when
+    /// full); and a request/response channel, whose consumer answers each message through a reply sender the
+    /// message carries (`for Job { input, reply } in rx { … reply.send(out) }`) — each sender waits for its
+    /// answer, so the queue holds at most one message per waiting caller. In Go, only slices appended to from a
+    /// goroutine and re-sliced elsewhere are reported, with medium confidence.
+    ///
+    /// Not reported in tool, frontend or build code (code roles): a backlog there costs the memory of one run
+    /// of a CLI or one tab, not a service's (docs/precision.md, issue 13).
     ///
     /// ## Example
     /// ```rust
@@ -70,6 +75,7 @@ declare_rule! {
         fix: Never,
         scope: File,
         reads: [StoredValues],
+        roles: ServiceClients,
     }
 }
 
@@ -95,7 +101,10 @@ fn check_rust(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
         let Some(channel) = ctx.kb.unbounded_channel(ctx.language, path) else {
             continue;
         };
-        if carries_only_signals(ctx, call) || counted_capacity(ctx, call) {
+        if carries_only_signals(ctx, call)
+            || counted_capacity(ctx, call)
+            || replies_per_message(ctx, call)
+        {
             continue;
         }
         let bounded = &channel.bounded;
@@ -145,6 +154,116 @@ fn carries_only_signals(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
         .peekable();
     sends.peek().is_some()
         && sends.all(|c| matches!(c.args.as_slice(), [only] if compact_text(ctx, *only) == "()"))
+}
+
+/// A request/response channel: the consumer takes each message apart and answers through a reply sender the
+/// message carries (`for Job { input, reply } in rx { … reply.send(out) }`, `while let Some(req) =
+/// rx.recv().await { … req.reply.send(out) }`). The sender of each message holds the other end and waits on it
+/// (`tx.send(Job { input, reply })?; reply_rx.await`), so the queue holds at most one message per waiting
+/// caller: its depth is bounded by the callers' own concurrency, not by a producer's rate. Found on the
+/// channel's receiver, the second name of the `let (tx, rx)` pattern, where the function that made it consumes it
+/// (in a closure or task it spawns too).
+fn replies_per_message(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+    let facts = ctx.facts;
+    let Some(Binding::Variable { name, function, .. }) = facts.binding_of(call.node, ctx.source)
+    else {
+        return false;
+    };
+    let Some(receiver) = name
+        .strip_prefix('(')
+        .and_then(|inner| inner.strip_suffix(')'))
+        .and_then(|inner| inner.split(',').nth(1))
+        .map(|r| r.trim_start_matches("mut"))
+        .filter(|r| !r.is_empty())
+    else {
+        return false;
+    };
+    let Some(scope) = function.map(|f| facts.functions[facts.outermost_function(f)].range()) else {
+        return false;
+    };
+    facts
+        .nodes_of_kind(&["for_expression", "while_expression"])
+        .filter(|n| {
+            scope.contains_range(TextRange::of(*n)) && n.start_byte() > call.node.end_byte()
+        })
+        .any(|consumer| {
+            let Some((message, body)) = received_message(ctx, consumer, receiver) else {
+                return false;
+            };
+            let (bound, whole) = message_bindings(ctx, message);
+            let body = TextRange::of(body);
+            facts.calls_within(body).any(|reply| {
+                reply.method.as_deref() == Some("send")
+                    && reply.receiver.is_some_and(|r| match r.kind() {
+                        "identifier" => bound.iter().any(|b| b == ctx.node_text(r)),
+                        // `req.reply.send(out)`: a field of the message itself.
+                        "field_expression" => r
+                            .child_by_field_name("value")
+                            .is_some_and(|v| whole.as_deref() == Some(ctx.node_text(v))),
+                        _ => false,
+                    })
+            })
+        })
+}
+
+/// The pattern each message of `receiver` is bound to by the loop `consumer`, and the loop's body:
+/// `for PAT in rx`, `while let Some(PAT) = rx.recv().await`, `while let Ok(PAT) = rx.recv()`.
+fn received_message<'t>(
+    ctx: &RuleContext<'_>,
+    consumer: Node<'t>,
+    receiver: &str,
+) -> Option<(Node<'t>, Node<'t>)> {
+    let body = consumer.child_by_field_name("body")?;
+    match consumer.kind() {
+        "for_expression" => {
+            let value = consumer.child_by_field_name("value")?;
+            let value = compact_text(ctx, value);
+            let value = value.trim_start_matches('&').trim_start_matches("mut");
+            (value == receiver)
+                .then(|| consumer.child_by_field_name("pattern").map(|p| (p, body)))?
+        }
+        _ => {
+            let condition = consumer.child_by_field_name("condition")?;
+            if condition.kind() != "let_condition" {
+                return None;
+            }
+            let value = condition.child_by_field_name("value")?;
+            let value = compact_text(ctx, value);
+            let received = [".recv().await", ".recv()", ".recv_async().await"]
+                .iter()
+                .any(|suffix| value.strip_suffix(suffix) == Some(receiver));
+            if !received {
+                return None;
+            }
+            // `Some(PAT)` / `Ok(PAT)`: the message is the variant's one field.
+            let wrapped = condition.child_by_field_name("pattern")?;
+            let inner = (wrapped.kind() == "tuple_struct_pattern")
+                .then(|| node::named_children(wrapped).nth(1))
+                .flatten()?;
+            Some((inner, body))
+        }
+    }
+}
+
+/// What a message pattern binds: the names its struct pattern gives the fields (`Job { input, cb }`, `Job { cb:
+/// reply, .. }`), and the whole message's name when it binds one (`job`).
+fn message_bindings(ctx: &RuleContext<'_>, pattern: Node<'_>) -> (Vec<String>, Option<String>) {
+    match pattern.kind() {
+        "identifier" => (Vec::new(), Some(ctx.node_text(pattern).to_string())),
+        "struct_pattern" => {
+            let names = node::named_children(pattern)
+                .filter(|f| f.kind() == "field_pattern")
+                .filter_map(|f| {
+                    f.child_by_field_name("pattern")
+                        .or_else(|| f.child_by_field_name("name"))
+                })
+                .filter(|n| matches!(n.kind(), "identifier" | "shorthand_field_identifier"))
+                .map(|n| ctx.node_text(n).to_string())
+                .collect();
+            (names, None)
+        }
+        _ => (Vec::new(), None),
+    }
 }
 
 /// The update methods of the standard atomics (`std::sync::atomic`) that a counted capacity is checked with.

@@ -34,6 +34,10 @@ declare_rule! {
     /// returned, matched or passed to `?` are handled. A failure discarded right before the function leaves with
     /// another error (`let _ = record_error(…).await; return Err(e);`) is bookkeeping of that error and is not
     /// reported, nor a script's entry call at the top of a module (`main();`), whose rejection ends Node.
+    /// A TypeScript request whose failure is caught silently and that is raced against a timer
+    /// (`Promise.race([fetch(…).catch(() => null), new Promise((r) => setTimeout(r, 150))])`) is not waited for
+    /// on purpose (a fire-and-forget hand-off): an open question, does anything notice when it fails (a sweep
+    /// of pending work, the receiver)?
     ///
     /// ## Example
     /// ```go
@@ -97,23 +101,27 @@ impl Rule<RuleContext<'_>> for RemoteErrorSwallowed {
             if !counts(ctx, call, reach) || is_retried(ctx, index) {
                 continue;
             }
-            let Some((range, how)) = swallowed(ctx, call, reach) else {
+            let Some(dropped) = swallowed(ctx, call, reach) else {
                 continue;
             };
-            if !seen.insert(range.start) {
+            if !seen.insert(dropped.range.start) {
                 continue;
             }
-            emit(ctx, call, reach, range, how, sink);
+            emit(ctx, call, reach, dropped, sink);
         }
     }
 }
 
+/// Where and how a call's failure is dropped.
+struct Swallowed {
+    range: TextRange,
+    how: String,
+    /// The `Promise.race` with a timer the caught promise is an element of: not waited for on purpose.
+    raced: Option<TextRange>,
+}
+
 /// Where and how the shared error-fate model says the call's failure is dropped without a trace, if it is.
-fn swallowed(
-    ctx: &RuleContext<'_>,
-    call: &Call<'_>,
-    reach: &RemoteCall,
-) -> Option<(TextRange, String)> {
+fn swallowed(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &RemoteCall) -> Option<Swallowed> {
     let scope = call
         .function
         .map(|f| ctx.facts.functions[ctx.facts.outermost_function(f)].node)
@@ -139,10 +147,11 @@ fn swallowed(
             ..
         } if ctx.language == Language::Rust => {
             let condition = check.child_by_field_name("condition")?;
-            return Some((
-                TextRange::of(condition),
-                "`if let Ok(…)` has no `else`, so the `Err` is ignored".to_string(),
-            ));
+            return Some(Swallowed {
+                range: TextRange::of(condition),
+                how: "`if let Ok(…)` has no `else`, so the `Err` is ignored".to_string(),
+                raced: None,
+            });
         }
         // `try { await call() } catch {}`.
         ErrorFate::Branch {
@@ -150,10 +159,11 @@ fn swallowed(
             empty: true,
             ..
         } if ctx.language.is_typescript() => {
-            return Some((
-                TextRange::of(handler),
-                "the `catch` block around it is empty".to_string(),
-            ))
+            return Some(Swallowed {
+                range: TextRange::of(handler),
+                how: "the `catch` block around it is empty".to_string(),
+                raced: None,
+            })
         }
         _ => return None,
     };
@@ -164,7 +174,11 @@ fn swallowed(
     {
         return None;
     }
-    match how {
+    let raced = match how {
+        Dropped::Caught { raced, .. } => raced.map(TextRange::of),
+        _ => None,
+    };
+    let (range, how) = match how {
         Dropped::Blank { every_value: true } => Some((
             TextRange::of(at),
             "its error is discarded with `_ =`".to_string(),
@@ -194,10 +208,8 @@ fn swallowed(
         Dropped::Caught {
             handler: Some(handler),
             silent: true,
-        } => Some((
-            TextRange::of(handler),
-            "its rejection is caught by an empty `.catch(() => {})`".to_string(),
-        )),
+            ..
+        } => Some((TextRange::of(handler), caught_by(ctx, handler))),
         // A script's entry call at the top of the module (`main();`): an unhandled rejection ends the Node
         // process with the error (the default since Node 15), so the failure is not swallowed.
         Dropped::Floating
@@ -215,7 +227,8 @@ fn swallowed(
             "its promise is neither awaited, returned nor handled".to_string(),
         )),
         _ => None,
-    }
+    }?;
+    Some(Swallowed { range, how, raced })
 }
 
 /// Whether a TypeScript remote call gives a promise that can reject: Node's `http`/`https`/`net` APIs return
@@ -251,6 +264,25 @@ fn returns_promise(ctx: &RuleContext<'_>, call: &Call<'_>, reach: &RemoteCall) -
                 "arrow_function" | "function_expression" | "function"
             )
         })
+}
+
+/// How a silent `.catch` handler drops the failure, quoting it when short: an empty body (`() => {}`), or a value
+/// nobody reads (`() => null`).
+fn caught_by(ctx: &RuleContext<'_>, handler: Node<'_>) -> String {
+    let text = ctx.node_text(handler);
+    let quoted = if text.len() <= 24 && !text.contains('\n') {
+        text
+    } else {
+        "…"
+    };
+    let empty_body = handler
+        .child_by_field_name("body")
+        .is_some_and(|body| body.kind() == "statement_block");
+    if empty_body {
+        format!("its rejection is caught by an empty `.catch({quoted})`")
+    } else {
+        format!("its rejection is caught by `.catch({quoted})`, which turns it into a value nobody reads")
+    }
 }
 
 /// What a remote call reaches, for messages.
@@ -307,12 +339,29 @@ fn emit(
     ctx: &RuleContext<'_>,
     call: &Call<'_>,
     reach: &RemoteCall,
-    range: TextRange,
-    how: String,
+    dropped: Swallowed,
     sink: &mut Vec<Finding>,
 ) {
+    let Swallowed { range, how, raced } = dropped;
     let name = call_name(&call.callee_text);
     let what = describe(reach.kind);
+    if let Some(race) = raced {
+        // Raced against a timer: the caller goes on after a moment whatever happens, so not reporting the
+        // failure is the design. Whether anything notices it (a sweep that resubmits pending work, the receiver's
+        // own log) is elsewhere: a question, not a finding (docs/precision.md, issue 13, fourth pass).
+        ctx.finding(&RemoteErrorSwallowed::META, range)
+            .open_question()
+            .confidence(Confidence::Medium)
+            .title(format!("`{name}` ({what}) is raced against a timer and not waited for, and its failure is dropped ({how}): does anything notice when it fails?"))
+            .trigger(format!("the {what} fails (timeout, refused connection, rejected write)"))
+            .expected("a failure of work started and not waited for is noticed somewhere: logged here, retried by a sweep of pending work, or reported by the receiver")
+            .actual(format!("{how}, and the caller stopped waiting after the timer: if nothing else watches the work, it is lost without a trace"))
+            .evidence(call.range(), "remote call")
+            .evidence(race, "raced against a timer here")
+            .fix(Fix::advice("log the failure in the `.catch` (the caller still need not wait), or make sure a sweep retries work whose submission failed"))
+            .emit(sink);
+        return;
+    }
     let mut builder = ctx
         .finding(&RemoteErrorSwallowed::META, range)
         .title(format!("failure of `{name}` ({what}) dropped: {how}"))

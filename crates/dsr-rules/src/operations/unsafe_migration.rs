@@ -581,6 +581,20 @@ impl Schema {
                     }
                 }
             }
+            // A column added earlier in the file and given a default before it is made NOT NULL (add nullable,
+            // backfill, `SET DEFAULT`, `SET NOT NULL`): the old version's inserts, which do not name it, get the
+            // default, as for a column added with one.
+            AlterTableOperation::AlterColumn {
+                column_name,
+                op: AlterColumnOperation::SetDefault { .. },
+            } => {
+                if let Some(has_default) = self
+                    .columns
+                    .get_mut(&(table.to_string(), ident_key(column_name)))
+                {
+                    *has_default = true;
+                }
+            }
             AlterTableOperation::ValidateConstraint { name } => {
                 if let Some(check) = self
                     .not_null_checks

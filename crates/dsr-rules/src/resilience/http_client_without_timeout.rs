@@ -51,7 +51,10 @@ declare_rule! {
     /// need no overall timeout; suppress them with the reason. `reqwest::blocking` has a 30 s default, so its
     /// uses are open questions (is 30 s inside the caller's budget?), not findings. A Go client literal handed to
     /// function values its caller supplies (functional options: `for _, o := range opts { o(c) }`) is an open
-    /// question: which options the callers pass is not followed.
+    /// question: which options the callers pass is not followed. A Go client literal with `Timeout: 0` written
+    /// out says it has no overall timeout on purpose (a client that carries long-lived streams, often with HTTP/2
+    /// pings to find dead peers): it is an open question (are its single requests bounded by their contexts?)
+    /// unless the file sends a request through it that nothing bounds, which is a finding.
     ///
     /// Not reported in tool, frontend or build code (code roles): a one-shot CLI or a browser tab has a person
     /// waiting who gives up, and a hung request there holds no service's worker; on eight codebases these findings
@@ -387,15 +390,24 @@ mod go {
             }
             None => Fix::advice("set the client's `Timeout` to the caller's budget"),
         };
-        let title = match explicit_zero {
-            Some(_) => format!("`{written}` with `Timeout: 0`: {}", note(api)),
-            None => format!("`{written}` built without a `Timeout`: {}", note(api)),
+        let title = match (explicit_zero, question) {
+            // Written out on purpose (the model asks only when this file sends nothing unbounded through it).
+            (Some(_), true) => format!(
+                "`{written}` with `Timeout: 0` written out: no overall timeout on purpose (a long-lived stream needs none), so is each request sent through it bounded by its context?"
+            ),
+            (Some(_), false) => format!("`{written}` with `Timeout: 0`: {}", note(api)),
+            (None, _) => format!("`{written}` built without a `Timeout`: {}", note(api)),
         };
         let mut finding = ctx.finding(META, type_range).title(title);
         if question {
             finding = finding.confidence(Confidence::Medium);
         }
-        let expected = "a client `Timeout` that bounds each request, connection to body";
+        let expected = match (explicit_zero, question) {
+            (Some(_), true) => {
+                "each single request through the client carries a deadline (its context), and streams detect dead peers (HTTP/2 pings, keepalive)"
+            }
+            _ => "a client `Timeout` that bounds each request, connection to body",
+        };
         emit_client(finding, question, expected, fix, sink);
     }
 }

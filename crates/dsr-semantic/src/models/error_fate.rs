@@ -89,10 +89,13 @@ pub enum Dropped<'t> {
     /// A call of a same-file function that returns an error, used as a statement.
     Unchecked,
     /// TypeScript `.catch(handler)` that neither rethrows nor hands the failure back; `silent` when the handler
-    /// does nothing (`() => {}`, `() => null`) and the value it gives is not read afterwards.
+    /// does nothing (`() => {}`, `() => null`) and the value it gives is not read afterwards. `raced`: the
+    /// caught promise is an element of `Promise.race([…])` with a timer (`setTimeout`), the `Promise.race`
+    /// call: the caller waits a moment and goes on whatever happens, a fire-and-forget by construction.
     Caught {
         handler: Option<Node<'t>>,
         silent: bool,
+        raced: Option<Node<'t>>,
     },
     /// TypeScript: a promise used as a statement: neither awaited, returned nor handled.
     Floating,
@@ -634,7 +637,15 @@ fn ts_error_fate<'t>(
         let silent = handler.is_some_and(|h| {
             is_empty_handler(h, source) && !failure_value_is_read(facts, catch_call, h, source)
         });
-        return discarded(catch_call, Dropped::Caught { handler, silent });
+        let raced = raced_against_timer(facts, catch_call, source);
+        return discarded(
+            catch_call,
+            Dropped::Caught {
+                handler,
+                silent,
+                raced,
+            },
+        );
     }
     if question.returns_promise
         && facts
@@ -702,6 +713,35 @@ fn catching_call<'t>(facts: &FileFacts<'t>, value: Node<'t>, source: &str) -> Op
         }
     }
     None
+}
+
+/// `Promise.race([promise, new Promise((resolve) => setTimeout(resolve, 150))])`: the `Promise.race` call when
+/// `promise` is one of its elements and another element waits on `setTimeout`.
+fn raced_against_timer<'t>(
+    facts: &FileFacts<'t>,
+    promise: Node<'t>,
+    source: &str,
+) -> Option<Node<'t>> {
+    let array = facts.parent(promise).filter(|p| p.kind() == "array")?;
+    let race = facts
+        .parent(array)
+        .filter(|p| p.kind() == "arguments")
+        .and_then(|arguments| facts.parent(arguments))
+        .filter(|call| call.kind() == "call_expression")?;
+    let callee = race.child_by_field_name("function")?;
+    if node::text(callee, source) != "Promise.race" {
+        return None;
+    }
+    let timer = node::named_children(array)
+        .filter(|element| *element != promise)
+        .any(|element| {
+            node::descendants(element).any(|n| {
+                n.kind() == "call_expression"
+                    && n.child_by_field_name("function")
+                        .is_some_and(|f| node::text(f, source) == "setTimeout")
+            })
+        });
+    timer.then_some(race)
 }
 
 /// `() => {}`, `() => undefined`, `() => null`, `function () {}`.

@@ -25,6 +25,7 @@ pub mod callers;
 pub mod clients;
 pub mod control_flow;
 pub mod def_use;
+pub mod endpoint;
 pub mod error_fate;
 pub mod handlers;
 pub mod locks;
