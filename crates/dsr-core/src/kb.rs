@@ -423,6 +423,21 @@ pub struct UnboundedChannel {
     pub bounded: String,
 }
 
+/// How a Redis client runs the compare-and-delete script that releases a lock safely (`[[unlock_script]]`
+/// entries), quoted by the unsafe-release rule's fix. The entries of a language are tried in order: the first
+/// whose `module` the file imports, else the one with no `module` (the language's usual client).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnlockScript {
+    /// The client's module (`github.com/gomodule/redigo`); absent for the language's default.
+    #[serde(default)]
+    pub module: Option<String>,
+    /// The call as code, with `{script}`, `{client}`, `{key}` and `{token}` filled in by the rule.
+    pub form: String,
+    /// The client's name in `form` when the release's receiver is not a plain name (`conn`, `rdb`).
+    pub client: String,
+}
+
 /// A request-body parser middleware with a size limit (`[[body_parser]]` entries): the option that sets the
 /// limit and the library's default, which a rule quotes when the limit is raised.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -844,6 +859,9 @@ pub enum PathGroupKind {
     BlockingChannel,
     /// The receiver type of such a channel (`std::sync::mpsc::Receiver`).
     BlockingReceiver,
+    /// Makes a channel whose receiver is awaited (`tokio::sync::mpsc::channel`): a file that imports one may be
+    /// receiving from it, so an untyped `recv()` there is not taken for a blocking one.
+    AsyncChannel,
     /// Starts an OS thread whose handle's `join()` blocks (`std::thread::spawn`).
     ThreadSpawn,
     /// The handle type of such a thread (`std::thread::JoinHandle`).
@@ -901,6 +919,8 @@ struct KbFile {
     batch: Vec<BatchForm>,
     #[serde(default)]
     unbounded_channel: Vec<UnboundedChannel>,
+    #[serde(default)]
+    unlock_script: Vec<UnlockScript>,
     #[serde(default)]
     body_parser: Vec<BodyParser>,
     #[serde(default)]
@@ -970,6 +990,7 @@ pub struct KnowledgeBase {
     batches: Vec<(Language, BatchForm)>,
     /// Unbounded channel constructors by path.
     unbounded_channels: rustc_hash::FxHashMap<String, Vec<(Language, UnboundedChannel)>>,
+    unlock_scripts: Vec<(Language, UnlockScript)>,
     /// Body parsers by each of their paths.
     body_parsers: rustc_hash::FxHashMap<String, Vec<(Language, BodyParser)>>,
     /// The groups each path belongs to.
@@ -1173,6 +1194,11 @@ impl KnowledgeBase {
             .extend(file.lock.into_iter().map(|lock| (language, lock)));
         self.batches
             .extend(file.batch.into_iter().map(|batch| (language, batch)));
+        self.unlock_scripts.extend(
+            file.unlock_script
+                .into_iter()
+                .map(|script| (language, script)),
+        );
         for channel in file.unbounded_channel {
             self.unbounded_channels
                 .entry(channel.path.clone())
@@ -1428,6 +1454,40 @@ impl KnowledgeBase {
                 .iter()
                 .any(|(l, g)| *g == group && Self::same_family(*l, language))
         })
+    }
+
+    /// The unlock script form for a file of `language`: the first entry whose module `imports` says the file
+    /// uses, else the language's default entry.
+    pub fn unlock_script(
+        &self,
+        language: Language,
+        imports: impl Fn(&str) -> bool,
+    ) -> Option<&UnlockScript> {
+        let entries = || {
+            self.unlock_scripts
+                .iter()
+                .filter(move |(l, _)| Self::same_family(*l, language))
+                .map(|(_, script)| script)
+        };
+        entries()
+            .find(|script| script.module.as_deref().is_some_and(&imports))
+            .or_else(|| entries().find(|script| script.module.is_none()))
+    }
+
+    /// The canonical paths of `group` for a language, in no particular order.
+    pub fn group_paths(
+        &self,
+        language: Language,
+        group: PathGroupKind,
+    ) -> impl Iterator<Item = &str> {
+        self.path_groups
+            .iter()
+            .filter(move |(_, groups)| {
+                groups
+                    .iter()
+                    .any(|(l, g)| *g == group && Self::same_family(*l, language))
+            })
+            .map(|(path, _)| path.as_str())
     }
 
     /// Every web framework known for a language, in table order.
@@ -1822,6 +1882,14 @@ mod tests {
         assert!(kb.is_in_group(Language::Go, "io/ioutil.ReadAll", PathGroupKind::ReadAll));
         assert!(kb.is_in_group(Language::Go, "io.LimitReader", PathGroupKind::ReadLimit));
         assert!(!kb.is_in_group(Language::Go, "io.LimitReader", PathGroupKind::ReadAll));
+        let async_channels: Vec<&str> = kb
+            .group_paths(Language::Rust, PathGroupKind::AsyncChannel)
+            .collect();
+        assert!(async_channels.contains(&"tokio::sync::mpsc::channel"));
+        assert!(kb
+            .group_paths(Language::Go, PathGroupKind::AsyncChannel)
+            .next()
+            .is_none());
         assert!(!kb.is_in_group(Language::Rust, "io.ReadAll", PathGroupKind::ReadAll));
         assert!(kb.is_in_group(
             Language::Rust,

@@ -1,5 +1,5 @@
 use dsr_core::finding::Evidence;
-use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
+use dsr_core::{declare_rule, Confidence, Finding, Fix, Rule, RuleMeta, TextRange};
 use dsr_semantic::models::locks::{
     key_text, Acquisition, Expiry, HandedOver, Mechanism, Purpose, ReleaseKind,
 };
@@ -286,45 +286,58 @@ fn unlock_snippet(
         .filter(|t| !is_constant(ctx, *t))
         .map(|t| compact_text(ctx, t))
         .unwrap_or_else(|| "token".to_string());
-    let bare = |s: &str| s.trim_start_matches('&').to_string();
     let client = release
         .receiver
         .filter(|r| release.method.is_some() && r.kind() != "call_expression")
         .map(|r| compact_text(ctx, r));
-    match ctx.language {
-        Language::Go if facts.imports_module("github.com/gomodule/redigo") => format!(
-            "`redis.NewScript(1, \"{UNLOCK_LUA}\").Do({}, {key}, {token})`",
-            client.unwrap_or_else(|| "conn".to_string())
-        ),
-        Language::Go => format!(
-            "`redis.NewScript(\"{UNLOCK_LUA}\").Run(ctx, {}, []string{{{key}}}, {token})`",
-            client.unwrap_or_else(|| "rdb".to_string())
-        ),
-        Language::Rust if facts.imports_module("fred") && !facts.imports_module("redis") => {
-            format!(
-                "`{}.eval::<i64, _, _, _>(\"{UNLOCK_LUA}\", vec![{}], vec![{}]).await?`",
-                client.unwrap_or_else(|| "client".to_string()),
-                bare(&key),
-                bare(&token)
-            )
+    let Some(script) = ctx
+        .kb
+        .unlock_script(ctx.language, |module| facts.imports_module(module))
+    else {
+        return format!("`{UNLOCK_LUA}`");
+    };
+    let client = client.as_deref().unwrap_or(&script.client);
+    // The forms write their own `&`/`&mut` where the client's API wants a reference.
+    let bare = |s: &str| s.trim_start_matches('&').to_string();
+    let filled = fill_placeholders(
+        &script.form,
+        &[
+            ("script", UNLOCK_LUA.to_string()),
+            ("client", bare(client)),
+            ("key", bare(&key)),
+            ("token", bare(&token)),
+        ],
+    );
+    format!("`{filled}`")
+}
+
+/// `form` with each `{name}` replaced by its value, in one pass, so a value that itself contains `{…}` stays as
+/// written; other braces are kept.
+fn fill_placeholders(form: &str, values: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(form.len() + 64);
+    let mut rest = form;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            values
+                .iter()
+                .find(|(name, _)| *name == &after[..close])
+                .map(|(name, value)| (name.len(), value))
+        });
+        match value {
+            Some((len, value)) => {
+                out.push_str(value);
+                rest = &after[len + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
         }
-        Language::Rust => {
-            format!(
-            "`redis::Script::new(\"{UNLOCK_LUA}\").key(&{}).arg(&{}).invoke_async(&mut {}).await?`",
-            bare(&key),
-            bare(&token),
-            client.map(|c| bare(&c)).unwrap_or_else(|| "con".to_string())
-        )
-        }
-        _ if facts.imports_module("ioredis") => format!(
-            "`await {}.eval(\"{UNLOCK_LUA}\", 1, {key}, {token})`",
-            client.unwrap_or_else(|| "redis".to_string())
-        ),
-        _ => format!(
-            "`await {}.eval(\"{UNLOCK_LUA}\", {{ keys: [{key}], arguments: [{token}] }})`",
-            client.unwrap_or_else(|| "client".to_string())
-        ),
     }
+    out.push_str(rest);
+    out
 }
 
 /// A literal value (`1`, `"locked"`, `true`): the same for every holder, so no token at all.
@@ -343,4 +356,88 @@ fn shorten(text: &str) -> String {
     }
     let cut: String = text.chars().take(MAX).collect();
     format!("{}…", cut.replace('`', "'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use dsr_core::config::Selector;
+    use dsr_core::{Config, Language};
+    use dsr_engine::Engine;
+
+    use super::fill_placeholders;
+
+    /// The fix titles LCK002 gives for a fixture: each names the script call of the client the file uses.
+    fn fixes(language: Language, source: &str) -> Vec<String> {
+        let known = crate::codes();
+        let mut config = Config::default();
+        config.scope.roles = dsr_core::CodeRole::ALL.to_vec();
+        config.override_selection(
+            vec![Selector::parse("LCK002", &known).expect("a known code")],
+            Vec::new(),
+        );
+        Engine::new(crate::registry(), config)
+            .analyze_source(Path::new("x"), language, source)
+            .findings
+            .into_iter()
+            .filter_map(|f| f.fix.map(|fix| fix.title))
+            .collect()
+    }
+
+    #[test]
+    fn the_fix_runs_the_script_through_the_client_in_use() {
+        let cases: [(Language, &str, &str); 6] = [
+            (
+                Language::Go,
+                include_str!("../../tests/fixtures/LCK002/fire.go"),
+                "redis.NewScript(\"if redis.call",
+            ),
+            (
+                Language::Go,
+                include_str!("../../tests/fixtures/LCK002/fire_redigo.go"),
+                "redis.NewScript(1, \"if redis.call",
+            ),
+            (
+                Language::Rust,
+                include_str!("../../tests/fixtures/LCK002/fire.rs"),
+                "redis::Script::new(\"if redis.call",
+            ),
+            (
+                Language::Rust,
+                include_str!("../../tests/fixtures/LCK002/fire_fred.rs"),
+                ".eval::<i64, _, _, _>(\"if redis.call",
+            ),
+            (
+                Language::TypeScript,
+                include_str!("../../tests/fixtures/LCK002/fire.ts"),
+                ".eval(\"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end\", 1, ",
+            ),
+            (
+                Language::TypeScript,
+                include_str!("../../tests/fixtures/LCK002/fire.js"),
+                "{ keys: [",
+            ),
+        ];
+        for (language, source, form) in cases {
+            let fixes = fixes(language, source);
+            assert!(!fixes.is_empty(), "{language:?}: no LCK002 fix");
+            for fix in &fixes {
+                assert!(fix.contains(form), "{language:?}: {fix}");
+                // `{key}` can be code here (Go's `[]string{key}` with the default name): not checked.
+                for placeholder in ["{script}", "{client}", "{token}"] {
+                    assert!(!fix.contains(placeholder), "{fix}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn placeholders_are_filled_once_and_other_braces_kept() {
+        let values = [("key", "k".to_string()), ("token", "{token}".to_string())];
+        assert_eq!(
+            fill_placeholders("[]string{{key}}, {token}, { keys: [{key}] }", &values),
+            "[]string{k}, {token}, { keys: [k] }"
+        );
+    }
 }

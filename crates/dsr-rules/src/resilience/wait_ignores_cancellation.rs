@@ -425,7 +425,7 @@ fn in_async_context(ctx: &RuleContext<'_>, n: Node<'_>) -> bool {
 
 /// Whether `receiver.recv()` / `receiver.join()` blocks: the receiver comes from `std::sync::mpsc::channel`,
 /// crossbeam or flume, or a `std::thread::spawn` handle (high confidence); or its origin is not in the file but
-/// the file uses the blocking API and no async alternative (medium).
+/// the file imports the blocking API (a module of the kb's group) and no async channel (medium).
 fn blocking_receiver(
     ctx: &RuleContext<'_>,
     call: &dsr_semantic::facts::Call<'_>,
@@ -501,13 +501,25 @@ fn blocking_receiver(
             return blocking.then_some(Confidence::High);
         }
     }
-    let imports = |prefix: &str| facts.imports.iter().any(|i| i.path.starts_with(prefix));
-    let uses = |path: &str| facts.calls.iter().any(|c| c.path.as_deref() == Some(path));
+    // A group's modules are its paths less the last segment (`std::sync::mpsc::channel` → `std::sync::mpsc`).
+    let imports_module_of = |group: PathGroupKind| {
+        ctx.kb.group_paths(ctx.language, group).any(|path| {
+            let module = path.rsplit_once("::").map_or(path, |(module, _)| module);
+            facts.imports_module(module)
+        })
+    };
     let inferred = match method {
         "recv" => {
-            (imports("std::sync::mpsc") || imports("crossbeam")) && !imports("tokio::sync::mpsc")
+            imports_module_of(PathGroupKind::BlockingChannel)
+                && !imports_module_of(PathGroupKind::AsyncChannel)
         }
-        _ => uses("std::thread::spawn") || imports("std::thread"),
+        _ => {
+            facts
+                .calls
+                .iter()
+                .any(|c| c.path.as_deref().is_some_and(&blocking_origin))
+                || imports_module_of(PathGroupKind::ThreadSpawn)
+        }
     };
     inferred.then_some(Confidence::Medium)
 }
