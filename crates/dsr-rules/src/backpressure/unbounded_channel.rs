@@ -183,7 +183,9 @@ fn replies_per_message(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
     };
     facts
         .nodes_of_kind(&["for_expression", "while_expression"])
-        .filter(|n| scope.contains_range(TextRange::of(*n)) && n.start_byte() > call.node.end_byte())
+        .filter(|n| {
+            scope.contains_range(TextRange::of(*n)) && n.start_byte() > call.node.end_byte()
+        })
         .any(|consumer| {
             let Some((message, body)) = received_message(ctx, consumer, receiver) else {
                 return false;
@@ -217,7 +219,10 @@ fn received_message<'t>(
             let value = consumer.child_by_field_name("value")?;
             let value = compact_text(ctx, value);
             let value = value.trim_start_matches('&').trim_start_matches("mut");
-            (value == receiver).then(|| consumer.child_by_field_name("pattern").map(|p| (p, body)))?
+            if value != receiver {
+                return None;
+            }
+            Some((consumer.child_by_field_name("pattern")?, body))
         }
         _ => {
             let condition = consumer.child_by_field_name("condition")?;

@@ -108,7 +108,10 @@ impl<'a, 't> Walk<'a, 't> {
         let own = facts.outermost_function(function);
         facts
             .calls_named(last)
-            .filter(|call| call.function.is_some_and(|f| facts.outermost_function(f) != own))
+            .filter(|call| {
+                call.function
+                    .is_some_and(|f| facts.outermost_function(f) != own)
+            })
             .filter(|call| same_file_function(facts, call) == Some(function))
             .collect()
     }
@@ -136,9 +139,10 @@ impl<'a, 't> Walk<'a, 't> {
             };
             let made = &facts.calls[facts.call_index(value)?];
             let api = self.kb.api(facts.language, made.path.as_deref()?)?;
-            (api.role == Some(ApiRole::Request))
-                .then(|| url_of(made).map(|url| (url, made.function)))
-                .flatten()
+            if api.role != Some(ApiRole::Request) {
+                return None;
+            }
+            url_of(made).map(|url| (url, made.function))
         })
     }
 
@@ -185,7 +189,13 @@ impl<'a, 't> Walk<'a, 't> {
         }
     }
 
-    fn call(&self, call: &'a Call<'t>, frames: &[Frame<'a, 't>], stored: bool, depth: usize) -> bool {
+    fn call(
+        &self,
+        call: &'a Call<'t>,
+        frames: &[Frame<'a, 't>],
+        stored: bool,
+        depth: usize,
+    ) -> bool {
         let facts = self.facts;
         let in_group = |group| {
             call.path
