@@ -173,11 +173,12 @@ fn generated_and_minified_files_are_skipped_with_a_warning_and_the_way_to_check_
 fn vendored_directories_are_not_walked() {
     let files = [
         ("go.mod", "module example.com/a\n"),
-        // Not `example.com` nor `acme.dev`: a folder named `example` is example code and one named `dev` tool code, out of BKP001's roles.
-        ("vendor/acme.io/q/q.rs", UNBOUNDED_RS),
+        // Not `example.com`: a folder named `example` (or `example.com`) is example code, out of the default scope.
+        ("vendor/acme.io/q/q.rs", UNBOUNDED_RS), // not `acme.dev`: a `dev` segment is tool code
         ("web/node_modules/lib/index.rs", UNBOUNDED_RS),
         ("src/a.rs", UNBOUNDED_RS),
-        // `vendor` below the Go module's root is an ordinary name (not `tools/`: BKP001 is not reported in tool code).
+        // `vendor` below the Go module's root is an ordinary name. (Not `tools/`: that is tool code, where
+        // BKP001 does not report.)
         ("lib/vendor/b.rs", UNBOUNDED_RS),
     ];
     let dir = tree(BKP, &files);

@@ -219,8 +219,10 @@ fn received_message<'t>(
             let value = consumer.child_by_field_name("value")?;
             let value = compact_text(ctx, value);
             let value = value.trim_start_matches('&').trim_start_matches("mut");
-            (value == receiver)
-                .then(|| consumer.child_by_field_name("pattern").map(|p| (p, body)))?
+            if value != receiver {
+                return None;
+            }
+            Some((consumer.child_by_field_name("pattern")?, body))
         }
         _ => {
             let condition = consumer.child_by_field_name("condition")?;

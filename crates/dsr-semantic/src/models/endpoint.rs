@@ -139,9 +139,10 @@ impl<'a, 't> Walk<'a, 't> {
             };
             let made = &facts.calls[facts.call_index(value)?];
             let api = self.kb.api(facts.language, made.path.as_deref()?)?;
-            (api.role == Some(ApiRole::Request))
-                .then(|| url_of(made).map(|url| (url, made.function)))
-                .flatten()
+            if api.role != Some(ApiRole::Request) {
+                return None;
+            }
+            url_of(made).map(|url| (url, made.function))
         })
     }
 

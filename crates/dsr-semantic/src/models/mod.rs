@@ -6,8 +6,10 @@
 //! reads and writes of shared stores with their atomicity ([`store`]), HTTP/RPC request handlers, routes
 //! and server entry points ([`handlers`]), the loops that iterate collections with what they start per
 //! element ([`loops`]), wall-clock readings with where their values go ([`time`]), what happens to a call's
-//! error ([`error_fate`]) and how HTTP clients and their requests are bounded in time ([`clients`], which
-//! asks [`callers`] what the same-file callers of a wrapper pass it).
+//! error ([`error_fate`]), how HTTP clients and their requests are bounded in time ([`clients`], which
+//! asks [`callers`] what the same-file callers of a wrapper pass it) and whether an outgoing request goes to the
+//! endpoint its client was configured with ([`endpoint`], a question asked per response rather than a model
+//! computed per file).
 //!
 //! Each model is computed at most once per file, on first use, through
 //! [`RuleContext::remote_calls`](crate::RuleContext::remote_calls),
