@@ -162,11 +162,6 @@ impl ChangedRegion {
 /// `previous` moved to the text of `rope` (version `version`, change counter `seq`).
 fn provisional(previous: &Analyzed, rope: Rope, seq: u64, version: i32, state: &State) -> Analyzed {
     let region = changed_region(&previous.rope, &rope);
-    let findings: Vec<Finding> = previous
-        .findings
-        .iter()
-        .filter_map(|finding| region.moved_finding(finding))
-        .collect();
     let session = state.session();
     let cx = DiagnosticContext {
         uri: &previous.uri,
@@ -175,10 +170,26 @@ fn provisional(previous: &Analyzed, rope: Rope, seq: u64, version: i32, state: &
         encoding: session.encoding,
         settings: &session.settings,
     };
-    let diagnostics = findings
-        .iter()
-        .map(|finding| convert::diagnostic(finding, &cx))
-        .collect();
+    // One diagnostic per finding, in order; otherwise (a skipped file's one hint) they are kept as they are.
+    let paired = previous.diagnostics.len() == previous.findings.len();
+    let mut findings = Vec::with_capacity(previous.findings.len());
+    let mut diagnostics = Vec::with_capacity(previous.diagnostics.len());
+    for (index, finding) in previous.findings.iter().enumerate() {
+        let Some(moved) = region.moved_finding(finding) else {
+            continue;
+        };
+        if paired {
+            diagnostics.push(convert::moved_diagnostic(
+                &previous.diagnostics[index],
+                &moved,
+                &cx,
+            ));
+        }
+        findings.push(moved);
+    }
+    if !paired {
+        diagnostics.clone_from(&previous.diagnostics);
+    }
     Analyzed {
         seq,
         version,
@@ -204,58 +215,69 @@ fn provisional(previous: &Analyzed, rope: Rope, seq: u64, version: i32, state: &
 }
 
 impl State {
-    /// Called after a change is applied: unless a timer is already armed for the document, publishes the
-    /// moved previous analysis if the current version's analysis is not stored within [`EDIT_BUDGET`].
+    /// Called after a change is applied. When the document's last analysis took longer than the budget, the
+    /// next one will too (the same slices, or the same whole file): the moved previous analysis is published at
+    /// once, without waiting for the budget to run out. Otherwise, unless a timer is already armed for the
+    /// document, it is published if the current version's analysis is not stored within [`EDIT_BUDGET`].
     pub(super) fn arm_edit_budget(self: &Arc<Self>, doc: &Arc<Mutex<Doc>>) {
         let Some(budget) = edit_budget() else { return };
-        {
+        let slow = {
             let mut d = lock(doc);
-            if d.budget_armed {
+            let slow = d.analysis_cost > budget;
+            if !slow && d.budget_armed {
                 return;
             }
-            d.budget_armed = true;
+            d.budget_armed |= !slow;
+            slow
+        };
+        if slow {
+            self.publish_provisional(doc);
+            return;
         }
         let state = self.clone();
         let doc = doc.clone();
         self.runtime.spawn(async move {
             tokio::time::sleep(budget).await;
-            let behind = {
-                let mut d = lock(&doc);
-                d.budget_armed = false;
-                let caught_up = d.analyzed.as_ref().is_some_and(|a| a.seq == d.seq);
-                match &d.analyzed {
-                    Some(previous) if !caught_up && !d.desynced => Some((
-                        previous.clone(),
-                        d.document.rope().clone(),
-                        d.seq,
-                        d.document.version(),
-                    )),
-                    _ => None,
-                }
-            };
-            let Some((previous, rope, seq, version)) = behind else {
-                return;
-            };
-            // Off the async workers: mapping the text and converting the diagnostics reads the whole file.
-            let _ = tokio::task::spawn_blocking(move || {
-                let moved = Arc::new(provisional(&previous, rope, seq, version, &state));
-                let stored = {
-                    let mut d = lock(&doc);
-                    let caught_up = d.analyzed.as_ref().is_some_and(|a| a.seq == d.seq);
-                    if d.seq == seq && !caught_up && !d.desynced {
-                        d.analyzed = Some(moved);
-                        true
-                    } else {
-                        false
-                    }
-                };
-                if stored {
-                    state.provisionals.fetch_add(1, Ordering::Relaxed);
-                    state.publish(Publish::Document(previous.uri.clone()));
-                }
-            })
-            .await;
+            lock(&doc).budget_armed = false;
+            state.publish_provisional(&doc);
         });
+    }
+
+    /// Publishes the document's last analysis moved to its current text, unless the current version's analysis
+    /// is already stored. Costs the findings, not the file: the changed region is found a rope chunk at a time,
+    /// and each kept diagnostic is the previous one with its positions moved.
+    fn publish_provisional(&self, doc: &Mutex<Doc>) {
+        let behind = {
+            let d = lock(doc);
+            let caught_up = d.analyzed.as_ref().is_some_and(|a| a.seq == d.seq);
+            match &d.analyzed {
+                Some(previous) if !caught_up && !d.desynced => Some((
+                    previous.clone(),
+                    d.document.rope().clone(),
+                    d.seq,
+                    d.document.version(),
+                )),
+                _ => None,
+            }
+        };
+        let Some((previous, rope, seq, version)) = behind else {
+            return;
+        };
+        let moved = Arc::new(provisional(&previous, rope, seq, version, self));
+        let stored = {
+            let mut d = lock(doc);
+            let caught_up = d.analyzed.as_ref().is_some_and(|a| a.seq == d.seq);
+            if d.seq == seq && !caught_up && !d.desynced {
+                d.analyzed = Some(moved);
+                true
+            } else {
+                false
+            }
+        };
+        if stored {
+            self.provisionals.fetch_add(1, Ordering::Relaxed);
+            self.publish(Publish::Document(previous.uri.clone()));
+        }
     }
 }
 

@@ -381,9 +381,11 @@ impl LanguageServer for Server {
             return Err(Error::internal_error());
         };
         // Fix-all re-analyses between rounds: keep it off the async workers.
-        tokio::task::spawn_blocking(move || code_actions::resolve(&analyzed, action, &caps))
-            .await
-            .map_err(|_| Error::internal_error())
+        crate::pools::spawn_blocking(crate::pools::Work::Edit, move || {
+            code_actions::resolve(&analyzed, action, &caps)
+        })
+        .await
+        .map_err(|_| Error::internal_error())
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {

@@ -24,6 +24,7 @@ use tower_lsp_server::Client;
 
 use crate::configs::{ConfigKey, ConfigStore, LoadOutcome};
 use crate::convert::{self, DiagnosticContext};
+use crate::pools::Work;
 use crate::queue::CoalescingQueue;
 use crate::settings::{Scope, Settings};
 use crate::sync::lock;
@@ -78,6 +79,9 @@ pub struct Doc {
     published: (u64, u64, bool, bool),
     /// A timer will publish a provisional analysis if this version's is late ([`budget`]).
     budget_armed: bool,
+    /// How long the last scheduled analysis of this document took: past the edit budget, the next edit's
+    /// provisional result is published at once ([`budget`]).
+    analysis_cost: Duration,
     /// What the incremental analysis of this document reuses from one version to the next.
     incremental: Arc<Mutex<IncrementalCache>>,
     /// Rules that panicked on this version of the text: not run again on it, run again after the next edit.
@@ -337,6 +341,7 @@ impl State {
             analyzed: None,
             published: (0, 0, false, false),
             budget_armed: false,
+            analysis_cost: Duration::ZERO,
             failed_rules: None,
             incremental: Arc::new(Mutex::new(IncrementalCache::default())),
         };
@@ -455,7 +460,9 @@ impl State {
                 // The file goes back to being a closed file of the workspace: show what is on disk.
                 let state = self.clone();
                 let uri = uri.clone();
-                tokio::task::spawn_blocking(move || state.check_closed_file(&uri, &path, true));
+                crate::pools::spawn_blocking(Work::Background, move || {
+                    state.check_closed_file(&uri, &path, true)
+                });
                 return;
             }
         }
@@ -508,7 +515,7 @@ impl State {
             d.analysis_running = true;
         }
         let state = self.clone();
-        self.runtime.spawn_blocking(move || loop {
+        crate::pools::spawn_blocking(Work::Edit, move || loop {
             let in_burst = {
                 let d = lock(&doc);
                 d.in_burst || d.more_coming
@@ -524,7 +531,10 @@ impl State {
                 d.snapshot()
             };
             let seq = snapshot.seq;
-            let current = match state.analyze_guarded(snapshot) {
+            let started = Instant::now();
+            let analyzed = state.analyze_guarded(snapshot);
+            lock(&doc).analysis_cost = started.elapsed();
+            let current = match analyzed {
                 Some(analyzed) => {
                     let current = state.store(&doc, Arc::new(analyzed));
                     if current {
@@ -559,7 +569,7 @@ impl State {
         Some(async move {
             match snapshot {
                 Err(cached) => Some(cached),
-                Ok(snapshot) => tokio::task::spawn_blocking(move || {
+                Ok(snapshot) => crate::pools::spawn_blocking(Work::Edit, move || {
                     let analyzed = Arc::new(state.analyze_guarded(snapshot)?);
                     state.store(&doc, analyzed.clone());
                     Some(analyzed)
@@ -785,7 +795,7 @@ impl State {
                     d.document.limits().timeout,
                 )
             };
-            let _ = tokio::task::spawn_blocking(move || {
+            let _ = crate::pools::spawn_blocking(Work::Background, move || {
                 let settled = provisional
                     .then(|| parse_rope(snapshot.language, &snapshot.rope, timeout))
                     .flatten();
@@ -834,7 +844,7 @@ impl State {
             .collect();
         for doc in docs {
             let state = self.clone();
-            self.runtime.spawn_blocking(move || {
+            crate::pools::spawn_blocking(Work::Background, move || {
                 let snapshot = {
                     let d = lock(&doc);
                     if d.desynced {
