@@ -1,8 +1,10 @@
 //! The time budget of one edit: the editor never waits on a slow analysis.
 //!
-//! Every applied change arms a timer ([`EDIT_BUDGET`]). If the document's analysis has not caught up with the
-//! current text when it fires, the last analysis is moved to the current text and published as a
-//! *provisional* result for the current version: findings wholly outside the changed region keep their place
+//! When the document's last analysis overran the budget, the change's handler moves that analysis to the new text
+//! and publishes it at once, before reparsing ([`State::moves_at_once`]). Otherwise every applied change arms a
+//! timer ([`EDIT_BUDGET`]): if the document's analysis has not caught up with the current text when it fires,
+//! the last analysis is moved to the current text and published. Either way it is a *provisional* result for
+//! the current version: findings wholly outside the changed region keep their place
 //! (shifted by the edit), findings that touch it are left out until the analysis finishes. The analysis goes
 //! on in the background; its result replaces the provisional one and is published in turn. A provisional
 //! result is always a consistent version: it is the analysis of an older text with every range mapped into the
@@ -160,7 +162,13 @@ impl ChangedRegion {
 }
 
 /// `previous` moved to the text of `rope` (version `version`, change counter `seq`).
-fn provisional(previous: &Analyzed, rope: Rope, seq: u64, version: i32, state: &State) -> Analyzed {
+pub(super) fn provisional(
+    previous: &Analyzed,
+    rope: Rope,
+    seq: u64,
+    version: i32,
+    state: &State,
+) -> Analyzed {
     let region = changed_region(&previous.rope, &rope);
     let session = state.session();
     let cx = DiagnosticContext {
@@ -215,31 +223,35 @@ fn provisional(previous: &Analyzed, rope: Rope, seq: u64, version: i32, state: &
 }
 
 impl State {
-    /// Called after a change is applied. When the document's last analysis took longer than the budget, the
-    /// next one will too (the same slices, or the same whole file): the moved previous analysis is published at
-    /// once, without waiting for the budget to run out. Otherwise, unless a timer is already armed for the
-    /// document, it is published if the current version's analysis is not stored within [`EDIT_BUDGET`].
+    /// Whether a change to `doc` should have the last analysis moved to the new text and published at once, in
+    /// the change's handler before the reparse ([`State::change`]): when the document's last analysis took
+    /// longer than the budget, the next one will too (the same slices, or the same whole file), and waiting for
+    /// the budget to run out would only delay the first diagnostics.
+    pub(super) fn moves_at_once(&self, doc: &Doc) -> bool {
+        edit_budget().is_some_and(|budget| doc.analysis_cost > budget)
+            && !doc.desynced
+            && doc.analyzed.is_some()
+    }
+
+    /// Called after a change is applied (unless [`State::moves_at_once`]): unless a timer is already armed for
+    /// the document, publishes the moved previous analysis if the current version's analysis is not stored
+    /// within [`EDIT_BUDGET`].
     pub(super) fn arm_edit_budget(self: &Arc<Self>, doc: &Arc<Mutex<Doc>>) {
         let Some(budget) = edit_budget() else { return };
-        let slow = {
+        {
             let mut d = lock(doc);
-            let slow = d.analysis_cost > budget;
-            if !slow && d.budget_armed {
+            if d.budget_armed {
                 return;
             }
-            d.budget_armed |= !slow;
-            slow
-        };
-        if slow {
-            self.publish_provisional(doc);
-            return;
+            d.budget_armed = true;
         }
         let state = self.clone();
         let doc = doc.clone();
         self.runtime.spawn(async move {
             tokio::time::sleep(budget).await;
             lock(&doc).budget_armed = false;
-            state.publish_provisional(&doc);
+            // Off the async workers: converting the diagnostics may read other files (evidence).
+            let _ = tokio::task::spawn_blocking(move || state.publish_provisional(&doc)).await;
         });
     }
 

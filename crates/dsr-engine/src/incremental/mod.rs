@@ -62,6 +62,9 @@ pub struct IncrementalCache {
     key: Option<CacheKey>,
     names: FxHashMap<u64, Arc<ChunkNames>>,
     slices: FxHashMap<u64, Arc<SliceResult>>,
+    /// Results of recent versions' slices that the current version does not use ([`IncrementalCache::keep`]):
+    /// a keystroke deleted again, a `(` typed and removed, an undo, return to them instead of analysing again.
+    earlier: FxHashMap<u64, Arc<SliceResult>>,
     plan: Option<Plan>,
     last_slice: Option<LastSlice>,
     stats: IncrementalStats,
@@ -268,6 +271,30 @@ pub struct IncrementalStats {
 }
 
 impl IncrementalCache {
+    /// The result cached for the slice `id`, of this version or a recent one. A slice's identity is the texts
+    /// of its chunks (and the statements left out), and its result is stored relative to those chunks, so a
+    /// result of any earlier version with the same identity is this version's.
+    fn cached(&self, id: &u64) -> Option<&Arc<SliceResult>> {
+        self.slices.get(id).or_else(|| self.earlier.get(id))
+    }
+
+    /// Keeps `results` as the current version's slices; the previous version's that it does not use go to
+    /// [`IncrementalCache::earlier`], which holds about as many entries as the file has slices (beyond that it
+    /// starts again from the ones just displaced).
+    fn keep(&mut self, results: FxHashMap<u64, Arc<SliceResult>>) {
+        let displaced = std::mem::replace(&mut self.slices, results);
+        let current = &self.slices;
+        if self.earlier.len() + displaced.len() > 2 * current.len() + 64 {
+            self.earlier.clear();
+        }
+        self.earlier.extend(
+            displaced
+                .into_iter()
+                .filter(|(id, _)| !current.contains_key(id)),
+        );
+        self.earlier.retain(|id, _| !current.contains_key(id));
+    }
+
     /// A cache that never seeds itself from a whole-file analysis: every slice is analysed as a slice.
     pub fn slices_only() -> Self {
         Self {
@@ -966,7 +993,7 @@ impl Engine {
                     &chunks,
                     slices
                         .iter()
-                        .filter(|(id, _)| !cache.slices.contains_key(*id))
+                        .filter(|(id, _)| cache.cached(id).is_none())
                         .map(|(_, slice)| &**slice),
                 )
             };
@@ -1001,7 +1028,7 @@ impl Engine {
             fallback::Strategy::Union(union) => {
                 let pending: FxHashMap<u64, Arc<SliceSpec>> = slices
                     .iter()
-                    .filter(|(id, _)| !cache.slices.contains_key(*id))
+                    .filter(|(id, _)| cache.cached(id).is_none())
                     .map(|(id, slice)| (*id, slice.clone()))
                     .collect();
                 stats.slices_analysed += 1;
@@ -1025,7 +1052,7 @@ impl Engine {
             if results.contains_key(&id) {
                 continue;
             }
-            let result = match cache.slices.get(&id) {
+            let result = match cache.cached(&id) {
                 Some(result) => result.clone(),
                 None => {
                     stats.slices_analysed += 1;
@@ -1074,7 +1101,7 @@ impl Engine {
 
         cache.plan = Some(plan);
         remember_names(&mut cache.names, &chunks);
-        cache.slices = results;
+        cache.keep(results);
         // Suppression findings need the roles of the whole file, which no slice has; they are rare, so the file's
         // facts are computed only when there are some.
         let analysis = self.finish(source, raw, || {
