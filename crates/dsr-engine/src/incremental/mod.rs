@@ -66,6 +66,9 @@ pub struct IncrementalCache {
     /// a keystroke deleted again, a `(` typed and removed, an undo, return to them instead of analysing again.
     earlier: FxHashMap<u64, Arc<SliceResult>>,
     plan: Option<Plan>,
+    /// The plan of the version before, when this version's had to be made anew: typing a letter into a name
+    /// changes what a chunk mentions, and deleting it again returns to the plan before.
+    earlier_plan: Option<Plan>,
     last_slice: Option<LastSlice>,
     stats: IncrementalStats,
 }
@@ -951,10 +954,19 @@ impl Engine {
         let definitions = definitions(&chunks);
         // Fixed for a cache: the engine, and so its rules, is part of the cache key.
         let links = Links::for_rules(self, language);
-        let kept = cache
-            .plan
-            .take()
-            .and_then(|mut plan| plan.still_holds(&chunks, definitions).then_some(plan));
+        let (mut current, mut earlier) = (cache.plan.take(), cache.earlier_plan.take());
+        let holds = |plan: &mut Option<Plan>| {
+            plan.as_mut()
+                .is_some_and(|plan| plan.still_holds(&chunks, definitions))
+        };
+        let (kept, displaced) = if holds(&mut current) {
+            (current, earlier)
+        } else if holds(&mut earlier) {
+            (earlier, current)
+        } else {
+            (None, current)
+        };
+        cache.earlier_plan = displaced;
         let plan_rebuilt = kept.is_none();
         let plan = kept.unwrap_or_else(|| Plan::new(&chunks, definitions, links));
 
