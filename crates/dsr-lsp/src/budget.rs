@@ -1,8 +1,10 @@
 //! The time budget of one edit: the editor never waits on a slow analysis.
 //!
-//! Every applied change arms a timer ([`EDIT_BUDGET`]). If the document's analysis has not caught up with the
-//! current text when it fires, the last analysis is moved to the current text and published as a
-//! *provisional* result for the current version: findings wholly outside the changed region keep their place
+//! When the document's last analysis overran the budget, the change's handler moves that analysis to the new text
+//! and publishes it at once, before reparsing ([`State::moves_at_once`]). Otherwise every applied change arms a
+//! timer ([`EDIT_BUDGET`]): if the document's analysis has not caught up with the current text when it fires,
+//! the last analysis is moved to the current text and published. Either way it is a *provisional* result for
+//! the current version: findings wholly outside the changed region keep their place
 //! (shifted by the edit), findings that touch it are left out until the analysis finishes. The analysis goes
 //! on in the background; its result replaces the provisional one and is published in turn. A provisional
 //! result is always a consistent version: it is the analysis of an older text with every range mapped into the
@@ -160,13 +162,14 @@ impl ChangedRegion {
 }
 
 /// `previous` moved to the text of `rope` (version `version`, change counter `seq`).
-fn provisional(previous: &Analyzed, rope: Rope, seq: u64, version: i32, state: &State) -> Analyzed {
+pub(super) fn provisional(
+    previous: &Analyzed,
+    rope: Rope,
+    seq: u64,
+    version: i32,
+    state: &State,
+) -> Analyzed {
     let region = changed_region(&previous.rope, &rope);
-    let findings: Vec<Finding> = previous
-        .findings
-        .iter()
-        .filter_map(|finding| region.moved_finding(finding))
-        .collect();
     let session = state.session();
     let cx = DiagnosticContext {
         uri: &previous.uri,
@@ -175,10 +178,26 @@ fn provisional(previous: &Analyzed, rope: Rope, seq: u64, version: i32, state: &
         encoding: session.encoding,
         settings: &session.settings,
     };
-    let diagnostics = findings
-        .iter()
-        .map(|finding| convert::diagnostic(finding, &cx))
-        .collect();
+    // One diagnostic per finding, in order; otherwise (a skipped file's one hint) they are kept as they are.
+    let paired = previous.diagnostics.len() == previous.findings.len();
+    let mut findings = Vec::with_capacity(previous.findings.len());
+    let mut diagnostics = Vec::with_capacity(previous.diagnostics.len());
+    for (index, finding) in previous.findings.iter().enumerate() {
+        let Some(moved) = region.moved_finding(finding) else {
+            continue;
+        };
+        if paired {
+            diagnostics.push(convert::moved_diagnostic(
+                &previous.diagnostics[index],
+                &moved,
+                &cx,
+            ));
+        }
+        findings.push(moved);
+    }
+    if !paired {
+        diagnostics.clone_from(&previous.diagnostics);
+    }
     Analyzed {
         seq,
         version,
@@ -204,8 +223,19 @@ fn provisional(previous: &Analyzed, rope: Rope, seq: u64, version: i32, state: &
 }
 
 impl State {
-    /// Called after a change is applied: unless a timer is already armed for the document, publishes the
-    /// moved previous analysis if the current version's analysis is not stored within [`EDIT_BUDGET`].
+    /// Whether a change to `doc` should have the last analysis moved to the new text and published at once, in
+    /// the change's handler before the reparse ([`State::change`]): when the document's last analysis took
+    /// longer than the budget, the next one will too (the same slices, or the same whole file), and waiting for
+    /// the budget to run out would only delay the first diagnostics.
+    pub(super) fn moves_at_once(&self, doc: &Doc) -> bool {
+        edit_budget().is_some_and(|budget| doc.analysis_cost > budget)
+            && !doc.desynced
+            && doc.analyzed.is_some()
+    }
+
+    /// Called after a change is applied (unless [`State::moves_at_once`]): unless a timer is already armed for
+    /// the document, publishes the moved previous analysis if the current version's analysis is not stored
+    /// within [`EDIT_BUDGET`].
     pub(super) fn arm_edit_budget(self: &Arc<Self>, doc: &Arc<Mutex<Doc>>) {
         let Some(budget) = edit_budget() else { return };
         {
@@ -219,43 +249,47 @@ impl State {
         let doc = doc.clone();
         self.runtime.spawn(async move {
             tokio::time::sleep(budget).await;
-            let behind = {
-                let mut d = lock(&doc);
-                d.budget_armed = false;
-                let caught_up = d.analyzed.as_ref().is_some_and(|a| a.seq == d.seq);
-                match &d.analyzed {
-                    Some(previous) if !caught_up && !d.desynced => Some((
-                        previous.clone(),
-                        d.document.rope().clone(),
-                        d.seq,
-                        d.document.version(),
-                    )),
-                    _ => None,
-                }
-            };
-            let Some((previous, rope, seq, version)) = behind else {
-                return;
-            };
-            // Off the async workers: mapping the text and converting the diagnostics reads the whole file.
-            let _ = tokio::task::spawn_blocking(move || {
-                let moved = Arc::new(provisional(&previous, rope, seq, version, &state));
-                let stored = {
-                    let mut d = lock(&doc);
-                    let caught_up = d.analyzed.as_ref().is_some_and(|a| a.seq == d.seq);
-                    if d.seq == seq && !caught_up && !d.desynced {
-                        d.analyzed = Some(moved);
-                        true
-                    } else {
-                        false
-                    }
-                };
-                if stored {
-                    state.provisionals.fetch_add(1, Ordering::Relaxed);
-                    state.publish(Publish::Document(previous.uri.clone()));
-                }
-            })
-            .await;
+            lock(&doc).budget_armed = false;
+            // Off the async workers: converting the diagnostics may read other files (evidence).
+            let _ = tokio::task::spawn_blocking(move || state.publish_provisional(&doc)).await;
         });
+    }
+
+    /// Publishes the document's last analysis moved to its current text, unless the current version's analysis
+    /// is already stored. Costs the findings, not the file: the changed region is found a rope chunk at a time,
+    /// and each kept diagnostic is the previous one with its positions moved.
+    fn publish_provisional(&self, doc: &Mutex<Doc>) {
+        let behind = {
+            let d = lock(doc);
+            let caught_up = d.analyzed.as_ref().is_some_and(|a| a.seq == d.seq);
+            match &d.analyzed {
+                Some(previous) if !caught_up && !d.desynced => Some((
+                    previous.clone(),
+                    d.document.rope().clone(),
+                    d.seq,
+                    d.document.version(),
+                )),
+                _ => None,
+            }
+        };
+        let Some((previous, rope, seq, version)) = behind else {
+            return;
+        };
+        let moved = Arc::new(provisional(&previous, rope, seq, version, self));
+        let stored = {
+            let mut d = lock(doc);
+            let caught_up = d.analyzed.as_ref().is_some_and(|a| a.seq == d.seq);
+            if d.seq == seq && !caught_up && !d.desynced {
+                d.analyzed = Some(moved);
+                true
+            } else {
+                false
+            }
+        };
+        if stored {
+            self.provisionals.fetch_add(1, Ordering::Relaxed);
+            self.publish(Publish::Document(previous.uri.clone()));
+        }
     }
 }
 

@@ -187,6 +187,45 @@ pub fn diagnostic(finding: &Finding, cx: &DiagnosticContext<'_>) -> Diagnostic {
     }
 }
 
+/// The diagnostic of `moved` (a finding whose ranges in this file an edit moved, see budget.rs), made from
+/// `previous`, the diagnostic of the same finding before the edit: only positions and the version change, so
+/// the rest is kept (the message, the rule link, and the evidence in other files, which [`diagnostic`] reads
+/// from disk). Equal to `diagnostic(moved, cx)`.
+pub fn moved_diagnostic(
+    previous: &Diagnostic,
+    moved: &Finding,
+    cx: &DiagnosticContext<'_>,
+) -> Diagnostic {
+    let mut diagnostic = previous.clone();
+    diagnostic.range = range(cx.rope, moved.range, cx.encoding);
+    if let Some(related) = &mut diagnostic.related_information {
+        // In evidence order, this file's evidence is the entries with its uri.
+        let here: Vec<&mut DiagnosticRelatedInformation> = related
+            .iter_mut()
+            .filter(|entry| entry.location.uri == *cx.uri)
+            .collect();
+        let evidence: Vec<TextRange> = moved
+            .evidence
+            .iter()
+            .filter(|evidence| evidence.path.is_none())
+            .map(|evidence| evidence.range)
+            .collect();
+        if here.len() != evidence.len() {
+            // Evidence in another file that is this one after all: convert afresh.
+            return self::diagnostic(moved, cx);
+        }
+        for (entry, evidence) in here.into_iter().zip(evidence) {
+            entry.location.range = range(cx.rope, evidence, cx.encoding);
+        }
+    }
+    let data = DiagnosticData {
+        version: cx.version,
+        fix: fix_data(moved, cx.rope, cx.encoding),
+    };
+    diagnostic.data = serde_json::to_value(data).ok();
+    diagnostic
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +300,32 @@ mod tests {
         assert_eq!(d.range.start, Position::new(0, start as u32));
         assert_eq!(d.severity, Some(DiagnosticSeverity::HINT));
         assert_eq!(d.tags, Some(vec![DiagnosticTag::UNNECESSARY]));
+    }
+
+    #[test]
+    fn a_moved_diagnostic_is_the_diagnostic_of_the_moved_finding() {
+        let before = "fn a() {}\nfn b() { x() }\n";
+        let after = "fn a() { y }\n\nfn b() { x() }\n";
+        let (old, new) = (Rope::from_str(before), Rope::from_str(after));
+        let uri = Uri::from_str("file:///a.rs").unwrap();
+        let settings = Settings::default();
+        let cx = |rope, version| DiagnosticContext {
+            uri: &uri,
+            rope,
+            version,
+            encoding: PositionEncoding::Utf16,
+            settings: &settings,
+        };
+        let at = |text: &str| text.find("x()").unwrap();
+        let mut old_finding = finding("BKP001", TextRange::new(at(before), at(before) + 3));
+        old_finding.evidence[0].range = TextRange::new(at(before), at(before) + 1);
+        let mut moved = finding("BKP001", TextRange::new(at(after), at(after) + 3));
+        moved.evidence[0].range = TextRange::new(at(after), at(after) + 1);
+        let previous = diagnostic(&old_finding, &cx(&old, 1));
+        assert_eq!(
+            moved_diagnostic(&previous, &moved, &cx(&new, 2)),
+            diagnostic(&moved, &cx(&new, 2))
+        );
     }
 
     #[test]

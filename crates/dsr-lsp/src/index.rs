@@ -39,7 +39,9 @@ pub async fn build(state: Arc<State>, token: Option<NumberOrString>) {
         let state = state.clone();
         let done = done.clone();
         let total = total.clone();
-        tokio::task::spawn_blocking(move || build_blocking(&state, &done, &total))
+        crate::pools::spawn_blocking(crate::pools::Work::Background, move || {
+            build_blocking(&state, &done, &total)
+        })
     };
     tokio::pin!(task);
     let indexed = loop {
@@ -225,8 +227,10 @@ impl State {
                     .flatten()
             };
             if let Some((path, language, text)) = taken {
-                let _ = tokio::task::spawn_blocking(move || state.reindex(&path, language, &text))
-                    .await;
+                let _ = crate::pools::spawn_blocking(crate::pools::Work::Background, move || {
+                    state.reindex(&path, language, &text)
+                })
+                .await;
             }
         });
     }

@@ -13,6 +13,7 @@ mod convert;
 mod hover;
 mod index;
 mod index_slot;
+mod pools;
 mod queue;
 mod server;
 pub mod settings;
@@ -60,6 +61,7 @@ pub fn run_stdio(options: LspOptions) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("dsr-lsp")
+        .on_thread_start(pools::message_path_thread)
         .build()?;
     let code = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), options));
     // Blocking tasks (a stdin read, a long analysis) would hold up a graceful runtime shutdown.

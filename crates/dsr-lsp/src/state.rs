@@ -24,6 +24,7 @@ use tower_lsp_server::Client;
 
 use crate::configs::{ConfigKey, ConfigStore, LoadOutcome};
 use crate::convert::{self, DiagnosticContext};
+use crate::pools::Work;
 use crate::queue::CoalescingQueue;
 use crate::settings::{Scope, Settings};
 use crate::sync::lock;
@@ -57,8 +58,12 @@ pub struct Doc {
     pub path: Option<PathBuf>,
     pub document: Document,
     /// Bumped on every change of what the analysis depends on (text, configuration, settings). Unique across
-    /// the server's life, so a result can never be mistaken for another document's.
+    /// the server's life, so a result can never be mistaken for another document's. Set with
+    /// [`Doc::set_seq`].
     pub seq: u64,
+    /// `seq`, readable without the document's lock: the publisher checks a result moved to a new version
+    /// while the change's handler still holds the lock for the reparse ([`Publish::Moved`]).
+    latest_seq: Arc<AtomicU64>,
     /// The client's text and ours have diverged (an edit that could not be applied, a version that went back):
     /// we keep the last good text, publish nothing, and wait for a full-text change or a reopen.
     pub desynced: bool,
@@ -78,6 +83,9 @@ pub struct Doc {
     published: (u64, u64, bool, bool),
     /// A timer will publish a provisional analysis if this version's is late ([`budget`]).
     budget_armed: bool,
+    /// How long the last scheduled analysis of this document took: past the edit budget, the next edit's
+    /// provisional result is published at once ([`budget`]).
+    analysis_cost: Duration,
     /// What the incremental analysis of this document reuses from one version to the next.
     incremental: Arc<Mutex<IncrementalCache>>,
     /// Rules that panicked on this version of the text: not run again on it, run again after the next edit.
@@ -85,6 +93,11 @@ pub struct Doc {
 }
 
 impl Doc {
+    fn set_seq(&mut self, seq: u64) {
+        self.seq = seq;
+        self.latest_seq.store(seq, Ordering::SeqCst);
+    }
+
     fn snapshot(&self) -> Snapshot {
         Snapshot {
             seq: self.seq,
@@ -166,7 +179,6 @@ impl Analyzed {
     }
 }
 
-#[derive(Debug)]
 pub enum Publish {
     /// The document's current analysis, if it has not been published yet.
     Document(Uri),
@@ -174,12 +186,29 @@ pub enum Publish {
     Clear(Uri),
     /// Diagnostics of a closed file (workspace scope), unless it has been opened since.
     File(Uri, Vec<Diagnostic>),
+    /// The document's previous analysis moved to a new version, published while the change's handler reparses
+    /// (so without the document's lock), unless the document has changed again since (its latest `seq`).
+    /// Queued before that version's own analysis can be stored, so it never goes out after it.
+    Moved(Arc<Analyzed>, Arc<AtomicU64>),
+}
+
+impl std::fmt::Debug for Publish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Publish::Document(_) => "Document",
+            Publish::Clear(_) => "Clear",
+            Publish::File(..) => "File",
+            Publish::Moved(..) => "Moved",
+        };
+        write!(f, "{kind}({})", self.uri().as_str())
+    }
 }
 
 impl Publish {
     fn uri(&self) -> &Uri {
         match self {
             Publish::Document(uri) | Publish::Clear(uri) | Publish::File(uri, _) => uri,
+            Publish::Moved(analyzed, _) => &analyzed.uri,
         }
     }
 }
@@ -323,12 +352,14 @@ impl State {
                 return;
             }
         };
+        let seq = self.next_seq();
         let doc = Doc {
             uri: uri.clone(),
             config_key,
             path,
             document,
-            seq: self.next_seq(),
+            seq,
+            latest_seq: Arc::new(AtomicU64::new(seq)),
             desynced: false,
             analysis_running: false,
             analysis_queued: false,
@@ -337,6 +368,7 @@ impl State {
             analyzed: None,
             published: (0, 0, false, false),
             budget_armed: false,
+            analysis_cost: Duration::ZERO,
             failed_rules: None,
             incremental: Arc::new(Mutex::new(IncrementalCache::default())),
         };
@@ -402,17 +434,48 @@ impl State {
             }
             &changes
         };
-        match d.document.apply_changes(applicable, version, encoding) {
+        // When this document's analyses overrun the edit budget, its last analysis is moved to the new text and
+        // published before the tree is reparsed: the first diagnostics of the version need only the text.
+        let seq = self.next_seq();
+        let previous = self.moves_at_once(&d).then(|| d.analyzed.clone()).flatten();
+        let doc_fields = &mut *d;
+        let latest_seq = &doc_fields.latest_seq;
+        let mut moved = None;
+        let applied =
+            doc_fields
+                .document
+                .apply_changes_then(applicable, version, encoding, |rope| {
+                    if let Some(previous) = &previous {
+                        let analysis = Arc::new(budget::provisional(
+                            previous,
+                            rope.clone(),
+                            seq,
+                            version,
+                            self,
+                        ));
+                        latest_seq.store(seq, Ordering::SeqCst);
+                        self.publish(Publish::Moved(analysis.clone(), latest_seq.clone()));
+                        moved = Some(analysis);
+                    }
+                });
+        match applied {
             Ok(()) => {
                 d.more_coming = more_coming;
                 if d.desynced {
                     tracing::info!("{} is in sync again", uri.as_str());
                     d.desynced = false;
                 }
-                d.seq = self.next_seq();
+                d.set_seq(seq);
+                if let Some(moved) = moved {
+                    self.provisionals.fetch_add(1, Ordering::Relaxed);
+                    d.published = moved.publish_key();
+                    d.analyzed = Some(moved);
+                }
                 drop(d);
                 self.schedule(uri);
-                self.arm_edit_budget(&doc);
+                if previous.is_none() {
+                    self.arm_edit_budget(&doc);
+                }
                 self.reindex_later(&doc);
             }
             Err(err) => {
@@ -432,7 +495,7 @@ impl State {
             return;
         }
         d.desynced = true;
-        d.seq = self.next_seq();
+        d.set_seq(self.next_seq());
         drop(d);
         self.publish(Publish::Clear(uri.clone()));
         self.show_message(
@@ -455,7 +518,9 @@ impl State {
                 // The file goes back to being a closed file of the workspace: show what is on disk.
                 let state = self.clone();
                 let uri = uri.clone();
-                tokio::task::spawn_blocking(move || state.check_closed_file(&uri, &path, true));
+                crate::pools::spawn_blocking(Work::Background, move || {
+                    state.check_closed_file(&uri, &path, true)
+                });
                 return;
             }
         }
@@ -475,7 +540,7 @@ impl State {
                 let mut d = lock(&doc);
                 d.config_key = key;
                 d.document.set_limits(limits);
-                d.seq = self.next_seq();
+                d.set_seq(self.next_seq());
             }
             self.schedule(&uri);
         }
@@ -508,7 +573,7 @@ impl State {
             d.analysis_running = true;
         }
         let state = self.clone();
-        self.runtime.spawn_blocking(move || loop {
+        crate::pools::spawn_blocking(Work::Edit, move || loop {
             let in_burst = {
                 let d = lock(&doc);
                 d.in_burst || d.more_coming
@@ -524,7 +589,10 @@ impl State {
                 d.snapshot()
             };
             let seq = snapshot.seq;
-            let current = match state.analyze_guarded(snapshot) {
+            let started = Instant::now();
+            let analyzed = state.analyze_guarded(snapshot);
+            lock(&doc).analysis_cost = started.elapsed();
+            let current = match analyzed {
                 Some(analyzed) => {
                     let current = state.store(&doc, Arc::new(analyzed));
                     if current {
@@ -559,7 +627,7 @@ impl State {
         Some(async move {
             match snapshot {
                 Err(cached) => Some(cached),
-                Ok(snapshot) => tokio::task::spawn_blocking(move || {
+                Ok(snapshot) => crate::pools::spawn_blocking(Work::Edit, move || {
                     let analyzed = Arc::new(state.analyze_guarded(snapshot)?);
                     state.store(&doc, analyzed.clone());
                     Some(analyzed)
@@ -785,7 +853,7 @@ impl State {
                     d.document.limits().timeout,
                 )
             };
-            let _ = tokio::task::spawn_blocking(move || {
+            let _ = crate::pools::spawn_blocking(Work::Background, move || {
                 let settled = provisional
                     .then(|| parse_rope(snapshot.language, &snapshot.rope, timeout))
                     .flatten();
@@ -834,7 +902,7 @@ impl State {
             .collect();
         for doc in docs {
             let state = self.clone();
-            self.runtime.spawn_blocking(move || {
+            crate::pools::spawn_blocking(Work::Background, move || {
                 let snapshot = {
                     let d = lock(&doc);
                     if d.desynced {
@@ -1033,6 +1101,19 @@ impl State {
                 }
                 Publish::Clear(uri) => {
                     self.client.publish_diagnostics(uri, Vec::new(), None).await;
+                }
+                Publish::Moved(analyzed, latest_seq) => {
+                    if latest_seq.load(Ordering::SeqCst) == analyzed.seq
+                        && self.documents.contains_key(&analyzed.uri)
+                    {
+                        self.client
+                            .publish_diagnostics(
+                                analyzed.uri.clone(),
+                                analyzed.diagnostics.clone(),
+                                Some(analyzed.version),
+                            )
+                            .await;
+                    }
                 }
                 Publish::File(uri, diagnostics) => {
                     if !self.documents.contains_key(&uri) {

@@ -122,9 +122,11 @@ async fn index(state: Arc<State>, generation: u64, token: Option<NumberOrString>
     .await;
     let folders = state.session().folders;
     let skip_dir = skip_dir(state.clone());
-    let files = tokio::task::spawn_blocking(move || workspace_files(&folders, skip_dir))
-        .await
-        .unwrap_or_default();
+    let files = crate::pools::spawn_blocking(crate::pools::Work::Background, move || {
+        workspace_files(&folders, skip_dir)
+    })
+    .await
+    .unwrap_or_default();
     let total = files.len();
     let started = Instant::now();
     let mut last_report = Instant::now();
@@ -154,8 +156,10 @@ async fn index(state: Arc<State>, generation: u64, token: Option<NumberOrString>
             continue;
         }
         let state = state.clone();
-        let _ =
-            tokio::task::spawn_blocking(move || state.check_closed_file(&uri, &path, false)).await;
+        let _ = crate::pools::spawn_blocking(crate::pools::Work::Background, move || {
+            state.check_closed_file(&uri, &path, false)
+        })
+        .await;
         checked += 1;
     }
     tracing::info!(
@@ -197,7 +201,7 @@ pub fn watched_files_changed(state: &Arc<State>, changes: Vec<FileEvent>) {
             let state = state.clone();
             let path = path.clone();
             let deleted = change.typ == FileChangeType::DELETED;
-            tokio::task::spawn_blocking(move || {
+            crate::pools::spawn_blocking(crate::pools::Work::Background, move || {
                 if deleted {
                     state.unindex(&path);
                 } else if let Ok(text) = std::fs::read_to_string(&path) {
@@ -215,7 +219,9 @@ pub fn watched_files_changed(state: &Arc<State>, changes: Vec<FileEvent>) {
         } else {
             let state = state.clone();
             let uri = change.uri;
-            tokio::task::spawn_blocking(move || state.check_closed_file(&uri, &path, false));
+            crate::pools::spawn_blocking(crate::pools::Work::Background, move || {
+                state.check_closed_file(&uri, &path, false)
+            });
         }
     }
     for path in config_changed {

@@ -239,42 +239,73 @@ impl Document {
         version: i32,
         encoding: PositionEncoding,
     ) -> Result<(), EditError> {
+        self.apply_changes_then(changes, version, encoding, |_| {})
+    }
+
+    /// [`Document::apply_changes`], calling `before_parse` with the new text once every change is applied and
+    /// before the tree is reparsed (a language server publishes what needs only the text, and the reparse
+    /// runs meanwhile). The tree is edited for each change and reparsed once, after the last.
+    pub fn apply_changes_then(
+        &mut self,
+        changes: &[TextChange],
+        version: i32,
+        encoding: PositionEncoding,
+        before_parse: impl FnOnce(&Rope),
+    ) -> Result<(), EditError> {
         let saved_rope = self.rope.clone();
         let saved_tree = self.tree.clone();
         let saved_stop = self.stopped;
         let saved_provisional = self.provisional;
+        // Whether the pending parse may start from the (edited) tree: not after a full-text change.
+        let mut incremental = true;
         for change in changes {
-            if let Err(err) = self.apply_change(change, encoding) {
-                self.rope = saved_rope;
-                self.tree = saved_tree;
-                self.stopped = saved_stop;
-                self.provisional = saved_provisional;
-                return Err(err);
+            match self.apply_change(change, encoding) {
+                Ok(edited) => incremental &= edited,
+                Err(err) => {
+                    self.rope = saved_rope;
+                    self.tree = saved_tree;
+                    self.stopped = saved_stop;
+                    self.provisional = saved_provisional;
+                    return Err(err);
+                }
             }
         }
         self.version = version;
+        before_parse(&self.rope);
+        if !changes.is_empty() {
+            self.reparse(incremental);
+        }
         Ok(())
     }
 
+    /// Applies one change to the text and, for a ranged change, to the tree (`Ok(true)`); a full-text change
+    /// drops the tree (`Ok(false)`). The caller reparses.
     fn apply_change(
         &mut self,
         change: &TextChange,
         encoding: PositionEncoding,
-    ) -> Result<(), EditError> {
+    ) -> Result<bool, EditError> {
         let Some((start, end)) = change.range else {
             self.rope = Rope::from_str(&change.text);
             self.stopped = None;
             self.tree = None;
-            self.reparse(false);
-            return Ok(());
+            return Ok(false);
         };
         let start = position_to_offset(&self.rope, start, encoding)?;
         let end = position_to_offset(&self.rope, end, encoding)?;
-        self.replace_bytes(start, end, &change.text)
+        self.edit_bytes(start, end, &change.text)?;
+        Ok(true)
     }
 
     /// Replaces the bytes `start..end` with `text` and reparses incrementally.
     pub fn replace_bytes(&mut self, start: usize, end: usize, text: &str) -> Result<(), EditError> {
+        self.edit_bytes(start, end, text)?;
+        self.reparse(true);
+        Ok(())
+    }
+
+    /// Replaces the bytes `start..end` with `text` in the rope and edits the tree to match, without reparsing.
+    fn edit_bytes(&mut self, start: usize, end: usize, text: &str) -> Result<(), EditError> {
         if start > end {
             return Err(EditError::Reversed { start, end });
         }
@@ -305,7 +336,6 @@ impl Document {
                 new_end_position,
             });
         }
-        self.reparse(true);
         Ok(())
     }
 

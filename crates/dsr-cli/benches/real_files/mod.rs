@@ -94,7 +94,7 @@ impl Session {
     /// server finishes this one), records how long after `sent` the final ones came.
     fn wait(&mut self, version: i64) {
         self.client.diagnostics(&self.uri, Some(version));
-        let state = self.client.document_state(&self.uri);
+        let state = self.client.document_status(&self.uri);
         if state["analyzedProvisional"] == true && state["analyzedVersion"] == version {
             self.client.diagnostics(&self.uri, Some(version));
         }
@@ -106,7 +106,7 @@ impl Session {
         let version = self.change(line, from, to, text);
         self.client.diagnostics(&self.uri, Some(version));
         let first = sent.elapsed();
-        let state = self.client.document_state(&self.uri);
+        let state = self.client.document_status(&self.uri);
         if state["analyzedProvisional"] == true && state["analyzedVersion"] == version {
             self.client.diagnostics(&self.uri, Some(version));
         }
@@ -115,7 +115,7 @@ impl Session {
     }
 
     fn wait_final(&mut self, version: i64, sent: Instant) {
-        let state = self.client.document_state(&self.uri);
+        let state = self.client.document_status(&self.uri);
         if state["analyzedProvisional"] == true && state["analyzedVersion"] == version {
             self.client.diagnostics(&self.uri, Some(version));
         }
@@ -334,7 +334,7 @@ pub fn run(corpus: &Path) {
             let last = std::mem::take(&mut session.finals);
             results_of_file.push(PatternResult { name, first, last });
         }
-        let provisionals = session.client.document_state(&session.uri)["provisionals"]
+        let provisionals = session.client.document_status(&session.uri)["provisionals"]
             .as_u64()
             .unwrap_or(0);
         session.client.shutdown_and_exit();

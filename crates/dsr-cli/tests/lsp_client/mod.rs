@@ -294,6 +294,14 @@ impl LspClient {
         )
     }
 
+    /// `documentState` without the text (`"text": false`): what a client polling after each edit asks.
+    pub fn document_status(&mut self, uri: &str) -> Value {
+        self.call(
+            "distsys-review/documentState",
+            json!({"textDocument": {"uri": uri}, "text": false}),
+        )
+    }
+
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }

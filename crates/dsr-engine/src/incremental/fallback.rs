@@ -95,7 +95,7 @@ impl Engine {
         cache: &mut IncrementalCache,
     ) -> Analysis {
         let whole = self.run_rules(path, language, source, Some(tree), disabled);
-        cache.slices = if whole.failures.is_empty() {
+        let seeded = if whole.failures.is_empty() {
             let copy = RawAnalysis {
                 findings: whole.findings.clone(),
                 comments: whole.comments.clone(),
@@ -107,6 +107,7 @@ impl Engine {
             // A rule failed on this version: nothing of it is worth keeping.
             FxHashMap::<u64, Arc<SliceResult>>::default()
         };
+        cache.keep(seeded);
         let roles = whole.roles.clone().unwrap_or_default();
         self.finish(source, whole, || roles)
     }

@@ -62,7 +62,13 @@ pub struct IncrementalCache {
     key: Option<CacheKey>,
     names: FxHashMap<u64, Arc<ChunkNames>>,
     slices: FxHashMap<u64, Arc<SliceResult>>,
+    /// Results of recent versions' slices that the current version does not use ([`IncrementalCache::keep`]):
+    /// a keystroke deleted again, a `(` typed and removed, an undo, return to them instead of analysing again.
+    earlier: FxHashMap<u64, Arc<SliceResult>>,
     plan: Option<Plan>,
+    /// The plan of the version before, when this version's had to be made anew: typing a letter into a name
+    /// changes what a chunk mentions, and deleting it again returns to the plan before.
+    earlier_plan: Option<Plan>,
     last_slice: Option<LastSlice>,
     stats: IncrementalStats,
 }
@@ -269,6 +275,30 @@ pub struct IncrementalStats {
 }
 
 impl IncrementalCache {
+    /// The result cached for the slice `id`, of this version or a recent one. A slice's identity is the texts
+    /// of its chunks (and the statements left out), and its result is stored relative to those chunks, so a
+    /// result of any earlier version with the same identity is this version's.
+    fn cached(&self, id: &u64) -> Option<&Arc<SliceResult>> {
+        self.slices.get(id).or_else(|| self.earlier.get(id))
+    }
+
+    /// Keeps `results` as the current version's slices; the previous version's that it does not use go to
+    /// [`IncrementalCache::earlier`], which holds about as many entries as the file has slices (beyond that it
+    /// starts again from the ones just displaced).
+    fn keep(&mut self, results: FxHashMap<u64, Arc<SliceResult>>) {
+        let displaced = std::mem::replace(&mut self.slices, results);
+        let current = &self.slices;
+        if self.earlier.len() + displaced.len() > 2 * current.len() + 64 {
+            self.earlier.clear();
+        }
+        self.earlier.extend(
+            displaced
+                .into_iter()
+                .filter(|(id, _)| !current.contains_key(id)),
+        );
+        self.earlier.retain(|id, _| !current.contains_key(id));
+    }
+
     /// A cache that never seeds itself from a whole-file analysis: every slice is analysed as a slice.
     pub fn slices_only() -> Self {
         Self {
@@ -935,10 +965,19 @@ impl Engine {
         let definitions = definitions(&chunks);
         // Fixed for a cache: the engine, and so its rules, is part of the cache key.
         let links = Links::for_rules(self, language);
-        let kept = cache
-            .plan
-            .take()
-            .and_then(|mut plan| plan.still_holds(&chunks, definitions).then_some(plan));
+        let (mut current, mut earlier) = (cache.plan.take(), cache.earlier_plan.take());
+        let holds = |plan: &mut Option<Plan>| {
+            plan.as_mut()
+                .is_some_and(|plan| plan.still_holds(&chunks, definitions))
+        };
+        let (kept, displaced) = if holds(&mut current) {
+            (current, earlier)
+        } else if holds(&mut earlier) {
+            (earlier, current)
+        } else {
+            (None, current)
+        };
+        cache.earlier_plan = displaced;
         let plan_rebuilt = kept.is_none();
         let plan = kept.unwrap_or_else(|| Plan::new(&chunks, definitions, links));
 
@@ -977,7 +1016,7 @@ impl Engine {
                     &chunks,
                     slices
                         .iter()
-                        .filter(|(id, _)| !cache.slices.contains_key(*id))
+                        .filter(|(id, _)| cache.cached(id).is_none())
                         .map(|(_, slice)| &**slice),
                 )
             };
@@ -1012,7 +1051,7 @@ impl Engine {
             fallback::Strategy::Union(union) => {
                 let pending: FxHashMap<u64, Arc<SliceSpec>> = slices
                     .iter()
-                    .filter(|(id, _)| !cache.slices.contains_key(*id))
+                    .filter(|(id, _)| cache.cached(id).is_none())
                     .map(|(id, slice)| (*id, slice.clone()))
                     .collect();
                 stats.slices_analysed += 1;
@@ -1036,7 +1075,7 @@ impl Engine {
             if results.contains_key(&id) {
                 continue;
             }
-            let result = match cache.slices.get(&id) {
+            let result = match cache.cached(&id) {
                 Some(result) => result.clone(),
                 None => {
                     stats.slices_analysed += 1;
@@ -1085,7 +1124,7 @@ impl Engine {
 
         cache.plan = Some(plan);
         remember_names(&mut cache.names, &chunks);
-        cache.slices = results;
+        cache.keep(results);
         // Suppression findings need the roles of the whole file, which no slice has; they are rare, so the file's
         // facts are computed only when there are some.
         let analysis = self.finish(source, raw, || {
