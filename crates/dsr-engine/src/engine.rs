@@ -13,6 +13,7 @@ use dsr_core::finding::Finding;
 use dsr_core::kb::KnowledgeBase;
 use dsr_core::limits::Skip;
 use dsr_core::suppression::{self, LineStarts, Suppression};
+use dsr_core::RuleStatus;
 use dsr_semantic::facts::{FileFacts, WorkspaceTypes};
 use dsr_semantic::index::{FileSummary, IndexSnapshot, IndexView, RecordedQuestions};
 use dsr_semantic::roles::CodeRoles;
@@ -51,6 +52,9 @@ static NEXT_ENGINE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU
 pub struct Engine {
     rules: Vec<&'static DynRule>,
     all_codes: Vec<&'static str>,
+    /// Rules that run but whose open questions are in preview while `preview = true` is not set: their
+    /// questions are dropped with the findings out of scope.
+    questions_hidden: Vec<&'static str>,
     config: Config,
     kb: KnowledgeBase,
     /// Tells engines apart: results cached for one engine's rules and configuration are not valid for another.
@@ -68,9 +72,15 @@ impl Engine {
             .filter(|registered| config.runs(registered.rule.meta().code, registered.status))
             .map(|registered| registered.rule)
             .collect();
+        let questions_hidden = registry
+            .iter()
+            .filter(|registered| registered.questions == RuleStatus::Preview && !config.preview)
+            .map(|registered| registered.rule.meta().code)
+            .collect();
         Self {
             rules,
             all_codes: registry.iter().map(|r| r.rule.meta().code).collect(),
+            questions_hidden,
             kb: KnowledgeBase::with_effects(&config.effects),
             config,
             id: NEXT_ENGINE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -344,6 +354,9 @@ impl Engine {
     /// declared roles apply there; then at the severity the rule has in that role.
     fn keep_in_role(&self, finding: &mut Finding) -> bool {
         if !self.config.scope.includes(finding.role) {
+            return false;
+        }
+        if finding.is_open_question() && self.questions_hidden.contains(&finding.code()) {
             return false;
         }
         match finding

@@ -45,12 +45,14 @@ pub fn rule_page(meta: &RuleMeta) -> String {
 }
 
 /// A rule's name in a listing: its slug, with its status after it unless it is stable
-/// (`retry-storm (preview)`).
+/// (`retry-storm (preview)`), or its questions' when only they are not (`unbounded-body-read (questions:
+/// preview)`).
 pub fn listed_name(registered: &RegisteredRule) -> String {
     let slug = registered.rule.meta().slug;
-    match registered.status {
-        RuleStatus::Stable => slug.to_string(),
-        status => format!("{slug} ({})", status.as_str()),
+    match (registered.status, registered.questions) {
+        (RuleStatus::Stable, RuleStatus::Stable) => slug.to_string(),
+        (RuleStatus::Stable, questions) => format!("{slug} (questions: {})", questions.as_str()),
+        (status, _) => format!("{slug} ({})", status.as_str()),
     }
 }
 

@@ -69,4 +69,35 @@ mod tests {
             );
         }
     }
+
+    /// A rule whose questions are in preview reports its findings by default and its questions only with
+    /// `preview = true`.
+    #[test]
+    fn questions_in_preview_need_preview() {
+        use std::path::Path;
+
+        use dsr_core::config::Selector;
+        use dsr_core::{Config, Language};
+        use dsr_engine::Engine;
+
+        let source = include_str!("../tests/fixtures/BKP004/question_third_party_server.go");
+        let kinds = |preview: bool| {
+            let known = codes();
+            let mut config = Config::default();
+            config.preview = preview;
+            config.override_selection(
+                vec![Selector::parse("BKP004", &known).expect("a known code")],
+                Vec::new(),
+            );
+            Engine::new(registry(), config)
+                .analyze_source(Path::new("probe.go"), Language::Go, source)
+                .findings
+                .iter()
+                .map(|f| f.is_open_question())
+                .collect::<Vec<bool>>()
+        };
+        let with_preview = kinds(true);
+        assert!(with_preview.contains(&true), "{with_preview:?}");
+        assert!(!kinds(false).contains(&true));
+    }
 }

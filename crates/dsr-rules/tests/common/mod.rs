@@ -16,6 +16,8 @@ pub fn engine_for_scope(codes: &[&str], scope: Scope) -> Engine {
     let known = dsr_rules::codes();
     let mut config = Config::default();
     config.scope = scope;
+    // Fixtures show everything a rule can report, its preview forms too (BKP004's open questions).
+    config.preview = true;
     let select = codes
         .iter()
         .map(|code| Selector::parse(code, &known).expect("a known rule code"))
