@@ -147,7 +147,7 @@ def entries():
             yield line.rstrip("\n").split("\t")[:4]
 
 # Role by path convention (documented in docs/precision.md). Rust `#[cfg(test)]` modules are found in the
-# file: a finding at or after the first `#[cfg(test)]` followed by a `mod` is in tests.
+# file: a finding at or after the first `#[cfg(test)]` followed by an inline `mod … {` is in tests.
 TEST_PATH = re.compile(
     r"(^|/)(tests?|__tests__|__mocks__|testdata|testutils?|testutil|testing|test-?utils?|e2e|integration|integration-tests?|"
     r"benches|fixtures?|mocks?|fakes?|playwright|cypress)(/|$)"
@@ -163,7 +163,8 @@ def rust_test_start(path):
             lines = open(path, encoding="utf-8", errors="replace").read().split("\n")
             for i, l in enumerate(lines):
                 if l.strip().startswith("#[cfg(") and "test" in l and "not(test)" not in l:
-                    if any(re.match(r"\s*(pub(\(.*\))?\s+)?mod\s", x) for x in lines[i + 1:i + 4]):
+                    # An inline module (`mod tests {`), not a declaration of one in another file (`mod tests;`).
+                    if any(re.match(r"\s*(pub(\(.*\))?\s+)?mod\s+\w+\s*\{", x) for x in lines[i + 1:i + 4]):
                         start = i + 1; break
         except OSError:
             pass
