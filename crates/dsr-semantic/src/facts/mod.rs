@@ -809,10 +809,13 @@ impl<'t> FileFacts<'t> {
     }
 
     /// Assignments made inside the function `function` (not in nested ones) or at top level when `None`.
+    /// Inside a function only its range is looked at (a binary search), not every assignment of the file.
     pub fn assignments_in(&self, function: Option<usize>) -> impl Iterator<Item = &Assignment<'t>> {
-        self.assignments
-            .iter()
-            .filter(move |a| a.function == function)
+        let candidates = match function {
+            Some(f) => within(&self.assignments, self.functions[f].range(), |a| a.node),
+            None => &self.assignments[..],
+        };
+        candidates.iter().filter(move |a| a.function == function)
     }
 
     /// The value last declared for a local name in `function` before `offset` (`c := …`, `let c = …`).

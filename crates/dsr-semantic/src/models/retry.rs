@@ -2007,16 +2007,9 @@ impl<'a, 't> Analyzer<'a, 't> {
     /// Assignments to members of a local name in a function: `b.MaxElapsedTime = 0`, `client.Backoff = …`.
     fn member_assignments(&self, function: Option<usize>, name: &str) -> Vec<Node<'t>> {
         let prefix = format!("{name}.");
-        // Inside a function only its own range is looked at (a binary search), not every assignment.
-        let candidates: Box<dyn Iterator<Item = &crate::facts::Assignment<'t>>> = match function {
-            Some(f) => Box::new(
-                self.facts
-                    .assignments_within(self.facts.functions[f].range()),
-            ),
-            None => Box::new(self.facts.assignments.iter()),
-        };
-        candidates
-            .filter(|a| a.function == function && a.target.starts_with(&prefix))
+        self.facts
+            .assignments_in(function)
+            .filter(|a| a.target.starts_with(&prefix))
             .map(|a| a.node)
             .collect()
     }

@@ -1284,16 +1284,9 @@ impl<'t> Builder<'_, 't, '_> {
         name: &str,
         offset: usize,
     ) -> Option<Node<'t>> {
-        // Inside a function, only its assignments (a binary search); at top level, every one.
-        let candidates: Box<dyn Iterator<Item = &crate::facts::Assignment<'t>>> = match function {
-            Some(f) => Box::new(
-                self.facts
-                    .assignments_within(self.facts.functions[f].range()),
-            ),
-            None => Box::new(self.facts.assignments.iter()),
-        };
-        candidates
-            .filter(|a| a.declares && a.node.start_byte() < offset && a.function == function)
+        self.facts
+            .assignments_in(function)
+            .filter(|a| a.declares && a.node.start_byte() < offset)
             .filter(|a| {
                 a.target.starts_with(['{', '[', '('])
                     && a.target
