@@ -117,6 +117,9 @@ scan)
     (cd "$repo" && cargo build --release --quiet -p dsr-cli)
     bin="$repo/target/release/distsys-review"
   fi
+  # Each codebase is scanned from its own folder: a relative --bin is taken from where the script was started.
+  case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
+  if [ ! -x "$bin" ]; then echo "no executable at $bin (--bin)" >&2; exit 2; fi
   mkdir -p "$root/.results" "$(dirname "$out")" "$(dirname "$volumes")"
   # Never overwrite judgements: refuse when OUT already has a verdict filled in.
   if [ -f "$out" ] && awk -F'\t' 'NR > 1 && $9 != "" { found = 1 } END { exit !found }' "$out"; then
