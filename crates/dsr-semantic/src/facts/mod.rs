@@ -759,11 +759,9 @@ impl<'t> FileFacts<'t> {
             let mut index: std::collections::HashMap<String, Vec<usize>> =
                 std::collections::HashMap::new();
             for (i, call) in self.calls.iter().enumerate() {
-                let segment = call
-                    .callee_text
-                    .rsplit(['.', ':'])
-                    .next()
-                    .unwrap_or(&call.callee_text);
+                // `x.collect::<Vec<_>>` is a call of `collect`: the turbofish is not a segment.
+                let written = call.callee_text.split("::<").next().unwrap_or_default();
+                let segment = written.rsplit(['.', ':']).next().unwrap_or(written);
                 index.entry(segment.to_string()).or_default().push(i);
             }
             index

@@ -46,9 +46,14 @@ pub fn calls_of<'t>(facts: &'t FileFacts<'t>, source: &str, function: usize) -> 
         return Vec::new();
     };
     let owner = target.owner();
+    // Only calls written with the function's last name can resolve to it (`same_file_function`).
+    let last = target
+        .name
+        .rsplit(['.', ':'])
+        .next()
+        .unwrap_or(&target.name);
     facts
-        .calls
-        .iter()
+        .calls_named(last)
         .filter(|call| {
             call.function
                 .is_none_or(|f| facts.outermost_function(f) != facts.outermost_function(function))
