@@ -166,6 +166,23 @@ mod tests {
     use super::*;
     use dsr_core::config::Config;
 
+    /// The workspace the tests build: the Go module `example.com/shop`, and the Rust crate `shop` with
+    /// `with_crate`.
+    fn shop_workspace(root: &Path, with_crate: bool) {
+        write(root, "go.mod", "module example.com/shop\n");
+        if with_crate {
+            write(
+                root,
+                "Cargo.toml",
+                "[package]\nname = \"shop\"\nversion = \"0.1.0\"\n",
+            );
+        }
+    }
+
+    fn read_file(path: &Path, _: Language) -> Option<String> {
+        std::fs::read_to_string(path).ok()
+    }
+
     fn write(root: &Path, relative: &str, text: &str) -> (PathBuf, Language) {
         let path = root.join(relative);
         std::fs::create_dir_all(path.parent().expect("a parent")).expect("a folder");
@@ -180,12 +197,7 @@ mod tests {
     fn keeping_first_summaries_changes_nothing() {
         let temp = tempfile::tempdir().expect("a temporary folder");
         let root = temp.path();
-        write(root, "go.mod", "module example.com/shop\n");
-        write(
-            root,
-            "Cargo.toml",
-            "[package]\nname = \"shop\"\nversion = \"0.1.0\"\n",
-        );
+        shop_workspace(root, true);
         let files = vec![
             // A type in one file, its methods and a factory in others: their receivers need the declarations.
             write(root, "billing/types.go", "package billing\n\nimport \"net/http\"\n\ntype Gateway struct {\n\tclient *http.Client\n}\n"),
@@ -202,7 +214,7 @@ mod tests {
             write(root, "web/orders.ts", "import { api } from \"./index\";\nexport async function place(url: string) {\n  return api.post(url, {});\n}\n"),
         ];
         let engine = Engine::new(&[], Config::default());
-        let read = |path: &Path, _: Language| std::fs::read_to_string(path).ok();
+        let read = read_file;
         let built = build(&engine, root.to_path_buf(), &files, &read, &sequential);
 
         let mut declarations = WorkspaceIndex::with_root(root.to_path_buf());
@@ -237,12 +249,7 @@ mod tests {
     fn parameters_every_caller_bounds() {
         let temp = tempfile::tempdir().expect("a temporary folder");
         let root = temp.path();
-        write(root, "go.mod", "module example.com/shop\n");
-        write(
-            root,
-            "Cargo.toml",
-            "[package]\nname = \"shop\"\nversion = \"0.1.0\"\n",
-        );
+        shop_workspace(root, true);
         let files = vec![
             write(root, "src/lib.rs", "pub mod gateway;\npub mod orders;\n"),
             write(root, "src/gateway.rs", "pub struct Gateway;\n\nimpl Gateway {\n    pub async fn send(&self, client: &reqwest::Client, url: &str) {\n        let _ = client.post(url).send().await;\n    }\n    pub async fn fetch(&self, client: &reqwest::Client, url: &str) {\n        let _ = client.get(url).send().await;\n    }\n}\n"),
@@ -251,7 +258,7 @@ mod tests {
             write(root, "orders/checkout.go", "package orders\n\nimport (\n\t\"context\"\n\t\"time\"\n\n\t\"example.com/shop/billing\"\n)\n\nfunc Checkout(parent context.Context, u string) {\n\tctx, cancel := context.WithTimeout(parent, time.Second)\n\tdefer cancel()\n\tbilling.Relay(ctx, u)\n}\n"),
         ];
         let engine = Engine::new(&[], Config::default());
-        let read = |path: &Path, _: Language| std::fs::read_to_string(path).ok();
+        let read = read_file;
         let index = build(&engine, root.to_path_buf(), &files, &read, &sequential);
         let snapshot = index.snapshot();
         let bounded = |file: &str, language: Language, function: &str, param: usize| {
@@ -289,13 +296,13 @@ mod tests {
     fn an_index_built_once_answers_the_same() {
         let temp = tempfile::tempdir().expect("a temporary folder");
         let root = temp.path();
-        write(root, "go.mod", "module example.com/shop\n");
+        shop_workspace(root, false);
         let files = vec![
             write(root, "billing/gateway.go", "package billing\n\nimport (\n\t\"fmt\"\n\t\"net/http\"\n)\n\nfunc Capture(url string) error {\n\tresp, err := http.Post(url, \"application/json\", nil)\n\tif err != nil {\n\t\treturn fmt.Errorf(\"capture: %w\", err)\n\t}\n\treturn resp.Body.Close()\n}\n"),
             write(root, "orders/checkout.go", "package orders\n\nimport (\n\t\"strings\"\n\n\t\"example.com/shop/billing\"\n)\n\nfunc Checkout(url string) error {\n\treturn retry(func() error { return billing.Capture(strings.TrimSpace(url)) })\n}\n\nfunc retry(f func() error) error { return f() }\n\nfunc Twice(url string) error {\n\tif err := Checkout(url); err != nil {\n\t\treturn Checkout(url)\n\t}\n\treturn nil\n}\n"),
         ];
         let engine = Engine::new(&[], Config::default());
-        let read = |path: &Path, _: Language| std::fs::read_to_string(path).ok();
+        let read = read_file;
         let changing = build(&engine, root.to_path_buf(), &files, &read, &sequential);
         let once = build_once(&engine, root.to_path_buf(), &files, &read, &sequential);
         for (path, _) in &files {
@@ -328,14 +335,14 @@ mod tests {
     fn relinking_one_file_equals_a_full_link() {
         let temp = tempfile::tempdir().expect("a temporary folder");
         let root = temp.path();
-        write(root, "go.mod", "module example.com/shop\n");
+        shop_workspace(root, false);
         let gateway = "package billing\n\nimport \"net/http\"\n\nfunc Capture(url, key string) error {\n\treq, err := http.NewRequest(http.MethodPost, url, nil)\n\tif err != nil {\n\t\treturn err\n\t}\n\tKEY\tresp, err := http.DefaultClient.Do(req)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn resp.Body.Close()\n}\n";
         let files = vec![
             write(root, "billing/gateway.go", &gateway.replace("KEY", "")),
             write(root, "orders/checkout.go", "package orders\n\nimport \"example.com/shop/billing\"\n\nfunc Checkout(url string) error {\n\treturn billing.Capture(url, \"k\")\n}\n\nfunc Twice(url string) error {\n\tif err := Checkout(url); err != nil {\n\t\treturn Checkout(url)\n\t}\n\treturn nil\n}\n"),
         ];
         let engine = Engine::new(&[], Config::default());
-        let read = |path: &Path, _: Language| std::fs::read_to_string(path).ok();
+        let read = read_file;
         let mut index = build(&engine, root.to_path_buf(), &files, &read, &sequential);
         let before = index.snapshot();
         let duplicates = |index: &WorkspaceIndex| {

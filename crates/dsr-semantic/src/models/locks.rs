@@ -482,13 +482,7 @@ fn redis_releases<'t>(
                 if same_function && !after && !is_deferred(facts, call.node) {
                     continue;
                 }
-                let kind = if in_transaction(facts, source, commands, command, key) {
-                    ReleaseKind::DeleteInTransaction
-                } else if let Some(get) = get_before(facts, source, commands, command, key) {
-                    ReleaseKind::DeleteAfterGet(get)
-                } else {
-                    ReleaseKind::Delete
-                };
+                let kind = delete_kind(facts, source, commands, command, key);
                 acquisition.releases.push(Release {
                     call: command.call,
                     kind,
@@ -543,13 +537,7 @@ fn handed_over<'t>(
         let Some((owner, _)) = facts.functions[function].name.rsplit_once(['.', ':']) else {
             continue;
         };
-        let kind = if in_transaction(facts, source, commands, command, key) {
-            ReleaseKind::DeleteInTransaction
-        } else if let Some(get) = get_before(facts, source, commands, command, key) {
-            ReleaseKind::DeleteAfterGet(get)
-        } else {
-            ReleaseKind::Delete
-        };
+        let kind = delete_kind(facts, source, commands, command, key);
         found.push(HandedOver {
             call: command.call,
             key: key_written.clone(),
@@ -599,6 +587,24 @@ fn same_key(
 }
 
 /// A `DEL` inside a callback of a `Watch`/`transaction` call, or after a `WATCH` of the key in its function.
+/// How a `DEL` of the lock's key releases it: inside a `WATCH`/`MULTI` transaction, after a separate `GET` of
+/// the token, or blindly.
+fn delete_kind<'t>(
+    facts: &FileFacts<'t>,
+    source: &str,
+    commands: &[StoreCommand<'t>],
+    del: &StoreCommand<'t>,
+    key: Node<'t>,
+) -> ReleaseKind {
+    if in_transaction(facts, source, commands, del, key) {
+        ReleaseKind::DeleteInTransaction
+    } else if let Some(get) = get_before(facts, source, commands, del, key) {
+        ReleaseKind::DeleteAfterGet(get)
+    } else {
+        ReleaseKind::Delete
+    }
+}
+
 fn in_transaction<'t>(
     facts: &FileFacts<'t>,
     source: &str,
