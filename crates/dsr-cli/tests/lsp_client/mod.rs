@@ -243,16 +243,33 @@ impl LspClient {
 
     /// The next `publishDiagnostics` for `uri` whose version is `version` (`None`: unversioned).
     pub fn diagnostics(&mut self, uri: &str, version: Option<i64>) -> Vec<Value> {
+        self.diagnostics_settled(uri, version, |_| true)
+    }
+
+    /// The first `publishDiagnostics` for `uri` at `version` whose diagnostics `settled` accepts, passing over
+    /// earlier ones: after a configuration change, a publish of the old state (an open document is re-published
+    /// when the workspace index moves on) may still be on its way.
+    pub fn diagnostics_settled(
+        &mut self,
+        uri: &str,
+        version: Option<i64>,
+        settled: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
         let (uri_owned, want) = (
             uri.to_string(),
             version.map(Value::from).unwrap_or(Value::Null),
         );
         let message = self.wait_for(
-            &format!("diagnostics for {uri} version {version:?}"),
+            &format!("settled diagnostics for {uri} version {version:?}"),
             move |m| {
                 m["method"] == "textDocument/publishDiagnostics"
                     && m["params"]["uri"] == uri_owned.as_str()
                     && m["params"].get("version").unwrap_or(&Value::Null) == &want
+                    && settled(
+                        m["params"]["diagnostics"]
+                            .as_array()
+                            .map_or(&[][..], Vec::as_slice),
+                    )
             },
         );
         message["params"]["diagnostics"]
