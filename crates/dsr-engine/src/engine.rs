@@ -8,6 +8,7 @@ use std::sync::Arc;
 use dsr_syntax::{Document, Language};
 use tree_sitter::Tree;
 
+use crate::cancel::{Cancellation, Cancelled};
 use dsr_core::config::Config;
 use dsr_core::finding::Finding;
 use dsr_core::kb::KnowledgeBase;
@@ -215,9 +216,24 @@ impl Engine {
         tree: Option<&Tree>,
         disabled: &[&str],
     ) -> Analysis {
-        let raw = self.run_rules(path, language, source, tree, disabled);
+        self.analyze_until(path, language, source, tree, disabled, Cancellation::NEVER)
+            .unwrap_or_default()
+    }
+
+    /// [`Engine::analyze_except`] that stops between units of work once `cancel` says so (the language server:
+    /// a newer version of the document came in).
+    pub fn analyze_until(
+        &self,
+        path: &Path,
+        language: Language,
+        source: &str,
+        tree: Option<&Tree>,
+        disabled: &[&str],
+        cancel: Cancellation<'_>,
+    ) -> Result<Analysis, Cancelled> {
+        let raw = self.run_rules(path, language, source, tree, disabled, cancel)?;
         let roles = raw.roles.clone().unwrap_or_default();
-        self.finish(source, raw, || roles)
+        Ok(self.finish(source, raw, || roles))
     }
 
     /// The rules' own findings on one text, before severities and suppressions: the part of an analysis that
@@ -229,7 +245,9 @@ impl Engine {
         source: &str,
         tree: Option<&Tree>,
         disabled: &[&str],
-    ) -> RawAnalysis {
+        cancel: Cancellation<'_>,
+    ) -> Result<RawAnalysis, Cancelled> {
+        cancel.check()?;
         let view = self.index_view(path, language);
         let facts = FileFacts::compute_in_workspace(
             language,
@@ -247,6 +265,8 @@ impl Engine {
             if !meta.applies_to(language) || disabled.contains(&meta.code) {
                 continue;
             }
+            // Between rules: the facts pass is one unit, each rule another.
+            cancel.check()?;
             let mut out = Vec::new();
             match catch_unwind(AssertUnwindSafe(|| rule.check(&ctx, &mut out))) {
                 Ok(()) => {
@@ -272,12 +292,12 @@ impl Engine {
         // A finding must point into the file: a rule bug must not become an out-of-range range downstream.
         findings.retain(|f| f.range.start <= f.range.end && f.range.end <= source.len());
         let roles = Some(ctx.roles().clone());
-        RawAnalysis {
+        Ok(RawAnalysis {
             findings,
             comments: facts.comments,
             failures,
             roles,
-        }
+        })
     }
 
     /// Configured severities, suppressions (with the unused ones reported), the run's scope and the rules'

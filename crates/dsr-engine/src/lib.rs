@@ -3,6 +3,7 @@
 //! severities, suppressions), [`fix::fix_all`] (fixes to a fixed point, refusing any that breaks the parse), and
 //! [`incremental`] analysis of slices of a file for the language server.
 
+pub mod cancel;
 pub mod engine;
 pub mod fix;
 pub mod incremental;
@@ -10,6 +11,7 @@ pub mod index;
 pub mod intake;
 pub mod parse;
 
+pub use cancel::{Cancellation, Cancelled};
 pub use engine::{Analysis, Engine, IndexPass, RuleFailure};
 pub use fix::{fix_all, FixMode, FixProblem, Fixed, MAX_FIX_ROUNDS};
 pub use incremental::{IncrementalCache, IncrementalStats};

@@ -18,6 +18,7 @@ use tree_sitter::Tree;
 
 use super::IncrementalStats;
 use super::{chunks::Chunk, rebased, seed, IncrementalCache, LastSlice, SliceResult, SliceSpec};
+use crate::cancel::{Cancellation, Cancelled};
 use crate::engine::{Analysis, Engine, RawAnalysis};
 
 /// What analysing a slice costs beyond its bytes, in bytes of whole-file analysis: its own parse (a fresh
@@ -93,8 +94,9 @@ impl Engine {
         slices: &FxHashMap<u64, Arc<SliceSpec>>,
         owner_slice: &[u64],
         cache: &mut IncrementalCache,
-    ) -> Analysis {
-        let whole = self.run_rules(path, language, source, Some(tree), disabled);
+        cancel: Cancellation<'_>,
+    ) -> Result<Analysis, Cancelled> {
+        let whole = self.run_rules(path, language, source, Some(tree), disabled, cancel)?;
         let seeded = if whole.failures.is_empty() {
             let copy = RawAnalysis {
                 findings: whole.findings.clone(),
@@ -109,7 +111,7 @@ impl Engine {
         };
         cache.keep(seeded);
         let roles = whole.roles.clone().unwrap_or_default();
-        self.finish(source, whole, || roles)
+        Ok(self.finish(source, whole, || roles))
     }
 
     /// Analyses `union`, a slice holding every chunk of the slices in `pending`, once, and cuts its result
@@ -130,13 +132,14 @@ impl Engine {
         disabled: &[&str],
         stats: &mut IncrementalStats,
         last_slice: &mut Option<LastSlice>,
-    ) -> FxHashMap<u64, Arc<SliceResult>> {
+        cancel: Cancellation<'_>,
+    ) -> Result<FxHashMap<u64, Arc<SliceResult>>, Cancelled> {
         let result = self.analyze_slice(
-            path, language, source, chunks, union, disabled, stats, last_slice,
-        );
+            path, language, source, chunks, union, disabled, stats, last_slice, cancel,
+        )?;
         if !result.failures.is_empty() {
             // A rule failed on the union: each slice is analysed on its own, and fails or not on its terms.
-            return FxHashMap::default();
+            return Ok(FxHashMap::default());
         }
         let to_file = |offset: usize| result.file_offset(chunks, union, offset);
         let in_file = RawAnalysis {
@@ -153,6 +156,6 @@ impl Engine {
             failures: Vec::new(),
             roles: None,
         };
-        seed(source, chunks, pending, owner_slice, in_file)
+        Ok(seed(source, chunks, pending, owner_slice, in_file))
     }
 }

@@ -43,6 +43,7 @@ use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use std::hash::Hasher;
 use tree_sitter::Tree;
 
+use crate::cancel::{Cancellation, Cancelled};
 use crate::engine::{Analysis, Engine, RawAnalysis, RuleFailure};
 use chunks::{Chunk, ChunkNames, Kinds, Role};
 use dsr_core::finding::Finding;
@@ -272,6 +273,8 @@ pub struct IncrementalStats {
     /// The plan (which chunks each slice holds) was made anew for this version: what the file defines, or what
     /// a changed chunk mentions of it, changed.
     pub plan_rebuilt: bool,
+    /// The analysis was cancelled before its end ([`Engine::analyze_incremental_until`]): no result.
+    pub cancelled: bool,
 }
 
 impl IncrementalCache {
@@ -297,6 +300,27 @@ impl IncrementalCache {
                 .filter(|(id, _)| !current.contains_key(id)),
         );
         self.earlier.retain(|id, _| !current.contains_key(id));
+    }
+
+    /// What a cancelled analysis leaves: the plan and the chunks' names as a complete one would (the next version
+    /// most likely keeps them), and the slices it finished among the recent results, not as the current
+    /// version's (the slices it did not reach would then look unanalysed, or the cache empty).
+    fn stopped(
+        &mut self,
+        plan: Plan,
+        chunks: &[Chunk],
+        finished: FxHashMap<u64, Arc<SliceResult>>,
+        mut stats: IncrementalStats,
+    ) {
+        self.plan = Some(plan);
+        remember_names(&mut self.names, chunks);
+        self.earlier.extend(
+            finished
+                .into_iter()
+                .filter(|(id, _)| !self.slices.contains_key(id)),
+        );
+        stats.cancelled = true;
+        self.stats = stats;
     }
 
     /// A cache that never seeds itself from a whole-file analysis: every slice is analysed as a slice.
@@ -532,7 +556,12 @@ struct LastSlice {
 /// Parses a slice's text, from the last slice's tree when that had no syntax error. A tree reparsed from one
 /// with errors may differ from a fresh parse (see `Document::is_provisional`), and so may one that comes out
 /// with errors; those are parsed fresh, so a slice's tree is always the one a fresh parse gives.
-fn parse_slice(language: Language, text: &str, last: &mut Option<LastSlice>) -> Option<Tree> {
+fn parse_slice(
+    language: Language,
+    text: &str,
+    last: &mut Option<LastSlice>,
+    cancel: Cancellation<'_>,
+) -> Result<Option<Tree>, Cancelled> {
     let from = last
         .as_ref()
         .filter(|last| !last.tree.root_node().has_error())
@@ -541,10 +570,15 @@ fn parse_slice(language: Language, text: &str, last: &mut Option<LastSlice>) -> 
             tree.edit(&difference(&last.text, text));
             tree
         });
-    let tree = match parse(language, text, from.as_ref()) {
-        Some(tree) if from.is_some() && tree.root_node().has_error() => parse(language, text, None),
+    let tree = match parse(language, text, from.as_ref(), cancel)? {
+        Some(tree) if from.is_some() && tree.root_node().has_error() => {
+            parse(language, text, None, cancel)?
+        }
         tree => tree,
-    }?;
+    };
+    let Some(tree) = tree else {
+        return Ok(None);
+    };
     match last {
         Some(last) => {
             last.text.clear();
@@ -558,7 +592,7 @@ fn parse_slice(language: Language, text: &str, last: &mut Option<LastSlice>) -> 
             })
         }
     }
-    Some(tree)
+    Ok(Some(tree))
 }
 
 /// The edit that turns `old` into `new`: the bytes between their common prefix and common suffix.
@@ -592,18 +626,55 @@ fn difference(old: &str, new: &str) -> tree_sitter::InputEdit {
     }
 }
 
-fn parse(language: Language, text: &str, old_tree: Option<&Tree>) -> Option<Tree> {
+/// Parses `text` (from `old_tree`, edited to match it), stopping when `cancel` says so; `Ok(None)` when the
+/// language has no grammar or the parser gives nothing.
+fn parse(
+    language: Language,
+    text: &str,
+    old_tree: Option<&Tree>,
+    cancel: Cancellation<'_>,
+) -> Result<Option<Tree>, Cancelled> {
     PARSERS.with(|parsers| {
         let mut parsers = parsers.borrow_mut();
         let parser = match parsers.entry(language) {
             std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::hash_map::Entry::Vacant(entry) => {
                 let mut parser = tree_sitter::Parser::new();
-                parser.set_language(&language.grammar()?).ok()?;
+                let Some(grammar) = language.grammar() else {
+                    return Ok(None);
+                };
+                if parser.set_language(&grammar).is_err() {
+                    return Ok(None);
+                }
                 entry.insert(parser)
             }
         };
-        parser.parse(text, old_tree)
+        if cancel.is_cancellable() {
+            let bytes = text.as_bytes();
+            let mut read = |offset: usize, _: tree_sitter::Point| -> &[u8] {
+                bytes.get(offset..).unwrap_or_default()
+            };
+            let mut progress = |_: &tree_sitter::ParseState| {
+                if cancel.is_cancelled() {
+                    std::ops::ControlFlow::Break(())
+                } else {
+                    std::ops::ControlFlow::Continue(())
+                }
+            };
+            let tree = parser.parse_with_options(
+                &mut read,
+                old_tree,
+                Some(tree_sitter::ParseOptions::new().progress_callback(&mut progress)),
+            );
+            if tree.is_none() {
+                // A stopped parse would otherwise resume, with its old text, on the next call.
+                parser.reset();
+                cancel.check()?;
+            }
+            Ok(tree)
+        } else {
+            Ok(parser.parse(text, old_tree))
+        }
     })
 }
 
@@ -940,9 +1011,36 @@ impl Engine {
         disabled: &[&str],
         cache: &mut IncrementalCache,
     ) -> Analysis {
+        self.analyze_incremental_until(
+            path,
+            language,
+            source,
+            tree,
+            disabled,
+            cache,
+            Cancellation::NEVER,
+        )
+        .unwrap_or_default()
+    }
+
+    /// [`Engine::analyze_incremental`] that stops between units of work (slices, rules, the slice parser's
+    /// steps) once `cancel` says so. A cancelled analysis leaves the cache as the last complete one left it,
+    /// with the results of the slices it did finish kept among the recent ones
+    /// ([`IncrementalCache::earlier`]): the next version reuses them where its slices have the same text.
+    #[allow(clippy::too_many_arguments)]
+    pub fn analyze_incremental_until(
+        &self,
+        path: &Path,
+        language: Language,
+        source: &str,
+        tree: Option<&Tree>,
+        disabled: &[&str],
+        cache: &mut IncrementalCache,
+        cancel: Cancellation<'_>,
+    ) -> Result<Analysis, Cancelled> {
         let Some(tree) = tree.filter(|_| language != Language::Sql) else {
             cache.stats = IncrementalStats::default();
-            return self.analyze_except(path, language, source, tree, disabled);
+            return self.analyze_until(path, language, source, tree, disabled, cancel);
         };
         let key = CacheKey {
             engine: self.id(),
@@ -1023,7 +1121,7 @@ impl Engine {
         let mut results: FxHashMap<u64, Arc<SliceResult>> = FxHashMap::default();
         match strategy {
             fallback::Strategy::WholeFile => {
-                let analysis = self.analyze_whole_file_instead(
+                let analysis = match self.analyze_whole_file_instead(
                     path,
                     language,
                     source,
@@ -1033,7 +1131,14 @@ impl Engine {
                     &slices,
                     &owner_slice,
                     cache,
-                );
+                    cancel,
+                ) {
+                    Ok(analysis) => analysis,
+                    Err(cancelled) => {
+                        cache.stopped(plan, &chunks, results, stats);
+                        return Err(cancelled);
+                    }
+                };
                 cache.plan = Some(plan);
                 remember_names(&mut cache.names, &chunks);
                 let finished = started.elapsed();
@@ -1046,7 +1151,7 @@ impl Engine {
                     Default::default(),
                 ];
                 cache.stats = stats;
-                return analysis;
+                return Ok(analysis);
             }
             fallback::Strategy::Union(union) => {
                 let pending: FxHashMap<u64, Arc<SliceSpec>> = slices
@@ -1056,7 +1161,7 @@ impl Engine {
                     .collect();
                 stats.slices_analysed += 1;
                 stats.union_of = pending.len();
-                results = self.analyze_union(
+                match self.analyze_union(
                     path,
                     language,
                     source,
@@ -1067,7 +1172,14 @@ impl Engine {
                     disabled,
                     &mut stats,
                     &mut cache.last_slice,
-                );
+                    cancel,
+                ) {
+                    Ok(union_results) => results = union_results,
+                    Err(cancelled) => {
+                        cache.stopped(plan, &chunks, results, stats);
+                        return Err(cancelled);
+                    }
+                }
             }
             fallback::Strategy::Slices => {}
         }
@@ -1079,7 +1191,7 @@ impl Engine {
                 Some(result) => result.clone(),
                 None => {
                     stats.slices_analysed += 1;
-                    Arc::new(self.analyze_slice(
+                    let analysed = self.analyze_slice(
                         path,
                         language,
                         source,
@@ -1088,7 +1200,15 @@ impl Engine {
                         disabled,
                         &mut stats,
                         &mut cache.last_slice,
-                    ))
+                        cancel,
+                    );
+                    match analysed {
+                        Ok(result) => Arc::new(result),
+                        Err(cancelled) => {
+                            cache.stopped(plan, &chunks, results, stats);
+                            return Err(cancelled);
+                        }
+                    }
                 }
             };
             results.insert(id, result);
@@ -1139,7 +1259,7 @@ impl Engine {
             finished - analysed,
         ];
         cache.stats = stats;
-        analysis
+        Ok(analysis)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1153,12 +1273,13 @@ impl Engine {
         disabled: &[&str],
         stats: &mut IncrementalStats,
         last_slice: &mut Option<LastSlice>,
-    ) -> SliceResult {
+        cancel: Cancellation<'_>,
+    ) -> Result<SliceResult, Cancelled> {
         let mut text = String::new();
         let pieces = layout(chunks, slice, source, Some(&mut text));
         stats.bytes_analysed += text.len();
-        let tree = parse_slice(language, &text, last_slice);
-        let raw = self.run_rules(path, language, &text, tree.as_ref(), disabled);
+        let tree = parse_slice(language, &text, last_slice, cancel)?;
+        let raw = self.run_rules(path, language, &text, tree.as_ref(), disabled, cancel)?;
         let mut result = SliceResult {
             pieces,
             findings: Vec::new(),
@@ -1177,7 +1298,7 @@ impl Engine {
             .filter(|&comment| dsr_core::suppression::may_be_directive(&text, comment))
             .map(|comment| (result.ordinal(comment.start), comment))
             .collect();
-        result
+        Ok(result)
     }
 }
 
@@ -1413,8 +1534,12 @@ mod tests {
         ];
         let mut last = None;
         for text in texts {
-            let tree = parse_slice(Language::Rust, text, &mut last).unwrap();
-            let fresh = parse(Language::Rust, text, None).unwrap();
+            let tree = parse_slice(Language::Rust, text, &mut last, Cancellation::NEVER)
+                .unwrap()
+                .unwrap();
+            let fresh = parse(Language::Rust, text, None, Cancellation::NEVER)
+                .unwrap()
+                .unwrap();
             assert_eq!(
                 tree.root_node().to_sexp(),
                 fresh.root_node().to_sexp(),
@@ -1606,6 +1731,60 @@ import \"github.com/spf13/cobra\"
         assert_eq!(third.findings, whole.findings);
     }
 
+    /// An analysis cancelled at any of its checks returns no result and leaves the cache whole: the next,
+    /// complete analysis of the same text (or of the text edited again) equals the whole-file analysis, and the
+    /// slices the cancelled one finished are reused.
+    #[test]
+    fn a_cancelled_analysis_leaves_the_cache_whole() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let engine = engine();
+        let edited = FILE.replace("http.Get(\"u\")", "http.Get(\"uv\")");
+        let again = edited.replace("x := 1", "x := 12");
+        for slices_only in [true, false] {
+            let mut stopped_somewhere = false;
+            // Stop at the first check, the second, ... until the analysis finishes before being asked to stop.
+            for stop_at in 0.. {
+                let mut cache = match slices_only {
+                    true => IncrementalCache::slices_only(),
+                    false => IncrementalCache::default(),
+                };
+                analyze(&engine, FILE, &mut cache);
+                let checks = AtomicUsize::new(0);
+                let asks = || checks.fetch_add(1, Ordering::Relaxed) >= stop_at;
+                let document = Document::new(Language::Go, &edited, 0).unwrap();
+                let outcome = engine.analyze_incremental_until(
+                    Path::new("a.go"),
+                    Language::Go,
+                    &edited,
+                    document.tree(),
+                    &[],
+                    &mut cache,
+                    Cancellation::when(&asks),
+                );
+                let finished = outcome.is_ok();
+                assert_eq!(cache.stats().cancelled, !finished);
+                stopped_somewhere |= !finished;
+                for text in [&edited, &again] {
+                    let incremental = analyze(&engine, text, &mut cache);
+                    let whole = engine.analyze_source(Path::new("a.go"), Language::Go, text);
+                    assert_eq!(incremental.findings, whole.findings, "stopped at {stop_at}");
+                }
+                if finished {
+                    assert_eq!(
+                        outcome.map(|a| a.findings).ok(),
+                        Some(
+                            engine
+                                .analyze_source(Path::new("a.go"), Language::Go, &edited)
+                                .findings
+                        )
+                    );
+                    break;
+                }
+            }
+            assert!(stopped_somewhere);
+        }
+    }
+
     #[test]
     fn slices_that_overlap_past_the_file_are_analysed_as_their_union() {
         // `remote` is in five slices (its own and its four callers'), together larger than the file; their
@@ -1697,7 +1876,8 @@ import \"github.com/spf13/cobra\"
         let mut text = String::new();
         layout(&chunks, &get, source, Some(&mut text));
         assert!(
-            !parse(language, &text, None)
+            !parse(language, &text, None, Cancellation::NEVER)
+                .unwrap()
                 .unwrap()
                 .root_node()
                 .has_error(),
