@@ -738,3 +738,84 @@ fn a_burst_of_ten_thousand_changes_coalesces_and_ends_on_the_final_version() {
     assert!(published.iter().any(|d| d["code"] == "BKP001"));
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
+
+/// Edits that supersede a running analysis stop it (cooperative cancellation): it is counted, never stored or
+/// published, and the document ends on the final version's own diagnostics. Deterministic: the server holds
+/// its first four analyses (versions 1 to 4) (`DISTSYS_REVIEW_HOLD_ANALYSES`, a test hook) until the next change supersedes
+/// each, and the client sends that change only once the server says the analysis has started.
+#[test]
+fn superseded_analyses_are_cancelled_and_the_last_version_is_published() {
+    let dir = TempDir::new("cancel");
+    let mut client = LspClient::spawn_binary(
+        std::path::Path::new(env!("CARGO_BIN_EXE_distsys-review")),
+        dir.path(),
+        &[],
+        &[("DISTSYS_REVIEW_HOLD_ANALYSES", "4")],
+    );
+    // No workspace folder: no index build, whose refresh of the open documents would be analysed (and held or
+    // cancelled) too.
+    client.initialize(json!({
+        "processId": null,
+        "capabilities": {"general": {"positionEncodings": ["utf-16"]}},
+    }));
+    let uri = dir.uri("main.rs");
+    let status = |client: &mut LspClient, what: &str, until: &dyn Fn(u64, u64) -> bool| {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let state = client.document_status(&uri);
+            let (analyses, cancelled) = (
+                state["analyses"].as_u64().unwrap_or(0),
+                state["cancelled"].as_u64().unwrap_or(0),
+            );
+            if until(analyses, cancelled) {
+                return (analyses, cancelled);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {state}\nstderr:\n{}",
+                client.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    client.open(&uri, "rust", 1, MAIN);
+    status(&mut client, "the open's analysis started", &|a, _| a >= 1);
+    // Line 3 alternates between a bounded channel (no finding) and an unbounded one (BKP001).
+    let line_end = json!({"line": 3, "character": 200});
+    let bounded = "    let (tx, rx) = mpsc::channel::<u8>(16);";
+    let unbounded = "    let (tx, rx) = mpsc::unbounded_channel::<u8>();";
+    for (version, line) in [(2, bounded), (3, unbounded), (4, bounded), (5, unbounded)] {
+        client.change(
+            &uri,
+            version,
+            json!([{"range": {"start": {"line": 3, "character": 0}, "end": line_end}, "text": line}]),
+        );
+        if version < 5 {
+            // The held analysis of the version before is cancelled, and this version's has started.
+            let cancelled = (version - 1) as u64;
+            status(&mut client, &format!("version {version}"), &|a, c| {
+                c >= cancelled && a > cancelled
+            });
+        }
+    }
+    // The first publication for the document is the final version's: no cancelled analysis was published.
+    let first = client.wait_for("the first diagnostics", |m| {
+        m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri.as_str()
+    });
+    assert_eq!(first["params"]["version"], 5, "{first}");
+    let diagnostics = first["params"]["diagnostics"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        diagnostics.iter().any(|d| d["code"] == "BKP001"),
+        "{diagnostics:?}"
+    );
+    let (analyses, cancelled) = status(&mut client, "final", &|_, _| true);
+    assert_eq!(cancelled, 4, "only the held analyses were cancelled");
+    assert!(analyses >= 5, "{analyses}");
+    let state = client.document_status(&uri);
+    assert_eq!(state["analyzedVersion"], 5, "{state}");
+    assert!(!state["analyzedProvisional"].as_bool().unwrap_or(true));
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}

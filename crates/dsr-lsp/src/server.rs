@@ -61,6 +61,9 @@ pub struct DocumentState {
     /// Provisional results published because an analysis overran the edit budget, all documents together.
     #[serde(default)]
     pub provisionals: u64,
+    /// Analyses stopped before their end because their document changed again, all documents together.
+    #[serde(default)]
+    pub cancelled: u64,
 }
 
 impl Server {
@@ -90,6 +93,7 @@ impl Server {
             analyzed_provisional: d.analyzed.as_ref().is_some_and(|a| a.provisional),
             analyses: self.state.analyses.load(Ordering::Relaxed),
             provisionals: self.state.provisionals.load(Ordering::Relaxed),
+            cancelled: self.state.cancelled.load(Ordering::Relaxed),
         }))
     }
 }

@@ -9,14 +9,16 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use dsr_core::limits::Skip;
 use dsr_core::suppression::Suppression;
 use dsr_core::{Finding, Language, Limits};
-use dsr_engine::{Engine, IncrementalCache, Intake, RuleFailure, SkipReason};
+use dsr_engine::{
+    Cancellation, Cancelled, Engine, IncrementalCache, Intake, RuleFailure, SkipReason,
+};
 use dsr_syntax::tree_sitter::Tree;
 use dsr_syntax::{parse_rope, Document, ParseLimits, ParseStop, PositionEncoding, Rope};
 use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
@@ -114,6 +116,16 @@ impl Doc {
                 _ => Vec::new(),
             },
             incremental: Some(self.incremental.clone()),
+            latest_seq: Some(self.latest_seq.clone()),
+        }
+    }
+
+    /// A snapshot whose analysis runs to its end even when the document changes meanwhile: a request answers
+    /// about the text it was asked on.
+    fn uncancellable_snapshot(&self) -> Snapshot {
+        Snapshot {
+            latest_seq: None,
+            ..self.snapshot()
         }
     }
 
@@ -140,6 +152,28 @@ pub struct Snapshot {
     pub disabled_rules: Vec<&'static str>,
     /// `Some`: analysed incrementally with this cache; `None`: as one whole file.
     pub incremental: Option<Arc<Mutex<IncrementalCache>>>,
+    /// `Some`: the document's latest change counter; the analysis stops as soon as it moves past `seq` (its
+    /// result would be dropped as stale: [`State::store`] keeps only the current version's). `None`: it runs
+    /// to its end (a request's).
+    pub latest_seq: Option<Arc<AtomicU64>>,
+}
+
+impl Snapshot {
+    /// Whether a newer change made this snapshot's analysis useless.
+    fn superseded(&self) -> bool {
+        self.latest_seq
+            .as_ref()
+            .is_some_and(|latest| latest.load(Ordering::SeqCst) != self.seq)
+    }
+}
+
+/// Why an analysis gave no result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// The document changed while it ran: it stopped at its next unit of work ([`dsr_engine::Cancellation`]).
+    Cancelled,
+    /// It panicked (logged); the document's previous diagnostics stay.
+    Panicked,
 }
 
 /// The analysis of one snapshot, with everything hovers and code actions need.
@@ -243,6 +277,9 @@ pub struct State {
     pub analyses: AtomicU64,
     /// Provisional results published because an analysis overran the edit budget.
     pub provisionals: AtomicU64,
+    /// Analyses stopped before their end because their document changed (their result would have been
+    /// dropped), for the burst test through `documentState`.
+    pub cancelled: AtomicU64,
     /// At most one pending publication per document: the publisher reads the newest state when it sends.
     publisher: CoalescingQueue<Uri, Publish>,
     pub jobs: CoalescingQueue<Job, Job>,
@@ -265,6 +302,7 @@ impl State {
             next_seq: AtomicU64::new(1),
             analyses: AtomicU64::new(0),
             provisionals: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
             publisher: CoalescingQueue::default(),
             jobs: CoalescingQueue::default(),
             runtime: tokio::runtime::Handle::current(),
@@ -591,16 +629,29 @@ impl State {
             let seq = snapshot.seq;
             let started = Instant::now();
             let analyzed = state.analyze_guarded(snapshot);
-            lock(&doc).analysis_cost = started.elapsed();
+            let cost = started.elapsed();
             let current = match analyzed {
-                Some(analyzed) => {
+                Ok(analyzed) => {
+                    lock(&doc).analysis_cost = cost;
                     let current = state.store(&doc, Arc::new(analyzed));
                     if current {
                         state.confirm_later(&doc, seq);
                     }
                     current
                 }
-                None => true,
+                // Stopped early, it would have taken at least this long: the budget's estimate only grows. Not a
+                // burst by itself: a superseded analysis stops at its next check, so the newest version is
+                // analysed at once rather than after the burst's pause (a burst is still one whose changes were
+                // read faster than applied, `more_coming`).
+                Err(Stopped::Cancelled) => {
+                    let mut d = lock(&doc);
+                    d.analysis_cost = d.analysis_cost.max(cost);
+                    true
+                }
+                Err(Stopped::Panicked) => {
+                    lock(&doc).analysis_cost = cost;
+                    true
+                }
             };
             lock(&doc).in_burst = !(current && paused);
         });
@@ -620,7 +671,7 @@ impl State {
             }
             match &d.analyzed {
                 Some(analyzed) if analyzed.seq == d.seq => Err(analyzed.clone()),
-                _ => Ok(d.snapshot()),
+                _ => Ok(d.uncancellable_snapshot()),
             }
         };
         let state = self.clone();
@@ -628,7 +679,7 @@ impl State {
             match snapshot {
                 Err(cached) => Some(cached),
                 Ok(snapshot) => crate::pools::spawn_blocking(Work::Edit, move || {
-                    let analyzed = Arc::new(state.analyze_guarded(snapshot)?);
+                    let analyzed = Arc::new(state.analyze_guarded(snapshot).ok()?);
                     state.store(&doc, analyzed.clone());
                     Some(analyzed)
                 })
@@ -687,11 +738,16 @@ impl State {
     }
 
     /// [`State::analyze`], with a panic (rules are isolated by the engine, but fact extraction is not) logged
-    /// and the document's previous diagnostics left in place.
-    fn analyze_guarded(&self, snapshot: Snapshot) -> Option<Analyzed> {
+    /// and the document's previous diagnostics left in place, and cancelled analyses counted.
+    fn analyze_guarded(&self, snapshot: Snapshot) -> Result<Analyzed, Stopped> {
         let uri = snapshot.uri.clone();
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.analyze(snapshot))) {
-            Ok(analyzed) => Some(analyzed),
+            Ok(Ok(analyzed)) => Ok(analyzed),
+            Ok(Err(Cancelled)) => {
+                self.cancelled.fetch_add(1, Ordering::Relaxed);
+                tracing::trace!("analysis of {} cancelled: it changed again", uri.as_str());
+                Err(Stopped::Cancelled)
+            }
             Err(payload) => {
                 let message = payload
                     .downcast_ref::<&str>()
@@ -699,13 +755,14 @@ impl State {
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
                 tracing::error!("analysis of {} panicked: {message}", uri.as_str());
-                None
+                Err(Stopped::Panicked)
             }
         }
     }
 
-    /// Runs the rules on a snapshot (on a blocking thread) and converts the findings to diagnostics.
-    pub fn analyze(&self, snapshot: Snapshot) -> Analyzed {
+    /// Runs the rules on a snapshot (on a blocking thread) and converts the findings to diagnostics; stops early
+    /// when the snapshot is [superseded](Snapshot::superseded).
+    pub fn analyze(&self, snapshot: Snapshot) -> Result<Analyzed, Cancelled> {
         thread_local! {
             /// The text of the document being analysed, kept between analyses on this thread: a new `String`
             /// per keystroke would allocate and release the whole file's size each time.
@@ -720,8 +777,15 @@ impl State {
         })
     }
 
-    fn analyze_text(&self, snapshot: Snapshot, text: &str) -> Analyzed {
+    fn analyze_text(&self, snapshot: Snapshot, text: &str) -> Result<Analyzed, Cancelled> {
         self.analyses.fetch_add(1, Ordering::Relaxed);
+        let superseded = || snapshot.superseded();
+        let cancel = if snapshot.latest_seq.is_some() {
+            hold_until_superseded(&superseded);
+            Cancellation::when(&superseded)
+        } else {
+            Cancellation::NEVER
+        };
         let session = self.session();
         let engine = self.engine_for(&snapshot.config_key);
         let path = snapshot
@@ -744,14 +808,15 @@ impl State {
             dsr_engine::Analysis::default()
         } else if let Some(cache) = &snapshot.incremental {
             let mut cache = lock(cache);
-            let analysis = engine.analyze_incremental(
+            let analysis = engine.analyze_incremental_until(
                 &analysed_as,
                 snapshot.language,
                 text,
                 snapshot.tree.as_ref(),
                 &snapshot.disabled_rules,
                 &mut cache,
-            );
+                cancel,
+            )?;
             let stats = cache.stats();
             whole_file = stats.whole_file;
             tracing::trace!(
@@ -765,13 +830,14 @@ impl State {
             );
             analysis
         } else {
-            engine.analyze_except(
+            engine.analyze_until(
                 &analysed_as,
                 snapshot.language,
                 text,
                 snapshot.tree.as_ref(),
                 &snapshot.disabled_rules,
-            )
+                cancel,
+            )?
         };
         for failure in &analysis.failures {
             // The engine logged it to stderr; the user sees it in the client's log as well.
@@ -801,7 +867,7 @@ impl State {
                 .map(|finding| convert::diagnostic(finding, &cx))
                 .collect(),
         };
-        Analyzed {
+        Ok(Analyzed {
             seq: snapshot.seq,
             version: snapshot.version,
             language: snapshot.language,
@@ -818,7 +884,7 @@ impl State {
             failures: analysis.failures,
             whole_file,
             provisional: false,
-        }
+        })
     }
 
     /// Once edits pause ([`CONFIRM_AFTER`]), analyses the document as one whole file and publishes that if it
@@ -860,7 +926,7 @@ impl State {
                 if let Some(tree) = &settled {
                     snapshot.tree = Some(tree.clone());
                 }
-                let Some(whole) = state.analyze_guarded(snapshot) else {
+                let Ok(whole) = state.analyze_guarded(snapshot) else {
                     return;
                 };
                 let differs = {
@@ -910,7 +976,7 @@ impl State {
                     }
                     d.whole_file_snapshot()
                 };
-                let Some(whole) = state.analyze_guarded(snapshot) else {
+                let Ok(whole) = state.analyze_guarded(snapshot) else {
                     return;
                 };
                 let differs = match &lock(&doc).analyzed {
@@ -1217,6 +1283,34 @@ fn settle(doc: &Mutex<Doc>) -> bool {
     }
     false
 }
+
+/// For the tests: `DISTSYS_REVIEW_HOLD_ANALYSES=N` makes the first `N` cancellable analyses of the server wait,
+/// before they start, until a newer change supersedes them (at most [`HOLD_AT_MOST`]), so that a test can
+/// make an analysis be cancelled without depending on timing. Unset (always, outside the tests), nothing waits.
+fn hold_until_superseded(superseded: &dyn Fn() -> bool) {
+    static HOLDS_LEFT: OnceLock<AtomicU64> = OnceLock::new();
+    let holds = HOLDS_LEFT.get_or_init(|| {
+        AtomicU64::new(
+            std::env::var("DISTSYS_REVIEW_HOLD_ANALYSES")
+                .ok()
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or(0),
+        )
+    });
+    let took = holds.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+        left.checked_sub(1)
+    });
+    if took.is_err() {
+        return;
+    }
+    let started = Instant::now();
+    while !superseded() && started.elapsed() < HOLD_AT_MOST {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The longest a held analysis ([`hold_until_superseded`]) waits for the change that supersedes it.
+const HOLD_AT_MOST: Duration = Duration::from_secs(20);
 
 /// The engine's intake for files under the configuration `key`: its `exclude` globs are relative to the
 /// configuration file's folder. Without a file there are no globs to match, so no folder is needed.

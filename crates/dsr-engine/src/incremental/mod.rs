@@ -1042,6 +1042,8 @@ impl Engine {
             cache.stats = IncrementalStats::default();
             return self.analyze_until(path, language, source, tree, disabled, cancel);
         };
+        // A superseded analysis costs no chunking either.
+        cancel.check()?;
         let key = CacheKey {
             engine: self.id(),
             index: self.index_generation(),
@@ -1119,6 +1121,10 @@ impl Engine {
                 )
             };
         let mut results: FxHashMap<u64, Arc<SliceResult>> = FxHashMap::default();
+        if let Err(cancelled) = cancel.check() {
+            cache.stopped(plan, &chunks, results, stats);
+            return Err(cancelled);
+        }
         match strategy {
             fallback::Strategy::WholeFile => {
                 let analysis = match self.analyze_whole_file_instead(
