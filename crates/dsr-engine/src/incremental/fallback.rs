@@ -125,6 +125,7 @@ impl Engine {
         path: &Path,
         language: Language,
         source: &str,
+        document: &Tree,
         chunks: &[Chunk],
         union: &SliceSpec,
         pending: &FxHashMap<u64, Arc<SliceSpec>>,
@@ -135,7 +136,7 @@ impl Engine {
         cancel: Cancellation<'_>,
     ) -> Result<FxHashMap<u64, Arc<SliceResult>>, Cancelled> {
         let result = self.analyze_slice(
-            path, language, source, chunks, union, disabled, stats, last_slice, cancel,
+            path, language, source, document, chunks, union, disabled, stats, last_slice, cancel,
         )?;
         if !result.failures.is_empty() {
             // A rule failed on the union: each slice is analysed on its own, and fails or not on its terms.

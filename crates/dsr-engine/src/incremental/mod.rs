@@ -556,20 +556,40 @@ struct LastSlice {
 /// Parses a slice's text, from the last slice's tree when that had no syntax error. A tree reparsed from one
 /// with errors may differ from a fresh parse (see `Document::is_provisional`), and so may one that comes out
 /// with errors; those are parsed fresh, so a slice's tree is always the one a fresh parse gives.
+///
+/// When the last slice's text differs from this one by more than a few lines (another function's slice, or a
+/// union of other slices: the keystroke's union after the deletion's), tree-sitter would re-read all of that
+/// difference; `document` then gives the document's own tree edited into this slice's layout (each run left
+/// out deleted, [`document_tree_as_slice`]), from which only the places where runs were left out are re-read.
 fn parse_slice(
     language: Language,
     text: &str,
     last: &mut Option<LastSlice>,
+    document: impl FnOnce() -> Option<Tree>,
     cancel: Cancellation<'_>,
 ) -> Result<Option<Tree>, Cancelled> {
-    let from = last
+    let from_last = last
         .as_ref()
         .filter(|last| !last.tree.root_node().has_error())
-        .map(|last| {
+        .map(|last| (last, difference(&last.text, text)));
+    let near = |edit: &tree_sitter::InputEdit| {
+        let changed = (edit.old_end_byte - edit.start_byte) + (edit.new_end_byte - edit.start_byte);
+        changed <= NEAR_LAST_SLICE.max(text.len() / 32)
+    };
+    let from = match from_last {
+        Some((last, edit)) if near(&edit) => {
             let mut tree = last.tree.clone();
-            tree.edit(&difference(&last.text, text));
-            tree
-        });
+            tree.edit(&edit);
+            Some(tree)
+        }
+        from_last => document().or_else(|| {
+            from_last.map(|(last, edit)| {
+                let mut tree = last.tree.clone();
+                tree.edit(&edit);
+                tree
+            })
+        }),
+    };
     let tree = match parse(language, text, from.as_ref(), cancel)? {
         Some(tree) if from.is_some() && tree.root_node().has_error() => {
             parse(language, text, None, cancel)?
@@ -593,6 +613,83 @@ fn parse_slice(
         }
     }
     Ok(Some(tree))
+}
+
+/// How many bytes a slice may differ from the last one parsed (more when the slice is large: a thirty-second of
+/// it) for its parse to start from the last one's tree rather than from the document's.
+const NEAR_LAST_SLICE: usize = 4096;
+
+/// The document's tree (of `source`, without syntax errors) edited into the layout of a slice: every run of
+/// the file outside the slice's `pieces` replaced by what the slice has there (a line break, or nothing), the
+/// edits applied from the end of the file so each is in the coordinates of the text before it. A parse of the
+/// slice's `text` from it re-reads only around those places; its result is a fresh parse's, as any reparse
+/// from an error-free tree ([`parse_slice`] checks it has no error, else parses fresh).
+fn document_tree_as_slice(
+    document: &Tree,
+    source: &str,
+    chunks: &[Chunk],
+    slice: &SliceSpec,
+    pieces: &[Piece],
+    text: &str,
+) -> Option<Tree> {
+    if document.root_node().has_error() {
+        return None;
+    }
+    // (file range replaced, slice range replacing it), in file order.
+    let mut replaced: Vec<(TextRange, TextRange)> = Vec::with_capacity(pieces.len() + 1);
+    let (mut file_at, mut slice_at) = (0, 0);
+    for piece in pieces {
+        let start = chunks[*slice.chunks.get(piece.ordinal)?].range.start + piece.offset;
+        if start < file_at {
+            return None;
+        }
+        replaced.push((
+            TextRange::new(file_at, start),
+            TextRange::new(slice_at, piece.slice.start),
+        ));
+        file_at = start + piece.slice.len();
+        slice_at = piece.slice.end;
+    }
+    replaced.push((
+        TextRange::new(file_at, source.len()),
+        TextRange::new(slice_at, text.len()),
+    ));
+    replaced.retain(|(file, slice)| !(file.is_empty() && slice.is_empty()));
+    // Rows and columns of the replaced runs' ends, from one pass over the file.
+    let bytes = source.as_bytes();
+    let mut points = Vec::with_capacity(2 * replaced.len());
+    let (mut row, mut line_start, mut scanned) = (0, 0, 0);
+    for offset in replaced.iter().flat_map(|(file, _)| [file.start, file.end]) {
+        for newline in memchr::memchr_iter(b'\n', bytes.get(scanned..offset)?) {
+            row += 1;
+            line_start = scanned + newline + 1;
+        }
+        scanned = offset;
+        points.push(tree_sitter::Point::new(row, offset - line_start));
+    }
+    let mut tree = document.clone();
+    for (index, (file, slice)) in replaced.iter().enumerate().rev() {
+        let inserted = text.get(slice.start..slice.end)?;
+        let start_position = points[2 * index];
+        let new_end_position = match memchr::memrchr(b'\n', inserted.as_bytes()) {
+            Some(last) => tree_sitter::Point::new(
+                start_position.row + memchr::memchr_iter(b'\n', inserted.as_bytes()).count(),
+                inserted.len() - last - 1,
+            ),
+            None => {
+                tree_sitter::Point::new(start_position.row, start_position.column + inserted.len())
+            }
+        };
+        tree.edit(&tree_sitter::InputEdit {
+            start_byte: file.start,
+            old_end_byte: file.end,
+            new_end_byte: file.start + inserted.len(),
+            start_position,
+            old_end_position: points[2 * index + 1],
+            new_end_position,
+        });
+    }
+    Some(tree)
 }
 
 /// The edit that turns `old` into `new`: the bytes between their common prefix and common suffix.
@@ -1043,7 +1140,13 @@ impl Engine {
             return self.analyze_until(path, language, source, tree, disabled, cancel);
         };
         // A superseded analysis costs no chunking either.
-        cancel.check()?;
+        if let Err(cancelled) = cancel.check() {
+            cache.stats = IncrementalStats {
+                cancelled: true,
+                ..IncrementalStats::default()
+            };
+            return Err(cancelled);
+        }
         let key = CacheKey {
             engine: self.id(),
             index: self.index_generation(),
@@ -1171,6 +1274,7 @@ impl Engine {
                     path,
                     language,
                     source,
+                    tree,
                     &chunks,
                     &union,
                     &pending,
@@ -1201,6 +1305,7 @@ impl Engine {
                         path,
                         language,
                         source,
+                        tree,
                         &chunks,
                         slice,
                         disabled,
@@ -1274,6 +1379,7 @@ impl Engine {
         path: &Path,
         language: Language,
         source: &str,
+        document: &Tree,
         chunks: &[Chunk],
         slice: &SliceSpec,
         disabled: &[&str],
@@ -1284,7 +1390,13 @@ impl Engine {
         let mut text = String::new();
         let pieces = layout(chunks, slice, source, Some(&mut text));
         stats.bytes_analysed += text.len();
-        let tree = parse_slice(language, &text, last_slice, cancel)?;
+        let tree = parse_slice(
+            language,
+            &text,
+            last_slice,
+            || document_tree_as_slice(document, source, chunks, slice, &pieces, &text),
+            cancel,
+        )?;
         let raw = self.run_rules(path, language, &text, tree.as_ref(), disabled, cancel)?;
         let mut result = SliceResult {
             pieces,
@@ -1540,9 +1652,15 @@ mod tests {
         ];
         let mut last = None;
         for text in texts {
-            let tree = parse_slice(Language::Rust, text, &mut last, Cancellation::NEVER)
-                .unwrap()
-                .unwrap();
+            let tree = parse_slice(
+                Language::Rust,
+                text,
+                &mut last,
+                || None,
+                Cancellation::NEVER,
+            )
+            .unwrap()
+            .unwrap();
             let fresh = parse(Language::Rust, text, None, Cancellation::NEVER)
                 .unwrap()
                 .unwrap();
@@ -1565,6 +1683,71 @@ mod tests {
     }
 
     const FILE: &str = "package p\n\nimport \"net/http\"\n\n// remote is a helper.\nfunc remote() { http.Get(\"u\") }\n\nfunc a() {\n\tremote()\n}\n\nfunc b() {\n\tx := 1\n\t_ = x\n}\n\nfunc c() {\n\tremote()\n}\n";
+
+    /// Every slice (and the union of all of them) parsed from the document's tree edited into its layout is
+    /// the tree a fresh parse of its text gives, positions included.
+    #[test]
+    fn a_slice_parsed_from_the_document_tree_equals_a_fresh_parse() {
+        let class = "import axios from \"axios\";\n\nexport class Api extends Base {\n  private client = axios.create();\n\n  get() {\n    return this.send();\n  }\n\n  send() {\n    return this.client.get(\"u\");\n  }\n\n  other() {\n    return 1;\n  }\n}\n\nfunction free() {\n  return new Api().get();\n}\n";
+        for (language, source) in [(Language::Go, FILE), (Language::TypeScript, class)] {
+            let document = Document::new(language, source, 0).unwrap();
+            let tree = document.tree().unwrap();
+            let chunks = chunks::chunk(
+                language,
+                kinds(language),
+                tree,
+                source,
+                &FxHashMap::default(),
+            );
+            let graph = Graph::new(&chunks, Links::for_rules(&engine(), language));
+            let mut specs: Vec<SliceSpec> = (0..chunks.len())
+                .map(|owner| graph.slice(&chunks, owner))
+                .collect();
+            specs.push(SliceSpec::union(specs.iter()));
+            let mut compared = 0;
+            for spec in &specs {
+                let mut text = String::new();
+                let pieces = layout(&chunks, spec, source, Some(&mut text));
+                let Some(from) =
+                    document_tree_as_slice(tree, source, &chunks, spec, &pieces, &text)
+                else {
+                    continue;
+                };
+                let parsed = parse(language, &text, Some(&from), Cancellation::NEVER)
+                    .unwrap()
+                    .unwrap();
+                let fresh = parse(language, &text, None, Cancellation::NEVER)
+                    .unwrap()
+                    .unwrap();
+                let shape = |tree: &Tree| {
+                    let mut nodes = Vec::new();
+                    let mut cursor = tree.walk();
+                    'walk: loop {
+                        let node = cursor.node();
+                        nodes.push((
+                            node.kind().to_string(),
+                            node.byte_range(),
+                            node.start_position(),
+                            node.end_position(),
+                        ));
+                        if cursor.goto_first_child() || cursor.goto_next_sibling() {
+                            continue;
+                        }
+                        while cursor.goto_parent() {
+                            if cursor.goto_next_sibling() {
+                                continue 'walk;
+                            }
+                        }
+                        break;
+                    }
+                    nodes
+                };
+                assert_eq!(shape(&parsed), shape(&fresh), "{language}: {text}");
+                compared += 1;
+            }
+            assert_eq!(compared, specs.len());
+        }
+    }
 
     #[test]
     fn chunks_tile_the_file_and_know_their_roles_and_names() {
