@@ -597,6 +597,11 @@ impl State {
     /// pause. A burst of 10,000 changes then costs a few hundred analyses at most instead of one per change, and
     /// no analyses of old versions pile up in the blocking pool; while the next keystroke typed after the last
     /// diagnostics went out does not wait.
+    ///
+    /// An analysis whose document changes while it runs stops at its next unit of work (the snapshot's
+    /// `latest_seq`, [`Snapshot::superseded`]): its result would be dropped, and finishing it would keep a core
+    /// from the next version's analysis. It is counted (`documentState.cancelled`), never stored, and the loop
+    /// goes on with the newest snapshot.
     pub fn schedule(self: &Arc<Self>, uri: &Uri) {
         let Some(doc) = self.doc(uri) else { return };
         {
