@@ -334,9 +334,10 @@ pub fn run(corpus: &Path) {
             let last = std::mem::take(&mut session.finals);
             results_of_file.push(PatternResult { name, first, last });
         }
-        let provisionals = session.client.document_status(&session.uri)["provisionals"]
-            .as_u64()
-            .unwrap_or(0);
+        let status = session.client.document_status(&session.uri);
+        let provisionals = status["provisionals"].as_u64().unwrap_or(0);
+        // Analyses the server stopped because the document changed again (0 from a server without cancellation).
+        let cancelled = status["cancelled"].as_u64().unwrap_or(0);
         session.client.shutdown_and_exit();
         let relative = path.strip_prefix(corpus).unwrap_or(path);
         let result = FileResult {
@@ -347,7 +348,7 @@ pub fn run(corpus: &Path) {
         };
         let (mut first, mut last) = (result.pooled(None, false), result.pooled(None, true));
         println!(
-            "{:<70} {:>6} lines  scratch {:>9}  open {:>9}  {}  final p99 / scratch {:.2}  ({provisionals} provisional)",
+            "{:<70} {:>6} lines  scratch {:>9}  open {:>9}  {}  final p99 / scratch {:.2}  ({provisionals} provisional, {cancelled} cancelled)",
             relative.display(),
             lines.len(),
             ms(scratch),
