@@ -925,6 +925,12 @@ impl State {
                 )
             };
             let _ = crate::pools::spawn_blocking(Work::Background, move || {
+                // Edited again while it waited for a background thread: neither the parse from scratch (which
+                // cannot stop halfway) nor the analysis is wanted.
+                if snapshot.superseded() {
+                    state.cancelled.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
                 let settled = provisional
                     .then(|| parse_rope(snapshot.language, &snapshot.rope, timeout))
                     .flatten();
