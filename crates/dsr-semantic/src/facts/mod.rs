@@ -514,7 +514,7 @@ impl<'t> FileFacts<'t> {
 
     /// The nodes whose kind is one of `kinds`, in pre-order. Compares kind ids, not names.
     pub fn nodes_of_kind<'s>(&'s self, kinds: &[&str]) -> impl Iterator<Item = Node<'t>> + 's {
-        let set = KindSet::of(self.language, kinds);
+        let set = kind_set(self.language, kinds);
         self.nodes.iter().copied().filter(move |n| set.contains(*n))
     }
 
@@ -995,6 +995,28 @@ impl<'t> FileFacts<'t> {
     }
 }
 
+/// [`KindSet::of`], built once per thread for each language and list of kinds: building a set reads the name
+/// of every kind of the grammar (70,000 instructions for Rust's), and `nodes_of_kind` is asked per file by
+/// many models and rules. The lists asked are a few dozen constants, so a scan finds them.
+fn kind_set(language: Language, kinds: &[&str]) -> std::sync::Arc<KindSet> {
+    type Sets = Vec<(Language, Vec<String>, std::sync::Arc<KindSet>)>;
+    thread_local! {
+        static SETS: std::cell::RefCell<Sets> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SETS.with_borrow_mut(|sets| {
+        let known = sets.iter().find(|(l, names, _)| {
+            *l == language && names.len() == kinds.len() && names.iter().zip(kinds).all(|(a, b)| a == b)
+        });
+        if let Some((_, _, set)) = known {
+            return set.clone();
+        }
+        let set = std::sync::Arc::new(KindSet::of(language, kinds));
+        let names = kinds.iter().map(|k| (*k).to_string()).collect();
+        sets.push((language, names, set.clone()));
+        set
+    })
+}
+
 /// `FileFacts::parents` of the root.
 const NO_PARENT: u32 = u32::MAX;
 
@@ -1115,6 +1137,15 @@ fn is_ts_global(head: &str) -> bool {
 
 /// Removes whitespace (and Go/Rust/TS line breaks) so that `a .\n b` and `a.b` compare equal.
 pub fn compact(text: &str) -> String {
+    // Most texts compacted (callees, types, targets) are ASCII without whitespace: copied whole rather than
+    // rebuilt a char at a time. ASCII whitespace is `\t`..=`\r` and space; a text with any non-ASCII byte
+    // takes the long way, which knows the rest of Unicode's.
+    if text
+        .bytes()
+        .all(|b| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' '))
+    {
+        return text.to_string();
+    }
     text.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
@@ -1163,7 +1194,9 @@ impl<'t> Collector<'_, 't, '_> {
                 }
             }
             exits.push(is_function);
-            if cursor.goto_first_child() {
+            // Most nodes are leaves: their child count is one load, where the cursor's failed descent into
+            // them is a hundred instructions.
+            if current.child_count() > 0 && cursor.goto_first_child() {
                 path.push(index);
                 continue;
             }
@@ -1221,7 +1254,7 @@ impl<'t> Collector<'_, 't, '_> {
 
 /// The node kinds the traversal stops at, per language, as kind-id sets: the walk visits every node of the
 /// file, and comparing kind names there dominated the cost of the facts.
-struct Kinds {
+pub(crate) struct Kinds {
     function: KindSet,
     loops: KindSet,
     identifier: KindSet,
@@ -1231,10 +1264,13 @@ struct Kinds {
     language_specific: KindSet,
     /// The union of the four above: a node of any other kind needs no visit at all.
     interesting: KindSet,
+    /// The declarations `index_types` reads a declared type from (fields, typed variables, parameter
+    /// properties): the other nodes it skips on their kind id.
+    typed_declaration: KindSet,
 }
 
 impl Kinds {
-    fn of(language: Language) -> &'static Kinds {
+    pub(crate) fn of(language: Language) -> &'static Kinds {
         static CACHE: std::sync::OnceLock<Vec<(Language, Kinds)>> = std::sync::OnceLock::new();
         let all = CACHE.get_or_init(|| {
             [
@@ -1302,15 +1338,17 @@ impl Kinds {
             interesting: KindSet::new(language, |k| {
                 identifier(k) || comment(k) || string(k) || specific.contains(&k)
             }),
+            typed_declaration: KindSet::of(language, receiver::TYPED_DECLARATIONS),
         }
     }
 }
 
 /// The arguments of an argument-list node, skipping punctuation and comments.
 pub(crate) fn arguments(list: Option<Node<'_>>) -> Vec<Node<'_>> {
+    // Comments are extras in every grammar read here: only an extra's kind name is worth reading.
     list.map(|list| {
         node::named_children(list)
-            .filter(|n| !n.kind().contains("comment"))
+            .filter(|n| !(n.is_extra() && n.kind().contains("comment")))
             .collect()
     })
     .unwrap_or_default()
