@@ -36,7 +36,9 @@ printf '%-28s %14s %14s %14s %14s %8s\n' tree analysis parse facts beyond-parse 
 for tree in "$@"; do
   case "$tree" in
     *=*) name="${tree%%=*}"; IFS=, read -r -a paths <<<"${tree#*=}" ;;
-    *) name="$(basename "$(dirname "$tree")")-$(basename "$tree")"; paths=("$tree") ;;
+    # /work/corpora/etcd/server/etcdserver → etcd-etcdserver
+    *) name="$(sed -E 's|.*/corpora/([^/]+)/(.*/)?([^/]+)/?$|\1-\3|; s|.*/([^/]+)/([^/]+)/?$|\1-\2|' <<<"$tree")"
+      paths=("$tree") ;;
   esac
   out="$out_dir/$name.out"
   valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" check "${paths[@]}" --config "$config" --select ALL --no-index \

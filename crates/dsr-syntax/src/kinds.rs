@@ -80,7 +80,12 @@ pub fn field_id(language: Language, name: &'static str) -> Option<u16> {
             return u16::try_from(id.checked_sub(1)?).ok();
         }
         let found = lookup_field_id(language, name);
-        recent[slot] = (address, name.len(), language, found.map_or(0, |id| u32::from(id) + 1));
+        recent[slot] = (
+            address,
+            name.len(),
+            language,
+            found.map_or(0, |id| u32::from(id) + 1),
+        );
         found
     })
 }
@@ -146,14 +151,38 @@ mod tests {
     #[test]
     fn fields_by_id_agree_with_fields_by_name() {
         let samples = [
-            (Language::Go, "package a\nfunc (s *S) F(ctx context.Context) { x := b.C(1); s.d = T{K: 2} }"),
-            (Language::Rust, "fn a(c: &Client) { let x: u8 = b::c(1); S { k: 2 }; c.get(); }"),
-            (Language::TypeScript, "class A { m(x: number) { const y = b.c(1); return { k: 2 }; } }"),
+            (
+                Language::Go,
+                "package a\nfunc (s *S) F(ctx context.Context) { x := b.C(1); s.d = T{K: 2} }",
+            ),
+            (
+                Language::Rust,
+                "fn a(c: &Client) { let x: u8 = b::c(1); S { k: 2 }; c.get(); }",
+            ),
+            (
+                Language::TypeScript,
+                "class A { m(x: number) { const y = b.c(1); return { k: 2 }; } }",
+            ),
             (Language::Tsx, "const f = async (x) => <div>{g(x)}</div>;"),
         ];
         let names = [
-            "name", "type", "body", "function", "arguments", "left", "right", "value", "field",
-            "operand", "pattern", "key", "receiver", "parameters", "object", "property", "no_such_field",
+            "name",
+            "type",
+            "body",
+            "function",
+            "arguments",
+            "left",
+            "right",
+            "value",
+            "field",
+            "operand",
+            "pattern",
+            "key",
+            "receiver",
+            "parameters",
+            "object",
+            "property",
+            "no_such_field",
         ];
         for (language, source) in samples {
             let mut parser = tree_sitter::Parser::new();

@@ -124,8 +124,7 @@ pub(super) fn visit<'t>(
             };
             let (method, receiver) = if callee.kind() == "selector_expression" {
                 (
-                    field(callee, "field")
-                        .map(|f| node::text(f, source).to_string()),
+                    field(callee, "field").map(|f| node::text(f, source).to_string()),
                     field(callee, "operand"),
                 )
             } else {
@@ -150,8 +149,8 @@ pub(super) fn visit<'t>(
             let mut fields = Vec::new();
             if let Some(body) = field(n, "body") {
                 for element in node::named_children(body).filter(|e| e.kind() == "keyed_element") {
-                    let key = field(element, "key")
-                        .map(|k| node::text(k, source).trim().to_string());
+                    let key =
+                        field(element, "key").map(|k| node::text(k, source).trim().to_string());
                     let value = field(element, "value");
                     if let Some(name) = key {
                         fields.push(Field {

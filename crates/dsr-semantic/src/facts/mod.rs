@@ -230,7 +230,7 @@ pub struct FileFacts<'t> {
     parents: Vec<u32>,
     /// For method chains: the id of a receiver (wrappers stripped) → the index of the call made on it. Built
     /// on first use.
-    chain_index: std::sync::OnceLock<std::collections::HashMap<usize, usize>>,
+    chain_index: std::sync::OnceLock<rustc_hash::FxHashMap<usize, usize>>,
     /// Declared types of fields and typed variables, and values stored in fields: what receivers are bound to.
     types: receiver::TypeIndex<'t>,
     /// Rust paths written crate-absolute, without a `use` (`reqwest::Client` as a field's type): their crates
@@ -239,30 +239,30 @@ pub struct FileFacts<'t> {
     /// What other files of the workspace declare, when a workspace index is there to ask.
     workspace: Option<std::sync::Arc<dyn WorkspaceTypes>>,
     /// For `declared_value`: each declared name → the indexes of its declaring assignments. Built on first use.
-    declarations: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    declarations: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
     /// For `assignments_to`: each assignment target → the indexes of its assignments. Built on first use.
-    assignment_targets: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    assignment_targets: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
     /// For `assignment_with_value`: the id of each assigned value's node → its assignment. Built on first use.
-    assignment_values: std::sync::OnceLock<std::collections::HashMap<usize, usize>>,
+    assignment_values: std::sync::OnceLock<rustc_hash::FxHashMap<usize, usize>>,
     /// For `calls_on`: the last segment of each method call's receiver → the calls. Built on first use.
-    receiver_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    receiver_names: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
     /// For `last_made_in`: each target → its top-level assignments. Built on first use.
-    top_level_assignments: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    top_level_assignments: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
     /// For `calls_named`: the last segment of each callee as written → the calls. Built on first use.
-    callee_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    callee_names: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
     /// For `functions_named`: the last segment of each function's name → the functions. Built on first use.
-    function_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    function_names: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
     /// For `function_with_path`: each function's whole name and each of its `::` suffixes of two or more
     /// segments (`a::T::f` → `a::T::f`, `T::f`) → the first function with it. Built on first use.
     function_paths: std::sync::OnceLock<FunctionPaths>,
     /// For `import`: each local name → its last import. Built once the walk has found every import (a file put
     /// together from many has as many imports, and a scan of them per name resolved was quadratic).
-    import_by_local: std::collections::HashMap<String, usize>,
+    import_by_local: rustc_hash::FxHashMap<String, usize>,
     /// For `glob_imports`: the indexes of the glob imports (`use m::*`), built with `import_by_local`.
     glob_imports: Vec<usize>,
     /// For `imports_module`: every import path and absolute path, and each of their prefixes that ends before
     /// a `.`, `:` or `/`. Built on first use, after the facts are complete.
-    imported_modules: std::sync::OnceLock<std::collections::HashSet<String>>,
+    imported_modules: std::sync::OnceLock<rustc_hash::FxHashSet<String>>,
 }
 
 impl<'t> FileFacts<'t> {
@@ -294,7 +294,7 @@ impl<'t> FileFacts<'t> {
             receiver_names: std::sync::OnceLock::new(),
             top_level_assignments: std::sync::OnceLock::new(),
             callee_names: std::sync::OnceLock::new(),
-            import_by_local: std::collections::HashMap::new(),
+            import_by_local: rustc_hash::FxHashMap::default(),
             glob_imports: Vec::new(),
             imported_modules: std::sync::OnceLock::new(),
         };
@@ -535,7 +535,7 @@ impl<'t> FileFacts<'t> {
         // `path` is imported when a written path is it or starts with it followed by a separator: the written
         // paths' prefixes up to each separator, in a set, answer that without a scan of every import.
         let modules = self.imported_modules.get_or_init(|| {
-            let mut modules = std::collections::HashSet::new();
+            let mut modules = rustc_hash::FxHashSet::default();
             for written in self
                 .imports
                 .iter()
@@ -704,8 +704,8 @@ impl<'t> FileFacts<'t> {
     /// every function per question.
     pub fn functions_named<'s>(&'s self, last: &'s str) -> impl Iterator<Item = usize> + 's {
         let index = self.function_names.get_or_init(|| {
-            let mut index: std::collections::HashMap<String, Vec<usize>> =
-                std::collections::HashMap::new();
+            let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
+                rustc_hash::FxHashMap::default();
             for (i, f) in self.functions.iter().enumerate() {
                 let segment = f.name.rsplit(['.', ':']).next().unwrap_or(&f.name);
                 index.entry(segment.to_string()).or_default().push(i);
@@ -756,8 +756,8 @@ impl<'t> FileFacts<'t> {
     /// every call per question.
     pub fn calls_named<'s>(&'s self, last: &str) -> impl Iterator<Item = &'s Call<'t>> + 's {
         let index = self.callee_names.get_or_init(|| {
-            let mut index: std::collections::HashMap<String, Vec<usize>> =
-                std::collections::HashMap::new();
+            let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
+                rustc_hash::FxHashMap::default();
             for (i, call) in self.calls.iter().enumerate() {
                 // `x.collect::<Vec<_>>` is a call of `collect`: the turbofish is not a segment.
                 let written = call.callee_text.split("::<").next().unwrap_or_default();
@@ -856,8 +856,8 @@ impl<'t> FileFacts<'t> {
             }
             None => {
                 let top_level = self.top_level_assignments.get_or_init(|| {
-                    let mut index: std::collections::HashMap<String, Vec<usize>> =
-                        std::collections::HashMap::new();
+                    let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
+                        rustc_hash::FxHashMap::default();
                     for (i, a) in self.assignments.iter().enumerate() {
                         if a.function.is_none() {
                             index.entry(a.target.clone()).or_default().push(i);
@@ -880,8 +880,8 @@ impl<'t> FileFacts<'t> {
     /// from an index built on first use.
     pub(crate) fn assignments_to(&self, name: &str) -> &[usize] {
         let targets = self.assignment_targets.get_or_init(|| {
-            let mut index: std::collections::HashMap<String, Vec<usize>> =
-                std::collections::HashMap::new();
+            let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
+                rustc_hash::FxHashMap::default();
             for (i, a) in self.assignments.iter().enumerate() {
                 index.entry(a.target.clone()).or_default().push(i);
             }
@@ -894,7 +894,7 @@ impl<'t> FileFacts<'t> {
     /// built on first use: where a value goes, asked per call, without a scan of every assignment.
     pub fn assignment_with_value(&self, value: Node<'_>) -> Option<&Assignment<'t>> {
         let by_value = self.assignment_values.get_or_init(|| {
-            let mut index = std::collections::HashMap::new();
+            let mut index = rustc_hash::FxHashMap::default();
             for (i, a) in self.assignments.iter().enumerate() {
                 if let Some(v) = a.value {
                     index.entry(v.id()).or_insert(i);
@@ -912,8 +912,8 @@ impl<'t> FileFacts<'t> {
     /// index by name built on first use (a scan of every assignment per question was quadratic).
     pub(crate) fn declarations_before(&self, name: &str, offset: usize) -> &[usize] {
         let declarations = self.declarations.get_or_init(|| {
-            let mut index: std::collections::HashMap<String, Vec<usize>> =
-                std::collections::HashMap::new();
+            let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
+                rustc_hash::FxHashMap::default();
             for (i, a) in self.assignments.iter().enumerate() {
                 if a.declares {
                     index.entry(a.target.clone()).or_default().push(i);
@@ -1005,7 +1005,9 @@ fn kind_set(language: Language, kinds: &[&str]) -> std::sync::Arc<KindSet> {
     }
     SETS.with_borrow_mut(|sets| {
         let known = sets.iter().find(|(l, names, _)| {
-            *l == language && names.len() == kinds.len() && names.iter().zip(kinds).all(|(a, b)| a == b)
+            *l == language
+                && names.len() == kinds.len()
+                && names.iter().zip(kinds).all(|(a, b)| a == b)
         });
         if let Some((_, _, set)) = known {
             return set.clone();
@@ -1023,8 +1025,8 @@ const NO_PARENT: u32 = u32::MAX;
 /// The functions of a file by whole name and by proper `::` suffix (`FileFacts::function_with_path`).
 #[derive(Debug, Default)]
 struct FunctionPaths {
-    whole: std::collections::HashMap<String, usize>,
-    tails: std::collections::HashMap<String, usize>,
+    whole: rustc_hash::FxHashMap<String, usize>,
+    tails: rustc_hash::FxHashMap<String, usize>,
 }
 
 /// The index in `items` (in pre-order of their nodes, as the traversal pushes them) of the item whose node is

@@ -28,10 +28,7 @@ pub(super) fn function<'t>(
             let owner = facts
                 .ancestors(n)
                 .find(|a| matches!(a.kind(), "impl_item" | "trait_item"));
-            match owner.and_then(|i| {
-                field(i, "type")
-                    .or(field(i, "name"))
-            }) {
+            match owner.and_then(|i| field(i, "type").or(field(i, "name"))) {
                 Some(owner) => format!("{}::{name}", compact(node::text(owner, source))),
                 None => name.to_string(),
             }
@@ -96,8 +93,7 @@ pub(super) fn visit<'t>(
             };
             let (method, receiver) = match callee.kind() {
                 "field_expression" => (
-                    field(callee, "field")
-                        .map(|f| node::text(f, source).to_string()),
+                    field(callee, "field").map(|f| node::text(f, source).to_string()),
                     field(callee, "value"),
                 ),
                 _ => (None, None),
@@ -210,9 +206,7 @@ pub(super) fn visit<'t>(
             }
         }
         "impl_item" | "trait_item" => {
-            if let Some(owner) = field(n, "type")
-                .or(field(n, "name"))
-            {
+            if let Some(owner) = field(n, "type").or(field(n, "name")) {
                 facts
                     .containers
                     .push((TextRange::of(n), compact(node::text(owner, source))));
@@ -244,10 +238,8 @@ fn use_tree(n: Node<'_>, prefix: &str, source: &str, range: TextRange, facts: &m
             }
         }
         "use_as_clause" => {
-            let path = field(n, "path")
-                .map(|p| join(&compact(node::text(p, source))));
-            let alias = field(n, "alias")
-                .map(|a| node::text(a, source).to_string());
+            let path = field(n, "path").map(|p| join(&compact(node::text(p, source))));
+            let alias = field(n, "alias").map(|a| node::text(a, source).to_string());
             if let (Some(path), Some(local)) = (path, alias) {
                 if local != "_" {
                     facts.imports.push(Import { local, path, range });

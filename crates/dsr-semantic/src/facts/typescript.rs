@@ -16,8 +16,7 @@ pub(super) fn function<'t>(
     facts: &FileFacts<'t>,
 ) -> Function<'t> {
     let language = facts.language;
-    let own_name = field(language, n, "name")
-        .map(|m| node::text(m, source).to_string());
+    let own_name = field(language, n, "name").map(|m| node::text(m, source).to_string());
     let name = match (n.kind(), own_name) {
         ("method_definition", Some(method)) => match class_name(n, source, facts) {
             Some(class) => format!("{class}.{method}"),
@@ -38,8 +37,7 @@ pub(super) fn function<'t>(
     };
     let is_async = n.child(0).is_some_and(|c| c.kind() == "async");
     let mut params = Vec::new();
-    let list = field(language, n, "parameters")
-        .or_else(|| field(language, n, "parameter"));
+    let list = field(language, n, "parameters").or_else(|| field(language, n, "parameter"));
     if let Some(list) = list {
         let items: Vec<_> = if list.kind() == "formal_parameters" {
             node::named_children(list).collect()
@@ -182,16 +180,14 @@ pub(super) fn visit<'t>(
         "import_statement" => import(n, source, facts),
         "call_expression" | "new_expression" => {
             let is_new = n.kind() == "new_expression";
-            let Some(callee) =
-                field(language, n, if is_new { "constructor" } else { "function" })
+            let Some(callee) = field(language, n, if is_new { "constructor" } else { "function" })
             else {
                 return;
             };
             let callee = node::uninvert_await(callee);
             let (method, receiver) = if callee.kind() == "member_expression" {
                 (
-                    field(language, callee, "property")
-                        .map(|p| node::text(p, source).to_string()),
+                    field(language, callee, "property").map(|p| node::text(p, source).to_string()),
                     field(language, callee, "object"),
                 )
             } else {
