@@ -280,6 +280,14 @@ fn method_entries<'k>(
         return Vec::new();
     };
     let language = facts.language;
+    let same_named = || {
+        kb.methods_named(method)
+            .filter(|(l, api)| KnowledgeBase::same_family(*l, language) && api.path == method)
+    };
+    // First, as the cheapest test: most methods called are no library's.
+    if same_named().next().is_none() {
+        return Vec::new();
+    }
     // `sync.Once.Do(func() {…})` and other callback runners share method names with clients (`Do`); no client
     // method of the knowledge base takes a lone function literal, so such a call is not matched by name.
     if language == Language::Go
@@ -289,13 +297,6 @@ fn method_entries<'k>(
     }
     // A Go package-level function (`os.Create`, `sort.Search`) is never a client's method, whatever its name.
     if language == Language::Go && is_package_function(facts, call) {
-        return Vec::new();
-    }
-    let same_named = || {
-        kb.methods_named(method)
-            .filter(|(l, api)| KnowledgeBase::same_family(*l, language) && api.path == method)
-    };
-    if same_named().next().is_none() {
         return Vec::new();
     }
     let receiver = facts.receiver_type(call);

@@ -38,13 +38,82 @@ impl KindSet {
         Self::new(language, |name| names.contains(&name))
     }
 
+    // Inlined across crates: asked once per node of every traversal.
+    #[inline]
     pub fn contains(&self, node: Node<'_>) -> bool {
         self.contains_id(node.kind_id())
     }
 
+    #[inline]
     pub fn contains_id(&self, id: u16) -> bool {
         self.ids.get(usize::from(id)).copied().unwrap_or(false)
     }
+}
+
+/// The child of `node` in the grammar field `name` (`Node::child_by_field_name` of a node of `language`'s
+/// grammar) without tree-sitter's lookup of the name: it compares the name with every field name of the
+/// grammar in turn, about three quarters of a `child_by_field_name`'s instructions, and a traversal that asks
+/// a few fields of every call, literal and declaration paid that on each. A name the grammar does not have
+/// gives `None`.
+pub fn field<'t>(language: Language, node: Node<'t>, name: &'static str) -> Option<Node<'t>> {
+    node.child_by_field_id(field_id(language, name)?)
+}
+
+/// The grammar's id of the field `name`. Found once per thread for each name (by a binary search of the
+/// grammar's field names, sorted once per language) and then by the name's address: a `&'static str` is never
+/// freed, so its address and length stand for its text for the whole run.
+pub fn field_id(language: Language, name: &'static str) -> Option<u16> {
+    /// (address, length, language, id + 1; 0 when the grammar has no such field)
+    type Slot = (usize, usize, Language, u32);
+    const SLOTS: usize = 128;
+    thread_local! {
+        static RECENT: std::cell::RefCell<[Slot; SLOTS]> =
+            const { std::cell::RefCell::new([(0, 0, Language::Sql, 0); SLOTS]) };
+    }
+    let address = name.as_ptr() as usize;
+    // String constants are at least byte-aligned and rarely share a cache line: the low bits past the
+    // alignment spread them over the slots.
+    let slot = ((address >> 2) ^ (address >> 9) ^ usize::from(language as u8)) % SLOTS;
+    RECENT.with_borrow_mut(|recent| {
+        let (known, length, known_language, id) = recent[slot];
+        if known == address && length == name.len() && known_language == language {
+            return u16::try_from(id.checked_sub(1)?).ok();
+        }
+        let found = lookup_field_id(language, name);
+        recent[slot] = (
+            address,
+            name.len(),
+            language,
+            found.map_or(0, |id| u32::from(id) + 1),
+        );
+        found
+    })
+}
+
+/// The grammar's id of the field `name`, by a binary search of its field names sorted once per language.
+fn lookup_field_id(language: Language, name: &str) -> Option<u16> {
+    static TABLES: [std::sync::OnceLock<Vec<(String, u16)>>; Language::ALL.len()] =
+        [const { std::sync::OnceLock::new() }; Language::ALL.len()];
+    let slot = Language::ALL.iter().position(|l| *l == language)?;
+    let table = TABLES[slot].get_or_init(|| {
+        let Some(grammar) = language.grammar() else {
+            return Vec::new();
+        };
+        let count = u16::try_from(grammar.field_count()).unwrap_or(u16::MAX);
+        let mut names: Vec<(String, u16)> = (1..=count)
+            .filter_map(|id| {
+                grammar
+                    .field_name_for_id(id)
+                    .map(|name| (name.to_string(), id))
+            })
+            .collect();
+        names.sort_unstable();
+        names
+    });
+    let found = table
+        .binary_search_by(|(known, _)| known.as_str().cmp(name))
+        .ok()?;
+    Some(table[found].1)
 }
 
 #[cfg(test)]
@@ -76,6 +145,59 @@ mod tests {
                 node.kind()
             );
             assert_eq!(comments.contains(node), node.kind().ends_with("comment"));
+        }
+    }
+
+    #[test]
+    fn fields_by_id_agree_with_fields_by_name() {
+        let samples = [
+            (
+                Language::Go,
+                "package a\nfunc (s *S) F(ctx context.Context) { x := b.C(1); s.d = T{K: 2} }",
+            ),
+            (
+                Language::Rust,
+                "fn a(c: &Client) { let x: u8 = b::c(1); S { k: 2 }; c.get(); }",
+            ),
+            (
+                Language::TypeScript,
+                "class A { m(x: number) { const y = b.c(1); return { k: 2 }; } }",
+            ),
+            (Language::Tsx, "const f = async (x) => <div>{g(x)}</div>;"),
+        ];
+        let names = [
+            "name",
+            "type",
+            "body",
+            "function",
+            "arguments",
+            "left",
+            "right",
+            "value",
+            "field",
+            "operand",
+            "pattern",
+            "key",
+            "receiver",
+            "parameters",
+            "object",
+            "property",
+            "no_such_field",
+        ];
+        for (language, source) in samples {
+            let mut parser = tree_sitter::Parser::new();
+            parser.set_language(&language.grammar().unwrap()).unwrap();
+            let tree = parser.parse(source, None).unwrap();
+            for node in crate::node::descendants(tree.root_node()) {
+                for name in names {
+                    assert_eq!(
+                        field(language, node, name).map(|n| n.id()),
+                        node.child_by_field_name(name).map(|n| n.id()),
+                        "{language:?} {} {name}",
+                        node.kind()
+                    );
+                }
+            }
         }
     }
 }

@@ -1,12 +1,17 @@
 //! Go: imports, functions and methods, calls, composite literals, assignments.
 
-use dsr_syntax::{node, TextRange};
+use dsr_syntax::{node, Language, TextRange};
 use tree_sitter::Node;
 
 use super::{
     arguments, compact, Assignment, Call, ContextKind, Field, FileFacts, Function, Import, Literal,
     Param, ANONYMOUS,
 };
+
+/// `Node::child_by_field_name` of a Go node, without tree-sitter's scan of the grammar's field names.
+fn field<'t>(n: Node<'t>, name: &'static str) -> Option<Node<'t>> {
+    dsr_syntax::field(Language::Go, n, name)
+}
 
 pub(super) fn function<'t>(
     n: Node<'t>,
@@ -16,10 +21,9 @@ pub(super) fn function<'t>(
 ) -> Function<'t> {
     let name = match n.kind() {
         "method_declaration" => {
-            let receiver = n
-                .child_by_field_name("receiver")
+            let receiver = field(n, "receiver")
                 .and_then(|r| node::named_children(r).next())
-                .and_then(|p| p.child_by_field_name("type"))
+                .and_then(|p| field(p, "type"))
                 .map(|t| {
                     compact(node::text(t, source))
                         .trim_start_matches('*')
@@ -27,8 +31,7 @@ pub(super) fn function<'t>(
                 })
                 .map(|t| t.split('[').next().unwrap_or_default().to_string())
                 .unwrap_or_default();
-            let method = n
-                .child_by_field_name("name")
+            let method = field(n, "name")
                 .map(|m| node::text(m, source))
                 .unwrap_or("");
             if receiver.is_empty() {
@@ -37,17 +40,15 @@ pub(super) fn function<'t>(
                 format!("{receiver}.{method}")
             }
         }
-        "function_declaration" => n
-            .child_by_field_name("name")
+        "function_declaration" => field(n, "name")
             .map(|m| node::text(m, source).to_string())
             .unwrap_or_else(|| ANONYMOUS.to_string()),
         _ => ANONYMOUS.to_string(),
     };
     let mut params = Vec::new();
-    if let Some(list) = n.child_by_field_name("parameters") {
+    if let Some(list) = field(n, "parameters") {
         for declaration in node::named_children(list) {
-            let type_text = declaration
-                .child_by_field_name("type")
+            let type_text = field(declaration, "type")
                 .map(|t| compact(node::text(t, source)))
                 .unwrap_or_default();
             let type_path = None;
@@ -77,7 +78,7 @@ pub(super) fn function<'t>(
         name,
         params,
         is_async: false,
-        body: n.child_by_field_name("body"),
+        body: field(n, "body"),
         parent,
     }
 }
@@ -118,15 +119,13 @@ pub(super) fn visit<'t>(
     match n.kind() {
         "import_spec" => import(n, source, facts),
         "call_expression" => {
-            let Some(callee) = n.child_by_field_name("function") else {
+            let Some(callee) = field(n, "function") else {
                 return;
             };
             let (method, receiver) = if callee.kind() == "selector_expression" {
                 (
-                    callee
-                        .child_by_field_name("field")
-                        .map(|f| node::text(f, source).to_string()),
-                    callee.child_by_field_name("operand"),
+                    field(callee, "field").map(|f| node::text(f, source).to_string()),
+                    field(callee, "operand"),
                 )
             } else {
                 (None, None)
@@ -138,23 +137,21 @@ pub(super) fn visit<'t>(
                 path: None,
                 method,
                 receiver,
-                args: arguments(n.child_by_field_name("arguments")),
+                args: arguments(field(n, "arguments")),
                 function,
                 is_new: false,
             });
         }
         "composite_literal" => {
-            let type_text = n
-                .child_by_field_name("type")
+            let type_text = field(n, "type")
                 .map(|t| compact(node::text(t, source)))
                 .unwrap_or_default();
             let mut fields = Vec::new();
-            if let Some(body) = n.child_by_field_name("body") {
+            if let Some(body) = field(n, "body") {
                 for element in node::named_children(body).filter(|e| e.kind() == "keyed_element") {
-                    let key = element
-                        .child_by_field_name("key")
-                        .map(|k| node::text(k, source).trim().to_string());
-                    let value = element.child_by_field_name("value");
+                    let key =
+                        field(element, "key").map(|k| node::text(k, source).trim().to_string());
+                    let value = field(element, "value");
                     if let Some(name) = key {
                         fields.push(Field {
                             name,
@@ -175,12 +172,10 @@ pub(super) fn visit<'t>(
         }
         "short_var_declaration" | "assignment_statement" => {
             let declares = n.kind() == "short_var_declaration";
-            let lefts: Vec<_> = n
-                .child_by_field_name("left")
+            let lefts: Vec<_> = field(n, "left")
                 .map(|l| node::named_children(l).collect())
                 .unwrap_or_default();
-            let rights: Vec<_> = n
-                .child_by_field_name("right")
+            let rights: Vec<_> = field(n, "right")
                 .map(|r| node::named_children(r).collect())
                 .unwrap_or_default();
             for (i, left) in lefts.iter().enumerate() {
@@ -203,8 +198,7 @@ pub(super) fn visit<'t>(
             }
         }
         "var_spec" | "const_spec" => {
-            let values: Vec<_> = n
-                .child_by_field_name("value")
+            let values: Vec<_> = field(n, "value")
                 .map(|v| node::named_children(v).collect())
                 .unwrap_or_default();
             let mut cursor = n.walk();
@@ -232,13 +226,13 @@ pub(super) fn visit<'t>(
 }
 
 fn import(n: Node<'_>, source: &str, facts: &mut FileFacts<'_>) {
-    let Some(path_node) = n.child_by_field_name("path") else {
+    let Some(path_node) = field(n, "path") else {
         return;
     };
     let path = node::text(path_node, source)
         .trim_matches(['"', '`'])
         .to_string();
-    let local = match n.child_by_field_name("name") {
+    let local = match field(n, "name") {
         Some(name) => node::text(name, source).to_string(),
         None => default_package_name(&path),
     };

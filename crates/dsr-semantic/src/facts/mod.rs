@@ -230,7 +230,7 @@ pub struct FileFacts<'t> {
     parents: Vec<u32>,
     /// For method chains: the id of a receiver (wrappers stripped) → the index of the call made on it. Built
     /// on first use.
-    chain_index: std::sync::OnceLock<std::collections::HashMap<usize, usize>>,
+    chain_index: std::sync::OnceLock<rustc_hash::FxHashMap<usize, usize>>,
     /// Declared types of fields and typed variables, and values stored in fields: what receivers are bound to.
     types: receiver::TypeIndex<'t>,
     /// Rust paths written crate-absolute, without a `use` (`reqwest::Client` as a field's type): their crates
@@ -239,30 +239,30 @@ pub struct FileFacts<'t> {
     /// What other files of the workspace declare, when a workspace index is there to ask.
     workspace: Option<std::sync::Arc<dyn WorkspaceTypes>>,
     /// For `declared_value`: each declared name → the indexes of its declaring assignments. Built on first use.
-    declarations: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    declarations: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
     /// For `assignments_to`: each assignment target → the indexes of its assignments. Built on first use.
-    assignment_targets: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    assignment_targets: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
     /// For `assignment_with_value`: the id of each assigned value's node → its assignment. Built on first use.
-    assignment_values: std::sync::OnceLock<std::collections::HashMap<usize, usize>>,
+    assignment_values: std::sync::OnceLock<rustc_hash::FxHashMap<usize, usize>>,
     /// For `calls_on`: the last segment of each method call's receiver → the calls. Built on first use.
-    receiver_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    receiver_names: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
     /// For `last_made_in`: each target → its top-level assignments. Built on first use.
-    top_level_assignments: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    top_level_assignments: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
     /// For `calls_named`: the last segment of each callee as written → the calls. Built on first use.
-    callee_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    callee_names: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
     /// For `functions_named`: the last segment of each function's name → the functions. Built on first use.
-    function_names: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+    function_names: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
     /// For `function_with_path`: each function's whole name and each of its `::` suffixes of two or more
     /// segments (`a::T::f` → `a::T::f`, `T::f`) → the first function with it. Built on first use.
     function_paths: std::sync::OnceLock<FunctionPaths>,
     /// For `import`: each local name → its last import. Built once the walk has found every import (a file put
     /// together from many has as many imports, and a scan of them per name resolved was quadratic).
-    import_by_local: std::collections::HashMap<String, usize>,
+    import_by_local: rustc_hash::FxHashMap<String, usize>,
     /// For `glob_imports`: the indexes of the glob imports (`use m::*`), built with `import_by_local`.
     glob_imports: Vec<usize>,
     /// For `imports_module`: every import path and absolute path, and each of their prefixes that ends before
     /// a `.`, `:` or `/`. Built on first use, after the facts are complete.
-    imported_modules: std::sync::OnceLock<std::collections::HashSet<String>>,
+    imported_modules: std::sync::OnceLock<rustc_hash::FxHashSet<String>>,
 }
 
 impl<'t> FileFacts<'t> {
@@ -294,7 +294,7 @@ impl<'t> FileFacts<'t> {
             receiver_names: std::sync::OnceLock::new(),
             top_level_assignments: std::sync::OnceLock::new(),
             callee_names: std::sync::OnceLock::new(),
-            import_by_local: std::collections::HashMap::new(),
+            import_by_local: rustc_hash::FxHashMap::default(),
             glob_imports: Vec::new(),
             imported_modules: std::sync::OnceLock::new(),
         };
@@ -514,7 +514,7 @@ impl<'t> FileFacts<'t> {
 
     /// The nodes whose kind is one of `kinds`, in pre-order. Compares kind ids, not names.
     pub fn nodes_of_kind<'s>(&'s self, kinds: &[&str]) -> impl Iterator<Item = Node<'t>> + 's {
-        let set = KindSet::of(self.language, kinds);
+        let set = kind_set(self.language, kinds);
         self.nodes.iter().copied().filter(move |n| set.contains(*n))
     }
 
@@ -535,7 +535,7 @@ impl<'t> FileFacts<'t> {
         // `path` is imported when a written path is it or starts with it followed by a separator: the written
         // paths' prefixes up to each separator, in a set, answer that without a scan of every import.
         let modules = self.imported_modules.get_or_init(|| {
-            let mut modules = std::collections::HashSet::new();
+            let mut modules = rustc_hash::FxHashSet::default();
             for written in self
                 .imports
                 .iter()
@@ -704,8 +704,8 @@ impl<'t> FileFacts<'t> {
     /// every function per question.
     pub fn functions_named<'s>(&'s self, last: &'s str) -> impl Iterator<Item = usize> + 's {
         let index = self.function_names.get_or_init(|| {
-            let mut index: std::collections::HashMap<String, Vec<usize>> =
-                std::collections::HashMap::new();
+            let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
+                rustc_hash::FxHashMap::default();
             for (i, f) in self.functions.iter().enumerate() {
                 let segment = f.name.rsplit(['.', ':']).next().unwrap_or(&f.name);
                 index.entry(segment.to_string()).or_default().push(i);
@@ -756,8 +756,8 @@ impl<'t> FileFacts<'t> {
     /// every call per question.
     pub fn calls_named<'s>(&'s self, last: &str) -> impl Iterator<Item = &'s Call<'t>> + 's {
         let index = self.callee_names.get_or_init(|| {
-            let mut index: std::collections::HashMap<String, Vec<usize>> =
-                std::collections::HashMap::new();
+            let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
+                rustc_hash::FxHashMap::default();
             for (i, call) in self.calls.iter().enumerate() {
                 // `x.collect::<Vec<_>>` is a call of `collect`: the turbofish is not a segment.
                 let written = call.callee_text.split("::<").next().unwrap_or_default();
@@ -856,8 +856,8 @@ impl<'t> FileFacts<'t> {
             }
             None => {
                 let top_level = self.top_level_assignments.get_or_init(|| {
-                    let mut index: std::collections::HashMap<String, Vec<usize>> =
-                        std::collections::HashMap::new();
+                    let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
+                        rustc_hash::FxHashMap::default();
                     for (i, a) in self.assignments.iter().enumerate() {
                         if a.function.is_none() {
                             index.entry(a.target.clone()).or_default().push(i);
@@ -880,8 +880,8 @@ impl<'t> FileFacts<'t> {
     /// from an index built on first use.
     pub(crate) fn assignments_to(&self, name: &str) -> &[usize] {
         let targets = self.assignment_targets.get_or_init(|| {
-            let mut index: std::collections::HashMap<String, Vec<usize>> =
-                std::collections::HashMap::new();
+            let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
+                rustc_hash::FxHashMap::default();
             for (i, a) in self.assignments.iter().enumerate() {
                 index.entry(a.target.clone()).or_default().push(i);
             }
@@ -894,7 +894,7 @@ impl<'t> FileFacts<'t> {
     /// built on first use: where a value goes, asked per call, without a scan of every assignment.
     pub fn assignment_with_value(&self, value: Node<'_>) -> Option<&Assignment<'t>> {
         let by_value = self.assignment_values.get_or_init(|| {
-            let mut index = std::collections::HashMap::new();
+            let mut index = rustc_hash::FxHashMap::default();
             for (i, a) in self.assignments.iter().enumerate() {
                 if let Some(v) = a.value {
                     index.entry(v.id()).or_insert(i);
@@ -912,8 +912,8 @@ impl<'t> FileFacts<'t> {
     /// index by name built on first use (a scan of every assignment per question was quadratic).
     pub(crate) fn declarations_before(&self, name: &str, offset: usize) -> &[usize] {
         let declarations = self.declarations.get_or_init(|| {
-            let mut index: std::collections::HashMap<String, Vec<usize>> =
-                std::collections::HashMap::new();
+            let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
+                rustc_hash::FxHashMap::default();
             for (i, a) in self.assignments.iter().enumerate() {
                 if a.declares {
                     index.entry(a.target.clone()).or_default().push(i);
@@ -995,14 +995,38 @@ impl<'t> FileFacts<'t> {
     }
 }
 
+/// [`KindSet::of`], built once per thread for each language and list of kinds: building a set reads the name
+/// of every kind of the grammar (70,000 instructions for Rust's), and `nodes_of_kind` is asked per file by
+/// many models and rules. The lists asked are a few dozen constants, so a scan finds them.
+fn kind_set(language: Language, kinds: &[&str]) -> std::sync::Arc<KindSet> {
+    type Sets = Vec<(Language, Vec<String>, std::sync::Arc<KindSet>)>;
+    thread_local! {
+        static SETS: std::cell::RefCell<Sets> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SETS.with_borrow_mut(|sets| {
+        let known = sets.iter().find(|(l, names, _)| {
+            *l == language
+                && names.len() == kinds.len()
+                && names.iter().zip(kinds).all(|(a, b)| a == b)
+        });
+        if let Some((_, _, set)) = known {
+            return set.clone();
+        }
+        let set = std::sync::Arc::new(KindSet::of(language, kinds));
+        let names = kinds.iter().map(|k| (*k).to_string()).collect();
+        sets.push((language, names, set.clone()));
+        set
+    })
+}
+
 /// `FileFacts::parents` of the root.
 const NO_PARENT: u32 = u32::MAX;
 
 /// The functions of a file by whole name and by proper `::` suffix (`FileFacts::function_with_path`).
 #[derive(Debug, Default)]
 struct FunctionPaths {
-    whole: std::collections::HashMap<String, usize>,
-    tails: std::collections::HashMap<String, usize>,
+    whole: rustc_hash::FxHashMap<String, usize>,
+    tails: rustc_hash::FxHashMap<String, usize>,
 }
 
 /// The index in `items` (in pre-order of their nodes, as the traversal pushes them) of the item whose node is
@@ -1115,6 +1139,15 @@ fn is_ts_global(head: &str) -> bool {
 
 /// Removes whitespace (and Go/Rust/TS line breaks) so that `a .\n b` and `a.b` compare equal.
 pub fn compact(text: &str) -> String {
+    // Most texts compacted (callees, types, targets) are ASCII without whitespace: copied whole rather than
+    // rebuilt a char at a time. ASCII whitespace is `\t`..=`\r` and space; a text with any non-ASCII byte
+    // takes the long way, which knows the rest of Unicode's.
+    if text
+        .bytes()
+        .all(|b| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' '))
+    {
+        return text.to_string();
+    }
     text.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
@@ -1163,7 +1196,9 @@ impl<'t> Collector<'_, 't, '_> {
                 }
             }
             exits.push(is_function);
-            if cursor.goto_first_child() {
+            // Most nodes are leaves: their child count is one load, where the cursor's failed descent into
+            // them is a hundred instructions.
+            if current.child_count() > 0 && cursor.goto_first_child() {
                 path.push(index);
                 continue;
             }
@@ -1221,7 +1256,7 @@ impl<'t> Collector<'_, 't, '_> {
 
 /// The node kinds the traversal stops at, per language, as kind-id sets: the walk visits every node of the
 /// file, and comparing kind names there dominated the cost of the facts.
-struct Kinds {
+pub(crate) struct Kinds {
     function: KindSet,
     loops: KindSet,
     identifier: KindSet,
@@ -1231,10 +1266,13 @@ struct Kinds {
     language_specific: KindSet,
     /// The union of the four above: a node of any other kind needs no visit at all.
     interesting: KindSet,
+    /// The declarations `index_types` reads a declared type from (fields, typed variables, parameter
+    /// properties): the other nodes it skips on their kind id.
+    typed_declaration: KindSet,
 }
 
 impl Kinds {
-    fn of(language: Language) -> &'static Kinds {
+    pub(crate) fn of(language: Language) -> &'static Kinds {
         static CACHE: std::sync::OnceLock<Vec<(Language, Kinds)>> = std::sync::OnceLock::new();
         let all = CACHE.get_or_init(|| {
             [
@@ -1302,15 +1340,17 @@ impl Kinds {
             interesting: KindSet::new(language, |k| {
                 identifier(k) || comment(k) || string(k) || specific.contains(&k)
             }),
+            typed_declaration: KindSet::of(language, receiver::TYPED_DECLARATIONS),
         }
     }
 }
 
 /// The arguments of an argument-list node, skipping punctuation and comments.
 pub(crate) fn arguments(list: Option<Node<'_>>) -> Vec<Node<'_>> {
+    // Comments are extras in every grammar read here: only an extra's kind name is worth reading.
     list.map(|list| {
         node::named_children(list)
-            .filter(|n| !n.kind().contains("comment"))
+            .filter(|n| !(n.is_extra() && n.kind().contains("comment")))
             .collect()
     })
     .unwrap_or_default()

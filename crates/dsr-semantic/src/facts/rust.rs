@@ -1,6 +1,6 @@
 //! Rust: `use` trees, functions (with their impl's type), calls and macro calls, struct expressions, `let`s.
 
-use dsr_syntax::{node, TextRange};
+use dsr_syntax::{node, Language, TextRange};
 use tree_sitter::Node;
 
 use super::{
@@ -8,22 +8,27 @@ use super::{
     ANONYMOUS,
 };
 
+/// `Node::child_by_field_name` of a Rust node, without tree-sitter's scan of the grammar's field names.
+fn field<'t>(n: Node<'t>, name: &'static str) -> Option<Node<'t>> {
+    dsr_syntax::field(Language::Rust, n, name)
+}
+
 pub(super) fn function<'t>(
     n: Node<'t>,
     source: &str,
     parent: Option<usize>,
-    _facts: &FileFacts<'t>,
+    facts: &FileFacts<'t>,
 ) -> Function<'t> {
     let name = match n.kind() {
         "function_item" => {
-            let name = n
-                .child_by_field_name("name")
+            let name = field(n, "name")
                 .map(|m| node::text(m, source))
                 .unwrap_or("");
-            match node::enclosing(n, &["impl_item", "trait_item"]).and_then(|i| {
-                i.child_by_field_name("type")
-                    .or(i.child_by_field_name("name"))
-            }) {
+            // The impl or trait from the traversal's record of ancestors, not climbed in tree-sitter.
+            let owner = facts
+                .ancestors(n)
+                .find(|a| matches!(a.kind(), "impl_item" | "trait_item"));
+            match owner.and_then(|i| field(i, "type").or(field(i, "name"))) {
                 Some(owner) => format!("{}::{name}", compact(node::text(owner, source))),
                 None => name.to_string(),
             }
@@ -37,14 +42,14 @@ pub(super) fn function<'t>(
         || n.kind() == "closure_expression"
             && node::text(n, source).trim_start().starts_with("async");
     let mut params = Vec::new();
-    if let Some(list) = n.child_by_field_name("parameters") {
+    if let Some(list) = field(n, "parameters") {
         for p in node::named_children(list) {
             let (name, type_text) = match p.kind() {
                 "parameter" => (
-                    p.child_by_field_name("pattern")
+                    field(p, "pattern")
                         .map(|x| node::text(x, source).to_string())
                         .unwrap_or_default(),
-                    p.child_by_field_name("type")
+                    field(p, "type")
                         .map(|t| compact(node::text(t, source)))
                         .unwrap_or_default(),
                 ),
@@ -65,7 +70,7 @@ pub(super) fn function<'t>(
         name,
         params,
         is_async,
-        body: n.child_by_field_name("body"),
+        body: field(n, "body"),
         parent,
     }
 }
@@ -78,26 +83,23 @@ pub(super) fn visit<'t>(
 ) {
     match n.kind() {
         "use_declaration" => {
-            if let Some(argument) = n.child_by_field_name("argument") {
+            if let Some(argument) = field(n, "argument") {
                 use_tree(argument, "", source, TextRange::of(n), facts);
             }
         }
         "call_expression" => {
-            let Some(callee) = n.child_by_field_name("function") else {
+            let Some(callee) = field(n, "function") else {
                 return;
             };
             let (method, receiver) = match callee.kind() {
                 "field_expression" => (
-                    callee
-                        .child_by_field_name("field")
-                        .map(|f| node::text(f, source).to_string()),
-                    callee.child_by_field_name("value"),
+                    field(callee, "field").map(|f| node::text(f, source).to_string()),
+                    field(callee, "value"),
                 ),
                 _ => (None, None),
             };
             let callee_text = match callee.kind() {
-                "generic_function" => callee
-                    .child_by_field_name("function")
+                "generic_function" => field(callee, "function")
                     .map(|f| compact(node::text(f, source)))
                     .unwrap_or_default(),
                 _ => compact(node::text(callee, source)),
@@ -109,13 +111,13 @@ pub(super) fn visit<'t>(
                 path: None,
                 method,
                 receiver,
-                args: arguments(n.child_by_field_name("arguments")),
+                args: arguments(field(n, "arguments")),
                 function,
                 is_new: false,
             });
         }
         "macro_invocation" => {
-            let Some(callee) = n.child_by_field_name("macro") else {
+            let Some(callee) = field(n, "macro") else {
                 return;
             };
             facts.calls.push(Call {
@@ -131,24 +133,22 @@ pub(super) fn visit<'t>(
             });
         }
         "struct_expression" => {
-            let type_text = n
-                .child_by_field_name("name")
+            let type_text = field(n, "name")
                 .map(|t| compact(node::text(t, source)))
                 .unwrap_or_default();
             let mut fields = Vec::new();
             let mut has_spread = false;
-            if let Some(body) = n.child_by_field_name("body") {
+            if let Some(body) = field(n, "body") {
                 for f in node::named_children(body) {
                     match f.kind() {
                         "field_initializer" => {
-                            let name = f
-                                .child_by_field_name("field")
+                            let name = field(f, "field")
                                 .map(|x| node::text(x, source).to_string())
                                 .unwrap_or_default();
                             fields.push(Field {
                                 name,
                                 node: f,
-                                value: f.child_by_field_name("value"),
+                                value: field(f, "value"),
                             });
                         }
                         "shorthand_field_initializer" => fields.push(Field {
@@ -171,45 +171,42 @@ pub(super) fn visit<'t>(
             });
         }
         "let_declaration" => {
-            if let Some(pattern) = n.child_by_field_name("pattern") {
+            if let Some(pattern) = field(n, "pattern") {
                 let target = compact(node::text(pattern, source));
                 let target = target.strip_prefix("mut").unwrap_or(&target).to_string();
                 facts.assignments.push(Assignment {
                     node: n,
                     target,
-                    value: n.child_by_field_name("value"),
+                    value: field(n, "value"),
                     function,
                     declares: true,
                 });
             }
         }
         "assignment_expression" => {
-            if let Some(left) = n.child_by_field_name("left") {
+            if let Some(left) = field(n, "left") {
                 facts.assignments.push(Assignment {
                     node: n,
                     target: compact(node::text(left, source)),
-                    value: n.child_by_field_name("right"),
+                    value: field(n, "right"),
                     function,
                     declares: false,
                 });
             }
         }
         "static_item" | "const_item" => {
-            if let Some(name) = n.child_by_field_name("name") {
+            if let Some(name) = field(n, "name") {
                 facts.assignments.push(Assignment {
                     node: n,
                     target: node::text(name, source).to_string(),
-                    value: n.child_by_field_name("value"),
+                    value: field(n, "value"),
                     function,
                     declares: true,
                 });
             }
         }
         "impl_item" | "trait_item" => {
-            if let Some(owner) = n
-                .child_by_field_name("type")
-                .or(n.child_by_field_name("name"))
-            {
+            if let Some(owner) = field(n, "type").or(field(n, "name")) {
                 facts
                     .containers
                     .push((TextRange::of(n), compact(node::text(owner, source))));
@@ -241,12 +238,8 @@ fn use_tree(n: Node<'_>, prefix: &str, source: &str, range: TextRange, facts: &m
             }
         }
         "use_as_clause" => {
-            let path = n
-                .child_by_field_name("path")
-                .map(|p| join(&compact(node::text(p, source))));
-            let alias = n
-                .child_by_field_name("alias")
-                .map(|a| node::text(a, source).to_string());
+            let path = field(n, "path").map(|p| join(&compact(node::text(p, source))));
+            let alias = field(n, "alias").map(|a| node::text(a, source).to_string());
             if let (Some(path), Some(local)) = (path, alias) {
                 if local != "_" {
                     facts.imports.push(Import { local, path, range });
@@ -254,11 +247,10 @@ fn use_tree(n: Node<'_>, prefix: &str, source: &str, range: TextRange, facts: &m
             }
         }
         "scoped_use_list" => {
-            let inner_prefix = n
-                .child_by_field_name("path")
+            let inner_prefix = field(n, "path")
                 .map(|p| join(&compact(node::text(p, source))))
                 .unwrap_or_else(|| prefix.to_string());
-            if let Some(list) = n.child_by_field_name("list") {
+            if let Some(list) = field(n, "list") {
                 for item in node::named_children(list) {
                     use_tree(item, &inner_prefix, source, range, facts);
                 }

@@ -1,6 +1,6 @@
 use dsr_syntax::{Document, Language};
 
-use super::FileFacts;
+use super::{compact, FileFacts};
 
 fn with_facts(language: Language, source: &str, check: impl FnOnce(&FileFacts<'_>)) {
     let document = Document::new(language, source, 0).expect("grammar loads");
@@ -633,4 +633,14 @@ fn get() {}
         assert_eq!(facts.function_with_path("her::get", true), None);
         assert_eq!(facts.function_with_path("Missing::get", true), None);
     });
+}
+
+#[test]
+fn compact_removes_every_whitespace_and_keeps_the_rest() {
+    assert_eq!(compact("a .\n b"), "a.b");
+    assert_eq!(compact("a\u{0B}b\u{0C}c\rd\te"), "abcde");
+    assert_eq!(compact("x\u{00A0}y\u{2003}z\u{3000}"), "xyz");
+    assert_eq!(compact("plain::Path<T>"), "plain::Path<T>");
+    assert_eq!(compact("naïve . café"), "naïve.café");
+    assert_eq!(compact(""), "");
 }

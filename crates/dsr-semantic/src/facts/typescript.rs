@@ -1,7 +1,7 @@
 //! TypeScript/JavaScript: ES imports and `require`, functions/arrows/methods, calls and `new`, object literals,
 //! declarations and assignments.
 
-use dsr_syntax::{node, TextRange};
+use dsr_syntax::{field, node, TextRange};
 use tree_sitter::Node;
 
 use super::{
@@ -13,24 +13,23 @@ pub(super) fn function<'t>(
     n: Node<'t>,
     source: &str,
     parent: Option<usize>,
-    _facts: &FileFacts<'t>,
+    facts: &FileFacts<'t>,
 ) -> Function<'t> {
-    let own_name = n
-        .child_by_field_name("name")
-        .map(|m| node::text(m, source).to_string());
+    let language = facts.language;
+    let own_name = field(language, n, "name").map(|m| node::text(m, source).to_string());
     let name = match (n.kind(), own_name) {
-        ("method_definition", Some(method)) => match class_name(n, source) {
+        ("method_definition", Some(method)) => match class_name(n, source, facts) {
             Some(class) => format!("{class}.{method}"),
             None => method,
         },
         (_, Some(name)) => name,
         // `const handler = async (req) => …`, `export default function (…)`, `{ onMessage: async () => … }`.
-        (_, None) => n
-            .parent()
+        (_, None) => facts
+            .parent(n)
             .and_then(|p| match p.kind() {
-                "variable_declarator" => p.child_by_field_name("name"),
-                "pair" => p.child_by_field_name("key"),
-                "assignment_expression" => p.child_by_field_name("left"),
+                "variable_declarator" => field(language, p, "name"),
+                "pair" => field(language, p, "key"),
+                "assignment_expression" => field(language, p, "left"),
                 _ => None,
             })
             .map(|x| compact(node::text(x, source)))
@@ -38,9 +37,7 @@ pub(super) fn function<'t>(
     };
     let is_async = n.child(0).is_some_and(|c| c.kind() == "async");
     let mut params = Vec::new();
-    let list = n
-        .child_by_field_name("parameters")
-        .or_else(|| n.child_by_field_name("parameter"));
+    let list = field(language, n, "parameters").or_else(|| field(language, n, "parameter"));
     if let Some(list) = list {
         let items: Vec<_> = if list.kind() == "formal_parameters" {
             node::named_children(list).collect()
@@ -48,9 +45,8 @@ pub(super) fn function<'t>(
             vec![list]
         };
         for p in items {
-            let pattern = p.child_by_field_name("pattern").unwrap_or(p);
-            let type_text = p
-                .child_by_field_name("type")
+            let pattern = field(language, p, "pattern").unwrap_or(p);
+            let type_text = field(language, p, "type")
                 .map(|t| {
                     compact(node::text(t, source))
                         .trim_start_matches(':')
@@ -69,7 +65,7 @@ pub(super) fn function<'t>(
         name,
         params,
         is_async,
-        body: n.child_by_field_name("body"),
+        body: field(language, n, "body"),
         parent,
     }
 }
@@ -159,11 +155,15 @@ fn destructured_signal(pattern: Node<'_>, source: &str) -> Option<(String, Strin
     })
 }
 
-fn class_name(n: Node<'_>, source: &str) -> Option<String> {
-    let class = node::enclosing(
-        n,
-        &["class_declaration", "class", "abstract_class_declaration"],
-    )?;
+/// The class a method is declared in; its ancestors are read from the traversal's record (see
+/// [`FileFacts::ancestors`]), not climbed in tree-sitter.
+fn class_name<'t>(n: Node<'t>, source: &str, facts: &FileFacts<'t>) -> Option<String> {
+    let class = facts.ancestors(n).find(|a| {
+        matches!(
+            a.kind(),
+            "class_declaration" | "class" | "abstract_class_declaration"
+        )
+    })?;
     class
         .child_by_field_name("name")
         .map(|c| node::text(c, source).to_string())
@@ -175,27 +175,25 @@ pub(super) fn visit<'t>(
     function: Option<usize>,
     facts: &mut FileFacts<'t>,
 ) {
+    let language = facts.language;
     match n.kind() {
         "import_statement" => import(n, source, facts),
         "call_expression" | "new_expression" => {
             let is_new = n.kind() == "new_expression";
-            let Some(callee) =
-                n.child_by_field_name(if is_new { "constructor" } else { "function" })
+            let Some(callee) = field(language, n, if is_new { "constructor" } else { "function" })
             else {
                 return;
             };
             let callee = node::uninvert_await(callee);
             let (method, receiver) = if callee.kind() == "member_expression" {
                 (
-                    callee
-                        .child_by_field_name("property")
-                        .map(|p| node::text(p, source).to_string()),
-                    callee.child_by_field_name("object"),
+                    field(language, callee, "property").map(|p| node::text(p, source).to_string()),
+                    field(language, callee, "object"),
                 )
             } else {
                 (None, None)
             };
-            let callee_text = compact(node::text(callee, source)).replace("?.", ".");
+            let callee_text = without_optional_chaining(compact(node::text(callee, source)));
             if callee.kind() == "identifier" && callee_text == "require" {
                 // `require("x")` itself is not a call we reason about; the declaration binds the module.
                 return;
@@ -207,7 +205,7 @@ pub(super) fn visit<'t>(
                 path: None,
                 method,
                 receiver,
-                args: arguments(n.child_by_field_name("arguments")),
+                args: arguments(field(language, n, "arguments")),
                 function,
                 is_new,
             });
@@ -218,14 +216,13 @@ pub(super) fn visit<'t>(
             for member in node::named_children(n) {
                 match member.kind() {
                     "pair" => {
-                        let key = member
-                            .child_by_field_name("key")
+                        let key = field(language, member, "key")
                             .map(|k| property_name(k, source))
                             .unwrap_or_default();
                         fields.push(Field {
                             name: key,
                             node: member,
-                            value: member.child_by_field_name("value"),
+                            value: field(language, member, "value"),
                         });
                     }
                     "shorthand_property_identifier" => fields.push(Field {
@@ -234,8 +231,7 @@ pub(super) fn visit<'t>(
                         value: None,
                     }),
                     "method_definition" => {
-                        let key = member
-                            .child_by_field_name("name")
+                        let key = field(language, member, "name")
                             .map(|k| property_name(k, source))
                             .unwrap_or_default();
                         fields.push(Field {
@@ -258,10 +254,10 @@ pub(super) fn visit<'t>(
             });
         }
         "variable_declarator" => {
-            let Some(name) = n.child_by_field_name("name") else {
+            let Some(name) = field(language, n, "name") else {
                 return;
             };
-            let value = n.child_by_field_name("value");
+            let value = field(language, n, "value");
             if let Some(module) = value.and_then(|v| required_module(v, source)) {
                 bind_require(name, &module, source, facts);
                 return;
@@ -275,24 +271,34 @@ pub(super) fn visit<'t>(
             });
         }
         "assignment_expression" => {
-            if let Some(left) = n.child_by_field_name("left") {
+            if let Some(left) = field(language, n, "left") {
                 facts.assignments.push(Assignment {
                     node: n,
-                    target: compact(node::text(left, source)).replace("?.", "."),
-                    value: n.child_by_field_name("right"),
+                    target: without_optional_chaining(compact(node::text(left, source))),
+                    value: field(language, n, "right"),
                     function,
                     declares: false,
                 });
             }
         }
         "class_declaration" | "abstract_class_declaration" => {
-            if let Some(name) = n.child_by_field_name("name") {
+            if let Some(name) = field(language, n, "name") {
                 facts
                     .containers
                     .push((TextRange::of(n), node::text(name, source).to_string()));
             }
         }
         _ => {}
+    }
+}
+
+/// `a?.b` written as `a.b`: one spelling for a member access. Most texts have no `?.` and are kept as they
+/// are, without a copy.
+fn without_optional_chaining(text: String) -> String {
+    if text.contains("?.") {
+        text.replace("?.", ".")
+    } else {
+        text
     }
 }
 

@@ -173,7 +173,7 @@ impl<'t> FileFacts<'t> {
     /// The index of the method call made on `value` (`value.m(..)`, `value?.m(..)`, `(value).m(..)`).
     pub(crate) fn call_chained_on(&self, value: Node<'t>) -> Option<usize> {
         let index = self.chain_index.get_or_init(|| {
-            let mut index = std::collections::HashMap::new();
+            let mut index = rustc_hash::FxHashMap::default();
             for (i, call) in self.calls.iter().enumerate() {
                 if let Some(receiver) = call.receiver {
                     index
@@ -350,8 +350,8 @@ impl<'t> FileFacts<'t> {
     /// (`c`, `s.client` → `client`), from an index built on first use.
     fn calls_on_receiver_named(&self, last: &str) -> &[usize] {
         let index = self.receiver_names.get_or_init(|| {
-            let mut index: std::collections::HashMap<String, Vec<usize>> =
-                std::collections::HashMap::new();
+            let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
+                rustc_hash::FxHashMap::default();
             for (i, call) in self.calls.iter().enumerate() {
                 let (Some(method), Some(_)) = (call.method.as_deref(), call.receiver) else {
                     continue;
