@@ -212,33 +212,55 @@ pub fn awaits_inside_out(call: Node<'_>) -> bool {
             .is_some_and(|f| f.kind() == "await_expression")
 }
 
-/// Node kinds that are function-like scopes (their own `return`, their own parameters) in each grammar.
-/// Rust: whether a `match` arm's pattern takes the failure of a `Result`: `Err(..)` (also written
-/// `Result::Err(..)`), or a future's failed poll, `Poll::Ready(Err(..))`.
+/// Rust: the enum variant a pattern matches, by its last name — `Err` for `Err(e)`, `Result::Err(e)` and
+/// `std::result::Result::Err(e)`, `None` for `None`, `Ready` for `Poll::Ready(..)` — read through a `match`
+/// arm's guard (`Err(e) if …`), a binding (`r @ Err(_)`) and an or-pattern whose alternatives all match the
+/// same variant (`Err(A) | Err(B)`). `None` for anything else: a binding (`e`), a wildcard, a tuple.
+pub fn rust_variant<'s>(pattern: Node<'_>, source: &'s str) -> Option<&'s str> {
+    let last_name = |path: Node<'_>| match path.kind() {
+        "scoped_identifier" => path.child_by_field_name("name").map(|n| text(n, source)),
+        "identifier" => Some(text(path, source)),
+        _ => None,
+    };
+    match pattern.kind() {
+        // A `match` arm's pattern comes wrapped, with its guard, in a `match_pattern`.
+        "match_pattern" => rust_variant(pattern.named_child(0)?, source),
+        "captured_pattern" => rust_variant(named_children(pattern).last()?, source),
+        "tuple_struct_pattern" | "struct_pattern" => last_name(pattern.child_by_field_name("type")?),
+        // A bare path is a unit variant (`None`, `Poll::Pending`); a bare lowercase name is a binding.
+        "scoped_identifier" => last_name(pattern),
+        "identifier" => {
+            let name = text(pattern, source);
+            name.starts_with(char::is_uppercase).then_some(name)
+        }
+        "or_pattern" => {
+            let mut variants = named_children(pattern).map(|p| rust_variant(p, source));
+            let first = variants.next()??;
+            variants.all(|v| v == Some(first)).then_some(first)
+        }
+        _ => None,
+    }
+}
+
+/// Rust: whether a pattern takes the failure of a `Result`: `Err(..)` (also written `Result::Err(..)`), or a
+/// future's failed poll, `Poll::Ready(Err(..))`.
 pub fn rust_pattern_is_err(pattern: Node<'_>, source: &str) -> bool {
-    let variant = |p: Node<'_>| {
-        (p.kind() == "tuple_struct_pattern")
-            .then(|| p.child_by_field_name("type"))
-            .flatten()
-            .map(|t| {
-                let path = text(t, source);
-                path.rsplit("::").next().unwrap_or(path).trim()
-            })
-    };
-    // A `match` arm's pattern comes wrapped, with its guard, in a `match_pattern`.
-    let pattern = match pattern.kind() {
-        "match_pattern" => pattern.named_child(0).unwrap_or(pattern),
-        _ => pattern,
-    };
-    match variant(pattern) {
+    match rust_variant(pattern, source) {
         Some("Err") => true,
-        Some("Ready") => named_children(pattern)
-            .nth(1)
-            .is_some_and(|inner| variant(inner) == Some("Err")),
+        Some("Ready") => {
+            let pattern = match pattern.kind() {
+                "match_pattern" => pattern.named_child(0).unwrap_or(pattern),
+                _ => pattern,
+            };
+            named_children(pattern)
+                .nth(1)
+                .is_some_and(|inner| rust_variant(inner, source) == Some("Err"))
+        }
         _ => false,
     }
 }
 
+/// Node kinds that are function-like scopes (their own `return`, their own parameters) in each grammar.
 pub fn function_kinds(language: Language) -> &'static [&'static str] {
     match language {
         Language::Go => &["function_declaration", "method_declaration", "func_literal"],
