@@ -406,6 +406,61 @@ mod tests {
         );
     }
 
+    /// The variant of each `match` arm's pattern in `fn f() { match x { … } }`, in order.
+    fn arm_variants(arms: &str) -> Vec<Option<String>> {
+        let source = format!("fn f() {{ match x {{ {arms} }} }}");
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&Language::Rust.grammar().unwrap())
+            .unwrap();
+        let tree = parser.parse(&source, None).unwrap();
+        descendants(tree.root_node())
+            .filter(|n| n.kind() == "match_arm")
+            .filter_map(|arm| arm.child_by_field_name("pattern"))
+            .map(|p| rust_variant(p, &source).map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn rust_variants_are_read_from_the_pattern() {
+        let variant = |s: &str| Some(s.to_string());
+        assert_eq!(
+            arm_variants(
+                "Err(e) if e.is_timeout() => 1, Result::Err(_) => 2, std::result::Result::Ok(v) => 3, \
+                 None => 4, r @ Err(_) => 5, Err(A) | Err(B) => 6"
+            ),
+            vec![
+                variant("Err"),
+                variant("Err"),
+                variant("Ok"),
+                variant("None"),
+                variant("Err"),
+                variant("Err")
+            ]
+        );
+        // A binding, a wildcard, an or-pattern of two variants, and a name that merely starts with `Err`.
+        assert_eq!(
+            arm_variants("e => 1, _ => 2, Ok(_) | Err(_) => 3, ErrorKind::NotFound => 4"),
+            vec![None, None, None, variant("NotFound")]
+        );
+    }
+
+    #[test]
+    fn rust_failure_patterns() {
+        let source = "fn f() { match p { Err(_) => 1, Poll::Ready(Err(_)) => 2, Poll::Ready(Ok(_)) => 3, ErrorKind::Other => 4 } }";
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&Language::Rust.grammar().unwrap())
+            .unwrap();
+        let tree = parser.parse(source, None).unwrap();
+        let failures: Vec<bool> = descendants(tree.root_node())
+            .filter(|n| n.kind() == "match_arm")
+            .filter_map(|arm| arm.child_by_field_name("pattern"))
+            .map(|p| rust_pattern_is_err(p, source))
+            .collect();
+        assert_eq!(failures, vec![true, true, false, false]);
+    }
+
     #[test]
     fn descendants_visits_every_node_once() {
         let mut parser = tree_sitter::Parser::new();
