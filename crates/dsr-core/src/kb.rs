@@ -466,6 +466,19 @@ pub struct CallKinds {
     pub errors: ErrorCalls,
     #[serde(default)]
     pub operations: OperationNames,
+    #[serde(default)]
+    pub collections: CollectionCalls,
+}
+
+/// The standard libraries' map and option methods (`[collections]`), by which `models::time` follows a value
+/// stored in a map and read back.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionCalls {
+    /// Methods that insert a value under a key; the value is the last argument (`set`, `insert`, `Store`).
+    pub map_inserts: Vec<String>,
+    /// Methods that read a value out of a map or an option without changing what it is (`get`, `copied`).
+    pub value_reads: Vec<String>,
 }
 
 /// What a function's name says about the operation it performs (DEL001 through `models::remote`): a POST
