@@ -394,7 +394,8 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
             .emit(sink);
         return;
     }
-    let to_bytes = path == "hyper::body::to_bytes" || call.callee_text.ends_with("body::to_bytes");
+    // `hyper::body::to_bytes(body)`: a whole-body read of the kb's `read-all` group.
+    let to_bytes = ctx.kb.is_in_group(ctx.language, path, PathGroupKind::ReadAll);
     // A response method that buffers the whole body (kb `[[http_client]]` `body_read_methods`), and its library.
     let buffering_method = call
         .method
@@ -414,11 +415,15 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     let Some(scope) = function_range(ctx, call) else {
         return;
     };
+    // A size check, a chunked read, or a limit of the kb's `read-limit` group (`http_body_util::Limited::new`).
     let checked = ctx.facts.calls_within(scope).any(|c| {
-        (matches!(
+        matches!(
             c.method.as_deref(),
             Some("content_length" | "size_hint" | "chunk" | "take")
-        ) || c.callee_text.ends_with("Limited::new"))
+        ) || c
+            .path
+            .as_deref()
+            .is_some_and(|p| ctx.kb.is_in_group(ctx.language, p, PathGroupKind::ReadLimit))
     });
     if checked {
         return;
