@@ -226,7 +226,9 @@ pub fn rust_variant<'s>(pattern: Node<'_>, source: &'s str) -> Option<&'s str> {
         // A `match` arm's pattern comes wrapped, with its guard, in a `match_pattern`.
         "match_pattern" => rust_variant(pattern.named_child(0)?, source),
         "captured_pattern" => rust_variant(named_children(pattern).last()?, source),
-        "tuple_struct_pattern" | "struct_pattern" => last_name(pattern.child_by_field_name("type")?),
+        "tuple_struct_pattern" | "struct_pattern" => {
+            last_name(pattern.child_by_field_name("type")?)
+        }
         // A bare path is a unit variant (`None`, `Poll::Pending`); a bare lowercase name is a binding.
         "scoped_identifier" => last_name(pattern),
         "identifier" => {

@@ -395,7 +395,9 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
         return;
     }
     // `hyper::body::to_bytes(body)`: a whole-body read of the kb's `read-all` group.
-    let to_bytes = ctx.kb.is_in_group(ctx.language, path, PathGroupKind::ReadAll);
+    let to_bytes = ctx
+        .kb
+        .is_in_group(ctx.language, path, PathGroupKind::ReadAll);
     // A response method that buffers the whole body (kb `[[http_client]]` `body_read_methods`), and its library.
     let buffering_method = call
         .method
@@ -406,7 +408,10 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
                 .kb
                 .http_clients(ctx.language)
                 .find(|c| c.body_read_methods.iter().any(|b| b == m))?;
-            Some((m, client.modules.first().map_or("the library", String::as_str)))
+            Some((
+                m,
+                client.modules.first().map_or("the library", String::as_str),
+            ))
         });
     // Candidates first: the size-check scan below looks at every call of the function.
     if !to_bytes && buffering_method.is_none() {
@@ -420,10 +425,10 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
         matches!(
             c.method.as_deref(),
             Some("content_length" | "size_hint" | "chunk" | "take")
-        ) || c
-            .path
-            .as_deref()
-            .is_some_and(|p| ctx.kb.is_in_group(ctx.language, p, PathGroupKind::ReadLimit))
+        ) || c.path.as_deref().is_some_and(|p| {
+            ctx.kb
+                .is_in_group(ctx.language, p, PathGroupKind::ReadLimit)
+        })
     });
     if checked {
         return;
