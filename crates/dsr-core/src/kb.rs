@@ -466,6 +466,19 @@ pub struct CallKinds {
     pub errors: ErrorCalls,
     #[serde(default)]
     pub operations: OperationNames,
+    #[serde(default)]
+    pub collections: CollectionCalls,
+}
+
+/// The standard libraries' map and option methods (`[collections]`), by which `models::time` follows a value
+/// stored in a map and read back.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionCalls {
+    /// Methods that insert a value under a key; the value is the last argument (`set`, `insert`, `Store`).
+    pub map_inserts: Vec<String>,
+    /// Methods that read a value out of a map or an option without changing what it is (`get`, `copied`).
+    pub value_reads: Vec<String>,
 }
 
 /// What a function's name says about the operation it performs (DEL001 through `models::remote`): a POST
@@ -786,6 +799,35 @@ pub struct HttpClient {
     /// receive is the client's own on its way out, not one a server received.
     #[serde(default)]
     pub transport_methods: Vec<String>,
+    /// Rust: methods of a response that read its whole body into memory, awaited with no arguments
+    /// (reqwest's `bytes`, `text`, `json`): BKP004 asks whether the server is trusted with the size.
+    #[serde(default)]
+    pub body_read_methods: Vec<String>,
+    /// Rust: how a client of the library is given an overall timeout (RES001's fix and advice).
+    #[serde(default)]
+    pub timeout_fix: Option<ClientTimeoutFix>,
+}
+
+/// How a Rust client library's client gets an overall timeout (`[http_client.timeout_fix]`): the builder
+/// method RES001 inserts, how a default client is rewritten into a builder, and the advice given when no edit
+/// is made.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTimeoutFix {
+    /// The builder method that bounds every request, given a `std::time::Duration` (reqwest's `timeout`).
+    #[serde(default)]
+    pub builder_method: Option<String>,
+    /// Constructors that make a client with the default configuration (`new`, `default`), rewritten into
+    /// `builder_constructor` with the timeout and `finish` appended.
+    #[serde(default)]
+    pub default_constructors: Vec<String>,
+    #[serde(default)]
+    pub builder_constructor: Option<String>,
+    /// What turns the builder into a client, as appended (`.build().expect("HTTP client")`).
+    #[serde(default)]
+    pub finish: Option<String>,
+    /// What to do when no edit is offered, in the library's own API (ureq's timeout API differs by version).
+    pub advice: String,
 }
 
 impl HttpClient {

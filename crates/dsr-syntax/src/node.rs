@@ -212,33 +212,57 @@ pub fn awaits_inside_out(call: Node<'_>) -> bool {
             .is_some_and(|f| f.kind() == "await_expression")
 }
 
-/// Node kinds that are function-like scopes (their own `return`, their own parameters) in each grammar.
-/// Rust: whether a `match` arm's pattern takes the failure of a `Result`: `Err(..)` (also written
-/// `Result::Err(..)`), or a future's failed poll, `Poll::Ready(Err(..))`.
+/// Rust: the enum variant a pattern matches, by its last name — `Err` for `Err(e)`, `Result::Err(e)` and
+/// `std::result::Result::Err(e)`, `None` for `None`, `Ready` for `Poll::Ready(..)` — read through a `match`
+/// arm's guard (`Err(e) if …`), a binding (`r @ Err(_)`) and an or-pattern whose alternatives all match the
+/// same variant (`Err(A) | Err(B)`). `None` for anything else: a binding (`e`), a wildcard, a tuple.
+pub fn rust_variant<'s>(pattern: Node<'_>, source: &'s str) -> Option<&'s str> {
+    let last_name = |path: Node<'_>| match path.kind() {
+        "scoped_identifier" => path.child_by_field_name("name").map(|n| text(n, source)),
+        "identifier" => Some(text(path, source)),
+        _ => None,
+    };
+    match pattern.kind() {
+        // A `match` arm's pattern comes wrapped, with its guard, in a `match_pattern`.
+        "match_pattern" => rust_variant(pattern.named_child(0)?, source),
+        "captured_pattern" => rust_variant(named_children(pattern).last()?, source),
+        "tuple_struct_pattern" | "struct_pattern" => {
+            last_name(pattern.child_by_field_name("type")?)
+        }
+        // A bare path is a unit variant (`None`, `Poll::Pending`); a bare lowercase name is a binding.
+        "scoped_identifier" => last_name(pattern),
+        "identifier" => {
+            let name = text(pattern, source);
+            name.starts_with(char::is_uppercase).then_some(name)
+        }
+        "or_pattern" => {
+            let mut variants = named_children(pattern).map(|p| rust_variant(p, source));
+            let first = variants.next()??;
+            variants.all(|v| v == Some(first)).then_some(first)
+        }
+        _ => None,
+    }
+}
+
+/// Rust: whether a pattern takes the failure of a `Result`: `Err(..)` (also written `Result::Err(..)`), or a
+/// future's failed poll, `Poll::Ready(Err(..))`.
 pub fn rust_pattern_is_err(pattern: Node<'_>, source: &str) -> bool {
-    let variant = |p: Node<'_>| {
-        (p.kind() == "tuple_struct_pattern")
-            .then(|| p.child_by_field_name("type"))
-            .flatten()
-            .map(|t| {
-                let path = text(t, source);
-                path.rsplit("::").next().unwrap_or(path).trim()
-            })
-    };
-    // A `match` arm's pattern comes wrapped, with its guard, in a `match_pattern`.
-    let pattern = match pattern.kind() {
-        "match_pattern" => pattern.named_child(0).unwrap_or(pattern),
-        _ => pattern,
-    };
-    match variant(pattern) {
+    match rust_variant(pattern, source) {
         Some("Err") => true,
-        Some("Ready") => named_children(pattern)
-            .nth(1)
-            .is_some_and(|inner| variant(inner) == Some("Err")),
+        Some("Ready") => {
+            let pattern = match pattern.kind() {
+                "match_pattern" => pattern.named_child(0).unwrap_or(pattern),
+                _ => pattern,
+            };
+            named_children(pattern)
+                .nth(1)
+                .is_some_and(|inner| rust_variant(inner, source) == Some("Err"))
+        }
         _ => false,
     }
 }
 
+/// Node kinds that are function-like scopes (their own `return`, their own parameters) in each grammar.
 pub fn function_kinds(language: Language) -> &'static [&'static str] {
     match language {
         Language::Go => &["function_declaration", "method_declaration", "func_literal"],
@@ -382,6 +406,61 @@ mod tests {
             first_string(Language::TypeScript, "const s = `a ${b}`;"),
             None
         );
+    }
+
+    /// The variant of each `match` arm's pattern in `fn f() { match x { … } }`, in order.
+    fn arm_variants(arms: &str) -> Vec<Option<String>> {
+        let source = format!("fn f() {{ match x {{ {arms} }} }}");
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&Language::Rust.grammar().unwrap())
+            .unwrap();
+        let tree = parser.parse(&source, None).unwrap();
+        descendants(tree.root_node())
+            .filter(|n| n.kind() == "match_arm")
+            .filter_map(|arm| arm.child_by_field_name("pattern"))
+            .map(|p| rust_variant(p, &source).map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn rust_variants_are_read_from_the_pattern() {
+        let variant = |s: &str| Some(s.to_string());
+        assert_eq!(
+            arm_variants(
+                "Err(e) if e.is_timeout() => 1, Result::Err(_) => 2, std::result::Result::Ok(v) => 3, \
+                 None => 4, r @ Err(_) => 5, Err(A) | Err(B) => 6"
+            ),
+            vec![
+                variant("Err"),
+                variant("Err"),
+                variant("Ok"),
+                variant("None"),
+                variant("Err"),
+                variant("Err")
+            ]
+        );
+        // A binding, a wildcard, an or-pattern of two variants, and a name that merely starts with `Err`.
+        assert_eq!(
+            arm_variants("e => 1, _ => 2, Ok(_) | Err(_) => 3, ErrorKind::NotFound => 4"),
+            vec![None, None, None, variant("NotFound")]
+        );
+    }
+
+    #[test]
+    fn rust_failure_patterns() {
+        let source = "fn f() { match p { Err(_) => 1, Poll::Ready(Err(_)) => 2, Poll::Ready(Ok(_)) => 3, ErrorKind::Other => 4 } }";
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&Language::Rust.grammar().unwrap())
+            .unwrap();
+        let tree = parser.parse(source, None).unwrap();
+        let failures: Vec<bool> = descendants(tree.root_node())
+            .filter(|n| n.kind() == "match_arm")
+            .filter_map(|arm| arm.child_by_field_name("pattern"))
+            .map(|p| rust_pattern_is_err(p, source))
+            .collect();
+        assert_eq!(failures, vec![true, true, false, false]);
     }
 
     #[test]

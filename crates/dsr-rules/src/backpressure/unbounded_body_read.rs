@@ -394,11 +394,25 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
             .emit(sink);
         return;
     }
-    let to_bytes = path == "hyper::body::to_bytes" || call.callee_text.ends_with("body::to_bytes");
+    // `hyper::body::to_bytes(body)`: a whole-body read of the kb's `read-all` group.
+    let to_bytes = ctx
+        .kb
+        .is_in_group(ctx.language, path, PathGroupKind::ReadAll);
+    // A response method that buffers the whole body (kb `[[http_client]]` `body_read_methods`), and its library.
     let buffering_method = call
         .method
         .as_deref()
-        .filter(|m| matches!(*m, "bytes" | "text" | "json") && call.args.is_empty());
+        .filter(|_| call.args.is_empty())
+        .and_then(|m| {
+            let client = ctx
+                .kb
+                .http_clients(ctx.language)
+                .find(|c| c.body_read_methods.iter().any(|b| b == m))?;
+            Some((
+                m,
+                client.modules.first().map_or("the library", String::as_str),
+            ))
+        });
     // Candidates first: the size-check scan below looks at every call of the function.
     if !to_bytes && buffering_method.is_none() {
         return;
@@ -406,11 +420,15 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     let Some(scope) = function_range(ctx, call) else {
         return;
     };
+    // A size check, a chunked read, or a limit of the kb's `read-limit` group (`http_body_util::Limited::new`).
     let checked = ctx.facts.calls_within(scope).any(|c| {
-        (matches!(
+        matches!(
             c.method.as_deref(),
             Some("content_length" | "size_hint" | "chunk" | "take")
-        ) || c.callee_text.ends_with("Limited::new"))
+        ) || c.path.as_deref().is_some_and(|p| {
+            ctx.kb
+                .is_in_group(ctx.language, p, PathGroupKind::ReadLimit)
+        })
     });
     if checked {
         return;
@@ -425,7 +443,7 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
             .emit(sink);
         return;
     }
-    let Some(method) = buffering_method else {
+    let Some((method, library)) = buffering_method else {
         return;
     };
     if !is_awaited(ctx, call.node) || !is_reqwest_response(ctx, call) {
@@ -433,7 +451,7 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     }
     ctx.finding(&UnboundedBodyRead::META, TextRange::of(call.callee))
         .open_question()
-        .title(format!("`.{method}().await` buffers the whole response body with no size limit (reqwest sets none): is the server trusted to answer with small bodies, error pages included?"))
+        .title(format!("`.{method}().await` buffers the whole response body with no size limit ({library} sets none): is the server trusted to answer with small bodies, error pages included?"))
         .confidence(Confidence::Medium)
         .trigger("the server answers with a huge body (a misrouted download, an error page, a compromised upstream)")
         .expected("`content_length()` checked against a limit, or the body read chunk by chunk with a running total")

@@ -414,8 +414,19 @@ mod go {
 
 mod rust {
     use super::*;
+    use dsr_core::kb::ClientTimeoutFix;
 
-    const TIMEOUT_CALL: &str = ".timeout(std::time::Duration::from_secs(10))";
+    /// The library's builder method given a 10 s timeout: `.timeout(std::time::Duration::from_secs(10))`.
+    fn timeout_call(method: &str) -> String {
+        format!(".{method}(std::time::Duration::from_secs(10))")
+    }
+
+    /// How the site's library gives a client its timeout (kb `[http_client.timeout_fix]`).
+    fn timeout_fix<'k>(ctx: &RuleContext<'k>, path: &str) -> Option<&'k ClientTimeoutFix> {
+        ctx.kb
+            .http_client(ctx.language, path)
+            .and_then(|client| client.timeout_fix.as_ref())
+    }
 
     pub(super) fn check(ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         for site in ctx.clients().sites() {
@@ -433,12 +444,9 @@ mod rust {
                     report(ctx, call, site.path, api, timeout, None, sink)
                 }
                 (Subject::RustClient, timeout) => {
-                    let module = site.path.split("::").next().unwrap_or(site.path);
-                    let fix = if module == "reqwest" && !library_default(timeout) {
-                        client_new_fix(ctx, call)
-                    } else {
-                        None
-                    };
+                    let fix = timeout_fix(ctx, site.path)
+                        .filter(|_| !library_default(timeout))
+                        .and_then(|fix| client_new_fix(ctx, call, fix));
                     report(ctx, call, site.path, api, timeout, fix, sink);
                 }
                 (
@@ -476,7 +484,7 @@ mod rust {
         timeout: ClientTimeout<'t>,
         sink: &mut Vec<Finding>,
     ) {
-        let module = path.split("::").next().unwrap_or(path);
+        let library_fix = timeout_fix(ctx, path);
         let blocking_default = library_default(timeout);
         let (why, open_question) = match timeout {
             ClientTimeout::Set(_) => return,
@@ -488,6 +496,7 @@ mod rust {
             _ => None,
         };
         let fix = build_link.and_then(|link| {
+            let method = library_fix?.builder_method.as_deref()?;
             let member = link.call.child_by_field_name("function")?;
             let before = member.child_by_field_name("value")?;
             let gap = ctx
@@ -495,19 +504,18 @@ mod rust {
                 .get(before.end_byte()..link.method.start_byte())?;
             let text = if gap.contains('\n') {
                 format!(
-                    "\n{}{TIMEOUT_CALL}",
-                    indentation_at(ctx.source, link.method.start_byte())
+                    "\n{}{}",
+                    indentation_at(ctx.source, link.method.start_byte()),
+                    timeout_call(method)
                 )
             } else {
-                TIMEOUT_CALL.to_string()
+                timeout_call(method)
             };
-            (module == "reqwest").then(|| {
-                Fix::edits(
-                    "set a 10 s `.timeout(..)` on the builder",
-                    Applicability::Maybe,
-                    vec![Edit::insert(before.end_byte(), text)],
-                )
-            })
+            Some(Fix::edits(
+                format!("set a 10 s `.{method}(..)` on the builder"),
+                Applicability::Maybe,
+                vec![Edit::insert(before.end_byte(), text)],
+            ))
         });
         let written = &call.callee_text;
         let mut title = format!(
@@ -521,35 +529,51 @@ mod rust {
         }
         let finding = ctx.finding(META, TextRange::of(call.callee)).title(title);
         let expected = "`.timeout(..)` on the builder, or on every request made through the client";
-        let fix = fix.unwrap_or_else(|| advice(module, blocking_default));
+        let fix = fix.unwrap_or_else(|| advice(library_fix, blocking_default));
         emit_client(finding, open_question, expected, fix, sink);
     }
 
-    fn advice(module: &str, blocking: bool) -> Fix {
-        Fix::advice(if blocking {
-            "give the blocking client an explicit `.timeout(..)` that fits the caller's budget"
-        } else if module == "ureq" {
-            "configure the agent with an overall timeout (ureq 2: `AgentBuilder::timeout`, ureq 3: `config_builder().timeout_global(Some(..))`)"
-        } else {
-            "build one `reqwest::Client` with `.timeout(..)` and reuse it for every request"
+    /// The advice when no edit is made: the library's own (kb `timeout_fix.advice`), or for a client bounded
+    /// by its library's default, to make that bound explicit.
+    fn advice(library_fix: Option<&ClientTimeoutFix>, blocking: bool) -> Fix {
+        Fix::advice(match library_fix {
+            _ if blocking => {
+                "give the blocking client an explicit `.timeout(..)` that fits the caller's budget"
+            }
+            Some(fix) => fix.advice.as_str(),
+            None => "give the client an overall timeout that fits the caller's budget",
         })
     }
 
-    /// `Client::new()`/`Client::default()` → `Client::builder().timeout(..).build().expect(..)`: the same
-    /// panic on a broken TLS backend that `new()` has.
-    fn client_new_fix(ctx: &RuleContext<'_>, call: &Call<'_>) -> Option<Fix> {
+    /// `Client::new()`/`Client::default()` → `Client::builder().timeout(..).build().expect(..)` (the kb's
+    /// constructors, builder method and finishing calls): the same panic on a broken TLS backend that `new()`
+    /// has.
+    fn client_new_fix(
+        ctx: &RuleContext<'_>,
+        call: &Call<'_>,
+        library_fix: &ClientTimeoutFix,
+    ) -> Option<Fix> {
+        let method = library_fix.builder_method.as_deref()?;
+        let builder = library_fix.builder_constructor.as_deref()?;
+        let finish = library_fix.finish.as_deref().unwrap_or("");
         let name = call.callee.child_by_field_name("name")?;
-        if !matches!(ctx.node_text(name), "new" | "default") || !call.args.is_empty() {
+        let constructor = ctx.node_text(name);
+        if !library_fix
+            .default_constructors
+            .iter()
+            .any(|c| c == constructor)
+            || !call.args.is_empty()
+        {
             return None;
         }
         Some(Fix::edits(
-            "build the client with a 10 s `.timeout(..)`",
+            format!("build the client with a 10 s `.{method}(..)`"),
             Applicability::Maybe,
             vec![
-                Edit::replace(TextRange::of(name), "builder"),
+                Edit::replace(TextRange::of(name), builder),
                 Edit::insert(
                     call.node.end_byte(),
-                    format!("{TIMEOUT_CALL}.build().expect(\"HTTP client\")"),
+                    format!("{}{finish}", timeout_call(method)),
                 ),
             ],
         ))
@@ -564,7 +588,6 @@ mod rust {
         fix: Option<Fix>,
         sink: &mut Vec<Finding>,
     ) {
-        let module = path.split("::").next().unwrap_or(path);
         let written = &call.callee_text;
         let blocking = library_default(timeout);
         let title = if blocking {
@@ -585,7 +608,7 @@ mod rust {
             .actual(
                 "requests wait as long as the server takes, or as long as the library's default",
             )
-            .fix(fix.unwrap_or_else(|| advice(module, blocking)))
+            .fix(fix.unwrap_or_else(|| advice(timeout_fix(ctx, path), blocking)))
             .emit(sink);
     }
 

@@ -204,9 +204,12 @@ fn discarded<'t>(at: Node<'t>, how: Dropped<'t>) -> ErrorFate<'t> {
 
 /// A Go error variable by its name: `err`, `…err`, `…Err`.
 fn named_as_error(variable: Node<'_>, source: &str) -> bool {
-    let name = node::text(variable, source);
-    variable.kind() == "identifier"
-        && (name == "err" || name.ends_with("Err") || name.ends_with("err"))
+    variable.kind() == "identifier" && is_error_name(node::text(variable, source))
+}
+
+/// Whether a Go name is an error's by convention: `err`, `…err`, `…Err` (`dialErr`, not `errCount`).
+pub(crate) fn is_error_name(name: &str) -> bool {
+    name == "err" || name.ends_with("Err") || name.ends_with("err")
 }
 
 /// Whether the Go error variable `name` that `statement` assigns is read on some path before it is assigned
@@ -554,7 +557,8 @@ fn rust_error_fate<'t>(
     }
 }
 
-/// `if let Err(e) = f()` (the body handles the failure) or `if let Ok(v) = f()` (the `else`, if any, does).
+/// `if let Err(e) = f()` (the body handles the failure) or `if let Ok(v) = f()` (the `else`, if any, does),
+/// also written `Result::Err(e)`; read on the pattern's tree, so `if let ErrorKind::X = …` is neither.
 fn rust_let_branch<'t>(
     facts: &FileFacts<'t>,
     condition: Node<'t>,
@@ -567,16 +571,13 @@ fn rust_let_branch<'t>(
     else {
         return ErrorFate::Unknown;
     };
-    let pattern = condition
+    let variant = condition
         .child_by_field_name("pattern")
-        .map(|p| node::text(p, source))
-        .unwrap_or("");
-    let failure = if pattern.starts_with("Err(") {
-        check.child_by_field_name("consequence")
-    } else if pattern.starts_with("Ok(") {
-        check.child_by_field_name("alternative")
-    } else {
-        return ErrorFate::Unknown;
+        .and_then(|p| node::rust_variant(p, source));
+    let failure = match variant {
+        Some("Err") => check.child_by_field_name("consequence"),
+        Some("Ok") => check.child_by_field_name("alternative"),
+        _ => return ErrorFate::Unknown,
     };
     branch(facts, check, failure, source, hands_back)
 }
@@ -597,7 +598,7 @@ fn rust_match_branch<'t>(
         .unwrap_or_default();
     let failure = arms.iter().find(|arm| {
         arm.child_by_field_name("pattern")
-            .is_some_and(|p| node::text(p, source).starts_with("Err"))
+            .is_some_and(|p| node::rust_variant(p, source) == Some("Err"))
     });
     let Some(failure) = failure else {
         return ErrorFate::Unknown;

@@ -2459,17 +2459,9 @@ fn tail_names(text: &str) -> Vec<String> {
     names
 }
 
-/// `Ok(_)`/`Some(_)` → success, `Err(_)`/`None` → failure.
+/// `Ok(_)`/`Some(_)` → success, `Err(_)`/`None` → failure (the pattern's variant, `Result::Err(_)` included).
 fn rust_pattern_polarity(pattern: Node<'_>, source: &str) -> Option<bool> {
-    let text = node::text(pattern, source).trim_start();
-    let head = text
-        .split(['(', ' ', '{'])
-        .next()
-        .unwrap_or("")
-        .rsplit("::")
-        .next()
-        .unwrap_or("");
-    match head {
+    match node::rust_variant(pattern, source)? {
         "Ok" | "Some" => Some(true),
         "Err" | "None" => Some(false),
         _ => None,

@@ -6,13 +6,14 @@
 //! a `poll` (`impl Future`/`Stream`) that arms a sleep when its remote future fails and starts the remote call
 //! again once the sleep is over.
 
-use dsr_syntax::node::{self, Mention};
+use dsr_syntax::node::{self, Mention, Wrappers};
 use dsr_syntax::{Language, TextRange};
 use rustc_hash::FxHashSet;
 use tree_sitter::Node;
 
 use super::{Analyzer, Counter, Delay, Retry, RetryKind};
 use crate::facts::Call;
+use crate::models::error_fate::is_error_name;
 
 /// Names of timer calls that run a callback later, with the argument holding the callback and the one
 /// holding the delay: `setTimeout(fn, ms)`, `time.AfterFunc(d, fn)`.
@@ -301,22 +302,91 @@ impl<'t> Analyzer<'_, 't> {
         false
     }
 
-    /// `err != nil` (Go), `let Err(_) = …` (Rust), `err`/`error` truthiness (TypeScript callbacks).
+    /// Whether an `if` condition holds only on failure, read on its tree through parentheses, `&&`, `||` and
+    /// Rust let chains: Go `x != nil` where `x` is an error by name (`err`, `dialErr`, a field `c.err`; not
+    /// `errCount`), Rust `let Err(_) = …` (also `Result::Err`, nested as `Some(Err(_))`), `.is_err()` and
+    /// `matches!(r, Err(..))`, TypeScript `err`/`error`/`e` and `x.error` truthiness and `!res.ok`. A string or
+    /// comment that spells one of these is not one.
     fn is_failure_condition(&self, condition: Node<'t>) -> bool {
-        let text = self.text(condition);
-        match self.language {
-            Language::Go => {
-                let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-                compact.contains("err!=nil")
+        let condition = node::strip_wrappers(condition, Wrappers::PARENS);
+        let operator = || super::operator(condition, self.source);
+        let sides = || {
+            [
+                condition.child_by_field_name("left"),
+                condition.child_by_field_name("right"),
+            ]
+            .into_iter()
+            .flatten()
+        };
+        let field = |name: &str| {
+            condition
+                .child_by_field_name(name)
+                .map_or("", |f| self.text(f))
+        };
+        match (self.language, condition.kind()) {
+            (_, "binary_expression") if matches!(operator(), "&&" | "||") => {
+                sides().any(|side| self.is_failure_condition(side))
             }
-            Language::Rust => text.contains("Err(") || text.contains(".is_err()"),
-            _ => {
-                let trimmed = text.trim_matches(|c| c == '(' || c == ')' || c == ' ');
-                matches!(trimmed, "err" | "error" | "e")
-                    || trimmed.ends_with(".error")
-                    || trimmed.starts_with("!res.ok")
-                    || trimmed.starts_with("!response.ok")
+            (Language::Go, "binary_expression") => {
+                let is_error = |side: Node<'t>| match side.kind() {
+                    "identifier" => is_error_name(self.text(side)),
+                    "selector_expression" => side
+                        .child_by_field_name("field")
+                        .is_some_and(|f| is_error_name(self.text(f))),
+                    _ => false,
+                };
+                operator() == "!="
+                    && sides().any(|side| side.kind() == "nil")
+                    && sides().any(is_error)
             }
+            (Language::Rust, "let_chain") => {
+                node::named_children(condition).any(|c| self.is_failure_condition(c))
+            }
+            (Language::Rust, "let_condition") => {
+                condition.child_by_field_name("pattern").is_some_and(|p| {
+                    node::descendants(p).any(|d| {
+                        d.kind() == "tuple_struct_pattern"
+                            && node::rust_variant(d, self.source) == Some("Err")
+                    })
+                })
+            }
+            (Language::Rust, "call_expression") => {
+                let method = condition
+                    .child_by_field_name("function")
+                    .filter(|f| f.kind() == "field_expression")
+                    .and_then(|f| f.child_by_field_name("field"));
+                let no_arguments = condition
+                    .child_by_field_name("arguments")
+                    .is_some_and(|a| a.named_child_count() == 0);
+                method.is_some_and(|m| self.text(m) == "is_err") && no_arguments
+            }
+            // `matches!(result, Err(_))`: the macro's tokens name the variant.
+            (Language::Rust, "macro_invocation") => {
+                field("macro") == "matches"
+                    && node::named_children(condition)
+                        .filter(|t| t.kind() == "token_tree")
+                        .flat_map(node::named_children)
+                        .any(|t| t.kind() == "identifier" && self.text(t) == "Err")
+            }
+            (Language::TypeScript | Language::Tsx, "identifier") => {
+                matches!(self.text(condition), "err" | "error" | "e")
+            }
+            (Language::TypeScript | Language::Tsx, "member_expression") => {
+                field("property") == "error"
+            }
+            // `!res.ok`: a response whose status is not a success.
+            (Language::TypeScript | Language::Tsx, "unary_expression") => {
+                operator() == "!"
+                    && condition
+                        .child_by_field_name("argument")
+                        .map(|a| node::strip_wrappers(a, Wrappers::PARENS))
+                        .is_some_and(|a| {
+                            a.kind() == "member_expression"
+                                && a.child_by_field_name("property")
+                                    .is_some_and(|p| self.text(p) == "ok")
+                        })
+            }
+            _ => false,
         }
     }
 

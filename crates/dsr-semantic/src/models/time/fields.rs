@@ -7,25 +7,11 @@
 //! `self.f.get(&k).copied()`), directly or through one local. The type is what the method belongs to (the
 //! receiver's type, the `impl` type, the class), so a field of the same name on another type does not pair.
 
+use dsr_core::kb::CallKinds;
 use dsr_syntax::{node, Language};
 use tree_sitter::Node;
 
 use super::Builder;
-
-/// Methods that insert a value under a key: the value is the last argument.
-const MAP_INSERTS: &[&str] = &["set", "insert", "Store", "put", "Set"];
-
-/// Methods that read a value out of a map or an option without changing what it is.
-const MAP_READS: &[&str] = &[
-    "get",
-    "Load",
-    "copied",
-    "cloned",
-    "unwrap",
-    "expect",
-    "unwrap_or",
-    "unwrap_or_default",
-];
 
 /// How many steps (wrappers, one local) a field read is followed through.
 const MAX_STEPS: usize = 8;
@@ -106,10 +92,13 @@ impl<'t> Builder<'_, 't, '_> {
             }
             "call_expression" => {
                 let call = self.call_at(n)?;
-                let read = call
-                    .method
-                    .as_deref()
-                    .is_some_and(|m| MAP_READS.contains(&m));
+                let read = call.method.as_deref().is_some_and(|m| {
+                    CallKinds::builtin()
+                        .collections
+                        .value_reads
+                        .iter()
+                        .any(|r| r == m)
+                });
                 if !read {
                     return None;
                 }
@@ -183,10 +172,13 @@ impl<'t> Builder<'_, 't, '_> {
             // `this.f.set(k, v)`, `self.f.insert(k, v)`: a map kept in a field.
             "argument_list" | "arguments" => {
                 let call = self.call_at(self.facts.parent(parent)?)?;
-                let inserts = call
-                    .method
-                    .as_deref()
-                    .is_some_and(|m| MAP_INSERTS.contains(&m));
+                let inserts = call.method.as_deref().is_some_and(|m| {
+                    CallKinds::builtin()
+                        .collections
+                        .map_inserts
+                        .iter()
+                        .any(|i| i == m)
+                });
                 if !inserts || call.args.last().is_none_or(|a| a.id() != value.id()) {
                     return None;
                 }
