@@ -133,6 +133,14 @@ impl WorkspaceIndex {
         }
     }
 
+    /// An empty index over the same workspace layout (its manifests read once for both).
+    pub fn sharing_layout(&self) -> Self {
+        WorkspaceIndex {
+            layout: self.layout.clone(),
+            ..Self::default()
+        }
+    }
+
     /// Adds or replaces a file's summary. Call [`WorkspaceIndex::link`] after a batch of changes.
     pub fn insert(&mut self, path: PathBuf, summary: FileSummary) {
         let place = summary
@@ -551,17 +559,18 @@ impl Linked {
             }
         }
         // Effect lists only grow: a call site whose targets' lists have not grown since it was last followed
-        // would add nothing, and is skipped (the same result as following every call site every round).
-        let mut followed: Vec<Option<Vec<usize>>> = vec![None; edges.len()];
+        // would add nothing, and is skipped (the same result as following every call site every round). As
+        // they only grow, the sum of their lengths tells whether any grew.
+        let mut followed: Vec<Option<usize>> = vec![None; edges.len()];
         for _ in 0..MAX_DEPTH {
             let mut changed = false;
             for (edge, (file, function, site, targets)) in edges.iter().enumerate() {
-                let lengths: Vec<usize> = targets
+                let lengths: usize = targets
                     .functions
                     .iter()
                     .map(|&(f, g)| effects[f][g].len())
-                    .collect();
-                if followed[edge].as_ref() == Some(&lengths) {
+                    .sum();
+                if followed[edge] == Some(lengths) {
                     continue;
                 }
                 followed[edge] = Some(lengths);
