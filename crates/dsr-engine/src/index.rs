@@ -63,6 +63,8 @@ const FOLDER_PART_BYTES: usize = 1 << 20;
 struct Summarized {
     summary: FileSummary,
     questions: Arc<RecordedQuestions>,
+    /// Summarized a second time through its folder's declarations.
+    in_folder: bool,
 }
 
 fn build_with(
@@ -95,11 +97,13 @@ fn build_with(
     }
     let mut summaries: Vec<Option<FileSummary>> = Vec::with_capacity(files.len());
     let mut questions: Vec<Option<Arc<RecordedQuestions>>> = Vec::with_capacity(files.len());
+    let mut in_folder = Vec::with_capacity(files.len());
     for slot in slots {
-        match slot
+        let summarized = slot
             .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-        {
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        in_folder.push(summarized.as_ref().is_some_and(|s| s.in_folder));
+        match summarized {
             Some(summarized) => {
                 summaries.push(Some(summarized.summary));
                 questions.push(Some(summarized.questions));
@@ -169,7 +173,9 @@ fn build_with(
     );
     tracing::debug!(
         files = files.len(),
+        summarized_in_folder = in_folder.iter().filter(|&&f| f).count(),
         summarized_again = again.len(),
+        summarized_again_after_folder = again.iter().filter(|&&i| in_folder[i]).count(),
         "workspace index"
     );
     drop(declarations);
@@ -271,7 +277,14 @@ fn summarize_part(
         let questions = Arc::new(RecordedQuestions::new());
         let Some(tree) = tree else {
             let summary = FileSummary::default();
-            out.push((*i, Summarized { summary, questions }));
+            out.push((
+                *i,
+                Summarized {
+                    summary,
+                    questions,
+                    in_folder: false,
+                },
+            ));
             continue;
         };
         let facts = FileFacts::compute_in_workspace(
@@ -283,7 +296,15 @@ fn summarize_part(
         let summary = engine.summarize_facts(path, *language, text, tree.as_ref(), &facts);
         // Only a file that asked something may be summarized again from its facts.
         let facts = (!questions.is_empty()).then_some(facts);
-        held.push((k, facts, Summarized { summary, questions }));
+        held.push((
+            k,
+            facts,
+            Summarized {
+                summary,
+                questions,
+                in_folder: false,
+            },
+        ));
     }
     let asking = held.iter().any(|(_, facts, _)| facts.is_some());
     if asking && held.len() > 1 {
@@ -311,6 +332,7 @@ fn summarize_part(
             let tree = trees[*k].as_ref().and_then(Option::as_ref);
             summarized.summary = engine.summarize_facts(path, *language, text, tree, facts);
             summarized.questions = questions;
+            summarized.in_folder = true;
         }
     }
     for (k, facts, summarized) in held {
