@@ -202,7 +202,7 @@ fn lock<T>(slot: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The files (by index into `files`) grouped by the folder they are in, in the order of `files`.
+/// The files (by index into `files`) grouped by the folder they are in, each in the order of `files`.
 fn folders(files: &[&(PathBuf, Language)]) -> Vec<Vec<usize>> {
     let mut by_folder: rustc_hash::FxHashMap<&Path, usize> = rustc_hash::FxHashMap::default();
     let mut folders: Vec<Vec<usize>> = Vec::new();
@@ -214,6 +214,8 @@ fn folders(files: &[&(PathBuf, Language)]) -> Vec<Vec<usize>> {
         });
         folders[at].push(i);
     }
+    // The largest first, so that a large folder does not start last while the other threads run out of work.
+    folders.sort_by_key(|folder| std::cmp::Reverse(folder.len()));
     folders
 }
 
