@@ -138,6 +138,30 @@ fn build_with(
             }
         })
         .collect();
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        // Which questions the workspace answers otherwise: where the files summarized again come from.
+        let mut by_kind = [[0usize; 3]; 4];
+        for &i in &again {
+            let (path, language) = files[i];
+            let (Some(asked), Some(view)) = (&questions[i], declarations.view(path, *language))
+            else {
+                continue;
+            };
+            let counts = asked.answered_differently_by_kind(&*view);
+            let row = match language {
+                Language::Go => 0,
+                Language::Rust => 1,
+                Language::TypeScript => 2,
+                _ => 3,
+            };
+            for (kind, count) in counts.iter().enumerate() {
+                by_kind[row][kind] += usize::from(*count > 0);
+            }
+        }
+        tracing::debug!(
+            "files summarized again, by language (Go, Rust, TS, TSX/JS) and by the kind of question answered otherwise (field, canonical, return type): {by_kind:?}"
+        );
+    }
     drop(questions);
     // Their first summaries go before the second ones are made.
     for &i in &again {
@@ -267,17 +291,17 @@ fn summarize_part(
     out: &mut Vec<(usize, Summarized)>,
 ) {
     let limit = engine.config().limits.parse_timeout;
-    // A file that does not parse in time has an empty summary that asks nothing (as `summarize_source`).
-    let trees: Vec<Option<Option<tree_sitter::Tree>>> = texts
-        .iter()
-        .map(|(i, text)| crate::parse::parse(files[*i].1, text, limit).ok())
-        .collect();
+    // Each file is parsed, its facts computed and its summary made one after the other, while its tree is in
+    // the cache; the trees stay (set once each, borrowed by the facts held) until the part is done.
+    let trees: Vec<std::cell::OnceCell<Option<tree_sitter::Tree>>> =
+        texts.iter().map(|_| std::cell::OnceCell::new()).collect();
     // Per parsed file (by position in `texts`): its facts while it may be summarized again, and its summary.
     let mut held: Vec<(usize, Option<FileFacts<'_>>, Summarized)> = Vec::with_capacity(texts.len());
-    for (k, ((i, text), tree)) in texts.iter().zip(&trees).enumerate() {
+    for (k, (i, text)) in texts.iter().enumerate() {
         let (path, language) = files[*i];
         let questions = Arc::new(RecordedQuestions::new());
-        let Some(tree) = tree else {
+        // A file that does not parse in time has an empty summary that asks nothing (as `summarize_source`).
+        let Ok(parsed) = crate::parse::parse(*language, text, limit) else {
             let summary = FileSummary::default();
             out.push((
                 *i,
@@ -289,6 +313,7 @@ fn summarize_part(
             ));
             continue;
         };
+        let tree = trees[k].get_or_init(|| parsed);
         let facts = FileFacts::compute_in_workspace(
             *language,
             tree.as_ref(),
@@ -331,7 +356,7 @@ fn summarize_part(
             }
             let questions = Arc::new(RecordedQuestions::answering_with(view));
             facts.rebind_workspace(Some(questions.clone() as Arc<dyn WorkspaceTypes>));
-            let tree = trees[*k].as_ref().and_then(Option::as_ref);
+            let tree = trees[*k].get().and_then(Option::as_ref);
             summarized.summary = engine.summarize_facts(path, *language, text, tree, facts);
             summarized.questions = questions;
             summarized.in_folder = true;

@@ -116,6 +116,22 @@ impl RecordedQuestions {
             .iter()
             .any(|(question, answer)| question.ask(types) != *answer)
     }
+
+    /// How many of the questions asked `types` answers otherwise than they were answered, by kind: a field's
+    /// type, a type's canonical name, a function's return type (for measurements).
+    pub fn answered_differently_by_kind(&self, types: &dyn WorkspaceTypes) -> [usize; 3] {
+        let mut counts = [0; 3];
+        for (question, answer) in self.asked().iter() {
+            if question.ask(types) != *answer {
+                counts[match question {
+                    TypeQuestion::Field { .. } => 0,
+                    TypeQuestion::Canonical(_) => 1,
+                    TypeQuestion::ReturnType { .. } => 2,
+                }] += 1;
+            }
+        }
+        counts
+    }
 }
 
 impl WorkspaceTypes for RecordedQuestions {
