@@ -291,12 +291,11 @@ fn summarize_part(
     out: &mut Vec<(usize, Summarized)>,
 ) {
     let limit = engine.config().limits.parse_timeout;
-    // Each file is parsed, its facts computed and its summary made one after the other, while its tree is in
-    // the cache; the trees stay (set once each, borrowed by the facts held) until the part is done.
+    // The trees of the files that may be summarized again (set once each, borrowed by their facts then).
     let trees: Vec<std::cell::OnceCell<Option<tree_sitter::Tree>>> =
         texts.iter().map(|_| std::cell::OnceCell::new()).collect();
-    // Per parsed file (by position in `texts`): its facts while it may be summarized again, and its summary.
-    let mut held: Vec<(usize, Option<FileFacts<'_>>, Summarized)> = Vec::with_capacity(texts.len());
+    // Per parsed file (by position in `texts`): whether its tree is kept, and its summary.
+    let mut held: Vec<(usize, bool, Summarized)> = Vec::with_capacity(texts.len());
     for (k, (i, text)) in texts.iter().enumerate() {
         let (path, language) = files[*i];
         let questions = Arc::new(RecordedQuestions::new());
@@ -313,19 +312,23 @@ fn summarize_part(
             ));
             continue;
         };
-        let tree = trees[k].get_or_init(|| parsed);
         let facts = FileFacts::compute_in_workspace(
             *language,
-            tree.as_ref(),
+            parsed.as_ref(),
             text,
             Some(questions.clone() as Arc<dyn WorkspaceTypes>),
         );
-        let summary = engine.summarize_facts(path, *language, text, tree.as_ref(), &facts);
-        // Only a file that asked something may be summarized again from its facts.
-        let facts = (!questions.is_empty()).then_some(facts);
+        let summary = engine.summarize_facts(path, *language, text, parsed.as_ref(), &facts);
+        drop(facts);
+        // Only the tree of a file that asked what its folder may answer is kept; the others go at once, so
+        // that the next file is parsed into memory still in the cache.
+        let kept = questions.may_be_answered_nearby();
+        if kept {
+            let _ = trees[k].set(parsed);
+        }
         held.push((
             k,
-            facts,
+            kept,
             Summarized {
                 summary,
                 questions,
@@ -333,8 +336,7 @@ fn summarize_part(
             },
         ));
     }
-    let asking = held.iter().any(|(_, facts, _)| facts.is_some());
-    if asking && held.len() > 1 {
+    if held.iter().any(|(_, kept, _)| *kept) && held.len() > 1 {
         let mut part = layout.sharing_layout();
         for (k, _, summarized) in &held {
             let path = &files[texts[*k].0].0;
@@ -342,10 +344,10 @@ fn summarize_part(
         }
         part.link();
         let declarations = part.snapshot();
-        for (k, facts, summarized) in &mut held {
-            let Some(facts) = facts else {
+        for (k, kept, summarized) in &mut held {
+            if !*kept {
                 continue;
-            };
+            }
             let (i, text) = &texts[*k];
             let (path, language) = files[*i];
             let Some(view) = declarations.view(path, *language) else {
@@ -354,16 +356,21 @@ fn summarize_part(
             if !summarized.questions.any_answered_differently(&*view) {
                 continue;
             }
+            // Summarized again from the kept tree (no parse), through the part's declarations.
             let questions = Arc::new(RecordedQuestions::answering_with(view));
-            facts.rebind_workspace(Some(questions.clone() as Arc<dyn WorkspaceTypes>));
             let tree = trees[*k].get().and_then(Option::as_ref);
-            summarized.summary = engine.summarize_facts(path, *language, text, tree, facts);
+            let facts = FileFacts::compute_in_workspace(
+                *language,
+                tree,
+                text,
+                Some(questions.clone() as Arc<dyn WorkspaceTypes>),
+            );
+            summarized.summary = engine.summarize_facts(path, *language, text, tree, &facts);
             summarized.questions = questions;
             summarized.in_folder = true;
         }
     }
-    for (k, facts, summarized) in held {
-        drop(facts);
+    for (k, _, summarized) in held {
         out.push((texts[k].0, summarized));
     }
 }

@@ -250,16 +250,6 @@ impl<'t> FileFacts<'t> {
         self.types = index;
     }
 
-    /// Binds receivers through `workspace` from now on: every receiver type is worked out again when next
-    /// asked (the rest of the facts do not depend on the workspace). Indexing summarizes a file a second time
-    /// this way, without parsing it or walking its tree again.
-    pub fn rebind_workspace(&mut self, workspace: Option<std::sync::Arc<dyn WorkspaceTypes>>) {
-        self.workspace = workspace;
-        for cached in &mut self.types.receivers {
-            *cached = std::sync::OnceLock::new();
-        }
-    }
-
     /// What the receiver of a method call is bound to: a parameter's or variable's declared type, a field's
     /// declared type (or the value stored in it), or the constructor/factory whose result a variable holds.
     pub fn receiver_type(&self, call: &Call<'t>) -> ReceiverType {

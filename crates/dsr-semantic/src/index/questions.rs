@@ -104,6 +104,16 @@ impl RecordedQuestions {
         self.len() == 0
     }
 
+    /// Whether some question asked could be about a declaration of a file nearby (of the same folder): a
+    /// field or the canonical name of a type, or the return type of a function called without a path.
+    /// A call through an imported package or module's path is answered by another folder's declarations.
+    pub fn may_be_answered_nearby(&self) -> bool {
+        self.asked().keys().any(|question| match question {
+            TypeQuestion::Field { .. } | TypeQuestion::Canonical(_) => true,
+            TypeQuestion::ReturnType { path, .. } => path.is_none(),
+        })
+    }
+
     /// Whether some question asked was answered (not every answer was "nothing").
     pub fn any_answer(&self) -> bool {
         self.asked().values().any(Option::is_some)
