@@ -144,7 +144,20 @@ impl Engine {
             IndexPass::Effects(None) => None,
         };
         let facts = FileFacts::compute_in_workspace(language, tree, source, types);
-        let ctx = RuleContext::new(path, language, source, tree, &facts, &self.kb)
+        self.summarize_facts(path, language, source, tree, &facts)
+    }
+
+    /// [`Engine::summarize`] from facts already computed (indexing keeps a file's facts to summarize it again
+    /// once more of the workspace's declarations are known).
+    pub fn summarize_facts(
+        &self,
+        path: &Path,
+        language: Language,
+        source: &str,
+        tree: Option<&Tree>,
+        facts: &FileFacts<'_>,
+    ) -> FileSummary {
+        let ctx = RuleContext::new(path, language, source, tree, facts, &self.kb)
             .with_sql_settings(&self.config.sql);
         FileSummary::compute(&ctx)
     }

@@ -1,22 +1,24 @@
 //! Building the workspace index for a front end, the same for the CLI (in parallel, before any rule runs), the
-//! language server (in the background) and the multi-file fixtures: every file summarized once while what it
-//! asks of the other files' declarations is recorded (and answered "nothing"); the declarations linked; then
-//! only the files whose questions the linked declarations answer summarized again, with receivers bound to
-//! the types other files declare; everything linked and propagated. A file that asks nothing the workspace
-//! answers is parsed once.
+//! language server (in the background) and the multi-file fixtures. Files are summarized a folder at a time:
+//! each file once while what it asks of the other files' declarations is recorded (and answered "nothing");
+//! then, with the folder's trees and facts still at hand, the files whose questions the folder's own
+//! declarations answer (a Go method of a type another file of the package declares) once more, through those
+//! declarations, recording the answers. Once every file's declarations are linked, only the files whose
+//! questions the whole workspace answers otherwise than they were answered are summarized again from their
+//! text; then everything is linked and propagated. Most files are parsed once.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use dsr_core::Language;
+use dsr_semantic::facts::{FileFacts, WorkspaceTypes};
 use dsr_semantic::index::{FileSummary, RecordedQuestions, WorkspaceIndex};
 
 use crate::engine::{Engine, IndexPass};
 
-/// Runs `task` for every index below `count` and collects the results in order: sequentially, or on a thread
-/// pool (the CLI passes rayon's).
-pub type Mapper<'m> =
-    &'m dyn Fn(&(dyn Fn(usize) -> Option<FileSummary> + Sync), usize) -> Vec<Option<FileSummary>>;
+/// Runs `task` for every index below `count`, sequentially or on a thread pool (the CLI passes rayon's);
+/// each task says how many files it summarized (for progress).
+pub type Mapper<'m> = &'m dyn Fn(&(dyn Fn(usize) -> usize + Sync), usize);
 
 /// Indexes `files` (paths as the analyses will name them, relative to `root` or absolute); `read` gives a
 /// file's text (`None`: skipped, as the intake says). The index can be changed and linked again (the language
@@ -52,6 +54,19 @@ enum Lifetime {
     Once,
 }
 
+/// The source of a folder whose trees and facts are held together while it is summarized: beyond it a
+/// folder is summarized in parts of about this size (each part's declarations answering its own files), so
+/// that memory stays a few of these per thread whatever the folder.
+const FOLDER_PART_BYTES: usize = 1 << 20;
+
+/// A file's summary and the questions it was made with (the answers it got).
+struct Summarized {
+    summary: FileSummary,
+    questions: Arc<RecordedQuestions>,
+    /// Summarized a second time through its folder's declarations.
+    in_folder: bool,
+}
+
 fn build_with(
     engine: &Engine,
     root: PathBuf,
@@ -65,23 +80,40 @@ fn build_with(
         .iter()
         .filter(|(_, language)| *language != Language::Sql)
         .collect();
-    let questions: Vec<Arc<RecordedQuestions>> = files
-        .iter()
-        .map(|_| Arc::new(RecordedQuestions::new()))
-        .collect();
-    let mut summaries: Vec<Option<FileSummary>> = map(
-        &|i| {
-            let (path, language) = files[i];
-            let text = read(path, *language)?;
-            Some(engine.summarize_source(
-                path,
-                *language,
-                &text,
-                IndexPass::Recording(&questions[i]),
-            ))
-        },
-        files.len(),
-    );
+    let folders = folders(&files);
+    let slots: Vec<Mutex<Option<Summarized>>> = files.iter().map(|_| Mutex::default()).collect();
+    {
+        let layout = &index;
+        map(
+            &|g| {
+                let folder = &folders[g];
+                for (i, summarized) in summarize_folder(engine, layout, &files, folder, read) {
+                    *lock(&slots[i]) = Some(summarized);
+                }
+                folder.len()
+            },
+            folders.len(),
+        );
+    }
+    let mut summaries: Vec<Option<FileSummary>> = Vec::with_capacity(files.len());
+    let mut questions: Vec<Option<Arc<RecordedQuestions>>> = Vec::with_capacity(files.len());
+    let mut in_folder = Vec::with_capacity(files.len());
+    for slot in slots {
+        let summarized = slot
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        in_folder.push(summarized.as_ref().is_some_and(|s| s.in_folder));
+        match summarized {
+            Some(summarized) => {
+                summaries.push(Some(summarized.summary));
+                questions.push(Some(summarized.questions));
+            }
+            None => {
+                summaries.push(None);
+                questions.push(None);
+            }
+        }
+    }
     // The declarations alone answer the questions: linked without calls, nothing is resolved or propagated.
     for (summary, (path, _)) in summaries.iter().zip(&files) {
         if let Some(summary) = summary {
@@ -90,19 +122,46 @@ fn build_with(
     }
     index.link();
     let declarations = index.snapshot();
-    // Only files whose summary the declarations change: one that asked nothing the workspace answers would
-    // be summarized the same. A file the index gives no view (no module to place it in) is summarized as
-    // without a workspace, which differs from recording in what a Go method's receiver is taken for.
+    // Only files whose summary the declarations change: one each of whose questions the workspace answers as
+    // it was answered would be summarized the same. A file the index gives no view (no module to place it
+    // in) is summarized as without a workspace, which differs from recording in what a Go method's receiver
+    // is taken for.
     let again: Vec<usize> = (0..files.len())
-        .filter(|&i| summaries[i].is_some() && !questions[i].is_empty())
         .filter(|&i| {
+            let Some(asked) = questions[i].as_ref().filter(|q| !q.is_empty()) else {
+                return false;
+            };
             let (path, language) = files[i];
             match declarations.view(path, *language) {
-                Some(view) => questions[i].any_answered(&*view),
+                Some(view) => asked.any_answered_differently(&*view),
                 None => true,
             }
         })
         .collect();
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        // Which questions the workspace answers otherwise: where the files summarized again come from.
+        let mut by_kind = [[0usize; 3]; 4];
+        for &i in &again {
+            let (path, language) = files[i];
+            let (Some(asked), Some(view)) = (&questions[i], declarations.view(path, *language))
+            else {
+                continue;
+            };
+            let counts = asked.answered_differently_by_kind(&*view);
+            let row = match language {
+                Language::Go => 0,
+                Language::Rust => 1,
+                Language::TypeScript => 2,
+                _ => 3,
+            };
+            for (kind, count) in counts.iter().enumerate() {
+                by_kind[row][kind] += usize::from(*count > 0);
+            }
+        }
+        tracing::debug!(
+            "files summarized again, by language (Go, Rust, TS, TSX/JS) and by the kind of question answered otherwise (field, canonical, return type): {by_kind:?}"
+        );
+    }
     drop(questions);
     // Their first summaries go before the second ones are made.
     for &i in &again {
@@ -115,10 +174,13 @@ fn build_with(
             }
         }
     }
-    let second = map(
+    let second: Vec<Mutex<Option<FileSummary>>> = again.iter().map(|_| Mutex::default()).collect();
+    map(
         &|k| {
             let (path, language) = files[again[k]];
-            let text = read(path, *language)?;
+            let Some(text) = read(path, *language) else {
+                return 1;
+            };
             let mut summary = engine.summarize_source(
                 path,
                 *language,
@@ -128,18 +190,23 @@ fn build_with(
             if lifetime == Lifetime::Once {
                 declarations.keep_resolvable_calls(path, &mut summary);
             }
-            Some(summary)
+            *lock(&second[k]) = Some(summary);
+            1
         },
         again.len(),
     );
     tracing::debug!(
         files = files.len(),
+        summarized_in_folder = in_folder.iter().filter(|&&f| f).count(),
         summarized_again = again.len(),
+        summarized_again_after_folder = again.iter().filter(|&&i| in_folder[i]).count(),
         "workspace index"
     );
     drop(declarations);
     for (summary, &i) in second.into_iter().zip(&again) {
-        summaries[i] = summary;
+        summaries[i] = summary
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
     }
     for (summary, (path, _)) in summaries.into_iter().zip(&files) {
         if let Some(summary) = summary {
@@ -153,12 +220,166 @@ fn build_with(
     index
 }
 
+fn lock<T>(slot: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned slot only means a task panicked after filling it: what it holds is whole.
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The files (by index into `files`) grouped by the folder they are in, each in the order of `files`.
+fn folders(files: &[&(PathBuf, Language)]) -> Vec<Vec<usize>> {
+    let mut by_folder: rustc_hash::FxHashMap<&Path, usize> = rustc_hash::FxHashMap::default();
+    let mut folders: Vec<Vec<usize>> = Vec::new();
+    for (i, (path, _)) in files.iter().enumerate() {
+        let folder = path.parent().unwrap_or(Path::new(""));
+        let at = *by_folder.entry(folder).or_insert_with(|| {
+            folders.push(Vec::new());
+            folders.len() - 1
+        });
+        folders[at].push(i);
+    }
+    // The largest first, so that a large folder does not start last while the other threads run out of work.
+    folders.sort_by_key(|folder| std::cmp::Reverse(folder.len()));
+    folders
+}
+
+/// Summarizes the files of one folder (in parts of about [`FOLDER_PART_BYTES`]): each once while recording its
+/// questions, then those whose questions the part's own declarations answer once more through them, from the
+/// same trees and facts. `layout` lends its workspace layout to the part's declarations.
+fn summarize_folder(
+    engine: &Engine,
+    layout: &WorkspaceIndex,
+    files: &[&(PathBuf, Language)],
+    folder: &[usize],
+    read: &(dyn Fn(&Path, Language) -> Option<String> + Sync),
+) -> Vec<(usize, Summarized)> {
+    let texts: Vec<(usize, String)> = folder
+        .iter()
+        .filter_map(|&i| {
+            let (path, language) = files[i];
+            read(path, *language).map(|text| (i, text))
+        })
+        .collect();
+    let mut out = Vec::with_capacity(texts.len());
+    let mut part_start = 0;
+    while part_start < texts.len() {
+        let mut part_end = part_start;
+        let mut bytes = 0;
+        while part_end < texts.len()
+            && (part_end == part_start || bytes + texts[part_end].1.len() <= FOLDER_PART_BYTES)
+        {
+            bytes += texts[part_end].1.len();
+            part_end += 1;
+        }
+        summarize_part(
+            engine,
+            layout,
+            files,
+            &texts[part_start..part_end],
+            &mut out,
+        );
+        part_start = part_end;
+    }
+    out
+}
+
+fn summarize_part(
+    engine: &Engine,
+    layout: &WorkspaceIndex,
+    files: &[&(PathBuf, Language)],
+    texts: &[(usize, String)],
+    out: &mut Vec<(usize, Summarized)>,
+) {
+    let limit = engine.config().limits.parse_timeout;
+    // The trees of the files that may be summarized again (set once each, borrowed by their facts then).
+    let trees: Vec<std::cell::OnceCell<Option<tree_sitter::Tree>>> =
+        texts.iter().map(|_| std::cell::OnceCell::new()).collect();
+    // Per parsed file (by position in `texts`): whether its tree is kept, and its summary.
+    let mut held: Vec<(usize, bool, Summarized)> = Vec::with_capacity(texts.len());
+    for (k, (i, text)) in texts.iter().enumerate() {
+        let (path, language) = files[*i];
+        let questions = Arc::new(RecordedQuestions::new());
+        // A file that does not parse in time has an empty summary that asks nothing (as `summarize_source`).
+        let Ok(parsed) = crate::parse::parse(*language, text, limit) else {
+            let summary = FileSummary::default();
+            out.push((
+                *i,
+                Summarized {
+                    summary,
+                    questions,
+                    in_folder: false,
+                },
+            ));
+            continue;
+        };
+        let facts = FileFacts::compute_in_workspace(
+            *language,
+            parsed.as_ref(),
+            text,
+            Some(questions.clone() as Arc<dyn WorkspaceTypes>),
+        );
+        let summary = engine.summarize_facts(path, *language, text, parsed.as_ref(), &facts);
+        drop(facts);
+        // Only the tree of a file that asked what its folder may answer is kept; the others go at once, so
+        // that the next file is parsed into memory still in the cache.
+        let kept = questions.may_be_answered_nearby();
+        if kept {
+            let _ = trees[k].set(parsed);
+        }
+        held.push((
+            k,
+            kept,
+            Summarized {
+                summary,
+                questions,
+                in_folder: false,
+            },
+        ));
+    }
+    if held.iter().any(|(_, kept, _)| *kept) && held.len() > 1 {
+        let mut part = layout.sharing_layout();
+        for (k, _, summarized) in &held {
+            let path = &files[texts[*k].0].0;
+            part.insert(path.clone(), summarized.summary.declarations_only());
+        }
+        part.link();
+        let declarations = part.snapshot();
+        for (k, kept, summarized) in &mut held {
+            if !*kept {
+                continue;
+            }
+            let (i, text) = &texts[*k];
+            let (path, language) = files[*i];
+            let Some(view) = declarations.view(path, *language) else {
+                continue;
+            };
+            if !summarized.questions.any_answered_differently(&*view) {
+                continue;
+            }
+            // Summarized again from the kept tree (no parse), through the part's declarations.
+            let questions = Arc::new(RecordedQuestions::answering_with(view));
+            let tree = trees[*k].get().and_then(Option::as_ref);
+            let facts = FileFacts::compute_in_workspace(
+                *language,
+                tree,
+                text,
+                Some(questions.clone() as Arc<dyn WorkspaceTypes>),
+            );
+            summarized.summary = engine.summarize_facts(path, *language, text, tree, &facts);
+            summarized.questions = questions;
+            summarized.in_folder = true;
+        }
+    }
+    for (k, _, summarized) in held {
+        out.push((texts[k].0, summarized));
+    }
+}
+
 /// A [`Mapper`] that runs on the calling thread.
-pub fn sequential(
-    task: &(dyn Fn(usize) -> Option<FileSummary> + Sync),
-    count: usize,
-) -> Vec<Option<FileSummary>> {
-    (0..count).map(task).collect()
+pub fn sequential(task: &(dyn Fn(usize) -> usize + Sync), count: usize) {
+    for i in 0..count {
+        task(i);
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use tower_lsp_server::ls_types::{
     WorkDoneProgressReport,
 };
 
+use crate::pools::Work;
 use crate::state::{Doc, State};
 use crate::sync::lock;
 
@@ -102,12 +103,9 @@ fn build_blocking(state: &Arc<State>, done: &AtomicUsize, total: &AtomicUsize) -
             .ok()
     };
     let map: dsr_engine::index::Mapper<'_> = &|task, count| {
-        (0..count)
-            .map(|i| {
-                done.fetch_add(1, Ordering::Relaxed);
-                task(i)
-            })
-            .collect()
+        for i in 0..count {
+            done.fetch_add(task(i), Ordering::Relaxed);
+        }
     };
     let index = dsr_engine::index::build(&engine, root, &files, &read, map);
     let indexed = index.len();
@@ -201,7 +199,7 @@ impl State {
                 "callees changed: {} dependent file(s) analysed again",
                 paths.len()
             );
-            self.refresh(Some(paths));
+            self.refresh_with(Some(paths), Work::Edit);
         }
     }
 
@@ -227,7 +225,9 @@ impl State {
                     .flatten()
             };
             if let Some((path, language, text)) = taken {
-                let _ = crate::pools::spawn_blocking(crate::pools::Work::Background, move || {
+                // On the edit pool: the open callers wait for it (on a busy machine a background thread
+                // gets a small share of a core, the tail of a dependent's republication).
+                let _ = crate::pools::spawn_blocking(crate::pools::Work::Edit, move || {
                     state.reindex(&path, language, &text)
                 })
                 .await;

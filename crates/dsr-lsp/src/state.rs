@@ -969,6 +969,12 @@ impl State {
     /// from what was published: what a change outside the documents (the workspace index) needs, without a
     /// notification per unchanged document.
     pub fn refresh(self: &Arc<Self>, only: Option<&[PathBuf]>) {
+        self.refresh_with(only, Work::Background);
+    }
+
+    /// [`State::refresh`] on the pool for `work`: the open callers of a changed callee are analysed on the
+    /// edit pool, since the user waits for them.
+    pub fn refresh_with(self: &Arc<Self>, only: Option<&[PathBuf]>, work: Work) {
         let docs: Vec<Arc<Mutex<Doc>>> = self
             .documents
             .iter()
@@ -979,7 +985,7 @@ impl State {
             .collect();
         for doc in docs {
             let state = self.clone();
-            crate::pools::spawn_blocking(Work::Background, move || {
+            crate::pools::spawn_blocking(work, move || {
                 let snapshot = {
                     let d = lock(&doc);
                     if d.desynced {

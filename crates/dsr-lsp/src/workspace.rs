@@ -201,7 +201,8 @@ pub fn watched_files_changed(state: &Arc<State>, changes: Vec<FileEvent>) {
             let state = state.clone();
             let path = path.clone();
             let deleted = change.typ == FileChangeType::DELETED;
-            crate::pools::spawn_blocking(crate::pools::Work::Background, move || {
+            // On the edit pool: open callers wait for the index to take the change.
+            crate::pools::spawn_blocking(crate::pools::Work::Edit, move || {
                 if deleted {
                     state.unindex(&path);
                 } else if let Ok(text) = std::fs::read_to_string(&path) {

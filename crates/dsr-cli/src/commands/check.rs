@@ -305,8 +305,13 @@ impl Run for CheckArgs {
                     let candidate = candidates.get(path)?;
                     scan::load(candidate, &intake).ok().map(|file| file.text)
                 };
-                let map: dsr_engine::index::Mapper<'_> =
-                    &|task, count| pool.install(|| (0..count).into_par_iter().map(task).collect());
+                let map: dsr_engine::index::Mapper<'_> = &|task, count| {
+                    pool.install(|| {
+                        (0..count).into_par_iter().for_each(|i| {
+                            task(i);
+                        })
+                    })
+                };
                 // Built for this run only: the index keeps no call site it will not need.
                 dsr_engine::index::build_once(&engine, root.clone(), &files, &read, map)
             });

@@ -74,10 +74,10 @@ pub struct Linked {
     /// Per file, per function: its effects after propagation.
     effects: Vec<Vec<Vec<Propagated>>>,
     /// Per file: the files whose functions call into it.
-    dependents: Vec<FxHashSet<usize>>,
+    dependents: Arc<Vec<FxHashSet<usize>>>,
     /// Parameters (file, function, parameter) every caller of the workspace gives a value that bounds time
     /// ([`Arg::Bounded`], or a parameter of its own that is bounded so), with one such call (file, range).
-    bounded_params: FxHashMap<(usize, usize, usize), (usize, TextRange)>,
+    bounded_params: Arc<FxHashMap<(usize, usize, usize), (usize, TextRange)>>,
     /// Every call site that resolves, with its targets: kept so that a change of one file's effects
     /// resolves that file's call sites only.
     edges: Vec<Edge>,
@@ -129,6 +129,14 @@ impl WorkspaceIndex {
     pub fn with_root(root: PathBuf) -> Self {
         WorkspaceIndex {
             layout: Arc::new(Layout::with_root(root)),
+            ..Self::default()
+        }
+    }
+
+    /// An empty index over the same workspace layout (its manifests read once for both).
+    pub fn sharing_layout(&self) -> Self {
+        WorkspaceIndex {
+            layout: self.layout.clone(),
             ..Self::default()
         }
     }
@@ -439,9 +447,11 @@ impl Linked {
             names: Arc::new(names),
             ..Linked::default()
         };
-        let edges = (0..linked.files.len())
+        let edges: Vec<Edge> = (0..linked.files.len())
             .flat_map(|id| linked.resolve_calls_of(id))
             .collect();
+        linked.dependents = Arc::new(dependents(linked.files.len(), &edges));
+        linked.bounded_params = Arc::new(bounded_params(&linked.files, &edges));
         linked.propagate(edges);
         linked
     }
@@ -476,11 +486,33 @@ impl Linked {
             .filter(|(file, ..)| !is_changed(*file))
             .cloned()
             .collect();
+        // Which files depend on which, and the parameters every caller bounds, follow from the resolved call
+        // sites with their arguments: when the changed files' are the same as before (an edit that changes
+        // what a function does, not whom it calls with what), both are the previous generation's.
+        let mut same_calls = true;
         for (id, _) in changed {
-            edges.extend(linked.resolve_calls_of(*id));
+            let old: Vec<&Edge> = self.edges.iter().filter(|e| e.0 == *id).collect();
+            let new = linked.resolve_calls_of(*id);
+            same_calls = same_calls
+                && old.len() == new.len()
+                && old.iter().zip(&new).all(|(a, b)| {
+                    let call = |linked: &Linked, e: &Edge| {
+                        let c = &linked.files[e.0].summary.functions[e.1].calls[e.2];
+                        (c.args.clone(), c.method.clone())
+                    };
+                    **a == *b && call(self, a) == call(&linked, b)
+                });
+            edges.extend(new);
         }
         // The same order as a full link's: propagation keeps the first of two equal effects.
         edges.sort_by_key(|&(file, function, site, _)| (file, function, site));
+        if same_calls {
+            linked.dependents = self.dependents.clone();
+            linked.bounded_params = self.bounded_params.clone();
+        } else {
+            linked.dependents = Arc::new(dependents(linked.files.len(), &edges));
+            linked.bounded_params = Arc::new(bounded_params(&linked.files, &edges));
+        }
         linked.propagate(edges);
         linked
     }
@@ -542,26 +574,19 @@ impl Linked {
                     .collect()
             })
             .collect();
-        let mut dependents = vec![FxHashSet::default(); count];
-        for (id, _, _, targets) in &edges {
-            for &(callee_file, _) in &targets.functions {
-                if callee_file != *id {
-                    dependents[callee_file].insert(*id);
-                }
-            }
-        }
         // Effect lists only grow: a call site whose targets' lists have not grown since it was last followed
-        // would add nothing, and is skipped (the same result as following every call site every round).
-        let mut followed: Vec<Option<Vec<usize>>> = vec![None; edges.len()];
+        // would add nothing, and is skipped (the same result as following every call site every round). As
+        // they only grow, the sum of their lengths tells whether any grew.
+        let mut followed: Vec<Option<usize>> = vec![None; edges.len()];
         for _ in 0..MAX_DEPTH {
             let mut changed = false;
             for (edge, (file, function, site, targets)) in edges.iter().enumerate() {
-                let lengths: Vec<usize> = targets
+                let lengths: usize = targets
                     .functions
                     .iter()
                     .map(|&(f, g)| effects[f][g].len())
-                    .collect();
-                if followed[edge].as_ref() == Some(&lengths) {
+                    .sum();
+                if followed[edge] == Some(lengths) {
                     continue;
                 }
                 followed[edge] = Some(lengths);
@@ -606,9 +631,7 @@ impl Linked {
             resolved_call_sites = edges.len(),
             "workspace index linked"
         );
-        self.bounded_params = bounded_params(&self.files, &edges);
         self.effects = effects;
-        self.dependents = dependents;
         self.edges = edges;
         self.relinkable = true;
     }
@@ -641,6 +664,19 @@ impl Linked {
     pub fn effects(&self, (file, function): (usize, usize)) -> &[Propagated] {
         &self.effects[file][function]
     }
+}
+
+/// Per file: the files whose functions call into it.
+fn dependents(count: usize, edges: &[Edge]) -> Vec<FxHashSet<usize>> {
+    let mut dependents = vec![FxHashSet::default(); count];
+    for (id, _, _, targets) in edges {
+        for &(callee_file, _) in &targets.functions {
+            if callee_file != *id {
+                dependents[callee_file].insert(*id);
+            }
+        }
+    }
+    dependents
 }
 
 /// Whether two summaries of a file declare the same things, as far as resolving other files' calls and

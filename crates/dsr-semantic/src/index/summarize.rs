@@ -83,10 +83,11 @@ impl FileSummary {
                 let call = &facts.calls[index];
                 // Work the function starts without waiting for it (a closure it spawns or hands to a timer)
                 // is not what a call of the function does.
-                if !remote.counts_for(index, f) && !is_spawn(facts, call) {
+                let spawn = is_spawn(facts, call);
+                if !remote.counts_for(index, f) && !spawn {
                     continue;
                 }
-                if is_spawn(facts, call) {
+                if spawn {
                     effects.push(EffectSite {
                         effect: Effect::Spawn,
                         range: call.range(),
@@ -623,8 +624,9 @@ fn bounds_time<'t>(
 }
 
 fn is_spawn(facts: &FileFacts<'_>, call: &Call<'_>) -> bool {
-    call.node
-        .parent()
+    // The facts' record of parents: tree-sitter's `Node::parent` descends from the root.
+    facts
+        .parent(call.node)
         .is_some_and(|p| p.kind() == "go_statement")
         || call
             .path
