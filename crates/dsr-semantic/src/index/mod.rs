@@ -77,7 +77,7 @@ pub struct Linked {
     dependents: Arc<Vec<FxHashSet<usize>>>,
     /// Parameters (file, function, parameter) every caller of the workspace gives a value that bounds time
     /// ([`Arg::Bounded`], or a parameter of its own that is bounded so), with one such call (file, range).
-    bounded_params: Arc<FxHashMap<(usize, usize, usize), (usize, TextRange)>>,
+    bounded_params: Arc<BoundedParams>,
     /// Every call site that resolves, with its targets: kept so that a change of one file's effects
     /// resolves that file's call sites only.
     edges: Vec<Edge>,
@@ -85,6 +85,9 @@ pub struct Linked {
     relinkable: bool,
     generation: u64,
 }
+
+/// Parameters (file, function, parameter) that every caller bounds in time, with one such call (file, range).
+type BoundedParams = FxHashMap<(usize, usize, usize), (usize, TextRange)>;
 
 /// A resolved call site: the caller's file, function and call site, and what it reaches.
 type Edge = (usize, usize, usize, Targets);
@@ -723,10 +726,7 @@ type IncomingCall<'a> = (usize, usize, &'a CallSite);
 /// is bounded by all of its callers in turn, to a fixed point of at most [`MAX_DEPTH`] rounds; a function
 /// nobody in the workspace calls has no bounded parameter (its callers are elsewhere), and a call that may
 /// reach several functions counts as a caller of each.
-fn bounded_params(
-    files: &[LinkedFile],
-    edges: &[Edge],
-) -> FxHashMap<(usize, usize, usize), (usize, TextRange)> {
+fn bounded_params(files: &[LinkedFile], edges: &[Edge]) -> BoundedParams {
     // Each callee's incoming call sites: (caller file, caller function, call), and the argument offset (a
     // Rust method's `self` is its first parameter and no argument).
     let mut incoming: FxHashMap<(usize, usize), Vec<IncomingCall<'_>>> = FxHashMap::default();
