@@ -94,6 +94,10 @@ impl Rule<RuleContext<'_>> for UnboundedChannel {
 }
 
 fn check_rust(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
+    // Whether a function of the file counts against a capacity before it sends: the same answer for every
+    // channel of the file, so worked out once (per channel it was a scan of every call, and of every call again
+    // per counter).
+    let counts_before_sending = std::cell::OnceCell::new();
     for call in &ctx.facts.calls {
         let Some(path) = call.path.as_deref() else {
             continue;
@@ -102,7 +106,7 @@ fn check_rust(ctx: &RuleContext<'_>, sink: &mut Vec<dsr_core::Finding>) {
             continue;
         };
         if carries_only_signals(ctx, call)
-            || counted_capacity(ctx, call)
+            || counted_capacity(ctx, call, &counts_before_sending)
             || replies_per_message(ctx, call)
         {
             continue;
@@ -182,7 +186,10 @@ fn replies_per_message(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
         return false;
     };
     facts
-        .nodes_of_kind(&["for_expression", "while_expression"])
+        .nodes_within(scope)
+        .iter()
+        .copied()
+        .filter(|n| matches!(n.kind(), "for_expression" | "while_expression"))
         .filter(|n| {
             scope.contains_range(TextRange::of(*n)) && n.start_byte() > call.node.end_byte()
         })
@@ -280,7 +287,11 @@ const ATOMIC_COUNTERS: &[&str] = &[
 /// that builds a struct (`Self { tx, len: AtomicUsize::new(0), cap }`), and a function of the file bumps an
 /// atomic counter before it sends, leaving with an error when the counter is full (`?`, or a `return`). The
 /// bound is there, enforced around the channel rather than by it.
-fn counted_capacity(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+fn counted_capacity(
+    ctx: &RuleContext<'_>,
+    call: &Call<'_>,
+    counts_before_sending: &std::cell::OnceCell<bool>,
+) -> bool {
     let facts = ctx.facts;
     // The outermost function: the channel may be made in a closure (`array::from_fn(|_| unbounded())`).
     let Some(maker) = call
@@ -292,9 +303,17 @@ fn counted_capacity(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
     if !node::descendants(maker).any(|n| n.kind() == "struct_expression") {
         return false;
     }
+    *counts_before_sending.get_or_init(|| counts_before_sending_in(facts))
+}
+
+/// A function of the file bumps an atomic counter, leaves with an error when it is full (`?`, or a `return`),
+/// and sends after it.
+fn counts_before_sending_in(facts: &FileFacts<'_>) -> bool {
     facts.calls.iter().any(|counter| {
         let checked = || {
-            node::ancestors(counter.node)
+            // The recorded parents: tree-sitter's `parent` descends from the root on every step.
+            facts
+                .ancestors(counter.node)
                 .take_while(|a| Some(*a) != counter.function.map(|f| facts.functions[f].node))
                 .any(|a| match a.kind() {
                     "try_expression" => true,
@@ -304,12 +323,17 @@ fn counted_capacity(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
                     _ => false,
                 })
         };
+        // The counter's own function's calls (a binary search), not every call of the file.
+        let same_function: Box<dyn Iterator<Item = &Call<'_>>> = match counter.function {
+            Some(f) => Box::new(facts.calls_in(f)),
+            None => Box::new(facts.calls.iter()),
+        };
         counter
             .method
             .as_deref()
             .is_some_and(|m| ATOMIC_COUNTERS.contains(&m))
             && checked()
-            && facts.calls.iter().any(|send| {
+            && same_function.into_iter().any(|send| {
                 send.function == counter.function
                     && send.node.start_byte() > counter.node.end_byte()
                     && matches!(send.method.as_deref(), Some("send" | "try_send"))
@@ -408,9 +432,9 @@ fn has_length_check(ctx: &RuleContext<'_>, facts: &FileFacts<'_>, push: &Assignm
         .map(|f| facts.functions[f].node)
         .or_else(|| push.node.parent());
     let Some(scope) = scope else { return false };
-    facts.calls.iter().any(|call| {
+    // The calls inside the scope (a binary search), not every call of the file per append.
+    facts.calls_within(TextRange::of(scope)).any(|call| {
         call.callee_text == "len"
-            && TextRange::of(scope).contains_range(call.range())
             && call
                 .args
                 .first()

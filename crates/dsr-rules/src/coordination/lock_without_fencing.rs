@@ -1,6 +1,6 @@
 use dsr_core::kb::{ApiKind, LockScope};
 use dsr_core::{declare_rule, Finding, Fix, Rule, RuleMeta, TextRange};
-use dsr_semantic::models::locks::{key_text, words, Acquisition, Expiry, Mechanism, Purpose};
+use dsr_semantic::models::locks::{self, key_text, words, Acquisition, Expiry, Mechanism, Purpose};
 use dsr_semantic::models::remote::RemoteCalls;
 use dsr_semantic::RuleContext;
 use dsr_syntax::node;
@@ -143,19 +143,15 @@ impl Rule<RuleContext<'_>> for LockWithoutFencing {
             let Some(region) = held_region(ctx, acquisition) else {
                 continue;
             };
+            // The calls inside the region (a binary search), not every call of the file per acquisition.
             let writes: Vec<usize> = ctx
                 .facts
-                .calls
-                .iter()
-                .enumerate()
+                .call_indexes_within(region)
                 // The cheap test first: most calls write nothing.
-                .filter(|(i, _)| remote.remote(*i).is_some_and(|r| r.mutation.is_some()))
-                .filter(|(i, c)| {
-                    *i != acquisition.call
-                        && !acquisition.releases.iter().any(|r| r.call == *i)
-                        && region.contains_range(c.range())
+                .filter(|i| remote.remote(*i).is_some_and(|r| r.mutation.is_some()))
+                .filter(|i| {
+                    *i != acquisition.call && !acquisition.releases.iter().any(|r| r.call == *i)
                 })
-                .map(|(i, _)| i)
                 .collect();
             if writes.is_empty() || is_fenced(ctx, acquisition, region) {
                 continue;
@@ -199,7 +195,7 @@ fn is_fenced(ctx: &RuleContext<'_>, acquisition: &Acquisition<'_, '_>, region: T
         .map(|f| facts.functions[facts.outermost_function(f)].range())
         .unwrap_or(region);
     if let (Some(library), Some(lock)) = (acquisition.library(), acquisition.lock.as_deref()) {
-        let fencing = facts.calls.iter().any(|c| {
+        let fencing = facts.calls_within(scope).any(|c| {
             c.method
                 .as_deref()
                 .is_some_and(|m| library.fencing.iter().any(|f| f == m))
@@ -211,13 +207,7 @@ fn is_fenced(ctx: &RuleContext<'_>, acquisition: &Acquisition<'_, '_>, region: T
         }
     }
     let function = call.function.map(|f| facts.outermost_function(f));
-    let counter = (0..facts.calls.len())
-        .filter(|i| {
-            facts.calls[*i]
-                .function
-                .map(|f| facts.outermost_function(f))
-                == function
-        })
+    let counter = locks::calls_in_scope(facts, function)
         .filter_map(|i| ctx.store_commands().at(i))
         .any(|c| matches!(c.name.as_str(), "INCR" | "INCRBY"));
     if counter {

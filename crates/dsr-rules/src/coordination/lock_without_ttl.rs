@@ -411,12 +411,8 @@ fn rust_set_options<'t>(
     claim: &MakeClaim<'_, 't>,
 ) -> Option<Claim<'t>> {
     let within = TextRange::of(options);
-    let calls_in_options: Vec<_> = ctx
-        .facts
-        .calls
-        .iter()
-        .filter(|c| within.contains_range(c.range()))
-        .collect();
+    // A binary search for the calls inside the options, not a scan of every call of the file per claim.
+    let calls_in_options: Vec<_> = ctx.facts.calls_within(within).collect();
     if let Some(condition) = calls_in_options
         .iter()
         .find(|c| c.method.as_deref() == Some("conditional_set"))

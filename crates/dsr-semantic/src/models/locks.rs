@@ -129,11 +129,8 @@ impl<'t, 'k> Locks<'t, 'k> {
         kb: &'k KnowledgeBase,
         commands: &StoreCommands<'t>,
     ) -> Self {
+        let keyed = CommandKeys::new(facts, source, commands.all());
         let commands = commands.all();
-        let keys: Vec<Option<String>> = commands
-            .iter()
-            .map(|c| c.key.map(|k| key_text(source, facts.language, k)))
-            .collect();
         let scanner = Scanner::new(facts, source);
         let mut acquisitions = Vec::new();
         for command in commands {
@@ -154,7 +151,7 @@ impl<'t, 'k> Locks<'t, 'k> {
                     releases: Vec::new(),
                     expire: None,
                 };
-                redis_releases(facts, source, commands, &keys, &mut acquisition);
+                redis_releases(facts, source, &keyed, &mut acquisition);
                 acquisition.purpose = classify(
                     facts,
                     source,
@@ -169,7 +166,7 @@ impl<'t, 'k> Locks<'t, 'k> {
         }
         if facts.language == Language::Go {
             for mut acquisition in etcd_transactions(facts, source, kb) {
-                redis_releases(facts, source, commands, &keys, &mut acquisition);
+                redis_releases(facts, source, &keyed, &mut acquisition);
                 acquisition.purpose = classify(
                     facts,
                     source,
@@ -187,8 +184,10 @@ impl<'t, 'k> Locks<'t, 'k> {
                 acquisitions.push(acquisition);
             }
         }
-        acquisitions.sort_by_key(|a| facts.calls[a.call].node.start_byte());
-        let handed_over = handed_over(facts, source, commands, &keys, &acquisitions);
+        // In document order (calls are recorded in it); ties of position broken by call so `at_call` can
+        // binary-search.
+        acquisitions.sort_by_key(|a| (facts.calls[a.call].node.start_byte(), a.call));
+        let handed_over = handed_over(facts, source, &keyed, &acquisitions);
         Locks {
             acquisitions,
             handed_over,
@@ -197,7 +196,10 @@ impl<'t, 'k> Locks<'t, 'k> {
 
     /// The acquisition made by a call.
     pub fn at_call(&self, call: usize) -> Option<&Acquisition<'t, 'k>> {
-        self.acquisitions.iter().find(|a| a.call == call)
+        // Acquisitions are sorted by their call's position and then index, and calls are recorded in document
+        // order, so call indexes ascend.
+        let first = self.acquisitions.partition_point(|a| a.call < call);
+        self.acquisitions[first..].iter().find(|a| a.call == call)
     }
 }
 
@@ -456,22 +458,73 @@ fn local_value<'t>(facts: &FileFacts<'t>, source: &str, call: &Call<'t>, n: Node
         .unwrap_or(n)
 }
 
+/// The file's store commands with their keys as the reader knows them ([`key_text`]), looked up by key: the
+/// commands of one key without a scan of every command per acquisition, and how each `DEL` releases its key
+/// worked out once (it depends on the `DEL` and its key's text only, and a generated or large file releases one
+/// key from many claims).
+struct CommandKeys<'c, 't> {
+    commands: &'c [StoreCommand<'t>],
+    keys: Vec<Option<String>>,
+    by_key: FxHashMap<String, Vec<usize>>,
+    delete_kinds: std::cell::RefCell<FxHashMap<usize, ReleaseKind>>,
+}
+
+impl<'c, 't> CommandKeys<'c, 't> {
+    fn new(facts: &FileFacts<'t>, source: &str, commands: &'c [StoreCommand<'t>]) -> Self {
+        let keys: Vec<Option<String>> = commands
+            .iter()
+            .map(|c| c.key.map(|k| key_text(source, facts.language, k)))
+            .collect();
+        let mut by_key: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+        for (index, key) in keys.iter().enumerate() {
+            if let Some(key) = key {
+                by_key.entry(key.clone()).or_default().push(index);
+            }
+        }
+        CommandKeys {
+            commands,
+            keys,
+            by_key,
+            delete_kinds: Default::default(),
+        }
+    }
+
+    /// The commands whose key reads `key`, in the file's order.
+    fn with_key<'s>(
+        &'s self,
+        key: &str,
+    ) -> impl Iterator<Item = (usize, &'c StoreCommand<'t>)> + 's {
+        self.by_key
+            .get(key)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|&i| (i, &self.commands[i]))
+    }
+
+    /// How the `DEL` at `commands[del]` releases its key (see [`delete_kind`]).
+    fn delete_kind(&self, facts: &FileFacts<'t>, source: &str, del: usize) -> ReleaseKind {
+        if let Some(kind) = self.delete_kinds.borrow().get(&del) {
+            return kind.clone();
+        }
+        let kind = delete_kind(facts, source, self, del);
+        self.delete_kinds.borrow_mut().insert(del, kind.clone());
+        kind
+    }
+}
+
 /// The `DEL`s of the claimed key and a separate `EXPIRE` after the claim.
 fn redis_releases<'t>(
     facts: &FileFacts<'t>,
     source: &str,
-    commands: &[StoreCommand<'t>],
-    keys: &[Option<String>],
+    commands: &CommandKeys<'_, 't>,
     acquisition: &mut Acquisition<'t, '_>,
 ) {
     let Some(key) = acquisition.key else { return };
     let claim = &facts.calls[acquisition.call];
     let wanted = key_text(source, facts.language, key);
-    for (command, other) in commands.iter().zip(keys) {
-        let Some(other) = other else {
-            continue;
-        };
-        if *other != wanted || !same_key(facts, source, claim, key, &facts.calls[command.call]) {
+    for (index, command) in commands.with_key(&wanted) {
+        if !same_key(facts, source, claim, key, &facts.calls[command.call]) {
             continue;
         }
         let call = &facts.calls[command.call];
@@ -482,7 +535,7 @@ fn redis_releases<'t>(
                 if same_function && !after && !is_deferred(facts, call.node) {
                     continue;
                 }
-                let kind = delete_kind(facts, source, commands, command, key);
+                let kind = commands.delete_kind(facts, source, index);
                 acquisition.releases.push(Release {
                     call: command.call,
                     kind,
@@ -503,12 +556,19 @@ fn redis_releases<'t>(
 fn handed_over<'t>(
     facts: &FileFacts<'t>,
     source: &str,
-    commands: &[StoreCommand<'t>],
-    keys: &[Option<String>],
+    commands: &CommandKeys<'_, 't>,
     acquisitions: &[Acquisition<'t, '_>],
 ) -> Vec<HandedOver> {
     let mut found = Vec::new();
-    for (command, key_written) in commands.iter().zip(keys) {
+    // What the file's acquisitions release and take, gathered once rather than per `DEL`.
+    let mut released = std::collections::HashSet::new();
+    let mut taken = std::collections::HashSet::new();
+    for a in acquisitions {
+        released.extend(a.releases.iter().map(|r| r.call));
+        taken.extend(a.key.map(|k| key_text(source, facts.language, k)));
+    }
+    for (index, (command, key_written)) in commands.commands.iter().zip(&commands.keys).enumerate()
+    {
         let (Some(key), Some(key_written)) = (command.key, key_written) else {
             continue;
         };
@@ -522,12 +582,7 @@ fn handed_over<'t>(
         if !field {
             continue;
         }
-        let taken_here = acquisitions.iter().any(|a| {
-            a.releases.iter().any(|r| r.call == command.call)
-                || a.key
-                    .is_some_and(|k| key_text(source, facts.language, k) == *key_written)
-        });
-        if taken_here {
+        if released.contains(&command.call) || taken.contains(key_written) {
             continue;
         }
         let call = &facts.calls[command.call];
@@ -537,7 +592,7 @@ fn handed_over<'t>(
         let Some((owner, _)) = facts.functions[function].name.rsplit_once(['.', ':']) else {
             continue;
         };
-        let kind = delete_kind(facts, source, commands, command, key);
+        let kind = commands.delete_kind(facts, source, index);
         found.push(HandedOver {
             call: command.call,
             key: key_written.clone(),
@@ -550,6 +605,25 @@ fn handed_over<'t>(
 
 fn outermost(facts: &FileFacts<'_>, call: &Call<'_>) -> Option<usize> {
     call.function.map(|f| facts.outermost_function(f))
+}
+
+/// The indexes of the calls whose outermost function is `scope` (`None`: the calls outside every function), in
+/// document order. Inside a function this is a binary search by its range, not a scan of every call of the
+/// file per question (which made the model quadratic in the file's size).
+pub fn calls_in_scope<'f>(
+    facts: &'f FileFacts<'_>,
+    scope: Option<usize>,
+) -> impl Iterator<Item = usize> + 'f {
+    let inside = scope
+        .map(|f| facts.call_indexes_within(facts.functions[f].range()))
+        .into_iter()
+        .flatten();
+    let outside = scope
+        .is_none()
+        .then(|| (0..facts.calls.len()).filter(|&i| facts.calls[i].function.is_none()))
+        .into_iter()
+        .flatten();
+    inside.chain(outside)
 }
 
 /// Two key expressions of the same text name the same key: in the same function; or, across functions, when
@@ -586,90 +660,87 @@ fn same_key(
     field && owner(fa).is_some() && owner(fa) == owner(fb)
 }
 
-/// A `DEL` inside a callback of a `Watch`/`transaction` call, or after a `WATCH` of the key in its function.
 /// How a `DEL` of the lock's key releases it: inside a `WATCH`/`MULTI` transaction, after a separate `GET` of
-/// the token, or blindly.
+/// the token, or blindly. `del` indexes the file's commands.
 fn delete_kind<'t>(
     facts: &FileFacts<'t>,
     source: &str,
-    commands: &[StoreCommand<'t>],
-    del: &StoreCommand<'t>,
-    key: Node<'t>,
+    commands: &CommandKeys<'_, 't>,
+    del: usize,
 ) -> ReleaseKind {
-    if in_transaction(facts, source, commands, del, key) {
+    if in_transaction(facts, source, commands, del) {
         ReleaseKind::DeleteInTransaction
-    } else if let Some(get) = get_before(facts, source, commands, del, key) {
+    } else if let Some(get) = get_before(facts, commands, del) {
         ReleaseKind::DeleteAfterGet(get)
     } else {
         ReleaseKind::Delete
     }
 }
 
+/// A `DEL` inside a callback of a `Watch`/`transaction` call, or after a `WATCH` of the key in its function.
 fn in_transaction<'t>(
     facts: &FileFacts<'t>,
     source: &str,
-    commands: &[StoreCommand<'t>],
-    del: &StoreCommand<'t>,
-    key: Node<'t>,
+    commands: &CommandKeys<'_, 't>,
+    del: usize,
 ) -> bool {
-    let call = &facts.calls[del.call];
-    let in_watch_callback = facts.calls.iter().any(|c| {
-        let name = c
-            .method
-            .as_deref()
-            .unwrap_or_else(|| c.callee_text.rsplit([':', '.']).next().unwrap_or_default());
-        matches!(
-            name,
-            "Watch" | "watch" | "transaction" | "transaction_async"
-        ) && c.args.iter().any(|a| {
-            node::function_kinds(facts.language).contains(&a.kind())
-                && TextRange::of(*a).contains_range(call.range())
-        })
-    });
+    let call = &facts.calls[commands.commands[del].call];
+    // A callback argument that holds the `DEL` lies inside the call it is passed to: the candidates are the
+    // calls among the `DEL`'s ancestors, not every call of the file.
+    let in_watch_callback = facts
+        .ancestors(call.node)
+        .filter_map(|n| facts.call_index(n))
+        .map(|i| &facts.calls[i])
+        .any(|c| {
+            let name = c
+                .method
+                .as_deref()
+                .unwrap_or_else(|| c.callee_text.rsplit([':', '.']).next().unwrap_or_default());
+            matches!(
+                name,
+                "Watch" | "watch" | "transaction" | "transaction_async"
+            ) && c.args.iter().any(|a| {
+                node::function_kinds(facts.language).contains(&a.kind())
+                    && TextRange::of(*a).contains_range(call.range())
+            })
+        });
     if in_watch_callback {
         return true;
     }
+    let Some(wanted) = commands.keys[del].as_deref() else {
+        return false;
+    };
     let language = facts.language;
-    let wanted = key_text(source, language, key);
     let watched = |c: &Call<'_>| {
         c.node.start_byte() < call.node.start_byte()
             && outermost(facts, c) == outermost(facts, call)
     };
-    commands.iter().any(|w| {
-        w.name == "WATCH"
-            && w.key
-                .is_some_and(|k| key_text(source, language, k) == wanted)
-            && watched(&facts.calls[w.call])
-    }) || facts.calls.iter().any(|c| {
-        matches!(c.method.as_deref(), Some("watch" | "Watch"))
-            && watched(c)
-            && c.args
-                .iter()
-                .any(|a| key_text(source, language, *a) == wanted)
-    })
+    commands
+        .with_key(wanted)
+        .any(|(_, w)| w.name == "WATCH" && watched(&facts.calls[w.call]))
+        || calls_in_scope(facts, outermost(facts, call)).any(|i| {
+            let c = &facts.calls[i];
+            matches!(c.method.as_deref(), Some("watch" | "Watch"))
+                && watched(c)
+                && c.args
+                    .iter()
+                    .any(|a| key_text(source, language, *a) == wanted)
+        })
 }
 
 /// A `GET` of the same key before the `DEL` in its function.
-fn get_before<'t>(
-    facts: &FileFacts<'t>,
-    source: &str,
-    commands: &[StoreCommand<'t>],
-    del: &StoreCommand<'t>,
-    key: Node<'t>,
-) -> Option<usize> {
-    let call = &facts.calls[del.call];
-    let wanted = key_text(source, facts.language, key);
+fn get_before(facts: &FileFacts<'_>, commands: &CommandKeys<'_, '_>, del: usize) -> Option<usize> {
+    let call = &facts.calls[commands.commands[del].call];
+    let wanted = commands.keys[del].as_deref()?;
     commands
-        .iter()
-        .find(|g| {
+        .with_key(wanted)
+        .find(|(_, g)| {
             let get = &facts.calls[g.call];
             g.name == "GET"
-                && g.key
-                    .is_some_and(|k| key_text(source, facts.language, k) == wanted)
                 && get.node.start_byte() < call.node.start_byte()
                 && outermost(facts, get) == outermost(facts, call)
         })
-        .map(|g| g.call)
+        .map(|(_, g)| g.call)
 }
 
 /// Inside a Go `defer` or a TS/JS `finally` block.
@@ -699,9 +770,9 @@ fn etcd_transactions<'t, 'k>(
             continue;
         }
         let lease = call.args.iter().skip(2).find(|option| {
-            facts.calls.iter().any(|c| {
-                c.node == **option
-                    && (is_etcd(c, "WithLease") || c.callee_text.ends_with("WithLease"))
+            facts.call_index(**option).is_some_and(|i| {
+                let c = &facts.calls[i];
+                is_etcd(c, "WithLease") || c.callee_text.ends_with("WithLease")
             })
         });
         let _ = source;
@@ -728,32 +799,21 @@ fn etcd_transactions<'t, 'k>(
 /// The put is an argument of `.Then(…)` on an `.If(…)` that compares a `CreateRevision`/`Version` (the key
 /// does not exist yet).
 fn in_create_if_absent_txn<'f>(facts: &FileFacts<'f>, kb: &KnowledgeBase, put: Node<'f>) -> bool {
+    let call_at = |n: Node<'f>| facts.call_index(n).map(|i| &facts.calls[i]);
     let Some(then) = facts.ancestors(put).find(|n| {
         n.kind() == "call_expression"
-            && facts
-                .calls
-                .iter()
-                .any(|c| c.node == *n && c.method.as_deref() == Some("Then"))
+            && call_at(*n).is_some_and(|c| c.method.as_deref() == Some("Then"))
     }) else {
         return false;
     };
-    let Some(condition) = facts
-        .calls
-        .iter()
-        .find(|c| c.node == then)
-        .and_then(|c| c.receiver)
-    else {
+    let Some(condition) = call_at(then).and_then(|c| c.receiver) else {
         return false;
     };
-    let Some(if_call) = facts
-        .calls
-        .iter()
-        .find(|c| c.node == condition && c.method.as_deref() == Some("If"))
-    else {
+    let Some(if_call) = call_at(condition).filter(|c| c.method.as_deref() == Some("If")) else {
         return false;
     };
     let range = if_call.range();
-    facts.calls.iter().any(|c| {
+    facts.calls_within(range).any(|c| {
         range.contains_range(c.range())
             && c.path.as_deref().is_some_and(|p| {
                 (p.ends_with(".CreateRevision") || p.ends_with(".Version"))
@@ -1062,8 +1122,9 @@ fn library_releases(
     let acquire = &facts.calls[acquisition.call];
     let scope = outermost(facts, acquire);
     let handle = acquisition.handle.clone().filter(|h| h != "_");
-    for (index, call) in facts.calls.iter().enumerate() {
-        if index == acquisition.call || outermost(facts, call) != scope {
+    for index in calls_in_scope(facts, scope) {
+        let call = &facts.calls[index];
+        if index == acquisition.call {
             continue;
         }
         let receiver = call.receiver.map(|r| {
@@ -1338,9 +1399,7 @@ pub fn classify(
         .unwrap_or_default();
     // `first := conn.set_nx(…)`, `acquired, err := rdb.SetNX(…)`.
     let result_words: Vec<String> = facts
-        .assignments
-        .iter()
-        .filter(|a| a.function == claim.function)
+        .assignments_in(claim.function)
         .filter(|a| {
             a.value
                 .is_some_and(|v| TextRange::of(v).contains_range(claim.range()))

@@ -30,6 +30,10 @@ use crate::models::retry::Retries;
 #[derive(Debug, Default)]
 pub struct Loops<'t> {
     pub loops: Vec<IterationLoop<'t>>,
+    /// For each loop, the nearest loop whose node holds it (loops are sorted by start, outer first): the
+    /// loops around a range are found by climbing from the last loop that starts before it, not by a scan of
+    /// every loop of the file per question.
+    enclosing: Vec<Option<usize>>,
 }
 
 /// A statement loop or a callback iteration.
@@ -281,7 +285,8 @@ impl<'t> Loops<'t> {
             }
         }
         loops.sort_by_key(|l| (l.node.start_byte(), std::cmp::Reverse(l.node.end_byte())));
-        let mut model = Loops { loops };
+        let enclosing = enclosing_loops(&loops);
+        let mut model = Loops { loops, enclosing };
         builder.attach_spawns(&mut model);
         builder.attach_limits(&mut model);
         model
@@ -293,20 +298,58 @@ impl<'t> Loops<'t> {
 
     /// The innermost loop whose body holds `range`.
     pub fn innermost_at(&self, range: TextRange) -> Option<&IterationLoop<'t>> {
-        innermost(&self.loops, range).map(|i| &self.loops[i])
+        self.innermost(range).map(|i| &self.loops[i])
+    }
+
+    /// The index of the innermost loop whose body holds `range` (the first of equals). A loop whose body holds
+    /// `range` starts at or before it, so it holds the last loop that does: it is that loop or one around it.
+    fn innermost(&self, range: TextRange) -> Option<usize> {
+        let after = self
+            .loops
+            .partition_point(|l| l.node.start_byte() <= range.start);
+        let mut current = after.checked_sub(1);
+        let mut best: Option<(usize, usize)> = None;
+        while let Some(index) = current {
+            if let Some(body) = self.loops[index].body {
+                let body = TextRange::of(body);
+                // Climbing outwards the indexes fall, so `<=` keeps the first of equal bodies.
+                if body.contains_range(range) && best.is_none_or(|(_, len)| body.len() <= len) {
+                    best = Some((index, body.len()));
+                }
+            }
+            current = self.enclosing[index];
+        }
+        best.map(|(index, _)| index)
     }
 }
 
-fn innermost(loops: &[IterationLoop<'_>], range: TextRange) -> Option<usize> {
-    loops
+/// The index of the loop whose node is `n`: a binary search by start (loops are sorted by it), not a scan.
+fn loop_of(loops: &[IterationLoop<'_>], n: Node<'_>) -> Option<usize> {
+    let first = loops.partition_point(|l| l.node.start_byte() < n.start_byte());
+    loops[first..]
         .iter()
-        .enumerate()
-        .filter(|(_, l)| {
-            l.body
-                .is_some_and(|b| TextRange::of(b).contains_range(range))
-        })
-        .min_by_key(|(_, l)| l.body.map_or(usize::MAX, |b| b.byte_range().len()))
-        .map(|(i, _)| i)
+        .take_while(|l| l.node.start_byte() == n.start_byte())
+        .position(|l| l.node.id() == n.id())
+        .map(|offset| first + offset)
+}
+
+/// The nearest enclosing loop of each loop of `loops` (sorted by start, outer first), by a stack of the open
+/// loops.
+fn enclosing_loops(loops: &[IterationLoop<'_>]) -> Vec<Option<usize>> {
+    let mut enclosing = Vec::with_capacity(loops.len());
+    let mut open: Vec<usize> = Vec::new();
+    for (index, lp) in loops.iter().enumerate() {
+        let range = TextRange::of(lp.node);
+        while let Some(&top) = open.last() {
+            if TextRange::of(loops[top].node).contains_range(range) {
+                break;
+            }
+            open.pop();
+        }
+        enclosing.push(open.last().copied());
+        open.push(index);
+    }
+    enclosing
 }
 
 struct Builder<'a, 't> {
@@ -1159,7 +1202,7 @@ impl<'t> Builder<'_, 't> {
             }
         }
         for (range, spawn, target) in spawns {
-            let index = target.or_else(|| innermost(&model.loops, range));
+            let index = target.or_else(|| model.innermost(range));
             if let Some(index) = index {
                 let spawns = &mut model.loops[index].spawns;
                 if !spawns.iter().any(|s| s.node.id() == spawn.node.id()) {
@@ -1267,7 +1310,7 @@ impl<'t> Builder<'_, 't> {
                 matches!(method, "for_each_concurrent" | "try_for_each_concurrent")
                     && call.args.first().is_some_and(|a| self.text(*a) == "None");
             if concurrent_unbounded {
-                let own = loops.iter().position(|l| l.node.id() == call.node.id())?;
+                let own = loop_of(loops, call.node)?;
                 return Some((SpawnKind::JoinAll(method.to_string()), own));
             }
             if collects_futures {
@@ -1302,11 +1345,10 @@ impl<'t> Builder<'_, 't> {
         }
         // Look through adapters after the map (`.collect::<Vec<_>>()`, `.filter(Boolean)`).
         for _ in 0..4 {
-            if let Some(i) = loops.iter().position(|l| {
-                l.node.id() == e.id()
-                    && l.method.as_deref().is_some_and(|m| {
-                        matches!(m, "map" | "flatMap" | "flat_map" | "filter_map" | "then")
-                    })
+            if let Some(i) = loop_of(loops, e).filter(|&i| {
+                loops[i].method.as_deref().is_some_and(|m| {
+                    matches!(m, "map" | "flatMap" | "flat_map" | "filter_map" | "then")
+                })
             }) {
                 return Some(i);
             }
@@ -1394,12 +1436,7 @@ impl<'t> Builder<'_, 't> {
             .map(|s| s.node.start_byte())
             .min()
             .unwrap_or(body_range.end);
-        for call in self
-            .facts
-            .calls
-            .iter()
-            .filter(|c| body_range.contains_range(c.range()))
-        {
+        for call in self.facts.calls_within(body_range) {
             let Some(method) = call.method.as_deref() else {
                 if self.language.is_typescript() && self.is_plimit(call, lp.function) {
                     limits.push(Limit {
@@ -1465,10 +1502,15 @@ impl<'t> Builder<'_, 't> {
                     let scope = lp
                         .function
                         .map(|f| self.facts.functions[self.facts.outermost_function(f)].range());
-                    let set = self.facts.calls.iter().find(|c| {
+                    // The function's calls (a binary search), not every call of the file per spawn.
+                    let candidates: Box<dyn Iterator<Item = &crate::facts::Call<'t>>> = match scope
+                    {
+                        Some(scope) => Box::new(self.facts.calls_within(scope)),
+                        None => Box::new(self.facts.calls.iter()),
+                    };
+                    let set = candidates.into_iter().find(|c| {
                         c.method.as_deref() == Some("SetLimit")
                             && c.receiver.is_some_and(|r| self.text(r) == group)
-                            && scope.is_none_or(|s| s.contains_range(c.range()))
                     });
                     if let Some(set) = set {
                         limits.push(Limit {
@@ -1510,11 +1552,7 @@ impl<'t> Builder<'_, 't> {
                         lp.method.as_deref(),
                         Some("for_each_concurrent" | "try_for_each_concurrent")
                     ) {
-                        let own = self
-                            .facts
-                            .calls
-                            .iter()
-                            .find(|c| c.node.id() == lp.node.id());
+                        let own = self.facts.call_index(lp.node).map(|i| &self.facts.calls[i]);
                         if let Some(own) =
                             own.filter(|c| c.args.first().is_some_and(|a| self.text(*a) != "None"))
                         {
