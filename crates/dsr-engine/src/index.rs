@@ -56,8 +56,12 @@ enum Lifetime {
 
 /// The source of a folder whose trees and facts are held together while it is summarized: beyond it a
 /// folder is summarized in parts of about this size (each part's declarations answering its own files), so
-/// that memory stays a few of these per thread whatever the folder.
-const FOLDER_PART_BYTES: usize = 1 << 20;
+/// that memory stays a few of these per thread whatever the folder. Zero makes every part one file (a file's
+/// own declarations answer its questions from the tree at hand): measured on a quiet machine on the 9,422-file
+/// tree of docs/performance.md, parts of 1 MB cost 9.0–9.9 s of wall time for the index against 7.9–8.5 s
+/// with one file per part (CPU 13.6–14.9 s against 12.8–13.4 s; main before the folder pass: 7.1–8.6 s,
+/// 13.5–15.6 s) — the trees a part holds cost more than the second parses they save.
+const FOLDER_PART_BYTES: usize = 0;
 
 /// A file's summary and the questions it was made with (the answers it got).
 struct Summarized {
