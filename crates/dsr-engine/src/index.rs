@@ -54,14 +54,13 @@ enum Lifetime {
     Once,
 }
 
-/// The source of a folder whose trees and facts are held together while it is summarized: beyond it a
-/// folder is summarized in parts of about this size (each part's declarations answering its own files), so
-/// that memory stays a few of these per thread whatever the folder. Zero makes every part one file (a file's
-/// own declarations answer its questions from the tree at hand): measured on a quiet machine on the 9,422-file
-/// tree of docs/performance.md, parts of 1 MB cost 9.0–9.9 s of wall time for the index against 7.9–8.5 s
-/// with one file per part (CPU 13.6–14.9 s against 12.8–13.4 s; main before the folder pass: 7.1–8.6 s,
-/// 13.5–15.6 s) — the trees a part holds cost more than the second parses they save.
-const FOLDER_PART_BYTES: usize = 0;
+/// How many files of a folder are summarized together, their trees and facts held while the part's own
+/// declarations answer its files' questions. One: each file's own declarations answer its questions from the
+/// tree at hand. Measured on a quiet machine on the 9,422-file tree of docs/performance.md, parts of up to
+/// 1 MB of source cost 9.0–9.9 s of wall time for the index against 7.9–8.5 s with one file per part (CPU
+/// 13.6–14.9 s against 12.8–13.4 s; main before the folder pass: 7.1–8.6 s, 13.5–15.6 s): the trees a larger
+/// part holds cost more than the second parses they save.
+const FILES_PER_PART: usize = 1;
 
 /// A file's summary and the questions it was made with (the answers it got).
 struct Summarized {
@@ -247,7 +246,7 @@ fn folders(files: &[&(PathBuf, Language)]) -> Vec<Vec<usize>> {
     folders
 }
 
-/// Summarizes the files of one folder (in parts of about [`FOLDER_PART_BYTES`]): each once while recording its
+/// Summarizes the files of one folder (in parts of [`FILES_PER_PART`] files): each once while recording its
 /// questions, then those whose questions the part's own declarations answer once more through them, from the
 /// same trees and facts. `layout` lends its workspace layout to the part's declarations.
 fn summarize_folder(
@@ -265,24 +264,8 @@ fn summarize_folder(
         })
         .collect();
     let mut out = Vec::with_capacity(texts.len());
-    let mut part_start = 0;
-    while part_start < texts.len() {
-        let mut part_end = part_start;
-        let mut bytes = 0;
-        while part_end < texts.len()
-            && (part_end == part_start || bytes + texts[part_end].1.len() <= FOLDER_PART_BYTES)
-        {
-            bytes += texts[part_end].1.len();
-            part_end += 1;
-        }
-        summarize_part(
-            engine,
-            layout,
-            files,
-            &texts[part_start..part_end],
-            &mut out,
-        );
-        part_start = part_end;
+    for part in texts.chunks(FILES_PER_PART) {
+        summarize_part(engine, layout, files, part, &mut out);
     }
     out
 }
