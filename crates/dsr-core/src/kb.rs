@@ -124,7 +124,8 @@ pub struct Api {
     /// What each positional argument is, so rules can find "the key" or "the expiry" without knowing the
     /// library. Roles: `ctx` (a Go `context.Context`), `key`, `value`, `expiration` (a typed expiry: a Go
     /// duration, a Rust `Option<Expiration>`), `options` (an options object or struct), `init` (a fetch
-    /// `RequestInit`), `url`, `method` (an HTTP method), `body` (a request body), `field` (a hash field), `tokens...` (every remaining argument is a raw command token: `"NX"`, `"PX"`,
+    /// `RequestInit`), `url`, `method` (an HTTP method), `body` (a request body), `field` (a hash field), `limit` (a size limit in bytes;
+    /// one of `calls.toml`'s `[limits] unbounded` values means none), `tokens...` (every remaining argument is a raw command token: `"NX"`, `"PX"`,
     /// `30000`), `options...` (every remaining argument is an option: etcd's `clientv3.WithLease(id)`),
     /// `command...` (every remaining argument is a raw command, its name first), `command` (one
     /// argument holding a raw command: an array of tokens, or a command name whose tokens follow in
@@ -141,9 +142,14 @@ pub struct Api {
     /// For an HTTP library's entry points: what the call makes, which says where its timeout is set.
     #[serde(default)]
     pub constructs: Option<Construct>,
-    /// For `role = "sleep"`: the argument (0-based) holding the duration.
+    /// For `role = "sleep"` and timers (`callback_arg`): the argument (0-based) holding the duration.
     #[serde(default)]
     pub delay_arg: Option<usize>,
+    /// For timers: the argument (0-based) holding a function the call runs later, on its own, after `delay_arg`
+    /// (`setTimeout(fn, ms)` → 0, Go's `time.AfterFunc(d, fn)` → 1). `models::retry` reads a timer whose
+    /// callback calls the function arming it again as that function rescheduling itself.
+    #[serde(default)]
+    pub callback_arg: Option<usize>,
     /// The argument (0-based) holding the HTTP method (`http.NewRequest("POST", …)`, `client.request(Method::POST, …)`).
     #[serde(default)]
     pub method_arg: Option<usize>,
@@ -219,6 +225,9 @@ pub enum ApiRole {
     /// (cenkalti's `NextBackOff()`, backon's `next()`) or waits it out (dskit's `Wait()`). A hand-written retry
     /// loop that waits on one backs off with the library's jitter.
     Backoff,
+    /// An option that makes the write it is passed to expire: etcd's `clientv3.WithLease(id)` among an
+    /// `OpPut`'s `options...` (a key put without one never expires). Read by `models::locks`.
+    Expiry,
 }
 
 /// A retry library: the calls that run an operation under retries, its defaults, and the settings that change
@@ -468,6 +477,28 @@ pub struct CallKinds {
     pub operations: OperationNames,
     #[serde(default)]
     pub collections: CollectionCalls,
+    #[serde(default)]
+    pub limits: LimitCalls,
+}
+
+/// How code bounds what it reads (`[limits]`), for BKP004: the methods that check or cap a body's size, and
+/// the values that stand for no limit when given as one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitCalls {
+    /// Methods (by last segment) that check a body's size (`content_length`, `size_hint`), read it chunk by
+    /// chunk (`chunk`) or through a capped reader (`take`): a whole-body read in the same function is bounded.
+    pub size_checks: Vec<String>,
+    /// A size limit written as its type's largest value is no limit (`usize::MAX`, `Infinity`): as written,
+    /// whitespace removed.
+    pub unbounded: Vec<String>,
+}
+
+impl LimitCalls {
+    /// Whether a limit as written (whitespace removed) is one of the values that stand for none.
+    pub fn is_unbounded(&self, written: &str) -> bool {
+        self.unbounded.iter().any(|u| u == written)
+    }
 }
 
 /// The standard libraries' map and option methods (`[collections]`), by which `models::time` follows a value
@@ -803,14 +834,15 @@ pub struct HttpClient {
     /// (reqwest's `bytes`, `text`, `json`): BKP004 asks whether the server is trusted with the size.
     #[serde(default)]
     pub body_read_methods: Vec<String>,
-    /// Rust: how a client of the library is given an overall timeout (RES001's fix and advice).
+    /// How a client (Rust) or a request (TypeScript) of the library is given an overall timeout (RES001's fix
+    /// and advice).
     #[serde(default)]
     pub timeout_fix: Option<ClientTimeoutFix>,
 }
 
-/// How a Rust client library's client gets an overall timeout (`[http_client.timeout_fix]`): the builder
-/// method RES001 inserts, how a default client is rewritten into a builder, and the advice given when no edit
-/// is made.
+/// How a client library's client (Rust) or request (TypeScript) gets an overall timeout
+/// (`[http_client.timeout_fix]`): the builder method RES001 inserts, how a default client is rewritten into a
+/// builder, the entry added to a request's options, and the advice given when no edit is made.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientTimeoutFix {
@@ -828,6 +860,24 @@ pub struct ClientTimeoutFix {
     pub finish: Option<String>,
     /// What to do when no edit is offered, in the library's own API (ureq's timeout API differs by version).
     pub advice: String,
+    /// TypeScript: the entry RES001 adds to a request's options or config literal (`signal:
+    /// AbortSignal.timeout(10_000)`, axios `timeout: 10_000`); its name is the option the messages ask for.
+    #[serde(default)]
+    pub entry: Option<String>,
+    /// TypeScript: the entry when the function receives a `signal` from its caller, which the fix must keep,
+    /// `{signal}` standing for it (`signal: AbortSignal.any([{signal}, AbortSignal.timeout(10_000)])`).
+    #[serde(default)]
+    pub entry_with_signal: Option<String>,
+}
+
+impl ClientTimeoutFix {
+    /// The option `entry` sets (`signal` of `signal: AbortSignal.timeout(10_000)`).
+    pub fn option(&self) -> Option<&str> {
+        self.entry
+            .as_deref()
+            .and_then(|entry| entry.split(':').next())
+            .map(str::trim)
+    }
 }
 
 impl HttpClient {
@@ -994,6 +1044,9 @@ pub enum PathGroupKind {
     /// Starts a task or thread by a free function (`tokio::spawn`, `std::thread::spawn`): what is handed to it
     /// runs on its own.
     TaskSpawn,
+    /// Removes a framework's default request body limit (axum's `DefaultBodyLimit::disable`): extractors then
+    /// buffer as much as the client sends. The entry's `[[api]]` note says what the default was.
+    BodyLimitOff,
     /// Makes a Go context with a deadline (`context.WithTimeout`, `context.WithDeadline`).
     ContextWithDeadline,
     /// Makes a Go context that keeps its first argument's deadline (`context.WithCancel`, `context.WithValue`).

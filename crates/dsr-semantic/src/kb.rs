@@ -3,7 +3,8 @@
 //! declared type breaking ties between libraries that share a method name.
 
 use dsr_core::kb::{
-    module_matches, Api, ApiRole, BatchForm, KnowledgeBase, LockLibrary, RetryLibrary,
+    module_matches, Api, ApiRole, BatchForm, CallKinds, KnowledgeBase, LockLibrary, PathGroupKind,
+    RetryLibrary,
 };
 use dsr_syntax::Language;
 
@@ -225,6 +226,51 @@ impl KbMatch for KnowledgeBase {
             })
             .map(|lock| (lock, false))
     }
+}
+
+/// JavaScript's names for its global object: `globalThis.fetch`, `window.setTimeout` and a worker's
+/// `self.fetch` call the global function of that name.
+const JS_GLOBAL_OBJECTS: [&str; 3] = ["globalThis", "window", "self"];
+
+/// A call's canonical path, also when a TypeScript/JavaScript call goes through the global object
+/// (`window.setTimeout(…)` is `setTimeout`, which the knowledge base lists by that name).
+pub fn path_through_globals<'c>(language: Language, call: &'c Call<'_>) -> Option<&'c str> {
+    if let Some(path) = call.path.as_deref() {
+        return Some(path);
+    }
+    if !language.is_typescript() {
+        return None;
+    }
+    let (object, name) = call.callee_text.split_once('.')?;
+    (JS_GLOBAL_OBJECTS.contains(&object) && !name.contains('.')).then_some(name)
+}
+
+/// A timer: a call that runs one of its arguments later, on its own (kb `callback_arg`: `setTimeout(fn, ms)`,
+/// `time.AfterFunc(d, fn)`), with the argument holding the callback and the one holding the delay.
+pub fn timer(kb: &KnowledgeBase, language: Language, call: &Call<'_>) -> Option<(usize, usize)> {
+    let api = kb.api(language, path_through_globals(language, call)?)?;
+    Some((api.callback_arg?, api.delay_arg?))
+}
+
+/// A free Rust function that starts a task or thread: the `task-spawn` group by path (`tokio::spawn`,
+/// `std::thread::spawn`), or one of `calls.toml`'s `task_spawns` written through one of its
+/// `task_spawn_qualifiers` that the facts do not resolve (`task::spawn`). Method spawns (`set.spawn(…)`) are not
+/// free functions.
+pub fn is_free_task_spawn(kb: &KnowledgeBase, call: &Call<'_>) -> bool {
+    let path = call.path.as_deref().unwrap_or(&call.callee_text);
+    if kb.is_in_group(Language::Rust, path, PathGroupKind::TaskSpawn) {
+        return true;
+    }
+    let spawns = &CallKinds::builtin().derivation;
+    call.callee_text
+        .rsplit_once("::")
+        .is_some_and(|(head, name)| {
+            spawns.task_spawns.iter().any(|s| s == name)
+                && spawns
+                    .task_spawn_qualifiers
+                    .iter()
+                    .any(|q| head.ends_with(q.as_str()))
+        })
 }
 
 /// Whether a method call's receiver is bound to something other than `module`: a type or constructor the

@@ -1,4 +1,4 @@
-use dsr_core::kb::{ApiKind, ClientShape, HttpClient, PathGroupKind};
+use dsr_core::kb::{ApiKind, CallKinds, ClientShape, HttpClient, PathGroupKind};
 use dsr_core::{declare_rule, Confidence, Finding, Fix, Language, Rule, RuleMeta, TextRange};
 use dsr_semantic::facts::Call;
 use dsr_semantic::models::endpoint;
@@ -12,9 +12,10 @@ declare_rule! {
     /// - Go: `io.ReadAll(r.Body)` / `ioutil.ReadAll(r.Body)` on an incoming request without
     ///   `http.MaxBytesReader` — Go's `net/http` puts no limit on request bodies — and on a response body
     ///   without `io.LimitReader`;
-    /// - Rust: `hyper::body::to_bytes(body)`, and reqwest's `.bytes().await`/`.text().await`/`.json().await` on a
-    ///   response, with no `content_length()` check or `http_body_util::Limited` in the function; axum's
-    ///   `DefaultBodyLimit::disable()`, which removes axum's default 2 MB limit;
+    /// - Rust: `hyper::body::to_bytes(body)`, axum's `to_bytes(body, usize::MAX)` (a limit that is none), and
+    ///   reqwest's `.bytes().await`/`.text().await`/`.json().await` on a response, with no `content_length()`
+    ///   check or `http_body_util::Limited` in the function; axum's `DefaultBodyLimit::disable()`, which removes
+    ///   axum's default 2 MB limit;
     /// - TS/JS: only explicit opt-outs, since the defaults are safe: `express.json`/`urlencoded`/`text`/`raw`
     ///   and `body-parser` (default limit 100kb) or Fastify's `bodyLimit` (default 1 MiB) set to 100 MB or more.
     ///
@@ -382,11 +383,23 @@ fn outgoing(ctx: &RuleContext<'_>, function: usize, name: &str, client: &HttpCli
 
 fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     let path = call.path.as_deref().unwrap_or("");
-    if path.ends_with("DefaultBodyLimit::disable")
-        || call.callee_text == "DefaultBodyLimit::disable"
+    // A framework's default body limit removed (kb group `body-limit-off`; its `[[api]]` note says which).
+    if ctx
+        .kb
+        .is_in_group(ctx.language, path, PathGroupKind::BodyLimitOff)
     {
+        let written = path.rsplitn(3, "::").collect::<Vec<_>>();
+        let short = match written.as_slice() {
+            [method, owner, ..] => format!("{owner}::{method}"),
+            _ => path.to_string(),
+        };
+        let note = ctx
+            .kb
+            .api(ctx.language, path)
+            .and_then(|api| api.note.as_deref())
+            .unwrap_or("removes the framework's default request body limit");
         ctx.finding(&UnboundedBodyRead::META, TextRange::of(call.node))
-            .title("`DefaultBodyLimit::disable()` removes axum's default 2 MB request body limit")
+            .title(format!("`{short}()` {note}"))
             .trigger("a client sends a body of several gigabytes to a route whose extractor buffers it (`Bytes`, `String`, `Json`)")
             .expected("a limit sized for the route: `DefaultBodyLimit::max(n)` or tower-http's `RequestBodyLimitLayer`")
             .actual("extractors buffer as much as the client sends")
@@ -394,10 +407,14 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
             .emit(sink);
         return;
     }
-    // `hyper::body::to_bytes(body)`: a whole-body read of the kb's `read-all` group.
-    let to_bytes = ctx
+    // A whole-body read of the kb's `read-all` group (`hyper::body::to_bytes(body)`), unless its `limit`
+    // argument bounds it (`axum::body::to_bytes(body, 1 << 20)`; `usize::MAX` is none).
+    let limits = &CallKinds::builtin().limits;
+    let whole_read = ctx
         .kb
-        .is_in_group(ctx.language, path, PathGroupKind::ReadAll);
+        .is_in_group(ctx.language, path, PathGroupKind::ReadAll)
+        .then(|| limit_arg(ctx, call))
+        .filter(|limit| limit.is_none_or(|l| limits.is_unbounded(&compact(ctx, l))));
     // A response method that buffers the whole body (kb `[[http_client]]` `body_read_methods`), and its library.
     let buffering_method = call
         .method
@@ -414,33 +431,46 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
             ))
         });
     // Candidates first: the size-check scan below looks at every call of the function.
-    if !to_bytes && buffering_method.is_none() {
+    if whole_read.is_none() && buffering_method.is_none() {
         return;
     }
     let Some(scope) = function_range(ctx, call) else {
         return;
     };
-    // A size check, a chunked read, or a limit of the kb's `read-limit` group (`http_body_util::Limited::new`).
+    // A size check, a chunked read (`calls.toml` `[limits] size_checks`), or a limit of the kb's `read-limit`
+    // group (`http_body_util::Limited::new`).
     let checked = ctx.facts.calls_within(scope).any(|c| {
-        matches!(
-            c.method.as_deref(),
-            Some("content_length" | "size_hint" | "chunk" | "take")
-        ) || c.path.as_deref().is_some_and(|p| {
-            ctx.kb
-                .is_in_group(ctx.language, p, PathGroupKind::ReadLimit)
-        })
+        c.method
+            .as_deref()
+            .is_some_and(|m| limits.size_checks.iter().any(|s| s == m))
+            || c.path.as_deref().is_some_and(|p| {
+                ctx.kb
+                    .is_in_group(ctx.language, p, PathGroupKind::ReadLimit)
+            })
     });
     if checked {
         return;
     }
-    if to_bytes {
-        ctx.finding(&UnboundedBodyRead::META, TextRange::of(call.callee))
-            .title("`hyper::body::to_bytes` buffers the whole body with no size limit")
-            .trigger("the peer sends (or a misbehaving upstream returns) a body of several gigabytes")
-            .expected("a size check first (`size_hint().upper()`/`content-length`) or `http_body_util::Limited`")
-            .actual("the body is buffered in memory whatever its size")
-            .fix(Fix::advice("wrap the body in `http_body_util::Limited::new(body, max)` before collecting it, or reject when `size_hint().upper()` exceeds the limit"))
-            .emit(sink);
+    if let Some(limit) = whole_read {
+        let finding = ctx.finding(&UnboundedBodyRead::META, TextRange::of(call.callee));
+        let finding = match limit {
+            Some(limit) => {
+                let written = ctx.node_text(limit);
+                finding
+                    .title(format!("`{path}` buffers the whole body with no size limit: a limit of `{written}` is none"))
+                    .trigger("the peer sends (or a misbehaving upstream returns) a body of several gigabytes")
+                    .expected("a limit sized for the largest body the caller accepts")
+                    .actual("the body is buffered in memory whatever its size")
+                    .fix(Fix::advice(format!("pass the largest body you accept (`1 << 20`, say) instead of `{written}`, and handle the error past it")))
+            }
+            None => finding
+                .title(format!("`{path}` buffers the whole body with no size limit"))
+                .trigger("the peer sends (or a misbehaving upstream returns) a body of several gigabytes")
+                .expected("a size check first (`size_hint().upper()`/`content-length`) or `http_body_util::Limited`")
+                .actual("the body is buffered in memory whatever its size")
+                .fix(Fix::advice("wrap the body in `http_body_util::Limited::new(body, max)` before collecting it, or reject when `size_hint().upper()` exceeds the limit")),
+        };
+        finding.emit(sink);
         return;
     }
     let Some((method, library)) = buffering_method else {
@@ -458,6 +488,14 @@ fn check_rust(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
         .actual("the client allocates as much as the server sends")
         .fix(Fix::advice("check `resp.content_length()` against a limit and read with `resp.chunk().await` while counting, failing past the limit"))
         .emit(sink);
+}
+
+/// The argument a whole-body read takes its size limit from (kb `params` role `limit`), `None` when the API
+/// takes none (`hyper::body::to_bytes(body)`).
+fn limit_arg<'t>(ctx: &RuleContext<'_>, call: &Call<'t>) -> Option<Node<'t>> {
+    let path = call.path.as_deref()?;
+    let at = ctx.kb.api(ctx.language, path)?.param("limit")?;
+    call.args.get(at).copied()
 }
 
 fn is_awaited(ctx: &RuleContext<'_>, n: Node<'_>) -> bool {
@@ -540,10 +578,10 @@ fn check_ts(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
 /// `'500mb'`, `1024 * 1024 * 500`, `Infinity`, `Number.MAX_SAFE_INTEGER` → bytes.
 fn size_in_bytes(ctx: &RuleContext<'_>, value: Node<'_>) -> Option<f64> {
     let text = ctx.node_text(value).trim();
-    if matches!(
-        text,
-        "Infinity" | "Number.MAX_SAFE_INTEGER" | "Number.MAX_VALUE" | "Number.POSITIVE_INFINITY"
-    ) {
+    if CallKinds::builtin()
+        .limits
+        .is_unbounded(&compact(ctx, value))
+    {
         return Some(f64::INFINITY);
     }
     if let Some(s) = node::string_literal_value(value, ctx.source, ctx.language) {

@@ -656,20 +656,78 @@ mod rust {
 
 mod typescript {
     use super::*;
+    use dsr_core::kb::{ClientTimeoutFix, HttpClient};
 
-    const SIGNAL_ENTRY: &str = "signal: AbortSignal.timeout(10_000)";
+    /// How the site's library bounds a request (kb `[http_client.timeout_fix]`): the entry the fix adds to its
+    /// options or config, and the advice when nothing is edited.
+    struct Bound<'k> {
+        /// The entry (`signal: AbortSignal.timeout(10_000)`, axios `timeout: 10_000`).
+        entry: &'k str,
+        /// Its option's name (`signal`, `timeout`).
+        option: &'k str,
+        fix: &'k ClientTimeoutFix,
+        client: &'k HttpClient,
+    }
 
-    /// The `signal` to add: the timeout, combined with the caller's signal when the function receives one
-    /// (`clients::caller_signal`), so that the fix does not also drop the caller's cancellation.
-    fn signal_entry(ctx: &RuleContext<'_>, call: &Call<'_>) -> String {
-        match clients::caller_signal(ctx.facts, ctx.source, call) {
-            Some(signal) => {
-                format!("signal: AbortSignal.any([{signal}, AbortSignal.timeout(10_000)])")
+    fn bound<'k>(ctx: &RuleContext<'k>, path: &str) -> Option<Bound<'k>> {
+        let client = ctx.kb.http_client(ctx.language, path)?;
+        let fix = client.timeout_fix.as_ref()?;
+        Some(Bound {
+            entry: fix.entry.as_deref()?,
+            option: fix.option()?,
+            fix,
+            client,
+        })
+    }
+
+    impl Bound<'_> {
+        /// The entry to add: combined with the caller's signal when the function receives one
+        /// (`clients::caller_signal`, kb `entry_with_signal`), so that the fix does not also drop the caller's
+        /// cancellation.
+        fn entry_for(&self, ctx: &RuleContext<'_>, call: &Call<'_>) -> String {
+            match (
+                self.fix.entry_with_signal.as_deref(),
+                clients::caller_signal(ctx.facts, ctx.source, call),
+            ) {
+                (Some(with_signal), Some(signal)) => with_signal.replace("{signal}", &signal),
+                _ => self.entry.to_string(),
             }
-            None => SIGNAL_ENTRY.to_string(),
+        }
+
+        /// Every way the library's request is bounded, as a list (`` `timeout`, `signal` or `setTimeout` ``):
+        /// its request options, then the request methods that bound it.
+        fn every_bound(&self) -> String {
+            let names: Vec<&str> = self
+                .client
+                .request_options
+                .iter()
+                .chain(&self.client.request_timeout_methods)
+                .map(String::as_str)
+                .collect();
+            either(&names)
+        }
+
+        /// The request options that bound it (`` `timeout` or `signal` ``).
+        fn options(&self) -> String {
+            let names: Vec<&str> = self
+                .client
+                .request_options
+                .iter()
+                .map(String::as_str)
+                .collect();
+            either(&names)
         }
     }
-    const AXIOS_ENTRY: &str = "timeout: 10_000";
+
+    /// `` `a` ``, `` `a` or `b` ``, `` `a`, `b` or `c` ``.
+    fn either(names: &[&str]) -> String {
+        let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        match quoted.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
 
     /// Options made by a function of the workspace that sets the timeout itself, or a parameter every caller
     /// gives options or a signal with a timeout (the workspace index says so): bounded, though this file does
@@ -750,53 +808,96 @@ mod typescript {
         let Some(resource) = call.args.first().copied() else {
             return;
         };
+        let Some(bound) = bound(ctx, site.path) else {
+            return;
+        };
         let api = ctx.kb.api(ctx.language, site.path);
         let written = &call.callee_text;
         let range = TextRange::of(call.callee);
         match site.timeout {
             ClientTimeout::Set(_) => {}
             ClientTimeout::Missing(_) => {
+                let entry = bound.entry_for(ctx, call);
                 let edits = match site.options {
-                    Some(literal) => literal_edits(ctx, literal, None, &signal_entry(ctx, call)),
+                    Some(literal) => literal_edits(ctx, literal, None, &entry),
                     None if call.args.len() == 1 => Some(vec![Edit::insert(
                         resource.end_byte(),
-                        format!(", {{ {} }}", signal_entry(ctx, call)),
+                        format!(", {{ {entry} }}"),
                     )]),
                     None => None,
                 };
+                let option = bound.option;
                 ctx.finding(META, range)
-                    .title(format!("`{written}` without a `signal`: {}", note(api)))
+                    .title(format!(
+                        "`{written}` without a {}: {}",
+                        bound.every_bound(),
+                        note(api)
+                    ))
                     .trigger(TRIGGER)
-                    .expected("a `signal` that aborts the request after the caller's budget")
+                    .expected(format!(
+                        "a `{option}` that aborts the request after the caller's budget"
+                    ))
                     .actual("nothing aborts the request while the server is silent")
-                    .fix(signal_fix(edits))
+                    .fix(entry_fix(&bound, edits))
                     .emit(sink);
             }
             ClientTimeout::Unknown {
                 from: Elsewhere::Value(Some(from)),
                 ..
-            } if !made_with_timeout(ctx, from) => ctx
-                .finding(META, range)
-                .open_question()
-                .title(format!("`{written}` takes its options from `{}`: do they carry a `signal` with a timeout? {}", describe(ctx, from), note(api)))
-                .trigger(TRIGGER)
-                .expected("a `signal` that aborts the request after the caller's budget")
-                .actual("the options come from outside what this file shows")
-                .evidence(TextRange::of(from), "options come from here")
-                .fix(Fix::advice(format!("make sure the options include `{SIGNAL_ENTRY}`")))
-                .emit(sink),
+            } if !made_with_timeout(ctx, from) => {
+                let title = format!("`{written}` takes its options from `{}`: do they carry a `{}` with a timeout? {}", describe(ctx, from), bound.option, note(api));
+                let expected = format!(
+                    "a `{}` that aborts the request after the caller's budget",
+                    bound.option
+                );
+                options_elsewhere(ctx, range, from, &bound, title, &expected, sink)
+            }
             ClientTimeout::Unknown { .. } => {}
         }
     }
 
-    fn signal_fix(edits: Option<Vec<Edit>>) -> Fix {
+    /// The question about a request whose options come from what the file does not show.
+    fn options_elsewhere(
+        ctx: &RuleContext<'_>,
+        range: TextRange,
+        from: Node<'_>,
+        bound: &Bound<'_>,
+        title: String,
+        expected: &str,
+        sink: &mut Vec<Finding>,
+    ) {
+        ctx.finding(META, range)
+            .open_question()
+            .title(title)
+            .trigger(TRIGGER)
+            .expected(expected)
+            .actual("the options come from outside what this file shows")
+            .evidence(TextRange::of(from), "options come from here")
+            .fix(Fix::advice(format!(
+                "make sure the options include `{}`",
+                bound.entry
+            )))
+            .emit(sink)
+    }
+
+    /// The fix that adds the library's entry (kb `timeout_fix.entry`), or its advice when no edit is made.
+    fn entry_fix(bound: &Bound<'_>, edits: Option<Vec<Edit>>) -> Fix {
+        let (option, value) = bound
+            .entry
+            .split_once(": ")
+            .unwrap_or((bound.option, bound.entry));
         match edits {
-            Some(edits) => Fix::edits(
-                "abort after 10 s with `AbortSignal.timeout(10_000)`",
+            Some(edits) if option == "signal" => Fix::edits(
+                format!("abort after 10 s with `{value}`"),
                 Applicability::Maybe,
                 edits,
             ),
-            None => Fix::advice(format!("pass `{{ {SIGNAL_ENTRY} }}` in the options")),
+            Some(edits) => Fix::edits(
+                format!("set a 10 s `{option}`"),
+                Applicability::Maybe,
+                edits,
+            ),
+            None => Fix::advice(bound.fix.advice.as_str()),
         }
     }
 
@@ -809,6 +910,9 @@ mod typescript {
         options: Option<Node<'_>>,
         sink: &mut Vec<Finding>,
     ) {
+        let Some(bound) = bound(ctx, site.path) else {
+            return;
+        };
         let api = ctx.kb.api(ctx.language, site.path);
         let Some(first) = call.args.first().copied() else {
             return;
@@ -819,41 +923,40 @@ mod typescript {
             ClientTimeout::Set(_) => {}
             ClientTimeout::Missing(_) => {
                 // A `timeout: 0` stays: the signal bounds the request whatever the socket timeout says.
+                let entry = bound.entry_for(ctx, call);
                 let edits = match (site.options, url) {
-                    (Some(literal), _) => {
-                        literal_edits(ctx, literal, None, &signal_entry(ctx, call))
-                    }
+                    (Some(literal), _) => literal_edits(ctx, literal, None, &entry),
                     (None, Some(url)) if options.is_none() => Some(vec![Edit::insert(
                         url.end_byte(),
-                        format!(", {{ {} }}", signal_entry(ctx, call)),
+                        format!(", {{ {entry} }}"),
                     )]),
                     _ => None,
                 };
                 ctx.finding(META, range)
-                    .title(format!("`{written}` without a `timeout`, `signal` or `setTimeout`: {}", note(api)))
+                    .title(format!("`{written}` without a {}: {}", bound.every_bound(), note(api)))
                     .trigger(TRIGGER)
                     .expected("a `signal` (or a `timeout` handled by destroying the request) bounding the request")
                     .actual("the socket stays open while the server is silent")
-                    .fix(signal_fix(edits))
+                    .fix(entry_fix(&bound, edits))
                     .emit(sink);
             }
             ClientTimeout::Unknown {
                 from: Elsewhere::Value(Some(from)),
                 ..
-            } if !made_with_timeout(ctx, from) => ctx
-                .finding(META, range)
-                .open_question()
-                .title(if from == first && url.is_none() && options == Some(first) && call.args.len() > 1 {
-                    format!("`{written}` is given `{}`, a URL or options this file does not show: do they set a `timeout` or `signal`? {}", describe(ctx, from), note(api))
+            } if !made_with_timeout(ctx, from) => {
+                let (described, options_list) = (describe(ctx, from), bound.options());
+                let title = if from == first
+                    && url.is_none()
+                    && options == Some(first)
+                    && call.args.len() > 1
+                {
+                    format!("`{written}` is given `{described}`, a URL or options this file does not show: do they set a {options_list}? {}", note(api))
                 } else {
-                    format!("`{written}` takes its options from `{}`: do they set a `timeout` or `signal`? {}", describe(ctx, from), note(api))
-                })
-                .trigger(TRIGGER)
-                .expected("a `signal` or `timeout` bounding the request")
-                .actual("the options come from outside what this file shows")
-                .evidence(TextRange::of(from), "options come from here")
-                .fix(Fix::advice(format!("make sure the options include `{SIGNAL_ENTRY}`")))
-                .emit(sink),
+                    format!("`{written}` takes its options from `{described}`: do they set a {options_list}? {}", note(api))
+                };
+                let expected = "a `signal` or `timeout` bounding the request";
+                options_elsewhere(ctx, range, from, &bound, title, expected, sink)
+            }
             ClientTimeout::Unknown { .. } => {}
         }
     }
@@ -861,35 +964,34 @@ mod typescript {
     fn axios_fix(
         ctx: &RuleContext<'_>,
         call: &Call<'_>,
+        bound: &Bound<'_>,
         index: usize,
         literal: Option<Node<'_>>,
         zero: Option<Node<'_>>,
     ) -> Fix {
+        let entry = bound.entry;
         let edits = match literal {
-            Some(literal) => literal_edits(ctx, literal, zero, AXIOS_ENTRY),
+            Some(literal) => literal_edits(ctx, literal, zero, entry),
             None if call.args.len() == index && index > 0 => Some(vec![Edit::insert(
                 call.args[index - 1].end_byte(),
-                format!(", {{ {AXIOS_ENTRY} }}"),
+                format!(", {{ {entry} }}"),
             )]),
             None if call.args.len() + 1 == index && index == 2 => Some(vec![Edit::insert(
                 call.args[0].end_byte(),
-                format!(", undefined, {{ {AXIOS_ENTRY} }}"),
+                format!(", undefined, {{ {entry} }}"),
             )]),
             None if call.args.is_empty() && index == 0 => {
                 let arguments = call.node.child_by_field_name("arguments");
                 arguments.map(|a| {
                     vec![Edit::insert(
                         a.end_byte().saturating_sub(1),
-                        format!("{{ {AXIOS_ENTRY} }}"),
+                        format!("{{ {entry} }}"),
                     )]
                 })
             }
             None => None,
         };
-        match edits {
-            Some(edits) => Fix::edits("set a 10 s `timeout`", Applicability::Maybe, edits),
-            None => Fix::advice(format!("pass `{{ {AXIOS_ENTRY} }}` in the config")),
-        }
+        entry_fix(bound, edits)
     }
 
     fn axios_call(
@@ -899,9 +1001,13 @@ mod typescript {
         index: usize,
         sink: &mut Vec<Finding>,
     ) {
+        let Some(bound) = bound(ctx, site.path) else {
+            return;
+        };
         let api = ctx.kb.api(ctx.language, site.path);
         let written = &call.callee_text;
         let range = TextRange::of(call.callee);
+        let option = bound.option;
         match site.timeout {
             ClientTimeout::Set(_) => {}
             ClientTimeout::Missing(why) => ctx
@@ -909,21 +1015,28 @@ mod typescript {
                 .confidence(Confidence::Medium)
                 .title(match zero_of(why) {
                     Some(_) => format!(
-                        "`{written}` with `timeout: 0`, which axios reads as no timeout at all"
+                        "`{written}` with `{option}: 0`, which axios reads as no timeout at all"
                     ),
-                    None => format!("`{written}` without a `timeout`: {}", note(api)),
+                    None => format!("`{written}` without a `{option}`: {}", note(api)),
                 })
                 .trigger(TRIGGER)
-                .expected("a `timeout` (or `signal`) in the request config")
+                .expected(format!("a `{option}` (or `signal`) in the request config"))
                 .actual("the default axios instance waits as long as the server takes")
-                .fix(axios_fix(ctx, call, index, site.options, zero_of(why)))
+                .fix(axios_fix(
+                    ctx,
+                    call,
+                    &bound,
+                    index,
+                    site.options,
+                    zero_of(why),
+                ))
                 .emit(sink),
             ClientTimeout::Unknown {
                 from: Elsewhere::Value(Some(from)),
                 ..
             } if !made_with_timeout(ctx, from) => {
-                let expected = "a `timeout` (or `signal`) in the request config";
-                config_elsewhere(ctx, call, from, note(api), expected, sink)
+                let expected = format!("a `{option}` (or `signal`) in the request config");
+                config_elsewhere(ctx, call, from, &bound, note(api), &expected, sink)
             }
             ClientTimeout::Unknown { .. } => {}
         }
@@ -934,6 +1047,7 @@ mod typescript {
         ctx: &RuleContext<'_>,
         call: &Call<'_>,
         from: Node<'_>,
+        bound: &Bound<'_>,
         note: &str,
         expected: &str,
         sink: &mut Vec<Finding>,
@@ -941,16 +1055,18 @@ mod typescript {
         ctx.finding(META, TextRange::of(call.callee))
             .open_question()
             .title(format!(
-                "`{}` takes its config from `{}`: does it set a `timeout`? {note}",
+                "`{}` takes its config from `{}`: does it set a `{}`? {note}",
                 call.callee_text,
                 describe(ctx, from),
+                bound.option,
             ))
             .trigger(TRIGGER)
             .expected(expected)
             .actual("the config comes from outside what this file shows")
             .evidence(TextRange::of(from), "config comes from here")
             .fix(Fix::advice(format!(
-                "make sure the config includes `{AXIOS_ENTRY}`"
+                "make sure the config includes `{}`",
+                bound.entry
             )))
             .emit(sink);
     }
@@ -962,8 +1078,12 @@ mod typescript {
         call: &Call<'_>,
         sink: &mut Vec<Finding>,
     ) {
+        let Some(bound) = bound(ctx, site.path) else {
+            return;
+        };
         let api = ctx.kb.api(ctx.language, site.path);
         let range = TextRange::of(call.callee);
+        let option = bound.option;
         let (why, question) = match site.timeout {
             ClientTimeout::Set(_) => return,
             ClientTimeout::Unknown {
@@ -974,8 +1094,8 @@ mod typescript {
                 from: Elsewhere::Value(Some(from)),
                 ..
             } => {
-                let expected = "a `timeout` in the instance config";
-                return config_elsewhere(ctx, call, from, note(api), expected, sink);
+                let expected = format!("a `{option}` in the instance config");
+                return config_elsewhere(ctx, call, from, &bound, note(api), &expected, sink);
             }
             ClientTimeout::Unknown { why, .. } => (why, true),
             ClientTimeout::Missing(why) => (why, false),
@@ -983,19 +1103,20 @@ mod typescript {
         let zero = zero_of(why);
         let mut finding = ctx.finding(META, range).title(match zero {
             Some(_) => {
-                "axios instance created with `timeout: 0`, which axios reads as no timeout at all"
-                    .to_string()
+                format!("axios instance created with `{option}: 0`, which axios reads as no timeout at all")
             }
-            None => format!("axios instance created without a `timeout`: {}", note(api)),
+            None => format!("axios instance created without a `{option}`: {}", note(api)),
         });
         if question {
             finding = finding.open_question();
         }
         finding
             .trigger(TRIGGER)
-            .expected("a `timeout` in the instance config, bounding every request made through it")
+            .expected(format!(
+                "a `{option}` in the instance config, bounding every request made through it"
+            ))
             .actual("requests through this instance wait as long as the server takes")
-            .fix(axios_fix(ctx, call, 0, site.options, zero))
+            .fix(axios_fix(ctx, call, &bound, 0, site.options, zero))
             .emit(sink)
     }
 }

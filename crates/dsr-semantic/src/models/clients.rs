@@ -1163,12 +1163,7 @@ fn is_zero(value: Node<'_>, source: &str) -> bool {
 
 /// The global `fetch` (also as `globalThis.fetch` / `window.fetch`).
 pub fn is_global_fetch(call: &Call<'_>) -> bool {
-    let global = match call.callee_text.as_str() {
-        "fetch" => call.path.as_deref() == Some("fetch"),
-        "globalThis.fetch" | "window.fetch" | "self.fetch" => true,
-        _ => false,
-    };
-    global && !call.is_new
+    crate::kb::path_through_globals(Language::TypeScript, call) == Some("fetch") && !call.is_new
 }
 
 /// The init a `fetch(resource, init)` call is given: its second argument, or for `fetch(new Request(url, init))`

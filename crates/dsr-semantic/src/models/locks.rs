@@ -14,7 +14,7 @@ use tree_sitter::Node;
 
 use crate::facts::{compact, Call, FileFacts, ANONYMOUS};
 use crate::store_commands::{Options, StoreCommand, StoreCommands, TokenStyle};
-use dsr_core::kb::{KnowledgeBase, LockLibrary, LockScope};
+use dsr_core::kb::{ApiRole, KnowledgeBase, LockLibrary, LockScope};
 
 use crate::kb::KbMatch;
 
@@ -769,10 +769,18 @@ fn etcd_transactions<'t, 'k>(
         if !is_etcd(call, "OpPut") || !in_create_if_absent_txn(facts, kb, call.node) {
             continue;
         }
-        let lease = call.args.iter().skip(2).find(|option| {
+        // The put's options (kb `params` role `options...`) hold its lease, if any: an option of kb role
+        // `expiry` (`clientv3.WithLease(id)`).
+        let options_from = call
+            .path
+            .as_deref()
+            .and_then(|p| kb.api(facts.language, p))
+            .and_then(|api| api.param("options..."))
+            .unwrap_or(call.args.len());
+        let lease = call.args.iter().skip(options_from).find(|option| {
             facts.call_index(**option).is_some_and(|i| {
-                let c = &facts.calls[i];
-                is_etcd(c, "WithLease") || c.callee_text.ends_with("WithLease")
+                kb.role_of(facts, &facts.calls[i], &[ApiRole::Expiry])
+                    .is_some()
             })
         });
         let _ = source;

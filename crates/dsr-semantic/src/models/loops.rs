@@ -16,7 +16,7 @@
 //! - whether it is a retry loop (from [`Retries`](super::retry::Retries)) or a pagination loop (a cursor, page
 //!   or next-token variable assigned in the body and fed back into the call or the loop condition).
 
-use dsr_core::kb::{CallKinds, KnowledgeBase, PathGroupKind};
+use dsr_core::kb::{CallKinds, KnowledgeBase};
 use dsr_syntax::node::{self, Mention, Wrappers};
 use dsr_syntax::{Language, TextRange};
 use rustc_hash::FxHashSet;
@@ -1230,30 +1230,12 @@ impl<'t> Builder<'_, 't> {
                 })
             }
             Language::Rust => {
-                let path = call.path.as_deref().unwrap_or(&call.callee_text);
-                let spawns = &CallKinds::builtin().derivation;
-                let named_spawn = |name: &str| spawns.task_spawns.iter().any(|s| s == name);
-                // `task::spawn(…)` written through a module the facts do not resolve.
-                let written_spawn =
-                    call.callee_text
-                        .rsplit_once("::")
-                        .is_some_and(|(head, name)| {
-                            named_spawn(name)
-                                && spawns
-                                    .task_spawn_qualifiers
-                                    .iter()
-                                    .any(|q| head.ends_with(q.as_str()))
-                        });
-                let free = KnowledgeBase::builtin().is_in_group(
-                    Language::Rust,
-                    path,
-                    PathGroupKind::TaskSpawn,
-                ) || written_spawn;
-                if free {
+                if crate::kb::is_free_task_spawn(KnowledgeBase::builtin(), call) {
                     return Some(SpawnKind::Task(call.callee_text.clone()));
                 }
                 let method = call.method.as_deref()?;
-                let is_method_spawn = named_spawn(method)
+                let spawns = &CallKinds::builtin().derivation;
+                let is_method_spawn = spawns.task_spawns.iter().any(|s| s == method)
                     && !call.args.is_empty()
                     && !self.facts.imports_module("rayon");
                 is_method_spawn.then(|| SpawnKind::Task(call.callee_text.clone()))

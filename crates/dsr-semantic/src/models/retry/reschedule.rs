@@ -15,31 +15,6 @@ use super::{Analyzer, Counter, Delay, Retry, RetryKind};
 use crate::facts::Call;
 use crate::models::error_fate::is_error_name;
 
-/// Names of timer calls that run a callback later, with the argument holding the callback and the one
-/// holding the delay: `setTimeout(fn, ms)`, `time.AfterFunc(d, fn)`.
-fn timer(language: Language, callee: &str) -> Option<(usize, usize)> {
-    match language {
-        Language::Go if callee == "time.AfterFunc" => Some((1, 0)),
-        Language::TypeScript | Language::Tsx
-            if matches!(
-                callee,
-                "setTimeout" | "window.setTimeout" | "globalThis.setTimeout"
-            ) =>
-        {
-            Some((0, 1))
-        }
-        _ => None,
-    }
-}
-
-/// Whether a Rust call spawns a task (`tokio::spawn`, `task::spawn`).
-fn is_spawn(callee: &str) -> bool {
-    matches!(
-        callee,
-        "tokio::spawn" | "tokio::task::spawn" | "task::spawn" | "spawn"
-    )
-}
-
 /// Parameter names that count attempts (`attempt`, `retryCount`, `num_retries`, `n`); not durations or
 /// deadlines that merely mention retries (`retry_after`, `retryDelay`).
 fn is_attempt_name(name: &str) -> bool {
@@ -177,12 +152,13 @@ impl<'t> Analyzer<'_, 't> {
         index: usize,
         call: &Call<'t>,
     ) -> Option<(usize, Node<'t>, Option<Node<'t>>, bool)> {
-        if let Some((callback_arg, delay_arg)) = timer(self.language, &call.callee_text) {
+        // A timer (kb `callback_arg`) or a spawned task runs the function again later.
+        if let Some((callback_arg, delay_arg)) = crate::kb::timer(self.kb, self.language, call) {
             let callback = *call.args.get(callback_arg)?;
             let target = self.callback_target(callback)?;
             return Some((target, call.node, call.args.get(delay_arg).copied(), true));
         }
-        if self.language == Language::Rust && is_spawn(&call.callee_text) {
+        if self.language == Language::Rust && crate::kb::is_free_task_spawn(self.kb, call) {
             let task = *call.args.first()?;
             let target = self
                 .facts
