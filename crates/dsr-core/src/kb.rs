@@ -642,14 +642,18 @@ pub struct DerivationCalls {
 impl CallKinds {
     /// The bundled `kb/calls.toml`.
     pub fn builtin() -> &'static CallKinds {
-        static KINDS: std::sync::OnceLock<CallKinds> = std::sync::OnceLock::new();
-        KINDS.get_or_init(|| {
-            toml::from_str(include_str!("../kb/calls.toml")).unwrap_or_else(|err| {
-                tracing::error!("bundled kb/calls.toml is invalid: {err}");
-                CallKinds::default()
-            })
-        })
+        static KINDS: OnceLock<CallKinds> = OnceLock::new();
+        KINDS.get_or_init(|| bundled("kb/calls.toml", include_str!("../kb/calls.toml")))
     }
+}
+
+/// A bundled data file parsed, or (logged) the empty table when it does not parse: analysis goes on without
+/// that knowledge rather than failing.
+fn bundled<T: serde::de::DeserializeOwned + Default>(file: &str, text: &str) -> T {
+    toml::from_str(text).unwrap_or_else(|err| {
+        tracing::error!("bundled {file} is invalid: {err}");
+        T::default()
+    })
 }
 
 /// What OPS001 does with each schema change on each database (`kb/migrations.toml`).
@@ -723,13 +727,9 @@ pub enum MigrationVerdict {
 impl MigrationKnowledge {
     /// The bundled `kb/migrations.toml`.
     pub fn builtin() -> &'static MigrationKnowledge {
-        static KNOWLEDGE: std::sync::OnceLock<MigrationKnowledge> = std::sync::OnceLock::new();
-        KNOWLEDGE.get_or_init(|| {
-            toml::from_str(include_str!("../kb/migrations.toml")).unwrap_or_else(|err| {
-                tracing::error!("bundled kb/migrations.toml is invalid: {err}");
-                MigrationKnowledge::default()
-            })
-        })
+        static KNOWLEDGE: OnceLock<MigrationKnowledge> = OnceLock::new();
+        KNOWLEDGE
+            .get_or_init(|| bundled("kb/migrations.toml", include_str!("../kb/migrations.toml")))
     }
 
     /// The verdict for `operation` on `database`; `Silent` for an operation the data does not list.

@@ -1007,10 +1007,29 @@ mod tests {
         source: &str,
         check: impl FnOnce(&FileFacts<'_>, &RemoteCalls),
     ) {
+        with_kb(language, source, KnowledgeBase::builtin(), check)
+    }
+
+    /// The model of `source` computed with `kb`, handed to `check`.
+    fn with_kb<T>(
+        language: Language,
+        source: &str,
+        kb: &KnowledgeBase,
+        check: impl FnOnce(&FileFacts<'_>, &RemoteCalls) -> T,
+    ) -> T {
         let document = Document::new(language, source, 0).expect("grammar loads");
         let facts = FileFacts::compute(language, document.tree(), source);
-        let effects = RemoteCalls::compute(&facts, source, KnowledgeBase::builtin());
-        check(&facts, &effects);
+        let effects = RemoteCalls::compute(&facts, source, kb);
+        check(&facts, &effects)
+    }
+
+    /// The builtin knowledge base with one user `[[effects]]` entry, written as TOML.
+    fn kb_with_effect(language: Language, entry: &str) -> KnowledgeBase {
+        let effects = vec![dsr_core::kb::Effect {
+            language,
+            api: toml::from_str(entry).expect("a valid entry"),
+        }];
+        KnowledgeBase::with_effects(&effects)
     }
 
     fn remote_of<'a>(
@@ -1024,47 +1043,37 @@ mod tests {
 
     #[test]
     fn user_effects_declare_remote_writes() {
-        let effects: Vec<dsr_core::kb::Effect> = vec![dsr_core::kb::Effect {
-            language: Language::TypeScript,
-            api: toml::from_str(
-                "path = \"@acme/billing.charge\"\nkind = \"http\"\nremote = true\nhttp_method = \"POST\"",
-            )
-            .expect("a valid entry"),
-        }];
-        let kb = KnowledgeBase::with_effects(&effects);
-        let source = "import { charge } from \"@acme/billing\";\nexport async function f() { await charge(1); }\n";
-        let document = Document::new(Language::TypeScript, source, 0).expect("grammar loads");
-        let facts = FileFacts::compute(Language::TypeScript, document.tree(), source);
-        let remote = RemoteCalls::compute(&facts, source, &kb);
-        let charge = remote.remote(0).expect("the wrapper is remote");
-        assert!(
-            matches!(&charge.write, Some(Write { kind: WriteKind::Http(m), .. }) if m == "POST")
+        let kb = kb_with_effect(
+            Language::TypeScript,
+            "path = \"@acme/billing.charge\"\nkind = \"http\"\nremote = true\nhttp_method = \"POST\"",
         );
+        let source = "import { charge } from \"@acme/billing\";\nexport async function f() { await charge(1); }\n";
+        with_kb(Language::TypeScript, source, &kb, |_, remote| {
+            let charge = remote.remote(0).expect("the wrapper is remote");
+            assert!(
+                matches!(&charge.write, Some(Write { kind: WriteKind::Http(m), .. }) if m == "POST")
+            );
+        });
     }
 
     #[test]
     fn user_effects_name_methods_of_generated_clients_by_the_end_of_their_name() {
-        let effects: Vec<dsr_core::kb::Effect> = vec![dsr_core::kb::Effect {
-            language: Language::Go,
-            api: toml::from_str(
-                "path = \"billing.Client.Charge\"\nkind = \"http\"\nremote = true\nidempotent = false",
-            )
-            .expect("a valid entry"),
-        }];
-        let kb = KnowledgeBase::with_effects(&effects);
+        let kb = kb_with_effect(
+            Language::Go,
+            "path = \"billing.Client.Charge\"\nkind = \"http\"\nremote = true\nidempotent = false",
+        );
         let source = "package p\nimport \"github.com/acme/billing\"\nfunc f(c *billing.Client) { c.Charge(1); c.Refund(1) }\n";
-        let document = Document::new(Language::Go, source, 0).expect("grammar loads");
-        let facts = FileFacts::compute(Language::Go, document.tree(), source);
-        let remote = RemoteCalls::compute(&facts, source, &kb);
-        let charge = remote.remote(0).expect("the declared method is remote");
-        assert!(matches!(
-            &charge.write,
-            Some(Write {
-                kind: WriteKind::Http(_),
-                ..
-            })
-        ));
-        assert!(remote.remote(1).is_none(), "only the declared method");
+        with_kb(Language::Go, source, &kb, |_, remote| {
+            let charge = remote.remote(0).expect("the declared method is remote");
+            assert!(matches!(
+                &charge.write,
+                Some(Write {
+                    kind: WriteKind::Http(_),
+                    ..
+                })
+            ));
+            assert!(remote.remote(1).is_none(), "only the declared method");
+        });
     }
 
     #[test]
@@ -1221,19 +1230,23 @@ async fn start(client: Client) -> Poller { Poller::new(client).await }
     }
 
     fn remote_calls(language: Language, source: &str) -> Vec<(String, bool, bool)> {
-        let document = Document::new(language, source, 0).expect("grammar loads");
-        let facts = FileFacts::compute(language, document.tree(), source);
-        let model = RemoteCalls::compute(&facts, source, KnowledgeBase::builtin());
-        facts
-            .calls
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
-                model
-                    .remote(i)
-                    .map(|r| (c.callee_text.clone(), r.via.is_some(), r.mutation.is_some()))
-            })
-            .collect()
+        with_kb(
+            language,
+            source,
+            KnowledgeBase::builtin(),
+            |facts, model| {
+                facts
+                    .calls
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, c)| {
+                        model
+                            .remote(i)
+                            .map(|r| (c.callee_text.clone(), r.via.is_some(), r.mutation.is_some()))
+                    })
+                    .collect()
+            },
+        )
     }
 
     #[test]
