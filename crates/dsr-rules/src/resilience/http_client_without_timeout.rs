@@ -850,31 +850,44 @@ mod typescript {
                     "a `{}` that aborts the request after the caller's budget",
                     bound.option
                 );
-                options_elsewhere(ctx, range, from, &bound, title, &expected, sink)
+                options_elsewhere(ctx, range, from, &bound, Given::Options, title, &expected, sink)
             }
             ClientTimeout::Unknown { .. } => {}
         }
     }
 
-    /// The question about a request whose options come from what the file does not show.
+    /// What a request's bound is read from: fetch's and Node's options, axios's config.
+    #[derive(Clone, Copy)]
+    enum Given {
+        Options,
+        Config,
+    }
+
+    /// The question about a request whose options or config come from what the file does not show.
+    #[allow(clippy::too_many_arguments)]
     fn options_elsewhere(
         ctx: &RuleContext<'_>,
         range: TextRange,
         from: Node<'_>,
         bound: &Bound<'_>,
+        given: Given,
         title: String,
         expected: &str,
         sink: &mut Vec<Finding>,
     ) {
+        let (noun, come, include) = match given {
+            Given::Options => ("options", "come", "include"),
+            Given::Config => ("config", "comes", "includes"),
+        };
         ctx.finding(META, range)
             .open_question()
             .title(title)
             .trigger(TRIGGER)
             .expected(expected)
-            .actual("the options come from outside what this file shows")
-            .evidence(TextRange::of(from), "options come from here")
+            .actual(format!("the {noun} {come} from outside what this file shows"))
+            .evidence(TextRange::of(from), format!("{noun} {come} from here"))
             .fix(Fix::advice(format!(
-                "make sure the options include `{}`",
+                "make sure the {noun} {include} `{}`",
                 bound.entry
             )))
             .emit(sink)
@@ -955,7 +968,7 @@ mod typescript {
                     format!("`{written}` takes its options from `{described}`: do they set a {options_list}? {}", note(api))
                 };
                 let expected = "a `signal` or `timeout` bounding the request";
-                options_elsewhere(ctx, range, from, &bound, title, expected, sink)
+                options_elsewhere(ctx, range, from, &bound, Given::Options, title, expected, sink)
             }
             ClientTimeout::Unknown { .. } => {}
         }
@@ -1052,23 +1065,14 @@ mod typescript {
         expected: &str,
         sink: &mut Vec<Finding>,
     ) {
-        ctx.finding(META, TextRange::of(call.callee))
-            .open_question()
-            .title(format!(
-                "`{}` takes its config from `{}`: does it set a `{}`? {note}",
-                call.callee_text,
-                describe(ctx, from),
-                bound.option,
-            ))
-            .trigger(TRIGGER)
-            .expected(expected)
-            .actual("the config comes from outside what this file shows")
-            .evidence(TextRange::of(from), "config comes from here")
-            .fix(Fix::advice(format!(
-                "make sure the config includes `{}`",
-                bound.entry
-            )))
-            .emit(sink);
+        let title = format!(
+            "`{}` takes its config from `{}`: does it set a `{}`? {note}",
+            call.callee_text,
+            describe(ctx, from),
+            bound.option,
+        );
+        let range = TextRange::of(call.callee);
+        options_elsewhere(ctx, range, from, bound, Given::Config, title, expected, sink);
     }
 
     /// `axios.create(config)`: the instance's timeout bounds every request made through it.
