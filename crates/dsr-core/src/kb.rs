@@ -461,8 +461,9 @@ pub struct BodyParser {
 }
 
 /// Calls that look at data without doing work with it, for every language (`kb/calls.toml`): logging,
-/// metrics and derivations, matched by `models::messaging`; task spawns; and the names that stand for a client
-/// or for a failure worth nothing when no type says (`[clients]`, `[errors]`).
+/// metrics and derivations, matched by `models::messaging`; task spawns; the names that stand for a client
+/// or for a failure worth nothing when no type says (`[clients]`, `[errors]`); and how code bounds what it
+/// reads (`[limits]`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallKinds {
