@@ -850,7 +850,16 @@ mod typescript {
                     "a `{}` that aborts the request after the caller's budget",
                     bound.option
                 );
-                options_elsewhere(ctx, range, from, &bound, Given::Options, title, &expected, sink)
+                options_elsewhere(
+                    ctx,
+                    range,
+                    from,
+                    &bound,
+                    Given::Options,
+                    title,
+                    &expected,
+                    sink,
+                )
             }
             ClientTimeout::Unknown { .. } => {}
         }
@@ -884,7 +893,9 @@ mod typescript {
             .title(title)
             .trigger(TRIGGER)
             .expected(expected)
-            .actual(format!("the {noun} {come} from outside what this file shows"))
+            .actual(format!(
+                "the {noun} {come} from outside what this file shows"
+            ))
             .evidence(TextRange::of(from), format!("{noun} {come} from here"))
             .fix(Fix::advice(format!(
                 "make sure the {noun} {include} `{}`",
@@ -968,7 +979,16 @@ mod typescript {
                     format!("`{written}` takes its options from `{described}`: do they set a {options_list}? {}", note(api))
                 };
                 let expected = "a `signal` or `timeout` bounding the request";
-                options_elsewhere(ctx, range, from, &bound, Given::Options, title, expected, sink)
+                options_elsewhere(
+                    ctx,
+                    range,
+                    from,
+                    &bound,
+                    Given::Options,
+                    title,
+                    expected,
+                    sink,
+                )
             }
             ClientTimeout::Unknown { .. } => {}
         }
@@ -1072,7 +1092,16 @@ mod typescript {
             bound.option,
         );
         let range = TextRange::of(call.callee);
-        options_elsewhere(ctx, range, from, bound, Given::Config, title, expected, sink);
+        options_elsewhere(
+            ctx,
+            range,
+            from,
+            bound,
+            Given::Config,
+            title,
+            expected,
+            sink,
+        );
     }
 
     /// `axios.create(config)`: the instance's timeout bounds every request made through it.
