@@ -705,7 +705,8 @@ fn a_burst_of_ten_thousand_changes_coalesces_and_ends_on_the_final_version() {
         analyses < CHANGES as u64 / 10,
         "{analyses} analyses for {CHANGES} changes"
     );
-    // Every publication for the document, in arrival order: versions only go up.
+    // Every publication for the document, in arrival order: versions never go back. A version may come
+    // twice: a new workspace index generation republishes the open document's current version.
     let mut versions = Vec::new();
     while let Some(message) = client.try_wait_for(Duration::from_millis(0), &|m| {
         m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri.as_str()
@@ -713,13 +714,15 @@ fn a_burst_of_ten_thousand_changes_coalesces_and_ends_on_the_final_version() {
         versions.push(message["params"]["version"].as_i64().unwrap_or(-1));
     }
     assert!(
-        versions.windows(2).all(|w| w[0] < w[1]) && versions.last() < Some(&final_version),
+        versions.windows(2).all(|w| w[0] <= w[1]) && versions.last() <= Some(&final_version),
         "{versions:?}"
     );
     // Nothing for an older version comes after the final one.
     std::thread::sleep(Duration::from_millis(300));
     let late = client.try_wait_for(Duration::from_millis(200), &|m| {
-        m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri.as_str()
+        m["method"] == "textDocument/publishDiagnostics"
+            && m["params"]["uri"] == uri.as_str()
+            && m["params"]["version"].as_i64() != Some(final_version)
     });
     assert!(
         late.is_none(),
