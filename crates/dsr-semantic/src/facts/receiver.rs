@@ -93,9 +93,10 @@ impl<'t> FileFacts<'t> {
         let mut index = TypeIndex::default();
         let language = self.language;
         let typed_declaration = &super::Kinds::of(language).typed_declaration;
-        for n in self.nodes.iter().copied() {
-            // A kind-id test first: reading every node's kind name was most of this loop's cost.
-            if !typed_declaration.contains(n) {
+        for (n, kind) in self.nodes.iter().copied().zip(self.kind_ids.iter().copied()) {
+            // A kind-id test first, on the ids the traversal recorded: reading every node's kind name was most
+            // of this loop's cost, and asking tree-sitter for its kind id still a call per node.
+            if !typed_declaration.contains_id(kind) {
                 continue;
             }
             let (is_field, names, type_node): (bool, Vec<Node<'t>>, Option<Node<'t>>) =
