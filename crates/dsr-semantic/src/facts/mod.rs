@@ -988,8 +988,14 @@ impl<'t> FileFacts<'t> {
             .iter()
             .map(|call| match self.language {
                 // `client.get(…)` in Rust is a method call on a value, never an import path.
-                Language::Rust if call.callee.kind() == "field_expression" => None,
-                Language::Rust if call.node.kind() == "macro_invocation" => {
+                Language::Rust
+                    if dsr_syntax::kind(self.language, call.callee) == "field_expression" =>
+                {
+                    None
+                }
+                Language::Rust
+                    if dsr_syntax::kind(self.language, call.node) == "macro_invocation" =>
+                {
                     let name = call.callee_text.trim_end_matches('!');
                     Some(self.resolve(name).unwrap_or_else(|| name.to_string()) + "!")
                 }

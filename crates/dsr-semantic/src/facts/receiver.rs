@@ -93,14 +93,19 @@ impl<'t> FileFacts<'t> {
         let mut index = TypeIndex::default();
         let language = self.language;
         let typed_declaration = &super::Kinds::of(language).typed_declaration;
-        for (n, kind) in self.nodes.iter().copied().zip(self.kind_ids.iter().copied()) {
+        for (n, kind) in self
+            .nodes
+            .iter()
+            .copied()
+            .zip(self.kind_ids.iter().copied())
+        {
             // A kind-id test first, on the ids the traversal recorded: reading every node's kind name was most
             // of this loop's cost, and asking tree-sitter for its kind id still a call per node.
             if !typed_declaration.contains_id(kind) {
                 continue;
             }
             let (is_field, names, type_node): (bool, Vec<Node<'t>>, Option<Node<'t>>) =
-                match (language, n.kind()) {
+                match (language, dsr_syntax::kind(language, n)) {
                     (Language::Go, "field_declaration") => (
                         true,
                         n.children_by_field_name("name", &mut n.walk()).collect(),

@@ -383,7 +383,11 @@ fn recorded_nodes_are_the_trees_nodes_in_pre_order() {
         for kind in ["call_expression", "select_statement", "go_statement"] {
             let count = walked.iter().filter(|n| n.kind() == kind).count();
             assert_eq!(facts.count_of_kind(kind), count, "{file} {kind}");
-            assert_eq!(facts.has_kind(&[kind, "no_such_kind"]), count > 0, "{file} {kind}");
+            assert_eq!(
+                facts.has_kind(&[kind, "no_such_kind"]),
+                count > 0,
+                "{file} {kind}"
+            );
         }
     }
 }
