@@ -1207,6 +1207,16 @@ pub fn compact(text: &str) -> String {
     {
         return text.to_string();
     }
+    // ASCII with whitespace (a method chain over several lines): bytes kept or dropped, not chars decoded.
+    if text.is_ascii() {
+        let mut compacted = String::with_capacity(text.len());
+        compacted.extend(
+            text.bytes()
+                .filter(|b| !matches!(b, b'\t'..=b'\r' | b' '))
+                .map(char::from),
+        );
+        return compacted;
+    }
     text.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
