@@ -244,7 +244,15 @@ impl Engine {
         disabled: &[&str],
         cancel: Cancellation<'_>,
     ) -> Result<Analysis, Cancelled> {
-        let raw = self.run_rules(path, language, source, tree, disabled, cancel)?;
+        let raw = self.run_rules_skipping(
+            path,
+            language,
+            source,
+            tree,
+            disabled,
+            cancel,
+            Prescan::OutOfRole,
+        )?;
         let roles = raw.roles.clone().unwrap_or_default();
         Ok(self.finish(source, raw, || roles))
     }
@@ -260,6 +268,30 @@ impl Engine {
         disabled: &[&str],
         cancel: Cancellation<'_>,
     ) -> Result<RawAnalysis, Cancelled> {
+        // Every rule runs: the incremental engine seeds its slices with this run's findings, roles and all.
+        self.run_rules_skipping(
+            path,
+            language,
+            source,
+            tree,
+            disabled,
+            cancel,
+            Prescan::Nothing,
+        )
+    }
+
+    /// [`Engine::run_rules`], skipping what `prescan` says cannot be reported.
+    #[allow(clippy::too_many_arguments)]
+    fn run_rules_skipping(
+        &self,
+        path: &Path,
+        language: Language,
+        source: &str,
+        tree: Option<&Tree>,
+        disabled: &[&str],
+        cancel: Cancellation<'_>,
+        prescan: Prescan,
+    ) -> Result<RawAnalysis, Cancelled> {
         cancel.check()?;
         let view = self.index_view(path, language);
         let facts = FileFacts::compute_in_workspace(
@@ -273,9 +305,25 @@ impl Engine {
             .with_index(view.as_deref());
         let mut findings = Vec::new();
         let mut failures = Vec::new();
+        // The roles some code of the file has, when every finding made outside them would be dropped by
+        // `finish` (`keep_in_role`): then a rule that reports in none of them is not run. Not when the file has
+        // a suppression directive: one that hides a finding of such a rule still hides something (`finish`
+        // matches suppressions before roles), and would be reported unused had the rule not run.
+        let reported_roles = (prescan == Prescan::OutOfRole
+            && !facts
+                .comments
+                .iter()
+                .any(|&comment| suppression::may_be_directive(source, comment)))
+        .then(|| ctx.roles().possible());
         for rule in &self.rules {
             let meta = rule.meta();
             if !meta.applies_to(language) || disabled.contains(&meta.code) {
+                continue;
+            }
+            if reported_roles
+                .as_ref()
+                .is_some_and(|roles| !roles.iter().any(|&role| self.reports_in(meta, role)))
+            {
                 continue;
             }
             // Between rules: the facts pass is one unit, each rule another.
@@ -382,7 +430,22 @@ impl Engine {
     }
 }
 
+/// What [`Engine::run_rules_skipping`] may leave out, knowing that `finish` would drop its findings.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Prescan {
+    Nothing,
+    /// Rules whose findings no role of the file's code would keep (`[scope]` and the rule's declared roles):
+    /// a test file, with tests out of scope, runs no rule at all.
+    OutOfRole,
+}
+
 impl Engine {
+    /// Whether a finding of the rule `meta` in code of `role` can be reported: [`Engine::keep_in_role`]
+    /// without the finding (the severity a rule's roles give never decides whether it is kept).
+    fn reports_in(&self, meta: &dsr_core::RuleMeta, role: dsr_core::role::CodeRole) -> bool {
+        self.config.scope.includes(role) && meta.roles.severity_in(role, meta.severity).is_some()
+    }
+
     /// Whether a finding is reported in the code it is in: its role is in the run's `[scope]` and the rule's
     /// declared roles apply there; then at the severity the rule has in that role.
     fn keep_in_role(&self, finding: &mut Finding) -> bool {
@@ -582,5 +645,57 @@ mod tests {
             codes(&with_tests, "a_test.go", unused),
             [("TST102", CodeRole::Test), ("DSR001", CodeRole::Test)]
         );
+    }
+
+    static COUNTED: AtomicUsize = AtomicUsize::new(0);
+
+    dsr_core::declare_rule! {
+        /// Test rule that counts the files it runs on and reports nothing.
+        pub struct Counts {
+            code: "TST103",
+            slug: "counts",
+            family: Meta,
+            languages: [Go],
+            severity: Low,
+            impact: Operability,
+            kind: Finding,
+            fix: Never,
+            scope: Function,
+            reads: [],
+            roles: Servers,
+        }
+    }
+
+    impl Rule<RuleContext<'_>> for Counts {
+        fn meta(&self) -> &'static RuleMeta {
+            &Self::META
+        }
+
+        fn check(&self, _: &RuleContext<'_>, _: &mut Vec<Finding>) {
+            COUNTED.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A rule none of whose findings the file's roles would keep is not run, unless a suppression directive
+    /// in the file could be matched against its findings.
+    #[test]
+    fn rules_reporting_in_none_of_the_files_roles_are_not_run() {
+        let mut config = Config::default();
+        config.override_selection(
+            vec![Selector::parse("TST103", &["TST103"]).unwrap()],
+            Vec::new(),
+        );
+        let engine = Engine::new(&[Registered::stable(&Counts)], config);
+        let runs = |path: &str, source: &str| {
+            let before = COUNTED.load(Ordering::SeqCst);
+            engine.analyze_source(Path::new(path), Language::Go, source);
+            COUNTED.load(Ordering::SeqCst) - before
+        };
+        assert_eq!(runs("a.go", "package a\n"), 1);
+        // Tests are out of the default scope; a server rule does not report in tools.
+        assert_eq!(runs("a_test.go", "package a\n"), 0);
+        assert_eq!(runs("cmd/dev/github/setup.go", "package a\n"), 0);
+        let directive = "package a // distsys-review: ignore[TST103] a fixture\n";
+        assert_eq!(runs("a_test.go", directive), 1);
     }
 }

@@ -13,7 +13,9 @@ thread_local! {
 }
 
 /// Parses `text` with the language's tree-sitter grammar, giving up after `timeout`; `Ok(None)` for SQL (no
-/// grammar) or a grammar that fails to load.
+/// grammar) or a grammar that fails to load. Never inlined: `scripts/bench-instructions.sh` reads the parse's
+/// instructions off this function's name in callgrind's output.
+#[inline(never)]
 pub fn parse(language: Language, text: &str, timeout: Duration) -> Result<Option<Tree>, Skip> {
     PARSERS.with_borrow_mut(|parsers| {
         let index = match parsers.iter().position(|(l, _)| *l == language) {

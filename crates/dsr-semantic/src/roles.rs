@@ -69,6 +69,23 @@ impl CodeRoles {
         }
     }
 
+    /// Every role [`CodeRoles::at`] gives somewhere in the file: the file's own, and a test item's or a command
+    /// body's where the file has them. The engine skips a rule none of whose findings could be reported in any
+    /// of them.
+    pub fn possible(&self) -> Vec<CodeRole> {
+        if self.file == CodeRole::Test {
+            return vec![CodeRole::Test];
+        }
+        let mut roles = vec![self.file];
+        if !self.test_items.is_empty() {
+            roles.push(CodeRole::Test);
+        }
+        if !self.tool_items.is_empty() {
+            roles.push(CodeRole::Tool);
+        }
+        roles
+    }
+
     /// Whether the range lies inside a Rust test item, strictly (an item is not inside itself).
     pub fn in_test_item_range(&self, range: Range<usize>) -> bool {
         self.test_items

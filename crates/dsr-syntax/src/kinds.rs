@@ -50,6 +50,45 @@ impl KindSet {
     }
 }
 
+/// The kind name of `node` (`Node::kind`) from a table of the grammar's names built once per language:
+/// `Node::kind` turns a C string into a checked `&str` on every call (about 200 instructions; the kind id is
+/// about 25), and a traversal asks it of every node it handles.
+#[inline]
+pub fn kind<'t>(language: Language, node: Node<'t>) -> &'t str {
+    kind_name(language, node.kind_id()).unwrap_or_else(|| node.kind())
+}
+
+/// The name of the kind with id `id` in `language`'s grammar (the table of [`kind`]); `None` for an id past
+/// the grammar's kinds (tree-sitter's `ERROR` has the largest id) or for SQL.
+pub fn kind_name(language: Language, id: u16) -> Option<&'static str> {
+    static TABLES: std::sync::OnceLock<Vec<(Language, Vec<String>)>> = std::sync::OnceLock::new();
+    let tables = TABLES.get_or_init(|| {
+        [
+            Language::Go,
+            Language::Rust,
+            Language::TypeScript,
+            Language::Tsx,
+        ]
+        .into_iter()
+        .filter_map(|language| {
+            let grammar = language.grammar()?;
+            let names = (0..grammar.node_kind_count())
+                .map(|id| {
+                    u16::try_from(id)
+                        .ok()
+                        .and_then(|id| grammar.node_kind_for_id(id))
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect();
+            Some((language, names))
+        })
+        .collect()
+    });
+    let (_, names) = tables.iter().find(|(l, _)| *l == language)?;
+    names.get(usize::from(id)).map(String::as_str)
+}
+
 /// The child of `node` in the grammar field `name` (`Node::child_by_field_name` of a node of `language`'s
 /// grammar) without tree-sitter's lookup of the name: it compares the name with every field name of the
 /// grammar in turn, about three quarters of a `child_by_field_name`'s instructions, and a traversal that asks
@@ -146,6 +185,34 @@ mod tests {
             );
             assert_eq!(comments.contains(node), node.kind().ends_with("comment"));
         }
+    }
+
+    #[test]
+    fn kind_names_from_the_table_agree_with_tree_sitter() {
+        let samples = [
+            (
+                Language::Go,
+                "package a\nfunc F() { x := <-c; go f(x); select {} }\nfunc ( {",
+            ),
+            (
+                Language::Rust,
+                "fn a() { let x = b!(1); S { k: 2 }; } impl {",
+            ),
+            (
+                Language::TypeScript,
+                "class A { m() { return { k: 2 }; } } const = ;",
+            ),
+            (Language::Tsx, "const f = async (x) => <div>{g(x)}</div>;"),
+        ];
+        for (language, source) in samples {
+            let mut parser = tree_sitter::Parser::new();
+            parser.set_language(&language.grammar().unwrap()).unwrap();
+            let tree = parser.parse(source, None).unwrap();
+            for node in crate::node::descendants(tree.root_node()) {
+                assert_eq!(kind(language, node), node.kind(), "{language:?} {source}");
+            }
+        }
+        assert_eq!(kind_name(Language::Sql, 1), None);
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub use document::{
     parse_bounded, parse_rope, parse_str_bounded, Document, EditError, ParseLimits, ParseStop,
     TextChange, DEFAULT_PARSE_TIMEOUT,
 };
-pub use kinds::{field, field_id, KindSet};
+pub use kinds::{field, field_id, kind, kind_name, KindSet};
 pub use language::Language;
 pub use position::{Position, PositionEncoding, PositionError};
 pub use ropey::Rope;

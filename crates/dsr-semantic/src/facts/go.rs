@@ -1,6 +1,6 @@
 //! Go: imports, functions and methods, calls, composite literals, assignments.
 
-use dsr_syntax::{node, Language, TextRange};
+use dsr_syntax::{kind, node, Language, TextRange};
 use tree_sitter::Node;
 
 use super::{
@@ -19,7 +19,7 @@ pub(super) fn function<'t>(
     parent: Option<usize>,
     _facts: &FileFacts<'t>,
 ) -> Function<'t> {
-    let name = match n.kind() {
+    let name = match kind(Language::Go, n) {
         "method_declaration" => {
             let receiver = field(n, "receiver")
                 .and_then(|r| node::named_children(r).next())
@@ -116,13 +116,13 @@ pub(super) fn visit<'t>(
     function: Option<usize>,
     facts: &mut FileFacts<'t>,
 ) {
-    match n.kind() {
+    match kind(Language::Go, n) {
         "import_spec" => import(n, source, facts),
         "call_expression" => {
             let Some(callee) = field(n, "function") else {
                 return;
             };
-            let (method, receiver) = if callee.kind() == "selector_expression" {
+            let (method, receiver) = if kind(Language::Go, callee) == "selector_expression" {
                 (
                     field(callee, "field").map(|f| node::text(f, source).to_string()),
                     field(callee, "operand"),
@@ -148,7 +148,9 @@ pub(super) fn visit<'t>(
                 .unwrap_or_default();
             let mut fields = Vec::new();
             if let Some(body) = field(n, "body") {
-                for element in node::named_children(body).filter(|e| e.kind() == "keyed_element") {
+                for element in
+                    node::named_children(body).filter(|e| kind(Language::Go, *e) == "keyed_element")
+                {
                     let key =
                         field(element, "key").map(|k| node::text(k, source).trim().to_string());
                     let value = field(element, "value");
@@ -171,7 +173,7 @@ pub(super) fn visit<'t>(
             });
         }
         "short_var_declaration" | "assignment_statement" => {
-            let declares = n.kind() == "short_var_declaration";
+            let declares = kind(Language::Go, n) == "short_var_declaration";
             let lefts: Vec<_> = field(n, "left")
                 .map(|l| node::named_children(l).collect())
                 .unwrap_or_default();

@@ -228,6 +228,13 @@ pub struct FileFacts<'t> {
     nodes: Vec<Node<'t>>,
     /// For each of `nodes`, the index of its parent in `nodes` (`NO_PARENT` for the root).
     parents: Vec<u32>,
+    /// For each of `nodes`, its kind id, read once by the traversal: a filter of the nodes by kind compares
+    /// these instead of asking tree-sitter for each node's kind (`Node::kind_id` is a call into C that looks
+    /// the node's alias up, about 25 instructions, and models and rules filtered every node of the file).
+    kind_ids: Vec<u16>,
+    /// How many nodes of each kind id the file has: a question about kinds the file lacks is answered without
+    /// looking at its nodes (the kind prescan: [`FileFacts::has_kind`]).
+    kind_counts: Vec<u32>,
     /// For method chains: the id of a receiver (wrappers stripped) → the index of the call made on it. Built
     /// on first use.
     chain_index: std::sync::OnceLock<rustc_hash::FxHashMap<usize, usize>>,
@@ -283,6 +290,8 @@ impl<'t> FileFacts<'t> {
             containers: Vec::new(),
             nodes: Vec::new(),
             parents: Vec::new(),
+            kind_ids: Vec::new(),
+            kind_counts: Vec::new(),
             types: receiver::TypeIndex::default(),
             absolute_paths: Vec::new(),
             workspace: None,
@@ -512,10 +521,48 @@ impl<'t> FileFacts<'t> {
             .map(|offset| first + offset)
     }
 
-    /// The nodes whose kind is one of `kinds`, in pre-order. Compares kind ids, not names.
+    /// The nodes whose kind is one of `kinds`, in pre-order. Compares the recorded kind ids, not names, and
+    /// looks at no node at all when the file has none of those kinds.
     pub fn nodes_of_kind<'s>(&'s self, kinds: &[&str]) -> impl Iterator<Item = Node<'t>> + 's {
         let set = kind_set(self.language, kinds);
-        self.nodes.iter().copied().filter(move |n| set.contains(*n))
+        let nodes: &[Node<'t>] = if self.has_kind_in(&set) {
+            &self.nodes
+        } else {
+            &[]
+        };
+        nodes
+            .iter()
+            .zip(&self.kind_ids)
+            .filter(move |(_, kind)| set.contains_id(**kind))
+            .map(|(node, _)| *node)
+    }
+
+    /// Whether the file has a node of one of `kinds` (a kind prescan: from the traversal's counts, no walk).
+    pub fn has_kind(&self, kinds: &[&str]) -> bool {
+        self.has_kind_in(&kind_set(self.language, kinds))
+    }
+
+    /// How many nodes of the kind `kind` the file has (from the traversal's counts).
+    pub fn count_of_kind(&self, kind: &str) -> usize {
+        let set = kind_set(self.language, &[kind]);
+        self.kind_counts
+            .iter()
+            .enumerate()
+            .filter(|&(id, _)| u16::try_from(id).is_ok_and(|id| set.contains_id(id)))
+            .map(|(_, &count)| count as usize)
+            .sum()
+    }
+
+    fn has_kind_in(&self, set: &KindSet) -> bool {
+        self.kind_counts
+            .iter()
+            .enumerate()
+            .any(|(id, &count)| count > 0 && u16::try_from(id).is_ok_and(|id| set.contains_id(id)))
+    }
+
+    /// The kind id of each of [`FileFacts::nodes`], in the same order.
+    pub fn kind_ids(&self) -> &[u16] {
+        &self.kind_ids
     }
 
     /// The recorded nodes that start inside `range`, in pre-order: a binary search, where a filter of
@@ -941,8 +988,14 @@ impl<'t> FileFacts<'t> {
             .iter()
             .map(|call| match self.language {
                 // `client.get(…)` in Rust is a method call on a value, never an import path.
-                Language::Rust if call.callee.kind() == "field_expression" => None,
-                Language::Rust if call.node.kind() == "macro_invocation" => {
+                Language::Rust
+                    if dsr_syntax::kind(self.language, call.callee) == "field_expression" =>
+                {
+                    None
+                }
+                Language::Rust
+                    if dsr_syntax::kind(self.language, call.node) == "macro_invocation" =>
+                {
                     let name = call.callee_text.trim_end_matches('!');
                     Some(self.resolve(name).unwrap_or_else(|| name.to_string()) + "!")
                 }
@@ -1154,6 +1207,16 @@ pub fn compact(text: &str) -> String {
     {
         return text.to_string();
     }
+    // ASCII with whitespace (a method chain over several lines): bytes kept or dropped, not chars decoded.
+    if text.is_ascii() {
+        let mut compacted = String::with_capacity(text.len());
+        compacted.extend(
+            text.bytes()
+                .filter(|b| !matches!(b, b'\t'..=b'\r' | b' '))
+                .map(char::from),
+        );
+        return compacted;
+    }
     text.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
@@ -1167,10 +1230,27 @@ struct Collector<'f, 't, 's> {
 impl<'t> Collector<'_, 't, '_> {
     fn walk(&mut self, root: Node<'t>) {
         let kinds = Kinds::of(self.facts.language);
+        // The tree knows how many nodes it has (tree-sitter keeps the count per subtree): no regrowing.
+        let count = root.descendant_count();
+        self.facts.nodes.reserve_exact(count);
+        self.facts.parents.reserve_exact(count);
+        self.facts.kind_ids.reserve_exact(count);
+        self.facts.kind_counts = vec![
+            0;
+            self.facts
+                .language
+                .grammar()
+                .map_or(0, |grammar| grammar.node_kind_count())
+        ];
         let mut cursor = root.walk();
         let mut exits: Vec<bool> = Vec::new();
         // The indexes (in `nodes`) of the nodes from the root down to the cursor's parent.
         let mut path: Vec<u32> = Vec::new();
+        // For each node of `path`, how many of its children the walk has yet to step to: after the last one
+        // the walk goes up without asking for a next sibling. A failed `goto_next_sibling` costs as much as a
+        // step (tree-sitter looks through the hidden nodes around the cursor for one), and there is one per
+        // node with children.
+        let mut remaining: Vec<u32> = Vec::new();
         'outer: loop {
             let current = cursor.node();
             let index = self.facts.nodes.len() as u32;
@@ -1179,6 +1259,10 @@ impl<'t> Collector<'_, 't, '_> {
                 .parents
                 .push(path.last().copied().unwrap_or(NO_PARENT));
             let kind = current.kind_id();
+            self.facts.kind_ids.push(kind);
+            if let Some(count) = self.facts.kind_counts.get_mut(usize::from(kind)) {
+                *count += 1;
+            }
             let is_function = kinds.function.contains_id(kind);
             if is_function {
                 let index = self.facts.functions.len();
@@ -1198,43 +1282,54 @@ impl<'t> Collector<'_, 't, '_> {
                     });
                 }
                 if kinds.interesting.contains_id(kind) {
-                    self.visit(current, kinds);
+                    self.visit(current, kind, kinds);
                 }
             }
             exits.push(is_function);
             // Most nodes are leaves: their child count is one load, where the cursor's failed descent into
             // them is a hundred instructions.
-            if current.child_count() > 0 && cursor.goto_first_child() {
+            let children = current.child_count();
+            if children > 0 && cursor.goto_first_child() {
                 path.push(index);
+                remaining.push(children - 1);
                 continue;
             }
             loop {
                 if exits.pop() == Some(true) {
                     self.function_stack.pop();
                 }
-                if cursor.goto_next_sibling() {
-                    continue 'outer;
+                match remaining.last_mut() {
+                    // The root: nothing after it.
+                    None => break 'outer,
+                    Some(left) if *left > 0 => {
+                        *left -= 1;
+                        if cursor.goto_next_sibling() {
+                            continue 'outer;
+                        }
+                    }
+                    Some(_) => {}
                 }
                 if !cursor.goto_parent() {
                     break 'outer;
                 }
                 path.pop();
+                remaining.pop();
             }
         }
     }
 
-    fn visit(&mut self, current: Node<'t>, kinds: &Kinds) {
+    fn visit(&mut self, current: Node<'t>, kind: u16, kinds: &Kinds) {
         let function = self.function_stack.last().copied();
-        if kinds.identifier.contains(current) {
+        if kinds.identifier.contains_id(kind) {
             self.facts
                 .identifiers
                 .push((TextRange::of(current), current));
         }
-        if kinds.comment.contains(current) {
+        if kinds.comment.contains_id(kind) {
             self.facts.comments.push(TextRange::of(current));
             return;
         }
-        if kinds.string.contains(current) {
+        if kinds.string.contains_id(kind) {
             if let Some(value) =
                 node::string_literal_value(current, self.source, self.facts.language)
             {
@@ -1246,7 +1341,7 @@ impl<'t> Collector<'_, 't, '_> {
             }
             return;
         }
-        if !kinds.language_specific.contains(current) {
+        if !kinds.language_specific.contains_id(kind) {
             return;
         }
         match self.facts.language {

@@ -93,40 +93,46 @@ impl<'t> FileFacts<'t> {
         let mut index = TypeIndex::default();
         let language = self.language;
         let typed_declaration = &super::Kinds::of(language).typed_declaration;
-        for n in self.nodes.iter().copied() {
-            // A kind-id test first: reading every node's kind name was most of this loop's cost.
-            if !typed_declaration.contains(n) {
+        for (n, kind) in self
+            .nodes
+            .iter()
+            .copied()
+            .zip(self.kind_ids.iter().copied())
+        {
+            // A kind-id test first, on the ids the traversal recorded: reading every node's kind name was most
+            // of this loop's cost, and asking tree-sitter for its kind id still a call per node.
+            if !typed_declaration.contains_id(kind) {
                 continue;
             }
             let (is_field, names, type_node): (bool, Vec<Node<'t>>, Option<Node<'t>>) =
-                match (language, n.kind()) {
+                match (language, dsr_syntax::kind(language, n)) {
                     (Language::Go, "field_declaration") => (
                         true,
                         n.children_by_field_name("name", &mut n.walk()).collect(),
-                        n.child_by_field_name("type"),
+                        dsr_syntax::field(language, n, "type"),
                     ),
                     (Language::Go, "var_spec") => (
                         false,
                         n.children_by_field_name("name", &mut n.walk()).collect(),
-                        n.child_by_field_name("type"),
+                        dsr_syntax::field(language, n, "type"),
                     ),
                     (Language::Rust, "field_declaration") => (
                         true,
-                        n.child_by_field_name("name").into_iter().collect(),
-                        n.child_by_field_name("type"),
+                        dsr_syntax::field(language, n, "name").into_iter().collect(),
+                        dsr_syntax::field(language, n, "type"),
                     ),
                     (Language::Rust, "let_declaration") => (
                         false,
-                        n.child_by_field_name("pattern")
-                            .filter(|p| p.kind() == "identifier")
+                        dsr_syntax::field(language, n, "pattern")
+                            .filter(|p| dsr_syntax::kind(language, *p) == "identifier")
                             .into_iter()
                             .collect(),
-                        n.child_by_field_name("type"),
+                        dsr_syntax::field(language, n, "type"),
                     ),
                     (_, "public_field_definition" | "property_signature") => (
                         true,
-                        n.child_by_field_name("name").into_iter().collect(),
-                        n.child_by_field_name("type"),
+                        dsr_syntax::field(language, n, "name").into_iter().collect(),
+                        dsr_syntax::field(language, n, "type"),
                     ),
                     // `constructor(private redis: Redis)`: a parameter property is a field too.
                     (_, "required_parameter" | "optional_parameter")
@@ -135,17 +141,19 @@ impl<'t> FileFacts<'t> {
                     {
                         (
                             true,
-                            n.child_by_field_name("pattern").into_iter().collect(),
-                            n.child_by_field_name("type"),
+                            dsr_syntax::field(language, n, "pattern")
+                                .into_iter()
+                                .collect(),
+                            dsr_syntax::field(language, n, "type"),
                         )
                     }
                     (_, "variable_declarator") => (
                         false,
-                        n.child_by_field_name("name")
-                            .filter(|p| p.kind() == "identifier")
+                        dsr_syntax::field(language, n, "name")
+                            .filter(|p| dsr_syntax::kind(language, *p) == "identifier")
                             .into_iter()
                             .collect(),
-                        n.child_by_field_name("type"),
+                        dsr_syntax::field(language, n, "type"),
                     ),
                     _ => continue,
                 };
@@ -215,17 +223,16 @@ impl<'t> FileFacts<'t> {
                 .receiver
                 .map(|r| node::strip_wrappers(r, node::Wrappers::ALL));
             while let Some(n) = current {
-                if n.kind() == member_kind {
-                    if let Some(property) = n.child_by_field_name(property_field) {
+                if dsr_syntax::kind(language, n) == member_kind {
+                    if let Some(property) = dsr_syntax::field(language, n, property_field) {
                         index
                             .names
                             .insert(property.id(), node::text(property, source).to_string());
                     }
-                    current = n
-                        .child_by_field_name(object_field)
+                    current = dsr_syntax::field(language, n, object_field)
                         .map(|o| node::strip_wrappers(o, node::Wrappers::ALL));
                 } else {
-                    if n.kind() == "identifier" {
+                    if dsr_syntax::kind(language, n) == "identifier" {
                         index
                             .names
                             .insert(n.id(), node::text(n, source).to_string());

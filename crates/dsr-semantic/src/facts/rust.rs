@@ -1,6 +1,6 @@
 //! Rust: `use` trees, functions (with their impl's type), calls and macro calls, struct expressions, `let`s.
 
-use dsr_syntax::{node, Language, TextRange};
+use dsr_syntax::{kind, node, Language, TextRange};
 use tree_sitter::Node;
 
 use super::{
@@ -19,7 +19,7 @@ pub(super) fn function<'t>(
     parent: Option<usize>,
     facts: &FileFacts<'t>,
 ) -> Function<'t> {
-    let name = match n.kind() {
+    let name = match kind(Language::Rust, n) {
         "function_item" => {
             let name = field(n, "name")
                 .map(|m| node::text(m, source))
@@ -27,7 +27,7 @@ pub(super) fn function<'t>(
             // The impl or trait from the traversal's record of ancestors, not climbed in tree-sitter.
             let owner = facts
                 .ancestors(n)
-                .find(|a| matches!(a.kind(), "impl_item" | "trait_item"));
+                .find(|a| matches!(kind(Language::Rust, *a), "impl_item" | "trait_item"));
             match owner.and_then(|i| field(i, "type").or(field(i, "name"))) {
                 Some(owner) => format!("{}::{name}", compact(node::text(owner, source))),
                 None => name.to_string(),
@@ -36,15 +36,17 @@ pub(super) fn function<'t>(
         _ => ANONYMOUS.to_string(),
     };
     // `pub async fn`: the modifiers come after the visibility.
-    let is_async = n.kind() == "function_item"
-        && node::named_children(n)
-            .any(|c| c.kind() == "function_modifiers" && node::text(c, source).contains("async"))
-        || n.kind() == "closure_expression"
+    let is_async = kind(Language::Rust, n) == "function_item"
+        && node::named_children(n).any(|c| {
+            kind(Language::Rust, c) == "function_modifiers"
+                && node::text(c, source).contains("async")
+        })
+        || kind(Language::Rust, n) == "closure_expression"
             && node::text(n, source).trim_start().starts_with("async");
     let mut params = Vec::new();
     if let Some(list) = field(n, "parameters") {
         for p in node::named_children(list) {
-            let (name, type_text) = match p.kind() {
+            let (name, type_text) = match kind(Language::Rust, p) {
                 "parameter" => (
                     field(p, "pattern")
                         .map(|x| node::text(x, source).to_string())
@@ -81,7 +83,7 @@ pub(super) fn visit<'t>(
     function: Option<usize>,
     facts: &mut FileFacts<'t>,
 ) {
-    match n.kind() {
+    match kind(Language::Rust, n) {
         "use_declaration" => {
             if let Some(argument) = field(n, "argument") {
                 use_tree(argument, "", source, TextRange::of(n), facts);
@@ -91,14 +93,14 @@ pub(super) fn visit<'t>(
             let Some(callee) = field(n, "function") else {
                 return;
             };
-            let (method, receiver) = match callee.kind() {
+            let (method, receiver) = match kind(Language::Rust, callee) {
                 "field_expression" => (
                     field(callee, "field").map(|f| node::text(f, source).to_string()),
                     field(callee, "value"),
                 ),
                 _ => (None, None),
             };
-            let callee_text = match callee.kind() {
+            let callee_text = match kind(Language::Rust, callee) {
                 "generic_function" => field(callee, "function")
                     .map(|f| compact(node::text(f, source)))
                     .unwrap_or_default(),
@@ -140,7 +142,7 @@ pub(super) fn visit<'t>(
             let mut has_spread = false;
             if let Some(body) = field(n, "body") {
                 for f in node::named_children(body) {
-                    match f.kind() {
+                    match kind(Language::Rust, f) {
                         "field_initializer" => {
                             let name = field(f, "field")
                                 .map(|x| node::text(x, source).to_string())
@@ -225,7 +227,7 @@ fn use_tree(n: Node<'_>, prefix: &str, source: &str, range: TextRange, facts: &m
             format!("{prefix}::{path}")
         }
     };
-    match n.kind() {
+    match kind(Language::Rust, n) {
         "identifier" | "scoped_identifier" | "crate" | "self" => {
             let path = join(&compact(node::text(n, source)));
             let path = path

@@ -378,6 +378,17 @@ fn recorded_nodes_are_the_trees_nodes_in_pre_order() {
             .filter(|n| kinds.contains(&n.kind()))
             .collect();
         assert_eq!(filtered, by_name, "{file}");
+        // The kind prescan agrees with the nodes: a kind the file has, and one it lacks.
+        assert_eq!(facts.kind_ids().len(), walked.len(), "{file}");
+        for kind in ["call_expression", "select_statement", "go_statement"] {
+            let count = walked.iter().filter(|n| n.kind() == kind).count();
+            assert_eq!(facts.count_of_kind(kind), count, "{file} {kind}");
+            assert_eq!(
+                facts.has_kind(&[kind, "no_such_kind"]),
+                count > 0,
+                "{file} {kind}"
+            );
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! TypeScript/JavaScript: ES imports and `require`, functions/arrows/methods, calls and `new`, object literals,
 //! declarations and assignments.
 
-use dsr_syntax::{field, node, TextRange};
+use dsr_syntax::{field, kind, node, TextRange};
 use tree_sitter::Node;
 
 use super::{
@@ -17,7 +17,7 @@ pub(super) fn function<'t>(
 ) -> Function<'t> {
     let language = facts.language;
     let own_name = field(language, n, "name").map(|m| node::text(m, source).to_string());
-    let name = match (n.kind(), own_name) {
+    let name = match (kind(language, n), own_name) {
         ("method_definition", Some(method)) => match class_name(n, source, facts) {
             Some(class) => format!("{class}.{method}"),
             None => method,
@@ -26,7 +26,7 @@ pub(super) fn function<'t>(
         // `const handler = async (req) => …`, `export default function (…)`, `{ onMessage: async () => … }`.
         (_, None) => facts
             .parent(n)
-            .and_then(|p| match p.kind() {
+            .and_then(|p| match kind(language, p) {
                 "variable_declarator" => field(language, p, "name"),
                 "pair" => field(language, p, "key"),
                 "assignment_expression" => field(language, p, "left"),
@@ -35,11 +35,11 @@ pub(super) fn function<'t>(
             .map(|x| compact(node::text(x, source)))
             .unwrap_or_else(|| ANONYMOUS.to_string()),
     };
-    let is_async = n.child(0).is_some_and(|c| c.kind() == "async");
+    let is_async = n.child(0).is_some_and(|c| kind(language, c) == "async");
     let mut params = Vec::new();
     let list = field(language, n, "parameters").or_else(|| field(language, n, "parameter"));
     if let Some(list) = list {
-        let items: Vec<_> = if list.kind() == "formal_parameters" {
+        let items: Vec<_> = if kind(language, list) == "formal_parameters" {
             node::named_children(list).collect()
         } else {
             vec![list]
@@ -176,16 +176,16 @@ pub(super) fn visit<'t>(
     facts: &mut FileFacts<'t>,
 ) {
     let language = facts.language;
-    match n.kind() {
+    match kind(language, n) {
         "import_statement" => import(n, source, facts),
         "call_expression" | "new_expression" => {
-            let is_new = n.kind() == "new_expression";
+            let is_new = kind(language, n) == "new_expression";
             let Some(callee) = field(language, n, if is_new { "constructor" } else { "function" })
             else {
                 return;
             };
             let callee = node::uninvert_await(callee);
-            let (method, receiver) = if callee.kind() == "member_expression" {
+            let (method, receiver) = if kind(language, callee) == "member_expression" {
                 (
                     field(language, callee, "property").map(|p| node::text(p, source).to_string()),
                     field(language, callee, "object"),
@@ -194,7 +194,7 @@ pub(super) fn visit<'t>(
                 (None, None)
             };
             let callee_text = without_optional_chaining(compact(node::text(callee, source)));
-            if callee.kind() == "identifier" && callee_text == "require" {
+            if kind(language, callee) == "identifier" && callee_text == "require" {
                 // `require("x")` itself is not a call we reason about; the declaration binds the module.
                 return;
             }
@@ -214,7 +214,7 @@ pub(super) fn visit<'t>(
             let mut fields = Vec::new();
             let mut has_spread = false;
             for member in node::named_children(n) {
-                match member.kind() {
+                match kind(language, member) {
                     "pair" => {
                         let key = field(language, member, "key")
                             .map(|k| property_name(k, source))
