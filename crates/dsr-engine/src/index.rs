@@ -127,6 +127,8 @@ fn build_with(
             }
         }
     }
+    // The link allocates on this thread: the pages the workers freed (trees, facts) are of their own arenas.
+    release_freed_memory();
     note_memory("first summaries made, declarations inserted");
     index.link();
     let declarations = index.snapshot();
@@ -243,6 +245,7 @@ fn build_with(
             index.insert(path.clone(), summary);
         }
     }
+    release_freed_memory();
     index.link();
     note_memory("linked");
     if lifetime == Lifetime::Once {
