@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use dsr_core::Language;
 use dsr_semantic::facts::{FileFacts, WorkspaceTypes};
-use dsr_semantic::index::{FileSummary, RecordedQuestions, WorkspaceIndex};
+use dsr_semantic::index::{CallSite, EffectSite, FileSummary, RecordedQuestions, WorkspaceIndex};
 
 use crate::engine::{Engine, IndexPass};
 
@@ -98,33 +98,41 @@ fn build_with(
             folders.len(),
         );
     }
-    let mut summaries: Vec<Option<FileSummary>> = Vec::with_capacity(files.len());
+    // Each first summary is split: its declarations go into the index (moved, not copied: the declarations of
+    // every file are most of what the first pass holds besides call sites), what its functions do waits beside
+    // it until the declarations are linked, then both are put together again.
+    let mut bodies: Vec<Option<Vec<Body>>> = Vec::with_capacity(files.len());
     let mut questions: Vec<Option<Arc<RecordedQuestions>>> = Vec::with_capacity(files.len());
     let mut in_folder = Vec::with_capacity(files.len());
-    for slot in slots {
+    for (slot, (path, _)) in slots.into_iter().zip(&files) {
         let summarized = slot
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         in_folder.push(summarized.as_ref().is_some_and(|s| s.in_folder));
         match summarized {
-            Some(summarized) => {
-                summaries.push(Some(summarized.summary));
-                questions.push(Some(summarized.questions));
+            Some(Summarized {
+                mut summary,
+                questions: asked,
+                ..
+            }) => {
+                bodies.push(Some(take_bodies(&mut summary)));
+                questions.push(Some(asked));
+                // The declarations alone answer the questions: linked without calls, nothing is resolved or
+                // propagated.
+                index.insert(path.clone(), summary);
             }
             None => {
-                summaries.push(None);
+                bodies.push(None);
                 questions.push(None);
             }
         }
     }
-    // The declarations alone answer the questions: linked without calls, nothing is resolved or propagated.
-    for (summary, (path, _)) in summaries.iter().zip(&files) {
-        if let Some(summary) = summary {
-            index.insert(path.clone(), summary.declarations_only());
-        }
-    }
+    // The link allocates on this thread: the pages the workers freed (trees, facts) are of their own arenas.
+    release_freed_memory();
+    note_memory("first summaries made, declarations inserted");
     index.link();
     let declarations = index.snapshot();
+    note_memory("declarations linked");
     // Only files whose summary the declarations change: one each of whose questions the workspace answers as
     // it was answered would be summarized the same. A file the index gives no view (no module to place it
     // in) is summarized as without a workspace, which differs from recording in what a Go method's receiver
@@ -166,17 +174,24 @@ fn build_with(
         );
     }
     drop(questions);
-    // Their first summaries go before the second ones are made.
+    // Their first summaries' bodies go before the second summaries are made.
     for &i in &again {
-        summaries[i] = None;
+        bodies[i] = None;
     }
     if lifetime == Lifetime::Once {
-        for (summary, (path, _)) in summaries.iter_mut().zip(&files) {
-            if let Some(summary) = summary {
-                declarations.keep_resolvable_calls(path, summary);
+        for (body, (path, _)) in bodies.iter_mut().zip(&files) {
+            if let (Some(body), Some(declared)) = (body, index.summary(path)) {
+                let mut calls: Vec<Vec<CallSite>> =
+                    body.iter_mut().map(|b| std::mem::take(&mut b.1)).collect();
+                declarations.keep_resolvable_calls_of(path, declared, &mut calls);
+                for (b, kept) in body.iter_mut().zip(calls) {
+                    b.1 = kept;
+                }
             }
         }
+        release_freed_memory();
     }
+    note_memory("first summaries' calls kept that resolve");
     let second: Vec<Mutex<Option<FileSummary>>> = again.iter().map(|_| Mutex::default()).collect();
     map(
         &|k| {
@@ -205,7 +220,21 @@ fn build_with(
         summarized_again_after_folder = again.iter().filter(|&&i| in_folder[i]).count(),
         "workspace index"
     );
+    note_memory("second summaries made");
     drop(declarations);
+    // The declarations come back out of the index and are put together with what their functions do.
+    let mut declared = index.take_summaries();
+    let mut summaries: Vec<Option<FileSummary>> = Vec::with_capacity(files.len());
+    for (body, (path, _)) in bodies.into_iter().zip(&files) {
+        summaries.push(match (body, declared.remove(path)) {
+            (Some(body), Some(mut summary)) => {
+                put_bodies(&mut summary, body);
+                Some(summary)
+            }
+            _ => None,
+        });
+    }
+    drop(declared);
     for (summary, &i) in second.into_iter().zip(&again) {
         summaries[i] = summary
             .into_inner()
@@ -216,11 +245,70 @@ fn build_with(
             index.insert(path.clone(), summary);
         }
     }
+    release_freed_memory();
     index.link();
+    note_memory("linked");
     if lifetime == Lifetime::Once {
         index.drop_call_sites();
+        release_freed_memory();
     }
+    note_memory("built");
     index
+}
+
+/// What one function of a summary does: its effects and its calls.
+type Body = (Vec<EffectSite>, Vec<CallSite>);
+
+/// Takes what each function does out of a summary, leaving its declarations.
+fn take_bodies(summary: &mut FileSummary) -> Vec<Body> {
+    summary
+        .functions
+        .iter_mut()
+        .map(|f| (std::mem::take(&mut f.effects), std::mem::take(&mut f.calls)))
+        .collect()
+}
+
+/// Puts back what [`take_bodies`] took.
+fn put_bodies(summary: &mut FileSummary, bodies: Vec<Body>) {
+    for (function, (effects, calls)) in summary.functions.iter_mut().zip(bodies) {
+        function.effects = effects;
+        function.calls = calls;
+    }
+}
+
+/// Hands the heap's free pages back to the system (glibc keeps them otherwise: the first pass's call sites,
+/// dropped once the declarations are linked, would count in the process's resident memory to the end of the
+/// run). Only where the allocator is glibc's.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` has no preconditions; it only returns free memory of the heap to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Logs the process's resident memory now and at its peak (Linux; debug level only), at the stages of a build:
+/// where the index's memory goes.
+fn note_memory(stage: &str) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return;
+    };
+    let kib = |field: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    tracing::debug!(
+        rss_mib = kib("VmRSS:") / 1024,
+        peak_mib = kib("VmHWM:") / 1024,
+        "workspace index memory: {stage}"
+    );
 }
 
 fn lock<T>(slot: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

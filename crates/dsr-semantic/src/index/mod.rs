@@ -293,6 +293,20 @@ pub struct IndexSnapshot {
 }
 
 impl WorkspaceIndex {
+    /// Takes every summary out of the index, which is left empty over the same layout (snapshots taken before
+    /// keep theirs, and a summary they share is cloned).
+    pub fn take_summaries(&mut self) -> FxHashMap<PathBuf, FileSummary> {
+        self.linked = Arc::default();
+        self.generation += 1;
+        std::mem::take(&mut self.files)
+            .into_iter()
+            .map(|(path, (summary, _))| {
+                let summary = Arc::try_unwrap(summary).unwrap_or_else(|shared| (*shared).clone());
+                (path, summary)
+            })
+            .collect()
+    }
+
     /// Drops every call site, once linked: what propagation needed is in the linked effects, and an index that
     /// will not change (the CLI's, built once per run) needs none to answer. An index whose files change (the
     /// language server's) keeps them to link again. Snapshots taken before keep theirs.
@@ -337,7 +351,26 @@ impl IndexSnapshot {
     /// does not describe, `unwrap`, `map`, `fmt.Sprintf`) need not be kept. Only for an index whose files will
     /// not change: a function added later would be reached by a call dropped here.
     pub fn keep_resolvable_calls(&self, path: &Path, summary: &mut FileSummary) {
-        let Some(place) = summary
+        let mut calls: Vec<Vec<CallSite>> = summary
+            .functions
+            .iter_mut()
+            .map(|f| std::mem::take(&mut f.calls))
+            .collect();
+        self.keep_resolvable_calls_of(path, summary, &mut calls);
+        for (function, kept) in summary.functions.iter_mut().zip(calls) {
+            function.calls = kept;
+        }
+    }
+
+    /// [`IndexSnapshot::keep_resolvable_calls`] for call sites held apart from their summary: `calls` per
+    /// function of `declared` (whose imports and place they are resolved through).
+    pub fn keep_resolvable_calls_of(
+        &self,
+        path: &Path,
+        declared: &FileSummary,
+        calls: &mut [Vec<CallSite>],
+    ) {
+        let Some(place) = declared
             .language
             .and_then(|language| self.layout.place(path, language))
         else {
@@ -346,21 +379,12 @@ impl IndexSnapshot {
         let resolver = Resolver {
             linked: &self.linked,
             place: &place,
-            imports: &summary.imports,
+            imports: &declared.imports,
             exclude: None,
         };
-        let mut kept: Vec<Vec<CallSite>> = Vec::with_capacity(summary.functions.len());
-        for function in &summary.functions {
-            let calls: Vec<CallSite> = function
-                .calls
-                .iter()
-                .filter(|call| call.local.is_some() || resolver.site(call).is_some())
-                .cloned()
-                .collect();
-            kept.push(calls);
-        }
-        for (function, calls) in summary.functions.iter_mut().zip(kept) {
-            function.calls = calls;
+        for function in calls.iter_mut() {
+            function.retain(|call| call.local.is_some() || resolver.site(call).is_some());
+            function.shrink_to_fit();
         }
     }
 
