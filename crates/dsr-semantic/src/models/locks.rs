@@ -317,10 +317,8 @@ fn set_if_absent<'t>(
                 // A builder token is the whole `.arg("PX")` link; its argument reads better.
                 let shown = match style {
                     TokenStyle::Builder => facts
-                        .calls
-                        .iter()
-                        .find(|c| c.node == t.node)
-                        .and_then(|c| c.args.first().copied())
+                        .call_index(t.node)
+                        .and_then(|i| facts.calls[i].args.first().copied())
                         .unwrap_or(t.node),
                     _ => t.node,
                 };
@@ -398,12 +396,9 @@ fn typed_set_if_absent<'t>(
     if language != Language::Rust {
         return None;
     }
-    let within = TextRange::of(options);
-    let inner: Vec<&Call<'t>> = facts
-        .calls
-        .iter()
-        .filter(|c| within.contains_range(c.range()))
-        .collect();
+    // The calls inside the options, by a binary search: a scan of every call of the file per candidate `SET`
+    // made the model quadratic.
+    let inner: Vec<&Call<'t>> = facts.calls_within(TextRange::of(options)).collect();
     let text = compact(node::text(options, source));
     if let Some(condition) = inner
         .iter()
@@ -589,14 +584,14 @@ fn handed_over<'t>(
         let Some(function) = outermost(facts, call) else {
             continue;
         };
-        let Some((owner, _)) = facts.functions[function].name.rsplit_once(['.', ':']) else {
+        let Some(owner) = facts.functions[function].owner() else {
             continue;
         };
         let kind = commands.delete_kind(facts, source, index);
         found.push(HandedOver {
             call: command.call,
             key: key_written.clone(),
-            owner: owner.trim_end_matches(':').to_string(),
+            owner: owner.to_string(),
             kind,
         });
     }
@@ -646,13 +641,7 @@ fn same_key(
     if node::string_literal_value(a, source, language).is_some() {
         return true;
     }
-    let owner = |f: Option<usize>| {
-        f.and_then(|f| {
-            let name = &facts.functions[f].name;
-            name.rsplit_once(['.', ':'])
-                .map(|(owner, _)| owner.trim_end_matches(':').to_string())
-        })
-    };
+    let owner = |f: Option<usize>| f.and_then(|f| facts.functions[f].owner());
     let field = matches!(
         node::strip_wrappers(a, node::Wrappers::BORROW).kind(),
         "selector_expression" | "field_expression" | "member_expression"
