@@ -255,6 +255,8 @@ pub struct FileFacts<'t> {
     /// For `function_with_path`: each function's whole name and each of its `::` suffixes of two or more
     /// segments (`a::T::f` → `a::T::f`, `T::f`) → the first function with it. Built on first use.
     function_paths: std::sync::OnceLock<FunctionPaths>,
+    /// The container (by index) each container is nested in, built on first use by `component_at`.
+    container_parents: std::sync::OnceLock<Vec<Option<usize>>>,
     /// For `import`: each local name → its last import. Built once the walk has found every import (a file put
     /// together from many has as many imports, and a scan of them per name resolved was quadratic).
     import_by_local: rustc_hash::FxHashMap<String, usize>,
@@ -289,6 +291,7 @@ impl<'t> FileFacts<'t> {
             declarations: std::sync::OnceLock::new(),
             function_names: std::sync::OnceLock::new(),
             function_paths: std::sync::OnceLock::new(),
+            container_parents: std::sync::OnceLock::new(),
             assignment_targets: std::sync::OnceLock::new(),
             assignment_values: std::sync::OnceLock::new(),
             receiver_names: std::sync::OnceLock::new(),
@@ -623,12 +626,36 @@ impl<'t> FileFacts<'t> {
             }
             current = function.parent;
         }
-        self.containers
-            .iter()
-            .filter(|(range, _)| range.contains(offset))
-            .min_by_key(|(range, _)| range.len())
-            .map(|(_, name)| name.clone())
-            .unwrap_or_default()
+        // Containers are recorded in pre-order, so they nest and their starts never decrease: the innermost one
+        // around `offset` is the last one starting at or before it, or one enclosing that one (a scan of every
+        // container per finding was quadratic in a file of many classes).
+        let parents = self.container_parents.get_or_init(|| {
+            let mut parents = Vec::with_capacity(self.containers.len());
+            let mut open: Vec<usize> = Vec::new();
+            for (range, _) in &self.containers {
+                while open
+                    .last()
+                    .is_some_and(|&o| !self.containers[o].0.contains_range(*range))
+                {
+                    open.pop();
+                }
+                parents.push(open.last().copied());
+                open.push(parents.len() - 1);
+            }
+            parents
+        });
+        let after = self
+            .containers
+            .partition_point(|(range, _)| range.start <= offset);
+        let mut current = after.checked_sub(1);
+        while let Some(index) = current {
+            let (range, name) = &self.containers[index];
+            if range.contains(offset) {
+                return name.clone();
+            }
+            current = parents[index];
+        }
+        String::new()
     }
 
     /// Where the function at `function` (or a function it is nested in, whose parameters a closure sees) gets
