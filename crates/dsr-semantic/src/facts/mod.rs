@@ -888,17 +888,7 @@ impl<'t> FileFacts<'t> {
                     .copied()
             }
             None => {
-                let top_level = self.top_level_assignments.get_or_init(|| {
-                    let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
-                        rustc_hash::FxHashMap::default();
-                    for (i, a) in self.assignments.iter().enumerate() {
-                        if a.function.is_none() {
-                            index.entry(a.target.clone()).or_default().push(i);
-                        }
-                    }
-                    index
-                });
-                let list = top_level.get(name).map(Vec::as_slice).unwrap_or_default();
+                let list = self.top_level_assignments_to(name);
                 let before = list.partition_point(|i| starts(i) < offset);
                 list[..before]
                     .iter()
@@ -907,6 +897,22 @@ impl<'t> FileFacts<'t> {
                     .copied()
             }
         }
+    }
+
+    /// The indexes of the assignments made outside every function whose target is written `name`, in document
+    /// order, from an index built on first use.
+    pub(crate) fn top_level_assignments_to(&self, name: &str) -> &[usize] {
+        let top_level = self.top_level_assignments.get_or_init(|| {
+            let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
+                rustc_hash::FxHashMap::default();
+            for (i, a) in self.assignments.iter().enumerate() {
+                if a.function.is_none() {
+                    index.entry(a.target.clone()).or_default().push(i);
+                }
+            }
+            index
+        });
+        top_level.get(name).map(Vec::as_slice).unwrap_or_default()
     }
 
     /// The indexes of the assignments (declarations or not) whose target is written `name`, in document order,
