@@ -227,8 +227,15 @@ fn report(engine: &Engine, name: &str, language: Language, texts: &[String]) -> 
         let small = per_kb(item(first).1, texts[first].len());
         let large = per_kb(item(last).1, texts[last].len());
         let ratio = if small > 0.0 { large / small } else { 0.0 };
-        let previous = per_kb(item(last.saturating_sub(1)).1, texts[last.saturating_sub(1)].len());
-        let step = if previous > 0.0 { large / previous } else { 0.0 };
+        let previous = per_kb(
+            item(last.saturating_sub(1)).1,
+            texts[last.saturating_sub(1)].len(),
+        );
+        let step = if previous > 0.0 {
+            large / previous
+        } else {
+            0.0
+        };
         let largest = item(last).1;
         let judged = last > first && largest >= NOISE_FLOOR;
         let verdict = if judged && ratio > 2.0 {
