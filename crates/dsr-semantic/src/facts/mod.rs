@@ -262,6 +262,8 @@ pub struct FileFacts<'t> {
     /// For `function_with_path`: each function's whole name and each of its `::` suffixes of two or more
     /// segments (`a::T::f` → `a::T::f`, `T::f`) → the first function with it. Built on first use.
     function_paths: std::sync::OnceLock<FunctionPaths>,
+    /// The container (by index) each container is nested in, built on first use by `component_at`.
+    container_parents: std::sync::OnceLock<Vec<Option<usize>>>,
     /// For `import`: each local name → its last import. Built once the walk has found every import (a file put
     /// together from many has as many imports, and a scan of them per name resolved was quadratic).
     import_by_local: rustc_hash::FxHashMap<String, usize>,
@@ -298,6 +300,7 @@ impl<'t> FileFacts<'t> {
             declarations: std::sync::OnceLock::new(),
             function_names: std::sync::OnceLock::new(),
             function_paths: std::sync::OnceLock::new(),
+            container_parents: std::sync::OnceLock::new(),
             assignment_targets: std::sync::OnceLock::new(),
             assignment_values: std::sync::OnceLock::new(),
             receiver_names: std::sync::OnceLock::new(),
@@ -670,12 +673,36 @@ impl<'t> FileFacts<'t> {
             }
             current = function.parent;
         }
-        self.containers
-            .iter()
-            .filter(|(range, _)| range.contains(offset))
-            .min_by_key(|(range, _)| range.len())
-            .map(|(_, name)| name.clone())
-            .unwrap_or_default()
+        // Containers are recorded in pre-order, so they nest and their starts never decrease: the innermost one
+        // around `offset` is the last one starting at or before it, or one enclosing that one (a scan of every
+        // container per finding was quadratic in a file of many classes).
+        let parents = self.container_parents.get_or_init(|| {
+            let mut parents = Vec::with_capacity(self.containers.len());
+            let mut open: Vec<usize> = Vec::new();
+            for (range, _) in &self.containers {
+                while open
+                    .last()
+                    .is_some_and(|&o| !self.containers[o].0.contains_range(*range))
+                {
+                    open.pop();
+                }
+                parents.push(open.last().copied());
+                open.push(parents.len() - 1);
+            }
+            parents
+        });
+        let after = self
+            .containers
+            .partition_point(|(range, _)| range.start <= offset);
+        let mut current = after.checked_sub(1);
+        while let Some(index) = current {
+            let (range, name) = &self.containers[index];
+            if range.contains(offset) {
+                return name.clone();
+            }
+            current = parents[index];
+        }
+        String::new()
     }
 
     /// Where the function at `function` (or a function it is nested in, whose parameters a closure sees) gets
@@ -908,17 +935,7 @@ impl<'t> FileFacts<'t> {
                     .copied()
             }
             None => {
-                let top_level = self.top_level_assignments.get_or_init(|| {
-                    let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
-                        rustc_hash::FxHashMap::default();
-                    for (i, a) in self.assignments.iter().enumerate() {
-                        if a.function.is_none() {
-                            index.entry(a.target.clone()).or_default().push(i);
-                        }
-                    }
-                    index
-                });
-                let list = top_level.get(name).map(Vec::as_slice).unwrap_or_default();
+                let list = self.top_level_assignments_to(name);
                 let before = list.partition_point(|i| starts(i) < offset);
                 list[..before]
                     .iter()
@@ -927,6 +944,22 @@ impl<'t> FileFacts<'t> {
                     .copied()
             }
         }
+    }
+
+    /// The indexes of the assignments made outside every function whose target is written `name`, in document
+    /// order, from an index built on first use.
+    pub(crate) fn top_level_assignments_to(&self, name: &str) -> &[usize] {
+        let top_level = self.top_level_assignments.get_or_init(|| {
+            let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
+                rustc_hash::FxHashMap::default();
+            for (i, a) in self.assignments.iter().enumerate() {
+                if a.function.is_none() {
+                    index.entry(a.target.clone()).or_default().push(i);
+                }
+            }
+            index
+        });
+        top_level.get(name).map(Vec::as_slice).unwrap_or_default()
     }
 
     /// The indexes of the assignments (declarations or not) whose target is written `name`, in document order,

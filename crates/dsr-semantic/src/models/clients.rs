@@ -957,7 +957,12 @@ fn go_configured_by_caller<'t>(
                 )
         };
         // A `range` variable over a parameter (`for _, o := range opts`).
+        // Only a `for` statement holds a range clause: asking every ancestor for its children reached the
+        // file's root, whose children tree-sitter finds one by one from the first (quadratic in its items).
         let ranges_over_parameter = facts.ancestors(call.node).any(|a| {
+            if a.kind() != "for_statement" {
+                return false;
+            }
             let Some(clause) = node::named_children(a).find(|c| c.kind() == "range_clause") else {
                 return false;
             };

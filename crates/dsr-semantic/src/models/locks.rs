@@ -317,10 +317,8 @@ fn set_if_absent<'t>(
                 // A builder token is the whole `.arg("PX")` link; its argument reads better.
                 let shown = match style {
                     TokenStyle::Builder => facts
-                        .calls
-                        .iter()
-                        .find(|c| c.node == t.node)
-                        .and_then(|c| c.args.first().copied())
+                        .call_index(t.node)
+                        .and_then(|i| facts.calls[i].args.first().copied())
                         .unwrap_or(t.node),
                     _ => t.node,
                 };
@@ -398,12 +396,9 @@ fn typed_set_if_absent<'t>(
     if language != Language::Rust {
         return None;
     }
-    let within = TextRange::of(options);
-    let inner: Vec<&Call<'t>> = facts
-        .calls
-        .iter()
-        .filter(|c| within.contains_range(c.range()))
-        .collect();
+    // The calls inside the options, by a binary search: a scan of every call of the file per candidate `SET`
+    // made the model quadratic.
+    let inner: Vec<&Call<'t>> = facts.calls_within(TextRange::of(options)).collect();
     let text = compact(node::text(options, source));
     if let Some(condition) = inner
         .iter()
@@ -523,23 +518,25 @@ fn redis_releases<'t>(
     let Some(key) = acquisition.key else { return };
     let claim = &facts.calls[acquisition.call];
     let wanted = key_text(source, facts.language, key);
+    let same_key = SameKey::new(facts, source, claim, key);
     for (index, command) in commands.with_key(&wanted) {
-        if !same_key(facts, source, claim, key, &facts.calls[command.call]) {
+        let call = &facts.calls[command.call];
+        if !same_key.names(call) {
             continue;
         }
-        let call = &facts.calls[command.call];
         let after = call.node.start_byte() > claim.node.end_byte();
         match command.name.as_str() {
             "DEL" | "UNLINK" => {
-                let same_function = outermost(facts, call) == outermost(facts, claim);
-                if same_function && !after && !is_deferred(facts, call.node) {
+                let same_function = outermost(facts, call) == same_key.function;
+                let deferred = is_deferred(facts, call.node);
+                if same_function && !after && !deferred {
                     continue;
                 }
                 let kind = commands.delete_kind(facts, source, index);
                 acquisition.releases.push(Release {
                     call: command.call,
                     kind,
-                    deferred: is_deferred(facts, call.node),
+                    deferred,
                 });
             }
             "EXPIRE" | "PEXPIRE" | "EXPIREAT" | "PEXPIREAT"
@@ -589,14 +586,14 @@ fn handed_over<'t>(
         let Some(function) = outermost(facts, call) else {
             continue;
         };
-        let Some((owner, _)) = facts.functions[function].name.rsplit_once(['.', ':']) else {
+        let Some(owner) = facts.functions[function].owner() else {
             continue;
         };
         let kind = commands.delete_kind(facts, source, index);
         found.push(HandedOver {
             call: command.call,
             key: key_written.clone(),
-            owner: owner.trim_end_matches(':').to_string(),
+            owner: owner.to_string(),
             kind,
         });
     }
@@ -626,38 +623,47 @@ pub fn calls_in_scope<'f>(
     inside.chain(outside)
 }
 
-/// Two key expressions of the same text name the same key: in the same function; or, across functions, when
-/// they are a string literal, or the same field of the same type (`l.key` in `Lock.Acquire` and `Release`).
-fn same_key(
-    facts: &FileFacts<'_>,
-    source: &str,
-    a_call: &Call<'_>,
-    a: Node<'_>,
-    b_call: &Call<'_>,
-) -> bool {
-    let language = facts.language;
-    let (fa, fb) = (outermost(facts, a_call), outermost(facts, b_call));
-    if fa.is_none() || fb.is_none() {
-        return false;
+/// Whether another command's key expression, of the same text as a claim's, names the same key: in the same
+/// function; or, across functions, when the claim's key is a string literal, or the same field of the same type
+/// (`l.key` in `Lock.Acquire` and `Release`). What depends on the claim alone is worked out once: a file that
+/// claims one literal key in many places pairs each claim with every command of that key.
+struct SameKey<'f, 't> {
+    facts: &'f FileFacts<'t>,
+    /// The claim's outermost function.
+    function: Option<usize>,
+    literal: bool,
+    /// The type owning the claim's function, when the key is a field.
+    field_owner: Option<&'f str>,
+}
+
+impl<'f, 't> SameKey<'f, 't> {
+    fn new(facts: &'f FileFacts<'t>, source: &str, claim: &Call<'_>, key: Node<'_>) -> Self {
+        let function = outermost(facts, claim);
+        let field = matches!(
+            node::strip_wrappers(key, node::Wrappers::BORROW).kind(),
+            "selector_expression" | "field_expression" | "member_expression"
+        );
+        SameKey {
+            facts,
+            function,
+            literal: node::string_literal_value(key, source, facts.language).is_some(),
+            field_owner: function
+                .filter(|_| field)
+                .and_then(|f| facts.functions[f].owner()),
+        }
     }
-    if fa == fb {
-        return true;
+
+    fn names(&self, other: &Call<'_>) -> bool {
+        let other = outermost(self.facts, other);
+        if self.function.is_none() || other.is_none() {
+            return false;
+        }
+        if self.function == other || self.literal {
+            return true;
+        }
+        self.field_owner.is_some()
+            && self.field_owner == other.and_then(|f| self.facts.functions[f].owner())
     }
-    if node::string_literal_value(a, source, language).is_some() {
-        return true;
-    }
-    let owner = |f: Option<usize>| {
-        f.and_then(|f| {
-            let name = &facts.functions[f].name;
-            name.rsplit_once(['.', ':'])
-                .map(|(owner, _)| owner.trim_end_matches(':').to_string())
-        })
-    };
-    let field = matches!(
-        node::strip_wrappers(a, node::Wrappers::BORROW).kind(),
-        "selector_expression" | "field_expression" | "member_expression"
-    );
-    field && owner(fa).is_some() && owner(fa) == owner(fb)
 }
 
 /// How a `DEL` of the lock's key releases it: inside a `WATCH`/`MULTI` transaction, after a separate `GET` of

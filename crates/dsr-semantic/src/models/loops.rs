@@ -479,13 +479,12 @@ impl<'t> Builder<'_, 't> {
                     if self.text(field) == "Next" {
                         // The row's values are what `rows.Scan(&a, &b)` fills in.
                         let rows = self.text(operand);
+                        // The calls inside the loop by a binary search, not a scan of the file's.
                         found.element_names = self
                             .facts
-                            .calls
-                            .iter()
+                            .calls_within(TextRange::of(n))
                             .filter(|c| {
-                                TextRange::of(n).contains_range(c.range())
-                                    && c.method.as_deref() == Some("Scan")
+                                c.method.as_deref() == Some("Scan")
                                     && c.receiver.is_some_and(|r| self.text(r) == rows)
                             })
                             .flat_map(|c| c.args.iter().flat_map(|a| self.identifiers(*a)))

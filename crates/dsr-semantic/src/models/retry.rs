@@ -2238,14 +2238,32 @@ impl<'t> Growth<'_, '_, 't> {
                     if self.grows_in_scope(name, scope, counters) {
                         self.grows = true;
                     }
-                    // From the index by target: a scan of every assignment per identifier was quadratic.
-                    let definitions: Vec<Node<'t>> = a
-                        .facts
-                        .assignments_to(name)
+                    // From the index by target, only inside the scope's range, and the top-level ones from their
+                    // own index, merged in document order: every assignment of the name in the file per
+                    // identifier was quadratic (a generated or large file assigns `delay` in every function).
+                    let all = a.facts.assignments_to(name);
+                    let in_scope: &[usize] = match scope {
+                        Some(f) => {
+                            let range = a.facts.functions[f].range();
+                            let starts = |i: &usize| a.facts.assignments[*i].node.start_byte();
+                            let from = all.partition_point(|i| starts(i) < range.start);
+                            let to = all.partition_point(|i| starts(i) < range.end);
+                            &all[from..to]
+                        }
+                        None => &[],
+                    };
+                    let top_level = a.facts.top_level_assignments_to(name);
+                    let mut indexes: Vec<usize> = in_scope
                         .iter()
-                        .map(|&i| &a.facts.assignments[i])
-                        .filter(|x| x.function == scope || x.function.is_none())
-                        .filter_map(|x| x.value)
+                        .copied()
+                        .filter(|&i| a.facts.assignments[i].function == scope)
+                        .chain(top_level.iter().copied())
+                        .collect();
+                    indexes.sort_unstable();
+                    indexes.dedup();
+                    let definitions: Vec<Node<'t>> = indexes
+                        .into_iter()
+                        .filter_map(|i| a.facts.assignments[i].value)
                         .collect();
                     for value in definitions {
                         self.expression(value, scope, counters, depth + 1);

@@ -379,9 +379,13 @@ fn on_local_collection(facts: &FileFacts<'_>, source: &str, call: &Call<'_>) -> 
             );
             match binding {
                 Some(b) => collection(b.node) || b.value.is_some_and(collection),
+                // The top-level declarations of the name from their index, not a scan of every top-level
+                // assignment per call.
                 None => facts
-                    .assignments_in(None)
-                    .find(|a| a.declares && a.target == name)
+                    .top_level_assignments_to(name)
+                    .iter()
+                    .map(|&i| &facts.assignments[i])
+                    .find(|a| a.declares)
                     .is_some_and(|a| collection(a.node)),
             }
         }

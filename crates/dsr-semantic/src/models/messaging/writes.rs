@@ -267,9 +267,13 @@ pub fn constant_value<'t>(
     offset: usize,
 ) -> Option<Node<'t>> {
     facts.declared_value(function, name, offset).or_else(|| {
+        // The top-level declarations of `name` from their index: a scan of every top-level assignment per
+        // question was quadratic in a file of many statements.
         facts
-            .assignments_in(None)
-            .find(|a| a.declares && a.target == name)
+            .top_level_assignments_to(name)
+            .iter()
+            .map(|&i| &facts.assignments[i])
+            .find(|a| a.declares)
             .and_then(|a| a.value)
     })
 }

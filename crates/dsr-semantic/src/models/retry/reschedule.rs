@@ -160,13 +160,12 @@ impl<'t> Analyzer<'_, 't> {
         }
         if self.language == Language::Rust && crate::kb::is_free_task_spawn(self.kb, call) {
             let task = *call.args.first()?;
+            // The calls inside the task, by a binary search (a scan of every call of the file per spawn was
+            // quadratic).
             let target = self
                 .facts
-                .calls
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| TextRange::of(task).contains_range(c.range()))
-                .find_map(|(i, _)| self.effects.local_callee(i))?;
+                .call_indexes_within(TextRange::of(task))
+                .find_map(|i| self.effects.local_callee(i))?;
             let sleep = node::descendants(task).find_map(|d| {
                 let inner = self.facts.call_of(d)?;
                 self.sleep_duration(inner).flatten()
