@@ -485,7 +485,8 @@ impl State {
         let latest_seq = &doc_fields.latest_seq;
         let mut moved = None;
         let reparsing = Instant::now();
-        let applied =
+        let moves = previous.is_some();
+        let mut apply = || {
             doc_fields
                 .document
                 .apply_changes_then(applicable, version, encoding, |rope| {
@@ -501,7 +502,16 @@ impl State {
                         self.publish(Publish::Moved(analysis.clone(), latest_seq.clone()));
                         moved = Some(analysis);
                     }
-                });
+                })
+        };
+        // The publisher, woken from this message-path worker, would wait in the worker's own slot (which the
+        // other worker does not take) until the reparse ends: the moved analysis would come no sooner than
+        // the reparse. Handing this worker's queue to another thread first lets it go out at once.
+        let applied = if moves && on_multi_thread_runtime() {
+            tokio::task::block_in_place(apply)
+        } else {
+            apply()
+        };
         let reparse = reparsing.elapsed();
         d.reparse_cost = reparse.max(d.reparse_cost / 2);
         match applied {
@@ -1284,6 +1294,12 @@ fn skip_diagnostic(skip: &Skip) -> Diagnostic {
         ),
         ..Diagnostic::default()
     }
+}
+
+/// Whether this thread runs on a multi-thread tokio runtime, where [`tokio::task::block_in_place`] may be called.
+fn on_multi_thread_runtime() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 /// How long a document must go without an edit before the confirming whole-file analysis runs.
