@@ -226,12 +226,9 @@ impl State {
     /// Whether a change to `doc` should have the last analysis moved to the new text and published at once, in
     /// the change's handler before the reparse ([`State::change`]): when the document's last analysis took
     /// longer than the budget, the next one will too (the same slices, or the same whole file), and waiting for
-    /// the budget to run out would only delay the first diagnostics. Likewise when the document's recent
-    /// reparses took longer than the budget: the timer's publication would wait for the reparse, which holds
-    /// the document's lock (a syntax error typed and fixed in one of typeorm's 5,000-line query runners: the
-    /// break's reparse, not its analysis, delayed its first diagnostics, 22 ms at the median).
+    /// the budget to run out would only delay the first diagnostics.
     pub(super) fn moves_at_once(&self, doc: &Doc) -> bool {
-        edit_budget().is_some_and(|budget| doc.analysis_cost.max(doc.reparse_cost) > budget)
+        edit_budget().is_some_and(|budget| doc.analysis_cost > budget)
             && !doc.desynced
             && doc.analyzed.is_some()
     }

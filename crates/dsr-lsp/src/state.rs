@@ -88,10 +88,6 @@ pub struct Doc {
     /// How long the last scheduled analysis of this document took: past the edit budget, the next edit's
     /// provisional result is published at once ([`budget`]).
     analysis_cost: Duration,
-    /// How long applying the document's last change took (the reparse, under the document's lock, which the
-    /// budget's timer waits for), halved by each quicker one: a `(` that breaks the syntax reparses with error
-    /// recovery, tens of milliseconds on a large file, and its fix is quick; they alternate ([`budget`]).
-    reparse_cost: Duration,
     /// What the incremental analysis of this document reuses from one version to the next.
     incremental: Arc<Mutex<IncrementalCache>>,
     /// Rules that panicked on this version of the text: not run again on it, run again after the next edit.
@@ -411,7 +407,6 @@ impl State {
             published: (0, 0, false, false),
             budget_armed: false,
             analysis_cost: Duration::ZERO,
-            reparse_cost: Duration::ZERO,
             failed_rules: None,
             incremental: Arc::new(Mutex::new(IncrementalCache::default())),
         };
@@ -484,9 +479,7 @@ impl State {
         let doc_fields = &mut *d;
         let latest_seq = &doc_fields.latest_seq;
         let mut moved = None;
-        let reparsing = Instant::now();
-        let moves = previous.is_some();
-        let mut apply = || {
+        let applied =
             doc_fields
                 .document
                 .apply_changes_then(applicable, version, encoding, |rope| {
@@ -502,18 +495,7 @@ impl State {
                         self.publish(Publish::Moved(analysis.clone(), latest_seq.clone()));
                         moved = Some(analysis);
                     }
-                })
-        };
-        // The publisher, woken from this message-path worker, would wait in the worker's own slot (which the
-        // other worker does not take) until the reparse ends: the moved analysis would come no sooner than
-        // the reparse. Handing this worker's queue to another thread first lets it go out at once.
-        let applied = if moves && on_multi_thread_runtime() {
-            tokio::task::block_in_place(apply)
-        } else {
-            apply()
-        };
-        let reparse = reparsing.elapsed();
-        d.reparse_cost = reparse.max(d.reparse_cost / 2);
+                });
         match applied {
             Ok(()) => {
                 d.more_coming = more_coming;
@@ -1294,12 +1276,6 @@ fn skip_diagnostic(skip: &Skip) -> Diagnostic {
         ),
         ..Diagnostic::default()
     }
-}
-
-/// Whether this thread runs on a multi-thread tokio runtime, where [`tokio::task::block_in_place`] may be called.
-fn on_multi_thread_runtime() -> bool {
-    tokio::runtime::Handle::try_current()
-        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 /// How long a document must go without an edit before the confirming whole-file analysis runs.
