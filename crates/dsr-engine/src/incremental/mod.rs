@@ -2120,6 +2120,30 @@ import \"github.com/spf13/cobra\"
         assert_eq!(graph.slice(&chunks, 5).chunks, [0, 1, 5, 6]);
     }
 
+    /// A slice holding the function with a syntax error holds an error (it is parsed fresh at once, and a union
+    /// holding it is priced with its parse); a slice without that function does not; an error-free tree has
+    /// none.
+    #[test]
+    fn the_slices_that_hold_a_syntax_error_are_known() {
+        let source = "package p\n\nfunc a() int {\n\treturn 1\n}\n\nfunc b() int {\n\treturn (a(\n}\n\nfunc c() int {\n\treturn 2\n}\n";
+        let document = Document::new(Language::Go, source, 0).unwrap();
+        let tree = document.tree().unwrap();
+        assert!(tree.root_node().has_error());
+        let chunks = go_chunks(source);
+        let errors = DocumentErrors::of(tree);
+        let holding = |text: &str| {
+            let index = chunks
+                .iter()
+                .position(|chunk| source[chunk.range.start..chunk.range.end].contains(text))
+                .unwrap();
+            SliceSpec::new(vec![0, index], Vec::new())
+        };
+        assert!(errors.held_by(&chunks, &holding("return (a(")));
+        assert!(!errors.held_by(&chunks, &holding("return 2")));
+        let clean = Document::new(Language::Go, &source.replace("(a(", "a()"), 0).unwrap();
+        assert!(DocumentErrors::of(clean.tree().unwrap()).0.is_empty());
+    }
+
     #[test]
     fn a_registering_function_is_held_without_the_other_registrations() {
         let source = "package p\n\nimport \"net/http\"\n\nfunc a(w http.ResponseWriter, r *http.Request) {}\n\nfunc b(w http.ResponseWriter, r *http.Request) {}\n\nfunc routes(mux *http.ServeMux) {\n\tmux.HandleFunc(\"/a\", a)\n\tmux.HandleFunc(\"/b\", b)\n\thttp.ListenAndServe(\":8080\", mux)\n}\n";
