@@ -182,6 +182,9 @@ fn unbounded() -> ParseLimits {
 /// One edit's work in the corpus mode.
 struct EditCost {
     pattern: &'static str,
+    /// The document's reparse after the edit (what the server does before anything is published, unless the
+    /// last analysis overran the edit budget).
+    reparse: Duration,
     time: Duration,
     bytes: usize,
     slices: usize,
@@ -243,11 +246,13 @@ fn corpus(dir: &Path, edits: usize) {
                 (sites::byte_offset(&source, line, column), "x")
             };
             for i in 0..edits {
+                let reparsing = Instant::now();
                 if i % 2 == 0 {
                     document.replace_bytes(at, at, letter).expect("edit");
                 } else {
                     document.replace_bytes(at, at + 1, "").expect("edit");
                 }
+                let reparse = reparsing.elapsed();
                 let source = document.text();
                 let started = Instant::now();
                 engine.analyze_incremental(
@@ -262,6 +267,7 @@ fn corpus(dir: &Path, edits: usize) {
                 let stats = cache.stats();
                 costs.push(EditCost {
                     pattern,
+                    reparse,
                     time,
                     bytes: stats.bytes_analysed,
                     slices: stats.slices_analysed,
@@ -300,9 +306,10 @@ fn corpus(dir: &Path, edits: usize) {
         if std::env::var_os("DSR_BENCH_VERBOSE").is_some() {
             for c in &costs {
                 println!(
-                    "    {:<10} {:>10}  {:.3} of the file, {} slices{}{}{}",
+                    "    {:<10} {:>10}  (reparse {:>10})  {:.3} of the file, {} slices{}{}{}",
                     c.pattern,
                     ms(c.time),
+                    ms(c.reparse),
                     work(c),
                     c.slices,
                     if c.whole_file { ", whole file" } else { "" },

@@ -105,6 +105,17 @@ impl Engine {
             .unwrap_or(0)
     }
 
+    /// The generation of the index as the analysis of `path` sees it (0 without one): older than
+    /// [`Engine::index_generation`] when the index changed since only in that file's own entries, so that results
+    /// cached for it stay valid (`IndexSnapshot::view_generation`).
+    pub fn index_view_generation(&self, path: &Path) -> u64 {
+        self.index
+            .read()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(|index| index.view_generation(path)))
+            .unwrap_or(0)
+    }
+
     fn index_view(&self, path: &Path, language: Language) -> Option<Arc<IndexView>> {
         let slot = self.index.read().ok()?;
         slot.as_ref()?.view(path, language)

@@ -702,4 +702,67 @@ mod tests {
         index.link();
         assert!(!index.snapshot().shares_declarations_with(&relinked));
     }
+
+    /// A relink after one file's change keeps that file's view generation when nothing else of the index
+    /// changed (its incremental caches stay valid), and moves it when another file's effects did.
+    #[test]
+    fn a_change_seen_only_by_its_own_file_keeps_its_view_generation() {
+        let temp = tempfile::tempdir().expect("a temporary folder");
+        let root = temp.path();
+        shop_workspace(root, false);
+        let gateway = "package billing\n\nimport \"net/http\"\n\nfunc Capture(url, key string) error {\n\treq, err := http.NewRequest(http.MethodPost, url, nil)\n\tif err != nil {\n\t\treturn err\n\t}\n\tKEY\tresp, err := http.DefaultClient.Do(req)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn resp.Body.Close()\n}\n";
+        let checkout = "package orders\n\nimport \"example.com/shop/billing\"\n\nfunc Checkout(url string) error {\n\treturn billing.Capture(url, \"k\")\n}\n\nfunc Twice(url string) error {\n\tif err := Checkout(url); err != nil {\n\t\tLOCALreturn Checkout(url)\n\t}\n\treturn nil\n}\n";
+        let files = vec![
+            write(root, "billing/gateway.go", &gateway.replace("KEY", "")),
+            write(root, "orders/checkout.go", &checkout.replace("LOCAL", "")),
+        ];
+        let engine = Engine::new(&[], Config::default());
+        let mut index = build(&engine, root.to_path_buf(), &files, &read_file, &sequential);
+        let change = |index: &mut WorkspaceIndex, relative: &str, text: &str| {
+            let (path, _) = write(root, relative, text);
+            let summary = engine.summarize_source(
+                &path,
+                Language::Go,
+                text,
+                IndexPass::Effects(Some(&index.snapshot())),
+            );
+            index.insert(path, summary);
+            index.link();
+        };
+        let (gateway_path, checkout_path) = (
+            root.join("billing/gateway.go"),
+            root.join("orders/checkout.go"),
+        );
+        // The callee's effects change, and with them its caller's: the callee's view changed too (its callers'
+        // effects are part of it), and so did the caller's.
+        let before = index.generation();
+        change(
+            &mut index,
+            "billing/gateway.go",
+            &gateway.replace("KEY", "req.Header.Set(\"Idempotency-Key\", key)\n"),
+        );
+        let snapshot = index.snapshot();
+        assert_eq!(snapshot.view_generation(&gateway_path), index.generation());
+        assert_eq!(snapshot.view_generation(&checkout_path), index.generation());
+        assert_ne!(index.generation(), before);
+        // The caller, which nothing calls, changes its effects: only its own entries change, so its view is
+        // the one of the generation before; the callee's is the new one.
+        let kept = index.generation();
+        change(
+            &mut index,
+            "orders/checkout.go",
+            &checkout.replace("LOCAL", "billing.Capture(url, \"again\")\n\t\t"),
+        );
+        let snapshot = index.snapshot();
+        assert_ne!(index.generation(), kept);
+        assert_eq!(snapshot.view_generation(&checkout_path), kept);
+        assert_eq!(snapshot.view_generation(&gateway_path), index.generation());
+        // And again: still the same view for the caller.
+        change(
+            &mut index,
+            "orders/checkout.go",
+            &checkout.replace("LOCAL", ""),
+        );
+        assert_eq!(index.snapshot().view_generation(&checkout_path), kept);
+    }
 }

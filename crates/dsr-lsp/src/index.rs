@@ -119,10 +119,17 @@ fn build_blocking(state: &Arc<State>, done: &AtomicUsize, total: &AtomicUsize) -
 }
 
 impl State {
-    /// Takes a new text of a file into the index (an open document whose edits paused, a closed file that
-    /// changed on disk). When what other files see of it changed, the index is linked again and the open
-    /// documents that call into it are analysed again.
-    pub fn reindex(self: &Arc<Self>, path: &Path, language: Language, text: &str) {
+    /// Takes a new text of a file into the index (an open document whose edits paused, with its tree when that
+    /// is the one a fresh parse gives, so that it is not parsed again; a closed file that changed on disk). When
+    /// what other files see of it changed, the index is linked again and the open documents that call into it
+    /// are analysed again.
+    pub fn reindex(
+        self: &Arc<Self>,
+        path: &Path,
+        language: Language,
+        text: &str,
+        tree: Option<&dsr_syntax::tree_sitter::Tree>,
+    ) {
         if language == Language::Sql {
             return;
         }
@@ -136,12 +143,11 @@ impl State {
             };
             let declarations = index.snapshot();
             let started = std::time::Instant::now();
-            let summary = engine.summarize_source(
-                path,
-                language,
-                text,
-                IndexPass::Effects(Some(&declarations)),
-            );
+            let pass = IndexPass::Effects(Some(&declarations));
+            let summary = match tree {
+                Some(tree) => engine.summarize(path, language, text, Some(tree), pass),
+                None => engine.summarize_source(path, language, text, pass),
+            };
             let before = index.summary(path).map(visible);
             let changed = before.as_ref() != Some(&visible(&summary));
             index.insert(path.to_path_buf(), summary);
@@ -218,17 +224,27 @@ impl State {
                 let d = lock(&doc);
                 (d.seq == seq && !d.desynced)
                     .then(|| {
-                        d.path
-                            .clone()
-                            .map(|p| (p, d.document.language(), d.document.rope().to_string()))
+                        // A tree reparsed from one with syntax errors may differ from a fresh parse: the
+                        // summary then parses the text itself.
+                        let tree = (!d.document.is_provisional())
+                            .then(|| d.document.tree().cloned())
+                            .flatten();
+                        d.path.clone().map(|p| {
+                            (
+                                p,
+                                d.document.language(),
+                                d.document.rope().to_string(),
+                                tree,
+                            )
+                        })
                     })
                     .flatten()
             };
-            if let Some((path, language, text)) = taken {
+            if let Some((path, language, text, tree)) = taken {
                 // On the edit pool: the open callers wait for it (on a busy machine a background thread
                 // gets a small share of a core, the tail of a dependent's republication).
                 let _ = crate::pools::spawn_blocking(crate::pools::Work::Edit, move || {
-                    state.reindex(&path, language, &text)
+                    state.reindex(&path, language, &text, tree.as_ref())
                 })
                 .await;
             }

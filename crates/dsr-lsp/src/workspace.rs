@@ -206,7 +206,7 @@ pub fn watched_files_changed(state: &Arc<State>, changes: Vec<FileEvent>) {
                 if deleted {
                     state.unindex(&path);
                 } else if let Ok(text) = std::fs::read_to_string(&path) {
-                    state.reindex(&path, language, &text);
+                    state.reindex(&path, language, &text, None);
                 }
             });
         }

@@ -23,7 +23,9 @@
 //! contains it; `DSR_BENCH_PATTERNS=middle,burst` runs only those patterns; `DSR_BENCH_PATTERN_BUDGET=SECONDS`
 //! stops a pattern after that long (60), so a slow server still finishes the run; `DSR_BENCH_SERVER=PATH` drives
 //! another build of the server (a baseline copied aside) with the same edits; `DSR_BENCH_EDIT_BUDGET_MS` sets
-//! the server's edit budget (3; `0` turns provisional results off, so each edit waits for its analysis).
+//! the server's edit budget (3; `0` turns provisional results off, so each edit waits for its analysis);
+//! `DSR_BENCH_SERVER_LOG=FILTER` (`info`: each reindex; `dsr_lsp=trace`: each analysis) prints the server's
+//! log after each file's figures.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -293,7 +295,13 @@ pub fn run(corpus: &Path) {
     // The server's edit budget as a user gets it (the test client turns it off); `DSR_BENCH_EDIT_BUDGET_MS`
     // changes it (`0`: off, every edit waits for its analysis).
     let edit_budget = std::env::var("DSR_BENCH_EDIT_BUDGET_MS").unwrap_or_else(|_| "3".into());
-    let budget_env = [("DISTSYS_REVIEW_EDIT_BUDGET_MS", edit_budget.as_str())];
+    // `DSR_BENCH_SERVER_LOG=FILTER` (`info`, `dsr_lsp=trace`): the server logs at that level, printed after each
+    // file's figures.
+    let server_log = std::env::var("DSR_BENCH_SERVER_LOG").unwrap_or_default();
+    let mut budget_env = vec![("DISTSYS_REVIEW_EDIT_BUDGET_MS", edit_budget.as_str())];
+    if !server_log.is_empty() {
+        budget_env.push(("DISTSYS_REVIEW_LOG", server_log.as_str()));
+    }
     let mut results = Vec::new();
     for path in &paths {
         let Some(language) = language_of(path) else {
@@ -339,6 +347,7 @@ pub fn run(corpus: &Path) {
         // Analyses the server stopped because the document changed again (0 from a server without cancellation).
         let cancelled = status["cancelled"].as_u64().unwrap_or(0);
         session.client.shutdown_and_exit();
+        let server_log = (!server_log.is_empty()).then(|| session.client.stderr());
         let relative = path.strip_prefix(corpus).unwrap_or(path);
         let result = FileResult {
             language,
@@ -359,6 +368,9 @@ pub fn run(corpus: &Path) {
         for p in &result.patterns {
             let (mut first, mut last) = (p.first.clone(), p.last.clone());
             println!("    {}", first_and_final(p.name, &mut first, &mut last));
+        }
+        for line in server_log.iter().flat_map(|log| log.lines()) {
+            println!("    | {line}");
         }
         results.push(result);
     }

@@ -91,11 +91,11 @@ impl LspClient {
     ) -> Self {
         let mut child = Command::new(binary)
             .env("DISTSYS_REVIEW_EDIT_BUDGET_MS", "0")
+            .env("DISTSYS_REVIEW_LOG", "info")
             .envs(envs.iter().copied())
             .arg("lsp")
             .args(extra_args)
             .current_dir(workdir)
-            .env("DISTSYS_REVIEW_LOG", "info")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -247,7 +247,9 @@ fn resolved_links(chunks: &[Chunk], definers: &FxHashMap<u64, Vec<usize>>, index
 #[derive(Clone, PartialEq, Eq)]
 struct CacheKey {
     engine: u64,
-    /// The workspace index's generation: slices analysed with another index may resolve calls differently.
+    /// The workspace index's generation as this file sees it: slices analysed with another index may resolve
+    /// calls differently. A relink after a change of this file alone that left the rest of the index as it was
+    /// keeps it (the open document's own summary, taken in after each pause, would otherwise empty the cache).
     index: u64,
     language: Language,
     path: PathBuf,
@@ -566,17 +568,21 @@ fn parse_slice(
     text: &str,
     last: &mut Option<LastSlice>,
     document: impl FnOnce() -> Option<Tree>,
+    holds_error: bool,
     cancel: Cancellation<'_>,
 ) -> Result<Option<Tree>, Cancelled> {
+    // A slice holding a syntax error of the document comes out with an error, which a reparse from another
+    // tree would only find out to parse it fresh after (two parses with error recovery, the dearest kind).
     let from_last = last
         .as_ref()
-        .filter(|last| !last.tree.root_node().has_error())
+        .filter(|last| !holds_error && !last.tree.root_node().has_error())
         .map(|last| (last, difference(&last.text, text)));
     let near = |edit: &tree_sitter::InputEdit| {
         let changed = (edit.old_end_byte - edit.start_byte) + (edit.new_end_byte - edit.start_byte);
         changed <= NEAR_LAST_SLICE.max(text.len() / 32)
     };
     let from = match from_last {
+        _ if holds_error => None,
         Some((last, edit)) if near(&edit) => {
             let mut tree = last.tree.clone();
             tree.edit(&edit);
@@ -720,6 +726,38 @@ fn difference(old: &str, new: &str) -> tree_sitter::InputEdit {
         start_position: point(new, prefix),
         old_end_position: point(old, old_end),
         new_end_position: point(new, new_end),
+    }
+}
+
+/// Where the document's syntax errors are (ERROR and MISSING nodes), to tell which slices hold one: such a slice
+/// is parsed fresh ([`parse_slice`]), and a union of slices holding one is priced with its parse
+/// ([`fallback::strategy`]). Empty for an error-free tree, found without walking it.
+struct DocumentErrors(Vec<TextRange>);
+
+impl DocumentErrors {
+    fn of(tree: &Tree) -> Self {
+        let mut errors = Vec::new();
+        let mut stack = vec![tree.root_node()];
+        while let Some(node) = stack.pop() {
+            if node.is_error() || node.is_missing() {
+                errors.push(TextRange::new(node.start_byte(), node.end_byte()));
+            } else if node.has_error() {
+                let mut cursor = node.walk();
+                stack.extend(node.children(&mut cursor));
+            }
+        }
+        DocumentErrors(errors)
+    }
+
+    /// Whether `slice` holds a chunk that an error touches.
+    fn held_by(&self, chunks: &[Chunk], slice: &SliceSpec) -> bool {
+        !self.0.is_empty()
+            && slice.chunks.iter().any(|&index| {
+                let range = chunks[index].range;
+                self.0
+                    .iter()
+                    .any(|error| error.start <= range.end && range.start <= error.end)
+            })
     }
 }
 
@@ -1149,7 +1187,7 @@ impl Engine {
         }
         let key = CacheKey {
             engine: self.id(),
-            index: self.index_generation(),
+            index: self.index_view_generation(path),
             language,
             path: path.to_path_buf(),
             disabled: disabled.iter().map(|code| code.to_string()).collect(),
@@ -1209,6 +1247,7 @@ impl Engine {
         // property): it is this version's result and fills the cache, so later edits re-analyse only the
         // slices they change.
         let seeding = cache.slices.is_empty();
+        let errors = DocumentErrors::of(tree);
         let strategy =
             if cache.slices_only || chunks.len() <= 1 || (!seeding && cache.no_whole_file_fallback)
             {
@@ -1217,6 +1256,7 @@ impl Engine {
                 fallback::strategy(
                     source.len(),
                     &chunks,
+                    &errors,
                     slices
                         .iter()
                         .filter(|(id, _)| cache.cached(id).is_none())
@@ -1280,6 +1320,7 @@ impl Engine {
                     &pending,
                     &owner_slice,
                     disabled,
+                    &errors,
                     &mut stats,
                     &mut cache.last_slice,
                     cancel,
@@ -1309,6 +1350,7 @@ impl Engine {
                         &chunks,
                         slice,
                         disabled,
+                        &errors,
                         &mut stats,
                         &mut cache.last_slice,
                         cancel,
@@ -1383,6 +1425,7 @@ impl Engine {
         chunks: &[Chunk],
         slice: &SliceSpec,
         disabled: &[&str],
+        errors: &DocumentErrors,
         stats: &mut IncrementalStats,
         last_slice: &mut Option<LastSlice>,
         cancel: Cancellation<'_>,
@@ -1395,6 +1438,7 @@ impl Engine {
             &text,
             last_slice,
             || document_tree_as_slice(document, source, chunks, slice, &pieces, &text),
+            errors.held_by(chunks, slice),
             cancel,
         )?;
         let raw = self.run_rules(path, language, &text, tree.as_ref(), disabled, cancel)?;
@@ -1657,6 +1701,7 @@ mod tests {
                 text,
                 &mut last,
                 || None,
+                false,
                 Cancellation::NEVER,
             )
             .unwrap()
@@ -2073,6 +2118,30 @@ import \"github.com/spf13/cobra\"
             "the slice is a class again: {text}"
         );
         assert_eq!(graph.slice(&chunks, 5).chunks, [0, 1, 5, 6]);
+    }
+
+    /// A slice holding the function with a syntax error holds an error (it is parsed fresh at once, and a union
+    /// holding it is priced with its parse); a slice without that function does not; an error-free tree has
+    /// none.
+    #[test]
+    fn the_slices_that_hold_a_syntax_error_are_known() {
+        let source = "package p\n\nfunc a() int {\n\treturn 1\n}\n\nfunc b() int {\n\treturn (a(\n}\n\nfunc c() int {\n\treturn 2\n}\n";
+        let document = Document::new(Language::Go, source, 0).unwrap();
+        let tree = document.tree().unwrap();
+        assert!(tree.root_node().has_error());
+        let chunks = go_chunks(source);
+        let errors = DocumentErrors::of(tree);
+        let holding = |text: &str| {
+            let index = chunks
+                .iter()
+                .position(|chunk| source[chunk.range.start..chunk.range.end].contains(text))
+                .unwrap();
+            SliceSpec::new(vec![0, index], Vec::new())
+        };
+        assert!(errors.held_by(&chunks, &holding("return (a(")));
+        assert!(!errors.held_by(&chunks, &holding("return 2")));
+        let clean = Document::new(Language::Go, &source.replace("(a(", "a()"), 0).unwrap();
+        assert!(DocumentErrors::of(clean.tree().unwrap()).0.is_empty());
     }
 
     #[test]

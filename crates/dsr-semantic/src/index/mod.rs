@@ -84,6 +84,12 @@ pub struct Linked {
     /// Whether `edges` hold every resolved call site (not after [`WorkspaceIndex::drop_call_sites`]).
     relinkable: bool,
     generation: u64,
+    /// When this generation was linked after one file's change that left everything its own analysis reads of
+    /// the index as it was (every other file's effects, the bounded parameters; its declarations are kept by
+    /// any relink): that file, and the generation since which its view has not changed. An edit inside a
+    /// function of an open document that nothing else calls changes only that file's own entries, and its
+    /// analyses cached under the older generation stay valid ([`IndexSnapshot::view_generation`]).
+    view_unchanged_for: Option<(usize, u64)>,
 }
 
 /// Parameters (file, function, parameter) that every caller bounds in time, with one such call (file, range).
@@ -392,6 +398,23 @@ impl IndexSnapshot {
         self.linked.generation
     }
 
+    /// The generation since which the analysis of the file at `path` sees the same index ([`IndexSnapshot::view`]
+    /// gives it the same answers): [`IndexSnapshot::generation`], or an older one when the changes since only
+    /// touched that file's own entries. Results cached for the file under that generation are still valid.
+    pub fn view_generation(&self, path: &Path) -> u64 {
+        let file = self
+            .linked
+            .names
+            .by_path
+            .get(path)
+            .copied()
+            .or_else(|| self.linked.by_relative_path(path));
+        match file {
+            Some(file) => self.linked.view_generation_of(file),
+            None => self.linked.generation,
+        }
+    }
+
     /// Whether this snapshot and `other` share their declaration tables: the later was linked from the
     /// earlier by resolving only the changed files' call sites (for tests and measurements).
     pub fn shares_declarations_with(&self, other: &IndexSnapshot) -> bool {
@@ -541,7 +564,26 @@ impl Linked {
             linked.bounded_params = Arc::new(bounded_params(&linked.files, &edges));
         }
         linked.propagate(edges);
+        if let [(id, _)] = changed {
+            let others_unchanged = linked
+                .effects
+                .iter()
+                .zip(&self.effects)
+                .enumerate()
+                .all(|(file, (new, old))| file == *id || new == old);
+            if others_unchanged && *linked.bounded_params == *self.bounded_params {
+                linked.view_unchanged_for = Some((*id, self.view_generation_of(*id)));
+            }
+        }
         linked
+    }
+
+    /// The generation since which file `id`'s view of the index has not changed.
+    fn view_generation_of(&self, id: usize) -> u64 {
+        match self.view_unchanged_for {
+            Some((file, since)) if file == id => since,
+            _ => self.generation,
+        }
     }
 
     /// The call sites of file `id` that resolve, with their targets.
