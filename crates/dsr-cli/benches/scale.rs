@@ -380,6 +380,9 @@ fn main() {
         Vec::new(),
     );
     config.preview = true;
+    // Every role in scope: the generated files are the rules' fixtures, tests among them, and a Go file that
+    // imports `testing` is test code; with tests out of scope the engine would skip the rules there.
+    config.scope.roles = dsr_core::CodeRole::ALL.to_vec();
     let engine = Engine::new(dsr_rules::registry(), config);
     let dirs = value_after("dir");
     if !dirs.is_empty() {
