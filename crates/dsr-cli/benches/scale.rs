@@ -103,6 +103,32 @@ impl Costs {
     fn total(&self) -> Duration {
         self.items.iter().map(|(_, d)| *d).sum()
     }
+
+    /// Item by item, the costs of several files of one size together.
+    fn add(&mut self, other: Costs) {
+        for ((_, kept), (_, more)) in self.items.iter_mut().zip(other.items) {
+            *kept += more;
+        }
+    }
+}
+
+/// The files measured at one size: their texts are timed one by one and their costs and bytes summed.
+struct Sample {
+    files: Vec<String>,
+}
+
+impl Sample {
+    fn bytes(&self) -> usize {
+        self.files.iter().map(String::len).sum()
+    }
+
+    fn lines_per_file(&self) -> usize {
+        self.files
+            .iter()
+            .map(|f| f.lines().count())
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 /// The items `only` names; empty when every item is measured.
@@ -169,43 +195,57 @@ fn per_kb(time: Duration, bytes: usize) -> f64 {
 
 /// One file set: the same kind of text at growing sizes. Prints each item's time per KB at each size and the
 /// ratio of the largest to the smallest; returns the items that fail the check.
-fn report(engine: &Engine, name: &str, language: Language, texts: &[String]) -> Vec<String> {
+fn report(engine: &Engine, name: &str, language: Language, samples: &[Sample]) -> Vec<String> {
     let path = PathBuf::from(match language {
         Language::Go => "scale.go",
         Language::Rust => "scale.rs",
         Language::Tsx => "scale.tsx",
         _ => "scale.ts",
     });
-    let costs: Vec<Costs> = texts
+    let costs: Vec<Costs> = samples
         .iter()
-        .map(|text| {
-            // Small files get more rounds: their times are short, and the least of many is steadier.
-            let rounds = if text.len() < 200_000 {
-                MAX_ROUNDS
-            } else {
-                MIN_ROUNDS
-            };
-            measure(engine, language, &path, text, rounds)
+        .map(|sample| {
+            let mut files = sample.files.iter().map(|text| {
+                // Small files get more rounds: their times are short, and the least of many is steadier.
+                let rounds = if text.len() < 200_000 {
+                    MAX_ROUNDS
+                } else {
+                    MIN_ROUNDS
+                };
+                measure(engine, language, &path, text, rounds)
+            });
+            let mut sum = files.next().expect("a sample has a file");
+            files.for_each(|more| sum.add(more));
+            sum
         })
         .collect();
-    let header: Vec<String> = texts
+    let header: Vec<String> = samples
         .iter()
-        .map(|t| format!("{} lines {} KB", t.lines().count(), t.len() / 1024))
+        .map(|sample| match sample.files.len() {
+            1 => format!(
+                "{} lines {} KB",
+                sample.lines_per_file(),
+                sample.bytes() / 1024
+            ),
+            n => format!(
+                "{n} files of ≤ {} lines, {} KB",
+                sample.lines_per_file(),
+                sample.bytes() / 1024
+            ),
+        })
         .collect();
     println!("\n{name}: {}", header.join(" | "));
     print!("  {:<22}", "µs per KB at");
-    for text in texts {
+    for sample in samples {
         print!(
             " {:>10}",
-            format!("{}k", (text.lines().count() + 500) / 1000)
+            format!("{}k", (sample.lines_per_file() + 500) / 1000)
         );
     }
-    // The ratio between the two largest sizes too: a generated file of 1k lines holds only the first rules'
-    // fixtures (a whole set is 2.7k-7.2k lines), so an item whose fixtures come later has no candidate there and
-    // its ratio to 1k says nothing about growth; from 10k lines on every file holds every fixture.
+    // The ratio between the two largest sizes too, a second view of growth.
     println!(" {:>9} {:>8} {:>11}", "ratio", "÷ prev", "largest ms");
     let mut failures = Vec::new();
-    let (first, last) = (0, texts.len() - 1);
+    let (first, last) = (0, samples.len() - 1);
     let totals: Vec<(String, Duration)> = costs
         .iter()
         .map(|c| ("total".to_string(), c.total()))
@@ -221,15 +261,15 @@ fn report(engine: &Engine, name: &str, language: Language, texts: &[String]) -> 
         };
         let (label, _) = item(0);
         print!("  {label:<22}");
-        for (i, text) in texts.iter().enumerate() {
-            print!(" {:>10.2}", per_kb(item(i).1, text.len()));
+        for (i, sample) in samples.iter().enumerate() {
+            print!(" {:>10.2}", per_kb(item(i).1, sample.bytes()));
         }
-        let small = per_kb(item(first).1, texts[first].len());
-        let large = per_kb(item(last).1, texts[last].len());
+        let small = per_kb(item(first).1, samples[first].bytes());
+        let large = per_kb(item(last).1, samples[last].bytes());
         let ratio = if small > 0.0 { large / small } else { 0.0 };
         let previous = per_kb(
             item(last.saturating_sub(1)).1,
-            texts[last.saturating_sub(1)].len(),
+            samples[last.saturating_sub(1)].bytes(),
         );
         let step = if previous > 0.0 {
             large / previous
@@ -412,15 +452,17 @@ fn main() {
             .any(|a| matches!(a.as_str(), "go" | "rust" | "ts"))
     {
         for (name, language) in &languages {
-            let texts: Vec<String> = sizes
+            let samples: Vec<Sample> = sizes
                 .iter()
-                .map(|&lines| shapes::fixtures_file(*language, lines))
+                .map(|&lines| Sample {
+                    files: shapes::fixtures_files(*language, lines),
+                })
                 .collect();
             failures.extend(report(
                 &engine,
                 &format!("{name} fixtures"),
                 *language,
-                &texts,
+                &samples,
             ));
         }
     }
@@ -434,8 +476,13 @@ fn main() {
             eprintln!("{real}: cannot read");
             continue;
         };
-        let texts = shapes::real_prefixes(language, &text, &sizes);
-        failures.extend(report(&engine, real, language, &texts));
+        let samples: Vec<Sample> = shapes::real_prefixes(language, &text, &sizes)
+            .into_iter()
+            .map(|prefix| Sample {
+                files: vec![prefix],
+            })
+            .collect();
+        failures.extend(report(&engine, real, language, &samples));
     }
     if args.iter().any(|a| a == "check") {
         if failures.is_empty() {

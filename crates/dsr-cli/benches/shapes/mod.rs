@@ -109,21 +109,32 @@ fn rename(text: &str, names: &[String], suffix: usize) -> String {
     out
 }
 
-/// About `lines` lines made of the language's rule fixtures, repeated with their top-level names renamed. Go
-/// keeps one `package` clause; imports stay where each fixture has them (tree-sitter accepts them anywhere at
-/// top level, and the facts pass collects them wherever they are).
-pub fn fixtures_file(language: Language, lines: usize) -> String {
+/// Files of about `lines` lines each made of the language's rule fixtures, which together hold every fixture at
+/// least once: one file when `lines` reaches a whole set, else the set cut into consecutive files (the last one
+/// filled up from the set's start). Within a file a fixture that comes again has its top-level names renamed. Go
+/// files keep one `package` clause each; imports stay where each fixture has them (tree-sitter accepts them
+/// anywhere at top level, and the facts pass collects them wherever they are).
+///
+/// Measuring a size over the whole set keeps the mix of code the same at every size, so time per KB compares
+/// growth and not content: a single 1k-line file would hold only the first rules' fixtures (a set is 2.7k-7.2k
+/// lines), and an item whose fixtures come later would have nothing to do there.
+pub fn fixtures_files(language: Language, lines: usize) -> Vec<String> {
     let texts = fixture_texts(language);
     assert!(!texts.is_empty(), "no fixtures for {language:?}");
-    let mut out = String::new();
-    let mut count = 0;
-    if language == Language::Go {
-        out.push_str("package generated\n\n");
-        count += 2;
-    }
+    let start = || -> (String, usize) {
+        if language == Language::Go {
+            ("package generated\n\n".to_string(), 2)
+        } else {
+            (String::new(), 0)
+        }
+    };
+    let mut files = Vec::new();
+    let (mut out, mut count) = start();
+    // How often each fixture has been placed in the current file, for renaming a repeat.
     let mut repetition = 0;
+    let mut placed_all = false;
     'fill: loop {
-        for text in &texts {
+        for (index, text) in texts.iter().enumerate() {
             let body: String = text
                 .lines()
                 .filter(|line| !(language == Language::Go && line.starts_with("package ")))
@@ -137,13 +148,24 @@ pub fn fixtures_file(language: Language, lines: usize) -> String {
             count += body.lines().count() + 1;
             out.push_str(&body);
             out.push('\n');
+            placed_all |= index + 1 == texts.len();
             if count >= lines {
-                break 'fill;
+                files.push(std::mem::take(&mut out));
+                if placed_all {
+                    break 'fill;
+                }
+                (out, count) = start();
+                repetition = 0;
             }
         }
         repetition += 1;
     }
-    out
+    files
+}
+
+/// One file of about `lines` lines made of the rule fixtures: the first of [`fixtures_files`].
+pub fn fixtures_file(language: Language, lines: usize) -> String {
+    fixtures_files(language, lines).swap_remove(0)
 }
 
 /// Prefixes of `text` that end at the end of a top-level item, of about each of `sizes` lines (the whole
