@@ -402,14 +402,7 @@ impl IndexSnapshot {
     /// gives it the same answers): [`IndexSnapshot::generation`], or an older one when the changes since only
     /// touched that file's own entries. Results cached for the file under that generation are still valid.
     pub fn view_generation(&self, path: &Path) -> u64 {
-        let file = self
-            .linked
-            .names
-            .by_path
-            .get(path)
-            .copied()
-            .or_else(|| self.linked.by_relative_path(path));
-        match file {
+        match self.linked.file_at(path) {
             Some(file) => self.linked.view_generation_of(file),
             None => self.linked.generation,
         }
@@ -429,13 +422,7 @@ impl IndexSnapshot {
         }
         // The language server analyses a file under its path relative to its project; the index holds it by
         // its absolute path.
-        let exclude = self
-            .linked
-            .names
-            .by_path
-            .get(path)
-            .copied()
-            .or_else(|| self.linked.by_relative_path(path));
+        let exclude = self.linked.file_at(path);
         let indexed = exclude.map_or(path, |file| self.linked.path(file));
         let place = self.layout.place(indexed, language)?;
         Some(Arc::new(IndexView {
@@ -707,6 +694,16 @@ impl Linked {
 
     pub fn path(&self, file: usize) -> &Path {
         &self.files[file].path
+    }
+
+    /// The file held under `path`: its absolute path, or (the language server's relative paths) the one
+    /// absolute path that ends with it.
+    fn file_at(&self, path: &Path) -> Option<usize> {
+        self.names
+            .by_path
+            .get(path)
+            .copied()
+            .or_else(|| self.by_relative_path(path))
     }
 
     /// The file held under an absolute path that ends with the relative `path` (one only).
