@@ -460,14 +460,17 @@ fn check_typescript<'t>(
     };
     let held: Vec<usize> = if acquisition.body.is_some() {
         let outermost = call.function.map(|f| facts.outermost_function(f));
+        // The calls in the callback, by binary search: a scan of every call of the file per acquisition was
+        // quadratic.
         facts
-            .calls
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.function.map(|f| facts.outermost_function(f)) == outermost)
-            .filter(|(_, c)| region.contains_range(c.range()))
-            .filter(|(_, c)| context_of(ctx, c.node) == scope)
-            .map(|(i, _)| i)
+            .call_indexes_within(region)
+            .filter(|i| {
+                facts.calls[*i]
+                    .function
+                    .map(|f| facts.outermost_function(f))
+                    == outermost
+            })
+            .filter(|i| context_of(ctx, facts.calls[*i].node) == scope)
             .collect()
     } else {
         held_calls(ctx, acquisition, region, scope)

@@ -257,6 +257,8 @@ pub struct FileFacts<'t> {
     top_level_assignments: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
     /// For `calls_named`: the last segment of each callee as written → the calls. Built on first use.
     callee_names: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
+    /// Indexes into `identifiers` by the identifier's text, built on first use (`identifiers_named`).
+    identifier_names: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
     /// For `functions_named`: the last segment of each function's name → the functions. Built on first use.
     function_names: std::sync::OnceLock<rustc_hash::FxHashMap<String, Vec<usize>>>,
     /// For `function_with_path`: each function's whole name and each of its `::` suffixes of two or more
@@ -306,6 +308,7 @@ impl<'t> FileFacts<'t> {
             receiver_names: std::sync::OnceLock::new(),
             top_level_assignments: std::sync::OnceLock::new(),
             callee_names: std::sync::OnceLock::new(),
+            identifier_names: std::sync::OnceLock::new(),
             import_by_local: rustc_hash::FxHashMap::default(),
             glob_imports: Vec::new(),
             imported_modules: std::sync::OnceLock::new(),
@@ -852,6 +855,22 @@ impl<'t> FileFacts<'t> {
             .unwrap_or_default()
             .iter()
             .map(|&i| &self.calls[i])
+    }
+
+    /// The indexes in `identifiers` of those spelled `name`, in document order, from an index built on first
+    /// use: the uses of a top-level name, found without a scan of every identifier of the file per question.
+    pub fn identifiers_named<'s>(&'s self, name: &str, source: &str) -> &'s [usize] {
+        let index = self.identifier_names.get_or_init(|| {
+            let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
+                rustc_hash::FxHashMap::default();
+            for (i, (range, _)) in self.identifiers.iter().enumerate() {
+                if let Some(text) = source.get(range.start..range.end) {
+                    index.entry(text.to_string()).or_default().push(i);
+                }
+            }
+            index
+        });
+        index.get(name).map(Vec::as_slice).unwrap_or_default()
     }
 
     /// Literals whose node lies inside `range`: a binary search, not a scan of the file.

@@ -456,16 +456,16 @@ impl<'t> FileFacts<'t> {
             None => return true,
         };
         let (member_kind, object_field, _) = member_fields(self.language);
-        let first = self
-            .identifiers
-            .partition_point(|(range, _)| range.start < scope.start.max(*from));
-        self.identifiers[first..]
+        // The identifiers spelled `name` (an index by text), in the scope after the binding: a top-level
+        // binding's scope is the whole file, which a scan per question made quadratic.
+        let start = scope.start.max(*from);
+        let named = self.identifiers_named(name, source);
+        let first = named.partition_point(|&i| self.identifiers[i].0.start < start);
+        named[first..]
             .iter()
+            .map(|&i| &self.identifiers[i])
             .take_while(|(range, _)| range.start < scope.end)
-            .filter(|(range, n)| {
-                source.get(range.start..range.end) == Some(name.as_str())
-                    && self.in_scope(*n, binding)
-            })
+            .filter(|(_, n)| self.in_scope(*n, binding))
             .any(|(_, n)| {
                 let is_receiver = self.parent(*n).is_some_and(|parent| {
                     parent.kind() == member_kind

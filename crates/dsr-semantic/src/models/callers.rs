@@ -58,7 +58,8 @@ pub fn calls_of<'t>(facts: &'t FileFacts<'t>, source: &str, function: usize) -> 
             call.function
                 .is_none_or(|f| facts.outermost_function(f) != facts.outermost_function(function))
         })
-        .filter(|call| same_file_function(facts, call) == Some(function))
+        // The written shape first, the resolution last: a common last name (`get`, `send`) brings many calls,
+        // and resolving each of them per question grew with the file.
         .filter(|call| match (call.method.as_deref(), owner) {
             // `this.load(…)` from a method of the same class, `self.load(…)` in the same `impl`.
             (Some(_), Some(owner)) => {
@@ -74,6 +75,7 @@ pub fn calls_of<'t>(facts: &'t FileFacts<'t>, source: &str, function: usize) -> 
             (None, None) => true,
             _ => false,
         })
+        .filter(|call| same_file_function(facts, call) == Some(function))
         .collect()
 }
 
