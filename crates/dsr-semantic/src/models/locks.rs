@@ -165,7 +165,7 @@ impl<'t, 'k> Locks<'t, 'k> {
             }
         }
         if facts.language == Language::Go {
-            for mut acquisition in etcd_transactions(facts, source, kb) {
+            for mut acquisition in etcd_transactions(facts, kb) {
                 redis_releases(facts, source, &keyed, &mut acquisition);
                 acquisition.purpose = classify(
                     facts,
@@ -762,7 +762,6 @@ pub fn is_deferred<'f>(facts: &FileFacts<'f>, n: Node<'f>) -> bool {
 
 fn etcd_transactions<'t, 'k>(
     facts: &FileFacts<'t>,
-    source: &str,
     kb: &KnowledgeBase,
 ) -> Vec<Acquisition<'t, 'k>> {
     let is_etcd = |call: &Call<'_>, name: &str| {
@@ -789,7 +788,6 @@ fn etcd_transactions<'t, 'k>(
                     .is_some()
             })
         });
-        let _ = source;
         out.push(Acquisition {
             call: index,
             mechanism: Mechanism::EtcdTxn,
