@@ -255,54 +255,33 @@ impl Engine {
         disabled: &[&str],
         cancel: Cancellation<'_>,
     ) -> Result<Analysis, Cancelled> {
-        let raw = self.run_rules_skipping(
+        let text = RuleInput {
             path,
             language,
             source,
             tree,
-            disabled,
-            cancel,
-            Prescan::OutOfRole,
-        )?;
+        };
+        let raw = self.run_rules(text, disabled, cancel, Prescan::OutOfRole)?;
         let roles = raw.roles.clone().unwrap_or_default();
         Ok(self.finish(source, raw, || roles))
     }
 
-    /// The rules' own findings on one text, before severities and suppressions: the part of an analysis that
-    /// [`crate::incremental`] runs on slices of a file.
+    /// The rules' own findings on one text, before severities and suppressions, skipping what `prescan` says
+    /// cannot be reported: the part of an analysis that [`crate::incremental`] runs on slices of a file (with
+    /// [`Prescan::Nothing`]: it seeds its slices with every rule's findings, roles and all).
     pub(crate) fn run_rules(
         &self,
-        path: &Path,
-        language: Language,
-        source: &str,
-        tree: Option<&Tree>,
-        disabled: &[&str],
-        cancel: Cancellation<'_>,
-    ) -> Result<RawAnalysis, Cancelled> {
-        // Every rule runs: the incremental engine seeds its slices with this run's findings, roles and all.
-        self.run_rules_skipping(
-            path,
-            language,
-            source,
-            tree,
-            disabled,
-            cancel,
-            Prescan::Nothing,
-        )
-    }
-
-    /// [`Engine::run_rules`], skipping what `prescan` says cannot be reported.
-    #[allow(clippy::too_many_arguments)]
-    fn run_rules_skipping(
-        &self,
-        path: &Path,
-        language: Language,
-        source: &str,
-        tree: Option<&Tree>,
+        text: RuleInput<'_>,
         disabled: &[&str],
         cancel: Cancellation<'_>,
         prescan: Prescan,
     ) -> Result<RawAnalysis, Cancelled> {
+        let RuleInput {
+            path,
+            language,
+            source,
+            tree,
+        } = text;
         cancel.check()?;
         let view = self.index_view(path, language);
         let facts = FileFacts::compute_in_workspace(
@@ -441,9 +420,19 @@ impl Engine {
     }
 }
 
-/// What [`Engine::run_rules_skipping`] may leave out, knowing that `finish` would drop its findings.
+/// The text [`Engine::run_rules`] analyses: a whole file or one slice of it.
+#[derive(Copy, Clone)]
+pub(crate) struct RuleInput<'a> {
+    pub path: &'a Path,
+    pub language: Language,
+    pub source: &'a str,
+    pub tree: Option<&'a Tree>,
+}
+
+/// What [`Engine::run_rules`] may leave out, knowing that `finish` would drop its findings.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Prescan {
+pub(crate) enum Prescan {
+    /// Every rule runs.
     Nothing,
     /// Rules whose findings no role of the file's code would keep (`[scope]` and the rule's declared roles):
     /// a test file, with tests out of scope, runs no rule at all.

@@ -44,7 +44,7 @@ use std::hash::Hasher;
 use tree_sitter::Tree;
 
 use crate::cancel::{Cancellation, Cancelled};
-use crate::engine::{Analysis, Engine, RawAnalysis, RuleFailure};
+use crate::engine::{Analysis, Engine, Prescan, RawAnalysis, RuleFailure, RuleInput};
 use chunks::{Chunk, ChunkNames, Kinds, Role};
 use dsr_core::finding::Finding;
 use dsr_core::rule::Model;
@@ -1441,7 +1441,13 @@ impl Engine {
             errors.held_by(chunks, slice),
             cancel,
         )?;
-        let raw = self.run_rules(path, language, &text, tree.as_ref(), disabled, cancel)?;
+        let input = RuleInput {
+            path,
+            language,
+            source: &text,
+            tree: tree.as_ref(),
+        };
+        let raw = self.run_rules(input, disabled, cancel, Prescan::Nothing)?;
         let mut result = SliceResult {
             pieces,
             findings: Vec::new(),
