@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use dsr_core::Config;
-use dsr_engine::{Engine, IncrementalCache};
+use dsr_engine::{AnalysisInput, Engine, IncrementalCache};
 use dsr_semantic::{FileFacts, RuleContext};
 use dsr_syntax::{Document, Language, ParseLimits};
 
@@ -95,9 +95,12 @@ fn run(
         let source = document.text();
         let started = Instant::now();
         let analysis = if whole {
-            engine.analyze(path, language, &source, document.tree())
+            engine.analyze(AnalysisInput::new(path, language, &source, document.tree()))
         } else {
-            engine.analyze_incremental(path, language, &source, document.tree(), &[], &mut cache)
+            engine.analyze_incremental(
+                AnalysisInput::new(path, language, &source, document.tree()),
+                &mut cache,
+            )
         };
         analyses.push(started.elapsed());
         analysed_bytes += cache.stats().bytes_analysed;
@@ -220,7 +223,12 @@ fn corpus(dir: &Path, edits: usize) {
                 let started = Instant::now();
                 let document =
                     Document::with_limits(language, &text, 1, unbounded()).expect("grammar");
-                std::hint::black_box(engine.analyze(path, language, &text, document.tree()));
+                std::hint::black_box(engine.analyze(AnalysisInput::new(
+                    path,
+                    language,
+                    &text,
+                    document.tree(),
+                )));
                 started.elapsed()
             })
             .collect();
@@ -228,7 +236,10 @@ fn corpus(dir: &Path, edits: usize) {
         let scratch = scratch[1];
         let mut document = Document::with_limits(language, &text, 1, unbounded()).expect("grammar");
         let mut cache = IncrementalCache::default();
-        engine.analyze_incremental(path, language, &text, document.tree(), &[], &mut cache);
+        engine.analyze_incremental(
+            AnalysisInput::new(path, language, &text, document.tree()),
+            &mut cache,
+        );
         let mut costs = Vec::new();
         for (pattern, fraction) in [
             ("start", 0.05),
@@ -256,11 +267,7 @@ fn corpus(dir: &Path, edits: usize) {
                 let source = document.text();
                 let started = Instant::now();
                 engine.analyze_incremental(
-                    path,
-                    language,
-                    &source,
-                    document.tree(),
-                    &[],
+                    AnalysisInput::new(path, language, &source, document.tree()),
                     &mut cache,
                 );
                 let time = started.elapsed();
@@ -349,12 +356,12 @@ fn small(name: &str, language: Language, text: &str, rounds: u32) {
     let source = document.text();
     let started = Instant::now();
     for _ in 0..rounds {
-        std::hint::black_box(engine.analyze(
+        std::hint::black_box(engine.analyze(AnalysisInput::new(
             Path::new("small"),
             language,
             &source,
             document.tree(),
-        ));
+        )));
     }
     println!(
         "{name:<11} {} lines, whole-file analysis: mean {}",

@@ -200,7 +200,12 @@ fn engine_floor(name: &str, file: &str, text: &str) {
     let mut times: Vec<Duration> = (0..50)
         .map(|_| {
             let started = Instant::now();
-            let analysis = engine.analyze(path, language, text, document.tree());
+            let analysis = engine.analyze(dsr_engine::AnalysisInput::new(
+                path,
+                language,
+                text,
+                document.tree(),
+            ));
             let elapsed = started.elapsed();
             assert!(analysis.findings.is_empty());
             elapsed

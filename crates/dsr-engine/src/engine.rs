@@ -197,7 +197,9 @@ impl Engine {
     /// Parses `source` and analyses it.
     pub fn analyze_source(&self, path: &Path, language: Language, source: &str) -> Analysis {
         match Document::new(language, source, 0) {
-            Ok(document) => self.analyze(path, language, source, document.tree()),
+            Ok(document) => {
+                self.analyze(AnalysisInput::new(path, language, source, document.tree()))
+            }
             Err(err) => {
                 tracing::error!("{}: {err}", path.display());
                 Analysis::default()
@@ -214,56 +216,27 @@ impl Engine {
         source: &str,
     ) -> Result<(Analysis, Option<Tree>), Skip> {
         let tree = crate::parse::parse(language, source, self.config.limits.parse_timeout)?;
-        let analysis = self.analyze(path, language, source, tree.as_ref());
+        let analysis = self.analyze(AnalysisInput::new(path, language, source, tree.as_ref()));
         Ok((analysis, tree))
     }
 
-    /// Analyses one file whose tree the caller already has (the LSP keeps it up to date incrementally).
-    pub fn analyze(
-        &self,
-        path: &Path,
-        language: Language,
-        source: &str,
-        tree: Option<&Tree>,
-    ) -> Analysis {
-        self.analyze_except(path, language, source, tree, &[])
-    }
-
-    /// [`Engine::analyze`] without the rules in `disabled`: the LSP passes the rules that panicked on this
-    /// version of the document, so a crashing rule is not run again on the same text (it would crash again, and
-    /// log again, on every hover and code action) but gets another chance with the next edit.
-    pub fn analyze_except(
-        &self,
-        path: &Path,
-        language: Language,
-        source: &str,
-        tree: Option<&Tree>,
-        disabled: &[&str],
-    ) -> Analysis {
-        self.analyze_until(path, language, source, tree, disabled, Cancellation::NEVER)
+    /// Analyses one file whose tree the caller already has (the LSP keeps it up to date incrementally),
+    /// without the rules the input disables.
+    pub fn analyze(&self, input: AnalysisInput<'_>) -> Analysis {
+        self.analyze_until(input, Cancellation::NEVER)
             .unwrap_or_default()
     }
 
-    /// [`Engine::analyze_except`] that stops between units of work once `cancel` says so (the language server:
+    /// [`Engine::analyze`] that stops between units of work once `cancel` says so (the language server:
     /// a newer version of the document came in).
     pub fn analyze_until(
         &self,
-        path: &Path,
-        language: Language,
-        source: &str,
-        tree: Option<&Tree>,
-        disabled: &[&str],
+        input: AnalysisInput<'_>,
         cancel: Cancellation<'_>,
     ) -> Result<Analysis, Cancelled> {
-        let text = RuleInput {
-            path,
-            language,
-            source,
-            tree,
-        };
-        let raw = self.run_rules(text, disabled, cancel, Prescan::OutOfRole)?;
+        let raw = self.run_rules(input, cancel, Prescan::OutOfRole)?;
         let roles = raw.roles.clone().unwrap_or_default();
-        Ok(self.finish(source, raw, || roles))
+        Ok(self.finish(input.source, raw, || roles))
     }
 
     /// The rules' own findings on one text, before severities and suppressions, skipping what `prescan` says
@@ -271,17 +244,17 @@ impl Engine {
     /// [`Prescan::Nothing`]: it seeds its slices with every rule's findings, roles and all).
     pub(crate) fn run_rules(
         &self,
-        text: RuleInput<'_>,
-        disabled: &[&str],
+        input: AnalysisInput<'_>,
         cancel: Cancellation<'_>,
         prescan: Prescan,
     ) -> Result<RawAnalysis, Cancelled> {
-        let RuleInput {
+        let AnalysisInput {
             path,
             language,
             source,
             tree,
-        } = text;
+            disabled,
+        } = input;
         cancel.check()?;
         let view = self.index_view(path, language);
         let facts = FileFacts::compute_in_workspace(
@@ -420,13 +393,43 @@ impl Engine {
     }
 }
 
-/// The text [`Engine::run_rules`] analyses: a whole file or one slice of it.
+/// What an analysis is of: a file's text (inside the engine, also one slice of it), its tree when the caller
+/// has one, and the rules to leave out.
 #[derive(Copy, Clone)]
-pub(crate) struct RuleInput<'a> {
+pub struct AnalysisInput<'a> {
+    /// Where the file is: its code roles and the workspace index's view depend on it.
     pub path: &'a Path,
     pub language: Language,
     pub source: &'a str,
+    /// The tree of `source` (the LSP keeps it up to date incrementally); `None` analyses nothing that needs one.
     pub tree: Option<&'a Tree>,
+    /// Rule codes not to run: the LSP passes the rules that panicked on this version of the document, so a
+    /// crashing rule is not run again on the same text (it would crash again, and log again, on every hover and
+    /// code action) but gets another chance with the next edit.
+    pub disabled: &'a [&'a str],
+}
+
+impl<'a> AnalysisInput<'a> {
+    /// Every rule on `source`.
+    pub fn new(
+        path: &'a Path,
+        language: Language,
+        source: &'a str,
+        tree: Option<&'a Tree>,
+    ) -> Self {
+        AnalysisInput {
+            path,
+            language,
+            source,
+            tree,
+            disabled: &[],
+        }
+    }
+
+    /// The same input without the rules in `disabled`.
+    pub fn except(self, disabled: &'a [&'a str]) -> Self {
+        AnalysisInput { disabled, ..self }
+    }
 }
 
 /// What [`Engine::run_rules`] may leave out, knowing that `finish` would drop its findings.
@@ -573,12 +576,14 @@ mod tests {
         assert_eq!(rules, ["TST102"], "the other rule still reports");
 
         let document = Document::new(Language::Go, "package a\n", 0).unwrap();
-        let again = engine.analyze_except(
-            Path::new("a.go"),
-            Language::Go,
-            "package a\n",
-            document.tree(),
-            &["TST101"],
+        let again = engine.analyze(
+            AnalysisInput::new(
+                Path::new("a.go"),
+                Language::Go,
+                "package a\n",
+                document.tree(),
+            )
+            .except(&["TST101"]),
         );
         assert_eq!(PANICS.load(Ordering::SeqCst), before + 1, "not run again");
         assert!(again.failures.is_empty());

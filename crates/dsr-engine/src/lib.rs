@@ -12,7 +12,7 @@ pub mod intake;
 pub mod parse;
 
 pub use cancel::{Cancellation, Cancelled};
-pub use engine::{Analysis, Engine, IndexPass, RuleFailure};
+pub use engine::{Analysis, AnalysisInput, Engine, IndexPass, RuleFailure};
 pub use fix::{fix_all, FixMode, FixProblem, Fixed, MAX_FIX_ROUNDS};
 pub use incremental::{IncrementalCache, IncrementalStats};
 pub use intake::{Intake, SkipReason};

@@ -17,7 +17,8 @@ use dsr_core::limits::Skip;
 use dsr_core::suppression::Suppression;
 use dsr_core::{Finding, Language, Limits};
 use dsr_engine::{
-    Cancellation, Cancelled, Engine, IncrementalCache, Intake, RuleFailure, SkipReason,
+    AnalysisInput, Cancellation, Cancelled, Engine, IncrementalCache, Intake, RuleFailure,
+    SkipReason,
 };
 use dsr_syntax::tree_sitter::Tree;
 use dsr_syntax::{parse_rope, Document, ParseLimits, ParseStop, PositionEncoding, Rope};
@@ -809,19 +810,18 @@ impl State {
             None => intake.skip_text(snapshot.language, &path, text),
         };
         let mut whole_file = snapshot.incremental.is_none();
+        let input = AnalysisInput::new(
+            &analysed_as,
+            snapshot.language,
+            text,
+            snapshot.tree.as_ref(),
+        )
+        .except(&snapshot.disabled_rules);
         let analysis = if skipped.is_some() || intake.is_excluded(&path) {
             dsr_engine::Analysis::default()
         } else if let Some(cache) = &snapshot.incremental {
             let mut cache = lock(cache);
-            let analysis = engine.analyze_incremental_until(
-                &analysed_as,
-                snapshot.language,
-                text,
-                snapshot.tree.as_ref(),
-                &snapshot.disabled_rules,
-                &mut cache,
-                cancel,
-            )?;
+            let analysis = engine.analyze_incremental_until(input, &mut cache, cancel)?;
             let stats = cache.stats();
             whole_file = stats.whole_file;
             tracing::trace!(
@@ -835,14 +835,7 @@ impl State {
             );
             analysis
         } else {
-            engine.analyze_until(
-                &analysed_as,
-                snapshot.language,
-                text,
-                snapshot.tree.as_ref(),
-                &snapshot.disabled_rules,
-                cancel,
-            )?
+            engine.analyze_until(input, cancel)?
         };
         for failure in &analysis.failures {
             // The engine logged it to stderr; the user sees it in the client's log as well.

@@ -18,7 +18,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use dsr_core::{Finding, Language, RuleScope};
-use dsr_engine::{Engine, IncrementalCache};
+use dsr_engine::{AnalysisInput, Engine, IncrementalCache};
 use dsr_syntax::Document;
 
 /// A small deterministic generator: the same edits on every run, so a failure is reproducible.
@@ -187,14 +187,17 @@ fn compare(
     let Ok(document) = Document::new(language, source, 0) else {
         return Ok(());
     };
-    let sliced = engine.analyze_incremental(path, language, source, document.tree(), &[], cache);
+    let sliced = engine.analyze_incremental(
+        AnalysisInput::new(path, language, source, document.tree()),
+        cache,
+    );
     if document
         .tree()
         .is_some_and(|tree| tree.root_node().has_error())
     {
         return Ok(());
     }
-    let whole = engine.analyze(path, language, source, document.tree());
+    let whole = engine.analyze(AnalysisInput::new(path, language, source, document.tree()));
     let keep = |f: &&Finding| !known(path, f.code());
     let whole = render(
         &whole

@@ -62,7 +62,12 @@ fn from_scratch(path: &Path, text: &str) -> Duration {
         .map(|_| {
             let started = Instant::now();
             if let Ok(document) = dsr_syntax::Document::new(language, text, 1) {
-                std::hint::black_box(engine.analyze(path, language, text, document.tree()));
+                std::hint::black_box(engine.analyze(dsr_engine::AnalysisInput::new(
+                    path,
+                    language,
+                    text,
+                    document.tree(),
+                )));
             }
             started.elapsed()
         })

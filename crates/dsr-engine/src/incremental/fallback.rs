@@ -22,7 +22,7 @@ use super::{
     SliceSpec,
 };
 use crate::cancel::{Cancellation, Cancelled};
-use crate::engine::{Analysis, Engine, Prescan, RawAnalysis, RuleInput};
+use crate::engine::{Analysis, AnalysisInput, Engine, Prescan, RawAnalysis};
 
 /// What analysing a slice costs beyond its bytes, in bytes of whole-file analysis: its own parse (a fresh
 /// parse costs about half as much per byte as the rules) and the fixed cost of an analysis (facts, every
@@ -108,13 +108,14 @@ impl Engine {
         cache: &mut IncrementalCache,
         cancel: Cancellation<'_>,
     ) -> Result<Analysis, Cancelled> {
-        let text = RuleInput {
+        let input = AnalysisInput {
             path,
             language,
             source,
             tree: Some(tree),
+            disabled,
         };
-        let whole = self.run_rules(text, disabled, cancel, Prescan::Nothing)?;
+        let whole = self.run_rules(input, cancel, Prescan::Nothing)?;
         let seeded = if whole.failures.is_empty() {
             let copy = RawAnalysis {
                 findings: whole.findings.clone(),

@@ -44,7 +44,7 @@ use std::hash::Hasher;
 use tree_sitter::Tree;
 
 use crate::cancel::{Cancellation, Cancelled};
-use crate::engine::{Analysis, Engine, Prescan, RawAnalysis, RuleFailure, RuleInput};
+use crate::engine::{Analysis, AnalysisInput, Engine, Prescan, RawAnalysis, RuleFailure};
 use chunks::{Chunk, ChunkNames, Kinds, Role};
 use dsr_core::finding::Finding;
 use dsr_core::rule::Model;
@@ -1134,48 +1134,38 @@ fn identity(chunks: &[Chunk], slice: &SliceSpec) -> u64 {
 }
 
 impl Engine {
-    /// [`Engine::analyze_except`], reusing what `cache` holds from the previous versions of the same document:
-    /// only the slices whose text changed are analysed. The result equals the whole-file analysis (see the
-    /// module docs for how that is kept true).
+    /// [`Engine::analyze`], reusing what `cache` holds from the previous versions of the same document: only
+    /// the slices whose text changed are analysed. The result equals the whole-file analysis (see the module
+    /// docs for how that is kept true).
     pub fn analyze_incremental(
         &self,
-        path: &Path,
-        language: Language,
-        source: &str,
-        tree: Option<&Tree>,
-        disabled: &[&str],
+        input: AnalysisInput<'_>,
         cache: &mut IncrementalCache,
     ) -> Analysis {
-        self.analyze_incremental_until(
-            path,
-            language,
-            source,
-            tree,
-            disabled,
-            cache,
-            Cancellation::NEVER,
-        )
-        .unwrap_or_default()
+        self.analyze_incremental_until(input, cache, Cancellation::NEVER)
+            .unwrap_or_default()
     }
 
     /// [`Engine::analyze_incremental`] that stops between units of work (slices, rules, the slice parser's
     /// steps) once `cancel` says so. A cancelled analysis leaves the cache as the last complete one left it,
     /// with the results of the slices it did finish kept among the recent ones
     /// ([`IncrementalCache::earlier`]): the next version reuses them where its slices have the same text.
-    #[allow(clippy::too_many_arguments)]
     pub fn analyze_incremental_until(
         &self,
-        path: &Path,
-        language: Language,
-        source: &str,
-        tree: Option<&Tree>,
-        disabled: &[&str],
+        input: AnalysisInput<'_>,
         cache: &mut IncrementalCache,
         cancel: Cancellation<'_>,
     ) -> Result<Analysis, Cancelled> {
+        let AnalysisInput {
+            path,
+            language,
+            source,
+            tree,
+            disabled,
+        } = input;
         let Some(tree) = tree.filter(|_| language != Language::Sql) else {
             cache.stats = IncrementalStats::default();
-            return self.analyze_until(path, language, source, tree, disabled, cancel);
+            return self.analyze_until(input, cancel);
         };
         // A superseded analysis costs no chunking either.
         if let Err(cancelled) = cancel.check() {
@@ -1441,13 +1431,14 @@ impl Engine {
             errors.held_by(chunks, slice),
             cancel,
         )?;
-        let input = RuleInput {
+        let input = AnalysisInput {
             path,
             language,
             source: &text,
             tree: tree.as_ref(),
+            disabled,
         };
-        let raw = self.run_rules(input, disabled, cancel, Prescan::Nothing)?;
+        let raw = self.run_rules(input, cancel, Prescan::Nothing)?;
         let mut result = SliceResult {
             pieces,
             findings: Vec::new(),
@@ -1665,11 +1656,7 @@ mod tests {
     fn analyze(engine: &Engine, source: &str, cache: &mut IncrementalCache) -> Analysis {
         let document = Document::new(Language::Go, source, 0).unwrap();
         engine.analyze_incremental(
-            Path::new("a.go"),
-            Language::Go,
-            source,
-            document.tree(),
-            &[],
+            AnalysisInput::new(Path::new("a.go"), Language::Go, source, document.tree()),
             cache,
         )
     }
@@ -1993,11 +1980,7 @@ import \"github.com/spf13/cobra\"
                 let asks = || checks.fetch_add(1, Ordering::Relaxed) >= stop_at;
                 let document = Document::new(Language::Go, &edited, 0).unwrap();
                 let outcome = engine.analyze_incremental_until(
-                    Path::new("a.go"),
-                    Language::Go,
-                    &edited,
-                    document.tree(),
-                    &[],
+                    AnalysisInput::new(Path::new("a.go"), Language::Go, &edited, document.tree()),
                     &mut cache,
                     Cancellation::when(&asks),
                 );
@@ -2184,5 +2167,156 @@ import \"github.com/spf13/cobra\"
                 &source[chunk..chunk + piece.slice.len()]
             );
         }
+    }
+}
+
+/// What a callee summary would save, measured on real files (`DSR_SLICE_PROBE=<files or folders> cargo test
+/// --release -p dsr-engine --lib callee_summary_probe -- --ignored --nocapture`): for a typed edit in a function
+/// (each function weighted by its bytes, as a keystroke lands), the bytes of the union of the slices it
+/// invalidates, as a fraction of the file (at most 1: past it the edit analyses the whole file), with
+/// - `now`: slices holding their callees' text, so an edit invalidates every slice that reaches the function;
+/// - `summary`: a caller's slice re-analysed only when it holds the function other than as a callee (a callee
+///   summary that the edit left unchanged), the slices analysed as they are now;
+/// - `summary, no text`: the same, with the callees' text out of every slice (only their summaries);
+/// - `leaf stubs`: callees without any call held by their signature only (the one kind of callee no model
+///   reads through its effects), the slices otherwise as now.
+#[cfg(test)]
+mod callee_summary_probe {
+    use super::*;
+    use dsr_syntax::Document;
+
+    fn files(paths: &std::ffi::OsStr) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        let mut stack: Vec<PathBuf> = std::env::split_paths(paths).collect();
+        while let Some(path) = stack.pop() {
+            if path.is_dir() {
+                stack.extend(
+                    std::fs::read_dir(&path)
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .map(|e| e.path()),
+                );
+            } else if Language::from_path(&path).is_some_and(|l| l != Language::Sql) {
+                files.push(path);
+            }
+        }
+        files.sort();
+        files
+    }
+
+    #[test]
+    #[ignore]
+    fn callee_summary_probe() {
+        let Some(paths) = std::env::var_os("DSR_SLICE_PROBE") else {
+            return;
+        };
+        let all = Links {
+            callees: true,
+            referrers: true,
+            writers: true,
+            entry_paths: true,
+        };
+        let mut sums = [0.0; 4];
+        let mut count = 0;
+        for file in files(&paths) {
+            let Some(language) = Language::from_path(&file) else {
+                continue;
+            };
+            let Ok(source) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            let Ok(document) = Document::new(language, &source, 0) else {
+                continue;
+            };
+            let Some(tree) = document.tree() else {
+                continue;
+            };
+            let chunks = chunks::chunk(
+                language,
+                kinds(language),
+                tree,
+                &source,
+                &FxHashMap::default(),
+            );
+            let slices_of = |links: Links| -> Vec<FxHashSet<usize>> {
+                let graph = Graph::new(&chunks, links);
+                (0..chunks.len())
+                    .map(|owner| graph.slice(&chunks, owner).chunks.into_iter().collect())
+                    .collect()
+            };
+            let full = slices_of(all);
+            let bare = slices_of(Links {
+                callees: false,
+                ..all
+            });
+            let leaf =
+                |c: usize| chunks[c].role() == Role::Item && chunks[c].names.calls.is_empty();
+            // Bytes of the union of `owners`' slices; a chunk held only as a stubbed leaf counts its first line.
+            let union = |owners: &[usize], slices: &[FxHashSet<usize>], stubs: bool| -> f64 {
+                let mut held: FxHashMap<usize, bool> = FxHashMap::default();
+                for &owner in owners {
+                    for &chunk in &slices[owner] {
+                        let whole = !stubs || !leaf(chunk) || bare[owner].contains(&chunk);
+                        *held.entry(chunk).or_default() |= whole;
+                    }
+                }
+                let bytes: usize = held
+                    .iter()
+                    .map(|(&chunk, &whole)| {
+                        let text = &source[chunks[chunk].range.start..chunks[chunk].range.end];
+                        if whole {
+                            text.len()
+                        } else {
+                            text.find('\n').unwrap_or(text.len())
+                        }
+                    })
+                    .sum();
+                (bytes as f64 / source.len() as f64).min(1.0)
+            };
+            let mut fractions = [0.0; 4];
+            let mut weight = 0.0;
+            for edited in 0..chunks.len() {
+                if chunks[edited].role() != Role::Item || chunks[edited].container == Some(edited) {
+                    continue;
+                }
+                let holders = |slices: &[FxHashSet<usize>], stubs: bool| -> Vec<usize> {
+                    (0..chunks.len())
+                        .filter(|&o| {
+                            o == edited
+                                || (slices[o].contains(&edited)
+                                    && (!stubs || !leaf(edited) || bare[o].contains(&edited)))
+                        })
+                        .collect()
+                };
+                let w = chunks[edited].range.len() as f64;
+                fractions[0] += w * union(&holders(&full, false), &full, false);
+                fractions[1] += w * union(&holders(&bare, false), &full, false);
+                fractions[2] += w * union(&holders(&bare, false), &bare, false);
+                fractions[3] += w * union(&holders(&full, true), &full, true);
+                weight += w;
+            }
+            if weight == 0.0 {
+                continue;
+            }
+            let fractions = fractions.map(|f| f / weight);
+            println!(
+                "{:.3} {:.3} {:.3} {:.3} {}",
+                fractions[0],
+                fractions[1],
+                fractions[2],
+                fractions[3],
+                file.display()
+            );
+            for (sum, f) in sums.iter_mut().zip(fractions) {
+                *sum += f;
+            }
+            count += 1;
+        }
+        let mean = sums.map(|s| s / count.max(1) as f64);
+        println!(
+            "mean over {count} files: now {:.3}, summary {:.3}, summary, no text {:.3}, leaf stubs {:.3}",
+            mean[0], mean[1], mean[2], mean[3]
+        );
     }
 }
