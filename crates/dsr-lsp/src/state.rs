@@ -693,8 +693,17 @@ impl State {
                     }
                 }
             };
-            pending.outcome(&state.reparses);
-            lock(&doc).install_parse(&pending);
+            // A parse that panicked leaves the tree to the analyses (each parses the text itself).
+            let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pending.outcome(&state.reparses);
+            }));
+            let mut d = lock(&doc);
+            if parsed.is_err() {
+                tracing::error!("the reparse of {} panicked", d.uri.as_str());
+                d.reparse_running = false;
+                return;
+            }
+            d.install_parse(&pending);
         });
     }
 
@@ -704,7 +713,12 @@ impl State {
         let Some(pending) = snapshot.pending_tree.take() else {
             return;
         };
-        let outcome = pending.outcome(&self.reparses);
+        let Ok(outcome) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pending.outcome(&self.reparses)
+        })) else {
+            // The analysis parses the text itself.
+            return;
+        };
         snapshot.tree = outcome.tree.clone();
         snapshot.parse_stop = outcome.stop;
         snapshot.provisional_tree = outcome.provisional;
