@@ -91,6 +91,11 @@ pub struct Doc {
     /// How long the last scheduled analysis of this document took: past the edit budget, the next edit's
     /// provisional result is published at once ([`budget`]).
     analysis_cost: Duration,
+    /// How long the last analysis of the whole file (the confirming pass, or an edit's analysis that fell back to
+    /// the whole file) and the last one assembled from slices took: when the whole file costs no more, an edit
+    /// is analysed as the whole file ([`Doc::edit_snapshot`]), which also makes its confirming pass unneeded.
+    whole_file_cost: Option<Duration>,
+    sliced_cost: Option<Duration>,
     /// What the incremental analysis of this document reuses from one version to the next.
     incremental: Arc<Mutex<IncrementalCache>>,
     /// Rules that panicked on this version of the text: not run again on it, run again after the next edit.
@@ -202,6 +207,25 @@ impl Doc {
         Snapshot {
             latest_seq: None,
             ..self.snapshot()
+        }
+    }
+
+    /// The snapshot an edit is analysed on: incremental, unless the last whole-file analysis of this document
+    /// cost no more than the last one assembled from slices (small files, where the plan, the slices and the
+    /// confirming pass after them cost more than the file itself).
+    fn edit_snapshot(&self) -> Snapshot {
+        match (self.whole_file_cost, self.sliced_cost) {
+            (Some(whole), Some(sliced)) if whole <= sliced => self.whole_file_snapshot(),
+            _ => self.snapshot(),
+        }
+    }
+
+    /// Records what an analysis of this document cost, by kind.
+    fn record_cost(&mut self, whole_file: bool, cost: Duration) {
+        if whole_file {
+            self.whole_file_cost = Some(cost);
+        } else {
+            self.sliced_cost = Some(cost);
         }
     }
 
@@ -491,6 +515,8 @@ impl State {
             published: (0, 0, false, false),
             budget_armed: false,
             analysis_cost: Duration::ZERO,
+            whole_file_cost: None,
+            sliced_cost: None,
             failed_rules: None,
             incremental: Arc::new(Mutex::new(IncrementalCache::default())),
             parse: None,
@@ -768,7 +794,7 @@ impl State {
                     return;
                 }
                 d.analysis_queued = false;
-                d.snapshot()
+                d.edit_snapshot()
             };
             let seq = snapshot.seq;
             // The reparse counts in the analysis' cost: the edit budget's estimate is of both.
@@ -778,7 +804,11 @@ impl State {
             let cost = started.elapsed();
             let current = match analyzed {
                 Ok(analyzed) => {
-                    lock(&doc).analysis_cost = cost;
+                    {
+                        let mut d = lock(&doc);
+                        d.analysis_cost = cost;
+                        d.record_cost(analyzed.whole_file, cost);
+                    }
                     let current = state.store(&doc, Arc::new(analyzed));
                     if current {
                         state.confirm_later(&doc, seq);
@@ -1078,11 +1108,15 @@ impl State {
                 if let Some(tree) = &settled {
                     snapshot.tree = Some(tree.clone());
                 }
+                let started = Instant::now();
                 let Ok(whole) = state.analyze_guarded(snapshot) else {
                     return;
                 };
+                let cost = started.elapsed();
                 let differs = {
                     let mut d = lock(&doc);
+                    // On a background thread: an upper bound of what the edit's own would cost.
+                    d.record_cost(true, cost);
                     if let Some(tree) = settled.filter(|_| d.seq == seq) {
                         d.document.adopt_settled(tree);
                         d.sync_parse(None);
