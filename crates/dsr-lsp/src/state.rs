@@ -91,11 +91,15 @@ pub struct Doc {
     /// How long the last scheduled analysis of this document took: past the edit budget, the next edit's
     /// provisional result is published at once ([`budget`]).
     analysis_cost: Duration,
-    /// How long the last analysis of the whole file (the confirming pass, or an edit's analysis that fell back to
-    /// the whole file) and the last one assembled from slices took: when the whole file costs no more, an edit
-    /// is analysed as the whole file ([`Doc::edit_snapshot`]), which also makes its confirming pass unneeded.
+    /// How long the last analysis of the whole file took (the confirming pass, or an edit's analysis that fell
+    /// back to the whole file), and the last [`SLICED_COSTS`] assembled from slices: when the whole file costs
+    /// less than the cheapest of those, an edit is analysed as the whole file ([`Doc::edit_snapshot`]), which
+    /// also makes its confirming pass unneeded.
     whole_file_cost: Option<Duration>,
-    sliced_cost: Option<Duration>,
+    sliced_costs: Vec<Duration>,
+    /// Edits analysed whole in a row by that choice: every [`SLICED_RETRY`]th is sliced again, so that the
+    /// sliced costs are measured anew (a file that grew, a machine less loaded).
+    whole_streak: u32,
     /// What the incremental analysis of this document reuses from one version to the next.
     incremental: Arc<Mutex<IncrementalCache>>,
     /// Rules that panicked on this version of the text: not run again on it, run again after the next edit.
@@ -213,10 +217,21 @@ impl Doc {
     /// The snapshot an edit is analysed on: incremental, unless the last whole-file analysis of this document
     /// cost no more than the last one assembled from slices (small files, where the plan, the slices and the
     /// confirming pass after them cost more than the file itself).
-    fn edit_snapshot(&self) -> Snapshot {
-        match (self.whole_file_cost, self.sliced_cost) {
-            (Some(whole), Some(sliced)) if whole <= sliced => self.whole_file_snapshot(),
-            _ => self.snapshot(),
+    /// A single costly sliced edit (a break whose union is most of the file) does not decide it: the cheapest
+    /// of the last few does.
+    fn edit_snapshot(&mut self) -> Snapshot {
+        let cheapest_sliced = self.sliced_costs.iter().min().copied();
+        let whole_is_cheaper = self.sliced_costs.len() == SLICED_COSTS
+            && self
+                .whole_file_cost
+                .zip(cheapest_sliced)
+                .is_some_and(|(whole, sliced)| whole < sliced);
+        if whole_is_cheaper && self.whole_streak + 1 < SLICED_RETRY {
+            self.whole_streak += 1;
+            self.whole_file_snapshot()
+        } else {
+            self.whole_streak = 0;
+            self.snapshot()
         }
     }
 
@@ -225,7 +240,10 @@ impl Doc {
         if whole_file {
             self.whole_file_cost = Some(cost);
         } else {
-            self.sliced_cost = Some(cost);
+            if self.sliced_costs.len() == SLICED_COSTS {
+                self.sliced_costs.remove(0);
+            }
+            self.sliced_costs.push(cost);
         }
     }
 
@@ -516,7 +534,8 @@ impl State {
             budget_armed: false,
             analysis_cost: Duration::ZERO,
             whole_file_cost: None,
-            sliced_cost: None,
+            sliced_costs: Vec::new(),
+            whole_streak: 0,
             failed_rules: None,
             incremental: Arc::new(Mutex::new(IncrementalCache::default())),
             parse: None,
@@ -1454,6 +1473,11 @@ fn skip_diagnostic(skip: &Skip) -> Diagnostic {
         ..Diagnostic::default()
     }
 }
+
+/// How many sliced analyses' costs [`Doc::edit_snapshot`] compares the whole file's with.
+const SLICED_COSTS: usize = 4;
+/// Every this many edits analysed whole by [`Doc::edit_snapshot`]'s choice, one is sliced again.
+const SLICED_RETRY: u32 = 8;
 
 /// How long a document must go without an edit before the confirming whole-file analysis runs.
 const CONFIRM_AFTER: Duration = Duration::from_millis(300);
