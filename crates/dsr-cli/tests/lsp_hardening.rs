@@ -742,6 +742,162 @@ fn a_burst_of_ten_thousand_changes_coalesces_and_ends_on_the_final_version() {
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
 
+/// A server whose reparses of changed texts below `hold_below` wait for the change to that version
+/// (`DISTSYS_REVIEW_HOLD_REPARSES`, a test hook: a slow reparse without timing), with `main.rs` open and its
+/// diagnostics (version 1) read. No workspace folder: no index build, whose refresh would analyse too.
+fn serving_with_slow_reparses(
+    dir: &TempDir,
+    hold_below: &str,
+    envs: &[(&str, &str)],
+) -> (LspClient, String) {
+    let mut envs = envs.to_vec();
+    envs.push(("DISTSYS_REVIEW_HOLD_REPARSES", hold_below));
+    let mut client = LspClient::spawn_binary(
+        std::path::Path::new(env!("CARGO_BIN_EXE_distsys-review")),
+        dir.path(),
+        &[],
+        &envs,
+    );
+    client.initialize(json!({
+        "processId": null,
+        "capabilities": {"general": {"positionEncodings": ["utf-16"]}},
+    }));
+    let uri = dir.uri("main.rs");
+    client.open(&uri, "rust", 1, MAIN);
+    let opened = client.diagnostics(&uri, Some(1));
+    assert!(opened.iter().any(|d| d["code"] == "BKP001"), "{opened:?}");
+    (client, uri)
+}
+
+/// Every `publishDiagnostics` for `uri` received and not taken yet, in arrival order: (version, diagnostics).
+fn publications(client: &mut LspClient, uri: &str) -> Vec<(i64, Vec<Value>)> {
+    let mut all = Vec::new();
+    while let Some(message) = client.try_wait_for(Duration::from_millis(0), &|m| {
+        m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri
+    }) {
+        all.push((
+            message["params"]["version"].as_i64().unwrap_or(-1),
+            message["params"]["diagnostics"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        ));
+    }
+    all
+}
+
+/// Codes and ranges of diagnostics, to compare publications.
+fn code_ranges(diagnostics: &[Value]) -> Vec<Value> {
+    diagnostics
+        .iter()
+        .map(|d| json!({"code": d["code"], "range": d["range"]}))
+        .collect()
+}
+
+/// Line 3 alternates between a bounded channel (no finding) and an unbounded one (BKP001).
+fn channel_change(unbounded: bool) -> Value {
+    let line = if unbounded {
+        "    let (tx, rx) = mpsc::unbounded_channel::<u8>();"
+    } else {
+        "    let (tx, rx) = mpsc::channel::<u8>(16);"
+    };
+    json!([{"range": {"start": {"line": 3, "character": 0}, "end": {"line": 3, "character": 200}}, "text": line}])
+}
+
+/// The reparse runs off the message loop, and changes that come in while it runs fold into one parse of the
+/// latest text: the parse of version 2 is held until the change to version 5 is applied, so versions 3 and 4
+/// are never parsed (two parses after the open's, not four), and the document ends on version 5's own
+/// diagnostics, with no publication of an older version after a newer one.
+#[test]
+fn changes_during_a_slow_reparse_fold_into_one_parse_of_the_latest_text() {
+    let dir = TempDir::new("fold");
+    let (mut client, uri) = serving_with_slow_reparses(&dir, "5", &[]);
+    let opened = client.document_status(&uri)["reparses"]
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(opened, 1, "the open's parse");
+    for version in 2..=5 {
+        client.change(&uri, version, channel_change(version % 2 == 1));
+    }
+    let last = client.diagnostics(&uri, Some(5));
+    assert!(last.iter().any(|d| d["code"] == "BKP001"), "{last:?}");
+    let state = client.document_status(&uri);
+    assert_eq!(state["analyzedVersion"], 5, "{state}");
+    assert_eq!(
+        state["reparses"].as_u64().unwrap_or(0) - opened,
+        2,
+        "version 2's held parse, then one of version 5's text: {state}"
+    );
+    let earlier = publications(&mut client, &uri);
+    assert!(
+        earlier.iter().all(|(version, _)| *version < 5),
+        "{earlier:?}"
+    );
+    std::thread::sleep(Duration::from_millis(400));
+    let late = publications(&mut client, &uri);
+    assert!(late.iter().all(|(version, _)| *version == 5), "{late:?}");
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
+/// While a change's reparse is slow, the edit budget publishes the previous analysis moved to the new text
+/// (provisional, never waiting for the parse); the next change supersedes it, and the versions published never
+/// go back: the document ends on the last version's own diagnostics, the same as a fresh open of its text.
+#[test]
+fn a_slow_reparse_publishes_the_moved_analysis_and_versions_never_go_back() {
+    let dir = TempDir::new("slow-reparse");
+    let (mut client, uri) =
+        serving_with_slow_reparses(&dir, "3", &[("DISTSYS_REVIEW_EDIT_BUDGET_MS", "1")]);
+    // A comment line above: the finding moves down a line; version 2's parse waits for version 3.
+    client.change(
+        &uri,
+        2,
+        json!([{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "// note\n"}]),
+    );
+    let moved = client.diagnostics(&uri, Some(2));
+    assert!(
+        moved
+            .iter()
+            .any(|d| d["code"] == "BKP001" && d["range"]["start"]["line"] == 4),
+        "the previous finding moved down a line: {moved:?}"
+    );
+    let state = client.document_status(&uri);
+    assert_eq!(state["analyzedVersion"], 2, "{state}");
+    assert_eq!(state["analyzedProvisional"], true, "{state}");
+    // Line 4 (the channel, moved) becomes bounded: no finding.
+    client.change(
+        &uri,
+        3,
+        json!([{"range": {"start": {"line": 4, "character": 0}, "end": {"line": 4, "character": 200}}, "text": "    let (tx, rx) = mpsc::channel::<u8>(16);"}]),
+    );
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let state = client.document_status(&uri);
+        if state["analyzedVersion"] == 3 && state["analyzedProvisional"] == false {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{state}\n{}", client.stderr());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    let published = publications(&mut client, &uri);
+    let versions: Vec<i64> = published.iter().map(|(version, _)| *version).collect();
+    assert!(
+        versions.windows(2).all(|w| w[0] <= w[1]) && versions.last() == Some(&3),
+        "{versions:?}"
+    );
+    let text = client.document_state(&uri)["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let fresh = dir.uri("fresh.rs");
+    client.open(&fresh, "rust", 1, &text);
+    let expected = client.diagnostics(&fresh, Some(1));
+    let last = &published.last().expect("a publication").1;
+    assert_eq!(code_ranges(last), code_ranges(&expected));
+    assert!(!last.iter().any(|d| d["code"] == "BKP001"), "{last:?}");
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
 /// Edits that supersede a running analysis stop it (cooperative cancellation): it is counted, never stored or
 /// published, and the document ends on the final version's own diagnostics. Deterministic: the server holds
 /// its first four analyses (versions 1 to 4) (`DISTSYS_REVIEW_HOLD_ANALYSES`, a test hook) until the next change supersedes

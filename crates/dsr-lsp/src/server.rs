@@ -64,6 +64,9 @@ pub struct DocumentState {
     /// Analyses stopped before their end because their document changed again, all documents together.
     #[serde(default)]
     pub cancelled: u64,
+    /// Parses of documents' texts run off the message loop, all documents together (the fold test).
+    #[serde(default)]
+    pub reparses: u64,
 }
 
 impl Server {
@@ -94,6 +97,7 @@ impl Server {
             analyses: self.state.analyses.load(Ordering::Relaxed),
             provisionals: self.state.provisionals.load(Ordering::Relaxed),
             cancelled: self.state.cancelled.load(Ordering::Relaxed),
+            reparses: self.state.reparses.load(Ordering::Relaxed),
         }))
     }
 }

@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,10 @@ use dsr_engine::{
     SkipReason,
 };
 use dsr_syntax::tree_sitter::Tree;
-use dsr_syntax::{parse_rope, Document, ParseLimits, ParseStop, PositionEncoding, Rope};
+use dsr_syntax::{
+    parse_rope, Document, ParseLimits, ParseOutcome, ParseStop, PendingParse, PositionEncoding,
+    Rope,
+};
 use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
 use tower_lsp_server::Client;
 
@@ -89,16 +92,96 @@ pub struct Doc {
     /// How long the last scheduled analysis of this document took: past the edit budget, the next edit's
     /// provisional result is published at once ([`budget`]).
     analysis_cost: Duration,
+    /// How long the last analysis of the whole file took (the confirming pass, or an edit's analysis that fell
+    /// back to the whole file), and the last [`SLICED_COSTS`] assembled from slices: when the whole file costs
+    /// less than the cheapest of those, an edit is analysed as the whole file ([`Doc::edit_snapshot`]), which
+    /// also makes its confirming pass unneeded.
+    whole_file_cost: Option<Duration>,
+    sliced_costs: Vec<Duration>,
+    /// Edits analysed whole in a row by that choice: every [`SLICED_RETRY`]th is sliced again, so that the
+    /// sliced costs are measured anew (a file that grew, a machine less loaded).
+    whole_streak: u32,
     /// What the incremental analysis of this document reuses from one version to the next.
     incremental: Arc<Mutex<IncrementalCache>>,
     /// Rules that panicked on this version of the text: not run again on it, run again after the next edit.
     failed_rules: Option<(i32, Vec<&'static str>)>,
+    /// The parse of the current text, while it is pending ([`State::reparse_later`]): the document's tree is
+    /// that of an older text until it is installed. Kept in step with the document by [`Doc::sync_parse`].
+    parse: Option<Arc<PendingTree>>,
+    /// A reparse task runs for this document ([`State::reparse_later`]).
+    reparse_running: bool,
+}
+
+/// A parse of a document's text left to a blocking thread by the change's handler, so that tower-lsp's serve
+/// loop (which also writes every outgoing message) never waits for tree-sitter's error recovery. Whoever needs
+/// the tree first runs the parse — the reparse task, or an analysis resolving its snapshot — and the others
+/// wait for it ([`OnceLock::get_or_init`]).
+pub struct PendingTree {
+    parse: PendingParse,
+    outcome: OnceLock<ParseOutcome>,
+    /// The version of the text, when a change (not an open) left it: for the tests' hold
+    /// ([`hold_reparse_until`]).
+    changed_to: Option<i32>,
+}
+
+impl PendingTree {
+    /// The parse's outcome, running it on this thread unless another thread already has (then waiting for it).
+    fn outcome(&self, reparses: &AtomicU64) -> &ParseOutcome {
+        self.outcome.get_or_init(|| {
+            if let Some(version) = self.changed_to {
+                hold_reparse_until(version);
+            }
+            reparses.fetch_add(1, Ordering::Relaxed);
+            let started = Instant::now();
+            let outcome = self.parse.run();
+            tracing::trace!(
+                "reparse of {} bytes took {:?}",
+                self.parse.rope().len_bytes(),
+                started.elapsed()
+            );
+            outcome
+        })
+    }
 }
 
 impl Doc {
     fn set_seq(&mut self, seq: u64) {
         self.seq = seq;
         self.latest_seq.store(seq, Ordering::SeqCst);
+    }
+
+    /// Brings [`Doc::parse`] in step with the document after a change of its text or tree: the document's
+    /// pending parse, a new one if the text changed since the last was taken (changes fold into one parse of
+    /// the latest text), none once the tree is the text's.
+    ///
+    /// `changed_to`: the version a change (not an open, not new limits) brought the text to.
+    fn sync_parse(&mut self, changed_to: Option<i32>) {
+        match self.document.pending_generation() {
+            None => self.parse = None,
+            Some(generation)
+                if self
+                    .parse
+                    .as_ref()
+                    .is_some_and(|p| p.parse.generation() == generation) => {}
+            Some(_) => {
+                self.parse = self.document.pending_parse().map(|parse| {
+                    Arc::new(PendingTree {
+                        parse,
+                        outcome: OnceLock::new(),
+                        changed_to,
+                    })
+                });
+            }
+        }
+    }
+
+    /// Installs a pending parse's outcome if it is still the text's.
+    fn install_parse(&mut self, pending: &PendingTree) {
+        if let Some(outcome) = pending.outcome.get() {
+            if self.document.install(outcome) {
+                self.parse = None;
+            }
+        }
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -108,6 +191,8 @@ impl Doc {
             language: self.document.language(),
             rope: self.document.rope().clone(),
             tree: self.document.tree().cloned(),
+            pending_tree: self.parse.clone(),
+            provisional_tree: self.document.is_provisional(),
             uri: self.uri.clone(),
             path: self.path.clone(),
             config_key: self.config_key.clone(),
@@ -130,6 +215,39 @@ impl Doc {
         }
     }
 
+    /// The snapshot an edit is analysed on: incremental, unless the last whole-file analysis of this document
+    /// cost no more than the last one assembled from slices (small files, where the plan, the slices and the
+    /// confirming pass after them cost more than the file itself).
+    /// A single costly sliced edit (a break whose union is most of the file) does not decide it: the cheapest
+    /// of the last few does.
+    fn edit_snapshot(&mut self) -> Snapshot {
+        let cheapest_sliced = self.sliced_costs.iter().min().copied();
+        let whole_is_cheaper = self.sliced_costs.len() == SLICED_COSTS
+            && self
+                .whole_file_cost
+                .zip(cheapest_sliced)
+                .is_some_and(|(whole, sliced)| whole < sliced);
+        if whole_is_cheaper && self.whole_streak + 1 < SLICED_RETRY {
+            self.whole_streak += 1;
+            self.whole_file_snapshot()
+        } else {
+            self.whole_streak = 0;
+            self.snapshot()
+        }
+    }
+
+    /// Records what an analysis of this document cost, by kind.
+    fn record_cost(&mut self, whole_file: bool, cost: Duration) {
+        if whole_file {
+            self.whole_file_cost = Some(cost);
+        } else {
+            if self.sliced_costs.len() == SLICED_COSTS {
+                self.sliced_costs.remove(0);
+            }
+            self.sliced_costs.push(cost);
+        }
+    }
+
     /// A snapshot analysed as one whole file, without the incremental cache: the confirming pass.
     fn whole_file_snapshot(&self) -> Snapshot {
         Snapshot {
@@ -145,7 +263,11 @@ pub struct Snapshot {
     pub version: i32,
     pub language: Language,
     pub rope: Rope,
+    /// `tree` is unset while this is `Some`: the text's parse is pending ([`State::resolve_tree`] waits for it).
     pub tree: Option<Tree>,
+    pub pending_tree: Option<Arc<PendingTree>>,
+    /// The tree may differ from a parse from scratch ([`Document::is_provisional`]).
+    pub provisional_tree: bool,
     pub uri: Uri,
     pub path: Option<PathBuf>,
     pub config_key: ConfigKey,
@@ -281,6 +403,8 @@ pub struct State {
     /// Analyses stopped before their end because their document changed (their result would have been
     /// dropped), for the burst test through `documentState`.
     pub cancelled: AtomicU64,
+    /// Parses of documents' texts run off the message loop ([`State::reparse_later`]), for the fold test.
+    pub reparses: AtomicU64,
     /// At most one pending publication per document: the publisher reads the newest state when it sends.
     publisher: CoalescingQueue<Uri, Publish>,
     pub jobs: CoalescingQueue<Job, Job>,
@@ -304,6 +428,7 @@ impl State {
             analyses: AtomicU64::new(0),
             provisionals: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
+            reparses: AtomicU64::new(0),
             publisher: CoalescingQueue::default(),
             jobs: CoalescingQueue::default(),
             runtime: tokio::runtime::Handle::current(),
@@ -383,8 +508,9 @@ impl State {
         let folders = self.session().folders;
         let config_key = self.configs.key_for(path.as_deref(), &folders);
         let limits = parse_limits(&self.engine_for(&config_key).config().limits);
-        // Over the size limit the text is kept but never parsed: parsing happens on the message loop.
-        let document = match Document::with_limits(language, text, version, limits) {
+        // Over the size limit the text is kept but never parsed. The parse runs on a blocking thread
+        // ([`State::reparse_later`]), never on the message loop.
+        let document = match Document::unparsed(language, text, version, limits) {
             Ok(document) => document,
             Err(err) => {
                 tracing::error!("{}: {err}", uri.as_str());
@@ -408,19 +534,24 @@ impl State {
             published: (0, 0, false, false),
             budget_armed: false,
             analysis_cost: Duration::ZERO,
+            whole_file_cost: None,
+            sliced_costs: Vec::new(),
+            whole_streak: 0,
             failed_rules: None,
             incremental: Arc::new(Mutex::new(IncrementalCache::default())),
+            parse: None,
+            reparse_running: false,
         };
-        if self
-            .documents
-            .insert(uri.clone(), Arc::new(Mutex::new(doc)))
-            .is_some()
-        {
+        let mut doc = doc;
+        doc.sync_parse(None);
+        let doc = Arc::new(Mutex::new(doc));
+        if self.documents.insert(uri.clone(), doc.clone()).is_some() {
             tracing::warn!(
                 "{} opened again without a close: replaced with the new text",
                 uri.as_str()
             );
         }
+        self.reparse_later(&doc);
         self.schedule(&uri);
     }
 
@@ -473,44 +604,39 @@ impl State {
             }
             &changes
         };
-        // When this document's analyses overrun the edit budget, its last analysis is moved to the new text and
-        // published before the tree is reparsed: the first diagnostics of the version need only the text.
+        // The text and the tree's edits are applied here; the reparse is left to a blocking thread
+        // ([`State::reparse_later`]). When this document's analyses overrun the edit budget, its last analysis is
+        // moved to the new text and published at once: the first diagnostics of the version need only the text.
         let seq = self.next_seq();
         let previous = self.moves_at_once(&d).then(|| d.analyzed.clone()).flatten();
-        let doc_fields = &mut *d;
-        let latest_seq = &doc_fields.latest_seq;
-        let mut moved = None;
-        let applied =
-            doc_fields
-                .document
-                .apply_changes_then(applicable, version, encoding, |rope| {
-                    if let Some(previous) = &previous {
-                        let analysis = Arc::new(budget::provisional(
-                            previous,
-                            rope.clone(),
-                            seq,
-                            version,
-                            self,
-                        ));
-                        latest_seq.store(seq, Ordering::SeqCst);
-                        self.publish(Publish::Moved(analysis.clone(), latest_seq.clone()));
-                        moved = Some(analysis);
-                    }
-                });
+        let applied = d
+            .document
+            .apply_changes_deferred(applicable, version, encoding);
         match applied {
             Ok(()) => {
+                d.sync_parse(Some(version));
+                note_change(version);
                 d.more_coming = more_coming;
                 if d.desynced {
                     tracing::info!("{} is in sync again", uri.as_str());
                     d.desynced = false;
                 }
                 d.set_seq(seq);
-                if let Some(moved) = moved {
+                if let Some(previous) = &previous {
+                    let moved = Arc::new(budget::provisional(
+                        previous,
+                        d.document.rope().clone(),
+                        seq,
+                        version,
+                        self,
+                    ));
+                    self.publish(Publish::Moved(moved.clone(), d.latest_seq.clone()));
                     self.provisionals.fetch_add(1, Ordering::Relaxed);
                     d.published = moved.publish_key();
                     d.analyzed = Some(moved);
                 }
                 drop(d);
+                self.reparse_later(&doc);
                 self.schedule(uri);
                 if previous.is_none() {
                     self.arm_edit_budget(&doc);
@@ -579,6 +705,7 @@ impl State {
                 let mut d = lock(&doc);
                 d.config_key = key;
                 d.document.set_limits(limits);
+                d.sync_parse(None);
                 d.set_seq(self.next_seq());
             }
             self.schedule(&uri);
@@ -586,6 +713,63 @@ impl State {
     }
 
     // ---- analysis ----
+
+    /// Parses the document's pending text on a blocking thread and installs the tree, unless a task already
+    /// does for this document. Changes that come in while it parses fold into one more parse, of the latest
+    /// text, when it ends. An analysis that needs the tree meanwhile waits for it or runs it
+    /// ([`State::resolve_tree`]). A document closed meanwhile is dropped with its tree.
+    fn reparse_later(self: &Arc<Self>, doc: &Arc<Mutex<Doc>>) {
+        {
+            let mut d = lock(doc);
+            if d.reparse_running || d.parse.is_none() {
+                return;
+            }
+            d.reparse_running = true;
+        }
+        let doc = doc.clone();
+        let state = self.clone();
+        crate::pools::spawn_blocking(Work::Edit, move || loop {
+            let pending = {
+                let mut d = lock(&doc);
+                match d.parse.clone() {
+                    Some(pending) => pending,
+                    None => {
+                        d.reparse_running = false;
+                        return;
+                    }
+                }
+            };
+            // A parse that panicked leaves the tree to the analyses (each parses the text itself).
+            let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pending.outcome(&state.reparses);
+            }));
+            let mut d = lock(&doc);
+            if parsed.is_err() {
+                tracing::error!("the reparse of {} panicked", d.uri.as_str());
+                d.reparse_running = false;
+                return;
+            }
+            d.install_parse(&pending);
+        });
+    }
+
+    /// Gives `snapshot` the tree of its text: when its parse is pending, runs it or waits for the thread that
+    /// does, and installs it in the document if the text is still the same.
+    fn resolve_tree(&self, doc: &Mutex<Doc>, snapshot: &mut Snapshot) {
+        let Some(pending) = snapshot.pending_tree.take() else {
+            return;
+        };
+        let Ok(outcome) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pending.outcome(&self.reparses)
+        })) else {
+            // The analysis parses the text itself.
+            return;
+        };
+        snapshot.tree = outcome.tree.clone();
+        snapshot.parse_stop = outcome.stop;
+        snapshot.provisional_tree = outcome.provisional;
+        lock(doc).install_parse(&pending);
+    }
 
     /// Makes sure an analysis of the document's current state will run. At most one scheduled analysis per
     /// document runs at a time; edits that arrive meanwhile make it run once more, on the newest snapshot, when
@@ -623,22 +807,28 @@ impl State {
                 d.in_burst || d.more_coming
             };
             let paused = !in_burst || settle(&doc);
-            let snapshot = {
+            let mut snapshot = {
                 let mut d = lock(&doc);
                 if !d.analysis_queued || d.desynced {
                     d.analysis_running = false;
                     return;
                 }
                 d.analysis_queued = false;
-                d.snapshot()
+                d.edit_snapshot()
             };
             let seq = snapshot.seq;
+            // The reparse counts in the analysis' cost: the edit budget's estimate is of both.
             let started = Instant::now();
+            state.resolve_tree(&doc, &mut snapshot);
             let analyzed = state.analyze_guarded(snapshot);
             let cost = started.elapsed();
             let current = match analyzed {
                 Ok(analyzed) => {
-                    lock(&doc).analysis_cost = cost;
+                    {
+                        let mut d = lock(&doc);
+                        d.analysis_cost = cost;
+                        d.record_cost(analyzed.whole_file, cost);
+                    }
                     let current = state.store(&doc, Arc::new(analyzed));
                     if current {
                         state.confirm_later(&doc, seq);
@@ -684,7 +874,8 @@ impl State {
         Some(async move {
             match snapshot {
                 Err(cached) => Some(cached),
-                Ok(snapshot) => crate::pools::spawn_blocking(Work::Edit, move || {
+                Ok(mut snapshot) => crate::pools::spawn_blocking(Work::Edit, move || {
+                    state.resolve_tree(&doc, &mut snapshot);
                     let analyzed = Arc::new(state.analyze_guarded(snapshot).ok()?);
                     state.store(&doc, analyzed.clone());
                     Some(analyzed)
@@ -899,10 +1090,11 @@ impl State {
         let doc = doc.clone();
         self.runtime.spawn(async move {
             tokio::time::sleep(CONFIRM_AFTER).await;
-            let (mut snapshot, provisional, timeout) = {
+            let (mut snapshot, timeout) = {
                 let d = lock(&doc);
-                // A whole-file result on a tree a fresh parse would give is already the confirmed one.
-                let provisional = d.document.is_provisional();
+                // A whole-file result on a tree a fresh parse would give is already the confirmed one (a tree
+                // still being parsed may be provisional: it is known once the parse is done).
+                let provisional = d.document.is_provisional() || d.parse.is_some();
                 let pending = d.seq == seq
                     && !d.desynced
                     && d.analyzed
@@ -911,11 +1103,7 @@ impl State {
                 if !pending {
                     return;
                 }
-                (
-                    d.whole_file_snapshot(),
-                    provisional,
-                    d.document.limits().timeout,
-                )
+                (d.whole_file_snapshot(), d.document.limits().timeout)
             };
             let _ = crate::pools::spawn_blocking(Work::Background, move || {
                 // Edited again while it waited for a background thread: neither the parse from scratch (which
@@ -924,19 +1112,26 @@ impl State {
                     state.cancelled.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
-                let settled = provisional
+                state.resolve_tree(&doc, &mut snapshot);
+                let settled = snapshot
+                    .provisional_tree
                     .then(|| parse_rope(snapshot.language, &snapshot.rope, timeout))
                     .flatten();
                 if let Some(tree) = &settled {
                     snapshot.tree = Some(tree.clone());
                 }
+                let started = Instant::now();
                 let Ok(whole) = state.analyze_guarded(snapshot) else {
                     return;
                 };
+                let cost = started.elapsed();
                 let differs = {
                     let mut d = lock(&doc);
+                    // On a background thread: an upper bound of what the edit's own would cost.
+                    d.record_cost(true, cost);
                     if let Some(tree) = settled.filter(|_| d.seq == seq) {
                         d.document.adopt_settled(tree);
+                        d.sync_parse(None);
                     }
                     match &d.analyzed {
                         Some(current) if current.seq == whole.seq => {
@@ -979,13 +1174,14 @@ impl State {
         for doc in docs {
             let state = self.clone();
             crate::pools::spawn_blocking(work, move || {
-                let snapshot = {
+                let mut snapshot = {
                     let d = lock(&doc);
                     if d.desynced {
                         return;
                     }
                     d.whole_file_snapshot()
                 };
+                state.resolve_tree(&doc, &mut snapshot);
                 let Ok(whole) = state.analyze_guarded(snapshot) else {
                     return;
                 };
@@ -1271,6 +1467,11 @@ fn skip_diagnostic(skip: &Skip) -> Diagnostic {
     }
 }
 
+/// How many sliced analyses' costs [`Doc::edit_snapshot`] compares the whole file's with.
+const SLICED_COSTS: usize = 4;
+/// Every this many edits analysed whole by [`Doc::edit_snapshot`]'s choice, one is sliced again.
+const SLICED_RETRY: u32 = 8;
+
 /// How long a document must go without an edit before the confirming whole-file analysis runs.
 const CONFIRM_AFTER: Duration = Duration::from_millis(300);
 /// How long a document must go without an edit before a rerun during a burst takes its snapshot.
@@ -1315,6 +1516,34 @@ fn hold_until_superseded(superseded: &dyn Fn() -> bool) {
     }
     let started = Instant::now();
     while !superseded() && started.elapsed() < HOLD_AT_MOST {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The version of the last change applied, for [`hold_reparse_until`] (the tests' documents are one at a time).
+static LAST_CHANGED_TO: AtomicI64 = AtomicI64::new(i64::MIN);
+
+fn note_change(version: i32) {
+    LAST_CHANGED_TO.store(i64::from(version), Ordering::SeqCst);
+}
+
+/// For the tests: `DISTSYS_REVIEW_HOLD_REPARSES=V` makes the parse of a text changed to a version below `V`
+/// wait, before it starts, until the change to version `V` (or a later one) is applied (at most
+/// [`HOLD_AT_MOST`]): a slow reparse, without depending on timing. Unset (always, outside the tests), nothing
+/// waits.
+fn hold_reparse_until(version: i32) {
+    static HOLD_BELOW: OnceLock<Option<i64>> = OnceLock::new();
+    let hold_below = HOLD_BELOW.get_or_init(|| {
+        std::env::var("DISTSYS_REVIEW_HOLD_REPARSES")
+            .ok()
+            .and_then(|value| value.trim().parse().ok())
+    });
+    let Some(until) = *hold_below else { return };
+    if i64::from(version) >= until {
+        return;
+    }
+    let started = Instant::now();
+    while LAST_CHANGED_TO.load(Ordering::SeqCst) < until && started.elapsed() < HOLD_AT_MOST {
         std::thread::sleep(Duration::from_millis(1));
     }
 }

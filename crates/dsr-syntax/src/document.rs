@@ -109,6 +109,85 @@ pub struct Document {
     /// The tree was reparsed from a tree with syntax errors since it was last parsed from scratch: see
     /// [`Document::is_provisional`].
     provisional: bool,
+    /// The text was changed with [`Document::apply_changes_deferred`] and not parsed since: `tree` is the last
+    /// parsed tree with the edits applied (what the pending parse starts from), not a tree of the text.
+    /// `Some(incremental)`: whether the pending parse may start from that tree (not after a full-text change).
+    pending: Option<bool>,
+    /// Bumped on every change of the text or the tree: a [`PendingParse`] is installed only if it is still of
+    /// the current generation.
+    generation: u64,
+}
+
+/// A parse of a document's text that has not run yet ([`Document::apply_changes_deferred`]): what it needs,
+/// so that it can run on any thread without the document. [`PendingParse::run`] gives the outcome that
+/// [`Document::install`] takes.
+#[derive(Clone)]
+pub struct PendingParse {
+    language: Language,
+    rope: Rope,
+    old_tree: Option<Tree>,
+    timeout: Duration,
+    provisional: bool,
+    generation: u64,
+}
+
+/// The result of a [`PendingParse`].
+#[derive(Clone)]
+pub struct ParseOutcome {
+    pub tree: Option<Tree>,
+    /// `Some(TimedOut)` when the parse was cancelled at its deadline.
+    pub stop: Option<ParseStop>,
+    /// See [`Document::is_provisional`].
+    pub provisional: bool,
+    generation: u64,
+}
+
+impl PendingParse {
+    /// The text this parse is of.
+    pub fn rope(&self) -> &Rope {
+        &self.rope
+    }
+
+    /// See [`Document::pending_generation`].
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Parses the text (on the calling thread, with a parser kept per thread and language).
+    pub fn run(&self) -> ParseOutcome {
+        thread_local! {
+            static PARSERS: std::cell::RefCell<Vec<(Language, Parser)>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let started = Instant::now();
+        let tree = PARSERS.with_borrow_mut(|parsers| {
+            let index = match parsers.iter().position(|(l, _)| *l == self.language) {
+                Some(index) => index,
+                None => {
+                    let grammar = self.language.grammar()?;
+                    let mut parser = Parser::new();
+                    parser.set_language(&grammar).ok()?;
+                    parsers.push((self.language, parser));
+                    parsers.len() - 1
+                }
+            };
+            parse_rope_with(
+                &mut parsers[index].1,
+                &self.rope,
+                self.old_tree.as_ref(),
+                self.timeout,
+            )
+        });
+        let stop = tree.is_none().then(|| ParseStop::TimedOut {
+            after: started.elapsed(),
+        });
+        ParseOutcome {
+            provisional: tree.is_some() && self.provisional,
+            tree,
+            stop,
+            generation: self.generation,
+        }
+    }
 }
 
 impl std::fmt::Debug for Document {
@@ -154,8 +233,25 @@ impl Document {
             limits,
             stopped: None,
             provisional: false,
+            pending: None,
+            generation: 0,
         };
         document.reparse(false);
+        Ok(document)
+    }
+
+    /// [`Document::with_limits`] without the parse: it is [pending](Document::pending_parse), to run elsewhere.
+    pub fn unparsed(
+        language: Language,
+        text: &str,
+        version: i32,
+        limits: ParseLimits,
+    ) -> Result<Self, EditError> {
+        let mut document = Self::with_limits(language, "", version, limits)?;
+        document.rope = Rope::from_str(text);
+        document.tree = None;
+        document.provisional = false;
+        document.defer_parse(false);
         Ok(document)
     }
 
@@ -171,9 +267,50 @@ impl Document {
         &self.rope
     }
 
-    /// The syntax tree; `None` for SQL.
+    /// The syntax tree of the text; `None` for SQL, and while a parse is [pending](Document::pending_parse).
     pub fn tree(&self) -> Option<&Tree> {
-        self.tree.as_ref()
+        match self.pending {
+            Some(_) => None,
+            None => self.tree.as_ref(),
+        }
+    }
+
+    /// The parse the text is waiting for, if it changed with [`Document::apply_changes_deferred`] since it was
+    /// last parsed.
+    pub fn pending_parse(&self) -> Option<PendingParse> {
+        let incremental = self.pending?;
+        let old_tree = if incremental { self.tree.clone() } else { None };
+        Some(PendingParse {
+            language: self.language,
+            rope: self.rope.clone(),
+            // An edited tree still answers `has_error` for the text it was parsed from.
+            provisional: old_tree
+                .as_ref()
+                .is_some_and(|tree| tree.root_node().has_error())
+                || (incremental && self.provisional),
+            old_tree,
+            timeout: self.limits.timeout,
+            generation: self.generation,
+        })
+    }
+
+    /// The generation of the pending parse, if one is pending: a [`PendingParse`] taken since is of it.
+    pub fn pending_generation(&self) -> Option<u64> {
+        self.pending.map(|_| self.generation)
+    }
+
+    /// Installs the outcome of [`Document::pending_parse`]'s parse, unless the text or the tree changed since
+    /// it was taken (`false`: a newer parse is pending, or the tree was set otherwise).
+    pub fn install(&mut self, outcome: &ParseOutcome) -> bool {
+        if self.pending.is_none() || outcome.generation != self.generation {
+            return false;
+        }
+        self.pending = None;
+        self.generation += 1;
+        self.tree = outcome.tree.clone();
+        self.stopped = outcome.stop;
+        self.provisional = outcome.provisional;
+        true
     }
 
     /// Why the document has no tree although its language has a grammar, if so.
@@ -218,6 +355,8 @@ impl Document {
     /// Installs `tree`, which the caller parsed from scratch, from this document's current text, with
     /// [`parse_rope`] (so that the parse can run without holding the document).
     pub fn adopt_settled(&mut self, tree: Tree) {
+        self.pending = None;
+        self.generation += 1;
         self.tree = Some(tree);
         self.stopped = None;
         self.provisional = false;
@@ -273,9 +412,76 @@ impl Document {
         self.version = version;
         before_parse(&self.rope);
         if !changes.is_empty() {
+            // A parse left pending by a deferred change starts from the same tree.
+            let incremental = incremental && self.pending.unwrap_or(true);
             self.reparse(incremental);
         }
         Ok(())
+    }
+
+    /// [`Document::apply_changes`] without the parse: the tree is edited and the parse of the new text is left
+    /// [pending](Document::pending_parse), for the caller to run elsewhere and [install](Document::install).
+    /// Changes applied while a parse is pending fold into it: one parse of the latest text, from the last
+    /// parsed tree with every edit since applied.
+    pub fn apply_changes_deferred(
+        &mut self,
+        changes: &[TextChange],
+        version: i32,
+        encoding: PositionEncoding,
+    ) -> Result<(), EditError> {
+        let saved_rope = self.rope.clone();
+        let saved_tree = self.tree.clone();
+        let saved_stop = self.stopped;
+        let mut incremental = true;
+        for change in changes {
+            match self.apply_change(change, encoding) {
+                Ok(edited) => incremental &= edited,
+                Err(err) => {
+                    self.rope = saved_rope;
+                    self.tree = saved_tree;
+                    self.stopped = saved_stop;
+                    return Err(err);
+                }
+            }
+        }
+        self.version = version;
+        if !changes.is_empty() {
+            self.defer_parse(incremental);
+        }
+        Ok(())
+    }
+
+    /// Leaves the parse of the current text pending, unless there is nothing to parse (no grammar, over the size
+    /// limit, or parsing stopped at its deadline: as [`Document::reparse`] decides).
+    fn defer_parse(&mut self, incremental: bool) {
+        self.generation += 1;
+        if self.parser.is_none() || !self.parse_wanted() {
+            self.pending = None;
+            return;
+        }
+        self.pending = Some(incremental && self.pending.unwrap_or(true));
+    }
+
+    /// Whether the text is to be parsed: `false` (and the tree dropped) over the size limit or after a parse
+    /// timed out.
+    fn parse_wanted(&mut self) -> bool {
+        let bytes = self.rope.len_bytes();
+        match self.stopped {
+            Some(ParseStop::TimedOut { .. }) => false,
+            Some(ParseStop::TooLarge { .. }) | None if bytes > self.limits.max_bytes => {
+                self.tree = None;
+                self.provisional = false;
+                self.stopped = Some(ParseStop::TooLarge {
+                    bytes,
+                    limit: self.limits.max_bytes,
+                });
+                false
+            }
+            Some(ParseStop::TooLarge { .. }) | None => {
+                self.stopped = None;
+                true
+            }
+        }
     }
 
     /// Applies one change to the text and, for a ranged change, to the tree (`Ok(true)`); a full-text change
@@ -347,23 +553,14 @@ impl Document {
     }
 
     fn reparse(&mut self, incremental: bool) {
+        self.pending = None;
+        self.generation += 1;
+        if self.parser.is_none() || !self.parse_wanted() {
+            return;
+        }
         let Some(parser) = self.parser.as_mut() else {
             return;
         };
-        let bytes = self.rope.len_bytes();
-        match self.stopped {
-            Some(ParseStop::TimedOut { .. }) => return,
-            Some(ParseStop::TooLarge { .. }) | None if bytes > self.limits.max_bytes => {
-                self.tree = None;
-                self.provisional = false;
-                self.stopped = Some(ParseStop::TooLarge {
-                    bytes,
-                    limit: self.limits.max_bytes,
-                });
-                return;
-            }
-            Some(ParseStop::TooLarge { .. }) | None => self.stopped = None,
-        }
         // A tree kept while parsing was off no longer matches the text.
         let old_tree = if incremental {
             self.tree.as_ref()
@@ -446,6 +643,66 @@ mod tests {
             sexp(&document),
             sexp(&fresh(Language::Go, &document.text()))
         );
+    }
+
+    /// Deferred changes fold into one pending parse of the latest text, from the last parsed tree with every
+    /// edit applied: the same tree as parsing after each change. A parse taken before a later change is not
+    /// installed.
+    #[test]
+    fn deferred_changes_fold_into_one_parse_of_the_latest_text() {
+        let mut document = fresh(Language::Go, "package main\n\nfunc main() {}\n");
+        let mut eager = fresh(Language::Go, "package main\n\nfunc main() {}\n");
+        let insert = |line: u32, character: u32, text: &str| TextChange {
+            range: Some((
+                Position::new(line, character),
+                Position::new(line, character),
+            )),
+            text: text.into(),
+        };
+        let changes = [
+            insert(2, 13, " go work("),
+            insert(2, 22, ") "),
+            insert(0, 12, "\n\nimport \"fmt\""),
+        ];
+        let mut first = None;
+        for (version, change) in (2..).zip(&changes) {
+            document
+                .apply_changes_deferred(
+                    std::slice::from_ref(change),
+                    version,
+                    PositionEncoding::Utf16,
+                )
+                .unwrap();
+            eager
+                .apply_changes(
+                    std::slice::from_ref(change),
+                    version,
+                    PositionEncoding::Utf16,
+                )
+                .unwrap();
+            assert!(
+                document.tree().is_none(),
+                "no tree while the parse is pending"
+            );
+            first.get_or_insert_with(|| document.pending_parse().unwrap());
+        }
+        let stale = first.unwrap().run();
+        assert!(
+            !document.install(&stale),
+            "the parse of an older text is not installed"
+        );
+        let pending = document.pending_parse().unwrap();
+        assert_eq!(pending.rope().to_string(), eager.text());
+        assert!(document.install(&pending.run()));
+        assert!(document.pending_parse().is_none());
+        assert_eq!(sexp(&document), sexp(&eager));
+        assert_eq!(sexp(&document), sexp(&fresh(Language::Go, &eager.text())));
+        // An unparsed document's first parse is from scratch.
+        let mut opened =
+            Document::unparsed(Language::Rust, "fn a() {}\n", 1, ParseLimits::default()).unwrap();
+        assert!(opened.tree().is_none());
+        assert!(opened.install(&opened.pending_parse().unwrap().run()));
+        assert_eq!(sexp(&opened), sexp(&fresh(Language::Rust, "fn a() {}\n")));
     }
 
     #[test]

@@ -15,8 +15,8 @@ pub mod node;
 pub mod position;
 
 pub use document::{
-    parse_bounded, parse_rope, parse_str_bounded, Document, EditError, ParseLimits, ParseStop,
-    TextChange, DEFAULT_PARSE_TIMEOUT,
+    parse_bounded, parse_rope, parse_str_bounded, Document, EditError, ParseLimits, ParseOutcome,
+    ParseStop, PendingParse, TextChange, DEFAULT_PARSE_TIMEOUT,
 };
 pub use kinds::{field, field_id, kind, kind_name, KindSet};
 pub use language::Language;
