@@ -719,14 +719,18 @@ impl<'t> Builder<'_, 't, '_> {
             None => dsr_syntax::TextRange::new(0, self.source.len()),
         };
         let mut found = Vec::new();
-        // Identifiers are in document order: from the declaration's end to the end of the scope.
+        // The identifiers spelled `name`, in document order: from the declaration's end to the end of the
+        // scope (a top-level local's scope is the file: a scan of every identifier per reading grew with the
+        // square of the file).
         let identifiers = &self.facts.identifiers;
-        let first = identifiers.partition_point(|(range, _)| range.start < declaration.end_byte());
-        for (range, ident) in identifiers[first..]
+        let named = self.facts.identifiers_named(name, self.source);
+        let first = named.partition_point(|&i| identifiers[i].0.start < declaration.end_byte());
+        for (range, ident) in named[first..]
             .iter()
+            .map(|&i| &identifiers[i])
             .take_while(|(range, _)| range.start < scope.end)
         {
-            if !scope.contains_range(*range) || self.text(*ident) != name {
+            if !scope.contains_range(*range) {
                 continue;
             }
             if is_assignment_target(self.facts, *ident) {
