@@ -869,6 +869,10 @@ pub struct ClientTimeoutFix {
     /// `{signal}` standing for it (`signal: AbortSignal.any([{signal}, AbortSignal.timeout(10_000)])`).
     #[serde(default)]
     pub entry_with_signal: Option<String>,
+    /// TypeScript: the title of the fix that adds the entry, `{value}` standing for the value it sets (`abort
+    /// after 10 s with `{value}``); absent, the fix is titled by the option it sets (`set a 10 s `timeout``).
+    #[serde(default)]
+    pub title: Option<String>,
 }
 
 impl ClientTimeoutFix {
