@@ -316,6 +316,11 @@ impl Engine {
             {
                 continue;
             }
+            // The rule's declared prescan: a file holding none of what its findings start from gives it nothing
+            // to find, so it is skipped in every mode (no finding, directive or slice seed is lost).
+            if !facts.holds_any(meta.requires, &self.kb) {
+                continue;
+            }
             // Between rules: the facts pass is one unit, each rule another.
             cancel.check()?;
             let mut out = Vec::new();
@@ -429,10 +434,11 @@ pub(crate) struct RuleInput<'a> {
     pub tree: Option<&'a Tree>,
 }
 
-/// What [`Engine::run_rules`] may leave out, knowing that `finish` would drop its findings.
+/// What [`Engine::run_rules`] may leave out, knowing that `finish` would drop its findings. (A rule whose
+/// declared evidence, `RuleMeta::requires`, the file lacks is left out in both: it has no findings to drop.)
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Prescan {
-    /// Every rule runs.
+    /// Every rule that can fire runs.
     Nothing,
     /// Rules whose findings no role of the file's code would keep (`[scope]` and the rule's declared roles):
     /// a test file, with tests out of scope, runs no rule at all.

@@ -17,6 +17,7 @@ mod value_flow;
 pub use receiver::{ReceiverType, WorkspaceTypes};
 pub use value_flow::{Binding, ChainLink, ContextDeadline, Declaration, Origin};
 
+use dsr_core::meta::Evidence;
 use dsr_syntax::{node, KindSet, Language, TextRange};
 use tree_sitter::{Node, Tree};
 
@@ -546,6 +547,22 @@ impl<'t> FileFacts<'t> {
     /// Whether the file has a node of one of `kinds` (a kind prescan: from the traversal's counts, no walk).
     pub fn has_kind(&self, kinds: &[&str]) -> bool {
         self.has_kind_in(&kind_set(self.language, kinds))
+    }
+
+    /// Whether the file holds one of a rule's declared evidence ([`dsr_core::meta::Evidence`], the rule's
+    /// `requires`), or the rule declares none: a prescan from the kind counts and the calls-by-name index, so
+    /// that a rule which cannot fire here is not run and the models only it reads are not built.
+    pub fn holds_any(&self, requires: &[Evidence], kb: &dsr_core::KnowledgeBase) -> bool {
+        requires.is_empty()
+            || requires.iter().any(|&evidence| match evidence {
+                Evidence::Kind(kind) => self.has_kind(&[kind]),
+                Evidence::Callee(last) => self.calls_named(last).next().is_some(),
+                Evidence::KbClock | Evidence::KbUnboundedChannel => kb
+                    .evidence_callees(evidence, self.language)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .any(|last| self.calls_named(last).next().is_some()),
+            })
     }
 
     /// How many nodes of the kind `kind` the file has (from the traversal's counts).
