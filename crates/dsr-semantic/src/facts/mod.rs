@@ -236,6 +236,11 @@ pub struct FileFacts<'t> {
     /// How many nodes of each kind id the file has: a question about kinds the file lacks is answered without
     /// looking at its nodes (the kind prescan: [`FileFacts::has_kind`]).
     kind_counts: Vec<u32>,
+    /// The indexes of `nodes` grouped by kind id (a counting sort of `kind_ids`): for kind id `k`, the
+    /// indexes `by_kind.1[by_kind.0[k]..by_kind.0[k + 1]]`, in pre-order. Built on the first
+    /// `nodes_of_kind`, so that each later question costs its answer, not a scan of every node of the file
+    /// (roles, locks, loops and RES003 each asked several).
+    by_kind: std::sync::OnceLock<(Vec<u32>, Vec<u32>)>,
     /// For method chains: the id of a receiver (wrappers stripped) → the index of the call made on it. Built
     /// on first use.
     chain_index: std::sync::OnceLock<rustc_hash::FxHashMap<usize, usize>>,
@@ -297,6 +302,7 @@ impl<'t> FileFacts<'t> {
             parents: Vec::new(),
             kind_ids: Vec::new(),
             kind_counts: Vec::new(),
+            by_kind: std::sync::OnceLock::new(),
             types: receiver::TypeIndex::default(),
             absolute_paths: Vec::new(),
             workspace: None,
@@ -532,16 +538,43 @@ impl<'t> FileFacts<'t> {
     /// looks at no node at all when the file has none of those kinds.
     pub fn nodes_of_kind<'s>(&'s self, kinds: &[&str]) -> impl Iterator<Item = Node<'t>> + 's {
         let set = kind_set(self.language, kinds);
-        let nodes: &[Node<'t>] = if self.has_kind_in(&set) {
-            &self.nodes
-        } else {
-            &[]
-        };
-        nodes
-            .iter()
-            .zip(&self.kind_ids)
-            .filter(move |(_, kind)| set.contains_id(**kind))
-            .map(|(node, _)| *node)
+        let present = (0..self.kind_counts.len())
+            .filter(|&id| self.kind_counts[id] > 0)
+            .filter(|&id| u16::try_from(id).is_ok_and(|id| set.contains_id(id)));
+        let mut indexes: Vec<u32> = Vec::new();
+        let mut kinds_found = 0;
+        for id in present {
+            let (starts, grouped) = self.by_kind.get_or_init(|| self.group_by_kind());
+            indexes.extend_from_slice(&grouped[starts[id] as usize..starts[id + 1] as usize]);
+            kinds_found += 1;
+        }
+        // Each kind's indexes are in pre-order; several kinds' are merged back into it.
+        if kinds_found > 1 {
+            indexes.sort_unstable();
+        }
+        indexes.into_iter().map(|i| self.nodes[i as usize])
+    }
+
+    /// `by_kind`: the node indexes sorted by kind id (stable, so pre-order within a kind), with each kind's start.
+    fn group_by_kind(&self) -> (Vec<u32>, Vec<u32>) {
+        let mut starts = Vec::with_capacity(self.kind_counts.len() + 1);
+        let mut total = 0u32;
+        for &count in &self.kind_counts {
+            starts.push(total);
+            total += count;
+        }
+        starts.push(total);
+        let mut next = starts.clone();
+        let mut grouped = vec![0u32; total as usize];
+        for (index, &kind) in self.kind_ids.iter().enumerate() {
+            if let Some(slot) = next.get_mut(usize::from(kind)) {
+                if let Some(place) = grouped.get_mut(*slot as usize) {
+                    *place = index as u32;
+                }
+                *slot += 1;
+            }
+        }
+        (starts, grouped)
     }
 
     /// Whether the file has a node of one of `kinds` (a kind prescan: from the traversal's counts, no walk).
@@ -901,8 +934,19 @@ impl<'t> FileFacts<'t> {
     /// `context.Context`): selector operands and qualified type packages, from the recorded nodes and parents
     /// (no walk of the tree). For deciding whether an edit leaves an import unused.
     pub fn go_package_references(&self, source: &str, local: &str) -> Vec<TextRange> {
-        self.nodes_of_kind(&["identifier", "package_identifier"])
-            .filter(|n| node::text(*n, source) == local)
+        // Identifiers from the recorded ranges (no tree-sitter call per identifier: the text test alone cost
+        // most of OBS001 on a large file), package identifiers (imports, qualified types: few) by kind.
+        let spelled = |range: TextRange| source.get(range.start..range.end) == Some(local);
+        let operands = self
+            .identifiers
+            .iter()
+            .filter(|(range, _)| spelled(*range))
+            .map(|(_, n)| *n);
+        let packages = self
+            .nodes_of_kind(&["package_identifier"])
+            .filter(|n| spelled(TextRange::of(*n)));
+        let mut references: Vec<TextRange> = operands
+            .chain(packages)
             .filter(|n| {
                 self.parent(*n).is_some_and(|p| match p.kind() {
                     "selector_expression" => p.child_by_field_name("operand") == Some(*n),
@@ -911,7 +955,9 @@ impl<'t> FileFacts<'t> {
                 })
             })
             .map(TextRange::of)
-            .collect()
+            .collect();
+        references.sort_by_key(|r| r.start);
+        references
     }
 
     /// Assignments whose statement lies inside `range` (in nested functions too). Assignments are in document
