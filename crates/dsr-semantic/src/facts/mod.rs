@@ -237,10 +237,13 @@ pub struct FileFacts<'t> {
     /// looking at its nodes (the kind prescan: [`FileFacts::has_kind`]).
     kind_counts: Vec<u32>,
     /// The indexes of `nodes` grouped by kind id (a counting sort of `kind_ids`): for kind id `k`, the
-    /// indexes `by_kind.1[by_kind.0[k]..by_kind.0[k + 1]]`, in pre-order. Built on the first
-    /// `nodes_of_kind`, so that each later question costs its answer, not a scan of every node of the file
-    /// (roles, locks, loops and RES003 each asked several).
+    /// indexes `by_kind.1[by_kind.0[k]..by_kind.0[k + 1]]`, in pre-order. Built by the second
+    /// `nodes_of_kind` that finds something, so that each later question costs its answer, not a scan of every
+    /// node of the file (the Rust roles asked four, locks, loops and RES003 more).
     by_kind: std::sync::OnceLock<(Vec<u32>, Vec<u32>)>,
+    /// How many `nodes_of_kind` questions found something before `by_kind` was built (it is built by the
+    /// second: one question is answered as cheaply by a scan that may stop early).
+    kind_questions: std::sync::atomic::AtomicU32,
     /// For method chains: the id of a receiver (wrappers stripped) → the index of the call made on it. Built
     /// on first use.
     chain_index: std::sync::OnceLock<rustc_hash::FxHashMap<usize, usize>>,
@@ -303,6 +306,7 @@ impl<'t> FileFacts<'t> {
             kind_ids: Vec::new(),
             kind_counts: Vec::new(),
             by_kind: std::sync::OnceLock::new(),
+            kind_questions: std::sync::atomic::AtomicU32::new(0),
             types: receiver::TypeIndex::default(),
             absolute_paths: Vec::new(),
             workspace: None,
@@ -538,21 +542,41 @@ impl<'t> FileFacts<'t> {
     /// looks at no node at all when the file has none of those kinds.
     pub fn nodes_of_kind<'s>(&'s self, kinds: &[&str]) -> impl Iterator<Item = Node<'t>> + 's {
         let set = kind_set(self.language, kinds);
-        let present = (0..self.kind_counts.len())
+        let present: Vec<usize> = (0..self.kind_counts.len())
             .filter(|&id| self.kind_counts[id] > 0)
-            .filter(|&id| u16::try_from(id).is_ok_and(|id| set.contains_id(id)));
-        let mut indexes: Vec<u32> = Vec::new();
-        let mut kinds_found = 0;
-        for id in present {
+            .filter(|&id| u16::try_from(id).is_ok_and(|id| set.contains_id(id)))
+            .collect();
+        // The first question that finds something scans (lazily: `.next()` on the package clause stops at the
+        // top of the file); from the second on, the grouped indexes answer, built once.
+        let indexed = !present.is_empty()
+            && (self.by_kind.get().is_some()
+                || self
+                    .kind_questions
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    > 0);
+        let scanned = (!present.is_empty() && !indexed).then(|| {
+            self.nodes
+                .iter()
+                .zip(&self.kind_ids)
+                .filter(move |(_, kind)| set.contains_id(**kind))
+                .map(|(node, _)| *node)
+        });
+        let grouped = indexed.then(|| {
             let (starts, grouped) = self.by_kind.get_or_init(|| self.group_by_kind());
-            indexes.extend_from_slice(&grouped[starts[id] as usize..starts[id + 1] as usize]);
-            kinds_found += 1;
-        }
-        // Each kind's indexes are in pre-order; several kinds' are merged back into it.
-        if kinds_found > 1 {
-            indexes.sort_unstable();
-        }
-        indexes.into_iter().map(|i| self.nodes[i as usize])
+            let mut indexes: Vec<u32> = Vec::new();
+            for &id in &present {
+                indexes.extend_from_slice(&grouped[starts[id] as usize..starts[id + 1] as usize]);
+            }
+            // Each kind's indexes are in pre-order; several kinds' are merged back into it.
+            if present.len() > 1 {
+                indexes.sort_unstable();
+            }
+            indexes.into_iter().map(|i| self.nodes[i as usize])
+        });
+        scanned
+            .into_iter()
+            .flatten()
+            .chain(grouped.into_iter().flatten())
     }
 
     /// `by_kind`: the node indexes sorted by kind id (stable, so pre-order within a kind), with each kind's start.
@@ -589,13 +613,25 @@ impl<'t> FileFacts<'t> {
         requires.is_empty()
             || requires.iter().any(|&evidence| match evidence {
                 Evidence::Kind(kind) => self.has_kind(&[kind]),
-                Evidence::Callee(last) => self.calls_named(last).next().is_some(),
-                Evidence::KbClock | Evidence::KbUnboundedChannel => kb
-                    .evidence_callees(evidence, self.language)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .any(|last| self.calls_named(last).next().is_some()),
+                Evidence::Callee(last) => self.calls_any_named(&[last]),
+                Evidence::KbClock | Evidence::KbUnboundedChannel => self.calls_any_named(
+                    &kb.evidence_callees(evidence, self.language)
+                        .unwrap_or_default(),
+                ),
             })
+    }
+
+    /// Whether a call's callee, as written, ends in one of `lasts`: from the calls-by-name index when a model
+    /// has built it, else a scan of the calls that allocates nothing (building the index for a prescan alone
+    /// cost more than the rules it skips on a file that has no use for the index).
+    fn calls_any_named(&self, lasts: &[&str]) -> bool {
+        match self.callee_names.get() {
+            Some(index) => lasts.iter().any(|last| index.contains_key(*last)),
+            None => self
+                .calls
+                .iter()
+                .any(|call| lasts.contains(&last_callee_segment(&call.callee_text))),
+        }
     }
 
     /// How many nodes of the kind `kind` the file has (from the traversal's counts).
@@ -892,10 +928,10 @@ impl<'t> FileFacts<'t> {
             let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
                 rustc_hash::FxHashMap::default();
             for (i, call) in self.calls.iter().enumerate() {
-                // `x.collect::<Vec<_>>` is a call of `collect`: the turbofish is not a segment.
-                let written = call.callee_text.split("::<").next().unwrap_or_default();
-                let segment = written.rsplit(['.', ':']).next().unwrap_or(written);
-                index.entry(segment.to_string()).or_default().push(i);
+                index
+                    .entry(last_callee_segment(&call.callee_text).to_string())
+                    .or_default()
+                    .push(i);
             }
             index
         });
@@ -1333,6 +1369,13 @@ pub fn compact(text: &str) -> String {
         return compacted;
     }
     text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The last segment of a callee as written (`helper` of `s.helper`, `pkg::helper`): `x.collect::<Vec<_>>` is a
+/// call of `collect` (the turbofish is not a segment).
+fn last_callee_segment(callee_text: &str) -> &str {
+    let written = callee_text.split("::<").next().unwrap_or_default();
+    written.rsplit(['.', ':']).next().unwrap_or(written)
 }
 
 /// The single traversal; language specifics live in the submodules.

@@ -673,11 +673,9 @@ fn declared_prescans_answer_from_kinds_and_callee_names() {
         assert!(facts.holds_any(&[Evidence::KbClock, Evidence::Callee("append")], kb));
         assert!(!facts.holds_any(&[Evidence::Kind("go_statement")], kb));
     });
-    with_facts(
-        Language::TypeScript,
-        "const a = new Date();\n",
-        |facts| assert!(facts.holds_any(&[Evidence::KbClock], kb)),
-    );
+    with_facts(Language::TypeScript, "const a = new Date();\n", |facts| {
+        assert!(facts.holds_any(&[Evidence::KbClock], kb))
+    });
     with_facts(
         Language::Rust,
         "fn f() { let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<u8>(); }\n",
