@@ -13,6 +13,7 @@ use dsr_core::config::Config;
 use dsr_core::finding::Finding;
 use dsr_core::kb::KnowledgeBase;
 use dsr_core::limits::Skip;
+use dsr_core::meta::Evidence;
 use dsr_core::suppression::{self, LineStarts, Suppression};
 use dsr_core::RuleStatus;
 use dsr_semantic::facts::{FileFacts, WorkspaceTypes};
@@ -305,6 +306,7 @@ impl Engine {
                 .iter()
                 .any(|&comment| suppression::may_be_directive(source, comment)))
         .then(|| ctx.roles().possible());
+        let mut held: Vec<(Evidence, bool)> = Vec::new();
         for rule in &self.rules {
             let meta = rule.meta();
             if !meta.applies_to(language) || disabled.contains(&meta.code) {
@@ -317,8 +319,22 @@ impl Engine {
                 continue;
             }
             // The rule's declared prescan: a file holding none of what its findings start from gives it nothing
-            // to find, so it is skipped in every mode (no finding, directive or slice seed is lost).
-            if !facts.holds_any(meta.requires, &self.kb) {
+            // to find, so it is skipped in every mode (no finding, directive or slice seed is lost). Each
+            // evidence is tested once per file (ORD001 and ORD002 declare the same).
+            let holds = |evidence: Evidence, held: &mut Vec<(Evidence, bool)>| {
+                if let Some(&(_, answer)) = held.iter().find(|(seen, _)| *seen == evidence) {
+                    return answer;
+                }
+                let answer = facts.holds_any(&[evidence], &self.kb);
+                held.push((evidence, answer));
+                answer
+            };
+            if !meta.requires.is_empty()
+                && !meta
+                    .requires
+                    .iter()
+                    .any(|&evidence| holds(evidence, &mut held))
+            {
                 continue;
             }
             // Between rules: the facts pass is one unit, each rule another.

@@ -236,14 +236,6 @@ pub struct FileFacts<'t> {
     /// How many nodes of each kind id the file has: a question about kinds the file lacks is answered without
     /// looking at its nodes (the kind prescan: [`FileFacts::has_kind`]).
     kind_counts: Vec<u32>,
-    /// The indexes of `nodes` grouped by kind id (a counting sort of `kind_ids`): for kind id `k`, the
-    /// indexes `by_kind.1[by_kind.0[k]..by_kind.0[k + 1]]`, in pre-order. Built by the second
-    /// `nodes_of_kind` that finds something, so that each later question costs its answer, not a scan of every
-    /// node of the file (the Rust roles asked four, locks, loops and RES003 more).
-    by_kind: std::sync::OnceLock<(Vec<u32>, Vec<u32>)>,
-    /// How many `nodes_of_kind` questions found something before `by_kind` was built (it is built by the
-    /// second: one question is answered as cheaply by a scan that may stop early).
-    kind_questions: std::sync::atomic::AtomicU32,
     /// For method chains: the id of a receiver (wrappers stripped) → the index of the call made on it. Built
     /// on first use.
     chain_index: std::sync::OnceLock<rustc_hash::FxHashMap<usize, usize>>,
@@ -305,8 +297,6 @@ impl<'t> FileFacts<'t> {
             parents: Vec::new(),
             kind_ids: Vec::new(),
             kind_counts: Vec::new(),
-            by_kind: std::sync::OnceLock::new(),
-            kind_questions: std::sync::atomic::AtomicU32::new(0),
             types: receiver::TypeIndex::default(),
             absolute_paths: Vec::new(),
             workspace: None,
@@ -542,63 +532,16 @@ impl<'t> FileFacts<'t> {
     /// looks at no node at all when the file has none of those kinds.
     pub fn nodes_of_kind<'s>(&'s self, kinds: &[&str]) -> impl Iterator<Item = Node<'t>> + 's {
         let set = kind_set(self.language, kinds);
-        let present: Vec<usize> = (0..self.kind_counts.len())
-            .filter(|&id| self.kind_counts[id] > 0)
-            .filter(|&id| u16::try_from(id).is_ok_and(|id| set.contains_id(id)))
-            .collect();
-        // The first question that finds something scans (lazily: `.next()` on the package clause stops at the
-        // top of the file); from the second on, the grouped indexes answer, built once.
-        let indexed = !present.is_empty()
-            && (self.by_kind.get().is_some()
-                || self
-                    .kind_questions
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                    > 0);
-        let scanned = (!present.is_empty() && !indexed).then(|| {
-            self.nodes
-                .iter()
-                .zip(&self.kind_ids)
-                .filter(move |(_, kind)| set.contains_id(**kind))
-                .map(|(node, _)| *node)
-        });
-        let grouped = indexed.then(|| {
-            let (starts, grouped) = self.by_kind.get_or_init(|| self.group_by_kind());
-            let mut indexes: Vec<u32> = Vec::new();
-            for &id in &present {
-                indexes.extend_from_slice(&grouped[starts[id] as usize..starts[id + 1] as usize]);
-            }
-            // Each kind's indexes are in pre-order; several kinds' are merged back into it.
-            if present.len() > 1 {
-                indexes.sort_unstable();
-            }
-            indexes.into_iter().map(|i| self.nodes[i as usize])
-        });
-        scanned
-            .into_iter()
-            .flatten()
-            .chain(grouped.into_iter().flatten())
-    }
-
-    /// `by_kind`: the node indexes sorted by kind id (stable, so pre-order within a kind), with each kind's start.
-    fn group_by_kind(&self) -> (Vec<u32>, Vec<u32>) {
-        let mut starts = Vec::with_capacity(self.kind_counts.len() + 1);
-        let mut total = 0u32;
-        for &count in &self.kind_counts {
-            starts.push(total);
-            total += count;
-        }
-        starts.push(total);
-        let mut next = starts.clone();
-        let mut grouped = vec![0u32; total as usize];
-        for (index, &kind) in self.kind_ids.iter().enumerate() {
-            if let Some(slot) = next.get_mut(usize::from(kind)) {
-                if let Some(place) = grouped.get_mut(*slot as usize) {
-                    *place = index as u32;
-                }
-                *slot += 1;
-            }
-        }
-        (starts, grouped)
+        let nodes: &[Node<'t>] = if self.has_kind_in(&set) {
+            &self.nodes
+        } else {
+            &[]
+        };
+        nodes
+            .iter()
+            .zip(&self.kind_ids)
+            .filter(move |(_, kind)| set.contains_id(**kind))
+            .map(|(node, _)| *node)
     }
 
     /// Whether the file has a node of one of `kinds` (a kind prescan: from the traversal's counts, no walk).
@@ -627,10 +570,13 @@ impl<'t> FileFacts<'t> {
     fn calls_any_named(&self, lasts: &[&str]) -> bool {
         match self.callee_names.get() {
             Some(index) => lasts.iter().any(|last| index.contains_key(*last)),
-            None => self
-                .calls
-                .iter()
-                .any(|call| lasts.contains(&last_callee_segment(&call.callee_text))),
+            // A byte test first: only a callee ending in one of `lasts`, or in a turbofish's `>`, has its
+            // segment worked out.
+            None => self.calls.iter().any(|call| {
+                let text = call.callee_text.as_str();
+                (text.ends_with('>') || lasts.iter().any(|last| text.ends_with(last)))
+                    && lasts.contains(&last_callee_segment(text))
+            }),
         }
     }
 
