@@ -14,6 +14,8 @@ use std::sync::OnceLock;
 use dsr_syntax::Language;
 use serde::Deserialize;
 
+use crate::meta::Evidence;
+
 /// What kind of remote system a call talks to.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -869,6 +871,10 @@ pub struct ClientTimeoutFix {
     /// `{signal}` standing for it (`signal: AbortSignal.any([{signal}, AbortSignal.timeout(10_000)])`).
     #[serde(default)]
     pub entry_with_signal: Option<String>,
+    /// TypeScript: the title of the fix that adds the entry, `{value}` standing for the value it sets (`abort
+    /// after 10 s with `{value}``); absent, the fix is titled by the option it sets (`set a 10 s `timeout``).
+    #[serde(default)]
+    pub title: Option<String>,
 }
 
 impl ClientTimeoutFix {
@@ -1604,6 +1610,35 @@ impl KnowledgeBase {
             .iter()
             .find(|(l, _)| Self::same_family(*l, language))
             .map(|(_, entry)| entry)
+    }
+
+    /// The last segments of the callees a table's entries for `language` are called by (`time.Now` → `Now`,
+    /// `tokio::sync::mpsc::unbounded_channel` → `unbounded_channel`): what a file must call for a rule declaring
+    /// [`Evidence::KbClock`] or [`Evidence::KbUnboundedChannel`] to fire. `None` for evidence that names no
+    /// table.
+    pub fn evidence_callees(&self, evidence: Evidence, language: Language) -> Option<Vec<&str>> {
+        fn last_segments<T>(
+            index: &rustc_hash::FxHashMap<String, Vec<(Language, T)>>,
+            language: Language,
+        ) -> Vec<&str> {
+            let mut segments: Vec<&str> = index
+                .iter()
+                .filter(|(_, entries)| {
+                    entries
+                        .iter()
+                        .any(|(l, _)| KnowledgeBase::same_family(*l, language))
+                })
+                .map(|(path, _)| path.rsplit(['.', ':']).next().unwrap_or(path))
+                .collect();
+            segments.sort_unstable();
+            segments.dedup();
+            segments
+        }
+        match evidence {
+            Evidence::KbClock => Some(last_segments(&self.clocks, language)),
+            Evidence::KbUnboundedChannel => Some(last_segments(&self.unbounded_channels, language)),
+            Evidence::Kind(_) | Evidence::Callee(_) => None,
+        }
     }
 
     /// The wall-clock reading at a canonical path (or, for `new_without_arguments` entries, a constructor name).

@@ -180,6 +180,24 @@ impl RuleRoles {
     }
 }
 
+/// Something a file must hold for a rule to fire, declared on the rule (`requires:` in
+/// [`declare_rule!`](crate::declare_rule)) and tested by the engine against the counts and indexes the facts
+/// pass keeps anyway, before the rule runs (ast-grep's per-rule prescan; the role prescan is the other half).
+/// A rule declares evidence only when every finding it can make starts from it: a wrong declaration loses
+/// findings, so each is checked against the rule's detector and the corpora (docs/performance.md).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Evidence {
+    /// A node of this grammar kind (in the file's language: a kind its grammar lacks is never there).
+    Kind(&'static str),
+    /// A call whose callee, as written, ends in this segment (`append`, `s.append`, `pkg::append`).
+    Callee(&'static str),
+    /// A call the knowledge base lists as a wall-clock reading (`[[clock]]`), by its callee's last segment.
+    KbClock,
+    /// A call the knowledge base lists as an unbounded channel (`[[unbounded_channel]]`), by its callee's last
+    /// segment.
+    KbUnboundedChannel,
+}
+
 /// A row of the codes table: a rule and its status, and the status of its open questions.
 pub struct Registered<R: ?Sized + 'static> {
     pub rule: &'static R,
@@ -238,6 +256,9 @@ pub struct RuleMeta {
     pub reads: &'static [Model],
     /// The kinds of code the rule's advice is for.
     pub roles: RuleRoles,
+    /// What a file must hold for the rule to find anything in it: any one of these (empty: no prescan). The
+    /// engine skips the rule, and so the models only it would start, on a file whose facts hold none of them.
+    pub requires: &'static [Evidence],
     /// The doc comment, one entry per line, each still with the space that follows `///`.
     pub doc_lines: &'static [&'static str],
 }
@@ -317,6 +338,7 @@ impl RuleMeta {
 ///         scope: Function,
 ///         reads: [RemoteCalls, StoredValues],
 ///         roles: Clients, // optional: `Everywhere` when absent
+///         requires: [Callee("Client"), KbClock], // optional: a prescan, any one of these (none when absent)
 ///     }
 /// }
 /// ```
@@ -335,7 +357,8 @@ macro_rules! declare_rule {
             fix: $fix:ident,
             scope: $scope:ident,
             reads: [$($model:ident),* $(,)?]
-            $(, roles: $roles:ident)? $(,)?
+            $(, roles: $roles:ident)?
+            $(, requires: [$($evidence:ident $(($argument:literal))?),* $(,)?])? $(,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -359,6 +382,7 @@ macro_rules! declare_rule {
                     $(let roles = $crate::meta::RuleRoles::$roles;)?
                     roles
                 },
+                requires: &[$($($crate::meta::Evidence::$evidence $(($argument))?),*)?],
                 doc_lines: &[$($doc),*],
             };
         }

@@ -13,6 +13,7 @@ use dsr_core::config::Config;
 use dsr_core::finding::Finding;
 use dsr_core::kb::KnowledgeBase;
 use dsr_core::limits::Skip;
+use dsr_core::meta::Evidence;
 use dsr_core::suppression::{self, LineStarts, Suppression};
 use dsr_core::RuleStatus;
 use dsr_semantic::facts::{FileFacts, WorkspaceTypes};
@@ -278,6 +279,7 @@ impl Engine {
                 .iter()
                 .any(|&comment| suppression::may_be_directive(source, comment)))
         .then(|| ctx.roles().possible());
+        let mut held: Vec<(Evidence, bool)> = Vec::new();
         for rule in &self.rules {
             let meta = rule.meta();
             if !meta.applies_to(language) || disabled.contains(&meta.code) {
@@ -286,6 +288,25 @@ impl Engine {
             if reported_roles
                 .as_ref()
                 .is_some_and(|roles| !roles.iter().any(|&role| self.reports_in(meta, role)))
+            {
+                continue;
+            }
+            // The rule's declared prescan: a file holding none of what its findings start from gives it nothing
+            // to find, so it is skipped in every mode (no finding, directive or slice seed is lost). Each
+            // evidence is tested once per file (ORD001 and ORD002 declare the same).
+            let holds = |evidence: Evidence, held: &mut Vec<(Evidence, bool)>| {
+                if let Some(&(_, answer)) = held.iter().find(|(seen, _)| *seen == evidence) {
+                    return answer;
+                }
+                let answer = facts.holds_any(&[evidence], &self.kb);
+                held.push((evidence, answer));
+                answer
+            };
+            if !meta.requires.is_empty()
+                && !meta
+                    .requires
+                    .iter()
+                    .any(|&evidence| holds(evidence, &mut held))
             {
                 continue;
             }
@@ -432,10 +453,11 @@ impl<'a> AnalysisInput<'a> {
     }
 }
 
-/// What [`Engine::run_rules`] may leave out, knowing that `finish` would drop its findings.
+/// What [`Engine::run_rules`] may leave out, knowing that `finish` would drop its findings. (A rule whose
+/// declared evidence, `RuleMeta::requires`, the file lacks is left out in both: it has no findings to drop.)
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Prescan {
-    /// Every rule runs.
+    /// Every rule that can fire runs.
     Nothing,
     /// Rules whose findings no role of the file's code would keep (`[scope]` and the rule's declared roles):
     /// a test file, with tests out of scope, runs no rule at all.

@@ -76,6 +76,8 @@ declare_rule! {
         scope: File,
         reads: [StoredValues],
         roles: ServiceClients,
+        // Rust: a channel constructor of the knowledge base; Go: a slice appended to (and re-sliced).
+        requires: [KbUnboundedChannel, Callee("append")],
     }
 }
 

@@ -94,11 +94,16 @@ impl Rule<RuleContext<'_>> for RemoteErrorSwallowed {
     fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
         let remote = ctx.remote_calls();
         let mut seen = FxHashSet::default();
+        let mut retried = None;
         for (index, call) in ctx.facts.calls.iter().enumerate() {
             let Some(reach) = remote.remote(index) else {
                 continue;
             };
-            if !counts(ctx, call, reach) || is_retried(ctx, index) {
+            if !counts(ctx, call, reach)
+                || retried
+                    .get_or_insert_with(|| retried_calls(ctx))
+                    .contains(&index)
+            {
                 continue;
             }
             let Some(dropped) = swallowed(ctx, call, reach) else {
@@ -474,10 +479,12 @@ fn call_at<'c, 't>(ctx: &'c RuleContext<'t>, n: Node<'_>) -> Option<&'c Call<'t>
     ctx.facts.calls.get(index)
 }
 
-/// A failure that sends a retry loop round again is handled by the retry (RES004–RES006 judge the loop).
-fn is_retried(ctx: &RuleContext<'_>, call: usize) -> bool {
+/// The calls a retry loop sends round again on failure: handled by the retry (RES004–RES006 judge the loop).
+/// Collected once per file (a scan of every loop per remote call grew with the square of the file).
+fn retried_calls(ctx: &RuleContext<'_>) -> FxHashSet<usize> {
     ctx.retries()
         .loops
         .iter()
-        .any(|l| l.retried.contains(&call))
+        .flat_map(|l| l.retried.iter().copied())
+        .collect()
 }

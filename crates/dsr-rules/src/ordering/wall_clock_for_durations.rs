@@ -80,6 +80,8 @@ declare_rule! {
         fix: Sometimes,
         scope: File,
         reads: [Time],
+        // Every finding is a use of a wall-clock reading.
+        requires: [KbClock],
     }
 }
 

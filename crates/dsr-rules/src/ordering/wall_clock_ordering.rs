@@ -72,6 +72,8 @@ declare_rule! {
         fix: Never,
         scope: Function,
         reads: [Time],
+        // Every finding is a use of a wall-clock reading.
+        requires: [KbClock],
     }
 }
 

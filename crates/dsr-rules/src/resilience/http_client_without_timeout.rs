@@ -911,13 +911,11 @@ mod typescript {
             .split_once(": ")
             .unwrap_or((bound.option, bound.entry));
         match edits {
-            Some(edits) if option == "signal" => Fix::edits(
-                format!("abort after 10 s with `{value}`"),
-                Applicability::Maybe,
-                edits,
-            ),
             Some(edits) => Fix::edits(
-                format!("set a 10 s `{option}`"),
+                match &bound.fix.title {
+                    Some(title) => title.replace("{value}", value),
+                    None => format!("set a 10 s `{option}`"),
+                },
                 Applicability::Maybe,
                 edits,
             ),

@@ -17,6 +17,7 @@ mod value_flow;
 pub use receiver::{ReceiverType, WorkspaceTypes};
 pub use value_flow::{Binding, ChainLink, ContextDeadline, Declaration, Origin};
 
+use dsr_core::meta::Evidence;
 use dsr_syntax::{node, KindSet, Language, TextRange};
 use tree_sitter::{Node, Tree};
 
@@ -548,6 +549,37 @@ impl<'t> FileFacts<'t> {
         self.has_kind_in(&kind_set(self.language, kinds))
     }
 
+    /// Whether the file holds one of a rule's declared evidence ([`dsr_core::meta::Evidence`], the rule's
+    /// `requires`), or the rule declares none: a prescan from the kind counts and the calls-by-name index, so
+    /// that a rule which cannot fire here is not run and the models only it reads are not built.
+    pub fn holds_any(&self, requires: &[Evidence], kb: &dsr_core::KnowledgeBase) -> bool {
+        requires.is_empty()
+            || requires.iter().any(|&evidence| match evidence {
+                Evidence::Kind(kind) => self.has_kind(&[kind]),
+                Evidence::Callee(last) => self.calls_any_named(&[last]),
+                Evidence::KbClock | Evidence::KbUnboundedChannel => self.calls_any_named(
+                    &kb.evidence_callees(evidence, self.language)
+                        .unwrap_or_default(),
+                ),
+            })
+    }
+
+    /// Whether a call's callee, as written, ends in one of `lasts`: from the calls-by-name index when a model
+    /// has built it, else a scan of the calls that allocates nothing (building the index for a prescan alone
+    /// cost more than the rules it skips on a file that has no use for the index).
+    fn calls_any_named(&self, lasts: &[&str]) -> bool {
+        match self.callee_names.get() {
+            Some(index) => lasts.iter().any(|last| index.contains_key(*last)),
+            // A byte test first: only a callee ending in one of `lasts`, or in a turbofish's `>`, has its
+            // segment worked out.
+            None => self.calls.iter().any(|call| {
+                let text = call.callee_text.as_str();
+                (text.ends_with('>') || lasts.iter().any(|last| text.ends_with(last)))
+                    && lasts.contains(&last_callee_segment(text))
+            }),
+        }
+    }
+
     /// How many nodes of the kind `kind` the file has (from the traversal's counts).
     pub fn count_of_kind(&self, kind: &str) -> usize {
         let set = kind_set(self.language, &[kind]);
@@ -842,10 +874,10 @@ impl<'t> FileFacts<'t> {
             let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
                 rustc_hash::FxHashMap::default();
             for (i, call) in self.calls.iter().enumerate() {
-                // `x.collect::<Vec<_>>` is a call of `collect`: the turbofish is not a segment.
-                let written = call.callee_text.split("::<").next().unwrap_or_default();
-                let segment = written.rsplit(['.', ':']).next().unwrap_or(written);
-                index.entry(segment.to_string()).or_default().push(i);
+                index
+                    .entry(last_callee_segment(&call.callee_text).to_string())
+                    .or_default()
+                    .push(i);
             }
             index
         });
@@ -884,8 +916,19 @@ impl<'t> FileFacts<'t> {
     /// `context.Context`): selector operands and qualified type packages, from the recorded nodes and parents
     /// (no walk of the tree). For deciding whether an edit leaves an import unused.
     pub fn go_package_references(&self, source: &str, local: &str) -> Vec<TextRange> {
-        self.nodes_of_kind(&["identifier", "package_identifier"])
-            .filter(|n| node::text(*n, source) == local)
+        // Identifiers from the recorded ranges (no tree-sitter call per identifier: the text test alone cost
+        // most of OBS001 on a large file), package identifiers (imports, qualified types: few) by kind.
+        let spelled = |range: TextRange| source.get(range.start..range.end) == Some(local);
+        let operands = self
+            .identifiers
+            .iter()
+            .filter(|(range, _)| spelled(*range))
+            .map(|(_, n)| *n);
+        let packages = self
+            .nodes_of_kind(&["package_identifier"])
+            .filter(|n| spelled(TextRange::of(*n)));
+        let mut references: Vec<TextRange> = operands
+            .chain(packages)
             .filter(|n| {
                 self.parent(*n).is_some_and(|p| match p.kind() {
                     "selector_expression" => p.child_by_field_name("operand") == Some(*n),
@@ -894,7 +937,9 @@ impl<'t> FileFacts<'t> {
                 })
             })
             .map(TextRange::of)
-            .collect()
+            .collect();
+        references.sort_by_key(|r| r.start);
+        references
     }
 
     /// Assignments whose statement lies inside `range` (in nested functions too). Assignments are in document
@@ -1270,6 +1315,13 @@ pub fn compact(text: &str) -> String {
         return compacted;
     }
     text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The last segment of a callee as written (`helper` of `s.helper`, `pkg::helper`): `x.collect::<Vec<_>>` is a
+/// call of `collect` (the turbofish is not a segment).
+fn last_callee_segment(callee_text: &str) -> &str {
+    let written = callee_text.split("::<").next().unwrap_or_default();
+    written.rsplit(['.', ':']).next().unwrap_or(written)
 }
 
 /// The single traversal; language specifics live in the submodules.

@@ -655,3 +655,33 @@ fn compact_removes_every_whitespace_and_keeps_the_rest() {
     assert_eq!(compact("naïve . café"), "naïve.café");
     assert_eq!(compact(""), "");
 }
+
+#[test]
+fn declared_prescans_answer_from_kinds_and_callee_names() {
+    use dsr_core::meta::Evidence;
+    let kb = dsr_core::KnowledgeBase::builtin();
+    let reads_clock = "package main\nimport t \"time\"\nfunc f() int64 { return t.Now().Unix() }\n";
+    let no_clock = "package main\nfunc f(q []int) []int { q = append(q, 1); return q[1:] }\n";
+    with_facts(Language::Go, reads_clock, |facts| {
+        assert!(facts.holds_any(&[Evidence::KbClock], kb));
+        assert!(facts.holds_any(&[], kb), "no declaration: always run");
+        assert!(!facts.holds_any(&[Evidence::Callee("append")], kb));
+        assert!(facts.holds_any(&[Evidence::Kind("return_statement")], kb));
+    });
+    with_facts(Language::Go, no_clock, |facts| {
+        assert!(!facts.holds_any(&[Evidence::KbClock], kb));
+        assert!(facts.holds_any(&[Evidence::KbClock, Evidence::Callee("append")], kb));
+        assert!(!facts.holds_any(&[Evidence::Kind("go_statement")], kb));
+    });
+    with_facts(Language::TypeScript, "const a = new Date();\n", |facts| {
+        assert!(facts.holds_any(&[Evidence::KbClock], kb))
+    });
+    with_facts(
+        Language::Rust,
+        "fn f() { let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<u8>(); }\n",
+        |facts| {
+            assert!(facts.holds_any(&[Evidence::KbUnboundedChannel], kb));
+            assert!(!facts.holds_any(&[Evidence::KbClock], kb));
+        },
+    );
+}

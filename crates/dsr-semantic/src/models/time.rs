@@ -719,14 +719,30 @@ impl<'t> Builder<'_, 't, '_> {
             None => dsr_syntax::TextRange::new(0, self.source.len()),
         };
         let mut found = Vec::new();
-        // Identifiers are in document order: from the declaration's end to the end of the scope.
+        // Identifiers are in document order: from the declaration's end to the end of the scope. In a function,
+        // its identifiers; at top level (the scope is the file) only those spelled `name`, from the index by
+        // text — a scan of every identifier to the end of the file per top-level reading grew with the square
+        // of the file, and the index costs a string per identifier, more than a function's scan.
         let identifiers = &self.facts.identifiers;
-        let first = identifiers.partition_point(|(range, _)| range.start < declaration.end_byte());
-        for (range, ident) in identifiers[first..]
-            .iter()
-            .take_while(|(range, _)| range.start < scope.end)
-        {
-            if !scope.contains_range(*range) || self.text(*ident) != name {
+        let after_declaration =
+            |range: &dsr_syntax::TextRange| range.start < declaration.end_byte();
+        let candidates: Vec<&(dsr_syntax::TextRange, Node<'t>)> = match function {
+            Some(_) => {
+                let first = identifiers.partition_point(|(range, _)| after_declaration(range));
+                identifiers[first..]
+                    .iter()
+                    .take_while(|(range, _)| range.start < scope.end)
+                    .filter(|(range, _)| self.source.get(range.start..range.end) == Some(name))
+                    .collect()
+            }
+            None => {
+                let named = self.facts.identifiers_named(name, self.source);
+                let first = named.partition_point(|&i| after_declaration(&identifiers[i].0));
+                named[first..].iter().map(|&i| &identifiers[i]).collect()
+            }
+        };
+        for (range, ident) in candidates {
+            if !scope.contains_range(*range) {
                 continue;
             }
             if is_assignment_target(self.facts, *ident) {
