@@ -26,18 +26,20 @@ bin="${DSR_BIN:-$PWD/target/release/distsys-review}"
 cpus="$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)"
 cache=$(mktemp -d)
 trap 'rm -rf "$cache"' EXIT
-wall() { /usr/bin/time -f '%e' "$@" 2>&1 >/dev/null | tail -n 1; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-check() { "$bin" check "$1" --fail-on none --format json --output /dev/null --jobs "$2" "${@:3}"; }
+check_args() { printf '%s\0' check "$1" --fail-on none --format json --output /dev/null --jobs "$2" "${@:3}"; }
+check() { local args; mapfile -d '' args < <(check_args "$@"); "$bin" "${args[@]}"; }
+# The wall time of one `check` (`/usr/bin/time` runs programs, not shell functions, so it gets the binary).
+wall_check() { local args; mapfile -d '' args < <(check_args "$@"); /usr/bin/time -f '%e' "$bin" "${args[@]}" 2>&1 >/dev/null | tail -n 1; }
 table="| corpus | jobs | cold (--no-cache) | first run, filling the cache | re-scan, unchanged | re-scan ÷ cold |
 |---|---|---|---|---|---|"
 for path in "$@"; do
   for jobs in 1 "$cpus"; do
     rm -rf "${cache:?}"/*
     check "$path" "$jobs" --no-cache >/dev/null 2>&1 || true # warm the page cache
-    cold=$(for _ in $(seq "$runs"); do wall check "$path" "$jobs" --no-cache; done | median)
-    fill=$(wall check "$path" "$jobs" --cache-dir "$cache")
-    warm=$(for _ in $(seq "$runs"); do wall check "$path" "$jobs" --cache-dir "$cache"; done | median)
+    cold=$(for _ in $(seq "$runs"); do wall_check "$path" "$jobs" --no-cache; done | median)
+    fill=$(wall_check "$path" "$jobs" --cache-dir "$cache")
+    warm=$(for _ in $(seq "$runs"); do wall_check "$path" "$jobs" --cache-dir "$cache"; done | median)
     ratio=$(awk -v a="$warm" -v b="$cold" 'BEGIN { printf "%.1f%%", 100 * a / b }')
     row="| $(basename "$path") | $jobs | $cold s | $fill s | $warm s | $ratio |"
     echo "$row"
