@@ -391,24 +391,8 @@ impl Document {
         encoding: PositionEncoding,
         before_parse: impl FnOnce(&Rope),
     ) -> Result<(), EditError> {
-        let saved_rope = self.rope.clone();
-        let saved_tree = self.tree.clone();
-        let saved_stop = self.stopped;
-        let saved_provisional = self.provisional;
         // Whether the pending parse may start from the (edited) tree: not after a full-text change.
-        let mut incremental = true;
-        for change in changes {
-            match self.apply_change(change, encoding) {
-                Ok(edited) => incremental &= edited,
-                Err(err) => {
-                    self.rope = saved_rope;
-                    self.tree = saved_tree;
-                    self.stopped = saved_stop;
-                    self.provisional = saved_provisional;
-                    return Err(err);
-                }
-            }
-        }
+        let incremental = self.apply_all(changes, encoding)?;
         self.version = version;
         before_parse(&self.rope);
         if !changes.is_empty() {
@@ -429,21 +413,7 @@ impl Document {
         version: i32,
         encoding: PositionEncoding,
     ) -> Result<(), EditError> {
-        let saved_rope = self.rope.clone();
-        let saved_tree = self.tree.clone();
-        let saved_stop = self.stopped;
-        let mut incremental = true;
-        for change in changes {
-            match self.apply_change(change, encoding) {
-                Ok(edited) => incremental &= edited,
-                Err(err) => {
-                    self.rope = saved_rope;
-                    self.tree = saved_tree;
-                    self.stopped = saved_stop;
-                    return Err(err);
-                }
-            }
-        }
+        let incremental = self.apply_all(changes, encoding)?;
         self.version = version;
         if !changes.is_empty() {
             self.defer_parse(incremental);
@@ -486,6 +456,28 @@ impl Document {
 
     /// Applies one change to the text and, for a ranged change, to the tree (`Ok(true)`); a full-text change
     /// drops the tree (`Ok(false)`). The caller reparses.
+    /// Applies `changes` in order, all or none: after an error the text, the tree and the parse stop are as they
+    /// were. Returns whether every change was a range edit (a parse may then start from the edited tree; a
+    /// full-text change drops it).
+    fn apply_all(
+        &mut self,
+        changes: &[TextChange],
+        encoding: PositionEncoding,
+    ) -> Result<bool, EditError> {
+        let saved = (self.rope.clone(), self.tree.clone(), self.stopped);
+        let mut incremental = true;
+        for change in changes {
+            match self.apply_change(change, encoding) {
+                Ok(edited) => incremental &= edited,
+                Err(err) => {
+                    (self.rope, self.tree, self.stopped) = saved;
+                    return Err(err);
+                }
+            }
+        }
+        Ok(incremental)
+    }
+
     fn apply_change(
         &mut self,
         change: &TextChange,
