@@ -806,7 +806,7 @@ fn channel_change(unbounded: bool) -> Value {
 
 /// The reparse runs off the message loop, and changes that come in while it runs fold into one parse of the
 /// latest text: the parse of version 2 is held until the change to version 5 is applied, so versions 3 and 4
-/// are never parsed (two parses after the open's, not four), and the document ends on version 5's own
+/// are never parsed (at most two parses after the open's, not four), and the document ends on version 5's own
 /// diagnostics, with no publication of an older version after a newer one.
 #[test]
 fn changes_during_a_slow_reparse_fold_into_one_parse_of_the_latest_text() {
@@ -823,10 +823,13 @@ fn changes_during_a_slow_reparse_fold_into_one_parse_of_the_latest_text() {
     assert!(last.iter().any(|d| d["code"] == "BKP001"), "{last:?}");
     let state = client.document_status(&uri);
     assert_eq!(state["analyzedVersion"], 5, "{state}");
-    assert_eq!(
-        state["reparses"].as_u64().unwrap_or(0) - opened,
-        2,
-        "version 2's held parse, then one of version 5's text: {state}"
+    // Two when version 2's parse started before the next changes came (it is held, they fold into one parse of
+    // version 5's text); one when the reparse task started only after all of them (the machine busy), and
+    // parsed version 5's text directly. Three or four would mean versions 3 and 4 were parsed.
+    let parses = state["reparses"].as_u64().unwrap_or(0) - opened;
+    assert!(
+        (1..=2).contains(&parses),
+        "at most version 2's held parse, then one of version 5's text: {parses} parses, {state}"
     );
     let earlier = publications(&mut client, &uri);
     assert!(
