@@ -534,8 +534,7 @@ impl OperationNames {
     /// repeat-safe word and has no creating word: `RenewHTTP`, `time_to_live`, `promoteMember`, not
     /// `getOrCreateCustomer`.
     pub fn repeat_safe(&self, name: &str) -> bool {
-        let name = name.rsplit(['.', ':']).next().unwrap_or(name);
-        let words = name_words(name);
+        let words = name_words(last_segment(name));
         if words.iter().any(|w| self.creating.iter().any(|c| c == w)) {
             return false;
         }
@@ -547,6 +546,12 @@ impl OperationNames {
             })
         })
     }
+}
+
+/// The last segment of a path or a callee as written, after its last `.` or `:` (`time.Now` → `Now`,
+/// `tokio::sync::mpsc::unbounded_channel` → `unbounded_channel`, `Client.connect` → `connect`).
+pub fn last_segment(path: &str) -> &str {
+    path.rsplit(['.', ':']).next().unwrap_or(path)
 }
 
 /// The lowercase words of a camelCase, PascalCase or snake_case name (`RenewHTTP` → `renew`, `http`).
@@ -1628,7 +1633,7 @@ impl KnowledgeBase {
                         .iter()
                         .any(|(l, _)| KnowledgeBase::same_family(*l, language))
                 })
-                .map(|(path, _)| path.rsplit(['.', ':']).next().unwrap_or(path))
+                .map(|(path, _)| last_segment(path))
                 .collect();
             segments.sort_unstable();
             segments.dedup();

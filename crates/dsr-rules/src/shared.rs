@@ -258,7 +258,7 @@ pub fn retry_phrase(
 
 /// The last segment of a function's name (`Client.connect` → `connect`).
 pub fn short_name(name: &str) -> &str {
-    name.rsplit(['.', ':']).next().unwrap_or(name)
+    dsr_core::kb::last_segment(name)
 }
 
 #[cfg(test)]

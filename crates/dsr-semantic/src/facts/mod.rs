@@ -1320,8 +1320,7 @@ pub fn compact(text: &str) -> String {
 /// The last segment of a callee as written (`helper` of `s.helper`, `pkg::helper`): `x.collect::<Vec<_>>` is a
 /// call of `collect` (the turbofish is not a segment).
 fn last_callee_segment(callee_text: &str) -> &str {
-    let written = callee_text.split("::<").next().unwrap_or_default();
-    written.rsplit(['.', ':']).next().unwrap_or(written)
+    dsr_core::kb::last_segment(callee_text.split("::<").next().unwrap_or_default())
 }
 
 /// The single traversal; language specifics live in the submodules.
