@@ -4,10 +4,13 @@
 //!
 //! **What a result depends on.** A file's findings follow from its text and its path (code roles read the
 //! path), the tool (its rules, knowledge base and code), the configuration, and — with the workspace
-//! index — the other files they look into ([`Workspace`]). The tool and the configuration choose a *bucket*
-//! (one file, `<cache dir>/v1/<hash>.json`, holding the entries of one tool, configuration and root); the path
-//! names an *entry* in it; the text and the dependencies make the entry's [`FileKey`], which must match for a
-//! hit. The tool is its version and the identity of the running binary (size and modification time), so a
+//! index — what the analysis read of the index. The tool and the configuration choose a *bucket* (one file,
+//! `<cache dir>/v2/<hash>.json`, holding the entries of one tool, configuration and root); the path names an
+//! *entry* in it; the text and the workspace's fingerprint ([`Workspace`]) make the entry's [`FileKey`]. An
+//! entry whose key matches is a hit without building the index (an unchanged tree). After a change, the index
+//! is built, and an entry of the same text still holds when the new index answers every question its analysis
+//! asked of the index alike (its [`AnalysisReads`], kept with the findings): only the changed files and those
+//! whose reads of the index changed (the callers of a changed helper, say) are analysed again. The tool is its version and the identity of the running binary (size and modification time), so a
 //! rebuilt binary never reads the results of the one before; the configuration is every setting, hashed whole,
 //! and the rules it enables.
 //!
@@ -25,18 +28,19 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use dsr_core::Finding;
+use dsr_engine::index::{AnalysisReads, FileSummary, SummaryPass, SummaryStore};
 use serde::{Deserialize, Serialize};
 
 /// The directory `check` caches results in, under the root, unless `--cache-dir` says otherwise.
 pub const DEFAULT_DIR: &str = ".distsys-review-cache";
 
 /// The bucket format; a bucket of another format is not read.
-const FORMAT: &str = "v1";
+const FORMAT: &str = "v2";
 
 const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
 # This file is a cache directory tag created by distsys-review.\n\
@@ -93,13 +97,16 @@ impl FileKey {
     fn text(self) -> String {
         format!("{:032x}{:032x}", self.content, self.dependencies)
     }
+
+    /// Whether `text` (a key's [`FileKey::text`]) is of the same file text.
+    fn same_content(self, text: &str) -> bool {
+        text.get(..32) == Some(format!("{:032x}", self.content).as_str())
+    }
 }
 
-/// What the workspace index reads, as one hash: every indexed file's path and text. With the index a file's
-/// findings can rest on any other file (a helper it calls, a type it uses, and a declaration added anywhere can
-/// change what a call resolves to), so each entry depends on the whole fingerprint: an unchanged tree hits
-/// everywhere without building the index, and a change anywhere re-analyses every file. Finer keys — the
-/// summaries each file's analysis actually read — would keep the entries of files that cannot reach the change.
+/// What the workspace index reads, as one hash: every indexed file's path and text. An entry whose key carries
+/// the fingerprint of the tree hits without the index being built; after a change, entries are checked against
+/// the new index by what they read of it ([`Cache::get_if`]).
 #[derive(Default)]
 pub struct Workspace {
     files: Vec<(String, Digest)>,
@@ -166,6 +173,11 @@ pub fn tool_identity() -> String {
 struct Entry {
     key: String,
     findings: Vec<Finding>,
+    /// With the workspace index: everything the analysis read of it, with the answers
+    /// ([`AnalysisReads`]; `None`: analysed without a view of the index). When the workspace changed (the key's
+    /// dependency misses), the entry still holds if the new index answers all of it alike.
+    #[serde(default)]
+    reads: Option<AnalysisReads>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -251,11 +263,37 @@ impl Cache {
             .is_some_and(|entry| entry.key == key.text())
     }
 
+    /// The findings cached for the file shown as `display` from the same text, when `still_holds` says that
+    /// what the analysis read of the workspace index ([`Entry::reads`]) is answered alike now.
+    pub fn get_if(
+        &self,
+        display: &str,
+        key: FileKey,
+        still_holds: impl FnOnce(Option<&AnalysisReads>) -> bool,
+    ) -> Option<(Vec<Finding>, Option<AnalysisReads>)> {
+        let entry = self.read.files.get(display)?;
+        (key.same_content(&entry.key) && still_holds(entry.reads.as_ref()))
+            .then(|| (entry.findings.clone(), entry.reads.clone()))
+    }
+
     /// Records the findings computed for a file, to be written by [`Cache::save`].
+    #[cfg(test)]
     pub fn put(&self, display: &str, key: FileKey, findings: &[Finding]) {
+        self.put_read(display, key, None, findings);
+    }
+
+    /// [`Cache::put`] with what the analysis read of the workspace index.
+    pub fn put_read(
+        &self,
+        display: &str,
+        key: FileKey,
+        reads: Option<AnalysisReads>,
+        findings: &[Finding],
+    ) {
         let entry = Entry {
             key: key.text(),
             findings: findings.to_vec(),
+            reads,
         };
         self.computed
             .lock()
@@ -282,20 +320,7 @@ impl Cache {
         bucket.files.extend(computed);
         bucket.format = FORMAT.to_string();
         let bytes = serde_json::to_vec(&bucket).map_err(std::io::Error::other)?;
-        let temporary = self.bucket.with_extension(format!(
-            "tmp.{}.{}",
-            std::process::id(),
-            NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed)
-        ));
-        let written = std::fs::File::create(&temporary).and_then(|mut file| {
-            file.write_all(&bytes)?;
-            file.sync_data()
-        });
-        let renamed = written.and_then(|()| std::fs::rename(&temporary, &self.bucket));
-        if renamed.is_err() {
-            let _ = std::fs::remove_file(&temporary);
-        }
-        renamed?;
+        write_whole(&self.bucket, &bytes, true)?;
         prune(self.bucket.parent().unwrap_or(&self.dir));
         Ok(())
     }
@@ -303,6 +328,127 @@ impl Cache {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// Where this bucket's tool and configuration keep the workspace index's summaries ([`Summaries`]).
+    pub fn summaries(&self) -> Summaries {
+        Summaries {
+            dir: summaries_of(&self.bucket),
+            taken: AtomicUsize::new(0),
+            made: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// The directory of a bucket's summaries, beside it: `<hash>.summaries/`.
+fn summaries_of(bucket: &Path) -> PathBuf {
+    bucket.with_extension("summaries")
+}
+
+/// The workspace index's summaries of one tool and configuration, kept so that a re-scan after a change
+/// parses only the files whose summaries cannot be taken as kept ([`SummaryStore`]). One file per source file
+/// and pass (`<hash of the path>.first.json`, `.again.json`), holding the hash of the text it was made of, the
+/// summary, and what it asked of the workspace's declarations with the answers. Unlike the bucket, each is
+/// written as soon as it is made (whole, to a temporary file renamed over the old one), so that a run holds
+/// no summary it does not use: a reader sees an old entry or a new one; one that cannot be read or is of
+/// another text is ignored, and the summary is made and written again.
+pub struct Summaries {
+    dir: PathBuf,
+    /// How many summaries were taken as kept, and how many were made (counted for tests and measurements).
+    taken: AtomicUsize,
+    made: AtomicUsize,
+}
+
+#[derive(Deserialize)]
+struct StoredSummary {
+    content: String,
+    summary: FileSummary,
+    reads: AnalysisReads,
+}
+
+#[derive(Serialize)]
+struct StoringSummary<'a> {
+    content: String,
+    summary: &'a FileSummary,
+    reads: &'a AnalysisReads,
+}
+
+impl Summaries {
+    /// How many summaries were taken as kept, and how many made (and kept).
+    pub fn counts(&self) -> (usize, usize) {
+        (
+            self.taken.load(Ordering::Relaxed),
+            self.made.load(Ordering::Relaxed),
+        )
+    }
+
+    fn file(&self, path: &Path, pass: SummaryPass) -> PathBuf {
+        let pass = match pass {
+            SummaryPass::First => "first",
+            SummaryPass::Again => "again",
+        };
+        let name = digest(path.to_string_lossy().as_bytes());
+        self.dir.join(format!("{name:032x}.{pass}.json"))
+    }
+}
+
+impl SummaryStore for Summaries {
+    fn get(
+        &self,
+        path: &Path,
+        text: &str,
+        pass: SummaryPass,
+    ) -> Option<(FileSummary, AnalysisReads)> {
+        let bytes = std::fs::read(self.file(path, pass)).ok()?;
+        let stored: StoredSummary = serde_json::from_slice(&bytes).ok()?;
+        let same = stored.content == format!("{:032x}", digest(text.as_bytes()));
+        self.taken.fetch_add(usize::from(same), Ordering::Relaxed);
+        same.then_some((stored.summary, stored.reads))
+    }
+
+    fn put(
+        &self,
+        path: &Path,
+        text: &str,
+        pass: SummaryPass,
+        summary: &FileSummary,
+        reads: &AnalysisReads,
+    ) {
+        self.made.fetch_add(1, Ordering::Relaxed);
+        let stored = StoringSummary {
+            content: format!("{:032x}", digest(text.as_bytes())),
+            summary,
+            reads,
+        };
+        let Ok(bytes) = serde_json::to_vec(&stored) else {
+            return;
+        };
+        // Failures only cost a parse next time.
+        if std::fs::create_dir_all(&self.dir).is_ok() {
+            let _ = write_whole(&self.file(path, pass), &bytes, false);
+        }
+    }
+}
+
+/// Writes `bytes` to `path` whole: to a temporary file beside it, renamed over it (`sync`: its data on disk
+/// first).
+fn write_whole(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
+    let temporary = path.with_extension(format!(
+        "tmp.{}.{}",
+        std::process::id(),
+        NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = std::fs::File::create(&temporary).and_then(|mut file| {
+        file.write_all(bytes)?;
+        if sync {
+            file.sync_data()?;
+        }
+        Ok(())
+    });
+    let renamed = written.and_then(|()| std::fs::rename(&temporary, path));
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    renamed
 }
 
 /// A bucket nobody wrote for this long belongs to a binary or configuration no longer in use (every build of
@@ -335,6 +481,10 @@ fn prune(buckets: &Path) {
             .and_then(|modified| now.duration_since(modified).ok());
         if age.is_some_and(|age| age > limit) {
             let _ = std::fs::remove_file(entry.path());
+            if limit == STALE_BUCKET {
+                // Its summaries go with it.
+                let _ = std::fs::remove_dir_all(summaries_of(&entry.path()));
+            }
         }
     }
 }

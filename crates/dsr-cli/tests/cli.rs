@@ -784,7 +784,7 @@ mod result_cache {
     const CACHE: &str = ".distsys-review-cache";
 
     fn bucket(dir: &Path) -> std::path::PathBuf {
-        let buckets: Vec<_> = fs::read_dir(dir.join(CACHE).join("v1"))
+        let buckets: Vec<_> = fs::read_dir(dir.join(CACHE).join("v2"))
             .unwrap()
             .flatten()
             .map(|e| e.path())
@@ -858,6 +858,159 @@ mod result_cache {
             "{}",
             reconfigured.stdout
         );
+    }
+
+    /// What a run did, as `check` logs it at the info level: the report, how many files were analysed and
+    /// taken from the cache, and how many of the index's summaries were made (`None`: no index was built).
+    struct Sources {
+        report: String,
+        analysed: usize,
+        from_cache: usize,
+        summaries_made: Option<usize>,
+    }
+
+    fn sources(dir: &Path) -> Sources {
+        let output = std::process::Command::new(common::binary())
+            .args(["check", "--format", "json", "--fail-on", "none"])
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .env("DSR_LOG", "dsr_cli=info")
+            .output()
+            .unwrap();
+        // Without the terminal's colour codes, if any.
+        let mut stderr = String::new();
+        let mut escape = false;
+        for c in String::from_utf8(output.stderr).unwrap().chars() {
+            match (escape, c) {
+                (false, '\u{1b}') => escape = true,
+                (true, 'm') => escape = false,
+                (false, c) => stderr.push(c),
+                _ => {}
+            }
+        }
+        let count = |line: &str, field: &str| -> Option<usize> {
+            let line = stderr.lines().find(|l| l.contains(line))?;
+            let at = line.find(&format!("{field}="))?;
+            line[at + field.len() + 1..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse().ok())
+        };
+        let analysed = count("files analysed", "analysed");
+        Sources {
+            report: String::from_utf8(output.stdout).unwrap(),
+            analysed: analysed.unwrap_or_else(|| panic!("no count in {stderr}")),
+            from_cache: count("files analysed", "from_cache").unwrap_or_default(),
+            summaries_made: count("workspace index summaries", "summaries_made"),
+        }
+    }
+
+    /// The same report as a run without the cache.
+    fn fresh(dir: &Path) -> String {
+        run(dir, &["check", "--format", "json", "--fail-on", "none", "--no-cache"]).stdout
+    }
+
+    const GATEWAY_GO: &str = "package billing\n\nimport \"net/http\"\n\nfunc Capture(url string) error {\n\treq, _ := http.NewRequest(http.MethodPost, url, nil)\n\tresp, err := http.DefaultClient.Do(req)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn resp.Body.Close()\n}\n";
+
+    fn shop() -> tempfile::TempDir {
+        temp_tree(&[
+            ("distsys-review.toml", "select = [\"DEL001\"]\n"),
+            ("go.mod", "module example.com/shop\n"),
+            ("billing/gateway.go", GATEWAY_GO),
+            (
+                "orders/checkout.go",
+                "package orders\n\nimport (\n\t\"time\"\n\n\t\"example.com/shop/billing\"\n)\n\nfunc Checkout(url string) error {\n\tfor attempt := 0; attempt < 3; attempt++ {\n\t\tif err := billing.Capture(url); err == nil {\n\t\t\treturn nil\n\t\t}\n\t\ttime.Sleep(time.Duration(1<<attempt) * time.Second)\n\t}\n\treturn nil\n}\n",
+            ),
+            (
+                "stock/levels.go",
+                "package stock\n\nfunc Level(counts map[string]int, sku string) int {\n\treturn counts[sku]\n}\n",
+            ),
+        ])
+    }
+
+    /// Makes the helper's POST carry an idempotency key: the caller's retry finding goes.
+    fn change_the_helper(dir: &Path) {
+        fs::write(
+            dir.join("billing/gateway.go"),
+            GATEWAY_GO.replace(
+                "\tresp, err :=",
+                "\treq.Header.Set(\"Idempotency-Key\", url)\n\tresp, err :=",
+            ),
+        )
+        .unwrap();
+    }
+
+    fn change_the_leaf(dir: &Path) {
+        fs::write(
+            dir.join("stock/levels.go"),
+            "package stock\n\n// Level is how many are left.\nfunc Level(counts map[string]int, sku string) int {\n\treturn counts[sku]\n}\n",
+        )
+        .unwrap();
+    }
+
+    /// With the workspace index, a change to a helper re-analyses the helper and its caller (whose findings
+    /// read what the helper does through the index) and takes the unrelated file from the cache; a change to a
+    /// leaf re-analyses the leaf alone. Either way only the changed file is summarized again (parsed for the
+    /// index), and the report is the one a run without the cache gives.
+    #[test]
+    fn a_changed_callee_reanalyses_its_caller_and_not_an_unrelated_file() {
+        let dir = shop();
+        let cold = sources(dir.path());
+        assert_eq!((cold.analysed, cold.from_cache, cold.summaries_made), (3, 0, Some(3)));
+        assert!(cold.report.contains("DEL001"), "{}", cold.report);
+        assert_eq!(cold.report, fresh(dir.path()));
+        // Unchanged: everything from the cache, without building the index.
+        let warm = sources(dir.path());
+        assert_eq!((warm.analysed, warm.from_cache, warm.summaries_made), (0, 3, None));
+        assert_eq!(warm.report, cold.report);
+
+        change_the_helper(dir.path());
+        let helper = sources(dir.path());
+        assert_eq!((helper.analysed, helper.from_cache, helper.summaries_made), (2, 1, Some(1)));
+        assert!(!helper.report.contains("DEL001"), "{}", helper.report);
+        assert_eq!(helper.report, fresh(dir.path()));
+
+        // A leaf (nothing calls it, it calls nothing of the workspace): only it is analysed.
+        change_the_leaf(dir.path());
+        let leaf = sources(dir.path());
+        assert_eq!((leaf.analysed, leaf.from_cache, leaf.summaries_made), (1, 2, Some(1)));
+        assert_eq!(leaf.report, fresh(dir.path()));
+        let warm = sources(dir.path());
+        assert_eq!((warm.analysed, warm.from_cache, warm.summaries_made), (0, 3, None));
+    }
+
+    /// Kept summaries that cannot be read (cut short, not JSON, empty) are made again and rewritten: the report
+    /// is the one a run without the cache gives.
+    #[test]
+    fn damaged_summaries_are_made_again_and_rewritten() {
+        let dir = shop();
+        sources(dir.path());
+        let kept: Vec<_> = fs::read_dir(dir.path().join(CACHE).join("v2"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "summaries"))
+            .flat_map(|d| fs::read_dir(d).unwrap().flatten().map(|e| e.path()))
+            .collect();
+        assert_eq!(kept.len(), 3, "{kept:?}");
+        for (n, path) in kept.iter().enumerate() {
+            let good = fs::read(path).unwrap();
+            let damaged = match n % 3 {
+                0 => good[..good.len() / 2].to_vec(),
+                1 => b"not json".to_vec(),
+                _ => Vec::new(),
+            };
+            fs::write(path, damaged).unwrap();
+        }
+        change_the_leaf(dir.path());
+        let after = sources(dir.path());
+        assert_eq!(after.summaries_made, Some(3));
+        assert_eq!(after.analysed, 1);
+        assert_eq!(after.report, fresh(dir.path()));
+        change_the_helper(dir.path());
+        let again = sources(dir.path());
+        assert_eq!((again.analysed, again.summaries_made), (2, Some(1)), "rewritten whole");
+        assert_eq!(again.report, fresh(dir.path()));
     }
 
     #[test]

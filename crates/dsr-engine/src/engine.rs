@@ -17,7 +17,9 @@ use dsr_core::meta::Evidence;
 use dsr_core::suppression::{self, LineStarts, Suppression};
 use dsr_core::RuleStatus;
 use dsr_semantic::facts::{FileFacts, WorkspaceTypes};
-use dsr_semantic::index::{FileSummary, IndexSnapshot, IndexView, RecordedQuestions};
+use dsr_semantic::index::{
+    AnalysisReads, FileSummary, IndexSnapshot, IndexView, RecordedQuestions,
+};
 use dsr_semantic::roles::CodeRoles;
 use dsr_semantic::{DynRule, RegisteredRule, RuleContext};
 
@@ -240,12 +242,66 @@ impl Engine {
         Ok(self.finish(input.source, raw, || roles))
     }
 
+    /// [`Engine::analyze`], noting everything the analysis reads of the engine's index — the questions its facts
+    /// ask of the workspace's declarations, and the calls, callers and locks its rules look up — with the
+    /// answers: the findings hold under any index that answers them alike ([`Engine::index_holds`]). `None`
+    /// when the file has no view of an index: then nothing is read.
+    pub fn analyze_recording(&self, input: AnalysisInput<'_>) -> (Analysis, Option<AnalysisReads>) {
+        let snapshot = self.index.read().ok().and_then(|slot| slot.clone());
+        let views = snapshot.and_then(|index| {
+            let plain = index.view(input.path, input.language)?;
+            let record = Arc::new(RecordedQuestions::answering_with(
+                plain as Arc<dyn WorkspaceTypes>,
+            ));
+            let recording = index.recording_view(input.path, input.language, record.clone())?;
+            Some((record, recording))
+        });
+        let Some((record, view)) = views else {
+            return (self.analyze(input), None);
+        };
+        let types = record.clone() as Arc<dyn WorkspaceTypes>;
+        let analysis = self
+            .run_rules_through(input, Some(view), Some(types), Cancellation::NEVER, Prescan::OutOfRole)
+            .map(|raw| {
+                let roles = raw.roles.clone().unwrap_or_default();
+                self.finish(input.source, raw, || roles)
+            })
+            .unwrap_or_default();
+        (analysis, Some(record.reads()))
+    }
+
+    /// Whether an analysis of the file at `path` that read `reads` of the index (`None`: it had no view of one)
+    /// gives the same findings under the engine's index now: the file has a view exactly when it had one, and
+    /// the view answers every question alike.
+    pub fn index_holds(&self, path: &Path, language: Language, reads: Option<&AnalysisReads>) -> bool {
+        match (self.index_view(path, language), reads) {
+            (Some(view), Some(reads)) => !reads.answered_differently(&view),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
     /// The rules' own findings on one text, before severities and suppressions, skipping what `prescan` says
     /// cannot be reported: the part of an analysis that [`crate::incremental`] runs on slices of a file (with
     /// [`Prescan::Nothing`]: it seeds its slices with every rule's findings, roles and all).
     pub(crate) fn run_rules(
         &self,
         input: AnalysisInput<'_>,
+        cancel: Cancellation<'_>,
+        prescan: Prescan,
+    ) -> Result<RawAnalysis, Cancelled> {
+        let view = self.index_view(input.path, input.language);
+        let types = view.clone().map(|v| v as Arc<dyn WorkspaceTypes>);
+        self.run_rules_through(input, view, types, cancel, prescan)
+    }
+
+    /// [`Engine::run_rules`] seeing the index through `view` (the rules' lookups) and `types` (the facts'
+    /// questions about the workspace's declarations).
+    fn run_rules_through(
+        &self,
+        input: AnalysisInput<'_>,
+        view: Option<Arc<IndexView>>,
+        types: Option<Arc<dyn WorkspaceTypes>>,
         cancel: Cancellation<'_>,
         prescan: Prescan,
     ) -> Result<RawAnalysis, Cancelled> {
@@ -257,13 +313,7 @@ impl Engine {
             disabled,
         } = input;
         cancel.check()?;
-        let view = self.index_view(path, language);
-        let facts = FileFacts::compute_in_workspace(
-            language,
-            tree,
-            source,
-            view.clone().map(|v| v as Arc<dyn WorkspaceTypes>),
-        );
+        let facts = FileFacts::compute_in_workspace(language, tree, source, types);
         let ctx = RuleContext::new(path, language, source, tree, &facts, &self.kb)
             .with_sql_settings(&self.config.sql)
             .with_index(view.as_deref());

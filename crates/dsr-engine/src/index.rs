@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex};
 
 use dsr_core::Language;
 use dsr_semantic::facts::{FileFacts, WorkspaceTypes};
-use dsr_semantic::index::{CallSite, EffectSite, FileSummary, RecordedQuestions, WorkspaceIndex};
+use dsr_semantic::index::{CallSite, EffectSite, RecordedQuestions, WorkspaceIndex};
 
 use crate::engine::{Engine, IndexPass};
+pub use dsr_semantic::index::{AnalysisReads, FileSummary};
 
 /// Runs `task` for every index below `count`, sequentially or on a thread pool (the CLI passes rayon's);
 /// each task says how many files it summarized (for progress).
@@ -30,7 +31,7 @@ pub fn build(
     read: &(dyn Fn(&Path, Language) -> Option<String> + Sync),
     map: Mapper<'_>,
 ) -> WorkspaceIndex {
-    build_with(engine, root, files, read, map, Lifetime::Changing)
+    build_with(engine, root, files, read, map, Lifetime::Changing, None)
 }
 
 /// As [`build`], for an index that answers one run and never changes (the CLI's): the same answers, in less
@@ -44,7 +45,50 @@ pub fn build_once(
     read: &(dyn Fn(&Path, Language) -> Option<String> + Sync),
     map: Mapper<'_>,
 ) -> WorkspaceIndex {
-    build_with(engine, root, files, read, map, Lifetime::Once)
+    build_with(engine, root, files, read, map, Lifetime::Once, None)
+}
+
+/// [`build_once`] taking the summaries of unchanged files from `store` instead of parsing them, and keeping
+/// those it makes there: a file is parsed only when its text changed, or when the workspace's declarations
+/// answer what its summary asked of them otherwise than when the summary was kept. Gives the index
+/// [`build_once`] gives.
+pub fn build_once_stored(
+    engine: &Engine,
+    root: PathBuf,
+    files: &[(PathBuf, Language)],
+    read: &(dyn Fn(&Path, Language) -> Option<String> + Sync),
+    map: Mapper<'_>,
+    store: &dyn SummaryStore,
+) -> WorkspaceIndex {
+    build_with(engine, root, files, read, map, Lifetime::Once, Some(store))
+}
+
+/// Which summary of a file a [`SummaryStore`] keeps: the first, made without the workspace's declarations
+/// (every question about them answered "nothing": a function of the file's path and text, and the tool and
+/// configuration), or the one made again through the linked declarations (a function of those and of the
+/// answers its questions got).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SummaryPass {
+    First,
+    Again,
+}
+
+/// Summaries kept between builds (the CLI keeps them in its result cache, for one tool and configuration).
+/// Each is kept with the questions its facts asked of the workspace's declarations and the answers they got,
+/// by the file's path and text: a kept summary is the one a build would make when the declarations answer
+/// its questions alike.
+pub trait SummaryStore: Sync {
+    /// The summary kept for the file at `path` made of `text` in `pass`, with what it asked.
+    fn get(&self, path: &Path, text: &str, pass: SummaryPass) -> Option<(FileSummary, AnalysisReads)>;
+    /// Keeps a summary just made (before the build drops any of its call sites).
+    fn put(
+        &self,
+        path: &Path,
+        text: &str,
+        pass: SummaryPass,
+        summary: &FileSummary,
+        reads: &AnalysisReads,
+    );
 }
 
 /// Whether the index will be changed and linked again after it is built.
@@ -77,6 +121,7 @@ fn build_with(
     read: &(dyn Fn(&Path, Language) -> Option<String> + Sync),
     map: Mapper<'_>,
     lifetime: Lifetime,
+    store: Option<&dyn SummaryStore>,
 ) -> WorkspaceIndex {
     let mut index = WorkspaceIndex::with_root(root);
     let files: Vec<&(PathBuf, Language)> = files
@@ -90,7 +135,9 @@ fn build_with(
         map(
             &|g| {
                 let folder = &folders[g];
-                for (i, summarized) in summarize_folder(engine, layout, &files, folder, read) {
+                for (i, summarized) in
+                    summarize_folder(engine, layout, &files, folder, read, store)
+                {
                     *lock(&slots[i]) = Some(summarized);
                 }
                 folder.len()
@@ -199,12 +246,7 @@ fn build_with(
             let Some(text) = read(path, *language) else {
                 return 1;
             };
-            let mut summary = engine.summarize_source(
-                path,
-                *language,
-                &text,
-                IndexPass::Effects(Some(&declarations)),
-            );
+            let mut summary = summarize_again(engine, &declarations, path, *language, &text, store);
             if lifetime == Lifetime::Once {
                 declarations.keep_resolvable_calls(path, &mut summary);
             }
@@ -254,6 +296,32 @@ fn build_with(
     }
     note_memory("built");
     index
+}
+
+/// A file's summary through the linked declarations, from `store` when it kept one whose questions they answer
+/// alike, else made (and kept there).
+fn summarize_again(
+    engine: &Engine,
+    declarations: &dsr_semantic::index::IndexSnapshot,
+    path: &Path,
+    language: Language,
+    text: &str,
+    store: Option<&dyn SummaryStore>,
+) -> FileSummary {
+    // A file the index gives no view is summarized as without a workspace: nothing asked, nothing kept.
+    let (Some(store), Some(view)) = (store, declarations.view(path, language)) else {
+        return engine.summarize_source(path, language, text, IndexPass::Effects(Some(declarations)));
+    };
+    if let Some((summary, reads)) = store.get(path, text, SummaryPass::Again) {
+        if !reads.answered_differently(&view) {
+            return summary;
+        }
+    }
+    // Through a recorder answering as the declarations do: the same summary, with what it asked.
+    let questions = Arc::new(RecordedQuestions::answering_with(view));
+    let summary = engine.summarize_source(path, language, text, IndexPass::Recording(&questions));
+    store.put(path, text, SummaryPass::Again, &summary, &questions.reads());
+    summary
 }
 
 /// What one function of a summary does: its effects and its calls.
@@ -343,6 +411,7 @@ fn summarize_folder(
     files: &[&(PathBuf, Language)],
     folder: &[usize],
     read: &(dyn Fn(&Path, Language) -> Option<String> + Sync),
+    store: Option<&dyn SummaryStore>,
 ) -> Vec<(usize, Summarized)> {
     let texts: Vec<(usize, String)> = folder
         .iter()
@@ -353,7 +422,7 @@ fn summarize_folder(
         .collect();
     let mut out = Vec::with_capacity(texts.len());
     for part in texts.chunks(FILES_PER_PART) {
-        summarize_part(engine, layout, files, part, &mut out);
+        summarize_part(engine, layout, files, part, store, &mut out);
     }
     out
 }
@@ -363,6 +432,7 @@ fn summarize_part(
     layout: &WorkspaceIndex,
     files: &[&(PathBuf, Language)],
     texts: &[(usize, String)],
+    store: Option<&dyn SummaryStore>,
     out: &mut Vec<(usize, Summarized)>,
 ) {
     let limit = engine.config().limits.parse_timeout;
@@ -371,8 +441,25 @@ fn summarize_part(
         texts.iter().map(|_| std::cell::OnceCell::new()).collect();
     // Per parsed file (by position in `texts`): whether its tree is kept, and its summary.
     let mut held: Vec<(usize, bool, Summarized)> = Vec::with_capacity(texts.len());
+    // A kept first summary stands for one made here only in a part of one file: a larger part summarizes its
+    // files again through each other's declarations, from their trees.
+    let store = store.filter(|_| texts.len() == 1);
     for (k, (i, text)) in texts.iter().enumerate() {
         let (path, language) = files[*i];
+        if let Some((summary, reads)) =
+            store.and_then(|store| store.get(path, text, SummaryPass::First))
+        {
+            let questions = Arc::new(RecordedQuestions::from_reads(&reads));
+            out.push((
+                *i,
+                Summarized {
+                    summary,
+                    questions,
+                    in_folder: false,
+                },
+            ));
+            continue;
+        }
         let questions = Arc::new(RecordedQuestions::new());
         // A file that does not parse in time has an empty summary that asks nothing (as `summarize_source`).
         let Ok(parsed) = crate::parse::parse(*language, text, limit) else {
@@ -395,6 +482,9 @@ fn summarize_part(
         );
         let summary = engine.summarize_facts(path, *language, text, parsed.as_ref(), &facts);
         drop(facts);
+        if let Some(store) = store {
+            store.put(path, text, SummaryPass::First, &summary, &questions.reads());
+        }
         // Only the tree of a file that asked what its folder may answer is kept; the others go at once, so
         // that the next file is parsed into memory still in the cache.
         let kept = questions.may_be_answered_nearby();

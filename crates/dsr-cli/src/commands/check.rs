@@ -4,12 +4,14 @@
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use dsr_core::config::Selector;
 use dsr_core::{Config, FindingKind, Language, Severity};
-use dsr_engine::{Engine, FixMode, Intake};
+use dsr_engine::index::AnalysisReads;
+use dsr_engine::{AnalysisInput, Engine, FixMode, Intake};
 use rayon::prelude::*;
 
 use super::Run;
@@ -254,7 +256,9 @@ impl Run for CheckArgs {
         } else {
             open_cache(self.cache_dir.as_deref(), &root, &engine, !self.no_index)
         };
-        // With the index, entries depend on the whole workspace; the index is built only when some file misses.
+        // With the index, an entry holds while the workspace is unchanged (its fingerprint: no index is built
+        // when every file hits so), and after a change while the new index answers what the entry's analysis
+        // read of it alike.
         let mut workspace = None;
         let mut index_needed = !self.no_index;
         if let (Some(cache), true) = (&cache, index_needed) {
@@ -312,12 +316,34 @@ impl Run for CheckArgs {
                         })
                     })
                 };
-                // Built for this run only: the index keeps no call site it will not need.
-                dsr_engine::index::build_once(&engine, root.clone(), &files, &read, map)
+                // Built for this run only: the index keeps no call site it will not need. With the cache, the
+                // summaries of unchanged files are taken from it rather than parsed again.
+                let Some(cache) = &cache else {
+                    return dsr_engine::index::build_once(&engine, root.clone(), &files, &read, map);
+                };
+                let summaries = cache.summaries();
+                let index = dsr_engine::index::build_once_stored(
+                    &engine,
+                    root.clone(),
+                    &files,
+                    &read,
+                    map,
+                    &summaries,
+                );
+                let (taken, made) = summaries.counts();
+                // Summaries taken as kept against those made (each a parse): for tests and measurements.
+                tracing::info!(
+                    target: "dsr_cli",
+                    summaries_taken = taken,
+                    summaries_made = made,
+                    "workspace index summaries"
+                );
+                index
             });
             timings.index = Some((phase, index.len()));
             engine.set_index(Some(index.snapshot()));
         }
+        let counts = Counts::default();
         let limits = intake.limits();
         let mut skipped: Vec<Skipped> = discovery.skipped;
         let mut checked = Vec::with_capacity(discovery.files.len());
@@ -389,7 +415,7 @@ impl Run for CheckArgs {
                 |candidate| {
                     let result = scan::load(candidate, &intake).and_then(|file| match &cache {
                         Some(cache) => {
-                            check_file_cached(&engine, file, cache, workspace, keep_names)
+                            check_file_cached(&engine, file, cache, workspace, keep_names, &counts)
                         }
                         None => check_file(&engine, file, fix_mode, keep_names),
                     });
@@ -403,6 +429,13 @@ impl Run for CheckArgs {
                     Err(skip) => skipped.push(skip),
                 }
             }
+            // Where findings came from: deterministic counts for tests and measurements (`DSR_LOG=info`).
+            tracing::info!(
+                target: "dsr_cli",
+                analysed = counts.analysed.load(Ordering::Relaxed),
+                from_cache = counts.from_cache.load(Ordering::Relaxed),
+                "files analysed"
+            );
             if let Some(cache) = cache {
                 let dir = cache.dir().to_path_buf();
                 if let Err(err) = cache.save(|display| root.join(display).exists()) {
@@ -575,19 +608,41 @@ fn open_cache(dir: Option<&Path>, root: &Path, engine: &Engine, index: bool) -> 
     }
 }
 
-/// [`check_file`] through the result cache: a file whose key matches an entry is not analysed.
+/// How many files a run analysed, and how many it took from the result cache.
+#[derive(Default)]
+struct Counts {
+    analysed: AtomicUsize,
+    from_cache: AtomicUsize,
+}
+
+/// [`check_file`] through the result cache: a file whose key matches an entry is not analysed, nor one whose
+/// entry is of the same text and read what the index answers alike now (the workspace changed elsewhere).
 fn check_file_cached(
     engine: &Engine,
     file: SourceFile,
     cache: &Cache,
     workspace: Option<cache::Digest>,
     keep_names: bool,
+    counts: &Counts,
 ) -> Result<Checked, Skipped> {
-    let key = FileKey::of(&file.text);
-    let key = workspace.map_or(key, |fingerprint| key.with_dependency(fingerprint));
+    let content = FileKey::of(&file.text);
+    let key = workspace.map_or(content, |fingerprint| content.with_dependency(fingerprint));
     let bytes = file.text.len() as u64;
     let language = file.language;
-    if let Some(findings) = cache.get(&file.display, key) {
+    let path = Path::new(&file.display);
+    let hit = cache.get(&file.display, key).map(|f| (f, None)).or_else(|| {
+        // The workspace changed: the entry holds if what its analysis read is answered alike. Written again
+        // under the new fingerprint, so that the next run over the same tree takes it at once.
+        let (findings, reads) = cache.get_if(&file.display, content, |reads| {
+            workspace.is_some() && engine.index_holds(path, language, reads)
+        })?;
+        Some((findings, Some(reads)))
+    });
+    if let Some((findings, reads)) = hit {
+        counts.from_cache.fetch_add(1, Ordering::Relaxed);
+        if let Some(reads) = reads {
+            cache.put_read(&file.display, key, reads, &findings);
+        }
         return Ok(Checked::new(
             file,
             findings,
@@ -601,13 +656,52 @@ fn check_file_cached(
             keep_names,
         ));
     }
+    counts.analysed.fetch_add(1, Ordering::Relaxed);
     let display = file.display.clone();
-    let checked = check_file(engine, file, None, keep_names)?;
+    let (checked, reads) = check_file_recording(engine, file, keep_names)?;
     // A rule that failed is reported again next time rather than remembered as no findings.
     if checked.failures.is_empty() {
-        cache.put(&display, key, &checked.findings);
+        cache.put_read(&display, key, reads, &checked.findings);
     }
     Ok(checked)
+}
+
+/// [`check_file`] (no fixes) noting what the analysis read of the index, for the result cache (`None`: no
+/// index, or none the file's analysis could see).
+fn check_file_recording(
+    engine: &Engine,
+    file: SourceFile,
+    keep_names: bool,
+) -> Result<(Checked, Option<AnalysisReads>), Skipped> {
+    let bytes = file.text.len() as u64;
+    let language = file.language;
+    let limit = engine.config().limits.parse_timeout;
+    let (result, elapsed) = scan::file_time(|| {
+        let tree = dsr_engine::parse::parse(language, &file.text, limit)?;
+        Ok(engine.analyze_recording(AnalysisInput::new(
+            Path::new(&file.display),
+            language,
+            &file.text,
+            tree.as_ref(),
+        )))
+    });
+    let (analysis, reads) = result.map_err(|skip| Skipped {
+        display: file.display.clone(),
+        reason: SkipReason::Limit(skip),
+    })?;
+    let checked = Checked::new(
+        file,
+        analysis.findings,
+        analysis.failures,
+        0,
+        FileCost {
+            language,
+            bytes,
+            elapsed,
+        },
+        keep_names,
+    );
+    Ok((checked, reads))
 }
 
 fn check_file(

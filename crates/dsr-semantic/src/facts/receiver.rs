@@ -9,7 +9,7 @@ use tree_sitter::Node;
 use super::{bare_type, compact, Call, FileFacts, Origin};
 
 /// What a call's receiver is bound to, as far as the file shows.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ReceiverType {
     /// A type or constructor resolved through the imports (`github.com/redis/go-redis/v9.Client`,
     /// `ioredis`, `redis::Client::open`, `std::collections::HashMap::new`).

@@ -33,7 +33,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::facts::{Call, FileFacts, ReceiverType, WorkspaceTypes};
 pub use layout::{Layout, Place};
-pub use questions::RecordedQuestions;
+pub use questions::{AnalysisReads, IndexLookup, RecordedQuestions};
 pub use summary::{
     Arg, CallSite, Effect, EffectSite, FileSummary, FunctionSummary, ParamSummary, TypeRef,
     TypeSummary, WriteKind,
@@ -430,9 +430,27 @@ impl IndexSnapshot {
             exclude,
             place,
             language,
+            record: None,
+        }))
+    }
+
+    /// [`IndexSnapshot::view`] that notes every question asked through it, with its answer, in `record`
+    /// ([`RecordedQuestions::reads`]): what the analysis read of the index, to be asked again of a later index.
+    pub fn recording_view(
+        &self,
+        path: &Path,
+        language: Language,
+        record: Arc<RecordedQuestions>,
+    ) -> Option<Arc<IndexView>> {
+        let view = self.view(path, language)?;
+        let view = Arc::try_unwrap(view).ok()?;
+        Some(Arc::new(IndexView {
+            record: Some(record),
+            ..view
         }))
     }
 }
+
 
 impl Linked {
     fn build(files: Vec<LinkedFile>, generation: u64) -> Linked {
@@ -1208,6 +1226,8 @@ pub struct IndexView {
     exclude: Option<usize>,
     place: Place,
     language: Language,
+    /// Where the questions asked through this view are noted, when they are.
+    record: Option<Arc<RecordedQuestions>>,
 }
 
 /// What the index knows about a call: the effects of the functions it reaches.
@@ -1216,6 +1236,18 @@ pub struct CallEffects<'a> {
     pub targets: Targets,
     pub effects: Vec<Propagated>,
     pub linked: &'a Linked,
+}
+
+/// The digest of a remote effect found through the index, with its file by path (files' numbers differ
+/// from one index to the next).
+fn remote_digest((effect, path): &(Propagated, &Path)) -> u64 {
+    questions::answer_digest(&(
+        &effect.effect,
+        path,
+        effect.range,
+        effect.confidence,
+        effect.depth,
+    ))
 }
 
 impl CallEffects<'_> {
@@ -1258,21 +1290,156 @@ impl IndexView {
         if call.is_new && call.path.is_none() {
             return None;
         }
-        // The file's own imports resolved its calls' paths and receivers already.
-        let resolver = self.resolver(&[], true);
         let receiver = call.receiver.map(|_| facts.receiver_type(call));
-        let targets = resolver.call(
+        let found = self.call_effects_of(
             &call.callee_text,
             call.path.as_deref(),
             call.method.as_deref(),
             receiver.as_ref(),
-        )?;
+        );
+        if let Some(record) = &self.record {
+            record.note_lookup(
+                IndexLookup::CallEffects {
+                    callee: call.callee_text.to_string(),
+                    path: call.path.as_deref().map(str::to_string),
+                    method: call.method.as_deref().map(str::to_string),
+                    receiver,
+                },
+                found.as_ref().map(CallEffects::digest),
+            );
+        }
+        found
+    }
+
+    fn call_effects_of(
+        &self,
+        callee: &str,
+        path: Option<&str>,
+        method: Option<&str>,
+        receiver: Option<&ReceiverType>,
+    ) -> Option<CallEffects<'_>> {
+        // The file's own imports resolved its calls' paths and receivers already.
+        let resolver = self.resolver(&[], true);
+        let targets = resolver.call(callee, path, method, receiver)?;
         let effects = shared_effects(&self.linked.effects, &targets);
         Some(CallEffects {
             targets,
             effects,
             linked: &self.linked,
         })
+    }
+
+    /// The most telling remote effect a call of the file reaches in other files — a write a repeat
+    /// duplicates, then a mutation, then any, the nearest first — with the file it happens in: what the
+    /// remote-calls model reads of [`IndexView::call_effects`]. Asked (and recorded) apart from it, since a
+    /// call into a function that reaches nothing remote answers as a call the index does not resolve: an
+    /// analysis that asked only this of a call holds whatever else the function does.
+    pub fn remote_effect(
+        &self,
+        facts: &FileFacts<'_>,
+        call: &Call<'_>,
+    ) -> Option<(Propagated, &Path)> {
+        if call.is_new && call.path.is_none() {
+            return None;
+        }
+        let receiver = call.receiver.map(|_| facts.receiver_type(call));
+        let found = self.remote_effect_of(
+            &call.callee_text,
+            call.path.as_deref(),
+            call.method.as_deref(),
+            receiver.as_ref(),
+        );
+        if let Some(record) = &self.record {
+            record.note_lookup(
+                IndexLookup::RemoteEffect {
+                    callee: call.callee_text.to_string(),
+                    path: call.path.as_deref().map(str::to_string),
+                    method: call.method.as_deref().map(str::to_string),
+                    receiver,
+                },
+                found.as_ref().map(remote_digest),
+            );
+        }
+        found
+    }
+
+    fn remote_effect_of(
+        &self,
+        callee: &str,
+        path: Option<&str>,
+        method: Option<&str>,
+        receiver: Option<&ReceiverType>,
+    ) -> Option<(Propagated, &Path)> {
+        let effects = self.call_effects_of(callee, path, method, receiver)?;
+        let rank = |e: &Effect| match e {
+            Effect::Remote {
+                duplicate: Some(_), ..
+            } => 3,
+            Effect::Remote { mutation: true, .. } => 2,
+            Effect::Remote { .. } => 1,
+            _ => 0,
+        };
+        let best = effects
+            .effects
+            .iter()
+            .filter(|e| rank(&e.effect) > 0)
+            .max_by_key(|e| (rank(&e.effect), std::cmp::Reverse(e.depth)))?;
+        Some((best.clone(), self.linked.path(best.file)))
+    }
+
+    /// The digest of [`IndexView::remote_effect`]'s answer ([`IndexLookup::ask`]).
+    pub(crate) fn remote_effect_digest(
+        &self,
+        callee: &str,
+        path: Option<&str>,
+        method: Option<&str>,
+        receiver: Option<&ReceiverType>,
+    ) -> Option<u64> {
+        self.remote_effect_of(callee, path, method, receiver)
+            .as_ref()
+            .map(remote_digest)
+    }
+
+    /// The digest of [`IndexView::call_effects`]'s answer for a call written so ([`IndexLookup::ask`]).
+    pub(crate) fn call_effects_digest(
+        &self,
+        callee: &str,
+        path: Option<&str>,
+        method: Option<&str>,
+        receiver: Option<&ReceiverType>,
+    ) -> Option<u64> {
+        self.call_effects_of(callee, path, method, receiver)
+            .map(|found| found.digest())
+    }
+}
+
+impl CallEffects<'_> {
+    /// What an analysis can read of the answer, with files named by path (their numbers differ from one
+    /// index to the next): the functions reached (name and range) and each effect where it happens.
+    fn digest(&self) -> u64 {
+        let functions: Vec<_> = self
+            .targets
+            .functions
+            .iter()
+            .map(|&target| {
+                let function = self.linked.function(target);
+                (self.linked.path(target.0), &function.name, function.range)
+            })
+            .collect();
+        let effects: Vec<_> = self
+            .effects
+            .iter()
+            .map(|e| {
+                (
+                    &e.effect,
+                    self.linked.path(e.file),
+                    e.range,
+                    e.confidence,
+                    e.depth,
+                )
+            })
+            .collect();
+        questions::answer_digest(&(self.targets.confidence, functions, effects))
     }
 }
 
@@ -1282,6 +1449,24 @@ impl IndexView {
     /// or a client with a timeout): the file and range of one such call. `None` when some caller does not, or
     /// no caller is known. The file's own callers are read from its summary in the index.
     pub fn bounded_by_callers(&self, function: &str, param: usize) -> Option<(&Path, TextRange)> {
+        let found = self.bounded_by_callers_unrecorded(function, param);
+        if let Some(record) = &self.record {
+            record.note_lookup(
+                IndexLookup::BoundedByCallers {
+                    function: function.to_string(),
+                    param,
+                },
+                found.as_ref().map(questions::answer_digest),
+            );
+        }
+        found
+    }
+
+    pub(crate) fn bounded_by_callers_unrecorded(
+        &self,
+        function: &str,
+        param: usize,
+    ) -> Option<(&Path, TextRange)> {
         let file = self.exclude?;
         let index = self.linked.files[file].summary.function(function)?;
         let &(at, range) = self.linked.bounded_params.get(&(file, index, param))?;
@@ -1295,6 +1480,24 @@ impl IndexView {
     /// Rust crate: the file, the range of the claim and whether the lock expires. A TS class lives in one
     /// file, which its own analysis sees whole.
     pub fn lock_taken_by_type(&self, owner: &str, key: &str) -> Option<(&Path, TextRange, bool)> {
+        let found = self.lock_taken_by_type_unrecorded(owner, key);
+        if let Some(record) = &self.record {
+            record.note_lookup(
+                IndexLookup::LockTakenByType {
+                    owner: owner.to_string(),
+                    key: key.to_string(),
+                },
+                found.as_ref().map(questions::answer_digest),
+            );
+        }
+        found
+    }
+
+    pub(crate) fn lock_taken_by_type_unrecorded(
+        &self,
+        owner: &str,
+        key: &str,
+    ) -> Option<(&Path, TextRange, bool)> {
         let scope_here = scope(&self.place);
         for (id, file) in self.linked.files.iter().enumerate() {
             if Some(id) == self.exclude

@@ -14,9 +14,10 @@ use std::sync::{Arc, Mutex};
 use rustc_hash::FxHashMap;
 
 use crate::facts::{ReceiverType, WorkspaceTypes};
+use crate::index::IndexView;
 
 /// One question of [`WorkspaceTypes`], with its arguments.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 enum TypeQuestion {
     Field {
         owner: ReceiverType,
@@ -59,6 +60,117 @@ impl TypeQuestion {
 pub struct RecordedQuestions {
     answering: Option<Arc<dyn WorkspaceTypes>>,
     asked: Mutex<FxHashMap<TypeQuestion, Option<ReceiverType>>>,
+    /// What a file's *analysis* asked of the linked index beyond the facts' type questions (the effects of a
+    /// call, the callers' bounds of a parameter, a lock another method takes), with a digest of each answer:
+    /// noted by an [`IndexView`] made to record ([`IndexSnapshot::recording_view`]). With the type questions,
+    /// everything an analysis reads of the index: an analysis is a function of the file's text and these
+    /// answers, so under an index that answers each of them alike it gives the same findings.
+    looked_up: Mutex<FxHashMap<IndexLookup, Option<u64>>>,
+}
+
+/// One question an analysis asks of the linked index (besides [`TypeQuestion`]s), by its arguments.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum IndexLookup {
+    /// [`IndexView::call_effects`]: a call, as the resolver reads it.
+    CallEffects {
+        callee: String,
+        path: Option<String>,
+        method: Option<String>,
+        receiver: Option<ReceiverType>,
+    },
+    /// [`IndexView::remote_effect`]: a call, as the resolver reads it.
+    RemoteEffect {
+        callee: String,
+        path: Option<String>,
+        method: Option<String>,
+        receiver: Option<ReceiverType>,
+    },
+    /// [`IndexView::bounded_by_callers`].
+    BoundedByCallers { function: String, param: usize },
+    /// [`IndexView::lock_taken_by_type`].
+    LockTakenByType { owner: String, key: String },
+}
+
+impl IndexLookup {
+    /// The digest of the answer `view` gives (`None`: no answer).
+    pub fn ask(&self, view: &IndexView) -> Option<u64> {
+        match self {
+            IndexLookup::CallEffects {
+                callee,
+                path,
+                method,
+                receiver,
+            } => view.call_effects_digest(
+                callee,
+                path.as_deref(),
+                method.as_deref(),
+                receiver.as_ref(),
+            ),
+            IndexLookup::RemoteEffect {
+                callee,
+                path,
+                method,
+                receiver,
+            } => view.remote_effect_digest(
+                callee,
+                path.as_deref(),
+                method.as_deref(),
+                receiver.as_ref(),
+            ),
+            IndexLookup::BoundedByCallers { function, param } => view
+                .bounded_by_callers_unrecorded(function, *param)
+                .map(|answer| answer_digest(&answer)),
+            IndexLookup::LockTakenByType { owner, key } => view
+                .lock_taken_by_type_unrecorded(owner, key)
+                .map(|answer| answer_digest(&answer)),
+        }
+    }
+}
+
+/// A digest of an answer's `Debug` text: stable within one build of the program (the result cache keeps
+/// one build's results apart from another's), and naming files by path, not by their place in one index.
+pub(crate) fn answer_digest(answer: &impl std::fmt::Debug) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(format!("{answer:?}").as_bytes())
+}
+
+/// Whether `view` answers one of `types` or `lookups` otherwise than recorded.
+fn answered_differently<'q>(
+    mut types: impl Iterator<Item = (&'q TypeQuestion, &'q Option<ReceiverType>)>,
+    mut lookups: impl Iterator<Item = (&'q IndexLookup, &'q Option<u64>)>,
+    view: &IndexView,
+) -> bool {
+    types.any(|(question, answer)| question.ask(view) != *answer)
+        || lookups.any(|(lookup, answer)| lookup.ask(view) != *answer)
+}
+
+/// Everything one analysis read of the index ([`RecordedQuestions`]), held apart from the analysis: kept with
+/// its findings (on disk by `check`'s result cache, with a file's summary or its findings) and asked again of a later
+/// index to tell whether the findings still hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AnalysisReads {
+    types: Vec<(TypeQuestion, Option<ReceiverType>)>,
+    lookups: Vec<(IndexLookup, Option<u64>)>,
+}
+
+impl AnalysisReads {
+    /// Whether `view` answers some question otherwise than it was answered: if not, analysing the file again
+    /// with `view` gives the findings it gave.
+    pub fn answered_differently(&self, view: &IndexView) -> bool {
+        answered_differently(
+            self.types.iter().map(|(q, a)| (q, a)),
+            self.lookups.iter().map(|(q, a)| (q, a)),
+            view,
+        )
+    }
+
+    /// How many questions were asked.
+    pub fn len(&self) -> usize {
+        self.types.len() + self.lookups.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl RecordedQuestions {
@@ -72,8 +184,47 @@ impl RecordedQuestions {
     pub fn answering_with(types: Arc<dyn WorkspaceTypes>) -> Self {
         RecordedQuestions {
             answering: Some(types),
-            asked: Mutex::default(),
+            ..Self::default()
         }
+    }
+
+    /// The questions of `reads` with the answers they got, as if asked of this recorder (a summary kept from
+    /// an earlier build: whether its questions are answered alike is asked as of one just made). It answers
+    /// any further question "nothing".
+    pub fn from_reads(reads: &AnalysisReads) -> Self {
+        RecordedQuestions {
+            asked: Mutex::new(reads.types.iter().cloned().collect()),
+            ..Self::default()
+        }
+    }
+
+    /// Notes a question of an analysis and the digest of its answer.
+    pub(crate) fn note_lookup(&self, lookup: IndexLookup, answer: Option<u64>) {
+        self.looked_up
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(lookup)
+            .or_insert(answer);
+    }
+
+    /// Everything asked so far, with the answers, apart from this recorder.
+    pub fn reads(&self) -> AnalysisReads {
+        let mut types: Vec<_> = self
+            .asked()
+            .iter()
+            .map(|(q, a)| (q.clone(), a.clone()))
+            .collect();
+        let mut lookups: Vec<_> = self
+            .looked_up
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(q, a)| (q.clone(), *a))
+            .collect();
+        // In a stable order, so that the same reads serialize alike.
+        types.sort_by_cached_key(|(q, _)| format!("{q:?}"));
+        lookups.sort_by_cached_key(|(q, _)| format!("{q:?}"));
+        AnalysisReads { types, lookups }
     }
 
     fn asked(&self) -> std::sync::MutexGuard<'_, FxHashMap<TypeQuestion, Option<ReceiverType>>> {

@@ -944,20 +944,7 @@ fn index_remote(
     index: usize,
 ) -> Option<RemoteCall> {
     use crate::index::Effect;
-    let effects = workspace?.call_effects(facts, call)?;
-    let rank = |e: &Effect| match e {
-        Effect::Remote {
-            duplicate: Some(_), ..
-        } => 3,
-        Effect::Remote { mutation: true, .. } => 2,
-        Effect::Remote { .. } => 1,
-        _ => 0,
-    };
-    let best = effects
-        .effects
-        .iter()
-        .filter(|e| rank(&e.effect) > 0)
-        .max_by_key(|e| (rank(&e.effect), std::cmp::Reverse(e.depth)))?;
+    let (best, path) = workspace?.remote_effect(facts, call)?;
     let Effect::Remote {
         kind,
         method,
@@ -976,7 +963,7 @@ fn index_remote(
         mutation: mutation.then_some(index),
         write: duplicate.clone().map(|kind| Write { call: index, kind }),
         external: Some(External {
-            path: effects.path(best).to_path_buf(),
+            path: path.to_path_buf(),
             range: best.range,
             confidence: best.confidence,
             depth: best.depth,
