@@ -579,6 +579,57 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_of_the_same_text_holds_when_its_reads_are_answered_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path(), &key("c")).unwrap();
+        let reads = AnalysisReads::default();
+        let key = FileKey::of("a").with_dependency(1);
+        cache.put_read("a.go", key, Some(reads.clone()), &[finding("one")]);
+        cache.save(|_| true).unwrap();
+        let cache = Cache::open(dir.path(), &key("c")).unwrap();
+        // Another workspace: the exact key misses, the entry holds if its reads do.
+        let elsewhere = FileKey::of("a").with_dependency(2);
+        assert_eq!(cache.get("a.go", elsewhere), None);
+        let held = cache.get_if("a.go", FileKey::of("a"), |kept| kept == Some(&reads));
+        assert_eq!(held, Some((vec![finding("one")], Some(reads))));
+        assert_eq!(cache.get_if("a.go", FileKey::of("a"), |_| false), None);
+        assert_eq!(
+            cache.get_if("a.go", FileKey::of("b"), |_| true),
+            None,
+            "text"
+        );
+    }
+
+    #[test]
+    fn summaries_are_read_back_only_for_the_same_text_and_damage_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path(), &key("c")).unwrap();
+        let summaries = cache.summaries();
+        let path = Path::new("billing/gateway.go");
+        let summary = FileSummary::default();
+        let reads = AnalysisReads::default();
+        assert_eq!(summaries.get(path, "a", SummaryPass::First), None);
+        summaries.put(path, "a", SummaryPass::First, &summary, &reads);
+        assert_eq!(
+            summaries.get(path, "a", SummaryPass::First),
+            Some((summary.clone(), reads.clone()))
+        );
+        assert_eq!(summaries.get(path, "b", SummaryPass::First), None, "text");
+        assert_eq!(summaries.get(path, "a", SummaryPass::Again), None, "pass");
+        assert_eq!(summaries.counts(), (1, 1));
+        let file = summaries.file(path, SummaryPass::First);
+        for damage in [b"{\"content\":".to_vec(), b"not json".to_vec(), Vec::new()] {
+            std::fs::write(&file, damage).unwrap();
+            assert_eq!(summaries.get(path, "a", SummaryPass::First), None);
+            summaries.put(path, "a", SummaryPass::First, &summary, &reads);
+            assert!(
+                summaries.get(path, "a", SummaryPass::First).is_some(),
+                "rewritten"
+            );
+        }
+    }
+
+    #[test]
     fn a_damaged_bucket_is_ignored_and_rewritten() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(dir.path(), &key("c")).unwrap();

@@ -907,7 +907,18 @@ mod result_cache {
 
     /// The same report as a run without the cache.
     fn fresh(dir: &Path) -> String {
-        run(dir, &["check", "--format", "json", "--fail-on", "none", "--no-cache"]).stdout
+        run(
+            dir,
+            &[
+                "check",
+                "--format",
+                "json",
+                "--fail-on",
+                "none",
+                "--no-cache",
+            ],
+        )
+        .stdout
     }
 
     const GATEWAY_GO: &str = "package billing\n\nimport \"net/http\"\n\nfunc Capture(url string) error {\n\treq, _ := http.NewRequest(http.MethodPost, url, nil)\n\tresp, err := http.DefaultClient.Do(req)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn resp.Body.Close()\n}\n";
@@ -956,27 +967,42 @@ mod result_cache {
     fn a_changed_callee_reanalyses_its_caller_and_not_an_unrelated_file() {
         let dir = shop();
         let cold = sources(dir.path());
-        assert_eq!((cold.analysed, cold.from_cache, cold.summaries_made), (3, 0, Some(3)));
+        assert_eq!(
+            (cold.analysed, cold.from_cache, cold.summaries_made),
+            (3, 0, Some(3))
+        );
         assert!(cold.report.contains("DEL001"), "{}", cold.report);
         assert_eq!(cold.report, fresh(dir.path()));
         // Unchanged: everything from the cache, without building the index.
         let warm = sources(dir.path());
-        assert_eq!((warm.analysed, warm.from_cache, warm.summaries_made), (0, 3, None));
+        assert_eq!(
+            (warm.analysed, warm.from_cache, warm.summaries_made),
+            (0, 3, None)
+        );
         assert_eq!(warm.report, cold.report);
 
         change_the_helper(dir.path());
         let helper = sources(dir.path());
-        assert_eq!((helper.analysed, helper.from_cache, helper.summaries_made), (2, 1, Some(1)));
+        assert_eq!(
+            (helper.analysed, helper.from_cache, helper.summaries_made),
+            (2, 1, Some(1))
+        );
         assert!(!helper.report.contains("DEL001"), "{}", helper.report);
         assert_eq!(helper.report, fresh(dir.path()));
 
         // A leaf (nothing calls it, it calls nothing of the workspace): only it is analysed.
         change_the_leaf(dir.path());
         let leaf = sources(dir.path());
-        assert_eq!((leaf.analysed, leaf.from_cache, leaf.summaries_made), (1, 2, Some(1)));
+        assert_eq!(
+            (leaf.analysed, leaf.from_cache, leaf.summaries_made),
+            (1, 2, Some(1))
+        );
         assert_eq!(leaf.report, fresh(dir.path()));
         let warm = sources(dir.path());
-        assert_eq!((warm.analysed, warm.from_cache, warm.summaries_made), (0, 3, None));
+        assert_eq!(
+            (warm.analysed, warm.from_cache, warm.summaries_made),
+            (0, 3, None)
+        );
     }
 
     /// Kept summaries that cannot be read (cut short, not JSON, empty) are made again and rewritten: the report
@@ -1009,7 +1035,11 @@ mod result_cache {
         assert_eq!(after.report, fresh(dir.path()));
         change_the_helper(dir.path());
         let again = sources(dir.path());
-        assert_eq!((again.analysed, again.summaries_made), (2, Some(1)), "rewritten whole");
+        assert_eq!(
+            (again.analysed, again.summaries_made),
+            (2, Some(1)),
+            "rewritten whole"
+        );
         assert_eq!(again.report, fresh(dir.path()));
     }
 

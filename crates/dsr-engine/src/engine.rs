@@ -261,7 +261,13 @@ impl Engine {
         };
         let types = record.clone() as Arc<dyn WorkspaceTypes>;
         let analysis = self
-            .run_rules_through(input, Some(view), Some(types), Cancellation::NEVER, Prescan::OutOfRole)
+            .run_rules_through(
+                input,
+                Some(view),
+                Some(types),
+                Cancellation::NEVER,
+                Prescan::OutOfRole,
+            )
             .map(|raw| {
                 let roles = raw.roles.clone().unwrap_or_default();
                 self.finish(input.source, raw, || roles)
@@ -273,7 +279,12 @@ impl Engine {
     /// Whether an analysis of the file at `path` that read `reads` of the index (`None`: it had no view of one)
     /// gives the same findings under the engine's index now: the file has a view exactly when it had one, and
     /// the view answers every question alike.
-    pub fn index_holds(&self, path: &Path, language: Language, reads: Option<&AnalysisReads>) -> bool {
+    pub fn index_holds(
+        &self,
+        path: &Path,
+        language: Language,
+        reads: Option<&AnalysisReads>,
+    ) -> bool {
         match (self.index_view(path, language), reads) {
             (Some(view), Some(reads)) => !reads.answered_differently(&view),
             (None, None) => true,

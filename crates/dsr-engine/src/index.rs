@@ -79,7 +79,12 @@ pub enum SummaryPass {
 /// its questions alike.
 pub trait SummaryStore: Sync {
     /// The summary kept for the file at `path` made of `text` in `pass`, with what it asked.
-    fn get(&self, path: &Path, text: &str, pass: SummaryPass) -> Option<(FileSummary, AnalysisReads)>;
+    fn get(
+        &self,
+        path: &Path,
+        text: &str,
+        pass: SummaryPass,
+    ) -> Option<(FileSummary, AnalysisReads)>;
     /// Keeps a summary just made (before the build drops any of its call sites).
     fn put(
         &self,
@@ -135,8 +140,7 @@ fn build_with(
         map(
             &|g| {
                 let folder = &folders[g];
-                for (i, summarized) in
-                    summarize_folder(engine, layout, &files, folder, read, store)
+                for (i, summarized) in summarize_folder(engine, layout, &files, folder, read, store)
                 {
                     *lock(&slots[i]) = Some(summarized);
                 }
@@ -310,7 +314,12 @@ fn summarize_again(
 ) -> FileSummary {
     // A file the index gives no view is summarized as without a workspace: nothing asked, nothing kept.
     let (Some(store), Some(view)) = (store, declarations.view(path, language)) else {
-        return engine.summarize_source(path, language, text, IndexPass::Effects(Some(declarations)));
+        return engine.summarize_source(
+            path,
+            language,
+            text,
+            IndexPass::Effects(Some(declarations)),
+        );
     };
     if let Some((summary, reads)) = store.get(path, text, SummaryPass::Again) {
         if !reads.answered_differently(&view) {
@@ -626,6 +635,144 @@ mod tests {
         }
         // Both kinds are exercised: files the declarations change and files they do not.
         assert!(kept > 0 && kept < files.len(), "{kept} of {}", files.len());
+    }
+
+    /// A [`SummaryStore`] in memory, counting what it is asked.
+    #[derive(Default)]
+    struct MemoryStore {
+        kept:
+            Mutex<std::collections::HashMap<(PathBuf, bool), (String, FileSummary, AnalysisReads)>>,
+        taken: std::sync::atomic::AtomicUsize,
+        made: std::sync::atomic::AtomicUsize,
+    }
+
+    impl MemoryStore {
+        /// (taken, made) since the last call.
+        fn counts(&self) -> (usize, usize) {
+            use std::sync::atomic::Ordering::Relaxed;
+            (self.taken.swap(0, Relaxed), self.made.swap(0, Relaxed))
+        }
+    }
+
+    impl SummaryStore for MemoryStore {
+        fn get(
+            &self,
+            path: &Path,
+            text: &str,
+            pass: SummaryPass,
+        ) -> Option<(FileSummary, AnalysisReads)> {
+            let kept = lock(&self.kept);
+            let (kept_text, summary, reads) =
+                kept.get(&(path.to_path_buf(), pass == SummaryPass::First))?;
+            (kept_text == text).then(|| {
+                self.taken
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                (summary.clone(), reads.clone())
+            })
+        }
+
+        fn put(
+            &self,
+            path: &Path,
+            text: &str,
+            pass: SummaryPass,
+            summary: &FileSummary,
+            reads: &AnalysisReads,
+        ) {
+            self.made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            lock(&self.kept).insert(
+                (path.to_path_buf(), pass == SummaryPass::First),
+                (text.to_string(), summary.clone(), reads.clone()),
+            );
+        }
+    }
+
+    /// An index built from kept summaries is the index built from the files: the same summaries, effects and
+    /// dependents, before and after a change to one file; only the changed file is summarized again (those
+    /// whose questions the declarations answer otherwise too: here a type's file, whose fields its users ask
+    /// about).
+    #[test]
+    fn summaries_from_the_store_give_the_index_made_from_the_files() {
+        let temp = tempfile::tempdir().expect("a temporary folder");
+        let root = temp.path();
+        shop_workspace(root, true);
+        let files = vec![
+            write(root, "billing/types.go", "package billing\n\nimport \"net/http\"\n\ntype Gateway struct {\n\tclient *http.Client\n}\n"),
+            write(root, "billing/gateway.go", "package billing\n\nimport \"net/http\"\n\nfunc (g *Gateway) Capture(url string) error {\n\treq, _ := http.NewRequest(http.MethodPost, url, nil)\n\tresp, err := g.client.Do(req)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn resp.Body.Close()\n}\n"),
+            write(root, "billing/factory.go", "package billing\n\nimport (\n\t\"net/http\"\n\t\"time\"\n)\n\nfunc NewClient() *http.Client {\n\treturn &http.Client{Timeout: 10 * time.Second}\n}\n"),
+            write(root, "orders/plain.go", "package orders\n\nfunc Sum(a, b int) int { return a + b }\n"),
+            write(root, "orders/checkout.go", "package orders\n\nimport \"example.com/shop/billing\"\n\nfunc Checkout(g *billing.Gateway, url string) error {\n\tc := billing.NewClient()\n\t_, err := c.Get(url)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn g.Capture(url)\n}\n"),
+            write(root, "src/lib.rs", "pub mod client;\npub mod orders;\n"),
+            write(root, "src/client.rs", "pub struct Api {\n    pub http: reqwest::Client,\n}\n"),
+            write(root, "src/orders.rs", "use crate::client::Api;\n\npub async fn place(api: &Api, url: &str) {\n    let _ = api.http.post(url).send().await;\n}\n"),
+            write(root, "web/http.ts", "import axios from \"axios\";\nexport const api = axios.create({ timeout: 5000 });\n"),
+            write(root, "web/orders.ts", "import { api } from \"./http\";\nexport async function place(url: string) {\n  return api.post(url, {});\n}\n"),
+        ];
+        let engine = Engine::new(&[], Config::default());
+        let read = read_file;
+        let store = MemoryStore::default();
+        let same = |stored: &WorkspaceIndex, fresh: &WorkspaceIndex| {
+            for (path, _) in &files {
+                assert_eq!(
+                    stored.summary(path),
+                    fresh.summary(path),
+                    "{}",
+                    path.display()
+                );
+                assert_eq!(
+                    stored.effects_of(path),
+                    fresh.effects_of(path),
+                    "{}",
+                    path.display()
+                );
+                assert_eq!(
+                    stored.dependents(path),
+                    fresh.dependents(path),
+                    "{}",
+                    path.display()
+                );
+            }
+        };
+        let root = root.to_path_buf();
+        let filled = build_once_stored(&engine, root.clone(), &files, &read, &sequential, &store);
+        let fresh = build_once(&engine, root.clone(), &files, &read, &sequential);
+        same(&filled, &fresh);
+        let (taken, made) = store.counts();
+        assert_eq!(taken, 0);
+        // Every first summary, and the second ones of the files whose questions the declarations answer.
+        assert!(made > files.len(), "{made}");
+        let again = made - files.len();
+
+        let stored = build_once_stored(&engine, root.clone(), &files, &read, &sequential, &store);
+        same(&stored, &fresh);
+        assert_eq!(
+            store.counts(),
+            (files.len() + again, 0),
+            "nothing made again"
+        );
+
+        // One file changes (its method moves down a line): it alone is summarized again.
+        write(
+            &root,
+            "billing/gateway.go",
+            &format!(
+                "// Gateway.\n{}",
+                std::fs::read_to_string(root.join("billing/gateway.go")).expect("a file")
+            ),
+        );
+        let stored = build_once_stored(&engine, root.clone(), &files, &read, &sequential, &store);
+        let fresh = build_once(&engine, root.clone(), &files, &read, &sequential);
+        same(&stored, &fresh);
+        let (_, made) = store.counts();
+        assert!((1..=2).contains(&made), "{made}");
+
+        // A declaration the others ask about changes (the field's type): its users are summarized again.
+        write(&root, "billing/types.go", "package billing\n\nimport \"net/http\"\n\ntype Gateway struct {\n\tclient *http.Transport\n}\n");
+        let stored = build_once_stored(&engine, root.clone(), &files, &read, &sequential, &store);
+        let fresh = build_once(&engine, root.clone(), &files, &read, &sequential);
+        same(&stored, &fresh);
+        let (_, made) = store.counts();
+        assert!(made >= 2, "{made}");
     }
 
     /// Facts that flow into a callee: a parameter every caller gives a bound in time (a client built with a

@@ -319,7 +319,13 @@ impl Run for CheckArgs {
                 // Built for this run only: the index keeps no call site it will not need. With the cache, the
                 // summaries of unchanged files are taken from it rather than parsed again.
                 let Some(cache) = &cache else {
-                    return dsr_engine::index::build_once(&engine, root.clone(), &files, &read, map);
+                    return dsr_engine::index::build_once(
+                        &engine,
+                        root.clone(),
+                        &files,
+                        &read,
+                        map,
+                    );
                 };
                 let summaries = cache.summaries();
                 let index = dsr_engine::index::build_once_stored(
@@ -630,14 +636,17 @@ fn check_file_cached(
     let bytes = file.text.len() as u64;
     let language = file.language;
     let path = Path::new(&file.display);
-    let hit = cache.get(&file.display, key).map(|f| (f, None)).or_else(|| {
-        // The workspace changed: the entry holds if what its analysis read is answered alike. Written again
-        // under the new fingerprint, so that the next run over the same tree takes it at once.
-        let (findings, reads) = cache.get_if(&file.display, content, |reads| {
-            workspace.is_some() && engine.index_holds(path, language, reads)
-        })?;
-        Some((findings, Some(reads)))
-    });
+    let hit = cache
+        .get(&file.display, key)
+        .map(|f| (f, None))
+        .or_else(|| {
+            // The workspace changed: the entry holds if what its analysis read is answered alike. Written again
+            // under the new fingerprint, so that the next run over the same tree takes it at once.
+            let (findings, reads) = cache.get_if(&file.display, content, |reads| {
+                workspace.is_some() && engine.index_holds(path, language, reads)
+            })?;
+            Some((findings, Some(reads)))
+        });
     if let Some((findings, reads)) = hit {
         counts.from_cache.fetch_add(1, Ordering::Relaxed);
         if let Some(reads) = reads {

@@ -451,7 +451,6 @@ impl IndexSnapshot {
     }
 }
 
-
 impl Linked {
     fn build(files: Vec<LinkedFile>, generation: u64) -> Linked {
         let mut names = Names::default();
