@@ -9,10 +9,14 @@
 //! *entry* in it; the text and the workspace's fingerprint ([`Workspace`]) make the entry's [`FileKey`]. An
 //! entry whose key matches is a hit without building the index (an unchanged tree). After a change, the index
 //! is built, and an entry of the same text still holds when the new index answers every question its analysis
-//! asked of the index alike (its [`AnalysisReads`], kept with the findings): only the changed files and those
-//! whose reads of the index changed (the callers of a changed helper, say) are analysed again. The tool is its version and the identity of the running binary (size and modification time), so a
-//! rebuilt binary never reads the results of the one before; the configuration is every setting, hashed whole,
-//! and the rules it enables.
+//! asked of the index alike (its [`AnalysisReads`]): only the changed files and those whose reads of the index
+//! changed (the callers of a changed helper, say) are analysed again. What an analysis read is kept beside the
+//! bucket, one file per source file (`<hash>.files/<hash of the path>.reads.json`), and the entry holds the
+//! hash of that file's bytes: an unchanged tree's re-scan reads only the bucket, and a run holds no reads in
+//! memory but the one file's it checks. The index's summaries are kept there too ([`Summaries`]). The tool is
+//! its version and the identity of the running binary (size and modification time), so a rebuilt binary never
+//! reads the results of the one before; the configuration is every setting, hashed whole, and the rules it
+//! enables.
 //!
 //! **Concurrent runs and damage.** A bucket is read once when the run starts and written once when it ends:
 //! whole, to a temporary file in the same directory, then renamed over the old one. A reader sees the old
@@ -173,11 +177,12 @@ pub fn tool_identity() -> String {
 struct Entry {
     key: String,
     findings: Vec<Finding>,
-    /// With the workspace index: everything the analysis read of it, with the answers
-    /// ([`AnalysisReads`]; `None`: analysed without a view of the index). When the workspace changed (the key's
-    /// dependency misses), the entry still holds if the new index answers all of it alike.
+    /// With the workspace index: the hash of the file that holds everything the analysis read of it, with the
+    /// answers ([`AnalysisReads`]; `None`: analysed without a view of the index). When the workspace changed
+    /// (the key's dependency misses), the entry still holds if the new index answers all of it alike. A reads
+    /// file of other bytes (another run's analysis of the file, or damage) is no match.
     #[serde(default)]
-    reads: Option<AnalysisReads>,
+    reads: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -264,16 +269,30 @@ impl Cache {
     }
 
     /// The findings cached for the file shown as `display` from the same text, when `still_holds` says that
-    /// what the analysis read of the workspace index ([`Entry::reads`]) is answered alike now.
+    /// what the analysis read of the workspace index is answered alike now; with the hash of what it read, to
+    /// keep the entry under a new key ([`Cache::put_held`]).
     pub fn get_if(
         &self,
         display: &str,
         key: FileKey,
         still_holds: impl FnOnce(Option<&AnalysisReads>) -> bool,
-    ) -> Option<(Vec<Finding>, Option<AnalysisReads>)> {
+    ) -> Option<(Vec<Finding>, Option<String>)> {
         let entry = self.read.files.get(display)?;
-        (key.same_content(&entry.key) && still_holds(entry.reads.as_ref()))
-            .then(|| (entry.findings.clone(), entry.reads.clone()))
+        if !key.same_content(&entry.key) {
+            return None;
+        }
+        let holds = match &entry.reads {
+            None => still_holds(None),
+            Some(hash) => {
+                let bytes = std::fs::read(self.reads_file(display)).ok()?;
+                if format!("{:032x}", digest(&bytes)) != *hash {
+                    return None;
+                }
+                let reads: AnalysisReads = serde_json::from_slice(&bytes).ok()?;
+                still_holds(Some(&reads))
+            }
+        };
+        holds.then(|| (entry.findings.clone(), entry.reads.clone()))
     }
 
     /// Records the findings computed for a file, to be written by [`Cache::save`].
@@ -282,23 +301,55 @@ impl Cache {
         self.put_read(display, key, None, findings);
     }
 
-    /// [`Cache::put`] with what the analysis read of the workspace index.
+    /// [`Cache::put`] with what the analysis read of the workspace index, written beside the bucket now.
     pub fn put_read(
         &self,
         display: &str,
         key: FileKey,
-        reads: Option<AnalysisReads>,
+        reads: Option<&AnalysisReads>,
         findings: &[Finding],
+    ) {
+        let hash = match reads {
+            None => None,
+            Some(reads) => {
+                let Ok(bytes) = serde_json::to_vec(reads) else {
+                    return;
+                };
+                let file = self.reads_file(display);
+                // Without its reads the entry could not be checked: then it is not kept.
+                if std::fs::create_dir_all(files_of(&self.bucket)).is_err()
+                    || write_whole(&file, &bytes, false).is_err()
+                {
+                    return;
+                }
+                Some(format!("{:032x}", digest(&bytes)))
+            }
+        };
+        self.put_held(display, key, hash, findings.to_vec());
+    }
+
+    /// Keeps an entry under `key`, its reads (by hash, from [`Cache::get_if`]) already beside the bucket.
+    pub fn put_held(
+        &self,
+        display: &str,
+        key: FileKey,
+        reads: Option<String>,
+        findings: Vec<Finding>,
     ) {
         let entry = Entry {
             key: key.text(),
-            findings: findings.to_vec(),
+            findings,
             reads,
         };
         self.computed
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push((display.to_string(), entry));
+    }
+
+    fn reads_file(&self, display: &str) -> PathBuf {
+        let name = digest(display.as_bytes());
+        files_of(&self.bucket).join(format!("{name:032x}.reads.json"))
     }
 
     /// Writes the bucket — the entries read, updated with those computed — when anything changed. Entries of
@@ -332,21 +383,21 @@ impl Cache {
     /// Where this bucket's tool and configuration keep the workspace index's summaries ([`Summaries`]).
     pub fn summaries(&self) -> Summaries {
         Summaries {
-            dir: summaries_of(&self.bucket),
+            dir: files_of(&self.bucket),
             taken: AtomicUsize::new(0),
             made: AtomicUsize::new(0),
         }
     }
 }
 
-/// The directory of a bucket's summaries, beside it: `<hash>.summaries/`.
-fn summaries_of(bucket: &Path) -> PathBuf {
-    bucket.with_extension("summaries")
+/// The directory of a bucket's files per source file (reads and summaries), beside it: `<hash>.files/`.
+fn files_of(bucket: &Path) -> PathBuf {
+    bucket.with_extension("files")
 }
 
 /// The workspace index's summaries of one tool and configuration, kept so that a re-scan after a change
 /// parses only the files whose summaries cannot be taken as kept ([`SummaryStore`]). One file per source file
-/// and pass (`<hash of the path>.first.json`, `.again.json`), holding the hash of the text it was made of, the
+/// and pass (`<hash>.files/<hash of the path>.first.json`, `.again.json`), holding the hash of the text it was made of, the
 /// summary, and what it asked of the workspace's declarations with the answers. Unlike the bucket, each is
 /// written as soon as it is made (whole, to a temporary file renamed over the old one), so that a run holds
 /// no summary it does not use: a reader sees an old entry or a new one; one that cannot be read or is of
@@ -482,8 +533,8 @@ fn prune(buckets: &Path) {
         if age.is_some_and(|age| age > limit) {
             let _ = std::fs::remove_file(entry.path());
             if limit == STALE_BUCKET {
-                // Its summaries go with it.
-                let _ = std::fs::remove_dir_all(summaries_of(&entry.path()));
+                // Its files per source file go with it.
+                let _ = std::fs::remove_dir_all(files_of(&entry.path()));
             }
         }
     }
@@ -584,19 +635,29 @@ mod tests {
         let cache = Cache::open(dir.path(), &key("c")).unwrap();
         let reads = AnalysisReads::default();
         let key = FileKey::of("a").with_dependency(1);
-        cache.put_read("a.go", key, Some(reads.clone()), &[finding("one")]);
+        cache.put_read("a.go", key, Some(&reads), &[finding("one")]);
         cache.save(|_| true).unwrap();
         let cache = Cache::open(dir.path(), &key("c")).unwrap();
         // Another workspace: the exact key misses, the entry holds if its reads do.
         let elsewhere = FileKey::of("a").with_dependency(2);
         assert_eq!(cache.get("a.go", elsewhere), None);
         let held = cache.get_if("a.go", FileKey::of("a"), |kept| kept == Some(&reads));
-        assert_eq!(held, Some((vec![finding("one")], Some(reads))));
+        assert_eq!(
+            held.map(|(findings, _)| findings),
+            Some(vec![finding("one")])
+        );
         assert_eq!(cache.get_if("a.go", FileKey::of("a"), |_| false), None);
         assert_eq!(
             cache.get_if("a.go", FileKey::of("b"), |_| true),
             None,
             "text"
+        );
+        // Reads of other bytes (damaged, or another run's): no match.
+        std::fs::write(cache.reads_file("a.go"), b"{\"types\":[],\"lookups\":[]} ").unwrap();
+        assert_eq!(
+            cache.get_if("a.go", FileKey::of("a"), |_| true),
+            None,
+            "damaged"
         );
     }
 

@@ -1015,8 +1015,9 @@ mod result_cache {
             .unwrap()
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "summaries"))
+            .filter(|p| p.extension().is_some_and(|e| e == "files"))
             .flat_map(|d| fs::read_dir(d).unwrap().flatten().map(|e| e.path()))
+            .filter(|p| !p.to_string_lossy().ends_with(".reads.json"))
             .collect();
         assert_eq!(kept.len(), 3, "{kept:?}");
         for (n, path) in kept.iter().enumerate() {

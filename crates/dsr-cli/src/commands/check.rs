@@ -650,7 +650,7 @@ fn check_file_cached(
     if let Some((findings, reads)) = hit {
         counts.from_cache.fetch_add(1, Ordering::Relaxed);
         if let Some(reads) = reads {
-            cache.put_read(&file.display, key, reads, &findings);
+            cache.put_held(&file.display, key, reads, findings.clone());
         }
         return Ok(Checked::new(
             file,
@@ -670,7 +670,7 @@ fn check_file_cached(
     let (checked, reads) = check_file_recording(engine, file, keep_names)?;
     // A rule that failed is reported again next time rather than remembered as no findings.
     if checked.failures.is_empty() {
-        cache.put_read(&display, key, reads, &checked.findings);
+        cache.put_read(&display, key, reads.as_ref(), &checked.findings);
     }
     Ok(checked)
 }
