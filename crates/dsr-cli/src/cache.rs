@@ -634,8 +634,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(dir.path(), &key("c")).unwrap();
         let reads = AnalysisReads::default();
-        let key = FileKey::of("a").with_dependency(1);
-        cache.put_read("a.go", key, Some(&reads), &[finding("one")]);
+        let here = FileKey::of("a").with_dependency(1);
+        cache.put_read("a.go", here, Some(&reads), &[finding("one")]);
         cache.save(|_| true).unwrap();
         let cache = Cache::open(dir.path(), &key("c")).unwrap();
         // Another workspace: the exact key misses, the entry holds if its reads do.
