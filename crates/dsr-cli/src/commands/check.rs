@@ -346,6 +346,12 @@ impl Run for CheckArgs {
                 );
                 index
             });
+            tracing::info!(
+                target: "dsr_cli",
+                files = index.len(),
+                wall_ms = phase.wall.as_millis(),
+                "workspace index built"
+            );
             timings.index = Some((phase, index.len()));
             engine.set_index(Some(index.snapshot()));
         }
