@@ -637,11 +637,13 @@ mod tests {
         assert!(kept > 0 && kept < files.len(), "{kept} of {}", files.len());
     }
 
+    /// What a [`MemoryStore`] keeps: by path and whether it is the first summary, the text, summary and reads.
+    type Kept = std::collections::HashMap<(PathBuf, bool), (String, FileSummary, AnalysisReads)>;
+
     /// A [`SummaryStore`] in memory, counting what it is asked.
     #[derive(Default)]
     struct MemoryStore {
-        kept:
-            Mutex<std::collections::HashMap<(PathBuf, bool), (String, FileSummary, AnalysisReads)>>,
+        kept: Mutex<Kept>,
         taken: std::sync::atomic::AtomicUsize,
         made: std::sync::atomic::AtomicUsize,
     }
