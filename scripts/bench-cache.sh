@@ -30,7 +30,10 @@ if [ -z "${DSR_BIN:-}" ]; then cargo build --release --quiet -p dsr-cli; fi
 bin="${DSR_BIN:-$PWD/target/release/distsys-review}"
 cpus="$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)"
 cache=$(mktemp -d)
-trap 'rm -rf "$cache"' EXIT
+# The copies changed one file at a time, and their cache: not under "$cache", whose `.gitignore` of `*` would hide
+# them from the walk.
+copies=$(mktemp -d)
+trap 'rm -rf "$cache" "$copies"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 check_args() { printf '%s\0' check "$1" --fail-on none --format json --output /dev/null --jobs "$2" "${@:3}"; }
 check() { local args; mapfile -d '' args < <(check_args "$@"); "$bin" "${args[@]}"; }
@@ -72,13 +75,14 @@ for path in "$@"; do
     helper="–" leaf="–"
     read -r helper_file leaf_file <<<"$(helper_and_leaf "$path")" || true
     if [ -n "${helper_file:-}" ]; then
-      tree="$cache/tree/$(basename "$path")"
+      tree="$copies/tree/$(basename "$path")"
       if [ ! -d "$tree" ]; then
-        mkdir -p "$tree" && (cd "$path" && tar --exclude=.git -cf - .) | (cd "$tree" && tar -xf -)
+        mkdir -p "$tree" && (cd "$path" && tar --exclude=.git --exclude=.distsys-review-cache -cf - .) | (cd "$tree" && tar -xf -)
       fi
-      check "$tree" "$jobs" --cache-dir "$cache/c" >/dev/null 2>&1 || true
-      helper=$(CACHE_DIR="$cache/c" changed "$tree" "$jobs" "$helper_file")
-      leaf=$(CACHE_DIR="$cache/c" changed "$tree" "$jobs" "$leaf_file")
+      rm -rf "${copies:?}/cache"
+      check "$tree" "$jobs" --cache-dir "$copies/cache" >/dev/null 2>&1 || true
+      helper=$(CACHE_DIR="$copies/cache" changed "$tree" "$jobs" "$helper_file")
+      leaf=$(CACHE_DIR="$copies/cache" changed "$tree" "$jobs" "$leaf_file")
     fi
     row="| $(basename "$path") | $jobs | $cold s | $fill s | $warm s | $ratio | $helper | $leaf |"
     echo "$row"
