@@ -22,6 +22,7 @@ use ropey::Rope;
 use super::{Analyzed, Doc, Publish, State};
 use crate::convert::{self, DiagnosticContext};
 use crate::sync::lock;
+use crate::timeline;
 
 /// How long after a change the editor may wait for that version's diagnostics, by default: below the 5 ms
 /// keystroke target with room for transport and publishing.
@@ -241,15 +242,22 @@ impl State {
         {
             let mut d = lock(doc);
             if d.budget_armed {
+                timeline::mark("already-armed", d.document.version());
                 return;
             }
             d.budget_armed = true;
+            timeline::mark("armed", d.document.version());
         }
         let state = self.clone();
         let doc = doc.clone();
         self.runtime.spawn(async move {
             tokio::time::sleep(budget).await;
-            lock(&doc).budget_armed = false;
+            let version = {
+                let mut d = lock(&doc);
+                d.budget_armed = false;
+                d.document.version()
+            };
+            timeline::mark("timer-fired", version);
             // Off the async workers: converting the diagnostics may read other files (evidence).
             let _ = tokio::task::spawn_blocking(move || state.publish_provisional(&doc)).await;
         });
@@ -275,7 +283,9 @@ impl State {
         let Some((previous, rope, seq, version)) = behind else {
             return;
         };
+        timeline::mark("provisional-start", version);
         let moved = Arc::new(provisional(&previous, rope, seq, version, self));
+        timeline::mark("provisional-built", version);
         let stored = {
             let mut d = lock(doc);
             let caught_up = d.analyzed.as_ref().is_some_and(|a| a.seq == d.seq);

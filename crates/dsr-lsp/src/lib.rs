@@ -19,6 +19,7 @@ mod server;
 pub mod settings;
 mod state;
 mod sync;
+mod timeline;
 mod transport;
 mod walk;
 mod workspace;
@@ -58,6 +59,7 @@ const CLIENT_WATCH_INTERVAL: Duration = Duration::from_secs(1);
 /// Serves LSP on stdin/stdout until `exit` or the end of input, and returns the process exit code: 0 after a
 /// `shutdown` request, 1 otherwise (the LSP specification's rule for `exit`).
 pub fn run_stdio(options: LspOptions) -> anyhow::Result<i32> {
+    timeline::start();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("dsr-lsp")

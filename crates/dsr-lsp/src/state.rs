@@ -34,6 +34,7 @@ use crate::pools::Work;
 use crate::queue::CoalescingQueue;
 use crate::settings::{Scope, Settings};
 use crate::sync::lock;
+use crate::timeline;
 use crate::transport::Backlog;
 
 /// The edit budget: the moved previous analysis is published when the current one is late.
@@ -556,6 +557,7 @@ impl State {
     }
 
     pub fn change(self: &Arc<Self>, uri: &Uri, version: i32, changes: Vec<dsr_syntax::TextChange>) {
+        timeline::mark("received", version);
         self.backlog.applied_change();
         // Asked now, not when the analysis starts: by then the client may have answered our diagnostics with the
         // next keystroke, which is no burst.
@@ -614,6 +616,7 @@ impl State {
             .apply_changes_deferred(applicable, version, encoding);
         match applied {
             Ok(()) => {
+                timeline::mark("applied", version);
                 d.sync_parse(Some(version));
                 note_change(version);
                 d.more_coming = more_coming;
@@ -634,6 +637,7 @@ impl State {
                     self.provisionals.fetch_add(1, Ordering::Relaxed);
                     d.published = moved.publish_key();
                     d.analyzed = Some(moved);
+                    timeline::mark("moved-at-once", version);
                 }
                 drop(d);
                 self.reparse_later(&doc);
@@ -817,11 +821,15 @@ impl State {
                 d.edit_snapshot()
             };
             let seq = snapshot.seq;
+            let version = snapshot.version;
+            timeline::mark("analysis-start", version);
             // The reparse counts in the analysis' cost: the edit budget's estimate is of both.
             let started = Instant::now();
             state.resolve_tree(&doc, &mut snapshot);
+            timeline::mark("tree-resolved", version);
             let analyzed = state.analyze_guarded(snapshot);
             let cost = started.elapsed();
+            timeline::mark("analysis-end", version);
             let current = match analyzed {
                 Ok(analyzed) => {
                     {
@@ -830,6 +838,7 @@ impl State {
                         d.record_cost(analyzed.whole_file, cost);
                     }
                     let current = state.store(&doc, Arc::new(analyzed));
+                    timeline::mark(if current { "stored" } else { "stale" }, version);
                     if current {
                         state.confirm_later(&doc, seq);
                     }
@@ -1366,9 +1375,11 @@ impl State {
                         }
                     };
                     if let Some((diagnostics, version)) = ready {
+                        timeline::mark("publisher", version);
                         self.client
                             .publish_diagnostics(uri, diagnostics, Some(version))
                             .await;
+                        timeline::mark("handed", version);
                     }
                 }
                 Publish::Clear(uri) => {
@@ -1378,6 +1389,7 @@ impl State {
                     if latest_seq.load(Ordering::SeqCst) == analyzed.seq
                         && self.documents.contains_key(&analyzed.uri)
                     {
+                        timeline::mark("publisher", analyzed.version);
                         self.client
                             .publish_diagnostics(
                                 analyzed.uri.clone(),
@@ -1385,6 +1397,7 @@ impl State {
                                 Some(analyzed.version),
                             )
                             .await;
+                        timeline::mark("handed", analyzed.version);
                     }
                 }
                 Publish::File(uri, diagnostics) => {
