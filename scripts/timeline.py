@@ -25,11 +25,10 @@ FILE = re.compile(r"^(\S.*?)\s+(\d+) lines\s+scratch")
 # The chain of steps of each path to the first publication, in order.
 PATHS = {
     "own analysis": ["in", "received", "applied", "analysis-start", "tree-resolved", "analysis-end",
-                     "stored", "publisher", "handed", "serialised", "out"],
-    "moved at once": ["in", "received", "applied", "moved-at-once", "publisher", "handed", "serialised",
-                      "out"],
+                     "stored", "publisher", "serialised", "out"],
+    "moved at once": ["in", "received", "applied", "moved-at-once", "publisher", "serialised", "out"],
     "moved by the timer": ["in", "received", "applied", "armed", "timer-fired", "provisional-start",
-                           "provisional-built", "publisher", "handed", "serialised", "out"],
+                           "provisional-built", "publisher", "serialised", "out"],
 }
 
 

@@ -508,7 +508,9 @@ where
     while let Some(next) = frames.next().await? {
         match next {
             Frame::Message(body) => {
-                if crate::timeline::enabled() && crate::timeline::frame_kind(&body) == Some("change") {
+                if crate::timeline::enabled()
+                    && crate::timeline::frame_kind(&body) == Some("change")
+                {
                     crate::timeline::mark("in", crate::timeline::last_version(&body).unwrap_or(-1));
                 }
                 server.write_all(&frame(&body)).await?;
@@ -551,12 +553,6 @@ pub async fn pump_output<R: AsyncRead + Unpin>(
         let Some(body) = reader.bytes(length).await? else {
             return Ok(());
         };
-        if crate::timeline::enabled() && crate::timeline::frame_kind(&body) == Some("diagnostics") {
-            crate::timeline::mark(
-                "serialised",
-                crate::timeline::last_version(&body).unwrap_or(-1),
-            );
-        }
         if out.send(frame(&body)).await.is_err() {
             return Ok(());
         }
