@@ -18,6 +18,7 @@ mod queue;
 mod server;
 pub mod settings;
 mod state;
+mod stdout;
 mod sync;
 mod timeline;
 mod transport;
@@ -65,7 +66,7 @@ pub fn run_stdio(options: LspOptions) -> anyhow::Result<i32> {
         .thread_name("dsr-lsp")
         .on_thread_start(pools::message_path_thread)
         .build()?;
-    let code = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), options));
+    let code = runtime.block_on(serve(tokio::io::stdin(), stdout::output(), options));
     // Blocking tasks (a stdin read, a long analysis) would hold up a graceful runtime shutdown.
     runtime.shutdown_timeout(Duration::from_millis(100));
     Ok(code)
