@@ -94,8 +94,8 @@ pub struct Doc {
     /// How long the last [`RECENT_COSTS`] scheduled analyses of this document took (a cancelled one: how long
     /// it ran), newest last: the edit budget's prediction of the next one ([`State::moves_at_once`]).
     recent_costs: Vec<Duration>,
-    /// When the last change was applied: the first edit after a pause is predicted late too
-    /// ([`State::moves_at_once`]).
+    /// When the text was last set (opened, or a change applied): the first edit after a pause is predicted
+    /// late too ([`State::moves_at_once`]).
     last_change: Option<Instant>,
     /// How long the last analysis of the whole file took (the confirming pass, or an edit's analysis that fell
     /// back to the whole file), and the last [`SLICED_COSTS`] assembled from slices: when the whole file costs
@@ -556,7 +556,7 @@ impl State {
             published: (0, 0, false, false),
             budget_armed: false,
             recent_costs: Vec::new(),
-            last_change: None,
+            last_change: Some(Instant::now()),
             whole_file_cost: None,
             sliced_costs: Vec::new(),
             whole_streak: 0,
