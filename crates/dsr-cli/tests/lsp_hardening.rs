@@ -901,6 +901,69 @@ fn a_slow_reparse_publishes_the_moved_analysis_and_versions_never_go_back() {
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
 
+/// After a pause longer than the confirming pass' wait (300 ms) an edit's analysis is predicted late (cold
+/// caches, a relink may make it read the whole file): the change's handler publishes the previous analysis
+/// moved to the new version at once (`provisionals` counts it), and the version's own analysis follows and
+/// replaces it; no publication of an older version comes after a newer one, and the last equals a fresh open
+/// of the same text. No timed assertion: the pause only triggers the prediction.
+#[test]
+fn an_edit_after_a_pause_is_moved_at_once_and_its_own_analysis_replaces_it() {
+    let dir = TempDir::new("pause");
+    // A hold below version 0 holds nothing.
+    let (mut client, uri) =
+        serving_with_slow_reparses(&dir, "0", &[("DISTSYS_REVIEW_EDIT_BUDGET_MS", "3")]);
+    let before = client.document_status(&uri)["provisionals"]
+        .as_u64()
+        .unwrap_or(0);
+    std::thread::sleep(Duration::from_millis(400));
+    // A comment line above: the finding moves down a line.
+    client.change(
+        &uri,
+        2,
+        json!([{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "// note\n"}]),
+    );
+    let first = client.diagnostics(&uri, Some(2));
+    assert!(
+        first
+            .iter()
+            .any(|d| d["code"] == "BKP001" && d["range"]["start"]["line"] == 4),
+        "the previous finding moved down a line: {first:?}"
+    );
+    let state = client.document_status(&uri);
+    assert!(
+        state["provisionals"].as_u64().unwrap_or(0) > before,
+        "the moved analysis was published at once: {state}"
+    );
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let state = client.document_status(&uri);
+        if state["analyzedVersion"] == 2 && state["analyzedProvisional"] == false {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{state}\n{}", client.stderr());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    let published = publications(&mut client, &uri);
+    let versions: Vec<i64> = published.iter().map(|(version, _)| *version).collect();
+    assert!(
+        versions.windows(2).all(|w| w[0] <= w[1]) && versions.last().is_none_or(|v| *v == 2),
+        "{versions:?}"
+    );
+    let text = client.document_state(&uri)["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let fresh = dir.uri("fresh.rs");
+    client.open(&fresh, "rust", 1, &text);
+    let expected = client.diagnostics(&fresh, Some(1));
+    let last = published
+        .last()
+        .map_or(&first, |(_, diagnostics)| diagnostics);
+    assert_eq!(code_ranges(last), code_ranges(&expected));
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
 /// Edits that supersede a running analysis stop it (cooperative cancellation): it is counted, never stored or
 /// published, and the document ends on the final version's own diagnostics. Deterministic: the server holds
 /// its first four analyses (versions 1 to 4) (`DISTSYS_REVIEW_HOLD_ANALYSES`, a test hook) until the next change supersedes

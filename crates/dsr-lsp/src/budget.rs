@@ -1,18 +1,19 @@
 //! The time budget of one edit: the editor never waits on a slow analysis.
 //!
-//! When the document's last analysis overran the budget, the change's handler moves that analysis to the new text
-//! and publishes it at once, before reparsing ([`State::moves_at_once`]). Otherwise every applied change arms a
-//! timer ([`EDIT_BUDGET`]): if the document's analysis has not caught up with the current text when it fires,
-//! the last analysis is moved to the current text and published. Either way it is a *provisional* result for
-//! the current version: findings wholly outside the changed region keep their place
-//! (shifted by the edit), findings that touch it are left out until the analysis finishes. The analysis goes
-//! on in the background; its result replaces the provisional one and is published in turn. A provisional
-//! result is always a consistent version: it is the analysis of an older text with every range mapped into the
-//! current one, never a mix of versions.
+//! When the edit's analysis is predicted late (a recent analysis of the document took most of the budget, the
+//! document was idle long enough for caches to go cold, an older analysis still runs, a burst:
+//! [`State::moves_at_once`]), the change's handler moves the last analysis to the new text and publishes it at
+//! once, before reparsing. Otherwise every applied change arms a timer ([`EDIT_BUDGET`], [`BudgetTimers`]): if
+//! the document's analysis has not caught up with the current text when it fires, the last analysis is moved
+//! to the current text and published. Either way it is a *provisional* result for the current version:
+//! findings wholly outside the changed region keep their place (shifted by the edit), findings that touch it
+//! are left out until the analysis finishes. The analysis goes on in the background; its result replaces the
+//! provisional one and is published in turn. A provisional result is always a consistent version: it is the
+//! analysis of an older text with every range mapped into the current one, never a mix of versions.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, Weak};
+use std::time::{Duration, Instant};
 
 use dsr_core::finding::Finding;
 use dsr_core::suppression::Suppression;
@@ -22,6 +23,7 @@ use ropey::Rope;
 use super::{Analyzed, Doc, Publish, State};
 use crate::convert::{self, DiagnosticContext};
 use crate::sync::lock;
+use crate::timeline;
 
 /// How long after a change the editor may wait for that version's diagnostics, by default: below the 5 ms
 /// keystroke target with room for transport and publishing.
@@ -224,35 +226,71 @@ pub(super) fn provisional(
 
 impl State {
     /// Whether a change to `doc` should have the last analysis moved to the new text and published at once, in
-    /// the change's handler before the reparse ([`State::change`]): when the document's last analysis took
-    /// longer than the budget, the next one will too (the same slices, or the same whole file), and waiting for
-    /// the budget to run out would only delay the first diagnostics.
-    pub(super) fn moves_at_once(&self, doc: &Doc) -> bool {
-        edit_budget().is_some_and(|budget| doc.analysis_cost > budget)
-            && !doc.desynced
+    /// the change's handler before the reparse ([`State::change`]), rather than when the budget runs out: when
+    /// its analysis is predicted late. Waiting for the budget to run out then only delays the first
+    /// diagnostics, by the budget and by the timer's thread and the publication after it.
+    ///
+    /// Predicted late: from the document's recent costs and idle time ([`predicted_late`]); or while an
+    /// analysis of an older version still runs, or edits come in a burst (the next analysis waits for the
+    /// running one to stop, or for the burst to pause, [`super::BURST_SETTLE`], longer than the budget). Not
+    /// when more changes were already read (`more_coming`): the next one's publication would replace this one,
+    /// and a burst of thousands of changes (a formatter, a paste) must not build a moved analysis for each.
+    pub(super) fn moves_at_once(&self, doc: &Doc, more_coming: bool) -> bool {
+        let Some(budget) = edit_budget() else {
+            return false;
+        };
+        !doc.desynced
+            && !more_coming
             && doc.analyzed.is_some()
+            && (doc.analysis_running
+                || doc.in_burst
+                || predicted_late(
+                    &doc.recent_costs,
+                    doc.last_change.map(|at| at.elapsed()),
+                    budget,
+                ))
     }
 
     /// Called after a change is applied (unless [`State::moves_at_once`]): unless a timer is already armed for
     /// the document, publishes the moved previous analysis if the current version's analysis is not stored
-    /// within [`EDIT_BUDGET`].
-    pub(super) fn arm_edit_budget(self: &Arc<Self>, doc: &Arc<Mutex<Doc>>) {
+    /// within [`EDIT_BUDGET`] ([`BudgetTimers`]).
+    pub(super) fn arm_edit_budget(&self, doc: &Arc<Mutex<Doc>>) {
         let Some(budget) = edit_budget() else { return };
         {
             let mut d = lock(doc);
             if d.budget_armed {
+                timeline::mark("already-armed", d.document.version());
                 return;
             }
             d.budget_armed = true;
+            timeline::mark("armed", d.document.version());
         }
-        let state = self.clone();
-        let doc = doc.clone();
-        self.runtime.spawn(async move {
-            tokio::time::sleep(budget).await;
-            lock(&doc).budget_armed = false;
-            // Off the async workers: converting the diagnostics may read other files (evidence).
-            let _ = tokio::task::spawn_blocking(move || state.publish_provisional(&doc)).await;
-        });
+        self.budget_timers.arm(Instant::now() + budget, doc.clone());
+    }
+
+    /// The budget's timers of the server `state` (a weak reference: the timers' thread must not keep the
+    /// server alive), which publish the moved analysis of each document whose budget ran out.
+    pub(super) fn budget_timers(state: Weak<State>) -> Arc<BudgetTimers<Arc<Mutex<Doc>>>> {
+        BudgetTimers::start(move |late: Vec<Arc<Mutex<Doc>>>| {
+            let Some(state) = state.upgrade() else {
+                return false;
+            };
+            for doc in late {
+                state.budget_ran_out(&doc);
+            }
+            true
+        })
+    }
+
+    /// The budget ran out for `doc`: publishes its moved analysis unless its current version's is stored.
+    fn budget_ran_out(&self, doc: &Mutex<Doc>) {
+        let version = {
+            let mut d = lock(doc);
+            d.budget_armed = false;
+            d.document.version()
+        };
+        timeline::mark("timer-fired", version);
+        self.publish_provisional(doc);
     }
 
     /// Publishes the document's last analysis moved to its current text, unless the current version's analysis
@@ -275,7 +313,9 @@ impl State {
         let Some((previous, rope, seq, version)) = behind else {
             return;
         };
+        timeline::mark("provisional-start", version);
         let moved = Arc::new(provisional(&previous, rope, seq, version, self));
+        timeline::mark("provisional-built", version);
         let stored = {
             let mut d = lock(doc);
             let caught_up = d.analyzed.as_ref().is_some_and(|a| a.seq == d.seq);
@@ -293,12 +333,175 @@ impl State {
     }
 }
 
+/// Whether an edit's analysis is predicted to overrun `budget`, from the document's recent analyses' costs
+/// (newest last) and how long it was idle before the edit ([`State::moves_at_once`]).
+///
+/// Late when one of the last few analyses ([`super::RECENT_COSTS`]) took more than [`AT_ONCE_ABOVE`] of the
+/// budget: the handler, the analysis thread's wake-up and the publication add the rest. Not only the last
+/// one: typing and deleting a letter alternate between an analysis and a text whose result is kept (nearly
+/// free), and the last cost alone called every typed letter cheap. Or after a pause of
+/// [`super::CONFIRM_AFTER`]: the confirming pass or a reindex may have run meanwhile (a relink makes the next
+/// analysis read the whole file), and the caches and the CPU's clock are cold.
+fn predicted_late(recent_costs: &[Duration], idle: Option<Duration>, budget: Duration) -> bool {
+    let predicted = recent_costs.iter().max().copied().unwrap_or_default();
+    predicted * AT_ONCE_ABOVE.1 > budget * AT_ONCE_ABOVE.0
+        || idle.is_some_and(|idle| idle >= super::CONFIRM_AFTER)
+}
+
+/// The fraction of the budget (numerator, denominator) one of a document's recent analyses must have taken
+/// for the next edit's moved analysis to be published at once ([`predicted_late`]).
+const AT_ONCE_ABOVE: (u32, u32) = (2, 3);
+
+/// The edit budget's timers: one thread of the server's own that sleeps until the earliest deadline and then
+/// hands the items whose deadline passed to `fire` (the server's: move and publish the late documents'
+/// analyses, on this thread).
+///
+/// tokio's timer (the first design) rounds a deadline up to its next millisecond tick and fires from the
+/// runtime's driver, and the moved analysis was then built on a blocking thread spawned for it: 3 ms became
+/// 3.0–4.x ms plus two thread hand-offs before the publication was even queued. A condition variable's timed
+/// wait ends within tens of microseconds of its deadline, and this thread (at the message path's priority,
+/// not the analyses') builds the moved analysis at once. Building it may read other files (evidence in
+/// another file, see `convert::moved_diagnostic`), which is why it is not done on tokio's workers.
+pub(super) struct BudgetTimers<T> {
+    due: Mutex<Vec<(Instant, T)>>,
+    wake: Condvar,
+}
+
+/// How often an idle timer thread asks `fire` whether its owner is still there (tests serve many servers in
+/// one process).
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+impl<T: Send + 'static> BudgetTimers<T> {
+    /// Starts the timers' thread. `fire` gets the items whose deadline passed (none on an idle check) and
+    /// returns `false` once its owner is gone, which ends the thread. Call it from a thread of the message
+    /// path: the timers' thread inherits its priority.
+    pub(super) fn start(fire: impl FnMut(Vec<T>) -> bool + Send + 'static) -> Arc<Self> {
+        let timers = Arc::new(Self {
+            due: Mutex::new(Vec::new()),
+            wake: Condvar::new(),
+        });
+        let running = timers.clone();
+        let spawned = std::thread::Builder::new()
+            .name("dsr-budget".into())
+            .spawn(move || running.run(fire));
+        if let Err(err) = spawned {
+            tracing::error!("no edit budget timer thread, so no provisional diagnostics: {err}");
+        }
+        timers
+    }
+
+    /// Hands `item` to `fire` at `deadline` (or as soon after as the thread runs).
+    pub(super) fn arm(&self, deadline: Instant, item: T) {
+        lock(&self.due).push((deadline, item));
+        self.wake.notify_one();
+    }
+
+    fn run(&self, mut fire: impl FnMut(Vec<T>) -> bool) {
+        crate::pools::message_path_thread();
+        let mut due = lock(&self.due);
+        loop {
+            let now = Instant::now();
+            let mut expired = Vec::new();
+            let mut index = 0;
+            while index < due.len() {
+                if due[index].0 <= now {
+                    expired.push(due.swap_remove(index).1);
+                } else {
+                    index += 1;
+                }
+            }
+            if !expired.is_empty() {
+                drop(due);
+                if !fire(expired) {
+                    return;
+                }
+                due = lock(&self.due);
+                continue;
+            }
+            match due.iter().map(|(deadline, _)| *deadline).min() {
+                Some(earliest) => {
+                    due = self
+                        .wake
+                        .wait_timeout(due, earliest.saturating_duration_since(now))
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+                None => {
+                    let (guard, waited) = self
+                        .wake
+                        .wait_timeout(due, IDLE_CHECK)
+                        .unwrap_or_else(PoisonError::into_inner);
+                    due = guard;
+                    // Idle: is the owner still there? (Not before a first wait: the server is still being
+                    // made when the thread starts.)
+                    if waited.timed_out() && due.is_empty() {
+                        drop(due);
+                        if !fire(Vec::new()) {
+                            return;
+                        }
+                        due = lock(&self.due);
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn region(old: &str, new: &str) -> ChangedRegion {
         changed_region(&Rope::from_str(old), &Rope::from_str(new))
+    }
+
+    /// Each item fires once, never before its deadline, and an item armed while the thread waits for a later
+    /// deadline is not held up by it. The thread ends once `fire` says its owner is gone.
+    #[test]
+    fn timers_fire_each_item_once_and_never_before_its_deadline() {
+        let (fired, heard) = std::sync::mpsc::channel();
+        let timers = BudgetTimers::start(move |items: Vec<(u32, Instant)>| {
+            items.into_iter().all(|(item, deadline)| {
+                assert!(Instant::now() >= deadline, "item {item} fired early");
+                fired.send(item).is_ok() && item != 0
+            })
+        });
+        let now = Instant::now();
+        let later = now + Duration::from_secs(3600);
+        timers.arm(later, (9, later));
+        for (item, after) in [(3, 30), (1, 10), (2, 20)] {
+            let deadline = now + Duration::from_millis(after);
+            timers.arm(deadline, (item, deadline));
+        }
+        let order: Vec<u32> = (0..3).map(|_| heard.recv().expect("fired")).collect();
+        assert_eq!(order, [1, 2, 3]);
+        let now = Instant::now();
+        timers.arm(now, (0, now));
+        assert_eq!(heard.recv().expect("fired"), 0);
+        // The thread ended (fire said so) and dropped the sender it held.
+        assert!(heard.recv().is_err());
+    }
+
+    #[test]
+    fn an_edit_is_predicted_late_after_a_costly_analysis_among_the_last_few_or_a_pause() {
+        let ms = Duration::from_millis;
+        let budget = ms(3);
+        assert!(!predicted_late(&[], None, budget));
+        assert!(!predicted_late(&[ms(1), ms(1)], Some(ms(5)), budget));
+        // Typing then deleting a letter: the deletion's text was analysed before (nearly free), the typed
+        // letter's is not.
+        assert!(predicted_late(
+            &[ms(4), Duration::ZERO],
+            Some(ms(5)),
+            budget
+        ));
+        assert!(predicted_late(&[ms(1), ms(2) + ms(1) / 10], None, budget));
+        // A pause long enough for the confirming pass or a reindex to run.
+        assert!(predicted_late(
+            &[ms(1)],
+            Some(crate::state::CONFIRM_AFTER),
+            budget
+        ));
     }
 
     #[test]

@@ -18,7 +18,9 @@ mod queue;
 mod server;
 pub mod settings;
 mod state;
+mod stdout;
 mod sync;
+mod timeline;
 mod transport;
 mod walk;
 mod workspace;
@@ -58,12 +60,13 @@ const CLIENT_WATCH_INTERVAL: Duration = Duration::from_secs(1);
 /// Serves LSP on stdin/stdout until `exit` or the end of input, and returns the process exit code: 0 after a
 /// `shutdown` request, 1 otherwise (the LSP specification's rule for `exit`).
 pub fn run_stdio(options: LspOptions) -> anyhow::Result<i32> {
+    timeline::start();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("dsr-lsp")
         .on_thread_start(pools::message_path_thread)
         .build()?;
-    let code = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), options));
+    let code = runtime.block_on(serve(tokio::io::stdin(), stdout::output(), options));
     // Blocking tasks (a stdin read, a long analysis) would hold up a graceful runtime shutdown.
     runtime.shutdown_timeout(Duration::from_millis(100));
     Ok(code)
@@ -78,14 +81,12 @@ where
     let mut state_slot = None;
     let backlog = Arc::new(transport::Backlog::default());
     let (service, socket) = LspService::build(|client| {
-        let state = Arc::new(state::State::new(
-            client,
-            configs::ConfigStore::with_registry(
-                options.config,
-                options.registry.unwrap_or_else(dsr_rules::registry),
-            ),
-            backlog.clone(),
-        ));
+        let configs = configs::ConfigStore::with_registry(
+            options.config,
+            options.registry.unwrap_or_else(dsr_rules::registry),
+        );
+        let state =
+            Arc::new_cyclic(|me| state::State::new(client, configs, backlog.clone(), me.clone()));
         state_slot = Some(state.clone());
         server::Server::new(state)
     })
@@ -94,14 +95,14 @@ where
     let Some(state) = state_slot else {
         unreachable!("LspService::build calls the constructor")
     };
-    tokio::spawn(state.clone().run_publisher());
+    // Frames from the client go through the guard in `transport`; the server's replies, the guard's error
+    // answers and the publisher's diagnostics share one writer.
+    let (frames_tx, frames_rx) = mpsc::channel(256);
+    tokio::spawn(state.clone().run_publisher(frames_tx.clone()));
     tokio::spawn(workspace::run_jobs(state.clone()));
 
-    // Frames from the client go through the guard in `transport`; the server's replies and the guard's error
-    // answers share one writer.
     let (to_server, server_input) = tokio::io::duplex(1 << 20);
     let (server_output, from_server) = tokio::io::duplex(1 << 20);
-    let (frames_tx, frames_rx) = mpsc::channel(256);
     let writer = tokio::spawn(transport::write_frames(output, frames_rx));
     let input_pump = tokio::spawn(transport::pump_input(
         input,

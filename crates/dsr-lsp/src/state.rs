@@ -25,6 +25,7 @@ use dsr_syntax::{
     parse_rope, Document, ParseLimits, ParseOutcome, ParseStop, PendingParse, PositionEncoding,
     Rope,
 };
+use tower_lsp_server::ls_types::notification::{Notification as _, PublishDiagnostics};
 use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
 use tower_lsp_server::Client;
 
@@ -34,6 +35,7 @@ use crate::pools::Work;
 use crate::queue::CoalescingQueue;
 use crate::settings::{Scope, Settings};
 use crate::sync::lock;
+use crate::timeline;
 use crate::transport::Backlog;
 
 /// The edit budget: the moved previous analysis is published when the current one is late.
@@ -89,9 +91,12 @@ pub struct Doc {
     published: (u64, u64, bool, bool),
     /// A timer will publish a provisional analysis if this version's is late ([`budget`]).
     budget_armed: bool,
-    /// How long the last scheduled analysis of this document took: past the edit budget, the next edit's
-    /// provisional result is published at once ([`budget`]).
-    analysis_cost: Duration,
+    /// How long the last [`RECENT_COSTS`] scheduled analyses of this document took (a cancelled one: how long
+    /// it ran), newest last: the edit budget's prediction of the next one ([`State::moves_at_once`]).
+    recent_costs: Vec<Duration>,
+    /// When the text was last set (opened, or a change applied): the first edit after a pause is predicted
+    /// late too ([`State::moves_at_once`]).
+    last_change: Option<Instant>,
     /// How long the last analysis of the whole file took (the confirming pass, or an edit's analysis that fell
     /// back to the whole file), and the last [`SLICED_COSTS`] assembled from slices: when the whole file costs
     /// less than the cheapest of those, an edit is analysed as the whole file ([`Doc::edit_snapshot`]), which
@@ -234,6 +239,14 @@ impl Doc {
             self.whole_streak = 0;
             self.snapshot()
         }
+    }
+
+    /// Records what a scheduled analysis of this document cost, for the edit budget's prediction.
+    fn record_recent_cost(&mut self, cost: Duration) {
+        if self.recent_costs.len() == RECENT_COSTS {
+            self.recent_costs.remove(0);
+        }
+        self.recent_costs.push(cost);
     }
 
     /// Records what an analysis of this document cost, by kind.
@@ -410,10 +423,18 @@ pub struct State {
     pub jobs: CoalescingQueue<Job, Job>,
     runtime: tokio::runtime::Handle,
     backlog: Arc<Backlog>,
+    /// The edit budget's timers ([`budget::BudgetTimers`]).
+    budget_timers: Arc<budget::BudgetTimers<Arc<Mutex<Doc>>>>,
 }
 
 impl State {
-    pub fn new(client: Client, configs: ConfigStore, backlog: Arc<Backlog>) -> Self {
+    /// `me`: the server's own `Arc`, being made (`Arc::new_cyclic`), for the budget's timer thread.
+    pub fn new(
+        client: Client,
+        configs: ConfigStore,
+        backlog: Arc<Backlog>,
+        me: std::sync::Weak<State>,
+    ) -> Self {
         Self {
             client,
             documents: DashMap::new(),
@@ -433,6 +454,7 @@ impl State {
             jobs: CoalescingQueue::default(),
             runtime: tokio::runtime::Handle::current(),
             backlog,
+            budget_timers: State::budget_timers(me),
         }
     }
 
@@ -533,7 +555,8 @@ impl State {
             analyzed: None,
             published: (0, 0, false, false),
             budget_armed: false,
-            analysis_cost: Duration::ZERO,
+            recent_costs: Vec::new(),
+            last_change: Some(Instant::now()),
             whole_file_cost: None,
             sliced_costs: Vec::new(),
             whole_streak: 0,
@@ -556,6 +579,7 @@ impl State {
     }
 
     pub fn change(self: &Arc<Self>, uri: &Uri, version: i32, changes: Vec<dsr_syntax::TextChange>) {
+        timeline::mark("received", version);
         self.backlog.applied_change();
         // Asked now, not when the analysis starts: by then the client may have answered our diagnostics with the
         // next keystroke, which is no burst.
@@ -608,12 +632,16 @@ impl State {
         // ([`State::reparse_later`]). When this document's analyses overrun the edit budget, its last analysis is
         // moved to the new text and published at once: the first diagnostics of the version need only the text.
         let seq = self.next_seq();
-        let previous = self.moves_at_once(&d).then(|| d.analyzed.clone()).flatten();
+        let previous = self
+            .moves_at_once(&d, more_coming)
+            .then(|| d.analyzed.clone())
+            .flatten();
         let applied = d
             .document
             .apply_changes_deferred(applicable, version, encoding);
         match applied {
             Ok(()) => {
+                timeline::mark("applied", version);
                 d.sync_parse(Some(version));
                 note_change(version);
                 d.more_coming = more_coming;
@@ -622,6 +650,7 @@ impl State {
                     d.desynced = false;
                 }
                 d.set_seq(seq);
+                d.last_change = Some(Instant::now());
                 if let Some(previous) = &previous {
                     let moved = Arc::new(budget::provisional(
                         previous,
@@ -634,6 +663,7 @@ impl State {
                     self.provisionals.fetch_add(1, Ordering::Relaxed);
                     d.published = moved.publish_key();
                     d.analyzed = Some(moved);
+                    timeline::mark("moved-at-once", version);
                 }
                 drop(d);
                 self.reparse_later(&doc);
@@ -817,16 +847,20 @@ impl State {
                 d.edit_snapshot()
             };
             let seq = snapshot.seq;
+            let version = snapshot.version;
+            timeline::mark("analysis-start", version);
             // The reparse counts in the analysis' cost: the edit budget's estimate is of both.
             let started = Instant::now();
             state.resolve_tree(&doc, &mut snapshot);
+            timeline::mark("tree-resolved", version);
             let analyzed = state.analyze_guarded(snapshot);
             let cost = started.elapsed();
+            timeline::mark("analysis-end", version);
             let current = match analyzed {
                 Ok(analyzed) => {
                     {
                         let mut d = lock(&doc);
-                        d.analysis_cost = cost;
+                        d.record_recent_cost(cost);
                         d.record_cost(analyzed.whole_file, cost);
                     }
                     let current = state.store(&doc, Arc::new(analyzed));
@@ -835,17 +869,12 @@ impl State {
                     }
                     current
                 }
-                // Stopped early, it would have taken at least this long: the budget's estimate only grows. Not a
-                // burst by itself: a superseded analysis stops at its next check, so the newest version is
+                // Stopped early (or panicked), it would have taken at least this long: counted among the
+                // budget's recent costs. A cancellation is not a burst by itself: a superseded analysis stops at its next check, so the newest version is
                 // analysed at once rather than after the burst's pause (a burst is still one whose changes were
                 // read faster than applied, `more_coming`).
-                Err(Stopped::Cancelled) => {
-                    let mut d = lock(&doc);
-                    d.analysis_cost = d.analysis_cost.max(cost);
-                    true
-                }
-                Err(Stopped::Panicked) => {
-                    lock(&doc).analysis_cost = cost;
+                Err(Stopped::Cancelled | Stopped::Panicked) => {
+                    lock(&doc).record_recent_cost(cost);
                     true
                 }
             };
@@ -906,8 +935,10 @@ impl State {
             }
             if d.seq != analyzed.seq {
                 tracing::trace!("dropping the stale analysis of {}", uri.as_str());
+                timeline::mark("stale", analyzed.version);
                 return false;
             }
+            timeline::mark("stored", analyzed.version);
             d.analyzed = Some(analyzed);
         }
         self.publish(Publish::Document(uri));
@@ -1345,9 +1376,17 @@ impl State {
 
     /// The publisher: one task, so diagnostics for a document go out in the order they were computed, and each
     /// is checked for being current right before it is sent.
-    pub async fn run_publisher(self: Arc<Self>) {
+    ///
+    /// It writes its notifications to the client's output itself (`out`, the writer of
+    /// [`crate::transport::write_frames`]), not through tower-lsp's `Client`: that one hands each message to the
+    /// framework's single serve loop, which also decodes the client's messages and runs the change handlers, to
+    /// be serialised there (after a copy into a `serde_json::Value`) and framed again by the transport's output
+    /// pump — a first publication waited behind whatever that loop was doing. Here a publication is serialised
+    /// once, straight from the stored analysis (no copy of its diagnostics, none under the document's lock),
+    /// and goes to the writer in one step. Only this task publishes diagnostics, so their order is its order.
+    pub async fn run_publisher(self: Arc<Self>, out: Frames) {
         while let Some(message) = self.publisher.pop().await {
-            match message {
+            let sent = match message {
                 Publish::Document(uri) => {
                     let Some(doc) = self.doc(&uri) else { continue };
                     let ready = {
@@ -1358,45 +1397,109 @@ impl State {
                                     && d.published != a.publish_key()
                                     && !d.desynced =>
                             {
-                                let out = (a.diagnostics.clone(), a.version);
+                                let a = a.clone();
                                 d.published = a.publish_key();
-                                Some(out)
+                                Some(a)
                             }
                             _ => None,
                         }
                     };
-                    if let Some((diagnostics, version)) = ready {
-                        self.client
-                            .publish_diagnostics(uri, diagnostics, Some(version))
-                            .await;
+                    match ready {
+                        Some(analyzed) => {
+                            send_diagnostics(
+                                &out,
+                                &uri,
+                                &analyzed.diagnostics,
+                                Some(analyzed.version),
+                            )
+                            .await
+                        }
+                        None => true,
                     }
                 }
-                Publish::Clear(uri) => {
-                    self.client.publish_diagnostics(uri, Vec::new(), None).await;
-                }
+                Publish::Clear(uri) => send_diagnostics(&out, &uri, &[], None).await,
                 Publish::Moved(analyzed, latest_seq) => {
                     if latest_seq.load(Ordering::SeqCst) == analyzed.seq
                         && self.documents.contains_key(&analyzed.uri)
                     {
-                        self.client
-                            .publish_diagnostics(
-                                analyzed.uri.clone(),
-                                analyzed.diagnostics.clone(),
-                                Some(analyzed.version),
-                            )
-                            .await;
+                        send_diagnostics(
+                            &out,
+                            &analyzed.uri,
+                            &analyzed.diagnostics,
+                            Some(analyzed.version),
+                        )
+                        .await
+                    } else {
+                        true
                     }
                 }
                 Publish::File(uri, diagnostics) => {
-                    if !self.documents.contains_key(&uri) {
-                        self.client
-                            .publish_diagnostics(uri, diagnostics, None)
-                            .await;
+                    if self.documents.contains_key(&uri) {
+                        true
+                    } else {
+                        send_diagnostics(&out, &uri, &diagnostics, None).await
                     }
                 }
+            };
+            if !sent {
+                // The client's output is closed: nothing more can reach it.
+                return;
             }
         }
     }
+}
+
+/// Where the publisher writes: the client's output, whole frames at a time ([`crate::transport::write_frames`]).
+pub type Frames = tokio::sync::mpsc::Sender<Vec<u8>>;
+
+/// A `textDocument/publishDiagnostics` notification, serialised from borrowed parts (the fields and their order
+/// are those of `PublishDiagnosticsParams` in a JSON-RPC notification).
+#[derive(serde::Serialize)]
+struct DiagnosticsNotification<'a> {
+    jsonrpc: &'static str,
+    method: &'static str,
+    params: DiagnosticsParams<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct DiagnosticsParams<'a> {
+    uri: &'a Uri,
+    diagnostics: &'a [Diagnostic],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<i32>,
+}
+
+/// Serialises `diagnostics` of `uri` as a `publishDiagnostics` notification and queues it for the client;
+/// `false` when the output is closed.
+async fn send_diagnostics(
+    out: &Frames,
+    uri: &Uri,
+    diagnostics: &[Diagnostic],
+    version: Option<i32>,
+) -> bool {
+    let marked = version.unwrap_or(-1);
+    timeline::mark("publisher", marked);
+    let notification = DiagnosticsNotification {
+        jsonrpc: "2.0",
+        method: PublishDiagnostics::METHOD,
+        params: DiagnosticsParams {
+            uri,
+            diagnostics,
+            version,
+        },
+    };
+    let body = match serde_json::to_vec(&notification) {
+        Ok(body) => body,
+        Err(err) => {
+            tracing::error!(
+                "cannot serialise the diagnostics of {}: {err}",
+                uri.as_str()
+            );
+            return true;
+        }
+    };
+    timeline::mark("serialised", marked);
+    out.send(crate::transport::frame(&body)).await.is_ok()
 }
 
 /// The document's parse bounds from the configuration's limits.
@@ -1466,6 +1569,9 @@ fn skip_diagnostic(skip: &Skip) -> Diagnostic {
         ..Diagnostic::default()
     }
 }
+
+/// How many scheduled analyses' costs the edit budget predicts the next one's from ([`State::moves_at_once`]).
+const RECENT_COSTS: usize = 4;
 
 /// How many sliced analyses' costs [`Doc::edit_snapshot`] compares the whole file's with.
 const SLICED_COSTS: usize = 4;

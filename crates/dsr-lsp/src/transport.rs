@@ -508,6 +508,11 @@ where
     while let Some(next) = frames.next().await? {
         match next {
             Frame::Message(body) => {
+                if crate::timeline::enabled()
+                    && crate::timeline::frame_kind(&body) == Some("change")
+                {
+                    crate::timeline::mark("in", crate::timeline::last_version(&body).unwrap_or(-1));
+                }
                 server.write_all(&frame(&body)).await?;
                 server.flush().await?;
             }
@@ -555,17 +560,30 @@ pub async fn pump_output<R: AsyncRead + Unpin>(
 }
 
 /// Writes whole frames to the client, in the order they were queued.
+/// The version of a `publishDiagnostics` frame, for the timeline's mark once it is written.
+fn note_published(frame: &[u8], written: &mut Vec<i32>) {
+    if crate::timeline::enabled() && crate::timeline::frame_kind(frame) == Some("diagnostics") {
+        written.push(crate::timeline::last_version(frame).unwrap_or(-1));
+    }
+}
+
 pub async fn write_frames<W: AsyncWrite + Unpin>(
     mut output: W,
     mut frames: mpsc::Receiver<Vec<u8>>,
 ) -> io::Result<()> {
+    let mut written = Vec::new();
     while let Some(frame) = frames.recv().await {
+        note_published(&frame, &mut written);
         output.write_all(&frame).await?;
         // Write everything queued before flushing once.
         while let Ok(frame) = frames.try_recv() {
+            note_published(&frame, &mut written);
             output.write_all(&frame).await?;
         }
         output.flush().await?;
+        for version in written.drain(..) {
+            crate::timeline::mark("out", version);
+        }
     }
     output.flush().await
 }
