@@ -45,9 +45,11 @@ for tree in "$@"; do
     --no-cache --fail-on none --format json --output "$out_dir/$name.json" --max-file-size 10M \
     --jobs 1 >/dev/null 2>"$out_dir/$name.log" || true
   callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null >"$out_dir/$name.txt" || true
-  # The inclusive count of the first line naming a function (callgrind_annotate sorts by count).
-  # A name missing from the output (inlined by the compiler) counts 0 instead of stopping the script.
-  count() { { grep -m1 -E "[[:space:]][^ ]*$1 \[" "$out_dir/$name.txt" || true; } | awk '{gsub(",", "", $1); print $1}'; }
+  # The inclusive count of the first line naming a function (callgrind_annotate sorts by count), with or without
+  # its binary: a build with line tables splits a function by the source file of its (inlined) code, and only one
+  # of those entries carries the binary's name. A name missing from the output (inlined by the compiler) counts
+  # 0 instead of stopping the script.
+  count() { { grep -m1 -E "[[:space:]][^ ]*$1( \[|$)" "$out_dir/$name.txt" || true; } | awk '{gsub(",", "", $1); print $1}'; }
   analysis=$(count 'dsr_engine::engine::Engine::parse_and_analyze')
   parse=$(count 'dsr_engine::parse::parse')
   # Builds from before `parse` was kept out of line: the tree-sitter parse below it.
