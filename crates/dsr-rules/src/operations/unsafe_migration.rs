@@ -1132,10 +1132,7 @@ fn binding_name(
 }
 
 fn name_role(name: &str) -> Option<Role> {
-    let last = name
-        .rsplit(['.', ':'])
-        .next()
-        .unwrap_or(name)
+    let last = dsr_core::kb::last_segment(name)
         .trim_matches(['"', '\'']);
     let lower = last.to_ascii_lowercase();
     let starts_word = |word: &str| {
