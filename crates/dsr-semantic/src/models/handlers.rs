@@ -1089,7 +1089,12 @@ mod typescript {
             }
             format!("/{}", parts.join("/"))
         };
-        for export in node::named_children(root).filter(|n| n.kind() == "export_statement") {
+        // The root's children by a cursor (`named_child(i)` steps from the first child each time).
+        let mut cursor = root.walk();
+        for export in root
+            .named_children(&mut cursor)
+            .filter(|n| n.kind() == "export_statement")
+        {
             let is_default = (0..export.child_count())
                 .filter_map(|i| export.child(i))
                 .any(|c| c.kind() == "default");
