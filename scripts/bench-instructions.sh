@@ -58,6 +58,7 @@ for tree in "$@"; do
   awk -v n="$name" -v a="${analysis:-0}" -v p="${parse:-0}" -v f="${facts:-0}" 'BEGIN {
     printf "%-28s %14.0f %14.0f %14.0f %14.0f %7.2f×\n", n, a, p, f, a - p, (p > 0 ? a / p : 0) }'
   if [ "$top" -gt 0 ]; then
-    grep -E '^ *[0-9,]+ ' "$out_dir/$name.txt" | head -n "$top" | sed 's/^/    /'
+    # `head` closes the pipe early: under `pipefail` grep's SIGPIPE would end the script after the first tree.
+    { grep -E '^ *[0-9,]+ ' "$out_dir/$name.txt" || true; } | head -n "$top" | sed 's/^/    /' || true
   fi
 done
