@@ -353,6 +353,5 @@ fn short(callee: &str) -> String {
     if callee.len() <= 40 {
         return callee.to_string();
     }
-    dsr_core::kb::last_segment(callee)
-        .to_string()
+    dsr_core::kb::last_segment(callee).to_string()
 }

@@ -574,11 +574,10 @@ impl<'t> FileFacts<'t> {
             // segment worked out.
             None => self.calls.iter().any(|call| {
                 let text = call.callee_text.as_str();
-                (text.ends_with('>') || lasts.iter().any(|last| text.ends_with(last.as_ref())))
-                    && {
-                        let segment = last_callee_segment(text);
-                        lasts.iter().any(|last| last.as_ref() == segment)
-                    }
+                (text.ends_with('>') || lasts.iter().any(|last| text.ends_with(last.as_ref()))) && {
+                    let segment = last_callee_segment(text);
+                    lasts.iter().any(|last| last.as_ref() == segment)
+                }
             }),
         }
     }

@@ -766,9 +766,10 @@ fn etcd_transactions<'t, 'k>(
 ) -> Vec<Acquisition<'t, 'k>> {
     let mut out = Vec::new();
     for (index, call) in facts.calls.iter().enumerate() {
-        let is_txn_put = call.path.as_deref().is_some_and(|p| {
-            kb.is_in_group(facts.language, p, PathGroupKind::TxnPut)
-        });
+        let is_txn_put = call
+            .path
+            .as_deref()
+            .is_some_and(|p| kb.is_in_group(facts.language, p, PathGroupKind::TxnPut));
         if !is_txn_put || !in_create_if_absent_txn(facts, kb, call.node) {
             continue;
         }
@@ -825,9 +826,9 @@ fn in_create_if_absent_txn<'f>(facts: &FileFacts<'f>, kb: &KnowledgeBase, put: N
     let range = if_call.range();
     facts.calls_within(range).any(|c| {
         range.contains_range(c.range())
-            && c.path.as_deref().is_some_and(|p| {
-                kb.is_in_group(facts.language, p, PathGroupKind::AbsenceCompare)
-            })
+            && c.path
+                .as_deref()
+                .is_some_and(|p| kb.is_in_group(facts.language, p, PathGroupKind::AbsenceCompare))
     })
 }
 

@@ -906,8 +906,7 @@ fn is_nack_like(n: Node<'_>, source: &str) -> bool {
         return false;
     };
     let text = node::text(callee, source);
-    let last = dsr_core::kb::last_segment(text)
-        .to_ascii_lowercase();
+    let last = dsr_core::kb::last_segment(text).to_ascii_lowercase();
     matches!(
         last.as_str(),
         "nack"

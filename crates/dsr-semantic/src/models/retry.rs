@@ -1677,8 +1677,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                 .unwrap_or(0);
             return Some(call.args.get(position).copied());
         }
-        let name = dsr_core::kb::last_segment(&call.callee_text)
-            .to_ascii_lowercase();
+        let name = dsr_core::kb::last_segment(&call.callee_text).to_ascii_lowercase();
         (matches!(
             name.as_str(),
             "sleep" | "delay" | "wait" | "pause" | "sleep_ms" | "sleepms"
@@ -2289,8 +2288,7 @@ impl<'t> Growth<'_, '_, 't> {
                         continue;
                     };
                     let text = a.text(callee);
-                    let last = dsr_core::kb::last_segment(text)
-                        .to_ascii_lowercase();
+                    let last = dsr_core::kb::last_segment(text).to_ascii_lowercase();
                     if matches!(
                         last.as_str(),
                         "pow"

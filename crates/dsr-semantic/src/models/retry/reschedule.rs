@@ -417,8 +417,7 @@ impl<'t> Analyzer<'_, 't> {
     pub(super) fn strategies(&self) -> Vec<Retry<'t>> {
         let mut found = Vec::new();
         for (index, function) in self.facts.functions.iter().enumerate() {
-            let short = dsr_core::kb::last_segment(&function.name)
-                .to_ascii_lowercase();
+            let short = dsr_core::kb::last_segment(&function.name).to_ascii_lowercase();
             let named_for_delay = [
                 "backoff",
                 "delay",
