@@ -468,7 +468,9 @@ impl RemoteCalls {
             .ancestors(call.node)
             .skip(1)
             .take_while(|a| Some(*a) != function)
-            .any(|a| a.kind() == "async_block" && self.is_spawned(facts, a))
+            .any(|a| {
+                dsr_syntax::kind(facts.language, a) == "async_block" && self.is_spawned(facts, a)
+            })
     }
 
     /// A function literal, closure or async block that runs on its own: `go func() {…}()`, or the argument of
@@ -859,8 +861,9 @@ impl FunctionNames {
             return None;
         }
         let text = call.callee_text.as_str();
-        let path_call = text.contains("::");
-        let (qualifier, name) = match text.rsplit_once("::") {
+        // A byte scan: `str::contains` with a `&str` pattern builds a searcher per call of the file.
+        let path_call = text.as_bytes().windows(2).any(|pair| pair == b"::");
+        let (qualifier, name) = match path_call.then(|| text.rsplit_once("::")).flatten() {
             Some((q, n)) => (Some(q), n),
             None => match text.rsplit_once('.') {
                 Some((q, n)) => (Some(q), n),
