@@ -11,7 +11,8 @@ declare_rule! {
     /// A whole HTTP body read into memory with no size limit:
     /// - Go: `io.ReadAll(r.Body)` / `ioutil.ReadAll(r.Body)` on an incoming request without
     ///   `http.MaxBytesReader` — Go's `net/http` puts no limit on request bodies — and on a response body
-    ///   without `io.LimitReader`;
+    ///   without `io.LimitReader`; a cap of `math.MaxInt64` (`http.MaxBytesReader(w, r.Body, math.MaxInt64)`)
+    ///   is a limit that is none;
     /// - Rust: `hyper::body::to_bytes(body)`, axum's `to_bytes(body, usize::MAX)` (a limit that is none), and
     ///   reqwest's `.bytes().await`/`.text().await`/`.json().await` on a response, with no `content_length()`
     ///   check or `http_body_util::Limited` in the function; axum's `DefaultBodyLimit::disable()`, which removes
