@@ -45,9 +45,11 @@ for tree in "$@"; do
     --no-cache --fail-on none --format json --output "$out_dir/$name.json" --max-file-size 10M \
     --jobs 1 >/dev/null 2>"$out_dir/$name.log" || true
   callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null >"$out_dir/$name.txt" || true
-  # The inclusive count of the first line naming a function (callgrind_annotate sorts by count).
-  # A name missing from the output (inlined by the compiler) counts 0 instead of stopping the script.
-  count() { { grep -m1 -E "[[:space:]][^ ]*$1 \[" "$out_dir/$name.txt" || true; } | awk '{gsub(",", "", $1); print $1}'; }
+  # The inclusive count of the first line naming a function (callgrind_annotate sorts by count), with or without
+  # its binary: a build with line tables splits a function by the source file of its (inlined) code, and only one
+  # of those entries carries the binary's name. A name missing from the output (inlined by the compiler) counts
+  # 0 instead of stopping the script.
+  count() { { grep -m1 -E "[[:space:]][^ ]*$1( \[|$)" "$out_dir/$name.txt" || true; } | awk '{gsub(",", "", $1); print $1}'; }
   analysis=$(count 'dsr_engine::engine::Engine::parse_and_analyze')
   parse=$(count 'dsr_engine::parse::parse')
   # Builds from before `parse` was kept out of line: the tree-sitter parse below it.
@@ -56,6 +58,7 @@ for tree in "$@"; do
   awk -v n="$name" -v a="${analysis:-0}" -v p="${parse:-0}" -v f="${facts:-0}" 'BEGIN {
     printf "%-28s %14.0f %14.0f %14.0f %14.0f %7.2f×\n", n, a, p, f, a - p, (p > 0 ? a / p : 0) }'
   if [ "$top" -gt 0 ]; then
-    grep -E '^ *[0-9,]+ ' "$out_dir/$name.txt" | head -n "$top" | sed 's/^/    /'
+    # `head` closes the pipe early: under `pipefail` grep's SIGPIPE would end the script after the first tree.
+    { grep -E '^ *[0-9,]+ ' "$out_dir/$name.txt" || true; } | head -n "$top" | sed 's/^/    /' || true
   fi
 done

@@ -1050,6 +1050,14 @@ pub enum PathGroupKind {
     /// Ends the function, goroutine or process without returning (`panic`, `os.Exit`, `log.Fatal`,
     /// `std::process::exit`, `process.exit`), matched on the callee as written: code after it does not run.
     ProcessExit,
+    /// Puts a key as one operation of a store transaction (etcd's `clientv3.OpPut` inside `Txn(ctx).Then(…)`):
+    /// with a compare of [`PathGroupKind::AbsenceCompare`] in the `If(…)`, the put claims the key only when no
+    /// one holds it — a lock (read by `models::locks`).
+    TxnPut,
+    /// A transaction compare target that is zero exactly when the key does not exist (etcd's
+    /// `clientv3.CreateRevision(k)`, `clientv3.Version(k)`): `If(Compare(CreateRevision(k), "=", 0))` asks that
+    /// the key be absent.
+    AbsenceCompare,
     /// Rust macros that end the function the same way (`panic!`, `unreachable!`, `todo!`, `anyhow::bail!`),
     /// matched on the macro's last path segment.
     ExitMacro,
@@ -1176,6 +1184,10 @@ pub struct KnowledgeBase {
     web_frameworks: Vec<(Language, WebFramework)>,
     /// Wall-clock readings by path.
     clocks: rustc_hash::FxHashMap<String, Vec<(Language, ClockReading)>>,
+    /// Per language family, the last segments of `clocks`' and `unbounded_channels`' paths
+    /// ([`KnowledgeBase::evidence_callees`]).
+    clock_callees: Vec<(&'static str, Vec<String>)>,
+    unbounded_channel_callees: Vec<(&'static str, Vec<String>)>,
     /// `[receivers]` generic method names and local types, each with the languages that list it.
     generic_methods: rustc_hash::FxHashMap<String, Vec<Language>>,
     local_types: rustc_hash::FxHashMap<String, Vec<Language>>,
@@ -1351,8 +1363,34 @@ impl KnowledgeBase {
             }
             map
         }
+        /// Per family, the sorted last segments of the paths a table lists for it.
+        fn last_segments<T>(
+            table: &rustc_hash::FxHashMap<String, Vec<(Language, T)>>,
+        ) -> Vec<(&'static str, Vec<String>)> {
+            let mut by_family: Vec<(&'static str, Vec<String>)> = Vec::new();
+            for (path, entries) in table {
+                for (language, _) in entries {
+                    let family = language.family_name();
+                    let at = match by_family.iter().position(|(f, _)| *f == family) {
+                        Some(at) => at,
+                        None => {
+                            by_family.push((family, Vec::new()));
+                            by_family.len() - 1
+                        }
+                    };
+                    by_family[at].1.push(last_segment(path).to_string());
+                }
+            }
+            for (_, segments) in &mut by_family {
+                segments.sort_unstable();
+                segments.dedup();
+            }
+            by_family
+        }
         self.entries_by_path = index(&self.entries);
         self.methods_by_name = index(&self.methods);
+        self.clock_callees = last_segments(&self.clocks);
+        self.unbounded_channel_callees = last_segments(&self.unbounded_channels);
     }
 
     fn add(&mut self, language: Language, file: KbFile) {
@@ -1618,32 +1656,21 @@ impl KnowledgeBase {
     }
 
     /// The last segments of the callees a table's entries for `language` are called by (`time.Now` → `Now`,
-    /// `tokio::sync::mpsc::unbounded_channel` → `unbounded_channel`): what a file must call for a rule declaring
-    /// [`Evidence::KbClock`] or [`Evidence::KbUnboundedChannel`] to fire. `None` for evidence that names no
-    /// table.
-    pub fn evidence_callees(&self, evidence: Evidence, language: Language) -> Option<Vec<&str>> {
-        fn last_segments<T>(
-            index: &rustc_hash::FxHashMap<String, Vec<(Language, T)>>,
-            language: Language,
-        ) -> Vec<&str> {
-            let mut segments: Vec<&str> = index
+    /// `tokio::sync::mpsc::unbounded_channel` → `unbounded_channel`), sorted: what a file must call for a rule
+    /// declaring [`Evidence::KbClock`] or [`Evidence::KbUnboundedChannel`] to fire. Built once with the
+    /// knowledge base (the engine asks it of every file); `None` for evidence that names no table.
+    pub fn evidence_callees(&self, evidence: Evidence, language: Language) -> Option<&[String]> {
+        let lists = match evidence {
+            Evidence::KbClock => &self.clock_callees,
+            Evidence::KbUnboundedChannel => &self.unbounded_channel_callees,
+            Evidence::Kind(_) | Evidence::Callee(_) => return None,
+        };
+        Some(
+            lists
                 .iter()
-                .filter(|(_, entries)| {
-                    entries
-                        .iter()
-                        .any(|(l, _)| KnowledgeBase::same_family(*l, language))
-                })
-                .map(|(path, _)| last_segment(path))
-                .collect();
-            segments.sort_unstable();
-            segments.dedup();
-            segments
-        }
-        match evidence {
-            Evidence::KbClock => Some(last_segments(&self.clocks, language)),
-            Evidence::KbUnboundedChannel => Some(last_segments(&self.unbounded_channels, language)),
-            Evidence::Kind(_) | Evidence::Callee(_) => None,
-        }
+                .find(|(family, _)| *family == language.family_name())
+                .map_or(&[][..], |(_, callees)| callees.as_slice()),
+        )
     }
 
     /// The wall-clock reading at a canonical path (or, for `new_without_arguments` entries, a constructor name).

@@ -232,7 +232,7 @@ pub fn call_name(callee_text: &str) -> String {
         return quote(callee_text, 48);
     }
     let head = callee_text.split('(').next().unwrap_or(callee_text);
-    let tail = callee_text.rsplit(['.', ':']).next().unwrap_or(callee_text);
+    let tail = dsr_core::kb::last_segment(callee_text);
     format!("{head}(…).{tail}")
 }
 

@@ -221,10 +221,8 @@ fn rust_subcommand_arms(
         facts
             .calls_within(TextRange::new(arm.start, arm.end))
             .any(|call| {
-                call.callee_text
-                    .rsplit(['.', ':'])
-                    .next()
-                    .is_some_and(|last| tool.rust_command_service_calls.iter().any(|s| s == last))
+                let last = dsr_core::kb::last_segment(&call.callee_text);
+                tool.rust_command_service_calls.iter().any(|s| s == last)
             })
     };
     arms.retain(|arm| !serves(arm));

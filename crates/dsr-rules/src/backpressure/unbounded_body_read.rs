@@ -11,7 +11,8 @@ declare_rule! {
     /// A whole HTTP body read into memory with no size limit:
     /// - Go: `io.ReadAll(r.Body)` / `ioutil.ReadAll(r.Body)` on an incoming request without
     ///   `http.MaxBytesReader` — Go's `net/http` puts no limit on request bodies — and on a response body
-    ///   without `io.LimitReader`;
+    ///   without `io.LimitReader`; a cap of `math.MaxInt64` (`http.MaxBytesReader(w, r.Body, math.MaxInt64)`)
+    ///   is a limit that is none;
     /// - Rust: `hyper::body::to_bytes(body)`, axum's `to_bytes(body, usize::MAX)` (a limit that is none), and
     ///   reqwest's `.bytes().await`/`.text().await`/`.json().await` on a response, with no `content_length()`
     ///   check or `http_body_util::Limited` in the function; axum's `DefaultBodyLimit::disable()`, which removes
@@ -190,10 +191,7 @@ fn check_go(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     // (`if max < 0 { return io.ReadAll(r.Body) }`, the operator turned the limit off), not an oversight.
     let limited = ctx.facts.calls_within(scope).any(|c| {
         c.node.id() != call.node.id()
-            && c.path.as_deref().is_some_and(|limiter| {
-                ctx.kb
-                    .is_in_group(ctx.language, limiter, PathGroupKind::ReadLimit)
-            })
+            && caps_read(ctx, c)
             && c.args.iter().any(|a| compact(ctx, *a) == body)
     });
     if limited || limited_by_caller(ctx, call) {
@@ -247,6 +245,19 @@ fn check_go(ctx: &RuleContext<'_>, call: &Call<'_>, sink: &mut Vec<Finding>) {
     builder.emit(sink);
 }
 
+/// A call of the kb's `read-limit` group (`http.MaxBytesReader`, `io.LimitReader`) that caps what it reads: a
+/// cap written as its type's largest value (`math.MaxInt64`, calls.toml's `[limits] unbounded`) caps nothing.
+fn caps_read(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
+    call.path.as_deref().is_some_and(|path| {
+        ctx.kb
+            .is_in_group(ctx.language, path, PathGroupKind::ReadLimit)
+    }) && !call.args.iter().any(|arg| {
+        CallKinds::builtin()
+            .limits
+            .is_unbounded(&compact(ctx, *arg))
+    })
+}
+
 /// The read runs in an HTTP handler: a function of the same nesting that receives the response writer too
 /// (`func(w http.ResponseWriter, r *http.Request)`), where the body is the client's as it arrived.
 fn in_handler(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
@@ -290,10 +301,7 @@ fn limited_by_caller(ctx: &RuleContext<'_>, call: &Call<'_>) -> bool {
             site_calls.any(|limit| {
                 limit.function == site.function
                     && limit.node.end_byte() <= site.node.start_byte()
-                    && limit.path.as_deref().is_some_and(|path| {
-                        ctx.kb
-                            .is_in_group(ctx.language, path, PathGroupKind::ReadLimit)
-                    })
+                    && caps_read(ctx, limit)
                     && limit
                         .args
                         .iter()

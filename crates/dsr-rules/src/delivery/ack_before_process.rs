@@ -353,9 +353,5 @@ fn short(callee: &str) -> String {
     if callee.len() <= 40 {
         return callee.to_string();
     }
-    callee
-        .rsplit(['.', ':'])
-        .next()
-        .unwrap_or(callee)
-        .to_string()
+    dsr_core::kb::last_segment(callee).to_string()
 }

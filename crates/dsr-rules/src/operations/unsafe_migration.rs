@@ -1132,11 +1132,7 @@ fn binding_name(
 }
 
 fn name_role(name: &str) -> Option<Role> {
-    let last = name
-        .rsplit(['.', ':'])
-        .next()
-        .unwrap_or(name)
-        .trim_matches(['"', '\'']);
+    let last = dsr_core::kb::last_segment(name).trim_matches(['"', '\'']);
     let lower = last.to_ascii_lowercase();
     let starts_word = |word: &str| {
         lower.starts_with(word) && !last[word.len()..].starts_with(|c: char| c.is_ascii_lowercase())

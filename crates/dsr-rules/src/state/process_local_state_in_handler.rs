@@ -236,7 +236,7 @@ fn root_name<'s>(ctx: &RuleContext<'s>, mut n: Node<'_>) -> Option<&'s str> {
 fn locals_of<'s>(ctx: &RuleContext<'s>, handler: Node<'_>) -> HashSet<&'s str> {
     let mut names = HashSet::new();
     for n in node::descendants(handler) {
-        let targets: Vec<Node<'_>> = match n.kind() {
+        let targets: Vec<Node<'_>> = match dsr_syntax::kind(ctx.language, n) {
             "short_var_declaration" | "range_clause" => n
                 .child_by_field_name("left")
                 .map(|l| node::named_children(l).collect())
@@ -294,7 +294,13 @@ fn writes<'t>(
 
 fn go_state(ctx: &RuleContext<'_>, root: Node<'_>) -> HashMap<String, State> {
     let mut state = HashMap::new();
-    for declaration in node::named_children(root).filter(|n| n.kind() == "var_declaration") {
+    // The root's children by a cursor: `named_child(i)` steps from the first child each time, which is
+    // quadratic in a file's top-level items.
+    let mut cursor = root.walk();
+    for declaration in root
+        .named_children(&mut cursor)
+        .filter(|n| n.kind() == "var_declaration")
+    {
         for spec in node::descendants(declaration).filter(|n| n.kind() == "var_spec") {
             let type_node = spec.child_by_field_name("type");
             let value = spec
@@ -353,7 +359,7 @@ fn go_holds(ctx: &RuleContext<'_>, type_node: Option<Node<'_>>, value: Option<No
 
 fn go_write(ctx: &RuleContext<'_>, n: Node<'_>, state: &HashMap<String, State>) -> Option<String> {
     let known = |name: &str| state.contains_key(name).then(|| name.to_string());
-    match n.kind() {
+    match dsr_syntax::kind(ctx.language, n) {
         // `m[k] = v`, `m[k] += 1`, `s.hits[k] = v`, `counter += 1`, `list = append(list, x)`.
         "assignment_statement" => {
             let left = n.child_by_field_name("left")?;
@@ -444,7 +450,7 @@ fn go_write(ctx: &RuleContext<'_>, n: Node<'_>, state: &HashMap<String, State>) 
 fn rust_state(ctx: &RuleContext<'_>, root: Node<'_>) -> HashMap<String, State> {
     let mut state = HashMap::new();
     for n in node::descendants(root) {
-        match n.kind() {
+        match dsr_syntax::kind(ctx.language, n) {
             "static_item" => {
                 // Only interior mutability or `static mut` can be written.
                 let type_text = n
@@ -570,7 +576,7 @@ fn rust_write(
             guards.get(name).cloned()
         }
     };
-    match n.kind() {
+    match dsr_syntax::kind(ctx.language, n) {
         // `let mut sessions = SESSIONS.lock().unwrap();`: later writes through `sessions` are writes to the static.
         "let_declaration" => {
             let pattern = n.child_by_field_name("pattern")?;
@@ -611,7 +617,9 @@ fn rust_write(
 
 fn ts_state(ctx: &RuleContext<'_>, root: Node<'_>) -> HashMap<String, State> {
     let mut state = HashMap::new();
-    for top in node::named_children(root) {
+    // By a cursor, as in `go_state`.
+    let mut cursor = root.walk();
+    for top in root.named_children(&mut cursor) {
         let declaration = if top.kind() == "export_statement" {
             match top.child_by_field_name("declaration") {
                 Some(d) => d,
@@ -674,7 +682,7 @@ fn ts_state(ctx: &RuleContext<'_>, root: Node<'_>) -> HashMap<String, State> {
 }
 
 fn ts_write(ctx: &RuleContext<'_>, n: Node<'_>, state: &HashMap<String, State>) -> Option<String> {
-    match n.kind() {
+    match dsr_syntax::kind(ctx.language, n) {
         "call_expression" => {
             let function = n.child_by_field_name("function")?;
             if function.kind() != "member_expression" {

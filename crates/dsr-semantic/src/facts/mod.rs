@@ -558,7 +558,7 @@ impl<'t> FileFacts<'t> {
                 Evidence::Kind(kind) => self.has_kind(&[kind]),
                 Evidence::Callee(last) => self.calls_any_named(&[last]),
                 Evidence::KbClock | Evidence::KbUnboundedChannel => self.calls_any_named(
-                    &kb.evidence_callees(evidence, self.language)
+                    kb.evidence_callees(evidence, self.language)
                         .unwrap_or_default(),
                 ),
             })
@@ -567,15 +567,17 @@ impl<'t> FileFacts<'t> {
     /// Whether a call's callee, as written, ends in one of `lasts`: from the calls-by-name index when a model
     /// has built it, else a scan of the calls that allocates nothing (building the index for a prescan alone
     /// cost more than the rules it skips on a file that has no use for the index).
-    fn calls_any_named(&self, lasts: &[&str]) -> bool {
+    fn calls_any_named<S: AsRef<str>>(&self, lasts: &[S]) -> bool {
         match self.callee_names.get() {
-            Some(index) => lasts.iter().any(|last| index.contains_key(*last)),
+            Some(index) => lasts.iter().any(|last| index.contains_key(last.as_ref())),
             // A byte test first: only a callee ending in one of `lasts`, or in a turbofish's `>`, has its
             // segment worked out.
             None => self.calls.iter().any(|call| {
                 let text = call.callee_text.as_str();
-                (text.ends_with('>') || lasts.iter().any(|last| text.ends_with(last)))
-                    && lasts.contains(&last_callee_segment(text))
+                (text.ends_with('>') || lasts.iter().any(|last| text.ends_with(last.as_ref()))) && {
+                    let segment = last_callee_segment(text);
+                    lasts.iter().any(|last| last.as_ref() == segment)
+                }
             }),
         }
     }
@@ -657,20 +659,26 @@ impl<'t> FileFacts<'t> {
             None => (written, None),
         };
         let base = match self.import(head) {
-            Some(import) => import.path.clone(),
+            Some(import) => import.path.as_str(),
             None => {
                 let absolute = (self.language == Language::Rust && is_rust_crate_path(head))
                     || (self.language.is_typescript() && is_ts_global(head));
                 if !absolute {
                     return None;
                 }
-                head.to_string()
+                head
             }
         };
-        Some(match rest {
-            Some(rest) => format!("{base}{separator}{rest}"),
-            None => base,
-        })
+        // One allocation of the path's size (a `format!` here cost more than the lookup: every call's callee is
+        // resolved).
+        let mut path =
+            String::with_capacity(base.len() + rest.map_or(0, |rest| separator.len() + rest.len()));
+        path.push_str(base);
+        if let Some(rest) = rest {
+            path.push_str(separator);
+            path.push_str(rest);
+        }
+        Some(path)
     }
 
     /// The innermost function containing `offset`.
@@ -822,7 +830,7 @@ impl<'t> FileFacts<'t> {
             let mut index: rustc_hash::FxHashMap<String, Vec<usize>> =
                 rustc_hash::FxHashMap::default();
             for (i, f) in self.functions.iter().enumerate() {
-                let segment = f.name.rsplit(['.', ':']).next().unwrap_or(&f.name);
+                let segment = dsr_core::kb::last_segment(&f.name);
                 index.entry(segment.to_string()).or_default().push(i);
             }
             index

@@ -1132,7 +1132,7 @@ impl Resolver<'_> {
         }
         if method.is_none() && path.is_none() {
             // `helper(…)`: the same Go package, Rust module or TS module.
-            let name = callee.rsplit(['.', ':']).next().unwrap_or(callee);
+            let name = dsr_core::kb::last_segment(callee);
             if let Some(found) = exact(self.lookup_function(&self.keys(None, Some(name)))) {
                 return Some(found);
             }

@@ -47,11 +47,7 @@ pub fn calls_of<'t>(facts: &'t FileFacts<'t>, source: &str, function: usize) -> 
     };
     let owner = target.owner();
     // Only calls written with the function's last name can resolve to it (`same_file_function`).
-    let last = target
-        .name
-        .rsplit(['.', ':'])
-        .next()
-        .unwrap_or(&target.name);
+    let last = dsr_core::kb::last_segment(&target.name);
     facts
         .calls_named(last)
         .filter(|call| {

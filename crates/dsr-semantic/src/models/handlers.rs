@@ -23,7 +23,28 @@ fn frameworks(language: Language) -> impl Iterator<Item = (&'static WebFramework
 
 /// Whether `method` registers a route (or mounts a group of them) in some web framework of `language`.
 fn is_route_method(language: Language, method: &str) -> bool {
-    frameworks(language).any(|(entry, _)| entry.route_methods.iter().any(|m| m == method))
+    // Asked of every method call: the frameworks' route methods per language family, gathered once.
+    type RouteMethods = rustc_hash::FxHashSet<&'static str>;
+    static FAMILIES: std::sync::OnceLock<Vec<(&'static str, RouteMethods)>> =
+        std::sync::OnceLock::new();
+    FAMILIES
+        .get_or_init(|| {
+            let mut families: Vec<(&'static str, RouteMethods)> = Vec::new();
+            for language in Language::ALL {
+                let family = language.family_name();
+                if families.iter().any(|(f, _)| *f == family) {
+                    continue;
+                }
+                let methods = frameworks(language)
+                    .flat_map(|(entry, _)| entry.route_methods.iter().map(String::as_str))
+                    .collect();
+                families.push((family, methods));
+            }
+            families
+        })
+        .iter()
+        .find(|(family, _)| *family == language.family_name())
+        .is_some_and(|(_, methods)| methods.contains(method))
 }
 
 /// The web framework (or server library) a handler, route or server belongs to.
@@ -251,19 +272,35 @@ impl<'t> Handlers<'t> {
 
 /// Whether a route path (or a handler's name) names a health, readiness or liveness probe.
 pub fn is_health_name(text: &str) -> bool {
+    const PROBES: [&str; 6] = ["health", "ready", "readiness", "live", "liveness", "ping"];
+    // Every health word starts with a probe: a name holding none (most callees and paths) is answered without
+    // splitting it into words.
+    let holds = |probe: &str| {
+        text.as_bytes()
+            .windows(probe.len())
+            .any(|w| w.eq_ignore_ascii_case(probe.as_bytes()))
+    };
+    if !PROBES.iter().any(|probe| holds(probe)) {
+        return false;
+    }
+    // Compared ignoring ASCII case, as the lowercased word was.
+    let is_health_word = |word: &str| {
+        PROBES.iter().any(|probe| {
+            word.len() >= probe.len()
+                && word.as_bytes()[..probe.len()].eq_ignore_ascii_case(probe.as_bytes())
+                && {
+                    // The probe is ASCII, so its length in `word` ends on a character boundary.
+                    let rest = &word[probe.len()..];
+                    rest.is_empty()
+                        || ["z", "y", "check", "checks", "ness"]
+                            .iter()
+                            .any(|suffix| rest.eq_ignore_ascii_case(suffix))
+                }
+        })
+    };
     text.split(|c: char| !c.is_ascii_alphanumeric())
         .chain(split_camel(text))
-        .any(|word| {
-            let word = word.to_ascii_lowercase();
-            ["health", "ready", "readiness", "live", "liveness", "ping"]
-                .iter()
-                .any(|probe| {
-                    word == *probe
-                        || word.strip_prefix(probe).is_some_and(|rest| {
-                            matches!(rest, "z" | "y" | "check" | "checks" | "ness")
-                        })
-                })
-        })
+        .any(is_health_word)
 }
 
 fn split_camel(text: &str) -> impl Iterator<Item = &str> {
@@ -1052,7 +1089,12 @@ mod typescript {
             }
             format!("/{}", parts.join("/"))
         };
-        for export in node::named_children(root).filter(|n| n.kind() == "export_statement") {
+        // The root's children by a cursor (`named_child(i)` steps from the first child each time).
+        let mut cursor = root.walk();
+        for export in root
+            .named_children(&mut cursor)
+            .filter(|n| n.kind() == "export_statement")
+        {
             let is_default = (0..export.child_count())
                 .filter_map(|i| export.child(i))
                 .any(|c| c.kind() == "default");

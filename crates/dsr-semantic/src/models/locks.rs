@@ -14,7 +14,7 @@ use tree_sitter::Node;
 
 use crate::facts::{compact, Call, FileFacts, ANONYMOUS};
 use crate::store_commands::{Options, StoreCommand, StoreCommands, TokenStyle};
-use dsr_core::kb::{ApiRole, KnowledgeBase, LockLibrary, LockScope};
+use dsr_core::kb::{ApiRole, KnowledgeBase, LockLibrary, LockScope, PathGroupKind};
 
 use crate::kb::KbMatch;
 
@@ -701,7 +701,7 @@ fn in_transaction<'t>(
             let name = c
                 .method
                 .as_deref()
-                .unwrap_or_else(|| c.callee_text.rsplit([':', '.']).next().unwrap_or_default());
+                .unwrap_or_else(|| dsr_core::kb::last_segment(&c.callee_text));
             matches!(
                 name,
                 "Watch" | "watch" | "transaction" | "transaction_async"
@@ -764,14 +764,13 @@ fn etcd_transactions<'t, 'k>(
     facts: &FileFacts<'t>,
     kb: &KnowledgeBase,
 ) -> Vec<Acquisition<'t, 'k>> {
-    let is_etcd = |call: &Call<'_>, name: &str| {
-        call.path.as_deref().is_some_and(|p| {
-            p.ends_with(&format!(".{name}")) && kb.api(facts.language, p).is_some()
-        })
-    };
     let mut out = Vec::new();
     for (index, call) in facts.calls.iter().enumerate() {
-        if !is_etcd(call, "OpPut") || !in_create_if_absent_txn(facts, kb, call.node) {
+        let is_txn_put = call
+            .path
+            .as_deref()
+            .is_some_and(|p| kb.is_in_group(facts.language, p, PathGroupKind::TxnPut));
+        if !is_txn_put || !in_create_if_absent_txn(facts, kb, call.node) {
             continue;
         }
         // The put's options (kb `params` role `options...`) hold its lease, if any: an option of kb role
@@ -808,8 +807,8 @@ fn etcd_transactions<'t, 'k>(
     out
 }
 
-/// The put is an argument of `.Then(…)` on an `.If(…)` that compares a `CreateRevision`/`Version` (the key
-/// does not exist yet).
+/// The put is an argument of `.Then(…)` on an `.If(…)` that compares a kb `absence-compare` target
+/// (`CreateRevision`/`Version`: the key does not exist yet).
 fn in_create_if_absent_txn<'f>(facts: &FileFacts<'f>, kb: &KnowledgeBase, put: Node<'f>) -> bool {
     let call_at = |n: Node<'f>| facts.call_index(n).map(|i| &facts.calls[i]);
     let Some(then) = facts.ancestors(put).find(|n| {
@@ -827,10 +826,9 @@ fn in_create_if_absent_txn<'f>(facts: &FileFacts<'f>, kb: &KnowledgeBase, put: N
     let range = if_call.range();
     facts.calls_within(range).any(|c| {
         range.contains_range(c.range())
-            && c.path.as_deref().is_some_and(|p| {
-                (p.ends_with(".CreateRevision") || p.ends_with(".Version"))
-                    && kb.api(facts.language, p).is_some()
-            })
+            && c.path
+                .as_deref()
+                .is_some_and(|p| kb.is_in_group(facts.language, p, PathGroupKind::AbsenceCompare))
     })
 }
 

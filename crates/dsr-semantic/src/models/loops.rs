@@ -787,7 +787,7 @@ impl<'t> Builder<'_, 't> {
             .map(|f| self.text(f))
             .unwrap_or("");
         let args = call_arguments(e);
-        let last = callee.rsplit(['.', ':']).next().unwrap_or(callee);
+        let last = dsr_core::kb::last_segment(callee);
         if matches!(
             last,
             "chunk" | "Chunk" | "chunks" | "batch" | "batches" | "splitEvery"
@@ -1248,7 +1248,7 @@ impl<'t> Builder<'_, 't> {
     fn combinator(&self, index: usize, loops: &[IterationLoop<'t>]) -> Option<(SpawnKind, usize)> {
         let call = &self.facts.calls[index];
         let callee = call.callee_text.as_str();
-        let last = callee.rsplit(['.', ':']).next().unwrap_or(callee);
+        let last = dsr_core::kb::last_segment(callee);
         let combinator = match self.language {
             Language::Rust => {
                 matches!(

@@ -565,7 +565,7 @@ fn wrapped_acks<'t>(facts: &FileFacts<'t>, source: &str, acks: &mut Vec<FoundAck
         .iter()
         .map(|(f, _, _)| {
             let name = facts.functions[*f].name.as_str();
-            name.rsplit(['.', ':']).next().unwrap_or(name)
+            dsr_core::kb::last_segment(name)
         })
         .collect();
     for (index, call) in facts.calls.iter().enumerate() {
@@ -693,7 +693,7 @@ fn classify(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> CallKind {
     let last = call
         .method
         .as_deref()
-        .unwrap_or_else(|| callee.rsplit([':', '.']).next().unwrap_or(callee));
+        .unwrap_or_else(|| dsr_core::kb::last_segment(callee));
     let receiver = call
         .receiver
         .map(|r| node::text(r, source).to_ascii_lowercase())
@@ -906,11 +906,7 @@ fn is_nack_like(n: Node<'_>, source: &str) -> bool {
         return false;
     };
     let text = node::text(callee, source);
-    let last = text
-        .rsplit(['.', ':'])
-        .next()
-        .unwrap_or(text)
-        .to_ascii_lowercase();
+    let last = dsr_core::kb::last_segment(text).to_ascii_lowercase();
     matches!(
         last.as_str(),
         "nack"
@@ -1014,7 +1010,7 @@ fn auto_ack_sites<'t>(
                 let is_option = arg.kind() == "call_expression"
                     && arg.child_by_field_name("function").is_some_and(|f| {
                         let text = node::text(f, source);
-                        text.rsplit(['.', ':']).next() == Some(option)
+                        dsr_core::kb::last_segment(text) == option
                     });
                 if is_option {
                     push(*arg, true, format!("{option}()"));

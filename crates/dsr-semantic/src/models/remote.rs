@@ -148,7 +148,9 @@ impl RemoteCalls {
             });
         }
         // The functions each call counts for, found once: its own and every function it is nested in, up to
-        // spawned work (a `go f()` call counts for no function).
+        // spawned work (a `go f()` call counts for no function). Whether a function is spawned is worked out once
+        // per function, not once per call nested in it.
+        let mut spawned: Vec<Option<bool>> = vec![None; facts.functions.len()];
         let counted_in: Vec<Vec<usize>> = facts
             .calls
             .iter()
@@ -160,7 +162,10 @@ impl RemoteCalls {
                 let mut current = call.function;
                 while let Some(function) = current {
                     functions.push(function);
-                    if model.is_spawned(facts, facts.functions[function].node) {
+                    let is_spawned = *spawned[function].get_or_insert_with(|| {
+                        model.is_spawned(facts, facts.functions[function].node)
+                    });
+                    if is_spawned {
                         break;
                     }
                     current = facts.functions[function].parent;
@@ -463,7 +468,9 @@ impl RemoteCalls {
             .ancestors(call.node)
             .skip(1)
             .take_while(|a| Some(*a) != function)
-            .any(|a| a.kind() == "async_block" && self.is_spawned(facts, a))
+            .any(|a| {
+                dsr_syntax::kind(facts.language, a) == "async_block" && self.is_spawned(facts, a)
+            })
     }
 
     /// A function literal, closure or async block that runs on its own: `go func() {…}()`, or the argument of
@@ -474,22 +481,25 @@ impl RemoteCalls {
         let Some(parent) = facts.parent(function) else {
             return false;
         };
-        let returned = matches!(parent.kind(), "return_statement" | "return_expression")
-            || parent.kind() == "expression_list"
+        // Kind names from the grammar's table (asked of every function of the file).
+        let kind = |n: Node<'t>| dsr_syntax::kind(facts.language, n);
+        let parent_kind = kind(parent);
+        let returned = matches!(parent_kind, "return_statement" | "return_expression")
+            || parent_kind == "expression_list"
                 && facts
                     .parent(parent)
-                    .is_some_and(|p| p.kind() == "return_statement");
+                    .is_some_and(|p| kind(p) == "return_statement");
         if returned {
             return true;
         }
-        if parent.kind() == "call_expression" && is_spawn_statement(facts, parent) {
+        if parent_kind == "call_expression" && is_spawn_statement(facts, parent) {
             return true;
         }
         let Some(call) = facts
             .ancestors(function)
             .skip(1)
             .take(3)
-            .find(|a| a.kind() == "call_expression")
+            .find(|a| kind(*a) == "call_expression")
             .and_then(|n| self.call_index(n))
             .map(|i| &facts.calls[i])
         else {
@@ -579,7 +589,7 @@ fn method_name(facts: &FileFacts<'_>, value: Node<'_>, source: &str) -> Option<S
         return Some(text.trim().to_ascii_uppercase());
     }
     let text = node::text(value, source);
-    let last = text.rsplit(['.', ':']).next()?.trim();
+    let last = dsr_core::kb::last_segment(text).trim();
     let last = last.strip_prefix("Method").unwrap_or(last);
     Method::from_name(last).map(|m| m.as_str().to_string())
 }
@@ -812,22 +822,14 @@ fn scope_names(facts: &FileFacts<'_>, source: &str, scope: Option<usize>) -> FxH
         }
     }
     for assignment in facts.assignments_within(range) {
-        let last = assignment
-            .target
-            .rsplit(['.', ':'])
-            .next()
-            .unwrap_or(&assignment.target);
+        let last = dsr_core::kb::last_segment(&assignment.target);
         names.insert(normalize(last));
     }
     for call in facts.calls_within(range) {
         if let Some(method) = &call.method {
             names.insert(normalize(method));
         }
-        let last = call
-            .callee_text
-            .rsplit(['.', ':'])
-            .next()
-            .unwrap_or(&call.callee_text);
+        let last = dsr_core::kb::last_segment(&call.callee_text);
         names.insert(normalize(last));
     }
     names
@@ -845,11 +847,7 @@ impl FunctionNames {
             if function.name == ANONYMOUS {
                 continue;
             }
-            let own = function
-                .name
-                .rsplit(['.', ':'])
-                .next()
-                .unwrap_or(&function.name);
+            let own = dsr_core::kb::last_segment(&function.name);
             by_name.entry(own.to_string()).or_default().push(index);
         }
         FunctionNames { by_name }
@@ -863,8 +861,9 @@ impl FunctionNames {
             return None;
         }
         let text = call.callee_text.as_str();
-        let path_call = text.contains("::");
-        let (qualifier, name) = match text.rsplit_once("::") {
+        // A byte scan: `str::contains` with a `&str` pattern builds a searcher per call of the file.
+        let path_call = text.as_bytes().windows(2).any(|pair| pair == b"::");
+        let (qualifier, name) = match path_call.then(|| text.rsplit_once("::")).flatten() {
             Some((q, n)) => (Some(q), n),
             None => match text.rsplit_once('.') {
                 Some((q, n)) => (Some(q), n),

@@ -1405,7 +1405,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                         continue;
                     };
                     let text = self.text(callee);
-                    let method = text.rsplit(['.', ':']).next().unwrap_or(text);
+                    let method = dsr_core::kb::last_segment(text);
                     let receiver = text.rsplit_once(['.']).map(|(r, _)| r).unwrap_or("");
                     let cancellation = match self.language {
                         Language::Go => {
@@ -1677,12 +1677,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                 .unwrap_or(0);
             return Some(call.args.get(position).copied());
         }
-        let name = call
-            .callee_text
-            .rsplit(['.', ':'])
-            .next()
-            .unwrap_or(&call.callee_text)
-            .to_ascii_lowercase();
+        let name = dsr_core::kb::last_segment(&call.callee_text).to_ascii_lowercase();
         (matches!(
             name.as_str(),
             "sleep" | "delay" | "wait" | "pause" | "sleep_ms" | "sleepms"
@@ -1940,7 +1935,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                 .contains(&value.kind())
                 .then_some(value);
         }
-        let own = name.rsplit(['.', ':']).next().unwrap_or(name);
+        let own = dsr_core::kb::last_segment(name);
         self.facts
             .functions_named(own)
             .map(|index| &self.facts.functions[index])
@@ -2130,7 +2125,7 @@ impl<'a, 't> Analyzer<'a, 't> {
                         continue;
                     };
                     let left = crate::facts::compact(self.text(left));
-                    let last = left.rsplit(['.', ':']).next().unwrap_or(&left).to_string();
+                    let last = dsr_core::kb::last_segment(&left).to_string();
                     let right = d.child_by_field_name("right").map(|r| {
                         if r.kind() == "expression_list" {
                             node::named_children(r).next().unwrap_or(r)
@@ -2293,11 +2288,7 @@ impl<'t> Growth<'_, '_, 't> {
                         continue;
                     };
                     let text = a.text(callee);
-                    let last = text
-                        .rsplit(['.', ':'])
-                        .next()
-                        .unwrap_or(text)
-                        .to_ascii_lowercase();
+                    let last = dsr_core::kb::last_segment(text).to_ascii_lowercase();
                     if matches!(
                         last.as_str(),
                         "pow"

@@ -202,7 +202,7 @@ impl<'t> StoreAccesses<'t> {
                 })
         };
         let named = |callee: &str| {
-            let last = callee.rsplit(['.', ':']).next().unwrap_or(callee);
+            let last = dsr_core::kb::last_segment(callee);
             facts
                 .functions_named(last)
                 .find(|&f| !last.is_empty() && facts.functions[f].name == last)
@@ -217,7 +217,7 @@ impl<'t> StoreAccesses<'t> {
         };
         let mut sites = facts
             .calls_named(name)
-            .filter(|c| c.callee_text.rsplit(['.', ':']).next() == Some(name))
+            .filter(|c| dsr_core::kb::last_segment(&c.callee_text) == name)
             .filter_map(|c| c.function.map(|f| facts.outermost_function(f)))
             .filter(|caller| *caller != function)
             .peekable();

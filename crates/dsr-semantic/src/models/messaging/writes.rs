@@ -469,11 +469,11 @@ pub fn short_callee(call: &Call<'_>) -> String {
 
 /// `fetch(url, { method: "POST" })`.
 fn writes_by_options(facts: &FileFacts<'_>, call: &Call<'_>, source: &str) -> bool {
+    // The argument's literal by a binary search: a scan of every literal of the file per argument of every
+    // remote call grew with the square of the file (TS write sites 10k → 50k lines: 1.8× the instructions per KB).
     call.args.iter().any(|arg| {
         facts
-            .literals
-            .iter()
-            .find(|l| l.node == *arg)
+            .literal_of(*arg)
             .and_then(|l| l.field("method"))
             .and_then(|f| f.value)
             .and_then(|v| node::string_literal_value(v, source, facts.language))

@@ -188,11 +188,11 @@ impl<'t> Analyzer<'_, 't> {
         }
         let written = self.text(callback);
         let written = written.strip_suffix(".bind(this)").unwrap_or(written);
-        let name = written.rsplit(['.', ':']).next()?;
+        let name = dsr_core::kb::last_segment(written);
         self.facts.functions_named(name).find(|&f| {
             let function = &self.facts.functions[f].name;
             function == name
-                || function.rsplit(['.', ':']).next() == Some(name) && written.contains('.')
+                || dsr_core::kb::last_segment(function) == name && written.contains('.')
         })
     }
 
@@ -417,12 +417,7 @@ impl<'t> Analyzer<'_, 't> {
     pub(super) fn strategies(&self) -> Vec<Retry<'t>> {
         let mut found = Vec::new();
         for (index, function) in self.facts.functions.iter().enumerate() {
-            let short = function
-                .name
-                .rsplit(['.', ':'])
-                .next()
-                .unwrap_or(&function.name)
-                .to_ascii_lowercase();
+            let short = dsr_core::kb::last_segment(&function.name).to_ascii_lowercase();
             let named_for_delay = [
                 "backoff",
                 "delay",
@@ -503,7 +498,7 @@ impl<'t> Analyzer<'_, 't> {
             .find(|d| {
                 if let Some(call) = self.facts.call_of(*d) {
                     let callee = call.callee_text.as_str();
-                    let last = callee.rsplit(['.', ':']).next().unwrap_or(callee);
+                    let last = dsr_core::kb::last_segment(callee);
                     return matches!(last, "min" | "Min" | "clamp");
                 }
                 if self.is_comparison(*d) {
