@@ -189,6 +189,9 @@ struct EditCost {
     /// last analysis overran the edit budget).
     reparse: Duration,
     time: Duration,
+    /// The same version analysed as the whole file on the document's tree, right after: what the server's
+    /// fallback (or `DISTSYS_REVIEW_INCREMENTAL=0`) costs for it.
+    whole: Duration,
     bytes: usize,
     slices: usize,
     whole_file: bool,
@@ -202,7 +205,8 @@ struct EditCost {
 /// typed at the start of a statement then deleted), each edit analysed incrementally with the document's cache
 /// as the server does. Per file: what each edit analysed (bytes of slices, as a multiple of the file: a measure
 /// of work that does not depend on the machine's load), how many edits fell back to the whole file or rebuilt
-/// the plan, and the time per edit against a from-scratch analysis (parse and analysis) of the file.
+/// the plan, and the time per edit against a from-scratch analysis (parse and analysis) of the file and against
+/// the same version analysed as the whole file on the document's tree right after it (what falling back costs).
 fn corpus(dir: &Path, edits: usize) {
     let mut paths = Vec::new();
     sites::files(dir, &mut paths);
@@ -272,10 +276,19 @@ fn corpus(dir: &Path, edits: usize) {
                 );
                 let time = started.elapsed();
                 let stats = cache.stats();
+                let started = Instant::now();
+                std::hint::black_box(engine.analyze(AnalysisInput::new(
+                    path,
+                    language,
+                    &source,
+                    document.tree(),
+                )));
+                let whole = started.elapsed();
                 costs.push(EditCost {
                     pattern,
                     reparse,
                     time,
+                    whole,
                     bytes: stats.bytes_analysed,
                     slices: stats.slices_analysed,
                     whole_file: stats.whole_file,
@@ -295,14 +308,20 @@ fn corpus(dir: &Path, edits: usize) {
         times.sort();
         let (median_work, max_work) = (works[works.len() / 2], works[works.len() - 1]);
         let max_time = times[times.len() - 1];
+        let mut wholes: Vec<Duration> = costs.iter().map(|c| c.whole).collect();
+        wholes.sort();
+        // Edits dearer than the whole file on the document's tree, same version, measured right after.
+        let dearer = costs.iter().filter(|c| c.time > c.whole).count();
         println!(
-            "{:<64} {:>6} lines  scratch {:>10}  edit median {:>10} max {:>10} ({:.2}x)  work median {:.3} max {:.3} of the file  slices/edit {:.1}  whole-file {}  union {}  plan rebuilt {}",
+            "{:<64} {:>6} lines  scratch {:>10}  edit median {:>10} max {:>10} ({:.2}x)  whole on tree median {:>10}  edits above it {dearer} of {}  work median {:.3} max {:.3} of the file  slices/edit {:.1}  whole-file {}  union {}  plan rebuilt {}",
             relative.display(),
             lines.len(),
             ms(scratch),
             ms(times[times.len() / 2]),
             ms(max_time),
             max_time.as_secs_f64() / scratch.as_secs_f64().max(1e-9),
+            ms(wholes[wholes.len() / 2]),
+            costs.len(),
             median_work,
             max_work,
             costs.iter().map(|c| c.slices).sum::<usize>() as f64 / costs.len().max(1) as f64,
@@ -313,10 +332,11 @@ fn corpus(dir: &Path, edits: usize) {
         if std::env::var_os("DSR_BENCH_VERBOSE").is_some() {
             for c in &costs {
                 println!(
-                    "    {:<10} {:>10}  (reparse {:>10})  {:.3} of the file, {} slices{}{}{}",
+                    "    {:<10} {:>10}  (reparse {:>10}, whole on tree {:>10})  {:.3} of the file, {} slices{}{}{}",
                     c.pattern,
                     ms(c.time),
                     ms(c.reparse),
+                    ms(c.whole),
                     work(c),
                     c.slices,
                     if c.whole_file { ", whole file" } else { "" },

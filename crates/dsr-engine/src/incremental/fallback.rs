@@ -102,6 +102,7 @@ impl Engine {
         source: &str,
         tree: &Tree,
         disabled: &[&str],
+        prescan: Prescan,
         chunks: &[Chunk],
         slices: &FxHashMap<u64, Arc<SliceSpec>>,
         owner_slice: &[u64],
@@ -115,7 +116,7 @@ impl Engine {
             tree: Some(tree),
             disabled,
         };
-        let whole = self.run_rules(input, cancel, Prescan::Nothing)?;
+        let whole = self.run_rules(input, cancel, prescan)?;
         let seeded = if whole.failures.is_empty() {
             let copy = RawAnalysis {
                 findings: whole.findings.clone(),
@@ -150,14 +151,15 @@ impl Engine {
         pending: &FxHashMap<u64, Arc<SliceSpec>>,
         owner_slice: &[u64],
         disabled: &[&str],
+        prescan: Prescan,
         errors: &DocumentErrors,
         stats: &mut IncrementalStats,
         last_slice: &mut Option<LastSlice>,
         cancel: Cancellation<'_>,
     ) -> Result<FxHashMap<u64, Arc<SliceResult>>, Cancelled> {
         let result = self.analyze_slice(
-            path, language, source, document, chunks, union, disabled, errors, stats, last_slice,
-            cancel,
+            path, language, source, document, chunks, union, disabled, prescan, errors, stats,
+            last_slice, cancel,
         )?;
         if !result.failures.is_empty() {
             // A rule failed on the union: each slice is analysed on its own, and fails or not on its terms.

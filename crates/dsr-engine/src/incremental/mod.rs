@@ -254,6 +254,12 @@ struct CacheKey {
     language: Language,
     path: PathBuf,
     disabled: Vec<String>,
+    /// What the rules may skip on a slice ([`Prescan`]): the rules whose findings no role of the slice's code
+    /// would keep, as the whole-file analysis skips them, unless the file may hold a suppression directive
+    /// (one that hides such a finding still hides something). A result computed without a skipped rule's
+    /// findings lacks only findings `finish` drops; a directive typed in anywhere changes the key, so such
+    /// results are never assembled with a directive that could have matched what they lack.
+    prescan: Prescan,
 }
 
 /// How much of the last analysis was reused, for logs and benchmarks.
@@ -1181,7 +1187,13 @@ impl Engine {
             language,
             path: path.to_path_buf(),
             disabled: disabled.iter().map(|code| code.to_string()).collect(),
+            prescan: if dsr_core::suppression::may_hold_directive(source) {
+                Prescan::Nothing
+            } else {
+                Prescan::OutOfRole
+            },
         };
+        let prescan = key.prescan;
         if cache.key.as_ref() != Some(&key) {
             *cache = IncrementalCache {
                 key: Some(key),
@@ -1266,6 +1278,7 @@ impl Engine {
                     source,
                     tree,
                     disabled,
+                    prescan,
                     &chunks,
                     &slices,
                     &owner_slice,
@@ -1310,6 +1323,7 @@ impl Engine {
                     &pending,
                     &owner_slice,
                     disabled,
+                    prescan,
                     &errors,
                     &mut stats,
                     &mut cache.last_slice,
@@ -1340,6 +1354,7 @@ impl Engine {
                         &chunks,
                         slice,
                         disabled,
+                        prescan,
                         &errors,
                         &mut stats,
                         &mut cache.last_slice,
@@ -1415,6 +1430,7 @@ impl Engine {
         chunks: &[Chunk],
         slice: &SliceSpec,
         disabled: &[&str],
+        prescan: Prescan,
         errors: &DocumentErrors,
         stats: &mut IncrementalStats,
         last_slice: &mut Option<LastSlice>,
@@ -1438,7 +1454,7 @@ impl Engine {
             tree: tree.as_ref(),
             disabled,
         };
-        let raw = self.run_rules(input, cancel, Prescan::Nothing)?;
+        let raw = self.run_rules(input, cancel, prescan)?;
         let mut result = SliceResult {
             pieces,
             findings: Vec::new(),
@@ -1937,6 +1953,86 @@ import \"github.com/spf13/cobra\"
             resolved_links(&renamed, &definers, 2),
             "naming it as a body is a link of its own"
         );
+    }
+
+    dsr_core::declare_rule! {
+        /// Test rule: counts the files and slices it runs on, and reports every call to `remote`.
+        pub struct CountsRuns {
+            code: "TST202",
+            slug: "counts-runs",
+            family: Meta,
+            languages: [Go],
+            severity: Low,
+            impact: Operability,
+            kind: Finding,
+            fix: Never,
+            scope: Function,
+            reads: [RemoteCalls],
+        }
+    }
+
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    impl Rule<RuleContext<'_>> for CountsRuns {
+        fn meta(&self) -> &'static RuleMeta {
+            &Self::META
+        }
+
+        fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
+            RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            for call in &ctx.facts.calls {
+                if call.callee_text == "remote" {
+                    ctx.finding(&Self::META, TextRange::of(call.node))
+                        .title("calls remote")
+                        .emit(sink);
+                }
+            }
+        }
+    }
+
+    /// A test file (out of the default scope) costs its slices no rule, as it costs the whole-file analysis
+    /// none: unless the file may hold a suppression directive, which then sees every rule's findings.
+    #[test]
+    fn rules_out_of_role_are_skipped_on_slices_as_on_the_whole_file() {
+        let mut config = Config::default();
+        config.override_selection(
+            vec![dsr_core::config::Selector::parse("TST202", &["TST202"]).unwrap()],
+            Vec::new(),
+        );
+        let engine = Engine::new(&[Registered::stable(&CountsRuns)], config);
+        let runs = || RUNS.load(std::sync::atomic::Ordering::Relaxed);
+        let analyze = |path: &str, source: &str, cache: &mut IncrementalCache| {
+            let document = Document::new(Language::Go, source, 0).unwrap();
+            let analysis = engine.analyze_incremental(
+                AnalysisInput::new(Path::new(path), Language::Go, source, document.tree()),
+                cache,
+            );
+            let whole = engine.analyze_source(Path::new(path), Language::Go, source);
+            assert_eq!(analysis.findings, whole.findings, "{path}: {source}");
+            analysis
+        };
+        let before = runs();
+        let mut cache = IncrementalCache::default();
+        analyze("a_test.go", FILE, &mut cache);
+        let edited = FILE.replace("x := 1", "x := 12");
+        analyze("a_test.go", &edited, &mut cache);
+        assert!(cache.stats().slices_analysed > 0);
+        assert_eq!(runs(), before, "no rule runs on a test file's slices");
+        // A directive anywhere: every rule runs again (it may hide a finding out of scope).
+        let directive = edited.replace(
+            "func b() {",
+            "// distsys-review: ignore[TST202] a test\nfunc b() {",
+        );
+        analyze("a_test.go", &directive, &mut cache);
+        assert!(runs() > before, "a directive makes the rules run");
+        // A production file runs them on its slices.
+        let mut cache = IncrementalCache::default();
+        let found = analyze("a.go", FILE, &mut cache);
+        assert_eq!(found.findings.len(), 2);
+        let before = runs();
+        analyze("a.go", &edited, &mut cache);
+        assert!(cache.stats().slices_analysed > 0);
+        assert!(runs() > before);
     }
 
     #[test]
