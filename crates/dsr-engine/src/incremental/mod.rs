@@ -559,6 +559,11 @@ thread_local! {
 struct LastSlice {
     text: String,
     tree: Tree,
+    /// The chunks it held, and how many chunks the file had: a pending slice holding the same chunks of a file
+    /// cut the same way is this one with a keystroke, parsed from its tree for next to nothing
+    /// ([`fallback::strategy`] prices it so).
+    chunks: Vec<usize>,
+    chunk_count: usize,
 }
 
 /// Parses a slice's text, from the last slice's tree when that had no syntax error. A tree reparsed from one
@@ -621,6 +626,8 @@ fn parse_slice(
             *last = Some(LastSlice {
                 text: text.to_string(),
                 tree: tree.clone(),
+                chunks: Vec::new(),
+                chunk_count: 0,
             })
         }
     }
@@ -1259,6 +1266,7 @@ impl Engine {
                     source.len(),
                     &chunks,
                     &errors,
+                    cache.last_slice.as_ref(),
                     slices
                         .iter()
                         .filter(|(id, _)| cache.cached(id).is_none())
@@ -1447,6 +1455,10 @@ impl Engine {
             errors.held_by(chunks, slice),
             cancel,
         )?;
+        if let (Some(last), Some(_)) = (last_slice.as_mut(), &tree) {
+            last.chunks.clone_from(&slice.chunks);
+            last.chunk_count = chunks.len();
+        }
         let input = AnalysisInput {
             path,
             language,
