@@ -2023,10 +2023,17 @@ import \"github.com/spf13/cobra\"
             assert_eq!(analysis.findings, whole.findings, "{path}: {source}");
             analysis
         };
+        // A long function besides, so that `b`'s slice costs less than the file.
+        let mut file = String::from(FILE);
+        file.push_str("\nfunc big() {\n");
+        for line in 0..120 {
+            file.push_str(&format!("\tv{line} := {line}\n\t_ = v{line}\n"));
+        }
+        file.push_str("}\n");
         let before = runs();
         let mut cache = IncrementalCache::default();
-        analyze("a_test.go", FILE, &mut cache);
-        let edited = FILE.replace("x := 1", "x := 12");
+        analyze("a_test.go", &file, &mut cache);
+        let edited = file.replace("x := 1", "x := 12");
         analyze("a_test.go", &edited, &mut cache);
         assert!(cache.stats().slices_analysed > 0);
         assert_eq!(runs(), before, "no rule runs on a test file's slices");
@@ -2039,7 +2046,7 @@ import \"github.com/spf13/cobra\"
         assert!(runs() > before, "a directive makes the rules run");
         // A production file runs them on its slices.
         let mut cache = IncrementalCache::default();
-        let found = analyze("a.go", FILE, &mut cache);
+        let found = analyze("a.go", &file, &mut cache);
         assert_eq!(found.findings.len(), 2);
         let before = runs();
         analyze("a.go", &edited, &mut cache);
