@@ -26,11 +26,13 @@ use crate::engine::{Analysis, AnalysisInput, Engine, Prescan, RawAnalysis};
 
 /// What analysing a slice costs, in bytes of whole-file analysis (facts and rules on the document's tree):
 /// its bytes, its parse, and the fixed cost of an analysis (facts, every rule's setup), about a small function's
-/// worth. The parse is what decides: measured with callgrind on five corpus files of each language (lsp.md,
-/// seventh round), a fresh parse costs about twice the whole-file analysis of the same bytes, and a slice's
-/// parse from the document's tree edited into its layout (every slice an edit needs in a new place) 0.9–4.9
-/// times its analysis, 1.5 at the median; only a slice parsed from the last slice's tree (the same slice, a
-/// keystroke later) costs next to nothing.
+/// worth. The parse is what decides: measured with callgrind on five files of the latency corpus (three Go,
+/// one Rust, one TypeScript; lsp.md, seventh round), a fresh parse costs about twice the whole-file analysis
+/// of the same bytes, and a slice's parse from the document's tree edited into its layout (every slice an
+/// edit needs in a new place) 0.9–4.9 times the slice's analysis, 1.5 at the median; only a slice parsed from
+/// the last slice's tree (the same slice, a keystroke later) costs next to nothing. One constant cannot fit
+/// every file (0.8–4.4 times the whole-file analysis per byte on those five): a file whose rules are few
+/// (a test file) parses dearer than this says.
 fn slice_cost(bytes: usize, parse: Parse) -> usize {
     let parse = match parse {
         Parse::FromLast => 0,
