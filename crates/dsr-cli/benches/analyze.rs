@@ -189,6 +189,12 @@ struct EditCost {
     /// last analysis overran the edit budget).
     reparse: Duration,
     time: Duration,
+    /// The same version analysed as the whole file on the document's tree, right after: what the server's
+    /// fallback (or `DISTSYS_REVIEW_INCREMENTAL=0`) costs for it.
+    whole: Duration,
+    /// `time` and `whole` as this thread's CPU time: what the machine's load does not change.
+    cpu: Duration,
+    whole_cpu: Duration,
     bytes: usize,
     slices: usize,
     whole_file: bool,
@@ -202,7 +208,8 @@ struct EditCost {
 /// typed at the start of a statement then deleted), each edit analysed incrementally with the document's cache
 /// as the server does. Per file: what each edit analysed (bytes of slices, as a multiple of the file: a measure
 /// of work that does not depend on the machine's load), how many edits fell back to the whole file or rebuilt
-/// the plan, and the time per edit against a from-scratch analysis (parse and analysis) of the file.
+/// the plan, and the time per edit against a from-scratch analysis (parse and analysis) of the file and against
+/// the same version analysed as the whole file on the document's tree right after it (what falling back costs).
 fn corpus(dir: &Path, edits: usize) {
     let mut paths = Vec::new();
     sites::files(dir, &mut paths);
@@ -265,17 +272,29 @@ fn corpus(dir: &Path, edits: usize) {
                 }
                 let reparse = reparsing.elapsed();
                 let source = document.text();
-                let started = Instant::now();
+                let (started, cpu) = (Instant::now(), thread_cpu());
                 engine.analyze_incremental(
                     AnalysisInput::new(path, language, &source, document.tree()),
                     &mut cache,
                 );
-                let time = started.elapsed();
+                let (time, cpu) = (started.elapsed(), thread_cpu().saturating_sub(cpu));
                 let stats = cache.stats();
+                let (started, whole_cpu) = (Instant::now(), thread_cpu());
+                std::hint::black_box(engine.analyze(AnalysisInput::new(
+                    path,
+                    language,
+                    &source,
+                    document.tree(),
+                )));
+                let (whole, whole_cpu) =
+                    (started.elapsed(), thread_cpu().saturating_sub(whole_cpu));
                 costs.push(EditCost {
                     pattern,
                     reparse,
                     time,
+                    whole,
+                    cpu,
+                    whole_cpu,
                     bytes: stats.bytes_analysed,
                     slices: stats.slices_analysed,
                     whole_file: stats.whole_file,
@@ -295,14 +314,26 @@ fn corpus(dir: &Path, edits: usize) {
         times.sort();
         let (median_work, max_work) = (works[works.len() / 2], works[works.len() - 1]);
         let max_time = times[times.len() - 1];
+        let mut wholes: Vec<Duration> = costs.iter().map(|c| c.whole).collect();
+        wholes.sort();
+        // Edits dearer than the whole file on the document's tree, same version, measured right after, in this
+        // thread's CPU time (wall time on a loaded machine moves by whole scheduler slices).
+        let dearer = costs.iter().filter(|c| c.cpu > c.whole_cpu).count();
+        let most_cpu = costs.iter().map(|c| c.cpu).max().unwrap_or_default();
+        let mut whole_cpus: Vec<Duration> = costs.iter().map(|c| c.whole_cpu).collect();
+        whole_cpus.sort();
         println!(
-            "{:<64} {:>6} lines  scratch {:>10}  edit median {:>10} max {:>10} ({:.2}x)  work median {:.3} max {:.3} of the file  slices/edit {:.1}  whole-file {}  union {}  plan rebuilt {}",
+            "{:<64} {:>6} lines  scratch {:>10}  edit median {:>10} max {:>10} ({:.2}x)  whole on tree median {:>10}  CPU: edit max {:>10}, whole on tree median {:>10}, edits above it {dearer} of {}  work median {:.3} max {:.3} of the file  slices/edit {:.1}  whole-file {}  union {}  plan rebuilt {}",
             relative.display(),
             lines.len(),
             ms(scratch),
             ms(times[times.len() / 2]),
             ms(max_time),
             max_time.as_secs_f64() / scratch.as_secs_f64().max(1e-9),
+            ms(wholes[wholes.len() / 2]),
+            ms(most_cpu),
+            ms(whole_cpus[whole_cpus.len() / 2]),
+            costs.len(),
             median_work,
             max_work,
             costs.iter().map(|c| c.slices).sum::<usize>() as f64 / costs.len().max(1) as f64,
@@ -313,10 +344,13 @@ fn corpus(dir: &Path, edits: usize) {
         if std::env::var_os("DSR_BENCH_VERBOSE").is_some() {
             for c in &costs {
                 println!(
-                    "    {:<10} {:>10}  (reparse {:>10})  {:.3} of the file, {} slices{}{}{}",
+                    "    {:<10} {:>10}  (reparse {:>10}, whole on tree {:>10}; CPU {:>10} against {:>10})  {:.3} of the file, {} slices{}{}{}",
                     c.pattern,
                     ms(c.time),
                     ms(c.reparse),
+                    ms(c.whole),
+                    ms(c.cpu),
+                    ms(c.whole_cpu),
                     work(c),
                     c.slices,
                     if c.whole_file { ", whole file" } else { "" },
@@ -347,6 +381,22 @@ fn corpus(dir: &Path, edits: usize) {
         rows.len(),
         total / rows.len().max(1) as f64
     );
+}
+
+/// This thread's CPU time so far (zero where it cannot be read).
+fn thread_cpu() -> Duration {
+    #[cfg(unix)]
+    {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `now` is a valid timespec for clock_gettime to write.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } == 0 {
+            return Duration::new(now.tv_sec as u64, now.tv_nsec as u32);
+        }
+    }
+    Duration::ZERO
 }
 
 /// The fixed cost of one analysis: a file of one function (what a slice holds after a one-character edit).

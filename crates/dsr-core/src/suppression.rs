@@ -16,9 +16,15 @@ const MARKER: &str = "distsys-review:";
 
 /// Whether a comment can hold a suppression directive: the others need not be kept for [`parse`].
 pub fn may_be_directive(source: &str, comment: TextRange) -> bool {
-    source.get(comment.start..comment.end).is_some_and(|text| {
-        text.contains(MARKER) || justification::MARKERS.iter().any(|m| text.contains(m))
-    })
+    source
+        .get(comment.start..comment.end)
+        .is_some_and(may_hold_directive)
+}
+
+/// Whether a text holds anything a directive is made of ([`may_be_directive`] on every comment it could
+/// have, and on its strings too): `false` says no comment of it is a directive, without its comments.
+pub fn may_hold_directive(text: &str) -> bool {
+    text.contains(MARKER) || justification::MARKERS.iter().any(|m| text.contains(m))
 }
 
 declare_rule! {

@@ -294,7 +294,8 @@ impl Engine {
 
     /// The rules' own findings on one text, before severities and suppressions, skipping what `prescan` says
     /// cannot be reported: the part of an analysis that [`crate::incremental`] runs on slices of a file (with
-    /// [`Prescan::Nothing`]: it seeds its slices with every rule's findings, roles and all).
+    /// [`Prescan::Nothing`] when the file may hold a suppression directive anywhere, which a slice's comments
+    /// do not say; else skipping as the whole-file analysis does).
     pub(crate) fn run_rules(
         &self,
         input: AnalysisInput<'_>,

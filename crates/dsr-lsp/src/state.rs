@@ -225,7 +225,12 @@ impl Doc {
     /// confirming pass after them cost more than the file itself).
     /// A single costly sliced edit (a break whose union is most of the file) does not decide it: the cheapest
     /// of the last few does.
+    ///
+    /// `DISTSYS_REVIEW_INCREMENTAL=0` analyses every edit as the whole file ([`incremental_edits`]).
     fn edit_snapshot(&mut self) -> Snapshot {
+        if !incremental_edits() {
+            return self.whole_file_snapshot();
+        }
         let cheapest_sliced = self.sliced_costs.iter().min().copied();
         let whole_is_cheaper = self.sliced_costs.len() == SLICED_COSTS
             && self
@@ -1572,6 +1577,17 @@ fn skip_diagnostic(skip: &Skip) -> Diagnostic {
 
 /// How many scheduled analyses' costs the edit budget predicts the next one's from ([`State::moves_at_once`]).
 const RECENT_COSTS: usize = 4;
+
+/// Whether edits are analysed incrementally: `DISTSYS_REVIEW_INCREMENTAL=0` turns it off, so that every edit is
+/// analysed as the whole file (on the document's tree; no confirming pass follows). The real-file benchmark
+/// drives a second server so, to set the incremental plan against falling back to the whole file on the same
+/// edits through the same transport.
+fn incremental_edits() -> bool {
+    static INCREMENTAL: OnceLock<bool> = OnceLock::new();
+    *INCREMENTAL.get_or_init(|| {
+        std::env::var("DISTSYS_REVIEW_INCREMENTAL").map_or(true, |value| value.trim() != "0")
+    })
+}
 
 /// How many sliced analyses' costs [`Doc::edit_snapshot`] compares the whole file's with.
 const SLICED_COSTS: usize = 4;

@@ -24,11 +24,54 @@ use super::{
 use crate::cancel::{Cancellation, Cancelled};
 use crate::engine::{Analysis, AnalysisInput, Engine, Prescan, RawAnalysis};
 
-/// What analysing a slice costs beyond its bytes, in bytes of whole-file analysis: its own parse (a fresh
-/// parse costs about half as much per byte as the rules) and the fixed cost of an analysis (facts, every
-/// rule's setup), about a small function's worth.
-fn slice_cost(bytes: usize) -> usize {
-    bytes + bytes / 2 + SLICE_ALLOWANCE
+/// What analysing a slice costs, in bytes of whole-file analysis (facts and rules on the document's tree):
+/// its bytes, its parse, and the fixed cost of an analysis (facts, every rule's setup), about a small function's
+/// worth. The parse is what decides: measured with callgrind on five files of the latency corpus (three Go,
+/// one Rust, one TypeScript; lsp.md, seventh round), a fresh parse costs about twice the whole-file analysis
+/// of the same bytes, and a slice's parse from the document's tree edited into its layout (every slice an
+/// edit needs in a new place) 0.9–4.9 times the slice's analysis, 1.5 at the median; only a slice parsed from
+/// the last slice's tree (the same slice, a keystroke later) costs next to nothing. One constant cannot fit
+/// every file (0.8–4.4 times the whole-file analysis per byte on those five): a file whose rules are few
+/// (a test file) parses dearer than this says.
+fn slice_cost(bytes: usize, parse: Parse) -> usize {
+    let parse = match parse {
+        Parse::FromLast => 0,
+        Parse::FromDocument => bytes + bytes / 2,
+        Parse::Fresh => 2 * bytes,
+    };
+    bytes + parse + SLICE_ALLOWANCE
+}
+
+/// How a slice will be parsed ([`super::parse_slice`]).
+#[derive(Clone, Copy)]
+enum Parse {
+    /// From the last slice's tree: the same chunks, a keystroke apart.
+    FromLast,
+    /// From the document's tree edited into the slice's layout.
+    FromDocument,
+    /// From nothing: the slice holds a syntax error of the document.
+    Fresh,
+}
+
+impl Parse {
+    fn of(
+        slice: &SliceSpec,
+        chunks: &[Chunk],
+        errors: &DocumentErrors,
+        last: Option<&LastSlice>,
+    ) -> Parse {
+        if errors.held_by(chunks, slice) {
+            Parse::Fresh
+        } else if last.is_some_and(|last| {
+            last.chunk_count == chunks.len()
+                && last.chunks == slice.chunks
+                && !last.tree.root_node().has_error()
+        }) {
+            Parse::FromLast
+        } else {
+            Parse::FromDocument
+        }
+    }
 }
 
 /// The fixed cost of analysing a slice, in bytes of whole-file analysis.
@@ -47,15 +90,18 @@ pub(super) enum Strategy {
 }
 
 /// The cheapest way to analyse `pending`, for a file of `source_len` bytes. The slices one by one are kept
-/// whenever they cost no more than the file (each is then cached on its own terms, and a slice's parse starts
-/// from the last one's tree); past that, their union when it reads less than the file. A union that holds a
-/// syntax error of the document is priced with its parse: it is parsed fresh, with error recovery, while the
-/// whole file is analysed on the document's tree (a `(` typed at the start of a statement in one of typeorm's
-/// query runners made its union 0.92 of the file, parsed twice, 2.8 times a from-scratch analysis).
+/// whenever they cost no more than the file (each is then cached on its own terms); past that, their union
+/// when it costs less than the file. Each is priced with the parse it will get ([`slice_cost`]): before the
+/// seventh round a slice's parse was priced at half its bytes and a union's not at all (on the grounds that
+/// the next keystroke reparses it from the last one's tree), while an edit in a new place, the one that
+/// does the work now that a letter typed and deleted returns to kept results, parses from the document's tree
+/// at one and a half times its analysis: in nats-server's sublist.go a union of 0.985 of the file was
+/// chosen over the file, and cost more than the whole-file analysis it replaced.
 pub(super) fn strategy<'a>(
     source_len: usize,
     chunks: &[Chunk],
     errors: &DocumentErrors,
+    last: Option<&LastSlice>,
     pending: impl Iterator<Item = &'a SliceSpec> + Clone,
 ) -> Strategy {
     // The chunks' full lengths: an upper bound of a slice's text (statements left out are not subtracted),
@@ -67,20 +113,13 @@ pub(super) fn strategy<'a>(
             .map(|&index| chunks[index].range.len())
             .sum()
     };
-    let mut cost = 0;
+    let cost = |slice: &SliceSpec| slice_cost(bytes(slice), Parse::of(slice, chunks, errors, last));
+    let mut total = 0;
     for slice in pending.clone() {
-        cost += slice_cost(bytes(slice));
-        if cost > source_len {
-            // The union's parse is not priced: the next keystroke in the same function asks for the same union
-            // with one chunk changed, parsed from the last one's tree (a fresh parse of it still costs less than
-            // the from-scratch parse that the whole-file analysis is bounded by).
+        total += cost(slice);
+        if total > source_len {
             let union = SliceSpec::union(pending);
-            let union_cost = if errors.held_by(chunks, &union) {
-                slice_cost(bytes(&union))
-            } else {
-                bytes(&union) + SLICE_ALLOWANCE
-            };
-            return if union_cost < source_len {
+            return if cost(&union) < source_len {
                 Strategy::Union(union)
             } else {
                 Strategy::WholeFile
@@ -102,6 +141,7 @@ impl Engine {
         source: &str,
         tree: &Tree,
         disabled: &[&str],
+        prescan: Prescan,
         chunks: &[Chunk],
         slices: &FxHashMap<u64, Arc<SliceSpec>>,
         owner_slice: &[u64],
@@ -115,7 +155,7 @@ impl Engine {
             tree: Some(tree),
             disabled,
         };
-        let whole = self.run_rules(input, cancel, Prescan::Nothing)?;
+        let whole = self.run_rules(input, cancel, prescan)?;
         let seeded = if whole.failures.is_empty() {
             let copy = RawAnalysis {
                 findings: whole.findings.clone(),
@@ -150,14 +190,15 @@ impl Engine {
         pending: &FxHashMap<u64, Arc<SliceSpec>>,
         owner_slice: &[u64],
         disabled: &[&str],
+        prescan: Prescan,
         errors: &DocumentErrors,
         stats: &mut IncrementalStats,
         last_slice: &mut Option<LastSlice>,
         cancel: Cancellation<'_>,
     ) -> Result<FxHashMap<u64, Arc<SliceResult>>, Cancelled> {
         let result = self.analyze_slice(
-            path, language, source, document, chunks, union, disabled, errors, stats, last_slice,
-            cancel,
+            path, language, source, document, chunks, union, disabled, prescan, errors, stats,
+            last_slice, cancel,
         )?;
         if !result.failures.is_empty() {
             // A rule failed on the union: each slice is analysed on its own, and fails or not on its terms.

@@ -254,6 +254,12 @@ struct CacheKey {
     language: Language,
     path: PathBuf,
     disabled: Vec<String>,
+    /// What the rules may skip on a slice ([`Prescan`]): the rules whose findings no role of the slice's code
+    /// would keep, as the whole-file analysis skips them, unless the file may hold a suppression directive
+    /// (one that hides such a finding still hides something). A result computed without a skipped rule's
+    /// findings lacks only findings `finish` drops; a directive typed in anywhere changes the key, so such
+    /// results are never assembled with a directive that could have matched what they lack.
+    prescan: Prescan,
 }
 
 /// How much of the last analysis was reused, for logs and benchmarks.
@@ -553,6 +559,11 @@ thread_local! {
 struct LastSlice {
     text: String,
     tree: Tree,
+    /// The chunks it held, and how many chunks the file had: a pending slice holding the same chunks of a file
+    /// cut the same way is this one with a keystroke, parsed from its tree for next to nothing
+    /// ([`fallback::strategy`] prices it so).
+    chunks: Vec<usize>,
+    chunk_count: usize,
 }
 
 /// Parses a slice's text, from the last slice's tree when that had no syntax error. A tree reparsed from one
@@ -615,6 +626,8 @@ fn parse_slice(
             *last = Some(LastSlice {
                 text: text.to_string(),
                 tree: tree.clone(),
+                chunks: Vec::new(),
+                chunk_count: 0,
             })
         }
     }
@@ -1181,7 +1194,13 @@ impl Engine {
             language,
             path: path.to_path_buf(),
             disabled: disabled.iter().map(|code| code.to_string()).collect(),
+            prescan: if dsr_core::suppression::may_hold_directive(source) {
+                Prescan::Nothing
+            } else {
+                Prescan::OutOfRole
+            },
         };
+        let prescan = key.prescan;
         if cache.key.as_ref() != Some(&key) {
             *cache = IncrementalCache {
                 key: Some(key),
@@ -1247,6 +1266,7 @@ impl Engine {
                     source.len(),
                     &chunks,
                     &errors,
+                    cache.last_slice.as_ref(),
                     slices
                         .iter()
                         .filter(|(id, _)| cache.cached(id).is_none())
@@ -1266,6 +1286,7 @@ impl Engine {
                     source,
                     tree,
                     disabled,
+                    prescan,
                     &chunks,
                     &slices,
                     &owner_slice,
@@ -1310,6 +1331,7 @@ impl Engine {
                     &pending,
                     &owner_slice,
                     disabled,
+                    prescan,
                     &errors,
                     &mut stats,
                     &mut cache.last_slice,
@@ -1340,6 +1362,7 @@ impl Engine {
                         &chunks,
                         slice,
                         disabled,
+                        prescan,
                         &errors,
                         &mut stats,
                         &mut cache.last_slice,
@@ -1415,6 +1438,7 @@ impl Engine {
         chunks: &[Chunk],
         slice: &SliceSpec,
         disabled: &[&str],
+        prescan: Prescan,
         errors: &DocumentErrors,
         stats: &mut IncrementalStats,
         last_slice: &mut Option<LastSlice>,
@@ -1431,6 +1455,10 @@ impl Engine {
             errors.held_by(chunks, slice),
             cancel,
         )?;
+        if let (Some(last), Some(_)) = (last_slice.as_mut(), &tree) {
+            last.chunks.clone_from(&slice.chunks);
+            last.chunk_count = chunks.len();
+        }
         let input = AnalysisInput {
             path,
             language,
@@ -1438,7 +1466,7 @@ impl Engine {
             tree: tree.as_ref(),
             disabled,
         };
-        let raw = self.run_rules(input, cancel, Prescan::Nothing)?;
+        let raw = self.run_rules(input, cancel, prescan)?;
         let mut result = SliceResult {
             pieces,
             findings: Vec::new(),
@@ -1937,6 +1965,93 @@ import \"github.com/spf13/cobra\"
             resolved_links(&renamed, &definers, 2),
             "naming it as a body is a link of its own"
         );
+    }
+
+    dsr_core::declare_rule! {
+        /// Test rule: counts the files and slices it runs on, and reports every call to `remote`.
+        pub struct CountsRuns {
+            code: "TST202",
+            slug: "counts-runs",
+            family: Meta,
+            languages: [Go],
+            severity: Low,
+            impact: Operability,
+            kind: Finding,
+            fix: Never,
+            scope: Function,
+            reads: [RemoteCalls],
+        }
+    }
+
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    impl Rule<RuleContext<'_>> for CountsRuns {
+        fn meta(&self) -> &'static RuleMeta {
+            &Self::META
+        }
+
+        fn check(&self, ctx: &RuleContext<'_>, sink: &mut Vec<Finding>) {
+            RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            for call in &ctx.facts.calls {
+                if call.callee_text == "remote" {
+                    ctx.finding(&Self::META, TextRange::of(call.node))
+                        .title("calls remote")
+                        .emit(sink);
+                }
+            }
+        }
+    }
+
+    /// A test file (out of the default scope) costs its slices no rule, as it costs the whole-file analysis
+    /// none: unless the file may hold a suppression directive, which then sees every rule's findings.
+    #[test]
+    fn rules_out_of_role_are_skipped_on_slices_as_on_the_whole_file() {
+        let mut config = Config::default();
+        config.override_selection(
+            vec![dsr_core::config::Selector::parse("TST202", &["TST202"]).unwrap()],
+            Vec::new(),
+        );
+        let engine = Engine::new(&[Registered::stable(&CountsRuns)], config);
+        let runs = || RUNS.load(std::sync::atomic::Ordering::Relaxed);
+        let analyze = |path: &str, source: &str, cache: &mut IncrementalCache| {
+            let document = Document::new(Language::Go, source, 0).unwrap();
+            let analysis = engine.analyze_incremental(
+                AnalysisInput::new(Path::new(path), Language::Go, source, document.tree()),
+                cache,
+            );
+            let whole = engine.analyze_source(Path::new(path), Language::Go, source);
+            assert_eq!(analysis.findings, whole.findings, "{path}: {source}");
+            analysis
+        };
+        // A long function besides, so that `b`'s slice costs less than the file.
+        let mut file = String::from(FILE);
+        file.push_str("\nfunc big() {\n");
+        for line in 0..120 {
+            file.push_str(&format!("\tv{line} := {line}\n\t_ = v{line}\n"));
+        }
+        file.push_str("}\n");
+        let before = runs();
+        let mut cache = IncrementalCache::default();
+        analyze("a_test.go", &file, &mut cache);
+        let edited = file.replace("x := 1", "x := 12");
+        analyze("a_test.go", &edited, &mut cache);
+        assert!(cache.stats().slices_analysed > 0);
+        assert_eq!(runs(), before, "no rule runs on a test file's slices");
+        // A directive anywhere: every rule runs again (it may hide a finding out of scope).
+        let directive = edited.replace(
+            "func b() {",
+            "// distsys-review: ignore[TST202] a test\nfunc b() {",
+        );
+        analyze("a_test.go", &directive, &mut cache);
+        assert!(runs() > before, "a directive makes the rules run");
+        // A production file runs them on its slices.
+        let mut cache = IncrementalCache::default();
+        let found = analyze("a.go", &file, &mut cache);
+        assert_eq!(found.findings.len(), 2);
+        let before = runs();
+        analyze("a.go", &edited, &mut cache);
+        assert!(cache.stats().slices_analysed > 0);
+        assert!(runs() > before);
     }
 
     #[test]
