@@ -33,7 +33,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::facts::{Call, FileFacts, ReceiverType, WorkspaceTypes};
 pub use layout::{Layout, Place};
-pub use questions::{AnalysisReads, IndexLookup, RecordedQuestions};
+use questions::CallQuery;
+pub use questions::{AnalysisReads, CallKey, IndexLookup, RecordedQuestions};
 pub use summary::{
     Arg, CallSite, Effect, EffectSite, FileSummary, FunctionSummary, ParamSummary, TypeRef,
     TypeSummary, WriteKind,
@@ -1239,7 +1240,7 @@ pub struct CallEffects<'a> {
 
 /// The digest of a remote effect found through the index, with its file by path (files' numbers differ
 /// from one index to the next).
-fn remote_digest((effect, path): &(Propagated, &Path)) -> u64 {
+pub(crate) fn remote_digest((effect, path): &(Propagated, &Path)) -> u64 {
     questions::answer_digest(&(
         &effect.effect,
         path,
@@ -1286,40 +1287,46 @@ impl IndexView {
 
     /// What a call of the file reaches in other files, if the index resolves it.
     pub fn call_effects(&self, facts: &FileFacts<'_>, call: &Call<'_>) -> Option<CallEffects<'_>> {
+        self.recorded_call_lookup(
+            facts,
+            call,
+            |view, query| view.call_effects_of(query),
+            IndexLookup::CallEffects,
+            CallEffects::digest,
+        )
+    }
+
+    /// Asks `lookup` of a call of the file (none for a constructor call without a path, which resolves to
+    /// nothing), and records the question as `question` with its answer's `digest` when this view records.
+    fn recorded_call_lookup<'v, T>(
+        &'v self,
+        facts: &FileFacts<'_>,
+        call: &Call<'_>,
+        lookup: impl FnOnce(&'v Self, CallQuery<'_>) -> Option<T>,
+        question: fn(CallKey) -> IndexLookup,
+        digest: impl FnOnce(&T) -> u64,
+    ) -> Option<T> {
         if call.is_new && call.path.is_none() {
             return None;
         }
         let receiver = call.receiver.map(|_| facts.receiver_type(call));
-        let found = self.call_effects_of(
-            &call.callee_text,
-            call.path.as_deref(),
-            call.method.as_deref(),
-            receiver.as_ref(),
-        );
+        let query = CallQuery {
+            callee: &call.callee_text,
+            path: call.path.as_deref(),
+            method: call.method.as_deref(),
+            receiver: receiver.as_ref(),
+        };
+        let found = lookup(self, query);
         if let Some(record) = &self.record {
-            record.note_lookup(
-                IndexLookup::CallEffects {
-                    callee: call.callee_text.to_string(),
-                    path: call.path.as_deref().map(str::to_string),
-                    method: call.method.as_deref().map(str::to_string),
-                    receiver,
-                },
-                found.as_ref().map(CallEffects::digest),
-            );
+            record.note_lookup(question(query.key()), found.as_ref().map(digest));
         }
         found
     }
 
-    fn call_effects_of(
-        &self,
-        callee: &str,
-        path: Option<&str>,
-        method: Option<&str>,
-        receiver: Option<&ReceiverType>,
-    ) -> Option<CallEffects<'_>> {
+    pub(crate) fn call_effects_of(&self, query: CallQuery<'_>) -> Option<CallEffects<'_>> {
         // The file's own imports resolved its calls' paths and receivers already.
         let resolver = self.resolver(&[], true);
-        let targets = resolver.call(callee, path, method, receiver)?;
+        let targets = resolver.call(query.callee, query.path, query.method, query.receiver)?;
         let effects = shared_effects(&self.linked.effects, &targets);
         Some(CallEffects {
             targets,
@@ -1338,38 +1345,17 @@ impl IndexView {
         facts: &FileFacts<'_>,
         call: &Call<'_>,
     ) -> Option<(Propagated, &Path)> {
-        if call.is_new && call.path.is_none() {
-            return None;
-        }
-        let receiver = call.receiver.map(|_| facts.receiver_type(call));
-        let found = self.remote_effect_of(
-            &call.callee_text,
-            call.path.as_deref(),
-            call.method.as_deref(),
-            receiver.as_ref(),
-        );
-        if let Some(record) = &self.record {
-            record.note_lookup(
-                IndexLookup::RemoteEffect {
-                    callee: call.callee_text.to_string(),
-                    path: call.path.as_deref().map(str::to_string),
-                    method: call.method.as_deref().map(str::to_string),
-                    receiver,
-                },
-                found.as_ref().map(remote_digest),
-            );
-        }
-        found
+        self.recorded_call_lookup(
+            facts,
+            call,
+            |view, query| view.remote_effect_of(query),
+            IndexLookup::RemoteEffect,
+            remote_digest,
+        )
     }
 
-    fn remote_effect_of(
-        &self,
-        callee: &str,
-        path: Option<&str>,
-        method: Option<&str>,
-        receiver: Option<&ReceiverType>,
-    ) -> Option<(Propagated, &Path)> {
-        let effects = self.call_effects_of(callee, path, method, receiver)?;
+    pub(crate) fn remote_effect_of(&self, query: CallQuery<'_>) -> Option<(Propagated, &Path)> {
+        let effects = self.call_effects_of(query)?;
         let rank = |e: &Effect| match e {
             Effect::Remote {
                 duplicate: Some(_), ..
@@ -1385,37 +1371,12 @@ impl IndexView {
             .max_by_key(|e| (rank(&e.effect), std::cmp::Reverse(e.depth)))?;
         Some((best.clone(), self.linked.path(best.file)))
     }
-
-    /// The digest of [`IndexView::remote_effect`]'s answer ([`IndexLookup::ask`]).
-    pub(crate) fn remote_effect_digest(
-        &self,
-        callee: &str,
-        path: Option<&str>,
-        method: Option<&str>,
-        receiver: Option<&ReceiverType>,
-    ) -> Option<u64> {
-        self.remote_effect_of(callee, path, method, receiver)
-            .as_ref()
-            .map(remote_digest)
-    }
-
-    /// The digest of [`IndexView::call_effects`]'s answer for a call written so ([`IndexLookup::ask`]).
-    pub(crate) fn call_effects_digest(
-        &self,
-        callee: &str,
-        path: Option<&str>,
-        method: Option<&str>,
-        receiver: Option<&ReceiverType>,
-    ) -> Option<u64> {
-        self.call_effects_of(callee, path, method, receiver)
-            .map(|found| found.digest())
-    }
 }
 
 impl CallEffects<'_> {
     /// What an analysis can read of the answer, with files named by path (their numbers differ from one
     /// index to the next): the functions reached (name and range) and each effect where it happens.
-    fn digest(&self) -> u64 {
+    pub(crate) fn digest(&self) -> u64 {
         let functions: Vec<_> = self
             .targets
             .functions

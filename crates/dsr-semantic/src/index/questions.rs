@@ -72,51 +72,68 @@ pub struct RecordedQuestions {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum IndexLookup {
     /// [`IndexView::call_effects`]: a call, as the resolver reads it.
-    CallEffects {
-        callee: String,
-        path: Option<String>,
-        method: Option<String>,
-        receiver: Option<ReceiverType>,
-    },
+    CallEffects(CallKey),
     /// [`IndexView::remote_effect`]: a call, as the resolver reads it.
-    RemoteEffect {
-        callee: String,
-        path: Option<String>,
-        method: Option<String>,
-        receiver: Option<ReceiverType>,
-    },
+    RemoteEffect(CallKey),
     /// [`IndexView::bounded_by_callers`].
     BoundedByCallers { function: String, param: usize },
     /// [`IndexView::lock_taken_by_type`].
     LockTakenByType { owner: String, key: String },
 }
 
+/// A call as the resolver reads it (its callee text, path, method and receiver's type): the arguments of a
+/// call lookup, kept with a recorded [`IndexLookup`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct CallKey {
+    callee: String,
+    path: Option<String>,
+    method: Option<String>,
+    receiver: Option<ReceiverType>,
+}
+
+/// A [`CallKey`] borrowed: what the index's call lookups take, so that a lookup that is not recorded copies
+/// nothing.
+#[derive(Clone, Copy)]
+pub(crate) struct CallQuery<'a> {
+    pub(crate) callee: &'a str,
+    pub(crate) path: Option<&'a str>,
+    pub(crate) method: Option<&'a str>,
+    pub(crate) receiver: Option<&'a ReceiverType>,
+}
+
+impl CallQuery<'_> {
+    pub(crate) fn key(&self) -> CallKey {
+        CallKey {
+            callee: self.callee.to_string(),
+            path: self.path.map(str::to_string),
+            method: self.method.map(str::to_string),
+            receiver: self.receiver.cloned(),
+        }
+    }
+}
+
+impl CallKey {
+    fn query(&self) -> CallQuery<'_> {
+        CallQuery {
+            callee: &self.callee,
+            path: self.path.as_deref(),
+            method: self.method.as_deref(),
+            receiver: self.receiver.as_ref(),
+        }
+    }
+}
+
 impl IndexLookup {
     /// The digest of the answer `view` gives (`None`: no answer).
     pub fn ask(&self, view: &IndexView) -> Option<u64> {
         match self {
-            IndexLookup::CallEffects {
-                callee,
-                path,
-                method,
-                receiver,
-            } => view.call_effects_digest(
-                callee,
-                path.as_deref(),
-                method.as_deref(),
-                receiver.as_ref(),
-            ),
-            IndexLookup::RemoteEffect {
-                callee,
-                path,
-                method,
-                receiver,
-            } => view.remote_effect_digest(
-                callee,
-                path.as_deref(),
-                method.as_deref(),
-                receiver.as_ref(),
-            ),
+            IndexLookup::CallEffects(call) => view
+                .call_effects_of(call.query())
+                .map(|found| found.digest()),
+            IndexLookup::RemoteEffect(call) => view
+                .remote_effect_of(call.query())
+                .as_ref()
+                .map(super::remote_digest),
             IndexLookup::BoundedByCallers { function, param } => view
                 .bounded_by_callers_unrecorded(function, *param)
                 .map(|answer| answer_digest(&answer)),
