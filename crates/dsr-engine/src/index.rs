@@ -586,14 +586,11 @@ mod tests {
         (path, language)
     }
 
-    /// A file keeps its first summary only when a second one would be the same: the index built with the
-    /// recorded questions equals the one built by summarizing every file again with the declarations.
-    #[test]
-    fn keeping_first_summaries_changes_nothing() {
-        let temp = tempfile::tempdir().expect("a temporary folder");
-        let root = temp.path();
-        shop_workspace(root, true);
-        let files = vec![
+    /// The shop workspace's source files, written under `root` (with [`shop_workspace`]'s manifests): a Go type
+    /// in one file with its methods and a factory in others, a file that asks nothing of the workspace, a Rust
+    /// field of a client type, a TypeScript client re-exported.
+    fn shop_files(root: &Path) -> Vec<(PathBuf, Language)> {
+        vec![
             // A type in one file, its methods and a factory in others: their receivers need the declarations.
             write(root, "billing/types.go", "package billing\n\nimport \"net/http\"\n\ntype Gateway struct {\n\tclient *http.Client\n}\n"),
             write(root, "billing/gateway.go", "package billing\n\nimport \"net/http\"\n\nfunc (g *Gateway) Capture(url string) error {\n\treq, _ := http.NewRequest(http.MethodPost, url, nil)\n\tresp, err := g.client.Do(req)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn resp.Body.Close()\n}\n\nfunc Close(resp *http.Response) { resp.Body.Close() }\n"),
@@ -607,7 +604,17 @@ mod tests {
             write(root, "web/http.ts", "import axios from \"axios\";\nexport const api = axios.create({ timeout: 5000 });\n"),
             write(root, "web/index.ts", "export { api } from \"./http\";\n"),
             write(root, "web/orders.ts", "import { api } from \"./index\";\nexport async function place(url: string) {\n  return api.post(url, {});\n}\n"),
-        ];
+        ]
+    }
+
+    /// A file keeps its first summary only when a second one would be the same: the index built with the
+    /// recorded questions equals the one built by summarizing every file again with the declarations.
+    #[test]
+    fn keeping_first_summaries_changes_nothing() {
+        let temp = tempfile::tempdir().expect("a temporary folder");
+        let root = temp.path();
+        shop_workspace(root, true);
+        let files = shop_files(root);
         let engine = Engine::new(&[], Config::default());
         let read = read_file;
         let built = build(&engine, root.to_path_buf(), &files, &read, &sequential);
@@ -698,18 +705,7 @@ mod tests {
         let temp = tempfile::tempdir().expect("a temporary folder");
         let root = temp.path();
         shop_workspace(root, true);
-        let files = vec![
-            write(root, "billing/types.go", "package billing\n\nimport \"net/http\"\n\ntype Gateway struct {\n\tclient *http.Client\n}\n"),
-            write(root, "billing/gateway.go", "package billing\n\nimport \"net/http\"\n\nfunc (g *Gateway) Capture(url string) error {\n\treq, _ := http.NewRequest(http.MethodPost, url, nil)\n\tresp, err := g.client.Do(req)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn resp.Body.Close()\n}\n"),
-            write(root, "billing/factory.go", "package billing\n\nimport (\n\t\"net/http\"\n\t\"time\"\n)\n\nfunc NewClient() *http.Client {\n\treturn &http.Client{Timeout: 10 * time.Second}\n}\n"),
-            write(root, "orders/plain.go", "package orders\n\nfunc Sum(a, b int) int { return a + b }\n"),
-            write(root, "orders/checkout.go", "package orders\n\nimport \"example.com/shop/billing\"\n\nfunc Checkout(g *billing.Gateway, url string) error {\n\tc := billing.NewClient()\n\t_, err := c.Get(url)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn g.Capture(url)\n}\n"),
-            write(root, "src/lib.rs", "pub mod client;\npub mod orders;\n"),
-            write(root, "src/client.rs", "pub struct Api {\n    pub http: reqwest::Client,\n}\n"),
-            write(root, "src/orders.rs", "use crate::client::Api;\n\npub async fn place(api: &Api, url: &str) {\n    let _ = api.http.post(url).send().await;\n}\n"),
-            write(root, "web/http.ts", "import axios from \"axios\";\nexport const api = axios.create({ timeout: 5000 });\n"),
-            write(root, "web/orders.ts", "import { api } from \"./http\";\nexport async function place(url: string) {\n  return api.post(url, {});\n}\n"),
-        ];
+        let files = shop_files(root);
         let engine = Engine::new(&[], Config::default());
         let read = read_file;
         let store = MemoryStore::default();
