@@ -38,6 +38,7 @@ use std::time::{Duration, SystemTime};
 
 use dsr_core::Finding;
 use dsr_engine::index::{AnalysisReads, FileSummary, SummaryPass, SummaryStore};
+use dsr_semantic::index::Place;
 use serde::{Deserialize, Serialize};
 
 /// The directory `check` caches results in, under the root, unless `--cache-dir` says otherwise.
@@ -108,27 +109,34 @@ impl FileKey {
     }
 }
 
-/// What the workspace index reads, as one hash: every indexed file's path and text. An entry whose key carries
-/// the fingerprint of the tree hits without the index being built; after a change, entries are checked against
-/// the new index by what they read of it ([`Cache::get_if`]).
+/// What the workspace index reads, as one hash: every indexed file's path, text and place in its language's
+/// module system ([`Place`]: the package, crate and module, tsconfig aliases it is named by, read from the
+/// `go.mod`, `Cargo.toml` or `tsconfig.json` above it — an edit of a manifest alone renames what the file
+/// declares and what its imports reach). An entry whose key carries the fingerprint of the tree hits without
+/// the index being built; after a change, entries are checked against the new index by what they read of it
+/// ([`Cache::get_if`]).
 #[derive(Default)]
 pub struct Workspace {
-    files: Vec<(String, Digest)>,
+    files: Vec<(String, Digest, Digest)>,
 }
 
 impl Workspace {
-    pub fn add(&mut self, display: &str, content: Digest) {
-        self.files.push((display.to_string(), content));
+    pub fn add(&mut self, display: &str, content: Digest, place: Option<&Place>) {
+        // The bucket is the binary's own (`tool_identity`), so the place's debug form only has to be stable
+        // within one build.
+        let place = digest(format!("{place:?}").as_bytes());
+        self.files.push((display.to_string(), content, place));
     }
 
     /// The fingerprint, independent of the order files were added in.
     pub fn fingerprint(mut self) -> Digest {
         self.files.sort_unstable();
-        let mut bytes = Vec::with_capacity(self.files.len() * 48);
-        for (display, content) in &self.files {
+        let mut bytes = Vec::with_capacity(self.files.len() * 64);
+        for (display, content, place) in &self.files {
             bytes.extend_from_slice(display.as_bytes());
             bytes.push(0);
             bytes.extend_from_slice(&content.to_le_bytes());
+            bytes.extend_from_slice(&place.to_le_bytes());
         }
         digest(&bytes)
     }

@@ -1005,6 +1005,27 @@ mod result_cache {
         );
     }
 
+    /// The module path in `go.mod` names every package of the workspace: changed alone (no source file touched),
+    /// the caller's import of the helper no longer names it, and the retry finding that rested on the helper
+    /// goes; changed back, it returns. Either way the report is the one a run without the cache gives: the
+    /// workspace's fingerprint holds where each file sits, not only its path and text.
+    #[test]
+    fn a_changed_module_path_rebuilds_the_index() {
+        let dir = shop();
+        let cold = sources(dir.path());
+        assert!(cold.report.contains("DEL001"), "{}", cold.report);
+        let manifest = dir.path().join("go.mod");
+        fs::write(&manifest, "module example.com/store\n").unwrap();
+        let renamed = sources(dir.path());
+        assert!(renamed.summaries_made.is_some(), "the index is built again");
+        assert!(!renamed.report.contains("DEL001"), "{}", renamed.report);
+        assert_eq!(renamed.report, fresh(dir.path()));
+        fs::write(&manifest, "module example.com/shop\n").unwrap();
+        let back = sources(dir.path());
+        assert!(back.report.contains("DEL001"), "{}", back.report);
+        assert_eq!(back.report, fresh(dir.path()));
+    }
+
     /// Kept summaries that cannot be read (cut short, not JSON, empty) are made again and rewritten: the report
     /// is the one a run without the cache gives.
     #[test]

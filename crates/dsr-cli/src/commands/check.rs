@@ -12,6 +12,7 @@ use dsr_core::config::Selector;
 use dsr_core::{Config, FindingKind, Language, Severity};
 use dsr_engine::index::AnalysisReads;
 use dsr_engine::{AnalysisInput, Engine, FixMode, Intake};
+use dsr_semantic::index::Place;
 use rayon::prelude::*;
 
 use super::Run;
@@ -262,22 +263,26 @@ impl Run for CheckArgs {
         let mut workspace = None;
         let mut index_needed = !self.no_index;
         if let (Some(cache), true) = (&cache, index_needed) {
-            let contents: Vec<(String, cache::Digest)> = pool.install(|| {
+            // Where each file sits, read from the manifests above it as the index reads them (once per
+            // directory).
+            let layout = dsr_semantic::index::Layout::with_root(root.clone());
+            let contents: Vec<(String, cache::Digest, Option<Place>)> = pool.install(|| {
                 discovery
                     .files
                     .par_iter()
                     .filter_map(|candidate| {
                         let file = scan::load(candidate, &intake).ok()?;
-                        Some((file.display, FileKey::of(&file.text).content()))
+                        let place = layout.place(Path::new(&file.display), candidate.language);
+                        Some((file.display, FileKey::of(&file.text).content(), place))
                     })
                     .collect()
             });
             let mut fingerprint = cache::Workspace::default();
-            for (display, content) in &contents {
-                fingerprint.add(display, *content);
+            for (display, content, place) in &contents {
+                fingerprint.add(display, *content, place.as_ref());
             }
             let fingerprint = fingerprint.fingerprint();
-            index_needed = contents.iter().any(|(display, content)| {
+            index_needed = contents.iter().any(|(display, content, _)| {
                 !cache.has(
                     display,
                     FileKey::from_content(*content).with_dependency(fingerprint),
