@@ -840,6 +840,85 @@ fn a_pause_publishes_the_whole_file_result_where_slices_differ() {
     client.shutdown_and_exit();
 }
 
+/// A helper of package `example.com/shop/billing` that POSTs with no idempotency key.
+const SHOP_HELPER_GO: &str = "package billing\n\nimport \"net/http\"\n\nfunc Capture(url string) error {\n\treq, _ := http.NewRequest(http.MethodPost, url, nil)\n\tresp, err := http.DefaultClient.Do(req)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn resp.Body.Close()\n}\n";
+/// A retry loop around [`SHOP_HELPER_GO`]'s `Capture`, imported by its path in module `example.com/shop`.
+const SHOP_CALLER_GO: &str = "package orders\n\nimport (\n\t\"time\"\n\n\t\"example.com/shop/billing\"\n)\n\nfunc Checkout(url string) error {\n\tfor attempt := 0; attempt < 3; attempt++ {\n\t\tif err := billing.Capture(url); err == nil {\n\t\t\treturn nil\n\t\t}\n\t\ttime.Sleep(time.Duration(1<<attempt) * time.Second)\n\t}\n\treturn nil\n}\n";
+
+/// Whether `message` publishes diagnostics for `uri` that hold `DEL001` (`held`) or not.
+fn publishes_del001(message: &Value, uri: &str, held: bool) -> bool {
+    message["method"] == "textDocument/publishDiagnostics"
+        && message["params"]["uri"] == uri
+        && message["params"]["diagnostics"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|d| code(d) == "DEL001") == held)
+}
+
+/// A `go.mod` changed on disk (the client's file watcher tells): the module path names the caller's import,
+/// so renaming the module alone (no source file touched) clears the open caller's finding that rested on the
+/// helper, and renaming it back brings the finding back; no file is summarized again for it.
+#[test]
+fn a_changed_module_path_moves_the_index_names() {
+    let dir = TempDir::new("manifest");
+    let manifest = dir.write("go.mod", "module example.com/shop\n");
+    dir.write("billing/gateway.go", SHOP_HELPER_GO);
+    dir.write("orders/checkout.go", SHOP_CALLER_GO);
+    let mut client = LspClient::spawn(dir.path());
+    let capabilities = json!({
+        "window": {"workDoneProgress": true},
+        "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}},
+    });
+    client.initialize(init_params(
+        &dir,
+        capabilities,
+        json!({"select": ["DEL001"]}),
+    ));
+    let registration = client.wait_for("the watcher registration", |m| {
+        m["method"] == "client/registerCapability"
+    });
+    let watchers = &registration["params"]["registrations"][0]["registerOptions"]["watchers"];
+    assert!(
+        watchers
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["globPattern"] == "**/{go.mod,Cargo.toml,tsconfig.json}"),
+        "{watchers}"
+    );
+    client.wait_for("the index built", |m| {
+        m["method"] == "$/progress"
+            && m["params"]["value"]["kind"] == "end"
+            && m["params"]["value"]["message"]
+                .as_str()
+                .is_some_and(|t| t.contains("indexed"))
+    });
+    let caller_uri = dir.uri("orders/checkout.go");
+    client.open(&caller_uri, "go", 1, SHOP_CALLER_GO);
+    client.wait_for("DEL001 in the caller", |m| {
+        publishes_del001(m, caller_uri.as_str(), true)
+    });
+    client.drain();
+
+    let manifest_uri = dir.uri("go.mod");
+    std::fs::write(&manifest, "module example.com/store\n").unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": manifest_uri, "type": 2}]}),
+    );
+    client.wait_for("the caller's finding cleared", |m| {
+        publishes_del001(m, caller_uri.as_str(), false)
+    });
+    std::fs::write(&manifest, "module example.com/shop\n").unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": manifest_uri, "type": 2}]}),
+    );
+    client.wait_for("the caller's finding back", |m| {
+        publishes_del001(m, caller_uri.as_str(), true)
+    });
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
 /// The workspace index in the server: a retry loop in an open file around a helper in another (open) file that
 /// POSTs is reported, with related information in the helper; editing the helper to send an idempotency key
 /// clears the caller's finding without the caller being touched.
@@ -847,8 +926,7 @@ fn a_pause_publishes_the_whole_file_result_where_slices_differ() {
 fn editing_a_callee_republishes_its_open_callers() {
     let dir = TempDir::new("index");
     dir.write("go.mod", "module example.com/shop\n");
-    let helper = "package billing\n\nimport \"net/http\"\n\nfunc Capture(url string) error {\n\treq, _ := http.NewRequest(http.MethodPost, url, nil)\n\tresp, err := http.DefaultClient.Do(req)\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn resp.Body.Close()\n}\n";
-    let caller = "package orders\n\nimport (\n\t\"time\"\n\n\t\"example.com/shop/billing\"\n)\n\nfunc Checkout(url string) error {\n\tfor attempt := 0; attempt < 3; attempt++ {\n\t\tif err := billing.Capture(url); err == nil {\n\t\t\treturn nil\n\t\t}\n\t\ttime.Sleep(time.Duration(1<<attempt) * time.Second)\n\t}\n\treturn nil\n}\n";
+    let (helper, caller) = (SHOP_HELPER_GO, SHOP_CALLER_GO);
     dir.write("billing/gateway.go", helper);
     dir.write("orders/checkout.go", caller);
     let mut client = LspClient::spawn(dir.path());
@@ -869,11 +947,7 @@ fn editing_a_callee_republishes_its_open_callers() {
     let helper_uri = dir.uri("billing/gateway.go");
     client.open(&caller_uri, "go", 1, caller);
     let found = client.wait_for("DEL001 in the caller", |m| {
-        m["method"] == "textDocument/publishDiagnostics"
-            && m["params"]["uri"] == caller_uri.as_str()
-            && m["params"]["diagnostics"]
-                .as_array()
-                .is_some_and(|d| d.iter().any(|d| code(d) == "DEL001"))
+        publishes_del001(m, caller_uri.as_str(), true)
     });
     let diagnostic = found["params"]["diagnostics"]
         .as_array()
@@ -901,11 +975,7 @@ fn editing_a_callee_republishes_its_open_callers() {
     );
     client.change(&helper_uri, 2, json!([{"text": keyed}]));
     client.wait_for("the caller's finding cleared", |m| {
-        m["method"] == "textDocument/publishDiagnostics"
-            && m["params"]["uri"] == caller_uri.as_str()
-            && m["params"]["diagnostics"]
-                .as_array()
-                .is_some_and(|d| !d.iter().any(|d| code(d) == "DEL001"))
+        publishes_del001(m, caller_uri.as_str(), false)
     });
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }

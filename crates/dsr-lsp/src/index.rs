@@ -180,6 +180,23 @@ impl State {
         self.reanalyse(&dependents);
     }
 
+    /// A manifest changed (a `go.mod`'s module path, a `Cargo.toml`'s package name, a `tsconfig.json`'s
+    /// aliases): the names of the files below it may have moved, and with them what every summary made
+    /// through the declarations resolved, so the index is built again as when the session started (as a
+    /// changed configuration does; the open documents are analysed again when it is done), and in the
+    /// workspace scope the closed files are checked again. Manifests change seldom; the index is built in the
+    /// background, the old one serving meanwhile.
+    pub fn manifests_changed(self: &Arc<Self>) {
+        let settings = self.settings();
+        tracing::info!("a manifest changed: the workspace index is built again");
+        if settings.index && !self.session().folders.is_empty() {
+            self.job(crate::state::Job::BuildIndex);
+        }
+        if settings.scope == crate::settings::Scope::Workspace {
+            self.job(crate::state::Job::IndexWorkspace);
+        }
+    }
+
     /// A file went away.
     pub fn unindex(self: &Arc<Self>, path: &Path) {
         let dependents = {

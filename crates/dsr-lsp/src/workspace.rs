@@ -73,6 +73,13 @@ async fn register_watchers(state: &State) {
             glob_pattern: GlobPattern::String(format!("**/*.{{{EXTENSIONS}}}")),
             kind: None,
         },
+        FileSystemWatcher {
+            glob_pattern: GlobPattern::String(format!(
+                "**/{{{}}}",
+                dsr_semantic::index::MANIFESTS.join(",")
+            )),
+            kind: None,
+        },
     ];
     let registration = Registration {
         id: "distsys-review/watched-files".into(),
@@ -176,10 +183,12 @@ async fn index(state: Arc<State>, generation: u64, token: Option<NumberOrString>
     .await;
 }
 
-/// Configuration files reload; closed source files are re-checked (workspace scope). Open documents are the
-/// editor's business: their on-disk version does not matter.
+/// Configuration files reload; a changed manifest (`go.mod`, `Cargo.toml`, `tsconfig.json`) moves the
+/// index's names; closed source files are re-checked (workspace scope). Open documents are the editor's
+/// business: their on-disk version does not matter.
 pub fn watched_files_changed(state: &Arc<State>, changes: Vec<FileEvent>) {
     let mut config_changed = Vec::new();
+    let mut manifest_changed = false;
     for change in changes {
         let Some(path) = crate::state::uri_to_path(&change.uri) else {
             continue;
@@ -188,6 +197,10 @@ pub fn watched_files_changed(state: &Arc<State>, changes: Vec<FileEvent>) {
             if !config_changed.contains(&path) {
                 config_changed.push(path);
             }
+            continue;
+        }
+        if dsr_semantic::index::is_manifest(&path) {
+            manifest_changed = true;
             continue;
         }
         if state.documents.contains_key(&change.uri) {
@@ -224,6 +237,9 @@ pub fn watched_files_changed(state: &Arc<State>, changes: Vec<FileEvent>) {
                 state.check_closed_file(&uri, &path, false)
             });
         }
+    }
+    if manifest_changed {
+        state.manifests_changed();
     }
     for path in config_changed {
         state.config_file_changed(&path);

@@ -30,6 +30,21 @@ pub struct TsAliases {
     pub paths: Vec<(String, Vec<PathBuf>)>,
 }
 
+/// The manifests a file's place is read from.
+const GO_MODULE: &str = "go.mod";
+const CARGO_MANIFEST: &str = "Cargo.toml";
+const TSCONFIG: &str = "tsconfig.json";
+/// Their file names (a client's file watcher is registered for them).
+pub const MANIFESTS: [&str; 3] = [GO_MODULE, CARGO_MANIFEST, TSCONFIG];
+
+/// Whether `path` is a manifest a [`Layout`] reads: when one changes, the places read before it may be wrong,
+/// and so may every summary made through declarations named by them (a new layout and index are needed).
+pub fn is_manifest(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| MANIFESTS.contains(&name))
+}
+
 #[derive(Default, Debug)]
 pub struct Layout {
     /// What relative paths are relative to (the CLI analyses files under their path relative to the root).
@@ -57,7 +72,7 @@ impl Layout {
         let dir = path.parent()?;
         match language {
             Language::Go => {
-                let package = match self.nearest(&self.go_modules, dir, "go.mod", go_module) {
+                let package = match self.nearest(&self.go_modules, dir, GO_MODULE, go_module) {
                     Some((root, module)) => {
                         let below = dir.strip_prefix(&root).ok()?;
                         let below = slash_path(below);
@@ -72,7 +87,8 @@ impl Layout {
                 Some(Place::Go { package })
             }
             Language::Rust => {
-                let (root, krate) = self.nearest(&self.crates, dir, "Cargo.toml", cargo_package)?;
+                let (root, krate) =
+                    self.nearest(&self.crates, dir, CARGO_MANIFEST, cargo_package)?;
                 let below = path.strip_prefix(root.join("src")).ok();
                 let module = match below {
                     Some(below) => rust_module(below),
@@ -84,7 +100,7 @@ impl Layout {
             Language::TypeScript | Language::Tsx => Some(Place::Ts {
                 module: without_extension(path),
                 aliases: self
-                    .nearest(&self.tsconfigs, dir, "tsconfig.json", tsconfig_aliases)
+                    .nearest(&self.tsconfigs, dir, TSCONFIG, tsconfig_aliases)
                     .unwrap_or_default(),
             }),
             Language::Sql => None,
@@ -302,6 +318,15 @@ mod tests {
             rust_module(Path::new("billing/gateway.rs")),
             ["billing", "gateway"]
         );
+    }
+
+    #[test]
+    fn manifests_are_known_by_name() {
+        assert!(is_manifest(Path::new("/w/go.mod")));
+        assert!(is_manifest(Path::new("crates/a/Cargo.toml")));
+        assert!(is_manifest(Path::new("web/tsconfig.json")));
+        assert!(!is_manifest(Path::new("go.sum")));
+        assert!(!is_manifest(Path::new("tsconfig.base.json")));
     }
 
     #[test]

@@ -32,7 +32,7 @@ use dsr_syntax::{Language, TextRange};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::facts::{Call, FileFacts, ReceiverType, WorkspaceTypes};
-pub use layout::{Layout, Place};
+pub use layout::{is_manifest, Layout, Place, MANIFESTS};
 use questions::CallQuery;
 pub use questions::{AnalysisReads, CallKey, IndexLookup, RecordedQuestions};
 pub use summary::{
@@ -176,14 +176,16 @@ impl WorkspaceIndex {
         self.files.is_empty()
     }
 
-    /// Changes with every [`WorkspaceIndex::link`]: results computed with an older index are stale.
+    /// Changes with every [`WorkspaceIndex::link`]: results computed with an older index are stale. Unique in
+    /// the process, not only in this index: an index built again (a manifest changed) must not share a number
+    /// with the one it replaces, whose results engines and caches keep by it.
     pub fn generation(&self) -> u64 {
         self.generation
     }
 
     /// Resolves every call and propagates effects, after inserts and removals.
     pub fn link(&mut self) {
-        self.generation += 1;
+        self.generation = next_generation();
         if let Some(changed) = self.changed_keeping_declarations() {
             let next = self.linked.relink(&changed, self.generation);
             self.linked = Arc::new(next);
@@ -292,6 +294,13 @@ impl WorkspaceIndex {
     }
 }
 
+/// A generation no index of this process had: they are compared for equality only, and a number shared by two
+/// indexes (each counting from zero) made an engine keep the older one's snapshot as current.
+fn next_generation() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A linked index at one generation.
 #[derive(Clone, Debug)]
 pub struct IndexSnapshot {
@@ -304,7 +313,7 @@ impl WorkspaceIndex {
     /// keep theirs, and a summary they share is cloned).
     pub fn take_summaries(&mut self) -> FxHashMap<PathBuf, FileSummary> {
         self.linked = Arc::default();
-        self.generation += 1;
+        self.generation = next_generation();
         std::mem::take(&mut self.files)
             .into_iter()
             .map(|(path, (summary, _))| {
