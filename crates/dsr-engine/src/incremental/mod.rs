@@ -71,7 +71,18 @@ pub struct IncrementalCache {
     /// changes what a chunk mentions, and deleting it again returns to the plan before.
     earlier_plan: Option<Plan>,
     last_slice: Option<LastSlice>,
+    /// What this document's analyses cost, learned from their timings: what the choice between slices, their
+    /// union and the whole file is priced with ([`fallback::strategy`]). Kept when the cache is emptied (a new
+    /// index generation, a directive typed): the document's costs stay about the same.
+    prices: fallback::Prices,
     stats: IncrementalStats,
+}
+
+/// What analysing a slice updates in the document's cache besides its result: the last slice parsed (the next
+/// one's parse starts from its tree) and the prices learned from the slice's timings.
+struct SliceMemory<'a> {
+    last_slice: &'a mut Option<LastSlice>,
+    prices: &'a mut fallback::Prices,
 }
 
 /// Which chunks each chunk's findings are computed with, kept while the links between chunks stay the same:
@@ -1206,6 +1217,7 @@ impl Engine {
                 key: Some(key),
                 slices_only: cache.slices_only,
                 no_whole_file_fallback: cache.no_whole_file_fallback,
+                prices: std::mem::take(&mut cache.prices),
                 ..IncrementalCache::default()
             };
         }
@@ -1267,6 +1279,7 @@ impl Engine {
                     &chunks,
                     &errors,
                     cache.last_slice.as_ref(),
+                    &cache.prices,
                     slices
                         .iter()
                         .filter(|(id, _)| cache.cached(id).is_none())
@@ -1334,7 +1347,10 @@ impl Engine {
                     prescan,
                     &errors,
                     &mut stats,
-                    &mut cache.last_slice,
+                    SliceMemory {
+                        last_slice: &mut cache.last_slice,
+                        prices: &mut cache.prices,
+                    },
                     cancel,
                 ) {
                     Ok(union_results) => results = union_results,
@@ -1365,7 +1381,10 @@ impl Engine {
                         prescan,
                         &errors,
                         &mut stats,
-                        &mut cache.last_slice,
+                        SliceMemory {
+                            last_slice: &mut cache.last_slice,
+                            prices: &mut cache.prices,
+                        },
                         cancel,
                     );
                     match analysed {
@@ -1441,12 +1460,16 @@ impl Engine {
         prescan: Prescan,
         errors: &DocumentErrors,
         stats: &mut IncrementalStats,
-        last_slice: &mut Option<LastSlice>,
+        memory: SliceMemory<'_>,
         cancel: Cancellation<'_>,
     ) -> Result<SliceResult, Cancelled> {
+        let SliceMemory { last_slice, prices } = memory;
+        let started = fallback::thread_cpu();
+        let parse_kind = fallback::Parse::of(slice, chunks, errors, last_slice.as_ref());
         let mut text = String::new();
         let pieces = layout(chunks, slice, source, Some(&mut text));
         stats.bytes_analysed += text.len();
+        let laid_out = fallback::thread_cpu();
         let tree = parse_slice(
             language,
             &text,
@@ -1459,6 +1482,7 @@ impl Engine {
             last.chunks.clone_from(&slice.chunks);
             last.chunk_count = chunks.len();
         }
+        let parsed = fallback::thread_cpu();
         let input = AnalysisInput {
             path,
             language,
@@ -1467,6 +1491,13 @@ impl Engine {
             disabled,
         };
         let raw = self.run_rules(input, cancel, prescan)?;
+        let analysed = fallback::thread_cpu();
+        prices.slice_timed(
+            fallback::priced_bytes(chunks, slice),
+            parse_kind,
+            parsed.saturating_sub(laid_out),
+            analysed.saturating_sub(parsed) + laid_out.saturating_sub(started),
+        );
         let mut result = SliceResult {
             pieces,
             findings: Vec::new(),
