@@ -43,11 +43,21 @@ impl Parse {
         errors: &DocumentErrors,
         last: Option<&LastSlice>,
     ) -> Parse {
-        if errors.held_by(chunks, slice) {
+        Parse::of_chunks(&slice.chunks, chunks, errors, last)
+    }
+
+    /// [`Parse::of`] a slice holding the chunks `held` (sorted indices into `chunks`).
+    fn of_chunks(
+        held: &[usize],
+        chunks: &[Chunk],
+        errors: &DocumentErrors,
+        last: Option<&LastSlice>,
+    ) -> Parse {
+        if errors.held_by_chunks(chunks, held) {
             Parse::Fresh
         } else if last.is_some_and(|last| {
             last.chunk_count == chunks.len()
-                && last.chunks == slice.chunks
+                && last.chunks == held
                 && !last.tree.root_node().has_error()
         }) {
             Parse::FromLast
@@ -76,11 +86,11 @@ impl Parse {
 /// The bytes a slice's analysis is priced by: its chunks' full lengths (statements left out are not
 /// subtracted), cheap to sum, the same measure for a prediction and for the timing it is learned from.
 pub(super) fn priced_bytes(chunks: &[Chunk], slice: &SliceSpec) -> usize {
-    slice
-        .chunks
-        .iter()
-        .map(|&index| chunks[index].range.len())
-        .sum()
+    held_bytes(chunks, &slice.chunks)
+}
+
+fn held_bytes(chunks: &[Chunk], held: &[usize]) -> usize {
+    held.iter().map(|&index| chunks[index].range.len()).sum()
 }
 
 /// What this document's analyses cost, learned from its own timings (the analysing thread's CPU time, which a
@@ -183,7 +193,8 @@ impl Prices {
     /// Cutting a whole-file result of `bytes` into the slices took `spent`.
     pub(super) fn seeding_timed(&mut self, bytes: usize, spent: std::time::Duration) {
         let prior = self.whole_per_byte() / 100.0;
-        self.seeding.observe(spent.as_nanos() as f64, bytes, Some(prior));
+        self.seeding
+            .observe(spent.as_nanos() as f64, bytes, Some(prior));
     }
 
     /// A slice of `bytes` priced bytes, priced as parsed by `parse`, took `parsing` to parse and `analysing`
@@ -262,9 +273,21 @@ pub(super) fn strategy<'a>(
     for slice in pending.clone() {
         total += cost(slice);
         if total > whole {
-            let union = SliceSpec::union(pending);
-            return if cost(&union) < whole {
-                Strategy::Union(union)
+            // The union's chunks first, to price it: the statements it leaves out (each chunk's holders
+            // compared, the dear part of a union of hundreds of slices) only when it is chosen.
+            let mut held = vec![false; chunks.len()];
+            for slice in pending.clone() {
+                for &index in &slice.chunks {
+                    held[index] = true;
+                }
+            }
+            let held: Vec<usize> = (0..chunks.len()).filter(|&index| held[index]).collect();
+            let union_cost = prices.slice(
+                held_bytes(chunks, &held),
+                Parse::of_chunks(&held, chunks, errors, last),
+            );
+            return if union_cost < whole {
+                Strategy::Union(SliceSpec::union(pending))
             } else {
                 Strategy::WholeFile
             };
@@ -324,6 +347,25 @@ impl Engine {
         cache.keep(seeded);
         let roles = whole.roles.clone().unwrap_or_default();
         Ok(self.finish(source, whole, || roles))
+    }
+
+    /// One whole-file analysis on the document's tree, without a plan for this version: its result is not cut
+    /// into slices (there are none to cut it into), and the cache keeps what it held. Timed like
+    /// [`Engine::analyze_whole_file_instead`].
+    pub(super) fn analyze_whole_file_unplanned(
+        &self,
+        input: AnalysisInput<'_>,
+        prescan: Prescan,
+        cache: &mut IncrementalCache,
+        cancel: Cancellation<'_>,
+    ) -> Result<Analysis, Cancelled> {
+        let started = thread_cpu();
+        let whole = self.run_rules(input, cancel, prescan)?;
+        cache
+            .prices
+            .whole_file_timed(input.source.len(), thread_cpu().saturating_sub(started));
+        let roles = whole.roles.clone().unwrap_or_default();
+        Ok(self.finish(input.source, whole, || roles))
     }
 
     /// Analyses `union`, a slice holding every chunk of the slices in `pending`, once, and cuts its result

@@ -775,8 +775,13 @@ impl DocumentErrors {
 
     /// Whether `slice` holds a chunk that an error touches.
     fn held_by(&self, chunks: &[Chunk], slice: &SliceSpec) -> bool {
+        self.held_by_chunks(chunks, &slice.chunks)
+    }
+
+    /// Whether an error touches one of the chunks `held` (indices into `chunks`).
+    fn held_by_chunks(&self, chunks: &[Chunk], held: &[usize]) -> bool {
         !self.0.is_empty()
-            && slice.chunks.iter().any(|&index| {
+            && held.iter().any(|&index| {
                 let range = chunks[index].range;
                 self.0
                     .iter()
@@ -1157,6 +1162,23 @@ fn identity(chunks: &[Chunk], slice: &SliceSpec) -> u64 {
     hasher.finish()
 }
 
+/// A plan's slices by identity, and each owner chunk's slice identity: owners grouped by the slice they are
+/// computed on (top-level statements share one).
+#[allow(clippy::type_complexity)]
+fn grouped(plan: &Plan, chunks: &[Chunk]) -> (FxHashMap<u64, Arc<SliceSpec>>, Vec<u64>) {
+    let mut slices: FxHashMap<u64, Arc<SliceSpec>> = FxHashMap::default();
+    let mut identities: FxHashMap<*const SliceSpec, u64> = FxHashMap::default();
+    let mut owner_slice = Vec::with_capacity(chunks.len());
+    for slice in &plan.slices {
+        let id = *identities
+            .entry(Arc::as_ptr(slice))
+            .or_insert_with(|| identity(chunks, slice));
+        slices.entry(id).or_insert_with(|| slice.clone());
+        owner_slice.push(id);
+    }
+    (slices, owner_slice)
+}
+
 impl Engine {
     /// [`Engine::analyze`], reusing what `cache` holds from the previous versions of the same document: only
     /// the slices whose text changed are analysed. The result equals the whole-file analysis (see the module
@@ -1232,28 +1254,81 @@ impl Engine {
             plan.as_mut()
                 .is_some_and(|plan| plan.still_holds(&chunks, definitions))
         };
-        let (kept, displaced) = if holds(&mut current) {
-            (current, earlier)
+        let kept = if holds(&mut current) {
+            Some(true)
         } else if holds(&mut earlier) {
-            (earlier, current)
+            Some(false)
         } else {
-            (None, current)
+            None
+        };
+        if kept.is_none()
+            && !cache.slices.is_empty()
+            && !cache.slices_only
+            && !cache.no_whole_file_fallback
+            && chunks.len() > 1
+        {
+            // The plan must be made anew (a letter typed into a name changes what its chunk mentions). In a
+            // file whose slices reach most of it, that costs half a whole-file analysis, and the edit then
+            // falls back to the whole file anyway: price the edit with the last plan's slices first (the
+            // file cut into as many chunks, its slices holding what they held), and when that says the whole
+            // file, analyse it without a plan. The plans stay as they were: deleting the letter again returns
+            // to the last one, and its results are still the cache's.
+            if let Some(last) = current
+                .as_ref()
+                .filter(|plan| plan.hashes.len() == chunks.len())
+            {
+                let (slices, _) = grouped(last, &chunks);
+                let errors = DocumentErrors::of(tree);
+                let predicted = fallback::strategy(
+                    source.len(),
+                    &chunks,
+                    &errors,
+                    cache.last_slice.as_ref(),
+                    &cache.prices,
+                    slices
+                        .iter()
+                        .filter(|(id, _)| cache.cached(id).is_none())
+                        .map(|(_, slice)| &**slice),
+                );
+                if matches!(predicted, fallback::Strategy::WholeFile) {
+                    (cache.plan, cache.earlier_plan) = (current, earlier);
+                    remember_names(&mut cache.names, &chunks);
+                    let input = AnalysisInput {
+                        path,
+                        language,
+                        source,
+                        tree: Some(tree),
+                        disabled,
+                    };
+                    let planned = started.elapsed();
+                    let analysis = self.analyze_whole_file_unplanned(input, prescan, cache, cancel);
+                    let finished = started.elapsed();
+                    cache.stats = IncrementalStats {
+                        chunks: chunks.len(),
+                        whole_file: true,
+                        bytes_analysed: source.len(),
+                        cancelled: analysis.is_err(),
+                        phases: [
+                            chunked,
+                            planned - chunked,
+                            finished - planned,
+                            Default::default(),
+                        ],
+                        ..IncrementalStats::default()
+                    };
+                    return analysis;
+                }
+            }
+        }
+        let (kept, displaced) = match kept {
+            Some(true) => (current, earlier),
+            Some(false) => (earlier, current),
+            None => (None, current),
         };
         cache.earlier_plan = displaced;
         let plan_rebuilt = kept.is_none();
         let plan = kept.unwrap_or_else(|| Plan::new(&chunks, definitions, links));
-
-        // Owners grouped by the slice they are computed on: top-level statements share one.
-        let mut slices: FxHashMap<u64, Arc<SliceSpec>> = FxHashMap::default();
-        let mut identities: FxHashMap<*const SliceSpec, u64> = FxHashMap::default();
-        let mut owner_slice = Vec::with_capacity(chunks.len());
-        for slice in &plan.slices {
-            let id = *identities
-                .entry(Arc::as_ptr(slice))
-                .or_insert_with(|| identity(&chunks, slice));
-            slices.entry(id).or_insert_with(|| slice.clone());
-            owner_slice.push(id);
-        }
+        let (slices, owner_slice) = grouped(&plan, &chunks);
 
         let planned = started.elapsed();
         let mut stats = IncrementalStats {
