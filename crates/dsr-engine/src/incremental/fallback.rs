@@ -111,6 +111,9 @@ pub(super) struct Prices {
     /// A slice's analysis (laying out its text, facts and rules on its tree), per priced byte, beyond
     /// [`SLICE_ALLOWANCE`].
     slice: Rate,
+    /// Never learn: price by the priors alone (tests that assert a choice, which timings would make depend
+    /// on the machine).
+    fixed: bool,
 }
 
 /// The fixed cost of analysing a slice (facts, every rule's setup), about a small function's worth, in bytes
@@ -165,6 +168,15 @@ impl Rate {
 }
 
 impl Prices {
+    /// Prices that never learn: the priors alone.
+    #[cfg(test)]
+    pub(super) fn fixed() -> Self {
+        Prices {
+            fixed: true,
+            ..Prices::default()
+        }
+    }
+
     fn whole_per_byte(&self) -> f64 {
         self.whole.per_byte(UNTIMED_WHOLE)
     }
@@ -187,11 +199,17 @@ impl Prices {
 
     /// A whole-file analysis of `bytes` took `spent`.
     pub(super) fn whole_file_timed(&mut self, bytes: usize, spent: std::time::Duration) {
+        if self.fixed {
+            return;
+        }
         self.whole.observe(spent.as_nanos() as f64, bytes, None);
     }
 
     /// Cutting a whole-file result of `bytes` into the slices took `spent`.
     pub(super) fn seeding_timed(&mut self, bytes: usize, spent: std::time::Duration) {
+        if self.fixed {
+            return;
+        }
         let prior = self.whole_per_byte() / 100.0;
         self.seeding
             .observe(spent.as_nanos() as f64, bytes, Some(prior));
@@ -206,6 +224,9 @@ impl Prices {
         parsing: std::time::Duration,
         analysing: std::time::Duration,
     ) {
+        if self.fixed {
+            return;
+        }
         let whole = self.whole_per_byte();
         self.parse[parse as usize].observe(
             parsing.as_nanos() as f64,
@@ -415,5 +436,53 @@ impl Engine {
             roles: None,
         };
         Ok(seed(source, chunks, pending, owner_slice, in_file))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn rates_learn_from_recorded_timings() {
+        let mut prices = Prices::default();
+        // Untimed: the priors, in units of an untimed whole-file byte (seeding at a hundredth of it).
+        assert_eq!(prices.whole_file(1000), 1010.0);
+        // The first whole-file timing is the whole-file rate; the slices' priors are multiples of it.
+        prices.whole_file_timed(1000, Duration::from_nanos(4000));
+        assert_eq!(prices.whole_per_byte(), 4.0);
+        assert_eq!(
+            prices.slice(100, Parse::FromDocument),
+            (1.5 * 4.0 + 4.0) * 100.0 + SLICE_ALLOWANCE * 4.0
+        );
+        // A slice whose parse from the document's tree costs 60 per byte (fifteen times the whole-file
+        // analysis): the first timing moves the rate from the prior towards it, later ones to it.
+        let parsing = Duration::from_nanos(100 * 60);
+        let analysing = Duration::from_nanos((SLICE_ALLOWANCE * 4.0) as u64 + 100 * 4);
+        prices.slice_timed(100, Parse::FromDocument, parsing, analysing);
+        let first = prices.parse[Parse::FromDocument as usize].per_byte(0.0);
+        assert!(6.0 < first && first < 60.0, "{first}");
+        for _ in 0..40 {
+            prices.slice_timed(100, Parse::FromDocument, parsing, analysing);
+        }
+        let learned = prices.parse[Parse::FromDocument as usize].per_byte(0.0);
+        assert!((learned - 60.0).abs() < 0.5, "{learned}");
+        assert!((prices.slice.per_byte(0.0) - 4.0).abs() < 0.01);
+        // Other kinds of parse keep their priors.
+        assert_eq!(prices.parse[Parse::FromLast as usize].per_byte(-1.0), -1.0);
+        // Later whole-file timings are smoothed in.
+        prices.whole_file_timed(1000, Duration::from_nanos(8000));
+        let whole = prices.whole_per_byte();
+        assert!(4.0 < whole && whole < 8.0, "{whole}");
+
+        let mut fixed = Prices::fixed();
+        fixed.whole_file_timed(1000, Duration::from_nanos(4000));
+        fixed.slice_timed(100, Parse::Fresh, parsing, analysing);
+        assert_eq!(fixed.whole_file(1000), 1010.0);
+        assert_eq!(
+            fixed.slice(100, Parse::Fresh),
+            3.0 * 100.0 + SLICE_ALLOWANCE
+        );
     }
 }

@@ -362,6 +362,16 @@ impl IncrementalCache {
     pub fn stats(&self) -> IncrementalStats {
         self.stats
     }
+
+    /// A cache whose choice between slices, their union and the whole file is priced by the priors alone,
+    /// never by timings: for tests that assert which it chose.
+    #[cfg(test)]
+    fn priced_by_priors() -> Self {
+        Self {
+            prices: fallback::Prices::fixed(),
+            ..Self::default()
+        }
+    }
 }
 
 /// The chunks a slice holds (sorted, in file order), and for chunks held only because they mention the owner
@@ -2137,7 +2147,7 @@ import \"github.com/spf13/cobra\"
         }
         file.push_str("}\n");
         let before = runs();
-        let mut cache = IncrementalCache::default();
+        let mut cache = IncrementalCache::priced_by_priors();
         analyze("a_test.go", &file, &mut cache);
         let edited = file.replace("x := 1", "x := 12");
         analyze("a_test.go", &edited, &mut cache);
@@ -2151,7 +2161,7 @@ import \"github.com/spf13/cobra\"
         analyze("a_test.go", &directive, &mut cache);
         assert!(runs() > before, "a directive makes the rules run");
         // A production file runs them on its slices.
-        let mut cache = IncrementalCache::default();
+        let mut cache = IncrementalCache::priced_by_priors();
         let found = analyze("a.go", &file, &mut cache);
         assert_eq!(found.findings.len(), 2);
         let before = runs();
@@ -2163,7 +2173,7 @@ import \"github.com/spf13/cobra\"
     #[test]
     fn an_edit_whose_slices_cost_more_than_the_file_is_analysed_as_the_whole_file() {
         let engine = engine();
-        let mut cache = IncrementalCache::default();
+        let mut cache = IncrementalCache::priced_by_priors();
         analyze(&engine, FILE, &mut cache);
         // `remote` is in three slices, together larger than the file.
         let edited = FILE.replace("http.Get(\"u\")", "http.Get(\"uv\")");
@@ -2177,6 +2187,96 @@ import \"github.com/spf13/cobra\"
         let third = analyze(&engine, &edited, &mut cache);
         let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
         assert_eq!(third.findings, whole.findings);
+    }
+
+    /// The same pending slice is analysed as a slice or the file as a whole depending on what this document's
+    /// timings say they cost: a slice whose parse proves dear (a file of few rules) gives way to the whole
+    /// file, and back when its parse proves cheap. No timed assertion: the timings are given.
+    #[test]
+    fn the_choice_follows_the_prices_learned_from_the_documents_timings() {
+        use std::time::Duration;
+        let mut source = String::from(FILE);
+        source.push_str("\nfunc big() {\n");
+        for line in 0..120 {
+            source.push_str(&format!("\tv{line} := {line}\n\t_ = v{line}\n"));
+        }
+        source.push_str("}\n");
+        let engine = engine();
+        let chunks = go_chunks(&source);
+        let plan = Plan::new(
+            &chunks,
+            definitions(&chunks),
+            Links::for_rules(&engine, Language::Go),
+        );
+        let document = Document::new(Language::Go, &source, 0).unwrap();
+        let errors = DocumentErrors::of(document.tree().unwrap());
+        let b = chunks
+            .iter()
+            .position(|chunk| source[chunk.range.start..chunk.range.end].contains("func b"))
+            .unwrap();
+        let pending = &*plan.slices[b];
+        let bytes = fallback::priced_bytes(&chunks, pending);
+        assert!(bytes < source.len() / 10, "{bytes} of {}", source.len());
+        let choose = |prices: &fallback::Prices| {
+            fallback::strategy(
+                source.len(),
+                &chunks,
+                &errors,
+                None,
+                prices,
+                std::iter::once(pending),
+            )
+        };
+        let mut prices = fallback::Prices::default();
+        // One nanosecond a byte for the whole file; the slice's priors: a parse from the document's tree at
+        // 1.5 times that. The slice is cheaper.
+        prices.whole_file_timed(source.len(), Duration::from_nanos(source.len() as u64));
+        assert!(matches!(choose(&prices), fallback::Strategy::Slices));
+        // Its parse timed at 200 times the whole-file analysis per byte: the whole file is cheaper.
+        let slow = Duration::from_nanos(200 * bytes as u64);
+        let analysing = Duration::from_nanos(bytes as u64 + 512);
+        for _ in 0..5 {
+            prices.slice_timed(bytes, fallback::Parse::FromDocument, slow, analysing);
+        }
+        assert!(matches!(choose(&prices), fallback::Strategy::WholeFile));
+        // Timed cheap again: the slice.
+        for _ in 0..20 {
+            prices.slice_timed(
+                bytes,
+                fallback::Parse::FromDocument,
+                Duration::ZERO,
+                analysing,
+            );
+        }
+        assert!(matches!(choose(&prices), fallback::Strategy::Slices));
+    }
+
+    /// An edit that changes what its chunk mentions needs a new plan; when the last plan's slices already
+    /// price the edit as the whole file, it is analysed whole without one, and returning to the text before
+    /// reuses the kept results (the plans and the cached slices stay as they were).
+    #[test]
+    fn an_edit_priced_whole_by_the_last_plan_is_analysed_without_a_new_one() {
+        let engine = engine();
+        let whole = |source: &str| engine.analyze_source(Path::new("a.go"), Language::Go, source);
+        let mut cache = IncrementalCache::priced_by_priors();
+        analyze(&engine, FILE, &mut cache);
+        // `remote` now calls `b`: its links changed, and it is in three slices, together larger than the file.
+        let edited = FILE.replace("http.Get(\"u\") }", "http.Get(\"u\"); b() }");
+        let second = analyze(&engine, &edited, &mut cache);
+        let stats = cache.stats();
+        assert!(stats.whole_file && !stats.plan_rebuilt, "{stats:?}");
+        assert_eq!(second.findings, whole(&edited).findings);
+        let third = analyze(&engine, FILE, &mut cache);
+        let stats = cache.stats();
+        assert!(!stats.whole_file && !stats.plan_rebuilt, "{stats:?}");
+        assert_eq!(stats.slices_analysed, 0);
+        assert_eq!(third.findings, whole(FILE).findings);
+        // Edited again, and on from there: the plan is made for it when the edit is not priced whole.
+        let fourth = analyze(&engine, &edited, &mut cache);
+        assert_eq!(fourth.findings, whole(&edited).findings);
+        let fifth_text = edited.replace("x := 1", "x := 12");
+        let fifth = analyze(&engine, &fifth_text, &mut cache);
+        assert_eq!(fifth.findings, whole(&fifth_text).findings);
     }
 
     /// An analysis cancelled at any of its checks returns no result and leaves the cache whole: the next,
@@ -2194,7 +2294,7 @@ import \"github.com/spf13/cobra\"
             for stop_at in 0.. {
                 let mut cache = match slices_only {
                     true => IncrementalCache::slices_only(),
-                    false => IncrementalCache::default(),
+                    false => IncrementalCache::priced_by_priors(),
                 };
                 analyze(&engine, FILE, &mut cache);
                 let checks = AtomicUsize::new(0);
@@ -2246,7 +2346,7 @@ import \"github.com/spf13/cobra\"
         }
         source.push_str("}\n");
         let engine = engine();
-        let mut cache = IncrementalCache::default();
+        let mut cache = IncrementalCache::priced_by_priors();
         analyze(&engine, &source, &mut cache);
         let edited = source.replace("http.Get(\"u\")", "http.Get(\"uv\")");
         let second = analyze(&engine, &edited, &mut cache);
