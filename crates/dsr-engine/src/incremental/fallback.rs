@@ -32,53 +32,36 @@ pub(super) enum Parse {
     FromLast,
     /// From the document's tree edited into the slice's layout.
     FromDocument,
-    /// From nothing: the slice holds a syntax error of the document.
+    /// From nothing: the slice holds a syntax error of the document, or a fresh parse is priced cheaper than
+    /// one from the document's tree (a small slice of a large file).
     Fresh,
 }
 
 impl Parse {
-    pub(super) fn of(
-        slice: &SliceSpec,
-        chunks: &[Chunk],
-        errors: &DocumentErrors,
-        last: Option<&LastSlice>,
-    ) -> Parse {
-        Parse::of_chunks(&slice.chunks, chunks, errors, last)
-    }
-
-    /// [`Parse::of`] a slice holding the chunks `held` (sorted indices into `chunks`).
-    fn of_chunks(
-        held: &[usize],
-        chunks: &[Chunk],
-        errors: &DocumentErrors,
-        last: Option<&LastSlice>,
-    ) -> Parse {
-        if errors.held_by_chunks(chunks, held) {
-            Parse::Fresh
-        } else if last.is_some_and(|last| {
-            last.chunk_count == chunks.len()
-                && last.chunks == held
-                && !last.tree.root_node().has_error()
-        }) {
-            Parse::FromLast
-        } else {
-            Parse::FromDocument
-        }
-    }
-
-    /// What this parse costs per byte of the slice, before the document's own timings say otherwise, as a
-    /// multiple of the whole-file analysis per byte. Measured with callgrind on five files of the latency
-    /// corpus (three Go, one Rust, one TypeScript; lsp.md, seventh round): a fresh parse costs about twice the
-    /// whole-file analysis of the same bytes, and a slice's parse from the document's tree edited into its
-    /// layout (every slice an edit needs in a new place) 0.8–4.4 times it, 1.5 at the median; only a slice
-    /// parsed from the last slice's tree (the same slice, a keystroke later) costs next to nothing. The spread
-    /// is why [`Prices`] learns each document's own ratio: a file whose rules are few (a test file) parses
-    /// dearer, against its analysis, than one whose rules are many.
+    /// What this parse costs per [`Parse::units`], before the document's own timings say otherwise, as a
+    /// multiple of the whole-file analysis per byte. A fresh parse costs about twice the whole-file analysis
+    /// of the same bytes (callgrind on five files of the latency corpus, lsp.md, seventh round); a parse from
+    /// the document's tree about as much as the whole-file analysis of its units; one from the last slice's
+    /// tree (the same slice, a keystroke later) next to nothing.
     fn prior(self) -> f64 {
         match self {
             Parse::FromLast => 0.0,
-            Parse::FromDocument => 1.5,
+            Parse::FromDocument => 1.0,
             Parse::Fresh => 2.0,
+        }
+    }
+
+    /// What this parse's cost grows with, for a slice of `bytes` priced bytes in a file of `source_len`
+    /// bytes. A parse from the document's tree first edits that tree into the slice's layout (every run the
+    /// slice leaves out deleted: tree-sitter copies and shifts the nodes each edit crosses) and drops the
+    /// edited copy after the parse, which costs with the document as much as with the slice: measured on
+    /// typeorm's mongodb/typings.ts (9,023 lines), a slice of 0.8% of the file parsed so cost 1.1 whole-file
+    /// analyses, half of it in `Tree::edit`. Weighted so that a slice of the whole file costs 1.5 times its
+    /// bytes (the seventh round's union of 0.985 of sublist.go) and a small slice 0.4 of the file's.
+    fn units(self, bytes: usize, source_len: usize) -> f64 {
+        match self {
+            Parse::FromDocument => 1.1 * bytes as f64 + 0.4 * source_len as f64,
+            Parse::FromLast | Parse::Fresh => bytes as f64,
         }
     }
 }
@@ -106,7 +89,7 @@ pub(super) struct Prices {
     whole: Rate,
     /// Cutting a whole-file result into the slices' entries ([`super::seed`]), per byte of the file.
     seeding: Rate,
-    /// A slice's parse, per priced byte ([`priced_bytes`]), by the kind [`Parse::of`] priced it with.
+    /// A slice's parse, per [`Parse::units`], by the kind [`Prices::parse_of`] priced it with.
     parse: [Rate; 3],
     /// A slice's analysis (laying out its text, facts and rules on its tree), per priced byte, beyond
     /// [`SLICE_ALLOWANCE`].
@@ -189,12 +172,51 @@ impl Prices {
         (whole + self.seeding.per_byte(whole / 100.0)) * source_len as f64
     }
 
-    /// The predicted cost of analysing a slice of `bytes` priced bytes parsed as `parse`.
-    pub(super) fn slice(&self, bytes: usize, parse: Parse) -> f64 {
+    /// How a slice holding the chunks `held` (sorted indices into `chunks`) of a file of `source_len` bytes
+    /// will be parsed: fresh when it holds a syntax error of the document, from the last slice's tree when it
+    /// holds the same chunks of a file cut the same way, else whichever of a fresh parse and a parse from the
+    /// document's tree is priced cheaper.
+    pub(super) fn parse_of(
+        &self,
+        held: &[usize],
+        chunks: &[Chunk],
+        errors: &DocumentErrors,
+        last: Option<&LastSlice>,
+        source_len: usize,
+    ) -> Parse {
+        if errors.held_by_chunks(chunks, held) {
+            return Parse::Fresh;
+        }
+        if last.is_some_and(|last| {
+            last.chunk_count == chunks.len()
+                && last.chunks == held
+                && !last.tree.root_node().has_error()
+        }) {
+            return Parse::FromLast;
+        }
+        let bytes = held_bytes(chunks, held);
+        if self.parse(Parse::Fresh, bytes, source_len)
+            < self.parse(Parse::FromDocument, bytes, source_len)
+        {
+            Parse::Fresh
+        } else {
+            Parse::FromDocument
+        }
+    }
+
+    /// The predicted cost of parsing a slice of `bytes` priced bytes of a file of `source_len` as `parse`.
+    fn parse(&self, parse: Parse, bytes: usize, source_len: usize) -> f64 {
+        let prior = parse.prior() * self.whole_per_byte();
+        self.parse[parse as usize].per_byte(prior) * parse.units(bytes, source_len)
+    }
+
+    /// The predicted cost of analysing a slice of `bytes` priced bytes of a file of `source_len` bytes, parsed
+    /// as `parse`.
+    pub(super) fn slice(&self, bytes: usize, parse: Parse, source_len: usize) -> f64 {
         let whole = self.whole_per_byte();
-        let parse_rate = self.parse[parse as usize].per_byte(parse.prior() * whole);
-        let analysis_rate = self.slice.per_byte(whole);
-        (parse_rate + analysis_rate) * bytes as f64 + SLICE_ALLOWANCE * whole
+        self.parse(parse, bytes, source_len)
+            + self.slice.per_byte(whole) * bytes as f64
+            + SLICE_ALLOWANCE * whole
     }
 
     /// A whole-file analysis of `bytes` took `spent`.
@@ -215,12 +237,13 @@ impl Prices {
             .observe(spent.as_nanos() as f64, bytes, Some(prior));
     }
 
-    /// A slice of `bytes` priced bytes, priced as parsed by `parse`, took `parsing` to parse and `analysing`
-    /// to analyse.
+    /// A slice of `bytes` priced bytes of a file of `source_len` bytes, priced as parsed by `parse`, took
+    /// `parsing` to parse and `analysing` to analyse.
     pub(super) fn slice_timed(
         &mut self,
         bytes: usize,
         parse: Parse,
+        source_len: usize,
         parsing: std::time::Duration,
         analysing: std::time::Duration,
     ) {
@@ -230,7 +253,7 @@ impl Prices {
         let whole = self.whole_per_byte();
         self.parse[parse as usize].observe(
             parsing.as_nanos() as f64,
-            bytes,
+            parse.units(bytes, source_len).round() as usize,
             Some(parse.prior() * whole),
         );
         let beyond_allowance = (analysing.as_nanos() as f64 - SLICE_ALLOWANCE * whole).max(0.0);
@@ -272,7 +295,7 @@ pub(super) enum Strategy {
 /// The cheapest way to analyse `pending`, for a file of `source_len` bytes, by the costs `prices` predicts.
 /// The slices one by one are kept whenever they cost no more than the file (each is then cached on its own
 /// terms); past that, their union when it costs less than the file. Each slice is priced with the parse it will
-/// get ([`Parse::of`]): an edit in a new place parses its slices from the document's tree, the dear kind, and
+/// get ([`Prices::parse_of`]): an edit in a new place parses its slices from the document's tree, the dear kind, and
 /// the keystroke after it from the last slice's tree, next to nothing. The choice changes only what the edit
 /// costs, never its result: the slices, their union and the whole file give the same findings.
 pub(super) fn strategy<'a>(
@@ -286,7 +309,8 @@ pub(super) fn strategy<'a>(
     let cost = |slice: &SliceSpec| {
         prices.slice(
             priced_bytes(chunks, slice),
-            Parse::of(slice, chunks, errors, last),
+            prices.parse_of(&slice.chunks, chunks, errors, last, source_len),
+            source_len,
         )
     };
     let whole = prices.whole_file(source_len);
@@ -305,7 +329,8 @@ pub(super) fn strategy<'a>(
             let held: Vec<usize> = (0..chunks.len()).filter(|&index| held[index]).collect();
             let union_cost = prices.slice(
                 held_bytes(chunks, &held),
-                Parse::of_chunks(&held, chunks, errors, last),
+                prices.parse_of(&held, chunks, errors, last, source_len),
+                source_len,
             );
             return if union_cost < whole {
                 Strategy::Union(SliceSpec::union(pending))
@@ -453,24 +478,33 @@ mod tests {
         prices.whole_file_timed(1000, Duration::from_nanos(4000));
         assert_eq!(prices.whole_per_byte(), 4.0);
         assert_eq!(
-            prices.slice(100, Parse::FromDocument),
-            (1.5 * 4.0 + 4.0) * 100.0 + SLICE_ALLOWANCE * 4.0
+            prices.slice(100, Parse::Fresh, 1000),
+            (2.0 * 4.0 + 4.0) * 100.0 + SLICE_ALLOWANCE * 4.0
         );
-        // A slice whose parse from the document's tree costs 60 per byte (fifteen times the whole-file
-        // analysis): the first timing moves the rate from the prior towards it, later ones to it.
+        // From the document's tree, the parse grows with the file too.
+        assert_eq!(
+            prices.slice(100, Parse::FromDocument, 1000),
+            4.0 * (110.0 + 400.0) + 4.0 * 100.0 + SLICE_ALLOWANCE * 4.0
+        );
+        // A slice whose fresh parse costs 60 per byte (fifteen times the whole-file analysis): the first
+        // timing moves the rate from the prior towards it, later ones to it.
         let parsing = Duration::from_nanos(100 * 60);
         let analysing = Duration::from_nanos((SLICE_ALLOWANCE * 4.0) as u64 + 100 * 4);
-        prices.slice_timed(100, Parse::FromDocument, parsing, analysing);
-        let first = prices.parse[Parse::FromDocument as usize].per_byte(0.0);
-        assert!(6.0 < first && first < 60.0, "{first}");
+        prices.slice_timed(100, Parse::Fresh, 1000, parsing, analysing);
+        let first = prices.parse[Parse::Fresh as usize].per_byte(0.0);
+        assert!(8.0 < first && first < 60.0, "{first}");
         for _ in 0..40 {
-            prices.slice_timed(100, Parse::FromDocument, parsing, analysing);
+            prices.slice_timed(100, Parse::Fresh, 1000, parsing, analysing);
         }
-        let learned = prices.parse[Parse::FromDocument as usize].per_byte(0.0);
+        let learned = prices.parse[Parse::Fresh as usize].per_byte(0.0);
         assert!((learned - 60.0).abs() < 0.5, "{learned}");
         assert!((prices.slice.per_byte(0.0) - 4.0).abs() < 0.01);
         // Other kinds of parse keep their priors.
         assert_eq!(prices.parse[Parse::FromLast as usize].per_byte(-1.0), -1.0);
+        assert_eq!(
+            prices.parse[Parse::FromDocument as usize].per_byte(-1.0),
+            -1.0
+        );
         // Later whole-file timings are smoothed in.
         prices.whole_file_timed(1000, Duration::from_nanos(8000));
         let whole = prices.whole_per_byte();
@@ -478,10 +512,10 @@ mod tests {
 
         let mut fixed = Prices::fixed();
         fixed.whole_file_timed(1000, Duration::from_nanos(4000));
-        fixed.slice_timed(100, Parse::Fresh, parsing, analysing);
+        fixed.slice_timed(100, Parse::Fresh, 1000, parsing, analysing);
         assert_eq!(fixed.whole_file(1000), 1010.0);
         assert_eq!(
-            fixed.slice(100, Parse::Fresh),
+            fixed.slice(100, Parse::Fresh, 1000),
             3.0 * 100.0 + SLICE_ALLOWANCE
         );
     }

@@ -595,26 +595,29 @@ struct LastSlice {
 /// union of other slices: the keystroke's union after the deletion's), tree-sitter would re-read all of that
 /// difference; `document` then gives the document's own tree edited into this slice's layout (each run left
 /// out deleted, [`document_tree_as_slice`]), from which only the places where runs were left out are re-read.
+///
+/// `fresh`: parse from nothing. A slice holding a syntax error of the document comes out with an error, which a
+/// reparse from another tree would only find out to parse it fresh after (two parses with error recovery, the
+/// dearest kind); and a small slice of a large file parses fresh for less than the document's tree costs to
+/// edit into its layout ([`fallback::Prices::parse_of`]).
 fn parse_slice(
     language: Language,
     text: &str,
     last: &mut Option<LastSlice>,
     document: impl FnOnce() -> Option<Tree>,
-    holds_error: bool,
+    fresh: bool,
     cancel: Cancellation<'_>,
 ) -> Result<Option<Tree>, Cancelled> {
-    // A slice holding a syntax error of the document comes out with an error, which a reparse from another
-    // tree would only find out to parse it fresh after (two parses with error recovery, the dearest kind).
     let from_last = last
         .as_ref()
-        .filter(|last| !holds_error && !last.tree.root_node().has_error())
+        .filter(|last| !fresh && !last.tree.root_node().has_error())
         .map(|last| (last, difference(&last.text, text)));
     let near = |edit: &tree_sitter::InputEdit| {
         let changed = (edit.old_end_byte - edit.start_byte) + (edit.new_end_byte - edit.start_byte);
         changed <= NEAR_LAST_SLICE.max(text.len() / 32)
     };
     let from = match from_last {
-        _ if holds_error => None,
+        _ if fresh => None,
         Some((last, edit)) if near(&edit) => {
             let mut tree = last.tree.clone();
             tree.edit(&edit);
@@ -1550,7 +1553,13 @@ impl Engine {
     ) -> Result<SliceResult, Cancelled> {
         let SliceMemory { last_slice, prices } = memory;
         let started = fallback::thread_cpu();
-        let parse_kind = fallback::Parse::of(slice, chunks, errors, last_slice.as_ref());
+        let parse_kind = prices.parse_of(
+            &slice.chunks,
+            chunks,
+            errors,
+            last_slice.as_ref(),
+            source.len(),
+        );
         let mut text = String::new();
         let pieces = layout(chunks, slice, source, Some(&mut text));
         stats.bytes_analysed += text.len();
@@ -1560,7 +1569,7 @@ impl Engine {
             &text,
             last_slice,
             || document_tree_as_slice(document, source, chunks, slice, &pieces, &text),
-            errors.held_by(chunks, slice),
+            parse_kind == fallback::Parse::Fresh,
             cancel,
         )?;
         if let (Some(last), Some(_)) = (last_slice.as_mut(), &tree) {
@@ -1580,6 +1589,7 @@ impl Engine {
         prices.slice_timed(
             fallback::priced_bytes(chunks, slice),
             parse_kind,
+            source.len(),
             parsed.saturating_sub(laid_out),
             analysed.saturating_sub(parsed) + laid_out.saturating_sub(started),
         );
@@ -2232,21 +2242,27 @@ import \"github.com/spf13/cobra\"
         // 1.5 times that. The slice is cheaper.
         prices.whole_file_timed(source.len(), Duration::from_nanos(source.len() as u64));
         assert!(matches!(choose(&prices), fallback::Strategy::Slices));
-        // Its parse timed at 200 times the whole-file analysis per byte: the whole file is cheaper.
-        let slow = Duration::from_nanos(200 * bytes as u64);
+        // Its parses, fresh or from the document's tree, timed at 200 times the whole-file analysis per
+        // byte of what they grow with: the whole file is cheaper.
         let analysing = Duration::from_nanos(bytes as u64 + 512);
+        let timed = |prices: &mut fallback::Prices, per_byte: u64| {
+            let fresh = Duration::from_nanos(per_byte * bytes as u64);
+            let from_document =
+                Duration::from_nanos(per_byte * (11 * bytes as u64 + 4 * source.len() as u64) / 10);
+            for (parse, parsing) in [
+                (fallback::Parse::Fresh, fresh),
+                (fallback::Parse::FromDocument, from_document),
+            ] {
+                prices.slice_timed(bytes, parse, source.len(), parsing, analysing);
+            }
+        };
         for _ in 0..5 {
-            prices.slice_timed(bytes, fallback::Parse::FromDocument, slow, analysing);
+            timed(&mut prices, 200);
         }
         assert!(matches!(choose(&prices), fallback::Strategy::WholeFile));
         // Timed cheap again: the slice.
         for _ in 0..20 {
-            prices.slice_timed(
-                bytes,
-                fallback::Parse::FromDocument,
-                Duration::ZERO,
-                analysing,
-            );
+            timed(&mut prices, 0);
         }
         assert!(matches!(choose(&prices), fallback::Strategy::Slices));
     }
