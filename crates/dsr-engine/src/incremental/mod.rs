@@ -75,8 +75,14 @@ pub struct IncrementalCache {
     /// union and the whole file is priced with ([`fallback::strategy`]). Kept when the cache is emptied (a new
     /// index generation, a directive typed): the document's costs stay about the same.
     prices: fallback::Prices,
+    /// The results of the last few versions analysed whole without a plan (their text's hash and length), which
+    /// left no slices to return to: typing a letter, deleting it and typing it again comes back to one.
+    unplanned: Vec<(u64, usize, Analysis)>,
     stats: IncrementalStats,
 }
+
+/// How many results of versions analysed whole without a plan a cache keeps.
+const UNPLANNED_KEPT: usize = 2;
 
 /// What analysing a slice updates in the document's cache besides its result: the last slice parsed (the next
 /// one's parse starts from its tree) and the prices learned from the slice's timings.
@@ -786,11 +792,6 @@ impl DocumentErrors {
         DocumentErrors(errors)
     }
 
-    /// Whether `slice` holds a chunk that an error touches.
-    fn held_by(&self, chunks: &[Chunk], slice: &SliceSpec) -> bool {
-        self.held_by_chunks(chunks, &slice.chunks)
-    }
-
     /// Whether an error touches one of the chunks `held` (indices into `chunks`).
     fn held_by_chunks(&self, chunks: &[Chunk], held: &[usize]) -> bool {
         !self.0.is_empty()
@@ -1257,6 +1258,19 @@ impl Engine {
             };
         }
         let started = std::time::Instant::now();
+        let text_hash = (!cache.unplanned.is_empty()).then(|| {
+            let mut hasher = FxHasher::default();
+            hasher.write(source.as_bytes());
+            hasher.finish()
+        });
+        if let Some(kept) = cache
+            .unplanned
+            .iter()
+            .find(|(hash, len, _)| Some(*hash) == text_hash && *len == source.len())
+        {
+            cache.stats = IncrementalStats::default();
+            return Ok(kept.2.clone());
+        }
         let chunks = chunks::chunk(language, kinds(language), tree, source, &cache.names);
         let chunked = started.elapsed();
         let definitions = definitions(&chunks);
@@ -1329,6 +1343,16 @@ impl Engine {
                         ],
                         ..IncrementalStats::default()
                     };
+                    if let Ok(analysis) = &analysis {
+                        if cache.unplanned.len() == UNPLANNED_KEPT {
+                            cache.unplanned.remove(0);
+                        }
+                        let mut hasher = FxHasher::default();
+                        hasher.write(source.as_bytes());
+                        cache
+                            .unplanned
+                            .push((hasher.finish(), source.len(), analysis.clone()));
+                    }
                     return analysis;
                 }
             }
@@ -2287,8 +2311,9 @@ import \"github.com/spf13/cobra\"
         assert!(!stats.whole_file && !stats.plan_rebuilt, "{stats:?}");
         assert_eq!(stats.slices_analysed, 0);
         assert_eq!(third.findings, whole(FILE).findings);
-        // Edited again, and on from there: the plan is made for it when the edit is not priced whole.
+        // Edited again: the version analysed without a plan is kept, and returned to without any work.
         let fourth = analyze(&engine, &edited, &mut cache);
+        assert_eq!(cache.stats(), IncrementalStats::default());
         assert_eq!(fourth.findings, whole(&edited).findings);
         let fifth_text = edited.replace("x := 1", "x := 12");
         let fifth = analyze(&engine, &fifth_text, &mut cache);
@@ -2464,8 +2489,8 @@ import \"github.com/spf13/cobra\"
                 .unwrap();
             SliceSpec::new(vec![0, index], Vec::new())
         };
-        assert!(errors.held_by(&chunks, &holding("return (a(")));
-        assert!(!errors.held_by(&chunks, &holding("return 2")));
+        assert!(errors.held_by_chunks(&chunks, &holding("return (a(").chunks));
+        assert!(!errors.held_by_chunks(&chunks, &holding("return 2").chunks));
         let clean = Document::new(Language::Go, &source.replace("(a(", "a()"), 0).unwrap();
         assert!(DocumentErrors::of(clean.tree().unwrap()).0.is_empty());
     }
