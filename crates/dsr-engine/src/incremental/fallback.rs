@@ -275,7 +275,9 @@ pub(super) fn thread_cpu() -> std::time::Duration {
             return std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32);
         }
     }
-    std::time::Instant::now().elapsed()
+    // Elsewhere (or should the clock fail), the wall clock since the first call.
+    static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    STARTED.get_or_init(std::time::Instant::now).elapsed()
 }
 
 /// How the slices an edit needs (those the cache lacks) are analysed.
