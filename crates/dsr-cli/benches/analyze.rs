@@ -200,6 +200,8 @@ struct EditCost {
     whole_file: bool,
     /// Slices analysed together as their union (0: none).
     union_of: usize,
+    /// The incremental analysis's phases: chunking, planning, analysing, assembling (wall time).
+    phases: [Duration; 4],
     plan_rebuilt: bool,
 }
 
@@ -300,6 +302,7 @@ fn corpus(dir: &Path, edits: usize) {
                     whole_file: stats.whole_file,
                     union_of: stats.union_of,
                     plan_rebuilt: stats.plan_rebuilt,
+                    phases: stats.phases,
                 });
             }
             if edits % 2 == 1 {
@@ -344,7 +347,7 @@ fn corpus(dir: &Path, edits: usize) {
         if std::env::var_os("DSR_BENCH_VERBOSE").is_some() {
             for c in &costs {
                 println!(
-                    "    {:<10} {:>10}  (reparse {:>10}, whole on tree {:>10}; CPU {:>10} against {:>10})  {:.3} of the file, {} slices{}{}{}",
+                    "    {:<10} {:>10}  (reparse {:>10}, whole on tree {:>10}; CPU {:>10} against {:>10})  {:.3} of the file, {} slices{}{}{}  phases {} / {} / {} / {}",
                     c.pattern,
                     ms(c.time),
                     ms(c.reparse),
@@ -359,7 +362,11 @@ fn corpus(dir: &Path, edits: usize) {
                     } else {
                         String::new()
                     },
-                    if c.plan_rebuilt { ", plan rebuilt" } else { "" }
+                    if c.plan_rebuilt { ", plan rebuilt" } else { "" },
+                    ms(c.phases[0]),
+                    ms(c.phases[1]),
+                    ms(c.phases[2]),
+                    ms(c.phases[3]),
                 );
             }
         }

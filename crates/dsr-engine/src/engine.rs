@@ -42,7 +42,7 @@ pub struct RuleFailure {
 }
 
 /// What analysing one file gives.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Analysis {
     /// Sorted by position; suppressed findings removed; unused suppressions included (DSR001/DSR002).
     pub findings: Vec<Finding>,

@@ -71,7 +71,24 @@ pub struct IncrementalCache {
     /// changes what a chunk mentions, and deleting it again returns to the plan before.
     earlier_plan: Option<Plan>,
     last_slice: Option<LastSlice>,
+    /// What this document's analyses cost, learned from their timings: what the choice between slices, their
+    /// union and the whole file is priced with ([`fallback::strategy`]). Kept when the cache is emptied (a new
+    /// index generation, a directive typed): the document's costs stay about the same.
+    prices: fallback::Prices,
+    /// The results of the last few versions analysed whole without a plan (their text's hash and length), which
+    /// left no slices to return to: typing a letter, deleting it and typing it again comes back to one.
+    unplanned: Vec<(u64, usize, Analysis)>,
     stats: IncrementalStats,
+}
+
+/// How many results of versions analysed whole without a plan a cache keeps.
+const UNPLANNED_KEPT: usize = 2;
+
+/// What analysing a slice updates in the document's cache besides its result: the last slice parsed (the next
+/// one's parse starts from its tree) and the prices learned from the slice's timings.
+struct SliceMemory<'a> {
+    last_slice: &'a mut Option<LastSlice>,
+    prices: &'a mut fallback::Prices,
 }
 
 /// Which chunks each chunk's findings are computed with, kept while the links between chunks stay the same:
@@ -351,6 +368,16 @@ impl IncrementalCache {
     pub fn stats(&self) -> IncrementalStats {
         self.stats
     }
+
+    /// A cache whose choice between slices, their union and the whole file is priced by the priors alone,
+    /// never by timings: for tests that assert which it chose.
+    #[cfg(test)]
+    fn priced_by_priors() -> Self {
+        Self {
+            prices: fallback::Prices::fixed(),
+            ..Self::default()
+        }
+    }
 }
 
 /// The chunks a slice holds (sorted, in file order), and for chunks held only because they mention the owner
@@ -574,26 +601,29 @@ struct LastSlice {
 /// union of other slices: the keystroke's union after the deletion's), tree-sitter would re-read all of that
 /// difference; `document` then gives the document's own tree edited into this slice's layout (each run left
 /// out deleted, [`document_tree_as_slice`]), from which only the places where runs were left out are re-read.
+///
+/// `fresh`: parse from nothing. A slice holding a syntax error of the document comes out with an error, which a
+/// reparse from another tree would only find out to parse it fresh after (two parses with error recovery, the
+/// dearest kind); and a small slice of a large file parses fresh for less than the document's tree costs to
+/// edit into its layout ([`fallback::Prices::parse_of`]).
 fn parse_slice(
     language: Language,
     text: &str,
     last: &mut Option<LastSlice>,
     document: impl FnOnce() -> Option<Tree>,
-    holds_error: bool,
+    fresh: bool,
     cancel: Cancellation<'_>,
 ) -> Result<Option<Tree>, Cancelled> {
-    // A slice holding a syntax error of the document comes out with an error, which a reparse from another
-    // tree would only find out to parse it fresh after (two parses with error recovery, the dearest kind).
     let from_last = last
         .as_ref()
-        .filter(|last| !holds_error && !last.tree.root_node().has_error())
+        .filter(|last| !fresh && !last.tree.root_node().has_error())
         .map(|last| (last, difference(&last.text, text)));
     let near = |edit: &tree_sitter::InputEdit| {
         let changed = (edit.old_end_byte - edit.start_byte) + (edit.new_end_byte - edit.start_byte);
         changed <= NEAR_LAST_SLICE.max(text.len() / 32)
     };
     let from = match from_last {
-        _ if holds_error => None,
+        _ if fresh => None,
         Some((last, edit)) if near(&edit) => {
             let mut tree = last.tree.clone();
             tree.edit(&edit);
@@ -762,10 +792,10 @@ impl DocumentErrors {
         DocumentErrors(errors)
     }
 
-    /// Whether `slice` holds a chunk that an error touches.
-    fn held_by(&self, chunks: &[Chunk], slice: &SliceSpec) -> bool {
+    /// Whether an error touches one of the chunks `held` (indices into `chunks`).
+    fn held_by_chunks(&self, chunks: &[Chunk], held: &[usize]) -> bool {
         !self.0.is_empty()
-            && slice.chunks.iter().any(|&index| {
+            && held.iter().any(|&index| {
                 let range = chunks[index].range;
                 self.0
                     .iter()
@@ -1146,6 +1176,23 @@ fn identity(chunks: &[Chunk], slice: &SliceSpec) -> u64 {
     hasher.finish()
 }
 
+/// A plan's slices by identity, and each owner chunk's slice identity: owners grouped by the slice they are
+/// computed on (top-level statements share one).
+#[allow(clippy::type_complexity)]
+fn grouped(plan: &Plan, chunks: &[Chunk]) -> (FxHashMap<u64, Arc<SliceSpec>>, Vec<u64>) {
+    let mut slices: FxHashMap<u64, Arc<SliceSpec>> = FxHashMap::default();
+    let mut identities: FxHashMap<*const SliceSpec, u64> = FxHashMap::default();
+    let mut owner_slice = Vec::with_capacity(chunks.len());
+    for slice in &plan.slices {
+        let id = *identities
+            .entry(Arc::as_ptr(slice))
+            .or_insert_with(|| identity(chunks, slice));
+        slices.entry(id).or_insert_with(|| slice.clone());
+        owner_slice.push(id);
+    }
+    (slices, owner_slice)
+}
+
 impl Engine {
     /// [`Engine::analyze`], reusing what `cache` holds from the previous versions of the same document: only
     /// the slices whose text changed are analysed. The result equals the whole-file analysis (see the module
@@ -1202,14 +1249,43 @@ impl Engine {
         };
         let prescan = key.prescan;
         if cache.key.as_ref() != Some(&key) {
+            // The results go; what depends only on the text and the engine's rules stays when those are the
+            // same (a new index generation after the document's reindex, a directive typed, a rule disabled):
+            // the chunks' names, the plans (the links they follow are the rules', whichever are disabled) and
+            // the last slice's tree. Without them the first edit after each pause paid for the names and the
+            // plan of every chunk on top of its whole-file analysis, 1.5 to 2 whole-file analyses.
+            let same_code = cache.key.as_ref().is_some_and(|old| {
+                old.engine == key.engine && old.language == key.language && old.path == key.path
+            });
+            let old = std::mem::take(cache);
             *cache = IncrementalCache {
                 key: Some(key),
-                slices_only: cache.slices_only,
-                no_whole_file_fallback: cache.no_whole_file_fallback,
+                slices_only: old.slices_only,
+                no_whole_file_fallback: old.no_whole_file_fallback,
+                prices: old.prices,
                 ..IncrementalCache::default()
             };
+            if same_code {
+                cache.names = old.names;
+                cache.plan = old.plan;
+                cache.earlier_plan = old.earlier_plan;
+                cache.last_slice = old.last_slice;
+            }
         }
         let started = std::time::Instant::now();
+        let text_hash = (!cache.unplanned.is_empty()).then(|| {
+            let mut hasher = FxHasher::default();
+            hasher.write(source.as_bytes());
+            hasher.finish()
+        });
+        if let Some(kept) = cache
+            .unplanned
+            .iter()
+            .find(|(hash, len, _)| Some(*hash) == text_hash && *len == source.len())
+        {
+            cache.stats = IncrementalStats::default();
+            return Ok(kept.2.clone());
+        }
         let chunks = chunks::chunk(language, kinds(language), tree, source, &cache.names);
         let chunked = started.elapsed();
         let definitions = definitions(&chunks);
@@ -1220,28 +1296,91 @@ impl Engine {
             plan.as_mut()
                 .is_some_and(|plan| plan.still_holds(&chunks, definitions))
         };
-        let (kept, displaced) = if holds(&mut current) {
-            (current, earlier)
+        let kept = if holds(&mut current) {
+            Some(true)
         } else if holds(&mut earlier) {
-            (earlier, current)
+            Some(false)
         } else {
-            (None, current)
+            None
+        };
+        if kept.is_none()
+            && !cache.slices.is_empty()
+            && !cache.slices_only
+            && !cache.no_whole_file_fallback
+            && chunks.len() > 1
+        {
+            // The plan must be made anew (a letter typed into a name changes what its chunk mentions). In a
+            // file whose slices reach most of it, that costs half a whole-file analysis, and the edit then
+            // falls back to the whole file anyway: price the edit with the last plan's slices first (the
+            // file cut into as many chunks, its slices holding what they held), and when that says the whole
+            // file, analyse it without a plan. The plans stay as they were: deleting the letter again returns
+            // to the last one, and its results are still the cache's.
+            if let Some(last) = current
+                .as_ref()
+                .filter(|plan| plan.hashes.len() == chunks.len())
+            {
+                let (slices, _) = grouped(last, &chunks);
+                let errors = DocumentErrors::of(tree);
+                let predicted = fallback::strategy(
+                    source.len(),
+                    &chunks,
+                    &errors,
+                    cache.last_slice.as_ref(),
+                    &cache.prices,
+                    slices
+                        .iter()
+                        .filter(|(id, _)| cache.cached(id).is_none())
+                        .map(|(_, slice)| &**slice),
+                );
+                if matches!(predicted, fallback::Strategy::WholeFile) {
+                    (cache.plan, cache.earlier_plan) = (current, earlier);
+                    remember_names(&mut cache.names, &chunks);
+                    let input = AnalysisInput {
+                        path,
+                        language,
+                        source,
+                        tree: Some(tree),
+                        disabled,
+                    };
+                    let planned = started.elapsed();
+                    let analysis = self.analyze_whole_file_unplanned(input, prescan, cache, cancel);
+                    let finished = started.elapsed();
+                    cache.stats = IncrementalStats {
+                        chunks: chunks.len(),
+                        whole_file: true,
+                        bytes_analysed: source.len(),
+                        cancelled: analysis.is_err(),
+                        phases: [
+                            chunked,
+                            planned - chunked,
+                            finished - planned,
+                            Default::default(),
+                        ],
+                        ..IncrementalStats::default()
+                    };
+                    if let Ok(analysis) = &analysis {
+                        if cache.unplanned.len() == UNPLANNED_KEPT {
+                            cache.unplanned.remove(0);
+                        }
+                        let mut hasher = FxHasher::default();
+                        hasher.write(source.as_bytes());
+                        cache
+                            .unplanned
+                            .push((hasher.finish(), source.len(), analysis.clone()));
+                    }
+                    return analysis;
+                }
+            }
+        }
+        let (kept, displaced) = match kept {
+            Some(true) => (current, earlier),
+            Some(false) => (earlier, current),
+            None => (None, current),
         };
         cache.earlier_plan = displaced;
         let plan_rebuilt = kept.is_none();
         let plan = kept.unwrap_or_else(|| Plan::new(&chunks, definitions, links));
-
-        // Owners grouped by the slice they are computed on: top-level statements share one.
-        let mut slices: FxHashMap<u64, Arc<SliceSpec>> = FxHashMap::default();
-        let mut identities: FxHashMap<*const SliceSpec, u64> = FxHashMap::default();
-        let mut owner_slice = Vec::with_capacity(chunks.len());
-        for slice in &plan.slices {
-            let id = *identities
-                .entry(Arc::as_ptr(slice))
-                .or_insert_with(|| identity(&chunks, slice));
-            slices.entry(id).or_insert_with(|| slice.clone());
-            owner_slice.push(id);
-        }
+        let (slices, owner_slice) = grouped(&plan, &chunks);
 
         let planned = started.elapsed();
         let mut stats = IncrementalStats {
@@ -1267,6 +1406,7 @@ impl Engine {
                     &chunks,
                     &errors,
                     cache.last_slice.as_ref(),
+                    &cache.prices,
                     slices
                         .iter()
                         .filter(|(id, _)| cache.cached(id).is_none())
@@ -1334,7 +1474,10 @@ impl Engine {
                     prescan,
                     &errors,
                     &mut stats,
-                    &mut cache.last_slice,
+                    SliceMemory {
+                        last_slice: &mut cache.last_slice,
+                        prices: &mut cache.prices,
+                    },
                     cancel,
                 ) {
                     Ok(union_results) => results = union_results,
@@ -1365,7 +1508,10 @@ impl Engine {
                         prescan,
                         &errors,
                         &mut stats,
-                        &mut cache.last_slice,
+                        SliceMemory {
+                            last_slice: &mut cache.last_slice,
+                            prices: &mut cache.prices,
+                        },
                         cancel,
                     );
                     match analysed {
@@ -1441,24 +1587,35 @@ impl Engine {
         prescan: Prescan,
         errors: &DocumentErrors,
         stats: &mut IncrementalStats,
-        last_slice: &mut Option<LastSlice>,
+        memory: SliceMemory<'_>,
         cancel: Cancellation<'_>,
     ) -> Result<SliceResult, Cancelled> {
+        let SliceMemory { last_slice, prices } = memory;
+        let started = fallback::thread_cpu();
+        let parse_kind = prices.parse_of(
+            &slice.chunks,
+            chunks,
+            errors,
+            last_slice.as_ref(),
+            source.len(),
+        );
         let mut text = String::new();
         let pieces = layout(chunks, slice, source, Some(&mut text));
         stats.bytes_analysed += text.len();
+        let laid_out = fallback::thread_cpu();
         let tree = parse_slice(
             language,
             &text,
             last_slice,
             || document_tree_as_slice(document, source, chunks, slice, &pieces, &text),
-            errors.held_by(chunks, slice),
+            parse_kind == fallback::Parse::Fresh,
             cancel,
         )?;
         if let (Some(last), Some(_)) = (last_slice.as_mut(), &tree) {
             last.chunks.clone_from(&slice.chunks);
             last.chunk_count = chunks.len();
         }
+        let parsed = fallback::thread_cpu();
         let input = AnalysisInput {
             path,
             language,
@@ -1467,6 +1624,14 @@ impl Engine {
             disabled,
         };
         let raw = self.run_rules(input, cancel, prescan)?;
+        let analysed = fallback::thread_cpu();
+        prices.slice_timed(
+            fallback::priced_bytes(chunks, slice),
+            parse_kind,
+            source.len(),
+            parsed.saturating_sub(laid_out),
+            analysed.saturating_sub(parsed) + laid_out.saturating_sub(started),
+        );
         let mut result = SliceResult {
             pieces,
             findings: Vec::new(),
@@ -1890,6 +2055,32 @@ mod tests {
         );
     }
 
+    /// Other disabled rules (as a new index generation) empty the results, not the plan: the edit after them
+    /// is analysed whole without planning the file again, and equals the whole-file analysis.
+    #[test]
+    fn other_disabled_rules_keep_the_plan() {
+        let engine = engine();
+        let mut cache = IncrementalCache::priced_by_priors();
+        analyze(&engine, FILE, &mut cache);
+        assert!(cache.stats().plan_rebuilt);
+        let edited = FILE.replace("x := 1", "x := 12");
+        let input = AnalysisInput::new(Path::new("a.go"), Language::Go, &edited, None);
+        let document = Document::new(Language::Go, &edited, 0).unwrap();
+        let disabled = ["DSR999"];
+        let analysis = engine.analyze_incremental(
+            AnalysisInput {
+                tree: document.tree(),
+                disabled: &disabled,
+                ..input
+            },
+            &mut cache,
+        );
+        let stats = cache.stats();
+        assert!(stats.whole_file && !stats.plan_rebuilt, "{stats:?}");
+        let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
+        assert_eq!(analysis.findings, whole.findings);
+    }
+
     #[test]
     fn an_empty_cache_is_seeded_from_one_whole_file_analysis() {
         let engine = engine();
@@ -2031,7 +2222,7 @@ import \"github.com/spf13/cobra\"
         }
         file.push_str("}\n");
         let before = runs();
-        let mut cache = IncrementalCache::default();
+        let mut cache = IncrementalCache::priced_by_priors();
         analyze("a_test.go", &file, &mut cache);
         let edited = file.replace("x := 1", "x := 12");
         analyze("a_test.go", &edited, &mut cache);
@@ -2045,7 +2236,7 @@ import \"github.com/spf13/cobra\"
         analyze("a_test.go", &directive, &mut cache);
         assert!(runs() > before, "a directive makes the rules run");
         // A production file runs them on its slices.
-        let mut cache = IncrementalCache::default();
+        let mut cache = IncrementalCache::priced_by_priors();
         let found = analyze("a.go", &file, &mut cache);
         assert_eq!(found.findings.len(), 2);
         let before = runs();
@@ -2057,7 +2248,7 @@ import \"github.com/spf13/cobra\"
     #[test]
     fn an_edit_whose_slices_cost_more_than_the_file_is_analysed_as_the_whole_file() {
         let engine = engine();
-        let mut cache = IncrementalCache::default();
+        let mut cache = IncrementalCache::priced_by_priors();
         analyze(&engine, FILE, &mut cache);
         // `remote` is in three slices, together larger than the file.
         let edited = FILE.replace("http.Get(\"u\")", "http.Get(\"uv\")");
@@ -2071,6 +2262,103 @@ import \"github.com/spf13/cobra\"
         let third = analyze(&engine, &edited, &mut cache);
         let whole = engine.analyze_source(Path::new("a.go"), Language::Go, &edited);
         assert_eq!(third.findings, whole.findings);
+    }
+
+    /// The same pending slice is analysed as a slice or the file as a whole depending on what this document's
+    /// timings say they cost: a slice whose parse proves dear (a file of few rules) gives way to the whole
+    /// file, and back when its parse proves cheap. No timed assertion: the timings are given.
+    #[test]
+    fn the_choice_follows_the_prices_learned_from_the_documents_timings() {
+        use std::time::Duration;
+        let mut source = String::from(FILE);
+        source.push_str("\nfunc big() {\n");
+        for line in 0..120 {
+            source.push_str(&format!("\tv{line} := {line}\n\t_ = v{line}\n"));
+        }
+        source.push_str("}\n");
+        let engine = engine();
+        let chunks = go_chunks(&source);
+        let plan = Plan::new(
+            &chunks,
+            definitions(&chunks),
+            Links::for_rules(&engine, Language::Go),
+        );
+        let document = Document::new(Language::Go, &source, 0).unwrap();
+        let errors = DocumentErrors::of(document.tree().unwrap());
+        let b = chunks
+            .iter()
+            .position(|chunk| source[chunk.range.start..chunk.range.end].contains("func b"))
+            .unwrap();
+        let pending = &*plan.slices[b];
+        let bytes = fallback::priced_bytes(&chunks, pending);
+        assert!(bytes < source.len() / 10, "{bytes} of {}", source.len());
+        let choose = |prices: &fallback::Prices| {
+            fallback::strategy(
+                source.len(),
+                &chunks,
+                &errors,
+                None,
+                prices,
+                std::iter::once(pending),
+            )
+        };
+        let mut prices = fallback::Prices::default();
+        // One nanosecond a byte for the whole file; the slice's priors: a parse from the document's tree at
+        // 1.5 times that. The slice is cheaper.
+        prices.whole_file_timed(source.len(), Duration::from_nanos(source.len() as u64));
+        assert!(matches!(choose(&prices), fallback::Strategy::Slices));
+        // Its parses, fresh or from the document's tree, timed at 200 times the whole-file analysis per
+        // byte of what they grow with: the whole file is cheaper.
+        let analysing = Duration::from_nanos(bytes as u64 + 512);
+        let timed = |prices: &mut fallback::Prices, per_byte: u64| {
+            let fresh = Duration::from_nanos(per_byte * bytes as u64);
+            let from_document =
+                Duration::from_nanos(per_byte * (11 * bytes as u64 + 4 * source.len() as u64) / 10);
+            for (parse, parsing) in [
+                (fallback::Parse::Fresh, fresh),
+                (fallback::Parse::FromDocument, from_document),
+            ] {
+                prices.slice_timed(bytes, parse, source.len(), parsing, analysing);
+            }
+        };
+        for _ in 0..5 {
+            timed(&mut prices, 200);
+        }
+        assert!(matches!(choose(&prices), fallback::Strategy::WholeFile));
+        // Timed cheap again: the slice.
+        for _ in 0..20 {
+            timed(&mut prices, 0);
+        }
+        assert!(matches!(choose(&prices), fallback::Strategy::Slices));
+    }
+
+    /// An edit that changes what its chunk mentions needs a new plan; when the last plan's slices already
+    /// price the edit as the whole file, it is analysed whole without one, and returning to the text before
+    /// reuses the kept results (the plans and the cached slices stay as they were).
+    #[test]
+    fn an_edit_priced_whole_by_the_last_plan_is_analysed_without_a_new_one() {
+        let engine = engine();
+        let whole = |source: &str| engine.analyze_source(Path::new("a.go"), Language::Go, source);
+        let mut cache = IncrementalCache::priced_by_priors();
+        analyze(&engine, FILE, &mut cache);
+        // `remote` now calls `b`: its links changed, and it is in three slices, together larger than the file.
+        let edited = FILE.replace("http.Get(\"u\") }", "http.Get(\"u\"); b() }");
+        let second = analyze(&engine, &edited, &mut cache);
+        let stats = cache.stats();
+        assert!(stats.whole_file && !stats.plan_rebuilt, "{stats:?}");
+        assert_eq!(second.findings, whole(&edited).findings);
+        let third = analyze(&engine, FILE, &mut cache);
+        let stats = cache.stats();
+        assert!(!stats.whole_file && !stats.plan_rebuilt, "{stats:?}");
+        assert_eq!(stats.slices_analysed, 0);
+        assert_eq!(third.findings, whole(FILE).findings);
+        // Edited again: the version analysed without a plan is kept, and returned to without any work.
+        let fourth = analyze(&engine, &edited, &mut cache);
+        assert_eq!(cache.stats(), IncrementalStats::default());
+        assert_eq!(fourth.findings, whole(&edited).findings);
+        let fifth_text = edited.replace("x := 1", "x := 12");
+        let fifth = analyze(&engine, &fifth_text, &mut cache);
+        assert_eq!(fifth.findings, whole(&fifth_text).findings);
     }
 
     /// An analysis cancelled at any of its checks returns no result and leaves the cache whole: the next,
@@ -2088,7 +2376,7 @@ import \"github.com/spf13/cobra\"
             for stop_at in 0.. {
                 let mut cache = match slices_only {
                     true => IncrementalCache::slices_only(),
-                    false => IncrementalCache::default(),
+                    false => IncrementalCache::priced_by_priors(),
                 };
                 analyze(&engine, FILE, &mut cache);
                 let checks = AtomicUsize::new(0);
@@ -2140,7 +2428,7 @@ import \"github.com/spf13/cobra\"
         }
         source.push_str("}\n");
         let engine = engine();
-        let mut cache = IncrementalCache::default();
+        let mut cache = IncrementalCache::priced_by_priors();
         analyze(&engine, &source, &mut cache);
         let edited = source.replace("http.Get(\"u\")", "http.Get(\"uv\")");
         let second = analyze(&engine, &edited, &mut cache);
@@ -2242,8 +2530,8 @@ import \"github.com/spf13/cobra\"
                 .unwrap();
             SliceSpec::new(vec![0, index], Vec::new())
         };
-        assert!(errors.held_by(&chunks, &holding("return (a(")));
-        assert!(!errors.held_by(&chunks, &holding("return 2")));
+        assert!(errors.held_by_chunks(&chunks, &holding("return (a(").chunks));
+        assert!(!errors.held_by_chunks(&chunks, &holding("return 2").chunks));
         let clean = Document::new(Language::Go, &source.replace("(a(", "a()"), 0).unwrap();
         assert!(DocumentErrors::of(clean.tree().unwrap()).0.is_empty());
     }
