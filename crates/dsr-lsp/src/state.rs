@@ -247,6 +247,11 @@ impl Doc {
         }
     }
 
+    /// What the last incremental analysis of this document analysed (`documentState`).
+    pub(crate) fn incremental_stats(&self) -> dsr_engine::IncrementalStats {
+        lock(&self.incremental).stats()
+    }
+
     /// Records what a scheduled analysis of this document cost, for the edit budget's prediction.
     fn record_recent_cost(&mut self, cost: Duration) {
         if self.recent_costs.len() == RECENT_COSTS {
@@ -1055,13 +1060,16 @@ impl State {
             let stats = cache.stats();
             whole_file = stats.whole_file;
             tracing::trace!(
-                "{} v{}: {} of {} slices analysed ({} bytes), {} chunks",
+                "{} v{}: {} of {} slices analysed ({} bytes{}{}), {} chunks; chunk, plan, slices, assembly: {:?}",
                 snapshot.uri.as_str(),
                 snapshot.version,
                 stats.slices_analysed,
                 stats.slices,
                 stats.bytes_analysed,
-                stats.chunks
+                if stats.whole_file { ", the whole file" } else { "" },
+                if stats.plan_rebuilt { ", plan rebuilt" } else { "" },
+                stats.chunks,
+                stats.phases
             );
             analysis
         } else {

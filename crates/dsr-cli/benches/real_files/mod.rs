@@ -332,7 +332,9 @@ fn whole_final(whole: &[PatternResult], name: Option<&str>) -> String {
     )
 }
 
-/// One server with one file open.
+/// One server with one file open. The file is on disk in the server's workspace folder before the server
+/// starts, as an editor's files are: its workspace index holds the file from the start, and the first pause's
+/// reindex is a change of it, not a file added to the index (which would move every view of the index).
 fn open_session(
     server: &Option<PathBuf>,
     env: &[(&str, &str)],
@@ -341,6 +343,7 @@ fn open_session(
     text: &str,
 ) -> (Session, Duration) {
     let dir = TempDir::new("bench-real");
+    dir.write(name, text);
     let mut client = match server {
         Some(binary) => LspClient::spawn_binary(binary, dir.path(), &[], env),
         None => LspClient::spawn_binary(
