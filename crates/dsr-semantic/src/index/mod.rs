@@ -126,7 +126,8 @@ impl Names {
             b: &FxHashMap<K, (usize, usize)>,
             id: usize,
         ) -> bool {
-            let others = |m: &FxHashMap<K, (usize, usize)>| m.values().filter(|e| e.0 != id).count();
+            let others =
+                |m: &FxHashMap<K, (usize, usize)>| m.values().filter(|e| e.0 != id).count();
             others(a) == others(b)
                 && a.iter()
                     .filter(|(_, e)| e.0 != id)
@@ -138,10 +139,16 @@ impl Names {
             id: usize,
         ) -> bool {
             let others = |list: Option<&Vec<(usize, usize)>>| {
-                list.into_iter().flatten().filter(|e| e.0 != id).copied().collect::<Vec<_>>()
+                list.into_iter()
+                    .flatten()
+                    .filter(|e| e.0 != id)
+                    .copied()
+                    .collect::<Vec<_>>()
             };
-            a.iter().all(|(k, list)| others(Some(list)) == others(b.get(k)))
-                && b.iter().all(|(k, list)| others(Some(list)) == others(a.get(k)))
+            a.iter()
+                .all(|(k, list)| others(Some(list)) == others(b.get(k)))
+                && b.iter()
+                    .all(|(k, list)| others(Some(list)) == others(a.get(k)))
         }
         self.by_path == other.by_path
             && self.by_name == other.by_name
@@ -661,13 +668,17 @@ impl Linked {
         // have the same name, found at the same place, in both.
         let (own, own_before) = (&self.files[id].summary, &previous.files[id].summary);
         let bounded_alike = *self.bounded_params == *previous.bounded_params
-            && self.bounded_params.keys().filter(|k| k.0 == id).all(|&(_, function, _)| {
-                let name = own.functions.get(function).map(|f| f.name.as_str());
-                name.is_some()
-                    && name == own_before.functions.get(function).map(|f| f.name.as_str())
-                    && name.and_then(|n| own.function(n)) == Some(function)
-                    && name.and_then(|n| own_before.function(n)) == Some(function)
-            });
+            && self
+                .bounded_params
+                .keys()
+                .filter(|k| k.0 == id)
+                .all(|&(_, function, _)| {
+                    let name = own.functions.get(function).map(|f| f.name.as_str());
+                    name.is_some()
+                        && name == own_before.functions.get(function).map(|f| f.name.as_str())
+                        && name.and_then(|n| own.function(n)) == Some(function)
+                        && name.and_then(|n| own_before.function(n)) == Some(function)
+                });
         if others_unchanged && same_names && bounded_alike {
             self.view_unchanged_for = Some((id, previous.view_generation_of(id)));
         }
