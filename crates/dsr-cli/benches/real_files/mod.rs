@@ -12,6 +12,8 @@
 //! - `burst`: ten letters typed without waiting, timed from the last one to its version's diagnostics;
 //! - `break-fix`: a `(` typed at the start of a statement (a syntax error), then deleted.
 //!
+//! Each server's workspace folder holds the file on disk before the server starts ([`open_session`]).
+//!
 //! Per file and per pattern: median and p99 of the time to the *first* diagnostics of each edited version (a
 //! provisional publication when the analysis overran the server's edit budget) and to its *final* ones (that
 //! version's own analysis).
