@@ -964,6 +964,67 @@ fn an_edit_after_a_pause_is_moved_at_once_and_its_own_analysis_replaces_it() {
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
 
+/// A pause after a function was renamed lets the server take the document's text into the workspace index,
+/// which is then linked anew (the file's declarations changed) — but nothing the document's own analysis reads
+/// of the index changed (its view leaves its own entries out), so its incremental cache is kept: the next
+/// keystroke analyses its own function's slice, not the whole file again (`documentState`'s
+/// `analyzedBytes`). No timed assertion: the pause only lets the reindex run.
+#[test]
+fn a_pause_whose_relink_changed_nothing_the_document_reads_keeps_its_slices() {
+    let dir = TempDir::new("relink");
+    // Many small functions after MAIN's: a slice is a small part of the file. On disk, as an editor's files
+    // are: the workspace index holds it from the start (a file added to the index moves every view of it).
+    let helpers: String = (0..40)
+        .map(|i| format!("\nfn helper{i}(n: u32) -> u32 {{\n    let doubled = n * 2;\n    doubled + {i}\n}}\n"))
+        .collect();
+    let text = format!("{MAIN}{helpers}");
+    dir.write("main.rs", &text);
+    let mut client = LspClient::spawn(dir.path());
+    client.initialize(init_params(&dir));
+    let uri = dir.uri("main.rs");
+    client.open(&uri, "rust", 2, &text);
+    client.diagnostics(&uri, Some(2));
+    let wait_final = |client: &mut LspClient, version: i64| {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let state = client.document_status(&uri);
+            if state["analyzedVersion"] == version && state["analyzedProvisional"] == false {
+                return state;
+            }
+            assert!(Instant::now() < deadline, "{state}\n{}", client.stderr());
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    wait_final(&mut client, 2);
+    // The workspace index is built in the background: let it arrive (its first generation is a new view).
+    std::thread::sleep(Duration::from_millis(500));
+    // Rename `helper0` (nothing calls it), on line 6: `fn helper0(` becomes `fn helper0x(`.
+    client.change(
+        &uri,
+        3,
+        json!([{"range": {"start": {"line": 6, "character": 10}, "end": {"line": 6, "character": 10}}, "text": "x"}]),
+    );
+    wait_final(&mut client, 3);
+    // The reindex (300 ms after the last edit) and the confirming pass run in this pause.
+    std::thread::sleep(Duration::from_millis(900));
+    // A letter in the last helper's body.
+    let lines = text.lines().count() as u64;
+    client.change(
+        &uri,
+        4,
+        json!([{"range": {"start": {"line": lines - 2, "character": 4}, "end": {"line": lines - 2, "character": 4}}, "text": "1 + "}]),
+    );
+    let state = wait_final(&mut client, 4);
+    let analysed = state["analyzedBytes"].as_u64().unwrap_or(u64::MAX);
+    assert!(
+        state["analyzedWholeFile"] == false && analysed < text.len() as u64 / 4,
+        "the edit after the relink analysed {analysed} of {} bytes: {state}\n{}",
+        text.len(),
+        client.stderr()
+    );
+    assert_eq!(client.shutdown_and_exit().code(), Some(0));
+}
+
 /// Edits that supersede a running analysis stop it (cooperative cancellation): it is counted, never stored or
 /// published, and the document ends on the final version's own diagnostics. Deterministic: the server holds
 /// its first four analyses (versions 1 to 4) (`DISTSYS_REVIEW_HOLD_ANALYSES`, a test hook) until the next change supersedes

@@ -938,8 +938,9 @@ mod tests {
         assert!(!index.snapshot().shares_declarations_with(&relinked));
     }
 
-    /// A relink after one file's change keeps that file's view generation when nothing else of the index
-    /// changed (its incremental caches stay valid), and moves it when another file's effects did.
+    /// A link after one file's change keeps that file's view generation when nothing else of the index
+    /// changed (its incremental caches stay valid) — also when the change renamed a function nothing else
+    /// calls, which links the index anew — and moves it when another file's effects did.
     #[test]
     fn a_change_seen_only_by_its_own_file_keeps_its_view_generation() {
         let temp = tempfile::tempdir().expect("a temporary folder");
@@ -999,5 +1000,30 @@ mod tests {
             &checkout.replace("LOCAL", ""),
         );
         assert_eq!(index.snapshot().view_generation(&checkout_path), kept);
+        // Renaming a function nothing else calls changes what the file declares, so the index is linked anew,
+        // but nothing the file's own analysis reads of it: still the same view.
+        let before_rename = index.snapshot();
+        change(
+            &mut index,
+            "orders/checkout.go",
+            &checkout.replace("LOCAL", "").replace("Twice", "Thrice"),
+        );
+        let snapshot = index.snapshot();
+        assert!(!snapshot.shares_declarations_with(&before_rename));
+        assert_eq!(snapshot.view_generation(&checkout_path), kept);
+        assert_eq!(snapshot.view_generation(&gateway_path), index.generation());
+        // Renaming the callee another file calls: the caller's call no longer resolves, its effects change,
+        // and so does the callee's view.
+        let gateway_before = snapshot.view_generation(&gateway_path);
+        change(
+            &mut index,
+            "billing/gateway.go",
+            &gateway
+                .replace("KEY", "req.Header.Set(\"Idempotency-Key\", key)\n")
+                .replace("Capture", "Charge"),
+        );
+        let snapshot = index.snapshot();
+        assert_ne!(snapshot.view_generation(&gateway_path), gateway_before);
+        assert_eq!(snapshot.view_generation(&gateway_path), index.generation());
     }
 }

@@ -232,7 +232,7 @@ impl State {
     ///
     /// Predicted late: from the document's recent costs and idle time ([`predicted_late`]); or while an
     /// analysis of an older version still runs, or edits come in a burst (the next analysis waits for the
-    /// running one to stop, or for the burst to pause, [`super::BURST_SETTLE`], longer than the budget). Not
+    /// running one to stop, or for the burst to pause, [`super::burst_window`], up to 5 ms). Not
     /// when more changes were already read (`more_coming`): the next one's publication would replace this one,
     /// and a burst of thousands of changes (a formatter, a paste) must not build a moved analysis for each.
     pub(super) fn moves_at_once(&self, doc: &Doc, more_coming: bool) -> bool {
@@ -336,16 +336,23 @@ impl State {
 /// Whether an edit's analysis is predicted to overrun `budget`, from the document's recent analyses' costs
 /// (newest last) and how long it was idle before the edit ([`State::moves_at_once`]).
 ///
-/// Late when one of the last few analyses ([`super::RECENT_COSTS`]) took more than [`AT_ONCE_ABOVE`] of the
-/// budget: the handler, the analysis thread's wake-up and the publication add the rest. Not only the last
-/// one: typing and deleting a letter alternate between an analysis and a text whose result is kept (nearly
-/// free), and the last cost alone called every typed letter cheap. Or after a pause of
+/// Late when the predicted cost ([`predicted_cost`]: the dearest of the last few analyses) is more than
+/// [`AT_ONCE_ABOVE`] of the budget: the handler, the analysis thread's wake-up and the publication add the
+/// rest. Or after a pause of
 /// [`super::CONFIRM_AFTER`]: the confirming pass or a reindex may have run meanwhile (a relink makes the next
 /// analysis read the whole file), and the caches and the CPU's clock are cold.
 fn predicted_late(recent_costs: &[Duration], idle: Option<Duration>, budget: Duration) -> bool {
-    let predicted = recent_costs.iter().max().copied().unwrap_or_default();
+    let predicted = predicted_cost(recent_costs);
     predicted * AT_ONCE_ABOVE.1 > budget * AT_ONCE_ABOVE.0
         || idle.is_some_and(|idle| idle >= super::CONFIRM_AFTER)
+}
+
+/// What the next analysis of a document is predicted to cost, from its recent analyses' costs: the dearest of
+/// the last few ([`super::RECENT_COSTS`]; zero when there are none). Not the last alone: typing and deleting a
+/// letter alternate between an analysis and a text whose result is kept (nearly free), and the last cost alone
+/// called every typed letter cheap.
+pub(super) fn predicted_cost(recent_costs: &[Duration]) -> Duration {
+    recent_costs.iter().max().copied().unwrap_or_default()
 }
 
 /// The fraction of the budget (numerator, denominator) one of a document's recent analyses must have taken

@@ -67,6 +67,13 @@ pub struct DocumentState {
     /// Parses of documents' texts run off the message loop, all documents together (the fold test).
     #[serde(default)]
     pub reparses: u64,
+    /// Bytes of source the document's last incremental analysis analysed (its slices, or the whole file),
+    /// and whether it analysed the whole file (the pause test: a relink that changed nothing the document
+    /// reads keeps its slices).
+    #[serde(default)]
+    pub analyzed_bytes: usize,
+    #[serde(default)]
+    pub analyzed_whole_file: bool,
 }
 
 impl Server {
@@ -83,6 +90,7 @@ impl Server {
             return Ok(None);
         };
         let d = lock(&doc);
+        let stats = d.incremental_stats();
         Ok(Some(DocumentState {
             version: d.document.version(),
             text: if params.text {
@@ -98,6 +106,8 @@ impl Server {
             provisionals: self.state.provisionals.load(Ordering::Relaxed),
             cancelled: self.state.cancelled.load(Ordering::Relaxed),
             reparses: self.state.reparses.load(Ordering::Relaxed),
+            analyzed_bytes: stats.bytes_analysed,
+            analyzed_whole_file: stats.whole_file,
         }))
     }
 }

@@ -79,7 +79,8 @@ pub struct Doc {
     /// An analysis of this document is running; `analysis_queued` asks it to run once more when it ends.
     analysis_running: bool,
     analysis_queued: bool,
-    /// Edits are coming faster than analyses finish: each analysis waits for them to pause first ([`settle`]).
+    /// Edits are coming faster than analyses finish: each analysis waits for them to pause first ([`settle`], for
+    /// a window that follows the document's analysis cost, [`burst_window`]).
     in_burst: bool,
     /// More changes had already been read from the client when the last one was applied.
     more_coming: bool,
@@ -95,7 +96,7 @@ pub struct Doc {
     /// it ran), newest last: the edit budget's prediction of the next one ([`State::moves_at_once`]).
     recent_costs: Vec<Duration>,
     /// When the text was last set (opened, or a change applied): the first edit after a pause is predicted
-    /// late too ([`State::moves_at_once`]).
+    /// late too ([`State::moves_at_once`]), and a burst's quiet window is counted from it ([`settle`]).
     last_change: Option<Instant>,
     /// How long the last analysis of the whole file took (the confirming pass, or an edit's analysis that fell
     /// back to the whole file), and the last [`SLICED_COSTS`] assembled from slices: when the whole file costs
@@ -244,6 +245,11 @@ impl Doc {
             self.whole_streak = 0;
             self.snapshot()
         }
+    }
+
+    /// What the last incremental analysis of this document analysed (`documentState`).
+    pub(crate) fn incremental_stats(&self) -> dsr_engine::IncrementalStats {
+        lock(&self.incremental).stats()
     }
 
     /// Records what a scheduled analysis of this document cost, for the edit budget's prediction.
@@ -811,7 +817,9 @@ impl State {
     /// it ends.
     ///
     /// A keystroke is analysed at once (latency). In a burst (a formatter, a big paste, a replaying client) an
-    /// analysis first waits for the edits to pause ([`BURST_SETTLE`], at most [`BURST_MAX_WAIT`]). A burst is
+    /// analysis first waits for the edits to pause: for no change during a window that follows what an
+    /// analysis of the document costs ([`burst_window`]: 0.3–5 ms), counted from the last change, at most
+    /// [`BURST_MAX_WAIT`]. A burst is
     /// when more changes have already been read from the client than applied, or when edits made the last result
     /// stale before it was stored (they come faster than analyses finish); it ends with a current result after a
     /// pause. A burst of 10,000 changes then costs a few hundred analyses at most instead of one per change, and
@@ -1052,13 +1060,16 @@ impl State {
             let stats = cache.stats();
             whole_file = stats.whole_file;
             tracing::trace!(
-                "{} v{}: {} of {} slices analysed ({} bytes), {} chunks",
+                "{} v{}: {} of {} slices analysed ({} bytes{}{}), {} chunks; chunk, plan, slices, assembly: {:?}",
                 snapshot.uri.as_str(),
                 snapshot.version,
                 stats.slices_analysed,
                 stats.slices,
                 stats.bytes_analysed,
-                stats.chunks
+                if stats.whole_file { ", the whole file" } else { "" },
+                if stats.plan_rebuilt { ", plan rebuilt" } else { "" },
+                stats.chunks,
+                stats.phases
             );
             analysis
         } else {
@@ -1596,25 +1607,52 @@ const SLICED_RETRY: u32 = 8;
 
 /// How long a document must go without an edit before the confirming whole-file analysis runs.
 const CONFIRM_AFTER: Duration = Duration::from_millis(300);
-/// How long a document must go without an edit before a rerun during a burst takes its snapshot.
+/// The longest quiet a rerun during a burst waits for before it takes its snapshot ([`burst_window`]).
 const BURST_SETTLE: Duration = Duration::from_millis(5);
+/// The shortest: below it, changes written back to back by a client (a formatter's edits, a paste, a replay)
+/// would each be read after the window closed, and each would start an analysis.
+const BURST_QUIET_AT_LEAST: Duration = Duration::from_micros(300);
 /// The longest a rerun waits for a burst to pause: diagnostics keep coming during an endless stream of edits.
 const BURST_MAX_WAIT: Duration = Duration::from_millis(50);
 
-/// Waits (on the analysis thread) until the document has had no edit for [`BURST_SETTLE`] (`true`), or for
-/// [`BURST_MAX_WAIT`] (`false`: the edits go on).
+/// How long a document must go without a change, counted from the last change's arrival, before a rerun during
+/// a burst takes its snapshot.
+///
+/// What waiting can save is the analysis of a version the burst's next change supersedes; an analysis of a
+/// superseded version stops at its next unit of work, so it never wastes more than it would cost. A quiet
+/// window longer than the document's predicted analysis cost ([`budget::predicted_cost`], from its recent
+/// analyses) would therefore delay the last version's diagnostics by more than it can ever save: a file whose
+/// edits are analysed in half a millisecond waits half a millisecond, not the 5 ms a whole file of a few
+/// thousand lines may take. Clamped to [[`BURST_QUIET_AT_LEAST`], [`BURST_SETTLE`]]; the longest when more
+/// changes had already been read when the last one was applied (`more_coming`: the next one is on its way).
+fn burst_window(recent_costs: &[Duration], more_coming: bool) -> Duration {
+    if more_coming {
+        return BURST_SETTLE;
+    }
+    budget::predicted_cost(recent_costs).clamp(BURST_QUIET_AT_LEAST, BURST_SETTLE)
+}
+
+/// Waits (on the analysis thread) until the document has gone its [`burst_window`] without a change, counted
+/// from the last change's arrival (`true`), or for [`BURST_MAX_WAIT`] (`false`: the edits go on). A window
+/// that has already passed when the rerun comes costs no wait at all.
 fn settle(doc: &Mutex<Doc>) -> bool {
     let started = Instant::now();
-    let mut seen = lock(doc).seq;
-    while started.elapsed() < BURST_MAX_WAIT {
-        std::thread::sleep(BURST_SETTLE);
-        let now = lock(doc).seq;
-        if now == seen {
+    loop {
+        let quiet_left = {
+            let d = lock(doc);
+            let window = burst_window(&d.recent_costs, d.more_coming);
+            let quiet = d.last_change.map_or(window, |at| at.elapsed());
+            window.saturating_sub(quiet)
+        };
+        if quiet_left.is_zero() {
             return true;
         }
-        seen = now;
+        let waited = started.elapsed();
+        if waited >= BURST_MAX_WAIT {
+            return false;
+        }
+        std::thread::sleep(quiet_left.min(BURST_MAX_WAIT - waited));
     }
-    false
 }
 
 /// For the tests: `DISTSYS_REVIEW_HOLD_ANALYSES=N` makes the first `N` cancellable analyses of the server wait,
@@ -1712,5 +1750,28 @@ mod analysis_path_tests {
         );
         let outside = Path::new("/tmp/x.go");
         assert_eq!(analysis_path(outside, &None, &folders), outside);
+    }
+}
+
+#[cfg(test)]
+mod burst_tests {
+    use super::*;
+
+    fn ms(millis: f64) -> Duration {
+        Duration::from_secs_f64(millis / 1000.0)
+    }
+
+    #[test]
+    fn a_burst_waits_no_longer_than_an_analysis_of_the_document_costs() {
+        // Cheap slices: the window is the dearest recent analysis, not a fixed 5 ms.
+        assert_eq!(burst_window(&[ms(0.4), ms(0.1), ms(0.9)], false), ms(0.9));
+        // A letter deleted back to a kept result is nearly free: the dearest of the last few still counts.
+        assert_eq!(burst_window(&[ms(1.2), ms(0.02)], false), ms(1.2));
+        // Never below the floor (back-to-back changes must still coalesce), never above the ceiling.
+        assert_eq!(burst_window(&[ms(0.01)], false), BURST_QUIET_AT_LEAST);
+        assert_eq!(burst_window(&[], false), BURST_QUIET_AT_LEAST);
+        assert_eq!(burst_window(&[ms(30.0), ms(2.0)], false), BURST_SETTLE);
+        // More changes already read: the next is on its way, the longest window whatever the cost.
+        assert_eq!(burst_window(&[ms(0.4)], true), BURST_SETTLE);
     }
 }

@@ -12,6 +12,8 @@
 //! - `burst`: ten letters typed without waiting, timed from the last one to its version's diagnostics;
 //! - `break-fix`: a `(` typed at the start of a statement (a syntax error), then deleted.
 //!
+//! Each server's workspace folder holds the file on disk before the server starts ([`open_session`]).
+//!
 //! Per file and per pattern: median and p99 of the time to the *first* diagnostics of each edited version (a
 //! provisional publication when the analysis overran the server's edit budget) and to its *final* ones (that
 //! version's own analysis).
@@ -332,7 +334,9 @@ fn whole_final(whole: &[PatternResult], name: Option<&str>) -> String {
     )
 }
 
-/// One server with one file open.
+/// One server with one file open. The file is on disk in the server's workspace folder before the server
+/// starts, as an editor's files are: its workspace index holds the file from the start, and the first pause's
+/// reindex is a change of it, not a file added to the index (which would move every view of the index).
 fn open_session(
     server: &Option<PathBuf>,
     env: &[(&str, &str)],
@@ -341,6 +345,7 @@ fn open_session(
     text: &str,
 ) -> (Session, Duration) {
     let dir = TempDir::new("bench-real");
+    dir.write(name, text);
     let mut client = match server {
         Some(binary) => LspClient::spawn_binary(binary, dir.path(), &[], env),
         None => LspClient::spawn_binary(

@@ -86,10 +86,11 @@ pub struct Linked {
     relinkable: bool,
     generation: u64,
     /// When this generation was linked after one file's change that left everything its own analysis reads of
-    /// the index as it was (every other file's effects, the bounded parameters; its declarations are kept by
-    /// any relink): that file, and the generation since which its view has not changed. An edit inside a
-    /// function of an open document that nothing else calls changes only that file's own entries, and its
-    /// analyses cached under the older generation stay valid ([`IndexSnapshot::view_generation`]).
+    /// the index as it was (every other file's effects, the bounded parameters, what the other files declare
+    /// under each name; [`Linked::keep_view_generation`]): that file, and the generation since which its view
+    /// has not changed. An edit inside a function of an open document that nothing else calls — or renaming
+    /// one, which links the index anew — changes only that file's own entries, and its analyses cached under
+    /// the older generation stay valid ([`IndexSnapshot::view_generation`]).
     view_unchanged_for: Option<(usize, u64)>,
 }
 
@@ -114,6 +115,51 @@ struct Names {
     /// TS module keys (paths without extension) that exist.
     ts_modules: FxHashSet<PathBuf>,
     rust_crates: FxHashSet<String>,
+}
+
+impl Names {
+    /// Whether every name resolves alike in both tables apart from file `id`'s own declarations (among the
+    /// same files with the same ids): what a view of the index without `id` finds by name is then the same.
+    fn same_apart_from(&self, other: &Names, id: usize) -> bool {
+        fn single<K: Eq + std::hash::Hash>(
+            a: &FxHashMap<K, (usize, usize)>,
+            b: &FxHashMap<K, (usize, usize)>,
+            id: usize,
+        ) -> bool {
+            let others =
+                |m: &FxHashMap<K, (usize, usize)>| m.values().filter(|e| e.0 != id).count();
+            others(a) == others(b)
+                && a.iter()
+                    .filter(|(_, e)| e.0 != id)
+                    .all(|(k, e)| b.get(k) == Some(e))
+        }
+        fn many<K: Eq + std::hash::Hash>(
+            a: &FxHashMap<K, Vec<(usize, usize)>>,
+            b: &FxHashMap<K, Vec<(usize, usize)>>,
+            id: usize,
+        ) -> bool {
+            let others = |list: Option<&Vec<(usize, usize)>>| {
+                list.into_iter()
+                    .flatten()
+                    .filter(|e| e.0 != id)
+                    .copied()
+                    .collect::<Vec<_>>()
+            };
+            a.iter()
+                .all(|(k, list)| others(Some(list)) == others(b.get(k)))
+                && b.iter()
+                    .all(|(k, list)| others(Some(list)) == others(a.get(k)))
+        }
+        self.by_path == other.by_path
+            && self.by_name == other.by_name
+            && self.ts_modules == other.ts_modules
+            && self.rust_crates == other.rust_crates
+            && single(&self.types, &other.types, id)
+            && single(&self.values, &other.values, id)
+            && single(&self.reexports, &other.reexports, id)
+            && many(&self.functions, &other.functions, id)
+            && many(&self.methods, &other.methods, id)
+    }
 }
 
 #[derive(Debug)]
@@ -191,6 +237,10 @@ impl WorkspaceIndex {
             self.linked = Arc::new(next);
             return;
         }
+        // One file whose declarations changed (an open document's method renamed): linked anew, but its own
+        // view may still be the previous generation's.
+        let only_changed = self.only_changed_file();
+        let previous = only_changed.map(|_| self.linked.clone());
         let mut paths: Vec<&PathBuf> = self.files.keys().collect();
         // A stable order: file ids, and so which of two equal effects is kept, do not depend on hashing.
         paths.sort();
@@ -207,7 +257,32 @@ impl WorkspaceIndex {
             .collect();
         // The old tables go before the new ones are built (snapshots handed out keep theirs).
         self.linked = Arc::default();
-        self.linked = Arc::new(Linked::build(files, self.generation));
+        let mut linked = Linked::build(files, self.generation);
+        if let (Some(id), Some(previous)) = (only_changed, previous) {
+            linked.keep_view_generation(&previous, id);
+        }
+        self.linked = Arc::new(linked);
+    }
+
+    /// The one file whose summary changed since the last link, in place and among the same files (so with
+    /// the same id in the next link); `None` when files were added or removed, or more than one changed.
+    fn only_changed_file(&self) -> Option<usize> {
+        let linked = &self.linked;
+        if linked.files.len() != self.files.len() {
+            return None;
+        }
+        let mut changed = None;
+        for (path, (summary, place)) in &self.files {
+            let &id = linked.names.by_path.get(path)?;
+            let old = &linked.files[id];
+            if old.place != *place {
+                return None;
+            }
+            if !Arc::ptr_eq(&old.summary, summary) && changed.replace(id).is_some() {
+                return None;
+            }
+        }
+        changed
     }
 
     /// The files whose summaries changed since the last link (by id in the linked index, with the new
@@ -579,17 +654,43 @@ impl Linked {
         }
         linked.propagate(edges);
         if let [(id, _)] = changed {
-            let others_unchanged = linked
-                .effects
-                .iter()
-                .zip(&self.effects)
-                .enumerate()
-                .all(|(file, (new, old))| file == *id || new == old);
-            if others_unchanged && *linked.bounded_params == *self.bounded_params {
-                linked.view_unchanged_for = Some((*id, self.view_generation_of(*id)));
-            }
+            linked.keep_view_generation(self, *id);
         }
         linked
+    }
+
+    /// After file `id` alone changed since `previous`: keeps `id`'s view generation from `previous` when
+    /// nothing its analysis reads of the index changed — every other file's effects, the bounded parameters,
+    /// and (after a link anew, where the changed file's declarations changed) what the other files declare
+    /// under each name. The file's view leaves its own entries out.
+    fn keep_view_generation(&mut self, previous: &Linked, id: usize) {
+        let others_unchanged = self.effects.len() == previous.effects.len()
+            && self
+                .effects
+                .iter()
+                .zip(&previous.effects)
+                .enumerate()
+                .all(|(file, (new, old))| file == id || new == old);
+        let same_names = Arc::ptr_eq(&self.names, &previous.names)
+            || self.names.same_apart_from(&previous.names, id);
+        // The view asks for its own functions' bounded parameters by name: each such entry's function must
+        // have the same name, found at the same place, in both.
+        let (own, own_before) = (&self.files[id].summary, &previous.files[id].summary);
+        let bounded_alike = *self.bounded_params == *previous.bounded_params
+            && self
+                .bounded_params
+                .keys()
+                .filter(|k| k.0 == id)
+                .all(|&(_, function, _)| {
+                    let name = own.functions.get(function).map(|f| f.name.as_str());
+                    name.is_some()
+                        && name == own_before.functions.get(function).map(|f| f.name.as_str())
+                        && name.and_then(|n| own.function(n)) == Some(function)
+                        && name.and_then(|n| own_before.function(n)) == Some(function)
+                });
+        if others_unchanged && same_names && bounded_alike {
+            self.view_unchanged_for = Some((id, previous.view_generation_of(id)));
+        }
     }
 
     /// The generation since which file `id`'s view of the index has not changed.
