@@ -392,18 +392,7 @@ fn corpus(dir: &Path, edits: usize) {
 
 /// This thread's CPU time so far (zero where it cannot be read).
 fn thread_cpu() -> Duration {
-    #[cfg(unix)]
-    {
-        let mut now = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `now` is a valid timespec for clock_gettime to write.
-        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } == 0 {
-            return Duration::new(now.tv_sec as u64, now.tv_nsec as u32);
-        }
-    }
-    Duration::ZERO
+    dsr_engine::cpu::thread().unwrap_or_default()
 }
 
 /// The fixed cost of one analysis: a file of one function (what a slice holds after a one-character edit).

@@ -8,7 +8,6 @@ mod baseline;
 mod cache;
 mod changed_lines;
 mod commands;
-mod cpu;
 mod report;
 mod scan;
 mod schedule;

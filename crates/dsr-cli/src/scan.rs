@@ -258,10 +258,10 @@ pub fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 
 /// Times a phase: wall time, and the process's CPU time over it.
 pub fn phase<T>(f: impl FnOnce() -> T) -> (T, Phase) {
-    let cpu_before = crate::cpu::process();
+    let cpu_before = dsr_engine::cpu::process();
     let (value, wall) = timed(f);
     let cpu = cpu_before
-        .zip(crate::cpu::process())
+        .zip(dsr_engine::cpu::process())
         .map(|(before, after)| after.saturating_sub(before));
     (value, Phase { wall, cpu })
 }
@@ -269,10 +269,10 @@ pub fn phase<T>(f: impl FnOnce() -> T) -> (T, Phase) {
 /// Times work on one file: the calling thread's CPU time (wall time where there is no thread clock), so that
 /// per-file sums do not count time spent waiting for a core.
 pub fn file_time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
-    let cpu_before = crate::cpu::thread();
+    let cpu_before = dsr_engine::cpu::thread();
     let (value, wall) = timed(f);
     let cpu = cpu_before
-        .zip(crate::cpu::thread())
+        .zip(dsr_engine::cpu::thread())
         .map(|(before, after)| after.saturating_sub(before));
     (value, cpu.unwrap_or(wall))
 }

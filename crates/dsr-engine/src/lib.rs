@@ -4,6 +4,7 @@
 //! [`incremental`] analysis of slices of a file for the language server.
 
 pub mod cancel;
+pub mod cpu;
 pub mod engine;
 pub mod fix;
 pub mod incremental;

@@ -264,20 +264,11 @@ impl Prices {
 /// The analysing thread's CPU time so far: what [`Prices`] learns from. A wall clock on a loaded machine
 /// moves by whole scheduler slices while the thread waits.
 pub(super) fn thread_cpu() -> std::time::Duration {
-    #[cfg(unix)]
-    {
-        let mut now = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `now` is a valid timespec for clock_gettime to write.
-        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } == 0 {
-            return std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32);
-        }
-    }
-    // Elsewhere (or should the clock fail), the wall clock since the first call.
-    static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    STARTED.get_or_init(std::time::Instant::now).elapsed()
+    crate::cpu::thread().unwrap_or_else(|| {
+        // Elsewhere (or should the clock fail), the wall clock since the first call.
+        static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        STARTED.get_or_init(std::time::Instant::now).elapsed()
+    })
 }
 
 /// How the slices an edit needs (those the cache lacks) are analysed.

@@ -1,5 +1,6 @@
-//! CPU time, for `--timings`. Wall time grows when other processes compete for the cores; CPU time does not, so
-//! throughput measured in CPU time is comparable between a busy and an idle machine.
+//! CPU time: `check --timings`, the incremental analysis' learned prices, the benches. Wall time grows when other
+//! processes compete for the cores; CPU time does not, so throughput measured in CPU time is comparable between
+//! a busy and an idle machine.
 
 use std::time::Duration;
 
