@@ -75,9 +75,10 @@ pub struct IncrementalCache {
     /// union and the whole file is priced with ([`fallback::strategy`]). Kept when the cache is emptied (a new
     /// index generation, a directive typed): the document's costs stay about the same.
     prices: fallback::Prices,
-    /// The results of the last few versions analysed whole without a plan (their text's hash and length), which
-    /// left no slices to return to: typing a letter, deleting it and typing it again comes back to one.
-    unplanned: Vec<(u64, usize, Analysis)>,
+    /// The results of the last few versions analysed whole without a plan, with their text, which left no
+    /// slices to return to: typing a letter, deleting it and typing it again comes back to one. Found by
+    /// comparing the texts (a length compared first, then bytes: cheaper than hashing the text, and exact).
+    unplanned: Vec<(String, Analysis)>,
     stats: IncrementalStats,
 }
 
@@ -1273,18 +1274,9 @@ impl Engine {
             }
         }
         let started = std::time::Instant::now();
-        let text_hash = (!cache.unplanned.is_empty()).then(|| {
-            let mut hasher = FxHasher::default();
-            hasher.write(source.as_bytes());
-            hasher.finish()
-        });
-        if let Some(kept) = cache
-            .unplanned
-            .iter()
-            .find(|(hash, len, _)| Some(*hash) == text_hash && *len == source.len())
-        {
+        if let Some((_, kept)) = cache.unplanned.iter().find(|(text, _)| text == source) {
             cache.stats = IncrementalStats::default();
-            return Ok(kept.2.clone());
+            return Ok(kept.clone());
         }
         let chunks = chunks::chunk(language, kinds(language), tree, source, &cache.names);
         let chunked = started.elapsed();
@@ -1362,11 +1354,7 @@ impl Engine {
                         if cache.unplanned.len() == UNPLANNED_KEPT {
                             cache.unplanned.remove(0);
                         }
-                        let mut hasher = FxHasher::default();
-                        hasher.write(source.as_bytes());
-                        cache
-                            .unplanned
-                            .push((hasher.finish(), source.len(), analysis.clone()));
+                        cache.unplanned.push((source.to_string(), analysis.clone()));
                     }
                     return analysis;
                 }
