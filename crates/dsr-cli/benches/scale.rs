@@ -19,9 +19,6 @@
 //!   under callgrind without paying for the others.
 //! - `dump go|rust|ts LINES`: print the generated file of that size and exit (to profile it with the CLI).
 
-#[path = "../src/cpu.rs"]
-#[allow(dead_code)]
-mod cpu;
 mod shapes;
 
 use std::path::{Path, PathBuf};
@@ -85,7 +82,7 @@ const MIN_ROUNDS: usize = 3;
 const MAX_ROUNDS: usize = 25;
 
 fn thread_time() -> Duration {
-    cpu::thread().unwrap_or_default()
+    dsr_engine::cpu::thread().unwrap_or_default()
 }
 
 fn timed(f: impl FnOnce()) -> Duration {
