@@ -845,6 +845,15 @@ const SHOP_HELPER_GO: &str = "package billing\n\nimport \"net/http\"\n\nfunc Cap
 /// A retry loop around [`SHOP_HELPER_GO`]'s `Capture`, imported by its path in module `example.com/shop`.
 const SHOP_CALLER_GO: &str = "package orders\n\nimport (\n\t\"time\"\n\n\t\"example.com/shop/billing\"\n)\n\nfunc Checkout(url string) error {\n\tfor attempt := 0; attempt < 3; attempt++ {\n\t\tif err := billing.Capture(url); err == nil {\n\t\t\treturn nil\n\t\t}\n\t\ttime.Sleep(time.Duration(1<<attempt) * time.Second)\n\t}\n\treturn nil\n}\n";
 
+/// Whether `message` ends the work-done progress of the workspace index's build.
+fn index_built(message: &Value) -> bool {
+    message["method"] == "$/progress"
+        && message["params"]["value"]["kind"] == "end"
+        && message["params"]["value"]["message"]
+            .as_str()
+            .is_some_and(|t| t.contains("indexed"))
+}
+
 /// Whether `message` publishes diagnostics for `uri` that hold `DEL001` (`held`) or not.
 fn publishes_del001(message: &Value, uri: &str, held: bool) -> bool {
     message["method"] == "textDocument/publishDiagnostics"
@@ -885,13 +894,7 @@ fn a_changed_module_path_moves_the_index_names() {
             .any(|w| w["globPattern"] == "**/{go.mod,Cargo.toml,tsconfig.json}"),
         "{watchers}"
     );
-    client.wait_for("the index built", |m| {
-        m["method"] == "$/progress"
-            && m["params"]["value"]["kind"] == "end"
-            && m["params"]["value"]["message"]
-                .as_str()
-                .is_some_and(|t| t.contains("indexed"))
-    });
+    client.wait_for("the index built", index_built);
     let caller_uri = dir.uri("orders/checkout.go");
     client.open(&caller_uri, "go", 1, SHOP_CALLER_GO);
     client.wait_for("DEL001 in the caller", |m| {
@@ -936,13 +939,7 @@ fn editing_a_callee_republishes_its_open_callers() {
         capabilities,
         json!({"select": ["DEL001"]}),
     ));
-    client.wait_for("the index built", |m| {
-        m["method"] == "$/progress"
-            && m["params"]["value"]["kind"] == "end"
-            && m["params"]["value"]["message"]
-                .as_str()
-                .is_some_and(|t| t.contains("indexed"))
-    });
+    client.wait_for("the index built", index_built);
     let caller_uri = dir.uri("orders/checkout.go");
     let helper_uri = dir.uri("billing/gateway.go");
     client.open(&caller_uri, "go", 1, caller);

@@ -370,6 +370,28 @@ impl IncrementalCache {
         self.stats
     }
 
+    /// How the slices of `slices` this cache lacks are best analysed, by this document's prices
+    /// ([`fallback::strategy`]).
+    fn strategy(
+        &self,
+        source_len: usize,
+        chunks: &[Chunk],
+        errors: &DocumentErrors,
+        slices: &FxHashMap<u64, Arc<SliceSpec>>,
+    ) -> fallback::Strategy {
+        fallback::strategy(
+            source_len,
+            chunks,
+            errors,
+            self.last_slice.as_ref(),
+            &self.prices,
+            slices
+                .iter()
+                .filter(|(id, _)| self.cached(id).is_none())
+                .map(|(_, slice)| &**slice),
+        )
+    }
+
     /// A cache whose choice between slices, their union and the whole file is priced by the priors alone,
     /// never by timings: for tests that assert which it chose.
     #[cfg(test)]
@@ -1313,17 +1335,7 @@ impl Engine {
             {
                 let (slices, _) = grouped(last, &chunks);
                 let errors = DocumentErrors::of(tree);
-                let predicted = fallback::strategy(
-                    source.len(),
-                    &chunks,
-                    &errors,
-                    cache.last_slice.as_ref(),
-                    &cache.prices,
-                    slices
-                        .iter()
-                        .filter(|(id, _)| cache.cached(id).is_none())
-                        .map(|(_, slice)| &**slice),
-                );
+                let predicted = cache.strategy(source.len(), &chunks, &errors, &slices);
                 if matches!(predicted, fallback::Strategy::WholeFile) {
                     (cache.plan, cache.earlier_plan) = (current, earlier);
                     remember_names(&mut cache.names, &chunks);
@@ -1389,17 +1401,7 @@ impl Engine {
             {
                 fallback::Strategy::Slices
             } else {
-                fallback::strategy(
-                    source.len(),
-                    &chunks,
-                    &errors,
-                    cache.last_slice.as_ref(),
-                    &cache.prices,
-                    slices
-                        .iter()
-                        .filter(|(id, _)| cache.cached(id).is_none())
-                        .map(|(_, slice)| &**slice),
-                )
+                cache.strategy(source.len(), &chunks, &errors, &slices)
             };
         let mut results: FxHashMap<u64, Arc<SliceResult>> = FxHashMap::default();
         if let Err(cancelled) = cancel.check() {
