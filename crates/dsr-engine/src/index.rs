@@ -38,29 +38,20 @@ pub fn build(
 /// memory. Call sites that the workspace's declarations resolve to nothing are dropped as soon as the
 /// declarations are linked, and the rest once they are linked; a file added or changed afterwards would need
 /// them.
+///
+/// With a `store`, the summaries of unchanged files are taken from it instead of being parsed, and those made
+/// are kept there: a file is parsed only when its text changed, or when the workspace's declarations answer
+/// what its summary asked of them otherwise than when the summary was kept. The index is the one built
+/// without a store.
 pub fn build_once(
     engine: &Engine,
     root: PathBuf,
     files: &[(PathBuf, Language)],
     read: &(dyn Fn(&Path, Language) -> Option<String> + Sync),
     map: Mapper<'_>,
+    store: Option<&dyn SummaryStore>,
 ) -> WorkspaceIndex {
-    build_with(engine, root, files, read, map, Lifetime::Once, None)
-}
-
-/// [`build_once`] taking the summaries of unchanged files from `store` instead of parsing them, and keeping
-/// those it makes there: a file is parsed only when its text changed, or when the workspace's declarations
-/// answer what its summary asked of them otherwise than when the summary was kept. Gives the index
-/// [`build_once`] gives.
-pub fn build_once_stored(
-    engine: &Engine,
-    root: PathBuf,
-    files: &[(PathBuf, Language)],
-    read: &(dyn Fn(&Path, Language) -> Option<String> + Sync),
-    map: Mapper<'_>,
-    store: &dyn SummaryStore,
-) -> WorkspaceIndex {
-    build_with(engine, root, files, read, map, Lifetime::Once, Some(store))
+    build_with(engine, root, files, read, map, Lifetime::Once, store)
 }
 
 /// Which summary of a file a [`SummaryStore`] keeps: the first, made without the workspace's declarations
@@ -732,8 +723,15 @@ mod tests {
             }
         };
         let root = root.to_path_buf();
-        let filled = build_once_stored(&engine, root.clone(), &files, &read, &sequential, &store);
-        let fresh = build_once(&engine, root.clone(), &files, &read, &sequential);
+        let filled = build_once(
+            &engine,
+            root.clone(),
+            &files,
+            &read,
+            &sequential,
+            Some(&store),
+        );
+        let fresh = build_once(&engine, root.clone(), &files, &read, &sequential, None);
         same(&filled, &fresh);
         let (taken, made) = store.counts();
         assert_eq!(taken, 0);
@@ -741,7 +739,14 @@ mod tests {
         assert!(made > files.len(), "{made}");
         let again = made - files.len();
 
-        let stored = build_once_stored(&engine, root.clone(), &files, &read, &sequential, &store);
+        let stored = build_once(
+            &engine,
+            root.clone(),
+            &files,
+            &read,
+            &sequential,
+            Some(&store),
+        );
         same(&stored, &fresh);
         assert_eq!(
             store.counts(),
@@ -758,16 +763,30 @@ mod tests {
                 std::fs::read_to_string(root.join("billing/gateway.go")).expect("a file")
             ),
         );
-        let stored = build_once_stored(&engine, root.clone(), &files, &read, &sequential, &store);
-        let fresh = build_once(&engine, root.clone(), &files, &read, &sequential);
+        let stored = build_once(
+            &engine,
+            root.clone(),
+            &files,
+            &read,
+            &sequential,
+            Some(&store),
+        );
+        let fresh = build_once(&engine, root.clone(), &files, &read, &sequential, None);
         same(&stored, &fresh);
         let (_, made) = store.counts();
         assert!((1..=2).contains(&made), "{made}");
 
         // A declaration the others ask about changes (the field's type): its users are summarized again.
         write(&root, "billing/types.go", "package billing\n\nimport \"net/http\"\n\ntype Gateway struct {\n\tclient *http.Transport\n}\n");
-        let stored = build_once_stored(&engine, root.clone(), &files, &read, &sequential, &store);
-        let fresh = build_once(&engine, root.clone(), &files, &read, &sequential);
+        let stored = build_once(
+            &engine,
+            root.clone(),
+            &files,
+            &read,
+            &sequential,
+            Some(&store),
+        );
+        let fresh = build_once(&engine, root.clone(), &files, &read, &sequential, None);
         same(&stored, &fresh);
         let (_, made) = store.counts();
         assert!(made >= 2, "{made}");
@@ -835,7 +854,14 @@ mod tests {
         let engine = Engine::new(&[], Config::default());
         let read = read_file;
         let changing = build(&engine, root.to_path_buf(), &files, &read, &sequential);
-        let once = build_once(&engine, root.to_path_buf(), &files, &read, &sequential);
+        let once = build_once(
+            &engine,
+            root.to_path_buf(),
+            &files,
+            &read,
+            &sequential,
+            None,
+        );
         for (path, _) in &files {
             assert_eq!(
                 changing.effects_of(path),

@@ -323,32 +323,27 @@ impl Run for CheckArgs {
                 };
                 // Built for this run only: the index keeps no call site it will not need. With the cache, the
                 // summaries of unchanged files are taken from it rather than parsed again.
-                let Some(cache) = &cache else {
-                    return dsr_engine::index::build_once(
-                        &engine,
-                        root.clone(),
-                        &files,
-                        &read,
-                        map,
-                    );
-                };
-                let summaries = cache.summaries();
-                let index = dsr_engine::index::build_once_stored(
+                let summaries = cache.as_ref().map(Cache::summaries);
+                let index = dsr_engine::index::build_once(
                     &engine,
                     root.clone(),
                     &files,
                     &read,
                     map,
-                    &summaries,
+                    summaries
+                        .as_ref()
+                        .map(|summaries| summaries as &dyn dsr_engine::index::SummaryStore),
                 );
-                let (taken, made) = summaries.counts();
-                // Summaries taken as kept against those made (each a parse): for tests and measurements.
-                tracing::info!(
-                    target: "dsr_cli",
-                    summaries_taken = taken,
-                    summaries_made = made,
-                    "workspace index summaries"
-                );
+                if let Some(summaries) = &summaries {
+                    let (taken, made) = summaries.counts();
+                    // Summaries taken as kept against those made (each a parse): for tests and measurements.
+                    tracing::info!(
+                        target: "dsr_cli",
+                        summaries_taken = taken,
+                        summaries_made = made,
+                        "workspace index summaries"
+                    );
+                }
                 index
             });
             tracing::info!(
