@@ -842,6 +842,24 @@ fn changes_during_a_slow_reparse_fold_into_one_parse_of_the_latest_text() {
     assert_eq!(client.shutdown_and_exit().code(), Some(0));
 }
 
+/// Version 2: a comment line put above the channel of version 1; its first diagnostics hold BKP001 moved down
+/// a line (to line 4), whichever analysis published them; returned.
+fn comment_line_above_moves_the_finding(client: &mut LspClient, uri: &str) -> Vec<Value> {
+    client.change(
+        uri,
+        2,
+        json!([{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "// note\n"}]),
+    );
+    let moved = client.diagnostics(uri, Some(2));
+    assert!(
+        moved
+            .iter()
+            .any(|d| d["code"] == "BKP001" && d["range"]["start"]["line"] == 4),
+        "the previous finding moved down a line: {moved:?}"
+    );
+    moved
+}
+
 /// While a change's reparse is slow, the edit budget publishes the previous analysis moved to the new text
 /// (provisional, never waiting for the parse); the next change supersedes it, and the versions published never
 /// go back: the document ends on the last version's own diagnostics, the same as a fresh open of its text.
@@ -851,18 +869,7 @@ fn a_slow_reparse_publishes_the_moved_analysis_and_versions_never_go_back() {
     let (mut client, uri) =
         serving_with_slow_reparses(&dir, "3", &[("DISTSYS_REVIEW_EDIT_BUDGET_MS", "1")]);
     // A comment line above: the finding moves down a line; version 2's parse waits for version 3.
-    client.change(
-        &uri,
-        2,
-        json!([{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "// note\n"}]),
-    );
-    let moved = client.diagnostics(&uri, Some(2));
-    assert!(
-        moved
-            .iter()
-            .any(|d| d["code"] == "BKP001" && d["range"]["start"]["line"] == 4),
-        "the previous finding moved down a line: {moved:?}"
-    );
+    comment_line_above_moves_the_finding(&mut client, &uri);
     let state = client.document_status(&uri);
     assert_eq!(state["analyzedVersion"], 2, "{state}");
     assert_eq!(state["analyzedProvisional"], true, "{state}");
@@ -917,18 +924,7 @@ fn an_edit_after_a_pause_is_moved_at_once_and_its_own_analysis_replaces_it() {
         .unwrap_or(0);
     std::thread::sleep(Duration::from_millis(400));
     // A comment line above: the finding moves down a line.
-    client.change(
-        &uri,
-        2,
-        json!([{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "// note\n"}]),
-    );
-    let first = client.diagnostics(&uri, Some(2));
-    assert!(
-        first
-            .iter()
-            .any(|d| d["code"] == "BKP001" && d["range"]["start"]["line"] == 4),
-        "the previous finding moved down a line: {first:?}"
-    );
+    let first = comment_line_above_moves_the_finding(&mut client, &uri);
     let state = client.document_status(&uri);
     assert!(
         state["provisionals"].as_u64().unwrap_or(0) > before,
